@@ -1,0 +1,66 @@
+"""chainrule: backpropagation end to end.
+
+A small reverse-mode autodiff engine over NumPy and what it takes to train neural
+networks with it. The curated public API lives here; submodules hold the rest.
+"""
+
+from chainrule.autodiff import (
+    DTYPES,
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    tensor,
+)
+from chainrule.autodiff.ops import (
+    abs,  # noqa: A004
+    concatenate,
+    exp,
+    leaky_relu,
+    linear,
+    log,
+    log_softmax,
+    matmul,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    softmax,
+    sqrt,
+    stack,
+    tanh,
+    where,
+)
+from chainrule.gradcheck import GradcheckResult, gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTYPES",
+    "GradcheckResult",
+    "Tensor",
+    "abs",
+    "concatenate",
+    "detect_anomaly",
+    "enable_grad",
+    "exp",
+    "gradcheck",
+    "is_grad_enabled",
+    "leaky_relu",
+    "linear",
+    "log",
+    "log_softmax",
+    "matmul",
+    "maximum",
+    "minimum",
+    "no_grad",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "stack",
+    "tanh",
+    "tensor",
+    "where",
+]

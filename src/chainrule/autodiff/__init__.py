@@ -1,0 +1,23 @@
+"""The reverse-mode autodiff engine: tensors, primitives and the backward pass."""
+
+from chainrule.autodiff import ops
+from chainrule.autodiff.graph import backward, toposort
+from chainrule.autodiff.mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from chainrule.autodiff.registry import PRIMITIVES, primitive
+from chainrule.autodiff.tensor import DTYPES, Tensor, node, tensor
+
+__all__ = [
+    "DTYPES",
+    "PRIMITIVES",
+    "Tensor",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "node",
+    "ops",
+    "primitive",
+    "tensor",
+    "toposort",
+]

@@ -1,0 +1,24 @@
+"""The array module behind a tensor: NumPy now, CuPy (or any NumPy-compatible module) later.
+
+Gradient rules never name ``numpy`` directly: they ask :func:`array_module` for the module
+that owns their inputs, so a GPU array flows through the same rules unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import numpy as np
+
+_ndarray = np.ndarray
+
+
+def array_module(x: object) -> ModuleType:
+    """Return the array module that owns ``x`` (``numpy`` for NumPy arrays and scalars)."""
+    if type(x) is _ndarray:
+        return np
+    root = type(x).__module__.partition(".")[0]
+    if root in ("numpy", "builtins"):
+        return np
+    return importlib.import_module(root)

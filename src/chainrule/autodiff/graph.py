@@ -1,0 +1,134 @@
+"""The backward pass: reverse topological order over the recorded graph.
+
+Backprop is dynamic programming over the computational graph (seed 004): the gradient
+of the output with respect to each node is computed once, from the gradients of the
+nodes that consume it, and reused by every path through that node.
+"""
+
+from __future__ import annotations
+
+from chainrule.autodiff.backend import array_module
+from chainrule.autodiff.mode import MODE
+
+_RELEASED = (
+    "backward through a graph whose saved values were already released by an earlier "
+    "backward() (op {op!r}); call the first backward(retain_graph=True) to backpropagate "
+    "through it again"
+)
+
+
+def toposort(root) -> list:
+    """Nodes that require a gradient and lead to ``root``, each after all of its parents.
+
+    Iterative depth-first search (no recursion limit) that visits parents in their
+    recorded order, so the order, and with it every floating-point sum, is deterministic.
+    """
+    order = []
+    seen = {id(root)}
+    stack = [(root, iter(_parents_of(root)))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append((parent, iter(_parents_of(parent))))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _parents_of(node) -> tuple:
+    if node._parents is None:
+        raise RuntimeError(_RELEASED.format(op=node._op))
+    return node._parents
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
+
+    Parameters
+    ----------
+    root : Tensor
+        The output to differentiate. A non-scalar root needs ``grad``.
+    grad : array_like, optional
+        The upstream gradient (seed), shaped like ``root``; defaults to 1 for a scalar.
+    retain_graph : bool
+        Keep the graph (and the values its rules saved) for another backward pass.
+        Otherwise each node is released as soon as its rule has run.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"backward() on a tensor that does not require a gradient (op {root._op!r}): "
+            "no input of its graph has requires_grad=True"
+        )
+    xp = array_module(root.data)
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a non-scalar tensor of shape {root.shape} needs a seed "
+                "gradient of the same shape: call backward(grad=...) or reduce it first"
+            )
+        seed = xp.ones_like(root.data)
+    else:
+        seed = xp.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+        if seed.shape != root.shape:
+            raise ValueError(
+                f"backward(): seed gradient of shape {seed.shape} for a tensor of shape "
+                f"{root.shape}; expected the same shape"
+            )
+    order = toposort(root)  # raises before any work if the graph was released
+    anomaly = MODE.anomaly
+    grads = {id(root): seed}
+    for node in reversed(order):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        vjp = node._vjp
+        if vjp is None:
+            _accumulate(node, g)
+            continue
+        parents = node._parents
+        parent_grads = vjp(g)
+        if not retain_graph:
+            node._vjp = None
+            node._parents = None
+        for i, (parent, pg) in enumerate(zip(parents, parent_grads, strict=True)):
+            if pg is None or not parent.requires_grad:
+                continue
+            if anomaly:
+                _check_backward(node, i, pg)
+            key = id(parent)
+            previous = grads.get(key)
+            grads[key] = pg if previous is None else previous + pg
+
+
+def _accumulate(leaf, g) -> None:
+    # Rules may hand back read-only views (broadcast_to): own the array before storing it.
+    if not g.flags.writeable:
+        g = g.copy()
+    leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def check_forward(out, parents) -> None:
+    """Anomaly mode: raise if an op's output is not finite."""
+    xp = array_module(out.data)
+    if out.data.dtype.kind == "f" and not xp.isfinite(out.data).all():
+        inputs = "finite" if all(_finite(p.data) for p in parents) else "already non-finite"
+        raise FloatingPointError(
+            f"detect_anomaly: op {out._op!r} produced NaN/Inf in its forward output "
+            f"(its inputs were {inputs})"
+        )
+
+
+def _check_backward(node, i: int, g) -> None:
+    if not _finite(g):
+        raise FloatingPointError(
+            f"detect_anomaly: the gradient rule of op {node._op!r} produced NaN/Inf "
+            f"in the gradient of its input {i}"
+        )
+
+
+def _finite(a) -> bool:
+    return a.dtype.kind != "f" or bool(array_module(a).isfinite(a).all())

@@ -1,0 +1,64 @@
+"""Process-wide switches of the engine: gradient recording and anomaly detection.
+
+They are context managers (never bare globals that users flip), restore the previous
+value on exit, and nest.
+"""
+
+from __future__ import annotations
+
+
+class _Mode:
+    __slots__ = ("grad_enabled", "anomaly")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.anomaly = False
+
+
+MODE = _Mode()
+
+
+class _Switch:
+    """Set one attribute of ``MODE`` for the duration of a ``with`` block."""
+
+    _attr = ""
+    _value = False
+
+    def __enter__(self):
+        self._previous = getattr(MODE, self._attr)
+        setattr(MODE, self._attr, self._value)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        setattr(MODE, self._attr, self._previous)
+
+
+class no_grad(_Switch):  # noqa: N801 - named like the context managers users know
+    """Do not record operations: results carry no graph and ``requires_grad=False``.
+
+    Use it for evaluation and for parameter updates.
+    """
+
+    _attr, _value = "grad_enabled", False
+
+
+class enable_grad(_Switch):  # noqa: N801
+    """Record operations again inside a :class:`no_grad` block."""
+
+    _attr, _value = "grad_enabled", True
+
+
+class detect_anomaly(_Switch):  # noqa: N801
+    """Raise ``FloatingPointError`` at the first NaN/Inf produced by any op.
+
+    In the forward pass the error names the op whose output is not finite; in the
+    backward pass it names the op whose gradient rule produced the non-finite gradient.
+    It checks every array, so it is slow: use it to debug, not to train.
+    """
+
+    _attr, _value = "anomaly", True
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded for backpropagation."""
+    return MODE.grad_enabled

@@ -1,0 +1,287 @@
+"""The ``Tensor``: an array, its gradient, and the node of the graph that produced it."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from chainrule.autodiff.mode import MODE
+
+FLOAT_DTYPES = ("float32", "float64")
+DTYPES = (*FLOAT_DTYPES, "int8", "int16", "int32", "int64", "uint8", "bool")
+DEFAULT_DTYPE = np.dtype("float32")
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Resolve a dtype name or object to one of :data:`DTYPES`, or raise ``ValueError``."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+    return resolved
+
+
+class Tensor:
+    """An array that can record the operations applied to it, for reverse-mode autodiff.
+
+    Parameters
+    ----------
+    data : array_like
+        The values. Python numbers and lists become ``float32`` unless ``dtype`` says
+        otherwise; NumPy arrays keep their dtype (``float64`` stays ``float64``).
+    requires_grad : bool
+        Whether gradients should flow to this tensor. Only floating tensors can.
+    dtype : str or numpy.dtype, optional
+        One of :data:`DTYPES`.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The values (read them freely; write them only outside of recorded computations).
+    grad : numpy.ndarray or None
+        The accumulated gradient after ``backward()``, for tensors that require it.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_op")
+    __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to the Tensor's reflected op
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            data = np.asarray(data, dtype=as_dtype(dtype))
+        elif isinstance(data, np.ndarray | np.generic):
+            data = np.asarray(data)
+            as_dtype(data.dtype)
+        else:
+            data = np.asarray(data, dtype=DEFAULT_DTYPE)
+        if requires_grad and data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs floating data (float32 or float64), got {data.dtype}"
+            )
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._parents = ()
+        self._vjp = None
+        self._op = "leaf"
+
+    # -- description -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by an op."""
+        return self._vjp is None and self._parents == ()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        op = f", op={self._op}" if self._op != "leaf" else ""
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.dtype.name}{grad}{op})"
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The values as an array (the same array: copy it before changing it)."""
+        return self.data
+
+    def detach(self) -> Tensor:
+        """A tensor sharing the values but cut from the graph."""
+        return Tensor(self.data)
+
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Backpropagate from this tensor; see :func:`chainrule.autodiff.graph.backward`."""
+        _graph.backward(self, grad, retain_graph=retain_graph)
+
+    # -- operators ---------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # Comparisons give boolean tensors outside the graph. ``==`` keeps identity semantics
+    # so tensors stay hashable, as in micrograd.
+    def __lt__(self, other):
+        return Tensor(self.data < _raw(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _raw(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _raw(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _raw(other))
+
+    # -- methods -----------------------------------------------------------------------
+    def sum(self, axis=None, keepdims: bool = False):
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return _ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return _ops.max(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        return _ops.transpose(self, axes or None)
+
+    @property
+    def T(self):  # noqa: N802 - NumPy's name
+        return _ops.transpose(self, None)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, tuple(shape))
+
+    def astype(self, dtype):
+        return _ops.astype(self, dtype)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def clip(self, lo=None, hi=None):
+        return _ops.clip(self, lo, hi)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def softmax(self, axis: int = -1):
+        return _ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1):
+        return _ops.log_softmax(self, axis)
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Create a :class:`Tensor` (float32 by default for Python data; see ``Tensor``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def node(data, parents: tuple, vjp, op: str) -> Tensor:
+    """Wrap an op's output array as a graph node.
+
+    ``parents`` are the op's tensor inputs and ``vjp(g)`` returns one gradient per parent
+    (``None`` for a parent that needs none). Nothing is recorded when gradient mode is off
+    or no parent requires a gradient. This is also the door for user-defined primitives.
+    """
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    out._op = op
+    recorded = False
+    if MODE.grad_enabled:
+        for p in parents:
+            if p.requires_grad:
+                recorded = True
+                break
+    if recorded:
+        out.requires_grad = True
+        out._parents = parents
+        out._vjp = vjp
+    else:
+        out.requires_grad = False
+        out._parents = ()
+        out._vjp = None
+    if MODE.anomaly:
+        _graph.check_forward(out, parents)
+    return out
+
+
+def lift(x, like: Tensor | None = None) -> Tensor:
+    """Make a constant tensor of ``x``; Python and NumPy scalars take the dtype of ``like``."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number | np.generic) and like is not None and like.data.dtype.kind == "f":
+        return Tensor(np.asarray(x, dtype=like.data.dtype))
+    if isinstance(x, numbers.Number):
+        return Tensor(np.asarray(x))
+    return Tensor(x)
+
+
+from chainrule.autodiff import graph as _graph  # noqa: E402  (cycle: graph checks nodes)
+from chainrule.autodiff import ops as _ops  # noqa: E402  (cycle: ops build tensors)

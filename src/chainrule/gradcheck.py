@@ -1,0 +1,219 @@
+"""Gradient checking: compare backprop's gradients with central finite differences.
+
+The check the notes teach (seed 002, "梯度检验"): nudge each parameter by +-eps, measure
+how the cost moves, and compare with the gradient backprop computed, using the relative
+error ``||g - g_num|| / (||g|| + ||g_num||)``. Around 1e-7 or below the gradient is right;
+around 1e-3 or above it is almost certainly wrong.
+
+Advice from the notes, which this function does not enforce:
+
+* Use it to debug, never during training: it costs two evaluations per parameter.
+* Include the regularization term in ``f``: the gradient you train with contains it.
+* Turn dropout off (``keep_prob=1`` or eval mode): a random mask changes the function
+  between evaluations, and the comparison becomes meaningless.
+* When it fails, look at the worst entries: they point at the faulty derivation.
+
+Instead of an all-ones upstream gradient, the output is contracted with a random
+upstream gradient ``u``: ``L(x) = sum(u * f(x))``. An all-ones ``u`` hides real bugs,
+e.g. in softmax, whose outputs sum to a constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.autodiff.mode import no_grad
+from chainrule.autodiff.tensor import Tensor
+
+MODES = ("full", "direction")
+
+
+@dataclass
+class InputReport:
+    """The check of one input: its relative error and worst entries.
+
+    ``worst`` lists ``(index, backprop, numeric)`` for the entries with the largest
+    absolute difference (in ``direction`` mode: one row per random direction, index ``()``).
+    """
+
+    position: int
+    shape: tuple[int, ...]
+    rel_error: float
+    worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+
+
+@dataclass
+class GradcheckResult:
+    """The outcome of :func:`gradcheck`; truthy when every input passed."""
+
+    passed: bool
+    mode: str
+    eps: float
+    tol: float
+    inputs: list[InputReport]
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [
+            f"gradcheck {verdict} ({self.mode} mode, eps={self.eps:g}, tolerance={self.tol:g})"
+        ]
+        for rep in self.inputs:
+            mark = "ok  " if rep.rel_error <= self.tol else "FAIL"
+            lines.append(
+                f"  {mark} input {rep.position} shape {rep.shape}: "
+                f"relative error {rep.rel_error:.3e}"
+            )
+            if rep.rel_error > self.tol:
+                for index, analytic, numeric in rep.worst:
+                    lines.append(
+                        f"       at {index}: backprop {analytic:+.6e}  numeric {numeric:+.6e}"
+                    )
+        return "\n".join(lines)
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """``||a - b|| / (||a|| + ||b||)``, and 0 when both are zero."""
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def gradcheck(
+    f,
+    *inputs,
+    eps: float = 1e-6,
+    tol: float = 1e-7,
+    mode: str = "full",
+    n_directions: int = 3,
+    seed: int = 0,
+    n_worst: int = 3,
+) -> GradcheckResult:
+    """Check the gradients of ``f`` at ``inputs`` against central differences.
+
+    Parameters
+    ----------
+    f : callable
+        Maps the inputs (tensors) to one float64 tensor of any shape.
+    *inputs : Tensor or numpy.ndarray
+        float64 values. Tensors with ``requires_grad=True`` and all arrays are checked;
+        other tensors are passed through as constants.
+    eps : float
+        The finite-difference step: dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
+    tol : float
+        Largest relative error that passes.
+    mode : {"full", "direction"}
+        ``full`` perturbs every entry (2 evaluations each); ``direction`` compares the
+        directional derivative along ``n_directions`` random unit directions per input
+        (2 evaluations each), cheap enough for large inputs.
+    seed : int
+        Seeds the random upstream gradient and the random directions.
+
+    Returns
+    -------
+    GradcheckResult
+        Per checked input, the relative error and the worst entries; ``bool()`` says
+        whether all passed.
+    """
+    if mode not in MODES:
+        raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
+    if eps <= 0 or tol <= 0:
+        raise ValueError(f"gradcheck: expected eps > 0 and tol > 0, got eps={eps}, tol={tol}")
+    tensors = [_as_checked(x, i) for i, x in enumerate(inputs)]
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires a gradient; nothing to check")
+    rng = np.random.default_rng(seed)
+
+    out = f(*tensors)
+    if not isinstance(out, Tensor) or out.dtype != np.float64:
+        got = out.dtype if isinstance(out, Tensor) else type(out).__name__
+        raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
+    upstream = rng.standard_normal(out.shape)
+    for i in checked:
+        tensors[i].grad = None
+    if out.requires_grad:
+        out.backward(upstream)
+    analytic = [
+        tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
+        for i in checked
+    ]
+
+    def objective() -> float:
+        with no_grad():
+            return float(np.sum(upstream * f(*tensors).data))
+
+    reports = []
+    for i, g in zip(checked, analytic, strict=True):
+        t = tensors[i]
+        original = t.data
+        t.data = original.copy()
+        try:
+            if mode == "full":
+                rep = _check_full(t, g, objective, eps, n_worst)
+            else:
+                rep = _check_directions(t, g, objective, eps, n_directions, rng)
+        finally:
+            t.data = original
+        rep.position = i
+        reports.append(rep)
+    passed = all(r.rel_error <= tol for r in reports)
+    return GradcheckResult(passed=passed, mode=mode, eps=eps, tol=tol, inputs=reports)
+
+
+def _as_checked(x, position: int) -> Tensor:
+    if isinstance(x, Tensor):
+        t = x
+    elif isinstance(x, np.ndarray):
+        t = Tensor(x, requires_grad=x.dtype == np.float64)
+    else:
+        raise TypeError(
+            f"gradcheck: input {position} must be a Tensor or an ndarray, got {type(x).__name__}"
+        )
+    if t.requires_grad and t.dtype != np.float64:
+        raise TypeError(
+            f"gradcheck: input {position} is {t.dtype}; finite differences need float64 "
+            "(in float32 rounding swamps the difference): pass x.astype('float64')"
+        )
+    return t
+
+
+def _check_full(t: Tensor, g: np.ndarray, objective, eps: float, n_worst: int) -> InputReport:
+    flat = t.data.reshape(-1)  # a view: perturbing it perturbs t.data
+    numeric = np.empty(flat.size)
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        plus = objective()
+        flat[k] = saved - eps
+        minus = objective()
+        flat[k] = saved
+        numeric[k] = (plus - minus) / (2 * eps)
+    numeric = numeric.reshape(t.shape)
+    diff = np.abs(g - numeric).reshape(-1)
+    order = np.argsort(-diff, kind="stable")[:n_worst]
+    worst = [
+        (tuple(int(i) for i in np.unravel_index(k, t.shape)), float(g.flat[k]), float(numeric.flat[k]))
+        for k in order
+    ]
+    return InputReport(0, t.shape, relative_error(g, numeric), worst)
+
+
+def _check_directions(t, g, objective, eps, n_directions, rng) -> InputReport:
+    base = t.data.copy()
+    analytic, numeric = [], []
+    for _ in range(n_directions):
+        v = rng.standard_normal(t.shape)
+        v /= np.linalg.norm(v) or 1.0
+        t.data[...] = base + eps * v
+        plus = objective()
+        t.data[...] = base - eps * v
+        minus = objective()
+        t.data[...] = base
+        analytic.append(float(np.sum(g * v)))
+        numeric.append((plus - minus) / (2 * eps))
+    a, n = np.array(analytic), np.array(numeric)
+    return InputReport(0, t.shape, relative_error(a, n), [((), x, y) for x, y in zip(a, n, strict=True)])
