@@ -108,7 +108,9 @@ def gradcheck(
     mode : {"full", "direction"}
         ``full`` perturbs every entry (2 evaluations each); ``direction`` compares the
         directional derivative along ``n_directions`` random unit directions per input
-        (2 evaluations each), cheap enough for large inputs.
+        (2 evaluations each), cheap enough for large inputs. Its roundoff error grows
+        with the magnitude of the whole objective, so prefer ``full`` when some values are
+        huge (say 1e6) next to ordinary ones.
     seed : int
         Seeds the random upstream gradient and the random directions.
 
@@ -196,7 +198,11 @@ def _check_full(t: Tensor, g: np.ndarray, objective, eps: float, n_worst: int) -
     diff = np.abs(g - numeric).reshape(-1)
     order = np.argsort(-diff, kind="stable")[:n_worst]
     worst = [
-        (tuple(int(i) for i in np.unravel_index(k, t.shape)), float(g.flat[k]), float(numeric.flat[k]))
+        (
+            tuple(int(i) for i in np.unravel_index(k, t.shape)),
+            float(g.flat[k]),
+            float(numeric.flat[k]),
+        )
         for k in order
     ]
     return InputReport(0, t.shape, relative_error(g, numeric), worst)
@@ -216,4 +222,6 @@ def _check_directions(t, g, objective, eps, n_directions, rng) -> InputReport:
         analytic.append(float(np.sum(g * v)))
         numeric.append((plus - minus) / (2 * eps))
     a, n = np.array(analytic), np.array(numeric)
-    return InputReport(0, t.shape, relative_error(a, n), [((), x, y) for x, y in zip(a, n, strict=True)])
+    return InputReport(
+        0, t.shape, relative_error(a, n), [((), x, y) for x, y in zip(a, n, strict=True)]
+    )

@@ -7,6 +7,8 @@ nodes that consume it, and reused by every path through that node.
 
 from __future__ import annotations
 
+import operator
+
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.mode import MODE
 
@@ -20,23 +22,23 @@ _RELEASED = (
 def toposort(root) -> list:
     """Nodes that require a gradient and lead to ``root``, each after all of its parents.
 
-    Iterative depth-first search (no recursion limit) that visits parents in their
-    recorded order, so the order, and with it every floating-point sum, is deterministic.
+    Every tensor carries its creation number, and an op's inputs always exist before its
+    output, so the reachable nodes sorted by creation number are in topological order.
+    The walk is iterative (no recursion limit) and the order deterministic, and with it
+    every floating-point sum of the backward pass.
     """
-    order = []
+    nodes = [root]
     seen = {id(root)}
-    stack = [(root, iter(_parents_of(root)))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
+    for node in nodes:  # grows while it is walked: a breadth-first collection
+        for parent in _parents_of(node):
             if parent.requires_grad and id(parent) not in seen:
                 seen.add(id(parent))
-                stack.append((parent, iter(_parents_of(parent))))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+                nodes.append(parent)
+    nodes.sort(key=_creation)
+    return nodes
+
+
+_creation = operator.attrgetter("_seq")
 
 
 def _parents_of(node) -> tuple:
@@ -94,11 +96,11 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if not retain_graph:
             node._vjp = None
             node._parents = None
-        for i, (parent, pg) in enumerate(zip(parents, parent_grads, strict=True)):
+        if anomaly:
+            _check_backward(node, parent_grads)
+        for parent, pg in zip(parents, parent_grads):  # noqa: B905 - hot loop
             if pg is None or not parent.requires_grad:
                 continue
-            if anomaly:
-                _check_backward(node, i, pg)
             key = id(parent)
             previous = grads.get(key)
             grads[key] = pg if previous is None else previous + pg
@@ -122,12 +124,13 @@ def check_forward(out, parents) -> None:
         )
 
 
-def _check_backward(node, i: int, g) -> None:
-    if not _finite(g):
-        raise FloatingPointError(
-            f"detect_anomaly: the gradient rule of op {node._op!r} produced NaN/Inf "
-            f"in the gradient of its input {i}"
-        )
+def _check_backward(node, parent_grads) -> None:
+    for i, g in enumerate(parent_grads):
+        if g is not None and not _finite(g):
+            raise FloatingPointError(
+                f"detect_anomaly: the gradient rule of op {node._op!r} produced NaN/Inf "
+                f"in the gradient of its input {i}"
+            )
 
 
 def _finite(a) -> bool:

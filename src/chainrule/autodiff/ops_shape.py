@@ -13,6 +13,8 @@ from chainrule.autodiff.tensor import Tensor, lift, node
 def _axes(axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for ax in axes:
         if not -ndim <= ax < builtins.max(ndim, 1):
@@ -20,33 +22,36 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(ax % builtins.max(ndim, 1) for ax in axes))
 
 
-def _expand(g, shape, axes, keepdims: bool):
-    """Broadcast a reduced gradient back over the reduced axes."""
-    xp = array_module(g)
-    if not keepdims and axes:
-        g = xp.expand_dims(g, axes)
-    return xp.broadcast_to(g, shape)
+def _kept(shape, axes) -> tuple[int, ...]:
+    """``shape`` with the reduced axes kept as size 1 (the shape of a keepdims reduction)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 @primitive
 def sum_(a, axis=None, keepdims: bool = False):
+    """Sum over axes; the VJP broadcasts ``g`` back over the summed axes."""
     a = lift(a)
     shape = a.shape
     axes = _axes(axis, a.ndim)
+    kept = _kept(shape, axes)
+    xp = array_module(a.data)
     out = a.data.sum(axis=axes, keepdims=keepdims)
-    return node(out, (a,), lambda g: (_expand(g, shape, axes, keepdims),), "sum")
+    return node(out, (a,), lambda g: (xp.broadcast_to(g.reshape(kept), shape),), "sum")
 
 
 @primitive
 def mean(a, axis=None, keepdims: bool = False):
+    """Mean over axes (sum / count); the VJP spreads ``g / count`` over the averaged axes."""
     a = lift(a)
     shape = a.shape
     axes = _axes(axis, a.ndim)
+    kept = _kept(shape, axes)
     count = 1
     for ax in axes:
         count *= shape[ax]
-    out = a.data.mean(axis=axes, keepdims=keepdims)
-    return node(out, (a,), lambda g: (_expand(g / count, shape, axes, keepdims),), "mean")
+    xp = array_module(a.data)
+    out = a.data.sum(axis=axes, keepdims=keepdims) / count
+    return node(out, (a,), lambda g: (xp.broadcast_to(g.reshape(kept) / count, shape),), "mean")
 
 
 @primitive
@@ -57,13 +62,12 @@ def max_(a, axis=None, keepdims: bool = False):
     axes = _axes(axis, a.ndim)
     out = x.max(axis=axes, keepdims=True)
 
+    kept = out.shape
+
     def vjp(g):
-        xp = array_module(x)
         mask = (x == out).astype(x.dtype)
         mask /= mask.sum(axis=axes, keepdims=True)
-        if not keepdims:
-            g = xp.expand_dims(g, axes)
-        return (g * mask,)
+        return (g.reshape(kept) * mask,)
 
     result = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
     return node(result, (a,), vjp, "max")

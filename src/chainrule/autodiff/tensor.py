@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
@@ -12,14 +13,23 @@ FLOAT_DTYPES = ("float32", "float64")
 DTYPES = (*FLOAT_DTYPES, "int8", "int16", "int32", "int64", "uint8", "bool")
 DEFAULT_DTYPE = np.dtype("float32")
 
+# Creation order: every op's inputs exist before its output, so sorting the nodes of a
+# graph by this number is a topological order (see graph.toposort).
+_sequence = itertools.count()
+
+
+_ALLOWED = frozenset(np.dtype(name) for name in DTYPES)
+
 
 def as_dtype(dtype) -> np.dtype:
     """Resolve a dtype name or object to one of :data:`DTYPES`, or raise ``ValueError``."""
+    if dtype in _ALLOWED:  # the fast path: already a supported numpy dtype
+        return dtype
     try:
         resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
-    if resolved is None or resolved.name not in DTYPES:
+    if resolved not in _ALLOWED:
         raise ValueError(f"unknown dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
     return resolved
 
@@ -45,7 +55,7 @@ class Tensor:
         The accumulated gradient after ``backward()``, for tensors that require it.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_op")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_op", "_seq")
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to the Tensor's reflected op
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -68,6 +78,7 @@ class Tensor:
         self._parents = ()
         self._vjp = None
         self._op = "leaf"
+        self._seq = next(_sequence)
 
     # -- description -------------------------------------------------------------------
     @property
@@ -253,6 +264,7 @@ def node(data, parents: tuple, vjp, op: str) -> Tensor:
     out.data = data
     out.grad = None
     out._op = op
+    out._seq = next(_sequence)
     recorded = False
     if MODE.grad_enabled:
         for p in parents:
@@ -276,7 +288,11 @@ def lift(x, like: Tensor | None = None) -> Tensor:
     """Make a constant tensor of ``x``; Python and NumPy scalars take the dtype of ``like``."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, numbers.Number | np.generic) and like is not None and like.data.dtype.kind == "f":
+    if (
+        isinstance(x, numbers.Number | np.generic)
+        and like is not None
+        and like.data.dtype.kind == "f"
+    ):
         return Tensor(np.asarray(x, dtype=like.data.dtype))
     if isinstance(x, numbers.Number):
         return Tensor(np.asarray(x))

@@ -1,0 +1,32 @@
+"""detect_anomaly names the op that produced the first NaN/Inf."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_forward_nan_names_the_op():
+    x = cr.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    expected = pytest.raises(FloatingPointError, match="op 'sqrt'.*forward")
+    with cr.detect_anomaly(), expected, np.errstate(invalid="ignore"):
+        cr.sqrt(x)
+
+
+def test_backward_inf_names_the_rule():
+    x = cr.tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with cr.detect_anomaly():
+        y = cr.sqrt(x).sum()  # finite forward, infinite derivative at 0
+        with (
+            pytest.raises(FloatingPointError, match="rule of op 'sqrt'"),
+            np.errstate(divide="ignore"),
+        ):
+            y.backward()
+
+
+def test_anomaly_mode_ends_with_its_block():
+    x = cr.tensor(np.array([-1.0]), requires_grad=True)
+    with cr.detect_anomaly():
+        cr.log(-x)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(cr.log(x).data).all()

@@ -1,0 +1,167 @@
+"""The backward pass: order, accumulation, release, retention and failure modes."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autodiff import toposort
+
+
+def leaf(values, dtype="float64"):
+    return cr.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+def test_fan_in_gradients_accumulate():
+    x = leaf(3.0)
+    y = x * x + x  # x reaches y by three paths
+    y.backward()
+    assert x.grad == pytest.approx(2 * 3.0 + 1)
+
+
+def test_shared_subexpression_is_differentiated_once_per_path():
+    x = leaf([1.0, 2.0])
+    h = cr.tanh(x)
+    y = (h * h).sum() + h.sum()
+    y.backward()
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad, (2 * t + 1) * (1 - t**2))
+
+
+def test_chain_of_100k_ops_backpropagates_iteratively():
+    x = leaf(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_leaf_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [5.0, 5.0])
+
+
+def test_second_backward_through_released_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    first = x.grad.copy()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad, first)  # nothing was double counted
+
+
+def test_retain_graph_gives_bit_identical_gradients():
+    rng = np.random.default_rng(0)
+    w = leaf(rng.standard_normal((5, 3)))
+    x = cr.tensor(rng.standard_normal((4, 5)))
+    loss = cr.log_softmax(cr.tanh(x @ w)).sum()
+    loss.backward(retain_graph=True)
+    first = w.grad.copy()
+    w.grad = None
+    loss.backward()
+    assert np.array_equal(first, w.grad)
+
+
+def test_non_scalar_backward_needs_a_seed():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="seed gradient"):
+        (x * 2).backward()
+    (x * 2).backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 20.0])
+
+
+def test_seed_of_wrong_shape_is_rejected():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"seed gradient of shape \(3,\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_backward_on_constant_raises():
+    with pytest.raises(RuntimeError, match="does not require a gradient"):
+        cr.tensor(1.0).backward()
+
+
+def test_inputs_without_requires_grad_get_no_gradient():
+    x = cr.tensor(np.ones((2, 3)))
+    w = leaf(np.ones((3, 1)))
+    (x @ w).sum().backward()
+    assert x.grad is None
+    assert w.grad.shape == (3, 1)
+
+
+def test_no_grad_records_nothing():
+    x = leaf([1.0])
+    with cr.no_grad():
+        y = x * 2
+        with cr.enable_grad():
+            z = x * 3
+    assert not y.requires_grad and y.is_leaf
+    assert z.requires_grad
+    assert cr.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph():
+    x = leaf([2.0])
+    y = (x.detach() * x).sum()
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0])
+
+
+def test_toposort_is_deterministic_and_puts_parents_first():
+    a, b = leaf(1.0), leaf(2.0)
+    c = a * b
+    d = c + a
+    e = d * c
+    order = toposort(e)
+    assert order == toposort(e)
+    position = {id(n): i for i, n in enumerate(order)}
+    for n in order:
+        for p in n._parents if n._parents else ():
+            if p.requires_grad:
+                assert position[id(p)] < position[id(n)]
+
+
+def test_graph_is_released_after_backward():
+    x = leaf(np.ones(3))
+    y = cr.exp(x)
+    z = y.sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="released"):
+        (y * 1.0).sum().backward()
+
+
+def test_leaf_grad_is_writable_even_when_rule_returns_broadcast_view():
+    x = leaf(2.0)
+    y = cr.tensor(np.ones((3, 3)))
+    (x * y).sum().backward()
+    assert x.grad == 9.0
+    b = leaf(np.zeros(3))
+    cr.tensor(np.ones((4, 3))).__add__(b).sum().backward()
+    b.grad *= 2  # user code may scale gradients in place
+    np.testing.assert_array_equal(b.grad, [8.0, 8.0, 8.0])
+
+
+def test_two_runs_give_bit_identical_gradients():
+    def run():
+        rng = np.random.default_rng(42)
+        w1 = leaf(rng.standard_normal((10, 8)))
+        w2 = leaf(rng.standard_normal((8, 3)))
+        x = cr.tensor(rng.standard_normal((16, 10)))
+        h = cr.relu(x @ w1)
+        (cr.log_softmax(h @ w2) * h.sum(axis=1, keepdims=True)).mean().backward()
+        return w1.grad, w2.grad
+
+    (a1, a2), (b1, b2) = run(), run()
+    assert np.array_equal(a1, b1) and np.array_equal(a2, b2)
+
+
+def test_custom_primitive_through_node():
+    def cube(x):
+        data = x.data
+        return cr.autodiff.node(data**3, (x,), lambda g: (3 * data**2 * g,), "cube")
+
+    x = leaf([1.0, -2.0])
+    assert cr.gradcheck(cube, x)

@@ -1,0 +1,128 @@
+"""gradcheck as a tool: it must catch wrong gradient rules and report them usefully."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autodiff import backend, node
+
+xp_of = backend.array_module
+
+
+def broken_sigmoid(x):
+    """Forgets the (1 - s) factor of s(1 - s)."""
+    s = 1 / (1 + np.exp(-x.data))
+    return node(s, (x,), lambda g: (g * s,), "broken_sigmoid")
+
+
+def broken_mul(a, b):
+    """Swaps the operands in the rule: d(ab)/da = a instead of b."""
+    x, y = a.data, b.data
+    return node(x * y, (a, b), lambda g: (g * x, g * y), "broken_mul")
+
+
+def broken_softmax(x):
+    """Drops the coupling term: returns p * g, right only for an all-ones upstream sum."""
+    e = np.exp(x.data - x.data.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    return node(p, (x,), lambda g: (p * g,), "broken_softmax")
+
+
+def broken_matmul(a, b):
+    """Forgets the transpose in dA = g @ B^T (shapes are square, so it runs)."""
+    x, y = a.data, b.data
+    return node(x @ y, (a, b), lambda g: (g @ y, x.T @ g), "broken_matmul")
+
+
+def broken_sum(x):
+    """Off-by-mean: divides the broadcast gradient by the count as if it were a mean."""
+    n = x.data.size
+    return node(x.data.sum(), (x,), lambda g: (np.full(x.shape, g / n),), "broken_sum")
+
+
+def broken_linear_bias(x, w, b):
+    """Averages db over the batch instead of summing it (a classic 1/m mix-up)."""
+    xd, wd = x.data, w.data
+    out = xd @ wd + b.data
+
+    def vjp(g):
+        return g @ wd.T, xd.T @ g, g.mean(axis=0)
+
+    return node(out, (x, w, b), vjp, "broken_linear")
+
+
+def sign_flipped_tanh(x):
+    t = np.tanh(x.data)
+    return node(t, (x,), lambda g: (-g * (1 - t * t),), "sign_flipped_tanh")
+
+
+RNG = np.random.default_rng(5)
+
+
+def t(*shape):
+    return cr.tensor(RNG.standard_normal(shape), requires_grad=True)
+
+
+BROKEN = [
+    ("sigmoid", broken_sigmoid, [t(3, 4)]),
+    ("mul", broken_mul, [t(3), t(3)]),
+    ("softmax", broken_softmax, [t(2, 5)]),
+    ("matmul", broken_matmul, [t(3, 3), t(3, 3)]),
+    ("sum", broken_sum, [t(4)]),
+    ("linear-bias", broken_linear_bias, [t(5, 3), t(3, 2), t(2)]),
+    ("tanh-sign", sign_flipped_tanh, [t(6)]),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "inputs"), BROKEN, ids=[b[0] for b in BROKEN])
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_broken_rule_is_caught(name, fn, inputs, mode):
+    result = cr.gradcheck(fn, *inputs, mode=mode)
+    assert not result.passed
+    assert "FAILED" in str(result)
+    assert max(r.rel_error for r in result.inputs) > 1e-3
+
+
+def test_report_names_the_faulty_input_and_its_worst_entries():
+    x, w, b = t(5, 3), t(3, 2), t(2)
+    result = cr.gradcheck(broken_linear_bias, x, w, b)
+    errors = [r.rel_error for r in result.inputs]
+    assert errors[0] < 1e-7 and errors[1] < 1e-7 and errors[2] > 0.1
+    worst = result.inputs[2].worst
+    assert len(worst) == 2 and all(abs(a - n) > 1e-3 for _, a, n in worst)
+    assert "FAIL input 2 shape (2,)" in str(result)
+
+
+def test_all_ones_upstream_would_hide_the_softmax_bug():
+    """Why gradcheck contracts with a random upstream gradient (STYLE: practice 10)."""
+    x = t(2, 5)
+    ones_loss = broken_softmax(x).sum()
+    ones_loss.backward()
+    p = broken_softmax(cr.tensor(x.data)).data
+    true_grad = p * (1 - p.sum(axis=-1, keepdims=True))  # the real gradient of sum(softmax)
+    assert np.allclose(true_grad, 0, atol=1e-12)
+    assert not np.allclose(x.grad, true_grad)  # wrong, yet only a random upstream shows it
+    assert not cr.gradcheck(broken_softmax, cr.tensor(x.data, requires_grad=True))
+
+
+def test_float32_is_refused_with_a_clear_error():
+    x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match="float64"):
+        cr.gradcheck(cr.tanh, x)
+
+
+def test_bad_arguments():
+    x = t(3)
+    with pytest.raises(ValueError, match="unknown mode 'diagonal'"):
+        cr.gradcheck(cr.tanh, x, mode="diagonal")
+    with pytest.raises(ValueError, match="no input requires a gradient"):
+        cr.gradcheck(cr.tanh, cr.tensor(np.ones(3)))
+    with pytest.raises(TypeError, match="float64 Tensor"):
+        cr.gradcheck(lambda a: a.data, x)
+
+
+def test_arrays_are_checked_and_left_unchanged():
+    a = RNG.standard_normal(4)
+    before = a.copy()
+    assert cr.gradcheck(lambda v: cr.exp(v) * v, a)
+    np.testing.assert_array_equal(a, before)

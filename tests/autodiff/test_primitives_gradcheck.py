@@ -1,0 +1,220 @@
+"""Table-driven gradient check of every registered primitive, in float64.
+
+Each case is (id, function of tensors, input arrays). Inputs cover scalars, size-1 axes,
+broadcasting pairs and edge values (zeros, large magnitudes, negatives), kept away from
+the kinks of non-smooth ops where finite differences are meaningless.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autodiff import PRIMITIVES, ops
+
+RNG = np.random.default_rng(1234)
+
+
+def rand(*shape, lo=-2.0, hi=2.0):
+    return RNG.uniform(lo, hi, size=shape)
+
+
+def away_from_zero(*shape, lo=0.5, hi=2.0):
+    return rand(*shape, lo=lo, hi=hi) * RNG.choice([-1.0, 1.0], size=shape)
+
+
+def edge(*shape):
+    """Zeros, negatives and large magnitudes mixed with ordinary values."""
+    x = rand(*shape)
+    flat = x.reshape(-1)
+    specials = np.array([0.0, -1.5, 1e3, -1e3, 0.0])
+    flat[: min(flat.size, specials.size)] = specials[: flat.size]
+    return x
+
+
+MASK = RNG.random((3, 4)) > 0.5
+
+BROADCAST_PAIRS = [
+    ((3, 4), (3, 4)),
+    ((4,), (1, 4)),
+    ((3, 4), (4,)),
+    ((), (3,)),
+    ((2, 1, 3), (4, 1)),
+]
+
+
+def binary_cases(fn, make_b=rand, make_a=edge):
+    return [
+        (f"{sa}x{sb}", lambda a, b: fn(a, b), [make_a(*sa), make_b(*sb)])
+        for sa, sb in BROADCAST_PAIRS
+    ]
+
+
+CASES = {
+    "add": binary_cases(ops.add),
+    "sub": binary_cases(ops.sub),
+    "mul": binary_cases(ops.mul),
+    "div": binary_cases(ops.div, make_b=away_from_zero),
+    "pow": [
+        ("tensor-exponent", ops.pow, [rand(3, 4, lo=0.5, hi=2.0), rand(3, 4)]),
+        ("broadcast", ops.pow, [rand(2, 3, lo=0.5, hi=2.0), rand(3)]),
+        ("constant-cube", lambda a: a**3, [edge(3, 4) / 100]),
+        ("constant-half", lambda a: a**0.5, [rand(5, lo=0.1, hi=3.0)]),
+    ],
+    "matmul": [
+        ("2d@2d", ops.matmul, [rand(3, 4), rand(4, 5)]),
+        ("1d@2d", ops.matmul, [rand(4), rand(4, 5)]),
+        ("2d@1d", ops.matmul, [rand(3, 4), rand(4)]),
+        ("1d@1d", ops.matmul, [rand(4), rand(4)]),
+        ("3d@2d", ops.matmul, [rand(2, 3, 4), rand(4, 5)]),
+        ("3d@3d", ops.matmul, [rand(2, 3, 4), rand(2, 4, 5)]),
+        ("size1", ops.matmul, [rand(1, 1), rand(1, 3)]),
+    ],
+    "neg": [("edge", ops.neg, [edge(3, 4)]), ("scalar", ops.neg, [rand()])],
+    "exp": [
+        ("moderate", ops.exp, [rand(3, 4)]),
+        ("large", ops.exp, [np.array([0.0, -20.0, 20.0, -700.0])]),
+        ("scalar", ops.exp, [rand()]),
+    ],
+    "log": [
+        ("positive", ops.log, [rand(3, 4, lo=0.1, hi=5.0)]),
+        ("wide", ops.log, [np.array([1e-2, 1.0, 1e3, 1e6])]),
+    ],
+    "sqrt": [
+        ("positive", ops.sqrt, [rand(3, 4, lo=0.1, hi=5.0)]),
+        ("large", ops.sqrt, [np.array([1e6, 4.0])]),
+    ],
+    "abs": [
+        ("away-from-kink", ops.abs, [away_from_zero(3, 4)]),
+        ("large", ops.abs, [np.array([-1e3, 1e3])]),
+    ],
+    "maximum": binary_cases(ops.maximum, make_a=rand),
+    "minimum": binary_cases(ops.minimum, make_a=rand),
+    "clip": [
+        ("both", lambda a: ops.clip(a, -0.5, 0.5), [np.array([-2.0, -0.3, 0.0, 0.2, 1.7, 1e3])]),
+        ("lower", lambda a: ops.clip(a, 0.25, None), [np.array([[-1.0, 0.5], [2.0, 0.1]])]),
+    ],
+    "where": [
+        ("same", lambda a, b: ops.where(MASK, a, b), [rand(3, 4), rand(3, 4)]),
+        (
+            "broadcast",
+            lambda a, b: ops.where(np.array([True, False, True]), a, b),
+            [rand(2, 3), rand(3)],
+        ),
+    ],
+    "astype": [("same-dtype", lambda a: ops.astype(a, a.dtype) * a, [rand(3)])],
+    "sum": [
+        ("all", lambda a: ops.sum(a), [edge(3, 4)]),
+        ("axis0", lambda a: ops.sum(a, 0), [rand(3, 4)]),
+        ("axes-keepdims", lambda a: ops.sum(a, (0, 2), True), [rand(2, 3, 4)]),
+        ("neg-axis", lambda a: ops.sum(a, -1), [rand(2, 1, 4)]),
+        ("scalar", lambda a: ops.sum(a), [rand()]),
+    ],
+    "mean": [
+        ("all", lambda a: ops.mean(a), [edge(3, 4)]),
+        ("axis1-keepdims", lambda a: ops.mean(a, 1, True), [rand(3, 4)]),
+        ("axes", lambda a: ops.mean(a, (0, 2)), [rand(2, 3, 4)]),
+    ],
+    "max": [
+        ("all", lambda a: ops.max(a), [rand(3, 4)]),
+        ("axis0", lambda a: ops.max(a, 0), [rand(3, 4)]),
+        ("axis-keepdims", lambda a: ops.max(a, -1, True), [rand(2, 3, 4)]),
+    ],
+    "reshape": [
+        ("flatten", lambda a: ops.reshape(a, (-1,)), [rand(2, 3, 4)]),
+        ("to-size1", lambda a: ops.reshape(a, (3, 1, 4)), [rand(3, 4)]),
+    ],
+    "transpose": [
+        ("reverse", lambda a: ops.transpose(a), [rand(3, 4)]),
+        ("permute", lambda a: ops.transpose(a, (1, 2, 0)), [rand(2, 3, 4)]),
+    ],
+    "broadcast_to": [
+        ("prepend", lambda a: ops.broadcast_to(a, (2, 3)), [rand(3)]),
+        ("stretch", lambda a: ops.broadcast_to(a, (4, 3)), [rand(1, 3)]),
+        ("scalar", lambda a: ops.broadcast_to(a, (2, 2)), [rand()]),
+    ],
+    "getitem": [
+        ("slice", lambda a: a[1:, ::2], [rand(3, 4)]),
+        ("int", lambda a: a[1], [rand(3, 4)]),
+        ("gather-repeats", lambda a: a[np.array([0, 2, 0]), np.array([1, 1, 1])], [rand(3, 4)]),
+        ("rows-repeated", lambda a: a[np.array([2, 2, 0])], [rand(3, 4)]),
+        ("mask", lambda a: a[np.array([True, False, True])], [rand(3, 4)]),
+    ],
+    "concatenate": [
+        ("axis0", lambda a, b: ops.concatenate([a, b], 0), [rand(2, 3), rand(4, 3)]),
+        ("axis1", lambda a, b: ops.concatenate([a, b, a], 1), [rand(2, 3), rand(2, 1)]),
+    ],
+    "stack": [
+        ("axis0", lambda a, b: ops.stack([a, b]), [rand(2, 3), rand(2, 3)]),
+        ("axis-last", lambda a, b: ops.stack([a, b, a], -1), [rand(3), rand(3)]),
+    ],
+    "tanh": [
+        ("edge", ops.tanh, [np.array([0.0, -1.5, 3.0, -6.0, 0.7])]),
+        ("matrix", ops.tanh, [rand(3, 4)]),
+    ],
+    "sigmoid": [
+        ("edge", ops.sigmoid, [np.array([0.0, -1.5, 3.0, -8.0, 8.0])]),
+        ("matrix", ops.sigmoid, [rand(3, 4)]),
+    ],
+    "relu": [("away-from-kink", ops.relu, [away_from_zero(3, 4)])],
+    "leaky_relu": [
+        ("default", ops.leaky_relu, [away_from_zero(3, 4)]),
+        ("alpha", lambda a: ops.leaky_relu(a, 0.2), [away_from_zero(5)]),
+    ],
+    "log_softmax": [
+        ("last", ops.log_softmax, [rand(3, 4)]),
+        ("axis0", lambda a: ops.log_softmax(a, 0), [rand(3, 4)]),
+        ("large-offset", ops.log_softmax, [rand(2, 5) + 1e3]),
+        ("single-class", ops.log_softmax, [rand(3, 1)]),
+    ],
+    "softmax": [
+        ("last", ops.softmax, [rand(3, 4)]),
+        ("axis0", lambda a: ops.softmax(a, 0), [rand(3, 4)]),
+        ("large-offset", ops.softmax, [rand(2, 5) - 1e3]),
+    ],
+    "linear": [
+        ("bias", ops.linear, [rand(5, 3), rand(3, 2), rand(2)]),
+        ("no-bias", ops.linear, [rand(5, 3), rand(3, 2)]),
+        ("vector-input", ops.linear, [rand(3), rand(3, 2), rand(2)]),
+        ("batch-of-one", ops.linear, [rand(1, 3), rand(3, 1), rand(1)]),
+    ],
+}
+
+PARAMS = [
+    pytest.param(name, fn, arrays, id=f"{name}-{label}")
+    for name, cases in CASES.items()
+    for label, fn, arrays in cases
+]
+
+
+def test_every_registered_primitive_has_cases():
+    assert set(CASES) == set(PRIMITIVES)
+
+
+@pytest.mark.parametrize(("name", "fn", "arrays"), PARAMS)
+def test_primitive_gradient(name, fn, arrays):
+    inputs = [cr.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    result = cr.gradcheck(fn, *inputs, seed=7)
+    assert result.passed, f"{name}:\n{result}"
+    for rep in result.inputs:
+        assert rep.rel_error < 1e-7
+
+
+MODERATE = [p for p in PARAMS if all(np.max(np.abs(a), initial=0) <= 10 for a in p.values[2])]
+
+
+@pytest.mark.parametrize(("name", "fn", "arrays"), MODERATE)
+def test_primitive_gradient_direction_mode(name, fn, arrays):
+    # Direction mode sums the whole objective, so its roundoff grows with |f|: it is
+    # checked on moderate inputs (large ones are covered by the full mode above).
+    inputs = [cr.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    assert cr.gradcheck(fn, *inputs, mode="direction", seed=3), name
+
+
+@pytest.mark.parametrize(("name", "fn", "arrays"), PARAMS)
+def test_primitive_keeps_float32(name, fn, arrays):
+    inputs = [cr.tensor(np.array(a, dtype=np.float32), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    assert out.dtype == np.float32
+    out.backward(np.ones(out.shape, np.float32))
+    for t in inputs:
+        assert t.grad.dtype == np.float32 and t.grad.shape == t.shape
