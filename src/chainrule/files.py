@@ -1,0 +1,238 @@
+"""Pure-data files: safetensors for arrays, JSON for everything else, written atomically.
+
+A chainrule file is a `safetensors <https://github.com/huggingface/safetensors>`_ file:
+an 8-byte little-endian header length, a JSON header describing each tensor (dtype, shape,
+byte offsets), then the raw little-endian bytes. chainrule stores a JSON "tree" (nested
+dicts and lists of strings, numbers, booleans and None) in the header's ``__metadata__``;
+every array of the tree is replaced by a reference ``{"__tensor__": name}`` to a tensor of
+the file. Reading parses JSON and copies bytes: nothing is imported, unpickled or
+evaluated, so a hostile file can at worst be rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+# The closed set of tensor dtypes (safetensors names), little-endian on disk.
+_DTYPES = {
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "I64": np.dtype("<i8"),
+    "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"),
+    "U8": np.dtype("u1"),
+    "BOOL": np.dtype("?"),
+}
+_NAMES = {dt: name for name, dt in _DTYPES.items()}
+_MAX_HEADER = 100 * 2**20
+_TREE_KEY = "chainrule.tree"
+
+
+class FormatError(ValueError):
+    """A file is not a valid chainrule file (truncated, malformed, or of another format)."""
+
+
+# -- atomic writes ---------------------------------------------------------------------
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same directory, which is flushed, fsynced and
+    renamed over ``path`` (an atomic replace on POSIX and Windows); the directory is then
+    fsynced so the rename itself survives a crash.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # platforms where directories cannot be opened (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- safetensors codec -----------------------------------------------------------------
+def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """Serialize named arrays and string metadata to safetensors bytes."""
+    header: dict = {"__metadata__": dict(metadata)} if metadata else {}
+    chunks, offset = [], 0
+    for name in sorted(tensors):
+        arr = np.asarray(tensors[name])
+        dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
+        if dtype not in _NAMES:
+            raise TypeError(f"cannot store tensor {name!r} of dtype {arr.dtype}")
+        raw = np.ascontiguousarray(arr, dtype=dtype).tobytes()
+        header[name] = {
+            "dtype": _NAMES[dtype],
+            "shape": list(arr.shape),
+            "data_offsets": [offset, offset + len(raw)],
+        }
+        chunks.append(raw)
+        offset += len(raw)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+
+
+def decode_safetensors(blob: bytes, source: str = "file") -> tuple[dict[str, np.ndarray], dict]:
+    """Parse safetensors bytes into (arrays, metadata), validating every field first."""
+    if len(blob) < 8:
+        raise FormatError(f"{source}: {len(blob)} bytes is too short for a safetensors header")
+    (n,) = struct.unpack("<Q", blob[:8])
+    if n > min(_MAX_HEADER, len(blob) - 8):
+        raise FormatError(
+            f"{source}: header length {n} exceeds the file ({len(blob)} bytes); "
+            "the file is truncated or not a chainrule/safetensors file"
+        )
+    try:
+        header = json.loads(blob[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"{source}: the header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise FormatError(f"{source}: expected a JSON object header, got {type(header).__name__}")
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise FormatError(f"{source}: __metadata__ must map strings to strings")
+    buffer = memoryview(blob)[8 + n :]
+    spans, tensors = [], {}
+    for name, entry in header.items():
+        dtype, shape, (begin, end) = _check_entry(name, entry, source)
+        expected = math.prod(shape) * dtype.itemsize
+        if end - begin != expected or end > len(buffer):
+            raise FormatError(
+                f"{source}: tensor {name!r} of shape {tuple(shape)} needs {expected} bytes at "
+                f"[{begin}, {end}), but the data section has {len(buffer)} bytes"
+            )
+        spans.append((begin, end))
+        tensors[name] = np.frombuffer(buffer, dtype, math.prod(shape), begin).reshape(shape).copy()
+    position = 0
+    for begin, end in sorted(spans):
+        if begin != position:
+            raise FormatError(f"{source}: tensor data has a gap or overlap at byte {begin}")
+        position = end
+    if position != len(buffer):
+        raise FormatError(
+            f"{source}: {len(buffer) - position} trailing bytes after the last tensor"
+        )
+    return tensors, metadata
+
+
+def _check_entry(name, entry, source):
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise FormatError(f"{source}: tensor {name!r} needs exactly dtype, shape, data_offsets")
+    dtype = _DTYPES.get(entry["dtype"])
+    if dtype is None:
+        raise FormatError(
+            f"{source}: tensor {name!r} has dtype {entry['dtype']!r}; "
+            f"expected one of {', '.join(_DTYPES)}"
+        )
+    shape, offsets = entry["shape"], entry["data_offsets"]
+    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+        raise FormatError(f"{source}: tensor {name!r} has an invalid shape {shape!r}")
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(_is_count(o) for o in offsets)
+        or offsets[0] > offsets[1]
+    ):
+        raise FormatError(f"{source}: tensor {name!r} has invalid data_offsets {offsets!r}")
+    return dtype, shape, offsets
+
+
+def _is_count(x) -> bool:
+    return type(x) is int and x >= 0
+
+
+# -- trees of JSON and arrays ----------------------------------------------------------
+def split_tree(tree, prefix: str = "") -> tuple[object, dict[str, np.ndarray]]:
+    """Replace every array in a nested dict/list by a reference; return (skeleton, arrays)."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(node, path):
+        if isinstance(node, np.ndarray):
+            arrays[path] = node
+            return {"__tensor__": path}
+        if isinstance(node, dict):
+            for key in node:
+                if not isinstance(key, str):
+                    raise TypeError(f"keys must be strings, got {key!r} at {path or 'root'}")
+            return {k: walk(v, f"{path}.{k}" if path else k) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
+        if isinstance(node, np.generic):
+            return node.item()
+        if node is None or isinstance(node, str | bool | int | float):
+            return node
+        raise TypeError(f"cannot store {type(node).__name__} at {path or 'root'}: not pure data")
+
+    return walk(tree, prefix), arrays
+
+
+def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):
+    """Inverse of :func:`split_tree`; every reference must name an array of the file."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"__tensor__"}:
+                name = node["__tensor__"]
+                if name not in arrays:
+                    raise FormatError(f"{source}: reference to missing tensor {name!r}")
+                return arrays[name]
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(skeleton)
+
+
+def write_tree(path: str | os.PathLike, tree: dict) -> None:
+    """Atomically write a tree of JSON data and arrays as one safetensors file."""
+    skeleton, arrays = split_tree(tree)
+    meta = {_TREE_KEY: json.dumps(skeleton, allow_nan=False, separators=(",", ":"))}
+    atomic_write(path, encode_safetensors(arrays, meta))
+
+
+def read_tree(path: str | os.PathLike) -> dict:
+    """Read a file written by :func:`write_tree`; raises :class:`FormatError` if invalid."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    tensors, metadata = decode_safetensors(path.read_bytes(), source=str(path))
+    if _TREE_KEY not in metadata:
+        raise FormatError(f"{path}: a safetensors file, but not one written by chainrule")
+    try:
+        skeleton = json.loads(metadata[_TREE_KEY])
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: malformed JSON in the chainrule metadata ({exc})") from None
+    if not isinstance(skeleton, dict):
+        raise FormatError(f"{path}: expected a JSON object, got {type(skeleton).__name__}")
+    return join_tree(skeleton, tensors, source=str(path))

@@ -1,0 +1,172 @@
+"""Pure-data files: safetensors codec, JSON trees, atomic writes, hostile input."""
+
+import json
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from chainrule import files
+from chainrule.files import FormatError, read_tree, write_tree
+
+TREE = {
+    "weights": np.arange(12, dtype=np.float32).reshape(3, 4),
+    "nested": {"v": np.linspace(0, 1, 5), "labels": np.array([3, 1, 2], dtype=np.int64)},
+    "list": [1, 2.5, "three", None, True, {"mask": np.array([True, False])}],
+    "rng_state": 2**127 + 12345,  # PCG64 states are 128-bit integers
+    "empty": np.zeros((0, 3), np.float32),
+}
+
+
+def assert_same(a, b):
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+        assert np.array_equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_same(a[k], b[k])
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same(x, y)
+    else:
+        assert a == b and type(a) is type(b)
+
+
+def test_tree_round_trips_bit_for_bit(tmp_path):
+    path = tmp_path / "t.safetensors"
+    write_tree(path, TREE)
+    assert_same(TREE, read_tree(path))
+
+
+def test_loaded_arrays_are_writable_copies(tmp_path):
+    path = tmp_path / "t.safetensors"
+    write_tree(path, TREE)
+    loaded = read_tree(path)
+    loaded["weights"][0, 0] = 99.0
+    assert read_tree(path)["weights"][0, 0] == 0.0
+
+
+def test_non_data_values_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="not pure data"):
+        write_tree(tmp_path / "x", {"f": lambda: 0})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        write_tree(tmp_path / "x", {1: 2})
+    assert not (tmp_path / "x").exists()
+
+
+def test_interoperates_with_the_reference_safetensors_library(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "t.safetensors"
+    write_tree(path, TREE)
+    theirs = st.load_file(str(path))
+    assert np.array_equal(theirs["weights"], TREE["weights"])
+    st.save_file({"a": np.ones((2, 2), np.float32)}, str(tmp_path / "ref.safetensors"))
+    arrays, meta = files.decode_safetensors((tmp_path / "ref.safetensors").read_bytes())
+    assert np.array_equal(arrays["a"], np.ones((2, 2), np.float32)) and meta == {}
+
+
+def corrupt(tmp_path, blob: bytes):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(blob)
+    return path
+
+
+def good_blob(tmp_path):
+    path = tmp_path / "good.safetensors"
+    write_tree(path, TREE)
+    return path.read_bytes()
+
+
+def test_truncated_file_is_rejected(tmp_path):
+    blob = good_blob(tmp_path)
+    for cut in (0, 5, 20, len(blob) - 1):
+        with pytest.raises(FormatError):
+            read_tree(corrupt(tmp_path, blob[:cut]))
+
+
+def test_trailing_bytes_are_rejected(tmp_path):
+    with pytest.raises(FormatError, match="trailing bytes"):
+        read_tree(corrupt(tmp_path, good_blob(tmp_path) + b"\0" * 8))
+
+
+def test_pickle_payload_is_rejected_without_being_executed(tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    for payload in (pickle.dumps(Boom()), pickle.dumps({"weights": [1, 2]}, protocol=2)):
+        with pytest.raises(FormatError):
+            read_tree(corrupt(tmp_path, payload))
+    assert not (tmp_path / "pwned").exists()
+
+
+def header_blob(header: dict, data: bytes = b"") -> bytes:
+    head = json.dumps(header).encode()
+    return struct.pack("<Q", len(head)) + head + data
+
+
+@pytest.mark.parametrize(
+    ("header", "data", "message"),
+    [
+        ({"__metadata__": {"chainrule.tree": "{not json"}}, b"", "malformed JSON"),
+        ({"__metadata__": {"other": "x"}}, b"", "not one written by chainrule"),
+        ({"w": {"dtype": "OBJ", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "dtype"),
+        ({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}, b"\0" * 8, "needs 16"),
+        ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, "shape"),
+        ({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8, "gap"),
+        ({"w": {"dtype": "F32", "shape": [1]}}, b"", "exactly dtype"),
+        ({"__metadata__": {"chainrule.tree": "[1]"}}, b"", "expected a JSON object"),
+        (
+            {"__metadata__": {"chainrule.tree": '{"a": {"__tensor__": "zz"}}'}},
+            b"",
+            "missing tensor",
+        ),
+    ],
+)
+def test_malformed_headers_raise_format_error(tmp_path, header, data, message):
+    with pytest.raises(FormatError, match=message):
+        read_tree(corrupt(tmp_path, header_blob(header, data)))
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_tree(tmp_path / "absent.safetensors")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from chainrule.files import write_tree
+    path = sys.argv[1]
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((1000, 1000))
+    i = 0
+    while True:
+        write_tree(path, {"step": i, "w": big + i})
+        i += 1
+    """
+)
+
+
+def test_sigkill_during_writes_leaves_a_loadable_file(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    write_tree(path, {"step": -1, "w": np.zeros((1000, 1000))})
+    big = np.random.default_rng(0).standard_normal((1000, 1000))  # what the writer writes
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
+        time.sleep(0.3 + rng.random() * 0.4)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        tree = read_tree(path)  # the old file or a new one, never a torn one
+        expected = np.zeros((1000, 1000)) if tree["step"] == -1 else big + tree["step"]
+        assert np.array_equal(tree["w"], expected)
