@@ -1,0 +1,109 @@
+"""Model files: ``chainrule.save(model, path)`` and ``chainrule.load(path)``.
+
+A model file is one safetensors file (see :mod:`chainrule.files`): the weights and
+buffers as tensors, and as JSON the architecture (the model's ``get_config()``), the
+fitted input scaler (type, config and statistics), class label names and free-form
+metadata. Loading maps the architecture through the closed registry of layer names of
+:mod:`chainrule.nn` and the closed registry of scalers below: nothing is imported,
+unpickled or evaluated, so loading a file from a stranger is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chainrule import nn
+from chainrule.data.normalize import MinMaxScaler, Standardizer
+from chainrule.files import FormatError, read_tree, write_tree
+
+FORMAT = "chainrule.model"
+VERSION = 1
+SCALERS = {"Standardizer": Standardizer, "MinMaxScaler": MinMaxScaler}
+
+
+@dataclass
+class SavedModel:
+    """Everything a model file holds."""
+
+    model: nn.Module
+    scaler: Standardizer | MinMaxScaler | None = None
+    labels: list[str] | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
+    """Write ``model`` (and optionally its input scaler, label names, metadata) atomically.
+
+    Parameters
+    ----------
+    model : chainrule.nn.Module
+    path : str or Path
+        Conventionally ``*.safetensors``.
+    scaler : Standardizer or MinMaxScaler, optional
+        The fitted input normalization to apply before the model at prediction time.
+    labels : list of str, optional
+        Class names, in output order.
+    metadata : dict, optional
+        JSON-able extra data (e.g. the training config and test metrics).
+    """
+    tree = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": model.get_config(),
+        "state": model.state_dict(),
+        "scaler": None,
+        "labels": None if labels is None else [str(label) for label in labels],
+        "metadata": dict(metadata or {}),
+    }
+    if scaler is not None:
+        kind = type(scaler).__name__
+        if kind not in SCALERS:
+            raise TypeError(f"scaler must be one of {sorted(SCALERS)}, got {kind}")
+        tree["scaler"] = {
+            "type": kind,
+            "config": scaler.get_config(),
+            "state": scaler.state_dict(),
+        }
+    write_tree(path, tree)
+    return Path(path)
+
+
+def load_bundle(path) -> SavedModel:
+    """Read a model file with everything it holds; :class:`FormatError` if it is invalid."""
+    tree = read_tree(path)
+    if tree.get("format") != FORMAT:
+        raise FormatError(f"{path}: not a chainrule model file (format {tree.get('format')!r})")
+    if tree.get("version") != VERSION:
+        raise FormatError(f"{path}: model file version {tree.get('version')!r}, expected {VERSION}")
+    missing = [k for k in ("architecture", "state", "scaler", "labels", "metadata") if k not in tree]
+    if missing:
+        raise FormatError(f"{path}: model file lacks {missing}")
+    try:
+        model = nn.from_config(tree["architecture"])
+        model.load_state_dict(tree["state"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise FormatError(f"{path}: the architecture or weights do not fit: {exc}") from None
+    model.eval()
+    return SavedModel(model, _load_scaler(path, tree["scaler"]), tree["labels"], tree["metadata"])
+
+
+def load(path) -> nn.Module:
+    """Read a model file and return the model, in eval mode."""
+    return load_bundle(path).model
+
+
+def _load_scaler(path, spec):
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) != {"type", "config", "state"}:
+        raise FormatError(f"{path}: malformed scaler entry")
+    cls = SCALERS.get(spec["type"]) if isinstance(spec["type"], str) else None
+    if cls is None:
+        raise FormatError(f"{path}: unknown scaler {spec['type']!r}; expected one of {sorted(SCALERS)}")
+    try:
+        scaler = cls.from_config(spec["config"])
+        scaler.load_state_dict(spec["state"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise FormatError(f"{path}: the scaler does not load: {exc}") from None
+    return scaler

@@ -1,0 +1,254 @@
+"""Callbacks: small objects the training loop calls at fixed points of a run.
+
+Write your own by subclassing :class:`Callback` and overriding any hook; every hook gets
+the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer``,
+``history`` and ``stop_training`` attributes are yours to read (and, for
+``stop_training``, to set). A callback with state that matters for an exact resume
+returns it from ``state_dict()`` (pure data) and takes it back in ``load_state_dict()``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from chainrule.files import atomic_write
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def on_train_begin(self, trainer) -> None: ...
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+
+    def on_batch_end(self, trainer, batch: int, loss: float) -> None: ...
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
+
+    def __init__(self, **hooks):
+        valid = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
+        unknown = sorted(set(hooks) - valid)
+        if unknown:
+            raise ValueError(f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(valid)}")
+        for name, fn in hooks.items():
+            setattr(self, name, fn)
+
+
+_HIGHER_IS_BETTER = ("acc", "accuracy", "f1", "precision", "recall", "r2")
+
+
+def resolve_mode(monitor: str, mode: str) -> str:
+    """``"min"`` or ``"max"``; ``"auto"`` maximizes accuracy-like keys and minimizes the rest."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "max" if monitor.rsplit("_", 1)[-1] in _HIGHER_IS_BETTER else "min"
+
+
+class _Monitor:
+    """Tracks the best value of one logged key (shared by early stopping and checkpoints)."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float):
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        self.monitor = monitor
+        self.mode = resolve_mode(monitor, mode)
+        self.min_delta = min_delta
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = -1
+
+    def value(self, logs: dict) -> float:
+        if self.monitor not in logs:
+            raise KeyError(
+                f"cannot monitor {self.monitor!r}: the epoch logs have {sorted(logs)} "
+                "(dev_* keys need dev data)"
+            )
+        return float(logs[self.monitor])
+
+    def improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    Early stopping (seed 002) watches the dev curve: training cost keeps falling while dev
+    cost turns up once the network starts to overfit. With ``restore_best_weights`` the
+    model ends with the parameters and buffers of its best epoch.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "dev_loss",
+        mode: str = "auto",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ):
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self._tracker = _Monitor(monitor, mode, min_delta)
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+        self.wait = 0
+        self.best_weights: dict | None = None
+        self.stopped_epoch: int | None = None
+
+    @property
+    def best(self) -> float:
+        return self._tracker.best
+
+    @property
+    def best_epoch(self) -> int:
+        return self._tracker.best_epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        value = self._tracker.value(logs)
+        if self._tracker.improved(value):
+            self._tracker.best, self._tracker.best_epoch = value, epoch
+            self.wait = 0
+            if self.restore_best_weights:
+                self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait > self.patience:
+                self.stopped_epoch = epoch
+                trainer.stop_training = True
+                trainer.history.stopped_reason = "early_stopping"
+
+    def on_train_end(self, trainer):
+        if self.restore_best_weights and self.best_weights is not None:
+            trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self):
+        return {
+            "best": self._tracker.best,
+            "best_epoch": self._tracker.best_epoch,
+            "wait": self.wait,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, state):
+        self._tracker.best = float(state["best"])
+        self._tracker.best_epoch = int(state["best_epoch"])
+        self.wait = int(state["wait"])
+        self.best_weights = state["best_weights"]
+
+
+class ModelCheckpoint(Callback):
+    """Save model files (see :func:`chainrule.save`): ``best.safetensors`` whenever
+    ``monitor`` improves, and ``last.safetensors`` after every epoch."""
+
+    def __init__(
+        self,
+        directory,
+        monitor: str = "dev_loss",
+        mode: str = "auto",
+        save_best: bool = True,
+        save_last: bool = True,
+    ):
+        if not (save_best or save_last):
+            raise ValueError("ModelCheckpoint: expected save_best or save_last to be True")
+        self.directory = Path(directory)
+        self._tracker = _Monitor(monitor, mode, 0.0)
+        self.save_best, self.save_last = save_best, save_last
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        from chainrule.io import save  # the file format sits above the training loop
+
+        if self.save_best:
+            value = self._tracker.value(logs)
+            if self._tracker.improved(value):
+                self._tracker.best, self._tracker.best_epoch = value, epoch
+                save(trainer.model, self.directory / "best.safetensors", **trainer.save_extras)
+        if self.save_last:
+            save(trainer.model, self.directory / "last.safetensors", **trainer.save_extras)
+
+    def state_dict(self):
+        return {"best": self._tracker.best, "best_epoch": self._tracker.best_epoch}
+
+    def load_state_dict(self, state):
+        self._tracker.best = float(state["best"])
+        self._tracker.best_epoch = int(state["best_epoch"])
+
+
+class HistoryLogger(Callback):
+    """Write the history after every epoch: ``.csv`` as a table of the epoch logs,
+    ``.json`` as the whole :class:`History` (step losses and gradient norms too)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.suffix not in (".csv", ".json"):
+            raise ValueError(f"HistoryLogger: expected a .csv or .json path, got {self.path}")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        history = trainer.history
+        if self.path.suffix == ".csv":
+            text = history.to_csv()
+        else:
+            text = json.dumps(history.to_dict(), indent=1)
+        atomic_write(self.path, text.encode())
+
+
+class ProgressBar(Callback):
+    """A one-line live progress bar: epoch, batches done, elapsed time, running loss.
+
+    Quiet when ``quiet=True``, and by default when the stream is not a terminal (logs and
+    CI output get one summary line per epoch instead).
+    """
+
+    def __init__(self, quiet: bool | None = None, stream=None, width: int = 24):
+        self.stream = stream if stream is not None else sys.stderr
+        interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.live = not quiet and (quiet is False or interactive)
+        self.summary = not quiet
+        self.width = width
+
+    def on_epoch_begin(self, trainer, epoch):
+        self._start = self._last = time.perf_counter()
+        self._sum = 0.0
+        self._count = 0
+
+    def on_batch_end(self, trainer, batch, loss):
+        self._sum += loss
+        self._count += 1
+        now = time.perf_counter()
+        total = trainer.batches_per_epoch
+        if self.live and (now - self._last > 0.1 or batch + 1 == total):
+            self._last = now
+            done = int(self.width * (batch + 1) / total)
+            bar = "#" * done + "." * (self.width - done)
+            self.stream.write(
+                f"\repoch {trainer.epoch + 1}/{trainer.epochs} [{bar}] {batch + 1}/{total} "
+                f"{now - self._start:5.1f}s loss {self._sum / self._count:.4f}"
+            )
+            self.stream.flush()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if not self.summary:
+            return
+        parts = [f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "time", "lr")]
+        line = (
+            f"epoch {epoch + 1}/{trainer.epochs} {logs['time']:.1f}s lr {logs['lr']:.3g} "
+            + " ".join(parts)
+        )
+        self.stream.write(("\r" if self.live else "") + line + " " * 8 + "\n")
+        self.stream.flush()

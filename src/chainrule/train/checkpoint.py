@@ -1,0 +1,112 @@
+"""Resume checkpoints: everything a run needs to continue exactly where it stopped.
+
+A checkpoint is one pure-data file (see :mod:`chainrule.files`) holding the weights and
+buffers, the optimizer state (moments, step and epoch counters, hence the schedule's
+position), the state of every random generator (the shuffler's state at the start of the
+current epoch, each dropout layer's), the position (epoch and batches done), the partial
+sums of the running epoch, the callbacks' state and the history so far.
+
+:class:`CheckpointDir` keeps the newest ``keep`` files of a run. Writes are atomic, so a
+crash mid-write leaves the previous file intact; if the newest file is unreadable anyway
+(a damaged disk, a truncated copy), loading falls back to the previous one with a warning
+instead of silently starting over.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.files import FormatError, read_tree, write_tree
+
+FORMAT = "chainrule.checkpoint"
+VERSION = 1
+_NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
+
+
+def save_checkpoint(path, state: dict) -> Path:
+    """Write a checkpoint atomically; refuses non-finite floats so none is ever saved."""
+    bad = [name for name, arr in _arrays(state) if arr.dtype.kind == "f" and not np.isfinite(arr).all()]
+    if bad:
+        raise FloatingPointError(f"refusing to write a checkpoint with non-finite values in {bad}")
+    write_tree(path, {"format": FORMAT, "version": VERSION, **state})
+    return Path(path)
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one."""
+    tree = read_tree(path)
+    if tree.get("format") != FORMAT or tree.get("version") != VERSION:
+        raise FormatError(
+            f"{path}: expected a {FORMAT} file of version {VERSION}, got "
+            f"{tree.get('format')!r} version {tree.get('version')!r}"
+        )
+    return tree
+
+
+def _arrays(tree, path=""):
+    if isinstance(tree, np.ndarray):
+        yield path, tree
+    elif isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _arrays(v, f"{path}.{k}" if path else k)
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _arrays(v, f"{path}.{i}")
+
+
+class CheckpointDir:
+    """The numbered checkpoints of one run in ``directory``, keeping the newest ``keep``."""
+
+    def __init__(self, directory, keep: int = 2):
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self.directory = Path(directory)
+        self.keep = keep
+
+    def files(self) -> list[Path]:
+        """Checkpoint files, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(p for p in self.directory.iterdir() if _NAME.match(p.name))
+
+    def save(self, state: dict) -> Path:
+        existing = self.files()
+        serial = int(_NAME.match(existing[-1].name).group(1)) + 1 if existing else 0
+        path = save_checkpoint(self.directory / f"checkpoint-{serial:08d}.safetensors", state)
+        for old in self.files()[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def load_latest(self) -> tuple[Path, dict]:
+        """The newest readable checkpoint, warning about each newer one that is not."""
+        files = self.files()
+        if not files:
+            raise FileNotFoundError(f"no checkpoint-*.safetensors in {self.directory}")
+        problems = []
+        for path in reversed(files):
+            try:
+                state = load_checkpoint(path)
+            except (FormatError, OSError) as exc:
+                problems.append(f"{path.name}: {exc}")
+                warnings.warn(
+                    f"checkpoint {path} is unreadable ({exc}); falling back to the previous one",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
+            return path, state
+        raise FormatError("no readable checkpoint in " f"{self.directory}: " + "; ".join(problems))
+
+
+def resolve_resume(source) -> tuple[Path, dict]:
+    """``source`` is a checkpoint file or a directory of them (newest readable wins)."""
+    source = Path(source)
+    if source.is_dir():
+        return CheckpointDir(source).load_latest()
+    if not source.exists():
+        raise FileNotFoundError(f"resume_from: no such file or directory: {source}")
+    return source, load_checkpoint(source)

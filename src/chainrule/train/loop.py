@@ -1,0 +1,439 @@
+"""The training loop: the notes' recipe, once, for every model.
+
+Each epoch walks the shuffled mini-batches; each step runs forward, the cost (plus the
+regularization term), backward and the optimizer's update. After each epoch the loop logs
+train and dev cost and metrics, the learning rate and the gradient norms per parameter,
+and lets callbacks stop early or save files. Batch size m = n is batch gradient descent,
+1 is stochastic gradient descent, anything between is mini-batch (seeds 001, 002, 003).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from chainrule.autodiff import Tensor, no_grad
+from chainrule.data.batches import BatchLoader
+from chainrule.train import metrics as metrics_mod
+from chainrule.train.callbacks import Callback, ProgressBar
+from chainrule.train.checkpoint import CheckpointDir, resolve_resume
+from chainrule.train.history import History
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training cost became NaN or Inf; nothing was updated or saved after it."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training at a step boundary; ``checkpoint`` is where it was saved."""
+
+    def __init__(self, message: str, checkpoint=None, history: History | None = None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+        self.history = history
+
+
+def _resolve_loss(loss):
+    if isinstance(loss, str):
+        from chainrule.losses import get_loss
+
+        return get_loss(loss)
+    if not callable(loss):
+        raise TypeError(f"loss must be a callable or a loss name, got {type(loss).__name__}")
+    return loss
+
+
+def _as_array(name: str, x) -> np.ndarray:
+    x = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty array of samples, got shape {x.shape}")
+    return x
+
+
+def task_of(y: np.ndarray) -> str:
+    """``"classification"`` for integer labels or one-hot rows, else ``"regression"``."""
+    if y.dtype.kind in "iub":
+        return "classification"
+    if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+        return "classification"
+    return "regression"
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """Class labels from integer labels, ``(m, 1)`` binary labels or one-hot rows."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    return y.reshape(-1).astype(np.int64)
+
+
+class Trainer:
+    """Runs :meth:`fit`; holds the state of one training run (see :func:`fit` for arguments)."""
+
+    def __init__(
+        self,
+        model,
+        loss,
+        optimizer,
+        *,
+        epochs: int = 10,
+        batch_size: int = 32,
+        regularization=None,
+        metrics=None,
+        callbacks=(),
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        checkpoint_dir=None,
+        progress: bool = True,
+        from_logits: bool | None = None,
+        save_extras: dict | None = None,
+    ):
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if regularization is not None and not callable(regularization):
+            raise TypeError("regularization must be a callable (model, n_train) -> Tensor")
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}")
+        self.model = model
+        self.loss = _resolve_loss(loss)
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.regularization = regularization
+        self.metric_names = list(metrics) if metrics is not None else None
+        self.seed = seed
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.checkpoints = CheckpointDir(checkpoint_dir) if checkpoint_dir is not None else None
+        self.from_logits = from_logits
+        self.save_extras = dict(save_extras or {})
+        if progress:
+            callbacks.append(ProgressBar())
+        self.callbacks = callbacks
+        self.history = History()
+        self.stop_training = False
+        self.epoch = 0
+        self.batches_per_epoch = 0
+        self._interrupt = False
+
+    # -- public -------------------------------------------------------------------------
+    def fit(self, X, y, dev=None, resume_from=None) -> History:
+        X, y = _as_array("X", X), _as_array("y", y)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
+        dev = self._check_dev(X, dev)
+        self._check_model_accepts(X)
+        self._set_task(task_of(y))
+        loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
+        self.batches_per_epoch = len(loader)
+        self.n_train = X.shape[0]
+        self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
+        position = self._fresh_position()
+        if resume_from is not None:
+            position = self._restore(resume_from)
+
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        with self._sigint_guard():
+            while self.epoch < self.epochs and not self.stop_training:
+                position = self._run_epoch(loader, dev, position)
+                if self._interrupt:
+                    self._stop_interrupted(position)
+                position = self._fresh_position()
+                self.epoch += 1
+                if self.checkpoints is not None:
+                    self.checkpoints.save(self._state(position))
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    # -- one epoch ----------------------------------------------------------------------
+    def _fresh_position(self) -> dict:
+        return {
+            "batch": 0,
+            "shuffler": self.shuffler.bit_generator.state,
+            "loss_sum": 0.0,
+            "sq_norms": {},
+            "pred": [],
+            "true": [],
+            "start_time": None,
+            "elapsed": 0.0,
+        }
+
+    def _run_epoch(self, loader, dev, position) -> dict:
+        epoch = self.epoch
+        if hasattr(self.optimizer, "set_epoch"):
+            self.optimizer.set_epoch(epoch)
+        for cb in self.callbacks:
+            cb.on_epoch_begin(self, epoch)
+        self.shuffler.bit_generator.state = position["shuffler"]
+        batches = loader.epoch(self.shuffler if self.shuffle else None, start=position["batch"])
+        start = time.perf_counter()
+        self.model.train()
+        params = list(self.model.named_parameters())
+        sq_norms = position["sq_norms"]
+        for name, _ in params:
+            sq_norms.setdefault(name, 0.0)
+        for xb, yb in batches:
+            out = self.model(Tensor(xb))
+            cost = self.loss(out, yb)
+            if self.regularization is not None:
+                cost = cost + self.regularization(self.model, self.n_train)
+            value = cost.item()
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"the training cost became {value} at epoch {epoch + 1}, step "
+                    f"{position['batch'] + 1}; try a smaller learning rate, input "
+                    "normalization, or gradient clipping (no checkpoint was written after it)"
+                )
+            self.optimizer.zero_grad()
+            cost.backward()
+            for name, p in params:
+                if p.grad is not None:
+                    g = p.grad.reshape(-1)
+                    sq_norms[name] += float(np.dot(g, g))
+            self.optimizer.step()
+            position["batch"] += 1
+            position["loss_sum"] += value
+            self.history.step_losses.append(value)
+            if self.task == "classification":
+                position["pred"].append(self._predicted(out.data))
+                position["true"].append(_labels(yb))
+            for cb in self.callbacks:
+                cb.on_batch_end(self, position["batch"] - 1, value)
+            if self._interrupt:
+                position["elapsed"] += time.perf_counter() - start
+                return position
+        position["elapsed"] += time.perf_counter() - start
+        self._end_epoch(dev, position)
+        return position
+
+    def _set_task(self, task: str) -> None:
+        self.task = task
+        names = self.metric_names
+        if names is None:
+            names = ["accuracy"] if task == "classification" else ["mse"]
+        self._metric_fns = {name: metrics_mod.get_metric(name) for name in names}
+        if self.from_logits is None:
+            self.from_logits = not _ends_in_probabilities(self.model)
+
+    def _predicted(self, outputs: np.ndarray) -> np.ndarray:
+        return metrics_mod.predictions_from_outputs(outputs, from_logits=self.from_logits)
+
+    def _end_epoch(self, dev, position) -> None:
+        epoch, done = self.epoch, position["batch"]
+        logs = {"epoch": epoch + 1, "lr": float(self.optimizer.lr)}
+        logs["train_loss"] = position["loss_sum"] / max(done, 1)
+        if self.task == "classification" and position["pred"]:
+            pred, true = np.concatenate(position["pred"]), np.concatenate(position["true"])
+            for name, fn in self._metric_fns.items():
+                logs[f"train_{name}"] = float(fn(true, pred))
+        if dev is not None:
+            results = self.evaluate(*dev)
+            logs.update({f"dev_{k}": v for k, v in results.items()})
+        logs["time"] = position["elapsed"]
+        self.history.epochs.append(logs)
+        for name, total in position["sq_norms"].items():
+            self.history.grad_norms.setdefault(name, []).append(math.sqrt(total / max(done, 1)))
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, logs)
+
+    # -- evaluation ---------------------------------------------------------------------
+    def evaluate(self, X, y, batch_size: int = 1024) -> dict:
+        """Mean cost and metrics over ``(X, y)`` in eval mode, without recording a graph."""
+        X, y = _as_array("X", X), _as_array("y", y)
+        if not hasattr(self, "task"):
+            self._set_task(task_of(y))
+        outputs = predict(self.model, X, batch_size=batch_size)
+        with no_grad():
+            loss = float(self.loss(Tensor(outputs), y).item())
+        results = {"loss": loss}
+        if task_of(y) == "classification" or self.task == "classification":
+            pred = self._predicted(outputs)
+            for name, fn in self._metric_fns.items():
+                results[name] = float(fn(_labels(y), pred))
+        else:
+            for name, fn in self._metric_fns.items():
+                results[name] = float(fn(y, outputs))
+        return results
+
+    # -- checks -------------------------------------------------------------------------
+    def _check_dev(self, X, dev):
+        if dev is None:
+            return None
+        if not isinstance(dev, tuple | list) or len(dev) != 2:
+            raise TypeError("dev must be a pair (X_dev, y_dev)")
+        Xd, yd = _as_array("X_dev", dev[0]), _as_array("y_dev", dev[1])
+        if Xd.shape[1:] != X.shape[1:]:
+            raise ValueError(
+                f"dev set has feature shape {Xd.shape[1:]} but the training set has {X.shape[1:]}"
+            )
+        if Xd.shape[0] != yd.shape[0]:
+            raise ValueError(f"X_dev has {Xd.shape[0]} samples but y_dev has {yd.shape[0]}")
+        return Xd, yd
+
+    def _check_model_accepts(self, X) -> None:
+        """One sample through the model in eval mode: shape errors surface before training."""
+        was_training = getattr(self.model, "training", True)
+        self.model.eval()
+        with no_grad():
+            self.model(Tensor(X[:1]))
+        self.model.train(was_training)
+
+    # -- checkpoints --------------------------------------------------------------------
+    def _state(self, position: dict) -> dict:
+        return {
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "position": {**position, "start_time": None},
+            "model": self.model.state_dict(),
+            "generators": {
+                name: g.bit_generator.state for name, g in self.model.named_generators()
+            },
+            "optimizer": self.optimizer.state_dict(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "history": self.history.to_dict(),
+        }
+
+    def _restore(self, source) -> dict:
+        path, state = resolve_resume(source)
+        if state["batch_size"] != self.batch_size:
+            raise ValueError(
+                f"resume_from {path}: the run used batch_size={state['batch_size']}, "
+                f"this one asks for {self.batch_size}; the batch positions would not match"
+            )
+        self.model.load_state_dict(state["model"])
+        generators = dict(self.model.named_generators())
+        if set(generators) != set(state["generators"]):
+            raise ValueError(
+                f"resume_from {path}: the checkpoint has generators {sorted(state['generators'])}"
+                f" but the model has {sorted(generators)}"
+            )
+        for name, g in generators.items():
+            g.bit_generator.state = state["generators"][name]
+        self.optimizer.load_state_dict(state["optimizer"])
+        saved_callbacks = state["callbacks"]
+        stateful = [cb for cb in self.callbacks if not isinstance(cb, ProgressBar)]
+        for cb, cb_state in zip(stateful, saved_callbacks, strict=False):
+            if cb_state:
+                cb.load_state_dict(cb_state)
+        self.history = History.from_dict(state["history"])
+        self.epoch = int(state["epoch"])
+        position = state["position"]
+        position["pred"] = list(position["pred"])
+        position["true"] = list(position["true"])
+        return position
+
+    # -- Ctrl-C -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _sigint_guard(self):
+        """First Ctrl-C: finish the current step, save, stop. Second: stop at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            self._interrupt = True
+            signal.signal(signal.SIGINT, previous)
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _stop_interrupted(self, position) -> None:
+        self.history.stopped_reason = "interrupted"
+        where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
+        if self.checkpoints is None:
+            raise TrainingInterrupted(
+                f"training interrupted at {where}; no checkpoint_dir was given, so nothing was "
+                "saved",
+                history=self.history,
+            )
+        path = self.checkpoints.save(self._state(position))
+        message = (
+            f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
+            f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
+        )
+        print(message, file=sys.stderr)
+        raise TrainingInterrupted(message, checkpoint=path, history=self.history)
+
+
+def predict(model, X, batch_size: int = 1024) -> np.ndarray:
+    """Model outputs for ``X`` in eval mode, in batches, without recording a graph."""
+    X = _as_array("X", X)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        with no_grad():
+            parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(parts)
+
+
+def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) -> History:
+    """Train ``model`` on ``(X, y)``; returns the :class:`History`.
+
+    Parameters
+    ----------
+    model : chainrule.nn.Module
+    loss : callable or str
+        ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
+    optimizer : chainrule.optim optimizer over the model's parameters.
+    X, y : arrays
+        Training samples (first axis) and targets: integer labels, one-hot rows or values.
+    dev : (X_dev, y_dev), optional
+        Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
+    resume_from : path, optional
+        A checkpoint file or checkpoint directory to continue from, exactly.
+    epochs, batch_size : int
+        Defaults 10 and 32.
+    regularization : callable, optional
+        ``regularization(model, n_train) -> Tensor`` added to every step's cost, e.g.
+        ``lambda m, n: chainrule.regularization.l2_penalty(m, lam, n)``.
+    metrics : list of str, optional
+        Names of :mod:`chainrule.train.metrics`; default accuracy (classification) or mse.
+    callbacks : list of Callback
+    seed : int
+        Seeds the shuffling of the mini-batches (the model owns its own generators).
+    shuffle, drop_last : bool
+    checkpoint_dir : path, optional
+        Write a resume checkpoint after every epoch (and on Ctrl-C) into this directory.
+    progress : bool
+        True: a live bar on terminals and a line per epoch otherwise; False: silent.
+    from_logits : bool, optional
+        Whether single-output models emit logits (threshold 0) or probabilities (0.5);
+        by default, probabilities when the model's last layer is a Sigmoid or Softmax.
+    """
+    trainer = Trainer(model, loss, optimizer, **options)
+    return trainer.fit(X, y, dev=dev, resume_from=resume_from)
+
+
+def evaluate(model, loss, X, y, *, metrics=None, from_logits=None, batch_size: int = 1024):
+    """Mean cost and metrics of ``model`` on ``(X, y)`` (eval mode, no graph)."""
+    trainer = Trainer(
+        model, loss, None, metrics=metrics, from_logits=from_logits, progress=False
+    )
+    return trainer.evaluate(X, y, batch_size=batch_size)
+
+
+def _ends_in_probabilities(model) -> bool:
+    """Whether the model's last layer is a sigmoid or softmax (else it emits logits)."""
+    modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
+    leaves = [m for m in modules if not m.children()]
+    return bool(leaves) and type(leaves[-1]).__name__ in ("Sigmoid", "Softmax")
