@@ -69,8 +69,9 @@ def check_range(t: Tensor, lo: float, hi: float, what: str, loss: str) -> None:
     bad = (data < lo) | (data > hi) | np.isnan(data)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = data[index].item()
         raise ValueError(
-            f"{loss}: {what} must lie in [{lo:g}, {hi:g}]; got {data[index]!r} at index {index}"
+            f"{loss}: {what} must lie in [{lo:g}, {hi:g}]; got {value!r} at index {index}"
         )
 
 
