@@ -118,6 +118,11 @@ def batch_norm(
             f"batch_norm: expected input (m, {n}) and gamma, beta of shape ({n},); got input "
             f"{xd.shape}, gamma {gamma.shape}, beta {beta.shape}"
         )
+    if gamma.dtype != xd.dtype or beta.dtype != xd.dtype:
+        raise TypeError(
+            f"batch_norm: input is {xd.dtype} but gamma/beta are {gamma.dtype}/{beta.dtype}; "
+            "cast one (chainrule never changes a dtype silently)"
+        )
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")

@@ -83,6 +83,8 @@ def test_a_training_batch_of_one_raises():
 def test_bad_shapes_and_settings_raise():
     with pytest.raises(ValueError, match=r"BatchNorm1d\(3\) expected input of shape \(m, 3\)"):
         nn.BatchNorm1d(3)(np.ones((4, 2), np.float32))
+    with pytest.raises(TypeError, match="input is float64 but gamma/beta are float32"):
+        nn.BatchNorm1d(3)(np.ones((4, 3)))
     with pytest.raises(ValueError, match="momentum"):
         nn.BatchNorm1d(3, momentum=1.0)
     with pytest.raises(ValueError, match="running_mean and running_var"):
