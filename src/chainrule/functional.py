@@ -1,0 +1,357 @@
+"""Stateless neural-network functions: the math behind the layers and the losses.
+
+The activations and the fused linear map are the engine's primitives, re-exported here.
+The rest are fused primitives built with :func:`chainrule.autodiff.node`, each forward
+beside its VJP, each gradient-checked in ``tests/nn``:
+
+* :func:`dropout` (inverted dropout; one node),
+* :func:`batch_norm` (training and evaluation forms; one node),
+* :func:`softmax_cross_entropy` and :func:`bce_with_logits`, whose gradients are the
+  notes' ``dZ = A - Y`` (divided by m for ``reduction="mean"``),
+* :func:`binary_cross_entropy` from probabilities, safe at 0 and 1.
+
+Conventions: row-major batches (axis 0 is the batch of m examples). Every loss computes one
+loss per example (summed over the other axes), then reduces: ``"mean"`` divides the sum by
+m, ``"sum"`` adds, ``"none"`` returns the per-example losses, shape (m,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autodiff.backend import array_module
+from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
+from chainrule.autodiff.ops_nn import sigmoid_array
+from chainrule.autodiff.tensor import Tensor, lift, node
+from chainrule.targets import (
+    as_prediction,
+    check_range,
+    check_reduction,
+    class_target,
+    float_target,
+)
+
+__all__ = [
+    "batch_norm",
+    "bce_with_logits",
+    "binary_cross_entropy",
+    "dropout",
+    "identity",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softmax_cross_entropy",
+    "tanh",
+]
+
+
+def identity(x):
+    """x, unchanged (no graph node)."""
+    return x
+
+
+# -- dropout ---------------------------------------------------------------------------------
+def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True):
+    """Inverted dropout (seed 002): keep each unit with probability ``keep_prob``.
+
+    ``out = x * mask / keep_prob`` with ``mask ~ Bernoulli(keep_prob)`` drawn from ``rng``,
+    so E[out] = x and nothing needs rescaling at test time. The identity (the same object,
+    no node) when ``training`` is false or ``keep_prob == 1``. d/dx = mask / keep_prob.
+    """
+    if not 0.0 < keep_prob <= 1.0:
+        raise ValueError(f"dropout: expected 0 < keep_prob <= 1, got {keep_prob}")
+    if not training or keep_prob == 1.0:
+        return x
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"dropout: expected a numpy.random.Generator for the masks, got {type(rng).__name__}"
+        )
+    x = lift(x)
+    xd = x.data
+    mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
+    mask *= 1.0 / keep_prob
+    return node(xd * mask, (x,), lambda g: (g * mask,), "dropout")
+
+
+# -- batch normalization ---------------------------------------------------------------------
+def batch_norm(
+    x,
+    gamma,
+    beta,
+    running_mean=None,
+    running_var=None,
+    training: bool = True,
+    momentum: float = 0.9,
+    eps: float = 1e-5,
+):
+    """Batch normalization of (m, n) inputs, per feature: ``gamma * x_hat + beta``.
+
+    Training: ``x_hat = (x - mu) / sqrt(var + eps)`` with the batch mean ``mu`` and the
+    biased batch variance ``var = mean((x - mu)^2)``, computed in two passes (mean first,
+    then the squared deviations) so that data far from zero keeps its precision. If
+    ``running_mean`` / ``running_var`` arrays are given they are updated in place as
+    exponentially weighted averages, the notes' ``v = beta*v + (1-beta)*theta`` with
+    ``beta = momentum``::
+
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
+
+    (the running variance uses the unbiased batch variance, an estimate of the data's).
+    A batch of one example has no variance: ``ValueError``.
+
+    Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
+
+    Gradients (training), with ``d = g * gamma``::
+
+        dx = (d - mean(d) - x_hat * mean(d * x_hat)) / sqrt(var + eps)
+        dgamma = sum(g * x_hat),  dbeta = sum(g)      (means and sums over the batch)
+    """
+    x = lift(x)
+    gamma, beta = lift(gamma, x), lift(beta, x)
+    xd = x.data
+    n = gamma.shape[0] if gamma.ndim == 1 else None
+    if xd.ndim != 2 or n is None or xd.shape[1] != n or beta.shape != gamma.shape:
+        raise ValueError(
+            f"batch_norm: expected input (m, {n}) and gamma, beta of shape ({n},); got input "
+            f"{xd.shape}, gamma {gamma.shape}, beta {beta.shape}"
+        )
+    if gamma.dtype != xd.dtype or beta.dtype != xd.dtype:
+        raise TypeError(
+            f"batch_norm: input is {xd.dtype} but gamma/beta are {gamma.dtype}/{beta.dtype}; "
+            "cast one (chainrule never changes a dtype silently)"
+        )
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+        return _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps)
+    m = xd.shape[0]
+    if m < 2:
+        raise ValueError(
+            f"batch_norm: a training batch needs at least 2 examples to have a variance, "
+            f"got {m}; use eval() mode for single examples"
+        )
+    xp = array_module(xd)
+    mu = xd.mean(axis=0)
+    xhat = xd - mu
+    var = xp.square(xhat).mean(axis=0)
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    xhat *= inv_std
+    out = xhat * gamma.data
+    out += beta.data
+    if running_mean is not None:
+        running_mean *= momentum
+        running_mean += (1.0 - momentum) * mu
+    if running_var is not None:
+        running_var *= momentum
+        running_var += ((1.0 - momentum) * m / (m - 1)) * var
+    gd = gamma.data
+    rx, rg, rb = x.requires_grad, gamma.requires_grad, beta.requires_grad
+
+    def vjp(g):
+        dx = None
+        if rx:
+            d = g * gd
+            dx = d - d.mean(axis=0)
+            dx -= xhat * (d * xhat).mean(axis=0)
+            dx *= inv_std
+        return (
+            dx,
+            (g * xhat).sum(axis=0) if rg else None,
+            g.sum(axis=0) if rb else None,
+        )
+
+    return node(out, (x, gamma, beta), vjp, "batch_norm")
+
+
+def _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps):
+    xp = array_module(x.data)
+    inv_std = 1.0 / xp.sqrt(running_var + eps)
+    xhat = (x.data - running_mean) * inv_std
+    out = xhat * gamma.data
+    out += beta.data
+    scale = gamma.data * inv_std
+    rx, rg, rb = x.requires_grad, gamma.requires_grad, beta.requires_grad
+
+    def vjp(g):
+        return (
+            g * scale if rx else None,
+            (g * xhat).sum(axis=0) if rg else None,
+            g.sum(axis=0) if rb else None,
+        )
+
+    return node(out, (x, gamma, beta), vjp, "batch_norm")
+
+
+# -- losses ----------------------------------------------------------------------------------
+def _reduce(per_example, reduction: str):
+    """Reduce per-example losses, shape (m,)."""
+    if reduction == "mean":
+        return per_example.sum() / per_example.shape[0]  # ndarray.mean() costs 4x more here
+    if reduction == "sum":
+        return per_example.sum()
+    return per_example
+
+
+def _upstream(g, reduction: str, m: int, ndim: int):
+    """The factor each example's gradient is scaled by: g/m, g, or g per example."""
+    if reduction == "mean":
+        return g / m
+    if reduction == "sum":
+        return g
+    return g.reshape((m,) + (1,) * (ndim - 1))
+
+
+def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0):
+    """Cross-entropy of softmax(logits) against class targets, fused for stability and speed.
+
+    Per example i, with ``log p_i = logits_i - logsumexp(logits_i)`` (max-shifted, so no
+    overflow at any logit)::
+
+        loss_i = -sum_j q_ij log p_ij
+
+    where ``q`` is the target: one-hot rows for integer labels (shape (m,), values in
+    [0, k)), or the given one-hot/probability rows (shape (m, k)). With label smoothing
+    ``s``, ``q = (1 - s) q + s / k``.
+
+    Gradient (the notes' ``dZ = A - Y``)::
+
+        d loss / d logits = (softmax(logits) * sum_j q_ij - q) / m     (reduction="mean")
+
+    which is exactly ``(softmax - Y) / m`` for rows that sum to one. A float target tensor
+    that requires a gradient receives ``-(1 - s) log p`` (scaled the same way).
+
+    Raises
+    ------
+    ValueError
+        Labels out of range, float labels of shape (m,), a batch-size mismatch, a bad
+        shape or reduction, or ``label_smoothing`` outside [0, 1).
+    """
+    name = "cross_entropy"
+    check_reduction(reduction, name)
+    z = as_prediction(logits, name, ndim=2)
+    target = class_target(target, z, name)
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"{name}: expected 0 <= label_smoothing < 1, got {label_smoothing}")
+    zd = z.data
+    xp = array_module(zd)
+    m, k = zd.shape
+    s = zd - zd.max(axis=1, keepdims=True)
+    with xp.errstate(under="ignore"):
+        e = xp.exp(s)
+    total = e.sum(axis=1, keepdims=True)
+    logp = s
+    logp -= xp.log(total)
+    smooth = label_smoothing
+    if not isinstance(target, Tensor):
+        rows = xp.arange(m)
+        per = -logp[rows, target]
+        if smooth:
+            per *= 1.0 - smooth
+            per -= smooth * logp.mean(axis=1)
+
+        def vjp_labels(g):
+            d = e / total
+            if smooth:
+                d -= smooth / k
+            d[rows, target] -= 1.0 - smooth
+            d *= _upstream(g, reduction, m, 2)
+            return (d,)
+
+        return node(_reduce(per, reduction), (z,), vjp_labels, "softmax_cross_entropy")
+
+    q = target.data
+    if smooth:
+        q = (1.0 - smooth) * q + smooth / k
+    per = -(q * logp).sum(axis=1)
+    ry = target.requires_grad
+
+    def vjp_probs(g):
+        scale = _upstream(g, reduction, m, 2)
+        d = e / total
+        d *= q.sum(axis=1, keepdims=True)
+        d -= q
+        d *= scale
+        dy = (-(1.0 - smooth) * logp) * scale if ry else None
+        return d, dy
+
+    return node(_reduce(per, reduction), (z, target), vjp_probs, "softmax_cross_entropy")
+
+
+def bce_with_logits(logits, target, reduction: str = "mean"):
+    """Binary cross-entropy of sigmoid(logits) against targets y in [0, 1], fused.
+
+    Per element, in the form that never overflows::
+
+        l = max(z, 0) - z * y + log(1 + exp(-|z|))  =  -(y log a + (1 - y) log(1 - a))
+
+    with ``a = sigmoid(z)``; the per-example loss sums over all but the batch axis (the
+    notes' cross-entropy cost sums over output units). Gradient, the notes' ``dZ = A - Y``::
+
+        d loss / dz = (sigmoid(z) - y) / m     (reduction="mean")
+
+    A target tensor that requires a gradient receives ``-z`` (scaled the same way).
+    """
+    name = "bce_with_logits"
+    check_reduction(reduction, name)
+    z = as_prediction(logits, name)
+    y = float_target(target, z, name)
+    check_range(y, 0.0, 1.0, "targets", name)
+    zd, yd = z.data, y.data
+    xp = array_module(zd)
+    m = zd.shape[0]
+    with xp.errstate(under="ignore"):
+        elem = xp.log1p(xp.exp(-xp.abs(zd)))
+    elem += xp.maximum(zd, 0)
+    elem -= zd * yd
+    per = elem.reshape(m, -1).sum(axis=1) if zd.ndim > 1 else elem
+    ry = y.requires_grad
+
+    def vjp(g):
+        scale = _upstream(g, reduction, m, zd.ndim)
+        d = sigmoid_array(zd)
+        d -= yd
+        d *= scale
+        return d, (-zd * scale) if ry else None
+
+    return node(_reduce(per, reduction), (z, y), vjp, "bce_with_logits")
+
+
+def binary_cross_entropy(probs, target, reduction: str = "mean"):
+    """Binary cross-entropy from probabilities a in [0, 1]: ``-(y log a + (1 - y) log(1 - a))``.
+
+    Safe at 0 and 1: ``a`` is clipped to ``[eps, 1 - eps]`` (``eps`` = the dtype's machine
+    epsilon) in the forward pass and in the gradient, ``(a - y) / (a (1 - a))`` per element
+    (divided by m for ``reduction="mean"``), so a saturated unit still gets a finite, large
+    push the right way. Prefer :func:`bce_with_logits` when the logits are at hand.
+
+    Raises
+    ------
+    ValueError
+        A probability or target outside [0, 1].
+    """
+    name = "bce"
+    check_reduction(reduction, name)
+    a = as_prediction(probs, name)
+    y = float_target(target, a, name)
+    check_range(a, 0.0, 1.0, "probabilities", name)
+    check_range(y, 0.0, 1.0, "targets", name)
+    ad, yd = a.data, y.data
+    xp = array_module(ad)
+    eps = float(xp.finfo(ad.dtype).eps)
+    ac = xp.clip(ad, eps, 1.0 - eps)
+    elem = -(yd * xp.log(ac) + (1.0 - yd) * xp.log1p(-ac))
+    m = ad.shape[0]
+    per = elem.reshape(m, -1).sum(axis=1) if ad.ndim > 1 else elem
+    ry = y.requires_grad
+
+    def vjp(g):
+        scale = _upstream(g, reduction, m, ad.ndim)
+        d = (ac - yd) / (ac * (1.0 - ac))
+        d *= scale
+        dy = (xp.log1p(-ac) - xp.log(ac)) * scale if ry else None
+        return d, dy
+
+    return node(_reduce(per, reduction), (a, y), vjp, "binary_cross_entropy")

@@ -1,0 +1,204 @@
+"""Weight initializers: draw a layer's starting values from an explicit generator.
+
+Every initializer has the signature ``fn(shape, rng=None, dtype="float32", **params)`` and
+returns a new array. Shapes follow the row-major convention of :class:`chainrule.nn.Linear`:
+a weight has shape ``(n_in, n_out)``, so ``fan_in = shape[0]`` and ``fan_out = shape[1]``
+(the notes' column-major ``W[l]`` has shape ``(n[l], n[l-1])``; it is this matrix transposed).
+
+Samples are drawn in float64 and then cast, so one seed gives the same values (to
+rounding) in float32 and float64. Biases start at zero by default (:func:`zeros`).
+
+Why the scaling matters (seed 002, "vanishing and exploding gradients"): with unit-variance
+weights, each layer multiplies the activations' variance by about ``n_in``; the scaled
+initializers keep it near 1 so a deep network neither explodes nor vanishes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.autodiff.tensor import as_dtype
+
+__all__ = [
+    "INITIALIZERS",
+    "as_generator",
+    "constant",
+    "fans",
+    "get_initializer",
+    "he_normal",
+    "he_uniform",
+    "initialize",
+    "lecun_normal",
+    "lecun_uniform",
+    "nielsen_normal",
+    "normal",
+    "uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
+
+
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a generator (returned as is), a seed, or None.
+
+    ``None`` gives a generator seeded from the operating system (not reproducible).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"expected a numpy.random.Generator, an int seed or None, got {type(rng).__name__}"
+    )
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight of shape ``(n_in, n_out)``."""
+    if len(shape) != 2:
+        raise ValueError(
+            f"fan-based initializers need a 2-D weight of shape (n_in, n_out), got shape {shape}"
+        )
+    return int(shape[0]), int(shape[1])
+
+
+def _gaussian(shape, rng, dtype, std: float) -> np.ndarray:
+    return (as_generator(rng).standard_normal(shape) * std).astype(as_dtype(dtype))
+
+
+def _uniform(shape, rng, dtype, limit: float) -> np.ndarray:
+    return as_generator(rng).uniform(-limit, limit, shape).astype(as_dtype(dtype))
+
+
+def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
+    """All zeros (the default for biases). For weights it leaves every hidden unit of a
+    layer identical forever (the symmetry problem of seed 002)."""
+    return np.zeros(shape, dtype=as_dtype(dtype))
+
+
+def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
+    """Every entry equal to ``value``."""
+    return np.full(shape, value, dtype=as_dtype(dtype))
+
+
+def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.0) -> np.ndarray:
+    """Gaussian N(mean, std^2). ``std=1`` is the notes' plain ``np.random.randn``."""
+    if std < 0:
+        raise ValueError(f"normal: expected std >= 0, got {std}")
+    return (_gaussian(shape, rng, "float64", std) + mean).astype(as_dtype(dtype))
+
+
+def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
+    """Uniform on [low, high)."""
+    if not low < high:
+        raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
+    return as_generator(rng).uniform(low, high, shape).astype(as_dtype(dtype))
+
+
+def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
+    """Xavier/Glorot normal: N(0, sigma^2) with sigma^2 = gain^2 * 2 / (n_in + n_out).
+
+    The notes misprint this variance: seed 002 scales by sqrt(2 / (n_in * n_out)) and
+    seed 000 by sqrt(2 / (n_in^2 + n_out^2)); Glorot and Bengio (2010) derive
+    Var(W) = 2 / (n_in + n_out), the harmonic compromise between keeping the forward
+    (1/n_in) and the backward (1/n_out) variance. Suited to tanh and sigmoid.
+    """
+    n_in, n_out = fans(shape)
+    return _gaussian(shape, rng, dtype, gain * math.sqrt(2.0 / (n_in + n_out)))
+
+
+def xavier_uniform(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
+    """Xavier/Glorot uniform on [-a, a], a = gain * sqrt(6 / (n_in + n_out)).
+
+    Same variance as :func:`xavier_normal`, 2 / (n_in + n_out) (a uniform on [-a, a] has
+    variance a^2 / 3); see there for the notes' misprints of this formula.
+    """
+    n_in, n_out = fans(shape)
+    return _uniform(shape, rng, dtype, gain * math.sqrt(6.0 / (n_in + n_out)))
+
+
+def he_normal(shape, rng=None, dtype="float32") -> np.ndarray:
+    """He/Kaiming normal: N(0, 2 / n_in), for ReLU (seed 002: ``randn * sqrt(2/n[l-1])``).
+
+    ReLU zeroes half of its inputs, halving the second moment; the factor 2 restores it.
+    """
+    n_in, _ = fans(shape)
+    return _gaussian(shape, rng, dtype, math.sqrt(2.0 / n_in))
+
+
+def he_uniform(shape, rng=None, dtype="float32") -> np.ndarray:
+    """He/Kaiming uniform on [-a, a], a = sqrt(6 / n_in): variance 2 / n_in, for ReLU."""
+    n_in, _ = fans(shape)
+    return _uniform(shape, rng, dtype, math.sqrt(6.0 / n_in))
+
+
+def lecun_normal(shape, rng=None, dtype="float32") -> np.ndarray:
+    """LeCun normal: N(0, 1 / n_in), for tanh (seed 002: ``randn * sqrt(1/n[l-1])``)."""
+    n_in, _ = fans(shape)
+    return _gaussian(shape, rng, dtype, math.sqrt(1.0 / n_in))
+
+
+def lecun_uniform(shape, rng=None, dtype="float32") -> np.ndarray:
+    """LeCun uniform on [-a, a], a = sqrt(3 / n_in): variance 1 / n_in."""
+    n_in, _ = fans(shape)
+    return _uniform(shape, rng, dtype, math.sqrt(3.0 / n_in))
+
+
+def nielsen_normal(shape, rng=None, dtype="float32") -> np.ndarray:
+    """The notes' improved Gaussian (Nielsen, ch. 3): mean 0, standard deviation 1/sqrt(n_in).
+
+    Numerically the same distribution as :func:`lecun_normal`; kept under the notes' name.
+    Seed 001 writes 1/sqrt(n_in + 1), counting the bias as one more input drawn from the
+    same distribution; here biases start at zero, so the bias does not enter the count.
+    With it, z = sum_k w_k x_k has standard deviation about 1 and sigmoid units start
+    away from saturation.
+    """
+    n_in, _ = fans(shape)
+    return _gaussian(shape, rng, dtype, 1.0 / math.sqrt(n_in))
+
+
+INITIALIZERS = {
+    "zeros": zeros,
+    "constant": constant,
+    "normal": normal,
+    "uniform": uniform,
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "glorot_normal": xavier_normal,
+    "glorot_uniform": xavier_uniform,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "kaiming_normal": he_normal,
+    "kaiming_uniform": he_uniform,
+    "lecun_normal": lecun_normal,
+    "lecun_uniform": lecun_uniform,
+    "nielsen_normal": nielsen_normal,
+}
+
+
+def get_initializer(name: str):
+    """The initializer registered under ``name``; ``ValueError`` listing valid names if none."""
+    try:
+        return INITIALIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown initializer {name!r}; expected one of {', '.join(INITIALIZERS)}"
+        ) from None
+
+
+def initialize(spec: str | dict, shape, rng=None, dtype="float32") -> np.ndarray:
+    """Draw an array from an initializer spec: a name (``"he_normal"``) or a JSON-able dict
+    with its parameters (``{"name": "normal", "std": 0.1}``)."""
+    if isinstance(spec, dict):
+        params = dict(spec)
+        name = params.pop("name", None)
+    else:
+        name, params = spec, {}
+    fn = get_initializer(name)
+    rng = as_generator(rng)  # its TypeError must not be mistaken for a bad parameter below
+    try:
+        return fn(shape, rng, dtype, **params)
+    except TypeError as exc:
+        raise ValueError(f"initializer {name!r}: bad parameters {params}: {exc}") from None

@@ -1,0 +1,123 @@
+"""Activation layers: parameter-free wrappers around the engine's activation primitives.
+
+Each forward is a single primitive (one graph node). :data:`ACTIVATIONS` maps the names
+used by :class:`~chainrule.nn.MLP` and configs to the classes.
+"""
+
+from __future__ import annotations
+
+from chainrule.autodiff.ops import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from chainrule.nn.module import Module
+
+__all__ = [
+    "ACTIVATIONS",
+    "Identity",
+    "LeakyReLU",
+    "LogSoftmax",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "get_activation",
+]
+
+
+class _Activation(Module):
+    def get_config(self) -> dict:
+        return {"type": type(self).__name__}
+
+
+class Sigmoid(_Activation):
+    """sigma(z) = 1 / (1 + exp(-z)), computed stably; sigma' = sigma (1 - sigma)."""
+
+    def forward(self, x):
+        return sigmoid(x)
+
+
+class Tanh(_Activation):
+    """tanh(z); tanh' = 1 - tanh^2."""
+
+    def forward(self, x):
+        return tanh(x)
+
+
+class ReLU(_Activation):
+    """max(0, z); the subgradient at 0 is 0."""
+
+    def forward(self, x):
+        return relu(x)
+
+
+class Identity(_Activation):
+    """z, unchanged (no graph node): the linear output of a network that emits logits."""
+
+    def forward(self, x):
+        return x
+
+
+class LeakyReLU(Module):
+    """max(0, z) + alpha min(0, z) (seed 002's "leaky ReLU"); slope 1 for z > 0, else alpha."""
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        if not 0.0 <= alpha < 1.0:
+            raise ValueError(f"LeakyReLU: expected 0 <= alpha < 1, got {alpha}")
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        return leaky_relu(x, self.alpha)
+
+    def get_config(self) -> dict:
+        return {"type": "LeakyReLU", "alpha": self.alpha}
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha:g}"
+
+
+class Softmax(Module):
+    """softmax(z)_i = exp(z_i) / sum_j exp(z_j) along ``axis`` (max-shifted, stable).
+
+    For training, prefer logits with :func:`chainrule.losses.cross_entropy`."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, x):
+        return softmax(x, self.axis)
+
+    def get_config(self) -> dict:
+        return {"type": type(self).__name__, "axis": self.axis}
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    """log softmax(z) = z - logsumexp(z) along ``axis``: the input of :func:`losses.nll`."""
+
+    def forward(self, x):
+        return log_softmax(x, self.axis)
+
+
+ACTIVATIONS = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "softmax": Softmax,
+    "log_softmax": LogSoftmax,
+    "identity": Identity,
+    "linear": Identity,
+}
+
+
+def get_activation(name: str) -> Module:
+    """A new activation layer by name; ``ValueError`` listing the valid names if unknown."""
+    try:
+        cls = ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+        ) from None
+    return cls()

@@ -1,0 +1,80 @@
+"""``BatchNorm1d``: batch normalization with learned gamma/beta and running statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autodiff.tensor import Tensor, as_dtype
+from chainrule.functional import batch_norm
+from chainrule.nn.module import Module
+
+__all__ = ["BatchNorm1d"]
+
+
+class BatchNorm1d(Module):
+    """Normalize each of ``num_features`` features of an (m, n) batch, then scale and shift.
+
+    Training mode uses the batch mean and the biased batch variance (two-pass, stable for
+    data far from zero) and updates the running estimates as exponentially weighted
+    averages, the notes' ``v = beta v + (1 - beta) theta`` with ``beta = momentum``::
+
+        running_mean = momentum * running_mean + (1 - momentum) * batch_mean
+        running_var  = momentum * running_var  + (1 - momentum) * unbiased batch variance
+
+    (so ``momentum=0.9`` here is PyTorch's ``momentum=0.1``). Evaluation mode normalizes
+    with the running estimates. See :func:`chainrule.functional.batch_norm` for the math
+    and the gradient. A training batch of one example raises ``ValueError``.
+
+    Parameters ``gamma`` (ones) and ``beta`` (zeros); buffers ``running_mean`` (zeros) and
+    ``running_var`` (ones), saved in the state dict but never trained.
+    """
+
+    def __init__(
+        self, num_features: int, momentum: float = 0.9, eps: float = 1e-5, dtype="float32"
+    ) -> None:
+        super().__init__()
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(f"BatchNorm1d: expected a positive int, got {num_features!r}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"BatchNorm1d: expected 0 <= momentum < 1, got {momentum}")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm1d: expected eps > 0, got {eps}")
+        self.num_features = num_features
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+        self.dtype = as_dtype(dtype)
+        n, dt = num_features, self.dtype
+        self.register_parameter("gamma", Tensor(np.ones(n, dt), requires_grad=True))
+        self.register_parameter("beta", Tensor(np.zeros(n, dt), requires_grad=True))
+        self.register_buffer("running_mean", np.zeros(n, dt))
+        self.register_buffer("running_var", np.ones(n, dt))
+
+    def forward(self, x):
+        shape = x.shape
+        if len(shape) != 2 or shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}) expected input of shape "
+                f"(m, {self.num_features}), got {shape}"
+            )
+        return batch_norm(
+            x,
+            self.gamma,
+            self.beta,
+            self.running_mean,
+            self.running_var,
+            self.training,
+            self.momentum,
+            self.eps,
+        )
+
+    def get_config(self) -> dict:
+        return {
+            "type": "BatchNorm1d",
+            "num_features": self.num_features,
+            "momentum": self.momentum,
+            "eps": self.eps,
+            "dtype": self.dtype.name,
+        }
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, momentum={self.momentum:g}, eps={self.eps:g}"

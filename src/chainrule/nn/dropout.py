@@ -1,0 +1,48 @@
+"""``Dropout``: inverted dropout with a generator the layer owns."""
+
+from __future__ import annotations
+
+from chainrule.functional import dropout
+from chainrule.init import as_generator
+from chainrule.nn.module import Module
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Module):
+    """Inverted dropout (seed 002): in training, keep each unit with probability
+    ``keep_prob`` and scale the kept ones by ``1 / keep_prob``, so the expected activation
+    is unchanged and evaluation needs no rescaling.
+
+    The identity in evaluation mode and at ``keep_prob = 1`` (the notes' advice: set it
+    to 1 to debug the cost curve or to check gradients).
+
+    Parameters
+    ----------
+    keep_prob : float
+        Probability of keeping a unit, in (0, 1]. (Not the drop rate: ``keep_prob=0.8``
+        drops 20% of the units.)
+    rng : numpy.random.Generator, int or None
+        The generator the masks are drawn from; the layer owns it (see
+        :meth:`~chainrule.nn.Module.named_generators`). An int is a seed.
+    """
+
+    _random = True
+
+    def __init__(self, keep_prob: float = 0.5, rng=None) -> None:
+        super().__init__()
+        if not 0.0 < keep_prob <= 1.0:
+            raise ValueError(f"Dropout: expected 0 < keep_prob <= 1, got {keep_prob}")
+        self.keep_prob = float(keep_prob)
+        self.register_generator("rng", as_generator(rng))
+
+    def forward(self, x):
+        if not self.training or self.keep_prob == 1.0:
+            return x
+        return dropout(x, self.keep_prob, self.rng)
+
+    def get_config(self) -> dict:
+        return {"type": "Dropout", "keep_prob": self.keep_prob}
+
+    def extra_repr(self) -> str:
+        return f"keep_prob={self.keep_prob:g}"

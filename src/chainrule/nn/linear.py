@@ -1,0 +1,83 @@
+"""``Linear``: the affine layer z = x W + b, on the engine's fused ``linear`` primitive."""
+
+from __future__ import annotations
+
+from chainrule.autodiff.ops import linear
+from chainrule.autodiff.tensor import Tensor, as_dtype
+from chainrule.init import as_generator, initialize, zeros
+from chainrule.nn.module import Module
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """Fully connected layer ``z = x @ W + b`` (row-major: x is (m, in_features)).
+
+    The notes write ``z = W a + b`` with column vectors; with a batch in the rows this is
+    its transpose, so ``weight`` has shape ``(in_features, out_features)``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Sizes of the input and the output.
+    init : str or dict
+        Weight initializer: a name from :data:`chainrule.init.INITIALIZERS` or a dict such
+        as ``{"name": "normal", "std": 0.1}``. Default Xavier/Glorot uniform.
+    bias : bool
+        Add a bias (initialized to zero).
+    rng : numpy.random.Generator, int or None
+        Source of the initial weights (an int is a seed; None draws fresh entropy).
+    dtype : str
+        ``"float32"`` (default) or ``"float64"``.
+    """
+
+    _random = True
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        init: str | dict = "xavier_uniform",
+        bias: bool = True,
+        rng=None,
+        dtype="float32",
+    ) -> None:
+        super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"Linear: expected a positive int {name}, got {n!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.init = dict(init) if isinstance(init, dict) else init
+        self.dtype = as_dtype(dtype)
+        weight = initialize(init, (in_features, out_features), as_generator(rng), self.dtype)
+        self.register_parameter("weight", Tensor(weight, requires_grad=True))
+        self.bias = None
+        if bias:
+            self.register_parameter(
+                "bias", Tensor(zeros((out_features,), dtype=self.dtype), requires_grad=True)
+            )
+
+    def forward(self, x):
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            got = shape[-1] if shape else "a scalar"
+            raise ValueError(
+                f"Linear({self.in_features} -> {self.out_features}) expected input with "
+                f"{self.in_features} features, got {got}"
+            )
+        return linear(x, self.weight, self.bias)
+
+    def get_config(self) -> dict:
+        return {
+            "type": "Linear",
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "init": dict(self.init) if isinstance(self.init, dict) else self.init,
+            "bias": self.bias is not None,
+            "dtype": self.dtype.name,
+        }
+
+    def extra_repr(self) -> str:
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"{self.in_features} -> {self.out_features}{bias}, init={self.init!r}"

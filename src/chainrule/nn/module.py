@@ -1,0 +1,202 @@
+"""``Module``: the container that owns parameters, buffers, generators and child modules.
+
+The math lives in :mod:`chainrule.functional` and the engine; a module only holds state
+and says which function to apply. Everything it owns is registered by name, so that
+parameters, buffers (state that is saved but not trained, such as batch-norm running
+statistics) and random generators are enumerated in one deterministic order: the order
+in which they were registered, a module's own entries before its children's.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+
+import numpy as np
+
+from chainrule.autodiff.tensor import Tensor
+
+__all__ = ["Module"]
+
+
+class Module:
+    """Base class of layers and networks.
+
+    Subclasses call ``super().__init__()``, register what they own with
+    :meth:`register_parameter`, :meth:`register_buffer`, :meth:`register_generator` and
+    :meth:`register_module`, and implement :meth:`forward` and :meth:`get_config`.
+
+    Attributes
+    ----------
+    training : bool
+        Training mode (the default) or evaluation mode; set with :meth:`train` / :meth:`eval`.
+        Dropout and batch norm behave differently in the two.
+    """
+
+    #: Whether the constructor takes ``rng`` (a config never stores generators).
+    _random = False
+
+    def __init__(self) -> None:
+        self.training = True
+        self._parameter_names: list[str] = []
+        self._buffer_names: list[str] = []
+        self._generator_names: list[str] = []
+        self._module_names: list[str] = []
+
+    # -- registration ------------------------------------------------------------------------
+    def register_parameter(self, name: str, value: Tensor) -> Tensor:
+        """Own a trainable tensor (``requires_grad=True``) under ``name``; returns it."""
+        if not isinstance(value, Tensor) or not value.requires_grad:
+            raise TypeError(f"parameter {name!r} must be a Tensor with requires_grad=True")
+        return self._register(self._parameter_names, name, value)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> np.ndarray:
+        """Own an array that is saved in :meth:`state_dict` but not trained; returns it."""
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"buffer {name!r} must be an ndarray, got {type(value).__name__}")
+        return self._register(self._buffer_names, name, value)
+
+    def register_generator(self, name: str, value: np.random.Generator) -> np.random.Generator:
+        """Own a random generator (a checkpoint saves its ``bit_generator.state``)."""
+        if not isinstance(value, np.random.Generator):
+            raise TypeError(f"generator {name!r} must be a numpy.random.Generator")
+        return self._register(self._generator_names, name, value)
+
+    def register_module(self, name: str, value: Module) -> Module:
+        """Own a child module; its entries are named ``"<name>.<entry>"``."""
+        if not isinstance(value, Module):
+            raise TypeError(f"child {name!r} must be a Module, got {type(value).__name__}")
+        return self._register(self._module_names, name, value)
+
+    def _register(self, names: list[str], name: str, value):
+        if name in names:
+            raise ValueError(f"{type(self).__name__}: {name!r} is registered twice")
+        names.append(name)
+        setattr(self, name, value)
+        return value
+
+    # -- the computation ---------------------------------------------------------------------
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    # -- enumeration -------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module (name ``prefix``) and all descendants."""
+        yield prefix, self
+        for name in self._module_names:
+            yield from getattr(self, name).named_modules(f"{prefix}{name}.")
+
+    def _named(self, kind: str) -> Iterator[tuple[str, object]]:
+        for prefix, module in self.named_modules():
+            for name in getattr(module, kind):
+                yield prefix + name, getattr(module, name)
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        """``("layers.0.weight", Tensor)`` pairs in registration order, depth first."""
+        return self._named("_parameter_names")
+
+    def parameters(self) -> list[Tensor]:
+        """The trainable tensors, in the order of :meth:`named_parameters`."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(name, array)`` for saved, untrained state (never among the parameters)."""
+        return self._named("_buffer_names")
+
+    def named_generators(self) -> Iterator[tuple[str, np.random.Generator]]:
+        """``(name, Generator)`` for every random generator the module tree owns."""
+        return self._named("_generator_names")
+
+    def children(self) -> list[Module]:
+        return [getattr(self, name) for name in self._module_names]
+
+    def num_parameters(self) -> int:
+        """The number of trainable scalars."""
+        return sum(p.size for _, p in self.named_parameters())
+
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients (``grad = None`` on every parameter)."""
+        for _, p in self.named_parameters():
+            p.grad = None
+
+    # -- modes -------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (or evaluation mode for ``mode=False``) on the whole tree."""
+        for _, module in self.named_modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: dropout is the identity, batch norm uses running statistics."""
+        return self.train(False)
+
+    # -- state -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer value, by dotted name (parameters first)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy values in place into the parameters and buffers, keeping their dtypes.
+
+        Values may be arrays, Tensors or nested lists. All keys are checked before
+        anything is copied: ``ValueError`` lists the missing, unexpected and mis-shaped keys.
+        """
+        targets = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())
+        values = {k: np.asarray(v.data if isinstance(v, Tensor) else v) for k, v in state.items()}
+        missing = [k for k in targets if k not in values]
+        unexpected = [k for k in values if k not in targets]
+        misshaped = [
+            f"{k} (expected {targets[k].shape}, got {v.shape})"
+            for k, v in values.items()
+            if k in targets and v.shape != targets[k].shape
+        ]
+        if missing or unexpected or misshaped:
+            raise ValueError(
+                f"load_state_dict into {type(self).__name__}: missing keys {missing}; "
+                f"unexpected keys {unexpected}; mis-shaped keys {misshaped}"
+            )
+        for name, target in targets.items():
+            np.copyto(target, values[name], casting="same_kind")
+
+    # -- configuration -----------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """Plain JSON-able data that rebuilds this module with :func:`chainrule.nn.from_config`:
+        ``{"type": "<registered name>", **constructor arguments}`` (weights not included)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
+
+    @classmethod
+    def from_config(cls, config: dict, rng=None) -> Module:
+        """Build from :meth:`get_config` output; ``rng`` seeds layers that draw at random."""
+        params = {k: v for k, v in config.items() if k != "type"}
+        signature = inspect.signature(cls)
+        if cls._random:
+            params["rng"] = rng
+        try:
+            signature.bind(**params)
+        except TypeError as exc:
+            valid = [p for p in signature.parameters if p != "rng"]
+            raise ValueError(
+                f"bad {cls.__name__} config {config}: {exc}; valid keys: {valid}"
+            ) from None
+        return cls(**params)
+
+    # -- description -------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The arguments shown between the parentheses of the module's line in ``repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        count = self.num_parameters()
+        line = f"{type(self).__name__}({self.extra_repr()})"
+        if count:
+            line += f"  # {count:,} parameters"
+        for name in self._module_names:
+            child = repr(getattr(self, name)).replace("\n", "\n  ")
+            line += f"\n  ({name}): {child}"
+        return line

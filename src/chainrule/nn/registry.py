@@ -1,0 +1,65 @@
+"""The closed registry of layer types: configs name a type, this table says which class.
+
+``from_config`` is a dictionary lookup and nothing else (no import, no eval), so a model
+file can only ever build the classes listed here.
+"""
+
+from __future__ import annotations
+
+from chainrule.nn.activation import (
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from chainrule.nn.batchnorm import BatchNorm1d
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.linear import Linear
+from chainrule.nn.module import Module
+from chainrule.nn.sequential import MLP, Sequential
+
+__all__ = ["LAYERS", "from_config"]
+
+LAYERS: dict[str, type[Module]] = {
+    cls.__name__: cls
+    for cls in (
+        Linear,
+        Sigmoid,
+        Tanh,
+        ReLU,
+        LeakyReLU,
+        Softmax,
+        LogSoftmax,
+        Identity,
+        Dropout,
+        BatchNorm1d,
+        Sequential,
+        MLP,
+    )
+}
+
+
+def from_config(config: dict, rng=None) -> Module:
+    """Rebuild a module from :meth:`Module.get_config` output.
+
+    ``rng`` (a Generator or an int seed) feeds the layers that draw at random (``Linear``
+    weights, ``Dropout`` masks); ``MLP`` uses the seed stored in its config. Load the
+    weights afterwards with :meth:`Module.load_state_dict`: the result then computes
+    bit for bit what the original did.
+
+    Raises
+    ------
+    ValueError
+        ``config`` is not a dict with a registered ``"type"`` (the message lists the valid
+        names), or its keys do not fit that type.
+    """
+    if not isinstance(config, dict) or "type" not in config:
+        raise ValueError(f"expected a layer config dict with a 'type' key, got {config!r}")
+    name = config["type"]
+    cls = LAYERS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown layer type {name!r}; expected one of {', '.join(LAYERS)}")
+    return cls.from_config(config, rng)

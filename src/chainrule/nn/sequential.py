@@ -1,0 +1,208 @@
+"""``Sequential`` chains layers; ``MLP`` builds the common fully connected network."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autodiff.tensor import as_dtype
+from chainrule.init import get_initializer
+from chainrule.nn.activation import ACTIVATIONS, get_activation
+from chainrule.nn.batchnorm import BatchNorm1d
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.linear import Linear
+from chainrule.nn.module import Module
+
+__all__ = ["DEFAULT_INIT", "MLP", "OUTPUTS", "Sequential"]
+
+
+class Sequential(Module):
+    """Apply layers in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    The layers are named ``"0"``, ``"1"``, ... (so parameters are ``"0.weight"``...).
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            self.register_module(str(i), layer)
+        self._layers = tuple(layers)
+
+    def forward(self, x):
+        for layer in self._layers:
+            x = layer.forward(x)  # skip __call__: one Python call less per layer
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self._layers[i]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self):
+        return iter(self._layers)
+
+    def get_config(self) -> dict:
+        return {"type": "Sequential", "layers": [layer.get_config() for layer in self._layers]}
+
+    @classmethod
+    def from_config(cls, config: dict, rng=None) -> Sequential:
+        from chainrule.nn.registry import from_config  # cycle: the registry lists Sequential
+
+        layers = config.get("layers")
+        if set(config) - {"type", "layers"} or not isinstance(layers, list):
+            raise ValueError(
+                f"bad Sequential config: expected {{'type': 'Sequential', 'layers': [...]}}, "
+                f"got keys {sorted(config)}"
+            )
+        if isinstance(rng, int):  # one generator shared in order, so a seed is reproducible
+            rng = np.random.default_rng(rng)
+        return cls(*(from_config(layer, rng) for layer in layers))
+
+
+#: Initializer chosen by ``MLP(init=None)`` for each hidden activation; others use Xavier.
+DEFAULT_INIT = {
+    "relu": "he_normal",
+    "leaky_relu": "he_normal",
+    "tanh": "xavier_normal",
+    "sigmoid": "xavier_normal",
+}
+
+#: Output layers of an ``MLP``: None/"linear" emit logits (for the losses that take logits).
+OUTPUTS = (None, "linear", "sigmoid", "softmax", "log_softmax")
+
+
+class MLP(Module):
+    """A multilayer perceptron: ``len(sizes) - 1`` fully connected layers.
+
+    Each hidden layer is ``Linear -> [BatchNorm1d] -> activation -> [Dropout]``; the last
+    is ``Linear -> [output]``. All layers live in one :class:`Sequential` named ``layers``
+    (parameters ``"layers.0.weight"``, ``"layers.0.bias"``, ...).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Units per layer, input first: ``[784, 30, 10]`` is Nielsen's network.
+    activation : str
+        Hidden activation, a name from :data:`chainrule.nn.ACTIVATIONS`.
+    output : {None, "linear", "sigmoid", "softmax", "log_softmax"}
+        None or "linear" leaves logits (pair with ``cross_entropy`` / ``bce_with_logits``);
+        otherwise that layer is appended (Nielsen: ``output="sigmoid"`` with ``quadratic``).
+    dropout : float or list of float, optional
+        ``keep_prob`` after every hidden layer, or one per hidden layer; 1 adds no layer.
+    batch_norm : bool
+        Insert ``BatchNorm1d`` before each hidden activation; those ``Linear`` layers then
+        have no bias (beta plays its part).
+    init : str or dict, optional
+        Weight initializer of every ``Linear``. None picks :data:`DEFAULT_INIT` for the
+        activation: He normal for relu/leaky_relu, Xavier normal for tanh/sigmoid (and for
+        any other activation).
+    seed : int or None
+        Seeds everything random: layer i's weights and dropout masks come from children
+        ``2i`` and ``2i + 1`` of ``numpy.random.SeedSequence(seed)``, so one seed gives
+        bit-identical models and masks, and adding dropout leaves the weights unchanged.
+    dtype : str
+        ``"float32"`` (default) or ``"float64"``.
+    """
+
+    def __init__(
+        self,
+        sizes,
+        activation: str = "relu",
+        output: str | None = None,
+        dropout=None,
+        batch_norm: bool = False,
+        init=None,
+        seed: int | None = 0,
+        dtype="float32",
+    ) -> None:
+        super().__init__()
+        sizes = list(sizes)
+        if len(sizes) < 2 or any(
+            isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 for n in sizes
+        ):
+            raise ValueError(f"MLP: expected at least two positive int sizes, got {sizes}")
+        if activation not in ACTIVATIONS:
+            get_activation(activation)  # raises the ValueError listing the valid names
+        if output not in OUTPUTS:
+            raise ValueError(f"MLP: unknown output {output!r}; expected one of {OUTPUTS}")
+        n_hidden = len(sizes) - 2
+        keep = _keep_probs(dropout, n_hidden)
+        if init is None:
+            init = DEFAULT_INIT.get(activation, "xavier_normal")
+        else:
+            get_initializer(init["name"] if isinstance(init, dict) else init)
+        self.sizes = [int(n) for n in sizes]
+        self.activation = activation
+        self.output = output
+        self.dropout = list(dropout) if isinstance(dropout, list | tuple) else dropout
+        self.batch_norm = bool(batch_norm)
+        self.init = init
+        self.seed = seed
+        self.dtype = as_dtype(dtype)
+
+        streams = np.random.SeedSequence(seed).spawn(2 * (len(sizes) - 1))
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:], strict=False)):
+            hidden = i < n_hidden
+            rng = np.random.default_rng(streams[2 * i])
+            use_bn = hidden and self.batch_norm
+            layers.append(Linear(n_in, n_out, init, not use_bn, rng, self.dtype))
+            if not hidden:
+                break
+            if use_bn:
+                layers.append(BatchNorm1d(n_out, dtype=self.dtype))
+            layers.append(get_activation(activation))
+            if keep[i] < 1.0:
+                layers.append(Dropout(keep[i], np.random.default_rng(streams[2 * i + 1])))
+        if output not in (None, "linear"):
+            layers.append(get_activation(output))
+        self.register_module("layers", Sequential(*layers))
+
+    @property
+    def in_features(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def out_features(self) -> int:
+        return self.sizes[-1]
+
+    def forward(self, x):
+        return self.layers.forward(x)
+
+    def get_config(self) -> dict:
+        return {
+            "type": "MLP",
+            "sizes": list(self.sizes),
+            "activation": self.activation,
+            "output": self.output,
+            "dropout": list(self.dropout) if isinstance(self.dropout, list) else self.dropout,
+            "batch_norm": self.batch_norm,
+            "init": dict(self.init) if isinstance(self.init, dict) else self.init,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+        }
+
+    def extra_repr(self) -> str:
+        parts = [str(self.sizes), f"activation={self.activation!r}", f"output={self.output!r}"]
+        if self.dropout is not None:
+            parts.append(f"dropout={self.dropout}")
+        if self.batch_norm:
+            parts.append("batch_norm=True")
+        return ", ".join(parts)
+
+
+def _keep_probs(dropout, n_hidden: int) -> list[float]:
+    if dropout is None:
+        return [1.0] * n_hidden
+    if isinstance(dropout, list | tuple):
+        if len(dropout) != n_hidden:
+            raise ValueError(
+                f"MLP: expected one keep_prob per hidden layer ({n_hidden}), got {len(dropout)}"
+            )
+        probs = [float(p) for p in dropout]
+    else:
+        probs = [float(dropout)] * n_hidden
+    for p in probs:
+        if not 0.0 < p <= 1.0:
+            raise ValueError(f"MLP: expected keep_prob in (0, 1], got {p}")
+    return probs

@@ -1,0 +1,86 @@
+"""L1 and L2 penalties, added to the loss so that backprop (and gradient checking) sees them.
+
+Seed 002::
+
+    L2: J += lambda / (2m) * sum_l ||W[l]||^2     (so dW += (lambda / m) W)
+    L1: J += lambda / m    * sum_l |W[l]|         (so dW += (lambda / m) sign(W))
+
+with m the number of training examples. This is L2 in the loss, not decoupled weight
+decay (they differ for adaptive optimizers such as Adam; the optimizers keep the latter).
+
+Which parameters are weights: those with ``ndim >= 2`` (a ``Linear`` weight). 1-D
+parameters (``Linear`` biases, ``BatchNorm1d``'s gamma and beta) are left out, as the notes
+advise for b, unless ``include_bias=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chainrule.autodiff.tensor import Tensor
+
+__all__ = ["l1_penalty", "l2_penalty", "penalized_parameters"]
+
+
+def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, Tensor]]:
+    """The ``(name, tensor)`` pairs a penalty covers.
+
+    ``params`` is a module (anything with ``named_parameters()``), a mapping name -> Tensor,
+    or an iterable of ``(name, Tensor)`` pairs.
+    """
+    if hasattr(params, "named_parameters"):
+        pairs: Iterable = params.named_parameters()
+    elif isinstance(params, dict):
+        pairs = params.items()
+    else:
+        pairs = params
+    chosen = []
+    for name, p in pairs:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameter {name!r} is a {type(p).__name__}, expected a Tensor")
+        if include_bias or p.ndim >= 2:
+            chosen.append((name, p))
+    return chosen
+
+
+def _check(lam: float, m: int, name: str) -> None:
+    if lam < 0:
+        raise ValueError(f"{name}: expected lambda >= 0, got {lam}")
+    if m <= 0:
+        raise ValueError(f"{name}: expected m (number of training examples) > 0, got {m}")
+
+
+def _total(terms: list):
+    if not terms:
+        raise ValueError("no parameters to penalize (no weight with ndim >= 2)")
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def l2_penalty(params, lam: float, m: int, include_bias: bool = False):
+    """``lam / (2 m) * sum ||W||^2`` over the weights of ``params`` (a scalar Tensor).
+
+    Parameters
+    ----------
+    params : Module, dict or iterable of (name, Tensor)
+        The model or its named parameters; see :func:`penalized_parameters`.
+    lam : float
+        The regularization strength lambda >= 0.
+    m : int
+        The number of training examples (the notes' m), not the batch size.
+    include_bias : bool
+        Also penalize 1-D parameters (biases, batch-norm gamma/beta).
+    """
+    _check(lam, m, "l2_penalty")
+    terms = [(p * p).sum() for _, p in penalized_parameters(params, include_bias)]
+    return _total(terms) * (lam / (2 * m))
+
+
+def l1_penalty(params, lam: float, m: int, include_bias: bool = False):
+    """``lam / m * sum |W|`` over the weights of ``params`` (a scalar Tensor); arguments as
+    in :func:`l2_penalty`. The subgradient at W = 0 is 0."""
+    _check(lam, m, "l1_penalty")
+    terms = [p.abs().sum() for _, p in penalized_parameters(params, include_bias)]
+    return _total(terms) * (lam / m)

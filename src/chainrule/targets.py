@@ -1,0 +1,121 @@
+"""Checking loss targets before any work: shapes, dtypes, class labels.
+
+A loss compares a prediction with a target. Targets are data, so they are validated and
+converted here once, with errors that name the culprit, instead of failing deep inside a
+gradient rule (or, worse, broadcasting an (m,) target against an (m, 1) prediction).
+
+Dtype rule: a float target array or Tensor must have the prediction's dtype (chainrule
+never changes a dtype silently); integer and boolean arrays and Python lists are
+converted to it, which is exact for 0/1 labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autodiff.tensor import Tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: str, loss: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{loss}: unknown reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}"
+        )
+
+
+def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
+    """The prediction as a floating tensor with at least one (batch) axis."""
+    pred = prediction if isinstance(prediction, Tensor) else Tensor(prediction)
+    if pred.data.dtype.kind != "f":
+        raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {pred.dtype}")
+    if ndim is not None and pred.ndim != ndim:
+        raise ValueError(f"{loss}: expected a {ndim}-D prediction, got shape {pred.shape}")
+    if pred.ndim == 0 or pred.shape[0] == 0:
+        raise ValueError(f"{loss}: expected a non-empty batch (m, ...), got shape {pred.shape}")
+    return pred
+
+
+def _coerce(target, dtype, loss: str) -> Tensor:
+    """``target`` as a tensor of ``dtype``, converting only where that is exact/expected."""
+    data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if data.dtype == dtype:
+        return target if isinstance(target, Tensor) else Tensor(data)
+    explicit = isinstance(target, Tensor | np.ndarray)
+    if data.dtype.kind == "f" and explicit:
+        raise TypeError(
+            f"{loss}: target is {data.dtype} but the prediction is {dtype}; cast one "
+            f"(chainrule never changes a dtype silently)"
+        )
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"{loss}: expected a numeric target, got dtype {data.dtype}")
+    return Tensor(data.astype(dtype))
+
+
+def float_target(target, pred: Tensor, loss: str) -> Tensor:
+    """A target for an elementwise loss: exactly the prediction's shape and dtype."""
+    shape = target.shape if isinstance(target, Tensor | np.ndarray) else np.shape(target)
+    if tuple(shape) != pred.shape:
+        raise ValueError(
+            f"{loss}: expected a target of shape {pred.shape} (the prediction's), got "
+            f"{tuple(shape)}"
+        )
+    return _coerce(target, pred.data.dtype, loss)
+
+
+def check_range(t: Tensor, lo: float, hi: float, what: str, loss: str) -> None:
+    data = t.data
+    bad = (data < lo) | (data > hi) | np.isnan(data)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = data[index].item()
+        raise ValueError(
+            f"{loss}: {what} must lie in [{lo:g}, {hi:g}]; got {value!r} at index {index}"
+        )
+
+
+def class_target(target, logits: Tensor, loss: str) -> np.ndarray | Tensor:
+    """Targets for a k-class loss on (m, k) scores.
+
+    Returns an integer array of labels (shape (m,)) or a float tensor of one-hot /
+    probability rows (shape (m, k), the scores' dtype), after checking that labels are
+    integers in [0, k), that rows are non-negative, and that the batch sizes agree.
+    """
+    m, k = logits.shape
+    data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if data.ndim == 0 or data.shape[0] != m:
+        got = data.shape[0] if data.ndim else "a scalar"
+        raise ValueError(
+            f"{loss}: batch size mismatch: the prediction has {m} rows, the target has {got} "
+            f"(target shape {data.shape})"
+        )
+    if data.dtype.kind in "iu":
+        if data.shape != (m,):
+            raise ValueError(
+                f"{loss}: integer class labels must have shape ({m},), got {data.shape}; "
+                f"one-hot or probability targets must be float with shape ({m}, {k})"
+            )
+        low, high = data.min(), data.max()
+        if low < 0 or high >= k:
+            position = int(np.argmin(data) if low < 0 else np.argmax(data))
+            raise ValueError(
+                f"{loss}: class label {int(data[position])} at position {position} is out of "
+                f"range: labels must lie in [0, {k}) for {k} classes"
+            )
+        return data
+    if data.dtype.kind == "f" and data.shape == (m,):
+        raise ValueError(
+            f"{loss}: got float labels of shape ({m},) (dtype {data.dtype}); class labels "
+            f"must have an integer dtype (e.g. labels.astype('int64')), and one-hot or "
+            f"probability targets shape ({m}, {k})"
+        )
+    if data.shape != (m, k):
+        raise ValueError(
+            f"{loss}: expected integer labels of shape ({m},) or one-hot/probability targets "
+            f"of shape ({m}, {k}), got shape {data.shape}"
+        )
+    probs = _coerce(target, logits.data.dtype, loss)
+    if (probs.data < 0).any():
+        raise ValueError(f"{loss}: one-hot/probability targets must be non-negative")
+    return probs

@@ -1,0 +1,91 @@
+"""Batch normalization: normalization, running statistics, stability, modes, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import functional as F
+from chainrule import nn
+
+
+def test_training_output_is_normalized_then_scaled_and_shifted():
+    x = np.random.default_rng(0).normal(5.0, 3.0, (64, 3))
+    bn = nn.BatchNorm1d(3, dtype="float64")
+    bn.load_state_dict({**bn.state_dict(), "gamma": [1.0, 2.0, 0.5], "beta": [0.0, -1.0, 3.0]})
+    out = bn(x).data
+    np.testing.assert_allclose(out.mean(axis=0), [0.0, -1.0, 3.0], atol=1e-12)
+    # biased variance in the normalization: std = gamma * sqrt(var / (var + eps))
+    var = x.var(axis=0)
+    np.testing.assert_allclose(out.std(axis=0), [1.0, 2.0, 0.5] * np.sqrt(var / (var + 1e-5)))
+
+
+def test_running_statistics_converge_to_the_datas():
+    rng = np.random.default_rng(1)
+    mean, std = np.array([3.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])
+    bn = nn.BatchNorm1d(3, momentum=0.9)
+    for _ in range(200):
+        bn(rng.normal(mean, std, (128, 3)).astype(np.float32))
+    buffers = dict(bn.named_buffers())
+    np.testing.assert_allclose(buffers["running_mean"], mean, atol=0.1)
+    np.testing.assert_allclose(buffers["running_var"], std**2, rtol=0.1)
+    assert buffers["running_mean"].dtype == np.float32
+
+
+def test_one_update_follows_the_documented_ewma():
+    x = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 1.0]])
+    bn = nn.BatchNorm1d(2, momentum=0.75, dtype="float64")
+    bn(x)
+    buffers = dict(bn.named_buffers())
+    np.testing.assert_allclose(buffers["running_mean"], 0.25 * x.mean(axis=0))
+    np.testing.assert_allclose(buffers["running_var"], 0.75 + 0.25 * x.var(axis=0, ddof=1))
+
+
+def test_float32_data_far_from_zero_normalizes_to_unit_std():
+    x = np.random.default_rng(2).normal(1e4, 0.1, (1000, 4)).astype(np.float32)
+    out = nn.BatchNorm1d(4)(x).data
+    assert out.dtype == np.float32
+    std = out.std(axis=0)
+    assert np.all((std >= 0.99) & (std <= 1.01)), std
+
+
+def test_eval_mode_uses_the_running_statistics():
+    bn = nn.BatchNorm1d(2, dtype="float64")
+    state = {"gamma": [2.0, 1.0], "beta": [0.5, 0.0], "running_mean": [1.0, -1.0]}
+    bn.load_state_dict({**state, "running_var": [4.0, 0.25]})
+    x = np.array([[3.0, 0.0]])  # a single example is fine in evaluation mode
+    out = bn.eval()(x).data
+    expected = [2.0 * 2.0 / np.sqrt(4.0 + 1e-5) + 0.5, 1.0 / np.sqrt(0.25 + 1e-5)]
+    np.testing.assert_allclose(out, [expected])
+    assert dict(bn.named_buffers())["running_mean"].tolist() == [1.0, -1.0]  # not updated
+
+
+def test_gradcheck_in_evaluation_mode():
+    bn = nn.BatchNorm1d(3, dtype="float64")
+    bn.load_state_dict({**bn.state_dict(), "running_var": [0.5, 2.0, 1.5]})
+    bn.eval()
+    x = cr.tensor(np.random.default_rng(3).standard_normal((4, 3)), requires_grad=True)
+    assert (result := cr.gradcheck(lambda x, *p: bn(x), x, *bn.parameters())), str(result)
+
+
+def test_gamma_and_beta_are_parameters_and_the_statistics_buffers():
+    bn = nn.BatchNorm1d(4)
+    assert [name for name, _ in bn.named_parameters()] == ["gamma", "beta"]
+    assert [name for name, _ in bn.named_buffers()] == ["running_mean", "running_var"]
+
+
+def test_a_training_batch_of_one_raises():
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        nn.BatchNorm1d(3)(np.ones((1, 3), np.float32))
+
+
+def test_bad_shapes_and_settings_raise():
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(3\) expected input of shape \(m, 3\)"):
+        nn.BatchNorm1d(3)(np.ones((4, 2), np.float32))
+    with pytest.raises(TypeError, match="input is float64 but gamma/beta are float32"):
+        nn.BatchNorm1d(3)(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm1d(3, momentum=1.0)
+    with pytest.raises(ValueError, match="running_mean and running_var"):
+        F.batch_norm(cr.tensor(np.ones((2, 3))), np.ones(3), np.zeros(3), training=False)

@@ -1,0 +1,61 @@
+"""Inverted dropout: identity when off, unbiased when on, reproducible from its generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import functional as F
+from chainrule import nn
+
+
+def test_eval_mode_and_keep_prob_one_are_the_identity():
+    x = cr.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    assert nn.Dropout(0.5, rng=0).eval()(x) is x
+    assert nn.Dropout(1.0, rng=0)(x) is x
+    assert F.dropout(x, 0.3, np.random.default_rng(0), training=False) is x
+
+
+def test_training_preserves_the_mean_activation():
+    keep = 0.8
+    x = np.ones((1000, 1000), np.float32)
+    out = nn.Dropout(keep, rng=0)(x).data
+    assert out.dtype == np.float32
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], 1 / keep, rtol=1e-6)  # kept units are scaled up
+    # A unit's output has mean 1 and variance (1 - keep) / keep; five standard errors:
+    sigma = np.sqrt((1 - keep) / keep / x.size)
+    assert abs(out.mean() - 1.0) < 5 * sigma
+    assert abs(kept.mean() - keep) < 5 * np.sqrt(keep * (1 - keep) / x.size)
+
+
+def test_gradient_is_the_mask_over_keep_prob():
+    x = cr.tensor(np.full((50, 40), 2.0), requires_grad=True)
+    out = nn.Dropout(0.5, rng=1)(x)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, out.data / 2.0)
+
+
+def test_masks_come_from_the_layers_generator():
+    x = np.ones((20, 30), np.float32)
+    a, b = nn.Dropout(0.5, rng=7), nn.Dropout(0.5, rng=7)
+    first = a(x).data
+    np.testing.assert_array_equal(first, b(x).data)  # same seed, same mask
+    assert not np.array_equal(a(x).data, first)  # a fresh mask on every call
+    (_, g), (_, h) = next(a.named_generators()), next(b.named_generators())
+    h.bit_generator.state = g.bit_generator.state
+    np.testing.assert_array_equal(a(x).data, b(x).data)  # restoring the state replays it
+
+
+@pytest.mark.parametrize("keep_prob", [0.0, -0.5, 1.5])
+def test_keep_prob_must_be_a_probability(keep_prob):
+    with pytest.raises(ValueError, match="0 < keep_prob <= 1"):
+        nn.Dropout(keep_prob)
+    with pytest.raises(ValueError, match="0 < keep_prob <= 1"):
+        F.dropout(cr.tensor([1.0]), keep_prob, np.random.default_rng(0))
+
+
+def test_functional_dropout_needs_a_generator():
+    with pytest.raises(TypeError, match="Generator"):
+        F.dropout(cr.tensor([1.0, 2.0]), 0.5, 0)

@@ -1,0 +1,136 @@
+"""Initializers: their variances, their registry, and the notes' claims about them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import init, losses, nn
+
+SHAPE = (400, 300)  # n_in, n_out: 120,000 draws, so the sample std is within ~0.5%
+
+# name -> expected standard deviation for SHAPE
+STDS = {
+    "xavier_normal": math.sqrt(2 / (400 + 300)),
+    "xavier_uniform": math.sqrt(2 / (400 + 300)),
+    "he_normal": math.sqrt(2 / 400),
+    "he_uniform": math.sqrt(2 / 400),
+    "lecun_normal": math.sqrt(1 / 400),
+    "lecun_uniform": math.sqrt(1 / 400),
+    "nielsen_normal": 1 / math.sqrt(400),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STDS))
+def test_scaled_initializers_have_the_documented_variance(name):
+    w = init.get_initializer(name)(SHAPE, np.random.default_rng(0))
+    assert w.shape == SHAPE and w.dtype == np.float32
+    assert abs(w.mean()) < 0.02 * STDS[name]
+    assert w.std() == pytest.approx(STDS[name], rel=0.02)
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform", "he_uniform", "lecun_uniform"])
+def test_uniform_variants_stay_within_their_limit(name):
+    w = init.get_initializer(name)(SHAPE, 0, dtype="float64")
+    limit = math.sqrt(3) * STDS[name]
+    assert np.abs(w).max() <= limit
+    assert np.abs(w).max() > 0.99 * limit
+
+
+def test_plain_distributions_and_constants():
+    rng = np.random.default_rng(0)
+    assert init.normal(SHAPE, rng, std=0.5).std() == pytest.approx(0.5, rel=0.02)
+    assert init.normal(SHAPE, rng, std=1.0, mean=3.0).mean() == pytest.approx(3.0, abs=0.02)
+    u = init.uniform(SHAPE, rng, low=-0.2, high=0.1)
+    assert u.min() >= -0.2 and u.max() < 0.1
+    np.testing.assert_array_equal(init.zeros((2, 3)), np.zeros((2, 3), np.float32))
+    np.testing.assert_array_equal(init.constant((2,), value=0.3, dtype="float64"), [0.3, 0.3])
+
+
+def test_one_seed_gives_the_same_values_in_both_dtypes():
+    a = init.he_normal((5, 4), 3, dtype="float32")
+    b = init.he_normal((5, 4), 3, dtype="float64")
+    assert a.dtype == np.float32 and b.dtype == np.float64
+    np.testing.assert_array_equal(a, b.astype(np.float32))
+    np.testing.assert_array_equal(init.he_normal((5, 4), 3), a)
+
+
+def test_specs_take_parameters():
+    w = init.initialize({"name": "constant", "value": 2.5}, (2, 2))
+    np.testing.assert_array_equal(w, np.full((2, 2), 2.5, np.float32))
+    layer = nn.Linear(3, 2, init={"name": "normal", "std": 0.0})
+    np.testing.assert_array_equal(layer.weight.data, np.zeros((3, 2), np.float32))
+    assert layer.get_config()["init"] == {"name": "normal", "std": 0.0}
+
+
+def test_bad_names_and_arguments_raise():
+    with pytest.raises(
+        ValueError, match=r"unknown initializer 'glorious'.*xavier_normal.*he_normal"
+    ):
+        init.get_initializer("glorious")
+    with pytest.raises(ValueError, match="unknown initializer"):
+        nn.Linear(3, 2, init="glorious")
+    with pytest.raises(ValueError, match="bad parameters"):
+        init.initialize({"name": "normal", "sigma": 1}, (2, 2))
+    with pytest.raises(ValueError, match="2-D weight"):
+        init.he_normal((3,))
+    with pytest.raises(TypeError, match="Generator"):
+        init.he_normal((3, 2), rng="seed")
+
+
+def test_biases_start_at_zero():
+    assert not np.any(nn.Linear(5, 4, init="he_normal", rng=0).bias.data)
+
+
+# -- the notes' claims ---------------------------------------------------------------------
+def _train_sigmoid_net(weight_init: str, steps: int = 50):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 3))
+    y = (x.sum(axis=1, keepdims=True) > 0).astype(np.float64)
+    net = nn.MLP([3, 5, 1], activation="sigmoid", init=weight_init, seed=1, dtype="float64")
+    for _ in range(steps):
+        net.zero_grad()
+        losses.bce_with_logits(net(x), y).backward()
+        with cr.no_grad():
+            for p in net.parameters():
+                p.data -= 0.5 * p.grad
+    return net.layers[0].weight.data, net.layers[2].weight.data
+
+
+def test_zero_initialization_keeps_hidden_units_identical_after_training():
+    w1, w2 = _train_sigmoid_net("zeros")
+    assert np.any(w2 != 0)  # training did move the weights...
+    # ...but every hidden unit (a column of W1, a row of W2) is the same as the others
+    # (up to the last bit: BLAS may round the columns of one product differently).
+    np.testing.assert_allclose(w1, np.repeat(w1[:, :1], 5, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(w2, np.repeat(w2[:1], 5, axis=0), rtol=1e-12)
+    w1_random, _ = _train_sigmoid_net("xavier_normal")
+    assert np.ptp(w1_random, axis=1).min() > 1e-3  # random initialization breaks the symmetry
+
+
+def _relu_activation_variances(weight_init, depth: int = 20, width: int = 256) -> list[float]:
+    x = np.random.default_rng(0).standard_normal((512, width))
+    variances = [float(x.var())]
+    for i in range(depth):
+        layer = nn.Linear(width, width, init=weight_init, rng=i, dtype="float64")
+        x = cr.relu(layer(x)).data
+        variances.append(float(x.var()))
+    return variances
+
+
+def test_unit_normal_weights_explode_or_vanish_in_a_deep_relu_net():
+    exploding = _relu_activation_variances({"name": "normal", "std": 1.0})
+    assert exploding[-1] > 1e30 * exploding[0]
+    vanishing = _relu_activation_variances({"name": "normal", "std": 0.01})
+    assert vanishing[-1] < 1e-30 * vanishing[0]
+
+
+def test_he_initialization_keeps_each_layers_variance_within_a_factor_of_two():
+    variances = _relu_activation_variances("he_normal")
+    hidden = variances[1:]  # layer 1 on: relu outputs, comparable with one another
+    ratios = np.array(hidden[1:]) / np.array(hidden[:-1])
+    assert np.all((ratios > 0.5) & (ratios < 2.0)), ratios
+    assert 0.1 < hidden[-1] / hidden[0] < 10

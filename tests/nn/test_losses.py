@@ -1,0 +1,237 @@
+"""Losses: gradient checks, the notes' dZ = A - Y, values, stability, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import losses
+
+M, K = 5, 4
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+LABELS = np.array([0, 3, 1, 1, 2])
+ONE_HOT = np.eye(K)[LABELS]
+PROBS = _softmax(_rng(9).standard_normal((M, K)))
+
+
+def _t(a, grad: bool = True) -> cr.Tensor:
+    return cr.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+# name -> (loss, prediction, target); float64, inside each loss's domain
+CASES = {
+    "quadratic": (losses.quadratic, _rng(1).standard_normal((M, 3)), _rng(2).random((M, 3))),
+    "mse": (losses.mse, _rng(1).standard_normal((M, 3)), _rng(2).random((M, 3))),
+    "mae": (losses.mae, _rng(1).standard_normal((M, 3)), _rng(2).random((M, 3))),
+    "quadratic_1d": (losses.quadratic, _rng(1).standard_normal(M), _rng(2).random(M)),
+    "bce": (losses.bce, _rng(3).uniform(0.05, 0.95, (M, 2)), _rng(4).random((M, 2))),
+    "bce_with_logits": (
+        losses.bce_with_logits,
+        3 * _rng(3).standard_normal((M, 2)),
+        _rng(4).random((M, 2)),
+    ),
+    "bce_with_logits_1d": (losses.bce_with_logits, _rng(3).standard_normal(M), _rng(4).random(M)),
+    "cross_entropy_labels": (losses.cross_entropy, _rng(5).standard_normal((M, K)), LABELS),
+    "cross_entropy_one_hot": (losses.cross_entropy, _rng(5).standard_normal((M, K)), ONE_HOT),
+    "cross_entropy_probs": (losses.cross_entropy, _rng(5).standard_normal((M, K)), PROBS),
+    "nll_labels": (losses.nll, np.log(PROBS), LABELS),
+    "nll_probs": (losses.nll, np.log(PROBS), ONE_HOT),
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck(name, reduction):
+    loss, pred, target = CASES[name]
+    result = cr.gradcheck(lambda p: loss(p, target, reduction=reduction), _t(pred))
+    assert result, str(result)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("target", [LABELS, PROBS], ids=["labels", "probs"])
+def test_gradcheck_cross_entropy_with_label_smoothing(target, smoothing):
+    z = _t(_rng(6).standard_normal((M, K)))
+
+    def f(z):
+        return losses.cross_entropy(z, target, label_smoothing=smoothing)
+
+    assert (result := cr.gradcheck(f, z)), str(result)
+
+
+@pytest.mark.parametrize(
+    "loss, pred, target",
+    [
+        (losses.cross_entropy, _rng(5).standard_normal((M, K)), PROBS),
+        (losses.bce_with_logits, _rng(3).standard_normal((M, 2)), _rng(4).random((M, 2))),
+        (losses.bce, _rng(3).uniform(0.1, 0.9, (M, 2)), _rng(4).uniform(0.1, 0.9, (M, 2))),
+    ],
+    ids=["cross_entropy", "bce_with_logits", "bce"],
+)
+def test_gradcheck_with_respect_to_soft_targets(loss, pred, target):
+    result = cr.gradcheck(lambda p, y: loss(p, y, reduction="none"), _t(pred), _t(target))
+    assert result, str(result)
+
+
+# -- the notes' dZ = A - Y ------------------------------------------------------------------
+@pytest.mark.parametrize("target", [LABELS, ONE_HOT], ids=["labels", "one_hot"])
+def test_softmax_cross_entropy_gradient_is_softmax_minus_y_over_m(target):
+    logits = _rng(7).standard_normal((M, K))
+    z = _t(logits)
+    losses.cross_entropy(z, target).backward()
+    np.testing.assert_allclose(z.grad, (_softmax(logits) - ONE_HOT) / M, rtol=1e-12, atol=1e-15)
+
+
+def test_bce_with_logits_gradient_is_sigmoid_minus_y_over_m():
+    logits = _rng(8).standard_normal((M, 1))
+    y = (_rng(9).random((M, 1)) > 0.5).astype(np.float64)
+    z = _t(logits)
+    losses.bce_with_logits(z, y).backward()
+    np.testing.assert_allclose(z.grad, (_sigmoid(logits) - y) / M, rtol=1e-12, atol=1e-15)
+
+
+def test_quadratic_gradient_is_a_minus_y_over_m():
+    a, y = _rng(1).random((M, 3)), _rng(2).random((M, 3))
+    t = _t(a)
+    losses.quadratic(t, y).backward()
+    np.testing.assert_allclose(t.grad, (a - y) / M, rtol=1e-12)
+
+
+# -- values ---------------------------------------------------------------------------------
+def test_values_against_the_formulas():
+    a, y = _rng(1).random((M, 3)), _rng(2).random((M, 3))
+    assert losses.quadratic(_t(a), y).item() == pytest.approx(((y - a) ** 2).sum() / (2 * M))
+    assert losses.mse(_t(a), y).item() == pytest.approx(((y - a) ** 2).mean())
+    assert losses.mae(_t(a), y).item() == pytest.approx(np.abs(y - a).mean())
+    bce = -(y * np.log(a) + (1 - y) * np.log(1 - a)).sum() / M
+    assert losses.bce(_t(a), y).item() == pytest.approx(bce)
+    assert losses.bce_with_logits(_t(np.log(a / (1 - a))), y).item() == pytest.approx(bce)
+    z = _rng(5).standard_normal((M, K))
+    ce = -np.log(_softmax(z)[np.arange(M), LABELS]).mean()
+    assert losses.cross_entropy(_t(z), LABELS).item() == pytest.approx(ce)
+    assert losses.cross_entropy(_t(z), ONE_HOT).item() == pytest.approx(ce)
+    assert losses.nll(cr.log_softmax(_t(z)), LABELS).item() == pytest.approx(ce)
+    uniform = losses.cross_entropy(_t(np.zeros((M, K))), LABELS)
+    assert uniform.item() == pytest.approx(np.log(K))
+
+
+def test_label_smoothing_mixes_in_the_uniform_distribution():
+    z = _rng(5).standard_normal((M, K))
+    smoothed = 0.9 * ONE_HOT + 0.1 / K
+    expected = -(smoothed * np.log(_softmax(z))).sum(axis=1).mean()
+    assert losses.cross_entropy(_t(z), LABELS, label_smoothing=0.1).item() == pytest.approx(
+        expected
+    )
+    assert losses.cross_entropy(_t(z), smoothed).item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reductions_agree(name):
+    loss, pred, target = CASES[name]
+    per = loss(_t(pred, False), target, reduction="none").data
+    assert per.shape == (M,)
+    assert loss(_t(pred, False), target, reduction="sum").item() == pytest.approx(per.sum())
+    assert loss(_t(pred, False), target).item() == pytest.approx(per.mean())
+
+
+def test_float32_stays_float32():
+    z = cr.tensor(_rng(5).standard_normal((M, K)).astype(np.float32), requires_grad=True)
+    loss = losses.cross_entropy(z, LABELS)
+    loss.backward()
+    assert loss.dtype == np.float32 and z.grad.dtype == np.float32
+    y = cr.tensor(_rng(4).random((M, K)).astype(np.float32))
+    for fn in (losses.bce_with_logits, losses.quadratic, losses.mse, losses.mae):
+        z.grad = None
+        out = fn(z, y)
+        out.backward()
+        assert out.dtype == np.float32 and z.grad.dtype == np.float32, fn.__name__
+
+
+# -- stability ------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_is_stable_at_extreme_logits(dtype):
+    z = cr.tensor(np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0]], dtype), requires_grad=True)
+    loss = losses.cross_entropy(z, np.array([0, 0]), reduction="none")
+    np.testing.assert_allclose(loss.data, [0.0, 2e4])
+    loss.sum().backward()
+    np.testing.assert_allclose(z.grad, [[0, 0, 0], [-1, 1, 0]], atol=1e-30)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_with_logits_is_stable_at_extreme_logits(dtype):
+    z = cr.tensor(np.array([1e4, -1e4, 1e4, -1e4], dtype), requires_grad=True)
+    y = np.array([1, 0, 0, 1], dtype)
+    loss = losses.bce_with_logits(z, y, reduction="none")
+    np.testing.assert_allclose(loss.data, [0, 0, 1e4, 1e4])
+    loss.sum().backward()
+    np.testing.assert_array_equal(z.grad, [0, 0, 1, -1])
+
+
+def test_bce_from_probabilities_is_safe_at_zero_and_one():
+    a = cr.tensor(np.array([0.0, 1.0, 0.0, 1.0], np.float32), requires_grad=True)
+    y = np.array([0, 1, 1, 0], np.float32)
+    loss = losses.bce(a, y, reduction="none")
+    assert np.all(np.isfinite(loss.data))
+    assert loss.data[0] < 1e-6 and loss.data[1] < 1e-6 and loss.data[2] > 10
+    loss.sum().backward()
+    assert np.all(np.isfinite(a.grad))
+    assert a.grad[2] < 0 < a.grad[3]  # pushes the saturated prediction toward the target
+
+
+# -- bad input ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (np.array([0, 1, -1, 2, 3]), r"label -1 at position 2 is out of range.*\[0, 4\)"),
+        (np.array([0, 1, 4, 2, 3]), r"label 4 at position 2 is out of range"),
+        (np.array([0.0, 1.0, 2.0, 1.0, 0.0]), r"float labels.*integer dtype"),
+        (np.array([0, 1, 2]), r"batch size mismatch: the prediction has 5 rows, the target has 3"),
+        (np.eye(3)[[0, 1, 2, 0, 1]], r"shape \(5, 4\), got shape \(5, 3\)"),
+    ],
+    ids=["negative", "too_large", "float", "batch", "classes"],
+)
+@pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
+def test_class_targets_are_validated(loss, labels, match):
+    with pytest.raises(ValueError, match=match):
+        loss(_t(np.zeros((M, K))), labels)
+
+
+def test_bce_rejects_probabilities_outside_the_unit_interval():
+    with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]; got 1.5"):
+        losses.bce(_t([0.5, 1.5]), [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]; got -1"):
+        losses.bce_with_logits(_t([0.5, 1.5]), [1.0, -1.0])
+
+
+def test_elementwise_targets_must_match_shape_and_dtype():
+    with pytest.raises(ValueError, match=r"expected a target of shape \(5, 1\).*got \(5,\)"):
+        losses.quadratic(_t(np.zeros((M, 1))), np.zeros(M))
+    with pytest.raises(TypeError, match="target is float64 but the prediction is float32"):
+        losses.mse(cr.tensor(np.zeros((M, 1), np.float32)), np.zeros((M, 1)))
+    ints = losses.bce_with_logits(cr.tensor(np.zeros(3, np.float32)), np.array([0, 1, 1]))
+    assert ints.dtype == np.float32  # integer 0/1 labels convert exactly
+
+
+def test_unknown_names_raise_listing_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown loss 'hinge'.*quadratic.*cross_entropy"):
+        losses.get_loss("hinge")
+    assert losses.get_loss("bce_with_logits") is losses.bce_with_logits
+    with pytest.raises(ValueError, match=r"unknown reduction 'avg'.*mean, sum, none"):
+        losses.mse(_t([1.0]), [1.0], reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        losses.cross_entropy(_t(np.zeros((M, K))), LABELS, label_smoothing=1.0)

@@ -1,0 +1,134 @@
+"""Linear, the activation layers and the MLP builder: structure, seeds, speed contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import losses, nn
+from chainrule.autodiff import toposort
+
+
+def _types(net: nn.MLP) -> list[str]:
+    return [type(layer).__name__ for layer in net.layers]
+
+
+def test_linear_computes_x_w_plus_b_with_zero_bias():
+    layer = nn.Linear(3, 2, init="he_normal", rng=0)
+    assert layer.weight.shape == (3, 2) and layer.weight.dtype == np.float32
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_allclose(layer(x).data, x @ layer.weight.data, rtol=1e-6)
+
+
+def test_linear_rejects_a_wrong_feature_count():
+    with pytest.raises(
+        ValueError, match=r"Linear\(784 -> 30\) expected input with 784 features, got 100"
+    ):
+        nn.Linear(784, 30)(np.zeros((2, 100), np.float32))
+    with pytest.raises(ValueError, match="positive int in_features"):
+        nn.Linear(0, 3)
+
+
+def test_activation_layers_by_name():
+    assert type(nn.get_activation("tanh")) is nn.Tanh
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'.*sigmoid.*relu.*leaky_relu"):
+        nn.get_activation("swish")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        nn.MLP([2, 3, 1], activation="swish")
+    leaky = nn.from_config(nn.LeakyReLU(0.2).get_config())
+    np.testing.assert_allclose(leaky(np.array([-1.0, 2.0])).data, [-0.2, 2.0])
+
+
+def test_nielsens_network():
+    net = nn.MLP([784, 30, 10], activation="sigmoid", output="sigmoid")
+    assert _types(net) == ["Linear", "Sigmoid", "Linear", "Sigmoid"]
+    assert net.num_parameters() == 784 * 30 + 30 + 30 * 10 + 10
+    assert (net.in_features, net.out_features) == (784, 10)
+    out = net(np.zeros((2, 784), np.float32))
+    assert out.shape == (2, 10) and np.all((out.data > 0) & (out.data < 1))
+
+
+def test_nielsens_network_learns_with_the_quadratic_cost():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[(x[:, 0] > 0).astype(int)]
+    net = nn.MLP([6, 8, 2], activation="sigmoid", output="sigmoid", seed=0)
+    costs = []
+    for _ in range(300):
+        net.zero_grad()
+        cost = losses.quadratic(net(x), y)
+        cost.backward()
+        with cr.no_grad():
+            for p in net.parameters():
+                p.data -= 3.0 * p.grad
+        costs.append(cost.item())
+    assert costs[-1] < 0.25 * costs[0]
+
+
+def test_layer_order_with_batch_norm_and_dropout():
+    net = nn.MLP(
+        [4, 8, 6, 3], activation="tanh", output="softmax", dropout=[0.5, 1.0], batch_norm=True
+    )
+    assert _types(net) == [
+        "Linear", "BatchNorm1d", "Tanh", "Dropout",
+        "Linear", "BatchNorm1d", "Tanh",
+        "Linear", "Softmax",
+    ]  # fmt: skip
+    assert net.layers[0].bias is None and net.layers[7].bias is not None
+
+
+def test_default_initializer_follows_the_activation():
+    assert nn.MLP([3, 4, 2]).get_config()["init"] == "he_normal"
+    assert nn.MLP([3, 4, 2], activation="leaky_relu").get_config()["init"] == "he_normal"
+    assert nn.MLP([3, 4, 2], activation="tanh").get_config()["init"] == "xavier_normal"
+    assert nn.MLP([3, 4, 2], activation="sigmoid").get_config()["init"] == "xavier_normal"
+    assert nn.MLP([3, 4, 2], init="lecun_normal").layers[0].get_config()["init"] == "lecun_normal"
+
+
+def test_one_seed_gives_bit_identical_models_and_masks():
+    x = np.ones((16, 5), np.float32)
+    a = nn.MLP([5, 7, 7, 2], dropout=0.5, seed=3)
+    b = nn.MLP([5, 7, 7, 2], dropout=0.5, seed=3)
+    c = nn.MLP([5, 7, 7, 2], dropout=0.5, seed=4)
+    for name, value in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[name], value)
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    assert not np.array_equal(c.state_dict()["layers.0.weight"], a.state_dict()["layers.0.weight"])
+
+
+def test_dropout_does_not_change_the_initial_weights():
+    plain = nn.MLP([5, 7, 2], seed=3).state_dict()
+    dropped = nn.MLP([5, 7, 2], dropout=0.5, seed=3).state_dict()
+    np.testing.assert_array_equal(plain["layers.0.weight"], dropped["layers.0.weight"])
+    np.testing.assert_array_equal(plain["layers.2.weight"], dropped["layers.3.weight"])
+
+
+def test_hidden_layers_cost_two_graph_nodes_each():
+    net = nn.MLP([4, 8, 8, 3], seed=0)
+    out = net(np.ones((2, 4), np.float32))
+    n_params = len(net.parameters())
+    # 3 linear + 2 relu nodes, plus the parameters (the input requires no gradient)
+    assert len(toposort(out)) == n_params + 5
+
+
+def test_float32_model_stays_float32_in_forward_and_backward():
+    net = nn.MLP([4, 8, 3], dropout=0.8, batch_norm=True, seed=0)
+    out = net(np.ones((5, 4), np.float32))
+    losses.cross_entropy(out, np.array([0, 1, 2, 0, 1])).backward()
+    assert out.dtype == np.float32
+    assert all(p.grad.dtype == np.float32 for p in net.parameters())
+    assert all(b.dtype == np.float32 for _, b in net.named_buffers())
+
+
+def test_bad_mlp_arguments_raise():
+    with pytest.raises(ValueError, match="two positive int sizes"):
+        nn.MLP([784])
+    with pytest.raises(ValueError, match=r"unknown output 'relu'.*sigmoid"):
+        nn.MLP([3, 2], output="relu")
+    with pytest.raises(ValueError, match=r"one keep_prob per hidden layer \(2\), got 1"):
+        nn.MLP([3, 4, 4, 2], dropout=[0.5])
+    with pytest.raises(ValueError, match="keep_prob in"):
+        nn.MLP([3, 4, 2], dropout=0.0)
+    with pytest.raises(ValueError, match="unknown initializer 'orthogonal'"):
+        nn.MLP([3, 4, 2], init="orthogonal")

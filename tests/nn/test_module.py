@@ -1,0 +1,151 @@
+"""Module mechanics: names and order, buffers, modes, state dicts, configs, repr."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+def _net() -> nn.MLP:
+    return nn.MLP([4, 6, 5, 3], dropout=0.5, batch_norm=True, seed=0)
+
+
+def test_named_parameters_are_dotted_and_in_definition_order():
+    net = nn.MLP([4, 6, 3], seed=0)
+    names = [name for name, _ in net.named_parameters()]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    params = net.parameters()
+    assert [p.shape for p in params] == [(4, 6), (6,), (6, 3), (3,)]
+    assert all(p.requires_grad for p in params)
+
+
+def test_buffers_are_kept_apart_from_parameters():
+    net = _net()
+    buffers = dict(net.named_buffers())
+    assert list(buffers) == [
+        "layers.1.running_mean",
+        "layers.1.running_var",
+        "layers.5.running_mean",
+        "layers.5.running_var",
+    ]
+    param_names = {name for name, _ in net.named_parameters()}
+    assert param_names.isdisjoint(buffers)
+    assert "layers.1.gamma" in param_names and "layers.1.beta" in param_names
+    assert set(net.state_dict()) == param_names | set(buffers)
+
+
+def test_named_generators_lists_the_dropout_generators():
+    names = [name for name, g in _net().named_generators()]
+    assert names == ["layers.3.rng", "layers.7.rng"]
+
+
+def test_train_and_eval_set_the_mode_recursively():
+    net = _net()
+    assert net.eval() is net
+    assert all(not m.training for _, m in net.named_modules())
+    net.train()
+    assert all(m.training for _, m in net.named_modules())
+
+
+def test_state_dict_holds_copies():
+    net = nn.Linear(3, 2, rng=0)
+    state = net.state_dict()
+    state["weight"][...] = 7.0
+    assert not np.any(net.weight.data == 7.0)
+
+
+def test_load_state_dict_copies_in_place_and_keeps_dtypes():
+    net = nn.Linear(3, 2, rng=0)
+    weight = net.weight
+    state = {"weight": np.full((3, 2), 0.25), "bias": [1.0, 2.0]}  # float64 and a list
+    net.load_state_dict(state)
+    assert net.weight is weight
+    assert weight.dtype == np.float32
+    np.testing.assert_array_equal(weight.data, np.full((3, 2), 0.25, np.float32))
+    np.testing.assert_array_equal(net.bias.data, [1.0, 2.0])
+
+
+def test_load_state_dict_lists_missing_unexpected_and_misshaped_keys():
+    net = nn.MLP([4, 6, 3], seed=0)
+    state = net.state_dict()
+    before = net.state_dict()
+    del state["layers.0.bias"]
+    state["layers.9.weight"] = np.zeros(3)
+    state["layers.2.weight"] = np.zeros((3, 6))
+    state["layers.0.weight"] = np.ones((4, 6))
+    with pytest.raises(ValueError) as info:
+        net.load_state_dict(state)
+    message = str(info.value)
+    assert "missing keys ['layers.0.bias']" in message
+    assert "unexpected keys ['layers.9.weight']" in message
+    assert "layers.2.weight (expected (6, 3), got (3, 6))" in message
+    for name, value in net.state_dict().items():  # nothing was copied
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_from_config_rejects_unknown_types_listing_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown layer type 'Conv2d'.*Linear.*MLP"):
+        nn.from_config({"type": "Conv2d"})
+    with pytest.raises(ValueError, match="'type' key"):
+        nn.from_config(["Linear"])
+
+
+def test_from_config_rejects_bad_keys():
+    with pytest.raises(ValueError, match=r"bad Linear config.*valid keys"):
+        nn.from_config({"type": "Linear", "in_features": 3, "out_features": 2, "colour": 1})
+    with pytest.raises(ValueError, match="bad Linear config"):
+        nn.from_config({"type": "Linear", "in_features": 3})
+
+
+def test_from_config_seed_makes_random_layers_reproducible():
+    config = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).get_config()
+    a, b = nn.from_config(config, rng=5), nn.from_config(config, rng=5)
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert not np.array_equal(nn.from_config(config, rng=6)[0].weight.data, a[0].weight.data)
+
+
+def test_rebuilt_mlp_with_dropout_and_batch_norm_trains_identically():
+    net = _net()
+    clone = nn.from_config(json.loads(json.dumps(net.get_config())))
+    x = np.random.default_rng(1).standard_normal((8, 4)).astype(np.float32)
+    net(x)  # move the running statistics and the dropout generators
+    clone.load_state_dict(net.state_dict())
+    for (_, g), (_, h) in zip(net.named_generators(), clone.named_generators(), strict=True):
+        h.bit_generator.state = g.bit_generator.state
+    np.testing.assert_array_equal(clone(x).data, net(x).data)
+    np.testing.assert_array_equal(clone.eval()(x).data, net.eval()(x).data)
+
+
+def test_repr_shows_architecture_and_parameter_counts():
+    text = repr(nn.MLP([784, 30, 10], activation="sigmoid", output="sigmoid"))
+    assert text.splitlines()[0].endswith("# 23,860 parameters")
+    assert "(0): Linear(784 -> 30, init='xavier_normal')  # 23,550 parameters" in text
+    assert "(1): Sigmoid()" in text
+    assert "(3): Sigmoid()" in text
+
+
+def test_zero_grad_clears_gradients():
+    net = nn.MLP([3, 4, 2], seed=0)
+    net(np.ones((2, 3), np.float32)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_register_checks_kinds():
+    module = nn.Module()
+    with pytest.raises(TypeError, match="requires_grad=True"):
+        module.register_parameter("w", cr.tensor([1.0]))
+    with pytest.raises(TypeError, match="ndarray"):
+        module.register_buffer("b", [1.0])
+    module.register_buffer("b", np.zeros(2))
+    with pytest.raises(ValueError, match="registered twice"):
+        module.register_buffer("b", np.zeros(2))
+    with pytest.raises(NotImplementedError):
+        module(np.zeros(2))

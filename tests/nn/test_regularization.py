@@ -1,0 +1,77 @@
+"""L1/L2 penalties: values, which parameters they cover, and their gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import losses, nn
+from chainrule.regularization import l1_penalty, l2_penalty, penalized_parameters
+
+
+def _net() -> nn.MLP:
+    net = nn.MLP([3, 4, 2], seed=0, dtype="float64")
+    rng = np.random.default_rng(1)
+    net.load_state_dict({k: rng.standard_normal(v.shape) for k, v in net.state_dict().items()})
+    return net
+
+
+def test_penalties_match_the_notes_formulas():
+    net = _net()
+    w = [net.layers[0].weight.data, net.layers[2].weight.data]
+    lam, m = 0.7, 50
+    l2 = lam / (2 * m) * sum((x**2).sum() for x in w)
+    l1 = lam / m * sum(np.abs(x).sum() for x in w)
+    assert l2_penalty(net, lam, m).item() == pytest.approx(l2)
+    assert l1_penalty(net, lam, m).item() == pytest.approx(l1)
+
+
+def test_biases_are_left_out_unless_asked():
+    net = _net()
+    assert [n for n, _ in penalized_parameters(net)] == ["layers.0.weight", "layers.2.weight"]
+    with_bias = l2_penalty(net, 1.0, 1, include_bias=True).item()
+    total = sum((p.data**2).sum() for p in net.parameters()) / 2
+    assert with_bias == pytest.approx(total)
+    bn = nn.MLP([3, 4, 2], batch_norm=True)
+    assert [n for n, _ in penalized_parameters(bn)] == ["layers.0.weight", "layers.3.weight"]
+
+
+def test_gradient_adds_lambda_over_m_times_w():
+    net = _net()
+    lam, m = 0.3, 10
+    l2_penalty(net, lam, m).backward()
+    w = net.layers[0].weight
+    np.testing.assert_allclose(w.grad, lam / m * w.data)
+    assert net.layers[0].bias.grad is None
+    net.zero_grad()
+    l1_penalty(net, lam, m).backward()
+    np.testing.assert_allclose(w.grad, lam / m * np.sign(w.data))
+
+
+def test_gradcheck_loss_plus_penalties():
+    net = _net()
+    x = np.random.default_rng(2).standard_normal((6, 3))
+    y = np.array([0, 1, 1, 0, 1, 0])
+
+    def f(*params):
+        return losses.cross_entropy(net(x), y) + l2_penalty(net, 0.5, 6) + l1_penalty(net, 0.1, 6)
+
+    assert (result := cr.gradcheck(f, *net.parameters())), str(result)
+
+
+def test_accepts_named_pairs_and_dicts():
+    w = cr.tensor(np.array([[1.0, -2.0]]), requires_grad=True)
+    b = cr.tensor(np.array([3.0]), requires_grad=True)
+    assert l2_penalty({"w": w, "b": b}, 2.0, 1).item() == pytest.approx(5.0)
+    assert l1_penalty([("w", w), ("b", b)], 1.0, 3, include_bias=True).item() == pytest.approx(2.0)
+
+
+def test_bad_arguments_raise():
+    net = _net()
+    with pytest.raises(ValueError, match="lambda >= 0"):
+        l2_penalty(net, -1.0, 10)
+    with pytest.raises(ValueError, match="m .* > 0"):
+        l1_penalty(net, 1.0, 0)
+    with pytest.raises(ValueError, match="no parameters to penalize"):
+        l2_penalty(nn.BatchNorm1d(3), 1.0, 10)
