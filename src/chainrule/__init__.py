@@ -4,6 +4,7 @@ A small reverse-mode autodiff engine over NumPy and what it takes to train neura
 networks with it. The curated public API lives here; submodules hold the rest.
 """
 
+from chainrule import functional, init, losses, nn, regularization
 from chainrule.autodiff import (
     DTYPES,
     Tensor,
@@ -45,16 +46,21 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "exp",
+    "functional",
     "gradcheck",
+    "init",
     "is_grad_enabled",
     "leaky_relu",
     "linear",
     "log",
     "log_softmax",
+    "losses",
     "matmul",
     "maximum",
     "minimum",
+    "nn",
     "no_grad",
+    "regularization",
     "relu",
     "sigmoid",
     "softmax",

@@ -76,7 +76,9 @@ def load_bundle(path) -> SavedModel:
         raise FormatError(f"{path}: not a chainrule model file (format {tree.get('format')!r})")
     if tree.get("version") != VERSION:
         raise FormatError(f"{path}: model file version {tree.get('version')!r}, expected {VERSION}")
-    missing = [k for k in ("architecture", "state", "scaler", "labels", "metadata") if k not in tree]
+    missing = [
+        k for k in ("architecture", "state", "scaler", "labels", "metadata") if k not in tree
+    ]
     if missing:
         raise FormatError(f"{path}: model file lacks {missing}")
     try:
@@ -100,7 +102,9 @@ def _load_scaler(path, spec):
         raise FormatError(f"{path}: malformed scaler entry")
     cls = SCALERS.get(spec["type"]) if isinstance(spec["type"], str) else None
     if cls is None:
-        raise FormatError(f"{path}: unknown scaler {spec['type']!r}; expected one of {sorted(SCALERS)}")
+        raise FormatError(
+            f"{path}: unknown scaler {spec['type']!r}; expected one of {sorted(SCALERS)}"
+        )
     try:
         scaler = cls.from_config(spec["config"])
         scaler.load_state_dict(spec["state"])

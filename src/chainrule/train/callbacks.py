@@ -41,10 +41,18 @@ class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
 
     def __init__(self, **hooks):
-        valid = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
+        valid = {
+            "on_train_begin",
+            "on_epoch_begin",
+            "on_batch_end",
+            "on_epoch_end",
+            "on_train_end",
+        }
         unknown = sorted(set(hooks) - valid)
         if unknown:
-            raise ValueError(f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(valid)}")
+            raise ValueError(
+                f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(valid)}"
+            )
         for name, fn in hooks.items():
             setattr(self, name, fn)
 

@@ -29,7 +29,9 @@ _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 def save_checkpoint(path, state: dict) -> Path:
     """Write a checkpoint atomically; refuses non-finite floats so none is ever saved."""
-    bad = [name for name, arr in _arrays(state) if arr.dtype.kind == "f" and not np.isfinite(arr).all()]
+    bad = [
+        name for name, arr in _arrays(state) if arr.dtype.kind == "f" and not np.isfinite(arr).all()
+    ]
     if bad:
         raise FloatingPointError(f"refusing to write a checkpoint with non-finite values in {bad}")
     write_tree(path, {"format": FORMAT, "version": VERSION, **state})
@@ -99,7 +101,7 @@ class CheckpointDir:
                 )
                 continue
             return path, state
-        raise FormatError("no readable checkpoint in " f"{self.directory}: " + "; ".join(problems))
+        raise FormatError(f"no readable checkpoint in {self.directory}: " + "; ".join(problems))
 
 
 def resolve_resume(source) -> tuple[Path, dict]:

@@ -17,9 +17,9 @@ import threading
 import time
 
 import numpy as np
+from chainrule.data.batches import BatchLoader
 
 from chainrule.autodiff import Tensor, no_grad
-from chainrule.data.batches import BatchLoader
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
 from chainrule.train.checkpoint import CheckpointDir, resolve_resume
@@ -380,7 +380,9 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     model.eval()
     try:
         with no_grad():
-            parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+            parts = [
+                model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)
+            ]
     finally:
         model.train(was_training)
     return np.concatenate(parts)
@@ -426,9 +428,7 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
 
 def evaluate(model, loss, X, y, *, metrics=None, from_logits=None, batch_size: int = 1024):
     """Mean cost and metrics of ``model`` on ``(X, y)`` (eval mode, no graph)."""
-    trainer = Trainer(
-        model, loss, None, metrics=metrics, from_logits=from_logits, progress=False
-    )
+    trainer = Trainer(model, loss, None, metrics=metrics, from_logits=from_logits, progress=False)
     return trainer.evaluate(X, y, batch_size=batch_size)
 
 
