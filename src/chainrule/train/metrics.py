@@ -1,0 +1,385 @@
+"""Evaluation metrics over NumPy arrays, and a closed registry of them for configs.
+
+Classification metrics compare integer class labels ``0 .. k-1`` of shape ``(m,)`` (or
+``(m, 1)``, the column a binary model emits); turn a model's outputs into labels with
+:func:`predictions_from_outputs` first. Labels may be stored as integers, booleans or
+whole-valued floats (``1.0``); anything else is rejected. Regression metrics compare real
+arrays of shape ``(m,)`` or ``(m, d)``; ``(m,)`` and ``(m, 1)`` count as the same shape,
+but no other broadcasting happens (``(m,) - (m, 1)`` would silently be ``(m, m)``).
+
+Every metric validates its inputs before computing anything and raises ``ValueError``
+naming what it expected and what it got (a wrong *type* of argument is a ``TypeError``).
+Scalar results are Python floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+AVERAGES = ("macro", None)
+
+
+class PrecisionRecallF1(NamedTuple):
+    """Precision, recall and F1: floats (macro average) or per-class arrays."""
+
+    precision: Any
+    recall: Any
+    f1: Any
+
+
+def _check_same_length(fn: str, t: np.ndarray, p: np.ndarray) -> None:
+    if t.shape[0] != p.shape[0]:
+        raise ValueError(
+            f"{fn}: expected y_true and y_pred of the same length, "
+            f"got {t.shape[0]} and {p.shape[0]}"
+        )
+
+
+def _labels(fn: str, what: str, y: Any) -> np.ndarray:
+    a = np.asarray(y)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a.reshape(-1)
+    if a.ndim != 1:
+        hint = " (scores or one-hot rows? convert with predictions_from_outputs)" * (a.ndim == 2)
+        raise ValueError(
+            f"{fn}: expected {what} as class labels of shape (m,) or (m, 1), "
+            f"got shape {a.shape}{hint}"
+        )
+    if a.size == 0:
+        raise ValueError(f"{fn}: expected at least one label in {what}, got an empty array")
+    kind = a.dtype.kind
+    if kind == "f":
+        whole = np.isfinite(a) & (a == np.trunc(a))
+        if not whole.all():
+            raise ValueError(
+                f"{fn}: expected integer class labels in {what}, "
+                f"got the non-integer value {a[~whole][0].item()!r}"
+            )
+    elif kind not in "biu":
+        raise ValueError(f"{fn}: expected integer class labels in {what}, got dtype {a.dtype}")
+    # intp keeps t * k + p in confusion_matrix from overflowing a narrow integer type.
+    a = a.astype(np.intp, copy=False)
+    low = a.min()
+    if low < 0:
+        raise ValueError(f"{fn}: expected class labels >= 0 in {what}, got {low}")
+    return a
+
+
+def _label_pair(
+    fn: str, y_true: Any, y_pred: Any, n_classes: int | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    if n_classes is not None:
+        if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer):
+            got = type(n_classes).__name__
+            raise TypeError(f"{fn}: expected n_classes to be an int, got {got}")
+        if n_classes < 1:
+            raise ValueError(f"{fn}: expected n_classes >= 1, got {n_classes}")
+    t = _labels(fn, "y_true", y_true)
+    p = _labels(fn, "y_pred", y_pred)
+    _check_same_length(fn, t, p)
+    t_max, p_max = int(t.max()), int(p.max())
+    if n_classes is None:
+        return t, p, max(t_max, p_max) + 1
+    for what, top in (("y_true", t_max), ("y_pred", p_max)):
+        if top >= n_classes:
+            raise ValueError(
+                f"{fn}: expected labels in [0, {n_classes - 1}] (n_classes={n_classes}), "
+                f"got label {top} in {what}"
+            )
+    return t, p, int(n_classes)
+
+
+def _confusion(t: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(t * n + p, minlength=n * n).reshape(n, n)
+
+
+def accuracy(y_true: Any, y_pred: Any) -> float:
+    """Fraction of samples whose predicted label equals the true label.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (m,) or (m, 1)
+        Class labels ``>= 0``.
+
+    Returns
+    -------
+    float
+        ``mean(y_true == y_pred)``, in ``[0, 1]``.
+    """
+    t, p, _ = _label_pair("accuracy", y_true, y_pred, None)
+    return float(np.count_nonzero(t == p) / t.shape[0])
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
+    """Counts of (true, predicted) label pairs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (m,) or (m, 1)
+        Class labels in ``[0, n_classes - 1]``.
+    n_classes : int, optional
+        Number of classes ``k``; inferred as ``max(y_true, y_pred) + 1`` when omitted.
+        Pass it so that a class missing from a small batch still gets its row and column.
+
+    Returns
+    -------
+    ndarray of int64, shape (k, k)
+        ``C[i, j]`` = number of samples of true class ``i`` predicted as class ``j``: rows
+        are true classes, columns predicted ones, so the diagonal holds the hits.
+    """
+    t, p, n = _label_pair("confusion_matrix", y_true, y_pred, n_classes)
+    return _confusion(t, p, n).astype(np.int64, copy=False)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    # 0/0 is defined as 0 (see precision_recall_f1).
+    out = np.zeros(num.shape, dtype=np.float64)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def precision_recall_f1(
+    y_true: Any,
+    y_pred: Any,
+    average: str | None = "macro",
+    n_classes: int | None = None,
+) -> PrecisionRecallF1:
+    """Per-class precision, recall and F1, or their macro average.
+
+    For class ``c`` with ``tp`` true positives, ``fp`` false positives and ``fn`` false
+    negatives (read off the confusion matrix)::
+
+        precision_c = tp / (tp + fp)        recall_c = tp / (tp + fn)
+        f1_c = 2 * precision_c * recall_c / (precision_c + recall_c) = 2 tp / (2 tp + fp + fn)
+
+    A ratio whose denominator is 0 is defined as 0 (no warning): a class never predicted
+    has precision 0, a class absent from ``y_true`` has recall 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (m,) or (m, 1)
+        Class labels in ``[0, n_classes - 1]``.
+    average : {"macro", None}
+        ``None`` returns per-class arrays of length ``k``. ``"macro"`` returns the unweighted
+        mean over the classes that occur in ``y_true`` or ``y_pred`` (the same set
+        scikit-learn uses); a class that occurs in neither has no data and is left out
+        rather than counted as 0. For binary tasks this is *not* the F1 of class 1 alone:
+        take ``average=None`` and index ``[1]`` for that.
+    n_classes : int, optional
+        Number of classes ``k``; inferred as ``max(y_true, y_pred) + 1`` when omitted.
+
+    Returns
+    -------
+    PrecisionRecallF1
+        Named tuple ``(precision, recall, f1)`` of floats (macro) or float64 arrays (None).
+    """
+    if average not in AVERAGES:
+        raise ValueError(f"precision_recall_f1: expected average in {AVERAGES}, got {average!r}")
+    t, p, n = _label_pair("precision_recall_f1", y_true, y_pred, n_classes)
+    cm = _confusion(t, p, n)
+    tp = np.diag(cm)
+    predicted = cm.sum(axis=0)
+    actual = cm.sum(axis=1)
+    precision = _ratio(tp, predicted)
+    recall = _ratio(tp, actual)
+    f1 = _ratio(2 * tp, predicted + actual)
+    if average is None:
+        return PrecisionRecallF1(precision, recall, f1)
+    seen = (predicted + actual) > 0
+    return PrecisionRecallF1(
+        float(precision[seen].mean()), float(recall[seen].mean()), float(f1[seen].mean())
+    )
+
+
+def _regression_pair(fn: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    pair = []
+    for what, y in (("y_true", y_true), ("y_pred", y_pred)):
+        a = np.asarray(y)
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{fn}: expected real numbers in {what}, got dtype {a.dtype}")
+        if a.ndim not in (1, 2):
+            raise ValueError(f"{fn}: expected {what} of shape (m,) or (m, d), got shape {a.shape}")
+        if a.size == 0:
+            raise ValueError(f"{fn}: expected at least one value in {what}, got an empty array")
+        # Integers would wrap around on subtraction (uint8 0 - 1 == 255).
+        pair.append(a if a.dtype.kind == "f" else a.astype(np.float64))
+    t, p = pair
+    _check_same_length(fn, t, p)
+    t2 = t.reshape(t.shape[0], -1)
+    p2 = p.reshape(p.shape[0], -1)
+    if t2.shape != p2.shape:
+        raise ValueError(f"{fn}: expected y_pred of the shape of y_true {t.shape}, got {p.shape}")
+    return t2, p2
+
+
+def mse(y_true: Any, y_pred: Any) -> float:
+    """Mean squared error ``mean((y_pred - y_true)**2)`` over every element.
+
+    No factor 1/2 (the 1/2 some notes put in the squared-error *loss* is there to tidy its
+    derivative; the metric reports the plain mean). Computed in the inputs' float dtype;
+    NaN in the inputs gives NaN.
+    """
+    t, p = _regression_pair("mse", y_true, y_pred)
+    return float(np.mean(np.square(p - t)))
+
+
+def mae(y_true: Any, y_pred: Any) -> float:
+    """Mean absolute error ``mean(|y_pred - y_true|)`` over every element."""
+    t, p = _regression_pair("mae", y_true, y_pred)
+    return float(np.mean(np.abs(p - t)))
+
+
+def r2_score(y_true: Any, y_pred: Any) -> float:
+    """Coefficient of determination ``R^2 = 1 - SS_res / SS_tot``.
+
+    ``SS_res = sum((y_true - y_pred)**2)`` and ``SS_tot = sum((y_true - mean(y_true))**2)``,
+    per output column; for ``(m, d)`` targets the ``d`` scores are averaged uniformly.
+    1 is a perfect fit, 0 is no better than predicting the mean, and it is negative when
+    worse than that.
+
+    A constant target column (``SS_tot = 0``) makes the ratio undefined: that column scores
+    1.0 when predicted exactly and 0.0 otherwise (scikit-learn's ``force_finite`` rule), so
+    the result stays finite for early stopping. Constancy is tested exactly (all values
+    equal), not via ``SS_tot``, which rounding can leave slightly above 0. Sums run in
+    float64 because ``SS_tot`` subtracts nearly equal numbers.
+    """
+    t, p = _regression_pair("r2_score", y_true, y_pred)
+    t = t.astype(np.float64, copy=False)
+    p = p.astype(np.float64, copy=False)
+    ss_res = np.sum(np.square(t - p), axis=0)
+    ss_tot = np.sum(np.square(t - t.mean(axis=0)), axis=0)
+    constant = np.all(t == t[0], axis=0)
+    score = np.where(ss_res == 0, 1.0, 0.0)
+    np.subtract(1.0, ss_res / np.where(constant, 1.0, ss_tot), out=score, where=~constant)
+    return float(score.mean())
+
+
+def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
+    """Turn a model's outputs into class labels.
+
+    * ``(m, k)`` with ``k > 1`` (softmax probabilities or raw scores): ``argmax`` over the
+      classes. ``from_logits`` does not change the result (softmax preserves order).
+    * ``(m,)`` or ``(m, 1)`` (a binary model): label 1 where the probability is ``> 0.5``
+      (``from_logits=False``; values must lie in ``[0, 1]``) or the logit is ``> 0``
+      (``from_logits=True``). Both thresholds are the same decision, since
+      ``sigmoid(z) > 0.5`` exactly when ``z > 0``; a tie goes to class 0.
+
+    Parameters
+    ----------
+    outputs : array_like of float, shape (m,), (m, 1) or (m, k)
+    from_logits : bool
+        Keyword-only and required: whether ``outputs`` are logits or probabilities.
+
+    Returns
+    -------
+    ndarray of intp, shape (m,)
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, an empty array, non-finite outputs, or probabilities outside [0, 1].
+    """
+    if not isinstance(from_logits, bool | np.bool_):
+        raise TypeError(
+            f"predictions_from_outputs: expected from_logits to be a bool, "
+            f"got {type(from_logits).__name__}"
+        )
+    a = np.asarray(outputs)
+    fn = "predictions_from_outputs"
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{fn}: expected real-valued outputs, got dtype {a.dtype}")
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{fn}: expected outputs of shape (m,), (m, 1) or (m, k), got {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{fn}: expected at least one output, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{fn}: expected finite outputs, got NaN or inf (did training diverge?)")
+    if a.ndim == 2 and a.shape[1] > 1:
+        return np.argmax(a, axis=1)
+    s = a.reshape(-1)
+    if from_logits:
+        return (s > 0).astype(np.intp)
+    low, high = s.min(), s.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{fn}: expected probabilities in [0, 1] (from_logits=False), got values in "
+            f"[{low:g}, {high:g}]; pass from_logits=True for logits"
+        )
+    return (s > 0.5).astype(np.intp)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric and the direction in which it improves.
+
+    Attributes
+    ----------
+    name : str
+        Registry key.
+    fn : callable
+        ``fn(y_true, y_pred) -> float``. Classification metrics take labels (see
+        :func:`predictions_from_outputs`), regression metrics take raw outputs.
+    higher_is_better : bool
+        True for scores (accuracy, F1, R^2), False for errors (MSE, MAE).
+    task : {"classification", "regression"}
+    """
+
+    name: str
+    fn: Callable[[Any, Any], float]
+    higher_is_better: bool
+    task: str
+
+    @property
+    def mode(self) -> str:
+        """``"max"`` or ``"min"``: the early-stopping ``mode`` that tracks this metric."""
+        return "max" if self.higher_is_better else "min"
+
+    def __call__(self, y_true: Any, y_pred: Any) -> float:
+        return self.fn(y_true, y_pred)
+
+
+def _precision(y_true: Any, y_pred: Any) -> float:
+    return precision_recall_f1(y_true, y_pred).precision
+
+
+def _recall(y_true: Any, y_pred: Any) -> float:
+    return precision_recall_f1(y_true, y_pred).recall
+
+
+def _f1(y_true: Any, y_pred: Any) -> float:
+    return precision_recall_f1(y_true, y_pred).f1
+
+
+# Closed on purpose: a config names one of these, and a typo fails loudly in get_metric.
+METRICS: MappingProxyType[str, Metric] = MappingProxyType(
+    {
+        m.name: m
+        for m in (
+            Metric("accuracy", accuracy, True, "classification"),
+            Metric("f1", _f1, True, "classification"),
+            Metric("precision", _precision, True, "classification"),
+            Metric("recall", _recall, True, "classification"),
+            Metric("mse", mse, False, "regression"),
+            Metric("mae", mae, False, "regression"),
+            Metric("r2", r2_score, True, "regression"),
+        )
+    }
+)
+
+
+def get_metric(name: str) -> Metric:
+    """Look up a metric by its registry name (see ``METRICS``); precision, recall and f1
+    are macro averages."""
+    if not isinstance(name, str):
+        raise TypeError(f"get_metric: expected a metric name (str), got {type(name).__name__}")
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(
+            f"get_metric: unknown metric {name!r}; expected one of {', '.join(METRICS)}"
+        ) from None

@@ -1,0 +1,314 @@
+"""Metrics: hand-worked values, scikit-learn agreement (when installed), the registry and
+every rejected input."""
+
+import numpy as np
+import pytest
+
+from chainrule.train.metrics import (
+    METRICS,
+    accuracy,
+    confusion_matrix,
+    get_metric,
+    mae,
+    mse,
+    precision_recall_f1,
+    predictions_from_outputs,
+    r2_score,
+)
+
+# Three classes, ten samples. By hand:
+#   true 0 -> predicted 0, 1, 0     row [2, 1, 0]
+#   true 1 -> predicted 1, 1, 2, 1  row [0, 3, 1]
+#   true 2 -> predicted 2, 0, 0     row [2, 0, 1]
+Y_TRUE = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])
+Y_PRED = np.array([0, 1, 0, 1, 1, 2, 1, 2, 0, 0])
+CM = np.array([[2, 1, 0], [0, 3, 1], [2, 0, 1]])
+# Column sums (predicted) 4, 4, 2; row sums (actual) 3, 4, 3; diagonal (tp) 2, 3, 1.
+PRECISION = np.array([2 / 4, 3 / 4, 1 / 2])
+RECALL = np.array([2 / 3, 3 / 4, 1 / 3])
+F1 = np.array([4 / 7, 6 / 8, 2 / 5])  # 2 tp / (predicted + actual)
+
+
+def test_confusion_matrix_by_hand():
+    cm = confusion_matrix(Y_TRUE, Y_PRED)
+    np.testing.assert_array_equal(cm, CM)
+    assert cm.dtype == np.int64
+
+
+def test_confusion_matrix_n_classes_adds_unseen_classes():
+    cm = confusion_matrix([0, 1], [1, 1], n_classes=4)
+    expected = np.zeros((4, 4), dtype=np.int64)
+    expected[0, 1] = expected[1, 1] = 1
+    np.testing.assert_array_equal(cm, expected)
+
+
+def test_narrow_integer_labels_do_not_overflow():
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 20, size=200)
+    p = rng.integers(0, 20, size=200)
+    wide = confusion_matrix(t, p, n_classes=20)
+    narrow = confusion_matrix(t.astype(np.int8), p.astype(np.uint8), n_classes=20)
+    np.testing.assert_array_equal(narrow, wide)
+    assert wide.sum() == 200
+
+
+def test_accuracy_by_hand():
+    assert accuracy(Y_TRUE, Y_PRED) == pytest.approx(6 / 10)
+    assert accuracy([1, 0], [1, 0]) == 1.0
+
+
+def test_label_encodings_are_equivalent():
+    column = Y_TRUE.reshape(-1, 1)
+    as_float = Y_PRED.astype(np.float32)
+    np.testing.assert_array_equal(confusion_matrix(column, as_float), CM)
+    assert accuracy(np.array([True, False]), np.array([1, 0])) == 1.0
+
+
+def test_per_class_precision_recall_f1_by_hand():
+    p, r, f = precision_recall_f1(Y_TRUE, Y_PRED, average=None)
+    np.testing.assert_allclose(p, PRECISION)
+    np.testing.assert_allclose(r, RECALL)
+    np.testing.assert_allclose(f, F1)
+    np.testing.assert_allclose(f, 2 * p * r / (p + r))
+
+
+def test_macro_precision_recall_f1_by_hand():
+    result = precision_recall_f1(Y_TRUE, Y_PRED)
+    assert isinstance(result.f1, float)
+    assert result.precision == pytest.approx(PRECISION.mean())
+    assert result.recall == pytest.approx(RECALL.mean())
+    assert result.f1 == pytest.approx(F1.mean())
+
+
+def test_zero_over_zero_is_zero_and_unseen_classes_leave_the_macro_mean():
+    # Class 1 is never predicted (precision 0/0), class 2 occurs nowhere.
+    p, r, f = precision_recall_f1([0, 0, 1], [0, 0, 0], average=None, n_classes=3)
+    np.testing.assert_allclose(p, [2 / 3, 0.0, 0.0])
+    np.testing.assert_allclose(r, [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(f, [0.8, 0.0, 0.0])
+    macro = precision_recall_f1([0, 0, 1], [0, 0, 0], n_classes=3)
+    assert macro == pytest.approx((1 / 3, 1 / 2, 0.4))
+
+
+REG_TRUE = np.array([1.0, 2.0, 3.0, 4.0])
+REG_PRED = np.array([1.5, 2.0, 2.5, 4.0])
+
+
+def test_regression_metrics_by_hand():
+    # Residuals -0.5, 0, 0.5, 0; mean 2.5, SS_tot = 2.25 + 0.25 + 0.25 + 2.25 = 5.
+    assert mse(REG_TRUE, REG_PRED) == pytest.approx(0.5 / 4)
+    assert mae(REG_TRUE, REG_PRED) == pytest.approx(1.0 / 4)
+    assert r2_score(REG_TRUE, REG_PRED) == pytest.approx(1 - 0.5 / 5)
+    assert r2_score(REG_TRUE, np.full(4, 2.5)) == pytest.approx(0.0)
+    assert r2_score(REG_TRUE, REG_TRUE[::-1]) < 0
+
+
+def test_r2_multi_output_is_the_uniform_average():
+    second_true = np.array([0.0, 1.0, 0.0, 1.0])
+    second_pred = np.array([0.0, 1.0, 1.0, 1.0])  # SS_res 1, SS_tot 1 -> R^2 = 0
+    y = np.stack([REG_TRUE, second_true], axis=1)
+    pred = np.stack([REG_PRED, second_pred], axis=1)
+    assert r2_score(y, pred) == pytest.approx((0.9 + 0.0) / 2)
+
+
+def test_r2_constant_target():
+    assert r2_score([2.0, 2.0, 2.0], [2.0, 2.0, 2.0]) == 1.0
+    assert r2_score([2.0, 2.0, 2.0], [2.0, 2.0, 3.0]) == 0.0
+    # mean([0.1] * 3) != 0.1 in float64, so SS_tot is ~6e-34 rather than 0: constancy must
+    # be tested exactly, or the score would be about -2e31.
+    assert r2_score(np.full(3, 0.1), [0.1, 0.1, 0.2]) == 0.0
+
+
+def test_column_and_flat_regression_targets_agree():
+    column = REG_TRUE.reshape(-1, 1)
+    assert mse(column, REG_PRED) == mse(REG_TRUE, REG_PRED)
+    assert r2_score(REG_TRUE, REG_PRED.reshape(-1, 1)) == pytest.approx(0.9)
+
+
+def test_integer_regression_targets_do_not_wrap_around():
+    assert mse(np.array([0], dtype=np.uint8), np.array([1], dtype=np.uint8)) == 1.0
+    assert mae(np.array([0], dtype=np.uint8), np.array([3], dtype=np.uint8)) == 3.0
+
+
+def test_mse_keeps_float32_and_propagates_nan():
+    y = np.ones(3, dtype=np.float32)
+    assert mse(y, y * 0.5) == pytest.approx(0.25)
+    assert np.isnan(mse(y, np.array([np.nan, 1.0, 1.0], dtype=np.float32)))
+
+
+def test_predictions_from_multiclass_outputs_take_the_argmax():
+    scores = np.array([[0.1, 2.0, -1.0], [3.0, 0.0, 0.0], [0.0, 0.0, 0.5]], dtype=np.float32)
+    for from_logits in (True, False):
+        labels = predictions_from_outputs(scores, from_logits=from_logits)
+        np.testing.assert_array_equal(labels, [1, 0, 2])
+
+
+@pytest.mark.parametrize("shape", [(4,), (4, 1)])
+def test_binary_predictions_threshold(shape):
+    probs = np.array([0.2, 0.5, 0.51, 1.0]).reshape(shape)
+    np.testing.assert_array_equal(predictions_from_outputs(probs, from_logits=False), [0, 0, 1, 1])
+    logits = np.array([-3.0, 0.0, 0.01, 7.0]).reshape(shape)
+    np.testing.assert_array_equal(predictions_from_outputs(logits, from_logits=True), [0, 0, 1, 1])
+
+
+def test_logit_and_probability_thresholds_agree():
+    z = np.random.default_rng(1).normal(size=500) * 4
+    from_probs = predictions_from_outputs(1 / (1 + np.exp(-z)), from_logits=False)
+    np.testing.assert_array_equal(predictions_from_outputs(z, from_logits=True), from_probs)
+
+
+def test_registry_names_directions_and_tasks():
+    assert set(METRICS) == {"accuracy", "f1", "precision", "recall", "mse", "mae", "r2"}
+    modes = {name: m.mode for name, m in METRICS.items()}
+    assert modes == {
+        "accuracy": "max",
+        "f1": "max",
+        "precision": "max",
+        "recall": "max",
+        "r2": "max",
+        "mse": "min",
+        "mae": "min",
+    }
+    assert {m.task for m in METRICS.values() if m.higher_is_better is False} == {"regression"}
+    assert get_metric("r2").task == "regression"
+    assert get_metric("f1").task == "classification"
+
+
+def test_registry_metrics_compute_their_functions():
+    assert get_metric("accuracy")(Y_TRUE, Y_PRED) == pytest.approx(0.6)
+    assert get_metric("precision")(Y_TRUE, Y_PRED) == pytest.approx(PRECISION.mean())
+    assert get_metric("recall")(Y_TRUE, Y_PRED) == pytest.approx(RECALL.mean())
+    assert get_metric("f1")(Y_TRUE, Y_PRED) == pytest.approx(F1.mean())
+    assert get_metric("mse")(REG_TRUE, REG_PRED) == pytest.approx(0.125)
+    assert get_metric("mae")(REG_TRUE, REG_PRED) == pytest.approx(0.25)
+    assert get_metric("r2")(REG_TRUE, REG_PRED) == pytest.approx(0.9)
+
+
+def test_registry_is_closed():
+    with pytest.raises(TypeError):
+        METRICS["auc"] = METRICS["f1"]
+    with pytest.raises(ValueError, match=r"unknown metric 'acc'; expected one of accuracy"):
+        get_metric("acc")
+    with pytest.raises(TypeError, match="expected a metric name"):
+        get_metric(None)
+
+
+LABEL_ERRORS = [
+    ([0, 1, 1], [0, 1], "same length, got 3 and 2"),
+    ([0, -1], [0, 1], "labels >= 0 in y_true, got -1"),
+    ([0, 1], [0, 2.5], "integer class labels in y_pred, got the non-integer value 2.5"),
+    ([0, np.nan], [0, 1], "integer class labels in y_true, got the non-integer value nan"),
+    (["a", "b"], [0, 1], "integer class labels in y_true, got dtype <U1"),
+    ([], [], r"at least one label in y_true, got an empty array"),
+    (np.zeros((3, 2)), [0, 1, 1], r"shape \(m,\) or \(m, 1\), got shape \(3, 2\) \(scores"),
+    (np.zeros((2, 1, 1)), [0, 1], r"got shape \(2, 1, 1\)"),
+]
+
+
+@pytest.mark.parametrize("fn", [accuracy, confusion_matrix, precision_recall_f1])
+@pytest.mark.parametrize(("y_true", "y_pred", "message"), LABEL_ERRORS)
+def test_bad_labels_are_rejected(fn, y_true, y_pred, message):
+    with pytest.raises(ValueError, match=message):
+        fn(y_true, y_pred)
+
+
+@pytest.mark.parametrize("fn", [confusion_matrix, precision_recall_f1])
+def test_labels_outside_n_classes_are_rejected(fn):
+    with pytest.raises(
+        ValueError, match=r"labels in \[0, 2\] \(n_classes=3\), got label 3 in y_pred"
+    ):
+        fn([0, 1, 2], [0, 3, 2], n_classes=3)
+    with pytest.raises(ValueError, match="got label 5 in y_true"):
+        fn([5, 1, 2], [0, 1, 2], n_classes=3)
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "error"), [(0, ValueError), (2.0, TypeError), (True, TypeError)]
+)
+def test_bad_n_classes_is_rejected(n_classes, error):
+    with pytest.raises(error, match="expected n_classes"):
+        confusion_matrix([0, 1], [1, 0], n_classes=n_classes)
+
+
+def test_unknown_average_is_rejected():
+    with pytest.raises(ValueError, match=r"expected average in \('macro', None\), got 'micro'"):
+        precision_recall_f1([0, 1], [1, 0], average="micro")
+
+
+REGRESSION_ERRORS = [
+    ([1.0, 2.0, 3.0], [1.0, 2.0], "same length, got 3 and 2"),
+    (np.zeros((3, 2)), np.zeros(3), r"shape of y_true \(3, 2\), got \(3,\)"),
+    (np.zeros((3, 1, 1)), np.zeros(3), r"shape \(m,\) or \(m, d\), got shape \(3, 1, 1\)"),
+    ([], [], "at least one value in y_true, got an empty array"),
+    ([1 + 2j], [1.0], "real numbers in y_true, got dtype complex128"),
+    ([1.0], ["x"], "real numbers in y_pred, got dtype <U1"),
+]
+
+
+@pytest.mark.parametrize("fn", [mse, mae, r2_score])
+@pytest.mark.parametrize(("y_true", "y_pred", "message"), REGRESSION_ERRORS)
+def test_bad_regression_inputs_are_rejected(fn, y_true, y_pred, message):
+    with pytest.raises(ValueError, match=message):
+        fn(y_true, y_pred)
+
+
+OUTPUT_ERRORS = [
+    (np.zeros((2, 2, 2)), True, r"shape \(m,\), \(m, 1\) or \(m, k\), got \(2, 2, 2\)"),
+    (np.zeros((0, 3)), True, r"at least one output, got shape \(0, 3\)"),
+    (np.array([0.2, np.nan]), False, "expected finite outputs, got NaN or inf"),
+    (np.array([[np.inf, 0.0]]), True, "expected finite outputs"),
+    (np.array([-2.0, 0.5]), False, r"probabilities in \[0, 1\] .*got values in \[-2, 0.5\]"),
+    (np.array(["a"]), True, "real-valued outputs, got dtype <U1"),
+]
+
+
+@pytest.mark.parametrize(("outputs", "from_logits", "message"), OUTPUT_ERRORS)
+def test_bad_outputs_are_rejected(outputs, from_logits, message):
+    with pytest.raises(ValueError, match=message):
+        predictions_from_outputs(outputs, from_logits=from_logits)
+
+
+def test_from_logits_must_be_an_explicit_bool():
+    with pytest.raises(TypeError, match="expected from_logits to be a bool, got NoneType"):
+        predictions_from_outputs(np.zeros(3), from_logits=None)
+    with pytest.raises(TypeError):
+        predictions_from_outputs(np.zeros(3))
+
+
+def _random_labels(seed, n_classes=4, m=300):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n_classes, size=m), rng.integers(0, n_classes, size=m)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_classification_agrees_with_sklearn(seed):
+    skm = pytest.importorskip("sklearn.metrics")
+    t, p = _random_labels(seed)
+    p[p == 3] = 2  # class 3 is never predicted: exercises 0/0 precision
+    np.testing.assert_array_equal(confusion_matrix(t, p), skm.confusion_matrix(t, p))
+    assert accuracy(t, p) == pytest.approx(skm.accuracy_score(t, p))
+    ours = precision_recall_f1(t, p, average=None)
+    theirs = skm.precision_recall_fscore_support(t, p, average=None, zero_division=0)
+    for a, b in zip(ours, theirs[:3], strict=True):
+        np.testing.assert_allclose(a, b)
+    macro = skm.precision_recall_fscore_support(t, p, average="macro", zero_division=0)
+    assert precision_recall_f1(t, p) == pytest.approx(macro[:3])
+
+
+def test_macro_over_seen_classes_agrees_with_sklearn():
+    skm = pytest.importorskip("sklearn.metrics")
+    t, p = np.array([0, 0, 3, 3, 3]), np.array([0, 3, 3, 0, 3])  # classes 1, 2 unseen
+    theirs = skm.precision_recall_fscore_support(t, p, average="macro", zero_division=0)
+    assert precision_recall_f1(t, p) == pytest.approx(theirs[:3])
+
+
+def test_regression_agrees_with_sklearn():
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=(50, 3))
+    pred = y + rng.normal(scale=0.5, size=(50, 3))
+    assert mse(y, pred) == pytest.approx(skm.mean_squared_error(y, pred))
+    assert mae(y, pred) == pytest.approx(skm.mean_absolute_error(y, pred))
+    assert r2_score(y, pred) == pytest.approx(skm.r2_score(y, pred))
+    y[:, 1] = 4.0  # a constant column
+    assert r2_score(y, pred) == pytest.approx(skm.r2_score(y, pred))
