@@ -166,14 +166,15 @@ class Trainer:
             "sq_norms": {},
             "pred": [],
             "true": [],
-            "start_time": None,
             "elapsed": 0.0,
+            "lr": None,
         }
 
     def _run_epoch(self, loader, dev, position) -> dict:
         epoch = self.epoch
-        if hasattr(self.optimizer, "set_epoch"):
-            self.optimizer.set_epoch(epoch)
+        self.optimizer.set_epoch(epoch + 1)  # optimizers count epochs from 1, as the notes do
+        if position["batch"] == 0:
+            position["lr"] = float(self.optimizer.current_lr)  # the rate the epoch starts with
         for cb in self.callbacks:
             cb.on_epoch_begin(self, epoch)
         self.shuffler.bit_generator.state = position["shuffler"]
@@ -232,7 +233,7 @@ class Trainer:
 
     def _end_epoch(self, dev, position) -> None:
         epoch, done = self.epoch, position["batch"]
-        logs = {"epoch": epoch + 1, "lr": float(self.optimizer.lr)}
+        logs = {"epoch": epoch + 1, "lr": position["lr"]}
         logs["train_loss"] = position["loss_sum"] / max(done, 1)
         if self.task == "classification" and position["pred"]:
             pred, true = np.concatenate(position["pred"]), np.concatenate(position["true"])
@@ -296,7 +297,12 @@ class Trainer:
             "epoch": self.epoch,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
-            "position": {**position, "start_time": None},
+            "position": {
+                **position,
+                # one array each instead of one per batch: fewer tensors in the file
+                "pred": [np.concatenate(position["pred"])] if position["pred"] else [],
+                "true": [np.concatenate(position["true"])] if position["true"] else [],
+            },
             "model": self.model.state_dict(),
             "generators": {
                 name: g.bit_generator.state for name, g in self.model.named_generators()

@@ -1,0 +1,204 @@
+"""fit(): learning, history, early stopping, determinism, bad input."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.train import (
+    EarlyStopping,
+    HistoryLogger,
+    LambdaCallback,
+    NonFiniteLossError,
+    ProgressBar,
+    evaluate,
+    fit,
+    predict,
+)
+
+
+def moons_model(seed=0, **kw):
+    return nn.MLP([2, 16, 16, 2], activation="tanh", seed=seed, **kw)
+
+
+def train_moons(moons, epochs=30, seed=0, **kw):
+    X, y, Xd, yd = moons
+    model = moons_model(seed)
+    opt = optim.Adam(model.named_parameters(), lr=0.02)
+    history = fit(
+        model, "cross_entropy", opt, X, y, dev=(Xd, yd), epochs=epochs, batch_size=32,
+        seed=seed, progress=False, **kw,
+    )
+    return model, history
+
+
+def test_two_moons_reaches_97_percent_dev_accuracy(moons):
+    model, history = train_moons(moons)
+    assert history.last["dev_accuracy"] >= 0.97
+    X, y, Xd, yd = moons
+    results = evaluate(model, "cross_entropy", Xd, yd)
+    assert results["accuracy"] == pytest.approx(history.last["dev_accuracy"])
+    assert predict(model, Xd).shape == (len(Xd), 2)
+
+
+def test_history_has_what_it_promises(moons):
+    _, history = train_moons(moons, epochs=3)
+    X = moons[0]
+    steps_per_epoch = math.ceil(len(X) / 32)
+    assert len(history.epochs) == 3
+    assert len(history.step_losses) == 3 * steps_per_epoch
+    for row in history.epochs:
+        for key in ("epoch", "lr", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy", "time"):
+            assert key in row
+        assert row["time"] > 0
+    names = [name for name, _ in moons_model().named_parameters()]
+    assert list(history.grad_norms) == names
+    assert all(len(v) == 3 and all(x > 0 for x in v) for v in history.grad_norms.values())
+    assert history.stopped_reason == "completed"
+    assert history.column("epoch") == [1, 2, 3]
+    epoch_mean = np.mean(history.step_losses[:steps_per_epoch])
+    assert history.epochs[0]["train_loss"] == pytest.approx(epoch_mean)
+
+
+def test_same_seed_gives_bit_identical_histories(moons):
+    strip = lambda h: [{k: v for k, v in row.items() if k != "time"} for row in h.epochs]  # noqa: E731
+    (m1, h1), (m2, h2) = train_moons(moons, epochs=4), train_moons(moons, epochs=4)
+    assert strip(h1) == strip(h2) and h1.step_losses == h2.step_losses
+    for (_, a), (_, b) in zip(m1.named_parameters(), m2.named_parameters(), strict=True):
+        assert np.array_equal(a.data, b.data)
+    _, h3 = train_moons(moons, epochs=4, seed=1)
+    assert h3.step_losses != h1.step_losses
+
+
+def test_early_stopping_stops_and_restores_best_weights(moons):
+    X, y, Xd, yd = moons
+    model = moons_model()
+    opt = optim.SGD(model.named_parameters(), lr=0.05)
+    snapshots = {}
+    record = LambdaCallback(
+        on_epoch_end=lambda t, e, logs: snapshots.__setitem__(e, t.model.state_dict())
+    )
+    stopper = EarlyStopping(monitor="dev_loss", patience=2, min_delta=10.0)  # never "improves" after 1st
+    history = fit(
+        model, "cross_entropy", opt, X, y, dev=(Xd, yd), epochs=50, batch_size=32,
+        callbacks=[record, stopper], progress=False,
+    )
+    assert history.stopped_reason == "early_stopping"
+    assert len(history.epochs) == 4  # best at epoch 1, then patience 2 exceeded at epoch 4
+    assert stopper.best_epoch == 0
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, snapshots[0][name])
+
+
+def test_early_stopping_needs_the_monitored_key(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    with pytest.raises(KeyError, match="dev_loss"):
+        fit(
+            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
+            epochs=2, callbacks=[EarlyStopping()], progress=False,
+        )
+
+
+def test_history_logger_and_progress_output(moons, tmp_path):
+    X, y, Xd, yd = moons
+    model = moons_model()
+    stream = io.StringIO()
+    fit(
+        model, "cross_entropy", optim.Adam(model.named_parameters(), lr=0.01), X, y,
+        dev=(Xd, yd), epochs=2, progress=False,
+        callbacks=[
+            HistoryLogger(tmp_path / "h.csv"),
+            HistoryLogger(tmp_path / "h.json"),
+            ProgressBar(stream=stream),
+        ],
+    )
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,lr,train_loss") and len(lines) == 3
+    assert '"step_losses"' in (tmp_path / "h.json").read_text()
+    out = stream.getvalue().splitlines()
+    assert len(out) == 2 and out[0].startswith("epoch 1/2") and "dev_accuracy" in out[0]
+
+
+def test_regularization_term_enters_the_cost(moons):
+    X, y, _, _ = moons
+    losses = []
+    for lam in (0.0, 50.0):
+        model = moons_model()
+        h = fit(
+            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.0), X, y,
+            epochs=1, progress=False,
+            regularization=lambda m, n, lam=lam: cr.regularization.l2_penalty(m, lam, n),
+        )
+        losses.append(h.step_losses[0])
+    model = moons_model()
+    expected = cr.regularization.l2_penalty(model, 50.0, len(X)).item()
+    assert losses[1] - losses[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_quadratic_cost_with_one_hot_targets_counts_accuracy(moons):
+    X, y, Xd, yd = moons
+    Y = cr.data.one_hot(y, 2)
+    model = nn.MLP([2, 16, 2], activation="sigmoid", output="sigmoid", seed=0)
+    history = fit(
+        model, "quadratic", optim.SGD(model.named_parameters(), lr=3.0), X, Y,
+        dev=(Xd, cr.data.one_hot(yd, 2)), epochs=3, batch_size=10, progress=False,
+    )
+    assert 0.5 < history.last["dev_accuracy"] <= 1.0
+
+
+# -- bad input ---------------------------------------------------------------------------
+def test_model_input_size_mismatch_raises_before_training(moons):
+    X, y, _, _ = moons
+    model = nn.MLP([3, 4, 2], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="expected input with 3 features, got 2"):
+        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y, progress=False)
+    for k, v in model.state_dict().items():
+        assert np.array_equal(v, before[k])
+
+
+def test_float_targets_for_cross_entropy_raise(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    with pytest.raises(ValueError, match="label"):
+        fit(
+            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X,
+            y.astype(np.float32) + 0.5, progress=False,
+        )
+
+
+def test_dev_set_with_other_feature_count_raises(moons):
+    X, y, Xd, yd = moons
+    model = moons_model()
+    with pytest.raises(ValueError, match=r"dev set has feature shape \(3,\)"):
+        fit(
+            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
+            dev=(np.ones((5, 3), np.float32), yd[:5]), progress=False,
+        )
+
+
+def test_length_mismatch_and_bad_options(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="samples but y has"):
+        fit(model, "cross_entropy", opt, X, y[:-1], progress=False)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -1"):
+        fit(model, "cross_entropy", opt, X, y, epochs=-1, progress=False)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        fit(model, "cross_entropy", opt, X, y, batch_size=0, progress=False)
+    with pytest.raises(ValueError, match="unknown"):
+        fit(model, "cross_entropyy", opt, X, y, progress=False)
+
+
+def test_non_finite_loss_names_epoch_and_step_and_writes_no_checkpoint(moons, tmp_path):
+    X, y, _, _ = moons
+    model = moons_model()
+    opt = optim.SGD(model.named_parameters(), lr=1e30)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, step \d+"), np.errstate(all="ignore"):
+        fit(model, "cross_entropy", opt, X, y, epochs=3, checkpoint_dir=tmp_path, progress=False)
+    assert not list(tmp_path.glob("checkpoint-*"))
