@@ -311,4 +311,6 @@ def _read_with_progress(stream, total: int, label: str, progress: bool) -> bytes
             print(f"\rchainrule: {label} {done / 1e6:.1f}{of}", end="", file=sys.stderr)
     if progress and done:
         print(file=sys.stderr, flush=True)
+    if total and done != total:
+        raise SourceError(f"{label}: download cut short: got {done} of {total} bytes")
     return b"".join(chunks)
