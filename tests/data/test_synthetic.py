@@ -137,6 +137,6 @@ def test_load_digits_with_scikit_learn():
     pytest.importorskip("sklearn")
     X, y = load_digits()
     assert X.shape == (1797, 64) and X.dtype == np.float32
-    assert 0.0 == X.min() and X.max() == 1.0
+    assert X.min() == 0.0 and X.max() == 1.0
     assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
     assert load_digits(flatten=False)[0].shape == (1797, 8, 8)
