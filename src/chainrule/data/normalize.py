@@ -1,0 +1,196 @@
+"""Input normalization fitted on the training set and reused unchanged on dev and test.
+
+The notes normalize inputs with the training set's statistics: subtract the mean,
+``mu = (1/m) sum_i x_i``, then divide by the standard deviation,
+``sigma^2 = (1/m) sum_i (x_i - mu)^2`` (the biased, population variance), per feature,
+and apply the same ``mu`` and ``sigma`` to dev and test data. Both scalers keep their
+state as plain arrays (:meth:`state_dict`) so it is saved with a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+
+from chainrule.data._checks import check_finite
+
+__all__ = ["MinMaxScaler", "Standardizer"]
+
+_S = TypeVar("_S", bound="_Scaler")
+
+# Rows per block when accumulating statistics in float64: bounds the temporary copy.
+_BLOCK = 4096
+
+
+class _Scaler:
+    """Shared plumbing: input checks, fit_transform, config and state round trips."""
+
+    _state_keys: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._state: dict[str, np.ndarray] | None = None
+
+    def fit(self: _S, X: np.ndarray) -> _S:
+        """Compute per-feature statistics of ``X`` (statistics over axis 0); return self."""
+        X = self._check(X, fitting=True)
+        self._state = self._statistics(X)
+        return self
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The fitted statistics as a dict of arrays (copies)."""
+        return {k: v.copy() for k, v in self._fitted().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore statistics saved by :meth:`state_dict`."""
+        if set(state) != set(self._state_keys):
+            raise ValueError(
+                f"{type(self).__name__} state expects keys {sorted(self._state_keys)}, "
+                f"got {sorted(state)}"
+            )
+        arrays = {k: np.array(state[k]) for k in self._state_keys}
+        shapes = {a.shape for a in arrays.values()}
+        if len(shapes) != 1 or any(a.dtype.kind != "f" for a in arrays.values()):
+            raise ValueError(
+                f"{type(self).__name__} state expects floating arrays of one shape, got "
+                + ", ".join(f"{k}: {a.dtype} {a.shape}" for k, a in arrays.items())
+            )
+        self._state = arrays
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, so ``type(s)(**s.get_config())`` rebuilds an unfitted copy."""
+        return {}
+
+    @classmethod
+    def from_config(cls: type[_S], config: dict[str, Any]) -> _S:
+        """Build an unfitted scaler from :meth:`get_config`'s output."""
+        return cls(**config)
+
+    def _fitted(self) -> dict[str, np.ndarray]:
+        if self._state is None:
+            raise RuntimeError(
+                f"{type(self).__name__} is not fitted: call fit(X_train) or load_state_dict()"
+            )
+        return self._state
+
+    def _check(self, X: np.ndarray, fitting: bool = False) -> np.ndarray:
+        X = np.asarray(X)
+        if X.dtype.kind != "f":
+            raise TypeError(
+                f"{type(self).__name__} expects floating-point X, got {X.dtype}; "
+                "convert explicitly, e.g. X.astype(np.float32)"
+            )
+        if X.ndim < 1 or (fitting and X.shape[0] == 0):
+            raise ValueError(f"expected X of shape (n >= 1, ...), got {X.shape}")
+        if not fitting:
+            features = next(iter(self._fitted().values())).shape
+            if X.shape[1:] != features:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on features of shape {features}, "
+                    f"got X of shape {X.shape}"
+                )
+        check_finite(X)
+        return X
+
+    def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+
+class Standardizer(_Scaler):
+    """Per-feature standardization: ``(x - mean) / std`` with the training statistics.
+
+    ``fit`` computes, over axis 0, ``mean = (1/m) sum x`` and the population standard
+    deviation ``std = sqrt((1/m) sum (x - mean)^2)`` in two passes, accumulating in float64
+    (blocks of rows, so the temporary stays small), then stores both in the dtype of ``X``.
+    A feature with zero variance (constant over the training set) gets ``std = 1``: it is
+    only centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and
+    ``std`` used, so ``inverse_transform`` undoes ``transform``.
+
+    Arrays keep their dtype: the statistics are cast to the input's dtype when applied.
+    """
+
+    _state_keys = ("mean", "std")
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Return ``(X - mean) / std`` as a new array of ``X``'s dtype."""
+        X = self._check(X)
+        state = self._fitted()
+        out = np.subtract(X, state["mean"].astype(X.dtype, copy=False))
+        out /= state["std"].astype(X.dtype, copy=False)
+        return out
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        """Return ``Z * std + mean`` as a new array of ``Z``'s dtype."""
+        Z = self._check(Z)
+        state = self._fitted()
+        out = np.multiply(Z, state["std"].astype(Z.dtype, copy=False))
+        out += state["mean"].astype(Z.dtype, copy=False)
+        return out
+
+    def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        m = X.shape[0]
+        mean = np.zeros(X.shape[1:], np.float64)
+        for start in range(0, m, _BLOCK):
+            mean += X[start : start + _BLOCK].sum(axis=0, dtype=np.float64)
+        mean /= m
+        sq = np.zeros_like(mean)
+        for start in range(0, m, _BLOCK):
+            d = X[start : start + _BLOCK] - mean
+            sq += np.einsum("i...,i...->...", d, d)
+        std = np.sqrt(sq / m)
+        std[std == 0] = 1.0
+        return {"mean": mean.astype(X.dtype), "std": std.astype(X.dtype)}
+
+
+class MinMaxScaler(_Scaler):
+    """Per-feature min-max scaling onto ``feature_range = (lo, hi)``.
+
+    ``transform(x) = lo + (x - min) * (hi - lo) / (max - min)`` with ``min`` and ``max``
+    over the training set (axis 0). A constant feature (``max == min``) divides by 1
+    instead, so it maps to ``lo``. Values outside the training range map outside
+    ``feature_range``; nothing is clipped.
+    """
+
+    _state_keys = ("min", "max")
+
+    def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
+        lo, hi = (float(v) for v in feature_range)
+        if not lo < hi:
+            raise ValueError(f"feature_range must be (lo, hi) with lo < hi, got {feature_range}")
+        super().__init__()
+        self.feature_range = (lo, hi)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"feature_range": self.feature_range}
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Return ``lo + (X - min) * (hi - lo) / (max - min)`` in ``X``'s dtype."""
+        X = self._check(X)
+        low, scale = self._affine(X.dtype)
+        out = np.subtract(X, low)
+        out *= scale
+        out += self.feature_range[0]
+        return out
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        """Return ``(Z - lo) / ((hi - lo) / (max - min)) + min`` in ``Z``'s dtype."""
+        Z = self._check(Z)
+        low, scale = self._affine(Z.dtype)
+        out = np.subtract(Z, self.feature_range[0])
+        out /= scale
+        out += low
+        return out
+
+    def _affine(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        state = self._fitted()
+        span = state["max"].astype(np.float64) - state["min"]
+        span[span == 0] = 1.0
+        lo, hi = self.feature_range
+        return state["min"].astype(dtype, copy=False), ((hi - lo) / span).astype(dtype)
+
+    def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        return {"min": X.min(axis=0), "max": X.max(axis=0)}

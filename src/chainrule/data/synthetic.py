@@ -1,0 +1,204 @@
+"""Small datasets generated in code: classification in the plane, and a regression curve.
+
+Every generator takes ``seed`` (an int, or a ``numpy.random.Generator`` to draw from) and
+returns ``(X, y)`` with ``X`` of shape ``(n, n_features)`` in ``dtype`` (float32 unless
+asked) and integer class labels ``y`` of shape ``(n,)`` as int64 (:func:`make_sine`
+returns regression targets of shape ``(n, 1)`` in ``dtype``). Points are computed in
+float64, then cast once. Rows are shuffled, so classes do not arrive in blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from chainrule.data._checks import as_generator
+
+__all__ = [
+    "make_blobs",
+    "make_circles",
+    "make_flower",
+    "make_moons",
+    "make_sine",
+    "make_spirals",
+    "make_xor",
+]
+
+Seed = int | np.random.Generator
+
+
+def make_moons(
+    n: int = 200, noise: float = 0.1, seed: Seed = 0, dtype: DTypeLike = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (scikit-learn's construction).
+
+    Class 0: ``(cos t, sin t)``; class 1: ``(1 - cos t, 0.5 - sin t)``, with ``t`` evenly
+    spaced over ``[0, pi]``; then Gaussian noise of standard deviation ``noise`` on both
+    coordinates. Class 0 gets ``n // 2`` points.
+    """
+    rng = _start(n, noise, seed)
+    n0, n1 = _per_class(n, 2)
+    t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
+    X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
+    X += rng.normal(0.0, noise, X.shape) if noise else 0.0
+    return _finish(X, _labels([n0, n1]), rng, dtype)
+
+
+def make_circles(
+    n: int = 200,
+    noise: float = 0.05,
+    factor: float = 0.5,
+    seed: Seed = 0,
+    dtype: DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A unit circle (class 0) around a circle of radius ``factor`` (class 1).
+
+    Points are evenly spaced in angle, then moved by Gaussian noise of standard deviation
+    ``noise``. Class 0 gets ``n // 2`` points.
+    """
+    if not 0 < factor < 1:
+        raise ValueError(f"factor must be in (0, 1), got {factor}")
+    rng = _start(n, noise, seed)
+    n0, n1 = _per_class(n, 2)
+    t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
+    t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
+    X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], factor * np.c_[np.cos(t1), np.sin(t1)]])
+    X += rng.normal(0.0, noise, X.shape) if noise else 0.0
+    return _finish(X, _labels([n0, n1]), rng, dtype)
+
+
+def make_spirals(
+    n: int = 300,
+    k: int = 3,
+    noise: float = 0.2,
+    seed: Seed = 0,
+    dtype: DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` interleaved spiral arms, one class each (the CS231n construction).
+
+    Arm ``j`` has radius ``r`` evenly spaced over ``[0, 1]`` and angle
+    ``t = linspace(4j, 4(j + 1)) + noise * N(0, 1)``; its points are ``r * (sin t, cos t)``.
+    The ``n`` points are shared out as evenly as possible (earlier classes get the extra).
+    """
+    if k < 2:
+        raise ValueError(f"k must be at least 2 classes, got {k}")
+    rng = _start(n, noise, seed)
+    counts = _per_class(n, k)
+    arms = []
+    for j, m in enumerate(counts):
+        r = np.linspace(0.0, 1.0, m)
+        t = np.linspace(4.0 * j, 4.0 * (j + 1), m) + rng.normal(0.0, noise, m)
+        arms.append(np.c_[r * np.sin(t), r * np.cos(t)])
+    return _finish(np.concatenate(arms), _labels(counts), rng, dtype)
+
+
+def make_flower(
+    n: int = 400,
+    noise: float = 0.2,
+    radius: float = 4.0,
+    seed: Seed = 0,
+    dtype: DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The planar "flower" of deeplearning.ai's ``planar_utils.load_planar_dataset``.
+
+    For class ``j`` in {0, 1}: ``t = linspace(3.12 j, 3.12 (j + 1)) + noise * N(0, 1)``,
+    ``r = radius * sin(4 t) + noise * N(0, 1)``, points ``(r sin t, r cos t)``. The
+    classes interleave as petals that no straight line separates (logistic regression
+    stays near chance; one hidden layer of a few tanh units does well). The original fixes
+    ``n = 400``, ``noise = 0.2`` and ``radius = 4``.
+    """
+    rng = _start(n, noise, seed)
+    counts = _per_class(n, 2)
+    petals = []
+    for j, m in enumerate(counts):
+        t = np.linspace(3.12 * j, 3.12 * (j + 1), m) + rng.normal(0.0, noise, m)
+        r = radius * np.sin(4.0 * t) + rng.normal(0.0, noise, m)
+        petals.append(np.c_[r * np.sin(t), r * np.cos(t)])
+    return _finish(np.concatenate(petals), _labels(counts), rng, dtype)
+
+
+def make_xor(
+    n: int = 200, noise: float = 0.1, seed: Seed = 0, dtype: DTypeLike = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """The XOR truth table, blurred: points around (0, 0), (0, 1), (1, 0), (1, 1).
+
+    Point ``i`` sits at corner ``i mod 4`` plus Gaussian noise of standard deviation
+    ``noise``; its label is the XOR of the corner's coordinates, so classes 0 and 1 lie on
+    opposite diagonals and no straight line separates them.
+    """
+    rng = _start(n, noise, seed)
+    corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    which = np.arange(n) % 4
+    X = corners[which] + (rng.normal(0.0, noise, (n, 2)) if noise else 0.0)
+    y = np.array([0, 1, 1, 0], dtype=np.int64)[which]
+    return _finish(X, y, rng, dtype)
+
+
+def make_sine(
+    n: int = 200,
+    noise: float = 0.1,
+    seed: Seed = 0,
+    dtype: DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy sine regression: ``x ~ U(-pi, pi)``, ``y = sin(x) + noise * N(0, 1)``.
+
+    Returns ``X`` and ``y`` both of shape ``(n, 1)`` in ``dtype``.
+    """
+    rng = _start(n, noise, seed)
+    x = rng.uniform(-np.pi, np.pi, (n, 1))
+    y = np.sin(x) + (rng.normal(0.0, noise, (n, 1)) if noise else 0.0)
+    return x.astype(dtype), y.astype(dtype)
+
+
+def make_blobs(
+    n: int = 300,
+    centers: int | ArrayLike = 3,
+    std: float = 1.0,
+    n_features: int = 2,
+    box: tuple[float, float] = (-10.0, 10.0),
+    seed: Seed = 0,
+    dtype: DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Isotropic Gaussian blobs, one class per center.
+
+    ``centers`` is a count (centers drawn uniformly from ``box`` in each of ``n_features``
+    dimensions) or an array of shape ``(k, n_features)``. Each point is its center plus
+    Gaussian noise of standard deviation ``std``; the ``n`` points are shared out as evenly
+    as possible.
+    """
+    rng = _start(n, std, seed)
+    if isinstance(centers, (int, np.integer)):
+        if centers < 1 or n_features < 1:
+            raise ValueError(f"centers and n_features must be >= 1, got {centers} and {n_features}")
+        centers = rng.uniform(box[0], box[1], (int(centers), n_features))
+    centers = np.asarray(centers, dtype=np.float64)
+    if centers.ndim != 2 or centers.shape[0] < 1:
+        raise ValueError(f"centers must have shape (k, n_features), got {centers.shape}")
+    counts = _per_class(n, centers.shape[0])
+    y = _labels(counts)
+    X = centers[y] + rng.normal(0.0, std, (n, centers.shape[1]))
+    return _finish(X, y, rng, dtype)
+
+
+def _start(n: int, noise: float, seed: Seed) -> np.random.Generator:
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    return as_generator(seed)
+
+
+def _per_class(n: int, k: int) -> list[int]:
+    base, extra = divmod(n, k)
+    return [base + (j < extra) for j in range(k)]
+
+
+def _labels(counts: list[int]) -> np.ndarray:
+    return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+
+def _finish(
+    X: np.ndarray, y: np.ndarray, rng: np.random.Generator, dtype: DTypeLike
+) -> tuple[np.ndarray, np.ndarray]:
+    order = rng.permutation(len(y))
+    return X[order].astype(dtype), y[order]

@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+
+from chainrule.data import BatchLoader, one_hot
+
+
+def _data(n, dtype=np.float32):
+    X = np.arange(n * 3, dtype=dtype).reshape(n, 3)
+    return X, np.arange(n)
+
+
+@pytest.mark.parametrize(
+    ("n", "batch_size", "drop_last", "expected"),
+    [
+        (10, 3, False, 4),
+        (10, 3, True, 3),
+        (10, 10, False, 1),
+        (10, 1, False, 10),
+        (10, 64, False, 1),
+        (12, 4, True, 3),
+    ],
+)
+def test_len_is_batches_per_epoch(n, batch_size, drop_last, expected):
+    loader = BatchLoader(*_data(n), batch_size, drop_last=drop_last)
+    assert len(loader) == expected
+    assert len(list(loader.epoch(np.random.default_rng(0)))) == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_sample_once_per_epoch_with_the_last_batch_kept(dtype):
+    X, y = _data(103, dtype)
+    loader = BatchLoader(X, y, 16)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        batches = list(loader.epoch(rng))
+        assert [len(b[1]) for b in batches] == [16] * 6 + [7]
+        seen = np.concatenate([yb for _, yb in batches])
+        assert sorted(seen) == list(range(103))
+        assert not np.array_equal(seen, np.arange(103))
+        for xb, yb in batches:
+            assert xb.dtype == dtype
+            np.testing.assert_array_equal(xb, X[yb])
+
+
+def test_drop_last_drops_only_the_partial_batch():
+    loader = BatchLoader(*_data(103), 16, drop_last=True)
+    batches = list(loader.epoch(np.random.default_rng(0)))
+    assert [len(yb) for _, yb in batches] == [16] * 6
+    assert len(np.unique(np.concatenate([yb for _, yb in batches]))) == 96
+
+
+def test_epochs_are_reproducible_from_the_seed_and_differ_from_each_other():
+    loader = BatchLoader(*_data(50), 8)
+    rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
+    first_a = [yb for _, yb in loader.epoch(rng_a)]
+    first_b = [yb for _, yb in loader.epoch(rng_b)]
+    second_a = [yb for _, yb in loader.epoch(rng_a)]
+    for a, b in zip(first_a, first_b, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(first_a, second_a, strict=True))
+
+
+def test_resume_mid_epoch_from_a_saved_generator_state():
+    loader = BatchLoader(*_data(50), 8)
+    rng = np.random.default_rng(3)
+    saved = rng.bit_generator.state
+    full = [yb for _, yb in loader.epoch(rng)]
+    after_full = rng.bit_generator.state
+    resumed_rng = np.random.default_rng(0)
+    resumed_rng.bit_generator.state = saved
+    rest = [yb for _, yb in loader.epoch(resumed_rng, start=4)]
+    assert len(rest) == len(full) - 4
+    for a, b in zip(full[4:], rest, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert resumed_rng.bit_generator.state == after_full  # the next epoch matches too
+    assert list(loader.epoch(np.random.default_rng(3), start=len(loader))) == []
+
+
+def test_the_permutation_is_drawn_when_epoch_is_called():
+    loader = BatchLoader(*_data(20), 4)
+    rng = np.random.default_rng(0)
+    before = rng.bit_generator.state
+    loader.epoch(rng)  # not iterated
+    assert rng.bit_generator.state != before
+
+
+def test_unshuffled_batches_are_ordered_views():
+    X, y = _data(10)
+    loader = BatchLoader(X, y, 4, shuffle=False)
+    batches = list(loader)
+    assert [yb.tolist() for _, yb in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert all(np.shares_memory(xb, X) for xb, _ in batches)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        ((np.zeros((10, 2)), np.zeros(9), 2), {}, ValueError, r"len\(X\) == 10, got len\(y\) == 9"),
+        ((np.zeros((10, 2)), np.zeros(10), 0), {}, ValueError, "batch_size must be >= 1, got 0"),
+        ((np.zeros((10, 2)), np.zeros(10), 2.0), {}, TypeError, "batch_size must be an int"),
+        (
+            (np.zeros((10, 2)), np.zeros(10), 11),
+            {"drop_last": True},
+            ValueError,
+            "batch_size=11 > n=10 samples leaves no batch",
+        ),
+        (
+            (np.array([[1.0, np.nan], [np.inf, 0.0], [0.0, 0.0]]), np.zeros(3), 2),
+            {},
+            ValueError,
+            "2 values are NaN or Inf in 2 of 3 rows and 2 of 2 columns",
+        ),
+    ],
+)
+def test_bad_loader_arguments(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        BatchLoader(*args, **kwargs)
+
+
+def test_shuffling_needs_an_explicit_generator_and_a_valid_start():
+    loader = BatchLoader(*_data(10), 4)
+    with pytest.raises(TypeError, match="shuffle=True needs a numpy.random.Generator"):
+        iter(loader)
+    with pytest.raises(TypeError, match="got int"):
+        loader.epoch(0)
+    with pytest.raises(ValueError, match=r"start must be a batch index in \[0, 3\], got 4"):
+        loader.epoch(np.random.default_rng(0), start=4)
+
+
+def test_one_hot_rows_and_dtype():
+    encoded = one_hot(np.array([2, 0, 1, 2]), 4)
+    assert encoded.dtype == np.float32
+    np.testing.assert_array_equal(encoded, np.eye(4, dtype=np.float32)[[2, 0, 1, 2]])
+    assert one_hot(np.array([1], np.uint8), 2, dtype="float64").dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("labels", "n_classes", "message"),
+    [
+        (np.array([0, 3]), 3, r"labels must lie in \[0, 3\), got 1 outside it \(e.g. 3\)"),
+        (np.array([-1, 0]), 3, r"got 1 outside it \(e.g. -1\)"),
+        (np.array([0.0, 1.0]), 2, "expected 1-D integer labels, got float64"),
+        (np.zeros((2, 2), int), 2, r"shape \(2, 2\)"),
+        (np.array([0]), 0, "n_classes must be >= 1, got 0"),
+    ],
+)
+def test_one_hot_rejects_bad_labels(labels, n_classes, message):
+    with pytest.raises(ValueError, match=message):
+        one_hot(labels, n_classes)

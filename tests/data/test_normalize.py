@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+
+from chainrule.data import MinMaxScaler, Standardizer
+
+
+def _features(n, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, 4)) * [1.0, 10.0, 0.01, 3.0] + [5.0, -2.0, 100.0, 0.0]).astype(
+        dtype
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_standardizer_gives_train_mean_0_std_1_and_reuses_train_stats(dtype):
+    train, dev = _features(500, dtype), _features(100, dtype, seed=1) * 2
+    scaler = Standardizer()
+    Z = scaler.fit_transform(train)
+    assert Z.dtype == dtype
+    # float32 resolves 100 + 0.01 * noise (feature 2) only to ~1e-3 of its std
+    tol = 1e-3 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(Z.astype(np.float64).mean(axis=0), 0.0, atol=tol)
+    np.testing.assert_allclose(Z.astype(np.float64).std(axis=0), 1.0, rtol=tol)
+    Zdev = scaler.transform(dev)
+    mean, std = train.astype(np.float64).mean(axis=0), train.astype(np.float64).std(axis=0)
+    np.testing.assert_allclose(Zdev, (dev - mean) / std, rtol=tol, atol=tol)
+    assert np.abs(Zdev.mean(axis=0)).max() > 0.5  # dev was not re-centred on its own mean
+
+
+def test_standardizer_uses_two_pass_variance():
+    # A large offset defeats the one-pass formula E[x^2] - E[x]^2 even in float64.
+    X = 1e8 + np.random.default_rng(0).standard_normal((1000, 3))
+    std = Standardizer().fit(X).state_dict()["std"]
+    np.testing.assert_allclose(std, X.std(axis=0), rtol=1e-6)
+
+
+def test_standardizer_statistics_match_numpy_on_more_rows_than_one_block():
+    X = _features(10_000, np.float32)
+    state = Standardizer().fit(X).state_dict()
+    assert state["mean"].dtype == np.float32 and state["std"].dtype == np.float32
+    np.testing.assert_allclose(state["mean"], X.astype(np.float64).mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(state["std"], X.astype(np.float64).std(axis=0), rtol=1e-6)
+
+
+def test_zero_variance_feature_is_centred_not_divided_by_zero():
+    X = np.c_[np.full(10, 3.0), np.arange(10.0)].astype(np.float32)
+    scaler = Standardizer()
+    Z = scaler.fit_transform(X)
+    assert np.isfinite(Z).all()
+    np.testing.assert_array_equal(Z[:, 0], 0.0)
+    assert scaler.state_dict()["std"][0] == 1.0
+    np.testing.assert_array_equal(scaler.transform(np.array([[5.0, 0.0]], np.float32))[0, 0], 2.0)
+
+
+def test_standardizer_inverse_and_state_round_trip():
+    X = _features(200)
+    scaler = Standardizer().fit(X)
+    np.testing.assert_allclose(
+        scaler.inverse_transform(scaler.transform(X)), X, rtol=1e-5, atol=1e-5
+    )
+    state = scaler.state_dict()
+    state["mean"][:] = 0.0  # state_dict hands out copies
+    restored = Standardizer.from_config(scaler.get_config())
+    restored.load_state_dict(scaler.state_dict())
+    np.testing.assert_array_equal(restored.transform(X), scaler.transform(X))
+
+
+def test_standardizer_works_per_pixel_on_image_stacks():
+    images = np.random.default_rng(0).random((50, 4, 4), dtype=np.float32)
+    scaler = Standardizer().fit(images)
+    assert scaler.state_dict()["mean"].shape == (4, 4)
+    assert scaler.transform(images).shape == (50, 4, 4)
+
+
+def test_minmax_maps_the_training_range_onto_feature_range():
+    X = _features(300)
+    for lo, hi in [(0.0, 1.0), (-1.0, 1.0)]:
+        scaler = MinMaxScaler((lo, hi))
+        Z = scaler.fit_transform(X)
+        assert Z.dtype == np.float32
+        np.testing.assert_allclose(Z.min(axis=0), lo, atol=1e-6)
+        np.testing.assert_allclose(Z.max(axis=0), hi, atol=1e-6)
+        np.testing.assert_allclose(scaler.inverse_transform(Z), X, rtol=1e-5, atol=1e-4)
+    wider = scaler.transform(X * 2)  # nothing is clipped outside the training range
+    assert wider.max() > 1.0
+
+
+def test_minmax_constant_feature_maps_to_lo_and_state_round_trips():
+    X = np.c_[np.full(5, 7.0), np.arange(5.0)]
+    scaler = MinMaxScaler((-1.0, 1.0)).fit(X)
+    np.testing.assert_array_equal(scaler.transform(X)[:, 0], -1.0)
+    assert scaler.get_config() == {"feature_range": (-1.0, 1.0)}
+    clone = MinMaxScaler.from_config(scaler.get_config())
+    clone.load_state_dict(scaler.state_dict())
+    np.testing.assert_array_equal(clone.transform(X), scaler.transform(X))
+    assert set(scaler.state_dict()) == {"min", "max"}
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+def test_nan_and_inf_are_reported_by_rows_and_columns(cls):
+    X = _features(20)
+    X[3, 1] = np.nan
+    X[7, 1] = np.inf
+    X[7, 2] = -np.inf
+    with pytest.raises(ValueError, match="3 values are NaN or Inf in 2 of 20 rows and 2 of 4"):
+        cls().fit(X)
+    fitted = cls().fit(_features(20))
+    with pytest.raises(ValueError, match="in 2 of 20 rows"):
+        fitted.transform(X)
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+def test_scaler_misuse_errors(cls):
+    with pytest.raises(RuntimeError, match="not fitted"):
+        cls().transform(_features(3))
+    fitted = cls().fit(_features(10))
+    with pytest.raises(ValueError, match=r"fitted on features of shape \(4,\), got X of shape"):
+        fitted.transform(np.zeros((2, 5), np.float32))
+    with pytest.raises(TypeError, match="expects floating-point X, got uint8"):
+        fitted.transform(np.zeros((2, 4), np.uint8))
+    with pytest.raises(ValueError, match="state expects keys"):
+        cls().load_state_dict({"scale": np.ones(4)})
+    keys = list(fitted.state_dict())
+    with pytest.raises(ValueError, match="floating arrays of one shape"):
+        cls().load_state_dict({keys[0]: np.ones(4), keys[1]: np.ones(3)})
+
+
+def test_minmax_rejects_an_empty_range():
+    with pytest.raises(ValueError, match=r"lo < hi, got \(1.0, 1.0\)"):
+        MinMaxScaler((1.0, 1.0))

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+
+from chainrule.data import split_sizes, train_dev_test_split
+
+
+@pytest.mark.parametrize(
+    ("n", "ratios", "sizes"),
+    [
+        (10, (0.7, 0.3), (7, 3)),
+        (100, (0.6, 0.2, 0.2), (60, 20, 20)),
+        (7, (0.6, 0.2, 0.2), (4, 2, 1)),
+        (101, (0.98, 0.01, 0.01), (99, 1, 1)),
+        (1_000_000, (0.98, 0.01, 0.01), (980_000, 10_000, 10_000)),
+        (3, (1 / 3, 1 / 3, 1 / 3), (1, 1, 1)),
+    ],
+)
+def test_split_sizes_are_exact_and_near_proportional(n, ratios, sizes):
+    assert split_sizes(n, ratios) == sizes
+
+
+def _data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.c_[np.arange(n), rng.standard_normal(n)].astype(np.float32)
+    y = rng.integers(0, 3, n)
+    return X, y
+
+
+@pytest.mark.parametrize("stratify", [False, True])
+@pytest.mark.parametrize("ratios", [(0.7, 0.3), (0.6, 0.2, 0.2)])
+def test_parts_partition_the_rows_and_keep_pairs(stratify, ratios):
+    X, y = _data(250)
+    parts = train_dev_test_split(X, y, ratios, stratify=stratify, seed=1)
+    assert tuple(len(p[0]) for p in parts) == split_sizes(250, ratios)
+    rows = np.concatenate([p[0][:, 0] for p in parts]).astype(int)
+    assert sorted(rows) == list(range(250))
+    for Xp, yp in parts:
+        assert Xp.dtype == np.float32 and yp.dtype == y.dtype
+        np.testing.assert_array_equal(yp, y[Xp[:, 0].astype(int)])
+        np.testing.assert_array_equal(Xp, X[Xp[:, 0].astype(int)])
+
+
+def test_split_is_reproducible_and_shuffled():
+    X, y = _data(100)
+    a = train_dev_test_split(X, y, seed=5)
+    b = train_dev_test_split(X, y, seed=np.random.default_rng(5))
+    c = train_dev_test_split(X, y, seed=6)
+    for (Xa, _), (Xb, _) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(Xa, Xb)
+    assert not np.array_equal(a[0][0], c[0][0])
+    assert not np.array_equal(a[0][0][:, 0], np.sort(a[0][0][:, 0]))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_stratified_parts_keep_class_proportions(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 500))
+    y = rng.choice(4, n, p=[0.55, 0.25, 0.15, 0.05])
+    X = rng.standard_normal((n, 2))
+    ratios = (0.6, 0.2, 0.2)
+    parts = train_dev_test_split(X, y, ratios, stratify=True, seed=seed)
+    for c in range(4):
+        n_c = int((y == c).sum())
+        for (_, yp), r in zip(parts, ratios, strict=True):
+            assert abs(int((yp == c).sum()) - n_c * r) < 2
+
+
+def test_stratify_beats_chance_on_a_rare_class():
+    y = np.array([1] * 10 + [0] * 990)
+    X = np.zeros((1000, 1))
+    for seed in range(10):
+        parts = train_dev_test_split(X, y, (0.8, 0.1, 0.1), stratify=True, seed=seed)
+        assert [int(p[1].sum()) for p in parts] == [8, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"y": np.zeros(9)}, r"expected len\(y\) == len\(X\) == 10, got len\(y\) == 9"),
+        (
+            {"ratios": (0.6, 0.2, 0.1)},
+            r"ratios must sum to 1, got \(0.6, 0.2, 0.1\) summing to 0.9",
+        ),
+        ({"ratios": (1.0,)}, "ratios must be 2 or 3 positive fractions"),
+        ({"ratios": (1.2, -0.2)}, "ratios must be 2 or 3 positive fractions"),
+        ({"ratios": (0.98, 0.01, 0.01)}, r"give sizes \(10, 0, 0\)"),
+        ({"y": np.zeros((10, 2)), "stratify": True}, r"1-D class labels y, got shape \(10, 2\)"),
+    ],
+)
+def test_bad_split_arguments(kwargs, message):
+    args = {"X": np.zeros((10, 2)), "y": np.zeros(10), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train_dev_test_split(**args)

@@ -1,0 +1,142 @@
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule.data import (
+    load_digits,
+    make_blobs,
+    make_circles,
+    make_flower,
+    make_moons,
+    make_sine,
+    make_spirals,
+    make_xor,
+)
+
+# generator, kwargs, n, number of classes (None: regression)
+CLASSIFIERS = [
+    (make_moons, {"n": 101}, 101, 2),
+    (make_circles, {"n": 101}, 101, 2),
+    (make_spirals, {"n": 100, "k": 3}, 100, 3),
+    (make_spirals, {"n": 50, "k": 5}, 50, 5),
+    (make_flower, {}, 400, 2),
+    (make_xor, {"n": 102}, 102, 2),
+    (make_blobs, {"n": 90, "centers": 4}, 90, 4),
+]
+ALL = [*CLASSIFIERS, (make_sine, {"n": 64}, 64, None)]
+IDS = [f"{f.__name__}-{i}" for i, (f, *_) in enumerate(ALL)]
+
+
+@pytest.mark.parametrize(("make", "kwargs", "n", "k"), ALL, ids=IDS)
+def test_shapes_dtypes_and_seeding(make, kwargs, n, k):
+    X, y = make(**kwargs, seed=3)
+    assert X.dtype == np.float32 and X.shape[0] == n and X.ndim == 2
+    if k is None:
+        assert y.shape == (n, 1) and y.dtype == np.float32
+    else:
+        assert y.shape == (n,) and y.dtype == np.int64
+        counts = np.bincount(y, minlength=k)
+        assert counts.size == k and counts.max() - counts.min() <= 1
+    X2, y2 = make(**kwargs, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    X3, _ = make(**kwargs, seed=4)
+    assert not np.array_equal(X, X3)
+    X4, y4 = make(**kwargs, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(X, X4)
+    X64, y64 = make(**kwargs, seed=3, dtype=np.float64)
+    assert X64.dtype == np.float64
+    np.testing.assert_allclose(X64, X, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(("make", "kwargs", "n", "k"), CLASSIFIERS, ids=IDS[:-1])
+def test_rows_are_shuffled(make, kwargs, n, k):
+    _, y = make(**kwargs, seed=0)
+    assert not np.array_equal(y, np.sort(y))
+
+
+def test_noiseless_moons_lie_on_their_half_circles():
+    X, y = make_moons(50, noise=0.0, dtype=np.float64)
+    upper, lower = X[y == 0], X[y == 1] - [1.0, 0.5]
+    np.testing.assert_allclose(np.hypot(*upper.T), 1.0)
+    np.testing.assert_allclose(np.hypot(*lower.T), 1.0)
+    assert (upper[:, 1] >= -1e-12).all() and (lower[:, 1] <= 1e-12).all()
+
+
+def test_noiseless_circles_have_radius_one_and_factor():
+    X, y = make_circles(40, noise=0.0, factor=0.3, dtype=np.float64)
+    radius = np.hypot(*X.T)
+    np.testing.assert_allclose(radius[y == 0], 1.0)
+    np.testing.assert_allclose(radius[y == 1], 0.3)
+
+
+def test_noiseless_spiral_arm_radius_grows_along_its_angle():
+    X, y = make_spirals(60, k=3, noise=0.0, dtype=np.float64)
+    for j in range(3):
+        arm = X[y == j]
+        angle = np.unwrap(np.arctan2(arm[:, 0], arm[:, 1])[np.argsort(np.hypot(*arm.T))][1:])
+        assert np.all(np.diff(angle) > 0)
+        np.testing.assert_allclose(np.sort(np.hypot(*arm.T)), np.linspace(0, 1, 20))
+
+
+def test_noiseless_flower_points_lie_on_the_rose_curve():
+    X, y = make_flower(400, noise=0.0, radius=4.0, dtype=np.float64)
+    t = np.arctan2(X[:, 0], X[:, 1])  # the point is r * (sin t, cos t), r possibly negative
+    np.testing.assert_allclose(np.hypot(*X.T), np.abs(4.0 * np.sin(4.0 * t)), atol=1e-9)
+    assert np.bincount(y).tolist() == [200, 200]
+
+
+def test_noiseless_xor_is_the_truth_table():
+    X, y = make_xor(8, noise=0.0)
+    for x, label in zip(X, y, strict=True):
+        assert label == int(x[0]) ^ int(x[1])
+    assert {tuple(x) for x in X} == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_noiseless_sine_is_sin_x_on_minus_pi_to_pi():
+    x, y = make_sine(100, noise=0.0)
+    assert x.min() >= -np.pi and x.max() <= np.pi
+    np.testing.assert_allclose(y, np.sin(x), atol=1e-6)
+
+
+def test_blobs_around_given_centers():
+    centers = np.array([[0.0, 0.0, 0.0], [10.0, 10.0, 10.0]])
+    X, y = make_blobs(200, centers=centers, std=0.5, seed=1)
+    assert X.shape == (200, 3)
+    for label in (0, 1):
+        np.testing.assert_allclose(X[y == label].mean(axis=0), centers[label], atol=0.2)
+    Xr, _ = make_blobs(100, centers=3, box=(-2.0, 2.0), std=0.0, n_features=4)
+    assert Xr.shape == (100, 4) and np.abs(Xr).max() <= 2.0
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: make_moons(0), ValueError, "n must be a positive integer, got 0"),
+        (lambda: make_moons(10, noise=-1.0), ValueError, "noise must be >= 0, got -1.0"),
+        (lambda: make_spirals(10, k=1), ValueError, "k must be at least 2 classes, got 1"),
+        (lambda: make_circles(10, factor=1.5), ValueError, r"factor must be in \(0, 1\)"),
+        (lambda: make_blobs(10, centers=np.zeros(3)), ValueError, r"got \(3,\)"),
+        (lambda: make_xor(10, seed=1.5), TypeError, "got float"),
+    ],
+)
+def test_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_load_digits_names_the_extra_when_scikit_learn_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[sklearn\]'"):
+        load_digits()
+
+
+def test_load_digits_with_scikit_learn():
+    pytest.importorskip("sklearn")
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float32
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
+    assert load_digits(flatten=False)[0].shape == (1797, 8, 8)
