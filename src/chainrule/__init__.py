@@ -4,7 +4,7 @@ A small reverse-mode autodiff engine over NumPy and what it takes to train neura
 networks with it. The curated public API lives here; submodules hold the rest.
 """
 
-from chainrule import functional, init, losses, nn, regularization
+from chainrule import data, functional, init, losses, nn, regularization
 from chainrule.autodiff import (
     DTYPES,
     Tensor,
@@ -43,6 +43,7 @@ __all__ = [
     "Tensor",
     "abs",
     "concatenate",
+    "data",
     "detect_anomaly",
     "enable_grad",
     "exp",

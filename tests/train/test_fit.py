@@ -29,8 +29,17 @@ def train_moons(moons, epochs=30, seed=0, **kw):
     model = moons_model(seed)
     opt = optim.Adam(model.named_parameters(), lr=0.02)
     history = fit(
-        model, "cross_entropy", opt, X, y, dev=(Xd, yd), epochs=epochs, batch_size=32,
-        seed=seed, progress=False, **kw,
+        model,
+        "cross_entropy",
+        opt,
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=epochs,
+        batch_size=32,
+        seed=seed,
+        progress=False,
+        **kw,
     )
     return model, history
 
@@ -51,7 +60,15 @@ def test_history_has_what_it_promises(moons):
     assert len(history.epochs) == 3
     assert len(history.step_losses) == 3 * steps_per_epoch
     for row in history.epochs:
-        for key in ("epoch", "lr", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy", "time"):
+        for key in (
+            "epoch",
+            "lr",
+            "train_loss",
+            "train_accuracy",
+            "dev_loss",
+            "dev_accuracy",
+            "time",
+        ):
             assert key in row
         assert row["time"] > 0
     names = [name for name, _ in moons_model().named_parameters()]
@@ -81,10 +98,20 @@ def test_early_stopping_stops_and_restores_best_weights(moons):
     record = LambdaCallback(
         on_epoch_end=lambda t, e, logs: snapshots.__setitem__(e, t.model.state_dict())
     )
-    stopper = EarlyStopping(monitor="dev_loss", patience=2, min_delta=10.0)  # never "improves" after 1st
+    stopper = EarlyStopping(
+        monitor="dev_loss", patience=2, min_delta=10.0
+    )  # never "improves" after 1st
     history = fit(
-        model, "cross_entropy", opt, X, y, dev=(Xd, yd), epochs=50, batch_size=32,
-        callbacks=[record, stopper], progress=False,
+        model,
+        "cross_entropy",
+        opt,
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=50,
+        batch_size=32,
+        callbacks=[record, stopper],
+        progress=False,
     )
     assert history.stopped_reason == "early_stopping"
     assert len(history.epochs) == 4  # best at epoch 1, then patience 2 exceeded at epoch 4
@@ -98,8 +125,14 @@ def test_early_stopping_needs_the_monitored_key(moons):
     model = moons_model()
     with pytest.raises(KeyError, match="dev_loss"):
         fit(
-            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
-            epochs=2, callbacks=[EarlyStopping()], progress=False,
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.1),
+            X,
+            y,
+            epochs=2,
+            callbacks=[EarlyStopping()],
+            progress=False,
         )
 
 
@@ -108,8 +141,14 @@ def test_history_logger_and_progress_output(moons, tmp_path):
     model = moons_model()
     stream = io.StringIO()
     fit(
-        model, "cross_entropy", optim.Adam(model.named_parameters(), lr=0.01), X, y,
-        dev=(Xd, yd), epochs=2, progress=False,
+        model,
+        "cross_entropy",
+        optim.Adam(model.named_parameters(), lr=0.01),
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=2,
+        progress=False,
         callbacks=[
             HistoryLogger(tmp_path / "h.csv"),
             HistoryLogger(tmp_path / "h.json"),
@@ -129,8 +168,13 @@ def test_regularization_term_enters_the_cost(moons):
     for lam in (0.0, 50.0):
         model = moons_model()
         h = fit(
-            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.0), X, y,
-            epochs=1, progress=False,
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.0),
+            X,
+            y,
+            epochs=1,
+            progress=False,
             regularization=lambda m, n, lam=lam: cr.regularization.l2_penalty(m, lam, n),
         )
         losses.append(h.step_losses[0])
@@ -144,8 +188,15 @@ def test_quadratic_cost_with_one_hot_targets_counts_accuracy(moons):
     Y = cr.data.one_hot(y, 2)
     model = nn.MLP([2, 16, 2], activation="sigmoid", output="sigmoid", seed=0)
     history = fit(
-        model, "quadratic", optim.SGD(model.named_parameters(), lr=3.0), X, Y,
-        dev=(Xd, cr.data.one_hot(yd, 2)), epochs=3, batch_size=10, progress=False,
+        model,
+        "quadratic",
+        optim.SGD(model.named_parameters(), lr=3.0),
+        X,
+        Y,
+        dev=(Xd, cr.data.one_hot(yd, 2)),
+        epochs=3,
+        batch_size=10,
+        progress=False,
     )
     assert 0.5 < history.last["dev_accuracy"] <= 1.0
 
@@ -156,7 +207,14 @@ def test_model_input_size_mismatch_raises_before_training(moons):
     model = nn.MLP([3, 4, 2], seed=0)
     before = model.state_dict()
     with pytest.raises(ValueError, match="expected input with 3 features, got 2"):
-        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y, progress=False)
+        fit(
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.1),
+            X,
+            y,
+            progress=False,
+        )
     for k, v in model.state_dict().items():
         assert np.array_equal(v, before[k])
 
@@ -166,8 +224,12 @@ def test_float_targets_for_cross_entropy_raise(moons):
     model = moons_model()
     with pytest.raises(ValueError, match="label"):
         fit(
-            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X,
-            y.astype(np.float32) + 0.5, progress=False,
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.1),
+            X,
+            y.astype(np.float32) + 0.5,
+            progress=False,
         )
 
 
@@ -176,8 +238,13 @@ def test_dev_set_with_other_feature_count_raises(moons):
     model = moons_model()
     with pytest.raises(ValueError, match=r"dev set has feature shape \(3,\)"):
         fit(
-            model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
-            dev=(np.ones((5, 3), np.float32), yd[:5]), progress=False,
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.1),
+            X,
+            y,
+            dev=(np.ones((5, 3), np.float32), yd[:5]),
+            progress=False,
         )
 
 

@@ -17,9 +17,9 @@ import threading
 import time
 
 import numpy as np
-from chainrule.data.batches import BatchLoader
 
 from chainrule.autodiff import Tensor, no_grad
+from chainrule.data.batches import BatchLoader
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
 from chainrule.train.checkpoint import CheckpointDir, resolve_resume

@@ -1,0 +1,84 @@
+"""Figures for reports and the lab: one look, readable, colour-blind safe.
+
+Needs matplotlib (the ``plot`` extra: ``pip install 'chainrule[plot]'``). Every figure
+uses the Okabe-Ito palette, which stays distinguishable under the common forms of colour
+blindness, has a title and labelled axes, and is saved as PNG (and optionally SVG) with
+the non-interactive Agg backend, so nothing needs a display.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+# Okabe & Ito (2008): orange, sky blue, bluish green, yellow, blue, vermillion, purple, grey
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+SEQUENTIAL = "viridis"  # perceptually uniform and colour-blind safe, for heat maps
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, styled; a clear ImportError without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError(
+            "figures need matplotlib: pip install 'chainrule[plot]' (or pip install matplotlib)"
+        ) from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from cycler import cycler
+
+    plt.rcParams.update(
+        {
+            "axes.prop_cycle": cycler(color=PALETTE),
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 100,
+            "savefig.dpi": 120,
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "legend.frameon": False,
+            "image.cmap": SEQUENTIAL,
+        }
+    )
+    return plt
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6):
+    """A new figure and its axes (a single Axes when 1x1), sized per panel."""
+    plt = pyplot()
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    return fig, (axes[0, 0] if nrows == ncols == 1 else axes)
+
+
+def save(fig, path, svg: bool = False) -> list[Path]:
+    """Save ``fig`` as PNG at ``path`` (suffix replaced by .png), plus .svg if asked; close it."""
+    plt = pyplot()
+    path = Path(path).with_suffix(".png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path)
+    written = [path]
+    if svg:
+        fig.savefig(path.with_suffix(".svg"))
+        written.append(path.with_suffix(".svg"))
+    plt.close(fig)
+    return written
+
+
+def png_data_uri(path) -> str:
+    """A PNG file as a ``data:`` URI, to inline images in a self-contained HTML report."""
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def figure_data_uri(fig) -> str:
+    """Render a figure straight to a PNG ``data:`` URI (and close it)."""
+    plt = pyplot()
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
