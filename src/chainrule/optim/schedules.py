@@ -72,8 +72,8 @@ class Schedule:
     def _counter(self, t) -> float:
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t >= self.first:
             raise ValueError(
-                f"{type(self).__name__}: expected a {self.unit} number t >= {self.first} "
-                f"(counted from 1 as in the notes), got {t!r}"
+                f"{type(self).__name__}: expected t >= {self.first} (the {self.unit} number; "
+                f"epochs and steps count from 1, as in the notes), got {t!r}"
             )
         return t
 
