@@ -1,0 +1,86 @@
+"""Argument checks shared by optimizers, schedules, clipping and EWMA.
+
+Each returns the value normalized to a Python scalar (so that NumPy's weak-scalar rules keep
+float32 arithmetic in float32) or raises before any work is done, saying what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def real(
+    owner: str,
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite float inside the interval, else ``TypeError`` / ``ValueError``."""
+    interval = _interval(low, high, low_open, high_open)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{owner}: {name} expected a real number {interval}, "
+            f"got {type(value).__name__} {value!r}"
+        )
+    x = float(value)
+    ok = math.isfinite(x)
+    if ok and low is not None:
+        ok = x > low if low_open else x >= low
+    if ok and high is not None:
+        ok = x < high if high_open else x <= high
+    if not ok:
+        raise ValueError(f"{owner}: {name} expected a finite number {interval}, got {value!r}")
+    return x
+
+
+def optional_positive(owner: str, name: str, value) -> float | None:
+    """``None`` (feature off) or a finite float > 0."""
+    if value is None:
+        return None
+    return real(owner, name, value, low=0.0, low_open=True)
+
+
+def integer(owner: str, name: str, value, *, low: int) -> int:
+    """``value`` as a Python int >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{owner}: {name} expected an integer >= {low}, got {type(value).__name__} {value!r}"
+        )
+    if value < low:
+        raise ValueError(f"{owner}: {name} expected an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def boolean(owner: str, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} expected True or False, got {value!r}")
+    return value
+
+
+def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:
+    if value not in options:
+        expected = " or ".join(repr(o) for o in options)
+        raise ValueError(f"{owner}: {name} expected {expected}, got {value!r}")
+    return value
+
+
+def beta(owner: str, name: str, value) -> float:
+    """A decay rate of an exponentially weighted average: in [0, 1)."""
+    return real(owner, name, value, low=0.0, high=1.0, high_open=True)
+
+
+def _interval(low, high, low_open, high_open) -> str:
+    if low is None and high is None:
+        return "(any finite value)"
+    if high is None:
+        return f"> {low:g}" if low_open else f">= {low:g}"
+    if low is None:
+        return f"< {high:g}" if high_open else f"<= {high:g}"
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    return f"in {left}{low:g}, {high:g}{right}"

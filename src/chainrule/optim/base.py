@@ -1,0 +1,490 @@
+"""The optimizer template: gradient checks, clipping, the learning rate, and the one write.
+
+``Optimizer.step`` is the fixed pipeline every optimizer shares::
+
+    copy grads -> check finite -> clip by value -> clip by global norm -> rule -> write
+
+Subclasses supply only the update rule (``update``) over explicit state arrays, plus the
+names of those arrays and their hyperparameter checks.
+
+Speed: parameters of one dtype form a group whose gradients, state and scratch live in
+flat, preallocated arrays (each parameter owns a reshaped view). The gradients are copied
+into the group's flat buffer (the optimizer never writes into ``p.grad``, which may be a
+shared or read-only array), and the rule runs once over the whole group, so a step costs a
+fixed handful of NumPy calls however many small parameters a model has. The same rule runs
+per parameter, on the views, in the rare steps where some parameters have no gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from chainrule.autodiff import Tensor
+from chainrule.optim import _checks
+from chainrule.optim.clip import clip_by_global_norm, clip_by_value
+from chainrule.optim.schedules import Schedule, schedule_from_config
+
+NONFINITE = ("raise", "skip")
+
+
+class Optimizer:
+    """Base class of all optimizers: ``step()``, ``zero_grad()``, ``state_dict()``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of (str, Tensor)
+        Leaf tensors with ``requires_grad=True``, optionally named (as
+        ``model.named_parameters()`` yields them); unnamed ones are called ``"param0"``,
+        ``"param1"``, ... by position. Names appear in error messages and checkpoints.
+    lr : float or Schedule
+        The learning rate alpha >= 0, or a schedule evaluated at ``epoch`` (schedules with
+        ``unit="epoch"``) or at the number of the update being made, ``step_count + 1``
+        (``unit="step"``). Both counters start at 1, as in the notes.
+    hyperparameters : dict
+        The subclass's hyperparameters plus ``clip_norm``, ``clip_value`` and ``nonfinite``:
+
+        ``clip_value`` (float > 0 or None) clamps each gradient entry into
+        [-clip_value, clip_value]; then ``clip_norm`` (float > 0 or None) rescales all
+        gradients together so that their global norm is at most ``clip_norm``; see
+        :mod:`chainrule.optim.clip`. ``nonfinite="raise"`` (default) raises
+        ``FloatingPointError`` naming every parameter whose gradient holds NaN or Inf;
+        ``"skip"`` makes ``step()`` skip the whole update instead (and return False).
+
+    Attributes
+    ----------
+    step_count : int
+        Updates done so far (skipped steps do not count).
+    epoch : int
+        The current epoch, 1 for the first pass over the training set; the training loop
+        sets it (``opt.epoch = e`` or ``opt.set_epoch(e)``) for epoch-based schedules.
+    """
+
+    #: Names of the per-parameter state arrays (saved in ``state_dict``).
+    state_names: tuple[str, ...] = ()
+    #: Work arrays per parameter, beyond the copied gradient (never saved).
+    n_scratch: int = 0
+
+    def __init__(self, params, lr, hyperparameters: dict):
+        owner = type(self).__name__
+        self._hyper = self._check_hyperparameters(hyperparameters)
+        self.__dict__.update(self._hyper)
+        self.state_names = self._state_names_for(self._hyper)
+        self.lr = lr
+        self._names, self._params = _collect(params, owner)
+        self.step_count = 0
+        self._epoch = 1
+        self._build_groups()
+
+    # -- the rule (subclasses) ---------------------------------------------------------
+    def update(self, g: np.ndarray, state: tuple, scratch: tuple, lr: float, t: int) -> None:
+        """One step of the update rule, in place, on arrays of any (common) shape.
+
+        ``g`` holds the (clipped) gradient and is consumed: on return it holds the step
+        that the optimizer subtracts from the parameters. ``state`` arrays are updated in
+        place; ``scratch`` arrays are free work space; ``t`` counts this parameter's updates
+        from 1. Nothing else is read or written.
+        """
+        raise NotImplementedError
+
+    def shrink(self, lr: float) -> float:
+        """Factor applied to the parameters before the step (decoupled weight decay)."""
+        return 1.0
+
+    def _check_hyperparameters(self, hp: dict) -> dict:
+        owner = type(self).__name__
+        return {
+            "clip_norm": _checks.optional_positive(owner, "clip_norm", hp["clip_norm"]),
+            "clip_value": _checks.optional_positive(owner, "clip_value", hp["clip_value"]),
+            "nonfinite": _checks.choice(owner, "nonfinite", hp["nonfinite"], NONFINITE),
+        }
+
+    def _state_names_for(self, hp: dict) -> tuple[str, ...]:
+        return type(self).state_names
+
+    # -- learning rate and counters ----------------------------------------------------
+    @property
+    def lr(self) -> float | Schedule:
+        """The learning rate as given: a float or a :class:`Schedule`."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = _check_lr(type(self).__name__, value)
+
+    @property
+    def current_lr(self) -> float:
+        """The rate the next ``step()`` uses: ``lr`` or the schedule at the right counter."""
+        lr = self._lr
+        if not isinstance(lr, Schedule):
+            return lr
+        return lr(self._epoch if lr.unit == "epoch" else self.step_count + 1)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value) -> None:
+        self._epoch = _checks.integer(type(self).__name__, "epoch", value, low=0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Tell the optimizer which epoch is running (1 for the first)."""
+        self.epoch = epoch
+
+    @property
+    def hyperparameters(self) -> dict:
+        return dict(self._hyper)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(self._names)
+
+    # -- the step ----------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Drop every parameter's gradient (``p.grad = None``); buffers are never reused."""
+        for p in self._params:
+            p.grad = None
+
+    def step(self) -> bool:
+        """Update every parameter that has a gradient; return whether an update was made.
+
+        Parameters whose ``grad`` is None are left alone. Nothing is changed when the step
+        is skipped (``nonfinite="skip"``) or when no parameter has a gradient.
+
+        Raises
+        ------
+        FloatingPointError
+            If a gradient holds NaN or Inf (default ``nonfinite="raise"``), naming them.
+        ValueError
+            If a gradient's shape or dtype differs from its parameter's.
+        """
+        missing = None
+        for i, (p, gv) in enumerate(self._grad_slots):
+            g = p.grad
+            if g is None:
+                missing = [] if missing is None else missing
+                missing.append(i)
+            elif g.shape == gv.shape and g.dtype == gv.dtype:
+                gv[...] = g
+            else:
+                raise self._grad_mismatch(i, g)
+        if missing is not None:
+            if len(missing) == len(self._params):
+                return False
+            for i in missing:
+                self._grad_slots[i][1][...] = 0
+        groups = self._groups
+        for group in groups:
+            if not math.isfinite(np.vdot(group.grad, group.grad)) and not self._finite(group):
+                return False
+        if self.clip_value is not None:
+            flat = [group.grad for group in groups]
+            clip_by_value(flat, self.clip_value, out=flat)
+        if self.clip_norm is not None:
+            flat = [group.grad for group in groups]
+            clip_by_global_norm(flat, self.clip_norm, out=flat)
+        lr = self.current_lr
+        shrink = self.shrink(lr)
+        update = self.update
+        for group in groups:
+            if missing is None and group.synced:
+                t = group.t[0] + 1
+                update(group.grad, group.state, group.scratch, lr, t)
+                _write(group.params, group.grads, shrink)
+                group.t = [t] * len(group.t)
+                continue
+            for j, p in enumerate(group.params):
+                if p.grad is not None:
+                    group.t[j] += 1
+                    update(group.grads[j], group.states[j], group.scratches[j], lr, group.t[j])
+                    _write((p,), (group.grads[j],), shrink)
+            group.synced = len(set(group.t)) == 1
+        self.step_count += 1
+        return True
+
+    def _finite(self, group) -> bool:
+        """Slow path after a non-finite sum of squares: overflow (fine) or NaN/Inf (not)."""
+        bad = [
+            self._names[i]
+            for i, gv in zip(group.index, group.grads, strict=False)
+            if not np.isfinite(gv).all()
+        ]
+        if not bad:
+            return True
+        if self.nonfinite == "skip":
+            return False
+        raise FloatingPointError(
+            f"{type(self).__name__}.step(): non-finite gradient (NaN or Inf) for parameter(s) "
+            f"{', '.join(repr(n) for n in bad)}; no parameter was changed. Fix the loss, or pass "
+            "nonfinite='skip' to skip such steps"
+        )
+
+    def _grad_mismatch(self, i: int, g) -> ValueError:
+        p = self._params[i]
+        return ValueError(
+            f"{type(self).__name__}.step(): parameter {self._names[i]!r} expected a gradient of "
+            f"shape {p.shape} and dtype {p.dtype}, got shape {getattr(g, 'shape', None)} and "
+            f"dtype {getattr(g, 'dtype', type(g).__name__)}"
+        )
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to resume bit-identically, as pure data (copies).
+
+        ``{"optimizer": name, "hyperparameters": {...}, "lr": float or schedule config,
+        "step_count": int, "epoch": int, "params": [{"name", "shape", "dtype", "t",
+        "state": {state name: ndarray}}, ...]}`` with parameters in construction order.
+        """
+        params = []
+        for i, name in enumerate(self._names):
+            group, j = self._where[i]
+            p = self._params[i]
+            params.append(
+                {
+                    "name": name,
+                    "shape": list(p.shape),
+                    "dtype": p.dtype.name,
+                    "t": group.t[j],
+                    "state": {
+                        s: a.copy() for s, a in zip(self.state_names, group.states[j], strict=True)
+                    },
+                }
+            )
+        lr = self._lr
+        return {
+            "optimizer": type(self).__name__,
+            "hyperparameters": dict(self._hyper),
+            "lr": lr.get_config() if isinstance(lr, Schedule) else lr,
+            "step_count": self.step_count,
+            "epoch": self._epoch,
+            "params": params,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict()``: hyperparameters, rate, counters and state arrays.
+
+        Everything is validated before anything changes.
+
+        Raises
+        ------
+        ValueError
+            If the checkpoint is for another optimizer, or its parameters differ in count,
+            names, shapes, dtypes or state arrays from this optimizer's (naming them).
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        _expect_keys(
+            owner,
+            "state",
+            state,
+            ("optimizer", "hyperparameters", "lr", "step_count", "epoch", "params"),
+        )
+        if state["optimizer"] != type(self).__name__:
+            raise ValueError(
+                f"{owner}: expected a {type(self).__name__} checkpoint, got {state['optimizer']!r}"
+            )
+        hp = state["hyperparameters"]
+        _expect_keys(owner, "hyperparameters", hp, tuple(self._hyper))
+        hyper = self._check_hyperparameters(hp)
+        lr = state["lr"]
+        lr = _check_lr(owner, schedule_from_config(lr) if isinstance(lr, Mapping) else lr)
+        step_count = _checks.integer(owner, "step_count", state["step_count"], low=0)
+        epoch = _checks.integer(owner, "epoch", state["epoch"], low=0)
+        entries = state["params"]
+        if not isinstance(entries, list | tuple) or len(entries) != len(self._names):
+            got = entries if not isinstance(entries, list | tuple) else len(entries)
+            raise ValueError(
+                f"{owner}: expected {len(self._names)} parameter states "
+                f"({', '.join(self._names)}), got {got}"
+            )
+        names = self._state_names_for(hyper)
+        if names != self.state_names:
+            raise ValueError(
+                f"{owner}: the checkpoint's hyperparameters need state {list(names)}, this "
+                f"optimizer keeps {list(self.state_names)}; build it with the same settings"
+            )
+        ts = [self._check_entry(owner, i, e) for i, e in enumerate(entries)]
+        self._hyper = hyper
+        self.__dict__.update(hyper)
+        self._lr = lr
+        self.step_count = step_count
+        self._epoch = epoch
+        for i, entry in enumerate(entries):
+            group, j = self._where[i]
+            group.t[j] = ts[i]
+            for view, name in zip(group.states[j], self.state_names, strict=True):
+                view[...] = entry["state"][name]
+        for group in self._groups:
+            group.synced = len(set(group.t)) == 1
+
+    def _check_entry(self, owner: str, i: int, entry) -> int:
+        name, p = self._names[i], self._params[i]
+        _expect_keys(owner, f"params[{i}]", entry, ("name", "shape", "dtype", "t", "state"))
+        if entry["name"] != name:
+            raise ValueError(
+                f"{owner}: parameter {i} expected name {name!r}, got {entry['name']!r}"
+            )
+        if tuple(entry["shape"]) != p.shape or entry["dtype"] != p.dtype.name:
+            raise ValueError(
+                f"{owner}: parameter {name!r} expected shape {p.shape} and dtype {p.dtype}, "
+                f"got shape {tuple(entry['shape'])} and dtype {entry['dtype']}"
+            )
+        arrays = entry["state"]
+        _expect_keys(owner, f"state of parameter {name!r}", arrays, self.state_names)
+        for s in self.state_names:
+            a = arrays[s]
+            if not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
+                got = (
+                    f"shape {a.shape} and dtype {a.dtype}"
+                    if isinstance(a, np.ndarray)
+                    else type(a).__name__
+                )
+                raise ValueError(
+                    f"{owner}: state {s!r} of parameter {name!r} expected an array of shape "
+                    f"{p.shape} and dtype {p.dtype}, got {got}"
+                )
+        return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
+
+    # -- construction ------------------------------------------------------------------
+    def _build_groups(self) -> None:
+        by_dtype: dict[np.dtype, list[int]] = {}
+        for i, p in enumerate(self._params):
+            by_dtype.setdefault(p.dtype, []).append(i)
+        self._groups = [
+            _Group(idx, [self._params[i] for i in idx], len(self.state_names), self.n_scratch)
+            for idx in by_dtype.values()
+        ]
+        self._where = [None] * len(self._params)
+        slots = [None] * len(self._params)
+        for group in self._groups:
+            for j, i in enumerate(group.index):
+                self._where[i] = (group, j)
+                slots[i] = (self._params[i], group.grads[j])
+        self._grad_slots = slots
+
+    def __repr__(self) -> str:
+        hp = ", ".join(f"{k}={v!r}" for k, v in self._hyper.items())
+        return f"{type(self).__name__}({len(self._params)} parameters, lr={self._lr!r}, {hp})"
+
+
+def _write(params, steps, shrink: float) -> None:
+    # The only place where parameters are written: in place, so that models, views and
+    # other references to ``p.data`` all see the new values.
+    if shrink != 1.0:
+        for p, s in zip(params, steps, strict=True):
+            d = p.data
+            d *= shrink
+            d -= s
+    else:
+        for p, s in zip(params, steps, strict=True):
+            d = p.data
+            d -= s
+
+
+class _Group:
+    """Parameters of one dtype: flat gradient/state/scratch arrays and per-parameter views."""
+
+    __slots__ = (
+        "index",
+        "params",
+        "grad",
+        "grads",
+        "state",
+        "states",
+        "scratch",
+        "scratches",
+        "t",
+        "synced",
+    )
+
+    def __init__(self, index: list[int], params: list[Tensor], n_state: int, n_scratch: int):
+        dtype = params[0].dtype
+        total = sum(p.size for p in params)
+        self.index = index
+        self.params = params
+        self.grad = np.zeros(total, dtype=dtype)
+        self.state = tuple(np.zeros(total, dtype=dtype) for _ in range(n_state))
+        self.scratch = tuple(np.zeros(total, dtype=dtype) for _ in range(n_scratch))
+        self.grads = _views(self.grad, params)
+        per_state = [_views(a, params) for a in self.state]
+        per_scratch = [_views(a, params) for a in self.scratch]
+        self.states = [tuple(v[j] for v in per_state) for j in range(len(params))]
+        self.scratches = [tuple(v[j] for v in per_scratch) for j in range(len(params))]
+        self.t = [0] * len(params)
+        self.synced = True
+
+
+def _views(flat: np.ndarray, params) -> list[np.ndarray]:
+    views, start = [], 0
+    for p in params:
+        views.append(flat[start : start + p.size].reshape(p.shape))
+        start += p.size
+    return views
+
+
+def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
+    if isinstance(params, Tensor):
+        raise TypeError(
+            f"{owner}: expected an iterable of Tensors or (name, Tensor) pairs, got a single "
+            "Tensor; wrap it in a list"
+        )
+    if isinstance(params, Mapping):
+        params = params.items()
+    if not isinstance(params, Iterable):
+        raise TypeError(
+            f"{owner}: expected an iterable of Tensors or (name, Tensor) pairs, "
+            f"got {type(params).__name__}"
+        )
+    names, tensors = [], []
+    for i, item in enumerate(params):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            name, p = item
+        else:
+            name, p = f"param{i}", item
+        if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
+            got = (
+                "a Tensor with requires_grad=False"
+                if isinstance(p, Tensor) and not p.requires_grad
+                else "a non-leaf Tensor (the output of an op)"
+                if isinstance(p, Tensor)
+                else type(p).__name__
+            )
+            raise TypeError(
+                f"{owner}: parameter {name!r} expected a leaf cr.Tensor with "
+                f"requires_grad=True, got {got}"
+            )
+        if not p.data.flags.writeable:
+            raise ValueError(f"{owner}: parameter {name!r} has read-only data; expected writable")
+        if any(p is q for q in tensors):
+            raise ValueError(f"{owner}: parameter {name!r} is given twice; expected each once")
+        if name in names:
+            raise ValueError(f"{owner}: two parameters are named {name!r}; expected unique names")
+        names.append(name)
+        tensors.append(p)
+    if not tensors:
+        raise ValueError(f"{owner}: expected at least one parameter, got none")
+    return names, tensors
+
+
+def _check_lr(owner: str, value) -> float | Schedule:
+    if isinstance(value, Schedule):
+        return value
+    return _checks.real(owner, "lr", value, low=0.0)
+
+
+def _expect_keys(owner: str, what: str, mapping, keys: Iterable[str]) -> None:
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"{owner}: {what} expected a dict, got {type(mapping).__name__}")
+    expected, got = set(keys), set(mapping)
+    if expected != got:
+        missing = sorted(expected - got)
+        unknown = sorted(got - expected)
+        raise ValueError(
+            f"{owner}: {what} expected keys {sorted(expected)}; missing {missing}, "
+            f"unknown {unknown}"
+        )
+
+
+__all__ = ["Optimizer"]

@@ -1,0 +1,96 @@
+"""Gradient clipping: by global norm and by value.
+
+Both are plain functions over a list of arrays, usable on their own (say, to log the
+gradient norm) and applied by every optimizer before its update rule when it is built with
+``clip_value=`` and/or ``clip_norm=`` (value first, then norm, so that the norm bound holds
+for what the rule finally sees). Neither writes into its inputs unless handed them as
+``out``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from chainrule.optim import _checks
+
+
+def global_norm(arrays: Sequence[np.ndarray]) -> float:
+    """The Euclidean norm of all entries of all arrays together, ``sqrt(sum_i ||a_i||^2)``.
+
+    Sums of squares are accumulated per array in the arrays' dtype and across arrays in
+    Python floats; if they overflow, the norm is recomputed in float64 after scaling by the
+    largest magnitude, so finite inputs always give a finite norm. NaN or Inf entries give
+    a NaN or Inf norm.
+    """
+    total = 0.0
+    for a in arrays:
+        total += float(np.vdot(a, a))
+    if math.isfinite(total):
+        return math.sqrt(total)
+    peak = max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0)
+    if not math.isfinite(peak):
+        return peak
+    total = 0.0
+    for a in arrays:
+        scaled = a.astype(np.float64) / peak
+        total += float(np.vdot(scaled, scaled))
+    return peak * math.sqrt(total)
+
+
+def clip_by_global_norm(
+    arrays: Sequence[np.ndarray], max_norm: float, out: Sequence[np.ndarray] | None = None
+) -> tuple[list[np.ndarray], float]:
+    """Scale all arrays by ``max_norm / norm`` when their global norm exceeds ``max_norm``.
+
+    The direction of the whole gradient is kept; only its length is capped. Returns the
+    clipped arrays (``out`` if given, else new arrays) and the norm before clipping.
+
+    Raises
+    ------
+    ValueError
+        If ``max_norm`` is not a finite number > 0.
+    """
+    max_norm = _checks.real("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
+    out = _outputs(arrays, out, "clip_by_global_norm")
+    norm = global_norm(arrays)
+    scale = max_norm / norm if norm > max_norm else 1.0
+    for a, o in zip(arrays, out, strict=True):
+        if scale != 1.0:
+            np.multiply(a, scale, out=o)
+        elif o is not a:
+            o[...] = a
+    return list(out), norm
+
+
+def clip_by_value(
+    arrays: Sequence[np.ndarray], limit: float, out: Sequence[np.ndarray] | None = None
+) -> list[np.ndarray]:
+    """Clamp every entry into ``[-limit, limit]`` (the direction may change).
+
+    Raises
+    ------
+    ValueError
+        If ``limit`` is not a finite number > 0.
+    """
+    limit = _checks.real("clip_by_value", "limit", limit, low=0.0, low_open=True)
+    out = _outputs(arrays, out, "clip_by_value")
+    for a, o in zip(arrays, out, strict=True):
+        np.clip(a, -limit, limit, out=o)
+    return list(out)
+
+
+def _outputs(arrays, out, owner: str):
+    if out is None:
+        return [np.empty_like(a) for a in arrays]
+    if len(out) != len(arrays):
+        raise ValueError(f"{owner}: expected {len(arrays)} output arrays, got {len(out)}")
+    for i, (a, o) in enumerate(zip(arrays, out, strict=True)):
+        if o.shape != a.shape or o.dtype != a.dtype:
+            raise ValueError(
+                f"{owner}: output {i} expected shape {a.shape} and dtype {a.dtype}, "
+                f"got shape {o.shape} and dtype {o.dtype}"
+            )
+    return out

@@ -1,0 +1,82 @@
+"""Exponentially weighted moving averages, the building block of momentum, RMSprop and Adam."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.optim import _checks
+
+
+class EWMA:
+    """A running exponentially weighted average of scalars or arrays (notes 002 section 2.2).
+
+    ::
+
+        v_0 = 0
+        v_t = beta * v_{t-1} + (1 - beta) * theta_t
+        value = v_t / (1 - beta**t)     with bias_correction=True, else v_t
+
+    v_t weights theta_{t-i} by (1 - beta) * beta**i, so it averages roughly the last
+    1 / (1 - beta) values (beta = 0.9: about 10), in one slot of memory. Starting from
+    v_0 = 0 biases the first values towards 0; dividing by 1 - beta**t (the sum of the
+    weights) removes that bias and matters only while beta**t is not negligible.
+
+    Parameters
+    ----------
+    beta : float
+        In [0, 1).
+    bias_correction : bool
+        Report v_t / (1 - beta**t) instead of v_t.
+
+    Examples
+    --------
+    >>> avg = EWMA(0.9, bias_correction=True)
+    >>> avg.update(10.0)
+    10.0
+    """
+
+    def __init__(self, beta: float = 0.9, *, bias_correction: bool = False):
+        self.beta = _checks.beta("EWMA", "beta", beta)
+        self.bias_correction = _checks.boolean("EWMA", "bias_correction", bias_correction)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all values: t = 0, v = 0."""
+        self.t = 0
+        self.v = 0.0
+
+    def update(self, theta):
+        """Fold in the next value theta_t and return the (corrected) average."""
+        self.v = self.beta * self.v + (1.0 - self.beta) * theta
+        self.t += 1
+        return self.value
+
+    @property
+    def value(self):
+        """The average so far: v_t, or v_t / (1 - beta**t) with bias correction."""
+        if self.bias_correction and self.t:
+            return self.v / (1.0 - self.beta**self.t)
+        return self.v
+
+    def __repr__(self) -> str:
+        return f"EWMA(beta={self.beta}, bias_correction={self.bias_correction}, t={self.t})"
+
+
+def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndarray:
+    """The EWMA of a whole series along its first axis: ``out[t-1]`` is the value at t.
+
+    Floating series keep their dtype; integer ones become float64.
+
+    Examples
+    --------
+    >>> ewma([1.0, 1.0], beta=0.5).tolist()
+    [0.5, 0.75]
+    """
+    theta = np.asarray(series)
+    if theta.dtype.kind != "f":
+        theta = theta.astype(np.float64)
+    avg = EWMA(beta, bias_correction=bias_correction)
+    out = np.empty_like(theta)
+    for i, x in enumerate(theta):
+        out[i] = avg.update(x)
+    return out

@@ -1,0 +1,76 @@
+"""RMSprop: divide each gradient entry by the root of an EWMA of its squares."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.optim import _checks
+from chainrule.optim.base import Optimizer
+
+
+class RMSprop(Optimizer):
+    """Root Mean Square prop, the notes' form with epsilon outside the square root.
+
+    ::
+
+        S = beta * S + (1 - beta) * dW**2        (S starts at 0, no bias correction)
+        W -= alpha * dW / (sqrt(S) + eps)
+
+    The notes write W -= alpha * dW / sqrt(S); ``eps`` only guards the division where S is
+    0. It is added *after* the square root, as in :class:`Adam` and PyTorch (TensorFlow 1
+    added it inside, sqrt(S + eps), which differs where S is near eps). Directions with
+    large gradients (oscillations) get small steps, directions with small gradients larger
+    ones, which permits a larger alpha.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of (str, Tensor)
+        See :class:`~chainrule.optim.base.Optimizer`.
+    lr : float or Schedule
+        alpha >= 0.
+    beta : float
+        In [0, 1).
+    eps : float
+        > 0.
+    clip_norm, clip_value, nonfinite
+        See :class:`~chainrule.optim.base.Optimizer`.
+    """
+
+    state_names = ("s",)
+    n_scratch = 1
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        beta: float = 0.9,
+        eps: float = 1e-8,
+        *,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+        nonfinite: str = "raise",
+    ):
+        hp = {"beta": beta, "eps": eps}
+        hp.update(clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite)
+        super().__init__(params, lr, hp)
+
+    def _check_hyperparameters(self, hp: dict) -> dict:
+        owner = type(self).__name__
+        return {
+            "beta": _checks.beta(owner, "beta", hp["beta"]),
+            "eps": _checks.real(owner, "eps", hp["eps"], low=0.0, low_open=True),
+            **super()._check_hyperparameters(hp),
+        }
+
+    def update(self, g, state, scratch, lr, t):
+        (s,) = state
+        (work,) = scratch
+        beta = self.beta
+        np.multiply(g, g, out=work)
+        work *= 1.0 - beta
+        s *= beta
+        s += work
+        np.sqrt(s, out=work)
+        work += self.eps
+        np.divide(g, work, out=g)
+        g *= lr

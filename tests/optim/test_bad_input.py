@@ -1,0 +1,129 @@
+"""Bad hyperparameters, non-parameters and non-finite gradients fail loudly and early."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.optim import SGD, Adam, AdamW, Momentum, RMSprop
+
+
+def params():
+    return [("W", cr.tensor(np.ones((2, 2)), requires_grad=True))]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: SGD(params(), lr=-0.1), r"SGD: lr expected a finite number >= 0, got -0.1"),
+        (lambda: Adam(params(), lr=float("nan")), r"lr expected a finite number >= 0, got nan"),
+        (lambda: Adam(params(), beta1=1.0), r"beta1 expected .* in \[0, 1\), got 1.0"),
+        (lambda: Adam(params(), beta2=-0.1), r"beta2 expected .* in \[0, 1\), got -0.1"),
+        (lambda: Momentum(params(), beta=1.5), r"beta expected .* in \[0, 1\), got 1.5"),
+        (lambda: RMSprop(params(), beta=1.0), r"beta expected .* in \[0, 1\), got 1.0"),
+        (lambda: SGD(params(), momentum=1.0), r"momentum expected .* in \[0, 1\), got 1.0"),
+        (lambda: Adam(params(), eps=0.0), r"eps expected a finite number > 0, got 0.0"),
+        (lambda: RMSprop(params(), eps=-1e-8), r"eps expected a finite number > 0, got -1e-08"),
+        (lambda: Adam(params(), clip_norm=0.0), r"clip_norm expected a finite number > 0, got 0"),
+        (lambda: SGD(params(), clip_value=-1), r"clip_value expected a finite number > 0, got -1"),
+        (lambda: AdamW(params(), weight_decay=-1e-2), r"weight_decay expected .* >= 0"),
+        (lambda: SGD(params(), nesterov=True), r"nesterov=True expected momentum > 0, got 0.0"),
+        (lambda: Adam(params(), nonfinite="ignore"), r"expected 'raise' or 'skip', got 'ignore'"),
+        (lambda: Adam([]), "expected at least one parameter, got none"),
+    ],
+)
+def test_bad_hyperparameters_raise_value_error(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (lambda: [np.ones(3)], r"parameter 'param0' expected a leaf cr.Tensor .*, got ndarray"),
+        (
+            lambda: [("W", cr.tensor(np.ones(3)))],
+            r"parameter 'W' expected .* requires_grad=True, got a Tensor with requires_grad=False",
+        ),
+        (
+            lambda: [cr.tensor(np.ones(3), requires_grad=True) * 2.0],
+            r"'param0' expected a leaf .*got a non-leaf Tensor",
+        ),
+        (lambda: cr.tensor(np.ones(3), requires_grad=True), "got a single Tensor"),
+        (lambda: 3.0, "expected an iterable of Tensors .*, got float"),
+        (lambda: ["W"], r"parameter 'param0' expected a leaf cr.Tensor .*, got str"),
+    ],
+)
+def test_non_parameters_raise_type_error(given, message):
+    with pytest.raises(TypeError, match=message):
+        Adam(given())
+
+
+def test_wrongly_typed_hyperparameters_raise_type_error():
+    with pytest.raises(TypeError, match="lr expected a real number >= 0, got str '0.1'"):
+        SGD(params(), lr="0.1")
+    with pytest.raises(TypeError, match="bias_correction expected True or False"):
+        Adam(params(), bias_correction=1)
+
+
+def test_duplicates_and_unnamed_positions():
+    p = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="'param1' is given twice"):
+        SGD([p, p])
+    q = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="two parameters are named 'a'"):
+        SGD([("a", p), ("a", q)])
+    assert SGD([("a", p), q]).param_names == ("a", "param1")
+    assert SGD({"x": p, "y": q}).param_names == ("x", "y")
+
+
+def test_setting_a_bad_rate_or_epoch_later_is_checked():
+    opt = SGD(params())
+    with pytest.raises(ValueError, match="lr expected a finite number >= 0, got -1"):
+        opt.lr = -1
+    with pytest.raises(ValueError, match="epoch expected an integer >= 0, got -2"):
+        opt.set_epoch(-2)
+
+
+def test_gradient_of_wrong_shape_or_dtype_names_the_parameter():
+    ((name, p),) = params()
+    opt = Adam([(name, p)])
+    p.grad = np.ones(4)
+    with pytest.raises(ValueError, match=r"'W' expected a gradient of shape \(2, 2\)"):
+        opt.step()
+    p.grad = np.ones((2, 2), np.float32)
+    with pytest.raises(ValueError, match="dtype float64, got shape .* and dtype float32"):
+        opt.step()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_gradient_raises_naming_the_parameter_and_changes_nothing(bad):
+    a = cr.tensor(np.ones(3), requires_grad=True)
+    b = cr.tensor(np.ones(2), requires_grad=True)
+    opt = Adam([("a", a), ("b", b)], lr=0.1)
+    a.grad, b.grad = np.ones(3), np.array([1.0, bad])
+    with pytest.raises(FloatingPointError, match=r"parameter\(s\) 'b'; no parameter was changed"):
+        opt.step()
+    np.testing.assert_array_equal(a.data, 1.0)
+    assert opt.step_count == 0
+    assert all(not s.any() for e in opt.state_dict()["params"] for s in e["state"].values())
+
+
+def test_nonfinite_skip_skips_the_whole_step():
+    a = cr.tensor(np.ones(3), requires_grad=True)
+    b = cr.tensor(np.ones(2), requires_grad=True)
+    opt = SGD([a, b], lr=0.1, momentum=0.9, nonfinite="skip")
+    a.grad, b.grad = np.ones(3), np.array([np.nan, 1.0])
+    assert opt.step() is False
+    np.testing.assert_array_equal(a.data, 1.0)
+    assert opt.step_count == 0
+    b.grad = np.ones(2)
+    assert opt.step() is True
+    np.testing.assert_allclose(a.data, 0.9)
+
+
+def test_huge_finite_gradients_are_not_mistaken_for_nonfinite():
+    p = cr.tensor(np.ones(4, np.float32), requires_grad=True)
+    opt = Adam([p], lr=0.1, clip_norm=1.0)
+    p.grad = np.full(4, 3e38, np.float32)  # the sum of squares overflows float32
+    assert opt.step() is True
+    np.testing.assert_allclose(p.data, 0.9, rtol=1e-6)

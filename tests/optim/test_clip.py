@@ -1,0 +1,49 @@
+"""Clipping by global norm and by value, alone and inside an optimizer."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.optim import SGD, clip_by_global_norm, clip_by_value, global_norm
+
+
+def test_global_norm_spans_all_arrays():
+    assert global_norm([np.array([3.0]), np.array([[4.0, 0.0]])]) == pytest.approx(5.0)
+    assert global_norm([np.full(4, 1e30, np.float32)]) == pytest.approx(2e30, rel=1e-6)
+    assert np.isnan(global_norm([np.array([1.0, np.nan])]))
+
+
+def test_clip_by_global_norm_keeps_direction_and_caps_length():
+    grads = [np.array([3.0, 0.0]), np.array([[0.0], [4.0]])]
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0)
+    np.testing.assert_allclose(clipped[0], [0.6, 0.0])
+    np.testing.assert_allclose(clipped[1], [[0.0], [0.8]])
+    np.testing.assert_array_equal(grads[0], [3.0, 0.0])  # inputs untouched
+    same, _ = clip_by_global_norm(grads, 10.0)
+    np.testing.assert_array_equal(same[1], grads[1])
+
+
+def test_clip_by_value_clamps_each_entry():
+    (out,) = clip_by_value([np.array([-3.0, 0.5, 2.0])], 1.0)
+    np.testing.assert_array_equal(out, [-1.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf")])
+def test_clip_thresholds_must_be_positive(bad):
+    with pytest.raises(ValueError, match=f"max_norm expected a finite number > 0, got {bad}"):
+        clip_by_global_norm([np.ones(2)], bad)
+    with pytest.raises(ValueError, match=f"limit expected a finite number > 0, got {bad}"):
+        clip_by_value([np.ones(2)], bad)
+
+
+def test_optimizer_clips_value_then_global_norm_across_parameters():
+    a = cr.tensor(np.zeros(2), requires_grad=True)
+    b = cr.tensor(np.zeros(1), requires_grad=True)
+    opt = SGD([a, b], lr=1.0, clip_value=4.0, clip_norm=2.5)
+    a.grad, b.grad = np.array([3.0, -100.0]), np.array([0.0])
+    opt.step()
+    # value: (3, -4, 0); norm 5 > 2.5: halved; SGD steps by -lr * g
+    np.testing.assert_allclose(a.data, [-1.5, 2.0])
+    np.testing.assert_allclose(b.data, [0.0])
+    np.testing.assert_array_equal(a.grad, [3.0, -100.0])

@@ -1,0 +1,55 @@
+"""The exponentially weighted average of the notes, with and without bias correction."""
+
+import numpy as np
+import pytest
+
+from chainrule.optim import EWMA, ewma
+
+
+def test_recursion_equals_the_explicit_weighted_sum():
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(20)
+    beta = 0.9
+    out = ewma(theta, beta)
+    for t in range(1, 21):
+        weights = (1 - beta) * beta ** np.arange(t - 1, -1, -1)
+        assert out[t - 1] == pytest.approx(weights @ theta[:t], rel=1e-12)
+
+
+def test_bias_correction_divides_by_one_minus_beta_to_the_t():
+    theta = np.array([10.0, 12.0, 11.0])
+    raw = ewma(theta, 0.9)
+    corrected = ewma(theta, 0.9, bias_correction=True)
+    np.testing.assert_allclose(corrected, raw / (1 - 0.9 ** np.arange(1, 4)))
+    assert corrected[0] == pytest.approx(10.0)  # the first value is no longer 0.1 * theta_1
+    assert raw[0] == pytest.approx(1.0)
+
+
+def test_constant_series_corrected_is_exact():
+    np.testing.assert_allclose(ewma(np.full(50, 3.0), 0.98, bias_correction=True), 3.0)
+
+
+def test_streaming_arrays_keep_dtype_and_reset():
+    avg = EWMA(0.5)
+    avg.update(np.ones(3, np.float32))
+    value = avg.update(np.full(3, 3.0, np.float32))
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, 0.5 * 0.5 + 0.5 * 3.0)
+    assert avg.t == 2
+    avg.reset()
+    assert avg.t == 0 and avg.value == 0.0
+
+
+def test_an_impulse_fades_to_one_over_e_after_one_over_one_minus_beta_steps():
+    beta = 0.98
+    n = round(1 / (1 - beta))
+    impulse = np.zeros(n + 1)
+    impulse[0] = 1.0
+    out = ewma(impulse, beta)
+    assert out[n] / out[0] == pytest.approx(np.exp(-1), rel=0.02)
+
+
+@pytest.mark.parametrize("beta", [1.0, -0.1])
+def test_beta_outside_unit_interval_is_rejected(beta):
+    with pytest.raises(ValueError, match=rf"beta expected .* in \[0, 1\), got {beta}"):
+        EWMA(beta)
