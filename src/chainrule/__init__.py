@@ -4,7 +4,7 @@ A small reverse-mode autodiff engine over NumPy and what it takes to train neura
 networks with it. The curated public API lives here; submodules hold the rest.
 """
 
-from chainrule import data, functional, init, losses, nn, regularization
+from chainrule import data, functional, init, losses, nn, optim, regularization, train
 from chainrule.autodiff import (
     DTYPES,
     Tensor,
@@ -34,25 +34,30 @@ from chainrule.autodiff.ops import (
     where,
 )
 from chainrule.gradcheck import GradcheckResult, gradcheck
+from chainrule.io import load, load_bundle, save
+from chainrule.train import evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DTYPES",
-    "GradcheckResult",
-    "Tensor",
     "abs",
     "concatenate",
     "data",
     "detect_anomaly",
+    "DTYPES",
     "enable_grad",
+    "evaluate",
     "exp",
+    "fit",
     "functional",
     "gradcheck",
+    "GradcheckResult",
     "init",
     "is_grad_enabled",
     "leaky_relu",
     "linear",
+    "load",
+    "load_bundle",
     "log",
     "log_softmax",
     "losses",
@@ -61,13 +66,18 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "optim",
+    "predict",
     "regularization",
     "relu",
+    "save",
     "sigmoid",
     "softmax",
     "sqrt",
     "stack",
     "tanh",
+    "Tensor",
     "tensor",
+    "train",
     "where",
 ]
