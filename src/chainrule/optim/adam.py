@@ -8,6 +8,7 @@ import numpy as np
 
 from chainrule.optim import _checks
 from chainrule.optim.base import Optimizer
+from chainrule.optim.schedules import Schedule
 
 
 class Adam(Optimizer):
@@ -51,7 +52,7 @@ class Adam(Optimizer):
     def __init__(
         self,
         params,
-        lr=1e-3,
+        lr: float | Schedule = 1e-3,
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
@@ -123,7 +124,7 @@ class AdamW(Adam):
     def __init__(
         self,
         params,
-        lr=1e-3,
+        lr: float | Schedule = 1e-3,
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,

@@ -69,9 +69,10 @@ class Optimizer:
 
     def __init__(self, params, lr, hyperparameters: dict):
         owner = type(self).__name__
-        self._hyper = self._check_hyperparameters(hyperparameters)
-        self.__dict__.update(self._hyper)
-        self.state_names = self._state_names_for(self._hyper)
+        hyper = self._check_hyperparameters(hyperparameters)
+        self.__dict__.update(hyper)
+        self._hyper_names = tuple(hyper)
+        self.state_names = self._state_names_for(hyper)
         self.lr = lr
         self._names, self._params = _collect(params, owner)
         self.step_count = 0
@@ -136,7 +137,8 @@ class Optimizer:
 
     @property
     def hyperparameters(self) -> dict:
-        return dict(self._hyper)
+        """The hyperparameters (set at construction or by ``load_state_dict``), by name."""
+        return {name: getattr(self, name) for name in self._hyper_names}
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -174,6 +176,7 @@ class Optimizer:
         if missing is not None:
             if len(missing) == len(self._params):
                 return False
+            # zeros keep the flat finiteness check and global norm exact for the others
             for i in missing:
                 self._grad_slots[i][1][...] = 0
         groups = self._groups
@@ -191,6 +194,7 @@ class Optimizer:
         update = self.update
         for group in groups:
             if missing is None and group.synced:
+                # the common case: one call of the rule over the group's flat buffers
                 t = group.t[0] + 1
                 update(group.grad, group.state, group.scratch, lr, t)
                 _write(group.params, group.grads, shrink)
@@ -209,7 +213,7 @@ class Optimizer:
         """Slow path after a non-finite sum of squares: overflow (fine) or NaN/Inf (not)."""
         bad = [
             self._names[i]
-            for i, gv in zip(group.index, group.grads, strict=False)
+            for i, gv in zip(group.index, group.grads, strict=True)
             if not np.isfinite(gv).all()
         ]
         if not bad:
@@ -256,7 +260,7 @@ class Optimizer:
         lr = self._lr
         return {
             "optimizer": type(self).__name__,
-            "hyperparameters": dict(self._hyper),
+            "hyperparameters": self.hyperparameters,
             "lr": lr.get_config() if isinstance(lr, Schedule) else lr,
             "step_count": self.step_count,
             "epoch": self._epoch,
@@ -286,7 +290,7 @@ class Optimizer:
                 f"{owner}: expected a {type(self).__name__} checkpoint, got {state['optimizer']!r}"
             )
         hp = state["hyperparameters"]
-        _expect_keys(owner, "hyperparameters", hp, tuple(self._hyper))
+        _expect_keys(owner, "hyperparameters", hp, self._hyper_names)
         hyper = self._check_hyperparameters(hp)
         lr = state["lr"]
         lr = _check_lr(owner, schedule_from_config(lr) if isinstance(lr, Mapping) else lr)
@@ -306,7 +310,6 @@ class Optimizer:
                 f"optimizer keeps {list(self.state_names)}; build it with the same settings"
             )
         ts = [self._check_entry(owner, i, e) for i, e in enumerate(entries)]
-        self._hyper = hyper
         self.__dict__.update(hyper)
         self._lr = lr
         self.step_count = step_count
@@ -365,7 +368,7 @@ class Optimizer:
         self._grad_slots = slots
 
     def __repr__(self) -> str:
-        hp = ", ".join(f"{k}={v!r}" for k, v in self._hyper.items())
+        hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
         return f"{type(self).__name__}({len(self._params)} parameters, lr={self._lr!r}, {hp})"
 
 

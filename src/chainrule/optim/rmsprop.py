@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.optim import _checks
 from chainrule.optim.base import Optimizer
+from chainrule.optim.schedules import Schedule
 
 
 class RMSprop(Optimizer):
@@ -42,7 +43,7 @@ class RMSprop(Optimizer):
     def __init__(
         self,
         params,
-        lr=1e-3,
+        lr: float | Schedule = 1e-3,
         beta: float = 0.9,
         eps: float = 1e-8,
         *,

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.optim import _checks
 from chainrule.optim.base import Optimizer
+from chainrule.optim.schedules import Schedule
 
 
 class SGD(Optimizer):
@@ -47,7 +48,7 @@ class SGD(Optimizer):
     def __init__(
         self,
         params,
-        lr=0.01,
+        lr: float | Schedule = 0.01,
         momentum: float = 0.0,
         *,
         nesterov: bool = False,
@@ -107,7 +108,7 @@ class Momentum(Optimizer):
     def __init__(
         self,
         params,
-        lr=0.01,
+        lr: float | Schedule = 0.01,
         beta: float = 0.9,
         *,
         nesterov: bool = False,
