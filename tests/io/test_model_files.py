@@ -1,0 +1,149 @@
+"""chainrule.save / chainrule.load: bit-identical round trips, safe failures."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.data import MinMaxScaler, Standardizer
+from chainrule.files import FormatError, read_tree, write_tree
+
+MODELS = {
+    "linear": lambda: nn.Linear(4, 3, rng=0),
+    "sequential-activations": lambda: nn.Sequential(
+        nn.Linear(4, 5, rng=1),
+        nn.Tanh(),
+        nn.Linear(5, 5, rng=2),
+        nn.Sigmoid(),
+        nn.Linear(5, 5, rng=3),
+        nn.ReLU(),
+        nn.Linear(5, 5, rng=4),
+        nn.LeakyReLU(0.2),
+        nn.Identity(),
+        nn.Linear(5, 3, rng=5),
+        nn.Softmax(),
+    ),
+    "mlp-dropout-batchnorm": lambda: nn.MLP(
+        [4, 8, 8, 3], activation="relu", dropout=0.7, batch_norm=True, seed=0
+    ),
+    "mlp-sigmoid-output": lambda: nn.MLP([4, 6, 1], activation="sigmoid", output="sigmoid", seed=2),
+    "float64": lambda: nn.MLP([4, 6, 3], activation="tanh", seed=1, dtype="float64"),
+}
+
+
+def trained(make):
+    """A model whose buffers moved too (batch-norm running statistics)."""
+    model = make()
+    dtype = model.parameters()[0].dtype
+    x = cr.tensor(np.random.default_rng(0).standard_normal((16, 4)).astype(dtype))
+    model.train()
+    with cr.no_grad():
+        model(x)
+    model.eval()
+    return model, x
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_round_trip_is_bit_identical(name, tmp_path):
+    model, x = trained(MODELS[name])
+    path = cr.save(model, tmp_path / "m.safetensors")
+    loaded = cr.load(path)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    for key, value in model.state_dict().items():
+        other = loaded.state_dict()[key]
+        assert other.dtype == value.dtype and np.array_equal(other, value), key
+    with cr.no_grad():
+        assert np.array_equal(loaded(x).data, model(x).data)
+    assert not loaded.training
+
+
+def test_scaler_labels_and_metadata_round_trip(tmp_path):
+    X = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32) * 3 + 1
+    for scaler in (Standardizer().fit(X), MinMaxScaler().fit(X)):
+        model = nn.MLP([4, 3], seed=0)
+        cr.save(
+            model,
+            tmp_path / "m.safetensors",
+            scaler=scaler,
+            labels=["a", "b", "c"],
+            metadata={"test_accuracy": 0.5, "config": {"epochs": 3}},
+        )
+        bundle = cr.load_bundle(tmp_path / "m.safetensors")
+        assert type(bundle.scaler) is type(scaler)
+        assert np.array_equal(bundle.scaler.transform(X), scaler.transform(X))
+        assert bundle.labels == ["a", "b", "c"]
+        assert bundle.metadata == {"test_accuracy": 0.5, "config": {"epochs": 3}}
+
+
+def saved_tree(tmp_path):
+    path = cr.save(nn.MLP([4, 5, 3], seed=0), tmp_path / "m.safetensors")
+    return read_tree(path)
+
+
+def test_pickle_payload_is_a_format_error_and_runs_nothing(tmp_path):
+    marker = tmp_path / "executed"
+
+    class Payload:
+        def __reduce__(self):
+            return (marker.write_text, ("pwned",))
+
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(FormatError):
+        cr.load(path)
+    assert not marker.exists()
+
+
+def test_unknown_layer_name_is_a_format_error(tmp_path):
+    tree = saved_tree(tmp_path)
+    tree["architecture"]["type"] = "os.system"
+    write_tree(tmp_path / "x.safetensors", tree)
+    with pytest.raises(FormatError, match="unknown layer type 'os.system'"):
+        cr.load(tmp_path / "x.safetensors")
+
+
+def test_mismatched_shapes_are_a_format_error(tmp_path):
+    tree = saved_tree(tmp_path)
+    name = next(iter(tree["state"]))
+    tree["state"][name] = np.zeros((2, 2), np.float32)
+    write_tree(tmp_path / "x.safetensors", tree)
+    with pytest.raises(FormatError, match="mis-shaped"):
+        cr.load(tmp_path / "x.safetensors")
+
+
+def test_truncated_tensors_are_a_format_error(tmp_path):
+    path = cr.save(nn.MLP([4, 5, 3], seed=0), tmp_path / "m.safetensors")
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-7])
+    with pytest.raises(FormatError, match="bytes"):
+        cr.load(path)
+
+
+def test_malformed_json_and_wrong_format_are_format_errors(tmp_path):
+    path = cr.save(nn.MLP([4, 5, 3], seed=0), tmp_path / "m.safetensors")
+    blob = bytearray(path.read_bytes())
+    start = blob.index(b'\\"architecture')  # the tree's JSON sits escaped in the header
+    blob[start : start + 2] = b"xx"  # the header stays valid JSON, the tree does not
+    path.write_bytes(bytes(blob))
+    with pytest.raises(FormatError, match="JSON"):
+        cr.load(path)
+    write_tree(tmp_path / "other.safetensors", {"format": "something.else"})
+    with pytest.raises(FormatError, match="not a chainrule model file"):
+        cr.load(tmp_path / "other.safetensors")
+    tree = saved_tree(tmp_path)
+    tree["scaler"] = {"type": "Evil", "config": {}, "state": {}}
+    write_tree(tmp_path / "s.safetensors", tree)
+    with pytest.raises(FormatError, match="unknown scaler 'Evil'"):
+        cr.load_bundle(tmp_path / "s.safetensors")
+
+
+def test_saving_writes_atomically_over_an_existing_file(tmp_path):
+    path = tmp_path / "m.safetensors"
+    cr.save(nn.MLP([4, 3], seed=0), path)
+    cr.save(nn.MLP([4, 3], seed=1), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+    assert json.loads(json.dumps(read_tree(path)["architecture"]))["seed"] == 1

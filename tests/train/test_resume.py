@@ -1,0 +1,214 @@
+"""Checkpoints: resuming continues bit-identically, in a fresh process too."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from chainrule import nn, optim
+from chainrule.train import CheckpointDir, LambdaCallback, TrainingInterrupted, fit
+
+# Dropout (its generator), Adam (its moments), a step schedule (its counter) and shuffling
+# (the shuffler's state and the batch position) all live in the checkpoint: a resume that
+# lost any of them would diverge from the straight run.
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from chainrule import nn, optim
+    from chainrule.data import make_moons
+    from chainrule.train import fit
+
+    def setup():
+        X, y = make_moons(300, noise=0.2, seed=1)
+        model = nn.MLP([2, 32, 32, 2], activation="relu", dropout=0.8, seed=3)
+        schedule = optim.InverseSqrtDecay(0.01, unit="step")
+        opt = optim.Adam(model.named_parameters(), lr=schedule)
+        return X, y.astype(np.int64), model, opt
+
+    def run(epochs, ckpt=None, resume=None):
+        X, y, model, opt = setup()
+        history = fit(model, "cross_entropy", opt, X, y, epochs=epochs, batch_size=32,
+                      seed=7, checkpoint_dir=ckpt, resume_from=resume, progress=False)
+        return model, opt, history
+
+    if __name__ == "__main__":
+        mode, out = sys.argv[1], sys.argv[2]
+        if mode == "resume":
+            model, opt, history = run(6, resume=sys.argv[3])
+        else:
+            model, opt, history = run(int(mode), ckpt=sys.argv[3] if len(sys.argv) > 3 else None)
+        state = {k: v for k, v in model.state_dict().items()}
+        for i, p in enumerate(opt.state_dict()["params"]):
+            for name, arr in p["state"].items():
+                state[f"opt.{i}.{name}"] = arr
+        np.savez(out, **state)
+        with open(out + ".json", "w") as f:
+            json.dump({"losses": history.step_losses,
+                       "rows": [{k: v for k, v in r.items() if k != "time"} for r in history.epochs],
+                       "step_count": opt.state_dict()["step_count"]}, f)
+    """
+)
+
+
+def run_script(tmp_path, *args):
+    script = tmp_path / "train_script.py"
+    script.write_text(SCRIPT)
+    subprocess.run([sys.executable, str(script), *map(str, args)], check=True)
+
+
+def outputs(path):
+    arrays = dict(np.load(str(path) + ".npz" if not str(path).endswith(".npz") else path))
+    with open(str(path) + ".json") as f:
+        return arrays, json.load(f)
+
+
+def test_three_plus_three_epochs_in_a_fresh_process_equal_six_straight(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    run_script(tmp_path, 6, tmp_path / "straight")
+    run_script(tmp_path, 3, tmp_path / "first", ckpt)
+    run_script(tmp_path, "resume", tmp_path / "resumed", ckpt)
+    straight, s_log = (
+        np.load(tmp_path / "straight.npz"),
+        json.loads((tmp_path / "straight.json").read_text()),
+    )
+    resumed, r_log = (
+        np.load(tmp_path / "resumed.npz"),
+        json.loads((tmp_path / "resumed.json").read_text()),
+    )
+    assert sorted(straight.files) == sorted(resumed.files)
+    for key in straight.files:
+        assert np.array_equal(straight[key], resumed[key]), key
+    assert s_log == r_log
+
+
+def make_run(tmp_path):
+    from chainrule.data import make_moons
+
+    X, y = make_moons(200, noise=0.2, seed=1)
+    model = nn.MLP([2, 16, 2], activation="relu", dropout=0.8, seed=3)
+    opt = optim.Adam(model.named_parameters(), lr=0.01)
+    return X, y.astype(np.int64), model, opt
+
+
+def train(tmp_path, epochs, resume=None, callbacks=(), ckpt="ckpt"):
+    X, y, model, opt = make_run(tmp_path)
+    history = fit(
+        model,
+        "cross_entropy",
+        opt,
+        X,
+        y,
+        epochs=epochs,
+        batch_size=16,
+        seed=5,
+        checkpoint_dir=tmp_path / ckpt,
+        resume_from=resume,
+        callbacks=list(callbacks),
+        progress=False,
+    )
+    return model, opt, history
+
+
+def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(tmp_path, capsys):
+    straight_model, straight_opt, straight = train(tmp_path, 3, ckpt="straight")
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted) as info:
+        train(tmp_path, 3, callbacks=[LambdaCallback(on_batch_end=interrupt)])
+    assert "resume_from" in str(info.value) and info.value.checkpoint.exists()
+    assert "checkpoint saved" in capsys.readouterr().err
+    assert info.value.history.stopped_reason == "interrupted"
+
+    model, opt, resumed = train(tmp_path, 3, resume=tmp_path / "ckpt")
+    assert resumed.step_losses == straight.step_losses
+    for (_, a), (_, b) in zip(
+        model.named_parameters(), straight_model.named_parameters(), strict=True
+    ):
+        assert np.array_equal(a.data, b.data)
+
+
+def test_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path):
+    train(tmp_path, 2)
+    files = CheckpointDir(tmp_path / "ckpt").files()
+    assert len(files) == 2
+    files[-1].write_bytes(files[-1].read_bytes()[:100])  # damaged after the fact
+    with pytest.warns(RuntimeWarning, match="falling back to the previous one"):
+        _, _, history = train(tmp_path, 2, resume=tmp_path / "ckpt")
+    assert len(history.epochs) == 2  # epoch 2 was redone from the epoch-1 checkpoint
+
+
+def test_all_checkpoints_corrupt_raises_rather_than_starting_over(tmp_path):
+    from chainrule.files import FormatError
+
+    train(tmp_path, 1)
+    for f in CheckpointDir(tmp_path / "ckpt").files():
+        f.write_bytes(b"garbage")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FormatError, match="no readable checkpoint"):
+            train(tmp_path, 2, resume=tmp_path / "ckpt")
+
+
+def test_resume_with_another_batch_size_is_refused(tmp_path):
+    train(tmp_path, 1)
+    X, y, model, opt = make_run(tmp_path)
+    with pytest.raises(ValueError, match="batch_size=16"):
+        fit(
+            model,
+            "cross_entropy",
+            opt,
+            X,
+            y,
+            epochs=2,
+            batch_size=8,
+            resume_from=tmp_path / "ckpt",
+            progress=False,
+        )
+
+
+def test_missing_resume_source(tmp_path):
+    X, y, model, opt = make_run(tmp_path)
+    with pytest.raises(FileNotFoundError, match="resume_from"):
+        fit(model, "cross_entropy", opt, X, y, resume_from=tmp_path / "nope", progress=False)
+
+
+KILLER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from chainrule import nn, optim
+    from chainrule.train import fit
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 200)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    model = nn.MLP([200, 1024, 1024, 10], seed=0)
+    opt = optim.Adam(model.named_parameters(), lr=1e-4)
+    fit(model, "cross_entropy", opt, X, y, epochs=10_000, batch_size=64,
+        checkpoint_dir=sys.argv[1], progress=False)
+    """
+)
+
+
+def test_sigkill_while_checkpointing_leaves_a_loadable_checkpoint(tmp_path):
+    import time
+
+    ckpt = tmp_path / "ckpt"
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(ckpt)])
+    deadline = time.monotonic() + 60
+    while len(CheckpointDir(ckpt).files()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.13)  # most of the time of an epoch here is spent writing the checkpoint
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    path, state = CheckpointDir(ckpt).load_latest()
+    assert state["epoch"] >= 2 and state["model"]["layers.0.weight"].shape == (200, 1024)
