@@ -50,8 +50,8 @@ SCRIPT = textwrap.dedent(
                 state[f"opt.{i}.{name}"] = arr
         np.savez(out, **state)
         with open(out + ".json", "w") as f:
-            json.dump({"losses": history.step_losses,
-                       "rows": [{k: v for k, v in r.items() if k != "time"} for r in history.epochs],
+            rows = [{k: v for k, v in r.items() if k != "time"} for r in history.epochs]
+            json.dump({"losses": history.step_losses, "rows": rows,
                        "step_count": opt.state_dict()["step_count"]}, f)
     """
 )
@@ -61,12 +61,6 @@ def run_script(tmp_path, *args):
     script = tmp_path / "train_script.py"
     script.write_text(SCRIPT)
     subprocess.run([sys.executable, str(script), *map(str, args)], check=True)
-
-
-def outputs(path):
-    arrays = dict(np.load(str(path) + ".npz" if not str(path).endswith(".npz") else path))
-    with open(str(path) + ".json") as f:
-        return arrays, json.load(f)
 
 
 def test_three_plus_three_epochs_in_a_fresh_process_equal_six_straight(tmp_path):
