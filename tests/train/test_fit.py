@@ -269,3 +269,14 @@ def test_non_finite_loss_names_epoch_and_step_and_writes_no_checkpoint(tmp_path)
     with pytest.raises(NonFiniteLossError, match=r"epoch \d+, step \d+"), np.errstate(all="ignore"):
         fit(model, "mse", opt, X, y, epochs=20, checkpoint_dir=tmp_path, progress=False)
     assert not list(tmp_path.glob("checkpoint-*"))
+
+
+def test_vanishing_gradients_are_warned_about_once():
+    from chainrule.train import GradientWarning
+
+    X, y = cr.data.make_moons(128, noise=0.1, seed=0)
+    model = nn.MLP([2] + [32] * 10 + [2], activation="sigmoid", init="normal", seed=0)
+    opt = optim.SGD(model.named_parameters(), lr=0.01)
+    with pytest.warns(GradientWarning, match="vanish") as caught:
+        fit(model, "cross_entropy", opt, X, y.astype(np.int64), epochs=2, progress=False)
+    assert len([w for w in caught if issubclass(w.category, GradientWarning)]) == 1

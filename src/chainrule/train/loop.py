@@ -23,6 +23,7 @@ from chainrule.data.batches import BatchLoader
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
 from chainrule.train.checkpoint import CheckpointDir, resolve_resume
+from chainrule.train.diagnostics import gradient_health
 from chainrule.train.history import History
 
 
@@ -125,6 +126,7 @@ class Trainer:
         self.epoch = 0
         self.batches_per_epoch = 0
         self._interrupt = False
+        self._gradients_warned = False
 
     # -- public -------------------------------------------------------------------------
     def fit(self, X, y, dev=None, resume_from=None) -> History:
@@ -246,8 +248,24 @@ class Trainer:
         self.history.epochs.append(logs)
         for name, total in position["sq_norms"].items():
             self.history.grad_norms.setdefault(name, []).append(math.sqrt(total / max(done, 1)))
+        self._check_gradients()
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _check_gradients(self) -> None:
+        """Warn once per run when the weights' gradient norms vanish or explode with depth."""
+        if self._gradients_warned:
+            return
+        weights = {
+            name: self.history.grad_norms[name][-1]
+            for name, p in self.model.named_parameters()
+            if p.ndim >= 2 and name in self.history.grad_norms
+        }
+        if len(weights) >= 2:
+            reading = gradient_health(weights)
+            if not reading.healthy:
+                reading.warn(stacklevel=4)
+                self._gradients_warned = True
 
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, X, y, batch_size: int = 1024) -> dict:
