@@ -258,5 +258,5 @@ class ProgressBar(Callback):
             f"epoch {epoch + 1}/{trainer.epochs} {logs['time']:.1f}s lr {logs['lr']:.3g} "
             + " ".join(parts)
         )
-        self.stream.write(("\r" if self.live else "") + line + " " * 8 + "\n")
+        self.stream.write(("\r" + line + " " * 8 if self.live else line) + "\n")
         self.stream.flush()
