@@ -58,7 +58,7 @@ def run(preset: str, outdir: Path) -> Result:
     )
     figures = [
         _draw_layers(per_layer, deepest, outdir / "gradient_norms_per_layer.png"),
-        _draw_depth(by_depth, outdir / "first_over_last_vs_depth.png"),
+        _draw_depth(by_depth, DEPTHS[preset], outdir / "first_over_last_vs_depth.png"),
         _draw_speed(speeds, outdir / "learning_speed_per_layer.png"),
     ]
     numbers = {
@@ -137,10 +137,9 @@ def _draw_layers(per_layer: dict, depth: int, path: Path) -> Path:
     return plots.save(fig, path, svg=True)[0]
 
 
-def _draw_depth(by_depth: dict, path: Path) -> Path:
+def _draw_depth(by_depth: dict, depths: list[int], path: Path) -> Path:
     fig, ax = plots.figure(width=6.0, height=4.0)
     for label, ratios in by_depth.items():
-        depths = DEPTHS["full"] if len(ratios) == len(DEPTHS["full"]) else DEPTHS["fast"]
         ax.semilogy(depths, ratios, "o-", ms=3, label=label)
     ax.axhline(1.0, color="#999", ls=":", lw=1)
     ax.set_xlabel("number of hidden layers")
