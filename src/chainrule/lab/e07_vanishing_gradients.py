@@ -1,0 +1,167 @@
+"""Experiment 7: vanishing and exploding gradients in deep networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn, optim, plots
+from chainrule.data import Standardizer, make_moons
+from chainrule.lab.base import Result, experiment
+from chainrule.losses import cross_entropy
+from chainrule.train import fit
+
+WIDTH = 32
+DEPTHS = {"fast": [2, 6, 10], "full": [2, 4, 6, 8, 10, 12, 15]}
+TRAIN_EPOCHS = {"fast": 5, "full": 30}
+NETS = {  # label -> (activation, weight init)
+    "sigmoid, Xavier": ("sigmoid", "xavier_normal"),
+    "ReLU, He": ("relu", "he_normal"),
+    "ReLU, N(0,1)": ("relu", {"name": "normal", "std": 1.0}),
+}
+
+
+@experiment(
+    7,
+    "vanishing_gradients",
+    "Vanishing and exploding gradients",
+    "In a deep network backprop multiplies, layer after layer, by the weights and by "
+    "sigma'(z) <= 1/4: with sigmoid units the gradient shrinks geometrically toward the "
+    "input, so early layers learn far more slowly than late ones (vanishing gradients); "
+    "with weights too large it grows instead (exploding). ReLU, whose derivative is 1 "
+    "where active, with He initialization keeps the gradient of every layer on the same "
+    "scale.",
+    "001, 004",
+)
+def run(preset: str, outdir: Path) -> Result:
+    X, y = make_moons(256, noise=0.2, seed=7)
+    X = Standardizer().fit_transform(X)
+    deepest = DEPTHS[preset][-1]
+    per_layer = {
+        label: _layer_norms(act, init, deepest, X, y) for label, (act, init) in NETS.items()
+    }
+    ratio = {label: n[0] / n[-1] for label, n in per_layer.items()}
+    by_depth = {
+        label: [_ratio(_layer_norms(act, init, d, X, y)) for d in DEPTHS[preset]]
+        for label, (act, init) in NETS.items()
+    }
+    speeds = _learning_speeds(deepest, X, y, TRAIN_EPOCHS[preset])
+
+    verdict = (
+        ratio["sigmoid, Xavier"] < 0.01
+        and ratio["ReLU, He"] > 0.1
+        and ratio["ReLU, N(0,1)"] > 100
+        and by_depth["sigmoid, Xavier"][-1] < 0.01 * by_depth["sigmoid, Xavier"][0]
+        and speeds["first_over_last"] < 0.01
+    )
+    figures = [
+        _draw_layers(per_layer, deepest, outdir / "gradient_norms_per_layer.png"),
+        _draw_depth(by_depth, DEPTHS[preset], outdir / "first_over_last_vs_depth.png"),
+        _draw_speed(speeds, outdir / "learning_speed_per_layer.png"),
+    ]
+    numbers = {
+        "hidden_layers": deepest,
+        "first_over_last_gradient_norm": ratio,
+        "depths": DEPTHS[preset],
+        "first_over_last_by_depth": by_depth,
+        "gradient_norm_per_layer": per_layer,
+        "sigmoid_training_first_over_last_mean": speeds["first_over_last"],
+    }
+    summary = (
+        f"With {deepest} hidden layers the first layer's gradient norm over the last "
+        f"layer's is {ratio['sigmoid, Xavier']:.1e} for sigmoid + Xavier, "
+        f"{ratio['ReLU, He']:.2f} for ReLU + He and {ratio['ReLU, N(0,1)']:.1e} for ReLU + "
+        f"N(0,1) (exploding). For sigmoid the ratio falls as layers are added ("
+        + ", ".join(f"{r:.1e}" for r in by_depth["sigmoid, Xavier"])
+        + f" for depths {DEPTHS[preset]}); while training, the first layer learns "
+        f"{speeds['first_over_last']:.1e} times as fast as the last on average."
+    )
+    setup = (
+        f"make_moons(256, noise 0.2, seed 7), standardized. MLP 2 -> {WIDTH} x depth -> 2, "
+        "cross-entropy on logits, seed 7. Speed of learning of layer l (Nielsen): "
+        "the RMS of delta^l = dC/db^l for one full-batch backward pass at initialization "
+        "(first = layer 1, last = output layer). Training: the deepest sigmoid net with plain "
+        f"SGD (lr 0.5, batch 32, {TRAIN_EPOCHS[preset]} epochs); History.grad_norms of the "
+        "biases (RMS) per epoch."
+    )
+    return Result(numbers, figures, verdict, summary, setup)
+
+
+def _net(act: str, init, depth: int) -> nn.MLP:
+    return nn.MLP([2] + [WIDTH] * depth + [2], activation=act, init=init, seed=7)
+
+
+def _layer_norms(act: str, init, depth: int, X, y) -> list[float]:
+    """RMS of dC/db^l = delta^l (Nielsen's speed of learning) per layer, input first.
+
+    RMS rather than the norm so that layers of different widths compare.
+    """
+    model = _net(act, init, depth)
+    cross_entropy(model(cr.tensor(X)), y).backward()
+    return [
+        float(np.sqrt(np.mean(p.grad.astype(np.float64) ** 2)))
+        for name, p in model.named_parameters()
+        if name.endswith("bias")
+    ]
+
+
+def _ratio(norms: list[float]) -> float:
+    return norms[0] / norms[-1]
+
+
+def _learning_speeds(depth: int, X, y, epochs: int) -> dict:
+    model = _net("sigmoid", "xavier_normal", depth)
+    opt = optim.SGD(model.named_parameters(), lr=0.5)
+    hist = fit(
+        model, "cross_entropy", opt, X, y, epochs=epochs, batch_size=32, seed=7, progress=False
+    )
+    weights = {k: v for k, v in hist.grad_norms.items() if k.endswith("bias")}
+    names = sorted(weights, key=lambda k: int(k.split(".")[1]))
+    curves = [np.asarray(weights[k]) for k in names]
+    return {
+        "curves": [c.tolist() for c in curves],
+        "first_over_last": float(np.mean(curves[0] / curves[-1])),
+    }
+
+
+def _draw_layers(per_layer: dict, depth: int, path: Path) -> Path:
+    fig, ax = plots.figure(width=6.0, height=4.0)
+    for label, norms in per_layer.items():
+        ax.semilogy(np.arange(1, len(norms) + 1), norms, "o-", ms=3, label=label)
+    ax.set_xlabel(f"layer (1 = first hidden, {depth + 1} = output)")
+    ax.set_ylabel("RMS of dC/db over the layer's units (log)")
+    ax.set_title(f"Gradient per layer at initialization, {depth} hidden layers")
+    ax.legend()
+    return plots.save(fig, path, svg=True)[0]
+
+
+def _draw_depth(by_depth: dict, depths: list[int], path: Path) -> Path:
+    fig, ax = plots.figure(width=6.0, height=4.0)
+    for label, ratios in by_depth.items():
+        ax.semilogy(depths, ratios, "o-", ms=3, label=label)
+    ax.axhline(1.0, color="#999", ls=":", lw=1)
+    ax.set_xlabel("number of hidden layers")
+    ax.set_ylabel("first-layer / output-layer RMS of dC/db")
+    ax.set_title("Does the first layer still get a gradient? (1 = same scale)")
+    ax.legend()
+    return plots.save(fig, path, svg=True)[0]
+
+
+def _draw_speed(speeds: dict, path: Path) -> Path:
+    fig, ax = plots.figure(width=7.2, height=4.0)
+    curves = speeds["curves"]
+    colors = plots.pyplot().get_cmap(plots.SEQUENTIAL)(np.linspace(0, 0.9, len(curves)))
+    for i, (c, color) in enumerate(zip(curves, colors, strict=False)):
+        last = i == len(curves) - 1
+        label = "output layer" if last else f"hidden layer {i + 1}"
+        if i in (0, len(curves) // 2) or last:
+            ax.semilogy(np.arange(1, len(c) + 1), c, color=color, label=label)
+        else:
+            ax.semilogy(np.arange(1, len(c) + 1), c, color=color)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("RMS of dC/db, epoch mean (log)")
+    ax.set_title("Learning speed per layer while training a deep sigmoid net")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return plots.save(fig, path, svg=True)[0]

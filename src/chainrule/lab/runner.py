@@ -1,0 +1,131 @@
+"""Run lab experiments in number order, survive failures, and write the report.
+
+An experiment that raises does not stop the others: it becomes a failed section of the
+report carrying its traceback, so one broken claim never hides the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chainrule.lab.base import PRESETS, Experiment, Result
+
+
+@dataclass
+class Outcome:
+    """One experiment's run: its result, or the error it raised, and how long it took.
+
+    ``status`` is ``"reproduced"``, ``"not reproduced"`` or ``"error"``.
+    """
+
+    experiment: Experiment
+    preset: str
+    seconds: float
+    result: Result | None = None
+    error: str | None = None
+    outdir: Path = field(default_factory=Path)
+
+    @property
+    def status(self) -> str:
+        if self.result is None:
+            return "error"
+        return "reproduced" if self.result.verdict else "not reproduced"
+
+    def to_json(self) -> dict:
+        exp, res = self.experiment, self.result
+        row = {
+            "number": exp.number,
+            "name": exp.name,
+            "title": exp.title,
+            "claim": exp.claim,
+            "source": exp.source,
+            "preset": self.preset,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+        }
+        if res is not None:
+            row.update(
+                verdict=bool(res.verdict),
+                summary=res.summary,
+                setup=res.setup,
+                numbers=res.numbers,
+                figures=[_relative(p, self.outdir.parent) for p in res.figures],
+            )
+        else:
+            row.update(verdict=False, error=self.error)
+        return row
+
+
+def select(names: list[str] | None) -> list[Experiment]:
+    """The experiments called ``names`` (all when None), in number order.
+
+    Raises ``KeyError`` naming the unknown ones and listing the known ones.
+    """
+    from chainrule.lab import EXPERIMENTS
+
+    if names is None:
+        return list(EXPERIMENTS.values())
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        raise KeyError(f"unknown experiment(s) {unknown}; expected names from {list(EXPERIMENTS)}")
+    return sorted((EXPERIMENTS[n] for n in dict.fromkeys(names)), key=lambda e: e.number)
+
+
+def run_experiments(
+    names: list[str] | None, preset: str, outdir: Path, progress: bool = True
+) -> list[Outcome]:
+    """Run experiments in number order into ``outdir``; write ``report.html`` and ``results.json``.
+
+    Parameters
+    ----------
+    names : list of str or None
+        Experiment names (see ``chainrule.lab.EXPERIMENTS``); None runs them all.
+    preset : {"fast", "full"}
+        "fast" for a quick check, "full" for the report's numbers and figures.
+    outdir : Path
+        Each experiment writes its figures into ``outdir / name``; the report and the
+        JSON results go to ``outdir`` itself.
+    progress : bool
+        Print one line per experiment to stderr: ``[3/18] name ... done in 2.1 s (reproduced)``.
+
+    Returns
+    -------
+    list of Outcome
+        One per experiment, in the order run; failures are outcomes with ``status ==
+        "error"``, never exceptions.
+    """
+    from chainrule.lab.report import write_report
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+    chosen = select(names)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for i, exp in enumerate(chosen, start=1):
+        if progress:
+            print(f"[{i}/{len(chosen)}] {exp.name} ...", end=" ", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        result, error = None, None
+        try:
+            result = exp(preset, outdir / exp.name)
+        except Exception:  # noqa: BLE001 - one failing experiment must not abort the rest
+            error = traceback.format_exc()
+        outcome = Outcome(
+            exp, preset, time.perf_counter() - start, result, error, outdir / exp.name
+        )
+        outcomes.append(outcome)
+        if progress:
+            print(f"done in {outcome.seconds:.1f} s ({outcome.status})", file=sys.stderr)
+    write_report(outcomes, outdir)
+    return outcomes
+
+
+def _relative(path, root: Path) -> str:
+    """``path`` relative to ``root`` when it lies inside it (portable results.json)."""
+    path, root = Path(path).resolve(), Path(root).resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

@@ -1,0 +1,22 @@
+"""Shared checks of the lab tests."""
+
+from pathlib import Path
+
+import pytest
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_pngs(figures, outdir: Path) -> None:
+    """Every figure exists inside ``outdir``, is a PNG, and has its SVG twin."""
+    assert figures, "an experiment must draw at least one figure"
+    for path in figures:
+        path = Path(path)
+        assert path.parent == outdir
+        assert path.read_bytes()[:8] == PNG_MAGIC
+        assert path.with_suffix(".svg").exists()
+
+
+@pytest.fixture
+def check_pngs():
+    return assert_pngs

@@ -1,0 +1,19 @@
+from chainrule.lab import EXPERIMENTS
+
+
+def test_zero_init_is_symmetric_he_learns_fast_scales_follow_1_over_n(tmp_path, check_pngs):
+    result = EXPERIMENTS["initialization"]("fast", tmp_path)
+    numbers = result.numbers
+    accuracy, first, final = numbers["train_accuracy"], numbers["first_cost"], numbers["final_cost"]
+    assert numbers["zero_init_hidden_units_equal"]
+    assert abs(accuracy["zeros"] - 0.5) < 0.05
+    assert accuracy["He"] > 0.9
+    assert first["N(0,1) * 10"] > 100 * first["He"]
+    assert final["N(0,1) * 10"] > 2 * final["He"]
+    scales = numbers["activation_std_layer_10"]
+    assert 0.3 < scales["relu"]["He"] < 3.0
+    assert scales["relu"]["N(0,1)"] > 1e3
+    saturated = numbers["tanh_saturated_share_layer_10"]
+    assert saturated["N(0,1)"] > 0.5 > 0.05 > saturated["Xavier"]
+    assert result.verdict
+    check_pngs(result.figures, tmp_path)

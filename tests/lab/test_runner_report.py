@@ -1,0 +1,78 @@
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from chainrule.lab import EXPERIMENTS, Result, runner
+from chainrule.lab.base import Experiment
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.links, self.stack, self.ids = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag in ("link", "script"):
+            self.links.append(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+
+
+def _broken(preset, outdir):
+    raise RuntimeError("planted failure")
+
+
+@pytest.fixture
+def with_broken(monkeypatch):
+    broken = Experiment("broken", 0, "A broken experiment", "claims nothing", "000", _broken)
+    monkeypatch.setitem(EXPERIMENTS, "broken", broken)
+
+
+def test_runner_survives_a_failure_and_writes_a_self_contained_report(
+    tmp_path, capsys, with_broken
+):
+    outcomes = runner.run_experiments(["graph", "broken"], "fast", tmp_path)
+    assert [o.experiment.name for o in outcomes] == ["broken", "graph"]  # number order
+    assert [o.status for o in outcomes] == ["error", "reproduced"]
+    err = capsys.readouterr().err
+    assert "[1/2] broken ... done in" in err and "(error)" in err
+    assert "[2/2] graph ... done in" in err and "(reproduced)" in err
+
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    parser = _Collect()
+    parser.feed(page)
+    parser.close()
+    assert parser.links == []  # no external CSS or JS
+    assert len(parser.images) == len(outcomes[1].result.figures)
+    assert all(src.startswith("data:image/png;base64,") for src in parser.images)
+    assert {"broken", "graph"} <= set(parser.ids)
+    assert "planted failure" in page and "(notes 004)" in page
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [r["status"] for r in results] == ["error", "reproduced"]
+    assert results[1]["figures"] == ["graph/graph.png"]
+    assert results[1]["numbers"]["J"] == 33.0
+
+
+def test_runner_rejects_unknown_names_and_presets(tmp_path):
+    with pytest.raises(KeyError, match="nonexistent"):
+        runner.run_experiments(["nonexistent"], "fast", tmp_path)
+    with pytest.raises(ValueError, match="preset"):
+        runner.run_experiments(["graph"], "slow", tmp_path)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_result_verdict_not_reproduced_is_reported(tmp_path, monkeypatch):
+    def failing_claim(preset, outdir):
+        return Result({"x": 1.5}, [], False, "x was 1.5, not 2", "nothing")
+
+    monkeypatch.setitem(
+        EXPERIMENTS, "claim", Experiment("claim", 99, "T", "x is 2", "001", failing_claim)
+    )
+    (outcome,) = runner.run_experiments(["claim"], "fast", tmp_path, progress=False)
+    assert outcome.status == "not reproduced"
+    assert "not reproduced" in (tmp_path / "report.html").read_text(encoding="utf-8")
