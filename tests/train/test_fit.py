@@ -280,3 +280,35 @@ def test_vanishing_gradients_are_warned_about_once():
     with pytest.warns(GradientWarning, match="vanish") as caught:
         fit(model, "cross_entropy", opt, X, y.astype(np.int64), epochs=2, progress=False)
     assert len([w for w in caught if issubclass(w.category, GradientWarning)]) == 1
+
+
+def test_binary_float_labels_log_accuracy(moons):
+    X, y, Xd, yd = moons
+    model = nn.MLP([2, 16, 1], activation="tanh", seed=0)
+    history = fit(
+        model,
+        "bce_with_logits",
+        optim.Adam(model.named_parameters(), lr=0.02),
+        X,
+        y.astype(np.float32).reshape(-1, 1),
+        dev=(Xd, yd.astype(np.float32).reshape(-1, 1)),
+        epochs=10,
+        progress=False,
+    )
+    assert history.last["dev_accuracy"] > 0.85 and "train_accuracy" in history.last
+
+
+def test_regression_targets_log_mse():
+    X, y = cr.data.make_sine(200, noise=0.1, seed=0)
+    model = nn.MLP([1, 16, 1], activation="tanh", seed=0)
+    history = fit(
+        model,
+        "mse",
+        optim.Adam(model.named_parameters(), lr=0.01),
+        X,
+        y,
+        dev=(X, y),
+        epochs=3,
+        progress=False,
+    )
+    assert history.last["train_mse"] > 0 and history.last["dev_mse"] > 0

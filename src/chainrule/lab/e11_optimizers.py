@@ -9,7 +9,7 @@ import numpy as np
 import chainrule as cr
 from chainrule import plots
 from chainrule.data import make_moons
-from chainrule.lab import _boundary
+from chainrule.lab import boundary
 from chainrule.lab.base import Result, experiment
 from chainrule.nn import MLP
 from chainrule.optim import SGD, Adam, Momentum, RMSprop
@@ -110,8 +110,8 @@ def run(preset: str, outdir: Path) -> Result:
         curves[name] = [row["train_loss"] for row in history.epochs]
         numbers["moons"][name] = {
             "final_train_cost": curves[name][-1],
-            "train_accuracy": _boundary.accuracy(model, X, y),
-            "dev_accuracy": _boundary.accuracy(model, Xd, yd),
+            "train_accuracy": boundary.accuracy(model, X, y),
+            "dev_accuracy": boundary.accuracy(model, Xd, yd),
         }
 
     s, r, m = numbers["same_lr"], numbers["ravine"], numbers["moons"]
@@ -183,7 +183,7 @@ def _draw_moons(outdir, models, curves, X, y, moons) -> Path:
     ax.legend(fontsize=8)
     for ax, name in zip(axes[0, 1:], ("GD", "Adam"), strict=True):
         acc = moons[name]["dev_accuracy"]
-        _boundary.draw(
+        boundary.draw_boundary(
             ax, models[name], X, y, f"{name}: dev accuracy {acc:.1%}\n(training points shown)"
         )
     axes[0, 2].legend(fontsize=8, loc="lower right")

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule import plots
 from chainrule.data import make_moons
-from chainrule.lab import _boundary
+from chainrule.lab import boundary
 from chainrule.lab.base import Result, experiment
 from chainrule.nn import MLP
 from chainrule.optim import Adam
@@ -65,7 +65,7 @@ def run(preset: str, outdir: Path) -> Result:
             model, "bce_with_logits", Adam(model.named_parameters(), lr=0.01), X, y,
             epochs=epochs, batch_size=100, regularization=penalty, seed=0, progress=False,
         )  # fmt: skip
-        train_acc, dev_acc = _boundary.accuracy(model, X, y), _boundary.accuracy(model, Xd, yd)
+        train_acc, dev_acc = boundary.accuracy(model, X, y), boundary.accuracy(model, Xd, yd)
         reading = bias_variance(1 - train_acc, 1 - dev_acc, baseline_error=bayes, tolerance=0.05)
         models[label] = model
         numbers["variants"][label] = {
@@ -113,6 +113,6 @@ def _draw(outdir: Path, models: dict, X, y, rows: dict) -> Path:
             f"{label}\ntrain {row['train_accuracy']:.0%}, dev {row['dev_accuracy']:.1%}"
             f" ({row['reading']})"
         )
-        _boundary.draw(ax, model, X, y, title)
+        boundary.draw_boundary(ax, model, X, y, title)
     axes[0, 2].legend(fontsize=8, loc="lower right")
     return plots.save(fig, outdir / "regularization_boundaries.png", svg=True)[0]

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule import plots
 from chainrule.data import make_moons
-from chainrule.lab import _boundary
+from chainrule.lab import boundary
 from chainrule.lab.base import Result, experiment
 from chainrule.nn import MLP
 from chainrule.optim import Adam
@@ -64,10 +64,10 @@ def run(preset: str, outdir: Path) -> Result:
         "train_cost_at_end": float(train_cost[-1]),
         "early_stopping_stopped_after": len(stopped.epochs),
         "restored_model_dev_cost": _dev_cost(stopped_model, Xd, yd),
-        "dev_accuracy_trained_to_end": _boundary.accuracy(full_model, Xd, yd),
-        "dev_accuracy_early_stopped": _boundary.accuracy(stopped_model, Xd, yd),
-        "train_accuracy_trained_to_end": _boundary.accuracy(full_model, X, y),
-        "train_accuracy_early_stopped": _boundary.accuracy(stopped_model, X, y),
+        "dev_accuracy_trained_to_end": boundary.accuracy(full_model, Xd, yd),
+        "dev_accuracy_early_stopped": boundary.accuracy(stopped_model, Xd, yd),
+        "train_accuracy_trained_to_end": boundary.accuracy(full_model, X, y),
+        "train_accuracy_early_stopped": boundary.accuracy(stopped_model, X, y),
     }
     n = numbers
     u_shaped = n["dev_cost_at_end"] > 1.03 * n["dev_cost_at_minimum"] and best < epochs - PATIENCE

@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule import plots
 from chainrule.data import make_circles
-from chainrule.lab import _boundary
+from chainrule.lab import boundary
 from chainrule.lab.base import Result, experiment
 from chainrule.nn import MLP
 from chainrule.optim import SGD
@@ -60,7 +60,7 @@ def run(preset: str, outdir: Path) -> Result:
             "first_epoch_cost": float(cost[0]),
             "final_cost": float(cost[-1]),
             "epochs_to_cost_below_threshold": _epochs_to(cost, THRESHOLD),
-            "train_accuracy": _boundary.accuracy(model, X, y),
+            "train_accuracy": boundary.accuracy(model, X, y),
         }
     numbers["threshold"] = THRESHOLD
     plain, normed = numbers["without_batch_norm"], numbers["with_batch_norm"]

@@ -58,10 +58,14 @@ def _as_array(name: str, x) -> np.ndarray:
 
 
 def task_of(y: np.ndarray) -> str:
-    """``"classification"`` for integer labels or one-hot rows, else ``"regression"``."""
+    """``"classification"`` for integer labels, one-hot rows or float 0/1 labels of shape
+    ``(m,)`` / ``(m, 1)`` (binary targets of BCE); ``"regression"`` for anything else."""
     if y.dtype.kind in "iub":
         return "classification"
-    if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+    binary = np.isin(y, (0, 1)).all()
+    if binary and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        return "classification"
+    if binary and y.ndim == 2 and (y.sum(axis=1) == 1).all():
         return "classification"
     return "regression"
 
@@ -212,6 +216,9 @@ class Trainer:
             if self.task == "classification":
                 position["pred"].append(self._predicted(out.data))
                 position["true"].append(_labels(yb))
+            else:
+                position["pred"].append(out.data)
+                position["true"].append(yb)
             for cb in self.callbacks:
                 cb.on_batch_end(self, position["batch"] - 1, value)
             if self._interrupt:
@@ -228,7 +235,7 @@ class Trainer:
             names = ["accuracy"] if task == "classification" else ["mse"]
         self._metric_fns = {name: metrics_mod.get_metric(name) for name in names}
         if self.from_logits is None:
-            self.from_logits = not _ends_in_probabilities(self.model)
+            self.from_logits = not ends_in_probabilities(self.model)
 
     def _predicted(self, outputs: np.ndarray) -> np.ndarray:
         return metrics_mod.predictions_from_outputs(outputs, from_logits=self.from_logits)
@@ -237,7 +244,7 @@ class Trainer:
         epoch, done = self.epoch, position["batch"]
         logs = {"epoch": epoch + 1, "lr": position["lr"]}
         logs["train_loss"] = position["loss_sum"] / max(done, 1)
-        if self.task == "classification" and position["pred"]:
+        if position["pred"]:
             pred, true = np.concatenate(position["pred"]), np.concatenate(position["true"])
             for name, fn in self._metric_fns.items():
                 logs[f"train_{name}"] = float(fn(true, pred))
@@ -456,7 +463,7 @@ def evaluate(model, loss, X, y, *, metrics=None, from_logits=None, batch_size: i
     return trainer.evaluate(X, y, batch_size=batch_size)
 
 
-def _ends_in_probabilities(model) -> bool:
+def ends_in_probabilities(model) -> bool:
     """Whether the model's last layer is a sigmoid or softmax (else it emits logits)."""
     modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
     leaves = [m for m in modules if not m.children()]
