@@ -35,7 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub)
     commands.add_parsers(sub)
     lab.add_parser(sub)
+    _add_common_options(sub)
     return parser
+
+
+def _add_common_options(subparsers) -> None:
+    """Accept --debug and --quiet after any subcommand too (``chainrule train -q``)."""
+    for child in subparsers.choices.values():
+        child.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks of failures",
+        )
+        child.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="no progress output",
+        )
+        for action in child._subparsers._group_actions if child._subparsers else ():
+            _add_common_options(action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         cause = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"chainrule: {type(exc).__name__}: {cause} (--debug for the traceback)", file=sys.stderr)
+        print(
+            f"chainrule: {type(exc).__name__}: {cause} (--debug for the traceback)", file=sys.stderr
+        )
         return EXIT_FAILURE
 
 

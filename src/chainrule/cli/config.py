@@ -70,19 +70,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "n_train": Key("int", 0, "use only the first n of the training pool (0: all)", low=0),
         "n_test": Key("int", 0, "use only the first n test samples (0: all)", low=0),
         "normalize": Key("str", "standardize", "input normalization", choices=NORMALIZATIONS),
-        "human_error": Key("float", 0.0, "baseline error for the bias/variance reading", 0, 1),
+        "human_error": Key("float", 0.0, "baseline error for bias/variance", low=0.0, high=1.0),
     },
     "model": {
         "sizes": Key("sizes", None, "units per layer, input first", low=1),
         "activation": Key("str", "relu", "hidden activation"),
         "output": Key("str", "linear", "output layer", choices=OUTPUTS),
-        "dropout": Key("float", 1.0, "keep_prob after each hidden layer (1: none)", 0, 1, True),
+        "dropout": Key(
+            "float", 1.0, "keep_prob per hidden layer (1: none)", low=0.0, high=1.0, positive=True
+        ),
         "batch_norm": Key("bool", False, "batch norm before each hidden activation"),
         "init": Key("str", "auto", "weight initializer (auto: by activation)"),
     },
     "loss": {
         "name": Key("str", "cross_entropy", "loss", choices=LOSSES),
-        "label_smoothing": Key("float", 0.0, "cross_entropy label smoothing", 0.0, 1.0),
+        "label_smoothing": Key("float", 0.0, "cross_entropy label smoothing", low=0.0, high=1.0),
     },
     "optimizer": {
         "name": Key("str", "adam", "optimizer", choices=OPTIMIZERS),
@@ -96,7 +98,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "params": Key("table", {}, "schedule fields; alpha0 defaults to optimizer.lr"),
     },
     "regularization": {
-        "l2": Key("float", 0.0, "L2 lambda (cost + lambda/2m sum W^2, m = training size)", 0),
+        "l2": Key("float", 0.0, "L2 lambda (cost + lambda/2m sum W^2, m = training size)", low=0.0),
         "l1": Key("float", 0.0, "L1 lambda (cost + lambda/m sum |W|)", low=0.0),
     },
     "train": {
@@ -199,7 +201,13 @@ def defaults() -> dict:
 
 
 def _copy(value):
-    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+    return (
+        list(value)
+        if isinstance(value, list)
+        else dict(value)
+        if isinstance(value, dict)
+        else value
+    )
 
 
 def resolve(document: dict) -> dict:
@@ -232,9 +240,7 @@ def _check_whole(config: dict) -> None:
     n_parts = 2 if config["data"]["name"] == "mnist" else 3
     if len(split) != n_parts or not math.isclose(sum(split), 1.0, abs_tol=1e-6):
         what = "[train, dev] for mnist" if n_parts == 2 else "[train, dev, test]"
-        raise ConfigError(
-            f"data.split: expected {n_parts} ratios {what} summing to 1, got {split}"
-        )
+        raise ConfigError(f"data.split: expected {n_parts} ratios {what} summing to 1, got {split}")
     opt = config["optimizer"]
     if opt["weight_decay"] and opt["name"] != "adamw":
         raise ConfigError(

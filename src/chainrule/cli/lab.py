@@ -11,11 +11,17 @@ def add_parser(subparsers) -> None:
     )
     sub = p.add_subparsers(dest="lab_command", metavar="ACTION")
     sub.required = True
-    ls = sub.add_parser("list", help="list the registered experiments", description="List "
-                        "the registered experiments: number, name, title.")
+    ls = sub.add_parser(
+        "list",
+        help="list the registered experiments",
+        description="List the registered experiments: number, name, title.",
+    )
     ls.set_defaults(handler=list_experiments)
-    r = sub.add_parser("run", help="run experiments", description="Run experiments by name, "
-                       "or all of them with --all.")
+    r = sub.add_parser(
+        "run",
+        help="run experiments",
+        description="Run experiments by name, or all of them with --all.",
+    )
     r.add_argument("names", nargs="*", metavar="NAME", help="experiment names")
     r.add_argument("--all", action="store_true", help="run every experiment")
     r.add_argument("--preset", choices=("fast", "full"), default="fast", help="default: fast")

@@ -34,27 +34,41 @@ def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) ->
             _curves(history, epochs, "accuracy", "accuracy (%)", scale=100),
             "Accuracy per epoch (train: measured during the epoch, dropout on).",
         )
-    add("learning_rate", _learning_rate(history, epochs), "Learning rate at the start of each epoch.")
-    add("gradient_norms", _grad_norms(history, epochs), "RMS over the epoch's steps of each "
+    add(
+        "learning_rate",
+        _learning_rate(history, epochs),
+        "Learning rate at the start of each epoch.",
+    )
+    shapes = {name: p.shape for name, p in trainer.model.named_parameters()}
+    add(
+        "gradient_norms",
+        _grad_norms(history, epochs, shapes),
+        "RMS over the epoch's steps of each "
         "weight matrix's gradient norm: vanishing or exploding gradients show as lines far "
-        "apart or sliding down.")
+        "apart or sliding down.",
+    )
 
     X_test, y_test = data.test
     outputs = predict(trainer.model, X_test)
     pred = predictions_from_outputs(outputs, from_logits=trainer.from_logits)
-    add("confusion_matrix", _confusion(y_test, pred, data.labels),
-        "Test-set confusion matrix: rows are true classes, columns predictions.")
-    if data.image_shape is not None:
-        add("misclassified", _misclassified(data.raw_test, y_test, pred, data.image_shape),
-            "Misclassified test images, with true and predicted labels.")
-    elif data.n_features == 2:
-        add("decision_boundary", _boundary(trainer, data, pred),
-            "Decision regions on the (normalized) input plane, with the test points.")
-    note = (
-        "Image grid skipped: the inputs are not images."
-        if data.image_shape is None
-        else ""
+    add(
+        "confusion_matrix",
+        _confusion(y_test, pred, data.labels),
+        "Test-set confusion matrix: rows are true classes, columns predictions.",
     )
+    if data.image_shape is not None:
+        add(
+            "misclassified",
+            _misclassified(data.raw_test, y_test, pred, data.image_shape),
+            "Misclassified test images, with true and predicted labels.",
+        )
+    elif data.n_features == 2:
+        add(
+            "decision_boundary",
+            _boundary(trainer, data, pred),
+            "Decision regions on the (normalized) input plane, with the test points.",
+        )
+    note = "Image grid skipped: the inputs are not images." if data.image_shape is None else ""
 
     reading = None
     if has_acc:
@@ -86,17 +100,19 @@ def _learning_rate(history, epochs):
     ax.plot(epochs, history.column("lr"), "-o", ms=4, label="learning rate")
     ax.set(title="Learning rate", xlabel="epoch", ylabel="learning rate (step size)")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax.set_ylim(0, 1.1 * max(history.column("lr")))  # a constant rate reads as constant
     ax.legend()
     return fig
 
 
-def _grad_norms(history, epochs):
+def _grad_norms(history, epochs, shapes):
     fig, ax = plots.figure(width=6.0)
-    weights = [k for k in history.grad_norms if k.endswith("weight")] or list(history.grad_norms)
-    for name in weights:
+    weights = [k for k in history.grad_norms if k.endswith("weight") and len(shapes[k]) == 2]
+    for i, name in enumerate(weights or list(history.grad_norms), start=1):
         values = np.maximum(history.grad_norms[name], 1e-30)
-        ax.plot(epochs, values, "-o", ms=3, label=name.replace(".weight", "").replace("layers.", "layer "))
+        shape = shapes[name]
+        label = f"layer {i} ({shape[0]}\u2192{shape[1]})" if len(shape) == 2 else name
+        ax.plot(epochs, values, "-o", ms=3, label=label)
     ax.set_yscale("log")
     ax.set(
         title="Gradient norm per layer (weights)",
@@ -129,7 +145,7 @@ def _confusion(y_true, y_pred, labels):
         for j in range(k):
             if cm[i, j]:
                 color = "black" if cm[i, j] > threshold else "white"
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7, color=color)
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8, color=color)
     fig.colorbar(im, ax=ax, label="samples", fraction=0.046, pad=0.04)
     return fig
 
@@ -167,13 +183,29 @@ def _boundary(trainer, data, pred):
     ax.contourf(g0, g1, zone, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.3)
     for c in range(k):
         mask = y == c
-        ax.scatter(X[mask, 0], X[mask, 1], s=14, color=colors[c], edgecolor="black",
-                   linewidth=0.4, label=f"class {data.labels[c]}")
+        ax.scatter(
+            X[mask, 0],
+            X[mask, 1],
+            s=14,
+            color=colors[c],
+            edgecolor="black",
+            linewidth=0.4,
+            label=f"class {data.labels[c]}",
+        )
     wrong = y != pred
     if wrong.any():
-        ax.scatter(X[wrong, 0], X[wrong, 1], s=60, facecolor="none", edgecolor="black",
-                   linewidth=1.0, label="misclassified")
-    ax.set(title="Decision boundary (test points)", xlabel="x1 (normalized)", ylabel="x2 (normalized)")
+        ax.scatter(
+            X[wrong, 0],
+            X[wrong, 1],
+            s=60,
+            facecolor="none",
+            edgecolor="black",
+            linewidth=1.0,
+            label="misclassified",
+        )
+    ax.set(
+        title="Decision boundary (test points)", xlabel="x1 (normalized)", ylabel="x2 (normalized)"
+    )
     ax.grid(False)
     ax.legend(fontsize=8, loc="best")
     return fig
@@ -183,7 +215,8 @@ def _boundary(trainer, data, pred):
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse} td,th{padding:.25em .8em;border-bottom:1px solid #eee;text-align:right}
+table{border-collapse:collapse}
+td,th{padding:.25em .8em;border-bottom:1px solid #eee;text-align:right}
 th:first-child,td:first-child{text-align:left}
 figure{margin:1em 0} figure img{max-width:100%} figcaption{color:#555;font-size:.9em}
 pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
@@ -196,7 +229,8 @@ def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
     rows = "".join(
         f"<tr><td>{part}</td><td>{metrics['n'][part]}</td>"
         + "".join(
-            f"<td>{100 * metrics[part][k]:.2f}%</td>" if k == "accuracy"
+            f"<td>{100 * metrics[part][k]:.2f}%</td>"
+            if k == "accuracy"
             else f"<td>{metrics[part][k]:.4f}</td>"
             for k in keys
         )
@@ -215,7 +249,8 @@ def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
         "<h2>Metrics</h2>",
         f"<table><tr><th>set</th><th>samples</th>{head}</tr>{rows}</table>",
         "<h2>Bias and variance</h2>",
-        f"<p>{e(str(reading))}</p>" if reading is not None
+        f"<p>{e(str(reading))}</p>"
+        if reading is not None
         else "<p>Not available: the task is not classification.</p>",
         "<h2>Figures</h2>",
     ]

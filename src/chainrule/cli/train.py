@@ -95,7 +95,9 @@ def build_loss(config: dict):
     name, smoothing = config["loss"]["name"], config["loss"]["label_smoothing"]
     if smoothing:
         if name != "cross_entropy":
-            raise UsageError(f"loss.label_smoothing: needs loss.name = 'cross_entropy', not {name!r}")
+            raise UsageError(
+                f"loss.label_smoothing: needs loss.name = 'cross_entropy', not {name!r}"
+            )
         return functools.partial(losses.cross_entropy, label_smoothing=smoothing)
     return losses.get_loss(name)
 
