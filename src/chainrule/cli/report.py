@@ -98,7 +98,11 @@ def _curves(history, epochs, metric, ylabel, scale=1.0):
 def _learning_rate(history, epochs):
     fig, ax = plots.figure()
     ax.plot(epochs, history.column("lr"), "-o", ms=4, label="learning rate")
-    ax.set(title="Learning rate", xlabel="epoch", ylabel="learning rate (step size)")
+    ax.set(
+        title="Learning rate at the start of each epoch",
+        xlabel="epoch",
+        ylabel="learning rate (step size)",
+    )
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylim(0, 1.1 * max(history.column("lr")))  # a constant rate reads as constant
     ax.legend()

@@ -102,7 +102,7 @@ def build_loss(config: dict):
     return losses.get_loss(name)
 
 
-def build_schedule(config: dict):
+def build_schedule(config: dict, n_train: int):
     s, lr = config["schedule"], config["optimizer"]["lr"]
     if s["name"] == "none":
         return lr
@@ -112,14 +112,17 @@ def build_schedule(config: dict):
     if "alpha0" in known:
         fields.setdefault("alpha0", lr)
     if s["name"] == "cosine" and "duration" not in fields:
-        fields.update(duration=config["train"]["epochs"], unit=fields.get("unit", "epoch"))
+        # per step, over the whole run: the last epoch still learns (per epoch, with
+        # t counted from 1, it would run at a rate of exactly 0)
+        steps = -(-n_train // config["train"]["batch_size"]) * config["train"]["epochs"]
+        fields.update(duration=steps, unit="step")
     try:
         return optim.schedule_from_config({"name": s["name"], **fields})
     except (TypeError, ValueError) as exc:
         raise UsageError(f"schedule.params: {exc}") from None
 
 
-def build_optimizer(config: dict, model):
+def build_optimizer(config: dict, model, n_train: int):
     o = config["optimizer"]
     kwargs = dict(o["params"])
     if o["clip_norm"]:
@@ -127,7 +130,7 @@ def build_optimizer(config: dict, model):
     if o["name"] == "adamw":
         kwargs.setdefault("weight_decay", o["weight_decay"])
     try:
-        return OPTIMIZERS[o["name"]](model.parameters(), build_schedule(config), **kwargs)
+        return OPTIMIZERS[o["name"]](model.parameters(), build_schedule(config, n_train), **kwargs)
     except TypeError as exc:
         raise UsageError(f"optimizer.params: {exc}") from None
     except ValueError as exc:
@@ -170,7 +173,8 @@ def run(args) -> int:
         config, stem = load_config(args.config, args.overrides)
         run_dir = _run_dir(config, stem)
     say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
-    print(cfg.dumps(config), end="", file=sys.stderr if args.quiet else sys.stdout)
+    if not args.quiet:
+        print(cfg.dumps(config))
 
     seed = seeds(config["train"]["seed"])
     data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
@@ -188,7 +192,7 @@ def run(args) -> int:
         )
     model = build_model(config, seed["model"])
     loss_fn = build_loss(config)
-    optimizer = build_optimizer(config, model)
+    optimizer = build_optimizer(config, model, len(data.train[1]))
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.dumps(config), encoding="utf-8")
 
