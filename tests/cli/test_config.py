@@ -69,3 +69,10 @@ def test_written_toml_reads_back_to_the_same_config():
 def test_missing_config_file(tmp_path):
     with pytest.raises(cfg.ConfigError, match="config file not found"):
         cfg.read(tmp_path / "nope.toml")
+
+
+def test_mnist_split_defaults_to_55k_train_5k_dev():
+    config = cfg.resolve({"model": {"sizes": [784, 10]}})
+    assert config["data"]["split"] == [55_000 / 60_000, 5_000 / 60_000]
+    with pytest.raises(cfg.ConfigError, match=r"expected 2 ratios \[train, dev\] for mnist"):
+        cfg.resolve({"model": {"sizes": [784, 10]}, "data": {"split": [0.8, 0.1, 0.1]}})

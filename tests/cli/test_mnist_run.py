@@ -82,3 +82,11 @@ def test_nielsen_chapter_1_reaches_95_percent(cli, tmp_path):
 
     config = Path(__file__).resolve().parents[2] / "configs" / "nielsen-ch1.toml"
     assert _full_run(cli, tmp_path, config)["test"]["accuracy"] >= 0.95
+
+
+def test_data_fetch_verifies_and_prints_the_directory(cli, tmp_path):
+    proc = cli("data", "fetch", "mnist", "--cache-dir", tmp_path, "-q")
+    assert proc.returncode == 0, proc.stderr
+    directory = tmp_path / "mnist"
+    assert proc.stdout.strip() == str(directory)
+    assert (directory / "t10k-labels-idx1-ubyte").is_file()

@@ -26,6 +26,7 @@ NORMALIZATIONS = ("standardize", "minmax", "none")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 OUTPUTS = ("linear", "sigmoid", "softmax", "log_softmax")
 LOSSES = ("quadratic", "mse", "mae", "bce", "bce_with_logits", "cross_entropy", "nll")
+MNIST_SPLIT = (55_000 / 60_000, 5_000 / 60_000)  # the default MNIST [train, dev]
 SCHEDULES = (
     "none",
     "inverse_time",
@@ -64,7 +65,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "list[float]",
             [0.8, 0.1, 0.1],
             "train/dev/test ratios (2-D sets); MNIST: [train, dev] of the 60k training "
-            "images, the test set is the official 10k",
+            "images (default 55k/5k), the test set is the official 10k",
             low=0.0,
         ),
         "n_train": Key("int", 0, "use only the first n of the training pool (0: all)", low=0),
@@ -225,6 +226,8 @@ def resolve(document: dict) -> dict:
                     f"unknown key {section}.{name}" + _closest(name, keys, f"{section}.")
                 )
             config[section][name] = _coerce(f"{section}.{name}", keys[name], value)
+    if config["data"]["name"] == "mnist" and "split" not in document.get("data", {}):
+        config["data"]["split"] = list(MNIST_SPLIT)
     _check_whole(config)
     return config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import json
@@ -18,7 +19,7 @@ from chainrule import losses, nn, optim, regularization
 from chainrule.cli import config as cfg
 from chainrule.cli import datasets
 from chainrule.cli.errors import UsageError
-from chainrule.train import EarlyStopping, HistoryLogger, Trainer
+from chainrule.train import EarlyStopping, HistoryLogger, Trainer, TrainingInterrupted
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -43,7 +44,7 @@ def add_parser(subparsers) -> None:
         "the main job). Writes config.toml, model.safetensors, checkpoints/, history.csv, "
         "metrics.json, figures/*.png and report.html into the run directory.",
         epilog="config keys (section.key = default  type: meaning):\n" + cfg.schema_help(),
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", nargs="?", help="TOML config file (default: packaged mnist.toml)")
     p.add_argument(
@@ -220,12 +221,16 @@ def run(args) -> int:
     say(f"run directory: {run_dir}")
     train_start = time.perf_counter()
     resume = run_dir / "checkpoints" if args.resume else None
-    history = trainer.fit(
-        data.train[0],
-        to_targets(data.train[1]),
-        dev=(data.dev[0], to_targets(data.dev[1])),
-        resume_from=resume,
-    )
+    try:
+        history = trainer.fit(
+            data.train[0],
+            to_targets(data.train[1]),
+            dev=(data.dev[0], to_targets(data.dev[1])),
+            resume_from=resume,
+        )
+    except TrainingInterrupted:
+        hint = f"; resume with: chainrule train --resume {run_dir}" if t["checkpoint"] else ""
+        raise KeyboardInterrupt(f"training stopped{hint}") from None
     train_time = time.perf_counter() - train_start
 
     results = {
