@@ -1,0 +1,87 @@
+"""The ``chainrule`` command: train, evaluate, predict, info, data, lab.
+
+Exit statuses: 0 success; 2 usage and config errors (the message names the key, the
+expected type and, for a misspelt key, the closest valid one); 1 runtime failures, with a
+one-line cause (the traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from chainrule.cli import commands, lab, train
+from chainrule.cli.errors import ConfigError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors raised (and reported by :func:`main`) instead of exiting."""
+
+    def error(self, message):
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chainrule",
+        description="Train, evaluate and inspect chainrule models; run the lab.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    train.add_parser(sub)
+    commands.add_parsers(sub)
+    lab.add_parser(sub)
+    _add_common_options(sub)
+    return parser
+
+
+def _add_common_options(subparsers) -> None:
+    """Accept --debug and --quiet after any subcommand too (``chainrule train -q``)."""
+    for child in subparsers.choices.values():
+        child.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks of failures",
+        )
+        child.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="no progress output",
+        )
+        for action in child._subparsers._group_actions if child._subparsers else ():
+            _add_common_options(action)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except ConfigError as exc:
+        if debug:
+            raise
+        print(f"chainrule: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        print(f"chainrule: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if debug:
+            raise
+        cause = str(exc).splitlines()[0] if str(exc) else ""
+        print(
+            f"chainrule: {type(exc).__name__}: {cause} (--debug for the traceback)", file=sys.stderr
+        )
+        return EXIT_FAILURE
+
+
+__all__ = ["build_parser", "main"]

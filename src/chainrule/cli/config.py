@@ -1,0 +1,326 @@
+"""Run configs: a typed schema with defaults, TOML in and out, ``--set`` overrides.
+
+A config is a two-level TOML document: sections (``[data]``, ``[model]``, ...) of typed
+keys. :func:`resolve` merges a user document over the defaults and validates every key
+before any work is done; a bad key raises :class:`ConfigError` naming the key, the
+expected type and, for a misspelt key, the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
+
+DATASETS = ("mnist", "moons", "circles", "spirals", "flower", "xor", "blobs")
+NORMALIZATIONS = ("standardize", "minmax", "none")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
+OUTPUTS = ("linear", "sigmoid", "softmax", "log_softmax")
+LOSSES = ("quadratic", "mse", "mae", "bce", "bce_with_logits", "cross_entropy", "nll")
+MNIST_SPLIT = (55_000 / 60_000, 5_000 / 60_000)  # the default MNIST [train, dev]
+SCHEDULES = (
+    "none",
+    "inverse_time",
+    "exponential",
+    "inverse_sqrt",
+    "step_decay",
+    "piecewise_constant",
+    "cosine",
+)
+
+
+class ConfigError(ValueError):
+    """A config (or a ``--set`` override) that does not fit the schema; exit status 2."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: its type name, default, and an optional check."""
+
+    kind: str  # "int", "float", "str", "bool", "list[int]", "list[float]", "table", "sizes"
+    default: Any
+    doc: str
+    choices: tuple = ()
+    low: float | None = None  # inclusive lower bound for numbers (and list items)
+    high: float | None = None  # inclusive upper bound
+    positive: bool = False  # strictly > low
+    extra: dict = field(default_factory=dict)
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "data": {
+        "name": Key("str", "mnist", "dataset", choices=DATASETS),
+        "n_samples": Key("int", 1000, "samples generated (2-D sets)", low=1),
+        "noise": Key("float", 0.2, "noise of the generated sets", low=0.0),
+        "split": Key(
+            "list[float]",
+            [0.8, 0.1, 0.1],
+            "train/dev/test ratios (2-D sets); MNIST: [train, dev] of the 60k training "
+            "images (default 55k/5k), the test set is the official 10k",
+            low=0.0,
+        ),
+        "n_train": Key("int", 0, "use only the first n of the training pool (0: all)", low=0),
+        "n_test": Key("int", 0, "use only the first n test samples (0: all)", low=0),
+        "normalize": Key("str", "standardize", "input normalization", choices=NORMALIZATIONS),
+        "human_error": Key("float", 0.0, "baseline error for bias/variance", low=0.0, high=1.0),
+    },
+    "model": {
+        "sizes": Key("sizes", None, "units per layer, input first", low=1),
+        "activation": Key("str", "relu", "hidden activation"),
+        "output": Key("str", "linear", "output layer", choices=OUTPUTS),
+        "dropout": Key(
+            "float", 1.0, "keep_prob per hidden layer (1: none)", low=0.0, high=1.0, positive=True
+        ),
+        "batch_norm": Key("bool", False, "batch norm before each hidden activation"),
+        "init": Key("str", "auto", "weight initializer (auto: by activation)"),
+    },
+    "loss": {
+        "name": Key("str", "cross_entropy", "loss", choices=LOSSES),
+        "label_smoothing": Key("float", 0.0, "cross_entropy label smoothing", low=0.0, high=1.0),
+    },
+    "optimizer": {
+        "name": Key("str", "adam", "optimizer", choices=OPTIMIZERS),
+        "lr": Key("float", 1e-3, "learning rate", low=0.0, positive=True),
+        "params": Key("table", {}, "extra optimizer arguments, e.g. {beta1 = 0.9}"),
+        "clip_norm": Key("float", 0.0, "clip by global norm (0: off)", low=0.0),
+        "weight_decay": Key("float", 0.0, "decoupled weight decay (adamw only)", low=0.0),
+    },
+    "schedule": {
+        "name": Key("str", "none", "learning-rate schedule", choices=SCHEDULES),
+        "params": Key("table", {}, "schedule fields; alpha0 defaults to optimizer.lr"),
+    },
+    "regularization": {
+        "l2": Key("float", 0.0, "L2 lambda (cost + lambda/2m sum W^2, m = training size)", low=0.0),
+        "l1": Key("float", 0.0, "L1 lambda (cost + lambda/m sum |W|)", low=0.0),
+    },
+    "train": {
+        "epochs": Key("int", 10, "epochs", low=1),
+        "batch_size": Key("int", 32, "mini-batch size", low=1),
+        "seed": Key("int", 0, "the one seed of the run", low=0),
+        "early_stopping": Key("int", 0, "patience in epochs (0: off)", low=0),
+        "monitor": Key("str", "dev_loss", "the log key early stopping watches"),
+        "checkpoint": Key("bool", True, "write a resume checkpoint after every epoch"),
+    },
+    "output": {
+        "dir": Key("str", "", "run directory (empty: runs/<config name>-<timestamp>)"),
+    },
+}
+
+
+def _closest(word: str, options, prefix: str = "") -> str:
+    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
+    if match:
+        return f"; did you mean {prefix + match[0]!r}?"
+    return f"; valid: {', '.join(prefix + o for o in options)}"
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    return type(value).__name__
+
+
+def _check_number(name: str, key: Key, value: Any, what: str) -> float:
+    if key.low is not None and (value <= key.low if key.positive else value < key.low):
+        bound = f"> {key.low:g}" if key.positive else f">= {key.low:g}"
+        raise ConfigError(f"{name}: expected {what} {bound}, got {value!r}")
+    if key.high is not None and value > key.high:
+        raise ConfigError(f"{name}: expected {what} <= {key.high:g}, got {value!r}")
+    return value
+
+
+def _coerce(name: str, key: Key, value: Any) -> Any:
+    """Check ``value`` against ``key``; return it in canonical form (ints become floats)."""
+    wrong = f"{name}: expected {{}}, got {_type_name(value)} {value!r}"
+    if key.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(wrong.format("an integer"))
+        return _check_number(name, key, value, "an integer")
+    if key.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(wrong.format("a number (float)"))
+        if not math.isfinite(value):
+            raise ConfigError(wrong.format("a finite number"))
+        return _check_number(name, key, float(value), "a number")
+    if key.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(wrong.format("a boolean (true or false)"))
+        return value
+    if key.kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(wrong.format("a string"))
+        if key.choices and value not in key.choices:
+            hint = difflib.get_close_matches(value, key.choices, n=1, cutoff=0.5)
+            raise ConfigError(
+                f"{name}: expected a string, one of {', '.join(key.choices)}; got {value!r}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+            )
+        return value
+    if key.kind == "table":
+        if not isinstance(value, dict):
+            raise ConfigError(wrong.format("a table, e.g. {beta1 = 0.9}"))
+        return dict(value)
+    if key.kind in ("list[float]", "sizes"):
+        item = "integer" if key.kind == "sizes" else "number"
+        expected = f"an array of {item}s, e.g. [784, 100, 10]"
+        if not isinstance(value, list):
+            raise ConfigError(wrong.format(expected))
+        out = []
+        for i, v in enumerate(value):
+            ok = isinstance(v, int) if key.kind == "sizes" else isinstance(v, int | float)
+            if isinstance(v, bool) or not ok:
+                raise ConfigError(
+                    f"{name}[{i}]: expected an {item}, got {_type_name(v)} {v!r} ({expected})"
+                )
+            out.append(_check_number(f"{name}[{i}]", key, v, f"an {item}"))
+        return out if key.kind == "sizes" else [float(v) for v in out]
+    raise AssertionError(key.kind)
+
+
+def defaults() -> dict:
+    """The default config (model.sizes has no default: a config must give it)."""
+    return {s: {k: _copy(key.default) for k, key in keys.items()} for s, keys in SCHEMA.items()}
+
+
+def _copy(value):
+    return (
+        list(value)
+        if isinstance(value, list)
+        else dict(value)
+        if isinstance(value, dict)
+        else value
+    )
+
+
+def resolve(document: dict) -> dict:
+    """Merge ``document`` over the defaults and validate it; :class:`ConfigError` if bad."""
+    config = defaults()
+    for section, body in document.items():
+        if section not in SCHEMA:
+            raise ConfigError(f"unknown section [{section}]" + _closest(section, SCHEMA))
+        if not isinstance(body, dict):
+            raise ConfigError(f"{section}: expected a table [{section}], got {_type_name(body)}")
+        for name, value in body.items():
+            keys = SCHEMA[section]
+            if name not in keys:
+                raise ConfigError(
+                    f"unknown key {section}.{name}" + _closest(name, keys, f"{section}.")
+                )
+            config[section][name] = _coerce(f"{section}.{name}", keys[name], value)
+    if config["data"]["name"] == "mnist" and "split" not in document.get("data", {}):
+        config["data"]["split"] = list(MNIST_SPLIT)
+    _check_whole(config)
+    return config
+
+
+def _check_whole(config: dict) -> None:
+    """Checks that involve more than one key."""
+    sizes = config["model"]["sizes"]
+    if sizes is None:
+        raise ConfigError("model.sizes: required, an array of integers, e.g. [784, 100, 10]")
+    if len(sizes) < 2:
+        raise ConfigError(f"model.sizes: expected at least 2 layer sizes, got {sizes}")
+    split = config["data"]["split"]
+    n_parts = 2 if config["data"]["name"] == "mnist" else 3
+    if len(split) != n_parts or not math.isclose(sum(split), 1.0, abs_tol=1e-6):
+        what = "[train, dev] for mnist" if n_parts == 2 else "[train, dev, test]"
+        raise ConfigError(f"data.split: expected {n_parts} ratios {what} summing to 1, got {split}")
+    opt = config["optimizer"]
+    if opt["weight_decay"] and opt["name"] != "adamw":
+        raise ConfigError(
+            f"optimizer.weight_decay: only adamw has decoupled weight decay, got "
+            f"optimizer.name = {opt['name']!r} (use regularization.l2 for an L2 term)"
+        )
+
+
+# -- reading --------------------------------------------------------------------------------
+def read(path: Path) -> dict:
+    """Parse a TOML file; :class:`ConfigError` for a missing file or bad TOML."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def apply_override(document: dict, assignment: str) -> None:
+    """Apply one ``section.key=value`` override; the value is parsed as a TOML value and
+    taken as a plain string when it is not one (``data.name=moons``)."""
+    match = re.fullmatch(r"\s*([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\s*=(.*)", assignment, re.S)
+    if not match:
+        raise ConfigError(
+            f"--set {assignment!r}: expected section.key=value, e.g. --set train.epochs=5"
+        )
+    section, name, raw = match.groups()
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    document.setdefault(section, {})
+    if not isinstance(document[section], dict):
+        raise ConfigError(f"--set {assignment!r}: {section} is not a table")
+    document[section][name] = value
+
+
+# -- writing --------------------------------------------------------------------------------
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dumps(config: dict) -> str:
+    """The config as TOML text: one ``[section]`` per table, inline tables below that."""
+    blocks = []
+    for section, body in config.items():
+        lines = [f"[{section}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in body.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def schema_help() -> str:
+    """Every key with its type, default and meaning (for ``train --help``)."""
+    lines = []
+    for section, keys in SCHEMA.items():
+        lines.append(f"[{section}]")
+        for name, key in keys.items():
+            default = "required" if key.default is None else _toml_value(key.default)
+            choices = f" ({'|'.join(key.choices)})" if key.choices else ""
+            lines.append(f"  {name} = {default}  {key.kind}{choices}: {key.doc}")
+    return "\n".join(lines)

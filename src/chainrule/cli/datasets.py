@@ -1,0 +1,93 @@
+"""The data of a run, from the ``[data]`` section: splits, normalization, label names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainrule import data as crdata
+
+GENERATORS = {
+    "moons": crdata.make_moons,
+    "circles": crdata.make_circles,
+    "spirals": crdata.make_spirals,
+    "flower": crdata.make_flower,
+    "xor": crdata.make_xor,
+}
+ELEMENTWISE_LOSSES = ("quadratic", "mse", "mae", "bce", "bce_with_logits")
+
+
+@dataclass
+class RunData:
+    """Train/dev/test arrays (normalized), the fitted scaler and what the report needs."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    dev: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    scaler: object | None
+    labels: list[str]
+    image_shape: tuple[int, int] | None
+    raw_test: np.ndarray  # test inputs before normalization (for images and boundaries)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.train[0].shape[1])
+
+
+def load(section: dict, seed: int, progress: bool = True) -> RunData:
+    """Load, split and normalize the dataset of a ``[data]`` section.
+
+    MNIST: the dev set is taken from the 60,000 training images (``split = [train, dev]``),
+    the test set is the official 10,000. Generated sets: ``split = [train, dev, test]`` of
+    ``n_samples`` points, stratified, shuffled with ``seed``.
+    """
+    name = section["name"]
+    if name == "mnist":
+        X, y = crdata.load_mnist("train", progress=progress)
+        Xt, yt = crdata.load_mnist("test", progress=progress)
+        if section["n_train"]:
+            X, y = X[: section["n_train"]], y[: section["n_train"]]
+        if section["n_test"]:
+            Xt, yt = Xt[: section["n_test"]], yt[: section["n_test"]]
+        (Xtr, ytr), (Xd, yd) = crdata.train_dev_test_split(
+            X, y, section["split"], stratify=True, seed=seed
+        )
+        test, labels, image_shape = (Xt, yt), [str(d) for d in range(10)], (28, 28)
+    else:
+        n, noise = section["n_samples"], section["noise"]
+        if name == "blobs":
+            X, y = crdata.make_blobs(n, seed=seed)
+        else:
+            X, y = GENERATORS[name](n, noise=noise, seed=seed)
+        (Xtr, ytr), (Xd, yd), test = crdata.train_dev_test_split(
+            X, y, section["split"], stratify=True, seed=seed
+        )
+        labels, image_shape = [str(c) for c in range(int(y.max()) + 1)], None
+    scaler = {"standardize": crdata.Standardizer, "minmax": crdata.MinMaxScaler}.get(
+        section["normalize"]
+    )
+    scaler = scaler().fit(Xtr) if scaler is not None else None
+
+    def norm(a):
+        return scaler.transform(a) if scaler is not None else a
+
+    return RunData(
+        (norm(Xtr), ytr),
+        (norm(Xd), yd),
+        (norm(test[0]), test[1]),
+        scaler,
+        labels,
+        image_shape,
+        test[0],
+    )
+
+
+def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:
+    """Labels in the form ``loss`` takes: class losses keep integer labels; elementwise
+    losses get one-hot rows (``n_out`` > 1) or an ``(m, 1)`` float column."""
+    if loss not in ELEMENTWISE_LOSSES:
+        return y
+    if n_out == 1:
+        return y.reshape(-1, 1).astype(np.float32)
+    return crdata.one_hot(y, n_out)

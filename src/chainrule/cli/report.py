@@ -1,0 +1,275 @@
+"""The run report: figures as PNG files and one self-contained ``report.html``.
+
+Every image is inlined as a ``data:`` URI, so the HTML opens offline and can be mailed as
+one file. Figures use :mod:`chainrule.plots` (Okabe-Ito palette, titles, labelled axes).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from chainrule import plots
+from chainrule.cli.config import dumps
+from chainrule.train import bias_variance, predict
+from chainrule.train.metrics import confusion_matrix, predictions_from_outputs
+
+
+def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) -> Path:
+    """Draw the figures into ``run_dir/figures`` and write ``run_dir/report.html``."""
+    fig_dir = run_dir / "figures"
+    epochs = [row["epoch"] for row in history.epochs]
+    figures: list[tuple[str, Path, str]] = []
+
+    def add(name, fig, caption):
+        figures.append((name, plots.save(fig, fig_dir / f"{name}.png")[0], caption))
+
+    has_acc = "train_accuracy" in history.last
+    add("loss", _curves(history, epochs, "loss", "loss (mean per sample)"), "Cost per epoch.")
+    if has_acc:
+        add(
+            "accuracy",
+            _curves(history, epochs, "accuracy", "accuracy (%)", scale=100),
+            "Accuracy per epoch (train: measured during the epoch, dropout on).",
+        )
+    add(
+        "learning_rate",
+        _learning_rate(history, epochs),
+        "Learning rate at the start of each epoch.",
+    )
+    shapes = {name: p.shape for name, p in trainer.model.named_parameters()}
+    add(
+        "gradient_norms",
+        _grad_norms(history, epochs, shapes),
+        "RMS over the epoch's steps of each "
+        "weight matrix's gradient norm: vanishing or exploding gradients show as lines far "
+        "apart or sliding down.",
+    )
+
+    X_test, y_test = data.test
+    outputs = predict(trainer.model, X_test)
+    pred = predictions_from_outputs(outputs, from_logits=trainer.from_logits)
+    add(
+        "confusion_matrix",
+        _confusion(y_test, pred, data.labels),
+        "Test-set confusion matrix: rows are true classes, columns predictions.",
+    )
+    if data.image_shape is not None:
+        add(
+            "misclassified",
+            _misclassified(data.raw_test, y_test, pred, data.image_shape),
+            "Misclassified test images, with true and predicted labels.",
+        )
+    elif data.n_features == 2:
+        add(
+            "decision_boundary",
+            _boundary(trainer, data, pred),
+            "Decision regions on the (normalized) input plane, with the test points.",
+        )
+    note = "Image grid skipped: the inputs are not images." if data.image_shape is None else ""
+
+    reading = None
+    if has_acc:
+        reading = bias_variance(
+            1 - metrics["train"]["accuracy"],
+            1 - metrics["dev"]["accuracy"],
+            config["data"]["human_error"],
+        )
+    path = run_dir / "report.html"
+    path.write_text(_html(run_dir, config, metrics, history, figures, reading, note), "utf-8")
+    return path
+
+
+# -- figures --------------------------------------------------------------------------------
+def _curves(history, epochs, metric, ylabel, scale=1.0):
+    fig, ax = plots.figure()
+    for part, style in (("train", "-o"), ("dev", "--s")):
+        key = f"{part}_{metric}"
+        if key in history.last:
+            ax.plot(epochs, np.array(history.column(key)) * scale, style, ms=4, label=part)
+    ax.set(title=f"Train vs dev {metric}", xlabel="epoch", ylabel=ylabel)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
+    return fig
+
+
+def _learning_rate(history, epochs):
+    fig, ax = plots.figure()
+    ax.plot(epochs, history.column("lr"), "-o", ms=4, label="learning rate")
+    ax.set(
+        title="Learning rate at the start of each epoch",
+        xlabel="epoch",
+        ylabel="learning rate (step size)",
+    )
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(0, 1.1 * max(history.column("lr")))  # a constant rate reads as constant
+    ax.legend()
+    return fig
+
+
+def _grad_norms(history, epochs, shapes):
+    fig, ax = plots.figure(width=6.0)
+    weights = [k for k in history.grad_norms if k.endswith("weight") and len(shapes[k]) == 2]
+    for i, name in enumerate(weights or list(history.grad_norms), start=1):
+        values = np.maximum(history.grad_norms[name], 1e-30)
+        shape = shapes[name]
+        label = f"layer {i} ({shape[0]}\u2192{shape[1]})" if len(shape) == 2 else name
+        ax.plot(epochs, values, "-o", ms=3, label=label)
+    ax.set_yscale("log")
+    ax.set(
+        title="Gradient norm per layer (weights)",
+        xlabel="epoch",
+        ylabel="||dC/dW||  (RMS over steps, log scale)",
+    )
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def _confusion(y_true, y_pred, labels):
+    k = len(labels)
+    cm = confusion_matrix(y_true, y_pred, n_classes=k)
+    size = 3.2 + 0.35 * k
+    fig, ax = plots.figure(width=size + 1.0, height=size)
+    im = ax.imshow(cm, cmap=plots.SEQUENTIAL)
+    ax.grid(False)
+    ax.set(
+        title=f"Test confusion matrix ({len(y_true)} samples)",
+        xlabel="predicted label",
+        ylabel="true label",
+        xticks=range(k),
+        yticks=range(k),
+        xticklabels=labels,
+        yticklabels=labels,
+    )
+    threshold = cm.max() / 2
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                color = "black" if cm[i, j] > threshold else "white"
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8, color=color)
+    fig.colorbar(im, ax=ax, label="samples", fraction=0.046, pad=0.04)
+    return fig
+
+
+def _misclassified(images, y_true, y_pred, shape, limit=24):
+    wrong = np.flatnonzero(y_true != y_pred)[:limit]
+    cols = 8
+    rows = max(1, -(-len(wrong) // cols))
+    plt = plots.pyplot()
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.55 * rows + 0.5), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), wrong, strict=False):
+        ax.imshow(images[i].reshape(shape), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"true {y_true[i]}, pred {y_pred[i]}", fontsize=8)
+    n_wrong = int((y_true != y_pred).sum())
+    title = f"Misclassified test images: first {len(wrong)} of {n_wrong}"
+    fig.suptitle(title if n_wrong else "No misclassified test images", fontsize=11)
+    return fig
+
+
+def _boundary(trainer, data, pred):
+    X, y = data.test
+    Xall = np.concatenate([data.train[0], X])
+    lo, hi = Xall.min(axis=0) - 0.5, Xall.max(axis=0) + 0.5
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype(X.dtype)
+    out = predict(trainer.model, grid)
+    zone = predictions_from_outputs(out, from_logits=trainer.from_logits).reshape(g0.shape)
+    fig, ax = plots.figure(width=5.2, height=4.4)
+    k = len(data.labels)
+    colors = plots.PALETTE[:k]
+    from matplotlib.colors import ListedColormap
+
+    ax.contourf(g0, g1, zone, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.3)
+    for c in range(k):
+        mask = y == c
+        ax.scatter(
+            X[mask, 0],
+            X[mask, 1],
+            s=14,
+            color=colors[c],
+            edgecolor="black",
+            linewidth=0.4,
+            label=f"class {data.labels[c]}",
+        )
+    wrong = y != pred
+    if wrong.any():
+        ax.scatter(
+            X[wrong, 0],
+            X[wrong, 1],
+            s=60,
+            facecolor="none",
+            edgecolor="black",
+            linewidth=1.0,
+            label="misclassified",
+        )
+    ax.set(
+        title="Decision boundary (test points)", xlabel="x1 (normalized)", ylabel="x2 (normalized)"
+    )
+    ax.grid(False)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+# -- HTML -----------------------------------------------------------------------------------
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}
+td,th{padding:.25em .8em;border-bottom:1px solid #eee;text-align:right}
+th:first-child,td:first-child{text-align:left}
+figure{margin:1em 0} figure img{max-width:100%} figcaption{color:#555;font-size:.9em}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
+"""
+
+
+def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
+    e = html.escape
+    keys = [k for k in ("loss", "accuracy") if k in metrics["test"]]
+    rows = "".join(
+        f"<tr><td>{part}</td><td>{metrics['n'][part]}</td>"
+        + "".join(
+            f"<td>{100 * metrics[part][k]:.2f}%</td>"
+            if k == "accuracy"
+            else f"<td>{metrics[part][k]:.4f}</td>"
+            for k in keys
+        )
+        + "</tr>"
+        for part in ("train", "dev", "test")
+    )
+    head = "".join(f"<th>{k}</th>" for k in keys)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>chainrule run {e(run_dir.name)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>chainrule run <code>{e(run_dir.name)}</code></h1>",
+        f"<p>{e(config['data']['name'])}, model {e(str(config['model']['sizes']))} "
+        f"{e(config['model']['activation'])}, {e(config['optimizer']['name'])} "
+        f"lr {config['optimizer']['lr']:g}, {metrics['epochs_run']} epochs "
+        f"({e(metrics['stopped_reason'])}), training time {metrics['time']['train_s']:.1f} s.</p>",
+        "<h2>Metrics</h2>",
+        f"<table><tr><th>set</th><th>samples</th>{head}</tr>{rows}</table>",
+        "<h2>Bias and variance</h2>",
+        f"<p>{e(str(reading))}</p>"
+        if reading is not None
+        else "<p>Not available: the task is not classification.</p>",
+        "<h2>Figures</h2>",
+    ]
+    if note:
+        parts.append(f"<p>{e(note)}</p>")
+    for name, path, caption in figures:
+        parts.append(
+            f"<figure id='{name}'><img src='{plots.png_data_uri(path)}' alt='{e(name)}'>"
+            f"<figcaption>{e(caption)} (figures/{e(path.name)})</figcaption></figure>"
+        )
+    parts += [
+        "<h2>Config</h2>",
+        f"<pre>{e(dumps(config))}</pre>",
+        "<h2>History</h2>",
+        f"<pre>{e(history.to_csv())}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,265 @@
+"""``chainrule train``: one run from a config into its own run directory."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import sys
+import time
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from chainrule import io as crio
+from chainrule import losses, nn, optim, regularization
+from chainrule.cli import config as cfg
+from chainrule.cli import datasets
+from chainrule.cli.errors import UsageError
+from chainrule.train import EarlyStopping, HistoryLogger, Trainer, TrainingInterrupted
+
+OPTIMIZERS = {
+    "sgd": optim.SGD,
+    "momentum": optim.Momentum,
+    "rmsprop": optim.RMSprop,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+}
+DEFAULT_CONFIG = "mnist.toml"
+
+
+def packaged_config(name: str) -> Path:
+    """Path of a config shipped in ``chainrule/configs``."""
+    return Path(str(resources.files("chainrule") / "configs" / name))
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a model from a TOML config into a run directory",
+        description="Train a model from a TOML config (default: the packaged MNIST config, "
+        "the main job). Writes config.toml, model.safetensors, checkpoints/, history.csv, "
+        "metrics.json, figures/*.png and report.html into the run directory.",
+        epilog="config keys (section.key = default  type: meaning):\n" + cfg.schema_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", nargs="?", help="TOML config file (default: packaged mnist.toml)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key with a TOML value, e.g. --set model.sizes=[784,100,10]",
+    )
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--no-report", action="store_true", help="skip figures and report.html")
+    p.set_defaults(handler=run)
+
+
+def load_config(path: str | None, overrides: list[str]) -> tuple[dict, str]:
+    """The resolved config and its stem (for the run directory name)."""
+    source = Path(path) if path else packaged_config(DEFAULT_CONFIG)
+    document = cfg.read(source)
+    for assignment in overrides:
+        cfg.apply_override(document, assignment)
+    return cfg.resolve(document), source.stem
+
+
+def seeds(seed: int) -> dict[str, int]:
+    """Independent seeds for the data split, the model (init and dropout) and shuffling,
+    derived from the config's one seed through ``numpy.random.SeedSequence``."""
+    children = np.random.SeedSequence(seed).spawn(3)
+    return {
+        name: int(child.generate_state(1)[0])
+        for name, child in zip(("data", "model", "shuffle"), children, strict=True)
+    }
+
+
+def build_model(config: dict, model_seed: int) -> nn.MLP:
+    m = config["model"]
+    return nn.MLP(
+        m["sizes"],
+        activation=m["activation"],
+        output=None if m["output"] == "linear" else m["output"],
+        dropout=None if m["dropout"] == 1.0 else m["dropout"],
+        batch_norm=m["batch_norm"],
+        init=None if m["init"] == "auto" else m["init"],
+        seed=model_seed,
+    )
+
+
+def build_loss(config: dict):
+    name, smoothing = config["loss"]["name"], config["loss"]["label_smoothing"]
+    if smoothing:
+        if name != "cross_entropy":
+            raise UsageError(
+                f"loss.label_smoothing: needs loss.name = 'cross_entropy', not {name!r}"
+            )
+        return functools.partial(losses.cross_entropy, label_smoothing=smoothing)
+    return losses.get_loss(name)
+
+
+def build_schedule(config: dict, n_train: int):
+    s, lr = config["schedule"], config["optimizer"]["lr"]
+    if s["name"] == "none":
+        return lr
+    fields = dict(s["params"])
+    cls = optim.SCHEDULES[s["name"]]
+    known = {f.name for f in dataclasses.fields(cls)}
+    if "alpha0" in known:
+        fields.setdefault("alpha0", lr)
+    if s["name"] == "cosine" and "duration" not in fields:
+        # per step, over the whole run: the last epoch still learns (per epoch, with
+        # t counted from 1, it would run at a rate of exactly 0)
+        steps = -(-n_train // config["train"]["batch_size"]) * config["train"]["epochs"]
+        fields.update(duration=steps, unit="step")
+    try:
+        return optim.schedule_from_config({"name": s["name"], **fields})
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"schedule.params: {exc}") from None
+
+
+def build_optimizer(config: dict, model, n_train: int):
+    o = config["optimizer"]
+    kwargs = dict(o["params"])
+    if o["clip_norm"]:
+        kwargs["clip_norm"] = o["clip_norm"]
+    if o["name"] == "adamw":
+        kwargs.setdefault("weight_decay", o["weight_decay"])
+    try:
+        return OPTIMIZERS[o["name"]](model.parameters(), build_schedule(config, n_train), **kwargs)
+    except TypeError as exc:
+        raise UsageError(f"optimizer.params: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"optimizer: {exc}") from None
+
+
+def build_regularization(config: dict):
+    l2, l1 = config["regularization"]["l2"], config["regularization"]["l1"]
+    if not (l2 or l1):
+        return None
+
+    def penalty(model, n_train):
+        terms = []
+        if l2:
+            terms.append(regularization.l2_penalty(model, l2, n_train))
+        if l1:
+            terms.append(regularization.l1_penalty(model, l1, n_train))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+    return penalty
+
+
+def _run_dir(config: dict, stem: str) -> Path:
+    if config["output"]["dir"]:
+        return Path(config["output"]["dir"])
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stem}-{stamp}"
+
+
+def run(args) -> int:
+    start = time.perf_counter()
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.toml").is_file():
+            raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
+        if args.config or args.overrides:
+            raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
+        config, _ = load_config(str(run_dir / "config.toml"), [])
+    else:
+        config, stem = load_config(args.config, args.overrides)
+        run_dir = _run_dir(config, stem)
+    say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
+    if not args.quiet:
+        print(cfg.dumps(config))
+
+    seed = seeds(config["train"]["seed"])
+    data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
+    sizes = config["model"]["sizes"]
+    if sizes[0] != data.n_features:
+        raise UsageError(
+            f"model.sizes: the first entry must be the number of input features: the data "
+            f"({config['data']['name']}) has {data.n_features}, model.sizes[0] is {sizes[0]}"
+        )
+    n_classes = len(data.labels)
+    if sizes[-1] not in (n_classes, 1) or (sizes[-1] == 1 and n_classes > 2):
+        raise UsageError(
+            f"model.sizes: the last entry must be the number of classes ({n_classes}"
+            f"{' or 1 for a binary task' if n_classes == 2 else ''}), got {sizes[-1]}"
+        )
+    model = build_model(config, seed["model"])
+    loss_fn = build_loss(config)
+    optimizer = build_optimizer(config, model, len(data.train[1]))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text(cfg.dumps(config), encoding="utf-8")
+
+    loss_name = config["loss"]["name"]
+    to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=sizes[-1])
+    metadata = {"config": config, "loss": loss_name, "image_shape": data.image_shape}
+    extras = {"scaler": data.scaler, "labels": data.labels, "metadata": metadata}
+    callbacks = [HistoryLogger(run_dir / "history.csv")]
+    t = config["train"]
+    if t["early_stopping"]:
+        callbacks.append(EarlyStopping(monitor=t["monitor"], patience=t["early_stopping"]))
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        epochs=t["epochs"],
+        batch_size=t["batch_size"],
+        regularization=build_regularization(config),
+        callbacks=callbacks,
+        seed=seed["shuffle"],
+        checkpoint_dir=run_dir / "checkpoints" if t["checkpoint"] else None,
+        progress=not args.quiet,
+        save_extras=extras,
+    )
+    say(f"run directory: {run_dir}")
+    train_start = time.perf_counter()
+    resume = run_dir / "checkpoints" if args.resume else None
+    try:
+        history = trainer.fit(
+            data.train[0],
+            to_targets(data.train[1]),
+            dev=(data.dev[0], to_targets(data.dev[1])),
+            resume_from=resume,
+        )
+    except TrainingInterrupted:
+        hint = f"; resume with: chainrule train --resume {run_dir}" if t["checkpoint"] else ""
+        raise KeyboardInterrupt(f"training stopped{hint}") from None
+    train_time = time.perf_counter() - train_start
+
+    results = {
+        part: trainer.evaluate(X, to_targets(y))
+        for part, (X, y) in (("train", data.train), ("dev", data.dev), ("test", data.test))
+    }
+    metrics = {
+        **results,
+        "epochs_run": len(history.epochs),
+        "stopped_reason": history.stopped_reason,
+        "n": {"train": len(data.train[1]), "dev": len(data.dev[1]), "test": len(data.test[1])},
+        "time": {"train_s": round(train_time, 3)},
+    }
+    metadata["metrics"] = results
+    crio.save(model, run_dir / "model.safetensors", **extras)
+    report_path = None
+    if not args.no_report:
+        from chainrule.cli import report
+
+        report_path = report.write(run_dir, config, history, trainer, data, to_targets, metrics)
+    metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+    test = results["test"]
+    summary = [f"test loss {test['loss']:.4f}"]
+    if "accuracy" in test:
+        summary.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")
+    print(", ".join(summary) + f"; time {metrics['time']['total_s']:.1f} s")
+    print(f"model: {run_dir / 'model.safetensors'}")
+    if report_path is not None:
+        print(f"report: {report_path}")
+    return 0

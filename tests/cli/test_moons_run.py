@@ -1,0 +1,109 @@
+"""End to end on two moons: train, then evaluate, predict and info on the saved model."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from chainrule.cli.config import tomllib
+
+from .conftest import check_run_dir
+
+
+@pytest.fixture(scope="module")
+def run_dir(cli, tmp_path_factory):
+    out = tmp_path_factory.mktemp("moons") / "run"
+    proc = cli(
+        "train",
+        "configs/moons.toml",
+        "--set",
+        f"output.dir={out}",
+        "--set",
+        "train.epochs=8",
+        cwd=_root(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"report: {out / 'report.html'}" in proc.stdout
+    assert "test accuracy" in proc.stdout
+    return out
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2]
+
+
+def test_run_directory_is_complete(run_dir):
+    check_run_dir(run_dir)
+    assert (run_dir / "figures" / "decision_boundary.png").is_file()
+    config = tomllib.loads((run_dir / "config.toml").read_text())
+    assert config["train"]["epochs"] == 8 and config["data"]["name"] == "moons"
+    history = list(csv.DictReader(io.StringIO((run_dir / "history.csv").read_text())))
+    assert [int(row["epoch"]) for row in history] == list(range(1, 9))
+
+
+def test_evaluate_reproduces_the_test_metrics(cli, run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    proc = cli("evaluate", run_dir / "model.safetensors", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["accuracy"] == metrics["test"]["accuracy"]
+    assert result["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-6)
+    assert result["n"] == metrics["n"]["test"]
+
+
+def test_predict_and_evaluate_on_files(cli, run_dir, tmp_path):
+    from chainrule.cli import datasets
+    from chainrule.cli.train import load_config, seeds
+
+    config, _ = load_config(str(run_dir / "config.toml"), [])
+    data = datasets.load(config["data"], seeds(config["train"]["seed"])["data"], progress=False)
+    np.save(tmp_path / "x.npy", data.raw_test)
+    proc = cli(
+        "predict", run_dir / "model.safetensors", tmp_path / "x.npy", "-o", tmp_path / "pred.csv"
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "pred.csv").read_text())))
+    assert list(rows[0]) == ["index", "prediction", "p_0", "p_1"]
+    pred = np.array([int(r["prediction"]) for r in rows])
+    probs = np.array([[float(r["p_0"]), float(r["p_1"])] for r in rows])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert np.mean(pred == data.test[1]) == metrics["test"]["accuracy"]
+
+    table = np.column_stack([data.raw_test, data.test[1]])
+    np.savetxt(tmp_path / "test.csv", table, delimiter=",", header="x1,x2,label", comments="")
+    proc = cli("evaluate", run_dir / "model.safetensors", "--data", tmp_path / "test.csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accuracy"] == metrics["test"]["accuracy"]
+
+
+def test_info_shows_architecture_and_parameter_counts(cli, run_dir):
+    proc = cli("info", run_dir / "model.safetensors")
+    assert proc.returncode == 0, proc.stderr
+    # [2, 16, 16, 2]: (2*16 + 16) + (16*16 + 16) + (16*2 + 2) = 354
+    assert "total" in proc.stdout and "354" in proc.stdout
+    assert "layers.0.weight" in proc.stdout and "test metrics" in proc.stdout
+
+
+def test_predict_with_wrong_feature_count_exits_2(cli, run_dir, tmp_path):
+    np.save(tmp_path / "bad.npy", np.zeros((4, 3), dtype=np.float32))
+    proc = cli("predict", run_dir / "model.safetensors", tmp_path / "bad.npy")
+    assert proc.returncode == 2
+    assert "expects 2 features" in proc.stderr and "has 3" in proc.stderr
+
+
+def test_resume_continues_a_run(cli, run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "resumed"
+    shutil.copytree(run_dir, copy)
+    config = (copy / "config.toml").read_text().replace("epochs = 8", "epochs = 9")
+    (copy / "config.toml").write_text(config)
+    proc = cli("train", "--resume", copy, "--no-report", "-q")
+    assert proc.returncode == 0, proc.stderr
+    history = list(csv.DictReader(io.StringIO((copy / "history.csv").read_text())))
+    assert len(history) == 9
