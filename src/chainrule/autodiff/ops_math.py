@@ -191,42 +191,36 @@ def abs_(a):
     return node(xp.abs(x), (a,), lambda g: (g * xp.sign(x),), "abs")
 
 
-@primitive
-def maximum(a, b):
-    """Elementwise max; at ties the gradient goes to ``a``."""
-    a, b = _pair(a, b, "maximum")
+def _extremum(a, b, op: str, compute, pick_a):
+    """Elementwise max or min; the gradient flows to the operand picked (``a`` at ties)."""
+    a, b = _pair(a, b, op)
     x, y = a.data, b.data
     xp = array_module(x)
-    out = _binary("maximum", xp.maximum, a, b)
+    out = _binary(op, compute, a, b)
     ra, rb = a.requires_grad, b.requires_grad
 
     def vjp(g):
-        pick_a = x >= y
+        picked = pick_a(x, y)
         return (
-            unbroadcast(xp.where(pick_a, g, 0), x.shape) if ra else None,
-            unbroadcast(xp.where(pick_a, 0, g), y.shape) if rb else None,
+            unbroadcast(xp.where(picked, g, 0), x.shape) if ra else None,
+            unbroadcast(xp.where(picked, 0, g), y.shape) if rb else None,
         )
 
-    return node(out, (a, b), vjp, "maximum")
+    return node(out, (a, b), vjp, op)
+
+
+@primitive
+def maximum(a, b):
+    """Elementwise max; at ties the gradient goes to ``a``."""
+    xp = array_module(getattr(a, "data", a))
+    return _extremum(a, b, "maximum", xp.maximum, xp.greater_equal)
 
 
 @primitive
 def minimum(a, b):
     """Elementwise min; at ties the gradient goes to ``a``."""
-    a, b = _pair(a, b, "minimum")
-    x, y = a.data, b.data
-    xp = array_module(x)
-    out = _binary("minimum", xp.minimum, a, b)
-    ra, rb = a.requires_grad, b.requires_grad
-
-    def vjp(g):
-        pick_a = x <= y
-        return (
-            unbroadcast(xp.where(pick_a, g, 0), x.shape) if ra else None,
-            unbroadcast(xp.where(pick_a, 0, g), y.shape) if rb else None,
-        )
-
-    return node(out, (a, b), vjp, "minimum")
+    xp = array_module(getattr(a, "data", a))
+    return _extremum(a, b, "minimum", xp.minimum, xp.less_equal)
 
 
 @primitive
