@@ -9,10 +9,12 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chainrule.lab.base import PRESETS, Experiment, Result
+from chainrule.train.diagnostics import GradientWarning
 
 
 @dataclass
@@ -112,7 +114,11 @@ def run_experiments(
         start = time.perf_counter()
         result, error = None, None
         try:
-            result = exp(preset, outdir / exp.name)
+            # Several experiments provoke vanishing or exploding gradients on purpose and
+            # measure them; fit's advice to the user would only be noise here.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", GradientWarning)
+                result = exp(preset, outdir / exp.name)
         except Exception:  # noqa: BLE001 - one failing experiment must not abort the rest
             error = traceback.format_exc()
         outcome = Outcome(
