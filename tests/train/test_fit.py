@@ -312,3 +312,39 @@ def test_regression_targets_log_mse():
         progress=False,
     )
     assert history.last["train_mse"] > 0 and history.last["dev_mse"] > 0
+
+
+def test_model_checkpoint_writes_best_and_last_model_files(moons, tmp_path):
+    from chainrule.train import ModelCheckpoint
+
+    X, y, Xd, yd = moons
+    model = moons_model()
+    best_states = {}
+
+    def remember(trainer, epoch, logs):
+        earlier = [r["dev_accuracy"] for r in trainer.history.epochs[:-1]]
+        if not earlier or logs["dev_accuracy"] > max(earlier):  # strict, as the callback
+            best_states["state"] = trainer.model.state_dict()
+
+    history = fit(
+        model,
+        "cross_entropy",
+        optim.Adam(model.named_parameters(), lr=0.02),
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=6,
+        progress=False,
+        callbacks=[
+            LambdaCallback(on_epoch_end=remember),
+            ModelCheckpoint(tmp_path, monitor="dev_accuracy"),
+        ],
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.safetensors", "last.safetensors"]
+    last = cr.load(tmp_path / "last.safetensors")
+    for key, value in model.state_dict().items():
+        assert np.array_equal(last.state_dict()[key], value)
+    best = cr.load(tmp_path / "best.safetensors")
+    for key, value in best_states["state"].items():
+        assert np.array_equal(best.state_dict()[key], value)
+    assert len(history.epochs) == 6
