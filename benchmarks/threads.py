@@ -1,0 +1,61 @@
+"""The one place that pins BLAS/OpenMP/XLA thread counts for every system.
+
+Thread pools read their size when their library loads, so :func:`pin_threads` must run
+before NumPy, PyTorch or JAX is imported; the runner calls it right after parsing its
+arguments. Libraries that are already loaded (the in-process smoke test) are limited
+through ``threadpoolctl`` when it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def pin_threads(n: int) -> dict[str, str]:
+    """Set every thread-count knob to ``n``; return what was set, for the report.
+
+    XLA's CPU backend has no "n threads" switch: it runs one thread when asked to
+    (``--xla_cpu_multi_thread_eigen=false``) and one per core otherwise, so for ``n > 1``
+    JAX uses all cores (``os.cpu_count()``), which equals ``n`` on the 2-core machine.
+    """
+    if n < 1:
+        raise ValueError(f"thread count must be >= 1, got {n}")
+    settings = {var: str(n) for var in _ENV_VARS}
+    xla = os.environ.get("XLA_FLAGS", "")
+    if n == 1 and "xla_cpu_multi_thread_eigen" not in xla:
+        xla = f"{xla} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    settings["XLA_FLAGS"] = xla.strip()
+    os.environ.update(settings)
+    if "numpy" in sys.modules:
+        _limit_loaded_pools(n)
+    return settings
+
+
+def _limit_loaded_pools(n: int) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
+def pinned() -> int | None:
+    """The thread count set by :func:`pin_threads` (read back from the environment)."""
+    value = os.environ.get("OMP_NUM_THREADS")
+    return int(value) if value else None
+
+
+def configure_torch(torch) -> None:
+    """Size PyTorch's intra-op pool like the others (it is set by a call, not only env)."""
+    n = pinned()
+    if n is not None:
+        torch.set_num_threads(n)
