@@ -100,7 +100,9 @@ def markdown(results: dict) -> str:
     parts = [
         f"Threads: {meta['threads']}; float32; medians of {meta['reps']} interleaved "
         f"repetitions; matmul peak (best sgemm {meta['peak_n']}^3 over the run): "
-        f"{results['peak_gflops']:.0f} GFLOP/s.",
+        f"{results['peak_gflops']:.0f} GFLOP/s. 1-minute load average before / after: "
+        + " / ".join(f"{x:.1f}" for x in meta["loadavg_before_after"])
+        + f" ({meta['machine']}).",
         "",
         "Training throughput, samples/s (median), and chainrule / peer:",
         "",

@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> dict:
     from benchmarks.memory import measure
     from benchmarks.peak import SgemmProbe
 
+    load_before = os.getloadavg()
     modules, versions, missing = {}, {}, {}
     for name in args.systems:
         try:
@@ -142,6 +143,7 @@ def run(args: argparse.Namespace) -> dict:
         "peak_n": args.peak_n,
         "peak_reps": peaks,
         "memory": args.memory,
+        "loadavg_before_after": [load_before[0], os.getloadavg()[0]],
         "thread_settings": settings,
         "versions": versions,
         "python": sys.version.split()[0],
