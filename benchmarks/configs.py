@@ -41,14 +41,22 @@ CONFIGS = {
 }
 
 
-def make_batches(config: Config, n_batches: int = 4, seed: int = 0) -> list:
-    """``n_batches`` float32 batches shaped like MNIST: pixels in [0, 1), labels in 0..9.
+POOL_SAMPLES = 8192
 
-    Every system cycles through the same few batches, so data generation and loading
-    never enter the timings.
+
+def make_batches(config: Config, n_batches: int | None = None, seed: int = 0) -> list:
+    """Float32 batches shaped like MNIST: pixels in [0, 1), labels in 0..9.
+
+    Every system cycles through the same batches, so data generation and loading never
+    enter the timings. The default pool holds about ``POOL_SAMPLES`` samples: a pool of a
+    few batches gets memorized within a benchmark, the softmax outputs then underflow to
+    subnormal floats, and subnormal arithmetic is many times slower on x86 (XLA flushes
+    them to zero, NumPy and PyTorch do not), which would skew the comparison.
     """
     import numpy as np
 
+    if n_batches is None:
+        n_batches = max(4, -(-POOL_SAMPLES // config.batch))
     rng = np.random.default_rng(seed)
     return [
         (
