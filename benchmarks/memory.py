@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 
-from benchmarks.threads import pin_threads
+from benchmarks.threads import keep_freed_memory, pin_threads
 
 MIB = 1024.0 * 1024.0
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,12 +74,16 @@ def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
     return {"peak_mib": peak * 1024 / MIB, "state_mib": state * 1024 / MIB, "method": method}
 
 
-def measure(system: str, config_key: str, threads: int, steps: int = 5) -> dict:
+def measure(
+    system: str, config_key: str, threads: int, steps: int = 5, keep_freed: bool = False
+) -> dict:
     """Run :func:`probe` in a fresh interpreter; return its result or ``{"error": ...}``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "benchmarks.memory", system, config_key]
     cmd += ["--threads", str(threads), "--steps", str(steps)]
+    if keep_freed:
+        cmd.append("--keep-freed-memory")
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=_ROOT)
     if done.returncode != 0:
         lines = (done.stderr.strip() or "no output").splitlines()
@@ -93,8 +97,11 @@ def main(argv=None) -> None:
     parser.add_argument("config")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--keep-freed-memory", action="store_true")
     args = parser.parse_args(argv)
     pin_threads(args.threads)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     print(json.dumps(probe(args.system, args.config, args.steps)))
 
 

@@ -98,7 +98,9 @@ def spread_table(results: dict) -> str:
 def markdown(results: dict) -> str:
     meta = results["meta"]
     parts = [
-        f"Threads: {meta['threads']}; float32; medians of {meta['reps']} interleaved "
+        f"Threads: {meta['threads']}; malloc: "
+        f"{meta['thread_settings'].get('mallopt', 'glibc defaults')}; float32; "
+        f"medians of {meta['reps']} interleaved "
         f"repetitions; matmul peak (best sgemm {meta['peak_n']}^3 over the run): "
         f"{results['peak_gflops']:.0f} GFLOP/s. 1-minute load average before / after: "
         + " / ".join(f"{x:.1f}" for x in meta["loadavg_before_after"])

@@ -20,7 +20,7 @@ import time
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.threads import pin_threads  # noqa: E402  (after the path fix above)
+from benchmarks.threads import keep_freed_memory, pin_threads  # noqa: E402  (after path fix)
 
 SYSTEM_NAMES = ("chainrule", "torch", "jax", "sklearn", "numpy")
 
@@ -54,6 +54,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--pause", type=float, default=0.2, help="seconds between timed blocks")
     p.add_argument("--peak-n", type=int, default=2048, help="size of the sgemm peak probe")
+    p.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="mallopt: keep freed memory mapped (no page faults on fresh arrays), all systems",
+    )
     p.add_argument("--no-memory", dest="memory", action="store_false")
     p.add_argument("--memory-steps", type=int, default=5)
     p.add_argument("--json", metavar="OUT", default=None)
@@ -80,6 +85,8 @@ def _time(trainer, steps: int) -> float:
 
 def run(args: argparse.Namespace) -> dict:
     settings = pin_threads(args.threads)
+    if args.keep_freed_memory:
+        settings["mallopt"] = "kept" if keep_freed_memory() else "unavailable"
     from benchmarks import systems
     from benchmarks.configs import CONFIGS, make_batches
     from benchmarks.memory import measure
@@ -136,7 +143,9 @@ def run(args: argparse.Namespace) -> dict:
             if "gflops" in res:
                 res["pct_peak"] = 100.0 * res["gflops"] / peak
             if args.memory and "samples_per_s" in res:
-                res["memory"] = measure(key, entry["key"], args.threads, args.memory_steps)
+                res["memory"] = measure(
+                    key, entry["key"], args.threads, args.memory_steps, args.keep_freed_memory
+                )
     results["meta"] = {
         "threads": args.threads,
         "reps": args.reps,
