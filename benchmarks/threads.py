@@ -23,9 +23,10 @@ _ENV_VARS = (
 def pin_threads(n: int) -> dict[str, str]:
     """Set every thread-count knob to ``n``; return what was set, for the report.
 
-    XLA's CPU backend has no "n threads" switch: it runs one thread when asked to
-    (``--xla_cpu_multi_thread_eigen=false``) and one per core otherwise, so for ``n > 1``
-    JAX uses all cores (``os.cpu_count()``), which equals ``n`` on the 2-core machine.
+    XLA's CPU backend has no "n threads" switch and (jax 0.10) ignores
+    ``--xla_cpu_multi_thread_eigen=false``: it sizes its pool from the CPUs the process may
+    run on. So for ``n`` below the CPU count the process is also restricted to ``n`` CPUs
+    (``sched_setaffinity``), which binds every system alike.
     """
     if n < 1:
         raise ValueError(f"thread count must be >= 1, got {n}")
@@ -35,6 +36,10 @@ def pin_threads(n: int) -> dict[str, str]:
         xla = f"{xla} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     settings["XLA_FLAGS"] = xla.strip()
     os.environ.update(settings)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if 0 < n < len(cpus):
+        os.sched_setaffinity(0, cpus[:n])
+        settings["affinity"] = ",".join(map(str, cpus[:n]))
     if "numpy" in sys.modules:
         _limit_loaded_pools(n)
     return settings

@@ -4,6 +4,7 @@ It checks that the runner produces its tables and JSON, never how fast anything 
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,11 @@ def bench(monkeypatch):
         "XLA_FLAGS",
     ):
         monkeypatch.delenv(var, raising=False)
+    cpus = os.sched_getaffinity(0)  # pinning to fewer threads also narrows the CPU set
     from benchmarks import run, systems
 
-    return run, systems
+    yield run, systems
+    os.sched_setaffinity(0, cpus)
 
 
 def test_runner_measures_chainrule_and_numpy(bench, tmp_path, capsys):
