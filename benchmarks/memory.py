@@ -1,0 +1,109 @@
+"""Peak memory of training steps, one system and configuration per fresh process.
+
+Method (Linux): in a fresh interpreter with the runner's thread settings,
+1. import the system's library, train a tiny network (784-8-10, batch 2) for two steps so
+   that lazily loaded kernels and thread pools are resident, drop it, and make the data
+   batches; read the resident set size (``VmRSS``): the baseline;
+2. build the model and optimizer, run a few warm-up steps (JIT compilation, allocator
+   and thread-pool warm-up happen here);
+3. reset the high-water mark (write ``5`` to ``/proc/self/clear_refs``), run the measured
+   steps and read the high-water mark (``VmHWM``).
+Reported: ``peak`` = high-water mark during the measured steps minus the baseline, i.e.
+parameters, optimizer state, cached buffers and the step's transient arrays, without the
+library itself or compile-time spikes; ``state`` = RSS after warm-up minus the baseline.
+Where the high-water mark cannot be reset, ``peak`` falls back to ``ru_maxrss`` minus the
+baseline (an upper bound: it includes warm-up spikes) and ``method`` says so.
+
+Run as ``python -m benchmarks.memory SYSTEM CONFIG [--threads N] [--steps K]``: it prints
+one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from benchmarks.threads import keep_freed_memory, pin_threads
+
+MIB = 1024.0 * 1024.0
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_high_water_mark() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
+    """Measure in this process (which must be fresh); see the module docstring."""
+    import resource
+
+    from benchmarks import systems
+    from benchmarks.configs import CONFIGS, Config, make_batches
+
+    module = systems.load(system)
+    config = CONFIGS[config_key]
+    tiny = Config("tiny", (config.sizes[0], 8, config.sizes[-1]), config.activation, 2)
+    module.make_trainer(tiny, make_batches(tiny, n_batches=1)).run(2)
+    batches = make_batches(config)
+    base = _status_kib("VmRSS")
+    trainer = module.make_trainer(config, batches)
+    trainer.run(warmup)
+    state = _status_kib("VmRSS") - base
+    if _reset_high_water_mark():
+        trainer.run(steps)
+        peak, method = _status_kib("VmHWM") - base, "VmHWM reset after warm-up"
+    else:
+        trainer.run(steps)
+        peak, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, "ru_maxrss"
+    return {"peak_mib": peak * 1024 / MIB, "state_mib": state * 1024 / MIB, "method": method}
+
+
+def measure(
+    system: str, config_key: str, threads: int, steps: int = 5, keep_freed: bool = False
+) -> dict:
+    """Run :func:`probe` in a fresh interpreter; return its result or ``{"error": ...}``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+    cmd = [sys.executable, "-m", "benchmarks.memory", system, config_key]
+    cmd += ["--threads", str(threads), "--steps", str(steps)]
+    if keep_freed:
+        cmd.append("--keep-freed-memory")
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=_ROOT)
+    if done.returncode != 0:
+        lines = (done.stderr.strip() or "no output").splitlines()
+        return {"error": lines[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("system")
+    parser.add_argument("config")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--keep-freed-memory", action="store_true")
+    args = parser.parse_args(argv)
+    pin_threads(args.threads)
+    if args.keep_freed_memory:
+        keep_freed_memory()
+    print(json.dumps(probe(args.system, args.config, args.steps)))
+
+
+if __name__ == "__main__":
+    main()

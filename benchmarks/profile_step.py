@@ -1,0 +1,124 @@
+"""Where a chainrule training step spends its time, against the hand-written NumPy step.
+
+``python -m benchmarks.profile_step [--configs abcd] [--threads 2] [--top 12]`` prints,
+per configuration, the median time of the forward pass (with the loss), the backward
+pass and the Adam update for both, then the top functions of a cProfile run of the
+chainrule step by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.threads import pin_threads  # noqa: E402
+
+
+def _phases_chainrule(trainer, x, y, steps: int) -> dict[str, list[float]]:
+    from benchmarks.systems.chainrule_mlp import cross_entropy
+
+    times = {"forward+loss": [], "backward": [], "update": []}
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        loss = cross_entropy(trainer.model(x), y, trainer.rows)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        trainer.update()
+        t3 = time.perf_counter()
+        for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            times[key].append(dt)
+    return times
+
+
+def _phases_numpy(trainer, x, y, steps: int) -> dict[str, list[float]]:
+    times = {"forward+loss": [], "backward": [], "update": []}
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        trainer._loss_grad(trainer._forward(x), y)
+        t1 = time.perf_counter()
+        trainer._backward(x)
+        t2 = time.perf_counter()
+        trainer.adam.step(trainer.grads)
+        t3 = time.perf_counter()
+        for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            times[key].append(dt)
+    return times
+
+
+def _steps_for(config) -> int:
+    return {"a": 2000, "b": 2000, "c": 300, "d": 40}.get(config.key, 50)
+
+
+def profile(key: str, top: int) -> str:
+    from benchmarks.configs import CONFIGS, make_batches
+    from benchmarks.systems import chainrule_mlp, numpy_mlp
+
+    config = CONFIGS[key]
+    batches = make_batches(config, n_batches=1)
+    ours = chainrule_mlp.make_trainer(config, batches)
+    ref = numpy_mlp.make_trainer(config, batches)
+    x, y = ours.batches[0]
+    xn, yn = batches[0]
+    steps = _steps_for(config)
+    ours.run(5)
+    ref.run(5)
+    rows = []
+    # Interleave the two systems in chunks so that both see the same machine load.
+    chunks = {"chainrule": [], "numpy": []}
+    for _ in range(5):
+        chunks["chainrule"].append(_phases_chainrule(ours, x, y, steps // 5))
+        chunks["numpy"].append(_phases_numpy(ref, xn, yn, steps // 5))
+    lines = [f"### {config.label}", "", "| phase | chainrule ms | hand NumPy ms | ratio |"]
+    lines.append("|---|---|---|---|")
+    total = {"chainrule": 0.0, "numpy": 0.0}
+    for phase in ("forward+loss", "backward", "update"):
+        med = {}
+        for name, parts in chunks.items():
+            med[name] = statistics.median(t for part in parts for t in part[phase]) * 1e3
+            total[name] += med[name]
+        rows.append((phase, med))
+        lines.append(
+            f"| {phase} | {med['chainrule']:.3f} | {med['numpy']:.3f} | "
+            f"{med['chainrule'] / med['numpy']:.2f} |"
+        )
+    lines.append(
+        f"| step | {total['chainrule']:.3f} | {total['numpy']:.3f} | "
+        f"{total['chainrule'] / total['numpy']:.2f} |"
+    )
+    profiler = cProfile.Profile()
+    profiler.enable()
+    ours.run(steps // 2)
+    profiler.disable()
+    buf = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buf).strip_dirs().sort_stats("tottime")
+    stats.print_stats(top)
+    body = buf.getvalue()
+    body = body[body.find("ncalls") :].rstrip()
+    lines += ["", f"cProfile of {steps // 2} chainrule steps, top {top} by own time:", ""]
+    lines += ["```", body, "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default="abcd")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--top", type=int, default=12)
+    args = parser.parse_args(argv)
+    pin_threads(args.threads)
+    for key in args.configs.replace(",", ""):
+        print(profile(key, args.top))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Markdown tables from the runner's results (a plain dict, also what ``--json`` writes)."""
+
+from __future__ import annotations
+
+PEERS = ("torch", "jax", "sklearn", "numpy")
+TITLES = {
+    "chainrule": "chainrule",
+    "torch": "PyTorch eager",
+    "jax": "JAX jit",
+    "sklearn": "sklearn",
+    "numpy": "hand NumPy",
+}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(entry: dict, key: str, fmt: str) -> str:
+    if "missing" in entry:
+        return "missing"
+    if "error" in entry:
+        return "error"
+    value = entry.get(key)
+    return "-" if value is None else format(value, fmt)
+
+
+def throughput_table(results: dict) -> str:
+    systems = results["systems"]
+    peers = [s for s in PEERS if s in systems and "chainrule" in systems]
+    header = ["config", *(TITLES[s] for s in systems)]
+    header += [f"cr / {TITLES[p]}" for p in peers]
+    if peers:
+        header.append("cr / fastest peer")
+    rows = []
+    for key, entry in results["configs"].items():
+        per = entry["systems"]
+        row = [f"({key})", *(_cell(per[s], "samples_per_s", ",.0f") for s in systems)]
+        ours = per.get("chainrule", {}).get("samples_per_s")
+        speeds = {p: per[p].get("samples_per_s") for p in peers}
+        row += [f"{ours / v:.2f}x" if ours and v else "-" for v in speeds.values()]
+        if peers:
+            known = [v for v in speeds.values() if v]
+            row.append(f"{ours / max(known):.2f}x" if ours and known else "-")
+        rows.append(row)
+    return _table(header, rows)
+
+
+def flops_table(results: dict) -> str:
+    systems = results["systems"]
+    header = ["config", "weights", *(TITLES[s] for s in systems)]
+    rows = []
+    for key, entry in results["configs"].items():
+        per = entry["systems"]
+        row = [f"({key})", f"{entry['weights']:,}"]
+        for s in systems:
+            if "gflops" in per[s]:
+                row.append(f"{per[s]['gflops']:.1f} ({per[s]['pct_peak']:.0f}%)")
+            else:
+                row.append(_cell(per[s], "gflops", ".1f"))
+        rows.append(row)
+    return _table(header, rows)
+
+
+def memory_table(results: dict) -> str:
+    systems = results["systems"]
+    header = ["config", *(TITLES[s] for s in systems)]
+    rows = []
+    for key, entry in results["configs"].items():
+        row = [f"({key})"]
+        for s in systems:
+            mem = entry["systems"][s].get("memory")
+            if "missing" in entry["systems"][s]:
+                row.append("missing")
+            elif mem is None or "error" in mem:
+                row.append("-" if mem is None else "error")
+            else:
+                row.append(f"{mem['peak_mib']:.1f} ({mem['state_mib']:.1f})")
+        rows.append(row)
+    return _table(header, rows)
+
+
+def spread_table(results: dict) -> str:
+    systems = results["systems"]
+    header = ["config", *(TITLES[s] for s in systems)]
+    rows = []
+    for key, entry in results["configs"].items():
+        row = [f"({key})"]
+        for s in systems:
+            reps = entry["systems"][s].get("reps")
+            row.append(f"{min(reps):,.0f} - {max(reps):,.0f}" if reps else "-")
+        rows.append(row)
+    return _table(header, rows)
+
+
+def markdown(results: dict) -> str:
+    meta = results["meta"]
+    parts = [
+        f"Threads: {meta['threads']}; malloc: "
+        f"{meta['thread_settings'].get('mallopt', 'glibc defaults')}; float32; "
+        f"medians of {meta['reps']} interleaved "
+        f"repetitions; matmul peak (best sgemm {meta['peak_n']}^3 over the run): "
+        f"{results['peak_gflops']:.0f} GFLOP/s. 1-minute load average before / after: "
+        + " / ".join(f"{x:.1f}" for x in meta["loadavg_before_after"])
+        + f" ({meta['machine']}).",
+        "",
+        "Training throughput, samples/s (median), and chainrule / peer:",
+        "",
+        throughput_table(results),
+        "",
+        "Achieved GFLOP/s = 6 x weights x samples/s (share of the matmul peak):",
+        "",
+        flops_table(results),
+        "",
+        "Spread of samples/s over repetitions (min - max):",
+        "",
+        spread_table(results),
+    ]
+    if meta.get("memory"):
+        parts += [
+            "",
+            "Peak memory of training steps, MiB over the baseline after imports and data "
+            "(in parentheses: resident after warm-up, i.e. parameters, optimizer state, "
+            "caches); one fresh process per cell:",
+            "",
+            memory_table(results),
+        ]
+    missing = {
+        s: e["missing"]
+        for entry in results["configs"].values()
+        for s, e in entry["systems"].items()
+        if "missing" in e
+    }
+    parts += ["", "Versions: " + "; ".join(meta["versions"].values())]
+    if missing:
+        parts += ["Missing: " + "; ".join(missing.values())]
+    return "\n".join(parts)

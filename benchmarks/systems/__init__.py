@@ -1,0 +1,36 @@
+"""The benchmarked systems, one module each, loaded lazily by name.
+
+Every module exposes ``VERSION`` (a string for the report) and
+``make_trainer(config, batches, seed) -> trainer`` where ``trainer.run(n_steps)`` performs
+``n_steps`` full training steps (forward, softmax cross-entropy, backward, Adam update)
+cycling through ``batches`` and returns only when the work is done, and
+``trainer.loss()`` gives the mean loss on the first batch (to check that it trains).
+A module whose library is not installed fails to import: the runner reports it as missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+MODULES = {
+    "chainrule": "benchmarks.systems.chainrule_mlp",
+    "torch": "benchmarks.systems.torch_mlp",
+    "jax": "benchmarks.systems.jax_mlp",
+    "sklearn": "benchmarks.systems.sklearn_mlp",
+    "numpy": "benchmarks.systems.numpy_mlp",
+}
+
+
+class MissingSystem(Exception):
+    """A system's library is not installed (or fails to import)."""
+
+
+def load(name: str) -> ModuleType:
+    """Import the module of system ``name``; raise :class:`MissingSystem` if it cannot."""
+    if name not in MODULES:
+        raise ValueError(f"unknown system {name!r}: expected one of {', '.join(MODULES)}")
+    try:
+        return importlib.import_module(MODULES[name])
+    except ImportError as exc:
+        raise MissingSystem(f"{name}: {exc}") from exc

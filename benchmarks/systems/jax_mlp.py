@@ -1,0 +1,59 @@
+"""JAX: the whole step (forward, loss, grad, optax Adam) under one ``jax.jit``.
+
+Parameters and optimizer state are donated to the step, so XLA may update them in place.
+Dispatch is asynchronous: ``run`` blocks on the final parameters before returning.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from benchmarks.configs import LEARNING_RATE, Config, init_params
+
+VERSION = f"jax {jax.__version__}, optax {optax.__version__}"
+
+
+def _make_step(activation, opt):
+    def loss_fn(params, x, y):
+        *hidden, (w, b) = params
+        for wk, bk in hidden:
+            x = activation(x @ wk + bk)
+        logits = x @ w + b
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    def step(params, state, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, state = opt.update(grads, state, params)
+        return optax.apply_updates(params, updates), state, loss
+
+    return jax.jit(step, donate_argnums=(0, 1)), jax.jit(loss_fn)
+
+
+class Trainer:
+    def __init__(self, config: Config, batches, seed: int = 0):
+        activation = jax.nn.sigmoid if config.activation == "sigmoid" else jax.nn.relu
+        opt = optax.adam(LEARNING_RATE)
+        self.params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in init_params(config, seed)]
+        self.state = opt.init(self.params)
+        self._step, self._loss = _make_step(activation, opt)
+        self.batches = [(jnp.asarray(x), jnp.asarray(y, dtype=jnp.int32)) for x, y in batches]
+        self.i = 0
+
+    def run(self, n_steps: int) -> None:
+        batches, n = self.batches, len(self.batches)
+        params, state = self.params, self.state
+        for _ in range(n_steps):
+            x, y = batches[self.i % n]
+            self.i += 1
+            params, state, _ = self._step(params, state, x, y)
+        self.params, self.state = jax.block_until_ready((params, state))
+
+    def loss(self) -> float:
+        x, y = self.batches[0]
+        return float(self._loss(self.params, x, y))
+
+
+def make_trainer(config: Config, batches, seed: int = 0) -> Trainer:
+    return Trainer(config, batches, seed)

@@ -1,0 +1,53 @@
+"""scikit-learn: ``MLPClassifier.partial_fit``, one call per batch, solver Adam.
+
+Sigmoid configurations use ``activation="logistic"`` (the same function); L2 is off
+(``alpha=0``) so the update is plain Adam. ``partial_fit`` re-validates its input and
+binarizes the labels on every call: that cost is part of what a user pays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sklearn
+from sklearn.neural_network import MLPClassifier
+
+from benchmarks.configs import LEARNING_RATE, N_CLASSES, Config
+
+VERSION = f"scikit-learn {sklearn.__version__}"
+
+_ACTIVATIONS = {"sigmoid": "logistic", "relu": "relu"}
+
+
+class Trainer:
+    def __init__(self, config: Config, batches, seed: int = 0):
+        self.model = MLPClassifier(
+            hidden_layer_sizes=config.sizes[1:-1],
+            activation=_ACTIVATIONS[config.activation],
+            solver="adam",
+            alpha=0.0,
+            batch_size=config.batch,
+            learning_rate_init=LEARNING_RATE,
+            shuffle=False,
+            random_state=seed,
+        )
+        self.batches = batches
+        self.classes = np.arange(N_CLASSES)
+        x, y = batches[0]
+        self.model.partial_fit(x, y, classes=self.classes)
+        self.i = 1
+
+    def run(self, n_steps: int) -> None:
+        batches, n = self.batches, len(self.batches)
+        for _ in range(n_steps):
+            x, y = batches[self.i % n]
+            self.i += 1
+            self.model.partial_fit(x, y)
+
+    def loss(self) -> float:
+        x, y = self.batches[0]
+        p = self.model.predict_proba(x)
+        return float(-np.log(p[np.arange(len(y)), y]).mean())
+
+
+def make_trainer(config: Config, batches, seed: int = 0) -> Trainer:
+    return Trainer(config, batches, seed)

@@ -1,0 +1,58 @@
+"""PyTorch eager: ``nn.Sequential`` of ``nn.Linear``, ``F.cross_entropy``, ``optim.Adam``.
+
+Defaults as a user writes them (Adam's default implementation choice, ``zero_grad`` to
+None); only the initial weights are copied from the shared initializer.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
+from torch import nn
+
+from benchmarks.configs import LEARNING_RATE, Config, init_params
+from benchmarks.threads import configure_torch
+
+VERSION = f"torch {torch.__version__}"
+configure_torch(torch)
+
+
+class Trainer:
+    def __init__(self, config: Config, batches, seed: int = 0):
+        layers = []
+        pairs = init_params(config, seed)
+        for k, (w, b) in enumerate(pairs):
+            lin = nn.Linear(*w.shape)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(w.T))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers.append(lin)
+            if k < len(pairs) - 1:
+                layers.append(nn.Sigmoid() if config.activation == "sigmoid" else nn.ReLU())
+        self.model = nn.Sequential(*layers)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
+        self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
+        self.i = 0
+
+    def step(self, x, y):
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(x), y)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def run(self, n_steps: int) -> None:
+        batches, n = self.batches, len(self.batches)
+        for _ in range(n_steps):
+            x, y = batches[self.i % n]
+            self.i += 1
+            self.step(x, y)
+
+    def loss(self) -> float:
+        x, y = self.batches[0]
+        with torch.no_grad():
+            return F.cross_entropy(self.model(x), y).item()
+
+
+def make_trainer(config: Config, batches, seed: int = 0) -> Trainer:
+    return Trainer(config, batches, seed)

@@ -1,0 +1,87 @@
+"""The one place that pins BLAS/OpenMP/XLA thread counts for every system.
+
+Thread pools read their size when their library loads, so :func:`pin_threads` must run
+before NumPy, PyTorch or JAX is imported; the runner calls it right after parsing its
+arguments. Libraries that are already loaded (the in-process smoke test) are limited
+through ``threadpoolctl`` when it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def pin_threads(n: int) -> dict[str, str]:
+    """Set every thread-count knob to ``n``; return what was set, for the report.
+
+    XLA's CPU backend has no "n threads" switch and (jax 0.10) ignores
+    ``--xla_cpu_multi_thread_eigen=false``: it sizes its pool from the CPUs the process may
+    run on. So for ``n`` below the CPU count the process is also restricted to ``n`` CPUs
+    (``sched_setaffinity``), which binds every system alike.
+    """
+    if n < 1:
+        raise ValueError(f"thread count must be >= 1, got {n}")
+    settings = {var: str(n) for var in _ENV_VARS}
+    xla = os.environ.get("XLA_FLAGS", "")
+    if n == 1 and "xla_cpu_multi_thread_eigen" not in xla:
+        xla = f"{xla} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    settings["XLA_FLAGS"] = xla.strip()
+    os.environ.update(settings)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if 0 < n < len(cpus):
+        os.sched_setaffinity(0, cpus[:n])
+        settings["affinity"] = ",".join(map(str, cpus[:n]))
+    if "numpy" in sys.modules:
+        _limit_loaded_pools(n)
+    return settings
+
+
+def _limit_loaded_pools(n: int) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory instead of returning it to the kernel.
+
+    By default glibc serves large blocks (over a dynamic threshold of at most 32 MiB) with
+    ``mmap`` and trims the heap top once free space there exceeds twice that threshold, so
+    a step that allocates fresh activation and gradient arrays pays a page fault for
+    every 4 KiB it touches, every step. Raising both thresholds (``mallopt``
+    ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``) to 1 GiB keeps the pages mapped and
+    reused. It applies to the whole process, so to every system alike; returns False
+    where there is no glibc.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_trim_threshold, 1 << 30) and libc.mallopt(m_mmap_threshold, 1 << 30))
+
+
+def pinned() -> int | None:
+    """The thread count set by :func:`pin_threads` (read back from the environment)."""
+    value = os.environ.get("OMP_NUM_THREADS")
+    return int(value) if value else None
+
+
+def configure_torch(torch) -> None:
+    """Size PyTorch's intra-op pool like the others (it is set by a call, not only env)."""
+    n = pinned()
+    if n is not None:
+        torch.set_num_threads(n)
