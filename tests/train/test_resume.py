@@ -206,3 +206,18 @@ def test_sigkill_while_checkpointing_leaves_a_loadable_checkpoint(tmp_path):
     proc.wait()
     path, state = CheckpointDir(ckpt).load_latest()
     assert state["epoch"] >= 2 and state["model"]["layers.0.weight"].shape == (200, 1024)
+
+
+def test_callback_state_survives_resume_whatever_the_callback_order(tmp_path):
+    import io
+
+    from chainrule.train import EarlyStopping, ProgressBar
+
+    first = EarlyStopping(monitor="train_loss", patience=100)
+    train(tmp_path, 2, callbacks=[ProgressBar(stream=io.StringIO()), first])
+    again = EarlyStopping(monitor="train_loss", patience=100)
+    train(
+        tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[ProgressBar(stream=io.StringIO()), again]
+    )
+    assert (again.best_epoch, again.best, again.wait) == (first.best_epoch, first.best, first.wait)
+    assert again.best_epoch >= 0

@@ -354,9 +354,8 @@ class Trainer:
         for name, g in generators.items():
             g.bit_generator.state = state["generators"][name]
         self.optimizer.load_state_dict(state["optimizer"])
-        saved_callbacks = state["callbacks"]
-        stateful = [cb for cb in self.callbacks if not isinstance(cb, ProgressBar)]
-        for cb, cb_state in zip(stateful, saved_callbacks, strict=False):
+        # One saved state per callback, in the order _state wrote them (stateless ones: {}).
+        for cb, cb_state in zip(self.callbacks, state["callbacks"], strict=False):
             if cb_state:
                 cb.load_state_dict(cb_state)
         self.history = History.from_dict(state["history"])
