@@ -221,3 +221,12 @@ def test_callback_state_survives_resume_whatever_the_callback_order(tmp_path):
     )
     assert (again.best_epoch, again.best, again.wait) == (first.best_epoch, first.best, first.wait)
     assert again.best_epoch >= 0
+
+
+def test_a_checkpoint_with_non_finite_values_is_never_written(tmp_path):
+    from chainrule.train.checkpoint import save_checkpoint
+
+    state = {"model": {"w": np.array([1.0, np.nan], np.float32)}, "epoch": 1}
+    with pytest.raises(FloatingPointError, match=r"model\.w"):
+        save_checkpoint(tmp_path / "c.safetensors", state)
+    assert not list(tmp_path.iterdir())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.files import FormatError, read_tree, write_tree
+from chainrule.files import FormatError, read_tree, split_tree, write_tree
 
 FORMAT = "chainrule.checkpoint"
 VERSION = 1
@@ -29,8 +29,9 @@ _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 def save_checkpoint(path, state: dict) -> Path:
     """Write a checkpoint atomically; refuses non-finite floats so none is ever saved."""
+    _, arrays = split_tree(state)
     bad = [
-        name for name, arr in _arrays(state) if arr.dtype.kind == "f" and not np.isfinite(arr).all()
+        name for name, arr in arrays.items() if arr.dtype.kind == "f" and not np.isfinite(arr).all()
     ]
     if bad:
         raise FloatingPointError(f"refusing to write a checkpoint with non-finite values in {bad}")
@@ -47,17 +48,6 @@ def load_checkpoint(path) -> dict:
             f"{tree.get('format')!r} version {tree.get('version')!r}"
         )
     return tree
-
-
-def _arrays(tree, path=""):
-    if isinstance(tree, np.ndarray):
-        yield path, tree
-    elif isinstance(tree, dict):
-        for k, v in tree.items():
-            yield from _arrays(v, f"{path}.{k}" if path else k)
-    elif isinstance(tree, list):
-        for i, v in enumerate(tree):
-            yield from _arrays(v, f"{path}.{i}")
 
 
 class CheckpointDir:
