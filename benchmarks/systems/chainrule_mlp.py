@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import chainrule as cr
 from benchmarks.configs import LEARNING_RATE, Config, init_params
+from benchmarks.systems.cycle import BatchCycler
 from chainrule import losses, nn, optim
 
 VERSION = f"chainrule {cr.__version__}"
 
 
-class Trainer:
+class Trainer(BatchCycler):
     def __init__(self, config: Config, batches, seed: int = 0):
         self.model = nn.MLP(list(config.sizes), activation=config.activation, seed=seed)
         names = [name for name, _ in self.model.named_parameters()]
@@ -20,7 +21,6 @@ class Trainer:
         self.model.load_state_dict(dict(zip(names, values, strict=True)))
         self.optimizer = optim.Adam(self.model.named_parameters(), lr=LEARNING_RATE)
         self.batches = [(cr.tensor(x), y) for x, y in batches]
-        self.i = 0
 
     def forward_loss(self, x, y):
         return losses.cross_entropy(self.model(x), y)
@@ -34,13 +34,6 @@ class Trainer:
         loss.backward()
         self.update()
         return loss
-
-    def run(self, n_steps: int) -> None:
-        batches, n = self.batches, len(self.batches)
-        for _ in range(n_steps):
-            x, y = batches[self.i % n]
-            self.i += 1
-            self.step(x, y)
 
     def loss(self) -> float:
         x, y = self.batches[0]

@@ -10,11 +10,12 @@ import numpy as np
 
 from benchmarks.configs import LEARNING_RATE, Config, init_params
 from benchmarks.systems.adam_inplace import InPlaceAdam
+from benchmarks.systems.cycle import BatchCycler
 
 VERSION = f"numpy {np.__version__}"
 
 
-class Trainer:
+class Trainer(BatchCycler):
     def __init__(self, config: Config, batches, seed: int = 0):
         self.batches = batches
         self.sigmoid = config.activation == "sigmoid"
@@ -30,7 +31,6 @@ class Trainer:
         self.rows = np.arange(m)
         self.adam = InPlaceAdam(self.W + self.b, lr=LEARNING_RATE)
         self.grads = self.gW + self.gb
-        self.i = 0
 
     def _forward(self, x):
         h = x
@@ -84,13 +84,6 @@ class Trainer:
         self._backward(x)
         self.adam.step(self.grads)
         return loss
-
-    def run(self, n_steps: int) -> None:
-        batches, n = self.batches, len(self.batches)
-        for _ in range(n_steps):
-            x, y = batches[self.i % n]
-            self.i += 1
-            self.step(x, y)
 
     def loss(self) -> float:
         x, y = self.batches[0]

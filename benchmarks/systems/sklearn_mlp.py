@@ -12,13 +12,14 @@ import sklearn
 from sklearn.neural_network import MLPClassifier
 
 from benchmarks.configs import LEARNING_RATE, N_CLASSES, Config
+from benchmarks.systems.cycle import BatchCycler
 
 VERSION = f"scikit-learn {sklearn.__version__}"
 
 _ACTIVATIONS = {"sigmoid": "logistic", "relu": "relu"}
 
 
-class Trainer:
+class Trainer(BatchCycler):
     def __init__(self, config: Config, batches, seed: int = 0):
         self.model = MLPClassifier(
             hidden_layer_sizes=config.sizes[1:-1],
@@ -36,12 +37,8 @@ class Trainer:
         self.model.partial_fit(x, y, classes=self.classes)
         self.i = 1
 
-    def run(self, n_steps: int) -> None:
-        batches, n = self.batches, len(self.batches)
-        for _ in range(n_steps):
-            x, y = batches[self.i % n]
-            self.i += 1
-            self.model.partial_fit(x, y)
+    def step(self, x, y) -> None:
+        self.model.partial_fit(x, y)
 
     def loss(self) -> float:
         x, y = self.batches[0]

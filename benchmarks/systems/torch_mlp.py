@@ -11,13 +11,14 @@ import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 from torch import nn
 
 from benchmarks.configs import LEARNING_RATE, Config, init_params
+from benchmarks.systems.cycle import BatchCycler
 from benchmarks.threads import configure_torch
 
 VERSION = f"torch {torch.__version__}"
 configure_torch(torch)
 
 
-class Trainer:
+class Trainer(BatchCycler):
     def __init__(self, config: Config, batches, seed: int = 0):
         layers = []
         pairs = init_params(config, seed)
@@ -32,7 +33,6 @@ class Trainer:
         self.model = nn.Sequential(*layers)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
         self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
-        self.i = 0
 
     def step(self, x, y):
         self.opt.zero_grad()
@@ -40,13 +40,6 @@ class Trainer:
         loss.backward()
         self.opt.step()
         return loss
-
-    def run(self, n_steps: int) -> None:
-        batches, n = self.batches, len(self.batches)
-        for _ in range(n_steps):
-            x, y = batches[self.i % n]
-            self.i += 1
-            self.step(x, y)
 
     def loss(self) -> float:
         x, y = self.batches[0]
