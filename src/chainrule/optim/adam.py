@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from chainrule.optim import _checks
+from chainrule.optim import _checks, kernels
 from chainrule.optim.base import Optimizer
 from chainrule.optim.schedules import Schedule
 
@@ -45,6 +45,11 @@ class Adam(Optimizer):
         Divide by 1 - beta**t (default True, as in the notes).
     clip_norm, clip_value, nonfinite
         See :class:`~chainrule.optim.base.Optimizer`.
+    fused : bool or None
+        Run the rule and the write as one compiled pass per parameter
+        (:mod:`chainrule.optim.kernels`, needs numba: the ``fast`` extra); the results are
+        bit-identical to the NumPy rule. None (default): when numba is installed. True:
+        require it (``ImportError`` otherwise). False: always NumPy.
     """
 
     state_names = ("v", "s")
@@ -61,7 +66,9 @@ class Adam(Optimizer):
         clip_norm: float | None = None,
         clip_value: float | None = None,
         nonfinite: str = "raise",
+        fused: bool | None = None,
     ):
+        self.fused = kernels.resolve(type(self).__name__, fused)
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "bias_correction": bias_correction}
         hp.update(clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite)
         super().__init__(params, lr, hp)
@@ -76,27 +83,41 @@ class Adam(Optimizer):
             **super()._check_hyperparameters(hp),
         }
 
-    def update(self, g, state, scratch, lr, t):
-        v, s = state
+    def _scalars(self, lr, t) -> tuple[float, ...]:
+        """(beta1, 1 - beta1, beta2, square gain, eps term, step scale) at update ``t``."""
         beta1, beta2 = self.beta1, self.beta2
         gain1 = 1.0 - beta1
+        if self.bias_correction:
+            correction1, root2 = 1.0 - beta1**t, math.sqrt(1.0 - beta2**t)
+        else:
+            correction1, root2 = 1.0, 1.0
+        square_gain = (1.0 - beta2) / (gain1 * gain1)
+        return beta1, gain1, beta2, square_gain, self.eps * root2, lr * root2 / correction1
+
+    def update(self, g, state, scratch, lr, t):
+        v, s = state
+        beta1, gain1, beta2, square_gain, eps, scale = self._scalars(lr, t)
         v *= beta1
         g *= gain1
         v += g
         # g holds (1-beta1)*dW; squaring and rescaling gives (1-beta2)*dW**2 in place, so
         # that Adam needs no work array beyond the gradient copy
         np.multiply(g, g, out=g)
-        g *= (1.0 - beta2) / (gain1 * gain1)
+        g *= square_gain
         s *= beta2
         s += g
-        if self.bias_correction:
-            correction1, root2 = 1.0 - beta1**t, math.sqrt(1.0 - beta2**t)
-        else:
-            correction1, root2 = 1.0, 1.0
         np.sqrt(s, out=g)
-        g += self.eps * root2
+        g += eps
         np.divide(v, g, out=g)
-        g *= lr * root2 / correction1
+        g *= scale
+
+    def fused_step(self, group, grads, lr, t, shrink) -> None:
+        # the NumPy rule rounds every Python scalar to the arrays' dtype: do the same
+        cast = group.grad.dtype.type
+        scalars = [cast(c) for c in self._scalars(lr, t)]
+        shrink = cast(shrink)
+        for p, g, (v, s) in zip(group.params, grads, group.flat_states, strict=True):
+            kernels.adam_step(p.data.reshape(-1), g, v, s, *scalars, shrink)
 
 
 class AdamW(Adam):
@@ -134,7 +155,9 @@ class AdamW(Adam):
         clip_norm: float | None = None,
         clip_value: float | None = None,
         nonfinite: str = "raise",
+        fused: bool | None = None,
     ):
+        self.fused = kernels.resolve(type(self).__name__, fused)
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay}
         hp.update(bias_correction=bias_correction, clip_norm=clip_norm, clip_value=clip_value)
         hp.update(nonfinite=nonfinite)

@@ -94,6 +94,21 @@ class Optimizer:
         """Factor applied to the parameters before the step (decoupled weight decay)."""
         return 1.0
 
+    #: Whether :meth:`fused_step` replaces :meth:`update` and the write (see ``Adam``).
+    fused: bool = False
+
+    def fused_step(self, group, grads: list, lr: float, t: int, shrink: float) -> None:
+        """The rule and the write as compiled passes, for optimizers with ``fused`` true.
+
+        Called instead of the copy, :meth:`update` and the write when every parameter has
+        a gradient, all are contiguous, no clipping is asked for and the group's counters
+        agree. ``group.params`` are parameters of one dtype, ``grads`` their gradients
+        (1-D, read only) and ``group.flat_states[j]`` 1-D views of parameter j's state
+        arrays. It must give exactly the parameters and state that :meth:`update` followed
+        by the write would give.
+        """
+        raise NotImplementedError
+
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__
         return {
@@ -163,25 +178,23 @@ class Optimizer:
         ValueError
             If a gradient's shape or dtype differs from its parameter's.
         """
-        missing = None
-        for i, (p, gv) in enumerate(self._grad_slots):
-            g = p.grad
-            if g is None:
-                missing = [] if missing is None else missing
-                missing.append(i)
-            elif g.shape == gv.shape and g.dtype == gv.dtype:
-                gv[...] = g
-            else:
-                raise self._grad_mismatch(i, g)
-        if missing is not None:
-            if len(missing) == len(self._params):
-                return False
-            # zeros keep the flat finiteness check and global norm exact for the others
-            for i in missing:
-                self._grad_slots[i][1][...] = 0
+        grads, missing = self._gradients()
+        if len(missing) == len(grads):
+            return False
         groups = self._groups
-        for group in groups:
-            if not math.isfinite(np.vdot(group.grad, group.grad)) and not self._finite(group):
+        direct = not missing and self._direct()
+        if direct:
+            # the compiled rule reads the gradients where they are: no copy
+            flat = [g.reshape(-1) for g in grads]
+            per_group = [[flat[i] for i in group.index] for group in groups]
+        else:
+            for (_, gv), g in zip(self._grad_slots, grads, strict=True):
+                # zeros keep the flat finiteness check and global norm exact for the others
+                gv[...] = 0 if g is None else g
+            per_group = [group.grads for group in groups]
+        for group, arrays in zip(groups, per_group, strict=True):
+            square = np.vdot(group.grad, group.grad) if not direct else _sum_squares(arrays)
+            if not math.isfinite(square) and not self._finite(group, arrays):
                 return False
         if self.clip_value is not None:
             flat = [group.grad for group in groups]
@@ -192,12 +205,16 @@ class Optimizer:
         lr = self.current_lr
         shrink = self.shrink(lr)
         update = self.update
-        for group in groups:
-            if missing is None and group.synced:
-                # the common case: one call of the rule over the group's flat buffers
+        for group, arrays in zip(groups, per_group, strict=True):
+            if not missing and group.synced:
+                # the common case: the rule once over the group's flat buffers, or one
+                # compiled pass per parameter that applies the rule and writes at once
                 t = group.t[0] + 1
-                update(group.grad, group.state, group.scratch, lr, t)
-                _write(group.params, group.grads, shrink)
+                if direct:
+                    self.fused_step(group, arrays, lr, t, shrink)
+                else:
+                    update(group.grad, group.state, group.scratch, lr, t)
+                    _write(group.params, group.grads, shrink)
                 group.t = [t] * len(group.t)
                 continue
             for j, p in enumerate(group.params):
@@ -209,12 +226,34 @@ class Optimizer:
         self.step_count += 1
         return True
 
-    def _finite(self, group) -> bool:
+    def _gradients(self) -> tuple[list, list[int]]:
+        """Every parameter's ``grad`` (None where missing) and the missing positions."""
+        grads, missing = [], []
+        for i, p in enumerate(self._params):
+            g = p.grad
+            if g is None:
+                missing.append(i)
+            elif g.shape != p.shape or g.dtype != p.dtype:
+                raise self._grad_mismatch(i, g)
+            grads.append(g)
+        return grads, missing
+
+    def _direct(self) -> bool:
+        """Whether :meth:`fused_step` can run on the gradients in place of the copy path."""
+        return (
+            self.fused
+            and self.clip_value is None
+            and self.clip_norm is None
+            and all(group.synced for group in self._groups)
+            and all(p.data.flags.c_contiguous for p in self._params)
+        )
+
+    def _finite(self, group, arrays) -> bool:
         """Slow path after a non-finite sum of squares: overflow (fine) or NaN/Inf (not)."""
         bad = [
             self._names[i]
-            for i, gv in zip(group.index, group.grads, strict=True)
-            if not np.isfinite(gv).all()
+            for i, g in zip(group.index, arrays, strict=True)
+            if not np.isfinite(g).all()
         ]
         if not bad:
             return True
@@ -398,6 +437,7 @@ class _Group:
         "states",
         "scratch",
         "scratches",
+        "flat_states",
         "t",
         "synced",
     )
@@ -415,16 +455,27 @@ class _Group:
         per_scratch = [_views(a, params) for a in self.scratch]
         self.states = [tuple(v[j] for v in per_state) for j in range(len(params))]
         self.scratches = [tuple(v[j] for v in per_scratch) for j in range(len(params))]
+        flat = [_views(a, params, flat=True) for a in self.state]
+        self.flat_states = [tuple(v[j] for v in flat) for j in range(len(params))]
         self.t = [0] * len(params)
         self.synced = True
 
 
-def _views(flat: np.ndarray, params) -> list[np.ndarray]:
+def _views(buffer: np.ndarray, params, flat: bool = False) -> list[np.ndarray]:
+    """One view of ``buffer`` per parameter, shaped like it (or 1-D with ``flat``)."""
     views, start = [], 0
     for p in params:
-        views.append(flat[start : start + p.size].reshape(p.shape))
+        view = buffer[start : start + p.size]
+        views.append(view if flat else view.reshape(p.shape))
         start += p.size
     return views
+
+
+def _sum_squares(arrays) -> float:
+    total = 0.0
+    for a in arrays:
+        total += np.vdot(a, a)
+    return total
 
 
 def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:

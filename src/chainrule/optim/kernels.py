@@ -1,0 +1,72 @@
+"""Compiled one-pass update rules: optional, with the ``fast`` extra (numba).
+
+NumPy runs the Adam rule of :mod:`chainrule.optim.adam` as 11 passes over the gradient and
+state arrays plus one over the parameters, each a separate call that reads and writes
+memory. With numba installed, the rule and the write are one loop, compiled on first use
+(and cached on disk). The loop performs the same
+IEEE float operations in the same order as the NumPy rule (no fast-math reassociation, no
+fused multiply-add), so both paths give bit-identical parameters and state: a run does not
+depend on whether numba is installed, and the NumPy rule stays the reference the tests
+compare against.
+
+Measured on the benchmark machine (float32, one Adam step and write, arrays in cache):
+23,820 parameters 53 -> 13 us, 268,800: 610 -> 175 us, 1,861,632: 6.3 -> 1.3 ms.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import ModuleType
+
+
+@functools.cache
+def _numba_module() -> ModuleType | None:
+    try:
+        from chainrule.optim import _numba_kernels
+    except ImportError:  # numba is not installed: the NumPy rules run
+        return None
+    return _numba_kernels
+
+
+def available() -> bool:
+    """Whether the compiled kernels can run (numba is importable)."""
+    return _numba_module() is not None
+
+
+def resolve(owner: str, fused) -> bool:
+    """The ``fused=`` argument of an optimizer: None (use numba if installed), True, False.
+
+    Raises
+    ------
+    TypeError
+        If ``fused`` is not None or a bool.
+    ImportError
+        If ``fused=True`` and numba is not installed.
+    """
+    if fused is not None and not isinstance(fused, bool):
+        raise TypeError(f"{owner}: expected fused to be None, True or False, got {fused!r}")
+    if fused is False:
+        return False
+    if available():
+        return True
+    if fused:
+        raise ImportError(
+            f"{owner}(fused=True) needs numba: pip install 'chainrule[fast]' "
+            "(or pass fused=None to fall back to NumPy)"
+        )
+    return False
+
+
+def adam_step(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink) -> None:
+    """One Adam step and write, in place, on 1-D contiguous arrays of one float dtype.
+
+    With every scalar already in the arrays' dtype, for each i::
+
+        gi = g[i] * gain1                       (gain1 = 1 - beta1)
+        v[i] = v[i] * beta1 + gi
+        s[i] = s[i] * beta2 + (gi * gi) * square_gain
+        p[i] = p[i] * shrink - v[i] / (sqrt(s[i]) + eps) * scale
+
+    the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
+    """
+    _numba_module().adam(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink)

@@ -1,0 +1,131 @@
+"""The compiled Adam step (numba, the ``fast`` extra) against the NumPy rule: bit for bit."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.optim import kernels
+
+pytest.importorskip("numba")
+
+SHAPES = [(30, 20), (20,), (), (5, 4, 3), (4000,)]
+VARIANTS = {
+    "adam": (optim.Adam, {}),
+    "adamw": (optim.AdamW, {"weight_decay": 0.1}),
+    "no-bias-correction": (optim.Adam, {"bias_correction": False}),
+    "schedule": (optim.Adam, {"lr": optim.CosineDecay(0.05, duration=10)}),
+}
+
+
+def _params(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        (f"p{i}", cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True))
+        for i, s in enumerate(SHAPES)
+    ]
+
+
+def _train(make, fused, dtype, steps=12, grads=None):
+    params = _params(dtype)
+    opt = make(params, fused)
+    rng = np.random.default_rng(1)
+    for k in range(steps):
+        for _, p in params:
+            # gradients from 1e-20 to 1e4: the tails of sqrt(s) + eps and of the division
+            g = rng.standard_normal(p.shape) * 10.0 ** rng.integers(-20, 5, size=p.shape)
+            p.grad = g.astype(dtype) if grads is None else grads(k, p, g.astype(dtype))
+        opt.step()
+    return [p.data.copy() for _, p in params], opt
+
+
+def _assert_same(a, b):
+    (pa, oa), (pb, ob) = a, b
+    for x, y in zip(pa, pb, strict=True):
+        np.testing.assert_array_equal(x, y)
+    for ea, eb in zip(oa.state_dict()["params"], ob.state_dict()["params"], strict=True):
+        assert ea["t"] == eb["t"]
+        for name in ("v", "s"):
+            np.testing.assert_array_equal(ea["state"][name], eb["state"][name])
+
+
+def _factory(variant):
+    cls, kw = VARIANTS[variant]
+    kw = dict(kw)
+    lr = kw.pop("lr", 0.01)
+    return lambda params, fused: cls(params, lr=lr, fused=fused, **kw)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_fused_step_is_bit_identical_to_the_numpy_rule(variant, dtype):
+    make = _factory(variant)
+    fused = _train(make, True, dtype)
+    assert fused[1].fused is True
+    _assert_same(fused, _train(make, False, dtype))
+
+
+def test_non_contiguous_and_read_only_gradients_are_read_not_written():
+    def grads(k, p, g):
+        if p.ndim == 2:  # an F-ordered copy: same values, other strides
+            g = np.asfortranarray(g)
+        g = np.asarray(g)
+        g.flags.writeable = False
+        return g
+
+    make = _factory("adam")
+    fused = _train(make, True, "float32", grads=grads)
+    _assert_same(fused, _train(make, False, "float32", grads=grads))
+
+
+def test_missing_gradients_then_all_again_match_the_numpy_rule():
+    # step 3 leaves p1 without a gradient: the per-parameter NumPy path runs, the
+    # counters differ, and later steps keep taking the NumPy path for that group
+    def grads(k, p, g):
+        return None if (k == 3 and p.shape == (20,)) else g
+
+    make = _factory("adam")
+    fused = _train(make, True, "float32", grads=grads)
+    _assert_same(fused, _train(make, False, "float32", grads=grads))
+
+
+def test_non_contiguous_parameter_is_updated_in_place_by_the_numpy_rule():
+    results = []
+    for fused in (True, False):
+        base = np.arange(12, dtype=np.float32).reshape(3, 4)
+        w = cr.tensor(base.T, requires_grad=True)  # an F-ordered view: no flat view of it
+        opt = optim.Adam([w], lr=0.1, fused=fused)
+        w.grad = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+        opt.step()
+        assert np.shares_memory(w.data, base)  # still the caller's array, written in place
+        results.append(base.copy())
+    np.testing.assert_array_equal(*results)
+    assert not np.array_equal(results[0], np.arange(12).reshape(3, 4))
+
+
+def test_non_finite_gradient_raises_and_changes_nothing():
+    params = _params("float32")
+    opt = optim.Adam(params, lr=0.1, fused=True)
+    before = [p.data.copy() for _, p in params]
+    for _, p in params:
+        p.grad = np.ones(p.shape, np.float32)
+    params[3][1].grad[0, 0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="'p3'"):
+        opt.step()
+    for (_, p), b in zip(params, before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
+    assert opt.step_count == 0
+
+
+def test_fused_true_without_numba_is_an_import_error(monkeypatch):
+    monkeypatch.setattr(kernels, "_numba_module", lambda: None)
+    p = cr.tensor(np.zeros(3, np.float32), requires_grad=True)
+    with pytest.raises(ImportError, match=r"chainrule\[fast\]"):
+        optim.Adam([p], fused=True)
+    assert optim.Adam([p]).fused is False  # the default falls back to NumPy
+
+
+def test_fused_must_be_none_or_bool():
+    p = cr.tensor(np.zeros(3, np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match="expected fused to be None, True or False, got 'yes'"):
+        optim.AdamW([p], fused="yes")
