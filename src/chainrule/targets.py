@@ -96,9 +96,10 @@ def class_target(target, logits: Tensor, loss: str) -> np.ndarray | Tensor:
                 f"{loss}: integer class labels must have shape ({m},), got {data.shape}; "
                 f"one-hot or probability targets must be float with shape ({m}, {k})"
             )
-        low, high = data.min(), data.max()
-        if low < 0 or high >= k:
-            position = int(np.argmin(data) if low < 0 else np.argmax(data))
+        # one pass: viewed as unsigned, negative labels become huge, so max < k checks both
+        # bounds (the view copies nothing)
+        if data.view(data.dtype.str.replace("i", "u")).max() >= k:
+            position = int(np.argmin(data) if data.min() < 0 else np.argmax(data))
             raise ValueError(
                 f"{loss}: class label {int(data[position])} at position {position} is out of "
                 f"range: labels must lie in [0, {k}) for {k} classes"

@@ -28,23 +28,20 @@ def toposort(root) -> list:
     every floating-point sum of the backward pass.
     """
     nodes = [root]
-    seen = {id(root)}
+    seen = {root}  # tensors hash by identity
     for node in nodes:  # grows while it is walked: a breadth-first collection
-        for parent in _parents_of(node):
-            if parent.requires_grad and id(parent) not in seen:
-                seen.add(id(parent))
+        parents = node._parents
+        if parents is None:
+            raise RuntimeError(_RELEASED.format(op=node._op))
+        for parent in parents:
+            if parent.requires_grad and parent not in seen:
+                seen.add(parent)
                 nodes.append(parent)
     nodes.sort(key=_creation)
     return nodes
 
 
 _creation = operator.attrgetter("_seq")
-
-
-def _parents_of(node) -> tuple:
-    if node._parents is None:
-        raise RuntimeError(_RELEASED.format(op=node._op))
-    return node._parents
 
 
 def backward(root, grad=None, retain_graph: bool = False) -> None:
@@ -72,7 +69,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 f"backward() on a non-scalar tensor of shape {root.shape} needs a seed "
                 "gradient of the same shape: call backward(grad=...) or reduce it first"
             )
-        seed = xp.ones_like(root.data)
+        seed = xp.ones(root.shape, root.data.dtype)
     else:
         seed = xp.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
         if seed.shape != root.shape:
@@ -82,9 +79,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
     order = toposort(root)  # raises before any work if the graph was released
     anomaly = MODE.anomaly
-    grads = {id(root): seed}
+    grads = {root: seed}  # pending gradients, keyed by tensor (identity)
     for node in reversed(order):
-        g = grads.pop(id(node), None)
+        g = grads.pop(node, None)
         if g is None:
             continue
         vjp = node._vjp
@@ -101,9 +98,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         for parent, pg in zip(parents, parent_grads):  # noqa: B905 - hot loop
             if pg is None or not parent.requires_grad:
                 continue
-            key = id(parent)
-            previous = grads.get(key)
-            grads[key] = pg if previous is None else previous + pg
+            previous = grads.get(parent)
+            grads[parent] = pg if previous is None else previous + pg
 
 
 def _accumulate(leaf, g) -> None:
