@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from benchmarks.configs import LEARNING_RATE, Config, init_params
+from chainrule.bench.configs import LEARNING_RATE, Config, init_params
 
 VERSION = f"jax {jax.__version__}, optax {optax.__version__}"
 

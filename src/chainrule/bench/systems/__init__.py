@@ -14,11 +14,11 @@ import importlib
 from types import ModuleType
 
 MODULES = {
-    "chainrule": "benchmarks.systems.chainrule_mlp",
-    "torch": "benchmarks.systems.torch_mlp",
-    "jax": "benchmarks.systems.jax_mlp",
-    "sklearn": "benchmarks.systems.sklearn_mlp",
-    "numpy": "benchmarks.systems.numpy_mlp",
+    "chainrule": "chainrule.bench.systems.chainrule_mlp",
+    "torch": "chainrule.bench.systems.torch_mlp",
+    "jax": "chainrule.bench.systems.jax_mlp",
+    "sklearn": "chainrule.bench.systems.sklearn_mlp",
+    "numpy": "chainrule.bench.systems.numpy_mlp",
 }
 
 

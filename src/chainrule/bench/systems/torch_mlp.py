@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 from torch import nn
 
-from benchmarks.configs import LEARNING_RATE, Config, init_params
-from benchmarks.systems.cycle import BatchCycler
-from benchmarks.threads import configure_torch
+from chainrule.bench.configs import LEARNING_RATE, Config, init_params
+from chainrule.bench.systems.cycle import BatchCycler
+from chainrule.bench.threads import configure_torch
 
 VERSION = f"torch {torch.__version__}"
 configure_torch(torch)
