@@ -1,17 +1,26 @@
 """The options of ``chainrule bench``, defined once for the command and for its worker.
 
-``chainrule bench`` parses them (usage errors end there, with exit status 2), then measures
-in a child process, ``python -m chainrule.bench.run``, whose thread counts are pinned
-before NumPy loads; :func:`to_argv` turns the parsed options back into that child's
-command line, and the child parses them again with the same definitions.
+``chainrule bench`` parses and checks them (usage errors end there, with exit status 2),
+then measures in a child process, ``python -m chainrule.bench.run``, whose thread counts
+are pinned before NumPy loads; :func:`to_argv` turns the parsed options back into that
+child's command line, and the child parses them again with the same definitions.
+
+Two measurements: training throughput (the default) and, with ``--to-accuracy``, the race
+to a test accuracy. Each has its own options; :func:`check` refuses the other one's.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 SYSTEMS = ("chainrule", "torch", "jax", "sklearn", "numpy")
+RACE_SYSTEMS = ("chainrule", "torch", "jax")
 CONFIG_KEYS = "abcd"
+DEFAULT_TARGET = 0.98
+THROUGHPUT_ONLY = ("configs", "steps", "seconds", "reps", "warmup", "pause", "peak_n")
+THROUGHPUT_ONLY += ("memory", "memory_steps")
+RACE_ONLY = ("config", "overrides")
 
 
 def _names(choices: tuple[str, ...]):
@@ -44,25 +53,66 @@ def _at_least(low: int | float, kind):
     return parse
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a test accuracy as a fraction in (0, 1], e.g. 0.98, got {text!r}"
+        )
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     """Add the options to ``parser``; return their actions (what :func:`to_argv` inverts)."""
-    throughput = parser.add_argument_group("throughput (samples/s, matmul peak, memory)")
-    process = parser.add_argument_group("process settings")
+    throughput = parser.add_argument_group("throughput (the default measurement)")
+    race = parser.add_argument_group("time to accuracy (--to-accuracy)")
+    common = parser.add_argument_group("both")
     add = throughput.add_argument
     return [
+        race.add_argument(
+            "--to-accuracy",
+            type=_fraction,
+            nargs="?",
+            const=DEFAULT_TARGET,
+            default=None,
+            metavar="FRACTION",
+            help="instead of throughput: train the recipe with chainrule, PyTorch and JAX "
+            "from the same weights on the same batches; report the training time at which "
+            f"each first reaches this test accuracy (default {DEFAULT_TARGET})",
+        ),
+        race.add_argument(
+            "--config",
+            metavar="CONFIG.toml",
+            default=None,
+            help="the recipe: a chainrule train config (default: the packaged mnist.toml, "
+            "the main job)",
+        ),
+        race.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=None,
+            metavar="KEY=VALUE",
+            help="override a key of the recipe's config, as chainrule train --set does",
+        ),
+        common.add_argument(
+            "--systems",
+            type=_names(SYSTEMS),
+            default=None,
+            metavar="NAMES",
+            help=f"systems to run, a subset of {','.join(SYSTEMS)} (default: all; with "
+            f"--to-accuracy, a subset of {','.join(RACE_SYSTEMS)}); a missing peer is "
+            "reported as missing",
+        ),
         add(
             "--configs",
             type=_names(tuple(CONFIG_KEYS)),
             default=",".join(CONFIG_KEYS),
             metavar="a,b,c,d",
             help="configurations to measure (default: all four)",
-        ),
-        add(
-            "--systems",
-            type=_names(SYSTEMS),
-            default=",".join(SYSTEMS),
-            metavar=",".join(SYSTEMS),
-            help="systems to measure (default: all; a missing peer is reported as missing)",
         ),
         add(
             "--steps",
@@ -102,18 +152,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
             default=5,
             help="measured steps of each memory probe (5)",
         ),
-        process.add_argument(
+        common.add_argument(
             "--threads",
             type=_at_least(1, int),
             default=2,
             help="threads of every library, pinned before any of them loads (2)",
         ),
-        process.add_argument(
+        common.add_argument(
             "--keep-freed-memory",
             action="store_true",
             help="mallopt: keep freed memory mapped (no page faults on fresh arrays), all systems",
         ),
-        process.add_argument("--json", metavar="OUT", default=None, help="also write JSON here"),
+        common.add_argument("--json", metavar="OUT", default=None, help="also write JSON here"),
     ]
 
 
@@ -127,9 +177,46 @@ def to_argv(args: argparse.Namespace) -> list[str]:
         flag = action.option_strings[-1]
         if action.nargs == 0:  # a switch
             argv.append(flag)
+        elif isinstance(value, list):  # a repeated option
+            argv += [part for item in value for part in (flag, item)]
         else:
             argv += [flag, str(value)]
     return argv
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuse options of the measurement not asked for; ValueError says which and why."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    flags = {action.dest: action.option_strings[-1] for action in add_arguments(scratch)}
+
+    def given(dests):
+        return [flags[d] for d in dests if getattr(args, d) != scratch.get_default(d)]
+
+    if args.to_accuracy is None:
+        if given(RACE_ONLY):
+            raise ValueError(
+                f"{', '.join(given(RACE_ONLY))}: options of the race to a test accuracy; "
+                "add --to-accuracy"
+            )
+        return
+    if given(THROUGHPUT_ONLY):
+        raise ValueError(
+            f"{', '.join(given(THROUGHPUT_ONLY))}: options of the throughput measurement, "
+            "not of --to-accuracy"
+        )
+    other = [name for name in systems(args) if name not in RACE_SYSTEMS]
+    if other:
+        raise ValueError(
+            f"--to-accuracy: expected --systems among {','.join(RACE_SYSTEMS)}, got "
+            f"{','.join(other)}"
+        )
+
+
+def systems(args: argparse.Namespace) -> list[str]:
+    """The systems to run: ``--systems``, or every one the measurement supports."""
+    if args.systems is not None:
+        return names(args.systems)
+    return list(SYSTEMS if args.to_accuracy is None else RACE_SYSTEMS)
 
 
 def names(text: str) -> list[str]:

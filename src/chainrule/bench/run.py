@@ -10,7 +10,9 @@ limits the pools that are already loaded through ``threadpoolctl``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 
 from chainrule.bench import options
 from chainrule.bench.threads import environment_pinned, keep_freed_memory, pin_threads
@@ -19,7 +21,13 @@ from chainrule.bench.threads import environment_pinned, keep_freed_memory, pin_t
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="chainrule bench", description=__doc__.splitlines()[0])
     options.add_arguments(parser)
-    return parser.parse_args(argv)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    try:
+        options.check(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def main(argv=None) -> dict:
@@ -30,10 +38,18 @@ def main(argv=None) -> dict:
     settings["pinned_at_start"] = started_pinned
     if args.keep_freed_memory:
         settings["mallopt"] = "kept" if keep_freed_memory() else "unavailable"
-    from chainrule.bench import report, throughput
+    if args.to_accuracy is None:
+        from chainrule.bench import report, throughput
 
-    results = throughput.run(args, settings)
-    print(report.markdown(results))
+        results = throughput.run(args, settings)
+        text = report.markdown(results)
+    else:
+        from chainrule.bench.accuracy import race, report
+
+        say = (lambda line: None) if args.quiet else functools.partial(print, file=sys.stderr)
+        results = race.run(args, settings, say)
+        text = report.markdown(results)
+    print(text)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

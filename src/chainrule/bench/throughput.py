@@ -44,7 +44,7 @@ def run(args, settings: dict) -> dict:
     from chainrule.bench.memory import measure
     from chainrule.bench.peak import SgemmProbe
 
-    names = options.names(args.systems)
+    names = options.systems(args)
     load_before = os.getloadavg()
     modules, versions, missing = {}, {}, {}
     for name in names:
