@@ -1,6 +1,7 @@
-"""Side-by-side training benchmarks: chainrule against PyTorch, JAX, scikit-learn and NumPy.
+"""Developer tools around the benchmark suite, run from the repository root.
 
-Never part of the test suite (``tests/benchmarks`` only smoke-tests the runner). Run
-``python -m benchmarks.run --help`` from the repository root. Nothing in this package
-imports NumPy at import time, so the runner can pin thread counts before any BLAS loads.
+The suite itself ships with the library as :mod:`chainrule.bench` (``chainrule bench``);
+``python -m benchmarks.run`` is the same command. ``profile_step`` splits a chainrule step
+into phases against the hand-written NumPy step; ``engine_overhead`` times the engine's
+overhead per op. Never part of the test suite.
 """

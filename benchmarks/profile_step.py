@@ -1,9 +1,10 @@
 """Where a chainrule training step spends its time, against the hand-written NumPy step.
 
-``python -m benchmarks.profile_step [--configs abcd] [--threads 2] [--top 12]`` prints,
-per configuration, the median time of the forward pass (with the loss), the backward
-pass and the Adam update for both, then the top functions of a cProfile run of the
-chainrule step by own time.
+``python -m benchmarks.profile_step [--configs abcd] [--threads 2] [--top 12]``, from the
+repository root, prints per configuration the median time of the forward pass (with the
+loss), the backward pass and the Adam update for both, then the top functions of a
+cProfile run of the chainrule step by own time. Unless its environment already pins
+``--threads``, it reruns itself in a child process that does (NumPy loads with chainrule).
 """
 
 from __future__ import annotations
@@ -11,16 +12,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import statistics
 import sys
 import time
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.threads import pin_threads  # noqa: E402
+from chainrule.bench.threads import environment_pinned, pin_threads, run_pinned
 
 
 def _phases_chainrule(trainer, x, y, steps: int) -> dict[str, list[float]]:
@@ -58,8 +55,8 @@ def _steps_for(config) -> int:
 
 
 def profile(key: str, top: int) -> str:
-    from benchmarks.configs import CONFIGS, make_batches
-    from benchmarks.systems import chainrule_mlp, numpy_mlp
+    from chainrule.bench.configs import CONFIGS, make_batches
+    from chainrule.bench.systems import chainrule_mlp, numpy_mlp
 
     config = CONFIGS[key]
     batches = make_batches(config, n_batches=1)
@@ -107,16 +104,20 @@ def profile(key: str, top: int) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="abcd")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args(argv)
+    if not environment_pinned(args.threads):
+        return run_pinned("benchmarks.profile_step", argv, args.threads)
     pin_threads(args.threads)
     for key in args.configs.replace(",", ""):
         print(profile(key, args.top))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,32 +1,28 @@
-"""Smoke test of the benchmark runner: tiny step counts, chainrule and NumPy only.
+"""Smoke tests of the benchmark suite: tiny step counts, chainrule and NumPy only.
 
-It checks that the runner produces its tables and JSON, never how fast anything is.
+They check that the runner produces its tables and JSON, never how fast anything is.
 """
 
 import json
 import os
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from chainrule.bench.threads import thread_env
+from chainrule.cli import main as cli_main
+
+TINY = ["--configs", "a", "--steps", "2", "--warmup", "1", "--pause", "0", "--peak-n", "64"]
 
 
 @pytest.fixture
 def bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT))
     # The runner pins thread counts through the environment: restore it afterwards.
-    for var in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "XLA_FLAGS",
-    ):
+    for var in thread_env(1):
         monkeypatch.delenv(var, raising=False)
     cpus = os.sched_getaffinity(0)  # pinning to fewer threads also narrows the CPU set
-    from benchmarks import run, systems
+    from chainrule.bench import run, systems
 
     yield run, systems
     os.sched_setaffinity(0, cpus)
@@ -35,9 +31,7 @@ def bench(monkeypatch):
 def test_runner_measures_chainrule_and_numpy(bench, tmp_path, capsys):
     run, _ = bench
     out = tmp_path / "bench.json"
-    argv = ["--configs", "a", "--systems", "chainrule,numpy", "--steps", "2", "--reps", "2"]
-    argv += ["--warmup", "1", "--pause", "0", "--peak-n", "64", "--json", str(out)]
-    results = run.main(argv)
+    results = run.main([*TINY, "--systems", "chainrule,numpy", "--reps", "2", "--json", str(out)])
     table = capsys.readouterr().out
     assert "| (a) |" in table and "cr / hand NumPy" in table
     saved = json.loads(out.read_text())
@@ -50,17 +44,16 @@ def test_runner_measures_chainrule_and_numpy(bench, tmp_path, capsys):
 
 def test_missing_system_is_reported_not_skipped(bench, monkeypatch, capsys):
     run, systems = bench
-    monkeypatch.setitem(systems.MODULES, "torch", "benchmarks.systems.not_installed")
-    argv = ["--configs", "a", "--systems", "numpy,torch", "--steps", "1", "--reps", "1"]
-    results = run.main([*argv, "--warmup", "1", "--pause", "0", "--peak-n", "64", "--no-memory"])
+    monkeypatch.setitem(systems.MODULES, "torch", "chainrule.bench.systems.not_installed")
+    results = run.main([*TINY, "--systems", "numpy,torch", "--reps", "1", "--no-memory"])
     assert "missing" in results["configs"]["a"]["systems"]["torch"]
     assert "| missing |" in capsys.readouterr().out
 
 
 def test_chainrule_step_matches_hand_numpy(bench):
     """Both systems start from the same weights and data, so their losses agree."""
-    from benchmarks.configs import CONFIGS, make_batches
-    from benchmarks.systems import chainrule_mlp, numpy_mlp
+    from chainrule.bench.configs import CONFIGS, make_batches
+    from chainrule.bench.systems import chainrule_mlp, numpy_mlp
 
     for key in ("a", "c"):
         config = CONFIGS[key]
@@ -72,3 +65,39 @@ def test_chainrule_step_matches_hand_numpy(bench):
         ours.run(3)
         ref.run(3)
         assert ours.loss() == pytest.approx(ref.loss(), rel=1e-4)
+
+
+def test_chainrule_bench_command_measures_in_a_pinned_child(tmp_path):
+    out = tmp_path / "bench.json"
+    argv = [*TINY, "--systems", "chainrule,numpy", "--reps", "1", "--no-memory"]
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "bench", *argv, "--threads", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| (a) |" in done.stdout
+    settings = json.loads(out.read_text())["meta"]["thread_settings"]
+    assert settings["pinned_at_start"] is True
+    assert settings["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_chainrule_bench_rejects_bad_options_before_measuring(capsys):
+    assert cli_main(["bench", "--configs", "a,e"]) == 2
+    assert "expected a comma-separated subset of a,b,c,d, got 'a,e'" in capsys.readouterr().err
+    assert cli_main(["bench", "--reps", "0"]) == 2
+    assert "expected a value >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_options_round_trip_through_the_child_command_line():
+    from chainrule.bench import options
+    from chainrule.bench.run import parse_args
+
+    argv = ["--configs", "c,d", "--systems", "torch,chainrule", "--steps", "3", "--reps", "2"]
+    argv += ["--seconds", "0.25", "--warmup", "2", "--pause", "0.0", "--peak-n", "128"]
+    argv += ["--no-memory", "--memory-steps", "4", "--threads", "1", "--keep-freed-memory"]
+    argv += ["--json", "out.json"]
+    args = parse_args(argv)
+    assert parse_args(options.to_argv(args)) == args
+    assert options.to_argv(parse_args([])) == []

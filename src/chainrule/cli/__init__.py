@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: train, evaluate, predict, info, data, lab.
+"""The ``chainrule`` command: train, evaluate, predict, info, data, lab, bench.
 
 Exit statuses: 0 success; 2 usage and config errors (the message names the key, the
 expected type and, for a misspelt key, the closest valid one); 1 runtime failures, with a
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chainrule.cli import commands, lab, train
+from chainrule.cli import bench, commands, lab, train
 from chainrule.cli.errors import ConfigError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="chainrule",
-        description="Train, evaluate and inspect chainrule models; run the lab.",
+        description="Train, evaluate and inspect chainrule models; run the lab and the benchmarks.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub)
     commands.add_parsers(sub)
     lab.add_parser(sub)
+    bench.add_parser(sub)
     _add_common_options(sub)
     return parser
 

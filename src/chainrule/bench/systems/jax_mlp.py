@@ -10,18 +10,28 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from benchmarks.configs import LEARNING_RATE, Config, init_params
+from chainrule.bench.configs import LEARNING_RATE, Config, init_params
 
 VERSION = f"jax {jax.__version__}, optax {optax.__version__}"
 
+ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, "tanh": jnp.tanh}
 
-def _make_step(activation, opt):
+
+def logits(params, x, activation):
+    """The MLP's output for ``x``: ``activation`` after every layer but the last."""
+    *hidden, (w, b) = params
+    for wk, bk in hidden:
+        x = activation(x @ wk + bk)
+    return x @ w + b
+
+
+def make_step(activation, opt):
+    """``(step, loss)``, both jitted: ``step(params, state, x, y) -> (params, state, loss)``
+    donates ``params`` and ``state``; ``loss(params, x, y)`` is the mean cross-entropy."""
+
     def loss_fn(params, x, y):
-        *hidden, (w, b) = params
-        for wk, bk in hidden:
-            x = activation(x @ wk + bk)
-        logits = x @ w + b
-        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        out = logits(params, x, activation)
+        return optax.softmax_cross_entropy_with_integer_labels(out, y).mean()
 
     def step(params, state, x, y):
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
@@ -33,11 +43,10 @@ def _make_step(activation, opt):
 
 class Trainer:
     def __init__(self, config: Config, batches, seed: int = 0):
-        activation = jax.nn.sigmoid if config.activation == "sigmoid" else jax.nn.relu
         opt = optax.adam(LEARNING_RATE)
         self.params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in init_params(config, seed)]
         self.state = opt.init(self.params)
-        self._step, self._loss = _make_step(activation, opt)
+        self._step, self._loss = make_step(ACTIVATIONS[config.activation], opt)
         self.batches = [(jnp.asarray(x), jnp.asarray(y, dtype=jnp.int32)) for x, y in batches]
         self.i = 0
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.configs import LEARNING_RATE, Config, init_params
-from benchmarks.systems.adam_inplace import InPlaceAdam
-from benchmarks.systems.cycle import BatchCycler
+from chainrule.bench.configs import LEARNING_RATE, Config, init_params
+from chainrule.bench.systems.adam_inplace import InPlaceAdam
+from chainrule.bench.systems.cycle import BatchCycler
 
 VERSION = f"numpy {np.__version__}"
 

@@ -6,9 +6,9 @@ The weights are loaded from the shared ``init_params`` so every system starts eq
 from __future__ import annotations
 
 import chainrule as cr
-from benchmarks.configs import LEARNING_RATE, Config, init_params
-from benchmarks.systems.cycle import BatchCycler
 from chainrule import losses, nn, optim
+from chainrule.bench.configs import LEARNING_RATE, Config, init_params
+from chainrule.bench.systems.cycle import BatchCycler
 
 VERSION = f"chainrule {cr.__version__}"
 

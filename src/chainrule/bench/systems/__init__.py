@@ -11,14 +11,15 @@ A module whose library is not installed fails to import: the runner reports it a
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from types import ModuleType
 
 MODULES = {
-    "chainrule": "benchmarks.systems.chainrule_mlp",
-    "torch": "benchmarks.systems.torch_mlp",
-    "jax": "benchmarks.systems.jax_mlp",
-    "sklearn": "benchmarks.systems.sklearn_mlp",
-    "numpy": "benchmarks.systems.numpy_mlp",
+    "chainrule": "chainrule.bench.systems.chainrule_mlp",
+    "torch": "chainrule.bench.systems.torch_mlp",
+    "jax": "chainrule.bench.systems.jax_mlp",
+    "sklearn": "chainrule.bench.systems.sklearn_mlp",
+    "numpy": "chainrule.bench.systems.numpy_mlp",
 }
 
 
@@ -26,11 +27,12 @@ class MissingSystem(Exception):
     """A system's library is not installed (or fails to import)."""
 
 
-def load(name: str) -> ModuleType:
-    """Import the module of system ``name``; raise :class:`MissingSystem` if it cannot."""
-    if name not in MODULES:
-        raise ValueError(f"unknown system {name!r}: expected one of {', '.join(MODULES)}")
+def load(name: str, modules: Mapping[str, str] = MODULES) -> ModuleType:
+    """Import the module of system ``name`` (from ``modules``, name -> module path); raise
+    :class:`MissingSystem` if it cannot."""
+    if name not in modules:
+        raise ValueError(f"unknown system {name!r}: expected one of {', '.join(modules)}")
     try:
-        return importlib.import_module(MODULES[name])
+        return importlib.import_module(modules[name])
     except ImportError as exc:
         raise MissingSystem(f"{name}: {exc}") from exc

@@ -1,15 +1,19 @@
 """The one place that pins BLAS/OpenMP/XLA thread counts for every system.
 
-Thread pools read their size when their library loads, so :func:`pin_threads` must run
-before NumPy, PyTorch or JAX is imported; the runner calls it right after parsing its
-arguments. Libraries that are already loaded (the in-process smoke test) are limited
-through ``threadpoolctl`` when it is installed.
+Thread pools read their size when their library loads, and ``import chainrule`` loads
+NumPy: so ``chainrule bench`` measures in a child process whose environment holds the
+settings from the start (:func:`run_pinned`), and the child calls :func:`pin_threads`
+for what can only be set from inside (CPU affinity, PyTorch's pool). Libraries already
+loaded when :func:`pin_threads` runs (the in-process smoke tests) are limited through
+``threadpoolctl`` when it is installed.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from collections.abc import Mapping
 
 _ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -20,6 +24,37 @@ _ENV_VARS = (
 )
 
 
+def thread_env(n: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment variables that size every library's thread pool to ``n``.
+
+    ``environ`` supplies the ``XLA_FLAGS`` to extend (default: this process's).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"thread count: expected an integer >= 1, got {n!r}")
+    settings = {var: str(n) for var in _ENV_VARS}
+    xla = environ.get("XLA_FLAGS", "")
+    if n == 1 and "xla_cpu_multi_thread_eigen" not in xla:
+        xla = f"{xla} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    settings["XLA_FLAGS"] = xla.strip()
+    return settings
+
+
+def environment_pinned(n: int) -> bool:
+    """Whether this process's environment already holds :func:`thread_env` for ``n``."""
+    return all(os.environ.get(var) == value for var, value in thread_env(n).items())
+
+
+def run_pinned(module: str, argv: list[str], n: int) -> int:
+    """Run ``python -m module *argv`` with ``n`` threads pinned from its start.
+
+    The child inherits this process's environment plus :func:`thread_env` and its
+    standard streams; it is expected to call :func:`pin_threads` itself (affinity,
+    PyTorch). Returns the child's exit status.
+    """
+    env = {**os.environ, **thread_env(n)}
+    return subprocess.run([sys.executable, "-m", module, *argv], env=env, check=False).returncode
+
+
 def pin_threads(n: int) -> dict[str, str]:
     """Set every thread-count knob to ``n``; return what was set, for the report.
 
@@ -28,13 +63,7 @@ def pin_threads(n: int) -> dict[str, str]:
     run on. So for ``n`` below the CPU count the process is also restricted to ``n`` CPUs
     (``sched_setaffinity``), which binds every system alike.
     """
-    if n < 1:
-        raise ValueError(f"thread count must be >= 1, got {n}")
-    settings = {var: str(n) for var in _ENV_VARS}
-    xla = os.environ.get("XLA_FLAGS", "")
-    if n == 1 and "xla_cpu_multi_thread_eigen" not in xla:
-        xla = f"{xla} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    settings["XLA_FLAGS"] = xla.strip()
+    settings = thread_env(n)
     os.environ.update(settings)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if 0 < n < len(cpus):

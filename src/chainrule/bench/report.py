@@ -12,7 +12,7 @@ TITLES = {
 }
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -45,7 +45,7 @@ def throughput_table(results: dict) -> str:
             known = [v for v in speeds.values() if v]
             row.append(f"{ours / max(known):.2f}x" if ours and known else "-")
         rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def flops_table(results: dict) -> str:
@@ -61,38 +61,40 @@ def flops_table(results: dict) -> str:
             else:
                 row.append(_cell(per[s], "gflops", ".1f"))
         rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
+
+
+def _per_system_table(results: dict, cell) -> str:
+    """One row per configuration, one column per system: ``cell(system's entry)``."""
+    systems = results["systems"]
+    header = ["config", *(TITLES[s] for s in systems)]
+    rows = [
+        [f"({key})", *(cell(entry["systems"][s]) for s in systems)]
+        for key, entry in results["configs"].items()
+    ]
+    return table(header, rows)
+
+
+def _memory_cell(entry: dict) -> str:
+    mem = entry.get("memory")
+    if "missing" in entry:
+        return "missing"
+    if mem is None or "error" in mem:
+        return "-" if mem is None else "error"
+    return f"{mem['peak_mib']:.1f} ({mem['state_mib']:.1f})"
+
+
+def _spread_cell(entry: dict) -> str:
+    reps = entry.get("reps")
+    return f"{min(reps):,.0f} - {max(reps):,.0f}" if reps else "-"
 
 
 def memory_table(results: dict) -> str:
-    systems = results["systems"]
-    header = ["config", *(TITLES[s] for s in systems)]
-    rows = []
-    for key, entry in results["configs"].items():
-        row = [f"({key})"]
-        for s in systems:
-            mem = entry["systems"][s].get("memory")
-            if "missing" in entry["systems"][s]:
-                row.append("missing")
-            elif mem is None or "error" in mem:
-                row.append("-" if mem is None else "error")
-            else:
-                row.append(f"{mem['peak_mib']:.1f} ({mem['state_mib']:.1f})")
-        rows.append(row)
-    return _table(header, rows)
+    return _per_system_table(results, _memory_cell)
 
 
 def spread_table(results: dict) -> str:
-    systems = results["systems"]
-    header = ["config", *(TITLES[s] for s in systems)]
-    rows = []
-    for key, entry in results["configs"].items():
-        row = [f"({key})"]
-        for s in systems:
-            reps = entry["systems"][s].get("reps")
-            row.append(f"{min(reps):,.0f} - {max(reps):,.0f}" if reps else "-")
-        rows.append(row)
-    return _table(header, rows)
+    return _per_system_table(results, _spread_cell)
 
 
 def markdown(results: dict) -> str:

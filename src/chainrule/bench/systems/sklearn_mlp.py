@@ -11,8 +11,8 @@ import numpy as np
 import sklearn
 from sklearn.neural_network import MLPClassifier
 
-from benchmarks.configs import LEARNING_RATE, N_CLASSES, Config
-from benchmarks.systems.cycle import BatchCycler
+from chainrule.bench.configs import LEARNING_RATE, N_CLASSES, Config
+from chainrule.bench.systems.cycle import BatchCycler
 
 VERSION = f"scikit-learn {sklearn.__version__}"
 

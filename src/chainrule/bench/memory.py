@@ -14,22 +14,21 @@ library itself or compile-time spikes; ``state`` = RSS after warm-up minus the b
 Where the high-water mark cannot be reset, ``peak`` falls back to ``ru_maxrss`` minus the
 baseline (an upper bound: it includes warm-up spikes) and ``method`` says so.
 
-Run as ``python -m benchmarks.memory SYSTEM CONFIG [--threads N] [--steps K]``: it prints
-one JSON object.
+Run as ``python -m chainrule.bench.memory SYSTEM CONFIG [--threads N] [--steps K]`` with
+the thread settings already in the environment (:func:`measure` passes its own on): it
+prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 
-from benchmarks.threads import keep_freed_memory, pin_threads
+from chainrule.bench.threads import keep_freed_memory, pin_threads
 
 MIB = 1024.0 * 1024.0
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _status_kib(field: str) -> int:
@@ -53,8 +52,8 @@ def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
     """Measure in this process (which must be fresh); see the module docstring."""
     import resource
 
-    from benchmarks import systems
-    from benchmarks.configs import CONFIGS, Config, make_batches
+    from chainrule.bench import systems
+    from chainrule.bench.configs import CONFIGS, Config, make_batches
 
     module = systems.load(system)
     config = CONFIGS[config_key]
@@ -77,14 +76,16 @@ def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
 def measure(
     system: str, config_key: str, threads: int, steps: int = 5, keep_freed: bool = False
 ) -> dict:
-    """Run :func:`probe` in a fresh interpreter; return its result or ``{"error": ...}``."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
-    cmd = [sys.executable, "-m", "benchmarks.memory", system, config_key]
+    """Run :func:`probe` in a fresh interpreter; return its result or ``{"error": ...}``.
+
+    The child inherits this process's environment, so thread counts pinned here hold there
+    from the start (NumPy loads with ``chainrule``, before the child's own pinning runs).
+    """
+    cmd = [sys.executable, "-m", "chainrule.bench.memory", system, config_key]
     cmd += ["--threads", str(threads), "--steps", str(steps)]
     if keep_freed:
         cmd.append("--keep-freed-memory")
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=_ROOT)
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         lines = (done.stderr.strip() or "no output").splitlines()
         return {"error": lines[-1]}

@@ -10,27 +10,34 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 from torch import nn
 
-from benchmarks.configs import LEARNING_RATE, Config, init_params
-from benchmarks.systems.cycle import BatchCycler
-from benchmarks.threads import configure_torch
+from chainrule.bench.configs import LEARNING_RATE, Config, init_params
+from chainrule.bench.systems.cycle import BatchCycler
+from chainrule.bench.threads import configure_torch
 
 VERSION = f"torch {torch.__version__}"
 configure_torch(torch)
 
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def build_model(pairs, activation: str) -> nn.Sequential:
+    """Linear layers holding copies of ``pairs`` ((W, b), W of shape (n_in, n_out)), with
+    ``activation`` between them and none after the last (it emits logits)."""
+    layers = []
+    for k, (w, b) in enumerate(pairs):
+        lin = nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if k < len(pairs) - 1:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
 
 class Trainer(BatchCycler):
     def __init__(self, config: Config, batches, seed: int = 0):
-        layers = []
-        pairs = init_params(config, seed)
-        for k, (w, b) in enumerate(pairs):
-            lin = nn.Linear(*w.shape)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(w.T))
-                lin.bias.copy_(torch.from_numpy(b))
-            layers.append(lin)
-            if k < len(pairs) - 1:
-                layers.append(nn.Sigmoid() if config.activation == "sigmoid" else nn.ReLU())
-        self.model = nn.Sequential(*layers)
+        self.model = build_model(init_params(config, seed), config.activation)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
         self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
 

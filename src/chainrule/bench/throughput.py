@@ -1,0 +1,114 @@
+"""Training throughput: every system, every configuration, interleaved repetitions.
+
+One step = forward, mean softmax cross-entropy, backward, Adam update (see
+:mod:`chainrule.bench.systems`). After an untimed warm-up, repetition 1 of every system
+runs, then repetition 2, and so on, each preceded by a short pause so that the worker
+threads one library leaves spinning never steal the cores of the next; a repetition's
+samples/s is ``steps * batch / wall time``, and the median over repetitions is reported.
+The float32 matmul peak is probed once per repetition, interleaved with the systems.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+
+from chainrule.bench import options
+
+
+def _calibrate(trainer, warmup: int, seconds: float) -> int:
+    """Run the warm-up; return the step count that lasts about ``seconds``."""
+    trainer.run(warmup)  # first steps: JIT compilation, allocations, thread start-up
+    start = time.perf_counter()
+    trainer.run(warmup)
+    per_step = (time.perf_counter() - start) / warmup
+    return max(3, round(seconds / max(per_step, 1e-9)))
+
+
+def _time(trainer, steps: int) -> float:
+    start = time.perf_counter()
+    trainer.run(steps)
+    return time.perf_counter() - start
+
+
+def run(args, settings: dict) -> dict:
+    """Measure what ``args`` (the parsed options) ask for; return the results as plain data.
+
+    ``settings`` are the process settings already applied (threads, malloc), for the report.
+    """
+    from chainrule.bench import systems
+    from chainrule.bench.configs import CONFIGS, make_batches
+    from chainrule.bench.memory import measure
+    from chainrule.bench.peak import SgemmProbe
+
+    names = options.systems(args)
+    load_before = os.getloadavg()
+    modules, versions, missing = {}, {}, {}
+    for name in names:
+        try:
+            modules[name] = systems.load(name)
+            versions[name] = modules[name].VERSION
+        except systems.MissingSystem as exc:
+            missing[name] = f"{name} missing ({exc.__cause__ or exc})"
+    probe = SgemmProbe(args.peak_n)
+    peaks = [probe.measure()]
+    results = {"systems": names, "configs": {}}
+    for key in options.names(args.configs):
+        config = CONFIGS[key]
+        batches = make_batches(config)
+        entry = {"key": key, "label": config.label, "weights": config.weights, "systems": {}}
+        trainers, steps = {}, {}
+        for name in names:
+            if name in missing:
+                entry["systems"][name] = {"missing": missing[name]}
+                continue
+            try:
+                trainers[name] = modules[name].make_trainer(config, batches)
+                steps[name] = args.steps or _calibrate(trainers[name], args.warmup, args.seconds)
+                if args.steps:
+                    trainers[name].run(args.warmup)
+            except Exception as exc:  # a peer that breaks must not stop the others
+                entry["systems"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+        reps = {name: [] for name in trainers}
+        for _ in range(args.reps):
+            for name, trainer in trainers.items():
+                time.sleep(args.pause)
+                reps[name].append(steps[name] * config.batch / _time(trainer, steps[name]))
+            peaks.append(probe.measure())
+        for name, trainer in trainers.items():
+            median = statistics.median(reps[name])
+            entry["systems"][name] = {
+                "samples_per_s": median,
+                "reps": reps[name],
+                "steps": steps[name],
+                "gflops": 6.0 * config.weights * median / 1e9,
+                "final_loss": trainer.loss(),
+            }
+        del trainers
+        results["configs"][key] = entry
+    peak = max(peaks)
+    results["peak_gflops"] = peak
+    for entry in results["configs"].values():
+        for key, res in entry["systems"].items():
+            if "gflops" in res:
+                res["pct_peak"] = 100.0 * res["gflops"] / peak
+            if args.memory and "samples_per_s" in res:
+                res["memory"] = measure(
+                    key, entry["key"], args.threads, args.memory_steps, args.keep_freed_memory
+                )
+    results["meta"] = {
+        "threads": args.threads,
+        "reps": args.reps,
+        "peak_n": args.peak_n,
+        "peak_reps": peaks,
+        "memory": args.memory,
+        "loadavg_before_after": [load_before[0], os.getloadavg()[0]],
+        "thread_settings": settings,
+        "versions": versions,
+        "python": sys.version.split()[0],
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+    }
+    return results
