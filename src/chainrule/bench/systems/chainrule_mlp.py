@@ -1,6 +1,8 @@
 """chainrule as its users write it: ``nn.MLP``, ``losses.cross_entropy``, ``optim.Adam``.
 
 The weights are loaded from the shared ``init_params`` so every system starts equal.
+``Adam`` takes its compiled one-pass update when numba (the ``fast`` extra) is installed;
+the ``chainrule-numpy`` system is the same step with ``fused=False``, the NumPy-only core.
 """
 
 from __future__ import annotations
@@ -10,16 +12,24 @@ from chainrule import losses, nn, optim
 from chainrule.bench.configs import LEARNING_RATE, Config, init_params
 from chainrule.bench.systems.cycle import BatchCycler
 
-VERSION = f"chainrule {cr.__version__}"
+def _version() -> str:
+    try:
+        import numba
+    except ImportError:
+        return f"chainrule {cr.__version__} (numba not installed: NumPy Adam)"
+    return f"chainrule {cr.__version__} (numba {numba.__version__})"
+
+
+VERSION = _version()
 
 
 class Trainer(BatchCycler):
-    def __init__(self, config: Config, batches, seed: int = 0):
+    def __init__(self, config: Config, batches, seed: int = 0, fused: bool | None = None):
         self.model = nn.MLP(list(config.sizes), activation=config.activation, seed=seed)
         names = [name for name, _ in self.model.named_parameters()]
         values = [a for pair in init_params(config, seed) for a in pair]
         self.model.load_state_dict(dict(zip(names, values, strict=True)))
-        self.optimizer = optim.Adam(self.model.named_parameters(), lr=LEARNING_RATE)
+        self.optimizer = optim.Adam(self.model.named_parameters(), lr=LEARNING_RATE, fused=fused)
         self.batches = [(cr.tensor(x), y) for x, y in batches]
 
     def forward_loss(self, x, y):
