@@ -12,6 +12,7 @@ from chainrule import losses, nn, optim
 from chainrule.bench.configs import LEARNING_RATE, Config, init_params
 from chainrule.bench.systems.cycle import BatchCycler
 
+
 def _version() -> str:
     try:
         import numba
