@@ -35,11 +35,13 @@ from chainrule.autodiff.ops import (
 )
 from chainrule.gradcheck import GradcheckResult, gradcheck
 from chainrule.io import load, load_bundle, save
+from chainrule.malloc import keep_freed_memory
 from chainrule.train import evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "keep_freed_memory",
     "abs",
     "concatenate",
     "data",

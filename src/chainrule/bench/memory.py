@@ -26,7 +26,8 @@ import json
 import subprocess
 import sys
 
-from chainrule.bench.threads import keep_freed_memory, pin_threads
+from chainrule.bench.threads import pin_threads
+from chainrule.malloc import keep_freed_memory
 
 MIB = 1024.0 * 1024.0
 

@@ -15,7 +15,8 @@ import json
 import sys
 
 from chainrule.bench import options
-from chainrule.bench.threads import environment_pinned, keep_freed_memory, pin_threads
+from chainrule.bench.threads import environment_pinned, pin_threads
+from chainrule.malloc import keep_freed_memory
 
 
 def parse_args(argv=None) -> argparse.Namespace:

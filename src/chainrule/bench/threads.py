@@ -82,27 +82,6 @@ def _limit_loaded_pools(n: int) -> None:
     threadpool_limits(n)
 
 
-def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed memory instead of returning it to the kernel.
-
-    By default glibc serves large blocks (over a dynamic threshold of at most 32 MiB) with
-    ``mmap`` and trims the heap top once free space there exceeds twice that threshold, so
-    a step that allocates fresh activation and gradient arrays pays a page fault for
-    every 4 KiB it touches, every step. Raising both thresholds (``mallopt``
-    ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``) to 1 GiB keeps the pages mapped and
-    reused. It applies to the whole process, so to every system alike; returns False
-    where there is no glibc.
-    """
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_trim_threshold, 1 << 30) and libc.mallopt(m_mmap_threshold, 1 << 30))
-
-
 def pinned() -> int | None:
     """The thread count set by :func:`pin_threads` (read back from the environment)."""
     value = os.environ.get("OMP_NUM_THREADS")
