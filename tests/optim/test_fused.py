@@ -32,8 +32,9 @@ def _train(make, fused, dtype, steps=12, grads=None):
     rng = np.random.default_rng(1)
     for k in range(steps):
         for _, p in params:
-            # gradients from 1e-20 to 1e4: the tails of sqrt(s) + eps and of the division
-            g = rng.standard_normal(p.shape) * 10.0 ** rng.integers(-20, 5, size=p.shape)
+            # gradients from 1e-15 to 1e4: the tails of sqrt(s) + eps and of the division,
+            # with every moment a normal float (see the flush test below)
+            g = rng.standard_normal(p.shape) * 10.0 ** rng.integers(-15, 5, size=p.shape)
             p.grad = g.astype(dtype) if grads is None else grads(k, p, g.astype(dtype))
         opt.step()
     return [p.data.copy() for _, p in params], opt
@@ -129,3 +130,26 @@ def test_fused_must_be_none_or_bool():
     p = cr.tensor(np.zeros(3, np.float32), requires_grad=True)
     with pytest.raises(TypeError, match="expected fused to be None, True or False, got 'yes'"):
         optim.AdamW([p], fused="yes")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_subnormal_moments_are_flushed_to_zero_and_move_no_weight(dtype):
+    tiny = np.finfo(dtype).tiny
+    results = []
+    for fused in (True, False):
+        w = cr.tensor(np.array([0.5, -2.0, 1.0], dtype), requires_grad=True)
+        opt = optim.Adam([w], lr=1e-3, fused=fused)
+        state = opt.state_dict()
+        # a dead unit's first moment after ~800 zero gradients, and a live one's
+        state["params"][0]["state"]["v"] = np.array([1.05 * tiny, -1.05 * tiny, 1e-3], dtype)
+        state["params"][0]["state"]["s"] = np.array([1e-4, 1e-4, 1e-4], dtype)
+        state["params"][0]["t"] = 800
+        opt.load_state_dict(state)
+        w.grad = np.zeros(3, dtype)
+        opt.step()
+        results.append((w.data.copy(), opt.state_dict()["params"][0]["state"]["v"]))
+    (w_fused, v_fused), (w_numpy, v_numpy) = results
+    np.testing.assert_array_equal(w_fused, w_numpy)  # a moment that small moves no weight
+    np.testing.assert_array_equal(v_fused[:2], 0.0)  # 1.05 tiny * 0.9 < tiny: flushed
+    assert 0 < abs(v_numpy[0]) < tiny  # the NumPy rule keeps the subnormal
+    assert v_fused[2] == v_numpy[2] != 0

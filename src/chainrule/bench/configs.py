@@ -41,7 +41,7 @@ CONFIGS = {
 }
 
 
-POOL_SAMPLES = 8192
+POOL_SAMPLES = 65536
 
 
 def make_batches(config: Config, n_batches: int | None = None, seed: int = 0) -> list:
@@ -51,7 +51,10 @@ def make_batches(config: Config, n_batches: int | None = None, seed: int = 0) ->
     enter the timings. The default pool holds about ``POOL_SAMPLES`` samples: a pool of a
     few batches gets memorized within a benchmark, the softmax outputs then underflow to
     subnormal floats, and subnormal arithmetic is many times slower on x86 (XLA flushes
-    them to zero, NumPy and PyTorch do not), which would skew the comparison.
+    them to zero, NumPy and PyTorch do not), which would skew the comparison. 8,192 was
+    not enough for (c) once it ran at ~100k samples/s: the OpenBLAS systems fell from
+    ~90k to ~21k samples/s after the second repetition (2026-11-21 runs); 65,536 random
+    samples (205 MB) are not memorized within a run.
     """
     import numpy as np
 
