@@ -15,14 +15,14 @@ import numpy as np
 
 
 @numba.njit(error_model="numpy", cache=True)
-def adam(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny, zero):
+def adam(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny):
     """One Adam step and write; see :func:`chainrule.optim.kernels.adam_step`."""
     for i in range(p.size):
         gi = g[i] * gain1
         vi = v[i] * beta1 + gi
         si = s[i] * beta2 + (gi * gi) * square_gain
-        vi = np.where(np.abs(vi) < tiny, zero, vi)
-        si = np.where(si < tiny, zero, si)
+        vi = vi * (abs(vi) >= tiny)  # times 1 or 0: exact, branch-free (vectorizes)
+        si = si * (si >= tiny)
         v[i] = vi
         s[i] = si
         p[i] = p[i] * shrink - vi / (np.sqrt(si) + eps) * scale

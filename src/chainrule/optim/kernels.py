@@ -80,5 +80,5 @@ def adam_step(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink) 
     the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
     """
     tiny = p.dtype.type(np.finfo(p.dtype).tiny)
-    args = (beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny, tiny * 0)
+    args = (beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny)
     _numba_module().adam(p, g, v, s, *args)
