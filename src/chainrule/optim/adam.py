@@ -48,8 +48,9 @@ class Adam(Optimizer):
     fused : bool or None
         Run the rule and the write as one compiled pass per parameter
         (:mod:`chainrule.optim.kernels`, needs numba: the ``fast`` extra); the results are
-        bit-identical to the NumPy rule. None (default): when numba is installed. True:
-        require it (``ImportError`` otherwise). False: always NumPy.
+        bit-identical to the NumPy rule except that subnormal moments are flushed to zero.
+        None (default): when numba is installed. True: require it (``ImportError``
+        otherwise). False: always NumPy.
     """
 
     state_names = ("v", "s")
