@@ -41,7 +41,6 @@ from chainrule.train import evaluate, fit, predict
 __version__ = "0.1.0"
 
 __all__ = [
-    "keep_freed_memory",
     "abs",
     "concatenate",
     "data",
@@ -56,6 +55,7 @@ __all__ = [
     "GradcheckResult",
     "init",
     "is_grad_enabled",
+    "keep_freed_memory",
     "leaky_relu",
     "linear",
     "load",

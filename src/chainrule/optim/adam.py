@@ -114,11 +114,12 @@ class Adam(Optimizer):
 
     def fused_step(self, group, grads, lr, t, shrink) -> None:
         # the NumPy rule rounds every Python scalar to the arrays' dtype: do the same
-        cast = group.grad.dtype.type
+        dtype = group.grad.dtype
+        cast = dtype.type
         scalars = [cast(c) for c in self._scalars(lr, t)]
-        shrink = cast(shrink)
+        shrink, tiny = cast(shrink), cast(np.finfo(dtype).tiny)
         for p, g, (v, s) in zip(group.params, grads, group.flat_states, strict=True):
-            kernels.adam_step(p.data.reshape(-1), g, v, s, *scalars, shrink)
+            kernels.adam_step(p.data.reshape(-1), g, v, s, *scalars, shrink, tiny)
 
 
 class AdamW(Adam):

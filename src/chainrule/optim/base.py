@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.autodiff import Tensor
 from chainrule.optim import _checks
-from chainrule.optim.clip import clip_by_global_norm, clip_by_value
+from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.schedules import Schedule, schedule_from_config
 
 NONFINITE = ("raise", "skip")
@@ -193,7 +193,7 @@ class Optimizer:
                 gv[...] = 0 if g is None else g
             per_group = [group.grads for group in groups]
         for group, arrays in zip(groups, per_group, strict=True):
-            square = np.vdot(group.grad, group.grad) if not direct else _sum_squares(arrays)
+            square = sum_of_squares(arrays if direct else (group.grad,))
             if not math.isfinite(square) and not self._finite(group, arrays):
                 return False
         if self.clip_value is not None:
@@ -469,13 +469,6 @@ def _views(buffer: np.ndarray, params, flat: bool = False) -> list[np.ndarray]:
         views.append(view if flat else view.reshape(p.shape))
         start += p.size
     return views
-
-
-def _sum_squares(arrays) -> float:
-    total = 0.0
-    for a in arrays:
-        total += np.vdot(a, a)
-    return total
 
 
 def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:

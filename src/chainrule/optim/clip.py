@@ -10,11 +10,20 @@ for what the rule finally sees). Neither writes into its inputs unless handed th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from chainrule.optim import _checks
+
+
+def sum_of_squares(arrays: Iterable[np.ndarray]) -> float:
+    """``sum_i ||a_i||^2``: per array in the arrays' dtype, across arrays in a Python float
+    (inf if an array's own sum overflows; NaN or Inf entries give NaN or Inf)."""
+    total = 0.0
+    for a in arrays:
+        total += float(np.vdot(a, a))
+    return total
 
 
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
@@ -25,19 +34,13 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
     largest magnitude, so finite inputs always give a finite norm. NaN or Inf entries give
     a NaN or Inf norm.
     """
-    total = 0.0
-    for a in arrays:
-        total += float(np.vdot(a, a))
+    total = sum_of_squares(arrays)
     if math.isfinite(total):
         return math.sqrt(total)
     peak = max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0)
     if not math.isfinite(peak):
         return peak
-    total = 0.0
-    for a in arrays:
-        scaled = a.astype(np.float64) / peak
-        total += float(np.vdot(scaled, scaled))
-    return peak * math.sqrt(total)
+    return peak * math.sqrt(sum_of_squares(a.astype(np.float64) / peak for a in arrays))
 
 
 def clip_by_global_norm(

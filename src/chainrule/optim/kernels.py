@@ -3,11 +3,10 @@
 NumPy runs the Adam rule of :mod:`chainrule.optim.adam` as 11 passes over the gradient and
 state arrays plus one over the parameters, each a separate call that reads and writes
 memory. With numba installed, the rule and the write are one loop, compiled on first use
-(and cached on disk). The loop performs the same
-IEEE float operations in the same order as the NumPy rule (no fast-math reassociation, no
-fused multiply-add), so both paths give bit-identical parameters and state: a run does not
-depend on whether numba is installed, and the NumPy rule stays the reference the tests
-compare against.
+(and cached on disk). The loop performs the same IEEE float operations in the same order
+as the NumPy rule (no fast-math reassociation, no fused multiply-add), so both paths give
+bit-identical parameters and state: a run does not depend on whether numba is installed,
+and the NumPy rule stays the reference the tests compare against.
 
 One deliberate difference: moments that fall below the smallest normal float (``tiny``,
 1.2e-38 in float32) are flushed to zero, as XLA does for all its arithmetic. A parameter
@@ -25,8 +24,6 @@ from __future__ import annotations
 
 import functools
 from types import ModuleType
-
-import numpy as np
 
 
 @functools.cache
@@ -67,10 +64,11 @@ def resolve(owner: str, fused) -> bool:
     return False
 
 
-def adam_step(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink) -> None:
+def adam_step(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny) -> None:
     """One Adam step and write, in place, on 1-D contiguous arrays of one float dtype.
 
-    With every scalar already in the arrays' dtype, for each i::
+    With every scalar already in the arrays' dtype (``tiny``: its smallest normal number),
+    for each i::
 
         gi = g[i] * gain1                       (gain1 = 1 - beta1)
         v[i] = v[i] * beta1 + gi                (0 if |v[i]| < tiny)
@@ -79,6 +77,5 @@ def adam_step(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink) 
 
     the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
     """
-    tiny = p.dtype.type(np.finfo(p.dtype).tiny)
     args = (beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny)
     _numba_module().adam(p, g, v, s, *args)
