@@ -33,6 +33,14 @@ def edge(*shape):
 
 MASK = RNG.random((3, 4)) > 0.5
 
+# x W + b far from relu's kink on both sides: positive inputs, a column of positive
+# weights (Z > 1) and one of negative weights (Z < -1).
+RELU_SIDES = [
+    rand(5, 3, lo=0.5, hi=2.0),
+    np.stack([rand(3, lo=0.5, hi=2.0), rand(3, lo=-2.0, hi=-0.5)], axis=1),
+    np.array([0.3, -0.3]),
+]
+
 BROADCAST_PAIRS = [
     ((3, 4), (3, 4)),
     ((4,), (1, 4)),
@@ -176,6 +184,24 @@ CASES = {
         ("no-bias", ops.linear, [rand(5, 3), rand(3, 2)]),
         ("vector-input", ops.linear, [rand(3), rand(3, 2), rand(2)]),
         ("batch-of-one", ops.linear, [rand(1, 3), rand(3, 1), rand(1)]),
+        ("relu-both-sides", lambda x, w, b: ops.linear(x, w, b, "relu"), RELU_SIDES),
+        ("relu-no-bias", lambda x, w: ops.linear(x, w, None, "relu"), RELU_SIDES[:2]),
+        (
+            "sigmoid",
+            lambda x, w, b: ops.linear(x, w, b, "sigmoid"),
+            [rand(5, 3), rand(3, 2), rand(2)],
+        ),
+        (
+            "sigmoid-tails",
+            lambda x, w: ops.linear(x, w, None, "sigmoid"),
+            [rand(4, 3) * 5, rand(3, 2)],
+        ),
+        ("tanh", lambda x, w, b: ops.linear(x, w, b, "tanh"), [rand(5, 3), rand(3, 2), rand(2)]),
+        (
+            "tanh-vector",
+            lambda x, w, b: ops.linear(x, w, b, "tanh"),
+            [rand(3), rand(3, 2), rand(2)],
+        ),
     ],
 }
 

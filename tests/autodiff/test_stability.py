@@ -20,6 +20,19 @@ def test_extreme_inputs_give_finite_values_and_gradients(fn, dtype):
     assert np.isfinite(x.grad).all()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_fused_linear_activation_is_stable_at_extreme_inputs(activation, dtype):
+    x = cr.tensor(np.array([EXTREMES, EXTREMES[::-1]], dtype=dtype), requires_grad=True)
+    w = cr.tensor(np.eye(len(EXTREMES), dtype=dtype), requires_grad=True)
+    upstream = np.random.default_rng(0).standard_normal(x.shape).astype(dtype)
+    with np.errstate(all="raise"):
+        out = cr.linear(x, w, None, activation)
+        out.backward(upstream)
+    assert np.isfinite(out.data).all()
+    assert np.isfinite(x.grad).all() and np.isfinite(w.grad).all()
+
+
 def test_sigmoid_extreme_values_are_exact_limits():
     x = cr.tensor([-1e4, 1e4], dtype="float64")
     np.testing.assert_array_equal(cr.sigmoid(x).data, [0.0, 1.0])

@@ -73,6 +73,30 @@ def test_linear_feature_mismatch():
         cr.linear(cr.tensor(np.ones((2, 100))), cr.tensor(np.ones((784, 30))))
 
 
+def test_linear_unknown_activation_names_the_choices():
+    with pytest.raises(
+        ValueError, match=r"unknown activation 'gelu'; expected None or one of relu"
+    ):
+        cr.linear(cr.tensor(np.ones((2, 3))), cr.tensor(np.ones((3, 4))), None, "gelu")
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_fused_linear_equals_the_composition(activation):
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((6, 4), (4, 5), (5,)))
+    g = rng.standard_normal((6, 5)).astype(np.float32)
+    results = []
+    for fused in (True, False):
+        ts = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = cr.linear(*ts, activation) if fused else getattr(cr, activation)(cr.linear(*ts))
+        out.backward(g)
+        results.append([out.data] + [t.grad for t in ts])
+    for fused, composed in zip(*results, strict=True):
+        # relu and tanh take the same float operations; sigmoid's VJP multiplies in
+        # another order (A (1 - A) first, then g)
+        np.testing.assert_allclose(fused, composed, rtol=1e-6, atol=1e-7)
+
+
 def test_reshape_mismatch():
     with pytest.raises(ValueError, match=r"reshape: cannot reshape .*\(2, 3\).* to \(4,\)"):
         cr.tensor(np.ones((2, 3))).reshape(4)

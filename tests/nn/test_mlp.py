@@ -104,12 +104,15 @@ def test_dropout_does_not_change_the_initial_weights():
     np.testing.assert_array_equal(plain["layers.2.weight"], dropped["layers.3.weight"])
 
 
-def test_hidden_layers_cost_two_graph_nodes_each():
+def test_hidden_layers_cost_one_graph_node_each():
     net = nn.MLP([4, 8, 8, 3], seed=0)
     out = net(np.ones((2, 4), np.float32))
     n_params = len(net.parameters())
-    # 3 linear + 2 relu nodes, plus the parameters (the input requires no gradient)
-    assert len(toposort(out)) == n_params + 5
+    # 2 linear+relu nodes and the output linear, plus the parameters (the input needs no
+    # gradient)
+    nodes = toposort(out)
+    assert len(nodes) == n_params + 3
+    assert [n._op for n in nodes if n._vjp] == ["linear+relu", "linear+relu", "linear"]
 
 
 def test_float32_model_stays_float32_in_forward_and_backward():
@@ -132,3 +135,38 @@ def test_bad_mlp_arguments_raise():
         nn.MLP([3, 4, 2], dropout=0.0)
     with pytest.raises(ValueError, match="unknown initializer 'orthogonal'"):
         nn.MLP([3, 4, 2], init="orthogonal")
+
+
+def test_sequential_fuses_exactly_linear_then_relu_sigmoid_or_tanh():
+    class MyLinear(nn.Linear):
+        pass
+
+    layers = [
+        nn.Linear(3, 4, rng=0),
+        nn.Sigmoid(),
+        nn.Linear(4, 4, rng=1),
+        nn.Dropout(0.5, np.random.default_rng(0)),
+        nn.Linear(4, 4, rng=2),
+        nn.Tanh(),
+        MyLinear(4, 4, rng=3),
+        nn.ReLU(),
+        nn.Linear(4, 2, rng=4),
+        nn.LeakyReLU(),
+    ]
+    net = nn.Sequential(*layers)
+    out = net(np.ones((2, 3), np.float32))
+    ops = [n._op for n in toposort(out) if n._vjp]
+    assert ops == [
+        "linear+sigmoid",
+        "linear",
+        "dropout",
+        "linear+tanh",
+        "linear",
+        "relu",
+        "linear",
+        "leaky_relu",
+    ]
+    assert len(net.get_config()["layers"]) == len(layers)  # the layers stay as built
+    assert list(net.state_dict()) == [
+        f"{i}.{p}" for i in (0, 2, 4, 6, 8) for p in ("weight", "bias")
+    ]

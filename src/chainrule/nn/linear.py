@@ -58,7 +58,10 @@ class Linear(Module):
                 "bias", Tensor(zeros((out_features,), dtype=self.dtype), requires_grad=True)
             )
 
-    def forward(self, x):
+    def forward(self, x, activation: str | None = None):
+        """``x @ W + b``; with ``activation`` ("relu", "sigmoid", "tanh"), act(x @ W + b)
+        as one graph node (:func:`chainrule.autodiff.ops.linear`), which is how
+        :class:`~chainrule.nn.Sequential` runs a ``Linear`` followed by that activation."""
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = shape[-1] if shape else "a scalar"
@@ -66,7 +69,7 @@ class Linear(Module):
                 f"Linear({self.in_features} -> {self.out_features}) expected input with "
                 f"{self.in_features} features, got {got}"
             )
-        return linear(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias, activation)
 
     def get_config(self) -> dict:
         return {

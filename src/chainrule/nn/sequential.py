@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule.autodiff.tensor import as_dtype
 from chainrule.init import get_initializer
-from chainrule.nn.activation import ACTIVATIONS, get_activation
+from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
@@ -15,10 +15,18 @@ from chainrule.nn.module import Module
 __all__ = ["DEFAULT_INIT", "MLP", "OUTPUTS", "Sequential"]
 
 
+#: Activation layers whose function a ``Linear`` just before them applies in its own node.
+_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+
+
 class Sequential(Module):
     """Apply layers in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     The layers are named ``"0"``, ``"1"``, ... (so parameters are ``"0.weight"``...).
+    A ``Linear`` directly followed by ``ReLU``, ``Sigmoid`` or ``Tanh`` runs as one fused
+    graph node (``Linear.forward(x, activation)``): the same function and gradient, with
+    one node, one array and one pass over memory less. The layers stay as they were built
+    (names, configs and state dicts do not change).
     """
 
     def __init__(self, *layers: Module) -> None:
@@ -26,10 +34,11 @@ class Sequential(Module):
         for i, layer in enumerate(layers):
             self.register_module(str(i), layer)
         self._layers = tuple(layers)
+        self._steps = _fuse(self._layers)
 
     def forward(self, x):
-        for layer in self._layers:
-            x = layer.forward(x)  # skip __call__: one Python call less per layer
+        for forward, activation in self._steps:  # bound forwards: no __call__ per layer
+            x = forward(x) if activation is None else forward(x, activation)
         return x
 
     def __getitem__(self, i: int) -> Module:
@@ -57,6 +66,25 @@ class Sequential(Module):
         if isinstance(rng, int):  # one generator shared in order, so a seed is reproducible
             rng = np.random.default_rng(rng)
         return cls(*(from_config(layer, rng) for layer in layers))
+
+
+def _fuse(layers) -> tuple:
+    """(bound forward, activation or None) per step, pairing Linear + fusable activation.
+
+    Exact types only: a subclass may override ``forward`` with another signature.
+    """
+    steps = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        after = type(layers[i + 1]) if i + 1 < len(layers) else None
+        if type(layer) is Linear and after in _FUSABLE:
+            steps.append((layer.forward, _FUSABLE[after]))
+            i += 2
+        else:
+            steps.append((layer.forward, None))
+            i += 1
+    return tuple(steps)
 
 
 #: Initializer chosen by ``MLP(init=None)`` for each hidden activation; others use Xavier.
