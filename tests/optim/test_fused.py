@@ -104,18 +104,38 @@ def test_non_contiguous_parameter_is_updated_in_place_by_the_numpy_rule():
     assert not np.array_equal(results[0], np.arange(12).reshape(3, 4))
 
 
-def test_non_finite_gradient_raises_and_changes_nothing():
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_gradient_raises_and_changes_nothing(bad):
     params = _params("float32")
     opt = optim.Adam(params, lr=0.1, fused=True)
     before = [p.data.copy() for _, p in params]
     for _, p in params:
         p.grad = np.ones(p.shape, np.float32)
-    params[3][1].grad[0, 0, 0] = np.nan
+    params[3][1].grad[0, 0, 0] = bad
     with pytest.raises(FloatingPointError, match="'p3'"):
         opt.step()
     for (_, p), b in zip(params, before, strict=True):
         np.testing.assert_array_equal(p.data, b)
     assert opt.step_count == 0
+    skipping = optim.Adam(params, lr=0.1, fused=True, nonfinite="skip")
+    assert not skipping.step()
+    for (_, p), b in zip(params, before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
+
+
+def test_huge_finite_gradients_are_applied_like_the_numpy_rule():
+    # their squares overflow float32, which a sum-of-squares check would have to sort out
+    results = []
+    for fused in (True, False):
+        params = _params("float32")
+        opt = optim.Adam(params, lr=0.1, fused=fused)
+        for _, p in params:
+            p.grad = np.full(p.shape, 3e38, np.float32)
+        with np.errstate(over="ignore"):  # the NumPy rule squares into inf, as the kernel
+            assert opt.step()
+        results.append([p.data.copy() for _, p in params])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_fused_true_without_numba_is_an_import_error(monkeypatch):

@@ -15,8 +15,10 @@ import numpy as np
 
 
 @numba.njit(error_model="numpy", cache=True)
-def adam(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny):
+def adam(p, g, v, s, coef):
     """One Adam step and write; see :func:`chainrule.optim.kernels.adam_step`."""
+    beta1, gain1, beta2, square_gain = coef[0], coef[1], coef[2], coef[3]
+    eps, scale, shrink, tiny = coef[4], coef[5], coef[6], coef[7]
     for i in range(p.size):
         gi = g[i] * gain1
         vi = v[i] * beta1 + gi
@@ -26,3 +28,12 @@ def adam(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny)
         v[i] = vi
         s[i] = si
         p[i] = p[i] * shrink - vi / (np.sqrt(si) + eps) * scale
+
+
+@numba.njit(error_model="numpy", cache=True)
+def finite(a):
+    """Whether every entry of the 1-D array ``a`` is finite; see ``kernels.all_finite``."""
+    ok = True
+    for i in range(a.size):
+        ok &= (a[i] - a[i]) == 0  # x - x is 0 for finite x, NaN for NaN and +-inf
+    return ok

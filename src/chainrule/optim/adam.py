@@ -113,13 +113,11 @@ class Adam(Optimizer):
         g *= scale
 
     def fused_step(self, group, grads, lr, t, shrink) -> None:
-        # the NumPy rule rounds every Python scalar to the arrays' dtype: do the same
+        # the NumPy rule rounds every Python scalar to the arrays' dtype: so does the array
         dtype = group.grad.dtype
-        cast = dtype.type
-        scalars = [cast(c) for c in self._scalars(lr, t)]
-        shrink, tiny = cast(shrink), cast(np.finfo(dtype).tiny)
+        coef = np.array([*self._scalars(lr, t), shrink, np.finfo(dtype).tiny], dtype)
         for p, g, (v, s) in zip(group.params, grads, group.flat_states, strict=True):
-            kernels.adam_step(p.data.reshape(-1), g, v, s, *scalars, shrink, tiny)
+            kernels.adam_step(p.data.reshape(-1), g, v, s, coef)
 
 
 class AdamW(Adam):

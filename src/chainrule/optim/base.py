@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from chainrule.autodiff import Tensor
-from chainrule.optim import _checks
+from chainrule.optim import _checks, kernels
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.schedules import Schedule, schedule_from_config
 
@@ -193,8 +193,11 @@ class Optimizer:
                 gv[...] = 0 if g is None else g
             per_group = [group.grads for group in groups]
         for group, arrays in zip(groups, per_group, strict=True):
-            square = sum_of_squares(arrays if direct else (group.grad,))
-            if not math.isfinite(square) and not self._finite(group, arrays):
+            if direct:  # the compiled check: exact, one pass, no overflow
+                finite = kernels.all_finite(arrays)
+            else:
+                finite = math.isfinite(sum_of_squares((group.grad,)))
+            if not finite and not self._finite(group, arrays):
                 return False
         if self.clip_value is not None:
             flat = [group.grad for group in groups]

@@ -64,18 +64,27 @@ def resolve(owner: str, fused) -> bool:
     return False
 
 
-def adam_step(p, g, v, s, beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny) -> None:
+def adam_step(p, g, v, s, coef) -> None:
     """One Adam step and write, in place, on 1-D contiguous arrays of one float dtype.
 
-    With every scalar already in the arrays' dtype (``tiny``: its smallest normal number),
-    for each i::
+    ``coef`` holds, in the arrays' dtype, ``beta1, gain1 = 1 - beta1, beta2, square_gain,
+    eps, scale, shrink, tiny`` (``tiny``: the dtype's smallest normal number). For each i::
 
-        gi = g[i] * gain1                       (gain1 = 1 - beta1)
+        gi = g[i] * gain1
         v[i] = v[i] * beta1 + gi                (0 if |v[i]| < tiny)
         s[i] = s[i] * beta2 + (gi * gi) * square_gain      (0 if s[i] < tiny)
         p[i] = p[i] * shrink - v[i] / (sqrt(s[i]) + eps) * scale
 
     the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
     """
-    args = (beta1, gain1, beta2, square_gain, eps, scale, shrink, tiny)
-    _numba_module().adam(p, g, v, s, *args)
+    _numba_module().adam(p, g, v, s, coef)
+
+
+def all_finite(arrays) -> bool:
+    """Whether every entry of every 1-D array is finite (no NaN, no +-inf).
+
+    One read pass per array, stopping at the first array that fails; unlike a sum of
+    squares it cannot overflow, so finite gradients never take the slow path.
+    """
+    finite = _numba_module().finite
+    return all(finite(a) for a in arrays)
