@@ -12,6 +12,7 @@ from chainrule.autodiff import (
     enable_grad,
     is_grad_enabled,
     no_grad,
+    numpy_rules,
     tensor,
 )
 from chainrule.autodiff.ops import (
@@ -68,6 +69,7 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "numpy_rules",
     "optim",
     "predict",
     "regularization",

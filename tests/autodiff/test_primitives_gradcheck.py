@@ -57,6 +57,12 @@ def binary_cases(fn, make_b=rand, make_a=edge):
     ]
 
 
+def numpy_relu_linear(x, w, b):
+    # the NumPy rule even where numba is installed (the VJP follows the forward's choice)
+    with cr.numpy_rules():
+        return ops.linear(x, w, b, "relu")
+
+
 CASES = {
     "add": binary_cases(ops.add),
     "sub": binary_cases(ops.sub),
@@ -186,6 +192,7 @@ CASES = {
         ("batch-of-one", ops.linear, [rand(1, 3), rand(3, 1), rand(1)]),
         ("relu-both-sides", lambda x, w, b: ops.linear(x, w, b, "relu"), RELU_SIDES),
         ("relu-no-bias", lambda x, w: ops.linear(x, w, None, "relu"), RELU_SIDES[:2]),
+        ("relu-numpy-rules", numpy_relu_linear, RELU_SIDES),
         (
             "sigmoid",
             lambda x, w, b: ops.linear(x, w, b, "sigmoid"),

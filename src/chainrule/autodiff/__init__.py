@@ -2,7 +2,13 @@
 
 from chainrule.autodiff import ops
 from chainrule.autodiff.graph import backward, toposort
-from chainrule.autodiff.mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from chainrule.autodiff.mode import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    numpy_rules,
+)
 from chainrule.autodiff.registry import PRIMITIVES, primitive
 from chainrule.autodiff.tensor import DTYPES, Tensor, node, tensor
 
@@ -16,6 +22,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "node",
+    "numpy_rules",
     "ops",
     "primitive",
     "tensor",

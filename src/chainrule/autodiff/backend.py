@@ -6,6 +6,7 @@ that owns their inputs, so a GPU array flows through the same rules unchanged.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType
 
@@ -22,3 +23,17 @@ def array_module(x: object) -> ModuleType:
     if root in ("numpy", "builtins"):
         return np
     return importlib.import_module(root)
+
+
+@functools.cache
+def compiled(module: str) -> ModuleType | None:
+    """The numba kernels of ``module``, or None when numba (the ``fast`` extra) is missing.
+
+    Imported on first use, not with chainrule: importing numba takes a while.
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != "numba":
+            raise
+        return None

@@ -1,4 +1,4 @@
-"""Process-wide switches of the engine: gradient recording and anomaly detection.
+"""Process-wide switches of the engine: gradients, anomaly detection, compiled rules.
 
 They are context managers (never bare globals that users flip), restore the previous
 value on exit, and nest.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 
 class _Mode:
-    __slots__ = ("grad_enabled", "anomaly")
+    __slots__ = ("grad_enabled", "anomaly", "compiled")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
+        self.compiled = True
 
 
 MODE = _Mode()
@@ -57,6 +58,18 @@ class detect_anomaly(_Switch):  # noqa: N801
     """
 
     _attr, _value = "anomaly", True
+
+
+class numpy_rules(_Switch):  # noqa: N801
+    """Run every rule with NumPy alone, even where numba (the ``fast`` extra) is installed.
+
+    With numba, a few of the hottest rules (``linear`` with ``"relu"`` on a batch: the bias,
+    the activation, dZ and db) run as compiled single passes that give the same values;
+    this switch runs the NumPy reference instead (to compare, or to measure the core).
+    Optimizers choose on their own (``fused=``).
+    """
+
+    _attr, _value = "compiled", False
 
 
 def is_grad_enabled() -> bool:

@@ -22,17 +22,13 @@ Measured on the benchmark machine (float32, one Adam step and write, arrays in c
 
 from __future__ import annotations
 
-import functools
 from types import ModuleType
 
+from chainrule.autodiff.backend import compiled
 
-@functools.cache
+
 def _numba_module() -> ModuleType | None:
-    try:
-        from chainrule.optim import _numba_kernels
-    except ImportError:  # numba is not installed: the NumPy rules run
-        return None
-    return _numba_kernels
+    return compiled("chainrule.optim._numba_kernels")
 
 
 def available() -> bool:

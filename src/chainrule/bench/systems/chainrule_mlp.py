@@ -1,8 +1,9 @@
 """chainrule as its users write it: ``nn.MLP``, ``losses.cross_entropy``, ``optim.Adam``.
 
 The weights are loaded from the shared ``init_params`` so every system starts equal.
-``Adam`` takes its compiled one-pass update when numba (the ``fast`` extra) is installed;
-the ``chainrule-numpy`` system is the same step with ``fused=False``, the NumPy-only core.
+With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update and
+the relu layers their compiled passes; the ``chainrule-numpy`` system is the same step
+with ``Adam(fused=False)`` under ``chainrule.numpy_rules()``, the NumPy-only core.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ VERSION = _version()
 
 
 class Trainer(BatchCycler):
-    def __init__(self, config: Config, batches, seed: int = 0, fused: bool | None = None):
+    def __init__(self, config: Config, batches, seed: int = 0, numpy_only: bool = False):
         self.model = nn.MLP(list(config.sizes), activation=config.activation, seed=seed)
         names = [name for name, _ in self.model.named_parameters()]
         values = [a for pair in init_params(config, seed) for a in pair]
         self.model.load_state_dict(dict(zip(names, values, strict=True)))
+        fused = False if numpy_only else None  # None: compiled when numba is installed
         self.optimizer = optim.Adam(self.model.named_parameters(), lr=LEARNING_RATE, fused=fused)
         self.batches = [(cr.tensor(x), y) for x, y in batches]
+        if numpy_only:
+            self.step = self._numpy_step
 
     def forward_loss(self, x, y):
         return losses.cross_entropy(self.model(x), y)
@@ -45,6 +49,10 @@ class Trainer(BatchCycler):
         loss.backward()
         self.update()
         return loss
+
+    def _numpy_step(self, x, y):
+        with cr.numpy_rules():
+            return Trainer.step(self, x, y)
 
     def loss(self) -> float:
         x, y = self.batches[0]
