@@ -170,3 +170,17 @@ def test_sequential_fuses_exactly_linear_then_relu_sigmoid_or_tanh():
     assert list(net.state_dict()) == [
         f"{i}.{p}" for i in (0, 2, 4, 6, 8) for p in ("weight", "bias")
     ]
+
+
+def test_sequential_calls_each_layers_current_forward():
+    net = nn.Sequential(nn.Linear(3, 2, rng=0), nn.ReLU())
+    calls = []
+    original = net[0].forward
+
+    def traced(x, activation=None):
+        calls.append(activation)
+        return original(x, activation)
+
+    net[0].forward = traced  # e.g. a user's tracing wrapper, set after construction
+    net(np.ones((1, 3), np.float32))
+    assert calls == ["relu"]

@@ -37,8 +37,8 @@ class Sequential(Module):
         self._steps = _fuse(self._layers)
 
     def forward(self, x):
-        for forward, activation in self._steps:  # bound forwards: no __call__ per layer
-            x = forward(x) if activation is None else forward(x, activation)
+        for layer, activation in self._steps:  # forward, not __call__: one call less
+            x = layer.forward(x) if activation is None else layer.forward(x, activation)
         return x
 
     def __getitem__(self, i: int) -> Module:
@@ -69,7 +69,7 @@ class Sequential(Module):
 
 
 def _fuse(layers) -> tuple:
-    """(bound forward, activation or None) per step, pairing Linear + fusable activation.
+    """(layer, activation or None) per step, pairing a Linear with a fusable activation.
 
     Exact types only: a subclass may override ``forward`` with another signature.
     """
@@ -79,10 +79,10 @@ def _fuse(layers) -> tuple:
         layer = layers[i]
         after = type(layers[i + 1]) if i + 1 < len(layers) else None
         if type(layer) is Linear and after in _FUSABLE:
-            steps.append((layer.forward, _FUSABLE[after]))
+            steps.append((layer, _FUSABLE[after]))
             i += 2
         else:
-            steps.append((layer.forward, None))
+            steps.append((layer, None))
             i += 1
     return tuple(steps)
 
