@@ -41,18 +41,22 @@ __all__ = [
 ]
 
 
-def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+def as_generator(
+    rng: np.random.Generator | int | None, *, allow_none: bool = True
+) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a generator (returned as is), a seed, or None.
 
-    ``None`` gives a generator seeded from the operating system (not reproducible).
+    ``None`` gives a generator seeded from the operating system (not reproducible); with
+    ``allow_none=False`` (data splits and synthetic sets, which must be reproducible) it is
+    refused like any other non-seed.
     """
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+    seed = isinstance(rng, int | np.integer) and not isinstance(rng, bool)
+    if seed or (rng is None and allow_none):
         return np.random.default_rng(rng)
-    raise TypeError(
-        f"expected a numpy.random.Generator, an int seed or None, got {type(rng).__name__}"
-    )
+    accepted = ", an int seed or None" if allow_none else " or an int seed"
+    raise TypeError(f"expected a numpy.random.Generator{accepted}, got {type(rng).__name__}")
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:

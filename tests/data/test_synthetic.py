@@ -119,6 +119,7 @@ def test_blobs_around_given_centers():
         (lambda: make_circles(10, factor=1.5), ValueError, r"factor must be in \(0, 1\)"),
         (lambda: make_blobs(10, centers=np.zeros(3)), ValueError, r"got \(3,\)"),
         (lambda: make_xor(10, seed=1.5), TypeError, "got float"),
+        (lambda: make_xor(10, seed=None), TypeError, "Generator or an int seed, got NoneType"),
     ],
 )
 def test_bad_arguments(call, error, message):

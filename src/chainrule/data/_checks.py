@@ -1,4 +1,4 @@
-"""Argument checks shared by the data modules: lengths, finiteness, seeds.
+"""Argument checks shared by the data modules: lengths and finiteness.
 
 Each check raises before any work is done and says what was expected and what was received.
 """
@@ -6,15 +6,6 @@ Each check raises before any work is done and says what was expected and what wa
 from __future__ import annotations
 
 import numpy as np
-
-
-def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
-    """Return ``seed`` itself when it is a Generator, else a fresh PCG64 Generator seeded by it."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}")
 
 
 def check_finite(X: np.ndarray, name: str = "X") -> None:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chainrule.data._checks import as_generator, check_same_length
+from chainrule.data._checks import check_same_length
+from chainrule.init import as_generator
 
 __all__ = ["split_sizes", "train_dev_test_split"]
 
@@ -80,7 +81,7 @@ def train_dev_test_split(
             f"every part needs at least one sample: ratios {tuple(ratios)} of n={n} "
             f"give sizes {sizes}"
         )
-    rng = as_generator(seed)
+    rng = as_generator(seed, allow_none=False)
     if stratify:
         if y.ndim != 1:
             raise ValueError(f"stratify needs 1-D class labels y, got shape {y.shape}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from chainrule.data._checks import as_generator
+from chainrule.init import as_generator
 
 __all__ = [
     "make_blobs",
@@ -185,7 +185,7 @@ def _start(n: int, noise: float, seed: Seed) -> np.random.Generator:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
-    return as_generator(seed)
+    return as_generator(seed, allow_none=False)
 
 
 def _per_class(n: int, k: int) -> list[int]:
