@@ -22,7 +22,19 @@ def tanh(a):
     """tanh(a); d/da = 1 - tanh(a)^2."""
     a = lift(a)
     out = array_module(a.data).tanh(a.data)
-    return node(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+    return node(out, (a,), lambda g: (_tanh_vjp(g, out),), "tanh")
+
+
+def _tanh_(z):
+    return array_module(z).tanh(z, out=z)
+
+
+def _tanh_vjp(g, a):
+    """g * (1 - a^2) for a = tanh(z), in one new array."""
+    dz = a * a
+    array_module(a).subtract(1, dz, out=dz)
+    dz *= g
+    return dz
 
 
 def sigmoid_array(x, out=None):
@@ -45,14 +57,20 @@ def sigmoid_array(x, out=None):
 def sigmoid(a):
     """sigma(a) = 1 / (1 + exp(-a)); d/da = sigma(a) (1 - sigma(a))."""
     a = lift(a)
-    xp = array_module(a.data)
     out = sigmoid_array(a.data)
+    return node(out, (a,), lambda g: (_sigmoid_vjp(g, out),), "sigmoid")
 
-    def vjp(g):
-        with xp.errstate(under="ignore"):  # tails of sigmoid are subnormal in float32
-            return (g * out * (1 - out),)
 
-    return node(out, (a,), vjp, "sigmoid")
+def _sigmoid_(z):
+    return sigmoid_array(z, out=z)
+
+
+def _sigmoid_vjp(g, a):
+    """g * a * (1 - a) for a = sigma(z), in that order."""
+    with array_module(a).errstate(under="ignore"):  # tails of sigmoid are subnormal in float32
+        dz = g * a
+        dz *= 1 - a
+    return dz
 
 
 @primitive
@@ -66,7 +84,16 @@ def relu(a):
     a = lift(a)
     x = a.data
     out = array_module(x).maximum(x, 0)
-    return node(out, (a,), lambda g: (g * (x > 0),), "relu")
+    return node(out, (a,), lambda g: (_relu_vjp(g, out),), "relu")
+
+
+def _relu_(z):
+    return array_module(z).maximum(z, 0, out=z)
+
+
+def _relu_vjp(g, a):
+    """g * [a > 0] for a = max(z, 0): a > 0 exactly where z > 0 (NaN: neither)."""
+    return g * (a > 0)
 
 
 @primitive
@@ -122,37 +149,6 @@ def softmax(a, axis: int = -1):
             return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
     return node(out, (a,), vjp, "softmax")
-
-
-def _relu_(z):
-    return array_module(z).maximum(z, 0, out=z)
-
-
-def _relu_vjp(g, a):
-    return g * (a > 0)  # a > 0 exactly where z > 0
-
-
-def _sigmoid_(z):
-    return sigmoid_array(z, out=z)
-
-
-def _sigmoid_vjp(g, a):
-    dz = 1 - a
-    with array_module(a).errstate(under="ignore"):  # the tails are subnormal in float32
-        dz *= a
-        dz *= g
-    return dz
-
-
-def _tanh_(z):
-    return array_module(z).tanh(z, out=z)
-
-
-def _tanh_vjp(g, a):
-    dz = a * a
-    array_module(a).subtract(1, dz, out=dz)
-    dz *= g
-    return dz
 
 
 #: Activations :func:`linear` can apply in the same node: name -> (forward in place, VJP).
