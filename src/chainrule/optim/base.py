@@ -252,7 +252,8 @@ class Optimizer:
         )
 
     def _finite(self, group, arrays) -> bool:
-        """Slow path after a non-finite sum of squares: overflow (fine) or NaN/Inf (not)."""
+        """Slow path after a failed finiteness check: name the NaN/Inf gradients, or return
+        True when there are none (a sum of squares also fails when it merely overflows)."""
         bad = [
             self._names[i]
             for i, g in zip(group.index, arrays, strict=True)

@@ -26,16 +26,17 @@ VERSION = _version()
 
 
 class Trainer(BatchCycler):
-    def __init__(self, config: Config, batches, seed: int = 0, numpy_only: bool = False):
+    #: ``fused=`` of the Adam: None takes the compiled pass when numba is installed.
+    fused: bool | None = None
+
+    def __init__(self, config: Config, batches, seed: int = 0):
         self.model = nn.MLP(list(config.sizes), activation=config.activation, seed=seed)
         names = [name for name, _ in self.model.named_parameters()]
         values = [a for pair in init_params(config, seed) for a in pair]
         self.model.load_state_dict(dict(zip(names, values, strict=True)))
-        fused = False if numpy_only else None  # None: compiled when numba is installed
-        self.optimizer = optim.Adam(self.model.named_parameters(), lr=LEARNING_RATE, fused=fused)
+        params = self.model.named_parameters()
+        self.optimizer = optim.Adam(params, lr=LEARNING_RATE, fused=self.fused)
         self.batches = [(cr.tensor(x), y) for x, y in batches]
-        if numpy_only:
-            self.step = self._numpy_step
 
     def forward_loss(self, x, y):
         return losses.cross_entropy(self.model(x), y)
@@ -49,10 +50,6 @@ class Trainer(BatchCycler):
         loss.backward()
         self.update()
         return loss
-
-    def _numpy_step(self, x, y):
-        with cr.numpy_rules():
-            return Trainer.step(self, x, y)
 
     def loss(self) -> float:
         x, y = self.batches[0]
