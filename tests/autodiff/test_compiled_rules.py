@@ -9,28 +9,30 @@ from chainrule.autodiff.mode import MODE
 pytest.importorskip("numba")
 
 
-def _run(x, w, b, g, numpy_only: bool):
+def _run(x, w, b, g, numpy_only: bool, activation: str = "relu"):
     ts = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
     if numpy_only:
         with cr.numpy_rules():
-            out = cr.linear(*ts, "relu")
+            out = cr.linear(*ts, activation)
     else:
-        out = cr.linear(*ts, "relu")
+        out = cr.linear(*ts, activation)
     out.backward(g)
     return [out.data] + [t.grad for t in ts]
 
 
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layout", ["contiguous", "transposed-upstream"])
-def test_compiled_relu_linear_equals_the_numpy_rule(dtype, layout):
+def test_compiled_linear_activation_equals_the_numpy_rule(activation, dtype, layout):
     rng = np.random.default_rng(11)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((33, 7), (7, 19), (19,)))
     x[0, :] = 0.0  # a row whose pre-activation is exactly b: kinks and zeros
     b[:3] = 0.0
+    x[1, :] *= 30  # saturated sigmoid and tanh units
     g = rng.standard_normal((19, 33)).astype(dtype).T if layout != "contiguous" else None
     g = rng.standard_normal((33, 19)).astype(dtype) if g is None else g
-    compiled = _run(x, w, b, g, numpy_only=False)
-    reference = _run(x, w, b, g, numpy_only=True)
+    compiled = _run(x, w, b, g, numpy_only=False, activation=activation)
+    reference = _run(x, w, b, g, numpy_only=True, activation=activation)
     for got, want in zip(compiled, reference, strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
@@ -58,3 +60,53 @@ def test_numpy_rules_is_a_nesting_switch():
             assert not MODE.compiled
         assert not MODE.compiled
     assert MODE.compiled
+
+
+def _cross_entropy(z, labels, reduction, g, numpy_only: bool):
+    t = cr.tensor(z, requires_grad=True)
+    if numpy_only:
+        with cr.numpy_rules(), np.errstate(invalid="ignore"):  # inf - inf in the NumPy shift
+            loss = cr.losses.cross_entropy(t, labels, reduction=reduction)
+    else:
+        loss = cr.losses.cross_entropy(t, labels, reduction=reduction)
+    loss.backward(g)
+    return loss.data, t.grad
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("label_dtype", ["int64", "int32", "uint8"])
+def test_compiled_cross_entropy_equals_the_numpy_rule(reduction, dtype, label_dtype):
+    rng = np.random.default_rng(12)
+    m, k = 37, 10
+    z = (rng.standard_normal((m, k)) * rng.choice([0.1, 1.0, 30.0, 300.0], (m, 1))).astype(dtype)
+    z[0] = 0.0  # a row of ties
+    z[1, :3] = z[1].max()  # tied maxima
+    labels = rng.integers(0, k, m).astype(label_dtype)
+    g = rng.standard_normal(m).astype(dtype) if reduction == "none" else None
+    compiled = _cross_entropy(z, labels, reduction, g, numpy_only=False)
+    reference = _cross_entropy(z, labels, reduction, g, numpy_only=True)
+    for got, want in zip(compiled, reference, strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (3, 200)])
+def test_compiled_cross_entropy_equals_the_numpy_rule_at_odd_shapes(shape):
+    rng = np.random.default_rng(13)
+    z = rng.standard_normal(shape).astype(np.float32)
+    labels = rng.integers(0, shape[1], shape[0])
+    compiled = _cross_entropy(z, labels, "mean", None, numpy_only=False)
+    reference = _cross_entropy(z, labels, "mean", None, numpy_only=True)
+    for got, want in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_compiled_cross_entropy_propagates_nan_and_inf_like_numpy():
+    z = np.array([[np.nan, 0.0, 1.0], [2.0, np.inf, 0.0], [1.0, 2.0, -np.inf]], np.float32)
+    labels = np.array([1, 0, 2])
+    compiled = _cross_entropy(z, labels, "none", np.ones(3, np.float32), numpy_only=False)
+    reference = _cross_entropy(z, labels, "none", np.ones(3, np.float32), numpy_only=True)
+    assert np.isnan(compiled[0][:2]).all() and compiled[0][2] == np.inf
+    for got, want in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(got, want)  # NaN == NaN here

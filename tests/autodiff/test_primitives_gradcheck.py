@@ -57,10 +57,13 @@ def binary_cases(fn, make_b=rand, make_a=edge):
     ]
 
 
-def numpy_relu_linear(x, w, b):
+def numpy_linear(activation):
     # the NumPy rule even where numba is installed (the VJP follows the forward's choice)
-    with cr.numpy_rules():
-        return ops.linear(x, w, b, "relu")
+    def f(x, w, b):
+        with cr.numpy_rules():
+            return ops.linear(x, w, b, activation)
+
+    return f
 
 
 CASES = {
@@ -192,7 +195,7 @@ CASES = {
         ("batch-of-one", ops.linear, [rand(1, 3), rand(3, 1), rand(1)]),
         ("relu-both-sides", lambda x, w, b: ops.linear(x, w, b, "relu"), RELU_SIDES),
         ("relu-no-bias", lambda x, w: ops.linear(x, w, None, "relu"), RELU_SIDES[:2]),
-        ("relu-numpy-rules", numpy_relu_linear, RELU_SIDES),
+        ("relu-numpy-rules", numpy_linear("relu"), RELU_SIDES),
         (
             "sigmoid",
             lambda x, w, b: ops.linear(x, w, b, "sigmoid"),
@@ -203,7 +206,9 @@ CASES = {
             lambda x, w: ops.linear(x, w, None, "sigmoid"),
             [rand(4, 3) * 5, rand(3, 2)],
         ),
+        ("sigmoid-numpy-rules", numpy_linear("sigmoid"), [rand(5, 3), rand(3, 2), rand(2)]),
         ("tanh", lambda x, w, b: ops.linear(x, w, b, "tanh"), [rand(5, 3), rand(3, 2), rand(2)]),
+        ("tanh-numpy-rules", numpy_linear("tanh"), [rand(5, 3), rand(3, 2), rand(2)]),
         (
             "tanh-vector",
             lambda x, w, b: ops.linear(x, w, b, "tanh"),

@@ -63,6 +63,16 @@ def test_gradcheck(name, reduction):
     assert result, str(result)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_gradcheck_cross_entropy_labels_numpy_rules(reduction):
+    # the NumPy rule even where numba (the compiled labels path) is installed
+    def f(z):
+        with cr.numpy_rules():
+            return losses.cross_entropy(z, LABELS, reduction=reduction)
+
+    assert (result := cr.gradcheck(f, _t(_rng(5).standard_normal((M, K))))), str(result)
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 @pytest.mark.parametrize("target", [LABELS, PROBS], ids=["labels", "probs"])
 def test_gradcheck_cross_entropy_with_label_smoothing(target, smoothing):

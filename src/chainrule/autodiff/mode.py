@@ -63,9 +63,11 @@ class detect_anomaly(_Switch):  # noqa: N801
 class numpy_rules(_Switch):  # noqa: N801
     """Run every rule with NumPy alone, even where numba (the ``fast`` extra) is installed.
 
-    With numba, a few of the hottest rules (``linear`` with ``"relu"`` on a batch: the bias,
-    the activation, dZ and db) run as compiled single passes that give the same values;
-    this switch runs the NumPy reference instead (to compare, or to measure the core).
+    With numba, a few of the hottest rules run as compiled passes that give the same
+    values: ``linear`` with an activation on a batch (dZ and db in one pass; for relu also
+    the bias and the activation) and ``softmax_cross_entropy`` with integer labels (the
+    shift, the per-example losses and the gradient). This switch runs the NumPy reference
+    instead (to compare, or to measure the core).
     Optimizers choose on their own (``fused=``).
     """
 

@@ -161,10 +161,10 @@ FUSED_ACTIVATIONS = {
 }
 
 
-def _compiled_relu(out, b, activation):
-    """The compiled kernels for ``linear(..., activation="relu")`` on a batch with a bias,
-    or None: not relu, no bias, not a NumPy matrix, numba missing, or ``numpy_rules()``."""
-    if activation != "relu" or b is None or type(out) is not np.ndarray or out.ndim != 2:
+def _compiled_rules(out, b, activation):
+    """The compiled kernels for ``linear(..., activation)`` on a batch with a bias, or None:
+    no activation, no bias, not a NumPy matrix, numba missing, or ``numpy_rules()``."""
+    if activation is None or b is None or type(out) is not np.ndarray or out.ndim != 2:
         return None
     return compiled("chainrule.autodiff._numba_kernels") if MODE.compiled else None
 
@@ -183,9 +183,10 @@ def linear(x, w, b=None, activation: str | None = None):
     ``"tanh"`` (act' = 1 - A^2). The activation runs in place on the matmul output and its
     derivative is taken from A, so the node keeps one array where the composition
     ``relu(linear(x, w, b))`` keeps two and makes one more pass over memory. With numba
-    installed (the ``fast`` extra), relu on a batch with a bias runs compiled: bias and
-    activation in one pass, dZ and db in another, the same values as the NumPy rule
-    (which :class:`~chainrule.autodiff.mode.numpy_rules` selects).
+    installed (the ``fast`` extra), an activation on a batch with a bias runs compiled
+    where that saves work: dZ and db in one pass (all three activations), and for relu
+    also bias and activation in one pass; the same values as the NumPy rule (which
+    :class:`~chainrule.autodiff.mode.numpy_rules` selects).
     """
     x, w = lift(x), lift(w, x)
     if activation is not None and activation not in FUSED_ACTIVATIONS:
@@ -208,9 +209,9 @@ def linear(x, w, b=None, activation: str | None = None):
         if b.data.dtype != wd.dtype:
             raise TypeError(f"linear: bias is {b.data.dtype} but W is {wd.dtype}; cast one")
     out = xd @ wd
-    fast = _compiled_relu(out, b, activation)
+    fast = _compiled_rules(out, b, activation)
     act_vjp = None
-    if fast is not None:  # bias and relu in one compiled pass
+    if fast is not None and activation == "relu":  # bias and relu in one compiled pass
         fast.bias_relu(out, b.data)
     else:
         if b is not None:
@@ -224,7 +225,8 @@ def linear(x, w, b=None, activation: str | None = None):
     def vjp(g):
         if fast is not None:  # dZ and db in one compiled pass
             dz, db = np.empty_like(out), np.empty(out.shape[1], out.dtype)
-            fast.relu_backward(g, out, dz, db)
+            kind = fast.ACTIVATION_CODES[activation]
+            fast.activation_backward(kind, g, out, fast.unit(out.dtype), dz, db)
             g = g2 = dz
             db = db if rb else None
         else:
