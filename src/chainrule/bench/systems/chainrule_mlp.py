@@ -1,9 +1,10 @@
 """chainrule as its users write it: ``nn.MLP``, ``losses.cross_entropy``, ``optim.Adam``.
 
 The weights are loaded from the shared ``init_params`` so every system starts equal.
-With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update and
-the relu layers their compiled passes; the ``chainrule-numpy`` system is the same step
-with ``Adam(fused=False)`` under ``chainrule.numpy_rules()``, the NumPy-only core.
+With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update, and
+the layers and the cross-entropy their compiled passes; the ``chainrule-numpy`` system is
+the same step with ``Adam(fused=False)`` under ``chainrule.numpy_rules()``, the NumPy-only
+core.
 """
 
 from __future__ import annotations
