@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.backend import array_module, compiled
-from chainrule.autodiff.mode import MODE
+from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
 from chainrule.autodiff.tensor import Tensor, lift, node
@@ -289,7 +288,7 @@ def _compiled_labels(zd, target, smooth):
     (numba missing, or ``numpy_rules()``)."""
     if smooth or isinstance(target, Tensor) or type(zd) is not np.ndarray:
         return None
-    return compiled("chainrule.autodiff._numba_kernels") if MODE.compiled else None
+    return engine_kernels()
 
 
 def _labels_compiled(fast, z, labels, reduction: str):

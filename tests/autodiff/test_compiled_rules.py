@@ -1,5 +1,7 @@
 """The compiled rules (numba, the ``fast`` extra) give the NumPy rules' values."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -9,12 +11,13 @@ from chainrule.autodiff.mode import MODE
 pytest.importorskip("numba")
 
 
+def _rules(numpy_only: bool):
+    return cr.numpy_rules() if numpy_only else contextlib.nullcontext()
+
+
 def _run(x, w, b, g, numpy_only: bool, activation: str = "relu"):
     ts = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
-    if numpy_only:
-        with cr.numpy_rules():
-            out = cr.linear(*ts, activation)
-    else:
+    with _rules(numpy_only):
         out = cr.linear(*ts, activation)
     out.backward(g)
     return [out.data] + [t.grad for t in ts]
@@ -64,10 +67,7 @@ def test_numpy_rules_is_a_nesting_switch():
 
 def _cross_entropy(z, labels, reduction, g, numpy_only: bool):
     t = cr.tensor(z, requires_grad=True)
-    if numpy_only:
-        with cr.numpy_rules(), np.errstate(invalid="ignore"):  # inf - inf in the NumPy shift
-            loss = cr.losses.cross_entropy(t, labels, reduction=reduction)
-    else:
+    with _rules(numpy_only), np.errstate(invalid="ignore"):  # inf - inf in the NumPy shift
         loss = cr.losses.cross_entropy(t, labels, reduction=reduction)
     loss.backward(g)
     return loss.data, t.grad

@@ -12,6 +12,8 @@ from types import ModuleType
 
 import numpy as np
 
+from chainrule.autodiff.mode import MODE
+
 _ndarray = np.ndarray
 
 
@@ -37,3 +39,9 @@ def compiled(module: str) -> ModuleType | None:
         if error.name != "numba":
             raise
         return None
+
+
+def engine_kernels() -> ModuleType | None:
+    """The engine's compiled rules (``chainrule.autodiff._numba_kernels``), or None when
+    numba is missing or :class:`~chainrule.autodiff.mode.numpy_rules` is on."""
+    return compiled("chainrule.autodiff._numba_kernels") if MODE.compiled else None

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.backend import array_module, compiled
-from chainrule.autodiff.mode import MODE
+from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import lift, node
 
@@ -166,7 +165,7 @@ def _compiled_rules(out, b, activation):
     no activation, no bias, not a NumPy matrix, numba missing, or ``numpy_rules()``."""
     if activation is None or b is None or type(out) is not np.ndarray or out.ndim != 2:
         return None
-    return compiled("chainrule.autodiff._numba_kernels") if MODE.compiled else None
+    return engine_kernels()
 
 
 @primitive
