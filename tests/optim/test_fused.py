@@ -66,6 +66,26 @@ def test_fused_step_is_bit_identical_to_the_numpy_rule(variant, dtype):
     _assert_same(fused, _train(make, False, dtype))
 
 
+def test_parameters_of_two_dtypes_take_the_compiled_pass_per_group():
+    # one group per dtype: each group's gradients go to its own compiled passes
+    def run(fused):
+        rng = np.random.default_rng(2)
+        params = [
+            (f"p{i}", cr.tensor(rng.standard_normal(s).astype(d), requires_grad=True))
+            for i, (s, d) in enumerate([((6, 5), "float32"), ((5,), "float64"), ((7,), "float32")])
+        ]
+        opt = optim.Adam(params, lr=0.01, fused=fused)
+        for _ in range(5):
+            for _, p in params:
+                p.grad = rng.standard_normal(p.shape).astype(p.dtype)
+            assert opt.step()
+        return [p.data.copy() for _, p in params], opt
+
+    fused = run(True)
+    assert len(fused[1]._groups) == 2
+    _assert_same(fused, run(False))
+
+
 def test_non_contiguous_and_read_only_gradients_are_read_not_written():
     def grads(k, p, g):
         if p.ndim == 2:  # an F-ordered copy: same values, other strides

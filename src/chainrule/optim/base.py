@@ -101,11 +101,11 @@ class Optimizer:
         """The rule and the write as compiled passes, for optimizers with ``fused`` true.
 
         Called instead of the copy, :meth:`update` and the write when every parameter has
-        a gradient, all are contiguous, no clipping is asked for and the group's counters
-        agree. ``group.params`` are parameters of one dtype, ``grads`` their gradients
-        (1-D, read only) and ``group.flat_states[j]`` 1-D views of parameter j's state
-        arrays. It must give exactly the parameters and state that :meth:`update` followed
-        by the write would give.
+        a finite gradient, all are contiguous, no clipping is asked for and the groups'
+        counters agree (:meth:`_direct_gradients`). ``group.params`` are parameters of one
+        dtype, ``grads`` their gradients (1-D, read only) and ``group.flat_states[j]`` 1-D
+        views of parameter j's state arrays. It must give exactly the parameters and state
+        that :meth:`update` followed by the write would give.
         """
         raise NotImplementedError
 
@@ -178,26 +178,21 @@ class Optimizer:
         ValueError
             If a gradient's shape or dtype differs from its parameter's.
         """
+        grads = self._direct_gradients()
+        if grads is not None:
+            self._step_direct(grads)
+            return True
         grads, missing = self._gradients()
         if len(missing) == len(grads):
             return False
         groups = self._groups
-        direct = not missing and self._direct()
-        if direct:
-            # the compiled rule reads the gradients where they are: no copy
-            flat = [g.reshape(-1) for g in grads]
-            per_group = [[flat[i] for i in group.index] for group in groups]
-        else:
-            for (_, gv), g in zip(self._grad_slots, grads, strict=True):
-                # zeros keep the flat finiteness check and global norm exact for the others
-                gv[...] = 0 if g is None else g
-            per_group = [group.grads for group in groups]
-        for group, arrays in zip(groups, per_group, strict=True):
-            if direct:  # the compiled check: exact, one pass, no overflow
-                finite = kernels.all_finite(arrays)
-            else:
-                finite = math.isfinite(sum_of_squares((group.grad,)))
-            if not finite and not self._finite(group, arrays):
+        for (_, gv), g in zip(self._grad_slots, grads, strict=True):
+            # zeros keep the flat finiteness check and global norm exact for the others
+            gv[...] = 0 if g is None else g
+        for group in groups:
+            if not math.isfinite(sum_of_squares((group.grad,))) and not self._finite(
+                group, group.grads
+            ):
                 return False
         if self.clip_value is not None:
             flat = [group.grad for group in groups]
@@ -208,16 +203,12 @@ class Optimizer:
         lr = self.current_lr
         shrink = self.shrink(lr)
         update = self.update
-        for group, arrays in zip(groups, per_group, strict=True):
+        for group in groups:
             if not missing and group.synced:
-                # the common case: the rule once over the group's flat buffers, or one
-                # compiled pass per parameter that applies the rule and writes at once
+                # the common case: the rule once over the group's flat buffers
                 t = group.t[0] + 1
-                if direct:
-                    self.fused_step(group, arrays, lr, t, shrink)
-                else:
-                    update(group.grad, group.state, group.scratch, lr, t)
-                    _write(group.params, group.grads, shrink)
+                update(group.grad, group.state, group.scratch, lr, t)
+                _write(group.params, group.grads, shrink)
                 group.t = [t] * len(group.t)
                 continue
             for j, p in enumerate(group.params):
@@ -228,6 +219,41 @@ class Optimizer:
             group.synced = len(set(group.t)) == 1
         self.step_count += 1
         return True
+
+    def _direct_gradients(self) -> list | None:
+        """The gradients as 1-D arrays when :meth:`fused_step` can take this step, else None.
+
+        That is: the optimizer is fused, nothing is clipped, every parameter is contiguous
+        and has a gradient of its shape and dtype, every group's counters agree, and every
+        gradient is finite (one exact compiled pass each; no overflow). Anything else goes
+        the copy path of :meth:`step`, which raises, skips or clips as asked.
+        """
+        if not self.fused or self.clip_value is not None or self.clip_norm is not None:
+            return None
+        flat = []
+        for p in self._params:
+            g = p.grad
+            if g is None or g.shape != p.shape or g.dtype != p.dtype:
+                return None
+            if not p.data.flags.c_contiguous:
+                return None
+            flat.append(g.reshape(-1))
+        for group in self._groups:
+            if not group.synced:
+                return None
+        return flat if kernels.all_finite(flat) else None
+
+    def _step_direct(self, grads: list) -> None:
+        """The compiled rule reads the gradients where they are: no copy, one pass each."""
+        lr = self.current_lr
+        shrink = self.shrink(lr)
+        single = len(self._groups) == 1
+        for group in self._groups:
+            t = group.t[0] + 1
+            arrays = grads if single else [grads[i] for i in group.index]
+            self.fused_step(group, arrays, lr, t, shrink)
+            group.t = [t] * len(group.t)
+        self.step_count += 1
 
     def _gradients(self) -> tuple[list, list[int]]:
         """Every parameter's ``grad`` (None where missing) and the missing positions."""
@@ -240,16 +266,6 @@ class Optimizer:
                 raise self._grad_mismatch(i, g)
             grads.append(g)
         return grads, missing
-
-    def _direct(self) -> bool:
-        """Whether :meth:`fused_step` can run on the gradients in place of the copy path."""
-        return (
-            self.fused
-            and self.clip_value is None
-            and self.clip_norm is None
-            and all(group.synced for group in self._groups)
-            and all(p.data.flags.c_contiguous for p in self._params)
-        )
 
     def _finite(self, group, arrays) -> bool:
         """Slow path after a failed finiteness check: name the NaN/Inf gradients, or return
