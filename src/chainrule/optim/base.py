@@ -13,6 +13,9 @@ into the group's flat buffer (the optimizer never writes into ``p.grad``, which 
 shared or read-only array), and the rule runs once over the whole group, so a step costs a
 fixed handful of NumPy calls however many small parameters a model has. The same rule runs
 per parameter, on the views, in the rare steps where some parameters have no gradient.
+A fused optimizer (``Adam``/``AdamW`` with numba) skips the copy in the common step:
+when nothing is clipped and every gradient is present and finite, one compiled pass per
+parameter applies the rule and the write, reading the gradient where it is.
 """
 
 from __future__ import annotations
