@@ -1,8 +1,10 @@
 """Stateless neural-network functions: the math behind the layers and the losses.
 
 The activations and the fused linear map are the engine's primitives, re-exported here.
-The rest are fused primitives built with :func:`chainrule.autodiff.node`, each forward
-beside its VJP, each gradient-checked in ``tests/nn``:
+The rest are fused primitives, each forward beside its VJP, each gradient-checked in
+``tests/nn``; the losses are kernels run by :func:`chainrule.autodiff.apply` (so a traced
+step replays them), dropout and batch norm are nodes made by :func:`chainrule.autodiff.node`
+(they draw random masks or update buffers, which a replay would not repeat):
 
 * :func:`dropout` (inverted dropout; one node),
 * :func:`batch_norm` (training and evaluation forms; one node),
@@ -22,11 +24,13 @@ import numpy as np
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
-from chainrule.autodiff.tensor import Tensor, lift, node
+from chainrule.autodiff.tensor import apply, lift, node
 from chainrule.targets import (
     as_prediction,
+    check_labels,
     check_range,
     check_reduction,
+    check_rows,
     class_target,
     float_target,
 )
@@ -235,43 +239,60 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
     target = class_target(target, z, name)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"{name}: expected 0 <= label_smoothing < 1, got {label_smoothing}")
-    zd = z.data
-    fast = _compiled_labels(zd, target, label_smoothing)
-    if fast is not None:
-        return _labels_compiled(fast, z, target, reduction)
+    op = "softmax_cross_entropy"
+    if target.data.dtype.kind == "f":
+        kernel, static = _xent_probs_kernel, (reduction, label_smoothing, target.requires_grad)
+    elif label_smoothing or type(z.data) is not np.ndarray or engine_kernels() is None:
+        kernel, static = _xent_labels_kernel, (reduction, label_smoothing)
+    else:
+        kernel, static = _xent_labels_compiled_kernel, (reduction, engine_kernels())
+    return apply(op, kernel, (z, target), *static)
+
+
+def _log_probs(zd):
+    """(exp(s), sum of exp(s) per row, log softmax) with s = z - max(z) per row."""
     xp = array_module(zd)
-    m, k = zd.shape
     s = zd - zd.max(axis=1, keepdims=True)
     with xp.errstate(under="ignore"):
         e = xp.exp(s)
     total = e.sum(axis=1, keepdims=True)
     logp = s
     logp -= xp.log(total)
-    smooth = label_smoothing
-    if not isinstance(target, Tensor):
-        rows = xp.arange(m)
-        per = -logp[rows, target]
+    return e, total, logp
+
+
+def _xent_labels_kernel(zd, labels, reduction, smooth):
+    """:func:`softmax_cross_entropy` for integer labels, NumPy's rule."""
+    m, k = zd.shape
+    check_labels(labels, k, "cross_entropy")
+    e, total, logp = _log_probs(zd)
+    rows = array_module(zd).arange(m)
+    per = -logp[rows, labels]
+    if smooth:
+        per *= 1.0 - smooth
+        per -= smooth * logp.mean(axis=1)
+
+    def vjp(g):
+        d = e / total
         if smooth:
-            per *= 1.0 - smooth
-            per -= smooth * logp.mean(axis=1)
+            d -= smooth / k
+        d[rows, labels] -= 1.0 - smooth
+        d *= _upstream(g, reduction, m, 2)
+        return d, None
 
-        def vjp_labels(g):
-            d = e / total
-            if smooth:
-                d -= smooth / k
-            d[rows, target] -= 1.0 - smooth
-            d *= _upstream(g, reduction, m, 2)
-            return (d,)
+    return _reduce(per, reduction), vjp
 
-        return node(_reduce(per, reduction), (z,), vjp_labels, "softmax_cross_entropy")
 
-    q = target.data
+def _xent_probs_kernel(zd, q, reduction, smooth, ry):
+    """:func:`softmax_cross_entropy` for one-hot/probability rows ``q``."""
+    m, k = zd.shape
+    check_rows(q, "cross_entropy")
+    e, total, logp = _log_probs(zd)
     if smooth:
         q = (1.0 - smooth) * q + smooth / k
     per = -(q * logp).sum(axis=1)
-    ry = target.requires_grad
 
-    def vjp_probs(g):
+    def vjp(g):
         scale = _upstream(g, reduction, m, 2)
         d = e / total
         d *= q.sum(axis=1, keepdims=True)
@@ -280,22 +301,15 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
         dy = (-(1.0 - smooth) * logp) * scale if ry else None
         return d, dy
 
-    return node(_reduce(per, reduction), (z, target), vjp_probs, "softmax_cross_entropy")
+    return _reduce(per, reduction), vjp
 
 
-def _compiled_labels(zd, target, smooth):
-    """The compiled kernels for integer labels without smoothing on a NumPy batch, or None
-    (numba missing, or ``numpy_rules()``)."""
-    if smooth or isinstance(target, Tensor) or type(zd) is not np.ndarray:
-        return None
-    return engine_kernels()
-
-
-def _labels_compiled(fast, z, labels, reduction: str):
-    """:func:`softmax_cross_entropy` for integer labels, the NumPy rule's float operations
-    in fewer passes: the shift and the per-example losses compiled, exp/sum/log NumPy's."""
-    zd = z.data
-    m = zd.shape[0]
+def _xent_labels_compiled_kernel(zd, labels, reduction, fast):
+    """:func:`softmax_cross_entropy` for integer labels without smoothing on a NumPy batch,
+    the NumPy rule's float operations in fewer passes: the shift and the per-example losses
+    compiled, exp/sum/log NumPy's."""
+    m, k = zd.shape
+    check_labels(labels, k, "cross_entropy")  # before the compiled passes index with them
     s = np.empty_like(zd)
     fast.shift_rows(zd, s)
     with np.errstate(under="ignore"):
@@ -304,14 +318,14 @@ def _labels_compiled(fast, z, labels, reduction: str):
     per = np.empty(m, zd.dtype)
     fast.softmax_xent_rows(s, p, total, np.log(total), labels, per)  # p: now softmax
 
-    def vjp_labels(g):
+    def vjp(g):
         scale = np.empty(m, p.dtype)
         scale[...] = _upstream(g, reduction, m, 2).reshape(-1)  # one factor per row
         d = np.empty_like(p)
         fast.softmax_xent_backward(p, labels, scale, fast.unit(p.dtype), d)
-        return (d,)
+        return d, None
 
-    return node(_reduce(per, reduction), (z,), vjp_labels, "softmax_cross_entropy")
+    return _reduce(per, reduction), vjp
 
 
 def bce_with_logits(logits, target, reduction: str = "mean"):
@@ -332,8 +346,11 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
     check_reduction(reduction, name)
     z = as_prediction(logits, name)
     y = float_target(target, z, name)
-    check_range(y, 0.0, 1.0, "targets", name)
-    zd, yd = z.data, y.data
+    return apply("bce_with_logits", _bce_logits_kernel, (z, y), reduction, y.requires_grad)
+
+
+def _bce_logits_kernel(zd, yd, reduction, ry):
+    check_range(yd, 0.0, 1.0, "targets", "bce_with_logits")
     xp = array_module(zd)
     m = zd.shape[0]
     with xp.errstate(under="ignore"):
@@ -341,7 +358,6 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
     elem += xp.maximum(zd, 0)
     elem -= zd * yd
     per = elem.reshape(m, -1).sum(axis=1) if zd.ndim > 1 else elem
-    ry = y.requires_grad
 
     def vjp(g):
         scale = _upstream(g, reduction, m, zd.ndim)
@@ -350,7 +366,7 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
         d *= scale
         return d, (-zd * scale) if ry else None
 
-    return node(_reduce(per, reduction), (z, y), vjp, "bce_with_logits")
+    return _reduce(per, reduction), vjp
 
 
 def binary_cross_entropy(probs, target, reduction: str = "mean"):
@@ -370,16 +386,18 @@ def binary_cross_entropy(probs, target, reduction: str = "mean"):
     check_reduction(reduction, name)
     a = as_prediction(probs, name)
     y = float_target(target, a, name)
-    check_range(a, 0.0, 1.0, "probabilities", name)
-    check_range(y, 0.0, 1.0, "targets", name)
-    ad, yd = a.data, y.data
+    return apply("binary_cross_entropy", _bce_kernel, (a, y), reduction, y.requires_grad)
+
+
+def _bce_kernel(ad, yd, reduction, ry):
+    check_range(ad, 0.0, 1.0, "probabilities", "bce")
+    check_range(yd, 0.0, 1.0, "targets", "bce")
     xp = array_module(ad)
     eps = float(xp.finfo(ad.dtype).eps)
     ac = xp.clip(ad, eps, 1.0 - eps)
     elem = -(yd * xp.log(ac) + (1.0 - yd) * xp.log1p(-ac))
     m = ad.shape[0]
     per = elem.reshape(m, -1).sum(axis=1) if ad.ndim > 1 else elem
-    ry = y.requires_grad
 
     def vjp(g):
         scale = _upstream(g, reduction, m, ad.ndim)
@@ -388,4 +406,4 @@ def binary_cross_entropy(probs, target, reduction: str = "mean"):
         dy = (xp.log1p(-ac) - xp.log(ac)) * scale if ry else None
         return d, dy
 
-    return node(_reduce(per, reduction), (a, y), vjp, "binary_cross_entropy")
+    return _reduce(per, reduction), vjp

@@ -30,13 +30,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.tensor import Tensor
 from chainrule.functional import (
     bce_with_logits,
     binary_cross_entropy,
     softmax_cross_entropy,
 )
-from chainrule.targets import as_prediction, check_reduction, class_target, float_target
+from chainrule.targets import (
+    as_prediction,
+    check_labels,
+    check_reduction,
+    check_rows,
+    class_target,
+    float_target,
+)
 
 __all__ = [
     "LOSSES",
@@ -114,10 +120,12 @@ def nll(log_probs, target, reduction: str = "mean"):
     check_reduction(reduction, name)
     lp = as_prediction(log_probs, name, ndim=2)
     target = class_target(target, lp, name)
-    if isinstance(target, Tensor):
+    if target.data.dtype.kind == "f":
+        check_rows(target.data, name)
         per = -(lp * target).sum(axis=1)
     else:
-        per = -lp[np.arange(lp.shape[0]), target]
+        check_labels(target.data, lp.shape[1], name)
+        per = -lp[np.arange(lp.shape[0]), target.data]
     if reduction == "mean":
         return per.mean()
     return per.sum() if reduction == "sum" else per

@@ -64,8 +64,8 @@ def float_target(target, pred: Tensor, loss: str) -> Tensor:
     return _coerce(target, pred.data.dtype, loss)
 
 
-def check_range(t: Tensor, lo: float, hi: float, what: str, loss: str) -> None:
-    data = t.data
+def check_range(data, lo: float, hi: float, what: str, loss: str) -> None:
+    """Raise ``ValueError`` naming the first value of ``data`` (an array) outside [lo, hi]."""
     bad = (data < lo) | (data > hi) | np.isnan(data)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -75,12 +75,32 @@ def check_range(t: Tensor, lo: float, hi: float, what: str, loss: str) -> None:
         )
 
 
-def class_target(target, logits: Tensor, loss: str) -> np.ndarray | Tensor:
-    """Targets for a k-class loss on (m, k) scores.
+def check_labels(labels, k: int, loss: str) -> None:
+    """Raise ``ValueError`` naming the first integer label outside [0, k)."""
+    # one pass: viewed as unsigned, negative labels become huge, so max < k checks both
+    # bounds (the view copies nothing)
+    if labels.view(labels.dtype.str.replace("i", "u")).max() >= k:
+        position = int(np.argmin(labels) if labels.min() < 0 else np.argmax(labels))
+        raise ValueError(
+            f"{loss}: class label {int(labels[position])} at position {position} is out of "
+            f"range: labels must lie in [0, {k}) for {k} classes"
+        )
 
-    Returns an integer array of labels (shape (m,)) or a float tensor of one-hot /
-    probability rows (shape (m, k), the scores' dtype), after checking that labels are
-    integers in [0, k), that rows are non-negative, and that the batch sizes agree.
+
+def check_rows(q, loss: str) -> None:
+    """Raise ``ValueError`` if one-hot/probability rows ``q`` (an array) have a negative entry."""
+    if (q < 0).any():
+        raise ValueError(f"{loss}: one-hot/probability targets must be non-negative")
+
+
+def class_target(target, logits: Tensor, loss: str) -> Tensor:
+    """Targets for a k-class loss on (m, k) scores, checked for structure.
+
+    Returns a tensor: integer labels of shape (m,), or float one-hot / probability rows of
+    shape (m, k) in the scores' dtype, after checking the shapes, the dtypes and that the
+    batch sizes agree. The values (labels in [0, k), rows non-negative) are checked by the
+    loss's rule itself, with :func:`check_labels` and :func:`check_rows`, so that a replayed
+    step (:func:`~chainrule.autodiff.trace.trace_backward`) checks them too.
     """
     m, k = logits.shape
     data = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -96,15 +116,7 @@ def class_target(target, logits: Tensor, loss: str) -> np.ndarray | Tensor:
                 f"{loss}: integer class labels must have shape ({m},), got {data.shape}; "
                 f"one-hot or probability targets must be float with shape ({m}, {k})"
             )
-        # one pass: viewed as unsigned, negative labels become huge, so max < k checks both
-        # bounds (the view copies nothing)
-        if data.view(data.dtype.str.replace("i", "u")).max() >= k:
-            position = int(np.argmin(data) if data.min() < 0 else np.argmax(data))
-            raise ValueError(
-                f"{loss}: class label {int(data[position])} at position {position} is out of "
-                f"range: labels must lie in [0, {k}) for {k} classes"
-            )
-        return data
+        return target if isinstance(target, Tensor) else Tensor(data)
     if data.dtype.kind == "f" and data.shape == (m,):
         raise ValueError(
             f"{loss}: got float labels of shape ({m},) (dtype {data.dtype}); class labels "
@@ -116,7 +128,4 @@ def class_target(target, logits: Tensor, loss: str) -> np.ndarray | Tensor:
             f"{loss}: expected integer labels of shape ({m},) or one-hot/probability targets "
             f"of shape ({m}, {k}), got shape {data.shape}"
         )
-    probs = _coerce(target, logits.data.dtype, loss)
-    if (probs.data < 0).any():
-        raise ValueError(f"{loss}: one-hot/probability targets must be non-negative")
-    return probs
+    return _coerce(target, logits.data.dtype, loss)

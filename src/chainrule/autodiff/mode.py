@@ -1,4 +1,5 @@
-"""Process-wide switches of the engine: gradients, anomaly detection, compiled rules.
+"""Process-wide switches of the engine: gradients, anomaly detection, compiled rules (and
+the recorder of a trace in progress, set only by :mod:`chainrule.autodiff.trace`).
 
 They are context managers (never bare globals that users flip), restore the previous
 value on exit, and nest.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 
 class _Mode:
-    __slots__ = ("grad_enabled", "anomaly", "compiled")
+    __slots__ = ("grad_enabled", "anomaly", "compiled", "tape")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
         self.compiled = True
+        self.tape = None  # the recorder of a trace in progress (autodiff.trace), or None
 
 
 MODE = _Mode()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.registry import binary_shapes_error, primitive
-from chainrule.autodiff.tensor import Tensor, as_dtype, lift, node
+from chainrule.autodiff.tensor import Tensor, apply, as_dtype, lift
 
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
@@ -28,9 +28,10 @@ def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def _binary(op: str, compute, a, b):
+def _binary(op: str, kernel, a, b):
+    """``apply`` a two-operand kernel; NumPy's broadcasting error becomes ours."""
     try:
-        return compute(a.data, b.data)
+        return apply(op, kernel, (a, b), a.requires_grad, b.requires_grad)
     except ValueError:
         raise binary_shapes_error(op, a, b) from None
 
@@ -38,49 +39,57 @@ def _binary(op: str, compute, a, b):
 @primitive
 def add(a, b):
     a, b = _pair(a, b, "add")
-    out = _binary("add", array_module(a.data).add, a, b)
-    sa, sb, ra, rb = a.shape, b.shape, a.requires_grad, b.requires_grad
+    return _binary("add", _add_kernel, a, b)
+
+
+def _add_kernel(x, y, ra, rb):
+    sa, sb = x.shape, y.shape
 
     def vjp(g):
         return (unbroadcast(g, sa) if ra else None, unbroadcast(g, sb) if rb else None)
 
-    return node(out, (a, b), vjp, "add")
+    return array_module(x).add(x, y), vjp
 
 
 @primitive
 def sub(a, b):
     a, b = _pair(a, b, "sub")
-    out = _binary("sub", array_module(a.data).subtract, a, b)
-    sa, sb, ra, rb = a.shape, b.shape, a.requires_grad, b.requires_grad
+    return _binary("sub", _sub_kernel, a, b)
+
+
+def _sub_kernel(x, y, ra, rb):
+    sa, sb = x.shape, y.shape
 
     def vjp(g):
         return (unbroadcast(g, sa) if ra else None, unbroadcast(-g, sb) if rb else None)
 
-    return node(out, (a, b), vjp, "sub")
+    return array_module(x).subtract(x, y), vjp
 
 
 @primitive
 def mul(a, b):
     a, b = _pair(a, b, "mul")
-    x, y = a.data, b.data
-    out = _binary("mul", array_module(x).multiply, a, b)
-    ra, rb = a.requires_grad, b.requires_grad
+    return _binary("mul", _mul_kernel, a, b)
 
+
+def _mul_kernel(x, y, ra, rb):
     def vjp(g):
         return (
             unbroadcast(g * y, x.shape) if ra else None,
             unbroadcast(g * x, y.shape) if rb else None,
         )
 
-    return node(out, (a, b), vjp, "mul")
+    return array_module(x).multiply(x, y), vjp
 
 
 @primitive
 def div(a, b):
     a, b = _pair(a, b, "div")
-    x, y = a.data, b.data
-    out = _binary("div", array_module(x).divide, a, b)
-    ra, rb = a.requires_grad, b.requires_grad
+    return _binary("div", _div_kernel, a, b)
+
+
+def _div_kernel(x, y, ra, rb):
+    out = array_module(x).divide(x, y)
 
     def vjp(g):
         return (
@@ -88,17 +97,19 @@ def div(a, b):
             unbroadcast(-g * out / y, y.shape) if rb else None,
         )
 
-    return node(out, (a, b), vjp, "div")
+    return out, vjp
 
 
 @primitive
 def pow_(a, b):
     """``a ** b``. d/da = b a^(b-1); d/db = a^b log(a) (defined for a > 0)."""
     a, b = _pair(a, b, "pow")
-    x, y = a.data, b.data
+    return _binary("pow", _pow_kernel, a, b)
+
+
+def _pow_kernel(x, y, ra, rb):
     xp = array_module(x)
-    out = _binary("pow", xp.power, a, b)
-    ra, rb = a.requires_grad, b.requires_grad
+    out = xp.power(x, y)
 
     def vjp(g):
         return (
@@ -106,7 +117,7 @@ def pow_(a, b):
             unbroadcast(g * out * xp.log(x), y.shape) if rb else None,
         )
 
-    return node(out, (a, b), vjp, "pow")
+    return out, vjp
 
 
 @primitive
@@ -123,19 +134,18 @@ def matmul(a, b):
             f"matmul: shapes {x.shape} and {y.shape} are not aligned (the last axis of the "
             "first must equal the second-to-last axis of the second)"
         )
-    xp = array_module(x)
-    try:
-        out = xp.matmul(x, y)
-    except ValueError:
-        raise binary_shapes_error("matmul", a, b) from None
-    ra, rb = a.requires_grad, b.requires_grad
+    return _binary("matmul", _matmul_kernel, a, b)
 
+
+def _matmul_kernel(x, y, ra, rb):
+    xp = array_module(x)
+    out = xp.matmul(x, y)
     if x.ndim == 2 and y.ndim == 2:
 
         def vjp(g):
             return (g @ y.T if ra else None, x.T @ g if rb else None)
 
-        return node(out, (a, b), vjp, "matmul")
+        return out, vjp
 
     x2 = x if x.ndim > 1 else x[None, :]
     y2 = y if y.ndim > 1 else y[:, None]
@@ -150,54 +160,73 @@ def matmul(a, b):
             db = unbroadcast(xp.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape)
         return da, db
 
-    return node(out, (a, b), vjp_nd, "matmul")
+    return out, vjp_nd
 
 
 @primitive
 def neg(a):
-    a = lift(a)
-    return node(-a.data, (a,), lambda g: (-g,), "neg")
+    return apply("neg", _neg_kernel, (lift(a),))
+
+
+def _neg_kernel(x):
+    return -x, lambda g: (-g,)
 
 
 @primitive
 def exp(a):
-    a = lift(a)
-    xp = array_module(a.data)
+    return apply("exp", _exp_kernel, (lift(a),))
+
+
+def _exp_kernel(x):
+    xp = array_module(x)
     with xp.errstate(under="ignore"):
-        out = xp.exp(a.data)
-    return node(out, (a,), lambda g: (g * out,), "exp")
+        out = xp.exp(x)
+    return out, lambda g: (g * out,)
 
 
 @primitive
 def log(a):
-    a = lift(a)
-    x = a.data
-    return node(array_module(x).log(x), (a,), lambda g: (g / x,), "log")
+    return apply("log", _log_kernel, (lift(a),))
+
+
+def _log_kernel(x):
+    return array_module(x).log(x), lambda g: (g / x,)
 
 
 @primitive
 def sqrt(a):
-    a = lift(a)
-    out = array_module(a.data).sqrt(a.data)
-    return node(out, (a,), lambda g: (g * 0.5 / out,), "sqrt")
+    return apply("sqrt", _sqrt_kernel, (lift(a),))
+
+
+def _sqrt_kernel(x):
+    out = array_module(x).sqrt(x)
+    return out, lambda g: (g * 0.5 / out,)
 
 
 @primitive
 def abs_(a):
     """|a|; the subgradient at 0 is taken as 0 (sign(0) = 0)."""
-    a = lift(a)
-    x = a.data
+    return apply("abs", _abs_kernel, (lift(a),))
+
+
+def _abs_kernel(x):
     xp = array_module(x)
-    return node(xp.abs(x), (a,), lambda g: (g * xp.sign(x),), "abs")
+    return xp.abs(x), lambda g: (g * xp.sign(x),)
 
 
 def _extremum(a, b, op: str, compute, pick_a):
     """Elementwise max or min; the gradient flows to the operand picked (``a`` at ties)."""
     a, b = _pair(a, b, op)
-    x, y = a.data, b.data
+    try:
+        return apply(
+            op, _extremum_kernel, (a, b), compute, pick_a, a.requires_grad, b.requires_grad
+        )
+    except ValueError:
+        raise binary_shapes_error(op, a, b) from None
+
+
+def _extremum_kernel(x, y, compute, pick_a, ra, rb):
     xp = array_module(x)
-    out = _binary(op, compute, a, b)
-    ra, rb = a.requires_grad, b.requires_grad
 
     def vjp(g):
         picked = pick_a(x, y)
@@ -206,7 +235,7 @@ def _extremum(a, b, op: str, compute, pick_a):
             unbroadcast(xp.where(picked, 0, g), y.shape) if rb else None,
         )
 
-    return node(out, (a, b), vjp, op)
+    return compute(x, y), vjp
 
 
 @primitive
@@ -226,44 +255,49 @@ def minimum(a, b):
 @primitive
 def clip(a, lo=None, hi=None):
     """Clamp to [lo, hi] (constants); the gradient passes where lo <= a <= hi."""
-    a = lift(a)
-    x = a.data
-    xp = array_module(x)
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: expected lo <= hi, got lo={lo}, hi={hi}")
+    return apply("clip", _clip_kernel, (lift(a),), lo, hi)
+
+
+def _clip_kernel(x, lo, hi):
+    xp = array_module(x)
     out = xp.clip(x, lo, hi)
 
     def vjp(g):
         inside = out == x
         return (xp.where(inside, g, 0),)
 
-    return node(out, (a,), vjp, "clip")
+    return out, vjp
 
 
 @primitive
 def where(condition, a, b):
     """``a`` where ``condition`` else ``b``; the condition is a constant boolean mask."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition)
     a, b = _pair(a, b, "where")
-    x, y = a.data, b.data
-    xp = array_module(x)
-    cond = xp.asarray(cond, dtype=bool)
     try:
-        out = xp.where(cond, x, y)
+        return apply("where", _where_kernel, (condition, a, b), a.requires_grad, b.requires_grad)
     except ValueError:
         raise ValueError(
-            f"where: shapes {cond.shape} (condition), {x.shape} and {y.shape} cannot be "
+            f"where: shapes {condition.shape} (condition), {a.shape} and {b.shape} cannot be "
             "broadcast together"
         ) from None
-    ra, rb = a.requires_grad, b.requires_grad
+
+
+def _where_kernel(c, x, y, ra, rb):
+    xp = array_module(x)
+    cond = xp.asarray(c, dtype=bool)
 
     def vjp(g):
         return (
+            None,
             unbroadcast(xp.where(cond, g, 0), x.shape) if ra else None,
             unbroadcast(xp.where(cond, 0, g), y.shape) if rb else None,
         )
 
-    return node(out, (a, b), vjp, "where")
+    return xp.where(cond, x, y), vjp
 
 
 @primitive
@@ -271,7 +305,11 @@ def astype(a, dtype):
     """Explicit dtype conversion; the gradient is converted back to the input's dtype."""
     a = lift(a)
     target = as_dtype(dtype)
-    source = a.data.dtype
     if a.requires_grad and target.kind != "f":
         raise TypeError(f"astype: cannot cast a tensor that requires grad to {target.name}")
-    return node(a.data.astype(target), (a,), lambda g: (g.astype(source),), "astype")
+    return apply("astype", _astype_kernel, (a,), target)
+
+
+def _astype_kernel(x, target):
+    source = x.dtype
+    return x.astype(target), lambda g: (g.astype(source),)

@@ -13,15 +13,18 @@ import numpy as np
 
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import lift, node
+from chainrule.autodiff.tensor import apply, lift
 
 
 @primitive
 def tanh(a):
     """tanh(a); d/da = 1 - tanh(a)^2."""
-    a = lift(a)
-    out = array_module(a.data).tanh(a.data)
-    return node(out, (a,), lambda g: (_tanh_vjp(g, out),), "tanh")
+    return apply("tanh", _tanh_kernel, (lift(a),))
+
+
+def _tanh_kernel(x):
+    out = array_module(x).tanh(x)
+    return out, lambda g: (_tanh_vjp(g, out),)
 
 
 def _tanh_(z):
@@ -55,9 +58,12 @@ def sigmoid_array(x, out=None):
 @primitive
 def sigmoid(a):
     """sigma(a) = 1 / (1 + exp(-a)); d/da = sigma(a) (1 - sigma(a))."""
-    a = lift(a)
-    out = sigmoid_array(a.data)
-    return node(out, (a,), lambda g: (_sigmoid_vjp(g, out),), "sigmoid")
+    return apply("sigmoid", _sigmoid_kernel, (lift(a),))
+
+
+def _sigmoid_kernel(x):
+    out = sigmoid_array(x)
+    return out, lambda g: (_sigmoid_vjp(g, out),)
 
 
 def _sigmoid_(z):
@@ -80,10 +86,12 @@ def relu(a):
     (zeros where a <= 0, g elsewhere, up to the sign of zero), vectorized where ``where``
     branches, 7x faster at 512 x 1024. A NaN/Inf in g stays non-finite, as in every rule.
     """
-    a = lift(a)
-    x = a.data
+    return apply("relu", _relu_kernel, (lift(a),))
+
+
+def _relu_kernel(x):
     out = array_module(x).maximum(x, 0)
-    return node(out, (a,), lambda g: (_relu_vjp(g, out),), "relu")
+    return out, lambda g: (_relu_vjp(g, out),)
 
 
 def _relu_(z):
@@ -98,12 +106,14 @@ def _relu_vjp(g, a):
 @primitive
 def leaky_relu(a, alpha: float = 0.01):
     """max(0, a) + alpha * min(0, a) (seed 002's "leak"); d/da = 1 for a > 0 else alpha."""
-    a = lift(a)
-    x = a.data
+    return apply("leaky_relu", _leaky_relu_kernel, (lift(a),), alpha)
+
+
+def _leaky_relu_kernel(x, alpha):
     xp = array_module(x)
     positive = x > 0
     out = xp.where(positive, x, alpha * x)
-    return node(out, (a,), lambda g: (xp.where(positive, g, alpha * g),), "leaky_relu")
+    return out, lambda g: (xp.where(positive, g, alpha * g),)
 
 
 def _shifted(x, axis: int):
@@ -117,9 +127,12 @@ def log_softmax(a, axis: int = -1):
 
     d/da: g - softmax(a) * sum(g) along ``axis``.
     """
-    a = lift(a)
-    xp = array_module(a.data)
-    s = _shifted(a.data, axis)
+    return apply("log_softmax", _log_softmax_kernel, (lift(a),), axis)
+
+
+def _log_softmax_kernel(x, axis):
+    xp = array_module(x)
+    s = _shifted(x, axis)
     with xp.errstate(under="ignore"):
         out = s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
@@ -128,7 +141,7 @@ def log_softmax(a, axis: int = -1):
             p = xp.exp(out)
         return (g - p * g.sum(axis=axis, keepdims=True),)
 
-    return node(out, (a,), vjp, "log_softmax")
+    return out, vjp
 
 
 @primitive
@@ -137,17 +150,20 @@ def softmax(a, axis: int = -1):
 
     d/da: p * (g - sum(g * p)) along ``axis``.
     """
-    a = lift(a)
-    xp = array_module(a.data)
+    return apply("softmax", _softmax_kernel, (lift(a),), axis)
+
+
+def _softmax_kernel(x, axis):
+    xp = array_module(x)
     with xp.errstate(under="ignore"):
-        e = xp.exp(_shifted(a.data, axis))
+        e = xp.exp(_shifted(x, axis))
     out = e / e.sum(axis=axis, keepdims=True)
 
     def vjp(g):
         with xp.errstate(under="ignore"):
             return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
-    return node(out, (a,), vjp, "softmax")
+    return out, vjp
 
 
 #: Activations :func:`linear` can apply in the same node: name -> (forward in place, VJP).
@@ -160,10 +176,10 @@ FUSED_ACTIVATIONS = {
 }
 
 
-def _compiled_rules(out, b, activation):
-    """The compiled kernels for ``linear(..., activation)`` on a batch with a bias, or None:
-    no activation, no bias, not a NumPy matrix, numba missing, or ``numpy_rules()``."""
-    if activation is None or b is None or type(out) is not np.ndarray or out.ndim != 2:
+def _compiled_rules(xd, activation):
+    """The compiled kernels for ``linear(x, w, b, activation)``, or None: no activation, X
+    not a NumPy matrix, numba missing, or ``numpy_rules()``."""
+    if activation is None or type(xd) is not np.ndarray or xd.ndim != 2:
         return None
     return engine_kernels()
 
@@ -200,26 +216,33 @@ def linear(x, w, b=None, activation: str | None = None):
         )
     if x.data.dtype != w.data.dtype:
         raise TypeError(f"linear: input is {x.data.dtype} but W is {w.data.dtype}; cast one")
-    xd, wd = x.data, w.data
+    wd = w.data
     if b is not None:
         b = lift(b, x)
         if b.shape != (wd.shape[1],):
             raise ValueError(f"linear: expected bias of shape ({wd.shape[1]},), got {b.shape}")
         if b.data.dtype != wd.dtype:
             raise TypeError(f"linear: bias is {b.data.dtype} but W is {wd.dtype}; cast one")
+    op = "linear" if activation is None else f"linear+{activation}"
+    rx, rw = x.requires_grad, w.requires_grad
+    if b is None:
+        return apply(op, _linear_unbiased_kernel, (x, w), activation, rx, rw)
+    fast = _compiled_rules(x.data, activation)
+    return apply(op, _linear_kernel, (x, w, b), activation, fast, rx, rw, b.requires_grad)
+
+
+def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
+    """Z = X W + b, A = act(Z) and the VJP dX, dW, db (see :func:`linear`)."""
     out = xd @ wd
-    fast = _compiled_rules(out, b, activation)
     act_vjp = None
     if fast is not None and activation == "relu":  # bias and relu in one compiled pass
-        fast.bias_relu(out, b.data)
+        fast.bias_relu(out, bd)
     else:
-        if b is not None:
-            out += b.data
+        if bd is not None:
+            out += bd
         if activation is not None:
             act_, act_vjp = FUSED_ACTIVATIONS[activation]
             act_(out)
-    rx, rw = x.requires_grad, w.requires_grad
-    rb = b is not None and b.requires_grad
 
     def vjp(g):
         if fast is not None:  # dZ and db in one compiled pass
@@ -237,7 +260,9 @@ def linear(x, w, b=None, activation: str | None = None):
         dw = xd.reshape(-1, xd.shape[-1]).T @ g2 if rw else None
         return dx, dw, db
 
-    op = "linear" if activation is None else f"linear+{activation}"
-    if b is None:
-        return node(out, (x, w), lambda g: vjp(g)[:2], op)
-    return node(out, (x, w, b), vjp, op)
+    return out, vjp
+
+
+def _linear_unbiased_kernel(xd, wd, activation, rx, rw):
+    out, vjp = _linear_kernel(xd, wd, None, activation, None, rx, rw, False)
+    return out, lambda g: vjp(g)[:2]

@@ -7,7 +7,7 @@ import builtins
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import Tensor, lift, node
+from chainrule.autodiff.tensor import Tensor, apply, lift
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -31,37 +31,44 @@ def _kept(shape, axes) -> tuple[int, ...]:
 def sum_(a, axis=None, keepdims: bool = False):
     """Sum over axes; the VJP broadcasts ``g`` back over the summed axes."""
     a = lift(a)
-    shape = a.shape
-    axes = _axes(axis, a.ndim)
+    return apply("sum", _sum_kernel, (a,), _axes(axis, a.ndim), keepdims)
+
+
+def _sum_kernel(x, axes, keepdims):
+    shape = x.shape
     kept = _kept(shape, axes)
-    xp = array_module(a.data)
-    out = a.data.sum(axis=axes, keepdims=keepdims)
-    return node(out, (a,), lambda g: (xp.broadcast_to(g.reshape(kept), shape),), "sum")
+    xp = array_module(x)
+    out = x.sum(axis=axes, keepdims=keepdims)
+    return out, lambda g: (xp.broadcast_to(g.reshape(kept), shape),)
 
 
 @primitive
 def mean(a, axis=None, keepdims: bool = False):
     """Mean over axes (sum / count); the VJP spreads ``g / count`` over the averaged axes."""
     a = lift(a)
-    shape = a.shape
-    axes = _axes(axis, a.ndim)
+    return apply("mean", _mean_kernel, (a,), _axes(axis, a.ndim), keepdims)
+
+
+def _mean_kernel(x, axes, keepdims):
+    shape = x.shape
     kept = _kept(shape, axes)
     count = 1
     for ax in axes:
         count *= shape[ax]
-    xp = array_module(a.data)
-    out = a.data.sum(axis=axes, keepdims=keepdims) / count
-    return node(out, (a,), lambda g: (xp.broadcast_to(g.reshape(kept) / count, shape),), "mean")
+    xp = array_module(x)
+    out = x.sum(axis=axes, keepdims=keepdims) / count
+    return out, lambda g: (xp.broadcast_to(g.reshape(kept) / count, shape),)
 
 
 @primitive
 def max_(a, axis=None, keepdims: bool = False):
     """Maximum over axes; tied maxima share the gradient equally."""
     a = lift(a)
-    x = a.data
-    axes = _axes(axis, a.ndim)
-    out = x.max(axis=axes, keepdims=True)
+    return apply("max", _max_kernel, (a,), _axes(axis, a.ndim), keepdims)
 
+
+def _max_kernel(x, axes, keepdims):
+    out = x.max(axis=axes, keepdims=True)
     kept = out.shape
 
     def vjp(g):
@@ -70,42 +77,49 @@ def max_(a, axis=None, keepdims: bool = False):
         return (g.reshape(kept) * mask,)
 
     result = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-    return node(result, (a,), vjp, "max")
+    return result, vjp
 
 
 @primitive
 def reshape(a, shape):
     a = lift(a)
-    source = a.shape
     try:
-        out = a.data.reshape(shape)
+        return apply("reshape", _reshape_kernel, (a,), shape)
     except ValueError:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {source} ({a.size} values) to {shape}"
+            f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} values) to {shape}"
         ) from None
-    return node(out, (a,), lambda g: (g.reshape(source),), "reshape")
+
+
+def _reshape_kernel(x, shape):
+    source = x.shape
+    return x.reshape(shape), lambda g: (g.reshape(source),)
 
 
 @primitive
 def transpose(a, axes=None):
     """Permute axes (reverse them when ``axes`` is None); the VJP applies the inverse."""
-    a = lift(a)
-    xp = array_module(a.data)
-    out = xp.transpose(a.data, axes)
+    return apply("transpose", _transpose_kernel, (lift(a),), axes)
+
+
+def _transpose_kernel(x, axes):
+    xp = array_module(x)
     inverse = None if axes is None else tuple(xp.argsort(axes))
-    return node(out, (a,), lambda g: (xp.transpose(g, inverse),), "transpose")
+    return xp.transpose(x, axes), lambda g: (xp.transpose(g, inverse),)
 
 
 @primitive
 def broadcast_to(a, shape):
     a = lift(a)
-    source = a.shape
-    xp = array_module(a.data)
     try:
-        out = xp.broadcast_to(a.data, shape)
+        return apply("broadcast_to", _broadcast_to_kernel, (a,), shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {source} to {shape}") from None
-    return node(out, (a,), lambda g: (unbroadcast(g, source),), "broadcast_to")
+        raise ValueError(f"broadcast_to: cannot broadcast shape {a.shape} to {shape}") from None
+
+
+def _broadcast_to_kernel(x, shape):
+    source = x.shape
+    return array_module(x).broadcast_to(x, shape), lambda g: (unbroadcast(g, source),)
 
 
 def _is_basic(index) -> bool:
@@ -123,9 +137,11 @@ def getitem(a, index):
         index = index.data
     elif isinstance(index, tuple):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    x = a.data
+    return apply("getitem", _getitem_kernel, (a,), index)
+
+
+def _getitem_kernel(x, index):
     xp = array_module(x)
-    out = x[index]
     basic = _is_basic(index)
 
     def vjp(g):
@@ -136,39 +152,42 @@ def getitem(a, index):
             xp.add.at(full, index, g)
         return (full,)
 
-    return node(out, (a,), vjp, "getitem")
+    return x[index], vjp
 
 
 @primitive
 def concatenate(tensors, axis: int = 0):
-    tensors = [lift(t) for t in tensors]
+    tensors = tuple(lift(t) for t in tensors)
     if not tensors:
         raise ValueError("concatenate: expected at least one tensor, got none")
-    xp = array_module(tensors[0].data)
     try:
-        out = xp.concatenate([t.data for t in tensors], axis=axis)
+        return apply("concatenate", _concatenate_kernel, tensors, axis)
     except ValueError:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"concatenate: shapes {shapes} do not match off axis {axis}") from None
-    bounds = xp.cumsum([t.shape[axis] for t in tensors])[:-1].tolist()
-    return node(out, tuple(tensors), lambda g: tuple(xp.split(g, bounds, axis=axis)), "concatenate")
+
+
+def _concatenate_kernel(*args):
+    *arrays, axis = args
+    xp = array_module(arrays[0])
+    bounds = xp.cumsum([a.shape[axis] for a in arrays])[:-1].tolist()
+    return xp.concatenate(arrays, axis=axis), lambda g: tuple(xp.split(g, bounds, axis=axis))
 
 
 @primitive
 def stack(tensors, axis: int = 0):
-    tensors = [lift(t) for t in tensors]
+    tensors = tuple(lift(t) for t in tensors)
     if not tensors:
         raise ValueError("stack: expected at least one tensor, got none")
-    xp = array_module(tensors[0].data)
     try:
-        out = xp.stack([t.data for t in tensors], axis=axis)
+        return apply("stack", _stack_kernel, tensors, axis)
     except ValueError:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"stack: expected tensors of one shape, got {shapes}") from None
-    n = len(tensors)
-    return node(
-        out,
-        tuple(tensors),
-        lambda g: tuple(xp.take(g, i, axis=axis) for i in range(n)),
-        "stack",
-    )
+
+
+def _stack_kernel(*args):
+    *arrays, axis = args
+    xp = array_module(arrays[0])
+    n = len(arrays)
+    return xp.stack(arrays, axis=axis), lambda g: tuple(xp.take(g, i, axis=axis) for i in range(n))

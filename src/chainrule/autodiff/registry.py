@@ -1,7 +1,9 @@
 """The registry of primitives: every op with a hand-written gradient rule is listed here.
 
-A primitive is a function that computes its forward value and defines its vector-Jacobian
-product (VJP) right below it, then hands both to :func:`~chainrule.autodiff.tensor.node`.
+A primitive is a function that checks its arguments and hands their arrays to its kernel
+through :func:`~chainrule.autodiff.tensor.apply`; the kernel computes the forward value and
+defines the vector-Jacobian product (VJP) right below it. Because the kernel is the whole
+computation, :func:`~chainrule.autodiff.trace.trace_backward` can replay it.
 Registering it makes it part of the test contract: the table-driven gradient check
 asserts that every registered primitive is checked.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 
 import numpy as np
 
@@ -259,7 +260,42 @@ def node(data, parents: tuple, vjp, op: str) -> Tensor:
     ``parents`` are the op's tensor inputs and ``vjp(g)`` returns one gradient per parent
     (``None`` for a parent that needs none). Nothing is recorded when gradient mode is off
     or no parent requires a gradient. This is also the door for user-defined primitives.
+
+    A node made here has no forward that could run again without its tensors, so a
+    function that makes one cannot be replayed by
+    :func:`~chainrule.autodiff.trace.trace_backward` (it raises ``TypeError`` there):
+    write a primitive that should be replayable with :func:`apply`.
     """
+    tape = MODE.tape
+    if tape is not None:
+        tape.refuse(f"op {op!r} is built with node(), so it has no kernel to replay")
+    return _node(data, parents, vjp, op)
+
+
+_data = operator.attrgetter("data")
+
+
+def apply(op: str, kernel, parents: tuple, *static) -> Tensor:
+    """Run a primitive's kernel on the arrays of ``parents`` and wrap its output as a node.
+
+    ``kernel(*arrays, *static)`` returns ``(out, vjp)``: the forward value and the rule
+    ``vjp(g)``, one gradient per parent (``None`` where none is needed), written side by
+    side. ``static`` holds the rest of the call: shapes, axes, flags such as which parents
+    need a gradient, never arrays. The kernel is the whole computation, so
+    :func:`~chainrule.autodiff.trace.trace_backward` can run it again on new arrays of the
+    same shapes without the primitive's wrapper: checks of structure (shapes, dtypes)
+    belong in the wrapper before ``apply``, checks of values (a label's range) in the
+    kernel.
+    """
+    out, vjp = kernel(*map(_data, parents), *static)
+    result = _node(out, parents, vjp, op)
+    tape = MODE.tape
+    if tape is not None:
+        tape.record(kernel, parents, static, result)
+    return result
+
+
+def _node(data, parents: tuple, vjp, op: str) -> Tensor:
     out = Tensor.__new__(Tensor)
     out.data = data
     out.grad = None
