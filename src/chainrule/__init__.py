@@ -14,6 +14,7 @@ from chainrule.autodiff import (
     no_grad,
     numpy_rules,
     tensor,
+    trace_backward,
 )
 from chainrule.autodiff.ops import (
     abs,  # noqa: A004
@@ -82,6 +83,7 @@ __all__ = [
     "tanh",
     "Tensor",
     "tensor",
+    "trace_backward",
     "train",
     "where",
 ]

@@ -10,12 +10,16 @@ from chainrule.autodiff.mode import (
     numpy_rules,
 )
 from chainrule.autodiff.registry import PRIMITIVES, primitive
-from chainrule.autodiff.tensor import DTYPES, Tensor, node, tensor
+from chainrule.autodiff.tensor import DTYPES, Tensor, apply, node, tensor
+from chainrule.autodiff.trace import Traced, TraceError, trace_backward
 
 __all__ = [
     "DTYPES",
     "PRIMITIVES",
     "Tensor",
+    "TraceError",
+    "Traced",
+    "apply",
     "backward",
     "detect_anomaly",
     "enable_grad",
@@ -27,4 +31,5 @@ __all__ = [
     "primitive",
     "tensor",
     "toposort",
+    "trace_backward",
 ]

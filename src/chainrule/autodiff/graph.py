@@ -57,6 +57,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         Keep the graph (and the values its rules saved) for another backward pass.
         Otherwise each node is released as soon as its rule has run.
     """
+    if MODE.tape is not None:
+        MODE.tape.refuse("it calls backward() itself")
     if not root.requires_grad:
         raise RuntimeError(
             f"backward() on a tensor that does not require a gradient (op {root._op!r}): "

@@ -1,0 +1,239 @@
+"""Trace a loss function once, then replay its forward and backward passes as a plan.
+
+The eager engine builds the graph anew at every step: tensors, nodes, closures, a
+topological sort and a dictionary of pending gradients. For a small network most of a
+step is that bookkeeping, not arithmetic. But a training step applies the same
+primitives to arrays of the same shapes every time, so the graph of the first step
+already says everything: which kernels run, in which order, which output feeds which
+input. :func:`trace_backward` records that once and replays it: every primitive's kernel
+(see :func:`~chainrule.autodiff.tensor.apply`) runs on new arrays held in numbered
+slots, and the rules run in reverse recording order, the gradients summed in the order
+the eager pass sums them. The result is the same, bit for bit, as
+``fn(*inputs).backward()``.
+
+What a replay assumes, and how it is kept honest:
+
+* The function applies the same primitives, in the same order, to inputs of the same
+  shapes and dtypes: no branching on values (JAX's ``jit`` assumes the same). A new
+  signature of the inputs (the last, smaller batch) gets a plan of its own.
+* Everything that varies between calls is an input (the batch) or a tensor made before
+  the call (the parameters, read afresh at every replay; a change of their shape, dtype or
+  ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
+  (dropout, batch norm) are made with :func:`~chainrule.autodiff.tensor.node`, have no
+  kernel to replay, and refuse to be traced, as does a tensor made inside the function
+  from arrays (it could hold values of an input, which a replay would not see) and a
+  primitive given an array outside its tensor inputs.
+* Checks of values made inside kernels (a label's range) run at every replay; checks of
+  structure are the signature's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autodiff.graph import _accumulate
+from chainrule.autodiff.mode import MODE
+from chainrule.autodiff.tensor import Tensor, _sequence
+
+
+class TraceError(TypeError):
+    """A function cannot be traced: it does something a replay would not repeat."""
+
+
+def trace_backward(fn):
+    """Make ``step(*inputs)`` do ``fn(*inputs).backward()`` by replaying a recorded plan.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps tensors (the inputs, as given to ``step``) to a scalar tensor, typically the
+        loss of a batch under the model's parameters, which ``fn`` reaches by closure.
+
+    Returns
+    -------
+    Traced
+        ``step(*inputs)`` takes arrays or tensors (data: an input that requires a gradient
+        is refused), accumulates d fn / d leaf into ``.grad`` of every leaf tensor that
+        requires a gradient, exactly as ``fn(*inputs).backward()`` would, and returns the
+        value of ``fn`` as a tensor without a graph. The first call with a given signature
+        (shapes and dtypes of the inputs) runs ``fn`` eagerly and records it; later calls
+        replay the record. Under ``detect_anomaly`` every call runs eagerly.
+
+    Raises
+    ------
+    TraceError
+        At the first call, if ``fn`` uses an op that cannot be replayed (see the module
+        docstring); nothing has been changed then.
+    """
+    return Traced(fn)
+
+
+class Traced:
+    """A function traced by :func:`trace_backward`: one :class:`_Plan` per signature."""
+
+    def __init__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"trace_backward: expected a callable, got {type(fn).__name__}")
+        self.fn = fn
+        self._plans: dict[tuple, _Plan] = {}
+
+    def __call__(self, *inputs) -> Tensor:
+        arrays = [_input_array(i, x) for i, x in enumerate(inputs)]
+        if MODE.tape is not None:
+            raise TraceError("trace_backward: a traced function cannot be called while tracing")
+        if MODE.anomaly:
+            return self._eager(arrays)
+        key = (
+            tuple((a.shape, a.dtype) for a in arrays),
+            MODE.grad_enabled,
+            MODE.compiled,
+        )
+        plan = self._plans.get(key)
+        if plan is not None and plan.current():
+            return Tensor(plan.replay(arrays))
+        tensors = [Tensor(a) for a in arrays]
+        plan = _Plan(tensors)
+        MODE.tape = plan
+        try:
+            out = self.fn(*tensors)
+        finally:
+            MODE.tape = None
+        plan.finish(out)
+        out.backward()  # raises as the eager pass does (a non-scalar output, no graph)
+        self._plans[key] = plan
+        return out.detach()
+
+    def _eager(self, arrays) -> Tensor:
+        out = self.fn(*(Tensor(a) for a in arrays))
+        out.backward()
+        return out.detach()
+
+
+def _input_array(i: int, x):
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            raise TraceError(
+                f"trace_backward: input {i} requires a gradient; inputs are data (reach "
+                "parameters by closure)"
+            )
+        return x.data
+    return np.asarray(x)
+
+
+class _Plan:
+    """The record of one trace: kernels over numbered slots, and what fills the slots.
+
+    While tracing it is ``MODE.tape``: :func:`~chainrule.autodiff.tensor.apply` calls
+    :meth:`record` for every primitive and :func:`~chainrule.autodiff.tensor.node` calls
+    :meth:`refuse`.
+    """
+
+    def __init__(self, inputs: list[Tensor]) -> None:
+        # slots 0 .. n-1 are the inputs'; tensors numbered from ``start`` on are the trace's
+        self.slots: dict[Tensor, int] = {t: i for i, t in enumerate(inputs)}  # by identity
+        self.n_inputs = len(inputs)
+        self.start = next(_sequence)
+        self.steps: list[tuple] = []  # (kernel, input slots, static, output slot, recorded)
+        self.captured: list[tuple] = []  # (slot, tensor, shape, dtype, requires_grad)
+
+    # -- recording ---------------------------------------------------------------------
+    def refuse(self, why: str) -> None:
+        raise TraceError(f"trace_backward: cannot replay this function: {why}")
+
+    def record(self, kernel, parents, static, out: Tensor) -> None:
+        for s in static:
+            if _holds_array(s):
+                self.refuse(
+                    f"{kernel.__name__} was given an array outside its tensor inputs "
+                    "(a replay would reuse it); pass it as a tensor"
+                )
+        ins = tuple(self._slot(p) for p in parents)
+        self.slots[out] = len(self.slots)
+        self.steps.append((kernel, ins, static, self.slots[out], out.requires_grad))
+
+    def _slot(self, t: Tensor) -> int:
+        slot = self.slots.get(t)
+        if slot is not None:
+            return slot
+        if t._seq >= self.start and t.data.size > 1:
+            self.refuse(
+                f"a tensor of shape {t.shape} was made from an array inside the function "
+                "(a replay would reuse its values); make it an input of the function, or "
+                "make it before tracing"
+            )
+        if t.requires_grad and t._vjp is not None:
+            self.refuse(
+                f"a tensor of shape {t.shape} computed outside the function (op {t._op!r}) "
+                "carries a graph; backpropagate through it eagerly"
+            )
+        slot = self.slots[t] = len(self.slots)
+        self.captured.append((slot, t, t.data.shape, t.data.dtype, t.requires_grad))
+        return slot
+
+    def finish(self, out) -> None:
+        """Close the record: name the output and plan the backward."""
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"trace_backward: the function must return a Tensor, got {type(out).__name__}"
+            )
+        self.root = self._slot(out)
+        needs = {slot for slot, t, *_ in self.captured if t.requires_grad}
+        for *_, out_slot, differentiable in self.steps:
+            if differentiable:
+                needs.add(out_slot)
+        # the backward: each recorded rule whose output needs a gradient, last first, with
+        # the positions and slots of the parents that take one
+        self.rules = [
+            (k, out_slot, tuple((pos, s) for pos, s in enumerate(ins) if s in needs))
+            for k, (_, ins, _, out_slot, differentiable) in reversed(list(enumerate(self.steps)))
+            if differentiable
+        ]
+        self.leaves = [(slot, t) for slot, t, *_ in self.captured if t.requires_grad]
+        self.n_slots = len(self.slots)
+        self.root_shape, self.root_dtype = out.data.shape, out.data.dtype
+        del self.slots  # the tensors of the trace are not needed to replay it
+
+    # -- replaying ---------------------------------------------------------------------
+    def current(self) -> bool:
+        """Whether every captured tensor still has the shape, dtype and flag it was traced with."""
+        for _, t, shape, dtype, requires_grad in self.captured:
+            d = t.data
+            if d.shape != shape or d.dtype != dtype or t.requires_grad != requires_grad:
+                return False
+        return True
+
+    def replay(self, arrays) -> np.ndarray:
+        values = [*arrays, *[None] * (self.n_slots - self.n_inputs)]
+        for slot, t, *_ in self.captured:
+            values[slot] = t.data
+        rules = []
+        for kernel, ins, static, out, _ in self.steps:
+            values[out], vjp = kernel(*[values[i] for i in ins], *static)
+            rules.append(vjp)
+        value = values[self.root]
+        del values  # the rules keep what they need, as in the eager pass
+        grads = [None] * self.n_slots
+        grads[self.root] = np.ones(self.root_shape, self.root_dtype)
+        for k, out, targets in self.rules:
+            g = grads[out]
+            if g is None:
+                continue
+            grads[out] = None
+            parent_grads = rules[k](g)
+            rules[k] = None
+            for pos, slot in targets:
+                pg = parent_grads[pos]
+                if pg is not None:
+                    previous = grads[slot]
+                    grads[slot] = pg if previous is None else previous + pg
+        for slot, leaf in self.leaves:
+            g = grads[slot]
+            if g is not None:
+                _accumulate(leaf, g)
+        return value
+
+
+def _holds_array(x) -> bool:
+    if isinstance(x, tuple | list):
+        return any(_holds_array(i) for i in x)
+    return isinstance(x, np.ndarray) and x.ndim > 0

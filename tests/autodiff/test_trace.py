@@ -1,0 +1,238 @@
+"""trace_backward: a replayed step equals the eager step bit for bit, and refuses what it
+could not replay."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import functional as F
+from chainrule import losses, nn, optim, regularization
+from chainrule.autodiff import TraceError
+
+
+def _data(steps=6, m=8, n_in=12, k=4, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((steps, m, n_in)).astype(np.float32)
+    y = rng.integers(0, k, (steps, m))
+    return x, y
+
+
+def _train(traced: bool, activation: str, loss_fn, rules=None):
+    """Losses and final parameters of a few Adam steps, eager or traced."""
+    model = nn.MLP([12, 7, 6, 4], activation=activation, seed=0)
+    opt = optim.Adam(model.named_parameters(), lr=1e-2)
+
+    def f(x, y):
+        return loss_fn(model(x), y) + regularization.l2_penalty(model, 0.1, 48)
+
+    step = cr.trace_backward(f)
+    values = []
+    for x, y in zip(*_data(), strict=True):
+        with rules or cr.enable_grad():
+            if traced:
+                value = step(x, y)
+            else:
+                value = f(cr.tensor(x), y)
+                value.backward()
+        opt.step()
+        opt.zero_grad()
+        values.append(value.item())
+    return values, [p.data.copy() for _, p in model.named_parameters()]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("rules", [None, cr.numpy_rules], ids=["default", "numpy_rules"])
+def test_replayed_steps_equal_eager_steps_bit_for_bit(activation, rules):
+    eager = _train(False, activation, losses.cross_entropy, rules and rules())
+    traced = _train(True, activation, losses.cross_entropy, rules and rules())
+    assert eager[0] == traced[0]
+    for a, b in zip(eager[1], traced[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_many_primitives_replay_like_eager():
+    rng = np.random.default_rng(3)
+    w = cr.tensor(rng.standard_normal((5, 3)), requires_grad=True, dtype="float64")
+    b = cr.tensor(rng.standard_normal(3), requires_grad=True, dtype="float64")
+
+    def f(x, mask):
+        h = cr.matmul(x, w) + b
+        h = cr.where(mask, cr.leaky_relu(h, 0.1), cr.tanh(h)) - cr.sqrt(cr.exp(-h) + 1.0)
+        h = cr.concatenate([h, cr.stack([h.max(axis=1), h.mean(axis=1)], axis=1)], axis=1)
+        h = (cr.maximum(h, 0.0) * 2.0 / 3.0 - cr.minimum(h, 0.5).abs() ** 2.0).clip(-3.0, 3.0)
+        p = cr.softmax(h.reshape(2, 5).T.reshape(2, 5), axis=1)
+        return -(cr.log_softmax(h, axis=0)[1:].sum() + p.log().mean()).astype("float64")
+
+    step = cr.trace_backward(f)
+    for _ in range(3):
+        x = rng.standard_normal((2, 5))
+        mask = rng.random((2, 3)) < 0.5
+        value = step(x, mask)
+        traced = w.grad.copy(), b.grad.copy()
+        w.grad = b.grad = None
+        out = f(cr.tensor(x), cr.tensor(mask))
+        out.backward()
+        assert out.item() == value.item()
+        np.testing.assert_array_equal(traced[0], w.grad)
+        np.testing.assert_array_equal(traced[1], b.grad)
+        w.grad = b.grad = None
+
+
+def test_gradients_accumulate_into_existing_grads_like_backward():
+    w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: (x * w).sum())
+    x = np.array([1.0, 2.0, 3.0])
+    step(x)
+    step(x)  # the second call is a replay
+    np.testing.assert_array_equal(w.grad, 2 * x)
+
+
+def test_one_hot_targets_and_replays_see_new_inputs():
+    model = nn.MLP([12, 5, 4], seed=0)
+    step = cr.trace_backward(lambda x, q: losses.cross_entropy(model(x), q))
+    xs, ys = _data()
+    one_hot = np.eye(4, dtype=np.float32)[ys]
+    values = [step(x, q).item() for x, q in zip(xs, one_hot, strict=True)]
+    assert len(set(values)) == len(values)  # every replay saw its own batch
+
+
+def test_a_new_input_shape_gets_its_own_plan():
+    w = cr.tensor(np.ones((3, 2)), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: (x @ w).sum())
+    step(np.ones((4, 3)))
+    step(np.ones((4, 3)))
+    value = step(np.ones((1, 3)))  # a smaller last batch: traced anew, not replayed wrong
+    assert value.item() == 6.0
+    assert len(step._plans) == 2
+    np.testing.assert_array_equal(w.grad, np.full((3, 2), 9.0))
+
+
+def test_a_parameter_that_changes_shape_or_flag_is_traced_again():
+    w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+    v = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: (x * w * v).sum())
+    step(np.ones(3))
+    v.requires_grad = False  # frozen: must get no gradient from the replay
+    v.grad = None
+    step(np.ones(3))
+    assert v.grad is None
+    w.data = np.ones(1)  # the user replaced the values with another shape
+    w.grad = None
+    step(np.ones(3))
+    np.testing.assert_array_equal(w.grad, [3.0])
+
+
+def test_labels_out_of_range_raise_at_a_replay_before_any_gradient():
+    model = nn.MLP([12, 5, 4], seed=0)
+    step = cr.trace_backward(lambda x, y: losses.cross_entropy(model(x), y))
+    xs, ys = _data()
+    step(xs[0], ys[0])
+    for _, p in model.named_parameters():
+        p.grad = None
+    bad = ys[1].copy()
+    bad[3] = 4
+    with pytest.raises(ValueError, match="class label 4 at position 3 is out of range"):
+        step(xs[1], bad)
+    assert all(p.grad is None for _, p in model.named_parameters())
+
+
+def test_ops_that_would_not_replay_are_refused_before_any_gradient():
+    model = nn.MLP([12, 5, 4], seed=0)
+    rng = np.random.default_rng(0)
+    xs, ys = _data()
+    refused = {
+        "dropout": lambda x, y: losses.cross_entropy(F.dropout(model(x), 0.5, rng), y),
+        "an array made inside": lambda x, y: losses.cross_entropy(
+            model(x) + cr.tensor(np.ones((8, 4), np.float32)), y
+        ),
+        "an array argument": lambda x, y: model(x)[np.arange(8), y.data].sum(),
+        "backward inside": lambda x, y: losses.cross_entropy(model(x), y).backward(),
+    }
+    for fn in refused.values():
+        with pytest.raises(TraceError, match="cannot replay this function"):
+            cr.trace_backward(fn)(xs[0], ys[0])
+        assert all(p.grad is None for _, p in model.named_parameters())
+
+
+def test_batch_norm_in_training_is_refused():
+    net = nn.Sequential(nn.Linear(12, 4, rng=np.random.default_rng(0)), nn.BatchNorm1d(4))
+    with pytest.raises(TraceError, match="'batch_norm' is built with node"):
+        cr.trace_backward(lambda x: net(x).sum())(_data()[0][0])
+
+
+def test_inputs_are_data_and_the_output_a_scalar_tensor():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(TraceError, match="input 0 requires a gradient"):
+        cr.trace_backward(lambda x: (x * w).sum())(cr.tensor(np.ones(3), requires_grad=True))
+    with pytest.raises(TypeError, match="must return a Tensor, got float"):
+        cr.trace_backward(lambda x: 1.0)(np.ones(3))
+    non_scalar = cr.trace_backward(lambda x: x * w)
+    for _ in range(2):  # the failed first call left no plan behind to replay
+        with pytest.raises(RuntimeError, match="needs a seed gradient"):
+            non_scalar(np.ones(3))
+    with pytest.raises(TypeError, match="expected a callable, got int"):
+        cr.trace_backward(3)
+
+
+def test_under_no_grad_it_fails_like_backward_every_time():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    step = cr.trace_backward(lambda x: (x * w).sum())
+    with cr.no_grad():
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match="does not require a gradient"):
+                step(np.ones(3))
+    assert w.grad is None
+
+
+def test_anomaly_mode_runs_eagerly_and_names_the_op():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    step = cr.trace_backward(lambda x: (x * w).log().sum())
+    step(np.ones(3))
+    with (
+        cr.detect_anomaly(),
+        np.errstate(invalid="ignore"),
+        pytest.raises(FloatingPointError, match="op 'log'"),
+    ):
+        step(-np.ones(3))
+
+
+def test_user_primitives_made_with_apply_replay():
+    def cube_kernel(x):
+        return x**3, lambda g: (3 * x**2 * g,)
+
+    def cube(a):
+        return cr.autodiff.apply("cube", cube_kernel, (a,))
+
+    w = cr.tensor(np.array([1.0, 2.0]), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: cube(x * w).sum())
+    for x in (np.array([1.0, 1.0]), np.array([2.0, -1.0])):
+        w.grad = None
+        step(x)
+        np.testing.assert_array_equal(w.grad, 3 * x**3 * w.data**2)
+
+
+@pytest.mark.parametrize("loss", ["bce_with_logits", "binary_cross_entropy"])
+def test_binary_losses_replay_like_eager(loss):
+    rng = np.random.default_rng(4)
+    w = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype="float64")
+    b = cr.tensor(rng.standard_normal(1), requires_grad=True, dtype="float64")
+
+    def f(x, y):
+        z = cr.relu(x @ w) - b.broadcast_to((5, 3))
+        pred = z if loss == "bce_with_logits" else cr.sigmoid(z)
+        return getattr(F, loss)(pred, y)
+
+    step = cr.trace_backward(f)
+    for _ in range(3):
+        x, y = rng.standard_normal((5, 4)), rng.random((5, 3))
+        value = step(x, y)
+        traced = w.grad, b.grad
+        w.grad = b.grad = None
+        out = f(cr.tensor(x), cr.tensor(y))
+        out.backward()
+        assert out.item() == value.item()
+        np.testing.assert_array_equal(traced[0], w.grad)
+        np.testing.assert_array_equal(traced[1], b.grad)
+        w.grad = b.grad = None
+    with pytest.raises(ValueError, match="targets must lie in \\[0, 1\\]; got 2.0"):
+        step(x, np.full((5, 3), 2.0))
