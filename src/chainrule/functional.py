@@ -24,7 +24,7 @@ import numpy as np
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
-from chainrule.autodiff.tensor import apply, lift, node
+from chainrule.autodiff.tensor import apply, lift, node, untraceable
 from chainrule.targets import (
     as_prediction,
     check_labels,
@@ -73,6 +73,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
         raise TypeError(
             f"dropout: expected a numpy.random.Generator for the masks, got {type(rng).__name__}"
         )
+    untraceable("dropout draws a new mask at every step")
     x = lift(x)
     xd = x.data
     mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
@@ -113,6 +114,7 @@ def batch_norm(
         dx = (d - mean(d) - x_hat * mean(d * x_hat)) / sqrt(var + eps)
         dgamma = sum(g * x_hat),  dbeta = sum(g)      (means and sums over the batch)
     """
+    untraceable("batch_norm updates its running statistics (and normalizes with them)")
     x = lift(x)
     gamma, beta = lift(gamma, x), lift(beta, x)
     xd = x.data

@@ -152,20 +152,27 @@ def test_ops_that_would_not_replay_are_refused_before_any_gradient():
         with pytest.raises(TraceError, match="cannot replay this function"):
             cr.trace_backward(fn)(xs[0], ys[0])
         assert all(p.grad is None for _, p in model.named_parameters())
+    assert rng.random() == np.random.default_rng(0).random()  # dropout drew no mask
 
 
 def test_batch_norm_in_training_is_refused():
     net = nn.Sequential(nn.Linear(12, 4, rng=np.random.default_rng(0)), nn.BatchNorm1d(4))
-    with pytest.raises(TraceError, match="'batch_norm' is built with node"):
+    bn = net[1]
+    before = bn.running_mean.copy(), bn.running_var.copy()
+    with pytest.raises(TraceError, match="batch_norm updates its running statistics"):
         cr.trace_backward(lambda x: net(x).sum())(_data()[0][0])
+    np.testing.assert_array_equal(bn.running_mean, before[0])  # refused before the update
+    np.testing.assert_array_equal(bn.running_var, before[1])
 
 
 def test_inputs_are_data_and_the_output_a_scalar_tensor():
     w = cr.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(TraceError, match="input 0 requires a gradient"):
         cr.trace_backward(lambda x: (x * w).sum())(cr.tensor(np.ones(3), requires_grad=True))
-    with pytest.raises(TypeError, match="must return a Tensor, got float"):
+    with pytest.raises(TypeError, match="must return a Tensor or a tuple .* got float"):
         cr.trace_backward(lambda x: 1.0)(np.ones(3))
+    with pytest.raises(TypeError, match="got Tensor, ndarray"):
+        cr.trace_backward(lambda x: ((x * w).sum(), x.data))(np.ones(3))
     non_scalar = cr.trace_backward(lambda x: x * w)
     for _ in range(2):  # the failed first call left no plan behind to replay
         with pytest.raises(RuntimeError, match="needs a seed gradient"):
@@ -236,3 +243,19 @@ def test_binary_losses_replay_like_eager(loss):
         w.grad = b.grad = None
     with pytest.raises(ValueError, match="targets must lie in \\[0, 1\\]; got 2.0"):
         step(x, np.full((5, 3), 2.0))
+
+
+def test_auxiliary_outputs_come_back_beside_the_loss():
+    model = nn.MLP([12, 5, 4], seed=0)
+
+    def f(x, y):
+        out = model(x)
+        return losses.cross_entropy(out, y), out
+
+    step = cr.trace_backward(f)
+    for x, y in zip(*_data(), strict=True):
+        loss, out = step(x, y)
+        with cr.no_grad():
+            expected = model(cr.tensor(x))
+        np.testing.assert_array_equal(out.data, expected.data)
+        assert not out.requires_grad and loss.shape == ()

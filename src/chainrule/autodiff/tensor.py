@@ -266,10 +266,20 @@ def node(data, parents: tuple, vjp, op: str) -> Tensor:
     :func:`~chainrule.autodiff.trace.trace_backward` (it raises ``TypeError`` there):
     write a primitive that should be replayable with :func:`apply`.
     """
+    untraceable(f"op {op!r} is built with node(), so it has no kernel to replay")
+    return _node(data, parents, vjp, op)
+
+
+def untraceable(why: str) -> None:
+    """Inside :func:`~chainrule.autodiff.trace.trace_backward`, raise its ``TraceError``.
+
+    For ops with side effects a replay would not repeat (drawing a random mask, updating
+    running statistics): call it before the first of them, so a refused trace changes
+    nothing. ``why`` names what would be missed.
+    """
     tape = MODE.tape
     if tape is not None:
-        tape.refuse(f"op {op!r} is built with node(), so it has no kernel to replay")
-    return _node(data, parents, vjp, op)
+        tape.refuse(why)
 
 
 _data = operator.attrgetter("data")

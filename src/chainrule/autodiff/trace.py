@@ -47,7 +47,9 @@ def trace_backward(fn):
     ----------
     fn : callable
         Maps tensors (the inputs, as given to ``step``) to a scalar tensor, typically the
-        loss of a batch under the model's parameters, which ``fn`` reaches by closure.
+        loss of a batch under the model's parameters, which ``fn`` reaches by closure; or
+        to a tuple ``(loss, *aux)`` of tensors, where ``aux`` are values wanted beside the
+        loss (the model's output, say) and only ``loss`` is differentiated.
 
     Returns
     -------
@@ -55,7 +57,7 @@ def trace_backward(fn):
         ``step(*inputs)`` takes arrays or tensors (data: an input that requires a gradient
         is refused), accumulates d fn / d leaf into ``.grad`` of every leaf tensor that
         requires a gradient, exactly as ``fn(*inputs).backward()`` would, and returns the
-        value of ``fn`` as a tensor without a graph. The first call with a given signature
+        value of ``fn`` (each tensor without a graph). The first call with a given signature
         (shapes and dtypes of the inputs) runs ``fn`` eagerly and records it; later calls
         replay the record. Under ``detect_anomaly`` every call runs eagerly.
 
@@ -77,7 +79,7 @@ class Traced:
         self.fn = fn
         self._plans: dict[tuple, _Plan] = {}
 
-    def __call__(self, *inputs) -> Tensor:
+    def __call__(self, *inputs) -> Tensor | tuple[Tensor, ...]:
         arrays = [_input_array(i, x) for i, x in enumerate(inputs)]
         if MODE.tape is not None:
             raise TraceError("trace_backward: a traced function cannot be called while tracing")
@@ -90,7 +92,8 @@ class Traced:
         )
         plan = self._plans.get(key)
         if plan is not None and plan.current():
-            return Tensor(plan.replay(arrays))
+            values = plan.replay(arrays)
+            return tuple(map(Tensor, values)) if plan.aux else Tensor(values[0])
         tensors = [Tensor(a) for a in arrays]
         plan = _Plan(tensors)
         MODE.tape = plan
@@ -99,14 +102,18 @@ class Traced:
         finally:
             MODE.tape = None
         plan.finish(out)
-        out.backward()  # raises as the eager pass does (a non-scalar output, no graph)
-        self._plans[key] = plan
-        return out.detach()
+        return self._backward(out, plan, key)
 
-    def _eager(self, arrays) -> Tensor:
-        out = self.fn(*(Tensor(a) for a in arrays))
-        out.backward()
-        return out.detach()
+    def _eager(self, arrays):
+        return self._backward(self.fn(*(Tensor(a) for a in arrays)))
+
+    def _backward(self, out, plan=None, key=None):
+        outputs = out if isinstance(out, tuple) else (out,)
+        outputs[0].backward()  # raises as the eager pass does (a non-scalar output, no graph)
+        if plan is not None:
+            self._plans[key] = plan
+        detached = tuple(t.detach() for t in outputs)
+        return detached if isinstance(out, tuple) else detached[0]
 
 
 def _input_array(i: int, x):
@@ -171,12 +178,17 @@ class _Plan:
         return slot
 
     def finish(self, out) -> None:
-        """Close the record: name the output and plan the backward."""
-        if not isinstance(out, Tensor):
+        """Close the record: name the outputs and plan the backward."""
+        self.aux = isinstance(out, tuple)
+        outputs = out if self.aux else (out,)
+        if not outputs or not all(isinstance(t, Tensor) for t in outputs):
+            got = ", ".join(type(t).__name__ for t in outputs) or "an empty tuple"
             raise TypeError(
-                f"trace_backward: the function must return a Tensor, got {type(out).__name__}"
+                "trace_backward: the function must return a Tensor or a tuple of tensors "
+                f"(loss, *aux), got {got}"
             )
-        self.root = self._slot(out)
+        self.outputs = [self._slot(t) for t in outputs]
+        self.root = self.outputs[0]
         needs = {slot for slot, t, *_ in self.captured if t.requires_grad}
         for *_, out_slot, differentiable in self.steps:
             if differentiable:
@@ -190,7 +202,7 @@ class _Plan:
         ]
         self.leaves = [(slot, t) for slot, t, *_ in self.captured if t.requires_grad]
         self.n_slots = len(self.slots)
-        self.root_shape, self.root_dtype = out.data.shape, out.data.dtype
+        self.root_shape, self.root_dtype = outputs[0].data.shape, outputs[0].data.dtype
         del self.slots  # the tensors of the trace are not needed to replay it
 
     # -- replaying ---------------------------------------------------------------------
@@ -202,7 +214,8 @@ class _Plan:
                 return False
         return True
 
-    def replay(self, arrays) -> np.ndarray:
+    def replay(self, arrays) -> list[np.ndarray]:
+        """The values of the outputs, after accumulating the gradients into the leaves."""
         values = [*arrays, *[None] * (self.n_slots - self.n_inputs)]
         for slot, t, *_ in self.captured:
             values[slot] = t.data
@@ -210,7 +223,7 @@ class _Plan:
         for kernel, ins, static, out, _ in self.steps:
             values[out], vjp = kernel(*[values[i] for i in ins], *static)
             rules.append(vjp)
-        value = values[self.root]
+        outputs = [values[i] for i in self.outputs]
         del values  # the rules keep what they need, as in the eager pass
         grads = [None] * self.n_slots
         grads[self.root] = np.ones(self.root_shape, self.root_dtype)
@@ -230,7 +243,7 @@ class _Plan:
             g = grads[slot]
             if g is not None:
                 _accumulate(leaf, g)
-        return value
+        return outputs
 
 
 def _holds_array(x) -> bool:
