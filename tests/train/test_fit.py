@@ -90,6 +90,44 @@ def test_same_seed_gives_bit_identical_histories(moons):
     assert h3.step_losses != h1.step_losses
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"regularization": lambda m, n: cr.regularization.l2_penalty(m, 0.5, n)},
+        {"model": {"dropout": 0.8}},  # not replayable: the trace falls back to the eager step
+        {"model": {"batch_norm": True}},
+    ],
+    ids=["l2", "dropout", "batch_norm"],
+)
+def test_the_traced_step_trains_exactly_like_the_eager_step(moons, options):
+    options = dict(options)
+    model_kw = options.pop("model", {})
+    runs = []
+    for trace in (True, False):
+        X, y, Xd, yd = moons
+        model = moons_model(**model_kw)
+        opt = optim.Adam(model.named_parameters(), lr=0.02)
+        history = fit(
+            model,
+            "cross_entropy",
+            opt,
+            X,
+            y,
+            dev=(Xd, yd),
+            epochs=3,
+            batch_size=32,
+            progress=False,
+            trace=trace,
+            **options,
+        )
+        rows = [{k: v for k, v in row.items() if k != "time"} for row in history.epochs]
+        runs.append((rows, history.step_losses, history.grad_norms, model))
+    (rows1, losses1, norms1, m1), (rows2, losses2, norms2, m2) = runs
+    assert rows1 == rows2 and losses1 == losses2 and norms1 == norms2
+    for (_, a), (_, b) in zip(m1.named_parameters(), m2.named_parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 def test_early_stopping_stops_and_restores_best_weights(moons):
     X, y, Xd, yd = moons
     model = moons_model()
@@ -260,6 +298,8 @@ def test_length_mismatch_and_bad_options(moons):
         fit(model, "cross_entropy", opt, X, y, batch_size=0, progress=False)
     with pytest.raises(ValueError, match="unknown"):
         fit(model, "cross_entropyy", opt, X, y, progress=False)
+    with pytest.raises(TypeError, match="trace must be True or False, got 1"):
+        fit(model, "cross_entropy", opt, X, y, trace=1, progress=False)
 
 
 def test_non_finite_loss_names_epoch_and_step_and_writes_no_checkpoint(tmp_path):

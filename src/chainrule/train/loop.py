@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from chainrule.autodiff import Tensor, no_grad
+from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.data.batches import BatchLoader
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
@@ -98,11 +98,14 @@ class Trainer:
         progress: bool = True,
         from_logits: bool | None = None,
         save_extras: dict | None = None,
+        trace: bool = True,
     ):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if not isinstance(trace, bool):
+            raise TypeError(f"trace must be True or False, got {trace!r}")
         if regularization is not None and not callable(regularization):
             raise TypeError("regularization must be a callable (model, n_train) -> Tensor")
         callbacks = list(callbacks)
@@ -122,6 +125,7 @@ class Trainer:
         self.checkpoints = CheckpointDir(checkpoint_dir) if checkpoint_dir is not None else None
         self.from_logits = from_logits
         self.save_extras = dict(save_extras or {})
+        self.trace = trace
         if progress:
             callbacks.append(ProgressBar())
         self.callbacks = callbacks
@@ -143,6 +147,8 @@ class Trainer:
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
+        traceable = self.trace and X.dtype.name in DTYPES and y.dtype.name in DTYPES
+        self._traced = trace_backward(self._cost) if traceable else None
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
         if resume_from is not None:
@@ -192,10 +198,8 @@ class Trainer:
         for name, _ in params:
             sq_norms.setdefault(name, 0.0)
         for xb, yb in batches:
-            out = self.model(Tensor(xb))
-            cost = self.loss(out, yb)
-            if self.regularization is not None:
-                cost = cost + self.regularization(self.model, self.n_train)
+            self.optimizer.zero_grad()
+            cost, out = self._forward_backward(xb, yb)
             value = cost.item()
             if not math.isfinite(value):
                 raise NonFiniteLossError(
@@ -203,8 +207,6 @@ class Trainer:
                     f"{position['batch'] + 1}; try a smaller learning rate, input "
                     "normalization, or gradient clipping (no checkpoint was written after it)"
                 )
-            self.optimizer.zero_grad()
-            cost.backward()
             for name, p in params:
                 if p.grad is not None:
                     g = p.grad.reshape(-1)
@@ -227,6 +229,26 @@ class Trainer:
         position["elapsed"] += time.perf_counter() - start
         self._end_epoch(dev, position)
         return position
+
+    def _cost(self, x, y):
+        """The step's cost (the loss plus the regularization term) and the model's output."""
+        out = self.model(x)
+        cost = self.loss(out, y)
+        if self.regularization is not None:
+            cost = cost + self.regularization(self.model, self.n_train)
+        return cost, out
+
+    def _forward_backward(self, xb, yb):
+        """``_cost`` of a batch with its gradients accumulated: replayed by the traced step
+        when the model allows it, else (dropout, batch norm, ``trace=False``) eagerly."""
+        if self._traced is not None:
+            try:
+                return self._traced(xb, yb)
+            except TraceError:  # refused at its first call, before any side effect
+                self._traced = None
+        cost, out = self._cost(Tensor(xb), yb)
+        cost.backward()
+        return cost, out
 
     def _set_task(self, task: str) -> None:
         self.task = task
@@ -451,6 +473,11 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     from_logits : bool, optional
         Whether single-output models emit logits (threshold 0) or probabilities (0.5);
         by default, probabilities when the model's last layer is a Sigmoid or Softmax.
+    trace : bool
+        True (the default): record the first step's forward and backward and replay them
+        (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
+        falling back to the eager step for models it cannot replay (dropout, batch norm).
+        False: build and walk the graph anew at every step.
     """
     trainer = Trainer(model, loss, optimizer, **options)
     return trainer.fit(X, y, dev=dev, resume_from=resume_from)
