@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 
-SYSTEMS = ("chainrule", "chainrule-numpy", "torch", "jax", "sklearn", "numpy")
+SYSTEMS = ("chainrule", "chainrule-eager", "chainrule-numpy", "torch", "jax", "sklearn", "numpy")
 RACE_SYSTEMS = ("chainrule", "torch", "jax")
 CONFIG_KEYS = "abcd"
 DEFAULT_TARGET = 0.98

@@ -5,6 +5,7 @@ from __future__ import annotations
 PEERS = ("torch", "jax", "sklearn", "numpy")
 TITLES = {
     "chainrule": "chainrule",
+    "chainrule-eager": "chainrule (eager)",
     "chainrule-numpy": "chainrule (NumPy only)",
     "torch": "PyTorch eager",
     "jax": "JAX jit",

@@ -16,6 +16,7 @@ from types import ModuleType
 
 MODULES = {
     "chainrule": "chainrule.bench.systems.chainrule_mlp",
+    "chainrule-eager": "chainrule.bench.systems.chainrule_eager_mlp",
     "chainrule-numpy": "chainrule.bench.systems.chainrule_numpy_mlp",
     "torch": "chainrule.bench.systems.torch_mlp",
     "jax": "chainrule.bench.systems.jax_mlp",

@@ -1,10 +1,13 @@
-"""chainrule as its users write it: ``nn.MLP``, ``losses.cross_entropy``, ``optim.Adam``.
+"""chainrule as its users write it: ``nn.MLP``, ``losses.cross_entropy``, ``optim.Adam``,
+and the step's forward and backward under ``chainrule.trace_backward`` (recorded at the
+first step, replayed after it; bit-identical to ``loss.backward()``).
 
 The weights are loaded from the shared ``init_params`` so every system starts equal.
 With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update, and
-the layers and the cross-entropy their compiled passes; the ``chainrule-numpy`` system is
-the same step with ``Adam(fused=False)`` under ``chainrule.numpy_rules()``, the NumPy-only
-core.
+the layers and the cross-entropy their compiled passes. Two variants: ``chainrule-eager``
+is the same step with the graph built anew by ``loss.backward()`` at every step, and
+``chainrule-numpy`` the traced step with ``Adam(fused=False)`` under
+``chainrule.numpy_rules()``, the NumPy-only core.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Trainer(BatchCycler):
         params = self.model.named_parameters()
         self.optimizer = optim.Adam(params, lr=LEARNING_RATE, fused=self.fused)
         self.batches = [(cr.tensor(x), y) for x, y in batches]
+        self.backward = cr.trace_backward(self.forward_loss)
 
     def forward_loss(self, x, y):
         return losses.cross_entropy(self.model(x), y)
@@ -47,8 +51,7 @@ class Trainer(BatchCycler):
         self.optimizer.zero_grad()
 
     def step(self, x, y):
-        loss = self.forward_loss(x, y)
-        loss.backward()
+        loss = self.backward(x, y)
         self.update()
         return loss
 

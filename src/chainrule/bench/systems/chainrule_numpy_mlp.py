@@ -1,5 +1,5 @@
-"""chainrule's NumPy-only core: the ``chainrule`` system with ``Adam(fused=False)`` under
-``chainrule.numpy_rules()``."""
+"""chainrule's NumPy-only core: the ``chainrule`` system (traced step) with
+``Adam(fused=False)`` under ``chainrule.numpy_rules()``."""
 
 from __future__ import annotations
 
