@@ -33,6 +33,7 @@ from chainrule.targets import (
     check_rows,
     class_target,
     float_target,
+    label_out_of_range,
 )
 
 __all__ = [
@@ -311,7 +312,9 @@ def _xent_labels_compiled_kernel(zd, labels, reduction, fast):
     the NumPy rule's float operations in fewer passes: the shift and the per-example losses
     compiled, exp/sum/log NumPy's."""
     m, k = zd.shape
-    check_labels(labels, k, "cross_entropy")  # before the compiled passes index with them
+    bad = fast.first_bad_label(labels, k)  # before the compiled passes index with them
+    if bad >= 0:
+        label_out_of_range(labels, bad, k, "cross_entropy")
     s = np.empty_like(zd)
     fast.shift_rows(zd, s)
     with np.errstate(under="ignore"):

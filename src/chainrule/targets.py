@@ -80,11 +80,15 @@ def check_labels(labels, k: int, loss: str) -> None:
     # one pass: viewed as unsigned, negative labels become huge, so max < k checks both
     # bounds (the view copies nothing)
     if labels.view(labels.dtype.str.replace("i", "u")).max() >= k:
-        position = int(np.argmin(labels) if labels.min() < 0 else np.argmax(labels))
-        raise ValueError(
-            f"{loss}: class label {int(labels[position])} at position {position} is out of "
-            f"range: labels must lie in [0, {k}) for {k} classes"
-        )
+        label_out_of_range(labels, int(np.flatnonzero((labels < 0) | (labels >= k))[0]), k, loss)
+
+
+def label_out_of_range(labels, position: int, k: int, loss: str):
+    """Raise the ``ValueError`` for the bad label at ``position`` of ``labels``."""
+    raise ValueError(
+        f"{loss}: class label {int(labels[position])} at position {position} is out of "
+        f"range: labels must lie in [0, {k}) for {k} classes"
+    )
 
 
 def check_rows(q, loss: str) -> None:

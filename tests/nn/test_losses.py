@@ -209,15 +209,17 @@ def test_bce_from_probabilities_is_safe_at_zero_and_one():
     [
         (np.array([0, 1, -1, 2, 3]), r"label -1 at position 2 is out of range.*\[0, 4\)"),
         (np.array([0, 1, 4, 2, 3]), r"label 4 at position 2 is out of range"),
+        (np.array([0, 5, -1, 2, 3]), r"label 5 at position 1 is out of range"),  # the first
         (np.array([0.0, 1.0, 2.0, 1.0, 0.0]), r"float labels.*integer dtype"),
         (np.array([0, 1, 2]), r"batch size mismatch: the prediction has 5 rows, the target has 3"),
         (np.eye(3)[[0, 1, 2, 0, 1]], r"shape \(5, 4\), got shape \(5, 3\)"),
     ],
-    ids=["negative", "too_large", "float", "batch", "classes"],
+    ids=["negative", "too_large", "two_bad", "float", "batch", "classes"],
 )
 @pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
-def test_class_targets_are_validated(loss, labels, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("rules", [cr.enable_grad, cr.numpy_rules], ids=["default", "numpy"])
+def test_class_targets_are_validated(loss, labels, match, rules):
+    with rules(), pytest.raises(ValueError, match=match):
         loss(_t(np.zeros((M, K))), labels)
 
 

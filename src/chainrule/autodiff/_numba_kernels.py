@@ -80,6 +80,15 @@ def shift_rows(z, s):
 
 
 @numba.njit(error_model="numpy", cache=True)
+def first_bad_label(labels, k):
+    """The position of the first label outside [0, k), or -1 if there is none."""
+    for i in range(labels.shape[0]):
+        if labels[i] < 0 or labels[i] >= k:
+            return i
+    return -1
+
+
+@numba.njit(error_model="numpy", cache=True)
 def softmax_xent_rows(s, e, total, log_total, labels, per):
     """Per row i: per[i] = log_total[i] - s[i, label] (= -log p[label]) and, in place,
     e[i] /= total[i] (exp of the shifted logits -> softmax probabilities)."""

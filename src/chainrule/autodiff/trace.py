@@ -124,7 +124,9 @@ def _input_array(i: int, x):
                 "parameters by closure)"
             )
         return x.data
-    return np.asarray(x)
+    if type(x) is np.ndarray:
+        return x
+    return Tensor(x).data  # Python data becomes float32, as in cr.tensor
 
 
 class _Plan:
