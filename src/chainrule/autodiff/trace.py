@@ -14,8 +14,10 @@ the eager pass sums them. The result is the same, bit for bit, as
 What a replay assumes, and how it is kept honest:
 
 * The function applies the same primitives, in the same order, to inputs of the same
-  shapes and dtypes: no branching on values (JAX's ``jit`` assumes the same). A new
-  signature of the inputs (the last, smaller batch) gets a plan of its own.
+  shapes and dtypes: no branching on values (JAX's ``jit`` assumes the same), and the
+  Python values it reads (a layer's activation, a penalty's strength) are those of the
+  first call. A new signature of the inputs (the last, smaller batch) gets a plan of its
+  own; to change such a value, trace the function anew.
 * Everything that varies between calls is an input (the batch) or a tensor made before
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
