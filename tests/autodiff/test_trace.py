@@ -173,6 +173,8 @@ def test_inputs_are_data_and_the_output_a_scalar_tensor():
         cr.trace_backward(lambda x: 1.0)(np.ones(3))
     with pytest.raises(TypeError, match="got Tensor, ndarray"):
         cr.trace_backward(lambda x: ((x * w).sum(), x.data))(np.ones(3))
+    with cr.detect_anomaly(), pytest.raises(TypeError, match="got an empty tuple"):
+        cr.trace_backward(lambda x: ())(np.ones(3))  # the eager path checks the same
     non_scalar = cr.trace_backward(lambda x: x * w)
     for _ in range(2):  # the failed first call left no plan behind to replay
         with pytest.raises(RuntimeError, match="needs a seed gradient"):

@@ -110,12 +110,24 @@ class Traced:
         return self._backward(self.fn(*(Tensor(a) for a in arrays)))
 
     def _backward(self, out, plan=None, key=None):
-        outputs = out if isinstance(out, tuple) else (out,)
+        outputs = _outputs(out)
         outputs[0].backward()  # raises as the eager pass does (a non-scalar output, no graph)
         if plan is not None:
             self._plans[key] = plan
         detached = tuple(t.detach() for t in outputs)
         return detached if isinstance(out, tuple) else detached[0]
+
+
+def _outputs(out) -> tuple[Tensor, ...]:
+    """``fn``'s value as a tuple ``(loss, *aux)`` of tensors, or a ``TypeError``."""
+    outputs = out if isinstance(out, tuple) else (out,)
+    if not outputs or not all(isinstance(t, Tensor) for t in outputs):
+        got = ", ".join(type(t).__name__ for t in outputs) or "an empty tuple"
+        raise TypeError(
+            "trace_backward: the function must return a Tensor or a tuple of tensors "
+            f"(loss, *aux), got {got}"
+        )
+    return outputs
 
 
 def _input_array(i: int, x):
@@ -184,13 +196,7 @@ class _Plan:
     def finish(self, out) -> None:
         """Close the record: name the outputs and plan the backward."""
         self.aux = isinstance(out, tuple)
-        outputs = out if self.aux else (out,)
-        if not outputs or not all(isinstance(t, Tensor) for t in outputs):
-            got = ", ".join(type(t).__name__ for t in outputs) or "an empty tuple"
-            raise TypeError(
-                "trace_backward: the function must return a Tensor or a tuple of tensors "
-                f"(loss, *aux), got {got}"
-            )
+        outputs = _outputs(out)
         self.outputs = [self._slot(t) for t in outputs]
         self.root = self.outputs[0]
         needs = {slot for slot, t, *_ in self.captured if t.requires_grad}
