@@ -211,6 +211,7 @@ class _Plan:
             if differentiable
         ]
         self.leaves = [(slot, t) for slot, t, *_ in self.captured if t.requires_grad]
+        self.fills = [(slot, t) for slot, t, *_ in self.captured]
         self.n_slots = len(self.slots)
         self.root_shape, self.root_dtype = outputs[0].data.shape, outputs[0].data.dtype
         del self.slots  # the tensors of the trace are not needed to replay it
@@ -227,7 +228,7 @@ class _Plan:
     def replay(self, arrays) -> list[np.ndarray]:
         """The values of the outputs, after accumulating the gradients into the leaves."""
         values = [*arrays, *[None] * (self.n_slots - self.n_inputs)]
-        for slot, t, *_ in self.captured:
+        for slot, t in self.fills:
             values[slot] = t.data
         rules = []
         for kernel, ins, static, out, _ in self.steps:
