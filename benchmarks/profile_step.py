@@ -2,9 +2,12 @@
 
 ``python -m benchmarks.profile_step [--configs abcd] [--threads 2] [--top 12]``, from the
 repository root, prints per configuration the median time of the forward pass (with the
-loss), the backward pass and the Adam update for both, then the top functions of a
-cProfile run of the chainrule step by own time. Unless its environment already pins
-``--threads``, it reruns itself in a child process that does (NumPy loads with chainrule).
+loss), the backward pass and the Adam update for chainrule's eager step (the graph built
+and walked anew) and the hand-written NumPy step, the median time of chainrule's traced
+step (``trace_backward`` replays forward and backward in one call, so it is timed whole),
+then the top functions of a cProfile run of the traced step by own time. Unless its
+environment already pins ``--threads``, it reruns itself in a child process that does
+(NumPy loads with chainrule).
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ def _phases_chainrule(trainer, x, y, steps: int) -> dict[str, list[float]]:
         for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             times[key].append(dt)
     return times
+
+
+def _traced_steps(trainer, x, y, steps: int) -> dict[str, list[float]]:
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        trainer.step(x, y)
+        times.append(time.perf_counter() - t0)
+    return {"step": times}
 
 
 def _phases_numpy(trainer, x, y, steps: int) -> dict[str, list[float]]:
@@ -70,10 +82,13 @@ def profile(key: str, top: int) -> str:
     rows = []
     # Interleave the two systems in chunks so that both see the same machine load.
     chunks = {"chainrule": [], "numpy": []}
+    traced = []
     for _ in range(5):
         chunks["chainrule"].append(_phases_chainrule(ours, x, y, steps // 5))
+        traced.append(_traced_steps(ours, x, y, steps // 5))
         chunks["numpy"].append(_phases_numpy(ref, xn, yn, steps // 5))
-    lines = [f"### {config.label}", "", "| phase | chainrule ms | hand NumPy ms | ratio |"]
+    lines = [f"### {config.label}", ""]
+    lines += ["| phase | chainrule (eager) ms | hand NumPy ms | ratio |"]
     lines.append("|---|---|---|---|")
     total = {"chainrule": 0.0, "numpy": 0.0}
     for phase in ("forward+loss", "backward", "update"):
@@ -90,6 +105,10 @@ def profile(key: str, top: int) -> str:
         f"| step | {total['chainrule']:.3f} | {total['numpy']:.3f} | "
         f"{total['chainrule'] / total['numpy']:.2f} |"
     )
+    step = statistics.median(t for part in traced for t in part["step"]) * 1e3
+    lines.append(
+        f"| step, traced | {step:.3f} | {total['numpy']:.3f} | {step / total['numpy']:.2f} |"
+    )
     profiler = cProfile.Profile()
     profiler.enable()
     ours.run(steps // 2)
@@ -99,7 +118,7 @@ def profile(key: str, top: int) -> str:
     stats.print_stats(top)
     body = buf.getvalue()
     body = body[body.find("ncalls") :].rstrip()
-    lines += ["", f"cProfile of {steps // 2} chainrule steps, top {top} by own time:", ""]
+    lines += ["", f"cProfile of {steps // 2} traced chainrule steps, top {top} by own time:", ""]
     lines += ["```", body, "```", ""]
     return "\n".join(lines)
 
