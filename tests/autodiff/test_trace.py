@@ -50,6 +50,24 @@ def test_replayed_steps_equal_eager_steps_bit_for_bit(activation, rules):
         np.testing.assert_array_equal(a, b)
 
 
+def _assert_replays_like_eager(f, params, batches):
+    """Each traced call of ``f`` (the first records, the rest replay) gives the eager value
+    and gradients, bit for bit; returns the traced function."""
+    step = cr.trace_backward(f)
+    for inputs in batches:
+        value = step(*inputs)
+        traced = [p.grad for p in params]
+        for p in params:
+            p.grad = None
+        out = f(*(cr.tensor(a) for a in inputs))
+        out.backward()
+        assert out.item() == value.item()
+        for p, g in zip(params, traced, strict=True):
+            np.testing.assert_array_equal(g, p.grad)
+            p.grad = None
+    return step
+
+
 def test_many_primitives_replay_like_eager():
     rng = np.random.default_rng(3)
     w = cr.tensor(rng.standard_normal((5, 3)), requires_grad=True, dtype="float64")
@@ -63,19 +81,8 @@ def test_many_primitives_replay_like_eager():
         p = cr.softmax(h.reshape(2, 5).T.reshape(2, 5), axis=1)
         return -(cr.log_softmax(h, axis=0)[1:].sum() + p.log().mean()).astype("float64")
 
-    step = cr.trace_backward(f)
-    for _ in range(3):
-        x = rng.standard_normal((2, 5))
-        mask = rng.random((2, 3)) < 0.5
-        value = step(x, mask)
-        traced = w.grad.copy(), b.grad.copy()
-        w.grad = b.grad = None
-        out = f(cr.tensor(x), cr.tensor(mask))
-        out.backward()
-        assert out.item() == value.item()
-        np.testing.assert_array_equal(traced[0], w.grad)
-        np.testing.assert_array_equal(traced[1], b.grad)
-        w.grad = b.grad = None
+    batches = [(rng.standard_normal((2, 5)), rng.random((2, 3)) < 0.5) for _ in range(3)]
+    _assert_replays_like_eager(f, (w, b), batches)
 
 
 def test_gradients_accumulate_into_existing_grads_like_backward():
@@ -231,20 +238,10 @@ def test_binary_losses_replay_like_eager(loss):
         pred = z if loss == "bce_with_logits" else cr.sigmoid(z)
         return getattr(F, loss)(pred, y)
 
-    step = cr.trace_backward(f)
-    for _ in range(3):
-        x, y = rng.standard_normal((5, 4)), rng.random((5, 3))
-        value = step(x, y)
-        traced = w.grad, b.grad
-        w.grad = b.grad = None
-        out = f(cr.tensor(x), cr.tensor(y))
-        out.backward()
-        assert out.item() == value.item()
-        np.testing.assert_array_equal(traced[0], w.grad)
-        np.testing.assert_array_equal(traced[1], b.grad)
-        w.grad = b.grad = None
+    batches = [(rng.standard_normal((5, 4)), rng.random((5, 3))) for _ in range(3)]
+    step = _assert_replays_like_eager(f, (w, b), batches)
     with pytest.raises(ValueError, match="targets must lie in \\[0, 1\\]; got 2.0"):
-        step(x, np.full((5, 3), 2.0))
+        step(batches[0][0], np.full((5, 3), 2.0))
 
 
 def test_auxiliary_outputs_come_back_beside_the_loss():

@@ -24,9 +24,9 @@ def moons_model(seed=0, **kw):
     return nn.MLP([2, 16, 16, 2], activation="tanh", seed=seed, **kw)
 
 
-def train_moons(moons, epochs=30, seed=0, **kw):
+def train_moons(moons, epochs=30, seed=0, model_kw=None, **kw):
     X, y, Xd, yd = moons
-    model = moons_model(seed)
+    model = moons_model(seed, **(model_kw or {}))
     opt = optim.Adam(model.named_parameters(), lr=0.02)
     history = fit(
         model,
@@ -104,22 +104,7 @@ def test_the_traced_step_trains_exactly_like_the_eager_step(moons, options):
     model_kw = options.pop("model", {})
     runs = []
     for trace in (True, False):
-        X, y, Xd, yd = moons
-        model = moons_model(**model_kw)
-        opt = optim.Adam(model.named_parameters(), lr=0.02)
-        history = fit(
-            model,
-            "cross_entropy",
-            opt,
-            X,
-            y,
-            dev=(Xd, yd),
-            epochs=3,
-            batch_size=32,
-            progress=False,
-            trace=trace,
-            **options,
-        )
+        model, history = train_moons(moons, epochs=3, model_kw=model_kw, trace=trace, **options)
         rows = [{k: v for k, v in row.items() if k != "time"} for row in history.epochs]
         runs.append((rows, history.step_losses, history.grad_norms, model))
     (rows1, losses1, norms1, m1), (rows2, losses2, norms2, m2) = runs
