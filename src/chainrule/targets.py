@@ -50,6 +50,8 @@ def _coerce(target, dtype, loss: str) -> Tensor:
         )
     if data.dtype.kind not in "fiub":
         raise TypeError(f"{loss}: expected a numeric target, got dtype {data.dtype}")
+    if isinstance(target, Tensor):  # the astype primitive: a traced step replays the cast
+        return target.astype(dtype)
     return Tensor(data.astype(dtype))
 
 

@@ -258,3 +258,15 @@ def test_auxiliary_outputs_come_back_beside_the_loss():
             expected = model(cr.tensor(x))
         np.testing.assert_array_equal(out.data, expected.data)
         assert not out.requires_grad and loss.shape == ()
+
+
+def test_integer_targets_of_a_float_loss_are_cast_inside_the_replay():
+    model = nn.MLP([12, 5, 1], seed=0)
+    step = cr.trace_backward(lambda x, y: losses.bce(cr.sigmoid(model(x)), y))
+    xs, ys = _data(k=2)
+    for x, y in zip(xs, ys, strict=True):
+        value = step(x, y[:, None])
+        with cr.no_grad():
+            expected = losses.bce(cr.sigmoid(model(cr.tensor(x))), y[:, None])
+        assert value.item() == expected.item()
+    assert len(step._plans) == 1
