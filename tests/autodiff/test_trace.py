@@ -89,9 +89,10 @@ def test_gradients_accumulate_into_existing_grads_like_backward():
     w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
     step = cr.trace_backward(lambda x: (x * w).sum())
     x = np.array([1.0, 2.0, 3.0])
-    step(x)
-    step(x)  # the second call is a replay
-    np.testing.assert_array_equal(w.grad, 2 * x)
+    for _ in range(3):  # two recordings, then a replay
+        step(x)
+    assert next(iter(step._plans.values())).confirmed
+    np.testing.assert_array_equal(w.grad, 3 * x)
 
 
 def test_one_hot_targets_and_replays_see_new_inputs():
@@ -134,6 +135,7 @@ def test_labels_out_of_range_raise_at_a_replay_before_any_gradient():
     step = cr.trace_backward(lambda x, y: losses.cross_entropy(model(x), y))
     xs, ys = _data()
     step(xs[0], ys[0])
+    step(xs[1], ys[1])  # confirmed: the next call replays
     for _, p in model.named_parameters():
         p.grad = None
     bad = ys[1].copy()
@@ -160,6 +162,25 @@ def test_ops_that_would_not_replay_are_refused_before_any_gradient():
             cr.trace_backward(fn)(xs[0], ys[0])
         assert all(p.grad is None for _, p in model.named_parameters())
     assert rng.random() == np.random.default_rng(0).random()  # dropout drew no mask
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        lambda x, w: (x * w).sum() / float(x.data.sum()),  # a Python number from the input
+        lambda x, w: (x * w).sum() if x.data[0] > 0 else (x * w * w).sum(),  # a branch
+    ],
+    ids=["number", "branch"],
+)
+def test_a_function_that_reads_its_inputs_values_is_refused_at_its_second_call(reads):
+    w = cr.tensor(np.full(3, 2.0), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: reads(x, w))
+    step(np.array([1.0, 2.0, 3.0]))
+    before = w.grad.copy()
+    with pytest.raises(TraceError, match="its second call applied other primitives"):
+        step(np.array([-4.0, 5.0, 6.0]))
+    np.testing.assert_array_equal(w.grad, before)  # refused before any gradient
+    assert not step._plans
 
 
 def test_batch_norm_in_training_is_refused():

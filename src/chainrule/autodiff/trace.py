@@ -17,7 +17,12 @@ What a replay assumes, and how it is kept honest:
   shapes and dtypes: no branching on values (JAX's ``jit`` assumes the same), and the
   Python values it reads (a layer's activation, a penalty's strength) are those of the
   first call. A new signature of the inputs (the last, smaller batch) gets a plan of its
-  own; to change such a value, trace the function anew.
+  own; to change such a value, trace the function anew. To catch a function that breaks
+  this (a branch on its inputs' values, a Python number computed from them), the first
+  two calls of every signature run eagerly and are both recorded, and the plan is
+  replayed from the third call on only if the two records agree: the same kernels on the
+  same slots with the same arguments and the same constants. If they differ, the second
+  call raises ``TraceError`` before any gradient is accumulated.
 * Everything that varies between calls is an input (the batch) or a tensor made before
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
@@ -61,13 +66,15 @@ def trace_backward(fn):
         requires a gradient, exactly as ``fn(*inputs).backward()`` would, and returns the
         value of ``fn`` (each tensor without a graph). The first call with a given signature
         (shapes and dtypes of the inputs) runs ``fn`` eagerly and records it; later calls
-        replay the record. Under ``detect_anomaly`` every call runs eagerly.
+        replay the record once a second call has recorded the same program (see the
+        module docstring). Under ``detect_anomaly`` every call runs eagerly.
 
     Raises
     ------
     TraceError
-        At the first call, if ``fn`` uses an op that cannot be replayed (see the module
-        docstring); nothing has been changed then.
+        At the first call, if ``fn`` uses an op that cannot be replayed, or at the second,
+        if its program differs from the first call's (see the module docstring); nothing
+        has been changed then.
     """
     return Traced(fn)
 
@@ -94,8 +101,25 @@ class Traced:
         )
         plan = self._plans.get(key)
         if plan is not None and plan.current():
-            values = plan.replay(arrays)
-            return tuple(map(Tensor, values)) if plan.aux else Tensor(values[0])
+            if plan.confirmed:
+                values = plan.replay(arrays)
+                return tuple(map(Tensor, values)) if plan.aux else Tensor(values[0])
+            again, out = self._record(arrays)
+            if not plan.same_program(again):
+                del self._plans[key]
+                raise TraceError(
+                    "trace_backward: cannot replay this function: its second call applied "
+                    "other primitives, arguments or constants than its first (it depends on "
+                    "its inputs' values outside the primitives: a branch, or a Python "
+                    "number computed from them); run it eagerly"
+                )
+            plan.confirmed = True
+            return self._backward(out)
+        plan, out = self._record(arrays)
+        return self._backward(out, plan, key)
+
+    def _record(self, arrays):
+        """Run ``fn`` eagerly on ``arrays`` while recording it: (the plan, ``fn``'s value)."""
         tensors = [Tensor(a) for a in arrays]
         plan = _Plan(tensors)
         MODE.tape = plan
@@ -104,7 +128,7 @@ class Traced:
         finally:
             MODE.tape = None
         plan.finish(out)
-        return self._backward(out, plan, key)
+        return plan, out
 
     def _eager(self, arrays):
         return self._backward(self.fn(*(Tensor(a) for a in arrays)))
@@ -158,6 +182,7 @@ class _Plan:
         self.start = next(_sequence)
         self.steps: list[tuple] = []  # (kernel, input slots, static, output slot, recorded)
         self.captured: list[tuple] = []  # (slot, tensor, shape, dtype, requires_grad)
+        self.confirmed = False  # by a second record of the same program (Traced.__call__)
 
     # -- recording ---------------------------------------------------------------------
     def refuse(self, why: str) -> None:
@@ -215,6 +240,28 @@ class _Plan:
         self.n_slots = len(self.slots)
         self.root_shape, self.root_dtype = outputs[0].data.shape, outputs[0].data.dtype
         del self.slots  # the tensors of the trace are not needed to replay it
+
+    def same_program(self, other: _Plan) -> bool:
+        """Whether ``other`` recorded the same program: the same steps (kernels, slots,
+        static arguments), the same tensors captured from outside and constants made
+        inside with the same values, the same outputs."""
+        if self.steps != other.steps or (self.outputs, self.aux) != (other.outputs, other.aux):
+            return False
+        if len(self.captured) != len(other.captured):
+            return False
+        for (slot, t, *_), (slot2, t2, *_) in zip(self.captured, other.captured, strict=True):
+            if slot != slot2:
+                return False
+            inside, inside2 = t._seq >= self.start, t2._seq >= other.start
+            if inside != inside2:
+                return False
+            if not inside and t is not t2:
+                return False
+            if inside and not (
+                t.data.dtype == t2.data.dtype and np.array_equal(t.data, t2.data, equal_nan=True)
+            ):
+                return False
+        return True
 
     # -- replaying ---------------------------------------------------------------------
     def current(self) -> bool:
