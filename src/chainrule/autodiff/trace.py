@@ -5,7 +5,7 @@ topological sort and a dictionary of pending gradients. For a small network most
 step is that bookkeeping, not arithmetic. But a training step applies the same
 primitives to arrays of the same shapes every time, so the graph of the first step
 already says everything: which kernels run, in which order, which output feeds which
-input. :func:`trace_backward` records that once and replays it: every primitive's kernel
+input. :func:`trace_backward` records that and replays it: every primitive's kernel
 (see :func:`~chainrule.autodiff.tensor.apply`) runs on new arrays held in numbered
 slots, and the rules run in reverse recording order, the gradients summed in the order
 the eager pass sums them. The result is the same, bit for bit, as

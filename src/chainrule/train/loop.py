@@ -474,7 +474,7 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         Whether single-output models emit logits (threshold 0) or probabilities (0.5);
         by default, probabilities when the model's last layer is a Sigmoid or Softmax.
     trace : bool
-        True (the default): record the first step's forward and backward and replay them
+        True (the default): record the first steps' forward and backward and replay them
         (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
         falling back to the eager step for models it cannot replay (dropout, batch norm).
         False: build and walk the graph anew at every step.

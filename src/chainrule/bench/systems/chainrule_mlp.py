@@ -1,6 +1,6 @@
 """chainrule as its users write it: ``nn.MLP``, ``losses.cross_entropy``, ``optim.Adam``,
 and the step's forward and backward under ``chainrule.trace_backward`` (recorded at the
-first step, replayed after it; bit-identical to ``loss.backward()``).
+first two steps, replayed after them; bit-identical to ``loss.backward()``).
 
 The weights are loaded from the shared ``init_params`` so every system starts equal.
 With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update, and
