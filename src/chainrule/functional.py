@@ -245,11 +245,12 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
     op = "softmax_cross_entropy"
     if target.data.dtype.kind == "f":
         kernel, static = _xent_probs_kernel, (reduction, label_smoothing, target.requires_grad)
-    elif label_smoothing or type(z.data) is not np.ndarray or engine_kernels() is None:
-        kernel, static = _xent_labels_kernel, (reduction, label_smoothing)
-    else:
-        kernel, static = _xent_labels_compiled_kernel, (reduction, engine_kernels())
-    return apply(op, kernel, (z, target), *static)
+        return apply(op, kernel, (z, target), *static)
+    # the compiled passes: integer labels without smoothing on a NumPy batch, with numba
+    fast = None if label_smoothing or type(z.data) is not np.ndarray else engine_kernels()
+    if fast is None:
+        return apply(op, _xent_labels_kernel, (z, target), reduction, label_smoothing)
+    return apply(op, _xent_labels_compiled_kernel, (z, target), reduction, fast)
 
 
 def _log_probs(zd):
