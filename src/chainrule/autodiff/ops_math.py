@@ -275,7 +275,7 @@ def _clip_kernel(x, lo, hi):
 def where(condition, a, b):
     """``a`` where ``condition`` else ``b``; the condition is a constant boolean mask."""
     if not isinstance(condition, Tensor):
-        condition = Tensor(condition)
+        condition = Tensor(array_module(condition).asarray(condition, dtype=bool))
     a, b = _pair(a, b, "where")
     try:
         return apply("where", _where_kernel, (condition, a, b), a.requires_grad, b.requires_grad)
