@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autodiff.backend import array_module, engine_kernels
+from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
-from chainrule.autodiff.tensor import apply, lift, node, untraceable
+from chainrule.autodiff.tensor import apply, lift, node
 from chainrule.targets import (
     as_prediction,
     check_labels,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 
 from chainrule.autodiff.backend import array_module
-from chainrule.autodiff.mode import MODE
+from chainrule.autodiff.mode import MODE, untraceable
 
 _RELEASED = (
     "backward through a graph whose saved values were already released by an earlier "
@@ -57,8 +57,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         Keep the graph (and the values its rules saved) for another backward pass.
         Otherwise each node is released as soon as its rule has run.
     """
-    if MODE.tape is not None:
-        MODE.tape.refuse("it calls backward() itself")
+    untraceable("it calls backward() itself")
     if not root.requires_grad:
         raise RuntimeError(
             f"backward() on a tensor that does not require a gradient (op {root._op!r}): "

@@ -76,6 +76,18 @@ class numpy_rules(_Switch):  # noqa: N801
     _attr, _value = "compiled", False
 
 
+def untraceable(why: str) -> None:
+    """Inside :func:`~chainrule.autodiff.trace.trace_backward`, raise its ``TraceError``.
+
+    For ops with side effects a replay would not repeat (drawing a random mask, updating
+    running statistics, a backward pass of its own): call it before the first of them,
+    so a refused trace changes nothing. ``why`` names what would be missed.
+    """
+    tape = MODE.tape
+    if tape is not None:
+        tape.refuse(why)
+
+
 def is_grad_enabled() -> bool:
     """Whether operations are being recorded for backpropagation."""
     return MODE.grad_enabled

@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from chainrule.autodiff.mode import MODE
+from chainrule.autodiff.mode import MODE, untraceable
 
 FLOAT_DTYPES = ("float32", "float64")
 DTYPES = (*FLOAT_DTYPES, "int8", "int16", "int32", "int64", "uint8", "bool")
@@ -268,18 +268,6 @@ def node(data, parents: tuple, vjp, op: str) -> Tensor:
     """
     untraceable(f"op {op!r} is built with node(), so it has no kernel to replay")
     return _node(data, parents, vjp, op)
-
-
-def untraceable(why: str) -> None:
-    """Inside :func:`~chainrule.autodiff.trace.trace_backward`, raise its ``TraceError``.
-
-    For ops with side effects a replay would not repeat (drawing a random mask, updating
-    running statistics): call it before the first of them, so a refused trace changes
-    nothing. ``why`` names what would be missed.
-    """
-    tape = MODE.tape
-    if tape is not None:
-        tape.refuse(why)
 
 
 _data = operator.attrgetter("data")

@@ -277,10 +277,10 @@ class _Plan:
         values = [*arrays, *[None] * (self.n_slots - self.n_inputs)]
         for slot, t in self.fills:
             values[slot] = t.data
-        rules = []
+        vjps = []
         for kernel, ins, static, out, _ in self.steps:
             values[out], vjp = kernel(*[values[i] for i in ins], *static)
-            rules.append(vjp)
+            vjps.append(vjp)
         outputs = [values[i] for i in self.outputs]
         del values  # the rules keep what they need, as in the eager pass
         grads = [None] * self.n_slots
@@ -290,8 +290,8 @@ class _Plan:
             if g is None:
                 continue
             grads[out] = None
-            parent_grads = rules[k](g)
-            rules[k] = None
+            parent_grads = vjps[k](g)
+            vjps[k] = None
             for pos, slot in targets:
                 pg = parent_grads[pos]
                 if pg is not None:
