@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.tensor import Tensor
+from chainrule.autodiff.tensor import DTYPES, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -122,7 +122,12 @@ def class_target(target, logits: Tensor, loss: str) -> Tensor:
                 f"{loss}: integer class labels must have shape ({m},), got {data.shape}; "
                 f"one-hot or probability targets must be float with shape ({m}, {k})"
             )
-        return target if isinstance(target, Tensor) else Tensor(data)
+        if isinstance(target, Tensor):
+            return target
+        if data.dtype.name not in DTYPES:  # uint16/32/64: checked here, held as int64
+            check_labels(data, k, loss)
+            data = data.astype(np.int64)
+        return Tensor(data)
     if data.dtype.kind == "f" and data.shape == (m,):
         raise ValueError(
             f"{loss}: got float labels of shape ({m},) (dtype {data.dtype}); class labels "

@@ -223,6 +223,17 @@ def test_class_targets_are_validated(loss, labels, match, rules):
         loss(_t(np.zeros((M, K))), labels)
 
 
+@pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
+def test_labels_of_any_unsigned_dtype_are_accepted_and_checked(loss):
+    z = _t(np.zeros((M, K)))
+    labels = np.array([0, 1, 2, 3, 1])
+    expected = loss(z, labels).item()
+    for dtype in (np.uint16, np.uint32, np.uint64):
+        assert loss(z, labels.astype(dtype)).item() == expected
+        with pytest.raises(ValueError, match="label 60000 at position 1 is out of range"):
+            loss(z, np.array([0, 60000, 2, 3, 1], dtype))
+
+
 def test_bce_rejects_probabilities_outside_the_unit_interval():
     with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]; got 1.5"):
         losses.bce(_t([0.5, 1.5]), [1.0, 0.0])
