@@ -34,7 +34,7 @@ from chainrule.targets import (
     check_rows,
     class_target,
     float_target,
-    label_out_of_range,
+    label_error,
 )
 
 __all__ = [
@@ -316,7 +316,7 @@ def _xent_labels_compiled_kernel(zd, labels, reduction, fast):
     m, k = zd.shape
     bad = fast.first_bad_label(labels, k)  # before the compiled passes index with them
     if bad >= 0:
-        label_out_of_range(labels, bad, k, "cross_entropy")
+        raise label_error(labels, bad, k, "cross_entropy")
     s = np.empty_like(zd)
     fast.shift_rows(zd, s)
     with np.errstate(under="ignore"):

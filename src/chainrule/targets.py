@@ -82,12 +82,12 @@ def check_labels(labels, k: int, loss: str) -> None:
     # one pass: viewed as unsigned, negative labels become huge, so max < k checks both
     # bounds (the view copies nothing)
     if labels.view(labels.dtype.str.replace("i", "u")).max() >= k:
-        label_out_of_range(labels, int(np.flatnonzero((labels < 0) | (labels >= k))[0]), k, loss)
+        raise label_error(labels, int(np.flatnonzero((labels < 0) | (labels >= k))[0]), k, loss)
 
 
-def label_out_of_range(labels, position: int, k: int, loss: str):
-    """Raise the ``ValueError`` for the bad label at ``position`` of ``labels``."""
-    raise ValueError(
+def label_error(labels, position: int, k: int, loss: str) -> ValueError:
+    """The ``ValueError`` for the label out of range at ``position`` of ``labels``."""
+    return ValueError(
         f"{loss}: class label {int(labels[position])} at position {position} is out of "
         f"range: labels must lie in [0, {k}) for {k} classes"
     )
