@@ -115,9 +115,9 @@ class Adam(Optimizer):
     def fused_step(self, group, grads, lr, t, shrink) -> None:
         # the NumPy rule rounds every Python scalar to the arrays' dtype: so does the array
         dtype = group.grad.dtype
-        coef = np.array([*self._scalars(lr, t), shrink, np.finfo(dtype).tiny], dtype)
-        for p, g, (v, s) in zip(group.params, grads, group.flat_states, strict=True):
-            kernels.adam_step(p.data.reshape(-1), g, v, s, coef)
+        coef = np.array((*self._scalars(lr, t), shrink, kernels.tiny(dtype)), dtype)
+        params = [p.data.reshape(-1) for p in group.params]
+        kernels.adam_step(params, grads, group.flat_states, coef)
 
 
 class AdamW(Adam):

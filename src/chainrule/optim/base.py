@@ -235,10 +235,10 @@ class Optimizer:
             return None
         flat = []
         for p in self._params:
-            g = p.grad
-            if g is None or g.shape != p.shape or g.dtype != p.dtype:
+            g, data = p.grad, p.data
+            if g is None or g.shape != data.shape or g.dtype != data.dtype:
                 return None
-            if not p.data.flags.c_contiguous:
+            if not data.flags.c_contiguous:
                 return None
             flat.append(g.reshape(-1))
         for group in self._groups:

@@ -22,7 +22,10 @@ Measured on the benchmark machine (float32, one Adam step and write, arrays in c
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
+
+import numpy as np
 
 from chainrule.autodiff.backend import compiled
 
@@ -60,11 +63,13 @@ def resolve(owner: str, fused) -> bool:
     return False
 
 
-def adam_step(p, g, v, s, coef) -> None:
-    """One Adam step and write, in place, on 1-D contiguous arrays of one float dtype.
+def adam_step(params, grads, states, coef) -> None:
+    """One Adam step and write per parameter, in place, on 1-D contiguous arrays of one
+    float dtype: ``params[j]``, ``grads[j]`` and the pair ``states[j] = (v, s)``.
 
     ``coef`` holds, in the arrays' dtype, ``beta1, gain1 = 1 - beta1, beta2, square_gain,
-    eps, scale, shrink, tiny`` (``tiny``: the dtype's smallest normal number). For each i::
+    eps, scale, shrink, tiny`` (``tiny``: the dtype's smallest normal number, see
+    :func:`tiny`). For each i::
 
         gi = g[i] * gain1
         v[i] = v[i] * beta1 + gi                (0 if |v[i]| < tiny)
@@ -73,7 +78,15 @@ def adam_step(p, g, v, s, coef) -> None:
 
     the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
     """
-    _numba_module().adam(p, g, v, s, coef)
+    adam = _numba_module().adam
+    for p, g, (v, s) in zip(params, grads, states, strict=True):
+        adam(p, g, v, s, coef)
+
+
+@functools.cache
+def tiny(dtype) -> float:
+    """The smallest normal number of the float ``dtype`` (``np.finfo(dtype).tiny``)."""
+    return float(np.finfo(dtype).tiny)
 
 
 def all_finite(arrays) -> bool:
