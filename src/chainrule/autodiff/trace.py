@@ -238,7 +238,7 @@ class _Plan:
         self.leaves = [(slot, t) for slot, t, *_ in self.captured if t.requires_grad]
         self.fills = [(slot, t) for slot, t, *_ in self.captured]
         self.n_slots = len(self.slots)
-        self.root_shape, self.root_dtype = outputs[0].data.shape, outputs[0].data.dtype
+        self.seed = np.ones(outputs[0].data.shape, outputs[0].data.dtype)  # d loss / d loss
         del self.slots  # the tensors of the trace are not needed to replay it
 
     def same_program(self, other: _Plan) -> bool:
@@ -284,7 +284,7 @@ class _Plan:
         outputs = [values[i] for i in self.outputs]
         del values  # the rules keep what they need, as in the eager pass
         grads = [None] * self.n_slots
-        grads[self.root] = np.ones(self.root_shape, self.root_dtype)
+        grads[self.root] = self.seed.copy()  # a rule may hand it on to a leaf's grad
         for k, out, targets in self.rules:
             g = grads[out]
             if g is None:
