@@ -1,6 +1,7 @@
 """The compiled rules (numba, the ``fast`` extra) give the NumPy rules' values."""
 
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -53,6 +54,23 @@ def test_compiled_relu_propagates_nan_like_numpy():
     assert np.isnan(compiled[0][0, 0])
     for got, want in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(got, want)  # NaN == NaN here
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_sigmoid_layer_is_bit_identical_at_extreme_inputs(dtype):
+    # exp(-z) overflows (z = -1e4, -inf) and underflows (z = 1e4, inf); NaN stays NaN; no
+    # warning either way
+    x = np.array([[-1e4, 1e4, np.nan, -np.inf, np.inf, 0.0, -88.5, 88.5, -745.5]], dtype).T
+    w = np.ones((1, 2), dtype)
+    b = np.array([0.0, -1e-3], dtype)
+    outputs = []
+    for numpy_only in (False, True):
+        with warnings.catch_warnings(), _rules(numpy_only):
+            warnings.simplefilter("error")
+            outputs.append(cr.linear(x, w, b, "sigmoid").data)
+    compiled, reference = outputs
+    assert compiled.tobytes() == reference.tobytes()
+    assert compiled[0, 0] == 0 and compiled[1, 0] == 1 and np.isnan(compiled[2, 0])
 
 
 def test_numpy_rules_is_a_nesting_switch():

@@ -41,6 +41,27 @@ def bias_relu(z, b):
 
 
 @numba.njit(error_model="numpy", cache=True)
+def bias_negate(z, b):
+    """In place on the (m, n) matmul output: z = -(z + b), the argument of sigmoid's exp."""
+    m, n = z.shape
+    for i in range(m):
+        for j in range(n):
+            z[i, j] = -(z[i, j] + b[j])
+    return z
+
+
+@numba.njit(error_model="numpy", cache=True)
+def reciprocal_one_plus(e, unit):
+    """In place on the (m, n) array e = exp(-z): e = 1 / (e + 1), sigmoid's last steps."""
+    one = unit[0]
+    m, n = e.shape
+    for i in range(m):
+        for j in range(n):
+            e[i, j] = one / (e[i, j] + one)
+    return e
+
+
+@numba.njit(error_model="numpy", cache=True)
 def activation_backward(kind, g, a, unit, dz, db):
     """dz = g * act'(z), read from a = act(z), and db = sum of dz over the rows.
 

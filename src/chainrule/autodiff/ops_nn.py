@@ -199,8 +199,9 @@ def linear(x, w, b=None, activation: str | None = None):
     derivative is taken from A, so the node keeps one array where the composition
     ``relu(linear(x, w, b))`` keeps two and makes one more pass over memory. With numba
     installed (the ``fast`` extra), an activation on a batch with a bias runs compiled
-    where that saves work: dZ and db in one pass (all three activations), and for relu
-    also bias and activation in one pass; the same values as the NumPy rule (which
+    where that saves work: dZ and db in one pass (all three activations), for relu also
+    bias and activation in one pass, for sigmoid bias and negation in one pass and
+    1 / (1 + e) in another around NumPy's exp; the same values as the NumPy rule (which
     :class:`~chainrule.autodiff.mode.numpy_rules` selects).
     """
     x, w = lift(x), lift(w, x)
@@ -237,6 +238,8 @@ def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
     act_vjp = None
     if fast is not None and activation == "relu":  # bias and relu in one compiled pass
         fast.bias_relu(out, bd)
+    elif fast is not None and activation == "sigmoid":
+        _bias_sigmoid_compiled(out, bd, fast)
     else:
         if bd is not None:
             out += bd
@@ -261,6 +264,15 @@ def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
         return dx, dw, db
 
     return out, vjp
+
+
+def _bias_sigmoid_compiled(z, b, fast) -> None:
+    """z = sigmoid(z + b) in place, :func:`sigmoid_array`'s operations in its order: the
+    bias and the negation in one compiled pass, NumPy's exp, then 1 / (e + 1) compiled."""
+    fast.bias_negate(z, b)
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(z, out=z)
+    fast.reciprocal_one_plus(z, fast.unit(z.dtype))
 
 
 def _linear_unbiased_kernel(xd, wd, activation, rx, rw):
