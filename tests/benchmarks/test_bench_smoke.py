@@ -42,6 +42,28 @@ def test_runner_measures_chainrule_and_numpy(bench, tmp_path, capsys):
     assert results["peak_gflops"] > 0
 
 
+def test_repetitions_rotate_the_order_of_the_systems(bench, monkeypatch):
+    run, _ = bench
+    from chainrule.bench import throughput
+
+    timed = []
+
+    def fake_time(trainer, steps):
+        timed.append(type(trainer).__module__.rpartition(".")[2])
+        return 1.0
+
+    monkeypatch.setattr(throughput, "_time", fake_time)
+    systems = "chainrule,chainrule-eager,numpy"
+    run.main([*TINY, "--systems", systems, "--reps", "4", "--no-memory"])
+    eager, hand = "chainrule_eager_mlp", "numpy_mlp"
+    assert timed == [
+        *("chainrule_mlp", eager, hand),
+        *(eager, hand, "chainrule_mlp"),
+        *(hand, "chainrule_mlp", eager),
+        *("chainrule_mlp", eager, hand),
+    ]
+
+
 def test_missing_system_is_reported_not_skipped(bench, monkeypatch, capsys):
     run, systems = bench
     monkeypatch.setitem(systems.MODULES, "torch", "chainrule.bench.systems.not_installed")

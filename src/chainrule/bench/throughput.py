@@ -3,7 +3,9 @@
 One step = forward, mean softmax cross-entropy, backward, Adam update (see
 :mod:`chainrule.bench.systems`). After an untimed warm-up, repetition 1 of every system
 runs, then repetition 2, and so on, each preceded by a short pause so that the worker
-threads one library leaves spinning never steal the cores of the next; a repetition's
+threads one library leaves spinning never steal the cores of the next, and the order of
+the systems rotated by one place at each repetition (:func:`rotated`), so that no system
+always runs in the same position; a repetition's
 samples/s is ``steps * batch / wall time``, and the median over repetitions is reported.
 The float32 matmul peak is probed once per repetition, interleaved with the systems.
 """
@@ -26,6 +28,14 @@ def _calibrate(trainer, warmup: int, seconds: float) -> int:
     trainer.run(warmup)
     per_step = (time.perf_counter() - start) / warmup
     return max(3, round(seconds / max(per_step, 1e-9)))
+
+
+def rotated(names: list, rep: int) -> list:
+    """The order of the systems in repetition ``rep`` (from 0): ``names`` rotated left by
+    ``rep``, so that over as many repetitions as systems each runs once in every position
+    (first after the matmul-peak probe, after each other system)."""
+    k = rep % len(names) if names else 0
+    return names[k:] + names[:k]
 
 
 def _time(trainer, steps: int) -> float:
@@ -73,10 +83,10 @@ def run(args, settings: dict) -> dict:
             except Exception as exc:  # a peer that breaks must not stop the others
                 entry["systems"][name] = {"error": f"{type(exc).__name__}: {exc}"}
         reps = {name: [] for name in trainers}
-        for _ in range(args.reps):
-            for name, trainer in trainers.items():
+        for rep in range(args.reps):
+            for name in rotated(list(trainers), rep):
                 time.sleep(args.pause)
-                reps[name].append(steps[name] * config.batch / _time(trainer, steps[name]))
+                reps[name].append(steps[name] * config.batch / _time(trainers[name], steps[name]))
             peaks.append(probe.measure())
         for name, trainer in trainers.items():
             median = statistics.median(reps[name])
