@@ -46,6 +46,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "negative_log_likelihood",
     "relu",
     "sigmoid",
     "softmax",
@@ -331,6 +332,55 @@ def _xent_labels_compiled_kernel(zd, labels, reduction, fast):
         d = np.empty_like(p)
         fast.softmax_xent_backward(p, labels, scale, fast.unit(p.dtype), d)
         return d, None
+
+    return _reduce(per, reduction), vjp
+
+
+def negative_log_likelihood(log_probs, target, reduction: str = "mean"):
+    """Negative log-likelihood of log-probabilities ``lp`` of shape (m, k), e.g. the
+    output of :func:`log_softmax`. Per example::
+
+        l = -lp[label]                (integer labels in [0, k))
+        l = -sum_j y_j lp_j           (one-hot or probability rows y)
+
+    Gradient: ``d loss / d lp = -onehot(label) / m`` or ``-y / m`` (reduction="mean"); a
+    float target tensor that requires a gradient receives ``-lp`` (scaled the same way).
+    ``negative_log_likelihood(log_softmax(z), y)`` equals ``softmax_cross_entropy(z, y)``.
+    The labels' range and the rows' signs are checked by the kernel, so a replayed step
+    (:func:`~chainrule.autodiff.trace.trace_backward`) checks them too.
+    """
+    name = "nll"
+    check_reduction(reduction, name)
+    lp = as_prediction(log_probs, name, ndim=2)
+    target = class_target(target, lp, name)
+    if target.data.dtype.kind == "f":
+        return apply(name, _nll_rows_kernel, (lp, target), reduction, target.requires_grad)
+    return apply(name, _nll_labels_kernel, (lp, target), reduction)
+
+
+def _nll_labels_kernel(lpd, labels, reduction):
+    m, k = lpd.shape
+    check_labels(labels, k, "nll")
+    xp = array_module(lpd)
+    rows = xp.arange(m)
+    per = -lpd[rows, labels]
+
+    def vjp(g):
+        d = xp.zeros_like(lpd)
+        d[rows, labels] = -_upstream(g, reduction, m, 1)
+        return d, None
+
+    return _reduce(per, reduction), vjp
+
+
+def _nll_rows_kernel(lpd, q, reduction, rq):
+    m = lpd.shape[0]
+    check_rows(q, "nll")
+    per = -(lpd * q).sum(axis=1)
+
+    def vjp(g):
+        up = -_upstream(g, reduction, m, 2)
+        return up * q, (up * lpd if rq else None)
 
     return _reduce(per, reduction), vjp
 

@@ -28,19 +28,15 @@ without the saturation of a separate sigmoid/softmax layer.
 
 from __future__ import annotations
 
-import numpy as np
-
 from chainrule.functional import (
     bce_with_logits,
     binary_cross_entropy,
+    negative_log_likelihood,
     softmax_cross_entropy,
 )
 from chainrule.targets import (
     as_prediction,
-    check_labels,
     check_reduction,
-    check_rows,
-    class_target,
     float_target,
 )
 
@@ -111,24 +107,13 @@ def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: floa
 
 
 def nll(log_probs, target, reduction: str = "mean"):
-    """Negative log-likelihood from log-probabilities (e.g. ``log_softmax`` output).
+    """Negative log-likelihood from log-probabilities (e.g. ``log_softmax`` output); see
+    :func:`chainrule.functional.negative_log_likelihood`.
 
     Per example ``-log p[label]`` for integer labels, or ``-sum_j y_j log p_j`` for
     one-hot/probability rows. ``nll(log_softmax(z), y)`` equals ``cross_entropy(z, y)``.
     """
-    name = "nll"
-    check_reduction(reduction, name)
-    lp = as_prediction(log_probs, name, ndim=2)
-    target = class_target(target, lp, name)
-    if target.data.dtype.kind == "f":
-        check_rows(target.data, name)
-        per = -(lp * target).sum(axis=1)
-    else:
-        check_labels(target.data, lp.shape[1], name)
-        per = -lp[np.arange(lp.shape[0]), target.data]
-    if reduction == "mean":
-        return per.mean()
-    return per.sum() if reduction == "sum" else per
+    return negative_log_likelihood(log_probs, target, reduction)
 
 
 LOSSES = {

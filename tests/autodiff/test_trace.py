@@ -265,6 +265,30 @@ def test_binary_losses_replay_like_eager(loss):
         step(batches[0][0], np.full((5, 3), 2.0))
 
 
+@pytest.mark.parametrize("target", ["labels", "rows"])
+def test_nll_replays_like_eager_and_checks_its_targets_at_every_replay(target):
+    rng = np.random.default_rng(6)
+    w = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype="float64")
+
+    def f(x, y):
+        return losses.nll(cr.log_softmax(x @ w, axis=1), y)
+
+    def targets(labels):
+        return labels if target == "labels" else np.eye(3)[labels]
+
+    batches = [(rng.standard_normal((5, 4)), targets(rng.integers(0, 3, 5))) for _ in range(4)]
+    step = _assert_replays_like_eager(f, (w,), batches)
+    assert len(step._plans) == 1 and next(iter(step._plans.values())).confirmed
+    bad = targets(np.array([0, 1, 2, 0, 1]))
+    if target == "labels":
+        bad[2], match = 3, "class label 3 at position 2 is out of range"
+    else:
+        bad[2], match = [-1.0, 2.0, 0.0], "must be non-negative"
+    with pytest.raises(ValueError, match=match):
+        step(batches[0][0], bad)
+    assert w.grad is None
+
+
 def test_auxiliary_outputs_come_back_beside_the_loss():
     model = nn.MLP([12, 5, 4], seed=0)
 

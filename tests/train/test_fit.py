@@ -98,8 +98,9 @@ def test_same_seed_gives_bit_identical_histories(moons):
         {"model": {"batch_norm": True}},
         # a Python number from the targets: refused at the second step, then eager
         {"loss": lambda out, y: cr.losses.cross_entropy(out, y) * float(cr.tensor(y).data.mean())},
+        {"loss": lambda out, y: cr.losses.nll(cr.log_softmax(out, axis=1), y)},
     ],
-    ids=["l2", "dropout", "batch_norm", "reads_targets"],
+    ids=["l2", "dropout", "batch_norm", "reads_targets", "nll"],
 )
 def test_the_traced_step_trains_exactly_like_the_eager_step(moons, options):
     options = dict(options)
