@@ -265,6 +265,22 @@ def test_binary_losses_replay_like_eager(loss):
         step(batches[0][0], np.full((5, 3), 2.0))
 
 
+def test_detach_is_replayed_and_still_cuts_the_graph():
+    rng = np.random.default_rng(8)
+    w = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype="float64")
+    v = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype="float64")
+
+    def f(x):  # a target computed by a second set of weights, held fixed
+        z = x @ w
+        return ((z - (x @ v).detach()) ** 2).sum() + (z * z.detach()).mean()
+
+    batches = [(rng.standard_normal((5, 4)),) for _ in range(4)]
+    step = _assert_replays_like_eager(f, (w, v), batches)
+    assert next(iter(step._plans.values())).confirmed
+    step(*batches[0])
+    assert v.grad is None  # detached: no gradient reaches v on a replay either
+
+
 @pytest.mark.parametrize("target", ["labels", "rows"])
 def test_nll_replays_like_eager_and_checks_its_targets_at_every_replay(target):
     rng = np.random.default_rng(6)

@@ -120,8 +120,13 @@ class Tensor:
         return self.data
 
     def detach(self) -> Tensor:
-        """A tensor sharing the values but cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing the values but cut from the graph (inside
+        :func:`~chainrule.autodiff.trace.trace_backward`, a recorded step of the replay)."""
+        out = Tensor(self.data)
+        tape = MODE.tape
+        if tape is not None:
+            tape.record(_detach_kernel, (self,), (), out)
+        return out
 
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Backpropagate from this tensor; see :func:`chainrule.autodiff.graph.backward`."""
@@ -291,6 +296,11 @@ def apply(op: str, kernel, parents: tuple, *static) -> Tensor:
     if tape is not None:
         tape.record(kernel, parents, static, result)
     return result
+
+
+def _detach_kernel(a):
+    # the output of detach takes no gradient, so a replay never calls its rule
+    return a, None
 
 
 def _node(data, parents: tuple, vjp, op: str) -> Tensor:
