@@ -90,8 +90,9 @@ def test_gradcheck_cross_entropy_with_label_smoothing(target, smoothing):
         (losses.cross_entropy, _rng(5).standard_normal((M, K)), PROBS),
         (losses.bce_with_logits, _rng(3).standard_normal((M, 2)), _rng(4).random((M, 2))),
         (losses.bce, _rng(3).uniform(0.1, 0.9, (M, 2)), _rng(4).uniform(0.1, 0.9, (M, 2))),
+        (losses.nll, np.log(PROBS), _rng(7).dirichlet(np.ones(K), M)),
     ],
-    ids=["cross_entropy", "bce_with_logits", "bce"],
+    ids=["cross_entropy", "bce_with_logits", "bce", "nll"],
 )
 def test_gradcheck_with_respect_to_soft_targets(loss, pred, target):
     result = cr.gradcheck(lambda p, y: loss(p, y, reduction="none"), _t(pred), _t(target))
