@@ -94,9 +94,15 @@ def label_error(labels, position: int, k: int, loss: str) -> ValueError:
 
 
 def check_rows(q, loss: str) -> None:
-    """Raise ``ValueError`` if one-hot/probability rows ``q`` (an array) have a negative entry."""
-    if (q < 0).any():
-        raise ValueError(f"{loss}: one-hot/probability targets must be non-negative")
+    """Raise ``ValueError`` naming the first negative entry of the (m, k) one-hot/probability
+    rows ``q`` (an array)."""
+    negative = q < 0
+    if negative.any():
+        row, column = (int(i) for i in np.argwhere(negative)[0])
+        raise ValueError(
+            f"{loss}: one-hot/probability targets must be non-negative; got {q[row, column]} "
+            f"at row {row}, column {column}"
+        )
 
 
 def class_target(target, logits: Tensor, loss: str) -> Tensor:

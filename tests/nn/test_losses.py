@@ -214,8 +214,12 @@ def test_bce_from_probabilities_is_safe_at_zero_and_one():
         (np.array([0.0, 1.0, 2.0, 1.0, 0.0]), r"float labels.*integer dtype"),
         (np.array([0, 1, 2]), r"batch size mismatch: the prediction has 5 rows, the target has 3"),
         (np.eye(3)[[0, 1, 2, 0, 1]], r"shape \(5, 4\), got shape \(5, 3\)"),
+        (
+            np.eye(4)[[0, 1, 2, 3, 1]] * [1.0, 1.0, 1.0, -0.5],
+            r"targets must be non-negative; got -0.5 at row 3, column 3",
+        ),
     ],
-    ids=["negative", "too_large", "two_bad", "float", "batch", "classes"],
+    ids=["negative", "too_large", "two_bad", "float", "batch", "classes", "negative_row"],
 )
 @pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
 @pytest.mark.parametrize("rules", [cr.enable_grad, cr.numpy_rules], ids=["default", "numpy"])
