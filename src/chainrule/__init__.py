@@ -38,6 +38,7 @@ from chainrule.autodiff.ops import (
 from chainrule.gradcheck import GradcheckResult, gradcheck
 from chainrule.io import load, load_bundle, save
 from chainrule.malloc import keep_freed_memory
+from chainrule.threads import shared_threads
 from chainrule.train import evaluate, fit, predict
 
 __version__ = "0.1.0"
@@ -76,6 +77,7 @@ __all__ = [
     "regularization",
     "relu",
     "save",
+    "shared_threads",
     "sigmoid",
     "softmax",
     "sqrt",

@@ -2,10 +2,10 @@
 
 ``error_model="numpy"``: a division by zero gives inf/nan as in NumPy instead of raising,
 which also lets LLVM vectorize the loop. No ``fastmath``: the float operations stay the
-ones written, in the order written. One thread: a parallel version (``prange``) was no
-faster inside a training step, where the arrays come from memory rather than cache and
-the kernel is bound by memory bandwidth, and waking numba's threads cost more than it
-saved on small models (784-100-10: 0.08 ms serial, 0.18 ms parallel, per update).
+ones written, in the order written. The ``_parts`` versions split an array into pieces,
+one per thread, and run the one-thread loop on each: :mod:`chainrule.optim.kernels` calls
+them only inside :func:`chainrule.shared_threads`, where OpenBLAS's products run on the
+same threads. Beside OpenBLAS's own spinning workers the split lost more than it saved.
 """
 
 from __future__ import annotations
@@ -37,3 +37,29 @@ def finite(a):
     for i in range(a.size):
         ok &= (a[i] - a[i]) == 0  # x - x is 0 for finite x, NaN for NaN and +-inf
     return ok
+
+
+@numba.njit(cache=True)
+def _edge(n, k, parts):
+    """Where piece k of ``parts`` starts (k = parts: the end), on a 16-entry boundary so
+    that two threads never write one 64-byte cache line."""
+    return n if k == parts else n * k // parts // 16 * 16
+
+
+@numba.njit(error_model="numpy", parallel=True, cache=True)
+def adam_parts(p, g, v, s, coef, parts):
+    """:func:`adam` on ``parts`` pieces of the arrays, one per thread (the same values)."""
+    n = p.size
+    for k in numba.prange(parts):
+        lo, hi = _edge(n, k, parts), _edge(n, k + 1, parts)
+        adam(p[lo:hi], g[lo:hi], v[lo:hi], s[lo:hi], coef)
+
+
+@numba.njit(error_model="numpy", parallel=True, cache=True)
+def finite_parts(a, parts):
+    """:func:`finite` on ``parts`` pieces of ``a``, one per thread."""
+    n = a.size
+    bad = 0
+    for k in numba.prange(parts):
+        bad += 0 if finite(a[_edge(n, k, parts) : _edge(n, k + 1, parts)]) else 1
+    return bad == 0

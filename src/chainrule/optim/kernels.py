@@ -27,6 +27,7 @@ from types import ModuleType
 
 import numpy as np
 
+from chainrule import threads
 from chainrule.autodiff.backend import compiled
 
 
@@ -77,10 +78,16 @@ def adam_step(params, grads, states, coef) -> None:
         p[i] = p[i] * shrink - v[i] / (sqrt(s[i]) + eps) * scale
 
     the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
+    Inside :func:`chainrule.shared_threads`, arrays of at least ``PARALLEL_MIN`` entries
+    are split over the pool's threads (the same values).
     """
-    adam = _numba_module().adam
+    module, parts = _numba_module(), threads.parts()
+    adam = module.adam
     for p, g, (v, s) in zip(params, grads, states, strict=True):
-        adam(p, g, v, s, coef)
+        if parts > 1 and p.size >= threads.PARALLEL_MIN:
+            module.adam_parts(p, g, v, s, coef, parts)
+        else:
+            adam(p, g, v, s, coef)
 
 
 @functools.cache
@@ -93,7 +100,15 @@ def all_finite(arrays) -> bool:
     """Whether every entry of every 1-D array is finite (no NaN, no +-inf).
 
     One read pass per array, stopping at the first array that fails; unlike a sum of
-    squares it cannot overflow, so finite gradients never take the slow path.
+    squares it cannot overflow, so finite gradients never take the slow path. Split over
+    the threads of :func:`chainrule.shared_threads` like :func:`adam_step`.
     """
-    finite = _numba_module().finite
-    return all(finite(a) for a in arrays)
+    module, parts = _numba_module(), threads.parts()
+    finite = module.finite
+    for a in arrays:
+        if parts > 1 and a.size >= threads.PARALLEL_MIN:
+            if not module.finite_parts(a, parts):
+                return False
+        elif not finite(a):
+            return False
+    return True

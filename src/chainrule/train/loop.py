@@ -20,6 +20,7 @@ import numpy as np
 
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.data.batches import BatchLoader
+from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
 from chainrule.train.checkpoint import CheckpointDir, resolve_resume
@@ -99,6 +100,7 @@ class Trainer:
         from_logits: bool | None = None,
         save_extras: dict | None = None,
         trace: bool = True,
+        share_threads: bool = True,
     ):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
@@ -106,6 +108,8 @@ class Trainer:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         if not isinstance(trace, bool):
             raise TypeError(f"trace must be True or False, got {trace!r}")
+        if not isinstance(share_threads, bool):
+            raise TypeError(f"share_threads must be True or False, got {share_threads!r}")
         if regularization is not None and not callable(regularization):
             raise TypeError("regularization must be a callable (model, n_train) -> Tensor")
         callbacks = list(callbacks)
@@ -126,6 +130,7 @@ class Trainer:
         self.from_logits = from_logits
         self.save_extras = dict(save_extras or {})
         self.trace = trace
+        self.share_threads = share_threads
         if progress:
             callbacks.append(ProgressBar())
         self.callbacks = callbacks
@@ -156,7 +161,8 @@ class Trainer:
 
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with self._sigint_guard():
+        threads = shared_threads() if self.share_threads else contextlib.nullcontext()
+        with self._sigint_guard(), threads:
             while self.epoch < self.epochs and not self.stop_training:
                 position = self._run_epoch(loader, dev, position)
                 if self._interrupt:
@@ -478,6 +484,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
         falling back to the eager step for models it cannot replay (dropout, batch norm).
         False: build and walk the graph anew at every step.
+    share_threads : bool
+        True (the default): train inside :func:`chainrule.shared_threads`, so that
+        OpenBLAS's products and the compiled passes share one pool of threads (the same
+        numbers; a no-op without numba). False: OpenBLAS keeps its own threads.
     """
     trainer = Trainer(model, loss, optimizer, **options)
     return trainer.fit(X, y, dev=dev, resume_from=resume_from)

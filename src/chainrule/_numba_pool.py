@@ -1,0 +1,75 @@
+"""numba's side of :mod:`chainrule.threads` (importing this imports numba).
+
+OpenBLAS (0.3.27 and later) lets its caller run its parallel sections: a function
+registered with ``openblas_set_threads_callback_function`` receives each section as
+``count`` jobs and must run them all at once, ``job(i, data + i * size, token)`` for
+``i < count``, before it returns. :func:`blas_callback` is that function, compiled as a C
+callback; it runs the jobs as one ``prange`` loop on numba's threads, the threads that
+chainrule's parallel compiled passes use too.
+
+The jobs of a matrix product wait for one another (each packs a panel that the others
+read), so they must run on ``count`` distinct threads at once: numba's OpenMP layer
+(static schedule) gives each of ``count`` iterations its own thread when the calling
+thread's numba thread count is at least ``count``, which :mod:`chainrule.threads`
+ensures before it registers the callback.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+# Start numba's threading layer now: the cfunc below is compiled on import and, loaded
+# from numba's cache, links against the layer's scheduler, which must be loaded first.
+numba.get_num_threads()
+
+#: The C signature OpenBLAS calls: (sync, job, count, size, data, token).
+CALLBACK_SIGNATURE = types.void(
+    types.int32, types.intp, types.int32, types.uintp, types.intp, types.int32
+)
+
+
+@intrinsic
+def _call_job(typingctx, job, index, data, token):
+    """Call the C function at address ``job`` as ``void job(int, void *, int)``."""
+    signature = types.void(types.intp, types.int32, types.intp, types.int32)
+
+    def codegen(context, builder, sig, args):
+        address, i, pointer, tok = args
+        byte_pointer = ir.IntType(8).as_pointer()
+        fn_type = ir.FunctionType(ir.VoidType(), [ir.IntType(32), byte_pointer, ir.IntType(32)])
+        fn = builder.inttoptr(address, fn_type.as_pointer())
+        builder.call(fn, [i, builder.inttoptr(pointer, byte_pointer), tok])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def run_jobs(job, count, size, data, token):
+    """Run OpenBLAS's ``count`` jobs at once, one per numba thread."""
+    for i in numba.prange(count):
+        _call_job(job, np.int32(i), data + i * size, token)
+
+
+@numba.cfunc(CALLBACK_SIGNATURE, nopython=True, cache=True)
+def blas_callback(sync, job, count, size, data, token):
+    """The callback registered with OpenBLAS (``sync`` is ignored: every call waits)."""
+    run_jobs(job, count, np.intp(size), data, token)
+
+
+@numba.njit(parallel=True, cache=True)
+def _touch(n):
+    total = 0
+    for i in numba.prange(n):
+        total += i
+    return total
+
+
+def threading_layer() -> str:
+    """Start numba's threads (a tiny parallel loop) and name the layer that runs them."""
+    _touch(numba.get_num_threads())
+    return numba.threading_layer()

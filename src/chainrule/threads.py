@@ -1,0 +1,221 @@
+"""One pool of threads for NumPy's matrix products and chainrule's compiled passes.
+
+NumPy's OpenBLAS runs a large product on its own worker threads, which keep spinning on
+the other cores for a while after each product. chainrule's compiled passes (the Adam
+update, the finiteness check of the gradients) run between the products, so splitting
+them over the other cores meant fighting those spinners: on the benchmark machine (2
+cores) that lost more than it saved. And the spinner slows even a one-core pass: the Adam
+pass of a 784-256-256-10 network took 248 us beside it, 193 us with OpenBLAS on one
+thread.
+
+:func:`shared_threads` removes the fight. Inside it, OpenBLAS hands its parallel sections
+to numba's threads (OpenBLAS's caller-managed threading: ``openblas_set_threads_callback_
+function``, OpenBLAS 0.3.27 and later), and the compiled passes split arrays of at least
+:data:`PARALLEL_MIN` entries over the same threads (:func:`parts`). The numbers do not
+change: OpenBLAS cuts a product into the same pieces whichever threads run them, and the
+passes are elementwise (the finiteness check is an exact "and"), so a run inside gives
+the bits of a run outside. ``Trainer.fit`` and the benchmark's chainrule systems train
+inside it; a script's own loop can too::
+
+    with chainrule.shared_threads():
+        for x, y in batches:
+            ...
+
+The pool has as many threads as OpenBLAS is set to use (``OPENBLAS_NUM_THREADS``,
+``threadpoolctl``), read on entry. Where it cannot be shared, :func:`shared_threads` does
+nothing and :func:`unavailable` says why: numba (the ``fast`` extra) missing, a threading
+layer other than OpenMP (the jobs of one product wait for one another, so they need a
+static schedule, one job per thread), NumPy's BLAS not an OpenBLAS with the callback,
+OpenBLAS on one thread, more OpenBLAS threads than ``NUMBA_NUM_THREADS``, or a process
+forked from one whose OpenMP threads had started (GNU OpenMP cannot start threads there;
+a child forked inside the block gets OpenBLAS's own threads back). Do not raise
+OpenBLAS's thread count inside the block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.autodiff.backend import compiled
+
+#: Arrays shorter than this stay on one thread. Measured in the training steps of the
+#: benchmark (2 threads): the Adam pass over 200,704 weights (784-256-256-10) gained from
+#: the split, over 78,400 (784-100-10, batch 10, where the products stay on one thread
+#: and the pool's second thread sleeps) it lost 15 us a step to waking the pool.
+PARALLEL_MIN = 1 << 17
+
+#: (prefix, suffix) of OpenBLAS's exported names: NumPy's wheels (64-bit integers, then
+#: 32-bit) and system builds.
+_NAMINGS = (
+    ("scipy_openblas_", "64_"),
+    ("scipy_openblas_", ""),
+    ("openblas_", "64_"),
+    ("openblas_", ""),
+)
+
+
+class _OpenBLAS:
+    """The two OpenBLAS functions the pool needs, from one loaded library."""
+
+    def __init__(self, path: str, set_callback, get_threads):
+        self.path = path
+        self.set_callback = set_callback
+        self.get_threads = get_threads
+
+
+def _candidate_paths() -> list[str]:
+    """NumPy's bundled libraries first, then every loaded library named like OpenBLAS."""
+    bundled = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    paths = sorted(str(p) for p in bundled.glob("*openblas*"))
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            fields = line.split(maxsplit=5)
+            path = fields[5] if len(fields) == 6 else ""
+            if "openblas" in Path(path).name and path not in paths:
+                paths.append(path)
+    return paths
+
+
+def _numpy_blas_name() -> str:
+    try:
+        config = np.show_config(mode="dicts")
+        return str(config["Build Dependencies"]["blas"]["name"])
+    except (TypeError, KeyError, AttributeError):
+        return "unknown"
+
+
+@functools.cache
+def _openblas() -> _OpenBLAS | str:
+    """NumPy's OpenBLAS with the callback API, or why there is none."""
+    name = _numpy_blas_name()
+    if "openblas" not in name.lower():
+        return f"NumPy's BLAS is {name}, not OpenBLAS"
+    for path in _candidate_paths():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in _NAMINGS:
+            try:
+                set_callback = getattr(lib, f"{prefix}set_threads_callback_function{suffix}")
+                get_threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
+            except AttributeError:
+                continue
+            set_callback.argtypes, set_callback.restype = [ctypes.c_void_p], None
+            get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+            return _OpenBLAS(path, set_callback, get_threads)
+    return "NumPy's OpenBLAS has no threads callback (it needs OpenBLAS 0.3.27 or later)"
+
+
+class _Pool:
+    """The process's sharing state; it mirrors the callback OpenBLAS holds."""
+
+    lock = threading.Lock()
+    depth = 0  # open shared_threads() blocks, over all threads
+    parts = 1  # what parts() returns
+    started = False  # numba's OpenMP threads have run in this process
+    forked = False  # this process is a fork of one where they had
+
+
+def parts() -> int:
+    """How many pieces a compiled pass may split a large array into: the pool's thread
+    count inside :func:`shared_threads`, 1 outside it."""
+    return _Pool.parts
+
+
+def unavailable() -> str | None:
+    """Why :func:`shared_threads` would not share threads here, or None if it would."""
+    if _Pool.forked:
+        return "this process is a fork of one whose OpenMP threads had started"
+    pool = compiled("chainrule._numba_pool")
+    if pool is None:
+        return "numba is not installed (pip install 'chainrule[fast]')"
+    blas = _openblas()
+    if isinstance(blas, str):
+        return blas
+    count = blas.get_threads()
+    if count < 2:
+        return f"OpenBLAS is set to {count} thread: nothing to share"
+    import numba
+
+    limit = numba.config.NUMBA_NUM_THREADS
+    if count > limit:
+        return f"OpenBLAS is set to {count} threads, numba to at most {limit} (NUMBA_NUM_THREADS)"
+    layer = pool.threading_layer()
+    _Pool.started = True
+    if layer != "omp":
+        return f"numba's threading layer is {layer!r}; sharing needs 'omp' (OpenMP)"
+    return None
+
+
+@contextlib.contextmanager
+def shared_threads() -> Iterator[int]:
+    """Share one pool of threads between NumPy's OpenBLAS and chainrule's compiled passes
+    for the duration of the block; yields the pool's thread count (1: not shared, see
+    :func:`unavailable`). Re-entrant and usable from several threads at once."""
+    with _Pool.lock:
+        count = _enter()
+    restore = _match_numba_threads(count)
+    try:
+        yield count
+    finally:
+        if restore is not None:
+            restore()
+        with _Pool.lock:
+            _leave(count)
+
+
+def _enter() -> int:
+    if _Pool.depth:
+        _Pool.depth += 1
+        return _Pool.parts
+    if unavailable() is not None:
+        return 1
+    pool = compiled("chainrule._numba_pool")
+    _openblas().set_callback(pool.blas_callback.address)
+    _Pool.depth, _Pool.parts = 1, _openblas().get_threads()
+    return _Pool.parts
+
+
+def _leave(count: int) -> None:
+    if count < 2 or _Pool.depth == 0:  # not shared, or reset by a fork
+        return
+    _Pool.depth -= 1
+    if _Pool.depth == 0:
+        _openblas().set_callback(None)
+        _Pool.parts = 1
+
+
+def _match_numba_threads(count: int):
+    """numba's thread count is per calling thread: make this one's at least ``count``
+    (OpenBLAS's jobs need one thread each); return how to undo it, or None."""
+    if count < 2:
+        return None
+    import numba
+
+    before = numba.get_num_threads()
+    if before >= count:
+        return None
+    numba.set_num_threads(count)
+    return lambda: numba.set_num_threads(before)
+
+
+def _after_fork_in_child() -> None:
+    _Pool.lock = threading.Lock()  # a thread of the parent may have held it
+    if _Pool.depth:
+        _openblas().set_callback(None)
+        _Pool.depth, _Pool.parts = 0, 1
+    if _Pool.started:
+        _Pool.forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
