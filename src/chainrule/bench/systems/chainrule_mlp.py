@@ -4,13 +4,17 @@ first two steps, replayed after them; bit-identical to ``loss.backward()``).
 
 The weights are loaded from the shared ``init_params`` so every system starts equal.
 With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update, and
-the layers and the cross-entropy their compiled passes. Two variants: ``chainrule-eager``
+the layers and the cross-entropy their compiled passes, and the steps run inside
+``chainrule.shared_threads()`` (OpenBLAS's products and the compiled passes on one pool
+of threads). Two variants: ``chainrule-eager``
 is the same step with the graph built anew by ``loss.backward()`` at every step, and
 ``chainrule-numpy`` the traced step with ``Adam(fused=False)`` under
 ``chainrule.numpy_rules()``, the NumPy-only core.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import chainrule as cr
 from chainrule import losses, nn, optim
@@ -23,7 +27,9 @@ def _version() -> str:
         import numba
     except ImportError:
         return f"chainrule {cr.__version__} (numba not installed: NumPy Adam)"
-    return f"chainrule {cr.__version__} (numba {numba.__version__})"
+    why = cr.threads.unavailable()
+    shared = "threads shared with OpenBLAS" if why is None else f"threads not shared: {why}"
+    return f"chainrule {cr.__version__} (numba {numba.__version__}, {shared})"
 
 
 VERSION = _version()
@@ -32,6 +38,9 @@ VERSION = _version()
 class Trainer(BatchCycler):
     #: ``fused=`` of the Adam: None takes the compiled pass when numba is installed.
     fused: bool | None = None
+    #: Train inside ``chainrule.shared_threads()`` (one pool for OpenBLAS and the
+    #: compiled passes; a no-op without numba).
+    share_threads = True
 
     def __init__(self, config: Config, batches, seed: int = 0):
         self.model = nn.MLP(list(config.sizes), activation=config.activation, seed=seed)
@@ -45,6 +54,10 @@ class Trainer(BatchCycler):
 
     def forward_loss(self, x, y):
         return losses.cross_entropy(self.model(x), y)
+
+    def run(self, n_steps: int) -> None:
+        with cr.shared_threads() if self.share_threads else contextlib.nullcontext():
+            super().run(n_steps)
 
     def update(self) -> None:
         self.optimizer.step()

@@ -12,6 +12,7 @@ VERSION = "chainrule (NumPy only: Adam(fused=False), numpy_rules())"
 
 class Trainer(chainrule_mlp.Trainer):
     fused = False
+    share_threads = False  # nothing compiled to share OpenBLAS's threads with
 
     def step(self, x, y):
         with cr.numpy_rules():
