@@ -3,6 +3,8 @@ with the same numbers as outside the block; a no-op, with a reason, where it can
 
 import ctypes
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -236,3 +238,24 @@ def test_fit_checks_share_threads():
             np.zeros((4, 2)),
             share_threads="yes",
         )
+
+
+CHILD_LEVELS = """
+import ctypes, chainrule as cr
+gomp = ctypes.CDLL("libgomp.so.1")
+before = gomp.omp_get_max_active_levels()
+with cr.shared_threads() as count:
+    assert count >= 2, count
+    print(before, gomp.omp_get_max_active_levels())
+"""
+
+
+@needs_sharing
+def test_starting_the_pool_keeps_openmps_limit_on_nested_parallelism():
+    # numba's OpenMP layer raises it to 255 as it starts; a fresh process shows it
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_LEVELS], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    before, inside = out.stdout.split()
+    assert before == inside

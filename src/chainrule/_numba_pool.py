@@ -16,15 +16,38 @@ ensures before it registers the callback.
 
 from __future__ import annotations
 
+import ctypes
+
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-# Start numba's threading layer now: the cfunc below is compiled on import and, loaded
-# from numba's cache, links against the layer's scheduler, which must be loaded first.
-numba.get_num_threads()
+
+def _start_threads() -> None:
+    """Start numba's threading layer, keeping OpenMP's limit on nested parallelism.
+
+    Started now: the cfunc below is compiled on import and, loaded from numba's cache,
+    links against the layer's scheduler, which must be loaded first. numba's OpenMP layer
+    switches nested parallelism on for the whole process as it starts
+    (``omp_set_nested(1)``: 255 active levels instead of 1), so every OpenMP user whose
+    parallel loops call into parallel code starts a team of threads inside each thread:
+    measured here, PyTorch imported afterwards ran its Adam step 7-9x slower. chainrule
+    nests no parallel loops: put back the limit the GNU OpenMP runtime had (numba's
+    wheels link that runtime on Linux; loaded here first, numba's layer shares it).
+    """
+    try:
+        runtime = ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        runtime = None
+    levels = runtime.omp_get_max_active_levels() if runtime is not None else None
+    numba.get_num_threads()
+    if runtime is not None:
+        runtime.omp_set_max_active_levels(levels)
+
+
+_start_threads()
 
 #: The C signature OpenBLAS calls: (sync, job, count, size, data, token).
 CALLBACK_SIGNATURE = types.void(
