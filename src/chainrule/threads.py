@@ -124,7 +124,7 @@ class _Pool:
     lock = threading.Lock()
     depth = 0  # open shared_threads() blocks, over all threads
     parts = 1  # what parts() returns
-    started = False  # numba's OpenMP threads have run in this process
+    layer = None  # numba's threading layer, once this module has started its threads
     forked = False  # this process is a fork of one where they had
 
 
@@ -152,8 +152,9 @@ def unavailable() -> str | None:
     limit = numba.config.NUMBA_NUM_THREADS
     if count > limit:
         return f"OpenBLAS is set to {count} threads, numba to at most {limit} (NUMBA_NUM_THREADS)"
-    layer = pool.threading_layer()
-    _Pool.started = True
+    if _Pool.layer is None:  # started once: the layer cannot change afterwards
+        _Pool.layer = pool.threading_layer()
+    layer = _Pool.layer
     if layer != "omp":
         return f"numba's threading layer is {layer!r}; sharing needs 'omp' (OpenMP)"
     return None
@@ -216,7 +217,7 @@ def _after_fork_in_child() -> None:
     if _Pool.depth:
         _openblas().set_callback(None)
         _Pool.depth, _Pool.parts = 0, 1
-    if _Pool.started:
+    if _Pool.layer is not None:
         _Pool.forked = True
 
 
