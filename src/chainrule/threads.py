@@ -28,8 +28,10 @@ layer other than OpenMP (the jobs of one product wait for one another, so they n
 static schedule, one job per thread), NumPy's BLAS not an OpenBLAS with the callback,
 OpenBLAS on one thread, more OpenBLAS threads than ``NUMBA_NUM_THREADS``, or a process
 forked from one whose OpenMP threads had started (GNU OpenMP cannot start threads there;
-a child forked inside the block gets OpenBLAS's own threads back). Do not raise
-OpenBLAS's thread count inside the block.
+a child forked inside the block gets OpenBLAS's own threads back). While a block is
+open, do not raise OpenBLAS's thread count, nor lower numba's (``numba.set_num_threads``)
+in a thread that multiplies matrices: a product's jobs would then wait on one another
+forever.
 """
 
 from __future__ import annotations
