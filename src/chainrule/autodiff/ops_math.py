@@ -28,10 +28,11 @@ def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def _binary(op: str, kernel, a, b):
-    """``apply`` a two-operand kernel; NumPy's broadcasting error becomes ours."""
+def _binary(op: str, kernel, a, b, *static):
+    """``apply`` a two-operand kernel (``kernel(x, y, *static, ra, rb)``); NumPy's
+    broadcasting error becomes ours."""
     try:
-        return apply(op, kernel, (a, b), a.requires_grad, b.requires_grad)
+        return apply(op, kernel, (a, b), *static, a.requires_grad, b.requires_grad)
     except ValueError:
         raise binary_shapes_error(op, a, b) from None
 
@@ -217,12 +218,7 @@ def _abs_kernel(x):
 def _extremum(a, b, op: str, compute, pick_a):
     """Elementwise max or min; the gradient flows to the operand picked (``a`` at ties)."""
     a, b = _pair(a, b, op)
-    try:
-        return apply(
-            op, _extremum_kernel, (a, b), compute, pick_a, a.requires_grad, b.requires_grad
-        )
-    except ValueError:
-        raise binary_shapes_error(op, a, b) from None
+    return _binary(op, _extremum_kernel, a, b, compute, pick_a)
 
 
 def _extremum_kernel(x, y, compute, pick_a, ra, rb):
