@@ -54,7 +54,14 @@ def test_unknown_dtype_lists_allowed():
 
 @pytest.mark.parametrize(
     ("op", "a_shape", "b_shape"),
-    [("add", (3, 4), (5,)), ("mul", (2, 3), (3, 2)), ("sub", (4,), (3,)), ("div", (2,), (3,))],
+    [
+        ("add", (3, 4), (5,)),
+        ("mul", (2, 3), (3, 2)),
+        ("sub", (4,), (3,)),
+        ("div", (2,), (3,)),
+        ("maximum", (2, 3), (4,)),
+        ("minimum", (5,), (2,)),
+    ],
 )
 def test_shape_mismatch_names_op_and_shapes(op, a_shape, b_shape):
     a, b = cr.tensor(np.ones(a_shape)), cr.tensor(np.ones(b_shape))
