@@ -5,7 +5,8 @@ repository root, prints per configuration the median time of the forward pass (w
 loss), the backward pass and the Adam update for chainrule's eager step (the graph built
 and walked anew) and the hand-written NumPy step, the median time of chainrule's traced
 step (``trace_backward`` replays forward and backward in one call, so it is timed whole),
-then the top functions of a cProfile run of the traced step by own time. Unless its
+then the top functions of a cProfile run of the traced step by own time; chainrule's
+steps run inside ``chainrule.shared_threads()``, as in the bench. Unless its
 environment already pins ``--threads``, it reruns itself in a child process that does
 (NumPy loads with chainrule).
 """
@@ -67,6 +68,7 @@ def _steps_for(config) -> int:
 
 
 def profile(key: str, top: int) -> str:
+    from chainrule import shared_threads
     from chainrule.bench.configs import CONFIGS, make_batches
     from chainrule.bench.systems import chainrule_mlp, numpy_mlp
 
@@ -84,8 +86,9 @@ def profile(key: str, top: int) -> str:
     chunks = {"chainrule": [], "numpy": []}
     traced = []
     for _ in range(5):
-        chunks["chainrule"].append(_phases_chainrule(ours, x, y, steps // 5))
-        traced.append(_traced_steps(ours, x, y, steps // 5))
+        with shared_threads():  # as the bench's chainrule steps run (Trainer.run)
+            chunks["chainrule"].append(_phases_chainrule(ours, x, y, steps // 5))
+            traced.append(_traced_steps(ours, x, y, steps // 5))
         chunks["numpy"].append(_phases_numpy(ref, xn, yn, steps // 5))
     lines = [f"### {config.label}", ""]
     lines += ["| phase | chainrule (eager) ms | hand NumPy ms | ratio |"]

@@ -6,10 +6,9 @@ The weights are loaded from the shared ``init_params`` so every system starts eq
 With numba (the ``fast`` extra) installed, ``Adam`` takes its compiled one-pass update, and
 the layers and the cross-entropy their compiled passes, and the steps run inside
 ``chainrule.shared_threads()`` (OpenBLAS's products and the compiled passes on one pool
-of threads). Two variants: ``chainrule-eager``
-is the same step with the graph built anew by ``loss.backward()`` at every step, and
-``chainrule-numpy`` the traced step with ``Adam(fused=False)`` under
-``chainrule.numpy_rules()``, the NumPy-only core.
+of threads). Two variants: ``chainrule-eager`` is the same step with the graph built anew
+by ``loss.backward()`` at every step, and ``chainrule-numpy`` the traced step with
+``Adam(fused=False)`` under ``chainrule.numpy_rules()``, the NumPy-only core.
 """
 
 from __future__ import annotations
