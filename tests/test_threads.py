@@ -227,19 +227,6 @@ def test_a_blas_other_than_openblas_is_named(monkeypatch):
         threads._openblas.cache_clear()
 
 
-def test_fit_checks_share_threads():
-    model = nn.MLP([3, 2])
-    with pytest.raises(TypeError, match="share_threads must be True or False, got 'yes'"):
-        cr.fit(
-            model,
-            "mse",
-            optim.SGD(model.named_parameters()),
-            np.zeros((4, 3)),
-            np.zeros((4, 2)),
-            share_threads="yes",
-        )
-
-
 CHILD_LEVELS = """
 import ctypes, chainrule as cr
 gomp = ctypes.CDLL("libgomp.so.1")

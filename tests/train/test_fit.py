@@ -288,6 +288,8 @@ def test_length_mismatch_and_bad_options(moons):
         fit(model, "cross_entropyy", opt, X, y, progress=False)
     with pytest.raises(TypeError, match="trace must be True or False, got 1"):
         fit(model, "cross_entropy", opt, X, y, trace=1, progress=False)
+    with pytest.raises(TypeError, match="share_threads must be True or False, got 'yes'"):
+        fit(model, "cross_entropy", opt, X, y, share_threads="yes", progress=False)
 
 
 def test_non_finite_loss_names_epoch_and_step_and_writes_no_checkpoint(tmp_path):
