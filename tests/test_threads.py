@@ -13,6 +13,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn, optim, threads
+from chainrule.autodiff import blas
 from chainrule.optim import kernels
 
 pytest.importorskip("numba")
@@ -26,7 +27,7 @@ SHAPES = [(128, 784, 256), (512, 784, 1024), (784, 128, 256), (300, 1000, 7)]
 
 def _registered() -> int | None:
     """The callback OpenBLAS holds now (None: its own threads)."""
-    lib = ctypes.CDLL(threads._openblas().path)
+    lib = ctypes.CDLL(blas.openblas().path)
     return ctypes.c_void_p.in_dll(lib, "openblas_threads_callback_").value
 
 
@@ -212,19 +213,19 @@ def test_no_numba_means_no_sharing(monkeypatch):
     ("count", "words"), [(1, "set to 1 thread: nothing to share"), (10_000, "NUMBA_NUM_THREADS")]
 )
 def test_an_openblas_thread_count_the_pool_cannot_match_is_named(monkeypatch, count, words):
-    monkeypatch.setattr(threads._openblas(), "get_threads", lambda: count)
+    monkeypatch.setattr(blas.openblas(), "get_threads", lambda: count)
     assert words in threads.unavailable()
     with cr.shared_threads() as got:
         assert got == 1 and _registered() is None
 
 
 def test_a_blas_other_than_openblas_is_named(monkeypatch):
-    threads._openblas.cache_clear()
-    monkeypatch.setattr(threads, "_numpy_blas_name", lambda: "accelerate")
+    blas.openblas.cache_clear()
+    monkeypatch.setattr(blas, "_numpy_blas_name", lambda: "accelerate")
     try:
         assert threads.unavailable() == "NumPy's BLAS is accelerate, not OpenBLAS"
     finally:
-        threads._openblas.cache_clear()
+        blas.openblas.cache_clear()
 
 
 CHILD_LEVELS = """

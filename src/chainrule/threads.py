@@ -37,16 +37,12 @@ forever.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-
-import numpy as np
 
 from chainrule.autodiff.backend import compiled
+from chainrule.autodiff.blas import openblas
 
 #: Arrays shorter than this stay on one thread. Measured in the training steps of the
 #: benchmark (2 threads): splitting the passes over the 200,704 weights of
@@ -56,68 +52,6 @@ from chainrule.autodiff.backend import compiled
 #: 65,536-weight layer too changed nothing measurable (0.968 against 0.970 of JAX's
 #: throughput, 15 interleaved repetitions).
 PARALLEL_MIN = 1 << 17
-
-#: (prefix, suffix) of OpenBLAS's exported names: NumPy's wheels (64-bit integers, then
-#: 32-bit) and system builds.
-_NAMINGS = (
-    ("scipy_openblas_", "64_"),
-    ("scipy_openblas_", ""),
-    ("openblas_", "64_"),
-    ("openblas_", ""),
-)
-
-
-class _OpenBLAS:
-    """The two OpenBLAS functions the pool needs, from one loaded library."""
-
-    def __init__(self, path: str, set_callback, get_threads):
-        self.path = path
-        self.set_callback = set_callback
-        self.get_threads = get_threads
-
-
-def _candidate_paths() -> list[str]:
-    """NumPy's bundled libraries first, then every loaded library named like OpenBLAS."""
-    bundled = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    paths = sorted(str(p) for p in bundled.glob("*openblas*"))
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/maps").read_text().splitlines():
-            fields = line.split(maxsplit=5)
-            path = fields[5] if len(fields) == 6 else ""
-            if "openblas" in Path(path).name and path not in paths:
-                paths.append(path)
-    return paths
-
-
-def _numpy_blas_name() -> str:
-    try:
-        config = np.show_config(mode="dicts")
-        return str(config["Build Dependencies"]["blas"]["name"])
-    except (TypeError, KeyError, AttributeError):
-        return "unknown"
-
-
-@functools.cache
-def _openblas() -> _OpenBLAS | str:
-    """NumPy's OpenBLAS with the callback API, or why there is none."""
-    name = _numpy_blas_name()
-    if "openblas" not in name.lower():
-        return f"NumPy's BLAS is {name}, not OpenBLAS"
-    for path in _candidate_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in _NAMINGS:
-            try:
-                set_callback = getattr(lib, f"{prefix}set_threads_callback_function{suffix}")
-                get_threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
-            except AttributeError:
-                continue
-            set_callback.argtypes, set_callback.restype = [ctypes.c_void_p], None
-            get_threads.argtypes, get_threads.restype = [], ctypes.c_int
-            return _OpenBLAS(path, set_callback, get_threads)
-    return "NumPy's OpenBLAS has no threads callback (it needs OpenBLAS 0.3.27 or later)"
 
 
 class _Pool:
@@ -143,7 +77,7 @@ def unavailable() -> str | None:
     pool = compiled("chainrule._numba_pool")
     if pool is None:
         return "numba is not installed (pip install 'chainrule[fast]')"
-    blas = _openblas()
+    blas = openblas()
     if isinstance(blas, str):
         return blas
     count = blas.get_threads()
@@ -186,8 +120,8 @@ def _enter() -> int:
     if unavailable() is not None:
         return 1
     pool = compiled("chainrule._numba_pool")
-    _openblas().set_callback(pool.blas_callback.address)
-    _Pool.depth, _Pool.parts = 1, _openblas().get_threads()
+    openblas().set_callback(pool.blas_callback.address)
+    _Pool.depth, _Pool.parts = 1, openblas().get_threads()
     return _Pool.parts
 
 
@@ -196,7 +130,7 @@ def _leave(count: int) -> None:
         return
     _Pool.depth -= 1
     if _Pool.depth == 0:
-        _openblas().set_callback(None)
+        openblas().set_callback(None)
         _Pool.parts = 1
 
 
@@ -217,7 +151,7 @@ def _match_numba_threads(count: int):
 def _after_fork_in_child() -> None:
     _Pool.lock = threading.Lock()  # a thread of the parent may have held it
     if _Pool.depth:
-        _openblas().set_callback(None)
+        openblas().set_callback(None)
         _Pool.depth, _Pool.parts = 0, 1
     if _Pool.layer is not None:
         _Pool.forked = True
