@@ -8,6 +8,7 @@ with :func:`unbroadcast`.
 from __future__ import annotations
 
 from chainrule.autodiff.backend import array_module
+from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.registry import binary_shapes_error, primitive
 from chainrule.autodiff.tensor import Tensor, apply, as_dtype, lift
@@ -126,7 +127,9 @@ def matmul(a, b):
     """``a @ b`` for 1-D and (batched) N-D operands.
 
     d/da = g @ b^T, d/db = a^T @ g, with 1-D operands promoted to matrices and batch axes
-    summed back to each operand's shape.
+    summed back to each operand's shape. For two matrices that both need a gradient, the
+    two products run side by side where that is faster
+    (:func:`~chainrule.autodiff.blas.two_products`).
     """
     a, b = _pair(a, b, "matmul")
     x, y = a.data, b.data
@@ -144,6 +147,8 @@ def _matmul_kernel(x, y, ra, rb):
     if x.ndim == 2 and y.ndim == 2:
 
         def vjp(g):
+            if ra and rb:  # NOTE: run side by side where that is faster (see blas.py)
+                return two_products(g, y.T, x.T, g)
             return (g @ y.T if ra else None, x.T @ g if rb else None)
 
         return out, vjp
