@@ -1,5 +1,5 @@
-"""two_products: two matrix products in one OpenBLAS batch call where that pays, with the
-numbers of NumPy's products on one OpenBLAS thread; plain NumPy everywhere else."""
+"""two_products: two large matrix products in one OpenBLAS batch call, with the numbers
+of NumPy's products on one OpenBLAS thread; plain NumPy everywhere else."""
 
 import ctypes
 
@@ -9,15 +9,15 @@ import pytest
 import chainrule as cr
 from chainrule.autodiff import blas
 
-BLAS = blas.openblas()
+_FOUND = blas.openblas()
 needs_batch = pytest.mark.skipif(
-    isinstance(BLAS, str) or not BLAS.gemm_batch, reason="NumPy's OpenBLAS has no batch API"
+    isinstance(_FOUND, str) or not _FOUND.gemm_batch, reason="NumPy's OpenBLAS has no batch API"
 )
 
 
 def _set_threads(count: int) -> None:
-    lib = ctypes.CDLL(BLAS.path)
-    for prefix, suffix, _, _ in blas._NAMINGS:
+    lib = ctypes.CDLL(blas.openblas().path)
+    for prefix, suffix, _ in blas._NAMINGS:
         setter = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
         if setter is not None:
             setter.argtypes, setter.restype = [ctypes.c_int], None
@@ -29,8 +29,11 @@ def _set_threads(count: int) -> None:
 @pytest.fixture
 def two_threads():
     """OpenBLAS on 2 threads, the count two_products batches at; restored afterwards."""
-    before = BLAS.get_threads()
+    before = blas.openblas().get_threads()
     _set_threads(2)
+    if blas.openblas().get_threads() != 2:
+        _set_threads(before)
+        pytest.skip("NumPy's OpenBLAS cannot run on 2 threads (a single-threaded build)")
     yield
     _set_threads(before)
 
@@ -39,13 +42,14 @@ def two_threads():
 def batch_calls(monkeypatch):
     """The dtypes of the batch calls two_products makes while the test runs."""
     calls = []
-    for dtype, function in list(BLAS.gemm_batch.items()):
+    found = blas.openblas()  # looked up now: another test may have cleared the cache
+    for dtype, function in list(found.gemm_batch.items()):
 
         def record(*args, _function=function, _dtype=dtype):
             calls.append(_dtype)
             return _function(*args)
 
-        monkeypatch.setitem(BLAS.gemm_batch, dtype, record)
+        monkeypatch.setitem(found.gemm_batch, dtype, record)
     return calls
 
 
@@ -78,6 +82,48 @@ def test_batched_products_equal_numpys_on_one_thread(two_threads, batch_calls, d
 
 
 @needs_batch
+@pytest.mark.parametrize(
+    ("dtype", "layouts"),
+    [
+        (np.float32, "CF,FC"),  # a linear layer's dX, dW
+        (np.float32, "FF,FF"),
+        (np.float64, "CC,CC"),
+        (np.float64, "FC,CF"),
+    ],
+)
+def test_every_layout_blas_reads_is_batched_with_one_threads_numbers(
+    two_threads, batch_calls, dtype, layouts
+):
+    rng = np.random.default_rng(2)
+    order = {"C": np.ascontiguousarray, "F": np.asfortranarray}
+    operands = []
+    for (m, k, n), pair in zip([(150, 200, 250), (260, 130, 140)], layouts.split(","), strict=True):
+        a = order[pair[0]](rng.standard_normal((m, k)).astype(dtype))
+        b = order[pair[1]](rng.standard_normal((k, n)).astype(dtype))
+        b.flags.writeable = False  # read-only operands are read in place too
+        operands += [a, b]
+    got = blas.two_products(*operands)
+    assert batch_calls == [np.dtype(dtype)]
+    _set_threads(1)
+    np.testing.assert_array_equal(got[0], operands[0] @ operands[1])
+    np.testing.assert_array_equal(got[1], operands[2] @ operands[3])
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [(b"OpenBLAS 0.3.31  USE64BITINT DYNAMIC_ARCH", np.int64), (b"OpenBLAS 0.3.31", np.int32)],
+)
+def test_the_integer_width_comes_from_the_build_configuration(config, expected):
+    class Lib:  # an OpenBLAS with 64-bit integers need not say so in its names
+        @staticmethod
+        def openblas_get_config():
+            return config
+
+    assert blas._integer_type(Lib(), "openblas_", "") == np.dtype(expected)
+    assert blas._integer_type(Lib(), "openblas_", "64_") is None  # no such function
+
+
+@needs_batch
 def test_views_that_blas_reads_in_place_are_batched(two_threads, batch_calls):
     rng = np.random.default_rng(1)
     big = rng.standard_normal((300, 700)).astype(np.float32)
@@ -96,14 +142,25 @@ def _unbatched_cases():
     small = _linear_vjp_operands(64, 64, 64, f32)  # 64^3 multiply-adds: at most PAIR_MIN
     vector = _linear_vjp_operands(1, 2048, 1024, f32)  # one row: a matrix-vector product
     ints = [a.astype(np.int64) for a in (g, wt, xt, g)]
+    w = np.ascontiguousarray(wt.T)
     return {
         "small": small,
         "vector": vector,
         "integers": ints,
         "mixed dtypes": (g, wt, xt.astype(np.float64), g.astype(np.float64)),
         "a strided operand": (g[:, ::2], wt[::2], xt, g),
+        "a reversed operand": (g[::-1], wt, xt, g),
+        "a broadcast operand": (np.broadcast_to(g[:1], g.shape), wt, xt, g),
+        "byte-swapped": (g.astype(">f4"), wt.astype(">f4"), xt, g),
+        "a subclass": (g.view(_Sub), wt, xt, g),
         "three dimensions": (g[None], wt, xt, g),
+        # float32, both operands row-major: OpenBLAS's sgemm_direct may take it in NumPy
+        "float32 row-major by row-major": (g, w, xt, g),
     }
+
+
+class _Sub(np.ndarray):
+    pass
 
 
 @needs_batch
@@ -119,7 +176,7 @@ def test_other_operands_get_numpys_products(two_threads, batch_calls, case):
 @needs_batch
 @pytest.mark.parametrize("threads", [1, 3])
 def test_only_two_openblas_threads_batch(batch_calls, threads):
-    before = BLAS.get_threads()
+    before = blas.openblas().get_threads()
     _set_threads(threads)
     try:
         operands = _linear_vjp_operands(128, 256, 256, np.float32)

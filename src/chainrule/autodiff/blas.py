@@ -25,14 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-#: (prefix, suffix) of OpenBLAS's exported names, with the prefix of its CBLAS names and
-#: the width of its integers: NumPy's wheels (64-bit integers, then 32-bit) and system
-#: builds.
+#: (prefix, suffix) of OpenBLAS's exported names, with the prefix of its CBLAS names:
+#: NumPy's wheels (64-bit integers, then 32-bit) and system builds.
 _NAMINGS = (
-    ("scipy_openblas_", "64_", "scipy_cblas_", ctypes.c_int64),
-    ("scipy_openblas_", "", "scipy_cblas_", ctypes.c_int32),
-    ("openblas_", "64_", "cblas_", ctypes.c_int64),
-    ("openblas_", "", "cblas_", ctypes.c_int32),
+    ("scipy_openblas_", "64_", "scipy_cblas_"),
+    ("scipy_openblas_", "", "scipy_cblas_"),
+    ("openblas_", "64_", "cblas_"),
+    ("openblas_", "", "cblas_"),
 )
 
 #: Each product of :func:`two_products` must have more multiply-adds (m * n * k) than
@@ -47,28 +46,45 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 class OpenBLAS:
     """The entry points chainrule uses from one loaded OpenBLAS library."""
 
-    def __init__(self, path: str, lib: ctypes.CDLL, prefix: str, suffix: str, cblas, integer):
+    def __init__(self, path: str, lib: ctypes.CDLL, prefix: str, suffix: str, cblas: str):
         self.path = path
         self.set_callback = getattr(lib, f"{prefix}set_threads_callback_function{suffix}")
         self.set_callback.argtypes, self.set_callback.restype = [ctypes.c_void_p], None
         self.get_threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
         self.get_threads.argtypes, self.get_threads.restype = [], ctypes.c_int
-        #: dtype -> cblas_?gemm_batch (empty where the library has none)
+        #: dtype -> cblas_?gemm_batch (empty where the library has none, or where its
+        #: integer width is not known)
         self.gemm_batch = {}
+        #: the width of the library's integers (its build configuration says it)
+        self.integer = _integer_type(lib, prefix, suffix)
+        if self.integer is None:
+            return
         for dtype, letter in ((np.dtype(np.float32), "s"), (np.dtype(np.float64), "d")):
             with contextlib.suppress(AttributeError):
                 batch = getattr(lib, f"{cblas}{letter}gemm_batch{suffix}")
-                pointer = ctypes.c_void_p
+                pointer, integer = ctypes.c_void_p, np.ctypeslib.as_ctypes_type(self.integer)
                 batch.argtypes = [ctypes.c_int, *[pointer] * 13, integer, pointer]
                 batch.restype = None
                 self.gemm_batch[dtype] = batch
-        self.integer = np.dtype(integer)
+
+
+def _integer_type(lib: ctypes.CDLL, prefix: str, suffix: str) -> np.dtype | None:
+    """int64 for an OpenBLAS built with 64-bit integers (``USE64BITINT`` in its build
+    configuration, whatever its names), int32 otherwise; None without the configuration."""
+    try:
+        get_config = getattr(lib, f"{prefix}get_config{suffix}")
+    except AttributeError:
+        return None
+    get_config.argtypes, get_config.restype = [], ctypes.c_char_p
+    config = get_config() or b""
+    return np.dtype(np.int64 if b"USE64BITINT" in config.split() else np.int32)
 
 
 def _candidate_paths() -> list[str]:
     """NumPy's bundled libraries first, then every loaded library named like OpenBLAS."""
-    bundled = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    paths = sorted(str(p) for p in bundled.glob("*openblas*"))
+    where = getattr(np, "__file__", None)  # None in some frozen applications
+    bundled = Path(where).resolve().parent.parent / "numpy.libs" if where else None
+    paths = sorted(str(p) for p in bundled.glob("*openblas*")) if bundled else []
     with contextlib.suppress(OSError):
         for line in Path("/proc/self/maps").read_text().splitlines():
             fields = line.split(maxsplit=5)
@@ -97,30 +113,46 @@ def openblas() -> OpenBLAS | str:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix, cblas, integer in _NAMINGS:
+        for prefix, suffix, cblas in _NAMINGS:
             with contextlib.suppress(AttributeError):
-                return OpenBLAS(path, lib, prefix, suffix, cblas, integer)
+                return OpenBLAS(path, lib, prefix, suffix, cblas)
     return "NumPy's OpenBLAS has no threads callback (it needs OpenBLAS 0.3.27 or later)"
 
 
 def two_products(a1, b1, a2, b2):
-    """``(a1 @ b1, a2 @ b2)`` for matrices, the two products at once where that is faster.
+    """``(a1 @ b1, a2 @ b2)`` for matrices, the two products side by side where both are
+    large and OpenBLAS runs on 2 threads.
 
     Batched (one OpenBLAS call, each product on one thread) when NumPy's OpenBLAS has the
     batch API and runs on exactly 2 threads (the count it was measured with), the four
     operands are aligned float32 or float64 NumPy matrices of one dtype that BLAS reads in
     place, and each product is matrix by matrix (both sides at least 2) with more than
-    :data:`PAIR_MIN` multiply-adds. Each product then gets the numbers NumPy gives with
-    OpenBLAS on one thread (OpenBLAS's one-thread driver; on two threads OpenBLAS may block
-    a long inner dimension differently, a last-bit difference). Otherwise plain NumPy.
+    :data:`PAIR_MIN` multiply-adds; not for a float32 product of two row-major operands,
+    which NumPy's OpenBLAS may send to a kernel of its own (``sgemm_direct``). Each product
+    then gets the numbers of OpenBLAS's one-thread driver, NumPy's with OpenBLAS on one
+    thread (on two threads OpenBLAS may block a long inner dimension differently: a
+    last-bit difference). Otherwise plain NumPy.
     """
     if _pairable(a1, b1) and _pairable(a2, b2) and a2.dtype == a1.dtype:
         blas = openblas()
         if not isinstance(blas, str) and a1.dtype in blas.gemm_batch and blas.get_threads() == 2:
             operands = [_operand(x) for x in (a1, b1, a2, b2)]
-            if None not in operands:
+            if _batchable(blas, a1.dtype, operands, (a1, b1, a2, b2)):
                 return _batch(blas, (a1, b1, *operands[:2]), (a2, b2, *operands[2:]))
     return a1 @ b1, a2 @ b2
+
+
+def _batchable(blas: OpenBLAS, dtype, operands, arrays) -> bool:
+    """Whether the batch computes both products as :func:`two_products` says: every
+    operand read in place, no float32 product of two row-major operands, and every size
+    within the library's integers."""
+    if None in operands:
+        return False
+    row_major = [flag == _NO_TRANS for flag, _ in operands]
+    if dtype == np.float32 and ((row_major[0] and row_major[1]) or (row_major[2] and row_major[3])):
+        return False
+    largest = max(max(max(x.shape) for x in arrays), max(ld for _, ld in operands))
+    return largest <= np.iinfo(blas.integer).max
 
 
 def _pairable(a, b) -> bool:

@@ -128,7 +128,7 @@ def matmul(a, b):
 
     d/da = g @ b^T, d/db = a^T @ g, with 1-D operands promoted to matrices and batch axes
     summed back to each operand's shape. For two matrices that both need a gradient, the
-    two products run side by side where that is faster
+    two products run side by side where both are large and OpenBLAS runs on 2 threads
     (:func:`~chainrule.autodiff.blas.two_products`).
     """
     a, b = _pair(a, b, "matmul")
@@ -147,7 +147,7 @@ def _matmul_kernel(x, y, ra, rb):
     if x.ndim == 2 and y.ndim == 2:
 
         def vjp(g):
-            if ra and rb:  # NOTE: run side by side where that is faster (see blas.py)
+            if ra and rb:  # NOTE: side by side where both are large (see blas.py)
                 return two_products(g, y.T, x.T, g)
             return (g @ y.T if ra else None, x.T @ g if rb else None)
 

@@ -203,9 +203,9 @@ def linear(x, w, b=None, activation: str | None = None):
     where that saves work: dZ and db in one pass (all three activations), for relu also
     bias and activation in one pass, for sigmoid bias and negation in one pass and
     1 / (1 + e) in another around NumPy's exp; the same values as the NumPy rule (which
-    :class:`~chainrule.autodiff.mode.numpy_rules` selects). When both dX and dW are
-    needed, the two products run side by side where that is faster
-    (:func:`~chainrule.autodiff.blas.two_products`).
+    :class:`~chainrule.autodiff.mode.numpy_rules` selects). When both dX and dW of a
+    matrix input are needed, the two products run side by side where both are large
+    and OpenBLAS runs on 2 threads (:func:`~chainrule.autodiff.blas.two_products`).
     """
     x, w = lift(x), lift(w, x)
     if activation is not None and activation not in FUSED_ACTIVATIONS:
@@ -262,7 +262,7 @@ def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
                 g = act_vjp(g, out)
             g2 = g.reshape(-1, g.shape[-1])
             db = g2.sum(axis=0) if rb else None
-        if rx and rw:  # NOTE: run side by side where that is faster (see blas.py)
+        if rx and rw:  # NOTE: side by side where both are large (see blas.py)
             dx, dw = two_products(g, wd.T, xd.reshape(-1, xd.shape[-1]).T, g2)
             return dx, dw, db
         dx = (g @ wd.T) if rx else None
