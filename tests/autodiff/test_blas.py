@@ -2,6 +2,7 @@
 of NumPy's products on one OpenBLAS thread; plain NumPy everywhere else."""
 
 import ctypes
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -214,3 +215,13 @@ def test_the_backward_of_a_product_takes_the_batch(two_threads, batch_calls, op)
     assert batch_calls == [np.dtype(np.float32)]
     np.testing.assert_allclose(x.grad, g.astype(np.float64) @ wt, rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(w.grad, xt.astype(np.float64) @ g, rtol=1e-4, atol=1e-3)
+
+
+def test_sizes_beyond_a_32_bit_librarys_integers_are_not_batched():
+    a = np.ones((4, 4), np.float32)
+    fits = [(blas._TRANS, 4)] * 4
+    too_long = [(blas._TRANS, 2**31), *fits[1:]]
+    for width, long_ok in ((np.int32, False), (np.int64, True)):
+        library = SimpleNamespace(integer=np.dtype(width))
+        assert blas._batchable(library, a.dtype, fits, (a,) * 4)
+        assert blas._batchable(library, a.dtype, too_long, (a,) * 4) is long_ok

@@ -151,6 +151,8 @@ def _batchable(blas: OpenBLAS, dtype, operands, arrays) -> bool:
     row_major = [flag == _NO_TRANS for flag, _ in operands]
     if dtype == np.float32 and ((row_major[0] and row_major[1]) or (row_major[2] and row_major[3])):
         return False
+    if blas.integer.itemsize == 8:  # sizes beyond 64-bit integers are not allocatable
+        return True
     largest = max(max(max(x.shape) for x in arrays), max(ld for _, ld in operands))
     return largest <= np.iinfo(blas.integer).max
 
