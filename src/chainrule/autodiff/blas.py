@@ -10,7 +10,7 @@ The second is what the backward of a product needs: dX = dZ W^T and dW = X^T dZ 
 same dZ and nothing of each other. NumPy runs them one after the other, each cut over
 OpenBLAS's threads, which pack shared panels and wait for one another. Side by side, one
 per thread, measured on the benchmark machine (2 cores): alone, 784-256-256-10's
-128 x 256 x 256 pair took 135-200 us against 175-245 us one after the other, and
+128 x 256 x 256 pair took 134-198 us against 174-245 us one after the other, and
 784-1024-1024-10's 512 x 1024 x 1024 pair 7.3-8.4 ms against 7.7-10.3 ms; in the
 training step, 784-1024-1024-10 trained 6-7% faster in three of four interleaved runs
 (0.99x in the fourth) and 784-256-256-10 no faster (0.98-1.03x).
