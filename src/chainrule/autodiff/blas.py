@@ -59,10 +59,10 @@ class OpenBLAS:
         self.integer = _integer_type(lib, prefix, suffix)
         if self.integer is None:
             return
+        pointer, integer = ctypes.c_void_p, np.ctypeslib.as_ctypes_type(self.integer)
         for dtype, letter in ((np.dtype(np.float32), "s"), (np.dtype(np.float64), "d")):
             with contextlib.suppress(AttributeError):
                 batch = getattr(lib, f"{cblas}{letter}gemm_batch{suffix}")
-                pointer, integer = ctypes.c_void_p, np.ctypeslib.as_ctypes_type(self.integer)
                 batch.argtypes = [ctypes.c_int, *[pointer] * 13, integer, pointer]
                 batch.restype = None
                 self.gemm_batch[dtype] = batch
