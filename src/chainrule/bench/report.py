@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 PEERS = ("torch", "jax", "sklearn", "numpy")
 TITLES = {
     "chainrule": "chainrule",
@@ -44,8 +46,8 @@ def throughput_table(results: dict) -> str:
         speeds = {p: per[p].get("samples_per_s") for p in peers}
         row += [f"{ours / v:.2f}x" if ours and v else "-" for v in speeds.values()]
         if peers:
-            known = [v for v in speeds.values() if v]
-            row.append(f"{ours / max(known):.2f}x" if ours and known else "-")
+            fastest = fastest_peer(entry, peers)
+            row.append(f"{ours / speeds[fastest]:.2f}x" if ours and fastest else "-")
         rows.append(row)
     return table(header, rows)
 
@@ -91,6 +93,40 @@ def _spread_cell(entry: dict) -> str:
     return f"{min(reps):,.0f} - {max(reps):,.0f}" if reps else "-"
 
 
+def fastest_peer(entry: dict, peers: list[str]) -> str | None:
+    """The peer with the highest median samples/s in one configuration's ``entry``."""
+    known = {p: entry["systems"][p].get("samples_per_s") for p in peers}
+    known = {p: v for p, v in known.items() if v}
+    return max(known, key=known.get) if known else None
+
+
+def paired_table(results: dict) -> str:
+    """chainrule / fastest peer repetition by repetition: repetition i of both ran in the
+    same round of the interleaved loop, seconds apart, so a host that speeds up or slows
+    down between rounds moves both."""
+    systems = results["systems"]
+    peers = [s for s in PEERS if s in systems]
+    header = ["config", "fastest peer", "median", "min - max", "repetitions >= 1.0x"]
+    rows = []
+    for key, entry in results["configs"].items():
+        peer = fastest_peer(entry, peers)
+        ours = entry["systems"].get("chainrule", {}).get("reps")
+        if peer is None or not ours:
+            rows.append([f"({key})", TITLES[peer] if peer else "-", "-", "-", "-"])
+            continue
+        ratios = [a / b for a, b in zip(ours, entry["systems"][peer]["reps"], strict=True)]
+        rows.append(
+            [
+                f"({key})",
+                TITLES[peer],
+                f"{statistics.median(ratios):.2f}x",
+                f"{min(ratios):.2f}x - {max(ratios):.2f}x",
+                f"{sum(r >= 1.0 for r in ratios)} of {len(ratios)}",
+            ]
+        )
+    return table(header, rows)
+
+
 def memory_table(results: dict) -> str:
     return _per_system_table(results, _memory_cell)
 
@@ -122,6 +158,14 @@ def markdown(results: dict) -> str:
         "",
         spread_table(results),
     ]
+    if "chainrule" in results["systems"] and any(p in results["systems"] for p in PEERS):
+        parts += [
+            "",
+            "chainrule / fastest peer (highest median) repetition by repetition, each "
+            "pair measured in the same round:",
+            "",
+            paired_table(results),
+        ]
     if meta.get("memory"):
         parts += [
             "",

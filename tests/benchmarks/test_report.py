@@ -1,0 +1,34 @@
+"""The benchmark report's tables, from hand-made results (nothing is measured)."""
+
+from chainrule.bench import report
+
+
+def _results(**reps):
+    systems = {
+        name: {"samples_per_s": sorted(r)[len(r) // 2], "reps": r} for name, r in reps.items()
+    }
+    return {"systems": list(reps), "configs": {"a": {"systems": systems}}}
+
+
+def test_paired_ratios_pair_each_repetition_with_the_fastest_peers():
+    results = _results(chainrule=[10.0, 12.0, 9.0], torch=[5.0, 5.0, 5.0], jax=[10.0, 10.0, 10.0])
+    assert report.fastest_peer(results["configs"]["a"], ["torch", "jax"]) == "jax"
+    row = report.paired_table(results).splitlines()[2]
+    assert row == "| (a) | JAX jit | 1.00x | 0.90x - 1.20x | 2 of 3 |"
+
+
+def test_paired_ratios_cope_with_a_missing_peer_or_a_failed_chainrule():
+    results = _results(chainrule=[8.0, 8.0], numpy=[4.0, 2.0])
+    results["systems"].append("torch")
+    results["configs"]["a"]["systems"]["torch"] = {"missing": "torch missing (no module)"}
+    assert report.paired_table(results).splitlines()[2] == (
+        "| (a) | hand NumPy | 3.00x | 2.00x - 4.00x | 2 of 2 |"
+    )
+    results["configs"]["a"]["systems"]["chainrule"] = {"error": "RuntimeError: broke"}
+    assert report.paired_table(results).splitlines()[2] == "| (a) | hand NumPy | - | - | - |"
+
+
+def test_throughput_table_divides_by_the_fastest_peers_median():
+    results = _results(chainrule=[10.0, 12.0, 9.0], torch=[5.0, 5.0, 5.0], jax=[10.0, 10.0, 11.0])
+    row = report.throughput_table(results).splitlines()[2]
+    assert row.endswith("| 2.00x | 1.00x | 1.00x |")
