@@ -262,11 +262,12 @@ def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
                 g = act_vjp(g, out)
             g2 = g.reshape(-1, g.shape[-1])
             db = g2.sum(axis=0) if rb else None
+        xt = xd.reshape(-1, xd.shape[-1]).T  # the rows of a batch of any rank, transposed
         if rx and rw:  # NOTE: side by side where both are large (see blas.py)
-            dx, dw = two_products(g, wd.T, xd.reshape(-1, xd.shape[-1]).T, g2)
+            dx, dw = two_products(g, wd.T, xt, g2)
             return dx, dw, db
         dx = (g @ wd.T) if rx else None
-        dw = xd.reshape(-1, xd.shape[-1]).T @ g2 if rw else None
+        dw = xt @ g2 if rw else None
         return dx, dw, db
 
     return out, vjp
