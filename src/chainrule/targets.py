@@ -66,11 +66,15 @@ def float_target(target, pred: Tensor, loss: str) -> Tensor:
     return _coerce(target, pred.data.dtype, loss)
 
 
+def _first(bad) -> tuple[int, ...] | None:
+    """The index of the first True entry of the boolean array ``bad``, or None."""
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
 def check_range(data, lo: float, hi: float, what: str, loss: str) -> None:
     """Raise ``ValueError`` naming the first value of ``data`` (an array) outside [lo, hi]."""
-    bad = (data < lo) | (data > hi) | np.isnan(data)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
+    index = _first((data < lo) | (data > hi) | np.isnan(data))
+    if index is not None:
         value = data[index].item()
         raise ValueError(
             f"{loss}: {what} must lie in [{lo:g}, {hi:g}]; got {value!r} at index {index}"
@@ -96,9 +100,9 @@ def label_error(labels, position: int, k: int, loss: str) -> ValueError:
 def check_rows(q, loss: str) -> None:
     """Raise ``ValueError`` naming the first negative entry of the (m, k) one-hot/probability
     rows ``q`` (an array)."""
-    negative = q < 0
-    if negative.any():
-        row, column = (int(i) for i in np.argwhere(negative)[0])
+    index = _first(q < 0)
+    if index is not None:
+        row, column = index
         raise ValueError(
             f"{loss}: one-hot/probability targets must be non-negative; got {q[row, column]} "
             f"at row {row}, column {column}"
