@@ -41,13 +41,19 @@ def make_step(activation, opt):
     return jax.jit(step, donate_argnums=(0, 1)), jax.jit(loss_fn)
 
 
+def prepare_batches(batches) -> list:
+    """The batches as JAX arrays (labels int32): a copy, made once; a batch that is one
+    already is kept as it is."""
+    return [(jnp.asarray(x), jnp.asarray(y, dtype=jnp.int32)) for x, y in batches]
+
+
 class Trainer:
     def __init__(self, config: Config, batches, seed: int = 0):
         opt = optax.adam(LEARNING_RATE)
         self.params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in init_params(config, seed)]
         self.state = opt.init(self.params)
         self._step, self._loss = make_step(ACTIVATIONS[config.activation], opt)
-        self.batches = [(jnp.asarray(x), jnp.asarray(y, dtype=jnp.int32)) for x, y in batches]
+        self.batches = prepare_batches(batches)
         self.i = 0
 
     def run(self, n_steps: int) -> None:

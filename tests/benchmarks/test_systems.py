@@ -1,0 +1,40 @@
+"""The systems' data hook: what the memory probe counts as data and not as the step's."""
+
+import types
+
+import numpy as np
+import pytest
+
+from chainrule.bench import systems
+from chainrule.bench.configs import CONFIGS, make_batches
+
+
+def test_prepare_keeps_the_numpy_batches_of_a_system_without_a_hook():
+    batches = make_batches(CONFIGS["a"], n_batches=2)
+    module = systems.load("numpy")
+    assert systems.prepare(module, batches) is batches
+
+
+def test_prepare_returns_the_hooks_copy():
+    batches = make_batches(CONFIGS["a"], n_batches=2)
+    module = types.SimpleNamespace(prepare_batches=lambda b: [(x * 2, y) for x, y in b])
+    prepared = systems.prepare(module, batches)
+    assert len(prepared) == 2
+    np.testing.assert_array_equal(prepared[1][0], batches[1][0] * 2)
+
+
+def test_jax_trains_on_its_prepared_batches_without_copying_them():
+    try:
+        module = systems.load("jax")
+    except systems.MissingSystem:
+        pytest.skip("jax is not installed")
+    config = CONFIGS["a"]
+    prepared = systems.prepare(module, make_batches(config, n_batches=2))
+    assert not isinstance(prepared[0][0], np.ndarray)  # JAX's own buffers
+    trainer = module.make_trainer(config, prepared)
+    assert all(
+        mine[0] is theirs[0] and mine[1] is theirs[1]
+        for mine, theirs in zip(trainer.batches, prepared, strict=True)
+    )
+    trainer.run(2)
+    assert np.isfinite(trainer.loss())
