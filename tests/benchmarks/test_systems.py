@@ -23,14 +23,17 @@ def test_prepare_returns_the_hooks_copy():
     np.testing.assert_array_equal(prepared[1][0], batches[1][0] * 2)
 
 
-def test_jax_trains_on_its_prepared_batches_without_copying_them():
+@pytest.mark.parametrize(
+    "name", ["chainrule", "chainrule-eager", "chainrule-numpy", "torch", "jax"]
+)
+def test_a_system_trains_on_its_prepared_batches_as_they_are(name):
     try:
-        module = systems.load("jax")
+        module = systems.load(name)
     except systems.MissingSystem:
-        pytest.skip("jax is not installed")
+        pytest.skip(f"{name} is not installed")
     config = CONFIGS["a"]
     prepared = systems.prepare(module, make_batches(config, n_batches=2))
-    assert not isinstance(prepared[0][0], np.ndarray)  # JAX's own buffers
+    assert not isinstance(prepared[0][0], np.ndarray)  # the library's own arrays
     trainer = module.make_trainer(config, prepared)
     assert all(
         mine[0] is theirs[0] and mine[1] is theirs[1]
@@ -38,3 +41,15 @@ def test_jax_trains_on_its_prepared_batches_without_copying_them():
     )
     trainer.run(2)
     assert np.isfinite(trainer.loss())
+
+
+def test_torch_and_chainrule_wrap_the_pool_without_copying_it():
+    batches = make_batches(CONFIGS["a"], n_batches=2)
+    x = batches[0][0]
+    wrapped = systems.prepare(systems.load("chainrule"), batches)[0][0]
+    assert np.shares_memory(wrapped.data, x)
+    try:
+        torch_mlp = systems.load("torch")
+    except systems.MissingSystem:
+        pytest.skip("torch is not installed")
+    assert np.shares_memory(systems.prepare(torch_mlp, batches)[0][0].numpy(), x)

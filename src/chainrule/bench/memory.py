@@ -3,7 +3,8 @@
 Method (Linux): in a fresh interpreter with the runner's thread settings,
 1. import the system's library, train a tiny network (784-8-10, batch 2) for two steps so
    that lazily loaded kernels and thread pools are resident, drop it, and make the data
-   batches, in the system's own buffers where it keeps them (JAX); read the resident set
+   batches and what the system makes of them (JAX's copy, PyTorch's and chainrule's
+   wrappers; the NumPy pool stays alive, as in the timed runs); read the resident set
    size (``VmRSS``): the baseline;
 2. build the model and optimizer, run a few warm-up steps (JIT compilation, allocator
    and thread-pool warm-up happen here);
@@ -61,7 +62,8 @@ def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
     config = CONFIGS[config_key]
     tiny = Config("tiny", (config.sizes[0], 8, config.sizes[-1]), config.activation, 2)
     module.make_trainer(tiny, make_batches(tiny, n_batches=1)).run(2)
-    batches = systems.prepare(module, make_batches(config))
+    pool = make_batches(config)  # kept alive, as in the timed runs: its memory is not
+    batches = systems.prepare(module, pool)  # free heap for the step to reuse
     base = _status_kib("VmRSS")
     trainer = module.make_trainer(config, batches)
     trainer.run(warmup)

@@ -5,9 +5,9 @@ Every module exposes ``VERSION`` (a string for the report) and
 ``n_steps`` full training steps (forward, softmax cross-entropy, backward, Adam update)
 cycling through ``batches`` and returns only when the work is done, and
 ``trainer.loss()`` gives the mean loss on the first batch (to check that it trains).
-A module whose library keeps data in buffers of its own may also expose
-``prepare_batches(batches) -> batches``: its copy of the data, which ``make_trainer``
-accepts without copying again (see :func:`prepare`).
+A module whose library wraps or copies the data may also expose
+``prepare_batches(batches) -> batches``: the data as it trains on them, which
+``make_trainer`` accepts without wrapping or copying again (see :func:`prepare`).
 A module whose library is not installed fails to import: the runner reports it as missing.
 """
 
@@ -44,12 +44,14 @@ def load(name: str, modules: Mapping[str, str] = MODULES) -> ModuleType:
 
 
 def prepare(module: ModuleType, batches: list) -> list:
-    """``batches`` as system ``module`` trains on them: its ``prepare_batches`` copy where it
-    has one (JAX keeps its own buffers), the NumPy batches themselves otherwise.
+    """``batches`` as system ``module`` trains on them: what its ``prepare_batches`` makes
+    of them where it has one (JAX copies them into its own buffers, PyTorch and chainrule
+    wrap them), the NumPy batches themselves otherwise.
 
     The memory probe prepares the data before it reads its baseline, so that a system's
-    copy of the data pool (263 MiB for JAX's copy of the 196 MiB pool) counts as data, as
-    the NumPy pool does, and not as memory of the training step.
+    copy or wrappers of the data pool (263 MiB for JAX's copy of the 196 MiB pool, 7 MiB
+    for PyTorch's 13,108 tensors of (a)'s pool) count as data, as the NumPy pool does,
+    and not as memory of the training step.
     """
     hook = getattr(module, "prepare_batches", None)
     return batches if hook is None else hook(batches)

@@ -7,6 +7,7 @@ from chainrule.bench.configs import Config
 from chainrule.bench.systems import chainrule_mlp
 
 VERSION = "chainrule (eager: loss.backward() at every step)"
+prepare_batches = chainrule_mlp.prepare_batches
 
 
 class Trainer(chainrule_mlp.Trainer):

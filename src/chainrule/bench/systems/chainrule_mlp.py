@@ -34,6 +34,12 @@ def _version() -> str:
 VERSION = _version()
 
 
+def prepare_batches(batches) -> list:
+    """The inputs wrapped as chainrule tensors (no copy), labels as they are; a batch
+    wrapped already is kept as it is."""
+    return [(x if isinstance(x, cr.Tensor) else cr.tensor(x), y) for x, y in batches]
+
+
 class Trainer(BatchCycler):
     #: ``fused=`` of the Adam: None takes the compiled pass when numba is installed.
     fused: bool | None = None
@@ -48,7 +54,7 @@ class Trainer(BatchCycler):
         self.model.load_state_dict(dict(zip(names, values, strict=True)))
         params = self.model.named_parameters()
         self.optimizer = optim.Adam(params, lr=LEARNING_RATE, fused=self.fused)
-        self.batches = [(cr.tensor(x), y) for x, y in batches]
+        self.batches = prepare_batches(batches)
         self.backward = cr.trace_backward(self.forward_loss)
 
     def forward_loss(self, x, y):

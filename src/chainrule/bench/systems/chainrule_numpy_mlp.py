@@ -8,6 +8,7 @@ from chainrule.bench.configs import Config
 from chainrule.bench.systems import chainrule_mlp
 
 VERSION = "chainrule (NumPy only: Adam(fused=False), numpy_rules())"
+prepare_batches = chainrule_mlp.prepare_batches
 
 
 class Trainer(chainrule_mlp.Trainer):

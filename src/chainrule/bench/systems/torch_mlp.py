@@ -35,11 +35,17 @@ def build_model(pairs, activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def prepare_batches(batches) -> list:
+    """The batches as tensors sharing the NumPy arrays' memory (``torch.as_tensor``: no
+    copy); a batch of tensors already is kept as it is."""
+    return [(torch.as_tensor(x), torch.as_tensor(y)) for x, y in batches]
+
+
 class Trainer(BatchCycler):
     def __init__(self, config: Config, batches, seed: int = 0):
         self.model = build_model(init_params(config, seed), config.activation)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
-        self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
+        self.batches = prepare_batches(batches)
 
     def step(self, x, y):
         self.opt.zero_grad()
