@@ -62,6 +62,7 @@ def test_chainrule_bench_to_accuracy_prints_and_saves_the_race(tmp_path):
     saved = json.loads(out.read_text())
     assert saved["meta"]["thread_settings"]["pinned_at_start"] is True
     entry = saved["systems"]["chainrule"]
+    assert entry["compile_s"] is None  # nothing compiled ahead of its first epoch
     assert [e["epoch"] for e in entry["epochs"]] == [1, 2, 3]
     assert entry["train_s"] == pytest.approx(entry["epochs"][-1]["total_train_s"])
     first = next(e for e in entry["epochs"] if e["test_accuracy"] >= 0.6)
@@ -113,6 +114,27 @@ def test_peers_follow_chainrule_epoch_by_epoch(recipe, peer):
         _epoch_logits(chainrule_fit, recipe), _epoch_logits(module, recipe), strict=True
     ):
         np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-4)
+
+
+def test_jax_compiles_its_step_for_every_batch_shape_before_the_clock(recipe):
+    jax_fit = pytest.importorskip("chainrule.bench.accuracy.jax_fit")
+    assert jax_fit.batch_sizes(400, 32) == [16, 32]
+    assert jax_fit.batch_sizes(384, 32) == [32]
+    assert jax_fit.batch_sizes(20, 32) == [20]
+    epochs = []
+    compile_s = jax_fit.train(recipe, lambda seconds, predict: epochs.append(seconds))
+    assert compile_s > 0 and len(epochs) == recipe.epochs
+    # 320 samples in batches of 48: two shapes, both compiled before any epoch's batch
+    uneven = Recipe.load(resolve(None, [*MOONS, "train.batch_size=48"]))
+    opt = jax_fit.optax.adam(1e-3)
+    params = [tuple(map(jax_fit.jnp.asarray, pair)) for pair in uneven.initial_params()]
+    state = opt.init(params)
+    step, _ = jax_fit.make_step(jax_fit.ACTIVATIONS[uneven.activation], opt)
+    jax_fit.compile_step(step, params, state, uneven.train, uneven.batch_size)
+    assert step._cache_size() == 2
+    for xb, yb in next(uneven.epoch_batches()):
+        params, state, _ = step(params, state, xb, yb)
+    assert step._cache_size() == 2  # the epoch compiled nothing more
 
 
 def test_peer_schedules_match_chainrules_cosine():

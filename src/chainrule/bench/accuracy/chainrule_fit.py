@@ -8,7 +8,9 @@ Training clock: the ``time`` the ``Trainer`` logs for each epoch, i.e. its batch
 gathering each shuffled batch, forward, loss, backward, the Adam step, and the loop's
 per-step bookkeeping that ``chainrule train`` pays too (the loss value, the gradient
 norms and the predictions for the epoch's train accuracy). The end-of-epoch metrics and
-the test evaluation fall outside it.
+the test evaluation fall outside it. The compiled kernels (the ``fast`` extra) load from
+numba's cache on disk at their first use, inside the first epoch; with an empty cache
+(once per machine and version) they are compiled there, inside the clock.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ VERSION = f"chainrule {cr.__version__}"
 
 
 def train(recipe, after_epoch) -> None:
-    """Train ``recipe`` for its epochs; after each, ``after_epoch(seconds, predict)``."""
+    """Train ``recipe`` for its epochs; after each, ``after_epoch(seconds, predict)``.
+    Nothing is compiled before the first epoch: returns None."""
     model = recipe.model()
 
     def report(trainer, epoch, logs):

@@ -8,7 +8,9 @@ system's test-set logits are scored by one NumPy function for all (:func:`score`
 
 Reported per system and epoch: the training seconds (the system's own clock around its
 batch loop; see each system's module for what it covers), the time the evaluation took,
-and the test accuracy and mean cross-entropy. The **time to the target** is the sum of
+and the test accuracy and mean cross-entropy; per system, the seconds it spent compiling
+before its first epoch, outside the clock (what its ``train`` returns: JAX's step; None
+for a system that compiles nothing ahead of training). The **time to the target** is the sum of
 the training seconds up to the end of the first epoch whose test accuracy is at least
 the target; "not reached" when none is. Also the 1-minute load average before and after
 each system, since the machine may be shared.
@@ -99,12 +101,13 @@ def race(recipe: Recipe, names: list[str], target: float, say) -> dict:
         log = EpochLog(name, recipe.test, say)
         load_before = os.getloadavg()[0]
         try:
-            module.train(recipe, log)
+            compile_s = module.train(recipe, log)
         except Exception as exc:  # a peer that breaks must not stop the others
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         results[name] = {
             **log.summary(target),
+            "compile_s": compile_s,
             "version": module.VERSION,
             "loadavg_before_after": [load_before, os.getloadavg()[0]],
         }
