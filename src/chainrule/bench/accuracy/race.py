@@ -8,12 +8,12 @@ system's test-set logits are scored by one NumPy function for all (:func:`score`
 
 Reported per system and epoch: the training seconds (the system's own clock around its
 batch loop; see each system's module for what it covers), the time the evaluation took,
-and the test accuracy and mean cross-entropy; per system, the seconds it spent compiling
+and the test accuracy and mean cross-entropy. Per system: the seconds it spent compiling
 before its first epoch, outside the clock (what its ``train`` returns: JAX's step; None
-for a system that compiles nothing ahead of training). The **time to the target** is the sum of
-the training seconds up to the end of the first epoch whose test accuracy is at least
-the target; "not reached" when none is. Also the 1-minute load average before and after
-each system, since the machine may be shared.
+for a system that compiles nothing ahead of training). The **time to the target** is the
+sum of the training seconds up to the end of the first epoch whose test accuracy is at
+least the target; "not reached" when none is. Also the 1-minute load average before and
+after each system, since the machine may be shared.
 """
 
 from __future__ import annotations
