@@ -62,8 +62,10 @@ def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
     config = CONFIGS[config_key]
     tiny = Config("tiny", (config.sizes[0], 8, config.sizes[-1]), config.activation, 2)
     module.make_trainer(tiny, make_batches(tiny, n_batches=1)).run(2)
-    pool = make_batches(config)  # kept alive, as in the timed runs: its memory is not
-    batches = systems.prepare(module, pool)  # free heap for the step to reuse
+    # The pool stays alive, as in the timed runs: freed, its pages would be room in the
+    # heap that the step reuses without raising the high-water mark.
+    pool = make_batches(config)
+    batches = systems.prepare(module, pool)
     base = _status_kib("VmRSS")
     trainer = module.make_trainer(config, batches)
     trainer.run(warmup)

@@ -34,10 +34,12 @@ def _version() -> str:
 VERSION = _version()
 
 
-def prepare_batches(batches) -> list:
-    """The inputs wrapped as chainrule tensors (no copy), labels as they are; a batch
-    wrapped already is kept as it is."""
-    return [(x if isinstance(x, cr.Tensor) else cr.tensor(x), y) for x, y in batches]
+def prepare_batches(batches: list) -> list:
+    """The inputs wrapped as chainrule tensors (no copy), labels as they are; batches
+    prepared already are returned as they are (the same list)."""
+    if all(isinstance(x, cr.Tensor) for x, _ in batches):
+        return batches
+    return [(cr.tensor(x), y) for x, y in batches]
 
 
 class Trainer(BatchCycler):

@@ -35,10 +35,12 @@ def build_model(pairs, activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def prepare_batches(batches) -> list:
-    """The batches as tensors sharing the NumPy arrays' memory (``torch.as_tensor``: no
-    copy); a batch of tensors already is kept as it is."""
-    return [(torch.as_tensor(x), torch.as_tensor(y)) for x, y in batches]
+def prepare_batches(batches: list) -> list:
+    """The batches as tensors sharing the NumPy arrays' memory (``torch.from_numpy``: no
+    copy); batches prepared already are returned as they are (the same list)."""
+    if all(isinstance(a, torch.Tensor) for batch in batches for a in batch):
+        return batches
+    return [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
 
 
 class Trainer(BatchCycler):
