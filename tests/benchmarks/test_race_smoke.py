@@ -190,3 +190,24 @@ def test_the_default_recipe_is_the_main_job():
     assert summary["epochs"] == 1
     assert summary["learning_rate"]["duration"] == summary["steps_per_epoch"]
     assert recipe.train[0].dtype == np.float32 and recipe.train[0].max() <= 1.0
+
+
+def test_the_summary_shows_compiling_apart_from_training():
+    from chainrule.bench.accuracy.report import summary_table
+
+    def entry(train_s, compile_s):
+        epochs = [{"test_accuracy": 0.985, "total_train_s": train_s}]
+        return {
+            "reached": {"epoch": 1, "train_s": train_s},
+            "epochs": epochs,
+            "train_s": train_s,
+            "eval_s": 0.25,
+            "compile_s": compile_s,
+            "loadavg_before_after": [0.5, 0.7],
+        }
+
+    results = {"target": 0.98, "systems": {"chainrule": entry(4.0, None), "jax": entry(3.0, 1.5)}}
+    rows = summary_table(results).splitlines()
+    assert "compiling before epoch 1 (not counted)" in rows[0]
+    assert rows[2].startswith("| chainrule | 4.00 s | 1 | 1.00x |") and "| - |" in rows[2]
+    assert rows[3].startswith("| JAX jit | 3.00 s | 1 | 0.75x |") and "| 1.50 s |" in rows[3]
