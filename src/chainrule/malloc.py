@@ -7,7 +7,8 @@ goes back to the kernel and the next step pays a page fault, and a zeroing, for 
 4 KiB it touches again. Measured on the benchmark machine (784-1024-1024-10 ReLU, batch
 512, 2 threads): about 6,900 faults a step with glibc's defaults, and a step 20-25% slower
 than with the freed memory kept; a later measurement of the fused step found no faults
-left to save (BENCHMARKS.md): how much it helps depends on the allocation pattern.
+left to save (docs/benchmarks-history.md, the second round): how much it helps depends on
+the allocation pattern.
 
 :func:`keep_freed_memory` raises glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``
 (``mallopt``) so that freed blocks stay mapped and are reused. It is a setting of the
