@@ -88,6 +88,21 @@ def test_load_state_dict_lists_missing_unexpected_and_misshaped_keys():
         np.testing.assert_array_equal(value, before[name])
 
 
+def test_load_state_dict_checks_every_dtype_before_copying():
+    net = nn.MLP([4, 6, 3], seed=0)
+    before = net.state_dict()
+    state = {k: v + 1 for k, v in before.items()}
+    state["layers.2.bias"] = state["layers.2.bias"].astype(np.complex64)  # the last key
+    state["layers.0.weight"] = state["layers.0.weight"].astype(str)
+    with pytest.raises(ValueError) as info:
+        net.load_state_dict(state)
+    message = str(info.value)
+    assert "layers.2.bias (expected a dtype that casts to float32, got complex64)" in message
+    assert "layers.0.weight (expected a dtype that casts to float32, got <U" in message
+    for name, value in net.state_dict().items():  # nothing was copied
+        np.testing.assert_array_equal(value, before[name])
+
+
 def test_from_config_rejects_unknown_types_listing_valid_ones():
     with pytest.raises(ValueError, match=r"unknown layer type 'Conv2d'.*Linear.*MLP"):
         nn.from_config({"type": "Conv2d"})

@@ -144,7 +144,9 @@ class Module:
         """Copy values in place into the parameters and buffers, keeping their dtypes.
 
         Values may be arrays, Tensors or nested lists. All keys are checked before
-        anything is copied: ``ValueError`` lists the missing, unexpected and mis-shaped keys.
+        anything is copied: ``ValueError`` lists the missing, unexpected and mis-shaped keys
+        and those whose dtype does not cast to the target's (NumPy's ``same_kind``: float64
+        into float32 is allowed, complex or strings into float are not).
         """
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
@@ -156,10 +158,16 @@ class Module:
             for k, v in values.items()
             if k in targets and v.shape != targets[k].shape
         ]
-        if missing or unexpected or misshaped:
+        mistyped = [
+            f"{k} (expected a dtype that casts to {targets[k].dtype}, got {v.dtype})"
+            for k, v in values.items()
+            if k in targets and not np.can_cast(v.dtype, targets[k].dtype, "same_kind")
+        ]
+        if missing or unexpected or misshaped or mistyped:
             raise ValueError(
                 f"load_state_dict into {type(self).__name__}: missing keys {missing}; "
-                f"unexpected keys {unexpected}; mis-shaped keys {misshaped}"
+                f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
+                f"mis-typed keys {mistyped}"
             )
         for name, target in targets.items():
             np.copyto(target, values[name], casting="same_kind")
