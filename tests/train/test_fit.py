@@ -12,6 +12,7 @@ from chainrule.train import (
     EarlyStopping,
     HistoryLogger,
     LambdaCallback,
+    ModelCheckpoint,
     NonFiniteLossError,
     ProgressBar,
     evaluate,
@@ -76,8 +77,14 @@ def test_history_has_what_it_promises(moons):
     assert all(len(v) == 3 and all(x > 0 for x in v) for v in history.grad_norms.values())
     assert history.stopped_reason == "completed"
     assert history.column("epoch") == [1, 2, 3]
-    epoch_mean = np.mean(history.step_losses[:steps_per_epoch])
-    assert history.epochs[0]["train_loss"] == pytest.approx(epoch_mean)
+    # a mean over the epoch's examples: the last, smaller batch weighs by its size
+    sizes = [32] * (steps_per_epoch - 1) + [len(X) - 32 * (steps_per_epoch - 1)]
+    assert sizes[-1] < 32
+    epoch_mean = np.average(history.step_losses[:steps_per_epoch], weights=sizes)
+    assert history.epochs[0]["train_loss"] == pytest.approx(epoch_mean, rel=1e-12)
+    assert history.epochs[0]["train_loss"] != pytest.approx(
+        np.mean(history.step_losses[:steps_per_epoch]), rel=1e-6
+    )
 
 
 def test_same_seed_gives_bit_identical_histories(moons):
@@ -146,10 +153,16 @@ def test_early_stopping_stops_and_restores_best_weights(moons):
         assert np.array_equal(value, snapshots[0][name])
 
 
-def test_early_stopping_needs_the_monitored_key(moons):
+@pytest.mark.parametrize(
+    "callback",
+    [EarlyStopping(), ModelCheckpoint("unused", monitor="train_f1")],
+    ids=["early_stopping", "model_checkpoint"],
+)
+def test_a_callback_that_monitors_a_missing_key_is_refused_before_training(moons, callback):
     X, y, _, _ = moons
     model = moons_model()
-    with pytest.raises(KeyError, match="dev_loss"):
+    before = model.state_dict()
+    with pytest.raises(KeyError, match="cannot monitor '(dev_loss|train_f1)'"):
         fit(
             model,
             "cross_entropy",
@@ -157,9 +170,46 @@ def test_early_stopping_needs_the_monitored_key(moons):
             X,
             y,
             epochs=2,
-            callbacks=[EarlyStopping()],
+            callbacks=[callback],
             progress=False,
         )
+    for name, value in model.state_dict().items():  # not one step was taken
+        assert np.array_equal(value, before[name]), name
+
+
+def test_a_reused_early_stopping_starts_afresh(moons):
+    X, y, Xd, yd = moons
+    stopper = EarlyStopping(patience=1)
+    first = moons_model()
+    fit(
+        first,
+        "cross_entropy",
+        optim.Adam(first.named_parameters(), lr=0.05),
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=4,
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert stopper.best_weights is not None
+    second = moons_model(seed=9)
+    start = second.state_dict()
+    history = fit(
+        second,
+        "cross_entropy",
+        optim.SGD(second.named_parameters(), lr=0.0),
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=1,
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert history.stopped_reason == "completed"
+    assert stopper.best_epoch == 0 and stopper.wait == 0
+    for name, value in second.state_dict().items():  # its own best weights, not first's
+        assert np.array_equal(value, start[name]), name
 
 
 def test_history_logger_and_progress_output(moons, tmp_path):
@@ -345,8 +395,6 @@ def test_regression_targets_log_mse():
 
 
 def test_model_checkpoint_writes_best_and_last_model_files(moons, tmp_path):
-    from chainrule.train import ModelCheckpoint
-
     X, y, Xd, yd = moons
     model = moons_model()
     best_states = {}

@@ -131,6 +131,51 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(tmp_path, capsys):
         assert np.array_equal(a.data, b.data)
 
 
+def test_ctrl_c_during_an_epochs_end_resumes_at_the_next_epoch(tmp_path):
+    _, _, straight = train(tmp_path, 3, ckpt="straight")
+
+    def interrupt(trainer, epoch, logs):  # while the epoch's logs are handed out
+        if epoch == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted, match="the end of epoch 1"):
+        train(tmp_path, 3, callbacks=[LambdaCallback(on_epoch_end=interrupt)])
+    assert len(CheckpointDir(tmp_path / "ckpt").files()) == 1  # saved once, not twice
+    seen = []
+    _, _, resumed = train(
+        tmp_path,
+        3,
+        resume=tmp_path / "ckpt",
+        callbacks=[LambdaCallback(on_epoch_end=lambda t, e, logs: seen.append(e))],
+    )
+    assert seen == [1, 2]
+    assert resumed.column("epoch") == [1, 2, 3]
+    assert resumed.step_losses == straight.step_losses
+    assert all(len(v) == 3 for v in resumed.grad_norms.values())
+
+
+def test_a_refused_resume_changes_nothing(tmp_path):
+    train(tmp_path, 1)  # an Adam run
+    X, y, model, _ = make_run(tmp_path)
+    sgd = optim.SGD(model.named_parameters(), lr=0.1)
+    before, sgd_before = model.state_dict(), sgd.state_dict()
+    with pytest.raises(ValueError, match="expected a SGD checkpoint, got 'Adam'"):
+        fit(
+            model,
+            "cross_entropy",
+            sgd,
+            X,
+            y,
+            epochs=2,
+            batch_size=16,
+            progress=False,
+            resume_from=tmp_path / "ckpt",
+        )
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+    assert sgd.state_dict()["step_count"] == sgd_before["step_count"]
+
+
 def test_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path):
     train(tmp_path, 2)
     files = CheckpointDir(tmp_path / "ckpt").files()

@@ -3,8 +3,10 @@
 Write your own by subclassing :class:`Callback` and overriding any hook; every hook gets
 the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer``,
 ``history`` and ``stop_training`` attributes are yours to read (and, for
-``stop_training``, to set). A callback with state that matters for an exact resume
-returns it from ``state_dict()`` (pure data) and takes it back in ``load_state_dict()``.
+``stop_training``, to set); from ``on_train_begin`` on, ``log_keys`` names the keys of
+every epoch's logs and ``resumed`` says whether the run continues from a checkpoint.
+A callback with state that matters for an exact resume returns it from ``state_dict()``
+(pure data) and takes it back in ``load_state_dict()``.
 """
 
 from __future__ import annotations
@@ -78,15 +80,23 @@ class _Monitor:
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode)
         self.min_delta = min_delta
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the best value (a new run)."""
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = -1
 
-    def value(self, logs: dict) -> float:
-        if self.monitor not in logs:
+    def check(self, keys) -> None:
+        """KeyError unless the logs with these keys have the monitored one."""
+        if self.monitor not in keys:
             raise KeyError(
-                f"cannot monitor {self.monitor!r}: the epoch logs have {sorted(logs)} "
+                f"cannot monitor {self.monitor!r}: the epoch logs have {sorted(keys)} "
                 "(dev_* keys need dev data)"
             )
+
+    def value(self, logs: dict) -> float:
+        self.check(logs)
         return float(logs[self.monitor])
 
     def improved(self, value: float) -> bool:
@@ -100,7 +110,9 @@ class EarlyStopping(Callback):
 
     Early stopping (seed 002) watches the dev curve: training cost keeps falling while dev
     cost turns up once the network starts to overfit. With ``restore_best_weights`` the
-    model ends with the parameters and buffers of its best epoch.
+    model ends with the parameters and buffers of its best epoch. A run that does not
+    resume from a checkpoint starts afresh (no best value, no weights kept from an earlier
+    run); one whose logs lack ``monitor`` is refused before its first step (KeyError).
     """
 
     def __init__(
@@ -123,6 +135,14 @@ class EarlyStopping(Callback):
     @property
     def best(self) -> float:
         return self._tracker.best
+
+    def on_train_begin(self, trainer):
+        self._tracker.check(trainer.log_keys)
+        if not trainer.resumed:
+            self._tracker.reset()
+            self.wait = 0
+            self.best_weights = None
+            self.stopped_epoch = None
 
     @property
     def best_epoch(self) -> int:
@@ -163,7 +183,9 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save model files (see :func:`chainrule.save`): ``best.safetensors`` whenever
-    ``monitor`` improves, and ``last.safetensors`` after every epoch."""
+    ``monitor`` improves, and ``last.safetensors`` after every epoch. As with
+    :class:`EarlyStopping`, a run that does not resume starts with no best value, and one
+    whose logs lack ``monitor`` is refused before its first step."""
 
     def __init__(
         self,
@@ -178,6 +200,12 @@ class ModelCheckpoint(Callback):
         self.directory = Path(directory)
         self._tracker = _Monitor(monitor, mode, 0.0)
         self.save_best, self.save_last = save_best, save_last
+
+    def on_train_begin(self, trainer):
+        if self.save_best:
+            self._tracker.check(trainer.log_keys)
+        if not trainer.resumed:
+            self._tracker.reset()
 
     def on_epoch_end(self, trainer, epoch, logs):
         from chainrule.io import save  # the file format sits above the training loop

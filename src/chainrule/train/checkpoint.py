@@ -23,7 +23,9 @@ import numpy as np
 from chainrule.files import FormatError, read_tree, split_tree, write_tree
 
 FORMAT = "chainrule.checkpoint"
-VERSION = 1
+#: 2: the running epoch's loss is a sum over examples (with their count), no longer over
+#: batch means; a version-1 file's partial sums would be misread, so it is refused.
+VERSION = 2
 _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 

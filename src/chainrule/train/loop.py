@@ -156,29 +156,41 @@ class Trainer:
         self._traced = trace_backward(self._cost) if traceable else None
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
-        if resume_from is not None:
+        self.resumed = resume_from is not None
+        if self.resumed:
             position = self._restore(resume_from)
+        self.log_keys = self._log_keys(dev is not None)
 
         for cb in self.callbacks:
             cb.on_train_begin(self)
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
         with self._sigint_guard(), threads:
             while self.epoch < self.epochs and not self.stop_training:
-                position = self._run_epoch(loader, dev, position)
+                position, ended = self._run_epoch(loader, dev, position)
+                saved = None
+                if ended:  # its logs are in the history: a resume starts the next epoch
+                    position = self._fresh_position()
+                    self.epoch += 1
+                    if self.checkpoints is not None:
+                        saved = self.checkpoints.save(self._state(position))
                 if self._interrupt:
-                    self._stop_interrupted(position)
-                position = self._fresh_position()
-                self.epoch += 1
-                if self.checkpoints is not None:
-                    self.checkpoints.save(self._state(position))
+                    self._stop_interrupted(position, saved)
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
+
+    def _log_keys(self, has_dev: bool) -> list[str]:
+        """The keys of every epoch's logs (what callbacks may monitor), in their order."""
+        keys = ["epoch", "lr", "train_loss", *(f"train_{name}" for name in self._metric_fns)]
+        if has_dev:
+            keys += ["dev_loss", *(f"dev_{name}" for name in self._metric_fns)]
+        return [*keys, "time"]
 
     # -- one epoch ----------------------------------------------------------------------
     def _fresh_position(self) -> dict:
         return {
             "batch": 0,
+            "examples": 0,
             "shuffler": self.shuffler.bit_generator.state,
             "loss_sum": 0.0,
             "sq_norms": {},
@@ -188,7 +200,9 @@ class Trainer:
             "lr": None,
         }
 
-    def _run_epoch(self, loader, dev, position) -> dict:
+    def _run_epoch(self, loader, dev, position) -> tuple[dict, bool]:
+        """Train from ``position`` to the end of the epoch, or to the step a Ctrl-C
+        interrupts; returns the position and whether the epoch ended (its logs written)."""
         epoch = self.epoch
         self.optimizer.set_epoch(epoch + 1)  # optimizers count epochs from 1, as the notes do
         if position["batch"] == 0:
@@ -219,7 +233,8 @@ class Trainer:
                     sq_norms[name] += float(np.dot(g, g))
             self.optimizer.step()
             position["batch"] += 1
-            position["loss_sum"] += value
+            position["examples"] += len(yb)
+            position["loss_sum"] += value * len(yb)  # the epoch's cost: a mean over examples
             self.history.step_losses.append(value)
             if self.task == "classification":
                 position["pred"].append(self._predicted(out.data))
@@ -231,10 +246,10 @@ class Trainer:
                 cb.on_batch_end(self, position["batch"] - 1, value)
             if self._interrupt:
                 position["elapsed"] += time.perf_counter() - start
-                return position
+                return position, False
         position["elapsed"] += time.perf_counter() - start
         self._end_epoch(dev, position)
-        return position
+        return position, True
 
     def _cost(self, x, y):
         """The step's cost (the loss plus the regularization term) and the model's output."""
@@ -271,7 +286,7 @@ class Trainer:
     def _end_epoch(self, dev, position) -> None:
         epoch, done = self.epoch, position["batch"]
         logs = {"epoch": epoch + 1, "lr": position["lr"]}
-        logs["train_loss"] = position["loss_sum"] / max(done, 1)
+        logs["train_loss"] = position["loss_sum"] / max(position["examples"], 1)
         if position["pred"]:
             pred, true = np.concatenate(position["pred"]), np.concatenate(position["true"])
             for name, fn in self._metric_fns.items():
@@ -366,32 +381,58 @@ class Trainer:
         }
 
     def _restore(self, source) -> dict:
+        """Load a checkpoint into the model, its generators, the optimizer and the
+        callbacks: all of it or, if any part is refused, none of it (the error is raised
+        with everything as it was)."""
         path, state = resolve_resume(source)
         if state["batch_size"] != self.batch_size:
             raise ValueError(
                 f"resume_from {path}: the run used batch_size={state['batch_size']}, "
                 f"this one asks for {self.batch_size}; the batch positions would not match"
             )
-        self.model.load_state_dict(state["model"])
         generators = dict(self.model.named_generators())
         if set(generators) != set(state["generators"]):
             raise ValueError(
                 f"resume_from {path}: the checkpoint has generators {sorted(state['generators'])}"
                 f" but the model has {sorted(generators)}"
             )
-        for name, g in generators.items():
-            g.bit_generator.state = state["generators"][name]
-        self.optimizer.load_state_dict(state["optimizer"])
+        history = History.from_dict(state["history"])
         # One saved state per callback, in the order _state wrote them (stateless ones: {}).
-        for cb, cb_state in zip(self.callbacks, state["callbacks"], strict=False):
-            if cb_state:
+        loads = [(cb, s) for cb, s in zip(self.callbacks, state["callbacks"], strict=False) if s]
+        before = self._snapshot(generators, [cb for cb, _ in loads])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            for name, g in generators.items():
+                g.bit_generator.state = state["generators"][name]
+            for cb, cb_state in loads:
                 cb.load_state_dict(cb_state)
-        self.history = History.from_dict(state["history"])
+        except Exception:
+            self._put_back(before, generators)
+            raise
+        self.history = history
         self.epoch = int(state["epoch"])
         position = state["position"]
         position["pred"] = list(position["pred"])
         position["true"] = list(position["true"])
         return position
+
+    def _snapshot(self, generators: dict, callbacks: list) -> tuple:
+        return (
+            self.model.state_dict(),
+            self.optimizer.state_dict(),
+            {name: g.bit_generator.state for name, g in generators.items()},
+            [(cb, cb.state_dict()) for cb in callbacks],
+        )
+
+    def _put_back(self, snapshot: tuple, generators: dict) -> None:
+        model, optimizer, states, callbacks = snapshot
+        self.model.load_state_dict(model)
+        self.optimizer.load_state_dict(optimizer)
+        for name, g in generators.items():
+            g.bit_generator.state = states[name]
+        for cb, cb_state in callbacks:
+            cb.load_state_dict(cb_state)
 
     # -- Ctrl-C -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -411,16 +452,21 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def _stop_interrupted(self, position) -> None:
+    def _stop_interrupted(self, position, saved) -> None:
+        """Raise :class:`TrainingInterrupted`, saving a checkpoint of ``position`` first
+        unless ``saved`` is the one just written for it."""
         self.history.stopped_reason = "interrupted"
-        where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
+        if position["batch"]:
+            where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
+        else:
+            where = f"the end of epoch {self.epoch}"
         if self.checkpoints is None:
             raise TrainingInterrupted(
                 f"training interrupted at {where}; no checkpoint_dir was given, so nothing was "
                 "saved",
                 history=self.history,
             )
-        path = self.checkpoints.save(self._state(position))
+        path = saved if saved is not None else self.checkpoints.save(self._state(position))
         message = (
             f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
             f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
