@@ -34,6 +34,8 @@ _DTYPES = {
 }
 _NAMES = {dt: name for name, dt in _DTYPES.items()}
 _MAX_HEADER = 100 * 2**20
+_MAX_DIMS = 32  # NumPy allows 64; no tensor of a model or checkpoint has more than 2
+_MAX_BYTES = 2**48  # no array NumPy could allocate: a bound on a shape's product
 _TREE_KEY = "chainrule.tree"
 
 
@@ -112,8 +114,8 @@ def decode_safetensors(blob: bytes, source: str = "file") -> tuple[dict[str, np.
         )
     try:
         header = json.loads(blob[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{source}: the header is not valid JSON ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"{source}: the header is not valid JSON ({exc!r})") from None
     if not isinstance(header, dict):
         raise FormatError(f"{source}: expected a JSON object header, got {type(header).__name__}")
     metadata = header.pop("__metadata__", {})
@@ -155,8 +157,18 @@ def _check_entry(name, entry, source):
             f"expected one of {', '.join(_DTYPES)}"
         )
     shape, offsets = entry["shape"], entry["data_offsets"]
-    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
-        raise FormatError(f"{source}: tensor {name!r} has an invalid shape {shape!r}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > _MAX_DIMS
+        or not all(_is_count(d) for d in shape)
+        or (0 not in shape and math.prod(shape) * dtype.itemsize > _MAX_BYTES)
+    ):
+        raise FormatError(
+            f"{source}: tensor {name!r} has an invalid shape {shape!r} (expected at most "
+            f"{_MAX_DIMS} counts >= 0 of at most {_MAX_BYTES} bytes in all)"
+        )
+    if 0 in shape and any(d > _MAX_BYTES for d in shape):
+        raise FormatError(f"{source}: tensor {name!r} has an invalid empty shape {shape!r}")
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2
@@ -203,7 +215,7 @@ def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):
         if isinstance(node, dict):
             if set(node) == {"__tensor__"}:
                 name = node["__tensor__"]
-                if name not in arrays:
+                if not isinstance(name, str) or name not in arrays:
                     raise FormatError(f"{source}: reference to missing tensor {name!r}")
                 return arrays[name]
             return {k: walk(v) for k, v in node.items()}
@@ -231,8 +243,8 @@ def read_tree(path: str | os.PathLike) -> dict:
         raise FormatError(f"{path}: a safetensors file, but not one written by chainrule")
     try:
         skeleton = json.loads(metadata[_TREE_KEY])
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{path}: malformed JSON in the chainrule metadata ({exc})") from None
-    if not isinstance(skeleton, dict):
-        raise FormatError(f"{path}: expected a JSON object, got {type(skeleton).__name__}")
-    return join_tree(skeleton, tensors, source=str(path))
+        if not isinstance(skeleton, dict):
+            raise FormatError(f"{path}: expected a JSON object, got {type(skeleton).__name__}")
+        return join_tree(skeleton, tensors, source=str(path))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"{path}: malformed JSON in the chainrule metadata ({exc!r})") from None

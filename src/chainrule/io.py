@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from chainrule import nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.files import FormatError, read_tree, write_tree
@@ -81,11 +83,20 @@ def load_bundle(path) -> SavedModel:
     ]
     if missing:
         raise FormatError(f"{path}: model file lacks {missing}")
+    state, labels, metadata = tree["state"], tree["labels"], tree["metadata"]
+    if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
+        raise FormatError(f"{path}: expected the state to map names to tensors, got {state!r:.80}")
+    if labels is not None and not (
+        isinstance(labels, list) and all(isinstance(label, str) for label in labels)
+    ):
+        raise FormatError(f"{path}: expected labels to be a list of strings, got {labels!r:.80}")
+    if not isinstance(metadata, dict):
+        raise FormatError(f"{path}: expected metadata to be an object, got {metadata!r:.80}")
     try:
         model = nn.from_config(tree["architecture"])
-        model.load_state_dict(tree["state"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise FormatError(f"{path}: the architecture or weights do not fit: {exc}") from None
+        model.load_state_dict(state)
+    except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
+        raise FormatError(f"{path}: the architecture or weights do not fit: {exc!r:.300}") from None
     model.eval()
     return SavedModel(model, _load_scaler(path, tree["scaler"]), tree["labels"], tree["metadata"])
 

@@ -141,6 +141,58 @@ def test_malformed_json_and_wrong_format_are_format_errors(tmp_path):
         cr.load_bundle(tmp_path / "s.safetensors")
 
 
+def _raw_file(path, tree_json: str, tensors=None):
+    from chainrule.files import encode_safetensors
+
+    path.write_bytes(encode_safetensors(tensors or {}, {"chainrule.tree": tree_json}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda t: t["metadata"].update(x={"__tensor__": [1]}), "missing tensor \\[1\\]"),
+        (lambda t: t.update(state=[]), "the state to map names to tensors, got \\[\\]"),
+        (lambda t: t.update(state="abc"), "the state to map names to tensors, got 'abc'"),
+        (lambda t: t.update(labels=5), "labels to be a list of strings, got 5"),
+        (lambda t: t.update(metadata=[1]), "metadata to be an object, got \\[1\\]"),
+        (lambda t: t["architecture"].update(sizes=[1 << 20, 1 << 20]), "MemoryError"),
+    ],
+    ids=["reference", "state-list", "state-str", "labels", "metadata", "huge-architecture"],
+)
+def test_hostile_trees_are_format_errors(tmp_path, change, match):
+    from chainrule.files import split_tree
+
+    tree = saved_tree(tmp_path)
+    skeleton, arrays = split_tree(tree)
+    change(skeleton)
+    path = _raw_file(tmp_path / "x.safetensors", json.dumps(skeleton), arrays)
+    with pytest.raises(FormatError, match=match):
+        cr.load_bundle(path)
+
+
+def test_deeply_nested_json_is_a_format_error(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(FormatError, match="RecursionError"):
+        cr.load(_raw_file(tmp_path / "tree.safetensors", deep))
+    head = b'{"a":' + deep.encode() + b"}"
+    path = tmp_path / "header.safetensors"
+    path.write_bytes(len(head).to_bytes(8, "little") + head)
+    with pytest.raises(FormatError, match="RecursionError"):
+        cr.load(path)
+
+
+@pytest.mark.parametrize(
+    "shape", [[1] * 65, [2**62, 2**62, 0], [2**40, 2**40]], ids=["65-dims", "empty", "huge"]
+)
+def test_impossible_shapes_are_format_errors(tmp_path, shape):
+    head = json.dumps({"t": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}}).encode()
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(len(head).to_bytes(8, "little") + head)
+    with pytest.raises(FormatError, match="invalid"):
+        read_tree(path)
+
+
 def test_saving_writes_atomically_over_an_existing_file(tmp_path):
     path = tmp_path / "m.safetensors"
     cr.save(nn.MLP([4, 3], seed=0), path)
