@@ -143,6 +143,7 @@ CASES = {
     "transpose": [
         ("reverse", lambda a: ops.transpose(a), [rand(3, 4)]),
         ("permute", lambda a: ops.transpose(a, (1, 2, 0)), [rand(2, 3, 4)]),
+        ("negative-axes", lambda a: ops.transpose(a, (0, -1, 1)), [rand(2, 3, 4)]),
     ],
     "broadcast_to": [
         ("prepend", lambda a: ops.broadcast_to(a, (2, 3)), [rand(3)]),

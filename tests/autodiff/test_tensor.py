@@ -119,3 +119,13 @@ def test_comparisons_give_boolean_constants():
     mask = t > 0
     assert mask.dtype == np.bool_ and not mask.requires_grad
     np.testing.assert_array_equal(mask.data, [True, False])
+
+
+def test_transpose_counts_negative_axes_from_the_end_and_refuses_non_permutations():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    c = np.arange(6.0).reshape(3, 2)
+    (x.transpose(-1, 0) * c).sum().backward()
+    np.testing.assert_array_equal(x.grad, c.T)
+    for axes in [(0, 0), (0, 2), (0,), (0.5, 1), "ab"]:
+        with pytest.raises(ValueError, match=r"expected a permutation of the 2 axes"):
+            x.transpose(axes)

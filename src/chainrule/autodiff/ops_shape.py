@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import operator
 
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
@@ -98,8 +99,32 @@ def _reshape_kernel(x, shape):
 
 @primitive
 def transpose(a, axes=None):
-    """Permute axes (reverse them when ``axes`` is None); the VJP applies the inverse."""
-    return apply("transpose", _transpose_kernel, (lift(a),), axes)
+    """Permute axes (reverse them when ``axes`` is None); the VJP applies the inverse.
+
+    ``axes`` is a permutation of the axes, each as an index or counted from the end
+    (-1 the last); anything else raises ``ValueError`` before any work."""
+    a = lift(a)
+    if axes is not None:
+        axes = _permutation(axes, a)
+    return apply("transpose", _transpose_kernel, (a,), axes)
+
+
+def _permutation(axes, a) -> tuple[int, ...]:
+    """``axes`` as indices from 0 if they permute the axes of ``a``; else ValueError."""
+    try:
+        indices = [operator.index(i) for i in axes]
+    except TypeError:
+        indices = None
+    if (
+        indices is None
+        or not all(-a.ndim <= i < a.ndim for i in indices)
+        or sorted(i % a.ndim for i in indices) != list(range(a.ndim))
+    ):
+        raise ValueError(
+            f"transpose: expected a permutation of the {a.ndim} axes of a tensor of shape "
+            f"{a.shape} (indices in [-{a.ndim}, {a.ndim})), got {axes!r}"
+        )
+    return tuple(i % a.ndim for i in indices)
 
 
 def _transpose_kernel(x, axes):
