@@ -165,3 +165,16 @@ def test_custom_primitive_through_node():
 
     x = leaf([1.0, -2.0])
     assert cr.gradcheck(cube, x)
+
+
+def test_a_seed_the_caller_reuses_never_becomes_a_leafs_grad():
+    x = cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x + 1.0
+    seed, rows = np.zeros(3), []
+    for i in range(3):
+        seed[:] = 0
+        seed[i] = 1
+        x.grad = None
+        y.backward(seed, retain_graph=True)
+        rows.append(x.grad)
+    np.testing.assert_array_equal(np.array(rows), np.eye(3))

@@ -72,7 +72,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         seed = xp.ones(root.shape, root.data.dtype)
     else:
-        seed = xp.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+        # a copy: a rule may hand the seed on to a leaf's grad, which must not be the
+        # caller's array (nor change when the caller reuses it)
+        seed = xp.array(getattr(grad, "data", grad), dtype=root.data.dtype, copy=True)
         if seed.shape != root.shape:
             raise ValueError(
                 f"backward(): seed gradient of shape {seed.shape} for a tensor of shape "
