@@ -73,9 +73,14 @@ def test_corrupt_files_raise_clear_errors(tmp_path, case):
     assert str(path) in str(info.value)
 
 
-def test_absurd_dimensions_are_rejected_without_allocating_them():
-    raw = _idx_bytes(0x0E, (1 << 31, 1 << 31, 1 << 31), bytes(8))
-    with pytest.raises(IDXFormatError):
+@pytest.mark.parametrize(
+    ("code", "dims"),
+    [(0x0E, (1 << 31, 1 << 31, 1 << 31)), (0x08, (1 << 16,) * 4), (0x0E, (1 << 31, 1 << 31, 4))],
+    ids=["huge", "wraps-to-zero", "wraps-to-zero-float64"],
+)
+def test_absurd_dimensions_are_rejected_without_allocating_them(code, dims):
+    raw = _idx_bytes(code, dims, b"")  # sizes whose product wraps to 0 in int64 included
+    with pytest.raises(IDXFormatError, match="more than can be allocated"):
         read_idx(io.BytesIO(raw))
 
 

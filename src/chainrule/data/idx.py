@@ -16,6 +16,7 @@ bytes) before it returns anything.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from typing import BinaryIO
@@ -115,7 +116,7 @@ def _parse(f: BinaryIO, name: str) -> np.ndarray:
             f"got {len(raw_dims)}"
         )
     shape = tuple(int(d) for d in np.frombuffer(raw_dims, ">u4"))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no int64 wrap-around
     try:
         # NOTE: pages of an untouched allocation are not committed, so a header that
         # overstates the size costs nothing until the truncation check below rejects it.
