@@ -49,12 +49,15 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 
     The bytes go to a temporary file in the same directory, which is flushed, fsynced and
     renamed over ``path`` (an atomic replace on POSIX and Windows); the directory is then
-    fsynced so the rename itself survives a crash.
+    fsynced so the rename itself survives a crash. The file gets the permissions a plain
+    ``open(path, "w")`` would give it (0o666 less the umask), not the temporary file's
+    private 0o600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -64,6 +67,13 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: put straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -170,3 +170,10 @@ def test_sigkill_during_writes_leaves_a_loadable_file(tmp_path):
         tree = read_tree(path)  # the old file or a new one, never a torn one
         expected = np.zeros((1000, 1000)) if tree["step"] == -1 else big + tree["step"]
         assert np.array_equal(tree["w"], expected)
+
+
+def test_atomic_writes_get_the_permissions_of_a_plain_open(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")  # 0o666 less the umask (0o644 under the usual 0o022)
+    files.atomic_write(tmp_path / "atomic", b"x")  # through a 0o600 temporary file
+    assert (tmp_path / "atomic").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
