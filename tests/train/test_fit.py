@@ -180,32 +180,17 @@ def test_a_callback_that_monitors_a_missing_key_is_refused_before_training(moons
 def test_a_reused_early_stopping_starts_afresh(moons):
     X, y, Xd, yd = moons
     stopper = EarlyStopping(patience=1)
+
+    def run(model, optimizer, epochs):
+        options = {"dev": (Xd, yd), "epochs": epochs, "progress": False}
+        return fit(model, "cross_entropy", optimizer, X, y, callbacks=[stopper], **options)
+
     first = moons_model()
-    fit(
-        first,
-        "cross_entropy",
-        optim.Adam(first.named_parameters(), lr=0.05),
-        X,
-        y,
-        dev=(Xd, yd),
-        epochs=4,
-        callbacks=[stopper],
-        progress=False,
-    )
+    run(first, optim.Adam(first.named_parameters(), lr=0.05), 4)
     assert stopper.best_weights is not None
     second = moons_model(seed=9)
     start = second.state_dict()
-    history = fit(
-        second,
-        "cross_entropy",
-        optim.SGD(second.named_parameters(), lr=0.0),
-        X,
-        y,
-        dev=(Xd, yd),
-        epochs=1,
-        callbacks=[stopper],
-        progress=False,
-    )
+    history = run(second, optim.SGD(second.named_parameters(), lr=0.0), 1)
     assert history.stopped_reason == "completed"
     assert stopper.best_epoch == 0 and stopper.wait == 0
     for name, value in second.state_dict().items():  # its own best weights, not first's
