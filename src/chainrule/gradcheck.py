@@ -99,8 +99,9 @@ def gradcheck(
     f : callable
         Maps the inputs (tensors) to one float64 tensor of any shape.
     *inputs : Tensor or numpy.ndarray
-        float64 values. Tensors with ``requires_grad=True`` and all arrays are checked;
-        other tensors are passed through as constants.
+        float64 values. Tensors with ``requires_grad=True`` and all float arrays are
+        checked (a float array of another dtype raises ``TypeError``); other tensors and
+        integer arrays are passed through as constants.
     eps : float
         The finite-difference step: dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
     tol : float
@@ -111,6 +112,8 @@ def gradcheck(
         (2 evaluations each), cheap enough for large inputs. Its roundoff error grows
         with the magnitude of the whole objective, so prefer ``full`` when some values are
         huge (say 1e6) next to ordinary ones.
+    n_directions : int
+        >= 1; the directions per input of ``direction`` mode.
     seed : int
         Seeds the random upstream gradient and the random directions.
 
@@ -124,6 +127,8 @@ def gradcheck(
         raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
     if eps <= 0 or tol <= 0:
         raise ValueError(f"gradcheck: expected eps > 0 and tol > 0, got eps={eps}, tol={tol}")
+    if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
+        raise ValueError(f"gradcheck: expected an integer n_directions >= 1, got {n_directions!r}")
     tensors = [_as_checked(x, i) for i, x in enumerate(inputs)]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
@@ -170,7 +175,7 @@ def _as_checked(x, position: int) -> Tensor:
     if isinstance(x, Tensor):
         t = x
     elif isinstance(x, np.ndarray):
-        t = Tensor(x, requires_grad=x.dtype == np.float64)
+        t = Tensor(x, requires_grad=x.dtype.kind == "f")
     else:
         raise TypeError(
             f"gradcheck: input {position} must be a Tensor or an ndarray, got {type(x).__name__}"

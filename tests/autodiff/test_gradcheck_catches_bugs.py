@@ -105,8 +105,10 @@ def test_all_ones_upstream_would_hide_the_softmax_bug():
     assert not cr.gradcheck(broken_softmax, cr.tensor(x.data, requires_grad=True))
 
 
-def test_float32_is_refused_with_a_clear_error():
-    x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+@pytest.mark.parametrize("kind", ["tensor", "array"])
+def test_float32_is_refused_with_a_clear_error(kind):
+    x = np.ones(3, np.float32)
+    x = cr.tensor(x, requires_grad=True) if kind == "tensor" else x
     with pytest.raises(TypeError, match="float64"):
         cr.gradcheck(cr.tanh, x)
 
@@ -119,6 +121,9 @@ def test_bad_arguments():
         cr.gradcheck(cr.tanh, cr.tensor(np.ones(3)))
     with pytest.raises(TypeError, match="float64 Tensor"):
         cr.gradcheck(lambda a: a.data, x)
+    for bad in (0, -2, 1.5, True):  # direction mode would check nothing and pass
+        with pytest.raises(ValueError, match=f"n_directions >= 1, got {bad!r}"):
+            cr.gradcheck(broken_sum, t(4), mode="direction", n_directions=bad)
 
 
 def test_arrays_are_checked_and_left_unchanged():
