@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from chainrule.files import atomic_write
+
 __all__ = [
     "FetchError",
     "FileSpec",
@@ -266,7 +268,7 @@ def fetch_files(
                 if progress:
                     print(f"chainrule: failed: {attempts[-1]}", file=sys.stderr)
                 continue
-            _write_atomic(target, data)
+            atomic_write(target, data)
             if progress:
                 print(f"chainrule: {spec.name} verified from {source.description}", file=sys.stderr)
             break
@@ -294,20 +296,6 @@ def _verified(payload: bytes, spec: FileSpec) -> bytes:
     if digest != spec.sha256:
         raise SourceError(f"corrupt: expected SHA-256 {spec.sha256}, got {digest}")
     return payload
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cached data is meant to be readable
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_with_progress(stream, total: int, label: str, progress: bool) -> bytes:
