@@ -170,15 +170,13 @@ def _check_entry(name, entry, source):
     if (
         not isinstance(shape, list)
         or len(shape) > _MAX_DIMS
-        or not all(_is_count(d) for d in shape)
-        or (0 not in shape and math.prod(shape) * dtype.itemsize > _MAX_BYTES)
+        or not all(_is_count(d) and d <= _MAX_BYTES for d in shape)
+        or math.prod(shape) * dtype.itemsize > _MAX_BYTES
     ):
         raise FormatError(
             f"{source}: tensor {name!r} has an invalid shape {shape!r} (expected at most "
-            f"{_MAX_DIMS} counts >= 0 of at most {_MAX_BYTES} bytes in all)"
+            f"{_MAX_DIMS} counts >= 0, each and their product in bytes at most {_MAX_BYTES})"
         )
-    if 0 in shape and any(d > _MAX_BYTES for d in shape):
-        raise FormatError(f"{source}: tensor {name!r} has an invalid empty shape {shape!r}")
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2

@@ -98,7 +98,7 @@ def load_bundle(path) -> SavedModel:
     except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
         raise FormatError(f"{path}: the architecture or weights do not fit: {exc!r:.300}") from None
     model.eval()
-    return SavedModel(model, _load_scaler(path, tree["scaler"]), tree["labels"], tree["metadata"])
+    return SavedModel(model, _load_scaler(path, tree["scaler"]), labels, metadata)
 
 
 def load(path) -> nn.Module:
