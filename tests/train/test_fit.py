@@ -177,6 +177,23 @@ def test_a_callback_that_monitors_a_missing_key_is_refused_before_training(moons
         assert np.array_equal(value, before[name]), name
 
 
+@pytest.mark.parametrize("with_dev", [True, False])
+def test_log_keys_name_exactly_the_keys_of_every_epochs_logs(moons, with_dev):
+    X, y, Xd, yd = moons
+    model = moons_model()
+    trainer = cr.train.Trainer(
+        model,
+        "cross_entropy",
+        optim.SGD(model.named_parameters(), lr=0.1),
+        epochs=2,
+        metrics=["accuracy", "f1"],
+        progress=False,
+    )
+    history = trainer.fit(X, y, dev=(Xd, yd) if with_dev else None)
+    for row in history.epochs:  # what callbacks check before the first step is what comes
+        assert list(row) == trainer.log_keys
+
+
 def test_a_reused_early_stopping_starts_afresh(moons):
     X, y, Xd, yd = moons
     stopper = EarlyStopping(patience=1)

@@ -136,6 +136,10 @@ class EarlyStopping(Callback):
     def best(self) -> float:
         return self._tracker.best
 
+    @property
+    def best_epoch(self) -> int:
+        return self._tracker.best_epoch
+
     def on_train_begin(self, trainer):
         self._tracker.check(trainer.log_keys)
         if not trainer.resumed:
@@ -143,10 +147,6 @@ class EarlyStopping(Callback):
             self.wait = 0
             self.best_weights = None
             self.stopped_epoch = None
-
-    @property
-    def best_epoch(self) -> int:
-        return self._tracker.best_epoch
 
     def on_epoch_end(self, trainer, epoch, logs):
         value = self._tracker.value(logs)
