@@ -29,6 +29,11 @@ def cache_listing(directory):
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
 
 
+def damaged(data: bytes) -> bytes:
+    """``data`` with its last byte changed: the same size, another SHA-256."""
+    return data[:-1] + bytes([data[-1] ^ 1])
+
+
 def test_corrupt_file_is_rejected_and_the_next_source_used(tmp_path, http_server):
     corrupt = http_server({"alpha.gz": gzip.compress(ALPHA[:-1] + b"!"), "beta.gz": b"junk"})
     good = http_server({"alpha.gz": gzip.compress(ALPHA), "beta.gz": BETA})
@@ -67,7 +72,7 @@ def test_all_fail_error_lists_every_source_and_the_hint(tmp_path, http_server, d
     with pytest.raises(FetchError) as info:
         fetch_files(SPECS, tmp_path / "cache", sources, hint="set SOME_DIR to local copies")
     message = str(info.value)
-    assert f"local directory {empty_dir}: neither alpha nor alpha.gz" in message
+    assert f"local directory {empty_dir}: alpha: not found; alpha.gz: not found" in message
     assert f"mirror {missing.url}: alpha.gz: HTTP 404" in message
     assert f"mirror {corrupt.url}: corrupt: expected {len(ALPHA)} bytes, got 12" in message
     assert f"mirror {dead_url}: alpha.gz: URLError" in message
@@ -100,15 +105,34 @@ def test_an_unreachable_source_is_skipped_for_later_files(tmp_path, http_server,
     assert cache_listing(tmp_path / "cache") == ["alpha"]  # the verified file is kept
 
 
-def test_cached_files_are_not_fetched_again_unless_their_size_is_wrong(tmp_path, http_server):
+def test_cached_files_are_fetched_again_only_when_they_fail_verification(tmp_path, http_server):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "alpha").write_bytes(ALPHA)
-    (cache / "beta").write_bytes(b"left over from an older, different file")
-    server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA})
-    assert fetch_files(SPECS, cache, [MirrorSource(server.url)]) == cache
-    assert server.requests == ["beta.gz"]
+    (cache / "beta").write_bytes(damaged(BETA))  # the right size is not enough
+    (cache / "gamma").write_bytes(b"left over from an older, different file")
+    specs = [*SPECS, spec("gamma", ALPHA + BETA)]
+    server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA, "gamma.gz": ALPHA + BETA})
+    assert fetch_files(specs, cache, [MirrorSource(server.url)]) == cache
+    assert server.requests == ["beta.gz", "gamma.gz"]
     assert (cache / "beta").read_bytes() == BETA
+    assert (cache / "gamma").read_bytes() == ALPHA + BETA
+
+
+def test_a_corrupt_cached_file_is_reported_and_kept_when_no_source_has_it(
+    tmp_path, http_server, capsys
+):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "alpha").write_bytes(damaged(ALPHA))
+    missing = http_server({})
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS[:1], cache, [MirrorSource(missing.url)], progress=True)
+    expected = f"cached copy {cache / 'alpha'}: corrupt: expected SHA-256 {SPECS[0].sha256}"
+    assert f"tried:\n  - {expected}" in str(info.value)
+    assert f"mirror {missing.url}: alpha.gz: HTTP 404" in str(info.value)
+    assert f"chainrule: not using {expected}" in capsys.readouterr().err
+    assert (cache / "alpha").read_bytes() == damaged(ALPHA)  # not used, not destroyed
 
 
 def test_local_directory_serves_raw_and_gzip_files(tmp_path):
@@ -119,6 +143,36 @@ def test_local_directory_serves_raw_and_gzip_files(tmp_path):
     cache = fetch_files(SPECS, tmp_path / "cache", [LocalDirSource(local)])
     assert (cache / "alpha").read_bytes() == ALPHA
     assert (cache / "beta").read_bytes() == BETA
+
+
+def test_a_corrupt_raw_file_does_not_hide_a_good_gzip_file_beside_it(tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "alpha").write_bytes(damaged(ALPHA))
+    (local / "alpha.gz").write_bytes(gzip.compress(ALPHA))
+    cache = fetch_files(SPECS[:1], tmp_path / "cache", [LocalDirSource(local)])
+    assert (cache / "alpha").read_bytes() == ALPHA
+    assert (local / "alpha").read_bytes() == damaged(ALPHA)  # the user's files are only read
+
+
+def test_local_directory_error_names_every_file_it_tried(tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "alpha").write_bytes(damaged(ALPHA))
+    (local / "alpha.gz").write_bytes(gzip.compress(ALPHA)[:-20])
+    (local / "beta").write_bytes(BETA[:-1])
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS[:1], tmp_path / "cache", [LocalDirSource(local)])
+    assert str(info.value).endswith(
+        f"local directory {local}: alpha: corrupt: expected SHA-256 {SPECS[0].sha256}, "
+        f"got {hashlib.sha256(damaged(ALPHA)).hexdigest()}; alpha.gz: corrupt gzip data "
+        "(Compressed file ended before the end-of-stream marker was reached)"
+    )
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS[1:], tmp_path / "cache", [LocalDirSource(local)])
+    assert str(info.value).endswith(
+        f"beta: corrupt: expected {len(BETA)} bytes, got {len(BETA) - 1}; beta.gz: not found"
+    )
 
 
 def test_download_progress_goes_to_stderr(tmp_path, http_server, capsys):

@@ -43,6 +43,17 @@ def test_cache_holds_decompressed_verified_files(mnist_cache):
         assert hashlib.sha256(data).hexdigest() == spec.sha256
 
 
+def test_a_same_size_corrupt_cached_file_is_replaced_from_the_local_directory(mnist_dir, tmp_path):
+    load_mnist("test", root=mnist_dir, cache_dir=tmp_path, progress=False)
+    labels = tmp_path / "mnist" / MNIST_FILES["test"][1].name
+    data = bytearray(labels.read_bytes())
+    data[-1] = (data[-1] + 1) % 10  # still a valid IDX file, with one label wrong
+    labels.write_bytes(data)
+    _, y = load_mnist("test", root=mnist_dir, cache_dir=tmp_path, progress=False)
+    assert np.bincount(y).tolist() == TEST_COUNTS
+    assert hashlib.sha256(labels.read_bytes()).hexdigest() == MNIST_FILES["test"][1].sha256
+
+
 def test_fetch_from_a_mirror_serving_the_real_gzip_files(
     mnist_dir, http_server, tmp_path, monkeypatch
 ):

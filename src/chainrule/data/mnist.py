@@ -10,7 +10,8 @@ Sources, in order (each file is verified before it enters the cache):
 
 The cache is ``<cache root>/mnist``, with the cache root taken from the ``cache_dir``
 argument, else ``CHAINRULE_CACHE_DIR``, else ``$XDG_CACHE_HOME/chainrule``, else
-``~/.cache/chainrule``. Files are stored decompressed so later loads only read them.
+``~/.cache/chainrule``. Files are stored decompressed so later loads only read them, and
+hashed again each time they are read from the cache (a damaged copy is fetched again).
 """
 
 from __future__ import annotations
