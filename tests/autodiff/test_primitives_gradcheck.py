@@ -31,6 +31,13 @@ def edge(*shape):
     return x
 
 
+def grid(*shape):
+    """Distinct values of alternating sign, 0.5 <= |x| <= 2, not drawn from RNG (so that
+    a case that uses them leaves the values of the drawn cases as they were)."""
+    size = int(np.prod(shape))
+    return (np.linspace(0.5, 2.0, size) * np.resize([-1.0, 1.0], size)).reshape(shape)
+
+
 MASK = RNG.random((3, 4)) > 0.5
 
 # x W + b far from relu's kink on both sides: positive inputs, a column of positive
@@ -76,6 +83,7 @@ CASES = {
         ("broadcast", ops.pow, [rand(2, 3, lo=0.5, hi=2.0), rand(3)]),
         ("constant-cube", lambda a: a**3, [edge(3, 4) / 100]),
         ("constant-half", lambda a: a**0.5, [rand(5, lo=0.1, hi=3.0)]),
+        ("numpy-exponent", lambda a: a ** np.float64(3), [grid(3, 4)]),
     ],
     "matmul": [
         ("2d@2d", ops.matmul, [rand(3, 4), rand(4, 5)]),
@@ -104,11 +112,19 @@ CASES = {
         ("away-from-kink", ops.abs, [away_from_zero(3, 4)]),
         ("large", ops.abs, [np.array([-1e3, 1e3])]),
     ],
-    "maximum": binary_cases(ops.maximum, make_a=rand),
+    "maximum": [
+        *binary_cases(ops.maximum, make_a=rand),
+        ("numpy-scalar", lambda a: ops.maximum(a, np.float64(0.0)), [grid(3, 4)]),
+    ],
     "minimum": binary_cases(ops.minimum, make_a=rand),
     "clip": [
         ("both", lambda a: ops.clip(a, -0.5, 0.5), [np.array([-2.0, -0.3, 0.0, 0.2, 1.7, 1e3])]),
         ("lower", lambda a: ops.clip(a, 0.25, None), [np.array([[-1.0, 0.5], [2.0, 0.1]])]),
+        (
+            "numpy-bounds",
+            lambda a: ops.clip(a, np.float64(-0.5), np.float32(0.5)),
+            [np.array([-2.0, -0.3, 0.2, 1.7])],
+        ),
     ],
     "where": [
         ("same", lambda a, b: ops.where(MASK, a, b), [rand(3, 4), rand(3, 4)]),
@@ -117,6 +133,7 @@ CASES = {
             lambda a, b: ops.where(np.array([True, False, True]), a, b),
             [rand(2, 3), rand(3)],
         ),
+        ("numpy-scalar", lambda a: ops.where(MASK, a, np.float64(0.5)), [grid(3, 4)]),
     ],
     "astype": [("same-dtype", lambda a: ops.astype(a, a.dtype) * a, [rand(3)])],
     "sum": [
@@ -125,16 +142,19 @@ CASES = {
         ("axes-keepdims", lambda a: ops.sum(a, (0, 2), True), [rand(2, 3, 4)]),
         ("neg-axis", lambda a: ops.sum(a, -1), [rand(2, 1, 4)]),
         ("scalar", lambda a: ops.sum(a), [rand()]),
+        ("numpy-axis", lambda a: ops.sum(a, np.int64(0)), [grid(3, 4)]),
     ],
     "mean": [
         ("all", lambda a: ops.mean(a), [edge(3, 4)]),
         ("axis1-keepdims", lambda a: ops.mean(a, 1, True), [rand(3, 4)]),
         ("axes", lambda a: ops.mean(a, (0, 2)), [rand(2, 3, 4)]),
+        ("numpy-axes", lambda a: ops.mean(a, (np.int64(0), np.int32(-1))), [grid(2, 3, 4)]),
     ],
     "max": [
         ("all", lambda a: ops.max(a), [rand(3, 4)]),
         ("axis0", lambda a: ops.max(a, 0), [rand(3, 4)]),
         ("axis-keepdims", lambda a: ops.max(a, -1, True), [rand(2, 3, 4)]),
+        ("numpy-axis", lambda a: ops.max(a, np.int64(1)), [grid(3, 4)]),
     ],
     "reshape": [
         ("flatten", lambda a: ops.reshape(a, (-1,)), [rand(2, 3, 4)]),
@@ -144,6 +164,7 @@ CASES = {
         ("reverse", lambda a: ops.transpose(a), [rand(3, 4)]),
         ("permute", lambda a: ops.transpose(a, (1, 2, 0)), [rand(2, 3, 4)]),
         ("negative-axes", lambda a: ops.transpose(a, (0, -1, 1)), [rand(2, 3, 4)]),
+        ("numpy-axes", lambda a: ops.transpose(a, np.array([2, 0, 1])), [grid(2, 3, 4)]),
     ],
     "broadcast_to": [
         ("prepend", lambda a: ops.broadcast_to(a, (2, 3)), [rand(3)]),
@@ -160,10 +181,16 @@ CASES = {
     "concatenate": [
         ("axis0", lambda a, b: ops.concatenate([a, b], 0), [rand(2, 3), rand(4, 3)]),
         ("axis1", lambda a, b: ops.concatenate([a, b, a], 1), [rand(2, 3), rand(2, 1)]),
+        (
+            "numpy-axis",
+            lambda a, b: ops.concatenate([a, b], np.int64(-1)),
+            [grid(2, 3), grid(2, 1)],
+        ),
     ],
     "stack": [
         ("axis0", lambda a, b: ops.stack([a, b]), [rand(2, 3), rand(2, 3)]),
         ("axis-last", lambda a, b: ops.stack([a, b, a], -1), [rand(3), rand(3)]),
+        ("numpy-axis", lambda a, b: ops.stack([a, b], np.int64(1)), [grid(2, 3), grid(2, 3)]),
     ],
     "tanh": [
         ("edge", ops.tanh, [np.array([0.0, -1.5, 3.0, -6.0, 0.7])]),
@@ -177,17 +204,20 @@ CASES = {
     "leaky_relu": [
         ("default", ops.leaky_relu, [away_from_zero(3, 4)]),
         ("alpha", lambda a: ops.leaky_relu(a, 0.2), [away_from_zero(5)]),
+        ("numpy-alpha", lambda a: ops.leaky_relu(a, np.float64(0.2)), [grid(5)]),
     ],
     "log_softmax": [
         ("last", ops.log_softmax, [rand(3, 4)]),
         ("axis0", lambda a: ops.log_softmax(a, 0), [rand(3, 4)]),
         ("large-offset", ops.log_softmax, [rand(2, 5) + 1e3]),
         ("single-class", ops.log_softmax, [rand(3, 1)]),
+        ("numpy-axis", lambda a: ops.log_softmax(a, np.int64(0)), [grid(3, 4)]),
     ],
     "softmax": [
         ("last", ops.softmax, [rand(3, 4)]),
         ("axis0", lambda a: ops.softmax(a, 0), [rand(3, 4)]),
         ("large-offset", ops.softmax, [rand(2, 5) - 1e3]),
+        ("numpy-axis", lambda a: ops.softmax(a, np.int64(-2)), [grid(3, 4)]),
     ],
     "linear": [
         ("bias", ops.linear, [rand(5, 3), rand(3, 2), rand(2)]),

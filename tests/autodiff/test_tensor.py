@@ -129,3 +129,90 @@ def test_transpose_counts_negative_axes_from_the_end_and_refuses_non_permutation
     for axes in [(0, 0), (0, 2), (0,), (0.5, 1), "ab"]:
         with pytest.raises(ValueError, match=r"expected a permutation of the 2 axes"):
             x.transpose(axes)
+
+
+@pytest.mark.parametrize("join", [cr.autodiff.ops.concatenate, cr.autodiff.ops.stack])
+def test_joining_mixed_dtypes_raises_like_the_binary_ops(join):
+    a = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    name = join.__name__
+    with pytest.raises(TypeError, match=rf"{name}: operands have dtypes float32 and float64"):
+        join([a, a, cr.tensor(np.ones(3))])
+    with pytest.raises(TypeError, match=rf"{name}: .*float32, int64 and float64.*astype"):
+        join([a, np.arange(3), np.ones(3)])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, c: x.clip(-c, c),
+        lambda x, c: x.clip(None, c),
+        lambda x, c: cr.autodiff.ops.leaky_relu(x, c),
+        lambda x, c: x.abs() ** c,
+        lambda x, c: c**x,
+        lambda x, c: cr.maximum(x, c),
+        lambda x, c: cr.autodiff.ops.where(x.data > 0, x, c),
+    ],
+    ids=["clip", "clip-upper", "leaky_relu", "pow", "rpow", "maximum", "where"],
+)
+def test_numpy_scalars_act_like_python_floats(call):
+    values = np.array([-1.5, 0.25, 2.0], np.float32)
+    results = []
+    for c in (0.5, np.float64(0.5)):
+        x = cr.tensor(values, requires_grad=True)
+        out = call(x, c)
+        out.backward(np.ones(out.shape, np.float32))
+        assert out.dtype == np.float32 and x.grad.dtype == np.float32
+        results.append((out.data, x.grad))
+    for python, numpy in zip(*results, strict=True):
+        np.testing.assert_array_equal(python, numpy)
+
+
+def test_scalar_parameters_must_be_real_numbers():
+    x = cr.tensor(np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="clip: expected lo to be a real number, got ndarray"):
+        x.clip(np.zeros(3), 1.0)
+    with pytest.raises(TypeError, match="leaky_relu: expected alpha to be a real number, got str"):
+        cr.autodiff.ops.leaky_relu(x, "0.1")
+
+
+def test_numpy_integer_axes_act_like_python_ints():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    for name in ("sum", "mean", "max", "softmax", "log_softmax"):
+        np.testing.assert_array_equal(
+            getattr(x, name)(axis=np.int64(0)).data, getattr(x, name)(axis=0).data
+        )
+    ops = cr.autodiff.ops
+    assert ops.concatenate([x, x], axis=np.int32(1)).shape == (2, 6)
+    assert ops.stack([x, x], axis=np.int64(-1)).shape == (2, 3, 2)
+    assert x.transpose(np.int64(1), np.int64(0)).shape == (3, 2)
+
+
+def _ops_taking_an_axis():
+    ops = cr.autodiff.ops
+    reduction_axes = (2, -3, np.int64(2))  # out of range for 2 dimensions
+    cases = [
+        ("sum", lambda x, axis: x.sum(axis), reduction_axes),
+        ("mean", lambda x, axis: x.mean((0, axis)), reduction_axes),
+        ("max", lambda x, axis: x.max(axis), reduction_axes),
+        ("softmax", lambda x, axis: x.softmax(axis), reduction_axes),
+        ("log_softmax", lambda x, axis: x.log_softmax(axis), reduction_axes),
+        ("concatenate", lambda x, axis: ops.concatenate([x, x], axis), reduction_axes),
+        ("stack", lambda x, axis: ops.stack([x, x], axis), (3, -4, np.int64(3))),  # 3 axes
+    ]
+    return [pytest.param(*case, id=case[0]) for case in cases]
+
+
+@pytest.mark.parametrize(("name", "call", "bad_axes"), _ops_taking_an_axis())
+def test_bad_axes_raise_naming_the_op_the_axis_and_the_dimensions(name, call, bad_axes):
+    x = cr.tensor(np.ones((2, 3)))
+    for axis in bad_axes:
+        with pytest.raises(ValueError, match=rf"{name}: axis {axis} is out of range for a "):
+            call(x, axis)
+    for axis in (0.5, True):
+        with pytest.raises(TypeError, match=rf"{name}: expected an integer axis, got"):
+            call(x, axis)
+
+
+def test_repeated_reduction_axes_raise():
+    with pytest.raises(ValueError, match=r"sum: expected distinct axes, got \(1, -1\)"):
+        cr.tensor(np.ones((2, 3))).sum(axis=(1, -1))

@@ -11,7 +11,7 @@ from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.registry import binary_shapes_error, primitive
-from chainrule.autodiff.tensor import Tensor, apply, as_dtype, lift
+from chainrule.autodiff.tensor import Tensor, apply, as_dtype, as_scalar, lift
 
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
@@ -22,11 +22,18 @@ def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
         b = lift(b)
         a = lift(a, b)
     if a.data.dtype != b.data.dtype:
-        raise TypeError(
-            f"{op}: operands have dtypes {a.data.dtype} and {b.data.dtype}; chainrule never "
-            "changes a dtype silently: cast one with .astype()"
-        )
+        raise mixed_dtypes_error(op, (a, b))
     return a, b
+
+
+def mixed_dtypes_error(op: str, tensors) -> TypeError:
+    """The error for operands of different dtypes, each named once, in order."""
+    names = list(dict.fromkeys(t.data.dtype.name for t in tensors))
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    return TypeError(
+        f"{op}: operands have dtypes {listed}; chainrule never changes a dtype silently: "
+        "cast with .astype()"
+    )
 
 
 def _binary(op: str, kernel, a, b, *static):
@@ -255,7 +262,12 @@ def minimum(a, b):
 
 @primitive
 def clip(a, lo=None, hi=None):
-    """Clamp to [lo, hi] (constants); the gradient passes where lo <= a <= hi."""
+    """Clamp to [lo, hi]; the gradient passes where lo <= a <= hi.
+
+    ``lo`` and ``hi`` are None (no bound) or real numbers, Python or NumPy, which take the
+    dtype of ``a`` (``float32`` data stays ``float32``)."""
+    lo = None if lo is None else as_scalar(lo, "clip", "lo")
+    hi = None if hi is None else as_scalar(hi, "clip", "hi")
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: expected lo <= hi, got lo={lo}, hi={hi}")
     return apply("clip", _clip_kernel, (lift(a),), lo, hi)

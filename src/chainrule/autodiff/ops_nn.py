@@ -13,8 +13,9 @@ import numpy as np
 
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.blas import two_products
+from chainrule.autodiff.ops_shape import normalize_axis
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import apply, lift
+from chainrule.autodiff.tensor import apply, as_scalar, lift
 
 
 @primitive
@@ -106,7 +107,10 @@ def _relu_vjp(g, a):
 
 @primitive
 def leaky_relu(a, alpha: float = 0.01):
-    """max(0, a) + alpha * min(0, a) (seed 002's "leak"); d/da = 1 for a > 0 else alpha."""
+    """max(0, a) + alpha * min(0, a) (seed 002's "leak"); d/da = 1 for a > 0 else alpha.
+
+    ``alpha`` is a real number, Python or NumPy; it takes the dtype of ``a``."""
+    alpha = as_scalar(alpha, "leaky_relu", "alpha")
     return apply("leaky_relu", _leaky_relu_kernel, (lift(a),), alpha)
 
 
@@ -128,7 +132,9 @@ def log_softmax(a, axis: int = -1):
 
     d/da: g - softmax(a) * sum(g) along ``axis``.
     """
-    return apply("log_softmax", _log_softmax_kernel, (lift(a),), axis)
+    a = lift(a)
+    axis = normalize_axis(axis, a.ndim, "log_softmax")
+    return apply("log_softmax", _log_softmax_kernel, (a,), axis)
 
 
 def _log_softmax_kernel(x, axis):
@@ -151,7 +157,9 @@ def softmax(a, axis: int = -1):
 
     d/da: p * (g - sum(g * p)) along ``axis``.
     """
-    return apply("softmax", _softmax_kernel, (lift(a),), axis)
+    a = lift(a)
+    axis = normalize_axis(axis, a.ndim, "softmax")
+    return apply("softmax", _softmax_kernel, (a,), axis)
 
 
 def _softmax_kernel(x, axis):

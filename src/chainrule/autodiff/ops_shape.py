@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-import builtins
 import operator
 
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
+from chainrule.autodiff.ops_math import mixed_dtypes_error
 from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import Tensor, apply, lift
 
 
-def _axes(axis, ndim: int) -> tuple[int, ...]:
+def normalize_axis(axis, ndim: int, op: str) -> int:
+    """``axis`` as an index from 0: an integer (Python or NumPy) in [-ndim, ndim), counted
+    from the end when negative. Anything else raises, naming ``op``, the axis and ``ndim``:
+    ``TypeError`` for a non-integer (a bool included, as in NumPy), ``ValueError`` out of
+    range."""
+    try:
+        index = None if isinstance(axis, bool) else operator.index(axis)
+    except TypeError:
+        index = None
+    if index is None:
+        raise TypeError(f"{op}: expected an integer axis, got {axis!r}")
+    if not -ndim <= index < ndim:
+        raise ValueError(f"{op}: axis {index} is out of range for a tensor with {ndim} dimensions")
+    return index % ndim
+
+
+def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
+    """The axes a reduction runs over, as sorted indices from 0: all of them for None, else
+    the integer ``axis`` or the distinct integers of a tuple or list (see
+    :func:`normalize_axis`)."""
     if axis is None:
         return tuple(range(ndim))
-    if type(axis) is int and -ndim <= axis < ndim:
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case
         return (axis % ndim,)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    for ax in axes:
-        if not -ndim <= ax < builtins.max(ndim, 1):
-            raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(ax % builtins.max(ndim, 1) for ax in axes))
+    items = axis if isinstance(axis, tuple | list) else (axis,)
+    axes = sorted(normalize_axis(ax, ndim, op) for ax in items)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: expected distinct axes, got {axis!r}")
+    return tuple(axes)
 
 
 def _kept(shape, axes) -> tuple[int, ...]:
@@ -32,7 +51,7 @@ def _kept(shape, axes) -> tuple[int, ...]:
 def sum_(a, axis=None, keepdims: bool = False):
     """Sum over axes; the VJP broadcasts ``g`` back over the summed axes."""
     a = lift(a)
-    return apply("sum", _sum_kernel, (a,), _axes(axis, a.ndim), keepdims)
+    return apply("sum", _sum_kernel, (a,), _axes(axis, a.ndim, "sum"), keepdims)
 
 
 def _sum_kernel(x, axes, keepdims):
@@ -47,7 +66,7 @@ def _sum_kernel(x, axes, keepdims):
 def mean(a, axis=None, keepdims: bool = False):
     """Mean over axes (sum / count); the VJP spreads ``g / count`` over the averaged axes."""
     a = lift(a)
-    return apply("mean", _mean_kernel, (a,), _axes(axis, a.ndim), keepdims)
+    return apply("mean", _mean_kernel, (a,), _axes(axis, a.ndim, "mean"), keepdims)
 
 
 def _mean_kernel(x, axes, keepdims):
@@ -65,7 +84,7 @@ def _mean_kernel(x, axes, keepdims):
 def max_(a, axis=None, keepdims: bool = False):
     """Maximum over axes; tied maxima share the gradient equally."""
     a = lift(a)
-    return apply("max", _max_kernel, (a,), _axes(axis, a.ndim), keepdims)
+    return apply("max", _max_kernel, (a,), _axes(axis, a.ndim, "max"), keepdims)
 
 
 def _max_kernel(x, axes, keepdims):
@@ -180,11 +199,24 @@ def _getitem_kernel(x, index):
     return x[index], vjp
 
 
-@primitive
-def concatenate(tensors, axis: int = 0):
+def _to_join(tensors, op: str) -> tuple[Tensor, ...]:
+    """The tensors to join: at least one, all of one dtype (never promoted, as in
+    :func:`~chainrule.autodiff.ops_math.add`)."""
     tensors = tuple(lift(t) for t in tensors)
     if not tensors:
-        raise ValueError("concatenate: expected at least one tensor, got none")
+        raise ValueError(f"{op}: expected at least one tensor, got none")
+    dtype = tensors[0].data.dtype
+    if any(t.data.dtype != dtype for t in tensors):
+        raise mixed_dtypes_error(op, tensors)
+    return tensors
+
+
+@primitive
+def concatenate(tensors, axis: int = 0):
+    """Join tensors of one dtype along an existing ``axis``; the VJP splits ``g`` back
+    into their slices."""
+    tensors = _to_join(tensors, "concatenate")
+    axis = normalize_axis(axis, tensors[0].ndim, "concatenate")
     try:
         return apply("concatenate", _concatenate_kernel, tensors, axis)
     except ValueError:
@@ -201,9 +233,10 @@ def _concatenate_kernel(*args):
 
 @primitive
 def stack(tensors, axis: int = 0):
-    tensors = tuple(lift(t) for t in tensors)
-    if not tensors:
-        raise ValueError("stack: expected at least one tensor, got none")
+    """Join tensors of one shape and dtype along a new ``axis`` (in [-ndim - 1, ndim]);
+    the VJP takes each one's slice of ``g``."""
+    tensors = _to_join(tensors, "stack")
+    axis = normalize_axis(axis, tensors[0].ndim + 1, "stack")
     try:
         return apply("stack", _stack_kernel, tensors, axis)
     except ValueError:

@@ -343,5 +343,16 @@ def lift(x, like: Tensor | None = None) -> Tensor:
     return Tensor(x)
 
 
+def as_scalar(x, op: str, name: str):
+    """``x``, a real number, as a Python number; anything else raises ``TypeError``.
+
+    NumPy casts a Python number to the dtype of the array it meets, but lets a NumPy
+    ``float64`` promote ``float32`` data to ``float64``: a scalar parameter goes through
+    here so that both kinds keep the data's dtype."""
+    if not isinstance(x, numbers.Real):
+        raise TypeError(f"{op}: expected {name} to be a real number, got {type(x).__name__}")
+    return x.item() if isinstance(x, np.generic) else x
+
+
 from chainrule.autodiff import graph as _graph  # noqa: E402  (cycle: graph checks nodes)
 from chainrule.autodiff import ops as _ops  # noqa: E402  (cycle: ops build tensors)
