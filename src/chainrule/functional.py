@@ -25,7 +25,7 @@ from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
-from chainrule.autodiff.tensor import apply, lift, node
+from chainrule.autodiff.tensor import apply, as_scalar, lift, node
 from chainrule.targets import (
     as_prediction,
     check_labels,
@@ -112,6 +112,10 @@ def batch_norm(
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
 
+    The running statistics are arrays of shape (n,) and the input's dtype, writable when
+    training updates them; anything else raises before any of them is updated.
+    ``momentum`` and ``eps`` are real numbers (Python or NumPy) and take the input's dtype.
+
     Gradients (training), with ``d = g * gamma``::
 
         dx = (d - mean(d) - x_hat * mean(d * x_hat)) / sqrt(var + eps)
@@ -132,6 +136,11 @@ def batch_norm(
             f"batch_norm: input is {xd.dtype} but gamma/beta are {gamma.dtype}/{beta.dtype}; "
             "cast one (chainrule never changes a dtype silently)"
         )
+    momentum = as_scalar(momentum, "batch_norm", "momentum")
+    eps = as_scalar(eps, "batch_norm", "eps")
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None:
+            _check_statistic(stat, name, xd, training)
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
@@ -173,6 +182,25 @@ def batch_norm(
         )
 
     return node(out, (x, gamma, beta), vjp, "batch_norm")
+
+
+def _check_statistic(stat, name: str, xd, training: bool) -> None:
+    """Refuse a running statistic that ``batch_norm`` could not use, or update in place."""
+    if not isinstance(stat, np.ndarray):
+        raise TypeError(
+            f"batch_norm: expected {name} to be a numpy.ndarray (a buffer updated in place), "
+            f"got {type(stat).__name__}"
+        )
+    n = xd.shape[1]
+    if stat.shape != (n,):
+        raise ValueError(f"batch_norm: expected {name} of shape ({n},), got {stat.shape}")
+    if stat.dtype != xd.dtype:
+        raise TypeError(
+            f"batch_norm: input is {xd.dtype} but {name} is {stat.dtype}; "
+            "cast one (chainrule never changes a dtype silently)"
+        )
+    if training and not stat.flags.writeable:
+        raise ValueError(f"batch_norm: {name} is read-only, but training updates it in place")
 
 
 def _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps):
@@ -242,6 +270,7 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
     check_reduction(reduction, name)
     z = as_prediction(logits, name, ndim=2)
     target = class_target(target, z, name)
+    label_smoothing = as_scalar(label_smoothing, name, "label_smoothing")
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"{name}: expected 0 <= label_smoothing < 1, got {label_smoothing}")
     op = "softmax_cross_entropy"

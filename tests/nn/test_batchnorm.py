@@ -89,3 +89,76 @@ def test_bad_shapes_and_settings_raise():
         nn.BatchNorm1d(3, momentum=1.0)
     with pytest.raises(ValueError, match="running_mean and running_var"):
         F.batch_norm(cr.tensor(np.ones((2, 3))), np.ones(3), np.zeros(3), training=False)
+
+
+def _batch_norm_args():
+    """A float32 batch of 4 examples of 3 features, gamma and beta."""
+    x = np.random.default_rng(4).standard_normal((4, 3)).astype(np.float32)
+    return cr.tensor(x), np.ones(3, np.float32), np.zeros(3, np.float32)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@pytest.mark.parametrize(
+    ("mean", "var", "error", "match"),
+    [
+        (
+            np.zeros(4, np.float32),
+            np.ones(3, np.float32),
+            ValueError,
+            r"running_mean of shape \(3,\), got \(4,\)",
+        ),
+        (
+            np.zeros(3, np.float32),
+            np.ones((1, 3), np.float32),
+            ValueError,
+            r"running_var of shape \(3,\), got \(1, 3\)",
+        ),
+        (
+            np.zeros(3, np.float32),
+            np.ones(3),
+            TypeError,
+            "input is float32 but running_var is float64",
+        ),
+        (
+            cr.tensor(np.zeros(3, np.float32)),
+            np.ones(3, np.float32),
+            TypeError,
+            "running_mean to be a numpy.ndarray .* got Tensor",
+        ),
+        (
+            np.zeros(3, np.float32),
+            [1.0, 1.0, 1.0],
+            TypeError,
+            "running_var to be a numpy.ndarray .* got list",
+        ),
+    ],
+    ids=["mean-shape", "var-shape", "var-dtype", "tensor", "list"],
+)
+def test_bad_running_statistics_raise_before_any_update(mean, var, error, match, training):
+    x, gamma, beta = _batch_norm_args()
+    before = [np.array(getattr(s, "data", s), copy=True) for s in (mean, var)]
+    with pytest.raises(error, match=f"batch_norm: .*{match}"):
+        F.batch_norm(x, gamma, beta, mean, var, training=training)
+    for stat, old in zip((mean, var), before, strict=True):
+        np.testing.assert_array_equal(getattr(stat, "data", stat), old)
+
+
+def test_read_only_running_statistics_raise_in_training_before_any_update():
+    x, gamma, beta = _batch_norm_args()
+    mean, var = np.zeros(3, np.float32), np.ones(3, np.float32)
+    var.flags.writeable = False
+    with pytest.raises(ValueError, match="running_var is read-only"):
+        F.batch_norm(x, gamma, beta, mean, var)
+    np.testing.assert_array_equal(mean, 0.0)
+    assert F.batch_norm(x, gamma, beta, mean, var, training=False).dtype == np.float32
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+def test_numpy_float64_momentum_and_eps_keep_float32(training):
+    x, gamma, beta = (cr.tensor(a, requires_grad=True) for a in _batch_norm_args())
+    mean, var = np.zeros(3, np.float32), np.ones(3, np.float32)
+    out = F.batch_norm(x, gamma, beta, mean, var, training, np.float64(0.9), np.float64(1e-5))
+    out.backward(np.ones(out.shape, np.float32))
+    assert out.dtype == np.float32
+    assert all(t.grad.dtype == np.float32 for t in (x, gamma, beta))
+    assert mean.dtype == var.dtype == np.float32

@@ -173,6 +173,16 @@ def test_float32_stays_float32():
         assert out.dtype == np.float32 and z.grad.dtype == np.float32, fn.__name__
 
 
+@pytest.mark.parametrize("target", [LABELS, PROBS], ids=["labels", "probs"])
+def test_numpy_float64_label_smoothing_keeps_float32(target):
+    z = cr.tensor(_rng(5).standard_normal((M, K)).astype(np.float32), requires_grad=True)
+    y = cr.tensor(target.astype(np.float32), requires_grad=True) if target is PROBS else target
+    loss = losses.cross_entropy(z, y, label_smoothing=np.float64(0.1))
+    loss.backward()
+    assert loss.dtype == np.float32 and z.grad.dtype == np.float32
+    assert target is LABELS or y.grad.dtype == np.float32
+
+
 # -- stability ------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_cross_entropy_is_stable_at_extreme_logits(dtype):
