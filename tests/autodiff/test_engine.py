@@ -144,6 +144,23 @@ def test_leaf_grad_is_writable_even_when_rule_returns_broadcast_view():
     np.testing.assert_array_equal(b.grad, [8.0, 8.0, 8.0])
 
 
+@pytest.mark.parametrize("backward", ["eager", "traced"])
+def test_a_0d_leafs_grad_is_an_array_of_its_own(backward):
+    # NumPy hands back scalars for 0-d results; an optimizer writes into .grad's array.
+    x = leaf(2.0, "float32")
+    y = cr.tensor(np.ones(3, np.float32))
+
+    def loss(y):
+        return (x * y).mean()
+
+    step = cr.trace_backward(loss) if backward == "traced" else lambda y: loss(y).backward()
+    for calls in range(1, 4):  # recorded, traced, replayed: each adds to the grad
+        step(y)
+        assert type(x.grad) is np.ndarray
+        assert (x.grad.shape, x.grad.dtype, x.grad.flags.writeable) == ((), np.float32, True)
+        assert x.grad == calls
+
+
 def test_two_runs_give_bit_identical_gradients():
     def run():
         rng = np.random.default_rng(42)

@@ -106,10 +106,13 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
 
 
 def _accumulate(leaf, g) -> None:
-    # Rules may hand back read-only views (broadcast_to): own the array before storing it.
+    if leaf.grad is not None:
+        g = leaf.grad + g
+    # Rules may hand back read-only views (broadcast_to), and NumPy turns 0-d results into
+    # read-only scalars: store an array of our own.
     if not g.flags.writeable:
-        g = g.copy()
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+        g = array_module(g).array(g)
+    leaf.grad = g
 
 
 def check_forward(out, parents) -> None:
