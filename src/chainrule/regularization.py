@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor
 
 __all__ = ["l1_penalty", "l2_penalty", "penalized_parameters"]
@@ -43,11 +44,10 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
     return chosen
 
 
-def _check(lam: float, m: int, name: str) -> None:
-    if lam < 0:
-        raise ValueError(f"{name}: expected lambda >= 0, got {lam}")
-    if m <= 0:
-        raise ValueError(f"{name}: expected m (number of training examples) > 0, got {m}")
+def _check(lam, m, name: str) -> tuple[float, int]:
+    """``(lam, m)`` as a finite float >= 0 and an int >= 1, else ``TypeError`` /
+    ``ValueError`` naming what was expected and what was given."""
+    return _checks.real(name, "lam", lam, low=0.0), _checks.integer(name, "m", m, low=1)
 
 
 def _total(terms: list):
@@ -67,13 +67,20 @@ def l2_penalty(params, lam: float, m: int, include_bias: bool = False):
     params : Module, dict or iterable of (name, Tensor)
         The model or its named parameters; see :func:`penalized_parameters`.
     lam : float
-        The regularization strength lambda >= 0.
+        The regularization strength lambda: finite and >= 0.
     m : int
-        The number of training examples (the notes' m), not the batch size.
+        The number of training examples (the notes' m), not the batch size: >= 1.
     include_bias : bool
         Also penalize 1-D parameters (biases, batch-norm gamma/beta).
+
+    Raises
+    ------
+    TypeError
+        If ``lam`` is not a real number or ``m`` not an integer.
+    ValueError
+        If ``lam`` is negative, NaN or infinite, or ``m`` < 1.
     """
-    _check(lam, m, "l2_penalty")
+    lam, m = _check(lam, m, "l2_penalty")
     terms = [(p * p).sum() for _, p in penalized_parameters(params, include_bias)]
     return _total(terms) * (lam / (2 * m))
 
@@ -81,6 +88,6 @@ def l2_penalty(params, lam: float, m: int, include_bias: bool = False):
 def l1_penalty(params, lam: float, m: int, include_bias: bool = False):
     """``lam / m * sum |W|`` over the weights of ``params`` (a scalar Tensor); arguments as
     in :func:`l2_penalty`. The subgradient at W = 0 is 0."""
-    _check(lam, m, "l1_penalty")
+    lam, m = _check(lam, m, "l1_penalty")
     terms = [p.abs().sum() for _, p in penalized_parameters(params, include_bias)]
     return _total(terms) * (lam / m)

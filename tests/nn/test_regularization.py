@@ -67,11 +67,27 @@ def test_accepts_named_pairs_and_dicts():
     assert l1_penalty([("w", w), ("b", b)], 1.0, 3, include_bias=True).item() == pytest.approx(2.0)
 
 
-def test_bad_arguments_raise():
-    net = _net()
-    with pytest.raises(ValueError, match="lambda >= 0"):
-        l2_penalty(net, -1.0, 10)
-    with pytest.raises(ValueError, match="m .* > 0"):
-        l1_penalty(net, 1.0, 0)
+@pytest.mark.parametrize("penalty", [l1_penalty, l2_penalty])
+@pytest.mark.parametrize(
+    ("lam", "m", "error", "message"),
+    [
+        (-1.0, 10, ValueError, r"lam expected a finite number >= 0, got -1.0"),
+        (float("nan"), 10, ValueError, r"lam expected a finite number >= 0, got nan"),
+        (float("inf"), 10, ValueError, r"lam expected a finite number >= 0, got inf"),
+        ("0.1", 10, TypeError, r"lam expected a real number >= 0, got str '0.1'"),
+        (None, 10, TypeError, r"lam expected a real number >= 0, got NoneType None"),
+        (1.0, 0, ValueError, r"m expected an integer >= 1, got 0"),
+        (1.0, float("nan"), TypeError, r"m expected an integer >= 1, got float nan"),
+    ],
+    ids=["negative", "nan", "inf", "str", "none", "m-zero", "m-nan"],
+)
+def test_bad_strengths_and_counts_raise_naming_expected_and_received(
+    penalty, lam, m, error, message
+):
+    with pytest.raises(error, match=rf"^{penalty.__name__}: {message}$"):
+        penalty(_net(), lam, m)
+
+
+def test_no_weight_to_penalize_raises():
     with pytest.raises(ValueError, match="no parameters to penalize"):
         l2_penalty(nn.BatchNorm1d(3), 1.0, 10)

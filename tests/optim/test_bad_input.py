@@ -84,15 +84,41 @@ def test_setting_a_bad_rate_or_epoch_later_is_checked():
         opt.set_epoch(-2)
 
 
-def test_gradient_of_wrong_shape_or_dtype_names_the_parameter():
-    ((name, p),) = params()
-    opt = Adam([(name, p)])
-    p.grad = np.ones(4)
-    with pytest.raises(ValueError, match=r"'W' expected a gradient of shape \(2, 2\)"):
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda p: Adam(p, lr=0.1),  # fused when numba is installed
+        lambda p: Adam(p, lr=0.1, fused=False),
+        lambda p: SGD(p, lr=0.1, momentum=0.9),
+    ],
+    ids=["adam", "adam-numpy", "sgd-momentum"],
+)
+@pytest.mark.parametrize(
+    ("bad", "error", "got"),
+    [
+        (lambda: [[1.0, 1.0], [1.0, 1.0]], TypeError, "got list"),
+        (lambda: 0.5, TypeError, "got float"),
+        (lambda: cr.tensor(np.ones((2, 2))), TypeError, "got Tensor"),
+        (lambda: np.ma.ones((2, 2)), TypeError, "got MaskedArray"),
+        (lambda: np.ones(4), ValueError, r"got shape \(4,\) and dtype float64"),
+        (lambda: np.ones((2, 2), np.float32), ValueError, "got shape .* and dtype float32"),
+    ],
+    ids=["list", "float", "tensor", "ndarray-subclass", "shape", "dtype"],
+)
+def test_a_bad_gradient_raises_naming_the_parameter_and_changes_nothing(build, bad, error, got):
+    a = cr.tensor(np.ones(3), requires_grad=True)
+    w = cr.tensor(np.ones((2, 2)), requires_grad=True)
+    opt = build([("a", a), ("W", w)])
+    a.grad, w.grad = np.ones(3), bad()
+    expected = r"step\(\): parameter 1 \('W'\) expected a gradient numpy.ndarray of shape \(2, 2\)"
+    with pytest.raises(error, match=rf"{expected} and dtype float64, {got}; no parameter was"):
         opt.step()
-    p.grad = np.ones((2, 2), np.float32)
-    with pytest.raises(ValueError, match="dtype float64, got shape .* and dtype float32"):
-        opt.step()
+    np.testing.assert_array_equal(a.data, 1.0)
+    np.testing.assert_array_equal(w.data, 1.0)
+    state = opt.state_dict()
+    assert state["step_count"] == 0
+    assert all(e["t"] == 0 for e in state["params"])
+    assert all(not s.any() for e in state["params"] for s in e["state"].values())
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

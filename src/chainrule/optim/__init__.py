@@ -26,11 +26,12 @@ Keras instead gives a base class that handles clipping and the learning rate and
 subclasses write only ``update_step``. We take the template method, keeping optax's
 explicit state:
 
-* :class:`~chainrule.optim.base.Optimizer.step` is one fixed pipeline - copy gradients,
-  reject NaN/Inf, clip by value, clip by global norm, run the rule, write the parameters -
-  and the write is the single place where parameters change. Each optimizer is only its
-  ``update(g, state, scratch, lr, t)`` rule: a function of the gradient and of explicit
-  state arrays (no hidden state), over arrays of any shape.
+* :class:`~chainrule.optim.base.Optimizer.step` is one fixed pipeline - check the
+  gradients' type, shape and dtype, copy them, reject NaN/Inf, clip by value, clip by
+  global norm, run the rule, write the parameters - and the write is the single place
+  where parameters change. Each optimizer is only its ``update(g, state, scratch, lr,
+  t)`` rule: a function of the gradient and of explicit state arrays (no hidden state),
+  over arrays of any shape.
 * Speed decides it. In optax each link of the chain returns fresh arrays, and NumPy has
   no jit to fuse them away; here a rule runs in place on preallocated buffers. Because
   the rule sees nothing but arrays and scalars, the template can run it once over a flat

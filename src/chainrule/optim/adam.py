@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from chainrule.optim import _checks, kernels
+from chainrule import _checks
+from chainrule.optim import kernels
 from chainrule.optim.base import Optimizer
 from chainrule.optim.schedules import Schedule
 

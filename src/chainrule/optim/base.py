@@ -2,7 +2,8 @@
 
 ``Optimizer.step`` is the fixed pipeline every optimizer shares::
 
-    copy grads -> check finite -> clip by value -> clip by global norm -> rule -> write
+    check grads (type, shape, dtype) -> copy grads -> check finite -> clip by value
+        -> clip by global norm -> rule -> write
 
 Subclasses supply only the update rule (``update``) over explicit state arrays, plus the
 names of those arrays and their hyperparameter checks.
@@ -25,8 +26,9 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff import Tensor
-from chainrule.optim import _checks, kernels
+from chainrule.optim import kernels
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.schedules import Schedule, schedule_from_config
 
@@ -176,10 +178,13 @@ class Optimizer:
 
         Raises
         ------
+        TypeError
+            If a gradient is not a plain ``numpy.ndarray`` or NumPy scalar (a list, a
+            float, a Tensor, an ndarray subclass), naming the parameter.
+        ValueError
+            If a gradient's shape or dtype differs from its parameter's, naming it.
         FloatingPointError
             If a gradient holds NaN or Inf (default ``nonfinite="raise"``), naming them.
-        ValueError
-            If a gradient's shape or dtype differs from its parameter's.
         """
         grads = self._direct_gradients()
         if grads is not None:
@@ -227,16 +232,18 @@ class Optimizer:
         """The gradients as 1-D arrays when :meth:`fused_step` can take this step, else None.
 
         That is: the optimizer is fused, nothing is clipped, every parameter is contiguous
-        and has a gradient of its shape and dtype, every group's counters agree, and every
-        gradient is finite (one exact compiled pass each; no overflow). Anything else goes
-        the copy path of :meth:`step`, which raises, skips or clips as asked.
+        and has a gradient that is a plain ndarray of its shape and dtype, every group's
+        counters agree, and every gradient is finite (one exact compiled pass each; no
+        overflow). Anything else goes the copy path of :meth:`step`, which raises (see
+        :meth:`_gradients`), skips or clips as asked.
         """
         if not self.fused or self.clip_value is not None or self.clip_norm is not None:
             return None
         flat = []
         for p in self._params:
             g, data = p.grad, p.data
-            if g is None or g.shape != data.shape or g.dtype != data.dtype:
+            # None, NumPy scalars and bad gradients go the copy path, which tells them apart
+            if type(g) is not np.ndarray or g.shape != data.shape or g.dtype != data.dtype:
                 return None
             if not data.flags.c_contiguous:
                 return None
@@ -259,13 +266,16 @@ class Optimizer:
         self.step_count += 1
 
     def _gradients(self) -> tuple[list, list[int]]:
-        """Every parameter's ``grad`` (None where missing) and the missing positions."""
+        """Every parameter's ``grad`` (None where missing) and the missing positions, after
+        checking that each present one is a plain ndarray (or, for a 0-d parameter, a NumPy
+        scalar) of its parameter's shape and dtype: a few comparisons per parameter, no copy,
+        no pass over the entries."""
         grads, missing = [], []
         for i, p in enumerate(self._params):
             g = p.grad
             if g is None:
                 missing.append(i)
-            elif g.shape != p.shape or g.dtype != p.dtype:
+            elif not _is_array(g) or g.shape != p.data.shape or g.dtype != p.data.dtype:
                 raise self._grad_mismatch(i, g)
             grads.append(g)
         return grads, missing
@@ -288,12 +298,16 @@ class Optimizer:
             "nonfinite='skip' to skip such steps"
         )
 
-    def _grad_mismatch(self, i: int, g) -> ValueError:
+    def _grad_mismatch(self, i: int, g) -> TypeError | ValueError:
         p = self._params[i]
+        where = f"{type(self).__name__}.step(): parameter {i} ({self._names[i]!r})"
+        expected = f"expected a gradient numpy.ndarray of shape {p.shape} and dtype {p.dtype}"
+        if not _is_array(g):
+            return TypeError(
+                f"{where} {expected}, got {type(g).__name__}; no parameter was changed"
+            )
         return ValueError(
-            f"{type(self).__name__}.step(): parameter {self._names[i]!r} expected a gradient of "
-            f"shape {p.shape} and dtype {p.dtype}, got shape {getattr(g, 'shape', None)} and "
-            f"dtype {getattr(g, 'dtype', type(g).__name__)}"
+            f"{where} {expected}, got shape {g.shape} and dtype {g.dtype}; no parameter was changed"
         )
 
     # -- checkpoints -------------------------------------------------------------------
@@ -432,6 +446,12 @@ class Optimizer:
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
         return f"{type(self).__name__}({len(self._params)} parameters, lr={self._lr!r}, {hp})"
+
+
+def _is_array(g) -> bool:
+    """A plain ndarray or a NumPy scalar (0-d arithmetic gives one); not a subclass such as
+    ``np.matrix`` or a masked array, which the compiled kernels refuse."""
+    return type(g) is np.ndarray or isinstance(g, np.generic)
 
 
 def _write(params, steps, shrink: float) -> None:

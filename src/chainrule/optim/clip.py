@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from chainrule.optim import _checks
+from chainrule import _checks
 
 
 def sum_of_squares(arrays: Iterable[np.ndarray]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.optim import _checks
+from chainrule import _checks
 
 
 class EWMA:

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
-from chainrule.optim import _checks
+from chainrule import _checks
 
 UNITS = ("epoch", "step")
 

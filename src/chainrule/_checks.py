@@ -1,4 +1,4 @@
-"""Argument checks shared by optimizers, schedules, clipping and EWMA.
+"""Argument checks shared by optimizers, schedules, clipping, EWMA and the penalties.
 
 Each returns the value normalized to a Python scalar (so that NumPy's weak-scalar rules keep
 float32 arithmetic in float32) or raises before any work is done, saying what was expected.
