@@ -240,6 +240,30 @@ def test_history_logger_and_progress_output(moons, tmp_path):
     assert len(out) == 2 and out[0].startswith("epoch 1/2") and "dev_accuracy" in out[0]
 
 
+def test_progress_bar_shows_the_logged_train_loss_when_the_last_batch_is_smaller(moons):
+    X, y, _, _ = moons
+    X, y = X[:100], y[:100]  # batches of 32, 32, 32 and 4
+    model = moons_model()
+    stream = io.StringIO()
+    history = fit(
+        model,
+        "cross_entropy",
+        optim.Adam(model.named_parameters(), lr=0.05),
+        X,
+        y,
+        epochs=1,
+        batch_size=32,
+        progress=False,
+        callbacks=[ProgressBar(quiet=False, stream=stream)],
+    )
+    last_live = stream.getvalue().split("\r")[-2]  # the 4/4 update, before the summary line
+    assert last_live.startswith("epoch 1/1 [") and " 4/4 " in last_live
+    shown = last_live.rsplit("loss ", 1)[1]
+    assert shown == f"{history.last['train_loss']:.4f}"
+    # the mean of the four batch means (what the bar used to show) reads differently
+    assert shown != f"{np.mean(history.step_losses):.4f}"
+
+
 def test_regularization_term_enters_the_cost(moons):
     X, y, _, _ = moons
     losses = []

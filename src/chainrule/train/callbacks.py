@@ -4,7 +4,8 @@ Write your own by subclassing :class:`Callback` and overriding any hook; every h
 the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer``,
 ``history`` and ``stop_training`` attributes are yours to read (and, for
 ``stop_training``, to set); from ``on_train_begin`` on, ``log_keys`` names the keys of
-every epoch's logs and ``resumed`` says whether the run continues from a checkpoint.
+every epoch's logs and ``resumed`` says whether the run continues from a checkpoint;
+within an epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
 A callback with state that matters for an exact resume returns it from ``state_dict()``
 (pure data) and takes it back in ``load_state_dict()``.
 """
@@ -247,6 +248,10 @@ class HistoryLogger(Callback):
 class ProgressBar(Callback):
     """A one-line live progress bar: epoch, batches done, elapsed time, running loss.
 
+    The running loss is the trainer's ``running_loss``, the epoch's cost so far as a mean
+    over examples, so that it ends at the epoch's logged ``train_loss`` even when the last
+    batch is smaller.
+
     Quiet when ``quiet=True``, and by default when the stream is not a terminal (logs and
     CI output get one summary line per epoch instead).
     """
@@ -260,12 +265,8 @@ class ProgressBar(Callback):
 
     def on_epoch_begin(self, trainer, epoch):
         self._start = self._last = time.perf_counter()
-        self._sum = 0.0
-        self._count = 0
 
     def on_batch_end(self, trainer, batch, loss):
-        self._sum += loss
-        self._count += 1
         now = time.perf_counter()
         total = trainer.batches_per_epoch
         if self.live and (now - self._last > 0.1 or batch + 1 == total):
@@ -274,7 +275,7 @@ class ProgressBar(Callback):
             bar = "#" * done + "." * (self.width - done)
             self.stream.write(
                 f"\repoch {trainer.epoch + 1}/{trainer.epochs} [{bar}] {batch + 1}/{total} "
-                f"{now - self._start:5.1f}s loss {self._sum / self._count:.4f}"
+                f"{now - self._start:5.1f}s loss {trainer.running_loss:.4f}"
             )
             self.stream.flush()
 

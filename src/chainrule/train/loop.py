@@ -71,6 +71,11 @@ def task_of(y: np.ndarray) -> str:
     return "regression"
 
 
+def _mean_loss(position: dict) -> float:
+    """The epoch's cost so far as a mean over examples (the last batch may be smaller)."""
+    return position["loss_sum"] / max(position["examples"], 1)
+
+
 def _labels(y: np.ndarray) -> np.ndarray:
     """Class labels from integer labels, ``(m, 1)`` binary labels or one-hot rows."""
     if y.ndim == 2 and y.shape[1] > 1:
@@ -138,6 +143,7 @@ class Trainer:
         self.stop_training = False
         self.epoch = 0
         self.batches_per_epoch = 0
+        self._position: dict | None = None
         self._interrupt = False
         self._gradients_warned = False
 
@@ -179,6 +185,13 @@ class Trainer:
             cb.on_train_end(self)
         return self.history
 
+    @property
+    def running_loss(self) -> float:
+        """The current epoch's training cost so far, a mean over its examples: the sum of
+        each batch's cost times its size, over the examples seen (NaN before the first
+        epoch starts). At the epoch's end it is the ``train_loss`` that ``fit`` logs."""
+        return math.nan if self._position is None else _mean_loss(self._position)
+
     def _log_keys(self, has_dev: bool) -> list[str]:
         """The keys of every epoch's logs (what callbacks may monitor), in their order."""
         keys = ["epoch", "lr", "train_loss", *(f"train_{name}" for name in self._metric_fns)]
@@ -204,6 +217,7 @@ class Trainer:
         """Train from ``position`` to the end of the epoch, or to the step a Ctrl-C
         interrupts; returns the position and whether the epoch ended (its logs written)."""
         epoch = self.epoch
+        self._position = position
         self.optimizer.set_epoch(epoch + 1)  # optimizers count epochs from 1, as the notes do
         if position["batch"] == 0:
             position["lr"] = float(self.optimizer.current_lr)  # the rate the epoch starts with
@@ -286,7 +300,7 @@ class Trainer:
     def _end_epoch(self, dev, position) -> None:
         epoch, done = self.epoch, position["batch"]
         logs = {"epoch": epoch + 1, "lr": position["lr"]}
-        logs["train_loss"] = position["loss_sum"] / max(position["examples"], 1)
+        logs["train_loss"] = _mean_loss(position)
         if position["pred"]:
             pred, true = np.concatenate(position["pred"]), np.concatenate(position["true"])
             for name, fn in self._metric_fns.items():
