@@ -45,17 +45,22 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     scaler : Standardizer or MinMaxScaler, optional
         The fitted input normalization to apply before the model at prediction time.
     labels : list of str, optional
-        Class names, in output order.
+        Class names, in output order: one per output, or the two classes of a single
+        binary output (``ValueError`` otherwise, before anything is written).
     metadata : dict, optional
         JSON-able extra data (e.g. the training config and test metrics).
     """
+    labels = None if labels is None else [str(label) for label in labels]
+    problem = _labels_problem(labels, model)
+    if problem:
+        raise ValueError(f"labels: {problem}")
     tree = {
         "format": FORMAT,
         "version": VERSION,
         "architecture": model.get_config(),
         "state": model.state_dict(),
         "scaler": None,
-        "labels": None if labels is None else [str(label) for label in labels],
+        "labels": labels,
         "metadata": dict(metadata or {}),
     }
     if scaler is not None:
@@ -97,6 +102,9 @@ def load_bundle(path) -> SavedModel:
         model.load_state_dict(state)
     except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
         raise FormatError(f"{path}: the architecture or weights do not fit: {exc!r:.300}") from None
+    problem = _labels_problem(labels, model)
+    if problem:
+        raise FormatError(f"{path}: {problem}")
     model.eval()
     return SavedModel(model, _load_scaler(path, tree["scaler"]), labels, metadata)
 
@@ -104,6 +112,24 @@ def load_bundle(path) -> SavedModel:
 def load(path) -> nn.Module:
     """Read a model file and return the model, in eval mode."""
     return load_bundle(path).model
+
+
+def _labels_problem(labels, model) -> str | None:
+    """Why ``labels`` do not name the model's classes (one per output, or the two classes of
+    a single binary output), or None when they do or the model has no ``Linear`` to tell
+    its width (the last ``Linear``'s ``out_features``: every other layer keeps it)."""
+    widths = [m.out_features for _, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if labels is None or not widths:
+        return None
+    n_out = widths[-1]
+    if len(labels) == max(n_out, 2):
+        return None
+    expected = (
+        "2 labels, the classes of the model's one (binary) output"
+        if n_out == 1
+        else f"{n_out} labels, one per output of the model"
+    )
+    return f"expected {expected}, got {len(labels)}"
 
 
 def _load_scaler(path, spec):

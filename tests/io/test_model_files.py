@@ -155,10 +155,22 @@ def _raw_file(path, tree_json: str, tensors=None):
         (lambda t: t.update(state=[]), "the state to map names to tensors, got \\[\\]"),
         (lambda t: t.update(state="abc"), "the state to map names to tensors, got 'abc'"),
         (lambda t: t.update(labels=5), "labels to be a list of strings, got 5"),
+        (
+            lambda t: t.update(labels=["a", "b"]),
+            "expected 3 labels, one per output of the model, got 2",
+        ),
         (lambda t: t.update(metadata=[1]), "metadata to be an object, got \\[1\\]"),
         (lambda t: t["architecture"].update(sizes=[1 << 20, 1 << 20]), "MemoryError"),
     ],
-    ids=["reference", "state-list", "state-str", "labels", "metadata", "huge-architecture"],
+    ids=[
+        "reference",
+        "state-list",
+        "state-str",
+        "labels",
+        "label-count",
+        "metadata",
+        "huge-architecture",
+    ],
 )
 def test_hostile_trees_are_format_errors(tmp_path, change, match):
     from chainrule.files import split_tree
@@ -199,3 +211,16 @@ def test_saving_writes_atomically_over_an_existing_file(tmp_path):
     cr.save(nn.MLP([4, 3], seed=1), path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
     assert json.loads(json.dumps(read_tree(path)["architecture"]))["seed"] == 1
+
+
+def test_labels_name_each_output_or_both_classes_of_one(tmp_path):
+    path = tmp_path / "m.safetensors"
+    cr.save(nn.MLP([4, 5, 1], seed=0), path, labels=["no", "yes"])
+    assert cr.load_bundle(path).labels == ["no", "yes"]
+    cr.save(nn.Sequential(nn.Linear(4, 3, rng=0), nn.Softmax()), path, labels=["a", "b", "c"])
+    assert cr.load_bundle(path).labels == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"labels: expected 2 labels, one per output"):
+        cr.save(nn.MLP([4, 5, 2], seed=0), tmp_path / "bad.safetensors", labels=["a"])
+    with pytest.raises(ValueError, match=r"expected 2 labels, the classes of the model's one"):
+        cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "bad.safetensors", labels=["yes"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]

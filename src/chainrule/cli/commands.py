@@ -70,6 +70,19 @@ def _existing(path: str, what: str) -> Path:
     return p
 
 
+def _output_file(path: str) -> Path:
+    """``-o`` checked before any work: a file path in an existing directory."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"--output {path}: expected a file path, got a directory")
+    if not p.parent.is_dir():
+        raise UsageError(
+            f"--output {path}: expected a file in an existing directory, but {p.parent} "
+            f"{'is not a directory' if p.parent.exists() else 'does not exist'}"
+        )
+    return p
+
+
 def load_model(path: str):
     from chainrule.io import load_bundle
 
@@ -196,8 +209,10 @@ def evaluate(args) -> int:
 
 
 def predict(args) -> int:
+    from chainrule.files import atomic_write
     from chainrule.train import predict as predict_model
 
+    output = _output_file(args.output) if args.output else None
     bundle = load_model(args.model)
     path = _existing(args.input, "input file")
     X = prepare(bundle, _read_array(path), str(path))
@@ -209,8 +224,8 @@ def predict(args) -> int:
     best = probs.argmax(axis=1)
     for i, (k, row) in enumerate(zip(best, probs, strict=True)):
         writer.writerow([i, labels[k], *[f"{p:.6f}" for p in row]])
-    if args.output:
-        Path(args.output).write_text(out.getvalue(), encoding="utf-8")
+    if output is not None:
+        atomic_write(output, out.getvalue().encode("utf-8"))
         if not args.quiet:
             print(f"wrote {len(best)} predictions to {args.output}", file=sys.stderr)
     else:

@@ -1,0 +1,58 @@
+"""``chainrule predict``: the output file is checked before any work and written atomically;
+a model file whose labels do not fit its outputs is refused when it is loaded."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.cli import main
+
+
+@pytest.fixture
+def model_and_input(tmp_path):
+    model = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", labels=["a", "b"])
+    np.save(tmp_path / "x.npy", np.zeros((4, 2), np.float32))
+    return model, tmp_path / "x.npy"
+
+
+def test_output_into_a_missing_directory_exits_2_before_predicting(
+    capsys, monkeypatch, model_and_input, tmp_path
+):
+    from chainrule.cli import commands
+
+    def load_model(path):
+        raise AssertionError("the model was loaded before the output path was checked")
+
+    monkeypatch.setattr(commands, "load_model", load_model)
+    model, x = model_and_input
+    out = tmp_path / "missing" / "pred.csv"
+    assert main(["predict", str(model), str(x), "-o", str(out)]) == 2
+    assert f"{tmp_path / 'missing'} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
+    assert main(["predict", str(model), str(x), "-o", str(tmp_path)]) == 2
+    assert "expected a file path, got a directory" in capsys.readouterr().err
+
+
+def test_output_replaces_an_existing_file_whole(model_and_input, tmp_path):
+    model, x = model_and_input
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "pred.csv").write_text("old predictions\n")
+    assert main(["predict", str(model), str(x), "-o", str(out_dir / "pred.csv"), "-q"]) == 0
+    lines = (out_dir / "pred.csv").read_text().splitlines()
+    assert lines[0] == "index,prediction,p_a,p_b" and len(lines) == 5
+    assert [p.name for p in out_dir.iterdir()] == ["pred.csv"]  # no temporary file left
+
+
+def test_labels_that_do_not_fit_the_outputs_are_refused_at_load(capsys, model_and_input):
+    from chainrule.files import read_tree, write_tree
+
+    model, x = model_and_input
+    tree = read_tree(model)
+    tree["labels"] = ["a", "b", "c"]
+    write_tree(model, tree)
+    assert main(["predict", str(model), str(x)]) == 1
+    err = capsys.readouterr().err
+    assert "FormatError" in err and "expected 2 labels, one per output of the model, got 3" in err
+    assert main(["info", str(model)]) == 1
