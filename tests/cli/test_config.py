@@ -33,6 +33,21 @@ def test_defaults_fill_every_key():
         ({"model": {"sizes": [2, "8", 2]}}, "model.sizes[1]: expected an integer, got string"),
         ({"data": {"split": [0.5, 0.2]}}, "data.split: expected 3 ratios"),
         ({"optimizer": {"weight_decay": 0.1}}, "only adamw has decoupled weight decay"),
+        ({"model": {"activation": "rleu"}}, "model.activation: expected a string, one of"),
+        ({"model": {"init": "he_norm"}}, "model.init: expected a string, one of auto,"),
+        ({"train": {"monitor": "dev_acc", "early_stopping": 3}}, "did you mean 'dev_accuracy'?"),
+        ({"data": {"split": [0.8, 0.2, 0]}}, "data.split[2]: expected a number > 0, got 0"),
+        (
+            {"data": {"n_samples": 50, "split": [0.98, 0.01, 0.01]}},
+            "data.split: expected at least one sample in every part, got train 49, dev 1, "
+            "test 0 samples from split = [0.98, 0.01, 0.01] of moons",
+        ),
+        (
+            {"data": {"n_samples": 10, "split": [0.9, 0.05, 0.05]}},
+            "got train 9, dev 1, test 0 samples",
+        ),
+        ({"model": {"sizes": [3, 8, 2]}}, "the data (moons) has 2, model.sizes[0] is 3"),
+        ({"model": {"sizes": [2, 8, 3]}}, "the number of classes (2 or 1 for a binary task)"),
     ],
 )
 def test_bad_configs_name_the_key_and_the_expected_type(sections, expected):
@@ -76,3 +91,154 @@ def test_mnist_split_defaults_to_55k_train_5k_dev():
     assert config["data"]["split"] == [55_000 / 60_000, 5_000 / 60_000]
     with pytest.raises(cfg.ConfigError, match=r"expected 2 ratios \[train, dev\] for mnist"):
         cfg.resolve({"model": {"sizes": [784, 10]}, "data": {"split": [0.8, 0.1, 0.1]}})
+
+
+def test_a_split_that_leaves_every_part_a_sample_is_accepted():
+    config = resolve(data={"n_samples": 300, "split": [0.98, 0.01, 0.01]})
+    assert config["data"]["split"] == [0.98, 0.01, 0.01]
+
+
+def test_mnist_sizes_are_bounded_by_the_official_sets():
+    mnist = {"model": {"sizes": [784, 10]}}
+    with pytest.raises(cfg.ConfigError, match="data.n_train: expected an integer <= 60000"):
+        cfg.resolve({**mnist, "data": {"n_train": 60_001}})
+    with pytest.raises(cfg.ConfigError, match="data.n_test: expected an integer <= 10000"):
+        cfg.resolve({**mnist, "data": {"n_test": 10_001}})
+    with pytest.raises(cfg.ConfigError, match="got train 5, dev 0 samples"):
+        cfg.resolve({**mnist, "data": {"n_train": 5}})
+
+
+TWO_D = {"model": {"sizes": [2, 8, 2]}}
+MNIST = {"model": {"sizes": [784, 10]}}
+
+
+@pytest.mark.parametrize(
+    ("base", "sections", "expected"),
+    [
+        (
+            TWO_D,
+            {"data": {"name": "moons", "n_train": 500}},
+            "data.n_train: has no effect: only mnist reads it, data.name is 'moons'",
+        ),
+        (TWO_D, {"data": {"name": "xor", "n_test": 50}}, "data.n_test: has no effect: only mnist"),
+        (MNIST, {"data": {"n_samples": 500}}, "data.n_samples: has no effect: only the generated"),
+        (MNIST, {"data": {"noise": 0.3}}, "data.noise: has no effect: only the generated 2-D"),
+        (
+            {"model": {"sizes": [2, 8, 3]}},
+            {"data": {"name": "blobs", "noise": 0.5}},
+            "data.noise: has no effect: blobs are drawn with a fixed spread",
+        ),
+        (
+            MNIST,
+            {"schedule": {"params": {"alpha0": 0.1}}},
+            "schedule.params: has no effect: schedule.name is 'none'",
+        ),
+        (
+            MNIST,
+            {"loss": {"name": "mse", "label_smoothing": 0.1}},
+            "loss.label_smoothing: has no effect: only cross_entropy smooths labels",
+        ),
+        (
+            MNIST,
+            {"train": {"monitor": "dev_accuracy"}},
+            "train.monitor: has no effect: only early stopping reads it",
+        ),
+    ],
+)
+def test_a_key_that_would_do_nothing_is_refused_by_name(base, sections, expected):
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.resolve({**base, **sections})
+    assert expected in str(info.value)
+
+
+def test_keys_at_their_defaults_pass_wherever_unused():
+    """A run's saved config.toml lists every key: it must resolve again (--resume)."""
+    config = resolve(schedule={"name": "none"}, train={"early_stopping": 0})
+    assert cfg.resolve(cfg.tomllib.loads(cfg.dumps(config))) == config
+    mnist = cfg.resolve(MNIST)
+    assert cfg.resolve(cfg.tomllib.loads(cfg.dumps(mnist))) == mnist
+
+
+@pytest.mark.parametrize(
+    ("loss", "output", "expected"),
+    [
+        (
+            "nll",
+            "linear",
+            "loss.name = 'nll' expects log-probabilities, model.output = "
+            "'log_softmax'; got model.output = 'linear'",
+        ),
+        (
+            "cross_entropy",
+            "softmax",
+            "loss.name = 'cross_entropy' expects logits (it applies "
+            "the softmax itself), model.output = 'linear'; got model.output = 'softmax'",
+        ),
+        (
+            "cross_entropy",
+            "log_softmax",
+            "got model.output = 'log_softmax' (the losses for it: nll)",
+        ),
+        (
+            "bce_with_logits",
+            "sigmoid",
+            "loss.name = 'bce_with_logits' expects logits (it "
+            "applies the sigmoid itself), model.output = 'linear'; got model.output = 'sigmoid'",
+        ),
+        (
+            "bce",
+            "linear",
+            "loss.name = 'bce' expects probabilities, model.output = 'sigmoid' "
+            "or 'softmax'; got model.output = 'linear'",
+        ),
+        ("mse", "log_softmax", "loss.name = 'mse' expects outputs on the scale of the 0/1 targets"),
+    ],
+)
+def test_a_loss_refuses_the_outputs_it_cannot_take(loss, output, expected):
+    with pytest.raises(cfg.ConfigError) as info:
+        resolve(loss={"name": loss}, model={"output": output})
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("loss", "output"),
+    [
+        ("cross_entropy", "linear"),
+        ("nll", "log_softmax"),
+        ("bce_with_logits", "linear"),
+        ("bce", "sigmoid"),
+        ("bce", "softmax"),
+        ("quadratic", "sigmoid"),
+        ("mse", "linear"),
+        ("mae", "softmax"),
+    ],
+)
+def test_a_loss_takes_the_outputs_made_for_it(loss, output):
+    config = resolve(loss={"name": loss}, model={"output": output})
+    assert (config["loss"]["name"], config["model"]["output"]) == (loss, output)
+
+
+def test_one_output_unit_needs_a_binary_loss_and_no_softmax():
+    with pytest.raises(cfg.ConfigError, match="'cross_entropy' expects one output per class"):
+        resolve(model={"sizes": [2, 8, 1]})
+    with pytest.raises(cfg.ConfigError, match="'softmax' over one output unit is a constant"):
+        resolve(model={"sizes": [2, 8, 1], "output": "softmax"}, loss={"name": "bce"})
+    config = resolve(model={"sizes": [2, 8, 1]}, loss={"name": "bce_with_logits"})
+    assert config["model"]["sizes"] == [2, 8, 1]
+
+
+def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path):
+    path = tmp_path / "bin.toml"
+    path.write_bytes(b"[data]\nname = '\xfemoons'\n")
+    with pytest.raises(cfg.ConfigError, match=r"expected a UTF-8 TOML text file, got byte 0xfe"):
+        cfg.read(path)
+
+
+@pytest.mark.parametrize(
+    "name", ["mnist.toml", "moons.toml", "nielsen-ch1.toml", "nielsen-ch3.toml"]
+)
+def test_packaged_configs_pass_validation(name):
+    from chainrule.cli.train import load_config, packaged_config
+
+    config, stem = load_config(str(packaged_config(name)), [])
+    assert stem == name.removesuffix(".toml") and config["model"]["sizes"]

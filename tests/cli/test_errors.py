@@ -1,5 +1,7 @@
 """Exit statuses: 2 for usage and config errors (with the promised messages), 1 at run time."""
 
+from pathlib import Path
+
 import pytest
 
 from chainrule.cli import main
@@ -9,8 +11,6 @@ MOONS = "configs/moons.toml"
 
 @pytest.fixture(autouse=True)
 def _repo_root(monkeypatch):
-    from pathlib import Path
-
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
 
 
@@ -91,8 +91,6 @@ def test_lab_list(capsys):
 
 
 def test_shipped_configs_are_identical_to_the_packaged_ones():
-    from pathlib import Path
-
     root = Path("configs")
     packaged = Path("src/chainrule/configs")
     names = sorted(p.name for p in root.glob("*.toml"))
@@ -100,3 +98,88 @@ def test_shipped_configs_are_identical_to_the_packaged_ones():
     assert names == sorted(p.name for p in packaged.glob("*.toml"))
     for name in names:
         assert (root / name).read_bytes() == (packaged / name).read_bytes(), name
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """Fail the test if a run gets as far as loading data."""
+    from chainrule.cli import datasets
+
+    def load(*args, **kwargs):
+        raise AssertionError("the data was loaded before the config was refused")
+
+    monkeypatch.setattr(datasets, "load", load)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "model.activation=rleu"], "model.activation: expected a string, one of"),
+        (["--set", "model.init=he"], "model.init: expected a string, one of auto,"),
+        (
+            ["--set", "train.early_stopping=2", "--set", "train.monitor=dev_acc"],
+            "train.monitor: expected a string, one of dev_loss, dev_accuracy",
+        ),
+        (["--set", "data.split=[1.0, 0]"], "data.split[1]: expected a number > 0, got 0"),
+        (["--set", "model.sizes=[100, 10]"], "the data (mnist) has 784, model.sizes[0] is 100"),
+        (["--set", "model.output=softmax"], "loss.name = 'cross_entropy' expects logits"),
+        (["--set", "loss.name=nll"], "loss.name = 'nll' expects log-probabilities"),
+        (["--set", "optimizer.params={bogus = 1}"], "optimizer.params: "),
+        (["--set", "schedule.params={bogus = 1}"], "schedule.params: "),
+    ],
+)
+def test_bad_values_exit_2_before_any_data_is_loaded(capsys, no_data, args, message):
+    assert main(["train", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_config_that_is_not_utf8_exits_2(capsys, tmp_path):
+    path = tmp_path / "bin.toml"
+    path.write_bytes(b"\xfe\x33\x60[data]\n")
+    assert main(["train", str(path)]) == 2
+    assert f"{path}: expected a UTF-8 TOML text file" in capsys.readouterr().err
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_directories(monkeypatch, tmp_path):
+    from datetime import datetime
+
+    from chainrule.cli import train
+
+    class Frozen:
+        @staticmethod
+        def now():
+            return datetime(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(train, "datetime", Frozen)
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    moons = str(Path(MOONS).resolve())
+    monkeypatch.chdir(tmp_path)
+    for seed in (1, 2):
+        args = ["--set", "train.epochs=1", "--set", f"train.seed={seed}", "--no-report", "-q"]
+        assert main(["train", moons, *args]) == 0
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert [p.name for p in runs] == ["moons-20260102-030405", "moons-20260102-030405-2"]
+    for seed, run in zip((1, 2), runs, strict=True):
+        assert f"seed = {seed}\n" in (run / "config.toml").read_text()
+        assert (run / "model.safetensors").is_file()
+
+
+def test_an_output_dir_holding_files_is_refused(capsys, no_data, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
+    assert "output.dir: expected a new or empty directory" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert main(["train", MOONS, "--set", f"output.dir={tmp_path / 'notes.txt' / 'run'}"]) == 2
+    assert "notes.txt is a file" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoints_exits_2(capsys, no_data, tmp_path):
+    from chainrule.cli import config as cfg
+    from chainrule.cli.train import load_config
+
+    config, _ = load_config(MOONS, [])
+    (tmp_path / "config.toml").write_text(cfg.dumps(config))
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {tmp_path}: expected a checkpoint-*.safetensors" in err
+    assert "found none" in err

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from chainrule.cli.config import tomllib
+from chainrule.cli.config import MONITORS, tomllib
 
 from .conftest import check_run_dir
 
@@ -43,6 +43,7 @@ def test_run_directory_is_complete(run_dir):
     assert config["train"]["epochs"] == 8 and config["data"]["name"] == "moons"
     history = list(csv.DictReader(io.StringIO((run_dir / "history.csv").read_text())))
     assert [int(row["epoch"]) for row in history] == list(range(1, 9))
+    assert set(MONITORS) <= set(history[0])  # train.monitor's choices are logged keys
 
 
 def test_evaluate_reproduces_the_test_metrics(cli, run_dir):

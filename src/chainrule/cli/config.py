@@ -16,17 +16,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chainrule.cli import datasets
+from chainrule.init import INITIALIZERS
+from chainrule.nn import ACTIVATIONS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
-DATASETS = ("mnist", "moons", "circles", "spirals", "flower", "xor", "blobs")
+DATASETS = tuple(datasets.SHAPES)
 NORMALIZATIONS = ("standardize", "minmax", "none")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 OUTPUTS = ("linear", "sigmoid", "softmax", "log_softmax")
-LOSSES = ("quadratic", "mse", "mae", "bce", "bce_with_logits", "cross_entropy", "nll")
 MNIST_SPLIT = (55_000 / 60_000, 5_000 / 60_000)  # the default MNIST [train, dev]
+# The keys of every epoch's logs that early stopping can watch: a run always has dev data
+# and, its targets being class labels, reports accuracy.
+MONITORS = ("dev_loss", "dev_accuracy", "train_loss", "train_accuracy")
+# What each loss takes from the model, and the model.output layers that give it.
+_ON_TARGET_SCALE = ("outputs on the scale of the 0/1 targets", ("linear", "sigmoid", "softmax"))
+LOSS_INPUTS = {
+    "quadratic": _ON_TARGET_SCALE,
+    "mse": _ON_TARGET_SCALE,
+    "mae": _ON_TARGET_SCALE,
+    "bce": ("probabilities", ("sigmoid", "softmax")),
+    "bce_with_logits": ("logits (it applies the sigmoid itself)", ("linear",)),
+    "cross_entropy": ("logits (it applies the softmax itself)", ("linear",)),
+    "nll": ("log-probabilities", ("log_softmax",)),
+}
+LOSSES = tuple(LOSS_INPUTS)
 SCHEDULES = (
     "none",
     "inverse_time",
@@ -60,28 +78,46 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "data": {
         "name": Key("str", "mnist", "dataset", choices=DATASETS),
         "n_samples": Key("int", 1000, "samples generated (2-D sets)", low=1),
-        "noise": Key("float", 0.2, "noise of the generated sets", low=0.0),
+        "noise": Key("float", 0.2, "noise of the generated sets but blobs", low=0.0),
         "split": Key(
             "list[float]",
             [0.8, 0.1, 0.1],
             "train/dev/test ratios (2-D sets); MNIST: [train, dev] of the 60k training "
             "images (default 55k/5k), the test set is the official 10k",
             low=0.0,
+            positive=True,
         ),
-        "n_train": Key("int", 0, "use only the first n of the training pool (0: all)", low=0),
-        "n_test": Key("int", 0, "use only the first n test samples (0: all)", low=0),
+        "n_train": Key(
+            "int",
+            0,
+            "MNIST: use only the first n of the 60k training images (0: all)",
+            low=0,
+            high=datasets.MNIST_SIZES["train"],
+        ),
+        "n_test": Key(
+            "int",
+            0,
+            "MNIST: use only the first n of the 10k test images (0: all)",
+            low=0,
+            high=datasets.MNIST_SIZES["test"],
+        ),
         "normalize": Key("str", "standardize", "input normalization", choices=NORMALIZATIONS),
         "human_error": Key("float", 0.0, "baseline error for bias/variance", low=0.0, high=1.0),
     },
     "model": {
         "sizes": Key("sizes", None, "units per layer, input first", low=1),
-        "activation": Key("str", "relu", "hidden activation"),
+        "activation": Key("str", "relu", "hidden activation", choices=tuple(ACTIVATIONS)),
         "output": Key("str", "linear", "output layer", choices=OUTPUTS),
         "dropout": Key(
             "float", 1.0, "keep_prob per hidden layer (1: none)", low=0.0, high=1.0, positive=True
         ),
         "batch_norm": Key("bool", False, "batch norm before each hidden activation"),
-        "init": Key("str", "auto", "weight initializer (auto: by activation)"),
+        "init": Key(
+            "str",
+            "auto",
+            "weight initializer (auto: by activation)",
+            choices=("auto", *INITIALIZERS),
+        ),
     },
     "loss": {
         "name": Key("str", "cross_entropy", "loss", choices=LOSSES),
@@ -107,7 +143,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "batch_size": Key("int", 32, "mini-batch size", low=1),
         "seed": Key("int", 0, "the one seed of the run", low=0),
         "early_stopping": Key("int", 0, "patience in epochs (0: off)", low=0),
-        "monitor": Key("str", "dev_loss", "the log key early stopping watches"),
+        "monitor": Key("str", "dev_loss", "the log key early stopping watches", choices=MONITORS),
         "checkpoint": Key("bool", True, "write a resume checkpoint after every epoch"),
     },
     "output": {
@@ -181,6 +217,7 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
         return dict(value)
     if key.kind in ("list[float]", "sizes"):
         item = "integer" if key.kind == "sizes" else "number"
+        an_item = "an integer" if key.kind == "sizes" else "a number"
         expected = f"an array of {item}s, e.g. [784, 100, 10]"
         if not isinstance(value, list):
             raise ConfigError(wrong.format(expected))
@@ -189,9 +226,9 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
             ok = isinstance(v, int) if key.kind == "sizes" else isinstance(v, int | float)
             if isinstance(v, bool) or not ok:
                 raise ConfigError(
-                    f"{name}[{i}]: expected an {item}, got {_type_name(v)} {v!r} ({expected})"
+                    f"{name}[{i}]: expected {an_item}, got {_type_name(v)} {v!r} ({expected})"
                 )
-            out.append(_check_number(f"{name}[{i}]", key, v, f"an {item}"))
+            out.append(_check_number(f"{name}[{i}]", key, v, an_item))
         return out if key.kind == "sizes" else [float(v) for v in out]
     raise AssertionError(key.kind)
 
@@ -233,34 +270,116 @@ def resolve(document: dict) -> dict:
 
 
 def _check_whole(config: dict) -> None:
-    """Checks that involve more than one key."""
+    """Checks that involve more than one key, or the dataset: everything a run could
+    otherwise only find out once its data is loaded."""
     sizes = config["model"]["sizes"]
     if sizes is None:
         raise ConfigError("model.sizes: required, an array of integers, e.g. [784, 100, 10]")
     if len(sizes) < 2:
         raise ConfigError(f"model.sizes: expected at least 2 layer sizes, got {sizes}")
-    split = config["data"]["split"]
-    n_parts = 2 if config["data"]["name"] == "mnist" else 3
-    if len(split) != n_parts or not math.isclose(sum(split), 1.0, abs_tol=1e-6):
-        what = "[train, dev] for mnist" if n_parts == 2 else "[train, dev, test]"
-        raise ConfigError(f"data.split: expected {n_parts} ratios {what} summing to 1, got {split}")
+    _check_data(config["data"])
+    _check_shape(config["data"]["name"], sizes)
+    _check_loss_and_output(config["loss"]["name"], config["model"]["output"], sizes[-1])
     opt = config["optimizer"]
     if opt["weight_decay"] and opt["name"] != "adamw":
         raise ConfigError(
             f"optimizer.weight_decay: only adamw has decoupled weight decay, got "
             f"optimizer.name = {opt['name']!r} (use regularization.l2 for an L2 term)"
         )
+    _check_unused(config)
+
+
+def _check_data(data: dict) -> None:
+    split = data["split"]
+    n_parts = 2 if data["name"] == "mnist" else 3
+    if len(split) != n_parts or not math.isclose(sum(split), 1.0, abs_tol=1e-6):
+        what = "[train, dev] for mnist" if n_parts == 2 else "[train, dev, test]"
+        raise ConfigError(f"data.split: expected {n_parts} ratios {what} summing to 1, got {split}")
+    parts = datasets.part_sizes(data)[:n_parts]
+    if min(parts) == 0:
+        names = ("train", "dev", "test")
+        got = ", ".join(f"{names[i]} {n}" for i, n in enumerate(parts))
+        raise ConfigError(
+            f"data.split: expected at least one sample in every part, got {got} samples "
+            f"from split = {split} of {data['name']}"
+        )
+
+
+def _check_shape(dataset: str, sizes: list[int]) -> None:
+    n_features, n_classes = datasets.SHAPES[dataset]
+    if sizes[0] != n_features:
+        raise ConfigError(
+            f"model.sizes: the first entry must be the number of input features: the data "
+            f"({dataset}) has {n_features}, model.sizes[0] is {sizes[0]}"
+        )
+    if sizes[-1] != n_classes and not (sizes[-1] == 1 and n_classes == 2):
+        raise ConfigError(
+            f"model.sizes: the last entry must be the number of classes ({n_classes}"
+            f"{' or 1 for a binary task' if n_classes == 2 else ''}), got {sizes[-1]}"
+        )
+
+
+def _check_loss_and_output(loss: str, output: str, n_out: int) -> None:
+    what, outputs = LOSS_INPUTS[loss]
+    if output not in outputs:
+        fitting = [name for name, (_, accepted) in LOSS_INPUTS.items() if output in accepted]
+        raise ConfigError(
+            f"loss.name = {loss!r} expects {what}, model.output = "
+            f"{' or '.join(map(repr, outputs))}; got model.output = {output!r} (the losses "
+            f"for it: {', '.join(fitting)})"
+        )
+    if n_out == 1 and output in ("softmax", "log_softmax"):
+        raise ConfigError(
+            f"model.output = {output!r} over one output unit is a constant; use 'sigmoid' "
+            "(or 'linear' logits) for one unit, or model.sizes[-1] = 2"
+        )
+    if n_out == 1 and loss == "cross_entropy":
+        raise ConfigError(
+            "loss.name = 'cross_entropy' expects one output per class, model.sizes[-1] >= 2; "
+            "got one output unit (for one unit use loss.name = 'bce_with_logits')"
+        )
+
+
+def _check_unused(config: dict) -> None:
+    """A key set away from its default where the rest of the config makes it do nothing."""
+    data, unused = config["data"], []
+    if data["name"] == "mnist":
+        why = "only the generated 2-D sets read it, data.name is 'mnist'"
+        unused += [("data", "n_samples", why), ("data", "noise", why)]
+    else:
+        why = f"only mnist reads it, data.name is {data['name']!r} (set data.n_samples)"
+        unused += [("data", "n_train", why), ("data", "n_test", why)]
+    if data["name"] == "blobs":
+        unused.append(("data", "noise", "blobs are drawn with a fixed spread"))
+    if config["schedule"]["name"] == "none":
+        unused.append(("schedule", "params", "schedule.name is 'none' (set a schedule name)"))
+    if config["loss"]["name"] != "cross_entropy":
+        why = f"only cross_entropy smooths labels, loss.name is {config['loss']['name']!r}"
+        unused.append(("loss", "label_smoothing", why))
+    if not config["train"]["early_stopping"]:
+        why = "only early stopping reads it, train.early_stopping is 0 (off)"
+        unused.append(("train", "monitor", why))
+    for section, name, why in unused:
+        value = config[section][name]
+        if value != SCHEMA[section][name].default:
+            raise ConfigError(f"{section}.{name}: has no effect: {why}; got {value!r}")
 
 
 # -- reading --------------------------------------------------------------------------------
 def read(path: Path) -> dict:
-    """Parse a TOML file; :class:`ConfigError` for a missing file or bad TOML."""
+    """Parse a TOML file; :class:`ConfigError` for a missing, unreadable or non-UTF-8 file
+    or bad TOML."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: expected a UTF-8 TOML text file, got byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start}, which is not UTF-8"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -16,6 +16,18 @@ GENERATORS = {
     "xor": crdata.make_xor,
 }
 ELEMENTWISE_LOSSES = ("quadratic", "mse", "mae", "bce", "bce_with_logits")
+#: (input features, classes) of each dataset as :func:`load` makes it: what a config's
+#: model.sizes is checked against before any data is fetched or generated.
+SHAPES = {
+    "mnist": (784, 10),
+    "moons": (2, 2),
+    "circles": (2, 2),
+    "spirals": (2, 3),
+    "flower": (2, 2),
+    "xor": (2, 2),
+    "blobs": (2, 3),
+}
+MNIST_SIZES = {"train": 60_000, "test": 10_000}  # the official training and test images
 
 
 @dataclass
@@ -81,6 +93,17 @@ def load(section: dict, seed: int, progress: bool = True) -> RunData:
         image_shape,
         test[0],
     )
+
+
+def part_sizes(section: dict) -> tuple[int, int, int]:
+    """The (train, dev, test) sample counts :func:`load` will give a ``[data]`` section,
+    computed from the config alone (the same :func:`chainrule.data.split_sizes`)."""
+    if section["name"] == "mnist":
+        pool = section["n_train"] or MNIST_SIZES["train"]
+        train, dev = crdata.split_sizes(pool, section["split"])
+        return train, dev, section["n_test"] or MNIST_SIZES["test"]
+    train, dev, test = crdata.split_sizes(section["n_samples"], section["split"])
+    return train, dev, test
 
 
 def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:

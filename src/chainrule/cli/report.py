@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule import plots
 from chainrule.cli.config import dumps
+from chainrule.files import atomic_write
 from chainrule.train import bias_variance, predict
 from chainrule.train.metrics import confusion_matrix, predictions_from_outputs
 
@@ -78,7 +79,8 @@ def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) ->
             config["data"]["human_error"],
         )
     path = run_dir / "report.html"
-    path.write_text(_html(run_dir, config, metrics, history, figures, reading, note), "utf-8")
+    page = _html(run_dir, config, metrics, history, figures, reading, note)
+    atomic_write(path, page.encode("utf-8"))
     return path
 
 

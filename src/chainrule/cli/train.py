@@ -19,8 +19,15 @@ from chainrule import losses, nn, optim, regularization
 from chainrule.cli import config as cfg
 from chainrule.cli import datasets
 from chainrule.cli.errors import UsageError
+from chainrule.files import atomic_write
 from chainrule.malloc import keep_freed_memory
-from chainrule.train import EarlyStopping, HistoryLogger, Trainer, TrainingInterrupted
+from chainrule.train import (
+    CheckpointDir,
+    EarlyStopping,
+    HistoryLogger,
+    Trainer,
+    TrainingInterrupted,
+)
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -95,11 +102,7 @@ def build_model(config: dict, model_seed: int) -> nn.MLP:
 
 def build_loss(config: dict):
     name, smoothing = config["loss"]["name"], config["loss"]["label_smoothing"]
-    if smoothing:
-        if name != "cross_entropy":
-            raise UsageError(
-                f"loss.label_smoothing: needs loss.name = 'cross_entropy', not {name!r}"
-            )
+    if smoothing:  # a resolved config has it only with cross_entropy
         return functools.partial(losses.cross_entropy, label_smoothing=smoothing)
     return losses.get_loss(name)
 
@@ -155,48 +158,87 @@ def build_regularization(config: dict):
     return penalty
 
 
-def _run_dir(config: dict, stem: str) -> Path:
+def _check_output_dir(config: dict) -> None:
+    """Refuse an output.dir that is a file or already holds files (a run's results are
+    never written over another's); its nearest existing ancestor must be a directory."""
+    if not config["output"]["dir"]:
+        return
+    path = Path(config["output"]["dir"])
+    if path.is_dir() and any(path.iterdir()):
+        hint = f"; to continue its run: chainrule train --resume {path}"
+        raise UsageError(
+            f"output.dir: expected a new or empty directory, got {path}, which holds files"
+            + (hint if (path / "config.toml").is_file() else "")
+        )
+    ancestor = next(p for p in (path, *path.parents) if p.exists())
+    if not ancestor.is_dir():
+        raise UsageError(f"output.dir: expected a directory path, but {ancestor} is a file")
+
+
+def _make_run_dir(config: dict, stem: str) -> Path:
+    """Create and claim the run directory: output.dir, or runs/<stem>-<timestamp> with -2,
+    -3, ... appended when runs started in the same second have taken that name. Each claim
+    (a new directory, or config.toml created in an empty output.dir) either succeeds or
+    fails atomically, so two runs never share one."""
     if config["output"]["dir"]:
-        return Path(config["output"]["dir"])
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{stem}-{stamp}"
+        path = Path(config["output"]["dir"])
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            (path / "config.toml").touch(exist_ok=False)
+        except FileExistsError:
+            raise UsageError(f"output.dir: {path} was taken by another run") from None
+        return path
+    base = Path("runs") / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    path, n = base, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+
+
+def _resume_config(args) -> dict:
+    """The config of the run directory ``--resume`` names, once it is known to be one
+    with a checkpoint to continue from."""
+    run_dir = Path(args.resume)
+    if not (run_dir / "config.toml").is_file():
+        raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
+    if args.config or args.overrides:
+        raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
+    config, _ = load_config(str(run_dir / "config.toml"), [])
+    if not CheckpointDir(run_dir / "checkpoints").files():
+        raise UsageError(
+            f"--resume {run_dir}: expected a checkpoint-*.safetensors in "
+            f"{run_dir / 'checkpoints'}, found none (the run wrote none: train.checkpoint "
+            "= false, or it ended before its first checkpoint)"
+        )
+    return config
 
 
 def run(args) -> int:
     start = time.perf_counter()
     if args.resume:
-        run_dir = Path(args.resume)
-        if not (run_dir / "config.toml").is_file():
-            raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
-        if args.config or args.overrides:
-            raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
-        config, _ = load_config(str(run_dir / "config.toml"), [])
+        config = _resume_config(args)
     else:
         config, stem = load_config(args.config, args.overrides)
-        run_dir = _run_dir(config, stem)
+        _check_output_dir(config)
     say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
     if not args.quiet:
         print(cfg.dumps(config))
 
     seed = seeds(config["train"]["seed"])
-    data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
     sizes = config["model"]["sizes"]
-    if sizes[0] != data.n_features:
-        raise UsageError(
-            f"model.sizes: the first entry must be the number of input features: the data "
-            f"({config['data']['name']}) has {data.n_features}, model.sizes[0] is {sizes[0]}"
-        )
-    n_classes = len(data.labels)
-    if sizes[-1] not in (n_classes, 1) or (sizes[-1] == 1 and n_classes > 2):
-        raise UsageError(
-            f"model.sizes: the last entry must be the number of classes ({n_classes}"
-            f"{' or 1 for a binary task' if n_classes == 2 else ''}), got {sizes[-1]}"
-        )
+    # everything the config builds is built before the data: a bad optimizer or schedule
+    # parameter is refused before MNIST is fetched
     model = build_model(config, seed["model"])
     loss_fn = build_loss(config)
-    optimizer = build_optimizer(config, model, len(data.train[1]))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.toml").write_text(cfg.dumps(config), encoding="utf-8")
+    optimizer = build_optimizer(config, model, datasets.part_sizes(config["data"])[0])
+    data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
+    run_dir = Path(args.resume) if args.resume else _make_run_dir(config, stem)
+    atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
 
     loss_name = config["loss"]["name"]
     to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=sizes[-1])
@@ -254,7 +296,7 @@ def run(args) -> int:
 
         report_path = report.write(run_dir, config, history, trainer, data, to_targets, metrics)
     metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    atomic_write(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
 
     test = results["test"]
     summary = [f"test loss {test['loss']:.4f}"]
