@@ -143,6 +143,16 @@ MNIST = {"model": {"sizes": [784, 10]}}
             {"train": {"monitor": "dev_accuracy"}},
             "train.monitor: has no effect: only early stopping reads it",
         ),
+        (
+            MNIST,
+            {"model": {"sizes": [784, 10], "dropout": 0.8}},
+            "model.dropout: has no effect: model.sizes has no hidden layer; got 0.8",
+        ),
+        (
+            MNIST,
+            {"model": {"sizes": [784, 10], "batch_norm": True}},
+            "model.batch_norm: has no effect: model.sizes has no hidden layer; got True",
+        ),
     ],
 )
 def test_a_key_that_would_do_nothing_is_refused_by_name(base, sections, expected):

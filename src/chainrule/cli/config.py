@@ -356,6 +356,9 @@ def _check_unused(config: dict) -> None:
     if config["loss"]["name"] != "cross_entropy":
         why = f"only cross_entropy smooths labels, loss.name is {config['loss']['name']!r}"
         unused.append(("loss", "label_smoothing", why))
+    if len(config["model"]["sizes"]) == 2:
+        why = "model.sizes has no hidden layer"
+        unused += [("model", "dropout", why), ("model", "batch_norm", why)]
     if not config["train"]["early_stopping"]:
         why = "only early stopping reads it, train.early_stopping is 0 (off)"
         unused.append(("train", "monitor", why))
