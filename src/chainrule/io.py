@@ -51,7 +51,7 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
         JSON-able extra data (e.g. the training config and test metrics).
     """
     labels = None if labels is None else [str(label) for label in labels]
-    problem = _labels_problem(labels, model)
+    problem = labels_problem(labels, model)
     if problem:
         raise ValueError(f"labels: {problem}")
     tree = {
@@ -102,9 +102,6 @@ def load_bundle(path) -> SavedModel:
         model.load_state_dict(state)
     except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
         raise FormatError(f"{path}: the architecture or weights do not fit: {exc!r:.300}") from None
-    problem = _labels_problem(labels, model)
-    if problem:
-        raise FormatError(f"{path}: {problem}")
     model.eval()
     return SavedModel(model, _load_scaler(path, tree["scaler"]), labels, metadata)
 
@@ -114,10 +111,13 @@ def load(path) -> nn.Module:
     return load_bundle(path).model
 
 
-def _labels_problem(labels, model) -> str | None:
+def labels_problem(labels, model) -> str | None:
     """Why ``labels`` do not name the model's classes (one per output, or the two classes of
     a single binary output), or None when they do or the model has no ``Linear`` to tell
-    its width (the last ``Linear``'s ``out_features``: every other layer keeps it)."""
+    its width (the last ``Linear``'s ``out_features``: every other layer keeps it).
+
+    :func:`save` refuses such labels; a file written before it did still loads (its
+    weights are the user's), and ``chainrule predict`` refuses it before predicting."""
     widths = [m.out_features for _, m in model.named_modules() if isinstance(m, nn.Linear)]
     if labels is None or not widths:
         return None

@@ -1,5 +1,6 @@
 """``chainrule predict``: the output file is checked before any work and written atomically;
-a model file whose labels do not fit its outputs is refused when it is loaded."""
+a model file whose labels do not fit its outputs (as ``save`` once let through) still loads,
+and predict refuses it before reading the input."""
 
 import numpy as np
 import pytest
@@ -45,14 +46,18 @@ def test_output_replaces_an_existing_file_whole(model_and_input, tmp_path):
     assert [p.name for p in out_dir.iterdir()] == ["pred.csv"]  # no temporary file left
 
 
-def test_labels_that_do_not_fit_the_outputs_are_refused_at_load(capsys, model_and_input):
+def test_labels_that_do_not_fit_the_outputs_load_but_predict_refuses_them(
+    capsys, model_and_input, tmp_path
+):
     from chainrule.files import read_tree, write_tree
 
     model, x = model_and_input
     tree = read_tree(model)
     tree["labels"] = ["a", "b", "c"]
     write_tree(model, tree)
-    assert main(["predict", str(model), str(x)]) == 1
+    assert cr.load_bundle(model).labels == ["a", "b", "c"]  # the weights stay the user's
+    assert main(["info", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(tmp_path / "not-read.npy")]) == 1
     err = capsys.readouterr().err
     assert "FormatError" in err and "expected 2 labels, one per output of the model, got 3" in err
-    assert main(["info", str(model)]) == 1

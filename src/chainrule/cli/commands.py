@@ -209,11 +209,15 @@ def evaluate(args) -> int:
 
 
 def predict(args) -> int:
-    from chainrule.files import atomic_write
+    from chainrule.files import FormatError, atomic_write
+    from chainrule.io import labels_problem
     from chainrule.train import predict as predict_model
 
     output = _output_file(args.output) if args.output else None
     bundle = load_model(args.model)
+    problem = labels_problem(bundle.labels, bundle.model)
+    if problem:
+        raise FormatError(f"{args.model}: {problem}")
     path = _existing(args.input, "input file")
     X = prepare(bundle, _read_array(path), str(path))
     probs = probabilities(bundle, predict_model(bundle.model, X))
