@@ -173,6 +173,18 @@ def test_an_output_dir_holding_files_is_refused(capsys, no_data, tmp_path):
     assert "notes.txt is a file" in capsys.readouterr().err
 
 
+def test_an_output_dir_is_pointed_to_resume_only_when_it_has_a_checkpoint(
+    capsys, no_data, tmp_path
+):
+    (tmp_path / "config.toml").write_text("")  # a run that ended before its first checkpoint
+    assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
+    assert "--resume" not in capsys.readouterr().err
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "checkpoint-00000000.safetensors").write_bytes(b"")
+    assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
+    assert f"to continue its run: chainrule train --resume {tmp_path}" in capsys.readouterr().err
+
+
 def test_resume_without_checkpoints_exits_2(capsys, no_data, tmp_path):
     from chainrule.cli import config as cfg
     from chainrule.cli.train import load_config

@@ -97,12 +97,22 @@ def test_predict_with_wrong_feature_count_exits_2(cli, run_dir, tmp_path):
     assert "expects 2 features" in proc.stderr and "has 3" in proc.stderr
 
 
-def test_resume_continues_a_run(cli, run_dir, tmp_path):
+@pytest.mark.parametrize(
+    "older",
+    [{}, {'monitor = "dev_loss"': 'monitor = "dev_accuracy"'}],
+    ids=["same-version", "key-without-effect"],
+)
+def test_resume_continues_a_run(cli, run_dir, tmp_path, older):
+    """Also a run whose config an older chainrule accepted: a monitor without early
+    stopping, which a new run's config may no longer hold."""
     import shutil
 
     copy = tmp_path / "resumed"
     shutil.copytree(run_dir, copy)
     config = (copy / "config.toml").read_text().replace("epochs = 8", "epochs = 9")
+    for old, new in older.items():
+        assert old in config
+        config = config.replace(old, new)
     (copy / "config.toml").write_text(config)
     proc = cli("train", "--resume", copy, "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr

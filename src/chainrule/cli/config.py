@@ -147,7 +147,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "checkpoint": Key("bool", True, "write a resume checkpoint after every epoch"),
     },
     "output": {
-        "dir": Key("str", "", "run directory (empty: runs/<config name>-<timestamp>)"),
+        "dir": Key(
+            "str", "", "run directory, new or empty (empty: runs/<config name>-<timestamp>)"
+        ),
     },
 }
 
@@ -248,8 +250,12 @@ def _copy(value):
     )
 
 
-def resolve(document: dict) -> dict:
-    """Merge ``document`` over the defaults and validate it; :class:`ConfigError` if bad."""
+def resolve(document: dict, *, strict: bool = True) -> dict:
+    """Merge ``document`` over the defaults and validate it; :class:`ConfigError` if bad.
+
+    ``strict=False`` skips the checks of configs that would run but not as written (a key
+    without effect, a loss that cannot take the model's output), for ``--resume``: a run
+    written before those checks existed must go on."""
     config = defaults()
     for section, body in document.items():
         if section not in SCHEMA:
@@ -265,11 +271,11 @@ def resolve(document: dict) -> dict:
             config[section][name] = _coerce(f"{section}.{name}", keys[name], value)
     if config["data"]["name"] == "mnist" and "split" not in document.get("data", {}):
         config["data"]["split"] = list(MNIST_SPLIT)
-    _check_whole(config)
+    _check_whole(config, strict)
     return config
 
 
-def _check_whole(config: dict) -> None:
+def _check_whole(config: dict, strict: bool) -> None:
     """Checks that involve more than one key, or the dataset: everything a run could
     otherwise only find out once its data is loaded."""
     sizes = config["model"]["sizes"]
@@ -279,14 +285,16 @@ def _check_whole(config: dict) -> None:
         raise ConfigError(f"model.sizes: expected at least 2 layer sizes, got {sizes}")
     _check_data(config["data"])
     _check_shape(config["data"]["name"], sizes)
-    _check_loss_and_output(config["loss"]["name"], config["model"]["output"], sizes[-1])
+    if strict:
+        _check_loss_and_output(config["loss"]["name"], config["model"]["output"], sizes[-1])
     opt = config["optimizer"]
     if opt["weight_decay"] and opt["name"] != "adamw":
         raise ConfigError(
             f"optimizer.weight_decay: only adamw has decoupled weight decay, got "
             f"optimizer.name = {opt['name']!r} (use regularization.l2 for an L2 term)"
         )
-    _check_unused(config)
+    if strict:
+        _check_unused(config)
 
 
 def _check_data(data: dict) -> None:

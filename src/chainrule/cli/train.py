@@ -68,13 +68,14 @@ def add_parser(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def load_config(path: str | None, overrides: list[str]) -> tuple[dict, str]:
-    """The resolved config and its stem (for the run directory name)."""
+def load_config(path: str | None, overrides: list[str], strict: bool = True) -> tuple[dict, str]:
+    """The resolved config and its stem (for the run directory name); ``strict`` as in
+    :func:`chainrule.cli.config.resolve`."""
     source = Path(path) if path else packaged_config(DEFAULT_CONFIG)
     document = cfg.read(source)
     for assignment in overrides:
         cfg.apply_override(document, assignment)
-    return cfg.resolve(document), source.stem
+    return cfg.resolve(document, strict=strict), source.stem
 
 
 def seeds(seed: int) -> dict[str, int]:
@@ -168,7 +169,7 @@ def _check_output_dir(config: dict) -> None:
         hint = f"; to continue its run: chainrule train --resume {path}"
         raise UsageError(
             f"output.dir: expected a new or empty directory, got {path}, which holds files"
-            + (hint if (path / "config.toml").is_file() else "")
+            + (hint if CheckpointDir(path / "checkpoints").files() else "")
         )
     ancestor = next(p for p in (path, *path.parents) if p.exists())
     if not ancestor.is_dir():
@@ -208,7 +209,7 @@ def _resume_config(args) -> dict:
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
     if args.config or args.overrides:
         raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
-    config, _ = load_config(str(run_dir / "config.toml"), [])
+    config, _ = load_config(str(run_dir / "config.toml"), [], strict=False)
     if not CheckpointDir(run_dir / "checkpoints").files():
         raise UsageError(
             f"--resume {run_dir}: expected a checkpoint-*.safetensors in "
