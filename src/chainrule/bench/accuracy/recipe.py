@@ -101,12 +101,6 @@ class Recipe:
         """Load and split the data of a config from :func:`resolve`, as ``chainrule train``."""
         seed = seeds(config["train"]["seed"])
         data = datasets.load(config["data"], seed["data"], progress=False)
-        sizes, n_classes = config["model"]["sizes"], len(data.labels)
-        if sizes[0] != data.n_features or sizes[-1] != n_classes:
-            raise UsageError(
-                f"model.sizes: expected {data.n_features} inputs and {n_classes} outputs for "
-                f"{config['data']['name']}, got {sizes}"
-            )
         optimizer = build_optimizer(config, build_model(config, seed["model"]), len(data.train[1]))
         hyper = optimizer.hyperparameters
         return cls(
