@@ -11,11 +11,11 @@ from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import Tensor, apply, lift
 
 
-def normalize_axis(axis, ndim: int, op: str) -> int:
+def normalize_axis(axis, ndim: int, op: str, of: str = "a tensor") -> int:
     """``axis`` as an index from 0: an integer (Python or NumPy) in [-ndim, ndim), counted
-    from the end when negative. Anything else raises, naming ``op``, the axis and ``ndim``:
-    ``TypeError`` for a non-integer (a bool included, as in NumPy), ``ValueError`` out of
-    range."""
+    from the end when negative, an axis of ``of`` (with ``ndim`` dimensions). Anything
+    else raises, naming ``op``, the axis, ``of`` and ``ndim``: ``TypeError`` for a
+    non-integer (a bool included, as in NumPy), ``ValueError`` out of range."""
     try:
         index = None if isinstance(axis, bool) else operator.index(axis)
     except TypeError:
@@ -23,7 +23,7 @@ def normalize_axis(axis, ndim: int, op: str) -> int:
     if index is None:
         raise TypeError(f"{op}: expected an integer axis, got {axis!r}")
     if not -ndim <= index < ndim:
-        raise ValueError(f"{op}: axis {index} is out of range for a tensor with {ndim} dimensions")
+        raise ValueError(f"{op}: axis {index} is out of range for {of} with {ndim} dimensions")
     return index % ndim
 
 
@@ -206,8 +206,9 @@ def _to_join(tensors, op: str) -> tuple[Tensor, ...]:
     if not tensors:
         raise ValueError(f"{op}: expected at least one tensor, got none")
     dtype = tensors[0].data.dtype
-    if any(t.data.dtype != dtype for t in tensors):
-        raise mixed_dtypes_error(op, tensors)
+    for t in tensors:
+        if t.data.dtype != dtype:
+            raise mixed_dtypes_error(op, tensors)
     return tensors
 
 
@@ -236,7 +237,7 @@ def stack(tensors, axis: int = 0):
     """Join tensors of one shape and dtype along a new ``axis`` (in [-ndim - 1, ndim]);
     the VJP takes each one's slice of ``g``."""
     tensors = _to_join(tensors, "stack")
-    axis = normalize_axis(axis, tensors[0].ndim + 1, "stack")
+    axis = normalize_axis(axis, tensors[0].ndim + 1, "stack", "the stacked result")
     try:
         return apply("stack", _stack_kernel, tensors, axis)
     except ValueError:
