@@ -12,6 +12,8 @@ import base64
 import io
 from pathlib import Path
 
+from chainrule.files import atomic_write
+
 # Okabe & Ito (2008): orange, sky blue, bluish green, yellow, blue, vermillion, purple, grey
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 SEQUENTIAL = "viridis"  # perceptually uniform and colour-blind safe, for heat maps
@@ -55,17 +57,21 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3
 
 
 def save(fig, path, svg: bool = False) -> list[Path]:
-    """Save ``fig`` as PNG at ``path`` (suffix replaced by .png), plus .svg if asked; close it."""
+    """Save ``fig`` as PNG at ``path`` (suffix replaced by .png), plus .svg if asked; close it.
+
+    Each file is rendered in memory and written atomically: a figure that fails to render
+    leaves the file already there as it was."""
     plt = pyplot()
     path = Path(path).with_suffix(".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    written = [path, path.with_suffix(".svg")] if svg else [path]
     fig.tight_layout()
-    fig.savefig(path)
-    written = [path]
-    if svg:
-        fig.savefig(path.with_suffix(".svg"))
-        written.append(path.with_suffix(".svg"))
-    plt.close(fig)
+    try:
+        for target in written:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=target.suffix[1:])
+            atomic_write(target, buf.getvalue())
+    finally:
+        plt.close(fig)
     return written
 
 

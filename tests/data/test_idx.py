@@ -89,3 +89,20 @@ def test_write_rejects_types_idx_cannot_store(tmp_path):
         write_idx(tmp_path / "x", np.zeros(3, np.int64))
     with pytest.raises(ValueError, match="got 0"):
         write_idx(tmp_path / "x", np.uint8(3))
+
+
+def test_a_failed_write_leaves_the_file_there_whole(tmp_path, monkeypatch):
+    from chainrule.data import idx
+
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    write_idx(path, np.arange(3, dtype=np.uint8), compress=True)
+    before = path.read_bytes()
+
+    def fails(data):
+        raise MemoryError("no room to compress")
+
+    monkeypatch.setattr(idx.gzip, "compress", fails)
+    with pytest.raises(MemoryError):
+        write_idx(path, np.arange(5, dtype=np.uint8), compress=True)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

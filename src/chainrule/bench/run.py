@@ -16,6 +16,7 @@ import sys
 
 from chainrule.bench import options
 from chainrule.bench.threads import environment_pinned, pin_threads
+from chainrule.files import atomic_write
 from chainrule.malloc import keep_freed_memory
 
 
@@ -52,8 +53,7 @@ def main(argv=None) -> dict:
         text = report.markdown(results)
     print(text)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
+        atomic_write(args.json, json.dumps(results, indent=2).encode("utf-8"))
     return results
 
 

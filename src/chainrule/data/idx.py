@@ -23,6 +23,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from chainrule.files import atomic_write
+
 __all__ = ["IDXFormatError", "read_idx", "write_idx"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -69,7 +71,7 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
 
 
 def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = False) -> None:
-    """Write ``array`` as an IDX file (gzip-compressed when ``compress``).
+    """Write ``array`` as an IDX file (gzip-compressed when ``compress``), atomically.
 
     Accepts the six IDX data types: uint8, int8, int16, int32, float32, float64.
     """
@@ -83,8 +85,7 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
         raise ValueError(f"IDX stores 1 to 255 dimensions, got {array.ndim}")
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
-    with open(file, "wb") as f:
-        f.write(gzip.compress(payload) if compress else payload)
+    atomic_write(file, gzip.compress(payload) if compress else payload)
 
 
 def _read(f: BinaryIO, name: str) -> np.ndarray:

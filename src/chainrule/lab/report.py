@@ -13,6 +13,7 @@ import html
 import json
 from pathlib import Path
 
+from chainrule.files import atomic_write
 from chainrule.plots import png_data_uri
 
 _STYLE = """
@@ -44,9 +45,10 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     results = outdir / "results.json"
-    results.write_text(json.dumps([o.to_json() for o in outcomes], indent=2, default=_jsonable))
+    text = json.dumps([o.to_json() for o in outcomes], indent=2, default=_jsonable)
+    atomic_write(results, text.encode("utf-8"))
     page = outdir / "report.html"
-    page.write_text(render(outcomes), encoding="utf-8")
+    atomic_write(page, render(outcomes).encode("utf-8"))
     return page, results
 
 

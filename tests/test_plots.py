@@ -1,0 +1,44 @@
+"""Saving figures: PNG (and SVG), rendered in memory and written atomically."""
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from chainrule import plots  # noqa: E402  (after the skip: matplotlib is the plot extra)
+
+
+def figure():
+    fig, ax = plots.pyplot().subplots()
+    ax.plot([0, 1], [1, 0])
+    return fig
+
+
+def test_save_writes_png_and_svg_and_closes_the_figure(tmp_path):
+    fig = figure()
+    written = plots.save(fig, tmp_path / "sub" / "curve.pdf", svg=True)
+    assert written == [tmp_path / "sub" / "curve.png", tmp_path / "sub" / "curve.svg"]
+    assert written[0].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"<svg" in written[1].read_bytes()
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["curve.png", "curve.svg"]
+    assert not plots.pyplot().fignum_exists(fig.number)
+
+
+def test_a_figure_that_fails_to_render_leaves_the_file_there_whole(tmp_path, monkeypatch):
+    path = tmp_path / "curve.png"
+    path.write_bytes(b"the figure of an earlier run")
+    fig = figure()
+
+    def fails_half_way(target, **kwargs):
+        if hasattr(target, "write"):
+            target.write(b"half a figure")
+        else:
+            with open(target, "wb") as f:
+                f.write(b"half a figure")
+        raise RuntimeError("the renderer failed")
+
+    monkeypatch.setattr(fig, "savefig", fails_half_way)
+    with pytest.raises(RuntimeError, match="the renderer failed"):
+        plots.save(fig, path)
+    assert path.read_bytes() == b"the figure of an earlier run"
+    assert [p.name for p in tmp_path.iterdir()] == ["curve.png"]
+    assert not plots.pyplot().fignum_exists(fig.number)
