@@ -195,3 +195,19 @@ def test_resume_without_checkpoints_exits_2(capsys, no_data, tmp_path):
     err = capsys.readouterr().err
     assert f"--resume {tmp_path}: expected a checkpoint-*.safetensors" in err
     assert "found none" in err
+
+
+def test_resume_from_unreadable_checkpoints_fails_before_any_data_is_loaded(
+    capsys, no_data, tmp_path
+):
+    from chainrule.cli import config as cfg
+    from chainrule.cli.train import load_config
+
+    config, _ = load_config(MOONS, [])
+    (tmp_path / "config.toml").write_text(cfg.dumps(config))
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "checkpoint-00000000.safetensors").write_bytes(b"\0" * 16)
+    with pytest.warns(RuntimeWarning, match="is unreadable"):
+        assert main(["train", "--resume", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"FormatError: no readable checkpoint in {tmp_path / 'checkpoints'}" in err

@@ -201,30 +201,32 @@ def _make_run_dir(config: dict, stem: str) -> Path:
             path = base.with_name(f"{base.name}-{n}")
 
 
-def _resume_config(args) -> dict:
-    """The config of the run directory ``--resume`` names, once it is known to be one
-    with a checkpoint to continue from."""
+def _resume_config(args) -> tuple[dict, Path]:
+    """The config of the run directory ``--resume`` names and its newest readable
+    checkpoint, read before any data (``FormatError`` when none is readable)."""
     run_dir = Path(args.resume)
     if not (run_dir / "config.toml").is_file():
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
     if args.config or args.overrides:
         raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
     config, _ = load_config(str(run_dir / "config.toml"), [], strict=False)
-    if not CheckpointDir(run_dir / "checkpoints").files():
+    try:
+        checkpoint, _ = CheckpointDir(run_dir / "checkpoints").load_latest()
+    except FileNotFoundError:
         raise UsageError(
             f"--resume {run_dir}: expected a checkpoint-*.safetensors in "
             f"{run_dir / 'checkpoints'}, found none (the run wrote none: train.checkpoint "
             "= false, or it ended before its first checkpoint)"
-        )
-    return config
+        ) from None
+    return config, checkpoint
 
 
 def run(args) -> int:
     start = time.perf_counter()
     if args.resume:
-        config = _resume_config(args)
+        config, checkpoint = _resume_config(args)
     else:
-        config, stem = load_config(args.config, args.overrides)
+        (config, stem), checkpoint = load_config(args.config, args.overrides), None
         _check_output_dir(config)
     say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
     if not args.quiet:
@@ -265,13 +267,12 @@ def run(args) -> int:
     say(f"run directory: {run_dir}")
     keep_freed_memory()  # a training process: reuse freed arrays instead of page faults
     train_start = time.perf_counter()
-    resume = run_dir / "checkpoints" if args.resume else None
     try:
         history = trainer.fit(
             data.train[0],
             to_targets(data.train[1]),
             dev=(data.dev[0], to_targets(data.dev[1])),
-            resume_from=resume,
+            resume_from=checkpoint,
         )
     except TrainingInterrupted:
         hint = f"; resume with: chainrule train --resume {run_dir}" if t["checkpoint"] else ""
