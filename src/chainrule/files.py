@@ -5,8 +5,10 @@ an 8-byte little-endian header length, a JSON header describing each tensor (dty
 byte offsets), then the raw little-endian bytes. chainrule stores a JSON "tree" (nested
 dicts and lists of strings, numbers, booleans and None) in the header's ``__metadata__``;
 every array of the tree is replaced by a reference ``{"__tensor__": name}`` to a tensor of
-the file. Reading parses JSON and copies bytes: nothing is imported, unpickled or
-evaluated, so a hostile file can at worst be rejected.
+the file, and every non-finite float (which JSON cannot hold: a best score still at inf, a
+dev loss gone NaN) by ``{"__float__": "inf"}``, ``"-inf"`` or ``"nan"``. Reading parses
+JSON and copies bytes: nothing is imported, unpickled or evaluated, so a hostile file can
+at worst be rejected.
 """
 
 from __future__ import annotations
@@ -192,6 +194,10 @@ def _is_count(x) -> bool:
 
 
 # -- trees of JSON and arrays ----------------------------------------------------------
+_FLOAT_KEY = "__float__"
+_NON_FINITE = ("inf", "-inf", "nan")
+
+
 def split_tree(tree, prefix: str = "") -> tuple[object, dict[str, np.ndarray]]:
     """Replace every array in a nested dict/list by a reference; return (skeleton, arrays)."""
     arrays: dict[str, np.ndarray] = {}
@@ -208,7 +214,9 @@ def split_tree(tree, prefix: str = "") -> tuple[object, dict[str, np.ndarray]]:
         if isinstance(node, list | tuple):
             return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
         if isinstance(node, np.generic):
-            return node.item()
+            node = node.item()
+        if isinstance(node, float) and not math.isfinite(node):
+            return {_FLOAT_KEY: repr(node)}  # 'inf', '-inf' or 'nan'
         if node is None or isinstance(node, str | bool | int | float):
             return node
         raise TypeError(f"cannot store {type(node).__name__} at {path or 'root'}: not pure data")
@@ -226,6 +234,14 @@ def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):
                 if not isinstance(name, str) or name not in arrays:
                     raise FormatError(f"{source}: reference to missing tensor {name!r}")
                 return arrays[name]
+            if set(node) == {_FLOAT_KEY}:
+                value = node[_FLOAT_KEY]
+                if value not in _NON_FINITE:
+                    raise FormatError(
+                        f"{source}: expected a non-finite float 'inf', '-inf' or 'nan', "
+                        f"got {value!r:.40}"
+                    )
+                return float(value)
             return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]

@@ -46,6 +46,25 @@ def test_tree_round_trips_bit_for_bit(tmp_path):
     assert_same(TREE, read_tree(path))
 
 
+def test_non_finite_floats_round_trip(tmp_path):
+    # JSON has no inf or NaN: a best score still at inf, a dev loss gone NaN
+    path = tmp_path / "t.safetensors"
+    tree = {"best": float("inf"), "row": [float("-inf"), np.float32("nan"), 0.5]}
+    write_tree(path, tree)
+    loaded = read_tree(path)
+    assert loaded["best"] == float("inf") and loaded["row"][0] == float("-inf")
+    assert type(loaded["row"][1]) is float and np.isnan(loaded["row"][1])
+    assert loaded["row"][2] == 0.5
+
+
+def test_a_hostile_non_finite_float_is_a_format_error(tmp_path):
+    path = tmp_path / "t.safetensors"
+    tree = '{"x": {"__float__": "1e999"}}'
+    path.write_bytes(files.encode_safetensors({}, {"chainrule.tree": tree}))
+    with pytest.raises(FormatError, match="expected a non-finite float 'inf', '-inf' or 'nan'"):
+        read_tree(path)
+
+
 def test_loaded_arrays_are_writable_copies(tmp_path):
     path = tmp_path / "t.safetensors"
     write_tree(path, TREE)

@@ -268,6 +268,25 @@ def test_callback_state_survives_resume_whatever_the_callback_order(tmp_path):
     assert again.best_epoch >= 0
 
 
+def test_ctrl_c_before_any_epoch_ended_saves_the_callbacks_infinite_best(tmp_path):
+    from chainrule.train import EarlyStopping
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 0 and batch == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = EarlyStopping(monitor="train_loss", patience=100)
+    assert stopper.best == float("inf")  # no epoch has ended: nothing to compare with yet
+    with pytest.raises(TrainingInterrupted) as info:
+        train(tmp_path, 2, callbacks=[stopper, LambdaCallback(on_batch_end=interrupt)])
+    assert info.value.checkpoint.exists()
+    again = EarlyStopping(monitor="train_loss", patience=100)
+    _, _, resumed = train(tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[again])
+    _, _, straight = train(tmp_path, 2, ckpt="straight")
+    assert resumed.step_losses == straight.step_losses
+    assert again.best == min(row["train_loss"] for row in straight.epochs)
+
+
 def test_a_checkpoint_with_non_finite_values_is_never_written(tmp_path):
     from chainrule.train.checkpoint import save_checkpoint
 
