@@ -5,6 +5,15 @@ how the cost moves, and compare with the gradient backprop computed, using the r
 error ``||g - g_num|| / (||g|| + ||g_num||)``. Around 1e-7 or below the gradient is right;
 around 1e-3 or above it is almost certainly wrong.
 
+One guard the notes' formula needs: a gradient that is exactly 0 (a bias before batch
+norm, the input of ``softmax(x).sum(axis=1)``) meets a numeric estimate that is only the
+finite differences' rounding error, and the ratio of two near-zeros is about 1. So the
+denominator never falls below ``r / tol``, where ``r`` bounds that rounding error:
+``10 * sqrt(n) * S * 2**-52 / eps`` for ``n`` compared numbers, with
+``S = max(sum |u * f(x)|, 1)`` the size of the terms the objective adds up (at least 1:
+values inside ``f`` may cancel in its output, as batch norm's do). A difference within
+rounding passes; any difference above it is still measured against ``||g|| + ||g_num||``.
+
 Advice from the notes, which this function does not enforce:
 
 * Use it to debug, never during training: it costs two evaluations per parameter.
@@ -24,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.autodiff.graph import toposort
 from chainrule.autodiff.mode import no_grad
 from chainrule.autodiff.tensor import Tensor
 
@@ -76,9 +86,9 @@ class GradcheckResult:
         return "\n".join(lines)
 
 
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """``||a - b|| / (||a|| + ||b||)``, and 0 when both are zero."""
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
+def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
+    """``||a - b|| / max(||a|| + ||b||, floor)``, and 0 when that denominator is zero."""
+    denom = max(np.linalg.norm(a) + np.linalg.norm(b), floor)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
@@ -122,6 +132,9 @@ def gradcheck(
     GradcheckResult
         Per checked input, the relative error and the worst entries; ``bool()`` says
         whether all passed.
+
+    The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
+    parameter it captures) is left as it was.
     """
     if mode not in MODES:
         raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
@@ -140,14 +153,22 @@ def gradcheck(
         got = out.dtype if isinstance(out, Tensor) else type(out).__name__
         raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
     upstream = rng.standard_normal(out.shape)
-    for i in checked:
-        tensors[i].grad = None
-    if out.requires_grad:
-        out.backward(upstream)
-    analytic = [
-        tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
-        for i in checked
-    ]
+    leaves = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
+    saved_grads = [t.grad for t in leaves]
+    for t in leaves:
+        t.grad = None
+    try:
+        if out.requires_grad:
+            out.backward(upstream)
+        analytic = [
+            tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
+            for i in checked
+        ]
+    finally:
+        for t, g in zip(leaves, saved_grads, strict=True):
+            t.grad = g
+    terms = max(float(np.sum(np.abs(upstream * out.data))), 1.0)  # the module docstring's S
+    rounding = 10 * terms * np.finfo(np.float64).eps / eps  # per compared number
 
     def objective() -> float:
         with no_grad():
@@ -160,9 +181,9 @@ def gradcheck(
         t.data = original.copy()
         try:
             if mode == "full":
-                rep = _check_full(t, g, objective, eps, n_worst)
+                rep = _check_full(t, g, objective, eps, n_worst, rounding / tol)
             else:
-                rep = _check_directions(t, g, objective, eps, n_directions, rng)
+                rep = _check_directions(t, g, objective, eps, n_directions, rng, rounding / tol)
         finally:
             t.data = original
         rep.position = i
@@ -188,7 +209,7 @@ def _as_checked(x, position: int) -> Tensor:
     return t
 
 
-def _check_full(t: Tensor, g: np.ndarray, objective, eps: float, n_worst: int) -> InputReport:
+def _check_full(t: Tensor, g, objective, eps: float, n_worst: int, floor: float) -> InputReport:
     flat = t.data.reshape(-1)  # a view: perturbing it perturbs t.data
     numeric = np.empty(flat.size)
     for k in range(flat.size):
@@ -210,10 +231,10 @@ def _check_full(t: Tensor, g: np.ndarray, objective, eps: float, n_worst: int) -
         )
         for k in order
     ]
-    return InputReport(0, t.shape, relative_error(g, numeric), worst)
+    return InputReport(0, t.shape, relative_error(g, numeric, np.sqrt(g.size) * floor), worst)
 
 
-def _check_directions(t, g, objective, eps, n_directions, rng) -> InputReport:
+def _check_directions(t, g, objective, eps, n_directions, rng, floor) -> InputReport:
     base = t.data.copy()
     analytic, numeric = [], []
     for _ in range(n_directions):
@@ -228,5 +249,8 @@ def _check_directions(t, g, objective, eps, n_directions, rng) -> InputReport:
         numeric.append((plus - minus) / (2 * eps))
     a, n = np.array(analytic), np.array(numeric)
     return InputReport(
-        0, t.shape, relative_error(a, n), [((), x, y) for x, y in zip(a, n, strict=True)]
+        0,
+        t.shape,
+        relative_error(a, n, np.sqrt(n_directions) * floor),
+        [((), x, y) for x, y in zip(a, n, strict=True)],
     )

@@ -131,3 +131,39 @@ def test_arrays_are_checked_and_left_unchanged():
     before = a.copy()
     assert cr.gradcheck(lambda v: cr.exp(v) * v, a)
     np.testing.assert_array_equal(a, before)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: cr.functional.batch_norm(x, np.ones(3), np.zeros(3)).sum(),
+        lambda x: cr.softmax(x).sum(axis=1),
+        lambda x: (x - x.mean(axis=0)).sum(axis=0),
+    ],
+    ids=["batch-norm-sum", "softmax-rows", "centred-columns"],
+)
+def test_gradients_that_are_exactly_zero_pass(f):
+    # the numeric estimate is rounding noise (~1e-10); the notes' ratio alone would be ~1
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    for mode in ("full", "direction"):
+        assert cr.gradcheck(f, x, mode=mode), cr.gradcheck(f, x, mode=mode)
+
+
+def test_a_wrong_gradient_that_is_small_still_fails():
+    def small_square(x):  # d(1e-6 x^2)/dx = 2e-6 x, the rule says 6e-6 x
+        return node(1e-6 * x.data**2, (x,), lambda g: (g * 6e-6 * x.data,), "small_square")
+
+    x = np.random.default_rng(1).standard_normal(5)
+    assert not cr.gradcheck(small_square, x)
+    assert not cr.gradcheck(small_square, x, mode="direction")
+
+
+def test_grads_of_checked_inputs_and_captured_parameters_are_left_as_they_were():
+    lin = cr.nn.Linear(3, 2, rng=0, dtype="float64")
+    lin.weight.grad = np.full((3, 2), 5.0)
+    x = cr.tensor(np.ones((4, 3)), requires_grad=True)
+    x.grad = np.full((4, 3), 7.0)
+    assert cr.gradcheck(lambda x: lin(x), x)
+    np.testing.assert_array_equal(lin.weight.grad, 5.0)
+    np.testing.assert_array_equal(x.grad, 7.0)
+    assert lin.bias.grad is None
