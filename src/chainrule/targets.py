@@ -98,14 +98,14 @@ def label_error(labels, position: int, k: int, loss: str) -> ValueError:
 
 
 def check_rows(q, loss: str) -> None:
-    """Raise ``ValueError`` naming the first negative entry of the (m, k) one-hot/probability
-    rows ``q`` (an array)."""
-    index = _first(q < 0)
+    """Raise ``ValueError`` naming the first entry of the (m, k) one-hot/probability rows
+    ``q`` (an array) that is negative, infinite or NaN."""
+    index = _first(~((q >= 0) & (q < np.inf)))
     if index is not None:
         row, column = index
         raise ValueError(
-            f"{loss}: one-hot/probability targets must be non-negative; got {q[row, column]} "
-            f"at row {row}, column {column}"
+            f"{loss}: one-hot/probability targets must be finite and non-negative; got "
+            f"{q[row, column]} at row {row}, column {column}"
         )
 
 

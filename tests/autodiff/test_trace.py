@@ -299,7 +299,7 @@ def test_nll_replays_like_eager_and_checks_its_targets_at_every_replay(target):
     if target == "labels":
         bad[2], match = 3, "class label 3 at position 2 is out of range"
     else:
-        bad[2], match = [-1.0, 2.0, 0.0], "must be non-negative"
+        bad[2], match = [-1.0, 2.0, 0.0], "must be finite and non-negative"
     with pytest.raises(ValueError, match=match):
         step(batches[0][0], bad)
     assert w.grad is None

@@ -215,6 +215,11 @@ def test_bce_from_probabilities_is_safe_at_zero_and_one():
 
 
 # -- bad input ------------------------------------------------------------------------------
+def _with(rows, index, value):
+    rows[index] = value
+    return rows
+
+
 @pytest.mark.parametrize(
     "labels, match",
     [
@@ -226,10 +231,28 @@ def test_bce_from_probabilities_is_safe_at_zero_and_one():
         (np.eye(3)[[0, 1, 2, 0, 1]], r"shape \(5, 4\), got shape \(5, 3\)"),
         (
             np.eye(4)[[0, 1, 2, 3, 1]] * [1.0, 1.0, 1.0, -0.5],
-            r"targets must be non-negative; got -0.5 at row 3, column 3",
+            r"targets must be finite and non-negative; got -0.5 at row 3, column 3",
+        ),
+        (
+            _with(np.eye(4)[[0, 1, 2, 3, 1]], (2, 2), np.nan),
+            r"targets must be finite and non-negative; got nan at row 2, column 2",
+        ),
+        (
+            _with(np.eye(4)[[0, 1, 2, 3, 1]], (1, 1), np.inf),
+            r"targets must be finite and non-negative; got inf at row 1, column 1",
         ),
     ],
-    ids=["negative", "too_large", "two_bad", "float", "batch", "classes", "negative_row"],
+    ids=[
+        "negative",
+        "too_large",
+        "two_bad",
+        "float",
+        "batch",
+        "classes",
+        "negative_row",
+        "nan_row",
+        "inf_row",
+    ],
 )
 @pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
 @pytest.mark.parametrize("rules", [cr.enable_grad, cr.numpy_rules], ids=["default", "numpy"])
