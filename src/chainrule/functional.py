@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
@@ -68,8 +69,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     so E[out] = x and nothing needs rescaling at test time. The identity (the same object,
     no node) when ``training`` is false or ``keep_prob == 1``. d/dx = mask / keep_prob.
     """
-    if not 0.0 < keep_prob <= 1.0:
-        raise ValueError(f"dropout: expected 0 < keep_prob <= 1, got {keep_prob}")
+    keep_prob = _checks.real("dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0)
     if not training or keep_prob == 1.0:
         return x
     if not isinstance(rng, np.random.Generator):
@@ -136,8 +136,8 @@ def batch_norm(
             f"batch_norm: input is {xd.dtype} but gamma/beta are {gamma.dtype}/{beta.dtype}; "
             "cast one (chainrule never changes a dtype silently)"
         )
-    momentum = as_scalar(momentum, "batch_norm", "momentum")
-    eps = as_scalar(eps, "batch_norm", "eps")
+    momentum = _checks.real("batch_norm", "momentum", momentum, low=0.0, high=1.0, high_open=True)
+    eps = _checks.real("batch_norm", "eps", eps, low=0.0, low_open=True)
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
         if stat is not None:
             _check_statistic(stat, name, xd, training)

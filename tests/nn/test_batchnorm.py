@@ -85,10 +85,24 @@ def test_bad_shapes_and_settings_raise():
         nn.BatchNorm1d(3)(np.ones((4, 2), np.float32))
     with pytest.raises(TypeError, match="input is float64 but gamma/beta are float32"):
         nn.BatchNorm1d(3)(np.ones((4, 3)))
-    with pytest.raises(ValueError, match="momentum"):
+    with pytest.raises(ValueError, match=r"momentum expected a finite number in \[0, 1\)"):
         nn.BatchNorm1d(3, momentum=1.0)
+    with pytest.raises(TypeError, match="momentum expected a real number .* got str '0.9'"):
+        nn.BatchNorm1d(3, momentum="0.9")
+    with pytest.raises(ValueError, match="eps expected a finite number > 0, got 0"):
+        nn.BatchNorm1d(3, eps=0)
     with pytest.raises(ValueError, match="running_mean and running_var"):
         F.batch_norm(cr.tensor(np.ones((2, 3))), np.ones(3), np.zeros(3), training=False)
+
+
+@pytest.mark.parametrize("momentum", [3.0, -0.1, float("nan")])
+def test_functional_momentum_outside_0_1_raises_before_any_update(momentum):
+    x, gamma, beta = _batch_norm_args()
+    mean, var = np.zeros(3, np.float32), np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"^batch_norm: momentum expected a finite number in"):
+        F.batch_norm(x, gamma, beta, mean, var, momentum=momentum)
+    np.testing.assert_array_equal(mean, 0.0)
+    np.testing.assert_array_equal(var, 1.0)
 
 
 def _batch_norm_args():

@@ -48,11 +48,21 @@ def test_masks_come_from_the_layers_generator():
     np.testing.assert_array_equal(a(x).data, b(x).data)  # restoring the state replays it
 
 
-@pytest.mark.parametrize("keep_prob", [0.0, -0.5, 1.5])
+@pytest.mark.parametrize("keep_prob", [0.0, -0.5, 1.5, float("nan")])
 def test_keep_prob_must_be_a_probability(keep_prob):
-    with pytest.raises(ValueError, match="0 < keep_prob <= 1"):
+    expected = r"keep_prob expected a finite number in \(0, 1\], got"
+    with pytest.raises(ValueError, match=rf"^Dropout: {expected}"):
         nn.Dropout(keep_prob)
-    with pytest.raises(ValueError, match="0 < keep_prob <= 1"):
+    with pytest.raises(ValueError, match=rf"^dropout: {expected}"):
+        F.dropout(cr.tensor([1.0]), keep_prob, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("keep_prob", ["0.8", True, None])
+def test_keep_prob_must_be_a_number(keep_prob):
+    expected = r"keep_prob expected a real number in \(0, 1\], got"
+    with pytest.raises(TypeError, match=rf"^Dropout: {expected}"):
+        nn.Dropout(keep_prob)
+    with pytest.raises(TypeError, match=rf"^dropout: {expected}"):
         F.dropout(cr.tensor([1.0]), keep_prob, np.random.default_rng(0))
 
 

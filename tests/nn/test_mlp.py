@@ -131,10 +131,27 @@ def test_bad_mlp_arguments_raise():
         nn.MLP([3, 2], output="relu")
     with pytest.raises(ValueError, match=r"one keep_prob per hidden layer \(2\), got 1"):
         nn.MLP([3, 4, 4, 2], dropout=[0.5])
-    with pytest.raises(ValueError, match="keep_prob in"):
+    with pytest.raises(ValueError, match=r"dropout expected a finite number in \(0, 1\]"):
         nn.MLP([3, 4, 2], dropout=0.0)
+    with pytest.raises(TypeError, match=r"dropout expected a real number in \(0, 1\], got bool"):
+        nn.MLP([3, 4, 2], dropout=True)
     with pytest.raises(ValueError, match="unknown initializer 'orthogonal'"):
         nn.MLP([3, 4, 2], init="orthogonal")
+    with pytest.raises(ValueError, match=r"expected an init dict with a 'name' key, got \{'std'"):
+        nn.MLP([3, 4, 2], init={"std": 0.1})
+    with pytest.raises(TypeError, match=r"expected activation to be a name, got \['relu'\]"):
+        nn.MLP([3, 4, 2], activation=["relu"])
+    with pytest.raises(TypeError, match="batch_norm expected True or False, got 'no'"):
+        nn.MLP([3, 4, 2], batch_norm="no")
+
+
+@pytest.mark.parametrize(
+    ("alpha", "error", "got"),
+    [(1.0, ValueError, "finite number in \\[0, 1\\), got 1.0"), ("0.1", TypeError, "got str")],
+)
+def test_leaky_relu_slope_is_checked(alpha, error, got):
+    with pytest.raises(error, match=rf"^LeakyReLU: alpha expected a .*{got}"):
+        nn.LeakyReLU(alpha)
 
 
 def test_sequential_fuses_exactly_linear_then_relu_sigmoid_or_tanh():

@@ -6,6 +6,7 @@ used by :class:`~chainrule.nn.MLP` and configs to the classes.
 
 from __future__ import annotations
 
+from chainrule import _checks
 from chainrule.autodiff.ops import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.nn.module import Module
 
@@ -60,9 +61,7 @@ class LeakyReLU(Module):
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"LeakyReLU: expected 0 <= alpha < 1, got {alpha}")
-        self.alpha = float(alpha)
+        self.alpha = _checks.real("LeakyReLU", "alpha", alpha, low=0.0, high=1.0, high_open=True)
 
     def forward(self, x):
         return leaky_relu(x, self.alpha)

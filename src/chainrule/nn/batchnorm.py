@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor, as_dtype
 from chainrule.functional import batch_norm
 from chainrule.nn.module import Module
@@ -35,13 +36,11 @@ class BatchNorm1d(Module):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
             raise ValueError(f"BatchNorm1d: expected a positive int, got {num_features!r}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"BatchNorm1d: expected 0 <= momentum < 1, got {momentum}")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm1d: expected eps > 0, got {eps}")
         self.num_features = num_features
-        self.momentum = float(momentum)
-        self.eps = float(eps)
+        self.momentum = _checks.real(
+            "BatchNorm1d", "momentum", momentum, low=0.0, high=1.0, high_open=True
+        )
+        self.eps = _checks.real("BatchNorm1d", "eps", eps, low=0.0, low_open=True)
         self.dtype = as_dtype(dtype)
         n, dt = num_features, self.dtype
         self.register_parameter("gamma", Tensor(np.ones(n, dt), requires_grad=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chainrule import _checks
 from chainrule.functional import dropout
 from chainrule.init import as_generator
 from chainrule.nn.module import Module
@@ -31,9 +32,9 @@ class Dropout(Module):
 
     def __init__(self, keep_prob: float = 0.5, rng=None) -> None:
         super().__init__()
-        if not 0.0 < keep_prob <= 1.0:
-            raise ValueError(f"Dropout: expected 0 < keep_prob <= 1, got {keep_prob}")
-        self.keep_prob = float(keep_prob)
+        self.keep_prob = _checks.real(
+            "Dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0
+        )
         self.register_generator("rng", as_generator(rng))
 
     def forward(self, x):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import as_dtype
 from chainrule.init import get_initializer
 from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
@@ -149,6 +150,8 @@ class MLP(Module):
             isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 for n in sizes
         ):
             raise ValueError(f"MLP: expected at least two positive int sizes, got {sizes}")
+        if not isinstance(activation, str):
+            raise TypeError(f"MLP: expected activation to be a name, got {activation!r}")
         if activation not in ACTIVATIONS:
             get_activation(activation)  # raises the ValueError listing the valid names
         if output not in OUTPUTS:
@@ -157,13 +160,15 @@ class MLP(Module):
         keep = _keep_probs(dropout, n_hidden)
         if init is None:
             init = DEFAULT_INIT.get(activation, "xavier_normal")
+        elif isinstance(init, dict) and "name" not in init:
+            raise ValueError(f"MLP: expected an init dict with a 'name' key, got {init!r}")
         else:
             get_initializer(init["name"] if isinstance(init, dict) else init)
         self.sizes = [int(n) for n in sizes]
         self.activation = activation
         self.output = output
         self.dropout = list(dropout) if isinstance(dropout, list | tuple) else dropout
-        self.batch_norm = bool(batch_norm)
+        self.batch_norm = _checks.boolean("MLP", "batch_norm", batch_norm)
         self.init = init
         self.seed = seed
         self.dtype = as_dtype(dtype)
@@ -227,10 +232,7 @@ def _keep_probs(dropout, n_hidden: int) -> list[float]:
             raise ValueError(
                 f"MLP: expected one keep_prob per hidden layer ({n_hidden}), got {len(dropout)}"
             )
-        probs = [float(p) for p in dropout]
+        probs = list(dropout)
     else:
-        probs = [float(dropout)] * n_hidden
-    for p in probs:
-        if not 0.0 < p <= 1.0:
-            raise ValueError(f"MLP: expected keep_prob in (0, 1], got {p}")
-    return probs
+        probs = [dropout] * n_hidden
+    return [_checks.real("MLP", "dropout", p, low=0.0, low_open=True, high=1.0) for p in probs]
