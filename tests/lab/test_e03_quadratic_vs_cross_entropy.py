@@ -11,5 +11,7 @@ def test_cross_entropy_learns_at_once_quadratic_after_a_plateau(tmp_path, check_
     assert removed["cross-entropy"] > 5 * removed["quadratic"]
     assert numbers["epoch_of_fastest_learning"]["cross-entropy"] == 0
     assert numbers["epoch_of_fastest_learning"]["quadratic"] > 150
+    assert numbers["output_after_150"]["quadratic"] > 0.9  # 150 epochs of plateau
+    assert numbers["share_of_cost_removed_after_150"]["quadratic"] < 0.15
     assert result.verdict
     check_pngs(result.figures, tmp_path)
