@@ -21,6 +21,14 @@ def test_larger_beta_is_smoother_and_lags_more(result):
     assert n["beta=0.9"]["window_1_over_1_minus_beta"] == 10
 
 
+def test_the_value_one_window_back_weighs_about_1_over_e_of_the_newest(result):
+    n = result.numbers
+    assert n["beta=0.9"]["weight_at_window_over_newest"] == pytest.approx(0.9**10)
+    assert n["beta=0.98"]["weight_at_window_over_newest"] == pytest.approx(0.98**50)
+    for beta in (0.9, 0.98):
+        assert abs(n[f"beta={beta}"]["weight_at_window_over_newest"] - 0.3679) < 0.03
+
+
 def test_bias_correction_fixes_the_start_and_fades_later(result):
     big = result.numbers["beta=0.98"]
     assert big["head_error_corrected"] < big["head_error_uncorrected"] / 3

@@ -26,7 +26,9 @@ def _temperatures(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     "ewma",
     "Exponentially weighted averages and bias correction",
     "V_t = beta V_{t-1} + (1 - beta) theta_t averages roughly the last 1 / (1 - beta) "
-    "values: a larger beta gives a smoother curve that lags the data more. Starting from "
+    "values (the weight of the value 1 / (1 - beta) days back, beta^(1 / (1 - beta)) times "
+    "the newest's, is about 1/e for beta near 1): a larger beta gives a smoother curve that "
+    "lags the data more. Starting from "
     "V_0 = 0 makes the first values too low; dividing by 1 - beta^t corrects that early "
     "bias and changes nothing later on.",
     "002, 003",
@@ -47,6 +49,7 @@ def run(preset: str, outdir: Path) -> Result:
         rest = slice(3 * window, None)  # after the start-up transient has died out
         numbers[f"beta={beta}"] = {
             "window_1_over_1_minus_beta": window,
+            "weight_at_window_over_newest": _weight_ratio(beta, window),
             "roughness": float(np.std(np.diff(vc[rest]))),
             "lag_days": _lag(vc[rest], trend[rest]),
             "head_error_uncorrected": float(np.mean(np.abs(v[:head] - trend[:head]))),
@@ -63,7 +66,9 @@ def run(preset: str, outdir: Path) -> Result:
     lags_more = bool(np.all(np.diff(lags) > 0))
     bias_fixed = big["head_error_corrected"] < big["head_error_uncorrected"] / 3.0
     vanishes = big["late_gap_corrected_vs_not"] < 0.05
-    verdict = smoother and lags_more and bias_fixed and vanishes
+    ratios = {b: numbers[f"beta={b}"]["weight_at_window_over_newest"] for b in BETAS}
+    one_over_e = all(abs(ratios[b] - np.exp(-1.0)) < 0.03 for b in BETAS if b >= 0.9)
+    verdict = smoother and lags_more and bias_fixed and vanishes and one_over_e
 
     figures = [_draw_smoothing(outdir, theta, corrected), _draw_bias(outdir, theta, curves)]
     summary = (
@@ -73,7 +78,10 @@ def run(preset: str, outdir: Path) -> Result:
         f"{lags[2]} days. With beta = 0.98 the first {head} days are off by "
         f"{big['head_error_uncorrected']:.1f} degrees on average without bias correction and "
         f"{big['head_error_corrected']:.1f} with it; over the last 30 days "
-        f"the two differ by at most {big['late_gap_corrected_vs_not']:.3f}."
+        f"the two differ by at most {big['late_gap_corrected_vs_not']:.3f}. The value "
+        f"1 / (1 - beta) days back weighs {ratios[0.9]:.3f} (beta = 0.9, 10 days) and "
+        f"{ratios[0.98]:.3f} (beta = 0.98, 50 days) times the newest, against "
+        f"1/e = {np.exp(-1.0):.3f}."
     )
     setup = (
         f"{days} daily values 12 - 8 cos(2 pi (t - 15) / 365) + N(0, 3^2) noise, seed {seed}; "
@@ -82,6 +90,17 @@ def run(preset: str, outdir: Path) -> Result:
         "is the shift (in days) that best aligns the average with the noise-free curve."
     )
     return Result(numbers, figures, verdict, summary, setup)
+
+
+def _weight_ratio(beta: float, window: int) -> float:
+    """The weight in V_t of the value ``window`` days back over the newest one's, read off
+    ``ewma`` itself: the average of an impulse that many days back, over that of a newest
+    impulse (the notes' beta^x (1 - beta) against 1 - beta)."""
+    impulse = np.zeros(window + 1)
+    impulse[0] = 1.0
+    back = ewma(impulse, beta)[-1]
+    impulse[0], impulse[-1] = 0.0, 1.0
+    return float(back / ewma(impulse, beta)[-1])
 
 
 def _lag(smooth: np.ndarray, truth: np.ndarray, max_lag: int = 60) -> int:
