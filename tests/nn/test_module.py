@@ -103,6 +103,22 @@ def test_load_state_dict_checks_every_dtype_before_copying():
         np.testing.assert_array_equal(value, before[name])
 
 
+def test_load_state_dict_refuses_values_a_cast_would_overflow_before_copying():
+    net = nn.MLP([4, 6, 3], seed=0)
+    before = net.state_dict()
+    state = {k: v.astype(np.float64) + 1 for k, v in before.items()}
+    state["layers.2.bias"][1] = 1e300  # finite in float64, inf in float32
+    state["layers.0.bias"][0] = np.inf  # already inf: stays inf, no overflow
+    with pytest.raises(ValueError, match=r"overflowing keys \['layers.2.bias \(finite values"):
+        net.load_state_dict(state)
+    for name, value in net.state_dict().items():  # nothing was copied
+        np.testing.assert_array_equal(value, before[name])
+    state["layers.2.bias"][1] = 3.0
+    net.load_state_dict(state)
+    assert net.state_dict()["layers.0.bias"][0] == np.inf
+    assert net.state_dict()["layers.2.bias"].dtype == np.float32
+
+
 def test_from_config_rejects_unknown_types_listing_valid_ones():
     with pytest.raises(ValueError, match=r"unknown layer type 'Conv2d'.*Linear.*MLP"):
         nn.from_config({"type": "Conv2d"})

@@ -146,7 +146,8 @@ class Module:
         Values may be arrays, Tensors or nested lists. All keys are checked before
         anything is copied: ``ValueError`` lists the missing, unexpected and mis-shaped keys
         and those whose dtype does not cast to the target's (NumPy's ``same_kind``: float64
-        into float32 is allowed, complex or strings into float are not).
+        into float32 is allowed, complex or strings into float are not), then the keys with
+        finite values the cast would turn into inf (1e300 into float32).
         """
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
@@ -169,8 +170,19 @@ class Module:
                 f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
                 f"mis-typed keys {mistyped}"
             )
+        with np.errstate(over="ignore"):
+            cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
+        overflowing = [
+            f"{k} (finite values beyond the range of {targets[k].dtype})"
+            for k, v in values.items()
+            if cast[k] is not v and v.dtype.kind == "f" and (np.isinf(cast[k]) > np.isinf(v)).any()
+        ]
+        if overflowing:
+            raise ValueError(
+                f"load_state_dict into {type(self).__name__}: overflowing keys {overflowing}"
+            )
         for name, target in targets.items():
-            np.copyto(target, values[name], casting="same_kind")
+            np.copyto(target, cast[name])
 
     # -- configuration -----------------------------------------------------------------------
     def get_config(self) -> dict:
