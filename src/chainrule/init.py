@@ -6,7 +6,9 @@ a weight has shape ``(n_in, n_out)``, so ``fan_in = shape[0]`` and ``fan_out = s
 (the notes' column-major ``W[l]`` has shape ``(n[l], n[l-1])``; it is this matrix transposed).
 
 Samples are drawn in float64 and then cast, so one seed gives the same values (to
-rounding) in float32 and float64. Biases start at zero by default (:func:`zeros`).
+rounding) in float32 and float64, the two dtypes initializers return (an integer dtype
+raises ``TypeError``: it would truncate the draws, mostly to 0). Biases start at zero by
+default (:func:`zeros`).
 
 Why the scaling matters (seed 002, "vanishing and exploding gradients"): with unit-variance
 weights, each layer multiplies the activations' variance by about ``n_in``; the scaled
@@ -19,7 +21,7 @@ import math
 
 import numpy as np
 
-from chainrule.autodiff.tensor import as_dtype
+from chainrule.autodiff.tensor import FLOAT_DTYPES, as_dtype
 
 __all__ = [
     "INITIALIZERS",
@@ -68,37 +70,47 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
+def _float(dtype) -> np.dtype:
+    """``dtype`` resolved, when it is float32 or float64; ``TypeError`` otherwise."""
+    resolved = as_dtype(dtype)
+    if resolved.kind != "f":
+        raise TypeError(
+            f"initializers return {' or '.join(FLOAT_DTYPES)} weights, got dtype {resolved}"
+        )
+    return resolved
+
+
 def _gaussian(shape, rng, dtype, std: float) -> np.ndarray:
-    return (as_generator(rng).standard_normal(shape) * std).astype(as_dtype(dtype))
+    return (as_generator(rng).standard_normal(shape) * std).astype(_float(dtype))
 
 
 def _uniform(shape, rng, dtype, limit: float) -> np.ndarray:
-    return as_generator(rng).uniform(-limit, limit, shape).astype(as_dtype(dtype))
+    return as_generator(rng).uniform(-limit, limit, shape).astype(_float(dtype))
 
 
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
     """All zeros (the default for biases). For weights it leaves every hidden unit of a
     layer identical forever (the symmetry problem of seed 002)."""
-    return np.zeros(shape, dtype=as_dtype(dtype))
+    return np.zeros(shape, dtype=_float(dtype))
 
 
 def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
     """Every entry equal to ``value``."""
-    return np.full(shape, value, dtype=as_dtype(dtype))
+    return np.full(shape, value, dtype=_float(dtype))
 
 
 def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.0) -> np.ndarray:
     """Gaussian N(mean, std^2). ``std=1`` is the notes' plain ``np.random.randn``."""
     if std < 0:
         raise ValueError(f"normal: expected std >= 0, got {std}")
-    return (_gaussian(shape, rng, "float64", std) + mean).astype(as_dtype(dtype))
+    return (_gaussian(shape, rng, "float64", std) + mean).astype(_float(dtype))
 
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
     """Uniform on [low, high)."""
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
-    return as_generator(rng).uniform(low, high, shape).astype(as_dtype(dtype))
+    return as_generator(rng).uniform(low, high, shape).astype(_float(dtype))
 
 
 def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:

@@ -81,6 +81,13 @@ def test_bad_names_and_arguments_raise():
         init.he_normal((3, 2), rng="seed")
 
 
+@pytest.mark.parametrize("name", sorted(init.INITIALIZERS))
+def test_integer_dtypes_are_refused(name):
+    # a cast would truncate the draws, mostly to 0
+    with pytest.raises(TypeError, match="return float32 or float64 weights, got dtype int64"):
+        init.get_initializer(name)((3, 2), rng=0, dtype="int64")
+
+
 def test_biases_start_at_zero():
     assert not np.any(nn.Linear(5, 4, init="he_normal", rng=0).bias.data)
 
