@@ -91,3 +91,52 @@ def test_bad_split_arguments(kwargs, message):
     args = {"X": np.zeros((10, 2)), "y": np.zeros(10), **kwargs}
     with pytest.raises(ValueError, match=message):
         train_dev_test_split(**args)
+
+
+@pytest.mark.parametrize(
+    ("n", "ratios", "sizes"),
+    [
+        # floors over-assign: 2_000_000 + 2_000_003 > n; the larger part gives the 3 back
+        (4_000_000, (0.5, 0.5000009), (2_000_000, 2_000_000)),
+        # floors leave 9 over for 3 parts: one each, then the largest ratio takes the 6 left
+        (10_000_000, (0.333333, 0.3333331, 0.333333), (3_333_331, 3_333_338, 3_333_331)),
+    ],
+)
+def test_split_sizes_sum_to_n_when_ratios_sum_to_1_only_within_tolerance(n, ratios, sizes):
+    assert split_sizes(n, ratios) == sizes
+    assert sum(sizes) == n
+
+
+def test_split_sizes_sum_to_n_for_any_ratios_within_tolerance():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        ratios = rng.dirichlet(np.ones(int(rng.integers(2, 4))))
+        ratios[0] += rng.uniform(-9e-7, 9e-7)
+        n = int(rng.integers(0, 10**12))
+        sizes = split_sizes(n, ratios)
+        assert sum(sizes) == n and min(sizes) >= 0
+
+
+def test_split_parts_have_the_sizes_split_sizes_reports():
+    X = np.zeros(4_000_000, np.int8)
+    parts = train_dev_test_split(X, X, (0.5, 0.5000009))
+    assert tuple(len(Xp) for Xp, _ in parts) == split_sizes(4_000_000, (0.5, 0.5000009))
+
+
+@pytest.mark.parametrize(
+    ("n", "error", "message"),
+    [
+        (-5, ValueError, "n must be a non-negative int, got -5"),
+        (2.5, TypeError, "n must be a non-negative int, got float 2.5"),
+        (True, TypeError, "n must be a non-negative int, got bool True"),
+        (np.float64(10.0), TypeError, "got float64"),
+    ],
+)
+def test_split_sizes_rejects_a_bad_n(n, error, message):
+    with pytest.raises(error, match=message):
+        split_sizes(n, (0.5, 0.5))
+
+
+def test_split_sizes_takes_numpy_integers_and_zero():
+    assert split_sizes(np.int64(10), (0.7, 0.3)) == (7, 3)
+    assert split_sizes(0, (0.6, 0.2, 0.2)) == (0, 0, 0)

@@ -17,15 +17,31 @@ def split_sizes(n: int, ratios: Sequence[float]) -> tuple[int, ...]:
     """Share ``n`` samples out by ``ratios`` with the largest-remainder method.
 
     Each part gets ``floor(n * ratio)`` and the samples left over go one each to the parts
-    with the largest fractional remainders (ties to the earlier part), so the sizes sum to
-    ``n`` exactly and each is within one of ``n * ratio``.
+    with the largest fractional remainders (ties to the earlier part). The ratios need only
+    sum to 1 within 1e-6, so for large ``n`` the floors can leave more samples over than
+    there are parts, or sum to more than ``n``; the part with the largest ratio (the
+    earlier one on ties) then takes or gives up the difference. The sizes always sum to
+    ``n`` exactly; when the ratios sum to 1, each is within one of ``n * ratio``.
+
+    Raises
+    ------
+    TypeError
+        ``n`` is not an integer.
+    ValueError
+        ``n`` is negative, or the ratios are not 2 or 3 positive numbers summing to 1.
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be a non-negative int, got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise ValueError(f"n must be a non-negative int, got {n}")
+    n = int(n)
     ratios = _check_ratios(ratios)
     exact = [n * r for r in ratios]
     sizes = [math.floor(e) for e in exact]
     by_remainder = sorted(range(len(ratios)), key=lambda i: (sizes[i] - exact[i], i))
-    for i in by_remainder[: n - sum(sizes)]:
+    for i in by_remainder[: max(n - sum(sizes), 0)]:
         sizes[i] += 1
+    sizes[ratios.index(max(ratios))] += n - sum(sizes)
     return tuple(sizes)
 
 
@@ -53,7 +69,7 @@ def train_dev_test_split(
     X : numpy.ndarray, shape (n, ...)
     y : numpy.ndarray, shape (n, ...)
     ratios : sequence of 2 or 3 floats
-        Positive fractions summing to 1.
+        Positive fractions summing to 1 (within 1e-6).
     stratify : bool
         Keep class proportions of ``y`` (1-D labels) in every part.
     seed : int or numpy.random.Generator
