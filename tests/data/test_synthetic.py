@@ -120,11 +120,62 @@ def test_blobs_around_given_centers():
         (lambda: make_blobs(10, centers=np.zeros(3)), ValueError, r"got \(3,\)"),
         (lambda: make_xor(10, seed=1.5), TypeError, "got float"),
         (lambda: make_xor(10, seed=None), TypeError, "Generator or an int seed, got NoneType"),
+        (lambda: make_moons(2.0), TypeError, "n must be a positive int, got float 2.0"),
+        (lambda: make_sine(True), TypeError, "n must be a positive int, got bool True"),
+        (lambda: make_spirals(10, k=2.5), TypeError, "k must be an int number of classes"),
+        (lambda: make_moons(10, noise=np.nan), ValueError, "noise must be finite, got nan"),
+        (lambda: make_circles(10, noise=np.inf), ValueError, "noise must be finite, got inf"),
+        (lambda: make_spirals(10, noise=-np.inf), ValueError, "noise must be finite, got -inf"),
+        (lambda: make_flower(10, noise=np.nan), ValueError, "noise must be finite"),
+        (lambda: make_xor(10, noise=np.inf), ValueError, "noise must be finite"),
+        (lambda: make_sine(10, noise=np.nan), ValueError, "noise must be finite"),
+        (lambda: make_moons(10, noise="0.1"), TypeError, "noise must be a real number, got str"),
+        (lambda: make_flower(10, radius=np.nan), ValueError, "radius must be finite, got nan"),
+        (lambda: make_blobs(10, std=np.inf), ValueError, "std must be finite, got inf"),
+        (lambda: make_blobs(10, std=-1.0), ValueError, "std must be >= 0, got -1.0"),
+        (lambda: make_blobs(10, box=(0.0, np.inf)), ValueError, r"box\[1\] must be finite"),
+        (lambda: make_blobs(10, box=(1.0, -1.0)), ValueError, "low <= high, got"),
+        (
+            lambda: make_blobs(10, centers=[[0.0, np.nan], [1.0, 1.0]]),
+            ValueError,
+            "centers must be finite, but 1 values are NaN or Inf",
+        ),
     ],
 )
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    ("call", "minimum"),
+    [
+        (lambda seed: make_moons(1, seed=seed), 2),
+        (lambda seed: make_circles(1, seed=seed), 2),
+        (lambda seed: make_flower(1, seed=seed), 2),
+        (lambda seed: make_xor(1, seed=seed), 2),
+        (lambda seed: make_spirals(3, k=5, seed=seed), 5),
+        (lambda seed: make_blobs(2, centers=3, seed=seed), 3),
+        (lambda seed: make_blobs(1, centers=np.zeros((2, 2)), seed=seed), 2),
+    ],
+)
+def test_too_few_points_for_every_class_is_refused_before_any_draw(call, minimum):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=f"n must be at least {minimum} so that each of the"):
+        call(rng)
+    assert rng.random() == np.random.default_rng(0).random()  # the generator was not drawn
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles, make_flower])
+def test_two_class_sets_give_class_0_the_odd_point(make):
+    for n in (2, 3, 201):
+        assert np.bincount(make(n)[1]).tolist() == [(n + 1) // 2, n // 2]
+
+
+def test_the_smallest_n_gives_every_class_a_point():
+    assert np.bincount(make_spirals(5, k=5)[1]).tolist() == [1] * 5
+    assert np.bincount(make_xor(2)[1]).tolist() == [1, 1]
+    assert np.bincount(make_blobs(3, centers=3)[1]).tolist() == [1, 1, 1]
 
 
 def test_load_digits_names_the_extra_when_scikit_learn_is_missing(monkeypatch):

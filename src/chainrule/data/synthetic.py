@@ -5,13 +5,21 @@ returns ``(X, y)`` with ``X`` of shape ``(n, n_features)`` in ``dtype`` (float32
 asked) and integer class labels ``y`` of shape ``(n,)`` as int64 (:func:`make_sine`
 returns regression targets of shape ``(n, 1)`` in ``dtype``). Points are computed in
 float64, then cast once. Rows are shuffled, so classes do not arrive in blocks.
+
+Arguments are checked before any random draw: ``n`` must be an int large enough to give
+every class at least one point (the number of classes; 1 for :func:`make_sine`), noise
+scales (``noise``, ``std``) finite and non-negative, every other number finite.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from chainrule.data._checks import check_finite
 from chainrule.init import as_generator
 
 __all__ = [
@@ -34,9 +42,9 @@ def make_moons(
 
     Class 0: ``(cos t, sin t)``; class 1: ``(1 - cos t, 0.5 - sin t)``, with ``t`` evenly
     spaced over ``[0, pi]``; then Gaussian noise of standard deviation ``noise`` on both
-    coordinates. Class 0 gets ``n // 2`` points.
+    coordinates. Class 0 gets ``(n + 1) // 2`` points, class 1 ``n // 2``.
     """
-    rng = _start(n, noise, seed)
+    rng = _start(n, seed, classes=2, noise=noise)
     n0, n1 = _per_class(n, 2)
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
@@ -54,11 +62,11 @@ def make_circles(
     """A unit circle (class 0) around a circle of radius ``factor`` (class 1).
 
     Points are evenly spaced in angle, then moved by Gaussian noise of standard deviation
-    ``noise``. Class 0 gets ``n // 2`` points.
+    ``noise``. Class 0 gets ``(n + 1) // 2`` points, class 1 ``n // 2``.
     """
     if not 0 < factor < 1:
         raise ValueError(f"factor must be in (0, 1), got {factor}")
-    rng = _start(n, noise, seed)
+    rng = _start(n, seed, classes=2, noise=noise)
     n0, n1 = _per_class(n, 2)
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
@@ -80,9 +88,11 @@ def make_spirals(
     ``t = linspace(4j, 4(j + 1)) + noise * N(0, 1)``; its points are ``r * (sin t, cos t)``.
     The ``n`` points are shared out as evenly as possible (earlier classes get the extra).
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an int number of classes, got {type(k).__name__} {k!r}")
     if k < 2:
         raise ValueError(f"k must be at least 2 classes, got {k}")
-    rng = _start(n, noise, seed)
+    rng = _start(n, seed, classes=k, noise=noise)
     counts = _per_class(n, k)
     arms = []
     for j, m in enumerate(counts):
@@ -105,9 +115,10 @@ def make_flower(
     ``r = radius * sin(4 t) + noise * N(0, 1)``, points ``(r sin t, r cos t)``. The
     classes interleave as petals that no straight line separates (logistic regression
     stays near chance; one hidden layer of a few tanh units does well). The original fixes
-    ``n = 400``, ``noise = 0.2`` and ``radius = 4``.
+    ``n = 400``, ``noise = 0.2`` and ``radius = 4``. Class 0 gets ``(n + 1) // 2`` points.
     """
-    rng = _start(n, noise, seed)
+    _check_real("radius", radius)
+    rng = _start(n, seed, classes=2, noise=noise)
     counts = _per_class(n, 2)
     petals = []
     for j, m in enumerate(counts):
@@ -126,7 +137,7 @@ def make_xor(
     ``noise``; its label is the XOR of the corner's coordinates, so classes 0 and 1 lie on
     opposite diagonals and no straight line separates them.
     """
-    rng = _start(n, noise, seed)
+    rng = _start(n, seed, classes=2, noise=noise)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     which = np.arange(n) % 4
     X = corners[which] + (rng.normal(0.0, noise, (n, 2)) if noise else 0.0)
@@ -144,7 +155,7 @@ def make_sine(
 
     Returns ``X`` and ``y`` both of shape ``(n, 1)`` in ``dtype``.
     """
-    rng = _start(n, noise, seed)
+    rng = _start(n, seed, classes=1, noise=noise)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + (rng.normal(0.0, noise, (n, 1)) if noise else 0.0)
     return x.astype(dtype), y.astype(dtype)
@@ -164,28 +175,55 @@ def make_blobs(
     ``centers`` is a count (centers drawn uniformly from ``box`` in each of ``n_features``
     dimensions) or an array of shape ``(k, n_features)``. Each point is its center plus
     Gaussian noise of standard deviation ``std``; the ``n`` points are shared out as evenly
-    as possible.
+    as possible (earlier classes get the extra).
     """
-    rng = _start(n, std, seed)
-    if isinstance(centers, (int, np.integer)):
+    drawn = isinstance(centers, (int, np.integer))
+    if drawn:
         if centers < 1 or n_features < 1:
             raise ValueError(f"centers and n_features must be >= 1, got {centers} and {n_features}")
-        centers = rng.uniform(box[0], box[1], (int(centers), n_features))
-    centers = np.asarray(centers, dtype=np.float64)
-    if centers.ndim != 2 or centers.shape[0] < 1:
-        raise ValueError(f"centers must have shape (k, n_features), got {centers.shape}")
-    counts = _per_class(n, centers.shape[0])
+        _check_real("box[0]", box[0])
+        _check_real("box[1]", box[1])
+        if box[0] > box[1]:
+            raise ValueError(f"box must be (low, high) with low <= high, got {box}")
+        k = int(centers)
+    else:
+        centers = np.asarray(centers, dtype=np.float64)
+        if centers.ndim != 2 or centers.shape[0] < 1:
+            raise ValueError(f"centers must have shape (k, n_features), got {centers.shape}")
+        check_finite(centers, "centers")
+        k = centers.shape[0]
+    rng = _start(n, seed, classes=k, std=std)
+    if drawn:
+        centers = rng.uniform(box[0], box[1], (k, n_features))
+    counts = _per_class(n, k)
     y = _labels(counts)
     X = centers[y] + rng.normal(0.0, std, (n, centers.shape[1]))
     return _finish(X, y, rng, dtype)
 
 
-def _start(n: int, noise: float, seed: Seed) -> np.random.Generator:
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+def _start(n: int, seed: Seed, classes: int, **scales: float) -> np.random.Generator:
+    """Check ``n`` (at least one point per class) and the noise ``scales``; make the rng."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be a positive int, got {type(n).__name__} {n!r}")
+    if n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    if n < classes:
+        raise ValueError(
+            f"n must be at least {classes} so that each of the {classes} classes gets a "
+            f"point, got {n}"
+        )
+    for name, value in scales.items():
+        _check_real(name, value)
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
     return as_generator(seed, allow_none=False)
+
+
+def _check_real(name: str, value: float) -> None:
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
 
 
 def _per_class(n: int, k: int) -> list[int]:
