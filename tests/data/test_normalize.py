@@ -128,3 +128,49 @@ def test_scaler_misuse_errors(cls):
 def test_minmax_rejects_an_empty_range():
     with pytest.raises(ValueError, match=r"lo < hi, got \(1.0, 1.0\)"):
         MinMaxScaler((1.0, 1.0))
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+def test_a_spread_too_small_for_float32_is_treated_as_constant(cls):
+    # std (7e-46) and 1 / (max - min) (7e44) are nonzero and finite in float64, not in float32
+    X = np.array([[0.0], [1e-45]], np.float32)
+    scaler = cls().fit(X)
+    Z = scaler.transform(X)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    np.testing.assert_array_equal(Z, X - X.min())
+    np.testing.assert_array_equal(scaler.inverse_transform(Z), X)
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+def test_a_float64_fit_applied_to_float32_never_divides_by_zero(cls):
+    scaler = cls().fit(np.array([[0.0], [1e-100]]))  # std 5e-101: 0 in float32
+    Z = scaler.transform(np.zeros((3, 1), np.float32))
+    assert Z.dtype == np.float32
+    np.testing.assert_array_equal(Z, 0.0)
+    np.testing.assert_array_equal(scaler.inverse_transform(Z), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("cls", "state", "message"),
+    [
+        (Standardizer, {"mean": [0.0, 0.0], "std": [1.0, 0.0]}, "'std' must be positive"),
+        (Standardizer, {"mean": [0.0, 0.0], "std": [-2.0, 1.0]}, r"1 values <= 0, e\.g\. -2\.0"),
+        (Standardizer, {"mean": [0.0, np.inf], "std": [1.0, 1.0]}, "'mean' must be finite"),
+        (Standardizer, {"mean": [0.0, 0.0], "std": [np.nan, 1.0]}, "'std' must be finite"),
+        (MinMaxScaler, {"min": [0.0, 2.0], "max": [1.0, 1.0]}, "min 2.0 > max 1.0"),
+        (MinMaxScaler, {"min": [0.0, 0.0], "max": [np.nan, 1.0]}, "'max' must be finite"),
+    ],
+)
+def test_load_state_dict_rejects_statistics_fit_never_produces(cls, state, message):
+    scaler = cls().fit(_features(10)[:, :2])
+    before = scaler.state_dict()
+    with pytest.raises(ValueError, match=message):
+        scaler.load_state_dict({k: np.array(v, np.float32) for k, v in state.items()})
+    for key, value in scaler.state_dict().items():  # the fitted state is kept
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_minmax_state_with_max_equal_to_min_loads_and_maps_to_lo():
+    scaler = MinMaxScaler((-1.0, 1.0))
+    scaler.load_state_dict({"min": np.array([3.0]), "max": np.array([3.0])})
+    np.testing.assert_array_equal(scaler.transform(np.array([[3.0], [5.0]])), [[-1.0], [3.0]])

@@ -46,7 +46,12 @@ class _Scaler:
         return {k: v.copy() for k, v in self._fitted().items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore statistics saved by :meth:`state_dict`."""
+        """Restore statistics saved by :meth:`state_dict`.
+
+        Raises ValueError, before anything is replaced, unless ``state`` holds exactly the
+        expected keys as finite floating arrays of one shape that :meth:`fit` could have
+        produced (see the class docstring).
+        """
         if set(state) != set(self._state_keys):
             raise ValueError(
                 f"{type(self).__name__} state expects keys {sorted(self._state_keys)}, "
@@ -59,6 +64,13 @@ class _Scaler:
                 f"{type(self).__name__} state expects floating arrays of one shape, got "
                 + ", ".join(f"{k}: {a.dtype} {a.shape}" for k, a in arrays.items())
             )
+        for k, a in arrays.items():
+            if not np.isfinite(a).all():
+                raise ValueError(
+                    f"{type(self).__name__} state {k!r} must be finite, got "
+                    f"{int(np.count_nonzero(~np.isfinite(a)))} NaN or Inf values"
+                )
+        self._check_state(arrays)
         self._state = arrays
 
     def get_config(self) -> dict[str, Any]:
@@ -99,6 +111,10 @@ class _Scaler:
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def _check_state(self, state: dict[str, np.ndarray]) -> None:
+        """Raise ValueError for loaded statistics that :meth:`fit` never produces."""
+        raise NotImplementedError
+
 
 class Standardizer(_Scaler):
     """Per-feature standardization: ``(x - mean) / std`` with the training statistics.
@@ -106,11 +122,15 @@ class Standardizer(_Scaler):
     ``fit`` computes, over axis 0, ``mean = (1/m) sum x`` and the population standard
     deviation ``std = sqrt((1/m) sum (x - mean)^2)`` in two passes, accumulating in float64
     (blocks of rows, so the temporary stays small), then stores both in the dtype of ``X``.
-    A feature with zero variance (constant over the training set) gets ``std = 1``: it is
-    only centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and
-    ``std`` used, so ``inverse_transform`` undoes ``transform``.
+    A feature whose ``std`` is zero in that dtype (constant over the training set, or a
+    spread too small for the dtype, such as float32 ``[0, 1e-45]``) gets ``std = 1``: it
+    is only centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and
+    ``std`` used, so ``inverse_transform`` undoes ``transform``; ``load_state_dict``
+    rejects a ``std`` that is not positive.
 
-    Arrays keep their dtype: the statistics are cast to the input's dtype when applied.
+    Arrays keep their dtype: the statistics are cast to the input's dtype when applied,
+    and a ``std`` that becomes zero in that dtype (a float64 fit applied to float32 data)
+    is again replaced by 1.
     """
 
     _state_keys = ("mean", "std")
@@ -120,14 +140,14 @@ class Standardizer(_Scaler):
         X = self._check(X)
         state = self._fitted()
         out = np.subtract(X, state["mean"].astype(X.dtype, copy=False))
-        out /= state["std"].astype(X.dtype, copy=False)
+        out /= _nonzero(state["std"].astype(X.dtype, copy=False))
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``Z * std + mean`` as a new array of ``Z``'s dtype."""
         Z = self._check(Z)
         state = self._fitted()
-        out = np.multiply(Z, state["std"].astype(Z.dtype, copy=False))
+        out = np.multiply(Z, _nonzero(state["std"].astype(Z.dtype, copy=False)))
         out += state["mean"].astype(Z.dtype, copy=False)
         return out
 
@@ -141,18 +161,28 @@ class Standardizer(_Scaler):
         for start in range(0, m, _BLOCK):
             d = X[start : start + _BLOCK] - mean
             sq += np.einsum("i...,i...->...", d, d)
-        std = np.sqrt(sq / m)
-        std[std == 0] = 1.0
-        return {"mean": mean.astype(X.dtype), "std": std.astype(X.dtype)}
+        std = _nonzero(np.sqrt(sq / m).astype(X.dtype))
+        return {"mean": mean.astype(X.dtype), "std": std}
+
+    def _check_state(self, state: dict[str, np.ndarray]) -> None:
+        if not (state["std"] > 0).all():
+            bad = state["std"][~(state["std"] > 0)]
+            raise ValueError(
+                f"Standardizer state 'std' must be positive (fit stores 1 for a constant "
+                f"feature), got {bad.size} values <= 0, e.g. {bad.flat[0]}"
+            )
 
 
 class MinMaxScaler(_Scaler):
     """Per-feature min-max scaling onto ``feature_range = (lo, hi)``.
 
     ``transform(x) = lo + (x - min) * (hi - lo) / (max - min)`` with ``min`` and ``max``
-    over the training set (axis 0). A constant feature (``max == min``) divides by 1
-    instead, so it maps to ``lo``. Values outside the training range map outside
-    ``feature_range``; nothing is clipped.
+    over the training set (axis 0). The factor ``(hi - lo) / (max - min)`` is computed in
+    float64 and cast to the input's dtype; a feature where it is not finite there (a
+    constant feature, ``max == min``, or a span too small for the dtype, such as float32
+    ``[0, 1e-45]``) divides by 1 instead, so it maps to ``lo``. Values outside the
+    training range map outside ``feature_range``; nothing is clipped. ``load_state_dict``
+    rejects a ``max`` below ``min``.
     """
 
     _state_keys = ("min", "max")
@@ -188,9 +218,25 @@ class MinMaxScaler(_Scaler):
     def _affine(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         state = self._fitted()
         span = state["max"].astype(np.float64) - state["min"]
-        span[span == 0] = 1.0
         lo, hi = self.feature_range
-        return state["min"].astype(dtype, copy=False), ((hi - lo) / span).astype(dtype)
+        with np.errstate(divide="ignore", over="ignore"):
+            scale = ((hi - lo) / span).astype(dtype)
+        scale[~np.isfinite(scale)] = hi - lo
+        return state["min"].astype(dtype, copy=False), scale
 
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
         return {"min": X.min(axis=0), "max": X.max(axis=0)}
+
+    def _check_state(self, state: dict[str, np.ndarray]) -> None:
+        below = state["max"] < state["min"]
+        if below.any():
+            raise ValueError(
+                f"MinMaxScaler state needs max >= min, got max < min in {int(below.sum())} "
+                f"features, e.g. min {state['min'][below].flat[0]} > max "
+                f"{state['max'][below].flat[0]}"
+            )
+
+
+def _nonzero(a: np.ndarray) -> np.ndarray:
+    """``a`` with its zeros replaced by 1, in ``a``'s dtype (the divisor guard)."""
+    return np.where(a == 0, a.dtype.type(1), a)
