@@ -123,3 +123,17 @@ def test_gradcheck_input_and_parameters(case):
 
     result = cr.gradcheck(f, x, *layer.parameters())
     assert result, str(result)
+
+
+@pytest.mark.parametrize(
+    ("layer", "x"),
+    [
+        (lambda: nn.Linear(2, 3, rng=0), [[1.0, 2.0]]),
+        (lambda: nn.BatchNorm1d(2), [[1.0, 2.0], [3.0, 5.0]]),
+        (nn.Tanh, [[1.0, -2.0]]),
+    ],
+    ids=["linear", "batchnorm", "tanh"],
+)
+def test_layers_take_nested_lists_like_the_ops_do(layer, x):
+    expected = layer()(cr.tensor(np.array(x, np.float32))).data
+    np.testing.assert_array_equal(layer()(x).data, expected)

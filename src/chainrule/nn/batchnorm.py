@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import Tensor, as_dtype
+from chainrule.autodiff.tensor import Tensor, as_dtype, lift
 from chainrule.functional import batch_norm
 from chainrule.nn.module import Module
 
@@ -49,6 +49,7 @@ class BatchNorm1d(Module):
         self.register_buffer("running_var", np.ones(n, dt))
 
     def forward(self, x):
+        x = lift(x)  # arrays and nested lists too, as every op takes them
         shape = x.shape
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(

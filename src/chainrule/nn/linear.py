@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chainrule.autodiff.ops import linear
-from chainrule.autodiff.tensor import Tensor, as_dtype
+from chainrule.autodiff.tensor import Tensor, as_dtype, lift
 from chainrule.init import as_generator, initialize, zeros
 from chainrule.nn.module import Module
 
@@ -62,6 +62,7 @@ class Linear(Module):
         """``x @ W + b``; with ``activation`` ("relu", "sigmoid", "tanh"), act(x @ W + b)
         as one graph node (:func:`chainrule.autodiff.ops.linear`), which is how
         :class:`~chainrule.nn.Sequential` runs a ``Linear`` followed by that activation."""
+        x = lift(x)  # arrays and nested lists too, as every op takes them
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = shape[-1] if shape else "a scalar"
