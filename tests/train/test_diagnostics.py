@@ -143,12 +143,27 @@ def test_absolute_bounds_and_non_finite_norms():
 
 
 def test_ratio_tests_skip_a_broken_output_layer():
-    # Everything tiny: the floor fires for each layer, the ratio is undefined.
-    health = gradient_health({"a": 1e-9, "b": 1e-12})
-    assert health.vanishing_layers == ("a", "b")
+    # An exploded output layer is no yardstick: the floor alone finds the vanishing layer.
+    health = gradient_health({"a": 1e-9, "b": 0.1, "c": 5e3})
+    assert health.vanishing_layers == ("a",) and health.exploding_layers == ("c",)
     assert math.isnan(health.ratio)
     # A zero output norm with the floor disabled must not divide by zero.
     assert gradient_health({"a": 1.0, "b": 0.0}, min_norm=0.0).healthy
+
+
+@pytest.mark.parametrize(
+    "norms",
+    [
+        {"a": 1e-9, "b": 1e-12},  # the output layer below the floor too
+        {"a": 9.4e-9, "b": 1.0e-8, "c": 2.1e-8},  # below the floor, but balanced with the top
+        {"only": 1e-12},
+    ],
+)
+def test_a_converged_network_is_not_vanishing(norms):
+    # A fitted training set leaves every gradient tiny, the output layer's as well.
+    health = gradient_health(norms)
+    assert health.healthy, health.message
+    assert math.isnan(health.ratio) or health.ratio > 1e-3
 
 
 def test_small_but_balanced_gradients_are_healthy():

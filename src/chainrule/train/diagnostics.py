@@ -187,11 +187,11 @@ class GradientWarning(RuntimeWarning):
 
 VANISHING_REMEDIES = (
     "use ReLU instead of sigmoid/tanh in hidden layers",
-    "initialize with He (sqrt(2/n_in)) or Xavier (sqrt(1/n_in)) scaling",
+    "initialize with He (sqrt(2/n_in)) or Xavier (sqrt(2/(n_in + n_out))) scaling",
     "normalize the inputs or add batch normalization",
 )
 EXPLODING_REMEDIES = (
-    "initialize smaller weights (He/Xavier scaling, w ~ 1/n_in)",
+    "initialize smaller weights (He/Xavier scaling: Var(w) ~ 1/n_in)",
     "lower the learning rate",
     "clip gradients",
     "normalize the inputs",
@@ -313,10 +313,17 @@ def gradient_health(
 
     * exploding: a non-finite norm (NaN or inf); a norm above ``max_norm``; or a norm more
       than ``explode_ratio`` times the output layer's.
-    * vanishing: a norm below ``min_norm``; or a norm less than ``vanish_ratio`` times the
-      output layer's.
+    * vanishing: a norm less than ``vanish_ratio`` times the output layer's (the reason
+      names ``min_norm`` when the norm is below that too). When the output layer's own norm
+      is non-finite or above ``max_norm`` there is no yardstick, and a norm below
+      ``min_norm`` is vanishing.
 
-    The ratio tests run only when the output layer's own norm passes the absolute ones.
+    The ratio tests run only when the output layer's own norm is finite and within
+    ``[min_norm, max_norm]``. An output layer whose norm is below ``min_norm`` means the
+    whole network has converged (a fitted training set leaves every gradient tiny): nothing
+    is vanishing relative to the top, so no layer is reported as vanishing. Nor is a layer
+    whose norm is below ``min_norm`` but within ``vanish_ratio`` of the output layer's: the
+    network is converging as a whole.
 
     Why these defaults:
 
@@ -329,7 +336,8 @@ def gradient_health(
       than the output layer ("前面层会比后面层变化的更快", seed 004).
     * ``min_norm=1e-8``: with a learning rate <= 0.1 every entry of the update is below
       1e-9, under half a float32 ulp of a weight of size 0.1 (3.7e-9): the weights stop
-      changing at all. A converged model also has small gradients, but rarely this small.
+      changing at all. A converged model can have gradients this small too, but then the
+      output layer's are as small, which the rules above read as convergence.
     * ``max_norm=1e3``: the losses average over the batch (J = 1/m sum L), so gradient
       norms do not grow with the batch size and sit around 1e-3..10 in healthy training.
       At 1e3, one step with a learning rate of 0.01 has norm 10, about the norm of a whole
@@ -374,30 +382,34 @@ def gradient_health(
         )
     norms = {name: _layer_norm(fn, name, value) for name, value in norms_by_layer.items()}
 
-    def absolute(norm: float) -> tuple[str, str] | None:
+    def exploded(norm: float) -> str | None:
         if not math.isfinite(norm):
-            return "exploding", f"norm {norm}"
+            return f"norm {norm}"
         if norm > ceiling:
-            return "exploding", f"norm {norm:.2e} > max_norm {ceiling:g}"
-        if norm < floor:
-            return "vanishing", f"norm {norm:.2e} < min_norm {floor:g}"
+            return f"norm {norm:.2e} > max_norm {ceiling:g}"
         return None
 
     last_name = next(reversed(norms))
     reference = norms[last_name]
-    # A vanished or exploded output layer is no yardstick (and 0 cannot divide).
-    use_ratio = len(norms) > 1 and reference > 0 and absolute(reference) is None
-    findings = []
-    for name, norm in norms.items():
-        found = absolute(norm)
-        if found is None and use_ratio and name != last_name:
-            r = norm / reference
-            if r < lo_ratio:
-                found = "vanishing", f"{r:.2e} x the output layer's norm < {lo_ratio:g}"
-            elif r > hi_ratio:
-                found = "exploding", f"{r:.2e} x the output layer's norm > {hi_ratio:g}"
-        if found is not None:
-            findings.append((name, *found))
+    converged = reference < floor  # every gradient tiny from the top down: nothing vanishes
+    # A converged or exploded output layer is no yardstick (and 0 cannot divide).
+    use_ratio = len(norms) > 1 and reference > 0 and not converged and not exploded(reference)
+
+    def finding(norm: float) -> tuple[str, str] | None:
+        reason = exploded(norm)
+        if reason is not None:
+            return "exploding", reason
+        below = f"norm {norm:.2e} < min_norm {floor:g}" if norm < floor else None
+        if not use_ratio:  # the floor alone decides, unless the output layer is below it too
+            return None if converged or below is None else ("vanishing", below)
+        r = norm / reference
+        if r > hi_ratio:
+            return "exploding", f"{r:.2e} x the output layer's norm > {hi_ratio:g}"
+        if r < lo_ratio:
+            return "vanishing", below or f"{r:.2e} x the output layer's norm < {lo_ratio:g}"
+        return None
+
+    findings = tuple((name, *found) for name, norm in norms.items() if (found := finding(norm)))
     first = next(iter(norms.values()))
     ratio = first / reference if use_ratio else math.nan
-    return GradientHealth(norms, ratio, tuple(findings))
+    return GradientHealth(norms, ratio, findings)
