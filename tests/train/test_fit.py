@@ -147,10 +147,30 @@ def test_early_stopping_stops_and_restores_best_weights(moons):
         progress=False,
     )
     assert history.stopped_reason == "early_stopping"
-    assert len(history.epochs) == 4  # best at epoch 1, then patience 2 exceeded at epoch 4
+    assert len(history.epochs) == 3  # best at epoch 1, then 2 (patience) epochs without gain
     assert stopper.best_epoch == 0
     for name, value in model.state_dict().items():
         assert np.array_equal(value, snapshots[0][name])
+
+
+@pytest.mark.parametrize("patience, epochs", [(0, 2), (1, 2), (3, 4)])
+def test_early_stopping_stops_after_patience_epochs_without_improvement(moons, patience, epochs):
+    X, y, _, _ = moons
+    model = moons_model()
+    stopper = EarlyStopping(monitor="train_loss", patience=patience, min_delta=10.0)
+    history = fit(
+        model,
+        "cross_entropy",
+        optim.SGD(model.named_parameters(), lr=0.05),
+        X,
+        y,
+        epochs=10,
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert history.stopped_reason == "early_stopping"
+    assert len(history.epochs) == epochs  # the best epoch, then `patience` (at least 1) more
+    assert stopper.stopped_epoch == epochs - 1 and stopper.wait == epochs - 1
 
 
 @pytest.mark.parametrize(
@@ -452,3 +472,133 @@ def test_model_checkpoint_writes_best_and_last_model_files(moons, tmp_path):
     for key, value in best_states["state"].items():
         assert np.array_equal(best.state_dict()[key], value)
     assert len(history.epochs) == 6
+
+
+def test_converged_training_is_no_vanishing_gradient():
+    # Two far-apart blobs: the training cost reaches 0 in an epoch and every gradient,
+    # the output layer's too, falls below min_norm. Nothing vanishes relative to the top.
+    import warnings
+
+    from chainrule.train import GradientWarning
+
+    X, y = cr.data.make_blobs(300, centers=[[-6, -6], [6, 6]], std=0.5, seed=0)
+    model = nn.MLP([2, 16, 16, 2], activation="relu", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GradientWarning)
+        history = fit(
+            model,
+            "cross_entropy",
+            optim.Adam(model.named_parameters(), lr=0.05),
+            X,
+            y,
+            epochs=4,
+            batch_size=64,
+            progress=False,
+        )
+    assert max(norms[-1] for norms in history.grad_norms.values()) < 1e-7
+
+
+@pytest.mark.parametrize(
+    "seed, error, match",
+    [
+        (None, TypeError, "seed expected an integer >= 0, got NoneType None"),
+        (1.0, TypeError, "seed expected an integer >= 0, got float 1.0"),
+        (-1, ValueError, "seed expected an integer >= 0, got -1"),
+    ],
+)
+def test_seed_must_be_an_integer(moons, seed, error, match):
+    X, y, _, _ = moons
+    model = moons_model()
+    with pytest.raises(error, match=match):
+        fit(
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.1),
+            X,
+            y,
+            seed=seed,
+            progress=False,
+        )
+
+
+def _sine_steps(y, dev=None, **options):
+    """The steps a regression fit took before it raised, and the error."""
+    X, _ = cr.data.make_sine(64, seed=0)
+    model = nn.MLP([1, 8, 1], activation="tanh", seed=0)
+    steps = []
+    record = LambdaCallback(on_batch_end=lambda t, b, loss: steps.append(b))
+    with pytest.raises(ValueError) as info:
+        fit(
+            model,
+            "mse",
+            optim.SGD(model.named_parameters(), lr=0.01),
+            X,
+            y,
+            dev=dev,
+            batch_size=16,
+            callbacks=[record],
+            progress=False,
+            **options,
+        )
+    return steps, str(info.value)
+
+
+def test_a_metric_of_the_other_task_is_refused_before_the_first_step():
+    X, y = cr.data.make_sine(64, seed=0)
+    steps, message = _sine_steps(y, metrics=["mse", "accuracy"])
+    assert steps == []
+    assert "metrics ['accuracy'] need classification targets" in message
+    assert "regression targets" in message and "'r2'" in message
+    model = moons_model()
+    labels = np.zeros(len(X), np.int64)
+    with pytest.raises(ValueError, match=r"metrics \['mse'\] need regression targets"):
+        fit(
+            model,
+            "cross_entropy",
+            optim.SGD(model.named_parameters(), lr=0.1),
+            np.zeros((len(X), 2), np.float32),
+            labels,
+            metrics=["mse"],
+            progress=False,
+        )
+
+
+@pytest.mark.parametrize("where", ["y", "y_dev"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_targets_are_refused_before_the_first_step(where, bad):
+    X, y = cr.data.make_sine(64, seed=0)
+    broken = y.copy()
+    broken[40] = bad
+    if where == "y":
+        steps, message = _sine_steps(broken)
+    else:
+        steps, message = _sine_steps(y, dev=(X, broken))
+    assert steps == []
+    expected = f"{where}: expected finite targets, got 1 NaN or inf values (the first, {bad},"
+    assert message == expected + " in sample 40)"
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_refused_fit_leaves_the_models_mode_as_it_was(moons, training):
+    X, y, _, _ = moons
+    model = nn.MLP([3, 4, 2], seed=0)
+    model.train(training)
+    with pytest.raises(ValueError, match="expected input with 3 features"):
+        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y)
+    assert model.training is training
+
+
+def test_a_trainer_runs_once(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    optimizer = optim.SGD(model.named_parameters(), lr=0.1)
+    trainer = cr.train.Trainer(model, "cross_entropy", optimizer, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="samples but y has"):
+        trainer.fit(X, y[:-1])  # refused by its checks: the Trainer has not run yet
+    history = trainer.fit(X, y)
+    weights = model.state_dict()
+    with pytest.raises(RuntimeError, match="finished its run .epochs logged: 1, stopped_reason"):
+        trainer.fit(X, y)
+    assert len(history.epochs) == 1
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, weights[name]), name

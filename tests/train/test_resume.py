@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
-from chainrule.train import CheckpointDir, LambdaCallback, TrainingInterrupted, fit
+from chainrule.train import (
+    CheckpointDir,
+    EarlyStopping,
+    HistoryLogger,
+    LambdaCallback,
+    ModelCheckpoint,
+    TrainingInterrupted,
+    fit,
+)
 
 # Dropout (its generator), Adam (its moments), a step schedule (its counter) and shuffling
 # (the shuffler's state and the batch position) all live in the checkpoint: a resume that
@@ -294,3 +302,149 @@ def test_a_checkpoint_with_non_finite_values_is_never_written(tmp_path):
     with pytest.raises(FloatingPointError, match=r"model\.w"):
         save_checkpoint(tmp_path / "c.safetensors", state)
     assert not list(tmp_path.iterdir())
+
+
+def assert_unchanged(model, before):
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+
+
+def test_callbacks_are_matched_by_type_whatever_their_order(tmp_path):
+    stopper = EarlyStopping(monitor="train_loss", patience=100)
+    saver = ModelCheckpoint(tmp_path / "models", monitor="train_accuracy")
+    train(tmp_path, 2, callbacks=[stopper, saver])
+    stopper2 = EarlyStopping(monitor="train_loss", patience=100)
+    saver2 = ModelCheckpoint(tmp_path / "models", monitor="train_accuracy")
+    logger = HistoryLogger(tmp_path / "history.csv")  # no state: it may come and go
+    train(tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[logger, saver2, stopper2])
+    assert (stopper2.best, stopper2.best_epoch, stopper2.wait) == (
+        stopper.best,
+        stopper.best_epoch,
+        stopper.wait,
+    )
+    assert saver2.state_dict() == saver.state_dict()
+
+
+def test_callbacks_with_state_of_other_types_than_saved_are_refused(tmp_path):
+    train(tmp_path, 1, callbacks=[EarlyStopping(monitor="train_loss")])
+    X, y, model, opt = make_run(tmp_path)
+    before = model.state_dict()
+    saver = ModelCheckpoint(tmp_path / "models", monitor="train_accuracy")
+    with pytest.raises(ValueError) as info:
+        fit(
+            model,
+            "cross_entropy",
+            opt,
+            X,
+            y,
+            epochs=2,
+            batch_size=16,
+            resume_from=tmp_path / "ckpt",
+            callbacks=[saver],
+            progress=False,
+        )
+    message = str(info.value)
+    assert "saved the state of the callbacks ['EarlyStopping']" in message
+    assert "this one has callbacks with state ['ModelCheckpoint']" in message
+    assert_unchanged(model, before)
+    assert opt.state_dict()["step_count"] == 0
+
+
+def test_callbacks_of_one_type_in_another_order_are_refused(tmp_path):
+    def stoppers():
+        return [
+            EarlyStopping(monitor="train_loss", patience=50),
+            EarlyStopping(monitor="train_accuracy", patience=50),
+        ]
+
+    train(tmp_path, 2, callbacks=stoppers())
+    X, y, model, opt = make_run(tmp_path)
+    before = model.state_dict()
+    by_loss, by_accuracy = stoppers()
+    with pytest.raises(ValueError, match="monitor='train_accuracy', mode='max'.* cannot take"):
+        fit(
+            model,
+            "cross_entropy",
+            opt,
+            X,
+            y,
+            epochs=3,
+            batch_size=16,
+            resume_from=tmp_path / "ckpt",
+            callbacks=[by_accuracy, by_loss],
+            progress=False,
+        )
+    assert_unchanged(model, before)  # all or nothing
+    assert by_loss.best == float("inf") and by_accuracy.best == -float("inf")
+
+
+def test_a_checkpoint_without_callback_types_is_restored_by_position(tmp_path):
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    first = EarlyStopping(monitor="train_loss", patience=100)
+    train(tmp_path, 2, callbacks=[first])
+    for path in CheckpointDir(tmp_path / "ckpt").files():  # as written before the new keys
+        state = load_checkpoint(path)
+        del state["callback_types"], state["stop_training"]
+        save_checkpoint(path, state)
+    again = EarlyStopping(monitor="train_loss", patience=100)
+    _, _, history = train(tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[again])
+    assert len(history.epochs) == 2  # restored, nothing left to train
+    assert (again.best, again.best_epoch, again.wait) == (first.best, first.best_epoch, first.wait)
+
+
+def test_a_resumed_run_that_finishes_reports_completed(tmp_path):
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 3, callbacks=[LambdaCallback(on_batch_end=interrupt)])
+    _, _, history = train(tmp_path, 3, resume=tmp_path / "ckpt")
+    assert len(history.epochs) == 3 and history.stopped_reason == "completed"
+
+
+def test_an_early_stopped_run_stays_stopped_on_resume(tmp_path):
+    stopper = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    model, _, history = train(tmp_path, 20, callbacks=[stopper])
+    assert history.stopped_reason == "early_stopping" and len(history.epochs) == 2
+    again = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    resumed_model, opt, resumed = train(tmp_path, 20, resume=tmp_path / "ckpt", callbacks=[again])
+    assert resumed.stopped_reason == "early_stopping"
+    assert resumed.epochs == history.epochs and resumed.step_losses == history.step_losses
+    assert_unchanged(resumed_model, model.state_dict())  # the best epoch's weights, restored
+    assert len(CheckpointDir(tmp_path / "ckpt").files()) == 2  # nothing new written
+
+
+def test_a_new_run_refuses_a_checkpoint_dir_holding_another_runs_checkpoints(tmp_path):
+    train(tmp_path, 3)
+    files = CheckpointDir(tmp_path / "ckpt").files()
+    contents = [f.read_bytes() for f in files]
+    X, y, model, opt = make_run(tmp_path)
+    before = model.state_dict()
+    expected = (
+        f"checkpoint_dir {tmp_path / 'ckpt'} holds another run's checkpoints "
+        "(checkpoint-00000001.safetensors .. checkpoint-00000002.safetensors), which this "
+        f"run's would replace; pass resume_from={str(tmp_path / 'ckpt')!r} to continue that "
+        "run, or choose an empty directory"
+    )
+    options = {"epochs": 2, "batch_size": 16, "progress": False}
+    with pytest.raises(ValueError) as info:
+        fit(model, "cross_entropy", opt, X, y, checkpoint_dir=tmp_path / "ckpt", **options)
+    assert str(info.value) == expected
+    # nor may a run resumed from elsewhere write into it
+    train(tmp_path, 1, ckpt="other")
+    with pytest.raises(ValueError, match="holds another run's checkpoints"):
+        fit(
+            model,
+            "cross_entropy",
+            opt,
+            X,
+            y,
+            checkpoint_dir=tmp_path / "ckpt",
+            resume_from=tmp_path / "other",
+            **options,
+        )
+    assert CheckpointDir(tmp_path / "ckpt").files() == files
+    assert [f.read_bytes() for f in files] == contents
+    assert_unchanged(model, before)

@@ -7,7 +7,8 @@ the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer
 every epoch's logs and ``resumed`` says whether the run continues from a checkpoint;
 within an epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
 A callback with state that matters for an exact resume returns it from ``state_dict()``
-(pure data) and takes it back in ``load_state_dict()``.
+(pure data, non-empty) and takes it back in ``load_state_dict()``; a resumed run hands each
+saved state to the callback of the same type (in order, among callbacks of one type).
 """
 
 from __future__ import annotations
@@ -105,12 +106,36 @@ class _Monitor:
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
+    def state_dict(self) -> dict:
+        return {
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+        }
+
+    def load_state_dict(self, owner: str, state: dict) -> None:
+        """Take back ``state``; ``ValueError`` if it tracked another key or direction (a
+        state saved without them, by older code, is taken as is)."""
+        saved = state.get("monitor", self.monitor), state.get("mode", self.mode)
+        if saved != (self.monitor, self.mode):
+            raise ValueError(
+                f"{owner}(monitor={self.monitor!r}, mode={self.mode!r}) cannot take the saved "
+                f"state of one with monitor={saved[0]!r}, mode={saved[1]!r}; resume with the "
+                "callbacks of the run that saved it (those of one type in the same order)"
+            )
+        self.best = float(state["best"])
+        self.best_epoch = int(state["best_epoch"])
+
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
     Early stopping (seed 002) watches the dev curve: training cost keeps falling while dev
-    cost turns up once the network starts to overfit. With ``restore_best_weights`` the
+    cost turns up once the network starts to overfit. Training stops at the end of the
+    ``patience``-th epoch in a row without improvement (as Keras does): with the best
+    value at epoch ``b``, after epoch ``b + patience``; ``patience=0`` stops at the first
+    epoch without improvement, as ``patience=1`` does. With ``restore_best_weights`` the
     model ends with the parameters and buffers of its best epoch. A run that does not
     resume from a checkpoint starts afresh (no best value, no weights kept from an earlier
     run); one whose logs lack ``monitor`` is refused before its first step (KeyError).
@@ -158,7 +183,7 @@ class EarlyStopping(Callback):
                 self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= self.patience:
                 self.stopped_epoch = epoch
                 trainer.stop_training = True
                 trainer.history.stopped_reason = "early_stopping"
@@ -168,16 +193,10 @@ class EarlyStopping(Callback):
             trainer.model.load_state_dict(self.best_weights)
 
     def state_dict(self):
-        return {
-            "best": self._tracker.best,
-            "best_epoch": self._tracker.best_epoch,
-            "wait": self.wait,
-            "best_weights": self.best_weights,
-        }
+        return {**self._tracker.state_dict(), "wait": self.wait, "best_weights": self.best_weights}
 
     def load_state_dict(self, state):
-        self._tracker.best = float(state["best"])
-        self._tracker.best_epoch = int(state["best_epoch"])
+        self._tracker.load_state_dict("EarlyStopping", state)
         self.wait = int(state["wait"])
         self.best_weights = state["best_weights"]
 
@@ -220,11 +239,10 @@ class ModelCheckpoint(Callback):
             save(trainer.model, self.directory / "last.safetensors", **trainer.save_extras)
 
     def state_dict(self):
-        return {"best": self._tracker.best, "best_epoch": self._tracker.best_epoch}
+        return self._tracker.state_dict()
 
     def load_state_dict(self, state):
-        self._tracker.best = float(state["best"])
-        self._tracker.best_epoch = int(state["best_epoch"])
+        self._tracker.load_state_dict("ModelCheckpoint", state)
 
 
 class HistoryLogger(Callback):

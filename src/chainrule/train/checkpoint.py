@@ -4,7 +4,9 @@ A checkpoint is one pure-data file (see :mod:`chainrule.files`) holding the weig
 buffers, the optimizer state (moments, step and epoch counters, hence the schedule's
 position), the state of every random generator (the shuffler's state at the start of the
 current epoch, each dropout layer's), the position (epoch and batches done), the partial
-sums of the running epoch, the callbacks' state and the history so far.
+sums of the running epoch, the callbacks' state (with each callback's type name), whether a
+callback stopped the run, and the history so far. The callback types and the stop flag came
+after version 2's first files, which load without them.
 
 :class:`CheckpointDir` keeps the newest ``keep`` files of a run. Writes are atomic, so a
 crash mid-write leaves the previous file intact; if the newest file is unreadable anyway

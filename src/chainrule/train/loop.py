@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from chainrule._checks import integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.data.batches import BatchLoader
 from chainrule.threads import shared_threads
@@ -58,6 +59,21 @@ def _as_array(name: str, x) -> np.ndarray:
     return x
 
 
+def _targets(name: str, y) -> np.ndarray:
+    """``_as_array``, refusing NaN and inf: they would turn the cost into NaN a few steps
+    in, with advice about the learning rate that cannot help."""
+    y = _as_array(name, y)
+    if y.dtype.kind in "fc":
+        bad = ~np.isfinite(y)
+        if bad.any():
+            first = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{name}: expected finite targets, got {np.count_nonzero(bad)} NaN or inf "
+                f"values (the first, {y[tuple(first)]}, in sample {first[0]})"
+            )
+    return y
+
+
 def task_of(y: np.ndarray) -> str:
     """``"classification"`` for integer labels, one-hot rows or float 0/1 labels of shape
     ``(m,)`` / ``(m, 1)`` (binary targets of BCE); ``"regression"`` for anything else."""
@@ -69,6 +85,12 @@ def task_of(y: np.ndarray) -> str:
     if binary and y.ndim == 2 and (y.sum(axis=1) == 1).all():
         return "classification"
     return "regression"
+
+
+_TASKS = {
+    "classification": "integer labels, one-hot rows or 0/1 labels of shape (m,) or (m, 1)",
+    "regression": "real values other than class labels",
+}
 
 
 def _mean_loss(position: dict) -> float:
@@ -128,7 +150,7 @@ class Trainer:
         self.batch_size = batch_size
         self.regularization = regularization
         self.metric_names = list(metrics) if metrics is not None else None
-        self.seed = seed
+        self.seed = integer("Trainer", "seed", seed, low=0)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.checkpoints = CheckpointDir(checkpoint_dir) if checkpoint_dir is not None else None
@@ -146,15 +168,30 @@ class Trainer:
         self._position: dict | None = None
         self._interrupt = False
         self._gradients_warned = False
+        self._ran = False
 
     # -- public -------------------------------------------------------------------------
     def fit(self, X, y, dev=None, resume_from=None) -> History:
-        X, y = _as_array("X", X), _as_array("y", y)
+        """The one run of this Trainer (see :func:`fit`); a second call raises
+        ``RuntimeError`` once a run has started, since the first one's state (epoch, history,
+        callbacks) is spent. A call refused by its checks changes nothing and may be retried."""
+        if self._ran:
+            hint = ""
+            if self.checkpoints is not None:
+                hint = f" (resume_from={str(self.checkpoints.directory)!r} continues this run)"
+            raise RuntimeError(
+                f"this Trainer has finished its run (epochs logged: {len(self.history.epochs)}, "
+                f"stopped_reason: {self.history.stopped_reason!r}); build a new Trainer to "
+                f"train again{hint}"
+            )
+        X, y = _as_array("X", X), _targets("y", y)
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
         dev = self._check_dev(X, dev)
         self._check_model_accepts(X)
         self._set_task(task_of(y))
+        checkpoint = resolve_resume(resume_from) if resume_from is not None else None
+        self._check_checkpoint_dir(checkpoint)
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
@@ -162,13 +199,14 @@ class Trainer:
         self._traced = trace_backward(self._cost) if traceable else None
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
-        self.resumed = resume_from is not None
+        self.resumed = checkpoint is not None
         if self.resumed:
-            position = self._restore(resume_from)
+            position = self._restore(*checkpoint)
         self.log_keys = self._log_keys(dev is not None)
 
         for cb in self.callbacks:
             cb.on_train_begin(self)
+        self._ran = True
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
         with self._sigint_guard(), threads:
             while self.epoch < self.epochs and not self.stop_training:
@@ -286,11 +324,21 @@ class Trainer:
         return cost, out
 
     def _set_task(self, task: str) -> None:
-        self.task = task
+        """Take the task :func:`task_of` infers from the targets, with its metrics; a named
+        metric of the other task is refused (``ValueError``) before anything runs."""
         names = self.metric_names
         if names is None:
             names = ["accuracy"] if task == "classification" else ["mse"]
-        self._metric_fns = {name: metrics_mod.get_metric(name) for name in names}
+        fns = {name: metrics_mod.get_metric(name) for name in names}
+        wrong = [name for name, fn in fns.items() if fn.task != task]
+        if wrong:
+            fitting = [m.name for m in metrics_mod.METRICS.values() if m.task == task]
+            raise ValueError(
+                f"metrics {wrong} need {fns[wrong[0]].task} targets, but the targets are "
+                f"{task} targets ({_TASKS[task]}); expected metrics among {fitting}"
+            )
+        self.task = task
+        self._metric_fns = fns
         if self.from_logits is None:
             self.from_logits = not ends_in_probabilities(self.model)
 
@@ -356,7 +404,7 @@ class Trainer:
             return None
         if not isinstance(dev, tuple | list) or len(dev) != 2:
             raise TypeError("dev must be a pair (X_dev, y_dev)")
-        Xd, yd = _as_array("X_dev", dev[0]), _as_array("y_dev", dev[1])
+        Xd, yd = _as_array("X_dev", dev[0]), _targets("y_dev", dev[1])
         if Xd.shape[1:] != X.shape[1:]:
             raise ValueError(
                 f"dev set has feature shape {Xd.shape[1:]} but the training set has {X.shape[1:]}"
@@ -369,9 +417,26 @@ class Trainer:
         """One sample through the model in eval mode: shape errors surface before training."""
         was_training = getattr(self.model, "training", True)
         self.model.eval()
-        with no_grad():
-            self.model(Tensor(X[:1]))
-        self.model.train(was_training)
+        try:
+            with no_grad():
+                self.model(Tensor(X[:1]))
+        finally:
+            self.model.train(was_training)
+
+    def _check_checkpoint_dir(self, checkpoint: tuple | None) -> None:
+        """Refuse a ``checkpoint_dir`` that holds the checkpoints of another run than the one
+        resumed: this run's would be numbered after them, and keeping the newest deletes them."""
+        if self.checkpoints is None:
+            return
+        files = self.checkpoints.files()
+        directory = self.checkpoints.directory
+        if not files or (checkpoint is not None and checkpoint[0].parent.samefile(directory)):
+            return
+        raise ValueError(
+            f"checkpoint_dir {directory} holds another run's checkpoints ({files[0].name} .. "
+            f"{files[-1].name}), which this run's would replace; pass "
+            f"resume_from={str(directory)!r} to continue that run, or choose an empty directory"
+        )
 
     # -- checkpoints --------------------------------------------------------------------
     def _state(self, position: dict) -> dict:
@@ -391,14 +456,16 @@ class Trainer:
             },
             "optimizer": self.optimizer.state_dict(),
             "callbacks": [cb.state_dict() for cb in self.callbacks],
+            # optional keys (a checkpoint without them loads as before they were written)
+            "callback_types": [type(cb).__name__ for cb in self.callbacks],
+            "stop_training": self.stop_training,
             "history": self.history.to_dict(),
         }
 
-    def _restore(self, source) -> dict:
+    def _restore(self, path, state: dict) -> dict:
         """Load a checkpoint into the model, its generators, the optimizer and the
         callbacks: all of it or, if any part is refused, none of it (the error is raised
         with everything as it was)."""
-        path, state = resolve_resume(source)
         if state["batch_size"] != self.batch_size:
             raise ValueError(
                 f"resume_from {path}: the run used batch_size={state['batch_size']}, "
@@ -411,8 +478,7 @@ class Trainer:
                 f" but the model has {sorted(generators)}"
             )
         history = History.from_dict(state["history"])
-        # One saved state per callback, in the order _state wrote them (stateless ones: {}).
-        loads = [(cb, s) for cb, s in zip(self.callbacks, state["callbacks"], strict=False) if s]
+        loads = self._match_callbacks(path, state)
         before = self._snapshot(generators, [cb for cb, _ in loads])
         try:
             self.model.load_state_dict(state["model"])
@@ -424,12 +490,40 @@ class Trainer:
         except Exception:
             self._put_back(before, generators)
             raise
+        # A run that a callback stopped stays stopped; one that goes on ends its own way.
+        self.stop_training = bool(
+            state.get("stop_training", history.stopped_reason == "early_stopping")
+        )
+        if not self.stop_training:
+            history.stopped_reason = "completed"
         self.history = history
         self.epoch = int(state["epoch"])
         position = state["position"]
         position["pred"] = list(position["pred"])
         position["true"] = list(position["true"])
         return position
+
+    def _match_callbacks(self, path, state: dict) -> list[tuple[Callback, dict]]:
+        """Pair each saved callback state with the callback that takes it back: by type,
+        and in order among callbacks of one type. ``ValueError`` unless the callbacks with
+        state are of the same types as those saved."""
+        states = state["callbacks"]  # one per callback, in the order _state wrote them
+        if "callback_types" not in state:  # a checkpoint from before types were recorded
+            return [(cb, s) for cb, s in zip(self.callbacks, states, strict=False) if s]
+        saved = [(t, s) for t, s in zip(state["callback_types"], states, strict=True) if s]
+        stateful = [cb for cb in self.callbacks if cb.state_dict()]
+        saved_types = [t for t, _ in saved]
+        types = [type(cb).__name__ for cb in stateful]
+        if sorted(saved_types) != sorted(types):
+            raise ValueError(
+                f"resume_from {path}: the run saved the state of the callbacks {saved_types}, "
+                f"this one has callbacks with state {types}; resume with callbacks of the same "
+                "types (in any order, but those of one type in the order they were saved)"
+            )
+        by_type: dict[str, list[dict]] = {}
+        for t, s in saved:
+            by_type.setdefault(t, []).append(s)
+        return [(cb, by_type[type(cb).__name__].pop(0)) for cb in stateful]
 
     def _snapshot(self, generators: dict, callbacks: list) -> tuple:
         return (
@@ -516,24 +610,35 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
     optimizer : chainrule.optim optimizer over the model's parameters.
     X, y : arrays
-        Training samples (first axis) and targets: integer labels, one-hot rows or values.
+        Training samples (first axis) and targets: integer labels, one-hot rows or values
+        (finite: NaN or inf is refused). Integer labels, one-hot rows and 0/1 labels of
+        shape ``(m,)`` or ``(m, 1)`` make a classification task, anything else regression.
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
     resume_from : path, optional
-        A checkpoint file or checkpoint directory to continue from, exactly.
+        A checkpoint file or checkpoint directory to continue from, exactly. The callbacks
+        with state must be of the types of the run that saved it (their order may change,
+        except among callbacks of one type); each takes back the state of its type's
+        callback in the same place. A run that a callback had stopped (early stopping)
+        stays stopped: ``fit`` returns its history without training.
     epochs, batch_size : int
         Defaults 10 and 32.
     regularization : callable, optional
         ``regularization(model, n_train) -> Tensor`` added to every step's cost, e.g.
         ``lambda m, n: chainrule.regularization.l2_penalty(m, lam, n)``.
     metrics : list of str, optional
-        Names of :mod:`chainrule.train.metrics`; default accuracy (classification) or mse.
+        Names of :mod:`chainrule.train.metrics` of the task's kind (``ValueError``
+        otherwise); default accuracy (classification) or mse (regression).
     callbacks : list of Callback
     seed : int
-        Seeds the shuffling of the mini-batches (the model owns its own generators).
+        ``>= 0``, default 0: seeds the shuffling of the mini-batches (the model owns its own
+        generators).
     shuffle, drop_last : bool
     checkpoint_dir : path, optional
-        Write a resume checkpoint after every epoch (and on Ctrl-C) into this directory.
+        Write a resume checkpoint after every epoch (and on Ctrl-C) into this directory,
+        keeping the newest two. It must hold no checkpoints, unless it is the directory of
+        the one ``resume_from`` continues (``ValueError`` otherwise: the new run's would
+        replace them).
     progress : bool
         True: a live bar on terminals and a line per epoch otherwise; False: silent.
     from_logits : bool, optional
