@@ -74,7 +74,7 @@ def run(preset: str, outdir: Path) -> Result:
     train_falls = n["train_cost_at_end"] < n["train_cost_at_minimum"]
     # the restored weights are those of the dev minimum: same dev cost, up to float32 rounding
     found = abs(n["restored_model_dev_cost"] - n["dev_cost_at_minimum"]) < 1e-4
-    early = n["early_stopping_stopped_after"] <= best + 2 + PATIENCE  # best, then PATIENCE worse
+    early = n["early_stopping_stopped_after"] <= best + 1 + PATIENCE  # best, then PATIENCE worse
     verdict = u_shaped and train_falls and found and early
 
     figures = [_draw(outdir, train_cost, dev_cost, best, len(stopped.epochs))]
