@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn, optim
+from chainrule import nn
 
 
 def _net() -> nn.MLP:
@@ -180,17 +180,3 @@ def test_register_checks_kinds():
         module.register_buffer("b", np.zeros(2))
     with pytest.raises(NotImplementedError):
         module(np.zeros(2))
-
-
-def test_a_shared_module_is_listed_once_and_its_tied_weights_train_once():
-    shared = nn.Linear(3, 3, rng=0)
-    net = nn.Sequential(shared, nn.Tanh(), shared)
-    assert [name for name, _ in net.named_parameters()] == ["0.weight", "0.bias"]
-    assert net.num_parameters() == 12
-    assert list(net.state_dict()) == ["0.weight", "0.bias"]
-    opt = optim.SGD(net.named_parameters(), lr=0.1)  # refused "given twice" before
-    before = shared.weight.data.copy()
-    net(np.ones((2, 3), np.float32)).sum().backward()  # both uses add to one .grad
-    step = 0.1 * shared.weight.grad
-    opt.step()
-    np.testing.assert_allclose(shared.weight.data, before - step, rtol=1e-6)

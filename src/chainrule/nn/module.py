@@ -84,21 +84,10 @@ class Module:
 
     # -- enumeration -------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """``(dotted name, module)`` for this module (name ``prefix``) and all descendants,
-        depth first; a module reached twice (shared, its weights tied) is listed once, under
-        its first name, so its parameters are counted and trained once."""
-        seen: set[int] = set()
-        stack = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield name, module
-            children = [
-                (f"{name}{child}.", getattr(module, child)) for child in module._module_names
-            ]
-            stack.extend(reversed(children))
+        """``(dotted name, module)`` for this module (name ``prefix``) and all descendants."""
+        yield prefix, self
+        for name in self._module_names:
+            yield from getattr(self, name).named_modules(f"{prefix}{name}.")
 
     def _named(self, kind: str) -> Iterator[tuple[str, object]]:
         for prefix, module in self.named_modules():
