@@ -5,14 +5,16 @@ how the cost moves, and compare with the gradient backprop computed, using the r
 error ``||g - g_num|| / (||g|| + ||g_num||)``. Around 1e-7 or below the gradient is right;
 around 1e-3 or above it is almost certainly wrong.
 
-One guard the notes' formula needs: a gradient that is exactly 0 (a bias before batch
-norm, the input of ``softmax(x).sum(axis=1)``) meets a numeric estimate that is only the
-finite differences' rounding error, and the ratio of two near-zeros is about 1. So the
+One guard the notes' formula needs: a gradient that is exactly 0 (a bias just before
+batch norm, a shift of softmax's inputs) meets a numeric estimate that is only the finite
+differences' rounding error, and the ratio of two near-zeros is about 1. So the
 denominator never falls below ``r / tol``, where ``r`` bounds that rounding error:
-``10 * sqrt(n) * S * 2**-52 / eps`` for ``n`` compared numbers, with
-``S = max(sum |u * f(x)|, 1)`` the size of the terms the objective adds up (at least 1:
-values inside ``f`` may cancel in its output, as batch norm's do). A difference within
-rounding passes; any difference above it is still measured against ``||g|| + ||g_num||``.
+``10 * sqrt(n) * S * 2**-52 / eps`` for ``n`` compared numbers, with ``S = sum |u * f(x)|``
+the size of the terms the objective adds up. A difference within rounding passes; any
+difference above it is still measured against ``||g|| + ||g_num||``. ``S`` sees only the
+output: when ``f`` sums values that cancel (``batch_norm(x).sum()``, about 0), the
+rounding inside it is larger than ``S`` says, and a zero gradient can still fail; check
+the function before such a sum.
 
 Advice from the notes, which this function does not enforce:
 
@@ -167,7 +169,7 @@ def gradcheck(
     finally:
         for t, g in zip(leaves, saved_grads, strict=True):
             t.grad = g
-    terms = max(float(np.sum(np.abs(upstream * out.data))), 1.0)  # the module docstring's S
+    terms = float(np.sum(np.abs(upstream * out.data)))  # the S of the module docstring
     rounding = 10 * terms * np.finfo(np.float64).eps / eps  # per compared number
 
     def objective() -> float:

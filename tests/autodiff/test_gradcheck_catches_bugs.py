@@ -134,28 +134,32 @@ def test_arrays_are_checked_and_left_unchanged():
 
 
 @pytest.mark.parametrize(
-    "f",
+    ("f", "n_b"),
     [
-        lambda x: cr.functional.batch_norm(x, np.ones(3), np.zeros(3)).sum(),
-        lambda x: cr.softmax(x).sum(axis=1),
-        lambda x: (x - x.mean(axis=0)).sum(axis=0),
+        (lambda x, b: cr.functional.batch_norm(x + b, np.ones(3), np.zeros(3)), 3),
+        (lambda x, b: cr.softmax(x + b.reshape(4, 1)), 4),
+        (lambda x, b: cr.tanh((x + b) - (x + b).mean(axis=0)), 3),
     ],
-    ids=["batch-norm-sum", "softmax-rows", "centred-columns"],
+    ids=["bias-before-batch-norm", "softmax-row-shift", "centred-columns"],
 )
-def test_gradients_that_are_exactly_zero_pass(f):
-    # the numeric estimate is rounding noise (~1e-10); the notes' ratio alone would be ~1
-    x = np.random.default_rng(0).standard_normal((4, 3))
+def test_gradients_that_are_exactly_zero_pass(f, n_b):
+    # b cancels out of f: its numeric gradient is rounding noise (~1e-10), and the notes'
+    # ratio of two near-zeros alone would be about 1
+    rng = np.random.default_rng(0)
+    x, b = rng.standard_normal((4, 3)), rng.standard_normal(n_b)
     for mode in ("full", "direction"):
-        assert cr.gradcheck(f, x, mode=mode), cr.gradcheck(f, x, mode=mode)
+        result = cr.gradcheck(f, x, b, mode=mode)
+        assert result, result
 
 
-def test_a_wrong_gradient_that_is_small_still_fails():
-    def small_square(x):  # d(1e-6 x^2)/dx = 2e-6 x, the rule says 6e-6 x
-        return node(1e-6 * x.data**2, (x,), lambda g: (g * 6e-6 * x.data,), "small_square")
+@pytest.mark.parametrize("scale", [1e-3, 1e-6, 1e-9, 1e-12])
+def test_a_wrong_gradient_fails_at_any_scale(scale):
+    def square(x):  # d(c x^2)/dx = 2 c x; the rule says -2 c x
+        return node(scale * x.data**2, (x,), lambda g: (-2 * scale * g * x.data,), "square")
 
     x = np.random.default_rng(1).standard_normal(5)
-    assert not cr.gradcheck(small_square, x)
-    assert not cr.gradcheck(small_square, x, mode="direction")
+    assert not cr.gradcheck(square, x)
+    assert not cr.gradcheck(square, x, mode="direction")
 
 
 def test_grads_of_checked_inputs_and_captured_parameters_are_left_as_they_were():
