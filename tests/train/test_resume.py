@@ -13,6 +13,7 @@ import pytest
 
 from chainrule import nn, optim
 from chainrule.train import (
+    Callback,
     CheckpointDir,
     EarlyStopping,
     HistoryLogger,
@@ -345,7 +346,8 @@ def test_callbacks_with_state_of_other_types_than_saved_are_refused(tmp_path):
         )
     message = str(info.value)
     assert "saved the state of the callbacks ['EarlyStopping']" in message
-    assert "this one has callbacks with state ['ModelCheckpoint']" in message
+    assert "this one has the callbacks ['ModelCheckpoint']" in message
+    assert "none of them left to take back the state of ['EarlyStopping']" in message
     assert_unchanged(model, before)
     assert opt.state_dict()["step_count"] == 0
 
@@ -376,6 +378,30 @@ def test_callbacks_of_one_type_in_another_order_are_refused(tmp_path):
         )
     assert_unchanged(model, before)  # all or nothing
     assert by_loss.best == float("inf") and by_accuracy.best == -float("inf")
+
+
+def test_a_callback_whose_state_starts_empty_takes_its_state_back(tmp_path):
+    class Seen(Callback):
+        """Remembers every epoch's train loss: its state is {} until an epoch ends."""
+
+        def __init__(self):
+            self.seen = {}
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.seen[str(epoch)] = logs["train_loss"]
+
+        def state_dict(self):
+            return dict(self.seen)
+
+        def load_state_dict(self, state):
+            self.seen = dict(state)
+
+    first, straight = Seen(), Seen()
+    train(tmp_path, 2, callbacks=[first])
+    resumed = Seen()
+    train(tmp_path, 4, resume=tmp_path / "ckpt", callbacks=[resumed])
+    train(tmp_path, 4, ckpt="straight", callbacks=[straight])
+    assert resumed.seen == straight.seen and sorted(resumed.seen) == ["0", "1", "2", "3"]
 
 
 def test_a_checkpoint_without_callback_types_is_restored_by_position(tmp_path):

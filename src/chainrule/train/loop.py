@@ -504,26 +504,34 @@ class Trainer:
         return position
 
     def _match_callbacks(self, path, state: dict) -> list[tuple[Callback, dict]]:
-        """Pair each saved callback state with the callback that takes it back: by type,
-        and in order among callbacks of one type. ``ValueError`` unless the callbacks with
-        state are of the same types as those saved."""
+        """Pair each saved callback with the callback of this run that takes its state
+        back: by type, and in order among callbacks of one type (the i-th saved
+        EarlyStopping goes to the i-th EarlyStopping). ``ValueError`` when a saved state has
+        no callback of its type to go to; a callback without a saved state starts afresh."""
         states = state["callbacks"]  # one per callback, in the order _state wrote them
         if "callback_types" not in state:  # a checkpoint from before types were recorded
             return [(cb, s) for cb, s in zip(self.callbacks, states, strict=False) if s]
-        saved = [(t, s) for t, s in zip(state["callback_types"], states, strict=True) if s]
-        stateful = [cb for cb in self.callbacks if cb.state_dict()]
-        saved_types = [t for t, _ in saved]
-        types = [type(cb).__name__ for cb in stateful]
-        if sorted(saved_types) != sorted(types):
+        pools: dict[str, list[Callback]] = {}
+        for cb in self.callbacks:
+            pools.setdefault(type(cb).__name__, []).append(cb)
+        loads, homeless = [], []
+        for t, s in zip(state["callback_types"], states, strict=True):
+            pool = pools.get(t)
+            cb = pool.pop(0) if pool else None
+            if s and cb is None:
+                homeless.append(t)
+            elif s:
+                loads.append((cb, s))
+        if homeless:
+            saved = [t for t, s in zip(state["callback_types"], states, strict=True) if s]
             raise ValueError(
-                f"resume_from {path}: the run saved the state of the callbacks {saved_types}, "
-                f"this one has callbacks with state {types}; resume with callbacks of the same "
-                "types (in any order, but those of one type in the order they were saved)"
+                f"resume_from {path}: the run saved the state of the callbacks {saved}, "
+                f"this one has the callbacks {[type(cb).__name__ for cb in self.callbacks]}, "
+                f"none of them left to take back the state of {homeless}; resume with "
+                "callbacks of the saved types (in any order, but those of one type in the "
+                "order they were saved)"
             )
-        by_type: dict[str, list[dict]] = {}
-        for t, s in saved:
-            by_type.setdefault(t, []).append(s)
-        return [(cb, by_type[type(cb).__name__].pop(0)) for cb in stateful]
+        return loads
 
     def _snapshot(self, generators: dict, callbacks: list) -> tuple:
         return (
@@ -616,11 +624,12 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
     resume_from : path, optional
-        A checkpoint file or checkpoint directory to continue from, exactly. The callbacks
-        with state must be of the types of the run that saved it (their order may change,
-        except among callbacks of one type); each takes back the state of its type's
-        callback in the same place. A run that a callback had stopped (early stopping)
-        stays stopped: ``fit`` returns its history without training.
+        A checkpoint file or checkpoint directory to continue from, exactly. Each saved
+        callback state goes back to a callback of the same type, in order among those of
+        one type (their order across types may change); ``ValueError`` when none is left
+        for it, and a callback without a saved state starts afresh. A run that a callback
+        had stopped (early stopping) stays stopped: ``fit`` returns its history without
+        training.
     epochs, batch_size : int
         Defaults 10 and 32.
     regularization : callable, optional
