@@ -153,8 +153,8 @@ def test_a_float64_fit_applied_to_float32_never_divides_by_zero(cls):
 @pytest.mark.parametrize(
     ("cls", "state", "message"),
     [
-        (Standardizer, {"mean": [0.0, 0.0], "std": [1.0, 0.0]}, "'std' must be positive"),
-        (Standardizer, {"mean": [0.0, 0.0], "std": [-2.0, 1.0]}, r"1 values <= 0, e\.g\. -2\.0"),
+        (Standardizer, {"mean": [0.0, 0.0], "std": [1.0, -0.5]}, "'std' must be >= 0"),
+        (Standardizer, {"mean": [0.0, 0.0], "std": [-2.0, 1.0]}, r"1 negative values, e\.g\. -2"),
         (Standardizer, {"mean": [0.0, np.inf], "std": [1.0, 1.0]}, "'mean' must be finite"),
         (Standardizer, {"mean": [0.0, 0.0], "std": [np.nan, 1.0]}, "'std' must be finite"),
         (MinMaxScaler, {"min": [0.0, 2.0], "max": [1.0, 1.0]}, "min 2.0 > max 1.0"),
@@ -168,6 +168,12 @@ def test_load_state_dict_rejects_statistics_fit_never_produces(cls, state, messa
         scaler.load_state_dict({k: np.array(v, np.float32) for k, v in state.items()})
     for key, value in scaler.state_dict().items():  # the fitted state is kept
         np.testing.assert_array_equal(value, before[key])
+
+
+def test_a_zero_std_saved_by_earlier_versions_loads_and_divides_by_1():
+    scaler = Standardizer()
+    scaler.load_state_dict({"mean": np.array([1.0, 2.0]), "std": np.array([2.0, 0.0])})
+    np.testing.assert_array_equal(scaler.transform(np.array([[3.0, 5.0]])), [[1.0, 3.0]])
 
 
 def test_minmax_state_with_max_equal_to_min_loads_and_maps_to_lo():

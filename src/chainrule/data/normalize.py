@@ -126,7 +126,8 @@ class Standardizer(_Scaler):
     spread too small for the dtype, such as float32 ``[0, 1e-45]``) gets ``std = 1``: it
     is only centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and
     ``std`` used, so ``inverse_transform`` undoes ``transform``; ``load_state_dict``
-    rejects a ``std`` that is not positive.
+    rejects a negative ``std`` (and takes a zero one, which earlier versions could store,
+    as 1).
 
     Arrays keep their dtype: the statistics are cast to the input's dtype when applied,
     and a ``std`` that becomes zero in that dtype (a float64 fit applied to float32 data)
@@ -165,11 +166,13 @@ class Standardizer(_Scaler):
         return {"mean": mean.astype(X.dtype), "std": std}
 
     def _check_state(self, state: dict[str, np.ndarray]) -> None:
-        if not (state["std"] > 0).all():
-            bad = state["std"][~(state["std"] > 0)]
+        # a std of 0 is accepted: earlier versions' fit stored it for a spread too small
+        # for the dtype, and transform divides by 1 there, as fit now stores
+        if (state["std"] < 0).any():
+            bad = state["std"][state["std"] < 0]
             raise ValueError(
-                f"Standardizer state 'std' must be positive (fit stores 1 for a constant "
-                f"feature), got {bad.size} values <= 0, e.g. {bad.flat[0]}"
+                f"Standardizer state 'std' must be >= 0 (fit stores 1 for a constant "
+                f"feature), got {bad.size} negative values, e.g. {bad.flat[0]}"
             )
 
 
