@@ -174,7 +174,9 @@ class Trainer:
     def fit(self, X, y, dev=None, resume_from=None) -> History:
         """The one run of this Trainer (see :func:`fit`); a second call raises
         ``RuntimeError`` once a run has started, since the first one's state (epoch, history,
-        callbacks) is spent. A call refused by its checks changes nothing and may be retried."""
+        callbacks) is spent. A call refused by its checks of the data, the metrics, the
+        checkpoints or a resume changes nothing and may be retried; one that a callback's
+        ``on_train_begin`` refuses after a resume has already put the checkpoint in place."""
         if self._ran:
             hint = ""
             if self.checkpoints is not None:
