@@ -21,10 +21,12 @@ def real(
     high_open: bool = False,
 ) -> float:
     """``value`` as a finite float inside the interval, else ``TypeError`` / ``ValueError``."""
-    interval = _interval(low, high, low_open, high_open)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    # a plain float skips the abstract-class test; the interval is spelt out only to raise
+    if type(value) is not float and (
+        isinstance(value, bool) or not isinstance(value, numbers.Real)
+    ):
         raise TypeError(
-            f"{owner}: {name} expected a real number {interval}, "
+            f"{owner}: {name} expected a real number {_interval(low, high, low_open, high_open)}, "
             f"got {type(value).__name__} {value!r}"
         )
     x = float(value)
@@ -34,6 +36,7 @@ def real(
     if ok and high is not None:
         ok = x < high if high_open else x <= high
     if not ok:
+        interval = _interval(low, high, low_open, high_open)
         raise ValueError(f"{owner}: {name} expected a finite number {interval}, got {value!r}")
     return x
 
