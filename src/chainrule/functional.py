@@ -26,7 +26,7 @@ from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
-from chainrule.autodiff.tensor import apply, as_scalar, lift, node
+from chainrule.autodiff.tensor import apply, lift, node
 from chainrule.targets import (
     as_prediction,
     check_labels,
@@ -270,9 +270,9 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
     check_reduction(reduction, name)
     z = as_prediction(logits, name, ndim=2)
     target = class_target(target, z, name)
-    label_smoothing = as_scalar(label_smoothing, name, "label_smoothing")
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"{name}: expected 0 <= label_smoothing < 1, got {label_smoothing}")
+    label_smoothing = _checks.real(
+        name, "label_smoothing", label_smoothing, low=0.0, high=1.0, high_open=True
+    )
     op = "softmax_cross_entropy"
     if target.data.dtype.kind == "f":
         kernel, static = _xent_probs_kernel, (reduction, label_smoothing, target.requires_grad)
