@@ -102,8 +102,7 @@ def part_sizes(section: dict) -> tuple[int, int, int]:
         pool = section["n_train"] or MNIST_SIZES["train"]
         train, dev = crdata.split_sizes(pool, section["split"])
         return train, dev, section["n_test"] or MNIST_SIZES["test"]
-    train, dev, test = crdata.split_sizes(section["n_samples"], section["split"])
-    return train, dev, test
+    return crdata.split_sizes(section["n_samples"], section["split"])
 
 
 def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:

@@ -7,7 +7,7 @@ the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer
 every epoch's logs and ``resumed`` says whether the run continues from a checkpoint;
 within an epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
 A callback with state that matters for an exact resume returns it from ``state_dict()``
-(pure data, non-empty) and takes it back in ``load_state_dict()``; a resumed run hands each
+(pure data) and takes it back in ``load_state_dict()``; a resumed run hands each
 saved state to the callback of the same type (in order, among callbacks of one type).
 """
 
