@@ -70,6 +70,11 @@ def test_load_state_dict_copies_in_place_and_keeps_dtypes():
     np.testing.assert_array_equal(net.bias.data, [1.0, 2.0])
 
 
+def assert_nothing_copied(net, before):
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
 def test_load_state_dict_lists_missing_unexpected_and_misshaped_keys():
     net = nn.MLP([4, 6, 3], seed=0)
     state = net.state_dict()
@@ -84,8 +89,7 @@ def test_load_state_dict_lists_missing_unexpected_and_misshaped_keys():
     assert "missing keys ['layers.0.bias']" in message
     assert "unexpected keys ['layers.9.weight']" in message
     assert "layers.2.weight (expected (6, 3), got (3, 6))" in message
-    for name, value in net.state_dict().items():  # nothing was copied
-        np.testing.assert_array_equal(value, before[name])
+    assert_nothing_copied(net, before)
 
 
 def test_load_state_dict_checks_every_dtype_before_copying():
@@ -99,8 +103,7 @@ def test_load_state_dict_checks_every_dtype_before_copying():
     message = str(info.value)
     assert "layers.2.bias (expected a dtype that casts to float32, got complex64)" in message
     assert "layers.0.weight (expected a dtype that casts to float32, got <U" in message
-    for name, value in net.state_dict().items():  # nothing was copied
-        np.testing.assert_array_equal(value, before[name])
+    assert_nothing_copied(net, before)
 
 
 def test_load_state_dict_refuses_values_a_cast_would_overflow_before_copying():
@@ -111,8 +114,7 @@ def test_load_state_dict_refuses_values_a_cast_would_overflow_before_copying():
     state["layers.0.bias"][0] = np.inf  # already inf: stays inf, no overflow
     with pytest.raises(ValueError, match=r"overflowing keys \['layers.2.bias \(finite values"):
         net.load_state_dict(state)
-    for name, value in net.state_dict().items():  # nothing was copied
-        np.testing.assert_array_equal(value, before[name])
+    assert_nothing_copied(net, before)
     state["layers.2.bias"][1] = 3.0
     net.load_state_dict(state)
     assert net.state_dict()["layers.0.bias"][0] == np.inf
