@@ -17,15 +17,18 @@ initializers keep it near 1 so a deep network neither explodes nor vanishes.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import FLOAT_DTYPES, as_dtype
 
 __all__ = [
     "INITIALIZERS",
     "as_generator",
+    "check_spec",
     "constant",
     "fans",
     "get_initializer",
@@ -96,18 +99,20 @@ def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
 
 def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
     """Every entry equal to ``value``."""
+    value = _checks.real("constant", "value", value)
     return np.full(shape, value, dtype=_float(dtype))
 
 
 def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.0) -> np.ndarray:
     """Gaussian N(mean, std^2). ``std=1`` is the notes' plain ``np.random.randn``."""
-    if std < 0:
-        raise ValueError(f"normal: expected std >= 0, got {std}")
+    std = _checks.real("normal", "std", std, low=0.0)
+    mean = _checks.real("normal", "mean", mean)
     return (_gaussian(shape, rng, "float64", std) + mean).astype(_float(dtype))
 
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
     """Uniform on [low, high)."""
+    low, high = _checks.real("uniform", "low", low), _checks.real("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
     return as_generator(rng).uniform(low, high, shape).astype(_float(dtype))
@@ -121,6 +126,7 @@ def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.nda
     Var(W) = 2 / (n_in + n_out), the harmonic compromise between keeping the forward
     (1/n_in) and the backward (1/n_out) variance. Suited to tanh and sigmoid.
     """
+    gain = _checks.real("xavier_normal", "gain", gain, low=0.0)
     n_in, n_out = fans(shape)
     return _gaussian(shape, rng, dtype, gain * math.sqrt(2.0 / (n_in + n_out)))
 
@@ -131,6 +137,7 @@ def xavier_uniform(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.nd
     Same variance as :func:`xavier_normal`, 2 / (n_in + n_out) (a uniform on [-a, a] has
     variance a^2 / 3); see there for the notes' misprints of this formula.
     """
+    gain = _checks.real("xavier_uniform", "gain", gain, low=0.0)
     n_in, n_out = fans(shape)
     return _uniform(shape, rng, dtype, gain * math.sqrt(6.0 / (n_in + n_out)))
 
@@ -204,17 +211,31 @@ def get_initializer(name: str):
         ) from None
 
 
+def check_spec(spec: str | dict) -> str | dict:
+    """``spec`` checked and made plain data: a registered name, or a dict with a registered
+    ``"name"`` and only parameters that initializer takes (NumPy scalars become Python
+    numbers, so a layer's config stays JSON-able). The values are checked when drawing."""
+    if not isinstance(spec, dict):
+        get_initializer(spec)
+        return spec
+    if "name" not in spec:
+        raise ValueError(f"expected an init dict with a 'name' key, got {spec!r}")
+    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in spec.items()}
+    name = params.pop("name")
+    accepted = list(inspect.signature(get_initializer(name)).parameters)[3:]
+    unknown = [repr(k) for k in params if k not in accepted]
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no parameters"
+        raise ValueError(
+            f"initializer {name!r}: unknown parameter {', '.join(unknown)}; it takes {takes}"
+        )
+    return {"name": name, **params}
+
+
 def initialize(spec: str | dict, shape, rng=None, dtype="float32") -> np.ndarray:
     """Draw an array from an initializer spec: a name (``"he_normal"``) or a JSON-able dict
-    with its parameters (``{"name": "normal", "std": 0.1}``)."""
-    if isinstance(spec, dict):
-        params = dict(spec)
-        name = params.pop("name", None)
-    else:
-        name, params = spec, {}
-    fn = get_initializer(name)
-    rng = as_generator(rng)  # its TypeError must not be mistaken for a bad parameter below
-    try:
-        return fn(shape, rng, dtype, **params)
-    except TypeError as exc:
-        raise ValueError(f"initializer {name!r}: bad parameters {params}: {exc}") from None
+    with its parameters (``{"name": "normal", "std": 0.1}``); see :func:`check_spec`."""
+    spec = check_spec(spec)
+    params = dict(spec) if isinstance(spec, dict) else {"name": spec}
+    fn = get_initializer(params.pop("name"))
+    return fn(shape, as_generator(rng), dtype, **params)

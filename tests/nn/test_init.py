@@ -73,12 +73,41 @@ def test_bad_names_and_arguments_raise():
         init.get_initializer("glorious")
     with pytest.raises(ValueError, match="unknown initializer"):
         nn.Linear(3, 2, init="glorious")
-    with pytest.raises(ValueError, match="bad parameters"):
+    with pytest.raises(ValueError, match="'normal': unknown parameter 'sigma'; it takes std, mean"):
         init.initialize({"name": "normal", "sigma": 1}, (2, 2))
+    with pytest.raises(ValueError, match="'he_normal': unknown parameter 'std'; it takes no"):
+        nn.Linear(3, 2, init={"name": "he_normal", "std": 1.0})
     with pytest.raises(ValueError, match="2-D weight"):
         init.he_normal((3,))
     with pytest.raises(TypeError, match="Generator"):
         init.he_normal((3, 2), rng="seed")
+
+
+@pytest.mark.parametrize(
+    ("spec", "error", "message"),
+    [
+        ({"name": "normal", "std": float("nan")}, ValueError, "normal: std expected a finite"),
+        ({"name": "normal", "std": -0.1}, ValueError, r"std expected a finite number >= 0"),
+        ({"name": "normal", "mean": float("inf")}, ValueError, "normal: mean expected a fin"),
+        ({"name": "normal", "std": "0.1"}, TypeError, "std expected a real number >= 0, got str"),
+        ({"name": "constant", "value": float("nan")}, ValueError, "constant: value expected"),
+        ({"name": "uniform", "low": float("-inf")}, ValueError, "uniform: low expected a fin"),
+        ({"name": "uniform", "high": None}, TypeError, "uniform: high expected a real number"),
+        ({"name": "xavier_normal", "gain": float("nan")}, ValueError, "gain expected a finite"),
+        ({"name": "xavier_uniform", "gain": True}, TypeError, "gain expected a real number"),
+    ],
+)
+def test_bad_parameter_values_raise_before_drawing(spec, error, message):
+    # NaN used to give NaN weights, a string a ValueError that hid the TypeError's reason
+    rng = np.random.default_rng(0)
+    with pytest.raises(error, match=message):
+        init.initialize(spec, (3, 2), rng)
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+
+
+def test_numpy_scalars_in_a_spec_become_python_numbers():
+    layer = nn.Linear(3, 2, init={"name": "normal", "std": np.float64(0.5)})
+    assert type(layer.get_config()["init"]["std"]) is float
 
 
 @pytest.mark.parametrize("name", sorted(init.INITIALIZERS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -143,6 +145,27 @@ def test_bad_mlp_arguments_raise():
         nn.MLP([3, 4, 2], activation=["relu"])
     with pytest.raises(TypeError, match="batch_norm expected True or False, got 'no'"):
         nn.MLP([3, 4, 2], batch_norm="no")
+    with pytest.raises(TypeError, match=r"dropout expected a real number in \(0, 1\], got str"):
+        nn.MLP([3, 2], dropout="half")  # no hidden layer to drop from, but still checked
+    with pytest.raises(ValueError, match="seed expected an integer >= 0, got -1"):
+        nn.MLP([3, 4, 2], seed=-1)
+    with pytest.raises(TypeError, match="seed expected an integer >= 0, got float 1.0"):
+        nn.MLP([3, 4, 2], seed=1.0)
+
+
+def test_config_is_json_data_whatever_numeric_types_it_was_given():
+    # a seed from rng.integers is a NumPy int, which json.dumps refuses
+    net = nn.MLP(
+        [3, 4, 4, 2],
+        dropout=(np.float32(0.5), 1),
+        init={"name": "normal", "std": np.float32(0.25)},
+        seed=np.int64(3),
+    )
+    config = json.loads(json.dumps(net.get_config()))
+    assert (config["seed"], config["dropout"], config["init"]["std"]) == (3, [0.5, 1.0], 0.25)
+    rebuilt = nn.from_config(config).state_dict()
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, rebuilt[name], err_msg=name)
 
 
 @pytest.mark.parametrize(

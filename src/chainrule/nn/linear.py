@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chainrule.autodiff.ops import linear
 from chainrule.autodiff.tensor import Tensor, as_dtype, lift
-from chainrule.init import as_generator, initialize, zeros
+from chainrule.init import as_generator, check_spec, initialize, zeros
 from chainrule.nn.module import Module
 
 __all__ = ["Linear"]
@@ -48,9 +48,9 @@ class Linear(Module):
                 raise ValueError(f"Linear: expected a positive int {name}, got {n!r}")
         self.in_features = in_features
         self.out_features = out_features
-        self.init = dict(init) if isinstance(init, dict) else init
+        self.init = check_spec(init)
         self.dtype = as_dtype(dtype)
-        weight = initialize(init, (in_features, out_features), as_generator(rng), self.dtype)
+        weight = initialize(self.init, (in_features, out_features), as_generator(rng), self.dtype)
         self.register_parameter("weight", Tensor(weight, requires_grad=True))
         self.bias = None
         if bias:

@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff.tensor import as_dtype
-from chainrule.init import get_initializer
+from chainrule.init import check_spec
 from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
@@ -157,20 +157,15 @@ class MLP(Module):
         if output not in OUTPUTS:
             raise ValueError(f"MLP: unknown output {output!r}; expected one of {OUTPUTS}")
         n_hidden = len(sizes) - 2
-        keep = _keep_probs(dropout, n_hidden)
-        if init is None:
-            init = DEFAULT_INIT.get(activation, "xavier_normal")
-        elif isinstance(init, dict) and "name" not in init:
-            raise ValueError(f"MLP: expected an init dict with a 'name' key, got {init!r}")
-        else:
-            get_initializer(init["name"] if isinstance(init, dict) else init)
+        keep, dropout = _keep_probs(dropout, n_hidden)
+        init = check_spec(DEFAULT_INIT.get(activation, "xavier_normal") if init is None else init)
         self.sizes = [int(n) for n in sizes]
         self.activation = activation
         self.output = output
-        self.dropout = list(dropout) if isinstance(dropout, list | tuple) else dropout
+        self.dropout = dropout
         self.batch_norm = _checks.boolean("MLP", "batch_norm", batch_norm)
         self.init = init
-        self.seed = seed
+        self.seed = None if seed is None else _checks.integer("MLP", "seed", seed, low=0)
         self.dtype = as_dtype(dtype)
 
         streams = np.random.SeedSequence(seed).spawn(2 * (len(sizes) - 1))
@@ -224,15 +219,21 @@ class MLP(Module):
         return ", ".join(parts)
 
 
-def _keep_probs(dropout, n_hidden: int) -> list[float]:
+def _keep_probs(dropout, n_hidden: int) -> tuple[list[float], list[float] | float | None]:
+    """The keep probability of each hidden layer, and ``dropout`` as given but checked and
+    made of Python floats (``get_config`` must stay JSON-able)."""
     if dropout is None:
-        return [1.0] * n_hidden
+        return [1.0] * n_hidden, None
     if isinstance(dropout, list | tuple):
         if len(dropout) != n_hidden:
             raise ValueError(
                 f"MLP: expected one keep_prob per hidden layer ({n_hidden}), got {len(dropout)}"
             )
-        probs = list(dropout)
-    else:
-        probs = [dropout] * n_hidden
-    return [_checks.real("MLP", "dropout", p, low=0.0, low_open=True, high=1.0) for p in probs]
+        probs = [_keep_prob(p) for p in dropout]
+        return probs, list(probs)
+    p = _keep_prob(dropout)
+    return [p] * n_hidden, p
+
+
+def _keep_prob(p) -> float:
+    return _checks.real("MLP", "dropout", p, low=0.0, low_open=True, high=1.0)
