@@ -440,6 +440,19 @@ def test_regression_targets_log_mse():
     assert history.last["train_mse"] > 0 and history.last["dev_mse"] > 0
 
 
+def test_a_regression_run_keeps_regression_metrics_on_dev_targets_of_only_0_and_1():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 2)).astype(np.float32)
+    y = rng.integers(0, 4, (64, 1)).astype(np.float32)  # 0..3: regression targets
+    Xd = rng.standard_normal((16, 2)).astype(np.float32)
+    yd = rng.integers(0, 2, (16, 1)).astype(np.float32)  # only 0/1, as labels would be
+    model = nn.MLP([2, 8, 1], seed=0)
+    optimizer = optim.SGD(model.named_parameters(), lr=0.01)
+    history = fit(model, "mse", optimizer, X, y, dev=(Xd, yd), epochs=2, progress=False)
+    expected = cr.train.metrics.mse(yd, predict(model, Xd))  # from the raw outputs
+    assert history.epochs[-1]["dev_mse"] == pytest.approx(expected, rel=1e-6)
+
+
 def test_model_checkpoint_writes_best_and_last_model_files(moons, tmp_path):
     X, y, Xd, yd = moons
     model = moons_model()

@@ -383,7 +383,10 @@ class Trainer:
 
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, X, y, batch_size: int = 1024) -> dict:
-        """Mean cost and metrics over ``(X, y)`` in eval mode, without recording a graph."""
+        """Mean cost and metrics over ``(X, y)`` in eval mode, without recording a graph.
+
+        The metrics are those of the run's task, the one :meth:`fit` took from the training
+        targets; before a run sets one, the task :func:`task_of` infers from ``y``."""
         X, y = _as_array("X", X), _as_array("y", y)
         if not hasattr(self, "task"):
             self._set_task(task_of(y))
@@ -391,7 +394,7 @@ class Trainer:
         with no_grad():
             loss = float(self.loss(Tensor(outputs), y).item())
         results = {"loss": loss}
-        if task_of(y) == "classification" or self.task == "classification":
+        if self.task == "classification":
             pred = self._predicted(outputs)
             for name, fn in self._metric_fns.items():
                 results[name] = float(fn(_labels(y), pred))
