@@ -615,3 +615,50 @@ def test_a_trainer_runs_once(moons):
     assert len(history.epochs) == 1
     for name, value in model.state_dict().items():
         assert np.array_equal(value, weights[name]), name
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused_before_the_first_step(moons):
+    X, y, _, _ = moons
+    model, other = moons_model(seed=0), moons_model(seed=1)
+    before, other_before = model.state_dict(), other.state_dict()
+    steps = []
+    record = LambdaCallback(on_batch_end=lambda t, b, loss: steps.append(b))
+    optimizer = optim.SGD(other.named_parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="the optimizer holds none of the model's 6 parameters"):
+        fit(model, "cross_entropy", optimizer, X, y, callbacks=[record], progress=False)
+    assert steps == [] and optimizer.step_count == 0
+    for held, state in ((model, before), (other, other_before)):
+        for name, value in held.state_dict().items():
+            assert np.array_equal(value, state[name]), name
+
+
+def test_an_optimizer_may_hold_tensors_beyond_the_models():
+    X, y = cr.data.make_sine(64, seed=0)
+    model = nn.MLP([1, 8, 1], activation="tanh", seed=0)
+    scale = cr.tensor(np.ones(1, np.float32), requires_grad=True)  # the loss's own
+    optimizer = optim.SGD([*model.named_parameters(), ("scale", scale)], lr=0.01)
+    history = fit(
+        model,
+        lambda out, target: cr.losses.mse(out * scale, target),
+        optimizer,
+        X,
+        y,
+        epochs=1,
+        progress=False,
+    )
+    assert history.stopped_reason == "completed" and scale.data[0] != 1.0
+
+
+def test_frozen_parameters_gradients_do_not_pile_up_across_steps():
+    # lr 0 and the same batches every epoch: every step's gradients are the same, so every
+    # epoch's gradient norms are too, for the frozen first layer as for the trained last
+    X, y = cr.data.make_sine(64, seed=0)
+    model = nn.MLP([1, 8, 1], activation="tanh", seed=0)
+    trained = [(n, p) for n, p in model.named_parameters() if n.startswith("layers.2.")]
+    optimizer = optim.SGD(trained, lr=0.0)
+    history = fit(
+        model, "mse", optimizer, X, y, epochs=3, batch_size=16, shuffle=False, progress=False
+    )
+    assert set(history.grad_norms) == {n for n, _ in model.named_parameters()}
+    for name, norms in history.grad_norms.items():
+        assert norms[0] > 0 and norms == [norms[0]] * 3, name

@@ -174,9 +174,10 @@ class Trainer:
     def fit(self, X, y, dev=None, resume_from=None) -> History:
         """The one run of this Trainer (see :func:`fit`); a second call raises
         ``RuntimeError`` once a run has started, since the first one's state (epoch, history,
-        callbacks) is spent. A call refused by its checks of the data, the metrics, the
-        checkpoints or a resume changes nothing and may be retried; one that a callback's
-        ``on_train_begin`` refuses after a resume has already put the checkpoint in place."""
+        callbacks) is spent. A call refused by its checks of the optimizer, the data, the
+        metrics, the checkpoints or a resume changes nothing and may be retried; one that a
+        callback's ``on_train_begin`` refuses after a resume has already put the checkpoint
+        in place."""
         if self._ran:
             hint = ""
             if self.checkpoints is not None:
@@ -186,6 +187,7 @@ class Trainer:
                 f"stopped_reason: {self.history.stopped_reason!r}); build a new Trainer to "
                 f"train again{hint}"
             )
+        unheld = self._unheld_parameters()
         X, y = _as_array("X", X), _targets("y", y)
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
@@ -197,6 +199,7 @@ class Trainer:
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
+        self._unheld = unheld
         traceable = self.trace and X.dtype.name in DTYPES and y.dtype.name in DTYPES
         self._traced = trace_backward(self._cost) if traceable else None
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
@@ -271,8 +274,11 @@ class Trainer:
         sq_norms = position["sq_norms"]
         for name, _ in params:
             sq_norms.setdefault(name, 0.0)
+        unheld = self._unheld
         for xb, yb in batches:
             self.optimizer.zero_grad()
+            for p in unheld:  # frozen parameters: their gradients must not pile up either
+                p.grad = None
             cost, out = self._forward_backward(xb, yb)
             value = cost.item()
             if not math.isfinite(value):
@@ -417,6 +423,22 @@ class Trainer:
         if Xd.shape[0] != yd.shape[0]:
             raise ValueError(f"X_dev has {Xd.shape[0]} samples but y_dev has {yd.shape[0]}")
         return Xd, yd
+
+    def _unheld_parameters(self) -> list:
+        """The model's parameters that the optimizer does not hold (frozen ones), whose
+        gradients each step drops with the optimizer's; ``ValueError`` when it holds none
+        of them, as an optimizer built over another model's parameters does. The optimizer
+        may hold tensors the model does not (say, a loss's own learnable ones)."""
+        held = {id(p) for p in self.optimizer._params}
+        named = list(self.model.named_parameters())
+        unheld = [p for _, p in named if id(p) not in held]
+        if named and len(unheld) == len(named):
+            raise ValueError(
+                f"the optimizer holds none of the model's {len(named)} parameters "
+                f"({', '.join(name for name, _ in named)}), so training would change nothing; "
+                "expected an optimizer built over model.named_parameters()"
+            )
+        return unheld
 
     def _check_model_accepts(self, X) -> None:
         """One sample through the model in eval mode: shape errors surface before training."""
@@ -621,7 +643,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     model : chainrule.nn.Module
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
-    optimizer : chainrule.optim optimizer over the model's parameters.
+    optimizer : chainrule.optim optimizer
+        Over the model's parameters (``ValueError`` if it holds none of them). Those it
+        leaves out stay frozen: their gradients are dropped at every step, as the
+        optimizer's own are, so that their logged norms are each step's.
     X, y : arrays
         Training samples (first axis) and targets: integer labels, one-hot rows or values
         (finite: NaN or inf is refused). Integer labels, one-hot rows and 0/1 labels of
