@@ -662,3 +662,30 @@ def test_frozen_parameters_gradients_do_not_pile_up_across_steps():
     assert set(history.grad_norms) == {n for n, _ in model.named_parameters()}
     for name, norms in history.grad_norms.items():
         assert norms[0] > 0 and norms == [norms[0]] * 3, name
+
+
+@pytest.mark.parametrize(
+    "n, batch_size, match",
+    [
+        (65, 32, "but 65 training examples in batches of 32 leave a last batch of 1; pass "),
+        (64, 1, "but batch_size=1 makes every batch a single example; expected a batch_size"),
+    ],
+    ids=["last-batch-of-one", "batch-size-one"],
+)
+def test_batch_norm_with_a_batch_of_one_example_is_refused_before_the_first_step(
+    n, batch_size, match
+):
+    X, y = cr.data.make_moons(n, noise=0.2, seed=1)
+    y = y.astype(np.int64)
+    model = nn.MLP([2, 8, 2], batch_norm=True, seed=0)
+    before = model.state_dict()  # the weights and the running statistics
+    optimizer = optim.Adam(model.named_parameters(), lr=0.01)
+    options = {"batch_size": batch_size, "progress": False}
+    with pytest.raises(ValueError, match=match):
+        fit(model, "cross_entropy", optimizer, X, y, **options)
+    assert optimizer.step_count == 0
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+    if batch_size > 1:  # dropping the last batch of one trains
+        history = fit(model, "cross_entropy", optimizer, X, y, drop_last=True, **options)
+        assert len(history.step_losses) == 10 * (n // batch_size)

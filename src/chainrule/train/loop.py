@@ -21,6 +21,7 @@ import numpy as np
 from chainrule._checks import integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.data.batches import BatchLoader
+from chainrule.nn import BatchNorm1d
 from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
@@ -197,6 +198,7 @@ class Trainer:
         checkpoint = resolve_resume(resume_from) if resume_from is not None else None
         self._check_checkpoint_dir(checkpoint)
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
+        self._check_batch_norm(X.shape[0])
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
         self._unheld = unheld
@@ -450,6 +452,25 @@ class Trainer:
         finally:
             self.model.train(was_training)
 
+    def _check_batch_norm(self, n: int) -> None:
+        """Refuse training batches of one example for a model with batch normalization,
+        which needs two to have a variance: ``batch_size=1``, or a last batch of one
+        (``n % batch_size == 1`` without ``drop_last``). A resumed run has the same batches."""
+        if not any(isinstance(m, BatchNorm1d) for _, m in self.model.named_modules()):
+            return
+        if self.batch_size == 1:
+            raise ValueError(
+                "the model has batch normalization, which needs training batches of at least "
+                "2 examples, but batch_size=1 makes every batch a single example; expected a "
+                "batch_size >= 2"
+            )
+        if not self.drop_last and n % self.batch_size == 1:
+            raise ValueError(
+                "the model has batch normalization, which needs training batches of at least "
+                f"2 examples, but {n} training examples in batches of {self.batch_size} leave "
+                "a last batch of 1; pass drop_last=True or another batch_size"
+            )
+
     def _check_checkpoint_dir(self, checkpoint: tuple | None) -> None:
         """Refuse a ``checkpoint_dir`` that holds the checkpoints of another run than the one
         resumed: this run's would be numbered after them, and keeping the newest deletes them."""
@@ -661,7 +682,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         had stopped (early stopping) stays stopped: ``fit`` returns its history without
         training.
     epochs, batch_size : int
-        Defaults 10 and 32.
+        Defaults 10 and 32. A model with batch normalization (``BatchNorm1d``) needs two
+        examples in every training batch: ``batch_size=1``, or a last batch of one without
+        ``drop_last``, is refused (``ValueError``) before the first step.
     regularization : callable, optional
         ``regularization(model, n_train) -> Tensor`` added to every step's cost, e.g.
         ``lambda m, n: chainrule.regularization.l2_penalty(m, lam, n)``.
