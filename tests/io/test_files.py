@@ -148,11 +148,62 @@ def header_blob(header: dict, data: bytes = b"") -> bytes:
             b"",
             "missing tensor",
         ),
+        ({"w": {"dtype": [], "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, r"dtype \[\]"),
+        ({"w": {"dtype": {}, "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, r"dtype \{\}"),
     ],
 )
 def test_malformed_headers_raise_format_error(tmp_path, header, data, message):
     with pytest.raises(FormatError, match=message):
         read_tree(corrupt(tmp_path, header_blob(header, data)))
+
+
+def test_integers_beyond_pythons_digit_limit_are_format_errors(tmp_path):
+    """Python refuses to parse an integer of more than 4300 digits (a ValueError of its
+    own, not a JSONDecodeError): in the header or in the tree, it is a damaged file."""
+    huge = "1" * 5000
+    head = ('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":' + huge + "}").encode()
+    path = corrupt(tmp_path, struct.pack("<Q", len(head)) + head + b"\0" * 4)
+    with pytest.raises(FormatError, match=f"{path}: the header is not valid JSON"):
+        read_tree(path)
+    blob = header_blob({"__metadata__": {"chainrule.tree": '{"step": ' + huge + "}"}})
+    path = corrupt(tmp_path, blob)
+    with pytest.raises(FormatError, match=f"{path}: malformed JSON in the chainrule metadata"):
+        read_tree(path)
+
+
+def _dtype_list(header):
+    header["w"]["dtype"] = []
+
+
+def _huge_int_in_header(header):
+    header["x"] = "@huge@"
+
+
+def _huge_int_in_tree(header):
+    tree = json.loads(header["__metadata__"]["chainrule.tree"])
+    tree["step"] = "@huge@"
+    header["__metadata__"]["chainrule.tree"] = json.dumps(tree).replace('"@huge@"', "1" * 5000)
+
+
+@pytest.mark.parametrize("damage", [_dtype_list, _huge_int_in_header, _huge_int_in_tree])
+def test_resume_falls_back_past_a_checkpoint_with_a_malformed_header(tmp_path, damage):
+    """``load_latest`` skips only FormatError and OSError: any other error from a damaged
+    file would stop a resume that an older checkpoint could serve."""
+    from chainrule.train.checkpoint import CheckpointDir
+
+    directory = CheckpointDir(tmp_path)
+    directory.save({"step": 1, "w": np.ones(3)})
+    newest = directory.save({"step": 2, "w": np.full(3, 2.0)})
+    blob = newest.read_bytes()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + n])
+    damage(header)
+    head = json.dumps(header).replace('"@huge@"', "1" * 5000).encode()
+    newest.write_bytes(struct.pack("<Q", len(head)) + head + blob[8 + n :])
+    with pytest.warns(RuntimeWarning, match=f"checkpoint {newest} is unreadable"):
+        path, state = directory.load_latest()
+    assert path.name == "checkpoint-00000000.safetensors"
+    assert state["step"] == 1 and np.array_equal(state["w"], np.ones(3))
 
 
 def test_missing_file_is_file_not_found(tmp_path):
