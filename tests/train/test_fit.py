@@ -689,3 +689,70 @@ def test_batch_norm_with_a_batch_of_one_example_is_refused_before_the_first_step
     if batch_size > 1:  # dropping the last batch of one trains
         history = fit(model, "cross_entropy", optimizer, X, y, drop_last=True, **options)
         assert len(history.step_losses) == 10 * (n // batch_size)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "from_logits",
+        "checkpoint_dir_a_file",
+        "checkpoint_dir_below_a_file",
+        "labels",
+        "dev_targets",
+        "metrics_a_string",
+    ],
+)
+def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
+    X, y, Xd, yd = moons
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    error, match, options = {
+        "from_logits": (
+            TypeError,
+            "from_logits must be True, False or None, got 'no'",
+            {"from_logits": "no"},
+        ),
+        "checkpoint_dir_a_file": (
+            ValueError,
+            f"checkpoint_dir {blocker}: expected a directory or a path where one can be made, "
+            f"but {blocker} exists and is not a directory",
+            {"checkpoint_dir": blocker},
+        ),
+        "checkpoint_dir_below_a_file": (
+            ValueError,
+            f"but {blocker} exists and is not a directory",
+            {"checkpoint_dir": blocker / "checkpoints"},
+        ),
+        "labels": (
+            ValueError,
+            "save_extras: labels: expected 2 labels, one per output of the model, got 3",
+            {"save_extras": {"labels": ["a", "b", "c"]}},
+        ),
+        "dev_targets": (
+            ValueError,
+            "cross_entropy: expected integer labels",
+            {"dev": (Xd, yd.astype(np.float32).reshape(-1, 1))},
+        ),
+        "metrics_a_string": (
+            TypeError,
+            "metrics must be a list of metric names, got the string 'accuracy'; write ['accuracy']",
+            {"metrics": "accuracy"},
+        ),
+    }[option]
+    model = moons_model()
+    before = model.state_dict()
+    optimizer = optim.Adam(model.named_parameters(), lr=0.02)
+    steps = []
+    callbacks = [
+        LambdaCallback(on_batch_end=lambda t, b, loss: steps.append(b)),
+        ModelCheckpoint(tmp_path / "models", monitor="train_loss"),
+    ]
+    options = {"dev": (Xd, yd), "callbacks": callbacks, **options}
+    with pytest.raises(error) as info:
+        fit(model, "cross_entropy", optimizer, X, y, epochs=2, progress=False, **options)
+    assert match in str(info.value)
+    assert steps == [] and optimizer.step_count == 0
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+    assert blocker.read_text() == "mine"

@@ -140,6 +140,20 @@ class Trainer:
             raise TypeError(f"share_threads must be True or False, got {share_threads!r}")
         if regularization is not None and not callable(regularization):
             raise TypeError("regularization must be a callable (model, n_train) -> Tensor")
+        if from_logits is not None and not isinstance(from_logits, bool):
+            raise TypeError(f"from_logits must be True, False or None, got {from_logits!r}")
+        if isinstance(metrics, str):
+            raise TypeError(
+                f"metrics must be a list of metric names, got the string {metrics!r}; "
+                f"write [{metrics!r}]"
+            )
+        save_extras = dict(save_extras or {})
+        if save_extras.get("labels") is not None:
+            from chainrule.io import labels_problem  # the file format sits above the loop
+
+            problem = labels_problem(save_extras["labels"], model)
+            if problem:
+                raise ValueError(f"save_extras: labels: {problem}")
         callbacks = list(callbacks)
         for cb in callbacks:
             if not isinstance(cb, Callback):
@@ -156,7 +170,7 @@ class Trainer:
         self.drop_last = drop_last
         self.checkpoints = CheckpointDir(checkpoint_dir) if checkpoint_dir is not None else None
         self.from_logits = from_logits
-        self.save_extras = dict(save_extras or {})
+        self.save_extras = save_extras
         self.trace = trace
         self.share_threads = share_threads
         if progress:
@@ -193,7 +207,7 @@ class Trainer:
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
         dev = self._check_dev(X, dev)
-        self._check_model_accepts(X)
+        self._check_model_accepts(X, y, dev)
         self._set_task(task_of(y))
         checkpoint = resolve_resume(resume_from) if resume_from is not None else None
         self._check_checkpoint_dir(checkpoint)
@@ -442,13 +456,17 @@ class Trainer:
             )
         return unheld
 
-    def _check_model_accepts(self, X) -> None:
-        """One sample through the model in eval mode: shape errors surface before training."""
+    def _check_model_accepts(self, X, y, dev) -> None:
+        """The first sample of the training set, and of the dev set, through the model in
+        eval mode and the loss with its target: shape errors and targets the loss refuses
+        surface before training (the dev targets would otherwise fail after an epoch)."""
+        samples = [(X, y)] if dev is None else [(X, y), dev]
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         try:
             with no_grad():
-                self.model(Tensor(X[:1]))
+                for inputs, targets in samples:
+                    self.loss(self.model(Tensor(inputs[:1])), targets[:1])
         finally:
             self.model.train(was_training)
 
@@ -472,12 +490,20 @@ class Trainer:
             )
 
     def _check_checkpoint_dir(self, checkpoint: tuple | None) -> None:
-        """Refuse a ``checkpoint_dir`` that holds the checkpoints of another run than the one
-        resumed: this run's would be numbered after them, and keeping the newest deletes them."""
+        """Refuse a ``checkpoint_dir`` that cannot be a directory (it, or a folder above it,
+        exists and is not one), or that holds the checkpoints of another run than the one
+        resumed: this run's would be numbered after them, and keeping the newest deletes
+        them."""
         if self.checkpoints is None:
             return
-        files = self.checkpoints.files()
         directory = self.checkpoints.directory
+        existing = next(p for p in (directory, *directory.parents) if p.exists())
+        if not existing.is_dir():
+            raise ValueError(
+                f"checkpoint_dir {directory}: expected a directory or a path where one can be "
+                f"made, but {existing} exists and is not a directory"
+            )
+        files = self.checkpoints.files()
         if not files or (checkpoint is not None and checkpoint[0].parent.samefile(directory)):
             return
         raise ValueError(
@@ -674,6 +700,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         shape ``(m,)`` or ``(m, 1)`` make a classification task, anything else regression.
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
+        Before the first step, the first sample of each set goes through the model (in
+        eval mode) and the loss with its target, so that inputs or targets they refuse
+        are refused before any work.
     resume_from : path, optional
         A checkpoint file or checkpoint directory to continue from, exactly. Each saved
         callback state goes back to a callback of the same type, in order among those of
@@ -690,7 +719,8 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         ``lambda m, n: chainrule.regularization.l2_penalty(m, lam, n)``.
     metrics : list of str, optional
         Names of :mod:`chainrule.train.metrics` of the task's kind (``ValueError``
-        otherwise); default accuracy (classification) or mse (regression).
+        otherwise; a single string, ``TypeError``); default accuracy (classification) or
+        mse (regression).
     callbacks : list of Callback
     seed : int
         ``>= 0``, default 0: seeds the shuffling of the mini-batches (the model owns its own
@@ -698,14 +728,20 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     shuffle, drop_last : bool
     checkpoint_dir : path, optional
         Write a resume checkpoint after every epoch (and on Ctrl-C) into this directory,
-        keeping the newest two. It must hold no checkpoints, unless it is the directory of
-        the one ``resume_from`` continues (``ValueError`` otherwise: the new run's would
+        keeping the newest two. It must be a directory or a path where one can be made,
+        and hold no checkpoints unless it is the directory of the one ``resume_from``
+        continues (``ValueError`` otherwise, before the first step: the new run's would
         replace them).
     progress : bool
         True: a live bar on terminals and a line per epoch otherwise; False: silent.
     from_logits : bool, optional
         Whether single-output models emit logits (threshold 0) or probabilities (0.5);
-        by default, probabilities when the model's last layer is a Sigmoid or Softmax.
+        by default (None), probabilities when the model's last layer is a Sigmoid or
+        Softmax.
+    save_extras : dict, optional
+        Keyword arguments of :func:`chainrule.save` (``scaler``, ``labels``, ``metadata``)
+        for the model files that :class:`ModelCheckpoint` writes; ``labels`` that do not
+        name the model's outputs are refused (``ValueError``) before the first step.
     trace : bool
         True (the default): record the first steps' forward and backward and replay them
         (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
