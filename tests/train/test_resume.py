@@ -437,9 +437,26 @@ def test_an_early_stopped_run_stays_stopped_on_resume(tmp_path):
     again = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
     resumed_model, opt, resumed = train(tmp_path, 20, resume=tmp_path / "ckpt", callbacks=[again])
     assert resumed.stopped_reason == "early_stopping"
+    assert again.stopped_epoch == stopper.stopped_epoch == 1
     assert resumed.epochs == history.epochs and resumed.step_losses == history.step_losses
     assert_unchanged(resumed_model, model.state_dict())  # the best epoch's weights, restored
     assert len(CheckpointDir(tmp_path / "ckpt").files()) == 2  # nothing new written
+
+
+def test_an_early_stopping_state_saved_without_stopped_epoch_resumes_with_none(tmp_path):
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    first = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    train(tmp_path, 20, callbacks=[first])
+    for path in CheckpointDir(tmp_path / "ckpt").files():  # as written before the key
+        state = load_checkpoint(path)
+        del state["callbacks"][0]["stopped_epoch"]
+        save_checkpoint(path, state)
+    again = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    again.stopped_epoch = 7  # from an earlier run: the saved state replaces it
+    train(tmp_path, 20, resume=tmp_path / "ckpt", callbacks=[again])
+    assert first.stopped_epoch == 1 and again.stopped_epoch is None
+    assert (again.best, again.best_epoch, again.wait) == (first.best, first.best_epoch, first.wait)
 
 
 def test_a_new_run_refuses_a_checkpoint_dir_holding_another_runs_checkpoints(tmp_path):

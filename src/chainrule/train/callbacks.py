@@ -193,12 +193,21 @@ class EarlyStopping(Callback):
             trainer.model.load_state_dict(self.best_weights)
 
     def state_dict(self):
-        return {**self._tracker.state_dict(), "wait": self.wait, "best_weights": self.best_weights}
+        return {
+            **self._tracker.state_dict(),
+            "wait": self.wait,
+            "best_weights": self.best_weights,
+            "stopped_epoch": self.stopped_epoch,
+        }
 
     def load_state_dict(self, state):
+        """Take back ``state``; one saved without ``stopped_epoch`` (by older code) leaves
+        it None."""
         self._tracker.load_state_dict("EarlyStopping", state)
+        stopped = state.get("stopped_epoch")
         self.wait = int(state["wait"])
         self.best_weights = state["best_weights"]
+        self.stopped_epoch = None if stopped is None else int(stopped)
 
 
 class ModelCheckpoint(Callback):
