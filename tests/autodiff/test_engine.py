@@ -145,6 +145,23 @@ def test_leaf_grad_is_writable_even_when_rule_returns_broadcast_view():
 
 
 @pytest.mark.parametrize("backward", ["eager", "traced"])
+def test_two_leaves_added_get_arrays_of_their_own(backward):
+    # add hands g to both operands; stored as both .grads, an in-place change of one (a
+    # clip with out=) changed the other
+    a, b = leaf(np.zeros((2, 3))), leaf(np.zeros((2, 3)))
+
+    def loss(x):
+        return ((a + b) * x).sum()
+
+    step = cr.trace_backward(loss) if backward == "traced" else lambda x: loss(x).backward()
+    for _ in range(3):
+        a.grad = b.grad = None
+        step(cr.tensor(np.arange(6.0).reshape(2, 3)))
+        assert not np.shares_memory(a.grad, b.grad)
+        np.testing.assert_array_equal(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("backward", ["eager", "traced"])
 def test_a_0d_leafs_grad_is_an_array_of_its_own(backward):
     # NumPy hands back scalars for 0-d results; an optimizer writes into .grad's array.
     x = leaf(2.0, "float32")

@@ -84,6 +84,8 @@ CASES = {
         ("constant-cube", lambda a: a**3, [edge(3, 4) / 100]),
         ("constant-half", lambda a: a**0.5, [rand(5, lo=0.1, hi=3.0)]),
         ("numpy-exponent", lambda a: a ** np.float64(3), [grid(3, 4)]),
+        # d/da a^0 = 0, also at a = 0 (not 0 * 0^-1 = NaN)
+        ("zero-exponent", lambda a: a**0, [np.array([0.0, 1.5, -2.0])]),
     ],
     "matmul": [
         ("2d@2d", ops.matmul, [rand(3, 4), rand(4, 5)]),
@@ -195,10 +197,14 @@ CASES = {
     "tanh": [
         ("edge", ops.tanh, [np.array([0.0, -1.5, 3.0, -6.0, 0.7])]),
         ("matrix", ops.tanh, [rand(3, 4)]),
+        ("0-d", ops.tanh, [np.array(0.7)]),  # a ufunc on 0-d gives a scalar, not an array
+        ("of-a-sum", lambda a: ops.tanh(a.sum()), [grid(3)]),
     ],
     "sigmoid": [
         ("edge", ops.sigmoid, [np.array([0.0, -1.5, 3.0, -8.0, 8.0])]),
         ("matrix", ops.sigmoid, [rand(3, 4)]),
+        ("0-d", ops.sigmoid, [np.array(-0.4)]),
+        ("of-an-entry", lambda a: ops.sigmoid(a[1]), [grid(3)]),
     ],
     "relu": [("away-from-kink", ops.relu, [away_from_zero(3, 4)])],
     "leaky_relu": [

@@ -114,6 +114,22 @@ def test_numpy_left_operand_defers_to_tensor():
     assert isinstance(out, cr.Tensor) and out.requires_grad
 
 
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "minimum"])
+def test_a_scalar_takes_the_other_operands_dtype_on_either_side(op):
+    x = np.ones(3, np.float32)
+    fn = getattr(cr.autodiff.ops, op)
+    for a, b in ((x, 0.5), (0.5, x), (x, np.float64(0.5)), (np.float64(0.5), x)):
+        assert fn(a, b).dtype == np.float32
+    assert cr.autodiff.ops.where(x > 0, x, 0.0).dtype == np.float32
+
+
+def test_truth_of_a_tensor_is_its_value():
+    assert not cr.tensor([0.5]) > 1  # Python asked len() before: true for any 1-row tensor
+    assert cr.tensor(0.05) < 0.1  # and len() of a 0-d tensor raised TypeError
+    with pytest.raises(ValueError, match="more than one element"):
+        bool(cr.tensor([1.0, 2.0]))
+
+
 def test_comparisons_give_boolean_constants():
     t = cr.tensor([1.0, -1.0], requires_grad=True)
     mask = t > 0

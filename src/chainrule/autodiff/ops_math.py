@@ -7,6 +7,10 @@ with :func:`unbroadcast`.
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.broadcast import unbroadcast
@@ -15,8 +19,10 @@ from chainrule.autodiff.tensor import Tensor, apply, as_dtype, as_scalar, lift
 
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
-    """Lift both operands to tensors; refuse mixed dtypes instead of upcasting silently."""
-    if isinstance(a, Tensor):
+    """Lift both operands to tensors, a scalar to the other's dtype whichever side it is
+    on; refuse mixed dtypes instead of upcasting silently."""
+    if isinstance(a, Tensor) or not isinstance(a, numbers.Number | np.generic):
+        a = lift(a)
         b = lift(b, a)
     else:
         b = lift(b)
@@ -55,7 +61,11 @@ def _add_kernel(x, y, ra, rb):
     sa, sb = x.shape, y.shape
 
     def vjp(g):
-        return (unbroadcast(g, sa) if ra else None, unbroadcast(g, sb) if rb else None)
+        ga = unbroadcast(g, sa) if ra else None
+        gb = unbroadcast(g, sb) if rb else None
+        if gb is ga and gb is not None:  # one array each: a leaf's .grad may be changed in place
+            gb = gb.copy()
+        return ga, gb
 
     return array_module(x).add(x, y), vjp
 
@@ -111,7 +121,8 @@ def _div_kernel(x, y, ra, rb):
 
 @primitive
 def pow_(a, b):
-    """``a ** b``. d/da = b a^(b-1); d/db = a^b log(a) (defined for a > 0)."""
+    """``a ** b``. d/da = b a^(b-1), and 0 where b = 0 (a^0 is constant, so a = 0 gives 0, not
+    0 * inf); d/db = a^b log(a) (defined for a > 0)."""
     a, b = _pair(a, b, "pow")
     return _binary("pow", _pow_kernel, a, b)
 
@@ -122,7 +133,7 @@ def _pow_kernel(x, y, ra, rb):
 
     def vjp(g):
         return (
-            unbroadcast(g * y * xp.power(x, y - 1), x.shape) if ra else None,
+            unbroadcast(g * y * xp.power(x, xp.where(y == 0, 1, y - 1)), x.shape) if ra else None,
             unbroadcast(g * out * xp.log(x), y.shape) if rb else None,
         )
 

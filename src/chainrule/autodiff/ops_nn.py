@@ -35,8 +35,9 @@ def _tanh_(z):
 
 def _tanh_vjp(g, a):
     """g * (1 - a^2) for a = tanh(z), in one new array."""
-    dz = a * a
-    array_module(a).subtract(1, dz, out=dz)
+    xp = array_module(a)
+    dz = xp.multiply(a, a, out=xp.empty_like(a))  # an array even for 0-d a (not a scalar)
+    xp.subtract(1, dz, out=dz)
     dz *= g
     return dz
 
@@ -50,7 +51,7 @@ def sigmoid_array(x, out=None):
     (1e4 included) in float32 and float64, with full relative precision elsewhere.
     """
     xp = array_module(x)
-    e = xp.negative(x, out=out)
+    e = xp.negative(x, out=xp.empty_like(x) if out is None else out)  # 0-d x: still an array
     with xp.errstate(over="ignore", under="ignore"):
         xp.exp(e, out=e)
     e += 1

@@ -106,6 +106,11 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor (``if loss < best:``); NumPy's ``ValueError``
+        for more elements (without this, Python would ask ``len``: true for any row)."""
+        return bool(self.data)
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._op}" if self._op != "leaf" else ""
