@@ -155,7 +155,10 @@ def gradcheck(
         got = out.dtype if isinstance(out, Tensor) else type(out).__name__
         raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
     upstream = rng.standard_normal(out.shape)
-    leaves = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
+    # every leaf backward reaches, and every checked input (one f does not reach has a
+    # gradient of 0, not whatever .grad an earlier backward left)
+    reached = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
+    leaves = list(dict.fromkeys([*reached, *(tensors[i] for i in checked)]))
     saved_grads = [t.grad for t in leaves]
     for t in leaves:
         t.grad = None
