@@ -83,9 +83,12 @@ def check_range(data, lo: float, hi: float, what: str, loss: str) -> None:
 
 def check_labels(labels, k: int, loss: str) -> None:
     """Raise ``ValueError`` naming the first integer label outside [0, k)."""
-    # one pass: viewed as unsigned, negative labels become huge, so max < k checks both
-    # bounds (the view copies nothing)
-    if labels.view(labels.dtype.str.replace("i", "u")).max() >= k:
+    # one pass: viewed as unsigned, negative labels become at least 2^(bits - 1), so
+    # max < k checks both bounds when k is no larger (the view copies nothing); a narrower
+    # dtype (int8 labels of 300 classes) needs its own test of the lower bound
+    unsigned = labels.view(labels.dtype.str.replace("i", "u"))
+    narrow = labels.dtype.kind == "i" and k > np.iinfo(labels.dtype).max + 1
+    if unsigned.max() >= k or (narrow and labels.min() < 0):
         raise label_error(labels, int(np.flatnonzero((labels < 0) | (labels >= k))[0]), k, loss)
 
 

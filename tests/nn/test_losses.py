@@ -272,6 +272,18 @@ def test_labels_of_any_unsigned_dtype_are_accepted_and_checked(loss):
             loss(z, np.array([0, 60000, 2, 3, 1], dtype))
 
 
+@pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
+@pytest.mark.parametrize("rules", [cr.enable_grad, cr.numpy_rules], ids=["default", "numpy"])
+def test_negative_narrow_labels_are_refused_with_more_classes_than_the_dtype_counts(loss, rules):
+    # int8 -1 viewed as unsigned is 255, which is a valid class of 300: it used to read 299
+    with rules(), pytest.raises(ValueError, match="label -1 at position 0 is out of range"):
+        loss(_t(np.zeros((2, 300))), np.array([-1, 0], np.int8))
+    with rules(), pytest.raises(ValueError, match="label -1 at position 0 is out of range"):
+        losses.cross_entropy(
+            _t(np.zeros((2, 300))), np.array([-1, 0], np.int8), label_smoothing=0.1
+        )
+
+
 def test_bce_rejects_probabilities_outside_the_unit_interval():
     with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]; got 1.5"):
         losses.bce(_t([0.5, 1.5]), [1.0, 0.0])
