@@ -83,12 +83,15 @@ def _float(dtype) -> np.dtype:
     return resolved
 
 
+# each initializer resolves its dtype before drawing: a refused one leaves rng as it was
 def _gaussian(shape, rng, dtype, std: float) -> np.ndarray:
-    return (as_generator(rng).standard_normal(shape) * std).astype(_float(dtype))
+    dtype = _float(dtype)
+    return (as_generator(rng).standard_normal(shape) * std).astype(dtype)
 
 
 def _uniform(shape, rng, dtype, limit: float) -> np.ndarray:
-    return as_generator(rng).uniform(-limit, limit, shape).astype(_float(dtype))
+    dtype = _float(dtype)
+    return as_generator(rng).uniform(-limit, limit, shape).astype(dtype)
 
 
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
@@ -107,7 +110,8 @@ def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.
     """Gaussian N(mean, std^2). ``std=1`` is the notes' plain ``np.random.randn``."""
     std = _checks.real("normal", "std", std, low=0.0)
     mean = _checks.real("normal", "mean", mean)
-    return (_gaussian(shape, rng, "float64", std) + mean).astype(_float(dtype))
+    dtype = _float(dtype)
+    return (_gaussian(shape, rng, "float64", std) + mean).astype(dtype)
 
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
@@ -115,7 +119,8 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     low, high = _checks.real("uniform", "low", low), _checks.real("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
-    return as_generator(rng).uniform(low, high, shape).astype(_float(dtype))
+    dtype = _float(dtype)
+    return as_generator(rng).uniform(low, high, shape).astype(dtype)
 
 
 def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:

@@ -117,6 +117,14 @@ def test_integer_dtypes_are_refused(name):
         init.get_initializer(name)((3, 2), rng=0, dtype="int64")
 
 
+@pytest.mark.parametrize("spec", ["he_normal", "xavier_uniform", {"name": "normal"}, "uniform"])
+def test_a_refused_dtype_leaves_the_generator_as_it_was(spec):
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="got dtype int32"):
+        init.initialize(spec, (30, 20), rng, "int32")
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+
+
 def test_biases_start_at_zero():
     assert not np.any(nn.Linear(5, 4, init="he_normal", rng=0).bias.data)
 

@@ -28,8 +28,19 @@ def test_linear_rejects_a_wrong_feature_count():
         ValueError, match=r"Linear\(784 -> 30\) expected input with 784 features, got 100"
     ):
         nn.Linear(784, 30)(np.zeros((2, 100), np.float32))
-    with pytest.raises(ValueError, match="positive int in_features"):
+    with pytest.raises(ValueError, match="in_features expected an integer >= 1, got 0"):
         nn.Linear(0, 3)
+
+
+def test_layer_sizes_and_axes_are_integers_of_any_kind():
+    assert nn.Linear(np.int64(4), np.int32(3)).get_config()["in_features"] == 4
+    assert type(nn.BatchNorm1d(np.int64(4)).num_features) is int
+    with pytest.raises(TypeError, match="num_features expected an integer >= 1, got float"):
+        nn.BatchNorm1d(4.0)
+    with pytest.raises(TypeError, match=r"Softmax: axis expected an integer, got float -0.5"):
+        nn.Softmax(axis=-0.5)  # int() made it 0: a softmax over the batch
+    with pytest.raises(TypeError, match="LogSoftmax: axis expected an integer, got str"):
+        nn.LogSoftmax(axis="1")
 
 
 def test_activation_layers_by_name():

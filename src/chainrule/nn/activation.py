@@ -6,6 +6,8 @@ used by :class:`~chainrule.nn.MLP` and configs to the classes.
 
 from __future__ import annotations
 
+import numbers
+
 from chainrule import _checks
 from chainrule.autodiff.ops import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.nn.module import Module
@@ -80,6 +82,11 @@ class Softmax(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(
+                f"{type(self).__name__}: axis expected an integer, got {type(axis).__name__} "
+                f"{axis!r}"
+            )
         self.axis = int(axis)
 
     def forward(self, x):

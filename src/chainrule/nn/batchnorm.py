@@ -34,9 +34,7 @@ class BatchNorm1d(Module):
         self, num_features: int, momentum: float = 0.9, eps: float = 1e-5, dtype="float32"
     ) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"BatchNorm1d: expected a positive int, got {num_features!r}")
-        self.num_features = num_features
+        self.num_features = _checks.integer("BatchNorm1d", "num_features", num_features, low=1)
         self.momentum = _checks.real(
             "BatchNorm1d", "momentum", momentum, low=0.0, high=1.0, high_open=True
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chainrule import _checks
 from chainrule.autodiff.ops import linear
 from chainrule.autodiff.tensor import Tensor, as_dtype, lift
 from chainrule.init import as_generator, check_spec, initialize, zeros
@@ -43,9 +44,8 @@ class Linear(Module):
         dtype="float32",
     ) -> None:
         super().__init__()
-        for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"Linear: expected a positive int {name}, got {n!r}")
+        in_features = _checks.integer("Linear", "in_features", in_features, low=1)
+        out_features = _checks.integer("Linear", "out_features", out_features, low=1)
         self.in_features = in_features
         self.out_features = out_features
         self.init = check_spec(init)
