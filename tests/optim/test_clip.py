@@ -47,3 +47,18 @@ def test_optimizer_clips_value_then_global_norm_across_parameters():
     np.testing.assert_allclose(a.data, [-1.5, 2.0])
     np.testing.assert_allclose(b.data, [0.0])
     np.testing.assert_array_equal(a.grad, [3.0, -100.0])
+
+
+def test_integer_arrays_are_refused_with_their_dtype():
+    # int32 squares overflowed silently (26552.45 for a norm of 70710.68), and integer
+    # arrays cannot hold clipped values (NumPy's own casting error)
+    big = np.array([50000, 50000], np.int32)
+    with pytest.raises(TypeError, match="global_norm: array 1 expected a floating-point dtype"):
+        global_norm([np.ones(2), big])
+    with pytest.raises(TypeError, match="clip_by_global_norm: array 0 .* got int32"):
+        clip_by_global_norm([big], 1.0)
+    with pytest.raises(TypeError, match="clip_by_value: array 0 .* got int64"):
+        clip_by_value([np.array([1, 2, 3], np.int64)], 1.5)
+    with pytest.raises(TypeError, match="got bool"):
+        clip_by_value([np.array([True])], 1.0)
+    assert global_norm([big.astype(np.float64)]) == pytest.approx(70710.678, rel=1e-6)

@@ -4,7 +4,9 @@ Both are plain functions over a list of arrays, usable on their own (say, to log
 gradient norm) and applied by every optimizer before its update rule when it is built with
 ``clip_value=`` and/or ``clip_norm=`` (value first, then norm, so that the norm bound holds
 for what the rule finally sees). Neither writes into its inputs unless handed them as
-``out``.
+``out``. Gradients are floating-point arrays: :func:`global_norm` and the clipping functions
+refuse others (``TypeError`` naming the dtype) before any work, since integer squares would
+overflow silently and integer arrays cannot hold clipped values.
 """
 
 from __future__ import annotations
@@ -33,7 +35,17 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
     Python floats; if they overflow, the norm is recomputed in float64 after scaling by the
     largest magnitude, so finite inputs always give a finite norm. NaN or Inf entries give
     a NaN or Inf norm.
+
+    Raises
+    ------
+    TypeError
+        If an array is not of a floating-point dtype.
     """
+    _check_floating(arrays, "global_norm")
+    return _global_norm(arrays)
+
+
+def _global_norm(arrays: Sequence[np.ndarray]) -> float:
     total = sum_of_squares(arrays)
     if math.isfinite(total):
         return math.sqrt(total)
@@ -53,12 +65,15 @@ def clip_by_global_norm(
 
     Raises
     ------
+    TypeError
+        If an array is not of a floating-point dtype.
     ValueError
         If ``max_norm`` is not a finite number > 0.
     """
     max_norm = _checks.real("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
+    _check_floating(arrays, "clip_by_global_norm")
     out = _outputs(arrays, out, "clip_by_global_norm")
-    norm = global_norm(arrays)
+    norm = _global_norm(arrays)
     scale = max_norm / norm if norm > max_norm else 1.0
     for a, o in zip(arrays, out, strict=True):
         if scale != 1.0:
@@ -75,14 +90,26 @@ def clip_by_value(
 
     Raises
     ------
+    TypeError
+        If an array is not of a floating-point dtype.
     ValueError
         If ``limit`` is not a finite number > 0.
     """
     limit = _checks.real("clip_by_value", "limit", limit, low=0.0, low_open=True)
+    _check_floating(arrays, "clip_by_value")
     out = _outputs(arrays, out, "clip_by_value")
     for a, o in zip(arrays, out, strict=True):
         np.clip(a, -limit, limit, out=o)
     return list(out)
+
+
+def _check_floating(arrays, owner: str) -> None:
+    for i, a in enumerate(arrays):
+        dtype = np.asarray(a).dtype
+        if dtype.kind != "f":
+            raise TypeError(
+                f"{owner}: array {i} expected a floating-point dtype (a gradient), got {dtype}"
+            )
 
 
 def _outputs(arrays, out, owner: str):
