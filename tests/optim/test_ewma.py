@@ -53,3 +53,9 @@ def test_an_impulse_fades_to_one_over_e_after_one_over_one_minus_beta_steps():
 def test_beta_outside_unit_interval_is_rejected(beta):
     with pytest.raises(ValueError, match=rf"beta expected .* in \[0, 1\), got {beta}"):
         EWMA(beta)
+
+
+def test_a_0d_value_is_no_series():
+    with pytest.raises(ValueError, match=r"ewma: series expected an array of shape \(T, ...\), "):
+        ewma(5.0)
+    assert ewma([5.0], beta=0.5).tolist() == [2.5]

@@ -65,7 +65,8 @@ class EWMA:
 def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndarray:
     """The EWMA of a whole series along its first axis: ``out[t-1]`` is the value at t.
 
-    Floating series keep their dtype; integer ones become float64.
+    Floating series keep their dtype; integer ones become float64. A 0-d value is no
+    series: ``ValueError``.
 
     Examples
     --------
@@ -73,6 +74,10 @@ def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndar
     [0.5, 0.75]
     """
     theta = np.asarray(series)
+    if theta.ndim == 0:
+        raise ValueError(
+            f"ewma: series expected an array of shape (T, ...), got a 0-d value {series!r}"
+        )
     if theta.dtype.kind != "f":
         theta = theta.astype(np.float64)
     avg = EWMA(beta, bias_correction=bias_correction)
