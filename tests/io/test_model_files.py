@@ -53,6 +53,9 @@ def test_round_trip_is_bit_identical(name, tmp_path):
     loaded = cr.load(path)
     assert type(loaded) is type(model)
     assert loaded.get_config() == model.get_config()
+    # the count a file's tensors are checked against before building is exact
+    needed = cr.io._values_needed(model.get_config())
+    assert needed == sum(v.size for v in model.state_dict().values())
     for key, value in model.state_dict().items():
         other = loaded.state_dict()[key]
         assert other.dtype == value.dtype and np.array_equal(other, value), key
@@ -109,7 +112,7 @@ def test_unknown_layer_name_is_a_format_error(tmp_path):
 def test_mismatched_shapes_are_a_format_error(tmp_path):
     tree = saved_tree(tmp_path)
     name = next(iter(tree["state"]))
-    tree["state"][name] = np.zeros((2, 2), np.float32)
+    tree["state"][name] = np.zeros((5, 5), np.float32)  # more values: the model is built
     write_tree(tmp_path / "x.safetensors", tree)
     with pytest.raises(FormatError, match="mis-shaped"):
         cr.load(tmp_path / "x.safetensors")
@@ -156,7 +159,11 @@ def _raw_file(path, tree_json: str, tensors=None):
         (lambda t: t.update(state="abc"), "the state to map names to tensors, got 'abc'"),
         (lambda t: t.update(labels=5), "labels to be a list of strings, got 5"),
         (lambda t: t.update(metadata=[1]), "metadata to be an object, got \\[1\\]"),
-        (lambda t: t["architecture"].update(sizes=[1 << 20, 1 << 20]), "MemoryError"),
+        (
+            lambda t: t["architecture"].update(sizes=[1 << 20, 1 << 20]),
+            "the architecture needs 1,099,512,676,352 parameter and buffer values, the "
+            "file's tensors hold 43",
+        ),
     ],
     ids=[
         "reference",
@@ -175,6 +182,36 @@ def test_hostile_trees_are_format_errors(tmp_path, change, match):
     change(skeleton)
     path = _raw_file(tmp_path / "x.safetensors", json.dumps(skeleton), arrays)
     with pytest.raises(FormatError, match=match):
+        cr.load_bundle(path)
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [
+        nn.MLP([1, 4, 4, 1], seed=0, dtype="float64").get_config()
+        | {"sizes": [1, 16000, 16000, 1]},
+        nn.MLP([2, 3, 2], batch_norm=True, seed=0).get_config(),
+        nn.Sequential(nn.Linear(2, 3, rng=0), nn.BatchNorm1d(3), nn.ReLU()).get_config(),
+        nn.Linear(2, 3, rng=0).get_config() | {"in_features": 10**9},
+    ],
+    ids=["mlp-16000", "mlp-batch-norm", "sequential", "linear"],
+)
+def test_an_architecture_bigger_than_the_files_tensors_is_refused_before_building(
+    tmp_path, monkeypatch, architecture
+):
+    """A few hundred bytes of config could ask for gigabytes of randomly initialised
+    weights: the file is refused from the config and the tensors' sizes alone."""
+    import chainrule.io
+
+    def build(config, rng=None):
+        raise AssertionError("the model was built before its tensors were checked")
+
+    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
+    tree = {"format": "chainrule.model", "version": 1, "architecture": architecture}
+    tree.update(state={}, scaler=None, labels=None, metadata={})
+    path = _raw_file(tmp_path / "big.safetensors", json.dumps(tree))
+    assert path.stat().st_size < 1000
+    with pytest.raises(FormatError, match=f"{path}: the architecture needs [0-9,]+ parameter"):
         cr.load_bundle(path)
 
 
