@@ -691,18 +691,18 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
     optimizer : chainrule.optim optimizer
-        Over the model's parameters (``ValueError`` if it holds none of them). Those it
-        leaves out stay frozen: their gradients are dropped at every step, as the
-        optimizer's own are, so that their logged norms are each step's.
+        Over the model's parameters (``ValueError`` if it holds none of them). Model
+        parameters it leaves out stay as they are (frozen); their gradients are reset at
+        every step with the optimizer's, so that their logged norms are per step too.
     X, y : arrays
         Training samples (first axis) and targets: integer labels, one-hot rows or values
         (finite: NaN or inf is refused). Integer labels, one-hot rows and 0/1 labels of
         shape ``(m,)`` or ``(m, 1)`` make a classification task, anything else regression.
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
-        Before the first step, the first sample of each set goes through the model (in
-        eval mode) and the loss with its target, so that inputs or targets they refuse
-        are refused before any work.
+        Before the first step, the first training sample and the first dev sample go
+        through the model (in eval mode) and the loss with their targets, so that inputs
+        or targets either refuses are refused before any work.
     resume_from : path, optional
         A checkpoint file or checkpoint directory to continue from, exactly. Each saved
         callback state goes back to a callback of the same type, in order among those of
@@ -729,9 +729,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     checkpoint_dir : path, optional
         Write a resume checkpoint after every epoch (and on Ctrl-C) into this directory,
         keeping the newest two. It must be a directory or a path where one can be made,
-        and hold no checkpoints unless it is the directory of the one ``resume_from``
-        continues (``ValueError`` otherwise, before the first step: the new run's would
-        replace them).
+        holding no checkpoints unless it is the directory of the one ``resume_from``
+        continues (the new run's would replace them); ``ValueError`` otherwise, before the
+        first step.
     progress : bool
         True: a live bar on terminals and a line per epoch otherwise; False: silent.
     from_logits : bool, optional
