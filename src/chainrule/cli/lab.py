@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from chainrule.cli.errors import UsageError
 
 
@@ -39,6 +42,7 @@ def list_experiments(args) -> int:
 
 
 def run_experiments(args) -> int:
+    """Exit 0 when every experiment run reproduced its claim, 1 when one did not or failed."""
     from chainrule.lab import EXPERIMENTS
 
     if args.all == bool(args.names):
@@ -49,12 +53,20 @@ def run_experiments(args) -> int:
             f"lab run: unknown experiment(s) {', '.join(unknown)}; "
             f"`chainrule lab list` shows the {len(EXPERIMENTS)} registered"
         )
-    from chainrule.lab import runner  # lands separately; imported only when running
+    out = Path(args.out)
+    ancestor = next(p for p in (out, *out.parents) if p.exists())
+    if not ancestor.is_dir():
+        raise UsageError(f"lab run: --out expected a directory path, but {ancestor} is a file")
+    from chainrule.lab import runner
 
-    results = runner.run_experiments(
-        None if args.all else args.names, args.preset, args.out, not args.quiet
+    outcomes = runner.run_experiments(
+        None if args.all else args.names, args.preset, out, not args.quiet
     )
-    if isinstance(results, int):
-        return results
-    values = results.values() if isinstance(results, dict) else results or ()
-    return 1 if any(not getattr(r, "verdict", True) for r in values) else 0
+    failed = [o for o in outcomes if o.status != "reproduced"]
+    if failed:
+        listed = ", ".join(f"{o.experiment.name} ({o.status})" for o in failed)
+        print(
+            f"lab run: {len(failed)} of {len(outcomes)} not reproduced: {listed}", file=sys.stderr
+        )
+        return 1
+    return 0

@@ -1,0 +1,59 @@
+"""``chainrule lab run``: the exit status says whether every claim was reproduced."""
+
+import sys
+
+import pytest
+
+from chainrule.cli import main
+from chainrule.lab import EXPERIMENTS, runner
+from chainrule.lab.base import Result
+
+
+def _outcome(status: str) -> runner.Outcome:
+    result = None if status == "error" else Result({}, [], status == "reproduced", "", "")
+    error = "Traceback ...\nRuntimeError: boom\n" if status == "error" else None
+    return runner.Outcome(EXPERIMENTS["graph"], "fast", 0.1, result, error)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        (["reproduced"], 0),
+        (["reproduced", "not reproduced"], 1),
+        (["error", "reproduced"], 1),
+    ],
+)
+def test_exit_status_is_1_unless_every_experiment_reproduced(
+    capsys, monkeypatch, tmp_path, statuses, code
+):
+    outcomes = [_outcome(s) for s in statuses]
+    monkeypatch.setattr(runner, "run_experiments", lambda *args: outcomes)
+    assert main(["lab", "run", "graph", "--out", str(tmp_path), "-q"]) == code
+    err = capsys.readouterr().err
+    if code:
+        bad = [s for s in statuses if s != "reproduced"]
+        assert f"1 of 2 not reproduced: graph ({bad[0]})" in err
+    else:
+        assert err == ""
+
+
+def test_an_experiment_that_errors_exits_1(capsys, monkeypatch, tmp_path):
+    """A real run: without matplotlib the graph experiment cannot draw and errors."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["lab", "run", "graph", "--out", str(tmp_path), "-q"]) == 1
+    assert "1 of 1 not reproduced: graph (error)" in capsys.readouterr().err
+    assert (tmp_path / "results.json").is_file()
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["file", "below-a-file"])
+def test_out_on_a_regular_file_is_a_usage_error(capsys, monkeypatch, tmp_path, below):
+    def run_experiments(*args):
+        raise AssertionError("experiments ran before --out was checked")
+
+    monkeypatch.setattr(runner, "run_experiments", run_experiments)
+    (tmp_path / "taken").write_text("mine")
+    out = tmp_path / "taken" / "lab" if below else tmp_path / "taken"
+    assert main(["lab", "run", "graph", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out expected a directory path, but {tmp_path / 'taken'} is a file" in err
+    assert (tmp_path / "taken").read_text() == "mine"
