@@ -211,3 +211,10 @@ def test_resume_from_unreadable_checkpoints_fails_before_any_data_is_loaded(
         assert main(["train", "--resume", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"FormatError: no readable checkpoint in {tmp_path / 'checkpoints'}" in err
+
+
+def test_a_missing_schedule_field_is_reported_once_under_its_own_key(capsys, no_data):
+    assert main(["train", MOONS, "--set", "schedule.name=step_decay"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule: error: schedule.params: ") and "missing ['every']" in err
+    assert "optimizer" not in err

@@ -135,8 +135,9 @@ def build_optimizer(config: dict, model, n_train: int):
         kwargs["clip_norm"] = o["clip_norm"]
     if o["name"] == "adamw":
         kwargs.setdefault("weight_decay", o["weight_decay"])
+    schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
     try:
-        return OPTIMIZERS[o["name"]](model.parameters(), build_schedule(config, n_train), **kwargs)
+        return OPTIMIZERS[o["name"]](model.parameters(), schedule, **kwargs)
     except TypeError as exc:
         raise UsageError(f"optimizer.params: {exc}") from None
     except ValueError as exc:
