@@ -1,5 +1,7 @@
 """Exit statuses: 2 for usage and config errors (with the promised messages), 1 at run time."""
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,39 @@ def test_a_missing_schedule_field_is_reported_once_under_its_own_key(capsys, no_
     err = capsys.readouterr().err
     assert err.startswith("chainrule: error: schedule.params: ") and "missing ['every']" in err
     assert "optimizer" not in err
+
+
+def test_without_matplotlib_train_exits_2_before_loading_data(capsys, monkeypatch, no_data):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    assert main(["train", MOONS]) == 2
+    err = capsys.readouterr().err
+    assert "the report needs matplotlib" in err and "pip install 'chainrule[plot]'" in err
+    assert "or pass --no-report" in err
+
+
+def test_without_matplotlib_no_report_trains(monkeypatch, tmp_path):
+    from chainrule.cli import train
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    out = tmp_path / "run"
+    args = ["--set", "train.epochs=1", "--set", f"output.dir={out}", "--no-report", "-q"]
+    assert main(["train", MOONS, *args]) == 0
+    assert (out / "metrics.json").is_file() and not (out / "report.html").exists()
+
+
+def test_metrics_are_written_before_the_report(capsys, monkeypatch, tmp_path):
+    from chainrule.cli import report, train
+
+    def write(*args):
+        raise RuntimeError("a figure failed")
+
+    monkeypatch.setattr(report, "write", write)
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    out = tmp_path / "run"
+    assert main(["train", MOONS, "--set", "train.epochs=1", "--set", f"output.dir={out}"]) == 1
+    captured = capsys.readouterr()
+    assert "RuntimeError: a figure failed" in captured.err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 and "accuracy" in metrics["test"]
+    assert f"model: {out / 'model.safetensors'}" in captured.out

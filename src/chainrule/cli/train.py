@@ -64,7 +64,11 @@ def add_parser(subparsers) -> None:
         help="override a config key with a TOML value, e.g. --set model.sizes=[784,100,10]",
     )
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    p.add_argument("--no-report", action="store_true", help="skip figures and report.html")
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip figures and report.html (train without matplotlib)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -222,6 +226,16 @@ def _resume_config(args) -> tuple[dict, Path]:
     return config, checkpoint
 
 
+def _check_plotting() -> None:
+    """The report's figures need matplotlib: refuse before training, not after it."""
+    from chainrule import plots
+
+    try:
+        plots.pyplot()
+    except ImportError as exc:
+        raise UsageError(f"the report needs matplotlib ({exc}); or pass --no-report") from None
+
+
 def run(args) -> int:
     start = time.perf_counter()
     if args.resume:
@@ -229,6 +243,8 @@ def run(args) -> int:
     else:
         (config, stem), checkpoint = load_config(args.config, args.overrides), None
         _check_output_dir(config)
+    if not args.no_report:
+        _check_plotting()
     say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
     if not args.quiet:
         print(cfg.dumps(config))
@@ -293,11 +309,7 @@ def run(args) -> int:
     }
     metadata["metrics"] = results
     crio.save(model, run_dir / "model.safetensors", **extras)
-    report_path = None
-    if not args.no_report:
-        from chainrule.cli import report
-
-        report_path = report.write(run_dir, config, history, trainer, data, to_targets, metrics)
+    # the results are saved before the report is drawn: a failing figure loses none of them
     metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
     atomic_write(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
 
@@ -307,6 +319,9 @@ def run(args) -> int:
         summary.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")
     print(", ".join(summary) + f"; time {metrics['time']['total_s']:.1f} s")
     print(f"model: {run_dir / 'model.safetensors'}")
-    if report_path is not None:
+    if not args.no_report:
+        from chainrule.cli import report
+
+        report_path = report.write(run_dir, config, history, trainer, data, to_targets, metrics)
         print(f"report: {report_path}")
     return 0
