@@ -74,6 +74,8 @@ def test_duplicates_and_unnamed_positions():
         SGD([("a", p), ("a", q)])
     assert SGD([("a", p), q]).param_names == ("a", "param1")
     assert SGD({"x": p, "y": q}).param_names == ("x", "y")
+    held = SGD({"x": p, "y": q}).params
+    assert len(held) == 2 and held[0] is p and held[1] is q
 
 
 def test_setting_a_bad_rate_or_epoch_later_is_checked():

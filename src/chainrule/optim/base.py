@@ -164,6 +164,11 @@ class Optimizer:
     def param_names(self) -> tuple[str, ...]:
         return tuple(self._names)
 
+    @property
+    def params(self) -> tuple:
+        """The tensors this optimizer updates, in the order of :attr:`param_names`."""
+        return tuple(self._params)
+
     # -- the step ----------------------------------------------------------------------
     def zero_grad(self) -> None:
         """Drop every parameter's gradient (``p.grad = None``); buffers are never reused."""

@@ -445,7 +445,7 @@ class Trainer:
         gradients each step drops with the optimizer's; ``ValueError`` when it holds none
         of them, as an optimizer built over another model's parameters does. The optimizer
         may hold tensors the model does not (say, a loss's own learnable ones)."""
-        held = {id(p) for p in self.optimizer._params}
+        held = {id(p) for p in self.optimizer.params}
         named = list(self.model.named_parameters())
         unheld = [p for _, p in named if id(p) not in held]
         if named and len(unheld) == len(named):
