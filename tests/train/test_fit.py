@@ -424,6 +424,30 @@ def test_binary_float_labels_log_accuracy(moons):
     assert history.last["dev_accuracy"] > 0.85 and "train_accuracy" in history.last
 
 
+@pytest.mark.parametrize("loss", ["mse", "quadratic", "mae"])
+def test_a_linear_output_on_the_targets_scale_is_read_at_one_half(moons, loss):
+    # outputs trained toward 0/1 targets: class 1 above 0.5; they were read as logits,
+    # class 1 above 0, which counted most of class 0 as class 1
+    X, y, Xd, yd = moons
+    model = nn.MLP([2, 16, 1], activation="tanh", seed=0)
+    history = fit(
+        model,
+        loss,
+        optim.Adam(model.named_parameters(), lr=0.02),
+        X,
+        y.astype(np.float32).reshape(-1, 1),
+        dev=(Xd, yd.astype(np.float32).reshape(-1, 1)),
+        epochs=10,
+        progress=False,
+    )
+    outputs = predict(model, Xd).reshape(-1)
+    assert outputs.min() < 0 or outputs.max() > 1  # strays outside [0, 1]: clipped, not refused
+    expected = np.mean((outputs > 0.5) == yd)
+    assert history.last["dev_accuracy"] == pytest.approx(expected) and expected > 0.8
+    scores = evaluate(model, loss, Xd, yd.astype(np.float32).reshape(-1, 1))
+    assert scores["accuracy"] == pytest.approx(expected)
+
+
 def test_regression_targets_log_mse():
     X, y = cr.data.make_sine(200, noise=0.1, seed=0)
     model = nn.MLP([1, 16, 1], activation="tanh", seed=0)

@@ -53,6 +53,14 @@ def _resolve_loss(loss):
     return loss
 
 
+def _on_target_scale(loss) -> bool:
+    """Whether ``loss`` compares outputs with the targets' values themselves (the quadratic
+    cost, MSE, MAE), so that a class is read from an output at 0.5 whatever its last layer."""
+    from chainrule import losses
+
+    return loss in (losses.quadratic, losses.mse, losses.mae)
+
+
 def _as_array(name: str, x) -> np.ndarray:
     x = x.data if isinstance(x, Tensor) else np.asarray(x)
     if x.ndim == 0 or x.shape[0] == 0:
@@ -160,6 +168,7 @@ class Trainer:
                 raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}")
         self.model = model
         self.loss = _resolve_loss(loss)
+        self._target_scale = _on_target_scale(self.loss)
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
@@ -364,9 +373,11 @@ class Trainer:
         self.task = task
         self._metric_fns = fns
         if self.from_logits is None:
-            self.from_logits = not ends_in_probabilities(self.model)
+            self.from_logits = not (ends_in_probabilities(self.model) or self._target_scale)
 
     def _predicted(self, outputs: np.ndarray) -> np.ndarray:
+        if self._target_scale and not self.from_logits:
+            return metrics_mod.predictions_on_target_scale(outputs)
         return metrics_mod.predictions_from_outputs(outputs, from_logits=self.from_logits)
 
     def _end_epoch(self, dev, position) -> None:
@@ -737,7 +748,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     from_logits : bool, optional
         Whether single-output models emit logits (threshold 0) or probabilities (0.5);
         by default (None), probabilities when the model's last layer is a Sigmoid or
-        Softmax.
+        Softmax, and outputs on the targets' scale (0.5, clipped into [0, 1] first: see
+        :func:`~chainrule.train.metrics.predictions_on_target_scale`) when the loss is
+        the quadratic cost, MSE or MAE, whatever the last layer.
     save_extras : dict, optional
         Keyword arguments of :func:`chainrule.save` (``scaler``, ``labels``, ``metadata``)
         for the model files that :class:`ModelCheckpoint` writes; ``labels`` that do not

@@ -313,6 +313,18 @@ def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
     return (s > 0.5).astype(np.intp)
 
 
+def predictions_on_target_scale(outputs: Any) -> np.ndarray:
+    """Class labels from outputs trained toward the 0/1 or one-hot targets themselves (a
+    linear output layer under the quadratic cost, MSE or MAE): ``argmax`` over several
+    outputs; one output is class 1 above 0.5. Such an output may stray outside [0, 1], so
+    it is clipped into it first (no decision changes), where ``from_logits=False`` would
+    refuse it; otherwise as :func:`predictions_from_outputs`."""
+    a = np.asarray(outputs)
+    if a.dtype.kind == "f" and (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
+        a = np.clip(a, 0.0, 1.0)  # NaN stays NaN, and is refused below
+    return predictions_from_outputs(a, from_logits=False)
+
+
 @dataclass(frozen=True)
 class Metric:
     """A named metric and the direction in which it improves.
