@@ -48,6 +48,8 @@ def test_defaults_fill_every_key():
         ),
         ({"model": {"sizes": [3, 8, 2]}}, "the data (moons) has 2, model.sizes[0] is 3"),
         ({"model": {"sizes": [2, 8, 3]}}, "the number of classes (2 or 1 for a binary task)"),
+        ({"optimizer": {"lr": 10**400}}, "optimizer.lr: expected a number within the float"),
+        ({"data": {"split": [1, 10**400, 1]}}, "data.split[1]: expected a number within the float"),
     ],
 )
 def test_bad_configs_name_the_key_and_the_expected_type(sections, expected):

@@ -186,6 +186,11 @@ def _check_number(name: str, key: Key, value: Any, what: str) -> float:
     return value
 
 
+def _fits_float(value: int | float) -> bool:
+    """False for an integer beyond the float range (TOML and JSON have any size)."""
+    return not isinstance(value, int) or abs(value) <= sys.float_info.max
+
+
 def _coerce(name: str, key: Key, value: Any) -> Any:
     """Check ``value`` against ``key``; return it in canonical form (ints become floats)."""
     wrong = f"{name}: expected {{}}, got {_type_name(value)} {value!r}"
@@ -196,6 +201,8 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
     if key.kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(wrong.format("a number (float)"))
+        if not _fits_float(value):
+            raise ConfigError(wrong.format("a number within the float range"))
         if not math.isfinite(value):
             raise ConfigError(wrong.format("a finite number"))
         return _check_number(name, key, float(value), "a number")
@@ -230,6 +237,8 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
                 raise ConfigError(
                     f"{name}[{i}]: expected {an_item}, got {_type_name(v)} {v!r} ({expected})"
                 )
+            if not _fits_float(v) and key.kind != "sizes":
+                raise ConfigError(f"{name}[{i}]: expected a number within the float range, got {v}")
             out.append(_check_number(f"{name}[{i}]", key, v, an_item))
         return out if key.kind == "sizes" else [float(v) for v in out]
     raise AssertionError(key.kind)
