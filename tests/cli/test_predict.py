@@ -61,3 +61,40 @@ def test_labels_that_do_not_fit_the_outputs_load_but_predict_refuses_them(
     assert main(["predict", str(model), str(tmp_path / "not-read.npy")]) == 1
     err = capsys.readouterr().err
     assert "FormatError" in err and "expected 2 labels, one per output of the model, got 3" in err
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_a_sequential_model_predicts_and_evaluates(capsys, tmp_path):
+    """Not only MLPs: the input width and dtype come from the first Linear, the output
+    width from the last, the output kind from the last layer."""
+    seq = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Linear(3, 2, rng=1))
+    path = cr.save(seq, tmp_path / "seq.safetensors")
+    X = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    expected = _softmax(cr.predict(seq, X).astype(np.float64))
+    np.testing.assert_allclose([[float(p) for p in r[2:]] for r in rows], expected, atol=1e-6)
+    assert [int(r[1]) for r in rows] == list(expected.argmax(axis=1))
+    np.savez(tmp_path / "d.npz", X=X, y=expected.argmax(axis=1))
+    assert main(["evaluate", str(path), "--data", str(tmp_path / "d.npz"), "--json"]) == 0
+    assert '"accuracy": 1.0' in capsys.readouterr().out
+
+    sig = nn.Sequential(nn.Linear(2, 1, rng=0, dtype="float64"), nn.Sigmoid())
+    path = cr.save(sig, tmp_path / "sig.safetensors")
+    assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    p1 = cr.predict(sig, X.astype(np.float64))[:, 0]
+    np.testing.assert_allclose([float(r[3]) for r in rows], p1, atol=1e-6)
+    assert [int(r[1]) for r in rows] == list((p1 > 0.5).astype(int))
+
+
+def test_a_model_without_a_linear_layer_is_a_usage_error(capsys, tmp_path):
+    path = cr.save(nn.Sequential(nn.ReLU()), tmp_path / "relu.safetensors")
+    np.save(tmp_path / "x.npy", np.zeros((2, 2), np.float32))
+    assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 2
+    assert "expected a model with a Linear layer" in capsys.readouterr().err

@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from chainrule.cli import config as cfg
 from chainrule.cli.errors import UsageError
 
 
@@ -89,6 +91,56 @@ def load_model(path: str):
     return load_bundle(_existing(path, "model file"))
 
 
+#: The output layer a model's last layer makes (anything else leaves logits or scores).
+_OUTPUT_LAYERS = {"Sigmoid": "sigmoid", "Softmax": "softmax", "LogSoftmax": "log_softmax"}
+
+
+#: The loss evaluate uses for a model file that names none (one not written by train).
+_USUAL_LOSS = {"linear": "cross_entropy", "sigmoid": "bce", "softmax": "bce", "log_softmax": "nll"}
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """What predict and evaluate need of a saved model, whatever its architecture: the
+    input width and dtype (its first ``Linear``), the output width (its last ``Linear``;
+    no later layer changes it), the output layer, the loss it was trained with (saved by
+    ``chainrule train``; else the usual one for its output layer) and so whether its
+    outputs are logits."""
+
+    in_features: int
+    out_features: int
+    dtype: np.dtype
+    output: str
+    loss: str
+    from_logits: bool
+
+    @classmethod
+    def of(cls, bundle, source: str) -> ModelIO:
+        from chainrule import nn
+
+        modules = [m for _, m in bundle.model.named_modules()]
+        linears = [m for m in modules if isinstance(m, nn.Linear)]
+        if not linears:
+            raise UsageError(
+                f"{source}: expected a model with a Linear layer (its first gives the input "
+                f"width), got a {type(bundle.model).__name__} without one"
+            )
+        leaves = [m for m in modules if not m.children()]
+        output = _OUTPUT_LAYERS.get(type(leaves[-1]).__name__, "linear")
+        n_out = linears[-1].out_features
+        loss = bundle.metadata.get("loss")
+        if not (isinstance(loss, str) and loss in cfg.LOSS_INPUTS):
+            loss = "bce_with_logits" if (output, n_out) == ("linear", 1) else _USUAL_LOSS[output]
+        return cls(
+            linears[0].in_features,
+            n_out,
+            linears[0].dtype,
+            output,
+            loss,
+            cfg.outputs_are_logits(loss, output),
+        )
+
+
 def _read_array(path: Path) -> np.ndarray:
     """An input array from .npy, .csv or IDX (raw or .gz)."""
     suffixes = "".join(path.suffixes[-2:]).lower()
@@ -118,40 +170,40 @@ def _read_csv(path: Path) -> np.ndarray:
         raise UsageError(f"{path}: expected numbers in every CSV cell: {exc}") from None
 
 
-def prepare(bundle, X: np.ndarray, source: str) -> np.ndarray:
+def prepare(model: ModelIO, scaler, X, source: str) -> np.ndarray:
     """Flatten samples, check the feature count, cast to the model's dtype, scale."""
     X = np.asarray(X)
     if X.ndim == 1:
         X = X.reshape(1, -1)
     X = X.reshape(X.shape[0], -1)
-    expected = bundle.model.in_features
-    if X.shape[1] != expected:
+    if X.shape[1] != model.in_features:
         raise UsageError(
-            f"{source}: the model expects {expected} features per sample, the input has "
-            f"{X.shape[1]}"
+            f"{source}: the model expects {model.in_features} features per sample, the input "
+            f"has {X.shape[1]}"
         )
-    dtype = bundle.model.dtype
-    X = X.astype(dtype, copy=False)
-    if bundle.scaler is not None:
-        X = bundle.scaler.transform(X)
-    return X
+    X = X.astype(model.dtype, copy=False)
+    return X if scaler is None else scaler.transform(X)
 
 
-def probabilities(bundle, outputs: np.ndarray) -> np.ndarray:
-    """Class probabilities from the model's outputs, by its output layer."""
-    output = bundle.model.output
+def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
+    """Class probabilities from the model's outputs, by its output layer and loss: the
+    probabilities a sigmoid or softmax gives (independent sigmoids normalized to sum to 1),
+    a sigmoid or softmax of logits, and outputs on the scale of the 0/1 targets (quadratic,
+    mse, mae) clipped to [0, 1] (and normalized, several of them)."""
     z = outputs.astype(np.float64)
     if z.shape[1] == 1:
-        p1 = z[:, 0] if output == "sigmoid" else 1.0 / (1.0 + np.exp(-z[:, 0]))
+        p1 = np.exp(-np.logaddexp(0.0, -z[:, 0])) if model.from_logits else np.clip(z[:, 0], 0, 1)
         return np.stack([1.0 - p1, p1], axis=1)
-    if output == "softmax":
+    if model.output == "softmax":
         return z
-    if output == "log_softmax":
+    if model.output == "log_softmax":
         return np.exp(z)
-    if output == "sigmoid":  # independent sigmoids (Nielsen): normalized to sum to 1
-        return z / np.maximum(z.sum(axis=1, keepdims=True), 1e-12)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    if model.from_logits:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    p = np.clip(z, 0.0, 1.0)
+    total = p.sum(axis=1, keepdims=True)
+    return np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[1]), where=total > 0)
 
 
 def _labelled_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +238,7 @@ def evaluate(args) -> int:
     from chainrule.train import evaluate as evaluate_model
 
     bundle = load_model(args.model)
+    model = ModelIO.of(bundle, args.model)
     if args.data is None:
         X, y, source = _run_test_set(bundle)
     elif args.data == "mnist-test":
@@ -195,20 +248,26 @@ def evaluate(args) -> int:
     else:
         X, y = _labelled_file(_existing(args.data, "data file"))
         source = args.data
-    X = prepare(bundle, X, source)
-    loss = bundle.metadata.get("loss", "cross_entropy")
-    results = evaluate_model(bundle.model, loss, X, targets(y, loss, bundle.model.out_features))
+    X = prepare(model, bundle.scaler, X, source)
+    results = evaluate_model(
+        bundle.model,
+        model.loss,
+        X,
+        targets(y, model.loss, model.out_features),
+        from_logits=model.from_logits,
+    )
     results["n"] = int(len(y))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(f"data: {source}, {len(y)} samples")
+        print(f"data: {source}, {len(y)} samples; loss function: {model.loss}")
         for k, v in results.items():
             print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
     return 0
 
 
 def predict(args) -> int:
+    from chainrule.cli.datasets import predicted_classes
     from chainrule.files import FormatError, atomic_write
     from chainrule.io import labels_problem
     from chainrule.train import predict as predict_model
@@ -218,14 +277,17 @@ def predict(args) -> int:
     problem = labels_problem(bundle.labels, bundle.model)
     if problem:
         raise FormatError(f"{args.model}: {problem}")
+    model = ModelIO.of(bundle, args.model)
     path = _existing(args.input, "input file")
-    X = prepare(bundle, _read_array(path), str(path))
-    probs = probabilities(bundle, predict_model(bundle.model, X))
+    outputs = predict_model(
+        bundle.model, prepare(model, bundle.scaler, _read_array(path), str(path))
+    )
+    best = predicted_classes(outputs, model.from_logits)
+    probs = probabilities(model, outputs)
     labels = bundle.labels or [str(i) for i in range(probs.shape[1])]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["index", "prediction", *[f"p_{label}" for label in labels]])
-    best = probs.argmax(axis=1)
     for i, (k, row) in enumerate(zip(best, probs, strict=True)):
         writer.writerow([i, labels[k], *[f"{p:.6f}" for p in row]])
     if output is not None:
@@ -255,10 +317,8 @@ def info(args) -> int:
         print(f"{part} metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
     config = meta.pop("config", None)
     if config is not None:
-        from chainrule.cli.config import dumps
-
         print("training config:")
-        print("  " + dumps(config).strip().replace("\n", "\n  "))
+        print("  " + cfg.dumps(config).strip().replace("\n", "\n  "))
     for k, v in meta.items():
         print(f"{k}: {v}")
     return 0
@@ -272,4 +332,4 @@ def fetch(args) -> int:
     return 0
 
 
-__all__ = ["add_parsers", "prepare", "probabilities"]
+__all__ = ["ModelIO", "add_parsers", "prepare", "probabilities"]

@@ -45,6 +45,9 @@ LOSS_INPUTS = {
     "nll": ("log-probabilities", ("log_softmax",)),
 }
 LOSSES = tuple(LOSS_INPUTS)
+#: The losses that take logits: with a linear output layer, a single output is a logit
+#: (class 1 above 0) and several are scores for a softmax.
+TAKE_LOGITS = ("bce_with_logits", "cross_entropy")
 SCHEDULES = (
     "none",
     "inverse_time",
@@ -175,6 +178,13 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "table"
     return type(value).__name__
+
+
+def outputs_are_logits(loss: str, output: str) -> bool:
+    """Whether a model trained with ``loss`` and ending in ``output`` emits logits (its
+    ``from_logits``): only with a loss that takes logits from a linear output layer. A
+    quadratic, mse or mae model's outputs are on the scale of its 0/1 targets."""
+    return loss in TAKE_LOGITS and output == "linear"
 
 
 def _check_number(name: str, key: Key, value: Any, what: str) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule import data as crdata
+from chainrule.train.metrics import predictions_from_outputs, predictions_on_target_scale
 
 GENERATORS = {
     "moons": crdata.make_moons,
@@ -113,3 +114,13 @@ def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:
     if n_out == 1:
         return y.reshape(-1, 1).astype(np.float32)
     return crdata.one_hot(y, n_out)
+
+
+def predicted_classes(outputs: np.ndarray, from_logits: bool) -> np.ndarray:
+    """Class labels from a model's outputs, as fit and evaluate read them: the argmax of
+    several outputs; one output is class 1 above 0 as a logit, above 0.5 otherwise, where
+    an output on the targets' scale (a linear layer under quadratic, mse or mae) may stray
+    outside [0, 1] and is clipped first (a probability is in it already)."""
+    if from_logits:
+        return predictions_from_outputs(outputs, from_logits=True)
+    return predictions_on_target_scale(outputs)

@@ -13,9 +13,10 @@ import numpy as np
 
 from chainrule import plots
 from chainrule.cli.config import dumps
+from chainrule.cli.datasets import predicted_classes
 from chainrule.files import atomic_write
 from chainrule.train import bias_variance, predict
-from chainrule.train.metrics import confusion_matrix, predictions_from_outputs
+from chainrule.train.metrics import confusion_matrix
 
 
 def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) -> Path:
@@ -51,7 +52,7 @@ def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) ->
 
     X_test, y_test = data.test
     outputs = predict(trainer.model, X_test)
-    pred = predictions_from_outputs(outputs, from_logits=trainer.from_logits)
+    pred = predicted_classes(outputs, trainer.from_logits)
     add(
         "confusion_matrix",
         _confusion(y_test, pred, data.labels),
@@ -180,7 +181,7 @@ def _boundary(trainer, data, pred):
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype(X.dtype)
     out = predict(trainer.model, grid)
-    zone = predictions_from_outputs(out, from_logits=trainer.from_logits).reshape(g0.shape)
+    zone = predicted_classes(out, trainer.from_logits).reshape(g0.shape)
     fig, ax = plots.figure(width=5.2, height=4.4)
     k = len(data.labels)
     colors = plots.PALETTE[:k]

@@ -279,6 +279,9 @@ def run(args) -> int:
         seed=seed["shuffle"],
         checkpoint_dir=run_dir / "checkpoints" if t["checkpoint"] else None,
         progress=not args.quiet,
+        # explicit, from the loss: a linear output under quadratic/mse/mae is on the 0/1
+        # targets' scale (class 1 above 0.5), not a logit
+        from_logits=cfg.outputs_are_logits(loss_name, config["model"]["output"]),
         save_extras=extras,
     )
     say(f"run directory: {run_dir}")
