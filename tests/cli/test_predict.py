@@ -98,3 +98,114 @@ def test_a_model_without_a_linear_layer_is_a_usage_error(capsys, tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((2, 2), np.float32))
     assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 2
     assert "expected a model with a Linear layer" in capsys.readouterr().err
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def _predictions(capsys, model, path) -> list[str]:
+    assert main(["predict", str(model), str(path)]) == 0, capsys.readouterr().err
+    return capsys.readouterr().out.splitlines()[1:]
+
+
+def test_a_csv_with_a_byte_order_mark_keeps_its_first_row(capsys, model_and_input, tmp_path):
+    """Excel's "CSV UTF-8" starts with U+FEFF, which made the first row a 'header'."""
+    model, _ = model_and_input
+    rows = "0.5,0.2\r\n1.0,-0.3\r\n-1.0,0.4\r\n"
+    (tmp_path / "plain.csv").write_text(rows, encoding="utf-8")
+    (tmp_path / "bom.csv").write_text(rows, encoding="utf-8-sig")
+    plain = _predictions(capsys, model, tmp_path / "plain.csv")
+    assert len(plain) == 3
+    assert _predictions(capsys, model, tmp_path / "bom.csv") == plain
+    (tmp_path / "header.csv").write_text("\ufeffx1,x2\r\n" + rows, encoding="utf-8")
+    assert _predictions(capsys, model, tmp_path / "header.csv") == plain
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,abc\n2,3\n", "expected a number at line 1, column 2, got 'abc'"),
+        ("x1,x2\n1,2\n\n3,\n", "expected a number at line 4, column 2, got ''"),
+        ("a,b\n1,2\n3\n", "expected 2 cells on every line (as on line 2), got 1 on line 3"),
+    ],
+    ids=["number-and-word", "empty-cell", "ragged"],
+)
+def test_a_csv_row_that_is_not_numbers_is_refused(capsys, model_and_input, tmp_path, text, message):
+    """A first row with a number in it is data, never a header to drop."""
+    model, _ = model_and_input
+    (tmp_path / "bad.csv").write_text(text)
+    assert main(["predict", str(model), str(tmp_path / "bad.csv")]) == 2
+    assert f"bad.csv: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("x.npy", "nan at row 2, column 1 (2 in all)"),
+        ("x.csv", "nan at line 4, column 2 (2 in all)"),
+    ],
+)
+def test_non_finite_inputs_are_refused_naming_where(capsys, tmp_path, name, where):
+    """The model has no scaler, which would have refused them: NaN probabilities."""
+    model = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors")
+    X = np.zeros((4, 2), np.float32)
+    X[2, 1], X[3, 0] = np.nan, np.inf
+    if name.endswith(".npy"):
+        np.save(tmp_path / name, X)
+    else:
+        np.savetxt(tmp_path / name, X, delimiter=",", header="a,b", comments="")
+    assert main(["predict", str(model), str(tmp_path / name)]) == 2
+    assert f"{name}: expected finite numbers within the range of float32, got {where}" in (
+        capsys.readouterr().err
+    )
+
+
+def test_values_beyond_the_models_dtype_are_refused(capsys, model_and_input, tmp_path):
+    model, _ = model_and_input
+    np.save(tmp_path / "big.npy", np.array([[1.0, 1e300]]))
+    assert main(["predict", str(model), str(tmp_path / "big.npy")]) == 2
+    assert "got 1e+300 at row 0, column 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((0, 2), np.float32), "expected at least one sample, got an empty array (0, 2)"),
+        (np.array([["a", "b"]]), "expected numbers, got an array of dtype <U1"),
+    ],
+)
+def test_empty_or_non_numeric_input_is_refused(capsys, model_and_input, tmp_path, array, message):
+    model, _ = model_and_input
+    np.save(tmp_path / "in.npy", array)
+    assert main(["predict", str(model), str(tmp_path / "in.npy")]) == 2
+    assert f"in.npy: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "y", "message"),
+    [
+        ("d.csv", [0, 1.7, 1], "got 1.7 at line 3"),
+        ("d.npz", [0, 1, 0.5], "got 0.5 at row 2"),
+        ("d.npz", [0, -1, 1], "got -1 at row 1"),
+        ("d.npz", [0, 1, 2], "got 2 at row 2"),
+    ],
+)
+def test_labels_that_are_not_classes_are_refused(
+    capsys, model_and_input, tmp_path, name, y, message
+):
+    """They were truncated to integers (1.7 counted as class 1)."""
+    model, _ = model_and_input
+    X = np.zeros((3, 2))
+    if name.endswith(".csv"):
+        table = np.column_stack([X, y])
+        np.savetxt(tmp_path / name, table, delimiter=",", header="a,b,y", comments="")
+    else:
+        np.savez(tmp_path / name, X=X, y=np.array(y))
+    assert main(["evaluate", str(model), "--data", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: expected class labels, whole numbers from 0 to 1, {message}" in err
+
+
+def test_one_label_per_sample(capsys, model_and_input, tmp_path):
+    model, _ = model_and_input
+    np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)), y=np.array([0, 1]))
+    assert main(["evaluate", str(model), "--data", str(tmp_path / "d.npz")]) == 2
+    assert "d.npz: expected 3 labels, one per sample, got 2" in capsys.readouterr().err

@@ -141,48 +141,96 @@ class ModelIO:
         )
 
 
-def _read_array(path: Path) -> np.ndarray:
-    """An input array from .npy, .csv or IDX (raw or .gz)."""
+def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
+    """An input array from .npy, .csv or IDX (raw or .gz), with the file line of each row
+    for a CSV file (None for the others)."""
     suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() == ".npy":
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False), None
     if path.suffix.lower() == ".csv":
         return _read_csv(path)
     if "idx" in suffixes or "ubyte" in path.name:
         from chainrule.data import read_idx
 
         X = read_idx(path)
-        return np.divide(X, np.float32(255.0), dtype=np.float32) if X.dtype == np.uint8 else X
+        X = np.divide(X, np.float32(255.0), dtype=np.float32) if X.dtype == np.uint8 else X
+        return X, None
     raise UsageError(f"{path}: unknown input format; expected .npy, .csv or an IDX file")
 
 
-def _read_csv(path: Path) -> np.ndarray:
-    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-    rows = [r for r in rows if r]
-    if rows:
-        try:
-            [float(v) for v in rows[0]]
-        except ValueError:
-            rows = rows[1:]  # a header
+def _is_number(cell: str) -> bool:
     try:
-        return np.array([[float(v) for v in r] for r in rows], dtype=np.float32)
-    except ValueError as exc:
-        raise UsageError(f"{path}: expected numbers in every CSV cell: {exc}") from None
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
-def prepare(model: ModelIO, scaler, X, source: str) -> np.ndarray:
-    """Flatten samples, check the feature count, cast to the model's dtype, scale."""
+def _read_csv(path: Path) -> tuple[np.ndarray, list[int]]:
+    """Rows of numbers and their file lines. The first row is a header when none of its
+    cells is a number; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is skipped."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path}: expected a UTF-8 CSV file, got byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}"
+        ) from None
+    reader = csv.reader(io.StringIO(text))
+    rows = [(reader.line_num, row) for row in reader if row]
+    if rows and not any(_is_number(cell) for cell in rows[0][1]):
+        rows = rows[1:]  # a header
+    width = len(rows[0][1]) if rows else 0
+    values = []
+    for line, row in rows:
+        if len(row) != width:
+            raise UsageError(
+                f"{path}: expected {width} cells on every line (as on line {rows[0][0]}), got "
+                f"{len(row)} on line {line}"
+            )
+        try:
+            values.append([float(cell) for cell in row])
+        except ValueError:
+            column = next(j for j, cell in enumerate(row) if not _is_number(cell))
+            raise UsageError(
+                f"{path}: expected a number at line {line}, column {column + 1}, got "
+                f"{row[column]!r:.40}"
+            ) from None
+    return np.array(values, dtype=np.float64).reshape(len(values), width), [n for n, _ in rows]
+
+
+def _where(i: int, lines: list[int] | None, column: int | None = None) -> str:
+    """A row (and column) of the input, as its reader sees it: file line and column from 1
+    in a CSV file, array indices from 0 otherwise."""
+    if lines is not None:
+        return f"line {lines[i]}" + ("" if column is None else f", column {column + 1}")
+    return f"row {i}" + ("" if column is None else f", column {column}")
+
+
+def prepare(model: ModelIO, scaler, X, source: str, lines=None) -> np.ndarray:
+    """Flatten samples, check them (numbers, at least one sample, the model's feature
+    count, finite in the model's dtype), cast to that dtype, apply the saved scaler."""
     X = np.asarray(X)
-    if X.ndim == 1:
-        X = X.reshape(1, -1)
-    X = X.reshape(X.shape[0], -1)
+    if X.dtype.kind not in "biuf":
+        raise UsageError(f"{source}: expected numbers, got an array of dtype {X.dtype}")
+    if X.size == 0:
+        raise UsageError(f"{source}: expected at least one sample, got an empty array {X.shape}")
+    X = X.reshape(1, -1) if X.ndim <= 1 else X.reshape(X.shape[0], -1)
     if X.shape[1] != model.in_features:
         raise UsageError(
             f"{source}: the model expects {model.in_features} features per sample, the input "
             f"has {X.shape[1]}"
         )
-    X = X.astype(model.dtype, copy=False)
-    return X if scaler is None else scaler.transform(X)
+    with np.errstate(over="ignore"):  # values beyond the dtype's range are refused below
+        cast = X.astype(model.dtype, copy=False)
+    bad = ~np.isfinite(cast)
+    if bad.any():
+        i, j = divmod(int(bad.argmax()), X.shape[1])
+        raise UsageError(
+            f"{source}: expected finite numbers within the range of {model.dtype}, got "
+            f"{X[i, j].item()!r} at {_where(i, lines, j)} ({int(bad.sum())} in all)"
+        )
+    return cast if scaler is None else scaler.transform(cast)
 
 
 def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
@@ -206,18 +254,42 @@ def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
     return np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[1]), where=total > 0)
 
 
-def _labelled_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _labelled_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[int] | None]:
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as f:
             if "X" not in f or "y" not in f:
                 raise UsageError(f"{path}: expected arrays named X and y, found {list(f)}")
-            return f["X"], f["y"]
+            return f["X"], f["y"], None
     if path.suffix.lower() not in (".npy", ".csv"):
         raise UsageError(f"{path}: expected .npz, .npy or .csv labelled data")
-    A = _read_array(path)
+    A, lines = _read_array(path)
     if A.ndim != 2 or A.shape[1] < 2:
         raise UsageError(f"{path}: expected rows of features with the label last, got {A.shape}")
-    return A[:, :-1], A[:, -1].astype(np.int64)
+    return A[:, :-1], A[:, -1], lines
+
+
+def _class_labels(y, n_classes: int, n_samples: int, source: str, lines) -> np.ndarray:
+    """``y`` as integer class labels, refused unless each is a whole number in
+    ``[0, n_classes)``, one per sample."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.dtype.kind not in "biuf":
+        raise UsageError(
+            f"{source}: expected one class label per sample, got labels of shape {y.shape} "
+            f"and dtype {y.dtype}"
+        )
+    if len(y) != n_samples:
+        raise UsageError(f"{source}: expected {n_samples} labels, one per sample, got {len(y)}")
+    with np.errstate(invalid="ignore"):
+        bad = ~((y == np.trunc(y)) & (y >= 0) & (y < n_classes))
+    if bad.any():
+        i = int(bad.argmax())
+        raise UsageError(
+            f"{source}: expected class labels, whole numbers from 0 to {n_classes - 1}, got "
+            f"{y[i].item()!r} at {_where(i, lines)}"
+        )
+    return y.astype(np.int64)
 
 
 def _run_test_set(bundle):
@@ -239,6 +311,7 @@ def evaluate(args) -> int:
 
     bundle = load_model(args.model)
     model = ModelIO.of(bundle, args.model)
+    lines = None
     if args.data is None:
         X, y, source = _run_test_set(bundle)
     elif args.data == "mnist-test":
@@ -246,9 +319,10 @@ def evaluate(args) -> int:
 
         (X, y), source = load_mnist("test", progress=not args.quiet), "MNIST test (10,000)"
     else:
-        X, y = _labelled_file(_existing(args.data, "data file"))
+        X, y, lines = _labelled_file(_existing(args.data, "data file"))
         source = args.data
-    X = prepare(model, bundle.scaler, X, source)
+    X = prepare(model, bundle.scaler, X, source, lines)
+    y = _class_labels(y, max(model.out_features, 2), len(X), source, lines)
     results = evaluate_model(
         bundle.model,
         model.loss,
@@ -256,7 +330,7 @@ def evaluate(args) -> int:
         targets(y, model.loss, model.out_features),
         from_logits=model.from_logits,
     )
-    results["n"] = int(len(y))
+    results["n"] = len(y)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -279,9 +353,8 @@ def predict(args) -> int:
         raise FormatError(f"{args.model}: {problem}")
     model = ModelIO.of(bundle, args.model)
     path = _existing(args.input, "input file")
-    outputs = predict_model(
-        bundle.model, prepare(model, bundle.scaler, _read_array(path), str(path))
-    )
+    X, lines = _read_array(path)
+    outputs = predict_model(bundle.model, prepare(model, bundle.scaler, X, str(path), lines))
     best = predicted_classes(outputs, model.from_logits)
     probs = probabilities(model, outputs)
     labels = bundle.labels or [str(i) for i in range(probs.shape[1])]
