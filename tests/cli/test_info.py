@@ -1,0 +1,70 @@
+"""``chainrule info`` and ``evaluate`` on model files whose metadata is free-form, as
+``chainrule.save`` accepts it: only chainrule train's metrics and config are laid out."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.cli import main
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"metrics": {"test_accuracy": 0.98}, "config": {"lr": 0.02}},
+        {"metrics": [0.9, 0.8], "config": "adam, 30 epochs"},
+        {"metrics": {"test": {"note": "good"}}, "config": {"model": {"sizes": "big"}}},
+        {"metrics": {"test": {"ok": True}}, "loss": {"name": "mse"}},
+    ],
+)
+def test_info_prints_free_form_metadata_as_it_is(capsys, tmp_path, metadata):
+    path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    for key, value in metadata.items():
+        assert f"\n{key}: {value}\n" in out
+    assert "training config:" not in out and " metrics: " not in out
+
+
+def test_info_lays_out_the_metrics_and_config_of_a_run(capsys, tmp_path):
+    from chainrule.cli.train import load_config
+
+    config, _ = load_config(str(Path(__file__).parents[2] / "configs" / "moons.toml"), [])
+    metrics = {"test": {"loss": 0.25, "accuracy": 0.9}}
+    metadata = {"config": config, "metrics": metrics, "loss": "cross_entropy"}
+    path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "test metrics: loss 0.2500, accuracy 0.9000\n" in out
+    assert 'training config:\n  [data]\n  name = "moons"' in out
+    assert "\nloss: cross_entropy\n" in out and "\nconfig: " not in out
+
+
+@pytest.mark.parametrize("config", [{"lr": 0.02}, {"data": {"name": "moons"}}, "moons", None])
+def test_evaluate_without_a_training_config_asks_for_data(capsys, tmp_path, config):
+    metadata = {} if config is None else {"config": config}
+    path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    assert main(["evaluate", str(path)]) == 2
+    assert "the model file has no training config: pass --data" in capsys.readouterr().err
+
+
+def test_evaluate_with_data_ignores_free_form_metadata(capsys, tmp_path):
+    metadata = {"metrics": {"test_accuracy": 0.98}, "config": {"lr": 0.02}, "loss": 3}
+    path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 2)), y=np.array([0, 1, 1, 0]))
+    assert main(["evaluate", str(path), "--data", str(tmp_path / "d.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "loss function: cross_entropy" in out and "accuracy: 0.5" in out
+
+
+def test_fetch_help_names_the_cache_it_defaults_to(capsys):
+    with pytest.raises(SystemExit):
+        main(["data", "fetch", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "default: $CHAINRULE_CACHE_DIR, else $XDG_CACHE_HOME/chainrule, else ~/.cache/chainrule"
+        in help_text
+    )
