@@ -87,7 +87,7 @@ def check_labels(labels, k: int, loss: str) -> None:
     # max < k checks both bounds when k is no larger (the view copies nothing); a narrower
     # dtype (int8 labels of 300 classes) needs its own test of the lower bound
     unsigned = labels.view(labels.dtype.str.replace("i", "u"))
-    narrow = labels.dtype.kind == "i" and k > np.iinfo(labels.dtype).max + 1
+    narrow = labels.dtype.kind == "i" and k > 1 << (8 * labels.dtype.itemsize - 1)
     if unsigned.max() >= k or (narrow and labels.min() < 0):
         raise label_error(labels, int(np.flatnonzero((labels < 0) | (labels >= k))[0]), k, loss)
 
