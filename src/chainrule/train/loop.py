@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from chainrule import losses
 from chainrule._checks import integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.data.batches import BatchLoader
@@ -45,9 +46,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 def _resolve_loss(loss):
     if isinstance(loss, str):
-        from chainrule.losses import get_loss
-
-        return get_loss(loss)
+        return losses.get_loss(loss)
     if not callable(loss):
         raise TypeError(f"loss must be a callable or a loss name, got {type(loss).__name__}")
     return loss
@@ -56,8 +55,6 @@ def _resolve_loss(loss):
 def _on_target_scale(loss) -> bool:
     """Whether ``loss`` compares outputs with the targets' values themselves (the quadratic
     cost, MSE, MAE), so that a class is read from an output at 0.5 whatever its last layer."""
-    from chainrule import losses
-
     return loss in (losses.quadratic, losses.mse, losses.mae)
 
 
@@ -211,7 +208,7 @@ class Trainer:
                 f"stopped_reason: {self.history.stopped_reason!r}); build a new Trainer to "
                 f"train again{hint}"
             )
-        unheld = self._unheld_parameters()
+        self._unheld = self._unheld_parameters()
         X, y = _as_array("X", X), _targets("y", y)
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
@@ -224,7 +221,6 @@ class Trainer:
         self._check_batch_norm(X.shape[0])
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
-        self._unheld = unheld
         traceable = self.trace and X.dtype.name in DTYPES and y.dtype.name in DTYPES
         self._traced = trace_backward(self._cost) if traceable else None
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
