@@ -71,6 +71,15 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def blocking_file(path: str | os.PathLike) -> Path | None:
+    """What stops ``path`` from being made a directory (``mkdir(parents=True)``): ``path``
+    itself or the nearest existing folder above it, when that exists and is not a
+    directory; None when nothing does."""
+    path = Path(path)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    return None if existing.is_dir() else existing
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it: put straight back)."""
     mask = os.umask(0o022)

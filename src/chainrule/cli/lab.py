@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from chainrule.cli.errors import UsageError
+from chainrule.files import blocking_file
 
 
 def add_parser(subparsers) -> None:
@@ -54,9 +55,9 @@ def run_experiments(args) -> int:
             f"`chainrule lab list` shows the {len(EXPERIMENTS)} registered"
         )
     out = Path(args.out)
-    ancestor = next(p for p in (out, *out.parents) if p.exists())
-    if not ancestor.is_dir():
-        raise UsageError(f"lab run: --out expected a directory path, but {ancestor} is a file")
+    blocker = blocking_file(out)
+    if blocker is not None:
+        raise UsageError(f"lab run: --out expected a directory path, but {blocker} is a file")
     from chainrule.lab import runner
 
     outcomes = runner.run_experiments(

@@ -19,7 +19,7 @@ from chainrule import losses, nn, optim, regularization
 from chainrule.cli import config as cfg
 from chainrule.cli import datasets
 from chainrule.cli.errors import UsageError
-from chainrule.files import atomic_write
+from chainrule.files import atomic_write, blocking_file
 from chainrule.malloc import keep_freed_memory
 from chainrule.train import (
     CheckpointDir,
@@ -176,9 +176,9 @@ def _check_output_dir(config: dict) -> None:
             f"output.dir: expected a new or empty directory, got {path}, which holds files"
             + (hint if CheckpointDir(path / "checkpoints").files() else "")
         )
-    ancestor = next(p for p in (path, *path.parents) if p.exists())
-    if not ancestor.is_dir():
-        raise UsageError(f"output.dir: expected a directory path, but {ancestor} is a file")
+    blocker = blocking_file(path)
+    if blocker is not None:
+        raise UsageError(f"output.dir: expected a directory path, but {blocker} is a file")
 
 
 def _make_run_dir(config: dict, stem: str) -> Path:
