@@ -14,6 +14,10 @@ import pytest
 _PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
+class NoLength(bytes):
+    """A body the test server sends with no Content-Length header (then it closes)."""
+
+
 @dataclass
 class Server:
     """A local HTTP server: ``url`` serves ``files`` (path -> bytes); ``requests`` logs GETs."""
@@ -28,7 +32,8 @@ def http_server(monkeypatch):
     """Start servers on 127.0.0.1 (port 0) serving given files; 404 for anything else.
 
     A value of ``None`` for a path sends a Content-Length of 1000 and then only 10 bytes
-    before closing: a download cut off halfway.
+    before closing: a download cut off halfway. A :class:`NoLength` value is sent without
+    a Content-Length.
     """
     for var in _PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
@@ -46,7 +51,8 @@ def http_server(monkeypatch):
                     return
                 body = files[path]
                 self.send_response(200)
-                self.send_header("Content-Length", str(1000 if body is None else len(body)))
+                if not isinstance(body, NoLength):
+                    self.send_header("Content-Length", str(1000 if body is None else len(body)))
                 self.end_headers()
                 self.wfile.write(b"x" * 10 if body is None else body)
                 if body is None:

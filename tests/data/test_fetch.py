@@ -12,7 +12,10 @@ from chainrule.data.fetch import (
     MirrorSource,
     NpmSource,
     fetch_files,
+    stored_limit,
 )
+
+from .conftest import NoLength
 
 ALPHA = b"alpha file contents " * 50
 BETA = b"beta file contents " * 40
@@ -89,11 +92,58 @@ def test_a_mirror_that_never_answers_times_out(tmp_path):
 
 
 def test_an_oversized_gzip_stream_is_rejected(tmp_path, http_server):
-    bomb = http_server({"alpha.gz": gzip.compress(bytes(10_000_000))})
+    bomb = http_server({"alpha.gz": gzip.compress(bytes(1_000_000))})  # 1003 bytes as stored
     with pytest.raises(
         FetchError, match=f"corrupt: expected {len(ALPHA)} bytes, got {len(ALPHA) + 1}"
     ):
         fetch_files(SPECS[:1], tmp_path / "cache", [MirrorSource(bomb.url)])
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [(bytes, "the server announces {size}"), (NoLength, "the server sent more")],
+    ids=["with Content-Length", "without"],
+)
+def test_a_mirror_copy_larger_than_the_file_can_be_is_refused_unread(
+    tmp_path, http_server, body, says
+):
+    limit = stored_limit(SPECS[0])
+    size = limit + 200_000
+    server = http_server({"alpha.gz": body(bytes(size))})
+    with pytest.raises(FetchError) as info:
+        fetch_files(SPECS[:1], tmp_path / "cache", [MirrorSource(server.url)])
+    expected = f"alpha.gz: expected at most {limit} bytes as stored, {says.format(size=size)}"
+    assert f"{expected}; refused" in str(info.value)
+
+
+def test_a_local_copy_larger_than_the_file_can_be_is_refused_unread(tmp_path, http_server):
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "alpha").write_bytes(ALPHA + bytes(stored_limit(SPECS[0])))
+    (local / "alpha.gz").write_bytes(gzip.compress(ALPHA))
+    cache = fetch_files(SPECS[:1], tmp_path / "cache", [LocalDirSource(local)])
+    assert (cache / "alpha").read_bytes() == ALPHA  # the good .gz beside it is used
+    (local / "alpha.gz").unlink()
+    (cache / "alpha").unlink()
+    with pytest.raises(FetchError, match="the file holds more; refused"):
+        fetch_files(SPECS[:1], tmp_path / "cache", [LocalDirSource(local)])
+
+
+def test_a_mirror_with_an_unusable_url_is_skipped_for_the_next(tmp_path, http_server):
+    good = http_server({"alpha.gz": ALPHA, "beta.gz": BETA})
+    sources = [MirrorSource("example.org/mnist/"), MirrorSource(good.url)]
+    assert cache_listing(fetch_files(SPECS, tmp_path / "cache", sources)) == ["alpha", "beta"]
+
+
+def test_a_blocked_cache_is_refused_before_anything_is_fetched(tmp_path, http_server):
+    server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA})
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(NotADirectoryError, match=f"but {tmp_path / 'file'} exists and is not"):
+        fetch_files(SPECS, tmp_path / "file" / "cache", [MirrorSource(server.url)])
+    (tmp_path / "cache" / "beta").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match="expected beta to be a regular file or absent"):
+        fetch_files(SPECS, tmp_path / "cache", [MirrorSource(server.url)])
+    assert server.requests == []
 
 
 def test_an_unreachable_source_is_skipped_for_later_files(tmp_path, http_server, dead_url):

