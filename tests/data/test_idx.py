@@ -1,5 +1,7 @@
 import gzip
 import io
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -80,8 +82,34 @@ def test_corrupt_files_raise_clear_errors(tmp_path, case):
 )
 def test_absurd_dimensions_are_rejected_without_allocating_them(code, dims):
     raw = _idx_bytes(code, dims, b"")  # sizes whose product wraps to 0 in int64 included
-    with pytest.raises(IDXFormatError, match="more than can be allocated"):
+    # a raw file's size is known: the header is compared with it
+    with pytest.raises(IDXFormatError, match="truncated data: .* the file holds 0$"):
         read_idx(io.BytesIO(raw))
+    # a gzip stream's is not: the allocation fails
+    with pytest.raises(IDXFormatError, match="more than can be allocated"):
+        read_idx(io.BytesIO(gzip.compress(raw)))
+
+
+def test_a_truncated_raw_file_is_reported_as_truncated_whatever_its_header_claims(tmp_path):
+    path = tmp_path / "cut-idx3-ubyte"
+    path.write_bytes(_idx_bytes(0x08, (100_000, 1000, 1000), b"abcd"))
+    with pytest.raises(IDXFormatError, match=r"need 100000000000 bytes .*, the file holds 4$"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("buffering", [0, -1], ids=["raw", "buffered"])
+def test_reads_from_an_unseekable_pipe(tmp_path, compress, buffering):
+    array = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    write_idx(tmp_path / "a.idx", array, compress=compress)
+    data = (tmp_path / "a.idx").read_bytes()
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, data), os.close(write_end)))
+    writer.start()
+    with open(read_end, "rb", buffering=buffering) as pipe:
+        assert not pipe.seekable()
+        np.testing.assert_array_equal(read_idx(pipe), array)
+    writer.join()
 
 
 def test_write_rejects_types_idx_cannot_store(tmp_path):

@@ -16,6 +16,7 @@ bytes) before it returns anything.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import zlib
@@ -50,7 +51,9 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
     Parameters
     ----------
     file : str, path-like or binary file object
-        The file. Gzip compression is recognized by its magic bytes, not by the name.
+        The file. Gzip compression is recognized by its magic bytes, not by the name. A
+        file object is read from its current position; it may be a pipe or socket
+        (unseekable) if it has ``peek`` or ``readinto``.
 
     Returns
     -------
@@ -89,18 +92,37 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
 
 
 def _read(f: BinaryIO, name: str) -> np.ndarray:
-    head = f.read(2)
-    f.seek(-len(head), os.SEEK_CUR)
+    if not hasattr(f, "peek") and not f.seekable():
+        f = io.BufferedReader(f)  # an unseekable raw stream: buffered, to look ahead
+    if hasattr(f, "peek"):
+        head = f.peek(2)[:2]
+    else:
+        head = f.read(2)
+        f.seek(-len(head), os.SEEK_CUR)
     if head == _GZIP_MAGIC:
         stream: BinaryIO = gzip.GzipFile(fileobj=f, mode="rb")
         try:
-            return _parse(stream, name)
+            return _parse(stream, name, None)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise IDXFormatError(f"{name}: corrupt gzip stream ({exc})") from exc
-    return _parse(f, name)
+    return _parse(f, name, _remaining(f))
 
 
-def _parse(f: BinaryIO, name: str) -> np.ndarray:
+def _remaining(f: BinaryIO) -> int | None:
+    """How many bytes a seekable raw stream holds from its position on, else None."""
+    try:
+        if not f.seekable():
+            return None
+        position = f.tell()
+        end = f.seek(0, os.SEEK_END)
+        f.seek(position)
+    except (OSError, ValueError):
+        return None
+    return end - position
+
+
+def _parse(f: BinaryIO, name: str, size: int | None) -> np.ndarray:
+    """The array of the IDX stream ``f``; ``size``: the bytes it holds, when known."""
     magic = f.read(4)
     if len(magic) < 4:
         raise IDXFormatError(f"{name}: truncated header: expected 4 magic bytes, got {len(magic)}")
@@ -118,6 +140,8 @@ def _parse(f: BinaryIO, name: str) -> np.ndarray:
         )
     shape = tuple(int(d) for d in np.frombuffer(raw_dims, ">u4"))
     expected = math.prod(shape) * dtype.itemsize  # Python ints: no int64 wrap-around
+    if size is not None and size - 4 - 4 * ndim < expected:
+        _truncated(name, shape, expected, dtype, size - 4 - 4 * ndim)
     try:
         # NOTE: pages of an untouched allocation are not committed, so a header that
         # overstates the size costs nothing until the truncation check below rejects it.
@@ -128,10 +152,7 @@ def _parse(f: BinaryIO, name: str) -> np.ndarray:
         ) from exc
     got = _read_into(f, data)
     if got < expected:
-        raise IDXFormatError(
-            f"{name}: truncated data: dimensions {shape} need {expected} bytes of "
-            f"{dtype.newbyteorder('=').name}, the file holds {got}"
-        )
+        _truncated(name, shape, expected, dtype, got)
     extra = len(f.read(1 << 16))
     if extra:
         raise IDXFormatError(
@@ -140,6 +161,13 @@ def _parse(f: BinaryIO, name: str) -> np.ndarray:
         )
     array = data.view(dtype).reshape(shape)
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
+
+
+def _truncated(name: str, shape: tuple, expected: int, dtype: np.dtype, got: int) -> None:
+    raise IDXFormatError(
+        f"{name}: truncated data: dimensions {shape} need {expected} bytes of "
+        f"{dtype.newbyteorder('=').name}, the file holds {got}"
+    )
 
 
 def _read_into(f: BinaryIO, buffer: np.ndarray) -> int:
