@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.data._checks import check_finite
 
 __all__ = ["MinMaxScaler", "Standardizer"]
@@ -179,21 +180,33 @@ class Standardizer(_Scaler):
 class MinMaxScaler(_Scaler):
     """Per-feature min-max scaling onto ``feature_range = (lo, hi)``.
 
-    ``transform(x) = lo + (x - min) * (hi - lo) / (max - min)`` with ``min`` and ``max``
-    over the training set (axis 0). The factor ``(hi - lo) / (max - min)`` is computed in
-    float64 and cast to the input's dtype; a feature where it is not finite there (a
-    constant feature, ``max == min``, or a span too small for the dtype, such as float32
-    ``[0, 1e-45]``) divides by 1 instead, so it maps to ``lo``. Values outside the
-    training range map outside ``feature_range``; nothing is clipped. ``load_state_dict``
-    rejects a ``max`` below ``min``.
+    ``transform(x) = (x - min) / (max - min) * (hi - lo) + lo`` with ``min`` and ``max``
+    over the training set (axis 0), computed in float64 (blocks of rows) and cast to the
+    input's dtype. The ratio is exactly 0 at ``min`` and exactly 1 at ``max``, so the
+    training set maps into ``[lo, (hi - lo) + lo]``: exactly ``[0, 1]`` for the default
+    range (targets of a binary cross-entropy stay in it). A feature whose span
+    ``max - min`` is 0 (constant) or overflows float64 divides by 1 instead, so a
+    training value maps to ``lo`` there. Values outside the training range map outside
+    ``feature_range``; nothing is clipped. ``load_state_dict`` rejects a ``max`` below
+    ``min``.
     """
 
     _state_keys = ("min", "max")
 
     def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
-        lo, hi = (float(v) for v in feature_range)
+        try:
+            lo, hi = feature_range
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"MinMaxScaler: feature_range expected a pair (lo, hi) of finite numbers, "
+                f"got {type(feature_range).__name__} {feature_range!r}"
+            ) from None
+        lo = _checks.real("MinMaxScaler", "feature_range lo", lo)
+        hi = _checks.real("MinMaxScaler", "feature_range hi", hi)
         if not lo < hi:
-            raise ValueError(f"feature_range must be (lo, hi) with lo < hi, got {feature_range}")
+            raise ValueError(
+                f"MinMaxScaler: feature_range expected (lo, hi) with lo < hi, got ({lo}, {hi})"
+            )
         super().__init__()
         self.feature_range = (lo, hi)
 
@@ -201,31 +214,41 @@ class MinMaxScaler(_Scaler):
         return {"feature_range": self.feature_range}
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Return ``lo + (X - min) * (hi - lo) / (max - min)`` in ``X``'s dtype."""
+        """Return ``(X - min) / (max - min) * (hi - lo) + lo`` in ``X``'s dtype."""
         X = self._check(X)
-        low, scale = self._affine(X.dtype)
-        out = np.subtract(X, low)
-        out *= scale
-        out += self.feature_range[0]
+        low, span = self._span()
+        lo, hi = self.feature_range
+        out = np.empty(X.shape, X.dtype)
+        for start in range(0, X.shape[0], _BLOCK):
+            block = np.subtract(X[start : start + _BLOCK], low)
+            block /= span
+            block *= hi - lo
+            block += lo
+            out[start : start + _BLOCK] = block
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Return ``(Z - lo) / ((hi - lo) / (max - min)) + min`` in ``Z``'s dtype."""
+        """Return ``(Z - lo) / (hi - lo) * (max - min) + min`` in ``Z``'s dtype."""
         Z = self._check(Z)
-        low, scale = self._affine(Z.dtype)
-        out = np.subtract(Z, self.feature_range[0])
-        out /= scale
-        out += low
+        low, span = self._span()
+        lo, hi = self.feature_range
+        out = np.empty(Z.shape, Z.dtype)
+        for start in range(0, Z.shape[0], _BLOCK):
+            block = np.subtract(Z[start : start + _BLOCK], lo, dtype=np.float64)
+            block /= hi - lo
+            block *= span
+            block += low
+            out[start : start + _BLOCK] = block
         return out
 
-    def _affine(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    def _span(self) -> tuple[np.ndarray, np.ndarray]:
+        """``min`` and ``max - min`` in float64, a span of 0 or inf replaced by 1."""
         state = self._fitted()
-        span = state["max"].astype(np.float64) - state["min"]
-        lo, hi = self.feature_range
-        with np.errstate(divide="ignore", over="ignore"):
-            scale = ((hi - lo) / span).astype(dtype)
-        scale[~np.isfinite(scale)] = hi - lo
-        return state["min"].astype(dtype, copy=False), scale
+        low = state["min"].astype(np.float64)
+        with np.errstate(over="ignore"):
+            span = state["max"].astype(np.float64) - low
+        span[(span == 0) | ~np.isfinite(span)] = 1.0
+        return low, span
 
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
         return {"min": X.min(axis=0), "max": X.max(axis=0)}
