@@ -127,6 +127,17 @@ def test_shuffling_needs_an_explicit_generator_and_a_valid_start():
         loader.epoch(np.random.default_rng(0), start=4)
 
 
+@pytest.mark.parametrize("start", [1.5, True, "1"])
+def test_a_start_that_is_not_an_integer_is_refused_before_the_generator_is_used(start):
+    loader = BatchLoader(*_data(10), 4)
+    rng = np.random.default_rng(0)
+    with pytest.raises(
+        TypeError, match=f"start expected an integer >= 0, got {type(start).__name__}"
+    ):
+        loader.epoch(rng, start=start)
+    assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # not drawn from
+
+
 def test_one_hot_rows_and_dtype():
     encoded = one_hot(np.array([2, 0, 1, 2]), 4)
     assert encoded.dtype == np.float32
@@ -141,9 +152,15 @@ def test_one_hot_rows_and_dtype():
         (np.array([-1, 0]), 3, r"got 1 outside it \(e.g. -1\)"),
         (np.array([0.0, 1.0]), 2, "expected 1-D integer labels, got float64"),
         (np.zeros((2, 2), int), 2, r"shape \(2, 2\)"),
-        (np.array([0]), 0, "n_classes must be >= 1, got 0"),
+        (np.array([0]), 0, "one_hot: n_classes expected an integer >= 1, got 0"),
     ],
 )
 def test_one_hot_rejects_bad_labels(labels, n_classes, message):
     with pytest.raises(ValueError, match=message):
         one_hot(labels, n_classes)
+
+
+@pytest.mark.parametrize("n_classes", [True, 2.5, "3"])
+def test_one_hot_needs_an_integer_class_count(n_classes):
+    with pytest.raises(TypeError, match="n_classes expected an integer >= 1, got"):
+        one_hot(np.array([0, 1]), n_classes)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.data._checks import check_finite, check_same_length
 
 __all__ = ["BatchLoader", "one_hot"]
@@ -95,7 +96,8 @@ class BatchLoader:
             Index of the first batch to yield, in ``[0, len(self)]``; earlier batches of
             the same permutation are skipped.
         """
-        if not 0 <= start <= self._n_batches:
+        start = _checks.integer("BatchLoader.epoch", "start", start, low=0)
+        if start > self._n_batches:
             raise ValueError(f"start must be a batch index in [0, {self._n_batches}], got {start}")
         order = None
         if self.shuffle:
@@ -132,14 +134,16 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype | str = "float32") ->
 
     Raises
     ------
+    TypeError
+        ``n_classes`` is not an integer (a bool is not one).
     ValueError
-        ``y`` is not a 1-D integer array, or a label lies outside ``[0, n_classes)``.
+        ``y`` is not a 1-D integer array, ``n_classes`` is below 1, or a label lies outside
+        ``[0, n_classes)``.
     """
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise ValueError(f"expected 1-D integer labels, got {y.dtype} array of shape {y.shape}")
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    n_classes = _checks.integer("one_hot", "n_classes", n_classes, low=1)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         bad = y[(y < 0) | (y >= n_classes)]
         raise ValueError(
