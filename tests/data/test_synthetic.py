@@ -192,3 +192,31 @@ def test_load_digits_with_scikit_learn():
     assert X.min() == 0.0 and X.max() == 1.0
     assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
     assert load_digits(flatten=False)[0].shape == (1797, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "make", [make_moons, make_circles, make_spirals, make_flower, make_xor, make_sine, make_blobs]
+)
+@pytest.mark.parametrize("dtype", ["foo", np.int32, bool])
+def test_a_dtype_that_is_not_a_float_type_is_refused_before_any_draw(make, dtype):
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="dtype must be a floating-point type"):
+        make(20, seed=rng, dtype=dtype)
+    assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # not drawn from
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"centers": np.zeros((3, 2)), "n_features": 5}, ValueError, "but n_features is 5"),
+        ({"centers": True}, TypeError, "centers must be a count or an array"),
+        ({"n_features": 2.5}, TypeError, "n_features must be an int or None, got float 2.5"),
+        ({"n_features": True}, TypeError, "n_features must be an int or None, got bool"),
+    ],
+)
+def test_blobs_centers_and_n_features_must_agree(kwargs, error, says):
+    with pytest.raises(error, match=says):
+        make_blobs(30, **kwargs)
+    X, _ = make_blobs(30, centers=np.zeros((3, 4)), n_features=4)
+    assert X.shape == (30, 4)
+    assert make_blobs(30, centers=np.zeros((3, 4)))[0].shape == (30, 4)

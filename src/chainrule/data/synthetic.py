@@ -1,14 +1,15 @@
 """Small datasets generated in code: classification in the plane, and a regression curve.
 
 Every generator takes ``seed`` (an int, or a ``numpy.random.Generator`` to draw from) and
-returns ``(X, y)`` with ``X`` of shape ``(n, n_features)`` in ``dtype`` (float32 unless
-asked) and integer class labels ``y`` of shape ``(n,)`` as int64 (:func:`make_sine`
-returns regression targets of shape ``(n, 1)`` in ``dtype``). Points are computed in
-float64, then cast once. Rows are shuffled, so classes do not arrive in blocks.
+returns ``(X, y)`` with ``X`` of shape ``(n, n_features)`` in ``dtype`` (a floating-point
+type: float32 unless asked) and integer class labels ``y`` of shape ``(n,)`` as int64
+(:func:`make_sine` returns regression targets of shape ``(n, 1)`` in ``dtype``). Points
+are computed in float64, then cast once. Rows are shuffled, so classes do not arrive in blocks.
 
 Arguments are checked before any random draw: ``n`` must be an int large enough to give
 every class at least one point (the number of classes; 1 for :func:`make_sine`), noise
-scales (``noise``, ``std``) finite and non-negative, every other number finite.
+scales (``noise``, ``std``) finite and non-negative, every other number finite, ``dtype`` a
+floating-point type.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def make_moons(
     spaced over ``[0, pi]``; then Gaussian noise of standard deviation ``noise`` on both
     coordinates. Class 0 gets ``(n + 1) // 2`` points, class 1 ``n // 2``.
     """
-    rng = _start(n, seed, classes=2, noise=noise)
+    rng = _start(n, seed, dtype, classes=2, noise=noise)
     n0, n1 = _per_class(n, 2)
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
@@ -66,7 +67,7 @@ def make_circles(
     """
     if not 0 < factor < 1:
         raise ValueError(f"factor must be in (0, 1), got {factor}")
-    rng = _start(n, seed, classes=2, noise=noise)
+    rng = _start(n, seed, dtype, classes=2, noise=noise)
     n0, n1 = _per_class(n, 2)
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
@@ -92,7 +93,7 @@ def make_spirals(
         raise TypeError(f"k must be an int number of classes, got {type(k).__name__} {k!r}")
     if k < 2:
         raise ValueError(f"k must be at least 2 classes, got {k}")
-    rng = _start(n, seed, classes=k, noise=noise)
+    rng = _start(n, seed, dtype, classes=k, noise=noise)
     counts = _per_class(n, k)
     arms = []
     for j, m in enumerate(counts):
@@ -118,7 +119,7 @@ def make_flower(
     ``n = 400``, ``noise = 0.2`` and ``radius = 4``. Class 0 gets ``(n + 1) // 2`` points.
     """
     _check_real("radius", radius)
-    rng = _start(n, seed, classes=2, noise=noise)
+    rng = _start(n, seed, dtype, classes=2, noise=noise)
     counts = _per_class(n, 2)
     petals = []
     for j, m in enumerate(counts):
@@ -137,7 +138,7 @@ def make_xor(
     ``noise``; its label is the XOR of the corner's coordinates, so classes 0 and 1 lie on
     opposite diagonals and no straight line separates them.
     """
-    rng = _start(n, seed, classes=2, noise=noise)
+    rng = _start(n, seed, dtype, classes=2, noise=noise)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     which = np.arange(n) % 4
     X = corners[which] + (rng.normal(0.0, noise, (n, 2)) if noise else 0.0)
@@ -155,7 +156,7 @@ def make_sine(
 
     Returns ``X`` and ``y`` both of shape ``(n, 1)`` in ``dtype``.
     """
-    rng = _start(n, seed, classes=1, noise=noise)
+    rng = _start(n, seed, dtype, classes=1, noise=noise)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + (rng.normal(0.0, noise, (n, 1)) if noise else 0.0)
     return x.astype(dtype), y.astype(dtype)
@@ -165,7 +166,7 @@ def make_blobs(
     n: int = 300,
     centers: int | ArrayLike = 3,
     std: float = 1.0,
-    n_features: int = 2,
+    n_features: int | None = None,
     box: tuple[float, float] = (-10.0, 10.0),
     seed: Seed = 0,
     dtype: DTypeLike = np.float32,
@@ -173,12 +174,24 @@ def make_blobs(
     """Isotropic Gaussian blobs, one class per center.
 
     ``centers`` is a count (centers drawn uniformly from ``box`` in each of ``n_features``
-    dimensions) or an array of shape ``(k, n_features)``. Each point is its center plus
+    dimensions, 2 unless given) or an array of shape ``(k, n_features)`` (``n_features``,
+    when given too, must agree with it). Each point is its center plus
     Gaussian noise of standard deviation ``std``; the ``n`` points are shared out as evenly
     as possible (earlier classes get the extra).
     """
+    if isinstance(centers, bool):
+        raise TypeError(
+            f"centers must be a count or an array of shape (k, n_features), got {centers!r}"
+        )
+    if n_features is not None and (
+        isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer))
+    ):
+        raise TypeError(
+            f"n_features must be an int or None, got {type(n_features).__name__} {n_features!r}"
+        )
     drawn = isinstance(centers, (int, np.integer))
     if drawn:
+        n_features = 2 if n_features is None else n_features
         if centers < 1 or n_features < 1:
             raise ValueError(f"centers and n_features must be >= 1, got {centers} and {n_features}")
         _check_real("box[0]", box[0])
@@ -190,9 +203,14 @@ def make_blobs(
         centers = np.asarray(centers, dtype=np.float64)
         if centers.ndim != 2 or centers.shape[0] < 1:
             raise ValueError(f"centers must have shape (k, n_features), got {centers.shape}")
+        if n_features is not None and n_features != centers.shape[1]:
+            raise ValueError(
+                f"centers of shape {centers.shape} give points of {centers.shape[1]} features, "
+                f"but n_features is {n_features}; pass one or make them agree"
+            )
         check_finite(centers, "centers")
         k = centers.shape[0]
-    rng = _start(n, seed, classes=k, std=std)
+    rng = _start(n, seed, dtype, classes=k, std=std)
     if drawn:
         centers = rng.uniform(box[0], box[1], (k, n_features))
     counts = _per_class(n, k)
@@ -201,8 +219,11 @@ def make_blobs(
     return _finish(X, y, rng, dtype)
 
 
-def _start(n: int, seed: Seed, classes: int, **scales: float) -> np.random.Generator:
-    """Check ``n`` (at least one point per class) and the noise ``scales``; make the rng."""
+def _start(
+    n: int, seed: Seed, dtype: DTypeLike, classes: int, **scales: float
+) -> np.random.Generator:
+    """Check ``n`` (at least one point per class), ``dtype`` (a float type) and the noise
+    ``scales``; make the rng."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be a positive int, got {type(n).__name__} {n!r}")
     if n < 1:
@@ -212,6 +233,12 @@ def _start(n: int, seed: Seed, classes: int, **scales: float) -> np.random.Gener
             f"n must be at least {classes} so that each of the {classes} classes gets a "
             f"point, got {n}"
         )
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise TypeError(f"dtype must be a floating-point type such as float32, got {dtype!r}")
     for name, value in scales.items():
         _check_real(name, value)
         if value < 0:
