@@ -5,16 +5,21 @@ how the cost moves, and compare with the gradient backprop computed, using the r
 error ``||g - g_num|| / (||g|| + ||g_num||)``. Around 1e-7 or below the gradient is right;
 around 1e-3 or above it is almost certainly wrong.
 
+The numeric derivative differences the outputs before it contracts them,
+``sum(u * (f(x + eps) - f(x - eps))) / (2 eps)``: the outputs a nudge leaves alone cancel
+exactly, however large they are.
+
 One guard the notes' formula needs: a gradient that is exactly 0 (a bias just before
-batch norm, a shift of softmax's inputs) meets a numeric estimate that is only the finite
-differences' rounding error, and the ratio of two near-zeros is about 1. So the
-denominator never falls below ``r / tol``, where ``r`` bounds that rounding error:
-``10 * sqrt(n) * S * 2**-52 / eps`` for ``n`` compared numbers, with ``S = sum |u * f(x)|``
-the size of the terms the objective adds up. A difference within rounding passes; any
-difference above it is still measured against ``||g|| + ||g_num||``. ``S`` sees only the
-output: when ``f`` sums values that cancel (``batch_norm(x).sum()``, about 0), the
-rounding inside it is larger than ``S`` says, and a zero gradient can still fail; check
-the function before such a sum.
+batch norm, a shift of softmax's inputs) meets a numeric estimate that is only rounding
+error, and the ratio of two near-zeros is about 1. So the denominator never falls below
+``r / tol``, where ``r`` bounds that rounding error: ``10 * sqrt(n) * S * 2**-52 / eps``
+for ``n`` compared numbers, with ``S = sum |u * f(x)|`` over the outputs that some nudge
+of some checked input moved (outputs that no nudge changes, a constant say, are left
+out: they would widen the bound without adding any error). A difference within rounding
+passes; any difference above it is still measured against ``||g|| + ||g_num||``. ``S``
+sees only the output: when ``f`` sums values that cancel (``batch_norm(x).sum()``, about
+0), the rounding inside it is larger than ``S`` says, and a zero gradient can still fail;
+check the function before such a sum.
 
 Advice from the notes, which this function does not enforce:
 
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.graph import toposort
 from chainrule.autodiff.mode import no_grad
 from chainrule.autodiff.tensor import Tensor
@@ -115,9 +121,10 @@ def gradcheck(
         checked (a float array of another dtype raises ``TypeError``); other tensors and
         integer arrays are passed through as constants.
     eps : float
-        The finite-difference step: dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
+        The finite-difference step (finite, > 0): dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
     tol : float
-        Largest relative error that passes.
+        Largest relative error that passes: finite, in (0, 1) (every relative error is at
+        most 1, so a tolerance of 1 passes anything).
     mode : {"full", "direction"}
         ``full`` perturbs every entry (2 evaluations each); ``direction`` compares the
         directional derivative along ``n_directions`` random unit directions per input
@@ -140,8 +147,8 @@ def gradcheck(
     """
     if mode not in MODES:
         raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
-    if eps <= 0 or tol <= 0:
-        raise ValueError(f"gradcheck: expected eps > 0 and tol > 0, got eps={eps}, tol={tol}")
+    eps = _checks.real("gradcheck", "eps", eps, low=0.0, low_open=True)
+    tol = _checks.real("gradcheck", "tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
     if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
         raise ValueError(f"gradcheck: expected an integer n_directions >= 1, got {n_directions!r}")
     tensors = [_as_checked(x, i) for i, x in enumerate(inputs)]
@@ -172,25 +179,39 @@ def gradcheck(
     finally:
         for t, g in zip(leaves, saved_grads, strict=True):
             t.grad = g
-    terms = float(np.sum(np.abs(upstream * out.data)))  # the S of the module docstring
-    rounding = 10 * terms * np.finfo(np.float64).eps / eps  # per compared number
+    terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
+    moved = np.zeros(out.shape, dtype=bool)
 
-    def objective() -> float:
+    def slope(nudge) -> float:
+        """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps), ``nudge(s)`` setting x + s eps v."""
         with no_grad():
-            return float(np.sum(upstream * f(*tensors).data))
+            nudge(1)
+            plus = np.array(f(*tensors).data, dtype=np.float64)  # a copy: f may return x
+            nudge(-1)
+            change = plus - f(*tensors).data
+            nudge(0)
+        np.logical_or(moved, change != 0, out=moved)
+        return float(np.sum(upstream * change)) / (2 * eps)
 
-    reports = []
-    for i, g in zip(checked, analytic, strict=True):
+    estimates = []
+    for i in checked:
         t = tensors[i]
         original = t.data
         t.data = original.copy()
         try:
             if mode == "full":
-                rep = _check_full(t, g, objective, eps, n_worst, rounding / tol)
+                estimates.append(_numeric_full(t, slope, eps))
             else:
-                rep = _check_directions(t, g, objective, eps, n_directions, rng, rounding / tol)
+                estimates.append(_numeric_directions(t, slope, eps, n_directions, rng))
         finally:
             t.data = original
+    rounding = 10 * float(np.sum(terms[moved])) * np.finfo(np.float64).eps / eps
+    reports = []
+    for i, g, numeric in zip(checked, analytic, estimates, strict=True):
+        if mode == "full":
+            rep = _full_report(g, numeric, n_worst, rounding / tol)
+        else:
+            rep = _direction_report(g, *numeric, rounding / tol)
         rep.position = i
         reports.append(rep)
     passed = all(r.rel_error <= tol for r in reports)
@@ -214,48 +235,55 @@ def _as_checked(x, position: int) -> Tensor:
     return t
 
 
-def _check_full(t: Tensor, g, objective, eps: float, n_worst: int, floor: float) -> InputReport:
+def _numeric_full(t: Tensor, slope, eps: float) -> np.ndarray:
+    """The numeric gradient of every entry of ``t``, one nudge at a time."""
     flat = t.data.reshape(-1)  # a view: perturbing it perturbs t.data
     numeric = np.empty(flat.size)
     for k in range(flat.size):
         saved = flat[k]
-        flat[k] = saved + eps
-        plus = objective()
-        flat[k] = saved - eps
-        minus = objective()
-        flat[k] = saved
-        numeric[k] = (plus - minus) / (2 * eps)
-    numeric = numeric.reshape(t.shape)
+
+        def nudge(sign, k=k, saved=saved):
+            flat[k] = saved + sign * eps if sign else saved
+
+        numeric[k] = slope(nudge)
+    return numeric.reshape(t.shape)
+
+
+def _full_report(g, numeric, n_worst: int, floor: float) -> InputReport:
     diff = np.abs(g - numeric).reshape(-1)
     order = np.argsort(-diff, kind="stable")[:n_worst]
     worst = [
         (
-            tuple(int(i) for i in np.unravel_index(k, t.shape)),
+            tuple(int(i) for i in np.unravel_index(k, g.shape)),
             float(g.flat[k]),
             float(numeric.flat[k]),
         )
         for k in order
     ]
-    return InputReport(0, t.shape, relative_error(g, numeric, np.sqrt(g.size) * floor), worst)
+    return InputReport(0, g.shape, relative_error(g, numeric, np.sqrt(g.size) * floor), worst)
 
 
-def _check_directions(t, g, objective, eps, n_directions, rng, floor) -> InputReport:
+def _numeric_directions(t: Tensor, slope, eps: float, n_directions: int, rng):
+    """The random unit directions and the numeric directional derivatives along them."""
     base = t.data.copy()
-    analytic, numeric = [], []
+    directions, numeric = [], []
     for _ in range(n_directions):
         v = rng.standard_normal(t.shape)
         v /= np.linalg.norm(v) or 1.0
-        t.data[...] = base + eps * v
-        plus = objective()
-        t.data[...] = base - eps * v
-        minus = objective()
-        t.data[...] = base
-        analytic.append(float(np.sum(g * v)))
-        numeric.append((plus - minus) / (2 * eps))
-    a, n = np.array(analytic), np.array(numeric)
+
+        def nudge(sign, v=v):
+            t.data[...] = base + sign * eps * v if sign else base
+
+        directions.append(v)
+        numeric.append(slope(nudge))
+    return directions, np.array(numeric)
+
+
+def _direction_report(g, directions, n, floor: float) -> InputReport:
+    a = np.array([float(np.sum(g * v)) for v in directions])
     return InputReport(
         0,
-        t.shape,
-        relative_error(a, n, np.sqrt(n_directions) * floor),
+        g.shape,
+        relative_error(a, n, np.sqrt(len(directions)) * floor),
         [((), x, y) for x, y in zip(a, n, strict=True)],
     )

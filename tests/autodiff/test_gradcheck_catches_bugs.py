@@ -180,3 +180,31 @@ def test_an_input_f_does_not_reach_is_compared_with_0_not_an_old_grad():
     result = cr.gradcheck(lambda x, y: y * y, x, y)
     assert result.passed, result
     np.testing.assert_array_equal(x.grad, [0.0, 1.0, 2.0])  # and left as it was
+
+
+@pytest.mark.parametrize("constant", [0.0, 1e8])
+def test_large_outputs_that_do_not_depend_on_the_input_hide_no_error(constant):
+    def half_constant(x):  # d(2x)/dx = 2; the rule says 3
+        out = np.concatenate([2 * x.data, np.full(50, constant)])
+        return node(out, (x,), lambda g: (3 * g[: x.data.size],), "half_constant")
+
+    x = np.random.default_rng(2).standard_normal(5)
+    for mode in ("full", "direction"):
+        result = cr.gradcheck(half_constant, x, mode=mode)
+        assert not result, result
+        assert result.inputs[0].rel_error == pytest.approx(0.2, abs=1e-6)  # |3 - 2| / (3 + 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"tol": 1.0}, ValueError, r"tol expected a finite number in \(0, 1\), got 1.0"),
+        ({"tol": np.inf}, ValueError, "tol expected a finite number"),
+        ({"tol": 0.0}, ValueError, "tol expected"),
+        ({"eps": np.nan}, ValueError, "eps expected a finite number > 0, got nan"),
+        ({"eps": "1e-6"}, TypeError, "eps expected a real number > 0, got str"),
+    ],
+)
+def test_tolerances_that_pass_anything_and_bad_steps_are_refused(kwargs, error, says):
+    with pytest.raises(error, match=says):
+        cr.gradcheck(lambda v: -cr.tanh(v), np.ones(3), **kwargs)
