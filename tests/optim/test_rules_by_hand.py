@@ -184,3 +184,23 @@ def test_float32_stays_float32_and_matches_float64():
     w32 = run32("float32")
     assert w32.dtype == np.float32
     np.testing.assert_allclose(w32, run32("float64"), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p, mu: SGD(p, lr=0.1, momentum=mu, nesterov=True),
+        lambda p, mu: Momentum(p, lr=0.1, beta=mu, nesterov=True),
+    ],
+    ids=["sgd", "momentum"],
+)
+def test_nesterov_with_a_tiny_momentum_is_plain_gradient_descent(make, dtype):
+    # mu below 1 / max float: the step once divided the gradient by mu and overflowed
+    mu = 1e-39 if dtype == np.float32 else 1e-310
+    p = cr.tensor(np.ones(3, dtype), requires_grad=True)
+    opt = make([p], mu)
+    g = np.array([0.0, 1.0, 1e6], dtype)
+    p.grad = g.copy()
+    opt.step()  # 1 - 0.1 * (g + mu v), and the notes' form's (1 - mu) g is g in any float
+    np.testing.assert_allclose(p.data, 1 - 0.1 * g, rtol=1e-6)

@@ -69,9 +69,14 @@ class SGD(Optimizer):
     def _state_names_for(self, hp: dict) -> tuple[str, ...]:
         return ("v",) if hp["momentum"] > 0 else ()
 
+    @property
+    def n_scratch(self) -> int:
+        """Nesterov's step needs one work array (see :func:`_velocity_step`)."""
+        return 1 if self.nesterov else 0
+
     def update(self, g, state, scratch, lr, t):
         if state:
-            _velocity_step(g, state[0], self.momentum, 1.0, lr, self.nesterov)
+            _velocity_step(g, state[0], scratch, self.momentum, 1.0, lr, self.nesterov)
         else:
             g *= lr
 
@@ -126,21 +131,27 @@ class Momentum(Optimizer):
         nesterov = _check_nesterov(owner, hp["nesterov"], beta, "beta")
         return {"beta": beta, "nesterov": nesterov, **super()._check_hyperparameters(hp)}
 
+    @property
+    def n_scratch(self) -> int:
+        """Nesterov's step needs one work array (see :func:`_velocity_step`)."""
+        return 1 if self.nesterov else 0
+
     def update(self, g, state, scratch, lr, t):
-        _velocity_step(g, state[0], self.beta, 1.0 - self.beta, lr, self.nesterov)
+        _velocity_step(g, state[0], scratch, self.beta, 1.0 - self.beta, lr, self.nesterov)
 
 
-def _velocity_step(g, v, mu: float, gain: float, lr: float, nesterov: bool) -> None:
-    """v = mu*v + gain*g; g becomes lr*v, or lr*(gain*g + mu*v) for Nesterov."""
+def _velocity_step(g, v, scratch, mu: float, gain: float, lr: float, nesterov: bool) -> None:
+    """v = mu*v + gain*g; g becomes lr*v, or lr*(gain*g + mu*v) for Nesterov (which
+    computes mu*v in ``scratch[0]``: dividing g by mu instead overflows for a tiny mu)."""
     if gain != 1.0:
         g *= gain
     v *= mu
     v += g
     if nesterov:
-        # g holds gain*dW; (g/mu + v) * lr*mu needs no temporary (mu > 0 is checked)
-        g *= 1.0 / mu
-        g += v
-        g *= lr * mu
+        (work,) = scratch
+        np.multiply(v, mu, out=work)
+        g += work
+        g *= lr
     else:
         np.multiply(v, lr, out=g)
 
