@@ -62,3 +62,14 @@ def test_integer_arrays_are_refused_with_their_dtype():
     with pytest.raises(TypeError, match="got bool"):
         clip_by_value([np.array([True])], 1.0)
     assert global_norm([big.astype(np.float64)]) == pytest.approx(70710.678, rel=1e-6)
+
+
+@pytest.mark.parametrize("max_norm", [1.0, 1e-4, 1e-8])
+def test_a_float32_norm_that_overflows_is_clipped_in_its_direction(max_norm):
+    arrays = [np.array([3e38, -1e38, 1e30], np.float32), np.array([2e38], np.float32)]
+    out, norm = clip_by_global_norm(arrays, max_norm)
+    assert norm == pytest.approx(np.sqrt(14) * 1e38)
+    for o, a in zip(out, arrays, strict=True):
+        assert o.dtype == np.float32
+        # once a float32 scale of 2.7e-43 (1e-4 / 3.7e38) kept 1 digit; 1e-8 gave all zeros
+        np.testing.assert_allclose(o, a.astype(np.float64) * (max_norm / norm), rtol=1e-7)

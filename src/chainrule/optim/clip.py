@@ -62,6 +62,9 @@ def clip_by_global_norm(
 
     The direction of the whole gradient is kept; only its length is capped. Returns the
     clipped arrays (``out`` if given, else new arrays) and the norm before clipping.
+    Arrays narrower than float64 are multiplied in float64 and rounded once: a norm that
+    overflows float32 (found in float64, see :func:`global_norm`) gives a scale too small
+    for float32 to hold with any precision.
 
     Raises
     ------
@@ -77,7 +80,7 @@ def clip_by_global_norm(
     scale = max_norm / norm if norm > max_norm else 1.0
     for a, o in zip(arrays, out, strict=True):
         if scale != 1.0:
-            np.multiply(a, scale, out=o)
+            np.multiply(a, scale, out=o, dtype=np.promote_types(a.dtype, np.float64))
         elif o is not a:
             o[...] = a
     return list(out), norm
