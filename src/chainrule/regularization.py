@@ -15,7 +15,7 @@ advise for b, unless ``include_bias=True``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor
@@ -28,15 +28,37 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
 
     ``params`` is a module (anything with ``named_parameters()``), a mapping name -> Tensor,
     or an iterable of ``(name, Tensor)`` pairs.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is none of these (a bare Tensor, or a list of unnamed Tensors such as
+        ``model.parameters()``, whose tensors would be unpacked as pairs), or
+        ``include_bias`` is not a bool.
     """
+    include_bias = _checks.boolean("penalized_parameters", "include_bias", include_bias)
     if hasattr(params, "named_parameters"):
         pairs: Iterable = params.named_parameters()
-    elif isinstance(params, dict):
+    elif isinstance(params, Mapping):
         pairs = params.items()
+    elif isinstance(params, (Tensor, str)) or not isinstance(params, Iterable):
+        raise TypeError(
+            "penalized_parameters: params expected a module, a dict of name -> Tensor or "
+            f"(name, Tensor) pairs, got {type(params).__name__}"
+        )
     else:
         pairs = params
     chosen = []
-    for name, p in pairs:
+    for i, item in enumerate(pairs):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            got = type(item).__name__ + (
+                " (unnamed: use named_parameters())" if isinstance(item, Tensor) else ""
+            )
+            raise TypeError(
+                f"penalized_parameters: item {i} of params expected a (name, Tensor) pair, "
+                f"got {got}"
+            )
+        name, p = item
         if not isinstance(p, Tensor):
             raise TypeError(f"parameter {name!r} is a {type(p).__name__}, expected a Tensor")
         if include_bias or p.ndim >= 2:

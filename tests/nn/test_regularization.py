@@ -91,3 +91,20 @@ def test_bad_strengths_and_counts_raise_naming_expected_and_received(
 def test_no_weight_to_penalize_raises():
     with pytest.raises(ValueError, match="no parameters to penalize"):
         l2_penalty(nn.BatchNorm1d(3), 1.0, 10)
+
+
+def test_params_must_be_named_pairs_not_bare_tensors():
+    k = cr.tensor(np.ones((2, 3, 4)), requires_grad=True)
+    assert l2_penalty([("k", k)], 1.0, 1).item() == 12.0
+    assert l2_penalty({"k": k}, 1.0, 1).item() == 12.0
+    # a bare tensor in a list was unpacked along its first axis: 6.0 instead of 12.0
+    with pytest.raises(TypeError, match=r"item 0 of params expected a \(name, Tensor\) pair"):
+        l2_penalty([k], 1.0, 1)
+    with pytest.raises(TypeError, match="params expected a module, a dict"):
+        l1_penalty(k, 1.0, 1)
+
+
+def test_include_bias_must_be_a_bool():
+    w = cr.tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(TypeError, match="include_bias expected True or False, got 'no'"):
+        l2_penalty([("w", w)], 1.0, 1, include_bias="no")
