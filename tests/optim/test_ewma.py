@@ -59,3 +59,18 @@ def test_a_0d_value_is_no_series():
     with pytest.raises(ValueError, match=r"ewma: series expected an array of shape \(T, ...\), "):
         ewma(5.0)
     assert ewma([5.0], beta=0.5).tolist() == [2.5]
+
+
+def test_update_keeps_the_first_value_s_shape_and_refuses_non_numbers():
+    avg = EWMA(0.9)
+    avg.update(np.ones(3))
+    with pytest.raises(ValueError, match=r"expected shape \(3,\) like the values before it"):
+        avg.update(np.ones((2, 3)))  # broadcasting made the average (2, 3)
+    with pytest.raises(ValueError, match=r"got \(\)"):
+        avg.update(1.0)
+    assert avg.t == 1
+    avg.reset()
+    assert avg.update(2.0) == pytest.approx(0.2)
+    for bad, got in [(None, "NoneType"), ("x", "str"), (True, "bool"), (np.array(["a"]), "<U1")]:
+        with pytest.raises(TypeError, match=f"real number or real array, got {got}"):
+            EWMA(0.9).update(bad)

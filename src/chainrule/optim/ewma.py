@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from chainrule import _checks
@@ -41,12 +43,36 @@ class EWMA:
         self.reset()
 
     def reset(self) -> None:
-        """Forget all values: t = 0, v = 0."""
+        """Forget all values: t = 0, v = 0 (the next value may have any shape)."""
         self.t = 0
         self.v = 0.0
+        self._shape: tuple[int, ...] | None = None
 
     def update(self, theta):
-        """Fold in the next value theta_t and return the (corrected) average."""
+        """Fold in the next value theta_t and return the (corrected) average.
+
+        Raises
+        ------
+        TypeError
+            If ``theta`` is not a real number or an array of real numbers.
+        ValueError
+            If its shape differs from the first value's: one average follows one
+            quantity, and broadcasting would silently mix two.
+        """
+        if isinstance(theta, numbers.Real) and not isinstance(theta, (bool, np.bool_)):
+            shape: tuple[int, ...] = ()
+        else:
+            array = np.asarray(theta) if isinstance(theta, (np.ndarray, list, tuple)) else None
+            if array is None or array.dtype.kind not in "fiu":
+                got = f"{array.dtype} array" if array is not None else type(theta).__name__
+                raise TypeError(f"EWMA: theta expected a real number or real array, got {got}")
+            theta, shape = array, array.shape
+        if self._shape is not None and shape != self._shape:
+            raise ValueError(
+                f"EWMA: theta expected shape {self._shape} like the values before it, got "
+                f"{shape} (reset() to start a new average)"
+            )
+        self._shape = shape
         self.v = self.beta * self.v + (1.0 - self.beta) * theta
         self.t += 1
         return self.value
