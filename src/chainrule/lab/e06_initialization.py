@@ -18,6 +18,7 @@ INITS = {
     "N(0,1) * 10": {"name": "normal", "std": 10.0},
     "He": "he_normal",
 }
+SYMMETRIC = {"name": "constant", "value": 0.5}
 SCALES = {"N(0,1)": {"name": "normal", "std": 1.0}, "Xavier": "xavier_normal", "He": "he_normal"}
 EPOCHS = {"fast": 300, "full": 1500}
 LR = 0.1
@@ -28,8 +29,10 @@ WIDTH, DEPTH = 100, 10  # of the nets whose activations are traced
     6,
     "initialization",
     "Initialization: zeros, large random, He; activation scales per layer",
-    "Initializing all weights to zero keeps every hidden unit identical (symmetry is never "
-    "broken): the network is no better than one unit and stays near 50% on circles. Large "
+    "Weights that start equal keep every hidden unit of a layer identical: each unit "
+    "computes the same function and gets the same update, so symmetry is never broken and "
+    "the network is no better than one unit per layer; all zeros (with ReLU nothing moves "
+    "at all) stays near 50% on circles. Large "
     "random weights (N(0,1) * 10) start with a huge cost and learn slowly; He "
     "initialization (std sqrt(2/n)) learns fast. Weights should have variance about 1/n "
     "(Xavier, for tanh) or 2/n (He, for ReLU) so activations keep their scale through a "
@@ -45,14 +48,21 @@ def run(preset: str, outdir: Path) -> Result:
         curves[label] = _descend(model, X, y, epochs)
         acc[label] = accuracy(model, X, y)
         models[label] = model
-    W1 = models["zeros"].layers[0].weight.data
+    # zeros with ReLU receive no gradient at all; a nonzero constant shows the symmetry
+    equal_start = nn.MLP([2, 10, 5, 2], activation="relu", init=SYMMETRIC, seed=6)
+    _descend(equal_start, X, y, epochs)
+    W1 = equal_start.layers[0].weight.data
     units_equal = bool(np.all(W1[:, :1] == W1))
+    moved = float(np.abs(W1 - SYMMETRIC["value"]).max())
+    acc_equal = accuracy(equal_start, X, y)
     first = {k: c[0] for k, c in curves.items()}
     final = {k: c[-1] for k, c in curves.items()}
 
     spreads, saturation = _trace_activations()
     verdict = (
         units_equal
+        and moved > 1e-3
+        and acc_equal < 0.75
         and abs(acc["zeros"] - 0.5) < 0.05
         and acc["He"] > 0.9
         and first["N(0,1) * 10"] > 100 * first["He"]
@@ -69,7 +79,9 @@ def run(preset: str, outdir: Path) -> Result:
     ]
     numbers = {
         "train_accuracy": acc,
-        "zero_init_hidden_units_equal": units_equal,
+        "equal_init_hidden_units_equal": units_equal,
+        "equal_init_first_layer_moved": moved,
+        "equal_init_accuracy": acc_equal,
         "first_cost": first,
         "final_cost": final,
         "activation_std_layer_10": {
@@ -78,8 +90,10 @@ def run(preset: str, outdir: Path) -> Result:
         "tanh_saturated_share_layer_10": saturation,
     }
     summary = (
-        f"Zero init: all first-layer units identical ({units_equal}), accuracy "
-        f"{acc['zeros']:.0%}. N(0,1)*10: cost {first['N(0,1) * 10']:.4g} at the start, "
+        f"All weights {SYMMETRIC['value']}: after {epochs} steps the first layer's weights "
+        f"had moved by up to {moved:.3g}, yet its units were all identical ({units_equal}); "
+        f"accuracy {acc_equal:.0%}. Zero init: accuracy {acc['zeros']:.0%}. N(0,1)*10: "
+        f"cost {first['N(0,1) * 10']:.4g} at the start, "
         f"{final['N(0,1) * 10']:.3g} after {epochs} steps, accuracy "
         f"{acc['N(0,1) * 10']:.0%}. He: cost {first['He']:.3g} -> {final['He']:.3g}, "
         f"accuracy {acc['He']:.0%}. After {DEPTH} layers the activation std is "
@@ -92,7 +106,9 @@ def run(preset: str, outdir: Path) -> Result:
     setup = (
         "Training: make_circles(300, noise 0.08, factor 0.5, seed 6); MLP [2, 10, 5, 2] "
         "ReLU (the course's 3-layer net), cross-entropy on logits, plain gradient descent "
-        f"(SGD lr {LR}, full batch), {epochs} steps, seed 6. Scales: {DEPTH} layers of "
+        f"(SGD lr {LR}, full batch), {epochs} steps, seed 6; inits zeros, N(0,1) * 10, He, "
+        f"and for the symmetry check every weight {SYMMETRIC['value']} (biases 0). "
+        f"Scales: {DEPTH} layers of "
         f"{WIDTH} units, input 1000 x {WIDTH} standard normal (seed 6), forward pass only, "
         "biases zero."
     )
