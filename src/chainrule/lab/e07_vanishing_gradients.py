@@ -83,8 +83,9 @@ def run(preset: str, outdir: Path) -> Result:
         "cross-entropy on logits, seed 7. Speed of learning of layer l (Nielsen): "
         "the RMS of delta^l = dC/db^l for one full-batch backward pass at initialization "
         "(first = layer 1, last = output layer). Training: the deepest sigmoid net with plain "
-        f"SGD (lr 0.5, batch 32, {TRAIN_EPOCHS[preset]} epochs); History.grad_norms of the "
-        "biases (RMS) per epoch."
+        f"SGD (lr 0.5, batch 32, {TRAIN_EPOCHS[preset]} epochs); per epoch, History.grad_norms "
+        "of the biases (the RMS over the epoch's steps of each gradient's L2 norm) divided by "
+        "sqrt(units), the RMS over the layer's units as above."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
@@ -119,7 +120,9 @@ def _learning_speeds(depth: int, X, y, epochs: int) -> dict:
     )
     weights = {k: v for k, v in hist.grad_norms.items() if k.endswith("bias")}
     names = sorted(weights, key=lambda k: int(k.split(".")[1]))
-    curves = [np.asarray(weights[k]) for k in names]
+    units = dict(model.named_parameters())
+    # the L2 norm over sqrt(units): an RMS over the layer's units, as in _layer_norms
+    curves = [np.asarray(weights[k]) / np.sqrt(units[k].size) for k in names]
     return {
         "curves": [c.tolist() for c in curves],
         "first_over_last": float(np.mean(curves[0] / curves[-1])),
@@ -161,7 +164,7 @@ def _draw_speed(speeds: dict, path: Path) -> Path:
         else:
             ax.semilogy(np.arange(1, len(c) + 1), c, color=color)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("RMS of dC/db, epoch mean (log)")
+    ax.set_ylabel("RMS of dC/db over units and the epoch's steps (log)")
     ax.set_title("Learning speed per layer while training a deep sigmoid net")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     return plots.save(fig, path, svg=True)[0]
