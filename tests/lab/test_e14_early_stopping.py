@@ -15,8 +15,15 @@ def result(tmp_path_factory):
 def test_dev_cost_turns_up_while_training_cost_keeps_falling(result):
     n = result.numbers
     assert n["dev_cost_minimum_epoch"] < n["epochs"] - 20
-    assert n["dev_cost_at_end"] > n["dev_cost_at_minimum"]
+    assert n["dev_cost_at_end"] > 1.5 * n["dev_cost_at_minimum"]
     assert n["train_cost_at_end"] < n["train_cost_at_minimum"]
+
+
+def test_the_stopped_model_does_better_on_the_dev_set_after_far_fewer_epochs(result):
+    n = result.numbers
+    assert n["restored_model_dev_cost"] < n["dev_cost_at_end"] / 1.5
+    assert n["dev_accuracy_early_stopped"] >= n["dev_accuracy_trained_to_end"]
+    assert n["early_stopping_stopped_after"] < n["epochs"] / 2
 
 
 def test_early_stopping_restores_the_minimum_after_its_patience(result):
