@@ -57,3 +57,8 @@ def test_out_on_a_regular_file_is_a_usage_error(capsys, monkeypatch, tmp_path, b
     err = capsys.readouterr().err
     assert f"--out expected a directory path, but {tmp_path / 'taken'} is a file" in err
     assert (tmp_path / "taken").read_text() == "mine"
+
+
+def test_unknown_names_are_quoted(capsys, tmp_path):
+    assert main(["lab", "run", "graph", "", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown experiment(s) '', 'nope'; `chainrule lab list`" in capsys.readouterr().err

@@ -76,3 +76,35 @@ def test_result_verdict_not_reproduced_is_reported(tmp_path, monkeypatch):
     (outcome,) = runner.run_experiments(["claim"], "fast", tmp_path, progress=False)
     assert outcome.status == "not reproduced"
     assert "not reproduced" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("names", "error", "says"),
+    [
+        ("graph", TypeError, "got str 'graph'"),  # once run as ['g', 'r', 'a', 'p', 'h']
+        ([], ValueError, "at least one experiment name"),
+        ([["graph"]], TypeError, r"expected experiment names \(str\), got \[\['graph'\]\]"),
+    ],
+)
+def test_runner_names_must_be_a_list_of_names(tmp_path, names, error, says):
+    with pytest.raises(error, match=says):
+        runner.run_experiments(names, "fast", tmp_path, progress=False)
+    assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("figure", ["missing.png", "not-a-png.png"])
+def test_a_result_whose_figure_the_report_cannot_show_is_an_error_outcome(
+    tmp_path, monkeypatch, figure
+):
+    def bad_figure(preset, outdir):
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / "not-a-png.png").write_text("text")
+        return Result({}, [outdir / figure], True, "claims a figure", "nothing")
+
+    monkeypatch.setitem(
+        EXPERIMENTS, "figure", Experiment("figure", 98, "T", "c", "001", bad_figure)
+    )
+    (outcome,) = runner.run_experiments(["figure"], "fast", tmp_path, progress=False)
+    assert outcome.status == "error"
+    assert figure in outcome.error
+    assert "figure" in (tmp_path / "report.html").read_text(encoding="utf-8")

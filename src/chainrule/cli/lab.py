@@ -51,7 +51,7 @@ def run_experiments(args) -> int:
     unknown = [n for n in args.names if n not in EXPERIMENTS]
     if unknown:
         raise UsageError(
-            f"lab run: unknown experiment(s) {', '.join(unknown)}; "
+            f"lab run: unknown experiment(s) {', '.join(map(repr, unknown))}; "
             f"`chainrule lab list` shows the {len(EXPERIMENTS)} registered"
         )
     out = Path(args.out)

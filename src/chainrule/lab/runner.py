@@ -16,6 +16,8 @@ from pathlib import Path
 from chainrule.lab.base import PRESETS, Experiment, Result
 from chainrule.train.diagnostics import GradientWarning
 
+_PNG = b"\x89PNG\r\n\x1a\n"
+
 
 @dataclass
 class Outcome:
@@ -65,12 +67,24 @@ class Outcome:
 def select(names: list[str] | None) -> list[Experiment]:
     """The experiments called ``names`` (all when None), in number order.
 
-    Raises ``KeyError`` naming the unknown ones and listing the known ones.
+    Raises ``TypeError`` unless ``names`` is None or a list or tuple of strings,
+    ``ValueError`` when it is empty, and ``KeyError`` naming the unknown ones and listing
+    the known ones.
     """
     from chainrule.lab import EXPERIMENTS
 
     if names is None:
         return list(EXPERIMENTS.values())
+    if not isinstance(names, (list, tuple)):
+        raise TypeError(
+            "expected names to be None (all) or a list of experiment names, got "
+            f"{type(names).__name__} {names!r}"
+        )
+    if not names:
+        raise ValueError("expected at least one experiment name (None runs them all), got none")
+    not_names = [n for n in names if not isinstance(n, str)]
+    if not_names:
+        raise TypeError(f"expected experiment names (str), got {not_names!r}")
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         raise KeyError(f"unknown experiment(s) {unknown}; expected names from {list(EXPERIMENTS)}")
@@ -118,7 +132,7 @@ def run_experiments(
             # measure them; fit's advice to the user would only be noise here.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GradientWarning)
-                result = exp(preset, outdir / exp.name)
+                result = _checked(exp(preset, outdir / exp.name))
         except Exception:  # noqa: BLE001 - one failing experiment must not abort the rest
             error = traceback.format_exc()
         outcome = Outcome(
@@ -129,6 +143,23 @@ def run_experiments(
             print(f"done in {outcome.seconds:.1f} s ({outcome.status})", file=sys.stderr)
     write_report(outcomes, outdir)
     return outcomes
+
+
+def _checked(result) -> Result:
+    """``result`` when the report can show it: a Result whose figures are PNG files."""
+    if not isinstance(result, Result):
+        raise TypeError(f"expected the experiment to return a Result, got {type(result).__name__}")
+    for path in result.figures:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(_PNG))
+        except OSError as exc:
+            raise ValueError(
+                f"the Result lists figure {path}, which cannot be read: {exc}"
+            ) from exc
+        if head != _PNG:
+            raise ValueError(f"the Result lists figure {path}, which is not a PNG file")
+    return result
 
 
 def _relative(path, root: Path) -> str:
