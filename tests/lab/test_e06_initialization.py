@@ -1,3 +1,5 @@
+import pytest
+
 from chainrule.lab import EXPERIMENTS
 
 
@@ -18,5 +20,10 @@ def test_zero_init_is_symmetric_he_learns_fast_scales_follow_1_over_n(tmp_path, 
     assert scales["relu"]["N(0,1)"] > 1e3
     saturated = numbers["tanh_saturated_share_layer_10"]
     assert saturated["N(0,1)"] > 0.5 > 0.05 > saturated["Xavier"]
+    worked = numbers["worked_example"]  # seed 001: p = 1000 inputs, half of them 1
+    assert worked["N(0, 1)"]["z_std"] == pytest.approx((1000 / 2 + 1) ** 0.5, rel=0.03)
+    assert worked["N(0, 1)"]["saturated"] > 0.8
+    assert worked["N(0, 1/(n_in + 1))"]["z_std"] == pytest.approx((501 / 1001) ** 0.5, rel=0.03)
+    assert worked["N(0, 1/(n_in + 1))"]["saturated"] < 0.001
     assert result.verdict
     check_pngs(result.figures, tmp_path)

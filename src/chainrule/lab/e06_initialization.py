@@ -19,6 +19,7 @@ INITS = {
     "He": "he_normal",
 }
 SYMMETRIC = {"name": "constant", "value": 0.5}
+WORKED_INPUTS, WORKED_UNITS = 1000, 20_000  # seed 001's p inputs, and units sampled
 SCALES = {"N(0,1)": {"name": "normal", "std": 1.0}, "Xavier": "xavier_normal", "He": "he_normal"}
 EPOCHS = {"fast": 300, "full": 1500}
 LR = 0.1
@@ -36,8 +37,11 @@ WIDTH, DEPTH = 100, 10  # of the nets whose activations are traced
     "random weights (N(0,1) * 10) start with a huge cost and learn slowly; He "
     "initialization (std sqrt(2/n)) learns fast. Weights should have variance about 1/n "
     "(Xavier, for tanh) or 2/n (He, for ReLU) so activations keep their scale through a "
-    "deep net; N(0,1) saturates tanh and makes ReLU activations explode.",
-    "000",
+    "deep net; N(0,1) saturates tanh and makes ReLU activations explode. The notes' worked "
+    "example: with N(0,1) weights and bias and half of p inputs equal to 1, z has standard "
+    "deviation sqrt(p/2 + 1) and sigmoid(z) saturates; with standard deviation "
+    "1/sqrt(n_in + 1) z is of order 1 and most units start away from 0 and 1.",
+    "000, 001",
 )
 def run(preset: str, outdir: Path) -> Result:
     X, y = make_circles(300, noise=0.08, factor=0.5, seed=6)
@@ -59,8 +63,14 @@ def run(preset: str, outdir: Path) -> Result:
     final = {k: c[-1] for k, c in curves.items()}
 
     spreads, saturation = _trace_activations()
-    verdict = (
-        units_equal
+    worked = _worked_example()
+    p, big, small = WORKED_INPUTS, worked["N(0, 1)"], worked["N(0, 1/(n_in + 1))"]
+    verdict = bool(
+        abs(worked["N(0, 1)"]["z_std"] / np.sqrt(p / 2 + 1) - 1) < 0.03
+        and abs(worked["N(0, 1/(n_in + 1))"]["z_std"] / np.sqrt((p / 2 + 1) / (p + 1)) - 1) < 0.03
+        and worked["N(0, 1)"]["saturated"] > 0.8
+        and worked["N(0, 1/(n_in + 1))"]["saturated"] < 0.001
+        and units_equal
         and moved > 1e-3
         and acc_equal < 0.75
         and abs(acc["zeros"] - 0.5) < 0.05
@@ -76,6 +86,7 @@ def run(preset: str, outdir: Path) -> Result:
     figures = [
         _draw_training(curves, acc, outdir / "init_training.png"),
         _draw_spreads(spreads, outdir / "activation_scales.png"),
+        _draw_worked(worked, outdir / "worked_example_z.png"),
     ]
     numbers = {
         "train_accuracy": acc,
@@ -88,6 +99,10 @@ def run(preset: str, outdir: Path) -> Result:
             act: {k: v[-1] for k, v in per.items()} for act, per in spreads.items()
         },
         "tanh_saturated_share_layer_10": saturation,
+        "worked_example_inputs": p,
+        "worked_example": {
+            k: {"z_std": v["z_std"], "saturated": v["saturated"]} for k, v in worked.items()
+        },
     }
     summary = (
         f"All weights {SYMMETRIC['value']}: after {epochs} steps the first layer's weights "
@@ -101,7 +116,12 @@ def run(preset: str, outdir: Path) -> Result:
         f"saturated) and {spreads['relu']['He'][-1]:.2f} for ReLU + He; under N(0,1) "
         f"{saturation['N(0,1)']:.0%} of tanh units saturate (|a| > 0.99) and ReLU's std "
         f"reaches {spreads['relu']['N(0,1)'][-1]:.3g}; ReLU + Xavier shrinks to "
-        f"{spreads['relu']['Xavier'][-1]:.3f}."
+        f"{spreads['relu']['Xavier'][-1]:.3f}. Worked example (p = {p}, half the inputs 1): "
+        f"z's std is {big['z_std']:.2f} under N(0,1) (sqrt(p/2 + 1) = "
+        f"{np.sqrt(p / 2 + 1):.2f}), {big['saturated']:.0%} of sigmoid units saturated; "
+        f"{small['z_std']:.3f} under std 1/sqrt(n_in + 1) (sqrt((p/2 + 1)/(p + 1)) = "
+        f"{np.sqrt((p / 2 + 1) / (p + 1)):.3f}: the notes' 'std 1' holds when every input is "
+        f"1), {small['saturated']:.1%} saturated."
     )
     setup = (
         "Training: make_circles(300, noise 0.08, factor 0.5, seed 6); MLP [2, 10, 5, 2] "
@@ -110,9 +130,36 @@ def run(preset: str, outdir: Path) -> Result:
         f"and for the symmetry check every weight {SYMMETRIC['value']} (biases 0). "
         f"Scales: {DEPTH} layers of "
         f"{WIDTH} units, input 1000 x {WIDTH} standard normal (seed 6), forward pass only, "
-        "biases zero."
+        "biases zero. Worked example: p = 1000 inputs, the first half 1, 20,000 units with w "
+        "and b from N(0, 1) or N(0, 1/(p + 1)) (seed 6); saturated = |z| > ln 99."
     )
     return Result(numbers, figures, verdict, summary, setup)
+
+
+def _worked_example() -> dict:
+    """Seed 001's first hidden layer: ``WORKED_INPUTS`` inputs, half 1 and half 0, and
+    ``WORKED_UNITS`` units z = w . x + b with w and b drawn from N(0, 1) or from N(0, 1 /
+    (n_in + 1)); the std of z over the units, and the share with sigmoid(z) within 0.01 of
+    0 or 1 (|z| > ln 99)."""
+    rng = np.random.default_rng(6)
+    p = WORKED_INPUTS
+    x = np.zeros(p)
+    x[: p // 2] = 1.0
+    out = {}
+    for label, std in (("N(0, 1)", 1.0), ("N(0, 1/(n_in + 1))", 1.0 / np.sqrt(p + 1))):
+        z = np.concatenate(
+            [  # blocks of 4000 units: each W block is 32 MB
+                rng.standard_normal((4000, p)) @ x + rng.standard_normal(4000)
+                for _ in range(WORKED_UNITS // 4000)
+            ]
+        )
+        z *= std
+        out[label] = {
+            "z": z,
+            "z_std": float(z.std()),
+            "saturated": float(np.mean(np.abs(z) > np.log(99.0))),
+        }
+    return out
 
 
 def _descend(model, X, y, steps: int) -> list[float]:
@@ -174,4 +221,19 @@ def _draw_spreads(spreads: dict, path: Path) -> Path:
             ax.set_ylim(0, 1.05)
             ax.set_ylabel("std of activations (|a| <= 1)")
         ax.legend(title="weight init")
+    return plots.save(fig, path, svg=True)[0]
+
+
+def _draw_worked(worked: dict, path: Path) -> Path:
+    fig, ax = plots.figure(width=6.0, height=4.0)
+    edges = np.linspace(-80, 80, 161)
+    for label, run in worked.items():
+        ax.hist(run["z"], bins=edges, histtype="step", density=True, lw=1.4,
+                label=f"w, b ~ {label}: std of z {run['z_std']:.2f}")  # fmt: skip
+    ax.axvspan(-np.log(99.0), np.log(99.0), color="#ddd", label="sigmoid(z) in (0.01, 0.99)")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"z = w . x + b, {WORKED_INPUTS} inputs, half of them 1")
+    ax.set_ylabel("density (log scale)")
+    ax.set_title("The notes' worked example: z of a first hidden layer")
+    ax.legend(fontsize=8)
     return plots.save(fig, path, svg=True)[0]
