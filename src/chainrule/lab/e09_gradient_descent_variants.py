@@ -67,7 +67,6 @@ def run(preset: str, outdir: Path) -> Result:
         and share_up[b] == 0.0 < share_up[mb]
         and per_epoch[s] > 5 * per_epoch[mb]
         and dev_final[mb] < dev_final[b]
-        and updates[b] == 1
     )
     figures = [
         _draw_steps(runs, outdir / "step_costs.png"),
