@@ -780,3 +780,18 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
         assert np.array_equal(value, before[name]), name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
     assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("where", ["y", "y_dev"])
+def test_a_label_out_of_range_anywhere_is_refused_before_the_first_step(where):
+    X = np.random.default_rng(0).random((50, 4)).astype(np.float32)
+    y, y_dev = np.arange(50) % 3, np.arange(50) % 3
+    (y if where == "y" else y_dev)[37] = 5  # far from the first batch and sample
+    model = cr.nn.MLP([4, 8, 3], seed=0)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    opt = cr.optim.Adam(model.named_parameters())
+    with pytest.raises(ValueError, match=f"{where}, sample 37: .*class label 5"):
+        cr.fit(model, "cross_entropy", opt, X, y, dev=(X, y_dev), epochs=1, batch_size=10,
+               progress=False)  # fmt: skip
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])

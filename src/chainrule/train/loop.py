@@ -466,15 +466,29 @@ class Trainer:
 
     def _check_model_accepts(self, X, y, dev) -> None:
         """The first sample of the training set, and of the dev set, through the model in
-        eval mode and the loss with its target: shape errors and targets the loss refuses
-        surface before training (the dev targets would otherwise fail after an epoch)."""
-        samples = [(X, y)] if dev is None else [(X, y), dev]
+        eval mode and the loss with its target, and for integer labels also the samples
+        with the smallest and the largest label: shape errors and labels the loss refuses
+        (out of range anywhere in either set) surface before training, not when a later
+        batch or the first dev evaluation reaches them."""
+        sets = [("y", X, y)] if dev is None else [("y", X, y), ("y_dev", *dev)]
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         try:
             with no_grad():
-                for inputs, targets in samples:
-                    self.loss(self.model(Tensor(inputs[:1])), targets[:1])
+                for name, inputs, targets in sets:
+                    rows = [0]
+                    if targets.dtype.kind in "iu":
+                        flat = targets.reshape(len(targets), -1)
+                        rows += [int(flat.min(axis=1).argmin()), int(flat.max(axis=1).argmax())]
+                    for row in dict.fromkeys(rows):
+                        try:
+                            self.loss(
+                                self.model(Tensor(inputs[row : row + 1])), targets[row : row + 1]
+                            )
+                        except ValueError as exc:
+                            if row == 0:
+                                raise
+                            raise ValueError(f"{name}, sample {row}: {exc}") from exc
         finally:
             self.model.train(was_training)
 
