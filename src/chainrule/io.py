@@ -49,7 +49,16 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
         binary output (``ValueError`` otherwise, before anything is written).
     metadata : dict, optional
         JSON-able extra data (e.g. the training config and test metrics).
+
+    A model that uses one layer or tensor in two places is refused (``ValueError``, before
+    anything is written): the architecture would rebuild them as separate layers.
     """
+    shared = model.shared_entries()
+    if shared:
+        raise ValueError(
+            f"save: the model shares layers or tensors ({', '.join(shared)}); a model file's "
+            "architecture describes every layer on its own and cannot tie them"
+        )
     labels = None if labels is None else [str(label) for label in labels]
     problem = labels_problem(labels, model)
     if problem:

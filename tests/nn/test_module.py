@@ -182,3 +182,52 @@ def test_register_checks_kinds():
         module.register_buffer("b", np.zeros(2))
     with pytest.raises(NotImplementedError):
         module(np.zeros(2))
+
+
+def test_a_layer_used_twice_is_trained_counted_and_listed_once():
+    shared = nn.Linear(2, 2, rng=0)
+    net = nn.Sequential(shared, nn.ReLU(), shared)
+    assert [name for name, _ in net.named_parameters()] == ["0.weight", "0.bias"]
+    assert net.num_parameters() == 6  # was 12
+    assert list(net.state_dict()) == ["0.weight", "0.bias"]
+    assert net.shared_entries() == ["2 (= 0)"]
+    opt = cr.optim.SGD(net.named_parameters(), lr=0.1)  # refused the tensors "given twice"
+    before = shared.weight.data.copy()
+    net(cr.tensor(np.array([[1.0, -1.0]] * 3, np.float32))).sum().backward()
+    opt.step()
+    assert not np.array_equal(shared.weight.data, before)
+
+
+def test_a_model_that_shares_a_layer_is_refused_by_save(tmp_path):
+    shared = nn.Linear(2, 2, rng=0)
+    with pytest.raises(ValueError, match=r"shares layers or tensors \(2 \(= 0\)\)"):
+        cr.io.save(nn.Sequential(shared, nn.ReLU(), shared), tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["a.b", "", "training", "forward", "_private", 3])
+def test_names_that_would_collide_are_refused(name):
+    with pytest.raises(ValueError, match=f"got {name!r}"):
+        nn.Module().register_parameter(name, cr.tensor(np.ones(2), requires_grad=True))
+
+
+def test_train_mode_must_be_a_bool():
+    net = nn.MLP([2, 3, 2], dropout=0.5, seed=0)
+    with pytest.raises(TypeError, match="expected mode True or False, got str 'False'"):
+        net.train("False")
+    assert all(m.training for _, m in net.named_modules())
+    net.train(np.bool_(False))
+    assert not any(m.training for _, m in net.named_modules())
+
+
+def test_load_state_dict_needs_a_mapping_of_arrays():
+    net = nn.Linear(2, 2, rng=0)
+    with pytest.raises(TypeError, match="expected a mapping .* got list"):
+        net.load_state_dict(list(net.state_dict().items()))
+    with pytest.raises(ValueError, match="key 'weight' is not an array"):
+        net.load_state_dict({"weight": [[1.0, 2.0], [3.0]], "bias": [0.0, 0.0]})
+
+
+def test_a_config_with_an_rng_is_refused():
+    with pytest.raises(ValueError, match="a config holds no generator"):
+        nn.from_config({"type": "Linear", "in_features": 2, "out_features": 3, "rng": 5})

@@ -10,7 +10,7 @@ in which they were registered, a module's own entries before its children's.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -69,8 +69,19 @@ class Module:
         return self._register(self._module_names, name, value)
 
     def _register(self, names: list[str], name: str, value):
+        owner = type(self).__name__
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(
+                f"{owner}: expected a non-empty name without '.' (dots join the names of "
+                f"nested entries), got {name!r}"
+            )
         if name in names:
-            raise ValueError(f"{type(self).__name__}: {name!r} is registered twice")
+            raise ValueError(f"{owner}: {name!r} is registered twice")
+        if hasattr(type(self), name) or name == "training" or name.startswith("_"):
+            raise ValueError(
+                f"{owner}: expected a name that is not an attribute of the module or its "
+                f"bookkeeping, got {name!r}"
+            )
         names.append(name)
         setattr(self, name, value)
         return value
@@ -84,15 +95,31 @@ class Module:
 
     # -- enumeration -------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """``(dotted name, module)`` for this module (name ``prefix``) and all descendants."""
-        yield prefix, self
-        for name in self._module_names:
-            yield from getattr(self, name).named_modules(f"{prefix}{name}.")
+        """``(dotted name, module)`` for this module (name ``prefix``) and all descendants.
+
+        A module reachable by two paths (one layer used twice) is listed once, under the
+        first: its parameters are trained, counted and saved once.
+        """
+        seen: set[int] = set()
+
+        def walk(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            yield prefix, module
+            for name in module._module_names:
+                yield from walk(getattr(module, name), f"{prefix}{name}.")
+
+        return walk(self, prefix)
 
     def _named(self, kind: str) -> Iterator[tuple[str, object]]:
+        seen: set[int] = set()  # one tensor registered by two modules is listed once too
         for prefix, module in self.named_modules():
             for name in getattr(module, kind):
-                yield prefix + name, getattr(module, name)
+                value = getattr(module, name)
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    yield prefix + name, value
 
     def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
         """``("layers.0.weight", Tensor)`` pairs in registration order, depth first."""
@@ -110,6 +137,31 @@ class Module:
         """``(name, Generator)`` for every random generator the module tree owns."""
         return self._named("_generator_names")
 
+    def shared_entries(self) -> list[str]:
+        """What is reachable by more than one path, as ``"path (= first path)"``: a layer used
+        twice, a tensor registered by two modules. Empty when nothing is shared."""
+        first: dict[int, str] = {}
+        shared: list[str] = []
+
+        def seen(value, path: str) -> bool:
+            if id(value) in first:
+                shared.append(f"{path} (= {first[id(value)]})")
+                return True
+            first[id(value)] = path
+            return False
+
+        def walk(module: Module, prefix: str) -> None:
+            for kind in ("_parameter_names", "_buffer_names", "_generator_names"):
+                for name in getattr(module, kind):
+                    seen(getattr(module, name), prefix + name)
+            for name in module._module_names:
+                child = getattr(module, name)
+                if not seen(child, prefix + name):
+                    walk(child, f"{prefix}{name}.")
+
+        walk(self, "")
+        return shared
+
     def children(self) -> list[Module]:
         return [getattr(self, name) for name in self._module_names]
 
@@ -125,6 +177,11 @@ class Module:
     # -- modes -------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (or evaluation mode for ``mode=False``) on the whole tree."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(
+                f"{type(self).__name__}.train: expected mode True or False, got "
+                f"{type(mode).__name__} {mode!r}"
+            )
         for _, module in self.named_modules():
             module.training = bool(mode)
         return self
@@ -149,9 +206,20 @@ class Module:
         into float32 is allowed, complex or strings into float are not), then the keys with
         finite values the cast would turn into inf (1e300 into float32).
         """
+        owner = f"load_state_dict into {type(self).__name__}"
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"{owner}: expected a mapping of name -> array (a state_dict()), got "
+                f"{type(state).__name__}"
+            )
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
-        values = {k: np.asarray(v.data if isinstance(v, Tensor) else v) for k, v in state.items()}
+        values = {}
+        for k, v in state.items():
+            try:
+                values[k] = np.asarray(v.data if isinstance(v, Tensor) else v)
+            except ValueError as exc:  # e.g. ragged nested lists
+                raise ValueError(f"{owner}: key {k!r} is not an array: {exc}") from None
         missing = [k for k in targets if k not in values]
         unexpected = [k for k in values if k not in targets]
         misshaped = [
@@ -195,6 +263,11 @@ class Module:
         """Build from :meth:`get_config` output; ``rng`` seeds layers that draw at random."""
         params = {k: v for k, v in config.items() if k != "type"}
         signature = inspect.signature(cls)
+        if "rng" in params:
+            raise ValueError(
+                f"bad {cls.__name__} config {config}: a config holds no generator; pass "
+                "rng= to from_config instead"
+            )
         if cls._random:
             params["rng"] = rng
         try:
