@@ -325,7 +325,9 @@ def _xent_probs_kernel(zd, q, reduction, smooth, ry):
     e, total, logp = _log_probs(zd)
     if smooth:
         q = (1.0 - smooth) * q + smooth / k
-    per = -(q * logp).sum(axis=1)
+    # a zero target weight adds 0, also at a -inf logit (where 0 * log p would be NaN)
+    xp = array_module(zd)
+    per = -xp.multiply(q, logp, where=q != 0, out=xp.zeros_like(logp)).sum(axis=1)
 
     def vjp(g):
         scale = _upstream(g, reduction, m, 2)
@@ -439,10 +441,19 @@ def _bce_logits_kernel(zd, yd, reduction, ry):
     check_range(yd, 0.0, 1.0, "targets", "bce_with_logits")
     xp = array_module(zd)
     m = zd.shape[0]
-    with xp.errstate(under="ignore"):
+    with xp.errstate(under="ignore", invalid="ignore"):
         elem = xp.log1p(xp.exp(-xp.abs(zd)))
-    elem += xp.maximum(zd, 0)
-    elem -= zd * yd
+        elem += xp.maximum(zd, 0)
+        elem -= zd * yd
+    infinite = xp.isinf(zd)
+    if infinite.any():
+        # max(z, 0) - z y = (1 - y) max(z, 0) - y min(z, 0), a zero weight adding 0: a
+        # logit of +-inf on the side of its target costs 0, not inf - inf
+        zi, yi = zd[infinite], xp.broadcast_to(yd, zd.shape)[infinite]
+        with xp.errstate(invalid="ignore"):
+            up = xp.where(yi == 1, 0, (1 - yi) * xp.maximum(zi, 0))
+            down = xp.where(yi == 0, 0, yi * xp.minimum(zi, 0))
+        elem[infinite] = up - down
     per = elem.reshape(m, -1).sum(axis=1) if zd.ndim > 1 else elem
 
     def vjp(g):

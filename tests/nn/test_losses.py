@@ -308,3 +308,20 @@ def test_unknown_names_raise_listing_the_valid_ones():
         losses.mse(_t([1.0]), [1.0], reduction="avg")
     with pytest.raises(ValueError, match="label_smoothing"):
         losses.cross_entropy(_t(np.zeros((M, K))), LABELS, label_smoothing=1.0)
+
+
+def test_infinite_logits_on_the_side_of_their_target_cost_nothing():
+    inf = np.inf
+    with np.errstate(all="raise"):  # no inf - inf or 0 * inf inside
+        z = cr.tensor(np.array([[-inf, inf]]), requires_grad=True)
+        loss = losses.bce_with_logits(z, np.array([[0.0, 1.0]]))
+        assert loss.item() == 0.0
+        loss.backward()
+        np.testing.assert_array_equal(z.grad, [[0.0, 0.0]])
+        wrong = losses.bce_with_logits(cr.tensor(np.array([[-inf, 3.0]])), np.array([[1.0, 0.2]]))
+        assert wrong.item() == inf
+        z = cr.tensor(np.array([[0.0, -inf, 1.0]]), requires_grad=True)
+        loss = losses.cross_entropy(z, np.array([[1.0, 0.0, 0.0]]))  # a masked-out class
+        assert np.isfinite(loss.item())
+        loss.backward()
+        assert np.isfinite(z.grad).all() and z.grad[0, 1] == 0.0
