@@ -141,6 +141,11 @@ def class_target(target, logits: Tensor, loss: str) -> Tensor:
             check_labels(data, k, loss)
             data = data.astype(np.int64)
         return Tensor(data)
+    if data.dtype.kind == "b" and data.shape == (m,):
+        raise TypeError(
+            f"{loss}: expected integer class labels of shape ({m},), got bool labels; convert "
+            "them, e.g. labels.astype('int64') (bool one-hot rows of shape (m, k) are taken)"
+        )
     if data.dtype.kind == "f" and data.shape == (m,):
         raise ValueError(
             f"{loss}: got float labels of shape ({m},) (dtype {data.dtype}); class labels "

@@ -325,3 +325,11 @@ def test_infinite_logits_on_the_side_of_their_target_cost_nothing():
         assert np.isfinite(loss.item())
         loss.backward()
         assert np.isfinite(z.grad).all() and z.grad[0, 1] == 0.0
+
+
+def test_bool_class_labels_are_refused_by_name_and_bool_one_hot_rows_taken():
+    z = cr.tensor(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match=r"integer class labels of shape \(3,\), got bool"):
+        losses.cross_entropy(z, np.array([True, False, True]))
+    rows = np.eye(2, dtype=bool)[[0, 1, 0]]
+    assert losses.cross_entropy(z, rows).item() == pytest.approx(np.log(2))
