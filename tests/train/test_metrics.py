@@ -1,6 +1,8 @@
 """Metrics: hand-worked values, scikit-learn agreement (when installed), the registry and
 every rejected input."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -312,3 +314,17 @@ def test_regression_agrees_with_sklearn():
     assert r2_score(y, pred) == pytest.approx(skm.r2_score(y, pred))
     y[:, 1] = 4.0  # a constant column
     assert r2_score(y, pred) == pytest.approx(skm.r2_score(y, pred))
+
+
+@pytest.mark.parametrize(
+    ("labels", "says"), [([1e20], "1e+20"), (np.array([2**63], np.uint64), str(2**63))]
+)
+def test_labels_beyond_intp_are_reported_as_given(labels, says):
+    # the cast to intp turned them into -9223372036854775808 before the check
+    with pytest.raises(ValueError, match=re.escape(f"below 2**63 in y_true, got {says}")):
+        accuracy(labels, [0])
+
+
+def test_precision_recall_f1_memory_does_not_grow_with_the_square_of_the_largest_label():
+    result = precision_recall_f1([10**6, 0, 1], [0, 0, 1])  # a 10^6 x 10^6 matrix: 7 TB
+    assert result == pytest.approx((0.5, 2 / 3, (2 / 3 + 1 + 0) / 3))

@@ -62,12 +62,14 @@ def _labels(fn: str, what: str, y: Any) -> np.ndarray:
             )
     elif kind not in "biu":
         raise ValueError(f"{fn}: expected integer class labels in {what}, got dtype {a.dtype}")
-    # intp keeps t * k + p in confusion_matrix from overflowing a narrow integer type.
-    a = a.astype(np.intp, copy=False)
     low = a.min()
     if low < 0:
-        raise ValueError(f"{fn}: expected class labels >= 0 in {what}, got {low}")
-    return a
+        raise ValueError(f"{fn}: expected class labels >= 0 in {what}, got {low.item()!r}")
+    top = a.max()
+    if int(top) > np.iinfo(np.intp).max:
+        raise ValueError(f"{fn}: expected class labels below 2**63 in {what}, got {top.item()!r}")
+    # intp keeps t * k + p in confusion_matrix from overflowing a narrow integer type.
+    return a.astype(np.intp, copy=False)
 
 
 def _label_pair(
@@ -181,10 +183,10 @@ def precision_recall_f1(
     if average not in AVERAGES:
         raise ValueError(f"precision_recall_f1: expected average in {AVERAGES}, got {average!r}")
     t, p, n = _label_pair("precision_recall_f1", y_true, y_pred, n_classes)
-    cm = _confusion(t, p, n)
-    tp = np.diag(cm)
-    predicted = cm.sum(axis=0)
-    actual = cm.sum(axis=1)
+    # counts per class, in memory of order n (the n x n confusion matrix is not needed)
+    tp = np.bincount(t[t == p], minlength=n)
+    predicted = np.bincount(p, minlength=n)
+    actual = np.bincount(t, minlength=n)
     precision = _ratio(tp, predicted)
     recall = _ratio(tp, actual)
     f1 = _ratio(2 * tp, predicted + actual)
