@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.tensor import DTYPES, Tensor
+from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -26,14 +26,23 @@ def check_reduction(reduction: str, loss: str) -> None:
 
 
 def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
-    """The prediction as a floating tensor with at least one (batch) axis."""
-    pred = prediction if isinstance(prediction, Tensor) else Tensor(prediction)
+    """The prediction as a floating tensor with at least one (batch) axis and at least one
+    value per example."""
+    if not isinstance(prediction, Tensor):
+        data = np.asarray(prediction)
+        if data.dtype.name not in FLOAT_DTYPES:
+            raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {data.dtype}")
+        prediction = Tensor(data)
+    pred = prediction
     if pred.data.dtype.kind != "f":
         raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {pred.dtype}")
     if ndim is not None and pred.ndim != ndim:
         raise ValueError(f"{loss}: expected a {ndim}-D prediction, got shape {pred.shape}")
-    if pred.ndim == 0 or pred.shape[0] == 0:
-        raise ValueError(f"{loss}: expected a non-empty batch (m, ...), got shape {pred.shape}")
+    if pred.ndim == 0 or pred.shape[0] == 0 or pred.data.size == 0:
+        raise ValueError(
+            f"{loss}: expected a non-empty batch (m, ...) with a value per example, got "
+            f"shape {pred.shape}"
+        )
     return pred
 
 

@@ -333,3 +333,17 @@ def test_bool_class_labels_are_refused_by_name_and_bool_one_hot_rows_taken():
         losses.cross_entropy(z, np.array([True, False, True]))
     rows = np.eye(2, dtype=bool)[[0, 1, 0]]
     assert losses.cross_entropy(z, rows).item() == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("loss", [losses.mse, losses.mae, losses.cross_entropy, losses.quadratic])
+def test_zero_width_predictions_are_refused_by_the_loss(loss):
+    # mse divided by zero and cross-entropy's max over an empty row failed inside NumPy
+    with pytest.raises(ValueError, match=r"with a value per example, got shape \(3, 0\)"):
+        loss(np.zeros((3, 0)), np.zeros((3, 0)))
+
+
+def test_a_float16_prediction_is_refused_by_the_loss():
+    with pytest.raises(
+        TypeError, match="mse: expected a float32 or float64 prediction, got float16"
+    ):
+        losses.mse(np.zeros((3, 1), np.float16), np.zeros((3, 1), np.float16))
