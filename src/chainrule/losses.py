@@ -15,7 +15,7 @@ name                   prediction              per-example loss
                                                mean is (1/2n) sum_x ||y(x) - a(x)||^2)
 ``mse``                outputs a               mean_j (y_j - a_j)^2 (the usual MSE)
 ``mae``                outputs a               mean_j |y_j - a_j|
-``bce``                probabilities a         -sum_j y_j log a_j + (1 - y_j) log(1 - a_j)
+``bce``                probabilities a         -sum_j [y_j log a_j + (1 - y_j) log(1 - a_j)]
 ``bce_with_logits``    logits z                the same with a = sigmoid(z), fused
 ``cross_entropy``      logits z, (m, k)        -sum_j y_j log softmax(z)_j, fused
 ``nll``                log-probabilities       -sum_j y_j log p_j (= -log p_label)
