@@ -2,7 +2,7 @@
 
 Exit statuses: 0 success; 2 usage and config errors (the message names the key, the
 expected type and, for a misspelt key, the closest valid one); 1 runtime failures, with a
-one-line cause (the traceback only with ``--debug``).
+one-line cause (the traceback only with ``--debug``); 130 when interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
