@@ -108,9 +108,65 @@ def test_chainrule_bench_command_measures_in_a_pinned_child(tmp_path):
 
 def test_chainrule_bench_rejects_bad_options_before_measuring(capsys):
     assert cli_main(["bench", "--configs", "a,e"]) == 2
-    assert "expected a comma-separated subset of a,b,c,d, got 'a,e'" in capsys.readouterr().err
+    assert "expected a comma-separated subset of a,b,c,d, each at most once, got 'a,e'" in (
+        capsys.readouterr().err
+    )
     assert cli_main(["bench", "--reps", "0"]) == 2
-    assert "expected a value >= 1, got '0'" in capsys.readouterr().err
+    assert "expected a finite value >= 1, got '0'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--systems", "numpy,numpy"], "each at most once, got 'numpy,numpy'"),
+        (["--configs", "a,a"], "each at most once, got 'a,a'"),
+        (["--seconds", "nan"], "--seconds: expected a finite value >= 0.0, got 'nan'"),
+        (["--pause", "inf"], "--pause: expected a finite value >= 0.0, got 'inf'"),
+    ],
+)
+def test_repeated_names_and_non_finite_times_are_usage_errors(argv, says, capsys):
+    assert cli_main(["bench", *argv]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_an_unwritable_json_path_is_refused_before_measuring(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    for path, kind in [(tmp_path, "a directory"), (tmp_path / "file" / "out.json", "a file")]:
+        assert cli_main(["bench", *TINY, "--systems", "numpy", "--json", str(path)]) == 2
+        assert f"is {kind}; nothing was measured" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fails_at", [1, 2], ids=["in its warm-up", "in a timed repetition"])
+def test_a_system_that_fails_is_reported_with_its_error_and_the_others_measured(
+    bench, monkeypatch, capsys, fails_at
+):
+    run, _ = bench
+    from chainrule.bench.systems import numpy_mlp
+
+    calls = []
+
+    def breaks(self, n_steps):
+        calls.append(n_steps)
+        if len(calls) >= fails_at:
+            raise MemoryError("cannot allocate 2 GiB")
+
+    monkeypatch.setattr(numpy_mlp.Trainer, "run", breaks)
+    results = run.main([*TINY, "--systems", "chainrule,numpy", "--reps", "2", "--no-memory"])
+    entries = results["configs"]["a"]["systems"]
+    assert entries["numpy"] == {"error": "MemoryError: cannot allocate 2 GiB"}
+    assert entries["chainrule"]["samples_per_s"] > 0 and len(entries["chainrule"]["reps"]) == 2
+    assert "Errors: numpy (a): MemoryError: cannot allocate 2 GiB" in capsys.readouterr().out
+
+
+def test_a_peer_that_fails_to_import_with_another_error_is_reported_missing(bench, tmp_path):
+    _, systems = bench
+    (tmp_path / "raises_on_import.py").write_text("raise RuntimeError('jaxlib does not match')")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(systems.MissingSystem, match="broken install: RuntimeError: jaxlib"):
+            systems.load("jax", {"jax": "raises_on_import"})
+    finally:
+        sys.path.remove(str(tmp_path))
 
 
 def test_options_round_trip_through_the_child_command_line():

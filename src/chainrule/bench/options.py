@@ -29,9 +29,10 @@ def _names(choices: tuple[str, ...]):
     def parse(text: str) -> str:
         items = [t.strip() for t in text.split(",") if t.strip()]
         unknown = [t for t in items if t not in choices]
-        if unknown or not items:
+        if unknown or not items or len(set(items)) < len(items):
             raise argparse.ArgumentTypeError(
-                f"expected a comma-separated subset of {','.join(choices)}, got {text!r}"
+                f"expected a comma-separated subset of {','.join(choices)}, each at most "
+                f"once, got {text!r}"
             )
         return ",".join(items)
 
@@ -46,8 +47,8 @@ def _at_least(low: int | float, kind):
             raise argparse.ArgumentTypeError(
                 f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
             ) from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected a value >= {low}, got {text!r}")
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"expected a finite value >= {low}, got {text!r}")
         return value
 
     return parse

@@ -181,7 +181,15 @@ def markdown(results: dict) -> str:
         for s, e in entry["systems"].items()
         if "missing" in e
     }
+    errors = [
+        f"{s} ({entry['key']}): {e['error']}"
+        for entry in results["configs"].values()
+        for s, e in entry["systems"].items()
+        if "error" in e
+    ]
     parts += ["", "Versions: " + "; ".join(meta["versions"].values())]
     if missing:
         parts += ["Missing: " + "; ".join(missing.values())]
+    if errors:
+        parts += ["Errors: " + "; ".join(errors)]
     return "\n".join(parts)

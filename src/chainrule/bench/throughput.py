@@ -38,6 +38,11 @@ def rotated(names: list, rep: int) -> list:
     return names[k:] + names[:k]
 
 
+def _failed(exc: Exception) -> dict:
+    """A system's entry when it raised: the error instead of numbers."""
+    return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def _time(trainer, steps: int) -> float:
     start = time.perf_counter()
     trainer.run(steps)
@@ -75,27 +80,40 @@ def run(args, settings: dict) -> dict:
             if name in missing:
                 entry["systems"][name] = {"missing": missing[name]}
                 continue
-            try:
-                trainers[name] = modules[name].make_trainer(config, batches)
-                steps[name] = args.steps or _calibrate(trainers[name], args.warmup, args.seconds)
+            try:  # a peer that breaks must not stop the others; timed only once warmed up
+                trainer = modules[name].make_trainer(config, batches)
+                n_steps = args.steps or _calibrate(trainer, args.warmup, args.seconds)
                 if args.steps:
-                    trainers[name].run(args.warmup)
-            except Exception as exc:  # a peer that breaks must not stop the others
-                entry["systems"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                    trainer.run(args.warmup)
+            except Exception as exc:  # noqa: BLE001
+                entry["systems"][name] = _failed(exc)
+                continue
+            trainers[name], steps[name] = trainer, n_steps
         reps = {name: [] for name in trainers}
         for rep in range(args.reps):
             for name in rotated(list(trainers), rep):
                 time.sleep(args.pause)
-                reps[name].append(steps[name] * config.batch / _time(trainers[name], steps[name]))
+                try:
+                    seconds = _time(trainers[name], steps[name])
+                except Exception as exc:  # noqa: BLE001 - dropped from the later rounds
+                    entry["systems"][name] = _failed(exc)
+                    del trainers[name]
+                    continue
+                reps[name].append(steps[name] * config.batch / seconds)
             peaks.append(probe.measure())
         for name, trainer in trainers.items():
             median = statistics.median(reps[name])
+            try:
+                final_loss = trainer.loss()
+            except Exception as exc:  # noqa: BLE001
+                entry["systems"][name] = _failed(exc)
+                continue
             entry["systems"][name] = {
                 "samples_per_s": median,
                 "reps": reps[name],
                 "steps": steps[name],
                 "gflops": 6.0 * config.weights * median / 1e9,
-                "final_loss": trainer.loss(),
+                "final_loss": final_loss,
             }
         del trainers
         results["configs"][key] = entry

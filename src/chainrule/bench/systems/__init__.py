@@ -41,6 +41,8 @@ def load(name: str, modules: Mapping[str, str] = MODULES) -> ModuleType:
         return importlib.import_module(modules[name])
     except ImportError as exc:
         raise MissingSystem(f"{name}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - e.g. jax and jaxlib of mismatched versions
+        raise MissingSystem(f"{name}: broken install: {type(exc).__name__}: {exc}") from exc
 
 
 def prepare(module: ModuleType, batches: list) -> list:
