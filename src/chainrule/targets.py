@@ -29,10 +29,10 @@ def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
     """The prediction as a floating tensor with at least one (batch) axis and at least one
     value per example."""
     if not isinstance(prediction, Tensor):
-        data = np.asarray(prediction)
-        if data.dtype.name not in FLOAT_DTYPES:
-            raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {data.dtype}")
-        prediction = Tensor(data)
+        dtype = getattr(prediction, "dtype", None)  # an array: its dtype named here, not by Tensor
+        if dtype is not None and str(dtype) not in FLOAT_DTYPES:
+            raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {dtype}")
+        prediction = Tensor(prediction)
     pred = prediction
     if pred.data.dtype.kind != "f":
         raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {pred.dtype}")

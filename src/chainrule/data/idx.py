@@ -20,7 +20,7 @@ import io
 import math
 import os
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
@@ -163,7 +163,7 @@ def _parse(f: BinaryIO, name: str, size: int | None) -> np.ndarray:
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
 
 
-def _truncated(name: str, shape: tuple, expected: int, dtype: np.dtype, got: int) -> None:
+def _truncated(name: str, shape: tuple, expected: int, dtype: np.dtype, got: int) -> NoReturn:
     raise IDXFormatError(
         f"{name}: truncated data: dimensions {shape} need {expected} bytes of "
         f"{dtype.newbyteorder('=').name}, the file holds {got}"

@@ -70,7 +70,9 @@ class Module:
 
     def _register(self, names: list[str], name: str, value):
         owner = type(self).__name__
-        if not isinstance(name, str) or not name or "." in name:
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: expected a str name, got {type(name).__name__} {name!r}")
+        if not name or "." in name:
             raise ValueError(
                 f"{owner}: expected a non-empty name without '.' (dots join the names of "
                 f"nested entries), got {name!r}"
