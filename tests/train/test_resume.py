@@ -491,3 +491,46 @@ def test_a_new_run_refuses_a_checkpoint_dir_holding_another_runs_checkpoints(tmp
     assert CheckpointDir(tmp_path / "ckpt").files() == files
     assert [f.read_bytes() for f in files] == contents
     assert_unchanged(model, before)
+
+
+def _tamper(state, field, value):
+    *path, key = field.split(".")
+    for part in path:
+        state = state[part]
+    if value is _DROP:
+        del state[key]
+    else:
+        state[key] = value
+
+
+_DROP = object()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("epoch", "abc", "epoch expected an int, got 'abc'"),
+        ("epoch", 10**6, "epoch expected the 1 epochs of its history, got 1000000"),
+        ("position", _DROP, "position expected a dict, got 'nothing'"),
+        ("position.batch", 999, r"position 'batch' expected a batch in \[0, 13\], got 999"),
+        ("position.shuffler", {}, "position 'shuffler' expected a PCG64 state"),
+        ("history.epochs", 5, "history expected a training history"),
+        ("callback_types", ["EarlyStopping", "X"], "callback_types expected 0 type names"),
+    ],
+)
+def test_a_malformed_checkpoint_is_refused_before_anything_is_loaded(tmp_path, field, value, says):
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train(tmp_path, 1)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    _tamper(state, field, value)
+    save_checkpoint(tmp_path / "bad.safetensors", state)
+    X, y, model, opt = make_run(tmp_path)
+    before, opt_before = model.state_dict(), opt.state_dict()
+    with pytest.raises(ValueError, match=says):
+        fit(model, "cross_entropy", opt, X, y, epochs=2, batch_size=16, progress=False,
+            resume_from=tmp_path / "bad.safetensors")  # fmt: skip
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name  # the model was overwritten first
+    assert opt.state_dict()["step_count"] == opt_before["step_count"]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.files import FormatError, read_tree, split_tree, write_tree
+from chainrule.train.history import History
 
 FORMAT = "chainrule.checkpoint"
 #: 2: the running epoch's loss is a sum over examples (with their count), no longer over
@@ -106,3 +107,71 @@ def resolve_resume(source) -> tuple[Path, dict]:
     if not source.exists():
         raise FileNotFoundError(f"resume_from: no such file or directory: {source}")
     return source, load_checkpoint(source)
+
+
+#: The keys every checkpoint of ``fit`` holds, with their types.
+_STATE = {
+    "epoch": int,
+    "batch_size": int,
+    "position": dict,
+    "model": dict,
+    "generators": dict,
+    "optimizer": dict,
+    "callbacks": list,
+    "history": dict,
+}
+#: The position inside the running epoch: the number types of its scalars.
+_POSITION = {"batch": int, "examples": int, "loss_sum": (int, float), "elapsed": (int, float)}
+
+
+def check_state(path, state: dict, batches_per_epoch: int) -> History:
+    """The checkpoint's history, after checking that ``state`` has the structure ``fit``
+    writes: every key of the right type, the epoch counting the history's rows, the
+    position a batch of this run's epochs (``batches_per_epoch``) with a shuffler state a
+    PCG64 takes, and one recorded type per saved callback state. ``ValueError`` names the
+    field, what was expected and what was found, before anything is loaded."""
+
+    def refuse(field: str, expected: str, got) -> ValueError:
+        return ValueError(
+            f"resume_from {path}: {field} expected {expected}, got {got!r}; not a checkpoint "
+            "fit can resume"
+        )
+
+    for key, kind in _STATE.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            article = "an" if kind.__name__[0] in "aeiou" else "a"
+            raise refuse(key, f"{article} {kind.__name__}", value if key in state else "nothing")
+    try:
+        history = History.from_dict(state["history"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise refuse("history", "a training history", f"{type(exc).__name__}: {exc}") from None
+    if state["epoch"] != len(history.epochs):
+        raise refuse("epoch", f"the {len(history.epochs)} epochs of its history", state["epoch"])
+    position = state["position"]
+    for key, kind in _POSITION.items():
+        value = position.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
+            raise refuse(f"position {key!r}", "a number >= 0", value)
+    if position["batch"] > batches_per_epoch:
+        raise refuse("position 'batch'", f"a batch in [0, {batches_per_epoch}]", position["batch"])
+    for key, kind in (("sq_norms", dict), ("pred", list), ("true", list)):
+        if not isinstance(position.get(key), kind):
+            raise refuse(f"position {key!r}", f"a {kind.__name__}", position.get(key))
+    lr = position.get("lr")
+    if lr is not None and (not isinstance(lr, (int, float)) or isinstance(lr, bool)):
+        raise refuse("position 'lr'", "None or a number", lr)
+    try:
+        np.random.PCG64().state = position.get("shuffler")
+    except (TypeError, ValueError, KeyError) as exc:
+        raise refuse(
+            "position 'shuffler'", "a PCG64 state", f"{type(exc).__name__}: {exc}"
+        ) from None
+    types = state.get("callback_types")
+    if types is not None and (
+        not isinstance(types, list)
+        or len(types) != len(state["callbacks"])
+        or not all(isinstance(t, str) for t in types)
+    ):
+        raise refuse("callback_types", f"{len(state['callbacks'])} type names", types)
+    return history

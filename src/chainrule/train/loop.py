@@ -27,7 +27,7 @@ from chainrule.nn import BatchNorm1d
 from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
-from chainrule.train.checkpoint import CheckpointDir, resolve_resume
+from chainrule.train.checkpoint import CheckpointDir, check_state, resolve_resume
 from chainrule.train.diagnostics import gradient_health
 from chainrule.train.history import History
 
@@ -562,6 +562,7 @@ class Trainer:
         """Load a checkpoint into the model, its generators, the optimizer and the
         callbacks: all of it or, if any part is refused, none of it (the error is raised
         with everything as it was)."""
+        history = check_state(path, state, self.batches_per_epoch)
         if state["batch_size"] != self.batch_size:
             raise ValueError(
                 f"resume_from {path}: the run used batch_size={state['batch_size']}, "
@@ -573,7 +574,6 @@ class Trainer:
                 f"resume_from {path}: the checkpoint has generators {sorted(state['generators'])}"
                 f" but the model has {sorted(generators)}"
             )
-        history = History.from_dict(state["history"])
         loads = self._match_callbacks(path, state)
         before = self._snapshot(generators, [cb for cb, _ in loads])
         try:
