@@ -42,3 +42,19 @@ def test_a_figure_that_fails_to_render_leaves_the_file_there_whole(tmp_path, mon
     assert path.read_bytes() == b"the figure of an earlier run"
     assert [p.name for p in tmp_path.iterdir()] == ["curve.png"]
     assert not plots.pyplot().fignum_exists(fig.number)
+
+
+@pytest.mark.parametrize("render", ["save", "figure_data_uri"])
+def test_a_figure_whose_layout_fails_is_closed_all_the_same(tmp_path, monkeypatch, render):
+    fig = figure()
+
+    def fails():
+        raise RuntimeError("layout failed")
+
+    monkeypatch.setattr(fig, "tight_layout", fails)
+    with pytest.raises(RuntimeError, match="layout failed"):
+        if render == "save":
+            plots.save(fig, tmp_path / "curve.png")
+        else:
+            plots.figure_data_uri(fig)
+    assert not plots.pyplot().fignum_exists(fig.number)

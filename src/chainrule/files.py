@@ -80,6 +80,17 @@ def blocking_file(path: str | os.PathLike) -> Path | None:
     return None if existing.is_dir() else existing
 
 
+def file_blocker(path: str | os.PathLike) -> str | None:
+    """Why a file cannot be written at ``path``, or None: ``"<path> is a directory"``, or
+    ``"<folder> is a file"`` for the nearest existing folder above it (see
+    :func:`blocking_file`)."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a directory"
+    blocker = blocking_file(path.parent)
+    return None if blocker is None else f"{blocker} is a file"
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it: put straight back)."""
     mask = os.umask(0o022)
@@ -231,6 +242,17 @@ def split_tree(tree, prefix: str = "") -> tuple[object, dict[str, np.ndarray]]:
         raise TypeError(f"cannot store {type(node).__name__} at {path or 'root'}: not pure data")
 
     return walk(tree, prefix), arrays
+
+
+def json_text(tree, indent: int | None = 1) -> str:
+    """Strict JSON of a tree of plain data (no arrays), as the file header writes it: NumPy
+    scalars as Python numbers, a non-finite float as ``{"__float__": "inf"}`` (``"-inf"``,
+    ``"nan"``) instead of the ``Infinity`` and ``NaN`` that JSON parsers other than
+    Python's refuse. ``TypeError`` for anything else."""
+    skeleton, arrays = split_tree(tree)
+    if arrays:
+        raise TypeError(f"json_text: expected plain data, got arrays at {sorted(arrays)}")
+    return json.dumps(skeleton, indent=indent, allow_nan=False)
 
 
 def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):

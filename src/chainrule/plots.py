@@ -64,8 +64,8 @@ def save(fig, path, svg: bool = False) -> list[Path]:
     plt = pyplot()
     path = Path(path).with_suffix(".png")
     written = [path, path.with_suffix(".svg")] if svg else [path]
-    fig.tight_layout()
     try:
+        fig.tight_layout()
         for target in written:
             buf = io.BytesIO()
             fig.savefig(buf, format=target.suffix[1:])
@@ -84,7 +84,9 @@ def figure_data_uri(fig) -> str:
     """Render a figure straight to a PNG ``data:`` URI (and close it)."""
     plt = pyplot()
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
+    try:
+        fig.tight_layout()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

@@ -795,3 +795,61 @@ def test_a_label_out_of_range_anywhere_is_refused_before_the_first_step(where):
                progress=False)  # fmt: skip
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda d: ModelCheckpoint(d / "file", monitor="train_loss"), "file exists and is not"),
+        (lambda d: HistoryLogger(d / "file" / "h.csv"), "file is a file"),
+        (lambda d: HistoryLogger(d / "folder.json"), "folder.json is a directory"),
+    ],
+)
+def test_callback_paths_that_cannot_be_written_are_refused_before_training(
+    moons, tmp_path, make, says
+):
+    (tmp_path / "file").write_text("a user's file")
+    (tmp_path / "folder.json").mkdir()
+    X, y, _, _ = moons
+    model = moons_model()
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=says):
+        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
+            epochs=1, callbacks=[make(tmp_path)], progress=False)  # fmt: skip
+    for name, value in model.state_dict().items():  # not one step was taken
+        assert np.array_equal(value, before[name]), name
+    assert (tmp_path / "file").read_text() == "a user's file"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"min_delta": float("nan")}, ValueError, "min_delta expected a finite number >= 0"),
+        ({"min_delta": "0.1"}, TypeError, "min_delta expected a real number"),
+        ({"patience": 2.5}, TypeError, "patience expected an integer >= 0, got float 2.5"),
+        ({"patience": True}, TypeError, "patience expected an integer >= 0, got bool"),
+        ({"restore_best_weights": "yes"}, TypeError, "restore_best_weights expected True"),
+    ],
+)
+def test_early_stopping_settings_are_checked(kwargs, error, says):
+    with pytest.raises(error, match=says):
+        EarlyStopping(**kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the dev loss: inf
+def test_a_history_with_an_infinite_loss_is_written_as_strict_json(tmp_path):
+    import json
+
+    X = np.linspace(-1, 1, 40, dtype=np.float32)[:, None]
+    y = 2 * X
+    model = nn.MLP([1, 4, 1], seed=0)
+    fit(model, "mse", optim.SGD(model.named_parameters(), lr=0.01), X, y,
+        dev=(X * np.float32(1e20), y), epochs=1, progress=False,
+        callbacks=[HistoryLogger(tmp_path / "h.json")])  # fmt: skip
+    text = (tmp_path / "h.json").read_text()
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    saved = json.loads(text, parse_constant=refuse)
+    assert saved["epochs"][0]["dev_loss"] == {"__float__": "inf"}

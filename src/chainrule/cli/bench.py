@@ -9,11 +9,9 @@ missing one is reported as missing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from chainrule.bench import options, threads
 from chainrule.cli.errors import UsageError
-from chainrule.files import blocking_file
+from chainrule.files import file_blocker
 
 
 def add_parser(subparsers) -> None:
@@ -35,14 +33,9 @@ def run(args) -> int:
         options.check(args)
     except ValueError as exc:
         raise UsageError(f"bench: {exc}") from None
-    if args.json is not None:
-        path = Path(args.json)
-        blocker = path if path.is_dir() else blocking_file(path.parent)
-        if blocker is not None:
-            raise UsageError(
-                f"bench: --json expected a file path, but {blocker} is "
-                f"{'a directory' if blocker == path else 'a file'}; nothing was measured"
-            )
+    blocked = None if args.json is None else file_blocker(args.json)
+    if blocked is not None:
+        raise UsageError(f"bench: --json expected a file path, but {blocked}; nothing was measured")
     if args.to_accuracy is not None:
         from chainrule.bench.accuracy.recipe import resolve
 

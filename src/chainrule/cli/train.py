@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import json
 import sys
 import time
 from datetime import datetime
@@ -19,7 +18,7 @@ from chainrule import losses, nn, optim, regularization
 from chainrule.cli import config as cfg
 from chainrule.cli import datasets
 from chainrule.cli.errors import UsageError
-from chainrule.files import atomic_write, blocking_file
+from chainrule.files import atomic_write, blocking_file, json_text
 from chainrule.malloc import keep_freed_memory
 from chainrule.train import (
     CheckpointDir,
@@ -314,7 +313,7 @@ def run(args) -> int:
     crio.save(model, run_dir / "model.safetensors", **extras)
     # the results are saved before the report is drawn: a failing figure loses none of them
     metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
-    atomic_write(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
+    atomic_write(run_dir / "metrics.json", (json_text(metrics, indent=2) + "\n").encode("utf-8"))
 
     test = results["test"]
     summary = [f"test loss {test['loss']:.4f}"]

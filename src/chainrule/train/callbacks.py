@@ -13,13 +13,13 @@ saved state to the callback of the same type (in order, among callbacks of one t
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from pathlib import Path
 
-from chainrule.files import atomic_write
+from chainrule import _checks
+from chainrule.files import atomic_write, blocking_file, file_blocker, json_text
 
 
 class Callback:
@@ -76,9 +76,8 @@ def resolve_mode(monitor: str, mode: str) -> str:
 class _Monitor:
     """Tracks the best value of one logged key (shared by early stopping and checkpoints)."""
 
-    def __init__(self, monitor: str, mode: str, min_delta: float):
-        if min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+    def __init__(self, owner: str, monitor: str, mode: str, min_delta: float):
+        min_delta = _checks.real(owner, "min_delta", min_delta, low=0.0)
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode)
         self.min_delta = min_delta
@@ -149,11 +148,11 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
     ):
-        if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience}")
-        self._tracker = _Monitor(monitor, mode, min_delta)
-        self.patience = patience
-        self.restore_best_weights = restore_best_weights
+        self.patience = _checks.integer("EarlyStopping", "patience", patience, low=0)
+        self._tracker = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.restore_best_weights = _checks.boolean(
+            "EarlyStopping", "restore_best_weights", restore_best_weights
+        )
         self.wait = 0
         self.best_weights: dict | None = None
         self.stopped_epoch: int | None = None
@@ -227,12 +226,18 @@ class ModelCheckpoint(Callback):
         if not (save_best or save_last):
             raise ValueError("ModelCheckpoint: expected save_best or save_last to be True")
         self.directory = Path(directory)
-        self._tracker = _Monitor(monitor, mode, 0.0)
+        self._tracker = _Monitor("ModelCheckpoint", monitor, mode, 0.0)
         self.save_best, self.save_last = save_best, save_last
 
     def on_train_begin(self, trainer):
         if self.save_best:
             self._tracker.check(trainer.log_keys)
+        blocker = blocking_file(self.directory)
+        if blocker is not None:
+            raise ValueError(
+                f"ModelCheckpoint: expected a directory or a path where one can be made, but "
+                f"{blocker} exists and is not a directory"
+            )
         if not trainer.resumed:
             self._tracker.reset()
 
@@ -263,13 +268,17 @@ class HistoryLogger(Callback):
         if self.path.suffix not in (".csv", ".json"):
             raise ValueError(f"HistoryLogger: expected a .csv or .json path, got {self.path}")
 
+    def on_train_begin(self, trainer):
+        blocked = file_blocker(self.path)
+        if blocked is not None:
+            raise ValueError(f"HistoryLogger: expected a file path, but {blocked}")
+
     def on_epoch_end(self, trainer, epoch, logs):
         history = trainer.history
-        if self.path.suffix == ".csv":
-            text = history.to_csv()
-        else:
-            text = json.dumps(history.to_dict(), indent=1)
-        atomic_write(self.path, text.encode())
+        csv = self.path.suffix == ".csv"
+        atomic_write(
+            self.path, (history.to_csv() if csv else json_text(history.to_dict())).encode()
+        )
 
 
 class ProgressBar(Callback):
