@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 
 from chainrule.bench import options
 from chainrule.bench.threads import environment_pinned, pin_threads
-from chainrule.files import atomic_write
+from chainrule.files import atomic_write, json_text
 from chainrule.malloc import keep_freed_memory
 
 
@@ -53,7 +52,7 @@ def main(argv=None) -> dict:
         text = report.markdown(results)
     print(text)
     if args.json:
-        atomic_write(args.json, json.dumps(results, indent=2).encode("utf-8"))
+        atomic_write(args.json, json_text(results, indent=2).encode("utf-8"))
     return results
 
 
