@@ -128,3 +128,25 @@ def test_compiled_cross_entropy_propagates_nan_and_inf_like_numpy():
     assert np.isnan(compiled[0][:2]).all() and compiled[0][2] == np.inf
     for got, want in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(got, want)  # NaN == NaN here
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("m", [9, 100, 1000])
+def test_a_one_unit_linear_layer_gives_the_numpy_rules_bias_gradient(activation, m):
+    # NumPy sums an (m, 1) gradient's column pairwise, the compiled pass row after row
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((m, 3), (3, 1), (1,)))
+    g = rng.standard_normal((m, 1)).astype(np.float32)
+    compiled = _run(x, w, b, g, numpy_only=False, activation=activation)
+    reference = _run(x, w, b, g, numpy_only=True, activation=activation)
+    for got, want in zip(compiled, reference, strict=True):
+        assert got.tobytes() == want.tobytes()
+
+
+def test_compiled_cross_entropy_gives_a_certain_rows_loss_the_numpy_rules_zero():
+    logits = np.array([[20.0, 0.0, -5.0]], np.float32)
+    losses = []
+    for numpy_only in (False, True):
+        with _rules(numpy_only):
+            losses.append(cr.losses.cross_entropy(cr.tensor(logits), [0], reduction="none"))
+    assert losses[0].data.tobytes() == losses[1].data.tobytes()  # -0.0 both, not +0.0

@@ -331,3 +331,63 @@ def test_integer_targets_of_a_float_loss_are_cast_inside_the_replay():
             expected = losses.bce(cr.sigmoid(model(cr.tensor(x))), y[:, None])
         assert value.item() == expected.item()
     assert len(step._plans) == 1
+
+
+def test_a_tensor_index_is_refused_not_frozen_into_the_plan():
+    w = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x, i: (x[i] * w).sum())
+    with pytest.raises(TraceError, match="an array outside its tensor inputs"):
+        step(np.ones((2, 3)), np.array(0))  # a replay would reuse index 0 for every index
+
+
+def test_a_plan_traced_in_evaluation_mode_is_not_replayed_in_training_mode():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 12)).astype(np.float32), np.arange(8) % 4
+    model = nn.Sequential(nn.Linear(12, 16, rng=0), nn.Dropout(0.5, rng=1), nn.Linear(16, 4, rng=2))
+    step = cr.trace_backward(lambda x, y: losses.cross_entropy(model(x), y))
+    model.eval()
+    evaluated = [step(x, y).item() for _ in range(3)]  # traced, confirmed, replayed
+    assert evaluated[0] == evaluated[2]
+    model.train()
+    with pytest.raises(TraceError, match="dropout draws a new mask"):
+        step(x, y)  # a new record, which dropout refuses; the eval plan replayed no dropout
+    model.eval()
+    assert step(x, y).item() == evaluated[0]
+
+
+def test_one_switch_entered_inside_itself_restores_each_level():
+    from chainrule.autodiff.mode import MODE
+
+    quiet = cr.no_grad()
+    with quiet:
+        with quiet:
+            assert not MODE.grad_enabled
+        assert not MODE.grad_enabled
+    assert MODE.grad_enabled  # the inner exit had overwritten the value saved by the outer
+
+
+def test_another_threads_operations_are_not_recorded_into_a_trace():
+    import threading
+
+    started, done, seen = threading.Event(), threading.Event(), {}
+    w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+
+    def traced(x):  # thread A: holds the trace open while thread B works
+        started.set()
+        done.wait(10)
+        return (x * w).sum()
+
+    def other():  # thread B: its own backward and its own traced function
+        started.wait(10)
+        v = cr.tensor(np.ones(2), requires_grad=True, dtype="float64")
+        (v * 2.0).sum().backward()
+        seen["grad"] = v.grad.tolist()
+        u = cr.tensor(np.ones(2), requires_grad=True, dtype="float64")
+        seen["traced"] = cr.trace_backward(lambda x: (x * u).sum())(np.ones(2)).item()
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert cr.trace_backward(traced)(np.ones(3)).item() == 3.0
+    thread.join()
+    assert seen == {"grad": [2.0, 2.0], "traced": 2.0}

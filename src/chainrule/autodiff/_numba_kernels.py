@@ -111,11 +111,12 @@ def first_bad_label(labels, k):
 
 @numba.njit(error_model="numpy", cache=True)
 def softmax_xent_rows(s, e, total, log_total, labels, per):
-    """Per row i: per[i] = log_total[i] - s[i, label] (= -log p[label]) and, in place,
-    e[i] /= total[i] (exp of the shifted logits -> softmax probabilities)."""
+    """Per row i: per[i] = -(s[i, label] - log_total[i]) (= -log p[label], with the NumPy
+    rule's sign of a zero) and, in place, e[i] /= total[i] (exp of the shifted logits ->
+    softmax probabilities)."""
     m, k = s.shape
     for i in range(m):
-        per[i] = log_total[i] - s[i, labels[i]]
+        per[i] = -(s[i, labels[i]] - log_total[i])
         for j in range(k):
             e[i, j] /= total[i]
 

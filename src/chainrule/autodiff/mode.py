@@ -22,18 +22,19 @@ MODE = _Mode()
 
 
 class _Switch:
-    """Set one attribute of ``MODE`` for the duration of a ``with`` block."""
+    """Set one attribute of ``MODE`` for the duration of a ``with`` block (an instance may
+    be entered again inside its own block: each exit restores what its entry found)."""
 
     _attr = ""
     _value = False
 
     def __enter__(self):
-        self._previous = getattr(MODE, self._attr)
+        self.__dict__.setdefault("_previous", []).append(getattr(MODE, self._attr))
         setattr(MODE, self._attr, self._value)
         return self
 
     def __exit__(self, *exc) -> None:
-        setattr(MODE, self._attr, self._previous)
+        setattr(MODE, self._attr, self._previous.pop())
 
 
 class no_grad(_Switch):  # noqa: N801 - named like the context managers users know
@@ -74,6 +75,16 @@ class numpy_rules(_Switch):  # noqa: N801
     """
 
     _attr, _value = "compiled", False
+
+
+def trace_guard(check) -> None:
+    """Inside :func:`~chainrule.autodiff.trace.trace_backward`, replay the plan being
+    recorded only while ``check()`` is true: for a Python value the function reads and a
+    replay would not read again (a layer's mode, when the layer does nothing in one of
+    them). When it turns false, the next call records a new plan."""
+    tape = MODE.tape
+    if tape is not None:
+        tape.guard(check)
 
 
 def untraceable(why: str) -> None:

@@ -186,10 +186,11 @@ FUSED_ACTIVATIONS = {
 }
 
 
-def _compiled_rules(xd, activation):
+def _compiled_rules(xd, wd, activation):
     """The compiled kernels for ``linear(x, w, b, activation)``, or None: no activation, X
-    not a NumPy matrix, numba missing, or ``numpy_rules()``."""
-    if activation is None or type(xd) is not np.ndarray or xd.ndim != 2:
+    not a NumPy matrix, one output unit (NumPy sums db, a contiguous column then, pairwise,
+    not row after row as the compiled pass does), numba missing, or ``numpy_rules()``."""
+    if activation is None or type(xd) is not np.ndarray or xd.ndim != 2 or wd.shape[1] == 1:
         return None
     return engine_kernels()
 
@@ -240,7 +241,7 @@ def linear(x, w, b=None, activation: str | None = None):
     rx, rw = x.requires_grad, w.requires_grad
     if b is None:
         return apply(op, _linear_unbiased_kernel, (x, w), activation, rx, rw)
-    fast = _compiled_rules(x.data, activation)
+    fast = _compiled_rules(x.data, wd, activation)
     return apply(op, _linear_kernel, (x, w, b), activation, fast, rx, rw, b.requires_grad)
 
 

@@ -22,7 +22,14 @@ What a replay assumes, and how it is kept honest:
   two calls of every signature run eagerly and are both recorded, and the plan is
   replayed from the third call on only if the two records agree: the same kernels on the
   same slots with the same arguments and the same constants. If they differ, the second
-  call raises ``TraceError`` before any gradient is accumulated.
+  call raises ``TraceError`` before any gradient is accumulated. From the third call on
+  nothing of the kind is checked: a branch that two calls take alike and a later call
+  would not (``if x.data.max() < 10``) is replayed as recorded.
+* A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
+  (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
+  replayed in the other.
+* Only the tracing thread's operations are recorded; a traced function called from
+  another thread while one traces runs eagerly.
 * Everything that varies between calls is an input (the batch) or a tensor made before
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
@@ -35,6 +42,8 @@ What a replay assumes, and how it is kept honest:
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -91,7 +100,9 @@ class Traced:
     def __call__(self, *inputs) -> Tensor | tuple[Tensor, ...]:
         arrays = [_input_array(i, x) for i, x in enumerate(inputs)]
         if MODE.tape is not None:
-            raise TraceError("trace_backward: a traced function cannot be called while tracing")
+            if MODE.tape.thread == threading.get_ident():
+                raise TraceError("trace_backward: a traced function cannot be called while tracing")
+            return self._eager(arrays)  # another thread is tracing: the tape is its own
         if MODE.anomaly:
             return self._eager(arrays)
         key = (
@@ -182,13 +193,23 @@ class _Plan:
         self.start = next(_sequence)
         self.steps: list[tuple] = []  # (kernel, input slots, static, output slot, recorded)
         self.captured: list[tuple] = []  # (slot, tensor, shape, dtype, requires_grad)
+        self.guards: list = []  # checks that must hold for a replay (mode.trace_guard)
         self.confirmed = False  # by a second record of the same program (Traced.__call__)
+        # the thread that traces: the others' operations are not the function's
+        self.thread = threading.get_ident()
 
     # -- recording ---------------------------------------------------------------------
     def refuse(self, why: str) -> None:
-        raise TraceError(f"trace_backward: cannot replay this function: {why}")
+        if threading.get_ident() == self.thread:
+            raise TraceError(f"trace_backward: cannot replay this function: {why}")
+
+    def guard(self, check) -> None:
+        if threading.get_ident() == self.thread:
+            self.guards.append(check)
 
     def record(self, kernel, parents, static, out: Tensor) -> None:
+        if threading.get_ident() != self.thread:
+            return
         for s in static:
             if _holds_array(s):
                 self.refuse(
@@ -265,12 +286,13 @@ class _Plan:
 
     # -- replaying ---------------------------------------------------------------------
     def current(self) -> bool:
-        """Whether every captured tensor still has the shape, dtype and flag it was traced with."""
+        """Whether every captured tensor still has the shape, dtype and flag it was traced
+        with, and every guard still holds."""
         for _, t, shape, dtype, requires_grad in self.captured:
             d = t.data
             if d.shape != shape or d.dtype != dtype or t.requires_grad != requires_grad:
                 return False
-        return True
+        return all(check() for check in self.guards)
 
     def replay(self, arrays) -> list[np.ndarray]:
         """The values of the outputs, after accumulating the gradients into the leaves."""
@@ -305,6 +327,10 @@ class _Plan:
 
 
 def _holds_array(x) -> bool:
+    """Whether a static argument holds an array, 0-d included (a tensor index's values):
+    a replay would reuse it."""
     if isinstance(x, tuple | list):
         return any(_holds_array(i) for i in x)
-    return isinstance(x, np.ndarray) and x.ndim > 0
+    if isinstance(x, slice):
+        return any(_holds_array(i) for i in (x.start, x.stop, x.step))
+    return isinstance(x, np.ndarray)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chainrule import _checks
+from chainrule.autodiff.mode import trace_guard
 from chainrule.functional import dropout
 from chainrule.init import as_generator
 from chainrule.nn.module import Module
@@ -38,7 +39,10 @@ class Dropout(Module):
         self.register_generator("rng", as_generator(rng))
 
     def forward(self, x):
-        if not self.training or self.keep_prob == 1.0:
+        if self.keep_prob == 1.0:
+            return x
+        if not self.training:
+            trace_guard(lambda: not self.training)  # a traced evaluation is not training
             return x
         return dropout(x, self.keep_prob, self.rng)
 
