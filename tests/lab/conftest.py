@@ -1,5 +1,6 @@
 """Shared checks of the lab tests."""
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,14 @@ def assert_pngs(figures, outdir: Path) -> None:
 @pytest.fixture
 def check_pngs():
     return assert_pngs
+
+
+@pytest.fixture(autouse=True)
+def _quiet_gradient_advice():
+    """The experiments provoke vanishing and exploding gradients on purpose; the runner
+    silences fit's advice about them (``GradientWarning``), so the tests do too."""
+    from chainrule.train.diagnostics import GradientWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GradientWarning)
+        yield
