@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def real(
     owner: str,
@@ -60,9 +62,10 @@ def integer(owner: str, name: str, value, *, low: int) -> int:
 
 
 def boolean(owner: str, name: str, value) -> bool:
-    if not isinstance(value, bool):
+    """``value`` as a Python bool (NumPy's bools too), else ``TypeError``."""
+    if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{owner}: {name} expected True or False, got {value!r}")
-    return value
+    return bool(value)
 
 
 def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:

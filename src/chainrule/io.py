@@ -34,6 +34,18 @@ class SavedModel:
     metadata: dict = field(default_factory=dict)
 
 
+def check_saveable(model) -> None:
+    """``ValueError`` when a model file could not hold ``model``: it uses one layer or
+    tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`), which its
+    architecture would rebuild as separate ones."""
+    shared = model.shared_entries()
+    if shared:
+        raise ValueError(
+            f"save: the model shares layers or tensors ({', '.join(shared)}); a model file's "
+            "architecture describes every layer on its own and cannot tie them"
+        )
+
+
 def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     """Write ``model`` (and optionally its input scaler, label names, metadata) atomically.
 
@@ -53,12 +65,7 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     A model that uses one layer or tensor in two places is refused (``ValueError``, before
     anything is written): the architecture would rebuild them as separate layers.
     """
-    shared = model.shared_entries()
-    if shared:
-        raise ValueError(
-            f"save: the model shares layers or tensors ({', '.join(shared)}); a model file's "
-            "architecture describes every layer on its own and cannot tie them"
-        )
+    check_saveable(model)
     labels = None if labels is None else [str(label) for label in labels]
     problem = labels_problem(labels, model)
     if problem:

@@ -29,9 +29,12 @@ def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
     """The prediction as a floating tensor with at least one (batch) axis and at least one
     value per example."""
     if not isinstance(prediction, Tensor):
-        dtype = getattr(prediction, "dtype", None)  # an array: its dtype named here, not by Tensor
-        if dtype is not None and str(dtype) not in FLOAT_DTYPES:
-            raise TypeError(f"{loss}: expected a float32 or float64 prediction, got {dtype}")
+        if isinstance(prediction, np.ndarray | np.generic) and (
+            prediction.dtype.name not in FLOAT_DTYPES
+        ):  # named here, with the loss, rather than by the Tensor constructor
+            raise TypeError(
+                f"{loss}: expected a float32 or float64 prediction, got {prediction.dtype}"
+            )
         prediction = Tensor(prediction)
     pred = prediction
     if pred.data.dtype.kind != "f":

@@ -280,3 +280,14 @@ def test_npm_tarball_without_the_file_moves_on(tmp_path, http_server):
     finally:
         source.close()
     assert (tmp_path / "cache" / "alpha").read_bytes() == ALPHA
+
+
+def test_a_source_written_before_the_limit_is_still_read(tmp_path):
+    class TwoArgumentSource:  # read(name, verify), as the protocol was
+        description = "an older source"
+
+        def read(self, name, verify):
+            return verify({"alpha": ALPHA, "beta": BETA}[name])
+
+    cache = fetch_files(SPECS, tmp_path / "cache", [TwoArgumentSource()])
+    assert (cache / "alpha").read_bytes() == ALPHA

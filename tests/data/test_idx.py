@@ -2,6 +2,7 @@ import gzip
 import io
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -134,3 +135,31 @@ def test_a_failed_write_leaves_the_file_there_whole(tmp_path, monkeypatch):
         write_idx(path, np.arange(5, dtype=np.uint8), compress=True)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_gzip_file_read_from_an_offset_past_the_buffer(tmp_path):
+    # peek would have seen only the buffer's last byte, 0x1f, and taken the file as raw
+    array = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    write_idx(tmp_path / "a.idx", array, compress=True)
+    (tmp_path / "b").write_bytes(b"x" * 8191 + (tmp_path / "a.idx").read_bytes())
+    with open(tmp_path / "b", "rb") as f:
+        f.read(8191)
+        np.testing.assert_array_equal(read_idx(f), array)
+
+
+def test_a_pipe_whose_first_write_is_one_byte():
+    array = np.arange(6, dtype=np.uint8)
+    data = gzip.compress(bytes([0, 0, 8, 1]) + np.asarray([6], ">u4").tobytes() + bytes(range(6)))
+    read_end, write_end = os.pipe()
+
+    def feed():
+        os.write(write_end, data[:1])
+        time.sleep(0.05)
+        os.write(write_end, data[1:])
+        os.close(write_end)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with open(read_end, "rb") as pipe:
+        np.testing.assert_array_equal(read_idx(pipe), array)
+    writer.join()

@@ -221,3 +221,11 @@ def test_minmax_state_with_max_equal_to_min_loads_and_maps_to_lo():
     scaler = MinMaxScaler((-1.0, 1.0))
     scaler.load_state_dict({"min": np.array([3.0]), "max": np.array([3.0])})
     np.testing.assert_array_equal(scaler.transform(np.array([[3.0], [5.0]])), [[-1.0], [3.0]])
+
+
+def test_minmax_refuses_a_feature_whose_span_overflows_float64():
+    X = np.array([[-1e308], [1e308], [0.0]])
+    with pytest.raises(ValueError, match="max - min fits in float64, got 1 wider"):
+        MinMaxScaler().fit(X)
+    with pytest.raises(ValueError, match="max - min fits in float64"):
+        MinMaxScaler().load_state_dict({"min": np.array([-1e308]), "max": np.array([1e308])})

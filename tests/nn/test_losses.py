@@ -347,3 +347,15 @@ def test_a_float16_prediction_is_refused_by_the_loss():
         TypeError, match="mse: expected a float32 or float64 prediction, got float16"
     ):
         losses.mse(np.zeros((3, 1), np.float16), np.zeros((3, 1), np.float16))
+
+
+def test_an_array_like_prediction_of_another_library_is_still_taken():
+    class ArrayLike:  # a dtype NumPy does not name, as torch's tensors have
+        dtype = "torch.float32"
+
+        def __array__(self, dtype=None, copy=None):
+            return np.array([[0.5, 1.0]], np.float32)
+
+    assert losses.mse(ArrayLike(), np.array([[0.0, 1.0]], np.float32)).item() == pytest.approx(
+        0.125
+    )

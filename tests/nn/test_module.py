@@ -235,3 +235,20 @@ def test_load_state_dict_needs_a_mapping_of_arrays():
 def test_a_config_with_an_rng_is_refused():
     with pytest.raises(ValueError, match="a config holds no generator"):
         nn.from_config({"type": "Linear", "in_features": 2, "out_features": 3, "rng": 5})
+
+
+def test_dropout_layers_drawing_from_one_generator_still_save(tmp_path):
+    rng = np.random.default_rng(0)
+    net = nn.Sequential(
+        nn.Linear(3, 4, rng=rng), nn.Dropout(0.5, rng=rng), nn.Linear(4, 4, rng=rng),
+        nn.Dropout(0.5, rng=rng), nn.Linear(4, 2, rng=rng),
+    )  # fmt: skip
+    assert net.shared_entries() == []  # a model file holds no generators
+    cr.io.save(net, tmp_path / "m.safetensors")
+    rebuilt = nn.Sequential.from_config(net.get_config(), rng=0)  # one rng for all layers
+    cr.io.save(rebuilt, tmp_path / "n.safetensors")
+    drop = nn.Dropout(0.5, rng=1)  # a layer without state, used twice
+    assert (
+        nn.Sequential(nn.Linear(3, 3, rng=0), drop, nn.Linear(3, 3, rng=1), drop).shared_entries()
+        == []
+    )

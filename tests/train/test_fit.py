@@ -853,3 +853,22 @@ def test_a_history_with_an_infinite_loss_is_written_as_strict_json(tmp_path):
 
     saved = json.loads(text, parse_constant=refuse)
     assert saved["epochs"][0]["dev_loss"] == {"__float__": "inf"}
+
+
+def test_model_checkpoint_refuses_a_model_it_could_not_save_before_training(moons, tmp_path):
+    X, y, _, _ = moons
+    shared = nn.Linear(16, 16, rng=0)
+    model = nn.Sequential(
+        nn.Linear(2, 16, rng=1), shared, nn.ReLU(), shared, nn.Linear(16, 2, rng=2)
+    )
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="shares layers or tensors"):
+        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y, epochs=1,
+            callbacks=[ModelCheckpoint(tmp_path / "models", monitor="train_loss")],
+            progress=False)  # fmt: skip
+    for name, value in model.state_dict().items():  # not one step was taken
+        assert np.array_equal(value, before[name]), name
+
+
+def test_numpy_bools_are_taken_where_bools_are():
+    assert EarlyStopping(restore_best_weights=np.True_).restore_best_weights is True

@@ -534,3 +534,24 @@ def test_a_malformed_checkpoint_is_refused_before_anything_is_loaded(tmp_path, f
     for name, value in model.state_dict().items():
         assert np.array_equal(value, before[name]), name  # the model was overwritten first
     assert opt.state_dict()["step_count"] == opt_before["step_count"]
+
+
+def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):
+    from chainrule import losses
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    def shifted(out, y):  # a custom loss below zero
+        return losses.cross_entropy(out, y) - 10.0
+
+    X, y, model, opt = make_run(tmp_path)
+    fit(model, shifted, opt, X, y, epochs=1, batch_size=16, seed=5,
+        checkpoint_dir=tmp_path / "ckpt", progress=False)  # fmt: skip
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    # as an interrupt two batches into the next epoch would have saved it
+    state["position"].update(batch=2, examples=32, loss_sum=-300.0)
+    save_checkpoint(tmp_path / "mid.safetensors", state)
+    X, y, model, opt = make_run(tmp_path)
+    history = fit(model, shifted, opt, X, y, epochs=2, batch_size=16, seed=5,
+                  resume_from=tmp_path / "mid.safetensors", progress=False)  # fmt: skip
+    assert len(history.epochs) == 2 and history.epochs[1]["train_loss"] < 0

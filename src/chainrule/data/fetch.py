@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import inspect
 import io
 import os
 import shutil
@@ -92,7 +93,8 @@ class Source(Protocol):
         ``verify`` takes the bytes as stored (raw or gzip-compressed) and returns the
         verified raw bytes, or raises SourceError. A copy of more than ``limit`` bytes as
         stored fails without being read whole (:func:`read_limited`). Raise SourceError
-        when no copy of this file passes, SourceUnavailable when no file will.
+        when no copy of this file passes, SourceUnavailable when no file will. A source
+        whose ``read`` takes no ``limit`` (written before it existed) is called without.
         """
         ...
 
@@ -314,7 +316,11 @@ def fetch_files(
                 attempts.append(f"{source.description}: skipped ({unavailable[i]})")
                 continue
             try:
-                data = source.read(spec.name, partial(_verified, spec=spec), stored_limit(spec))
+                verify = partial(_verified, spec=spec)
+                if _takes_limit(source):
+                    data = source.read(spec.name, verify, stored_limit(spec))
+                else:  # a source written before the limit: it reads unbounded
+                    data = source.read(spec.name, verify)
             except OSError as exc:  # SourceError, or e.g. a permission error
                 if isinstance(exc, SourceUnavailable):
                     unavailable[i] = str(exc)
@@ -346,6 +352,18 @@ def _cached(path: Path, spec: FileSpec) -> bool:
     except FileNotFoundError:
         return False
     _check_sha256(spec, digest.hexdigest())
+    return True
+
+
+def _takes_limit(source) -> bool:
+    """Whether ``source.read`` takes the ``limit`` argument (sources written before it
+    existed take ``(name, verify)`` only)."""
+    try:
+        inspect.signature(source.read).bind("", None, 0)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to inspect (a builtin): assume the protocol's
+        return True
     return True
 
 

@@ -52,8 +52,8 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
     ----------
     file : str, path-like or binary file object
         The file. Gzip compression is recognized by its magic bytes, not by the name. A
-        file object is read from its current position; it may be a pipe or socket
-        (unseekable) if it has ``peek`` or ``readinto``.
+        file object is read from its current position; it may be unseekable (a pipe or
+        socket).
 
     Returns
     -------
@@ -92,13 +92,14 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
 
 
 def _read(f: BinaryIO, name: str) -> np.ndarray:
-    if not hasattr(f, "peek") and not f.seekable():
-        f = io.BufferedReader(f)  # an unseekable raw stream: buffered, to look ahead
-    if hasattr(f, "peek"):
-        head = f.peek(2)[:2]
-    else:
+    if getattr(f, "seekable", lambda: False)():
         head = f.read(2)
         f.seek(-len(head), os.SEEK_CUR)
+    else:  # a pipe or socket: the first bytes read are put back in front of the rest
+        head = b""
+        while len(head) < 2 and (more := f.read(2 - len(head))):
+            head += more
+        f = io.BufferedReader(_Prefixed(head, f))
     if head == _GZIP_MAGIC:
         stream: BinaryIO = gzip.GzipFile(fileobj=f, mode="rb")
         try:
@@ -106,6 +107,22 @@ def _read(f: BinaryIO, name: str) -> np.ndarray:
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise IDXFormatError(f"{name}: corrupt gzip stream ({exc})") from exc
     return _parse(f, name, _remaining(f))
+
+
+class _Prefixed(io.RawIOBase):
+    """An unseekable stream with the bytes already read from it put back in front."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._head[: len(buffer)] or self._rest.read(len(buffer))
+        self._head = self._head[len(data) :] if self._head else b""
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _remaining(f: BinaryIO) -> int | None:

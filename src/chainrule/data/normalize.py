@@ -184,11 +184,11 @@ class MinMaxScaler(_Scaler):
     over the training set (axis 0), computed in float64 (blocks of rows) and cast to the
     input's dtype. The ratio is exactly 0 at ``min`` and exactly 1 at ``max``, so the
     training set maps into ``[lo, (hi - lo) + lo]``: exactly ``[0, 1]`` for the default
-    range (targets of a binary cross-entropy stay in it). A feature whose span
-    ``max - min`` is 0 (constant) or overflows float64 divides by 1 instead, so a
-    training value maps to ``lo`` there. Values outside the training range map outside
-    ``feature_range``; nothing is clipped. ``load_state_dict`` rejects a ``max`` below
-    ``min``.
+    range (targets of a binary cross-entropy stay in it). A constant feature (``max ==
+    min``) divides by 1 instead, so a training value maps to ``lo`` there. Values outside
+    the training range map outside ``feature_range``; nothing is clipped. ``fit`` and
+    ``load_state_dict`` reject a span ``max - min`` that overflows float64 (values more
+    than 1.8e308 apart), and ``load_state_dict`` a ``max`` below ``min``.
     """
 
     _state_keys = ("min", "max")
@@ -242,18 +242,30 @@ class MinMaxScaler(_Scaler):
         return out
 
     def _span(self) -> tuple[np.ndarray, np.ndarray]:
-        """``min`` and ``max - min`` in float64, a span of 0 or inf replaced by 1."""
+        """``min`` and ``max - min`` in float64, a span of 0 replaced by 1."""
         state = self._fitted()
         low = state["min"].astype(np.float64)
-        with np.errstate(over="ignore"):
-            span = state["max"].astype(np.float64) - low
-        span[(span == 0) | ~np.isfinite(span)] = 1.0
+        span = state["max"].astype(np.float64) - low
+        span[span == 0] = 1.0
         return low, span
 
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        return {"min": X.min(axis=0), "max": X.max(axis=0)}
+        state = {"min": X.min(axis=0), "max": X.max(axis=0)}
+        self._check_span(state)
+        return state
+
+    def _check_span(self, state: dict[str, np.ndarray]) -> None:
+        with np.errstate(over="ignore"):
+            wide = ~np.isfinite(state["max"].astype(np.float64) - state["min"])
+        if wide.any():
+            raise ValueError(
+                f"MinMaxScaler: expected features whose max - min fits in float64, got "
+                f"{int(wide.sum())} wider, e.g. min {state['min'][wide].flat[0]}, max "
+                f"{state['max'][wide].flat[0]}"
+            )
 
     def _check_state(self, state: dict[str, np.ndarray]) -> None:
+        self._check_span(state)
         below = state["max"] < state["min"]
         if below.any():
             raise ValueError(

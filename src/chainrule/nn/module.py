@@ -140,8 +140,11 @@ class Module:
         return self._named("_generator_names")
 
     def shared_entries(self) -> list[str]:
-        """What is reachable by more than one path, as ``"path (= first path)"``: a layer used
-        twice, a tensor registered by two modules. Empty when nothing is shared."""
+        """The state reachable by more than one path, as ``"path (= first path)"``: a layer
+        with parameters or buffers used twice, a tensor or buffer registered by two modules.
+        Empty when nothing is shared. Random generators (two dropout layers drawing from one
+        ``rng``, as ``from_config(..., rng=seed)`` builds them) and modules without state
+        are left out: a model file holds neither."""
         first: dict[int, str] = {}
         shared: list[str] = []
 
@@ -153,11 +156,14 @@ class Module:
             return False
 
         def walk(module: Module, prefix: str) -> None:
-            for kind in ("_parameter_names", "_buffer_names", "_generator_names"):
+            for kind in ("_parameter_names", "_buffer_names"):
                 for name in getattr(module, kind):
                     seen(getattr(module, name), prefix + name)
             for name in module._module_names:
                 child = getattr(module, name)
+                stateful = next(child.named_parameters(), None) or next(child.named_buffers(), None)
+                if stateful is None:
+                    continue
                 if not seen(child, prefix + name):
                     walk(child, f"{prefix}{name}.")
 

@@ -62,9 +62,9 @@ def clip_by_global_norm(
 
     The direction of the whole gradient is kept; only its length is capped. Returns the
     clipped arrays (``out`` if given, else new arrays) and the norm before clipping.
-    Arrays narrower than float64 are multiplied in float64 and rounded once: a norm that
-    overflows float32 (found in float64, see :func:`global_norm`) gives a scale too small
-    for float32 to hold with any precision.
+    An array whose dtype cannot hold the scale as a normal number (float32, when its norm
+    overflows float32: found in float64, see :func:`global_norm`) is multiplied in float64
+    and rounded once.
 
     Raises
     ------
@@ -80,7 +80,8 @@ def clip_by_global_norm(
     scale = max_norm / norm if norm > max_norm else 1.0
     for a, o in zip(arrays, out, strict=True):
         if scale != 1.0:
-            np.multiply(a, scale, out=o, dtype=np.promote_types(a.dtype, np.float64))
+            wide = scale < np.finfo(a.dtype).tiny  # subnormal or 0 in a's dtype
+            np.multiply(a, scale, out=o, dtype=np.float64 if wide else None)
         elif o is not a:
             o[...] = a
     return list(out), norm

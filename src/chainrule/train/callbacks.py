@@ -230,8 +230,11 @@ class ModelCheckpoint(Callback):
         self.save_best, self.save_last = save_best, save_last
 
     def on_train_begin(self, trainer):
+        from chainrule.io import check_saveable  # the file format sits above the training loop
+
         if self.save_best:
             self._tracker.check(trainer.log_keys)
+        check_saveable(trainer.model)
         blocker = blocking_file(self.directory)
         if blocker is not None:
             raise ValueError(

@@ -121,7 +121,7 @@ _STATE = {
     "history": dict,
 }
 #: The position inside the running epoch: the number types of its scalars.
-_POSITION = {"batch": int, "examples": int, "loss_sum": (int, float), "elapsed": (int, float)}
+_POSITION = {"batch": int, "examples": int, "elapsed": (int, float)}
 
 
 def check_state(path, state: dict, batches_per_epoch: int) -> History:
@@ -153,6 +153,9 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
         value = position.get(key)
         if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
             raise refuse(f"position {key!r}", "a number >= 0", value)
+    loss_sum = position.get("loss_sum")
+    if not isinstance(loss_sum, (int, float)) or isinstance(loss_sum, bool):
+        raise refuse("position 'loss_sum'", "a number (a custom loss may be negative)", loss_sum)
     if position["batch"] > batches_per_epoch:
         raise refuse("position 'batch'", f"a batch in [0, {batches_per_epoch}]", position["batch"])
     for key, kind in (("sq_norms", dict), ("pred", list), ("true", list)):
