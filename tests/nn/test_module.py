@@ -217,7 +217,7 @@ def test_names_that_would_collide_are_refused(name, error):
 
 def test_train_mode_must_be_a_bool():
     net = nn.MLP([2, 3, 2], dropout=0.5, seed=0)
-    with pytest.raises(TypeError, match="expected mode True or False, got str 'False'"):
+    with pytest.raises(TypeError, match="train: mode expected True or False, got 'False'"):
         net.train("False")
     assert all(m.training for _, m in net.named_modules())
     net.train(np.bool_(False))

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor
 
 __all__ = ["Module"]
@@ -185,13 +186,9 @@ class Module:
     # -- modes -------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (or evaluation mode for ``mode=False``) on the whole tree."""
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(
-                f"{type(self).__name__}.train: expected mode True or False, got "
-                f"{type(mode).__name__} {mode!r}"
-            )
+        mode = _checks.boolean(f"{type(self).__name__}.train", "mode", mode)
         for _, module in self.named_modules():
-            module.training = bool(mode)
+            module.training = mode
         return self
 
     def eval(self) -> Module:
@@ -242,7 +239,7 @@ class Module:
         ]
         if missing or unexpected or misshaped or mistyped:
             raise ValueError(
-                f"load_state_dict into {type(self).__name__}: missing keys {missing}; "
+                f"{owner}: missing keys {missing}; "
                 f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
                 f"mis-typed keys {mistyped}"
             )
@@ -254,9 +251,7 @@ class Module:
             if cast[k] is not v and v.dtype.kind == "f" and (np.isinf(cast[k]) > np.isinf(v)).any()
         ]
         if overflowing:
-            raise ValueError(
-                f"load_state_dict into {type(self).__name__}: overflowing keys {overflowing}"
-            )
+            raise ValueError(f"{owner}: overflowing keys {overflowing}")
         for name, target in targets.items():
             np.copyto(target, cast[name])
 
