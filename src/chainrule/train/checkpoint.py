@@ -120,8 +120,13 @@ _STATE = {
     "callbacks": list,
     "history": dict,
 }
-#: The position inside the running epoch: the number types of its scalars.
+#: The counts of the position inside the running epoch (>= 0), with their types.
 _POSITION = {"batch": int, "examples": int, "elapsed": (int, float)}
+
+
+def _is(x, kind=(int, float)) -> bool:
+    """``isinstance(x, kind)``, a bool not counting as a number (JSON keeps them apart)."""
+    return isinstance(x, kind) and not isinstance(x, bool)
 
 
 def check_state(path, state: dict, batches_per_epoch: int) -> History:
@@ -139,7 +144,7 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
 
     for key, kind in _STATE.items():
         value = state.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
+        if not _is(value, kind):
             article = "an" if kind.__name__[0] in "aeiou" else "a"
             raise refuse(key, f"{article} {kind.__name__}", value if key in state else "nothing")
     try:
@@ -151,10 +156,10 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
     position = state["position"]
     for key, kind in _POSITION.items():
         value = position.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
+        if not _is(value, kind) or value < 0:
             raise refuse(f"position {key!r}", "a number >= 0", value)
     loss_sum = position.get("loss_sum")
-    if not isinstance(loss_sum, (int, float)) or isinstance(loss_sum, bool):
+    if not _is(loss_sum):
         raise refuse("position 'loss_sum'", "a number (a custom loss may be negative)", loss_sum)
     if position["batch"] > batches_per_epoch:
         raise refuse("position 'batch'", f"a batch in [0, {batches_per_epoch}]", position["batch"])
@@ -162,7 +167,7 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
         if not isinstance(position.get(key), kind):
             raise refuse(f"position {key!r}", f"a {kind.__name__}", position.get(key))
     lr = position.get("lr")
-    if lr is not None and (not isinstance(lr, (int, float)) or isinstance(lr, bool)):
+    if lr is not None and not _is(lr):
         raise refuse("position 'lr'", "None or a number", lr)
     try:
         np.random.PCG64().state = position.get("shuffler")
