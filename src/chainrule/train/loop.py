@@ -723,8 +723,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
         Before the first step, the first training sample and the first dev sample go
-        through the model (in eval mode) and the loss with their targets, so that inputs
-        or targets either refuses are refused before any work.
+        through the model (in eval mode) and the loss with their targets, and for integer
+        labels also the samples with the smallest and the largest label of each set, so
+        that inputs or targets either refuses (a label out of range anywhere) are refused
+        before any work.
     resume_from : path, optional
         A checkpoint file or checkpoint directory to continue from, exactly. Each saved
         callback state goes back to a callback of the same type, in order among those of
