@@ -80,6 +80,19 @@ def blocking_file(path: str | os.PathLike) -> Path | None:
     return None if existing.is_dir() else existing
 
 
+def directory_blocker(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be made a directory, or None: ``"expected a directory or a path
+    where one can be made, but <blocker> exists and is not a directory"`` (see
+    :func:`blocking_file`), for the caller to prefix with what it was given for."""
+    blocker = blocking_file(path)
+    if blocker is None:
+        return None
+    return (
+        f"expected a directory or a path where one can be made, but {blocker} exists and "
+        f"is not a directory"
+    )
+
+
 def file_blocker(path: str | os.PathLike) -> str | None:
     """Why a file cannot be written at ``path``, or None: ``"<path> is a directory"``, or
     ``"<folder> is a file"`` for the nearest existing folder above it (see

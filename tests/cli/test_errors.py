@@ -171,8 +171,12 @@ def test_an_output_dir_holding_files_is_refused(capsys, no_data, tmp_path):
     assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
     assert "output.dir: expected a new or empty directory" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
-    assert main(["train", MOONS, "--set", f"output.dir={tmp_path / 'notes.txt' / 'run'}"]) == 2
-    assert "notes.txt is a file" in capsys.readouterr().err
+    below = tmp_path / "notes.txt" / "run"
+    assert main(["train", MOONS, "--set", f"output.dir={below}"]) == 2
+    assert (
+        f"output.dir {below}: expected a directory or a path where one can be made, but "
+        f"{tmp_path / 'notes.txt'} exists and is not a directory"
+    ) in capsys.readouterr().err
 
 
 def test_an_output_dir_is_pointed_to_resume_only_when_it_has_a_checkpoint(

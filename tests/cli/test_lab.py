@@ -55,7 +55,10 @@ def test_out_on_a_regular_file_is_a_usage_error(capsys, monkeypatch, tmp_path, b
     out = tmp_path / "taken" / "lab" if below else tmp_path / "taken"
     assert main(["lab", "run", "graph", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"--out expected a directory path, but {tmp_path / 'taken'} is a file" in err
+    assert (
+        f"--out {out}: expected a directory or a path where one can be made, but "
+        f"{tmp_path / 'taken'} exists and is not a directory"
+    ) in err
     assert (tmp_path / "taken").read_text() == "mine"
 
 

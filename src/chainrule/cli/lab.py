@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from chainrule.cli.errors import UsageError
-from chainrule.files import blocking_file
+from chainrule.files import directory_blocker
 
 
 def add_parser(subparsers) -> None:
@@ -55,9 +55,9 @@ def run_experiments(args) -> int:
             f"`chainrule lab list` shows the {len(EXPERIMENTS)} registered"
         )
     out = Path(args.out)
-    blocker = blocking_file(out)
-    if blocker is not None:
-        raise UsageError(f"lab run: --out expected a directory path, but {blocker} is a file")
+    blocked = directory_blocker(out)
+    if blocked is not None:
+        raise UsageError(f"lab run: --out {out}: {blocked}")
     from chainrule.lab import runner
 
     outcomes = runner.run_experiments(

@@ -18,7 +18,7 @@ from chainrule import losses, nn, optim, regularization
 from chainrule.cli import config as cfg
 from chainrule.cli import datasets
 from chainrule.cli.errors import UsageError
-from chainrule.files import atomic_write, blocking_file, json_text
+from chainrule.files import atomic_write, directory_blocker, json_text
 from chainrule.malloc import keep_freed_memory
 from chainrule.train import (
     CheckpointDir,
@@ -175,9 +175,9 @@ def _check_output_dir(config: dict) -> None:
             f"output.dir: expected a new or empty directory, got {path}, which holds files"
             + (hint if CheckpointDir(path / "checkpoints").files() else "")
         )
-    blocker = blocking_file(path)
-    if blocker is not None:
-        raise UsageError(f"output.dir: expected a directory path, but {blocker} is a file")
+    blocked = directory_blocker(path)
+    if blocked is not None:
+        raise UsageError(f"output.dir {path}: {blocked}")
 
 
 def _make_run_dir(config: dict, stem: str) -> Path:

@@ -43,7 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from chainrule.files import atomic_write, blocking_file
+from chainrule.files import atomic_write, directory_blocker
 
 __all__ = [
     "FetchError",
@@ -285,12 +285,9 @@ def fetch_files(
     """
     specs = list(specs)
     directory = Path(directory).expanduser()
-    blocker = blocking_file(directory)
-    if blocker is not None:
-        raise NotADirectoryError(
-            f"cache {directory}: expected a directory or a path where one can be made, but "
-            f"{blocker} exists and is not a directory"
-        )
+    blocked = directory_blocker(directory)
+    if blocked is not None:
+        raise NotADirectoryError(f"cache {directory}: {blocked}")
     for spec in specs:
         target = directory / spec.name
         if target.exists() and not target.is_file():

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from chainrule import _checks
-from chainrule.files import atomic_write, blocking_file, file_blocker, json_text
+from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
 
 
 class Callback:
@@ -235,12 +235,9 @@ class ModelCheckpoint(Callback):
         if self.save_best:
             self._tracker.check(trainer.log_keys)
         check_saveable(trainer.model)
-        blocker = blocking_file(self.directory)
-        if blocker is not None:
-            raise ValueError(
-                f"ModelCheckpoint: expected a directory or a path where one can be made, but "
-                f"{blocker} exists and is not a directory"
-            )
+        blocked = directory_blocker(self.directory)
+        if blocked is not None:
+            raise ValueError(f"ModelCheckpoint: {blocked}")
         if not trainer.resumed:
             self._tracker.reset()
 

@@ -22,7 +22,7 @@ from chainrule import losses
 from chainrule._checks import integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.data.batches import BatchLoader
-from chainrule.files import blocking_file
+from chainrule.files import directory_blocker
 from chainrule.nn import BatchNorm1d
 from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
@@ -519,12 +519,9 @@ class Trainer:
         if self.checkpoints is None:
             return
         directory = self.checkpoints.directory
-        blocker = blocking_file(directory)
-        if blocker is not None:
-            raise ValueError(
-                f"checkpoint_dir {directory}: expected a directory or a path where one can be "
-                f"made, but {blocker} exists and is not a directory"
-            )
+        blocked = directory_blocker(directory)
+        if blocked is not None:
+            raise ValueError(f"checkpoint_dir {directory}: {blocked}")
         files = self.checkpoints.files()
         if not files or (checkpoint is not None and checkpoint[0].parent.samefile(directory)):
             return
