@@ -3,6 +3,7 @@
 import pytest
 
 from chainrule.cli import config as cfg
+from chainrule.cli.train import build_model
 
 BASE = {"model": {"sizes": [2, 8, 2]}, "data": {"name": "moons"}}
 
@@ -28,6 +29,9 @@ def test_defaults_fill_every_key():
         ({"trian": {"epochs": 3}}, "unknown section [trian]; did you mean 'train'?"),
         ({"train": {"epochs": "ten"}}, "train.epochs: expected an integer, got string 'ten'"),
         ({"train": {"epochs": -1}}, "train.epochs: expected an integer >= 1, got -1"),
+        ({"train": {"epochs": "{}"}}, "train.epochs: expected an integer, got string '{}'"),
+        ({"train": {"epochs": "{x}"}}, "train.epochs: expected an integer, got string '{x}'"),
+        ({"train": {"batch_size": {"a": 1}}}, "train.batch_size: expected an integer, got table"),
         ({"optimizer": {"lr": True}}, "optimizer.lr: expected a number (float), got boolean"),
         ({"optimizer": {"name": "adma"}}, "did you mean 'adam'?"),
         ({"model": {"sizes": [2, "8", 2]}}, "model.sizes[1]: expected an integer, got string"),
@@ -81,6 +85,30 @@ def test_set_parses_toml_values_and_falls_back_to_strings():
 def test_written_toml_reads_back_to_the_same_config():
     config = resolve(optimizer={"params": {"beta1": 0.8}}, output={"dir": 'a "quoted" dir'})
     assert cfg.resolve(cfg.tomllib.loads(cfg.dumps(config))) == config
+
+
+def test_model_init_takes_a_table_with_the_initializers_parameters():
+    config = resolve(model={"init": {"name": "normal", "std": 1.0}})
+    assert config["model"]["init"] == {"name": "normal", "std": 1.0}
+    assert cfg.resolve(cfg.tomllib.loads(cfg.dumps(config))) == config
+    model = build_model(config, model_seed=0)
+    assert model.layers[0].weight.data.std() > 0.5  # N(0, 1), not the default std 0.01
+
+
+@pytest.mark.parametrize(
+    ("init", "expected"),
+    [
+        ({"name": "normal", "std": -1.0}, "model.init: normal: std expected a finite number >= 0"),
+        ({"name": "he_normal", "std": 1.0}, "unknown parameter 'std'; it takes no parameters"),
+        ({"std": 1.0}, "model.init: expected an init dict with a 'name' key"),
+        ({"name": "auto"}, "model.init: unknown initializer 'auto'"),
+        (3, "model.init: expected a string or a table, got integer 3"),
+    ],
+)
+def test_a_bad_model_init_table_is_a_config_error(init, expected):
+    with pytest.raises(cfg.ConfigError) as info:
+        resolve(model={"init": init})
+    assert expected in str(info.value)
 
 
 def test_missing_config_file(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.cli import datasets
-from chainrule.init import INITIALIZERS
+from chainrule.init import INITIALIZERS, check_spec, initialize
 from chainrule.nn import ACTIVATIONS
 
 if sys.version_info >= (3, 11):
@@ -67,7 +67,7 @@ class ConfigError(ValueError):
 class Key:
     """One config key: its type name, default, and an optional check."""
 
-    kind: str  # "int", "float", "str", "bool", "list[int]", "list[float]", "table", "sizes"
+    kind: str  # "int", "float", "str", "bool", "list[float]", "table", "sizes", "init"
     default: Any
     doc: str
     choices: tuple = ()
@@ -116,9 +116,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "batch_norm": Key("bool", False, "batch norm before each hidden activation"),
         "init": Key(
-            "str",
+            "init",
             "auto",
-            "weight initializer (auto: by activation)",
+            "weight initializer (auto: by activation), or a table with its parameters, "
+            'e.g. {name = "normal", std = 1.0}',
             choices=("auto", *INITIALIZERS),
         ),
     },
@@ -203,26 +204,36 @@ def _fits_float(value: int | float) -> bool:
 
 def _coerce(name: str, key: Key, value: Any) -> Any:
     """Check ``value`` against ``key``; return it in canonical form (ints become floats)."""
-    wrong = f"{name}: expected {{}}, got {_type_name(value)} {value!r}"
+
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{name}: expected {expected}, got {_type_name(value)} {value!r}")
+
     if key.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(wrong.format("an integer"))
+            raise wrong("an integer")
         return _check_number(name, key, value, "an integer")
     if key.kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(wrong.format("a number (float)"))
+            raise wrong("a number (float)")
         if not _fits_float(value):
-            raise ConfigError(wrong.format("a number within the float range"))
+            raise wrong("a number within the float range")
         if not math.isfinite(value):
-            raise ConfigError(wrong.format("a finite number"))
+            raise wrong("a finite number")
         return _check_number(name, key, float(value), "a number")
     if key.kind == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(wrong.format("a boolean (true or false)"))
+            raise wrong("a boolean (true or false)")
         return value
-    if key.kind == "str":
+    if key.kind == "init" and isinstance(value, dict):
+        try:  # names and parameters, then their values: a draw of a 1 x 1 array
+            spec = check_spec(value)
+            initialize(spec, (1, 1), rng=0)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{name}: {error}") from None
+        return spec
+    if key.kind in ("str", "init"):
         if not isinstance(value, str):
-            raise ConfigError(wrong.format("a string"))
+            raise wrong("a string" if key.kind == "str" else "a string or a table")
         if key.choices and value not in key.choices:
             hint = difflib.get_close_matches(value, key.choices, n=1, cutoff=0.5)
             raise ConfigError(
@@ -232,14 +243,14 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
         return value
     if key.kind == "table":
         if not isinstance(value, dict):
-            raise ConfigError(wrong.format("a table, e.g. {beta1 = 0.9}"))
+            raise wrong("a table, e.g. {beta1 = 0.9}")
         return dict(value)
     if key.kind in ("list[float]", "sizes"):
         item = "integer" if key.kind == "sizes" else "number"
         an_item = "an integer" if key.kind == "sizes" else "a number"
         expected = f"an array of {item}s, e.g. [784, 100, 10]"
         if not isinstance(value, list):
-            raise ConfigError(wrong.format(expected))
+            raise wrong(expected)
         out = []
         for i, v in enumerate(value):
             ok = isinstance(v, int) if key.kind == "sizes" else isinstance(v, int | float)
