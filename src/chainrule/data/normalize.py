@@ -1,9 +1,11 @@
 """Input normalization fitted on the training set and reused unchanged on dev and test.
 
 The notes normalize inputs with the training set's statistics: subtract the mean,
-``mu = (1/m) sum_i x_i``, then divide by the standard deviation,
+``mu = (1/m) sum_i x_i``, then divide by the standard deviation ``sigma``, where
 ``sigma^2 = (1/m) sum_i (x_i - mu)^2`` (the biased, population variance), per feature,
-and apply the same ``mu`` and ``sigma`` to dev and test data. Both scalers keep their
+and apply the same ``mu`` and ``sigma`` to dev and test data. (Seed 002 misprints the
+divisor as the variance ``sigma^2``; dividing by ``sigma``, as the course does, gives
+every feature unit variance.) Both scalers keep their
 state as plain arrays (:meth:`state_dict`) so it is saved with a model.
 """
 

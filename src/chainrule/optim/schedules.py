@@ -10,7 +10,9 @@ notes (their table of alpha0/(1 + decay_rate*epoch) starts at epoch 1, and k/sqr
 t >= 1). An optimizer given a schedule as ``lr`` evaluates it at its ``epoch`` or at
 ``step_count + 1`` according to ``unit``.
 
-The notes' decay formulas (002 section 2.6, 003 "Learning rate decay"):
+The notes' decay formulas (002 section 2.6, 003 "Learning rate decay"; 003 misprints the
+first as ``alpha0 / (decay_rate * t)``, without the 1 that keeps the rate at ``alpha0``
+for a decay rate of 0):
 
 =====================  =============================================
 ``InverseTimeDecay``   alpha0 / (1 + decay_rate * t)
