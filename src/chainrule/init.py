@@ -58,6 +58,8 @@ def as_generator(
     if isinstance(rng, np.random.Generator):
         return rng
     seed = isinstance(rng, int | np.integer) and not isinstance(rng, bool)
+    if seed and rng < 0:
+        raise ValueError(f"expected a seed >= 0, got {rng}")
     if seed or (rng is None and allow_none):
         return np.random.default_rng(rng)
     accepted = ", an int seed or None" if allow_none else " or an int seed"

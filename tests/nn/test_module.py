@@ -143,6 +143,32 @@ def test_from_config_seed_makes_random_layers_reproducible():
     assert not np.array_equal(nn.from_config(config, rng=6)[0].weight.data, a[0].weight.data)
 
 
+@pytest.mark.parametrize("seed", [5, np.int64(5), np.uint8(5)])
+def test_from_config_draws_every_layer_from_one_generator_for_any_int_seed(seed):
+    config = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Dropout(0.5)).get_config()
+    config["layers"].insert(1, nn.Linear(4, 4).get_config())
+    net = nn.from_config(config, rng=seed)
+    assert not np.array_equal(net[0].weight.data, net[1].weight.data)
+    x = np.ones((8, 4), np.float32)
+    assert not np.array_equal(net[2](x).data, net[3](x).data)
+    reference = nn.from_config(config, rng=5)
+    np.testing.assert_array_equal(net[1].weight.data, reference[1].weight.data)
+
+
+@pytest.mark.parametrize(
+    ("rng", "error", "match"),
+    [
+        (True, TypeError, "expected a numpy.random.Generator, an int seed or None, got bool"),
+        (-1, ValueError, "expected a seed >= 0, got -1"),
+        ("0", TypeError, "got str"),
+    ],
+)
+def test_from_config_refuses_a_bad_rng_by_name(rng, error, match):
+    config = nn.Sequential(nn.Linear(2, 2)).get_config()
+    with pytest.raises(error, match=match):
+        nn.from_config(config, rng=rng)
+
+
 def test_rebuilt_mlp_with_dropout_and_batch_norm_trains_identically():
     net = _net()
     clone = nn.from_config(json.loads(json.dumps(net.get_config())))

@@ -48,7 +48,9 @@ def from_config(config: dict, rng=None) -> Module:
     ``rng`` (a Generator or an int seed) feeds the layers that draw at random (``Linear``
     weights, ``Dropout`` masks); ``MLP`` uses the seed stored in its config. Load the
     weights afterwards with :meth:`Module.load_state_dict`: the result then computes
-    bit for bit what the original did.
+    bit for bit what the original did in eval mode. In training mode, dropout masks come
+    from the generators made here, not from the original's (their states are not part of
+    a state dict).
 
     Raises
     ------

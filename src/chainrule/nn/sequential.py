@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff.tensor import as_dtype
-from chainrule.init import check_spec
+from chainrule.init import as_generator, check_spec
 from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
@@ -64,8 +64,8 @@ class Sequential(Module):
                 f"bad Sequential config: expected {{'type': 'Sequential', 'layers': [...]}}, "
                 f"got keys {sorted(config)}"
             )
-        if isinstance(rng, int):  # one generator shared in order, so a seed is reproducible
-            rng = np.random.default_rng(rng)
+        if rng is not None:  # one generator shared in order, so a seed is reproducible
+            rng = as_generator(rng)
         return cls(*(from_config(layer, rng) for layer in layers))
 
 
