@@ -206,11 +206,13 @@ def _check_entry(name, entry, source):
         not isinstance(shape, list)
         or len(shape) > _MAX_DIMS
         or not all(_is_count(d) and d <= _MAX_BYTES for d in shape)
-        or math.prod(shape) * dtype.itemsize > _MAX_BYTES
+        # zeros count as ones: an empty array's other dimensions must still be sane
+        or math.prod(max(d, 1) for d in shape) * dtype.itemsize > _MAX_BYTES
     ):
         raise FormatError(
             f"{source}: tensor {name!r} has an invalid shape {shape!r} (expected at most "
-            f"{_MAX_DIMS} counts >= 0, each and their product in bytes at most {_MAX_BYTES})"
+            f"{_MAX_DIMS} counts >= 0, each and the product of the nonzero ones in bytes at "
+            f"most {_MAX_BYTES})"
         )
     if (
         not isinstance(offsets, list)
@@ -229,20 +231,40 @@ def _is_count(x) -> bool:
 # -- trees of JSON and arrays ----------------------------------------------------------
 _FLOAT_KEY = "__float__"
 _NON_FINITE = ("inf", "-inf", "nan")
+_MARKERS = ("__tensor__", _FLOAT_KEY)
 
 
 def split_tree(tree, prefix: str = "") -> tuple[object, dict[str, np.ndarray]]:
-    """Replace every array in a nested dict/list by a reference; return (skeleton, arrays)."""
+    """Replace every array in a nested dict/list by a reference; return (skeleton, arrays).
+
+    An array is named by its path of keys and indices joined by dots; where that name is
+    taken (``{"a.b": x, "a": {"b": y}}``), ``#2``, ``#3``, ... is appended, so that no
+    array replaces another. Dicts whose only key is one of the markers the skeleton uses
+    (``__tensor__``, ``__float__``) are refused: they would read back as something else.
+    """
     arrays: dict[str, np.ndarray] = {}
+
+    def name(path):
+        taken, n = path, 1
+        while taken in arrays:
+            n += 1
+            taken = f"{path}#{n}"
+        return taken
 
     def walk(node, path):
         if isinstance(node, np.ndarray):
+            path = name(path)
             arrays[path] = node
             return {"__tensor__": path}
         if isinstance(node, dict):
             for key in node:
                 if not isinstance(key, str):
                     raise TypeError(f"keys must be strings, got {key!r} at {path or 'root'}")
+            if len(node) == 1 and next(iter(node)) in _MARKERS:
+                raise TypeError(
+                    f"cannot store a dict whose only key is {next(iter(node))!r} at "
+                    f"{path or 'root'}: the file uses it as a marker"
+                )
             return {k: walk(v, f"{path}.{k}" if path else k) for k, v in node.items()}
         if isinstance(node, list | tuple):
             return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]

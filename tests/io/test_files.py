@@ -65,6 +65,20 @@ def test_a_hostile_non_finite_float_is_a_format_error(tmp_path):
         read_tree(path)
 
 
+def test_an_array_whose_dotted_path_is_taken_keeps_its_own_data(tmp_path):
+    path = tmp_path / "t.safetensors"
+    tree = {"a.b": np.zeros(2), "a": {"b": np.ones(3)}, "s.0": np.full(1, 7.0), "s": [np.eye(2)]}
+    write_tree(path, tree)
+    assert_same(tree, read_tree(path))
+
+
+@pytest.mark.parametrize("marker", ["__tensor__", "__float__"])
+def test_a_dict_that_would_read_back_as_a_marker_is_refused(tmp_path, marker):
+    with pytest.raises(TypeError, match=f"only key is '{marker}' at user: the file uses it"):
+        write_tree(tmp_path / "x", {"user": {marker: "inf"}})
+    assert not (tmp_path / "x").exists()
+
+
 def test_loaded_arrays_are_writable_copies(tmp_path):
     path = tmp_path / "t.safetensors"
     write_tree(path, TREE)
@@ -140,6 +154,7 @@ def header_blob(header: dict, data: bytes = b"") -> bytes:
         ({"w": {"dtype": "OBJ", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "dtype"),
         ({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}, b"\0" * 8, "needs 16"),
         ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, "shape"),
+        ({"w": {"dtype": "F32", "shape": [0, 2**40, 2**40], "data_offsets": [0, 0]}}, b"", "shape"),
         ({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8, "gap"),
         ({"w": {"dtype": "F32", "shape": [1]}}, b"", "exactly dtype"),
         ({"__metadata__": {"chainrule.tree": "[1]"}}, b"", "expected a JSON object"),
