@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
+import stat
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,15 +52,30 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 
     The bytes go to a temporary file in the same directory, which is flushed, fsynced and
     renamed over ``path`` (an atomic replace on POSIX and Windows); the directory is then
-    fsynced so the rename itself survives a crash. The file gets the permissions a plain
-    ``open(path, "w")`` would give it (0o666 less the umask), not the temporary file's
-    private 0o600.
+    fsynced so the rename itself survives a crash. As with a plain ``open(path, "w")``:
+    a new file gets 0o666 less the umask, an existing one keeps its permissions, and a
+    symbolic link has its target replaced (the link stays). Missing folders above
+    ``path`` are made.
+
+    Raises
+    ------
+    IsADirectoryError, NotADirectoryError, PermissionError
+        ``path`` is a directory, a folder above it is a file, or ``path`` is a file this
+        process may not write (a read-only file is not replaced); checked before writing.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    blocker = blocking_file(path.parent)
+    if blocker is not None:
+        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(f"cannot write {path}: it is read-only")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary(path)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -104,11 +120,26 @@ def file_blocker(path: str | os.PathLike) -> str | None:
     return None if blocker is None else f"{blocker} is a file"
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it: put straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _temporary(path: Path) -> tuple[int, Path]:
+    """A new file beside ``path`` for writing, and its name: created with the mode of
+    ``path`` where that exists, else 0o666 less the umask (the kernel applies it, so the
+    process's umask is never touched). Its name stays within 255 bytes however long
+    ``path``'s is."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    stem = path.name.encode()[:200].decode(errors="ignore")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.parent / f".{stem}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666 if mode is None else mode)
+        except FileExistsError:
+            continue
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)  # the umask applied at creation; an overwrite keeps the mode
+        return fd, tmp
 
 
 def _fsync_dir(directory: Path) -> None:

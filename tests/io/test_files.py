@@ -262,3 +262,54 @@ def test_atomic_writes_get_the_permissions_of_a_plain_open(tmp_path):
     plain.write_bytes(b"x")  # 0o666 less the umask (0o644 under the usual 0o022)
     files.atomic_write(tmp_path / "atomic", b"x")  # through a 0o600 temporary file
     assert (tmp_path / "atomic").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_an_overwrite_keeps_the_files_permissions(tmp_path):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+    files.atomic_write(path, b"new")
+    assert path.read_bytes() == b"new" and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_atomic_writes_leave_the_process_umask_alone(tmp_path, monkeypatch):
+    """Setting the umask to read it races with other threads creating files."""
+
+    def umask(mask):
+        raise AssertionError("atomic_write changed the umask")
+
+    monkeypatch.setattr(files.os, "umask", umask)
+    files.atomic_write(tmp_path / "new", b"x")
+    assert (tmp_path / "new").read_bytes() == b"x"
+
+
+def test_a_symbolic_link_keeps_pointing_at_the_new_content(tmp_path):
+    target, link = tmp_path / "target", tmp_path / "link"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    files.atomic_write(link, b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+
+
+def test_a_name_of_the_longest_legal_length_can_be_written(tmp_path):
+    path = tmp_path / ("m" * 255)
+    files.atomic_write(path, b"x")
+    assert path.read_bytes() == b"x" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_path_that_cannot_hold_a_file_is_refused_by_name(tmp_path):
+    (tmp_path / "file").write_bytes(b"mine")
+    with pytest.raises(NotADirectoryError, match=f"cannot write .*: {tmp_path / 'file'} is a file"):
+        files.atomic_write(tmp_path / "file" / "m.safetensors", b"x")
+    with pytest.raises(IsADirectoryError, match=f"cannot write {tmp_path}: it is a directory"):
+        files.atomic_write(tmp_path, b"x")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"mine")
+    monkeypatch.setattr(files.os, "access", lambda p, mode: False)  # root may write anything
+    with pytest.raises(PermissionError, match=f"cannot write {path}: it is read-only"):
+        files.atomic_write(path, b"x")
+    assert path.read_bytes() == b"mine" and [p.name for p in tmp_path.iterdir()] == [path.name]
