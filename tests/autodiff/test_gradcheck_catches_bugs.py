@@ -195,6 +195,21 @@ def test_large_outputs_that_do_not_depend_on_the_input_hide_no_error(constant):
         assert result.inputs[0].rel_error == pytest.approx(0.2, abs=1e-6)  # |3 - 2| / (3 + 2)
 
 
+@pytest.mark.parametrize(("n", "offset"), [(1000, 1e5), (100, 1e6), (10, 1e7)])
+def test_large_outputs_each_moved_by_one_entry_hide_no_error(n, offset):
+    """Each nudge of an elementwise function moves one output: its estimate carries that
+    output's rounding only, not the rounding of all n (which let 10% errors pass)."""
+
+    def shifted(x):  # d(x + offset)/dx = 1; the rule says 1.1
+        return node(x.data + offset, (x,), lambda g: (1.1 * g,), "shifted")
+
+    x = np.random.default_rng(3).standard_normal(n)
+    result = cr.gradcheck(shifted, x)
+    assert not result, result
+    (index, backprop, numeric) = result.inputs[0].worst[0]
+    assert backprop == pytest.approx(1.1 * numeric, rel=1e-2)  # the estimates still tell
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "says"),
     [
