@@ -407,7 +407,9 @@ def _nll_labels_kernel(lpd, labels, reduction):
 def _nll_rows_kernel(lpd, q, reduction, rq):
     m = lpd.shape[0]
     check_rows(q, "nll")
-    per = -(lpd * q).sum(axis=1)
+    xp = array_module(lpd)
+    # a class of probability 0 adds 0, also at a log-probability of -inf (a masked logit)
+    per = -xp.multiply(q, lpd, where=q != 0, out=xp.zeros_like(lpd)).sum(axis=1)
 
     def vjp(g):
         up = -_upstream(g, reduction, m, 2)

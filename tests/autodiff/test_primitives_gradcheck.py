@@ -293,3 +293,13 @@ def test_primitive_keeps_float32(name, fn, arrays):
     out.backward(np.ones(out.shape, np.float32))
     for t in inputs:
         assert t.grad.dtype == np.float32 and t.grad.shape == t.shape
+
+
+def test_pow_gradients_at_a_zero_base_or_exponent_are_the_constant_pieces_zeros():
+    """0^b (b >= 0) and a^0 are constant: their slopes are 0, not 0 * log 0 or 0 * inf."""
+    a = cr.tensor(np.array([0.0, 2.0, np.inf, 0.0]), requires_grad=True)
+    b = cr.tensor(np.array([2.0, 2.0, 0.0, 0.0]), requires_grad=True)
+    with np.errstate(all="raise"):  # no 0 * inf or log 0 computed, even where masked
+        ops.pow(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 4.0, 0.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 4.0 * np.log(2.0), np.inf, 0.0])

@@ -325,6 +325,13 @@ def test_infinite_logits_on_the_side_of_their_target_cost_nothing():
         assert np.isfinite(loss.item())
         loss.backward()
         assert np.isfinite(z.grad).all() and z.grad[0, 1] == 0.0
+        rows = np.array([[1.0, 0.0, 0.0]])
+        lp = cr.log_softmax(cr.tensor(np.array([[2.0, -inf, 0.5]])))
+        nll = cr.functional.negative_log_likelihood(lp, rows)  # the same loss, in two steps
+        expected = cr.functional.softmax_cross_entropy(
+            cr.tensor(np.array([[2.0, -inf, 0.5]])), rows
+        )
+        assert nll.item() == expected.item()
 
 
 def test_bool_class_labels_are_refused_by_name_and_bool_one_hot_rows_taken():

@@ -121,8 +121,9 @@ def _div_kernel(x, y, ra, rb):
 
 @primitive
 def pow_(a, b):
-    """``a ** b``. d/da = b a^(b-1), and 0 where b = 0 (a^0 is constant, so a = 0 gives 0, not
-    0 * inf); d/db = a^b log(a) (defined for a > 0)."""
+    """``a ** b``. d/da = b a^(b-1), and 0 where b = 0 (a^0 is constant, so a = 0 or inf
+    gives 0, not 0 * inf); d/db = a^b log(a) (defined for a > 0), and 0 where a = 0 and
+    b >= 0 (0^b is constant there, as in PyTorch: not 0 * log 0)."""
     a, b = _pair(a, b, "pow")
     return _binary("pow", _pow_kernel, a, b)
 
@@ -132,10 +133,17 @@ def _pow_kernel(x, y, ra, rb):
     out = xp.power(x, y)
 
     def vjp(g):
-        return (
-            unbroadcast(g * y * xp.power(x, xp.where(y == 0, 1, y - 1)), x.shape) if ra else None,
-            unbroadcast(g * out * xp.log(x), y.shape) if rb else None,
-        )
+        da = db = None
+        if ra:
+            slope = xp.zeros_like(out)
+            xp.multiply(y, xp.power(x, xp.where(y == 0, 1, y - 1)), out=slope, where=y != 0)
+            da = unbroadcast(g * slope, x.shape)
+        if rb:
+            constant = (x == 0) & (y >= 0)
+            slope = xp.zeros_like(out)
+            xp.multiply(out, xp.log(xp.where(constant, 1, x)), out=slope, where=~constant)
+            db = unbroadcast(g * slope, y.shape)
+        return da, db
 
     return out, vjp
 
