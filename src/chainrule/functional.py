@@ -26,7 +26,7 @@ from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import sigmoid_array
-from chainrule.autodiff.tensor import apply, lift, node
+from chainrule.autodiff.tensor import apply, floating, lift, node
 from chainrule.targets import (
     as_prediction,
     check_labels,
@@ -77,7 +77,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
             f"dropout: expected a numpy.random.Generator for the masks, got {type(rng).__name__}"
         )
     untraceable("dropout draws a new mask at every step")
-    x = lift(x)
+    x = floating(x, "dropout")
     xd = x.data
     mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
     mask *= 1.0 / keep_prob

@@ -40,6 +40,61 @@ def test_mixed_dtypes_raise_instead_of_upcasting():
     assert (a.astype("float64") + b).dtype == np.float64
 
 
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("exp", lambda t: cr.exp(t)),
+        ("log", lambda t: cr.log(t)),
+        ("sqrt", lambda t: cr.sqrt(t)),
+        ("tanh", lambda t: cr.tanh(t)),
+        ("sigmoid", lambda t: cr.sigmoid(t)),
+        ("relu", lambda t: cr.relu(t)),
+        ("leaky_relu", lambda t: cr.leaky_relu(t)),
+        ("softmax", lambda t: cr.softmax(t)),
+        ("log_softmax", lambda t: cr.log_softmax(t)),
+        ("mean", lambda t: t.mean()),
+        ("div", lambda t: t / t),
+        ("dropout", lambda t: cr.functional.dropout(t, 0.5, np.random.default_rng(0))),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["int8", "int64", "bool"])
+def test_ops_with_fractional_results_refuse_integer_and_bool_tensors(name, call, dtype):
+    """NumPy would return float16 for int8 and bool, float64 for int64: a silent dtype."""
+    t = cr.tensor(np.ones((2, 3), dtype=dtype))
+    with pytest.raises(
+        TypeError, match=f"{name}: expected a float32 or float64 tensor, got {dtype}"
+    ):
+        call(t)
+
+
+def test_integer_tensors_take_integer_scalars_and_bounds_in_their_dtype():
+    t = cr.tensor(np.array([1, 5], np.int32))
+    assert (t + 1).dtype == np.int32 and (2 * t).dtype == np.int32
+    assert cr.autodiff.ops.clip(t, 0, 2).dtype == np.int32
+    with pytest.raises(OverflowError, match="the scalar 300 does not fit the operand's int8"):
+        cr.tensor(np.array([1], np.int8)) + 300
+    with pytest.raises(TypeError, match="clip: int32 data takes integer bounds, got lo=0.5"):
+        cr.autodiff.ops.clip(t, 0.5, 2)
+
+
+def test_python_scalars_alone_become_float32_as_in_tensor():
+    assert cr.exp(2.0).dtype == np.float32
+    mask = np.array([True, False])
+    assert (cr.where(mask, 1.0, 0.0) * cr.tensor([1.0, 2.0])).dtype == np.float32
+
+
+def test_a_0d_tensor_is_not_iterable_and_others_iterate_over_rows():
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(cr.tensor(5.0))
+    rows = list(cr.tensor(np.eye(2)))
+    assert len(rows) == 2 and np.array_equal(rows[1].data, [0.0, 1.0])
+
+
+def test_a_kernels_own_error_is_not_reported_as_a_shape_error():
+    with pytest.raises(ValueError, match="Integers to negative integer powers"):
+        cr.tensor(np.array([1, 2, 3])) ** -1
+
+
 def test_requires_grad_on_integer_data_raises():
     with pytest.raises(TypeError, match="floating"):
         cr.tensor(np.arange(3), requires_grad=True)

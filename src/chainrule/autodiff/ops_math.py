@@ -15,7 +15,7 @@ from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.registry import binary_shapes_error, primitive
-from chainrule.autodiff.tensor import Tensor, apply, as_dtype, as_scalar, lift
+from chainrule.autodiff.tensor import Tensor, apply, as_dtype, as_scalar, floating, lift
 
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
@@ -43,12 +43,13 @@ def mixed_dtypes_error(op: str, tensors) -> TypeError:
 
 
 def _binary(op: str, kernel, a, b, *static):
-    """``apply`` a two-operand kernel (``kernel(x, y, *static, ra, rb)``); NumPy's
-    broadcasting error becomes ours."""
+    """``apply`` a two-operand kernel (``kernel(x, y, *static, ra, rb)``), once the shapes
+    are known to broadcast (an error naming both otherwise)."""
     try:
-        return apply(op, kernel, (a, b), *static, a.requires_grad, b.requires_grad)
+        np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise binary_shapes_error(op, a, b) from None
+    return apply(op, kernel, (a, b), *static, a.requires_grad, b.requires_grad)
 
 
 @primitive
@@ -104,6 +105,7 @@ def _mul_kernel(x, y, ra, rb):
 @primitive
 def div(a, b):
     a, b = _pair(a, b, "div")
+    floating(a, "div")  # the operands share a dtype
     return _binary("div", _div_kernel, a, b)
 
 
@@ -164,7 +166,13 @@ def matmul(a, b):
             f"matmul: shapes {x.shape} and {y.shape} are not aligned (the last axis of the "
             "first must equal the second-to-last axis of the second)"
         )
-    return _binary("matmul", _matmul_kernel, a, b)
+    try:
+        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"matmul: the batch axes of shapes {x.shape} and {y.shape} cannot be broadcast together"
+        ) from None
+    return apply("matmul", _matmul_kernel, (a, b), a.requires_grad, b.requires_grad)
 
 
 def _matmul_kernel(x, y, ra, rb):
@@ -206,7 +214,7 @@ def _neg_kernel(x):
 
 @primitive
 def exp(a):
-    return apply("exp", _exp_kernel, (lift(a),))
+    return apply("exp", _exp_kernel, (floating(a, "exp"),))
 
 
 def _exp_kernel(x):
@@ -218,7 +226,7 @@ def _exp_kernel(x):
 
 @primitive
 def log(a):
-    return apply("log", _log_kernel, (lift(a),))
+    return apply("log", _log_kernel, (floating(a, "log"),))
 
 
 def _log_kernel(x):
@@ -227,7 +235,7 @@ def _log_kernel(x):
 
 @primitive
 def sqrt(a):
-    return apply("sqrt", _sqrt_kernel, (lift(a),))
+    return apply("sqrt", _sqrt_kernel, (floating(a, "sqrt"),))
 
 
 def _sqrt_kernel(x):
@@ -284,12 +292,20 @@ def clip(a, lo=None, hi=None):
     """Clamp to [lo, hi]; the gradient passes where lo <= a <= hi.
 
     ``lo`` and ``hi`` are None (no bound) or real numbers, Python or NumPy, which take the
-    dtype of ``a`` (``float32`` data stays ``float32``)."""
+    dtype of ``a`` (``float32`` data stays ``float32``); integer data takes integer
+    bounds only (``TypeError`` otherwise: NumPy would return floats)."""
     lo = None if lo is None else as_scalar(lo, "clip", "lo")
     hi = None if hi is None else as_scalar(hi, "clip", "hi")
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: expected lo <= hi, got lo={lo}, hi={hi}")
-    return apply("clip", _clip_kernel, (lift(a),), lo, hi)
+    a = lift(a)
+    if a.data.dtype.kind != "f":
+        for name, bound in (("lo", lo), ("hi", hi)):
+            if bound is not None and not isinstance(bound, int):
+                raise TypeError(
+                    f"clip: {a.data.dtype} data takes integer bounds, got {name}={bound!r}"
+                )
+    return apply("clip", _clip_kernel, (a,), lo, hi)
 
 
 def _clip_kernel(x, lo, hi):

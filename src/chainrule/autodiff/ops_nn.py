@@ -15,13 +15,13 @@ from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.ops_shape import normalize_axis
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import apply, as_scalar, lift
+from chainrule.autodiff.tensor import apply, as_scalar, floating, lift
 
 
 @primitive
 def tanh(a):
     """tanh(a); d/da = 1 - tanh(a)^2."""
-    return apply("tanh", _tanh_kernel, (lift(a),))
+    return apply("tanh", _tanh_kernel, (floating(a, "tanh"),))
 
 
 def _tanh_kernel(x):
@@ -61,7 +61,7 @@ def sigmoid_array(x, out=None):
 @primitive
 def sigmoid(a):
     """sigma(a) = 1 / (1 + exp(-a)); d/da = sigma(a) (1 - sigma(a))."""
-    return apply("sigmoid", _sigmoid_kernel, (lift(a),))
+    return apply("sigmoid", _sigmoid_kernel, (floating(a, "sigmoid"),))
 
 
 def _sigmoid_kernel(x):
@@ -89,7 +89,7 @@ def relu(a):
     (zeros where a <= 0, g elsewhere, up to the sign of zero), vectorized where ``where``
     branches, 7x faster at 512 x 1024. A NaN/Inf in g stays non-finite, as in every rule.
     """
-    return apply("relu", _relu_kernel, (lift(a),))
+    return apply("relu", _relu_kernel, (floating(a, "relu"),))
 
 
 def _relu_kernel(x):
@@ -112,7 +112,7 @@ def leaky_relu(a, alpha: float = 0.01):
 
     ``alpha`` is a real number, Python or NumPy; it takes the dtype of ``a``."""
     alpha = as_scalar(alpha, "leaky_relu", "alpha")
-    return apply("leaky_relu", _leaky_relu_kernel, (lift(a),), alpha)
+    return apply("leaky_relu", _leaky_relu_kernel, (floating(a, "leaky_relu"),), alpha)
 
 
 def _leaky_relu_kernel(x, alpha):
@@ -133,7 +133,7 @@ def log_softmax(a, axis: int = -1):
 
     d/da: g - softmax(a) * sum(g) along ``axis``.
     """
-    a = lift(a)
+    a = floating(a, "log_softmax")
     axis = normalize_axis(axis, a.ndim, "log_softmax")
     return apply("log_softmax", _log_softmax_kernel, (a,), axis)
 
@@ -158,7 +158,7 @@ def softmax(a, axis: int = -1):
 
     d/da: p * (g - sum(g * p)) along ``axis``.
     """
-    a = lift(a)
+    a = floating(a, "softmax")
     axis = normalize_axis(axis, a.ndim, "softmax")
     return apply("softmax", _softmax_kernel, (a,), axis)
 

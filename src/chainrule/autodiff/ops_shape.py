@@ -8,7 +8,7 @@ from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.ops_math import mixed_dtypes_error
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import Tensor, apply, lift
+from chainrule.autodiff.tensor import Tensor, apply, floating, lift
 
 
 def normalize_axis(axis, ndim: int, op: str, of: str = "a tensor") -> int:
@@ -65,7 +65,7 @@ def _sum_kernel(x, axes, keepdims):
 @primitive
 def mean(a, axis=None, keepdims: bool = False):
     """Mean over axes (sum / count); the VJP spreads ``g / count`` over the averaged axes."""
-    a = lift(a)
+    a = floating(a, "mean")
     return apply("mean", _mean_kernel, (a,), _axes(axis, a.ndim, "mean"), keepdims)
 
 

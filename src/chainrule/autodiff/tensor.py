@@ -106,6 +106,13 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __iter__(self):
+        """The tensor's rows, as ``self[i]``; a 0-d tensor has none (``TypeError``, as in
+        NumPy: without this, iteration would stop at once on ``self[0]``'s error)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def __bool__(self) -> bool:
         """The truth of a one-element tensor (``if loss < best:``); NumPy's ``ValueError``
         for more elements (without this, Python would ask ``len``: true for any row)."""
@@ -334,18 +341,35 @@ def _node(data, parents: tuple, vjp, op: str) -> Tensor:
 
 
 def lift(x, like: Tensor | None = None) -> Tensor:
-    """Make a constant tensor of ``x``; Python and NumPy scalars take the dtype of ``like``."""
+    """Make a constant tensor of ``x``. Python and NumPy scalars take the dtype of a
+    floating ``like``, and integer scalars that of an integer ``like`` (``OverflowError``
+    where the value does not fit); without ``like``, Python numbers become float32, as in
+    :class:`Tensor`."""
     if isinstance(x, Tensor):
         return x
-    if (
-        isinstance(x, numbers.Number | np.generic)
-        and like is not None
-        and like.data.dtype.kind == "f"
-    ):
-        return Tensor(np.asarray(x, dtype=like.data.dtype))
-    if isinstance(x, numbers.Number):
-        return Tensor(np.asarray(x))
+    if like is not None and isinstance(x, numbers.Number | np.generic):
+        dtype = like.data.dtype
+        if dtype.kind == "f":
+            return Tensor(np.asarray(x, dtype=dtype))
+        integer = isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
+        if dtype.kind in "iu" and integer:
+            if not np.iinfo(dtype).min <= x <= np.iinfo(dtype).max:
+                raise OverflowError(f"the scalar {x} does not fit the operand's {dtype}")
+            return Tensor(np.asarray(x, dtype=dtype))
     return Tensor(x)
+
+
+def floating(x, op: str) -> Tensor:
+    """``x`` lifted to a tensor, which must be float32 or float64 (``TypeError``
+    otherwise): the ops whose results are fractions never turn integers or bools into
+    another dtype silently."""
+    x = lift(x)
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: expected a float32 or float64 tensor, got {x.data.dtype}; cast with "
+            ".astype('float32')"
+        )
+    return x
 
 
 def as_scalar(x, op: str, name: str):
