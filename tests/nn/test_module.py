@@ -135,6 +135,19 @@ def test_from_config_rejects_bad_keys():
         nn.from_config({"type": "Linear", "in_features": 3})
 
 
+def test_named_modules_gives_dotted_names_under_a_prefix():
+    net = nn.MLP([3, 4, 2])
+    names = [name for name, _ in net.named_modules()]
+    assert names == ["", "layers", "layers.0", "layers.1", "layers.2"]
+    assert dict(net.named_modules())["layers.0"] is net.layers[0]
+    assert [name for name, _ in net.named_modules(prefix="net")][:3] == [
+        "net",
+        "net.layers",
+        "net.layers.0",
+    ]
+    assert [name for name, _ in net.named_parameters()][:2] == ["layers.0.weight", "layers.0.bias"]
+
+
 def test_from_config_seed_makes_random_layers_reproducible():
     config = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).get_config()
     a, b = nn.from_config(config, rng=5), nn.from_config(config, rng=5)

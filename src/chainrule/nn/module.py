@@ -98,31 +98,33 @@ class Module:
 
     # -- enumeration -------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """``(dotted name, module)`` for this module (name ``prefix``) and all descendants.
+        """``(dotted name, module)`` for this module (named ``prefix``, "" by default) and
+        all descendants (``"layers"``, ``"layers.0"``, ...; under a prefix ``"net"``:
+        ``"net.layers.0"``).
 
         A module reachable by two paths (one layer used twice) is listed once, under the
         first: its parameters are trained, counted and saved once.
         """
         seen: set[int] = set()
 
-        def walk(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+        def walk(module: Module, path: str) -> Iterator[tuple[str, Module]]:
             if id(module) in seen:
                 return
             seen.add(id(module))
-            yield prefix, module
+            yield path, module
             for name in module._module_names:
-                yield from walk(getattr(module, name), f"{prefix}{name}.")
+                yield from walk(getattr(module, name), f"{path}.{name}" if path else name)
 
         return walk(self, prefix)
 
     def _named(self, kind: str) -> Iterator[tuple[str, object]]:
         seen: set[int] = set()  # one tensor registered by two modules is listed once too
-        for prefix, module in self.named_modules():
+        for path, module in self.named_modules():
             for name in getattr(module, kind):
                 value = getattr(module, name)
                 if id(value) not in seen:
                     seen.add(id(value))
-                    yield prefix + name, value
+                    yield f"{path}.{name}" if path else name, value
 
     def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
         """``("layers.0.weight", Tensor)`` pairs in registration order, depth first."""
