@@ -67,12 +67,21 @@ def as_generator(
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight of shape ``(n_in, n_out)``."""
+    """``(fan_in, fan_out)`` of a weight of shape ``(n_in, n_out)``, both at least 1."""
     if len(shape) != 2:
         raise ValueError(
             f"fan-based initializers need a 2-D weight of shape (n_in, n_out), got shape {shape}"
         )
-    return int(shape[0]), int(shape[1])
+    n_in = _checks.integer("fan-based initializer", "n_in", shape[0], low=1)
+    n_out = _checks.integer("fan-based initializer", "n_out", shape[1], low=1)
+    return n_in, n_out
+
+
+def _within(owner: str, dtype: np.dtype, reach: float, what: str) -> None:
+    """Refuse parameters whose values would overflow ``dtype`` (``reach``: the largest
+    magnitude they give, 10 standard deviations out for a Gaussian)."""
+    if not reach <= float(np.finfo(dtype).max):
+        raise ValueError(f"{owner}: {what} gives values beyond the {dtype} range")
 
 
 def _float(dtype) -> np.dtype:
@@ -105,7 +114,9 @@ def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
 def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
     """Every entry equal to ``value``."""
     value = _checks.real("constant", "value", value)
-    return np.full(shape, value, dtype=_float(dtype))
+    dtype = _float(dtype)
+    _within("constant", dtype, abs(value), f"value={value}")
+    return np.full(shape, value, dtype=dtype)
 
 
 def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.0) -> np.ndarray:
@@ -113,6 +124,7 @@ def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.
     std = _checks.real("normal", "std", std, low=0.0)
     mean = _checks.real("normal", "mean", mean)
     dtype = _float(dtype)
+    _within("normal", dtype, abs(mean) + 10 * std, f"mean={mean}, std={std}")
     return (_gaussian(shape, rng, "float64", std) + mean).astype(dtype)
 
 
@@ -122,6 +134,8 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
     dtype = _float(dtype)
+    # NumPy draws low + (high - low) * u: the span must be finite too
+    _within("uniform", dtype, max(abs(low), abs(high), high - low), f"low={low}, high={high}")
     return as_generator(rng).uniform(low, high, shape).astype(dtype)
 
 

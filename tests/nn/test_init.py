@@ -95,6 +95,14 @@ def test_bad_names_and_arguments_raise():
         ({"name": "uniform", "high": None}, TypeError, "uniform: high expected a real number"),
         ({"name": "xavier_normal", "gain": float("nan")}, ValueError, "gain expected a finite"),
         ({"name": "xavier_uniform", "gain": True}, TypeError, "gain expected a real number"),
+        # finite parameters whose values a float32 cannot hold (they became inf)
+        ({"name": "constant", "value": 1e300}, ValueError, r"value=1e\+300 gives values beyond"),
+        (
+            {"name": "normal", "std": 1e300},
+            ValueError,
+            "std=1e.300 gives values beyond the float32",
+        ),
+        ({"name": "uniform", "low": -1e308, "high": 1e308}, ValueError, "beyond the float32 range"),
     ],
 )
 def test_bad_parameter_values_raise_before_drawing(spec, error, message):
@@ -103,6 +111,22 @@ def test_bad_parameter_values_raise_before_drawing(spec, error, message):
     with pytest.raises(error, match=message):
         init.initialize(spec, (3, 2), rng)
     assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (-1, 3)])
+@pytest.mark.parametrize("name", ["he_normal", "xavier_uniform", "lecun_normal"])
+def test_fan_based_initializers_need_positive_fans(name, shape):
+    # a zero fan divided by zero, a negative one took a square root of a negative
+    with pytest.raises(
+        ValueError, match=r"fan-based initializer: n_(in|out) expected an integer >= 1"
+    ):
+        init.get_initializer(name)(shape, rng=0)
+
+
+def test_linear_bias_must_be_a_bool():
+    with pytest.raises(TypeError, match="Linear: bias expected True or False, got 'false'"):
+        nn.Linear(3, 2, bias="false")
+    assert nn.Linear(3, 2, bias=np.False_).bias is None
 
 
 def test_numpy_scalars_in_a_spec_become_python_numbers():

@@ -46,6 +46,7 @@ class Linear(Module):
         super().__init__()
         in_features = _checks.integer("Linear", "in_features", in_features, low=1)
         out_features = _checks.integer("Linear", "out_features", out_features, low=1)
+        bias = _checks.boolean("Linear", "bias", bias)
         self.in_features = in_features
         self.out_features = out_features
         self.init = check_spec(init)
