@@ -328,3 +328,13 @@ def test_labels_beyond_intp_are_reported_as_given(labels, says):
 def test_precision_recall_f1_memory_does_not_grow_with_the_square_of_the_largest_label():
     result = precision_recall_f1([10**6, 0, 1], [0, 0, 1])  # a 10^6 x 10^6 matrix: 7 TB
     assert result == pytest.approx((0.5, 2 / 3, (2 / 3 + 1 + 0) / 3))
+
+
+def test_a_models_outputs_and_labels_may_be_tensors():
+    import chainrule as cr
+
+    logits = cr.tensor(np.array([[0.1, 2.0], [3.0, -1.0], [0.0, 0.5]]), requires_grad=True)
+    labels = predictions_from_outputs(logits, from_logits=True)
+    np.testing.assert_array_equal(labels, [1, 0, 1])
+    assert accuracy(cr.tensor(np.array([1, 0, 0])), labels) == pytest.approx(2 / 3)
+    assert mse(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 4.0])) == pytest.approx(2.0)

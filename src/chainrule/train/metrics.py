@@ -3,7 +3,8 @@
 Classification metrics compare integer class labels ``0 .. k-1`` of shape ``(m,)`` (or
 ``(m, 1)``, the column a binary model emits); turn a model's outputs into labels with
 :func:`predictions_from_outputs` first. Labels may be stored as integers, booleans or
-whole-valued floats (``1.0``); anything else is rejected. Regression metrics compare real
+whole-valued floats (``1.0``), in arrays, lists or tensors (a model's outputs can be
+passed as they come); anything else is rejected. Regression metrics compare real
 arrays of shape ``(m,)`` or ``(m, d)``; ``(m,)`` and ``(m, 1)`` count as the same shape,
 but no other broadcasting happens (``(m,) - (m, 1)`` would silently be ``(m, m)``).
 
@@ -21,6 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule.autodiff.tensor import Tensor
+
 AVERAGES = ("macro", None)
 
 
@@ -32,6 +35,12 @@ class PrecisionRecallF1(NamedTuple):
     f1: Any
 
 
+def _array(y: Any) -> np.ndarray:
+    """``y`` as an array: a tensor's values (a model's outputs passed straight in), or
+    ``numpy.asarray(y)``."""
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
 def _check_same_length(fn: str, t: np.ndarray, p: np.ndarray) -> None:
     if t.shape[0] != p.shape[0]:
         raise ValueError(
@@ -41,7 +50,7 @@ def _check_same_length(fn: str, t: np.ndarray, p: np.ndarray) -> None:
 
 
 def _labels(fn: str, what: str, y: Any) -> np.ndarray:
-    a = np.asarray(y)
+    a = _array(y)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a.reshape(-1)
     if a.ndim != 1:
@@ -201,7 +210,7 @@ def precision_recall_f1(
 def _regression_pair(fn: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     pair = []
     for what, y in (("y_true", y_true), ("y_pred", y_pred)):
-        a = np.asarray(y)
+        a = _array(y)
         if a.dtype.kind not in "biuf":
             raise ValueError(f"{fn}: expected real numbers in {what}, got dtype {a.dtype}")
         if a.ndim not in (1, 2):
@@ -291,7 +300,7 @@ def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
             f"predictions_from_outputs: expected from_logits to be a bool, "
             f"got {type(from_logits).__name__}"
         )
-    a = np.asarray(outputs)
+    a = _array(outputs)
     fn = "predictions_from_outputs"
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{fn}: expected real-valued outputs, got dtype {a.dtype}")
@@ -321,7 +330,7 @@ def predictions_on_target_scale(outputs: Any) -> np.ndarray:
     outputs; one output is class 1 above 0.5. Such an output may stray outside [0, 1], so
     it is clipped into it first (no decision changes), where ``from_logits=False`` would
     refuse it; otherwise as :func:`predictions_from_outputs`."""
-    a = np.asarray(outputs)
+    a = _array(outputs)
     if a.dtype.kind == "f" and (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
         a = np.clip(a, 0.0, 1.0)  # NaN stays NaN, and is refused below
     return predictions_from_outputs(a, from_logits=False)
