@@ -54,6 +54,15 @@ def test_two_moons_reaches_97_percent_dev_accuracy(moons):
     assert predict(model, Xd).shape == (len(Xd), 2)
 
 
+def test_predict_gives_every_layer_back_the_mode_it_had():
+    net = nn.MLP([2, 4, 2], batch_norm=True, dropout=0.5, seed=0)
+    net.layers[1].eval()  # a batch norm frozen by hand
+    modes = [m.training for _, m in net.named_modules()]
+    predict(net, np.ones((3, 2), np.float32))
+    assert [m.training for _, m in net.named_modules()] == modes
+    assert modes.count(False) == 1
+
+
 def test_history_has_what_it_promises(moons):
     _, history = train_moons(moons, epochs=3)
     X = moons[0]

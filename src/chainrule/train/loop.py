@@ -471,26 +471,19 @@ class Trainer:
         (out of range anywhere in either set) surface before training, not when a later
         batch or the first dev evaluation reaches them."""
         sets = [("y", X, y)] if dev is None else [("y", X, y), ("y_dev", *dev)]
-        was_training = getattr(self.model, "training", True)
-        self.model.eval()
-        try:
-            with no_grad():
-                for name, inputs, targets in sets:
-                    rows = [0]
-                    if targets.dtype.kind in "iu":
-                        flat = targets.reshape(len(targets), -1)
-                        rows += [int(flat.min(axis=1).argmin()), int(flat.max(axis=1).argmax())]
-                    for row in dict.fromkeys(rows):
-                        try:
-                            self.loss(
-                                self.model(Tensor(inputs[row : row + 1])), targets[row : row + 1]
-                            )
-                        except ValueError as exc:
-                            if row == 0:
-                                raise
-                            raise ValueError(f"{name}, sample {row}: {exc}") from exc
-        finally:
-            self.model.train(was_training)
+        with _evaluating(self.model), no_grad():
+            for name, inputs, targets in sets:
+                rows = [0]
+                if targets.dtype.kind in "iu":
+                    flat = targets.reshape(len(targets), -1)
+                    rows += [int(flat.min(axis=1).argmin()), int(flat.max(axis=1).argmax())]
+                for row in dict.fromkeys(rows):
+                    try:
+                        self.loss(self.model(Tensor(inputs[row : row + 1])), targets[row : row + 1])
+                    except ValueError as exc:
+                        if row == 0:
+                            raise
+                        raise ValueError(f"{name}, sample {row}: {exc}") from exc
 
     def _check_batch_norm(self, n: int) -> None:
         """Refuse training batches of one example for a model with batch normalization,
@@ -689,16 +682,25 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     X = _as_array("X", X)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    with _evaluating(model), no_grad():
+        parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+    return np.concatenate(parts)
+
+
+@contextlib.contextmanager
+def _evaluating(model):
+    """``model`` in eval mode inside; after, every module back in the mode it had (a
+    layer a user put in eval mode on its own, a frozen batch norm say, stays so)."""
+    modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
+    modes = [(m, m.training) for m in modules]
     was_training = getattr(model, "training", False)
     model.eval()
     try:
-        with no_grad():
-            parts = [
-                model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)
-            ]
+        yield
     finally:
         model.train(was_training)
-    return np.concatenate(parts)
+        for module, mode in modes:
+            module.training = mode
 
 
 def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) -> History:
