@@ -62,6 +62,44 @@ def test_bad_configs_name_the_key_and_the_expected_type(sections, expected):
     assert expected in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        (
+            {"loss": {"label_smoothing": 1.0}},
+            "loss.label_smoothing: expected a number < 1, got 1.0",
+        ),
+        (
+            {"model": {"sizes": [2, 8, 2], "batch_norm": True}, "train": {"batch_size": 1}},
+            "train.batch_size: model.batch_norm needs training batches of at least 2 examples, "
+            "but train.batch_size = 1 is 1",
+        ),
+        (
+            {"model": {"sizes": [2, 8, 2], "batch_norm": True}, "train": {"batch_size": 17}},
+            "train.batch_size = 17 leaves a last batch of 1 of 800 examples",
+        ),
+        (
+            {"optimizer": {"name": "adamw", "weight_decay": 0.5, "params": {"weight_decay": 0.1}}},
+            "optimizer.params: weight_decay is a key of its own; set optimizer.weight_decay",
+        ),
+        (
+            {"optimizer": {"params": {"clip_norm": 0.5}}},
+            "optimizer.params: clip_norm is a key of its own; set optimizer.clip_norm instead",
+        ),
+        (
+            {"schedule": {"name": "cosine", "params": {"unit": "epoch"}}},
+            "schedule.params: a cosine schedule without a duration runs over the run's steps",
+        ),
+    ],
+)
+def test_keys_that_training_would_refuse_or_override_are_config_errors(sections, expected):
+    """Refused before any data is read or a run directory is made (fit would refuse the
+    first two only then, and the others silently lost one of two settings)."""
+    with pytest.raises(cfg.ConfigError) as info:
+        resolve(**sections)
+    assert expected in str(info.value)
+
+
 def test_sizes_are_required():
     with pytest.raises(cfg.ConfigError, match="model.sizes: required"):
         cfg.resolve({"data": {"name": "moons"}})
@@ -182,6 +220,27 @@ MNIST = {"model": {"sizes": [784, 10]}}
             MNIST,
             {"model": {"sizes": [784, 10], "batch_norm": True}},
             "model.batch_norm: has no effect: model.sizes has no hidden layer; got True",
+        ),
+        (
+            MNIST,
+            {"model": {"sizes": [784, 10], "activation": "tanh"}},
+            "model.activation: has no effect: model.sizes has no hidden layer; got 'tanh'",
+        ),
+        (
+            MNIST,
+            {"optimizer": {"lr": 0.5}, "schedule": {"name": "cosine", "params": {"alpha0": 0.1}}},
+            "optimizer.lr: has no effect: the schedule sets the rate ('cosine' with",
+        ),
+        (
+            MNIST,
+            {
+                "optimizer": {"lr": 0.5},
+                "schedule": {
+                    "name": "piecewise_constant",
+                    "params": {"boundaries": [2], "values": [0.1, 0.01]},
+                },
+            },
+            "optimizer.lr: has no effect: the schedule sets the rate ('piecewise_constant'",
         ),
     ],
 )

@@ -209,3 +209,36 @@ def test_one_label_per_sample(capsys, model_and_input, tmp_path):
     np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)), y=np.array([0, 1]))
     assert main(["evaluate", str(model), "--data", str(tmp_path / "d.npz")]) == 2
     assert "d.npz: expected 3 labels, one per sample, got 2" in capsys.readouterr().err
+
+
+def _object_npz(path):
+    np.savez(path, X=np.array([{"a": 1}], dtype=object), y=np.array([1]))
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "write", "message"),
+    [
+        ("predict", "in.npy", lambda p: p.write_text("garbage"), "not a .npy file"),
+        ("evaluate", "in.npz", lambda p: p.write_text("garbage"), "not a .npz file"),
+        (
+            "predict",
+            "in.npy",
+            lambda p: np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+            "holds Python objects, which chainrule never unpickles",
+        ),
+        ("evaluate", "in.npz", _object_npz, "holds Python objects"),
+        ("predict", "in.npy", lambda p: p.write_bytes(b"\x93NUMPY\x01\x00zz"), "a damaged .npy"),
+    ],
+)
+def test_a_file_numpy_cannot_read_without_pickle_is_a_usage_error(
+    capsys, model_and_input, tmp_path, command, name, write, message
+):
+    """NumPy's message suggested loading it with allow_pickle=True, and the exit was 1."""
+    model, _ = model_and_input
+    path = tmp_path / name
+    write(path)
+    args = [command, str(model), str(path)] if command == "predict" else [command, str(model)]
+    args += ["--data", str(path)] if command == "evaluate" else []
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: {message}" in err and "allow_pickle" not in err

@@ -152,7 +152,7 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
     for a CSV file (None for the others)."""
     suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() == ".npy":
-        return np.load(path, allow_pickle=False), None
+        return _numpy_file(path, lambda loaded: loaded), None
     if path.suffix.lower() == ".csv":
         return _read_csv(path)
     if "idx" in suffixes or "ubyte" in path.name:
@@ -162,6 +162,29 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
         X = np.divide(X, np.float32(255.0), dtype=np.float32) if X.dtype == np.uint8 else X
         return X, None
     raise UsageError(f"{path}: unknown input format; expected .npy, .csv or an IDX file")
+
+
+_SIGNATURES = {".npy": b"\x93NUMPY", ".npz": b"PK"}  # .npz files are zip archives
+
+
+def _numpy_file(path: Path, take):
+    """``take(numpy.load(path))`` for a .npy or .npz file, never unpickling: a file that is
+    not one, or holds Python objects, is a ``UsageError`` saying so (NumPy's own message
+    suggests loading it with pickle allowed)."""
+    suffix = path.suffix.lower()
+    with open(path, "rb") as f:
+        head = f.read(len(_SIGNATURES[suffix]))
+    if head != _SIGNATURES[suffix]:
+        raise UsageError(f"{path}: not a {suffix} file (it lacks the {suffix} signature)")
+    try:
+        return take(np.load(path, allow_pickle=False))
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise UsageError(
+                f"{path}: holds Python objects, which chainrule never unpickles; save plain "
+                "numeric arrays"
+            ) from None
+        raise UsageError(f"{path}: a damaged {suffix} file ({exc})") from None
 
 
 def _is_number(cell: str) -> bool:
@@ -262,10 +285,14 @@ def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
 
 def _labelled_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[int] | None]:
     if path.suffix.lower() == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            if "X" not in f or "y" not in f:
-                raise UsageError(f"{path}: expected arrays named X and y, found {list(f)}")
-            return f["X"], f["y"], None
+
+        def pair(f):
+            with f:
+                if "X" not in f or "y" not in f:
+                    raise UsageError(f"{path}: expected arrays named X and y, found {list(f)}")
+                return f["X"], f["y"]
+
+        return (*_numpy_file(path, pair), None)
     if path.suffix.lower() not in (".npy", ".csv"):
         raise UsageError(f"{path}: expected .npz, .npy or .csv labelled data")
     A, lines = _read_array(path)

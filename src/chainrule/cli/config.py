@@ -73,6 +73,7 @@ class Key:
     choices: tuple = ()
     low: float | None = None  # inclusive lower bound for numbers (and list items)
     high: float | None = None  # inclusive upper bound
+    high_open: bool = False  # strictly < high
     positive: bool = False  # strictly > low
     extra: dict = field(default_factory=dict)
 
@@ -125,7 +126,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "loss": {
         "name": Key("str", "cross_entropy", "loss", choices=LOSSES),
-        "label_smoothing": Key("float", 0.0, "cross_entropy label smoothing", low=0.0, high=1.0),
+        "label_smoothing": Key(
+            "float", 0.0, "cross_entropy label smoothing", low=0.0, high=1.0, high_open=True
+        ),
     },
     "optimizer": {
         "name": Key("str", "adam", "optimizer", choices=OPTIMIZERS),
@@ -192,8 +195,9 @@ def _check_number(name: str, key: Key, value: Any, what: str) -> float:
     if key.low is not None and (value <= key.low if key.positive else value < key.low):
         bound = f"> {key.low:g}" if key.positive else f">= {key.low:g}"
         raise ConfigError(f"{name}: expected {what} {bound}, got {value!r}")
-    if key.high is not None and value > key.high:
-        raise ConfigError(f"{name}: expected {what} <= {key.high:g}, got {value!r}")
+    if key.high is not None and (value >= key.high if key.high_open else value > key.high):
+        bound = f"< {key.high:g}" if key.high_open else f"<= {key.high:g}"
+        raise ConfigError(f"{name}: expected {what} {bound}, got {value!r}")
     return value
 
 
@@ -323,8 +327,38 @@ def _check_whole(config: dict, strict: bool) -> None:
             f"optimizer.weight_decay: only adamw has decoupled weight decay, got "
             f"optimizer.name = {opt['name']!r} (use regularization.l2 for an L2 term)"
         )
+    for own in ("lr", "clip_norm", "weight_decay"):
+        if own in opt["params"]:
+            raise ConfigError(
+                f"optimizer.params: {own} is a key of its own; set optimizer.{own} instead "
+                f"(got params.{own} = {opt['params'][own]!r})"
+            )
+    schedule = config["schedule"]
+    params = schedule["params"]
+    if schedule["name"] == "cosine" and "unit" in params and "duration" not in params:
+        raise ConfigError(
+            "schedule.params: a cosine schedule without a duration runs over the run's "
+            f"steps (unit 'step'); with unit = {params['unit']!r} give its duration too"
+        )
+    _check_batch_norm(config)
     if strict:
         _check_unused(config)
+
+
+def _check_batch_norm(config: dict) -> None:
+    """Batch normalization needs training batches of two examples or more: refuse a
+    batch size, or a last batch, of one (``fit`` would, after loading the data)."""
+    if not config["model"]["batch_norm"] or len(config["model"]["sizes"]) == 2:
+        return
+    batch_size = config["train"]["batch_size"]
+    n_train = datasets.part_sizes(config["data"])[0]
+    if batch_size == 1 or n_train % batch_size == 1:
+        what = "is 1" if batch_size == 1 else f"leaves a last batch of 1 of {n_train} examples"
+        raise ConfigError(
+            "train.batch_size: model.batch_norm needs training batches of at least 2 "
+            f"examples, but train.batch_size = {batch_size} {what}; expected another "
+            "train.batch_size"
+        )
 
 
 def _check_data(data: dict) -> None:
@@ -396,7 +430,11 @@ def _check_unused(config: dict) -> None:
         unused.append(("loss", "label_smoothing", why))
     if len(config["model"]["sizes"]) == 2:
         why = "model.sizes has no hidden layer"
-        unused += [("model", "dropout", why), ("model", "batch_norm", why)]
+        unused += [("model", n, why) for n in ("dropout", "batch_norm", "activation")]
+    schedule = config["schedule"]
+    if schedule["name"] == "piecewise_constant" or "alpha0" in schedule["params"]:
+        why = f"the schedule sets the rate ({schedule['name']!r} with schedule.params)"
+        unused.append(("optimizer", "lr", why))
     if not config["train"]["early_stopping"]:
         why = "only early stopping reads it, train.early_stopping is 0 (off)"
         unused.append(("train", "monitor", why))
