@@ -69,6 +69,12 @@ def test_runtime_failure_exits_1_with_one_line(capsys, tmp_path):
         main(["--debug", "info", str(junk)])
 
 
+def test_options_are_not_abbreviated(capsys, tmp_path):
+    """``--deb`` parsed as --debug, but main looks for the whole word: it was ignored."""
+    assert main(["--deb", "info", str(tmp_path / "missing.safetensors")]) == 2
+    assert "unrecognized arguments: --deb" in capsys.readouterr().err
+
+
 def test_help_on_every_subcommand(capsys):
     for args in (
         ["train"],

@@ -17,7 +17,13 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors raised (and reported by :func:`main`) instead of exiting."""
+    """argparse, with usage errors raised (and reported by :func:`main`) instead of exiting,
+    and options spelt out: no abbreviations (``--deb`` would parse as ``--debug`` where
+    :func:`main` looks for the whole word)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise ConfigError(f"{self.prog}: {message}")
