@@ -120,8 +120,11 @@ def test_set_parses_toml_values_and_falls_back_to_strings():
         cfg.apply_override(doc, "epochs=3")
 
 
-def test_written_toml_reads_back_to_the_same_config():
-    config = resolve(optimizer={"params": {"beta1": 0.8}}, output={"dir": 'a "quoted" dir'})
+@pytest.mark.parametrize(
+    "directory", ['a "quoted" dir', "x\x01y", "cr\rx", "tab\tand\\", "del\x7f"]
+)
+def test_written_toml_reads_back_to_the_same_config(directory):
+    config = resolve(optimizer={"params": {"beta1": 0.8}}, output={"dir": directory})
     assert cfg.resolve(cfg.tomllib.loads(cfg.dumps(config))) == config
 
 

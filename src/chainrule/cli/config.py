@@ -485,6 +485,16 @@ def apply_override(document: dict, assignment: str) -> None:
 
 
 # -- writing --------------------------------------------------------------------------------
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: backslash and quote escaped, and the control
+    characters TOML refuses in one (all but tab) written as \\uXXXX."""
+    if c in '\\"':
+        return "\\" + c
+    if (c < " " and c != "\t") or c == "\x7f":
+        return f"\\u{ord(c):04x}"
+    return c
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -493,8 +503,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
+        return '"' + "".join(map(_toml_char, value)) + '"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
