@@ -29,6 +29,7 @@ def test_defaults_fill_every_key():
         ({"trian": {"epochs": 3}}, "unknown section [trian]; did you mean 'train'?"),
         ({"train": {"epochs": "ten"}}, "train.epochs: expected an integer, got string 'ten'"),
         ({"train": {"epochs": -1}}, "train.epochs: expected an integer >= 1, got -1"),
+        ({"data": {"n_samples": 10**26}}, "data.n_samples: expected an integer <= 1e+07, got"),
         ({"train": {"epochs": "{}"}}, "train.epochs: expected an integer, got string '{}'"),
         ({"train": {"epochs": "{x}"}}, "train.epochs: expected an integer, got string '{x}'"),
         ({"train": {"batch_size": {"a": 1}}}, "train.batch_size: expected an integer, got table"),

@@ -69,6 +69,14 @@ def test_runtime_failure_exits_1_with_one_line(capsys, tmp_path):
         main(["--debug", "info", str(junk)])
 
 
+def test_a_cache_dir_that_cannot_be_a_directory_exits_2_before_fetching(capsys, tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    assert main(["data", "fetch", "mnist", "--cache-dir", str(tmp_path / "afile"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "data fetch: cache" in err and "exists and is not a directory" in err
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 def test_options_are_not_abbreviated(capsys, tmp_path):
     """``--deb`` parsed as --debug, but main looks for the whole word: it was ignored."""
     assert main(["--deb", "info", str(tmp_path / "missing.safetensors")]) == 2

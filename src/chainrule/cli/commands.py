@@ -458,7 +458,10 @@ def info(args) -> int:
 def fetch(args) -> int:
     from chainrule.data import fetch_mnist
 
-    directory = fetch_mnist(cache_dir=args.cache_dir, progress=not args.quiet)
+    try:
+        directory = fetch_mnist(cache_dir=args.cache_dir, progress=not args.quiet)
+    except (NotADirectoryError, FileExistsError) as exc:  # the places, checked before fetching
+        raise UsageError(f"data fetch: {exc}") from None
     print(directory)
     return 0
 

@@ -81,7 +81,7 @@ class Key:
 SCHEMA: dict[str, dict[str, Key]] = {
     "data": {
         "name": Key("str", "mnist", "dataset", choices=DATASETS),
-        "n_samples": Key("int", 1000, "samples generated (2-D sets)", low=1),
+        "n_samples": Key("int", 1000, "samples generated (2-D sets)", low=1, high=10**7),
         "noise": Key("float", 0.2, "noise of the generated sets but blobs", low=0.0),
         "split": Key(
             "list[float]",
