@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
-import sys
 import threading
 import time
 
@@ -672,8 +671,7 @@ class Trainer:
         message = (
             f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
             f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
-        )
-        print(message, file=sys.stderr)
+        )  # told by the exception (a script's traceback shows it); the CLI words its own
         raise TrainingInterrupted(message, checkpoint=path, history=self.history)
 
 
