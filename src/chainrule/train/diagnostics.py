@@ -349,7 +349,9 @@ def gradient_health(
         Gradient norms per layer, ordered from the input layer to the output layer (a dict
         keeps insertion order). A list holds the norms of a layer's parameters (its weight
         and bias) and is combined as ``sqrt(sum(norm**2))``, the norm of the layer's whole
-        gradient. To check a history, call once per step.
+        gradient. To check a history, call once per epoch with that epoch's norms:
+        ``history.grad_norms`` maps each parameter to a list of norms, one per epoch, which
+        this function would read as one layer's parameters.
     vanish_ratio, explode_ratio : float
         Ratio thresholds, ``0 < vanish_ratio < 1 < explode_ratio``.
     min_norm, max_norm : float
