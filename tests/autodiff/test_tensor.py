@@ -1,5 +1,7 @@
 """Tensor construction, dtypes and bad input."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -293,3 +295,25 @@ def test_bad_axes_raise_naming_the_op_the_axis_and_the_dimensions(name, call, ba
 def test_repeated_reduction_axes_raise():
     with pytest.raises(ValueError, match=r"sum: expected distinct axes, got \(1, -1\)"):
         cr.tensor(np.ones((2, 3))).sum(axis=(1, -1))
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape"), [((4, 0), (0, 2)), ((4, 3), (3, 0)), ((0, 3), (3, 2))]
+)
+def test_linear_with_zero_features_or_rows_backpropagates_alike_under_both_rules(
+    activation, x_shape, w_shape
+):
+    """reshape(-1, n) cannot size the rows of an empty array: the NumPy rule failed."""
+    grads = []
+    for numpy_only in (False, True):
+        x = cr.tensor(np.ones(x_shape), requires_grad=True)
+        w = cr.tensor(np.ones(w_shape), requires_grad=True)
+        b = cr.tensor(np.ones(w_shape[1]), requires_grad=True)
+        with cr.numpy_rules() if numpy_only else contextlib.nullcontext():
+            out = cr.linear(x, w, b, activation)
+            out.backward(np.ones(out.shape))
+        grads.append([x.grad, w.grad, b.grad])
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert grads[0][0].shape == x_shape and grads[0][1].shape == w_shape

@@ -9,6 +9,8 @@ gradient-checked like the rest.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.autodiff.backend import array_module, engine_kernels
@@ -270,9 +272,9 @@ def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
         else:
             if act_vjp is not None:
                 g = act_vjp(g, out)
-            g2 = g.reshape(-1, g.shape[-1])
+            g2 = _rows(g)
             db = g2.sum(axis=0) if rb else None
-        xt = xd.reshape(-1, xd.shape[-1]).T  # the rows of a batch of any rank, transposed
+        xt = _rows(xd).T  # the rows of a batch of any rank, transposed
         if rx and rw:  # NOTE: side by side where both are large (see blas.py)
             dx, dw = two_products(g, wd.T, xt, g2)
             return dx, dw, db
@@ -281,6 +283,13 @@ def _linear_kernel(xd, wd, bd, activation, fast, rx, rw, rb):
         return dx, dw, db
 
     return out, vjp
+
+
+def _rows(a):
+    """``a`` as a matrix of its rows, ``(prod(shape[:-1]), shape[-1])``; ``reshape(-1, n)``
+    cannot size the rows of an empty array."""
+    n = a.shape[-1]
+    return a.reshape(-1, n) if a.size else a.reshape(math.prod(a.shape[:-1]), n)
 
 
 def _bias_sigmoid_compiled(z, b, fast) -> None:
