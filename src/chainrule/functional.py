@@ -108,7 +108,11 @@ def batch_norm(
         running_var  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
 
     (the running variance uses the unbiased batch variance, an estimate of the data's).
-    A batch of one example has no variance: ``ValueError``.
+    A batch of one example has no variance: ``ValueError``. Where the squared deviations
+    overflow the dtype (a spread beyond about 1.8e19 in float32), ``x_hat`` divides by the
+    standard deviation of the deviations scaled by their maximum first (``eps`` is then
+    negligible); the running variance, which the dtype cannot hold, becomes inf. An
+    ``eps`` that rounds to 0 in the input's dtype is refused.
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
 
@@ -138,6 +142,11 @@ def batch_norm(
         )
     momentum = _checks.real("batch_norm", "momentum", momentum, low=0.0, high=1.0, high_open=True)
     eps = _checks.real("batch_norm", "eps", eps, low=0.0, low_open=True)
+    if xd.dtype.kind == "f" and xd.dtype.type(eps) == 0:
+        raise ValueError(
+            f"batch_norm: eps={eps} rounds to 0 in {xd.dtype}, which leaves a constant "
+            f"feature 0 / 0; expected at least {np.finfo(xd.dtype).smallest_subnormal:g}"
+        )
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
         if stat is not None:
             _check_statistic(stat, name, xd, training)
@@ -154,8 +163,14 @@ def batch_norm(
     xp = array_module(xd)
     mu = xd.mean(axis=0)
     xhat = xd - mu
-    var = xp.square(xhat).mean(axis=0)
+    with xp.errstate(over="ignore"):
+        var = xp.square(xhat).mean(axis=0)
     inv_std = 1.0 / xp.sqrt(var + eps)
+    spread = ~xp.isfinite(var)
+    if spread.any():  # squares beyond the dtype: the deviations scaled by their maximum first
+        dev = xhat[:, spread]
+        top = xp.abs(dev).max(axis=0)
+        inv_std[spread] = 1.0 / (top * xp.sqrt(xp.square(dev / top).mean(axis=0)))
     xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data

@@ -176,3 +176,19 @@ def test_numpy_float64_momentum_and_eps_keep_float32(training):
     assert out.dtype == np.float32
     assert all(t.grad.dtype == np.float32 for t in (x, gamma, beta))
     assert mean.dtype == var.dtype == np.float32
+
+
+@pytest.mark.parametrize(("dtype", "spread"), [("float32", 1e20), ("float64", 1e200)])
+def test_a_spread_whose_squares_overflow_is_still_normalized(dtype, spread):
+    x = np.array([[spread, 0.0], [-spread, 1.0], [0.3 * spread, 2.0]], dtype=dtype)
+    with np.errstate(all="raise"):  # no overflow reaches a warning
+        out = nn.BatchNorm1d(2, dtype=dtype)(x).data
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(out.var(axis=0), [1.0, 1.0 - 1e-5 * 1.5], rtol=1e-5)
+
+
+def test_an_eps_that_rounds_to_zero_in_the_dtype_is_refused():
+    layer = nn.BatchNorm1d(2, eps=1e-50)
+    with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
+        layer(np.array([[1.0, 1.0], [1.0, 2.0]], np.float32))
