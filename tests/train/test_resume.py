@@ -515,6 +515,10 @@ _DROP = object()
         ("position", _DROP, "position expected a dict, got 'nothing'"),
         ("position.batch", 999, r"position 'batch' expected a batch in \[0, 13\], got 999"),
         ("position.shuffler", {}, "position 'shuffler' expected a PCG64 state"),
+        ("position.shuffler.uinteger", -1, "position 'shuffler' expected a PCG64 state"),
+        ("position.batch", 2, r"position 'lr' expected a number \(the epoch's rate\) after"),
+        ("position.pred", [np.zeros(3)], "position 'pred' and 'true' expected arrays of 0 pred"),
+        ("position.true", [5], r"position 'pred' and 'true' expected .*got \"\[\] and \['int'\]\""),
         ("history.epochs", 5, "history expected a training history"),
         ("callback_types", ["EarlyStopping", "X"], "callback_types expected 0 type names"),
     ],
@@ -537,6 +541,23 @@ def test_a_malformed_checkpoint_is_refused_before_anything_is_loaded(tmp_path, f
     assert opt.state_dict()["step_count"] == opt_before["step_count"]
 
 
+def test_a_generator_state_that_cannot_be_loaded_is_refused_and_undone(tmp_path):
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train(tmp_path, 1)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    state["generators"] = {name: None for name in state["generators"]}
+    save_checkpoint(tmp_path / "bad.safetensors", state)
+    X, y, model, opt = make_run(tmp_path)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"generator '.*' cannot take the saved state"):
+        fit(model, "cross_entropy", opt, X, y, epochs=2, batch_size=16, progress=False,
+            resume_from=tmp_path / "bad.safetensors")  # fmt: skip
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+
+
 def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):
     from chainrule import losses
     from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
@@ -550,7 +571,7 @@ def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):
     (path,) = CheckpointDir(tmp_path / "ckpt").files()
     state = load_checkpoint(path)
     # as an interrupt two batches into the next epoch would have saved it
-    state["position"].update(batch=2, examples=32, loss_sum=-300.0)
+    state["position"].update(batch=2, examples=32, loss_sum=-300.0, lr=0.01)
     save_checkpoint(tmp_path / "mid.safetensors", state)
     X, y, model, opt = make_run(tmp_path)
     history = fit(model, shifted, opt, X, y, epochs=2, batch_size=16, seed=5,

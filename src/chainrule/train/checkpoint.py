@@ -133,7 +133,9 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
     """The checkpoint's history, after checking that ``state`` has the structure ``fit``
     writes: every key of the right type, the epoch counting the history's rows, the
     position a batch of this run's epochs (``batches_per_epoch``) with a shuffler state a
-    PCG64 takes, and one recorded type per saved callback state. ``ValueError`` names the
+    PCG64 takes, predictions and labels that count its examples, and one recorded type
+    per saved callback state (the generators' and callbacks' states are checked as they
+    are loaded, which is undone when one is refused). ``ValueError`` names the
     field, what was expected and what was found, before anything is loaded."""
 
     def refuse(field: str, expected: str, got) -> ValueError:
@@ -166,12 +168,27 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
     for key, kind in (("sq_norms", dict), ("pred", list), ("true", list)):
         if not isinstance(position.get(key), kind):
             raise refuse(f"position {key!r}", f"a {kind.__name__}", position.get(key))
+    pred, true = position["pred"], position["true"]
+    counts = [
+        [len(a) if isinstance(a, np.ndarray) and a.ndim else None for a in v] for v in (pred, true)
+    ]
+    if None in counts[0] + counts[1] or (
+        (pred or true) and not sum(counts[0]) == sum(counts[1]) == position["examples"]
+    ):
+        shapes = [[getattr(a, "shape", type(a).__name__) for a in v] for v in (pred, true)]
+        raise refuse(
+            "position 'pred' and 'true'",
+            f"arrays of {position['examples']} predictions and labels, or none",
+            f"{shapes[0]} and {shapes[1]}",
+        )
     lr = position.get("lr")
+    if position["batch"] and not _is(lr):  # mid-epoch: the rate the epoch started with
+        raise refuse("position 'lr'", "a number (the epoch's rate) after its first batch", lr)
     if lr is not None and not _is(lr):
         raise refuse("position 'lr'", "None or a number", lr)
     try:
         np.random.PCG64().state = position.get("shuffler")
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, OverflowError, IndexError) as exc:
         raise refuse(
             "position 'shuffler'", "a PCG64 state", f"{type(exc).__name__}: {exc}"
         ) from None

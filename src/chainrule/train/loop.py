@@ -569,9 +569,9 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             for name, g in generators.items():
-                g.bit_generator.state = state["generators"][name]
+                _load_part(path, f"generator {name!r}", g.bit_generator, state["generators"][name])
             for cb, cb_state in loads:
-                cb.load_state_dict(cb_state)
+                _load_part(path, f"callback {type(cb).__name__}", cb, cb_state)
         except Exception:
             self._put_back(before, generators)
             raise
@@ -683,6 +683,21 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
+
+
+def _load_part(path, what: str, owner, saved) -> None:
+    """``owner``'s state set from a checkpoint's ``saved`` (a bit generator's ``state``,
+    or ``load_state_dict``): a state it cannot take is a ``ValueError`` naming the part."""
+    try:
+        if isinstance(owner, np.random.BitGenerator):
+            owner.state = saved
+        else:
+            owner.load_state_dict(saved)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise ValueError(
+            f"resume_from {path}: {what} cannot take the saved state ({type(exc).__name__}: "
+            f"{exc}); not a checkpoint fit can resume"
+        ) from None
 
 
 @contextlib.contextmanager
