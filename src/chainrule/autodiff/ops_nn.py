@@ -91,7 +91,10 @@ def relu(a):
     (zeros where a <= 0, g elsewhere, up to the sign of zero), vectorized where ``where``
     branches, 7x faster at 512 x 1024. A NaN/Inf in g stays non-finite, as in every rule.
     """
-    return apply("relu", _relu_kernel, (floating(a, "relu"),))
+    a = lift(a)
+    if a.data.dtype == np.bool_:  # NumPy's maximum(bool, 0) is int64; integers stay integers
+        raise TypeError("relu: expected a numeric tensor, got bool; cast with .astype()")
+    return apply("relu", _relu_kernel, (a,))
 
 
 def _relu_kernel(x):

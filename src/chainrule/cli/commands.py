@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +165,8 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
     raise UsageError(f"{path}: unknown input format; expected .npy, .csv or an IDX file")
 
 
-_SIGNATURES = {".npy": b"\x93NUMPY", ".npz": b"PK"}  # .npz files are zip archives
+# .npz files are zip archives: a local file header, or the end record of an empty one
+_SIGNATURES = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}
 
 
 def _numpy_file(path: Path, take):
@@ -173,11 +175,13 @@ def _numpy_file(path: Path, take):
     suggests loading it with pickle allowed)."""
     suffix = path.suffix.lower()
     with open(path, "rb") as f:
-        head = f.read(len(_SIGNATURES[suffix]))
-    if head != _SIGNATURES[suffix]:
+        head = f.read(len(_SIGNATURES[suffix][0]))
+    if head not in _SIGNATURES[suffix]:
         raise UsageError(f"{path}: not a {suffix} file (it lacks the {suffix} signature)")
     try:
         return take(np.load(path, allow_pickle=False))
+    except (zipfile.BadZipFile, EOFError) as exc:  # a truncated or corrupt archive
+        raise UsageError(f"{path}: a damaged {suffix} file ({exc})") from None
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise UsageError(
