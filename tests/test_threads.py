@@ -1,6 +1,7 @@
 """shared_threads: OpenBLAS's parallel sections and the compiled passes on numba's threads,
 with the same numbers as outside the block; a no-op, with a reason, where it cannot."""
 
+import contextlib
 import ctypes
 import os
 import subprocess
@@ -72,20 +73,32 @@ def test_a_block_ended_by_an_exception_gives_openblas_its_threads_back():
 
 
 @needs_sharing
-def test_several_python_threads_inside_at_once():
+@pytest.mark.parametrize("inside", [(True, True), (True, False)])
+def test_several_python_threads_multiply_at_once_inside_a_block_or_not(inside):
+    """Each thread its own products, one of them with a transposed operand: OpenBLAS's
+    sections from two threads once ran on the pool at once and gave garbage (19 of 40
+    pairs wrong here), also to a thread outside any block while another was inside one."""
     rng = np.random.default_rng(1)
-    a = rng.standard_normal((256, 784)).astype(np.float32)
-    b = rng.standard_normal((784, 512)).astype(np.float32)
-    expected = a @ b
+    sets = [
+        [
+            rng.standard_normal(shape).astype(np.float32)
+            for shape in ((512, 784), (784, 512), (512, 512))
+        ]
+        for _ in inside
+    ]
+    expected = [(x @ w, d @ w.T) for x, w, d in sets]
     errors = []
 
-    def work():
-        with cr.shared_threads():
-            for _ in range(20):
-                if not np.array_equal(a @ b, expected):
-                    errors.append("differs")
+    def work(k):
+        x, w, d = sets[k]
+        with cr.shared_threads() if inside[k] else contextlib.nullcontext():
+            for _ in range(40):
+                if not np.array_equal(x @ w, expected[k][0]):
+                    errors.append(k)
+                if not np.array_equal(d @ w.T, expected[k][1]):
+                    errors.append(k)
 
-    workers = [threading.Thread(target=work) for _ in range(3)]
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(len(inside))]
     for w in workers:
         w.start()
     for w in workers:

@@ -78,10 +78,65 @@ def run_jobs(job, count, size, data, token):
         _call_job(job, np.int32(i), data + i * size, token)
 
 
+def _lock_word(builder):
+    """The callback's lock: a 32-bit word of the compiled module's own data, 0 when free
+    (a fresh 0 in every process, also when the code comes from numba's cache)."""
+    module = builder.module
+    name = "chainrule_blas_section_lock"
+    try:
+        return module.get_global(name)
+    except KeyError:
+        word = ir.GlobalVariable(module, ir.IntType(32), name=name)
+        word.linkage = "internal"
+        word.initializer = ir.Constant(ir.IntType(32), 0)
+        return word
+
+
+@intrinsic
+def _acquire(typingctx):
+    """Spin until this thread holds the lock (compare-and-swap 0 -> 1), yielding the CPU
+    between tries: the sections of other threads' products run one at a time."""
+
+    def codegen(context, builder, sig, args):
+        word = _lock_word(builder)
+        i32 = ir.IntType(32)
+        yield_fn = builder.module.globals.get("sched_yield") or ir.Function(
+            builder.module, ir.FunctionType(i32, []), name="sched_yield"
+        )
+        loop = builder.append_basic_block("acquire")
+        done = builder.append_basic_block("acquired")
+        builder.branch(loop)
+        builder.position_at_end(loop)
+        swapped = builder.cmpxchg(
+            word, ir.Constant(i32, 0), ir.Constant(i32, 1), "acquire", "monotonic"
+        )
+        with builder.if_then(builder.not_(builder.extract_value(swapped, 1))):
+            builder.call(yield_fn, [])
+        builder.cbranch(builder.extract_value(swapped, 1), done, loop)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+@intrinsic
+def _release(typingctx):
+    def codegen(context, builder, sig, args):
+        builder.store_atomic(ir.Constant(ir.IntType(32), 0), _lock_word(builder), "release", 4)
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
 @numba.cfunc(CALLBACK_SIGNATURE, nopython=True, cache=True)
 def blas_callback(sync, job, count, size, data, token):
-    """The callback registered with OpenBLAS (``sync`` is ignored: every call waits)."""
+    """The callback registered with OpenBLAS (``sync`` is ignored: every call waits).
+
+    One section at a time: OpenBLAS's jobs of two sections that ran at once on the pool
+    (products from two threads) shared buffers, and both products came out wrong."""
+    _acquire()
     run_jobs(job, count, np.intp(size), data, token)
+    _release()
 
 
 @numba.njit(parallel=True, cache=True)
