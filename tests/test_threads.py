@@ -160,6 +160,46 @@ def test_a_child_forked_after_a_block_does_not_start_openmp():
     assert _fork_and_wait(_child_products_and_no_sharing) == 0
 
 
+USER_PRANGE_THEN_FORK = """
+import os, numba
+from chainrule import threads
+
+@numba.njit(parallel=True)
+def total(n):
+    s = 0
+    for i in numba.prange(n):
+        s += i
+    return s
+
+total(100)  # the program's own parallel loop starts numba's OpenMP threads
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if "fork" in (threads.unavailable() or "") else 3)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+@needs_sharing
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_after_the_programs_own_parallel_loop_is_told_sharing_is_unavailable():
+    """Only chainrule's own start of the threads was noticed: the child started OpenMP
+    again and GNU OpenMP killed it."""
+    out = subprocess.run(
+        [sys.executable, "-c", USER_PRANGE_THEN_FORK], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0 and out.stdout.split() == ["0"], (out.stdout, out.stderr)
+
+
+def test_a_threading_layer_that_cannot_load_is_a_reason_not_a_crash():
+    script = "from chainrule import threads; print(threads.unavailable())"
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "tbb"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert "threading layer could not start" in out.stdout or "numba" in out.stdout
+
+
 def _mlp_run(share: bool):
     # 512 -> 300 -> 10: the first weight (153,600 entries) takes the split Adam pass
     rng = np.random.default_rng(3)

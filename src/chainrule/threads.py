@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -74,7 +75,10 @@ def unavailable() -> str | None:
     """Why :func:`shared_threads` would not share threads here, or None if it would."""
     if _Pool.forked:
         return "this process is a fork of one whose OpenMP threads had started"
-    pool = compiled("chainrule._numba_pool")
+    try:
+        pool = compiled("chainrule._numba_pool")
+    except (ValueError, ImportError) as exc:  # NUMBA_THREADING_LAYER names one not installed
+        return f"numba's threading layer could not start: {exc}"
     if pool is None:
         return "numba is not installed (pip install 'chainrule[fast]')"
     blas = openblas()
@@ -153,7 +157,10 @@ def _after_fork_in_child() -> None:
     if _Pool.depth:
         openblas().set_callback(None)
         _Pool.depth, _Pool.parts = 0, 1
-    if _Pool.layer is not None:
+    # numba's threads started in the parent, by chainrule or by the program's own
+    # parallel loops: starting them here would kill the child (GNU OpenMP after fork)
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if _Pool.layer is not None or getattr(parallel, "_is_initialized", False):
         _Pool.forked = True
 
 
