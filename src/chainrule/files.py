@@ -66,11 +66,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    blocker = blocking_file(path.parent)
-    if blocker is not None:
-        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file")
+    blocked = file_blocker(path)
+    if blocked is not None:
+        error = IsADirectoryError if path.is_dir() else NotADirectoryError
+        raise error(f"cannot write {path}: {blocked}")
     if path.exists() and not os.access(path, os.W_OK):
         raise PermissionError(f"cannot write {path}: it is read-only")
     path.parent.mkdir(parents=True, exist_ok=True)

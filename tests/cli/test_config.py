@@ -30,6 +30,8 @@ def test_defaults_fill_every_key():
         ({"train": {"epochs": "ten"}}, "train.epochs: expected an integer, got string 'ten'"),
         ({"train": {"epochs": -1}}, "train.epochs: expected an integer >= 1, got -1"),
         ({"data": {"n_samples": 10**26}}, "data.n_samples: expected an integer <= 1e+07, got"),
+        # a shell argument that is not UTF-8 arrives with surrogates config.toml cannot hold
+        ({"output": {"dir": "run\udcff"}}, "output.dir: expected text that UTF-8 can encode"),
         ({"train": {"epochs": "{}"}}, "train.epochs: expected an integer, got string '{}'"),
         ({"train": {"epochs": "{x}"}}, "train.epochs: expected an integer, got string '{x}'"),
         ({"train": {"batch_size": {"a": 1}}}, "train.batch_size: expected an integer, got table"),

@@ -238,6 +238,10 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
     if key.kind in ("str", "init"):
         if not isinstance(value, str):
             raise wrong("a string" if key.kind == "str" else "a string or a table")
+        try:  # a path from a non-UTF-8 shell argument carries surrogates config.toml cannot
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise wrong("text that UTF-8 can encode") from None
         if key.choices and value not in key.choices:
             hint = difflib.get_close_matches(value, key.choices, n=1, cutoff=0.5)
             raise ConfigError(
