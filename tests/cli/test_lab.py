@@ -38,11 +38,21 @@ def test_exit_status_is_1_unless_every_experiment_reproduced(
 
 
 def test_an_experiment_that_errors_exits_1(capsys, monkeypatch, tmp_path):
-    """A real run: without matplotlib the graph experiment cannot draw and errors."""
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    def broken(preset, outdir):
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr(EXPERIMENTS["graph"], "run", broken)
     assert main(["lab", "run", "graph", "--out", str(tmp_path), "-q"]) == 1
     assert "1 of 1 not reproduced: graph (error)" in capsys.readouterr().err
     assert (tmp_path / "results.json").is_file()
+
+
+def test_without_matplotlib_nothing_runs_and_the_extra_is_named(capsys, monkeypatch, tmp_path):
+    """Every experiment ran to its figure and failed there, the reason only in report.html."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["lab", "run", "graph", "ewma", "--out", str(tmp_path), "-q"]) == 2
+    assert "pip install 'chainrule[plot]'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("below", [False, True], ids=["file", "below-a-file"])

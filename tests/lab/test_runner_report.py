@@ -78,6 +78,23 @@ def test_result_verdict_not_reproduced_is_reported(tmp_path, monkeypatch):
     assert "not reproduced" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
+def test_results_json_is_strict_json_with_non_finite_numbers(tmp_path, monkeypatch):
+    import numpy as np
+
+    def infinite(preset, outdir):
+        return Result({"ratio": np.float64("inf"), "cost": float("nan")}, [], False, "s", "x")
+
+    monkeypatch.setitem(EXPERIMENTS, "inf", Experiment("inf", 98, "T", "c", "001", infinite))
+    runner.run_experiments(["inf"], "fast", tmp_path, progress=False)
+    text = (tmp_path / "results.json").read_text(encoding="utf-8")
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    (row,) = json.loads(text, parse_constant=refuse)
+    assert row["numbers"] == {"ratio": {"__float__": "inf"}, "cost": {"__float__": "nan"}}
+
+
 @pytest.mark.parametrize(
     ("names", "error", "says"),
     [

@@ -58,8 +58,16 @@ def run_experiments(args) -> int:
     blocked = directory_blocker(out)
     if blocked is not None:
         raise UsageError(f"lab run: --out {out}: {blocked}")
+    from chainrule import plots
     from chainrule.lab import runner
 
+    try:  # every experiment draws its figure: refuse before running any
+        plots.pyplot()
+    except ImportError as exc:
+        raise UsageError(
+            f"lab run: the experiments draw figures with matplotlib ({exc}); install the "
+            "'plot' extra: pip install 'chainrule[plot]'"
+        ) from None
     outcomes = runner.run_experiments(
         None if args.all else args.names, args.preset, out, not args.quiet
     )

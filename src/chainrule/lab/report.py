@@ -13,7 +13,7 @@ import html
 import json
 from pathlib import Path
 
-from chainrule.files import atomic_write
+from chainrule.files import atomic_write, json_text
 from chainrule.plots import png_data_uri
 
 _STYLE = """
@@ -45,8 +45,10 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     results = outdir / "results.json"
-    text = json.dumps([o.to_json() for o in outcomes], indent=2, default=_jsonable)
-    atomic_write(results, text.encode("utf-8"))
+    # NumPy values to Python ones, then strict JSON: a non-finite number is written as
+    # {"__float__": "inf"}, as in metrics.json, not as the Infinity strict parsers refuse
+    plain = json.loads(json.dumps([o.to_json() for o in outcomes], default=_jsonable))
+    atomic_write(results, json_text(plain, indent=2).encode("utf-8"))
     page = outdir / "report.html"
     atomic_write(page, render(outcomes).encode("utf-8"))
     return page, results

@@ -702,8 +702,9 @@ def _load_part(path, what: str, owner, saved) -> None:
 
 @contextlib.contextmanager
 def _evaluating(model):
-    """``model`` in eval mode inside; after, every module back in the mode it had (a
-    layer a user put in eval mode on its own, a frozen batch norm say, stays so)."""
+    """``model`` in eval mode inside; after, every module back in the mode it had (for
+    :func:`predict` and :func:`evaluate`, a layer a user put in eval mode on its own, a
+    frozen batch norm say, stays so; ``fit`` trains every module at each epoch)."""
     modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
     modes = [(m, m.training) for m in modules]
     was_training = getattr(model, "training", False)
@@ -722,6 +723,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     Parameters
     ----------
     model : chainrule.nn.Module
+        Put in training mode, every module of it, at the start of each epoch (a layer set
+        to eval mode by hand is trained too; freeze a parameter by leaving it out of the
+        optimizer), and in eval mode for the dev evaluations.
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
     optimizer : chainrule.optim optimizer
