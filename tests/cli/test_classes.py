@@ -119,3 +119,12 @@ def test_a_run_trained_with_mse_reports_the_classes_of_its_outputs(capsys, monke
     pred, probs = _predict(capsys, out / "model.safetensors", data.raw_test, tmp_path)
     assert np.mean(np.array(pred) == data.test[1]) == expected
     np.testing.assert_allclose(probs[:, 1], np.clip(outputs, 0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize("l2", [0.0, 5.0])
+def test_the_reports_loss_figure_says_when_the_train_curve_carries_a_penalty(tmp_path, l2):
+    out = tmp_path / "run"
+    args = ["-q", "train", MOONS, "--set", f"output.dir={out}", "--set", "train.epochs=2"]
+    assert main([*args, "--set", f"regularization.l2={l2}"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert ("The train curve includes the regularization penalty" in page) == bool(l2)

@@ -29,7 +29,16 @@ def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) ->
         figures.append((name, plots.save(fig, fig_dir / f"{name}.png")[0], caption))
 
     has_acc = "train_accuracy" in history.last
-    add("loss", _curves(history, epochs, "loss", "loss (mean per sample)"), "Cost per epoch.")
+    # the training cost fit logs includes a regularization penalty; the dev loss does not
+    penalized = bool(config["regularization"]["l2"] or config["regularization"]["l1"])
+    caption = "Cost per epoch."
+    if penalized:
+        caption += (
+            " The train curve includes the regularization penalty, the dev curve does not: "
+            "part of the gap between them is the penalty, not variance."
+        )
+    train_label = "train (+ penalty)" if penalized else "train"
+    add("loss", _curves(history, epochs, "loss", "loss (mean per sample)", train_label), caption)
     if has_acc:
         add(
             "accuracy",
@@ -86,12 +95,12 @@ def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) ->
 
 
 # -- figures --------------------------------------------------------------------------------
-def _curves(history, epochs, metric, ylabel, scale=1.0):
+def _curves(history, epochs, metric, ylabel, train_label="train", scale=1.0):
     fig, ax = plots.figure()
-    for part, style in (("train", "-o"), ("dev", "--s")):
+    for part, label, style in (("train", train_label, "-o"), ("dev", "dev", "--s")):
         key = f"{part}_{metric}"
         if key in history.last:
-            ax.plot(epochs, np.array(history.column(key)) * scale, style, ms=4, label=part)
+            ax.plot(epochs, np.array(history.column(key)) * scale, style, ms=4, label=label)
     ax.set(title=f"Train vs dev {metric}", xlabel="epoch", ylabel=ylabel)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend()
