@@ -4,6 +4,12 @@ Needs matplotlib (the ``plot`` extra: ``pip install 'chainrule[plot]'``). Every 
 uses the Okabe-Ito palette, which stays distinguishable under the common forms of colour
 blindness, has a title and labelled axes, and is saved as PNG (and optionally SVG) with
 the non-interactive Agg backend, so nothing needs a display.
+
+The first figure switches the process's matplotlib to that backend and sets this style
+in its ``rcParams`` (grid, no top and right spines, the palette as the colour cycle):
+figures a program draws afterwards, in a notebook say, get them too. Call
+``matplotlib.use`` and ``matplotlib.rcdefaults()`` (or your own settings) afterwards to
+go back.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ SEQUENTIAL = "viridis"  # perceptually uniform and colour-blind safe, for heat m
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend, styled; a clear ImportError without matplotlib."""
+    """matplotlib.pyplot on the Agg backend, styled (for the whole process: see the module
+    docstring); a clear ImportError without matplotlib."""
     try:
         import matplotlib
     except ImportError:
