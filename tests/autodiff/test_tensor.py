@@ -50,7 +50,6 @@ def test_mixed_dtypes_raise_instead_of_upcasting():
         ("sqrt", lambda t: cr.sqrt(t)),
         ("tanh", lambda t: cr.tanh(t)),
         ("sigmoid", lambda t: cr.sigmoid(t)),
-        ("relu", lambda t: cr.relu(t)),
         ("leaky_relu", lambda t: cr.leaky_relu(t)),
         ("softmax", lambda t: cr.softmax(t)),
         ("log_softmax", lambda t: cr.log_softmax(t)),
@@ -67,6 +66,13 @@ def test_ops_with_fractional_results_refuse_integer_and_bool_tensors(name, call,
         TypeError, match=f"{name}: expected a float32 or float64 tensor, got {dtype}"
     ):
         call(t)
+
+
+def test_relu_keeps_integer_tensors_and_refuses_bools():
+    out = cr.relu(cr.tensor(np.array([-1, 2, 3], np.int32)))
+    assert out.dtype == np.int32 and out.data.tolist() == [0, 2, 3]
+    with pytest.raises(TypeError, match="relu: expected a numeric tensor, got bool"):
+        cr.relu(cr.tensor(np.array([True, False])))
 
 
 def test_integer_tensors_take_integer_scalars_and_bounds_in_their_dtype():
