@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor
+from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor, array_of
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -51,7 +51,7 @@ def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
 
 def _coerce(target, dtype, loss: str) -> Tensor:
     """``target`` as a tensor of ``dtype``, converting only where that is exact/expected."""
-    data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    data = array_of(target)
     if data.dtype == dtype:
         return target if isinstance(target, Tensor) else Tensor(data)
     explicit = isinstance(target, Tensor | np.ndarray)
@@ -134,7 +134,7 @@ def class_target(target, logits: Tensor, loss: str) -> Tensor:
     step (:func:`~chainrule.autodiff.trace.trace_backward`) checks them too.
     """
     m, k = logits.shape
-    data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    data = array_of(target)
     if data.ndim == 0 or data.shape[0] != m:
         got = data.shape[0] if data.ndim else "a scalar"
         raise ValueError(

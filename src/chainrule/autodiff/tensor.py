@@ -266,6 +266,12 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def array_of(x) -> np.ndarray:
+    """``x``'s values as an array: a tensor's data (not copied), anything else through
+    ``numpy.asarray`` (for functions that take arrays, lists and tensors alike)."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """Create a :class:`Tensor` (float32 by default for Python data; see ``Tensor``)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import Tensor
+from chainrule.autodiff.tensor import Tensor, array_of
 
 __all__ = ["Module"]
 
@@ -224,7 +224,7 @@ class Module:
         values = {}
         for k, v in state.items():
             try:
-                values[k] = np.asarray(v.data if isinstance(v, Tensor) else v)
+                values[k] = array_of(v)
             except ValueError as exc:  # e.g. ragged nested lists
                 raise ValueError(f"{owner}: key {k!r} is not an array: {exc}") from None
         missing = [k for k in targets if k not in values]

@@ -20,6 +20,7 @@ import numpy as np
 from chainrule import losses
 from chainrule._checks import integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
+from chainrule.autodiff.tensor import array_of
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.nn import BatchNorm1d
@@ -59,7 +60,7 @@ def _on_target_scale(loss) -> bool:
 
 
 def _as_array(name: str, x) -> np.ndarray:
-    x = x.data if isinstance(x, Tensor) else np.asarray(x)
+    x = array_of(x)
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"{name}: expected a non-empty array of samples, got shape {x.shape}")
     return x

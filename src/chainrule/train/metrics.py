@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule.autodiff.tensor import Tensor
+from chainrule.autodiff.tensor import array_of
 
 AVERAGES = ("macro", None)
 
@@ -35,12 +35,6 @@ class PrecisionRecallF1(NamedTuple):
     f1: Any
 
 
-def _array(y: Any) -> np.ndarray:
-    """``y`` as an array: a tensor's values (a model's outputs passed straight in), or
-    ``numpy.asarray(y)``."""
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
-
-
 def _check_same_length(fn: str, t: np.ndarray, p: np.ndarray) -> None:
     if t.shape[0] != p.shape[0]:
         raise ValueError(
@@ -50,7 +44,7 @@ def _check_same_length(fn: str, t: np.ndarray, p: np.ndarray) -> None:
 
 
 def _labels(fn: str, what: str, y: Any) -> np.ndarray:
-    a = _array(y)
+    a = array_of(y)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a.reshape(-1)
     if a.ndim != 1:
@@ -210,7 +204,7 @@ def precision_recall_f1(
 def _regression_pair(fn: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     pair = []
     for what, y in (("y_true", y_true), ("y_pred", y_pred)):
-        a = _array(y)
+        a = array_of(y)
         if a.dtype.kind not in "biuf":
             raise ValueError(f"{fn}: expected real numbers in {what}, got dtype {a.dtype}")
         if a.ndim not in (1, 2):
@@ -300,7 +294,7 @@ def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
             f"predictions_from_outputs: expected from_logits to be a bool, "
             f"got {type(from_logits).__name__}"
         )
-    a = _array(outputs)
+    a = array_of(outputs)
     fn = "predictions_from_outputs"
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{fn}: expected real-valued outputs, got dtype {a.dtype}")
@@ -330,7 +324,7 @@ def predictions_on_target_scale(outputs: Any) -> np.ndarray:
     outputs; one output is class 1 above 0.5. Such an output may stray outside [0, 1], so
     it is clipped into it first (no decision changes), where ``from_logits=False`` would
     refuse it; otherwise as :func:`predictions_from_outputs`."""
-    a = _array(outputs)
+    a = array_of(outputs)
     if a.dtype.kind == "f" and (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
         a = np.clip(a, 0.0, 1.0)  # NaN stays NaN, and is refused below
     return predictions_from_outputs(a, from_logits=False)
