@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chainrule.cli.errors import UsageError
+from chainrule.cli.errors import UsageError, require_plotting
 from chainrule.files import directory_blocker
 
 
@@ -58,16 +58,10 @@ def run_experiments(args) -> int:
     blocked = directory_blocker(out)
     if blocked is not None:
         raise UsageError(f"lab run: --out {out}: {blocked}")
-    from chainrule import plots
     from chainrule.lab import runner
 
-    try:  # every experiment draws its figure: refuse before running any
-        plots.pyplot()
-    except ImportError as exc:
-        raise UsageError(
-            f"lab run: the experiments draw figures with matplotlib ({exc}); install the "
-            "'plot' extra: pip install 'chainrule[plot]'"
-        ) from None
+    # every experiment draws its figure: refused before any runs
+    require_plotting("lab run: every experiment draws a figure")
     outcomes = runner.run_experiments(
         None if args.all else args.names, args.preset, out, not args.quiet
     )

@@ -17,7 +17,7 @@ from chainrule import io as crio
 from chainrule import losses, nn, optim, regularization
 from chainrule.cli import config as cfg
 from chainrule.cli import datasets
-from chainrule.cli.errors import UsageError
+from chainrule.cli.errors import UsageError, require_plotting
 from chainrule.files import atomic_write, directory_blocker, json_text
 from chainrule.malloc import keep_freed_memory
 from chainrule.train import (
@@ -225,16 +225,6 @@ def _resume_config(args) -> tuple[dict, Path]:
     return config, checkpoint
 
 
-def _check_plotting() -> None:
-    """The report's figures need matplotlib: refuse before training, not after it."""
-    from chainrule import plots
-
-    try:
-        plots.pyplot()
-    except ImportError as exc:
-        raise UsageError(f"the report needs matplotlib ({exc}); or pass --no-report") from None
-
-
 def run(args) -> int:
     start = time.perf_counter()
     if args.resume:
@@ -242,8 +232,8 @@ def run(args) -> int:
     else:
         (config, stem), checkpoint = load_config(args.config, args.overrides), None
         _check_output_dir(config)
-    if not args.no_report:
-        _check_plotting()
+    if not args.no_report:  # the report's figures: refused before training, not after it
+        require_plotting("the report needs matplotlib", "; or pass --no-report")
     say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
     if not args.quiet:
         print(cfg.dumps(config))
