@@ -223,6 +223,23 @@ def test_register_checks_kinds():
         module(np.zeros(2))
 
 
+@pytest.mark.parametrize(
+    "register",
+    [
+        lambda m: m.register_buffer("weight", np.zeros(2)),
+        lambda m: m.register_module("weight", nn.ReLU()),
+        lambda m: m.register_generator("weight", np.random.default_rng(0)),
+        lambda m: m.register_buffer("in_features", np.zeros(1)),  # an instance attribute
+    ],
+)
+def test_a_name_taken_by_another_kind_or_an_attribute_is_refused(register):
+    layer = nn.Linear(2, 3, rng=0)
+    with pytest.raises(ValueError, match="registered twice|not an attribute"):
+        register(layer)
+    assert isinstance(layer.weight, cr.Tensor) and layer.in_features == 2
+    assert list(layer.state_dict()) == ["weight", "bias"]
+
+
 def test_a_layer_used_twice_is_trained_counted_and_listed_once():
     shared = nn.Linear(2, 2, rng=0)
     net = nn.Sequential(shared, nn.ReLU(), shared)

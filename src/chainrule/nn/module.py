@@ -78,9 +78,13 @@ class Module:
                 f"{owner}: expected a non-empty name without '.' (dots join the names of "
                 f"nested entries), got {name!r}"
             )
-        if name in names:
+        registered = (
+            self._parameter_names + self._buffer_names + self._generator_names + self._module_names
+        )
+        if name in registered:  # of any kind: setattr would replace the other entry
             raise ValueError(f"{owner}: {name!r} is registered twice")
-        if hasattr(type(self), name) or name == "training" or name.startswith("_"):
+        attribute = vars(self).get(name)  # None: a placeholder, as Linear's bias
+        if hasattr(type(self), name) or attribute is not None or name.startswith("_"):
             raise ValueError(
                 f"{owner}: expected a name that is not an attribute of the module or its "
                 f"bookkeeping, got {name!r}"
