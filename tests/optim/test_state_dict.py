@@ -151,3 +151,28 @@ def test_load_rejects_dtype_names_and_other_optimizers():
     del state["epoch"]
     with pytest.raises(ValueError, match=r"missing \['epoch'\]"):
         Adam(make_params(), lr=1e-3).load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda params, nesterov: SGD(params, lr=0.1, momentum=0.9, nesterov=nesterov),
+        lambda params, nesterov: cr.optim.Momentum(params, lr=0.1, nesterov=nesterov),
+    ],
+    ids=["SGD", "Momentum"],
+)
+@pytest.mark.parametrize("saved_nesterov", [True, False])
+def test_a_checkpoint_switching_nesterov_resumes_as_the_saved_optimizer(make, saved_nesterov):
+    # the state is "v" either way; Nesterov's work array was missing after the switch
+    straight = make_params()
+    opt = make(straight, saved_nesterov)
+    train(opt, straight, 6, 0)
+    first = make_params()
+    opt1 = make(first, saved_nesterov)
+    train(opt1, first, 3, 0)
+    opt2 = make(first, not saved_nesterov)
+    opt2.load_state_dict(opt1.state_dict())
+    assert opt2.nesterov is saved_nesterov
+    train(opt2, first, 3, 3)
+    for (name, p), (_, q) in zip(straight, first, strict=True):
+        assert p.data.tobytes() == q.data.tobytes(), name

@@ -402,6 +402,8 @@ class Optimizer:
                 view[...] = entry["state"][name]
         for group in self._groups:
             group.synced = len(set(group.t)) == 1
+            if len(group.scratch) != self.n_scratch:  # e.g. nesterov switched by the checkpoint
+                group.allocate_scratch(self.n_scratch)
 
     def _check_entry(self, owner: str, i: int, entry) -> int:
         name, p = self._names[i], self._params[i]
@@ -497,16 +499,21 @@ class _Group:
         self.params = params
         self.grad = np.zeros(total, dtype=dtype)
         self.state = tuple(np.zeros(total, dtype=dtype) for _ in range(n_state))
-        self.scratch = tuple(np.zeros(total, dtype=dtype) for _ in range(n_scratch))
         self.grads = _views(self.grad, params)
         per_state = [_views(a, params) for a in self.state]
-        per_scratch = [_views(a, params) for a in self.scratch]
         self.states = [tuple(v[j] for v in per_state) for j in range(len(params))]
-        self.scratches = [tuple(v[j] for v in per_scratch) for j in range(len(params))]
         flat = [_views(a, params, flat=True) for a in self.state]
         self.flat_states = [tuple(v[j] for v in flat) for j in range(len(params))]
+        self.allocate_scratch(n_scratch)
         self.t = [0] * len(params)
         self.synced = True
+
+    def allocate_scratch(self, n_scratch: int) -> None:
+        """``n_scratch`` work arrays (no state: their values never outlive an update)."""
+        total = self.grad.size
+        self.scratch = tuple(np.zeros(total, dtype=self.grad.dtype) for _ in range(n_scratch))
+        per_scratch = [_views(a, self.params) for a in self.scratch]
+        self.scratches = [tuple(v[j] for v in per_scratch) for j in range(len(self.params))]
 
 
 def _views(buffer: np.ndarray, params, flat: bool = False) -> list[np.ndarray]:
