@@ -65,6 +65,34 @@ def test_stratified_parts_keep_class_proportions(seed):
             assert abs(int((yp == c).sum()) - n_c * r) < 2
 
 
+def test_stratify_holds_the_large_class_beside_many_small_ones():
+    # 250 classes of 2 samples got the same keys under the old sort-by-key rule, landed
+    # in the same parts together and left the class of 500 with [375, 25, 100]
+    y = np.r_[np.zeros(500, np.int64), np.repeat(np.arange(1, 251), 2)]
+    X = np.arange(y.size, dtype=np.float32)[:, None]
+    for seed in range(5):
+        parts = train_dev_test_split(X, y, (0.8, 0.1, 0.1), stratify=True, seed=seed)
+        assert [int((p[1] == 0).sum()) for p in parts] == [400, 50, 50]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_stratified_shares_are_within_one_then_two_samples(seed):
+    rng = np.random.default_rng(seed)
+    n_classes = int(rng.integers(2, 60))
+    y = rng.integers(0, n_classes, int(rng.integers(n_classes * 3, 2000)))
+    ratios = ((0.7, 0.3), (0.6, 0.2, 0.2), (0.5, 0.3, 0.2))[seed % 3]
+    parts = train_dev_test_split(y[:, None], y, ratios, stratify=True, seed=seed)
+    sizes = split_sizes(y.size, ratios)
+    assert tuple(len(p[1]) for p in parts) == sizes
+    for c in np.unique(y):
+        n_c = int((y == c).sum())
+        errors = [
+            abs(int((p[1] == c).sum()) - n_c * s / y.size)
+            for p, s in zip(parts, sizes, strict=True)
+        ]
+        assert errors[0] < 1 and max(errors) < 2, (c, n_c, errors)
+
+
 def test_stratify_beats_chance_on_a_rare_class():
     y = np.array([1] * 10 + [0] * 990)
     X = np.zeros((1000, 1))

@@ -61,10 +61,13 @@ def train_dev_test_split(
     for small data. Part sizes come from :func:`split_sizes`.
 
     With ``stratify=True`` each class of ``y`` is spread over the parts in the same
-    proportions: the samples of a class of size ``n_c``, in random order, get the keys
-    ``(i + 0.5) / n_c``; all samples are sorted by key (ties in random order) and cut into
-    consecutive parts. Every part then holds each class within about one sample of
-    ``n_c * ratio`` while the part sizes stay exact.
+    proportions. Part by part, the part's size is shared out over the samples not yet
+    placed, class by class, with the largest-remainder method: a class with ``r_c`` of the
+    ``R`` remaining samples gets ``floor(r_c * size / R)``, and the samples left over go
+    one each to the classes with the largest remainders (ties in random order); the last
+    part takes what is left. Which samples of a class go where is random. The part sizes
+    stay exact, the first part holds each class within one sample of
+    ``n_c * size / n``, and every later part within two.
 
     Parameters
     ----------
@@ -99,34 +102,42 @@ def train_dev_test_split(
             f"every part needs at least one sample: ratios {tuple(ratios)} of n={n} "
             f"give sizes {sizes}"
         )
+    if stratify and y.ndim != 1:
+        raise ValueError(f"stratify needs 1-D class labels y, got shape {y.shape}")
     rng = as_generator(seed, allow_none=False)
     if stratify:
-        if y.ndim != 1:
-            raise ValueError(f"stratify needs 1-D class labels y, got shape {y.shape}")
-        order = _stratified_order(y, rng)
+        indices = _stratified_parts(y, sizes, rng)
     else:
-        order = rng.permutation(n)
-    bounds = np.cumsum(sizes)[:-1]
-    parts = []
-    for idx in np.split(order, bounds):
-        if stratify:  # the key order interleaves classes in a pattern; shuffle it away
-            idx = rng.permutation(idx)
-        parts.append((X[idx], y[idx]))
-    return tuple(parts)
+        indices = np.split(rng.permutation(n), np.cumsum(sizes)[:-1])
+    return tuple((X[idx], y[idx]) for idx in indices)
 
 
-def _stratified_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _stratified_parts(y: np.ndarray, sizes, rng: np.random.Generator) -> list[np.ndarray]:
+    """The rows of each part, in random order, for ``stratify=True`` (see the caller)."""
     _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    n = y.shape[0]
-    shuffled = rng.permutation(n)
-    # Rank of each sample inside its class, in random order: a stable sort by class of a
-    # random permutation keeps the permutation's order within each class.
+    shares = _apportion(counts, sizes, rng)  # shares[c, j]: class c's samples in part j
+    shuffled = rng.permutation(y.shape[0])
+    # a stable sort by class of a random permutation: each class's rows in random order
     by_class = shuffled[np.argsort(inverse[shuffled], kind="stable")]
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_class] = np.arange(n) - np.repeat(starts, counts)
-    key = (rank + 0.5) / counts[inverse]
-    return np.lexsort((rng.random(n), key))
+    part_of = np.empty(y.shape[0], dtype=np.int64)
+    part_of[by_class] = np.repeat(np.tile(np.arange(len(sizes)), len(counts)), shares.ravel())
+    return [rng.permutation(np.flatnonzero(part_of == j)) for j in range(len(sizes))]
+
+
+def _apportion(counts: np.ndarray, sizes, rng: np.random.Generator) -> np.ndarray:
+    """How many samples of each class go to each part: the largest-remainder method, part
+    by part over the samples left, in exact integer arithmetic (see the caller)."""
+    remaining = counts.astype(np.int64)
+    shares = np.empty((len(counts), len(sizes)), dtype=np.int64)
+    tie_break = rng.permutation(len(counts))
+    for j, size in enumerate(sizes[:-1]):
+        share, remainder = np.divmod(remaining * size, remaining.sum())
+        left_over = size - int(share.sum())  # fewer than the classes with remainder > 0
+        share[np.lexsort((tie_break, -remainder))[:left_over]] += 1
+        shares[:, j] = share
+        remaining -= share
+    shares[:, -1] = remaining
+    return shares
 
 
 def _check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
