@@ -278,6 +278,24 @@ def test_callback_state_survives_resume_whatever_the_callback_order(tmp_path):
     assert again.best_epoch >= 0
 
 
+def test_a_callback_of_an_earlier_run_without_a_saved_state_starts_afresh(tmp_path):
+    # the checkpoint holds no state of these callbacks: ones that served a longer run kept
+    # its lower best, so the stopper ended the resume at once and restored that run's
+    # weights, and the checkpointer never found a better model to write
+    stopper = EarlyStopping(monitor="train_loss", patience=1)
+    best = ModelCheckpoint(tmp_path / "earlier", monitor="train_loss", save_last=False)
+    train(tmp_path, 6, callbacks=[stopper, best], ckpt="earlier")
+    train(tmp_path, 1)
+    best.directory = tmp_path / "resumed"
+    _, _, resumed = train(tmp_path, 3, resume=tmp_path / "ckpt", callbacks=[stopper, best])
+    _, _, straight = train(tmp_path, 3, ckpt="straight")
+    assert resumed.step_losses == straight.step_losses
+    assert resumed.stopped_reason == "completed"
+    later = [row["train_loss"] for row in resumed.epochs[1:]]
+    assert stopper.best == min(later)
+    assert (tmp_path / "resumed" / "best.safetensors").exists()
+
+
 def test_ctrl_c_before_any_epoch_ended_saves_the_callbacks_infinite_best(tmp_path):
     from chainrule.train import EarlyStopping
 

@@ -4,7 +4,9 @@ Write your own by subclassing :class:`Callback` and overriding any hook; every h
 the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer``,
 ``history`` and ``stop_training`` attributes are yours to read (and, for
 ``stop_training``, to set); from ``on_train_begin`` on, ``log_keys`` names the keys of
-every epoch's logs and ``resumed`` says whether the run continues from a checkpoint;
+every epoch's logs, ``resumed`` says whether the run continues from a checkpoint and
+``restored_callbacks`` holds the callbacks that took back a saved state (the others start
+afresh, also when they served an earlier run);
 within an epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
 A callback with state that matters for an exact resume returns it from ``state_dict()``
 (pure data) and takes it back in ``load_state_dict()``; a resumed run hands each
@@ -20,6 +22,11 @@ from pathlib import Path
 
 from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
+
+
+def _restored(callback, trainer) -> bool:
+    """Whether ``callback`` took back a saved state in this run (else it starts afresh)."""
+    return any(cb is callback for cb in trainer.restored_callbacks)
 
 
 class Callback:
@@ -167,7 +174,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, trainer):
         self._tracker.check(trainer.log_keys)
-        if not trainer.resumed:
+        if not _restored(self, trainer):
             self._tracker.reset()
             self.wait = 0
             self.best_weights = None
@@ -238,7 +245,7 @@ class ModelCheckpoint(Callback):
         blocked = directory_blocker(self.directory)
         if blocked is not None:
             raise ValueError(f"ModelCheckpoint: {blocked}")
-        if not trainer.resumed:
+        if not _restored(self, trainer):
             self._tracker.reset()
 
     def on_epoch_end(self, trainer, epoch, logs):

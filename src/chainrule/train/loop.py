@@ -227,6 +227,7 @@ class Trainer:
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
         self.resumed = checkpoint is not None
+        self.restored_callbacks = ()
         if self.resumed:
             position = self._restore(*checkpoint)
         self.log_keys = self._log_keys(dev is not None)
@@ -583,6 +584,7 @@ class Trainer:
         if not self.stop_training:
             history.stopped_reason = "completed"
         self.history = history
+        self.restored_callbacks = tuple(cb for cb, _ in loads)
         self.epoch = int(state["epoch"])
         position = state["position"]
         position["pred"] = list(position["pred"])
