@@ -624,6 +624,18 @@ def test_non_finite_targets_are_refused_before_the_first_step(where, bad):
     assert message == expected + " in sample 40)"
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_dev_inputs_are_refused_before_the_first_step(bad):
+    # they went through an epoch of training, then logged inf or raised "did training
+    # diverge?" at the first dev evaluation
+    X, y = cr.data.make_sine(64, seed=0)
+    broken = X.copy()
+    broken[3, 0] = bad
+    steps, message = _sine_steps(y, dev=(broken, y))
+    assert steps == []
+    assert message.startswith("X_dev must be finite, but 1 values are NaN or Inf")
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_a_refused_fit_leaves_the_models_mode_as_it_was(moons, training):
     X, y, _, _ = moons

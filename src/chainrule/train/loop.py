@@ -21,6 +21,7 @@ from chainrule import losses
 from chainrule._checks import integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.autodiff.tensor import array_of
+from chainrule.data._checks import check_finite
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.nn import BatchNorm1d
@@ -447,6 +448,7 @@ class Trainer:
             )
         if Xd.shape[0] != yd.shape[0]:
             raise ValueError(f"X_dev has {Xd.shape[0]} samples but y_dev has {yd.shape[0]}")
+        check_finite(Xd, "X_dev")  # the training set's is checked by its BatchLoader
         return Xd, yd
 
     def _unheld_parameters(self) -> list:
