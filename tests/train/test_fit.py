@@ -385,16 +385,39 @@ def test_length_mismatch_and_bad_options(moons):
     opt = optim.SGD(model.named_parameters(), lr=0.1)
     with pytest.raises(ValueError, match="samples but y has"):
         fit(model, "cross_entropy", opt, X, y[:-1], progress=False)
-    with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -1"):
+    with pytest.raises(ValueError, match="epochs expected an integer >= 0, got -1"):
         fit(model, "cross_entropy", opt, X, y, epochs=-1, progress=False)
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size expected an integer >= 1, got 0"):
         fit(model, "cross_entropy", opt, X, y, batch_size=0, progress=False)
+    with pytest.raises(TypeError, match="batch_size expected an integer >= 1, got float 2.0"):
+        fit(model, "cross_entropy", opt, X, y, batch_size=2.0, progress=False)
     with pytest.raises(ValueError, match="unknown"):
         fit(model, "cross_entropyy", opt, X, y, progress=False)
-    with pytest.raises(TypeError, match="trace must be True or False, got 1"):
+    with pytest.raises(TypeError, match="trace expected True or False, got 1"):
         fit(model, "cross_entropy", opt, X, y, trace=1, progress=False)
-    with pytest.raises(TypeError, match="share_threads must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="share_threads expected True or False, got 'yes'"):
         fit(model, "cross_entropy", opt, X, y, share_threads="yes", progress=False)
+    for name in ("shuffle", "drop_last", "progress"):  # a string 'False' is truthy
+        with pytest.raises(TypeError, match=f"{name} expected True or False, got 'False'"):
+            fit(model, "cross_entropy", opt, X, y, **{"progress": False, name: "False"})
+    assert opt.step_count == 0
+
+
+def test_numpy_integers_are_taken_for_epochs_and_batch_size(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    history = fit(
+        model,
+        "cross_entropy",
+        opt,
+        X,
+        y,
+        epochs=np.int64(2),
+        batch_size=np.int32(50),
+        progress=False,
+    )
+    assert len(history.epochs) == 2 and opt.step_count == 2 * -(-len(X) // 50)
 
 
 def test_non_finite_loss_names_epoch_and_step_and_writes_no_checkpoint(tmp_path):

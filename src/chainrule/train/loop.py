@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from chainrule import losses
-from chainrule._checks import integer
+from chainrule._checks import boolean, integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.autodiff.tensor import array_of
 from chainrule.data._checks import check_finite
@@ -137,14 +137,13 @@ class Trainer:
         trace: bool = True,
         share_threads: bool = True,
     ):
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if not isinstance(trace, bool):
-            raise TypeError(f"trace must be True or False, got {trace!r}")
-        if not isinstance(share_threads, bool):
-            raise TypeError(f"share_threads must be True or False, got {share_threads!r}")
+        epochs = integer("Trainer", "epochs", epochs, low=0)
+        batch_size = integer("Trainer", "batch_size", batch_size, low=1)
+        trace = boolean("Trainer", "trace", trace)
+        share_threads = boolean("Trainer", "share_threads", share_threads)
+        shuffle = boolean("Trainer", "shuffle", shuffle)
+        drop_last = boolean("Trainer", "drop_last", drop_last)
+        progress = boolean("Trainer", "progress", progress)
         if regularization is not None and not callable(regularization):
             raise TypeError("regularization must be a callable (model, n_train) -> Tensor")
         if from_logits is not None and not isinstance(from_logits, bool):
