@@ -323,3 +323,10 @@ def test_linear_with_zero_features_or_rows_backpropagates_alike_under_both_rules
     for a, b in zip(*grads, strict=True):
         np.testing.assert_array_equal(a, b)
     assert grads[0][0].shape == x_shape and grads[0][1].shape == w_shape
+
+
+@pytest.mark.parametrize("value", [None, "1.5", b"1"])
+def test_none_and_strings_are_not_tensors(value):
+    # None became NaN, a string NumPy's bare "could not convert string to float"
+    with pytest.raises(TypeError, match="Tensor: expected numbers or an array, got"):
+        cr.tensor(value)

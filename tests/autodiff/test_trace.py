@@ -183,6 +183,31 @@ def test_a_function_that_reads_its_inputs_values_is_refused_at_its_second_call(r
     assert not step._plans
 
 
+@pytest.mark.parametrize(
+    "reads",
+    [
+        lambda loss: loss * 10.0 if loss > 1.0 else loss,  # a branch on the tensor itself
+        lambda loss: loss / loss.item(),
+    ],
+    ids=["bool", "item"],
+)
+def test_reading_a_tensors_value_in_python_refuses_the_trace(reads):
+    # the first two calls took one branch and confirmed the plan, which a third call with
+    # other values replayed: 3.0 where eager gave 30.0
+    w = cr.tensor(np.full(3, 2.0), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: reads((x * w).sum()))
+    with pytest.raises(TraceError, match=r"value read in Python \((bool|item)\)"):
+        step(np.array([1.0, 2.0, 3.0]))
+    assert w.grad is None and not step._plans
+
+
+@pytest.mark.parametrize("flag", [True, None, "fast", object()])
+def test_inputs_that_are_not_numbers_are_refused_by_position(flag):
+    step = cr.trace_backward(lambda x, f: (x * x).sum())
+    with pytest.raises(TypeError, match="input 1: expected an array, a tensor or numbers"):
+        step(np.ones(3), flag)
+
+
 def test_batch_norm_in_training_is_refused():
     net = nn.Sequential(nn.Linear(12, 4, rng=np.random.default_rng(0)), nn.BatchNorm1d(4))
     bn = net[1]

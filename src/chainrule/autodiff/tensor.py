@@ -68,6 +68,8 @@ class Tensor:
             data = np.asarray(data)
             as_dtype(data.dtype)
         else:
+            if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or a bare error
+                raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
             data = np.asarray(data, dtype=DEFAULT_DTYPE)
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(
@@ -115,7 +117,10 @@ class Tensor:
 
     def __bool__(self) -> bool:
         """The truth of a one-element tensor (``if loss < best:``); NumPy's ``ValueError``
-        for more elements (without this, Python would ask ``len``: true for any row)."""
+        for more elements (without this, Python would ask ``len``: true for any row).
+        Inside :func:`~chainrule.autodiff.trace.trace_backward` it refuses the trace: a
+        replay would take the branch of the traced call whatever the values."""
+        untraceable("a tensor's value read in Python (bool) would not be read again")
         return bool(self.data)
 
     def __repr__(self) -> str:
@@ -125,6 +130,9 @@ class Tensor:
         return f"tensor({body}, dtype={self.dtype.name}{grad}{op})"
 
     def item(self) -> float:
+        """The value of a one-element tensor as a Python number; inside
+        :func:`~chainrule.autodiff.trace.trace_backward` it refuses the trace, as ``bool``."""
+        untraceable("a tensor's value read in Python (item) would not be read again")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:

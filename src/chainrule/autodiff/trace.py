@@ -23,8 +23,11 @@ What a replay assumes, and how it is kept honest:
   replayed from the third call on only if the two records agree: the same kernels on the
   same slots with the same arguments and the same constants. If they differ, the second
   call raises ``TraceError`` before any gradient is accumulated. From the third call on
-  nothing of the kind is checked: a branch that two calls take alike and a later call
-  would not (``if x.data.max() < 10``) is replayed as recorded.
+  nothing of the kind is checked: a branch on an array that two calls take alike and a
+  later call would not (``if x.data.max() < 10``) is replayed as recorded. A tensor's own
+  value read in Python (``bool(t)``, as in ``if loss > 10:``, and ``t.item()``) refuses
+  the trace at once, and an input that is not numbers (a flag, ``None``) is refused by
+  position: pass settings by closure.
 * A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
   (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
   replayed in the other.
@@ -43,6 +46,7 @@ What a replay assumes, and how it is kept honest:
 
 from __future__ import annotations
 
+import numbers
 import threading
 
 import numpy as np
@@ -175,7 +179,14 @@ def _input_array(i: int, x):
         return x.data
     if type(x) is np.ndarray:
         return x
-    return Tensor(x).data  # Python data becomes float32, as in cr.tensor
+    data = (numbers.Number, np.ndarray, np.generic, list, tuple)
+    if isinstance(x, bool | np.bool_) or not isinstance(x, data):
+        # a flag or an object would become a float32 value whose reading a replay freezes
+        raise TypeError(
+            f"trace_backward: input {i}: expected an array, a tensor or numbers, got "
+            f"{type(x).__name__} {x!r}; pass settings by closure"
+        )
+    return Tensor(x).data  # Python numbers become float32, as in cr.tensor
 
 
 class _Plan:
