@@ -132,6 +132,42 @@ def test_the_traced_step_trains_exactly_like_the_eager_step(moons, options):
         np.testing.assert_array_equal(a.data, b.data)
 
 
+class _NoisyCounter(nn.Module):
+    """A user layer that draws noise and counts its calls before its node() refuses the
+    trace: the refused first step must not leave a draw or a count behind."""
+
+    def __init__(self, seed):
+        super().__init__()
+        self.register_generator("rng", np.random.default_rng(seed))
+        self.register_buffer("calls", np.zeros(1))
+
+    def forward(self, x):
+        noise = 1.0 + 0.1 * self.rng.standard_normal(x.shape).astype(x.dtype)
+        self.calls += 1
+        return cr.autodiff.node(x.data * noise, (x,), lambda g: (g * noise,), "noisy")
+
+    def get_config(self):
+        return {"type": "NoisyCounter"}
+
+
+def test_a_user_layer_that_acts_before_refusing_the_trace_trains_like_eager(moons):
+    X, y, _, _ = moons
+    runs = []
+    for trace in (True, False):
+        model = nn.Sequential(
+            nn.Linear(X.shape[1], 8, rng=0), _NoisyCounter(1), nn.Linear(8, 2, rng=2)
+        )
+        optimizer = optim.SGD(model.named_parameters(), lr=0.1)
+        history = fit(
+            model, "cross_entropy", optimizer, X, y, epochs=2, trace=trace, progress=False
+        )
+        runs.append((history.step_losses, model.state_dict(), model[1].rng.bit_generator.state))
+    (losses1, state1, rng1), (losses2, state2, rng2) = runs
+    assert losses1 == losses2 and rng1 == rng2
+    for name in state1:
+        np.testing.assert_array_equal(state1[name], state2[name], err_msg=name)
+
+
 def test_early_stopping_stops_and_restores_best_weights(moons):
     X, y, Xd, yd = moons
     model = moons_model()

@@ -224,6 +224,11 @@ class Trainer:
         self.n_train = X.shape[0]
         traceable = self.trace and X.dtype.name in DTYPES and y.dtype.name in DTYPES
         self._traced = trace_backward(self._cost) if traceable else None
+        # what a user layer may change before its node() refuses the trace
+        self._side_state = (
+            [g.bit_generator for _, g in self.model.named_generators()],
+            [b for _, b in self.model.named_buffers()],
+        )
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
         self.resumed = checkpoint is not None
@@ -346,10 +351,16 @@ class Trainer:
         """``_cost`` of a batch with its gradients accumulated: replayed by the traced step
         when the model allows it, else (dropout, batch norm, ``trace=False``) eagerly."""
         if self._traced is not None:
+            generators, buffers = self._side_state
+            saved = [g.state for g in generators], [b.copy() for b in buffers]
             try:
                 return self._traced(xb, yb)
-            except TraceError:  # refused at its first call, before any side effect
-                self._traced = None
+            except TraceError:  # the library's layers refuse before any side effect;
+                self._traced = None  # a user's may have drawn or updated: put them back
+                for g, state in zip(generators, saved[0], strict=True):
+                    g.state = state
+                for b, values in zip(buffers, saved[1], strict=True):
+                    b[...] = values
         cost, out = self._cost(Tensor(xb), yb)
         cost.backward()
         return cost, out
