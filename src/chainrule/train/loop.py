@@ -803,6 +803,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         True (the default): record the first steps' forward and backward and replay them
         (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
         falling back to the eager step for models it cannot replay (dropout, batch norm).
+        The Python values the step reads (a penalty's strength, a layer's setting) are
+        those of the first steps: a callback that changes one mid-run needs
+        ``trace=False``. The learning rate is the optimizer's, read at every step.
         False: build and walk the graph anew at every step.
     share_threads : bool
         True (the default): train inside :func:`chainrule.shared_threads`, so that
