@@ -118,8 +118,9 @@ def gradcheck(
         Maps the inputs (tensors) to one float64 tensor of any shape.
     *inputs : Tensor or numpy.ndarray
         float64 values. Tensors with ``requires_grad=True`` and all float arrays are
-        checked (a float array of another dtype raises ``TypeError``); other tensors and
-        integer arrays are passed through as constants.
+        checked (a float array of another dtype, or a tensor made by an op rather than a
+        leaf, raises ``TypeError``); other tensors and integer arrays are passed through
+        as constants.
     eps : float
         The finite-difference step (finite, > 0): dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
     tol : float
@@ -226,6 +227,11 @@ def _as_checked(x, position: int) -> Tensor:
     else:
         raise TypeError(
             f"gradcheck: input {position} must be a Tensor or an ndarray, got {type(x).__name__}"
+        )
+    if t.requires_grad and not t.is_leaf:  # backward fills the gradients of leaves only
+        raise TypeError(
+            f"gradcheck: input {position} was made by the op {t._op!r}; expected a leaf "
+            "tensor: pass cr.tensor(x.data, requires_grad=True)"
         )
     if t.requires_grad and t.dtype != np.float64:
         raise TypeError(

@@ -222,3 +222,19 @@ def test_large_outputs_that_do_not_depend_on_the_input_hide_no_error(constant):
 def test_tolerances_that_pass_anything_and_bad_steps_are_refused(kwargs, error, says):
     with pytest.raises(error, match=says):
         cr.gradcheck(lambda v: -cr.tanh(v), np.ones(3), **kwargs)
+
+
+def test_an_input_made_by_an_op_is_refused_not_reported_as_a_wrong_gradient():
+    # its gradient was read as 0 (backward fills leaves only): "FAILED, relative error 1"
+    x = cr.tensor(np.random.default_rng(3).standard_normal(4), requires_grad=True)
+    y = x * 2.0
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return (v * v).sum()
+
+    with pytest.raises(TypeError, match="input 0 was made by the op 'mul'; expected a leaf"):
+        cr.gradcheck(f, y)
+    assert calls == []
+    assert cr.gradcheck(f, cr.tensor(y.data, requires_grad=True))
