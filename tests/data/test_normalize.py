@@ -229,3 +229,14 @@ def test_minmax_refuses_a_feature_whose_span_overflows_float64():
         MinMaxScaler().fit(X)
     with pytest.raises(ValueError, match="max - min fits in float64"):
         MinMaxScaler().load_state_dict({"min": np.array([-1e308]), "max": np.array([1e308])})
+
+
+@pytest.mark.parametrize("values", [[1.5e308, 1.6e308], [-1e200, 1e200]])
+def test_standardizer_refuses_features_whose_statistics_overflow_float64(values):
+    # mean or std became inf: transform gave NaN or zeros, and the state did not load back
+    X = np.array([[v, 1.0] for v in values])
+    scaler = Standardizer()
+    with pytest.raises(ValueError, match="got 1 that overflow"):
+        scaler.fit(X)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        scaler.transform(X)

@@ -128,7 +128,8 @@ class Standardizer(_Scaler):
     A feature whose ``std`` is zero in that dtype (constant over the training set, or a
     spread too small for the dtype, such as float32 ``[0, 1e-45]``) gets ``std = 1``: it
     is only centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and
-    ``std`` used, so ``inverse_transform`` undoes ``transform``; ``load_state_dict``
+    ``std`` used, so ``inverse_transform`` undoes ``transform``. ``fit`` rejects a feature
+    whose sum or sum of squared deviations overflows float64; ``load_state_dict``
     rejects a negative ``std`` (and takes a zero one, which earlier versions could store,
     as 1).
 
@@ -158,14 +159,23 @@ class Standardizer(_Scaler):
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
         m = X.shape[0]
         mean = np.zeros(X.shape[1:], np.float64)
-        for start in range(0, m, _BLOCK):
-            mean += X[start : start + _BLOCK].sum(axis=0, dtype=np.float64)
-        mean /= m
-        sq = np.zeros_like(mean)
-        for start in range(0, m, _BLOCK):
-            d = X[start : start + _BLOCK] - mean
-            sq += np.einsum("i...,i...->...", d, d)
-        std = _nonzero(np.sqrt(sq / m).astype(X.dtype))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+            for start in range(0, m, _BLOCK):
+                mean += X[start : start + _BLOCK].sum(axis=0, dtype=np.float64)
+            mean /= m
+            sq = np.zeros_like(mean)
+            for start in range(0, m, _BLOCK):
+                d = X[start : start + _BLOCK] - mean
+                sq += np.einsum("i...,i...->...", d, d)
+            sq /= m
+        wide = ~(np.isfinite(mean) & np.isfinite(sq))
+        if wide.any():
+            raise ValueError(
+                f"Standardizer: expected features whose sum and squared spread fit in float64, "
+                f"got {int(wide.sum())} that overflow (values near 1e154 apart or 1e308 in "
+                "size); rescale X first"
+            )
+        std = _nonzero(np.sqrt(sq).astype(X.dtype))
         return {"mean": mean.astype(X.dtype), "std": std}
 
     def _check_state(self, state: dict[str, np.ndarray]) -> None:
