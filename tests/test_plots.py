@@ -58,3 +58,15 @@ def test_a_figure_whose_layout_fails_is_closed_all_the_same(tmp_path, monkeypatc
         else:
             plots.figure_data_uri(fig)
     assert not plots.pyplot().fignum_exists(fig.number)
+
+
+def test_the_same_figure_saved_twice_gives_the_same_bytes(tmp_path):
+    # the SVG held the save time and random element ids
+    outputs = []
+    for name in ("a", "b"):
+        plt = plots.pyplot()
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [1, 0, 2])
+        ax.set_title("loss")
+        outputs.append([p.read_bytes() for p in plots.save(fig, tmp_path / name, svg=True)])
+    assert outputs[0] == outputs[1]

@@ -51,6 +51,7 @@ def pyplot():
             "axes.titlesize": 11,
             "legend.frameon": False,
             "image.cmap": SEQUENTIAL,
+            "svg.hashsalt": "chainrule",  # the SVGs' element ids: the same run, the same bytes
         }
     )
     return plt
@@ -75,7 +76,7 @@ def save(fig, path, svg: bool = False) -> list[Path]:
         fig.tight_layout()
         for target in written:
             buf = io.BytesIO()
-            fig.savefig(buf, format=target.suffix[1:])
+            fig.savefig(buf, format=target.suffix[1:], metadata={"Date": None})
             atomic_write(target, buf.getvalue())
     finally:
         plt.close(fig)

@@ -127,7 +127,7 @@ def test_a_failed_write_leaves_the_file_there_whole(tmp_path, monkeypatch):
     write_idx(path, np.arange(3, dtype=np.uint8), compress=True)
     before = path.read_bytes()
 
-    def fails(data):
+    def fails(data, mtime=None):
         raise MemoryError("no room to compress")
 
     monkeypatch.setattr(idx.gzip, "compress", fails)
@@ -163,3 +163,13 @@ def test_a_pipe_whose_first_write_is_one_byte():
     with open(read_end, "rb") as pipe:
         np.testing.assert_array_equal(read_idx(pipe), array)
     writer.join()
+
+
+def test_compressed_files_of_one_array_are_the_same_bytes(tmp_path, monkeypatch):
+    # gzip stored the write time in its header
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    write_idx(tmp_path / "a.idx.gz", array, compress=True)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    write_idx(tmp_path / "b.idx.gz", array, compress=True)
+    assert (tmp_path / "a.idx.gz").read_bytes() == (tmp_path / "b.idx.gz").read_bytes()

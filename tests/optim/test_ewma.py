@@ -74,3 +74,13 @@ def test_update_keeps_the_first_value_s_shape_and_refuses_non_numbers():
     for bad, got in [(None, "NoneType"), ("x", "str"), (True, "bool"), (np.array(["a"]), "<U1")]:
         with pytest.raises(TypeError, match=f"real number or real array, got {got}"):
             EWMA(0.9).update(bad)
+
+
+def test_the_returned_average_is_not_the_running_state():
+    # without bias correction update() handed out v itself: editing it changed the average
+    avg = EWMA(0.5)
+    out = avg.update(np.array([2.0, 4.0]))
+    out[...] = 0.0
+    np.testing.assert_array_equal(avg.update(np.array([2.0, 4.0])), [1.5, 3.0])
+    avg.value[...] = 0.0
+    np.testing.assert_array_equal(avg.value, [1.5, 3.0])

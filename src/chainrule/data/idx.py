@@ -88,7 +88,8 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
         raise ValueError(f"IDX stores 1 to 255 dimensions, got {array.ndim}")
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
-    atomic_write(file, gzip.compress(payload) if compress else payload)
+    # mtime=0: the same array gives the same bytes (gzip stores the time otherwise)
+    atomic_write(file, gzip.compress(payload, mtime=0) if compress else payload)
 
 
 def _read(f: BinaryIO, name: str) -> np.ndarray:

@@ -82,7 +82,7 @@ class EWMA:
         """The average so far: v_t, or v_t / (1 - beta**t) with bias correction."""
         if self.bias_correction and self.t:
             return self.v / (1.0 - self.beta**self.t)
-        return self.v
+        return np.copy(self.v) if isinstance(self.v, np.ndarray) else self.v  # not the state
 
     def __repr__(self) -> str:
         return f"EWMA(beta={self.beta}, bias_correction={self.bias_correction}, t={self.t})"
