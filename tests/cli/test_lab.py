@@ -72,6 +72,32 @@ def test_out_on_a_regular_file_is_a_usage_error(capsys, monkeypatch, tmp_path, b
     assert (tmp_path / "taken").read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    ("blocker", "says"),
+    [
+        ("results.json/", "cannot write results.json: {out}/results.json is a directory"),
+        ("report.html/", "cannot write report.html: {out}/report.html is a directory"),
+        ("graph", "but {out}/graph exists and is not a directory"),
+    ],
+)
+def test_what_the_run_writes_inside_out_is_checked_before_it_runs(
+    capsys, monkeypatch, tmp_path, blocker, says
+):
+    # every experiment ran and wrote its figures, then the report failed to be written
+    def run_experiments(*args):
+        raise AssertionError("experiments ran before their outputs were checked")
+
+    monkeypatch.setattr(runner, "run_experiments", run_experiments)
+    out = tmp_path / "out"
+    out.mkdir()
+    if blocker.endswith("/"):
+        (out / blocker).mkdir()
+    else:
+        (out / blocker).write_text("mine")
+    assert main(["lab", "run", "graph", "--out", str(out)]) == 2
+    assert says.format(out=out) in capsys.readouterr().err
+
+
 def test_unknown_names_are_quoted(capsys, tmp_path):
     assert main(["lab", "run", "graph", "", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown experiment(s) '', 'nope'; `chainrule lab list`" in capsys.readouterr().err

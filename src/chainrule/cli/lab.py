@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from chainrule.cli.errors import UsageError, require_plotting
-from chainrule.files import directory_blocker
+from chainrule.files import directory_blocker, file_blocker
 
 
 def add_parser(subparsers) -> None:
@@ -58,6 +58,16 @@ def run_experiments(args) -> int:
     blocked = directory_blocker(out)
     if blocked is not None:
         raise UsageError(f"lab run: --out {out}: {blocked}")
+    # what the run writes inside it, checked before the first experiment runs
+    names = list(EXPERIMENTS) if args.all else args.names
+    for name in names:
+        blocked = directory_blocker(out / name)
+        if blocked is not None:
+            raise UsageError(f"lab run: --out {out}: {blocked}")
+    for report in ("report.html", "results.json"):
+        blocked = file_blocker(out / report)
+        if blocked is not None:
+            raise UsageError(f"lab run: --out {out}: cannot write {report}: {blocked}")
     from chainrule.lab import runner
 
     # every experiment draws its figure: refused before any runs

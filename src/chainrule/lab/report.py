@@ -48,9 +48,11 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     # NumPy values to Python ones, then strict JSON: a non-finite number is written as
     # {"__float__": "inf"}, as in metrics.json, not as the Infinity strict parsers refuse
     plain = json.loads(json.dumps([o.to_json() for o in outcomes], default=_jsonable))
-    atomic_write(results, json_text(plain, indent=2).encode("utf-8"))
+    data = json_text(plain, indent=2).encode("utf-8")
     page = outdir / "report.html"
+    # the page first: a page that cannot be written leaves the earlier pair as it was
     atomic_write(page, render(outcomes).encode("utf-8"))
+    atomic_write(results, data)
     return page, results
 
 
