@@ -74,7 +74,8 @@ def run(preset: str, outdir: Path) -> Result:
     setup = (
         f"make_flower(400, noise 0.2, radius 4, seed 5), training accuracy as in the course. "
         f"Models: MLP [2, 2] (logistic regression, softmax over 2 logits) and [2, h, 2] with "
-        f"tanh, h in {HIDDEN[preset]}; Xavier normal init, seed 5; cross-entropy, Adam lr "
+        f"tanh, h in {HIDDEN[preset]}; Xavier normal init (He normal for [2, 2], built "
+        f"with MLP's default activation), seed 5; cross-entropy, Adam lr "
         f"0.02, full batch, {epochs} epochs (the course uses plain GD, lr 1.2, 10000 steps)."
     )
     return Result(numbers, figures, verdict, summary, setup)
