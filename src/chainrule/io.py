@@ -18,6 +18,7 @@ import numpy as np
 from chainrule import nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.files import FormatError, read_tree, write_tree
+from chainrule.nn.registry import LAYERS
 
 FORMAT = "chainrule.model"
 VERSION = 1
@@ -37,7 +38,18 @@ class SavedModel:
 def check_saveable(model) -> None:
     """``ValueError`` when a model file could not hold ``model``: it uses one layer or
     tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`), which its
-    architecture would rebuild as separate ones."""
+    architecture would rebuild as separate ones, or a layer of a type that ``load`` cannot
+    build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass included)."""
+    foreign = [
+        f"{name or 'the model'} ({type(m).__name__})"
+        for name, m in model.named_modules()
+        if LAYERS.get(type(m).__name__) is not type(m)
+    ]
+    if foreign:
+        raise ValueError(
+            f"save: expected layers of the types load can build ({', '.join(LAYERS)}), got "
+            f"{', '.join(foreign)}; save its state_dict() instead"
+        )
     shared = model.shared_entries()
     if shared:
         raise ValueError(

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -256,3 +257,31 @@ def test_labels_name_each_output_or_both_classes_of_one(tmp_path):
     with pytest.raises(ValueError, match=r"expected 2 labels, the classes of the model's one"):
         cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "bad.safetensors", labels=["yes"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+
+
+class _Scale(nn.Module):
+    def forward(self, x):
+        return x * 2.0
+
+    def get_config(self):
+        return {"type": "Scale"}
+
+
+class _MyLinear(nn.Linear):
+    """Inherits Linear's config: load would build a plain Linear."""
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda: nn.Sequential(nn.Linear(2, 3, rng=0), _Scale()), "1 (_Scale)"),
+        (lambda: nn.Sequential(_MyLinear(2, 3, rng=0)), "0 (_MyLinear)"),
+        (lambda: _Scale(), "the model (_Scale)"),
+    ],
+)
+def test_a_layer_load_cannot_build_is_refused_before_anything_is_written(tmp_path, make, named):
+    # the file was written and every load of it raised "unknown layer type"
+    expected = rf"expected layers of the types load can build .* got {re.escape(named)};"
+    with pytest.raises(ValueError, match=expected):
+        cr.save(make(), tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
