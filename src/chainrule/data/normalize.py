@@ -230,28 +230,14 @@ class MinMaxScaler(_Scaler):
         X = self._check(X)
         low, span = self._span()
         lo, hi = self.feature_range
-        out = np.empty(X.shape, X.dtype)
-        for start in range(0, X.shape[0], _BLOCK):
-            block = np.subtract(X[start : start + _BLOCK], low)
-            block /= span
-            block *= hi - lo
-            block += lo
-            out[start : start + _BLOCK] = block
-        return out
+        return _affine(X, low, span, hi - lo, lo)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``(Z - lo) / (hi - lo) * (max - min) + min`` in ``Z``'s dtype."""
         Z = self._check(Z)
         low, span = self._span()
         lo, hi = self.feature_range
-        out = np.empty(Z.shape, Z.dtype)
-        for start in range(0, Z.shape[0], _BLOCK):
-            block = np.subtract(Z[start : start + _BLOCK], lo, dtype=np.float64)
-            block /= hi - lo
-            block *= span
-            block += low
-            out[start : start + _BLOCK] = block
-        return out
+        return _affine(Z, lo, hi - lo, span, low)
 
     def _span(self) -> tuple[np.ndarray, np.ndarray]:
         """``min`` and ``max - min`` in float64, a span of 0 replaced by 1."""
@@ -290,3 +276,16 @@ class MinMaxScaler(_Scaler):
 def _nonzero(a: np.ndarray) -> np.ndarray:
     """``a`` with its zeros replaced by 1, in ``a``'s dtype (the divisor guard)."""
     return np.where(a == 0, a.dtype.type(1), a)
+
+
+def _affine(X: np.ndarray, shift, divisor, factor, offset) -> np.ndarray:
+    """``(X - shift) / divisor * factor + offset`` in float64, a block of rows at a time
+    (the temporary stays small), written into a new array of ``X``'s dtype."""
+    out = np.empty(X.shape, X.dtype)
+    for start in range(0, X.shape[0], _BLOCK):
+        block = np.subtract(X[start : start + _BLOCK], shift, dtype=np.float64)
+        block /= divisor
+        block *= factor
+        block += offset
+        out[start : start + _BLOCK] = block
+    return out
