@@ -500,10 +500,8 @@ class _Group:
         self.grad = np.zeros(total, dtype=dtype)
         self.state = tuple(np.zeros(total, dtype=dtype) for _ in range(n_state))
         self.grads = _views(self.grad, params)
-        per_state = [_views(a, params) for a in self.state]
-        self.states = [tuple(v[j] for v in per_state) for j in range(len(params))]
-        flat = [_views(a, params, flat=True) for a in self.state]
-        self.flat_states = [tuple(v[j] for v in flat) for j in range(len(params))]
+        self.states = _per_parameter(self.state, params)
+        self.flat_states = _per_parameter(self.state, params, flat=True)
         self.allocate_scratch(n_scratch)
         self.t = [0] * len(params)
         self.synced = True
@@ -512,8 +510,13 @@ class _Group:
         """``n_scratch`` work arrays (no state: their values never outlive an update)."""
         total = self.grad.size
         self.scratch = tuple(np.zeros(total, dtype=self.grad.dtype) for _ in range(n_scratch))
-        per_scratch = [_views(a, self.params) for a in self.scratch]
-        self.scratches = [tuple(v[j] for v in per_scratch) for j in range(len(self.params))]
+        self.scratches = _per_parameter(self.scratch, self.params)
+
+
+def _per_parameter(buffers, params, flat: bool = False) -> list[tuple[np.ndarray, ...]]:
+    """For each parameter, a tuple of its views of ``buffers`` (see :func:`_views`)."""
+    views = [_views(b, params, flat) for b in buffers]
+    return [tuple(v[j] for v in views) for j in range(len(params))]
 
 
 def _views(buffer: np.ndarray, params, flat: bool = False) -> list[np.ndarray]:
