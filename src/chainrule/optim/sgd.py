@@ -9,6 +9,11 @@ from chainrule.optim.base import Optimizer
 from chainrule.optim.schedules import Schedule
 
 
+def _nesterov_scratch(self) -> int:
+    """Nesterov's step needs one work array (see :func:`_velocity_step`)."""
+    return 1 if self.nesterov else 0
+
+
 class SGD(Optimizer):
     """Gradient descent, optionally with classical momentum or Nesterov momentum.
 
@@ -69,10 +74,7 @@ class SGD(Optimizer):
     def _state_names_for(self, hp: dict) -> tuple[str, ...]:
         return ("v",) if hp["momentum"] > 0 else ()
 
-    @property
-    def n_scratch(self) -> int:
-        """Nesterov's step needs one work array (see :func:`_velocity_step`)."""
-        return 1 if self.nesterov else 0
+    n_scratch = property(_nesterov_scratch)
 
     def update(self, g, state, scratch, lr, t):
         if state:
@@ -131,10 +133,7 @@ class Momentum(Optimizer):
         nesterov = _check_nesterov(owner, hp["nesterov"], beta, "beta")
         return {"beta": beta, "nesterov": nesterov, **super()._check_hyperparameters(hp)}
 
-    @property
-    def n_scratch(self) -> int:
-        """Nesterov's step needs one work array (see :func:`_velocity_step`)."""
-        return 1 if self.nesterov else 0
+    n_scratch = property(_nesterov_scratch)
 
     def update(self, g, state, scratch, lr, t):
         _velocity_step(g, state[0], scratch, self.beta, 1.0 - self.beta, lr, self.nesterov)
