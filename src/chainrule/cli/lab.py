@@ -72,9 +72,7 @@ def run_experiments(args) -> int:
 
     # every experiment draws its figure: refused before any runs
     require_plotting("lab run: every experiment draws a figure")
-    outcomes = runner.run_experiments(
-        None if args.all else args.names, args.preset, out, not args.quiet
-    )
+    outcomes = runner.run_experiments(names, args.preset, out, not args.quiet)
     failed = [o for o in outcomes if o.status != "reproduced"]
     if failed:
         listed = ", ".join(f"{o.experiment.name} ({o.status})" for o in failed)
