@@ -28,6 +28,11 @@ def train(opt, params, steps, first):
         opt.step()
 
 
+def assert_same_bits(params, others):
+    for (name, p), (_, q) in zip(params, others, strict=True):
+        assert p.data.tobytes() == q.data.tobytes(), name
+
+
 def test_ten_steps_equal_five_save_load_five_bit_for_bit(member):
     make, lr, _ = member
     straight = make_params()
@@ -45,8 +50,7 @@ def test_ten_steps_equal_five_save_load_five_bit_for_bit(member):
     opt2.load_state_dict(saved)
     train(opt2, resumed, 5, 5)
 
-    for (name, p), (_, q) in zip(straight, resumed, strict=True):
-        assert p.data.tobytes() == q.data.tobytes(), name
+    assert_same_bits(straight, resumed)
     assert opt2.step_count == opt.step_count == 10
 
 
@@ -75,8 +79,7 @@ def test_resume_with_a_schedule_and_clipping_is_bit_identical(lr):
     opt2.load_state_dict(saved)
     assert opt2.lr == lr and opt2.epoch == opt1.epoch
     train(opt2, first, 5, 5)
-    for (name, p), (_, q) in zip(straight, first, strict=True):
-        assert p.data.tobytes() == q.data.tobytes(), name
+    assert_same_bits(straight, first)
 
 
 def test_state_dict_is_pure_data_and_a_copy():
@@ -174,5 +177,4 @@ def test_a_checkpoint_switching_nesterov_resumes_as_the_saved_optimizer(make, sa
     opt2.load_state_dict(opt1.state_dict())
     assert opt2.nesterov is saved_nesterov
     train(opt2, first, 3, 3)
-    for (name, p), (_, q) in zip(straight, first, strict=True):
-        assert p.data.tobytes() == q.data.tobytes(), name
+    assert_same_bits(straight, first)
