@@ -73,3 +73,23 @@ def test_a_float32_norm_that_overflows_is_clipped_in_its_direction(max_norm):
         assert o.dtype == np.float32
         # once a float32 scale of 2.7e-43 (1e-4 / 3.7e38) kept 1 digit; 1e-8 gave all zeros
         np.testing.assert_allclose(o, a.astype(np.float64) * (max_norm / norm), rtol=1e-7)
+
+
+def test_a_norm_beyond_float64_still_clips_in_its_direction():
+    # two entries of 1.5e308 have a norm of 2.1e308, past float64's largest number: the
+    # norm reads inf, and a scale of max_norm / inf once zeroed the gradients
+    arrays = [np.array([1.5e308, -1.5e308, 3.0])]
+    out, norm = clip_by_global_norm(arrays, 2.0)
+    assert norm == np.inf
+    np.testing.assert_allclose(out[0], [np.sqrt(2.0), -np.sqrt(2.0), 0.0], atol=1e-300)
+    assert out[0][2] > 0.0  # 3 * 2 / 2.1e308: subnormal, not flushed
+
+
+def test_a_norm_of_squares_that_underflow_float32_is_found_in_float64():
+    # 1e-25 ** 2 underflows float32 to 0: the norm read 0 and nothing was clipped
+    arrays = [np.full(4, 1e-25, np.float32), np.array([0.0], np.float32)]
+    assert global_norm(arrays) == pytest.approx(2e-25, rel=1e-6)
+    out, norm = clip_by_global_norm(arrays, 1e-25)
+    assert norm == pytest.approx(2e-25, rel=1e-6)
+    np.testing.assert_allclose(out[0], np.full(4, 5e-26, np.float32), rtol=1e-6)
+    assert global_norm([np.zeros(3, np.float32)]) == 0.0

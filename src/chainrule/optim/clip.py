@@ -32,9 +32,10 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
     """The Euclidean norm of all entries of all arrays together, ``sqrt(sum_i ||a_i||^2)``.
 
     Sums of squares are accumulated per array in the arrays' dtype and across arrays in
-    Python floats; if they overflow, the norm is recomputed in float64 after scaling by the
-    largest magnitude, so finite inputs always give a finite norm. NaN or Inf entries give
-    a NaN or Inf norm.
+    Python floats; if they overflow, or fall below float32's smallest normal number (where
+    float32 squares underflow), the norm is recomputed in float64 after scaling by the
+    largest magnitude. It is inf only where the norm itself exceeds float64's range. NaN or
+    Inf entries give a NaN or Inf norm.
 
     Raises
     ------
@@ -45,14 +46,26 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
     return _global_norm(arrays)
 
 
+#: Below this sum of squares, float32 squares may have underflowed (to subnormals or 0).
+_SMALLEST_SUM = float(np.finfo(np.float32).tiny)
+
+
 def _global_norm(arrays: Sequence[np.ndarray]) -> float:
+    peak, rest = _norm_factors(arrays)
+    return peak * rest
+
+
+def _norm_factors(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
+    """The global norm as ``peak * rest``: ``(1, norm)`` when the sum of squares is a normal
+    float32 number, else ``peak`` the largest magnitude and ``rest`` the norm of the arrays
+    divided by it, in float64 (their product may overflow where ``rest`` cannot)."""
     total = sum_of_squares(arrays)
-    if math.isfinite(total):
-        return math.sqrt(total)
+    if _SMALLEST_SUM <= total < math.inf or math.isnan(total):
+        return 1.0, math.sqrt(total)
     peak = max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0)
-    if not math.isfinite(peak):
-        return peak
-    return peak * math.sqrt(sum_of_squares(a.astype(np.float64) / peak for a in arrays))
+    if peak == 0.0 or not math.isfinite(peak):
+        return 1.0, peak
+    return peak, math.sqrt(sum_of_squares(a.astype(np.float64) / peak for a in arrays))
 
 
 def clip_by_global_norm(
@@ -64,7 +77,8 @@ def clip_by_global_norm(
     clipped arrays (``out`` if given, else new arrays) and the norm before clipping.
     An array whose dtype cannot hold the scale as a normal number (float32, when its norm
     overflows float32: found in float64, see :func:`global_norm`) is multiplied in float64
-    and rounded once.
+    and rounded once. A norm beyond float64's range is returned as inf, and the scale is
+    still found from the scaled norm, so the arrays keep their direction.
 
     Raises
     ------
@@ -76,8 +90,9 @@ def clip_by_global_norm(
     max_norm = _checks.real("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
     _check_floating(arrays, "clip_by_global_norm")
     out = _outputs(arrays, out, "clip_by_global_norm")
-    norm = _global_norm(arrays)
-    scale = max_norm / norm if norm > max_norm else 1.0
+    peak, rest = _norm_factors(arrays)
+    norm = peak * rest
+    scale = max_norm / peak / rest if norm > max_norm else 1.0
     for a, o in zip(arrays, out, strict=True):
         if scale != 1.0:
             wide = scale < np.finfo(a.dtype).tiny  # subnormal or 0 in a's dtype
