@@ -136,6 +136,17 @@ def test_nonfinite_gradient_raises_naming_the_parameter_and_changes_nothing(bad)
     assert all(not s.any() for e in opt.state_dict()["params"] for s in e["state"].values())
 
 
+def test_nonfinite_gradients_of_every_dtype_are_named():
+    # parameters of two dtypes sit in two groups: the error named the first group's only
+    a = cr.tensor(np.ones(2, np.float32), requires_grad=True)
+    b = cr.tensor(np.ones(2), requires_grad=True)
+    opt = Adam([("a", a), ("b", b)], lr=0.1)
+    a.grad, b.grad = np.array([np.inf, 1.0], np.float32), np.array([1.0, np.nan])
+    with pytest.raises(FloatingPointError, match=r"parameter\(s\) 'a', 'b'; no parameter"):
+        opt.step()
+    np.testing.assert_array_equal(a.data, 1.0)
+
+
 def test_nonfinite_skip_skips_the_whole_step():
     a = cr.tensor(np.ones(3), requires_grad=True)
     b = cr.tensor(np.ones(2), requires_grad=True)

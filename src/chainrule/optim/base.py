@@ -202,11 +202,20 @@ class Optimizer:
         for (_, gv), g in zip(self._grad_slots, grads, strict=True):
             # zeros keep the flat finiteness check and global norm exact for the others
             gv[...] = 0 if g is None else g
-        for group in groups:
-            if not math.isfinite(sum_of_squares((group.grad,))) and not self._finite(
-                group, group.grads
-            ):
+        bad = [
+            name
+            for group in groups
+            if not math.isfinite(sum_of_squares((group.grad,)))
+            for name in self._nonfinite(group)
+        ]
+        if bad:
+            if self.nonfinite == "skip":
                 return False
+            raise FloatingPointError(
+                f"{type(self).__name__}.step(): non-finite gradient (NaN or Inf) for "
+                f"parameter(s) {', '.join(repr(n) for n in bad)}; no parameter was changed. "
+                "Fix the loss, or pass nonfinite='skip' to skip such steps"
+            )
         if self.clip_value is not None:
             flat = [group.grad for group in groups]
             clip_by_value(flat, self.clip_value, out=flat)
@@ -285,23 +294,14 @@ class Optimizer:
             grads.append(g)
         return grads, missing
 
-    def _finite(self, group, arrays) -> bool:
-        """Slow path after a failed finiteness check: name the NaN/Inf gradients, or return
-        True when there are none (a sum of squares also fails when it merely overflows)."""
-        bad = [
+    def _nonfinite(self, group) -> list[str]:
+        """Slow path after a failed finiteness check: the names of the group's parameters
+        whose gradients hold NaN or Inf (none when a sum of squares merely overflowed)."""
+        return [
             self._names[i]
-            for i, g in zip(group.index, arrays, strict=True)
+            for i, g in zip(group.index, group.grads, strict=True)
             if not np.isfinite(g).all()
         ]
-        if not bad:
-            return True
-        if self.nonfinite == "skip":
-            return False
-        raise FloatingPointError(
-            f"{type(self).__name__}.step(): non-finite gradient (NaN or Inf) for parameter(s) "
-            f"{', '.join(repr(n) for n in bad)}; no parameter was changed. Fix the loss, or pass "
-            "nonfinite='skip' to skip such steps"
-        )
 
     def _grad_mismatch(self, i: int, g) -> TypeError | ValueError:
         p = self._params[i]
