@@ -61,6 +61,18 @@ def test_a_0d_value_is_no_series():
     assert ewma([5.0], beta=0.5).tolist() == [2.5]
 
 
+@pytest.mark.parametrize(
+    ("series", "got"),
+    [(["a", "b"], "<U1"), ([1 + 2j, 3j], "complex128"), ([True], "bool"), ([None], "object")],
+)
+def test_a_series_of_non_real_numbers_is_refused_as_update_refuses_them(series, got):
+    # once cast to float64: complex lost its imaginary part (a warning), None became NaN,
+    # strings raised NumPy's ValueError and bools averaged as 0 and 1
+    with pytest.raises(TypeError, match=f"ewma: series expected real numbers, got {got}"):
+        ewma(series)
+    assert ewma(np.array([2, 4], np.int8), beta=0.5).dtype == np.float64
+
+
 def test_update_keeps_the_first_value_s_shape_and_refuses_non_numbers():
     avg = EWMA(0.9)
     avg.update(np.ones(3))

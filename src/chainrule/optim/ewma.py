@@ -91,8 +91,9 @@ class EWMA:
 def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndarray:
     """The EWMA of a whole series along its first axis: ``out[t-1]`` is the value at t.
 
-    Floating series keep their dtype; integer ones become float64. A 0-d value is no
-    series: ``ValueError``.
+    Floating series keep their dtype; integer ones become float64. Other values (bool,
+    complex, strings, objects) are refused with ``TypeError``, as :meth:`EWMA.update`
+    refuses them; a 0-d value is no series: ``ValueError``.
 
     Examples
     --------
@@ -104,6 +105,8 @@ def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndar
         raise ValueError(
             f"ewma: series expected an array of shape (T, ...), got a 0-d value {series!r}"
         )
+    if theta.dtype.kind not in "fiu":
+        raise TypeError(f"ewma: series expected real numbers, got {theta.dtype} values")
     if theta.dtype.kind != "f":
         theta = theta.astype(np.float64)
     avg = EWMA(beta, bias_correction=bias_correction)
