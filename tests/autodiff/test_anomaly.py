@@ -24,6 +24,21 @@ def test_backward_inf_names_the_rule():
             y.backward()
 
 
+def test_a_backward_stopped_by_an_anomaly_changes_no_gradient():
+    # b is created after sqrt(a), so its gradient came before sqrt's rule failed: it was
+    # stored, a's was not, and the leaves were left half-updated
+    a = cr.tensor(np.array([0.0, 4.0]), requires_grad=True)
+    c = cr.sqrt(a)
+    b = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b.grad = np.array([10.0, 10.0])
+    with cr.detect_anomaly():
+        loss = (c * b).sum()
+        with pytest.raises(FloatingPointError), np.errstate(divide="ignore"):
+            loss.backward()
+    assert a.grad is None
+    np.testing.assert_array_equal(b.grad, [10.0, 10.0])
+
+
 def test_anomaly_mode_ends_with_its_block():
     x = cr.tensor(np.array([-1.0]), requires_grad=True)
     with cr.detect_anomaly():

@@ -56,6 +56,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
     retain_graph : bool
         Keep the graph (and the values its rules saved) for another backward pass.
         Otherwise each node is released as soon as its rule has run.
+
+    The leaves' gradients are stored after every rule has run, so a pass that raises (a
+    rule's error, or ``detect_anomaly`` finding NaN/Inf) leaves every ``grad`` as it was.
     """
     untraceable("it calls backward() itself")
     if not root.requires_grad:
@@ -83,13 +86,14 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
     order = toposort(root)  # raises before any work if the graph was released
     anomaly = MODE.anomaly
     grads = {root: seed}  # pending gradients, keyed by tensor (identity)
+    leaves = []  # stored once every rule has run: a pass that raises changes no gradient
     for node in reversed(order):
         g = grads.pop(node, None)
         if g is None:
             continue
         vjp = node._vjp
         if vjp is None:
-            _accumulate(node, g)
+            leaves.append((node, g))
             continue
         parents = node._parents
         parent_grads = vjp(g)
@@ -103,6 +107,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 continue
             previous = grads.get(parent)
             grads[parent] = pg if previous is None else previous + pg
+    for leaf, g in leaves:
+        _accumulate(leaf, g)
 
 
 def _accumulate(leaf, g) -> None:
