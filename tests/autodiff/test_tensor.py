@@ -330,3 +330,26 @@ def test_none_and_strings_are_not_tensors(value):
     # None became NaN, a string NumPy's bare "could not convert string to float"
     with pytest.raises(TypeError, match="Tensor: expected numbers or an array, got"):
         cr.tensor(value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, m: x.sum(),
+        lambda x, m: x.mean(),
+        lambda x, m: x[0],
+        lambda x, m: x @ x,
+        lambda x, m: m.sum(axis=(0, 1)),
+        lambda x, m: cr.losses.cross_entropy(m, np.array([0, 1])),
+        lambda x, m: cr.losses.mse(m, np.zeros((2, 3))),
+    ],
+)
+def test_a_reduction_to_0d_holds_a_0d_array_not_a_numpy_scalar(call):
+    # NumPy's full reductions return scalars (np.float64), which are read-only and not
+    # ndarrays: Tensor(...) made arrays of them, the ops' outputs did not
+    x = cr.tensor(np.arange(1.0, 4.0), requires_grad=True)
+    m = cr.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    out = call(x, m)
+    assert type(out.data) is np.ndarray
+    assert out.data.shape == () and out.data.flags.writeable
+    out.backward()

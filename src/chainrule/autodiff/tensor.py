@@ -330,6 +330,8 @@ def _detach_kernel(a):
 
 
 def _node(data, parents: tuple, vjp, op: str) -> Tensor:
+    if isinstance(data, np.generic):  # NumPy's full reductions give read-only scalars
+        data = np.asarray(data)
     out = Tensor.__new__(Tensor)
     out.data = data
     out.grad = None
