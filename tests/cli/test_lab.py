@@ -47,6 +47,23 @@ def test_an_experiment_that_errors_exits_1(capsys, monkeypatch, tmp_path):
     assert (tmp_path / "results.json").is_file()
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_experiments_error_is_printed_and_its_traceback_with_debug(
+    capsys, monkeypatch, tmp_path, debug
+):
+    # the error was only in results.json and the report: the terminal said "(error)"
+    def broken(preset, outdir):
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr(EXPERIMENTS["graph"], "run", broken)
+    argv = ["lab", "run", "graph", "--out", str(tmp_path), "-q"]
+    assert main(argv + ["--debug"] * debug) == 1
+    err = capsys.readouterr().err
+    assert "lab run: graph: RuntimeError: planted failure" in err
+    assert ("Traceback (most recent call last)" in err) == debug
+    assert ("in broken" in err) == debug
+
+
 def test_without_matplotlib_nothing_runs_and_the_extra_is_named(capsys, monkeypatch, tmp_path):
     """Every experiment ran to its figure and failed there, the reason only in report.html."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)

@@ -43,7 +43,11 @@ def list_experiments(args) -> int:
 
 
 def run_experiments(args) -> int:
-    """Exit 0 when every experiment run reproduced its claim, 1 when one did not or failed."""
+    """Exit 0 when every experiment run reproduced its claim, 1 when one did not or failed.
+
+    An experiment's error is printed as the last line of its traceback (the whole
+    traceback with ``--debug``); the report and ``results.json`` keep the whole of it.
+    """
     from chainrule.lab import EXPERIMENTS
 
     if args.all == bool(args.names):
@@ -74,6 +78,12 @@ def run_experiments(args) -> int:
     require_plotting("lab run: every experiment draws a figure")
     outcomes = runner.run_experiments(names, args.preset, out, not args.quiet)
     failed = [o for o in outcomes if o.status != "reproduced"]
+    for o in failed:
+        if o.error is not None:  # the traceback is in the report; here with --debug
+            traceback = o.error.rstrip()
+            if args.debug:
+                print(traceback, file=sys.stderr)
+            print(f"lab run: {o.experiment.name}: {traceback.splitlines()[-1]}", file=sys.stderr)
     if failed:
         listed = ", ".join(f"{o.experiment.name} ({o.status})" for o in failed)
         print(
