@@ -1,3 +1,4 @@
+import re
 import sys
 
 import numpy as np
@@ -114,27 +115,39 @@ def test_blobs_around_given_centers():
     ("call", "error", "message"),
     [
         (lambda: make_moons(0), ValueError, "n must be a positive integer, got 0"),
-        (lambda: make_moons(10, noise=-1.0), ValueError, "noise must be >= 0, got -1.0"),
+        (
+            lambda: make_moons(10, noise=-1.0),
+            ValueError,
+            "make_moons: noise expected a finite number >= 0, got -1.0",
+        ),
         (lambda: make_spirals(10, k=1), ValueError, "k must be at least 2 classes, got 1"),
-        (lambda: make_circles(10, factor=1.5), ValueError, r"factor must be in \(0, 1\)"),
+        (
+            lambda: make_circles(10, factor=1.5),
+            ValueError,
+            r"make_circles: factor expected a finite number in \(0, 1\), got 1.5",
+        ),
         (lambda: make_blobs(10, centers=np.zeros(3)), ValueError, r"got \(3,\)"),
         (lambda: make_xor(10, seed=1.5), TypeError, "got float"),
         (lambda: make_xor(10, seed=None), TypeError, "Generator or an int seed, got NoneType"),
         (lambda: make_moons(2.0), TypeError, "n must be a positive int, got float 2.0"),
         (lambda: make_sine(True), TypeError, "n must be a positive int, got bool True"),
         (lambda: make_spirals(10, k=2.5), TypeError, "k must be an int number of classes"),
-        (lambda: make_moons(10, noise=np.nan), ValueError, "noise must be finite, got nan"),
-        (lambda: make_circles(10, noise=np.inf), ValueError, "noise must be finite, got inf"),
-        (lambda: make_spirals(10, noise=-np.inf), ValueError, "noise must be finite, got -inf"),
-        (lambda: make_flower(10, noise=np.nan), ValueError, "noise must be finite"),
-        (lambda: make_xor(10, noise=np.inf), ValueError, "noise must be finite"),
-        (lambda: make_sine(10, noise=np.nan), ValueError, "noise must be finite"),
-        (lambda: make_moons(10, noise="0.1"), TypeError, "noise must be a real number, got str"),
-        (lambda: make_flower(10, radius=np.nan), ValueError, "radius must be finite, got nan"),
-        (lambda: make_blobs(10, std=np.inf), ValueError, "std must be finite, got inf"),
-        (lambda: make_blobs(10, std=-1.0), ValueError, "std must be >= 0, got -1.0"),
-        (lambda: make_blobs(10, box=(0.0, np.inf)), ValueError, r"box\[1\] must be finite"),
-        (lambda: make_blobs(10, box=(1.0, -1.0)), ValueError, "low <= high, got"),
+        (lambda: make_moons(10, noise=np.nan), ValueError, "make_moons: noise expected a finite"),
+        (lambda: make_circles(10, noise=np.inf), ValueError, ">= 0, got inf"),
+        (lambda: make_spirals(10, noise=-np.inf), ValueError, ">= 0, got -inf"),
+        (lambda: make_flower(10, noise=np.nan), ValueError, "make_flower: noise expected a finite"),
+        (lambda: make_xor(10, noise=np.inf), ValueError, "make_xor: noise expected a finite"),
+        (lambda: make_sine(10, noise=np.nan), ValueError, "make_sine: noise expected a finite"),
+        (
+            lambda: make_moons(10, noise="0.1"),
+            TypeError,
+            "make_moons: noise expected a real number >= 0, got str '0.1'",
+        ),
+        (lambda: make_flower(10, radius=np.nan), ValueError, "radius expected a finite number"),
+        (lambda: make_blobs(10, std=np.inf), ValueError, "make_blobs: std expected a finite"),
+        (lambda: make_blobs(10, std=-1.0), ValueError, ">= 0, got -1.0"),
+        (lambda: make_blobs(10, box=(0.0, np.inf)), ValueError, r"box\[1\] expected a finite"),
+        (lambda: make_blobs(10, box=(1.0, -1.0)), ValueError, r"low <= high, got \(1.0, -1.0\)"),
         (
             lambda: make_blobs(10, centers=[[0.0, np.nan], [1.0, 1.0]]),
             ValueError,
@@ -209,7 +222,7 @@ def test_a_dtype_that_is_not_a_float_type_is_refused_before_any_draw(make, dtype
     ("kwargs", "error", "says"),
     [
         ({"centers": np.zeros((3, 2)), "n_features": 5}, ValueError, "but n_features is 5"),
-        ({"centers": True}, TypeError, "centers must be a count or an array"),
+        ({"centers": True}, TypeError, "centers expected a count or an array"),
         ({"n_features": 2.5}, TypeError, "n_features must be an int or None, got float 2.5"),
         ({"n_features": True}, TypeError, "n_features must be an int or None, got bool"),
     ],
@@ -220,3 +233,80 @@ def test_blobs_centers_and_n_features_must_agree(kwargs, error, says):
     X, _ = make_blobs(30, centers=np.zeros((3, 4)), n_features=4)
     assert X.shape == (30, 4)
     assert make_blobs(30, centers=np.zeros((3, 4)))[0].shape == (30, 4)
+
+
+@pytest.mark.parametrize(
+    "make", [make_moons, make_circles, make_spirals, make_flower, make_xor, make_sine]
+)
+@pytest.mark.parametrize("noise", [True, np.True_])
+def test_a_bool_noise_is_refused_before_any_draw(make, noise):
+    # noise=True used to pass as a standard deviation of 1
+    rng = np.random.default_rng(0)
+    expected = f"{make.__name__}: noise expected a real number >= 0, got bool {noise!r}"
+    with pytest.raises(TypeError, match=re.escape(expected)):
+        make(10, noise=noise, seed=rng)
+    assert rng.random() == np.random.default_rng(0).random()  # the generator was not drawn
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda seed: make_blobs(10, std=True, seed=seed),
+            "make_blobs: std expected a real number >= 0, got bool True",
+        ),
+        (
+            lambda seed: make_flower(10, radius=True, seed=seed),
+            "make_flower: radius expected a real number (any finite value), got bool True",
+        ),
+        (
+            lambda seed: make_circles(10, factor="0.5", seed=seed),
+            "make_circles: factor expected a real number in (0, 1), got str '0.5'",
+        ),
+        (
+            lambda seed: make_circles(10, factor=None, seed=seed),
+            "make_circles: factor expected a real number in (0, 1), got NoneType None",
+        ),
+        (
+            lambda seed: make_circles(10, factor=True, seed=seed),
+            "make_circles: factor expected a real number in (0, 1), got bool True",
+        ),
+        (
+            lambda seed: make_blobs(10, box=(False, 1.0), seed=seed),
+            "make_blobs: box[0] expected a real number (any finite value), got bool False",
+        ),
+        (
+            lambda seed: make_blobs(10, box=(1.0,), seed=seed),
+            "make_blobs: box expected a pair (low, high) of finite numbers, got tuple (1.0,)",
+        ),
+        (
+            lambda seed: make_blobs(10, box=(-1.0, 0.0, 1.0), seed=seed),
+            "make_blobs: box expected a pair (low, high) of finite numbers, "
+            "got tuple (-1.0, 0.0, 1.0)",
+        ),
+        (
+            lambda seed: make_blobs(10, box=5.0, seed=seed),
+            "make_blobs: box expected a pair (low, high) of finite numbers, got float 5.0",
+        ),
+        (
+            lambda seed: make_blobs(10, centers=[["0", "1"], ["2", "3"]], seed=seed),
+            "make_blobs: centers expected a count or an array of real numbers of shape "
+            "(k, n_features), got [['0', '1'], ['2', '3']] of dtype <U1",
+        ),
+        (
+            lambda seed: make_blobs(10, centers=[[True, False], [False, True]], seed=seed),
+            "got [[True, False], [False, True]] of dtype bool",
+        ),
+        (lambda seed: make_blobs(10, centers=np.True_, seed=seed), "got np.True_ of dtype bool"),
+    ],
+)
+def test_a_wrong_type_or_length_is_refused_before_any_draw(call, message):
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        call(rng)
+    assert rng.random() == np.random.default_rng(0).random()  # the generator was not drawn
+
+
+def test_load_digits_flatten_must_be_a_bool():
+    with pytest.raises(TypeError, match="load_digits: flatten expected True or False, got 'no'"):
+        load_digits(flatten="no")

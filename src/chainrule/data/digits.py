@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _checks
+
 __all__ = ["load_digits"]
 
 
@@ -19,9 +21,12 @@ def load_digits(flatten: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
     Raises
     ------
+    TypeError
+        ``flatten`` is not a bool.
     ImportError
         scikit-learn is not installed; install the extra: ``pip install 'chainrule[sklearn]'``.
     """
+    flatten = _checks.boolean("load_digits", "flatten", flatten)
     try:
         from sklearn.datasets import load_digits as _sklearn_digits
     except ImportError as exc:

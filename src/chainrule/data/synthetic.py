@@ -9,17 +9,16 @@ are computed in float64, then cast once. Rows are shuffled, so classes do not ar
 Arguments are checked before any random draw: ``n`` must be an int large enough to give
 every class at least one point (the number of classes; 1 for :func:`make_sine`), noise
 scales (``noise``, ``std``) finite and non-negative, every other number finite, ``dtype`` a
-floating-point type.
+floating-point type. A bool or a string given for a number is refused with a
+``TypeError``, never converted.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from chainrule import _checks
 from chainrule.data._checks import check_finite
 from chainrule.init import as_generator
 
@@ -45,7 +44,7 @@ def make_moons(
     spaced over ``[0, pi]``; then Gaussian noise of standard deviation ``noise`` on both
     coordinates. Class 0 gets ``(n + 1) // 2`` points, class 1 ``n // 2``.
     """
-    rng = _start(n, seed, dtype, classes=2, noise=noise)
+    rng = _start("make_moons", n, seed, dtype, classes=2, noise=noise)
     n0, n1 = _per_class(n, 2)
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
@@ -65,9 +64,10 @@ def make_circles(
     Points are evenly spaced in angle, then moved by Gaussian noise of standard deviation
     ``noise``. Class 0 gets ``(n + 1) // 2`` points, class 1 ``n // 2``.
     """
-    if not 0 < factor < 1:
-        raise ValueError(f"factor must be in (0, 1), got {factor}")
-    rng = _start(n, seed, dtype, classes=2, noise=noise)
+    factor = _checks.real(
+        "make_circles", "factor", factor, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    rng = _start("make_circles", n, seed, dtype, classes=2, noise=noise)
     n0, n1 = _per_class(n, 2)
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
@@ -93,7 +93,7 @@ def make_spirals(
         raise TypeError(f"k must be an int number of classes, got {type(k).__name__} {k!r}")
     if k < 2:
         raise ValueError(f"k must be at least 2 classes, got {k}")
-    rng = _start(n, seed, dtype, classes=k, noise=noise)
+    rng = _start("make_spirals", n, seed, dtype, classes=k, noise=noise)
     counts = _per_class(n, k)
     arms = []
     for j, m in enumerate(counts):
@@ -118,8 +118,8 @@ def make_flower(
     stays near chance; one hidden layer of a few tanh units does well). The original fixes
     ``n = 400``, ``noise = 0.2`` and ``radius = 4``. Class 0 gets ``(n + 1) // 2`` points.
     """
-    _check_real("radius", radius)
-    rng = _start(n, seed, dtype, classes=2, noise=noise)
+    radius = _checks.real("make_flower", "radius", radius)
+    rng = _start("make_flower", n, seed, dtype, classes=2, noise=noise)
     counts = _per_class(n, 2)
     petals = []
     for j, m in enumerate(counts):
@@ -138,7 +138,7 @@ def make_xor(
     ``noise``; its label is the XOR of the corner's coordinates, so classes 0 and 1 lie on
     opposite diagonals and no straight line separates them.
     """
-    rng = _start(n, seed, dtype, classes=2, noise=noise)
+    rng = _start("make_xor", n, seed, dtype, classes=2, noise=noise)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     which = np.arange(n) % 4
     X = corners[which] + (rng.normal(0.0, noise, (n, 2)) if noise else 0.0)
@@ -156,7 +156,7 @@ def make_sine(
 
     Returns ``X`` and ``y`` both of shape ``(n, 1)`` in ``dtype``.
     """
-    rng = _start(n, seed, dtype, classes=1, noise=noise)
+    rng = _start("make_sine", n, seed, dtype, classes=1, noise=noise)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + (rng.normal(0.0, noise, (n, 1)) if noise else 0.0)
     return x.astype(dtype), y.astype(dtype)
@@ -173,34 +173,43 @@ def make_blobs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic Gaussian blobs, one class per center.
 
-    ``centers`` is a count (centers drawn uniformly from ``box`` in each of ``n_features``
-    dimensions, 2 unless given) or an array of shape ``(k, n_features)`` (``n_features``,
-    when given too, must agree with it). Each point is its center plus
-    Gaussian noise of standard deviation ``std``; the ``n`` points are shared out as evenly
-    as possible (earlier classes get the extra).
+    ``centers`` is a count (centers drawn uniformly from ``box``, a pair ``(low, high)``, in
+    each of ``n_features`` dimensions, 2 unless given) or an array of real numbers of shape
+    ``(k, n_features)`` (``n_features``, when given too, must agree with it). Each point is
+    its center plus Gaussian noise of standard deviation ``std``; the ``n`` points are
+    shared out as evenly as possible (earlier classes get the extra).
     """
-    if isinstance(centers, bool):
-        raise TypeError(
-            f"centers must be a count or an array of shape (k, n_features), got {centers!r}"
-        )
     if n_features is not None and (
         isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer))
     ):
         raise TypeError(
             f"n_features must be an int or None, got {type(n_features).__name__} {n_features!r}"
         )
-    drawn = isinstance(centers, (int, np.integer))
+    drawn = isinstance(centers, (int, np.integer)) and not isinstance(centers, bool)
     if drawn:
         n_features = 2 if n_features is None else n_features
         if centers < 1 or n_features < 1:
             raise ValueError(f"centers and n_features must be >= 1, got {centers} and {n_features}")
-        _check_real("box[0]", box[0])
-        _check_real("box[1]", box[1])
-        if box[0] > box[1]:
-            raise ValueError(f"box must be (low, high) with low <= high, got {box}")
+        try:
+            low, high = box
+        except (TypeError, ValueError):
+            raise TypeError(
+                "make_blobs: box expected a pair (low, high) of finite numbers, got "
+                f"{type(box).__name__} {box!r}"
+            ) from None
+        low = _checks.real("make_blobs", "box[0]", low)
+        high = _checks.real("make_blobs", "box[1]", high)
+        if low > high:
+            raise ValueError(f"make_blobs: box expected (low, high) with low <= high, got {box}")
         k = int(centers)
     else:
-        centers = np.asarray(centers, dtype=np.float64)
+        given = np.asarray(centers)
+        if given.dtype.kind not in "iuf":
+            raise TypeError(
+                "make_blobs: centers expected a count or an array of real numbers of shape "
+                f"(k, n_features), got {centers!r} of dtype {given.dtype}"
+            )
+        centers = given.astype(np.float64)
         if centers.ndim != 2 or centers.shape[0] < 1:
             raise ValueError(f"centers must have shape (k, n_features), got {centers.shape}")
         if n_features is not None and n_features != centers.shape[1]:
@@ -210,9 +219,9 @@ def make_blobs(
             )
         check_finite(centers, "centers")
         k = centers.shape[0]
-    rng = _start(n, seed, dtype, classes=k, std=std)
+    rng = _start("make_blobs", n, seed, dtype, classes=k, std=std)
     if drawn:
-        centers = rng.uniform(box[0], box[1], (k, n_features))
+        centers = rng.uniform(low, high, (k, n_features))
     counts = _per_class(n, k)
     y = _labels(counts)
     X = centers[y] + rng.normal(0.0, std, (n, centers.shape[1]))
@@ -220,10 +229,10 @@ def make_blobs(
 
 
 def _start(
-    n: int, seed: Seed, dtype: DTypeLike, classes: int, **scales: float
+    owner: str, n: int, seed: Seed, dtype: DTypeLike, classes: int, **scales: float
 ) -> np.random.Generator:
     """Check ``n`` (at least one point per class), ``dtype`` (a float type) and the noise
-    ``scales``; make the rng."""
+    ``scales`` of generator ``owner`` (real numbers >= 0); make the rng."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be a positive int, got {type(n).__name__} {n!r}")
     if n < 1:
@@ -240,17 +249,8 @@ def _start(
     if kind != "f":
         raise TypeError(f"dtype must be a floating-point type such as float32, got {dtype!r}")
     for name, value in scales.items():
-        _check_real(name, value)
-        if value < 0:
-            raise ValueError(f"{name} must be >= 0, got {value}")
+        _checks.real(owner, name, value, low=0.0)
     return as_generator(seed, allow_none=False)
-
-
-def _check_real(name: str, value: float) -> None:
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
 
 
 def _per_class(n: int, k: int) -> list[int]:
