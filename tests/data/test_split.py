@@ -168,3 +168,39 @@ def test_split_sizes_rejects_a_bad_n(n, error, message):
 def test_split_sizes_takes_numpy_integers_and_zero():
     assert split_sizes(np.int64(10), (0.7, 0.3)) == (7, 3)
     assert split_sizes(0, (0.6, 0.2, 0.2)) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("ratios", "error", "message"),
+    [
+        (
+            0.5,
+            TypeError,
+            r"split_sizes: ratios expected a sequence of 2 or 3 positive fractions "
+            r"\(train, \[dev,\] test\), got float 0.5",
+        ),
+        (np.float64(0.5), TypeError, r"ratios expected a sequence .* got float64 np.float64"),
+        (np.array(0.5), TypeError, r"ratios expected a sequence .* got ndarray array\(0.5\)"),
+        (
+            ("0.5", "0.5"),
+            TypeError,
+            r"split_sizes: ratios\[0\] expected a real number \(any finite value\), got str '0.5'",
+        ),
+        ((0.5, None), TypeError, r"ratios\[1\] expected a real number .*, got NoneType None"),
+        ((True, False), TypeError, r"ratios\[0\] expected a real number .*, got bool True"),
+        (np.ones((1, 2)) / 2, TypeError, r"ratios\[0\] expected a real number .*, got ndarray"),
+        ((np.nan, 0.5), ValueError, r"ratios\[0\] expected a finite number .*, got nan"),
+    ],
+)
+def test_split_sizes_rejects_ratios_that_are_not_a_sequence_of_real_numbers(ratios, error, message):
+    with pytest.raises(error, match=message):
+        split_sizes(10, ratios)
+    with pytest.raises(error, match=message):
+        train_dev_test_split(np.zeros((10, 2)), np.zeros(10), ratios)
+
+
+def test_stratify_must_be_a_bool():
+    with pytest.raises(
+        TypeError, match="train_dev_test_split: stratify expected True or False, got 'no'"
+    ):
+        train_dev_test_split(np.zeros((10, 2)), np.zeros(10), stratify="no")

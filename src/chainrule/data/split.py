@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.data._checks import check_same_length
 from chainrule.init import as_generator
 
@@ -26,9 +27,10 @@ def split_sizes(n: int, ratios: Sequence[float]) -> tuple[int, ...]:
     Raises
     ------
     TypeError
-        ``n`` is not an integer.
+        ``n`` is not an integer, or ``ratios`` is not a sequence of real numbers (a bool or
+        a string is not one).
     ValueError
-        ``n`` is negative, or the ratios are not 2 or 3 positive numbers summing to 1.
+        ``n`` is negative, or the ratios are not 2 or 3 finite positive numbers summing to 1.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be a non-negative int, got {type(n).__name__} {n!r}")
@@ -88,11 +90,14 @@ def train_dev_test_split(
 
     Raises
     ------
+    TypeError
+        ``ratios`` is not a sequence of real numbers, or ``stratify`` is not a bool.
     ValueError
-        ``X`` and ``y`` differ in length, the ratios are not 2 or 3 positive numbers
+        ``X`` and ``y`` differ in length, the ratios are not 2 or 3 finite positive numbers
         summing to 1, ``stratify`` is asked for with ``y`` that is not 1-D, or some part
         would be empty.
     """
+    stratify = _checks.boolean("train_dev_test_split", "stratify", stratify)
     X, y = np.asarray(X), np.asarray(y)
     check_same_length(X, y)
     n = X.shape[0]
@@ -141,7 +146,14 @@ def _apportion(counts: np.ndarray, sizes, rng: np.random.Generator) -> np.ndarra
 
 
 def _check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
-    ratios = tuple(float(r) for r in ratios)
+    try:
+        given = tuple(ratios)
+    except TypeError:
+        raise TypeError(
+            "split_sizes: ratios expected a sequence of 2 or 3 positive fractions "
+            f"(train, [dev,] test), got {type(ratios).__name__} {ratios!r}"
+        ) from None
+    ratios = tuple(_checks.real("split_sizes", f"ratios[{i}]", r) for i, r in enumerate(given))
     if len(ratios) not in (2, 3) or min(ratios) <= 0:
         raise ValueError(
             f"ratios must be 2 or 3 positive fractions (train, [dev,] test), got {ratios}"
