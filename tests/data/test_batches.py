@@ -164,3 +164,9 @@ def test_one_hot_rejects_bad_labels(labels, n_classes, message):
 def test_one_hot_needs_an_integer_class_count(n_classes):
     with pytest.raises(TypeError, match="n_classes expected an integer >= 1, got"):
         one_hot(np.array([0, 1]), n_classes)
+
+
+@pytest.mark.parametrize("flag", ["shuffle", "drop_last"])
+def test_loader_flags_must_be_bools(flag):
+    with pytest.raises(TypeError, match=f"BatchLoader: {flag} expected True or False, got 'no'"):
+        BatchLoader(np.zeros((10, 2)), np.zeros(10), 2, **{flag: "no"})

@@ -120,6 +120,12 @@ def test_write_rejects_types_idx_cannot_store(tmp_path):
         write_idx(tmp_path / "x", np.uint8(3))
 
 
+def test_write_compress_must_be_a_bool(tmp_path):
+    with pytest.raises(TypeError, match="write_idx: compress expected True or False, got 'no'"):
+        write_idx(tmp_path / "x", np.zeros(3, np.uint8), compress="no")
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_failed_write_leaves_the_file_there_whole(tmp_path, monkeypatch):
     from chainrule.data import idx
 

@@ -62,6 +62,8 @@ class BatchLoader:
             raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        shuffle = _checks.boolean("BatchLoader", "shuffle", shuffle)
+        drop_last = _checks.boolean("BatchLoader", "drop_last", drop_last)
         n = X.shape[0]
         if drop_last and batch_size > n:
             raise ValueError(

@@ -24,6 +24,7 @@ from typing import BinaryIO, NoReturn
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.files import atomic_write
 
 __all__ = ["IDXFormatError", "read_idx", "write_idx"]
@@ -78,6 +79,7 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
 
     Accepts the six IDX data types: uint8, int8, int16, int32, float32, float64.
     """
+    compress = _checks.boolean("write_idx", "compress", compress)
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))
     if code is None:
