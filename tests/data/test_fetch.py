@@ -157,6 +157,23 @@ def test_an_unreachable_source_is_skipped_for_later_files(tmp_path, http_server,
     assert cache_listing(tmp_path / "cache") == ["alpha"]  # the verified file is kept
 
 
+def test_a_file_mirror_lacking_one_file_still_serves_the_others(tmp_path, capsys):
+    # a file:// mirror without alpha.gz is like an HTTP mirror answering 404 for it: that
+    # file fails there, the mirror is still asked for the next one
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "beta.gz").write_bytes(gzip.compress(BETA))
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "alpha").write_bytes(ALPHA)
+    source = MirrorSource(mirror.as_uri())
+    cache = fetch_files(SPECS, tmp_path / "cache", [source, LocalDirSource(local)], progress=True)
+    assert (cache / "alpha").read_bytes() == ALPHA and (cache / "beta").read_bytes() == BETA
+    err = capsys.readouterr().err
+    assert f"failed: mirror {source.base_url}: alpha.gz: URLError: [Errno 2]" in err
+    assert f"chainrule: beta verified from mirror {source.base_url}" in err
+
+
 def test_cached_files_are_fetched_again_only_when_they_fail_verification(tmp_path, http_server):
     cache = tmp_path / "cache"
     cache.mkdir()

