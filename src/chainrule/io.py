@@ -35,11 +35,28 @@ class SavedModel:
     metadata: dict = field(default_factory=dict)
 
 
-def check_saveable(model) -> None:
-    """``ValueError`` when a model file could not hold ``model``: it uses one layer or
-    tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`), which its
-    architecture would rebuild as separate ones, or a layer of a type that ``load`` cannot
-    build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass included)."""
+def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
+    """Raise, before anything is written, when a model file could not hold ``model`` and
+    the extras :func:`save` takes with it.
+
+    ``TypeError``: ``model`` is not a :class:`~chainrule.nn.Module`; ``scaler`` is not a
+    :class:`Standardizer` or :class:`MinMaxScaler` (exactly: ``load`` builds those
+    classes, not subclasses); ``labels`` is not a list or tuple of str; ``metadata`` is
+    not a dict.
+
+    ``ValueError``: the model uses one layer or tensor in two places (see
+    :meth:`~chainrule.nn.Module.shared_entries`), which its architecture would rebuild as
+    separate ones; it has a layer of a type that ``load`` cannot build (one outside
+    :data:`chainrule.nn.registry.LAYERS`, a subclass included); the labels do not name its
+    classes (see :func:`labels_problem`); the scaler is not fitted, or was fitted on
+    features of another shape than ``(n,)`` for the model's ``n`` inputs (the
+    ``in_features`` of its first ``Linear`` or the ``num_features`` of its first
+    ``BatchNorm1d``, when it has one).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"save: model expected a chainrule.nn.Module, got {type(model).__name__} {model!r:.80}"
+        )
     foreign = [
         f"{name or 'the model'} ({type(m).__name__})"
         for name, m in model.named_modules()
@@ -56,6 +73,37 @@ def check_saveable(model) -> None:
             f"save: the model shares layers or tensors ({', '.join(shared)}); a model file's "
             "architecture describes every layer on its own and cannot tie them"
         )
+    if labels is not None:
+        if not isinstance(labels, list | tuple) or not all(isinstance(x, str) for x in labels):
+            raise TypeError(
+                f"save: labels expected a list of str, one class name per output, got "
+                f"{type(labels).__name__} {labels!r:.80}"
+            )
+        problem = labels_problem(labels, model)
+        if problem:
+            raise ValueError(f"labels: {problem}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(
+            f"save: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
+        )
+    if scaler is not None:
+        if SCALERS.get(type(scaler).__name__) is not type(scaler):
+            raise TypeError(
+                f"save: scaler expected a {' or '.join(SCALERS)}, got {type(scaler).__name__} "
+                f"({type(scaler).__module__}.{type(scaler).__qualname__}): load could not "
+                "build it"
+            )
+        try:
+            state = scaler.state_dict()
+        except RuntimeError as exc:  # not fitted
+            raise ValueError(f"save: scaler expected a fitted scaler, got {exc}") from None
+        width = _input_width(model)
+        shape = next(iter(state.values())).shape
+        if width is not None and shape != (width,):
+            raise ValueError(
+                f"save: scaler expected one fitted on {width} features (the model's input), "
+                f"got one fitted on features of shape {shape}"
+            )
 
 
 def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
@@ -67,36 +115,33 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     path : str or Path
         Conventionally ``*.safetensors``.
     scaler : Standardizer or MinMaxScaler, optional
-        The fitted input normalization to apply before the model at prediction time.
-    labels : list of str, optional
+        The input normalization to apply before the model at prediction time, fitted on
+        features of shape ``(n,)`` for a model of ``n`` inputs.
+    labels : list or tuple of str, optional
         Class names, in output order: one per output, or the two classes of a single
-        binary output (``ValueError`` otherwise, before anything is written).
+        binary output. Saved as a list.
     metadata : dict, optional
         JSON-able extra data (e.g. the training config and test metrics).
 
-    A model that uses one layer or tensor in two places is refused (``ValueError``, before
-    anything is written): the architecture would rebuild them as separate layers.
+    Everything :func:`check_saveable` refuses is refused before anything is written: a
+    model that uses one layer or tensor in two places (its architecture would rebuild
+    them as separate layers), extras of another type (``TypeError``), labels that do not
+    name the model's classes, an unfitted scaler or one fitted on another number of
+    features (``ValueError``).
     """
-    check_saveable(model)
-    labels = None if labels is None else [str(label) for label in labels]
-    problem = labels_problem(labels, model)
-    if problem:
-        raise ValueError(f"labels: {problem}")
+    check_saveable(model, scaler=scaler, labels=labels, metadata=metadata)
     tree = {
         "format": FORMAT,
         "version": VERSION,
         "architecture": model.get_config(),
         "state": model.state_dict(),
         "scaler": None,
-        "labels": labels,
-        "metadata": dict(metadata or {}),
+        "labels": None if labels is None else list(labels),
+        "metadata": {} if metadata is None else dict(metadata),
     }
     if scaler is not None:
-        kind = type(scaler).__name__
-        if kind not in SCALERS:
-            raise TypeError(f"scaler must be one of {sorted(SCALERS)}, got {kind}")
         tree["scaler"] = {
-            "type": kind,
+            "type": type(scaler).__name__,
             "config": scaler.get_config(),
             "state": scaler.state_dict(),
         }
@@ -170,6 +215,17 @@ def labels_problem(labels, model) -> str | None:
         else f"{n_out} labels, one per output of the model"
     )
     return f"expected {expected}, got {len(labels)}"
+
+
+def _input_width(model) -> int | None:
+    """The number of input features of ``model``, from its first ``Linear`` or
+    ``BatchNorm1d`` (every other registered layer keeps the width); None without one."""
+    for _, m in model.named_modules():
+        if isinstance(m, nn.Linear):
+            return m.in_features
+        if isinstance(m, nn.BatchNorm1d):
+            return m.num_features
+    return None
 
 
 #: Registered layers without parameters or buffers.

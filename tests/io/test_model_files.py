@@ -285,3 +285,106 @@ def test_a_layer_load_cannot_build_is_refused_before_anything_is_written(tmp_pat
     with pytest.raises(ValueError, match=expected):
         cr.save(make(), tmp_path / "m.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("labels", "got"),
+    [
+        ("ab", "str 'ab'"),  # was saved as the labels ['a', 'b']
+        ({0: "no", 1: "yes"}, "dict"),  # was saved as its keys, ['0', '1']
+        ([0, 1], "list"),  # was saved as ['0', '1']
+        (["no", None], "list"),  # was saved as ['no', 'None']
+    ],
+)
+def test_labels_of_another_type_are_refused_before_anything_is_written(tmp_path, labels, got):
+    expected = rf"save: labels expected a list of str, one class name per output, got {got}"
+    with pytest.raises(TypeError, match=expected):
+        cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "m.safetensors", labels=labels)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tuple_of_labels_is_saved_as_a_list(tmp_path):
+    path = cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "m.safetensors", labels=("no", "yes"))
+    assert cr.load_bundle(path).labels == ["no", "yes"]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error", "says"),
+    [
+        ([("epochs", 3)], TypeError, r"save: metadata expected a dict, got list"),  # was a dict
+        ("", TypeError, r"save: metadata expected a dict, got str ''"),  # was saved as {}
+        (0, TypeError, r"save: metadata expected a dict, got int 0"),  # was saved as {}
+        ({1: "a"}, TypeError, r"keys must be strings, got 1 at metadata"),
+        ({"a": {1, 2}}, TypeError, r"cannot store set at metadata.a: not pure data"),
+    ],
+)
+def test_metadata_of_another_type_is_refused_before_anything_is_written(
+    tmp_path, metadata, error, says
+):
+    with pytest.raises(error, match=says):
+        cr.save(nn.MLP([4, 3], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", [Standardizer, MinMaxScaler])
+@pytest.mark.parametrize(
+    ("make", "width"),
+    [
+        (lambda: nn.MLP([4, 5, 3], seed=0), 4),
+        (lambda: nn.Sequential(nn.BatchNorm1d(4), nn.Linear(4, 3, rng=0)), 4),
+    ],
+    ids=["mlp", "batch-norm-first"],
+)
+@pytest.mark.parametrize("shape", [(3,), (5,), (2, 2)])
+def test_a_scaler_fitted_on_another_width_than_the_models_input_is_refused(
+    tmp_path, kind, make, width, shape
+):
+    # the file was written, and every prediction from it failed in the scaler or the model
+    scaler = kind().fit(np.random.default_rng(0).standard_normal((10, *shape)))
+    expected = (
+        rf"save: scaler expected one fitted on {width} features \(the model's input\), "
+        rf"got one fitted on features of shape {re.escape(str(shape))}"
+    )
+    with pytest.raises(ValueError, match=expected):
+        cr.save(make(), tmp_path / "m.safetensors", scaler=scaler)
+    assert list(tmp_path.iterdir()) == []
+
+
+class _ClippedStandardizer(Standardizer):
+    """Standardizer's name and state, another transform: load would build a plain one."""
+
+    def transform(self, X):
+        return np.clip(super().transform(X), -3.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("scaler", "got"),
+    [
+        (type("Standardizer", (_ClippedStandardizer,), {})(), "Standardizer"),
+        (_ClippedStandardizer(), "_ClippedStandardizer"),
+        ("standardize", "str"),
+    ],
+)
+def test_a_scaler_load_cannot_build_is_refused_before_anything_is_written(tmp_path, scaler, got):
+    if isinstance(scaler, Standardizer):
+        scaler.fit(np.random.default_rng(0).standard_normal((10, 4)))
+    expected = rf"save: scaler expected a Standardizer or MinMaxScaler, got {got} \("
+    with pytest.raises(TypeError, match=expected):
+        cr.save(nn.MLP([4, 3], seed=0), tmp_path / "m.safetensors", scaler=scaler)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("model", ["model.safetensors", {"layers.0.weight": np.ones((2, 2))}])
+def test_a_model_that_is_not_a_module_is_refused_by_type(tmp_path, model):
+    expected = rf"save: model expected a chainrule.nn.Module, got {type(model).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        cr.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", [Standardizer, MinMaxScaler])
+def test_an_unfitted_scaler_is_refused_as_a_value_before_anything_is_written(tmp_path, kind):
+    expected = rf"save: scaler expected a fitted scaler, got {kind.__name__} is not fitted"
+    with pytest.raises(ValueError, match=expected):
+        cr.save(nn.MLP([4, 3], seed=0), tmp_path / "m.safetensors", scaler=kind())
+    assert list(tmp_path.iterdir()) == []
