@@ -59,10 +59,16 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 
     Raises
     ------
+    TypeError
+        ``data`` is not bytes-like (bytes, bytearray or memoryview); checked before writing.
     IsADirectoryError, NotADirectoryError, PermissionError
         ``path`` is a directory, a folder above it is a file, or ``path`` is a file this
         process may not write (a read-only file is not replaced); checked before writing.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"atomic_write: data expected bytes, got {type(data).__name__} {data!r:.80}"
+        )
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
@@ -347,7 +353,13 @@ def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):
 
 
 def write_tree(path: str | os.PathLike, tree: dict) -> None:
-    """Atomically write a tree of JSON data and arrays as one safetensors file."""
+    """Atomically write a tree of JSON data and arrays as one safetensors file.
+
+    ``TypeError``, before anything is written, for a ``tree`` that is not a dict (which
+    :func:`read_tree` would refuse) or holds something that is not pure data (see
+    :func:`split_tree`)."""
+    if not isinstance(tree, dict):
+        raise TypeError(f"write_tree: tree expected a dict, got {type(tree).__name__} {tree!r:.80}")
     skeleton, arrays = split_tree(tree)
     meta = {_TREE_KEY: json.dumps(skeleton, allow_nan=False, separators=(",", ":"))}
     atomic_write(path, encode_safetensors(arrays, meta))

@@ -313,3 +313,28 @@ def test_a_read_only_file_is_not_replaced(tmp_path, monkeypatch):
     with pytest.raises(PermissionError, match=f"cannot write {path}: it is read-only"):
         files.atomic_write(path, b"x")
     assert path.read_bytes() == b"mine" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize("data", ["text", [1, 2], None])
+def test_data_that_is_not_bytes_is_refused_before_any_folder_is_made(tmp_path, data):
+    # the folders were made, then writing the temporary file failed
+    expected = rf"atomic_write: data expected bytes, got {type(data).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        files.atomic_write(tmp_path / "new" / "f.txt", data)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bytes_like_data_is_written(tmp_path):
+    for data in (bytearray(b"ab"), memoryview(b"ab")):
+        files.atomic_write(tmp_path / "f.bin", data)
+        assert (tmp_path / "f.bin").read_bytes() == b"ab"
+
+
+@pytest.mark.parametrize("tree", [[1, 2], "tree", None])
+def test_a_tree_that_is_not_a_dict_is_refused_before_anything_is_written(tmp_path, tree):
+    # the file was written and read_tree refused it: "expected a JSON object, got list"
+    with pytest.raises(
+        TypeError, match=rf"write_tree: tree expected a dict, got {type(tree).__name__}"
+    ):
+        write_tree(tmp_path / "t.safetensors", tree)
+    assert list(tmp_path.iterdir()) == []
