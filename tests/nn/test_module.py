@@ -121,6 +121,38 @@ def test_load_state_dict_refuses_values_a_cast_would_overflow_before_copying():
     assert net.state_dict()["layers.2.bias"].dtype == np.float32
 
 
+def test_load_state_dict_reads_every_value_before_writing_any():
+    """Values may be the module's own tensors or views of them: swapping two weights, or
+    a bias read from a weight that an earlier key overwrites."""
+    net = nn.MLP([4, 4, 4], seed=0)
+    first, second = net.layers[0], net.layers[2]
+    w0, w2, b0 = first.weight.data.copy(), second.weight.data.copy(), first.bias.data.copy()
+    net.load_state_dict(
+        {
+            "layers.0.weight": second.weight,  # the Tensor itself
+            "layers.0.bias": first.bias.data,
+            "layers.2.weight": first.weight.data,  # its array
+            "layers.2.bias": first.weight.data[:, 0],  # a view of the weight written first
+        }
+    )
+    np.testing.assert_array_equal(first.weight.data, w2)
+    np.testing.assert_array_equal(second.weight.data, w0)
+    np.testing.assert_array_equal(first.bias.data, b0)
+    np.testing.assert_array_equal(second.bias.data, w0[:, 0])
+
+
+def test_load_state_dict_swaps_buffers():
+    bn = nn.BatchNorm1d(3)
+    bn.load_state_dict({**bn.state_dict(), "running_mean": [1.0, 2.0, 3.0]})
+    state = dict(bn.named_parameters()) | {
+        "running_mean": bn.running_var,
+        "running_var": bn.running_mean,
+    }
+    bn.load_state_dict(state)
+    np.testing.assert_array_equal(bn.running_mean, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(bn.running_var, [1.0, 2.0, 3.0])
+
+
 def test_from_config_rejects_unknown_types_listing_valid_ones():
     with pytest.raises(ValueError, match=r"unknown layer type 'Conv2d'.*Linear.*MLP"):
         nn.from_config({"type": "Conv2d"})
@@ -146,6 +178,14 @@ def test_named_modules_gives_dotted_names_under_a_prefix():
         "net.layers.0",
     ]
     assert [name for name, _ in net.named_parameters()][:2] == ["layers.0.weight", "layers.0.bias"]
+
+
+@pytest.mark.parametrize("prefix", [None, 0, b"net"])
+def test_named_modules_refuses_a_prefix_that_is_not_a_str(prefix):
+    # None named the model None and its children without a prefix; b"net" gave "b'net'.layers"
+    expected = rf"MLP.named_modules: prefix expected a str, got {type(prefix).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        nn.MLP([3, 4, 2]).named_modules(prefix=prefix)
 
 
 def test_from_config_seed_makes_random_layers_reproducible():

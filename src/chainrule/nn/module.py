@@ -107,8 +107,14 @@ class Module:
         ``"net.layers.0"``).
 
         A module reachable by two paths (one layer used twice) is listed once, under the
-        first: its parameters are trained, counted and saved once.
+        first: its parameters are trained, counted and saved once. ``TypeError`` for a
+        ``prefix`` that is not a str.
         """
+        if not isinstance(prefix, str):
+            raise TypeError(
+                f"{type(self).__name__}.named_modules: prefix expected a str, got "
+                f"{type(prefix).__name__} {prefix!r}"
+            )
         seen: set[int] = set()
 
         def walk(module: Module, path: str) -> Iterator[tuple[str, Module]]:
@@ -211,11 +217,13 @@ class Module:
     def load_state_dict(self, state: dict) -> None:
         """Copy values in place into the parameters and buffers, keeping their dtypes.
 
-        Values may be arrays, Tensors or nested lists. All keys are checked before
-        anything is copied: ``ValueError`` lists the missing, unexpected and mis-shaped keys
-        and those whose dtype does not cast to the target's (NumPy's ``same_kind``: float64
-        into float32 is allowed, complex or strings into float are not), then the keys with
-        finite values the cast would turn into inf (1e300 into float32).
+        Values may be arrays, Tensors or nested lists, the module's own included (all are
+        read into copies before any is written, so two weights can be swapped). All keys are
+        checked before anything is written: ``ValueError`` lists the missing, unexpected and
+        mis-shaped keys and those whose dtype does not cast to the target's (NumPy's
+        ``same_kind``: float64 into float32 is allowed, complex or strings into float are
+        not), then the keys with finite values the cast would turn into inf (1e300 into
+        float32).
         """
         owner = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state, Mapping):
@@ -249,12 +257,16 @@ class Module:
                 f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
                 f"mis-typed keys {mistyped}"
             )
+        # copies, all made before anything is written: a value may be (a view of) the
+        # module's own tensor under another key (two weights swapped)
         with np.errstate(over="ignore"):
-            cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
+            cast = {k: v.astype(targets[k].dtype) for k, v in values.items()}
         overflowing = [
             f"{k} (finite values beyond the range of {targets[k].dtype})"
             for k, v in values.items()
-            if cast[k] is not v and v.dtype.kind == "f" and (np.isinf(cast[k]) > np.isinf(v)).any()
+            if v.dtype != cast[k].dtype
+            and v.dtype.kind == "f"
+            and (np.isinf(cast[k]) > np.isinf(v)).any()
         ]
         if overflowing:
             raise ValueError(f"{owner}: overflowing keys {overflowing}")
