@@ -36,6 +36,7 @@ e.g. in softmax, whose outputs sum to a constant.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,7 @@ from chainrule import _checks
 from chainrule.autodiff.graph import toposort
 from chainrule.autodiff.mode import no_grad
 from chainrule.autodiff.tensor import Tensor
+from chainrule.nn.module import Module
 
 MODES = ("full", "direction")
 
@@ -109,6 +111,7 @@ def gradcheck(
     n_directions: int = 3,
     seed: int = 0,
     n_worst: int = 3,
+    module=None,
 ) -> GradcheckResult:
     """Check the gradients of ``f`` at ``inputs`` against central differences.
 
@@ -135,7 +138,16 @@ def gradcheck(
     n_directions : int
         >= 1; the directions per input of ``direction`` mode.
     seed : int
-        Seeds the random upstream gradient and the random directions.
+        >= 0; seeds the random upstream gradient and the random directions.
+    n_worst : int
+        >= 0; how many entries, those with the largest absolute difference, a report of
+        ``full`` mode lists per input (``direction`` mode lists every direction).
+    module : chainrule.nn.Module, optional
+        The model ``f`` evaluates (``f`` itself when ``f`` is a module): its buffers and
+        the states of its random generators are put back, bit for bit, when the check
+        ends (an exception from ``f`` included). Every evaluation of ``f`` in training mode
+        updates batch-norm running statistics and advances dropout generators; without
+        ``module`` those updates stay.
 
     Returns
     -------
@@ -146,66 +158,76 @@ def gradcheck(
     The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
     parameter it captures) is left as it was.
     """
+    if not callable(f):
+        raise TypeError(f"gradcheck: f expected a callable, got {type(f).__name__} {f!r:.80}")
     if mode not in MODES:
         raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
     eps = _checks.real("gradcheck", "eps", eps, low=0.0, low_open=True)
     tol = _checks.real("gradcheck", "tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
-    if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
-        raise ValueError(f"gradcheck: expected an integer n_directions >= 1, got {n_directions!r}")
+    n_directions = _checks.integer("gradcheck", "n_directions", n_directions, low=1)
+    seed = _checks.integer("gradcheck", "seed", seed, low=0)
+    n_worst = _checks.integer("gradcheck", "n_worst", n_worst, low=0)
+    if module is None and isinstance(f, Module):
+        module = f
+    if module is not None and not isinstance(module, Module):
+        raise TypeError(
+            f"gradcheck: module expected a chainrule.nn.Module or None, got "
+            f"{type(module).__name__} {module!r:.80}"
+        )
     tensors = [_as_checked(x, i) for i, x in enumerate(inputs)]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires a gradient; nothing to check")
     rng = np.random.default_rng(seed)
-
-    out = f(*tensors)
-    if not isinstance(out, Tensor) or out.dtype != np.float64:
-        got = out.dtype if isinstance(out, Tensor) else type(out).__name__
-        raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
-    upstream = rng.standard_normal(out.shape)
-    # every leaf backward reaches, and every checked input (one f does not reach has a
-    # gradient of 0, not whatever .grad an earlier backward left)
-    reached = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
-    leaves = list(dict.fromkeys([*reached, *(tensors[i] for i in checked)]))
-    saved_grads = [t.grad for t in leaves]
-    for t in leaves:
-        t.grad = None
-    try:
-        if out.requires_grad:
-            out.backward(upstream)
-        analytic = [
-            tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
-            for i in checked
-        ]
-    finally:
-        for t, g in zip(leaves, saved_grads, strict=True):
-            t.grad = g
-    terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
-    moved = np.zeros(out.shape, dtype=bool)
-
-    def slope(nudge) -> float:
-        """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps), ``nudge(s)`` setting x + s eps v."""
-        with no_grad():
-            nudge(1)
-            plus = np.array(f(*tensors).data, dtype=np.float64)  # a copy: f may return x
-            nudge(-1)
-            change = plus - f(*tensors).data
-            nudge(0)
-        np.logical_or(moved, change != 0, out=moved)
-        return float(np.sum(upstream * change)) / (2 * eps)
-
-    estimates = []
-    for i in checked:
-        t = tensors[i]
-        original = t.data
-        t.data = original.copy()
+    with _left_as_found(module):
+        out = f(*tensors)
+        if not isinstance(out, Tensor) or out.dtype != np.float64:
+            got = out.dtype if isinstance(out, Tensor) else type(out).__name__
+            raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
+        upstream = rng.standard_normal(out.shape)
+        # every leaf backward reaches, and every checked input (one f does not reach has a
+        # gradient of 0, not whatever .grad an earlier backward left)
+        reached = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
+        leaves = list(dict.fromkeys([*reached, *(tensors[i] for i in checked)]))
+        saved_grads = [t.grad for t in leaves]
+        for t in leaves:
+            t.grad = None
         try:
-            if mode == "full":
-                estimates.append(_numeric_full(t, slope, eps))
-            else:
-                estimates.append(_numeric_directions(t, slope, eps, n_directions, rng))
+            if out.requires_grad:
+                out.backward(upstream)
+            analytic = [
+                tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
+                for i in checked
+            ]
         finally:
-            t.data = original
+            for t, g in zip(leaves, saved_grads, strict=True):
+                t.grad = g
+        terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
+        moved = np.zeros(out.shape, dtype=bool)
+
+        def slope(nudge) -> float:
+            """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps); ``nudge(s)`` sets x + s eps v."""
+            with no_grad():
+                nudge(1)
+                plus = np.array(f(*tensors).data, dtype=np.float64)  # a copy: f may return x
+                nudge(-1)
+                change = plus - f(*tensors).data
+                nudge(0)
+            np.logical_or(moved, change != 0, out=moved)
+            return float(np.sum(upstream * change)) / (2 * eps)
+
+        estimates = []
+        for i in checked:
+            t = tensors[i]
+            original = t.data
+            t.data = original.copy()
+            try:
+                if mode == "full":
+                    estimates.append(_numeric_full(t, slope, eps))
+                else:
+                    estimates.append(_numeric_directions(t, slope, eps, n_directions, rng))
+            finally:
+                t.data = original
     rounding = 10 * float(np.sum(terms[moved])) * np.finfo(np.float64).eps / eps
     reports = []
     for i, g, numeric in zip(checked, analytic, estimates, strict=True):
@@ -217,6 +239,22 @@ def gradcheck(
         reports.append(rep)
     passed = all(r.rel_error <= tol for r in reports)
     return GradcheckResult(passed=passed, mode=mode, eps=eps, tol=tol, inputs=reports)
+
+
+@contextmanager
+def _left_as_found(module):
+    """Put the buffers and generator states of ``module`` (None: nothing) back on exit."""
+    buffers, states = [], []
+    if module is not None:
+        buffers = [(b, b.copy()) for _, b in module.named_buffers()]
+        states = [(g, g.bit_generator.state) for _, g in module.named_generators()]
+    try:
+        yield
+    finally:
+        for b, saved in buffers:
+            np.copyto(b, saved)
+        for g, state in states:
+            g.bit_generator.state = state
 
 
 def _as_checked(x, position: int) -> Tensor:

@@ -121,9 +121,6 @@ def test_bad_arguments():
         cr.gradcheck(cr.tanh, cr.tensor(np.ones(3)))
     with pytest.raises(TypeError, match="float64 Tensor"):
         cr.gradcheck(lambda a: a.data, x)
-    for bad in (0, -2, 1.5, True):  # direction mode would check nothing and pass
-        with pytest.raises(ValueError, match=f"n_directions >= 1, got {bad!r}"):
-            cr.gradcheck(broken_sum, t(4), mode="direction", n_directions=bad)
 
 
 def test_arrays_are_checked_and_left_unchanged():

@@ -1,0 +1,122 @@
+"""gradcheck's arguments: checked before any evaluation; the checked model left as found."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.autodiff.tensor import node
+
+
+def _x(shape=(4, 3), seed=0):
+    return cr.tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"n_worst": -1}, ValueError, r"n_worst expected an integer >= 0, got -1"),
+        ({"n_worst": 1.5}, TypeError, r"n_worst expected an integer >= 0, got float 1.5"),
+        ({"n_worst": "3"}, TypeError, r"n_worst expected an integer >= 0, got str '3'"),
+        ({"seed": -1}, ValueError, r"seed expected an integer >= 0, got -1"),
+        ({"seed": None}, TypeError, r"seed expected an integer >= 0, got NoneType None"),
+        ({"seed": 0.5}, TypeError, r"seed expected an integer >= 0, got float 0.5"),
+        ({"n_directions": 0}, ValueError, r"n_directions expected an integer >= 1, got 0"),
+        ({"n_directions": -2}, ValueError, r"n_directions expected an integer >= 1, got -2"),
+        ({"n_directions": 1.5}, TypeError, r"n_directions expected an integer >= 1, got float"),
+        ({"n_directions": True}, TypeError, r"n_directions expected an integer >= 1, got bool"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_bad_counts_and_seeds_are_refused_before_f_runs(mode, kwargs, error, says):
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return cr.tanh(v)
+
+    with pytest.raises(error, match=f"^gradcheck: {says}"):
+        cr.gradcheck(f, _x(), mode=mode, **kwargs)
+    assert calls == []
+
+
+def test_n_worst_lists_that_many_entries_and_numpy_integers_are_counts():
+    def wrong(v):  # the gradient of v * v is 2 v; this one says 3 v
+        return node(v.data * v.data, (v,), lambda g: (3.0 * v.data * g,), "wrong")
+
+    for n in (0, 2, np.int64(5)):
+        result = cr.gradcheck(wrong, _x(), n_worst=n)
+        assert not result and len(result.inputs[0].worst) == n
+    result = cr.gradcheck(wrong, _x(), mode="direction", n_directions=np.int32(2), seed=np.int64(1))
+    assert not result and len(result.inputs[0].worst) == 2
+
+
+def test_f_that_is_not_callable_is_refused_by_type():
+    with pytest.raises(TypeError, match=r"^gradcheck: f expected a callable, got Tensor"):
+        cr.gradcheck(_x(), _x())
+
+
+def test_module_that_is_not_a_module_is_refused_before_f_runs():
+    calls = []
+    with pytest.raises(TypeError, match=r"module expected a chainrule.nn.Module or None, got list"):
+        cr.gradcheck(lambda v: calls.append(1) or cr.tanh(v), _x(), module=[nn.Tanh()])
+    assert calls == []
+
+
+def _batch_norm_net():
+    net = nn.Sequential(nn.Linear(3, 5, rng=0, dtype="float64"), nn.BatchNorm1d(5, dtype="float64"))
+    net.train()
+    with cr.no_grad():
+        net(_x(seed=1))  # running statistics away from their initial zeros and ones
+    return net
+
+
+def _state(net):
+    return {name: value.copy() for name, value in net.named_buffers()}
+
+
+def _assert_same_bits(before, after):
+    assert before.keys() == after.keys()
+    for name in before:
+        assert before[name].tobytes() == after[name].tobytes(), name
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_batch_norm_running_statistics_are_left_as_they_were(mode):
+    # every evaluation in training mode moved them: 1 + 2 per checked entry
+    net = _batch_norm_net()
+    before = _state(net)
+    result = cr.gradcheck(lambda x, *p: net(x), _x(), *net.parameters(), mode=mode, module=net)
+    assert result, str(result)
+    _assert_same_bits(before, _state(net))
+    assert net.training
+
+
+def test_a_module_passed_as_f_is_left_as_it_was():
+    net = _batch_norm_net()
+    before = _state(net)
+    assert cr.gradcheck(net, _x())
+    _assert_same_bits(before, _state(net))
+
+
+def test_dropout_generators_are_left_as_they_were():
+    net = nn.Sequential(nn.Linear(3, 4, rng=0, dtype="float64"), nn.Dropout(0.5, rng=7))
+    before = [g.bit_generator.state for _, g in net.named_generators()]
+    cr.gradcheck(lambda x: net(x), _x(), module=net)
+    assert [g.bit_generator.state for _, g in net.named_generators()] == before
+
+
+def test_the_module_is_restored_when_f_raises():
+    net = _batch_norm_net()
+    before = _state(net)
+    calls = []
+
+    def f(x, *p):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("stop")
+        return net(x)
+
+    with pytest.raises(RuntimeError, match="stop"):
+        cr.gradcheck(f, _x(), *net.parameters(), module=net)
+    _assert_same_bits(before, _state(net))
