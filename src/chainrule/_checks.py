@@ -31,7 +31,10 @@ def real(
             f"{owner}: {name} expected a real number {_interval(low, high, low_open, high_open)}, "
             f"got {type(value).__name__} {value!r}"
         )
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an integer beyond float64's range
+        x = math.inf
     ok = math.isfinite(x)
     if ok and low is not None:
         ok = x > low if low_open else x >= low
@@ -69,7 +72,9 @@ def boolean(owner: str, name: str, value) -> bool:
 
 
 def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:
-    if value not in options:
+    """``value`` when it is one of the strings ``options``, else ``ValueError`` (an array
+    is refused, not compared element by element)."""
+    if not isinstance(value, str) or value not in options:
         expected = " or ".join(repr(o) for o in options)
         raise ValueError(f"{owner}: {name} expected {expected}, got {value!r}")
     return value

@@ -1,0 +1,23 @@
+"""The shared argument checks: typed errors that say what was expected and what came."""
+
+import numpy as np
+import pytest
+
+from chainrule import _checks
+from chainrule.data import load_mnist, make_moons
+
+
+def test_an_integer_too_large_for_a_float_is_a_value_error():
+    # float(10**400) raised an untyped OverflowError
+    with pytest.raises(ValueError, match=r"make_moons: noise expected a finite number >= 0"):
+        make_moons(100, noise=10**400)
+    with pytest.raises(ValueError, match=r"f: x expected a finite number in \[0, 1\], got 1000"):
+        _checks.real("f", "x", 10**400, low=0.0, high=1.0)
+
+
+@pytest.mark.parametrize("value", [np.array(["train"]), np.array(["train", "test"]), b"train"])
+def test_a_choice_is_a_str_among_the_options(value):
+    # an array compared equal element by element: one name passed the check (and failed
+    # later as unhashable), two raised NumPy's "truth value ... is ambiguous"
+    with pytest.raises(ValueError, match=r"load_mnist: split expected 'train' or 'test', got "):
+        load_mnist(value)
