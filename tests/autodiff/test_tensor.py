@@ -353,3 +353,12 @@ def test_a_reduction_to_0d_holds_a_0d_array_not_a_numpy_scalar(call):
     assert type(out.data) is np.ndarray
     assert out.data.shape == () and out.data.flags.writeable
     out.backward()
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_a_softmax_over_an_empty_axis_is_refused_naming_it(name):
+    # NumPy said "zero-size array to reduction operation maximum which has no identity"
+    x = cr.tensor(np.zeros((3, 0)), requires_grad=True)
+    with pytest.raises(ValueError, match=rf"{name}: expected at least one entry along axis 1"):
+        getattr(cr, name)(x)
+    assert getattr(cr, name)(cr.tensor(np.zeros((0, 4))), axis=1).shape == (0, 4)

@@ -127,6 +127,16 @@ def _leaky_relu_kernel(x, alpha):
     return out, lambda g: (xp.where(positive, g, alpha * g),)
 
 
+def _distribution_axis(a, axis, op: str) -> int:
+    """``axis`` normalized, when ``a`` has an entry along it to share the probability."""
+    axis = normalize_axis(axis, a.ndim, op)
+    if a.shape[axis] == 0:
+        raise ValueError(
+            f"{op}: expected at least one entry along axis {axis}, got shape {a.shape}"
+        )
+    return axis
+
+
 def _shifted(x, axis: int):
     """x - max(x) along ``axis``: the log-sum-exp shift that keeps exp() from overflowing."""
     return x - x.max(axis=axis, keepdims=True)
@@ -139,7 +149,7 @@ def log_softmax(a, axis: int = -1):
     d/da: g - softmax(a) * sum(g) along ``axis``.
     """
     a = floating(a, "log_softmax")
-    axis = normalize_axis(axis, a.ndim, "log_softmax")
+    axis = _distribution_axis(a, axis, "log_softmax")
     return apply("log_softmax", _log_softmax_kernel, (a,), axis)
 
 
@@ -164,7 +174,7 @@ def softmax(a, axis: int = -1):
     d/da: p * (g - sum(g * p)) along ``axis``.
     """
     a = floating(a, "softmax")
-    axis = normalize_axis(axis, a.ndim, "softmax")
+    axis = _distribution_axis(a, axis, "softmax")
     return apply("softmax", _softmax_kernel, (a,), axis)
 
 
