@@ -47,23 +47,31 @@ __all__ = [
 
 
 def as_generator(
-    rng: np.random.Generator | int | None, *, allow_none: bool = True
+    rng: np.random.Generator | int | None,
+    *,
+    allow_none: bool = True,
+    owner: str = "as_generator",
+    name: str = "rng",
 ) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a generator (returned as is), a seed, or None.
 
     ``None`` gives a generator seeded from the operating system (not reproducible); with
     ``allow_none=False`` (data splits and synthetic sets, which must be reproducible) it is
-    refused like any other non-seed.
+    refused like any other non-seed. Errors name the caller ``owner`` and its argument
+    ``name``.
     """
     if isinstance(rng, np.random.Generator):
         return rng
     seed = isinstance(rng, int | np.integer) and not isinstance(rng, bool)
     if seed and rng < 0:
-        raise ValueError(f"expected a seed >= 0, got {rng}")
+        raise ValueError(f"{owner}: {name} expected a seed >= 0, got {rng}")
     if seed or (rng is None and allow_none):
         return np.random.default_rng(rng)
     accepted = ", an int seed or None" if allow_none else " or an int seed"
-    raise TypeError(f"expected a numpy.random.Generator{accepted}, got {type(rng).__name__}")
+    raise TypeError(
+        f"{owner}: {name} expected a numpy.random.Generator{accepted}, got "
+        f"{type(rng).__name__} {rng!r:.80}"
+    )
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -97,12 +105,12 @@ def _float(dtype) -> np.dtype:
 # each initializer resolves its dtype before drawing: a refused one leaves rng as it was
 def _gaussian(shape, rng, dtype, std: float) -> np.ndarray:
     dtype = _float(dtype)
-    return (as_generator(rng).standard_normal(shape) * std).astype(dtype)
+    return (as_generator(rng, owner="initializer").standard_normal(shape) * std).astype(dtype)
 
 
 def _uniform(shape, rng, dtype, limit: float) -> np.ndarray:
     dtype = _float(dtype)
-    return as_generator(rng).uniform(-limit, limit, shape).astype(dtype)
+    return as_generator(rng, owner="initializer").uniform(-limit, limit, shape).astype(dtype)
 
 
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
@@ -136,7 +144,7 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     dtype = _float(dtype)
     # NumPy draws low + (high - low) * u: the span must be finite too
     _within("uniform", dtype, max(abs(low), abs(high), high - low), f"low={low}, high={high}")
-    return as_generator(rng).uniform(low, high, shape).astype(dtype)
+    return as_generator(rng, owner="initializer").uniform(low, high, shape).astype(dtype)
 
 
 def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
@@ -259,4 +267,4 @@ def initialize(spec: str | dict, shape, rng=None, dtype="float32") -> np.ndarray
     spec = check_spec(spec)
     params = dict(spec) if isinstance(spec, dict) else {"name": spec}
     fn = get_initializer(params.pop("name"))
-    return fn(shape, as_generator(rng), dtype, **params)
+    return fn(shape, as_generator(rng, owner="initializer"), dtype, **params)

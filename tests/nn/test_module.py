@@ -211,9 +211,9 @@ def test_from_config_draws_every_layer_from_one_generator_for_any_int_seed(seed)
 @pytest.mark.parametrize(
     ("rng", "error", "match"),
     [
-        (True, TypeError, "expected a numpy.random.Generator, an int seed or None, got bool"),
-        (-1, ValueError, "expected a seed >= 0, got -1"),
-        ("0", TypeError, "got str"),
+        (True, TypeError, "rng expected a numpy.random.Generator, an int seed or None, got bool"),
+        (-1, ValueError, "from_config: rng expected a seed >= 0, got -1"),
+        ("0", TypeError, "from_config: rng expected .* got str '0'"),
     ],
 )
 def test_from_config_refuses_a_bad_rng_by_name(rng, error, match):
@@ -348,3 +348,19 @@ def test_dropout_layers_drawing_from_one_generator_still_save(tmp_path):
         nn.Sequential(nn.Linear(3, 3, rng=0), drop, nn.Linear(3, 3, rng=1), drop).shared_entries()
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda: nn.Linear(2, 2, rng=True), "Linear: rng expected"),
+        (lambda: nn.Dropout(0.5, rng=1.5), "Dropout: rng expected"),
+        (lambda: cr.init.he_normal((2, 2), rng="0"), "initializer: rng expected"),
+        (lambda: cr.data.make_moons(10, seed=None), "make_moons: seed expected"),
+        (lambda: cr.data.train_dev_test_split(np.ones(9), np.ones(9), seed=2.0), "seed expected"),
+    ],
+)
+def test_a_bad_generator_or_seed_is_refused_naming_its_owner(call, says):
+    # the message named neither the function nor the argument
+    with pytest.raises(TypeError, match=says):
+        call()

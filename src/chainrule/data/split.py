@@ -109,7 +109,7 @@ def train_dev_test_split(
         )
     if stratify and y.ndim != 1:
         raise ValueError(f"stratify needs 1-D class labels y, got shape {y.shape}")
-    rng = as_generator(seed, allow_none=False)
+    rng = as_generator(seed, allow_none=False, owner="train_dev_test_split", name="seed")
     if stratify:
         indices = _stratified_parts(y, sizes, rng)
     else:

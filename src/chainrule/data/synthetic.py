@@ -250,7 +250,7 @@ def _start(
         raise TypeError(f"dtype must be a floating-point type such as float32, got {dtype!r}")
     for name, value in scales.items():
         _checks.real(owner, name, value, low=0.0)
-    return as_generator(seed, allow_none=False)
+    return as_generator(seed, allow_none=False, owner=owner, name="seed")
 
 
 def _per_class(n: int, k: int) -> list[int]:

@@ -36,7 +36,7 @@ class Dropout(Module):
         self.keep_prob = _checks.real(
             "Dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0
         )
-        self.register_generator("rng", as_generator(rng))
+        self.register_generator("rng", as_generator(rng, owner="Dropout"))
 
     def forward(self, x):
         if self.keep_prob == 1.0:

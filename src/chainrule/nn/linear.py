@@ -51,7 +51,9 @@ class Linear(Module):
         self.out_features = out_features
         self.init = check_spec(init)
         self.dtype = as_dtype(dtype)
-        weight = initialize(self.init, (in_features, out_features), as_generator(rng), self.dtype)
+        weight = initialize(
+            self.init, (in_features, out_features), as_generator(rng, owner="Linear"), self.dtype
+        )
         self.register_parameter("weight", Tensor(weight, requires_grad=True))
         self.bias = None
         if bias:

@@ -65,7 +65,7 @@ class Sequential(Module):
                 f"got keys {sorted(config)}"
             )
         if rng is not None:  # one generator shared in order, so a seed is reproducible
-            rng = as_generator(rng)
+            rng = as_generator(rng, owner=f"{cls.__name__}.from_config")
         return cls(*(from_config(layer, rng) for layer in layers))
 
 
