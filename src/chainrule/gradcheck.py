@@ -45,7 +45,7 @@ from chainrule import _checks
 from chainrule.autodiff.graph import toposort
 from chainrule.autodiff.mode import no_grad
 from chainrule.autodiff.tensor import Tensor
-from chainrule.nn.module import Module
+from chainrule.nn.module import Module, SideState
 
 MODES = ("full", "direction")
 
@@ -244,17 +244,15 @@ def gradcheck(
 @contextmanager
 def _left_as_found(module):
     """Put the buffers and generator states of ``module`` (None: nothing) back on exit."""
-    buffers, states = [], []
-    if module is not None:
-        buffers = [(b, b.copy()) for _, b in module.named_buffers()]
-        states = [(g, g.bit_generator.state) for _, g in module.named_generators()]
+    if module is None:
+        yield
+        return
+    side = SideState(module)
+    saved = side.save()
     try:
         yield
     finally:
-        for b, saved in buffers:
-            np.copyto(b, saved)
-        for g, state in states:
-            g.bit_generator.state = state
+        side.restore(saved)
 
 
 def _as_checked(x, position: int) -> Tensor:

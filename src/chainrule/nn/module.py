@@ -314,3 +314,29 @@ class Module:
             child = repr(getattr(self, name)).replace("\n", "\n  ")
             line += f"\n  ({name}): {child}"
         return line
+
+
+class SideState:
+    """What evaluating a module tree changes besides its output: its buffers (batch-norm
+    running statistics) and its random generators (dropout's draws). Found once, at
+    construction; :meth:`save` copies their values and :meth:`restore` puts saved values
+    back, bit for bit, for callers that must undo an evaluation (a gradient check, a
+    traced step that was refused and runs again eagerly)."""
+
+    __slots__ = ("_bit_generators", "_buffers")
+
+    def __init__(self, module: Module):
+        self._bit_generators = [g.bit_generator for _, g in module.named_generators()]
+        self._buffers = [b for _, b in module.named_buffers()]
+
+    def save(self) -> tuple[list, list]:
+        """The generators' states and copies of the buffers."""
+        return [g.state for g in self._bit_generators], [b.copy() for b in self._buffers]
+
+    def restore(self, saved: tuple[list, list]) -> None:
+        """Put back values :meth:`save` returned."""
+        states, values = saved
+        for g, state in zip(self._bit_generators, states, strict=True):
+            g.state = state
+        for b, value in zip(self._buffers, values, strict=True):
+            np.copyto(b, value)
