@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule import nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
-from chainrule.files import FormatError, read_tree, write_tree
+from chainrule.files import FormatError, read_tree, split_tree, write_tree
 from chainrule.nn.registry import LAYERS
 
 FORMAT = "chainrule.model"
@@ -42,7 +42,7 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     ``TypeError``: ``model`` is not a :class:`~chainrule.nn.Module`; ``scaler`` is not a
     :class:`Standardizer` or :class:`MinMaxScaler` (exactly: ``load`` builds those
     classes, not subclasses); ``labels`` is not a list or tuple of str; ``metadata`` is
-    not a dict.
+    not a dict of pure data (see :func:`chainrule.files.split_tree`).
 
     ``ValueError``: the model uses one layer or tensor in two places (see
     :meth:`~chainrule.nn.Module.shared_entries`), which its architecture would rebuild as
@@ -82,10 +82,12 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
         problem = labels_problem(labels, model)
         if problem:
             raise ValueError(f"labels: {problem}")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(
-            f"save: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
-        )
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(
+                f"save: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
+            )
+        split_tree(metadata, "metadata")  # TypeError for what is not pure data
     if scaler is not None:
         if SCALERS.get(type(scaler).__name__) is not type(scaler):
             raise TypeError(

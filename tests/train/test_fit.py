@@ -1,14 +1,18 @@
 """fit(): learning, history, early stopping, determinism, bad input."""
 
 import io
+import json
 import math
+import re
 
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule import nn, optim
+from chainrule.files import json_text
 from chainrule.train import (
+    CheckpointDir,
     EarlyStopping,
     HistoryLogger,
     LambdaCallback,
@@ -804,6 +808,17 @@ def test_batch_norm_with_a_batch_of_one_example_is_refused_before_the_first_step
         "labels",
         "dev_targets",
         "metrics_a_string",
+        "metrics_not_a_list",
+        "callbacks_not_a_list",
+        "regularization",
+        "dev_not_a_pair",
+        "save_extras_not_a_dict",
+        "save_extras_unknown_key",
+        "scaler",
+        "scaler_unfitted",
+        "labels_a_string",
+        "metadata_not_a_dict",
+        "metadata_not_pure_data",
     ],
 )
 def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
@@ -829,7 +844,7 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
         ),
         "labels": (
             ValueError,
-            "save_extras: labels: expected 2 labels, one per output of the model, got 3",
+            "labels: expected 2 labels, one per output of the model, got 3",
             {"save_extras": {"labels": ["a", "b", "c"]}},
         ),
         "dev_targets": (
@@ -841,6 +856,63 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
             TypeError,
             "metrics must be a list of metric names, got the string 'accuracy'; write ['accuracy']",
             {"metrics": "accuracy"},
+        ),
+        "metrics_not_a_list": (
+            TypeError,
+            "Trainer: metrics expected a list of metric names, got int 5",
+            {"metrics": 5},
+        ),
+        "callbacks_not_a_list": (
+            TypeError,
+            "Trainer: callbacks expected a list of Callback instances, got int 5",
+            {"callbacks": 5},
+        ),
+        "regularization": (
+            TypeError,
+            "Trainer: regularization expected a callable (model, n_train) -> Tensor, got float 0.1",
+            {"regularization": 0.1},
+        ),
+        "dev_not_a_pair": (
+            TypeError,
+            "dev expected a pair (X_dev, y_dev), got ndarray",
+            {"dev": Xd},
+        ),
+        # ModelCheckpoint's first save, after an epoch of training, used to refuse these
+        "save_extras_not_a_dict": (
+            TypeError,
+            "Trainer: save_extras expected a dict of chainrule.save's keyword arguments "
+            "(scaler, labels, metadata), got list ['a', 'b']",
+            {"save_extras": ["a", "b"]},
+        ),
+        "save_extras_unknown_key": (
+            ValueError,
+            "save_extras: expected keys among ['scaler', 'labels', 'metadata'], got ['scalar']",
+            {"save_extras": {"scalar": None}},
+        ),
+        "scaler": (
+            TypeError,
+            "scaler expected a Standardizer or MinMaxScaler, got int",
+            {"save_extras": {"scaler": 5}},
+        ),
+        "scaler_unfitted": (
+            ValueError,
+            "scaler expected a fitted scaler, got Standardizer is not fitted",
+            {"save_extras": {"scaler": cr.data.Standardizer()}},
+        ),
+        "labels_a_string": (  # it was saved as the labels ['a', 'b']
+            TypeError,
+            "labels expected a list of str, one class name per output, got str 'ab'",
+            {"save_extras": {"labels": "ab"}},
+        ),
+        "metadata_not_a_dict": (
+            TypeError,
+            "metadata expected a dict, got int 5",
+            {"save_extras": {"metadata": 5}},
+        ),
+        "metadata_not_pure_data": (  # refused at ModelCheckpoint's first save
+            TypeError,
+            "cannot store object at metadata.run: not pure data",
+            {"save_extras": {"metadata": {"run": object()}}},
         ),
     }[option]
     model = moons_model()
@@ -948,7 +1020,169 @@ def test_model_checkpoint_refuses_a_model_it_could_not_save_before_training(moon
             progress=False)  # fmt: skip
     for name, value in model.state_dict().items():  # not one step was taken
         assert np.array_equal(value, before[name]), name
+    with pytest.raises(ValueError, match="shares layers or tensors"):  # save_extras: to save it
+        cr.train.Trainer(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1),
+                         save_extras={"labels": ["a", "b"]})  # fmt: skip
 
 
 def test_numpy_bools_are_taken_where_bools_are():
     assert EarlyStopping(restore_best_weights=np.True_).restore_best_weights is True
+
+
+def test_fit_needs_an_optimizer_and_says_so_before_anything_runs(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    before = model.state_dict()
+    trainer = cr.train.Trainer(model, "cross_entropy", None, progress=False)  # evaluates only
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "Trainer: optimizer expected a chainrule.optim optimizer, got NoneType None"
+        ),
+    ):
+        trainer.fit(X, y)
+    with pytest.raises(TypeError, match="optimizer expected a chainrule.optim optimizer, got str"):
+        fit(model, "cross_entropy", "adam", X, y, progress=False)
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+    assert set(trainer.evaluate(X, y)) == {"loss", "accuracy"}
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "error", "got"),
+    [(2.5, TypeError, "float 2.5"), (0, ValueError, "0"), ("8", TypeError, "str '8'")],
+)
+def test_predict_and_evaluate_check_their_batch_size(batch_size, error, got):
+    model = moons_model()
+    X, y = np.ones((3, 2), np.float32), np.zeros(3, np.int64)
+    with pytest.raises(
+        error, match=re.escape(f"predict: batch_size expected an integer >= 1, got {got}")
+    ):
+        predict(model, X, batch_size=batch_size)
+    with pytest.raises(
+        error, match=re.escape(f"evaluate: batch_size expected an integer >= 1, got {got}")
+    ):
+        evaluate(model, "cross_entropy", X, y, batch_size=batch_size)
+    assert predict(model, X, batch_size=np.int64(2)).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "says"),
+    [
+        (
+            lambda: EarlyStopping(monitor=5),
+            TypeError,
+            "EarlyStopping: monitor expected the name of a logged key (str), got int 5",
+        ),
+        (
+            lambda: ModelCheckpoint("unused", monitor=None),
+            TypeError,
+            "ModelCheckpoint: monitor expected the name of a logged key (str), got NoneType None",
+        ),
+        (
+            lambda: EarlyStopping(mode="best"),
+            ValueError,
+            "EarlyStopping: mode expected 'auto' or 'min' or 'max', got 'best'",
+        ),
+        (
+            lambda: ModelCheckpoint("unused", mode=5),
+            ValueError,
+            "ModelCheckpoint: mode expected 'auto' or 'min' or 'max', got 5",
+        ),
+        (  # a string 'no' is truthy: it saved
+            lambda: ModelCheckpoint("unused", save_best="no"),
+            TypeError,
+            "ModelCheckpoint: save_best expected True or False, got 'no'",
+        ),
+        (
+            lambda: ModelCheckpoint("unused", save_last=None),
+            TypeError,
+            "ModelCheckpoint: save_last expected True or False, got None",
+        ),
+        (
+            lambda: LambdaCallback(on_epoch_end=5),
+            TypeError,
+            "LambdaCallback: on_epoch_end expected a callable, got int 5",
+        ),
+        (
+            lambda: LambdaCallback(on_batch_end=print, on_train_begin="log"),
+            TypeError,
+            "LambdaCallback: on_train_begin expected a callable, got str 'log'",
+        ),
+        (
+            lambda: CheckpointDir("unused", keep=1.5),
+            TypeError,
+            "CheckpointDir: keep expected an integer >= 1, got float 1.5",
+        ),
+        (
+            lambda: CheckpointDir("unused", keep=0),
+            ValueError,
+            "CheckpointDir: keep expected an integer >= 1, got 0",
+        ),
+        (  # drew its bar at the first batch's end
+            lambda: ProgressBar(quiet=False, width=2.5),
+            TypeError,
+            "ProgressBar: width expected an integer >= 1, got float 2.5",
+        ),
+        (
+            lambda: ProgressBar(quiet="yes"),
+            TypeError,
+            "ProgressBar: quiet expected True or False, got 'yes'",
+        ),
+        (  # wrote its line at the first epoch's end
+            lambda: ProgressBar(stream="log.txt"),
+            TypeError,
+            "ProgressBar: stream expected a text stream (with write and flush), got str 'log.txt'",
+        ),
+    ],
+)
+def test_callback_and_checkpoint_settings_are_checked_when_built(make, error, says):
+    with pytest.raises(error, match=re.escape(says)):
+        make()
+
+
+def test_the_logged_lr_is_the_rate_a_callback_set_at_the_epochs_start(moons):
+    X, y, _, _ = moons
+    model = moons_model()
+    used = []
+
+    def set_lr(trainer, epoch):
+        trainer.optimizer.lr = 0.01 * (epoch + 1)
+
+    def record(trainer, batch, loss):
+        if batch == 0:
+            used.append(trainer.optimizer.current_lr)
+
+    history = fit(
+        model,
+        "cross_entropy",
+        optim.SGD(model.named_parameters(), lr=0.5),
+        X,
+        y,
+        epochs=3,
+        callbacks=[LambdaCallback(on_epoch_begin=set_lr, on_batch_end=record)],
+        progress=False,
+    )
+    assert used == [0.01 * (epoch + 1) for epoch in range(3)]
+    assert history.column("lr") == used
+
+
+def test_a_history_logger_before_the_stopper_writes_the_runs_stopped_reason(moons, tmp_path):
+    X, y, _, _ = moons
+    model = moons_model()
+    path = tmp_path / "h.json"
+    history = fit(
+        model,
+        "cross_entropy",
+        optim.SGD(model.named_parameters(), lr=0.05),
+        X,
+        y,
+        epochs=10,
+        callbacks=[  # the stopper decides after the logger has written the epoch
+            HistoryLogger(path),
+            EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0),
+        ],
+        progress=False,
+    )
+    assert history.stopped_reason == "early_stopping"
+    assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))

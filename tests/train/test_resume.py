@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from chainrule.train import (
     HistoryLogger,
     LambdaCallback,
     ModelCheckpoint,
+    Trainer,
     TrainingInterrupted,
     fit,
 )
@@ -223,6 +225,70 @@ def test_resume_with_another_batch_size_is_refused(tmp_path):
             resume_from=tmp_path / "ckpt",
             progress=False,
         )
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"shuffle": False}, "expected the run's shuffle=True, got shuffle=False"),
+        ({"drop_last": True}, "expected the run's drop_last=False, got drop_last=True"),
+        ({"n": 150}, "expected the run's 200 training examples, got 150 training examples"),
+        (
+            {"n": 100, "shuffle": False, "batch_size": 8},
+            "expected the run's batch_size=16, 200 training examples, shuffle=True, got "
+            "batch_size=8, 100 training examples, shuffle=False",
+        ),
+    ],
+    ids=["shuffle", "drop_last", "training_set_size", "several"],
+)
+def test_a_resume_that_would_walk_other_batches_is_refused(tmp_path, change, says):
+    # each went on silently, unlike the uninterrupted run
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 10:  # mid-epoch: past a smaller set's batches
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 3, callbacks=[LambdaCallback(on_batch_end=interrupt)])
+    X, y, model, opt = make_run(tmp_path)
+    n = change.pop("n", len(X))
+    options = {"epochs": 3, "batch_size": 16, "progress": False, **change}
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=re.escape(says)):
+        fit(model, "cross_entropy", opt, X[:n], y[:n], resume_from=tmp_path / "ckpt", **options)
+    assert_unchanged(model, before)
+    assert opt.state_dict()["step_count"] == 0
+
+
+def test_a_checkpoint_without_the_batch_settings_resumes_as_before(tmp_path):
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    _, _, straight = train(tmp_path, 2, ckpt="straight")
+    train(tmp_path, 1)
+    for path in CheckpointDir(tmp_path / "ckpt").files():  # as written before the new keys
+        state = load_checkpoint(path)
+        del state["n_train"], state["shuffle"], state["drop_last"]
+        save_checkpoint(path, state)
+    _, _, resumed = train(tmp_path, 2, resume=tmp_path / "ckpt")
+    assert resumed.step_losses == straight.step_losses
+
+
+def test_a_fit_without_resume_after_a_refused_resume_is_a_fresh_run(tmp_path):
+    # the refused resume had put the checkpoint's history, epoch and stop flag in place: the
+    # next fit returned that early-stopped run's history, training nothing
+    train(tmp_path, 20, callbacks=[EarlyStopping(monitor="train_loss", patience=0, min_delta=10)])
+    (tmp_path / "taken.json").mkdir()
+    logger = HistoryLogger(tmp_path / "taken.json")
+    X, y, model, opt = make_run(tmp_path)
+    stopper = EarlyStopping(monitor="train_loss", patience=100)
+    trainer = Trainer(model, "cross_entropy", opt, epochs=3, batch_size=16, seed=5,
+                      callbacks=[stopper, logger], progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="taken.json is a directory"):
+        trainer.fit(X, y, resume_from=tmp_path / "ckpt")
+    logger.path = tmp_path / "history.json"
+    history = trainer.fit(X, y)
+    assert history.stopped_reason == "completed" and history.column("epoch") == [1, 2, 3]
+    assert json.loads(logger.path.read_text())["stopped_reason"] == "completed"
+    assert stopper.best == min(history.column("train_loss"))
 
 
 def test_missing_resume_source(tmp_path):
@@ -460,6 +526,19 @@ def test_an_early_stopped_run_stays_stopped_on_resume(tmp_path):
     assert resumed.epochs == history.epochs and resumed.step_losses == history.step_losses
     assert_unchanged(resumed_model, model.state_dict())  # the best epoch's weights, restored
     assert len(CheckpointDir(tmp_path / "ckpt").files()) == 2  # nothing new written
+
+
+def test_a_history_logger_writes_the_history_of_a_resume_that_stays_stopped(tmp_path):
+    # no epoch ends: the logger wrote nothing, or left an earlier run's file as it was
+    stopper = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    _, _, history = train(tmp_path, 20, callbacks=[stopper])
+    path = tmp_path / "history.json"
+    path.write_text('{"stopped_reason": "interrupted"}')  # say, an earlier run's
+    again = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    train(tmp_path, 20, resume=tmp_path / "ckpt", callbacks=[again, HistoryLogger(path)])
+    saved = json.loads(path.read_text())
+    assert saved["stopped_reason"] == "early_stopping"
+    assert len(saved["epochs"]) == len(history.epochs) == 2
 
 
 def test_an_early_stopping_state_saved_without_stopped_epoch_resumes_with_none(tmp_path):

@@ -49,7 +49,10 @@ class Callback:
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``.
+
+    ``ValueError`` for a name that is not a hook, ``TypeError`` for a hook that is not
+    callable, when it is built."""
 
     def __init__(self, **hooks):
         valid = {
@@ -65,16 +68,20 @@ class LambdaCallback(Callback):
                 f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(valid)}"
             )
         for name, fn in hooks.items():
+            if not callable(fn):
+                raise TypeError(
+                    f"LambdaCallback: {name} expected a callable, got {type(fn).__name__} {fn!r}"
+                )
             setattr(self, name, fn)
 
 
 _HIGHER_IS_BETTER = ("acc", "accuracy", "f1", "precision", "recall", "r2")
 
 
-def resolve_mode(monitor: str, mode: str) -> str:
-    """``"min"`` or ``"max"``; ``"auto"`` maximizes accuracy-like keys and minimizes the rest."""
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+def resolve_mode(owner: str, monitor: str, mode: str) -> str:
+    """``"min"`` or ``"max"``; ``"auto"`` maximizes accuracy-like keys and minimizes the rest
+    (``ValueError``, naming ``owner``, for another ``mode``)."""
+    _checks.choice(owner, "mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     return "max" if monitor.rsplit("_", 1)[-1] in _HIGHER_IS_BETTER else "min"
@@ -84,9 +91,14 @@ class _Monitor:
     """Tracks the best value of one logged key (shared by early stopping and checkpoints)."""
 
     def __init__(self, owner: str, monitor: str, mode: str, min_delta: float):
+        if not isinstance(monitor, str):
+            raise TypeError(
+                f"{owner}: monitor expected the name of a logged key (str), got "
+                f"{type(monitor).__name__} {monitor!r}"
+            )
         min_delta = _checks.real(owner, "min_delta", min_delta, low=0.0)
         self.monitor = monitor
-        self.mode = resolve_mode(monitor, mode)
+        self.mode = resolve_mode(owner, monitor, mode)
         self.min_delta = min_delta
         self.reset()
 
@@ -230,6 +242,8 @@ class ModelCheckpoint(Callback):
         save_best: bool = True,
         save_last: bool = True,
     ):
+        save_best = _checks.boolean("ModelCheckpoint", "save_best", save_best)
+        save_last = _checks.boolean("ModelCheckpoint", "save_last", save_last)
         if not (save_best or save_last):
             raise ValueError("ModelCheckpoint: expected save_best or save_last to be True")
         self.directory = Path(directory)
@@ -267,8 +281,12 @@ class ModelCheckpoint(Callback):
 
 
 class HistoryLogger(Callback):
-    """Write the history after every epoch: ``.csv`` as a table of the epoch logs,
-    ``.json`` as the whole :class:`History` (step losses and gradient norms too)."""
+    """Write the history after every epoch and when training ends: ``.csv`` as a table of
+    the epoch logs, ``.json`` as the whole :class:`History` (step losses and gradient norms
+    too). The write at the end has the run's final ``stopped_reason``, also when a callback
+    after this one in the list stopped the run, and is made for a resumed run that was
+    already stopped too (it trains no epoch). After a Ctrl-C the file holds the history as
+    of the last finished epoch."""
 
     def __init__(self, path):
         self.path = Path(path)
@@ -281,7 +299,12 @@ class HistoryLogger(Callback):
             raise ValueError(f"HistoryLogger: expected a file path, but {blocked}")
 
     def on_epoch_end(self, trainer, epoch, logs):
-        history = trainer.history
+        self._write(trainer.history)
+
+    def on_train_end(self, trainer):
+        self._write(trainer.history)
+
+    def _write(self, history) -> None:
         csv = self.path.suffix == ".csv"
         atomic_write(
             self.path, (history.to_csv() if csv else json_text(history.to_dict())).encode()
@@ -296,15 +319,23 @@ class ProgressBar(Callback):
     batch is smaller.
 
     Quiet when ``quiet=True``, and by default when the stream is not a terminal (logs and
-    CI output get one summary line per epoch instead).
+    CI output get one summary line per epoch instead). ``stream`` (default ``sys.stderr``)
+    needs ``write`` and ``flush``; ``width``, the bar's characters, is an integer >= 1.
     """
 
     def __init__(self, quiet: bool | None = None, stream=None, width: int = 24):
+        if quiet is not None:
+            quiet = _checks.boolean("ProgressBar", "quiet", quiet)
+        if stream is not None and not (hasattr(stream, "write") and hasattr(stream, "flush")):
+            raise TypeError(
+                "ProgressBar: stream expected a text stream (with write and flush), got "
+                f"{type(stream).__name__} {stream!r}"
+            )
+        self.width = _checks.integer("ProgressBar", "width", width, low=1)
         self.stream = stream if stream is not None else sys.stderr
         interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.live = not quiet and (quiet is False or interactive)
         self.summary = not quiet
-        self.width = width
 
     def on_epoch_begin(self, trainer, epoch):
         self._start = self._last = time.perf_counter()

@@ -5,8 +5,10 @@ buffers, the optimizer state (moments, step and epoch counters, hence the schedu
 position), the state of every random generator (the shuffler's state at the start of the
 current epoch, each dropout layer's), the position (epoch and batches done), the partial
 sums of the running epoch, the callbacks' state (with each callback's type name), whether a
-callback stopped the run, and the history so far. The callback types and the stop flag came
-after version 2's first files, which load without them.
+callback stopped the run, what decides the batches (``batch_size``, the number of training
+examples, ``shuffle`` and ``drop_last``, which a resume must share) and the history so far.
+The callback types, the stop flag and the batch settings other than ``batch_size`` came
+after version 2's first files, which load without them (those settings then go unchecked).
 
 :class:`CheckpointDir` keeps the newest ``keep`` files of a run. Writes are atomic, so a
 crash mid-write leaves the previous file intact; if the newest file is unreadable anyway
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.files import FormatError, read_tree, split_tree, write_tree
 from chainrule.train.history import History
 
@@ -59,10 +62,8 @@ class CheckpointDir:
     """The numbered checkpoints of one run in ``directory``, keeping the newest ``keep``."""
 
     def __init__(self, directory, keep: int = 2):
-        if keep < 1:
-            raise ValueError(f"keep must be >= 1, got {keep}")
+        self.keep = _checks.integer("CheckpointDir", "keep", keep, low=1)
         self.directory = Path(directory)
-        self.keep = keep
 
     def files(self) -> list[Path]:
         """Checkpoint files, oldest first."""
@@ -124,14 +125,21 @@ _STATE = {
 _POSITION = {"batch": int, "examples": int, "elapsed": (int, float)}
 
 
+def _setting(key: str, value) -> str:
+    """One batch setting as an error message names it."""
+    return f"{value!r} training examples" if key == "n_train" else f"{key}={value!r}"
+
+
 def _is(x, kind=(int, float)) -> bool:
     """``isinstance(x, kind)``, a bool not counting as a number (JSON keeps them apart)."""
     return isinstance(x, kind) and not isinstance(x, bool)
 
 
-def check_state(path, state: dict, batches_per_epoch: int) -> History:
+def check_state(path, state: dict, batches_per_epoch: int, batching: dict) -> History:
     """The checkpoint's history, after checking that ``state`` has the structure ``fit``
-    writes: every key of the right type, the epoch counting the history's rows, the
+    writes: every key of the right type, the settings that decide the batches those of
+    this run (``batching``: ``batch_size``, ``n_train``, ``shuffle``, ``drop_last``; each
+    but ``batch_size`` only if the file has it), the epoch counting the history's rows, the
     position a batch of this run's epochs (``batches_per_epoch``) with a shuffler state a
     PCG64 takes, predictions and labels that count its examples, and one recorded type
     per saved callback state (the generators' and callbacks' states are checked as they
@@ -149,6 +157,13 @@ def check_state(path, state: dict, batches_per_epoch: int) -> History:
         if not _is(value, kind):
             article = "an" if kind.__name__[0] in "aeiou" else "a"
             raise refuse(key, f"{article} {kind.__name__}", value if key in state else "nothing")
+    other = [key for key, value in batching.items() if state.get(key, value) != value]
+    if other:
+        saved, given = ([_setting(key, s[key]) for key in other] for s in (state, batching))
+        raise ValueError(
+            f"resume_from {path}: expected the run's {', '.join(saved)}, got "
+            f"{', '.join(given)}; a resume must walk the batches of the run it continues"
+        )
     try:
         history = History.from_dict(state["history"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -14,6 +14,7 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from chainrule.data._checks import check_finite
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.nn import BatchNorm1d
+from chainrule.optim import Optimizer
 from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
@@ -113,6 +115,31 @@ def _labels(y: np.ndarray) -> np.ndarray:
     return y.reshape(-1).astype(np.int64)
 
 
+_SAVE_EXTRAS = ("scaler", "labels", "metadata")
+
+
+def _save_extras(extras, model) -> dict:
+    """``extras`` (None: none) as a dict of :func:`chainrule.save`'s keyword arguments.
+    Other keys, and extras or a ``model`` that ``save`` would refuse
+    (:func:`chainrule.io.check_saveable`), are refused (``TypeError``, ``ValueError``) when
+    the Trainer is built, not at ModelCheckpoint's first save after an epoch of training."""
+    if extras is None:
+        return {}
+    if not isinstance(extras, dict):
+        raise TypeError(
+            "Trainer: save_extras expected a dict of chainrule.save's keyword arguments "
+            f"({', '.join(_SAVE_EXTRAS)}), got {type(extras).__name__} {extras!r}"
+        )
+    unknown = [key for key in extras if key not in _SAVE_EXTRAS]
+    if unknown:
+        raise ValueError(f"save_extras: expected keys among {list(_SAVE_EXTRAS)}, got {unknown}")
+    if extras:
+        from chainrule.io import check_saveable  # the file format sits above the loop
+
+        check_saveable(model, **extras)
+    return dict(extras)
+
+
 class Trainer:
     """Runs :meth:`fit`; holds the state of one training run (see :func:`fit` for arguments)."""
 
@@ -145,7 +172,10 @@ class Trainer:
         drop_last = boolean("Trainer", "drop_last", drop_last)
         progress = boolean("Trainer", "progress", progress)
         if regularization is not None and not callable(regularization):
-            raise TypeError("regularization must be a callable (model, n_train) -> Tensor")
+            raise TypeError(
+                "Trainer: regularization expected a callable (model, n_train) -> Tensor, got "
+                f"{type(regularization).__name__} {regularization!r}"
+            )
         if from_logits is not None and not isinstance(from_logits, bool):
             raise TypeError(f"from_logits must be True, False or None, got {from_logits!r}")
         if isinstance(metrics, str):
@@ -153,13 +183,17 @@ class Trainer:
                 f"metrics must be a list of metric names, got the string {metrics!r}; "
                 f"write [{metrics!r}]"
             )
-        save_extras = dict(save_extras or {})
-        if save_extras.get("labels") is not None:
-            from chainrule.io import labels_problem  # the file format sits above the loop
-
-            problem = labels_problem(save_extras["labels"], model)
-            if problem:
-                raise ValueError(f"save_extras: labels: {problem}")
+        if metrics is not None and not isinstance(metrics, Iterable):
+            raise TypeError(
+                "Trainer: metrics expected a list of metric names, got "
+                f"{type(metrics).__name__} {metrics!r}"
+            )
+        save_extras = _save_extras(save_extras, model)
+        if not isinstance(callbacks, Iterable):
+            raise TypeError(
+                "Trainer: callbacks expected a list of Callback instances, got "
+                f"{type(callbacks).__name__} {callbacks!r}"
+            )
         callbacks = list(callbacks)
         for cb in callbacks:
             if not isinstance(cb, Callback):
@@ -199,7 +233,8 @@ class Trainer:
         callbacks) is spent. A call refused by its checks of the optimizer, the data, the
         metrics, the checkpoints or a resume changes nothing and may be retried; one that a
         callback's ``on_train_begin`` refuses after a resume has already put the checkpoint
-        in place."""
+        in place (a retry without ``resume_from`` is a fresh run from the model and
+        optimizer as the checkpoint left them)."""
         if self._ran:
             hint = ""
             if self.checkpoints is not None:
@@ -208,6 +243,11 @@ class Trainer:
                 f"this Trainer has finished its run (epochs logged: {len(self.history.epochs)}, "
                 f"stopped_reason: {self.history.stopped_reason!r}); build a new Trainer to "
                 f"train again{hint}"
+            )
+        if not isinstance(self.optimizer, Optimizer):
+            raise TypeError(
+                "Trainer: optimizer expected a chainrule.optim optimizer, got "
+                f"{type(self.optimizer).__name__} {self.optimizer!r}"
             )
         self._unheld = self._unheld_parameters()
         X, y = _as_array("X", X), _targets("y", y)
@@ -235,6 +275,8 @@ class Trainer:
         self.restored_callbacks = ()
         if self.resumed:
             position = self._restore(*checkpoint)
+        else:  # also after a resume that a callback refused had put its run in place
+            self.history, self.epoch, self.stop_training = History(), 0, False
         self.log_keys = self._log_keys(dev is not None)
 
         for cb in self.callbacks:
@@ -290,10 +332,10 @@ class Trainer:
         epoch = self.epoch
         self._position = position
         self.optimizer.set_epoch(epoch + 1)  # optimizers count epochs from 1, as the notes do
-        if position["batch"] == 0:
-            position["lr"] = float(self.optimizer.current_lr)  # the rate the epoch starts with
         for cb in self.callbacks:
             cb.on_epoch_begin(self, epoch)
+        if position["batch"] == 0:  # the rate the epoch starts with, a callback's included
+            position["lr"] = float(self.optimizer.current_lr)
         self.shuffler.bit_generator.state = position["shuffler"]
         batches = loader.epoch(self.shuffler if self.shuffle else None, start=position["batch"])
         start = time.perf_counter()
@@ -429,6 +471,7 @@ class Trainer:
 
         The metrics are those of the run's task, the one :meth:`fit` took from the training
         targets; before a run sets one, the task :func:`task_of` infers from ``y``."""
+        batch_size = integer("evaluate", "batch_size", batch_size, low=1)
         X, y = _as_array("X", X), _as_array("y", y)
         if not hasattr(self, "task"):
             self._set_task(task_of(y))
@@ -450,7 +493,7 @@ class Trainer:
         if dev is None:
             return None
         if not isinstance(dev, tuple | list) or len(dev) != 2:
-            raise TypeError("dev must be a pair (X_dev, y_dev)")
+            raise TypeError(f"dev expected a pair (X_dev, y_dev), got {type(dev).__name__}")
         Xd, yd = _as_array("X_dev", dev[0]), _targets("y_dev", dev[1])
         if Xd.shape[1:] != X.shape[1:]:
             raise ValueError(
@@ -538,11 +581,21 @@ class Trainer:
         )
 
     # -- checkpoints --------------------------------------------------------------------
+    def _batching(self) -> dict:
+        """What decides every epoch's batches, which a resume must share with its run (in
+        checkpoints, ``batch_size`` from the start, the others optional)."""
+        return {
+            "batch_size": self.batch_size,
+            "n_train": self.n_train,
+            "shuffle": self.shuffle,
+            "drop_last": self.drop_last,
+        }
+
     def _state(self, position: dict) -> dict:
         return {
             "epoch": self.epoch,
             "epochs": self.epochs,
-            "batch_size": self.batch_size,
+            **self._batching(),
             "position": {
                 **position,
                 # one array each instead of one per batch: fewer tensors in the file
@@ -565,12 +618,7 @@ class Trainer:
         """Load a checkpoint into the model, its generators, the optimizer and the
         callbacks: all of it or, if any part is refused, none of it (the error is raised
         with everything as it was)."""
-        history = check_state(path, state, self.batches_per_epoch)
-        if state["batch_size"] != self.batch_size:
-            raise ValueError(
-                f"resume_from {path}: the run used batch_size={state['batch_size']}, "
-                f"this one asks for {self.batch_size}; the batch positions would not match"
-            )
+        history = check_state(path, state, self.batches_per_epoch, self._batching())
         generators = dict(self.model.named_generators())
         if set(generators) != set(state["generators"]):
             raise ValueError(
@@ -692,9 +740,8 @@ class Trainer:
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     """Model outputs for ``X`` in eval mode, in batches, without recording a graph."""
+    batch_size = integer("predict", "batch_size", batch_size, low=1)
     X = _as_array("X", X)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
@@ -744,7 +791,8 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
     optimizer : chainrule.optim optimizer
-        Over the model's parameters (``ValueError`` if it holds none of them). Model
+        Over the model's parameters (``ValueError`` if it holds none of them; ``TypeError``
+        for anything but an optimizer: a Trainer built without one only evaluates). Model
         parameters it leaves out stay as they are (frozen); their gradients are reset at
         every step with the optimizer's, so that their logged norms are per step too.
     X, y : arrays
@@ -764,7 +812,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         one type (their order across types may change); ``ValueError`` when none is left
         for it, and a callback without a saved state starts afresh. A run that a callback
         had stopped (early stopping) stays stopped: ``fit`` returns its history without
-        training.
+        training. The run must walk the batches of the one it continues: another
+        ``batch_size``, ``shuffle``, ``drop_last`` or number of training examples is refused
+        (``ValueError``; a checkpoint written before it recorded the last three is taken
+        without checking them).
     epochs, batch_size : int
         Defaults 10 and 32. A model with batch normalization (``BatchNorm1d``) needs two
         examples in every training batch: ``batch_size=1``, or a last batch of one without
@@ -797,8 +848,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         the quadratic cost, MSE or MAE, whatever the last layer.
     save_extras : dict, optional
         Keyword arguments of :func:`chainrule.save` (``scaler``, ``labels``, ``metadata``)
-        for the model files that :class:`ModelCheckpoint` writes; ``labels`` that do not
-        name the model's outputs are refused (``ValueError``) before the first step.
+        for the model files that :class:`ModelCheckpoint` writes. Other keys, and extras or
+        a model that ``save`` would refuse (see :func:`chainrule.io.check_saveable`), are
+        refused (``TypeError`` or ``ValueError``) when the Trainer is built.
     trace : bool
         True (the default): record the first steps' forward and backward and replay them
         (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
