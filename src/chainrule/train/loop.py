@@ -26,6 +26,7 @@ from chainrule.data._checks import check_finite
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.nn import BatchNorm1d
+from chainrule.nn.module import SideState
 from chainrule.optim import Optimizer
 from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
@@ -265,10 +266,7 @@ class Trainer:
         traceable = self.trace and X.dtype.name in DTYPES and y.dtype.name in DTYPES
         self._traced = trace_backward(self._cost) if traceable else None
         # what a user layer may change before its node() refuses the trace
-        self._side_state = (
-            [g.bit_generator for _, g in self.model.named_generators()],
-            [b for _, b in self.model.named_buffers()],
-        )
+        self._side_state = SideState(self.model)
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
         self.resumed = checkpoint is not None
@@ -393,16 +391,12 @@ class Trainer:
         """``_cost`` of a batch with its gradients accumulated: replayed by the traced step
         when the model allows it, else (dropout, batch norm, ``trace=False``) eagerly."""
         if self._traced is not None:
-            generators, buffers = self._side_state
-            saved = [g.state for g in generators], [b.copy() for b in buffers]
+            saved = self._side_state.save()
             try:
                 return self._traced(xb, yb)
             except TraceError:  # the library's layers refuse before any side effect;
                 self._traced = None  # a user's may have drawn or updated: put them back
-                for g, state in zip(generators, saved[0], strict=True):
-                    g.state = state
-                for b, values in zip(buffers, saved[1], strict=True):
-                    b[...] = values
+                self._side_state.restore(saved)
         cost, out = self._cost(Tensor(xb), yb)
         cost.backward()
         return cost, out
