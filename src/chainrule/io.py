@@ -37,21 +37,13 @@ class SavedModel:
 
 def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     """Raise, before anything is written, when a model file could not hold ``model`` and
-    the extras :func:`save` takes with it.
+    the extras :func:`save` takes with it (see :func:`check_extras` for those).
 
-    ``TypeError``: ``model`` is not a :class:`~chainrule.nn.Module`; ``scaler`` is not a
-    :class:`Standardizer` or :class:`MinMaxScaler` (exactly: ``load`` builds those
-    classes, not subclasses); ``labels`` is not a list or tuple of str; ``metadata`` is
-    not a dict of pure data (see :func:`chainrule.files.split_tree`).
-
-    ``ValueError``: the model uses one layer or tensor in two places (see
-    :meth:`~chainrule.nn.Module.shared_entries`), which its architecture would rebuild as
-    separate ones; it has a layer of a type that ``load`` cannot build (one outside
-    :data:`chainrule.nn.registry.LAYERS`, a subclass included); the labels do not name its
-    classes (see :func:`labels_problem`); the scaler is not fitted, or was fitted on
-    features of another shape than ``(n,)`` for the model's ``n`` inputs (the
-    ``in_features`` of its first ``Linear`` or the ``num_features`` of its first
-    ``BatchNorm1d``, when it has one).
+    ``TypeError``: ``model`` is not a :class:`~chainrule.nn.Module`. ``ValueError``: it uses
+    one layer or tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`),
+    which its architecture would rebuild as separate ones, or has a layer of a type that
+    ``load`` cannot build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass
+    included).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -73,38 +65,60 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
             f"save: the model shares layers or tensors ({', '.join(shared)}); a model file's "
             "architecture describes every layer on its own and cannot tie them"
         )
+    check_extras(model, scaler=scaler, labels=labels, metadata=metadata)
+
+
+def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str = "save") -> None:
+    """Raise when :func:`save` could not store these extras with ``model``; messages start
+    with ``owner``.
+
+    ``TypeError``: ``scaler`` is not a :class:`Standardizer` or :class:`MinMaxScaler`
+    (exactly: ``load`` builds those classes, not subclasses); ``labels`` is not a list,
+    tuple or array of str (a str, a dict or numbers are not); ``metadata`` is not a dict
+    of pure data (see :func:`chainrule.files.split_tree`).
+
+    ``ValueError``: the labels do not name the model's classes (see
+    :func:`labels_problem`); the scaler is not fitted, or was fitted on features of another
+    shape than ``(n,)`` for the model's ``n`` inputs (the ``in_features`` of its first
+    ``Linear`` or the ``num_features`` of its first ``BatchNorm1d``, when it has one).
+    """
     if labels is not None:
-        if not isinstance(labels, list | tuple) or not all(isinstance(x, str) for x in labels):
+        if not isinstance(labels, list | tuple | np.ndarray) or not all(
+            isinstance(x, str) for x in labels
+        ):
             raise TypeError(
-                f"save: labels expected a list of str, one class name per output, got "
+                f"{owner}: labels expected a list of str, one class name per output, got "
                 f"{type(labels).__name__} {labels!r:.80}"
             )
         problem = labels_problem(labels, model)
         if problem:
-            raise ValueError(f"labels: {problem}")
+            raise ValueError(f"{owner}: labels {problem}")
     if metadata is not None:
         if not isinstance(metadata, dict):
             raise TypeError(
-                f"save: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
+                f"{owner}: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
             )
-        split_tree(metadata, "metadata")  # TypeError for what is not pure data
+        try:
+            split_tree(metadata, "metadata")
+        except TypeError as exc:
+            raise TypeError(f"{owner}: metadata expected pure data, but {exc}") from None
     if scaler is not None:
         if SCALERS.get(type(scaler).__name__) is not type(scaler):
             raise TypeError(
-                f"save: scaler expected a {' or '.join(SCALERS)}, got {type(scaler).__name__} "
-                f"({type(scaler).__module__}.{type(scaler).__qualname__}): load could not "
-                "build it"
+                f"{owner}: scaler expected a {' or '.join(SCALERS)}, got "
+                f"{type(scaler).__name__} ({type(scaler).__module__}."
+                f"{type(scaler).__qualname__}): load could not build it"
             )
         try:
             state = scaler.state_dict()
         except RuntimeError as exc:  # not fitted
-            raise ValueError(f"save: scaler expected a fitted scaler, got {exc}") from None
+            raise ValueError(f"{owner}: scaler expected a fitted scaler, got {exc}") from None
         width = _input_width(model)
         shape = next(iter(state.values())).shape
         if width is not None and shape != (width,):
             raise ValueError(
-                f"save: scaler expected one fitted on {width} features (the model's input), "
-                f"got one fitted on features of shape {shape}"
+                f"{owner}: scaler expected one fitted on {width} features (the model's "
+                f"input), got one fitted on features of shape {shape}"
             )
 
 
@@ -119,7 +133,7 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     scaler : Standardizer or MinMaxScaler, optional
         The input normalization to apply before the model at prediction time, fitted on
         features of shape ``(n,)`` for a model of ``n`` inputs.
-    labels : list or tuple of str, optional
+    labels : list, tuple or array of str, optional
         Class names, in output order: one per output, or the two classes of a single
         binary output. Saved as a list.
     metadata : dict, optional
@@ -138,7 +152,7 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
         "architecture": model.get_config(),
         "state": model.state_dict(),
         "scaler": None,
-        "labels": None if labels is None else list(labels),
+        "labels": None if labels is None else [str(label) for label in labels],
         "metadata": {} if metadata is None else dict(metadata),
     }
     if scaler is not None:

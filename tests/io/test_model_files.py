@@ -252,7 +252,7 @@ def test_labels_name_each_output_or_both_classes_of_one(tmp_path):
     assert cr.load_bundle(path).labels == ["no", "yes"]
     cr.save(nn.Sequential(nn.Linear(4, 3, rng=0), nn.Softmax()), path, labels=["a", "b", "c"])
     assert cr.load_bundle(path).labels == ["a", "b", "c"]
-    with pytest.raises(ValueError, match=r"labels: expected 2 labels, one per output"):
+    with pytest.raises(ValueError, match=r"save: labels expected 2 labels, one per output"):
         cr.save(nn.MLP([4, 5, 2], seed=0), tmp_path / "bad.safetensors", labels=["a"])
     with pytest.raises(ValueError, match=r"expected 2 labels, the classes of the model's one"):
         cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "bad.safetensors", labels=["yes"])
@@ -303,9 +303,11 @@ def test_labels_of_another_type_are_refused_before_anything_is_written(tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_tuple_of_labels_is_saved_as_a_list(tmp_path):
-    path = cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "m.safetensors", labels=("no", "yes"))
-    assert cr.load_bundle(path).labels == ["no", "yes"]
+@pytest.mark.parametrize("labels", [("no", "yes"), np.array(["no", "yes"])])
+def test_a_tuple_or_array_of_labels_is_saved_as_a_list_of_str(tmp_path, labels):
+    path = cr.save(nn.MLP([4, 5, 1], seed=0), tmp_path / "m.safetensors", labels=labels)
+    saved = cr.load_bundle(path).labels
+    assert saved == ["no", "yes"] and all(type(label) is str for label in saved)
 
 
 @pytest.mark.parametrize(
@@ -315,7 +317,7 @@ def test_a_tuple_of_labels_is_saved_as_a_list(tmp_path):
         ("", TypeError, r"save: metadata expected a dict, got str ''"),  # was saved as {}
         (0, TypeError, r"save: metadata expected a dict, got int 0"),  # was saved as {}
         ({1: "a"}, TypeError, r"keys must be strings, got 1 at metadata"),
-        ({"a": {1, 2}}, TypeError, r"cannot store set at metadata.a: not pure data"),
+        ({"a": {1, 2}}, TypeError, r"save: metadata expected pure data, but cannot store set at"),
     ],
 )
 def test_metadata_of_another_type_is_refused_before_anything_is_written(

@@ -121,8 +121,8 @@ _SAVE_EXTRAS = ("scaler", "labels", "metadata")
 
 def _save_extras(extras, model) -> dict:
     """``extras`` (None: none) as a dict of :func:`chainrule.save`'s keyword arguments.
-    Other keys, and extras or a ``model`` that ``save`` would refuse
-    (:func:`chainrule.io.check_saveable`), are refused (``TypeError``, ``ValueError``) when
+    Other keys, and extras ``save`` could not store with ``model``
+    (:func:`chainrule.io.check_extras`), are refused (``TypeError``, ``ValueError``) when
     the Trainer is built, not at ModelCheckpoint's first save after an epoch of training."""
     if extras is None:
         return {}
@@ -133,11 +133,12 @@ def _save_extras(extras, model) -> dict:
         )
     unknown = [key for key in extras if key not in _SAVE_EXTRAS]
     if unknown:
-        raise ValueError(f"save_extras: expected keys among {list(_SAVE_EXTRAS)}, got {unknown}")
-    if extras:
-        from chainrule.io import check_saveable  # the file format sits above the loop
+        raise ValueError(
+            f"Trainer: save_extras expected keys among {list(_SAVE_EXTRAS)}, got {unknown}"
+        )
+    from chainrule.io import check_extras  # the file format sits above the loop
 
-        check_saveable(model, **extras)
+    check_extras(model, **extras, owner="Trainer: save_extras")
     return dict(extras)
 
 
@@ -842,9 +843,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         the quadratic cost, MSE or MAE, whatever the last layer.
     save_extras : dict, optional
         Keyword arguments of :func:`chainrule.save` (``scaler``, ``labels``, ``metadata``)
-        for the model files that :class:`ModelCheckpoint` writes. Other keys, and extras or
-        a model that ``save`` would refuse (see :func:`chainrule.io.check_saveable`), are
-        refused (``TypeError`` or ``ValueError``) when the Trainer is built.
+        for the model files that :class:`ModelCheckpoint` writes. Other keys, and extras
+        ``save`` could not store with the model (see :func:`chainrule.io.check_extras`),
+        are refused (``TypeError`` or ``ValueError``) when the Trainer is built.
     trace : bool
         True (the default): record the first steps' forward and backward and replay them
         (:func:`chainrule.trace_backward`; the same numbers as the eager step, faster),
