@@ -107,10 +107,11 @@ def test_stratify_beats_chance_on_a_rare_class():
         ({"y": np.zeros(9)}, r"expected len\(y\) == len\(X\) == 10, got len\(y\) == 9"),
         (
             {"ratios": (0.6, 0.2, 0.1)},
-            r"ratios must sum to 1, got \(0.6, 0.2, 0.1\) summing to 0.9",
+            r"train_dev_test_split: ratios expected fractions summing to 1, got "
+            r"\(0.6, 0.2, 0.1\) summing to 0.9",
         ),
-        ({"ratios": (1.0,)}, "ratios must be 2 or 3 positive fractions"),
-        ({"ratios": (1.2, -0.2)}, "ratios must be 2 or 3 positive fractions"),
+        ({"ratios": (1.0,)}, "train_dev_test_split: ratios expected 2 or 3 positive fractions"),
+        ({"ratios": (1.2, -0.2)}, r"ratios expected 2 or 3 positive fractions .* got \(1.2, -0.2"),
         ({"ratios": (0.98, 0.01, 0.01)}, r"give sizes \(10, 0, 0\)"),
         ({"y": np.zeros((10, 2)), "stratify": True}, r"1-D class labels y, got shape \(10, 2\)"),
     ],
@@ -154,9 +155,9 @@ def test_split_parts_have_the_sizes_split_sizes_reports():
 @pytest.mark.parametrize(
     ("n", "error", "message"),
     [
-        (-5, ValueError, "n must be a non-negative int, got -5"),
-        (2.5, TypeError, "n must be a non-negative int, got float 2.5"),
-        (True, TypeError, "n must be a non-negative int, got bool True"),
+        (-5, ValueError, "split_sizes: n expected an integer >= 0, got -5"),
+        (2.5, TypeError, "split_sizes: n expected an integer >= 0, got float 2.5"),
+        (True, TypeError, "split_sizes: n expected an integer >= 0, got bool True"),
         (np.float64(10.0), TypeError, "got float64"),
     ],
 )
@@ -195,7 +196,7 @@ def test_split_sizes_takes_numpy_integers_and_zero():
 def test_split_sizes_rejects_ratios_that_are_not_a_sequence_of_real_numbers(ratios, error, message):
     with pytest.raises(error, match=message):
         split_sizes(10, ratios)
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message.replace("split_sizes", "train_dev_test_split")):
         train_dev_test_split(np.zeros((10, 2)), np.zeros(10), ratios)
 
 

@@ -32,12 +32,13 @@ def split_sizes(n: int, ratios: Sequence[float]) -> tuple[int, ...]:
     ValueError
         ``n`` is negative, or the ratios are not 2 or 3 finite positive numbers summing to 1.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be a non-negative int, got {type(n).__name__} {n!r}")
-    if n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n}")
-    n = int(n)
-    ratios = _check_ratios(ratios)
+    return _sizes("split_sizes", n, ratios)
+
+
+def _sizes(owner: str, n: int, ratios: Sequence[float]) -> tuple[int, ...]:
+    """:func:`split_sizes` for its callers: errors name ``owner``."""
+    n = _checks.integer(owner, "n", n, low=0)
+    ratios = _check_ratios(owner, ratios)
     exact = [n * r for r in ratios]
     sizes = [math.floor(e) for e in exact]
     by_remainder = sorted(range(len(ratios)), key=lambda i: (sizes[i] - exact[i], i))
@@ -101,7 +102,7 @@ def train_dev_test_split(
     X, y = np.asarray(X), np.asarray(y)
     check_same_length(X, y)
     n = X.shape[0]
-    sizes = split_sizes(n, ratios)
+    sizes = _sizes("train_dev_test_split", n, ratios)
     if min(sizes) == 0:
         raise ValueError(
             f"every part needs at least one sample: ratios {tuple(ratios)} of n={n} "
@@ -145,19 +146,21 @@ def _apportion(counts: np.ndarray, sizes, rng: np.random.Generator) -> np.ndarra
     return shares
 
 
-def _check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
+def _check_ratios(owner: str, ratios: Sequence[float]) -> tuple[float, ...]:
+    expected = "2 or 3 positive fractions (train, [dev,] test)"
     try:
         given = tuple(ratios)
     except TypeError:
         raise TypeError(
-            "split_sizes: ratios expected a sequence of 2 or 3 positive fractions "
-            f"(train, [dev,] test), got {type(ratios).__name__} {ratios!r}"
+            f"{owner}: ratios expected a sequence of {expected}, got "
+            f"{type(ratios).__name__} {ratios!r}"
         ) from None
-    ratios = tuple(_checks.real("split_sizes", f"ratios[{i}]", r) for i, r in enumerate(given))
+    ratios = tuple(_checks.real(owner, f"ratios[{i}]", r) for i, r in enumerate(given))
     if len(ratios) not in (2, 3) or min(ratios) <= 0:
-        raise ValueError(
-            f"ratios must be 2 or 3 positive fractions (train, [dev,] test), got {ratios}"
-        )
+        raise ValueError(f"{owner}: ratios expected {expected}, got {ratios}")
     if not math.isclose(sum(ratios), 1.0, abs_tol=1e-6):
-        raise ValueError(f"ratios must sum to 1, got {ratios} summing to {sum(ratios):g}")
+        raise ValueError(
+            f"{owner}: ratios expected fractions summing to 1, got {ratios} summing to "
+            f"{sum(ratios):g}"
+        )
     return ratios
