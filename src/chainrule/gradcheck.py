@@ -160,8 +160,7 @@ def gradcheck(
     """
     if not callable(f):
         raise TypeError(f"gradcheck: f expected a callable, got {type(f).__name__} {f!r:.80}")
-    if mode not in MODES:
-        raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
+    mode = _checks.choice("gradcheck", "mode", mode, MODES)
     eps = _checks.real("gradcheck", "eps", eps, low=0.0, low_open=True)
     tol = _checks.real("gradcheck", "tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
     n_directions = _checks.integer("gradcheck", "n_directions", n_directions, low=1)
