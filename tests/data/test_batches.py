@@ -96,8 +96,18 @@ def test_unshuffled_batches_are_ordered_views():
     ("args", "kwargs", "error", "message"),
     [
         ((np.zeros((10, 2)), np.zeros(9), 2), {}, ValueError, r"len\(X\) == 10, got len\(y\) == 9"),
-        ((np.zeros((10, 2)), np.zeros(10), 0), {}, ValueError, "batch_size must be >= 1, got 0"),
-        ((np.zeros((10, 2)), np.zeros(10), 2.0), {}, TypeError, "batch_size must be an int"),
+        (
+            (np.zeros((10, 2)), np.zeros(10), 0),
+            {},
+            ValueError,
+            "BatchLoader: batch_size expected an integer >= 1, got 0",
+        ),
+        (
+            (np.zeros((10, 2)), np.zeros(10), 2.0),
+            {},
+            TypeError,
+            "batch_size expected an integer >= 1, got float 2.0",
+        ),
         (
             (np.zeros((10, 2)), np.zeros(10), 11),
             {"drop_last": True},

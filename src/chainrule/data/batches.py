@@ -58,10 +58,7 @@ class BatchLoader:
     ) -> None:
         X, y = np.asarray(X), np.asarray(y)
         check_same_length(X, y)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = _checks.integer("BatchLoader", "batch_size", batch_size, low=1)
         shuffle = _checks.boolean("BatchLoader", "shuffle", shuffle)
         drop_last = _checks.boolean("BatchLoader", "drop_last", drop_last)
         n = X.shape[0]
@@ -71,7 +68,7 @@ class BatchLoader:
             )
         check_finite(X)
         self.X, self.y = X, y
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self._n_batches = n // batch_size if drop_last else -(-n // batch_size)
