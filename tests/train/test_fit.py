@@ -810,6 +810,7 @@ def test_batch_norm_with_a_batch_of_one_example_is_refused_before_the_first_step
         "metrics_a_string",
         "metrics_not_a_list",
         "callbacks_not_a_list",
+        "callback_not_a_callback",
         "regularization",
         "dev_not_a_pair",
         "save_extras_not_a_dict",
@@ -828,7 +829,7 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
     error, match, options = {
         "from_logits": (
             TypeError,
-            "from_logits must be True, False or None, got 'no'",
+            "Trainer: from_logits expected True or False, got 'no'",
             {"from_logits": "no"},
         ),
         "checkpoint_dir_a_file": (
@@ -854,7 +855,8 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
         ),
         "metrics_a_string": (
             TypeError,
-            "metrics must be a list of metric names, got the string 'accuracy'; write ['accuracy']",
+            "Trainer: metrics expected a list of metric names, got the string 'accuracy'; "
+            "write ['accuracy']",
             {"metrics": "accuracy"},
         ),
         "metrics_not_a_list": (
@@ -866,6 +868,11 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
             TypeError,
             "Trainer: callbacks expected a list of Callback instances, got int 5",
             {"callbacks": 5},
+        ),
+        "callback_not_a_callback": (
+            TypeError,
+            "Trainer: callbacks expected a list of Callback instances, got one function",
+            {"callbacks": [lambda trainer: None]},
         ),
         "regularization": (
             TypeError,

@@ -178,11 +178,11 @@ class Trainer:
                 "Trainer: regularization expected a callable (model, n_train) -> Tensor, got "
                 f"{type(regularization).__name__} {regularization!r}"
             )
-        if from_logits is not None and not isinstance(from_logits, bool):
-            raise TypeError(f"from_logits must be True, False or None, got {from_logits!r}")
+        if from_logits is not None:
+            from_logits = boolean("Trainer", "from_logits", from_logits)
         if isinstance(metrics, str):
             raise TypeError(
-                f"metrics must be a list of metric names, got the string {metrics!r}; "
+                f"Trainer: metrics expected a list of metric names, got the string {metrics!r}; "
                 f"write [{metrics!r}]"
             )
         if metrics is not None and not isinstance(metrics, Iterable):
@@ -199,7 +199,10 @@ class Trainer:
         callbacks = list(callbacks)
         for cb in callbacks:
             if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}")
+                raise TypeError(
+                    "Trainer: callbacks expected a list of Callback instances, got one "
+                    f"{type(cb).__name__} {cb!r:.80}"
+                )
         self.model = model
         self.loss = _resolve_loss(loss)
         self._target_scale = _on_target_scale(self.loss)
