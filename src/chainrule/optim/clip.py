@@ -43,16 +43,12 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
         If an array is not of a floating-point dtype.
     """
     _check_floating(arrays, "global_norm")
-    return _global_norm(arrays)
+    peak, rest = _norm_factors(arrays)
+    return peak * rest
 
 
 #: Below this sum of squares, float32 squares may have underflowed (to subnormals or 0).
 _SMALLEST_SUM = float(np.finfo(np.float32).tiny)
-
-
-def _global_norm(arrays: Sequence[np.ndarray]) -> float:
-    peak, rest = _norm_factors(arrays)
-    return peak * rest
 
 
 def _norm_factors(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
