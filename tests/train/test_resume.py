@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
+from chainrule.files import json_text
 from chainrule.train import (
     Callback,
     CheckpointDir,
@@ -674,3 +675,147 @@ def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):
     history = fit(model, shifted, opt, X, y, epochs=2, batch_size=16, seed=5,
                   resume_from=tmp_path / "mid.safetensors", progress=False)  # fmt: skip
     assert len(history.epochs) == 2 and history.epochs[1]["train_loss"] < 0
+
+
+def _without_time(history):
+    return [{k: v for k, v in row.items() if k != "time"} for row in history.epochs]
+
+
+def test_a_ctrl_c_after_a_callback_stopped_the_run_mid_epoch_resumes_to_the_epochs_end(tmp_path):
+    # stop_training is honoured at an epoch's end: the straight run finishes epoch 2. The
+    # mid-epoch checkpoint recorded the stop (and the reason as "interrupted"), so the
+    # resume stopped at once, epoch 2 unfinished, saying the run was interrupted
+    def stop(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 3:
+            trainer.stop_training = True
+            trainer.history.stopped_reason = "early_stopping"  # as EarlyStopping says it
+
+    def stop_then_interrupt(trainer, batch, loss):
+        stop(trainer, batch, loss)
+        if trainer.epoch == 1 and batch == 5:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    straight_model, _, straight = train(
+        tmp_path, 4, callbacks=[LambdaCallback(on_batch_end=stop)], ckpt="straight"
+    )
+    assert straight.column("epoch") == [1, 2] and straight.stopped_reason == "early_stopping"
+    with pytest.raises(TrainingInterrupted, match="epoch 2, after batch 6") as info:
+        train(tmp_path, 4, callbacks=[LambdaCallback(on_batch_end=stop_then_interrupt)])
+    assert info.value.history.stopped_reason == "interrupted"
+    model, _, resumed = train(
+        tmp_path, 4, resume=tmp_path / "ckpt", callbacks=[LambdaCallback(on_batch_end=stop)]
+    )
+    assert _without_time(resumed) == _without_time(straight)
+    assert resumed.step_losses == straight.step_losses
+    assert resumed.stopped_reason == "early_stopping"
+    assert_unchanged(model, straight_model.state_dict())
+
+
+def test_a_mid_epoch_checkpoint_of_older_code_does_not_pass_its_interrupt_on(tmp_path):
+    # older code saved the reason as "interrupted" mid-epoch: a resume of a run a callback
+    # had stopped kept it, though it ran to its end
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    def stop(trainer, batch, loss):  # stops without giving a reason
+        if trainer.epoch == 1 and batch == 3:
+            trainer.stop_training = True
+
+    def stop_then_interrupt(trainer, batch, loss):
+        stop(trainer, batch, loss)
+        if trainer.epoch == 1 and batch == 5:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    _, _, straight = train(tmp_path, 4, callbacks=[LambdaCallback(on_batch_end=stop)], ckpt="s")
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 4, callbacks=[LambdaCallback(on_batch_end=stop_then_interrupt)])
+    path = CheckpointDir(tmp_path / "ckpt").files()[-1]
+    state = load_checkpoint(path)
+    assert state["stop_training"] and state["history"]["stopped_reason"] == "completed"
+    state["history"]["stopped_reason"] = "interrupted"  # as older code wrote it
+    save_checkpoint(path, state)
+    _, _, resumed = train(tmp_path, 4, resume=tmp_path / "ckpt")
+    assert resumed.stopped_reason == straight.stopped_reason == "completed"
+    assert _without_time(resumed) == _without_time(straight)
+
+
+def _interrupt_at(hook):
+    """A callback that interrupts the second epoch: after its fifth batch, or at its end."""
+
+    def mid_epoch(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    def at_its_end(trainer, epoch, logs):
+        if epoch == 1:
+            trainer._interrupt = True
+
+    if hook == "on_batch_end":
+        return LambdaCallback(on_batch_end=mid_epoch)
+    return LambdaCallback(on_epoch_end=at_its_end)
+
+
+@pytest.mark.parametrize("hook", ["on_batch_end", "on_epoch_end"])
+def test_a_history_logger_says_a_run_was_interrupted(tmp_path, hook):
+    # the file kept the last finished epoch's history, with stopped_reason "completed"
+    path = tmp_path / "history.json"
+    saver = ModelCheckpoint(tmp_path / "models", monitor="train_loss")
+    with pytest.raises(TrainingInterrupted) as info:
+        train(tmp_path, 3, callbacks=[HistoryLogger(path), saver, _interrupt_at(hook)])
+    assert info.value.history.stopped_reason == "interrupted"
+    assert json.loads(path.read_text()) == json.loads(json_text(info.value.history.to_dict()))
+    # the interrupt is no end of training for the other callbacks: they wrote nothing more
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
+        "best.safetensors",
+        "last.safetensors",
+    ]
+
+
+def test_the_interrupt_hook_is_called_once_after_the_checkpoint_is_saved(tmp_path):
+    calls = []
+    seen = LambdaCallback(
+        on_interrupt=lambda t: calls.append(
+            (t.history.stopped_reason, len(CheckpointDir(tmp_path / "ckpt").files()))
+        ),
+        on_train_end=lambda t: calls.append("end"),
+    )
+
+    class Plain(Callback):  # defines no interrupt hook: the base one does nothing
+        pass
+
+    with pytest.raises(TrainingInterrupted) as info:
+        train(tmp_path, 3, callbacks=[Plain(), seen, _interrupt_at("on_batch_end")])
+    assert calls == [("interrupted", 2)]  # the epoch-1 checkpoint and the interrupt's
+    assert info.value.checkpoint == CheckpointDir(tmp_path / "ckpt").files()[-1]
+
+
+def _count_writes(monkeypatch):
+    from chainrule.train import callbacks as callbacks_mod
+
+    writes = []
+    real = callbacks_mod.atomic_write
+
+    def counting(path, data):
+        writes.append((path, json.loads(data)["stopped_reason"]))
+        return real(path, data)
+
+    monkeypatch.setattr(callbacks_mod, "atomic_write", counting)
+    return writes
+
+
+def test_a_history_logger_writes_each_epoch_once_and_not_again_at_the_end(tmp_path, monkeypatch):
+    # the last epoch's history was written twice, the second time unchanged
+    writes = _count_writes(monkeypatch)
+    path = tmp_path / "history.json"
+    _, _, history = train(tmp_path, 3, callbacks=[HistoryLogger(path)])
+    assert writes == [(path, "completed")] * 3
+    assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))
+
+
+def test_a_history_logger_writes_at_the_end_when_the_reason_changed_after_it(tmp_path, monkeypatch):
+    writes = _count_writes(monkeypatch)
+    path = tmp_path / "history.json"
+    stopper = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
+    _, _, history = train(tmp_path, 20, callbacks=[HistoryLogger(path), stopper])
+    assert history.stopped_reason == "early_stopping" and len(history.epochs) == 2
+    assert writes == [(path, "completed"), (path, "completed"), (path, "early_stopping")]
+    assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))

@@ -30,7 +30,15 @@ def _restored(callback, trainer) -> bool:
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing.
+
+    ``on_train_begin`` and ``on_train_end`` frame a run that ends (it completed its
+    epochs or a callback stopped it); ``on_epoch_begin``, ``on_batch_end`` and
+    ``on_epoch_end`` come with every epoch and step. On the first Ctrl-C, ``fit``
+    finishes the current step, saves its checkpoint (with a ``checkpoint_dir``), sets the
+    history's ``stopped_reason`` to ``"interrupted"``, calls ``on_interrupt`` and raises
+    :class:`~chainrule.train.loop.TrainingInterrupted`: an interrupted run gets no
+    ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch)."""
 
     def on_train_begin(self, trainer) -> None: ...
 
@@ -41,6 +49,8 @@ class Callback:
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None: ...
 
     def on_train_end(self, trainer) -> None: ...
+
+    def on_interrupt(self, trainer) -> None: ...
 
     def state_dict(self) -> dict:
         return {}
@@ -61,6 +71,7 @@ class LambdaCallback(Callback):
             "on_batch_end",
             "on_epoch_end",
             "on_train_end",
+            "on_interrupt",
         }
         unknown = sorted(set(hooks) - valid)
         if unknown:
@@ -281,22 +292,27 @@ class ModelCheckpoint(Callback):
 
 
 class HistoryLogger(Callback):
-    """Write the history after every epoch and when training ends: ``.csv`` as a table of
-    the epoch logs, ``.json`` as the whole :class:`History` (step losses and gradient norms
-    too). The write at the end has the run's final ``stopped_reason``, also when a callback
-    after this one in the list stopped the run, and is made for a resumed run that was
-    already stopped too (it trains no epoch). After a Ctrl-C the file holds the history as
-    of the last finished epoch."""
+    """Write the history after every epoch, when training ends and on a Ctrl-C: ``.csv``
+    as a table of the epoch logs, ``.json`` as the whole :class:`History` (step losses and
+    gradient norms too). The file at the end has the run's final ``stopped_reason``, also
+    when a callback after this one in the list stopped the run, and is written for a
+    resumed run that was already stopped too (it trains no epoch); the end's write is
+    skipped when the text is the one the last epoch's wrote. After a Ctrl-C the file holds
+    the history the :class:`~chainrule.train.loop.TrainingInterrupted` carries: the
+    finished epochs' logs, the step losses so far and ``stopped_reason`` ``"interrupted"``
+    (a ``.csv`` has the epoch logs only)."""
 
     def __init__(self, path):
         self.path = Path(path)
         if self.path.suffix not in (".csv", ".json"):
             raise ValueError(f"HistoryLogger: expected a .csv or .json path, got {self.path}")
+        self._written: str | None = None  # the text of this run's last write
 
     def on_train_begin(self, trainer):
         blocked = file_blocker(self.path)
         if blocked is not None:
             raise ValueError(f"HistoryLogger: expected a file path, but {blocked}")
+        self._written = None
 
     def on_epoch_end(self, trainer, epoch, logs):
         self._write(trainer.history)
@@ -304,11 +320,16 @@ class HistoryLogger(Callback):
     def on_train_end(self, trainer):
         self._write(trainer.history)
 
+    def on_interrupt(self, trainer):
+        self._write(trainer.history)
+
     def _write(self, history) -> None:
+        """Write the history's text, unless this run's last write wrote the same."""
         csv = self.path.suffix == ".csv"
-        atomic_write(
-            self.path, (history.to_csv() if csv else json_text(history.to_dict())).encode()
-        )
+        text = history.to_csv() if csv else json_text(history.to_dict())
+        if text != self._written:
+            atomic_write(self.path, text.encode())
+            self._written = text
 
 
 class ProgressBar(Callback):

@@ -286,7 +286,8 @@ class Trainer:
         self._ran = True
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
         with self._sigint_guard(), threads:
-            while self.epoch < self.epochs and not self.stop_training:
+            # a stop is honoured at an epoch's end: one a mid-epoch checkpoint left is finished
+            while self.epoch < self.epochs and (position["batch"] or not self.stop_training):
                 position, ended = self._run_epoch(loader, dev, position)
                 saved = None
                 if ended:  # its logs are in the history: a resume starts the next epoch
@@ -635,11 +636,13 @@ class Trainer:
         except Exception:
             self._put_back(before, generators)
             raise
-        # A run that a callback stopped stays stopped; one that goes on ends its own way.
+        # A run that a callback stopped stays stopped (once the epoch it stopped in, which a
+        # mid-epoch checkpoint leaves unfinished, is done); one that goes on ends its own way.
+        # "interrupted", as files of older code recorded it mid-epoch, was the Ctrl-C's.
         self.stop_training = bool(
             state.get("stop_training", history.stopped_reason == "early_stopping")
         )
-        if not self.stop_training:
+        if not self.stop_training or history.stopped_reason == "interrupted":
             history.stopped_reason = "completed"
         self.history = history
         self.restored_callbacks = tuple(cb for cb, _ in loads)
@@ -716,19 +719,25 @@ class Trainer:
 
     def _stop_interrupted(self, position, saved) -> None:
         """Raise :class:`TrainingInterrupted`, saving a checkpoint of ``position`` first
-        unless ``saved`` is the one just written for it."""
+        unless ``saved`` is the one just written for it (with the run's ``stopped_reason``
+        as it stood: a resume goes on from there), then setting the history's to
+        ``"interrupted"`` and calling every callback's ``on_interrupt``."""
+        path = None
+        if self.checkpoints is not None:
+            path = saved if saved is not None else self.checkpoints.save(self._state(position))
         self.history.stopped_reason = "interrupted"
+        for cb in self.callbacks:
+            cb.on_interrupt(self)
         if position["batch"]:
             where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
         else:
             where = f"the end of epoch {self.epoch}"
-        if self.checkpoints is None:
+        if path is None:
             raise TrainingInterrupted(
                 f"training interrupted at {where}; no checkpoint_dir was given, so nothing was "
                 "saved",
                 history=self.history,
             )
-        path = saved if saved is not None else self.checkpoints.save(self._state(position))
         message = (
             f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
             f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
@@ -810,7 +819,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         one type (their order across types may change); ``ValueError`` when none is left
         for it, and a callback without a saved state starts afresh. A run that a callback
         had stopped (early stopping) stays stopped: ``fit`` returns its history without
-        training. The run must walk the batches of the one it continues: another
+        training, or, from a checkpoint a Ctrl-C saved in the epoch the run was stopped in,
+        after finishing that epoch (a stop is honoured at an epoch's end, as it was in the
+        run that saved it). The run must walk the batches of the one it continues: another
         ``batch_size``, ``shuffle``, ``drop_last`` or number of training examples is refused
         (``ValueError``; a checkpoint written before it recorded the last three is taken
         without checking them).
