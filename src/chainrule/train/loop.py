@@ -774,16 +774,18 @@ def _evaluating(model):
     """``model`` in eval mode inside; after, every module back in the mode it had (for
     :func:`predict` and :func:`evaluate`, a layer a user put in eval mode on its own, a
     frozen batch norm say, stays so; ``fit`` trains every module at each epoch)."""
-    modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
-    modes = [(m, m.training) for m in modules]
+    is_module = hasattr(model, "named_modules")
+    modes = [(m, m.training) for _, m in model.named_modules()] if is_module else []
     was_training = getattr(model, "training", False)
     model.eval()
     try:
         yield
     finally:
-        model.train(was_training)
-        for module, mode in modes:
-            module.training = mode
+        if is_module:  # each module, the root among them, set back once
+            for module, mode in modes:
+                module.training = mode
+        else:  # any other model takes its mode back through its own train()
+            model.train(was_training)
 
 
 def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) -> History:
