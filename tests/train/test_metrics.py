@@ -224,12 +224,19 @@ def test_labels_outside_n_classes_are_rejected(fn):
         fn([5, 1, 2], [0, 1, 2], n_classes=3)
 
 
+@pytest.mark.parametrize("fn", [confusion_matrix, precision_recall_f1])
 @pytest.mark.parametrize(
-    ("n_classes", "error"), [(0, ValueError), (2.0, TypeError), (True, TypeError)]
+    ("n_classes", "error", "got"),
+    [(0, ValueError, "0"), (2.0, TypeError, "float 2.0"), (True, TypeError, "bool True")],
 )
-def test_bad_n_classes_is_rejected(n_classes, error):
-    with pytest.raises(error, match="expected n_classes"):
-        confusion_matrix([0, 1], [1, 0], n_classes=n_classes)
+def test_bad_n_classes_is_rejected(fn, n_classes, error, got):
+    says = f"{fn.__name__}: n_classes expected an integer >= 1, got {got}"
+    with pytest.raises(error, match=re.escape(says)):
+        fn([0, 1], [1, 0], n_classes=n_classes)
+
+
+def test_n_classes_may_be_a_numpy_integer():
+    assert confusion_matrix([0, 1], [1, 0], n_classes=np.int64(3)).shape == (3, 3)
 
 
 def test_unknown_average_is_rejected():
@@ -271,7 +278,8 @@ def test_bad_outputs_are_rejected(outputs, from_logits, message):
 
 
 def test_from_logits_must_be_an_explicit_bool():
-    with pytest.raises(TypeError, match="expected from_logits to be a bool, got NoneType"):
+    says = "predictions_from_outputs: from_logits expected True or False, got None"
+    with pytest.raises(TypeError, match=says):
         predictions_from_outputs(np.zeros(3), from_logits=None)
     with pytest.raises(TypeError):
         predictions_from_outputs(np.zeros(3))

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import array_of
 
 AVERAGES = ("macro", None)
@@ -79,11 +80,7 @@ def _label_pair(
     fn: str, y_true: Any, y_pred: Any, n_classes: int | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     if n_classes is not None:
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer):
-            got = type(n_classes).__name__
-            raise TypeError(f"{fn}: expected n_classes to be an int, got {got}")
-        if n_classes < 1:
-            raise ValueError(f"{fn}: expected n_classes >= 1, got {n_classes}")
+        n_classes = _checks.integer(fn, "n_classes", n_classes, low=1)
     t = _labels(fn, "y_true", y_true)
     p = _labels(fn, "y_pred", y_pred)
     _check_same_length(fn, t, p)
@@ -96,7 +93,7 @@ def _label_pair(
                 f"{fn}: expected labels in [0, {n_classes - 1}] (n_classes={n_classes}), "
                 f"got label {top} in {what}"
             )
-    return t, p, int(n_classes)
+    return t, p, n_classes
 
 
 def _confusion(t: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
@@ -289,13 +286,9 @@ def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
     ValueError
         Wrong shape, an empty array, non-finite outputs, or probabilities outside [0, 1].
     """
-    if not isinstance(from_logits, bool | np.bool_):
-        raise TypeError(
-            f"predictions_from_outputs: expected from_logits to be a bool, "
-            f"got {type(from_logits).__name__}"
-        )
-    a = array_of(outputs)
     fn = "predictions_from_outputs"
+    from_logits = _checks.boolean(fn, "from_logits", from_logits)
+    a = array_of(outputs)
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{fn}: expected real-valued outputs, got dtype {a.dtype}")
     if a.ndim not in (1, 2):
