@@ -193,3 +193,28 @@ def test_subnormal_moments_are_flushed_to_zero_and_move_no_weight(dtype):
     np.testing.assert_array_equal(v_fused[:2], 0.0)  # 1.05 tiny * 0.9 < tiny: flushed
     assert 0 < abs(v_numpy[0]) < tiny  # the NumPy rule keeps the subnormal
     assert v_fused[2] == v_numpy[2] != 0
+
+
+ALIASES = {  # (w.grad, u.grad) from (w.data, u.data); w is written first
+    "other-parameter": lambda w, u: (np.full(8, 0.5, np.float32), w),
+    "view-of-it": lambda w, u: (np.full(8, 0.5, np.float32), w.reshape(2, 4).reshape(8)),
+    "reversed-view": lambda w, u: (np.full(8, 0.5, np.float32), w[::-1]),
+    "own-data-reversed": lambda w, u: (w[::-1], np.full(8, 0.5, np.float32)),
+    "own-data": lambda w, u: (w, u),
+}
+
+
+@pytest.mark.parametrize("alias", list(ALIASES))
+def test_a_gradient_sharing_memory_with_a_parameter_is_read_before_any_write(alias):
+    # every gradient is read before any parameter is written, fused or not: a gradient
+    # that is a parameter's data (or a view of it) must not see this step's update
+    results = []
+    for fused in (True, False):
+        w = cr.tensor(np.linspace(-1, 1, 8, dtype=np.float32), requires_grad=True)
+        u = cr.tensor(np.linspace(2, 3, 8, dtype=np.float32), requires_grad=True)
+        opt = optim.Adam([("w", w), ("u", u)], lr=0.1, fused=fused)
+        for _ in range(3):
+            w.grad, u.grad = ALIASES[alias](w.data, u.data)
+            assert opt.step()
+        results.append(([w.data.copy(), u.data.copy()], opt))
+    _assert_same(*results)

@@ -16,7 +16,9 @@ fixed handful of NumPy calls however many small parameters a model has. The same
 per parameter, on the views, in the rare steps where some parameters have no gradient.
 A fused optimizer (``Adam``/``AdamW`` with numba) skips the copy in the common step:
 when nothing is clipped and every gradient is present and finite, one compiled pass per
-parameter applies the rule and the write, reading the gradient where it is.
+parameter applies the rule and the write, reading the gradient where it is. Either way
+every gradient is read before any parameter is written: a gradient that is a parameter's
+data or a view of it (``p.grad = q.data``) takes the copy.
 """
 
 from __future__ import annotations
@@ -106,11 +108,12 @@ class Optimizer:
         """The rule and the write as compiled passes, for optimizers with ``fused`` true.
 
         Called instead of the copy, :meth:`update` and the write when every parameter has
-        a finite gradient, all are contiguous, no clipping is asked for and the groups'
-        counters agree (:meth:`_direct_gradients`). ``group.params`` are parameters of one
-        dtype, ``grads`` their gradients (1-D, read only) and ``group.flat_states[j]`` 1-D
-        views of parameter j's state arrays. It must give exactly the parameters and state
-        that :meth:`update` followed by the write would give.
+        a finite gradient, all are contiguous, no gradient shares memory with a parameter,
+        no clipping is asked for and the groups' counters agree (:meth:`_direct_gradients`).
+        ``group.params`` are parameters of one dtype, ``grads`` their gradients (1-D, read
+        only) and ``group.flat_states[j]`` 1-D views of parameter j's state arrays. It must
+        give exactly the parameters and state that :meth:`update` followed by the write
+        would give.
         """
         raise NotImplementedError
 
@@ -179,7 +182,10 @@ class Optimizer:
         """Update every parameter that has a gradient; return whether an update was made.
 
         Parameters whose ``grad`` is None are left alone. Nothing is changed when the step
-        is skipped (``nonfinite="skip"``) or when no parameter has a gradient.
+        is skipped (``nonfinite="skip"``) or when no parameter has a gradient. Every
+        gradient is read before any parameter is written: a gradient that is a parameter's
+        data or a view of it (``p.grad = q.data``) gives the update of the values it had
+        before the step.
 
         Raises
         ------
@@ -246,14 +252,16 @@ class Optimizer:
         """The gradients as 1-D arrays when :meth:`fused_step` can take this step, else None.
 
         That is: the optimizer is fused, nothing is clipped, every parameter is contiguous
-        and has a gradient that is a plain ndarray of its shape and dtype, every group's
+        and has a gradient that is a plain ndarray of its shape and dtype, no gradient
+        shares its memory owner (:func:`_owner`) with a parameter (the compiled passes
+        write each parameter before the next one's gradient is read), every group's
         counters agree, and every gradient is finite (one exact compiled pass each; no
         overflow). Anything else goes the copy path of :meth:`step`, which raises (see
         :meth:`_gradients`), skips or clips as asked.
         """
         if not self.fused or self.clip_value is not None or self.clip_norm is not None:
             return None
-        flat = []
+        flat, written, read = [], set(), []
         for p in self._params:
             g, data = p.grad, p.data
             # None, NumPy scalars and bad gradients go the copy path, which tells them apart
@@ -262,6 +270,11 @@ class Optimizer:
             if not data.flags.c_contiguous:
                 return None
             flat.append(g.reshape(-1))
+            # an array that is no view owns its memory: no call for the common case
+            written.add(id(data if data.base is None else _owner(data)))
+            read.append(id(g if g.base is None else _owner(g)))
+        if not written.isdisjoint(read):
+            return None
         for group in self._groups:
             if not group.synced:
                 return None
@@ -459,6 +472,17 @@ def _is_array(g) -> bool:
     """A plain ndarray or a NumPy scalar (0-d arithmetic gives one); not a subclass such as
     ``np.matrix`` or a masked array, which the compiled kernels refuse."""
     return type(g) is np.ndarray or isinstance(g, np.generic)
+
+
+def _owner(a: np.ndarray):
+    """The object that owns the memory of ``a`` as its ``.base`` links tell: ``a`` itself,
+    the array it is a view of, or the buffer under them (bytes, mmap). Two arrays with
+    different owners do not overlap unless one was made from a raw pointer or buffer."""
+    while (base := a.base) is not None:
+        if not isinstance(base, np.ndarray):
+            return base
+        a = base
+    return a
 
 
 def _write(params, steps, shrink: float) -> None:
