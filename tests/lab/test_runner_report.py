@@ -1,5 +1,6 @@
 import json
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,49 @@ def test_a_result_whose_figure_the_report_cannot_show_is_an_error_outcome(
     assert outcome.status == "error"
     assert figure in outcome.error
     assert "figure" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_results_json_writes_numpy_values_tuples_and_keys_as_plain_json(tmp_path):
+    import numpy as np
+
+    from chainrule.lab.report import write_report
+    from chainrule.lab.runner import Outcome
+
+    numbers = {
+        "f32": np.float32(0.1),
+        "n": np.int64(7),
+        "ok": np.bool_(True),
+        "curve": np.array([[1.5, np.inf], [-np.inf, np.nan]], np.float32),
+        "pair": (1, None),
+        3: {"path": Path("a/b"), 2.5: [np.int8(3), float("-inf")]},
+        None: "\u00e9",
+    }
+    exp = Experiment("x", 5, "T", "c", "001", _broken)
+    outcome = Outcome(exp, "fast", 1.23456, Result(numbers, [], True, "s", "u"))
+    _, results = write_report([outcome], tmp_path)
+    inf, ninf, nan = ({"__float__": s} for s in ("inf", "-inf", "nan"))
+    row = {
+        "number": 5,
+        "name": "x",
+        "title": "T",
+        "claim": "c",
+        "source": "001",
+        "preset": "fast",
+        "status": "reproduced",
+        "seconds": 1.235,
+        "verdict": True,
+        "summary": "s",
+        "setup": "u",
+        "numbers": {
+            "f32": 0.10000000149011612,  # the float32's value, not 0.1
+            "n": 7,
+            "ok": True,
+            "curve": [[1.5, inf], [ninf, nan]],
+            "pair": [1, None],
+            "3": {"path": "a/b", "2.5": [3, ninf]},  # keys as JSON writes them
+            "null": "\u00e9",
+        },
+        "figures": [],
+    }
+    # the exact bytes: strict JSON, indented by 2, ASCII with escapes
+    assert results.read_bytes() == json.dumps([row], indent=2).encode("ascii")

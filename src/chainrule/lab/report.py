@@ -47,8 +47,7 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     results = outdir / "results.json"
     # NumPy values to Python ones, then strict JSON: a non-finite number is written as
     # {"__float__": "inf"}, as in metrics.json, not as the Infinity strict parsers refuse
-    plain = json.loads(json.dumps([o.to_json() for o in outcomes], default=_jsonable))
-    data = json_text(plain, indent=2).encode("utf-8")
+    data = json_text(_plain([o.to_json() for o in outcomes]), indent=2).encode("utf-8")
     page = outdir / "report.html"
     # the page first: a page that cannot be written leaves the earlier pair as it was
     atomic_write(page, render(outcomes).encode("utf-8"))
@@ -145,11 +144,29 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _jsonable(value):
-    # NumPy scalars and arrays slip into numbers dicts; JSON gets their Python values
+def _plain(value):
+    """``value`` as plain data for :func:`chainrule.files.json_text`, as ``json.dumps``
+    would write it: tuples as lists, dict keys as strings (``3`` as ``"3"``, ``None`` as
+    ``"null"``), and what JSON cannot hold by its Python value (NumPy scalars and arrays
+    slip into numbers dicts: ``tolist()``) or else its ``str``."""
+    if isinstance(value, dict):
+        return {_key(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
     if hasattr(value, "tolist"):
-        return value.tolist()
+        return _plain(value.tolist())
     return str(value)
+
+
+def _key(key) -> str:
+    """A dict key as ``json.dumps`` writes it; ``TypeError`` for a key it refuses."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, int | float):  # "null", "true", "3", "2.5", "Infinity"
+        return json.dumps(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
 def _e(text) -> str:
