@@ -242,3 +242,60 @@ def test_a_file_numpy_cannot_read_without_pickle_is_a_usage_error(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"{name}: {message}" in err and "allow_pickle" not in err
+
+
+# -- uint8 pixels -------------------------------------------------------------------------------
+@pytest.fixture
+def pixels(tmp_path):
+    """A model on 4 inputs and uint8 pixels for it, with the [0, 1] floats training makes of
+    them (``load_mnist``: divided by 255 into float32)."""
+    model = cr.save(nn.MLP([4, 3, 2], seed=0), tmp_path / "m.safetensors")
+    raw = np.random.default_rng(0).integers(0, 256, (6, 2, 2), dtype=np.uint8)
+    return model, raw, np.divide(raw, np.float32(255.0), dtype=np.float32)
+
+
+@pytest.mark.parametrize("form", ["npy", "idx", "idx.gz"])
+def test_uint8_pixels_are_divided_by_255_as_in_training(capsys, tmp_path, pixels, form):
+    """A .npy of uint8 pixels went in unscaled (0-255) where IDX was divided by 255."""
+    from chainrule.data import write_idx
+
+    model, raw, scaled = pixels
+    np.save(tmp_path / "scaled.npy", scaled)
+    expected = _predictions(capsys, model, tmp_path / "scaled.npy")
+    path = tmp_path / f"raw.{form}"
+    if form == "npy":
+        np.save(path, raw)
+    else:
+        write_idx(path, raw, compress=form.endswith(".gz"))
+    assert _predictions(capsys, model, path) == expected
+    np.save(tmp_path / "unscaled.npy", raw.astype(np.float32))  # what it was given
+    assert _predictions(capsys, model, tmp_path / "unscaled.npy") != expected
+
+
+@pytest.mark.parametrize("form", ["npz", "npy"])
+def test_evaluate_divides_uint8_pixels_by_255_but_not_their_labels(capsys, tmp_path, pixels, form):
+    model, raw, scaled = pixels
+    y = np.array([0, 1, 1, 0, 1, 0], np.uint8)
+
+    def results(X, name):
+        X = X.reshape(len(X), -1)
+        if form == "npz":
+            np.savez(tmp_path / name, X=X, y=y)
+        else:
+            np.save(tmp_path / name, np.column_stack([X, y.astype(X.dtype)]))
+        assert main(["evaluate", str(model), "--data", str(tmp_path / name), "--json"]) == 0
+        return capsys.readouterr().out
+
+    expected = results(scaled, f"scaled.{form}")
+    assert '"n": 6' in expected
+    assert results(raw, f"raw.{form}") == expected
+    assert results(raw.astype(np.float32), f"unscaled.{form}") != expected
+
+
+def test_other_integer_arrays_are_taken_as_they_are(capsys, tmp_path, pixels):
+    model, raw, _ = pixels
+    np.save(tmp_path / "int16.npy", raw.astype(np.int16))
+    np.save(tmp_path / "float.npy", raw.astype(np.float32))
+    assert _predictions(capsys, model, tmp_path / "int16.npy") == _predictions(
+        capsys, model, tmp_path / "float.npy"
+    )

@@ -22,7 +22,8 @@ def add_parsers(subparsers) -> None:
         help="loss and metrics of a saved model on labelled data",
         description="Loss and metrics of a saved model. Without --data, on the test set of "
         "the run that produced it (rebuilt from the config saved in the model file). "
-        "FILE: .npz with arrays X and y; .npy or .csv with the label in the last column.",
+        "FILE: .npz with arrays X and y; .npy or .csv with the label in the last column. "
+        "Features in a uint8 array are pixels, divided by 255 as in training.",
     )
     p.add_argument("model", help="a model file (model.safetensors)")
     p.add_argument("--data", metavar="mnist-test|FILE", help="mnist-test or a data file")
@@ -34,9 +35,10 @@ def add_parsers(subparsers) -> None:
         help="predict classes and probabilities for inputs",
         description="Predict with a saved model (applying its saved input scaler). INPUT: "
         ".npy (samples first; images are flattened), .csv (one sample per row, after an "
-        "optional header row without numbers) or an IDX file (raw or .gz; uint8 pixels are "
-        "divided by 255 as in training). Writes CSV: index, predicted label, one probability "
-        "column per class.",
+        "optional header row without numbers) or an IDX file (raw or .gz). A uint8 array "
+        "(.npy or IDX) holds pixels: it is divided by 255, as training divides MNIST's; "
+        "other arrays are taken as they are. Writes CSV: index, predicted label, one "
+        "probability column per class.",
     )
     p.add_argument("model", help="a model file (model.safetensors)")
     p.add_argument("input", help="inputs: .npy, .csv or IDX")
@@ -149,8 +151,8 @@ class ModelIO:
 
 
 def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
-    """An input array from .npy, .csv or IDX (raw or .gz), with the file line of each row
-    for a CSV file (None for the others)."""
+    """An input array from .npy, .csv or IDX (raw or .gz), as stored (see :func:`_pixels`),
+    with the file line of each row for a CSV file (None for the others)."""
     suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() == ".npy":
         return _numpy_file(path, lambda loaded: loaded), None
@@ -159,10 +161,16 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
     if "idx" in suffixes or "ubyte" in path.name:
         from chainrule.data import read_idx
 
-        X = read_idx(path)
-        X = np.divide(X, np.float32(255.0), dtype=np.float32) if X.dtype == np.uint8 else X
-        return X, None
+        return read_idx(path), None
     raise UsageError(f"{path}: unknown input format; expected .npy, .csv or an IDX file")
+
+
+def _pixels(X: np.ndarray) -> np.ndarray:
+    """Input features as training sees them: a uint8 array holds pixels, divided by 255
+    into float32 exactly as :func:`chainrule.data.load_mnist` divides MNIST's (the one
+    uint8 data ``chainrule train`` reads); any other array is returned as it is."""
+    X = np.asarray(X)
+    return np.divide(X, np.float32(255.0), dtype=np.float32) if X.dtype == np.uint8 else X
 
 
 # .npz files are zip archives: a local file header, or the end record of an empty one
@@ -288,6 +296,8 @@ def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
 
 
 def _labelled_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[int] | None]:
+    """Features (uint8 pixels divided by 255, see :func:`_pixels`), labels as stored, and
+    the file line of each row for a CSV file (None for the others)."""
     if path.suffix.lower() == ".npz":
 
         def pair(f):
@@ -296,13 +306,14 @@ def _labelled_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[int] | None
                     raise UsageError(f"{path}: expected arrays named X and y, found {list(f)}")
                 return f["X"], f["y"]
 
-        return (*_numpy_file(path, pair), None)
+        X, y = _numpy_file(path, pair)
+        return _pixels(X), y, None
     if path.suffix.lower() not in (".npy", ".csv"):
         raise UsageError(f"{path}: expected .npz, .npy or .csv labelled data")
     A, lines = _read_array(path)
     if A.ndim != 2 or A.shape[1] < 2:
         raise UsageError(f"{path}: expected rows of features with the label last, got {A.shape}")
-    return A[:, :-1], A[:, -1], lines
+    return _pixels(A[:, :-1]), A[:, -1], lines
 
 
 def _class_labels(y, n_classes: int, n_samples: int, source: str, lines) -> np.ndarray:
@@ -414,7 +425,8 @@ def predict(args) -> int:
     model = ModelIO.of(bundle, args.model)
     path = _existing(args.input, "input file")
     X, lines = _read_array(path)
-    outputs = predict_model(bundle.model, prepare(model, bundle.scaler, X, str(path), lines))
+    X = prepare(model, bundle.scaler, _pixels(X), str(path), lines)
+    outputs = predict_model(bundle.model, X)
     best = predicted_classes(outputs, model.from_logits)
     probs = probabilities(model, outputs)
     labels = bundle.labels or [str(i) for i in range(probs.shape[1])]
