@@ -114,24 +114,57 @@ def test_blobs_around_given_centers():
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: make_moons(0), ValueError, "n must be a positive integer, got 0"),
+        (lambda: make_moons(0), ValueError, "make_moons: n expected an integer >= 1, got 0"),
         (
             lambda: make_moons(10, noise=-1.0),
             ValueError,
             "make_moons: noise expected a finite number >= 0, got -1.0",
         ),
-        (lambda: make_spirals(10, k=1), ValueError, "k must be at least 2 classes, got 1"),
+        (
+            lambda: make_spirals(10, k=1),
+            ValueError,
+            "make_spirals: k expected an integer >= 2, got 1",
+        ),
         (
             lambda: make_circles(10, factor=1.5),
             ValueError,
             r"make_circles: factor expected a finite number in \(0, 1\), got 1.5",
         ),
-        (lambda: make_blobs(10, centers=np.zeros(3)), ValueError, r"got \(3,\)"),
+        (
+            lambda: make_blobs(10, centers=np.zeros(3)),
+            ValueError,
+            r"make_blobs: centers expected an array of shape \(k, n_features\), both >= 1, "
+            r"got shape \(3,\)",
+        ),
+        (lambda: make_blobs(10, centers=np.zeros((0, 2))), ValueError, r"got shape \(0, 2\)"),
+        (lambda: make_blobs(10, centers=np.zeros((3, 0))), ValueError, r"got shape \(3, 0\)"),
+        (
+            lambda: make_blobs(10, centers=0),
+            ValueError,
+            "make_blobs: centers expected an integer >= 1, got 0",
+        ),
+        (
+            lambda: make_blobs(10, n_features=0),
+            ValueError,
+            "make_blobs: n_features expected an integer >= 1, got 0",
+        ),
         (lambda: make_xor(10, seed=1.5), TypeError, "got float"),
         (lambda: make_xor(10, seed=None), TypeError, "Generator or an int seed, got NoneType"),
-        (lambda: make_moons(2.0), TypeError, "n must be a positive int, got float 2.0"),
-        (lambda: make_sine(True), TypeError, "n must be a positive int, got bool True"),
-        (lambda: make_spirals(10, k=2.5), TypeError, "k must be an int number of classes"),
+        (
+            lambda: make_moons(2.0),
+            TypeError,
+            "make_moons: n expected an integer >= 1, got float 2.0",
+        ),
+        (
+            lambda: make_sine(True),
+            TypeError,
+            "make_sine: n expected an integer >= 1, got bool True",
+        ),
+        (
+            lambda: make_spirals(10, k=2.5),
+            TypeError,
+            "make_spirals: k expected an integer >= 2, got float 2.5",
+        ),
         (lambda: make_moons(10, noise=np.nan), ValueError, "make_moons: noise expected a finite"),
         (lambda: make_circles(10, noise=np.inf), ValueError, ">= 0, got inf"),
         (lambda: make_spirals(10, noise=-np.inf), ValueError, ">= 0, got -inf"),
@@ -174,7 +207,8 @@ def test_bad_arguments(call, error, message):
 )
 def test_too_few_points_for_every_class_is_refused_before_any_draw(call, minimum):
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=f"n must be at least {minimum} so that each of the"):
+    expected = f"n expected at least {minimum}, one point for each of the {minimum} classes"
+    with pytest.raises(ValueError, match=expected):
         call(rng)
     assert rng.random() == np.random.default_rng(0).random()  # the generator was not drawn
 
@@ -213,7 +247,8 @@ def test_load_digits_with_scikit_learn():
 @pytest.mark.parametrize("dtype", ["foo", np.int32, bool])
 def test_a_dtype_that_is_not_a_float_type_is_refused_before_any_draw(make, dtype):
     rng = np.random.default_rng(0)
-    with pytest.raises(TypeError, match="dtype must be a floating-point type"):
+    expected = f"{make.__name__}: dtype expected a floating-point type such as float32, got"
+    with pytest.raises(TypeError, match=expected):
         make(20, seed=rng, dtype=dtype)
     assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # not drawn from
 
@@ -221,10 +256,19 @@ def test_a_dtype_that_is_not_a_float_type_is_refused_before_any_draw(make, dtype
 @pytest.mark.parametrize(
     ("kwargs", "error", "says"),
     [
-        ({"centers": np.zeros((3, 2)), "n_features": 5}, ValueError, "but n_features is 5"),
+        (
+            {"centers": np.zeros((3, 2)), "n_features": 5},
+            ValueError,
+            r"make_blobs: n_features expected 2, the width of centers of shape \(3, 2\), got 5",
+        ),
+        (
+            {"centers": np.zeros((3, 2)), "n_features": 2.0},
+            TypeError,
+            "make_blobs: n_features expected an integer >= 1, got float 2.0",
+        ),
         ({"centers": True}, TypeError, "centers expected a count or an array"),
-        ({"n_features": 2.5}, TypeError, "n_features must be an int or None, got float 2.5"),
-        ({"n_features": True}, TypeError, "n_features must be an int or None, got bool"),
+        ({"n_features": 2.5}, TypeError, "make_blobs: n_features expected an integer >= 1, got "),
+        ({"n_features": True}, TypeError, "n_features expected an integer >= 1, got bool True"),
     ],
 )
 def test_blobs_centers_and_n_features_must_agree(kwargs, error, says):
@@ -298,6 +342,14 @@ def test_a_bool_noise_is_refused_before_any_draw(make, noise):
             "got [[True, False], [False, True]] of dtype bool",
         ),
         (lambda seed: make_blobs(10, centers=np.True_, seed=seed), "got np.True_ of dtype bool"),
+        (
+            lambda seed: make_blobs(10, centers=2.5, seed=seed),
+            "make_blobs: centers expected an integer >= 1, got float 2.5",
+        ),
+        (
+            lambda seed: make_blobs(10, centers=np.float32(3.0), seed=seed),
+            "make_blobs: centers expected an integer >= 1, got float32 np.float32(3.0)",
+        ),
     ],
 )
 def test_a_wrong_type_or_length_is_refused_before_any_draw(call, message):

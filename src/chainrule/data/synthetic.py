@@ -15,6 +15,8 @@ floating-point type. A bool or a string given for a number is refused with a
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
@@ -89,10 +91,7 @@ def make_spirals(
     ``t = linspace(4j, 4(j + 1)) + noise * N(0, 1)``; its points are ``r * (sin t, cos t)``.
     The ``n`` points are shared out as evenly as possible (earlier classes get the extra).
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an int number of classes, got {type(k).__name__} {k!r}")
-    if k < 2:
-        raise ValueError(f"k must be at least 2 classes, got {k}")
+    k = _checks.integer("make_spirals", "k", k, low=2)
     rng = _start("make_spirals", n, seed, dtype, classes=k, noise=noise)
     counts = _per_class(n, k)
     arms = []
@@ -173,23 +172,28 @@ def make_blobs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic Gaussian blobs, one class per center.
 
-    ``centers`` is a count (centers drawn uniformly from ``box``, a pair ``(low, high)``, in
-    each of ``n_features`` dimensions, 2 unless given) or an array of real numbers of shape
-    ``(k, n_features)`` (``n_features``, when given too, must agree with it). Each point is
-    its center plus Gaussian noise of standard deviation ``std``; the ``n`` points are
-    shared out as evenly as possible (earlier classes get the extra).
+    ``centers`` is a count, an integer >= 1 (centers drawn uniformly from ``box``, a pair
+    ``(low, high)``, in each of ``n_features`` dimensions, 2 unless given), or an array of
+    real numbers of shape ``(k, n_features)``, both >= 1 (``n_features``, when given too,
+    must agree with it). A single number that is not an integer is refused with a
+    ``TypeError``. Each point is its center plus Gaussian noise of standard deviation
+    ``std``; the ``n`` points are shared out as evenly as possible (earlier classes get the
+    extra).
     """
-    if n_features is not None and (
-        isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer))
-    ):
-        raise TypeError(
-            f"n_features must be an int or None, got {type(n_features).__name__} {n_features!r}"
-        )
-    drawn = isinstance(centers, (int, np.integer)) and not isinstance(centers, bool)
+    if n_features is not None:
+        n_features = _checks.integer("make_blobs", "n_features", n_features, low=1)
+    given = None
+    if isinstance(centers, bool) or not isinstance(centers, numbers.Integral):
+        given = np.asarray(centers)
+        if given.dtype.kind not in "iuf":
+            raise TypeError(
+                "make_blobs: centers expected a count or an array of real numbers of shape "
+                f"(k, n_features), got {centers!r} of dtype {given.dtype}"
+            )
+    drawn = given is None or given.ndim == 0  # one number: a count, refused unless an integer
     if drawn:
+        k = _checks.integer("make_blobs", "centers", centers, low=1)
         n_features = 2 if n_features is None else n_features
-        if centers < 1 or n_features < 1:
-            raise ValueError(f"centers and n_features must be >= 1, got {centers} and {n_features}")
         try:
             low, high = box
         except (TypeError, ValueError):
@@ -201,21 +205,17 @@ def make_blobs(
         high = _checks.real("make_blobs", "box[1]", high)
         if low > high:
             raise ValueError(f"make_blobs: box expected (low, high) with low <= high, got {box}")
-        k = int(centers)
     else:
-        given = np.asarray(centers)
-        if given.dtype.kind not in "iuf":
-            raise TypeError(
-                "make_blobs: centers expected a count or an array of real numbers of shape "
-                f"(k, n_features), got {centers!r} of dtype {given.dtype}"
-            )
         centers = given.astype(np.float64)
-        if centers.ndim != 2 or centers.shape[0] < 1:
-            raise ValueError(f"centers must have shape (k, n_features), got {centers.shape}")
+        if centers.ndim != 2 or min(centers.shape) < 1:
+            raise ValueError(
+                "make_blobs: centers expected an array of shape (k, n_features), both >= 1, "
+                f"got shape {centers.shape}"
+            )
         if n_features is not None and n_features != centers.shape[1]:
             raise ValueError(
-                f"centers of shape {centers.shape} give points of {centers.shape[1]} features, "
-                f"but n_features is {n_features}; pass one or make them agree"
+                f"make_blobs: n_features expected {centers.shape[1]}, the width of centers of "
+                f"shape {centers.shape}, got {n_features}; pass one or make them agree"
             )
         check_finite(centers, "centers")
         k = centers.shape[0]
@@ -231,23 +231,22 @@ def make_blobs(
 def _start(
     owner: str, n: int, seed: Seed, dtype: DTypeLike, classes: int, **scales: float
 ) -> np.random.Generator:
-    """Check ``n`` (at least one point per class), ``dtype`` (a float type) and the noise
-    ``scales`` of generator ``owner`` (real numbers >= 0); make the rng."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be a positive int, got {type(n).__name__} {n!r}")
-    if n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
+    """Check ``n`` (an integer, at least one point per class), ``dtype`` (a float type) and
+    the noise ``scales`` of generator ``owner`` (real numbers >= 0); make the rng."""
+    n = _checks.integer(owner, "n", n, low=1)
     if n < classes:
         raise ValueError(
-            f"n must be at least {classes} so that each of the {classes} classes gets a "
-            f"point, got {n}"
+            f"{owner}: n expected at least {classes}, one point for each of the {classes} "
+            f"classes, got {n}"
         )
     try:
         kind = np.dtype(dtype).kind
     except TypeError:
         kind = None
     if kind != "f":
-        raise TypeError(f"dtype must be a floating-point type such as float32, got {dtype!r}")
+        raise TypeError(
+            f"{owner}: dtype expected a floating-point type such as float32, got {dtype!r}"
+        )
     for name, value in scales.items():
         _checks.real(owner, name, value, low=0.0)
     return as_generator(seed, allow_none=False, owner=owner, name="seed")
