@@ -17,8 +17,8 @@ def test_standardizer_gives_train_mean_0_std_1_and_reuses_train_stats(dtype):
     scaler = Standardizer()
     Z = scaler.fit_transform(train)
     assert Z.dtype == dtype
-    # float32 resolves 100 + 0.01 * noise (feature 2) only to ~1e-3 of its std
-    tol = 1e-3 if dtype == np.float32 else 1e-9
+    # the float64 statistics are applied in float64: only the output is rounded to float32
+    tol = 1e-6 if dtype == np.float32 else 1e-9
     np.testing.assert_allclose(Z.astype(np.float64).mean(axis=0), 0.0, atol=tol)
     np.testing.assert_allclose(Z.astype(np.float64).std(axis=0), 1.0, rtol=tol)
     Zdev = scaler.transform(dev)
@@ -37,9 +37,26 @@ def test_standardizer_uses_two_pass_variance():
 def test_standardizer_statistics_match_numpy_on_more_rows_than_one_block():
     X = _features(10_000, np.float32)
     state = Standardizer().fit(X).state_dict()
-    assert state["mean"].dtype == np.float32 and state["std"].dtype == np.float32
-    np.testing.assert_allclose(state["mean"], X.astype(np.float64).mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(state["std"], X.astype(np.float64).std(axis=0), rtol=1e-6)
+    assert state["mean"].dtype == np.float64 and state["std"].dtype == np.float64
+    np.testing.assert_allclose(state["mean"], X.astype(np.float64).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(state["std"], X.astype(np.float64).std(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("offset", "spread"), [(1e4, 1e-2), (1e6, 1.0)])
+def test_float32_features_far_from_0_are_centred_and_scaled_as_in_float64(offset, spread):
+    """The float64 mean was stored in float32: rounded by up to half a float32 step of the
+    offset, which left the standardized training set off centre by 0.03-0.04 std."""
+    X = (offset + spread * np.random.default_rng(0).standard_normal((2000, 3))).astype(np.float32)
+    X64 = X.astype(np.float64)
+    scaler = Standardizer()
+    Z = scaler.fit_transform(X)
+    assert Z.dtype == np.float32
+    expected = ((X64 - X64.mean(axis=0)) / X64.std(axis=0)).astype(np.float32)
+    np.testing.assert_allclose(Z, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(Z.astype(np.float64).mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(Z.astype(np.float64).std(axis=0), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(scaler.inverse_transform(Z), X, rtol=1e-6)
+    assert scaler.transform(X[:5].astype(np.float64)).dtype == np.float64
 
 
 def test_zero_variance_feature_is_centred_not_divided_by_zero():
@@ -164,13 +181,13 @@ def test_minmax_of_a_wide_float16_feature_does_not_overflow():
     np.testing.assert_array_equal(scaler.inverse_transform(Z), X)
 
 
-def test_a_spread_too_small_for_float32_is_treated_as_constant():
-    # std (7e-46) is nonzero in float64, 0 in float32
+def test_a_spread_too_small_for_float32_is_standardized_in_float64():
+    # mean and std (7e-46) are 0 in float32: the feature was only centred (on 0)
     X = np.array([[0.0], [1e-45]], np.float32)
     scaler = Standardizer().fit(X)
     Z = scaler.transform(X)
-    assert Z.dtype == np.float32 and np.isfinite(Z).all()
-    np.testing.assert_array_equal(Z, X - X.min())
+    assert Z.dtype == np.float32
+    np.testing.assert_array_equal(Z, [[-1.0], [1.0]])
     np.testing.assert_array_equal(scaler.inverse_transform(Z), X)
 
 
@@ -182,12 +199,12 @@ def test_minmax_scales_a_spread_too_small_for_float32_in_float64():
     np.testing.assert_array_equal(scaler.inverse_transform(Z), X)
 
 
-@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
-def test_a_float64_fit_applied_to_float32_never_divides_by_zero(cls):
+@pytest.mark.parametrize(("cls", "zero"), [(Standardizer, -1.0), (MinMaxScaler, 0.0)])
+def test_a_float64_fit_applied_to_float32_never_divides_by_zero(cls, zero):
     scaler = cls().fit(np.array([[0.0], [1e-100]]))  # std 5e-101: 0 in float32
     Z = scaler.transform(np.zeros((3, 1), np.float32))
     assert Z.dtype == np.float32
-    np.testing.assert_array_equal(Z, 0.0)
+    np.testing.assert_array_equal(Z, zero)  # 0 is the fit's mean - 1 std, its min
     np.testing.assert_array_equal(scaler.inverse_transform(Z), 0.0)
 
 

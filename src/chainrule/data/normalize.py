@@ -124,37 +124,39 @@ class Standardizer(_Scaler):
 
     ``fit`` computes, over axis 0, ``mean = (1/m) sum x`` and the population standard
     deviation ``std = sqrt((1/m) sum (x - mean)^2)`` in two passes, accumulating in float64
-    (blocks of rows, so the temporary stays small), then stores both in the dtype of ``X``.
-    A feature whose ``std`` is zero in that dtype (constant over the training set, or a
-    spread too small for the dtype, such as float32 ``[0, 1e-45]``) gets ``std = 1``: it
-    is only centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and
-    ``std`` used, so ``inverse_transform`` undoes ``transform``. ``fit`` rejects a feature
-    whose sum or sum of squared deviations overflows float64; ``load_state_dict``
-    rejects a negative ``std`` (and takes a zero one, which earlier versions could store,
-    as 1).
+    (blocks of rows, so the temporary stays small), and stores both as float64, whatever
+    the dtype of ``X``. A constant feature (``std`` 0) gets ``std = 1``: it is only
+    centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and ``std``
+    used, so ``inverse_transform`` undoes ``transform``. ``fit`` rejects a feature whose
+    sum or sum of squared deviations overflows float64; ``load_state_dict`` takes floating
+    arrays of any precision (earlier versions stored them in the data's dtype) and rejects
+    a negative ``std`` (taking a zero one, which earlier versions could store, as 1).
 
-    Arrays keep their dtype: the statistics are cast to the input's dtype when applied,
-    and a ``std`` that becomes zero in that dtype (a float64 fit applied to float32 data)
-    is again replaced by 1.
+    Arrays keep their dtype: ``transform`` and ``inverse_transform`` apply the statistics
+    in float64, a block of rows at a time, and write the result into a new array of the
+    input's dtype. A float32 feature far from 0 (``1e4`` plus noise of ``1e-2``) is centred
+    exactly, not on its mean rounded to float32, and a spread too small for the dtype
+    (float32 ``[0, 1e-45]``) is still scaled, to ``[-1, 1]``.
     """
 
     _state_keys = ("mean", "std")
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Return ``(X - mean) / std`` as a new array of ``X``'s dtype."""
+        """Return ``(X - mean) / std``, computed in float64, as a new array of ``X``'s dtype."""
         X = self._check(X)
-        state = self._fitted()
-        out = np.subtract(X, state["mean"].astype(X.dtype, copy=False))
-        out /= _nonzero(state["std"].astype(X.dtype, copy=False))
-        return out
+        mean, std = self._float64()
+        return _affine(X, mean, std, 1.0, 0.0)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Return ``Z * std + mean`` as a new array of ``Z``'s dtype."""
+        """Return ``Z * std + mean``, computed in float64, as a new array of ``Z``'s dtype."""
         Z = self._check(Z)
+        mean, std = self._float64()
+        return _affine(Z, 0.0, 1.0, std, mean)
+
+    def _float64(self) -> tuple[np.ndarray, np.ndarray]:
+        """``mean`` and ``std`` in float64, a ``std`` of 0 (a loaded state) replaced by 1."""
         state = self._fitted()
-        out = np.multiply(Z, _nonzero(state["std"].astype(Z.dtype, copy=False)))
-        out += state["mean"].astype(Z.dtype, copy=False)
-        return out
+        return state["mean"].astype(np.float64), _nonzero(state["std"].astype(np.float64))
 
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
         m = X.shape[0]
@@ -175,12 +177,11 @@ class Standardizer(_Scaler):
                 f"got {int(wide.sum())} that overflow (values near 1e154 apart or 1e308 in "
                 "size); rescale X first"
             )
-        std = _nonzero(np.sqrt(sq).astype(X.dtype))
-        return {"mean": mean.astype(X.dtype), "std": std}
+        return {"mean": mean, "std": _nonzero(np.sqrt(sq))}
 
     def _check_state(self, state: dict[str, np.ndarray]) -> None:
         # a std of 0 is accepted: earlier versions' fit stored it for a spread too small
-        # for the dtype, and transform divides by 1 there, as fit now stores
+        # for the data's dtype, and transform divides by 1 there, as for a constant feature
         if (state["std"] < 0).any():
             bad = state["std"][state["std"] < 0]
             raise ValueError(
