@@ -1,5 +1,6 @@
 """Checkpoints: resuming continues bit-identically, in a fresh process too."""
 
+import io
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from chainrule.train import (
     HistoryLogger,
     LambdaCallback,
     ModelCheckpoint,
+    ProgressBar,
     Trainer,
     TrainingInterrupted,
     fit,
@@ -768,6 +770,71 @@ def test_a_history_logger_says_a_run_was_interrupted(tmp_path, hook):
         "best.safetensors",
         "last.safetensors",
     ]
+
+
+class _Clock:
+    """The progress bar's clock in a test: ``step`` seconds pass between two reads."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def perf_counter(self):
+        self.now += self.step
+        return self.now
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _use_clock(monkeypatch, step):
+    from chainrule.train import callbacks as callbacks_mod
+
+    clock = _Clock(step)
+    monkeypatch.setattr(callbacks_mod, "time", clock)
+    return clock
+
+
+def test_a_live_progress_bar_ends_its_line_on_a_ctrl_c(tmp_path, monkeypatch):
+    # the live line was left open, so the interrupt's message went onto its end; it
+    # showed the last step drawn (the bar draws at most every 0.1 s), not the last taken
+    clock = _use_clock(monkeypatch, 1.0)  # every step is drawn...
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            clock.step = 0.0  # ...but the one the Ctrl-C comes after
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    stream = _Terminal()
+    bar = ProgressBar(stream=stream)
+    with pytest.raises(TrainingInterrupted, match="epoch 2, after batch 5"):
+        train(tmp_path, 3, callbacks=[LambdaCallback(on_batch_end=interrupt), bar])
+    out = stream.getvalue()
+    assert out.endswith("\n") and out.count("\n") == 2  # epoch 1's summary, the live line
+    shown = out.split("\n")[1].rsplit("\r", 1)[1]
+    assert shown.startswith("epoch 2/3 [#########...............] 5/13 ")
+
+
+@pytest.mark.parametrize("hook", ["on_batch_end", "on_epoch_end"])
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "log"])
+def test_a_progress_bar_without_an_open_line_adds_none_on_a_ctrl_c(
+    tmp_path, monkeypatch, hook, terminal
+):
+    # a log gets summary lines only; a terminal's epoch 2 had drawn nothing yet (mid-epoch)
+    # or was summed up (at its end): each shows the finished epochs' summaries, no more
+    _use_clock(monkeypatch, 0.0)  # no step is drawn but an epoch's last
+    stream = _Terminal() if terminal else io.StringIO()
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 3, callbacks=[ProgressBar(stream=stream), _interrupt_at(hook)])
+    *lines, after = stream.getvalue().split("\n")
+    shown = [line.rsplit("\r", 1)[-1] for line in lines]
+    finished = 1 if hook == "on_batch_end" else 2
+    assert after == "" and [line.split()[:2] for line in shown] == [
+        ["epoch", f"{e}/3"] for e in range(1, finished + 1)
+    ]
+    assert all(" train_loss " in line for line in shown)
+    assert ("\r" in stream.getvalue()) == terminal
 
 
 def test_the_interrupt_hook_is_called_once_after_the_checkpoint_is_saved(tmp_path):

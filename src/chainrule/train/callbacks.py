@@ -342,6 +342,12 @@ class ProgressBar(Callback):
     Quiet when ``quiet=True``, and by default when the stream is not a terminal (logs and
     CI output get one summary line per epoch instead). ``stream`` (default ``sys.stderr``)
     needs ``write`` and ``flush``; ``width``, the bar's characters, is an integer >= 1.
+
+    The live line is redrawn at most every 0.1 s and at the epoch's last step, and the
+    epoch's summary line replaces it. On a Ctrl-C that comes mid-epoch (see
+    :class:`Callback`) an open live line is redrawn at the last step taken and ended with
+    a newline, as there is no summary; a summary-only stream gets nothing for the
+    unfinished epoch.
     """
 
     def __init__(self, quiet: bool | None = None, stream=None, width: int = 24):
@@ -357,26 +363,41 @@ class ProgressBar(Callback):
         interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.live = not quiet and (quiet is False or interactive)
         self.summary = not quiet
+        self._open = False  # whether a live line is drawn and not yet ended
 
     def on_epoch_begin(self, trainer, epoch):
         self._start = self._last = time.perf_counter()
 
     def on_batch_end(self, trainer, batch, loss):
+        self._batch = batch
         now = time.perf_counter()
+        if self.live and (now - self._last > 0.1 or batch + 1 == trainer.batches_per_epoch):
+            self._draw(trainer, now)
+
+    def _draw(self, trainer, now) -> None:
+        """(Re)draw the live line at the last step taken, ``_batch``."""
+        self._last = now
         total = trainer.batches_per_epoch
-        if self.live and (now - self._last > 0.1 or batch + 1 == total):
-            self._last = now
-            done = int(self.width * (batch + 1) / total)
-            bar = "#" * done + "." * (self.width - done)
-            self.stream.write(
-                f"\repoch {trainer.epoch + 1}/{trainer.epochs} [{bar}] {batch + 1}/{total} "
-                f"{now - self._start:5.1f}s loss {trainer.running_loss:.4f}"
-            )
+        done = int(self.width * (self._batch + 1) / total)
+        bar = "#" * done + "." * (self.width - done)
+        self.stream.write(
+            f"\repoch {trainer.epoch + 1}/{trainer.epochs} [{bar}] {self._batch + 1}/{total} "
+            f"{now - self._start:5.1f}s loss {trainer.running_loss:.4f}"
+        )
+        self.stream.flush()
+        self._open = True
+
+    def on_interrupt(self, trainer):
+        if self._open:
+            self._draw(trainer, time.perf_counter())
+            self.stream.write("\n")
             self.stream.flush()
+            self._open = False
 
     def on_epoch_end(self, trainer, epoch, logs):
         if not self.summary:
             return
+        self._open = False
         parts = [f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "time", "lr")]
         line = (
             f"epoch {epoch + 1}/{trainer.epochs} {logs['time']:.1f}s lr {logs['lr']:.3g} "
