@@ -239,9 +239,20 @@ def test_n_classes_may_be_a_numpy_integer():
     assert confusion_matrix([0, 1], [1, 0], n_classes=np.int64(3)).shape == (3, 3)
 
 
-def test_unknown_average_is_rejected():
-    with pytest.raises(ValueError, match=r"expected average in \('macro', None\), got 'micro'"):
-        precision_recall_f1([0, 1], [1, 0], average="micro")
+@pytest.mark.parametrize(
+    ("average", "error", "got"),
+    [
+        ("micro", ValueError, "'micro'"),
+        ("", ValueError, "''"),
+        (1, TypeError, "int 1"),
+        (np.array(["macro", "macro"]), TypeError, "ndarray array(['macro', 'macro']"),
+    ],
+)
+def test_a_bad_average_is_rejected(average, error, got):
+    # an array raised NumPy's "truth value ... is ambiguous" when compared with the options
+    says = f"precision_recall_f1: average expected 'macro' or None, got {got}"
+    with pytest.raises(error, match=re.escape(says)):
+        precision_recall_f1([0, 1], [1, 0], average=average)
 
 
 REGRESSION_ERRORS = [

@@ -171,7 +171,8 @@ def precision_recall_f1(
         mean over the classes that occur in ``y_true`` or ``y_pred`` (the same set
         scikit-learn uses); a class that occurs in neither has no data and is left out
         rather than counted as 0. For binary tasks this is *not* the F1 of class 1 alone:
-        take ``average=None`` and index ``[1]`` for that.
+        take ``average=None`` and index ``[1]`` for that. Another string is a
+        ``ValueError``, a value of another type a ``TypeError``.
     n_classes : int, optional
         Number of classes ``k``; inferred as ``max(y_true, y_pred) + 1`` when omitted.
 
@@ -180,8 +181,13 @@ def precision_recall_f1(
     PrecisionRecallF1
         Named tuple ``(precision, recall, f1)`` of floats (macro) or float64 arrays (None).
     """
+    if average is not None and not isinstance(average, str):
+        raise TypeError(
+            f"precision_recall_f1: average expected 'macro' or None, got "
+            f"{type(average).__name__} {average!r}"
+        )
     if average not in AVERAGES:
-        raise ValueError(f"precision_recall_f1: expected average in {AVERAGES}, got {average!r}")
+        raise ValueError(f"precision_recall_f1: average expected 'macro' or None, got {average!r}")
     t, p, n = _label_pair("precision_recall_f1", y_true, y_pred, n_classes)
     # counts per class, in memory of order n (the n x n confusion matrix is not needed)
     tp = np.bincount(t[t == p], minlength=n)
