@@ -364,6 +364,7 @@ class ProgressBar(Callback):
         self.live = not quiet and (quiet is False or interactive)
         self.summary = not quiet
         self._open = False  # whether a live line is drawn and not yet ended
+        self._shown = 0  # the characters on the live line
 
     def on_epoch_begin(self, trainer, epoch):
         self._start = self._last = time.perf_counter()
@@ -380,19 +381,24 @@ class ProgressBar(Callback):
         total = trainer.batches_per_epoch
         done = int(self.width * (self._batch + 1) / total)
         bar = "#" * done + "." * (self.width - done)
-        self.stream.write(
-            f"\repoch {trainer.epoch + 1}/{trainer.epochs} [{bar}] {self._batch + 1}/{total} "
+        self._overwrite(
+            f"epoch {trainer.epoch + 1}/{trainer.epochs} [{bar}] {self._batch + 1}/{total} "
             f"{now - self._start:5.1f}s loss {trainer.running_loss:.4f}"
         )
         self.stream.flush()
         self._open = True
+
+    def _overwrite(self, line: str) -> None:
+        """Write ``line`` over the live line, padded to cover all of the one it replaces."""
+        self.stream.write("\r" + line.ljust(self._shown))
+        self._shown = len(line)
 
     def on_interrupt(self, trainer):
         if self._open:
             self._draw(trainer, time.perf_counter())
             self.stream.write("\n")
             self.stream.flush()
-            self._open = False
+            self._open, self._shown = False, 0
 
     def on_epoch_end(self, trainer, epoch, logs):
         if not self.summary:
@@ -403,5 +409,10 @@ class ProgressBar(Callback):
             f"epoch {epoch + 1}/{trainer.epochs} {logs['time']:.1f}s lr {logs['lr']:.3g} "
             + " ".join(parts)
         )
-        self.stream.write(("\r" + line + " " * 8 if self.live else line) + "\n")
+        if self.live:
+            self._overwrite(line)
+            self._shown = 0  # the next line starts empty
+        else:
+            self.stream.write(line)
+        self.stream.write("\n")
         self.stream.flush()
