@@ -257,3 +257,87 @@ def test_standardizer_refuses_features_whose_statistics_overflow_float64(values)
         scaler.fit(X)
     with pytest.raises(RuntimeError, match="not fitted"):
         scaler.transform(X)
+
+
+def _scaling_by(cls, spread, features=8, bad=(0, 5, 7)):
+    """A scaler whose std (or max - min) is 1, except ``spread`` in features ``bad``."""
+    scale = np.ones(features)
+    scale[list(bad)] = spread
+    scaler = cls()
+    keys = ("mean", "std") if cls is Standardizer else ("min", "max")
+    scaler.load_state_dict(dict(zip(keys, (np.zeros(features), scale), strict=True)))
+    return scaler
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+@pytest.mark.parametrize(
+    ("method", "spread", "value", "fits_float64"),
+    [
+        ("transform", 1e-40, 1.0, True),  # 1 / 1e-40 does not fit float32
+        ("transform", 1e-320, 1e10, False),  # 1e10 / 1e-320 does not even fit float64
+        ("inverse_transform", 1e300, 1.0, True),  # 1 * 1e300 does not fit float32
+    ],
+)
+def test_results_beyond_float32_are_refused_naming_the_features(
+    cls, method, spread, value, fits_float64
+):
+    # the cast to float32 wrote inf, with only an "overflow encountered in cast" warning
+    scaler = _scaling_by(cls, spread)
+    X = np.zeros((5000, 8), np.float32)  # two blocks of rows; the overflow is in the second
+    X[4500, [0, 5, 7]] = value
+    X[4600, 5] = -value
+    name = "X" if method == "transform" else "Z"
+    with pytest.raises(ValueError) as info:
+        getattr(scaler, method)(X)
+    assert str(info.value).startswith(
+        f"{cls.__name__}.{method}: expected results within float32's range (+-3.403e+38), "
+        f"got values beyond it in 3 features (0, 5, 7); pass {name}.astype(np.float64)"
+    )
+    if fits_float64:  # as the message suggests
+        assert np.isfinite(getattr(scaler, method)(X.astype(np.float64))).all()
+
+
+@pytest.mark.parametrize("method", ["transform", "inverse_transform"])
+def test_results_beyond_float16_are_refused_for_one_feature_arrays(method):
+    scaler = Standardizer().fit(np.array([0.0, 1e-6 if method == "transform" else 1e6]))
+    with pytest.raises(
+        ValueError,
+        match=r"within float16's range \(\+-6\.55e\+04\), got values "
+        r"beyond it in 1 feature; pass",
+    ):
+        getattr(scaler, method)(np.array([0.0, 1.0], np.float16))
+
+
+def test_results_beyond_float32_name_the_first_five_features_of_an_image_stack():
+    scaler = Standardizer().fit(np.array([np.zeros((3, 3)), np.full((3, 3), 1e-40)]))
+    with pytest.raises(
+        ValueError,
+        match=r"in 9 features \(\(0, 0\), \(0, 1\), \(0, 2\), "
+        r"\(1, 0\), \(1, 1\), \.\.\.\);",
+    ):
+        scaler.transform(np.ones((2, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+def test_float32_results_that_fit_are_the_float64_results_rounded(cls):
+    # the largest results round down to float32's max: they fit, and are kept
+    top = np.float64(np.finfo(np.float32).max)
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.uniform(-1.0, 1.0, (5000, 3)), [[1.0, 1.0, 1.0]]].astype(np.float32)
+    if cls is Standardizer:
+        state = {"mean": np.zeros(3), "std": np.array([1.0, 1e-30, 1 / (top * (1 + 2**-30))])}
+        expected = X.astype(np.float64) / state["std"]
+        Z = np.r_[X[:-1], [[1.0, 1e-8, top]]].astype(np.float32)
+        inverse = Z.astype(np.float64) * state["std"]
+    else:
+        state = {"min": np.zeros(3), "max": np.array([1.0, 1e-30, 1 / (top * (1 + 2**-30))])}
+        expected = X.astype(np.float64) / state["max"]
+        Z = np.r_[X[:-1], [[1.0, 1e-8, 1.0]]].astype(np.float32)
+        inverse = Z.astype(np.float64) * state["max"]
+    scaler = cls()
+    scaler.load_state_dict(state)
+    out = scaler.transform(X)
+    assert out[-1, 2] == np.finfo(np.float32).max
+    np.testing.assert_array_equal(out.view(np.uint32), expected.astype(np.float32).view(np.uint32))
+    back = scaler.inverse_transform(Z)
+    np.testing.assert_array_equal(back.view(np.uint32), inverse.astype(np.float32).view(np.uint32))

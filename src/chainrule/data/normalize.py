@@ -11,6 +11,7 @@ state as plain arrays (:meth:`state_dict`) so it is saved with a model.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, TypeVar
 
 import numpy as np
@@ -136,7 +137,9 @@ class Standardizer(_Scaler):
     in float64, a block of rows at a time, and write the result into a new array of the
     input's dtype. A float32 feature far from 0 (``1e4`` plus noise of ``1e-2``) is centred
     exactly, not on its mean rounded to float32, and a spread too small for the dtype
-    (float32 ``[0, 1e-45]``) is still scaled, to ``[-1, 1]``.
+    (float32 ``[0, 1e-45]``) is still scaled, to ``[-1, 1]``. A result beyond the
+    range of a dtype narrower than float64 (float32 data far outside a tiny fitted spread)
+    raises ValueError naming the features, instead of being written as ``inf``.
     """
 
     _state_keys = ("mean", "std")
@@ -145,13 +148,13 @@ class Standardizer(_Scaler):
         """Return ``(X - mean) / std``, computed in float64, as a new array of ``X``'s dtype."""
         X = self._check(X)
         mean, std = self._float64()
-        return _affine(X, mean, std, 1.0, 0.0)
+        return _affine(X, mean, std, 1.0, 0.0, "Standardizer.transform", "X")
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``Z * std + mean``, computed in float64, as a new array of ``Z``'s dtype."""
         Z = self._check(Z)
         mean, std = self._float64()
-        return _affine(Z, 0.0, 1.0, std, mean)
+        return _affine(Z, 0.0, 1.0, std, mean, "Standardizer.inverse_transform", "Z")
 
     def _float64(self) -> tuple[np.ndarray, np.ndarray]:
         """``mean`` and ``std`` in float64, a ``std`` of 0 (a loaded state) replaced by 1."""
@@ -201,7 +204,9 @@ class MinMaxScaler(_Scaler):
     min``) divides by 1 instead, so a training value maps to ``lo`` there. Values outside
     the training range map outside ``feature_range``; nothing is clipped. ``fit`` and
     ``load_state_dict`` reject a span ``max - min`` that overflows float64 (values more
-    than 1.8e308 apart), and ``load_state_dict`` a ``max`` below ``min``.
+    than 1.8e308 apart), and ``load_state_dict`` a ``max`` below ``min``. As for
+    :class:`Standardizer`, a result beyond the range of a dtype narrower than float64 raises
+    ValueError naming the features, instead of being written as ``inf``.
     """
 
     _state_keys = ("min", "max")
@@ -231,14 +236,14 @@ class MinMaxScaler(_Scaler):
         X = self._check(X)
         low, span = self._span()
         lo, hi = self.feature_range
-        return _affine(X, low, span, hi - lo, lo)
+        return _affine(X, low, span, hi - lo, lo, "MinMaxScaler.transform", "X")
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``(Z - lo) / (hi - lo) * (max - min) + min`` in ``Z``'s dtype."""
         Z = self._check(Z)
         low, span = self._span()
         lo, hi = self.feature_range
-        return _affine(Z, lo, hi - lo, span, low)
+        return _affine(Z, lo, hi - lo, span, low, "MinMaxScaler.inverse_transform", "Z")
 
     def _span(self) -> tuple[np.ndarray, np.ndarray]:
         """``min`` and ``max - min`` in float64, a span of 0 replaced by 1."""
@@ -279,14 +284,46 @@ def _nonzero(a: np.ndarray) -> np.ndarray:
     return np.where(a == 0, a.dtype.type(1), a)
 
 
-def _affine(X: np.ndarray, shift, divisor, factor, offset) -> np.ndarray:
+def _affine(X: np.ndarray, shift, divisor, factor, offset, owner: str, name: str) -> np.ndarray:
     """``(X - shift) / divisor * factor + offset`` in float64, a block of rows at a time
-    (the temporary stays small), written into a new array of ``X``'s dtype."""
+    (the temporary stays small), written into a new array of ``X``'s dtype.
+
+    For a dtype narrower than float64, each written block is checked for values that
+    overflowed to Inf (``X`` is finite), and ValueError names the features, after all
+    blocks, before anything is returned. float64 and wider dtypes are written unchecked.
+    """
     out = np.empty(X.shape, X.dtype)
-    for start in range(0, X.shape[0], _BLOCK):
-        block = np.subtract(X[start : start + _BLOCK], shift, dtype=np.float64)
-        block /= divisor
-        block *= factor
-        block += offset
-        out[start : start + _BLOCK] = block
+    narrow = np.finfo(X.dtype).max < np.finfo(np.float64).max
+    beyond = np.zeros(X.shape[1:], bool)
+    # narrow: a float64 overflow, or a cast one, is found below instead of warned about
+    with np.errstate(over="ignore") if narrow else contextlib.nullcontext():
+        for start in range(0, X.shape[0], _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            block = np.subtract(X[rows], shift, dtype=np.float64)
+            block /= divisor
+            block *= factor
+            block += offset
+            out[rows] = block
+            if narrow:
+                finite = np.isfinite(out[rows])
+                if not finite.all():
+                    beyond |= ~finite.all(axis=0)
+    if beyond.any():
+        raise ValueError(
+            f"{owner}: expected results within {X.dtype}'s range "
+            f"(+-{np.finfo(X.dtype).max:.4g}), got values beyond it in {_which(beyond)}; "
+            f"pass {name}.astype(np.float64) for a float64 result, or check that {name} is "
+            "on the scale of the data the scaler was fitted on"
+        )
     return out
+
+
+def _which(mask: np.ndarray, shown: int = 5) -> str:
+    """``"3 features (0, 5, 7)"``: how many features ``mask`` marks, and the first few."""
+    count = int(np.count_nonzero(mask))
+    text = f"{count} feature" + ("s" if count != 1 else "")
+    if mask.ndim == 0:
+        return text
+    where = np.argwhere(mask)[:shown]
+    labels = [str(int(i[0])) if mask.ndim == 1 else str(tuple(int(j) for j in i)) for i in where]
+    return f"{text} ({', '.join(labels)}{', ...' if count > shown else ''})"
