@@ -341,3 +341,18 @@ def test_float32_results_that_fit_are_the_float64_results_rounded(cls):
     np.testing.assert_array_equal(out.view(np.uint32), expected.astype(np.float32).view(np.uint32))
     back = scaler.inverse_transform(Z)
     np.testing.assert_array_equal(back.view(np.uint32), inverse.astype(np.float32).view(np.uint32))
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+def test_a_one_feature_vector_is_scaled_and_its_state_round_trips(cls):
+    # MinMaxScaler stored NumPy scalars for a 1-D X, and transform failed on them
+    X = np.array([2.0, 4.0, 6.0], np.float32)
+    scaler = cls().fit(X)
+    Z = scaler.transform(X)
+    expected = (X - 4.0) / np.sqrt(8 / 3) if cls is Standardizer else (X - 2.0) / 4.0
+    assert Z.dtype == np.float32 and np.allclose(Z, expected, rtol=1e-6)
+    assert all(type(a) is np.ndarray and a.shape == () for a in scaler.state_dict().values())
+    again = cls()
+    again.load_state_dict(scaler.state_dict())
+    assert np.array_equal(again.transform(X), Z)
+    assert np.allclose(again.inverse_transform(Z), X, rtol=1e-6)

@@ -249,12 +249,11 @@ class MinMaxScaler(_Scaler):
         """``min`` and ``max - min`` in float64, a span of 0 replaced by 1."""
         state = self._fitted()
         low = state["min"].astype(np.float64)
-        span = state["max"].astype(np.float64) - low
-        span[span == 0] = 1.0
-        return low, span
+        return low, _nonzero(state["max"].astype(np.float64) - low)
 
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        state = {"min": X.min(axis=0), "max": X.max(axis=0)}
+        # arrays, also the 0-d ones of a 1-D X (whose reductions NumPy returns as scalars)
+        state = {"min": np.asarray(X.min(axis=0)), "max": np.asarray(X.max(axis=0))}
         self._check_span(state)
         return state
 
