@@ -915,3 +915,24 @@ def test_a_live_line_covers_a_longer_one_it_replaces(monkeypatch):
     assert _rendered(stream.getvalue())[-1].endswith("loss 9.0000")
     bar.on_epoch_end(trainer, 0, {"epoch": 1, "time": 3.0, "lr": 0.1, "train_loss": 9.0})
     assert _rendered(stream.getvalue()) == ["epoch 1/1 3.0s lr 0.1 train_loss 9.0000", ""]
+
+
+def test_an_interrupt_hook_that_raises_leaves_the_interrupt_and_the_later_hooks(tmp_path):
+    # the hook's error replaced TrainingInterrupted (the CLI's resume hint was lost), and
+    # the hooks after it did not run
+    calls = []
+
+    def broken(trainer):
+        calls.append("broken")
+        raise OSError("disk full")
+
+    later = LambdaCallback(on_interrupt=lambda t: calls.append("later"))
+    with pytest.raises(TrainingInterrupted) as info:
+        train(
+            tmp_path,
+            3,
+            callbacks=[LambdaCallback(on_interrupt=broken), later, _interrupt_at("on_batch_end")],
+        )
+    assert calls == ["broken", "later"]
+    assert isinstance(info.value.__cause__, OSError) and "disk full" in str(info.value.__cause__)
+    assert info.value.checkpoint == CheckpointDir(tmp_path / "ckpt").files()[-1]

@@ -36,7 +36,8 @@ class Callback:
     epochs or a callback stopped it); ``on_epoch_begin``, ``on_batch_end`` and
     ``on_epoch_end`` come with every epoch and step. On the first Ctrl-C, ``fit``
     finishes the current step, saves its checkpoint (with a ``checkpoint_dir``), sets the
-    history's ``stopped_reason`` to ``"interrupted"``, calls ``on_interrupt`` and raises
+    history's ``stopped_reason`` to ``"interrupted"``, calls every ``on_interrupt`` (the later
+    ones also after one raises; the first such error is the ``__cause__``) and raises
     :class:`~chainrule.train.loop.TrainingInterrupted`: an interrupted run gets no
     ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch)."""
 

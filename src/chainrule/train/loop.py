@@ -721,28 +721,33 @@ class Trainer:
         """Raise :class:`TrainingInterrupted`, saving a checkpoint of ``position`` first
         unless ``saved`` is the one just written for it (with the run's ``stopped_reason``
         as it stood: a resume goes on from there), then setting the history's to
-        ``"interrupted"`` and calling every callback's ``on_interrupt``."""
+        ``"interrupted"`` and calling every callback's ``on_interrupt``. A hook that raises
+        does not stop the later ones; the first such error is the exception's cause."""
         path = None
         if self.checkpoints is not None:
             path = saved if saved is not None else self.checkpoints.save(self._state(position))
         self.history.stopped_reason = "interrupted"
+        failed = None
         for cb in self.callbacks:
-            cb.on_interrupt(self)
+            try:
+                cb.on_interrupt(self)
+            except Exception as exc:
+                failed = failed or exc
         if position["batch"]:
             where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
         else:
             where = f"the end of epoch {self.epoch}"
         if path is None:
-            raise TrainingInterrupted(
-                f"training interrupted at {where}; no checkpoint_dir was given, so nothing was "
-                "saved",
-                history=self.history,
+            message = (
+                f"training interrupted at {where}; no checkpoint_dir was given, so nothing "
+                "was saved"
             )
-        message = (
-            f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
-            f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
-        )  # told by the exception (a script's traceback shows it); the CLI words its own
-        raise TrainingInterrupted(message, checkpoint=path, history=self.history)
+        else:
+            message = (
+                f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
+                f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
+            )  # told by the exception (a script's traceback shows it); the CLI words its own
+        raise TrainingInterrupted(message, checkpoint=path, history=self.history) from failed
 
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
