@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 import chainrule as cr
 from chainrule import optim
@@ -201,6 +202,13 @@ ALIASES = {  # (w.grad, u.grad) from (w.data, u.data); w is written first
     "reversed-view": lambda w, u: (np.full(8, 0.5, np.float32), w[::-1]),
     "own-data-reversed": lambda w, u: (w[::-1], np.full(8, 0.5, np.float32)),
     "own-data": lambda w, u: (w, u),
+    # views whose .base is not an ndarray: as_strided's holder, a memoryview
+    "as-strided": lambda w, u: (np.full(8, 0.5, np.float32), as_strided(w, w.shape, w.strides)),
+    "sliding-window": lambda w, u: (
+        np.full(8, 0.5, np.float32),
+        sliding_window_view(w, 1)[:, 0],
+    ),
+    "through-memoryview": lambda w, u: (np.full(8, 0.5, np.float32), np.asarray(memoryview(w))),
 }
 
 

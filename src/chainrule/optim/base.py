@@ -476,11 +476,16 @@ def _is_array(g) -> bool:
 
 def _owner(a: np.ndarray):
     """The object that owns the memory of ``a`` as its ``.base`` links tell: ``a`` itself,
-    the array it is a view of, or the buffer under them (bytes, mmap). Two arrays with
-    different owners do not overlap unless one was made from a raw pointer or buffer."""
+    the array it is a view of, or the buffer under them (bytes, mmap). The links go on
+    through what holds an array without being one: ``as_strided``'s holder (``.base``)
+    and a memoryview (``.obj``). Two arrays with different owners do not overlap unless
+    one was made from a raw pointer."""
     while (base := a.base) is not None:
         if not isinstance(base, np.ndarray):
-            return base
+            held = getattr(base, "obj" if isinstance(base, memoryview) else "base", None)
+            if not isinstance(held, np.ndarray):
+                return base
+            base = held
         a = base
     return a
 
