@@ -1220,3 +1220,24 @@ def test_predict_gives_a_model_that_is_no_module_its_mode_back_through_train():
     wrapper = Wrapper()
     assert predict(wrapper, np.ones((3, 2), np.float32)).shape == (3, 2)
     assert wrapper.training and all(m.training for _, m in wrapper.net.named_modules())
+
+
+def test_predict_gives_a_module_back_what_its_own_train_does():
+    # a Module whose train() does more than set the flags gets that done again after
+    class Tracked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.MLP([2, 4, 2], seed=0)
+            self.calls = []
+
+        def train(self, mode=True):
+            self.calls.append(mode)
+            return super().train(mode)
+
+        def forward(self, x):
+            return self.net(x)
+
+    model = Tracked()
+    model.calls.clear()
+    predict(model, np.ones((3, 2), np.float32))
+    assert model.calls == [False, True] and model.training

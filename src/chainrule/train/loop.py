@@ -779,18 +779,16 @@ def _evaluating(model):
     """``model`` in eval mode inside; after, every module back in the mode it had (for
     :func:`predict` and :func:`evaluate`, a layer a user put in eval mode on its own, a
     frozen batch norm say, stays so; ``fit`` trains every module at each epoch)."""
-    is_module = hasattr(model, "named_modules")
-    modes = [(m, m.training) for _, m in model.named_modules()] if is_module else []
+    modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
+    modes = [(m, m.training) for m in modules]
     was_training = getattr(model, "training", False)
     model.eval()
     try:
         yield
     finally:
-        if is_module:  # each module, the root among them, set back once
-            for module, mode in modes:
-                module.training = mode
-        else:  # any other model takes its mode back through its own train()
-            model.train(was_training)
+        model.train(was_training)  # what a subclass's train() does besides the flags
+        for module, mode in modes:  # then each module's own mode (the root's: the same)
+            module.training = mode
 
 
 def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) -> History:
