@@ -936,3 +936,20 @@ def test_an_interrupt_hook_that_raises_leaves_the_interrupt_and_the_later_hooks(
     assert calls == ["broken", "later"]
     assert isinstance(info.value.__cause__, OSError) and "disk full" in str(info.value.__cause__)
     assert info.value.checkpoint == CheckpointDir(tmp_path / "ckpt").files()[-1]
+
+
+def test_a_progress_bar_used_again_starts_its_first_line_afresh(monkeypatch):
+    # a run that died mid-epoch (an error, not a Ctrl-C) left the bar's line open, and the
+    # next run's first line was padded to that line's width
+    _use_clock(monkeypatch, 1.0)
+    trainer = types.SimpleNamespace(epoch=0, epochs=1, batches_per_epoch=3, running_loss=123456.0)
+    bar = ProgressBar(stream=_Terminal())
+    bar.on_train_begin(trainer)
+    bar.on_epoch_begin(trainer, 0)
+    bar.on_batch_end(trainer, 0, 1.0)  # then the run dies
+    bar.stream = stream = _Terminal()
+    trainer.running_loss = 1.0
+    bar.on_train_begin(trainer)
+    bar.on_epoch_begin(trainer, 0)
+    bar.on_batch_end(trainer, 0, 1.0)
+    assert stream.getvalue() == stream.getvalue().rstrip()

@@ -367,6 +367,10 @@ class ProgressBar(Callback):
         self._open = False  # whether a live line is drawn and not yet ended
         self._shown = 0  # the characters on the live line
 
+    def on_train_begin(self, trainer):
+        # a line an earlier run left open (an error mid-epoch) is not this run's to cover
+        self._open, self._shown = False, 0
+
     def on_epoch_begin(self, trainer, epoch):
         self._start = self._last = time.perf_counter()
 
