@@ -172,3 +172,16 @@ def test_results_json_writes_numpy_values_tuples_and_keys_as_plain_json(tmp_path
     }
     # the exact bytes: strict JSON, indented by 2, ASCII with escapes
     assert results.read_bytes() == json.dumps([row], indent=2).encode("ascii")
+
+
+def test_a_results_key_json_cannot_hold_is_refused_before_anything_is_written(tmp_path):
+    from chainrule.lab.report import write_report
+    from chainrule.lab.runner import Outcome
+
+    exp = Experiment("x", 5, "T", "c", "001", _broken)
+    outcome = Outcome(exp, "fast", 1.0, Result({(1, 2): 3.0}, [], True, "s", "u"))
+    with pytest.raises(
+        TypeError, match=r"write_report: a results key expected .*got tuple \(1, 2\)"
+    ):
+        write_report([outcome], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -43,11 +43,11 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     ``outcomes`` are :class:`chainrule.lab.runner.Outcome` objects. Returns the two paths.
     """
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    results = outdir / "results.json"
     # NumPy values to Python ones, then strict JSON: a non-finite number is written as
     # {"__float__": "inf"}, as in metrics.json, not as the Infinity strict parsers refuse
     data = json_text(_plain([o.to_json() for o in outcomes]), indent=2).encode("utf-8")
+    outdir.mkdir(parents=True, exist_ok=True)
+    results = outdir / "results.json"
     page = outdir / "report.html"
     # the page first: a page that cannot be written leaves the earlier pair as it was
     atomic_write(page, render(outcomes).encode("utf-8"))
@@ -166,7 +166,10 @@ def _key(key) -> str:
         return key
     if key is None or isinstance(key, int | float):  # "null", "true", "3", "2.5", "Infinity"
         return json.dumps(key)
-    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    raise TypeError(
+        f"write_report: a results key expected str, int, float, bool or None, got "
+        f"{type(key).__name__} {key!r}"
+    )
 
 
 def _e(text) -> str:
