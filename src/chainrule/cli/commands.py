@@ -167,10 +167,13 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
 
 def _pixels(X: np.ndarray) -> np.ndarray:
     """Input features as training sees them: a uint8 array holds pixels, divided by 255
-    into float32 exactly as :func:`chainrule.data.load_mnist` divides MNIST's (the one
-    uint8 data ``chainrule train`` reads); any other array is returned as it is."""
+    into float32 by :func:`chainrule.data.scale_pixels`, as :func:`~chainrule.data.load_mnist`
+    divides MNIST's (the one uint8 data ``chainrule train`` reads); any other array is
+    returned as it is."""
+    from chainrule.data import scale_pixels
+
     X = np.asarray(X)
-    return np.divide(X, np.float32(255.0), dtype=np.float32) if X.dtype == np.uint8 else X
+    return scale_pixels(X) if X.dtype == np.uint8 else X
 
 
 # .npz files are zip archives: a local file header, or the end record of an empty one

@@ -7,7 +7,7 @@ from chainrule.data.batches import BatchLoader, one_hot
 from chainrule.data.digits import load_digits
 from chainrule.data.fetch import FetchError
 from chainrule.data.idx import IDXFormatError, read_idx, write_idx
-from chainrule.data.mnist import default_cache_dir, fetch_mnist, load_mnist
+from chainrule.data.mnist import default_cache_dir, fetch_mnist, load_mnist, scale_pixels
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.data.split import split_sizes, train_dev_test_split
 from chainrule.data.synthetic import (
@@ -39,6 +39,7 @@ __all__ = [
     "make_xor",
     "one_hot",
     "read_idx",
+    "scale_pixels",
     "split_sizes",
     "train_dev_test_split",
     "write_idx",

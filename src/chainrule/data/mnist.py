@@ -211,8 +211,18 @@ def load_mnist(
             f"{directory}: expected uint8 images of shape ({n}, 28, 28) and labels of shape "
             f"({n},), got {images.dtype} {images.shape} and {labels.shape}"
         )
-    X = np.divide(images, np.float32(255.0), dtype=np.float32)
+    X = scale_pixels(images)
     return (X.reshape(n, 784) if flatten else X), labels.astype(np.int64)
+
+
+def scale_pixels(images) -> np.ndarray:
+    """uint8 pixel intensities as float32 in [0, 1]: ``images / 255``, divided in float32,
+    as :func:`load_mnist` returns MNIST's images (and ``chainrule predict`` and
+    ``evaluate`` take uint8 inputs). ``TypeError`` for an array of another dtype."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"scale_pixels: images expected a uint8 array, got {images.dtype}")
+    return np.divide(images, np.float32(255.0), dtype=np.float32)
 
 
 def _fetch(
