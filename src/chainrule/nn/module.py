@@ -217,8 +217,9 @@ class Module:
     def load_state_dict(self, state: dict) -> None:
         """Copy values in place into the parameters and buffers, keeping their dtypes.
 
-        Values may be arrays, Tensors or nested lists, the module's own included (all are
-        read into copies before any is written, so two weights can be swapped). All keys are
+        Values may be arrays, Tensors or nested lists, the module's own included (those in
+        the module's memory are read into copies before any is written, so two weights can
+        be swapped). All keys are
         checked before anything is written: ``ValueError`` lists the missing, unexpected and
         mis-shaped keys and those whose dtype does not cast to the target's (NumPy's
         ``same_kind``: float64 into float32 is allowed, complex or strings into float are
@@ -257,10 +258,8 @@ class Module:
                 f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
                 f"mis-typed keys {mistyped}"
             )
-        # copies, all made before anything is written: a value may be (a view of) the
-        # module's own tensor under another key (two weights swapped)
         with np.errstate(over="ignore"):
-            cast = {k: v.astype(targets[k].dtype) for k, v in values.items()}
+            cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
         overflowing = [
             f"{k} (finite values beyond the range of {targets[k].dtype})"
             for k, v in values.items()
@@ -270,6 +269,12 @@ class Module:
         ]
         if overflowing:
             raise ValueError(f"{owner}: overflowing keys {overflowing}")
+        # a value in the module's own memory (two weights swapped, a view of one) is copied
+        # before anything is written; the others are read as they are, not copied (a copy
+        # of a whole model is memory the allocator may keep)
+        for k, v in cast.items():
+            if any(np.may_share_memory(v, t) for t in targets.values()):
+                cast[k] = v.copy()
         for name, target in targets.items():
             np.copyto(target, cast[name])
 
