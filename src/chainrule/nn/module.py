@@ -219,12 +219,11 @@ class Module:
 
         Values may be arrays, Tensors or nested lists, the module's own included (those in
         the module's memory are read into copies before any is written, so two weights can
-        be swapped). All keys are
-        checked before anything is written: ``ValueError`` lists the missing, unexpected and
-        mis-shaped keys and those whose dtype does not cast to the target's (NumPy's
-        ``same_kind``: float64 into float32 is allowed, complex or strings into float are
-        not), then the keys with finite values the cast would turn into inf (1e300 into
-        float32).
+        be swapped). All keys are checked before anything is written: ``ValueError`` lists
+        the missing, unexpected and mis-shaped keys and those whose dtype does not cast to
+        the target's (NumPy's ``same_kind``: float64 into float32 is allowed, complex or
+        strings into float are not), then the keys with finite values the cast would turn
+        into inf (1e300 into float32).
         """
         owner = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state, Mapping):
