@@ -21,3 +21,11 @@ def test_a_choice_is_a_str_among_the_options(value):
     # later as unhashable), two raised NumPy's "truth value ... is ambiguous"
     with pytest.raises(ValueError, match=r"load_mnist: split expected 'train' or 'test', got "):
         load_mnist(value)
+
+
+def test_function_returns_a_callable_and_names_what_it_refuses():
+    assert _checks.function("f", "hook", len) is len
+    with pytest.raises(TypeError, match=r"^f: hook expected a callable, got int 5$"):
+        _checks.function("f", "hook", 5)
+    with pytest.raises(TypeError, match=r"^f: g expected a callable \(x\) -> y, got str 'a'$"):
+        _checks.function("f", "g", "a", "(x) -> y")

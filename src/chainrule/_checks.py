@@ -1,7 +1,8 @@
-"""Argument checks shared by optimizers, schedules, clipping, EWMA and the penalties.
+"""Argument checks shared across the library: numbers, flags, choices, callables.
 
-Each returns the value normalized to a Python scalar (so that NumPy's weak-scalar rules keep
-float32 arithmetic in float32) or raises before any work is done, saying what was expected.
+Each returns the value normalized (numbers to Python scalars, so that NumPy's weak-scalar
+rules keep float32 arithmetic in float32) or raises before any work is
+done, saying what was expected and what was received.
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in options:
         expected = " or ".join(repr(o) for o in options)
         raise ValueError(f"{owner}: {name} expected {expected}, got {value!r}")
+    return value
+
+
+def function(owner: str, name: str, value, signature: str = ""):
+    """``value`` when it is callable, else ``TypeError``; ``signature`` (say
+    ``"(model, n_train) -> Tensor"``) is added to what the message says was expected."""
+    if not callable(value):
+        expected = f"a callable {signature}".rstrip()
+        raise TypeError(
+            f"{owner}: {name} expected {expected}, got {type(value).__name__} {value!r:.80}"
+        )
     return value
 
 

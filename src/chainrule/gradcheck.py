@@ -158,8 +158,7 @@ def gradcheck(
     The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
     parameter it captures) is left as it was.
     """
-    if not callable(f):
-        raise TypeError(f"gradcheck: f expected a callable, got {type(f).__name__} {f!r:.80}")
+    _checks.function("gradcheck", "f", f)
     mode = _checks.choice("gradcheck", "mode", mode, MODES)
     eps = _checks.real("gradcheck", "eps", eps, low=0.0, low_open=True)
     tol = _checks.real("gradcheck", "tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)

@@ -51,6 +51,7 @@ import threading
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.graph import _accumulate
 from chainrule.autodiff.mode import MODE
 from chainrule.autodiff.tensor import Tensor, _sequence
@@ -96,9 +97,7 @@ class Traced:
     """A function traced by :func:`trace_backward`: one :class:`_Plan` per signature."""
 
     def __init__(self, fn):
-        if not callable(fn):
-            raise TypeError(f"trace_backward: expected a callable, got {type(fn).__name__}")
-        self.fn = fn
+        self.fn = _checks.function("trace_backward", "fn", fn)
         self._plans: dict[tuple, _Plan] = {}
 
     def __call__(self, *inputs) -> Tensor | tuple[Tensor, ...]:

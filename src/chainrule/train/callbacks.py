@@ -80,11 +80,7 @@ class LambdaCallback(Callback):
                 f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(valid)}"
             )
         for name, fn in hooks.items():
-            if not callable(fn):
-                raise TypeError(
-                    f"LambdaCallback: {name} expected a callable, got {type(fn).__name__} {fn!r}"
-                )
-            setattr(self, name, fn)
+            setattr(self, name, _checks.function("LambdaCallback", name, fn))
 
 
 _HIGHER_IS_BETTER = ("acc", "accuracy", "f1", "precision", "recall", "r2")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from chainrule import losses
-from chainrule._checks import boolean, integer
+from chainrule._checks import boolean, function, integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.autodiff.tensor import array_of
 from chainrule.data._checks import check_finite
@@ -173,11 +173,8 @@ class Trainer:
         shuffle = boolean("Trainer", "shuffle", shuffle)
         drop_last = boolean("Trainer", "drop_last", drop_last)
         progress = boolean("Trainer", "progress", progress)
-        if regularization is not None and not callable(regularization):
-            raise TypeError(
-                "Trainer: regularization expected a callable (model, n_train) -> Tensor, got "
-                f"{type(regularization).__name__} {regularization!r}"
-            )
+        if regularization is not None:
+            function("Trainer", "regularization", regularization, "(model, n_train) -> Tensor")
         if from_logits is not None:
             from_logits = boolean("Trainer", "from_logits", from_logits)
         if isinstance(metrics, str):
