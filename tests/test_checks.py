@@ -1,5 +1,7 @@
 """The shared argument checks: typed errors that say what was expected and what came."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -29,3 +31,22 @@ def test_function_returns_a_callable_and_names_what_it_refuses():
         _checks.function("f", "hook", 5)
     with pytest.raises(TypeError, match=r"^f: g expected a callable \(x\) -> y, got str 'a'$"):
         _checks.function("f", "g", "a", "(x) -> y")
+
+
+class _BytesPath:
+    def __fspath__(self):
+        return b"/tmp/x"
+
+
+def test_path_takes_str_and_pathlike_and_names_what_it_refuses(tmp_path):
+    assert _checks.path("f", "out", "a/b") == Path("a/b")
+    assert _checks.path("f", "out", tmp_path) == tmp_path
+    for value, shown in [(5, "int 5"), (b"a", "bytes b'a'"), (None, "NoneType None")]:
+        with pytest.raises(
+            TypeError, match=rf"^f: out expected a path \(str or os.PathLike\), got {shown}$"
+        ):
+            _checks.path("f", "out", value)
+    with pytest.raises(
+        TypeError, match=r"^f: out expected a path \(str or os.PathLike\), got _BytesPath"
+    ):
+        _checks.path("f", "out", _BytesPath())

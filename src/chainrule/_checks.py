@@ -1,7 +1,7 @@
-"""Argument checks shared across the library: numbers, flags, choices, callables.
+"""Argument checks shared across the library: numbers, flags, choices, callables, paths.
 
 Each returns the value normalized (numbers to Python scalars, so that NumPy's weak-scalar
-rules keep float32 arithmetic in float32) or raises before any work is
+rules keep float32 arithmetic in float32; paths to ``Path``) or raises before any work is
 done, saying what was expected and what was received.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -90,6 +92,20 @@ def function(owner: str, name: str, value, signature: str = ""):
             f"{owner}: {name} expected {expected}, got {type(value).__name__} {value!r:.80}"
         )
     return value
+
+
+def path(owner: str, name: str, value) -> Path:
+    """``value`` (a ``str`` or an ``os.PathLike`` naming a ``str`` path) as a ``Path``, else
+    ``TypeError`` naming the argument, where ``Path`` itself would not say which it was."""
+    if isinstance(value, str | os.PathLike):
+        try:
+            return Path(value)
+        except TypeError:  # a PathLike whose __fspath__ gives bytes
+            pass
+    raise TypeError(
+        f"{owner}: {name} expected a path (str or os.PathLike), got {type(value).__name__} "
+        f"{value!r:.80}"
+    )
 
 
 def beta(owner: str, name: str, value) -> float:
