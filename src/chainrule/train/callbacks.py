@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from pathlib import Path
 
 from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
@@ -36,10 +35,29 @@ class Callback:
     epochs or a callback stopped it); ``on_epoch_begin``, ``on_batch_end`` and
     ``on_epoch_end`` come with every epoch and step. On the first Ctrl-C, ``fit``
     finishes the current step, saves its checkpoint (with a ``checkpoint_dir``), sets the
-    history's ``stopped_reason`` to ``"interrupted"``, calls every ``on_interrupt`` (the later
-    ones also after one raises; the first such error is the ``__cause__``) and raises
+    history's ``stopped_reason`` to ``"interrupted"``, calls every ``on_interrupt`` and raises
     :class:`~chainrule.train.loop.TrainingInterrupted`: an interrupted run gets no
-    ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch)."""
+    ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch).
+
+    Any other exception (``BaseException``) that escapes the epochs, after every
+    ``on_train_begin`` ran and before the first ``on_train_end``, ends the run in
+    ``on_exception(trainer, error)``: say a
+    :class:`~chainrule.train.loop.NonFiniteLossError`, an error of a layer or of a
+    callback's ``on_epoch_begin``, ``on_batch_end`` or ``on_epoch_end``, or the
+    ``KeyboardInterrupt`` of a second Ctrl-C. ``fit`` sets the history's ``stopped_reason``
+    to ``"error"``, calls every ``on_exception`` with the error, and then the error goes on
+    as it was raised (the same object, with its traceback); the run gets no
+    ``on_train_end`` and writes no checkpoint after it. An error of ``on_train_begin`` (the
+    run has not started) or of ``on_train_end`` (its epochs are over) calls no
+    ``on_exception``.
+
+    When an ``on_interrupt`` or ``on_exception`` hook raises an ``Exception``, the later
+    hooks run all the same, and the exception that ends the run gets a note (see
+    :meth:`BaseException.add_note`) naming the callback's type, the hook and its error;
+    the first failing ``on_interrupt``'s error is also the ``TrainingInterrupted``'s
+    ``__cause__``. A ``KeyboardInterrupt`` raised in a hook (a Ctrl-C while the hooks
+    run) is not caught: it stops the hooks and goes on in place of the run's exception
+    (out of ``on_interrupt``, it is an error that escapes the epochs, as above)."""
 
     def on_train_begin(self, trainer) -> None: ...
 
@@ -52,6 +70,8 @@ class Callback:
     def on_train_end(self, trainer) -> None: ...
 
     def on_interrupt(self, trainer) -> None: ...
+
+    def on_exception(self, trainer, error: BaseException) -> None: ...
 
     def state_dict(self) -> dict:
         return {}
@@ -73,6 +93,7 @@ class LambdaCallback(Callback):
             "on_epoch_end",
             "on_train_end",
             "on_interrupt",
+            "on_exception",
         }
         unknown = sorted(set(hooks) - valid)
         if unknown:
@@ -254,7 +275,7 @@ class ModelCheckpoint(Callback):
         save_last = _checks.boolean("ModelCheckpoint", "save_last", save_last)
         if not (save_best or save_last):
             raise ValueError("ModelCheckpoint: expected save_best or save_last to be True")
-        self.directory = Path(directory)
+        self.directory = _checks.path("ModelCheckpoint", "directory", directory)
         self._tracker = _Monitor("ModelCheckpoint", monitor, mode, 0.0)
         self.save_best, self.save_last = save_best, save_last
 
@@ -289,7 +310,8 @@ class ModelCheckpoint(Callback):
 
 
 class HistoryLogger(Callback):
-    """Write the history after every epoch, when training ends and on a Ctrl-C: ``.csv``
+    """Write the history after every epoch, when training ends, on a Ctrl-C and on an
+    error that ends the run (see :class:`Callback`): ``.csv``
     as a table of the epoch logs, ``.json`` as the whole :class:`History` (step losses and
     gradient norms too). The file at the end has the run's final ``stopped_reason``, also
     when a callback after this one in the list stopped the run, and is written for a
@@ -297,10 +319,10 @@ class HistoryLogger(Callback):
     skipped when the text is the one the last epoch's wrote. After a Ctrl-C the file holds
     the history the :class:`~chainrule.train.loop.TrainingInterrupted` carries: the
     finished epochs' logs, the step losses so far and ``stopped_reason`` ``"interrupted"``
-    (a ``.csv`` has the epoch logs only)."""
+    (a ``.csv`` has the epoch logs only); after an error, the same with ``"error"``."""
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = _checks.path("HistoryLogger", "path", path)
         if self.path.suffix not in (".csv", ".json"):
             raise ValueError(f"HistoryLogger: expected a .csv or .json path, got {self.path}")
         self._written: str | None = None  # the text of this run's last write
@@ -318,6 +340,9 @@ class HistoryLogger(Callback):
         self._write(trainer.history)
 
     def on_interrupt(self, trainer):
+        self._write(trainer.history)
+
+    def on_exception(self, trainer, error):
         self._write(trainer.history)
 
     def _write(self, history) -> None:
@@ -341,10 +366,10 @@ class ProgressBar(Callback):
     needs ``write`` and ``flush``; ``width``, the bar's characters, is an integer >= 1.
 
     The live line is redrawn at most every 0.1 s and at the epoch's last step, and the
-    epoch's summary line replaces it. On a Ctrl-C that comes mid-epoch (see
-    :class:`Callback`) an open live line is redrawn at the last step taken and ended with
-    a newline, as there is no summary; a summary-only stream gets nothing for the
-    unfinished epoch.
+    epoch's summary line replaces it. On a Ctrl-C that comes mid-epoch, or an error that
+    ends the run (see :class:`Callback`), an open live line is redrawn at the last step
+    taken and ended with a newline, as there is no summary; a summary-only stream gets
+    nothing for the unfinished epoch.
     """
 
     def __init__(self, quiet: bool | None = None, stream=None, width: int = 24):
@@ -395,6 +420,13 @@ class ProgressBar(Callback):
         self._shown = len(line)
 
     def on_interrupt(self, trainer):
+        self._end_line(trainer)
+
+    def on_exception(self, trainer, error):
+        self._end_line(trainer)
+
+    def _end_line(self, trainer) -> None:
+        """End an open live line, redrawn at the last step taken, with a newline."""
         if self._open:
             self._draw(trainer, time.perf_counter())
             self.stream.write("\n")

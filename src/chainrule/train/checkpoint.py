@@ -36,7 +36,9 @@ _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 
 def save_checkpoint(path, state: dict) -> Path:
-    """Write a checkpoint atomically; refuses non-finite floats so none is ever saved."""
+    """Write a checkpoint atomically; refuses non-finite floats so none is ever saved (and
+    a ``path`` that is not a ``str`` or ``os.PathLike``, ``TypeError``, before any work)."""
+    path = _checks.path("save_checkpoint", "path", path)
     _, arrays = split_tree(state)
     bad = [
         name for name, arr in arrays.items() if arr.dtype.kind == "f" and not np.isfinite(arr).all()
@@ -44,11 +46,13 @@ def save_checkpoint(path, state: dict) -> Path:
     if bad:
         raise FloatingPointError(f"refusing to write a checkpoint with non-finite values in {bad}")
     write_tree(path, {"format": FORMAT, "version": VERSION, **state})
-    return Path(path)
+    return path
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one."""
+    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one
+    (``TypeError`` for a ``path`` that is not a ``str`` or ``os.PathLike``)."""
+    path = _checks.path("load_checkpoint", "path", path)
     tree = read_tree(path)
     if tree.get("format") != FORMAT or tree.get("version") != VERSION:
         raise FormatError(
@@ -59,11 +63,12 @@ def load_checkpoint(path) -> dict:
 
 
 class CheckpointDir:
-    """The numbered checkpoints of one run in ``directory``, keeping the newest ``keep``."""
+    """The numbered checkpoints of one run in ``directory`` (a ``str`` or ``os.PathLike``),
+    keeping the newest ``keep``."""
 
     def __init__(self, directory, keep: int = 2):
+        self.directory = _checks.path("CheckpointDir", "directory", directory)
         self.keep = _checks.integer("CheckpointDir", "keep", keep, low=1)
-        self.directory = Path(directory)
 
     def files(self) -> list[Path]:
         """Checkpoint files, oldest first."""
@@ -101,8 +106,9 @@ class CheckpointDir:
 
 
 def resolve_resume(source) -> tuple[Path, dict]:
-    """``source`` is a checkpoint file or a directory of them (newest readable wins)."""
-    source = Path(source)
+    """``source`` is a checkpoint file or a directory of them (newest readable wins), as a
+    ``str`` or ``os.PathLike`` (``TypeError`` otherwise)."""
+    source = _checks.path("resolve_resume", "source", source)
     if source.is_dir():
         return CheckpointDir(source).load_latest()
     if not source.exists():

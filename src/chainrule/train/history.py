@@ -22,7 +22,8 @@ class History:
         Per parameter (layer weight or bias), the root-mean-square over the epoch's steps
         of the gradient's L2 norm: one value per epoch, input layer first.
     stopped_reason : str
-        ``"completed"``, ``"early_stopping"``, or ``"interrupted"``.
+        ``"completed"``, ``"early_stopping"``, ``"interrupted"`` (a Ctrl-C), or ``"error"``
+        (an exception ended the run; see :class:`~chainrule.train.callbacks.Callback`).
     """
 
     epochs: list[dict] = field(default_factory=list)

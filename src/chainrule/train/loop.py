@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule import losses
+from chainrule import _checks, losses
 from chainrule._checks import boolean, function, integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
 from chainrule.autodiff.tensor import array_of
@@ -173,6 +173,8 @@ class Trainer:
         shuffle = boolean("Trainer", "shuffle", shuffle)
         drop_last = boolean("Trainer", "drop_last", drop_last)
         progress = boolean("Trainer", "progress", progress)
+        if checkpoint_dir is not None:
+            checkpoint_dir = _checks.path("Trainer", "checkpoint_dir", checkpoint_dir)
         if regularization is not None:
             function("Trainer", "regularization", regularization, "(model, n_train) -> Tensor")
         if from_logits is not None:
@@ -236,7 +238,12 @@ class Trainer:
         metrics, the checkpoints or a resume changes nothing and may be retried; one that a
         callback's ``on_train_begin`` refuses after a resume has already put the checkpoint
         in place (a retry without ``resume_from`` is a fresh run from the model and
-        optimizer as the checkpoint left them)."""
+        optimizer as the checkpoint left them). An exception that ends the run after every
+        ``on_train_begin`` ran (``TrainingInterrupted`` aside) sets the history's
+        ``stopped_reason`` to ``"error"`` and calls every callback's ``on_exception`` before
+        it goes on (see :class:`~chainrule.train.callbacks.Callback`)."""
+        if resume_from is not None:
+            resume_from = _checks.path("fit", "resume_from", resume_from)
         if self._ran:
             hint = ""
             if self.checkpoints is not None:
@@ -282,18 +289,24 @@ class Trainer:
             cb.on_train_begin(self)
         self._ran = True
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
-        with self._sigint_guard(), threads:
-            # a stop is honoured at an epoch's end: one a mid-epoch checkpoint left is finished
-            while self.epoch < self.epochs and (position["batch"] or not self.stop_training):
-                position, ended = self._run_epoch(loader, dev, position)
-                saved = None
-                if ended:  # its logs are in the history: a resume starts the next epoch
-                    position = self._fresh_position()
-                    self.epoch += 1
-                    if self.checkpoints is not None:
-                        saved = self.checkpoints.save(self._state(position))
-                if self._interrupt:
-                    self._stop_interrupted(position, saved)
+        try:
+            with self._sigint_guard(), threads:
+                # a stop waits for the epoch's end, also one a mid-epoch checkpoint left
+                while self.epoch < self.epochs and (position["batch"] or not self.stop_training):
+                    position, ended = self._run_epoch(loader, dev, position)
+                    saved = None
+                    if ended:  # its logs are in the history: a resume starts the next epoch
+                        position = self._fresh_position()
+                        self.epoch += 1
+                        if self.checkpoints is not None:
+                            saved = self.checkpoints.save(self._state(position))
+                    if self._interrupt:
+                        self._stop_interrupted(position, saved)
+        except BaseException as error:
+            if not isinstance(error, TrainingInterrupted):  # the first Ctrl-C's had its hooks
+                self.history.stopped_reason = "error"
+                self._call_hooks("on_exception", error, error)
+            raise
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
@@ -718,18 +731,12 @@ class Trainer:
         """Raise :class:`TrainingInterrupted`, saving a checkpoint of ``position`` first
         unless ``saved`` is the one just written for it (with the run's ``stopped_reason``
         as it stood: a resume goes on from there), then setting the history's to
-        ``"interrupted"`` and calling every callback's ``on_interrupt``. A hook that raises
-        does not stop the later ones; the first such error is the exception's cause."""
+        ``"interrupted"`` and calling every callback's ``on_interrupt`` (see
+        :meth:`_call_hooks`); the first hook error is the exception's cause."""
         path = None
         if self.checkpoints is not None:
             path = saved if saved is not None else self.checkpoints.save(self._state(position))
         self.history.stopped_reason = "interrupted"
-        failed = None
-        for cb in self.callbacks:
-            try:
-                cb.on_interrupt(self)
-            except Exception as exc:
-                failed = failed or exc
         if position["batch"]:
             where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
         else:
@@ -744,7 +751,24 @@ class Trainer:
                 f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
                 f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
             )  # told by the exception (a script's traceback shows it); the CLI words its own
-        raise TrainingInterrupted(message, checkpoint=path, history=self.history) from failed
+        interrupted = TrainingInterrupted(message, checkpoint=path, history=self.history)
+        failed = self._call_hooks("on_interrupt", interrupted)
+        raise interrupted from failed
+
+    def _call_hooks(self, hook: str, error: BaseException, *args) -> Exception | None:
+        """Call every callback's ``hook`` (``on_interrupt``, ``on_exception``) with ``args``
+        for ``error``, the exception that ends the run: a hook that raises an ``Exception``
+        does not stop the later ones, and ``error`` gets a note naming the callback's type,
+        the hook and its error. Returns the first such error (None if none)."""
+        first = None
+        for cb in self.callbacks:
+            try:
+                getattr(cb, hook)(self, *args)
+            except Exception as exc:
+                error.add_note(f"{type(cb).__name__}.{hook} raised {type(exc).__name__}: {exc}")
+                if first is None:
+                    first = exc
+        return first
 
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
@@ -839,6 +863,8 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         otherwise; a single string, ``TypeError``); default accuracy (classification) or
         mse (regression).
     callbacks : list of Callback
+        Called at fixed points of the run; see :class:`~chainrule.train.callbacks.Callback`
+        for which hook comes when, on a Ctrl-C and on an error too.
     seed : int
         ``>= 0``, default 0: seeds the shuffling of the mini-batches (the model owns its own
         generators).

@@ -1,0 +1,346 @@
+"""A run that an error ends: the callbacks' on_exception hooks, and path arguments."""
+
+import io
+import json
+import math
+import re
+import traceback
+
+import numpy as np
+import pytest
+
+from chainrule import losses, nn, optim
+from chainrule.data import make_moons
+from chainrule.files import json_text
+from chainrule.train import (
+    Callback,
+    CheckpointDir,
+    HistoryLogger,
+    LambdaCallback,
+    ModelCheckpoint,
+    NonFiniteLossError,
+    ProgressBar,
+    Trainer,
+    TrainingInterrupted,
+    fit,
+    load_checkpoint,
+)
+from chainrule.train import callbacks as callbacks_mod
+from chainrule.train.checkpoint import resolve_resume, save_checkpoint
+
+
+def _trainer(tmp_path, callbacks, epochs=3, loss="cross_entropy", **options):
+    """A Trainer over 200 two-moons examples in batches of 16 (13 batches an epoch)."""
+    model = nn.MLP([2, 16, 2], activation="relu", seed=3)
+    opt = optim.Adam(model.named_parameters(), lr=0.01)
+    return Trainer(
+        model,
+        loss,
+        opt,
+        epochs=epochs,
+        batch_size=16,
+        seed=5,
+        callbacks=callbacks,
+        progress=False,
+        **options,
+    )
+
+
+def _data():
+    X, y = make_moons(200, noise=0.2, seed=1)
+    return X, y.astype(np.int64)
+
+
+def _run(trainer):
+    return trainer.fit(*_data())
+
+
+def _poisoned(at_epoch=1, after_batch=4):
+    """A cost that turns NaN at the step after ``after_batch`` of epoch ``at_epoch`` (from
+    0), and the callback that arms it; the run needs ``trace=False`` (a replayed step keeps
+    the first steps' branch)."""
+    armed = {"on": False}
+
+    def loss(out, y):
+        cost = losses.cross_entropy(out, y)
+        return cost * math.nan if armed["on"] else cost
+
+    def arm(trainer, batch, value):
+        if trainer.epoch == at_epoch and batch == after_batch:
+            armed["on"] = True
+
+    return loss, LambdaCallback(on_batch_end=arm)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class _Clock:
+    """The progress bar's clock: a second passes between two reads (every step is drawn)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1.0
+        return self.now
+
+
+def _rendered(text: str) -> list[str]:
+    """The lines a terminal shows for ``text`` (a carriage return goes back to the start)."""
+    lines = []
+    for raw in text.split("\n"):
+        shown = ""
+        for part in raw.split("\r"):
+            shown = part + shown[len(part) :]
+        lines.append(shown.rstrip())
+    return lines
+
+
+def _recorder(calls, name="hook"):
+    return LambdaCallback(
+        on_exception=lambda t, e: calls.append((name, e, t.history.stopped_reason))
+    )
+
+
+def test_a_live_progress_bar_ends_its_line_when_the_cost_turns_non_finite(tmp_path, monkeypatch):
+    # the live line was left open, and the traceback printed onto its end
+    monkeypatch.setattr(callbacks_mod, "time", _Clock())
+    loss, arm = _poisoned()
+    stream = _Terminal()
+    trainer = _trainer(tmp_path, [arm, ProgressBar(stream=stream)], loss=loss, trace=False)
+    with pytest.raises(NonFiniteLossError, match="epoch 2, step 6"), np.errstate(all="ignore"):
+        _run(trainer)
+    out = stream.getvalue()
+    assert out.endswith("\n") and out.count("\n") == 2  # epoch 1's summary, the live line
+    shown = _rendered(out)
+    assert shown[0].startswith("epoch 1/3 ") and " train_loss " in shown[0]
+    assert re.match(r"epoch 2/3 \[#+\.+\] 5/13 ", shown[1]), shown[1]
+    assert shown[2] == ""
+
+
+def test_a_progress_bar_without_an_open_line_adds_none_on_an_error(tmp_path):
+    # a log stream gets summary lines only: nothing for the epoch the error ended
+    loss, arm = _poisoned()
+    stream = io.StringIO()
+    trainer = _trainer(tmp_path, [arm, ProgressBar(stream=stream)], loss=loss, trace=False)
+    with pytest.raises(NonFiniteLossError), np.errstate(all="ignore"):
+        _run(trainer)
+    lines = stream.getvalue().split("\n")
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/3 ") and lines[1] == ""
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_a_history_logger_says_a_run_ended_in_an_error(tmp_path, suffix):
+    # the file kept the last finished epoch's history, with stopped_reason "completed"
+    loss, arm = _poisoned()
+    path = tmp_path / f"history{suffix}"
+    trainer = _trainer(tmp_path, [HistoryLogger(path), arm], loss=loss, trace=False)
+    with pytest.raises(NonFiniteLossError), np.errstate(all="ignore"):
+        _run(trainer)
+    history = trainer.history
+    assert history.stopped_reason == "error"
+    assert len(history.epochs) == 1 and len(history.step_losses) == 13 + 5
+    if suffix == ".json":
+        assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))
+    else:
+        assert path.read_text() == history.to_csv()
+
+
+def test_a_failing_hook_leaves_the_original_error_with_a_note_and_the_later_hooks_run(tmp_path):
+    calls = []
+    raised = []
+
+    def boom(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 2:
+            raised.append(RuntimeError("a user's layer failed"))
+            raise raised[0]
+
+    def broken(trainer, error):
+        calls.append("broken")
+        raise OSError("disk full")
+
+    class Noisy(Callback):
+        def on_exception(self, trainer, error):
+            raise ValueError("noisy")
+
+    callbacks = [LambdaCallback(on_exception=broken), Noisy(), _recorder(calls, "later")]
+    trainer = _trainer(tmp_path, [LambdaCallback(on_batch_end=boom), *callbacks])
+    with pytest.raises(RuntimeError) as info:
+        _run(trainer)
+    error = info.value
+    assert error is raised[0] and error.__cause__ is None
+    assert calls == ["broken", ("later", error, "error")]
+    assert error.__notes__ == [
+        "LambdaCallback.on_exception raised OSError: disk full",
+        "Noisy.on_exception raised ValueError: noisy",
+    ]
+    # the traceback still ends where the error was raised, not in a hook
+    assert traceback.extract_tb(error.__traceback__)[-1].name == "boom"
+
+
+def test_an_error_in_a_callbacks_epoch_end_calls_every_hook_and_no_train_end(tmp_path):
+    calls = []
+
+    def refuse(trainer, epoch, logs):
+        if epoch == 1:
+            raise ValueError("a callback failed")
+
+    ends = LambdaCallback(on_train_end=lambda t: calls.append("end"))
+    first, last = _recorder(calls, "first"), _recorder(calls, "last")
+    trainer = _trainer(tmp_path, [first, LambdaCallback(on_epoch_end=refuse), ends, last])
+    with pytest.raises(ValueError, match="a callback failed") as info:
+        _run(trainer)
+    assert calls == [("first", info.value, "error"), ("last", info.value, "error")]
+    assert len(trainer.history.epochs) == 2  # the epoch's logs were in before its callbacks
+
+
+def test_a_second_ctrl_c_calls_the_hooks(tmp_path):
+    calls = []
+
+    def second_ctrl_c(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 0:
+            raise KeyboardInterrupt
+
+    trainer = _trainer(tmp_path, [LambdaCallback(on_batch_end=second_ctrl_c), _recorder(calls)])
+    with pytest.raises(KeyboardInterrupt) as info:
+        _run(trainer)
+    assert not isinstance(info.value, TrainingInterrupted)
+    assert calls == [("hook", info.value, "error")]
+
+
+def test_the_first_ctrl_c_calls_the_interrupt_hooks_and_not_the_error_hooks(tmp_path):
+    calls = []
+
+    def ctrl_c(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    interrupted = LambdaCallback(on_interrupt=lambda t: calls.append("interrupt"))
+    trainer = _trainer(
+        tmp_path, [_recorder(calls), interrupted, LambdaCallback(on_batch_end=ctrl_c)]
+    )
+    with pytest.raises(TrainingInterrupted):
+        _run(trainer)
+    assert calls == ["interrupt"]
+    assert trainer.history.stopped_reason == "interrupted"
+
+
+def test_every_failing_interrupt_hook_is_named_in_a_note(tmp_path):
+    # only the first failing hook's error was kept (as the cause); the others were lost
+    def broken(message):
+        def hook(trainer):
+            raise OSError(message)
+
+        return LambdaCallback(on_interrupt=hook)
+
+    def ctrl_c(trainer, batch, loss):
+        trainer._interrupt = True
+
+    trainer = _trainer(
+        tmp_path, [broken("disk full"), broken("gone"), LambdaCallback(on_batch_end=ctrl_c)]
+    )
+    with pytest.raises(TrainingInterrupted) as info:
+        _run(trainer)
+    assert str(info.value.__cause__) == "disk full"
+    assert info.value.__notes__ == [
+        "LambdaCallback.on_interrupt raised OSError: disk full",
+        "LambdaCallback.on_interrupt raised OSError: gone",
+    ]
+
+
+@pytest.mark.parametrize("hook", ["on_train_begin", "on_train_end"])
+def test_errors_of_the_train_begin_and_end_hooks_call_no_error_hook(tmp_path, hook):
+    calls = []
+
+    def refuse(*args):
+        raise ValueError(f"{hook} failed")
+
+    trainer = _trainer(tmp_path, [LambdaCallback(**{hook: refuse}), _recorder(calls)], epochs=1)
+    with pytest.raises(ValueError, match=f"{hook} failed"):
+        _run(trainer)
+    assert calls == []
+    assert trainer.history.stopped_reason == "completed"
+
+
+def test_a_lambda_callback_names_on_exception_among_the_hooks():
+    with pytest.raises(ValueError, match="'on_exception'"):
+        LambdaCallback(on_error=print)
+    with pytest.raises(TypeError, match="LambdaCallback: on_exception expected a callable"):
+        LambdaCallback(on_exception="log")
+
+
+# -- path arguments ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda: ModelCheckpoint(5), "ModelCheckpoint: directory expected a path"),
+        (lambda: HistoryLogger(b"h.csv"), "HistoryLogger: path expected a path"),
+        (lambda: CheckpointDir(["ckpt"]), "CheckpointDir: directory expected a path"),
+        (lambda: save_checkpoint(5, {}), "save_checkpoint: path expected a path"),
+        (lambda: load_checkpoint(None), "load_checkpoint: path expected a path"),
+        (lambda: resolve_resume(7), "resolve_resume: source expected a path"),
+    ],
+)
+def test_path_arguments_of_wrong_types_are_refused_naming_them(call, says):
+    with pytest.raises(TypeError, match=re.escape(says + " (str or os.PathLike), got ")):
+        call()
+
+
+def test_a_checkpoint_dir_of_a_wrong_type_is_refused_when_the_trainer_is_built(tmp_path):
+    with pytest.raises(
+        TypeError, match=re.escape("Trainer: checkpoint_dir expected a path (str or os.PathLike)")
+    ):
+        _trainer(tmp_path, [], checkpoint_dir=3)
+
+
+def test_a_resume_from_of_a_wrong_type_is_refused_before_anything_runs(tmp_path):
+    model = nn.MLP([2, 16, 2], activation="relu", seed=3)
+    before = model.state_dict()
+    called = []
+    opt = optim.Adam(model.named_parameters(), lr=0.01)
+    with pytest.raises(TypeError, match=re.escape("fit: resume_from expected a path (str or os")):
+        fit(model, "cross_entropy", opt, *_data(), epochs=1, resume_from=1,
+            callbacks=[LambdaCallback(on_train_begin=lambda t: called.append(1))],
+            progress=False)  # fmt: skip
+    assert called == []
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name
+
+
+def test_a_ctrl_c_in_an_interrupt_hook_stops_those_hooks_and_calls_the_error_hooks(tmp_path):
+    calls = []
+
+    def ctrl_c_again(trainer):
+        raise KeyboardInterrupt
+
+    def ctrl_c(trainer, batch, loss):
+        trainer._interrupt = True
+
+    later = LambdaCallback(on_interrupt=lambda t: calls.append("later interrupt hook"))
+    callbacks = [LambdaCallback(on_interrupt=ctrl_c_again), later, _recorder(calls)]
+    trainer = _trainer(tmp_path, [*callbacks, LambdaCallback(on_batch_end=ctrl_c)])
+    with pytest.raises(KeyboardInterrupt) as info:
+        _run(trainer)
+    assert not isinstance(info.value, TrainingInterrupted)
+    assert calls == [("hook", info.value, "error")]
+
+
+def test_a_ctrl_c_in_an_error_hook_stops_the_hooks_with_the_error_as_its_context(tmp_path):
+    calls = []
+
+    def ctrl_c_again(trainer, error):
+        raise KeyboardInterrupt
+
+    def boom(trainer, epoch, logs):
+        raise RuntimeError("boom")
+
+    callbacks = [LambdaCallback(on_exception=ctrl_c_again), _recorder(calls)]
+    trainer = _trainer(tmp_path, [LambdaCallback(on_epoch_end=boom), *callbacks])
+    with pytest.raises(KeyboardInterrupt) as info:
+        _run(trainer)
+    assert calls == []
+    assert isinstance(info.value.__context__, RuntimeError)
+    assert str(info.value.__context__) == "boom"
