@@ -70,3 +70,19 @@ def test_the_same_figure_saved_twice_gives_the_same_bytes(tmp_path):
         ax.set_title("loss")
         outputs.append([p.read_bytes() for p in plots.save(fig, tmp_path / name, svg=True)])
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "path", [7, None, b"curve.png", ["curve.png"]], ids=lambda p: type(p).__name__
+)
+def test_a_path_that_is_not_a_path_is_refused_by_name(tmp_path, monkeypatch, path):
+    # pathlib's TypeError naming nothing
+    monkeypatch.chdir(tmp_path)
+    expected = rf"path expected a path \(str or os.PathLike\), got {type(path).__name__}"
+    fig = figure()
+    with pytest.raises(TypeError, match="plots.save: " + expected):
+        plots.save(fig, path)
+    plots.pyplot().close(fig)
+    with pytest.raises(TypeError, match="png_data_uri: " + expected):
+        plots.png_data_uri(path)
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule import _checks
+
 # The closed set of tensor dtypes (safetensors names), little-endian on disk.
 _DTYPES = {
     "F64": np.dtype("<f8"),
@@ -60,16 +62,17 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     Raises
     ------
     TypeError
-        ``data`` is not bytes-like (bytes, bytearray or memoryview); checked before writing.
+        ``path`` is not a ``str`` or ``os.PathLike``, or ``data`` is not bytes-like (bytes,
+        bytearray or memoryview); checked before writing.
     IsADirectoryError, NotADirectoryError, PermissionError
         ``path`` is a directory, a folder above it is a file, or ``path`` is a file this
         process may not write (a read-only file is not replaced); checked before writing.
     """
+    path = _checks.path("atomic_write", "path", path)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(
             f"atomic_write: data expected bytes, got {type(data).__name__} {data!r:.80}"
         )
-    path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     blocked = file_blocker(path)
@@ -355,9 +358,10 @@ def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):
 def write_tree(path: str | os.PathLike, tree: dict) -> None:
     """Atomically write a tree of JSON data and arrays as one safetensors file.
 
-    ``TypeError``, before anything is written, for a ``tree`` that is not a dict (which
-    :func:`read_tree` would refuse) or holds something that is not pure data (see
-    :func:`split_tree`)."""
+    ``TypeError``, before anything is written, for a ``path`` that is not a ``str`` or
+    ``os.PathLike``, a ``tree`` that is not a dict (which :func:`read_tree` would refuse)
+    or one that holds something that is not pure data (see :func:`split_tree`)."""
+    path = _checks.path("write_tree", "path", path)
     if not isinstance(tree, dict):
         raise TypeError(f"write_tree: tree expected a dict, got {type(tree).__name__} {tree!r:.80}")
     skeleton, arrays = split_tree(tree)
@@ -366,8 +370,9 @@ def write_tree(path: str | os.PathLike, tree: dict) -> None:
 
 
 def read_tree(path: str | os.PathLike) -> dict:
-    """Read a file written by :func:`write_tree`; raises :class:`FormatError` if invalid."""
-    path = Path(path)
+    """Read a file written by :func:`write_tree`; raises :class:`FormatError` if invalid,
+    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
+    path = _checks.path("read_tree", "path", path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     tensors, metadata = decode_safetensors(path.read_bytes(), source=str(path))

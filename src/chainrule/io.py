@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule import nn
+from chainrule import _checks, nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.files import FormatError, read_tree, split_tree, write_tree
 from chainrule.nn.registry import LAYERS
@@ -139,12 +139,14 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     metadata : dict, optional
         JSON-able extra data (e.g. the training config and test metrics).
 
-    Everything :func:`check_saveable` refuses is refused before anything is written: a
-    model that uses one layer or tensor in two places (its architecture would rebuild
-    them as separate layers), extras of another type (``TypeError``), labels that do not
-    name the model's classes, an unfitted scaler or one fitted on another number of
-    features (``ValueError``).
+    A ``path`` that is not a ``str`` or ``os.PathLike``, and everything
+    :func:`check_saveable` refuses, are refused before anything is written: a model that
+    uses one layer or tensor in two places (its architecture would rebuild them as
+    separate layers), extras of another type (``TypeError``), labels that do not name the
+    model's classes, an unfitted scaler or one fitted on another number of features
+    (``ValueError``).
     """
+    path = _checks.path("save", "path", path)
     check_saveable(model, scaler=scaler, labels=labels, metadata=metadata)
     tree = {
         "format": FORMAT,
@@ -162,11 +164,13 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
             "state": scaler.state_dict(),
         }
     write_tree(path, tree)
-    return Path(path)
+    return path
 
 
 def load_bundle(path) -> SavedModel:
-    """Read a model file with everything it holds; :class:`FormatError` if it is invalid."""
+    """Read a model file with everything it holds; :class:`FormatError` if it is invalid,
+    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
+    path = _checks.path("load_bundle", "path", path)
     tree = read_tree(path)
     if tree.get("format") != FORMAT:
         raise FormatError(f"{path}: not a chainrule model file (format {tree.get('format')!r})")
@@ -208,8 +212,8 @@ def load_bundle(path) -> SavedModel:
 
 
 def load(path) -> nn.Module:
-    """Read a model file and return the model, in eval mode."""
-    return load_bundle(path).model
+    """Read a model file and return the model, in eval mode (see :func:`load_bundle`)."""
+    return load_bundle(_checks.path("load", "path", path)).model
 
 
 def labels_problem(labels, model) -> str | None:

@@ -18,6 +18,7 @@ import base64
 import io
 from pathlib import Path
 
+from chainrule import _checks
 from chainrule.files import atomic_write
 
 # Okabe & Ito (2008): orange, sky blue, bluish green, yellow, blue, vermillion, purple, grey
@@ -68,9 +69,10 @@ def save(fig, path, svg: bool = False) -> list[Path]:
     """Save ``fig`` as PNG at ``path`` (suffix replaced by .png), plus .svg if asked; close it.
 
     Each file is rendered in memory and written atomically: a figure that fails to render
-    leaves the file already there as it was."""
+    leaves the file already there as it was. ``TypeError`` when ``path`` is not a ``str``
+    or ``os.PathLike`` (before anything is drawn; ``fig`` is left open)."""
+    path = _checks.path("plots.save", "path", path).with_suffix(".png")
     plt = pyplot()
-    path = Path(path).with_suffix(".png")
     written = [path, path.with_suffix(".svg")] if svg else [path]
     try:
         fig.tight_layout()
@@ -84,8 +86,10 @@ def save(fig, path, svg: bool = False) -> list[Path]:
 
 
 def png_data_uri(path) -> str:
-    """A PNG file as a ``data:`` URI, to inline images in a self-contained HTML report."""
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    """A PNG file as a ``data:`` URI, to inline images in a self-contained HTML report;
+    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
+    data = _checks.path("png_data_uri", "path", path).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def figure_data_uri(fig) -> str:

@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import os
 import socket
 import sys
 import tempfile
@@ -12,8 +13,10 @@ from chainrule.data.fetch import (
     LocalDirSource,
     MirrorSource,
     NpmSource,
+    SourceError,
     SourceUnavailable,
     fetch_files,
+    read_limited,
     stored_limit,
 )
 
@@ -321,3 +324,41 @@ def test_a_source_written_before_the_limit_is_still_read(tmp_path):
 
     cache = fetch_files(SPECS, tmp_path / "cache", [TwoArgumentSource()])
     assert (cache / "alpha").read_bytes() == ALPHA
+
+
+@pytest.mark.parametrize(
+    ("owner", "argument", "call"),
+    [
+        ("LocalDirSource", "directory", LocalDirSource),
+        ("fetch_files", "directory", lambda d: fetch_files(SPECS, d, [])),
+        ("read_limited", "path", lambda p: read_limited(p, 100)),
+    ],
+)
+@pytest.mark.parametrize("value", [7.0, None, b"cache", ["cache"]], ids=lambda v: type(v).__name__)
+def test_a_directory_or_path_that_is_not_a_path_is_refused_by_name(
+    tmp_path, monkeypatch, owner, argument, call, value
+):
+    # pathlib's TypeError naming neither (read_limited: open()'s "expected str, bytes ...")
+    monkeypatch.chdir(tmp_path)
+    expected = (
+        rf"{owner}: {argument} expected a path \(str or os.PathLike\), got {type(value).__name__}"
+    )
+    with pytest.raises(TypeError, match=expected):
+        call(value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_limited_refuses_a_file_descriptor_and_leaves_it_open(tmp_path):
+    # open() took the int for a descriptor: read the file behind it, then closed it
+    with open(tmp_path / "mine", "wb+") as f:
+        with pytest.raises(TypeError, match="read_limited: path expected a path"):
+            read_limited(f.fileno(), 100)
+        assert os.fstat(f.fileno()).st_size == 0  # still open
+
+
+def test_read_limited_takes_a_str_and_names_the_file_it_refuses(tmp_path):
+    # a str path was read, then refused with AttributeError: 'str' has no attribute 'name'
+    (tmp_path / "big").write_bytes(bytes(10))
+    assert read_limited(str(tmp_path / "big"), 10) == bytes(10)
+    with pytest.raises(SourceError, match="big: expected at most 9 bytes as stored"):
+        read_limited(str(tmp_path / "big"), 9)

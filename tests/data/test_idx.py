@@ -179,3 +179,24 @@ def test_compressed_files_of_one_array_are_the_same_bytes(tmp_path, monkeypatch)
     monkeypatch.setattr(time, "time", lambda: later)
     write_idx(tmp_path / "b.idx.gz", array, compress=True)
     assert (tmp_path / "a.idx.gz").read_bytes() == (tmp_path / "b.idx.gz").read_bytes()
+
+
+@pytest.mark.parametrize("file", [7, None, b"x.idx", ["x.idx"]], ids=lambda f: type(f).__name__)
+def test_a_file_that_is_neither_a_path_nor_a_file_object_is_refused_by_name(
+    tmp_path, monkeypatch, file
+):
+    # read: AttributeError "'int' object has no attribute 'read'"; write: pathlib's
+    # TypeError naming nothing, after the array was encoded
+    monkeypatch.chdir(tmp_path)
+    got = rf", got {type(file).__name__}"
+    with pytest.raises(
+        TypeError,
+        match=r"read_idx: file expected a path \(str or os.PathLike\) "
+        r"or a binary file object" + got,
+    ):
+        read_idx(file)
+    with pytest.raises(
+        TypeError, match=r"write_idx: file expected a path \(str or os.PathLike\)" + got
+    ):
+        write_idx(file, np.zeros(3, np.uint8))
+    assert list(tmp_path.iterdir()) == []

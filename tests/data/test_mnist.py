@@ -160,3 +160,21 @@ def test_scale_pixels_divides_uint8_by_255_in_float32_and_refuses_other_dtypes()
     assert np.array_equal(X, (images.astype(np.float32) / np.float32(255.0)))
     with pytest.raises(TypeError, match="scale_pixels: images expected a uint8 array, got float32"):
         scale_pixels(X)
+
+
+@pytest.mark.parametrize("load", [load_mnist, fetch_mnist])
+@pytest.mark.parametrize("argument", ["root", "cache_dir"])
+@pytest.mark.parametrize("value", [7, b"mnist", ["mnist"]], ids=lambda v: type(v).__name__)
+def test_a_directory_that_is_not_a_path_is_refused_by_name_before_anything_is_read(
+    tmp_path, monkeypatch, load, argument, value
+):
+    # pathlib's TypeError naming neither; a list as root was passed over silently
+    monkeypatch.chdir(tmp_path)
+    kwargs = {"root": tmp_path / "no-such-dir", "cache_dir": tmp_path / "cache", argument: value}
+    expected = (
+        rf"{load.__name__}: {argument} expected a path \(str or os.PathLike\), "
+        rf"got {type(value).__name__}"
+    )
+    with pytest.raises(TypeError, match=expected):
+        load(download=False, progress=False, **kwargs)
+    assert list(tmp_path.iterdir()) == []

@@ -338,3 +338,22 @@ def test_a_tree_that_is_not_a_dict_is_refused_before_anything_is_written(tmp_pat
     ):
         write_tree(tmp_path / "t.safetensors", tree)
     assert list(tmp_path.iterdir()) == []
+
+
+NOT_PATHS = [123, None, b"f.bin", ["f.bin"]]
+PATH_TAKERS = {
+    "atomic_write": lambda path: files.atomic_write(path, b"x"),
+    "write_tree": lambda path: write_tree(path, {"a": np.ones(2)}),
+    "read_tree": read_tree,
+}
+
+
+@pytest.mark.parametrize("owner", PATH_TAKERS)
+@pytest.mark.parametrize("path", NOT_PATHS, ids=lambda p: type(p).__name__)
+def test_a_path_that_is_not_a_path_is_refused_by_name(tmp_path, monkeypatch, owner, path):
+    # pathlib's "argument should be a str or an os.PathLike object ...", naming nothing
+    monkeypatch.chdir(tmp_path)
+    expected = rf"{owner}: path expected a path \(str or os.PathLike\), got {type(path).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        PATH_TAKERS[owner](path)
+    assert list(tmp_path.iterdir()) == []

@@ -390,3 +390,21 @@ def test_an_unfitted_scaler_is_refused_as_a_value_before_anything_is_written(tmp
     with pytest.raises(ValueError, match=expected):
         cr.save(nn.MLP([4, 3], seed=0), tmp_path / "m.safetensors", scaler=kind())
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("owner", "call"),
+    [
+        ("save", lambda path: cr.save(nn.MLP([4, 3], seed=0), path)),
+        ("load", cr.load),
+        ("load_bundle", cr.io.load_bundle),
+    ],
+)
+@pytest.mark.parametrize("path", [7, None, b"m.safetensors", ["m.safetensors"]])
+def test_a_path_that_is_not_a_path_is_refused_by_name(tmp_path, monkeypatch, owner, call, path):
+    # pathlib's TypeError naming no argument, after save had built the whole tree
+    monkeypatch.chdir(tmp_path)
+    expected = rf"{owner}: path expected a path \(str or os.PathLike\), got {type(path).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        call(path)
+    assert list(tmp_path.iterdir()) == []

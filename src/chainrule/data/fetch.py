@@ -45,6 +45,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker
 
 __all__ = [
@@ -106,10 +107,11 @@ class LocalDirSource:
 
     Both are tried, in that order, and the first that verifies is used: a damaged raw
     file does not hide a good ``.gz`` beside it. The directory is only ever read.
+    ``TypeError`` when ``directory`` is not a ``str`` or ``os.PathLike``.
     """
 
     def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory).expanduser()
+        self.directory = _checks.path("LocalDirSource", "directory", directory).expanduser()
         self.description = f"local directory {self.directory}"
 
     def read(self, name: str, verify: Callable[[bytes], bytes], limit: int) -> bytes:
@@ -287,6 +289,8 @@ def fetch_files(
 
     Raises
     ------
+    TypeError
+        ``directory`` is not a ``str`` or ``os.PathLike`` (checked first).
     NotADirectoryError
         ``directory``, or the nearest existing folder above it, is not a directory.
     FileExistsError
@@ -295,8 +299,8 @@ def fetch_files(
     FetchError
         No source supplied a verified copy of some file; the message lists every attempt.
     """
+    directory = _checks.path("fetch_files", "directory", directory).expanduser()
     specs = list(specs)
-    directory = Path(directory).expanduser()
     blocked = directory_blocker(directory)
     if blocked is not None:
         raise NotADirectoryError(f"cache {directory}: {blocked}")
@@ -382,9 +386,12 @@ def stored_limit(spec: FileSpec) -> int:
     return spec.size + spec.size // 100 + 1024
 
 
-def read_limited(path: Path, limit: int) -> bytes:
+def read_limited(path: str | os.PathLike, limit: int) -> bytes:
     """The bytes of the file at ``path``, or SourceError when it holds more than ``limit``
-    (found by reading one byte past it, so no larger file is ever read whole)."""
+    (found by reading one byte past it, so no larger file is ever read whole).
+    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike`` (a file descriptor is
+    not taken)."""
+    path = _checks.path("read_limited", "path", path)
     with open(path, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:

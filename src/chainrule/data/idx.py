@@ -63,14 +63,23 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        ``file`` is neither a ``str`` or ``os.PathLike`` (naming a ``str`` path) nor an
+        object with a ``read`` method; checked before anything is read.
     IDXFormatError
         The magic number is wrong (first two bytes not zero, unknown type code, zero
         dimensions), the header or data is truncated, the file holds more bytes than the
         dimensions call for, or the gzip stream is corrupt.
     """
-    if isinstance(file, (str, os.PathLike)):
-        with open(file, "rb") as f:
-            return _read(f, os.fspath(file))
+    if isinstance(file, str | os.PathLike):
+        path = _checks.path("read_idx", "file", file)  # refuses one naming a bytes path
+        with open(path, "rb") as f:
+            return _read(f, str(path))
+    if not hasattr(file, "read"):
+        raise TypeError(
+            "read_idx: file expected a path (str or os.PathLike) or a binary file object, "
+            f"got {type(file).__name__} {file!r:.80}"
+        )
     return _read(file, getattr(file, "name", "<stream>"))
 
 
@@ -78,7 +87,10 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
     """Write ``array`` as an IDX file (gzip-compressed when ``compress``), atomically.
 
     Accepts the six IDX data types: uint8, int8, int16, int32, float32, float64.
+    ``TypeError`` when ``file`` is not a ``str`` or ``os.PathLike``, ``compress`` not a
+    bool, or the array of another type; checked before anything is written.
     """
+    file = _checks.path("write_idx", "file", file)
     compress = _checks.boolean("write_idx", "compress", compress)
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))

