@@ -1,4 +1,6 @@
 import json
+import os
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -183,5 +185,91 @@ def test_a_results_key_json_cannot_hold_is_refused_before_anything_is_written(tm
     with pytest.raises(
         TypeError, match=r"write_report: a results key expected .*got tuple \(1, 2\)"
     ):
+        write_report([outcome], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def _noop(preset, outdir):
+    return Result({}, [], True, "s", "u")
+
+
+@pytest.mark.parametrize("outdir", [7, b"out", ["out"]], ids=lambda o: type(o).__name__)
+def test_an_outdir_that_is_not_a_path_is_refused_by_name_before_anything_is_done(
+    tmp_path, monkeypatch, outdir
+):
+    # pathlib's TypeError naming nothing (write_report: after the results were converted)
+    from chainrule.lab.report import write_report
+    from chainrule.lab.runner import Outcome
+
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    exp = Experiment("x", 5, "T", "c", "001", lambda p, o: ran.append(o) or _noop(p, o))
+    monkeypatch.setitem(EXPERIMENTS, "x", exp)
+    expected = rf"outdir expected a path \(str or os.PathLike\), got {type(outdir).__name__}"
+    with pytest.raises(TypeError, match="experiment x: " + expected):
+        exp("fast", outdir)
+    with pytest.raises(TypeError, match="run_experiments: " + expected):
+        runner.run_experiments(["x"], "fast", outdir, progress=False)
+    outcome = Outcome(exp, "fast", 1.0, _noop("fast", tmp_path))
+    with pytest.raises(TypeError, match="write_report: " + expected):
+        write_report([outcome], outdir)
+    with pytest.raises(TypeError, match="Outcome: " + expected):
+        Outcome(exp, "fast", 1.0, outdir=outdir)
+    assert ran == [] and list(tmp_path.iterdir()) == []
+
+
+def test_an_outcomes_outdir_may_be_a_str(tmp_path):
+    # a str outdir failed in to_json: 'str' object has no attribute 'parent'
+    from chainrule.lab.runner import Outcome
+
+    exp = Experiment("x", 5, "T", "c", "001", _noop)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "f.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = Result({}, [tmp_path / "x" / "f.png"], True, "s", "u")
+    outcome = Outcome(exp, "fast", 1.0, result, outdir=str(tmp_path / "x"))
+    assert outcome.outdir == tmp_path / "x"
+    assert outcome.to_json()["figures"] == ["x/f.png"]
+
+
+def test_a_figure_that_is_not_a_path_is_an_error_outcome_and_no_descriptor_is_touched(
+    tmp_path, monkeypatch
+):
+    # open() took the int for a file descriptor: read from it, then closed it
+    with open(tmp_path / "mine", "wb+") as f:
+        fd = f.fileno()
+
+        def by_descriptor(preset, outdir):
+            return Result({}, [fd], True, "claims a figure", "nothing")
+
+        monkeypatch.setitem(EXPERIMENTS, "fd", Experiment("fd", 97, "T", "c", "001", by_descriptor))
+        (outcome,) = runner.run_experiments(["fd"], "fast", tmp_path / "out", progress=False)
+        assert os.fstat(fd).st_size == 0  # still open
+    assert outcome.status == "error"
+    assert f"the Result's figure 0 expected a path (str or os.PathLike), got int {fd}" in (
+        outcome.error
+    )
+
+
+@pytest.mark.parametrize("where", ["dict", "list"])
+def test_circular_numbers_are_refused_by_where_before_anything_is_written(tmp_path, where):
+    # json.dumps said "Circular reference detected"; _plain recursed into a RecursionError
+    from chainrule.lab.report import write_report
+    from chainrule.lab.runner import Outcome
+
+    loop: dict | list = {"a": 1} if where == "dict" else [1]
+    if where == "dict":
+        loop["self"] = loop
+    else:
+        loop.append([loop])
+    shared = [1.0, 2.0]  # one list in two places is not a cycle
+    numbers = {"curve": shared, "again": shared, "loop": loop}
+    exp = Experiment("x", 5, "T", "c", "001", _broken)
+    outcome = Outcome(exp, "fast", 1.0, Result(numbers, [], True, "s", "u"))
+    at = "['loop']['self']" if where == "dict" else "['loop'][1][0]"
+    expected = (
+        f"write_report: results expected data without circular references, got a {where} "
+        f"at x['numbers']{at} that contains itself"
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
         write_report([outcome], tmp_path / "out")
     assert not (tmp_path / "out").exists()

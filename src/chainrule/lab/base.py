@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chainrule import _checks
+
 PRESETS = ("fast", "full")
 
 
@@ -53,9 +55,14 @@ class Experiment:
     run: Callable[[str, Path], Result] = field(repr=False)
 
     def __call__(self, preset: str = "fast", outdir=None) -> Result:
+        """Run the experiment into ``outdir`` (made when missing; ``lab-output/<name>`` when
+        None). ``ValueError`` for an unknown preset, ``TypeError`` for an ``outdir`` that is
+        neither None nor a ``str`` or ``os.PathLike``, both before anything is run."""
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
-        outdir = Path(outdir if outdir is not None else Path("lab-output") / self.name)
+        if outdir is None:
+            outdir = Path("lab-output") / self.name
+        outdir = _checks.path(f"experiment {self.name}", "outdir", outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         result = self.run(preset, outdir)
         if not isinstance(result, Result):

@@ -13,6 +13,7 @@ import html
 import json
 from pathlib import Path
 
+from chainrule import _checks
 from chainrule.files import atomic_write, json_text
 from chainrule.plots import png_data_uri
 
@@ -41,11 +42,15 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     """Write ``report.html`` and ``results.json`` for ``outcomes`` into ``outdir``.
 
     ``outcomes`` are :class:`chainrule.lab.runner.Outcome` objects. Returns the two paths.
+    Refused before anything is written: an ``outdir`` that is not a ``str`` or
+    ``os.PathLike`` and a results key JSON cannot hold (``TypeError``), results that contain
+    themselves (``ValueError`` naming where).
     """
-    outdir = Path(outdir)
+    outdir = _checks.path("write_report", "outdir", outdir)
     # NumPy values to Python ones, then strict JSON: a non-finite number is written as
     # {"__float__": "inf"}, as in metrics.json, not as the Infinity strict parsers refuse
-    data = json_text(_plain([o.to_json() for o in outcomes]), indent=2).encode("utf-8")
+    rows = [_plain(o.to_json(), o.experiment.name) for o in outcomes]
+    data = json_text(rows, indent=2).encode("utf-8")
     outdir.mkdir(parents=True, exist_ok=True)
     results = outdir / "results.json"
     page = outdir / "report.html"
@@ -144,19 +149,34 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _plain(value):
+def _plain(value, where: str, enclosing: set[int] | None = None):
     """``value`` as plain data for :func:`chainrule.files.json_text`, as ``json.dumps``
     would write it: tuples as lists, dict keys as strings (``3`` as ``"3"``, ``None`` as
     ``"null"``), and what JSON cannot hold by its Python value (NumPy scalars and arrays
-    slip into numbers dicts: ``tolist()``) or else its ``str``."""
-    if isinstance(value, dict):
-        return {_key(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+    slip into numbers dicts: ``tolist()``) or else its ``str``.
+
+    ``where`` names ``value`` in messages (``name['numbers']['curve'][0]``); ``enclosing``
+    holds the ids of the dicts and lists around it. ``ValueError`` for a dict or list
+    inside itself, which ``json.dumps`` refuses as a circular reference (one object in two
+    places that do not nest is fine)."""
+    if isinstance(value, dict | list | tuple):
+        enclosing = set() if enclosing is None else enclosing
+        if id(value) in enclosing:
+            raise ValueError(
+                "write_report: results expected data without circular references, got a "
+                f"{type(value).__name__} at {where} that contains itself"
+            )
+        enclosing.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {_key(k): _plain(v, f"{where}[{k!r}]", enclosing) for k, v in value.items()}
+            return [_plain(v, f"{where}[{i}]", enclosing) for i, v in enumerate(value)]
+        finally:
+            enclosing.discard(id(value))
     if value is None or isinstance(value, str | int | float):
         return value
     if hasattr(value, "tolist"):
-        return _plain(value.tolist())
+        return _plain(value.tolist(), where, enclosing)
     return str(value)
 
 

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chainrule import _checks
 from chainrule.lab.base import PRESETS, Experiment, Result
 from chainrule.train.diagnostics import GradientWarning
 
@@ -23,7 +24,9 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 class Outcome:
     """One experiment's run: its result, or the error it raised, and how long it took.
 
-    ``status`` is ``"reproduced"``, ``"not reproduced"`` or ``"error"``.
+    ``status`` is ``"reproduced"``, ``"not reproduced"`` or ``"error"``. ``outdir`` (the
+    experiment's output directory) is kept as a ``Path``; ``TypeError`` when it is not a
+    ``str`` or ``os.PathLike``.
     """
 
     experiment: Experiment
@@ -32,6 +35,9 @@ class Outcome:
     result: Result | None = None
     error: str | None = None
     outdir: Path = field(default_factory=Path)
+
+    def __post_init__(self) -> None:
+        self.outdir = _checks.path("Outcome", "outdir", self.outdir)
 
     @property
     def status(self) -> str:
@@ -113,13 +119,19 @@ def run_experiments(
     list of Outcome
         One per experiment, in the order run; failures are outcomes with ``status ==
         "error"``, never exceptions.
+
+    Raises
+    ------
+    ValueError, TypeError, KeyError
+        An unknown preset, an ``outdir`` that is not a ``str`` or ``os.PathLike``, or
+        ``names`` refused by :func:`select`; before anything is run.
     """
     from chainrule.lab.report import write_report
 
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+    outdir = _checks.path("run_experiments", "outdir", outdir)
     chosen = select(names)
-    outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     for i, exp in enumerate(chosen, start=1):
@@ -146,10 +158,12 @@ def run_experiments(
 
 
 def _checked(result) -> Result:
-    """``result`` when the report can show it: a Result whose figures are PNG files."""
+    """``result`` when the report can show it: a Result whose figures are paths (not file
+    descriptors, which ``open`` would read and close) of PNG files."""
     if not isinstance(result, Result):
         raise TypeError(f"expected the experiment to return a Result, got {type(result).__name__}")
-    for path in result.figures:
+    for i, path in enumerate(result.figures):
+        path = _checks.path("run_experiments", f"the Result's figure {i}", path)
         try:
             with open(path, "rb") as f:
                 head = f.read(len(_PNG))
