@@ -50,3 +50,12 @@ def test_path_takes_str_and_pathlike_and_names_what_it_refuses(tmp_path):
         TypeError, match=r"^f: out expected a path \(str or os.PathLike\), got _BytesPath"
     ):
         _checks.path("f", "out", _BytesPath())
+
+
+def test_integer_with_none_takes_none_and_says_so():
+    assert _checks.integer("f", "n", None, low=1, none=True) is None
+    assert _checks.integer("f", "n", np.int64(3), low=1, none=True) == 3
+    with pytest.raises(TypeError, match=r"^f: n expected an integer >= 1, got NoneType None$"):
+        _checks.integer("f", "n", None, low=1)
+    with pytest.raises(ValueError, match=r"^f: n expected an integer >= 1 or None, got 0$"):
+        _checks.integer("f", "n", 0, low=1, none=True)

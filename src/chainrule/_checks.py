@@ -56,14 +56,18 @@ def optional_positive(owner: str, name: str, value) -> float | None:
     return real(owner, name, value, low=0.0, low_open=True)
 
 
-def integer(owner: str, name: str, value, *, low: int) -> int:
-    """``value`` as a Python int >= ``low``."""
+def integer(owner: str, name: str, value, *, low: int, none: bool = False) -> int | None:
+    """``value`` as a Python int >= ``low``; with ``none=True`` also ``None`` (returned as
+    it is, and named in the message)."""
+    if none and value is None:
+        return None
+    expected = f"an integer >= {low}" + (" or None" if none else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{owner}: {name} expected an integer >= {low}, got {type(value).__name__} {value!r}"
+            f"{owner}: {name} expected {expected}, got {type(value).__name__} {value!r}"
         )
     if value < low:
-        raise ValueError(f"{owner}: {name} expected an integer >= {low}, got {value!r}")
+        raise ValueError(f"{owner}: {name} expected {expected}, got {value!r}")
     return int(value)
 
 

@@ -180,8 +180,7 @@ def make_blobs(
     ``std``; the ``n`` points are shared out as evenly as possible (earlier classes get the
     extra).
     """
-    if n_features is not None:
-        n_features = _checks.integer("make_blobs", "n_features", n_features, low=1)
+    n_features = _checks.integer("make_blobs", "n_features", n_features, low=1, none=True)
     given = None
     if isinstance(centers, bool) or not isinstance(centers, numbers.Integral):
         given = np.asarray(centers)
