@@ -364,3 +364,17 @@ def test_a_bad_generator_or_seed_is_refused_naming_its_owner(call, says):
     # the message named neither the function nor the argument
     with pytest.raises(TypeError, match=says):
         call()
+
+
+def test_load_state_dict_refuses_read_only_targets_before_copying():
+    # a weight replaced by a read-only array (np.load(..., mmap_mode="r"), np.frombuffer):
+    # the keys before it used to be overwritten before np.copyto failed on it
+    net = nn.MLP([3, 4, 2], seed=0)
+    frozen = net.layers[2].weight.data.copy()
+    frozen.setflags(write=False)
+    net.layers[2].weight.data = frozen
+    before = net.state_dict()
+    state = {k: np.zeros_like(v) for k, v in before.items()}
+    with pytest.raises(ValueError, match=r"read-only keys \['layers\.2\.weight'\]"):
+        net.load_state_dict(state)
+    assert_nothing_copied(net, before)

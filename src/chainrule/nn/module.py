@@ -220,10 +220,11 @@ class Module:
         Values may be arrays, Tensors or nested lists, the module's own included (those in
         the module's memory are read into copies before any is written, so two weights can
         be swapped). All keys are checked before anything is written: ``ValueError`` lists
-        the missing, unexpected and mis-shaped keys and those whose dtype does not cast to
+        the missing, unexpected and mis-shaped keys, those whose dtype does not cast to
         the target's (NumPy's ``same_kind``: float64 into float32 is allowed, complex or
-        strings into float are not), then the keys with finite values the cast would turn
-        into inf (1e300 into float32).
+        strings into float are not) and those whose target is read-only (a ``p.data``
+        replaced by a memory-mapped or ``np.frombuffer`` array), then the keys with finite
+        values the cast would turn into inf (1e300 into float32).
         """
         owner = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state, Mapping):
@@ -251,11 +252,12 @@ class Module:
             for k, v in values.items()
             if k in targets and not np.can_cast(v.dtype, targets[k].dtype, "same_kind")
         ]
-        if missing or unexpected or misshaped or mistyped:
+        read_only = [k for k, t in targets.items() if not t.flags.writeable]
+        if missing or unexpected or misshaped or mistyped or read_only:
             raise ValueError(
                 f"{owner}: missing keys {missing}; "
                 f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
-                f"mis-typed keys {mistyped}"
+                f"mis-typed keys {mistyped}; read-only keys {read_only}"
             )
         with np.errstate(over="ignore"):
             cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
