@@ -68,6 +68,13 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     ``out = x * mask / keep_prob`` with ``mask ~ Bernoulli(keep_prob)`` drawn from ``rng``,
     so E[out] = x and nothing needs rescaling at test time. The identity (the same object,
     no node) when ``training`` is false or ``keep_prob == 1``. d/dx = mask / keep_prob.
+
+    A unit is kept where a uniform draw in the input's dtype is below ``keep_prob``; those
+    draws are multiples of 2**-24 in float32 and of 2**-53 in float64, so the keep rate is
+    a multiple of that step, within one step of ``keep_prob``. A smaller ``keep_prob``
+    would keep units at the step's rate whatever its value (and ``1 / keep_prob`` can
+    overflow the dtype): ``ValueError`` (see :func:`check_keep_prob`), before anything is
+    drawn.
     """
     keep_prob = _checks.real("dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0)
     if not training or keep_prob == 1.0:
@@ -79,9 +86,29 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     untraceable("dropout draws a new mask at every step")
     x = floating(x, "dropout")
     xd = x.data
+    if keep_prob < _FLOAT32_STEP:  # one comparison per step; the dtype's bound only then
+        check_keep_prob("dropout", keep_prob, xd.dtype)
     mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
     mask *= 1.0 / keep_prob
     return node(xd * mask, (x,), lambda g: (g * mask,), "dropout")
+
+
+# Generator.random(dtype=...) draws multiples of 2**-24 (float32) or 2**-53 (float64)
+_DRAW_BITS = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}
+_FLOAT32_STEP = 2.0**-24
+
+
+def check_keep_prob(owner: str, keep_prob: float, dtype) -> None:
+    """Refuse a ``keep_prob`` (already a float in (0, 1]) below the step of the uniform
+    draws a dropout mask of ``dtype`` (float32 or float64) is made from: 2**-24 or 2**-53
+    (``ValueError``)."""
+    bits = _DRAW_BITS[np.dtype(dtype)]
+    if keep_prob < 2.0**-bits:
+        raise ValueError(
+            f"{owner}: keep_prob expected a number >= 2**-{bits} ({2.0**-bits:.3g}, the step "
+            f"of the uniform draws the mask compares with it) for {np.dtype(dtype)} input, "
+            f"got {keep_prob!r}"
+        )
 
 
 # -- batch normalization ---------------------------------------------------------------------
@@ -116,6 +143,7 @@ def batch_norm(
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
 
+    The input is float32 or float64 (``TypeError`` otherwise), gamma and beta of its dtype.
     The running statistics are arrays of shape (n,) and the input's dtype, writable when
     training updates them; anything else raises before any of them is updated.
     ``momentum`` and ``eps`` are real numbers (Python or NumPy) and take the input's dtype.
@@ -126,7 +154,7 @@ def batch_norm(
         dgamma = sum(g * x_hat),  dbeta = sum(g)      (means and sums over the batch)
     """
     untraceable("batch_norm updates its running statistics (and normalizes with them)")
-    x = lift(x)
+    x = floating(x, "batch_norm")
     gamma, beta = lift(gamma, x), lift(beta, x)
     xd = x.data
     n = gamma.shape[0] if gamma.ndim == 1 else None
@@ -142,7 +170,7 @@ def batch_norm(
         )
     momentum = _checks.real("batch_norm", "momentum", momentum, low=0.0, high=1.0, high_open=True)
     eps = _checks.real("batch_norm", "eps", eps, low=0.0, low_open=True)
-    if xd.dtype.kind == "f" and xd.dtype.type(eps) == 0:
+    if xd.dtype.type(eps) == 0:
         raise ValueError(
             f"batch_norm: eps={eps} rounds to 0 in {xd.dtype}, which leaves a constant "
             f"feature 0 / 0; expected at least {np.finfo(xd.dtype).smallest_subnormal:g}"

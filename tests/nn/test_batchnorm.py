@@ -192,3 +192,17 @@ def test_an_eps_that_rounds_to_zero_in_the_dtype_is_refused():
     layer = nn.BatchNorm1d(2, eps=1e-50)
     with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
         layer(np.array([[1.0, 1.0], [1.0, 2.0]], np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.bool_])
+@pytest.mark.parametrize("statistics", [False, True])
+def test_functional_batch_norm_needs_floating_input(dtype, statistics):
+    # int32 input used to come out as float64 (a hidden dtype change)
+    x = np.array([[1, 0], [0, 1], [1, 1]], dtype)
+    mean, var = np.zeros(2, dtype), np.ones(2, dtype)
+    stats = (mean, var) if statistics else ()
+    expected = f"^batch_norm: expected a float32 or float64 tensor, got {np.dtype(dtype)}"
+    with pytest.raises(TypeError, match=expected):
+        F.batch_norm(x, np.ones(2, dtype), np.zeros(2, dtype), *stats)
+    np.testing.assert_array_equal(mean, [0, 0])
+    np.testing.assert_array_equal(var, [1, 1])

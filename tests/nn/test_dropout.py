@@ -69,3 +69,34 @@ def test_keep_prob_must_be_a_number(keep_prob):
 def test_functional_dropout_needs_a_generator():
     with pytest.raises(TypeError, match="Generator"):
         F.dropout(cr.tensor([1.0, 2.0]), 0.5, 0)
+
+
+# The masks compare uniform draws in the input's dtype, multiples of 2**-24 in float32 and
+# of 2**-53 in float64, with keep_prob: below that step every unit is kept at the step's
+# rate, not keep_prob's, and 1 / keep_prob can overflow the dtype (NaN outputs).
+@pytest.mark.parametrize(("dtype", "bits"), [(np.float32, 24), (np.float64, 53)])
+def test_a_keep_prob_below_the_draws_resolution_is_refused_before_drawing(dtype, bits):
+    x = cr.tensor(np.ones((4, 5), dtype))
+    rng = np.random.default_rng(0)
+    expected = (
+        rf"^dropout: keep_prob expected a number >= 2\*\*-{bits} .* for {np.dtype(dtype)} input"
+    )
+    with pytest.raises(ValueError, match=f"{expected}, got 1e-40$"):
+        F.dropout(x, 1e-40, rng)
+    with pytest.raises(ValueError, match=f"{expected}, got {2.0**-bits / 2!r}$"):
+        F.dropout(x, 2.0**-bits / 2, rng)
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+    out = F.dropout(x, 2.0**-bits, rng).data  # the smallest allowed: 1 / keep_prob is finite
+    assert np.isin(out, [0.0, 2.0**bits]).all()
+
+
+def test_the_layer_refuses_a_keep_prob_no_dtype_resolves():
+    expected = r"^Dropout: keep_prob expected a number >= 2\*\*-53 .* for float64 input, got 1e-20$"
+    with pytest.raises(ValueError, match=expected):
+        nn.Dropout(1e-20)
+    layer = nn.Dropout(1e-10, rng=0)  # float64 input resolves it, float32 input does not
+    assert layer(np.ones(3)).shape == (3,)
+    state = layer.rng.bit_generator.state
+    with pytest.raises(ValueError, match=r"^dropout: keep_prob expected a number >= 2\*\*-24"):
+        layer(np.ones(3, np.float32))
+    assert layer.rng.bit_generator.state == state

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule import _checks
 from chainrule.autodiff.mode import trace_guard
-from chainrule.functional import dropout
+from chainrule.functional import check_keep_prob, dropout
 from chainrule.init import as_generator
 from chainrule.nn.module import Module
 
@@ -23,7 +25,9 @@ class Dropout(Module):
     ----------
     keep_prob : float
         Probability of keeping a unit, in (0, 1]. (Not the drop rate: ``keep_prob=0.8``
-        drops 20% of the units.)
+        drops 20% of the units.) At least 2**-53 (``ValueError`` otherwise), and at least
+        2**-24 for float32 input (``ValueError`` at the call): the step of the uniform
+        draws the mask is made from (see :func:`chainrule.functional.dropout`).
     rng : numpy.random.Generator, int or None
         The generator the masks are drawn from; the layer owns it (see
         :meth:`~chainrule.nn.Module.named_generators`). An int is a seed.
@@ -36,6 +40,7 @@ class Dropout(Module):
         self.keep_prob = _checks.real(
             "Dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0
         )
+        check_keep_prob("Dropout", self.keep_prob, np.float64)  # float32's: at the call
         self.register_generator("rng", as_generator(rng, owner="Dropout"))
 
     def forward(self, x):
