@@ -31,6 +31,7 @@ __all__ = [
     "check_spec",
     "constant",
     "fans",
+    "float_dtype",
     "get_initializer",
     "he_normal",
     "he_uniform",
@@ -92,37 +93,47 @@ def _within(owner: str, dtype: np.dtype, reach: float, what: str) -> None:
         raise ValueError(f"{owner}: {what} gives values beyond the {dtype} range")
 
 
-def _float(dtype) -> np.dtype:
-    """``dtype`` resolved, when it is float32 or float64; ``TypeError`` otherwise."""
-    resolved = as_dtype(dtype)
+def float_dtype(owner: str, dtype) -> np.dtype:
+    """``dtype`` resolved, when it is float32 or float64: ``TypeError`` for another of
+    :data:`~chainrule.autodiff.tensor.DTYPES`, ``ValueError`` for anything else, both
+    ``"<owner>: dtype expected float32 or float64, got ..."`` (layers and initializers)."""
+    expected = " or ".join(FLOAT_DTYPES)
+    try:
+        resolved = as_dtype(dtype)
+    except ValueError:
+        raise ValueError(f"{owner}: dtype expected {expected}, got {dtype!r:.80}") from None
     if resolved.kind != "f":
-        raise TypeError(
-            f"initializers return {' or '.join(FLOAT_DTYPES)} weights, got dtype {resolved}"
-        )
+        raise TypeError(f"{owner}: dtype expected {expected}, got {resolved}")
     return resolved
 
 
-# each initializer resolves its dtype before drawing: a refused one leaves rng as it was
-def _gaussian(shape, rng, dtype, std: float) -> np.ndarray:
-    dtype = _float(dtype)
+# each initializer checks its dtype and the reach of its values before drawing: a refused
+# one leaves rng as it was. ``what`` names the user's parameters whose values could
+# overflow; None for the fixed scales of he_* / lecun_* / nielsen_* (at most sqrt(6)).
+def _gaussian(owner: str, shape, rng, dtype, std: float, what: str | None = None) -> np.ndarray:
+    dtype = float_dtype(owner, dtype)
+    if what is not None:
+        _within(owner, dtype, 10 * std, what)
     return (as_generator(rng, owner="initializer").standard_normal(shape) * std).astype(dtype)
 
 
-def _uniform(shape, rng, dtype, limit: float) -> np.ndarray:
-    dtype = _float(dtype)
+def _uniform(owner: str, shape, rng, dtype, limit: float, what: str | None = None) -> np.ndarray:
+    dtype = float_dtype(owner, dtype)
+    if what is not None:
+        _within(owner, dtype, 2 * limit, what)  # NumPy draws -limit + 2 * limit * u
     return as_generator(rng, owner="initializer").uniform(-limit, limit, shape).astype(dtype)
 
 
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
     """All zeros (the default for biases). For weights it leaves every hidden unit of a
     layer identical forever (the symmetry problem of seed 002)."""
-    return np.zeros(shape, dtype=_float(dtype))
+    return np.zeros(shape, dtype=float_dtype("zeros", dtype))
 
 
 def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
     """Every entry equal to ``value``."""
     value = _checks.real("constant", "value", value)
-    dtype = _float(dtype)
+    dtype = float_dtype("constant", dtype)
     _within("constant", dtype, abs(value), f"value={value}")
     return np.full(shape, value, dtype=dtype)
 
@@ -131,9 +142,10 @@ def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.
     """Gaussian N(mean, std^2). ``std=1`` is the notes' plain ``np.random.randn``."""
     std = _checks.real("normal", "std", std, low=0.0)
     mean = _checks.real("normal", "mean", mean)
-    dtype = _float(dtype)
+    dtype = float_dtype("normal", dtype)
     _within("normal", dtype, abs(mean) + 10 * std, f"mean={mean}, std={std}")
-    return (_gaussian(shape, rng, "float64", std) + mean).astype(dtype)
+    draws = as_generator(rng, owner="initializer").standard_normal(shape) * std
+    return (draws + mean).astype(dtype)
 
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
@@ -141,7 +153,7 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     low, high = _checks.real("uniform", "low", low), _checks.real("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
-    dtype = _float(dtype)
+    dtype = float_dtype("uniform", dtype)
     # NumPy draws low + (high - low) * u: the span must be finite too
     _within("uniform", dtype, max(abs(low), abs(high), high - low), f"low={low}, high={high}")
     return as_generator(rng, owner="initializer").uniform(low, high, shape).astype(dtype)
@@ -154,21 +166,27 @@ def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.nda
     seed 000 by sqrt(2 / (n_in^2 + n_out^2)); Glorot and Bengio (2010) derive
     Var(W) = 2 / (n_in + n_out), the harmonic compromise between keeping the forward
     (1/n_in) and the backward (1/n_out) variance. Suited to tanh and sigmoid.
+
+    A ``gain`` whose values (10 sigma out) would overflow ``dtype`` raises ``ValueError``,
+    as :func:`normal` does.
     """
     gain = _checks.real("xavier_normal", "gain", gain, low=0.0)
     n_in, n_out = fans(shape)
-    return _gaussian(shape, rng, dtype, gain * math.sqrt(2.0 / (n_in + n_out)))
+    std = gain * math.sqrt(2.0 / (n_in + n_out))
+    return _gaussian("xavier_normal", shape, rng, dtype, std, f"gain={gain}")
 
 
 def xavier_uniform(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
     """Xavier/Glorot uniform on [-a, a], a = gain * sqrt(6 / (n_in + n_out)).
 
     Same variance as :func:`xavier_normal`, 2 / (n_in + n_out) (a uniform on [-a, a] has
-    variance a^2 / 3); see there for the notes' misprints of this formula.
+    variance a^2 / 3); see there for the notes' misprints of this formula. A ``gain``
+    whose span 2a would overflow ``dtype`` raises ``ValueError``, as :func:`uniform` does.
     """
     gain = _checks.real("xavier_uniform", "gain", gain, low=0.0)
     n_in, n_out = fans(shape)
-    return _uniform(shape, rng, dtype, gain * math.sqrt(6.0 / (n_in + n_out)))
+    limit = gain * math.sqrt(6.0 / (n_in + n_out))
+    return _uniform("xavier_uniform", shape, rng, dtype, limit, f"gain={gain}")
 
 
 def he_normal(shape, rng=None, dtype="float32") -> np.ndarray:
@@ -177,25 +195,25 @@ def he_normal(shape, rng=None, dtype="float32") -> np.ndarray:
     ReLU zeroes half of its inputs, halving the second moment; the factor 2 restores it.
     """
     n_in, _ = fans(shape)
-    return _gaussian(shape, rng, dtype, math.sqrt(2.0 / n_in))
+    return _gaussian("he_normal", shape, rng, dtype, math.sqrt(2.0 / n_in))
 
 
 def he_uniform(shape, rng=None, dtype="float32") -> np.ndarray:
     """He/Kaiming uniform on [-a, a], a = sqrt(6 / n_in): variance 2 / n_in, for ReLU."""
     n_in, _ = fans(shape)
-    return _uniform(shape, rng, dtype, math.sqrt(6.0 / n_in))
+    return _uniform("he_uniform", shape, rng, dtype, math.sqrt(6.0 / n_in))
 
 
 def lecun_normal(shape, rng=None, dtype="float32") -> np.ndarray:
     """LeCun normal: N(0, 1 / n_in), for tanh (seed 002: ``randn * sqrt(1/n[l-1])``)."""
     n_in, _ = fans(shape)
-    return _gaussian(shape, rng, dtype, math.sqrt(1.0 / n_in))
+    return _gaussian("lecun_normal", shape, rng, dtype, math.sqrt(1.0 / n_in))
 
 
 def lecun_uniform(shape, rng=None, dtype="float32") -> np.ndarray:
     """LeCun uniform on [-a, a], a = sqrt(3 / n_in): variance 1 / n_in."""
     n_in, _ = fans(shape)
-    return _uniform(shape, rng, dtype, math.sqrt(3.0 / n_in))
+    return _uniform("lecun_uniform", shape, rng, dtype, math.sqrt(3.0 / n_in))
 
 
 def nielsen_normal(shape, rng=None, dtype="float32") -> np.ndarray:
@@ -208,7 +226,7 @@ def nielsen_normal(shape, rng=None, dtype="float32") -> np.ndarray:
     away from saturation.
     """
     n_in, _ = fans(shape)
-    return _gaussian(shape, rng, dtype, 1.0 / math.sqrt(n_in))
+    return _gaussian("nielsen_normal", shape, rng, dtype, 1.0 / math.sqrt(n_in))
 
 
 INITIALIZERS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -137,14 +138,15 @@ def test_numpy_scalars_in_a_spec_become_python_numbers():
 @pytest.mark.parametrize("name", sorted(init.INITIALIZERS))
 def test_integer_dtypes_are_refused(name):
     # a cast would truncate the draws, mostly to 0
-    with pytest.raises(TypeError, match="return float32 or float64 weights, got dtype int64"):
+    owner = init.get_initializer(name).__name__  # glorot_normal is xavier_normal
+    with pytest.raises(TypeError, match=f"^{owner}: dtype expected float32 or float64, got int64$"):
         init.get_initializer(name)((3, 2), rng=0, dtype="int64")
 
 
 @pytest.mark.parametrize("spec", ["he_normal", "xavier_uniform", {"name": "normal"}, "uniform"])
 def test_a_refused_dtype_leaves_the_generator_as_it_was(spec):
     rng = np.random.default_rng(0)
-    with pytest.raises(TypeError, match="got dtype int32"):
+    with pytest.raises(TypeError, match="dtype expected float32 or float64, got int32"):
         init.initialize(spec, (30, 20), rng, "int32")
     assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
 
@@ -202,3 +204,37 @@ def test_he_initialization_keeps_each_layers_variance_within_a_factor_of_two():
     ratios = np.array(hidden[1:]) / np.array(hidden[:-1])
     assert np.all((ratios > 0.5) & (ratios < 2.0)), ratios
     assert 0.1 < hidden[-1] / hidden[0] < 10
+
+
+@pytest.mark.parametrize("name", ["xavier_normal", "xavier_uniform"])
+@pytest.mark.parametrize(("dtype", "gain"), [("float32", 1e39), ("float64", 1e308)])
+def test_a_gain_that_overflows_the_dtype_is_refused_before_drawing(name, dtype, gain):
+    # the weights used to come back with inf entries (and a RuntimeWarning)
+    rng = np.random.default_rng(0)
+    expected = re.escape(f"{name}: gain={gain:g} gives values beyond the {dtype} range")
+    with pytest.raises(ValueError, match=f"^{expected}$"):
+        init.initialize({"name": name, "gain": gain}, (4, 3), rng, dtype)
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+    # a large gain whose values fit is drawn
+    assert np.isfinite(init.initialize({"name": name, "gain": 1e30}, (4, 3), 0, dtype)).all()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda dtype: nn.Linear(3, 2, dtype=dtype),
+        lambda dtype: nn.BatchNorm1d(3, dtype=dtype),
+        lambda dtype: nn.MLP([3, 2], dtype=dtype),
+    ],
+    ids=["Linear", "BatchNorm1d", "MLP"],
+)
+def test_layers_refuse_a_dtype_that_is_not_floating_naming_themselves(build):
+    owner = build("float64").__class__.__name__
+    with pytest.raises(
+        TypeError, match=rf"^{owner}: dtype expected float32 or float64, got int32$"
+    ):
+        build("int32")
+    with pytest.raises(
+        ValueError, match=rf"^{owner}: dtype expected float32 or float64, got 'float16'$"
+    ):
+        build("float16")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import Tensor, as_dtype, lift
+from chainrule.autodiff.tensor import Tensor, lift
 from chainrule.functional import batch_norm
+from chainrule.init import float_dtype
 from chainrule.nn.module import Module
 
 __all__ = ["BatchNorm1d"]
@@ -27,7 +28,8 @@ class BatchNorm1d(Module):
     and the gradient. A training batch of one example raises ``ValueError``.
 
     Parameters ``gamma`` (ones) and ``beta`` (zeros); buffers ``running_mean`` (zeros) and
-    ``running_var`` (ones), saved in the state dict but never trained.
+    ``running_var`` (ones), saved in the state dict but never trained, all of ``dtype``:
+    ``"float32"`` (default) or ``"float64"`` (anything else raises, naming ``BatchNorm1d``).
     """
 
     def __init__(
@@ -39,7 +41,7 @@ class BatchNorm1d(Module):
             "BatchNorm1d", "momentum", momentum, low=0.0, high=1.0, high_open=True
         )
         self.eps = _checks.real("BatchNorm1d", "eps", eps, low=0.0, low_open=True)
-        self.dtype = as_dtype(dtype)
+        self.dtype = float_dtype("BatchNorm1d", dtype)
         n, dt = num_features, self.dtype
         self.register_parameter("gamma", Tensor(np.ones(n, dt), requires_grad=True))
         self.register_parameter("beta", Tensor(np.zeros(n, dt), requires_grad=True))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chainrule import _checks
 from chainrule.autodiff.ops import linear
-from chainrule.autodiff.tensor import Tensor, as_dtype, lift
-from chainrule.init import as_generator, check_spec, initialize, zeros
+from chainrule.autodiff.tensor import Tensor, lift
+from chainrule.init import as_generator, check_spec, float_dtype, initialize, zeros
 from chainrule.nn.module import Module
 
 __all__ = ["Linear"]
@@ -29,7 +29,7 @@ class Linear(Module):
     rng : numpy.random.Generator, int or None
         Source of the initial weights (an int is a seed; None draws fresh entropy).
     dtype : str
-        ``"float32"`` (default) or ``"float64"``.
+        ``"float32"`` (default) or ``"float64"`` (anything else raises, naming ``Linear``).
     """
 
     _random = True
@@ -50,7 +50,7 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.init = check_spec(init)
-        self.dtype = as_dtype(dtype)
+        self.dtype = float_dtype("Linear", dtype)
         weight = initialize(
             self.init, (in_features, out_features), as_generator(rng, owner="Linear"), self.dtype
         )

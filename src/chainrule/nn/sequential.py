@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import as_dtype
-from chainrule.init import as_generator, check_spec
+from chainrule.init import as_generator, check_spec, float_dtype
 from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
@@ -130,7 +129,7 @@ class MLP(Module):
         ``2i`` and ``2i + 1`` of ``numpy.random.SeedSequence(seed)``, so one seed gives
         bit-identical models and masks, and adding dropout leaves the weights unchanged.
     dtype : str
-        ``"float32"`` (default) or ``"float64"``.
+        ``"float32"`` (default) or ``"float64"`` (anything else raises, naming ``MLP``).
     """
 
     def __init__(
@@ -166,7 +165,7 @@ class MLP(Module):
         self.batch_norm = _checks.boolean("MLP", "batch_norm", batch_norm)
         self.init = init
         self.seed = None if seed is None else _checks.integer("MLP", "seed", seed, low=0)
-        self.dtype = as_dtype(dtype)
+        self.dtype = float_dtype("MLP", dtype)
 
         streams = np.random.SeedSequence(seed).spawn(2 * (len(sizes) - 1))
         layers: list[Module] = []
