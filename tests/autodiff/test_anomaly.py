@@ -45,3 +45,22 @@ def test_anomaly_mode_ends_with_its_block():
         cr.log(-x)
     with np.errstate(invalid="ignore"):
         assert np.isnan(cr.log(x).data).all()
+
+
+def test_a_backward_stopped_by_an_anomaly_leaves_the_graph_for_a_retry():
+    # the nodes walked before the failing rule were released: the retry blamed "an
+    # earlier backward()" and asked for retain_graph=True
+    v = cr.tensor(np.array([0.0, 1.0], np.float32), requires_grad=True)
+    loss = (v.sqrt() * 2.0).sum()
+    with (
+        cr.detect_anomaly(),
+        pytest.raises(FloatingPointError, match="rule of op 'sqrt'"),
+        np.errstate(divide="ignore"),
+    ):
+        loss.backward()
+    assert v.grad is None
+    with np.errstate(divide="ignore"):
+        loss.backward()
+    np.testing.assert_array_equal(v.grad, [np.inf, 1.0])
+    with pytest.raises(RuntimeError, match="retain_graph=True"):  # released once it succeeded
+        loss.backward()

@@ -53,6 +53,28 @@ def test_second_backward_through_released_graph_raises():
     np.testing.assert_array_equal(x.grad, first)  # nothing was double counted
 
 
+def test_a_backward_whose_rule_raises_releases_nothing():
+    calls = []
+
+    def flaky_kernel(x):
+        def vjp(g):
+            calls.append(1)
+            if len(calls) == 1:
+                raise MemoryError("the first attempt ran out of memory")
+            return (g * 3.0,)
+
+        return x * 3.0, vjp
+
+    x = leaf([1.0, 2.0])
+    loss = (cr.autodiff.apply("flaky", flaky_kernel, (x * x,)) * 2.0).sum()
+    with pytest.raises(MemoryError, match="first attempt"):
+        loss.backward()
+    assert x.grad is None and loss._parents  # the nodes walked before it are intact
+    loss.backward()  # a retry backpropagates through the whole graph
+    np.testing.assert_array_equal(x.grad, [12.0, 24.0])
+    assert loss._parents is None and loss._vjp is None  # released once it succeeded
+
+
 def test_retain_graph_gives_bit_identical_gradients():
     rng = np.random.default_rng(0)
     w = leaf(rng.standard_normal((5, 3)))

@@ -55,10 +55,11 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         The upstream gradient (seed), shaped like ``root``; defaults to 1 for a scalar.
     retain_graph : bool
         Keep the graph (and the values its rules saved) for another backward pass.
-        Otherwise each node is released as soon as its rule has run.
+        Otherwise the nodes whose rules ran are released once every rule has run.
 
-    The leaves' gradients are stored after every rule has run, so a pass that raises (a
-    rule's error, or ``detect_anomaly`` finding NaN/Inf) leaves every ``grad`` as it was.
+    The leaves' gradients are stored, and the nodes released, after every rule has run,
+    so a pass that raises (a rule's error, or ``detect_anomaly`` finding NaN/Inf) leaves
+    every ``grad`` and the graph as they were: it can be run again.
     """
     untraceable("it calls backward() itself")
     if not root.requires_grad:
@@ -86,7 +87,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
     order = toposort(root)  # raises before any work if the graph was released
     anomaly = MODE.anomaly
     grads = {root: seed}  # pending gradients, keyed by tensor (identity)
-    leaves = []  # stored once every rule has run: a pass that raises changes no gradient
+    # Leaves and nodes whose rules ran, stored and released once every rule has run: a
+    # pass that raises changes no gradient and releases nothing.
+    leaves = []
+    walked = []
     for node in reversed(order):
         g = grads.pop(node, None)
         if g is None:
@@ -95,18 +99,19 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if vjp is None:
             leaves.append((node, g))
             continue
-        parents = node._parents
         parent_grads = vjp(g)
-        if not retain_graph:
-            node._vjp = None
-            node._parents = None
+        walked.append(node)
         if anomaly:
             _check_backward(node, parent_grads)
-        for parent, pg in zip(parents, parent_grads):  # noqa: B905 - hot loop
+        for parent, pg in zip(node._parents, parent_grads):  # noqa: B905 - hot loop
             if pg is None or not parent.requires_grad:
                 continue
             previous = grads.get(parent)
             grads[parent] = pg if previous is None else previous + pg
+    if not retain_graph:
+        for node in walked:
+            node._vjp = None
+            node._parents = None
     for leaf, g in leaves:
         _accumulate(leaf, g)
 
