@@ -1,6 +1,7 @@
 """Tensor construction, dtypes and bad input."""
 
 import contextlib
+import re
 
 import numpy as np
 import pytest
@@ -362,3 +363,79 @@ def test_a_softmax_over_an_empty_axis_is_refused_naming_it(name):
     with pytest.raises(ValueError, match=rf"{name}: expected at least one entry along axis 1"):
         getattr(cr, name)(x)
     assert getattr(cr, name)(cr.tensor(np.zeros((0, 4))), axis=1).shape == (0, 4)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", ["int32", "uint8"])
+def test_linear_refuses_integer_data_for_fractional_activations(activation, dtype):
+    # the matmul ran, then NumPy's UFuncTypeError about 'exp' came from inside the kernel
+    x = cr.tensor(np.ones((2, 3), dtype))
+    w, b = cr.tensor(np.ones((3, 2), dtype)), cr.tensor(np.ones(2, dtype))
+    match = rf"linear\+{activation}: expected a float32 or float64 tensor, got {dtype}"
+    with pytest.raises(TypeError, match=match):
+        cr.linear(x, w, b, activation)
+    with pytest.raises(TypeError, match=match):
+        cr.linear(x, w, None, activation)
+    for allowed in (None, "relu"):  # an integer affine map stays allowed, as relu's
+        assert cr.linear(x, w, b, allowed).data.tolist() == [[4, 4], [4, 4]]
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
+def test_linear_refuses_bool_data(activation):
+    # x @ w was an OR of ANDs and + b an OR: the boolean semiring, not an affine map
+    x, w, b = (cr.tensor(np.ones(s, bool)) for s in ((1, 2), (2, 1), (1,)))
+    with pytest.raises(TypeError, match="linear: expected a numeric tensor, got bool"):
+        cr.linear(x, w, b, activation)
+
+
+def test_clip_refuses_bool_data_and_nan_bounds():
+    # bool came back int64; a NaN bound made every value NaN
+    with pytest.raises(TypeError, match="clip: expected a numeric tensor, got bool"):
+        cr.tensor(np.array([True, False])).clip(0, 1)
+    x = cr.tensor([1.0, 2.0])
+    for lo, hi, name in (
+        (np.nan, 1.0, "lo"),
+        (None, float("nan"), "hi"),
+        (np.float32("nan"), None, "lo"),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"clip: expected {name} to be a number or None, got nan"
+        ):
+            x.clip(lo, hi)
+    assert x.clip(-np.inf, np.inf).data.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "where"),
+    [((0, 3), 0, "axis 0"), ((2, 0), None, "axes (0, 1)"), ((2, 0, 3), (1, 2), "axes (1, 2)")],
+)
+def test_max_over_an_empty_axis_is_refused_naming_it(shape, axis, where):
+    # NumPy said "zero-size array to reduction operation maximum which has no identity"
+    x = cr.tensor(np.zeros(shape, np.float32))
+    message = f"max: expected at least one entry along {where}, got shape {shape}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        x.max(axis=axis)
+
+
+def test_max_over_a_full_axis_of_an_empty_tensor_is_empty():
+    assert cr.tensor(np.zeros((0, 3), np.float32)).max(axis=1).shape == (0,)
+
+
+def test_an_array_in_non_native_byte_order_is_refused_saying_how_to_convert():
+    # the message read "unknown dtype dtype('>f4'): expected one of float32, ..."
+    swapped = np.arange(3, dtype=np.dtype("float32").newbyteorder())
+    with pytest.raises(ValueError, match=r"float32 in non-native byte order; convert it with"):
+        cr.tensor(swapped)
+    native = swapped.astype(swapped.dtype.newbyteorder("="))
+    assert cr.tensor(native).data.tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("dtype", [None, "float64"])
+def test_a_list_of_tensors_is_refused_pointing_to_stack(dtype):
+    # NumPy said "setting an array element with a sequence"
+    t = cr.tensor(1.0, requires_grad=True)
+    for data in ([t, t], (cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])), [[1.0, t]]):
+        with pytest.raises(
+            TypeError, match=r"a list or tuple holding tensors; join them with cr.stack"
+        ):
+            cr.tensor(data, dtype=dtype)

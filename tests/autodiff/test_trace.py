@@ -358,11 +358,102 @@ def test_integer_targets_of_a_float_loss_are_cast_inside_the_replay():
     assert len(step._plans) == 1
 
 
-def test_a_tensor_index_is_refused_not_frozen_into_the_plan():
+ROWS = cr.tensor(np.arange(3))
+
+
+@pytest.mark.parametrize(
+    "gather",
+    [
+        lambda h, i: h[i],
+        lambda h, i: h[ROWS, i[:3]],  # beside a tensor made before tracing
+        lambda h, i: h[1:, None][i[:2], 0],  # a tensor beside a slice and None
+    ],
+    ids=["tensor", "rows-and-labels", "mixed"],
+)
+def test_a_tensor_index_is_read_anew_at_every_replay(gather):
+    # the index used to be frozen into the plan as an array, which the trace refused with
+    # "pass it as a tensor" although it was one
+    rng = np.random.default_rng(2)
+    w = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype="float64")
+
+    def f(x, i):
+        return (gather(x @ w, i) ** 2).sum()
+
+    batches = [(rng.standard_normal((4, 4)), rng.integers(0, 3, 5)) for _ in range(4)]
+    step = _assert_replays_like_eager(f, (w,), batches)
+    assert next(iter(step._plans.values())).confirmed
+
+
+def test_an_array_index_captured_from_outside_is_still_refused():
     w = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, dtype="float64")
-    step = cr.trace_backward(lambda x, i: (x[i] * w).sum())
-    with pytest.raises(TraceError, match="an array outside its tensor inputs"):
-        step(np.ones((2, 3)), np.array(0))  # a replay would reuse index 0 for every index
+    index = np.array([1, 0])  # the values a replay would reuse, whatever the caller changes
+    step = cr.trace_backward(lambda x: (x[index] * w).sum())
+    with pytest.raises(TraceError, match="_getitem_kernel was given an array outside its"):
+        step(np.ones((2, 3)))
+    assert w.grad is None and not step._plans
+
+
+def test_a_boolean_tensor_index_is_refused_naming_it():
+    # the result's shape depends on the mask's values, which a replay does not check
+    w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+    step = cr.trace_backward(lambda x: (x * w)[x > 0].sum())
+    with pytest.raises(TraceError, match="indexing with a boolean tensor"):
+        step(np.array([1.0, -1.0, 2.0]))
+    assert w.grad is None
+
+
+def test_a_comparison_is_replayed_not_frozen():
+    # a one-element comparison was stored as a constant: the third call took the branch
+    # of the first two (60.0 and gradient [20, 20] where eager gives 15.0 and [5, 5])
+    w = cr.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+
+    def f(x):
+        s = (x * w).sum()
+        return cr.where(s > 10.0, s * 0.5, s * 2.0)
+
+    batches = [(np.array(x, np.float32),) for x in ([1, 1], [1, 2], [10, 10], [1, 1])]
+    step = _assert_replays_like_eager(f, (w,), batches)
+    assert next(iter(step._plans.values())).confirmed
+
+
+@pytest.mark.parametrize(
+    "compare",
+    [
+        lambda h, x: h > 0,
+        lambda h, x: h >= 0.25,
+        lambda h, x: 0 < h,  # noqa: SIM300 - reflected: h.__gt__(0)
+        lambda h, x: h < x[:, :1],  # two tensors of the trace
+        lambda h, x: h <= np.float64(0.0),
+    ],
+    ids=["gt", "ge", "reflected", "tensors", "numpy-scalar"],
+)
+def test_where_on_a_comparison_replays_like_eager(compare):
+    rng = np.random.default_rng(5)
+    w = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype="float64")
+
+    def f(x):
+        h = x @ w
+        return (cr.where(compare(h, x), h, 0.1 * h) ** 2).sum()
+
+    batches = [(rng.standard_normal((6, 4)),) for _ in range(4)]
+    step = _assert_replays_like_eager(f, (w,), batches)
+    assert next(iter(step._plans.values())).confirmed
+
+
+def test_a_tensor_of_a_tensor_is_replayed_and_refuses_requires_grad():
+    w = cr.tensor(np.array([1.0, 2.0]), requires_grad=True, dtype="float64")
+
+    def f(x):
+        s = (x * w).sum()
+        gate = cr.tensor(s > 3.0, dtype="float64")  # a copy of a comparison, converted
+        return s * cr.Tensor(gate) + cr.tensor(s) * 0.5
+
+    batches = [(np.array(x),) for x in ([1.0, 0.0], [2.0, 0.0], [0.5, 0.5], [3.0, 1.0])]
+    _assert_replays_like_eager(f, (w,), batches)
+    leaf = cr.trace_backward(lambda x: (cr.tensor(x * w, requires_grad=True) * w).sum())
+    with pytest.raises(TraceError, match="a tensor made from a tensor with requires_grad"):
+        leaf(np.ones(2))
+    assert w.grad is None
 
 
 def test_a_plan_traced_in_evaluation_mode_is_not_replayed_in_training_mode():

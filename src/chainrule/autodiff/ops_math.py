@@ -32,6 +32,12 @@ def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     return a, b
 
 
+def bool_data_error(op: str) -> TypeError:
+    """The error of an op whose arithmetic means nothing on bools: NumPy would compute
+    logic (``@`` an OR of ANDs) or return int64 (``maximum``, ``clip``)."""
+    return TypeError(f"{op}: expected a numeric tensor, got bool; cast with .astype()")
+
+
 def mixed_dtypes_error(op: str, tensors) -> TypeError:
     """The error for operands of different dtypes, each named once, in order."""
     names = list(dict.fromkeys(t.data.dtype.name for t in tensors))
@@ -303,15 +309,22 @@ def minimum(a, b):
 def clip(a, lo=None, hi=None):
     """Clamp to [lo, hi]; the gradient passes where lo <= a <= hi.
 
-    ``lo`` and ``hi`` are None (no bound) or real numbers, Python or NumPy, which take the
-    dtype of ``a`` (``float32`` data stays ``float32``); integer data takes integer
-    bounds only (``TypeError`` otherwise: NumPy would return floats)."""
+    ``lo`` and ``hi`` are None (no bound) or real numbers other than NaN (``ValueError``:
+    NumPy would make every value NaN), Python or NumPy, which take the dtype of ``a``
+    (``float32`` data stays ``float32``); integer data takes integer bounds only
+    (``TypeError`` otherwise: NumPy would return floats), and bool data is refused
+    (``TypeError``: NumPy would return int64)."""
     lo = None if lo is None else as_scalar(lo, "clip", "lo")
     hi = None if hi is None else as_scalar(hi, "clip", "hi")
+    if lo != lo or hi != hi:  # NaN (None equals itself)
+        name = "lo" if lo != lo else "hi"
+        raise ValueError(f"clip: expected {name} to be a number or None, got nan")
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: expected lo <= hi, got lo={lo}, hi={hi}")
     a = lift(a)
     if a.data.dtype.kind != "f":
+        if a.data.dtype == np.bool_:
+            raise bool_data_error("clip")
         for name, bound in (("lo", lo), ("hi", hi)):
             if bound is not None and not isinstance(bound, int):
                 raise TypeError(

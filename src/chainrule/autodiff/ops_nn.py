@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.blas import two_products
+from chainrule.autodiff.ops_math import bool_data_error
 from chainrule.autodiff.ops_shape import normalize_axis
 from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import apply, as_scalar, floating, lift
@@ -93,7 +94,7 @@ def relu(a):
     """
     a = lift(a)
     if a.data.dtype == np.bool_:  # NumPy's maximum(bool, 0) is int64; integers stay integers
-        raise TypeError("relu: expected a numeric tensor, got bool; cast with .astype()")
+        raise bool_data_error("relu")
     return apply("relu", _relu_kernel, (a,))
 
 
@@ -221,16 +222,18 @@ def linear(x, w, b=None, activation: str | None = None):
 
     ``activation`` is None or a key of :data:`FUSED_ACTIVATIONS`: ``"relu"`` (act' = [Z > 0],
     0 at the kink), ``"sigmoid"`` (act' = A (1 - A); the stable form of :func:`sigmoid`),
-    ``"tanh"`` (act' = 1 - A^2). The activation runs in place on the matmul output and its
-    derivative is taken from A, so the node keeps one array where the composition
-    ``relu(linear(x, w, b))`` keeps two and makes one more pass over memory. With numba
-    installed (the ``fast`` extra), an activation on a batch with a bias runs compiled
-    where that saves work: dZ and db in one pass (all three activations), for relu also
-    bias and activation in one pass, for sigmoid bias and negation in one pass and
-    1 / (1 + e) in another around NumPy's exp; the same values as the NumPy rule (which
-    :class:`~chainrule.autodiff.mode.numpy_rules` selects). When both dX and dW of a
-    matrix input are needed, the two products run side by side where both are large
-    and OpenBLAS runs on 2 threads (:func:`~chainrule.autodiff.blas.two_products`).
+    ``"tanh"`` (act' = 1 - A^2). Integer data makes an integer map (with ``"relu"`` or no
+    activation; ``TypeError`` for the others, as :func:`sigmoid`), bool data is refused
+    (``TypeError``, as :func:`relu`: NumPy would compute logic). The activation runs in
+    place on the matmul output and its derivative is taken from A, so the node keeps one
+    array where the composition ``relu(linear(x, w, b))`` keeps two and makes one more
+    pass over memory. With numba installed (the ``fast`` extra), an activation on a batch
+    with a bias runs compiled where that saves work: dZ and db in one pass (all three
+    activations), for relu also bias and activation in one pass, for sigmoid bias and
+    negation in one pass and 1 / (1 + e) in another around NumPy's exp; the same values as
+    the NumPy rule (which :class:`~chainrule.autodiff.mode.numpy_rules` selects). When both
+    dX and dW of a matrix input are needed, the two products run side by side where both
+    are large and OpenBLAS runs on 2 threads (:func:`~chainrule.autodiff.blas.two_products`).
     """
     x, w = lift(x), lift(w, x)
     if activation is not None and activation not in FUSED_ACTIVATIONS:
@@ -245,6 +248,11 @@ def linear(x, w, b=None, activation: str | None = None):
         )
     if x.data.dtype != w.data.dtype:
         raise TypeError(f"linear: input is {x.data.dtype} but W is {w.data.dtype}; cast one")
+    if x.data.dtype.kind != "f":  # integers make an integer affine map, with relu at most
+        if x.data.dtype == np.bool_:
+            raise bool_data_error("linear")
+        if activation in ("sigmoid", "tanh"):
+            floating(x, f"linear+{activation}")
     wd = w.data
     if b is not None:
         b = lift(b, x)

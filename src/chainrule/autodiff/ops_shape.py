@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import operator
 
+import numpy as np
+
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
+from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.ops_math import mixed_dtypes_error
 from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import Tensor, apply, floating, lift
@@ -82,9 +85,14 @@ def _mean_kernel(x, axes, keepdims):
 
 @primitive
 def max_(a, axis=None, keepdims: bool = False):
-    """Maximum over axes; tied maxima share the gradient equally."""
+    """Maximum over axes; tied maxima share the gradient equally. An axis reduced over
+    must have at least one entry (``ValueError`` otherwise: a maximum of nothing)."""
     a = lift(a)
-    return apply("max", _max_kernel, (a,), _axes(axis, a.ndim, "max"), keepdims)
+    axes = _axes(axis, a.ndim, "max")
+    if a.data.size == 0 and any(a.shape[ax] == 0 for ax in axes):  # NumPy: a bare error
+        where = f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
+        raise ValueError(f"max: expected at least one entry along {where}, got shape {a.shape}")
+    return apply("max", _max_kernel, (a,), axes, keepdims)
 
 
 def _max_kernel(x, axes, keepdims):
@@ -175,13 +183,47 @@ def _is_basic(index) -> bool:
 @primitive
 def getitem(a, index):
     """``a[index]``, basic or advanced. The VJP scatters ``g`` into zeros, adding at
-    repeated indices (``np.add.at``), so gathering a row twice gives it twice the gradient."""
+    repeated indices (``np.add.at``), so gathering a row twice gives it twice the gradient.
+
+    The tensors of an index (``a[i]``, ``a[rows, labels]``) are the op's parents, so
+    :func:`~chainrule.autodiff.trace.trace_backward` replays it with their new values;
+    an array in an index would be reused by a replay, which refuses it, and so is a
+    boolean tensor there (the result's shape depends on its values)."""
     a = lift(a)
     if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return _gather(a, (index,), None)
+    if isinstance(index, tuple):
+        positions = tuple(k for k, i in enumerate(index) if isinstance(i, Tensor))
+        if positions:  # the tensors' places hold None in the static part
+            template = tuple(None if k in positions else i for k, i in enumerate(index))
+            return _gather(a, tuple(index[k] for k in positions), (template, positions))
     return apply("getitem", _getitem_kernel, (a,), index)
+
+
+def _gather(a, tensors, layout):
+    """``a`` indexed by the tensors of an index, as parents: alone (``layout`` None) or at
+    ``positions`` of ``template``, the rest of the index (``layout``)."""
+    if MODE.tape is not None and any(t.data.dtype == np.bool_ for t in tensors):
+        untraceable(
+            "indexing with a boolean tensor gives a result whose shape depends on its "
+            "values; use where(mask, x, 0) instead"
+        )
+    return apply("getitem", _gather_kernel, (a, *tensors), layout)
+
+
+def _gather_kernel(x, *rest):
+    *arrays, layout = rest
+    if layout is None:
+        index = arrays[0]
+    else:
+        template, positions = layout
+        index = list(template)
+        for k, array in zip(positions, arrays, strict=True):
+            index[k] = array
+        index = tuple(index)
+    out, vjp = _getitem_kernel(x, index)
+    missing = (None,) * len(arrays)  # an index takes no gradient
+    return out, lambda g: vjp(g) + missing
 
 
 def _getitem_kernel(x, index):

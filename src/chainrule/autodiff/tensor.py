@@ -23,7 +23,11 @@ _ALLOWED = frozenset(np.dtype(name) for name in DTYPES)
 
 
 def as_dtype(dtype) -> np.dtype:
-    """Resolve a dtype name or object to one of :data:`DTYPES`, or raise ``ValueError``."""
+    """Resolve a dtype name or object to one of :data:`DTYPES`, or raise ``ValueError``.
+
+    Only the machine's native byte order is supported: a dtype of another (``'>f4'``,
+    from ``np.fromfile`` or a file format) is refused with the conversion to make, which
+    copies the values (NumPy's own results are in the native order anyway)."""
     if dtype in _ALLOWED:  # the fast path: already a supported numpy dtype
         return dtype
     try:
@@ -31,6 +35,11 @@ def as_dtype(dtype) -> np.dtype:
     except TypeError:
         resolved = None
     if resolved not in _ALLOWED:
+        if resolved is not None and resolved.newbyteorder("=") in _ALLOWED:
+            raise ValueError(
+                f"unknown dtype {dtype!r}: {resolved.name} in non-native byte order; convert "
+                "it with a.astype(a.dtype.newbyteorder('=')), or pass the dtype by name"
+            )
         raise ValueError(f"unknown dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
     return resolved
 
@@ -42,7 +51,14 @@ class Tensor:
     ----------
     data : array_like
         The values. Python numbers and lists become ``float32`` unless ``dtype`` says
-        otherwise; NumPy arrays keep their dtype (``float64`` stays ``float64``).
+        otherwise; NumPy arrays keep their dtype (``float64`` stays ``float64``), in the
+        machine's byte order (another, ``'>f4'``, is refused: see :func:`as_dtype`). A list
+        holding tensors is refused (``TypeError``: join tensors with ``cr.stack``). A
+        tensor gives a tensor of its values (in its dtype, or converted to ``dtype``)
+        outside its graph, as :meth:`detach`; inside
+        :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step, and
+        ``requires_grad=True`` refuses the trace (the new leaf's gradient would exist
+        only in the traced calls).
     requires_grad : bool
         Whether gradients should flow to this tensor. Only floating tensors can.
     dtype : str or numpy.dtype, optional
@@ -60,17 +76,32 @@ class Tensor:
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to the Tensor's reflected op
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
+        source = None
         if isinstance(data, Tensor):
+            source = data
             data = data.data
-        if dtype is not None:
-            data = np.asarray(data, dtype=as_dtype(dtype))
-        elif isinstance(data, np.ndarray | np.generic):
-            data = np.asarray(data)
-            as_dtype(data.dtype)
-        else:
-            if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or a bare error
-                raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
-            data = np.asarray(data, dtype=DEFAULT_DTYPE)
+            if requires_grad:
+                untraceable(
+                    "a tensor made from a tensor with requires_grad=True inside the function "
+                    "would take its gradient only in the traced calls"
+                )
+        try:
+            if dtype is not None:
+                data = np.asarray(data, dtype=as_dtype(dtype))
+            elif isinstance(data, np.ndarray | np.generic):
+                data = np.asarray(data)
+                as_dtype(data.dtype)
+            else:
+                if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or a bare error
+                    raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
+                data = np.asarray(data, dtype=DEFAULT_DTYPE)
+        except (TypeError, ValueError):
+            if isinstance(data, list | tuple) and _holds_tensor(data):
+                raise TypeError(
+                    "Tensor: expected numbers or an array, got a list or tuple holding "
+                    "tensors; join them with cr.stack (or cr.concatenate)"
+                ) from None
+            raise
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad=True needs floating data (float32 or float64), got {data.dtype}"
@@ -82,6 +113,12 @@ class Tensor:
         self._vjp = None
         self._op = "leaf"
         self._seq = next(_sequence)
+        if source is not None and MODE.tape is not None:
+            # a copy of a traced tensor (of a comparison, say) must be read again by a replay
+            if data.dtype == source.data.dtype:
+                MODE.tape.record(_detach_kernel, (source,), (), self)
+            else:
+                MODE.tape.record(_ops_math._astype_kernel, (source,), (data.dtype,), self)
 
     # -- description -------------------------------------------------------------------
     @property
@@ -142,11 +179,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing the values but cut from the graph (inside
         :func:`~chainrule.autodiff.trace.trace_backward`, a recorded step of the replay)."""
-        out = Tensor(self.data)
-        tape = MODE.tape
-        if tape is not None:
-            tape.record(_detach_kernel, (self,), (), out)
-        return out
+        return _constant(_detach_kernel, (self,))
 
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Backpropagate from this tensor; see :func:`chainrule.autodiff.graph.backward`."""
@@ -195,19 +228,20 @@ class Tensor:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
-    # Comparisons give boolean tensors outside the graph. ``==`` keeps identity semantics
-    # so tensors stay hashable, as in micrograd.
+    # Comparisons give boolean tensors outside the graph (no gradient), which a trace
+    # records as steps of its replay: ``where(h > 0, ...)`` compares the new values at every
+    # replay. ``==`` keeps identity semantics so tensors stay hashable, as in micrograd.
     def __lt__(self, other):
-        return Tensor(self.data < _raw(other))
+        return _compare(self, other, operator.lt)
 
     def __le__(self, other):
-        return Tensor(self.data <= _raw(other))
+        return _compare(self, other, operator.le)
 
     def __gt__(self, other):
-        return Tensor(self.data > _raw(other))
+        return _compare(self, other, operator.gt)
 
     def __ge__(self, other):
-        return Tensor(self.data >= _raw(other))
+        return _compare(self, other, operator.ge)
 
     # -- methods -----------------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False):
@@ -270,8 +304,25 @@ class Tensor:
         return _ops.log_softmax(self, axis)
 
 
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+def _compare(a: Tensor, other, compare) -> Tensor:
+    """``compare(a, other)`` (an ``operator`` function) as a boolean tensor without a
+    gradient. A tensor ``other`` is a parent; anything else (a number, an array) is passed
+    to the kernel as it is, which keeps NumPy's comparison of Python numbers (``int8``
+    data against 1000), and a trace refuses an array there as for any primitive."""
+    if isinstance(other, Tensor):
+        return _constant(_compare_kernel, (a, other), compare)
+    return _constant(_compare_kernel, (a,), other, compare)
+
+
+def _compare_kernel(x, y, compare):
+    return compare(x, y), None
+
+
+def _holds_tensor(data) -> bool:
+    """Whether a (nested) list or tuple holds a tensor."""
+    return any(
+        isinstance(d, Tensor) or (isinstance(d, list | tuple) and _holds_tensor(d)) for d in data
+    )
 
 
 def array_of(x) -> np.ndarray:
@@ -324,8 +375,19 @@ def apply(op: str, kernel, parents: tuple, *static) -> Tensor:
     return result
 
 
+def _constant(kernel, parents: tuple, *static) -> Tensor:
+    """Run ``kernel`` as :func:`apply` does, but wrap its output as a tensor without a
+    gradient (``kernel``'s rule is ``None``): :meth:`Tensor.detach`, comparisons. Inside
+    :func:`~chainrule.autodiff.trace.trace_backward` it is recorded, so a replay computes
+    the value anew (and never calls a rule for it)."""
+    out = Tensor(kernel(*map(_data, parents), *static)[0])
+    tape = MODE.tape
+    if tape is not None:
+        tape.record(kernel, parents, static, out)
+    return out
+
+
 def _detach_kernel(a):
-    # the output of detach takes no gradient, so a replay never calls its rule
     return a, None
 
 
@@ -403,3 +465,4 @@ def as_scalar(x, op: str, name: str):
 
 from chainrule.autodiff import graph as _graph  # noqa: E402  (cycle: graph checks nodes)
 from chainrule.autodiff import ops as _ops  # noqa: E402  (cycle: ops build tensors)
+from chainrule.autodiff import ops_math as _ops_math  # noqa: E402  (the same cycle)

@@ -27,7 +27,11 @@ What a replay assumes, and how it is kept honest:
   later call would not (``if x.data.max() < 10``) is replayed as recorded. A tensor's own
   value read in Python (``bool(t)``, as in ``if loss > 10:``, and ``t.item()``) refuses
   the trace at once, and an input that is not numbers (a flag, ``None``) is refused by
-  position: pass settings by closure.
+  position: pass settings by closure. What stays among tensors is replayed on the new
+  values: comparisons (``where(h > 0, h, 0)``, ``(loss > c).astype(...)``), a tensor made
+  of a tensor (``cr.tensor(t)``) and the tensors of an index (``h[i]``,
+  ``logits[rows, labels]``); an index whose result's shape depends on its values (a
+  boolean tensor) refuses the trace.
 * A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
   (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
   replayed in the other.
@@ -37,9 +41,10 @@ What a replay assumes, and how it is kept honest:
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
   (dropout, batch norm) are made with :func:`~chainrule.autodiff.tensor.node`, have no
-  kernel to replay, and refuse to be traced, as does a tensor made inside the function
-  from arrays (it could hold values of an input, which a replay would not see) and a
-  primitive given an array outside its tensor inputs.
+  kernel to replay, and refuse to be traced, as does a tensor of more than one value made
+  inside the function from arrays (it could hold values of an input, which a replay would
+  not see; one of a single value is a constant, checked only by the second call) and a
+  primitive given an array outside its tensor inputs (an array index, say).
 * Checks of values made inside kernels (a label's range) run at every replay; checks of
   structure are the signature's.
 """
@@ -224,7 +229,8 @@ class _Plan:
             if _holds_array(s):
                 self.refuse(
                     f"{kernel.__name__} was given an array outside its tensor inputs "
-                    "(a replay would reuse it); pass it as a tensor"
+                    "(a replay would reuse its values); pass it as a tensor, an input of "
+                    "the function or one made before tracing"
                 )
         ins = tuple(self._slot(p) for p in parents)
         self.slots[out] = len(self.slots)
@@ -237,8 +243,9 @@ class _Plan:
         if t._seq >= self.start and t.data.size > 1:
             self.refuse(
                 f"a tensor of shape {t.shape} was made from an array inside the function "
-                "(a replay would reuse its values); make it an input of the function, or "
-                "make it before tracing"
+                "(cr.tensor(...) of an array, or an array operand of an op: a replay would "
+                "reuse its values); make it an input of the function, or make it before "
+                "tracing"
             )
         if t.requires_grad and t._vjp is not None:
             self.refuse(
