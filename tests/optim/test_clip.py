@@ -93,3 +93,61 @@ def test_a_norm_of_squares_that_underflow_float32_is_found_in_float64():
     assert norm == pytest.approx(2e-25, rel=1e-6)
     np.testing.assert_allclose(out[0], np.full(4, 5e-26, np.float32), rtol=1e-6)
     assert global_norm([np.zeros(3, np.float32)]) == 0.0
+
+
+NOT_ARRAYS = {
+    "list": ([[3.0, 4.0]], 0, "list"),
+    "zero-list": ([np.ones(2), [0.0, 0.0]], 1, "list"),  # the slow path read .size
+    "huge-list": ([[1e200, 1e200]], 0, "list"),
+    "tuple": ([np.ones(2), (1.0, 2.0)], 1, "tuple"),
+    "numpy-scalar": ([np.float64(3.0)], 0, "float64"),
+    "tensor": ([cr.tensor(np.ones(2))], 0, "Tensor"),
+}
+CLIPPERS = {
+    "global_norm": global_norm,
+    "clip_by_global_norm": lambda arrays: clip_by_global_norm(arrays, 1.0),
+    "clip_by_value": lambda arrays: clip_by_value(arrays, 1.0),
+}
+
+
+@pytest.mark.parametrize("owner", list(CLIPPERS))
+@pytest.mark.parametrize("case", list(NOT_ARRAYS))
+def test_arrays_that_are_no_ndarray_are_refused_naming_their_position(owner, case):
+    # lists passed (global_norm([[3.0, 4.0]]) was 5.0) or failed with AttributeError
+    # depending on their values
+    arrays, i, got = NOT_ARRAYS[case]
+    expected = rf"{owner}: array {i} expected a floating-point numpy.ndarray \(a gradient\)"
+    with pytest.raises(TypeError, match=rf"{expected}, got {got}$"):
+        CLIPPERS[owner](arrays)
+
+
+@pytest.mark.parametrize("owner", list(CLIPPERS))
+def test_a_single_array_or_a_non_sequence_is_refused(owner):
+    with pytest.raises(TypeError, match=rf"{owner}: arrays expected .*got a single numpy.ndarray"):
+        CLIPPERS[owner](np.ones(3))  # a 1-D array was read as a list of NumPy scalars
+    with pytest.raises(TypeError, match=rf"{owner}: arrays expected a sequence of numpy.nd"):
+        CLIPPERS[owner](3.0)
+
+
+def test_arrays_may_come_from_a_generator():
+    # the type check used up the generator: the norm came out 0.0
+    grads = [np.array([3.0]), np.array([4.0])]
+    assert global_norm(g for g in grads) == 5.0
+    out, norm = clip_by_global_norm((g for g in grads), 1.0)
+    assert norm == 5.0
+    np.testing.assert_allclose(np.concatenate(out), [0.6, 0.8])
+    np.testing.assert_array_equal(clip_by_value((g for g in grads), 3.5)[1], [3.5])
+
+
+def test_outputs_that_are_no_writable_ndarray_are_refused_before_any_write():
+    a, b = np.array([3.0]), np.array([4.0])
+    o = np.zeros(1)
+    with pytest.raises(
+        TypeError, match=r"clip_by_value: output 1 expected a numpy.ndarray .*got list"
+    ):
+        clip_by_value([a, b], 1.0, out=[o, [0.0]])
+    read_only = np.zeros(1)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match=r"clip_by_global_norm: output 1 expected a writable"):
+        clip_by_global_norm([a, b], 1.0, out=[o, read_only])
+    np.testing.assert_array_equal(o, 0.0)  # output 0 was not written either

@@ -4,9 +4,10 @@ Both are plain functions over a list of arrays, usable on their own (say, to log
 gradient norm) and applied by every optimizer before its update rule when it is built with
 ``clip_value=`` and/or ``clip_norm=`` (value first, then norm, so that the norm bound holds
 for what the rule finally sees). Neither writes into its inputs unless handed them as
-``out``. Gradients are floating-point arrays: :func:`global_norm` and the clipping functions
-refuse others (``TypeError`` naming the dtype) before any work, since integer squares would
-overflow silently and integer arrays cannot hold clipped values.
+``out``. Gradients are floating-point NumPy arrays: :func:`global_norm` and the clipping
+functions refuse others (``TypeError`` naming the position and the type or dtype) before any
+work, since integer squares would overflow silently and integer arrays cannot hold clipped
+values. ``arrays`` is any iterable of them (a generator too), but not a single array.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def sum_of_squares(arrays: Iterable[np.ndarray]) -> float:
     return total
 
 
-def global_norm(arrays: Sequence[np.ndarray]) -> float:
+def global_norm(arrays: Iterable[np.ndarray]) -> float:
     """The Euclidean norm of all entries of all arrays together, ``sqrt(sum_i ||a_i||^2)``.
 
     Sums of squares are accumulated per array in the arrays' dtype and across arrays in
@@ -40,9 +41,10 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
     Raises
     ------
     TypeError
-        If an array is not of a floating-point dtype.
+        If ``arrays`` is a single array or no iterable, or one of them is no
+        ``numpy.ndarray`` of a floating-point dtype.
     """
-    _check_floating(arrays, "global_norm")
+    arrays = _check_floating(arrays, "global_norm")
     peak, rest = _norm_factors(arrays)
     return peak * rest
 
@@ -65,7 +67,7 @@ def _norm_factors(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
 
 
 def clip_by_global_norm(
-    arrays: Sequence[np.ndarray], max_norm: float, out: Sequence[np.ndarray] | None = None
+    arrays: Iterable[np.ndarray], max_norm: float, out: Sequence[np.ndarray] | None = None
 ) -> tuple[list[np.ndarray], float]:
     """Scale all arrays by ``max_norm / norm`` when their global norm exceeds ``max_norm``.
 
@@ -79,12 +81,14 @@ def clip_by_global_norm(
     Raises
     ------
     TypeError
-        If an array is not of a floating-point dtype.
+        If ``arrays`` is a single array or no iterable, one of them is no ``numpy.ndarray``
+        of a floating-point dtype, or an output is no ``numpy.ndarray``.
     ValueError
-        If ``max_norm`` is not a finite number > 0.
+        If ``max_norm`` is not a finite number > 0, or an output is read-only or of another
+        shape or dtype than its array.
     """
     max_norm = _checks.real("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
-    _check_floating(arrays, "clip_by_global_norm")
+    arrays = _check_floating(arrays, "clip_by_global_norm")
     out = _outputs(arrays, out, "clip_by_global_norm")
     peak, rest = _norm_factors(arrays)
     norm = peak * rest
@@ -99,32 +103,48 @@ def clip_by_global_norm(
 
 
 def clip_by_value(
-    arrays: Sequence[np.ndarray], limit: float, out: Sequence[np.ndarray] | None = None
+    arrays: Iterable[np.ndarray], limit: float, out: Sequence[np.ndarray] | None = None
 ) -> list[np.ndarray]:
     """Clamp every entry into ``[-limit, limit]`` (the direction may change).
 
     Raises
     ------
     TypeError
-        If an array is not of a floating-point dtype.
+        If ``arrays`` is a single array or no iterable, one of them is no ``numpy.ndarray``
+        of a floating-point dtype, or an output is no ``numpy.ndarray``.
     ValueError
-        If ``limit`` is not a finite number > 0.
+        If ``limit`` is not a finite number > 0, or an output is read-only or of another
+        shape or dtype than its array.
     """
     limit = _checks.real("clip_by_value", "limit", limit, low=0.0, low_open=True)
-    _check_floating(arrays, "clip_by_value")
+    arrays = _check_floating(arrays, "clip_by_value")
     out = _outputs(arrays, out, "clip_by_value")
     for a, o in zip(arrays, out, strict=True):
         np.clip(a, -limit, limit, out=o)
     return list(out)
 
 
-def _check_floating(arrays, owner: str) -> None:
+def _check_floating(arrays, owner: str) -> list[np.ndarray]:
+    """``arrays`` as a list (read once: it may be a generator), each checked to be a
+    ``numpy.ndarray`` (or a subclass) of a floating-point dtype."""
+    if isinstance(arrays, np.ndarray) or not isinstance(arrays, Iterable):
+        got = "a single numpy.ndarray" if isinstance(arrays, np.ndarray) else type(arrays).__name__
+        raise TypeError(
+            f"{owner}: arrays expected a sequence of numpy.ndarray, got {got} "
+            "(wrap one array in a list)"
+        )
+    arrays = list(arrays)
     for i, a in enumerate(arrays):
-        dtype = np.asarray(a).dtype
-        if dtype.kind != "f":
+        if not isinstance(a, np.ndarray):
             raise TypeError(
-                f"{owner}: array {i} expected a floating-point dtype (a gradient), got {dtype}"
+                f"{owner}: array {i} expected a floating-point numpy.ndarray (a gradient), "
+                f"got {type(a).__name__}"
             )
+        if a.dtype.kind != "f":
+            raise TypeError(
+                f"{owner}: array {i} expected a floating-point dtype (a gradient), got {a.dtype}"
+            )
+    return arrays
 
 
 def _outputs(arrays, out, owner: str):
@@ -133,6 +153,13 @@ def _outputs(arrays, out, owner: str):
     if len(out) != len(arrays):
         raise ValueError(f"{owner}: expected {len(arrays)} output arrays, got {len(out)}")
     for i, (a, o) in enumerate(zip(arrays, out, strict=True)):
+        if not isinstance(o, np.ndarray):
+            raise TypeError(
+                f"{owner}: output {i} expected a numpy.ndarray of shape {a.shape} and dtype "
+                f"{a.dtype}, got {type(o).__name__}"
+            )
+        if not o.flags.writeable:
+            raise ValueError(f"{owner}: output {i} expected a writable array, got a read-only one")
         if o.shape != a.shape or o.dtype != a.dtype:
             raise ValueError(
                 f"{owner}: output {i} expected shape {a.shape} and dtype {a.dtype}, "
