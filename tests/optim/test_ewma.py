@@ -96,3 +96,17 @@ def test_the_returned_average_is_not_the_running_state():
     np.testing.assert_array_equal(avg.update(np.array([2.0, 4.0])), [1.5, 3.0])
     avg.value[...] = 0.0
     np.testing.assert_array_equal(avg.value, [1.5, 3.0])
+
+
+def test_a_value_beyond_float_range_is_refused_and_changes_nothing():
+    # the int's OverflowError came after the shape was recorded: () was pinned, t still 0
+    avg = EWMA(0.9)
+    with pytest.raises(ValueError, match=r"EWMA: theta expected a real number within the float"):
+        avg.update(10**400)
+    assert avg.t == 0
+    np.testing.assert_allclose(avg.update(np.ones(3)), 0.1)  # any shape may come first
+    avg = EWMA(0.5)
+    avg.update(2.0)
+    with pytest.raises(ValueError, match="got an int beyond it"):
+        avg.update(-(10**400))
+    assert (avg.t, avg.value) == (1, 1.0)

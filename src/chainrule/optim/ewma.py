@@ -57,7 +57,8 @@ class EWMA:
             If ``theta`` is not a real number or an array of real numbers.
         ValueError
             If its shape differs from the first value's: one average follows one
-            quantity, and broadcasting would silently mix two.
+            quantity, and broadcasting would silently mix two. Or if it is a number beyond
+            the float range (a Python int such as 10**400). The average is unchanged.
         """
         if isinstance(theta, numbers.Real) and not isinstance(theta, (bool, np.bool_)):
             shape: tuple[int, ...] = ()
@@ -72,9 +73,16 @@ class EWMA:
                 f"EWMA: theta expected shape {self._shape} like the values before it, got "
                 f"{shape} (reset() to start a new average)"
             )
-        self._shape = shape
-        self.v = self.beta * self.v + (1.0 - self.beta) * theta
-        self.t += 1
+        try:
+            v = self.beta * self.v + (1.0 - self.beta) * theta
+        except OverflowError:  # a Python int (or Fraction) beyond float
+            kind = type(theta).__name__
+            raise ValueError(
+                "EWMA: theta expected a real number within the float range (|theta| < "
+                f"1.8e308), got {'an' if kind[0] in 'aeiou' else 'a'} {kind} beyond it"
+            ) from None
+        # only now that it worked: nothing changes when a value is refused
+        self._shape, self.v, self.t = shape, v, self.t + 1
         return self.value
 
     @property
