@@ -226,3 +226,18 @@ def test_a_gradient_sharing_memory_with_a_parameter_is_read_before_any_write(ali
             assert opt.step()
         results.append(([w.data.copy(), u.data.copy()], opt))
     _assert_same(*results)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+def test_a_weight_that_is_already_inf_is_written_like_the_numpy_rule(decay):
+    # Adam's loop writes p - step, not p - (p * 0 + step), which is NaN for an inf p
+    results = []
+    for fused in (True, False):
+        w = cr.tensor(np.array([np.inf, -np.inf, 1.0], np.float32), requires_grad=True)
+        opt = optim.AdamW([w], lr=0.1, weight_decay=decay, fused=fused)
+        w.grad = np.ones(3, np.float32)
+        with np.errstate(invalid="ignore"):  # AdamW: inf - (inf * decay + step) is NaN
+            opt.step()
+        results.append(w.data.copy())
+    np.testing.assert_array_equal(*results)
+    assert np.isinf(results[0][:2]).all() == (decay == 0.0)

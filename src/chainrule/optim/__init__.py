@@ -43,7 +43,8 @@ explicit state:
   :mod:`~chainrule.optim.clip` (usable alone), applied by the template when an
   optimizer is built with ``clip_value=`` / ``clip_norm=``, in that fixed, documented
   order. Decoupled weight decay is the one rule that reads the weights: the template
-  applies it, as a shrink factor, inside the same single write.
+  subtracts it with the step, W - (W * lr * weight_decay + step), in the same single
+  write.
 
 Learning-rate schedules (:mod:`~chainrule.optim.schedules`) are pure objects passed as
 ``lr``; the optimizer evaluates them at ``epoch`` or at ``step_count + 1`` according to

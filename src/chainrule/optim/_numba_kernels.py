@@ -14,20 +14,35 @@ import numba
 import numpy as np
 
 
+@numba.njit(error_model="numpy", inline="always")
+def _moments(gi, vi, si, beta1, gain1, beta2, root_gain, tiny):
+    """The new (v, s) of one entry: inlined into both loops of :func:`adam`."""
+    gi = gi * gain1
+    vi = vi * beta1 + gi
+    gs = gi * root_gain
+    si = si * beta2 + gs * gs
+    # times 1 or 0: exact, branch-free (vectorizes)
+    return vi * (abs(vi) >= tiny), si * (si >= tiny)
+
+
 @numba.njit(error_model="numpy", cache=True)
 def adam(p, g, v, s, coef):
     """One Adam step and write; see :func:`chainrule.optim.kernels.adam_step`."""
-    beta1, gain1, beta2, square_gain = coef[0], coef[1], coef[2], coef[3]
-    eps, scale, shrink, tiny = coef[4], coef[5], coef[6], coef[7]
-    for i in range(p.size):
-        gi = g[i] * gain1
-        vi = v[i] * beta1 + gi
-        si = s[i] * beta2 + (gi * gi) * square_gain
-        vi = vi * (abs(vi) >= tiny)  # times 1 or 0: exact, branch-free (vectorizes)
-        si = si * (si >= tiny)
-        v[i] = vi
-        s[i] = si
-        p[i] = p[i] * shrink - vi / (np.sqrt(si) + eps) * scale
+    beta1, gain1, beta2, root_gain = coef[0], coef[1], coef[2], coef[3]
+    eps, scale, decay, tiny = coef[4], coef[5], coef[6], coef[7]
+    if decay == 0:  # Adam: the NumPy write's p - step (p * 0 would make an inf p NaN)
+        for i in range(p.size):
+            vi, si = _moments(g[i], v[i], s[i], beta1, gain1, beta2, root_gain, tiny)
+            v[i] = vi
+            s[i] = si
+            p[i] = p[i] - vi / (np.sqrt(si) + eps) * scale
+    else:
+        for i in range(p.size):
+            vi, si = _moments(g[i], v[i], s[i], beta1, gain1, beta2, root_gain, tiny)
+            v[i] = vi
+            s[i] = si
+            pi = p[i]
+            p[i] = pi - (pi * decay + vi / (np.sqrt(si) + eps) * scale)
 
 
 @numba.njit(error_model="numpy", cache=True)

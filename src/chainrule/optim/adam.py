@@ -32,6 +32,12 @@ class Adam(Optimizer):
     why it is there: the first step is then about alpha * (1-beta1) / sqrt(1-beta2),
     3.16 alpha with the defaults.
 
+    (1 - beta2) * dW**2 is computed as the square of (1 - beta1) * dW (the momentum's
+    term) times sqrt(1 - beta2) / (1 - beta1): scaled before it is squared, it overflows
+    only where it exceeds the dtype's range itself (float32: |dW| above about 5.8e20 with
+    the default beta2). There s becomes inf, and that weight's step is 0 from then on
+    (beta2 * inf is inf): ``clip_norm`` or ``clip_value`` keep dW below that.
+
     Parameters
     ----------
     params : iterable of Tensor or of (str, Tensor)
@@ -86,26 +92,29 @@ class Adam(Optimizer):
         }
 
     def _scalars(self, lr, t) -> tuple[float, ...]:
-        """(beta1, 1 - beta1, beta2, square gain, eps term, step scale) at update ``t``."""
+        """(beta1, 1 - beta1, beta2, root gain, eps term, step scale) at update ``t``; the
+        root gain sqrt(1 - beta2) / (1 - beta1) turns (1 - beta1) * dW into the root of
+        (1 - beta2) * dW**2."""
         beta1, beta2 = self.beta1, self.beta2
         gain1 = 1.0 - beta1
         if self.bias_correction:
             correction1, root2 = 1.0 - beta1**t, math.sqrt(1.0 - beta2**t)
         else:
             correction1, root2 = 1.0, 1.0
-        square_gain = (1.0 - beta2) / (gain1 * gain1)
-        return beta1, gain1, beta2, square_gain, self.eps * root2, lr * root2 / correction1
+        root_gain = math.sqrt(1.0 - beta2) / gain1
+        return beta1, gain1, beta2, root_gain, self.eps * root2, lr * root2 / correction1
 
     def update(self, g, state, scratch, lr, t):
         v, s = state
-        beta1, gain1, beta2, square_gain, eps, scale = self._scalars(lr, t)
+        beta1, gain1, beta2, root_gain, eps, scale = self._scalars(lr, t)
         v *= beta1
         g *= gain1
         v += g
-        # g holds (1-beta1)*dW; squaring and rescaling gives (1-beta2)*dW**2 in place, so
-        # that Adam needs no work array beyond the gradient copy
+        # g holds (1-beta1)*dW; rescaling and squaring gives (1-beta2)*dW**2 in place, so
+        # that Adam needs no work array beyond the gradient copy (scaled first: squared
+        # first, it overflowed where (1-beta2)*dW**2 does not)
+        g *= root_gain
         np.multiply(g, g, out=g)
-        g *= square_gain
         s *= beta2
         s += g
         np.sqrt(s, out=g)
@@ -113,10 +122,10 @@ class Adam(Optimizer):
         np.divide(v, g, out=g)
         g *= scale
 
-    def fused_step(self, group, grads, lr, t, shrink) -> None:
+    def fused_step(self, group, grads, lr, t, decay) -> None:
         # the NumPy rule rounds every Python scalar to the arrays' dtype: so does the array
         dtype = group.grad.dtype
-        coef = np.array((*self._scalars(lr, t), shrink, kernels.tiny(dtype)), dtype)
+        coef = np.array((*self._scalars(lr, t), decay, kernels.tiny(dtype)), dtype)
         params = [p.data.reshape(-1) for p in group.params]
         kernels.adam_step(params, grads, group.flat_states, coef)
 
@@ -124,9 +133,16 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter 2019), as in PyTorch/optax.
 
-    Each step first shrinks the weights, then takes the :class:`Adam` step::
+    Each step takes the decay off with the :class:`Adam` step::
 
         W -= alpha * (v_hat / (sqrt(s_hat) + eps) + weight_decay * W)
+
+    computed as ``W - (W * (alpha * weight_decay) + step)``, ``step`` being Adam's: the
+    decay keeps the precision of the weights' dtype even where 1 - alpha * weight_decay
+    rounds to 1 (below about 3e-8 in float32). The new weight is still rounded to its
+    dtype, so a change below half its spacing (3e-8 near 1 in float32) is lost: with a
+    zero gradient a tiny decay does not move a float32 weight; with Adam's steps it adds
+    up as it should.
 
     This is *not* the L2 penalty (lambda / 2m) * ||W||^2 of
     ``chainrule.regularization``: an L2 term enters dW and so is divided by
@@ -169,5 +185,5 @@ class AdamW(Adam):
         decay = _checks.real(owner, "weight_decay", hp["weight_decay"], low=0.0)
         return {"weight_decay": decay, **super()._check_hyperparameters(hp)}
 
-    def shrink(self, lr: float) -> float:
-        return 1.0 - lr * self.weight_decay
+    def decoupled_decay(self, lr: float) -> float:
+        return lr * self.weight_decay

@@ -19,6 +19,12 @@ when nothing is clipped and every gradient is present and finite, one compiled p
 parameter applies the rule and the write, reading the gradient where it is. Either way
 every gradient is read before any parameter is written: a gradient that is a parameter's
 data or a view of it (``p.grad = q.data``) takes the copy.
+
+The state is sized by the data each parameter has when the optimizer is built, so every
+step first checks that each ``p.data`` still is a writable array of that shape and dtype
+(a few comparisons per parameter). A new array of the same shape and dtype
+(``layer.weight.data = new_w``) is updated like the old one; any other is refused before
+anything is written.
 """
 
 from __future__ import annotations
@@ -97,14 +103,15 @@ class Optimizer:
         """
         raise NotImplementedError
 
-    def shrink(self, lr: float) -> float:
-        """Factor applied to the parameters before the step (decoupled weight decay)."""
-        return 1.0
+    def decoupled_decay(self, lr: float) -> float:
+        """The fraction of each weight taken off with the step (decoupled weight decay):
+        the write is ``W - (W * decay + step)``; 0 for none."""
+        return 0.0
 
     #: Whether :meth:`fused_step` replaces :meth:`update` and the write (see ``Adam``).
     fused: bool = False
 
-    def fused_step(self, group, grads: list, lr: float, t: int, shrink: float) -> None:
+    def fused_step(self, group, grads: list, lr: float, t: int, decay: float) -> None:
         """The rule and the write as compiled passes, for optimizers with ``fused`` true.
 
         Called instead of the copy, :meth:`update` and the write when every parameter has
@@ -191,9 +198,12 @@ class Optimizer:
         ------
         TypeError
             If a gradient is not a plain ``numpy.ndarray`` or NumPy scalar (a list, a
-            float, a Tensor, an ndarray subclass), naming the parameter.
+            float, a Tensor, an ndarray subclass), or a parameter's data is no
+            ``numpy.ndarray``, naming the parameter.
         ValueError
-            If a gradient's shape or dtype differs from its parameter's, naming it.
+            If a gradient's shape or dtype differs from its parameter's, or a parameter's
+            data (replaced since the optimizer was built) is read-only or has another
+            shape or dtype than when the optimizer was built, naming it.
         FloatingPointError
             If a gradient holds NaN or Inf (default ``nonfinite="raise"``), naming them.
         """
@@ -229,21 +239,21 @@ class Optimizer:
             flat = [group.grad for group in groups]
             clip_by_global_norm(flat, self.clip_norm, out=flat)
         lr = self.current_lr
-        shrink = self.shrink(lr)
+        decay = self.decoupled_decay(lr)
         update = self.update
         for group in groups:
             if not missing and group.synced:
                 # the common case: the rule once over the group's flat buffers
                 t = group.t[0] + 1
                 update(group.grad, group.state, group.scratch, lr, t)
-                _write(group.params, group.grads, shrink)
+                _write(group.params, group.grads, decay)
                 group.t = [t] * len(group.t)
                 continue
             for j, p in enumerate(group.params):
                 if p.grad is not None:
                     group.t[j] += 1
                     update(group.grads[j], group.states[j], group.scratches[j], lr, group.t[j])
-                    _write((p,), (group.grads[j],), shrink)
+                    _write((p,), (group.grads[j],), decay)
             group.synced = len(set(group.t)) == 1
         self.step_count += 1
         return True
@@ -251,8 +261,9 @@ class Optimizer:
     def _direct_gradients(self) -> list | None:
         """The gradients as 1-D arrays when :meth:`fused_step` can take this step, else None.
 
-        That is: the optimizer is fused, nothing is clipped, every parameter is contiguous
-        and has a gradient that is a plain ndarray of its shape and dtype, no gradient
+        That is: the optimizer is fused, nothing is clipped, every parameter's data is
+        C-contiguous, aligned, writable and of the shape and dtype the optimizer was built
+        for, and has a gradient that is a plain ndarray of that shape and dtype, no gradient
         shares its memory owner (:func:`_owner`) with a parameter (the compiled passes
         write each parameter before the next one's gradient is read), every group's
         counters agree, and every gradient is finite (one exact compiled pass each; no
@@ -262,17 +273,24 @@ class Optimizer:
         if not self.fused or self.clip_value is not None or self.clip_norm is not None:
             return None
         flat, written, read = [], set(), []
-        for p in self._params:
-            g, data = p.grad, p.data
-            # None, NumPy scalars and bad gradients go the copy path, which tells them apart
-            if type(g) is not np.ndarray or g.shape != data.shape or g.dtype != data.dtype:
-                return None
-            if not data.flags.c_contiguous:
-                return None
-            flat.append(g.reshape(-1))
-            # an array that is no view owns its memory: no call for the common case
-            written.add(id(data if data.base is None else _owner(data)))
-            read.append(id(g if g.base is None else _owner(g)))
+        try:
+            for p, shape, dtype in self._layout:
+                g, data = p.grad, p.data
+                # None, NumPy scalars, bad gradients and data other than what the state was
+                # built for go the copy path, which tells them apart (and raises). ``is``:
+                # NumPy has one instance of each native float dtype (another instance that
+                # compares equal merely takes the copy path); carray: C-contiguous, aligned
+                # and writable
+                if type(g) is not np.ndarray or g.shape != shape or g.dtype is not dtype:
+                    return None
+                if data.shape != shape or data.dtype is not dtype or not data.flags.carray:
+                    return None
+                flat.append(g.reshape(-1))
+                # an array that is no view owns its memory: no call for the common case
+                written.add(id(data if data.base is None else _owner(data)))
+                read.append(id(g if g.base is None else _owner(g)))
+        except AttributeError:  # data that is no array
+            return None
         if not written.isdisjoint(read):
             return None
         for group in self._groups:
@@ -283,26 +301,35 @@ class Optimizer:
     def _step_direct(self, grads: list) -> None:
         """The compiled rule reads the gradients where they are: no copy, one pass each."""
         lr = self.current_lr
-        shrink = self.shrink(lr)
+        decay = self.decoupled_decay(lr)
         single = len(self._groups) == 1
         for group in self._groups:
             t = group.t[0] + 1
             arrays = grads if single else [grads[i] for i in group.index]
-            self.fused_step(group, arrays, lr, t, shrink)
+            self.fused_step(group, arrays, lr, t, decay)
             group.t = [t] * len(group.t)
         self.step_count += 1
 
     def _gradients(self) -> tuple[list, list[int]]:
         """Every parameter's ``grad`` (None where missing) and the missing positions, after
-        checking that each present one is a plain ndarray (or, for a 0-d parameter, a NumPy
-        scalar) of its parameter's shape and dtype: a few comparisons per parameter, no copy,
-        no pass over the entries."""
+        checking that every parameter's data is still a writable array of the shape and
+        dtype the optimizer was built for, and that each present gradient is a plain ndarray
+        (or, for a 0-d parameter, a NumPy scalar) of that shape and dtype: a few comparisons
+        per parameter, no copy, no pass over the entries."""
         grads, missing = [], []
-        for i, p in enumerate(self._params):
+        for i, (p, shape, dtype) in enumerate(self._layout):
+            data = p.data
+            if (
+                not isinstance(data, np.ndarray)
+                or data.shape != shape
+                or data.dtype != dtype
+                or not data.flags.writeable
+            ):
+                raise self._data_mismatch(i)
             g = p.grad
             if g is None:
                 missing.append(i)
-            elif not _is_array(g) or g.shape != p.data.shape or g.dtype != p.data.dtype:
+            elif not _is_array(g) or g.shape != shape or g.dtype != dtype:
                 raise self._grad_mismatch(i, g)
             grads.append(g)
         return grads, missing
@@ -316,10 +343,32 @@ class Optimizer:
             if not np.isfinite(g).all()
         ]
 
-    def _grad_mismatch(self, i: int, g) -> TypeError | ValueError:
-        p = self._params[i]
+    def _data_mismatch(self, i: int) -> TypeError | ValueError:
+        p, shape, dtype = self._layout[i]
+        data = p.data
         where = f"{type(self).__name__}.step(): parameter {i} ({self._names[i]!r})"
-        expected = f"expected a gradient numpy.ndarray of shape {p.shape} and dtype {p.dtype}"
+        expected = (
+            f"expected writable data of shape {shape} and dtype {dtype} "
+            "(what the optimizer was built for)"
+        )
+        if not isinstance(data, np.ndarray):
+            return TypeError(
+                f"{where} {expected}, got {type(data).__name__}; no parameter was changed"
+            )
+        if data.shape == shape and data.dtype == dtype:
+            got, hint = "a read-only array", "give it writable data (p.data = p.data.copy())"
+        else:
+            got = "a read-only array" if not data.flags.writeable else "an array"
+            hint = "build a new optimizer for the new parameters"
+        return ValueError(
+            f"{where} {expected}, got {got} of shape {data.shape} and dtype {data.dtype}; "
+            f"no parameter was changed: {hint}"
+        )
+
+    def _grad_mismatch(self, i: int, g) -> TypeError | ValueError:
+        _, shape, dtype = self._layout[i]
+        where = f"{type(self).__name__}.step(): parameter {i} ({self._names[i]!r})"
+        expected = f"expected a gradient numpy.ndarray of shape {shape} and dtype {dtype}"
         if not _is_array(g):
             return TypeError(
                 f"{where} {expected}, got {type(g).__name__}; no parameter was changed"
@@ -339,12 +388,12 @@ class Optimizer:
         params = []
         for i, name in enumerate(self._names):
             group, j = self._where[i]
-            p = self._params[i]
+            _, shape, dtype = self._layout[i]
             params.append(
                 {
                     "name": name,
-                    "shape": list(p.shape),
-                    "dtype": p.dtype.name,
+                    "shape": list(shape),
+                    "dtype": dtype.name,
                     "t": group.t[j],
                     "state": {
                         s: a.copy() for s, a in zip(self.state_names, group.states[j], strict=True)
@@ -419,22 +468,23 @@ class Optimizer:
                 group.allocate_scratch(self.n_scratch)
 
     def _check_entry(self, owner: str, i: int, entry) -> int:
-        name, p = self._names[i], self._params[i]
+        # against the shape and dtype the state arrays were built for
+        name, (_, shape, dtype) = self._names[i], self._layout[i]
         _expect_keys(owner, f"params[{i}]", entry, ("name", "shape", "dtype", "t", "state"))
         if entry["name"] != name:
             raise ValueError(
                 f"{owner}: parameter {i} expected name {name!r}, got {entry['name']!r}"
             )
-        if tuple(entry["shape"]) != p.shape or entry["dtype"] != p.dtype.name:
+        if tuple(entry["shape"]) != shape or entry["dtype"] != dtype.name:
             raise ValueError(
-                f"{owner}: parameter {name!r} expected shape {p.shape} and dtype {p.dtype}, "
+                f"{owner}: parameter {name!r} expected shape {shape} and dtype {dtype}, "
                 f"got shape {tuple(entry['shape'])} and dtype {entry['dtype']}"
             )
         arrays = entry["state"]
         _expect_keys(owner, f"state of parameter {name!r}", arrays, self.state_names)
         for s in self.state_names:
             a = arrays[s]
-            if not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
+            if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
                 got = (
                     f"shape {a.shape} and dtype {a.dtype}"
                     if isinstance(a, np.ndarray)
@@ -442,12 +492,14 @@ class Optimizer:
                 )
                 raise ValueError(
                     f"{owner}: state {s!r} of parameter {name!r} expected an array of shape "
-                    f"{p.shape} and dtype {p.dtype}, got {got}"
+                    f"{shape} and dtype {dtype}, got {got}"
                 )
         return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
 
     # -- construction ------------------------------------------------------------------
     def _build_groups(self) -> None:
+        # what the state is built for: every step checks the parameters' data against it
+        self._layout = [(p, p.shape, p.dtype) for p in self._params]
         by_dtype: dict[np.dtype, list[int]] = {}
         for i, p in enumerate(self._params):
             by_dtype.setdefault(p.dtype, []).append(i)
@@ -490,13 +542,16 @@ def _owner(a: np.ndarray):
     return a
 
 
-def _write(params, steps, shrink: float) -> None:
+def _write(params, steps, decay: float) -> None:
     # The only place where parameters are written: in place, so that models, views and
-    # other references to ``p.data`` all see the new values.
-    if shrink != 1.0:
+    # other references to ``p.data`` all see the new values. A decoupled decay goes with
+    # the step, W - (W * decay + step), rather than as a factor 1 - decay on W: rounded to
+    # float32 that factor is a multiple of 6e-8 (a decay of 1e-7 became 1.19e-7, one
+    # below 3e-8 none at all), while W * decay keeps its relative precision.
+    if decay:
         for p, s in zip(params, steps, strict=True):
             d = p.data
-            d *= shrink
+            s += d * decay
             d -= s
     else:
         for p, s in zip(params, steps, strict=True):

@@ -68,16 +68,18 @@ def adam_step(params, grads, states, coef) -> None:
     """One Adam step and write per parameter, in place, on 1-D contiguous arrays of one
     float dtype: ``params[j]``, ``grads[j]`` and the pair ``states[j] = (v, s)``.
 
-    ``coef`` holds, in the arrays' dtype, ``beta1, gain1 = 1 - beta1, beta2, square_gain,
-    eps, scale, shrink, tiny`` (``tiny``: the dtype's smallest normal number, see
-    :func:`tiny`). For each i::
+    ``coef`` holds, in the arrays' dtype, ``beta1, gain1 = 1 - beta1, beta2, root_gain =
+    sqrt(1 - beta2) / gain1, eps, scale, decay, tiny`` (``tiny``: the dtype's smallest
+    normal number, see :func:`tiny`). For each i::
 
         gi = g[i] * gain1
         v[i] = v[i] * beta1 + gi                (0 if |v[i]| < tiny)
-        s[i] = s[i] * beta2 + (gi * gi) * square_gain      (0 if s[i] < tiny)
-        p[i] = p[i] * shrink - v[i] / (sqrt(s[i]) + eps) * scale
+        gs = gi * root_gain
+        s[i] = s[i] * beta2 + gs * gs           (0 if s[i] < tiny)
+        p[i] = p[i] - (p[i] * decay + v[i] / (sqrt(s[i]) + eps) * scale)
 
-    the operation order of :meth:`chainrule.optim.Adam.update` followed by the write.
+    (``p[i] - v[i] / (sqrt(s[i]) + eps) * scale`` when ``decay`` is 0), the operation order
+    of :meth:`chainrule.optim.Adam.update` followed by the write.
     Inside :func:`chainrule.shared_threads`, arrays of at least ``PARALLEL_MIN`` entries
     are split over the pool's threads (the same values).
     """

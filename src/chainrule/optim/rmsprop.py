@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule import _checks
@@ -16,6 +18,12 @@ class RMSprop(Optimizer):
 
         S = beta * S + (1 - beta) * dW**2        (S starts at 0, no bias correction)
         W -= alpha * dW / (sqrt(S) + eps)
+
+    (1 - beta) * dW**2 is computed as (dW * sqrt(1 - beta))**2: scaled before it is
+    squared, it overflows only where it exceeds the dtype's range itself (float32:
+    |dW| above about 5.8e19 with beta = 0.9). There S becomes inf, and from then on that
+    weight's step is 0 for good (beta * inf is inf): ``clip_norm`` or ``clip_value`` keep
+    dW below that.
 
     The notes write W -= alpha * dW / sqrt(S); ``eps`` only guards the division where S is
     0. It is added *after* the square root, as in :class:`Adam` and PyTorch (TensorFlow 1
@@ -67,8 +75,9 @@ class RMSprop(Optimizer):
         (s,) = state
         (work,) = scratch
         beta = self.beta
-        np.multiply(g, g, out=work)
-        work *= 1.0 - beta
+        # scaled, then squared: squared first, it overflowed where (1-beta)*dW**2 does not
+        np.multiply(g, math.sqrt(1.0 - beta), out=work)
+        np.multiply(work, work, out=work)
         s *= beta
         s += work
         np.sqrt(s, out=work)
