@@ -28,6 +28,8 @@ from chainrule.train import (
 from chainrule.train import callbacks as callbacks_mod
 from chainrule.train.checkpoint import resolve_resume, save_checkpoint
 
+from .conftest import rendered
+
 
 def _trainer(tmp_path, callbacks, epochs=3, loss="cross_entropy", **options):
     """A Trainer over 200 two-moons examples in batches of 16 (13 batches an epoch)."""
@@ -88,17 +90,6 @@ class _Clock:
         return self.now
 
 
-def _rendered(text: str) -> list[str]:
-    """The lines a terminal shows for ``text`` (a carriage return goes back to the start)."""
-    lines = []
-    for raw in text.split("\n"):
-        shown = ""
-        for part in raw.split("\r"):
-            shown = part + shown[len(part) :]
-        lines.append(shown.rstrip())
-    return lines
-
-
 def _recorder(calls, name="hook"):
     return LambdaCallback(
         on_exception=lambda t, e: calls.append((name, e, t.history.stopped_reason))
@@ -115,7 +106,7 @@ def test_a_live_progress_bar_ends_its_line_when_the_cost_turns_non_finite(tmp_pa
         _run(trainer)
     out = stream.getvalue()
     assert out.endswith("\n") and out.count("\n") == 2  # epoch 1's summary, the live line
-    shown = _rendered(out)
+    shown = rendered(out)
     assert shown[0].startswith("epoch 1/3 ") and " train_loss " in shown[0]
     assert re.match(r"epoch 2/3 \[#+\.+\] 5/13 ", shown[1]), shown[1]
     assert shown[2] == ""

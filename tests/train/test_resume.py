@@ -29,6 +29,8 @@ from chainrule.train import (
     fit,
 )
 
+from .conftest import rendered
+
 # Dropout (its generator), Adam (its moments), a step schedule (its counter) and shuffling
 # (the shuffler's state and the batch position) all live in the checkpoint: a resume that
 # lost any of them would diverge from the straight run.
@@ -900,18 +902,6 @@ def test_a_history_logger_writes_at_the_end_when_the_reason_changed_after_it(tmp
     assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))
 
 
-def _rendered(text: str) -> list[str]:
-    """The lines a terminal shows for ``text``: a carriage return goes back to the line's
-    start, and what follows overwrites what was there."""
-    lines = []
-    for raw in text.split("\n"):
-        shown = ""
-        for part in raw.split("\r"):
-            shown = part + shown[len(part) :]
-        lines.append(shown.rstrip())
-    return lines
-
-
 def test_a_live_line_covers_a_longer_one_it_replaces(monkeypatch):
     # a redraw shorter than the line before it left that line's last characters on
     # screen (loss 10.0000 -> 9.0000 showed "9.00000"), and the summary line covered 8 only
@@ -923,9 +913,9 @@ def test_a_live_line_covers_a_longer_one_it_replaces(monkeypatch):
     for batch, loss in enumerate([123456.0, 10.0, 9.0]):
         trainer.running_loss = loss
         bar.on_batch_end(trainer, batch, loss)
-    assert _rendered(stream.getvalue())[-1].endswith("loss 9.0000")
+    assert rendered(stream.getvalue())[-1].endswith("loss 9.0000")
     bar.on_epoch_end(trainer, 0, {"epoch": 1, "time": 3.0, "lr": 0.1, "train_loss": 9.0})
-    assert _rendered(stream.getvalue()) == ["epoch 1/1 3.0s lr 0.1 train_loss 9.0000", ""]
+    assert rendered(stream.getvalue()) == ["epoch 1/1 3.0s lr 0.1 train_loss 9.0000", ""]
 
 
 def test_an_interrupt_hook_that_raises_leaves_the_interrupt_and_the_later_hooks(tmp_path):
