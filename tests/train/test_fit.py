@@ -19,6 +19,7 @@ from chainrule.train import (
     ModelCheckpoint,
     NonFiniteLossError,
     ProgressBar,
+    Trainer,
     evaluate,
     fit,
     predict,
@@ -942,6 +943,19 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
         assert np.array_equal(value, before[name]), name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
     assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize(("loss", "shown"), [(5, "int 5"), (None, "NoneType None")])
+def test_a_loss_that_is_neither_callable_nor_a_name_is_refused_naming_it(loss, shown):
+    # it said "loss must be a callable or a loss name, got int", naming no owner nor value
+    model = moons_model()
+    optimizer = optim.Adam(model.named_parameters(), lr=0.02)
+    with pytest.raises(TypeError) as info:
+        Trainer(model, loss, optimizer)
+    assert str(info.value) == (
+        "Trainer: loss expected a callable (outputs, targets) -> Tensor, or a loss name, "
+        f"got {shown}"
+    )
 
 
 @pytest.mark.parametrize("where", ["y", "y_dev"])

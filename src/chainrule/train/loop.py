@@ -52,9 +52,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 def _resolve_loss(loss):
     if isinstance(loss, str):
         return losses.get_loss(loss)
-    if not callable(loss):
-        raise TypeError(f"loss must be a callable or a loss name, got {type(loss).__name__}")
-    return loss
+    return function("Trainer", "loss", loss, "(outputs, targets) -> Tensor, or a loss name")
 
 
 def _on_target_scale(loss) -> bool:
