@@ -144,8 +144,7 @@ def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.
     mean = _checks.real("normal", "mean", mean)
     dtype = float_dtype("normal", dtype)
     _within("normal", dtype, abs(mean) + 10 * std, f"mean={mean}, std={std}")
-    draws = as_generator(rng, owner="initializer").standard_normal(shape) * std
-    return (draws + mean).astype(dtype)
+    return (_gaussian("normal", shape, rng, "float64", std) + mean).astype(dtype)
 
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
