@@ -95,7 +95,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
 
 # Generator.random(dtype=...) draws multiples of 2**-24 (float32) or 2**-53 (float64)
 _DRAW_BITS = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}
-_FLOAT32_STEP = 2.0**-24
+_FLOAT32_STEP = 2.0 ** -_DRAW_BITS[np.dtype(np.float32)]
 
 
 def check_keep_prob(owner: str, keep_prob: float, dtype) -> None:
