@@ -59,14 +59,43 @@ def test_float32_features_far_from_0_are_centred_and_scaled_as_in_float64(offset
     assert scaler.transform(X[:5].astype(np.float64)).dtype == np.float64
 
 
-def test_zero_variance_feature_is_centred_not_divided_by_zero():
-    X = np.c_[np.full(10, 3.0), np.arange(10.0)].astype(np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("value", [3.0, 0.1, 1 / 3, -2.5e5])
+@pytest.mark.parametrize("m", [3, 10, 1000, 5000])  # 5000: more rows than one block
+def test_a_constant_feature_is_only_centred_on_its_exact_value(dtype, value, m):
+    """The float64 mean of m copies of 0.1 is not exactly 0.1: the spread came out near
+    1e-17, not 0, so training values mapped to +-1 and a dev value 1e-7 off to ~7e9."""
+    other = np.random.default_rng(0).standard_normal(m)
+    X = np.c_[np.full(m, value), other].astype(dtype)
     scaler = Standardizer()
     Z = scaler.fit_transform(X)
     assert np.isfinite(Z).all()
     np.testing.assert_array_equal(Z[:, 0], 0.0)
-    assert scaler.state_dict()["std"][0] == 1.0
-    np.testing.assert_array_equal(scaler.transform(np.array([[5.0, 0.0]], np.float32))[0, 0], 2.0)
+    state = scaler.state_dict()
+    assert state["mean"][0] == dtype(value) and state["std"][0] == 1.0
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(state["mean"][1], X64[:, 1].mean(), rtol=1e-12)
+    np.testing.assert_allclose(state["std"][1], X64[:, 1].std(), rtol=1e-12)
+    dev = np.array([[value * (1 + 1e-6), 0.0]], dtype)
+    shift = np.float64(dev[0, 0]) - np.float64(dtype(value))  # the offset as the dtype holds it
+    assert shift != 0
+    np.testing.assert_allclose(scaler.transform(dev)[0, 0], shift, rtol=1e-6)
+
+
+def test_a_constant_feature_whose_sum_overflows_float64_is_only_centred():
+    X = np.c_[np.full(4, 1.5e308), np.arange(4.0)]  # its sum was inf, and fit refused it
+    scaler = Standardizer()
+    np.testing.assert_array_equal(scaler.fit_transform(X)[:, 0], 0.0)
+    assert scaler.state_dict()["mean"][0] == 1.5e308 and scaler.state_dict()["std"][0] == 1.0
+
+
+def test_a_constant_pixel_of_an_image_stack_is_only_centred():
+    images = np.random.default_rng(0).random((1000, 3, 3))
+    images[:, 1, 2] = 0.1
+    scaler = Standardizer()
+    Z = scaler.fit_transform(images)
+    np.testing.assert_array_equal(Z[:, 1, 2], 0.0)
+    assert scaler.state_dict()["mean"][1, 2] == 0.1 and scaler.state_dict()["std"][1, 2] == 1.0
 
 
 def test_standardizer_inverse_and_state_round_trip():
@@ -140,6 +169,23 @@ def test_scaler_misuse_errors(cls):
     keys = list(fitted.state_dict())
     with pytest.raises(ValueError, match="floating arrays of one shape"):
         cls().load_state_dict({keys[0]: np.ones(4), keys[1]: np.ones(3)})
+
+
+@pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
+@pytest.mark.parametrize("state", [None, ["mean", "std"], np.zeros(2), "mean"], ids=repr)
+def test_load_state_dict_refuses_a_state_that_is_not_a_mapping_by_type(cls, state):
+    # None: "'NoneType' object is not iterable"; a list: "list indices must be integers"
+    fitted = cls().fit(_features(10))
+    before = fitted.state_dict()
+    keys = ", ".join(repr(k) for k in sorted(before))
+    with pytest.raises(
+        TypeError,
+        match=rf"{cls.__name__}.load_state_dict: state expected a mapping of {keys} to "
+        rf"arrays \(a state_dict\(\)\), got {type(state).__name__}",
+    ):
+        fitted.load_state_dict(state)
+    for key, value in fitted.state_dict().items():  # the fitted state is kept
+        np.testing.assert_array_equal(value, before[key])
 
 
 def test_minmax_rejects_an_empty_range():

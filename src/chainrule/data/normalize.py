@@ -12,6 +12,7 @@ state as plain arrays (:meth:`state_dict`) so it is saved with a model.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -49,13 +50,19 @@ class _Scaler:
         """The fitted statistics as a dict of arrays (copies)."""
         return {k: v.copy() for k, v in self._fitted().items()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore statistics saved by :meth:`state_dict`.
 
-        Raises ValueError, before anything is replaced, unless ``state`` holds exactly the
-        expected keys as finite floating arrays of one shape that :meth:`fit` could have
-        produced (see the class docstring).
+        Raises TypeError when ``state`` is not a mapping, and ValueError unless it holds
+        exactly the expected keys as finite floating arrays of one shape that :meth:`fit`
+        could have produced (see the class docstring); both before anything is replaced.
         """
+        if not isinstance(state, Mapping):
+            keys = ", ".join(repr(k) for k in sorted(self._state_keys))
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: state expected a mapping of {keys} "
+                f"to arrays (a state_dict()), got {type(state).__name__} {state!r:.80}"
+            )
         if set(state) != set(self._state_keys):
             raise ValueError(
                 f"{type(self).__name__} state expects keys {sorted(self._state_keys)}, "
@@ -126,10 +133,13 @@ class Standardizer(_Scaler):
     ``fit`` computes, over axis 0, ``mean = (1/m) sum x`` and the population standard
     deviation ``std = sqrt((1/m) sum (x - mean)^2)`` in two passes, accumulating in float64
     (blocks of rows, so the temporary stays small), and stores both as float64, whatever
-    the dtype of ``X``. A constant feature (``std`` 0) gets ``std = 1``: it is only
-    centred, never divided by zero. ``state_dict()`` holds exactly the ``mean`` and ``std``
-    used, so ``inverse_transform`` undoes ``transform``. ``fit`` rejects a feature whose
-    sum or sum of squared deviations overflows float64; ``load_state_dict`` takes floating
+    the dtype of ``X``. A constant feature (its min equal to its max, found in the first
+    pass) gets that value exactly as ``mean`` and ``std = 1``: it is only centred, never
+    divided by zero, so its training values map to exactly 0 (the float64 mean of ``m``
+    copies of 0.1 would miss 0.1 by an ulp and leave a ``std`` near 1e-17). ``state_dict()``
+    holds exactly the ``mean`` and ``std`` used, so ``inverse_transform`` undoes
+    ``transform``. ``fit`` rejects a feature that is not constant and whose sum or sum
+    of squared deviations overflows float64; ``load_state_dict`` takes floating
     arrays of any precision (earlier versions stored them in the data's dtype) and rejects
     a negative ``std`` (taking a zero one, which earlier versions could store, as 1).
 
@@ -164,10 +174,18 @@ class Standardizer(_Scaler):
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
         m = X.shape[0]
         mean = np.zeros(X.shape[1:], np.float64)
+        low, high = np.array(X[0]), np.array(X[0])  # copies, in X's dtype
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
             for start in range(0, m, _BLOCK):
-                mean += X[start : start + _BLOCK].sum(axis=0, dtype=np.float64)
+                block = X[start : start + _BLOCK]
+                mean += block.sum(axis=0, dtype=np.float64)
+                np.minimum(low, block.min(axis=0), out=low)
+                np.maximum(high, block.max(axis=0), out=high)
             mean /= m
+            # a constant feature: its rounded sum / m can miss the value by an ulp, which
+            # left a spread of ~1e-17 instead of 0; centre it on the value itself
+            constant = low == high
+            mean[constant] = low[constant]
             sq = np.zeros_like(mean)
             for start in range(0, m, _BLOCK):
                 d = X[start : start + _BLOCK] - mean
