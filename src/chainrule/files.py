@@ -164,15 +164,36 @@ def _fsync_dir(directory: Path) -> None:
 
 
 # -- safetensors codec -----------------------------------------------------------------
+def _stored(dtype: np.dtype) -> np.dtype:
+    """``dtype`` in little-endian byte order, as a file stores it."""
+    return dtype.newbyteorder("<") if dtype.byteorder == ">" else dtype
+
+
+def check_storable(arrays: dict[str, np.ndarray]) -> None:
+    """Raise TypeError naming the first array (by its key) whose dtype a file cannot store,
+    and listing the dtypes it can: float64, float32, float16, int64, int32, int16, int8,
+    uint8 and bool, in either byte order. Unsigned integers wider than 8 bits, complex,
+    str, object and datetime arrays are refused. :func:`encode_safetensors` checks this
+    before it encodes anything, and :func:`chainrule.io.check_extras` before training."""
+    for name, arr in arrays.items():
+        dtype = np.asarray(arr).dtype
+        if _stored(dtype) not in _NAMES:
+            storable = ", ".join(dt.name for dt in _DTYPES.values())
+            raise TypeError(
+                f"cannot store tensor {name!r} of dtype {dtype}: expected one of {storable}"
+            )
+
+
 def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
-    """Serialize named arrays and string metadata to safetensors bytes."""
+    """Serialize named arrays and string metadata to safetensors bytes; TypeError (see
+    :func:`check_storable`) for an array of a dtype the file cannot store."""
+    tensors = {name: np.asarray(arr) for name, arr in tensors.items()}
+    check_storable(tensors)
     header: dict = {"__metadata__": dict(metadata)} if metadata else {}
     chunks, offset = [], 0
     for name in sorted(tensors):
-        arr = np.asarray(tensors[name])
-        dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
-        if dtype not in _NAMES:
-            raise TypeError(f"cannot store tensor {name!r} of dtype {arr.dtype}")
+        arr = tensors[name]
+        dtype = _stored(arr.dtype)
         raw = np.ascontiguousarray(arr, dtype=dtype).tobytes()
         header[name] = {
             "dtype": _NAMES[dtype],

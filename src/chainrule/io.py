@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule import _checks, nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
-from chainrule.files import FormatError, read_tree, split_tree, write_tree
+from chainrule.files import FormatError, check_storable, read_tree, split_tree, write_tree
 from chainrule.nn.registry import LAYERS
 
 FORMAT = "chainrule.model"
@@ -75,7 +75,9 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     ``TypeError``: ``scaler`` is not a :class:`Standardizer` or :class:`MinMaxScaler`
     (exactly: ``load`` builds those classes, not subclasses); ``labels`` is not a list,
     tuple or array of str (a str, a dict or numbers are not); ``metadata`` is not a dict
-    of pure data (see :func:`chainrule.files.split_tree`).
+    of pure data (see :func:`chainrule.files.split_tree`) or holds an array of a dtype the
+    file cannot store (see :func:`chainrule.files.check_storable`: uint32, str, complex
+    and object arrays, for example).
 
     ``ValueError``: the labels do not name the model's classes (see
     :func:`labels_problem`); the scaler is not fitted, or was fitted on features of another
@@ -99,7 +101,7 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
                 f"{owner}: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
             )
         try:
-            split_tree(metadata, "metadata")
+            check_storable(split_tree(metadata, "metadata")[1])
         except TypeError as exc:
             raise TypeError(f"{owner}: metadata expected pure data, but {exc}") from None
     if scaler is not None:

@@ -95,6 +95,16 @@ def test_non_data_values_are_refused(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_an_array_of_a_dtype_the_file_cannot_store_is_refused_by_key(tmp_path):
+    with pytest.raises(
+        TypeError,
+        match=r"^cannot store tensor 'a.b' of dtype uint32: expected one of float64, float32, "
+        r"float16, int64, int32, int16, int8, uint8, bool$",
+    ):
+        write_tree(tmp_path / "x", {"a": {"b": np.zeros(2, np.uint32)}})
+    assert not (tmp_path / "x").exists()
+
+
 def test_interoperates_with_the_reference_safetensors_library(tmp_path):
     st = pytest.importorskip("safetensors.numpy")
     path = tmp_path / "t.safetensors"

@@ -328,6 +328,47 @@ def test_metadata_of_another_type_is_refused_before_anything_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
+STORABLE = "float64, float32, float16, int64, int32, int16, int8, uint8, bool"
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros(2, np.uint32),
+        np.zeros(2, np.uint16),
+        np.zeros(2, np.uint64),
+        np.array(["cat", "dog"]),
+        np.zeros(2, np.complex128),
+        np.array([1, "a"], dtype=object),
+        np.zeros(2, "datetime64[s]"),
+    ],
+    ids=lambda a: str(a.dtype),
+)
+def test_metadata_arrays_a_file_cannot_store_are_refused_by_check_extras(tmp_path, array):
+    # check_extras passed them, and save (ModelCheckpoint's, after an epoch) refused them
+    model = nn.MLP([4, 3], seed=0)
+    says = (
+        rf"save: metadata expected pure data, but cannot store tensor 'metadata.run.x' of "
+        rf"dtype {re.escape(str(array.dtype))}: expected one of {STORABLE}$"
+    )
+    with pytest.raises(TypeError, match=says):
+        cr.io.check_extras(model, metadata={"run": {"x": array}})
+    with pytest.raises(TypeError, match=says):
+        cr.save(model, tmp_path / "m.safetensors", metadata={"run": {"x": array}})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">i4", "<f2", "?", "u1"])
+def test_metadata_arrays_of_every_storable_dtype_pass_check_extras_and_load_back(tmp_path, dtype):
+    array = np.arange(3).astype(dtype)
+    model = nn.MLP([4, 3], seed=0)
+    cr.io.check_extras(model, metadata={"x": array})
+    cr.save(model, tmp_path / "m.safetensors", metadata={"x": array})
+    loaded = cr.load_bundle(tmp_path / "m.safetensors").metadata["x"]
+    assert loaded.dtype == array.dtype.newbyteorder("=")
+    np.testing.assert_array_equal(loaded, array)
+
+
 @pytest.mark.parametrize("kind", [Standardizer, MinMaxScaler])
 @pytest.mark.parametrize(
     ("make", "width"),
