@@ -1,3 +1,5 @@
+import contextlib
+import functools
 import gzip
 import io
 import os
@@ -179,6 +181,53 @@ def test_compressed_files_of_one_array_are_the_same_bytes(tmp_path, monkeypatch)
     monkeypatch.setattr(time, "time", lambda: later)
     write_idx(tmp_path / "b.idx.gz", array, compress=True)
     assert (tmp_path / "a.idx.gz").read_bytes() == (tmp_path / "b.idx.gz").read_bytes()
+
+
+class _TextPipe:
+    """An unseekable text stream, like sys.stdin: ``read`` returns str."""
+
+    def __init__(self, text):
+        self._text = io.StringIO(text)
+
+    def read(self, n=-1):
+        return self._text.read(n)
+
+    def close(self):
+        self._text.close()
+
+
+class _SeekableText(_TextPipe):
+    """A seekable text stream that is no io.TextIOBase."""
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        return self._text.seek(offset, whence)
+
+
+@pytest.mark.parametrize("opener", ["open-text", "StringIO", "text-pipe", "seekable-text"])
+def test_a_text_stream_is_refused_as_not_binary(tmp_path, opener):
+    # open(path) without "rb": io.UnsupportedOperation "can't do nonzero cur-relative
+    # seeks"; StringIO: OSError; an unseekable text stream: "can't concat str to bytes"
+    path = tmp_path / "a.idx"
+    write_idx(path, np.arange(6, dtype=np.uint8))
+    text = path.read_bytes().decode("latin-1")
+    make = {
+        "open-text": functools.partial(open, path, encoding="latin-1"),
+        "StringIO": lambda: io.StringIO(text),
+        "text-pipe": lambda: _TextPipe(text),
+        "seekable-text": lambda: _SeekableText(text),
+    }[opener]
+    with (
+        contextlib.closing(make()) as stream,
+        pytest.raises(
+            TypeError,
+            match=r"read_idx: file expected a binary file object \(open\(path, 'rb'\)\), "
+            r"got a text stream",
+        ),
+    ):
+        read_idx(stream)
 
 
 @pytest.mark.parametrize("file", [7, None, b"x.idx", ["x.idx"]], ids=lambda f: type(f).__name__)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Protocol
 
 from chainrule import _checks
+from chainrule.data._gzip import GZIP_ERRORS, GZIP_MAGIC
 from chainrule.files import atomic_write, directory_blocker
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
     "stored_limit",
 ]
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 16
 
 
@@ -405,12 +405,12 @@ def _too_large(label: str, limit: int, got: str) -> str:
 
 def _verified(payload: bytes, spec: FileSpec) -> bytes:
     """Decompress ``payload`` when gzip and return it if size and SHA-256 match ``spec``."""
-    if payload[:2] == _GZIP_MAGIC:
+    if payload[:2] == GZIP_MAGIC:
         try:
             # Reading one byte past the expected size bounds the work a bad stream can cause.
             with gzip.GzipFile(fileobj=io.BytesIO(payload)) as stream:
                 payload = stream.read(spec.size + 1)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        except GZIP_ERRORS as exc:
             raise SourceError(f"corrupt gzip data ({exc})") from exc
     _check_size(spec, len(payload))
     _check_sha256(spec, hashlib.sha256(payload).hexdigest())

@@ -19,17 +19,15 @@ import gzip
 import io
 import math
 import os
-import zlib
 from typing import BinaryIO, NoReturn
 
 import numpy as np
 
 from chainrule import _checks
+from chainrule.data._gzip import GZIP_ERRORS, GZIP_MAGIC
 from chainrule.files import atomic_write
 
 __all__ = ["IDXFormatError", "read_idx", "write_idx"]
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 _DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -65,7 +63,10 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
     ------
     TypeError
         ``file`` is neither a ``str`` or ``os.PathLike`` (naming a ``str`` path) nor an
-        object with a ``read`` method; checked before anything is read.
+        object with a ``read`` method, checked before anything is read; or it is a text
+        stream (``open(path)`` without ``"rb"``, ``io.StringIO``, or any object whose
+        ``read`` returns ``str``), found by its type before anything is read or at its
+        first ``read``.
     IDXFormatError
         The magic number is wrong (first two bytes not zero, unknown type code, zero
         dimensions), the header or data is truncated, the file holds more bytes than the
@@ -80,6 +81,8 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
             "read_idx: file expected a path (str or os.PathLike) or a binary file object, "
             f"got {type(file).__name__} {file!r:.80}"
         )
+    if isinstance(file, io.TextIOBase):
+        _not_binary(file, "")
     return _read(file, getattr(file, "name", "<stream>"))
 
 
@@ -108,20 +111,34 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
 
 def _read(f: BinaryIO, name: str) -> np.ndarray:
     if getattr(f, "seekable", lambda: False)():
-        head = f.read(2)
+        head = _binary(f, f.read(2))
         f.seek(-len(head), os.SEEK_CUR)
     else:  # a pipe or socket: the first bytes read are put back in front of the rest
         head = b""
-        while len(head) < 2 and (more := f.read(2 - len(head))):
+        while len(head) < 2 and (more := _binary(f, f.read(2 - len(head)))):
             head += more
         f = io.BufferedReader(_Prefixed(head, f))
-    if head == _GZIP_MAGIC:
+    if head == GZIP_MAGIC:
         stream: BinaryIO = gzip.GzipFile(fileobj=f, mode="rb")
         try:
             return _parse(stream, name, None)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        except GZIP_ERRORS as exc:
             raise IDXFormatError(f"{name}: corrupt gzip stream ({exc})") from exc
     return _parse(f, name, _remaining(f))
+
+
+def _binary(f, data):
+    """``data``, read from ``f``; TypeError when it is a text stream's str."""
+    if isinstance(data, str):
+        _not_binary(f, " whose read() returned str")
+    return data
+
+
+def _not_binary(file, detail: str) -> NoReturn:
+    raise TypeError(
+        "read_idx: file expected a binary file object (open(path, 'rb')), got a text "
+        f"stream, {type(file).__name__}{detail} {file!r:.80}"
+    )
 
 
 class _Prefixed(io.RawIOBase):
