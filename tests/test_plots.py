@@ -23,6 +23,31 @@ def test_save_writes_png_and_svg_and_closes_the_figure(tmp_path):
     assert not plots.pyplot().fignum_exists(fig.number)
 
 
+@pytest.mark.parametrize(
+    ("name", "png"),
+    [
+        ("loss_lr0.01", "loss_lr0.01.png"),  # was loss_lr0.png, as was loss_lr0.001's
+        ("run.v2", "run.v2.png"),
+        ("curve", "curve.png"),
+        ("curve.png", "curve.png"),
+        ("curve.SVG", "curve.png"),
+        ("curve.jpeg", "curve.png"),
+        ("loss_lr0.01.pdf", "loss_lr0.01.png"),
+    ],
+)
+def test_only_an_image_suffix_is_replaced(tmp_path, name, png):
+    written = plots.save(figure(), tmp_path / name, svg=True)
+    svg = png.removesuffix(".png") + ".svg"
+    assert written == [tmp_path / png, tmp_path / svg]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([png, svg])
+
+
+def test_figures_whose_names_differ_after_a_dot_do_not_overwrite_each_other(tmp_path):
+    for lr in ("0.01", "0.001"):
+        plots.save(figure(), tmp_path / f"loss_lr{lr}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss_lr0.001.png", "loss_lr0.01.png"]
+
+
 def test_a_figure_that_fails_to_render_leaves_the_file_there_whole(tmp_path, monkeypatch):
     path = tmp_path / "curve.png"
     path.write_bytes(b"the figure of an earlier run")

@@ -24,6 +24,7 @@ from chainrule.files import atomic_write
 # Okabe & Ito (2008): orange, sky blue, bluish green, yellow, blue, vermillion, purple, grey
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 SEQUENTIAL = "viridis"  # perceptually uniform and colour-blind safe, for heat maps
+_IMAGE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")  # replaced by .png in save
 
 
 def pyplot():
@@ -66,12 +67,21 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3
 
 
 def save(fig, path, svg: bool = False) -> list[Path]:
-    """Save ``fig`` as PNG at ``path`` (suffix replaced by .png), plus .svg if asked; close it.
+    """Save ``fig`` as PNG at ``path``, plus the same name with ``.svg`` if asked; close it.
+
+    An image suffix of ``path`` (``.png``, ``.svg``, ``.pdf``, ``.jpg`` or ``.jpeg``, in
+    any case) is replaced by ``.png``; any other name gets ``.png`` appended, so that
+    ``loss_lr0.01`` and ``loss_lr0.001`` are saved as ``loss_lr0.01.png`` and
+    ``loss_lr0.001.png``, not both as ``loss_lr0.png``. Returns the paths written.
 
     Each file is rendered in memory and written atomically: a figure that fails to render
     leaves the file already there as it was. ``TypeError`` when ``path`` is not a ``str``
     or ``os.PathLike`` (before anything is drawn; ``fig`` is left open)."""
-    path = _checks.path("plots.save", "path", path).with_suffix(".png")
+    path = _checks.path("plots.save", "path", path)
+    if path.suffix.lower() in _IMAGE_SUFFIXES:
+        path = path.with_suffix(".png")
+    else:
+        path = path.with_name(path.name + ".png")
     plt = pyplot()
     written = [path, path.with_suffix(".svg")] if svg else [path]
     try:
