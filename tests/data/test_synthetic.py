@@ -81,11 +81,28 @@ def test_noiseless_spiral_arm_radius_grows_along_its_angle():
         np.testing.assert_allclose(np.sort(np.hypot(*arm.T)), np.linspace(0, 1, 20))
 
 
-def test_noiseless_flower_points_lie_on_the_rose_curve():
-    X, y = make_flower(400, noise=0.0, radius=4.0, dtype=np.float64)
+def _flower_angle_error(X, y):
+    """Largest gap between the angles t of class j's points, sorted, and the
+    ``linspace(3.12 j, 3.12 (j + 1))`` that make_flower draws them from."""
+    # a point is r (sin t, cos t) with r = 4 sin 4t: its direction phi is t where r >= 0
+    # and t + pi where r < 0, and sin 4phi = sin 4t tells the two apart
+    phi = np.mod(np.arctan2(X[:, 0], X[:, 1]), 2 * np.pi)
+    t = np.where(np.sin(4.0 * phi) >= 0, phi, np.mod(phi - np.pi, 2 * np.pi))
+    return max(
+        np.abs(np.sort(t[y == j]) - np.linspace(3.12 * j, 3.12 * (j + 1), np.sum(y == j))).max()
+        for j in (0, 1)
+    )
+
+
+@pytest.mark.parametrize("n", [400, 401, 7])
+def test_noiseless_flower_points_lie_on_the_rose_curve_in_their_classs_petals(n):
+    X, y = make_flower(n, noise=0.0, radius=4.0, dtype=np.float64)
     t = np.arctan2(X[:, 0], X[:, 1])  # the point is r * (sin t, cos t), r possibly negative
     np.testing.assert_allclose(np.hypot(*X.T), np.abs(4.0 * np.sin(4.0 * t)), atol=1e-9)
-    assert np.bincount(y).tolist() == [200, 200]
+    assert np.bincount(y).tolist() == [(n + 1) // 2, n // 2]
+    # the curve and the counts held for labels detached from the petals too
+    assert _flower_angle_error(X, y) < 1e-9
+    assert _flower_angle_error(X, np.random.default_rng(1).permutation(y)) > 1.0
 
 
 def test_noiseless_xor_is_the_truth_table():
