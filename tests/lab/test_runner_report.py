@@ -273,3 +273,94 @@ def test_circular_numbers_are_refused_by_where_before_anything_is_written(tmp_pa
     with pytest.raises(ValueError, match=re.escape(expected)):
         write_report([outcome], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _loop():
+    loop = {"a": 1}
+    loop["self"] = loop
+    return loop
+
+
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        (
+            Result({("lr", "beta"): 0.1}, [], True, "s", "u"),
+            r"TypeError: run_experiments: a results key expected .*got tuple \('lr', 'beta'\)",
+        ),
+        (
+            Result([1], [], True, "s", "u"),
+            r"TypeError: run_experiments: the Result's numbers expected a dict, got list \[1\]",
+        ),
+        (
+            Result(_loop(), [], True, "s", "u"),
+            r"ValueError: run_experiments: results expected data without circular references, "
+            r"got a dict at bad\['numbers'\]\['self'\] that contains itself",
+        ),
+        (
+            Result({}, [], [True, False], "s", "u"),
+            r"TypeError: run_experiments: the Result's verdict expected True or False, got "
+            r"\[True, False\]",
+        ),
+    ],
+    ids=["tuple-key", "list-numbers", "circular", "list-verdict"],
+)
+def test_a_malformed_result_is_an_error_outcome_and_the_report_is_still_written(
+    tmp_path, monkeypatch, result, says
+):
+    # the numbers were first converted by write_report, after every experiment had run:
+    # run_experiments raised and neither report.html nor results.json was written
+    monkeypatch.setitem(
+        EXPERIMENTS, "bad", Experiment("bad", 99, "T", "c", "001", lambda p, o: result)
+    )
+    outcomes = runner.run_experiments(["graph", "bad"], "fast", tmp_path, progress=False)
+    assert [o.status for o in outcomes] == ["reproduced", "error"]
+    assert re.search(says, outcomes[1].error)
+    assert "graph" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert [r["status"] for r in results] == ["reproduced", "error"]
+
+
+def test_the_runner_keeps_a_results_numbers_as_plain_data(tmp_path, monkeypatch):
+    import numpy as np
+
+    def numpy_numbers(preset, outdir):
+        return Result({"x": np.float32(0.5), 3: (1, 2)}, [], np.bool_(True), "s", "u")
+
+    monkeypatch.setitem(EXPERIMENTS, "np", Experiment("np", 99, "T", "c", "001", numpy_numbers))
+    (outcome,) = runner.run_experiments(["np"], "fast", tmp_path, progress=False)
+    assert outcome.status == "reproduced"
+    assert outcome.result.numbers == {"x": 0.5, "3": [1, 2]}
+    assert type(outcome.result.numbers["x"]) is float and outcome.result.verdict is True
+
+
+@pytest.fixture
+def registry():
+    """The experiments registered during the test are forgotten after it."""
+    saved = dict(EXPERIMENTS)
+    yield EXPERIMENTS
+    EXPERIMENTS.clear()
+    EXPERIMENTS.update(saved)
+
+
+def test_an_experiment_registered_after_import_reaches_the_runner_in_number_order(
+    tmp_path, registry
+):
+    # chainrule.lab.EXPERIMENTS was a sorted copy: the decorator wrote into another dict
+    import chainrule.lab
+    from chainrule.lab import base, experiment
+
+    assert chainrule.lab.EXPERIMENTS is base.EXPERIMENTS
+    numbers = [e.number for e in registry.values()]
+    assert numbers == sorted(numbers)
+
+    @experiment(0, "zeroth", "Before the first", "1 + 1 = 2", "000")
+    def run(preset, outdir):
+        return Result({"sum": 2}, [], True, "1 + 1 = 2", "none")
+
+    assert "zeroth" in chainrule.lab.EXPERIMENTS
+    assert runner.select(None)[0].name == "zeroth"
+    (outcome,) = runner.run_experiments(["zeroth"], "fast", tmp_path, progress=False)
+    assert outcome.status == "reproduced" and outcome.result.numbers == {"sum": 2}
+    with pytest.raises(ValueError, match="'zeroth' is registered twice"):
+        experiment(1, "zeroth", "T", "c", "000")(run)

@@ -2,6 +2,8 @@
 
 Experiment modules are the files ``eNN_<name>.py`` of this package; importing the package
 imports them all, and each registers itself in :data:`EXPERIMENTS` (ordered by number).
+An experiment registered later with :func:`experiment` joins the same dict, at its end;
+the runner orders what it runs by number.
 """
 
 import importlib
@@ -13,6 +15,9 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module[:1] == "e" and _module[1:3].isdigit():
         importlib.import_module(f"{__name__}.{_module}")
 
-EXPERIMENTS = dict(sorted(EXPERIMENTS.items(), key=lambda item: item[1].number))
+# in place: the decorator and the runner share this one dict
+_ordered = sorted(EXPERIMENTS.items(), key=lambda item: item[1].number)
+EXPERIMENTS.clear()
+EXPERIMENTS.update(_ordered)
 
 __all__ = ["EXPERIMENTS", "PRESETS", "Experiment", "Result", "experiment"]

@@ -10,11 +10,12 @@ import sys
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chainrule import _checks
 from chainrule.lab.base import PRESETS, Experiment, Result
+from chainrule.lab.report import _plain
 from chainrule.train.diagnostics import GradientWarning
 
 _PNG = b"\x89PNG\r\n\x1a\n"
@@ -71,7 +72,8 @@ class Outcome:
 
 
 def select(names: list[str] | None) -> list[Experiment]:
-    """The experiments called ``names`` (all when None), in number order.
+    """The experiments called ``names`` (all registered ones when None, those registered
+    after import included), in number order.
 
     Raises ``TypeError`` unless ``names`` is None or a list or tuple of strings,
     ``ValueError`` when it is empty, and ``KeyError`` naming the unknown ones and listing
@@ -80,7 +82,7 @@ def select(names: list[str] | None) -> list[Experiment]:
     from chainrule.lab import EXPERIMENTS
 
     if names is None:
-        return list(EXPERIMENTS.values())
+        return sorted(EXPERIMENTS.values(), key=lambda e: e.number)
     if not isinstance(names, (list, tuple)):
         raise TypeError(
             "expected names to be None (all) or a list of experiment names, got "
@@ -118,7 +120,8 @@ def run_experiments(
     -------
     list of Outcome
         One per experiment, in the order run; failures are outcomes with ``status ==
-        "error"``, never exceptions.
+        "error"``, never exceptions: an experiment that raises, and one whose Result the
+        report cannot show (see :func:`_checked`).
 
     Raises
     ------
@@ -144,7 +147,7 @@ def run_experiments(
             # measure them; fit's advice to the user would only be noise here.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GradientWarning)
-                result = _checked(exp(preset, outdir / exp.name))
+                result = _checked(exp(preset, outdir / exp.name), exp.name)
         except Exception:  # noqa: BLE001 - one failing experiment must not abort the rest
             error = traceback.format_exc()
         outcome = Outcome(
@@ -157,11 +160,22 @@ def run_experiments(
     return outcomes
 
 
-def _checked(result) -> Result:
-    """``result`` when the report can show it: a Result whose figures are paths (not file
-    descriptors, which ``open`` would read and close) of PNG files."""
+def _checked(result, name: str) -> Result:
+    """``result`` (of the experiment ``name``) when the report can show it, with its
+    numbers as plain JSON data and its verdict as a ``bool``: a Result whose numbers are a
+    dict JSON can hold (keys of str, int, float, bool or None, no dict or list inside
+    itself), whose verdict is True or False (NumPy's too), and whose figures are paths (not
+    file descriptors, which ``open`` would read and close) of PNG files. Raises otherwise,
+    inside the runner's per-experiment ``try``, so a malformed Result is an error outcome."""
     if not isinstance(result, Result):
         raise TypeError(f"expected the experiment to return a Result, got {type(result).__name__}")
+    if not isinstance(result.numbers, dict):
+        raise TypeError(
+            "run_experiments: the Result's numbers expected a dict, got "
+            f"{type(result.numbers).__name__} {result.numbers!r:.80}"
+        )
+    numbers = _plain(result.numbers, f"{name}['numbers']", "run_experiments")
+    verdict = _checks.boolean("run_experiments", "the Result's verdict", result.verdict)
     for i, path in enumerate(result.figures):
         path = _checks.path("run_experiments", f"the Result's figure {i}", path)
         try:
@@ -173,7 +187,7 @@ def _checked(result) -> Result:
             ) from exc
         if head != _PNG:
             raise ValueError(f"the Result lists figure {path}, which is not a PNG file")
-    return result
+    return replace(result, numbers=numbers, verdict=verdict)
 
 
 def _relative(path, root: Path) -> str:
