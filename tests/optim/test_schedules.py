@@ -109,11 +109,41 @@ def test_bad_schedule_arguments(build, message):
 
 
 def test_counter_must_be_in_the_domain():
-    with pytest.raises(ValueError, match=r"expected t >= 1 \(the epoch number"):
+    with pytest.raises(
+        ValueError,
+        match=r"InverseSqrtDecay: t \(the epoch number; epochs and steps count from 1\) "
+        r"expected a finite number >= 1, got 0",
+    ):
         InverseSqrtDecay(0.1)(0)
-    with pytest.raises(ValueError, match="t >= 0"):
+    with pytest.raises(ValueError, match="t .* expected a finite number >= 0, got -1"):
         ExponentialDecay(0.1)(-1)
     assert ExponentialDecay(0.1)(0) == 0.1
+
+
+@pytest.mark.parametrize(("schedule", "formula"), FORMULAS, ids=IDS)
+@pytest.mark.parametrize("t", ["3", None, [3], True], ids=["str", "None", "list", "bool"])
+def test_a_counter_that_is_not_a_number_is_a_type_error(schedule, formula, t):
+    # was a ValueError saying "expected t >= 0 ..., got '3'", as if '3' were too small
+    expected = rf"{type(schedule).__name__}: t \(the {schedule.unit} number; .*\) expected a "
+    with pytest.raises(TypeError, match=expected + rf"real number .*, got {type(t).__name__} "):
+        schedule(t)
+
+
+@pytest.mark.parametrize(("schedule", "formula"), FORMULAS, ids=IDS)
+@pytest.mark.parametrize("t", [math.inf, math.nan, 10**400], ids=["inf", "nan", "huge-int"])
+def test_a_counter_that_is_not_finite_is_a_value_error(schedule, formula, t):
+    # StepDecay raised a bare OverflowError on inf, the others gave a rate
+    with pytest.raises(ValueError, match=r"t \(.*\) expected a finite number >= "):
+        schedule(t)
+
+
+@pytest.mark.parametrize(("schedule", "formula"), FORMULAS, ids=IDS)
+@pytest.mark.parametrize("t", [np.float32(2.5), np.int64(3), np.float64(2.0)], ids=repr)
+def test_the_rate_is_a_python_float_whatever_the_counter(schedule, formula, t):
+    # a float32 t gave a float32 rate (NEP 50), rounded to float32 and not a float
+    rate = schedule(t)
+    assert type(rate) is float
+    assert rate == pytest.approx(formula(float(t)), rel=1e-14)
 
 
 def test_optimizer_reads_epoch_or_step_counter():

@@ -30,7 +30,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
-import numbers
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
@@ -49,8 +48,12 @@ class Schedule:
     first: ClassVar[int] = 0
 
     def __call__(self, t) -> float:
-        """The learning rate at ``t`` (a float)."""
-        return self.value(self._counter(t))
+        """The learning rate at ``t`` (a Python float, whatever the type of ``t``).
+
+        ``t`` is a real number >= :attr:`first` (Python's or NumPy's; not a bool):
+        ``TypeError`` for anything else, ``ValueError`` for one below ``first`` or not
+        finite."""
+        return float(self.value(self._counter(t)))
 
     def value(self, t: float) -> float:
         raise NotImplementedError
@@ -72,12 +75,8 @@ class Schedule:
         return cls(**config)
 
     def _counter(self, t) -> float:
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t >= self.first:
-            raise ValueError(
-                f"{type(self).__name__}: expected t >= {self.first} (the {self.unit} number; "
-                f"epochs and steps count from 1, as in the notes), got {t!r}"
-            )
-        return t
+        name = f"t (the {self.unit} number; epochs and steps count from 1)"
+        return _checks.real(type(self).__name__, name, t, low=self.first)
 
     def _check_unit(self) -> None:
         _checks.choice(type(self).__name__, "unit", self.unit, UNITS)
