@@ -131,10 +131,17 @@ def class_target(target, logits: Tensor, loss: str) -> Tensor:
     shape (m, k) in the scores' dtype, after checking the shapes, the dtypes and that the
     batch sizes agree. The values (labels in [0, k), rows non-negative) are checked by the
     loss's rule itself, with :func:`check_labels` and :func:`check_rows`, so that a replayed
-    step (:func:`~chainrule.autodiff.trace.trace_backward`) checks them too.
+    step (:func:`~chainrule.autodiff.trace.trace_backward`) checks them too. A target whose
+    dtype is not integer, bool or float (strings, objects, complex numbers) is a
+    ``TypeError`` naming the dtype, before its shape is looked at.
     """
     m, k = logits.shape
     data = array_of(target)
+    if data.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{loss}: expected integer class labels or float one-hot/probability rows, got "
+            f"dtype {data.dtype}"
+        )
     if data.ndim == 0 or data.shape[0] != m:
         got = data.shape[0] if data.ndim else "a scalar"
         raise ValueError(

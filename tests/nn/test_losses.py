@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -258,6 +260,28 @@ def _with(rows, index, value):
 @pytest.mark.parametrize("rules", [cr.enable_grad, cr.numpy_rules], ids=["default", "numpy"])
 def test_class_targets_are_validated(loss, labels, match, rules):
     with rules(), pytest.raises(ValueError, match=match):
+        loss(_t(np.zeros((M, K))), labels)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["0", "1", "2", "3", "1"]),
+        np.array([0, 1, 2, 3, 1], dtype=object),
+        np.eye(K, dtype=object)[LABELS],
+        np.array([0, 1, 2, 3, 1], dtype=complex),
+    ],
+    ids=["str", "object", "object-rows", "complex"],
+)
+@pytest.mark.parametrize("loss", [losses.cross_entropy, losses.nll])
+@pytest.mark.parametrize("rules", [cr.enable_grad, cr.numpy_rules], ids=["default", "numpy"])
+def test_class_targets_of_a_non_numeric_dtype_are_a_type_error_naming_it(loss, labels, rules):
+    # str and object labels of shape (5,) got "expected ... shape (5,) ..., got shape (5,)"
+    message = (
+        rf"{loss.__name__}: expected integer class labels or float one-hot/probability rows, "
+        rf"got dtype {re.escape(str(labels.dtype))}"
+    )
+    with rules(), pytest.raises(TypeError, match=message):
         loss(_t(np.zeros((M, K))), labels)
 
 
