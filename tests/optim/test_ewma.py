@@ -73,6 +73,26 @@ def test_a_series_of_non_real_numbers_is_refused_as_update_refuses_them(series, 
     assert ewma(np.array([2, 4], np.int8), beta=0.5).dtype == np.float64
 
 
+@pytest.mark.parametrize("series", ["12.5", b"1", np.str_("1")], ids=repr)
+def test_a_bare_string_is_refused_as_a_string_not_as_a_0d_value(series):
+    # was the ValueError of a 0-d value, against the docstring's TypeError for strings
+    with pytest.raises(
+        TypeError, match=r"ewma: series expected real numbers, got (<U|\|S)\d+ values"
+    ):
+        ewma(series)
+
+
+@pytest.mark.parametrize("series", [[[1.0, 2.0], [3.0]], ([1.0], 2.0)], ids=["list", "tuple"])
+def test_a_ragged_series_is_refused_by_ewma(series):
+    # was NumPy's bare "setting an array element with a sequence"
+    message = (
+        r"ewma: series expected a rectangular array of real numbers \(shape \(T, ...\)\), "
+        rf"got a ragged {type(series).__name__}: "
+    )
+    with pytest.raises(ValueError, match=message):
+        ewma(series)
+
+
 def test_update_keeps_the_first_value_s_shape_and_refuses_non_numbers():
     avg = EWMA(0.9)
     avg.update(np.ones(3))

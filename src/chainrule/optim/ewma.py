@@ -100,21 +100,28 @@ def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndar
     """The EWMA of a whole series along its first axis: ``out[t-1]`` is the value at t.
 
     Floating series keep their dtype; integer ones become float64. Other values (bool,
-    complex, strings, objects) are refused with ``TypeError``, as :meth:`EWMA.update`
-    refuses them; a 0-d value is no series: ``ValueError``.
+    complex, strings, objects, a bare string included) are refused with ``TypeError``, as
+    :meth:`EWMA.update` refuses them; a 0-d number is no series, and a ragged list (rows of
+    different lengths) no array: ``ValueError``.
 
     Examples
     --------
     >>> ewma([1.0, 1.0], beta=0.5).tolist()
     [0.5, 0.75]
     """
-    theta = np.asarray(series)
+    try:
+        theta = np.asarray(series)
+    except ValueError as exc:  # NumPy's "inhomogeneous shape"
+        raise ValueError(
+            "ewma: series expected a rectangular array of real numbers (shape (T, ...)), got "
+            f"a ragged {type(series).__name__}: {exc}"
+        ) from None
+    if theta.dtype.kind not in "fiu":
+        raise TypeError(f"ewma: series expected real numbers, got {theta.dtype} values")
     if theta.ndim == 0:
         raise ValueError(
             f"ewma: series expected an array of shape (T, ...), got a 0-d value {series!r}"
         )
-    if theta.dtype.kind not in "fiu":
-        raise TypeError(f"ewma: series expected real numbers, got {theta.dtype} values")
     if theta.dtype.kind != "f":
         theta = theta.astype(np.float64)
     avg = EWMA(beta, bias_correction=bias_correction)
