@@ -33,8 +33,8 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
     ------
     TypeError
         If ``params`` is none of these (a bare Tensor, or a list of unnamed Tensors such as
-        ``model.parameters()``, whose tensors would be unpacked as pairs), or
-        ``include_bias`` is not a bool.
+        ``model.parameters()``, whose tensors would be unpacked as pairs), a name is not a
+        ``str``, a parameter not a Tensor, or ``include_bias`` is not a bool.
     """
     include_bias = _checks.boolean("penalized_parameters", "include_bias", include_bias)
     if hasattr(params, "named_parameters"):
@@ -50,7 +50,7 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
         pairs = params
     chosen = []
     for i, item in enumerate(pairs):
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+        if not (isinstance(item, tuple) and len(item) == 2):
             got = type(item).__name__ + (
                 " (unnamed: use named_parameters())" if isinstance(item, Tensor) else ""
             )
@@ -59,8 +59,16 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
                 f"got {got}"
             )
         name, p = item
+        if not isinstance(name, str):
+            raise TypeError(
+                f"penalized_parameters: item {i} of params: name expected str, got "
+                f"{type(name).__name__} {name!r:.80}"
+            )
         if not isinstance(p, Tensor):
-            raise TypeError(f"parameter {name!r} is a {type(p).__name__}, expected a Tensor")
+            raise TypeError(
+                f"penalized_parameters: parameter {name!r} expected a Tensor, got "
+                f"{type(p).__name__}"
+            )
         if include_bias or p.ndim >= 2:
             chosen.append((name, p))
     return chosen
@@ -72,9 +80,16 @@ def _check(lam, m, name: str) -> tuple[float, int]:
     return _checks.real(name, "lam", lam, low=0.0), _checks.integer(name, "m", m, low=1)
 
 
-def _total(terms: list):
+def _total(terms: list, owner: str, include_bias: bool):
+    """The sum of ``terms``; ``ValueError`` naming ``owner`` when there are none."""
     if not terms:
-        raise ValueError("no parameters to penalize (no weight with ndim >= 2)")
+        expected = (
+            "at least one parameter"
+            if include_bias
+            else "at least one weight (a parameter with ndim >= 2; 1-D ones count with "
+            "include_bias=True)"
+        )
+        raise ValueError(f"{owner}: params expected {expected}, got none")
     total = terms[0]
     for t in terms[1:]:
         total = total + t
@@ -100,11 +115,12 @@ def l2_penalty(params, lam: float, m: int, include_bias: bool = False):
     TypeError
         If ``lam`` is not a real number or ``m`` not an integer.
     ValueError
-        If ``lam`` is negative, NaN or infinite, or ``m`` < 1.
+        If ``lam`` is negative, NaN or infinite, ``m`` < 1, or ``params`` holds no
+        parameter to penalize.
     """
     lam, m = _check(lam, m, "l2_penalty")
     terms = [(p * p).sum() for _, p in penalized_parameters(params, include_bias)]
-    return _total(terms) * (lam / (2 * m))
+    return _total(terms, "l2_penalty", include_bias) * (lam / (2 * m))
 
 
 def l1_penalty(params, lam: float, m: int, include_bias: bool = False):
@@ -112,4 +128,4 @@ def l1_penalty(params, lam: float, m: int, include_bias: bool = False):
     in :func:`l2_penalty`. The subgradient at W = 0 is 0."""
     lam, m = _check(lam, m, "l1_penalty")
     terms = [p.abs().sum() for _, p in penalized_parameters(params, include_bias)]
-    return _total(terms) * (lam / m)
+    return _total(terms, "l1_penalty", include_bias) * (lam / m)

@@ -88,9 +88,35 @@ def test_bad_strengths_and_counts_raise_naming_expected_and_received(
         penalty(_net(), lam, m)
 
 
-def test_no_weight_to_penalize_raises():
-    with pytest.raises(ValueError, match="no parameters to penalize"):
-        l2_penalty(nn.BatchNorm1d(3), 1.0, 10)
+@pytest.mark.parametrize("penalty", [l1_penalty, l2_penalty])
+def test_no_weight_to_penalize_raises_naming_the_penalty(penalty):
+    # said "no parameters to penalize ..." without naming the function that refused
+    name = penalty.__name__
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: params expected at least one weight \(a parameter with ndim >= 2; "
+        r"1-D ones count with include_bias=True\), got none$",
+    ):
+        penalty(nn.BatchNorm1d(3), 1.0, 10)
+    with pytest.raises(
+        ValueError, match=rf"^{name}: params expected at least one parameter, got none$"
+    ):
+        penalty({}, 1.0, 10, include_bias=True)
+    assert penalty(nn.BatchNorm1d(3), 1.0, 10, include_bias=True).item() > 0
+
+
+def test_a_pair_whose_name_is_not_a_str_or_whose_value_is_not_a_tensor_says_so():
+    # {0: W} was "expected a (name, Tensor) pair, got tuple"; an ndarray value was
+    # "parameter 'w' is a ndarray, expected a Tensor", naming no function
+    w = cr.tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(
+        TypeError, match=r"^penalized_parameters: item 0 of params: name expected str, got int 0$"
+    ):
+        l2_penalty({0: w}, 0.1, 5)
+    with pytest.raises(
+        TypeError, match=r"^penalized_parameters: parameter 'w' expected a Tensor, got ndarray$"
+    ):
+        l1_penalty([("w", np.ones((2, 2)))], 0.1, 5)
 
 
 def test_params_must_be_named_pairs_not_bare_tensors():
