@@ -97,7 +97,14 @@ class GradcheckResult:
 
 
 def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
-    """``||a - b|| / max(||a|| + ||b||, floor)``, and 0 when that denominator is zero."""
+    """``||a - b|| / max(||a|| + ||b||, floor)``, and 0 when that denominator is zero.
+
+    ``a`` and ``b`` must have one shape (``ValueError`` otherwise): broadcasting a (3,)
+    gradient against the same numbers shaped (3, 1) would report a large error."""
+    if np.shape(a) != np.shape(b):
+        raise ValueError(
+            f"relative_error: expected a and b of one shape, got {np.shape(a)} and {np.shape(b)}"
+        )
     denom = max(np.linalg.norm(a) + np.linalg.norm(b), floor)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 

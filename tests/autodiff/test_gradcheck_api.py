@@ -1,5 +1,7 @@
 """gradcheck's arguments: checked before any evaluation; the checked model left as found."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,19 @@ def test_the_module_is_restored_when_f_raises():
     with pytest.raises(RuntimeError, match="stop"):
         cr.gradcheck(f, _x(), *net.parameters(), module=net)
     _assert_same_bits(before, _state(net))
+
+
+@pytest.mark.parametrize(("a", "b"), [((3,), (3, 1)), ((3,), (1,)), ((2, 3), (3, 2))])
+def test_relative_error_refuses_arrays_of_different_shapes(a, b):
+    # (3,) against the same numbers shaped (3, 1) broadcast to a (3, 3) difference: 0.46
+    from chainrule.gradcheck import relative_error
+
+    x = np.arange(1.0, 7.0)
+    with pytest.raises(
+        ValueError,
+        match=rf"relative_error: expected a and b of one shape, got {re.escape(str(a))} and "
+        rf"{re.escape(str(b))}",
+    ):
+        relative_error(x[: np.prod(a)].reshape(a), x[: np.prod(b)].reshape(b))
+    assert relative_error(x, x.copy()) == 0.0
+    assert relative_error(x, -x) == 1.0
