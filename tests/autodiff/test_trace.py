@@ -507,3 +507,69 @@ def test_another_threads_operations_are_not_recorded_into_a_trace():
     assert cr.trace_backward(traced)(np.ones(3)).item() == 3.0
     thread.join()
     assert seen == {"grad": [2.0, 2.0], "traced": 2.0}
+
+
+def test_two_threads_recording_at_once_each_get_the_eager_gradients():
+    """The tape is global: a second thread that would record while one records runs eagerly
+    instead of overwriting or clearing the first's tape (switching threads every 10 us)."""
+    import sys
+    import threading
+
+    problems = []
+
+    def worker(seed):
+        model = nn.MLP([20, 16, 16, 4], activation="relu", seed=seed)
+        x, y = _data(steps=1, m=8, n_in=20, seed=seed)
+        params = [p for _, p in model.named_parameters()]
+
+        def f(x, y):
+            return losses.cross_entropy(model(x), y)
+
+        f(cr.tensor(x[0]), y[0]).backward()
+        expected = [p.grad.copy() for p in params]
+        try:
+            for _ in range(60):
+                step = cr.trace_backward(f)  # fresh: its first two calls record
+                for _ in range(3):
+                    for p in params:
+                        p.grad = None
+                    step(x[0], y[0])
+                    if not all(
+                        np.array_equal(p.grad, e) for p, e in zip(params, expected, strict=True)
+                    ):
+                        problems.append("gradients differ from the eager ones")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            problems.append(f"{type(exc).__name__}: {exc}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=worker, args=(seed,)) for seed in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert problems == []
+
+
+def test_a_list_of_integer_labels_stays_integer_as_in_the_eager_call():
+    model = nn.MLP([4, 3], seed=0)
+    params = [p for _, p in model.named_parameters()]
+
+    def f(x, y):
+        return losses.cross_entropy(model(x), y)
+
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    eager = f(cr.tensor(x), [0, 2, 1])
+    eager.backward()
+    expected = [p.grad.copy() for p in params]
+    step = cr.trace_backward(f)
+    for _ in range(3):  # two records, then a replay
+        for p in params:
+            p.grad = None
+        assert step(x, [0, 2, 1]).item() == eager.item()
+        for p, e in zip(params, expected, strict=True):
+            np.testing.assert_array_equal(p.grad, e)
+    assert step(x, (0, 2, 1)).item() == eager.item()  # a tuple alike

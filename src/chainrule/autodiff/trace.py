@@ -35,8 +35,9 @@ What a replay assumes, and how it is kept honest:
 * A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
   (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
   replayed in the other.
-* Only the tracing thread's operations are recorded; a traced function called from
-  another thread while one traces runs eagerly.
+* One thread records at a time (the tape is the process's): only the recording thread's
+  operations are recorded, and a call that would record while another thread records
+  runs eagerly instead (recording nothing). A replay records nothing and runs alongside.
 * Everything that varies between calls is an input (the batch) or a tensor made before
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
@@ -61,6 +62,10 @@ from chainrule.autodiff.graph import _accumulate
 from chainrule.autodiff.mode import MODE
 from chainrule.autodiff.tensor import Tensor, _sequence
 
+#: Held by the thread whose trace is ``MODE.tape``: setting the tape is the check-and-set
+#: of this lock, taken without waiting (the other threads run eagerly meanwhile).
+_RECORDING = threading.Lock()
+
 
 class TraceError(TypeError):
     """A function cannot be traced: it does something a replay would not repeat."""
@@ -81,12 +86,15 @@ def trace_backward(fn):
     -------
     Traced
         ``step(*inputs)`` takes arrays or tensors (data: an input that requires a gradient
-        is refused), accumulates d fn / d leaf into ``.grad`` of every leaf tensor that
-        requires a gradient, exactly as ``fn(*inputs).backward()`` would, and returns the
-        value of ``fn`` (each tensor without a graph). The first call with a given signature
-        (shapes and dtypes of the inputs) runs ``fn`` eagerly and records it; later calls
-        replay the record once a second call has recorded the same program (see the
-        module docstring). Under ``detect_anomaly`` every call runs eagerly.
+        is refused) or numbers, and hands ``fn`` each input as a tensor: a list or tuple
+        of integers keeps the integer dtype NumPy gives it (class labels), other Python
+        numbers become float32, as in ``cr.tensor``. It accumulates d fn / d leaf into
+        ``.grad`` of every leaf tensor that requires a gradient, exactly as
+        ``fn(*inputs).backward()`` would, and returns the value of ``fn`` (each tensor
+        without a graph). The first call with a given signature (shapes and dtypes of the
+        inputs) runs ``fn`` eagerly and records it; later calls replay the record once a
+        second call has recorded the same program (see the module docstring). Under
+        ``detect_anomaly`` every call runs eagerly.
 
     Raises
     ------
@@ -107,10 +115,9 @@ class Traced:
 
     def __call__(self, *inputs) -> Tensor | tuple[Tensor, ...]:
         arrays = [_input_array(i, x) for i, x in enumerate(inputs)]
-        if MODE.tape is not None:
-            if MODE.tape.thread == threading.get_ident():
-                raise TraceError("trace_backward: a traced function cannot be called while tracing")
-            return self._eager(arrays)  # another thread is tracing: the tape is its own
+        tape = MODE.tape  # read once: another thread may clear it
+        if tape is not None and tape.thread == threading.get_ident():
+            raise TraceError("trace_backward: a traced function cannot be called while tracing")
         if MODE.anomaly:
             return self._eager(arrays)
         key = (
@@ -124,6 +131,8 @@ class Traced:
                 values = plan.replay(arrays)
                 return tuple(map(Tensor, values)) if plan.aux else Tensor(values[0])
             again, out = self._record(arrays)
+            if again is None:
+                return self._backward(out)
             if not plan.same_program(again):
                 del self._plans[key]
                 raise TraceError(
@@ -138,14 +147,18 @@ class Traced:
         return self._backward(out, plan, key)
 
     def _record(self, arrays):
-        """Run ``fn`` eagerly on ``arrays`` while recording it: (the plan, ``fn``'s value)."""
+        """Run ``fn`` eagerly on ``arrays`` while recording it: (the plan, ``fn``'s value),
+        or (None, ``fn``'s value) unrecorded if another thread is recording."""
         tensors = [Tensor(a) for a in arrays]
         plan = _Plan(tensors)
+        if not _RECORDING.acquire(blocking=False):
+            return None, self.fn(*tensors)  # the tape is another thread's
         MODE.tape = plan
         try:
             out = self.fn(*tensors)
         finally:
             MODE.tape = None
+            _RECORDING.release()
         plan.finish(out)
         return plan, out
 
@@ -190,7 +203,11 @@ def _input_array(i: int, x):
             f"trace_backward: input {i}: expected an array, a tensor or numbers, got "
             f"{type(x).__name__} {x!r}; pass settings by closure"
         )
-    return Tensor(x).data  # Python numbers become float32, as in cr.tensor
+    if isinstance(x, list | tuple):
+        array = np.asarray(x)
+        if array.dtype.kind in "iu":  # integers (class labels) stay integers, as fn sees them
+            return array
+    return Tensor(x).data  # other Python numbers become float32, as in cr.tensor
 
 
 class _Plan:
