@@ -10,6 +10,7 @@ loaded when :func:`pin_threads` runs (the in-process smoke tests) are limited th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -60,18 +61,34 @@ def pin_threads(n: int) -> dict[str, str]:
 
     XLA's CPU backend has no "n threads" switch and (jax 0.10) ignores
     ``--xla_cpu_multi_thread_eigen=false``: it sizes its pool from the CPUs the process may
-    run on. So for ``n`` below the CPU count the process is also restricted to ``n`` CPUs
-    (``sched_setaffinity``), which binds every system alike.
+    run on. So for ``n`` below the CPU count the process is also restricted to its first
+    ``n`` CPUs (:func:`set_affinity`: every thread, the pools' workers started already
+    included, and the threads started later inherit it), which binds every system alike.
     """
     settings = thread_env(n)
     os.environ.update(settings)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if 0 < n < len(cpus):
-        os.sched_setaffinity(0, cpus[:n])
+        set_affinity(cpus[:n])
         settings["affinity"] = ",".join(map(str, cpus[:n]))
     if "numpy" in sys.modules:
         _limit_loaded_pools(n)
     return settings
+
+
+def set_affinity(cpus) -> None:
+    """Let every thread of this process run only on ``cpus`` (Linux).
+
+    ``sched_setaffinity`` binds one thread: the threads that run already (OpenBLAS's
+    workers, started when NumPy loaded) are bound one by one, from ``/proc/self/task``.
+    """
+    try:
+        tasks = [int(task) for task in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: this thread only
+        tasks = [0]
+    for task in tasks:
+        with contextlib.suppress(ProcessLookupError):  # the thread has ended since
+            os.sched_setaffinity(task, cpus)
 
 
 def _limit_loaded_pools(n: int) -> None:
