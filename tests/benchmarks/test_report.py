@@ -32,3 +32,37 @@ def test_throughput_table_divides_by_the_fastest_peers_median():
     results = _results(chainrule=[10.0, 12.0, 9.0], torch=[5.0, 5.0, 5.0], jax=[10.0, 10.0, 11.0])
     row = report.throughput_table(results).splitlines()[2]
     assert row.endswith("| 2.00x | 1.00x | 1.00x |")
+
+
+def test_a_failed_memory_probe_shows_error_in_its_cell_and_its_message_below():
+    entry = {"samples_per_s": 10.0, "reps": [10.0], "gflops": 1.0, "pct_peak": 1.0}
+    results = {
+        "systems": ["chainrule", "numpy", "torch", "sklearn"],
+        "peak_gflops": 100.0,
+        "configs": {
+            "a": {
+                "key": "a",
+                "weights": 1,
+                "systems": {
+                    "chainrule": {**entry, "memory": {"peak_mib": 1.5, "state_mib": 0.25}},
+                    "numpy": {**entry, "memory": {"error": "MemoryError: cannot allocate"}},
+                    "torch": {"missing": "torch missing (no module named 'torch')"},
+                    "sklearn": {"error": "ValueError: broke"},  # not probed
+                },
+            }
+        },
+        "meta": {
+            "threads": 2,
+            "reps": 1,
+            "peak_n": 64,
+            "memory": True,
+            "thread_settings": {},
+            "loadavg_before_after": [0.0, 0.0],
+            "versions": {"numpy": "numpy 2"},
+            "machine": "m",
+        },
+    }
+    text = report.markdown(results)
+    row = report.memory_table(results).splitlines()[2]
+    assert row == "| (a) | 1.5 (0.2) | error | missing | error |"
+    assert "Memory errors: numpy (a): MemoryError: cannot allocate" in text.splitlines()

@@ -22,13 +22,19 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _cell(entry: dict, key: str, fmt: str) -> str:
+def status(entry: dict) -> str | None:
+    """The cell of an entry without numbers: ``"missing"`` (its library is not installed),
+    ``"error"`` (it raised); None for an entry with numbers."""
     if "missing" in entry:
         return "missing"
     if "error" in entry:
         return "error"
+    return None
+
+
+def _cell(entry: dict, key: str, fmt: str) -> str:
     value = entry.get(key)
-    return "-" if value is None else format(value, fmt)
+    return status(entry) or ("-" if value is None else format(value, fmt))
 
 
 def throughput_table(results: dict) -> str:
@@ -81,11 +87,9 @@ def _per_system_table(results: dict, cell) -> str:
 
 def _memory_cell(entry: dict) -> str:
     mem = entry.get("memory")
-    if "missing" in entry:
-        return "missing"
-    if mem is None or "error" in mem:
-        return "-" if mem is None else "error"
-    return f"{mem['peak_mib']:.1f} ({mem['state_mib']:.1f})"
+    if mem is None:  # not probed: --no-memory, or the system did not run
+        return status(entry) or "-"
+    return status(mem) or f"{mem['peak_mib']:.1f} ({mem['state_mib']:.1f})"
 
 
 def _spread_cell(entry: dict) -> str:
@@ -187,9 +191,17 @@ def markdown(results: dict) -> str:
         for s, e in entry["systems"].items()
         if "error" in e
     ]
+    memory_errors = [
+        f"{s} ({entry['key']}): {e['memory']['error']}"
+        for entry in results["configs"].values()
+        for s, e in entry["systems"].items()
+        if "error" in e.get("memory", {})
+    ]
     parts += ["", "Versions: " + "; ".join(meta["versions"].values())]
     if missing:
         parts += ["Missing: " + "; ".join(missing.values())]
     if errors:
         parts += ["Errors: " + "; ".join(errors)]
+    if memory_errors:
+        parts += ["Memory errors: " + "; ".join(memory_errors)]
     return "\n".join(parts)

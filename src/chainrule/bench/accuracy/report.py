@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chainrule.bench.report import TITLES, table
+from chainrule.bench.report import TITLES, status, table
 
 
 def _seconds(s: float) -> str:
@@ -32,14 +32,6 @@ def _recipe(recipe: dict) -> str:
     )
 
 
-def _status(entry: dict) -> str | None:
-    if "missing" in entry:
-        return "missing"
-    if "error" in entry:
-        return "error"
-    return None
-
-
 def summary_table(results: dict) -> str:
     target = results["target"]
     base = results["systems"].get("chainrule", {}).get("reached")
@@ -56,9 +48,9 @@ def summary_table(results: dict) -> str:
     ]
     rows = []
     for name, entry in results["systems"].items():
-        status = _status(entry)
-        if status:
-            rows.append([TITLES[name], status, *["-"] * (len(header) - 2)])
+        cell = status(entry)
+        if cell:
+            rows.append([TITLES[name], cell, *["-"] * (len(header) - 2)])
             continue
         reached = entry["reached"]
         ratio = f"{reached['train_s'] / base['train_s']:.2f}x" if reached and base else "-"
@@ -79,7 +71,7 @@ def summary_table(results: dict) -> str:
 
 
 def epochs_table(results: dict) -> str:
-    ran = {n: e for n, e in results["systems"].items() if not _status(e)}
+    ran = {n: e for n, e in results["systems"].items() if not status(e)}
     n_epochs = max((len(e["epochs"]) for e in ran.values()), default=0)
     rows = []
     for k in range(n_epochs):
@@ -98,7 +90,7 @@ def epochs_table(results: dict) -> str:
 def markdown(results: dict) -> str:
     meta = results["meta"]
     versions = [e["version"] for e in results["systems"].values() if "version" in e]
-    problems = [e.get("missing") or e["error"] for e in results["systems"].values() if _status(e)]
+    problems = [e.get("missing") or e["error"] for e in results["systems"].values() if status(e)]
     parts = [
         f"Target: {100 * results['target']:.2f}% test accuracy. " + _recipe(results["recipe"]),
         f"Threads: {meta['threads']}; malloc: "
