@@ -4,34 +4,20 @@ They check that the runner produces its tables and JSON, never how fast anything
 """
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from chainrule.bench.threads import thread_env
+from chainrule.bench import systems
 from chainrule.cli import main as cli_main
 
 TINY = ["--configs", "a", "--steps", "2", "--warmup", "1", "--pause", "0", "--peak-n", "64"]
 
 
-@pytest.fixture
-def bench(monkeypatch):
-    # The runner pins thread counts through the environment: restore it afterwards.
-    for var in thread_env(1):
-        monkeypatch.delenv(var, raising=False)
-    cpus = os.sched_getaffinity(0)  # pinning to fewer threads also narrows the CPU set
-    from chainrule.bench import run, systems
-
-    yield run, systems
-    os.sched_setaffinity(0, cpus)
-
-
 def test_runner_measures_chainrule_and_numpy(bench, tmp_path, capsys):
-    run, _ = bench
     out = tmp_path / "bench.json"
-    results = run.main([*TINY, "--systems", "chainrule,numpy", "--reps", "2", "--json", str(out)])
+    results = bench.main([*TINY, "--systems", "chainrule,numpy", "--reps", "2", "--json", str(out)])
     table = capsys.readouterr().out
     assert "| (a) |" in table and "cr / hand NumPy" in table
     assert "| (a) | hand NumPy |" in table  # chainrule / fastest peer, rep by rep
@@ -44,7 +30,6 @@ def test_runner_measures_chainrule_and_numpy(bench, tmp_path, capsys):
 
 
 def test_repetitions_rotate_the_order_of_the_systems(bench, monkeypatch):
-    run, _ = bench
     from chainrule.bench import throughput
 
     timed = []
@@ -54,8 +39,8 @@ def test_repetitions_rotate_the_order_of_the_systems(bench, monkeypatch):
         return 1.0
 
     monkeypatch.setattr(throughput, "_time", fake_time)
-    systems = "chainrule,chainrule-eager,numpy"
-    run.main([*TINY, "--systems", systems, "--reps", "4", "--no-memory"])
+    names = "chainrule,chainrule-eager,numpy"
+    bench.main([*TINY, "--systems", names, "--reps", "4", "--no-memory"])
     eager, hand = "chainrule_eager_mlp", "numpy_mlp"
     assert timed == [
         *("chainrule_mlp", eager, hand),
@@ -66,28 +51,29 @@ def test_repetitions_rotate_the_order_of_the_systems(bench, monkeypatch):
 
 
 def test_missing_system_is_reported_not_skipped(bench, monkeypatch, capsys):
-    run, systems = bench
     monkeypatch.setitem(systems.MODULES, "torch", "chainrule.bench.systems.not_installed")
-    results = run.main([*TINY, "--systems", "numpy,torch", "--reps", "1", "--no-memory"])
+    results = bench.main([*TINY, "--systems", "numpy,torch", "--reps", "1", "--no-memory"])
     assert "missing" in results["configs"]["a"]["systems"]["torch"]
     assert "| missing |" in capsys.readouterr().out
 
 
-def test_chainrule_step_matches_hand_numpy(bench):
-    """Both systems start from the same weights and data, so their losses agree."""
+@pytest.mark.parametrize("peer", ["numpy", "torch", "jax"])
+@pytest.mark.parametrize("key", ["a", "c"])
+def test_chainrule_and_its_peers_reach_the_same_loss_after_the_same_steps(peer, key):
+    """Every system starts from the same weights and data (BENCHMARKS.md: "chainrule,
+    NumPy, PyTorch and JAX reach the same loss after the same steps")."""
     from chainrule.bench.configs import CONFIGS, make_batches
-    from chainrule.bench.systems import chainrule_mlp, numpy_mlp
 
-    for key in ("a", "c"):
-        config = CONFIGS[key]
-        batches = make_batches(config, n_batches=2)
-        ours, ref = (
-            chainrule_mlp.make_trainer(config, batches),
-            numpy_mlp.make_trainer(config, batches),
-        )
-        ours.run(3)
-        ref.run(3)
-        assert ours.loss() == pytest.approx(ref.loss(), rel=1e-4)
+    theirs = pytest.importorskip(systems.MODULES[peer])
+    ours = systems.load("chainrule")
+    config = CONFIGS[key]
+    batches = make_batches(config, n_batches=2)
+    losses = []
+    for module in (ours, theirs):
+        trainer = module.make_trainer(config, systems.prepare(module, batches))
+        trainer.run(3)
+        losses.append(trainer.loss())
+    assert losses[1] == pytest.approx(losses[0], rel=1e-4)
 
 
 def test_chainrule_bench_command_measures_in_a_pinned_child(tmp_path):
@@ -140,7 +126,6 @@ def test_an_unwritable_json_path_is_refused_before_measuring(tmp_path, capsys):
 def test_a_system_that_fails_is_reported_with_its_error_and_the_others_measured(
     bench, monkeypatch, capsys, fails_at
 ):
-    run, _ = bench
     from chainrule.bench.systems import numpy_mlp
 
     calls = []
@@ -151,15 +136,14 @@ def test_a_system_that_fails_is_reported_with_its_error_and_the_others_measured(
             raise MemoryError("cannot allocate 2 GiB")
 
     monkeypatch.setattr(numpy_mlp.Trainer, "run", breaks)
-    results = run.main([*TINY, "--systems", "chainrule,numpy", "--reps", "2", "--no-memory"])
+    results = bench.main([*TINY, "--systems", "chainrule,numpy", "--reps", "2", "--no-memory"])
     entries = results["configs"]["a"]["systems"]
     assert entries["numpy"] == {"error": "MemoryError: cannot allocate 2 GiB"}
     assert entries["chainrule"]["samples_per_s"] > 0 and len(entries["chainrule"]["reps"]) == 2
     assert "Errors: numpy (a): MemoryError: cannot allocate 2 GiB" in capsys.readouterr().out
 
 
-def test_a_peer_that_fails_to_import_with_another_error_is_reported_missing(bench, tmp_path):
-    _, systems = bench
+def test_a_peer_that_fails_to_import_with_another_error_is_reported_missing(tmp_path):
     (tmp_path / "raises_on_import.py").write_text("raise RuntimeError('jaxlib does not match')")
     sys.path.insert(0, str(tmp_path))
     try:

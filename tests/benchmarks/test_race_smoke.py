@@ -15,24 +15,11 @@ import pytest
 
 import chainrule as cr
 from chainrule.bench.accuracy.recipe import Recipe, resolve
-from chainrule.bench.threads import thread_env
 from chainrule.cli import main as cli_main
 
 MOONS = ["data.name=moons", "data.n_samples=400", "model.sizes=[2,16,2]", "train.epochs=3"]
 MOONS += ["train.batch_size=32", "optimizer.lr=0.05"]
 SETS = [part for item in MOONS for part in ("--set", item)]
-
-
-@pytest.fixture
-def run(monkeypatch):
-    # The runner pins thread counts through the environment: restore it afterwards.
-    for var in thread_env(1):
-        monkeypatch.delenv(var, raising=False)
-    cpus = os.sched_getaffinity(0)
-    from chainrule.bench import run
-
-    yield run
-    os.sched_setaffinity(0, cpus)
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +56,17 @@ def test_chainrule_bench_to_accuracy_prints_and_saves_the_race(tmp_path):
     assert entry["reached"] == {"epoch": first["epoch"], "train_s": first["total_train_s"]}
 
 
-def test_an_unreachable_target_is_reported_not_reached(run, capsys):
-    results = run.main(["--to-accuracy", "1.0", *SETS, "--systems", "chainrule", "-q"])
+def test_an_unreachable_target_is_reported_not_reached(bench, capsys):
+    results = bench.main(["--to-accuracy", "1.0", *SETS, "--systems", "chainrule", "-q"])
     assert results["systems"]["chainrule"]["reached"] is None
     assert "| chainrule | not reached |" in capsys.readouterr().out
 
 
-def test_a_missing_peer_is_reported_not_skipped(run, monkeypatch, capsys):
+def test_a_missing_peer_is_reported_not_skipped(bench, monkeypatch, capsys):
     from chainrule.bench.accuracy import race
 
     monkeypatch.setitem(race.MODULES, "torch", "chainrule.bench.accuracy.not_installed")
-    results = run.main(["--to-accuracy", *SETS, "--systems", "chainrule,torch", "-q"])
+    results = bench.main(["--to-accuracy", *SETS, "--systems", "chainrule,torch", "-q"])
     assert "missing" in results["systems"]["torch"]
     assert "| PyTorch eager | missing |" in capsys.readouterr().out
 
