@@ -1,5 +1,6 @@
 """The shared argument checks: typed errors that say what was expected and what came."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,31 @@ def test_function_returns_a_callable_and_names_what_it_refuses():
         _checks.function("f", "hook", 5)
     with pytest.raises(TypeError, match=r"^f: g expected a callable \(x\) -> y, got str 'a'$"):
         _checks.function("f", "g", "a", "(x) -> y")
+
+
+def _three(a, b, c=0, *, d=1): ...
+
+
+class _Hook:
+    def __call__(self, trainer): ...
+
+
+def test_function_with_args_binds_that_many_positional_arguments():
+    takes = (_three, lambda *args: None, lambda a, *rest: None, lambda a, b, c, d=1: None, max)
+    for value in takes:  # max: a builtin without a signature to read, taken as it is
+        assert _checks.function("f", "g", value, "(x, y, z)", args=3) is value
+    assert _checks.function("f", "g", _Hook(), "(trainer)", args=1)
+    for value, got in [
+        (lambda logs: None, "<lambda>(logs)"),
+        (lambda a, b, c, d: None, "<lambda>(a, b, c, d)"),
+        (lambda a, b, c, *, d: None, "<lambda>(a, b, c, *, d)"),
+        (_Hook(), "_Hook(trainer)"),
+    ]:
+        says = rf"^f: g expected a callable \(x, y, z\), got {re.escape(got)}$"
+        with pytest.raises(TypeError, match=says):
+            _checks.function("f", "g", value, "(x, y, z)", args=3)
+    with pytest.raises(TypeError, match=r"^f: g expected a callable \(x\), got int 5$"):
+        _checks.function("f", "g", 5, "(x)", args=1)
 
 
 class _BytesPath:

@@ -7,6 +7,7 @@ done, saying what was expected and what was received.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
@@ -24,28 +25,33 @@ def real(
     high: float | None = None,
     low_open: bool = False,
     high_open: bool = False,
+    infinite: bool = False,
 ) -> float:
-    """``value`` as a finite float inside the interval, else ``TypeError`` / ``ValueError``."""
+    """``value`` as a finite float inside the interval, else ``TypeError`` / ``ValueError``;
+    with ``infinite=True`` also inf or -inf where the interval holds it (an integer beyond
+    float64's range counts as that infinity). NaN is always refused."""
     # a plain float skips the abstract-class test; the interval is spelt out only to raise
     if type(value) is not float and (
         isinstance(value, bool) or not isinstance(value, numbers.Real)
     ):
+        interval = _range(low, high, low_open, high_open, infinite)
         raise TypeError(
-            f"{owner}: {name} expected a real number {_interval(low, high, low_open, high_open)}, "
-            f"got {type(value).__name__} {value!r}"
+            f"{owner}: {name} expected a real number {interval}, got {type(value).__name__} "
+            f"{value!r}"
         )
     try:
         x = float(value)
     except OverflowError:  # an integer beyond float64's range
-        x = math.inf
-    ok = math.isfinite(x)
+        x = math.inf if value > 0 else -math.inf
+    ok = math.isfinite(x) or (infinite and not math.isnan(x))
     if ok and low is not None:
         ok = x > low if low_open else x >= low
     if ok and high is not None:
         ok = x < high if high_open else x <= high
     if not ok:
-        interval = _interval(low, high, low_open, high_open)
-        raise ValueError(f"{owner}: {name} expected a finite number {interval}, got {value!r}")
+        kind = "number" if infinite else "finite number"
+        interval = _range(low, high, low_open, high_open, infinite)
+        raise ValueError(f"{owner}: {name} expected a {kind} {interval}, got {value!r}")
     return x
 
 
@@ -87,14 +93,30 @@ def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:
     return value
 
 
-def function(owner: str, name: str, value, signature: str = ""):
+def function(owner: str, name: str, value, signature: str = "", *, args: int | None = None):
     """``value`` when it is callable, else ``TypeError``; ``signature`` (say
-    ``"(model, n_train) -> Tensor"``) is added to what the message says was expected."""
+    ``"(model, n_train) -> Tensor"``) is added to what the message says was expected.
+
+    With ``args``, also ``TypeError`` (naming the callable's own signature) unless it can be
+    called with that many positional arguments and nothing else (``*args`` and defaults
+    count; a required keyword-only argument does not). A callable whose signature cannot
+    be read (some builtins) is taken as it is."""
+    expected = f"a callable {signature}".rstrip()
     if not callable(value):
-        expected = f"a callable {signature}".rstrip()
         raise TypeError(
             f"{owner}: {name} expected {expected}, got {type(value).__name__} {value!r:.80}"
         )
+    if args is None:
+        return value
+    try:
+        parameters = inspect.signature(value)
+    except (TypeError, ValueError):  # no signature to read: the call will tell
+        return value
+    try:
+        parameters.bind(*range(args))
+    except TypeError:
+        called = getattr(value, "__name__", type(value).__name__)
+        raise TypeError(f"{owner}: {name} expected {expected}, got {called}{parameters}") from None
     return value
 
 
@@ -115,6 +137,13 @@ def path(owner: str, name: str, value) -> Path:
 def beta(owner: str, name: str, value) -> float:
     """A decay rate of an exponentially weighted average: in [0, 1)."""
     return real(owner, name, value, low=0.0, high=1.0, high_open=True)
+
+
+def _range(low, high, low_open, high_open, infinite: bool) -> str:
+    """``_interval``, naming the infinities that ``infinite`` lets in (those it holds)."""
+    interval = _interval(low, high, low_open, high_open)
+    ends = [end for end, bound in (("-inf", low), ("inf", high)) if infinite and bound is None]
+    return f"{interval}, {' and '.join(ends)} included" if ends else interval
 
 
 def _interval(low, high, low_open, high_open) -> str:

@@ -8,13 +8,14 @@ callback, through :mod:`warnings`) can act on.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from chainrule import _checks
 
 # The notes' remedies (seed 002, "针对偏差和方差的调整"), in the order of the basic recipe:
 # reduce bias first (more data and regularization do not cure underfitting), then variance.
@@ -42,18 +43,16 @@ _EXPLANATIONS = {
 }
 
 
-def _real(fn: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{fn}: expected {name} to be a real number, got {type(value).__name__}")
-    return float(value)
-
-
-def _fraction(fn: str, name: str, value: Any) -> float:
-    x = _real(fn, name, value)
-    if not 0.0 <= x <= 1.0:  # also rejects NaN
-        hint = f"; errors are fractions, pass {x:g}% as {x / 100:g}" if 1 < x <= 100 else ""
-        raise ValueError(f"{fn}: expected {name} as a fraction in [0, 1], got {x:g}{hint}")
-    return x
+def _error_rate(fn: str, name: str, value: Any) -> float:
+    """``value`` as a fraction in [0, 1] (:func:`chainrule._checks.real`); a percentage
+    between 1 and 100 is refused with the fraction it meant."""
+    try:
+        return _checks.real(fn, name, value, low=0.0, high=1.0)
+    except ValueError as error:
+        if not 1 < value <= 100:
+            raise
+        hint = f"errors are fractions, pass {value:g}% as {value / 100:g}"
+        raise ValueError(f"{error}; {hint}") from None
 
 
 def _pct(x: float) -> str:
@@ -157,12 +156,10 @@ def bias_variance(
         exactly ``0.02``.
     """
     fn = "bias_variance"
-    train = _fraction(fn, "train_error", train_error)
-    dev = _fraction(fn, "dev_error", dev_error)
-    baseline = _fraction(fn, "baseline_error", baseline_error)
-    tol = _real(fn, "tolerance", tolerance)
-    if not 0.0 < tol <= 1.0:
-        raise ValueError(f"{fn}: expected tolerance as a fraction in (0, 1], got {tol:g}")
+    train = _error_rate(fn, "train_error", train_error)
+    dev = _error_rate(fn, "dev_error", dev_error)
+    baseline = _error_rate(fn, "baseline_error", baseline_error)
+    tol = _checks.real(fn, "tolerance", tolerance, low=0.0, high=1.0, low_open=True)
     bias = round(train - baseline, 12)
     variance = round(dev - train, 12)
     high_bias = bias >= tol
@@ -353,9 +350,10 @@ def gradient_health(
         ``history.grad_norms`` maps each parameter to a list of norms, one per epoch, which
         this function would read as one layer's parameters.
     vanish_ratio, explode_ratio : float
-        Ratio thresholds, ``0 < vanish_ratio < 1 < explode_ratio``.
+        Ratio thresholds, finite, ``0 < vanish_ratio < 1 < explode_ratio``.
     min_norm, max_norm : float
-        Absolute thresholds, ``0 <= min_norm < max_norm`` (``max_norm`` may be inf).
+        Absolute thresholds, ``0 <= min_norm < max_norm``; ``min_norm`` finite, ``max_norm``
+        may be inf (no absolute ceiling; an integer beyond float64's range counts as inf).
 
     Returns
     -------
@@ -369,16 +367,13 @@ def gradient_health(
         )
     if not norms_by_layer:
         raise ValueError(f"{fn}: expected at least one layer, got an empty mapping")
-    lo_ratio = _real(fn, "vanish_ratio", vanish_ratio)
-    hi_ratio = _real(fn, "explode_ratio", explode_ratio)
-    if not 0.0 < lo_ratio < 1.0 < hi_ratio < math.inf:
-        raise ValueError(
-            f"{fn}: expected 0 < vanish_ratio < 1 < explode_ratio < inf, "
-            f"got vanish_ratio={lo_ratio:g}, explode_ratio={hi_ratio:g}"
-        )
-    floor = _real(fn, "min_norm", min_norm)
-    ceiling = _real(fn, "max_norm", max_norm)
-    if not 0.0 <= floor < ceiling:
+    lo_ratio = _checks.real(
+        fn, "vanish_ratio", vanish_ratio, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    hi_ratio = _checks.real(fn, "explode_ratio", explode_ratio, low=1.0, low_open=True)
+    floor = _checks.real(fn, "min_norm", min_norm, low=0.0)
+    ceiling = _checks.real(fn, "max_norm", max_norm, low=0.0, low_open=True, infinite=True)
+    if not floor < ceiling:
         raise ValueError(
             f"{fn}: expected 0 <= min_norm < max_norm, got min_norm={floor:g}, max_norm={ceiling:g}"
         )
