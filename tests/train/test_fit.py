@@ -521,20 +521,27 @@ def test_a_linear_output_on_the_targets_scale_is_read_at_one_half(moons, loss):
     assert scores["accuracy"] == pytest.approx(expected)
 
 
-def test_regression_targets_log_mse():
+@pytest.mark.parametrize("trace", [True, False])
+def test_regression_targets_log_mse(trace):
+    # one full batch with lr=0: the step's outputs are the model's outputs on X
     X, y = cr.data.make_sine(200, noise=0.1, seed=0)
     model = nn.MLP([1, 16, 1], activation="tanh", seed=0)
     history = fit(
         model,
         "mse",
-        optim.Adam(model.named_parameters(), lr=0.01),
+        optim.SGD(model.named_parameters(), lr=0.0),
         X,
         y,
         dev=(X, y),
-        epochs=3,
+        epochs=1,
+        batch_size=len(X),
+        trace=trace,
         progress=False,
     )
-    assert history.last["train_mse"] > 0 and history.last["dev_mse"] > 0
+    expected = cr.train.metrics.mse(y, predict(model, X))
+    assert expected > 0.01
+    for key in ("train_mse", "dev_mse", "train_loss", "dev_loss"):
+        assert history.last[key] == pytest.approx(expected, rel=1e-6), key
 
 
 def test_a_regression_run_keeps_regression_metrics_on_dev_targets_of_only_0_and_1():
@@ -813,6 +820,7 @@ def test_batch_norm_with_a_batch_of_one_example_is_refused_before_the_first_step
         "callbacks_not_a_list",
         "callback_not_a_callback",
         "regularization",
+        "regularization_arity",
         "dev_not_a_pair",
         "save_extras_not_a_dict",
         "save_extras_unknown_key",
@@ -879,6 +887,12 @@ def test_bad_options_are_refused_before_the_first_step(moons, tmp_path, option):
             TypeError,
             "Trainer: regularization expected a callable (model, n_train) -> Tensor, got float 0.1",
             {"regularization": 0.1},
+        ),
+        "regularization_arity": (
+            TypeError,
+            "Trainer: regularization expected a callable (model, n_train) -> Tensor, "
+            "got <lambda>(model)",
+            {"regularization": lambda model: 0.0},
         ),
         "dev_not_a_pair": (
             TypeError,
@@ -1129,12 +1143,30 @@ def test_predict_and_evaluate_check_their_batch_size(batch_size, error, got):
         (
             lambda: LambdaCallback(on_epoch_end=5),
             TypeError,
-            "LambdaCallback: on_epoch_end expected a callable, got int 5",
+            "LambdaCallback: on_epoch_end expected a callable (trainer, epoch, logs), got int 5",
         ),
         (
             lambda: LambdaCallback(on_batch_end=print, on_train_begin="log"),
             TypeError,
-            "LambdaCallback: on_train_begin expected a callable, got str 'log'",
+            "LambdaCallback: on_train_begin expected a callable (trainer), got str 'log'",
+        ),
+        (  # a Keras-style hook: it failed after the first epoch, naming neither
+            lambda: LambdaCallback(on_epoch_end=lambda logs: None),
+            TypeError,
+            "LambdaCallback: on_epoch_end expected a callable (trainer, epoch, logs), "
+            "got <lambda>(logs)",
+        ),
+        (
+            lambda: LambdaCallback(on_exception=lambda trainer: None),
+            TypeError,
+            "LambdaCallback: on_exception expected a callable (trainer, error), "
+            "got <lambda>(trainer)",
+        ),
+        (
+            lambda: LambdaCallback(on_batch_end=lambda trainer, batch, loss, extra: None),
+            TypeError,
+            "LambdaCallback: on_batch_end expected a callable (trainer, batch, loss), "
+            "got <lambda>(trainer, batch, loss, extra)",
         ),
         (
             lambda: CheckpointDir("unused", keep=1.5),
@@ -1166,6 +1198,17 @@ def test_predict_and_evaluate_check_their_batch_size(batch_size, error, got):
 def test_callback_and_checkpoint_settings_are_checked_when_built(make, error, says):
     with pytest.raises(error, match=re.escape(says)):
         make()
+
+
+def test_the_auto_mode_is_the_direction_the_metric_registry_records():
+    from chainrule.train.callbacks import resolve_mode
+
+    for name, metric in cr.train.metrics.METRICS.items():
+        for key in (f"train_{name}", f"dev_{name}"):
+            assert resolve_mode("EarlyStopping", key, "auto") == metric.mode, key
+    assert resolve_mode("EarlyStopping", "dev_acc", "auto") == "max"
+    for key in ("train_loss", "dev_loss", "lr", "accuracy_drop"):
+        assert resolve_mode("EarlyStopping", key, "auto") == "min", key
 
 
 def test_the_logged_lr_is_the_rate_a_callback_set_at_the_epochs_start(moons):
@@ -1255,3 +1298,161 @@ def test_predict_gives_a_module_back_what_its_own_train_does():
     model.calls.clear()
     predict(model, np.ones((3, 2), np.float32))
     assert model.calls == [False, True] and model.training
+
+
+class _SigmoidLogReg(nn.Module):
+    """The notes' logistic regression: its forward applies the sigmoid itself, so its last
+    registered layer is the Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = self.register_module("lin", nn.Linear(2, 1, rng=0))
+
+    def forward(self, x):
+        return cr.functional.sigmoid(self.lin(x))
+
+
+def test_bce_reads_the_outputs_as_probabilities_whatever_the_last_layer():
+    # the Linear last layer made them read as logits: every probability (> 0) was class 1,
+    # and the logged accuracy was the share of positives
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64).reshape(-1, 1)
+    model = _SigmoidLogReg()
+    history = fit(
+        model,
+        "bce",
+        optim.SGD(model.named_parameters(), lr=0.5),
+        X,
+        y,
+        dev=(X, y),
+        epochs=20,
+        progress=False,
+    )
+    expected = cr.train.metrics.accuracy(y, (predict(model, X) > 0.5).astype(np.int64))
+    assert expected > 0.95 > y.mean()
+    assert history.last["dev_accuracy"] == pytest.approx(expected)
+    assert evaluate(model, "bce", X, y)["accuracy"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("loss", "make", "from_logits"),
+    [
+        ("bce", _SigmoidLogReg, False),  # a Linear last layer: read as logits
+        ("bce_with_logits", lambda: nn.MLP([2, 4, 1], output="sigmoid", seed=0), True),
+    ],
+)
+def test_the_binary_losses_say_how_the_outputs_are_read(loss, make, from_logits):
+    model = make()
+    trainer = Trainer(model, loss, None, progress=False)
+    trainer.evaluate(np.ones((3, 2), np.float32), np.array([[0], [1], [1]]))
+    assert trainer.from_logits is from_logits
+
+
+class _Counting(nn.Module):
+    """A model that counts its forward calls."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.net = self.register_module("net", nn.MLP(sizes, seed=0))
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.net(x)
+
+
+def _bad_pair(case):
+    """(loss, model sizes, X, y, the error's message) for a pair the checks refuse."""
+    X, y = cr.data.make_sine(64, seed=0)
+    labels = (y[:, 0] > 0).astype(np.int64)
+    if case == "lengths":
+        return "mse", X, y[:-1], "X has 64 samples but y has 63"
+    if case == "nan_X_regression":
+        X = X.copy()
+        X[5, 0] = np.inf
+        return "mse", X, y, "X must be finite, but 1 values are NaN or Inf"
+    if case == "nan_X_classification":  # it said "did training diverge?"
+        X = X.copy()
+        X[5, 0] = np.nan
+        return "cross_entropy", X, labels, "X must be finite, but 1 values are NaN or Inf"
+    y = y.copy()
+    y[7, 0] = np.nan
+    return "mse", X, y, "y: expected finite targets, got 1 NaN or inf values"
+
+
+_BAD_PAIRS = ["lengths", "nan_X_regression", "nan_X_classification", "nan_y"]
+
+
+@pytest.mark.parametrize("case", _BAD_PAIRS)
+def test_evaluate_checks_X_and_y_before_predicting(case):
+    # it predicted the whole X first: a length mismatch surfaced in the loss, and NaN or
+    # inf came back as the loss and metrics
+    loss, X, y, message = _bad_pair(case)
+    model = _Counting([1, 4, 2 if loss == "cross_entropy" else 1])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        evaluate(model, loss, X, y)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Trainer(model, loss, None, progress=False).evaluate(X, y)
+    assert model.calls == 0
+
+
+@pytest.mark.parametrize("case", _BAD_PAIRS)
+def test_fit_checks_its_sets_before_the_model_runs(case):
+    loss, X, y, message = _bad_pair(case)
+    good_X, good_y = cr.data.make_sine(64, seed=1)
+    if loss == "cross_entropy":
+        good_y = (good_y[:, 0] > 0).astype(np.int64)
+    on_dev = message.replace("X ", "X_dev ").replace("but y ", "but y_dev ").replace("y:", "y_dev:")
+    for train, dev, says in (((X, y), None, message), ((good_X, good_y), (X, y), on_dev)):
+        model = _Counting([1, 4, 2 if loss == "cross_entropy" else 1])
+        optimizer = optim.SGD(model.named_parameters(), lr=0.1)
+        with pytest.raises(ValueError, match=re.escape(says)):
+            fit(model, loss, optimizer, *train, dev=dev, progress=False)
+        assert model.calls == 0 and optimizer.step_count == 0
+
+
+_ONE_SAMPLE = (
+    "X: expected samples on the first axis, shape (m, n_features), got shape (784,); "
+    "one sample is X[None]"
+)
+
+
+@pytest.mark.parametrize("batch_size", [100, 784, 1024])
+def test_predict_refuses_one_sample_without_its_batch_axis(batch_size):
+    # it sliced the features as if they were samples: a (10,) output for a batch_size of
+    # 784 or more, an error naming the batch size as the feature count below
+    model = nn.MLP([784, 30, 10], seed=0)
+    x = np.random.default_rng(0).random(784).astype(np.float32)
+    with pytest.raises(ValueError, match=re.escape(_ONE_SAMPLE)):
+        predict(model, x, batch_size=batch_size)
+    assert predict(model, x[None], batch_size=batch_size).shape == (1, 10)
+
+
+def test_fit_and_evaluate_refuse_inputs_without_a_feature_axis():
+    # fit said "Linear(2 -> 4) expected input with 2 features, got 1"
+    model = _Counting([2, 4, 2])
+    optimizer = optim.SGD(model.named_parameters(), lr=0.1)
+    X, y = np.ones(4, np.float32), np.array([0, 1, 0, 1])
+    says = "expected samples on the first axis, shape (m, n_features), got shape (4,); "
+    with pytest.raises(ValueError, match=re.escape(f"X: {says}one sample is X[None]")):
+        fit(model, "cross_entropy", optimizer, X, y, progress=False)
+    with pytest.raises(ValueError, match=re.escape(f"X_dev: {says}one sample is X_dev[None]")):
+        fit(model, "cross_entropy", optimizer, np.ones((4, 2), np.float32), y, dev=(X, y))
+    with pytest.raises(ValueError, match=re.escape(f"X: {says}one sample is X[None]")):
+        evaluate(model, "cross_entropy", X, y)
+    assert model.calls == 0 and optimizer.step_count == 0
+
+
+def test_lambda_hooks_taking_any_arguments_are_called_with_the_hooks_arguments(moons):
+    X, y, _, _ = moons
+    calls = []
+    record = LambdaCallback(
+        on_epoch_end=lambda *args: calls.append(args[1:]),
+        on_train_end=lambda trainer, *rest, extra=None: calls.append(rest),
+    )
+    model = moons_model()
+    optimizer = optim.SGD(model.named_parameters(), lr=0.1)
+    fit(model, "cross_entropy", optimizer, X, y, epochs=1, callbacks=[record], progress=False)
+    (epoch, logs), rest = calls
+    assert epoch == 0 and "train_loss" in logs and rest == ()

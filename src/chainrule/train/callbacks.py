@@ -15,12 +15,14 @@ saved state to the callback of the same type (in order, among callbacks of one t
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import time
 
 from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
+from chainrule.train import metrics
 
 
 def _restored(callback, trainer) -> bool:
@@ -79,41 +81,51 @@ class Callback:
     def load_state_dict(self, state: dict) -> None: ...
 
 
+_HOOKS = (
+    "on_train_begin",
+    "on_epoch_begin",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_train_end",
+    "on_interrupt",
+    "on_exception",
+)
+
+
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``.
 
-    ``ValueError`` for a name that is not a hook, ``TypeError`` for a hook that is not
-    callable, when it is built."""
+    Each hook takes the arguments of :class:`Callback`'s method of its name, positionally:
+    ``on_epoch_end(trainer, epoch, logs)``, ``on_batch_end(trainer, batch, loss)`` and so
+    on. ``ValueError`` for a name that is not a hook; ``TypeError``, naming the hook and
+    its arguments, for a hook that is not callable or cannot be called with them (say a
+    one-argument ``on_epoch_end=lambda logs: ...``), when it is built. A callable whose
+    signature cannot be read (some builtins) is taken as it is."""
 
     def __init__(self, **hooks):
-        valid = {
-            "on_train_begin",
-            "on_epoch_begin",
-            "on_batch_end",
-            "on_epoch_end",
-            "on_train_end",
-            "on_interrupt",
-            "on_exception",
-        }
-        unknown = sorted(set(hooks) - valid)
+        unknown = sorted(set(hooks) - set(_HOOKS))
         if unknown:
             raise ValueError(
-                f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(valid)}"
+                f"LambdaCallback: unknown hooks {unknown}; expected some of {sorted(_HOOKS)}"
             )
         for name, fn in hooks.items():
-            setattr(self, name, _checks.function("LambdaCallback", name, fn))
-
-
-_HIGHER_IS_BETTER = ("acc", "accuracy", "f1", "precision", "recall", "r2")
+            arguments = list(inspect.signature(getattr(Callback, name)).parameters)[1:]
+            signature = f"({', '.join(arguments)})"
+            fn = _checks.function("LambdaCallback", name, fn, signature, args=len(arguments))
+            setattr(self, name, fn)
 
 
 def resolve_mode(owner: str, monitor: str, mode: str) -> str:
-    """``"min"`` or ``"max"``; ``"auto"`` maximizes accuracy-like keys and minimizes the rest
-    (``ValueError``, naming ``owner``, for another ``mode``)."""
+    """``"min"`` or ``"max"``; ``"auto"`` takes the direction of the metric the key ends in
+    (``dev_accuracy``: ``metrics.METRICS["accuracy"].mode``; ``acc`` counts as accuracy)
+    and minimizes the rest, losses included (``ValueError``, naming ``owner``, for another
+    ``mode``)."""
     _checks.choice(owner, "mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
-    return "max" if monitor.rsplit("_", 1)[-1] in _HIGHER_IS_BETTER else "min"
+    suffix = monitor.rsplit("_", 1)[-1]
+    metric = metrics.METRICS.get("accuracy" if suffix == "acc" else suffix)
+    return "min" if metric is None else metric.mode
 
 
 class _Monitor:

@@ -61,11 +61,34 @@ def _on_target_scale(loss) -> bool:
     return loss in (losses.quadratic, losses.mse, losses.mae)
 
 
+def _loss_reads_logits(loss) -> bool | None:
+    """How ``loss`` reads a single output, where the loss alone says: as a logit (True:
+    BCE with logits), as a probability (False: BCE) or on the targets' scale (False: see
+    :func:`_on_target_scale`); None for any other loss (the model's last layer decides)."""
+    if loss is losses.bce_with_logits:
+        return True
+    if loss is losses.bce or _on_target_scale(loss):
+        return False
+    return None
+
+
 def _as_array(name: str, x) -> np.ndarray:
     x = array_of(x)
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"{name}: expected a non-empty array of samples, got shape {x.shape}")
     return x
+
+
+def _inputs(name: str, X) -> np.ndarray:
+    """``_as_array``, refusing an array without a feature axis: one sample of shape
+    ``(n_features,)`` would be sliced as that many samples."""
+    X = _as_array(name, X)
+    if X.ndim < 2:
+        raise ValueError(
+            f"{name}: expected samples on the first axis, shape (m, n_features), got shape "
+            f"{X.shape}; one sample is {name}[None]"
+        )
+    return X
 
 
 def _targets(name: str, y) -> np.ndarray:
@@ -81,6 +104,16 @@ def _targets(name: str, y) -> np.ndarray:
                 f"values (the first, {y[tuple(first)]}, in sample {first[0]})"
             )
     return y
+
+
+def _check_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` and ``y`` as arrays (:func:`_inputs`, :func:`_targets`) with one target per
+    sample and finite inputs, else ``ValueError`` naming them, before any prediction."""
+    X, y = _inputs(x_name, X), _targets(y_name, y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{x_name} has {X.shape[0]} samples but {y_name} has {y.shape[0]}")
+    check_finite(X, x_name)
+    return X, y
 
 
 def task_of(y: np.ndarray) -> str:
@@ -174,7 +207,8 @@ class Trainer:
         if checkpoint_dir is not None:
             checkpoint_dir = _checks.path("Trainer", "checkpoint_dir", checkpoint_dir)
         if regularization is not None:
-            function("Trainer", "regularization", regularization, "(model, n_train) -> Tensor")
+            signature = "(model, n_train) -> Tensor"
+            function("Trainer", "regularization", regularization, signature, args=2)
         if from_logits is not None:
             from_logits = boolean("Trainer", "from_logits", from_logits)
         if isinstance(metrics, str):
@@ -257,9 +291,7 @@ class Trainer:
                 f"{type(self.optimizer).__name__} {self.optimizer!r}"
             )
         self._unheld = self._unheld_parameters()
-        X, y = _as_array("X", X), _targets("y", y)
-        if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
+        X, y = _check_pair("X", "y", X, y)
         dev = self._check_dev(X, dev)
         self._check_model_accepts(X, y, dev)
         self._set_task(task_of(y))
@@ -431,7 +463,10 @@ class Trainer:
         self.task = task
         self._metric_fns = fns
         if self.from_logits is None:
-            self.from_logits = not (ends_in_probabilities(self.model) or self._target_scale)
+            reads_logits = _loss_reads_logits(self.loss)
+            if reads_logits is None:
+                reads_logits = not ends_in_probabilities(self.model)
+            self.from_logits = reads_logits
 
     def _predicted(self, outputs: np.ndarray) -> np.ndarray:
         if self._target_scale and not self.from_logits:
@@ -447,7 +482,7 @@ class Trainer:
             for name, fn in self._metric_fns.items():
                 logs[f"train_{name}"] = float(fn(true, pred))
         if dev is not None:
-            results = self.evaluate(*dev)
+            results = self._evaluate(*dev, batch_size=1024)
             logs.update({f"dev_{k}": v for k, v in results.items()})
         logs["time"] = position["elapsed"]
         self.history.epochs.append(logs)
@@ -477,11 +512,17 @@ class Trainer:
         """Mean cost and metrics over ``(X, y)`` in eval mode, without recording a graph.
 
         The metrics are those of the run's task, the one :meth:`fit` took from the training
-        targets; before a run sets one, the task :func:`task_of` infers from ``y``."""
+        targets; before a run sets one, the task :func:`task_of` infers from ``y``. ``X``
+        and ``y`` are checked as :func:`fit`'s are (``ValueError`` for inputs without a
+        feature axis, other numbers of samples, NaN or inf) before the model runs."""
         batch_size = integer("evaluate", "batch_size", batch_size, low=1)
-        X, y = _as_array("X", X), _as_array("y", y)
+        X, y = _check_pair("X", "y", X, y)
         if not hasattr(self, "task"):
             self._set_task(task_of(y))
+        return self._evaluate(X, y, batch_size)
+
+    def _evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
+        """:meth:`evaluate` of a checked pair (the dev set, once per epoch)."""
         outputs = predict(self.model, X, batch_size=batch_size)
         with no_grad():
             loss = float(self.loss(Tensor(outputs), y).item())
@@ -501,14 +542,11 @@ class Trainer:
             return None
         if not isinstance(dev, tuple | list) or len(dev) != 2:
             raise TypeError(f"dev expected a pair (X_dev, y_dev), got {type(dev).__name__}")
-        Xd, yd = _as_array("X_dev", dev[0]), _targets("y_dev", dev[1])
+        Xd, yd = _check_pair("X_dev", "y_dev", *dev)
         if Xd.shape[1:] != X.shape[1:]:
             raise ValueError(
                 f"dev set has feature shape {Xd.shape[1:]} but the training set has {X.shape[1:]}"
             )
-        if Xd.shape[0] != yd.shape[0]:
-            raise ValueError(f"X_dev has {Xd.shape[0]} samples but y_dev has {yd.shape[0]}")
-        check_finite(Xd, "X_dev")  # the training set's is checked by its BatchLoader
         return Xd, yd
 
     def _unheld_parameters(self) -> list:
@@ -770,9 +808,12 @@ class Trainer:
 
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
-    """Model outputs for ``X`` in eval mode, in batches, without recording a graph."""
+    """Model outputs for ``X`` in eval mode, in batches, without recording a graph.
+
+    ``X`` holds samples on its first axis, shape ``(m, n_features)``: an ``X`` without a
+    feature axis is refused (``ValueError``; one sample is ``X[None]``)."""
     batch_size = integer("predict", "batch_size", batch_size, low=1)
-    X = _as_array("X", X)
+    X = _inputs("X", X)
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
@@ -827,16 +868,19 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         parameters it leaves out stay as they are (frozen); their gradients are reset at
         every step with the optimizer's, so that their logged norms are per step too.
     X, y : arrays
-        Training samples (first axis) and targets: integer labels, one-hot rows or values
-        (finite: NaN or inf is refused). Integer labels, one-hot rows and 0/1 labels of
-        shape ``(m,)`` or ``(m, 1)`` make a classification task, anything else regression.
+        Training samples, shape ``(m, n_features)`` (a single sample is ``X[None]``; an
+        ``X`` without a feature axis is refused), and one target per sample: integer
+        labels, one-hot rows or values. ``X`` and ``y`` must be finite (NaN or inf is
+        refused, ``ValueError``, before the model runs). Integer labels, one-hot rows and
+        0/1 labels of shape ``(m,)`` or ``(m, 1)`` make a classification task, anything
+        else regression.
     dev : (X_dev, y_dev), optional
-        Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs).
-        Before the first step, the first training sample and the first dev sample go
-        through the model (in eval mode) and the loss with their targets, and for integer
-        labels also the samples with the smallest and the largest label of each set, so
-        that inputs or targets either refuses (a label out of range anywhere) are refused
-        before any work.
+        Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs);
+        checked as ``X`` and ``y`` are, and for the training set's feature shape. Before
+        the first step, the first training sample and the first dev sample go through the
+        model (in eval mode) and the loss with their targets, and for integer labels also
+        the samples with the smallest and the largest label of each set, so that inputs or
+        targets either refuses (a label out of range anywhere) are refused before any work.
     resume_from : path, optional
         A checkpoint file or checkpoint directory to continue from, exactly. Each saved
         callback state goes back to a callback of the same type, in order among those of
@@ -876,11 +920,13 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     progress : bool
         True: a live bar on terminals and a line per epoch otherwise; False: silent.
     from_logits : bool, optional
-        Whether single-output models emit logits (threshold 0) or probabilities (0.5);
-        by default (None), probabilities when the model's last layer is a Sigmoid or
-        Softmax, and outputs on the targets' scale (0.5, clipped into [0, 1] first: see
-        :func:`~chainrule.train.metrics.predictions_on_target_scale`) when the loss is
-        the quadratic cost, MSE or MAE, whatever the last layer.
+        Whether single-output models emit logits (threshold 0) or probabilities (0.5).
+        By default (None) the loss decides where it can: logits for ``bce_with_logits``,
+        probabilities for ``bce`` (also from a model whose ``forward`` applies the sigmoid
+        itself), and outputs on the targets' scale (0.5, clipped into [0, 1] first: see
+        :func:`~chainrule.train.metrics.predictions_on_target_scale`) for the quadratic
+        cost, MSE and MAE, whatever the last layer. For any other loss, probabilities
+        when the model's last registered layer is a Sigmoid or Softmax, else logits.
     save_extras : dict, optional
         Keyword arguments of :func:`chainrule.save` (``scaler``, ``labels``, ``metadata``)
         for the model files that :class:`ModelCheckpoint` writes. Other keys, and extras
@@ -904,7 +950,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
 
 
 def evaluate(model, loss, X, y, *, metrics=None, from_logits=None, batch_size: int = 1024):
-    """Mean cost and metrics of ``model`` on ``(X, y)`` (eval mode, no graph)."""
+    """Mean cost and metrics of ``model`` on ``(X, y)`` (eval mode, no graph); ``X``, ``y``
+    and ``from_logits`` as :func:`fit` takes them (a bad pair is refused, ``ValueError``,
+    before the model runs)."""
     trainer = Trainer(model, loss, None, metrics=metrics, from_logits=from_logits, progress=False)
     return trainer.evaluate(X, y, batch_size=batch_size)
 
