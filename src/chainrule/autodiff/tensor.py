@@ -113,12 +113,13 @@ class Tensor:
         self._vjp = None
         self._op = "leaf"
         self._seq = next(_sequence)
-        if source is not None and MODE.tape is not None:
+        tape = MODE.tape  # read once: another thread's recording may end meanwhile
+        if source is not None and tape is not None:
             # a copy of a traced tensor (of a comparison, say) must be read again by a replay
             if data.dtype == source.data.dtype:
-                MODE.tape.record(_detach_kernel, (source,), (), self)
+                tape.record(_detach_kernel, (source,), (), self)
             else:
-                MODE.tape.record(_ops_math._astype_kernel, (source,), (data.dtype,), self)
+                tape.record(_ops_math._astype_kernel, (source,), (data.dtype,), self)
 
     # -- description -------------------------------------------------------------------
     @property
