@@ -166,6 +166,8 @@ def test_scaler_misuse_errors(cls):
         fitted.transform(np.zeros((2, 4), np.uint8))
     with pytest.raises(ValueError, match="state expects keys"):
         cls().load_state_dict({"scale": np.ones(4)})
+    with pytest.raises(ValueError, match=r"state expects keys .*, got \['a', 1\]"):
+        cls().load_state_dict({1: np.ones(4), "a": np.ones(4)})  # sorted() raised TypeError
     keys = list(fitted.state_dict())
     with pytest.raises(ValueError, match="floating arrays of one shape"):
         cls().load_state_dict({keys[0]: np.ones(4), keys[1]: np.ones(3)})

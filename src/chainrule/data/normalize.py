@@ -66,7 +66,7 @@ class _Scaler:
         if set(state) != set(self._state_keys):
             raise ValueError(
                 f"{type(self).__name__} state expects keys {sorted(self._state_keys)}, "
-                f"got {sorted(state)}"
+                f"got {sorted(state, key=repr)}"  # by repr: keys of mixed types compare
             )
         arrays = {k: np.array(state[k]) for k in self._state_keys}
         shapes = {a.shape for a in arrays.values()}
