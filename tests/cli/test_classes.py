@@ -128,3 +128,41 @@ def test_the_reports_loss_figure_says_when_the_train_curve_carries_a_penalty(tmp
     assert main([*args, "--set", f"regularization.l2={l2}"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert ("The train curve includes the regularization penalty" in page) == bool(l2)
+
+
+def test_evaluate_rebuilds_the_label_smoothing_the_model_was_trained_with(
+    capsys, monkeypatch, tmp_path
+):
+    """metrics.json (and info) gave the smoothed test loss, evaluate the unsmoothed one."""
+    from chainrule.cli import train
+
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    out = tmp_path / "run"
+    sets = ["loss.label_smoothing=0.2", "train.epochs=2", f"output.dir={out}"]
+    assert main(["train", MOONS, *[a for s in sets for a in ("--set", s)], "--no-report"]) == 0
+    capsys.readouterr()
+    test = json.loads((out / "metrics.json").read_text())["test"]
+    assert main(["evaluate", str(out / "model.safetensors"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["loss"] == pytest.approx(test["loss"], rel=1e-6)
+    assert result["accuracy"] == test["accuracy"]
+    assert main(["evaluate", str(out / "model.safetensors")]) == 0
+    out_text = capsys.readouterr().out
+    assert "loss function: cross_entropy (label smoothing 0.2)" in out_text
+    assert f"loss: {test['loss']:.6g}\n" in out_text
+
+
+def test_evaluate_json_is_standard_json_for_a_non_finite_loss(capsys, tmp_path):
+    """json.dumps printed Infinity, which JSON parsers other than Python's refuse."""
+    model = _identity_head(tmp_path / "m.safetensors", 1, {"loss": "mse"})
+    X = np.array([[1e30, 0.0], [0.2, 0.0]], np.float32)
+    np.savez(tmp_path / "d.npz", X=X, y=np.array([0, 1]))
+    with pytest.warns(RuntimeWarning, match="overflow"):  # the square of 1e30 in float32
+        assert main(["evaluate", str(model), "--data", str(tmp_path / "d.npz"), "--json"]) == 0
+    text = capsys.readouterr().out
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    result = json.loads(text, parse_constant=refuse)
+    assert result["loss"] == {"__float__": "inf"} and result["n"] == 2

@@ -93,6 +93,17 @@ def test_bad_configs_name_the_key_and_the_expected_type(sections, expected):
             {"schedule": {"name": "cosine", "params": {"unit": "epoch"}}},
             "schedule.params: a cosine schedule without a duration runs over the run's steps",
         ),
+        (
+            {"optimizer": {"params": {"beta_1": 0.9}}},
+            "unknown key optimizer.params.beta_1 for optimizer.name = 'adam'; "
+            "did you mean 'optimizer.params.beta1'?",
+        ),
+        (
+            {"optimizer": {"name": "sgd", "params": {"beta": 0.9}}},
+            "unknown key optimizer.params.beta for optimizer.name = 'sgd'; "
+            "valid: optimizer.params.momentum, "
+            "optimizer.params.nesterov, optimizer.params.clip_value, optimizer.params.nonfinite",
+        ),
     ],
 )
 def test_keys_that_training_would_refuse_or_override_are_config_errors(sections, expected):
@@ -347,3 +358,10 @@ def test_packaged_configs_pass_validation(name):
 
     config, stem = load_config(str(packaged_config(name)), [])
     assert stem == name.removesuffix(".toml") and config["model"]["sizes"]
+
+
+def test_a_config_with_a_utf8_byte_order_mark_reads(tmp_path):
+    """As Windows Notepad saves "UTF-8 with BOM": it was invalid TOML at line 1, column 1."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[data]\nname = "moons"\n')
+    assert cfg.read(path) == {"data": {"name": "moons"}}

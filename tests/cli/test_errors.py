@@ -1,12 +1,14 @@
 """Exit statuses: 2 for usage and config errors (with the promised messages), 1 at run time."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from chainrule.cli import main
+from chainrule.train import CheckpointDir
 
 MOONS = "configs/moons.toml"
 
@@ -140,8 +142,17 @@ def no_data(monkeypatch):
         (["--set", "model.sizes=[100, 10]"], "the data (mnist) has 784, model.sizes[0] is 100"),
         (["--set", "model.output=softmax"], "loss.name = 'cross_entropy' expects logits"),
         (["--set", "loss.name=nll"], "loss.name = 'nll' expects log-probabilities"),
-        (["--set", "optimizer.params={bogus = 1}"], "optimizer.params: "),
         (["--set", "schedule.params={bogus = 1}"], "schedule.params: "),
+        (
+            ["--set", "optimizer.params={beta_1 = 0.9}"],
+            "unknown key optimizer.params.beta_1 for optimizer.name = 'adam'; "
+            "did you mean 'optimizer.params.beta1'?",
+        ),
+        (
+            ["--set", "optimizer.params={params = 1}"],
+            "unknown key optimizer.params.params for optimizer.name = 'adam'; "
+            "valid: optimizer.params.beta1, ",
+        ),
     ],
 )
 def test_bad_values_exit_2_before_any_data_is_loaded(capsys, no_data, args, message):
@@ -274,3 +285,127 @@ def test_metrics_are_written_before_the_report(capsys, monkeypatch, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == 1 and "accuracy" in metrics["test"]
     assert f"model: {out / 'model.safetensors'}" in captured.out
+
+
+def test_a_file_named_runs_is_refused_before_any_data_is_loaded(
+    capsys, monkeypatch, no_data, tmp_path
+):
+    """The default run directory's parent: mkdir failed after the data was loaded, exit 1."""
+    moons = str(Path(MOONS).resolve())
+    (tmp_path / "runs").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", moons]) == 2
+    assert (
+        "run directory runs (the default, as output.dir is empty): expected a directory or a "
+        "path where one can be made, but runs exists and is not a directory"
+    ) in capsys.readouterr().err
+    assert (tmp_path / "runs").read_text() == "mine"
+
+
+def test_resume_with_a_config_that_no_longer_fits_the_checkpoint_exits_2_before_the_data(
+    capsys, monkeypatch, tmp_path
+):
+    """It failed inside fit, after the data was loaded, with an untyped ValueError."""
+    from chainrule.cli import datasets, train
+
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    run = tmp_path / "run"
+    args = ["--set", "train.epochs=1", "--set", f"output.dir={run}", "--no-report", "-q"]
+    assert main(["train", MOONS, *args]) == 0
+    config = (run / "config.toml").read_text()
+    checkpoint = CheckpointDir(run / "checkpoints").files()[-1].name
+
+    def load(*args, **kwargs):
+        raise AssertionError("the data was loaded before the config was refused")
+
+    monkeypatch.setattr(datasets, "load", load)
+    for old, new, names in [
+        ("sizes = [2, 16, 16, 2]", "sizes = [2, 8, 2]", "layers.2.weight"),
+        ('name = "adam"', 'name = "sgd"', "expected a SGD checkpoint, got 'Adam'"),
+        ("batch_size = 32", "batch_size = 16", "train.batch_size = 16, the run's was 32"),
+    ]:
+        assert old in config
+        (run / "config.toml").write_text(config.replace(old, new))
+        assert main(["train", "--resume", str(run), "--no-report", "-q"]) == 2
+        err = capsys.readouterr().err
+        assert f"--resume {run}: {run / 'config.toml'} no longer fits {checkpoint}" in err
+        assert names in err
+
+
+def test_config_errors_say_where_the_value_came_from(capsys, no_data, tmp_path):
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[data]\nname = "moons"\n[model]\nsizes = [2, 8, 2]\n[train]\nepochs = "5"\n')
+    assert main(["train", str(exp), "--set", "train.batch_size=16"]) == 2
+    expected = f"{exp}: train.epochs: expected an integer, got string '5'"
+    assert f"chainrule: error: {expected}\n" == capsys.readouterr().err
+    assert main(["train", MOONS, "--set", 'train.epochs="5"']) == 2
+    expected = "--set 'train.epochs=\"5\"': train.epochs: expected an integer, got string '5'"
+    assert f"chainrule: error: {expected}\n" == capsys.readouterr().err
+    assert main(["train", MOONS, "--set", "trian.epochs=5"]) == 2
+    assert "error: --set 'trian.epochs=5': unknown section [trian]" in capsys.readouterr().err
+    # a check of several keys names the file and the overrides it was given with
+    assert (
+        main(["train", str(exp), "--set", "model.sizes=[3, 8, 2]", "--set", "train.epochs=5"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert f"error: {exp} with --set 'model.sizes=[3, 8, 2]' --set 'train.epochs=5': " in err
+    assert "model.sizes[0] is 3" in err
+
+
+@pytest.mark.parametrize("name", ["nielsen-ch1.toml", "moons.toml"])
+def test_a_packaged_config_is_found_by_its_name_outside_a_checkout(monkeypatch, tmp_path, name):
+    """docs/cli.md's typical session named configs/nielsen-ch1.toml, in a checkout only."""
+    from chainrule.cli.train import load_config, packaged_config
+
+    monkeypatch.chdir(tmp_path)
+    config, stem = load_config(name, [])
+    assert stem == name.removesuffix(".toml")
+    assert config == load_config(str(packaged_config(name)), [])[0]
+
+
+def test_a_missing_config_names_the_packaged_ones(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "nielsen-ch2.toml"]) == 2
+    assert (
+        "config file not found: nielsen-ch2.toml (the packaged configs, by name: mnist.toml, "
+        "moons.toml, nielsen-ch1.toml, nielsen-ch3.toml)"
+    ) in capsys.readouterr().err
+    (tmp_path / "moons.toml").write_text("[data]\nnoize = 1\n")  # a file of that name wins
+    assert main(["train", "moons.toml"]) == 2
+    assert "moons.toml: unknown key data.noize" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_on_stdout_ends_quietly(tmp_path):
+    """``chainrule predict ... | head -1`` exited 1 with a BrokenPipeError line."""
+    import subprocess
+
+    import numpy as np
+
+    import chainrule as cr
+    from chainrule import nn
+
+    model = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors")
+    np.save(tmp_path / "x.npy", np.zeros((50_000, 2), np.float32))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as usual
+    with subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "predict", str(model), str(tmp_path / "x.npy")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdout.readline() == b"index,prediction,p_0,p_1\n"
+        proc.stdout.close()  # as head does once it has its lines
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=600) == 141 and err == ""
+
+
+def test_a_broken_pipe_other_than_stdout_is_a_runtime_failure(capfd, monkeypatch, tmp_path):
+    """Only standard output's closed pipe ends quietly: a peer's or a socket's is reported."""
+    from chainrule.cli import commands
+
+    def info(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(commands, "info", info)
+    assert main(["info", str(tmp_path / "m.safetensors")]) == 1
+    assert "chainrule: BrokenPipeError: [Errno 32] Broken pipe" in capfd.readouterr().err

@@ -68,3 +68,15 @@ def test_fetch_help_names_the_cache_it_defaults_to(capsys):
         "default: $CHAINRULE_CACHE_DIR, else $XDG_CACHE_HOME/chainrule, else ~/.cache/chainrule"
         in help_text
     )
+
+
+def test_info_on_a_directory_says_so_and_names_the_model_file_in_it(capsys, tmp_path):
+    """It said "model file not found" of a run directory that exists."""
+    assert main(["info", str(tmp_path)]) == 2
+    assert f"model file {tmp_path}: expected a file, got a directory\n" in capsys.readouterr().err
+    cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "model.safetensors")
+    assert main(["info", str(tmp_path)]) == 2
+    expected = (
+        f"expected a file, got a directory; the model file in it: {tmp_path / 'model.safetensors'}"
+    )
+    assert expected in capsys.readouterr().err

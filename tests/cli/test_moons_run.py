@@ -118,3 +118,38 @@ def test_resume_continues_a_run(cli, run_dir, tmp_path, older):
     assert proc.returncode == 0, proc.stderr
     history = list(csv.DictReader(io.StringIO((copy / "history.csv").read_text())))
     assert len(history) == 9
+
+
+def test_two_runs_with_the_same_seed_are_identical_but_for_their_times(monkeypatch, tmp_path):
+    from chainrule.cli import main, train
+    from chainrule.io import load_bundle
+
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    moons = str(_root() / "configs" / "moons.toml")
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for out in runs:
+        sets = ["train.epochs=2", "train.seed=7", "model.dropout=0.9", f"output.dir={out}"]
+        assert (
+            main(["train", moons, *[a for s in sets for a in ("--set", s)], "--no-report", "-q"])
+            == 0
+        )
+    a, b = (load_bundle(out / "model.safetensors") for out in runs)
+    weights = [dict(bundle.model.state_dict()) for bundle in (a, b)]
+    assert list(weights[0]) == list(weights[1]) and len(weights[0]) == 6
+    for name, array in weights[0].items():
+        assert np.array_equal(array, weights[1][name]), name
+    for name, array in a.scaler.state_dict().items():
+        assert np.array_equal(array, b.scaler.state_dict()[name]), name
+    assert a.metadata["metrics"] == b.metadata["metrics"]
+    histories = [
+        list(csv.DictReader(io.StringIO((out / "history.csv").read_text()))) for out in runs
+    ]
+    assert len(histories[0]) == 2 and "time" in histories[0][0]
+    for row_a, row_b in zip(*histories, strict=True):
+        assert {k: v for k, v in row_a.items() if k != "time"} == {
+            k: v for k, v in row_b.items() if k != "time"
+        }
+    metrics = [json.loads((out / "metrics.json").read_text()) for out in runs]
+    assert [{k: v for k, v in m.items() if k != "time"} for m in metrics] == [
+        {k: v for k, v in metrics[0].items() if k != "time"}
+    ] * 2

@@ -17,7 +17,7 @@ def model_and_input(tmp_path):
     return model, tmp_path / "x.npy"
 
 
-def test_output_into_a_missing_directory_exits_2_before_predicting(
+def test_an_output_that_cannot_be_a_file_exits_2_before_predicting(
     capsys, monkeypatch, model_and_input, tmp_path
 ):
     from chainrule.cli import commands
@@ -27,12 +27,38 @@ def test_output_into_a_missing_directory_exits_2_before_predicting(
 
     monkeypatch.setattr(commands, "load_model", load_model)
     model, x = model_and_input
-    out = tmp_path / "missing" / "pred.csv"
-    assert main(["predict", str(model), str(x), "-o", str(out)]) == 2
-    assert f"{tmp_path / 'missing'} does not exist" in capsys.readouterr().err
-    assert not (tmp_path / "missing").exists()
+    (tmp_path / "notes").write_text("mine")
+    assert main(["predict", str(model), str(x), "-o", str(tmp_path / "notes" / "p.csv")]) == 2
+    expected = f"--output {tmp_path / 'notes' / 'p.csv'}: expected a file path, but "
+    assert expected + f"{tmp_path / 'notes'} is a file" in capsys.readouterr().err
     assert main(["predict", str(model), str(x), "-o", str(tmp_path)]) == 2
-    assert "expected a file path, got a directory" in capsys.readouterr().err
+    expected = f"--output {tmp_path}: expected a file path, but {tmp_path} is a directory"
+    assert expected in capsys.readouterr().err
+
+
+def test_output_into_missing_folders_makes_them_as_bench_json_does(model_and_input, tmp_path):
+    """predict -o refused a missing folder that bench --json (and atomic_write) makes."""
+    model, x = model_and_input
+    out = tmp_path / "a" / "missing" / "p.csv"
+    assert main(["predict", str(model), str(x), "-o", str(out), "-q"]) == 0
+    assert out.read_text().startswith("index,prediction,p_a,p_b\n")
+
+
+def test_evaluate_on_mnist_test_checks_the_models_width_before_loading_mnist(
+    capsys, monkeypatch, model_and_input
+):
+    import chainrule.data
+
+    def load_mnist(*args, **kwargs):
+        raise AssertionError("MNIST was loaded for a model that cannot take it")
+
+    monkeypatch.setattr(chainrule.data, "load_mnist", load_mnist)
+    model, _ = model_and_input
+    assert main(["evaluate", str(model), "--data", "mnist-test"]) == 2
+    assert (
+        "MNIST test (10,000): the model expects 2 features per sample, the input has 784"
+        in capsys.readouterr().err
+    )
 
 
 def test_output_replaces_an_existing_file_whole(model_and_input, tmp_path):
@@ -204,6 +230,15 @@ def test_labels_that_are_not_classes_are_refused(
     assert f"{name}: expected class labels, whole numbers from 0 to 1, {message}" in err
 
 
+def test_an_npz_without_x_and_y_is_not_called_damaged(capsys, model_and_input, tmp_path):
+    model, _ = model_and_input
+    np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)))
+    assert main(["evaluate", str(model), "--data", str(tmp_path / "d.npz")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path / 'd.npz'}: expected arrays named X and y, found ['X']\n" in err
+    assert "damaged" not in err
+
+
 def test_one_label_per_sample(capsys, model_and_input, tmp_path):
     model, _ = model_and_input
     np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)), y=np.array([0, 1]))
@@ -228,6 +263,13 @@ def _object_npz(path):
         ),
         ("evaluate", "in.npz", _object_npz, "holds Python objects"),
         ("predict", "in.npy", lambda p: p.write_bytes(b"\x93NUMPY\x01\x00zz"), "a damaged .npy"),
+        ("predict", "in-idx3-ubyte", lambda p: p.write_text("junkjunkjunk"), "bad magic number"),
+        (
+            "predict",
+            "in-idx3-ubyte.gz",
+            lambda p: p.write_bytes(b"\x1f\x8b\x08junk"),
+            "corrupt gzip",
+        ),
     ],
 )
 def test_a_file_numpy_cannot_read_without_pickle_is_a_usage_error(

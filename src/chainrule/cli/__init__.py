@@ -1,19 +1,24 @@
 """The ``chainrule`` command: train, evaluate, predict, info, data, lab, bench.
 
 Exit statuses: 0 success; 2 usage and config errors (the message names the key, the
-expected type and, for a misspelt key, the closest valid one); 1 runtime failures, with a
-one-line cause (the traceback only with ``--debug``); 130 when interrupted (Ctrl-C).
+expected type and, for a misspelt key, the closest valid one, and where the value came
+from: the config file or ``--set``); 1 runtime failures, with a one-line cause (the
+traceback only with ``--debug``); 130 when interrupted (Ctrl-C); 141 (128 + SIGPIPE, as a
+Unix tool killed by it) without a word when the reader of standard output closed it
+(``chainrule predict MODEL INPUT | head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sys
 
 from chainrule.cli import bench, commands, lab, train
 from chainrule.cli.errors import ConfigError
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,13 +71,28 @@ def _add_common_options(subparsers) -> None:
             _add_common_options(action)
 
 
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll's POLLERR on its
+    file descriptor): a ``BrokenPipeError`` then is standard output's, not another pipe's
+    or socket's. False where that cannot be told (no file descriptor, no ``poll``)."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # a closed pipe raises here, not at exit (as an "ignored" error)
+        return status
     except ConfigError as exc:
         if debug:
             raise
@@ -82,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chainrule: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if isinstance(exc, BrokenPipeError) and _reader_gone():
+            # as the Python docs' note on SIGPIPE says: stdout to devnull, so that the
+            # flush at exit fails no more, and end without a word
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return EXIT_BROKEN_PIPE
         if debug:
             raise
         cause = str(exc).splitlines()[0] if str(exc) else ""

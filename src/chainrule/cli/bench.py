@@ -10,8 +10,7 @@ missing one is reported as missing.
 from __future__ import annotations
 
 from chainrule.bench import options, threads
-from chainrule.cli.errors import UsageError
-from chainrule.files import file_blocker
+from chainrule.cli.errors import UsageError, output_file
 
 
 def add_parser(subparsers) -> None:
@@ -33,9 +32,8 @@ def run(args) -> int:
         options.check(args)
     except ValueError as exc:
         raise UsageError(f"bench: {exc}") from None
-    blocked = None if args.json is None else file_blocker(args.json)
-    if blocked is not None:
-        raise UsageError(f"bench: --json expected a file path, but {blocked}; nothing was measured")
+    if args.json is not None:
+        output_file("bench: --json", args.json, "; nothing was measured")
     if args.to_accuracy is not None:
         from chainrule.bench.accuracy.recipe import resolve
 

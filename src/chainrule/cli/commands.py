@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.cli import config as cfg
-from chainrule.cli.errors import UsageError
+from chainrule.cli.errors import UsageError, output_file
 
 
 def add_parsers(subparsers) -> None:
@@ -74,30 +73,23 @@ def add_parsers(subparsers) -> None:
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _existing(path: str, what: str) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"{what} not found: {path}")
-    return p
-
-
-def _output_file(path: str) -> Path:
-    """``-o`` checked before any work: a file path in an existing directory."""
+def _existing(path: str, what: str, name_inside: str | None = None) -> Path:
+    """``path``, a file that exists; else ``UsageError`` saying it is missing or a
+    directory (naming the file ``name_inside`` it where that exists)."""
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"--output {path}: expected a file path, got a directory")
-    if not p.parent.is_dir():
-        raise UsageError(
-            f"--output {path}: expected a file in an existing directory, but {p.parent} "
-            f"{'is not a directory' if p.parent.exists() else 'does not exist'}"
-        )
+        inside = p / name_inside if name_inside else None
+        hint = f"; the {what} in it: {inside}" if inside is not None and inside.is_file() else ""
+        raise UsageError(f"{what} {path}: expected a file, got a directory{hint}")
+    if not p.is_file():
+        raise UsageError(f"{what} not found: {path}")
     return p
 
 
 def load_model(path: str):
     from chainrule.io import load_bundle
 
-    return load_bundle(_existing(path, "model file"))
+    return load_bundle(_existing(path, "model file", "model.safetensors"))
 
 
 #: The output layer a model's last layer makes (anything else leaves logits or scores).
@@ -113,14 +105,15 @@ class ModelIO:
     """What predict and evaluate need of a saved model, whatever its architecture: the
     input width and dtype (its first ``Linear``), the output width (its last ``Linear``;
     no later layer changes it), the output layer, the loss it was trained with (saved by
-    ``chainrule train``; else the usual one for its output layer) and so whether its
-    outputs are logits."""
+    ``chainrule train``, with the label smoothing of its saved config; else the usual one
+    for its output layer, unsmoothed) and so whether its outputs are logits."""
 
     in_features: int
     out_features: int
     dtype: np.dtype
     output: str
     loss: str
+    label_smoothing: float
     from_logits: bool
 
     @classmethod
@@ -140,13 +133,30 @@ class ModelIO:
         loss = bundle.metadata.get("loss")
         if not (isinstance(loss, str) and loss in cfg.LOSS_INPUTS):
             loss = "bce_with_logits" if (output, n_out) == ("linear", 1) else _USUAL_LOSS[output]
+        config = _training_config(bundle.metadata)
+        smoothing = 0.0
+        if config is not None and config["loss"]["name"] == loss:
+            smoothing = config["loss"]["label_smoothing"]
         return cls(
             linears[0].in_features,
             n_out,
             linears[0].dtype,
             output,
             loss,
+            smoothing,
             cfg.outputs_are_logits(loss, output),
+        )
+
+    def loss_function(self):
+        """The loss as training defined it (see :func:`chainrule.cli.train.loss_function`)."""
+        from chainrule.cli.train import loss_function
+
+        return loss_function(self.loss, self.label_smoothing)
+
+    def loss_name(self) -> str:
+        """The loss as messages name it: ``cross_entropy (label smoothing 0.1)``."""
+        return self.loss + (
+            f" (label smoothing {self.label_smoothing:g})" if self.label_smoothing else ""
         )
 
 
@@ -159,9 +169,12 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
     if path.suffix.lower() == ".csv":
         return _read_csv(path)
     if "idx" in suffixes or "ubyte" in path.name:
-        from chainrule.data import read_idx
+        from chainrule.data import IDXFormatError, read_idx
 
-        return read_idx(path), None
+        try:
+            return read_idx(path), None
+        except IDXFormatError as exc:  # its message starts with the path
+            raise UsageError(str(exc)) from None
     raise UsageError(f"{path}: unknown input format; expected .npy, .csv or an IDX file")
 
 
@@ -193,6 +206,8 @@ def _numpy_file(path: Path, take):
         return take(np.load(path, allow_pickle=False))
     except (zipfile.BadZipFile, EOFError) as exc:  # a truncated or corrupt archive
         raise UsageError(f"{path}: a damaged {suffix} file ({exc})") from None
+    except UsageError:  # take's own refusal (a ValueError too): the file is not damaged
+        raise
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise UsageError(
@@ -251,6 +266,14 @@ def _where(i: int, lines: list[int] | None, column: int | None = None) -> str:
     return f"row {i}" + ("" if column is None else f", column {column}")
 
 
+def _check_width(model: ModelIO, n_features: int, source: str) -> None:
+    if n_features != model.in_features:
+        raise UsageError(
+            f"{source}: the model expects {model.in_features} features per sample, the input "
+            f"has {n_features}"
+        )
+
+
 def prepare(model: ModelIO, scaler, X, source: str, lines=None) -> np.ndarray:
     """Flatten samples, check them (numbers, at least one sample, the model's feature
     count, finite in the model's dtype), cast to that dtype, apply the saved scaler."""
@@ -260,11 +283,7 @@ def prepare(model: ModelIO, scaler, X, source: str, lines=None) -> np.ndarray:
     if X.size == 0:
         raise UsageError(f"{source}: expected at least one sample, got an empty array {X.shape}")
     X = X.reshape(1, -1) if X.ndim <= 1 else X.reshape(X.shape[0], -1)
-    if X.shape[1] != model.in_features:
-        raise UsageError(
-            f"{source}: the model expects {model.in_features} features per sample, the input "
-            f"has {X.shape[1]}"
-        )
+    _check_width(model, X.shape[1], source)
     with np.errstate(over="ignore"):  # values beyond the dtype's range are refused below
         cast = X.astype(model.dtype, copy=False)
     bad = ~np.isfinite(cast)
@@ -380,7 +399,8 @@ def _run_test_set(bundle):
 
 # -- commands -------------------------------------------------------------------------------
 def evaluate(args) -> int:
-    from chainrule.cli.datasets import targets
+    from chainrule.cli.datasets import SHAPES, targets
+    from chainrule.files import json_text
     from chainrule.train import evaluate as evaluate_model
 
     bundle = load_model(args.model)
@@ -391,7 +411,9 @@ def evaluate(args) -> int:
     elif args.data == "mnist-test":
         from chainrule.data import load_mnist
 
-        (X, y), source = load_mnist("test", progress=not args.quiet), "MNIST test (10,000)"
+        source = "MNIST test (10,000)"
+        _check_width(model, SHAPES["mnist"][0], source)  # before MNIST is fetched
+        X, y = load_mnist("test", progress=not args.quiet)
     else:
         X, y, lines = _labelled_file(_existing(args.data, "data file"))
         source = args.data
@@ -399,16 +421,16 @@ def evaluate(args) -> int:
     y = _class_labels(y, max(model.out_features, 2), len(X), source, lines)
     results = evaluate_model(
         bundle.model,
-        model.loss,
+        model.loss_function(),
         X,
         targets(y, model.loss, model.out_features),
         from_logits=model.from_logits,
     )
     results["n"] = len(y)
-    if args.json:
-        print(json.dumps(results, indent=2))
+    if args.json:  # standard JSON: a non-finite loss as {"__float__": "inf"}, as metrics.json
+        print(json_text(results, indent=2))
     else:
-        print(f"data: {source}, {len(y)} samples; loss function: {model.loss}")
+        print(f"data: {source}, {len(y)} samples; loss function: {model.loss_name()}")
         for k, v in results.items():
             print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
     return 0
@@ -420,7 +442,7 @@ def predict(args) -> int:
     from chainrule.io import labels_problem
     from chainrule.train import predict as predict_model
 
-    output = _output_file(args.output) if args.output else None
+    output = output_file("--output", args.output) if args.output else None
     bundle = load_model(args.model)
     problem = labels_problem(bundle.labels, bundle.model)
     if problem:

@@ -8,7 +8,9 @@ expected type and, for a misspelt key, the closest valid one.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import inspect
 import math
 import re
 import sys
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chainrule import optim
 from chainrule.cli import datasets
 from chainrule.init import INITIALIZERS, check_spec, initialize
 from chainrule.nn import ACTIVATIONS
@@ -27,7 +30,16 @@ else:  # pragma: no cover - Python 3.10 only
 
 DATASETS = tuple(datasets.SHAPES)
 NORMALIZATIONS = ("standardize", "minmax", "none")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
+OPTIMIZER_CLASSES = {
+    "sgd": optim.SGD,
+    "momentum": optim.Momentum,
+    "rmsprop": optim.RMSprop,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+}
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
+#: The optimizer arguments the config sets by keys of their own, not in optimizer.params.
+_OWN_OPTIMIZER_KEYS = ("lr", "clip_norm", "weight_decay")
 OUTPUTS = ("linear", "sigmoid", "softmax", "log_softmax")
 MNIST_SPLIT = (55_000 / 60_000, 5_000 / 60_000)  # the default MNIST [train, dev]
 # The keys of every epoch's logs that early stopping can watch: a run always has dev data
@@ -60,7 +72,13 @@ SCHEDULES = (
 
 
 class ConfigError(ValueError):
-    """A config (or a ``--set`` override) that does not fit the schema; exit status 2."""
+    """A config (or a ``--set`` override) that does not fit the schema; exit status 2.
+
+    ``key`` is the one ``section.key`` (or ``section``) of the document the error is
+    about, which :func:`resolve` sets so that its caller can say where that value came
+    from; None for a check of several keys together."""
+
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,21 +314,35 @@ def resolve(document: dict, *, strict: bool = True) -> dict:
     written before those checks existed must go on."""
     config = defaults()
     for section, body in document.items():
-        if section not in SCHEMA:
-            raise ConfigError(f"unknown section [{section}]" + _closest(section, SCHEMA))
-        if not isinstance(body, dict):
-            raise ConfigError(f"{section}: expected a table [{section}], got {_type_name(body)}")
+        with _about(section):
+            if section not in SCHEMA:
+                raise ConfigError(f"unknown section [{section}]" + _closest(section, SCHEMA))
+            if not isinstance(body, dict):
+                raise ConfigError(
+                    f"{section}: expected a table [{section}], got {_type_name(body)}"
+                )
         for name, value in body.items():
             keys = SCHEMA[section]
-            if name not in keys:
-                raise ConfigError(
-                    f"unknown key {section}.{name}" + _closest(name, keys, f"{section}.")
-                )
-            config[section][name] = _coerce(f"{section}.{name}", keys[name], value)
+            with _about(f"{section}.{name}"):
+                if name not in keys:
+                    raise ConfigError(
+                        f"unknown key {section}.{name}" + _closest(name, keys, f"{section}.")
+                    )
+                config[section][name] = _coerce(f"{section}.{name}", keys[name], value)
     if config["data"]["name"] == "mnist" and "split" not in document.get("data", {}):
         config["data"]["split"] = list(MNIST_SPLIT)
     _check_whole(config, strict)
     return config
+
+
+@contextlib.contextmanager
+def _about(key: str):
+    """Mark a :class:`ConfigError` raised inside as one about ``key`` of the document."""
+    try:
+        yield
+    except ConfigError as exc:
+        exc.key = key
+        raise
 
 
 def _check_whole(config: dict, strict: bool) -> None:
@@ -331,12 +363,8 @@ def _check_whole(config: dict, strict: bool) -> None:
             f"optimizer.weight_decay: only adamw has decoupled weight decay, got "
             f"optimizer.name = {opt['name']!r} (use regularization.l2 for an L2 term)"
         )
-    for own in ("lr", "clip_norm", "weight_decay"):
-        if own in opt["params"]:
-            raise ConfigError(
-                f"optimizer.params: {own} is a key of its own; set optimizer.{own} instead "
-                f"(got params.{own} = {opt['params'][own]!r})"
-            )
+    with _about("optimizer.params"):
+        _check_optimizer_params(opt["name"], opt["params"])
     schedule = config["schedule"]
     params = schedule["params"]
     if schedule["name"] == "cosine" and "unit" in params and "duration" not in params:
@@ -347,6 +375,25 @@ def _check_whole(config: dict, strict: bool) -> None:
     _check_batch_norm(config)
     if strict:
         _check_unused(config)
+
+
+def _check_optimizer_params(name: str, params: dict) -> None:
+    """Every key of ``optimizer.params`` an argument of the optimizer ``name`` other than
+    those the config sets by keys of their own (``optimizer.lr``, ...)."""
+    for own in _OWN_OPTIMIZER_KEYS:
+        if own in params:
+            raise ConfigError(
+                f"optimizer.params: {own} is a key of its own; set optimizer.{own} instead "
+                f"(got params.{own} = {params[own]!r})"
+            )
+    arguments = inspect.signature(OPTIMIZER_CLASSES[name]).parameters
+    valid = [a for a in arguments if a not in ("params", *_OWN_OPTIMIZER_KEYS)]
+    for key in params:
+        if key not in valid:
+            raise ConfigError(
+                f"unknown key optimizer.params.{key} for optimizer.name = {name!r}"
+                + _closest(key, valid, "optimizer.params.")
+            )
 
 
 def _check_batch_norm(config: dict) -> None:
@@ -450,10 +497,10 @@ def _check_unused(config: dict) -> None:
 
 # -- reading --------------------------------------------------------------------------------
 def read(path: Path) -> dict:
-    """Parse a TOML file; :class:`ConfigError` for a missing, unreadable or non-UTF-8 file
-    or bad TOML."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
+    """Parse a TOML file (UTF-8, after a byte-order mark if it has one); :class:`ConfigError`
+    for a missing, unreadable or non-UTF-8 file or bad TOML."""
+    try:  # utf-8-sig: skips a byte-order mark, as Windows Notepad may write one
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
@@ -469,9 +516,10 @@ def read(path: Path) -> dict:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def apply_override(document: dict, assignment: str) -> None:
-    """Apply one ``section.key=value`` override; the value is parsed as a TOML value and
-    taken as a plain string when it is not one (``data.name=moons``)."""
+def apply_override(document: dict, assignment: str) -> str:
+    """Apply one ``section.key=value`` override and return its ``section.key``; the value is
+    parsed as a TOML value and taken as a plain string when it is not one
+    (``data.name=moons``)."""
     match = re.fullmatch(r"\s*([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\s*=(.*)", assignment, re.S)
     if not match:
         raise ConfigError(
@@ -486,6 +534,7 @@ def apply_override(document: dict, assignment: str) -> None:
     if not isinstance(document[section], dict):
         raise ConfigError(f"--set {assignment!r}: {section} is not a table")
     document[section][name] = value
+    return f"{section}.{name}"
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -1,11 +1,24 @@
 """Errors the CLI turns into exit statuses."""
 
+from pathlib import Path
+
 from chainrule.cli.config import ConfigError
+from chainrule.files import file_blocker
 
 
 class UsageError(ConfigError):
     """A usage or input problem found before work is done (bad argument, missing file,
     wrong feature count); exit status 2."""
+
+
+def output_file(what: str, path: str, after: str = "") -> Path:
+    """``path`` for a file a command will write (atomically, making missing folders),
+    checked before any work: ``UsageError("<what> <path>: expected a file path, but
+    <why><after>")`` where :func:`chainrule.files.file_blocker` finds why it cannot be."""
+    blocked = file_blocker(path)
+    if blocked is not None:
+        raise UsageError(f"{what} {path}: expected a file path, but {blocked}{after}")
+    return Path(path)
 
 
 def require_plotting(what: str, otherwise: str = "") -> None:
@@ -19,4 +32,4 @@ def require_plotting(what: str, otherwise: str = "") -> None:
         raise UsageError(f"{what} ({exc}){otherwise}") from None
 
 
-__all__ = ["ConfigError", "UsageError", "require_plotting"]
+__all__ = ["ConfigError", "UsageError", "output_file", "require_plotting"]

@@ -28,19 +28,20 @@ from chainrule.train import (
     TrainingInterrupted,
 )
 
-OPTIMIZERS = {
-    "sgd": optim.SGD,
-    "momentum": optim.Momentum,
-    "rmsprop": optim.RMSprop,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-}
 DEFAULT_CONFIG = "mnist.toml"
+RUNS = Path("runs")  # where a run goes when output.dir is empty
 
 
 def packaged_config(name: str) -> Path:
     """Path of a config shipped in ``chainrule/configs``."""
     return Path(str(resources.files("chainrule") / "configs" / name))
+
+
+def packaged_configs() -> list[str]:
+    """The names of the configs shipped in ``chainrule/configs``, sorted."""
+    return sorted(
+        p.name for p in Path(str(resources.files("chainrule") / "configs")).glob("*.toml")
+    )
 
 
 def add_parser(subparsers) -> None:
@@ -53,7 +54,13 @@ def add_parser(subparsers) -> None:
         epilog="config keys (section.key = default  type: meaning):\n" + cfg.schema_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("config", nargs="?", help="TOML config file (default: packaged mnist.toml)")
+    p.add_argument(
+        "config",
+        nargs="?",
+        help="TOML config file, or the name of a packaged one ("
+        + ", ".join(packaged_configs())
+        + "); default: mnist.toml",
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -71,14 +78,51 @@ def add_parser(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
+def config_source(path: str | None) -> tuple[Path, str]:
+    """The config file ``path`` names, and how to name it in messages: the file itself
+    when it exists; else, for the name of a packaged config (``nielsen-ch1.toml``), that
+    config, so that one is named alike in a checkout and outside it; with no ``path``, the
+    packaged ``mnist.toml``. ``ConfigError`` for a missing file, listing the packaged
+    configs."""
+    if not path:
+        return packaged_config(DEFAULT_CONFIG), f"the packaged {DEFAULT_CONFIG}"
+    if Path(path).exists():
+        return Path(path), path
+    packaged = packaged_configs()
+    if path in packaged:
+        return packaged_config(path), f"the packaged {path}"
+    raise cfg.ConfigError(
+        f"config file not found: {path} (the packaged configs, by name: {', '.join(packaged)})"
+    )
+
+
 def load_config(path: str | None, overrides: list[str], strict: bool = True) -> tuple[dict, str]:
-    """The resolved config and its stem (for the run directory name); ``strict`` as in
-    :func:`chainrule.cli.config.resolve`."""
-    source = Path(path) if path else packaged_config(DEFAULT_CONFIG)
+    """The resolved config of ``path`` (see :func:`config_source`) with the ``--set``
+    ``overrides``, and its stem (for the run directory name); ``strict`` as in
+    :func:`chainrule.cli.config.resolve`.
+
+    A ``ConfigError`` of the config starts with where the bad value came from: ``--set
+    'KEY=VALUE': `` for a key (or a section) an override set, the file for one the file
+    set, and the file with the overrides for a check of several keys."""
+    source, name = config_source(path)
     document = cfg.read(source)
+    in_file = set(document)
+    set_by = {}  # section.key (and section, when the file has none) -> its last override
     for assignment in overrides:
-        cfg.apply_override(document, assignment)
-    return cfg.resolve(document, strict=strict), source.stem
+        key = cfg.apply_override(document, assignment)
+        set_by[key] = assignment
+        if key.partition(".")[0] not in in_file:
+            set_by.setdefault(key.partition(".")[0], assignment)
+    try:
+        return cfg.resolve(document, strict=strict), source.stem
+    except cfg.ConfigError as exc:
+        if exc.key in set_by:
+            origin = f"--set {set_by[exc.key]!r}"
+        elif exc.key is not None or not overrides:
+            origin = name
+        else:
+            origin = name + " with " + " ".join(f"--set {a!r}" for a in overrides)
+        raise cfg.ConfigError(f"{origin}: {exc}") from None
 
 
 def seeds(seed: int) -> dict[str, int]:
@@ -104,11 +148,17 @@ def build_model(config: dict, model_seed: int) -> nn.MLP:
     )
 
 
-def build_loss(config: dict):
-    name, smoothing = config["loss"]["name"], config["loss"]["label_smoothing"]
-    if smoothing:  # a resolved config has it only with cross_entropy
-        return functools.partial(losses.cross_entropy, label_smoothing=smoothing)
+def loss_function(name: str, label_smoothing: float = 0.0):
+    """The loss ``name``; cross_entropy with its ``label_smoothing`` where that is not 0
+    (only cross_entropy smooths labels: another loss ignores it)."""
+    if label_smoothing and name == "cross_entropy":
+        return functools.partial(losses.cross_entropy, label_smoothing=label_smoothing)
     return losses.get_loss(name)
+
+
+def build_loss(config: dict):
+    """The loss of the config, as :func:`loss_function` makes it."""
+    return loss_function(config["loss"]["name"], config["loss"]["label_smoothing"])
 
 
 def build_schedule(config: dict, n_train: int):
@@ -140,7 +190,7 @@ def build_optimizer(config: dict, model, n_train: int):
         kwargs.setdefault("weight_decay", o["weight_decay"])
     schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
     try:
-        return OPTIMIZERS[o["name"]](model.parameters(), schedule, **kwargs)
+        return cfg.OPTIMIZER_CLASSES[o["name"]](model.parameters(), schedule, **kwargs)
     except TypeError as exc:
         raise UsageError(f"optimizer.params: {exc}") from None
     except ValueError as exc:
@@ -165,8 +215,15 @@ def build_regularization(config: dict):
 
 def _check_output_dir(config: dict) -> None:
     """Refuse an output.dir that is a file or already holds files (a run's results are
-    never written over another's); its nearest existing ancestor must be a directory."""
+    never written over another's); its nearest existing ancestor must be a directory, as
+    must that of ``runs``, where an empty output.dir puts the run."""
     if not config["output"]["dir"]:
+        blocked = directory_blocker(RUNS)
+        if blocked is not None:
+            raise UsageError(
+                f"run directory {RUNS} (the default, as output.dir is empty): {blocked}; "
+                "set output.dir, or run from another directory"
+            )
         return
     path = Path(config["output"]["dir"])
     if path.is_dir() and any(path.iterdir()):
@@ -193,7 +250,7 @@ def _make_run_dir(config: dict, stem: str) -> Path:
         except FileExistsError:
             raise UsageError(f"output.dir: {path} was taken by another run") from None
         return path
-    base = Path("runs") / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    base = RUNS / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
     base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
     while True:
@@ -205,9 +262,10 @@ def _make_run_dir(config: dict, stem: str) -> Path:
             path = base.with_name(f"{base.name}-{n}")
 
 
-def _resume_config(args) -> tuple[dict, Path]:
+def _resume_config(args) -> tuple[dict, Path, dict]:
     """The config of the run directory ``--resume`` names and its newest readable
-    checkpoint, read before any data (``FormatError`` when none is readable)."""
+    checkpoint (path and state), read before any data (``FormatError`` when none is
+    readable)."""
     run_dir = Path(args.resume)
     if not (run_dir / "config.toml").is_file():
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
@@ -215,22 +273,51 @@ def _resume_config(args) -> tuple[dict, Path]:
         raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
     config, _ = load_config(str(run_dir / "config.toml"), [], strict=False)
     try:
-        checkpoint, _ = CheckpointDir(run_dir / "checkpoints").load_latest()
+        checkpoint, state = CheckpointDir(run_dir / "checkpoints").load_latest()
     except FileNotFoundError:
         raise UsageError(
             f"--resume {run_dir}: expected a checkpoint-*.safetensors in "
             f"{run_dir / 'checkpoints'}, found none (the run wrote none: train.checkpoint "
             "= false, or it ended before its first checkpoint)"
         ) from None
-    return config, checkpoint
+    return config, checkpoint, state
+
+
+def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, model, optimizer):
+    """Refuse, before any data, a run whose ``config.toml`` no longer fits its checkpoint
+    (edited since): the run's batches (``train.batch_size`` and the training set's size)
+    must be the checkpoint's, and its model and optimizer states must load into those the
+    config builds (they are loaded: ``fit`` loads them again). A checkpoint without those
+    states is left to ``fit``, which says what it lacks."""
+    where = f"--resume {run_dir}: {Path(run_dir) / 'config.toml'} no longer fits {checkpoint.name}"
+    n_train = datasets.part_sizes(config["data"])[0]
+    for key, value, what in (
+        ("batch_size", config["train"]["batch_size"], "train.batch_size = {}"),
+        ("n_train", n_train, "the [data] section gives {} training examples"),
+    ):
+        saved = state.get(key)
+        if saved is not None and saved != value:
+            raise UsageError(
+                f"{where}: {what.format(value)}, the run's was {saved!r}; undo that edit"
+            )
+    if not (isinstance(state.get("model"), dict) and isinstance(state.get("optimizer"), dict)):
+        return
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(
+            f"{where} (the model and optimizer it builds cannot take the saved ones: {exc}); "
+            "undo the edit of [model] or [optimizer]"
+        ) from None
 
 
 def run(args) -> int:
     start = time.perf_counter()
     if args.resume:
-        config, checkpoint = _resume_config(args)
+        config, checkpoint, state = _resume_config(args)
     else:
-        (config, stem), checkpoint = load_config(args.config, args.overrides), None
+        (config, stem), checkpoint, state = load_config(args.config, args.overrides), None, None
         _check_output_dir(config)
     if not args.no_report:  # the report's figures: refused before training, not after it
         require_plotting("the report needs matplotlib", "; or pass --no-report")
@@ -245,6 +332,8 @@ def run(args) -> int:
     model = build_model(config, seed["model"])
     loss_fn = build_loss(config)
     optimizer = build_optimizer(config, model, datasets.part_sizes(config["data"])[0])
+    if checkpoint is not None:
+        _check_resume(args.resume, config, checkpoint, state, model, optimizer)
     data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
     run_dir = Path(args.resume) if args.resume else _make_run_dir(config, stem)
     atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
