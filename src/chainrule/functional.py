@@ -126,10 +126,12 @@ def batch_norm(
 
     Training: ``x_hat = (x - mu) / sqrt(var + eps)`` with the batch mean ``mu`` and the
     biased batch variance ``var = mean((x - mu)^2)``, computed in two passes (mean first,
-    then the squared deviations) so that data far from zero keeps its precision. If
-    ``running_mean`` / ``running_var`` arrays are given they are updated in place as
-    exponentially weighted averages, the notes' ``v = beta*v + (1-beta)*theta`` with
-    ``beta = momentum``::
+    then the squared deviations) so that data far from zero keeps its precision. The mean
+    is summed in float64; for float32 input it is then rounded to float32, about half an
+    ulp from the exact mean, so a constant float32 feature gives ``x_hat`` exactly 0 and
+    the output exactly ``beta``. If ``running_mean`` / ``running_var`` arrays are given
+    they are updated in place as exponentially weighted averages, the notes'
+    ``v = beta*v + (1-beta)*theta`` with ``beta = momentum``::
 
         running_mean = momentum * running_mean + (1 - momentum) * mu
         running_var  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
@@ -189,7 +191,9 @@ def batch_norm(
             f"got {m}; use eval() mode for single examples"
         )
     xp = array_module(xd)
-    mu = xd.mean(axis=0)
+    # summed in float64: NumPy adds axis 0 row after row, so a float32 sum would drift by
+    # many ulps of the mean, which the second pass cannot take out
+    mu = xd.mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
     xhat = xd - mu
     with xp.errstate(over="ignore"):
         var = xp.square(xhat).mean(axis=0)

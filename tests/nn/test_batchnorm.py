@@ -42,12 +42,32 @@ def test_one_update_follows_the_documented_ewma():
     np.testing.assert_allclose(buffers["running_var"], 0.75 + 0.25 * x.var(axis=0, ddof=1))
 
 
-def test_float32_data_far_from_zero_normalizes_to_unit_std():
+def test_float32_data_far_from_zero_normalizes_to_zero_mean_and_unit_std():
     x = np.random.default_rng(2).normal(1e4, 0.1, (1000, 4)).astype(np.float32)
     out = nn.BatchNorm1d(4)(x).data
     assert out.dtype == np.float32
     std = out.std(axis=0)
     assert np.all((std >= 0.99) & (std <= 1.01)), std
+    # the batch mean, rounded to float32, is about half an ulp of 1e4 (4.9e-4 = 0.0049 std)
+    # of the data's; a float32 mean summed row after row was off by up to 0.04 std
+    mean = out.mean(axis=0, dtype=np.float64)
+    assert np.all(np.abs(mean) < 0.005), mean
+
+
+def test_float32_mean_of_a_large_batch_far_from_zero_stays_precise():
+    x = np.random.default_rng(5).normal(1e4, 1.0, (4096, 3)).astype(np.float32)
+    out = nn.BatchNorm1d(3)(x).data
+    mean = out.mean(axis=0, dtype=np.float64)
+    assert np.all(np.abs(mean) < 1e-3), mean
+
+
+@pytest.mark.parametrize("value", [9876.54, 123.456])
+def test_a_constant_non_integer_feature_gives_exactly_beta(value):
+    x = np.full((128, 2), value, np.float32)
+    x[:, 1] = np.arange(128)
+    gamma, beta = np.array([2.0, 1.0], np.float32), np.array([0.25, 0.0], np.float32)
+    out = F.batch_norm(cr.tensor(x), gamma, beta).data
+    np.testing.assert_array_equal(out[:, 0], np.float32(0.25))
 
 
 def test_eval_mode_uses_the_running_statistics():

@@ -16,9 +16,10 @@ __all__ = ["BatchNorm1d"]
 class BatchNorm1d(Module):
     """Normalize each of ``num_features`` features of an (m, n) batch, then scale and shift.
 
-    Training mode uses the batch mean and the biased batch variance (two-pass, stable for
-    data far from zero) and updates the running estimates as exponentially weighted
-    averages, the notes' ``v = beta v + (1 - beta) theta`` with ``beta = momentum``::
+    Training mode uses the batch mean (summed in float64) and the biased batch variance
+    (two-pass, stable for data far from zero) and updates the running estimates as
+    exponentially weighted averages, the notes' ``v = beta v + (1 - beta) theta`` with
+    ``beta = momentum``::
 
         running_mean = momentum * running_mean + (1 - momentum) * batch_mean
         running_var  = momentum * running_var  + (1 - momentum) * unbiased batch variance
