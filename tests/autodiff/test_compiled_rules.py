@@ -150,3 +150,21 @@ def test_compiled_cross_entropy_gives_a_certain_rows_loss_the_numpy_rules_zero()
         with _rules(numpy_only):
             losses.append(cr.losses.cross_entropy(cr.tensor(logits), [0], reduction="none"))
     assert losses[0].data.tobytes() == losses[1].data.tobytes()  # -0.0 both, not +0.0
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32"])
+def test_integer_linear_relu_wraps_like_the_numpy_rule(dtype):
+    # z + b overflows the dtype: the NumPy rule wraps, then takes the maximum with 0; the
+    # compiled pass (floating data only) would add in int64 and store a negative value
+    info = np.iinfo(dtype)
+    x = np.ones((2, 2), dtype)
+    w = np.array([[info.max // 2 + 1, info.min // 2], [0, 0]], dtype)
+    b = np.array([info.max // 2 + 1, info.min // 2 - 1], dtype)
+    outputs = []
+    for numpy_only in (False, True):
+        with _rules(numpy_only):
+            outputs.append(cr.linear(x, w, b, "relu").data)
+    compiled, reference = outputs
+    assert compiled.dtype == reference.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(compiled, reference)
+    assert (compiled >= 0).all(), compiled

@@ -204,9 +204,17 @@ FUSED_ACTIVATIONS = {
 
 def _compiled_rules(xd, wd, activation):
     """The compiled kernels for ``linear(x, w, b, activation)``, or None: no activation, X
-    not a NumPy matrix, one output unit (NumPy sums db, a contiguous column then, pairwise,
-    not row after row as the compiled pass does), numba missing, or ``numpy_rules()``."""
-    if activation is None or type(xd) is not np.ndarray or xd.ndim != 2 or wd.shape[1] == 1:
+    not a NumPy matrix, integer data (numba adds small integers in int64, where NumPy's
+    ``z + b`` wraps in the dtype), one output unit (NumPy sums db, a contiguous column
+    then, pairwise, not row after row as the compiled pass does), numba missing, or
+    ``numpy_rules()``."""
+    if (
+        activation is None
+        or type(xd) is not np.ndarray
+        or xd.ndim != 2
+        or xd.dtype.kind != "f"
+        or wd.shape[1] == 1
+    ):
         return None
     return engine_kernels()
 
@@ -227,13 +235,14 @@ def linear(x, w, b=None, activation: str | None = None):
     (``TypeError``, as :func:`relu`: NumPy would compute logic). The activation runs in
     place on the matmul output and its derivative is taken from A, so the node keeps one
     array where the composition ``relu(linear(x, w, b))`` keeps two and makes one more
-    pass over memory. With numba installed (the ``fast`` extra), an activation on a batch
-    with a bias runs compiled where that saves work: dZ and db in one pass (all three
-    activations), for relu also bias and activation in one pass, for sigmoid bias and
-    negation in one pass and 1 / (1 + e) in another around NumPy's exp; the same values as
-    the NumPy rule (which :class:`~chainrule.autodiff.mode.numpy_rules` selects). When both
-    dX and dW of a matrix input are needed, the two products run side by side where both
-    are large and OpenBLAS runs on 2 threads (:func:`~chainrule.autodiff.blas.two_products`).
+    pass over memory. With numba installed (the ``fast`` extra), an activation on a
+    floating batch with a bias runs compiled where that saves work: dZ and db in one pass
+    (all three activations), for relu also bias and activation in one pass, for sigmoid
+    bias and negation in one pass and 1 / (1 + e) in another around NumPy's exp; the same
+    values as the NumPy rule (which :class:`~chainrule.autodiff.mode.numpy_rules`
+    selects). When both dX and dW of a matrix input are needed, the two products run side
+    by side where both are large and OpenBLAS runs on 2 threads
+    (:func:`~chainrule.autodiff.blas.two_products`).
     """
     x, w = lift(x), lift(w, x)
     if activation is not None and activation not in FUSED_ACTIVATIONS:
