@@ -46,12 +46,15 @@ def _tanh_vjp(g, a):
 
 
 def sigmoid_array(x, out=None):
-    """Logistic function 1 / (1 + exp(-x)), exact in both tails; into ``out`` if given.
+    """Logistic function 1 / (1 + exp(-x)), finite in both tails; into ``out`` if given.
 
-    For x << 0, exp(-x) overflows to inf and the result is 1/inf = 0; for x >> 0,
-    exp(-x) underflows to 0 and the result is 1. Both limits are the correctly rounded
-    values, so the overflow/underflow flags are expected and silenced: finite for any x
-    (1e4 included) in float32 and float64, with full relative precision elsewhere.
+    For x >> 0, exp(-x) underflows to 0 and the result is 1, the correctly rounded value.
+    For x << 0, exp(-x) overflows to inf and the result is 1/inf = 0: below about -88.7
+    in float32 (-709.8 in float64), where the true value is still a subnormal number
+    (down to about -103.9 / -745.1), so there the result is 0 rather than that subnormal.
+    The overflow/underflow flags are expected and silenced: finite for any x (1e4
+    included) in float32 and float64, with full relative precision wherever the result
+    is a normal number.
     """
     xp = array_module(x)
     e = xp.negative(x, out=xp.empty_like(x) if out is None else out)  # 0-d x: still an array
