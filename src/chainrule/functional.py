@@ -332,10 +332,12 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
 
 
 def _log_probs(zd):
-    """(exp(s), sum of exp(s) per row, log softmax) with s = z - max(z) per row."""
+    """(exp(s), sum of exp(s) per row, log softmax) with s = z - max(z) per row; a span
+    beyond the dtype's range (float32 [3e38, -3e38]) makes s -inf there, exp(s) the
+    correct 0, so the overflow is ignored."""
     xp = array_module(zd)
-    s = zd - zd.max(axis=1, keepdims=True)
-    with xp.errstate(under="ignore"):
+    with xp.errstate(over="ignore", under="ignore"):
+        s = zd - zd.max(axis=1, keepdims=True)
         e = xp.exp(s)
     total = e.sum(axis=1, keepdims=True)
     logp = s

@@ -1,11 +1,15 @@
 """Stable numerics at extreme inputs: finite outputs and gradients, no FP warnings."""
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 
 EXTREMES = [-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4]
+#: float32 inputs whose span overflows: x - max(x) is -inf at -3e38, yet softmax is finite
+SPAN = [3e38, -3e38, 0.0]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -44,3 +48,36 @@ def test_log_softmax_is_shift_invariant_at_large_offsets():
     np.testing.assert_allclose(shifted, cr.log_softmax(cr.tensor(base, dtype="float64")).data)
     probs = cr.softmax(cr.tensor(base - 1e4, dtype="float64")).data
     np.testing.assert_allclose(probs.sum(), 1.0)
+
+
+@pytest.mark.parametrize("fn", [cr.sigmoid, cr.softmax, cr.log_softmax, cr.tanh])
+def test_float32_inputs_spanning_beyond_the_range_give_no_warning(fn):
+    x = cr.tensor(np.array([SPAN, SPAN[::-1]], np.float32), requires_grad=True)
+    upstream = np.random.default_rng(0).standard_normal(x.shape).astype(np.float32)
+    with np.errstate(all="raise"):
+        out = fn(x)
+        out.backward(upstream)
+    assert not np.isnan(out.data).any()
+    assert np.isfinite(x.grad).all()
+
+
+def test_softmax_and_log_softmax_of_a_span_beyond_float32_are_the_limits():
+    z = np.array([SPAN, SPAN[::-1]], np.float32)
+    with np.errstate(all="raise"):
+        probs, log_probs = cr.softmax(z).data, cr.log_softmax(z).data
+    np.testing.assert_array_equal(probs, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    inf, low = np.inf, np.float32(-3e38)  # log softmax at -3e38 is -6e38: -inf in float32
+    np.testing.assert_array_equal(log_probs, [[0.0, -inf, low], [low, -inf, 0.0]])
+
+
+@pytest.mark.parametrize("numpy_only", [False, True], ids=["compiled", "numpy_rules"])
+@pytest.mark.parametrize("target", ["labels", "one-hot"])
+def test_cross_entropy_of_a_span_beyond_float32_gives_no_warning(target, numpy_only):
+    z = cr.tensor(np.array([SPAN] * 3, np.float32), requires_grad=True)
+    labels = np.array([0, 1, 2])
+    y = labels if target == "labels" else np.eye(3, dtype=np.float32)[labels]
+    with np.errstate(all="raise"), cr.numpy_rules() if numpy_only else nullcontext():
+        loss = cr.losses.cross_entropy(z, y, reduction="none")
+        loss.backward(np.ones(3, np.float32))
+    np.testing.assert_array_equal(loss.data, [0.0, np.inf, np.float32(3e38)])
+    np.testing.assert_array_equal(z.grad, [[0.0, 0.0, 0.0], [1.0, -1.0, 0.0], [1.0, 0.0, -1.0]])

@@ -142,7 +142,10 @@ def _distribution_axis(a, axis, op: str) -> int:
 
 
 def _shifted(x, axis: int):
-    """x - max(x) along ``axis``: the log-sum-exp shift that keeps exp() from overflowing."""
+    """x - max(x) along ``axis``: the log-sum-exp shift that keeps exp() from overflowing.
+
+    Where the span exceeds the dtype's range (float32 [3e38, -3e38]) the shift overflows
+    to -inf, whose exp is the correct 0: callers run it with overflow ignored."""
     return x - x.max(axis=axis, keepdims=True)
 
 
@@ -159,8 +162,8 @@ def log_softmax(a, axis: int = -1):
 
 def _log_softmax_kernel(x, axis):
     xp = array_module(x)
-    s = _shifted(x, axis)
-    with xp.errstate(under="ignore"):
+    with xp.errstate(over="ignore", under="ignore"):  # see _shifted
+        s = _shifted(x, axis)
         out = s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
     def vjp(g):
@@ -184,7 +187,7 @@ def softmax(a, axis: int = -1):
 
 def _softmax_kernel(x, axis):
     xp = array_module(x)
-    with xp.errstate(under="ignore"):
+    with xp.errstate(over="ignore", under="ignore"):  # see _shifted
         e = xp.exp(_shifted(x, axis))
     out = e / e.sum(axis=axis, keepdims=True)
 
