@@ -251,6 +251,13 @@ CASES = {
             lambda x, w, b: ops.linear(x, w, b, "tanh"),
             [rand(3), rand(3, 2), rand(2)],
         ),
+        # the rows of a batch of any rank: dW and db sum over both leading axes
+        ("3d-input", ops.linear, [rand(2, 3, 4), rand(4, 5), rand(5)]),
+        (
+            "tanh-3d-input",
+            lambda x, w, b: ops.linear(x, w, b, "tanh"),
+            [rand(2, 3, 4), rand(4, 5), rand(5)],
+        ),
     ],
 }
 
@@ -303,3 +310,21 @@ def test_pow_gradients_at_a_zero_base_or_exponent_are_the_constant_pieces_zeros(
         ops.pow(a, b).sum().backward()
     np.testing.assert_array_equal(a.grad, [0.0, 4.0, 0.0, 0.0])
     np.testing.assert_array_equal(b.grad, [0.0, 4.0 * np.log(2.0), np.inf, 0.0])
+
+
+@pytest.mark.parametrize(("source", "target"), [("float32", "float64"), ("float64", "float32")])
+def test_astype_across_dtypes_casts_the_gradient_back(source, target):
+    a = cr.tensor(np.array([1.0, -2.0, 0.5], source), requires_grad=True)
+    weights = np.array([2.0, 3.0, -4.0], target)
+    (ops.astype(a, target) * weights).sum().backward()
+    assert a.grad.dtype == np.dtype(source)
+    np.testing.assert_array_equal(a.grad, [2.0, 3.0, -4.0])
+
+
+def test_tied_maxima_share_the_gradient_equally():
+    x = cr.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), requires_grad=True)
+    ops.max(x, 1).backward(np.array([1.0, 4.0]))
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [2.0, 2.0, 0.0]])
+    y = cr.tensor(np.array([[5.0, -1.0], [0.0, 5.0]]), requires_grad=True)
+    ops.max(y).backward()
+    np.testing.assert_array_equal(y.grad, [[0.5, 0.0], [0.0, 0.5]])

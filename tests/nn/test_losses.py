@@ -49,6 +49,14 @@ CASES = {
         _rng(4).random((M, 2)),
     ),
     "bce_with_logits_1d": (losses.bce_with_logits, _rng(3).standard_normal(M), _rng(4).random(M)),
+    # a prediction of more than two axes: each example's loss sums (or averages) the rest
+    "mse_3d": (losses.mse, _rng(1).standard_normal((M, 2, 3)), _rng(2).random((M, 2, 3))),
+    "bce_3d": (losses.bce, _rng(3).uniform(0.05, 0.95, (M, 2, 2)), _rng(4).random((M, 2, 2))),
+    "bce_with_logits_3d": (
+        losses.bce_with_logits,
+        3 * _rng(3).standard_normal((M, 2, 2)),
+        _rng(4).random((M, 2, 2)),
+    ),
     "cross_entropy_labels": (losses.cross_entropy, _rng(5).standard_normal((M, K)), LABELS),
     "cross_entropy_one_hot": (losses.cross_entropy, _rng(5).standard_normal((M, K)), ONE_HOT),
     "cross_entropy_probs": (losses.cross_entropy, _rng(5).standard_normal((M, K)), PROBS),
@@ -99,6 +107,17 @@ def test_gradcheck_cross_entropy_with_label_smoothing(target, smoothing):
 def test_gradcheck_with_respect_to_soft_targets(loss, pred, target):
     result = cr.gradcheck(lambda p, y: loss(p, y, reduction="none"), _t(pred), _t(target))
     assert result, str(result)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_gradcheck_with_respect_to_soft_targets_with_label_smoothing(reduction):
+    # the target's gradient is -(1 - s) log p: smoothing scales it
+    z, y = _rng(5).standard_normal((M, K)), _rng(7).dirichlet(np.ones(K), M)
+
+    def f(z, y):
+        return losses.cross_entropy(z, y, reduction, label_smoothing=0.3)
+
+    assert (result := cr.gradcheck(f, _t(z), _t(y))), str(result)
 
 
 # -- the notes' dZ = A - Y ------------------------------------------------------------------
