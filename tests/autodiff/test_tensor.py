@@ -92,6 +92,19 @@ def test_python_scalars_alone_become_float32_as_in_tensor():
     assert (cr.where(mask, 1.0, 0.0) * cr.tensor([1.0, 2.0])).dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [np.array([0.5, 0.0, np.nan]), cr.tensor([0.5, 0.0, np.nan]), [1, 0, 1]],
+    ids=["float array", "float tensor", "int list"],
+)
+def test_where_refuses_a_condition_that_is_not_boolean(condition):
+    # it was cast to bool: 0.5 and NaN selected a as True
+    h = cr.tensor([0.3, -0.2, 0.7])
+    with pytest.raises(TypeError, match="where: condition expected a boolean mask"):
+        cr.where(condition, h, 0.0)
+    assert cr.where([True, False, True], h, 0.0).data.tolist() == pytest.approx([0.3, 0, 0.7])
+
+
 def test_a_0d_tensor_is_not_iterable_and_others_iterate_over_rows():
     with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
         list(cr.tensor(5.0))

@@ -346,9 +346,16 @@ def _clip_kernel(x, lo, hi):
 
 @primitive
 def where(condition, a, b):
-    """``a`` where ``condition`` else ``b``; the condition is a constant boolean mask."""
+    """``a`` where ``condition`` else ``b``; the condition is a constant boolean mask
+    (a comparison such as ``h > 0``, or a bool array): ``TypeError`` for any other dtype,
+    whose truthiness would select (0.5 and NaN as True)."""
     if not isinstance(condition, Tensor):
-        condition = Tensor(array_module(condition).asarray(condition, dtype=bool))
+        condition = Tensor(array_module(condition).asarray(condition))
+    if condition.data.dtype != bool:
+        raise TypeError(
+            "where: condition expected a boolean mask (a comparison such as h > 0), got "
+            f"dtype {condition.data.dtype}"
+        )
     a, b = _pair(a, b, "where")
     try:
         return apply("where", _where_kernel, (condition, a, b), a.requires_grad, b.requires_grad)
