@@ -801,10 +801,21 @@ class Trainer:
             try:
                 getattr(cb, hook)(self, *args)
             except Exception as exc:
-                error.add_note(f"{type(cb).__name__}.{hook} raised {type(exc).__name__}: {exc}")
+                _add_note(error, f"{type(cb).__name__}.{hook} raised {type(exc).__name__}: {exc}")
                 if first is None:
                     first = exc
         return first
+
+
+def _add_note(error: BaseException, text: str) -> None:
+    """Add the note ``text`` to ``error``: :meth:`BaseException.add_note` where it exists
+    (Python 3.11 and later), else appended to ``error.__notes__``, the list where
+    ``add_note`` keeps its notes (made if missing; Python 3.10's tracebacks do not show
+    it)."""
+    if hasattr(error, "add_note"):
+        error.add_note(text)
+    else:
+        error.__notes__ = [*getattr(error, "__notes__", ()), text]
 
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
