@@ -8,9 +8,13 @@ nodes that consume it, and reused by every path through that node.
 from __future__ import annotations
 
 import operator
+import reprlib
+
+import numpy as np
 
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.mode import MODE, untraceable
+from chainrule.autodiff.tensor import Tensor
 
 _RELEASED = (
     "backward through a graph whose saved values were already released by an earlier "
@@ -53,6 +57,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         The output to differentiate. A non-scalar root needs ``grad``.
     grad : array_like, optional
         The upstream gradient (seed), shaped like ``root``; defaults to 1 for a scalar.
+        An array, NumPy scalar or tensor must have ``root``'s dtype; Python numbers, and
+        lists of them, take it. Another dtype (float64 for a float32 ``root``, bool, int),
+        or anything that is not real numbers, is a ``TypeError``, a seed of another shape
+        a ``ValueError``, both raised before any work.
     retain_graph : bool
         Keep the graph (and the values its rules saved) for another backward pass.
         Otherwise the nodes whose rules ran are released once every rule has run.
@@ -76,9 +84,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         seed = xp.ones(root.shape, root.data.dtype)
     else:
-        # a copy: a rule may hand the seed on to a leaf's grad, which must not be the
-        # caller's array (nor change when the caller reuses it)
-        seed = xp.array(getattr(grad, "data", grad), dtype=root.data.dtype, copy=True)
+        seed = _seed(root, grad, xp)
         if seed.shape != root.shape:
             raise ValueError(
                 f"backward(): seed gradient of shape {seed.shape} for a tensor of shape "
@@ -114,6 +120,34 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             node._parents = None
     for leaf, g in leaves:
         _accumulate(leaf, g)
+
+
+def _seed(root, grad, xp):
+    """``grad`` as a new array of ``root``'s dtype (a rule may hand the seed on to a leaf's
+    grad, which must not be the caller's array, nor change when the caller reuses it).
+
+    What has a dtype (an array, a NumPy scalar, a tensor) must have ``root``'s; Python
+    numbers, and lists of them, take it. Anything else is a ``TypeError``."""
+    dtype = root.data.dtype
+    if hasattr(grad, "dtype"):
+        if grad.dtype != dtype:
+            cast = f"; cast with .astype({dtype.name!r})" if grad.dtype.kind in "fiu" else ""
+            raise TypeError(
+                f"backward(): grad expected a {dtype} array like the tensor (or Python "
+                f"numbers), got {type(grad).__name__} of dtype {grad.dtype}; chainrule "
+                f"never changes a dtype silently{cast}"
+            )
+        return xp.array(grad.data if isinstance(grad, Tensor) else grad, copy=True)
+    try:
+        values = np.asarray(grad)
+    except (TypeError, ValueError):  # a ragged list, say
+        values = None
+    if values is None or values.dtype.kind not in "fiu":
+        raise TypeError(
+            f"backward(): grad expected real numbers (not bools) or a {dtype} array like "
+            f"the tensor, got {type(grad).__name__} {reprlib.repr(grad)}"
+        )
+    return xp.array(values, dtype=dtype)
 
 
 def _accumulate(leaf, g) -> None:
