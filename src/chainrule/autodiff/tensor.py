@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
+import reprlib
 
 import numpy as np
 
@@ -52,10 +53,12 @@ class Tensor:
     data : array_like
         The values. Python numbers and lists become ``float32`` unless ``dtype`` says
         otherwise; NumPy arrays keep their dtype (``float64`` stays ``float64``), in the
-        machine's byte order (another, ``'>f4'``, is refused: see :func:`as_dtype`). A list
-        holding tensors is refused (``TypeError``: join tensors with ``cr.stack``). A
-        tensor gives a tensor of its values (in its dtype, or converted to ``dtype``)
-        outside its graph, as :meth:`detach`; inside
+        machine's byte order (another, ``'>f4'``, is refused: see :func:`as_dtype`). Data
+        that is not numbers (``None``, a string, a list holding a string) is a
+        ``TypeError``, and so is a list holding tensors (join tensors with ``cr.stack``);
+        a ragged list (rows of different lengths) is a ``ValueError``. A tensor gives a
+        tensor of its values (in its dtype, or converted to ``dtype``) outside its graph,
+        as :meth:`detach`; inside
         :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step, and
         ``requires_grad=True`` refuses the trace (the new leaf's gradient would exist
         only in the traced calls).
@@ -85,23 +88,13 @@ class Tensor:
                     "a tensor made from a tensor with requires_grad=True inside the function "
                     "would take its gradient only in the traced calls"
                 )
-        try:
-            if dtype is not None:
-                data = np.asarray(data, dtype=as_dtype(dtype))
-            elif isinstance(data, np.ndarray | np.generic):
-                data = np.asarray(data)
-                as_dtype(data.dtype)
-            else:
-                if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or a bare error
-                    raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
-                data = np.asarray(data, dtype=DEFAULT_DTYPE)
-        except (TypeError, ValueError):
-            if isinstance(data, list | tuple) and _holds_tensor(data):
-                raise TypeError(
-                    "Tensor: expected numbers or an array, got a list or tuple holding "
-                    "tensors; join them with cr.stack (or cr.concatenate)"
-                ) from None
-            raise
+        if dtype is None and isinstance(data, np.ndarray | np.generic):
+            data = np.asarray(data)
+            as_dtype(data.dtype)
+        else:
+            if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or parsed text
+                raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
+            data = _converted(data, DEFAULT_DTYPE if dtype is None else as_dtype(dtype))
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad=True needs floating data (float32 or float64), got {data.dtype}"
@@ -317,6 +310,35 @@ def _compare(a: Tensor, other, compare) -> Tensor:
 
 def _compare_kernel(x, y, compare):
     return compare(x, y), None
+
+
+def _converted(data, dtype: np.dtype) -> np.ndarray:
+    """``data`` as an array of ``dtype``; NumPy's error for data that is not one becomes
+    one naming the Tensor: a ``TypeError`` for non-numbers (a list holding a string or a
+    tensor), a ``ValueError`` for a ragged list (rows of different lengths)."""
+    try:
+        return np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        reason = f"{type(data).__name__} {reprlib.repr(data)} ({error})"
+        if isinstance(data, list | tuple) and _holds_tensor(data):
+            raise TypeError(
+                "Tensor: expected numbers or an array, got a list or tuple holding "
+                "tensors; join them with cr.stack (or cr.concatenate)"
+            ) from None
+        if _ragged(data):
+            raise ValueError(
+                f"Tensor: expected numbers or a rectangular array, got a ragged {reason}"
+            ) from None
+        raise TypeError(f"Tensor: expected numbers or an array, got {reason}") from None
+
+
+def _ragged(data) -> bool:
+    """Whether nested lists (or arrays) ``data`` have rows of different lengths."""
+    try:
+        cells = np.asarray(data, dtype=object)
+    except ValueError:  # arrays that do not stack even as objects
+        return True
+    return any(isinstance(c, list | tuple | np.ndarray) for c in cells.flat)
 
 
 def _holds_tensor(data) -> bool:

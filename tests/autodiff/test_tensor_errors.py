@@ -1,0 +1,55 @@
+"""Data a Tensor cannot hold: errors that name the Tensor and what it expected."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+@pytest.mark.parametrize("dtype", [None, "float64", "int32"])
+@pytest.mark.parametrize(
+    "data",
+    [[[1, 2], [3]], [[1, 2], 3], [np.zeros(2), np.zeros(3)], [np.zeros((2, 2)), np.zeros((2, 3))]],
+    ids=["rows of 2 and 1", "a row and a number", "arrays of 2 and 3", "matrices"],
+)
+def test_a_ragged_list_is_a_value_error_naming_the_tensor(data, dtype):
+    # NumPy's own "setting an array element with a sequence ..." passed through
+    with pytest.raises(ValueError, match=r"^Tensor: expected numbers or a rectangular array"):
+        cr.tensor(data, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [None, "float64", "int32"])
+@pytest.mark.parametrize(
+    "data",
+    [[1, "a"], [[1, 2], [3, "b"]], [1, object()], (1.0, {"a": 1})],
+    ids=["a string", "a nested string", "an object", "a dict"],
+)
+def test_a_list_of_non_numbers_is_a_type_error_naming_the_tensor(data, dtype):
+    # NumPy's own "could not convert string to float: 'a'" (a ValueError) passed through
+    with pytest.raises(TypeError, match=r"^Tensor: expected numbers or an array, got"):
+        cr.tensor(data, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_a_string_array_converted_to_a_dtype_is_a_type_error(dtype):
+    with pytest.raises(TypeError, match=r"^Tensor: expected numbers or an array, got"):
+        cr.tensor(np.array(["a", "b"]), dtype=dtype)
+
+
+@pytest.mark.parametrize("value", [None, "1.5", b"1"])
+def test_none_and_strings_are_refused_with_a_dtype_too(value):
+    # without a dtype they were refused; with one, None became NaN and "1.5" became 1.5
+    with pytest.raises(TypeError, match=r"^Tensor: expected numbers or an array, got"):
+        cr.tensor(value, dtype="float32")
+
+
+def test_an_unknown_dtype_is_still_the_dtype_error():
+    with pytest.raises(ValueError, match="unknown dtype 'complex64'"):
+        cr.tensor([1.0], dtype="complex64")
+    with pytest.raises(ValueError, match="unknown dtype"):
+        cr.tensor(np.array([1 + 2j]))
+
+
+def test_a_list_holding_a_tensor_still_points_to_stack():
+    with pytest.raises(TypeError, match=r"^Tensor: .*holding tensors; join them with cr.stack"):
+        cr.tensor([cr.tensor([1.0, 2.0]), cr.tensor([3.0])])
