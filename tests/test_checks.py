@@ -85,3 +85,23 @@ def test_integer_with_none_takes_none_and_says_so():
         _checks.integer("f", "n", None, low=1)
     with pytest.raises(ValueError, match=r"^f: n expected an integer >= 1 or None, got 0$"):
         _checks.integer("f", "n", 0, low=1, none=True)
+
+
+class _StrPath:
+    def __fspath__(self):
+        return "models/"
+
+
+def test_a_file_path_ending_in_a_separator_is_refused_as_naming_a_directory():
+    # Path("models/") is Path("models"): save wrote a file named models
+    assert _checks.path("f", "out", "models/") == Path("models")  # a directory may end so
+    assert _checks.path("f", "out", "models", file=True) == Path("models")
+    for value in ("models/", _StrPath()):
+        with pytest.raises(
+            ValueError,
+            match=r"^f: out expected a file path, got .*, which ends with '/' and so names "
+            r"a directory$",
+        ):
+            _checks.path("f", "out", value, file=True)
+    assert _checks.trailing_separator("a/b/") == "/"
+    assert _checks.trailing_separator(Path("a/b")) is None

@@ -120,18 +120,40 @@ def function(owner: str, name: str, value, signature: str = "", *, args: int | N
     return value
 
 
-def path(owner: str, name: str, value) -> Path:
+def path(owner: str, name: str, value, *, file: bool = False) -> Path:
     """``value`` (a ``str`` or an ``os.PathLike`` naming a ``str`` path) as a ``Path``, else
-    ``TypeError`` naming the argument, where ``Path`` itself would not say which it was."""
+    ``TypeError`` naming the argument, where ``Path`` itself would not say which it was.
+
+    With ``file=True`` (the path of a file to write), also ``ValueError`` for one ending in
+    a path separator (``"models/"``, see :func:`trailing_separator`): it names a
+    directory, and ``Path`` would drop the separator and so name a file."""
     if isinstance(value, str | os.PathLike):
         try:
-            return Path(value)
+            result = Path(value)
         except TypeError:  # a PathLike whose __fspath__ gives bytes
             pass
+        else:
+            separator = trailing_separator(value) if file else None
+            if separator is not None:
+                raise ValueError(
+                    f"{owner}: {name} expected a file path, got {value!r:.200}, which ends "
+                    f"with {separator!r} and so names a directory"
+                )
+            return result
     raise TypeError(
         f"{owner}: {name} expected a path (str or os.PathLike), got {type(value).__name__} "
         f"{value!r:.80}"
     )
+
+
+def trailing_separator(value) -> str | None:
+    """The path separator (``os.sep`` or ``os.altsep``) that the ``str`` path ``value``, or
+    the ``str`` an ``os.PathLike`` gives, ends with; None for any other value. Such a path
+    names a directory (``open`` refuses it), but ``Path`` drops the separator."""
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if not isinstance(text, str):
+        return None
+    return next((s for s in (os.sep, os.altsep) if s and text.endswith(s)), None)
 
 
 def beta(owner: str, name: str, value) -> float:

@@ -57,30 +57,33 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     fsynced so the rename itself survives a crash. As with a plain ``open(path, "w")``:
     a new file gets 0o666 less the umask, an existing one keeps its permissions, and a
     symbolic link has its target replaced (the link stays). Missing folders above
-    ``path`` are made.
+    ``path`` are made. Only a regular file is replaced: a FIFO, a device (``/dev/null``)
+    or a socket at ``path`` is refused, never turned into a regular file.
 
     Raises
     ------
     TypeError
         ``path`` is not a ``str`` or ``os.PathLike``, or ``data`` is not bytes-like (bytes,
         bytearray or memoryview); checked before writing.
-    IsADirectoryError, NotADirectoryError, PermissionError
-        ``path`` is a directory, a folder above it is a file, or ``path`` is a file this
-        process may not write (a read-only file is not replaced); checked before writing.
+    ValueError
+        ``path`` is a ``str`` ending in a path separator (``"models/"``: a directory's
+        name); checked before writing.
+    IsADirectoryError, NotADirectoryError, FileExistsError, PermissionError
+        What :func:`file_blocker` finds, checked before writing: ``path`` is a directory;
+        a folder above it is a file; ``path`` is a special file (FIFO, device, socket);
+        ``path`` is a file this process may not write (a read-only file is not replaced)
+        or the nearest existing folder above it is one it may not write in.
     """
-    path = _checks.path("atomic_write", "path", path)
+    path = _checks.path("atomic_write", "path", path, file=True)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(
             f"atomic_write: data expected bytes, got {type(data).__name__} {data!r:.80}"
         )
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    blocked = file_blocker(path)
-    if blocked is not None:
-        error = IsADirectoryError if path.is_dir() else NotADirectoryError
-        raise error(f"cannot write {path}: {blocked}")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise PermissionError(f"cannot write {path}: it is read-only")
+    path = _target(path)
+    problem = _file_problem(path)
+    if problem is not None:
+        error, why = problem
+        raise error(f"cannot write {path}: {why}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _temporary(path)
     try:
@@ -99,33 +102,89 @@ def blocking_file(path: str | os.PathLike) -> Path | None:
     """What stops ``path`` from being made a directory (``mkdir(parents=True)``): ``path``
     itself or the nearest existing folder above it, when that exists and is not a
     directory; None when nothing does."""
-    path = Path(path)
-    existing = next(p for p in (path, *path.parents) if p.exists())
+    existing = _nearest_existing(Path(path))
     return None if existing.is_dir() else existing
 
 
-def directory_blocker(path: str | os.PathLike) -> str | None:
-    """Why ``path`` cannot be made a directory, or None: ``"expected a directory or a path
-    where one can be made, but <blocker> exists and is not a directory"`` (see
-    :func:`blocking_file`), for the caller to prefix with what it was given for."""
+def directory_blocker(path: str | os.PathLike, *, writable: bool = True) -> str | None:
+    """Why ``path`` cannot be a directory to write in, or None, for the caller to prefix
+    with what it was given for: ``"expected a directory or a path where one can be made,
+    but <blocker> exists and is not a directory"`` (see :func:`blocking_file`), or, with
+    ``writable`` (the default), ``"... but <folder> is not writable"`` when ``path``, or
+    the nearest existing folder above it, is a directory this process may not write in
+    (or enter). ``writable=False`` leaves permissions out, for a directory that may only
+    be read."""
+    path = Path(path)
     blocker = blocking_file(path)
-    if blocker is None:
-        return None
-    return (
-        f"expected a directory or a path where one can be made, but {blocker} exists and "
-        f"is not a directory"
-    )
+    if blocker is not None:
+        return (
+            f"expected a directory or a path where one can be made, but {blocker} exists and "
+            f"is not a directory"
+        )
+    folder = _nearest_existing(path)
+    if writable and not os.access(folder, os.W_OK | os.X_OK):
+        return f"expected a directory or a path where one can be made, but {folder} is not writable"
+    return None
 
 
 def file_blocker(path: str | os.PathLike) -> str | None:
-    """Why a file cannot be written at ``path``, or None: ``"<path> is a directory"``, or
-    ``"<folder> is a file"`` for the nearest existing folder above it (see
-    :func:`blocking_file`)."""
-    path = Path(path)
-    if path.is_dir():
-        return f"{path} is a directory"
+    """Why :func:`atomic_write` would refuse to write a file at ``path``, or None; the
+    first of: ``"<path> ends with '/' and so names a directory"`` (a ``str`` path, see
+    :func:`chainrule._checks.trailing_separator`), ``"<path> is a directory"``, ``"<path>
+    is a FIFO (named pipe), not a regular file"`` (or a character device, block device,
+    socket: a special file is never replaced), ``"<folder> is a file"`` for the nearest
+    existing folder above ``path`` (see :func:`blocking_file`), ``"<folder> is not
+    writable"`` when this process may not write (or enter) that folder, and ``"<path> is
+    read-only"`` for an existing file it may not write. A symbolic link is followed, as
+    :func:`atomic_write` follows it, and its target named."""
+    separator = _checks.trailing_separator(path)
+    if separator is not None:
+        return f"{path} ends with {separator!r} and so names a directory"
+    problem = _file_problem(_target(Path(path)))
+    return None if problem is None else problem[1]
+
+
+#: The special files :func:`file_blocker` names (a mode test, then what it says).
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _file_problem(path: Path) -> tuple[type[OSError], str] | None:
+    """(error type, reason) for :func:`file_blocker` and :func:`atomic_write`, or None;
+    ``path`` with its links already resolved."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # absent, below a file, or below a folder it may not enter
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        return IsADirectoryError, f"{path} is a directory"
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = next((name for test, name in _SPECIAL if test(mode)), "a special file")
+        return FileExistsError, f"{path} is {kind}, not a regular file"
     blocker = blocking_file(path.parent)
-    return None if blocker is None else f"{blocker} is a file"
+    if blocker is not None:
+        return NotADirectoryError, f"{blocker} is a file"
+    folder = _nearest_existing(path.parent)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return PermissionError, f"{folder} is not writable"
+    if mode is not None and not os.access(path, os.W_OK):
+        return PermissionError, f"{path} is read-only"
+    return None
+
+
+def _target(path: Path) -> Path:
+    """``path``, or the path a symbolic link there leads to (what a write replaces)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or the nearest folder above it that exists; one this process may not
+    look into counts as the last that exists."""
+    return next(p for p in (path, *path.parents) if os.path.exists(p))
 
 
 def _temporary(path: Path) -> tuple[int, Path]:
@@ -381,8 +440,10 @@ def write_tree(path: str | os.PathLike, tree: dict) -> None:
 
     ``TypeError``, before anything is written, for a ``path`` that is not a ``str`` or
     ``os.PathLike``, a ``tree`` that is not a dict (which :func:`read_tree` would refuse)
-    or one that holds something that is not pure data (see :func:`split_tree`)."""
-    path = _checks.path("write_tree", "path", path)
+    or one that holds something that is not pure data (see :func:`split_tree`);
+    ``ValueError`` for a ``str`` path ending in a path separator; then what
+    :func:`atomic_write` raises for a path it cannot write."""
+    path = _checks.path("write_tree", "path", path, file=True)
     if not isinstance(tree, dict):
         raise TypeError(f"write_tree: tree expected a dict, got {type(tree).__name__} {tree!r:.80}")
     skeleton, arrays = split_tree(tree)

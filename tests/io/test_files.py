@@ -1,13 +1,17 @@
 """Pure-data files: safetensors codec, JSON trees, atomic writes, hostile input."""
 
 import json
+import os
 import pickle
+import re
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -319,10 +323,85 @@ def test_a_path_that_cannot_hold_a_file_is_refused_by_name(tmp_path):
 def test_a_read_only_file_is_not_replaced(tmp_path, monkeypatch):
     path = tmp_path / "m.safetensors"
     path.write_bytes(b"mine")
-    monkeypatch.setattr(files.os, "access", lambda p, mode: False)  # root may write anything
-    with pytest.raises(PermissionError, match=f"cannot write {path}: it is read-only"):
+    _deny(monkeypatch, path)  # root may write anything
+    assert files.file_blocker(path) == f"{path} is read-only"
+    with pytest.raises(PermissionError, match=f"cannot write {path}: {path} is read-only"):
         files.atomic_write(path, b"x")
     assert path.read_bytes() == b"mine" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def _deny(monkeypatch, *paths):
+    """``os.access`` says no for ``paths`` (this process, as root, may write anything)."""
+    real = os.access
+    denied = {Path(p) for p in paths}
+    monkeypatch.setattr(files.os, "access", lambda p, mode: Path(p) not in denied and real(p, mode))
+
+
+def test_a_file_in_a_folder_this_process_cannot_write_is_refused_before_anything_is_made(
+    tmp_path, monkeypatch
+):
+    # the pre-checks passed, and the write failed after the work it was to save
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    _deny(monkeypatch, folder)
+    target = folder / "new" / "m.safetensors"
+    assert files.file_blocker(target) == f"{folder} is not writable"
+    with pytest.raises(PermissionError, match=f"cannot write {target}: {folder} is not writable"):
+        files.atomic_write(target, b"x")
+    with pytest.raises(PermissionError, match=f"{folder} is not writable"):
+        write_tree(folder / "t.safetensors", {"a": 1})
+    assert list(folder.iterdir()) == []
+    says = f"expected a directory or a path where one can be made, but {folder} is not writable"
+    assert files.directory_blocker(folder) == says
+    assert files.directory_blocker(folder / "new" / "deeper") == says
+    assert files.directory_blocker(folder, writable=False) is None
+    assert files.directory_blocker(tmp_path) is None and files.file_blocker(tmp_path / "f") is None
+
+
+def _kind(path) -> str:
+    mode = os.lstat(path).st_mode
+    return "fifo" if stat.S_ISFIFO(mode) else "char" if stat.S_ISCHR(mode) else "other"
+
+
+def test_a_fifo_is_refused_before_writing_and_stays_a_fifo(tmp_path):
+    # it was replaced by a regular file (its reader hung), also through a link to it
+    fifo, link = tmp_path / "out.fifo", tmp_path / "link"
+    os.mkfifo(fifo)
+    link.symlink_to(fifo)
+    says = f"{fifo} is a FIFO (named pipe), not a regular file"
+    assert files.file_blocker(fifo) == files.file_blocker(link) == says
+    for path in (fifo, link):
+        with pytest.raises(FileExistsError, match=rf"cannot write {fifo}: {re.escape(says)}"):
+            files.atomic_write(path, b"x")
+    with pytest.raises(FileExistsError, match=re.escape(says)):
+        write_tree(fifo, {"a": 1})
+    assert _kind(fifo) == "fifo"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "out.fifo"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root")
+def test_a_character_device_is_refused_and_stays_a_device(tmp_path):
+    # as root, `predict -o /dev/null` replaced the system's null device with a CSV
+    null = tmp_path / "null"  # a copy of /dev/null: the real one is not to be touched
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    says = f"{null} is a character device, not a regular file"
+    assert files.file_blocker(null) == says
+    with pytest.raises(FileExistsError, match=f"cannot write {null}: {says}"):
+        files.atomic_write(null, b"x")
+    assert _kind(null) == "char" and [p.name for p in tmp_path.iterdir()] == ["null"]
+
+
+def test_a_str_path_ending_in_a_separator_is_not_written_as_a_file(tmp_path):
+    # Path drops the separator: "models/" was written as a file named models
+    path = f"{tmp_path}/models/"
+    assert files.file_blocker(path) == f"{path} ends with '/' and so names a directory"
+    for owner, write in (
+        ("atomic_write", lambda p: files.atomic_write(p, b"x")),
+        ("write_tree", lambda p: write_tree(p, {"a": 1})),
+    ):
+        with pytest.raises(ValueError, match=f"^{owner}: path expected a file path, got "):
+            write(path)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("data", ["text", [1, 2], None])
