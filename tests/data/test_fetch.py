@@ -362,3 +362,21 @@ def test_read_limited_takes_a_str_and_names_the_file_it_refuses(tmp_path):
     assert read_limited(str(tmp_path / "big"), 10) == bytes(10)
     with pytest.raises(SourceError, match="big: expected at most 9 bytes as stored"):
         read_limited(str(tmp_path / "big"), 9)
+
+
+def test_a_read_only_cache_serves_its_files_and_refuses_to_fetch_a_missing_one(
+    tmp_path, http_server, monkeypatch
+):
+    import chainrule.files
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "alpha").write_bytes(ALPHA)
+    (cache / "beta").write_bytes(BETA)
+    real = os.access  # root may write anything: the cache says it may not be written
+    monkeypatch.setattr(chainrule.files.os, "access", lambda p, mode: p != cache and real(p, mode))
+    server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA, "gamma.gz": ALPHA})
+    assert fetch_files(SPECS, cache, [MirrorSource(server.url)]) == cache  # was refused
+    with pytest.raises(PermissionError, match=f"cache {cache}: .* is not writable; gamma must"):
+        fetch_files([*SPECS, spec("gamma", ALPHA)], cache, [MirrorSource(server.url)])
+    assert server.requests == [] and cache_listing(cache) == ["alpha", "beta"]

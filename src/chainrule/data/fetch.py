@@ -293,6 +293,10 @@ def fetch_files(
         ``directory`` is not a ``str`` or ``os.PathLike`` (checked first).
     NotADirectoryError
         ``directory``, or the nearest existing folder above it, is not a directory.
+    PermissionError
+        A file must be fetched and ``directory`` is one this process may not write in
+        (a cache holding every file verified may be read-only); raised before any source
+        is read for that file.
     FileExistsError
         The place of a wanted file in ``directory`` is taken by something other than a
         regular file (a directory, say). Both are checked before anything is fetched.
@@ -301,7 +305,7 @@ def fetch_files(
     """
     directory = _checks.path("fetch_files", "directory", directory).expanduser()
     specs = list(specs)
-    blocked = directory_blocker(directory)
+    blocked = directory_blocker(directory, writable=False)  # a complete cache may be read-only
     if blocked is not None:
         raise NotADirectoryError(f"cache {directory}: {blocked}")
     for spec in specs:
@@ -324,6 +328,9 @@ def fetch_files(
             attempts.append(f"cached copy {target}: {exc}")
             if progress:
                 print(f"chainrule: not using {attempts[-1]}", file=sys.stderr)
+        unwritable = directory_blocker(directory)
+        if unwritable is not None:  # before any source is read for it
+            raise PermissionError(f"cache {directory}: {unwritable}; {spec.name} must be fetched")
         for i, source in enumerate(sources):
             if i in unavailable:
                 attempts.append(f"{source.description}: skipped ({unavailable[i]})")
