@@ -141,14 +141,16 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     metadata : dict, optional
         JSON-able extra data (e.g. the training config and test metrics).
 
-    A ``path`` that is not a ``str`` or ``os.PathLike``, and everything
+    A ``path`` that is not a ``str`` or ``os.PathLike`` (``TypeError``) or is a ``str``
+    ending in a path separator (``"models/"``: ``ValueError``), one where no file can be
+    written (see :func:`chainrule.files.atomic_write`), and everything
     :func:`check_saveable` refuses, are refused before anything is written: a model that
     uses one layer or tensor in two places (its architecture would rebuild them as
     separate layers), extras of another type (``TypeError``), labels that do not name the
     model's classes, an unfitted scaler or one fitted on another number of features
     (``ValueError``).
     """
-    path = _checks.path("save", "path", path)
+    path = _checks.path("save", "path", path, file=True)
     check_saveable(model, scaler=scaler, labels=labels, metadata=metadata)
     tree = {
         "format": FORMAT,
@@ -169,9 +171,23 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     return path
 
 
-def load_bundle(path) -> SavedModel:
+#: The seed :func:`load` and :func:`load_bundle` build a model's generators from by default.
+LOAD_SEED = 0
+
+
+def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     """Read a model file with everything it holds; :class:`FormatError` if it is invalid,
-    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
+    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``.
+
+    ``seed`` (an int >= 0, default :data:`LOAD_SEED`, 0; ``TypeError`` / ``ValueError``
+    otherwise, before the file is read) seeds the generators of the layers whose config
+    holds no seed, as ``nn.from_config(architecture, rng=seed)`` does: the dropout masks of
+    a loaded :class:`~chainrule.nn.Sequential` in training mode, so that fine-tuning a
+    loaded model with ``fit(seed=...)`` gives the same model in every process. An
+    :class:`~chainrule.nn.MLP` draws from the seed of its config, as when it was built. A
+    file holds no generator state: the masks are not those the saved model would have
+    drawn next."""
+    seed = _checks.integer("load_bundle", "seed", seed, low=0)
     path = _checks.path("load_bundle", "path", path)
     tree = read_tree(path)
     if tree.get("format") != FORMAT:
@@ -205,7 +221,7 @@ def load_bundle(path) -> SavedModel:
             f"the file's tensors hold {held:,}"
         )
     try:
-        model = nn.from_config(tree["architecture"])
+        model = nn.from_config(tree["architecture"], rng=seed)
         model.load_state_dict(state)
     except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
         raise FormatError(f"{path}: the architecture or weights do not fit: {exc!r:.300}") from None
@@ -213,9 +229,11 @@ def load_bundle(path) -> SavedModel:
     return SavedModel(model, _load_scaler(path, tree["scaler"]), labels, metadata)
 
 
-def load(path) -> nn.Module:
-    """Read a model file and return the model, in eval mode (see :func:`load_bundle`)."""
-    return load_bundle(_checks.path("load", "path", path)).model
+def load(path, *, seed: int = LOAD_SEED) -> nn.Module:
+    """Read a model file and return the model, in eval mode (see :func:`load_bundle`, for
+    ``seed`` too)."""
+    seed = _checks.integer("load", "seed", seed, low=0)
+    return load_bundle(_checks.path("load", "path", path), seed=seed).model
 
 
 def labels_problem(labels, model) -> str | None:

@@ -449,3 +449,79 @@ def test_a_path_that_is_not_a_path_is_refused_by_name(tmp_path, monkeypatch, own
     with pytest.raises(TypeError, match=expected):
         call(path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_a_path_ending_in_a_separator(tmp_path, monkeypatch):
+    # "models/" was written as a FILE named models
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"^save: path expected a file path, got 'models/'"):
+        cr.save(nn.MLP([2, 2], seed=0), "models/")
+    assert list(tmp_path.iterdir()) == []
+
+
+FINE_TUNE = """
+import hashlib, sys
+import chainrule as cr
+from chainrule import optim
+X, y = cr.data.make_moons(200, seed=0)
+m = cr.load(sys.argv[1]).train()
+cr.fit(m, "cross_entropy", optim.SGD(m.parameters(), 0.1), X, y, epochs=2, batch_size=20,
+       seed=0, progress=False)
+print(hashlib.sha256(b"".join(v.tobytes() for _, v in sorted(m.state_dict().items()))).hexdigest())
+"""
+
+
+def _dropout_model():
+    return nn.Sequential(nn.Linear(2, 16, rng=1), nn.ReLU(), nn.Dropout(0.5, rng=2),
+                         nn.Linear(16, 2, rng=3))  # fmt: skip
+
+
+def test_fine_tuning_a_loaded_model_with_dropout_is_the_same_in_every_process(tmp_path):
+    # the Dropout of a loaded Sequential drew its masks from OS entropy: fit(seed=0) gave
+    # another model in each process
+    import os
+    import subprocess
+    import sys
+
+    path = cr.save(_dropout_model(), tmp_path / "m.safetensors")
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", FINE_TUNE, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        ).stdout
+        for hash_seed in ("0", "1")
+    }
+    assert len(digests) == 1 and len(next(iter(digests)).strip()) == 64
+
+
+def _masks(model, n=5):
+    x = cr.tensor(np.ones((8, 16), np.float32))
+    dropout = model[2]
+    return [dropout(x).data.copy() for _ in range(n)]
+
+
+def test_load_seeds_the_generators_of_layers_without_a_seed_of_their_own(tmp_path):
+    path = cr.save(_dropout_model(), tmp_path / "m.safetensors")
+    masks = {}
+    for seed in (0, 0, 7):
+        model = cr.load(path, seed=seed).train()
+        masks.setdefault(seed, []).append(_masks(model))
+    default = cr.io.load_bundle(path).model.train()
+    assert all(np.array_equal(a, b) for a, b in zip(*masks[0], strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(masks[0][0], _masks(default), strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(masks[0][0], masks[7][0], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "shown"),
+    [(-1, ValueError, "-1"), (1.5, TypeError, "float 1.5"), (None, TypeError, "NoneType None")],
+)
+@pytest.mark.parametrize("owner", ["load", "load_bundle"])
+def test_a_load_seed_that_is_not_a_seed_is_refused_by_name(tmp_path, owner, seed, error, shown):
+    path = cr.save(nn.MLP([2, 2], seed=0), tmp_path / "m.safetensors")
+    call = cr.load if owner == "load" else cr.io.load_bundle
+    with pytest.raises(error, match=rf"^{owner}: seed expected an integer >= 0, got {shown}$"):
+        call(path, seed=seed)
