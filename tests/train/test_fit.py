@@ -3,7 +3,9 @@
 import io
 import json
 import math
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1009,6 +1011,99 @@ def test_callback_paths_that_cannot_be_written_are_refused_before_training(
     for name, value in model.state_dict().items():  # not one step was taken
         assert np.array_equal(value, before[name]), name
     assert (tmp_path / "file").read_text() == "a user's file"
+
+
+def _fit_moons_with(moons, callbacks, steps):
+    """Fit a moons model for an epoch with ``callbacks``, each step's batch index going to
+    the list ``steps`` (which stays empty when the run is refused)."""
+    X, y, _, _ = moons
+    model = moons_model()
+    counter = LambdaCallback(on_batch_end=lambda t, b, loss: steps.append(b))
+    fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
+        epochs=1, callbacks=[counter, *callbacks], progress=False)  # fmt: skip
+
+
+def _deny(monkeypatch, *paths):
+    """``os.access`` says no for ``paths`` (this process, as root, may write anything)."""
+    real = os.access
+    denied = {Path(p) for p in paths}
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) not in denied and real(p, mode))
+
+
+@pytest.mark.parametrize("name", ["best.safetensors", "last.safetensors"])
+def test_model_checkpoint_files_that_cannot_be_written_are_refused_before_training(
+    moons, tmp_path, name
+):
+    # only the directory was checked: the save failed after an epoch of training
+    (tmp_path / "models" / name).mkdir(parents=True)
+    saver = ModelCheckpoint(tmp_path / "models", monitor="train_loss")
+    says = f"ModelCheckpoint: expected a file path, but {tmp_path / 'models' / name} is a dir"
+    steps = []
+    with pytest.raises(ValueError, match=says):
+        _fit_moons_with(moons, [saver], steps)
+    assert steps == []
+
+
+@pytest.mark.parametrize(
+    ("make", "denied", "says"),
+    [
+        (
+            lambda d: ModelCheckpoint(d / "models", monitor="train_loss"),
+            "models",
+            "ModelCheckpoint: expected a directory or a path where one can be made, but "
+            "{d}/models is not writable",
+        ),
+        (
+            lambda d: HistoryLogger(d / "h.csv"),
+            "h.csv",
+            "HistoryLogger: expected a file path, but {d}/h.csv is read-only",
+        ),
+        (
+            lambda d: HistoryLogger(d / "new" / "h.json"),
+            ".",
+            "HistoryLogger: expected a file path, but {d} is not writable",
+        ),
+    ],
+)
+def test_callback_paths_this_process_may_not_write_are_refused_before_training(
+    moons, tmp_path, monkeypatch, make, denied, says
+):
+    # they passed the checks, and the write failed after the first epoch
+    (tmp_path / "models").mkdir()
+    (tmp_path / "h.csv").write_text("a user's history")
+    _deny(monkeypatch, tmp_path / denied)
+    steps = []
+    with pytest.raises(ValueError, match=re.escape(says.format(d=tmp_path))):
+        _fit_moons_with(moons, [make(tmp_path)], steps)
+    assert steps == []
+    assert (tmp_path / "h.csv").read_text() == "a user's history"
+
+
+def test_a_fresh_run_does_not_replace_another_runs_model_files(moons, tmp_path):
+    # the second run replaced the first's best.safetensors with a worse model, silently
+    _fit_moons_with(moons, [ModelCheckpoint(tmp_path, monitor="train_loss")], [])
+    saved = {p.name: p.read_bytes() for p in sorted(tmp_path.iterdir())}
+    assert list(saved) == ["best.safetensors", "last.safetensors"]
+    for save_best, save_last in ((True, True), (True, False), (False, True)):
+        saver = ModelCheckpoint(tmp_path, "train_loss", save_best=save_best, save_last=save_last)
+        steps = []
+        with pytest.raises(ValueError) as info:
+            _fit_moons_with(moons, [saver], steps)
+        assert steps == []
+        held = " and ".join(n for n, on in zip(saved, (save_best, save_last), strict=True) if on)
+        assert str(info.value).startswith(f"ModelCheckpoint: {tmp_path} holds {held} of another ")
+        assert "choose another directory" in str(info.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == saved
+    # a file this run does not write is no obstacle
+    (tmp_path / "last.safetensors").unlink()
+    steps = []
+    _fit_moons_with(moons, [ModelCheckpoint(tmp_path, "train_loss", save_best=False)], steps)
+    assert steps and (tmp_path / "last.safetensors").exists()
+
+
+def test_history_logger_refuses_a_path_ending_in_a_separator():
+    with pytest.raises(ValueError, match=r"^HistoryLogger: path expected a file path, got 'h/'"):
+        HistoryLogger("h/")
 
 
 @pytest.mark.parametrize(

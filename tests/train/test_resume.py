@@ -396,6 +396,14 @@ def test_a_checkpoint_with_non_finite_values_is_never_written(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_checkpoint_path_ending_in_a_separator_is_refused(tmp_path):
+    from chainrule.train.checkpoint import save_checkpoint
+
+    with pytest.raises(ValueError, match="^save_checkpoint: path expected a file path, got "):
+        save_checkpoint(f"{tmp_path}/ckpt/", {"epoch": 1})
+    assert not list(tmp_path.iterdir())
+
+
 def assert_unchanged(model, before):
     for name, value in model.state_dict().items():
         assert np.array_equal(value, before[name]), name

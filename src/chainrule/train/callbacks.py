@@ -273,7 +273,15 @@ class ModelCheckpoint(Callback):
     """Save model files (see :func:`chainrule.save`): ``best.safetensors`` whenever
     ``monitor`` improves, and ``last.safetensors`` after every epoch. As with
     :class:`EarlyStopping`, a run that does not resume starts with no best value, and one
-    whose logs lack ``monitor`` is refused before its first step."""
+    whose logs lack ``monitor`` is refused before its first step.
+
+    Before the first step, ``ValueError`` also refuses a ``directory`` that cannot be made
+    or written in, and each file the run would write (the best one with ``save_best``, the
+    last one with ``save_last``) that cannot be written (see
+    :func:`chainrule.files.file_blocker`) or that already exists: another run's model
+    files are never replaced. Only a run in which this callback took back its saved state
+    (it resumes from a checkpoint that holds it) writes over them, as the run that wrote
+    them would have."""
 
     def __init__(
         self,
@@ -300,8 +308,29 @@ class ModelCheckpoint(Callback):
         blocked = directory_blocker(self.directory)
         if blocked is not None:
             raise ValueError(f"ModelCheckpoint: {blocked}")
-        if not _restored(self, trainer):
-            self._tracker.reset()
+        names = [
+            name
+            for name, saved in (
+                ("best.safetensors", self.save_best),
+                ("last.safetensors", self.save_last),
+            )
+            if saved
+        ]
+        for name in names:
+            blocked = file_blocker(self.directory / name)
+            if blocked is not None:
+                raise ValueError(f"ModelCheckpoint: expected a file path, but {blocked}")
+        if _restored(self, trainer):
+            return
+        held = [name for name in names if (self.directory / name).exists()]
+        if held:
+            raise ValueError(
+                f"ModelCheckpoint: {self.directory} holds {' and '.join(held)} of another "
+                "run, which this run would replace; move them away or choose another "
+                "directory (a run resumed from a checkpoint with this callback's state "
+                "continues them)"
+            )
+        self._tracker.reset()
 
     def on_epoch_end(self, trainer, epoch, logs):
         from chainrule.io import save  # the file format sits above the training loop
@@ -331,10 +360,15 @@ class HistoryLogger(Callback):
     skipped when the text is the one the last epoch's wrote. After a Ctrl-C the file holds
     the history the :class:`~chainrule.train.loop.TrainingInterrupted` carries: the
     finished epochs' logs, the step losses so far and ``stopped_reason`` ``"interrupted"``
-    (a ``.csv`` has the epoch logs only); after an error, the same with ``"error"``."""
+    (a ``.csv`` has the epoch logs only); after an error, the same with ``"error"``.
+
+    ``ValueError`` refuses a ``path`` of another suffix or a ``str`` ending in a path
+    separator when the logger is built, and before the first step one where the file
+    cannot be written (see :func:`chainrule.files.file_blocker`: a directory, a special
+    file, a read-only file, a folder this process may not write in)."""
 
     def __init__(self, path):
-        self.path = _checks.path("HistoryLogger", "path", path)
+        self.path = _checks.path("HistoryLogger", "path", path, file=True)
         if self.path.suffix not in (".csv", ".json"):
             raise ValueError(f"HistoryLogger: expected a .csv or .json path, got {self.path}")
         self._written: str | None = None  # the text of this run's last write

@@ -36,9 +36,10 @@ _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 
 def save_checkpoint(path, state: dict) -> Path:
-    """Write a checkpoint atomically; refuses non-finite floats so none is ever saved (and
-    a ``path`` that is not a ``str`` or ``os.PathLike``, ``TypeError``, before any work)."""
-    path = _checks.path("save_checkpoint", "path", path)
+    """Write a checkpoint atomically; refuses non-finite floats so none is ever saved (and,
+    before any work, a ``path`` that is not a ``str`` or ``os.PathLike``, ``TypeError``, or
+    is a ``str`` ending in a path separator, ``ValueError``)."""
+    path = _checks.path("save_checkpoint", "path", path, file=True)
     _, arrays = split_tree(state)
     bad = [
         name for name, arr in arrays.items() if arr.dtype.kind == "f" and not np.isfinite(arr).all()
