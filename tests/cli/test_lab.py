@@ -1,6 +1,8 @@
 """``chainrule lab run``: the exit status says whether every claim was reproduced."""
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +115,24 @@ def test_what_the_run_writes_inside_out_is_checked_before_it_runs(
         (out / blocker).write_text("mine")
     assert main(["lab", "run", "graph", "--out", str(out)]) == 2
     assert says.format(out=out) in capsys.readouterr().err
+
+
+def test_a_read_only_report_is_a_usage_error_before_any_experiment_runs(
+    capsys, monkeypatch, tmp_path
+):
+    # every experiment ran, then writing report.html failed: exit 1, results.json lost
+    def broken(preset, outdir):
+        raise AssertionError("an experiment ran before --out was checked")
+
+    monkeypatch.setattr(EXPERIMENTS["graph"], "run", broken)
+    page = tmp_path / "report.html"
+    page.write_text("an earlier report")
+    real = os.access  # as root, this process may write anything
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != page and real(p, mode))
+    assert main(["lab", "run", "graph", "--out", str(tmp_path), "-q"]) == 2
+    says = f"lab run: --out {tmp_path}: cannot write report.html: {page} is read-only"
+    assert says in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
 def test_unknown_names_are_quoted(capsys, tmp_path):

@@ -364,3 +364,39 @@ def test_an_experiment_registered_after_import_reaches_the_runner_in_number_orde
     assert outcome.status == "reproduced" and outcome.result.numbers == {"sum": 2}
     with pytest.raises(ValueError, match="'zeroth' is registered twice"):
         experiment(1, "zeroth", "T", "c", "000")(run)
+
+
+@pytest.mark.parametrize(
+    ("blocker", "says"),
+    [
+        ("report.html/", "cannot write report.html: {out}/report.html is a directory"),
+        ("results.json/", "cannot write results.json: {out}/results.json is a directory"),
+        ("x", "expected a directory or a path where one can be made, but {out}/x exists and"),
+        ("readonly", "cannot write report.html: {out}/report.html is read-only"),
+        ("unwritable", "expected a directory or a path where one can be made, but {out} is not "),
+    ],
+)
+def test_what_the_runner_writes_is_checked_before_any_experiment_runs(
+    tmp_path, monkeypatch, blocker, says
+):
+    # the report's path was found blocked after every experiment had run: the outcomes
+    # were lost with the exception
+    out = tmp_path / "out"
+    out.mkdir()
+    ran = []
+    exp = Experiment("x", 5, "T", "c", "001", lambda p, o: ran.append(o) or _noop(p, o))
+    monkeypatch.setitem(EXPERIMENTS, "x", exp)
+    if blocker.endswith("/"):
+        (out / blocker).mkdir()
+    elif blocker == "x":
+        (out / "x").write_text("mine")
+    else:  # this process may not write there (as root it may write anything)
+        denied = out / "report.html" if blocker == "readonly" else out
+        (out / "report.html").write_text("an earlier report")
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != denied and real(p, mode))
+    before = sorted(p.name for p in out.iterdir())
+    expected = f"run_experiments: outdir {out}: " + says.format(out=out)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        runner.run_experiments(["x"], "fast", out, progress=False)
+    assert ran == [] and sorted(p.name for p in out.iterdir()) == before

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from chainrule.cli.errors import UsageError, require_plotting
-from chainrule.files import directory_blocker, file_blocker
 
 
 def add_parser(subparsers) -> None:
@@ -58,22 +57,14 @@ def run_experiments(args) -> int:
             f"lab run: unknown experiment(s) {', '.join(map(repr, unknown))}; "
             f"`chainrule lab list` shows the {len(EXPERIMENTS)} registered"
         )
-    out = Path(args.out)
-    blocked = directory_blocker(out)
-    if blocked is not None:
-        raise UsageError(f"lab run: --out {out}: {blocked}")
-    # what the run writes inside it, checked before the first experiment runs
-    names = list(EXPERIMENTS) if args.all else args.names
-    for name in names:
-        blocked = directory_blocker(out / name)
-        if blocked is not None:
-            raise UsageError(f"lab run: --out {out}: {blocked}")
-    for report in ("report.html", "results.json"):
-        blocked = file_blocker(out / report)
-        if blocked is not None:
-            raise UsageError(f"lab run: --out {out}: cannot write {report}: {blocked}")
     from chainrule.lab import runner
 
+    out = Path(args.out)
+    names = list(EXPERIMENTS) if args.all else args.names
+    try:  # run_experiments checks this too: here it is a usage error
+        runner.check_outdir(out, names, "lab run", "--out")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     # every experiment draws its figure: refused before any runs
     require_plotting("lab run: every experiment draws a figure")
     outcomes = runner.run_experiments(names, args.preset, out, not args.quiet)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chainrule import _checks
+from chainrule.files import directory_blocker, file_blocker
 from chainrule.lab.base import PRESETS, Experiment, Result
 from chainrule.lab.report import _plain
 from chainrule.train.diagnostics import GradientWarning
@@ -126,8 +127,9 @@ def run_experiments(
     Raises
     ------
     ValueError, TypeError, KeyError
-        An unknown preset, an ``outdir`` that is not a ``str`` or ``os.PathLike``, or
-        ``names`` refused by :func:`select`; before anything is run.
+        An unknown preset, an ``outdir`` that is not a ``str`` or ``os.PathLike``,
+        ``names`` refused by :func:`select`, or a place in ``outdir`` the run could not
+        write (see :func:`check_outdir`); before anything is run.
     """
     from chainrule.lab.report import write_report
 
@@ -135,6 +137,7 @@ def run_experiments(
         raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
     outdir = _checks.path("run_experiments", "outdir", outdir)
     chosen = select(names)
+    check_outdir(outdir, [exp.name for exp in chosen])
     outdir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     for i, exp in enumerate(chosen, start=1):
@@ -158,6 +161,27 @@ def run_experiments(
             print(f"done in {outcome.seconds:.1f} s ({outcome.status})", file=sys.stderr)
     write_report(outcomes, outdir)
     return outcomes
+
+
+def check_outdir(
+    outdir, names: list[str], owner: str = "run_experiments", argument: str = "outdir"
+) -> None:
+    """Refuse, with ``ValueError("<owner>: <argument> <outdir>: <why>")``, an ``outdir``
+    where :func:`run_experiments` could not write all it writes for the experiments
+    ``names``: ``outdir`` and each ``outdir / name`` must be directories it can write in
+    or paths where such can be made (see :func:`chainrule.files.directory_blocker`), and
+    ``report.html`` and ``results.json`` in it files it can write (see
+    :func:`chainrule.files.file_blocker`). ``TypeError`` for an ``outdir`` that is not a
+    ``str`` or ``os.PathLike``."""
+    outdir = _checks.path(owner, argument, outdir)
+    for folder in (outdir, *(outdir / name for name in names)):
+        blocked = directory_blocker(folder)
+        if blocked is not None:
+            raise ValueError(f"{owner}: {argument} {outdir}: {blocked}")
+    for page in ("report.html", "results.json"):
+        blocked = file_blocker(outdir / page)
+        if blocked is not None:
+            raise ValueError(f"{owner}: {argument} {outdir}: cannot write {page}: {blocked}")
 
 
 def _checked(result, name: str) -> Result:
