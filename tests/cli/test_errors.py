@@ -302,6 +302,55 @@ def test_a_file_named_runs_is_refused_before_any_data_is_loaded(
     assert (tmp_path / "runs").read_text() == "mine"
 
 
+def _deny(monkeypatch, *paths):
+    """``os.access`` says no for ``paths`` (this process, as root, may write anything)."""
+    real = os.access
+    denied = {Path(p).resolve() for p in paths}
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: Path(p).resolve() not in denied and real(p, mode)
+    )
+
+
+@pytest.mark.parametrize("where", ["output.dir", "runs"])
+def test_a_run_directory_this_process_may_not_write_is_refused_before_any_data_is_loaded(
+    capsys, monkeypatch, no_data, tmp_path, where
+):
+    # mkdir failed after the data (all of MNIST) was loaded: a PermissionError, exit 1
+    moons = str(Path(MOONS).resolve())
+    monkeypatch.chdir(tmp_path)
+    _deny(monkeypatch, tmp_path)
+    args = ["--set", f"output.dir={tmp_path / 'run1'}"] if where == "output.dir" else []
+    assert main(["train", moons, *args]) == 2
+    err = capsys.readouterr().err
+    if where == "output.dir":
+        assert f"output.dir {tmp_path / 'run1'}: expected a directory or a path where one" in err
+        assert f"but {tmp_path} is not writable" in err
+    else:
+        assert "run directory runs (the default, as output.dir is empty): expected a " in err
+        assert "but . is not writable; set output.dir, or run from another directory" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resuming_a_run_this_process_may_not_write_is_refused_before_any_data_is_loaded(
+    capsys, monkeypatch, tmp_path
+):
+    from chainrule.cli import datasets, train
+
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    run = tmp_path / "run"
+    args = ["--set", "train.epochs=1", "--set", f"output.dir={run}", "--no-report", "-q"]
+    assert main(["train", MOONS, *args]) == 0
+
+    def load(*args, **kwargs):
+        raise AssertionError("the data was loaded before the run directory was checked")
+
+    monkeypatch.setattr(datasets, "load", load)
+    _deny(monkeypatch, run)
+    assert main(["train", "--resume", str(run), "--no-report", "-q"]) == 2
+    says = f"--resume {run}: expected a directory or a path where one can be made, but {run} is"
+    assert says + " not writable" in capsys.readouterr().err
+
+
 def test_resume_with_a_config_that_no_longer_fits_the_checkpoint_exits_2_before_the_data(
     capsys, monkeypatch, tmp_path
 ):

@@ -80,3 +80,22 @@ def test_info_on_a_directory_says_so_and_names_the_model_file_in_it(capsys, tmp_
         f"expected a file, got a directory; the model file in it: {tmp_path / 'model.safetensors'}"
     )
     assert expected in capsys.readouterr().err
+
+
+def test_info_escapes_control_characters_of_labels_and_metadata(capsys, tmp_path):
+    # a stranger's escape sequences reached the terminal: clear the screen, set its title
+    labels = ["cat", "dog\x1b[2J\x1b]0;pwned\x07"]
+    metadata = {
+        "note": "\x1b[31mred\x1b[0m",
+        "key\x1b[2J": "line\nforged: line",
+        "metrics": {"test\x9b": {"loss\x1b": 0.5}},
+    }
+    path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", labels=labels,
+                   metadata=metadata)  # fmt: skip
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert all(c.isprintable() or c == "\n" for c in out), repr(out)
+    assert "labels: cat, dog\\x1b[2J\\x1b]0;pwned\\x07\n" in out
+    assert "\nnote: \\x1b[31mred\\x1b[0m\n" in out
+    assert "\nkey\\x1b[2J: line\\nforged: line\n" in out
+    assert "\ntest\\x9b metrics: loss\\x1b 0.5000\n" in out

@@ -109,15 +109,18 @@ def test_resume_continues_a_run(cli, run_dir, tmp_path, older):
 
     copy = tmp_path / "resumed"
     shutil.copytree(run_dir, copy)
-    config = (copy / "config.toml").read_text().replace("epochs = 8", "epochs = 9")
+    config = (copy / "config.toml").read_text().replace("epochs = 8", "epochs = 9  # by hand")
     for old, new in older.items():
         assert old in config
         config = config.replace(old, new)
+    config = "# my notes on this run\n" + config
     (copy / "config.toml").write_text(config)
     proc = cli("train", "--resume", copy, "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
     history = list(csv.DictReader(io.StringIO((copy / "history.csv").read_text())))
     assert len(history) == 9
+    # the resume rewrote the edited config.toml, and every comment was lost
+    assert (copy / "config.toml").read_text() == config
 
 
 def test_two_runs_with_the_same_seed_are_identical_but_for_their_times(monkeypatch, tmp_path):

@@ -2,6 +2,10 @@
 a model file whose labels do not fit its outputs (as ``save`` once let through) still loads,
 and predict refuses it before reading the input."""
 
+import os
+import stat
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -34,6 +38,79 @@ def test_an_output_that_cannot_be_a_file_exits_2_before_predicting(
     assert main(["predict", str(model), str(x), "-o", str(tmp_path)]) == 2
     expected = f"--output {tmp_path}: expected a file path, but {tmp_path} is a directory"
     assert expected in capsys.readouterr().err
+
+
+def _no_model(monkeypatch):
+    from chainrule.cli import commands
+
+    def load_model(path):
+        raise AssertionError("the model was loaded before the output path was checked")
+
+    monkeypatch.setattr(commands, "load_model", load_model)
+
+
+@pytest.mark.parametrize("denied", ["p.csv", "."])
+def test_an_output_this_process_may_not_write_exits_2_before_predicting(
+    capsys, monkeypatch, model_and_input, tmp_path, denied
+):
+    # the model ran, then the write failed: exit 1 with a PermissionError
+    model, x = model_and_input
+    out = tmp_path / "p.csv"
+    out.write_text("earlier predictions\n")
+    _no_model(monkeypatch)
+    real, blocked = os.access, tmp_path / denied  # as root, this process may write anything
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != blocked and real(p, mode))
+    assert main(["predict", str(model), str(x), "-o", str(out)]) == 2
+    why = f"{out} is read-only" if denied == "p.csv" else f"{tmp_path} is not writable"
+    assert f"--output {out}: expected a file path, but {why}" in capsys.readouterr().err
+    assert out.read_text() == "earlier predictions\n"
+
+
+def test_an_output_naming_a_directory_by_its_separator_exits_2(
+    capsys, monkeypatch, model_and_input, tmp_path
+):
+    # "-o out/" wrote a file named out
+    model, x = model_and_input
+    _no_model(monkeypatch)
+    out = f"{tmp_path}/out/"
+    assert main(["predict", str(model), str(x), "-o", out]) == 2
+    says = f"--output {out}: expected a file path, but {out} ends with '/' and so names a dir"
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def _special(kind, path):
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:  # a copy of /dev/null: the real one is not to be touched
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("fifo", "is a FIFO (named pipe), not a regular file"),
+        pytest.param(
+            "char",
+            "is a character device, not a regular file",
+            marks=pytest.mark.skipif(
+                not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root"
+            ),
+        ),
+    ],
+)
+def test_an_output_that_is_a_special_file_exits_2_and_keeps_its_type(
+    capsys, monkeypatch, model_and_input, tmp_path, kind, says
+):
+    # -o /dev/null (as root) or a FIFO was replaced by a regular file holding the CSV
+    model, x = model_and_input
+    out = tmp_path / "out"
+    _special(kind, out)
+    _no_model(monkeypatch)
+    assert main(["predict", str(model), str(x), "-o", str(out)]) == 2
+    assert f"--output {out}: expected a file path, but {out} {says}" in capsys.readouterr().err
+    mode = os.lstat(out).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISCHR(mode)
 
 
 def test_output_into_missing_folders_makes_them_as_bench_json_does(model_and_input, tmp_path):

@@ -469,7 +469,20 @@ def predict(args) -> int:
     return 0
 
 
+def _escaped(text: str) -> str:
+    """``text`` with every character that ``str.isprintable`` refuses (control characters,
+    C1 controls such as ``\\x9b``, format characters such as bidi overrides, line
+    separators) written as a Python string literal writes it (``\\x1b``, ``\\n``,
+    ``\\u202e``): the strings of a model file, from anyone, reach a terminal as text,
+    never as escape sequences or forged lines."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
 def info(args) -> int:
+    """Print what the model file holds; its labels, metrics, training config and other
+    metadata with control characters escaped (see :func:`_escaped`)."""
     bundle = load_model(args.model)
     model = bundle.model
     print(f"model file: {args.model}")
@@ -481,18 +494,20 @@ def info(args) -> int:
     if bundle.scaler is not None:
         print(f"input scaler: {type(bundle.scaler).__name__}")
     if bundle.labels is not None:
-        print(f"labels: {', '.join(bundle.labels)}")
+        print(f"labels: {_escaped(', '.join(bundle.labels))}")
     # chainrule train's metrics and config are laid out; other metadata is printed as is
     metrics, config = _metrics_table(bundle.metadata), _training_config(bundle.metadata)
     for part, values in (metrics or {}).items():
-        print(f"{part} metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+        line = f"{part} metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+        print(_escaped(line))
     if config is not None:
         print("training config:")
-        print("  " + cfg.dumps(config).strip().replace("\n", "\n  "))
+        for line in cfg.dumps(config).strip().split("\n"):  # TOML escapes its strings' "\n"
+            print("  " + _escaped(line))
     laid_out = {key for key, value in (("metrics", metrics), ("config", config)) if value}
     for k, v in bundle.metadata.items():
         if k not in laid_out:
-            print(f"{k}: {v}")
+            print(_escaped(f"{k}: {v}"))
     return 0
 
 

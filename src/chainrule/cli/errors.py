@@ -14,7 +14,9 @@ class UsageError(ConfigError):
 def output_file(what: str, path: str, after: str = "") -> Path:
     """``path`` for a file a command will write (atomically, making missing folders),
     checked before any work: ``UsageError("<what> <path>: expected a file path, but
-    <why><after>")`` where :func:`chainrule.files.file_blocker` finds why it cannot be."""
+    <why><after>")`` where :func:`chainrule.files.file_blocker` finds why it cannot be
+    written (a trailing path separator, a directory, a special file such as /dev/null,
+    a file above, a folder this process may not write in, a read-only file)."""
     blocked = file_blocker(path)
     if blocked is not None:
         raise UsageError(f"{what} {path}: expected a file path, but {blocked}{after}")

@@ -215,8 +215,9 @@ def build_regularization(config: dict):
 
 def _check_output_dir(config: dict) -> None:
     """Refuse an output.dir that is a file or already holds files (a run's results are
-    never written over another's); its nearest existing ancestor must be a directory, as
-    must that of ``runs``, where an empty output.dir puts the run."""
+    never written over another's); it, or its nearest existing ancestor, must be a
+    directory this process may write in, as must ``runs`` (or its nearest existing
+    ancestor), where an empty output.dir puts the run."""
     if not config["output"]["dir"]:
         blocked = directory_blocker(RUNS)
         if blocked is not None:
@@ -265,10 +266,13 @@ def _make_run_dir(config: dict, stem: str) -> Path:
 def _resume_config(args) -> tuple[dict, Path, dict]:
     """The config of the run directory ``--resume`` names and its newest readable
     checkpoint (path and state), read before any data (``FormatError`` when none is
-    readable)."""
+    readable); a run directory this process may not write in is refused first."""
     run_dir = Path(args.resume)
     if not (run_dir / "config.toml").is_file():
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
+    blocked = directory_blocker(run_dir)
+    if blocked is not None:
+        raise UsageError(f"--resume {run_dir}: {blocked}")
     if args.config or args.overrides:
         raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
     config, _ = load_config(str(run_dir / "config.toml"), [], strict=False)
@@ -335,8 +339,11 @@ def run(args) -> int:
     if checkpoint is not None:
         _check_resume(args.resume, config, checkpoint, state, model, optimizer)
     data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
-    run_dir = Path(args.resume) if args.resume else _make_run_dir(config, stem)
-    atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
+    if args.resume:  # its config.toml stays as the user left it, comments and all
+        run_dir = Path(args.resume)
+    else:
+        run_dir = _make_run_dir(config, stem)
+        atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
 
     loss_name = config["loss"]["name"]
     to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=sizes[-1])
