@@ -111,3 +111,12 @@ def test_a_path_that_is_not_a_path_is_refused_by_name(tmp_path, monkeypatch, pat
     with pytest.raises(TypeError, match="png_data_uri: " + expected):
         plots.png_data_uri(path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_ending_in_a_separator_is_refused_as_a_directory(tmp_path):
+    # Path dropped the "/" and saved a file "figs.png" beside the folder meant
+    fig = figure()
+    with pytest.raises(ValueError, match="plots.save: path expected a file path, got .* names a"):
+        plots.save(fig, f"{tmp_path / 'figs'}/")
+    plots.pyplot().close(fig)
+    assert list(tmp_path.iterdir()) == []

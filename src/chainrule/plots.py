@@ -77,7 +77,7 @@ def save(fig, path, svg: bool = False) -> list[Path]:
     Each file is rendered in memory and written atomically: a figure that fails to render
     leaves the file already there as it was. ``TypeError`` when ``path`` is not a ``str``
     or ``os.PathLike`` (before anything is drawn; ``fig`` is left open)."""
-    path = _checks.path("plots.save", "path", path)
+    path = _checks.path("plots.save", "path", path, file=True)
     if path.suffix.lower() in _IMAGE_SUFFIXES:
         path = path.with_suffix(".png")
     else:

@@ -249,3 +249,10 @@ def test_a_file_that_is_neither_a_path_nor_a_file_object_is_refused_by_name(
     ):
         write_idx(file, np.zeros(3, np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_idx_refuses_a_path_ending_in_a_separator(tmp_path):
+    # Path dropped the "/" and wrote a file named "images"
+    with pytest.raises(ValueError, match="write_idx: file expected a file path, got .* names a"):
+        write_idx(f"{tmp_path / 'images'}/", np.zeros((2, 2), np.uint8))
+    assert list(tmp_path.iterdir()) == []

@@ -93,7 +93,7 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
     ``TypeError`` when ``file`` is not a ``str`` or ``os.PathLike``, ``compress`` not a
     bool, or the array of another type; checked before anything is written.
     """
-    file = _checks.path("write_idx", "file", file)
+    file = _checks.path("write_idx", "file", file, file=True)
     compress = _checks.boolean("write_idx", "compress", compress)
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))
