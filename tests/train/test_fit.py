@@ -225,6 +225,33 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(moons, p
     assert stopper.stopped_epoch == epochs - 1 and stopper.wait == epochs - 1
 
 
+def test_hooks_and_early_stopping_count_epochs_from_0_as_history_rows(moons):
+    X, y, Xd, yd = moons
+    model = moons_model()
+    seen = []
+    stopper = EarlyStopping(monitor="dev_loss", patience=2)
+    history = fit(
+        model,
+        "cross_entropy",
+        optim.SGD(model.named_parameters(), lr=2.0),  # large: dev loss turns up
+        X,
+        y,
+        dev=(Xd, yd),
+        epochs=40,
+        callbacks=[
+            LambdaCallback(on_epoch_end=lambda t, epoch, logs: seen.append((epoch, logs))),
+            stopper,
+        ],
+        progress=False,
+    )
+    assert [logs["epoch"] for _, logs in seen] == [epoch + 1 for epoch, _ in seen]
+    assert [epoch for epoch, _ in seen] == list(range(len(history.epochs)))
+    assert history.epochs[stopper.best_epoch]["dev_loss"] == stopper.best
+    assert stopper.best == min(row["dev_loss"] for row in history.epochs)
+    assert history.stopped_reason == "early_stopping"
+    assert stopper.stopped_epoch == len(history.epochs) - 1 == stopper.best_epoch + 2
+
+
 @pytest.mark.parametrize(
     "callback",
     [EarlyStopping(), ModelCheckpoint("unused", monitor="train_f1")],

@@ -35,7 +35,10 @@ class Callback:
 
     ``on_train_begin`` and ``on_train_end`` frame a run that ends (it completed its
     epochs or a callback stopped it); ``on_epoch_begin``, ``on_batch_end`` and
-    ``on_epoch_end`` come with every epoch and step. On the first Ctrl-C, ``fit``
+    ``on_epoch_end`` come with every epoch and step. Their ``epoch`` and ``batch`` count
+    from 0: ``epoch`` is the index of the epoch's row in ``trainer.history.epochs``, so
+    ``on_epoch_end`` gets ``logs["epoch"] == epoch + 1`` (the logs, the history and the
+    progress lines count from 1, as the notes do). On the first Ctrl-C, ``fit``
     finishes the current step, saves its checkpoint (with a ``checkpoint_dir``), sets the
     history's ``stopped_reason`` to ``"interrupted"``, calls every ``on_interrupt`` and raises
     :class:`~chainrule.train.loop.TrainingInterrupted`: an interrupted run gets no
@@ -55,7 +58,8 @@ class Callback:
 
     When an ``on_interrupt`` or ``on_exception`` hook raises an ``Exception``, the later
     hooks run all the same, and the exception that ends the run gets a note (see
-    :meth:`BaseException.add_note`) naming the callback's type, the hook and its error;
+    :meth:`BaseException.add_note`; on Python 3.10, appended to its ``__notes__``, which
+    its tracebacks do not show) naming the callback's type, the hook and its error;
     the first failing ``on_interrupt``'s error is also the ``TrainingInterrupted``'s
     ``__cause__``. A ``KeyboardInterrupt`` raised in a hook (a Ctrl-C while the hooks
     run) is not caught: it stops the hooks and goes on in place of the run's exception
@@ -198,6 +202,10 @@ class EarlyStopping(Callback):
     model ends with the parameters and buffers of its best epoch. A run that does not
     resume from a checkpoint starts afresh (no best value, no weights kept from an earlier
     run); one whose logs lack ``monitor`` is refused before its first step (KeyError).
+
+    :attr:`best_epoch` and :attr:`stopped_epoch` count from 0, as the hooks' ``epoch``:
+    ``trainer.history.epochs[stop.best_epoch]`` is the best epoch's row (its
+    ``"epoch"`` is ``best_epoch + 1``).
     """
 
     def __init__(
@@ -223,6 +231,7 @@ class EarlyStopping(Callback):
 
     @property
     def best_epoch(self) -> int:
+        """The 0-based index of the best epoch in ``history.epochs`` (see the class)."""
         return self._tracker.best_epoch
 
     def on_train_begin(self, trainer):
