@@ -184,9 +184,9 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     holds no seed, as ``nn.from_config(architecture, rng=seed)`` does: the dropout masks of
     a loaded :class:`~chainrule.nn.Sequential` in training mode, so that fine-tuning a
     loaded model with ``fit(seed=...)`` gives the same model in every process. An
-    :class:`~chainrule.nn.MLP` draws from the seed of its config, as when it was built. A
-    file holds no generator state: the masks are not those the saved model would have
-    drawn next."""
+    :class:`~chainrule.nn.MLP` draws from the seed of its config, as when it was built (one
+    built with ``seed=None`` from fresh entropy, as it did then). A file holds no
+    generator state: the masks are not those the saved model would have drawn next."""
     seed = _checks.integer("load_bundle", "seed", seed, low=0)
     path = _checks.path("load_bundle", "path", path)
     tree = read_tree(path)
