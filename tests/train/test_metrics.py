@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from chainrule.train import metrics
 from chainrule.train.metrics import (
     METRICS,
     accuracy,
@@ -342,6 +343,47 @@ def test_labels_beyond_intp_are_reported_as_given(labels, says):
     # the cast to intp turned them into -9223372036854775808 before the check
     with pytest.raises(ValueError, match=re.escape(f"below 2**63 in y_true, got {says}")):
         accuracy(labels, [0])
+
+
+@pytest.mark.parametrize(
+    ("fn", "label", "entries"),
+    [
+        (confusion_matrix, 2**62, (2**62 + 1) ** 2),  # t * k + p overflowed
+        (confusion_matrix, 3 * 10**9, (3 * 10**9 + 1) ** 2),  # too big for an array
+        (confusion_matrix, 10**5, (10**5 + 1) ** 2),  # 80 GB
+        (precision_recall_f1, 2**62, 2**62 + 1),
+    ],
+)
+def test_an_inferred_class_count_beyond_the_bound_is_refused_before_counting(fn, label, entries):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{fn.__name__}: the largest label, {label}, makes {label + 1} classes, whose "
+        rf"counts would take {entries} entries, more than the 67108864 allowed for an "
+        r"inferred class count; pass n_classes= if that many classes are meant$",
+    ):
+        fn([label, 0], [0, 1])
+
+
+def test_the_bound_on_inferred_class_counts_is_exact(monkeypatch):
+    assert metrics.MAX_INFERRED_ENTRIES == 2**26  # the bound the docstrings state
+    monkeypatch.setattr(metrics, "MAX_INFERRED_ENTRIES", 16)
+    assert confusion_matrix([3], [0]).shape == (4, 4)  # 16 entries
+    with pytest.raises(ValueError, match="5 classes, whose counts would take 25 entries"):
+        confusion_matrix([4], [0])
+    assert precision_recall_f1([15], [0], average=None).f1.shape == (16,)
+    with pytest.raises(ValueError, match="17 classes, whose counts would take 17 entries"):
+        precision_recall_f1([16], [0])
+    assert confusion_matrix([4], [0], n_classes=5).shape == (5, 5)  # asked for: no bound
+    assert accuracy([2**40, 3], [2**40, 0]) == 0.5  # no counts per class: no bound
+
+
+def test_a_given_class_count_whose_matrix_cannot_be_indexed_is_refused():
+    with pytest.raises(
+        ValueError,
+        match=r"^confusion_matrix: n_classes expected at most 3037000499 \(a k x k matrix "
+        r"of more entries cannot be indexed\), got 3037000500$",
+    ):
+        confusion_matrix([0], [1], n_classes=3037000500)
 
 
 def test_precision_recall_f1_memory_does_not_grow_with_the_square_of_the_largest_label():

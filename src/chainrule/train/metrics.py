@@ -15,6 +15,7 @@ Scalar results are Python floats.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -26,6 +27,14 @@ from chainrule import _checks
 from chainrule.autodiff.tensor import array_of
 
 AVERAGES = ("macro", None)
+
+#: The most entries the counts of an inferred class count ``k`` may take (``k * k`` for a
+#: confusion matrix, ``k`` per array for precision/recall/F1): 2**26, 512 MiB of int64.
+#: One stray large label must not ask for terabytes; pass ``n_classes`` to go beyond.
+MAX_INFERRED_ENTRIES = 2**26
+
+#: The largest ``n_classes`` of a confusion matrix whose ``k * k`` entries can be indexed.
+_MAX_SQUARE_CLASSES = math.isqrt(np.iinfo(np.intp).max)
 
 
 class PrecisionRecallF1(NamedTuple):
@@ -72,21 +81,37 @@ def _labels(fn: str, what: str, y: Any) -> np.ndarray:
     top = a.max()
     if int(top) > np.iinfo(np.intp).max:
         raise ValueError(f"{fn}: expected class labels below 2**63 in {what}, got {top.item()!r}")
-    # intp keeps t * k + p in confusion_matrix from overflowing a narrow integer type.
+    # intp keeps t * k + p in confusion_matrix from overflowing a narrow integer type (and
+    # _label_pair keeps k * k within intp).
     return a.astype(np.intp, copy=False)
 
 
 def _label_pair(
-    fn: str, y_true: Any, y_pred: Any, n_classes: int | None
+    fn: str, y_true: Any, y_pred: Any, n_classes: int | None, square: bool = False
 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The labels as intp arrays and the class count; ``square`` for the ``k * k`` counts
+    of a confusion matrix (see :data:`MAX_INFERRED_ENTRIES`)."""
     if n_classes is not None:
         n_classes = _checks.integer(fn, "n_classes", n_classes, low=1)
+        if square and n_classes > _MAX_SQUARE_CLASSES:
+            raise ValueError(
+                f"{fn}: n_classes expected at most {_MAX_SQUARE_CLASSES} (a k x k matrix of "
+                f"more entries cannot be indexed), got {n_classes}"
+            )
     t = _labels(fn, "y_true", y_true)
     p = _labels(fn, "y_pred", y_pred)
     _check_same_length(fn, t, p)
     t_max, p_max = int(t.max()), int(p.max())
     if n_classes is None:
-        return t, p, max(t_max, p_max) + 1
+        n = max(t_max, p_max) + 1
+        entries = n * n if square else n
+        if entries > MAX_INFERRED_ENTRIES:
+            raise ValueError(
+                f"{fn}: the largest label, {n - 1}, makes {n} classes, whose counts would "
+                f"take {entries} entries, more than the {MAX_INFERRED_ENTRIES} allowed for an "
+                "inferred class count; pass n_classes= if that many classes are meant"
+            )
+        return t, p, n
     for what, top in (("y_true", t_max), ("y_pred", p_max)):
         if top >= n_classes:
             raise ValueError(
@@ -113,7 +138,9 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     float
         ``mean(y_true == y_pred)``, in ``[0, 1]``.
     """
-    t, p, _ = _label_pair("accuracy", y_true, y_pred, None)
+    t = _labels("accuracy", "y_true", y_true)  # no class count: any label is counted
+    p = _labels("accuracy", "y_pred", y_pred)
+    _check_same_length("accuracy", t, p)
     return float(np.count_nonzero(t == p) / t.shape[0])
 
 
@@ -127,6 +154,9 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     n_classes : int, optional
         Number of classes ``k``; inferred as ``max(y_true, y_pred) + 1`` when omitted.
         Pass it so that a class missing from a small batch still gets its row and column.
+        An inferred ``k`` is at most 8192 (``k * k`` up to :data:`MAX_INFERRED_ENTRIES`,
+        2**26; a larger one is a ``ValueError`` suggesting ``n_classes``); a given one at
+        most 3037000499, the largest ``k`` whose ``k * k`` entries can be indexed.
 
     Returns
     -------
@@ -134,7 +164,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
         ``C[i, j]`` = number of samples of true class ``i`` predicted as class ``j``: rows
         are true classes, columns predicted ones, so the diagonal holds the hits.
     """
-    t, p, n = _label_pair("confusion_matrix", y_true, y_pred, n_classes)
+    t, p, n = _label_pair("confusion_matrix", y_true, y_pred, n_classes, square=True)
     return _confusion(t, p, n).astype(np.int64, copy=False)
 
 
@@ -174,7 +204,9 @@ def precision_recall_f1(
         take ``average=None`` and index ``[1]`` for that. Another string is a
         ``ValueError``, a value of another type a ``TypeError``.
     n_classes : int, optional
-        Number of classes ``k``; inferred as ``max(y_true, y_pred) + 1`` when omitted.
+        Number of classes ``k``; inferred as ``max(y_true, y_pred) + 1`` when omitted, up
+        to :data:`MAX_INFERRED_ENTRIES` (2**26; a larger inferred ``k`` is a
+        ``ValueError``: pass ``n_classes`` to go beyond).
 
     Returns
     -------
