@@ -65,6 +65,18 @@ def test_round_trip_is_bit_identical(name, tmp_path):
     assert not loaded.training
 
 
+def test_a_sequential_grown_by_append_round_trips(tmp_path):
+    # layers registered after construction were trained and saved, but the config left
+    # them out, so the file could not be loaded
+    model = nn.Sequential(nn.Linear(4, 3, rng=1)).append(nn.ReLU()).append(nn.Linear(3, 5, rng=2))
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    loaded = cr.load(cr.save(model, tmp_path / "m.safetensors"))
+    assert len(loaded) == 3 and loaded.get_config() == model.get_config()
+    with cr.no_grad():
+        assert loaded(x).shape == (6, 5)
+        assert np.array_equal(loaded(x).data, model(x).data)
+
+
 def test_scaler_labels_and_metadata_round_trip(tmp_path):
     X = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32) * 3 + 1
     for scaler in (Standardizer().fit(X), MinMaxScaler().fit(X)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -224,14 +225,117 @@ def test_sequential_fuses_exactly_linear_then_relu_sigmoid_or_tanh():
 
 
 def test_sequential_calls_each_layers_current_forward():
+    # a forward set on an instance after construction (a user's tracing wrapper, a hook
+    # recording activations) runs the pair unfused: the wrapper of the activation, which
+    # the fused node skipped, and a one-argument wrapper of the Linear, called with two
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     net = nn.Sequential(nn.Linear(3, 2, rng=0), nn.ReLU())
+    expected = net(x).data
     calls = []
-    original = net[0].forward
+    linear, relu = net[0].forward, net[1].forward
 
-    def traced(x, activation=None):
-        calls.append(activation)
-        return original(x, activation)
+    def traced_linear(z):
+        calls.append("linear")
+        return linear(z)
 
-    net[0].forward = traced  # e.g. a user's tracing wrapper, set after construction
-    net(np.ones((1, 3), np.float32))
+    def traced_relu(z):
+        calls.append("relu")
+        return relu(z)
+
+    net[0].forward = traced_linear
+    out = net(x)
+    assert calls == ["linear"]
+    np.testing.assert_array_equal(out.data, expected)
+    assert [n._op for n in toposort(out) if n._vjp] == ["linear", "relu"]
+    net[1].forward = traced_relu
+    calls.clear()
+    np.testing.assert_array_equal(net(x).data, expected)
+    assert calls == ["linear", "relu"]
+    del net[0].forward  # only the activation's wrapper left: still honoured
+    calls.clear()
+    np.testing.assert_array_equal(net(x).data, expected)
     assert calls == ["relu"]
+    del net[1].forward  # none left: fused again
+    assert [n._op for n in toposort(net(x)) if n._vjp] == ["linear+relu"]
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_append_adds_the_next_layer_to_everything_a_sequential_does():
+    x = np.ones((2, 3), np.float32)
+    net = nn.Sequential(nn.Linear(3, 3, rng=1))
+    last = nn.Linear(3, 5, rng=2)
+    assert net.append(nn.ReLU()) is net
+    net.append(last)
+    out = net(x)
+    assert out.shape == (2, 5)
+    assert [n._op for n in toposort(out) if n._vjp] == ["linear+relu", "linear"]
+    assert len(net) == 3 and list(net)[2] is last and net[2] is last
+    assert [c["type"] for c in net.get_config()["layers"]] == ["Linear", "ReLU", "Linear"]
+    assert list(net.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    rebuilt = nn.from_config(net.get_config())
+    rebuilt.load_state_dict(net.state_dict())
+    np.testing.assert_array_equal(rebuilt(x).data, out.data)
+
+
+def test_a_sequential_takes_layers_only_through_append():
+    net = nn.Sequential(nn.Linear(3, 3, rng=1))
+    with pytest.raises(ValueError, match=r"^Sequential.register_module: .*append"):
+        net.register_module("1", nn.ReLU())
+    with pytest.raises(TypeError, match="^Sequential.append: expected a Module, got int 5$"):
+        net.append(5)
+    assert len(net) == 1 and list(net.state_dict()) == ["0.weight", "0.bias"]
+
+
+def test_the_layers_of_an_mlp_refuse_append():
+    # MLP's config rebuilds its layers: one appended would be lost by save and load
+    net = nn.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"^Sequential.append: .*MLP.*nn.Sequential\(\*"):
+        net.layers.append(nn.Softmax())
+    assert len(net.layers) == 3
+    assert len(nn.Sequential(*net.layers).append(nn.Softmax())) == 4
+
+
+def test_a_slice_of_a_sequential_is_a_sequential_of_the_same_layers():
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    net = nn.MLP([3, 5, 2], seed=0).layers
+    body = net[:-1]
+    assert isinstance(body, nn.Sequential) and len(body) == 2
+    assert body[0] is net[0] and body[1] is net[1]
+    np.testing.assert_array_equal(body(x).data, net[1](net[0](x)).data)
+    np.testing.assert_array_equal(net[-1](body(x)).data, net(x).data)
+    assert len(net[5:]) == 0
+    net.eval()
+    assert not net[:1].training
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "says"),
+    [
+        ("0", TypeError, "Sequential: index expected an int or a slice, got str '0'"),
+        (1.0, TypeError, "Sequential: index expected an int or a slice, got float 1.0"),
+        (True, TypeError, "Sequential: index expected an int or a slice, got bool True"),
+        (3, IndexError, "Sequential: index 3 is out of range for 3 layers"),
+        (-4, IndexError, "Sequential: index -4 is out of range for 3 layers"),
+    ],
+)
+def test_a_bad_sequential_index_is_refused_naming_sequential(index, error, says):
+    net = nn.MLP([3, 5, 2], seed=0).layers
+    with pytest.raises(error, match=f"^{re.escape(says)}$"):
+        net[index]
+    assert net[np.int64(-1)] is net[2]
+
+
+def test_mlp_checks_keep_prob_against_its_dtype_when_built():
+    with pytest.raises(ValueError, match=r"^MLP: keep_prob expected a number >= 2\*\*-24"):
+        nn.MLP([3, 4, 2], dropout=1e-8)
+    with pytest.raises(ValueError, match=r"^MLP: keep_prob expected a number >= 2\*\*-53"):
+        nn.MLP([3, 4, 2], dropout=[1e-20], dtype="float64")
+    assert nn.MLP([3, 4, 2], dropout=1e-8, dtype="float64").dropout == 1e-8
+
+
+@pytest.mark.parametrize("options", [{"dropout": 0.5}, {"batch_norm": True}])
+def test_an_mlp_without_a_hidden_layer_refuses_dropout_and_batch_norm(options):
+    with pytest.raises(ValueError, match=r"^MLP: sizes \[3, 2\] have no hidden layer"):
+        nn.MLP([3, 2], **options)
+    for adds_nothing in (None, 1.0, []):  # as in an MLP with hidden layers: no layer
+        assert len(nn.MLP([3, 2], dropout=adds_nothing).layers) == 1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from chainrule import _checks
+from chainrule.functional import check_keep_prob
 from chainrule.init import as_generator, check_spec, float_dtype
 from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
@@ -23,25 +26,85 @@ class Sequential(Module):
     """Apply layers in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     The layers are named ``"0"``, ``"1"``, ... (so parameters are ``"0.weight"``...).
+    :meth:`append` adds the next one; ``register_module`` is refused (``ValueError``): a
+    layer under another name would be trained and saved but not run.
+
     A ``Linear`` directly followed by ``ReLU``, ``Sigmoid`` or ``Tanh`` runs as one fused
     graph node (``Linear.forward(x, activation)``): the same function and gradient, with
     one node, one array and one pass over memory less. The layers stay as they were built
-    (names, configs and state dicts do not change).
+    (names, configs and state dicts do not change). A pair where either layer has a
+    ``forward`` set on the instance (a wrapper that records activations, say) runs
+    unfused, as ``act.forward(linear.forward(x))``, so that the wrapper is called as any
+    layer's ``forward`` is, with the input alone.
+
+    ``net[i]`` is layer ``i`` (an integer, negative from the end; ``IndexError`` out of
+    range) and ``net[a:b]`` a new ``Sequential`` of those same layer objects, which share
+    their parameters with ``net`` (``net[:-1]`` computes the last hidden activations).
+    Another index is a ``TypeError``.
     """
+
+    #: The model whose config rebuilds these layers (MLP), which :meth:`append` refuses.
+    _built_by: str | None = None
 
     def __init__(self, *layers: Module) -> None:
         super().__init__()
         for i, layer in enumerate(layers):
-            self.register_module(str(i), layer)
+            super().register_module(str(i), layer)
         self._layers = tuple(layers)
         self._steps = _fuse(self._layers)
 
+    def append(self, layer: Module) -> Sequential:
+        """Add ``layer`` after the last one, named by its index (``str(len(self))``), and
+        return ``self``: it runs last, and ``len``, iteration, :meth:`get_config` (so
+        save/load) and the state dict include it. ``TypeError`` for a non-module;
+        ``ValueError`` for the layers of an :class:`MLP`, whose config (sizes,
+        activation, ...) would not hold the new layer: ``Sequential(*mlp.layers, layer)``
+        is a model that does."""
+        if not isinstance(layer, Module):
+            raise TypeError(
+                f"Sequential.append: expected a Module, got {type(layer).__name__} {layer!r}"
+            )
+        if self._built_by is not None:
+            raise ValueError(
+                f"Sequential.append: these are the layers of a {self._built_by}, which its "
+                f"config rebuilds without the new one; append to "
+                f"nn.Sequential(*model.layers) instead"
+            )
+        super().register_module(str(len(self._layers)), layer)
+        self._layers += (layer,)
+        self._steps = _fuse(self._layers)
+        return self
+
+    def register_module(self, name: str, value: Module) -> Module:
+        """Refused (``ValueError``): a Sequential runs its layers by index; add one with
+        :meth:`append`."""
+        raise ValueError(
+            f"Sequential.register_module: a Sequential runs the layers it was built with "
+            f"and those added by append(layer), named by index; got {name!r} (use append)"
+        )
+
     def forward(self, x):
-        for layer, activation in self._steps:  # forward, not __call__: one call less
-            x = layer.forward(x) if activation is None else layer.forward(x, activation)
+        for layer, activation, after in self._steps:  # forward, not __call__: one call less
+            if activation is None:
+                x = layer.forward(x)
+            elif "forward" in layer.__dict__ or "forward" in after.__dict__:
+                x = after.forward(layer.forward(x))  # a forward set on an instance: unfused
+            else:
+                x = layer.forward(x, activation)
         return x
 
-    def __getitem__(self, i: int) -> Module:
+    def __getitem__(self, i: int | slice) -> Module:
+        if isinstance(i, slice):
+            part = Sequential(*self._layers[i])
+            part.training = self.training
+            return part
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(
+                f"Sequential: index expected an int or a slice, got {type(i).__name__} {i!r}"
+            )
+        n = len(self._layers)
+        if not -n <= i < n:
+            raise IndexError(f"Sequential: index {i} is out of range for {n} layers")
         return self._layers[i]
 
     def __len__(self) -> int:
@@ -69,7 +132,8 @@ class Sequential(Module):
 
 
 def _fuse(layers) -> tuple:
-    """(layer, activation or None) per step, pairing a Linear with a fusable activation.
+    """(layer, activation name or None, activation layer or None) per step, pairing a
+    Linear with a fusable activation.
 
     Exact types only: a subclass may override ``forward`` with another signature.
     """
@@ -77,12 +141,12 @@ def _fuse(layers) -> tuple:
     i = 0
     while i < len(layers):
         layer = layers[i]
-        after = type(layers[i + 1]) if i + 1 < len(layers) else None
-        if type(layer) is Linear and after in _FUSABLE:
-            steps.append((layer, _FUSABLE[after]))
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        if type(layer) is Linear and type(after) in _FUSABLE:
+            steps.append((layer, _FUSABLE[type(after)], after))
             i += 2
         else:
-            steps.append((layer, None))
+            steps.append((layer, None, None))
             i += 1
     return tuple(steps)
 
@@ -104,7 +168,8 @@ class MLP(Module):
 
     Each hidden layer is ``Linear -> [BatchNorm1d] -> activation -> [Dropout]``; the last
     is ``Linear -> [output]``. All layers live in one :class:`Sequential` named ``layers``
-    (parameters ``"layers.0.weight"``, ``"layers.0.bias"``, ...).
+    (parameters ``"layers.0.weight"``, ``"layers.0.bias"``, ...), which refuses
+    :meth:`Sequential.append`: the MLP's config would not rebuild an added layer.
 
     Parameters
     ----------
@@ -117,9 +182,14 @@ class MLP(Module):
         otherwise that layer is appended (Nielsen: ``output="sigmoid"`` with ``quadratic``).
     dropout : float or list of float, optional
         ``keep_prob`` after every hidden layer, or one per hidden layer; 1 adds no layer.
+        Each is in (0, 1] and at least the step of the draws a mask of ``dtype`` is made
+        from, 2**-24 for float32 and 2**-53 for float64 (``ValueError`` naming ``MLP``, as
+        :class:`Dropout` raises at its first float32 call).
     batch_norm : bool
         Insert ``BatchNorm1d`` before each hidden activation; those ``Linear`` layers then
-        have no bias (beta plays its part).
+        have no bias (beta plays its part). With no hidden layer (two ``sizes``), a
+        ``dropout`` below 1 or ``batch_norm=True`` is a ``ValueError``: there is nothing
+        to apply them to.
     init : str or dict, optional
         Weight initializer of every ``Linear``. None picks :data:`DEFAULT_INIT` for the
         activation: He normal for relu/leaky_relu, Xavier normal for tanh/sigmoid (and for
@@ -156,16 +226,23 @@ class MLP(Module):
         if output not in OUTPUTS:
             raise ValueError(f"MLP: unknown output {output!r}; expected one of {OUTPUTS}")
         n_hidden = len(sizes) - 2
-        keep, dropout = _keep_probs(dropout, n_hidden)
+        self.dtype = float_dtype("MLP", dtype)
+        keep, dropout = _keep_probs(dropout, n_hidden, self.dtype)
+        self.batch_norm = _checks.boolean("MLP", "batch_norm", batch_norm)
+        drops = isinstance(dropout, float) and dropout < 1.0  # a list here is one per layer
+        if n_hidden == 0 and (drops or self.batch_norm):
+            raise ValueError(
+                f"MLP: sizes {sizes} have no hidden layer to apply dropout or batch_norm to; "
+                f"expected dropout=None and batch_norm=False, got dropout={dropout} and "
+                f"batch_norm={self.batch_norm}"
+            )
         init = check_spec(DEFAULT_INIT.get(activation, "xavier_normal") if init is None else init)
         self.sizes = [int(n) for n in sizes]
         self.activation = activation
         self.output = output
         self.dropout = dropout
-        self.batch_norm = _checks.boolean("MLP", "batch_norm", batch_norm)
         self.init = init
         self.seed = None if seed is None else _checks.integer("MLP", "seed", seed, low=0)
-        self.dtype = float_dtype("MLP", dtype)
 
         streams = np.random.SeedSequence(seed).spawn(2 * (len(sizes) - 1))
         layers: list[Module] = []
@@ -184,6 +261,7 @@ class MLP(Module):
         if output not in (None, "linear"):
             layers.append(get_activation(output))
         self.register_module("layers", Sequential(*layers))
+        self.layers._built_by = type(self).__name__  # its config rebuilds them: no append
 
     @property
     def in_features(self) -> int:
@@ -218,7 +296,9 @@ class MLP(Module):
         return ", ".join(parts)
 
 
-def _keep_probs(dropout, n_hidden: int) -> tuple[list[float], list[float] | float | None]:
+def _keep_probs(
+    dropout, n_hidden: int, dtype: np.dtype
+) -> tuple[list[float], list[float] | float | None]:
     """The keep probability of each hidden layer, and ``dropout`` as given but checked and
     made of Python floats (``get_config`` must stay JSON-able)."""
     if dropout is None:
@@ -228,11 +308,14 @@ def _keep_probs(dropout, n_hidden: int) -> tuple[list[float], list[float] | floa
             raise ValueError(
                 f"MLP: expected one keep_prob per hidden layer ({n_hidden}), got {len(dropout)}"
             )
-        probs = [_keep_prob(p) for p in dropout]
+        probs = [_keep_prob(p, dtype) for p in dropout]
         return probs, list(probs)
-    p = _keep_prob(dropout)
+    p = _keep_prob(dropout, dtype)
     return [p] * n_hidden, p
 
 
-def _keep_prob(p) -> float:
-    return _checks.real("MLP", "dropout", p, low=0.0, low_open=True, high=1.0)
+def _keep_prob(p, dtype: np.dtype) -> float:
+    """``p`` as a float in (0, 1], at least the step of the dropout draws in ``dtype``."""
+    p = _checks.real("MLP", "dropout", p, low=0.0, low_open=True, high=1.0)
+    check_keep_prob("MLP", p, dtype)
+    return p
