@@ -254,6 +254,14 @@ def test_register_checks_kinds():
     module = nn.Module()
     with pytest.raises(TypeError, match="requires_grad=True"):
         module.register_parameter("w", cr.tensor([1.0]))
+    leaf = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(
+        TypeError,
+        match=r"^Module: parameter 'w' expected a leaf cr.Tensor with requires_grad=True, "
+        r"got a non-leaf Tensor \(the output of an op\)$",
+    ):
+        module.register_parameter("w", leaf * 0.1)  # its grad would stay None
+    assert module.parameters() == []
     with pytest.raises(TypeError, match="ndarray"):
         module.register_buffer("b", [1.0])
     module.register_buffer("b", np.zeros(2))

@@ -1,6 +1,7 @@
 """Checkpoints: pure data, bit-identical resume, validation before any change."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -154,6 +155,48 @@ def test_load_rejects_dtype_names_and_other_optimizers():
     del state["epoch"]
     with pytest.raises(ValueError, match=r"missing \['epoch'\]"):
         Adam(make_params(), lr=1e-3).load_state_dict(state)
+
+
+def _replaced(i, key, value):
+    """The change of a checkpoint that puts ``value`` at ``params[i][key]``."""
+
+    def change(state):
+        state["params"][i][key] = value
+        return state
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "says"),
+    [
+        (
+            _replaced(0, "shape", None),
+            ValueError,
+            "parameter 'W1' expected shape (3, 4) as a list of ints, got NoneType None",
+        ),
+        (
+            _replaced(0, "shape", 5),
+            ValueError,
+            "parameter 'W1' expected shape (3, 4) as a list of ints, got int 5",
+        ),
+        (lambda state: None, TypeError, "state expected a dict, got NoneType"),
+        (lambda state: [state], TypeError, "state expected a dict, got list"),
+        (_replaced(0, "state", 0), TypeError, "state of parameter 'W1' expected a dict, got int"),
+    ],
+    ids=["shape-None", "shape-int", "state-None", "state-list", "entry-state-int"],
+)
+def test_a_malformed_checkpoint_is_refused_by_type_and_changes_nothing(change, error, says):
+    params = make_params()
+    opt = Adam(params, lr=1e-3)
+    train(opt, params, 1, 0)
+    before = opt.state_dict()
+    with pytest.raises(error, match=f"^Adam.load_state_dict: {re.escape(says)}$"):
+        opt.load_state_dict(change(opt.state_dict()))
+    after = opt.state_dict()
+    assert after["step_count"] == before["step_count"] == 1
+    for e, f in zip(after["params"], before["params"], strict=True):
+        np.testing.assert_array_equal(e["state"]["v"], f["state"]["v"])
 
 
 @pytest.mark.parametrize(

@@ -486,6 +486,24 @@ def as_scalar(x, op: str, name: str):
     return x.item() if isinstance(x, np.generic) else x
 
 
+def check_leaf(owner: str, name: str, value) -> None:
+    """Refuse (``TypeError``, naming ``owner`` and the parameter ``name``) a ``value`` that
+    is not what training updates: a leaf ``Tensor`` with ``requires_grad=True``. The check
+    of :meth:`chainrule.nn.Module.register_parameter` and of the optimizers' parameters."""
+    if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+        return
+    got = (
+        "a Tensor with requires_grad=False"
+        if isinstance(value, Tensor) and not value.requires_grad
+        else "a non-leaf Tensor (the output of an op)"
+        if isinstance(value, Tensor)
+        else type(value).__name__
+    )
+    raise TypeError(
+        f"{owner}: parameter {name!r} expected a leaf cr.Tensor with requires_grad=True, got {got}"
+    )
+
+
 from chainrule.autodiff import graph as _graph  # noqa: E402  (cycle: graph checks nodes)
 from chainrule.autodiff import ops as _ops  # noqa: E402  (cycle: ops build tensors)
 from chainrule.autodiff import ops_math as _ops_math  # noqa: E402  (the same cycle)

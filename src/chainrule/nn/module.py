@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import Tensor, array_of
+from chainrule.autodiff.tensor import Tensor, array_of, check_leaf
 
 __all__ = ["Module"]
 
@@ -46,9 +46,10 @@ class Module:
 
     # -- registration ------------------------------------------------------------------------
     def register_parameter(self, name: str, value: Tensor) -> Tensor:
-        """Own a trainable tensor (``requires_grad=True``) under ``name``; returns it."""
-        if not isinstance(value, Tensor) or not value.requires_grad:
-            raise TypeError(f"parameter {name!r} must be a Tensor with requires_grad=True")
+        """Own a trainable tensor under ``name``; returns it. ``TypeError`` unless it is a
+        leaf ``Tensor`` with ``requires_grad=True`` (the output of an op gets no ``grad``
+        from ``backward``, and no optimizer takes it)."""
+        check_leaf(type(self).__name__, name, value)
         return self._register(self._parameter_names, name, value)
 
     def register_buffer(self, name: str, value: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff import Tensor
+from chainrule.autodiff.tensor import check_leaf
 from chainrule.optim import kernels
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.schedules import Schedule, schedule_from_config
@@ -417,6 +418,9 @@ class Optimizer:
 
         Raises
         ------
+        TypeError
+            If ``state``, or a part of it that should be a dict (the hyperparameters, a
+            parameter's entry or its state arrays), is not a mapping.
         ValueError
             If the checkpoint is for another optimizer, or its parameters differ in count,
             names, shapes, dtypes or state arrays from this optimizer's (naming them).
@@ -474,6 +478,12 @@ class Optimizer:
         if entry["name"] != name:
             raise ValueError(
                 f"{owner}: parameter {i} expected name {name!r}, got {entry['name']!r}"
+            )
+        if not isinstance(entry["shape"], list | tuple):
+            got = entry["shape"]
+            raise ValueError(
+                f"{owner}: parameter {name!r} expected shape {shape} as a list of ints, got "
+                f"{type(got).__name__} {got!r}"
             )
         if tuple(entry["shape"]) != shape or entry["dtype"] != dtype.name:
             raise ValueError(
@@ -632,18 +642,7 @@ def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
             name, p = item
         else:
             name, p = f"param{i}", item
-        if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
-            got = (
-                "a Tensor with requires_grad=False"
-                if isinstance(p, Tensor) and not p.requires_grad
-                else "a non-leaf Tensor (the output of an op)"
-                if isinstance(p, Tensor)
-                else type(p).__name__
-            )
-            raise TypeError(
-                f"{owner}: parameter {name!r} expected a leaf cr.Tensor with "
-                f"requires_grad=True, got {got}"
-            )
+        check_leaf(owner, name, p)
         if not p.data.flags.writeable:
             raise ValueError(f"{owner}: parameter {name!r} has read-only data; expected writable")
         if any(p is q for q in tensors):
@@ -664,8 +663,8 @@ def _check_lr(owner: str, value) -> float | Schedule:
 
 
 def _expect_keys(owner: str, what: str, mapping, keys: Iterable[str]) -> None:
-    if not isinstance(mapping, Mapping):
-        raise ValueError(f"{owner}: {what} expected a dict, got {type(mapping).__name__}")
+    if not isinstance(mapping, Mapping):  # a TypeError, as Module.load_state_dict's
+        raise TypeError(f"{owner}: {what} expected a dict, got {type(mapping).__name__}")
     expected, got = set(keys), set(mapping)
     if expected != got:
         missing = sorted(expected - got)
