@@ -60,6 +60,12 @@ CASES = {
     "cross_entropy_labels": (losses.cross_entropy, _rng(5).standard_normal((M, K)), LABELS),
     "cross_entropy_one_hot": (losses.cross_entropy, _rng(5).standard_normal((M, K)), ONE_HOT),
     "cross_entropy_probs": (losses.cross_entropy, _rng(5).standard_normal((M, K)), PROBS),
+    # rows that do not sum to 1: the gradient is softmax * sum(q) - q, not softmax - q
+    "cross_entropy_weights": (
+        losses.cross_entropy,
+        _rng(5).standard_normal((M, K)),
+        _rng(8).uniform(0.0, 2.0, (M, K)),
+    ),
     "nll_labels": (losses.nll, np.log(PROBS), LABELS),
     "nll_probs": (losses.nll, np.log(PROBS), ONE_HOT),
 }
