@@ -331,9 +331,9 @@ def test_a_run_directory_this_process_may_not_write_is_refused_before_any_data_i
     assert list(tmp_path.iterdir()) == []
 
 
-def test_resuming_a_run_this_process_may_not_write_is_refused_before_any_data_is_loaded(
-    capsys, monkeypatch, tmp_path
-):
+def _one_epoch_run(monkeypatch, tmp_path):
+    """A finished 1-epoch moons run (its directory), then datasets.load forbidden: what
+    comes next must be refused before any data is loaded."""
     from chainrule.cli import datasets, train
 
     monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
@@ -342,9 +342,16 @@ def test_resuming_a_run_this_process_may_not_write_is_refused_before_any_data_is
     assert main(["train", MOONS, *args]) == 0
 
     def load(*args, **kwargs):
-        raise AssertionError("the data was loaded before the run directory was checked")
+        raise AssertionError("the data was loaded before the refusal")
 
     monkeypatch.setattr(datasets, "load", load)
+    return run
+
+
+def test_resuming_a_run_this_process_may_not_write_is_refused_before_any_data_is_loaded(
+    capsys, monkeypatch, tmp_path
+):
+    run = _one_epoch_run(monkeypatch, tmp_path)
     _deny(monkeypatch, run)
     assert main(["train", "--resume", str(run), "--no-report", "-q"]) == 2
     says = f"--resume {run}: expected a directory or a path where one can be made, but {run} is"
@@ -355,19 +362,9 @@ def test_resume_with_a_config_that_no_longer_fits_the_checkpoint_exits_2_before_
     capsys, monkeypatch, tmp_path
 ):
     """It failed inside fit, after the data was loaded, with an untyped ValueError."""
-    from chainrule.cli import datasets, train
-
-    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
-    run = tmp_path / "run"
-    args = ["--set", "train.epochs=1", "--set", f"output.dir={run}", "--no-report", "-q"]
-    assert main(["train", MOONS, *args]) == 0
+    run = _one_epoch_run(monkeypatch, tmp_path)
     config = (run / "config.toml").read_text()
     checkpoint = CheckpointDir(run / "checkpoints").files()[-1].name
-
-    def load(*args, **kwargs):
-        raise AssertionError("the data was loaded before the config was refused")
-
-    monkeypatch.setattr(datasets, "load", load)
     for old, new, names in [
         ("sizes = [2, 16, 16, 2]", "sizes = [2, 8, 2]", "layers.2.weight"),
         ('name = "adam"', 'name = "sgd"', "expected a SGD checkpoint, got 'Adam'"),
