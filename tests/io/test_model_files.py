@@ -199,6 +199,29 @@ def test_hostile_trees_are_format_errors(tmp_path, change, match):
 
 
 @pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.update(version=2), "model file version 2, expected 1"),
+        (lambda t: t.update(version="1"), "model file version '1', expected 1"),
+        (lambda t: t.pop("labels"), "model file lacks ['labels']"),
+        (
+            lambda t: [t.pop(k) for k in ("state", "metadata")],
+            "model file lacks ['state', 'metadata']",
+        ),
+    ],
+    ids=["future-version", "version-str", "no-labels", "no-state-or-metadata"],
+)
+def test_another_version_or_a_missing_key_is_a_format_error_naming_the_file(
+    tmp_path, change, message
+):
+    tree = saved_tree(tmp_path)
+    change(tree)
+    write_tree(path := tmp_path / "x.safetensors", tree)
+    with pytest.raises(FormatError, match=f"^{re.escape(f'{path}: {message}')}$"):
+        cr.load_bundle(path)
+
+
+@pytest.mark.parametrize(
     "architecture",
     [
         nn.MLP([1, 4, 4, 1], seed=0, dtype="float64").get_config()
