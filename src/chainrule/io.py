@@ -115,13 +115,9 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
             state = scaler.state_dict()
         except RuntimeError as exc:  # not fitted
             raise ValueError(f"{owner}: scaler expected a fitted scaler, got {exc}") from None
-        width = _input_width(model)
-        shape = next(iter(state.values())).shape
-        if width is not None and shape != (width,):
-            raise ValueError(
-                f"{owner}: scaler expected one fitted on {width} features (the model's "
-                f"input), got one fitted on features of shape {shape}"
-            )
+        problem = _scaler_problem(state, model)
+        if problem:
+            raise ValueError(f"{owner}: scaler {problem}")
 
 
 def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
@@ -176,8 +172,11 @@ LOAD_SEED = 0
 
 
 def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
-    """Read a model file with everything it holds; :class:`FormatError` if it is invalid,
-    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``.
+    """Read a model file with everything it holds; :class:`FormatError` if it is invalid
+    (another format or version, a missing entry, an architecture its tensors do not fit, a
+    scaler that does not load or was fitted on another number of features than the model's
+    input, which :func:`save` refuses), ``TypeError`` when ``path`` is not a ``str`` or
+    ``os.PathLike``.
 
     ``seed`` (an int >= 0, default :data:`LOAD_SEED`, 0; ``TypeError`` / ``ValueError``
     otherwise, before the file is read) seeds the generators of the layers whose config
@@ -226,7 +225,11 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
         raise FormatError(f"{path}: the architecture or weights do not fit: {exc!r:.300}") from None
     model.eval()
-    return SavedModel(model, _load_scaler(path, tree["scaler"]), labels, metadata)
+    scaler = _load_scaler(path, tree["scaler"])
+    problem = None if scaler is None else _scaler_problem(scaler.state_dict(), model)
+    if problem:
+        raise FormatError(f"{path}: scaler {problem}")
+    return SavedModel(model, scaler, labels, metadata)
 
 
 def load(path, *, seed: int = LOAD_SEED) -> nn.Module:
@@ -255,6 +258,20 @@ def labels_problem(labels, model) -> str | None:
         else f"{n_out} labels, one per output of the model"
     )
     return f"expected {expected}, got {len(labels)}"
+
+
+def _scaler_problem(state: dict, model) -> str | None:
+    """Why a scaler of fitted statistics ``state`` (its ``state_dict()``) cannot scale the
+    input of ``model``: fitted on features of another shape than ``(n,)`` for the model's
+    ``n`` inputs (see :func:`_input_width`); None when it can or the model cannot tell."""
+    width = _input_width(model)
+    shape = next(iter(state.values())).shape
+    if width is None or shape == (width,):
+        return None
+    return (
+        f"expected one fitted on {width} features (the model's input), got one fitted on "
+        f"features of shape {shape}"
+    )
 
 
 def _input_width(model) -> int | None:

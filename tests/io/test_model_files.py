@@ -221,6 +221,32 @@ def test_another_version_or_a_missing_key_is_a_format_error_naming_the_file(
         cr.load_bundle(path)
 
 
+@pytest.mark.parametrize("kind", [Standardizer, MinMaxScaler])
+@pytest.mark.parametrize("shape", [(3,), (5,), (2, 2)])
+def test_a_file_whose_scaler_does_not_fit_the_models_input_is_a_format_error(tmp_path, kind, shape):
+    # save refuses such a scaler; a file holding one made every prediction fail in the
+    # scaler, with an error that blamed the input data and named no file
+    X = np.random.default_rng(0).standard_normal((10, 4))
+    tree = read_tree(
+        cr.save(nn.MLP([4, 5, 3], seed=0), tmp_path / "m.safetensors", scaler=kind().fit(X))
+    )
+    other = kind().fit(np.random.default_rng(0).standard_normal((10, *shape)))
+    tree["scaler"] = {
+        "type": kind.__name__,
+        "config": other.get_config(),
+        "state": other.state_dict(),
+    }
+    write_tree(path := tmp_path / "x.safetensors", tree)
+    expected = (
+        f"{path}: scaler expected one fitted on 4 features (the model's input), got one "
+        f"fitted on features of shape {shape}"
+    )
+    with pytest.raises(FormatError, match=f"^{re.escape(expected)}$"):
+        cr.load_bundle(path)
+    with pytest.raises(FormatError, match=re.escape(expected)):
+        cr.load(path)
+
+
 @pytest.mark.parametrize(
     "architecture",
     [
