@@ -297,6 +297,30 @@ def test_atomic_writes_leave_the_process_umask_alone(tmp_path, monkeypatch):
     assert (tmp_path / "new").read_bytes() == b"x"
 
 
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        ("fsync", OSError(28, "No space left on device")),
+        ("replace", OSError(18, "Invalid cross-device link")),
+        ("fsync", KeyboardInterrupt()),  # Ctrl-C mid-write: cleaned up as well
+    ],
+)
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(
+    tmp_path, monkeypatch, step, error
+):
+    path = tmp_path / "model.bin"
+    files.atomic_write(path, b"old")
+
+    def fail(*args):
+        assert [p.name for p in tmp_path.iterdir()] != [path.name]  # the temporary file exists
+        raise error
+
+    monkeypatch.setattr(files.os, step, fail)
+    with pytest.raises(type(error)):
+        files.atomic_write(path, b"new" * 1000)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name] and path.read_bytes() == b"old"
+
+
 def test_a_symbolic_link_keeps_pointing_at_the_new_content(tmp_path):
     target, link = tmp_path / "target", tmp_path / "link"
     target.write_bytes(b"old")
