@@ -51,6 +51,26 @@ def test_split_is_reproducible_and_shuffled():
     assert not np.array_equal(a[0][0][:, 0], np.sort(a[0][0][:, 0]))
 
 
+def test_stratified_split_is_reproducible_and_shuffled():
+    # 40 samples of each class, input sorted by class; the shares are exact (20, 10, 10)
+    # for every seed, so only the choice of samples and their order can vary
+    y = np.repeat(np.arange(3), 40)
+    X = np.arange(y.size)[:, None]
+    a = train_dev_test_split(X, y, (0.5, 0.25, 0.25), stratify=True, seed=5)
+    b = train_dev_test_split(X, y, (0.5, 0.25, 0.25), stratify=True, seed=np.random.default_rng(5))
+    c = train_dev_test_split(X, y, (0.5, 0.25, 0.25), stratify=True, seed=6)
+    for (Xa, ya), (Xb, yb) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(Xa, Xb)
+        np.testing.assert_array_equal(ya, yb)
+    # which samples of a class go to a part is random, not its first ones
+    assert [np.bincount(yp, minlength=3).tolist() for _, yp in a] == [[20] * 3, [10] * 3, [10] * 3]
+    assert set(a[0][0][:, 0]) != set(c[0][0][:, 0])
+    assert set(a[0][0][:, 0]) != {i for k in range(3) for i in range(40 * k, 40 * k + 20)}
+    # each part's rows in random order: neither by position nor by class
+    for Xp, yp in a:
+        assert np.any(np.diff(Xp[:, 0]) < 0) and np.any(np.diff(yp) < 0)
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_stratified_parts_keep_class_proportions(seed):
     rng = np.random.default_rng(seed)
