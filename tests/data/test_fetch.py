@@ -380,3 +380,20 @@ def test_a_read_only_cache_serves_its_files_and_refuses_to_fetch_a_missing_one(
     with pytest.raises(PermissionError, match=f"cache {cache}: .* is not writable; gamma must"):
         fetch_files([*SPECS, spec("gamma", ALPHA)], cache, [MirrorSource(server.url)])
     assert server.requests == [] and cache_listing(cache) == ["alpha", "beta"]
+
+
+def test_a_read_only_cache_missing_several_files_is_refused_by_the_first_before_any_fetch(
+    tmp_path, http_server, monkeypatch
+):
+    import chainrule.files
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "alpha").write_bytes(ALPHA)
+    real = os.access  # root may write anything: the cache says it may not be written
+    monkeypatch.setattr(chainrule.files.os, "access", lambda p, mode: p != cache and real(p, mode))
+    server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA, "gamma.gz": ALPHA})
+    with pytest.raises(PermissionError, match=f"cache {cache}: .* is not writable; beta must"):
+        fetch_files([*SPECS, spec("gamma", ALPHA)], cache, [MirrorSource(server.url)])
+    assert server.requests == [] and cache_listing(cache) == ["alpha"]
+
