@@ -168,6 +168,27 @@ def test_values_against_the_formulas():
     assert uniform.item() == pytest.approx(np.log(K))
 
 
+@pytest.mark.parametrize(
+    ("loss", "entry", "slope"),
+    [(losses.mse, np.square, lambda d: 2 * d), (losses.mae, np.abs, np.sign)],
+    ids=["mse", "mae"],
+)
+def test_mse_and_mae_average_over_every_entry_of_a_3d_prediction(loss, entry, slope):
+    # "mean" is the mean over all m * 2 * 3 entries, not over the last axis alone
+    a, y = _rng(0).standard_normal((4, 2, 3)), _rng(1).standard_normal((4, 2, 3))
+    d = a - y
+    assert loss(_t(a), y).item() == pytest.approx(np.mean(entry(d)), rel=1e-12)
+    assert loss(_t(a), y, reduction="sum").item() == pytest.approx(
+        entry(d).mean(axis=(1, 2)).sum(), rel=1e-12
+    )
+    per = loss(_t(a), y, reduction="none").data
+    np.testing.assert_allclose(per, entry(d).mean(axis=(1, 2)), rtol=1e-12)
+    t = _t(a)
+    loss(t, y).backward()
+    np.testing.assert_allclose(t.grad, slope(d) / d.size, rtol=1e-12)
+    assert (result := cr.gradcheck(lambda p: loss(p, y), _t(a))), str(result)
+
+
 def test_label_smoothing_mixes_in_the_uniform_distribution():
     z = _rng(5).standard_normal((M, K))
     smoothed = 0.9 * ONE_HOT + 0.1 / K
