@@ -313,6 +313,89 @@ def test_a_reused_early_stopping_starts_afresh(moons):
         assert np.array_equal(value, start[name]), name
 
 
+def _drive(callback, key, values):
+    """Call ``callback`` as ``fit`` does over epochs that log ``values`` of ``key``, every
+    weight of the model set to the epoch's index before that epoch's end; returns the
+    trainer (built without an optimizer: nothing steps)."""
+    model = nn.Linear(1, 2, rng=0)
+    trainer = Trainer(model, "mse", None, progress=False)
+    trainer.log_keys, trainer.restored_callbacks = ["epoch", key, "time"], ()
+    callback.on_train_begin(trainer)
+    for epoch, value in enumerate(values):
+        model.load_state_dict({k: np.full_like(v, epoch) for k, v in model.state_dict().items()})
+        logs = {"epoch": epoch + 1, key: value, "time": 0.0}
+        trainer.history.epochs.append(logs)
+        callback.on_epoch_end(trainer, epoch, logs)
+        if trainer.stop_training:
+            break
+    callback.on_train_end(trainer)
+    return trainer
+
+
+def _weights_of(model) -> float:
+    """The one value every weight of a model that ``_drive`` set holds."""
+    (value,) = {float(v) for a in model.state_dict().values() for v in a.ravel()}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("key", "mode", "best_epoch"),
+    [
+        ("dev_accuracy", "min", 1),  # "auto" would maximize an accuracy
+        ("dev_loss", "max", 3),  # and minimize a loss
+        ("dev_accuracy", "auto", 3),
+        ("dev_loss", "auto", 1),
+    ],
+)
+def test_the_best_epoch_is_the_best_in_the_modes_direction(tmp_path, key, mode, best_epoch):
+    values = [3.0, 1.0, 2.0, 5.0, 4.0]
+    stopper = EarlyStopping(key, mode=mode, patience=10)
+    trainer = _drive(stopper, key, values)
+    assert (stopper.best_epoch, stopper.best) == (best_epoch, values[best_epoch])
+    assert stopper.stopped_epoch is None
+    assert _weights_of(trainer.model) == best_epoch  # restored
+    saver = ModelCheckpoint(tmp_path, key, mode=mode)
+    _drive(saver, key, values)
+    state = saver.state_dict()
+    assert (state["best_epoch"], state["best"]) == (best_epoch, values[best_epoch])
+    assert _weights_of(cr.load(tmp_path / "best.safetensors")) == best_epoch
+    assert _weights_of(cr.load(tmp_path / "last.safetensors")) == len(values) - 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "epochs", "best_epoch", "stopped_epoch"), [("max", 2, 0, 1), ("min", 4, 3, None)]
+)
+def test_early_stopping_in_max_mode_stops_when_the_value_falls(
+    mode, epochs, best_epoch, stopped_epoch
+):
+    stopper = EarlyStopping("dev_loss", mode=mode, patience=1)
+    history = _drive(stopper, "dev_loss", [4.0, 3.0, 2.0, 1.0]).history
+    assert len(history.epochs) == epochs
+    assert (stopper.best_epoch, stopper.stopped_epoch) == (best_epoch, stopped_epoch)
+    assert history.stopped_reason == ("completed" if stopped_epoch is None else "early_stopping")
+
+
+@pytest.mark.parametrize(("restore", "weights"), [(True, 1.0), (False, 3.0)])
+def test_without_restore_best_weights_the_model_keeps_its_last_weights(restore, weights):
+    stopper = EarlyStopping("dev_loss", patience=2, restore_best_weights=restore)
+    trainer = _drive(stopper, "dev_loss", [3.0, 1.0, 2.0, 2.0, 0.5])
+    assert trainer.history.stopped_reason == "early_stopping"
+    assert (len(trainer.history.epochs), stopper.best_epoch) == (4, 1)
+    assert _weights_of(trainer.model) == weights
+
+
+def test_a_history_column_of_a_key_some_epoch_did_not_log_is_a_key_error():
+    from chainrule.train import History
+
+    history = History(epochs=[{"epoch": 1, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.25}])
+    assert history.column("train_loss") == [0.5, 0.25]
+    history.epochs[1]["dev_loss"] = 0.75
+    for key in ("dev_loss", "missing"):
+        says = f"no {key!r} in the history; logged keys are ['dev_loss', 'epoch', 'train_loss']"
+        with pytest.raises(KeyError, match=re.escape(says)):
+            history.column(key)
+
+
 def test_history_logger_and_progress_output(moons, tmp_path):
     X, y, Xd, yd = moons
     model = moons_model()
