@@ -93,6 +93,21 @@ def test_zero_over_zero_is_zero_and_unseen_classes_leave_the_macro_mean():
     assert macro == pytest.approx((1 / 3, 1 / 2, 0.4))
 
 
+def test_a_class_only_predicted_counts_in_the_macro_mean():
+    # Class 2 occurs only in y_pred: precision 0/1, recall 0/0 = 0, F1 0.
+    # Class 0: tp 1, predicted 1, actual 2; class 1: tp 2, predicted 2, actual 2.
+    y_true, y_pred = [0, 0, 1, 1], [0, 2, 1, 1]
+    precision = [1 / 1, 2 / 2, 0.0]
+    recall = [1 / 2, 2 / 2, 0.0]
+    f1 = [2 * 1 / (2 * 1 + 0 + 1), 2 * 2 / (2 * 2 + 0 + 0), 0.0]
+    per_class = precision_recall_f1(y_true, y_pred, average=None)
+    for got, expected in zip(per_class, (precision, recall, f1), strict=True):
+        np.testing.assert_allclose(got, expected)
+    macro = precision_recall_f1(y_true, y_pred)
+    assert macro == pytest.approx((np.mean(precision), np.mean(recall), np.mean(f1)))
+    assert macro == pytest.approx((2 / 3, 1 / 2, 5 / 9))
+
+
 REG_TRUE = np.array([1.0, 2.0, 3.0, 4.0])
 REG_PRED = np.array([1.5, 2.0, 2.5, 4.0])
 
@@ -112,6 +127,12 @@ def test_r2_multi_output_is_the_uniform_average():
     y = np.stack([REG_TRUE, second_true], axis=1)
     pred = np.stack([REG_PRED, second_pred], axis=1)
     assert r2_score(y, pred) == pytest.approx((0.9 + 0.0) / 2)
+    # a third column, so that the mean of the scores is not also their median
+    third_true = np.array([1.0, 1.0, 3.0, 3.0])  # mean 2, SS_tot 4
+    third_pred = np.array([1.0, 2.0, 3.0, 3.0])  # SS_res 1 -> R^2 = 0.75
+    y = np.column_stack([y, third_true])
+    pred = np.column_stack([pred, third_pred])
+    assert r2_score(y, pred) == pytest.approx((0.9 + 0.0 + 0.75) / 3)
 
 
 def test_r2_constant_target():
