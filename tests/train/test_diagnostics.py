@@ -61,6 +61,9 @@ def test_gap_equal_to_the_tolerance_counts_as_high_despite_rounding():
     assert bias_variance(0.01, 0.03).verdict == "high variance"
     assert bias_variance(0.01, 0.0299).verdict == "good fit"
     assert bias_variance(0.01, 0.11, tolerance=0.2).verdict == "good fit"
+    assert 0.03 - 0.01 < 0.02  # the avoidable bias too
+    assert bias_variance(0.03, 0.03, baseline_error=0.01).verdict == "high bias"
+    assert bias_variance(0.0299, 0.0299, baseline_error=0.01).verdict == "good fit"
 
 
 def test_reading_prints_a_paragraph():
