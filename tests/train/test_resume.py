@@ -632,6 +632,11 @@ _DROP = object()
         ("position.true", [5], r"position 'pred' and 'true' expected .*got \"\[\] and \['int'\]\""),
         ("history.epochs", 5, "history expected a training history"),
         ("callback_types", ["EarlyStopping", "X"], "callback_types expected 0 type names"),
+        ("version", 1, "a chainrule.checkpoint file of version 2, got '.*' version 1"),
+        ("position.batch", -1, "position 'batch' expected a number >= 0, got -1"),
+        ("position.examples", -16, "position 'examples' expected a number >= 0, got -16"),
+        ("position.elapsed", -0.5, "position 'elapsed' expected a number >= 0, got -0.5"),
+        ("generators", {"x": {}}, r"generators \['x'\] but the model has \['layers.2.rng'\]"),
     ],
 )
 def test_a_malformed_checkpoint_is_refused_before_anything_is_loaded(tmp_path, field, value, says):
