@@ -118,7 +118,7 @@ def test_unshuffled_batches_are_ordered_views():
             (np.array([[1.0, np.nan], [np.inf, 0.0], [0.0, 0.0]]), np.zeros(3), 2),
             {},
             ValueError,
-            "2 values are NaN or Inf in 2 of 3 rows and 2 of 2 columns",
+            "^X must be finite, but 2 values are NaN or Inf in 2 of 3 rows and 2 of 2 columns",
         ),
     ],
 )

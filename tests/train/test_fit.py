@@ -1617,6 +1617,21 @@ def test_fit_checks_its_sets_before_the_model_runs(case):
         assert model.calls == 0 and optimizer.step_count == 0
 
 
+def test_fit_refuses_non_finite_X_by_name_before_the_dev_set_and_the_model():
+    X, y = cr.data.make_sine(64, seed=0)
+    X = X.copy()
+    X[[5, 9], 0] = [np.nan, -np.inf]
+    model = _Counting([1, 4, 1])
+    optimizer = optim.SGD(model.named_parameters(), lr=0.1)
+    with pytest.raises(ValueError) as info:  # the dev set is as bad: X is named first
+        fit(model, "mse", optimizer, X, y, dev=(X, y), progress=False)
+    assert str(info.value) == (
+        "X must be finite, but 2 values are NaN or Inf in 2 of 64 rows and 1 of 1 columns "
+        "(first at row 5, column 0)"
+    )
+    assert model.calls == 0 and optimizer.step_count == 0
+
+
 _ONE_SAMPLE = (
     "X: expected samples on the first axis, shape (m, n_features), got shape (784,); "
     "one sample is X[None]"

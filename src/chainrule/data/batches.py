@@ -35,6 +35,17 @@ class BatchLoader:
         Drop the final batch when it has fewer than ``batch_size`` samples; keep it (the
         default) otherwise.
 
+    Raises
+    ------
+    ValueError
+        When the loader is built: ``X`` and ``y`` without a sample axis or with other
+        numbers of samples, ``batch_size`` below 1, ``drop_last`` with more than ``n``
+        samples per batch (no batch is left), or NaN or Inf in ``X`` (the message names
+        ``X`` and counts them; :func:`chainrule.fit` relies on this check for its training
+        inputs).
+    TypeError
+        ``batch_size`` is not an integer, or ``shuffle`` or ``drop_last`` not a bool.
+
     Notes
     -----
     ``len(loader)`` is the number of batches per epoch: ``n // batch_size`` with

@@ -106,12 +106,19 @@ def _targets(name: str, y) -> np.ndarray:
     return y
 
 
-def _check_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+def _pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
     """``X`` and ``y`` as arrays (:func:`_inputs`, :func:`_targets`) with one target per
-    sample and finite inputs, else ``ValueError`` naming them, before any prediction."""
+    sample, else ``ValueError`` naming them."""
     X, y = _inputs(x_name, X), _targets(y_name, y)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"{x_name} has {X.shape[0]} samples but {y_name} has {y.shape[0]}")
+    return X, y
+
+
+def _check_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pair` with finite inputs, else ``ValueError`` naming them, before any
+    prediction."""
+    X, y = _pair(x_name, y_name, X, y)
     check_finite(X, x_name)
     return X, y
 
@@ -291,13 +298,15 @@ class Trainer:
                 f"{type(self.optimizer).__name__} {self.optimizer!r}"
             )
         self._unheld = self._unheld_parameters()
-        X, y = _check_pair("X", "y", X, y)
+        X, y = _pair("X", "y", X, y)
+        # the loader refuses NaN or inf in X as _check_pair does (ValueError naming X): the
+        # training inputs are scanned once
+        loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         dev = self._check_dev(X, dev)
         self._check_model_accepts(X, y, dev)
         self._set_task(task_of(y))
         checkpoint = resolve_resume(resume_from) if resume_from is not None else None
         self._check_checkpoint_dir(checkpoint)
-        loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         self._check_batch_norm(X.shape[0])
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
