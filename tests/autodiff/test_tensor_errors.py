@@ -1,5 +1,7 @@
 """Data a Tensor cannot hold: errors that name the Tensor and what it expected."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,41 @@ def test_an_unknown_dtype_is_still_the_dtype_error():
 def test_a_list_holding_a_tensor_still_points_to_stack():
     with pytest.raises(TypeError, match=r"^Tensor: .*holding tensors; join them with cr.stack"):
         cr.tensor([cr.tensor([1.0, 2.0]), cr.tensor([3.0])])
+
+
+@pytest.mark.parametrize("dtype", [None, "float64", "bool"])
+@pytest.mark.parametrize(
+    ("data", "held"),
+    [
+        ([1, None], "None"),
+        ((None,), "None"),
+        ([[1.0, 2.0], [3.0, None]], "None"),
+        ([1, "2"], "'2'"),
+        ([[1.0], [b"2"]], "b'2'"),
+        (np.array([1.0, None]), "None"),
+        (np.array(["1", "2"]), "'1'"),
+    ],
+    ids=["None", "None-tuple", "nested-None", "text", "nested-bytes", "object-array", "text-array"],
+)
+def test_none_or_text_inside_the_data_is_a_type_error_naming_it(data, held, dtype):
+    # NumPy made None NaN (False as bool) and parsed "2" as 2.0: the Tensor held values
+    # the data never had
+    if dtype is None and isinstance(data, np.ndarray):
+        dtype = "float32"  # an array without a dtype keeps its own: the dtype error
+    with pytest.raises(
+        TypeError,
+        match=rf"^Tensor: expected numbers or an array, got .* holding {re.escape(held)}, "
+        r"not a number$",
+    ):
+        cr.tensor(data, dtype=dtype)
+
+
+def test_numbers_numpy_takes_as_objects_are_still_numbers():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    data = [Fraction(1, 2), Decimal("0.25"), 2**70, np.float64(1.5), np.array(2.0)]
+    np.testing.assert_array_equal(
+        cr.tensor(data, dtype="float64").data, [0.5, 0.25, 2.0**70, 1.5, 2.0]
+    )
+    assert np.isnan(cr.tensor([1.0, np.nan]).data[1])  # NaN itself is a number

@@ -54,8 +54,9 @@ class Tensor:
         The values. Python numbers and lists become ``float32`` unless ``dtype`` says
         otherwise; NumPy arrays keep their dtype (``float64`` stays ``float64``), in the
         machine's byte order (another, ``'>f4'``, is refused: see :func:`as_dtype`). Data
-        that is not numbers (``None``, a string, a list holding a string) is a
-        ``TypeError``, and so is a list holding tensors (join tensors with ``cr.stack``);
+        that is not numbers is a ``TypeError``: ``None`` or text, alone or anywhere in a
+        list or in an array converted to ``dtype`` (NumPy would make ``None`` NaN and
+        parse ``"2"`` as 2), and a list holding tensors (join tensors with ``cr.stack``);
         a ragged list (rows of different lengths) is a ``ValueError``. A tensor gives a
         tensor of its values (in its dtype, or converted to ``dtype``) outside its graph,
         as :meth:`detach`; inside
@@ -315,9 +316,11 @@ def _compare_kernel(x, y, compare):
 def _converted(data, dtype: np.dtype) -> np.ndarray:
     """``data`` as an array of ``dtype``; NumPy's error for data that is not one becomes
     one naming the Tensor: a ``TypeError`` for non-numbers (a list holding a string or a
-    tensor), a ``ValueError`` for a ragged list (rows of different lengths)."""
+    tensor), a ``ValueError`` for a ragged list (rows of different lengths). ``None`` and
+    text in a list, tuple or array, which NumPy converts (to NaN or ``False``, or the
+    number the text spells), are a ``TypeError`` too."""
     try:
-        return np.asarray(data, dtype=dtype)
+        array = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as error:
         reason = f"{type(data).__name__} {reprlib.repr(data)} ({error})"
         if isinstance(data, list | tuple) and _holds_tensor(data):
@@ -330,6 +333,27 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
                 f"Tensor: expected numbers or a rectangular array, got a ragged {reason}"
             ) from None
         raise TypeError(f"Tensor: expected numbers or an array, got {reason}") from None
+    if isinstance(data, list | tuple | np.ndarray):
+        held = _non_number(data)
+        if held:
+            raise TypeError(
+                f"Tensor: expected numbers or an array, got {type(data).__name__} "
+                f"{reprlib.repr(data)} holding {held[0]!r}, not a number"
+            )
+    return array
+
+
+def _non_number(data) -> tuple:
+    """``(cell,)`` for the first ``None``, string or bytes among the cells of ``data`` (a
+    list, tuple or array that NumPy converted to numbers), ``()`` if there is none. NumPy
+    finds the dtype of the cells in C; only objects and text are looked at one by one."""
+    kind = (data if isinstance(data, np.ndarray) else np.asarray(data)).dtype.kind
+    if kind not in "OSU":
+        return ()
+    for cell in np.asarray(data, dtype=object).flat:
+        if cell is None or isinstance(cell, str | bytes):
+            return (cell,)
+    return ()
 
 
 def _ragged(data) -> bool:
