@@ -184,6 +184,73 @@ def test_a_function_that_reads_its_inputs_values_is_refused_at_its_second_call(r
 
 
 @pytest.mark.parametrize(
+    ("first", "later"),
+    [((0, 2), (1, 2)), ((0, 1), (1, 0))],
+    ids=["another-tensor", "swapped-tensors"],
+)
+def test_a_second_call_reading_other_outside_tensors_is_refused_then_traced_anew(first, later):
+    # a replay reads the tensors the recorded calls read: had the second call's w1 passed
+    # for the first's w0, the third would have replayed w0 (loss 3.0 and a gradient on w0
+    # where eager gives 15.0 on w1)
+    ws = [cr.tensor(np.full(3, v), requires_grad=True, dtype="float64") for v in (1.0, 5.0, 0.5)]
+    calls = []
+
+    def f(x):
+        a, b = (ws[i] for i in (later if calls else first))
+        calls.append(x)
+        return (x * a - b).sum()
+
+    step = cr.trace_backward(f)
+    x = np.arange(3.0)
+    step(x)
+    for w in ws:
+        w.grad = None
+    with pytest.raises(TraceError, match="its second call applied other primitives"):
+        step(x)
+    assert all(w.grad is None for w in ws) and not step._plans  # refused before any gradient
+    a, b = later
+    for _ in range(3):  # traced anew: two records, then a replay of what the later calls read
+        assert step(x).item() == (x * ws[a].data - ws[b].data).sum()
+        np.testing.assert_array_equal(ws[a].grad, x)
+        np.testing.assert_array_equal(ws[b].grad, -np.ones(3))
+        assert all(ws[i].grad is None for i in {0, 1, 2} - {a, b})
+        for w in ws:
+            w.grad = None
+    assert next(iter(step._plans.values())).confirmed and len(calls) == 4  # the last replayed
+
+
+@pytest.mark.parametrize("first_inside", [True, False], ids=["inside-first", "outside-first"])
+def test_a_constant_that_moves_between_inside_and_outside_the_function_is_refused(first_inside):
+    # the two constants hold the same value, so only where they were made tells them apart:
+    # a plan confirmed across them would replay the first call's constant, frozen at 2.0 or
+    # read afresh, whatever the later calls read
+    w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+    outside = cr.tensor(2.0, dtype="float64")  # made before tracing: a replay reads it anew
+    calls = []
+
+    def f(x):
+        inside = first_inside if not calls else not first_inside
+        calls.append(x)
+        k = cr.tensor(2.0, dtype="float64") if inside else outside
+        return (x * w * k).sum()
+
+    step = cr.trace_backward(f)
+    x = np.arange(3.0)
+    step(x)
+    w.grad = None
+    with pytest.raises(TraceError, match="its second call applied other primitives"):
+        step(x)
+    assert w.grad is None and not step._plans
+    outside.data = np.array(3.0)  # seen by the calls that read it, not by the others
+    k = 2.0 if not first_inside else 3.0
+    for _ in range(3):  # traced anew: two records, then a replay
+        assert step(x).item() == 3.0 * k
+        np.testing.assert_array_equal(w.grad, k * x)
+        w.grad = None
+    assert next(iter(step._plans.values())).confirmed and len(calls) == 4
+
+
+@pytest.mark.parametrize(
     "reads",
     [
         lambda loss: loss * 10.0 if loss > 1.0 else loss,  # a branch on the tensor itself
