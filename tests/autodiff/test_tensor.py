@@ -1,6 +1,7 @@
 """Tensor construction, dtypes and bad input."""
 
 import contextlib
+import operator
 import re
 
 import numpy as np
@@ -117,6 +118,27 @@ def test_a_kernels_own_error_is_not_reported_as_a_shape_error():
         cr.tensor(np.array([1, 2, 3])) ** -1
 
 
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool"])
+def test_astype_to_a_non_float_dtype_refuses_a_tensor_that_requires_grad(dtype):
+    # an integer result has no gradient to take back to the float tensor
+    x = cr.tensor([1.5, -2.0], requires_grad=True)
+    with pytest.raises(
+        TypeError, match=rf"^astype: cannot cast a tensor that requires grad to {dtype}$"
+    ):
+        x.astype(dtype)
+    assert x.detach().astype(dtype).dtype == np.dtype(dtype)  # without the gradient it may
+    assert x.astype("float64").requires_grad
+
+
+def test_clip_refuses_lo_above_hi_and_takes_equal_bounds():
+    x = cr.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"^clip: expected lo <= hi, got lo=3, hi=1$"):
+        x.clip(3, 1)
+    with pytest.raises(ValueError, match=r"^clip: expected lo <= hi, got lo=0.5, hi=0.25$"):
+        x.clip(np.float64(0.5), np.float32(0.25))
+    assert x.clip(2.0, 2.0).data.tolist() == [2.0, 2.0, 2.0]
+
+
 def test_requires_grad_on_integer_data_raises():
     with pytest.raises(TypeError, match="floating"):
         cr.tensor(np.arange(3), requires_grad=True)
@@ -189,6 +211,53 @@ def test_numpy_left_operand_defers_to_tensor():
     t = cr.tensor(np.ones(2), requires_grad=True)
     out = np.array([2.0, 3.0]) * t
     assert isinstance(out, cr.Tensor) and out.requires_grad
+
+
+_LEFT = np.random.default_rng(11).uniform(0.5, 2.0, size=(3, 3))
+
+
+@pytest.mark.parametrize(
+    ("call", "left"),
+    [
+        (operator.add, 2.5),
+        (operator.add, _LEFT[0]),
+        (operator.sub, 2.5),
+        (operator.sub, _LEFT),
+        (operator.mul, np.float64(-1.5)),
+        (operator.mul, _LEFT),
+        (operator.truediv, 2.5),
+        (operator.truediv, _LEFT[:1]),
+        (operator.pow, 1.5),
+        (operator.pow, _LEFT),
+        (operator.matmul, _LEFT),  # square: the product in the other order differs
+        (operator.matmul, _LEFT[:2]),
+        (operator.matmul, _LEFT[1]),
+    ],
+    ids=[
+        "radd-scalar",
+        "radd-array",
+        "rsub-scalar",
+        "rsub-array",
+        "rmul-numpy-scalar",
+        "rmul-array",
+        "rtruediv-scalar",
+        "rtruediv-array",
+        "rpow-scalar",
+        "rpow-array",
+        "rmatmul-square",
+        "rmatmul-rows",
+        "rmatmul-vector",
+    ],
+)
+def test_reflected_operators_compute_left_op_tensor_and_its_gradient(call, left):
+    # 2 / x computing x / 2, and A @ x computing x @ A, passed every test
+    values = np.random.default_rng(12).uniform(0.5, 2.0, size=(3, 3))
+    x = cr.tensor(values, requires_grad=True)
+    out = call(left, x)
+    assert isinstance(out, cr.Tensor) and out.dtype == np.float64
+    np.testing.assert_allclose(out.data, call(np.asarray(left), values), rtol=1e-15)
+    result = cr.gradcheck(lambda t: call(left, t), x, seed=3)  # a random upstream gradient
+    assert result.passed, str(result)
 
 
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "minimum"])
