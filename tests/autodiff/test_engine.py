@@ -234,3 +234,20 @@ def test_a_seed_the_caller_reuses_never_becomes_a_leafs_grad():
         y.backward(seed, retain_graph=True)
         rows.append(x.grad)
     np.testing.assert_array_equal(np.array(rows), np.eye(3))
+
+
+def test_a_primitive_registered_twice_is_refused_and_the_first_kept():
+    from chainrule.autodiff import PRIMITIVES, primitive
+
+    before = dict(PRIMITIVES)
+
+    def add(a, b):
+        return a
+
+    def abs_(a):  # the trailing underscore of a name taken by a builtin is dropped
+        return a
+
+    for fn, name in ((add, "add"), (abs_, "abs")):
+        with pytest.raises(ValueError, match=rf"^primitive '{name}' is registered twice$"):
+            primitive(fn)
+    assert before == PRIMITIVES  # the first registrations kept
