@@ -137,9 +137,10 @@ class Traced:
                 del self._plans[key]
                 raise TraceError(
                     "trace_backward: cannot replay this function: its second call applied "
-                    "other primitives, arguments or constants than its first (it depends on "
-                    "its inputs' values outside the primitives: a branch, or a Python "
-                    "number computed from them); run it eagerly"
+                    "other primitives, arguments, constants or tensors from outside it than "
+                    "its first (it depends on its inputs' values outside the primitives: a "
+                    "branch, or a Python number computed from them; or it reads another "
+                    "outside tensor from call to call); run it eagerly"
                 )
             plan.confirmed = True
             return self._backward(out)
@@ -302,11 +303,8 @@ class _Plan:
         inside with the same values, the same outputs."""
         if self.steps != other.steps or (self.outputs, self.aux) != (other.outputs, other.aux):
             return False
-        if len(self.captured) != len(other.captured):
-            return False
-        for (slot, t, *_), (slot2, t2, *_) in zip(self.captured, other.captured, strict=True):
-            if slot != slot2:
-                return False
+        # the same steps and outputs capture the same slots, in the same order
+        for (_, t, *_), (_, t2, *_) in zip(self.captured, other.captured, strict=True):
             inside, inside2 = t._seq >= self.start, t2._seq >= other.start
             if inside != inside2:
                 return False
