@@ -156,3 +156,41 @@ def test_two_runs_with_the_same_seed_are_identical_but_for_their_times(monkeypat
     assert [{k: v for k, v in m.items() if k != "time"} for m in metrics] == [
         {k: v for k, v in metrics[0].items() if k != "time"}
     ] * 2
+
+
+@pytest.mark.parametrize(("output", "loss"), [("log_softmax", "nll"), ("softmax", "bce")])
+def test_predict_gives_the_probabilities_of_a_model_ending_in_a_softmax(
+    capsys, monkeypatch, tmp_path, output, loss
+):
+    """predict read a softmax's outputs as probabilities and a log_softmax's as their
+    logarithms: no softmax over probabilities, no log-probabilities printed as they are."""
+    from chainrule import predict
+    from chainrule.cli import main, train
+    from chainrule.io import load_bundle
+
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    out = tmp_path / "run"
+    sets = [
+        f"model.output={output}",
+        f"loss.name={loss}",
+        "data.n_samples=200",
+        "train.epochs=2",
+        f"output.dir={out}",
+    ]
+    moons = str(_root() / "configs" / "moons.toml")
+    args = ["train", moons, *[a for s in sets for a in ("--set", s)], "--no-report", "-q"]
+    assert main(args) == 0
+    X = np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    capsys.readouterr()
+    assert main(["predict", str(out / "model.safetensors"), str(tmp_path / "x.npy")]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    probs = np.array([[float(p) for p in row[2:]] for row in rows])
+    assert probs.shape == (20, 2)
+    assert probs.min() >= 0.0 and probs.max() <= 1.0
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    bundle = load_bundle(out / "model.safetensors")
+    outputs = predict(bundle.model, bundle.scaler.transform(X)).astype(np.float64)
+    expected = np.exp(outputs) if output == "log_softmax" else outputs
+    np.testing.assert_allclose(probs, expected, atol=1e-6)
+    assert [int(row[1]) for row in rows] == list(expected.argmax(axis=1))
