@@ -56,6 +56,14 @@ def test_defaults_fill_every_key():
         ({"model": {"sizes": [3, 8, 2]}}, "the data (moons) has 2, model.sizes[0] is 3"),
         ({"model": {"sizes": [2, 8, 3]}}, "the number of classes (2 or 1 for a binary task)"),
         ({"optimizer": {"lr": 10**400}}, "optimizer.lr: expected a number within the float"),
+        (
+            {"optimizer": {"lr": float("inf")}},
+            "optimizer.lr: expected a finite number, got float inf",
+        ),
+        (
+            {"optimizer": {"lr": float("nan")}},
+            "optimizer.lr: expected a finite number, got float nan",
+        ),
         ({"data": {"split": [1, 10**400, 1]}}, "data.split[1]: expected a number within the float"),
     ],
 )
