@@ -15,10 +15,9 @@ advise for b, unless ``include_bias=True``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor
+from chainrule.params import named_tensors
 
 __all__ = ["l1_penalty", "l2_penalty", "penalized_parameters"]
 
@@ -27,47 +26,24 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
     """The ``(name, tensor)`` pairs a penalty covers.
 
     ``params`` is a module (anything with ``named_parameters()``), a mapping name -> Tensor,
-    or an iterable of ``(name, Tensor)`` pairs.
+    or an iterable of ``(name, Tensor)`` pairs, read by
+    :func:`chainrule.params.named_tensors` as the optimizers read it, except that bare
+    Tensors (``model.parameters()``) are refused: a penalty's pairs must be named.
 
     Raises
     ------
     TypeError
         If ``params`` is none of these (a bare Tensor, or a list of unnamed Tensors such as
-        ``model.parameters()``, whose tensors would be unpacked as pairs), a name is not a
-        ``str``, a parameter not a Tensor, or ``include_bias`` is not a bool.
+        ``model.parameters()``), a name is not a ``str``, a parameter not a Tensor, or
+        ``include_bias`` is not a bool.
     """
-    include_bias = _checks.boolean("penalized_parameters", "include_bias", include_bias)
-    if hasattr(params, "named_parameters"):
-        pairs: Iterable = params.named_parameters()
-    elif isinstance(params, Mapping):
-        pairs = params.items()
-    elif isinstance(params, (Tensor, str)) or not isinstance(params, Iterable):
-        raise TypeError(
-            "penalized_parameters: params expected a module, a dict of name -> Tensor or "
-            f"(name, Tensor) pairs, got {type(params).__name__}"
-        )
-    else:
-        pairs = params
+    owner = "penalized_parameters"
+    include_bias = _checks.boolean(owner, "include_bias", include_bias)
     chosen = []
-    for i, item in enumerate(pairs):
-        if not (isinstance(item, tuple) and len(item) == 2):
-            got = type(item).__name__ + (
-                " (unnamed: use named_parameters())" if isinstance(item, Tensor) else ""
-            )
-            raise TypeError(
-                f"penalized_parameters: item {i} of params expected a (name, Tensor) pair, "
-                f"got {got}"
-            )
-        name, p = item
-        if not isinstance(name, str):
-            raise TypeError(
-                f"penalized_parameters: item {i} of params: name expected str, got "
-                f"{type(name).__name__} {name!r:.80}"
-            )
+    for name, p in named_tensors(owner, params):
         if not isinstance(p, Tensor):
             raise TypeError(
-                f"penalized_parameters: parameter {name!r} expected a Tensor, got "
-                f"{type(p).__name__}"
+                f"{owner}: parameter {name!r} expected a Tensor, got {type(p).__name__}"
             )
         if include_bias or p.ndim >= 2:
             chosen.append((name, p))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -126,8 +128,58 @@ def test_params_must_be_named_pairs_not_bare_tensors():
     # a bare tensor in a list was unpacked along its first axis: 6.0 instead of 12.0
     with pytest.raises(TypeError, match=r"item 0 of params expected a \(name, Tensor\) pair"):
         l2_penalty([k], 1.0, 1)
-    with pytest.raises(TypeError, match="params expected a module, a dict"):
+    with pytest.raises(
+        TypeError,
+        match=r"^penalized_parameters: params expected an iterable of \(name, Tensor\) pairs, a "
+        r"dict of name -> Tensor or a module, got a single Tensor; name it: \[\(name, t\)\]$",
+    ):
         l1_penalty(k, 1.0, 1)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda net: net,
+        lambda net: dict(net.named_parameters()),
+        lambda net: list(net.named_parameters()),
+        lambda net: net.named_parameters(),
+    ],
+    ids=["module", "dict", "pairs", "iterator"],
+)
+def test_penalties_and_optimizers_read_params_alike(form):
+    # SGD(model) raised TypeError while l2_penalty(model) worked: two parsers
+    net = _net()
+    names = [n for n, _ in penalized_parameters(form(net), include_bias=True)]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    assert list(cr.optim.SGD(form(net)).param_names) == names
+
+
+_REFUSED = "params expected an iterable of {}, a dict of name -> Tensor or a module, got {}"
+
+
+@pytest.mark.parametrize(
+    ("params", "got"),
+    [(lambda w: w, "a single Tensor; "), (lambda w: "w", "str"), (lambda w: 3.0, "float")],
+    ids=["tensor", "str", "float"],
+)
+def test_penalties_and_optimizers_refuse_params_alike(params, got):
+    w = cr.tensor(np.ones((2, 2)), requires_grad=True)
+    expected = _REFUSED.format("(name, Tensor) pairs", got)
+    with pytest.raises(TypeError, match="^penalized_parameters: " + re.escape(expected)):
+        l2_penalty(params(w), 1.0, 1)
+    expected = _REFUSED.format("Tensors or (name, Tensor) pairs", got)
+    with pytest.raises(TypeError, match="^SGD: " + re.escape(expected)):
+        cr.optim.SGD(params(w))
+
+
+def test_penalties_and_optimizers_refuse_a_name_that_is_not_a_str_alike():
+    # the optimizers said "parameter 'param1' expected a leaf cr.Tensor ..., got tuple"
+    w, v = (cr.tensor(np.ones((2, 2)), requires_grad=True) for _ in range(2))
+    expected = "item 1 of params: name expected str, got int 0$"
+    with pytest.raises(TypeError, match="^penalized_parameters: " + expected):
+        l2_penalty({"w": w, 0: v}, 1.0, 1)
+    with pytest.raises(TypeError, match="^SGD: " + expected):
+        cr.optim.SGD({"w": w, 0: v})
 
 
 def test_include_bias_must_be_a_bool():

@@ -40,7 +40,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or of (str, Tensor)
+    params : Module, dict or iterable of Tensor or of (str, Tensor)
         See :class:`~chainrule.optim.base.Optimizer`.
     lr : float or Schedule
         alpha >= 0, default 1e-3 (it needs tuning).

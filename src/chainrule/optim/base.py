@@ -40,6 +40,7 @@ from chainrule.autodiff.tensor import check_leaf
 from chainrule.optim import kernels
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.schedules import Schedule, schedule_from_config
+from chainrule.params import named_tensors
 
 NONFINITE = ("raise", "skip")
 
@@ -49,10 +50,13 @@ class Optimizer:
 
     Parameters
     ----------
-    params : iterable of Tensor or of (str, Tensor)
-        Leaf tensors with ``requires_grad=True``, optionally named (as
-        ``model.named_parameters()`` yields them); unnamed ones are called ``"param0"``,
-        ``"param1"``, ... by position. Names appear in error messages and checkpoints.
+    params : Module, dict or iterable of Tensor or of (str, Tensor)
+        Leaf tensors with ``requires_grad=True``: a module's (by its
+        ``named_parameters()``), a dict name -> Tensor, or an iterable of tensors, each
+        optionally named by a ``(name, tensor)`` pair; unnamed ones are called
+        ``"param0"``, ``"param1"``, ... by position (see
+        :func:`chainrule.params.named_tensors`). Names appear in error messages and
+        checkpoints.
     lr : float or Schedule
         The learning rate alpha >= 0, or a schedule evaluated at ``epoch`` (schedules with
         ``unit="epoch"``) or at the number of the update being made, ``step_count + 1``
@@ -624,24 +628,8 @@ def _views(buffer: np.ndarray, params, flat: bool = False) -> list[np.ndarray]:
 
 
 def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
-    if isinstance(params, Tensor):
-        raise TypeError(
-            f"{owner}: expected an iterable of Tensors or (name, Tensor) pairs, got a single "
-            "Tensor; wrap it in a list"
-        )
-    if isinstance(params, Mapping):
-        params = params.items()
-    if not isinstance(params, Iterable):
-        raise TypeError(
-            f"{owner}: expected an iterable of Tensors or (name, Tensor) pairs, "
-            f"got {type(params).__name__}"
-        )
     names, tensors = [], []
-    for i, item in enumerate(params):
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
-            name, p = item
-        else:
-            name, p = f"param{i}", item
+    for name, p in named_tensors(owner, params, unnamed_prefix="param"):
         check_leaf(owner, name, p)
         if not p.data.flags.writeable:
             raise ValueError(f"{owner}: parameter {name!r} has read-only data; expected writable")

@@ -33,7 +33,7 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or of (str, Tensor)
+    params : Module, dict or iterable of Tensor or of (str, Tensor)
         See :class:`~chainrule.optim.base.Optimizer`.
     lr : float or Schedule
         alpha >= 0.

@@ -38,7 +38,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or of (str, Tensor)
+    params : Module, dict or iterable of Tensor or of (str, Tensor)
         See :class:`~chainrule.optim.base.Optimizer`.
     lr : float or Schedule
         alpha >= 0.
@@ -98,7 +98,7 @@ class Momentum(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or of (str, Tensor)
+    params : Module, dict or iterable of Tensor or of (str, Tensor)
         See :class:`~chainrule.optim.base.Optimizer`.
     lr : float or Schedule
         alpha >= 0.

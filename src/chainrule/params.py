@@ -1,0 +1,62 @@
+"""The one reading of a ``params`` argument, shared by the optimizers and the penalties."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from chainrule.autodiff.tensor import Tensor
+
+
+def named_tensors(owner: str, params, *, unnamed_prefix: str | None = None) -> list[tuple]:
+    """``params`` as a list of ``(name, value)`` pairs, in the order given.
+
+    ``params`` is a module (anything with ``named_parameters()``), a mapping name ->
+    Tensor, or an iterable of ``(name, Tensor)`` pairs; with ``unnamed_prefix`` the iterable
+    may also hold bare items, named ``f"{unnamed_prefix}{i}"`` by their position ``i``
+    (``model.parameters()``). Only the structure is checked here: what a value must be (a
+    Tensor, a trainable leaf) is the caller's check.
+
+    Raises
+    ------
+    TypeError
+        Naming ``owner``: if ``params`` is none of these (a single Tensor, a str, a
+        number), an item is a bare value where ``unnamed_prefix`` is None (a 2-tuple is
+        always read as a pair: a Tensor is never a tuple), or a pair's name is not a str.
+    """
+    unnamed = unnamed_prefix is not None
+    if hasattr(params, "named_parameters"):
+        return list(params.named_parameters())
+    if isinstance(params, Mapping):
+        params = params.items()
+    elif isinstance(params, Tensor | str) or not isinstance(params, Iterable):
+        items = "Tensors or (name, Tensor) pairs" if unnamed else "(name, Tensor) pairs"
+        got = type(params).__name__
+        if isinstance(params, Tensor):
+            got = "a single Tensor; " + ("wrap it in a list" if unnamed else "name it: [(name, t)]")
+        raise TypeError(
+            f"{owner}: params expected an iterable of {items}, a dict of name -> Tensor or a "
+            f"module, got {got}"
+        )
+    pairs = []
+    for i, item in enumerate(params):
+        if isinstance(item, tuple) and len(item) == 2:
+            name, value = item
+            if not isinstance(name, str):
+                raise TypeError(
+                    f"{owner}: item {i} of params: name expected str, got "
+                    f"{type(name).__name__} {name!r:.80}"
+                )
+            pairs.append((name, value))
+        elif unnamed:
+            pairs.append((f"{unnamed_prefix}{i}", item))
+        else:
+            got = type(item).__name__ + (
+                " (unnamed: use named_parameters())" if isinstance(item, Tensor) else ""
+            )
+            raise TypeError(
+                f"{owner}: item {i} of params expected a (name, Tensor) pair, got {got}"
+            )
+    return pairs
+
+
+__all__ = ["named_tensors"]
