@@ -220,7 +220,7 @@ class Optimizer:
         if len(missing) == len(grads):
             return False
         groups = self._groups
-        for (_, gv), g in zip(self._grad_slots, grads, strict=True):
+        for gv, g in zip(self._grad_views, grads, strict=True):
             # zeros keep the flat finiteness check and global norm exact for the others
             gv[...] = 0 if g is None else g
         bad = [
@@ -522,12 +522,12 @@ class Optimizer:
             for idx in by_dtype.values()
         ]
         self._where = [None] * len(self._params)
-        slots = [None] * len(self._params)
+        # each parameter's view of its group's flat gradient buffer, in parameter order
+        self._grad_views = [None] * len(self._params)
         for group in self._groups:
             for j, i in enumerate(group.index):
                 self._where[i] = (group, j)
-                slots[i] = (self._params[i], group.grads[j])
-        self._grad_slots = slots
+                self._grad_views[i] = group.grads[j]
 
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
