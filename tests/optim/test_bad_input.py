@@ -65,6 +65,15 @@ def test_wrongly_typed_hyperparameters_raise_type_error():
         Adam(params(), bias_correction=1)
 
 
+def test_adam_refuses_a_hyperparameter_only_a_subclass_reads():
+    # AdamW hands weight_decay through Adam's **extra_hyperparameters: Adam must not drop it
+    with pytest.raises(TypeError, match=r"^Adam\(\) got an unexpected keyword argument 'decay'"):
+        Adam(params(), decay=0.1)
+    with pytest.raises(TypeError, match=r"^Adam\(\) got an unexpected keyword argument 'weight_"):
+        Adam(params(), weight_decay=0.1)
+    assert AdamW(params(), weight_decay=0.5).hyperparameters["weight_decay"] == 0.5
+
+
 def test_duplicates_and_unnamed_positions():
     p = cr.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match="'param1' is given twice"):

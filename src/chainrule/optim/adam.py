@@ -58,6 +58,9 @@ class Adam(Optimizer):
         bit-identical to the NumPy rule except that subnormal moments are flushed to zero.
         None (default): when numba is installed. True: require it (``ImportError``
         otherwise). False: always NumPy.
+    **extra_hyperparameters
+        A subclass's own hyperparameters (:class:`AdamW`'s ``weight_decay``), checked by
+        its ``_check_hyperparameters``; Adam itself takes none (``TypeError``).
     """
 
     state_names = ("v", "s")
@@ -75,11 +78,18 @@ class Adam(Optimizer):
         clip_value: float | None = None,
         nonfinite: str = "raise",
         fused: bool | None = None,
+        **extra_hyperparameters,
     ):
         self.fused = kernels.resolve(type(self).__name__, fused)
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "bias_correction": bias_correction}
-        hp.update(clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite)
-        super().__init__(params, lr, hp)
+        super().__init__(
+            params,
+            lr,
+            {**hp, **extra_hyperparameters},
+            clip_norm=clip_norm,
+            clip_value=clip_value,
+            nonfinite=nonfinite,
+        )
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__
@@ -174,11 +184,19 @@ class AdamW(Adam):
         nonfinite: str = "raise",
         fused: bool | None = None,
     ):
-        self.fused = kernels.resolve(type(self).__name__, fused)
-        hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay}
-        hp.update(bias_correction=bias_correction, clip_norm=clip_norm, clip_value=clip_value)
-        hp.update(nonfinite=nonfinite)
-        Optimizer.__init__(self, params, lr, hp)
+        super().__init__(
+            params,
+            lr,
+            beta1,
+            beta2,
+            eps,
+            bias_correction=bias_correction,
+            clip_norm=clip_norm,
+            clip_value=clip_value,
+            nonfinite=nonfinite,
+            fused=fused,
+            weight_decay=weight_decay,
+        )
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__

@@ -62,14 +62,19 @@ class Optimizer:
         ``unit="epoch"``) or at the number of the update being made, ``step_count + 1``
         (``unit="step"``). Both counters start at 1, as in the notes.
     hyperparameters : dict
-        The subclass's hyperparameters plus ``clip_norm``, ``clip_value`` and ``nonfinite``:
-
-        ``clip_value`` (float > 0 or None) clamps each gradient entry into
-        [-clip_value, clip_value]; then ``clip_norm`` (float > 0 or None) rescales all
-        gradients together so that their global norm is at most ``clip_norm``; see
-        :mod:`chainrule.optim.clip`. ``nonfinite="raise"`` (default) raises
-        ``FloatingPointError`` naming every parameter whose gradient holds NaN or Inf;
-        ``"skip"`` makes ``step()`` skip the whole update instead (and return False).
+        The subclass's own hyperparameters, by name, as its ``_check_hyperparameters``
+        reads them; the three below join them (all are saved in ``state_dict``). A name
+        that no ``_check_hyperparameters`` reads raises ``TypeError``.
+    clip_value : float or None
+        > 0: clamp each gradient entry into [-clip_value, clip_value]; None (default): no
+        clamping.
+    clip_norm : float or None
+        > 0: then rescale all gradients together so that their global norm is at most
+        ``clip_norm``; None (default): no rescaling. See :mod:`chainrule.optim.clip`.
+    nonfinite : str
+        ``"raise"`` (default) raises ``FloatingPointError`` naming every parameter whose
+        gradient holds NaN or Inf; ``"skip"`` makes ``step()`` skip the whole update
+        instead (and return False).
 
     Attributes
     ----------
@@ -85,9 +90,27 @@ class Optimizer:
     #: Work arrays per parameter, beyond the copied gradient (never saved).
     n_scratch: int = 0
 
-    def __init__(self, params, lr, hyperparameters: dict):
+    def __init__(
+        self,
+        params,
+        lr,
+        hyperparameters: dict,
+        *,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+        nonfinite: str = "raise",
+    ):
         owner = type(self).__name__
-        hyper = self._check_hyperparameters(hyperparameters)
+        given = {
+            **hyperparameters,
+            "clip_norm": clip_norm,
+            "clip_value": clip_value,
+            "nonfinite": nonfinite,
+        }
+        hyper = self._check_hyperparameters(given)
+        unread = [name for name in given if name not in hyper]
+        if unread:
+            raise TypeError(f"{owner}() got an unexpected keyword argument {unread[0]!r}")
         self.__dict__.update(hyper)
         self._hyper_names = tuple(hyper)
         self.state_names = self._state_names_for(hyper)

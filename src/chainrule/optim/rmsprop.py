@@ -60,8 +60,9 @@ class RMSprop(Optimizer):
         nonfinite: str = "raise",
     ):
         hp = {"beta": beta, "eps": eps}
-        hp.update(clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite)
-        super().__init__(params, lr, hp)
+        super().__init__(
+            params, lr, hp, clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite
+        )
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__

@@ -62,8 +62,9 @@ class SGD(Optimizer):
         nonfinite: str = "raise",
     ):
         hp = {"momentum": momentum, "nesterov": nesterov}
-        hp.update(clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite)
-        super().__init__(params, lr, hp)
+        super().__init__(
+            params, lr, hp, clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite
+        )
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__
@@ -124,8 +125,9 @@ class Momentum(Optimizer):
         nonfinite: str = "raise",
     ):
         hp = {"beta": beta, "nesterov": nesterov}
-        hp.update(clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite)
-        super().__init__(params, lr, hp)
+        super().__init__(
+            params, lr, hp, clip_norm=clip_norm, clip_value=clip_value, nonfinite=nonfinite
+        )
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__
