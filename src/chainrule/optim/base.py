@@ -8,8 +8,9 @@
 Subclasses supply only the update rule (``update``) over explicit state arrays, plus the
 names of those arrays and their hyperparameter checks.
 
-Speed: parameters of one dtype form a group whose gradients, state and scratch live in
-flat, preallocated arrays (each parameter owns a reshaped view). The gradients are copied
+Speed: parameters of one dtype form a group (:mod:`chainrule.optim.group`) whose
+gradients, state and scratch live in flat, preallocated arrays (each parameter owns a
+reshaped view). The gradients are copied
 into the group's flat buffer (the optimizer never writes into ``p.grad``, which may be a
 shared or read-only array), and the rule runs once over the whole group, so a step costs a
 fixed handful of NumPy calls however many small parameters a model has. The same rule runs
@@ -30,7 +31,7 @@ anything is written.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -38,7 +39,9 @@ from chainrule import _checks
 from chainrule.autodiff import Tensor
 from chainrule.autodiff.tensor import check_leaf
 from chainrule.optim import kernels
+from chainrule.optim.checkpoint import check_entry, expect_keys
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
+from chainrule.optim.group import Group
 from chainrule.optim.schedules import Schedule, schedule_from_config
 from chainrule.params import named_tensors
 
@@ -453,7 +456,7 @@ class Optimizer:
             names, shapes, dtypes or state arrays from this optimizer's (naming them).
         """
         owner = f"{type(self).__name__}.load_state_dict"
-        _expect_keys(
+        expect_keys(
             owner,
             "state",
             state,
@@ -464,7 +467,7 @@ class Optimizer:
                 f"{owner}: expected a {type(self).__name__} checkpoint, got {state['optimizer']!r}"
             )
         hp = state["hyperparameters"]
-        _expect_keys(owner, "hyperparameters", hp, self._hyper_names)
+        expect_keys(owner, "hyperparameters", hp, self._hyper_names)
         hyper = self._check_hyperparameters(hp)
         lr = state["lr"]
         lr = _check_lr(owner, schedule_from_config(lr) if isinstance(lr, Mapping) else lr)
@@ -483,7 +486,10 @@ class Optimizer:
                 f"{owner}: the checkpoint's hyperparameters need state {list(names)}, this "
                 f"optimizer keeps {list(self.state_names)}; build it with the same settings"
             )
-        ts = [self._check_entry(owner, i, e) for i, e in enumerate(entries)]
+        ts = []
+        for i, entry in enumerate(entries):
+            _, shape, dtype = self._layout[i]  # what the state arrays were built for
+            ts.append(check_entry(owner, i, entry, self._names[i], shape, dtype, self.state_names))
         self.__dict__.update(hyper)
         self._lr = lr
         self.step_count = step_count
@@ -498,41 +504,6 @@ class Optimizer:
             if len(group.scratch) != self.n_scratch:  # e.g. nesterov switched by the checkpoint
                 group.allocate_scratch(self.n_scratch)
 
-    def _check_entry(self, owner: str, i: int, entry) -> int:
-        # against the shape and dtype the state arrays were built for
-        name, (_, shape, dtype) = self._names[i], self._layout[i]
-        _expect_keys(owner, f"params[{i}]", entry, ("name", "shape", "dtype", "t", "state"))
-        if entry["name"] != name:
-            raise ValueError(
-                f"{owner}: parameter {i} expected name {name!r}, got {entry['name']!r}"
-            )
-        if not isinstance(entry["shape"], list | tuple):
-            got = entry["shape"]
-            raise ValueError(
-                f"{owner}: parameter {name!r} expected shape {shape} as a list of ints, got "
-                f"{type(got).__name__} {got!r}"
-            )
-        if tuple(entry["shape"]) != shape or entry["dtype"] != dtype.name:
-            raise ValueError(
-                f"{owner}: parameter {name!r} expected shape {shape} and dtype {dtype}, "
-                f"got shape {tuple(entry['shape'])} and dtype {entry['dtype']}"
-            )
-        arrays = entry["state"]
-        _expect_keys(owner, f"state of parameter {name!r}", arrays, self.state_names)
-        for s in self.state_names:
-            a = arrays[s]
-            if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
-                got = (
-                    f"shape {a.shape} and dtype {a.dtype}"
-                    if isinstance(a, np.ndarray)
-                    else type(a).__name__
-                )
-                raise ValueError(
-                    f"{owner}: state {s!r} of parameter {name!r} expected an array of shape "
-                    f"{shape} and dtype {dtype}, got {got}"
-                )
-        return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
-
     # -- construction ------------------------------------------------------------------
     def _build_groups(self) -> None:
         # what the state is built for: every step checks the parameters' data against it
@@ -541,7 +512,7 @@ class Optimizer:
         for i, p in enumerate(self._params):
             by_dtype.setdefault(p.dtype, []).append(i)
         self._groups = [
-            _Group(idx, [self._params[i] for i in idx], len(self.state_names), self.n_scratch)
+            Group(idx, [self._params[i] for i in idx], len(self.state_names), self.n_scratch)
             for idx in by_dtype.values()
         ]
         self._where = [None] * len(self._params)
@@ -596,60 +567,6 @@ def _write(params, steps, decay: float) -> None:
             d -= s
 
 
-class _Group:
-    """Parameters of one dtype: flat gradient/state/scratch arrays and per-parameter views."""
-
-    __slots__ = (
-        "index",
-        "params",
-        "grad",
-        "grads",
-        "state",
-        "states",
-        "scratch",
-        "scratches",
-        "flat_states",
-        "t",
-        "synced",
-    )
-
-    def __init__(self, index: list[int], params: list[Tensor], n_state: int, n_scratch: int):
-        dtype = params[0].dtype
-        total = sum(p.size for p in params)
-        self.index = index
-        self.params = params
-        self.grad = np.zeros(total, dtype=dtype)
-        self.state = tuple(np.zeros(total, dtype=dtype) for _ in range(n_state))
-        self.grads = _views(self.grad, params)
-        self.states = _per_parameter(self.state, params)
-        self.flat_states = _per_parameter(self.state, params, flat=True)
-        self.allocate_scratch(n_scratch)
-        self.t = [0] * len(params)
-        self.synced = True
-
-    def allocate_scratch(self, n_scratch: int) -> None:
-        """``n_scratch`` work arrays (no state: their values never outlive an update)."""
-        total = self.grad.size
-        self.scratch = tuple(np.zeros(total, dtype=self.grad.dtype) for _ in range(n_scratch))
-        self.scratches = _per_parameter(self.scratch, self.params)
-
-
-def _per_parameter(buffers, params, flat: bool = False) -> list[tuple[np.ndarray, ...]]:
-    """For each parameter, a tuple of its views of ``buffers`` (see :func:`_views`)."""
-    views = [_views(b, params, flat) for b in buffers]
-    return [tuple(v[j] for v in views) for j in range(len(params))]
-
-
-def _views(buffer: np.ndarray, params, flat: bool = False) -> list[np.ndarray]:
-    """One view of ``buffer`` per parameter, shaped like it (or 1-D with ``flat``)."""
-    views, start = [], 0
-    for p in params:
-        view = buffer[start : start + p.size]
-        views.append(view if flat else view.reshape(p.shape))
-        start += p.size
-    return views
-
-
 def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
     names, tensors = [], []
     for name, p in named_tensors(owner, params, unnamed_prefix="param"):
@@ -671,19 +588,6 @@ def _check_lr(owner: str, value) -> float | Schedule:
     if isinstance(value, Schedule):
         return value
     return _checks.real(owner, "lr", value, low=0.0)
-
-
-def _expect_keys(owner: str, what: str, mapping, keys: Iterable[str]) -> None:
-    if not isinstance(mapping, Mapping):  # a TypeError, as Module.load_state_dict's
-        raise TypeError(f"{owner}: {what} expected a dict, got {type(mapping).__name__}")
-    expected, got = set(keys), set(mapping)
-    if expected != got:
-        missing = sorted(expected - got)
-        unknown = sorted(got - expected)
-        raise ValueError(
-            f"{owner}: {what} expected keys {sorted(expected)}; missing {missing}, "
-            f"unknown {unknown}"
-        )
 
 
 __all__ = ["Optimizer"]

@@ -1,0 +1,66 @@
+"""Checks of an optimizer checkpoint (``Optimizer.load_state_dict``), before anything is
+restored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from chainrule import _checks
+
+
+def expect_keys(owner: str, what: str, mapping, keys: Iterable[str]) -> None:
+    """``mapping`` (``what``, in messages) with exactly the keys ``keys``: ``TypeError`` if
+    it is no mapping, ``ValueError`` naming the missing and unknown keys."""
+    if not isinstance(mapping, Mapping):  # a TypeError, as Module.load_state_dict's
+        raise TypeError(f"{owner}: {what} expected a dict, got {type(mapping).__name__}")
+    expected, got = set(keys), set(mapping)
+    if expected != got:
+        missing = sorted(expected - got)
+        unknown = sorted(got - expected)
+        raise ValueError(
+            f"{owner}: {what} expected keys {sorted(expected)}; missing {missing}, "
+            f"unknown {unknown}"
+        )
+
+
+def check_entry(
+    owner: str, i: int, entry, name: str, shape: tuple, dtype: np.dtype, state_names
+) -> int:
+    """Parameter ``i``'s entry in ``state_dict()["params"]`` checked against the parameter's
+    ``name``, the ``shape`` and ``dtype`` its state arrays were built for and the names of
+    those arrays, ``state_names``; returns its update count ``t``. ``TypeError`` /
+    ``ValueError`` naming ``owner`` and what differs."""
+    expect_keys(owner, f"params[{i}]", entry, ("name", "shape", "dtype", "t", "state"))
+    if entry["name"] != name:
+        raise ValueError(f"{owner}: parameter {i} expected name {name!r}, got {entry['name']!r}")
+    if not isinstance(entry["shape"], list | tuple):
+        got = entry["shape"]
+        raise ValueError(
+            f"{owner}: parameter {name!r} expected shape {shape} as a list of ints, got "
+            f"{type(got).__name__} {got!r}"
+        )
+    if tuple(entry["shape"]) != shape or entry["dtype"] != dtype.name:
+        raise ValueError(
+            f"{owner}: parameter {name!r} expected shape {shape} and dtype {dtype}, "
+            f"got shape {tuple(entry['shape'])} and dtype {entry['dtype']}"
+        )
+    arrays = entry["state"]
+    expect_keys(owner, f"state of parameter {name!r}", arrays, state_names)
+    for s in state_names:
+        a = arrays[s]
+        if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
+            got = (
+                f"shape {a.shape} and dtype {a.dtype}"
+                if isinstance(a, np.ndarray)
+                else type(a).__name__
+            )
+            raise ValueError(
+                f"{owner}: state {s!r} of parameter {name!r} expected an array of shape "
+                f"{shape} and dtype {dtype}, got {got}"
+            )
+    return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
+
+
+__all__ = ["check_entry", "expect_keys"]
