@@ -105,3 +105,22 @@ def test_a_file_path_ending_in_a_separator_is_refused_as_naming_a_directory():
             _checks.path("f", "out", value, file=True)
     assert _checks.trailing_separator("a/b/") == "/"
     assert _checks.trailing_separator(Path("a/b")) is None
+
+
+def test_generator_takes_a_generator_a_seed_or_none_and_names_what_it_refuses():
+    rng = np.random.default_rng(0)
+    assert _checks.generator("f", "rng", rng) is rng
+    for seed in (3, np.int64(3)):
+        drawn = _checks.generator("f", "rng", seed).random()
+        assert drawn == np.random.default_rng(3).random()
+    assert isinstance(_checks.generator("f", "rng", None), np.random.Generator)
+    with pytest.raises(ValueError, match=r"^f: rng expected a seed >= 0, got -1$"):
+        _checks.generator("f", "rng", -1)
+    with pytest.raises(
+        TypeError, match=r"^f: rng expected a numpy.random.Generator, an int seed or None, got bool"
+    ):
+        _checks.generator("f", "rng", True)
+    with pytest.raises(
+        TypeError, match=r"^g: seed expected a numpy.random.Generator or an int seed, got NoneType"
+    ):
+        _checks.generator("g", "seed", None, allow_none=False)

@@ -1,4 +1,5 @@
-"""Argument checks shared across the library: numbers, flags, choices, callables, paths.
+"""Argument checks shared across the library: numbers, flags, choices, callables, paths,
+random generators.
 
 Each returns the value normalized (numbers to Python scalars, so that NumPy's weak-scalar
 rules keep float32 arithmetic in float32; paths to ``Path``) or raises before any work is
@@ -154,6 +155,28 @@ def trailing_separator(value) -> str | None:
     if not isinstance(text, str):
         return None
     return next((s for s in (os.sep, os.altsep) if s and text.endswith(s)), None)
+
+
+def generator(owner: str, name: str, value, *, allow_none: bool = True) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a generator (returned as is), a seed, or None.
+
+    A seed is an int >= 0 (``ValueError`` for a negative one); ``None`` gives a generator
+    seeded from the operating system (not reproducible). With ``allow_none=False`` (data
+    splits and synthetic sets, which must be reproducible) None is refused like any other
+    non-seed, with ``TypeError``.
+    """
+    if isinstance(value, np.random.Generator):
+        return value
+    seed = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if seed and value < 0:
+        raise ValueError(f"{owner}: {name} expected a seed >= 0, got {value}")
+    if seed or (value is None and allow_none):
+        return np.random.default_rng(value)
+    accepted = ", an int seed or None" if allow_none else " or an int seed"
+    raise TypeError(
+        f"{owner}: {name} expected a numpy.random.Generator{accepted}, got "
+        f"{type(value).__name__} {value!r:.80}"
+    )
 
 
 def beta(owner: str, name: str, value) -> float:

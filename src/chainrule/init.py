@@ -54,25 +54,9 @@ def as_generator(
     owner: str = "as_generator",
     name: str = "rng",
 ) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a generator (returned as is), a seed, or None.
-
-    ``None`` gives a generator seeded from the operating system (not reproducible); with
-    ``allow_none=False`` (data splits and synthetic sets, which must be reproducible) it is
-    refused like any other non-seed. Errors name the caller ``owner`` and its argument
-    ``name``.
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    seed = isinstance(rng, int | np.integer) and not isinstance(rng, bool)
-    if seed and rng < 0:
-        raise ValueError(f"{owner}: {name} expected a seed >= 0, got {rng}")
-    if seed or (rng is None and allow_none):
-        return np.random.default_rng(rng)
-    accepted = ", an int seed or None" if allow_none else " or an int seed"
-    raise TypeError(
-        f"{owner}: {name} expected a numpy.random.Generator{accepted}, got "
-        f"{type(rng).__name__} {rng!r:.80}"
-    )
+    """:func:`chainrule._checks.generator` with this module's old argument order, kept for
+    the layers (nn/linear.py, nn/sequential.py, nn/dropout.py) until they call it."""
+    return _checks.generator(owner, name, rng, allow_none=allow_none)
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -114,14 +98,14 @@ def _gaussian(owner: str, shape, rng, dtype, std: float, what: str | None = None
     dtype = float_dtype(owner, dtype)
     if what is not None:
         _within(owner, dtype, 10 * std, what)
-    return (as_generator(rng, owner="initializer").standard_normal(shape) * std).astype(dtype)
+    return (_checks.generator("initializer", "rng", rng).standard_normal(shape) * std).astype(dtype)
 
 
 def _uniform(owner: str, shape, rng, dtype, limit: float, what: str | None = None) -> np.ndarray:
     dtype = float_dtype(owner, dtype)
     if what is not None:
         _within(owner, dtype, 2 * limit, what)  # NumPy draws -limit + 2 * limit * u
-    return as_generator(rng, owner="initializer").uniform(-limit, limit, shape).astype(dtype)
+    return _checks.generator("initializer", "rng", rng).uniform(-limit, limit, shape).astype(dtype)
 
 
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
@@ -155,7 +139,7 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     dtype = float_dtype("uniform", dtype)
     # NumPy draws low + (high - low) * u: the span must be finite too
     _within("uniform", dtype, max(abs(low), abs(high), high - low), f"low={low}, high={high}")
-    return as_generator(rng, owner="initializer").uniform(low, high, shape).astype(dtype)
+    return _checks.generator("initializer", "rng", rng).uniform(low, high, shape).astype(dtype)
 
 
 def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
@@ -284,4 +268,4 @@ def initialize(spec: str | dict, shape, rng=None, dtype="float32") -> np.ndarray
     spec = check_spec(spec)
     params = dict(spec) if isinstance(spec, dict) else {"name": spec}
     fn = get_initializer(params.pop("name"))
-    return fn(shape, as_generator(rng, owner="initializer"), dtype, **params)
+    return fn(shape, _checks.generator("initializer", "rng", rng), dtype, **params)

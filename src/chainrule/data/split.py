@@ -9,7 +9,6 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.data._checks import check_same_length
-from chainrule.init import as_generator
 
 __all__ = ["split_sizes", "train_dev_test_split"]
 
@@ -110,7 +109,7 @@ def train_dev_test_split(
         )
     if stratify and y.ndim != 1:
         raise ValueError(f"stratify needs 1-D class labels y, got shape {y.shape}")
-    rng = as_generator(seed, allow_none=False, owner="train_dev_test_split", name="seed")
+    rng = _checks.generator("train_dev_test_split", "seed", seed, allow_none=False)
     if stratify:
         indices = _stratified_parts(y, sizes, rng)
     else:

@@ -22,7 +22,6 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule import _checks
 from chainrule.data._checks import check_finite
-from chainrule.init import as_generator
 
 __all__ = [
     "make_blobs",
@@ -248,7 +247,7 @@ def _start(
         )
     for name, value in scales.items():
         _checks.real(owner, name, value, low=0.0)
-    return as_generator(seed, allow_none=False, owner=owner, name="seed")
+    return _checks.generator(owner, "seed", seed, allow_none=False)
 
 
 def _per_class(n: int, k: int) -> list[int]:
