@@ -25,7 +25,7 @@ from chainrule import _checks
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
-from chainrule.autodiff.ops_nn import sigmoid_array
+from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
 from chainrule.autodiff.tensor import apply, floating, lift, node
 from chainrule.targets import (
     as_prediction,
@@ -331,25 +331,11 @@ def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothi
     return apply(op, _xent_labels_compiled_kernel, (z, target), reduction, fast)
 
 
-def _log_probs(zd):
-    """(exp(s), sum of exp(s) per row, log softmax) with s = z - max(z) per row; a span
-    beyond the dtype's range (float32 [3e38, -3e38]) makes s -inf there, exp(s) the
-    correct 0, so the overflow is ignored."""
-    xp = array_module(zd)
-    with xp.errstate(over="ignore", under="ignore"):
-        s = zd - zd.max(axis=1, keepdims=True)
-        e = xp.exp(s)
-    total = e.sum(axis=1, keepdims=True)
-    logp = s
-    logp -= xp.log(total)
-    return e, total, logp
-
-
 def _xent_labels_kernel(zd, labels, reduction, smooth):
     """:func:`softmax_cross_entropy` for integer labels, NumPy's rule."""
     m, k = zd.shape
     check_labels(labels, k, "cross_entropy")
-    e, total, logp = _log_probs(zd)
+    e, total, logp = log_softmax_parts(zd, 1)
     rows = array_module(zd).arange(m)
     per = -logp[rows, labels]
     if smooth:
@@ -371,7 +357,7 @@ def _xent_probs_kernel(zd, q, reduction, smooth, ry):
     """:func:`softmax_cross_entropy` for one-hot/probability rows ``q``."""
     m, k = zd.shape
     check_rows(q, "cross_entropy")
-    e, total, logp = _log_probs(zd)
+    e, total, logp = log_softmax_parts(zd, 1)
     if smooth:
         q = (1.0 - smooth) * q + smooth / k
     # a zero target weight adds 0, also at a -inf logit (where 0 * log p would be NaN)

@@ -141,12 +141,27 @@ def _distribution_axis(a, axis, op: str) -> int:
     return axis
 
 
-def _shifted(x, axis: int):
-    """x - max(x) along ``axis``: the log-sum-exp shift that keeps exp() from overflowing.
+def _shifted_exp(x, axis: int):
+    """(s, exp(s)) with s = x - max(x) along ``axis``: the log-sum-exp shift that keeps
+    exp() from overflowing.
 
     Where the span exceeds the dtype's range (float32 [3e38, -3e38]) the shift overflows
-    to -inf, whose exp is the correct 0: callers run it with overflow ignored."""
-    return x - x.max(axis=axis, keepdims=True)
+    to -inf, whose exp is the correct 0: the overflow (and exp's underflow) is ignored."""
+    xp = array_module(x)
+    with xp.errstate(over="ignore", under="ignore"):
+        s = x - x.max(axis=axis, keepdims=True)
+        return s, xp.exp(s)
+
+
+def log_softmax_parts(x, axis: int):
+    """(exp(s), the sum of exp(s) along ``axis`` (kept), log softmax(x)) with
+    s = x - max(x) along ``axis``: the one log-softmax of :func:`log_softmax` and of the
+    cross-entropy rules (whose gradients reuse exp(s) and the sum). The log softmax is
+    s - log(sum(exp(s))), computed in s's array."""
+    s, e = _shifted_exp(x, axis)
+    total = e.sum(axis=axis, keepdims=True)
+    s -= array_module(x).log(total)
+    return e, total, s
 
 
 @primitive
@@ -162,9 +177,7 @@ def log_softmax(a, axis: int = -1):
 
 def _log_softmax_kernel(x, axis):
     xp = array_module(x)
-    with xp.errstate(over="ignore", under="ignore"):  # see _shifted
-        s = _shifted(x, axis)
-        out = s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
+    out = log_softmax_parts(x, axis)[2]
 
     def vjp(g):
         with xp.errstate(under="ignore"):
@@ -187,8 +200,7 @@ def softmax(a, axis: int = -1):
 
 def _softmax_kernel(x, axis):
     xp = array_module(x)
-    with xp.errstate(over="ignore", under="ignore"):  # see _shifted
-        e = xp.exp(_shifted(x, axis))
+    e = _shifted_exp(x, axis)[1]
     out = e / e.sum(axis=axis, keepdims=True)
 
     def vjp(g):
