@@ -1,9 +1,10 @@
 """Stateless neural-network functions: the math behind the layers and the losses.
 
 The activations and the fused linear map are the engine's primitives, re-exported here.
-The rest are fused primitives, each forward beside its VJP, each gradient-checked in
-``tests/nn``; the losses are kernels run by :func:`chainrule.autodiff.apply` (so a traced
-step replays them), dropout and batch norm are nodes made by :func:`chainrule.autodiff.node`
+The rest are fused primitives, each forward beside its VJP, each registered with
+:func:`~chainrule.autodiff.registry.primitive` (so the table-driven gradient check covers
+it); the losses are kernels run by :func:`chainrule.autodiff.apply` (so a traced step
+replays them), dropout and batch norm are nodes made by :func:`chainrule.autodiff.node`
 (they draw random masks or update buffers, which a replay would not repeat):
 
 * :func:`dropout` (inverted dropout; one node),
@@ -26,6 +27,7 @@ from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
+from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import apply, floating, lift, node
 from chainrule.targets import (
     as_prediction,
@@ -62,6 +64,7 @@ def identity(x):
 
 
 # -- dropout ---------------------------------------------------------------------------------
+@primitive
 def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True):
     """Inverted dropout (seed 002): keep each unit with probability ``keep_prob``.
 
@@ -112,6 +115,7 @@ def check_keep_prob(owner: str, keep_prob: float, dtype) -> None:
 
 
 # -- batch normalization ---------------------------------------------------------------------
+@primitive
 def batch_norm(
     x,
     gamma,
@@ -288,6 +292,7 @@ def _upstream(g, reduction: str, m: int, ndim: int):
     return g.reshape((m,) + (1,) * (ndim - 1))
 
 
+@primitive
 def softmax_cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross-entropy of softmax(logits) against class targets, fused for stability and speed.
 
@@ -402,6 +407,7 @@ def _xent_labels_compiled_kernel(zd, labels, reduction, fast):
     return _reduce(per, reduction), vjp
 
 
+@primitive
 def negative_log_likelihood(log_probs, target, reduction: str = "mean"):
     """Negative log-likelihood of log-probabilities ``lp`` of shape (m, k), e.g. the
     output of :func:`log_softmax`. Per example::
@@ -453,6 +459,7 @@ def _nll_rows_kernel(lpd, q, reduction, rq):
     return _reduce(per, reduction), vjp
 
 
+@primitive
 def bce_with_logits(logits, target, reduction: str = "mean"):
     """Binary cross-entropy of sigmoid(logits) against targets y in [0, 1], fused.
 
@@ -503,6 +510,7 @@ def _bce_logits_kernel(zd, yd, reduction, ry):
     return _reduce(per, reduction), vjp
 
 
+@primitive
 def binary_cross_entropy(probs, target, reduction: str = "mean"):
     """Binary cross-entropy from probabilities a in [0, 1]: ``-(y log a + (1 - y) log(1 - a))``.
 

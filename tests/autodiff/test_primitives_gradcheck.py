@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import functional as F
 from chainrule.autodiff import PRIMITIVES, ops
 
 RNG = np.random.default_rng(1234)
@@ -39,6 +40,8 @@ def grid(*shape):
 
 
 MASK = RNG.random((3, 4)) > 0.5
+LABELS = np.array([0, 2, 1, 2])
+RUNNING_MEAN, RUNNING_VAR = np.array([0.5, -1.0, 0.0]), np.array([0.25, 2.0, 1.0])
 
 # x W + b far from relu's kink on both sides: positive inputs, a column of positive
 # weights (Z > 1) and one of negative weights (Z < -1).
@@ -64,13 +67,22 @@ def binary_cases(fn, make_b=rand, make_a=edge):
     ]
 
 
-def numpy_linear(activation):
+def in_dtype_of(x, array):
+    """A closed-over float array in the dtype of the input ``x`` (the float32 check)."""
+    return array.astype(x.dtype)
+
+
+def under_numpy_rules(fn):
     # the NumPy rule even where numba is installed (the VJP follows the forward's choice)
-    def f(x, w, b):
+    def f(*args):
         with cr.numpy_rules():
-            return ops.linear(x, w, b, activation)
+            return fn(*args)
 
     return f
+
+
+def numpy_linear(activation):
+    return under_numpy_rules(lambda x, w, b: ops.linear(x, w, b, activation))
 
 
 CASES = {
@@ -259,6 +271,69 @@ CASES = {
             [rand(2, 3, 4), rand(4, 5), rand(5)],
         ),
     ],
+    "softmax_cross_entropy": [
+        ("labels", lambda z: F.softmax_cross_entropy(z, LABELS), [rand(4, 3)]),
+        (
+            "labels-numpy-rules",
+            under_numpy_rules(lambda z: F.softmax_cross_entropy(z, LABELS)),
+            [rand(4, 3)],
+        ),
+        ("labels-none", lambda z: F.softmax_cross_entropy(z, LABELS, "none"), [rand(4, 3)]),
+        (
+            "labels-smoothing-sum",
+            lambda z: F.softmax_cross_entropy(z, LABELS, "sum", label_smoothing=0.1),
+            [rand(4, 3)],
+        ),
+        ("large-offset", lambda z: F.softmax_cross_entropy(z, LABELS), [rand(4, 3) + 1e3]),
+        ("rows", F.softmax_cross_entropy, [rand(4, 3), rand(4, 3, lo=0.1, hi=1.0)]),
+        (
+            "rows-smoothing-none",
+            lambda z, q: F.softmax_cross_entropy(z, q, "none", label_smoothing=0.2),
+            [rand(4, 3), rand(4, 3, lo=0.1, hi=1.0)],
+        ),
+    ],
+    "negative_log_likelihood": [
+        ("labels", lambda lp: F.negative_log_likelihood(lp, LABELS), [rand(4, 3)]),
+        ("labels-none", lambda lp: F.negative_log_likelihood(lp, LABELS, "none"), [rand(4, 3)]),
+        (
+            "rows-sum",
+            lambda lp, q: F.negative_log_likelihood(lp, q, "sum"),
+            [rand(4, 3), rand(4, 3, lo=0.1, hi=1.0)],
+        ),
+    ],
+    "bce_with_logits": [
+        ("mean", F.bce_with_logits, [edge(4, 3), rand(4, 3, lo=0.1, hi=0.9)]),
+        (
+            "vector-none",
+            lambda z, y: F.bce_with_logits(z, y, "none"),
+            [rand(5), rand(5, lo=0.1, hi=0.9)],
+        ),
+        (
+            "3d-sum",
+            lambda z, y: F.bce_with_logits(z, y, "sum"),
+            [rand(2, 3, 2), rand(2, 3, 2, lo=0.1, hi=0.9)],
+        ),
+    ],
+    "binary_cross_entropy": [
+        ("mean", F.binary_cross_entropy, [rand(4, 3, lo=0.1, hi=0.9), rand(4, 3, lo=0.1, hi=0.9)]),
+        (
+            "vector-none",
+            lambda a, y: F.binary_cross_entropy(a, y, "none"),
+            [rand(5, lo=0.1, hi=0.9), rand(5, lo=0.1, hi=0.9)],
+        ),
+    ],
+    "batch_norm": [
+        ("training", F.batch_norm, [rand(5, 3), rand(3), rand(3)]),
+        (
+            "evaluation",
+            lambda x, g, b: F.batch_norm(
+                x, g, b, in_dtype_of(x, RUNNING_MEAN), in_dtype_of(x, RUNNING_VAR), False
+            ),
+            [rand(5, 3), rand(3), rand(3)],
+        ),
+    ],
+    # a generator seeded the same at every call: the same mask in every evaluation
+    "dropout": [("keep-half", lambda x: F.dropout(x, 0.5, np.random.default_rng(0)), [rand(4, 5)])],
 }
 
 PARAMS = [
