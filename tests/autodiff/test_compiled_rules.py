@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.autodiff.backend import engine_kernels
 from chainrule.autodiff.mode import MODE
+from chainrule.autodiff.ops_nn import FUSED_ACTIVATIONS
 
 pytest.importorskip("numba")
 
@@ -40,6 +42,11 @@ def test_compiled_linear_activation_equals_the_numpy_rule(activation, dtype, lay
     for got, want in zip(compiled, reference, strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_compiled_pass_has_a_code_for_every_fused_activation():
+    # linear's compiled VJP looks its activation up in ACTIVATION_CODES
+    assert set(engine_kernels().ACTIVATION_CODES) == set(FUSED_ACTIVATIONS)
 
 
 def test_compiled_relu_propagates_nan_like_numpy():

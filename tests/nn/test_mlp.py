@@ -11,6 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import losses, nn
 from chainrule.autodiff import toposort
+from chainrule.autodiff.ops_nn import FUSED_ACTIVATIONS
 
 
 def _types(net: nn.MLP) -> list[str]:
@@ -222,6 +223,13 @@ def test_sequential_fuses_exactly_linear_then_relu_sigmoid_or_tanh():
     assert list(net.state_dict()) == [
         f"{i}.{p}" for i in (0, 2, 4, 6, 8) for p in ("weight", "bias")
     ]
+
+
+@pytest.mark.parametrize("activation", list(FUSED_ACTIVATIONS))
+def test_sequential_fuses_every_activation_linear_can_apply(activation):
+    net = nn.Sequential(nn.Linear(3, 2, rng=0), nn.get_activation(activation))
+    out = net(np.ones((2, 3), np.float32))
+    assert [n._op for n in toposort(out) if n._vjp] == [f"linear+{activation}"]
 
 
 def test_sequential_calls_each_layers_current_forward():

@@ -7,9 +7,10 @@ import numbers
 import numpy as np
 
 from chainrule import _checks
+from chainrule.autodiff.ops_nn import FUSED_ACTIVATIONS
 from chainrule.functional import check_keep_prob
 from chainrule.init import as_generator, check_spec, float_dtype
-from chainrule.nn.activation import ACTIVATIONS, ReLU, Sigmoid, Tanh, get_activation
+from chainrule.nn.activation import ACTIVATIONS, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
@@ -18,8 +19,9 @@ from chainrule.nn.module import Module
 __all__ = ["DEFAULT_INIT", "MLP", "OUTPUTS", "Sequential"]
 
 
-#: Activation layers whose function a ``Linear`` just before them applies in its own node.
-_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+#: Activation layers whose function a ``Linear`` just before them applies in its own node:
+#: the layer of each activation :func:`~chainrule.autodiff.ops_nn.linear` can apply.
+_FUSABLE = {ACTIVATIONS[name]: name for name in FUSED_ACTIVATIONS}
 
 
 class Sequential(Module):
