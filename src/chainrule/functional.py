@@ -79,7 +79,8 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     overflow the dtype): ``ValueError`` (see :func:`check_keep_prob`), before anything is
     drawn.
     """
-    keep_prob = _checks.real("dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0)
+    # in (0, 1] here; the bound of the input's dtype below, once a mask is to be drawn
+    keep_prob = check_keep_prob("dropout", "keep_prob", keep_prob)
     if not training or keep_prob == 1.0:
         return x
     if not isinstance(rng, np.random.Generator):
@@ -89,8 +90,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     untraceable("dropout draws a new mask at every step")
     x = floating(x, "dropout")
     xd = x.data
-    if keep_prob < _FLOAT32_STEP:  # one comparison per step; the dtype's bound only then
-        check_keep_prob("dropout", keep_prob, xd.dtype)
+    _check_draw_step("dropout", keep_prob, xd.dtype)
     mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
     mask *= 1.0 / keep_prob
     return node(xd * mask, (x,), lambda g: (g * mask,), "dropout")
@@ -101,10 +101,23 @@ _DRAW_BITS = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}
 _FLOAT32_STEP = 2.0 ** -_DRAW_BITS[np.dtype(np.float32)]
 
 
-def check_keep_prob(owner: str, keep_prob: float, dtype) -> None:
-    """Refuse a ``keep_prob`` (already a float in (0, 1]) below the step of the uniform
-    draws a dropout mask of ``dtype`` (float32 or float64) is made from: 2**-24 or 2**-53
-    (``ValueError``)."""
+def check_keep_prob(owner: str, name: str, keep_prob, dtype=None) -> float:
+    """``keep_prob`` as a float in (0, 1] (``TypeError`` / ``ValueError`` from
+    :func:`chainrule._checks.real` naming ``owner`` and ``name`` otherwise) and, given a
+    ``dtype`` (float32 or float64), at least the step of the uniform draws a dropout mask
+    of that dtype is made from: 2**-24 or 2**-53 (``ValueError`` naming ``owner`` and
+    ``keep_prob``)."""
+    keep_prob = _checks.real(owner, name, keep_prob, low=0.0, low_open=True, high=1.0)
+    if dtype is not None:
+        _check_draw_step(owner, keep_prob, dtype)
+    return keep_prob
+
+
+def _check_draw_step(owner: str, keep_prob: float, dtype) -> None:
+    """Refuse a ``keep_prob`` (already a float in (0, 1]) below the step of the draws of
+    ``dtype`` (see :func:`check_keep_prob`)."""
+    if keep_prob >= _FLOAT32_STEP:  # one comparison per step; the dtype's bound only below
+        return
     bits = _DRAW_BITS[np.dtype(dtype)]
     if keep_prob < 2.0**-bits:
         raise ValueError(

@@ -100,3 +100,16 @@ def test_the_layer_refuses_a_keep_prob_no_dtype_resolves():
     with pytest.raises(ValueError, match=r"^dropout: keep_prob expected a number >= 2\*\*-24"):
         layer(np.ones(3, np.float32))
     assert layer.rng.bit_generator.state == state
+
+
+def test_one_keep_prob_check_gives_a_float_and_names_its_caller():
+    # the one check behind F.dropout, nn.Dropout and MLP(dropout=...): the range under the
+    # caller's own name, then, given a dtype, the step of that dtype's draws
+    assert F.check_keep_prob("Owner", "p", np.float32(0.5), np.float32) == 0.5
+    assert type(F.check_keep_prob("Owner", "p", np.float32(0.5))) is float
+    with pytest.raises(ValueError, match=r"^Owner: p expected a finite number in \(0, 1\], got"):
+        F.check_keep_prob("Owner", "p", 0.0, np.float64)
+    assert F.check_keep_prob("Owner", "p", 1e-8) == 1e-8  # no dtype: the range alone
+    assert F.check_keep_prob("Owner", "p", 1e-8, np.float64) == 1e-8
+    with pytest.raises(ValueError, match=r"^Owner: keep_prob expected a number >= 2\*\*-24"):
+        F.check_keep_prob("Owner", "p", 1e-8, np.float32)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import _checks
 from chainrule.autodiff.mode import trace_guard
 from chainrule.functional import check_keep_prob, dropout
 from chainrule.init import as_generator
@@ -37,10 +36,8 @@ class Dropout(Module):
 
     def __init__(self, keep_prob: float = 0.5, rng=None) -> None:
         super().__init__()
-        self.keep_prob = _checks.real(
-            "Dropout", "keep_prob", keep_prob, low=0.0, low_open=True, high=1.0
-        )
-        check_keep_prob("Dropout", self.keep_prob, np.float64)  # float32's: at the call
+        # float64's bound, the lower one: float32's is checked at the call
+        self.keep_prob = check_keep_prob("Dropout", "keep_prob", keep_prob, np.float64)
         self.register_generator("rng", as_generator(rng, owner="Dropout"))
 
     def forward(self, x):

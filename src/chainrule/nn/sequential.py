@@ -310,14 +310,7 @@ def _keep_probs(
             raise ValueError(
                 f"MLP: expected one keep_prob per hidden layer ({n_hidden}), got {len(dropout)}"
             )
-        probs = [_keep_prob(p, dtype) for p in dropout]
+        probs = [check_keep_prob("MLP", "dropout", p, dtype) for p in dropout]
         return probs, list(probs)
-    p = _keep_prob(dropout, dtype)
+    p = check_keep_prob("MLP", "dropout", dropout, dtype)
     return [p] * n_hidden, p
-
-
-def _keep_prob(p, dtype: np.dtype) -> float:
-    """``p`` as a float in (0, 1], at least the step of the dropout draws in ``dtype``."""
-    p = _checks.real("MLP", "dropout", p, low=0.0, low_open=True, high=1.0)
-    check_keep_prob("MLP", p, dtype)
-    return p
