@@ -4,6 +4,10 @@ A loss compares a prediction with a target. Targets are data, so they are valida
 converted here once, with errors that name the culprit, instead of failing deep inside a
 gradient rule (or, worse, broadcasting an (m,) target against an (m, 1) prediction).
 
+The value checks (:func:`check_range`, :func:`check_labels`, :func:`check_rows`) run
+inside the losses' gradient rules, so, as those rules do, they take their array functions
+from :func:`~chainrule.autodiff.backend.array_module`.
+
 Dtype rule: a float target array or Tensor must have the prediction's dtype (chainrule
 never changes a dtype silently); integer and boolean arrays and Python lists are
 converted to it, which is exact for 0/1 labels.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor, array_of
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -80,12 +85,12 @@ def float_target(target, pred: Tensor, loss: str) -> Tensor:
 
 def _first(bad) -> tuple[int, ...] | None:
     """The index of the first True entry of the boolean array ``bad``, or None."""
-    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+    return tuple(int(i) for i in array_module(bad).argwhere(bad)[0]) if bad.any() else None
 
 
 def check_range(data, lo: float, hi: float, what: str, loss: str) -> None:
     """Raise ``ValueError`` naming the first value of ``data`` (an array) outside [lo, hi]."""
-    index = _first((data < lo) | (data > hi) | np.isnan(data))
+    index = _first((data < lo) | (data > hi) | array_module(data).isnan(data))
     if index is not None:
         value = data[index].item()
         raise ValueError(
@@ -101,7 +106,8 @@ def check_labels(labels, k: int, loss: str) -> None:
     unsigned = labels.view(labels.dtype.str.replace("i", "u"))
     narrow = labels.dtype.kind == "i" and k > 1 << (8 * labels.dtype.itemsize - 1)
     if unsigned.max() >= k or (narrow and labels.min() < 0):
-        raise label_error(labels, int(np.flatnonzero((labels < 0) | (labels >= k))[0]), k, loss)
+        outside = array_module(labels).flatnonzero((labels < 0) | (labels >= k))
+        raise label_error(labels, int(outside[0]), k, loss)
 
 
 def label_error(labels, position: int, k: int, loss: str) -> ValueError:
@@ -115,7 +121,7 @@ def label_error(labels, position: int, k: int, loss: str) -> ValueError:
 def check_rows(q, loss: str) -> None:
     """Raise ``ValueError`` naming the first entry of the (m, k) one-hot/probability rows
     ``q`` (an array) that is negative, infinite or NaN."""
-    index = _first(~((q >= 0) & (q < np.inf)))
+    index = _first(~((q >= 0) & (q < array_module(q).inf)))
     if index is not None:
         row, column = index
         raise ValueError(

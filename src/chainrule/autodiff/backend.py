@@ -1,7 +1,10 @@
 """The array module behind a tensor: NumPy now, CuPy (or any NumPy-compatible module) later.
 
-Gradient rules never name ``numpy`` directly: they ask :func:`array_module` for the module
-that owns their inputs, so a GPU array flows through the same rules unchanged.
+Gradient rules (each kernel, its VJP and the target checks it calls) take their array
+functions from :func:`array_module`, the module that owns their inputs, so a GPU array
+flows through the same rules unchanged. The exception is the compiled passes
+(:func:`engine_kernels`), which take NumPy arrays only: a rule chooses one after checking
+that its input is a ``numpy.ndarray``, and then calls NumPy directly around it.
 """
 
 from __future__ import annotations

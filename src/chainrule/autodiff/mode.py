@@ -67,10 +67,17 @@ class numpy_rules(_Switch):  # noqa: N801
     """Run every rule with NumPy alone, even where numba (the ``fast`` extra) is installed.
 
     With numba, a few of the hottest rules run as compiled passes that give the same
-    values: ``linear`` with an activation on a batch (dZ and db in one pass; for relu also
-    the bias and the activation) and ``softmax_cross_entropy`` with integer labels (the
-    shift, the per-example losses and the gradient). This switch runs the NumPy reference
-    instead (to compare, or to measure the core).
+    values (the NumPy rule's operations in fewer passes over memory):
+
+    * ``linear`` with an activation and a bias, on a floating NumPy matrix with more than
+      one output unit: dZ and db in one pass (relu, sigmoid, tanh); for relu also the bias
+      and the activation in one pass; for sigmoid the bias and the negation in one pass
+      and 1 / (1 + e) in another, around NumPy's exp;
+    * ``softmax_cross_entropy`` (``losses.cross_entropy``) with integer labels and no
+      label smoothing, on a NumPy batch: the label check, the shift, the per-example
+      losses and the gradient, around NumPy's exp, sum and log.
+
+    This switch runs the NumPy reference instead (to compare, or to measure the core).
     Optimizers choose on their own (``fused=``).
     """
 
