@@ -27,7 +27,6 @@ from chainrule.autodiff.tensor import FLOAT_DTYPES, as_dtype
 
 __all__ = [
     "INITIALIZERS",
-    "as_generator",
     "check_spec",
     "constant",
     "fans",
@@ -45,18 +44,6 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
-
-
-def as_generator(
-    rng: np.random.Generator | int | None,
-    *,
-    allow_none: bool = True,
-    owner: str = "as_generator",
-    name: str = "rng",
-) -> np.random.Generator:
-    """:func:`chainrule._checks.generator` with this module's old argument order, kept for
-    the layers (nn/linear.py, nn/sequential.py, nn/dropout.py) until they call it."""
-    return _checks.generator(owner, name, rng, allow_none=allow_none)
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -98,14 +85,14 @@ def _gaussian(owner: str, shape, rng, dtype, std: float, what: str | None = None
     dtype = float_dtype(owner, dtype)
     if what is not None:
         _within(owner, dtype, 10 * std, what)
-    return (_checks.generator("initializer", "rng", rng).standard_normal(shape) * std).astype(dtype)
+    return (_checks.generator(owner, "rng", rng).standard_normal(shape) * std).astype(dtype)
 
 
 def _uniform(owner: str, shape, rng, dtype, limit: float, what: str | None = None) -> np.ndarray:
     dtype = float_dtype(owner, dtype)
     if what is not None:
         _within(owner, dtype, 2 * limit, what)  # NumPy draws -limit + 2 * limit * u
-    return _checks.generator("initializer", "rng", rng).uniform(-limit, limit, shape).astype(dtype)
+    return _checks.generator(owner, "rng", rng).uniform(-limit, limit, shape).astype(dtype)
 
 
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
@@ -139,7 +126,7 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     dtype = float_dtype("uniform", dtype)
     # NumPy draws low + (high - low) * u: the span must be finite too
     _within("uniform", dtype, max(abs(low), abs(high), high - low), f"low={low}, high={high}")
-    return _checks.generator("initializer", "rng", rng).uniform(low, high, shape).astype(dtype)
+    return _checks.generator("uniform", "rng", rng).uniform(low, high, shape).astype(dtype)
 
 
 def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
@@ -268,4 +255,4 @@ def initialize(spec: str | dict, shape, rng=None, dtype="float32") -> np.ndarray
     spec = check_spec(spec)
     params = dict(spec) if isinstance(spec, dict) else {"name": spec}
     fn = get_initializer(params.pop("name"))
-    return fn(shape, _checks.generator("initializer", "rng", rng), dtype, **params)
+    return fn(shape, _checks.generator("initialize", "rng", rng), dtype, **params)

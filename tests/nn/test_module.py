@@ -363,7 +363,7 @@ def test_dropout_layers_drawing_from_one_generator_still_save(tmp_path):
     [
         (lambda: nn.Linear(2, 2, rng=True), "Linear: rng expected"),
         (lambda: nn.Dropout(0.5, rng=1.5), "Dropout: rng expected"),
-        (lambda: cr.init.he_normal((2, 2), rng="0"), "initializer: rng expected"),
+        (lambda: cr.init.he_normal((2, 2), rng="0"), "he_normal: rng expected"),
         (lambda: cr.data.make_moons(10, seed=None), "make_moons: seed expected"),
         (lambda: cr.data.train_dev_test_split(np.ones(9), np.ones(9), seed=2.0), "seed expected"),
     ],

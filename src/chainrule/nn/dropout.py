@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.mode import trace_guard
 from chainrule.functional import check_keep_prob, dropout
-from chainrule.init import as_generator
 from chainrule.nn.module import Module
 
 __all__ = ["Dropout"]
@@ -38,7 +38,7 @@ class Dropout(Module):
         super().__init__()
         # float64's bound, the lower one: float32's is checked at the call
         self.keep_prob = check_keep_prob("Dropout", "keep_prob", keep_prob, np.float64)
-        self.register_generator("rng", as_generator(rng, owner="Dropout"))
+        self.register_generator("rng", _checks.generator("Dropout", "rng", rng))
 
     def forward(self, x):
         if self.keep_prob == 1.0:

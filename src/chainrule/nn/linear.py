@@ -5,7 +5,7 @@ from __future__ import annotations
 from chainrule import _checks
 from chainrule.autodiff.ops import linear
 from chainrule.autodiff.tensor import Tensor, lift
-from chainrule.init import as_generator, check_spec, float_dtype, initialize, zeros
+from chainrule.init import check_spec, float_dtype, initialize, zeros
 from chainrule.nn.module import Module
 
 __all__ = ["Linear"]
@@ -52,7 +52,10 @@ class Linear(Module):
         self.init = check_spec(init)
         self.dtype = float_dtype("Linear", dtype)
         weight = initialize(
-            self.init, (in_features, out_features), as_generator(rng, owner="Linear"), self.dtype
+            self.init,
+            (in_features, out_features),
+            _checks.generator("Linear", "rng", rng),
+            self.dtype,
         )
         self.register_parameter("weight", Tensor(weight, requires_grad=True))
         self.bias = None

@@ -9,7 +9,7 @@ import numpy as np
 from chainrule import _checks
 from chainrule.autodiff.ops_nn import FUSED_ACTIVATIONS
 from chainrule.functional import check_keep_prob
-from chainrule.init import as_generator, check_spec, float_dtype
+from chainrule.init import check_spec, float_dtype
 from chainrule.nn.activation import ACTIVATIONS, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
@@ -129,7 +129,7 @@ class Sequential(Module):
                 f"got keys {sorted(config)}"
             )
         if rng is not None:  # one generator shared in order, so a seed is reproducible
-            rng = as_generator(rng, owner=f"{cls.__name__}.from_config")
+            rng = _checks.generator(f"{cls.__name__}.from_config", "rng", rng)
         return cls(*(from_config(layer, rng) for layer in layers))
 
 
