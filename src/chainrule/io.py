@@ -242,14 +242,13 @@ def load(path, *, seed: int = LOAD_SEED) -> nn.Module:
 def labels_problem(labels, model) -> str | None:
     """Why ``labels`` do not name the model's classes (one per output, or the two classes of
     a single binary output), or None when they do or the model has no ``Linear`` to tell
-    its width (the last ``Linear``'s ``out_features``: every other layer keeps it).
+    its width (see :func:`chainrule.nn.output_width`).
 
     :func:`save` refuses such labels; a file written before it did still loads (its
     weights are the user's), and ``chainrule predict`` refuses it before predicting."""
-    widths = [m.out_features for _, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if labels is None or not widths:
+    n_out = nn.output_width(model)
+    if labels is None or n_out is None:
         return None
-    n_out = widths[-1]
     if len(labels) == max(n_out, 2):
         return None
     expected = (
@@ -263,8 +262,9 @@ def labels_problem(labels, model) -> str | None:
 def _scaler_problem(state: dict, model) -> str | None:
     """Why a scaler of fitted statistics ``state`` (its ``state_dict()``) cannot scale the
     input of ``model``: fitted on features of another shape than ``(n,)`` for the model's
-    ``n`` inputs (see :func:`_input_width`); None when it can or the model cannot tell."""
-    width = _input_width(model)
+    ``n`` inputs (see :func:`chainrule.nn.input_width`); None when it can or the model
+    cannot tell."""
+    width = nn.input_width(model)
     shape = next(iter(state.values())).shape
     if width is None or shape == (width,):
         return None
@@ -272,17 +272,6 @@ def _scaler_problem(state: dict, model) -> str | None:
         f"expected one fitted on {width} features (the model's input), got one fitted on "
         f"features of shape {shape}"
     )
-
-
-def _input_width(model) -> int | None:
-    """The number of input features of ``model``, from its first ``Linear`` or
-    ``BatchNorm1d`` (every other registered layer keeps the width); None without one."""
-    for _, m in model.named_modules():
-        if isinstance(m, nn.Linear):
-            return m.in_features
-        if isinstance(m, nn.BatchNorm1d):
-            return m.num_features
-    return None
 
 
 #: Registered layers without parameters or buffers.

@@ -1554,6 +1554,24 @@ def test_the_binary_losses_say_how_the_outputs_are_read(loss, make, from_logits)
     assert trainer.from_logits is from_logits
 
 
+class _OwnSigmoid(nn.Sigmoid):
+    """A sigmoid of a user's own: still a sigmoid."""
+
+
+@pytest.mark.parametrize("last", [_OwnSigmoid, nn.Sigmoid])
+def test_a_subclass_of_sigmoid_as_last_layer_gives_probabilities(last):
+    # the last layer was matched by class name: a subclass was read as logits, and every
+    # probability (> 0) counted as class 1
+    linear = nn.Linear(2, 1, rng=0)
+    linear.bias.data[...] = -1.0
+    model = nn.Sequential(linear, last())
+    X = np.zeros((4, 2), np.float32)  # every output is sigmoid(-1) = 0.27: class 0
+    y = np.zeros((4, 1), np.int64)
+    trainer = Trainer(model, lambda out, t: cr.losses.bce(out, t), None, progress=False)
+    assert trainer.evaluate(X, y)["accuracy"] == 1.0
+    assert trainer.from_logits is False
+
+
 class _Counting(nn.Module):
     """A model that counts its forward calls."""
 

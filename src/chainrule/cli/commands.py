@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule import losses, nn
 from chainrule.cli import config as cfg
 from chainrule.cli.errors import UsageError, output_file
 
@@ -92,10 +93,6 @@ def load_model(path: str):
     return load_bundle(_existing(path, "model file", "model.safetensors"))
 
 
-#: The output layer a model's last layer makes (anything else leaves logits or scores).
-_OUTPUT_LAYERS = {"Sigmoid": "sigmoid", "Softmax": "softmax", "LogSoftmax": "log_softmax"}
-
-
 #: The loss evaluate uses for a model file that names none (one not written by train).
 _USUAL_LOSS = {"linear": "cross_entropy", "sigmoid": "bce", "softmax": "bce", "log_softmax": "nll"}
 
@@ -103,8 +100,9 @@ _USUAL_LOSS = {"linear": "cross_entropy", "sigmoid": "bce", "softmax": "bce", "l
 @dataclass(frozen=True)
 class ModelIO:
     """What predict and evaluate need of a saved model, whatever its architecture: the
-    input width and dtype (its first ``Linear``), the output width (its last ``Linear``;
-    no later layer changes it), the output layer, the loss it was trained with (saved by
+    input width (:func:`chainrule.nn.input_width`) and dtype (its first ``Linear``), the
+    output width (:func:`chainrule.nn.output_width`), the output layer
+    (:func:`chainrule.nn.output_layer`), the loss it was trained with (saved by
     ``chainrule train``, with the label smoothing of its saved config; else the usual one
     for its output layer, unsmoothed) and so whether its outputs are logits."""
 
@@ -118,29 +116,26 @@ class ModelIO:
 
     @classmethod
     def of(cls, bundle, source: str) -> ModelIO:
-        from chainrule import nn
-
-        modules = [m for _, m in bundle.model.named_modules()]
-        linears = [m for m in modules if isinstance(m, nn.Linear)]
-        if not linears:
+        model = bundle.model
+        first = next((m for m in nn.inspect.modules(model) if isinstance(m, nn.Linear)), None)
+        if first is None:
             raise UsageError(
                 f"{source}: expected a model with a Linear layer (its first gives the input "
-                f"width), got a {type(bundle.model).__name__} without one"
+                f"width), got a {type(model).__name__} without one"
             )
-        leaves = [m for m in modules if not m.children()]
-        output = _OUTPUT_LAYERS.get(type(leaves[-1]).__name__, "linear")
-        n_out = linears[-1].out_features
+        output = nn.output_layer(model)
+        n_out = nn.output_width(model)
         loss = bundle.metadata.get("loss")
-        if not (isinstance(loss, str) and loss in cfg.LOSS_INPUTS):
+        if not (isinstance(loss, str) and loss in losses.LOSSES):
             loss = "bce_with_logits" if (output, n_out) == ("linear", 1) else _USUAL_LOSS[output]
         config = _training_config(bundle.metadata)
         smoothing = 0.0
         if config is not None and config["loss"]["name"] == loss:
             smoothing = config["loss"]["label_smoothing"]
         return cls(
-            linears[0].in_features,
+            nn.input_width(model),
             n_out,
-            linears[0].dtype,
+            first.dtype,
             output,
             loss,
             smoothing,

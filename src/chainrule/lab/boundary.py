@@ -5,30 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import plots
-from chainrule.train import predict
-from chainrule.train.loop import ends_in_probabilities
-from chainrule.train.metrics import predictions_from_outputs
+from chainrule.nn import ends_in_probabilities
+from chainrule.train import metrics, predict
 
 
 def predicted_classes(model, X: np.ndarray) -> np.ndarray:
-    """Class labels ``model`` predicts: arg-max over several outputs, or for one output a
-    threshold at 0 (logits) or 0.5 (a final sigmoid)."""
+    """Class labels ``model`` predicts (:func:`chainrule.train.metrics.predictions_from_outputs`):
+    arg-max over several outputs, or for one output a threshold at 0 (logits) or 0.5 (a
+    final sigmoid, see :func:`chainrule.nn.ends_in_probabilities`)."""
     outputs = predict(model, X)
-    return predictions_from_outputs(outputs, from_logits=not ends_in_probabilities(model))
-
-
-def _labels(y: np.ndarray) -> np.ndarray:
-    return np.asarray(y).reshape(-1).astype(np.int64)
+    return metrics.predictions_from_outputs(outputs, from_logits=not ends_in_probabilities(model))
 
 
 def accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
-    """Share of samples whose predicted class is the label (integer or 0/1 float labels)."""
-    return float((predicted_classes(model, X) == _labels(y)).mean())
+    """Share of samples whose predicted class is the label (integer or 0/1 float labels of
+    shape (m,) or (m, 1)): :func:`chainrule.train.metrics.accuracy`."""
+    return metrics.accuracy(y, predicted_classes(model, X))
 
 
 def draw_boundary(ax, model, X: np.ndarray, y: np.ndarray, title: str, steps: int = 150) -> None:
     """Shade the class ``model`` predicts over the plane and scatter the labelled points."""
-    y = _labels(y)
+    y = np.asarray(y).reshape(-1).astype(np.int64)
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * (hi - lo)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps)

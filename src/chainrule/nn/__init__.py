@@ -19,6 +19,7 @@ from chainrule.nn.activation import (
 )
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
+from chainrule.nn.inspect import ends_in_probabilities, input_width, output_layer, output_width
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.nn.registry import LAYERS, from_config
@@ -42,6 +43,10 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "ends_in_probabilities",
     "from_config",
     "get_activation",
+    "input_width",
+    "output_layer",
+    "output_width",
 ]

@@ -26,6 +26,7 @@ from chainrule.data._checks import check_finite
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.nn import BatchNorm1d
+from chainrule.nn.inspect import ends_in_probabilities, modules
 from chainrule.nn.module import SideState
 from chainrule.optim import Optimizer
 from chainrule.threads import shared_threads
@@ -859,8 +860,7 @@ def _evaluating(model):
     """``model`` in eval mode inside; after, every module back in the mode it had (for
     :func:`predict` and :func:`evaluate`, a layer a user put in eval mode on its own, a
     frozen batch norm say, stays so; ``fit`` trains every module at each epoch)."""
-    modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
-    modes = [(m, m.training) for m in modules]
+    modes = [(m, m.training) for m in modules(model)]
     was_training = getattr(model, "training", False)
     model.eval()
     try:
@@ -946,7 +946,8 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         itself), and outputs on the targets' scale (0.5, clipped into [0, 1] first: see
         :func:`~chainrule.train.metrics.predictions_on_target_scale`) for the quadratic
         cost, MSE and MAE, whatever the last layer. For any other loss, probabilities
-        when the model's last registered layer is a Sigmoid or Softmax, else logits.
+        when the model's last registered layer is a Sigmoid or a Softmax, subclasses
+        included (see :func:`chainrule.nn.ends_in_probabilities`), else logits.
     save_extras : dict, optional
         Keyword arguments of :func:`chainrule.save` (``scaler``, ``labels``, ``metadata``)
         for the model files that :class:`ModelCheckpoint` writes. Other keys, and extras
@@ -975,10 +976,3 @@ def evaluate(model, loss, X, y, *, metrics=None, from_logits=None, batch_size: i
     before the model runs)."""
     trainer = Trainer(model, loss, None, metrics=metrics, from_logits=from_logits, progress=False)
     return trainer.evaluate(X, y, batch_size=batch_size)
-
-
-def ends_in_probabilities(model) -> bool:
-    """Whether the model's last layer is a sigmoid or softmax (else it emits logits)."""
-    modules = [m for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
-    leaves = [m for m in modules if not m.children()]
-    return bool(leaves) and type(leaves[-1]).__name__ in ("Sigmoid", "Softmax")

@@ -1,0 +1,67 @@
+"""What a model's layers tell about it: its output layer, input width and output width.
+
+Each function reads the modules ``model.named_modules()`` lists and matches layer types
+with ``isinstance``, so that a subclass of a layer counts as that layer. An object without
+``named_modules`` (a plain callable wrapping a network, say) has no layers to read. What a
+``forward`` computes beyond its registered layers (a sigmoid applied by hand) is not seen.
+"""
+
+from __future__ import annotations
+
+from chainrule.nn.activation import LogSoftmax, Sigmoid, Softmax
+from chainrule.nn.batchnorm import BatchNorm1d
+from chainrule.nn.linear import Linear
+from chainrule.nn.module import Module
+
+__all__ = ["ends_in_probabilities", "input_width", "modules", "output_layer", "output_width"]
+
+
+def modules(model) -> list[Module]:
+    """Every module of ``model`` (itself first), in ``named_modules`` order; empty for an
+    object without ``named_modules``."""
+    if not hasattr(model, "named_modules"):
+        return []
+    return [m for _, m in model.named_modules()]
+
+
+def output_layer(model) -> str:
+    """The kind of ``model``'s last registered layer (its last module without children),
+    as :data:`chainrule.nn.OUTPUTS` names it: ``"log_softmax"`` for a ``LogSoftmax``,
+    ``"softmax"`` for another ``Softmax``, ``"sigmoid"`` for a ``Sigmoid``, and
+    ``"linear"`` for any other layer or a model without layers (its outputs are logits or
+    scores)."""
+    leaves = [m for m in modules(model) if not m.children()]
+    if not leaves:
+        return "linear"
+    last = leaves[-1]
+    if isinstance(last, LogSoftmax):  # a subclass of Softmax: tested first
+        return "log_softmax"
+    if isinstance(last, Softmax):
+        return "softmax"
+    if isinstance(last, Sigmoid):
+        return "sigmoid"
+    return "linear"
+
+
+def ends_in_probabilities(model) -> bool:
+    """Whether ``model``'s last registered layer is a ``Sigmoid`` or a ``Softmax`` (not a
+    ``LogSoftmax``), so that its outputs are probabilities (see :func:`output_layer`)."""
+    return output_layer(model) in ("sigmoid", "softmax")
+
+
+def input_width(model) -> int | None:
+    """The number of input features of ``model``, from its first ``Linear`` or
+    ``BatchNorm1d`` (every other registered layer keeps the width); None without one."""
+    for m in modules(model):
+        if isinstance(m, Linear):
+            return m.in_features
+        if isinstance(m, BatchNorm1d):
+            return m.num_features
+    return None
+
+
+def output_width(model) -> int | None:
+    """The number of outputs of ``model``, from its last ``Linear`` (every registered
+    layer after it keeps the width); None without one."""
+    widths = [m.out_features for m in modules(model) if isinstance(m, Linear)]
+    return widths[-1] if widths else None

@@ -1,0 +1,69 @@
+"""What a model's layers tell about it: output layer, input and output widths."""
+
+from __future__ import annotations
+
+import pytest
+
+from chainrule import nn
+
+
+class _MySigmoid(nn.Sigmoid):
+    pass
+
+
+class _MySoftmax(nn.Softmax):
+    pass
+
+
+class _MyLogSoftmax(nn.LogSoftmax):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("last", "kind"),
+    [
+        (nn.Sigmoid(), "sigmoid"),
+        (nn.Softmax(), "softmax"),
+        (nn.LogSoftmax(), "log_softmax"),
+        (nn.Identity(), "linear"),
+        (nn.ReLU(), "linear"),
+        # a subclass counts as its layer (the class name was matched: these were "linear")
+        (_MySigmoid(), "sigmoid"),
+        (_MySoftmax(), "softmax"),
+        (_MyLogSoftmax(), "log_softmax"),
+    ],
+)
+def test_the_output_layer_is_the_kind_of_the_last_layer(last, kind):
+    model = nn.Sequential(nn.Linear(3, 2, rng=0), last)
+    assert nn.output_layer(model) == kind
+    assert nn.ends_in_probabilities(model) is (kind in ("sigmoid", "softmax"))
+
+
+def test_a_linear_last_layer_and_an_mlp_output():
+    assert nn.output_layer(nn.Linear(3, 2, rng=0)) == "linear"
+    for output in ("sigmoid", "softmax", "log_softmax"):
+        assert nn.output_layer(nn.MLP([3, 4, 2], output=output, seed=0)) == output
+    assert nn.output_layer(nn.MLP([3, 4, 2], seed=0)) == "linear"
+
+
+def test_widths_come_from_the_first_and_last_layers_that_set_them():
+    model = nn.Sequential(
+        nn.BatchNorm1d(5), nn.Linear(5, 4, rng=0), nn.ReLU(), nn.Linear(4, 3, rng=1), nn.Softmax()
+    )
+    assert nn.input_width(model) == 5
+    assert nn.output_width(model) == 3
+    mlp = nn.MLP([7, 6, 1], output="sigmoid", seed=0)
+    assert (nn.input_width(mlp), nn.output_width(mlp)) == (7, 1)
+
+
+def test_a_model_without_layers_to_read():
+    def plain(x):  # a callable without named_modules
+        return x
+
+    assert nn.inspect.modules(plain) == []
+    assert nn.output_layer(plain) == "linear"
+    assert not nn.ends_in_probabilities(plain)
+    assert nn.input_width(plain) is None and nn.output_width(plain) is None
+    activation_only = nn.Sequential(nn.ReLU())
+    assert nn.input_width(activation_only) is None
+    assert nn.output_width(activation_only) is None
