@@ -28,6 +28,8 @@ without the saturation of a separate sigmoid/softmax layer.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from chainrule.functional import (
     bce_with_logits,
     binary_cross_entropy,
@@ -41,6 +43,8 @@ from chainrule.targets import (
 )
 
 __all__ = [
+    "CLASS_INDEX_TARGETS",
+    "INPUTS",
     "LOSSES",
     "bce",
     "bce_with_logits",
@@ -125,6 +129,26 @@ LOSSES = {
     "cross_entropy": cross_entropy,
     "nll": nll,
 }
+
+#: What each loss of :data:`LOSSES` reads of the model's outputs: ``"target_scale"``
+#: (values compared with the targets' own, the 0/1 or one-hot labels of a classifier),
+#: ``"probabilities"``, ``"logits"`` or ``"log_probabilities"``.
+INPUTS = MappingProxyType(
+    {
+        "quadratic": "target_scale",
+        "mse": "target_scale",
+        "mae": "target_scale",
+        "bce": "probabilities",
+        "bce_with_logits": "logits",
+        "cross_entropy": "logits",
+        "nll": "log_probabilities",
+    }
+)
+
+#: The losses of :data:`LOSSES` that take class-index targets (integer labels of shape
+#: (m,), or float rows of shape (m, k)) with one output per class; the others are
+#: elementwise, with targets of the prediction's shape.
+CLASS_INDEX_TARGETS = frozenset({"cross_entropy", "nll"})
 
 
 def get_loss(name: str):

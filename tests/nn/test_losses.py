@@ -436,3 +436,26 @@ def test_an_array_like_prediction_of_another_library_is_still_taken():
     assert losses.mse(ArrayLike(), np.array([[0.0, 1.0]], np.float32)).item() == pytest.approx(
         0.125
     )
+
+
+def test_every_loss_says_what_it_reads():
+    # the trainer, the config checks and the CLI's targets all read these two tables
+    assert set(losses.INPUTS) == set(losses.LOSSES)
+    assert set(losses.INPUTS.values()) == {
+        "target_scale",
+        "probabilities",
+        "logits",
+        "log_probabilities",
+    }
+    assert losses.CLASS_INDEX_TARGETS.issubset(losses.LOSSES)
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_the_class_index_losses_are_those_that_take_integer_labels(name):
+    labels = np.array([0, 1, 1])
+    prediction = np.log(np.full((3, 2), 0.5))  # log-probabilities, and logits
+    if name in losses.CLASS_INDEX_TARGETS:
+        assert np.isfinite(losses.LOSSES[name](prediction, labels).item())
+    else:
+        with pytest.raises((TypeError, ValueError)):
+            losses.LOSSES[name](prediction, labels)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chainrule import optim
+from chainrule import losses, optim
 from chainrule.cli import datasets
 from chainrule.init import INITIALIZERS, check_spec, initialize
 from chainrule.nn import ACTIVATIONS
@@ -45,21 +45,15 @@ MNIST_SPLIT = (55_000 / 60_000, 5_000 / 60_000)  # the default MNIST [train, dev
 # The keys of every epoch's logs that early stopping can watch: a run always has dev data
 # and, its targets being class labels, reports accuracy.
 MONITORS = ("dev_loss", "dev_accuracy", "train_loss", "train_accuracy")
-# What each loss takes from the model, and the model.output layers that give it.
-_ON_TARGET_SCALE = ("outputs on the scale of the 0/1 targets", ("linear", "sigmoid", "softmax"))
-LOSS_INPUTS = {
-    "quadratic": _ON_TARGET_SCALE,
-    "mse": _ON_TARGET_SCALE,
-    "mae": _ON_TARGET_SCALE,
-    "bce": ("probabilities", ("sigmoid", "softmax")),
-    "bce_with_logits": ("logits (it applies the sigmoid itself)", ("linear",)),
-    "cross_entropy": ("logits (it applies the softmax itself)", ("linear",)),
-    "nll": ("log-probabilities", ("log_softmax",)),
+LOSSES = tuple(losses.LOSSES)
+# What a loss reads (chainrule.losses.INPUTS) as errors word it, and the model.output
+# layers that give it.
+_READS = {
+    "target_scale": ("outputs on the scale of the 0/1 targets", ("linear", "sigmoid", "softmax")),
+    "probabilities": ("probabilities", ("sigmoid", "softmax")),
+    "logits": ("logits", ("linear",)),
+    "log_probabilities": ("log-probabilities", ("log_softmax",)),
 }
-LOSSES = tuple(LOSS_INPUTS)
-#: The losses that take logits: with a linear output layer, a single output is a logit
-#: (class 1 above 0) and several are scores for a softmax.
-TAKE_LOGITS = ("bce_with_logits", "cross_entropy")
 SCHEDULES = (
     "none",
     "inverse_time",
@@ -204,9 +198,21 @@ def _type_name(value: Any) -> str:
 
 def outputs_are_logits(loss: str, output: str) -> bool:
     """Whether a model trained with ``loss`` and ending in ``output`` emits logits (its
-    ``from_logits``): only with a loss that takes logits from a linear output layer. A
-    quadratic, mse or mae model's outputs are on the scale of its 0/1 targets."""
-    return loss in TAKE_LOGITS and output == "linear"
+    ``from_logits``): only with a loss that reads logits (:data:`chainrule.losses.INPUTS`)
+    from a linear output layer, where a single output is a logit (class 1 above 0) and
+    several are scores for a softmax. A quadratic, mse or mae model's outputs are on the
+    scale of its 0/1 targets."""
+    return losses.INPUTS[loss] == "logits" and output == "linear"
+
+
+def _reads(loss: str) -> tuple[str, tuple[str, ...]]:
+    """What ``loss`` reads, as a config error words it, and the model.output layers that
+    give it."""
+    what, outputs = _READS[losses.INPUTS[loss]]
+    if what == "logits":  # a softmax over the classes, or a sigmoid of each output
+        applied = "softmax" if loss in losses.CLASS_INDEX_TARGETS else "sigmoid"
+        what = f"logits (it applies the {applied} itself)"
+    return what, outputs
 
 
 def _check_number(name: str, key: Key, value: Any, what: str) -> float:
@@ -443,9 +449,9 @@ def _check_shape(dataset: str, sizes: list[int]) -> None:
 
 
 def _check_loss_and_output(loss: str, output: str, n_out: int) -> None:
-    what, outputs = LOSS_INPUTS[loss]
+    what, outputs = _reads(loss)
     if output not in outputs:
-        fitting = [name for name, (_, accepted) in LOSS_INPUTS.items() if output in accepted]
+        fitting = [name for name in LOSSES if output in _reads(name)[1]]
         raise ConfigError(
             f"loss.name = {loss!r} expects {what}, model.output = "
             f"{' or '.join(map(repr, outputs))}; got model.output = {output!r} (the losses "

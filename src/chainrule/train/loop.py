@@ -56,21 +56,22 @@ def _resolve_loss(loss):
     return function("Trainer", "loss", loss, "(outputs, targets) -> Tensor, or a loss name")
 
 
-def _on_target_scale(loss) -> bool:
-    """Whether ``loss`` compares outputs with the targets' values themselves (the quadratic
-    cost, MSE, MAE), so that a class is read from an output at 0.5 whatever its last layer."""
-    return loss in (losses.quadratic, losses.mse, losses.mae)
+def _loss_name(loss) -> str | None:
+    """The name :data:`chainrule.losses.LOSSES` gives the function ``loss``; None for any
+    other callable (a user's loss, or one of them wrapped)."""
+    return next((name for name, fn in losses.LOSSES.items() if fn is loss), None)
 
 
-def _loss_reads_logits(loss) -> bool | None:
-    """How ``loss`` reads a single output, where the loss alone says: as a logit (True:
-    BCE with logits), as a probability (False: BCE) or on the targets' scale (False: see
-    :func:`_on_target_scale`); None for any other loss (the model's last layer decides)."""
-    if loss is losses.bce_with_logits:
-        return True
-    if loss is losses.bce or _on_target_scale(loss):
-        return False
-    return None
+def _loss_reads_logits(name: str | None) -> bool | None:
+    """How the loss ``name`` (see :func:`_loss_name`) reads a single output, where the loss
+    alone says: as a logit (True: BCE with logits), or on a [0, 1] scale (False: BCE's
+    probabilities, and the quadratic cost's, MSE's and MAE's values on the targets' scale;
+    see :data:`chainrule.losses.INPUTS`). None for the losses of class-index targets, whose
+    one output per class gives the same argmax either way, and for any other loss: the
+    model's last layer decides."""
+    if name is None or name in losses.CLASS_INDEX_TARGETS:
+        return None
+    return losses.INPUTS[name] == "logits"
 
 
 def _as_array(name: str, x) -> np.ndarray:
@@ -244,7 +245,10 @@ class Trainer:
                 )
         self.model = model
         self.loss = _resolve_loss(loss)
-        self._target_scale = _on_target_scale(self.loss)
+        self._loss_name = _loss_name(self.loss)
+        self._target_scale = (
+            self._loss_name is not None and losses.INPUTS[self._loss_name] == "target_scale"
+        )
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
@@ -473,7 +477,7 @@ class Trainer:
         self.task = task
         self._metric_fns = fns
         if self.from_logits is None:
-            reads_logits = _loss_reads_logits(self.loss)
+            reads_logits = _loss_reads_logits(self._loss_name)
             if reads_logits is None:
                 reads_logits = not ends_in_probabilities(self.model)
             self.from_logits = reads_logits
