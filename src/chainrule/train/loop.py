@@ -25,6 +25,7 @@ from chainrule.autodiff.tensor import array_of
 from chainrule.data._checks import check_finite
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
+from chainrule.io import check_extras
 from chainrule.nn import BatchNorm1d
 from chainrule.nn.inspect import ends_in_probabilities, modules
 from chainrule.nn.module import SideState
@@ -176,8 +177,6 @@ def _save_extras(extras, model) -> dict:
         raise ValueError(
             f"Trainer: save_extras expected keys among {list(_SAVE_EXTRAS)}, got {unknown}"
         )
-    from chainrule.io import check_extras  # the file format sits above the loop
-
     check_extras(model, **extras, owner="Trainer: save_extras")
     return dict(extras)
 
