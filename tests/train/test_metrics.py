@@ -175,6 +175,23 @@ def test_binary_predictions_threshold(shape):
     np.testing.assert_array_equal(predictions_from_outputs(logits, from_logits=True), [0, 0, 1, 1])
 
 
+@pytest.mark.parametrize("shape", [(4,), (4, 1)])
+def test_outputs_on_the_target_scale_may_stray_outside_0_1(shape):
+    outputs = np.array([-0.3, 0.5, 0.6, 1.4]).reshape(shape)
+    labels = predictions_from_outputs(outputs, from_logits=False, target_scale=True)
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1])
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        predictions_from_outputs(outputs, from_logits=False)
+    # logits are read as logits whatever target_scale says
+    labels = predictions_from_outputs(outputs, from_logits=True, target_scale=True)
+    np.testing.assert_array_equal(labels, [0, 1, 1, 1])
+    with pytest.raises(ValueError, match="expected finite outputs"):
+        predictions_from_outputs(np.array([np.nan]), from_logits=False, target_scale=True)
+    says = "predictions_from_outputs: target_scale expected True or False, got 1"
+    with pytest.raises(TypeError, match=says):
+        predictions_from_outputs(outputs, from_logits=False, target_scale=1)
+
+
 def test_logit_and_probability_thresholds_agree():
     z = np.random.default_rng(1).normal(size=500) * 4
     from_probs = predictions_from_outputs(1 / (1 + np.exp(-z)), from_logits=False)

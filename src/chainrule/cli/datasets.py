@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule import data as crdata
-from chainrule.train.metrics import predictions_from_outputs, predictions_on_target_scale
+from chainrule import losses
+from chainrule.train.metrics import predictions_from_outputs
 
 GENERATORS = {
     "moons": crdata.make_moons,
@@ -16,7 +17,6 @@ GENERATORS = {
     "flower": crdata.make_flower,
     "xor": crdata.make_xor,
 }
-ELEMENTWISE_LOSSES = ("quadratic", "mse", "mae", "bce", "bce_with_logits")
 #: (input features, classes) of each dataset as :func:`load` makes it: what a config's
 #: model.sizes is checked against before any data is fetched or generated.
 SHAPES = {
@@ -107,9 +107,10 @@ def part_sizes(section: dict) -> tuple[int, int, int]:
 
 
 def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:
-    """Labels in the form ``loss`` takes: class losses keep integer labels; elementwise
-    losses get one-hot rows (``n_out`` > 1) or an ``(m, 1)`` float column."""
-    if loss not in ELEMENTWISE_LOSSES:
+    """Labels in the form ``loss`` takes: the losses of class-index targets
+    (:data:`chainrule.losses.CLASS_INDEX_TARGETS`) keep integer labels; elementwise losses
+    get one-hot rows (``n_out`` > 1) or an ``(m, 1)`` float column."""
+    if loss in losses.CLASS_INDEX_TARGETS:
         return y
     if n_out == 1:
         return y.reshape(-1, 1).astype(np.float32)
@@ -117,10 +118,10 @@ def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:
 
 
 def predicted_classes(outputs: np.ndarray, from_logits: bool) -> np.ndarray:
-    """Class labels from a model's outputs, as fit and evaluate read them: the argmax of
-    several outputs; one output is class 1 above 0 as a logit, above 0.5 otherwise, where
-    an output on the targets' scale (a linear layer under quadratic, mse or mae) may stray
-    outside [0, 1] and is clipped first (a probability is in it already)."""
-    if from_logits:
-        return predictions_from_outputs(outputs, from_logits=True)
-    return predictions_on_target_scale(outputs)
+    """Class labels from a model's outputs, as fit and evaluate read them
+    (:func:`~chainrule.train.metrics.predictions_from_outputs`): the argmax of several
+    outputs; one output is class 1 above 0 as a logit, above 0.5 otherwise. An output that
+    is not a logit is read on the targets' scale, never refused: a run's model ends in a
+    sigmoid or softmax, whose probabilities are in [0, 1] already, or in a linear layer
+    under quadratic, mse or mae, whose outputs may stray outside it."""
+    return predictions_from_outputs(outputs, from_logits=from_logits, target_scale=True)

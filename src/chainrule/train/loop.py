@@ -150,7 +150,7 @@ def _mean_loss(position: dict) -> float:
     return position["loss_sum"] / max(position["examples"], 1)
 
 
-def _labels(y: np.ndarray) -> np.ndarray:
+def _class_indices(y: np.ndarray) -> np.ndarray:
     """Class labels from integer labels, ``(m, 1)`` binary labels or one-hot rows."""
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
@@ -424,7 +424,7 @@ class Trainer:
             self.history.step_losses.append(value)
             if self.task == "classification":
                 position["pred"].append(self._predicted(out.data))
-                position["true"].append(_labels(yb))
+                position["true"].append(_class_indices(yb))
             else:
                 position["pred"].append(out.data)
                 position["true"].append(yb)
@@ -482,9 +482,12 @@ class Trainer:
             self.from_logits = reads_logits
 
     def _predicted(self, outputs: np.ndarray) -> np.ndarray:
-        if self._target_scale and not self.from_logits:
-            return metrics_mod.predictions_on_target_scale(outputs)
-        return metrics_mod.predictions_from_outputs(outputs, from_logits=self.from_logits)
+        """Class labels from ``outputs``, refusing probabilities outside [0, 1] unless the
+        loss reads them on the targets' scale (see
+        :func:`~chainrule.train.metrics.predictions_from_outputs`)."""
+        return metrics_mod.predictions_from_outputs(
+            outputs, from_logits=self.from_logits, target_scale=self._target_scale
+        )
 
     def _end_epoch(self, dev, position) -> None:
         epoch, done = self.epoch, position["batch"]
@@ -543,7 +546,7 @@ class Trainer:
         if self.task == "classification":
             pred = self._predicted(outputs)
             for name, fn in self._metric_fns.items():
-                results[name] = float(fn(_labels(y), pred))
+                results[name] = float(fn(_class_indices(y), pred))
         else:
             for name, fn in self._metric_fns.items():
                 results[name] = float(fn(y, outputs))
@@ -947,7 +950,7 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         By default (None) the loss decides where it can: logits for ``bce_with_logits``,
         probabilities for ``bce`` (also from a model whose ``forward`` applies the sigmoid
         itself), and outputs on the targets' scale (0.5, clipped into [0, 1] first: see
-        :func:`~chainrule.train.metrics.predictions_on_target_scale`) for the quadratic
+        :func:`~chainrule.train.metrics.predictions_from_outputs`) for the quadratic
         cost, MSE and MAE, whatever the last layer. For any other loss, probabilities
         when the model's last registered layer is a Sigmoid or a Softmax, subclasses
         included (see :func:`chainrule.nn.ends_in_probabilities`), else logits.

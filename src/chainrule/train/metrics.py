@@ -299,21 +299,31 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     return float(score.mean())
 
 
-def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
-    """Turn a model's outputs into class labels.
+def predictions_from_outputs(
+    outputs: Any, *, from_logits: bool, target_scale: bool = False
+) -> np.ndarray:
+    """Turn a model's outputs into class labels: the one rule :func:`chainrule.fit`,
+    :func:`chainrule.evaluate`, the CLI and the lab read classes by.
 
     * ``(m, k)`` with ``k > 1`` (softmax probabilities or raw scores): ``argmax`` over the
-      classes. ``from_logits`` does not change the result (softmax preserves order).
-    * ``(m,)`` or ``(m, 1)`` (a binary model): label 1 where the probability is ``> 0.5``
-      (``from_logits=False``; values must lie in ``[0, 1]``) or the logit is ``> 0``
-      (``from_logits=True``). Both thresholds are the same decision, since
+      classes. Neither flag changes the result (softmax preserves order).
+    * ``(m,)`` or ``(m, 1)`` (a binary model): label 1 where the logit is ``> 0``
+      (``from_logits=True``) or the probability is ``> 0.5`` (``from_logits=False``;
+      values must lie in ``[0, 1]``). Both thresholds are the same decision, since
       ``sigmoid(z) > 0.5`` exactly when ``z > 0``; a tie goes to class 0.
+    * ``target_scale=True`` (with ``from_logits=False``): outputs trained toward the 0/1
+      targets themselves (a linear output layer under the quadratic cost, MSE or MAE) may
+      stray outside [0, 1]; a single output there is read as if clipped into it (no
+      decision changes: class 1 above 0.5) where a probability would be refused.
 
     Parameters
     ----------
     outputs : array_like of float, shape (m,), (m, 1) or (m, k)
     from_logits : bool
         Keyword-only and required: whether ``outputs`` are logits or probabilities.
+    target_scale : bool
+        Whether outputs that are not logits are on the targets' scale rather than
+        probabilities; default False. Ignored when ``from_logits`` is True.
 
     Returns
     -------
@@ -322,10 +332,12 @@ def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
     Raises
     ------
     ValueError
-        Wrong shape, an empty array, non-finite outputs, or probabilities outside [0, 1].
+        Wrong shape, an empty array, non-finite outputs, or probabilities outside [0, 1]
+        (with ``from_logits`` and ``target_scale`` False).
     """
     fn = "predictions_from_outputs"
     from_logits = _checks.boolean(fn, "from_logits", from_logits)
+    target_scale = _checks.boolean(fn, "target_scale", target_scale)
     a = array_of(outputs)
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{fn}: expected real-valued outputs, got dtype {a.dtype}")
@@ -341,24 +353,12 @@ def predictions_from_outputs(outputs: Any, *, from_logits: bool) -> np.ndarray:
     if from_logits:
         return (s > 0).astype(np.intp)
     low, high = s.min(), s.max()
-    if low < 0 or high > 1:
+    if not target_scale and (low < 0 or high > 1):
         raise ValueError(
             f"{fn}: expected probabilities in [0, 1] (from_logits=False), got values in "
             f"[{low:g}, {high:g}]; pass from_logits=True for logits"
         )
     return (s > 0.5).astype(np.intp)
-
-
-def predictions_on_target_scale(outputs: Any) -> np.ndarray:
-    """Class labels from outputs trained toward the 0/1 or one-hot targets themselves (a
-    linear output layer under the quadratic cost, MSE or MAE): ``argmax`` over several
-    outputs; one output is class 1 above 0.5. Such an output may stray outside [0, 1], so
-    it is clipped into it first (no decision changes), where ``from_logits=False`` would
-    refuse it; otherwise as :func:`predictions_from_outputs`."""
-    a = array_of(outputs)
-    if a.dtype.kind == "f" and (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
-        a = np.clip(a, 0.0, 1.0)  # NaN stays NaN, and is refused below
-    return predictions_from_outputs(a, from_logits=False)
 
 
 @dataclass(frozen=True)
