@@ -100,15 +100,3 @@ def png_data_uri(path) -> str:
     ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
     data = _checks.path("png_data_uri", "path", path).read_bytes()
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def figure_data_uri(fig) -> str:
-    """Render a figure straight to a PNG ``data:`` URI (and close it)."""
-    plt = pyplot()
-    buf = io.BytesIO()
-    try:
-        fig.tight_layout()
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

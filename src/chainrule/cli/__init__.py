@@ -18,7 +18,7 @@ import sys
 from chainrule.cli import bench, commands, lab, train
 from chainrule.cli.errors import ConfigError
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
+EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         print(f"chainrule: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if isinstance(exc, BrokenPipeError) and _reader_gone():
             # as the Python docs' note on SIGPIPE says: stdout to devnull, so that the

@@ -19,7 +19,7 @@ from chainrule.train import bias_variance, predict
 from chainrule.train.metrics import confusion_matrix
 
 
-def write(run_dir: Path, config, history, trainer, data, to_targets, metrics) -> Path:
+def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
     """Draw the figures into ``run_dir/figures`` and write ``run_dir/report.html``."""
     fig_dir = run_dir / "figures"
     epochs = [row["epoch"] for row in history.epochs]

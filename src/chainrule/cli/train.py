@@ -410,6 +410,6 @@ def run(args) -> int:
     if not args.no_report:
         from chainrule.cli import report
 
-        report_path = report.write(run_dir, config, history, trainer, data, to_targets, metrics)
+        report_path = report.write(run_dir, config, history, trainer, data, metrics)
         print(f"report: {report_path}")
     return 0
