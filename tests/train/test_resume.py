@@ -775,12 +775,12 @@ def _interrupt_at(hook):
 @pytest.mark.parametrize("hook", ["on_batch_end", "on_epoch_end"])
 def test_a_history_logger_says_a_run_was_interrupted(tmp_path, monkeypatch, hook):
     # the file kept the last finished epoch's history, with stopped_reason "completed"
-    import chainrule.io
+    from chainrule.train import callbacks
 
     saved = []
-    real_save = chainrule.io.save
+    real_save = callbacks.save
     monkeypatch.setattr(
-        chainrule.io,
+        callbacks,
         "save",
         lambda model, path, **kw: saved.append(path.name) or real_save(model, path, **kw),
     )

@@ -22,6 +22,7 @@ import time
 
 from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
+from chainrule.io import check_saveable, save
 from chainrule.train import metrics
 
 
@@ -164,10 +165,16 @@ class _Monitor:
         self.check(logs)
         return float(logs[self.monitor])
 
-    def improved(self, value: float) -> bool:
+    def update(self, value: float, epoch: int) -> bool:
+        """Whether ``value`` beats the best by more than ``min_delta`` (below it in mode
+        ``"min"``, above it in mode ``"max"``); if so, it becomes the best, at ``epoch``."""
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved:
+            self.best, self.best_epoch = value, epoch
+        return improved
 
     def state_dict(self) -> dict:
         return {
@@ -243,9 +250,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = None
 
     def on_epoch_end(self, trainer, epoch, logs):
-        value = self._tracker.value(logs)
-        if self._tracker.improved(value):
-            self._tracker.best, self._tracker.best_epoch = value, epoch
+        if self._tracker.update(self._tracker.value(logs), epoch):
             self.wait = 0
             if self.restore_best_weights:
                 self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
@@ -309,8 +314,6 @@ class ModelCheckpoint(Callback):
         self.save_best, self.save_last = save_best, save_last
 
     def on_train_begin(self, trainer):
-        from chainrule.io import check_saveable  # the file format sits above the training loop
-
         if self.save_best:
             self._tracker.check(trainer.log_keys)
         check_saveable(trainer.model)
@@ -342,13 +345,8 @@ class ModelCheckpoint(Callback):
         self._tracker.reset()
 
     def on_epoch_end(self, trainer, epoch, logs):
-        from chainrule.io import save  # the file format sits above the training loop
-
-        if self.save_best:
-            value = self._tracker.value(logs)
-            if self._tracker.improved(value):
-                self._tracker.best, self._tracker.best_epoch = value, epoch
-                save(trainer.model, self.directory / "best.safetensors", **trainer.save_extras)
+        if self.save_best and self._tracker.update(self._tracker.value(logs), epoch):
+            save(trainer.model, self.directory / "best.safetensors", **trainer.save_extras)
         if self.save_last:
             save(trainer.model, self.directory / "last.safetensors", **trainer.save_extras)
 
