@@ -53,8 +53,10 @@ def test_repetitions_rotate_the_order_of_the_systems(bench, monkeypatch):
 def test_missing_system_is_reported_not_skipped(bench, monkeypatch, capsys):
     monkeypatch.setitem(systems.MODULES, "torch", "chainrule.bench.systems.not_installed")
     results = bench.main([*TINY, "--systems", "numpy,torch", "--reps", "1", "--no-memory"])
-    assert "missing" in results["configs"]["a"]["systems"]["torch"]
+    entry = results["configs"]["a"]["systems"]["torch"]
+    assert entry.keys() == {"missing"} and entry["missing"].startswith("torch missing (")
     assert "| missing |" in capsys.readouterr().out
+    assert results["meta"].keys() >= {"python", "machine"}
 
 
 @pytest.mark.parametrize("peer", ["numpy", "torch", "jax"])

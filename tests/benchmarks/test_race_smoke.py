@@ -67,8 +67,10 @@ def test_a_missing_peer_is_reported_not_skipped(bench, monkeypatch, capsys):
 
     monkeypatch.setitem(race.MODULES, "torch", "chainrule.bench.accuracy.not_installed")
     results = bench.main(["--to-accuracy", *SETS, "--systems", "chainrule,torch", "-q"])
-    assert "missing" in results["systems"]["torch"]
+    entry = results["systems"]["torch"]
+    assert entry.keys() == {"missing"} and entry["missing"].startswith("torch missing (")
     assert "| PyTorch eager | missing |" in capsys.readouterr().out
+    assert results["meta"].keys() >= {"python", "machine", "numpy"}
 
 
 def test_chainrule_system_trains_on_the_recipes_batch_order(recipe):

@@ -1,5 +1,8 @@
-"""The systems' data hook: what the memory probe counts as data and not as the step's."""
+"""The systems' data hook (what the memory probe counts as data and not as the step's) and
+the result entries and meta shared by the throughput runner and the race."""
 
+import platform
+import sys
 import types
 
 import numpy as np
@@ -21,6 +24,23 @@ def test_prepare_returns_the_hooks_copy():
     prepared = systems.prepare(module, batches)
     assert len(prepared) == 2
     np.testing.assert_array_equal(prepared[1][0], batches[1][0] * 2)
+
+
+def test_the_entries_of_a_missing_or_failed_system_and_the_host_meta():
+    modules = {"torch": "chainrule.bench.systems.not_installed"}
+    with pytest.raises(systems.MissingSystem) as info:
+        systems.load("torch", modules)
+    assert systems.missing_entry("torch", info.value) == {
+        "missing": f"torch missing ({info.value.__cause__})"
+    }
+    assert "No module named" in systems.missing_entry("torch", info.value)["missing"]
+    assert systems.failed_entry(MemoryError("cannot allocate")) == {
+        "error": "MemoryError: cannot allocate"
+    }
+    host = systems.host()
+    assert host.keys() == {"python", "machine"}
+    assert host["python"] == sys.version.split()[0]
+    assert host["machine"].startswith(f"{platform.machine()}, ")
 
 
 @pytest.mark.parametrize(

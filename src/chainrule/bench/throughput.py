@@ -13,9 +13,7 @@ The float32 matmul peak is probed once per repetition, interleaved with the syst
 from __future__ import annotations
 
 import os
-import platform
 import statistics
-import sys
 import time
 
 from chainrule.bench import options
@@ -36,11 +34,6 @@ def rotated(names: list, rep: int) -> list:
     (first after the matmul-peak probe, after each other system)."""
     k = rep % len(names) if names else 0
     return names[k:] + names[:k]
-
-
-def _failed(exc: Exception) -> dict:
-    """A system's entry when it raised: the error instead of numbers."""
-    return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _time(trainer, steps: int) -> float:
@@ -67,7 +60,7 @@ def run(args, settings: dict) -> dict:
             modules[name] = systems.load(name)
             versions[name] = modules[name].VERSION
         except systems.MissingSystem as exc:
-            missing[name] = f"{name} missing ({exc.__cause__ or exc})"
+            missing[name] = exc
     probe = SgemmProbe(args.peak_n)
     peaks = [probe.measure()]
     results = {"systems": names, "configs": {}}
@@ -78,7 +71,7 @@ def run(args, settings: dict) -> dict:
         trainers, steps = {}, {}
         for name in names:
             if name in missing:
-                entry["systems"][name] = {"missing": missing[name]}
+                entry["systems"][name] = systems.missing_entry(name, missing[name])
                 continue
             try:  # a peer that breaks must not stop the others; timed only once warmed up
                 trainer = modules[name].make_trainer(config, batches)
@@ -86,7 +79,7 @@ def run(args, settings: dict) -> dict:
                 if args.steps:
                     trainer.run(args.warmup)
             except Exception as exc:  # noqa: BLE001
-                entry["systems"][name] = _failed(exc)
+                entry["systems"][name] = systems.failed_entry(exc)
                 continue
             trainers[name], steps[name] = trainer, n_steps
         reps = {name: [] for name in trainers}
@@ -96,7 +89,7 @@ def run(args, settings: dict) -> dict:
                 try:
                     seconds = _time(trainers[name], steps[name])
                 except Exception as exc:  # noqa: BLE001 - dropped from the later rounds
-                    entry["systems"][name] = _failed(exc)
+                    entry["systems"][name] = systems.failed_entry(exc)
                     del trainers[name]
                     continue
                 reps[name].append(steps[name] * config.batch / seconds)
@@ -106,7 +99,7 @@ def run(args, settings: dict) -> dict:
             try:
                 final_loss = trainer.loss()
             except Exception as exc:  # noqa: BLE001
-                entry["systems"][name] = _failed(exc)
+                entry["systems"][name] = systems.failed_entry(exc)
                 continue
             entry["systems"][name] = {
                 "samples_per_s": median,
@@ -136,7 +129,6 @@ def run(args, settings: dict) -> dict:
         "loadavg_before_after": [load_before[0], os.getloadavg()[0]],
         "thread_settings": settings,
         "versions": versions,
-        "python": sys.version.split()[0],
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+        **systems.host(),
     }
     return results

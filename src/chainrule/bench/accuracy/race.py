@@ -19,8 +19,6 @@ after each system, since the machine may be shared.
 from __future__ import annotations
 
 import os
-import platform
-import sys
 import time
 
 import numpy as np
@@ -96,14 +94,14 @@ def race(recipe: Recipe, names: list[str], target: float, say) -> dict:
         try:
             module = systems.load(name, MODULES)
         except systems.MissingSystem as exc:
-            results[name] = {"missing": f"{name} missing ({exc.__cause__ or exc})"}
+            results[name] = systems.missing_entry(name, exc)
             continue
         log = EpochLog(name, recipe.test, say)
         load_before = os.getloadavg()[0]
         try:
             compile_s = module.train(recipe, log)
         except Exception as exc:  # a peer that breaks must not stop the others
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            results[name] = systems.failed_entry(exc)
             continue
         results[name] = {
             **log.summary(target),
@@ -133,8 +131,7 @@ def run(args, settings: dict, say) -> dict:
         "meta": {
             "threads": args.threads,
             "thread_settings": settings,
-            "python": sys.version.split()[0],
+            **systems.host(),
             "numpy": np.__version__,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         },
     }

@@ -14,6 +14,9 @@ A module whose library is not installed fails to import: the runner reports it a
 from __future__ import annotations
 
 import importlib
+import os
+import platform
+import sys
 from collections.abc import Mapping
 from types import ModuleType
 
@@ -43,6 +46,25 @@ def load(name: str, modules: Mapping[str, str] = MODULES) -> ModuleType:
         raise MissingSystem(f"{name}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - e.g. jax and jaxlib of mismatched versions
         raise MissingSystem(f"{name}: broken install: {type(exc).__name__}: {exc}") from exc
+
+
+def missing_entry(name: str, exc: MissingSystem) -> dict:
+    """A system's result entry when :func:`load` could not import it: why, instead of numbers."""
+    return {"missing": f"{name} missing ({exc.__cause__ or exc})"}
+
+
+def failed_entry(exc: Exception) -> dict:
+    """A system's result entry when it raised: the error instead of numbers."""
+    return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def host() -> dict[str, str]:
+    """The ``python`` version and the ``machine`` (architecture, CPU count, platform) for a
+    report's meta."""
+    return {
+        "python": sys.version.split()[0],
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+    }
 
 
 def prepare(module: ModuleType, batches: list) -> list:
