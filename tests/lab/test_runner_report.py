@@ -64,9 +64,13 @@ def test_runner_survives_a_failure_and_writes_a_self_contained_report(
 def test_runner_rejects_unknown_names_and_presets(tmp_path):
     with pytest.raises(KeyError, match="nonexistent"):
         runner.run_experiments(["nonexistent"], "fast", tmp_path)
-    with pytest.raises(ValueError, match="preset"):
+    unknown = re.escape("unknown preset 'slow'; expected one of ('fast', 'full')")
+    with pytest.raises(ValueError, match=unknown):
         runner.run_experiments(["graph"], "slow", tmp_path)
     assert not (tmp_path / "report.html").exists()
+    with pytest.raises(ValueError, match=unknown):
+        EXPERIMENTS["graph"]("slow", tmp_path / "graph")
+    assert not (tmp_path / "graph").exists()
 
 
 def test_result_verdict_not_reproduced_is_reported(tmp_path, monkeypatch):

@@ -18,6 +18,13 @@ from chainrule import _checks
 PRESETS = ("fast", "full")
 
 
+def check_preset(preset) -> str:
+    """``preset`` when it is one of :data:`PRESETS`; ``ValueError`` otherwise."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+    return preset
+
+
 @dataclass
 class Result:
     """What an experiment measured and concluded.
@@ -58,8 +65,7 @@ class Experiment:
         """Run the experiment into ``outdir`` (made when missing; ``lab-output/<name>`` when
         None). ``ValueError`` for an unknown preset, ``TypeError`` for an ``outdir`` that is
         neither None nor a ``str`` or ``os.PathLike``, both before anything is run."""
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+        check_preset(preset)
         if outdir is None:
             outdir = Path("lab-output") / self.name
         outdir = _checks.path(f"experiment {self.name}", "outdir", outdir)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from chainrule import _checks
 from chainrule.files import directory_blocker, file_blocker
-from chainrule.lab.base import PRESETS, Experiment, Result
-from chainrule.lab.report import _plain
+from chainrule.lab.base import Experiment, Result, check_preset
+from chainrule.lab.report import _plain, write_report
 from chainrule.train.diagnostics import GradientWarning
 
 _PNG = b"\x89PNG\r\n\x1a\n"
@@ -131,10 +131,7 @@ def run_experiments(
         ``names`` refused by :func:`select`, or a place in ``outdir`` the run could not
         write (see :func:`check_outdir`); before anything is run.
     """
-    from chainrule.lab.report import write_report
-
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+    check_preset(preset)
     outdir = _checks.path("run_experiments", "outdir", outdir)
     chosen = select(names)
     check_outdir(outdir, [exp.name for exp in chosen])
