@@ -112,7 +112,7 @@ def test_unshuffled_batches_are_ordered_views():
             (np.zeros((10, 2)), np.zeros(10), 11),
             {"drop_last": True},
             ValueError,
-            "batch_size=11 > n=10 samples leaves no batch",
+            "^BatchLoader: drop_last=True with batch_size=11 > n=10 samples leaves no batch$",
         ),
         (
             (np.array([[1.0, np.nan], [np.inf, 0.0], [0.0, 0.0]]), np.zeros(3), 2),
@@ -129,11 +129,15 @@ def test_bad_loader_arguments(args, kwargs, error, message):
 
 def test_shuffling_needs_an_explicit_generator_and_a_valid_start():
     loader = BatchLoader(*_data(10), 4)
-    with pytest.raises(TypeError, match="shuffle=True needs a numpy.random.Generator"):
+    with pytest.raises(
+        TypeError, match="^BatchLoader.epoch: shuffle=True needs a numpy.random.Generator"
+    ):
         iter(loader)
     with pytest.raises(TypeError, match="got int"):
         loader.epoch(0)
-    with pytest.raises(ValueError, match=r"start must be a batch index in \[0, 3\], got 4"):
+    with pytest.raises(
+        ValueError, match=r"^BatchLoader.epoch: start expected a batch index in \[0, 3\], got 4$"
+    ):
         loader.epoch(np.random.default_rng(0), start=4)
 
 
@@ -158,9 +162,13 @@ def test_one_hot_rows_and_dtype():
 @pytest.mark.parametrize(
     ("labels", "n_classes", "message"),
     [
-        (np.array([0, 3]), 3, r"labels must lie in \[0, 3\), got 1 outside it \(e.g. 3\)"),
+        (
+            np.array([0, 3]),
+            3,
+            r"^one_hot: labels must lie in \[0, 3\), got 1 outside it \(e.g. 3\)",
+        ),
         (np.array([-1, 0]), 3, r"got 1 outside it \(e.g. -1\)"),
-        (np.array([0.0, 1.0]), 2, "expected 1-D integer labels, got float64"),
+        (np.array([0.0, 1.0]), 2, "^one_hot: y expected 1-D integer labels, got float64"),
         (np.zeros((2, 2), int), 2, r"shape \(2, 2\)"),
         (np.array([0]), 0, "one_hot: n_classes expected an integer >= 1, got 0"),
     ],

@@ -160,10 +160,24 @@ def test_scaler_misuse_errors(cls):
     with pytest.raises(RuntimeError, match="not fitted"):
         cls().transform(_features(3))
     fitted = cls().fit(_features(10))
-    with pytest.raises(ValueError, match=r"fitted on features of shape \(4,\), got X of shape"):
+    name = cls.__name__
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}.transform: fitted on features of shape \(4,\), got X of shape \(2, 5\)$",
+    ):
         fitted.transform(np.zeros((2, 5), np.float32))
-    with pytest.raises(TypeError, match="expects floating-point X, got uint8"):
+    with pytest.raises(
+        TypeError, match=rf"^{name}.transform: expected floating-point X, got uint8"
+    ):
         fitted.transform(np.zeros((2, 4), np.uint8))
+    with pytest.raises(TypeError, match=rf"^{name}.inverse_transform: expected floating-point Z, "):
+        fitted.inverse_transform(np.zeros((2, 4), np.uint8))
+    with pytest.raises(
+        ValueError, match=rf"^{name}.fit: expected X of shape \(n >= 1, ...\), got \(0, 4\)$"
+    ):
+        cls().fit(np.zeros((0, 4), np.float32))
+    with pytest.raises(ValueError, match=r"^Z must be finite, but 1 values are NaN or Inf"):
+        fitted.inverse_transform(np.array([[np.nan, 0, 0, 0]], np.float32))
     with pytest.raises(ValueError, match="state expects keys"):
         cls().load_state_dict({"scale": np.ones(4)})
     with pytest.raises(ValueError, match=r"state expects keys .*, got \['a', 1\]"):

@@ -75,7 +75,8 @@ class BatchLoader:
         n = X.shape[0]
         if drop_last and batch_size > n:
             raise ValueError(
-                f"drop_last=True with batch_size={batch_size} > n={n} samples leaves no batch"
+                f"BatchLoader: drop_last=True with batch_size={batch_size} > n={n} samples "
+                "leaves no batch"
             )
         check_finite(X)
         self.X, self.y = X, y
@@ -108,13 +109,16 @@ class BatchLoader:
         """
         start = _checks.integer("BatchLoader.epoch", "start", start, low=0)
         if start > self._n_batches:
-            raise ValueError(f"start must be a batch index in [0, {self._n_batches}], got {start}")
+            raise ValueError(
+                f"BatchLoader.epoch: start expected a batch index in [0, {self._n_batches}], "
+                f"got {start}"
+            )
         order = None
         if self.shuffle:
             if not isinstance(rng, np.random.Generator):
                 raise TypeError(
-                    "shuffle=True needs a numpy.random.Generator: loader.epoch(rng), got "
-                    f"{type(rng).__name__}"
+                    "BatchLoader.epoch: shuffle=True needs a numpy.random.Generator: "
+                    f"loader.epoch(rng), got {type(rng).__name__}"
                 )
             order = rng.permutation(self.n_samples)
         return self._batches(order, start)
@@ -152,12 +156,15 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype | str = "float32") ->
     """
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"expected 1-D integer labels, got {y.dtype} array of shape {y.shape}")
+        raise ValueError(
+            f"one_hot: y expected 1-D integer labels, got {y.dtype} array of shape {y.shape}"
+        )
     n_classes = _checks.integer("one_hot", "n_classes", n_classes, low=1)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         bad = y[(y < 0) | (y >= n_classes)]
         raise ValueError(
-            f"labels must lie in [0, {n_classes}), got {bad.size} outside it (e.g. {bad[0]})"
+            f"one_hot: labels must lie in [0, {n_classes}), got {bad.size} outside it "
+            f"(e.g. {bad[0]})"
         )
     out = np.zeros((y.shape[0], n_classes), dtype=dtype)
     out[np.arange(y.shape[0]), y] = 1

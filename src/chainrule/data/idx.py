@@ -91,7 +91,8 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
 
     Accepts the six IDX data types: uint8, int8, int16, int32, float32, float64.
     ``TypeError`` when ``file`` is not a ``str`` or ``os.PathLike``, ``compress`` not a
-    bool, or the array of another type; checked before anything is written.
+    bool, or the array of another type, and ``ValueError`` for an array of 0 or more than
+    255 dimensions; checked before anything is written.
     """
     file = _checks.path("write_idx", "file", file, file=True)
     compress = _checks.boolean("write_idx", "compress", compress)
@@ -99,10 +100,11 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
     code = _CODES.get(array.dtype.newbyteorder("="))
     if code is None:
         raise TypeError(
-            f"IDX stores uint8, int8, int16, int32, float32 or float64, got {array.dtype}"
+            "write_idx: array expected an IDX type: uint8, int8, int16, int32, float32 or "
+            f"float64, got {array.dtype}"
         )
     if array.ndim == 0 or array.ndim > 255:
-        raise ValueError(f"IDX stores 1 to 255 dimensions, got {array.ndim}")
+        raise ValueError(f"write_idx: array expected 1 to 255 dimensions, got {array.ndim}")
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
     # mtime=0: the same array gives the same bytes (gzip stores the time otherwise)

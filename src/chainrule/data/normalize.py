@@ -38,7 +38,7 @@ class _Scaler:
 
     def fit(self: _S, X: np.ndarray) -> _S:
         """Compute per-feature statistics of ``X`` (statistics over axis 0); return self."""
-        X = self._check(X, fitting=True)
+        X = self._check(X, "fit", fitting=True)
         self._state = self._statistics(X)
         return self
 
@@ -100,23 +100,30 @@ class _Scaler:
             )
         return self._state
 
-    def _check(self, X: np.ndarray, fitting: bool = False) -> np.ndarray:
+    def _check(
+        self, X: np.ndarray, method: str, name: str = "X", fitting: bool = False
+    ) -> np.ndarray:
+        """``X`` (argument ``name`` of ``method``) as an array once checked: floating, at
+        least 1-D, one sample or more when ``fitting``, else of the fitted features' shape,
+        finite. The errors start with ``"<class>.<method>: "``, except the NaN/Inf one
+        (:func:`~chainrule.data._checks.check_finite`), which names ``name`` only."""
+        owner = f"{type(self).__name__}.{method}"
         X = np.asarray(X)
         if X.dtype.kind != "f":
             raise TypeError(
-                f"{type(self).__name__} expects floating-point X, got {X.dtype}; "
-                "convert explicitly, e.g. X.astype(np.float32)"
+                f"{owner}: expected floating-point {name}, got {X.dtype}; "
+                f"convert explicitly, e.g. {name}.astype(np.float32)"
             )
         if X.ndim < 1 or (fitting and X.shape[0] == 0):
-            raise ValueError(f"expected X of shape (n >= 1, ...), got {X.shape}")
+            raise ValueError(f"{owner}: expected {name} of shape (n >= 1, ...), got {X.shape}")
         if not fitting:
             features = next(iter(self._fitted().values())).shape
             if X.shape[1:] != features:
                 raise ValueError(
-                    f"{type(self).__name__} was fitted on features of shape {features}, "
-                    f"got X of shape {X.shape}"
+                    f"{owner}: fitted on features of shape {features}, got {name} of shape "
+                    f"{X.shape}"
                 )
-        check_finite(X)
+        check_finite(X, name)
         return X
 
     def _statistics(self, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -156,13 +163,13 @@ class Standardizer(_Scaler):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - mean) / std``, computed in float64, as a new array of ``X``'s dtype."""
-        X = self._check(X)
+        X = self._check(X, "transform")
         mean, std = self._float64()
         return _affine(X, mean, std, 1.0, 0.0, "Standardizer.transform", "X")
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``Z * std + mean``, computed in float64, as a new array of ``Z``'s dtype."""
-        Z = self._check(Z)
+        Z = self._check(Z, "inverse_transform", "Z")
         mean, std = self._float64()
         return _affine(Z, 0.0, 1.0, std, mean, "Standardizer.inverse_transform", "Z")
 
@@ -251,14 +258,14 @@ class MinMaxScaler(_Scaler):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - min) / (max - min) * (hi - lo) + lo`` in ``X``'s dtype."""
-        X = self._check(X)
+        X = self._check(X, "transform")
         low, span = self._span()
         lo, hi = self.feature_range
         return _affine(X, low, span, hi - lo, lo, "MinMaxScaler.transform", "X")
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``(Z - lo) / (hi - lo) * (max - min) + min`` in ``Z``'s dtype."""
-        Z = self._check(Z)
+        Z = self._check(Z, "inverse_transform", "Z")
         low, span = self._span()
         lo, hi = self.feature_range
         return _affine(Z, lo, hi - lo, span, low, "MinMaxScaler.inverse_transform", "Z")
