@@ -315,15 +315,16 @@ def test_npm_tarball_without_the_file_moves_on(tmp_path, http_server):
     assert (tmp_path / "cache" / "alpha").read_bytes() == ALPHA
 
 
-def test_a_source_written_before_the_limit_is_still_read(tmp_path):
-    class TwoArgumentSource:  # read(name, verify), as the protocol was
-        description = "an older source"
+def test_a_source_whose_read_takes_no_limit_is_refused_not_read_unbounded(tmp_path):
+    class TwoArgumentSource:  # read(name, verify): the protocol's limit is required
+        description = "a source without the limit"
 
         def read(self, name, verify):
             return verify({"alpha": ALPHA, "beta": BETA}[name])
 
-    cache = fetch_files(SPECS, tmp_path / "cache", [TwoArgumentSource()])
-    assert (cache / "alpha").read_bytes() == ALPHA
+    with pytest.raises(TypeError, match="positional argument"):
+        fetch_files(SPECS, tmp_path / "cache", [TwoArgumentSource()])
+    assert not (tmp_path / "cache" / "alpha").exists()
 
 
 @pytest.mark.parametrize(
@@ -396,4 +397,3 @@ def test_a_read_only_cache_missing_several_files_is_refused_by_the_first_before_
     with pytest.raises(PermissionError, match=f"cache {cache}: .* is not writable; beta must"):
         fetch_files([*SPECS, spec("gamma", ALPHA)], cache, [MirrorSource(server.url)])
     assert server.requests == [] and cache_listing(cache) == ["alpha"]
-

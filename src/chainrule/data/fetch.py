@@ -27,7 +27,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import inspect
 import io
 import os
 import shutil
@@ -96,8 +95,7 @@ class Source(Protocol):
         ``verify`` takes the bytes as stored (raw or gzip-compressed) and returns the
         verified raw bytes, or raises SourceError. A copy of more than ``limit`` bytes as
         stored fails without being read whole (:func:`read_limited`). Raise SourceError
-        when no copy of this file passes, SourceUnavailable when no file will. A source
-        whose ``read`` takes no ``limit`` (written before it existed) is called without.
+        when no copy of this file passes, SourceUnavailable when no file will.
         """
         ...
 
@@ -337,10 +335,7 @@ def fetch_files(
                 continue
             try:
                 verify = partial(_verified, spec=spec)
-                if _takes_limit(source):
-                    data = source.read(spec.name, verify, stored_limit(spec))
-                else:  # a source written before the limit: it reads unbounded
-                    data = source.read(spec.name, verify)
+                data = source.read(spec.name, verify, stored_limit(spec))
             except OSError as exc:  # SourceError, or e.g. a permission error
                 if isinstance(exc, SourceUnavailable):
                     unavailable[i] = str(exc)
@@ -372,18 +367,6 @@ def _cached(path: Path, spec: FileSpec) -> bool:
     except FileNotFoundError:
         return False
     _check_sha256(spec, digest.hexdigest())
-    return True
-
-
-def _takes_limit(source) -> bool:
-    """Whether ``source.read`` takes the ``limit`` argument (sources written before it
-    existed take ``(name, verify)`` only)."""
-    try:
-        inspect.signature(source.read).bind("", None, 0)
-    except TypeError:
-        return False
-    except ValueError:  # no signature to inspect (a builtin): assume the protocol's
-        return True
     return True
 
 
