@@ -368,14 +368,12 @@ def test_read_limited_takes_a_str_and_names_the_file_it_refuses(tmp_path):
 def test_a_read_only_cache_serves_its_files_and_refuses_to_fetch_a_missing_one(
     tmp_path, http_server, monkeypatch
 ):
-    import chainrule.files
-
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "alpha").write_bytes(ALPHA)
     (cache / "beta").write_bytes(BETA)
     real = os.access  # root may write anything: the cache says it may not be written
-    monkeypatch.setattr(chainrule.files.os, "access", lambda p, mode: p != cache and real(p, mode))
+    monkeypatch.setattr(os, "access", lambda p, mode: p != cache and real(p, mode))
     server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA, "gamma.gz": ALPHA})
     assert fetch_files(SPECS, cache, [MirrorSource(server.url)]) == cache  # was refused
     with pytest.raises(PermissionError, match=f"cache {cache}: .* is not writable; gamma must"):
@@ -386,13 +384,11 @@ def test_a_read_only_cache_serves_its_files_and_refuses_to_fetch_a_missing_one(
 def test_a_read_only_cache_missing_several_files_is_refused_by_the_first_before_any_fetch(
     tmp_path, http_server, monkeypatch
 ):
-    import chainrule.files
-
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "alpha").write_bytes(ALPHA)
     real = os.access  # root may write anything: the cache says it may not be written
-    monkeypatch.setattr(chainrule.files.os, "access", lambda p, mode: p != cache and real(p, mode))
+    monkeypatch.setattr(os, "access", lambda p, mode: p != cache and real(p, mode))
     server = http_server({"alpha.gz": ALPHA, "beta.gz": BETA, "gamma.gz": ALPHA})
     with pytest.raises(PermissionError, match=f"cache {cache}: .* is not writable; beta must"):
         fetch_files([*SPECS, spec("gamma", ALPHA)], cache, [MirrorSource(server.url)])

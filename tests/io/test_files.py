@@ -292,7 +292,7 @@ def test_atomic_writes_leave_the_process_umask_alone(tmp_path, monkeypatch):
     def umask(mask):
         raise AssertionError("atomic_write changed the umask")
 
-    monkeypatch.setattr(files.os, "umask", umask)
+    monkeypatch.setattr(os, "umask", umask)
     files.atomic_write(tmp_path / "new", b"x")
     assert (tmp_path / "new").read_bytes() == b"x"
 
@@ -315,7 +315,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(
         assert [p.name for p in tmp_path.iterdir()] != [path.name]  # the temporary file exists
         raise error
 
-    monkeypatch.setattr(files.os, step, fail)
+    monkeypatch.setattr(os, step, fail)
     with pytest.raises(type(error)):
         files.atomic_write(path, b"new" * 1000)
     assert [p.name for p in tmp_path.iterdir()] == [path.name] and path.read_bytes() == b"old"
@@ -358,7 +358,7 @@ def _deny(monkeypatch, *paths):
     """``os.access`` says no for ``paths`` (this process, as root, may write anything)."""
     real = os.access
     denied = {Path(p) for p in paths}
-    monkeypatch.setattr(files.os, "access", lambda p, mode: Path(p) not in denied and real(p, mode))
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) not in denied and real(p, mode))
 
 
 def test_a_file_in_a_folder_this_process_cannot_write_is_refused_before_anything_is_made(

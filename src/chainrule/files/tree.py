@@ -1,0 +1,153 @@
+"""Trees of JSON data and arrays, stored as one safetensors file.
+
+A tree is nested dicts (of ``str`` keys) and lists of ``str``, ``int`` (of any size),
+``float``, ``bool``, None, NumPy scalars and NumPy arrays; tuples are written as lists and
+NumPy scalars as the Python numbers they hold. :func:`split_tree` replaces every array by
+a reference ``{"__tensor__": name}``, ``name`` being the path of keys and indices to it
+joined by dots (``"state.layers.0.weight"``; ``#2``, ``#3``, ... appended where that name
+is taken), and every non-finite float, which JSON cannot hold (a best score still at inf, a
+dev loss gone NaN), by ``{"__float__": "inf"}``, ``"-inf"`` or ``"nan"``. :func:`write_tree`
+takes a tree whose root is a dict; it stores the arrays as the tensors of a safetensors file
+(see :mod:`chainrule.files.safetensors`) and the rest, as compact strict JSON, in the
+file's metadata under the key ``"chainrule.tree"``. :func:`read_tree` reads that back
+through :func:`join_tree`. A dict whose only key is ``__tensor__`` or ``__float__`` is
+refused on writing: it would read back as what it marks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+
+from chainrule import _checks
+from chainrule.files.atomic import atomic_write
+from chainrule.files.safetensors import FormatError, decode_safetensors, encode_safetensors
+
+_TREE_KEY = "chainrule.tree"
+_FLOAT_KEY = "__float__"
+_NON_FINITE = ("inf", "-inf", "nan")
+_MARKERS = ("__tensor__", _FLOAT_KEY)
+
+
+def split_tree(tree, prefix: str = "") -> tuple[object, dict[str, np.ndarray]]:
+    """Replace every array in a nested dict/list by a reference; return (skeleton, arrays).
+
+    An array is named by its path of keys and indices joined by dots; where that name is
+    taken (``{"a.b": x, "a": {"b": y}}``), ``#2``, ``#3``, ... is appended, so that no
+    array replaces another. Dicts whose only key is one of the markers the skeleton uses
+    (``__tensor__``, ``__float__``) are refused: they would read back as something else.
+    """
+    arrays: dict[str, np.ndarray] = {}
+
+    def name(path):
+        taken, n = path, 1
+        while taken in arrays:
+            n += 1
+            taken = f"{path}#{n}"
+        return taken
+
+    def walk(node, path):
+        if isinstance(node, np.ndarray):
+            path = name(path)
+            arrays[path] = node
+            return {"__tensor__": path}
+        if isinstance(node, dict):
+            for key in node:
+                if not isinstance(key, str):
+                    raise TypeError(f"keys must be strings, got {key!r} at {path or 'root'}")
+            if len(node) == 1 and next(iter(node)) in _MARKERS:
+                raise TypeError(
+                    f"cannot store a dict whose only key is {next(iter(node))!r} at "
+                    f"{path or 'root'}: the file uses it as a marker"
+                )
+            return {k: walk(v, f"{path}.{k}" if path else k) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
+        if isinstance(node, np.generic):
+            node = node.item()
+        if isinstance(node, float) and not math.isfinite(node):
+            return {_FLOAT_KEY: repr(node)}  # 'inf', '-inf' or 'nan'
+        if node is None or isinstance(node, str | bool | int | float):
+            return node
+        raise TypeError(f"cannot store {type(node).__name__} at {path or 'root'}: not pure data")
+
+    return walk(tree, prefix), arrays
+
+
+def json_text(tree, indent: int | None = 1) -> str:
+    """Strict JSON of a tree of plain data (no arrays), as the file header writes it: NumPy
+    scalars as Python numbers, a non-finite float as ``{"__float__": "inf"}`` (``"-inf"``,
+    ``"nan"``) instead of the ``Infinity`` and ``NaN`` that JSON parsers other than
+    Python's refuse. ``TypeError`` for anything else."""
+    skeleton, arrays = split_tree(tree)
+    if arrays:
+        raise TypeError(f"json_text: expected plain data, got arrays at {sorted(arrays)}")
+    return json.dumps(skeleton, indent=indent, allow_nan=False)
+
+
+def join_tree(skeleton, arrays: dict[str, np.ndarray], source: str = "file"):
+    """Inverse of :func:`split_tree`; every reference must name an array of the file."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"__tensor__"}:
+                name = node["__tensor__"]
+                if not isinstance(name, str) or name not in arrays:
+                    raise FormatError(f"{source}: reference to missing tensor {name!r}")
+                return arrays[name]
+            if set(node) == {_FLOAT_KEY}:
+                value = node[_FLOAT_KEY]
+                if value not in _NON_FINITE:
+                    raise FormatError(
+                        f"{source}: expected a non-finite float 'inf', '-inf' or 'nan', "
+                        f"got {value!r:.40}"
+                    )
+                return float(value)
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(skeleton)
+
+
+def write_tree(path: str | os.PathLike, tree: dict) -> None:
+    """Atomically write a tree of JSON data and arrays as one safetensors file.
+
+    ``TypeError``, before anything is written, for a ``path`` that is not a ``str`` or
+    ``os.PathLike``, a ``tree`` that is not a dict (which :func:`read_tree` would refuse)
+    or one that holds something that is not pure data (see :func:`split_tree`);
+    ``ValueError`` for a ``str`` path ending in a path separator; then what
+    :func:`atomic_write` raises for a path it cannot write."""
+    path = _checks.path("write_tree", "path", path, file=True)
+    if not isinstance(tree, dict):
+        raise TypeError(f"write_tree: tree expected a dict, got {type(tree).__name__} {tree!r:.80}")
+    skeleton, arrays = split_tree(tree)
+    meta = {_TREE_KEY: json.dumps(skeleton, allow_nan=False, separators=(",", ":"))}
+    atomic_write(path, encode_safetensors(arrays, meta))
+
+
+def read_tree(path: str | os.PathLike) -> dict:
+    """Read a file written by :func:`write_tree`; raises :class:`FormatError` if invalid,
+    ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
+    path = _checks.path("read_tree", "path", path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    tensors, metadata = decode_safetensors(path.read_bytes(), source=str(path))
+    if _TREE_KEY not in metadata:
+        raise FormatError(f"{path}: a safetensors file, but not one written by chainrule")
+    try:
+        skeleton = json.loads(metadata[_TREE_KEY])
+    except (ValueError, RecursionError) as exc:  # bad JSON, an int over 4300 digits
+        raise FormatError(
+            f"{path}: malformed JSON in the chainrule metadata ({exc!r:.300})"
+        ) from None
+    if not isinstance(skeleton, dict):
+        raise FormatError(f"{path}: expected a JSON object, got {type(skeleton).__name__}")
+    try:
+        return join_tree(skeleton, tensors, source=str(path))
+    except RecursionError as exc:
+        raise FormatError(f"{path}: malformed JSON in the chainrule metadata ({exc!r})") from None
