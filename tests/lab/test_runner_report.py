@@ -256,7 +256,7 @@ def test_a_figure_that_is_not_a_path_is_an_error_outcome_and_no_descriptor_is_to
 
 @pytest.mark.parametrize("where", ["dict", "list"])
 def test_circular_numbers_are_refused_by_where_before_anything_is_written(tmp_path, where):
-    # json.dumps said "Circular reference detected"; _plain recursed into a RecursionError
+    # json.dumps said "Circular reference detected"; the walker recursed into a RecursionError
     from chainrule.lab.report import write_report
     from chainrule.lab.runner import Outcome
 

@@ -10,11 +10,11 @@ numbers and the verdict.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from chainrule import _checks
 from chainrule.files import atomic_write, json_text
+from chainrule.lab.plain import plain_data
 from chainrule.plots import png_data_uri
 
 _STYLE = """
@@ -49,7 +49,7 @@ def write_report(outcomes, outdir) -> tuple[Path, Path]:
     outdir = _checks.path("write_report", "outdir", outdir)
     # NumPy values to Python ones, then strict JSON: a non-finite number is written as
     # {"__float__": "inf"}, as in metrics.json, not as the Infinity strict parsers refuse
-    rows = [_plain(o.to_json(), o.experiment.name, "write_report") for o in outcomes]
+    rows = [plain_data(o.to_json(), o.experiment.name, "write_report") for o in outcomes]
     data = json_text(rows, indent=2).encode("utf-8")
     outdir.mkdir(parents=True, exist_ok=True)
     results = outdir / "results.json"
@@ -147,54 +147,6 @@ def _fmt(value) -> str:
         shown = ", ".join(_fmt(v) for v in value[:12])
         return f"[{shown}{', ...' if len(value) > 12 else ''}]"
     return str(value)
-
-
-def _plain(value, where: str, owner: str, enclosing: set[int] | None = None):
-    """``value`` as plain data for :func:`chainrule.files.json_text`, as ``json.dumps``
-    would write it: tuples as lists, dict keys as strings (``3`` as ``"3"``, ``None`` as
-    ``"null"``), and what JSON cannot hold by its Python value (NumPy scalars and arrays
-    slip into numbers dicts: ``tolist()``) or else its ``str``.
-
-    ``where`` names ``value`` in messages (``name['numbers']['curve'][0]``) and ``owner``
-    the function that refuses it; ``enclosing`` holds the ids of the dicts and lists around
-    it. ``TypeError`` for a dict key JSON cannot hold (see :func:`_key`), ``ValueError`` for
-    a dict or list inside itself, which ``json.dumps`` refuses as a circular reference (one
-    object in two places that do not nest is fine)."""
-    if isinstance(value, dict | list | tuple):
-        enclosing = set() if enclosing is None else enclosing
-        if id(value) in enclosing:
-            raise ValueError(
-                f"{owner}: results expected data without circular references, got a "
-                f"{type(value).__name__} at {where} that contains itself"
-            )
-        enclosing.add(id(value))
-        try:
-            if isinstance(value, dict):
-                return {
-                    _key(k, owner): _plain(v, f"{where}[{k!r}]", owner, enclosing)
-                    for k, v in value.items()
-                }
-            return [_plain(v, f"{where}[{i}]", owner, enclosing) for i, v in enumerate(value)]
-        finally:
-            enclosing.discard(id(value))
-    if value is None or isinstance(value, str | int | float):
-        return value
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist(), where, owner, enclosing)
-    return str(value)
-
-
-def _key(key, owner: str) -> str:
-    """A dict key as ``json.dumps`` writes it; ``TypeError`` naming ``owner`` for a key it
-    refuses."""
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, int | float):  # "null", "true", "3", "2.5", "Infinity"
-        return json.dumps(key)
-    raise TypeError(
-        f"{owner}: a results key expected str, int, float, bool or None, got "
-        f"{type(key).__name__} {key!r}"
-    )
 
 
 def _e(text) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 from chainrule import _checks
 from chainrule.files import directory_blocker, file_blocker
 from chainrule.lab.base import Experiment, Result, check_preset
-from chainrule.lab.report import _plain, write_report
+from chainrule.lab.plain import plain_data
+from chainrule.lab.report import write_report
 from chainrule.train.diagnostics import GradientWarning
 
 _PNG = b"\x89PNG\r\n\x1a\n"
@@ -195,7 +196,7 @@ def _checked(result, name: str) -> Result:
             "run_experiments: the Result's numbers expected a dict, got "
             f"{type(result.numbers).__name__} {result.numbers!r:.80}"
         )
-    numbers = _plain(result.numbers, f"{name}['numbers']", "run_experiments")
+    numbers = plain_data(result.numbers, f"{name}['numbers']", "run_experiments")
     verdict = _checks.boolean("run_experiments", "the Result's verdict", result.verdict)
     for i, path in enumerate(result.figures):
         path = _checks.path("run_experiments", f"the Result's figure {i}", path)
