@@ -23,14 +23,13 @@ import math
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import FLOAT_DTYPES, as_dtype
+from chainrule.autodiff.tensor import float_dtype
 
 __all__ = [
     "INITIALIZERS",
     "check_spec",
     "constant",
     "fans",
-    "float_dtype",
     "get_initializer",
     "he_normal",
     "he_uniform",
@@ -62,20 +61,6 @@ def _within(owner: str, dtype: np.dtype, reach: float, what: str) -> None:
     magnitude they give, 10 standard deviations out for a Gaussian)."""
     if not reach <= float(np.finfo(dtype).max):
         raise ValueError(f"{owner}: {what} gives values beyond the {dtype} range")
-
-
-def float_dtype(owner: str, dtype) -> np.dtype:
-    """``dtype`` resolved, when it is float32 or float64: ``TypeError`` for another of
-    :data:`~chainrule.autodiff.tensor.DTYPES`, ``ValueError`` for anything else, both
-    ``"<owner>: dtype expected float32 or float64, got ..."`` (layers and initializers)."""
-    expected = " or ".join(FLOAT_DTYPES)
-    try:
-        resolved = as_dtype(dtype)
-    except ValueError:
-        raise ValueError(f"{owner}: dtype expected {expected}, got {dtype!r:.80}") from None
-    if resolved.kind != "f":
-        raise TypeError(f"{owner}: dtype expected {expected}, got {resolved}")
-    return resolved
 
 
 # each initializer checks its dtype and the reach of its values before drawing: a refused

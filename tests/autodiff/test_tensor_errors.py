@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.autodiff.tensor import float_dtype
 
 
 @pytest.mark.parametrize("dtype", [None, "float64", "int32"])
@@ -93,3 +94,12 @@ def test_numbers_numpy_takes_as_objects_are_still_numbers():
         cr.tensor(data, dtype="float64").data, [0.5, 0.25, 2.0**70, 1.5, 2.0]
     )
     assert np.isnan(cr.tensor([1.0, np.nan]).data[1])  # NaN itself is a number
+
+
+def test_float_dtype_resolves_float32_and_float64_and_names_the_owner_of_any_other():
+    assert float_dtype("Linear", "float64") == np.dtype("float64")
+    assert float_dtype("Linear", np.float32) == np.dtype("float32")
+    with pytest.raises(TypeError, match=r"^Linear: dtype expected float32 or float64, got int8$"):
+        float_dtype("Linear", "int8")
+    with pytest.raises(ValueError, match=r"^Linear: dtype expected float32 or float64, got 'f2'$"):
+        float_dtype("Linear", "f2")

@@ -45,6 +45,20 @@ def as_dtype(dtype) -> np.dtype:
     return resolved
 
 
+def float_dtype(owner: str, dtype) -> np.dtype:
+    """``dtype`` resolved by :func:`as_dtype`, when it is float32 or float64: ``TypeError``
+    for another of :data:`DTYPES`, ``ValueError`` for anything else, both
+    ``"<owner>: dtype expected float32 or float64, got ..."`` (layers and initializers)."""
+    expected = " or ".join(FLOAT_DTYPES)
+    try:
+        resolved = as_dtype(dtype)
+    except ValueError:
+        raise ValueError(f"{owner}: dtype expected {expected}, got {dtype!r:.80}") from None
+    if resolved.kind != "f":
+        raise TypeError(f"{owner}: dtype expected {expected}, got {resolved}")
+    return resolved
+
+
 class Tensor:
     """An array that can record the operations applied to it, for reverse-mode autodiff.
 

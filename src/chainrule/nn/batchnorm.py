@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import Tensor, lift
+from chainrule.autodiff.tensor import Tensor, float_dtype, lift
 from chainrule.functional import batch_norm
-from chainrule.init import float_dtype
 from chainrule.nn.module import Module
 
 __all__ = ["BatchNorm1d"]

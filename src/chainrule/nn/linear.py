@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chainrule import _checks
 from chainrule.autodiff.ops import linear
-from chainrule.autodiff.tensor import Tensor, lift
-from chainrule.init import check_spec, float_dtype, initialize, zeros
+from chainrule.autodiff.tensor import Tensor, float_dtype, lift
+from chainrule.init import check_spec, initialize, zeros
 from chainrule.nn.module import Module
 
 __all__ = ["Linear"]

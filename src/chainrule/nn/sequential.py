@@ -8,8 +8,9 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff.ops_nn import FUSED_ACTIVATIONS
+from chainrule.autodiff.tensor import float_dtype
 from chainrule.functional import check_keep_prob
-from chainrule.init import check_spec, float_dtype
+from chainrule.init import check_spec
 from chainrule.nn.activation import ACTIVATIONS, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
