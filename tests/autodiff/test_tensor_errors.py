@@ -96,6 +96,23 @@ def test_numbers_numpy_takes_as_objects_are_still_numbers():
     assert np.isnan(cr.tensor([1.0, np.nan]).data[1])  # NaN itself is a number
 
 
+@pytest.mark.parametrize(
+    ("data", "dtype", "expected"),
+    [
+        ([300], "uint8", r"\[0, 255\] for dtype uint8, got list \[300\] "),
+        (-129, "int8", r"\[-128, 127\] for dtype int8, got int -129 "),
+        ([1, 2**70], "int64", r"\[-9223372036854775808, 9223372036854775807\] for dtype int64"),
+        ([10**400], None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got list"),
+    ],
+)
+def test_a_python_number_beyond_the_dtype_is_an_overflow_error_naming_the_range(
+    data, dtype, expected
+):
+    # NumPy's bare "Python integer 300 out of bounds for uint8" passed through
+    with pytest.raises(OverflowError, match=r"^Tensor: expected values in " + expected):
+        cr.tensor(data, dtype=dtype)
+
+
 def test_float_dtype_resolves_float32_and_float64_and_names_the_owner_of_any_other():
     assert float_dtype("Linear", "float64") == np.dtype("float64")
     assert float_dtype("Linear", np.float32) == np.dtype("float32")

@@ -71,7 +71,8 @@ class Tensor:
         that is not numbers is a ``TypeError``: ``None`` or text, alone or anywhere in a
         list or in an array converted to ``dtype`` (NumPy would make ``None`` NaN and
         parse ``"2"`` as 2), and a list holding tensors (join tensors with ``cr.stack``);
-        a ragged list (rows of different lengths) is a ``ValueError``. A tensor gives a
+        a ragged list (rows of different lengths) is a ``ValueError``; a Python number
+        outside ``dtype``'s range (300 for uint8) is an ``OverflowError``. A tensor gives a
         tensor of its values (in its dtype, or converted to ``dtype``) outside its graph,
         as :meth:`detach`; inside
         :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step, and
@@ -330,11 +331,18 @@ def _compare_kernel(x, y, compare):
 def _converted(data, dtype: np.dtype) -> np.ndarray:
     """``data`` as an array of ``dtype``; NumPy's error for data that is not one becomes
     one naming the Tensor: a ``TypeError`` for non-numbers (a list holding a string or a
-    tensor), a ``ValueError`` for a ragged list (rows of different lengths). ``None`` and
-    text in a list, tuple or array, which NumPy converts (to NaN or ``False``, or the
-    number the text spells), are a ``TypeError`` too."""
+    tensor), a ``ValueError`` for a ragged list (rows of different lengths), an
+    ``OverflowError`` naming ``dtype``'s range for a Python number beyond it (300 for
+    uint8). ``None`` and text in a list, tuple or array, which NumPy converts (to NaN or
+    ``False``, or the number the text spells), are a ``TypeError`` too."""
     try:
         array = np.asarray(data, dtype=dtype)
+    except OverflowError as error:
+        info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+        raise OverflowError(
+            f"Tensor: expected values in [{info.min!s}, {info.max!s}] for dtype {dtype}, got "
+            f"{type(data).__name__} {reprlib.repr(data)} ({error})"
+        ) from None
     except (TypeError, ValueError) as error:
         reason = f"{type(data).__name__} {reprlib.repr(data)} ({error})"
         if isinstance(data, list | tuple) and _holds_tensor(data):
