@@ -172,78 +172,106 @@ def gradcheck(
     n_directions = _checks.integer("gradcheck", "n_directions", n_directions, low=1)
     seed = _checks.integer("gradcheck", "seed", seed, low=0)
     n_worst = _checks.integer("gradcheck", "n_worst", n_worst, low=0)
-    if module is None and isinstance(f, Module):
-        module = f
-    if module is not None and not isinstance(module, Module):
-        raise TypeError(
-            f"gradcheck: module expected a chainrule.nn.Module or None, got "
-            f"{type(module).__name__} {module!r:.80}"
-        )
+    module = _module_of(f, module)
     tensors = [_as_checked(x, i) for i, x in enumerate(inputs)]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires a gradient; nothing to check")
     rng = np.random.default_rng(seed)
     with _left_as_found(module):
-        out = f(*tensors)
-        if not isinstance(out, Tensor) or out.dtype != np.float64:
-            got = out.dtype if isinstance(out, Tensor) else type(out).__name__
-            raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
+        out = _float64_output(f, tensors)
         upstream = rng.standard_normal(out.shape)
-        # every leaf backward reaches, and every checked input (one f does not reach has a
-        # gradient of 0, not whatever .grad an earlier backward left)
-        reached = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
-        leaves = list(dict.fromkeys([*reached, *(tensors[i] for i in checked)]))
-        saved_grads = [t.grad for t in leaves]
-        for t in leaves:
-            t.grad = None
-        try:
-            if out.requires_grad:
-                out.backward(upstream)
-            analytic = [
-                tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
-                for i in checked
-            ]
-        finally:
-            for t, g in zip(leaves, saved_grads, strict=True):
-                t.grad = g
-        terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
-        moved = np.zeros(out.shape, dtype=bool)
-
-        def slope(nudge) -> float:
-            """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps); ``nudge(s)`` sets x + s eps v."""
-            with no_grad():
-                nudge(1)
-                plus = np.array(f(*tensors).data, dtype=np.float64)  # a copy: f may return x
-                nudge(-1)
-                change = plus - f(*tensors).data
-                nudge(0)
-            np.logical_or(moved, change != 0, out=moved)
-            return float(np.sum(upstream * change)) / (2 * eps)
-
-        estimates = []
-        for i in checked:
-            t = tensors[i]
-            original = t.data
-            t.data = original.copy()
-            try:
-                if mode == "full":
-                    estimates.append(_numeric_full(t, slope, eps))
-                else:
-                    estimates.append(_numeric_directions(t, slope, eps, n_directions, rng))
-            finally:
-                t.data = original
-    rounding = 10 * float(np.sum(terms[moved])) * np.finfo(np.float64).eps / eps
+        analytic = _backprop(out, upstream, [tensors[i] for i in checked])
+        slope = _Slope(f, tensors, out, upstream, eps)
+        estimates = [_numeric(tensors[i], slope, mode, n_directions, rng) for i in checked]
+    floor = slope.rounding() / tol
     reports = []
     for i, g, numeric in zip(checked, analytic, estimates, strict=True):
         if mode == "full":
-            rep = _full_report(g, numeric, n_worst, rounding / tol)
+            reports.append(_full_report(i, g, numeric, n_worst, floor))
         else:
-            rep = _direction_report(g, *numeric, rounding / tol)
-        rep.position = i
-        reports.append(rep)
+            reports.append(_direction_report(i, g, *numeric, floor))
     passed = all(r.rel_error <= tol for r in reports)
     return GradcheckResult(passed=passed, mode=mode, eps=eps, tol=tol, inputs=reports)
+
+
+def _module_of(f, module) -> Module | None:
+    """The module whose side state the check puts back: ``module``, else ``f`` when it is
+    a module, else None; ``TypeError`` for a ``module`` that is no Module."""
+    if module is None and isinstance(f, Module):
+        return f
+    if module is not None and not isinstance(module, Module):
+        raise TypeError(
+            f"gradcheck: module expected a chainrule.nn.Module or None, got "
+            f"{type(module).__name__} {module!r:.80}"
+        )
+    return module
+
+
+def _float64_output(f, tensors: list[Tensor]) -> Tensor:
+    """``f(*tensors)``, or ``TypeError`` unless it is a float64 tensor."""
+    out = f(*tensors)
+    if not isinstance(out, Tensor) or out.dtype != np.float64:
+        got = out.dtype if isinstance(out, Tensor) else type(out).__name__
+        raise TypeError(f"gradcheck: f must return a float64 Tensor, got {got}")
+    return out
+
+
+def _backprop(out: Tensor, upstream: np.ndarray, checked: list[Tensor]) -> list[np.ndarray]:
+    """The gradients of ``sum(upstream * out)`` for the ``checked`` tensors (zeros for one
+    that ``out`` does not reach), leaving the ``.grad`` of every leaf as it was."""
+    # every leaf backward reaches, and every checked input (one f does not reach has a
+    # gradient of 0, not whatever .grad an earlier backward left)
+    reached = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []
+    leaves = list(dict.fromkeys([*reached, *checked]))
+    saved_grads = [t.grad for t in leaves]
+    for t in leaves:
+        t.grad = None
+    try:
+        if out.requires_grad:
+            out.backward(upstream)
+        return [t.grad if t.grad is not None else np.zeros(t.shape) for t in checked]
+    finally:
+        for t, g in zip(leaves, saved_grads, strict=True):
+            t.grad = g
+
+
+class _Slope:
+    """The central-difference slope of ``L(x) = sum(u * f(x))`` along a nudge of the
+    inputs, recording which outputs the nudges moved (for the rounding bound)."""
+
+    def __init__(self, f, tensors: list[Tensor], out: Tensor, upstream: np.ndarray, eps: float):
+        self.f, self.tensors, self.upstream, self.eps = f, tensors, upstream, eps
+        self.terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
+        self.moved = np.zeros(out.shape, dtype=bool)
+
+    def __call__(self, nudge) -> float:
+        """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps); ``nudge(s)`` sets x + s eps v."""
+        with no_grad():
+            nudge(1)
+            plus = np.array(self.f(*self.tensors).data, dtype=np.float64)  # a copy: f may return x
+            nudge(-1)
+            change = plus - self.f(*self.tensors).data
+            nudge(0)
+        np.logical_or(self.moved, change != 0, out=self.moved)
+        return float(np.sum(self.upstream * change)) / (2 * self.eps)
+
+    def rounding(self) -> float:
+        """``r`` of the module docstring: the rounding error of the slopes taken so far."""
+        return 10 * float(np.sum(self.terms[self.moved])) * np.finfo(np.float64).eps / self.eps
+
+
+def _numeric(t: Tensor, slope: _Slope, mode: str, n_directions: int, rng):
+    """The numeric estimate for input ``t`` (``mode`` as in :func:`gradcheck`), nudging a
+    copy of its data: ``t.data`` is the same array, with the same values, afterwards."""
+    original = t.data
+    t.data = original.copy()
+    try:
+        if mode == "full":
+            return _numeric_full(t, slope, slope.eps)
+        return _numeric_directions(t, slope, slope.eps, n_directions, rng)
+    finally:
+        t.data = original
 
 
 @contextmanager
@@ -296,7 +324,7 @@ def _numeric_full(t: Tensor, slope, eps: float) -> np.ndarray:
     return numeric.reshape(t.shape)
 
 
-def _full_report(g, numeric, n_worst: int, floor: float) -> InputReport:
+def _full_report(position: int, g, numeric, n_worst: int, floor: float) -> InputReport:
     diff = np.abs(g - numeric).reshape(-1)
     order = np.argsort(-diff, kind="stable")[:n_worst]
     worst = [
@@ -307,7 +335,8 @@ def _full_report(g, numeric, n_worst: int, floor: float) -> InputReport:
         )
         for k in order
     ]
-    return InputReport(0, g.shape, relative_error(g, numeric, np.sqrt(g.size) * floor), worst)
+    rel_error = relative_error(g, numeric, np.sqrt(g.size) * floor)
+    return InputReport(position, g.shape, rel_error, worst)
 
 
 def _numeric_directions(t: Tensor, slope, eps: float, n_directions: int, rng):
@@ -326,10 +355,10 @@ def _numeric_directions(t: Tensor, slope, eps: float, n_directions: int, rng):
     return directions, np.array(numeric)
 
 
-def _direction_report(g, directions, n, floor: float) -> InputReport:
+def _direction_report(position: int, g, directions, n, floor: float) -> InputReport:
     a = np.array([float(np.sum(g * v)) for v in directions])
     return InputReport(
-        0,
+        position,
         g.shape,
         relative_error(a, n, np.sqrt(len(directions)) * floor),
         [((), x, y) for x, y in zip(a, n, strict=True)],
