@@ -228,49 +228,11 @@ class Module:
         values the cast would turn into inf (1e300 into float32).
         """
         owner = f"load_state_dict into {type(self).__name__}"
-        if not isinstance(state, Mapping):
-            raise TypeError(
-                f"{owner}: expected a mapping of name -> array (a state_dict()), got "
-                f"{type(state).__name__}"
-            )
+        values = _state_arrays(owner, state)
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
-        values = {}
-        for k, v in state.items():
-            try:
-                values[k] = array_of(v)
-            except ValueError as exc:  # e.g. ragged nested lists
-                raise ValueError(f"{owner}: key {k!r} is not an array: {exc}") from None
-        missing = [k for k in targets if k not in values]
-        unexpected = [k for k in values if k not in targets]
-        misshaped = [
-            f"{k} (expected {targets[k].shape}, got {v.shape})"
-            for k, v in values.items()
-            if k in targets and v.shape != targets[k].shape
-        ]
-        mistyped = [
-            f"{k} (expected a dtype that casts to {targets[k].dtype}, got {v.dtype})"
-            for k, v in values.items()
-            if k in targets and not np.can_cast(v.dtype, targets[k].dtype, "same_kind")
-        ]
-        read_only = [k for k, t in targets.items() if not t.flags.writeable]
-        if missing or unexpected or misshaped or mistyped or read_only:
-            raise ValueError(
-                f"{owner}: missing keys {missing}; "
-                f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
-                f"mis-typed keys {mistyped}; read-only keys {read_only}"
-            )
-        with np.errstate(over="ignore"):
-            cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
-        overflowing = [
-            f"{k} (finite values beyond the range of {targets[k].dtype})"
-            for k, v in values.items()
-            if v.dtype != cast[k].dtype
-            and v.dtype.kind == "f"
-            and (np.isinf(cast[k]) > np.isinf(v)).any()
-        ]
-        if overflowing:
-            raise ValueError(f"{owner}: overflowing keys {overflowing}")
+        _check_state_keys(owner, targets, values)
+        cast = _cast_state(owner, targets, values)
         # a value in the module's own memory (two weights swapped, a view of one) is copied
         # before anything is written; the others are read as they are, not copied (a copy
         # of a whole model is memory the allocator may keep)
@@ -321,6 +283,64 @@ class Module:
             child = repr(getattr(self, name)).replace("\n", "\n  ")
             line += f"\n  ({name}): {child}"
         return line
+
+
+def _state_arrays(owner: str, state) -> dict[str, np.ndarray]:
+    """The values of the mapping ``state`` as arrays (not copied), by key; ``TypeError``
+    for a ``state`` that is no mapping, ``ValueError`` for a value that is no array."""
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"{owner}: expected a mapping of name -> array (a state_dict()), got "
+            f"{type(state).__name__}"
+        )
+    values = {}
+    for k, v in state.items():
+        try:
+            values[k] = array_of(v)
+        except ValueError as exc:  # e.g. ragged nested lists
+            raise ValueError(f"{owner}: key {k!r} is not an array: {exc}") from None
+    return values
+
+
+def _check_state_keys(owner: str, targets: dict, values: dict) -> None:
+    """One ``ValueError`` listing the missing, unexpected, mis-shaped, mis-typed and
+    read-only keys of ``values`` against ``targets``, when there is any."""
+    missing = [k for k in targets if k not in values]
+    unexpected = [k for k in values if k not in targets]
+    misshaped = [
+        f"{k} (expected {targets[k].shape}, got {v.shape})"
+        for k, v in values.items()
+        if k in targets and v.shape != targets[k].shape
+    ]
+    mistyped = [
+        f"{k} (expected a dtype that casts to {targets[k].dtype}, got {v.dtype})"
+        for k, v in values.items()
+        if k in targets and not np.can_cast(v.dtype, targets[k].dtype, "same_kind")
+    ]
+    read_only = [k for k, t in targets.items() if not t.flags.writeable]
+    if missing or unexpected or misshaped or mistyped or read_only:
+        raise ValueError(
+            f"{owner}: missing keys {missing}; "
+            f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
+            f"mis-typed keys {mistyped}; read-only keys {read_only}"
+        )
+
+
+def _cast_state(owner: str, targets: dict, values: dict) -> dict[str, np.ndarray]:
+    """``values`` cast to their targets' dtypes (not copied when already in it);
+    ``ValueError`` listing the keys whose finite values the cast turns into inf."""
+    with np.errstate(over="ignore"):
+        cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
+    overflowing = [
+        f"{k} (finite values beyond the range of {targets[k].dtype})"
+        for k, v in values.items()
+        if v.dtype != cast[k].dtype
+        and v.dtype.kind == "f"
+        and (np.isinf(cast[k]) > np.isinf(v)).any()
+    ]
+    if overflowing:
+        raise ValueError(f"{owner}: overflowing keys {overflowing}")
+    return cast
 
 
 class SideState:
