@@ -6,7 +6,7 @@ import pytest
 from chainrule import nn, optim
 from chainrule.data import make_moons
 from chainrule.train import Callback, LambdaCallback, fit
-from chainrule.train.loop import _add_note
+from chainrule.train.interrupt import add_note
 
 
 class NoAddNote(ValueError):
@@ -24,8 +24,8 @@ def test_the_stand_in_has_no_add_note():
 
 def test_a_note_is_appended_to_dunder_notes_without_add_note():
     error = NoAddNote("run failed")
-    _add_note(error, "first")
-    _add_note(error, "second")
+    add_note(error, "first")
+    add_note(error, "second")
     assert error.__notes__ == ["first", "second"]
 
 
@@ -35,15 +35,15 @@ def test_a_note_goes_through_add_note_where_it_exists():
             self.__notes__ = [*getattr(self, "__notes__", ()), f"via add_note: {note}"]
 
     error = Recorded("run failed")
-    _add_note(error, "first")
-    _add_note(error, "second")
+    add_note(error, "first")
+    add_note(error, "second")
     assert error.__notes__ == ["via add_note: first", "via add_note: second"]
 
 
 def test_a_plain_exception_gets_the_notes():
     error = ValueError("run failed")
-    _add_note(error, "first")
-    _add_note(error, "second")
+    add_note(error, "first")
+    add_note(error, "second")
     assert error.__notes__ == ["first", "second"]
 
 

@@ -265,19 +265,6 @@ def test_a_resume_that_would_walk_other_batches_is_refused(tmp_path, change, say
     assert opt.state_dict()["step_count"] == 0
 
 
-def test_a_checkpoint_without_the_batch_settings_resumes_as_before(tmp_path):
-    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
-
-    _, _, straight = train(tmp_path, 2, ckpt="straight")
-    train(tmp_path, 1)
-    for path in CheckpointDir(tmp_path / "ckpt").files():  # as written before the new keys
-        state = load_checkpoint(path)
-        del state["n_train"], state["shuffle"], state["drop_last"]
-        save_checkpoint(path, state)
-    _, _, resumed = train(tmp_path, 2, resume=tmp_path / "ckpt")
-    assert resumed.step_losses == straight.step_losses
-
-
 def test_a_fit_without_resume_after_a_refused_resume_is_a_fresh_run(tmp_path):
     # the refused resume had put the checkpoint's history, epoch and stop flag in place: the
     # next fit returned that early-stopped run's history, training nothing
@@ -503,21 +490,6 @@ def test_a_callback_whose_state_starts_empty_takes_its_state_back(tmp_path):
     assert resumed.seen == straight.seen and sorted(resumed.seen) == ["0", "1", "2", "3"]
 
 
-def test_a_checkpoint_without_callback_types_is_restored_by_position(tmp_path):
-    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
-
-    first = EarlyStopping(monitor="train_loss", patience=100)
-    train(tmp_path, 2, callbacks=[first])
-    for path in CheckpointDir(tmp_path / "ckpt").files():  # as written before the new keys
-        state = load_checkpoint(path)
-        del state["callback_types"], state["stop_training"]
-        save_checkpoint(path, state)
-    again = EarlyStopping(monitor="train_loss", patience=100)
-    _, _, history = train(tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[again])
-    assert len(history.epochs) == 2  # restored, nothing left to train
-    assert (again.best, again.best_epoch, again.wait) == (first.best, first.best_epoch, first.wait)
-
-
 def test_a_resumed_run_that_finishes_reports_completed(tmp_path):
     def interrupt(trainer, batch, loss):
         if trainer.epoch == 1 and batch == 4:
@@ -553,22 +525,6 @@ def test_a_history_logger_writes_the_history_of_a_resume_that_stays_stopped(tmp_
     saved = json.loads(path.read_text())
     assert saved["stopped_reason"] == "early_stopping"
     assert len(saved["epochs"]) == len(history.epochs) == 2
-
-
-def test_an_early_stopping_state_saved_without_stopped_epoch_resumes_with_none(tmp_path):
-    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
-
-    first = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
-    train(tmp_path, 20, callbacks=[first])
-    for path in CheckpointDir(tmp_path / "ckpt").files():  # as written before the key
-        state = load_checkpoint(path)
-        del state["callbacks"][0]["stopped_epoch"]
-        save_checkpoint(path, state)
-    again = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
-    again.stopped_epoch = 7  # from an earlier run: the saved state replaces it
-    train(tmp_path, 20, resume=tmp_path / "ckpt", callbacks=[again])
-    assert first.stopped_epoch == 1 and again.stopped_epoch is None
-    assert (again.best, again.best_epoch, again.wait) == (first.best, first.best_epoch, first.wait)
 
 
 def test_a_new_run_refuses_a_checkpoint_dir_holding_another_runs_checkpoints(tmp_path):
@@ -608,7 +564,7 @@ def test_a_new_run_refuses_a_checkpoint_dir_holding_another_runs_checkpoints(tmp
 def _tamper(state, field, value):
     *path, key = field.split(".")
     for part in path:
-        state = state[part]
+        state = state[int(part) if part.isdigit() else part]
     if value is _DROP:
         del state[key]
     else:
@@ -632,7 +588,7 @@ _DROP = object()
         ("position.true", [5], r"position 'pred' and 'true' expected .*got \"\[\] and \['int'\]\""),
         ("history.epochs", 5, "history expected a training history"),
         ("callback_types", ["EarlyStopping", "X"], "callback_types expected 0 type names"),
-        ("version", 1, "a chainrule.checkpoint file of version 2, got '.*' version 1"),
+        ("version", 1, "a chainrule.checkpoint file of version 3, got '.*' version 1"),
         ("position.batch", -1, "position 'batch' expected a number >= 0, got -1"),
         ("position.examples", -16, "position 'examples' expected a number >= 0, got -16"),
         ("position.elapsed", -0.5, "position 'elapsed' expected a number >= 0, got -0.5"),
@@ -655,6 +611,118 @@ def test_a_malformed_checkpoint_is_refused_before_anything_is_loaded(tmp_path, f
     for name, value in model.state_dict().items():
         assert np.array_equal(value, before[name]), name  # the model was overwritten first
     assert opt.state_dict()["step_count"] == opt_before["step_count"]
+
+
+def _refused_resume(tmp_path, state, says, callbacks=()):
+    """Resume from ``state`` saved as a file: refused with ``says``, nothing loaded."""
+    from chainrule.train.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "bad.safetensors", state)
+    X, y, model, opt = make_run(tmp_path)
+    before, opt_before = model.state_dict(), opt.state_dict()
+    with pytest.raises(ValueError, match=says):
+        fit(model, "cross_entropy", opt, X, y, epochs=3, batch_size=16, progress=False,
+            callbacks=callbacks, resume_from=tmp_path / "bad.safetensors")  # fmt: skip
+    assert_unchanged(model, before)
+    assert opt.state_dict()["step_count"] == opt_before["step_count"]
+    return [cb.state_dict() for cb in callbacks]
+
+
+def _stopper_and_saver(tmp_path):
+    return [
+        EarlyStopping(monitor="train_loss", patience=100),
+        ModelCheckpoint(tmp_path / "models", monitor="train_accuracy"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("n_train", _DROP, "n_train expected an int, got 'nothing'"),
+        ("shuffle", _DROP, "shuffle expected a bool, got 'nothing'"),
+        ("drop_last", _DROP, "drop_last expected a bool, got 'nothing'"),
+        ("callback_types", _DROP, "callback_types expected a list, got 'nothing'"),
+        ("stop_training", _DROP, "stop_training expected a bool, got 'nothing'"),
+        ("n_train", True, "n_train expected an int, got True"),
+        ("shuffle", 1, "shuffle expected a bool, got 1"),
+        ("stop_training", "no", "stop_training expected a bool, got 'no'"),
+        ("position.lr", _DROP, r"position expected the keys \[.*\], got one without \['lr'\]"),
+        (
+            "callbacks.0.monitor",
+            _DROP,
+            r"callback EarlyStopping cannot take the saved state \(ValueError: EarlyStopping: "
+            r"expected a saved state with the keys \['monitor', 'mode', 'best', 'best_epoch'\], "
+            r"got one without \['monitor'\]\)",
+        ),
+        ("callbacks.0.mode", _DROP, r"EarlyStopping: expected a saved state .* without \['mode'\]"),
+        (
+            "callbacks.0.stopped_epoch",
+            _DROP,
+            r"EarlyStopping: expected a saved state with the keys \['wait', 'best_weights', "
+            r"'stopped_epoch'\], got one without \['stopped_epoch'\]",
+        ),
+        (
+            "callbacks.1.monitor",
+            _DROP,
+            r"callback ModelCheckpoint cannot take .*ModelCheckpoint: expected a saved state "
+            r".* without \['monitor'\]",
+        ),
+        (
+            "callbacks.1.mode",
+            _DROP,
+            r"ModelCheckpoint: expected a saved state .* without \['mode'\]",
+        ),
+    ],
+)
+def test_a_checkpoint_without_a_key_of_format_3_is_refused_before_anything_is_loaded(
+    tmp_path, field, value, says
+):
+    # version 2 took a state without them: the batch settings went unchecked, the callbacks
+    # were matched by position, a stop was guessed from the history, a monitor taken as is
+    from chainrule.train.checkpoint import load_checkpoint
+
+    first = _stopper_and_saver(tmp_path)
+    train(tmp_path, 1, callbacks=first)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    _tamper(state, field, value)
+    again = _stopper_and_saver(tmp_path)
+    fresh = [cb.state_dict() for cb in again]
+    assert _refused_resume(tmp_path, state, says, again) == fresh
+
+
+def test_a_checkpoint_of_version_2_is_refused_naming_version_3(tmp_path):
+    from chainrule.files import FormatError, write_tree
+    from chainrule.train.checkpoint import load_checkpoint
+
+    train(tmp_path, 1)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    write_tree(path, {**load_checkpoint(path), "version": 2})
+    says = "expected a chainrule.checkpoint file of version 3, got 'chainrule.checkpoint' version 2"
+    with pytest.raises(FormatError, match=re.escape(says)):
+        load_checkpoint(path)
+    X, y, model, opt = make_run(tmp_path)
+    with pytest.raises(FormatError, match=re.escape(says)):
+        fit(model, "cross_entropy", opt, X, y, epochs=2, batch_size=16, progress=False,
+            resume_from=path)  # fmt: skip
+
+
+@pytest.mark.parametrize("key", ["monitor", "mode", "best", "best_epoch", "wait", "stopped_epoch"])
+def test_early_stopping_refuses_a_saved_state_without_a_key_and_changes_nothing(key):
+    saved = EarlyStopping(monitor="train_loss", patience=3).state_dict()
+    del saved[key]
+    stopper = EarlyStopping(monitor="train_loss", patience=3)
+    stopper.wait, stopper.stopped_epoch = 2, 7
+    before = stopper.state_dict()
+    with pytest.raises(ValueError, match=rf"^EarlyStopping: expected .* without \['{key}'\]$"):
+        stopper.load_state_dict(saved)
+    assert stopper.state_dict() == before
+
+
+def test_model_checkpoint_refuses_a_saved_state_that_is_no_dict(tmp_path):
+    saver = ModelCheckpoint(tmp_path, monitor="train_loss")
+    with pytest.raises(ValueError, match=r"^ModelCheckpoint: expected a saved state \(a dict\)"):
+        saver.load_state_dict(None)
 
 
 def test_a_generator_state_that_cannot_be_loaded_is_refused_and_undone(tmp_path):
@@ -727,33 +795,6 @@ def test_a_ctrl_c_after_a_callback_stopped_the_run_mid_epoch_resumes_to_the_epoc
     assert resumed.step_losses == straight.step_losses
     assert resumed.stopped_reason == "early_stopping"
     assert_unchanged(model, straight_model.state_dict())
-
-
-def test_a_mid_epoch_checkpoint_of_older_code_does_not_pass_its_interrupt_on(tmp_path):
-    # older code saved the reason as "interrupted" mid-epoch: a resume of a run a callback
-    # had stopped kept it, though it ran to its end
-    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
-
-    def stop(trainer, batch, loss):  # stops without giving a reason
-        if trainer.epoch == 1 and batch == 3:
-            trainer.stop_training = True
-
-    def stop_then_interrupt(trainer, batch, loss):
-        stop(trainer, batch, loss)
-        if trainer.epoch == 1 and batch == 5:
-            trainer._interrupt = True  # what the SIGINT handler does
-
-    _, _, straight = train(tmp_path, 4, callbacks=[LambdaCallback(on_batch_end=stop)], ckpt="s")
-    with pytest.raises(TrainingInterrupted):
-        train(tmp_path, 4, callbacks=[LambdaCallback(on_batch_end=stop_then_interrupt)])
-    path = CheckpointDir(tmp_path / "ckpt").files()[-1]
-    state = load_checkpoint(path)
-    assert state["stop_training"] and state["history"]["stopped_reason"] == "completed"
-    state["history"]["stopped_reason"] = "interrupted"  # as older code wrote it
-    save_checkpoint(path, state)
-    _, _, resumed = train(tmp_path, 4, resume=tmp_path / "ckpt")
-    assert resumed.stopped_reason == straight.stopped_reason == "completed"
-    assert _without_time(resumed) == _without_time(straight)
 
 
 def _interrupt_at(hook):

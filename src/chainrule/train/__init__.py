@@ -12,14 +12,8 @@ from chainrule.train.callbacks import (
 from chainrule.train.checkpoint import CheckpointDir, load_checkpoint
 from chainrule.train.diagnostics import GradientWarning, bias_variance, gradient_health
 from chainrule.train.history import History
-from chainrule.train.loop import (
-    NonFiniteLossError,
-    Trainer,
-    TrainingInterrupted,
-    evaluate,
-    fit,
-    predict,
-)
+from chainrule.train.interrupt import TrainingInterrupted
+from chainrule.train.loop import NonFiniteLossError, Trainer, evaluate, fit, predict
 
 __all__ = [
     "Callback",

@@ -42,7 +42,7 @@ class Callback:
     progress lines count from 1, as the notes do). On the first Ctrl-C, ``fit``
     finishes the current step, saves its checkpoint (with a ``checkpoint_dir``), sets the
     history's ``stopped_reason`` to ``"interrupted"``, calls every ``on_interrupt`` and raises
-    :class:`~chainrule.train.loop.TrainingInterrupted`: an interrupted run gets no
+    :class:`~chainrule.train.interrupt.TrainingInterrupted`: an interrupted run gets no
     ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch).
 
     Any other exception (``BaseException``) that escapes the epochs, after every
@@ -133,6 +133,19 @@ def resolve_mode(owner: str, monitor: str, mode: str) -> str:
     return "min" if metric is None else metric.mode
 
 
+def _check_saved(owner: str, state, keys: tuple[str, ...]) -> None:
+    """``ValueError`` naming ``owner`` unless its saved ``state`` is a dict with ``keys``."""
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"{owner}: expected a saved state (a dict), got {type(state).__name__} {state!r:.80}"
+        )
+    missing = [key for key in keys if key not in state]
+    if missing:
+        raise ValueError(
+            f"{owner}: expected a saved state with the keys {list(keys)}, got one without {missing}"
+        )
+
+
 class _Monitor:
     """Tracks the best value of one logged key (shared by early stopping and checkpoints)."""
 
@@ -185,9 +198,10 @@ class _Monitor:
         }
 
     def load_state_dict(self, owner: str, state: dict) -> None:
-        """Take back ``state``; ``ValueError`` if it tracked another key or direction (a
-        state saved without them, by older code, is taken as is)."""
-        saved = state.get("monitor", self.monitor), state.get("mode", self.mode)
+        """Take back ``state``; ``ValueError`` if it lacks a key of :meth:`state_dict`'s or
+        tracked another key or direction."""
+        _check_saved(owner, state, ("monitor", "mode", "best", "best_epoch"))
+        saved = state["monitor"], state["mode"]
         if saved != (self.monitor, self.mode):
             raise ValueError(
                 f"{owner}(monitor={self.monitor!r}, mode={self.mode!r}) cannot take the saved "
@@ -274,10 +288,11 @@ class EarlyStopping(Callback):
         }
 
     def load_state_dict(self, state):
-        """Take back ``state``; one saved without ``stopped_epoch`` (by older code) leaves
-        it None."""
+        """Take back ``state``; ``ValueError``, before anything changes, if it lacks a key
+        of :meth:`state_dict`'s or tracked another key or direction."""
+        _check_saved("EarlyStopping", state, ("wait", "best_weights", "stopped_epoch"))
         self._tracker.load_state_dict("EarlyStopping", state)
-        stopped = state.get("stopped_epoch")
+        stopped = state["stopped_epoch"]
         self.wait = int(state["wait"])
         self.best_weights = state["best_weights"]
         self.stopped_epoch = None if stopped is None else int(stopped)
@@ -365,7 +380,7 @@ class HistoryLogger(Callback):
     when a callback after this one in the list stopped the run, and is written for a
     resumed run that was already stopped too (it trains no epoch); the end's write is
     skipped when the text is the one the last epoch's wrote. After a Ctrl-C the file holds
-    the history the :class:`~chainrule.train.loop.TrainingInterrupted` carries: the
+    the history the :class:`~chainrule.train.interrupt.TrainingInterrupted` carries: the
     finished epochs' logs, the step losses so far and ``stopped_reason`` ``"interrupted"``
     (a ``.csv`` has the epoch logs only); after an error, the same with ``"error"``.
 

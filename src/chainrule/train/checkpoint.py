@@ -7,8 +7,7 @@ current epoch, each dropout layer's), the position (epoch and batches done), the
 sums of the running epoch, the callbacks' state (with each callback's type name), whether a
 callback stopped the run, what decides the batches (``batch_size``, the number of training
 examples, ``shuffle`` and ``drop_last``, which a resume must share) and the history so far.
-The callback types, the stop flag and the batch settings other than ``batch_size`` came
-after version 2's first files, which load without them (those settings then go unchecked).
+Every one of these keys is required: :func:`check_state` refuses a state without one.
 
 :class:`CheckpointDir` keeps the newest ``keep`` files of a run. Writes are atomic, so a
 crash mid-write leaves the previous file intact; if the newest file is unreadable anyway
@@ -27,11 +26,15 @@ import numpy as np
 from chainrule import _checks
 from chainrule.files import FormatError, read_tree, split_tree, write_tree
 from chainrule.train.history import History
+from chainrule.train.position import Position, is_a
 
 FORMAT = "chainrule.checkpoint"
 #: 2: the running epoch's loss is a sum over examples (with their count), no longer over
 #: batch means; a version-1 file's partial sums would be misread, so it is refused.
-VERSION = 2
+#: 3: the keys version 2 came to write later are required: ``callback_types``,
+#: ``stop_training``, the batch settings ``n_train``, ``shuffle`` and ``drop_last``, and in
+#: the callbacks' states ``monitor``, ``mode`` and (early stopping) ``stopped_epoch``.
+VERSION = 3
 _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 
@@ -121,15 +124,18 @@ def resolve_resume(source) -> tuple[Path, dict]:
 _STATE = {
     "epoch": int,
     "batch_size": int,
+    "n_train": int,
+    "shuffle": bool,
+    "drop_last": bool,
     "position": dict,
     "model": dict,
     "generators": dict,
     "optimizer": dict,
     "callbacks": list,
+    "callback_types": list,
+    "stop_training": bool,
     "history": dict,
 }
-#: The counts of the position inside the running epoch (>= 0), with their types.
-_POSITION = {"batch": int, "examples": int, "elapsed": (int, float)}
 
 
 def _setting(key: str, value) -> str:
@@ -137,21 +143,17 @@ def _setting(key: str, value) -> str:
     return f"{value!r} training examples" if key == "n_train" else f"{key}={value!r}"
 
 
-def _is(x, kind=(int, float)) -> bool:
-    """``isinstance(x, kind)``, a bool not counting as a number (JSON keeps them apart)."""
-    return isinstance(x, kind) and not isinstance(x, bool)
-
-
-def check_state(path, state: dict, batches_per_epoch: int, batching: dict) -> History:
-    """The checkpoint's history, after checking that ``state`` has the structure ``fit``
-    writes: every key of the right type, the settings that decide the batches those of
-    this run (``batching``: ``batch_size``, ``n_train``, ``shuffle``, ``drop_last``; each
-    but ``batch_size`` only if the file has it), the epoch counting the history's rows, the
-    position a batch of this run's epochs (``batches_per_epoch``) with a shuffler state a
-    PCG64 takes, predictions and labels that count its examples, and one recorded type
-    per saved callback state (the generators' and callbacks' states are checked as they
-    are loaded, which is undone when one is refused). ``ValueError`` names the
-    field, what was expected and what was found, before anything is loaded."""
+def check_state(
+    path, state: dict, batches_per_epoch: int, batching: dict
+) -> tuple[History, Position]:
+    """The checkpoint's history and position, after checking that ``state`` has the
+    structure ``fit`` writes: every key of the right type, the settings that decide the
+    batches those of this run (``batching``: ``batch_size``, ``n_train``, ``shuffle``,
+    ``drop_last``), the epoch counting the history's rows, the position one that
+    :meth:`Position.from_dict` takes for this run's ``batches_per_epoch``, and one recorded
+    type per saved callback state (the generators' and callbacks' states are checked as
+    they are loaded, which is undone when one is refused). ``ValueError`` names the field,
+    what was expected and what was found, before anything is loaded."""
 
     def refuse(field: str, expected: str, got) -> ValueError:
         return ValueError(
@@ -161,10 +163,10 @@ def check_state(path, state: dict, batches_per_epoch: int, batching: dict) -> Hi
 
     for key, kind in _STATE.items():
         value = state.get(key)
-        if not _is(value, kind):
+        if not is_a(value, kind):
             article = "an" if kind.__name__[0] in "aeiou" else "a"
             raise refuse(key, f"{article} {kind.__name__}", value if key in state else "nothing")
-    other = [key for key, value in batching.items() if state.get(key, value) != value]
+    other = [key for key, value in batching.items() if state[key] != value]
     if other:
         saved, given = ([_setting(key, s[key]) for key in other] for s in (state, batching))
         raise ValueError(
@@ -177,48 +179,11 @@ def check_state(path, state: dict, batches_per_epoch: int, batching: dict) -> Hi
         raise refuse("history", "a training history", f"{type(exc).__name__}: {exc}") from None
     if state["epoch"] != len(history.epochs):
         raise refuse("epoch", f"the {len(history.epochs)} epochs of its history", state["epoch"])
-    position = state["position"]
-    for key, kind in _POSITION.items():
-        value = position.get(key)
-        if not _is(value, kind) or value < 0:
-            raise refuse(f"position {key!r}", "a number >= 0", value)
-    loss_sum = position.get("loss_sum")
-    if not _is(loss_sum):
-        raise refuse("position 'loss_sum'", "a number (a custom loss may be negative)", loss_sum)
-    if position["batch"] > batches_per_epoch:
-        raise refuse("position 'batch'", f"a batch in [0, {batches_per_epoch}]", position["batch"])
-    for key, kind in (("sq_norms", dict), ("pred", list), ("true", list)):
-        if not isinstance(position.get(key), kind):
-            raise refuse(f"position {key!r}", f"a {kind.__name__}", position.get(key))
-    pred, true = position["pred"], position["true"]
-    counts = [
-        [len(a) if isinstance(a, np.ndarray) and a.ndim else None for a in v] for v in (pred, true)
-    ]
-    if None in counts[0] + counts[1] or (
-        (pred or true) and not sum(counts[0]) == sum(counts[1]) == position["examples"]
-    ):
-        shapes = [[getattr(a, "shape", type(a).__name__) for a in v] for v in (pred, true)]
-        raise refuse(
-            "position 'pred' and 'true'",
-            f"arrays of {position['examples']} predictions and labels, or none",
-            f"{shapes[0]} and {shapes[1]}",
-        )
-    lr = position.get("lr")
-    if position["batch"] and not _is(lr):  # mid-epoch: the rate the epoch started with
-        raise refuse("position 'lr'", "a number (the epoch's rate) after its first batch", lr)
-    if lr is not None and not _is(lr):
-        raise refuse("position 'lr'", "None or a number", lr)
     try:
-        np.random.PCG64().state = position.get("shuffler")
-    except (TypeError, ValueError, KeyError, OverflowError, IndexError) as exc:
-        raise refuse(
-            "position 'shuffler'", "a PCG64 state", f"{type(exc).__name__}: {exc}"
-        ) from None
-    types = state.get("callback_types")
-    if types is not None and (
-        not isinstance(types, list)
-        or len(types) != len(state["callbacks"])
-        or not all(isinstance(t, str) for t in types)
-    ):
+        position = Position.from_dict(state["position"], batches_per_epoch)
+    except ValueError as exc:
+        raise ValueError(f"resume_from {path}: {exc}; not a checkpoint fit can resume") from None
+    types = state["callback_types"]
+    if len(types) != len(state["callbacks"]) or not all(isinstance(t, str) for t in types):
         raise refuse("callback_types", f"{len(state['callbacks'])} type names", types)
-    return history
+    return history, position

@@ -5,14 +5,18 @@ regularization term), backward and the optimizer's update. After each epoch the 
 train and dev cost and metrics, the learning rate and the gradient norms per parameter,
 and lets callbacks stop early or save files. Batch size m = n is batch gradient descent,
 1 is stochastic gradient descent, anything between is mini-batch (seeds 001, 002, 003).
+
+The loop's parts live beside it: the checks of the arrays it takes in
+:mod:`~chainrule.train.inputs`, the running epoch's position and partial sums in
+:mod:`~chainrule.train.position`, writing a checkpoint and resuming from one in
+:mod:`~chainrule.train.resume` (the file format: :mod:`~chainrule.train.checkpoint`), and
+Ctrl-C and the hooks of a run that ends on an error in :mod:`~chainrule.train.interrupt`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import signal
-import threading
 import time
 from collections.abc import Iterable
 
@@ -21,8 +25,6 @@ import numpy as np
 from chainrule import _checks, losses
 from chainrule._checks import boolean, function, integer
 from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
-from chainrule.autodiff.tensor import array_of
-from chainrule.data._checks import check_finite
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.io import check_extras
@@ -33,22 +35,22 @@ from chainrule.optim import Optimizer
 from chainrule.threads import shared_threads
 from chainrule.train import metrics as metrics_mod
 from chainrule.train.callbacks import Callback, ProgressBar
-from chainrule.train.checkpoint import CheckpointDir, check_state, resolve_resume
+from chainrule.train.checkpoint import CheckpointDir, resolve_resume
 from chainrule.train.diagnostics import gradient_health
 from chainrule.train.history import History
+from chainrule.train.inputs import TASKS, class_indices, finite_pair, inputs, pair, task_of
+from chainrule.train.interrupt import (
+    TrainingInterrupted,
+    call_hooks,
+    sigint_guard,
+    stop_interrupted,
+)
+from chainrule.train.position import Position
+from chainrule.train.resume import restore, state_of
 
 
 class NonFiniteLossError(FloatingPointError):
     """The training cost became NaN or Inf; nothing was updated or saved after it."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped training at a step boundary; ``checkpoint`` is where it was saved."""
-
-    def __init__(self, message: str, checkpoint=None, history: History | None = None):
-        super().__init__(message)
-        self.checkpoint = checkpoint
-        self.history = history
 
 
 def _resolve_loss(loss):
@@ -73,88 +75,6 @@ def _loss_reads_logits(name: str | None) -> bool | None:
     if name is None or name in losses.CLASS_INDEX_TARGETS:
         return None
     return losses.INPUTS[name] == "logits"
-
-
-def _as_array(name: str, x) -> np.ndarray:
-    x = array_of(x)
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"{name}: expected a non-empty array of samples, got shape {x.shape}")
-    return x
-
-
-def _inputs(name: str, X) -> np.ndarray:
-    """``_as_array``, refusing an array without a feature axis: one sample of shape
-    ``(n_features,)`` would be sliced as that many samples."""
-    X = _as_array(name, X)
-    if X.ndim < 2:
-        raise ValueError(
-            f"{name}: expected samples on the first axis, shape (m, n_features), got shape "
-            f"{X.shape}; one sample is {name}[None]"
-        )
-    return X
-
-
-def _targets(name: str, y) -> np.ndarray:
-    """``_as_array``, refusing NaN and inf: they would turn the cost into NaN a few steps
-    in, with advice about the learning rate that cannot help."""
-    y = _as_array(name, y)
-    if y.dtype.kind in "fc":
-        bad = ~np.isfinite(y)
-        if bad.any():
-            first = np.argwhere(bad)[0]
-            raise ValueError(
-                f"{name}: expected finite targets, got {np.count_nonzero(bad)} NaN or inf "
-                f"values (the first, {y[tuple(first)]}, in sample {first[0]})"
-            )
-    return y
-
-
-def _pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` and ``y`` as arrays (:func:`_inputs`, :func:`_targets`) with one target per
-    sample, else ``ValueError`` naming them."""
-    X, y = _inputs(x_name, X), _targets(y_name, y)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"{x_name} has {X.shape[0]} samples but {y_name} has {y.shape[0]}")
-    return X, y
-
-
-def _check_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_pair` with finite inputs, else ``ValueError`` naming them, before any
-    prediction."""
-    X, y = _pair(x_name, y_name, X, y)
-    check_finite(X, x_name)
-    return X, y
-
-
-def task_of(y: np.ndarray) -> str:
-    """``"classification"`` for integer labels, one-hot rows or float 0/1 labels of shape
-    ``(m,)`` / ``(m, 1)`` (binary targets of BCE); ``"regression"`` for anything else."""
-    if y.dtype.kind in "iub":
-        return "classification"
-    binary = np.isin(y, (0, 1)).all()
-    if binary and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
-        return "classification"
-    if binary and y.ndim == 2 and (y.sum(axis=1) == 1).all():
-        return "classification"
-    return "regression"
-
-
-_TASKS = {
-    "classification": "integer labels, one-hot rows or 0/1 labels of shape (m,) or (m, 1)",
-    "regression": "real values other than class labels",
-}
-
-
-def _mean_loss(position: dict) -> float:
-    """The epoch's cost so far as a mean over examples (the last batch may be smaller)."""
-    return position["loss_sum"] / max(position["examples"], 1)
-
-
-def _class_indices(y: np.ndarray) -> np.ndarray:
-    """Class labels from integer labels, ``(m, 1)`` binary labels or one-hot rows."""
-    if y.ndim == 2 and y.shape[1] > 1:
-        return y.argmax(axis=1)
-    return y.reshape(-1).astype(np.int64)
 
 
 _SAVE_EXTRAS = ("scaler", "labels", "metadata")
@@ -268,7 +188,7 @@ class Trainer:
         self.stop_training = False
         self.epoch = 0
         self.batches_per_epoch = 0
-        self._position: dict | None = None
+        self._position: Position | None = None
         self._interrupt = False
         self._gradients_warned = False
         self._ran = False
@@ -287,6 +207,19 @@ class Trainer:
         it goes on (see :class:`~chainrule.train.callbacks.Callback`)."""
         if resume_from is not None:
             resume_from = _checks.path("fit", "resume_from", resume_from)
+        self._check_can_start()
+        loader, dev, position = self._prepare(X, y, dev, resume_from)
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        self._ran = True
+        self._run_epochs(loader, dev, position)
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _check_can_start(self) -> None:
+        """``RuntimeError`` once a run has started; ``TypeError`` for an optimizer that is
+        not a :mod:`chainrule.optim` one (a Trainer built to evaluate)."""
         if self._ran:
             hint = ""
             if self.checkpoints is not None:
@@ -301,9 +234,15 @@ class Trainer:
                 "Trainer: optimizer expected a chainrule.optim optimizer, got "
                 f"{type(self.optimizer).__name__} {self.optimizer!r}"
             )
+
+    def _prepare(self, X, y, dev, resume_from) -> tuple[BatchLoader, tuple | None, Position]:
+        """Check the optimizer, the data, the model, the metrics, the checkpoints and a
+        resume, each before any of them changes anything, then set the run up: fresh, or
+        from the checkpoint ``resume_from`` names. Returns the training batches, the dev
+        pair (None without one) and the position the first epoch starts from."""
         self._unheld = self._unheld_parameters()
-        X, y = _pair("X", "y", X, y)
-        # the loader refuses NaN or inf in X as _check_pair does (ValueError naming X): the
+        X, y = pair("X", "y", X, y)
+        # the loader refuses NaN or inf in X as finite_pair does (ValueError naming X): the
         # training inputs are scanned once
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         dev = self._check_dev(X, dev)
@@ -323,43 +262,50 @@ class Trainer:
         self.resumed = checkpoint is not None
         self.restored_callbacks = ()
         if self.resumed:
-            position = self._restore(*checkpoint)
+            position = restore(self, *checkpoint)
         else:  # also after a resume that a callback refused had put its run in place
             self.history, self.epoch, self.stop_training = History(), 0, False
         self.log_keys = self._log_keys(dev is not None)
+        return loader, dev, position
 
-        for cb in self.callbacks:
-            cb.on_train_begin(self)
-        self._ran = True
+    def _run_epochs(self, loader: BatchLoader, dev, position: Position) -> None:
+        """Train from ``position`` until the last epoch, a callback's stop at an epoch's
+        end, a Ctrl-C (see :mod:`chainrule.train.interrupt`) or an error; an error sets the
+        history's ``stopped_reason`` to ``"error"`` and calls every ``on_exception``."""
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
         try:
-            with self._sigint_guard(), threads:
+            with sigint_guard(self._request_interrupt), threads:
                 # a stop waits for the epoch's end, also one a mid-epoch checkpoint left
-                while self.epoch < self.epochs and (position["batch"] or not self.stop_training):
+                while self.epoch < self.epochs and (position.batch or not self.stop_training):
                     position, ended = self._run_epoch(loader, dev, position)
                     saved = None
                     if ended:  # its logs are in the history: a resume starts the next epoch
                         position = self._fresh_position()
                         self.epoch += 1
                         if self.checkpoints is not None:
-                            saved = self.checkpoints.save(self._state(position))
+                            saved = self.checkpoints.save(state_of(self, position))
                     if self._interrupt:
-                        self._stop_interrupted(position, saved)
+                        stop_interrupted(self, position, saved)
         except BaseException as error:
             if not isinstance(error, TrainingInterrupted):  # the first Ctrl-C's had its hooks
                 self.history.stopped_reason = "error"
-                self._call_hooks("on_exception", error, error)
+                call_hooks(self, "on_exception", error, error)
             raise
-        for cb in self.callbacks:
-            cb.on_train_end(self)
-        return self.history
+
+    def _request_interrupt(self) -> None:
+        """The first Ctrl-C: stop at the next step boundary."""
+        self._interrupt = True
+
+    def _fresh_position(self) -> Position:
+        """The position at the start of an epoch, whose batches the shuffler draws now."""
+        return Position(shuffler=self.shuffler.bit_generator.state)
 
     @property
     def running_loss(self) -> float:
         """The current epoch's training cost so far, a mean over its examples: the sum of
         each batch's cost times its size, over the examples seen (NaN before the first
         epoch starts). At the epoch's end it is the ``train_loss`` that ``fit`` logs."""
-        return math.nan if self._position is None else _mean_loss(self._position)
+        return math.nan if self._position is None else self._position.mean_loss
 
     def _log_keys(self, has_dev: bool) -> list[str]:
         """The keys of every epoch's logs (what callbacks may monitor), in their order."""
@@ -369,20 +315,7 @@ class Trainer:
         return [*keys, "time"]
 
     # -- one epoch ----------------------------------------------------------------------
-    def _fresh_position(self) -> dict:
-        return {
-            "batch": 0,
-            "examples": 0,
-            "shuffler": self.shuffler.bit_generator.state,
-            "loss_sum": 0.0,
-            "sq_norms": {},
-            "pred": [],
-            "true": [],
-            "elapsed": 0.0,
-            "lr": None,
-        }
-
-    def _run_epoch(self, loader, dev, position) -> tuple[dict, bool]:
+    def _run_epoch(self, loader, dev, position: Position) -> tuple[Position, bool]:
         """Train from ``position`` to the end of the epoch, or to the step a Ctrl-C
         interrupts; returns the position and whether the epoch ended (its logs written)."""
         epoch = self.epoch
@@ -390,14 +323,14 @@ class Trainer:
         self.optimizer.set_epoch(epoch + 1)  # optimizers count epochs from 1, as the notes do
         for cb in self.callbacks:
             cb.on_epoch_begin(self, epoch)
-        if position["batch"] == 0:  # the rate the epoch starts with, a callback's included
-            position["lr"] = float(self.optimizer.current_lr)
-        self.shuffler.bit_generator.state = position["shuffler"]
-        batches = loader.epoch(self.shuffler if self.shuffle else None, start=position["batch"])
+        if position.batch == 0:  # the rate the epoch starts with, a callback's included
+            position.lr = float(self.optimizer.current_lr)
+        self.shuffler.bit_generator.state = position.shuffler
+        batches = loader.epoch(self.shuffler if self.shuffle else None, start=position.batch)
         start = time.perf_counter()
         self.model.train()
         params = list(self.model.named_parameters())
-        sq_norms = position["sq_norms"]
+        sq_norms = position.sq_norms
         for name, _ in params:
             sq_norms.setdefault(name, 0.0)
         unheld = self._unheld
@@ -410,7 +343,7 @@ class Trainer:
             if not math.isfinite(value):
                 raise NonFiniteLossError(
                     f"the training cost became {value} at epoch {epoch + 1}, step "
-                    f"{position['batch'] + 1}; try a smaller learning rate, input "
+                    f"{position.batch + 1}; try a smaller learning rate, input "
                     "normalization, or gradient clipping (no checkpoint was written after it)"
                 )
             for name, p in params:
@@ -418,22 +351,22 @@ class Trainer:
                     g = p.grad.reshape(-1)
                     sq_norms[name] += float(np.dot(g, g))
             self.optimizer.step()
-            position["batch"] += 1
-            position["examples"] += len(yb)
-            position["loss_sum"] += value * len(yb)  # the epoch's cost: a mean over examples
+            position.batch += 1
+            position.examples += len(yb)
+            position.loss_sum += value * len(yb)  # the epoch's cost: a mean over examples
             self.history.step_losses.append(value)
             if self.task == "classification":
-                position["pred"].append(self._predicted(out.data))
-                position["true"].append(_class_indices(yb))
+                position.pred.append(self._predicted(out.data))
+                position.true.append(class_indices(yb))
             else:
-                position["pred"].append(out.data)
-                position["true"].append(yb)
+                position.pred.append(out.data)
+                position.true.append(yb)
             for cb in self.callbacks:
-                cb.on_batch_end(self, position["batch"] - 1, value)
+                cb.on_batch_end(self, position.batch - 1, value)
             if self._interrupt:
-                position["elapsed"] += time.perf_counter() - start
+                position.elapsed += time.perf_counter() - start
                 return position, False
-        position["elapsed"] += time.perf_counter() - start
+        position.elapsed += time.perf_counter() - start
         self._end_epoch(dev, position)
         return position, True
 
@@ -471,7 +404,7 @@ class Trainer:
             fitting = [m.name for m in metrics_mod.METRICS.values() if m.task == task]
             raise ValueError(
                 f"metrics {wrong} need {fns[wrong[0]].task} targets, but the targets are "
-                f"{task} targets ({_TASKS[task]}); expected metrics among {fitting}"
+                f"{task} targets ({TASKS[task]}); expected metrics among {fitting}"
             )
         self.task = task
         self._metric_fns = fns
@@ -489,20 +422,20 @@ class Trainer:
             outputs, from_logits=self.from_logits, target_scale=self._target_scale
         )
 
-    def _end_epoch(self, dev, position) -> None:
-        epoch, done = self.epoch, position["batch"]
-        logs = {"epoch": epoch + 1, "lr": position["lr"]}
-        logs["train_loss"] = _mean_loss(position)
-        if position["pred"]:
-            pred, true = np.concatenate(position["pred"]), np.concatenate(position["true"])
+    def _end_epoch(self, dev, position: Position) -> None:
+        epoch, done = self.epoch, position.batch
+        logs = {"epoch": epoch + 1, "lr": position.lr}
+        logs["train_loss"] = position.mean_loss
+        if position.pred:
+            pred, true = np.concatenate(position.pred), np.concatenate(position.true)
             for name, fn in self._metric_fns.items():
                 logs[f"train_{name}"] = float(fn(true, pred))
         if dev is not None:
             results = self._evaluate(*dev, batch_size=1024)
             logs.update({f"dev_{k}": v for k, v in results.items()})
-        logs["time"] = position["elapsed"]
+        logs["time"] = position.elapsed
         self.history.epochs.append(logs)
-        for name, total in position["sq_norms"].items():
+        for name, total in position.sq_norms.items():
             self.history.grad_norms.setdefault(name, []).append(math.sqrt(total / max(done, 1)))
         self._check_gradients()
         for cb in self.callbacks:
@@ -532,7 +465,7 @@ class Trainer:
         and ``y`` are checked as :func:`fit`'s are (``ValueError`` for inputs without a
         feature axis, other numbers of samples, NaN or inf) before the model runs."""
         batch_size = integer("evaluate", "batch_size", batch_size, low=1)
-        X, y = _check_pair("X", "y", X, y)
+        X, y = finite_pair("X", "y", X, y)
         if not hasattr(self, "task"):
             self._set_task(task_of(y))
         return self._evaluate(X, y, batch_size)
@@ -546,7 +479,7 @@ class Trainer:
         if self.task == "classification":
             pred = self._predicted(outputs)
             for name, fn in self._metric_fns.items():
-                results[name] = float(fn(_class_indices(y), pred))
+                results[name] = float(fn(class_indices(y), pred))
         else:
             for name, fn in self._metric_fns.items():
                 results[name] = float(fn(y, outputs))
@@ -558,7 +491,7 @@ class Trainer:
             return None
         if not isinstance(dev, tuple | list) or len(dev) != 2:
             raise TypeError(f"dev expected a pair (X_dev, y_dev), got {type(dev).__name__}")
-        Xd, yd = _check_pair("X_dev", "y_dev", *dev)
+        Xd, yd = finite_pair("X_dev", "y_dev", *dev)
         if Xd.shape[1:] != X.shape[1:]:
             raise ValueError(
                 f"dev set has feature shape {Xd.shape[1:]} but the training set has {X.shape[1:]}"
@@ -589,14 +522,15 @@ class Trainer:
         batch or the first dev evaluation reaches them."""
         sets = [("y", X, y)] if dev is None else [("y", X, y), ("y_dev", *dev)]
         with _evaluating(self.model), no_grad():
-            for name, inputs, targets in sets:
+            for name, samples, targets in sets:
                 rows = [0]
                 if targets.dtype.kind in "iu":
                     flat = targets.reshape(len(targets), -1)
                     rows += [int(flat.min(axis=1).argmin()), int(flat.max(axis=1).argmax())]
                 for row in dict.fromkeys(rows):
                     try:
-                        self.loss(self.model(Tensor(inputs[row : row + 1])), targets[row : row + 1])
+                        one = slice(row, row + 1)
+                        self.loss(self.model(Tensor(samples[one])), targets[one])
                     except ValueError as exc:
                         if row == 0:
                             raise
@@ -641,198 +575,6 @@ class Trainer:
             f"resume_from={str(directory)!r} to continue that run, or choose an empty directory"
         )
 
-    # -- checkpoints --------------------------------------------------------------------
-    def _batching(self) -> dict:
-        """What decides every epoch's batches, which a resume must share with its run (in
-        checkpoints, ``batch_size`` from the start, the others optional)."""
-        return {
-            "batch_size": self.batch_size,
-            "n_train": self.n_train,
-            "shuffle": self.shuffle,
-            "drop_last": self.drop_last,
-        }
-
-    def _state(self, position: dict) -> dict:
-        return {
-            "epoch": self.epoch,
-            "epochs": self.epochs,
-            **self._batching(),
-            "position": {
-                **position,
-                # one array each instead of one per batch: fewer tensors in the file
-                "pred": [np.concatenate(position["pred"])] if position["pred"] else [],
-                "true": [np.concatenate(position["true"])] if position["true"] else [],
-            },
-            "model": self.model.state_dict(),
-            "generators": {
-                name: g.bit_generator.state for name, g in self.model.named_generators()
-            },
-            "optimizer": self.optimizer.state_dict(),
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
-            # optional keys (a checkpoint without them loads as before they were written)
-            "callback_types": [type(cb).__name__ for cb in self.callbacks],
-            "stop_training": self.stop_training,
-            "history": self.history.to_dict(),
-        }
-
-    def _restore(self, path, state: dict) -> dict:
-        """Load a checkpoint into the model, its generators, the optimizer and the
-        callbacks: all of it or, if any part is refused, none of it (the error is raised
-        with everything as it was)."""
-        history = check_state(path, state, self.batches_per_epoch, self._batching())
-        generators = dict(self.model.named_generators())
-        if set(generators) != set(state["generators"]):
-            raise ValueError(
-                f"resume_from {path}: the checkpoint has generators {sorted(state['generators'])}"
-                f" but the model has {sorted(generators)}"
-            )
-        loads = self._match_callbacks(path, state)
-        before = self._snapshot(generators, [cb for cb, _ in loads])
-        try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            for name, g in generators.items():
-                _load_part(path, f"generator {name!r}", g.bit_generator, state["generators"][name])
-            for cb, cb_state in loads:
-                _load_part(path, f"callback {type(cb).__name__}", cb, cb_state)
-        except Exception:
-            self._put_back(before, generators)
-            raise
-        # A run that a callback stopped stays stopped (once the epoch it stopped in, which a
-        # mid-epoch checkpoint leaves unfinished, is done); one that goes on ends its own way.
-        # "interrupted", as files of older code recorded it mid-epoch, was the Ctrl-C's.
-        self.stop_training = bool(
-            state.get("stop_training", history.stopped_reason == "early_stopping")
-        )
-        if not self.stop_training or history.stopped_reason == "interrupted":
-            history.stopped_reason = "completed"
-        self.history = history
-        self.restored_callbacks = tuple(cb for cb, _ in loads)
-        self.epoch = int(state["epoch"])
-        position = state["position"]
-        position["pred"] = list(position["pred"])
-        position["true"] = list(position["true"])
-        return position
-
-    def _match_callbacks(self, path, state: dict) -> list[tuple[Callback, dict]]:
-        """Pair each saved callback with the callback of this run that takes its state
-        back: by type, and in order among callbacks of one type (the i-th saved
-        EarlyStopping goes to the i-th EarlyStopping). ``ValueError`` when a saved state has
-        no callback of its type to go to; a callback without a saved state starts afresh."""
-        states = state["callbacks"]  # one per callback, in the order _state wrote them
-        if "callback_types" not in state:  # a checkpoint from before types were recorded
-            return [(cb, s) for cb, s in zip(self.callbacks, states, strict=False) if s]
-        pools: dict[str, list[Callback]] = {}
-        for cb in self.callbacks:
-            pools.setdefault(type(cb).__name__, []).append(cb)
-        loads, homeless = [], []
-        for t, s in zip(state["callback_types"], states, strict=True):
-            pool = pools.get(t)
-            cb = pool.pop(0) if pool else None
-            if s and cb is None:
-                homeless.append(t)
-            elif s:
-                loads.append((cb, s))
-        if homeless:
-            saved = [t for t, s in zip(state["callback_types"], states, strict=True) if s]
-            raise ValueError(
-                f"resume_from {path}: the run saved the state of the callbacks {saved}, "
-                f"this one has the callbacks {[type(cb).__name__ for cb in self.callbacks]}, "
-                f"none of them left to take back the state of {homeless}; resume with "
-                "callbacks of the saved types (in any order, but those of one type in the "
-                "order they were saved)"
-            )
-        return loads
-
-    def _snapshot(self, generators: dict, callbacks: list) -> tuple:
-        return (
-            self.model.state_dict(),
-            self.optimizer.state_dict(),
-            {name: g.bit_generator.state for name, g in generators.items()},
-            [(cb, cb.state_dict()) for cb in callbacks],
-        )
-
-    def _put_back(self, snapshot: tuple, generators: dict) -> None:
-        model, optimizer, states, callbacks = snapshot
-        self.model.load_state_dict(model)
-        self.optimizer.load_state_dict(optimizer)
-        for name, g in generators.items():
-            g.bit_generator.state = states[name]
-        for cb, cb_state in callbacks:
-            cb.load_state_dict(cb_state)
-
-    # -- Ctrl-C -------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _sigint_guard(self):
-        """First Ctrl-C: finish the current step, save, stop. Second: stop at once."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum, frame):
-            self._interrupt = True
-            signal.signal(signal.SIGINT, previous)
-
-        previous = signal.signal(signal.SIGINT, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    def _stop_interrupted(self, position, saved) -> None:
-        """Raise :class:`TrainingInterrupted`, saving a checkpoint of ``position`` first
-        unless ``saved`` is the one just written for it (with the run's ``stopped_reason``
-        as it stood: a resume goes on from there), then setting the history's to
-        ``"interrupted"`` and calling every callback's ``on_interrupt`` (see
-        :meth:`_call_hooks`); the first hook error is the exception's cause."""
-        path = None
-        if self.checkpoints is not None:
-            path = saved if saved is not None else self.checkpoints.save(self._state(position))
-        self.history.stopped_reason = "interrupted"
-        if position["batch"]:
-            where = f"epoch {self.epoch + 1}, after batch {position['batch']}"
-        else:
-            where = f"the end of epoch {self.epoch}"
-        if path is None:
-            message = (
-                f"training interrupted at {where}; no checkpoint_dir was given, so nothing "
-                "was saved"
-            )
-        else:
-            message = (
-                f"training interrupted at {where}; checkpoint saved to {path}. Resume with "
-                f"fit(..., resume_from={str(self.checkpoints.directory)!r})"
-            )  # told by the exception (a script's traceback shows it); the CLI words its own
-        interrupted = TrainingInterrupted(message, checkpoint=path, history=self.history)
-        failed = self._call_hooks("on_interrupt", interrupted)
-        raise interrupted from failed
-
-    def _call_hooks(self, hook: str, error: BaseException, *args) -> Exception | None:
-        """Call every callback's ``hook`` (``on_interrupt``, ``on_exception``) with ``args``
-        for ``error``, the exception that ends the run: a hook that raises an ``Exception``
-        does not stop the later ones, and ``error`` gets a note naming the callback's type,
-        the hook and its error. Returns the first such error (None if none)."""
-        first = None
-        for cb in self.callbacks:
-            try:
-                getattr(cb, hook)(self, *args)
-            except Exception as exc:
-                _add_note(error, f"{type(cb).__name__}.{hook} raised {type(exc).__name__}: {exc}")
-                if first is None:
-                    first = exc
-        return first
-
-
-def _add_note(error: BaseException, text: str) -> None:
-    """Add the note ``text`` to ``error``: :meth:`BaseException.add_note` where it exists
-    (Python 3.11 and later), else appended to ``error.__notes__``, the list where
-    ``add_note`` keeps its notes (made if missing; Python 3.10's tracebacks do not show
-    it)."""
-    if hasattr(error, "add_note"):
-        error.add_note(text)
-    else:
-        error.__notes__ = [*getattr(error, "__notes__", ()), text]
-
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     """Model outputs for ``X`` in eval mode, in batches, without recording a graph.
@@ -840,25 +582,10 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     ``X`` holds samples on its first axis, shape ``(m, n_features)``: an ``X`` without a
     feature axis is refused (``ValueError``; one sample is ``X[None]``)."""
     batch_size = integer("predict", "batch_size", batch_size, low=1)
-    X = _inputs("X", X)
+    X = inputs("X", X)
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
-
-
-def _load_part(path, what: str, owner, saved) -> None:
-    """``owner``'s state set from a checkpoint's ``saved`` (a bit generator's ``state``,
-    or ``load_state_dict``): a state it cannot take is a ``ValueError`` naming the part."""
-    try:
-        if isinstance(owner, np.random.BitGenerator):
-            owner.state = saved
-        else:
-            owner.load_state_dict(saved)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
-        raise ValueError(
-            f"resume_from {path}: {what} cannot take the saved state ({type(exc).__name__}: "
-            f"{exc}); not a checkpoint fit can resume"
-        ) from None
 
 
 @contextlib.contextmanager
@@ -917,8 +644,7 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         after finishing that epoch (a stop is honoured at an epoch's end, as it was in the
         run that saved it). The run must walk the batches of the one it continues: another
         ``batch_size``, ``shuffle``, ``drop_last`` or number of training examples is refused
-        (``ValueError``; a checkpoint written before it recorded the last three is taken
-        without checking them).
+        (``ValueError``).
     epochs, batch_size : int
         Defaults 10 and 32. A model with batch normalization (``BatchNorm1d``) needs two
         examples in every training batch: ``batch_size=1``, or a last batch of one without

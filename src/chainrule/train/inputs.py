@@ -1,0 +1,91 @@
+"""The arrays a run takes: samples, targets and the task the targets make.
+
+Every check here refuses (``ValueError`` naming the argument) before the model runs:
+inputs without a feature axis, an empty array, NaN or inf in the targets (and, in
+:func:`finite_pair`, in the inputs), inputs and targets of other numbers of samples.
+:func:`task_of` tells classification targets from regression ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autodiff.tensor import array_of
+from chainrule.data._checks import check_finite
+
+#: What makes the targets of each task, as error messages say it.
+TASKS = {
+    "classification": "integer labels, one-hot rows or 0/1 labels of shape (m,) or (m, 1)",
+    "regression": "real values other than class labels",
+}
+
+
+def as_array(name: str, x) -> np.ndarray:
+    """``x`` as an array of samples on its first axis; ``ValueError`` if it has none."""
+    x = array_of(x)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty array of samples, got shape {x.shape}")
+    return x
+
+
+def inputs(name: str, X) -> np.ndarray:
+    """:func:`as_array`, refusing an array without a feature axis: one sample of shape
+    ``(n_features,)`` would be sliced as that many samples."""
+    X = as_array(name, X)
+    if X.ndim < 2:
+        raise ValueError(
+            f"{name}: expected samples on the first axis, shape (m, n_features), got shape "
+            f"{X.shape}; one sample is {name}[None]"
+        )
+    return X
+
+
+def targets(name: str, y) -> np.ndarray:
+    """:func:`as_array`, refusing NaN and inf: they would turn the cost into NaN a few steps
+    in, with advice about the learning rate that cannot help."""
+    y = as_array(name, y)
+    if y.dtype.kind in "fc":
+        bad = ~np.isfinite(y)
+        if bad.any():
+            first = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{name}: expected finite targets, got {np.count_nonzero(bad)} NaN or inf "
+                f"values (the first, {y[tuple(first)]}, in sample {first[0]})"
+            )
+    return y
+
+
+def pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` and ``y`` as arrays (:func:`inputs`, :func:`targets`) with one target per
+    sample, else ``ValueError`` naming them."""
+    X, y = inputs(x_name, X), targets(y_name, y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{x_name} has {X.shape[0]} samples but {y_name} has {y.shape[0]}")
+    return X, y
+
+
+def finite_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pair` with finite inputs, else ``ValueError`` naming them."""
+    X, y = pair(x_name, y_name, X, y)
+    check_finite(X, x_name)
+    return X, y
+
+
+def task_of(y: np.ndarray) -> str:
+    """``"classification"`` for integer labels, one-hot rows or float 0/1 labels of shape
+    ``(m,)`` / ``(m, 1)`` (binary targets of BCE); ``"regression"`` for anything else."""
+    if y.dtype.kind in "iub":
+        return "classification"
+    binary = np.isin(y, (0, 1)).all()
+    if binary and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        return "classification"
+    if binary and y.ndim == 2 and (y.sum(axis=1) == 1).all():
+        return "classification"
+    return "regression"
+
+
+def class_indices(y: np.ndarray) -> np.ndarray:
+    """Class labels from integer labels, ``(m, 1)`` binary labels or one-hot rows."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    return y.reshape(-1).astype(np.int64)

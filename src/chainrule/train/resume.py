@@ -1,0 +1,143 @@
+"""A run's state as a checkpoint holds it, and a run put back from one.
+
+:func:`state_of` gathers what :mod:`chainrule.train.checkpoint` describes from a
+:class:`~chainrule.train.loop.Trainer` at a :class:`~chainrule.train.position.Position`;
+:func:`restore` checks a checkpoint's state (:func:`~chainrule.train.checkpoint.check_state`)
+and loads it into the trainer's model, generators, optimizer and callbacks: all of it, or
+none of it when one part refuses its saved state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.train.callbacks import Callback
+from chainrule.train.checkpoint import check_state
+from chainrule.train.position import Position
+
+
+def batching(trainer) -> dict:
+    """What decides every epoch's batches, which a resume must share with its run."""
+    return {
+        "batch_size": trainer.batch_size,
+        "n_train": trainer.n_train,
+        "shuffle": trainer.shuffle,
+        "drop_last": trainer.drop_last,
+    }
+
+
+def state_of(trainer, position: Position) -> dict:
+    """The checkpoint of ``trainer``'s run at ``position`` (see
+    :mod:`chainrule.train.checkpoint`)."""
+    return {
+        "epoch": trainer.epoch,
+        "epochs": trainer.epochs,
+        **batching(trainer),
+        "position": position.to_dict(),
+        "model": trainer.model.state_dict(),
+        "generators": {name: g.bit_generator.state for name, g in trainer.model.named_generators()},
+        "optimizer": trainer.optimizer.state_dict(),
+        "callbacks": [cb.state_dict() for cb in trainer.callbacks],
+        "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
+        "stop_training": trainer.stop_training,
+        "history": trainer.history.to_dict(),
+    }
+
+
+def restore(trainer, path, state: dict) -> Position:
+    """Load the checkpoint ``state`` (read from ``path``) into ``trainer``: its model, the
+    model's generators, the optimizer and the callbacks, then its history, epoch, stop flag
+    and ``restored_callbacks``; returns the position to go on from. All of it or, if any
+    part is refused, none of it (the error is raised with everything as it was)."""
+    history, position = check_state(path, state, trainer.batches_per_epoch, batching(trainer))
+    generators = dict(trainer.model.named_generators())
+    if set(generators) != set(state["generators"]):
+        raise ValueError(
+            f"resume_from {path}: the checkpoint has generators {sorted(state['generators'])}"
+            f" but the model has {sorted(generators)}"
+        )
+    loads = _match_callbacks(path, state, trainer.callbacks)
+    before = _snapshot(trainer, generators, [cb for cb, _ in loads])
+    try:
+        trainer.model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        for name, g in generators.items():
+            _load_part(path, f"generator {name!r}", g.bit_generator, state["generators"][name])
+        for cb, cb_state in loads:
+            _load_part(path, f"callback {type(cb).__name__}", cb, cb_state)
+    except Exception:
+        _put_back(trainer, before, generators)
+        raise
+    # A run that a callback stopped stays stopped (once the epoch it stopped in, which a
+    # mid-epoch checkpoint leaves unfinished, is done); one that goes on ends its own way.
+    trainer.stop_training = state["stop_training"]
+    if not trainer.stop_training:
+        history.stopped_reason = "completed"
+    trainer.history = history
+    trainer.restored_callbacks = tuple(cb for cb, _ in loads)
+    trainer.epoch = state["epoch"]
+    return position
+
+
+def _match_callbacks(path, state: dict, callbacks: list) -> list[tuple[Callback, dict]]:
+    """Pair each saved callback with the callback of ``callbacks`` that takes its state
+    back: by type, and in order among callbacks of one type (the i-th saved
+    EarlyStopping goes to the i-th EarlyStopping). ``ValueError`` when a saved state has
+    no callback of its type to go to; a callback without a saved state starts afresh."""
+    states = state["callbacks"]  # one per callback, in the order state_of wrote them
+    pools: dict[str, list[Callback]] = {}
+    for cb in callbacks:
+        pools.setdefault(type(cb).__name__, []).append(cb)
+    loads, homeless = [], []
+    for t, s in zip(state["callback_types"], states, strict=True):
+        pool = pools.get(t)
+        cb = pool.pop(0) if pool else None
+        if s and cb is None:
+            homeless.append(t)
+        elif s:
+            loads.append((cb, s))
+    if homeless:
+        saved = [t for t, s in zip(state["callback_types"], states, strict=True) if s]
+        raise ValueError(
+            f"resume_from {path}: the run saved the state of the callbacks {saved}, "
+            f"this one has the callbacks {[type(cb).__name__ for cb in callbacks]}, "
+            f"none of them left to take back the state of {homeless}; resume with "
+            "callbacks of the saved types (in any order, but those of one type in the "
+            "order they were saved)"
+        )
+    return loads
+
+
+def _snapshot(trainer, generators: dict, callbacks: list) -> tuple:
+    """What :func:`restore` loads into, as it is now (for :func:`_put_back`)."""
+    return (
+        trainer.model.state_dict(),
+        trainer.optimizer.state_dict(),
+        {name: g.bit_generator.state for name, g in generators.items()},
+        [(cb, cb.state_dict()) for cb in callbacks],
+    )
+
+
+def _put_back(trainer, snapshot: tuple, generators: dict) -> None:
+    model, optimizer, states, callbacks = snapshot
+    trainer.model.load_state_dict(model)
+    trainer.optimizer.load_state_dict(optimizer)
+    for name, g in generators.items():
+        g.bit_generator.state = states[name]
+    for cb, cb_state in callbacks:
+        cb.load_state_dict(cb_state)
+
+
+def _load_part(path, what: str, owner, saved) -> None:
+    """``owner``'s state set from a checkpoint's ``saved`` (a bit generator's ``state``,
+    or ``load_state_dict``): a state it cannot take is a ``ValueError`` naming the part."""
+    try:
+        if isinstance(owner, np.random.BitGenerator):
+            owner.state = saved
+        else:
+            owner.load_state_dict(saved)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise ValueError(
+            f"resume_from {path}: {what} cannot take the saved state ({type(exc).__name__}: "
+            f"{exc}); not a checkpoint fit can resume"
+        ) from None
