@@ -18,7 +18,7 @@ import numpy as np
 from chainrule import _checks, nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.files import FormatError, check_storable, read_tree, split_tree, write_tree
-from chainrule.nn.registry import LAYERS
+from chainrule.nn.registry import LAYERS, values_needed
 
 FORMAT = "chainrule.model"
 VERSION = 1
@@ -208,7 +208,7 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     if not isinstance(metadata, dict):
         raise FormatError(f"{path}: expected metadata to be an object, got {metadata!r:.80}")
     try:
-        needed = _values_needed(tree["architecture"])
+        needed = values_needed(tree["architecture"])
     except RecursionError as exc:
         raise FormatError(f"{path}: the architecture is nested too deeply ({exc!r})") from None
     held = sum(v.size for v in state.values())
@@ -272,60 +272,6 @@ def _scaler_problem(state: dict, model) -> str | None:
         f"expected one fitted on {width} features (the model's input), got one fitted on "
         f"features of shape {shape}"
     )
-
-
-#: Registered layers without parameters or buffers.
-_STATELESS = (
-    "Sigmoid",
-    "Tanh",
-    "ReLU",
-    "LeakyReLU",
-    "Softmax",
-    "LogSoftmax",
-    "Identity",
-    "Dropout",
-)
-
-
-def _values_needed(config) -> int | None:
-    """How many parameter and buffer values the layer ``config`` builds, from the config
-    alone; None where it cannot tell (a malformed or unknown config, which
-    ``nn.from_config`` refuses before allocating anything)."""
-    if not isinstance(config, dict):
-        return None
-    kind = config.get("type")
-    if kind in _STATELESS:
-        return 0
-    if kind == "Linear":
-        n_in, n_out = config.get("in_features"), config.get("out_features")
-        if not (_size(n_in) and _size(n_out)):
-            return None
-        return n_in * n_out + (n_out if config.get("bias", True) else 0)
-    if kind == "BatchNorm1d":
-        n = config.get("num_features")
-        return 4 * n if _size(n) else None  # gamma, beta, running mean and variance
-    if kind == "Sequential":
-        layers = config.get("layers")
-        counts = [_values_needed(layer) for layer in layers] if isinstance(layers, list) else [None]
-        return None if None in counts else sum(counts)
-    if kind == "MLP":
-        sizes, batch_norm = config.get("sizes"), config.get("batch_norm", False)
-        if (
-            not isinstance(sizes, list)
-            or not all(map(_size, sizes))
-            or type(batch_norm) is not bool
-        ):
-            return None
-        total = 0
-        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-            hidden_bn = batch_norm and i < len(sizes) - 2  # BatchNorm1d instead of a bias
-            total += n_in * n_out + (4 * n_out if hidden_bn else n_out)
-        return total
-    return None
-
-
-def _size(n) -> bool:
-    return type(n) is int and n >= 1
 
 
 def _load_scaler(path, spec):

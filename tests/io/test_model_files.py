@@ -55,7 +55,7 @@ def test_round_trip_is_bit_identical(name, tmp_path):
     assert type(loaded) is type(model)
     assert loaded.get_config() == model.get_config()
     # the count a file's tensors are checked against before building is exact
-    needed = cr.io._values_needed(model.get_config())
+    needed = nn.registry.values_needed(model.get_config())
     assert needed == sum(v.size for v in model.state_dict().values())
     for key, value in model.state_dict().items():
         other = loaded.state_dict()[key]

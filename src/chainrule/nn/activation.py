@@ -26,6 +26,13 @@ __all__ = [
 
 
 class _Activation(Module):
+    """Base of the activation layers: they own no parameters, buffers or generators."""
+
+    @classmethod
+    def values_needed(cls, config: dict) -> int:
+        """0, whatever the config (see :meth:`Module.values_needed`)."""
+        return 0
+
     def get_config(self) -> dict:
         return {"type": type(self).__name__}
 
@@ -58,7 +65,7 @@ class Identity(_Activation):
         return x
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_Activation):
     """max(0, z) + alpha min(0, z) (seed 002's "leaky ReLU"); slope 1 for z > 0, else alpha."""
 
     def __init__(self, alpha: float = 0.01) -> None:
@@ -75,7 +82,7 @@ class LeakyReLU(Module):
         return f"alpha={self.alpha:g}"
 
 
-class Softmax(Module):
+class Softmax(_Activation):
     """softmax(z)_i = exp(z_i) / sum_j exp(z_j) along ``axis`` (max-shifted, stable).
 
     For training, prefer logits with :func:`chainrule.losses.cross_entropy`."""

@@ -7,7 +7,7 @@ import numpy as np
 from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor, float_dtype, lift
 from chainrule.functional import batch_norm
-from chainrule.nn.module import Module
+from chainrule.nn.module import Module, _size
 
 __all__ = ["BatchNorm1d"]
 
@@ -47,6 +47,13 @@ class BatchNorm1d(Module):
         self.register_parameter("beta", Tensor(np.zeros(n, dt), requires_grad=True))
         self.register_buffer("running_mean", np.zeros(n, dt))
         self.register_buffer("running_var", np.ones(n, dt))
+
+    @classmethod
+    def values_needed(cls, config: dict) -> int | None:
+        """``4 * num_features`` (gamma, beta, running mean and variance); None without a
+        size (see :meth:`Module.values_needed`)."""
+        n = _size(config.get("num_features"))
+        return None if n is None else 4 * n
 
     def forward(self, x):
         x = lift(x)  # arrays and nested lists too, as every op takes them

@@ -40,6 +40,11 @@ class Dropout(Module):
         self.keep_prob = check_keep_prob("Dropout", "keep_prob", keep_prob, np.float64)
         self.register_generator("rng", _checks.generator("Dropout", "rng", rng))
 
+    @classmethod
+    def values_needed(cls, config: dict) -> int:
+        """0: a generator is all the layer owns (see :meth:`Module.values_needed`)."""
+        return 0
+
     def forward(self, x):
         if self.keep_prob == 1.0:
             return x

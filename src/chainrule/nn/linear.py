@@ -6,7 +6,7 @@ from chainrule import _checks
 from chainrule.autodiff.ops import linear
 from chainrule.autodiff.tensor import Tensor, float_dtype, lift
 from chainrule.init import check_spec, initialize, zeros
-from chainrule.nn.module import Module
+from chainrule.nn.module import Module, _size
 
 __all__ = ["Linear"]
 
@@ -63,6 +63,16 @@ class Linear(Module):
             self.register_parameter(
                 "bias", Tensor(zeros((out_features,), dtype=self.dtype), requires_grad=True)
             )
+
+    @classmethod
+    def values_needed(cls, config: dict) -> int | None:
+        """``in_features * out_features`` weights, plus ``out_features`` biases unless the
+        config's ``bias`` is false; None without two sizes (see
+        :meth:`Module.values_needed`)."""
+        n_in, n_out = _size(config.get("in_features")), _size(config.get("out_features"))
+        if n_in is None or n_out is None:
+            return None
+        return n_in * n_out + (n_out if config.get("bias", True) else 0)
 
     def forward(self, x, activation: str | None = None):
         """``x @ W + b``; with ``activation`` ("relu", "sigmoid", "tanh"), act(x @ W + b)

@@ -10,6 +10,7 @@ in which they were registered, a module's own entries before its children's.
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -269,6 +270,20 @@ class Module:
             ) from None
         return cls(**params)
 
+    @classmethod
+    def values_needed(cls, config: dict) -> int | None:
+        """How many parameter and buffer values ``from_config(config)`` builds, read from
+        the config dict alone, without allocating anything (:func:`chainrule.io.load`
+        compares it with a file's tensors before building).
+
+        None where it cannot tell: the class does not say (this default), or a size the
+        count needs is missing or not an integer >= 1, so that ``from_config`` refuses the
+        config (before allocating that layer; a ``Sequential`` builds the layers before it
+        first). A config refused for another reason gets the count its sizes name. Layers
+        that build state override this beside their constructor.
+        """
+        return None
+
     # -- description -------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The arguments shown between the parentheses of the module's line in ``repr``."""
@@ -283,6 +298,14 @@ class Module:
             child = repr(getattr(self, name)).replace("\n", "\n  ")
             line += f"\n  ({name}): {child}"
         return line
+
+
+def _size(value) -> int | None:
+    """``value`` as an int when it is a size the layer constructors take (an integer >= 1,
+    not a bool), else None: what :meth:`Module.values_needed` reads a config's sizes with."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        return None
+    return int(value)
 
 
 def _state_arrays(owner: str, state) -> dict[str, np.ndarray]:

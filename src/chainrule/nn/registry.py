@@ -21,7 +21,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.nn.sequential import MLP, Sequential
 
-__all__ = ["LAYERS", "from_config"]
+__all__ = ["LAYERS", "from_config", "values_needed"]
 
 LAYERS: dict[str, type[Module]] = {
     cls.__name__: cls
@@ -65,3 +65,16 @@ def from_config(config: dict, rng=None) -> Module:
     if cls is None:
         raise ValueError(f"unknown layer type {name!r}; expected one of {', '.join(LAYERS)}")
     return cls.from_config(config, rng)
+
+
+def values_needed(config) -> int | None:
+    """How many parameter and buffer values :func:`from_config` builds from ``config``,
+    without building (see :meth:`Module.values_needed`); None for a ``config`` that is not
+    a dict with a registered ``"type"`` (which :func:`from_config` refuses), or one its
+    class cannot count. A deeply nested ``Sequential`` config raises ``RecursionError``,
+    as it does in :func:`from_config`."""
+    if not isinstance(config, dict):
+        return None
+    name = config.get("type")
+    cls = LAYERS.get(name) if isinstance(name, str) else None
+    return None if cls is None else cls.values_needed(config)

@@ -15,7 +15,7 @@ from chainrule.nn.activation import ACTIVATIONS, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
-from chainrule.nn.module import Module
+from chainrule.nn.module import Module, _size
 
 __all__ = ["DEFAULT_INIT", "MLP", "OUTPUTS", "Sequential"]
 
@@ -132,6 +132,19 @@ class Sequential(Module):
         if rng is not None:  # one generator shared in order, so a seed is reproducible
             rng = _checks.generator(f"{cls.__name__}.from_config", "rng", rng)
         return cls(*(from_config(layer, rng) for layer in layers))
+
+    @classmethod
+    def values_needed(cls, config: dict) -> int | None:
+        """The sum of its layers' counts (:func:`chainrule.nn.registry.values_needed`);
+        None when ``layers`` is not a list or a layer's count is None (see
+        :meth:`Module.values_needed`)."""
+        from chainrule.nn.registry import values_needed  # cycle, as in from_config
+
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            return None
+        counts = [values_needed(layer) for layer in layers]
+        return None if None in counts else sum(counts)
 
 
 def _fuse(layers) -> tuple:
@@ -265,6 +278,26 @@ class MLP(Module):
             layers.append(get_activation(output))
         self.register_module("layers", Sequential(*layers))
         self.layers._built_by = type(self).__name__  # its config rebuilds them: no append
+
+    @classmethod
+    def values_needed(cls, config: dict) -> int | None:
+        """The counts of the ``Linear`` and ``BatchNorm1d`` layers the constructor builds
+        from ``sizes`` and ``batch_norm`` (activations and dropout own none); None when
+        ``sizes`` is not a list or tuple of at least two integers >= 1 or ``batch_norm``
+        is not a bool (see :meth:`Module.values_needed`)."""
+        sizes, batch_norm = config.get("sizes"), config.get("batch_norm", False)
+        if not isinstance(sizes, list | tuple) or not isinstance(batch_norm, bool | np.bool_):
+            return None
+        sizes = [_size(n) for n in sizes]
+        if len(sizes) < 2 or None in sizes:
+            return None
+        total = 0
+        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+            use_bn = batch_norm and i < len(sizes) - 2  # a hidden layer: BatchNorm1d, no bias
+            linear = {"in_features": n_in, "out_features": n_out, "bias": not use_bn}
+            total += Linear.values_needed(linear)
+            total += BatchNorm1d.values_needed({"num_features": n_out}) if use_bn else 0
+        return total
 
     @property
     def in_features(self) -> int:

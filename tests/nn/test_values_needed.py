@@ -1,0 +1,119 @@
+"""``values_needed``: the count of parameter and buffer values a layer config builds, read
+from the config alone, agrees with what the constructor allocates, for every registered
+layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule import nn
+from chainrule.nn.registry import values_needed
+
+# registered type name -> layers of that type, built in several ways
+BUILT = {
+    "Linear": [
+        lambda: nn.Linear(5, 3, rng=0),
+        lambda: nn.Linear(5, 3, bias=False, rng=0),
+        lambda: nn.Linear(1, 1, rng=0, dtype="float64"),
+    ],
+    "Sigmoid": [nn.Sigmoid],
+    "Tanh": [nn.Tanh],
+    "ReLU": [nn.ReLU],
+    "LeakyReLU": [lambda: nn.LeakyReLU(0.2)],
+    "Softmax": [nn.Softmax, lambda: nn.Softmax(axis=0)],
+    "LogSoftmax": [nn.LogSoftmax],
+    "Identity": [nn.Identity],
+    "Dropout": [lambda: nn.Dropout(0.7, rng=0), lambda: nn.Dropout(1.0, rng=0)],
+    "BatchNorm1d": [lambda: nn.BatchNorm1d(1), lambda: nn.BatchNorm1d(7, dtype="float64")],
+    "Sequential": [
+        nn.Sequential,
+        lambda: nn.Sequential(nn.Linear(4, 6, rng=0), nn.BatchNorm1d(6), nn.ReLU()),
+        lambda: nn.Sequential(
+            nn.Sequential(nn.Linear(4, 6, bias=False, rng=0), nn.Dropout(0.5, rng=1)),
+            nn.Tanh(),
+            nn.Sequential(nn.Sequential(nn.Linear(6, 2, rng=2)), nn.BatchNorm1d(2)),
+        ),
+    ],
+    "MLP": [
+        lambda: nn.MLP([4, 3], seed=0),
+        lambda: nn.MLP([4, 8, 6, 3], activation="tanh", output="softmax", seed=0),
+        lambda: nn.MLP([4, 8, 6, 3], dropout=[0.5, 0.9], batch_norm=True, seed=0),
+        lambda: nn.MLP([4, 5, 1], output="sigmoid", batch_norm=True, dtype="float64"),
+    ],
+}
+
+CASES = [
+    pytest.param(make, id=f"{name}-{i}")
+    for name, makers in BUILT.items()
+    for i, make in enumerate(makers)
+]
+
+
+def test_every_registered_layer_has_cases():
+    assert sorted(BUILT) == sorted(nn.LAYERS)
+
+
+@pytest.mark.parametrize("make", CASES)
+def test_the_count_from_the_config_is_what_the_constructor_allocates(make):
+    layer = make()
+    config = layer.get_config()
+    built = sum(value.size for value in layer.state_dict().values())
+    assert values_needed(config) == built
+    assert type(layer).values_needed(config) == built
+    assert sum(value.size for value in nn.from_config(config).state_dict().values()) == built
+
+
+def test_a_module_that_does_not_say_gives_none():
+    assert nn.Module.values_needed({"type": "Module"}) is None
+
+
+def test_sizes_are_counted_without_allocating():
+    # 10**12 weights: building them would not fit in memory
+    config = nn.Linear(2, 3, rng=0).get_config() | {"in_features": 10**6, "out_features": 10**6}
+    assert values_needed(config) == 10**12 + 10**6
+    mlp = {"type": "MLP", "sizes": [10**6, 10**6, 2], "batch_norm": True}
+    assert values_needed(mlp) == 10**12 + 4 * 10**6 + 2 * 10**6 + 2
+    assert values_needed({"type": "Sequential", "layers": [config, mlp]}) == (
+        values_needed(config) + values_needed(mlp)
+    )
+
+
+def test_numpy_integer_sizes_are_counted_as_the_constructors_take_them():
+    config = {"type": "Linear", "in_features": np.int64(5), "out_features": np.int32(3)}
+    assert values_needed(config) == 18 == nn.from_config(config).num_parameters()
+    mlp = {"type": "MLP", "sizes": (np.int64(4), 3), "batch_norm": np.bool_(False)}
+    assert values_needed(mlp) == 15
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        None,
+        "Linear",
+        [{"type": "Linear", "in_features": 2, "out_features": 3}],
+        {},
+        {"type": "os.system"},
+        {"type": ["Linear"]},
+        {"type": "Module"},
+        {"type": "Linear", "in_features": 2},
+        {"type": "Linear", "in_features": 0, "out_features": 3},
+        {"type": "Linear", "in_features": 2.0, "out_features": 3},
+        {"type": "Linear", "in_features": True, "out_features": 3},
+        {"type": "BatchNorm1d"},
+        {"type": "BatchNorm1d", "num_features": -4},
+        {"type": "Sequential"},
+        {"type": "Sequential", "layers": {"0": {"type": "ReLU"}}},
+        {"type": "Sequential", "layers": [{"type": "ReLU"}, {"type": "Linear"}]},
+        {"type": "Sequential", "layers": [{"type": "Sequential", "layers": ["ReLU"]}]},
+        {"type": "MLP"},
+        {"type": "MLP", "sizes": [4]},
+        {"type": "MLP", "sizes": [4, "8", 3]},
+        {"type": "MLP", "sizes": "43"},
+        {"type": "MLP", "sizes": [4, 8, 3], "batch_norm": "yes"},
+    ],
+)
+def test_a_config_without_countable_sizes_gives_none_and_is_refused_by_from_config(config):
+    assert values_needed(config) is None
+    with pytest.raises((ValueError, TypeError)):
+        nn.from_config(config)
