@@ -101,8 +101,9 @@ def test_train_gives_the_trainer_from_logits_by_the_loss(
 
 def test_a_run_trained_with_mse_reports_the_classes_of_its_outputs(capsys, monkeypatch, tmp_path):
     """metrics.json, evaluate and predict agree with class = output > 0.5."""
-    from chainrule.cli import datasets, train
-    from chainrule.cli.train import load_config, seeds
+    from chainrule.cli import train
+    from chainrule.runs import datasets
+    from chainrule.runs.build import load_config, seeds
 
     monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
     out = tmp_path / "run"

@@ -121,7 +121,7 @@ def test_shipped_configs_are_identical_to_the_packaged_ones():
 @pytest.fixture
 def no_data(monkeypatch):
     """Fail the test if a run gets as far as loading data."""
-    from chainrule.cli import datasets
+    from chainrule.runs import datasets
 
     def load(*args, **kwargs):
         raise AssertionError("the data was loaded before the config was refused")
@@ -217,8 +217,8 @@ def test_an_output_dir_is_pointed_to_resume_only_when_it_has_a_checkpoint(
 
 
 def test_resume_without_checkpoints_exits_2(capsys, no_data, tmp_path):
-    from chainrule.cli import config as cfg
-    from chainrule.cli.train import load_config
+    from chainrule.runs import config as cfg
+    from chainrule.runs.build import load_config
 
     config, _ = load_config(MOONS, [])
     (tmp_path / "config.toml").write_text(cfg.dumps(config))
@@ -231,8 +231,8 @@ def test_resume_without_checkpoints_exits_2(capsys, no_data, tmp_path):
 def test_resume_from_unreadable_checkpoints_fails_before_any_data_is_loaded(
     capsys, no_data, tmp_path
 ):
-    from chainrule.cli import config as cfg
-    from chainrule.cli.train import load_config
+    from chainrule.runs import config as cfg
+    from chainrule.runs.build import load_config
 
     config, _ = load_config(MOONS, [])
     (tmp_path / "config.toml").write_text(cfg.dumps(config))
@@ -334,7 +334,8 @@ def test_a_run_directory_this_process_may_not_write_is_refused_before_any_data_i
 def _one_epoch_run(monkeypatch, tmp_path):
     """A finished 1-epoch moons run (its directory), then datasets.load forbidden: what
     comes next must be refused before any data is loaded."""
-    from chainrule.cli import datasets, train
+    from chainrule.cli import train
+    from chainrule.runs import datasets
 
     monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
     run = tmp_path / "run"
@@ -396,17 +397,6 @@ def test_config_errors_say_where_the_value_came_from(capsys, no_data, tmp_path):
     err = capsys.readouterr().err
     assert f"error: {exp} with --set 'model.sizes=[3, 8, 2]' --set 'train.epochs=5': " in err
     assert "model.sizes[0] is 3" in err
-
-
-@pytest.mark.parametrize("name", ["nielsen-ch1.toml", "moons.toml"])
-def test_a_packaged_config_is_found_by_its_name_outside_a_checkout(monkeypatch, tmp_path, name):
-    """docs/cli.md's typical session named configs/nielsen-ch1.toml, in a checkout only."""
-    from chainrule.cli.train import load_config, packaged_config
-
-    monkeypatch.chdir(tmp_path)
-    config, stem = load_config(name, [])
-    assert stem == name.removesuffix(".toml")
-    assert config == load_config(str(packaged_config(name)), [])[0]
 
 
 def test_a_missing_config_names_the_packaged_ones(capsys, monkeypatch, tmp_path):

@@ -30,7 +30,7 @@ def test_info_prints_free_form_metadata_as_it_is(capsys, tmp_path, metadata):
 
 
 def test_info_lays_out_the_metrics_and_config_of_a_run(capsys, tmp_path):
-    from chainrule.cli.train import load_config
+    from chainrule.runs.build import load_config
 
     config, _ = load_config(str(Path(__file__).parents[2] / "configs" / "moons.toml"), [])
     metrics = {"test": {"loss": 0.25, "accuracy": 0.9}}

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from chainrule.cli.config import MONITORS, tomllib
+from chainrule.runs.config import MONITORS, tomllib
 
 from .conftest import check_run_dir
 
@@ -57,8 +57,8 @@ def test_evaluate_reproduces_the_test_metrics(cli, run_dir):
 
 
 def test_predict_and_evaluate_on_files(cli, run_dir, tmp_path):
-    from chainrule.cli import datasets
-    from chainrule.cli.train import load_config, seeds
+    from chainrule.runs import datasets
+    from chainrule.runs.build import load_config, seeds
 
     config, _ = load_config(str(run_dir / "config.toml"), [])
     data = datasets.load(config["data"], seeds(config["train"]["seed"])["data"], progress=False)

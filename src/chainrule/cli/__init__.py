@@ -16,7 +16,7 @@ import select
 import sys
 
 from chainrule.cli import bench, commands, lab, train
-from chainrule.cli.errors import ConfigError
+from chainrule.runs.config import ConfigError
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import losses, nn
-from chainrule.cli import config as cfg
 from chainrule.cli.errors import UsageError, output_file
+from chainrule.runs import config as cfg
 
 
 def add_parsers(subparsers) -> None:
@@ -143,8 +143,8 @@ class ModelIO:
         )
 
     def loss_function(self):
-        """The loss as training defined it (see :func:`chainrule.cli.train.loss_function`)."""
-        from chainrule.cli.train import loss_function
+        """The loss as training defined it (see :func:`chainrule.runs.build.loss_function`)."""
+        from chainrule.runs.build import loss_function
 
         return loss_function(self.loss, self.label_smoothing)
 
@@ -382,8 +382,8 @@ def _metrics_table(metadata: dict) -> dict | None:
 
 def _run_test_set(bundle):
     """The test set of the run that wrote the model, rebuilt from its saved config."""
-    from chainrule.cli import datasets
-    from chainrule.cli.train import seeds
+    from chainrule.runs import datasets
+    from chainrule.runs.build import seeds
 
     config = _training_config(bundle.metadata)
     if config is None:
@@ -394,8 +394,8 @@ def _run_test_set(bundle):
 
 # -- commands -------------------------------------------------------------------------------
 def evaluate(args) -> int:
-    from chainrule.cli.datasets import SHAPES, targets
     from chainrule.files import json_text
+    from chainrule.runs.datasets import SHAPES, targets
     from chainrule.train import evaluate as evaluate_model
 
     bundle = load_model(args.model)
@@ -432,9 +432,9 @@ def evaluate(args) -> int:
 
 
 def predict(args) -> int:
-    from chainrule.cli.datasets import predicted_classes
     from chainrule.files import FormatError, atomic_write
     from chainrule.io import labels_problem
+    from chainrule.runs.datasets import predicted_classes
     from chainrule.train import predict as predict_model
 
     output = output_file("--output", args.output) if args.output else None

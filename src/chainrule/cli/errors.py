@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from chainrule.cli.config import ConfigError
 from chainrule.files import file_blocker
+from chainrule.runs.config import ConfigError
 
 
 class UsageError(ConfigError):
@@ -34,4 +34,4 @@ def require_plotting(what: str, otherwise: str = "") -> None:
         raise UsageError(f"{what} ({exc}){otherwise}") from None
 
 
-__all__ = ["ConfigError", "UsageError", "output_file", "require_plotting"]
+__all__ = ["UsageError", "output_file", "require_plotting"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import plots
-from chainrule.cli.config import dumps
-from chainrule.cli.datasets import predicted_classes
 from chainrule.files import atomic_write
+from chainrule.runs.config import dumps
+from chainrule.runs.datasets import predicted_classes
 from chainrule.train import bias_variance, predict
 from chainrule.train.metrics import confusion_matrix
 

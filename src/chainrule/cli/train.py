@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import sys
 import time
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
 from chainrule import io as crio
-from chainrule import losses, nn, optim, regularization
-from chainrule.cli import config as cfg
-from chainrule.cli import datasets
 from chainrule.cli.errors import UsageError, require_plotting
 from chainrule.files import atomic_write, directory_blocker, json_text
 from chainrule.malloc import keep_freed_memory
+from chainrule.runs import config as cfg
+from chainrule.runs import datasets
+from chainrule.runs.build import (
+    build_loss,
+    build_model,
+    build_optimizer,
+    build_regularization,
+    load_config,
+    packaged_configs,
+    seeds,
+)
 from chainrule.train import (
     CheckpointDir,
     EarlyStopping,
@@ -28,20 +32,7 @@ from chainrule.train import (
     TrainingInterrupted,
 )
 
-DEFAULT_CONFIG = "mnist.toml"
 RUNS = Path("runs")  # where a run goes when output.dir is empty
-
-
-def packaged_config(name: str) -> Path:
-    """Path of a config shipped in ``chainrule/configs``."""
-    return Path(str(resources.files("chainrule") / "configs" / name))
-
-
-def packaged_configs() -> list[str]:
-    """The names of the configs shipped in ``chainrule/configs``, sorted."""
-    return sorted(
-        p.name for p in Path(str(resources.files("chainrule") / "configs")).glob("*.toml")
-    )
 
 
 def add_parser(subparsers) -> None:
@@ -76,141 +67,6 @@ def add_parser(subparsers) -> None:
         help="skip figures and report.html (train without matplotlib)",
     )
     p.set_defaults(handler=run)
-
-
-def config_source(path: str | None) -> tuple[Path, str]:
-    """The config file ``path`` names, and how to name it in messages: the file itself
-    when it exists; else, for the name of a packaged config (``nielsen-ch1.toml``), that
-    config, so that one is named alike in a checkout and outside it; with no ``path``, the
-    packaged ``mnist.toml``. ``ConfigError`` for a missing file, listing the packaged
-    configs."""
-    if not path:
-        return packaged_config(DEFAULT_CONFIG), f"the packaged {DEFAULT_CONFIG}"
-    if Path(path).exists():
-        return Path(path), path
-    packaged = packaged_configs()
-    if path in packaged:
-        return packaged_config(path), f"the packaged {path}"
-    raise cfg.ConfigError(
-        f"config file not found: {path} (the packaged configs, by name: {', '.join(packaged)})"
-    )
-
-
-def load_config(path: str | None, overrides: list[str], strict: bool = True) -> tuple[dict, str]:
-    """The resolved config of ``path`` (see :func:`config_source`) with the ``--set``
-    ``overrides``, and its stem (for the run directory name); ``strict`` as in
-    :func:`chainrule.cli.config.resolve`.
-
-    A ``ConfigError`` of the config starts with where the bad value came from: ``--set
-    'KEY=VALUE': `` for a key (or a section) an override set, the file for one the file
-    set, and the file with the overrides for a check of several keys."""
-    source, name = config_source(path)
-    document = cfg.read(source)
-    in_file = set(document)
-    set_by = {}  # section.key (and section, when the file has none) -> its last override
-    for assignment in overrides:
-        key = cfg.apply_override(document, assignment)
-        set_by[key] = assignment
-        if key.partition(".")[0] not in in_file:
-            set_by.setdefault(key.partition(".")[0], assignment)
-    try:
-        return cfg.resolve(document, strict=strict), source.stem
-    except cfg.ConfigError as exc:
-        if exc.key in set_by:
-            origin = f"--set {set_by[exc.key]!r}"
-        elif exc.key is not None or not overrides:
-            origin = name
-        else:
-            origin = name + " with " + " ".join(f"--set {a!r}" for a in overrides)
-        raise cfg.ConfigError(f"{origin}: {exc}") from None
-
-
-def seeds(seed: int) -> dict[str, int]:
-    """Independent seeds for the data split, the model (init and dropout) and shuffling,
-    derived from the config's one seed through ``numpy.random.SeedSequence``."""
-    children = np.random.SeedSequence(seed).spawn(3)
-    return {
-        name: int(child.generate_state(1)[0])
-        for name, child in zip(("data", "model", "shuffle"), children, strict=True)
-    }
-
-
-def build_model(config: dict, model_seed: int) -> nn.MLP:
-    m = config["model"]
-    return nn.MLP(
-        m["sizes"],
-        activation=m["activation"],
-        output=None if m["output"] == "linear" else m["output"],
-        dropout=None if m["dropout"] == 1.0 else m["dropout"],
-        batch_norm=m["batch_norm"],
-        init=None if m["init"] == "auto" else m["init"],
-        seed=model_seed,
-    )
-
-
-def loss_function(name: str, label_smoothing: float = 0.0):
-    """The loss ``name``; cross_entropy with its ``label_smoothing`` where that is not 0
-    (only cross_entropy smooths labels: another loss ignores it)."""
-    if label_smoothing and name == "cross_entropy":
-        return functools.partial(losses.cross_entropy, label_smoothing=label_smoothing)
-    return losses.get_loss(name)
-
-
-def build_loss(config: dict):
-    """The loss of the config, as :func:`loss_function` makes it."""
-    return loss_function(config["loss"]["name"], config["loss"]["label_smoothing"])
-
-
-def build_schedule(config: dict, n_train: int):
-    s, lr = config["schedule"], config["optimizer"]["lr"]
-    if s["name"] == "none":
-        return lr
-    fields = dict(s["params"])
-    cls = optim.SCHEDULES[s["name"]]
-    known = {f.name for f in dataclasses.fields(cls)}
-    if "alpha0" in known:
-        fields.setdefault("alpha0", lr)
-    if s["name"] == "cosine" and "duration" not in fields:
-        # per step, over the whole run: the last epoch still learns (per epoch, with
-        # t counted from 1, it would run at a rate of exactly 0)
-        steps = -(-n_train // config["train"]["batch_size"]) * config["train"]["epochs"]
-        fields.update(duration=steps, unit="step")
-    try:
-        return optim.schedule_from_config({"name": s["name"], **fields})
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"schedule.params: {exc}") from None
-
-
-def build_optimizer(config: dict, model, n_train: int):
-    o = config["optimizer"]
-    kwargs = dict(o["params"])
-    if o["clip_norm"]:
-        kwargs["clip_norm"] = o["clip_norm"]
-    if o["name"] == "adamw":
-        kwargs.setdefault("weight_decay", o["weight_decay"])
-    schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
-    try:
-        return cfg.OPTIMIZER_CLASSES[o["name"]](model.parameters(), schedule, **kwargs)
-    except TypeError as exc:
-        raise UsageError(f"optimizer.params: {exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"optimizer: {exc}") from None
-
-
-def build_regularization(config: dict):
-    l2, l1 = config["regularization"]["l2"], config["regularization"]["l1"]
-    if not (l2 or l1):
-        return None
-
-    def penalty(model, n_train):
-        terms = []
-        if l2:
-            terms.append(regularization.l2_penalty(model, l2, n_train))
-        if l1:
-            terms.append(regularization.l1_penalty(model, l1, n_train))
-        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
-
-    return penalty
 
 
 def _check_output_dir(config: dict) -> None:
@@ -316,6 +172,55 @@ def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, mod
         ) from None
 
 
+def _trainer(
+    config: dict,
+    model,
+    loss_fn,
+    optimizer,
+    run_dir: Path,
+    shuffle_seed: int,
+    extras,
+    progress: bool,
+) -> Trainer:
+    """The run's ``Trainer``: the config's ``[train]`` section and penalty, its history
+    logged to ``history.csv``, checkpoints (when on) in ``checkpoints/`` saved with
+    ``extras``."""
+    t = config["train"]
+    callbacks = [HistoryLogger(run_dir / "history.csv")]
+    if t["early_stopping"]:
+        callbacks.append(EarlyStopping(monitor=t["monitor"], patience=t["early_stopping"]))
+    return Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        epochs=t["epochs"],
+        batch_size=t["batch_size"],
+        regularization=build_regularization(config),
+        callbacks=callbacks,
+        seed=shuffle_seed,
+        checkpoint_dir=run_dir / "checkpoints" if t["checkpoint"] else None,
+        progress=progress,
+        # explicit, from the loss: a linear output under quadratic/mse/mae is on the 0/1
+        # targets' scale (class 1 above 0.5), not a logit
+        from_logits=cfg.outputs_are_logits(config["loss"]["name"], config["model"]["output"]),
+        save_extras=extras,
+    )
+
+
+def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, train_s: float) -> dict:
+    """What ``metrics.json`` holds but the total time: the loss and metrics of every part
+    (``train``, ``dev``, ``test``), the epochs run and why they stopped, the parts' sizes
+    and the training time."""
+    parts = {"train": data.train, "dev": data.dev, "test": data.test}
+    return {
+        **{part: trainer.evaluate(X, to_targets(y)) for part, (X, y) in parts.items()},
+        "epochs_run": len(history.epochs),
+        "stopped_reason": history.stopped_reason,
+        "n": {part: len(y) for part, (_, y) in parts.items()},
+        "time": {"train_s": round(train_s, 3)},
+    }
+
+
 def run(args) -> int:
     start = time.perf_counter()
     if args.resume:
@@ -330,7 +235,6 @@ def run(args) -> int:
         print(cfg.dumps(config))
 
     seed = seeds(config["train"]["seed"])
-    sizes = config["model"]["sizes"]
     # everything the config builds is built before the data: a bad optimizer or schedule
     # parameter is refused before MNIST is fetched
     model = build_model(config, seed["model"])
@@ -346,28 +250,12 @@ def run(args) -> int:
         atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
 
     loss_name = config["loss"]["name"]
-    to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=sizes[-1])
+    n_out = config["model"]["sizes"][-1]
+    to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=n_out)
     metadata = {"config": config, "loss": loss_name, "image_shape": data.image_shape}
     extras = {"scaler": data.scaler, "labels": data.labels, "metadata": metadata}
-    callbacks = [HistoryLogger(run_dir / "history.csv")]
-    t = config["train"]
-    if t["early_stopping"]:
-        callbacks.append(EarlyStopping(monitor=t["monitor"], patience=t["early_stopping"]))
-    trainer = Trainer(
-        model,
-        loss_fn,
-        optimizer,
-        epochs=t["epochs"],
-        batch_size=t["batch_size"],
-        regularization=build_regularization(config),
-        callbacks=callbacks,
-        seed=seed["shuffle"],
-        checkpoint_dir=run_dir / "checkpoints" if t["checkpoint"] else None,
-        progress=not args.quiet,
-        # explicit, from the loss: a linear output under quadratic/mse/mae is on the 0/1
-        # targets' scale (class 1 above 0.5), not a logit
-        from_logits=cfg.outputs_are_logits(loss_name, config["model"]["output"]),
-        save_extras=extras,
+    trainer = _trainer(
+        config, model, loss_fn, optimizer, run_dir, seed["shuffle"], extras, not args.quiet
     )
     say(f"run directory: {run_dir}")
     keep_freed_memory()  # a training process: reuse freed arrays instead of page faults
@@ -380,28 +268,19 @@ def run(args) -> int:
             resume_from=checkpoint,
         )
     except TrainingInterrupted:
-        hint = f"; resume with: chainrule train --resume {run_dir}" if t["checkpoint"] else ""
+        resumable = config["train"]["checkpoint"]
+        hint = f"; resume with: chainrule train --resume {run_dir}" if resumable else ""
         raise KeyboardInterrupt(f"training stopped{hint}") from None
     train_time = time.perf_counter() - train_start
 
-    results = {
-        part: trainer.evaluate(X, to_targets(y))
-        for part, (X, y) in (("train", data.train), ("dev", data.dev), ("test", data.test))
-    }
-    metrics = {
-        **results,
-        "epochs_run": len(history.epochs),
-        "stopped_reason": history.stopped_reason,
-        "n": {"train": len(data.train[1]), "dev": len(data.dev[1]), "test": len(data.test[1])},
-        "time": {"train_s": round(train_time, 3)},
-    }
-    metadata["metrics"] = results
+    metrics = _metrics(trainer, history, data, to_targets, train_time)
+    metadata["metrics"] = {part: metrics[part] for part in ("train", "dev", "test")}
     crio.save(model, run_dir / "model.safetensors", **extras)
     # the results are saved before the report is drawn: a failing figure loses none of them
     metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
     atomic_write(run_dir / "metrics.json", (json_text(metrics, indent=2) + "\n").encode("utf-8"))
 
-    test = results["test"]
+    test = metrics["test"]
     summary = [f"test loss {test['loss']:.4f}"]
     if "accuracy" in test:
         summary.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")

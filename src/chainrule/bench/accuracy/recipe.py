@@ -2,10 +2,11 @@
 
 The race trains what the main job trains. The config (default: the packaged
 ``mnist.toml``) is read, resolved and turned into data, model, loss and optimizer by the
-functions ``chainrule train`` uses, with the seeds it derives from ``train.seed``: the
-chainrule system is the main job minus its run directory. PyTorch and JAX rebuild the
-same network, loss, Adam and schedule in their own terms, which they can for a subset of
-the config: :func:`resolve` refuses the rest, naming each key.
+functions of :mod:`chainrule.runs` that ``chainrule train`` uses, with the seeds they
+derive from ``train.seed``: the chainrule system is the main job minus its run
+directory. PyTorch and JAX rebuild the same network, loss, Adam and schedule in their own
+terms, which they can for a subset of the config: :func:`resolve` refuses the rest,
+naming each key.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule import optim
-from chainrule.cli import datasets
-from chainrule.cli.errors import UsageError
-from chainrule.cli.train import build_loss, build_model, build_optimizer, load_config, seeds
 from chainrule.data import BatchLoader
+from chainrule.runs import datasets
+from chainrule.runs.build import build_loss, build_model, build_optimizer, load_config, seeds
+from chainrule.runs.config import ConfigError
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 ADAM_PARAMS = ("beta1", "beta2", "eps")
@@ -45,9 +46,9 @@ def resolve(path: str | None, overrides: list[str]) -> dict:
     Raises
     ------
     ConfigError
-        For a config ``chainrule train`` would refuse, and (as :class:`UsageError`) for
-        one the peers cannot reproduce: an output layer, dropout, batch norm, another loss,
-        optimizer or schedule, clipping, a penalty, early stopping.
+        For a config ``chainrule train`` would refuse, and for one the peers cannot
+        reproduce: an output layer, dropout, batch norm, another loss, optimizer or
+        schedule, clipping, a penalty, early stopping.
     """
     config, _ = load_config(path, overrides)
     problems = [
@@ -70,7 +71,7 @@ def resolve(path: str | None, overrides: list[str]) -> dict:
             f"{schedule['params']['unit']!r}"
         )
     if problems:
-        raise UsageError(
+        raise ConfigError(
             "bench --to-accuracy: PyTorch and JAX rebuild only an MLP with a linear output, "
             "cross-entropy, Adam and a constant or cosine rate; " + "; ".join(problems)
         )

@@ -1,18 +1,13 @@
-"""The config keys reach what ``chainrule train`` builds from them: the model, loss,
-optimizer, regularization and schedule (``cli/train.py``'s builders), early stopping and
-the report's bias/variance reading. Each test sets its keys away from their defaults, so
-a builder that dropped one would fail it."""
-
-import html
-import json
+"""The config keys reach what :mod:`chainrule.runs.build` builds from them: the model,
+loss, optimizer, regularization and schedule. Each test sets its keys away from their
+defaults, so a builder that dropped one would fail it."""
 
 import numpy as np
 import pytest
 
 from chainrule import losses, nn, optim
-from chainrule.cli import config as cfg
-from chainrule.cli import main, train
-from chainrule.train import bias_variance
+from chainrule.runs import build
+from chainrule.runs import config as cfg
 
 N_TRAIN = 800  # 0.8 of data.n_samples = 1000, the moons default
 
@@ -34,21 +29,21 @@ def _weights(model):
 
 def test_dropout_and_batch_norm_reach_the_model():
     config = resolve(model={"dropout": 0.7, "batch_norm": True})
-    model = train.build_model(config, model_seed=0)
+    model = build.build_model(config, model_seed=0)
     assert [d.keep_prob for d in _layers(model, nn.Dropout)] == [0.7, 0.7]
     assert len(_layers(model, nn.BatchNorm1d)) == 2
-    plain = train.build_model(resolve(), model_seed=0)
+    plain = build.build_model(resolve(), model_seed=0)
     assert not _layers(plain, nn.Dropout) and not _layers(plain, nn.BatchNorm1d)
 
 
 def test_the_named_init_draws_the_weights():
     config = resolve(model={"init": {"name": "uniform", "low": 0.5, "high": 0.6}})
-    for w in _weights(train.build_model(config, model_seed=0)):
+    for w in _weights(build.build_model(config, model_seed=0)):
         assert w.min() >= 0.5 and w.max() < 0.6  # the default (He normal) has negatives
     config = resolve(model={"init": "lecun_uniform"})
-    model = train.build_model(config, model_seed=3)
+    model = build.build_model(config, model_seed=3)
     same = nn.MLP([2, 8, 8, 2], init="lecun_uniform", seed=3)
-    default = train.build_model(resolve(), model_seed=3)
+    default = build.build_model(resolve(), model_seed=3)
     for w, expected, other in zip(_weights(model), _weights(same), _weights(default), strict=True):
         np.testing.assert_array_equal(w, expected)
         assert not np.array_equal(w, other)
@@ -56,7 +51,7 @@ def test_the_named_init_draws_the_weights():
 
 def test_label_smoothing_reaches_the_loss():
     s = 0.2
-    loss_fn = train.build_loss(resolve(loss={"label_smoothing": s}))
+    loss_fn = build.build_loss(resolve(loss={"label_smoothing": s}))
     rng = np.random.default_rng(0)
     z = rng.normal(size=(6, 2)).astype(np.float32)
     y = np.array([0, 1, 1, 0, 1, 0])
@@ -73,12 +68,12 @@ def test_label_smoothing_reaches_the_loss():
 
 def test_clip_norm_and_adamws_weight_decay_reach_the_optimizer():
     config = resolve(optimizer={"name": "adamw", "clip_norm": 0.5, "weight_decay": 0.03})
-    model = train.build_model(config, model_seed=0)
-    optimizer = train.build_optimizer(config, model, N_TRAIN)
+    model = build.build_model(config, model_seed=0)
+    optimizer = build.build_optimizer(config, model, N_TRAIN)
     assert isinstance(optimizer, optim.AdamW)
     assert optimizer.clip_norm == 0.5
     assert optimizer.weight_decay == 0.03  # not AdamW's own default, 0.01
-    assert train.build_optimizer(resolve(), model, N_TRAIN).clip_norm is None
+    assert build.build_optimizer(resolve(), model, N_TRAIN).clip_norm is None
 
 
 @pytest.mark.parametrize(
@@ -86,14 +81,14 @@ def test_clip_norm_and_adamws_weight_decay_reach_the_optimizer():
 )
 def test_regularization_adds_the_configured_penalties(l2, l1):
     config = resolve(regularization={"l2": l2, "l1": l1})
-    model = train.build_model(config, model_seed=0)
-    penalty = train.build_regularization(config)(model, N_TRAIN).item()
+    model = build.build_model(config, model_seed=0)
+    penalty = build.build_regularization(config)(model, N_TRAIN).item()
     weights = [w.astype(np.float64) for w in _weights(model)]
     expected = l2 / (2 * N_TRAIN) * sum((w**2).sum() for w in weights) + l1 / N_TRAIN * sum(
         np.abs(w).sum() for w in weights
     )
     assert penalty == pytest.approx(expected, rel=1e-5)
-    assert train.build_regularization(resolve()) is None
+    assert build.build_regularization(resolve()) is None
 
 
 @pytest.mark.parametrize(
@@ -109,45 +104,33 @@ def test_regularization_adds_the_configured_penalties(l2, l1):
 def test_a_schedule_starts_at_the_learning_rate_by_default(name, params, t):
     lr = 0.037
     config = resolve(optimizer={"lr": lr}, schedule={"name": name, "params": params})
-    schedule = train.build_schedule(config, N_TRAIN)
+    schedule = build.build_schedule(config, N_TRAIN)
     assert schedule.alpha0 == lr
     assert schedule(t) == lr
 
 
-@pytest.fixture(scope="module")
-def frozen_run(tmp_path_factory):
-    """A run whose rate is too small to move a float32 weight: the dev accuracy never
-    improves after the first epoch, so early stopping ends it after ``patience`` more."""
-    out = tmp_path_factory.mktemp("frozen") / "run"
-    sets = {
-        "data.n_samples": 200,
-        "optimizer.lr": 1e-30,
-        "train.epochs": 10,
-        "train.early_stopping": 2,
-        "train.monitor": "dev_accuracy",
-        "data.human_error": 0.25,
-        "output.dir": out,
-    }
-    args = ["train", "moons.toml", "-q"]
-    for key, value in sets.items():
-        args += ["--set", f"{key}={value}"]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(train, "keep_freed_memory", lambda: None)
-        assert main(args) == 0
-    return out
+@pytest.mark.parametrize("name", ["nielsen-ch1.toml", "moons.toml"])
+def test_a_packaged_config_is_found_by_its_name_outside_a_checkout(monkeypatch, tmp_path, name):
+    """docs/cli.md's typical session named configs/nielsen-ch1.toml, in a checkout only."""
+    monkeypatch.chdir(tmp_path)
+    config, stem = build.load_config(name, [])
+    assert stem == name.removesuffix(".toml")
+    assert config == build.load_config(str(build.packaged_config(name)), [])[0]
 
 
-def test_early_stopping_patience_reaches_the_run(frozen_run):
-    metrics = json.loads((frozen_run / "metrics.json").read_text())
-    assert metrics["epochs_run"] == 1 + 2
-    assert metrics["stopped_reason"] == "early_stopping"
-
-
-def test_the_report_reads_bias_against_the_human_error(frozen_run):
-    metrics = json.loads((frozen_run / "metrics.json").read_text())
-    reading = bias_variance(
-        1 - metrics["train"]["accuracy"], 1 - metrics["dev"]["accuracy"], baseline_error=0.25
-    )
-    report = (frozen_run / "report.html").read_text(encoding="utf-8")
-    assert "baseline 25%" in report
-    assert f"<p>{html.escape(str(reading))}</p>" in report
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        ({"optimizer": {"params": {"beta1": 2.0}}}, "optimizer: Adam: beta1 expected"),
+        ({"optimizer": {"params": {"beta1": "x"}}}, "optimizer.params: Adam: beta1 expected"),
+        ({"schedule": {"name": "step_decay"}}, "schedule.params: schedule_from_config: "),
+    ],
+)
+def test_a_value_the_optimizer_or_schedule_refuses_is_a_config_error_naming_its_key(
+    sections, expected
+):
+    config = resolve(**sections)
+    with pytest.raises(cfg.ConfigError) as info:
+        build.build_optimizer(config, build.build_model(config, model_seed=0), N_TRAIN)
+    assert type(info.value) is cfg.ConfigError  # no CLI subclass: chainrule.runs has none
+    assert str(info.value).startswith(expected)

@@ -29,6 +29,8 @@ SHAPES = {
     "blobs": (2, 3),
 }
 MNIST_SIZES = {"train": 60_000, "test": 10_000}  # the official training and test images
+#: The scaler of each ``data.normalize`` but "none", fitted on the training part.
+SCALERS = {"standardize": crdata.Standardizer, "minmax": crdata.MinMaxScaler}
 
 
 @dataclass
@@ -77,9 +79,7 @@ def load(section: dict, seed: int, progress: bool = True) -> RunData:
             X, y, section["split"], stratify=True, seed=seed
         )
         labels, image_shape = [str(c) for c in range(int(y.max()) + 1)], None
-    scaler = {"standardize": crdata.Standardizer, "minmax": crdata.MinMaxScaler}.get(
-        section["normalize"]
-    )
+    scaler = SCALERS.get(section["normalize"])
     scaler = scaler().fit(Xtr) if scaler is not None else None
 
     def norm(a):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chainrule.cli import config as cfg
-from chainrule.cli import datasets
+from chainrule.runs import config as cfg
+from chainrule.runs import datasets
 
 
 @pytest.mark.parametrize("name", [n for n in datasets.SHAPES if n != "mnist"])

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chainrule.cli import config as cfg
-from chainrule.cli.train import build_model
+from chainrule.runs import config as cfg
+from chainrule.runs.build import build_model
 
 BASE = {"model": {"sizes": [2, 8, 2]}, "data": {"name": "moons"}}
 
@@ -362,7 +362,7 @@ def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path):
     "name", ["mnist.toml", "moons.toml", "nielsen-ch1.toml", "nielsen-ch3.toml"]
 )
 def test_packaged_configs_pass_validation(name):
-    from chainrule.cli.train import load_config, packaged_config
+    from chainrule.runs.build import load_config, packaged_config
 
     config, stem = load_config(str(packaged_config(name)), [])
     assert stem == name.removesuffix(".toml") and config["model"]["sizes"]
@@ -373,3 +373,27 @@ def test_a_config_with_a_utf8_byte_order_mark_reads(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + b'[data]\nname = "moons"\n')
     assert cfg.read(path) == {"data": {"name": "moons"}}
+
+
+def test_the_configs_names_are_the_librarys():
+    """The choices of data.normalize, model.output and schedule.name come from the
+    library's registries (a schedule added to chainrule.optim is a schedule.name)."""
+    from chainrule import data, nn, optim
+    from chainrule.runs import datasets
+
+    assert cfg.SCHEMA["data"]["normalize"].choices == ("standardize", "minmax", "none")
+    scalers = datasets.SCALERS
+    assert scalers == {"standardize": data.Standardizer, "minmax": data.MinMaxScaler}
+    assert cfg.SCHEMA["model"]["output"].choices == ("linear", "sigmoid", "softmax", "log_softmax")
+    assert set(cfg.OUTPUTS) == set(nn.OUTPUTS) - {None}
+    schedules = cfg.SCHEMA["schedule"]["name"].choices
+    assert schedules == ("none", *(name for name in optim.SCHEDULES if name != "linear_warmup"))
+    assert schedules[1:] == (
+        "inverse_time",
+        "exponential",
+        "inverse_sqrt",
+        "step_decay",
+        "piecewise_constant",
+        "cosine",
+    )
+    assert all(issubclass(c, optim.Optimizer) for c in cfg.OPTIMIZER_CLASSES.values())

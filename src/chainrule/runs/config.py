@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chainrule import losses, optim
-from chainrule.cli import datasets
+from chainrule import losses, nn, optim
 from chainrule.init import INITIALIZERS, check_spec, initialize
-from chainrule.nn import ACTIVATIONS
+from chainrule.runs import datasets
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,7 +28,7 @@ else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
 DATASETS = tuple(datasets.SHAPES)
-NORMALIZATIONS = ("standardize", "minmax", "none")
+NORMALIZATIONS = (*datasets.SCALERS, "none")
 OPTIMIZER_CLASSES = {
     "sgd": optim.SGD,
     "momentum": optim.Momentum,
@@ -40,7 +39,8 @@ OPTIMIZER_CLASSES = {
 OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 #: The optimizer arguments the config sets by keys of their own, not in optimizer.params.
 _OWN_OPTIMIZER_KEYS = ("lr", "clip_norm", "weight_decay")
-OUTPUTS = ("linear", "sigmoid", "softmax", "log_softmax")
+# the MLP's output layers; "linear" is its None (no layer after the last Linear)
+OUTPUTS = tuple(name for name in nn.OUTPUTS if name is not None)
 MNIST_SPLIT = (55_000 / 60_000, 5_000 / 60_000)  # the default MNIST [train, dev]
 # The keys of every epoch's logs that early stopping can watch: a run always has dev data
 # and, its targets being class labels, reports accuracy.
@@ -54,19 +54,14 @@ _READS = {
     "logits": ("logits", ("linear",)),
     "log_probabilities": ("log-probabilities", ("log_softmax",)),
 }
-SCHEDULES = (
-    "none",
-    "inverse_time",
-    "exponential",
-    "inverse_sqrt",
-    "step_decay",
-    "piecewise_constant",
-    "cosine",
-)
+# chainrule.optim's schedules but linear_warmup, which wraps another (its ``after``): a
+# config names one schedule, whose alpha0 defaults to optimizer.lr
+SCHEDULES = ("none", *(name for name in optim.SCHEDULES if name != "linear_warmup"))
 
 
 class ConfigError(ValueError):
-    """A config (or a ``--set`` override) that does not fit the schema; exit status 2.
+    """A config (or a ``section.key=value`` override) that does not fit the schema, or a
+    parameter that the class it goes to refuses (:mod:`chainrule.runs.build`).
 
     ``key`` is the one ``section.key`` (or ``section``) of the document the error is
     about, which :func:`resolve` sets so that its caller can say where that value came
@@ -122,7 +117,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "model": {
         "sizes": Key("sizes", None, "units per layer, input first", low=1),
-        "activation": Key("str", "relu", "hidden activation", choices=tuple(ACTIVATIONS)),
+        "activation": Key("str", "relu", "hidden activation", choices=tuple(nn.ACTIVATIONS)),
         "output": Key("str", "linear", "output layer", choices=OUTPUTS),
         "dropout": Key(
             "float", 1.0, "keep_prob per hidden layer (1: none)", low=0.0, high=1.0, positive=True

@@ -1,0 +1,184 @@
+"""A run from its config: the config file, the seeds, and the model, loss, optimizer
+(with its schedule) and penalty a resolved config describes.
+
+``chainrule train`` builds its run with these, and the race of ``chainrule bench
+--to-accuracy`` builds its chainrule system with them too, so both train what the config
+says in the same way. The values of ``schedule.params`` and ``optimizer.params``, which
+only the classes they go to can check, are refused here, as a
+:class:`~chainrule.runs.config.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from chainrule import losses, nn, optim, regularization
+from chainrule.runs import config as cfg
+
+DEFAULT_CONFIG = "mnist.toml"
+
+
+def packaged_config(name: str) -> Path:
+    """Path of a config shipped in ``chainrule/configs``."""
+    return Path(str(resources.files("chainrule") / "configs" / name))
+
+
+def packaged_configs() -> list[str]:
+    """The names of the configs shipped in ``chainrule/configs``, sorted."""
+    return sorted(
+        p.name for p in Path(str(resources.files("chainrule") / "configs")).glob("*.toml")
+    )
+
+
+def config_source(path: str | None) -> tuple[Path, str]:
+    """The config file ``path`` names, and how to name it in messages: the file itself
+    when it exists; else, for the name of a packaged config (``nielsen-ch1.toml``), that
+    config, so that one is named alike in a checkout and outside it; with no ``path``, the
+    packaged ``mnist.toml``. ``ConfigError`` for a missing file, listing the packaged
+    configs."""
+    if not path:
+        return packaged_config(DEFAULT_CONFIG), f"the packaged {DEFAULT_CONFIG}"
+    if Path(path).exists():
+        return Path(path), path
+    packaged = packaged_configs()
+    if path in packaged:
+        return packaged_config(path), f"the packaged {path}"
+    raise cfg.ConfigError(
+        f"config file not found: {path} (the packaged configs, by name: {', '.join(packaged)})"
+    )
+
+
+def load_config(path: str | None, overrides: list[str], strict: bool = True) -> tuple[dict, str]:
+    """The resolved config of ``path`` (see :func:`config_source`) with the ``--set``
+    ``overrides``, and its stem (for the run directory name); ``strict`` as in
+    :func:`chainrule.runs.config.resolve`.
+
+    A ``ConfigError`` of the config starts with where the bad value came from: ``--set
+    'KEY=VALUE': `` for a key (or a section) an override set, the file for one the file
+    set, and the file with the overrides for a check of several keys."""
+    source, name = config_source(path)
+    document = cfg.read(source)
+    in_file = set(document)
+    set_by = {}  # section.key (and section, when the file has none) -> its last override
+    for assignment in overrides:
+        key = cfg.apply_override(document, assignment)
+        set_by[key] = assignment
+        if key.partition(".")[0] not in in_file:
+            set_by.setdefault(key.partition(".")[0], assignment)
+    try:
+        return cfg.resolve(document, strict=strict), source.stem
+    except cfg.ConfigError as exc:
+        if exc.key in set_by:
+            origin = f"--set {set_by[exc.key]!r}"
+        elif exc.key is not None or not overrides:
+            origin = name
+        else:
+            origin = name + " with " + " ".join(f"--set {a!r}" for a in overrides)
+        raise cfg.ConfigError(f"{origin}: {exc}") from None
+
+
+def seeds(seed: int) -> dict[str, int]:
+    """Independent seeds for the data split, the model (init and dropout) and shuffling,
+    derived from the config's one seed through ``numpy.random.SeedSequence``."""
+    children = np.random.SeedSequence(seed).spawn(3)
+    return {
+        name: int(child.generate_state(1)[0])
+        for name, child in zip(("data", "model", "shuffle"), children, strict=True)
+    }
+
+
+def build_model(config: dict, model_seed: int) -> nn.MLP:
+    """A fresh MLP of the config's ``[model]`` section, drawn from ``model_seed``: a
+    ``"linear"`` output is none, a dropout of 1 no dropout, ``init = "auto"`` the
+    initializer by activation."""
+    m = config["model"]
+    return nn.MLP(
+        m["sizes"],
+        activation=m["activation"],
+        output=None if m["output"] == "linear" else m["output"],
+        dropout=None if m["dropout"] == 1.0 else m["dropout"],
+        batch_norm=m["batch_norm"],
+        init=None if m["init"] == "auto" else m["init"],
+        seed=model_seed,
+    )
+
+
+def loss_function(name: str, label_smoothing: float = 0.0):
+    """The loss ``name``; cross_entropy with its ``label_smoothing`` where that is not 0
+    (only cross_entropy smooths labels: another loss ignores it)."""
+    if label_smoothing and name == "cross_entropy":
+        return functools.partial(losses.cross_entropy, label_smoothing=label_smoothing)
+    return losses.get_loss(name)
+
+
+def build_loss(config: dict):
+    """The loss of the config, as :func:`loss_function` makes it."""
+    return loss_function(config["loss"]["name"], config["loss"]["label_smoothing"])
+
+
+def build_schedule(config: dict, n_train: int):
+    """The learning rate of the config for ``n_train`` training examples: optimizer.lr for
+    ``schedule.name = "none"``, else the schedule with ``schedule.params``, its alpha0
+    defaulting to optimizer.lr and a cosine's duration to the run's steps (unit "step").
+    ``ConfigError("schedule.params: ...")`` for parameters the schedule refuses."""
+    s, lr = config["schedule"], config["optimizer"]["lr"]
+    if s["name"] == "none":
+        return lr
+    fields = dict(s["params"])
+    cls = optim.SCHEDULES[s["name"]]
+    known = {f.name for f in dataclasses.fields(cls)}
+    if "alpha0" in known:
+        fields.setdefault("alpha0", lr)
+    if s["name"] == "cosine" and "duration" not in fields:
+        # per step, over the whole run: the last epoch still learns (per epoch, with
+        # t counted from 1, it would run at a rate of exactly 0)
+        steps = -(-n_train // config["train"]["batch_size"]) * config["train"]["epochs"]
+        fields.update(duration=steps, unit="step")
+    try:
+        return optim.schedule_from_config({"name": s["name"], **fields})
+    except (TypeError, ValueError) as exc:
+        raise cfg.ConfigError(f"schedule.params: {exc}") from None
+
+
+def build_optimizer(config: dict, model, n_train: int):
+    """The config's optimizer over ``model``'s parameters, its rate from
+    :func:`build_schedule`, with ``optimizer.params``, clip_norm (unless 0) and adamw's
+    weight_decay. ``ConfigError``: ``"optimizer.params: ..."`` for an argument the
+    optimizer does not take, ``"optimizer: ..."`` for a value it refuses, and those of
+    :func:`build_schedule`."""
+    o = config["optimizer"]
+    kwargs = dict(o["params"])
+    if o["clip_norm"]:
+        kwargs["clip_norm"] = o["clip_norm"]
+    if o["name"] == "adamw":
+        kwargs.setdefault("weight_decay", o["weight_decay"])
+    schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
+    try:
+        return cfg.OPTIMIZER_CLASSES[o["name"]](model.parameters(), schedule, **kwargs)
+    except TypeError as exc:
+        raise cfg.ConfigError(f"optimizer.params: {exc}") from None
+    except ValueError as exc:
+        raise cfg.ConfigError(f"optimizer: {exc}") from None
+
+
+def build_regularization(config: dict):
+    """The config's penalty, ``penalty(model, n_train)``: the L2 term plus the L1 term of
+    :mod:`chainrule.regularization` (those whose lambda is not 0); None when both are 0."""
+    l2, l1 = config["regularization"]["l2"], config["regularization"]["l1"]
+    if not (l2 or l1):
+        return None
+
+    def penalty(model, n_train):
+        terms = []
+        if l2:
+            terms.append(regularization.l2_penalty(model, l2, n_train))
+        if l1:
+            terms.append(regularization.l1_penalty(model, l1, n_train))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+    return penalty

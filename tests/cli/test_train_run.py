@@ -1,0 +1,49 @@
+"""What ``chainrule train`` makes of the keys of a run's end: early stopping and the
+report's bias/variance reading."""
+
+import html
+import json
+
+import pytest
+
+from chainrule.cli import main, train
+from chainrule.train import bias_variance
+
+
+@pytest.fixture(scope="module")
+def frozen_run(tmp_path_factory):
+    """A run whose rate is too small to move a float32 weight: the dev accuracy never
+    improves after the first epoch, so early stopping ends it after ``patience`` more."""
+    out = tmp_path_factory.mktemp("frozen") / "run"
+    sets = {
+        "data.n_samples": 200,
+        "optimizer.lr": 1e-30,
+        "train.epochs": 10,
+        "train.early_stopping": 2,
+        "train.monitor": "dev_accuracy",
+        "data.human_error": 0.25,
+        "output.dir": out,
+    }
+    args = ["train", "moons.toml", "-q"]
+    for key, value in sets.items():
+        args += ["--set", f"{key}={value}"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train, "keep_freed_memory", lambda: None)
+        assert main(args) == 0
+    return out
+
+
+def test_early_stopping_patience_reaches_the_run(frozen_run):
+    metrics = json.loads((frozen_run / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 + 2
+    assert metrics["stopped_reason"] == "early_stopping"
+
+
+def test_the_report_reads_bias_against_the_human_error(frozen_run):
+    metrics = json.loads((frozen_run / "metrics.json").read_text())
+    reading = bias_variance(
+        1 - metrics["train"]["accuracy"], 1 - metrics["dev"]["accuracy"], baseline_error=0.25
+    )
+    report = (frozen_run / "report.html").read_text(encoding="utf-8")
+    assert "baseline 25%" in report
+    assert f"<p>{html.escape(str(reading))}</p>" in report
