@@ -42,18 +42,11 @@ def _time(trainer, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def run(args, settings: dict) -> dict:
-    """Measure what ``args`` (the parsed options) ask for; return the results as plain data.
-
-    ``settings`` are the process settings already applied (threads, malloc), for the report.
-    """
+def _load_systems(names: list) -> tuple[dict, dict, dict]:
+    """The benchmark module of each system in ``names``, its version, and the
+    :class:`~chainrule.bench.systems.MissingSystem` of each that cannot be loaded."""
     from chainrule.bench import systems
-    from chainrule.bench.configs import CONFIGS, make_batches
-    from chainrule.bench.memory import measure
-    from chainrule.bench.peak import SgemmProbe
 
-    names = options.systems(args)
-    load_before = os.getloadavg()
     modules, versions, missing = {}, {}, {}
     for name in names:
         try:
@@ -61,55 +54,80 @@ def run(args, settings: dict) -> dict:
             versions[name] = modules[name].VERSION
         except systems.MissingSystem as exc:
             missing[name] = exc
+    return modules, versions, missing
+
+
+def _measure_config(key: str, args, names: list, modules: dict, missing: dict, probe, peaks):
+    """The results entry of the configuration ``key``: every system warmed up (and its
+    step count calibrated unless ``args.steps``), then ``args.reps`` interleaved timed
+    repetitions, the matmul peak probed after each (appended to ``peaks``)."""
+    from chainrule.bench import systems
+    from chainrule.bench.configs import CONFIGS, make_batches
+
+    config = CONFIGS[key]
+    batches = make_batches(config)
+    entry = {"key": key, "label": config.label, "weights": config.weights, "systems": {}}
+    trainers, steps = {}, {}
+    for name in names:
+        if name in missing:
+            entry["systems"][name] = systems.missing_entry(name, missing[name])
+            continue
+        try:  # a peer that breaks must not stop the others; timed only once warmed up
+            trainer = modules[name].make_trainer(config, batches)
+            n_steps = args.steps or _calibrate(trainer, args.warmup, args.seconds)
+            if args.steps:
+                trainer.run(args.warmup)
+        except Exception as exc:  # noqa: BLE001
+            entry["systems"][name] = systems.failed_entry(exc)
+            continue
+        trainers[name], steps[name] = trainer, n_steps
+    reps = {name: [] for name in trainers}
+    for rep in range(args.reps):
+        for name in rotated(list(trainers), rep):
+            time.sleep(args.pause)
+            try:
+                seconds = _time(trainers[name], steps[name])
+            except Exception as exc:  # noqa: BLE001 - dropped from the later rounds
+                entry["systems"][name] = systems.failed_entry(exc)
+                del trainers[name]
+                continue
+            reps[name].append(steps[name] * config.batch / seconds)
+        peaks.append(probe.measure())
+    for name, trainer in trainers.items():
+        median = statistics.median(reps[name])
+        try:
+            final_loss = trainer.loss()
+        except Exception as exc:  # noqa: BLE001
+            entry["systems"][name] = systems.failed_entry(exc)
+            continue
+        entry["systems"][name] = {
+            "samples_per_s": median,
+            "reps": reps[name],
+            "steps": steps[name],
+            "gflops": 6.0 * config.weights * median / 1e9,
+            "final_loss": final_loss,
+        }
+    return entry
+
+
+def run(args, settings: dict) -> dict:
+    """Measure what ``args`` (the parsed options) ask for; return the results as plain data.
+
+    ``settings`` are the process settings already applied (threads, malloc), for the report.
+    """
+    from chainrule.bench import systems
+    from chainrule.bench.memory import measure
+    from chainrule.bench.peak import SgemmProbe
+
+    names = options.systems(args)
+    load_before = os.getloadavg()
+    modules, versions, missing = _load_systems(names)
     probe = SgemmProbe(args.peak_n)
     peaks = [probe.measure()]
     results = {"systems": names, "configs": {}}
     for key in options.names(args.configs):
-        config = CONFIGS[key]
-        batches = make_batches(config)
-        entry = {"key": key, "label": config.label, "weights": config.weights, "systems": {}}
-        trainers, steps = {}, {}
-        for name in names:
-            if name in missing:
-                entry["systems"][name] = systems.missing_entry(name, missing[name])
-                continue
-            try:  # a peer that breaks must not stop the others; timed only once warmed up
-                trainer = modules[name].make_trainer(config, batches)
-                n_steps = args.steps or _calibrate(trainer, args.warmup, args.seconds)
-                if args.steps:
-                    trainer.run(args.warmup)
-            except Exception as exc:  # noqa: BLE001
-                entry["systems"][name] = systems.failed_entry(exc)
-                continue
-            trainers[name], steps[name] = trainer, n_steps
-        reps = {name: [] for name in trainers}
-        for rep in range(args.reps):
-            for name in rotated(list(trainers), rep):
-                time.sleep(args.pause)
-                try:
-                    seconds = _time(trainers[name], steps[name])
-                except Exception as exc:  # noqa: BLE001 - dropped from the later rounds
-                    entry["systems"][name] = systems.failed_entry(exc)
-                    del trainers[name]
-                    continue
-                reps[name].append(steps[name] * config.batch / seconds)
-            peaks.append(probe.measure())
-        for name, trainer in trainers.items():
-            median = statistics.median(reps[name])
-            try:
-                final_loss = trainer.loss()
-            except Exception as exc:  # noqa: BLE001
-                entry["systems"][name] = systems.failed_entry(exc)
-                continue
-            entry["systems"][name] = {
-                "samples_per_s": median,
-                "reps": reps[name],
-                "steps": steps[name],
-                "gflops": 6.0 * config.weights * median / 1e9,
-                "final_loss": final_loss,
-            }
-        del trainers
-        results["configs"][key] = entry
+        # one configuration's trainers are gone before the next one's are made
+        results["configs"][key] = _measure_config(key, args, names, modules, missing, probe, peaks)
     peak = max(peaks)
     results["peak_gflops"] = peak
     for entry in results["configs"].values():
