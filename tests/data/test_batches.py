@@ -118,7 +118,10 @@ def test_unshuffled_batches_are_ordered_views():
             (np.array([[1.0, np.nan], [np.inf, 0.0], [0.0, 0.0]]), np.zeros(3), 2),
             {},
             ValueError,
-            "^X must be finite, but 2 values are NaN or Inf in 2 of 3 rows and 2 of 2 columns",
+            # the first bad value by its index (it said "first at row 0, column 0": the
+            # first bad row and the first bad column, but X[0, 0] is finite)
+            r"^X: expected finite values, got 2 NaN or Inf values in 2 of 3 rows and 2 of 2 "
+            r"columns \(the first, nan, at X\[0, 1\]\)$",
         ),
     ],
 )

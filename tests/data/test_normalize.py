@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -148,11 +150,36 @@ def test_nan_and_inf_are_reported_by_rows_and_columns(cls):
     X[3, 1] = np.nan
     X[7, 1] = np.inf
     X[7, 2] = -np.inf
-    with pytest.raises(ValueError, match="3 values are NaN or Inf in 2 of 20 rows and 2 of 4"):
+    message = (
+        "X: expected finite values, got 3 NaN or Inf values in 2 of 20 rows and 2 of 4 "
+        "columns (the first, nan, at X[3, 1])"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         cls().fit(X)
     fitted = cls().fit(_features(20))
     with pytest.raises(ValueError, match="in 2 of 20 rows"):
         fitted.transform(X)
+
+
+@pytest.mark.parametrize(
+    ("shape", "bad", "where"),
+    [
+        ((5,), [(3,)], "in 1 of 5 rows (the first, -inf, at X[3])"),
+        (
+            (3, 2, 2),
+            [(2, 0, 0), (1, 1, 0)],  # the first in C order, not the first set
+            "in 2 of 3 rows and 2 of 4 columns (the first, -inf, at X[1, 1, 0])",
+        ),
+    ],
+    ids=["1-D", "3-D"],
+)
+def test_a_non_finite_value_is_named_by_its_index_on_every_axis(shape, bad, where):
+    X = np.zeros(shape)
+    for index in bad:
+        X[index] = -np.inf
+    message = f"X: expected finite values, got {len(bad)} NaN or Inf values {where}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Standardizer().fit(X)
 
 
 @pytest.mark.parametrize("cls", [Standardizer, MinMaxScaler])
@@ -176,7 +203,9 @@ def test_scaler_misuse_errors(cls):
         ValueError, match=rf"^{name}.fit: expected X of shape \(n >= 1, ...\), got \(0, 4\)$"
     ):
         cls().fit(np.zeros((0, 4), np.float32))
-    with pytest.raises(ValueError, match=r"^Z must be finite, but 1 values are NaN or Inf"):
+    with pytest.raises(
+        ValueError, match=r"^Z: expected finite values, got 1 NaN or Inf values in 1 of 1 rows"
+    ):
         fitted.inverse_transform(np.array([[np.nan, 0, 0, 0]], np.float32))
     with pytest.raises(ValueError, match="state expects keys"):
         cls().load_state_dict({"scale": np.ones(4)})

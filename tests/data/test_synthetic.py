@@ -201,7 +201,7 @@ def test_blobs_around_given_centers():
         (
             lambda: make_blobs(10, centers=[[0.0, np.nan], [1.0, 1.0]]),
             ValueError,
-            "centers must be finite, but 1 values are NaN or Inf",
+            r"centers: expected finite values, got 1 NaN or Inf values .* at centers\[0, 1\]",
         ),
     ],
 )

@@ -803,8 +803,10 @@ def test_non_finite_targets_are_refused_before_the_first_step(where, bad):
     else:
         steps, message = _sine_steps(y, dev=(X, broken))
     assert steps == []
-    expected = f"{where}: expected finite targets, got 1 NaN or inf values (the first, {bad},"
-    assert message == expected + " in sample 40)"
+    assert message == (
+        f"{where}: expected finite values, got 1 NaN or Inf values in 1 of 64 rows and 1 of 1 "
+        f"columns (the first, {bad}, at {where}[40, 0])"
+    )
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -816,7 +818,10 @@ def test_non_finite_dev_inputs_are_refused_before_the_first_step(bad):
     broken[3, 0] = bad
     steps, message = _sine_steps(y, dev=(broken, y))
     assert steps == []
-    assert message.startswith("X_dev must be finite, but 1 values are NaN or Inf")
+    assert message == (
+        "X_dev: expected finite values, got 1 NaN or Inf values in 1 of 64 rows and 1 of 1 "
+        f"columns (the first, {bad}, at X_dev[3, 0])"
+    )
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -1594,14 +1599,22 @@ def _bad_pair(case):
     if case == "nan_X_regression":
         X = X.copy()
         X[5, 0] = np.inf
-        return "mse", X, y, "X must be finite, but 1 values are NaN or Inf"
+        return "mse", X, y, _non_finite("X", "inf", 5)
     if case == "nan_X_classification":  # it said "did training diverge?"
         X = X.copy()
         X[5, 0] = np.nan
-        return "cross_entropy", X, labels, "X must be finite, but 1 values are NaN or Inf"
+        return "cross_entropy", X, labels, _non_finite("X", "nan", 5)
     y = y.copy()
     y[7, 0] = np.nan
-    return "mse", X, y, "y: expected finite targets, got 1 NaN or inf values"
+    return "mse", X, y, _non_finite("y", "nan", 7)
+
+
+def _non_finite(name, value, row):
+    """The message for one NaN or inf in ``name`` of shape (64, 1), at ``row``."""
+    return (
+        f"{name}: expected finite values, got 1 NaN or Inf values in 1 of 64 rows and 1 of 1 "
+        f"columns (the first, {value}, at {name}[{row}, 0])"
+    )
 
 
 _BAD_PAIRS = ["lengths", "nan_X_regression", "nan_X_classification", "nan_y"]
@@ -1626,7 +1639,8 @@ def test_fit_checks_its_sets_before_the_model_runs(case):
     good_X, good_y = cr.data.make_sine(64, seed=1)
     if loss == "cross_entropy":
         good_y = (good_y[:, 0] > 0).astype(np.int64)
-    on_dev = message.replace("X ", "X_dev ").replace("but y ", "but y_dev ").replace("y:", "y_dev:")
+    # the names X and y (not the letters in words) become X_dev and y_dev
+    on_dev = re.sub(r"\b([Xy])\b(?=[ :\[])", r"\1_dev", message)
     for train, dev, says in (((X, y), None, message), ((good_X, good_y), (X, y), on_dev)):
         model = _Counting([1, 4, 2 if loss == "cross_entropy" else 1])
         optimizer = optim.SGD(model.named_parameters(), lr=0.1)
@@ -1644,8 +1658,8 @@ def test_fit_refuses_non_finite_X_by_name_before_the_dev_set_and_the_model():
     with pytest.raises(ValueError) as info:  # the dev set is as bad: X is named first
         fit(model, "mse", optimizer, X, y, dev=(X, y), progress=False)
     assert str(info.value) == (
-        "X must be finite, but 2 values are NaN or Inf in 2 of 64 rows and 1 of 1 columns "
-        "(first at row 5, column 0)"
+        "X: expected finite values, got 2 NaN or Inf values in 2 of 64 rows and 1 of 1 columns "
+        "(the first, nan, at X[5, 0])"
     )
     assert model.calls == 0 and optimizer.step_count == 0
 

@@ -9,23 +9,30 @@ import numpy as np
 
 
 def check_finite(X: np.ndarray, name: str = "X") -> None:
-    """Raise ValueError naming how many rows and columns of ``X`` hold NaN or Inf.
+    """Raise ValueError when ``X`` (with at least one axis) holds NaN or Inf, naming
+    ``name``, how many such values there are, in how many rows (and columns, when ``X``
+    has more than one axis), and the first of them with its index, e.g.
+    ``X: expected finite values, got 2 NaN or Inf values in 2 of 64 rows and 1 of 1
+    columns (the first, nan, at X[5, 0])``.
 
-    Rows are indices along axis 0; columns are the flattened remaining axes. Integer and
-    boolean arrays cannot hold NaN or Inf and pass without a scan.
+    Rows are indices along axis 0; columns are the flattened remaining axes; the first is
+    the first in C order, its index one entry per axis of ``X``. Integer and boolean
+    arrays cannot hold NaN or Inf and pass without a scan.
     """
     if X.dtype.kind not in "fc":
         return
     finite = np.isfinite(X)
     if finite.all():
         return
-    bad = ~finite.reshape(X.shape[0], -1) if X.ndim > 1 else ~finite.reshape(-1, 1)
-    rows = np.flatnonzero(bad.any(axis=1))
-    cols = np.flatnonzero(bad.any(axis=0))
+    bad = ~finite.reshape(len(X), -1)
+    first = np.unravel_index(np.argmax(bad), X.shape)  # the flat C-order index of both
+    where = f"{np.count_nonzero(bad.any(axis=1))} of {bad.shape[0]} rows"
+    if X.ndim > 1:
+        where += f" and {np.count_nonzero(bad.any(axis=0))} of {bad.shape[1]} columns"
+    index = ", ".join(str(i) for i in first)
     raise ValueError(
-        f"{name} must be finite, but {int(bad.sum())} values are NaN or Inf in "
-        f"{rows.size} of {bad.shape[0]} rows and {cols.size} of {bad.shape[1]} columns "
-        f"(first at row {rows[0]}, column {cols[0]})"
+        f"{name}: expected finite values, got {np.count_nonzero(bad)} NaN or Inf values in "
+        f"{where} (the first, {X[first]}, at {name}[{index}])"
     )
 
 

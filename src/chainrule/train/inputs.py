@@ -41,17 +41,11 @@ def inputs(name: str, X) -> np.ndarray:
 
 
 def targets(name: str, y) -> np.ndarray:
-    """:func:`as_array`, refusing NaN and inf: they would turn the cost into NaN a few steps
-    in, with advice about the learning rate that cannot help."""
+    """:func:`as_array`, refusing NaN and inf (:func:`~chainrule.data._checks.check_finite`,
+    naming ``name``): they would turn the cost into NaN a few steps in, with advice about
+    the learning rate that cannot help."""
     y = as_array(name, y)
-    if y.dtype.kind in "fc":
-        bad = ~np.isfinite(y)
-        if bad.any():
-            first = np.argwhere(bad)[0]
-            raise ValueError(
-                f"{name}: expected finite targets, got {np.count_nonzero(bad)} NaN or inf "
-                f"values (the first, {y[tuple(first)]}, in sample {first[0]})"
-            )
+    check_finite(y, name)
     return y
 
 
