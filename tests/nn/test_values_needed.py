@@ -4,6 +4,8 @@ layer."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,81 @@ def test_a_config_without_countable_sizes_gives_none_and_is_refused_by_from_conf
     assert values_needed(config) is None
     with pytest.raises((ValueError, TypeError)):
         nn.from_config(config)
+
+
+HUGE = {"type": "Linear", "in_features": 10**6, "out_features": 10**6}  # 4 TB of float32
+
+#: Layer configs that from_config refuses, and values_needed cannot count.
+MALFORMED = {
+    "not-a-dict": "ReLU",
+    "unknown-type": {"type": "Conv2d"},
+    "linear-missing-size": {"type": "Linear", "in_features": 2},
+    "linear-str-size": {"type": "Linear", "in_features": "2", "out_features": 3},
+    "batch-norm-negative": {"type": "BatchNorm1d", "num_features": -1},
+    "mlp-one-size": {"type": "MLP", "sizes": [4]},
+    "nested": {"type": "Sequential", "layers": [{"type": "ReLU"}, {"type": "Linear"}]},
+}
+
+
+@pytest.fixture
+def no_huge_linear(monkeypatch):
+    """Fail the test when a Linear of :data:`HUGE`'s sizes is built; build any other."""
+    build = nn.Linear.__init__
+
+    @functools.wraps(build)  # the signature from_config binds a config's keys against
+    def checked(self, in_features, out_features, *args, **kwargs):
+        assert (in_features, out_features) != (10**6, 10**6), "the huge Linear was built"
+        build(self, in_features, out_features, *args, **kwargs)
+
+    monkeypatch.setattr(nn.Linear, "__init__", checked)
+
+
+@pytest.mark.parametrize("layer", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_sequential_refuses_a_malformed_layer_before_building_the_ones_before_it(
+    no_huge_linear, layer
+):
+    # it built its layers in order: the huge Linear was allocated before the malformed
+    # layer after it was refused (its None count skipped io.load's size check)
+    config = {"type": "Sequential", "layers": [{"type": "ReLU"}, HUGE, layer]}
+    assert values_needed(config) is None
+    with pytest.raises((ValueError, TypeError)):
+        nn.from_config(config, rng=0)
+
+
+class _Scale(nn.Module):
+    """A layer a user registers, whose class does not count its values (no state)."""
+
+    def forward(self, x):
+        return x * 2.0
+
+    def get_config(self):
+        return {"type": "_Scale"}
+
+
+def test_a_registered_layer_that_does_not_count_is_built_in_its_turn(monkeypatch):
+    monkeypatch.setitem(nn.LAYERS, "_Scale", _Scale)
+    config = nn.Sequential(nn.Linear(2, 3, rng=0), _Scale()).get_config()
+    assert values_needed(config) is None
+    net = nn.from_config(config, rng=0)
+    assert [type(layer) for layer in net] == [nn.Linear, _Scale]
+    reference = nn.from_config(config["layers"][0], rng=0)  # the first draws of seed 0
+    np.testing.assert_array_equal(net[0].weight.data, reference.weight.data)
+
+
+def test_a_nested_sequential_holding_a_layer_that_does_not_count_is_built_once(monkeypatch):
+    built = []
+
+    class Counted(_Scale):
+        def __init__(self):
+            super().__init__()
+            built.append(self)
+
+        def get_config(self):
+            return {"type": "Counted"}
+
+    monkeypatch.setitem(nn.LAYERS, "Counted", Counted)
+    inner = {"type": "Sequential", "layers": [{"type": "Counted"}, {"type": "ReLU"}]}
+    config = {"type": "Sequential", "layers": [{"type": "ReLU"}, inner]}
+    assert values_needed(config) is None  # uncountable, yet well formed: checked, not built
+    net = nn.from_config(config, rng=0)
+    assert built == [net[1][0]]

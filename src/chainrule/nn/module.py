@@ -278,8 +278,8 @@ class Module:
 
         None where it cannot tell: the class does not say (this default), or a size the
         count needs is missing or not an integer >= 1, so that ``from_config`` refuses the
-        config (before allocating that layer; a ``Sequential`` builds the layers before it
-        first). A config refused for another reason gets the count its sizes name. Layers
+        config before allocating it (a ``Sequential`` refuses it before building any of its
+        layers). A config refused for another reason gets the count its sizes name. Layers
         that build state override this beside their constructor.
         """
         return None

@@ -21,7 +21,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.nn.sequential import MLP, Sequential
 
-__all__ = ["LAYERS", "from_config", "values_needed"]
+__all__ = ["LAYERS", "from_config", "layer_class", "values_needed"]
 
 LAYERS: dict[str, type[Module]] = {
     cls.__name__: cls
@@ -58,13 +58,20 @@ def from_config(config: dict, rng=None) -> Module:
         ``config`` is not a dict with a registered ``"type"`` (the message lists the valid
         names), or its keys do not fit that type.
     """
+    return layer_class(config).from_config(config, rng)
+
+
+def layer_class(config) -> type[Module]:
+    """The class of :data:`LAYERS` that ``config``'s ``"type"`` names, building nothing;
+    ``ValueError`` for a ``config`` that is not a dict with a registered ``"type"`` (the
+    message lists the valid names)."""
     if not isinstance(config, dict) or "type" not in config:
         raise ValueError(f"expected a layer config dict with a 'type' key, got {config!r}")
     name = config["type"]
     cls = LAYERS.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ValueError(f"unknown layer type {name!r}; expected one of {', '.join(LAYERS)}")
-    return cls.from_config(config, rng)
+    return cls
 
 
 def values_needed(config) -> int | None:

@@ -121,17 +121,23 @@ class Sequential(Module):
 
     @classmethod
     def from_config(cls, config: dict, rng=None) -> Sequential:
-        from chainrule.nn.registry import from_config  # cycle: the registry lists Sequential
+        """Build ``config["layers"]`` in order, all drawing from one generator (``rng``, a
+        Generator or an int seed) in that order, so that a seed is reproducible.
 
-        layers = config.get("layers")
-        if set(config) - {"type", "layers"} or not isinstance(layers, list):
-            raise ValueError(
-                f"bad Sequential config: expected {{'type': 'Sequential', 'layers': [...]}}, "
-                f"got keys {sorted(config)}"
-            )
-        if rng is not None:  # one generator shared in order, so a seed is reproducible
+        Malformed layer configs are refused before any layer is built (see
+        :func:`_refuse_malformed`), so that a large layer is never allocated before a
+        malformed one after it is refused: :func:`chainrule.io.load` cannot bound what it
+        builds from an architecture that a malformed layer makes uncountable.
+        ``ValueError`` for keys other than ``type`` and ``layers``, or ``layers`` not a
+        list; a malformed layer raises what its class raises for it.
+        """
+        layers = _layer_configs(config)
+        if rng is not None:
             rng = _checks.generator(f"{cls.__name__}.from_config", "rng", rng)
-        return cls(*(from_config(layer, rng) for layer in layers))
+        kinds = _refuse_malformed(layers)
+        return cls(
+            *(kind.from_config(layer, rng) for kind, layer in zip(kinds, layers, strict=True))
+        )
 
     @classmethod
     def values_needed(cls, config: dict) -> int | None:
@@ -145,6 +151,44 @@ class Sequential(Module):
             return None
         counts = [values_needed(layer) for layer in layers]
         return None if None in counts else sum(counts)
+
+
+def _layer_configs(config: dict) -> list:
+    """The ``layers`` list of a Sequential config; ``ValueError`` for keys other than
+    ``type`` and ``layers``, or ``layers`` not a list."""
+    layers = config.get("layers")
+    if set(config) - {"type", "layers"} or not isinstance(layers, list):
+        raise ValueError(
+            f"bad Sequential config: expected {{'type': 'Sequential', 'layers': [...]}}, "
+            f"got keys {sorted(config)}"
+        )
+    return layers
+
+
+def _refuse_malformed(layers: list) -> list[type[Module]]:
+    """The registered class of each of the layer configs ``layers``, after refusing every
+    malformed one, building nothing: a config that is not a dict with a registered
+    ``"type"`` (``ValueError``), a nested Sequential's malformed layers (checked the same
+    way), and a config that its class counts but cannot count (its ``values_needed`` is
+    None: a size is missing or not an integer >= 1), which that class's ``from_config``
+    refuses before allocating (see :meth:`Module.values_needed`). A layer whose class does
+    not count at all (it keeps the default ``values_needed``, as a layer the user
+    registers may) is checked when its turn to be built comes."""
+    from chainrule.nn.registry import layer_class  # cycle: the registry lists Sequential
+
+    kinds = [layer_class(layer) for layer in layers]
+    for kind, layer in zip(kinds, layers, strict=True):
+        if issubclass(kind, Sequential):
+            _refuse_malformed(_layer_configs(layer))
+        elif _counts(kind) and kind.values_needed(layer) is None:
+            kind.from_config(layer)  # raises, before allocating or drawing
+    return kinds
+
+
+def _counts(kind: type[Module]) -> bool:
+    """Whether ``kind`` counts the values its configs build: it overrides the default
+    :meth:`Module.values_needed`, whose None says nothing about a config."""
+    return kind.values_needed.__func__ is not Module.values_needed.__func__
 
 
 def _fuse(layers) -> tuple:
