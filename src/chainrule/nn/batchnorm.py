@@ -7,7 +7,7 @@ import numpy as np
 from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor, float_dtype, lift
 from chainrule.functional import batch_norm
-from chainrule.nn.module import Module, _size
+from chainrule.nn.module import Module, config_size
 
 __all__ = ["BatchNorm1d"]
 
@@ -52,7 +52,7 @@ class BatchNorm1d(Module):
     def values_needed(cls, config: dict) -> int | None:
         """``4 * num_features`` (gamma, beta, running mean and variance); None without a
         size (see :meth:`Module.values_needed`)."""
-        n = _size(config.get("num_features"))
+        n = config_size(config.get("num_features"))
         return None if n is None else 4 * n
 
     def forward(self, x):

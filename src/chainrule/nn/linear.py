@@ -6,7 +6,7 @@ from chainrule import _checks
 from chainrule.autodiff.ops import linear
 from chainrule.autodiff.tensor import Tensor, float_dtype, lift
 from chainrule.init import check_spec, initialize, zeros
-from chainrule.nn.module import Module, _size
+from chainrule.nn.module import Module, config_size
 
 __all__ = ["Linear"]
 
@@ -69,7 +69,10 @@ class Linear(Module):
         """``in_features * out_features`` weights, plus ``out_features`` biases unless the
         config's ``bias`` is false; None without two sizes (see
         :meth:`Module.values_needed`)."""
-        n_in, n_out = _size(config.get("in_features")), _size(config.get("out_features"))
+        n_in, n_out = (
+            config_size(config.get("in_features")),
+            config_size(config.get("out_features")),
+        )
         if n_in is None or n_out is None:
             return None
         return n_in * n_out + (n_out if config.get("bias", True) else 0)

@@ -300,7 +300,7 @@ class Module:
         return line
 
 
-def _size(value) -> int | None:
+def config_size(value) -> int | None:
     """``value`` as an int when it is a size the layer constructors take (an integer >= 1,
     not a bool), else None: what :meth:`Module.values_needed` reads a config's sizes with."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

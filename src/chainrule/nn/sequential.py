@@ -15,7 +15,7 @@ from chainrule.nn.activation import ACTIVATIONS, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
-from chainrule.nn.module import Module, _size
+from chainrule.nn.module import Module, config_size
 
 __all__ = ["DEFAULT_INIT", "MLP", "OUTPUTS", "Sequential"]
 
@@ -332,7 +332,7 @@ class MLP(Module):
         sizes, batch_norm = config.get("sizes"), config.get("batch_norm", False)
         if not isinstance(sizes, list | tuple) or not isinstance(batch_norm, bool | np.bool_):
             return None
-        sizes = [_size(n) for n in sizes]
+        sizes = [config_size(n) for n in sizes]
         if len(sizes) < 2 or None in sizes:
             return None
         total = 0
