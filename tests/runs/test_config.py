@@ -376,8 +376,8 @@ def test_a_config_with_a_utf8_byte_order_mark_reads(tmp_path):
 
 
 def test_the_configs_names_are_the_librarys():
-    """The choices of data.normalize, model.output and schedule.name come from the
-    library's registries (a schedule added to chainrule.optim is a schedule.name)."""
+    """The choices of data.normalize, model.output, schedule.name and optimizer.name come
+    from the library's registries (a schedule added to chainrule.optim is a schedule.name)."""
     from chainrule import data, nn, optim
     from chainrule.runs import datasets
 
@@ -396,4 +396,18 @@ def test_the_configs_names_are_the_librarys():
         "piecewise_constant",
         "cosine",
     )
-    assert all(issubclass(c, optim.Optimizer) for c in cfg.OPTIMIZER_CLASSES.values())
+    assert cfg.SCHEMA["optimizer"]["name"].choices == tuple(optim.OPTIMIZERS)
+
+
+def test_the_optimizers_by_name_are_the_optimizer_classes_and_read_only():
+    from chainrule import optim
+
+    assert dict(optim.OPTIMIZERS) == {
+        "sgd": optim.SGD,
+        "momentum": optim.Momentum,
+        "rmsprop": optim.RMSprop,
+        "adam": optim.Adam,
+        "adamw": optim.AdamW,
+    }
+    with pytest.raises(TypeError):
+        optim.OPTIMIZERS["lion"] = optim.Adam

@@ -52,6 +52,9 @@ their ``unit`` and never changes them. ``state_dict()`` is pure data (dicts, lis
 numbers, strings and arrays) and ``load_state_dict`` resumes bit-identically.
 """
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.base import Optimizer
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, global_norm
@@ -71,8 +74,14 @@ from chainrule.optim.schedules import (
 )
 from chainrule.optim.sgd import SGD, Momentum
 
+#: The optimizers by name (lower case, as a config's ``optimizer.name`` gives them).
+OPTIMIZERS: Mapping[str, type[Optimizer]] = MappingProxyType(
+    {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+)
+
 __all__ = [
     "EWMA",
+    "OPTIMIZERS",
     "SCHEDULES",
     "SGD",
     "Adam",

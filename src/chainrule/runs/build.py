@@ -159,7 +159,7 @@ def build_optimizer(config: dict, model, n_train: int):
         kwargs.setdefault("weight_decay", o["weight_decay"])
     schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
     try:
-        return cfg.OPTIMIZER_CLASSES[o["name"]](model.parameters(), schedule, **kwargs)
+        return optim.OPTIMIZERS[o["name"]](model.parameters(), schedule, **kwargs)
     except TypeError as exc:
         raise cfg.ConfigError(f"optimizer.params: {exc}") from None
     except ValueError as exc:

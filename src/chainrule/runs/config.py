@@ -29,14 +29,7 @@ else:  # pragma: no cover - Python 3.10 only
 
 DATASETS = tuple(datasets.SHAPES)
 NORMALIZATIONS = (*datasets.SCALERS, "none")
-OPTIMIZER_CLASSES = {
-    "sgd": optim.SGD,
-    "momentum": optim.Momentum,
-    "rmsprop": optim.RMSprop,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-}
-OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
+OPTIMIZERS = tuple(optim.OPTIMIZERS)
 #: The optimizer arguments the config sets by keys of their own, not in optimizer.params.
 _OWN_OPTIMIZER_KEYS = ("lr", "clip_norm", "weight_decay")
 # the MLP's output layers; "linear" is its None (no layer after the last Linear)
@@ -387,7 +380,7 @@ def _check_optimizer_params(name: str, params: dict) -> None:
                 f"optimizer.params: {own} is a key of its own; set optimizer.{own} instead "
                 f"(got params.{own} = {params[own]!r})"
             )
-    arguments = inspect.signature(OPTIMIZER_CLASSES[name]).parameters
+    arguments = inspect.signature(optim.OPTIMIZERS[name]).parameters
     valid = [a for a in arguments if a not in ("params", *_OWN_OPTIMIZER_KEYS)]
     for key in params:
         if key not in valid:
