@@ -1,6 +1,5 @@
 """chainrule.save / chainrule.load: bit-identical round trips, safe failures."""
 
-import functools
 import json
 import pickle
 import re
@@ -283,17 +282,9 @@ def test_an_architecture_bigger_than_the_files_tensors_is_refused_before_buildin
     [{"type": "Linear", "in_features": 2}, {"type": "Conv2d"}, {"type": "MLP", "sizes": [4]}],
     ids=["linear-missing-size", "unknown-type", "mlp-one-size"],
 )
-def test_a_huge_layer_before_a_malformed_one_is_not_built(tmp_path, monkeypatch, malformed):
+def test_a_huge_layer_before_a_malformed_one_is_not_built(tmp_path, no_huge_linear, malformed):
     """The malformed layer makes the architecture uncountable, so the size check cannot
     refuse it: the Sequential refuses it before building the 10**12 weights before it."""
-    build = nn.Linear.__init__
-
-    @functools.wraps(build)  # the signature from_config binds a config's keys against
-    def checked(self, in_features, out_features, *args, **kwargs):
-        assert (in_features, out_features) != (10**6, 10**6), "the huge Linear was built"
-        build(self, in_features, out_features, *args, **kwargs)
-
-    monkeypatch.setattr(nn.Linear, "__init__", checked)
     huge = {"type": "Linear", "in_features": 10**6, "out_features": 10**6}
     tree = {"format": "chainrule.model", "version": 1, "scaler": None, "labels": None}
     tree.update(architecture={"type": "Sequential", "layers": [huge, malformed]})

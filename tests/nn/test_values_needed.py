@@ -4,8 +4,6 @@ layer."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -133,19 +131,6 @@ MALFORMED = {
     "mlp-one-size": {"type": "MLP", "sizes": [4]},
     "nested": {"type": "Sequential", "layers": [{"type": "ReLU"}, {"type": "Linear"}]},
 }
-
-
-@pytest.fixture
-def no_huge_linear(monkeypatch):
-    """Fail the test when a Linear of :data:`HUGE`'s sizes is built; build any other."""
-    build = nn.Linear.__init__
-
-    @functools.wraps(build)  # the signature from_config binds a config's keys against
-    def checked(self, in_features, out_features, *args, **kwargs):
-        assert (in_features, out_features) != (10**6, 10**6), "the huge Linear was built"
-        build(self, in_features, out_features, *args, **kwargs)
-
-    monkeypatch.setattr(nn.Linear, "__init__", checked)
 
 
 @pytest.mark.parametrize("layer", MALFORMED.values(), ids=MALFORMED.keys())
