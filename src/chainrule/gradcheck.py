@@ -268,8 +268,8 @@ def _numeric(t: Tensor, slope: _Slope, mode: str, n_directions: int, rng):
     t.data = original.copy()
     try:
         if mode == "full":
-            return _numeric_full(t, slope, slope.eps)
-        return _numeric_directions(t, slope, slope.eps, n_directions, rng)
+            return _numeric_full(t, slope)
+        return _numeric_directions(t, slope, n_directions, rng)
     finally:
         t.data = original
 
@@ -310,8 +310,9 @@ def _as_checked(x, position: int) -> Tensor:
     return t
 
 
-def _numeric_full(t: Tensor, slope, eps: float) -> np.ndarray:
-    """The numeric gradient of every entry of ``t``, one nudge at a time."""
+def _numeric_full(t: Tensor, slope: _Slope) -> np.ndarray:
+    """The numeric gradient of every entry of ``t``, one nudge of ``slope.eps`` at a time."""
+    eps = slope.eps
     flat = t.data.reshape(-1)  # a view: perturbing it perturbs t.data
     numeric = np.empty(flat.size)
     for k in range(flat.size):
@@ -339,8 +340,10 @@ def _full_report(position: int, g, numeric, n_worst: int, floor: float) -> Input
     return InputReport(position, g.shape, rel_error, worst)
 
 
-def _numeric_directions(t: Tensor, slope, eps: float, n_directions: int, rng):
-    """The random unit directions and the numeric directional derivatives along them."""
+def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
+    """The random unit directions and the numeric directional derivatives along them
+    (nudges of ``slope.eps``)."""
+    eps = slope.eps
     base = t.data.copy()
     directions, numeric = [], []
     for _ in range(n_directions):
