@@ -23,16 +23,19 @@ from chainrule.runs import config as cfg
 DEFAULT_CONFIG = "mnist.toml"
 
 
+def _packaged() -> Path:
+    """The folder of the configs shipped with the library, ``chainrule/configs``."""
+    return Path(str(resources.files("chainrule") / "configs"))
+
+
 def packaged_config(name: str) -> Path:
     """Path of a config shipped in ``chainrule/configs``."""
-    return Path(str(resources.files("chainrule") / "configs" / name))
+    return _packaged() / name
 
 
 def packaged_configs() -> list[str]:
     """The names of the configs shipped in ``chainrule/configs``, sorted."""
-    return sorted(
-        p.name for p in Path(str(resources.files("chainrule") / "configs")).glob("*.toml")
-    )
+    return sorted(p.name for p in _packaged().glob("*.toml"))
 
 
 def config_source(path: str | None) -> tuple[Path, str]:
