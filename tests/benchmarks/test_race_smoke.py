@@ -149,6 +149,7 @@ def test_peer_schedules_match_chainrules_cosine():
             "model.dropout: expected 1.0, got 0.5",
         ),
         (["--to-accuracy", "--set", "schedule.name=exponential"], "schedule.name: expected one"),
+        (["--to-accuracy", "--set", "schedule.warmup=100"], "schedule.warmup: expected 0, got 100"),
         (["--to-accuracy", "--set", "train.epoch=1"], "did you mean 'train.epochs'?"),
     ],
 )

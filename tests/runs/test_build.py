@@ -109,6 +109,32 @@ def test_a_schedule_starts_at_the_learning_rate_by_default(name, params, t):
     assert schedule(t) == lr
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "unit"),
+    [("none", {}, "step"), ("cosine", {}, "step"), ("exponential", {"base": 0.5}, "epoch")],
+)
+def test_schedule_warmup_ramps_the_named_schedule_up_from_zero(name, params, unit):
+    lr, warmup = 0.04, 4
+    config = resolve(
+        optimizer={"lr": lr}, schedule={"name": name, "params": params, "warmup": warmup}
+    )
+    schedule = build.build_schedule(config, N_TRAIN)
+    after = build.build_schedule(
+        resolve(optimizer={"lr": lr}, schedule={"name": name, "params": params}), N_TRAIN
+    )
+    assert isinstance(schedule, optim.LinearWarmup)
+    assert (schedule.warmup, schedule.unit, schedule.after) == (warmup, unit, after)
+    rate = (lambda t: after) if name == "none" else after
+    for t in (1, 2, 4, 7):
+        assert schedule(t) == rate(t) * min(1.0, t / warmup)
+
+
+def test_schedule_warmup_0_leaves_the_schedule_as_it_is():
+    config = resolve(optimizer={"lr": 0.02}, schedule={"name": "none"})
+    assert config["schedule"]["warmup"] == 0
+    assert build.build_schedule(config, N_TRAIN) == 0.02
+
+
 @pytest.mark.parametrize("name", ["nielsen-ch1.toml", "moons.toml"])
 def test_a_packaged_config_is_found_by_its_name_outside_a_checkout(monkeypatch, tmp_path, name):
     """docs/cli.md's typical session named configs/nielsen-ch1.toml, in a checkout only."""

@@ -125,10 +125,18 @@ def build_loss(config: dict):
 
 
 def build_schedule(config: dict, n_train: int):
-    """The learning rate of the config for ``n_train`` training examples: optimizer.lr for
-    ``schedule.name = "none"``, else the schedule with ``schedule.params``, its alpha0
-    defaulting to optimizer.lr and a cosine's duration to the run's steps (unit "step").
-    ``ConfigError("schedule.params: ...")`` for parameters the schedule refuses."""
+    """The learning rate of the config for ``n_train`` training examples: that of
+    :func:`_named_schedule`, wrapped in a :class:`~chainrule.optim.LinearWarmup` of the
+    same unit when ``schedule.warmup`` is not 0."""
+    rate, warmup = _named_schedule(config, n_train), config["schedule"]["warmup"]
+    return optim.LinearWarmup(rate, warmup) if warmup else rate
+
+
+def _named_schedule(config: dict, n_train: int):
+    """optimizer.lr for ``schedule.name = "none"``, else the schedule with
+    ``schedule.params``, its alpha0 defaulting to optimizer.lr and a cosine's duration to
+    the run's steps (unit "step"). ``ConfigError("schedule.params: ...")`` for parameters
+    the schedule refuses."""
     s, lr = config["schedule"], config["optimizer"]["lr"]
     if s["name"] == "none":
         return lr

@@ -48,7 +48,8 @@ _READS = {
     "log_probabilities": ("log-probabilities", ("log_softmax",)),
 }
 # chainrule.optim's schedules but linear_warmup, which wraps another (its ``after``): a
-# config names one schedule, whose alpha0 defaults to optimizer.lr
+# config names one schedule, whose alpha0 defaults to optimizer.lr, and schedule.warmup
+# wraps it in a linear_warmup
 SCHEDULES = ("none", *(name for name in optim.SCHEDULES if name != "linear_warmup"))
 
 
@@ -140,6 +141,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "schedule": {
         "name": Key("str", "none", "learning-rate schedule", choices=SCHEDULES),
         "params": Key("table", {}, "schedule fields; alpha0 defaults to optimizer.lr"),
+        "warmup": Key(
+            "int",
+            0,
+            "linear warm-up from 0 over this many t of the schedule's unit (steps for "
+            "'none' and the default cosine); 0: off",
+            low=0,
+        ),
     },
     "regularization": {
         "l2": Key("float", 0.0, "L2 lambda (cost + lambda/2m sum W^2, m = training size)", low=0.0),

@@ -34,6 +34,7 @@ _FIXED = (
     ("loss", "label_smoothing", 0.0),
     ("optimizer", "name", "adam"),
     ("optimizer", "clip_norm", 0.0),
+    ("schedule", "warmup", 0),
     ("regularization", "l2", 0.0),
     ("regularization", "l1", 0.0),
     ("train", "early_stopping", 0),
@@ -48,7 +49,7 @@ def resolve(path: str | None, overrides: list[str]) -> dict:
     ConfigError
         For a config ``chainrule train`` would refuse, and for one the peers cannot
         reproduce: an output layer, dropout, batch norm, another loss, optimizer or
-        schedule, clipping, a penalty, early stopping.
+        schedule, a warm-up, clipping, a penalty, early stopping.
     """
     config, _ = load_config(path, overrides)
     problems = [
