@@ -199,6 +199,47 @@ def test_a_malformed_checkpoint_is_refused_by_type_and_changes_nothing(change, e
         np.testing.assert_array_equal(e["state"]["v"], f["state"]["v"])
 
 
+def _state_value(i, name, j, value):
+    """The change of a checkpoint that puts ``value`` at element ``j`` of parameter ``i``'s
+    state array ``name``."""
+
+    def change(state):
+        state["params"][i]["state"][name].flat[j] = value
+        return state
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("make", "change", "says"),
+    [
+        (Adam, _state_value(0, "s", 5, -1e-12), "state 's' of parameter 'W1' expected values >= 0"),
+        (cr.optim.RMSprop, _state_value(3, "s", 0, -2.0), "state 's' of parameter 'b2' expected"),
+        (Adam, _state_value(1, "v", 0, np.nan), "state 'v' of parameter 'b1' expected finite"),
+        (Adam, _state_value(0, "s", 2, np.inf), "state 's' of parameter 'W1' expected finite"),
+        (
+            lambda params, lr: SGD(params, lr=lr, momentum=0.9),
+            _state_value(2, "v", 0, -np.inf),
+            "state 'v' of parameter 'W2' expected finite values, got 1 NaN or Inf of 4",
+        ),
+    ],
+    ids=["adam-s-negative", "rmsprop-s-negative", "v-nan", "s-inf", "sgd-v-inf"],
+)
+def test_a_state_no_run_could_save_is_refused_and_changes_nothing(make, change, says):
+    """A flipped sign bit in a saved EWMA of squares made Adam's weights NaN (NumPy rule)
+    or huge (the fused rule flushed it to 0), and an Inf velocity an Inf weight."""
+    params = make_params()
+    opt = make(params, lr=1e-3)
+    train(opt, params, 2, 0)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=re.escape(says)):
+        opt.load_state_dict(change(opt.state_dict()))
+    after = opt.state_dict()
+    for e, f in zip(after["params"], before["params"], strict=True):
+        for name in opt.state_names:
+            np.testing.assert_array_equal(e["state"][name], f["state"][name])
+
+
 @pytest.mark.parametrize(
     "make",
     [

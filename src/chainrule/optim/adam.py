@@ -64,6 +64,7 @@ class Adam(Optimizer):
     """
 
     state_names = ("v", "s")
+    nonnegative_states = ("s",)
 
     def __init__(
         self,

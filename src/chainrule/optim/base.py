@@ -90,6 +90,8 @@ class Optimizer:
 
     #: Names of the per-parameter state arrays (saved in ``state_dict``).
     state_names: tuple[str, ...] = ()
+    #: Those of them that are averages of squares, never negative.
+    nonnegative_states: tuple[str, ...] = ()
     #: Work arrays per parameter, beyond the copied gradient (never saved).
     n_scratch: int = 0
 
@@ -489,7 +491,18 @@ class Optimizer:
         ts = []
         for i, entry in enumerate(entries):
             _, shape, dtype = self._layout[i]  # what the state arrays were built for
-            ts.append(check_entry(owner, i, entry, self._names[i], shape, dtype, self.state_names))
+            ts.append(
+                check_entry(
+                    owner,
+                    i,
+                    entry,
+                    self._names[i],
+                    shape,
+                    dtype,
+                    self.state_names,
+                    self.nonnegative_states,
+                )
+            )
         self.__dict__.update(hyper)
         self._lr = lr
         self.step_count = step_count

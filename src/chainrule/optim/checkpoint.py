@@ -26,12 +26,20 @@ def expect_keys(owner: str, what: str, mapping, keys: Iterable[str]) -> None:
 
 
 def check_entry(
-    owner: str, i: int, entry, name: str, shape: tuple, dtype: np.dtype, state_names
+    owner: str,
+    i: int,
+    entry,
+    name: str,
+    shape: tuple,
+    dtype: np.dtype,
+    state_names,
+    nonnegative=(),
 ) -> int:
     """Parameter ``i``'s entry in ``state_dict()["params"]`` checked against the parameter's
     ``name``, the ``shape`` and ``dtype`` its state arrays were built for and the names of
-    those arrays, ``state_names``; returns its update count ``t``. ``TypeError`` /
-    ``ValueError`` naming ``owner`` and what differs."""
+    those arrays, ``state_names``, all finite, those in ``nonnegative`` (an EWMA of squares)
+    >= 0; returns its update count ``t``. ``TypeError`` / ``ValueError`` naming ``owner``
+    and what differs."""
     expect_keys(owner, f"params[{i}]", entry, ("name", "shape", "dtype", "t", "state"))
     if entry["name"] != name:
         raise ValueError(f"{owner}: parameter {i} expected name {name!r}, got {entry['name']!r}")
@@ -59,6 +67,17 @@ def check_entry(
             raise ValueError(
                 f"{owner}: state {s!r} of parameter {name!r} expected an array of shape "
                 f"{shape} and dtype {dtype}, got {got}"
+            )
+        bad = np.count_nonzero(~np.isfinite(a))
+        if bad:
+            raise ValueError(
+                f"{owner}: state {s!r} of parameter {name!r} expected finite values, got "
+                f"{bad} NaN or Inf of {a.size}"
+            )
+        if s in nonnegative and (a < 0).any():
+            raise ValueError(
+                f"{owner}: state {s!r} of parameter {name!r} expected values >= 0 (an "
+                f"average of squares), got min {float(a.min())!r}"
             )
     return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
 

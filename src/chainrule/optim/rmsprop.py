@@ -46,6 +46,7 @@ class RMSprop(Optimizer):
     """
 
     state_names = ("s",)
+    nonnegative_states = ("s",)
     n_scratch = 1
 
     def __init__(
