@@ -87,6 +87,15 @@ def test_integer_tensors_take_integer_scalars_and_bounds_in_their_dtype():
         cr.autodiff.ops.clip(t, 0.5, 2)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_list_takes_the_dtype_of_a_floating_operand_on_either_side(dtype):
+    # a float64 tensor plus a list raised "operands have dtypes float64 and float32"
+    t = cr.tensor(np.array([1.0, 2.0], dtype))
+    for out in (t + [1.0, 2], [0.5, 1e-50] * t, t - (3.0, 4.0), [[1.0], [2.0]] / t):
+        assert out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal((t + [1.0, 2]).data, [2.0, 4.0])
+
+
 def test_python_scalars_alone_become_float32_as_in_tensor():
     assert cr.exp(2.0).dtype == np.float32
     mask = np.array([True, False])

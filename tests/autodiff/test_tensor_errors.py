@@ -103,6 +103,8 @@ def test_numbers_numpy_takes_as_objects_are_still_numbers():
         (-129, "int8", r"\[-128, 127\] for dtype int8, got int -129 "),
         ([1, 2**70], "int64", r"\[-9223372036854775808, 9223372036854775807\] for dtype int64"),
         ([10**400], None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got list"),
+        (1e40, None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got float "),
+        (np.array([1.0, -1e300]), "float32", r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype"),
     ],
 )
 def test_a_python_number_beyond_the_dtype_is_an_overflow_error_naming_the_range(
@@ -111,6 +113,25 @@ def test_a_python_number_beyond_the_dtype_is_an_overflow_error_naming_the_range(
     # NumPy's bare "Python integer 300 out of bounds for uint8" passed through
     with pytest.raises(OverflowError, match=r"^Tensor: expected values in " + expected):
         cr.tensor(data, dtype=dtype)
+
+
+def test_a_float_beyond_float32_is_an_overflow_error_in_an_op_too_but_inf_and_nan_pass():
+    # NumPy warned "overflow in cast" and the product was Inf
+    t = cr.tensor([1.0, 2.0])
+    with pytest.raises(OverflowError, match=r"for dtype float32, got float 1e\+40"):
+        t * 1e40
+    with pytest.raises(OverflowError, match=r"for dtype float32, got list \[1e\+39, 0.0\]"):
+        t + [1e39, 0.0]
+    assert (t * float("inf")).data.tolist() == [np.inf, np.inf]
+    assert np.isnan((t * float("nan")).data).all()
+    assert (cr.tensor([0.5]) * 3.40282356e38).data[0] == np.finfo(np.float32).max / 2
+
+
+def test_nan_or_inf_to_an_integer_dtype_is_a_value_error():
+    # NumPy warned "invalid value in cast" and gave INT_MIN
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="^Tensor: expected finite values for dtype int32"):
+            cr.tensor(np.array([1.0, bad]), dtype="int32")
 
 
 def test_float_dtype_resolves_float32_and_float64_and_names_the_owner_of_any_other():

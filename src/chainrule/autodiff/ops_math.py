@@ -19,14 +19,17 @@ from chainrule.autodiff.tensor import Tensor, apply, as_dtype, as_scalar, floati
 
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
-    """Lift both operands to tensors, a scalar to the other's dtype whichever side it is
-    on; refuse mixed dtypes instead of upcasting silently."""
-    if isinstance(a, Tensor) or not isinstance(a, numbers.Number | np.generic):
-        a = lift(a)
-        b = lift(b, a)
-    else:
+    """Lift both operands to tensors, a scalar or list to the other's dtype whichever side
+    it is on (see :func:`lift`); refuse mixed dtypes instead of upcasting silently."""
+    a_follows_b = isinstance(a, numbers.Number | np.generic) or (
+        isinstance(a, list | tuple) and isinstance(b, Tensor)
+    )
+    if a_follows_b:
         b = lift(b)
         a = lift(a, b)
+    else:
+        a = lift(a)
+        b = lift(b, a)
     if a.data.dtype != b.data.dtype:
         raise mixed_dtypes_error(op, (a, b))
     return a, b

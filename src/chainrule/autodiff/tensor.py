@@ -21,6 +21,7 @@ _sequence = itertools.count()
 
 
 _ALLOWED = frozenset(np.dtype(name) for name in DTYPES)
+_FLOAT_MAX = {d: float(np.finfo(d).max) for d in _ALLOWED if d.kind == "f"}
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -71,8 +72,9 @@ class Tensor:
         that is not numbers is a ``TypeError``: ``None`` or text, alone or anywhere in a
         list or in an array converted to ``dtype`` (NumPy would make ``None`` NaN and
         parse ``"2"`` as 2), and a list holding tensors (join tensors with ``cr.stack``);
-        a ragged list (rows of different lengths) is a ``ValueError``; a Python number
-        outside ``dtype``'s range (300 for uint8) is an ``OverflowError``. A tensor gives a
+        a ragged list (rows of different lengths) is a ``ValueError``; a number outside
+        ``dtype``'s range (300 for uint8, 1e40 for float32) is an ``OverflowError``, and
+        NaN or Inf converted to an integer ``dtype`` a ``ValueError``. A tensor gives a
         tensor of its values (in its dtype, or converted to ``dtype``) outside its graph,
         as :meth:`detach`; inside
         :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step, and
@@ -333,11 +335,19 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
     one naming the Tensor: a ``TypeError`` for non-numbers (a list holding a string or a
     tensor), a ``ValueError`` for a ragged list (rows of different lengths), an
     ``OverflowError`` naming ``dtype``'s range for a Python number beyond it (300 for
-    uint8). ``None`` and text in a list, tuple or array, which NumPy converts (to NaN or
-    ``False``, or the number the text spells), are a ``TypeError`` too."""
+    uint8) or a float beyond it (1e40 for float32), where NumPy warns and gives Inf, and a
+    ``ValueError`` for NaN or Inf converted to an integer dtype, where NumPy warns and gives
+    some integer. ``None`` and text in a list, tuple or array, which NumPy converts (to NaN
+    or ``False``, or the number the text spells), are a ``TypeError`` too."""
     try:
-        array = np.asarray(data, dtype=dtype)
-    except OverflowError as error:
+        with np.errstate(over="raise", invalid="raise"):  # as errors, not warnings
+            array = np.asarray(data, dtype=dtype)
+    except (OverflowError, FloatingPointError) as error:
+        if isinstance(error, FloatingPointError) and "invalid" in str(error):
+            raise ValueError(
+                f"Tensor: expected finite values for dtype {dtype}, got "
+                f"{type(data).__name__} {reprlib.repr(data)} holding NaN or Inf"
+            ) from None
         info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
         raise OverflowError(
             f"Tensor: expected values in [{info.min!s}, {info.max!s}] for dtype {dtype}, got "
@@ -488,16 +498,20 @@ def _node(data, parents: tuple, vjp, op: str) -> Tensor:
 
 
 def lift(x, like: Tensor | None = None) -> Tensor:
-    """Make a constant tensor of ``x``. Python and NumPy scalars take the dtype of a
-    floating ``like``, and integer scalars that of an integer ``like`` (``OverflowError``
-    where the value does not fit); without ``like``, Python numbers become float32, as in
-    :class:`Tensor`."""
+    """Make a constant tensor of ``x``. Python and NumPy scalars, lists and tuples take the
+    dtype of a floating ``like`` (``OverflowError`` where a value is beyond its range), and
+    integer scalars that of an integer ``like`` (``OverflowError`` where the value does not
+    fit); without ``like``, Python numbers become float32, as in :class:`Tensor`."""
     if isinstance(x, Tensor):
         return x
+    if like is not None and isinstance(x, list | tuple) and like.data.dtype.kind == "f":
+        return Tensor(x, dtype=like.data.dtype)
     if like is not None and isinstance(x, numbers.Number | np.generic):
         dtype = like.data.dtype
         if dtype.kind == "f":
-            return Tensor(np.asarray(x, dtype=dtype))
+            if abs(x) <= _FLOAT_MAX[dtype]:  # fits: no cast can overflow
+                return Tensor(np.asarray(x, dtype=dtype))
+            return Tensor(_converted(x, dtype))  # Inf or NaN as they are; beyond: raises
         integer = isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
         if dtype.kind in "iu" and integer:
             if not np.iinfo(dtype).min <= x <= np.iinfo(dtype).max:
