@@ -115,6 +115,15 @@ def test_where_refuses_a_condition_that_is_not_boolean(condition):
     assert cr.where([True, False, True], h, 0.0).data.tolist() == pytest.approx([0.3, 0, 0.7])
 
 
+def test_where_refuses_a_lone_bool_such_as_a_tensors_identity_comparison():
+    # x == 0 is False (identity); it broadcast as a 0-d mask and gave b everywhere
+    x = cr.tensor([0.0, 1.0, 0.0])
+    for condition in (x == 0, x != x, np.bool_(True)):
+        with pytest.raises(TypeError, match=r"got the bool (True|False); a tensor's =="):
+            cr.where(condition, 1.0, x)
+    assert cr.where(x.data == 0, 1.0, x).data.tolist() == [1.0, 1.0, 1.0]
+
+
 def test_a_0d_tensor_is_not_iterable_and_others_iterate_over_rows():
     with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
         list(cr.tensor(5.0))

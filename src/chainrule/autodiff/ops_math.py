@@ -351,7 +351,14 @@ def _clip_kernel(x, lo, hi):
 def where(condition, a, b):
     """``a`` where ``condition`` else ``b``; the condition is a constant boolean mask
     (a comparison such as ``h > 0``, or a bool array): ``TypeError`` for any other dtype,
-    whose truthiness would select (0.5 and NaN as True)."""
+    whose truthiness would select (0.5 and NaN as True), and for a lone ``True`` or
+    ``False``, which is what a tensor's ``==`` and ``!=`` give (they compare identity)."""
+    if isinstance(condition, bool | np.bool_):
+        raise TypeError(
+            "where: condition expected a boolean mask (a comparison such as h > 0), got "
+            f"the bool {condition}; a tensor's == and != compare identity, so compare its "
+            "values (x.data == 0)"
+        )
     if not isinstance(condition, Tensor):
         condition = Tensor(array_module(condition).asarray(condition))
     if condition.data.dtype != bool:
