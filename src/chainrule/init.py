@@ -80,14 +80,24 @@ def _uniform(owner: str, shape, rng, dtype, limit: float, what: str | None = Non
     return _checks.generator(owner, "rng", rng).uniform(-limit, limit, shape).astype(dtype)
 
 
+def _unused_rng(owner: str, rng) -> None:
+    """Check the ``rng`` an initializer that draws nothing takes for the common signature,
+    as the others check theirs: a value misplaced there (``constant(shape, 0.5)``) would
+    be ignored."""
+    if rng is not None:
+        _checks.generator(owner, "rng", rng)
+
+
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
     """All zeros (the default for biases). For weights it leaves every hidden unit of a
     layer identical forever (the symmetry problem of seed 002)."""
+    _unused_rng("zeros", rng)
     return np.zeros(shape, dtype=float_dtype("zeros", dtype))
 
 
 def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
     """Every entry equal to ``value``."""
+    _unused_rng("constant", rng)
     value = _checks.real("constant", "value", value)
     dtype = float_dtype("constant", dtype)
     _within("constant", dtype, abs(value), f"value={value}")

@@ -85,6 +85,21 @@ def test_bad_names_and_arguments_raise():
 
 
 @pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: init.constant((2, 2), 0.5), "constant: rng expected a numpy.random.Generator"),
+        (lambda: init.zeros((2, 2), "float64"), "zeros: rng expected a numpy.random.Generator"),
+    ],
+)
+def test_the_initializers_that_draw_nothing_check_their_rng_too(call, message):
+    # constant((2, 2), 0.5) returned zeros, the 0.5 taken as the rng and ignored
+    with pytest.raises(TypeError, match=message):
+        call()
+    assert init.constant((2,), np.random.default_rng(0), value=0.5).tolist() == [0.5, 0.5]
+    assert init.zeros((2,), 3, "float64").dtype == np.float64
+
+
+@pytest.mark.parametrize(
     ("spec", "error", "message"),
     [
         ({"name": "normal", "std": float("nan")}, ValueError, "normal: std expected a finite"),
