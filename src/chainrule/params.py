@@ -22,7 +22,24 @@ def named_tensors(owner: str, params, *, unnamed_prefix: str | None = None) -> l
         Naming ``owner``: if ``params`` is none of these (a single Tensor, a str, a
         number), an item is a bare value where ``unnamed_prefix`` is None (a 2-tuple is
         always read as a pair: a Tensor is never a tuple), or a pair's name is not a str.
+    ValueError
+        Naming ``owner``: if a value is given twice (an optimizer would update it twice, a
+        penalty count it twice) or two pairs have one name.
     """
+    pairs = _pairs(owner, params, unnamed_prefix)
+    names, ids = set(), set()
+    for name, value in pairs:
+        if id(value) in ids:
+            raise ValueError(f"{owner}: parameter {name!r} is given twice; expected each once")
+        if name in names:
+            raise ValueError(f"{owner}: two parameters are named {name!r}; expected unique names")
+        names.add(name)
+        ids.add(id(value))
+    return pairs
+
+
+def _pairs(owner: str, params, unnamed_prefix: str | None) -> list[tuple]:
+    """The pairs of :func:`named_tensors`, before the check that they are unique."""
     unnamed = unnamed_prefix is not None
     if hasattr(params, "named_parameters"):
         return list(params.named_parameters())

@@ -182,6 +182,24 @@ def test_penalties_and_optimizers_refuse_a_name_that_is_not_a_str_alike():
         cr.optim.SGD({"w": w, 0: v})
 
 
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        (lambda w, v: [("w", w), ("w2", w)], "parameter 'w2' is given twice; expected each once"),
+        (lambda w, v: [("w", w), ("w", v)], "two parameters are named 'w'; expected unique names"),
+    ],
+    ids=["tensor-twice", "name-twice"],
+)
+@pytest.mark.parametrize("penalty", [l1_penalty, l2_penalty])
+def test_penalties_and_optimizers_refuse_a_parameter_given_twice_alike(pairs, expected, penalty):
+    # a penalty counted a repeated weight twice: l2 of [(w, W), (w, W)] was twice l2 of W
+    w, v = (cr.tensor(np.ones((2, 2)), requires_grad=True) for _ in range(2))
+    with pytest.raises(ValueError, match="^penalized_parameters: " + re.escape(expected)):
+        penalty(pairs(w, v), 1.0, 1)
+    with pytest.raises(ValueError, match="^SGD: " + re.escape(expected)):
+        cr.optim.SGD(pairs(w, v))
+
+
 def test_include_bias_must_be_a_bool():
     w = cr.tensor(np.ones((2, 2)), requires_grad=True)
     with pytest.raises(TypeError, match="include_bias expected True or False, got 'no'"):

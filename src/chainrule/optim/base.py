@@ -586,10 +586,6 @@ def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
         check_leaf(owner, name, p)
         if not p.data.flags.writeable:
             raise ValueError(f"{owner}: parameter {name!r} has read-only data; expected writable")
-        if any(p is q for q in tensors):
-            raise ValueError(f"{owner}: parameter {name!r} is given twice; expected each once")
-        if name in names:
-            raise ValueError(f"{owner}: two parameters are named {name!r}; expected unique names")
         names.append(name)
         tensors.append(p)
     if not tensors:
