@@ -223,12 +223,6 @@ def batch_norm(
     xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data
-    if running_mean is not None:
-        running_mean *= momentum
-        running_mean += (1.0 - momentum) * mu
-    if running_var is not None:
-        running_var *= momentum
-        running_var += ((1.0 - momentum) * m / (m - 1)) * var
     gd = gamma.data
     rx, rg, rb = x.requires_grad, gamma.requires_grad, beta.requires_grad
 
@@ -245,7 +239,16 @@ def batch_norm(
             g.sum(axis=0) if rb else None,
         )
 
-    return node(out, (x, gamma, beta), vjp, "batch_norm")
+    # the node first: under detect_anomaly a NaN output raises there, before the statistics
+    # change
+    result = node(out, (x, gamma, beta), vjp, "batch_norm")
+    if running_mean is not None:
+        running_mean *= momentum
+        running_mean += (1.0 - momentum) * mu
+    if running_var is not None:
+        running_var *= momentum
+        running_var += ((1.0 - momentum) * m / (m - 1)) * var
+    return result
 
 
 def _check_statistic(stat, name: str, xd, training: bool) -> None:

@@ -64,3 +64,13 @@ def test_a_backward_stopped_by_an_anomaly_leaves_the_graph_for_a_retry():
     np.testing.assert_array_equal(v.grad, [np.inf, 1.0])
     with pytest.raises(RuntimeError, match="retain_graph=True"):  # released once it succeeded
         loss.backward()
+
+
+def test_a_batch_norm_stopped_by_an_anomaly_leaves_the_running_statistics_as_they_were():
+    # they were updated, with the NaN, before the check raised
+    bn = cr.nn.BatchNorm1d(2, dtype="float64")
+    x = cr.tensor(np.array([[0.1, np.nan], [0.2, 1.0]]), requires_grad=True)
+    with cr.detect_anomaly(), pytest.raises(FloatingPointError, match="op 'batch_norm'"):
+        bn(x)
+    np.testing.assert_array_equal(bn.running_mean, [0.0, 0.0])
+    np.testing.assert_array_equal(bn.running_var, [1.0, 1.0])
