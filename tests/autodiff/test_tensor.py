@@ -197,6 +197,14 @@ def test_linear_feature_mismatch():
         cr.linear(cr.tensor(np.ones((2, 100))), cr.tensor(np.ones((784, 30))))
 
 
+@pytest.mark.parametrize("shape", [(3,), (3, 2, 1), ()])
+def test_linear_names_a_w_that_is_not_2d_not_the_input(shape):
+    # it said "expected input with ? features (W (3,)), got input of shape (2, 3)"
+    expected = re.escape(f"linear: expected a 2-D W of shape (n_in, n_out), got shape {shape}")
+    with pytest.raises(ValueError, match=f"^{expected}$"):
+        cr.linear(cr.tensor(np.ones((2, 3))), cr.tensor(np.ones(shape)))
+
+
 def test_linear_unknown_activation_names_the_choices():
     with pytest.raises(
         ValueError, match=r"unknown activation 'gelu'; expected None or one of relu"

@@ -268,10 +268,12 @@ def linear(x, w, b=None, activation: str | None = None):
             f"linear: unknown activation {activation!r}; expected None or one of "
             f"{', '.join(FUSED_ACTIVATIONS)}"
         )
-    if x.ndim < 1 or w.ndim != 2 or x.shape[-1] != w.shape[0]:
+    if w.ndim != 2:
+        raise ValueError(f"linear: expected a 2-D W of shape (n_in, n_out), got shape {w.shape}")
+    if x.ndim < 1 or x.shape[-1] != w.shape[0]:
         raise ValueError(
-            f"linear: expected input with {w.shape[0] if w.ndim == 2 else '?'} features "
-            f"(W {w.shape}), got input of shape {x.shape}"
+            f"linear: expected input with {w.shape[0]} features (W {w.shape}), got input of "
+            f"shape {x.shape}"
         )
     if x.data.dtype != w.data.dtype:
         raise TypeError(f"linear: input is {x.data.dtype} but W is {w.data.dtype}; cast one")
