@@ -496,6 +496,26 @@ def test_linear_refuses_bool_data(activation):
         cr.linear(x, w, b, activation)
 
 
+@pytest.mark.parametrize(
+    ("op", "call"),
+    [
+        ("add", lambda a, b: a + b),
+        ("sub", lambda a, b: a - b),
+        ("mul", lambda a, b: a * b),
+        ("pow", lambda a, b: a**b),
+        ("matmul", lambda a, b: a @ b),
+        ("maximum", cr.maximum),
+        ("minimum", cr.minimum),
+    ],
+)
+def test_binary_arithmetic_refuses_bool_operands(op, call):
+    # + was an OR, * an AND, @ an OR of ANDs, ** came back int8
+    a, b = cr.tensor(np.array([True, False])), cr.tensor(np.array([True, True]))
+    with pytest.raises(TypeError, match=f"^{op}: expected a numeric tensor, got bool"):
+        call(a, b)
+    assert cr.where(a, a, b).data.tolist() == [True, True]  # selecting bools stays allowed
+
+
 def test_clip_refuses_bool_data_and_nan_bounds():
     # bool came back int64; a NaN bound made every value NaN
     with pytest.raises(TypeError, match="clip: expected a numeric tensor, got bool"):

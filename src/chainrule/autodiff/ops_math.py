@@ -37,7 +37,8 @@ def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
 
 def bool_data_error(op: str) -> TypeError:
     """The error of an op whose arithmetic means nothing on bools: NumPy would compute
-    logic (``@`` an OR of ANDs) or return int64 (``maximum``, ``clip``)."""
+    logic (``+`` an OR, ``*`` an AND, ``@`` an OR of ANDs) or change the dtype (``**`` to
+    int8, ``clip`` to int64)."""
     return TypeError(f"{op}: expected a numeric tensor, got bool; cast with .astype()")
 
 
@@ -54,7 +55,10 @@ def mixed_dtypes_error(op: str, tensors) -> TypeError:
 def _binary(op: str, kernel, a, b, *static):
     """``apply`` a two-operand kernel (``kernel(x, y, *static, ra, rb)``); a ValueError
     from shapes that do not broadcast becomes an error naming both, any other (a kernel's
-    own) passes as it is. The shapes are checked only then: 1.3 us a call otherwise."""
+    own) passes as it is. The shapes are checked only then: 1.3 us a call otherwise. Bool
+    operands (the same dtype, after :func:`_pair`) are refused: see :func:`bool_data_error`."""
+    if a.data.dtype == np.bool_:
+        raise bool_data_error(op)
     try:
         return apply(op, kernel, (a, b), *static, a.requires_grad, b.requires_grad)
     except ValueError:
@@ -180,6 +184,8 @@ def matmul(a, b):
     """
     a, b = _pair(a, b, "matmul")
     x, y = a.data, b.data
+    if x.dtype == np.bool_:
+        raise bool_data_error("matmul")
     if x.ndim == 0 or y.ndim == 0 or x.shape[-1] != y.shape[0 if y.ndim == 1 else -2]:
         raise ValueError(
             f"matmul: shapes {x.shape} and {y.shape} are not aligned (the last axis of the "
