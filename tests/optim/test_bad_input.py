@@ -23,6 +23,12 @@ def params():
         (lambda: SGD(params(), momentum=1.0), r"momentum expected .* in \[0, 1\), got 1.0"),
         (lambda: Adam(params(), eps=0.0), r"eps expected a finite number > 0, got 0.0"),
         (lambda: RMSprop(params(), eps=-1e-8), r"eps expected a finite number > 0, got -1e-08"),
+        (
+            lambda: Adam(params(), eps=1e-50),
+            r"^Adam: eps=1e-50 times sqrt\(1 - beta2\) rounds to 0 in float32, .*eps >= 4.43e-44$",
+        ),
+        (lambda: AdamW(params(), eps=1e-44), r"^AdamW: eps=1e-44 times sqrt\(1 - beta2\) rounds"),
+        (lambda: RMSprop(params(), eps=1e-46), r"^RMSprop: eps=1e-46 rounds to 0 in float32"),
         (lambda: Adam(params(), clip_norm=0.0), r"clip_norm expected a finite number > 0, got 0"),
         (lambda: SGD(params(), clip_value=-1), r"clip_value expected a finite number > 0, got -1"),
         (lambda: AdamW(params(), weight_decay=-1e-2), r"weight_decay expected .* >= 0"),
@@ -34,6 +40,12 @@ def params():
 def test_bad_hyperparameters_raise_value_error(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_an_eps_that_float32_keeps_is_taken():
+    # an eps that rounded to 0 made a weight whose gradients were all 0 NaN (0 / 0)
+    assert Adam(params(), eps=1e-44, bias_correction=False).eps == 1e-44
+    assert RMSprop(params(), eps=1e-45).eps == 1e-45
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from chainrule import _checks
-from chainrule.optim.base import Optimizer
+from chainrule.optim.base import Optimizer, check_eps
 from chainrule.optim.schedules import Schedule
 
 
@@ -69,7 +69,7 @@ class RMSprop(Optimizer):
         owner = type(self).__name__
         return {
             "beta": _checks.beta(owner, "beta", hp["beta"]),
-            "eps": _checks.real(owner, "eps", hp["eps"], low=0.0, low_open=True),
+            "eps": check_eps(owner, hp["eps"]),
             **super()._check_hyperparameters(hp),
         }
 
