@@ -44,6 +44,7 @@ class Module:
         self._buffer_names: list[str] = []
         self._generator_names: list[str] = []
         self._module_names: list[str] = []
+        self._registered: set[str] = set()  # the four lists' names, looked up in O(1)
 
     # -- registration ------------------------------------------------------------------------
     def register_parameter(self, name: str, value: Tensor) -> Tensor:
@@ -80,10 +81,7 @@ class Module:
                 f"{owner}: expected a non-empty name without '.' (dots join the names of "
                 f"nested entries), got {name!r}"
             )
-        registered = (
-            self._parameter_names + self._buffer_names + self._generator_names + self._module_names
-        )
-        if name in registered:  # of any kind: setattr would replace the other entry
+        if name in self._registered:  # of any kind: setattr would replace the other entry
             raise ValueError(f"{owner}: {name!r} is registered twice")
         attribute = vars(self).get(name)  # None: a placeholder, as Linear's bias
         if hasattr(type(self), name) or attribute is not None or name.startswith("_"):
@@ -92,6 +90,7 @@ class Module:
                 f"bookkeeping, got {name!r}"
             )
         names.append(name)
+        self._registered.add(name)
         setattr(self, name, value)
         return value
 
