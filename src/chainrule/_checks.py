@@ -179,6 +179,21 @@ def generator(owner: str, name: str, value, *, allow_none: bool = True) -> np.ra
     )
 
 
+def eps(owner: str, value, dtype, guards: str, factor: float = 1.0, why: str = "") -> float:
+    """An ``eps`` > 0 that guards a division: ``value * factor``, the smallest term it
+    adds (``why`` says where the factor comes from), must not round to 0 in ``dtype``,
+    where it would leave ``guards`` (what the division is of) 0 / 0 (``ValueError``)."""
+    value = real(owner, "eps", value, low=0.0, low_open=True)
+    dtype = np.dtype(dtype)
+    if dtype.type(value * factor) == 0:
+        least = float(np.finfo(dtype).smallest_subnormal) / factor
+        raise ValueError(
+            f"{owner}: eps={value}{why} rounds to 0 in {dtype}, which leaves {guards} 0 / 0; "
+            f"expected eps >= {least:.3g}"
+        )
+    return value
+
+
 def beta(owner: str, name: str, value) -> float:
     """A decay rate of an exponentially weighted average: in [0, 1)."""
     return real(owner, name, value, low=0.0, high=1.0, high_open=True)

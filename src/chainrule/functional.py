@@ -188,12 +188,7 @@ def batch_norm(
             "cast one (chainrule never changes a dtype silently)"
         )
     momentum = _checks.real("batch_norm", "momentum", momentum, low=0.0, high=1.0, high_open=True)
-    eps = _checks.real("batch_norm", "eps", eps, low=0.0, low_open=True)
-    if xd.dtype.type(eps) == 0:
-        raise ValueError(
-            f"batch_norm: eps={eps} rounds to 0 in {xd.dtype}, which leaves a constant "
-            f"feature 0 / 0; expected at least {np.finfo(xd.dtype).smallest_subnormal:g}"
-        )
+    eps = _checks.eps("batch_norm", eps, xd.dtype, "a constant feature")
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
         if stat is not None:
             _check_statistic(stat, name, xd, training)

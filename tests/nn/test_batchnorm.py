@@ -209,9 +209,13 @@ def test_a_spread_whose_squares_overflow_is_still_normalized(dtype, spread):
 
 
 def test_an_eps_that_rounds_to_zero_in_the_dtype_is_refused():
-    layer = nn.BatchNorm1d(2, eps=1e-50)
-    with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
-        layer(np.array([[1.0, 1.0], [1.0, 2.0]], np.float32))
+    # the layer took it, saved and loaded it, and every call then raised
+    with pytest.raises(ValueError, match="^BatchNorm1d: eps=1e-50 rounds to 0 in float32"):
+        nn.BatchNorm1d(2, eps=1e-50)
+    assert nn.BatchNorm1d(2, eps=1e-50, dtype="float64").eps == 1e-50
+    x, ones, zeros = np.array([[1.0, 1.0], [1.0, 2.0]], np.float32), np.ones(2), np.zeros(2)
+    with pytest.raises(ValueError, match="^batch_norm: eps=1e-50 rounds to 0 in float32"):
+        F.batch_norm(x, ones.astype(np.float32), zeros.astype(np.float32), eps=1e-50)
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.bool_])

@@ -40,8 +40,8 @@ class BatchNorm1d(Module):
         self.momentum = _checks.real(
             "BatchNorm1d", "momentum", momentum, low=0.0, high=1.0, high_open=True
         )
-        self.eps = _checks.real("BatchNorm1d", "eps", eps, low=0.0, low_open=True)
         self.dtype = float_dtype("BatchNorm1d", dtype)
+        self.eps = _checks.eps("BatchNorm1d", eps, self.dtype, "a constant feature")
         n, dt = num_features, self.dtype
         self.register_parameter("gamma", Tensor(np.ones(n, dt), requires_grad=True))
         self.register_parameter("beta", Tensor(np.zeros(n, dt), requires_grad=True))

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.optim import kernels
-from chainrule.optim.base import Optimizer, check_eps
+from chainrule.optim.base import Optimizer
 from chainrule.optim.schedules import Schedule
 
 
@@ -96,12 +96,14 @@ class Adam(Optimizer):
         owner = type(self).__name__
         beta2 = _checks.beta(owner, "beta2", hp["beta2"])
         correct = _checks.boolean(owner, "bias_correction", hp["bias_correction"])
-        # with bias correction the first update adds eps * sqrt(1 - beta2) (see _scalars)
+        # with bias correction the first update adds eps * sqrt(1 - beta2) (see _scalars),
+        # to float32 weights at the narrowest
         factor, why = (math.sqrt(1.0 - beta2), " times sqrt(1 - beta2)") if correct else (1.0, "")
+        eps = _checks.eps(owner, hp["eps"], "float32", "a weight with no gradient", factor, why)
         return {
             "beta1": _checks.beta(owner, "beta1", hp["beta1"]),
             "beta2": beta2,
-            "eps": check_eps(owner, hp["eps"], factor, why),
+            "eps": eps,
             "bias_correction": correct,
             **super()._check_hyperparameters(hp),
         }

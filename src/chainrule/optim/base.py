@@ -593,25 +593,10 @@ def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
     return names, tensors
 
 
-def check_eps(owner: str, eps, factor: float = 1.0, why: str = "") -> float:
-    """An ``eps`` > 0 that guards a division by a root of an average of squares: ``eps *
-    factor``, the smallest term it adds (``why`` says where the factor comes from), must
-    not round to 0 in float32, the narrowest dtype a parameter has, else a weight whose
-    gradients were all 0 would take 0 / 0 (``ValueError``)."""
-    eps = _checks.real(owner, "eps", eps, low=0.0, low_open=True)
-    if np.float32(eps * factor) == 0:
-        least = float(np.finfo(np.float32).smallest_subnormal) / factor
-        raise ValueError(
-            f"{owner}: eps={eps}{why} rounds to 0 in float32, which leaves a weight with no "
-            f"gradient 0 / 0; expected eps >= {least:.3g}"
-        )
-    return eps
-
-
 def _check_lr(owner: str, value) -> float | Schedule:
     if isinstance(value, Schedule):
         return value
     return _checks.real(owner, "lr", value, low=0.0)
 
 
-__all__ = ["Optimizer", "check_eps"]
+__all__ = ["Optimizer"]

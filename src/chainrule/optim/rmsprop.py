@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from chainrule import _checks
-from chainrule.optim.base import Optimizer, check_eps
+from chainrule.optim.base import Optimizer
 from chainrule.optim.schedules import Schedule
 
 
@@ -69,7 +69,8 @@ class RMSprop(Optimizer):
         owner = type(self).__name__
         return {
             "beta": _checks.beta(owner, "beta", hp["beta"]),
-            "eps": check_eps(owner, hp["eps"]),
+            # added to float32 weights' roots at the narrowest
+            "eps": _checks.eps(owner, hp["eps"], "float32", "a weight with no gradient"),
             **super()._check_hyperparameters(hp),
         }
 
