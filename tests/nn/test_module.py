@@ -216,10 +216,16 @@ def test_from_config_draws_every_layer_from_one_generator_for_any_int_seed(seed)
         ("0", TypeError, "from_config: rng expected .* got str '0'"),
     ],
 )
-def test_from_config_refuses_a_bad_rng_by_name(rng, error, match):
-    config = nn.Sequential(nn.Linear(2, 2)).get_config()
+@pytest.mark.parametrize(
+    "module",
+    [nn.Sequential(nn.Linear(2, 2)), nn.MLP([2, 3, 2]), nn.ReLU(), nn.BatchNorm1d(2)],
+    ids=["Sequential", "MLP", "ReLU", "BatchNorm1d"],
+)
+def test_from_config_refuses_a_bad_rng_by_name(rng, error, match, module):
+    # a module that draws nothing (MLP draws from its config's seed) ignored any rng
     with pytest.raises(error, match=match):
-        nn.from_config(config, rng=rng)
+        nn.from_config(module.get_config(), rng=rng)
+    assert type(nn.from_config(module.get_config(), rng=np.random.default_rng(0))) is type(module)
 
 
 def test_rebuilt_mlp_with_dropout_and_batch_norm_trains_identically():

@@ -250,7 +250,9 @@ class Module:
 
     @classmethod
     def from_config(cls, config: dict, rng=None) -> Module:
-        """Build from :meth:`get_config` output; ``rng`` seeds layers that draw at random."""
+        """Build from :meth:`get_config` output; ``rng`` seeds layers that draw at random.
+        A module that draws nothing ignores it, but checks it as they do (``TypeError`` for
+        what is no Generator, int seed or None)."""
         params = {k: v for k, v in config.items() if k != "type"}
         signature = inspect.signature(cls)
         if "rng" in params:
@@ -260,6 +262,8 @@ class Module:
             )
         if cls._random:
             params["rng"] = rng
+        elif rng is not None:
+            _checks.generator(f"{cls.__name__}.from_config", "rng", rng)
         try:
             signature.bind(**params)
         except TypeError as exc:
