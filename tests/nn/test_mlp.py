@@ -142,6 +142,14 @@ def test_float32_model_stays_float32_in_forward_and_backward():
 def test_bad_mlp_arguments_raise():
     with pytest.raises(ValueError, match="two positive int sizes"):
         nn.MLP([784])
+    for sizes in (5, "784"):  # 5 was "'int' object is not iterable"
+        with pytest.raises(TypeError, match=r"^MLP: expected sizes as a list of at least two"):
+            nn.MLP(sizes)
+    # ['float32'] was "unhashable type: 'list'"
+    with pytest.raises(
+        ValueError, match=r"^MLP: dtype expected float32 or float64, got \['float32'\]"
+    ):
+        nn.MLP([3, 2], dtype=["float32"])
     with pytest.raises(ValueError, match=r"unknown output 'relu'.*sigmoid"):
         nn.MLP([3, 2], output="relu")
     with pytest.raises(ValueError, match=r"one keep_prob per hidden layer \(2\), got 1"):

@@ -30,11 +30,11 @@ def as_dtype(dtype) -> np.dtype:
     Only the machine's native byte order is supported: a dtype of another (``'>f4'``,
     from ``np.fromfile`` or a file format) is refused with the conversion to make, which
     copies the values (NumPy's own results are in the native order anyway)."""
-    if dtype in _ALLOWED:  # the fast path: already a supported numpy dtype
-        return dtype
     try:
+        if dtype in _ALLOWED:  # the fast path: already a supported numpy dtype
+            return dtype
         resolved = np.dtype(dtype)
-    except TypeError:
+    except TypeError:  # unhashable (a list), or nothing NumPy reads as a dtype
         resolved = None
     if resolved not in _ALLOWED:
         if resolved is not None and resolved.newbyteorder("=") in _ALLOWED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -274,6 +275,11 @@ class MLP(Module):
         dtype="float32",
     ) -> None:
         super().__init__()
+        if isinstance(sizes, str) or not isinstance(sizes, Iterable):
+            raise TypeError(
+                f"MLP: expected sizes as a list of at least two positive ints, got "
+                f"{type(sizes).__name__} {sizes!r:.80}"
+            )
         sizes = list(sizes)
         if len(sizes) < 2 or any(
             isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 for n in sizes
