@@ -114,6 +114,12 @@ def test_unshuffled_batches_are_ordered_views():
             ValueError,
             "^BatchLoader: drop_last=True with batch_size=11 > n=10 samples leaves no batch$",
         ),
+        (  # it gave epochs of no batch (with drop_last=False)
+            (np.zeros((0, 3)), np.zeros(0), 4),
+            {},
+            ValueError,
+            "^BatchLoader: expected at least one sample, got X with 0 rows$",
+        ),
         (
             (np.array([[1.0, np.nan], [np.inf, 0.0], [0.0, 0.0]]), np.zeros(3), 2),
             {},

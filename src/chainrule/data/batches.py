@@ -39,7 +39,7 @@ class BatchLoader:
     ------
     ValueError
         When the loader is built: ``X`` and ``y`` without a sample axis or with other
-        numbers of samples, ``batch_size`` below 1, ``drop_last`` with more than ``n``
+        numbers of samples, no sample, ``batch_size`` below 1, ``drop_last`` with more than ``n``
         samples per batch (no batch is left), or NaN or Inf in ``X`` (the message names
         ``X`` and counts them; :func:`chainrule.fit` relies on this check for its training
         inputs).
@@ -73,6 +73,8 @@ class BatchLoader:
         shuffle = _checks.boolean("BatchLoader", "shuffle", shuffle)
         drop_last = _checks.boolean("BatchLoader", "drop_last", drop_last)
         n = X.shape[0]
+        if n == 0:
+            raise ValueError("BatchLoader: expected at least one sample, got X with 0 rows")
         if drop_last and batch_size > n:
             raise ValueError(
                 f"BatchLoader: drop_last=True with batch_size={batch_size} > n={n} samples "
