@@ -246,6 +246,8 @@ def test_minmax_rejects_an_empty_range():
         ((0.0, 1.0, 2.0), TypeError, r"expected a pair \(lo, hi\).*got tuple \(0.0, 1.0, 2.0\)"),
         (1.0, TypeError, "expected a pair .*got float 1.0"),
         (("0", 1), TypeError, "feature_range lo expected a real number.*got str '0'"),
+        # the transform gave [nan, inf, inf]
+        ((-1e308, 1e308), ValueError, r"expected a span hi - lo within the float64 range"),
     ],
 )
 def test_minmax_feature_range_must_be_two_finite_numbers(feature_range, error, says):

@@ -12,6 +12,7 @@ state as plain arrays (:meth:`state_dict`) so it is saved with a model.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -249,6 +250,11 @@ class MinMaxScaler(_Scaler):
         if not lo < hi:
             raise ValueError(
                 f"MinMaxScaler: feature_range expected (lo, hi) with lo < hi, got ({lo}, {hi})"
+            )
+        if not math.isfinite(hi - lo):  # the span every value is scaled by
+            raise ValueError(
+                f"MinMaxScaler: feature_range expected a span hi - lo within the float64 "
+                f"range, got ({lo}, {hi})"
             )
         super().__init__()
         self.feature_range = (lo, hi)
