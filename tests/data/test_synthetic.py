@@ -387,3 +387,25 @@ def test_a_wrong_type_or_length_is_refused_before_any_draw(call, message):
 def test_load_digits_flatten_must_be_a_bool():
     with pytest.raises(TypeError, match="load_digits: flatten expected True or False, got 'no'"):
         load_digits(flatten="no")
+
+
+@pytest.mark.parametrize(
+    ("make", "owner"),
+    [
+        (lambda: make_blobs(10, box=(-1e39, 1e39)), "make_blobs"),
+        (lambda: make_blobs(10, std=1e300), "make_blobs"),
+        (lambda: make_moons(noise=1e300), "make_moons"),
+        (lambda: make_flower(radius=1e300), "make_flower"),
+        (lambda: make_sine(noise=1e300), "make_sine"),
+    ],
+)
+def test_points_beyond_the_dtype_are_refused_not_made_inf(make, owner):
+    # NumPy warned "overflow encountered in cast" and the points were Inf
+    with pytest.raises(ValueError, match=f"^{owner}: expected points within the float32 range"):
+        make()
+
+
+def test_a_blobs_box_wider_than_float64_is_refused_by_name():
+    # NumPy's uniform raised a bare "high - low range exceeds valid bounds"
+    with pytest.raises(ValueError, match=r"^make_blobs: box expected a width high - low within"):
+        make_blobs(10, box=(-1e308, 1e308))

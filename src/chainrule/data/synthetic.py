@@ -15,6 +15,7 @@ floating-point type. A bool or a string given for a number is refused with a
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -50,7 +51,7 @@ def make_moons(
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
     X += rng.normal(0.0, noise, X.shape) if noise else 0.0
-    return _finish(X, _labels([n0, n1]), rng, dtype)
+    return _finish(X, _labels([n0, n1]), rng, dtype, "make_moons")
 
 
 def make_circles(
@@ -74,7 +75,7 @@ def make_circles(
     t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], factor * np.c_[np.cos(t1), np.sin(t1)]])
     X += rng.normal(0.0, noise, X.shape) if noise else 0.0
-    return _finish(X, _labels([n0, n1]), rng, dtype)
+    return _finish(X, _labels([n0, n1]), rng, dtype, "make_circles")
 
 
 def make_spirals(
@@ -98,7 +99,7 @@ def make_spirals(
         r = np.linspace(0.0, 1.0, m)
         t = np.linspace(4.0 * j, 4.0 * (j + 1), m) + rng.normal(0.0, noise, m)
         arms.append(np.c_[r * np.sin(t), r * np.cos(t)])
-    return _finish(np.concatenate(arms), _labels(counts), rng, dtype)
+    return _finish(np.concatenate(arms), _labels(counts), rng, dtype, "make_spirals")
 
 
 def make_flower(
@@ -124,7 +125,7 @@ def make_flower(
         t = np.linspace(3.12 * j, 3.12 * (j + 1), m) + rng.normal(0.0, noise, m)
         r = radius * np.sin(4.0 * t) + rng.normal(0.0, noise, m)
         petals.append(np.c_[r * np.sin(t), r * np.cos(t)])
-    return _finish(np.concatenate(petals), _labels(counts), rng, dtype)
+    return _finish(np.concatenate(petals), _labels(counts), rng, dtype, "make_flower")
 
 
 def make_xor(
@@ -141,7 +142,7 @@ def make_xor(
     which = np.arange(n) % 4
     X = corners[which] + (rng.normal(0.0, noise, (n, 2)) if noise else 0.0)
     y = np.array([0, 1, 1, 0], dtype=np.int64)[which]
-    return _finish(X, y, rng, dtype)
+    return _finish(X, y, rng, dtype, "make_xor")
 
 
 def make_sine(
@@ -157,7 +158,7 @@ def make_sine(
     rng = _start("make_sine", n, seed, dtype, classes=1, noise=noise)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + (rng.normal(0.0, noise, (n, 1)) if noise else 0.0)
-    return x.astype(dtype), y.astype(dtype)
+    return x.astype(dtype), _cast(y, dtype, "make_sine")
 
 
 def make_blobs(
@@ -203,6 +204,10 @@ def make_blobs(
         high = _checks.real("make_blobs", "box[1]", high)
         if low > high:
             raise ValueError(f"make_blobs: box expected (low, high) with low <= high, got {box}")
+        if not math.isfinite(high - low):  # NumPy's uniform draws low + (high - low) * u
+            raise ValueError(
+                f"make_blobs: box expected a width high - low within the float64 range, got {box}"
+            )
     else:
         centers = given.astype(np.float64)
         if centers.ndim != 2 or min(centers.shape) < 1:
@@ -223,7 +228,7 @@ def make_blobs(
     counts = _per_class(n, k)
     y = _labels(counts)
     X = centers[y] + rng.normal(0.0, std, (n, centers.shape[1]))
-    return _finish(X, y, rng, dtype)
+    return _finish(X, y, rng, dtype, "make_blobs")
 
 
 def _start(
@@ -260,7 +265,24 @@ def _labels(counts: list[int]) -> np.ndarray:
 
 
 def _finish(
-    X: np.ndarray, y: np.ndarray, rng: np.random.Generator, dtype: DTypeLike
+    X: np.ndarray, y: np.ndarray, rng: np.random.Generator, dtype: DTypeLike, owner: str
 ) -> tuple[np.ndarray, np.ndarray]:
     order = rng.permutation(len(y))
-    return X[order].astype(dtype), y[order]
+    return _cast(X[order], dtype, owner), y[order]
+
+
+def _cast(values: np.ndarray, dtype: DTypeLike, owner: str) -> np.ndarray:
+    """``values`` (float64) in ``dtype``; ``ValueError`` where the arguments of generator
+    ``owner`` (a noise or scale near the limits of float32, say) took some beyond its
+    range, where NumPy would warn and give Inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = values.astype(dtype)
+    beyond = np.count_nonzero(~np.isfinite(cast))
+    if beyond:
+        largest = float(np.max(np.abs(values)))
+        raise ValueError(
+            f"{owner}: expected points within the {np.dtype(dtype)} range, got {beyond} beyond "
+            f"it (the largest magnitude {largest:.3g}); give smaller noise or scale arguments, "
+            "or dtype=float64"
+        )
+    return cast
