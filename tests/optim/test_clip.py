@@ -49,11 +49,21 @@ def test_optimizer_clips_value_then_global_norm_across_parameters():
     np.testing.assert_array_equal(a.grad, [3.0, -100.0])
 
 
+def test_float16_arrays_are_refused():
+    # their squares fell below the float64 fallback's bound: a norm of 5e-4 came out 4.88e-4
+    small = np.array([3e-4, 4e-4], np.float16)
+    with pytest.raises(
+        TypeError, match="^global_norm: array 0 expected float32 or float64 .*float16"
+    ):
+        global_norm([small])
+    assert global_norm([small.astype(np.float32)]) == pytest.approx(5e-4, rel=1e-3)
+
+
 def test_integer_arrays_are_refused_with_their_dtype():
     # int32 squares overflowed silently (26552.45 for a norm of 70710.68), and integer
     # arrays cannot hold clipped values (NumPy's own casting error)
     big = np.array([50000, 50000], np.int32)
-    with pytest.raises(TypeError, match="global_norm: array 1 expected a floating-point dtype"):
+    with pytest.raises(TypeError, match="global_norm: array 1 expected float32 or float64"):
         global_norm([np.ones(2), big])
     with pytest.raises(TypeError, match="clip_by_global_norm: array 0 .* got int32"):
         clip_by_global_norm([big], 1.0)

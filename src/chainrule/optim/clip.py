@@ -42,7 +42,7 @@ def global_norm(arrays: Iterable[np.ndarray]) -> float:
     ------
     TypeError
         If ``arrays`` is a single array or no iterable, or one of them is no
-        ``numpy.ndarray`` of a floating-point dtype.
+        ``numpy.ndarray`` of float32 or float64.
     """
     arrays = _check_floating(arrays, "global_norm")
     peak, rest = _norm_factors(arrays)
@@ -82,7 +82,7 @@ def clip_by_global_norm(
     ------
     TypeError
         If ``arrays`` is a single array or no iterable, one of them is no ``numpy.ndarray``
-        of a floating-point dtype, or an output is no ``numpy.ndarray``.
+        of float32 or float64, or an output is no ``numpy.ndarray``.
     ValueError
         If ``max_norm`` is not a finite number > 0, or an output is read-only or of another
         shape or dtype than its array.
@@ -111,7 +111,7 @@ def clip_by_value(
     ------
     TypeError
         If ``arrays`` is a single array or no iterable, one of them is no ``numpy.ndarray``
-        of a floating-point dtype, or an output is no ``numpy.ndarray``.
+        of float32 or float64, or an output is no ``numpy.ndarray``.
     ValueError
         If ``limit`` is not a finite number > 0, or an output is read-only or of another
         shape or dtype than its array.
@@ -126,7 +126,8 @@ def clip_by_value(
 
 def _check_floating(arrays, owner: str) -> list[np.ndarray]:
     """``arrays`` as a list (read once: it may be a generator), each checked to be a
-    ``numpy.ndarray`` (or a subclass) of a floating-point dtype."""
+    ``numpy.ndarray`` (or a subclass) of float32 or float64, the dtypes of tensors
+    (float16's sums of squares fall below the bound that sends them to float64)."""
     if isinstance(arrays, np.ndarray) or not isinstance(arrays, Iterable):
         got = "a single numpy.ndarray" if isinstance(arrays, np.ndarray) else type(arrays).__name__
         raise TypeError(
@@ -140,9 +141,9 @@ def _check_floating(arrays, owner: str) -> list[np.ndarray]:
                 f"{owner}: array {i} expected a floating-point numpy.ndarray (a gradient), "
                 f"got {type(a).__name__}"
             )
-        if a.dtype.kind != "f":
+        if a.dtype != np.float32 and a.dtype != np.float64:  # float16's sums lose more
             raise TypeError(
-                f"{owner}: array {i} expected a floating-point dtype (a gradient), got {a.dtype}"
+                f"{owner}: array {i} expected float32 or float64 (a gradient), got {a.dtype}"
             )
     return arrays
 
