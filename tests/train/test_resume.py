@@ -149,6 +149,24 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(tmp_path, capsys):
         assert np.array_equal(a.data, b.data)
 
 
+def test_an_ignored_sigint_is_left_ignored(tmp_path):
+    # fit set its own handler over SIG_IGN, so a shell's background job stopped on Ctrl-C
+    _, _, straight = train(tmp_path, 2, ckpt="straight")
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _, _, history = train(tmp_path, 2, callbacks=[LambdaCallback(on_batch_end=interrupt)])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert history.stopped_reason == "completed"
+    assert history.step_losses == straight.step_losses
+
+
 def test_ctrl_c_during_an_epochs_end_resumes_at_the_next_epoch(tmp_path):
     _, _, straight = train(tmp_path, 3, ckpt="straight")
 

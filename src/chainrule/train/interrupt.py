@@ -33,8 +33,10 @@ class TrainingInterrupted(KeyboardInterrupt):
 def sigint_guard(on_first: Callable[[], None]):
     """Inside, the first Ctrl-C calls ``on_first`` and gives SIGINT back to the handler it
     had, so that a second one stops at once. Outside the main thread (where no signal
-    handler can be set) a no-op."""
-    if threading.current_thread() is not threading.main_thread():
+    handler can be set), and where SIGINT is ignored (``SIG_IGN``: a shell's background
+    job, say, which Ctrl-C should not stop), a no-op."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored or threading.current_thread() is not threading.main_thread():
         yield
         return
 
