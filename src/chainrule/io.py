@@ -22,7 +22,13 @@ from chainrule.nn.registry import LAYERS, values_needed
 
 FORMAT = "chainrule.model"
 VERSION = 1
+#: The entries of a model file's tree, every one required and no other allowed.
+ENTRIES = ("format", "version", "architecture", "state", "scaler", "labels", "metadata")
 SCALERS = {"Standardizer": Standardizer, "MinMaxScaler": MinMaxScaler}
+#: The integers metadata may hold: int64's, the widest that most JSON libraries of other
+#: languages than Python read (a model file is read by other tools too), and the widest a
+#: tensor of the file holds.
+INT_RANGE = (-(2**63), 2**63 - 1)
 
 
 @dataclass
@@ -75,14 +81,18 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     ``TypeError``: ``scaler`` is not a :class:`Standardizer` or :class:`MinMaxScaler`
     (exactly: ``load`` builds those classes, not subclasses); ``labels`` is not a list,
     tuple or array of str (a str, a dict or numbers are not); ``metadata`` is not a dict
-    of pure data (see :func:`chainrule.files.split_tree`) or holds an array of a dtype the
-    file cannot store (see :func:`chainrule.files.check_storable`: uint32, str, complex
-    and object arrays, for example).
+    of pure data (see :func:`chainrule.files.split_tree`) or holds an array the file
+    cannot store (see :func:`chainrule.files.check_storable`: uint32, str, complex and
+    object arrays, for example, and masked arrays).
 
     ``ValueError``: the labels do not name the model's classes (see
     :func:`labels_problem`); the scaler is not fitted, or was fitted on features of another
     shape than ``(n,)`` for the model's ``n`` inputs (the ``in_features`` of its first
-    ``Linear`` or the ``num_features`` of its first ``BatchNorm1d``, when it has one).
+    ``Linear`` or the ``num_features`` of its first ``BatchNorm1d``, when it has one); the
+    metadata holds an integer outside :data:`INT_RANGE` (int64's), or nests dicts and lists
+    more than ``chainrule.files.tree.MAX_DEPTH - 1`` (99) deep (a model file's tree holds it
+    one level down; a dict or list that holds itself included). Each metadata error names
+    the path of keys to the value (``metadata.run.id``).
     """
     if labels is not None:
         if not isinstance(labels, list | tuple | np.ndarray) or not all(
@@ -100,10 +110,7 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
             raise TypeError(
                 f"{owner}: metadata expected a dict, got {type(metadata).__name__} {metadata!r:.80}"
             )
-        try:
-            check_storable(split_tree(metadata, "metadata")[1])
-        except TypeError as exc:
-            raise TypeError(f"{owner}: metadata expected pure data, but {exc}") from None
+        _check_metadata(metadata, owner)
     if scaler is not None:
         if SCALERS.get(type(scaler).__name__) is not type(scaler):
             raise TypeError(
@@ -118,6 +125,34 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
         problem = _scaler_problem(state, model)
         if problem:
             raise ValueError(f"{owner}: scaler {problem}")
+
+
+def _check_metadata(metadata: dict, owner: str) -> None:
+    """Raise (see :func:`check_extras`) when a model file could not hold ``metadata``, a
+    dict: split as the file's tree holds it, so that its paths and depth are those
+    :func:`save` meets."""
+    try:
+        skeleton, arrays = split_tree({"metadata": metadata})
+        check_storable(arrays)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{owner}: metadata expected pure data, but {exc}") from None
+    low, high = INT_RANGE
+    for path, value in _integers(skeleton["metadata"], "metadata"):
+        if not low <= value <= high:
+            raise ValueError(
+                f"{owner}: metadata expected integers within int64's range [{low}, {high}], "
+                f"got {value!r:.40} at {path}"
+            )
+
+
+def _integers(node, path: str):
+    """Yield (path, value) for each integer (not bool) in ``node``, a skeleton of
+    :func:`~chainrule.files.split_tree` (its depth bounded by that)."""
+    if isinstance(node, dict | list):
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            yield from _integers(value, f"{path}.{key}")
+    elif isinstance(node, int) and not isinstance(node, bool):
+        yield path, node
 
 
 def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
@@ -135,7 +170,8 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
         Class names, in output order: one per output, or the two classes of a single
         binary output. Saved as a list.
     metadata : dict, optional
-        JSON-able extra data (e.g. the training config and test metrics).
+        JSON-able extra data (e.g. the training config and test metrics): integers within
+        int64's range, dicts and lists nested at most 99 deep (see :func:`check_extras`).
 
     A ``path`` that is not a ``str`` or ``os.PathLike`` (``TypeError``) or is a ``str``
     ending in a path separator (``"models/"``: ``ValueError``), one where no file can be
@@ -143,8 +179,8 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     :func:`check_saveable` refuses, are refused before anything is written: a model that
     uses one layer or tensor in two places (its architecture would rebuild them as
     separate layers), extras of another type (``TypeError``), labels that do not name the
-    model's classes, an unfitted scaler or one fitted on another number of features
-    (``ValueError``).
+    model's classes, an unfitted scaler or one fitted on another number of features,
+    metadata holding an integer beyond int64 or nested too deep (``ValueError``).
     """
     path = _checks.path("save", "path", path, file=True)
     check_saveable(model, scaler=scaler, labels=labels, metadata=metadata)
@@ -173,10 +209,12 @@ LOAD_SEED = 0
 
 def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     """Read a model file with everything it holds; :class:`FormatError` if it is invalid
-    (another format or version, a missing entry, an architecture its tensors do not fit, a
-    scaler that does not load or was fitted on another number of features than the model's
-    input, which :func:`save` refuses), ``TypeError`` when ``path`` is not a ``str`` or
-    ``os.PathLike``.
+    (another format, a version that is not the int :data:`VERSION`, a missing or unknown
+    entry, see :data:`ENTRIES`, a tensor its tree does not refer to, an architecture its
+    tensors do not fit, a scaler that does not load or was fitted on another number of
+    features than the model's input, which :func:`save` refuses), ``TypeError`` when
+    ``path`` is not a ``str`` or ``os.PathLike``, ``IsADirectoryError`` when it is a
+    directory, ``FileNotFoundError`` when no file is there.
 
     ``seed`` (an int >= 0, default :data:`LOAD_SEED`, 0; ``TypeError`` / ``ValueError``
     otherwise, before the file is read) seeds the generators of the layers whose config
@@ -189,15 +227,7 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     seed = _checks.integer("load_bundle", "seed", seed, low=0)
     path = _checks.path("load_bundle", "path", path)
     tree = read_tree(path)
-    if tree.get("format") != FORMAT:
-        raise FormatError(f"{path}: not a chainrule model file (format {tree.get('format')!r})")
-    if tree.get("version") != VERSION:
-        raise FormatError(f"{path}: model file version {tree.get('version')!r}, expected {VERSION}")
-    missing = [
-        k for k in ("architecture", "state", "scaler", "labels", "metadata") if k not in tree
-    ]
-    if missing:
-        raise FormatError(f"{path}: model file lacks {missing}")
+    _check_entries(path, tree)
     state, labels, metadata = tree["state"], tree["labels"], tree["metadata"]
     if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
         raise FormatError(f"{path}: expected the state to map names to tensors, got {state!r:.80}")
@@ -230,6 +260,25 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     if problem:
         raise FormatError(f"{path}: scaler {problem}")
     return SavedModel(model, scaler, labels, metadata)
+
+
+def _check_entries(path, tree: dict) -> None:
+    """FormatError unless ``tree`` is a model file's: its format, the int :data:`VERSION`
+    (not 1.0 or True, which equal it), exactly the :data:`ENTRIES`."""
+    if tree.get("format") != FORMAT:
+        raise FormatError(f"{path}: not a chainrule model file (format {tree.get('format')!r})")
+    version = tree.get("version")
+    if type(version) is not int or version != VERSION:
+        raise FormatError(f"{path}: model file version {version!r:.40}, expected {VERSION}")
+    missing = [k for k in ENTRIES if k not in tree]
+    if missing:
+        raise FormatError(f"{path}: model file lacks {missing}")
+    unknown = sorted(set(tree) - set(ENTRIES))
+    if unknown:
+        raise FormatError(
+            f"{path}: model file has unknown entries {unknown!r:.300}; expected only "
+            f"{list(ENTRIES)}"
+        )
 
 
 def load(path, *, seed: int = LOAD_SEED) -> nn.Module:

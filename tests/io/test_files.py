@@ -470,3 +470,151 @@ def test_a_path_that_is_not_a_path_is_refused_by_name(tmp_path, monkeypatch, own
     with pytest.raises(TypeError, match=expected):
         PATH_TAKERS[owner](path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_is_refused_as_one(tmp_path):
+    # "FileNotFoundError: no such file" for a directory that exists
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path}: expected a file, got a directory$"):
+        read_tree(tmp_path)
+
+
+def test_an_integer_json_cannot_read_back_is_refused_before_writing(tmp_path):
+    # json.dumps raised its own "Exceeds the limit (4300 digits)", naming no key
+    path = tmp_path / "t.safetensors"
+    write_tree(path, {"step": 10**4300 - 1})  # 4300 digits: the most that reads back
+    assert read_tree(path)["step"] == 10**4300 - 1
+    for huge in (10**4300, -(10**4300)):
+        with pytest.raises(
+            ValueError, match=r"^cannot store an integer of more than 4300 digits at a\.0: "
+        ):
+            write_tree(path, {"a": [huge]})
+    assert read_tree(path)["step"] == 10**4300 - 1
+
+
+def _nested(depth: int) -> list:
+    """Lists nested ``depth`` deep, the outermost counting one."""
+    node: list = []
+    for _ in range(depth - 1):
+        node = [node]
+    return node
+
+
+def test_a_tree_nested_deeper_than_max_depth_is_refused_before_writing(tmp_path):
+    # an untyped RecursionError at ~500 deep, naming nothing; now one documented limit
+    path = tmp_path / "t.safetensors"
+    deepest = {"a": _nested(files.tree.MAX_DEPTH - 1)}
+    write_tree(path, deepest)
+    assert read_tree(path) == deepest
+    says = (
+        r"^cannot store dicts and lists nested more than 100 deep \(the root counting one\) "
+        r"at a(\.0){99}: "
+    )
+    with pytest.raises(ValueError, match=says):
+        write_tree(path, {"a": _nested(files.tree.MAX_DEPTH)})
+    assert read_tree(path) == deepest
+
+
+def test_a_tree_that_holds_itself_is_refused_before_writing(tmp_path):
+    # RecursionError, naming nothing
+    tree: dict = {"config": {}}
+    tree["config"]["parent"] = tree
+    with pytest.raises(
+        ValueError, match=r"nested more than 100 deep .* at config\.parent\.config\."
+    ):
+        write_tree(tmp_path / "t.safetensors", tree)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_array_named_like_the_headers_metadata_is_refused_before_a_file_is_replaced(tmp_path):
+    # the file was written (replacing a good one) and read_tree refused it
+    path = tmp_path / "t.safetensors"
+    write_tree(path, {"a": 1})
+    with pytest.raises(ValueError, match=r"^cannot store tensor '__metadata__': expected another"):
+        write_tree(path, {"__metadata__": np.zeros(3)})
+    assert read_tree(path) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("tensors", "metadata", "says"),
+    [
+        (
+            {"a": np.zeros(1)},
+            {"k": 1},
+            r"metadata expected a dict of str to str, got str 'k': int 1",
+        ),
+        ({}, [("k", "v")], r"metadata expected a dict of str to str, got list"),
+        ({1: np.zeros(1)}, {}, r"^cannot store tensor 1: expected a str name, got int$"),
+    ],
+    ids=["int-value", "list", "int-name"],
+)
+def test_encode_safetensors_refuses_what_a_reader_would_refuse(tensors, metadata, says):
+    # a value was written as a JSON number, which decode refuses; an int name read back a str
+    with pytest.raises(TypeError, match=says):
+        files.encode_safetensors(tensors, metadata)
+
+
+def test_a_header_bigger_than_readers_take_is_refused_before_writing(tmp_path, monkeypatch):
+    # the file was written, and every read refused its header as too long
+    monkeypatch.setattr(files.safetensors, "_MAX_HEADER", 1024)
+    path = tmp_path / "t.safetensors"
+    write_tree(path, {"losses": [0.5] * 100})
+    with pytest.raises(
+        ValueError, match=r"^cannot store a header of \d+ bytes: expected at most 1024"
+    ):
+        write_tree(path, {"losses": [0.5] * 300})
+    assert read_tree(path) == {"losses": [0.5] * 100}
+
+
+def test_a_masked_array_is_refused_before_writing(tmp_path):
+    # it was written without its mask and read back as a plain array
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    with pytest.raises(
+        TypeError, match=r"^cannot store tensor 'x' of type MaskedArray: expected a plain"
+    ):
+        write_tree(tmp_path / "t.safetensors", {"x": masked})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tensor_nothing_refers_to_is_refused_before_any_tensor_is_copied(tmp_path, monkeypatch):
+    # it was accepted silently, and copied into memory though nothing could reach it
+    tree = '{"a": {"__tensor__": "a"}}'
+    blob = files.encode_safetensors(
+        {"a": np.ones(2), "extra": np.zeros(1000)}, {"chainrule.tree": tree}
+    )
+    path = corrupt(tmp_path, blob)
+
+    def copy(*args):
+        raise AssertionError("a tensor was copied before the references were checked")
+
+    monkeypatch.setattr(files.tree, "decode_tensors", copy)
+    says = (
+        r"expected every tensor to be referred to by the chainrule tree, got 1 that are not: "
+        r"\['extra'\]"
+    )
+    with pytest.raises(FormatError, match=f"^{re.escape(str(path))}: {says}$"):
+        read_tree(path)
+
+
+def test_overlapping_tensors_are_refused_before_any_is_copied(tmp_path):
+    # 200 tensors each spanning the whole 1 MB data were all copied before the overlap was found
+    import tracemalloc
+
+    entry = {"dtype": "U8", "shape": [2**20], "data_offsets": [0, 2**20]}
+    path = corrupt(tmp_path, header_blob({f"t{i}": entry for i in range(200)}, b"\0" * 2**20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match="gap or overlap"):
+            read_tree(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
+
+
+def test_other_entries_of_the_safetensors_metadata_are_ignored(tmp_path):
+    # safetensors leaves __metadata__ free for any tool to add to (a license, a format tag)
+    path = tmp_path / "t.safetensors"
+    write_tree(path, {"w": np.ones(2)})
+    arrays, metadata = files.decode_safetensors(path.read_bytes())
+    path.write_bytes(files.encode_safetensors(arrays, {**metadata, "format": "np"}))
+    assert_same(read_tree(path), {"w": np.ones(2)})

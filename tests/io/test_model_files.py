@@ -10,7 +10,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.data import MinMaxScaler, Standardizer
-from chainrule.files import FormatError, read_tree, write_tree
+from chainrule.files import FormatError, read_tree, split_tree, write_tree
 
 MODELS = {
     "linear": lambda: nn.Linear(4, 3, rng=0),
@@ -188,12 +188,12 @@ def _raw_file(path, tree_json: str, tensors=None):
     ],
 )
 def test_hostile_trees_are_format_errors(tmp_path, change, match):
-    from chainrule.files import split_tree
-
     tree = saved_tree(tmp_path)
     skeleton, arrays = split_tree(tree)
     change(skeleton)
-    path = _raw_file(tmp_path / "x.safetensors", json.dumps(skeleton), arrays)
+    text = json.dumps(skeleton)  # the file holds the tensors still referred to, no others
+    arrays = {name: a for name, a in arrays.items() if json.dumps(name) in text}
+    path = _raw_file(tmp_path / "x.safetensors", text, arrays)
     with pytest.raises(FormatError, match=match):
         cr.load_bundle(path)
 
@@ -203,13 +203,28 @@ def test_hostile_trees_are_format_errors(tmp_path, change, match):
     [
         (lambda t: t.update(version=2), "model file version 2, expected 1"),
         (lambda t: t.update(version="1"), "model file version '1', expected 1"),
+        (lambda t: t.update(version=1.0), "model file version 1.0, expected 1"),  # was read
+        (lambda t: t.update(version=True), "model file version True, expected 1"),  # was read
+        (
+            lambda t: t.update(extra=1, notes="x"),  # was read, the entries ignored
+            "model file has unknown entries ['extra', 'notes']; expected only ['format', "
+            "'version', 'architecture', 'state', 'scaler', 'labels', 'metadata']",
+        ),
         (lambda t: t.pop("labels"), "model file lacks ['labels']"),
         (
             lambda t: [t.pop(k) for k in ("state", "metadata")],
             "model file lacks ['state', 'metadata']",
         ),
     ],
-    ids=["future-version", "version-str", "no-labels", "no-state-or-metadata"],
+    ids=[
+        "future-version",
+        "version-str",
+        "version-float",
+        "version-bool",
+        "unknown-entries",
+        "no-labels",
+        "no-state-or-metadata",
+    ],
 )
 def test_another_version_or_a_missing_key_is_a_format_error_naming_the_file(
     tmp_path, change, message
@@ -604,3 +619,113 @@ def test_a_load_seed_that_is_not_a_seed_is_refused_by_name(tmp_path, owner, seed
     call = cr.load if owner == "load" else cr.io.load_bundle
     with pytest.raises(error, match=rf"^{owner}: seed expected an integer >= 0, got {shown}$"):
         call(path, seed=seed)
+
+
+def test_a_tensor_the_model_file_does_not_refer_to_is_a_format_error(tmp_path):
+    # it was accepted silently, and copied into memory however big, though nothing reached it
+    tree = saved_tree(tmp_path)
+    skeleton, arrays = split_tree(tree)
+    path = _raw_file(tmp_path / "x.safetensors", json.dumps(skeleton), arrays | {"x": np.zeros(10)})
+    says = (
+        "expected every tensor to be referred to by the chainrule tree, got 1 that are not: ['x']"
+    )
+    with pytest.raises(FormatError, match=f"^{re.escape(f'{path}: {says}')}$"):
+        cr.load_bundle(path)
+
+
+def test_loading_a_directory_says_it_is_one(tmp_path):
+    # "FileNotFoundError: no such file" for a directory that exists
+    for load in (cr.load, cr.io.load_bundle):
+        with pytest.raises(
+            IsADirectoryError, match=f"^{tmp_path}: expected a file, got a directory$"
+        ):
+            load(tmp_path)
+
+
+INT64 = r"expected integers within int64's range \[-9223372036854775808, 9223372036854775807\]"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (2**63, rf"{INT64}, got 9223372036854775808 at metadata\.run\.id$"),
+        (-(2**63) - 1, rf"{INT64}, got -9223372036854775809 at metadata\.run\.id$"),
+        (np.uint64(2**64 - 1), rf"{INT64}, got 18446744073709551615 at metadata\.run\.id$"),
+        (
+            10**5000,
+            r"expected pure data, but cannot store an integer of more than 4300 digits "
+            r"at metadata\.run\.id: ",
+        ),
+    ],
+    ids=["int64-max+1", "int64-min-1", "uint64", "5001-digits"],
+)
+def test_metadata_integers_beyond_int64_are_refused_by_check_extras(tmp_path, value, says):
+    # check_extras passed them, and save (ModelCheckpoint's, after an epoch) raised
+    # json.dumps's bare "Exceeds the limit (4300 digits)", or wrote what other parsers misread
+    model, metadata = nn.MLP([4, 3], seed=0), {"run": {"id": value}}
+    with pytest.raises(ValueError, match=f"^save: metadata {says}"):
+        cr.io.check_extras(model, metadata=metadata)
+    with pytest.raises(ValueError, match=f"^save: metadata {says}"):
+        cr.save(model, tmp_path / "m.safetensors", metadata=metadata)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_integers_at_int64s_bounds_round_trip(tmp_path):
+    metadata = {"ids": [2**63 - 1, -(2**63), np.int64(7)], "flag": True}
+    path = cr.save(nn.MLP([4, 3], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    assert cr.load_bundle(path).metadata == {"ids": [2**63 - 1, -(2**63), 7], "flag": True}
+
+
+def _nested(depth: int) -> dict:
+    """Dicts nested ``depth`` deep, the outermost counting one."""
+    node: dict = {}
+    for _ in range(depth - 1):
+        node = {"a": node}
+    return node
+
+
+def test_metadata_nested_deeper_than_a_file_holds_is_refused_by_check_extras(tmp_path):
+    # an untyped RecursionError from check_extras and save (~500 deep)
+    model = nn.MLP([4, 3], seed=0)
+    deepest = _nested(cr.files.tree.MAX_DEPTH - 1)  # the file's tree holds it one level down
+    path = cr.save(model, tmp_path / "m.safetensors", metadata=deepest)
+    assert cr.load_bundle(path).metadata == deepest
+    says = (
+        r"^save: metadata expected pure data, but cannot store dicts and lists nested more "
+        r"than 100 deep \(the root counting one\) at metadata(\.a){99}: "
+    )
+    for metadata in (_nested(cr.files.tree.MAX_DEPTH), _nested(500)):
+        with pytest.raises(ValueError, match=says):
+            cr.io.check_extras(model, metadata=metadata)
+        with pytest.raises(ValueError, match=says):
+            cr.save(model, tmp_path / "other.safetensors", metadata=metadata)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_metadata_that_holds_itself_is_refused_by_check_extras(tmp_path):
+    # an untyped RecursionError from check_extras and save
+    metadata: dict = {"config": {}}
+    metadata["config"]["run"] = metadata
+    says = (
+        r"^save: metadata expected pure data, but cannot store dicts and lists nested more "
+        r"than 100 deep .* at metadata\.config\.run\.config\."
+    )
+    with pytest.raises(ValueError, match=says):
+        cr.io.check_extras(nn.MLP([4, 3], seed=0), metadata=metadata)
+    with pytest.raises(ValueError, match=says):
+        cr.save(nn.MLP([4, 3], seed=0), tmp_path / "m.safetensors", metadata=metadata)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_masked_metadata_array_is_refused_by_check_extras(tmp_path):
+    # it was saved without its mask and loaded back as a plain array
+    model, masked = nn.MLP([4, 3], seed=0), np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    says = (
+        r"^save: metadata expected pure data, but cannot store tensor 'metadata.x' of type "
+        r"MaskedArray: expected a plain array"
+    )
+    with pytest.raises(TypeError, match=says):
+        cr.io.check_extras(model, metadata={"x": masked})
+    with pytest.raises(TypeError, match=says):
+        cr.save(model, tmp_path / "m.safetensors", metadata={"x": masked})
+    assert list(tmp_path.iterdir()) == []

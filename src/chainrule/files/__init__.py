@@ -7,7 +7,8 @@ One concept a module:
   :func:`directory_blocker` and :func:`blocking_file`, which say before any work why a
   path cannot take a file or a folder to write in;
 - :mod:`chainrule.files.safetensors`: the safetensors codec (:func:`encode_safetensors`,
-  :func:`decode_safetensors`, :func:`check_storable`) and :class:`FormatError`;
+  :func:`decode_safetensors`, or in two steps :func:`decode_header` and
+  :func:`decode_tensors`; :func:`check_storable`) and :class:`FormatError`;
 - :mod:`chainrule.files.tree`: trees of JSON data and arrays as one safetensors file
   (:func:`write_tree`, :func:`read_tree`, :func:`split_tree`, :func:`join_tree`) and
   :func:`json_text`, the strict JSON those files and the run folders' JSON files use.
@@ -20,7 +21,9 @@ from chainrule.files.atomic import atomic_write, blocking_file, directory_blocke
 from chainrule.files.safetensors import (
     FormatError,
     check_storable,
+    decode_header,
     decode_safetensors,
+    decode_tensors,
     encode_safetensors,
 )
 from chainrule.files.tree import join_tree, json_text, read_tree, split_tree, write_tree
@@ -30,7 +33,9 @@ __all__ = [
     "atomic_write",
     "blocking_file",
     "check_storable",
+    "decode_header",
     "decode_safetensors",
+    "decode_tensors",
     "directory_blocker",
     "encode_safetensors",
     "file_blocker",
