@@ -607,6 +607,7 @@ _DROP = object()
         ("history.epochs", 5, "history expected a training history"),
         ("callback_types", ["EarlyStopping", "X"], "callback_types expected 0 type names"),
         ("version", 1, "a chainrule.checkpoint file of version 3, got '.*' version 1"),
+        ("version", 3.0, "a chainrule.checkpoint file of version 3, got '.*' version 3.0"),
         ("position.batch", -1, "position 'batch' expected a number >= 0, got -1"),
         ("position.examples", -16, "position 'examples' expected a number >= 0, got -16"),
         ("position.elapsed", -0.5, "position 'elapsed' expected a number >= 0, got -0.5"),

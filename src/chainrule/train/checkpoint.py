@@ -58,7 +58,8 @@ def load_checkpoint(path) -> dict:
     (``TypeError`` for a ``path`` that is not a ``str`` or ``os.PathLike``)."""
     path = _checks.path("load_checkpoint", "path", path)
     tree = read_tree(path)
-    if tree.get("format") != FORMAT or tree.get("version") != VERSION:
+    version = tree.get("version")  # the int: 3.0 and True equal an int too
+    if tree.get("format") != FORMAT or type(version) is not int or version != VERSION:
         raise FormatError(
             f"{path}: expected a {FORMAT} file of version {VERSION}, got "
             f"{tree.get('format')!r} version {tree.get('version')!r}"
