@@ -105,6 +105,8 @@ def test_numbers_numpy_takes_as_objects_are_still_numbers():
         ([10**400], None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got list"),
         (1e40, None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got float "),
         (np.array([1.0, -1e300]), "float32", r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype"),
+        # NumPy's "invalid value in cast" had it said "holding NaN or Inf"
+        (np.array([1.0, 1e20]), "int32", r"\[-2147483648, 2147483647\] for dtype int32, got"),
     ],
 )
 def test_a_python_number_beyond_the_dtype_is_an_overflow_error_naming_the_range(

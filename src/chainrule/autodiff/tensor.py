@@ -343,7 +343,9 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
         with np.errstate(over="raise", invalid="raise"):  # as errors, not warnings
             array = np.asarray(data, dtype=dtype)
     except (OverflowError, FloatingPointError) as error:
-        if isinstance(error, FloatingPointError) and "invalid" in str(error):
+        # NumPy calls a cast to an integer dtype of NaN or Inf, and of a finite float beyond
+        # its range, both "invalid": the values tell them apart
+        if isinstance(error, FloatingPointError) and not _all_finite(data):
             raise ValueError(
                 f"Tensor: expected finite values for dtype {dtype}, got "
                 f"{type(data).__name__} {reprlib.repr(data)} holding NaN or Inf"
@@ -373,6 +375,12 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
                 f"{reprlib.repr(data)} holding {held[0]!r}, not a number"
             )
     return array
+
+
+def _all_finite(data) -> bool:
+    """Whether numeric ``data`` (a number, list or array that NumPy reads as floats) holds
+    no NaN or Inf."""
+    return bool(np.isfinite(np.asarray(data, dtype=np.float64)).all())
 
 
 def _non_number(data) -> tuple:
