@@ -73,3 +73,16 @@ def check_run_dir(run_dir: Path) -> None:
     for png in pngs:
         width, height = png_size(png)
         assert 300 <= width <= 2500 and 200 <= height <= 2500, (png.name, width, height)
+
+
+def drop_checkpoint_config(run) -> str:
+    """Make the newest checkpoint of the run directory ``run`` one of an earlier chainrule,
+    which saved no config in it; its name."""
+    from chainrule.train import CheckpointDir
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    path = CheckpointDir(run / "checkpoints").files()[-1]
+    state = load_checkpoint(path)
+    del state["metadata"], state["format"], state["version"]
+    save_checkpoint(path, state)
+    return path.name

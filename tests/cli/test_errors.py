@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.cli import main
-from chainrule.train import CheckpointDir
+from chainrule.cli import main, train
+
+from .conftest import drop_checkpoint_config
 
 MOONS = "configs/moons.toml"
 
@@ -362,10 +363,12 @@ def test_resuming_a_run_this_process_may_not_write_is_refused_before_any_data_is
 def test_resume_with_a_config_that_no_longer_fits_the_checkpoint_exits_2_before_the_data(
     capsys, monkeypatch, tmp_path
 ):
-    """It failed inside fit, after the data was loaded, with an untyped ValueError."""
+    """It failed inside fit, after the data was loaded, with an untyped ValueError. A
+    checkpoint without the run's config (an earlier chainrule's) is checked by what it
+    holds: the batches, the model and the optimizer."""
     run = _one_epoch_run(monkeypatch, tmp_path)
     config = (run / "config.toml").read_text()
-    checkpoint = CheckpointDir(run / "checkpoints").files()[-1].name
+    checkpoint = drop_checkpoint_config(run)
     for old, new, names in [
         ("sizes = [2, 16, 16, 2]", "sizes = [2, 8, 2]", "layers.2.weight"),
         ('name = "adam"', 'name = "sgd"', "expected a SGD checkpoint, got 'Adam'"),
@@ -377,6 +380,63 @@ def test_resume_with_a_config_that_no_longer_fits_the_checkpoint_exits_2_before_
         err = capsys.readouterr().err
         assert f"--resume {run}: {run / 'config.toml'} no longer fits {checkpoint}" in err
         assert names in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ("lr = 0.01", "lr = 0.1", "optimizer.lr = 0.1, the run's was 0.01"),
+        ("seed = 0", "seed = 3", "train.seed = 3, the run's was 0"),
+        ('normalize = "standardize"', 'normalize = "none"', "data.normalize = 'none', the"),
+        ("warmup = 0", "warmup = 5", "schedule.warmup = 5, the run's was 0"),
+    ],
+)
+def test_resume_refuses_any_edit_of_the_config_but_the_epochs(
+    capsys, monkeypatch, tmp_path, old, new, says
+):
+    """Each was accepted: an lr edit was ignored (the checkpoint's optimizer state holds
+    the rate) but written into the model's metadata; a seed edit split the data anew."""
+    run = _one_epoch_run(monkeypatch, tmp_path)
+    config = (run / "config.toml").read_text()
+    assert old in config
+    (run / "config.toml").write_text(config.replace(old, new))
+    assert main(["train", "--resume", str(run), "--no-report", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {run}: {run / 'config.toml'} no longer fits checkpoint-" in err
+    assert says in err and "only train.epochs may change" in err
+
+
+def test_resume_refuses_fewer_epochs_than_the_run_has_done(capsys, monkeypatch, tmp_path):
+    """It ran none and wrote the metrics of 2 epochs under a config of 1."""
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    run = tmp_path / "run"
+    args = ["--set", "train.epochs=2", "--set", f"output.dir={run}", "--no-report", "-q"]
+    assert main(["train", MOONS, *args]) == 0
+    config = (run / "config.toml").read_text()
+    (run / "config.toml").write_text(config.replace("epochs = 2", "epochs = 1"))
+    assert main(["train", "--resume", str(run), "--no-report", "-q"]) == 2
+    assert "train.epochs = 1, fewer than the 2 epochs the run has done" in capsys.readouterr().err
+
+
+def test_resume_refuses_new_epochs_for_a_cosine_that_spans_the_run(capsys, monkeypatch, tmp_path):
+    """The checkpoint's cosine ends at the run's last step: the added epochs trained at a
+    rate of 0. With an explicit duration the epochs may change."""
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    for params, resumed in [("", 2), ("params = {duration = 100, unit = 'step'}", 0)]:
+        run = tmp_path / f"run{resumed}"
+        schedule = ["--set", "schedule.name='cosine'"]
+        if params:
+            schedule += ["--set", f"schedule.{params.replace(' = ', '=', 1)}"]
+        args = ["--set", "train.epochs=1", "--set", f"output.dir={run}", "--no-report", "-q"]
+        assert main(["train", MOONS, *schedule, *args]) == 0
+        config = (run / "config.toml").read_text()
+        (run / "config.toml").write_text(config.replace("epochs = 1", "epochs = 2"))
+        assert main(["train", "--resume", str(run), "--no-report", "-q"]) == resumed
+        err = capsys.readouterr().err
+        if resumed == 2:
+            assert "train.epochs = 2, the run's was 1, but its cosine schedule decays" in err
+        else:
+            assert len((run / "history.csv").read_text().splitlines()) == 3
 
 
 def test_config_errors_say_where_the_value_came_from(capsys, no_data, tmp_path):

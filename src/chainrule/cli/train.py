@@ -143,13 +143,58 @@ def _resume_config(args) -> tuple[dict, Path, dict]:
     return config, checkpoint, state
 
 
+#: The one key of a run's config.toml that a resume may change: it extends (or shortens)
+#: the run, whose other settings the checkpoint's state carries on.
+RESUMABLE_EDITS = (("train", "epochs"),)
+
+
+def _check_edits(where: str, saved, config: dict) -> None:
+    """Refuse the edits of ``config`` (the run's ``config.toml`` now) to ``saved`` (the
+    resolved config the checkpoint holds; None from an earlier chainrule, which saved none)
+    but ``train.epochs``, and a change of ``train.epochs`` when the cosine schedule's
+    duration was derived from it: the checkpoint's schedule ends where the run was to end,
+    so added epochs would train at its final rate."""
+    if saved is None:
+        return
+    if not (isinstance(saved, dict) and all(isinstance(v, dict) for v in saved.values())):
+        raise UsageError(f"{where}: its metadata's config is not a config: {saved!r:.80}")
+    for section in config.keys() | saved.keys():
+        now, then = config.get(section, {}), saved.get(section, {})
+        for key in now.keys() | then.keys():
+            if (section, key) in RESUMABLE_EDITS or now.get(key) == then.get(key):
+                continue
+            raise UsageError(
+                f"{where}: {section}.{key} = {now.get(key)!r}, the run's was {then.get(key)!r}; "
+                "undo that edit (a resume continues the run as it was: of its config, only "
+                "train.epochs may change)"
+            )
+    schedule, epochs = config["schedule"], config["train"]["epochs"]
+    derived = schedule["name"] == "cosine" and "duration" not in schedule["params"]
+    if derived and epochs != saved["train"]["epochs"]:
+        raise UsageError(
+            f"{where}: train.epochs = {epochs}, the run's was {saved['train']['epochs']}, "
+            "but its cosine schedule decays over the run's steps (no schedule.params."
+            "duration): the checkpoint's schedule would not follow; start a new run with "
+            "the epochs you want"
+        )
+
+
 def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, model, optimizer):
     """Refuse, before any data, a run whose ``config.toml`` no longer fits its checkpoint
-    (edited since): the run's batches (``train.batch_size`` and the training set's size)
-    must be the checkpoint's, and its model and optimizer states must load into those the
-    config builds (they are loaded: ``fit`` loads them again). A checkpoint without those
-    states is left to ``fit``, which says what it lacks."""
+    (edited since): only ``train.epochs`` may differ from the config the checkpoint holds
+    (see :func:`_check_edits`), and not be fewer than the epochs done; the run's batches
+    (``train.batch_size`` and the training set's size) must be the checkpoint's, and its
+    model and optimizer states must load into those the config builds (they are loaded:
+    ``fit`` loads them again). A checkpoint without those states is left to ``fit``, which
+    says what it lacks."""
     where = f"--resume {run_dir}: {Path(run_dir) / 'config.toml'} no longer fits {checkpoint.name}"
+    metadata = state.get("metadata")  # a non-dict is refused as no config
+    _check_edits(where, metadata.get("config") if isinstance(metadata, dict) else metadata, config)
+    done, epochs = state.get("epoch"), config["train"]["epochs"]
+    if isinstance(done, int) and epochs < done:
+        raise UsageError(
+            f"{where}: train.epochs = {epochs}, fewer than the {done} epochs the run has done"
+        )
     n_train = datasets.part_sizes(config["data"])[0]
     for key, value, what in (
         ("batch_size", config["train"]["batch_size"], "train.batch_size = {}"),

@@ -7,7 +7,10 @@ current epoch, each dropout layer's), the position (epoch and batches done), the
 sums of the running epoch, the callbacks' state (with each callback's type name), whether a
 callback stopped the run, what decides the batches (``batch_size``, the number of training
 examples, ``shuffle`` and ``drop_last``, which a resume must share) and the history so far.
-Every one of these keys is required: :func:`check_state` refuses a state without one.
+Every one of these keys is required: :func:`check_state` refuses a state without one. It
+also holds the ``metadata`` the run's model files get (the Trainer's ``save_extras``; the
+CLI's holds the run's resolved config, which ``chainrule train --resume`` compares with
+the run's ``config.toml``); a file of an earlier chainrule may lack it.
 
 :class:`CheckpointDir` keeps the newest ``keep`` files of a run. Writes are atomic, so a
 crash mid-write leaves the previous file intact; if the newest file is unreadable anyway

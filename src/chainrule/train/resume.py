@@ -41,6 +41,7 @@ def state_of(trainer, position: Position) -> dict:
         "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
         "stop_training": trainer.stop_training,
         "history": trainer.history.to_dict(),
+        "metadata": trainer.save_extras.get("metadata", {}),
     }
 
 
