@@ -430,6 +430,33 @@ def test_callbacks_are_matched_by_type_whatever_their_order(tmp_path):
     assert saver2.state_dict() == saver.state_dict()
 
 
+def test_a_model_checkpoint_resumed_into_another_directory_is_refused(tmp_path):
+    """It took the state and wrote over the best and last files of the other directory,
+    another run's, without the check of a fresh run."""
+    train(tmp_path, 1, callbacks=[ModelCheckpoint(tmp_path / "models", monitor="train_loss")])
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "best.safetensors").write_text("another run's")
+    X, y, model, opt = make_run(tmp_path)
+    before = model.state_dict()
+    saver = ModelCheckpoint(other, monitor="train_loss")
+    with pytest.raises(ValueError) as info:
+        fit(model, "cross_entropy", opt, X, y, epochs=2, batch_size=16, progress=False,
+            resume_from=tmp_path / "ckpt", callbacks=[saver])  # fmt: skip
+    assert f"cannot take the saved state of one that wrote into {str(tmp_path / 'models')!r}" in (
+        str(info.value)
+    )
+    assert_unchanged(model, before)
+    assert (other / "best.safetensors").read_text() == "another run's"
+    # the same directory by another path, and a state of an earlier chainrule, are taken
+    saved = {**ModelCheckpoint(tmp_path / "models", monitor="train_loss").state_dict(), "best": 0.5}
+    earlier = {key: value for key, value in saved.items() if key != "directory"}
+    for directory, state in [(tmp_path / "x" / ".." / "models", saved), (other, earlier)]:
+        saver = ModelCheckpoint(directory, monitor="train_loss")
+        saver.load_state_dict(state)
+        assert saver.state_dict()["best"] == 0.5
+
+
 def test_callbacks_with_state_of_other_types_than_saved_are_refused(tmp_path):
     train(tmp_path, 1, callbacks=[EarlyStopping(monitor="train_loss")])
     X, y, model, opt = make_run(tmp_path)

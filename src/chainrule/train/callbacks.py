@@ -309,8 +309,8 @@ class ModelCheckpoint(Callback):
     last one with ``save_last``) that cannot be written (see
     :func:`chainrule.files.file_blocker`) or that already exists: another run's model
     files are never replaced. Only a run in which this callback took back its saved state
-    (it resumes from a checkpoint that holds it) writes over them, as the run that wrote
-    them would have."""
+    (it resumes from a checkpoint that holds it, which names the directory: the state is
+    refused in another) writes over them, as the run that wrote them would have."""
 
     def __init__(
         self,
@@ -366,9 +366,22 @@ class ModelCheckpoint(Callback):
             save(trainer.model, self.directory / "last.safetensors", **trainer.save_extras)
 
     def state_dict(self):
-        return self._tracker.state_dict()
+        # the directory of the files its best value stands for: a resume writes on there
+        return {**self._tracker.state_dict(), "directory": str(self.directory.resolve())}
 
     def load_state_dict(self, state):
+        """Take back ``state``; ``ValueError``, before anything changes, if it lacks a key
+        of :meth:`state_dict`'s (but ``directory``, which a checkpoint of an earlier
+        chainrule lacks), tracked another key or direction, or saved into another
+        directory: a resume that took it would write over the model files there, another
+        run's, from the best value of files elsewhere."""
+        _check_saved("ModelCheckpoint", state, ())
+        saved, here = state.get("directory", None), str(self.directory.resolve())
+        if saved is not None and saved != here:
+            raise ValueError(
+                f"ModelCheckpoint(directory={here!r}) cannot take the saved state of one "
+                f"that wrote into {saved!r}; resume with that directory"
+            )
         self._tracker.load_state_dict("ModelCheckpoint", state)
 
 
