@@ -737,6 +737,53 @@ def test_a_checkpoint_without_a_key_of_format_3_is_refused_before_anything_is_lo
     assert _refused_resume(tmp_path, state, says, again) == fresh
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("callbacks.0.wait", "3", "EarlyStopping: saved wait expected an integer >= 0, got str"),
+        ("callbacks.0.wait", 2.5, "EarlyStopping: saved wait expected an integer >= 0, got float"),
+        ("callbacks.0.stopped_epoch", -2, "saved stopped_epoch expected an integer >= 0 or None"),
+        ("callbacks.0.best", "low", "EarlyStopping: saved best expected a real number"),
+        ("callbacks.0.best_epoch", True, "saved best_epoch expected an integer >= -1, got bool"),
+        ("callbacks.0.best_weights", [1], "saved best_weights expected None or a dict of arrays"),
+        ("callbacks.1.best_epoch", 0.5, "ModelCheckpoint: saved best_epoch expected an integer"),
+        ("position.sq_norms", {"layers.0.weight": "1"}, "position 'sq_norms' expected squared"),
+        ("position.sq_norms", {"w": 1.0}, r"got \{'w': 1.0\}; not a checkpoint fit can resume"),
+    ],
+)
+def test_a_damaged_field_is_refused_before_anything_is_loaded(tmp_path, field, value, says):
+    """They were taken as they were (a float wait, a str best_epoch cast to int) or failed
+    mid-run with a bare TypeError."""
+    from chainrule.train.checkpoint import load_checkpoint
+
+    train(tmp_path, 1, callbacks=_stopper_and_saver(tmp_path))
+    state = load_checkpoint(CheckpointDir(tmp_path / "ckpt").files()[-1])
+    _tamper(state, field, value)
+    again = _stopper_and_saver(tmp_path)
+    fresh = [cb.state_dict() for cb in again]
+    assert _refused_resume(tmp_path, state, says, again) == fresh
+
+
+def test_early_stopping_best_weights_of_another_model_are_refused_before_a_step(tmp_path):
+    """They were loaded into the model when the run ended, after its training."""
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train(tmp_path, 1, callbacks=[EarlyStopping(monitor="train_loss", patience=100)])
+    path = CheckpointDir(tmp_path / "ckpt").files()[-1]
+    state = load_checkpoint(path)
+    del state["format"], state["version"]
+    weights = state["callbacks"][0]["best_weights"]
+    weights["layers.0.weight"] = weights["layers.0.weight"][:, :1]
+    save_checkpoint(path, state)
+    steps = []
+    with pytest.raises(ValueError, match=r"saved best_weights expected the model's state \{"):
+        train(tmp_path, 3, resume=tmp_path / "ckpt", callbacks=[
+            EarlyStopping(monitor="train_loss", patience=100),
+            LambdaCallback(on_batch_end=lambda trainer, batch, loss: steps.append(batch)),
+        ])  # fmt: skip
+    assert steps == []
+
+
 def test_a_checkpoint_of_version_2_is_refused_naming_version_3(tmp_path):
     from chainrule.files import FormatError, write_tree
     from chainrule.train.checkpoint import load_checkpoint

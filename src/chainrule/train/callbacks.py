@@ -20,6 +20,8 @@ import math
 import sys
 import time
 
+import numpy as np
+
 from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
 from chainrule.io import check_saveable, save
@@ -200,6 +202,12 @@ class _Monitor:
     def load_state_dict(self, owner: str, state: dict) -> None:
         """Take back ``state``; ``ValueError`` if it lacks a key of :meth:`state_dict`'s or
         tracked another key or direction."""
+        self.best, self.best_epoch = self.checked(owner, state)
+
+    def checked(self, owner: str, state: dict) -> tuple[float, int]:
+        """The best value and epoch of the saved ``state`` of this tracker's key and
+        direction (see :meth:`load_state_dict`), which changes nothing: ``ValueError``
+        or ``TypeError`` naming ``owner`` and the field."""
         _check_saved(owner, state, ("monitor", "mode", "best", "best_epoch"))
         saved = state["monitor"], state["mode"]
         if saved != (self.monitor, self.mode):
@@ -208,8 +216,8 @@ class _Monitor:
                 f"state of one with monitor={saved[0]!r}, mode={saved[1]!r}; resume with the "
                 "callbacks of the run that saved it (those of one type in the same order)"
             )
-        self.best = float(state["best"])
-        self.best_epoch = int(state["best_epoch"])
+        best = _checks.real(owner, "saved best", state["best"], infinite=True)
+        return best, _checks.integer(owner, "saved best_epoch", state["best_epoch"], low=-1)
 
 
 class EarlyStopping(Callback):
@@ -262,6 +270,8 @@ class EarlyStopping(Callback):
             self.wait = 0
             self.best_weights = None
             self.stopped_epoch = None
+        elif self.best_weights is not None:  # refused now, not when the run ends
+            _check_weights(self.best_weights, trainer.model.state_dict())
 
     def on_epoch_end(self, trainer, epoch, logs):
         if self._tracker.update(self._tracker.value(logs), epoch):
@@ -290,12 +300,36 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state):
         """Take back ``state``; ``ValueError``, before anything changes, if it lacks a key
         of :meth:`state_dict`'s or tracked another key or direction."""
-        _check_saved("EarlyStopping", state, ("wait", "best_weights", "stopped_epoch"))
-        self._tracker.load_state_dict("EarlyStopping", state)
-        stopped = state["stopped_epoch"]
-        self.wait = int(state["wait"])
-        self.best_weights = state["best_weights"]
-        self.stopped_epoch = None if stopped is None else int(stopped)
+        owner = "EarlyStopping"
+        _check_saved(owner, state, ("wait", "best_weights", "stopped_epoch"))
+        best = self._tracker.checked(owner, state)
+        wait = _checks.integer(owner, "saved wait", state["wait"], low=0)
+        stopped = _checks.integer(
+            owner, "saved stopped_epoch", state["stopped_epoch"], low=0, none=True
+        )
+        weights = state["best_weights"]
+        if weights is not None and not (
+            isinstance(weights, dict)
+            and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in weights.items())
+        ):
+            raise TypeError(
+                f"{owner}: saved best_weights expected None or a dict of arrays by name, got "
+                f"{type(weights).__name__} {weights!r:.80}"
+            )
+        self._tracker.best, self._tracker.best_epoch = best
+        self.wait, self.best_weights, self.stopped_epoch = wait, weights, stopped
+
+
+def _check_weights(weights: dict, expected: dict) -> None:
+    """``ValueError`` unless the saved ``weights`` (EarlyStopping's best) have the names,
+    shapes and dtypes of the model's state ``expected``."""
+    layout = {name: (a.shape, a.dtype.name) for name, a in expected.items()}
+    saved = {name: (a.shape, a.dtype.name) for name, a in weights.items()}
+    if saved != layout:
+        raise ValueError(
+            f"EarlyStopping: saved best_weights expected the model's state {layout}, got "
+            f"{saved}; not the best weights of this model"
+        )
 
 
 class ModelCheckpoint(Callback):

@@ -55,12 +55,13 @@ class Position:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, batches_per_epoch: int) -> Position:
+    def from_dict(cls, data: dict, batches_per_epoch: int, parameters) -> Position:
         """The position ``data`` (see :meth:`to_dict`) holds, after checking it: every key
         present, the counts numbers >= 0 with the batch one of the epoch's
-        ``batches_per_epoch``, the cost sum a number, predictions and labels that count its
-        examples, a rate once a batch is done and a state a PCG64 takes. ``ValueError``
-        names the key, what was expected and what was found."""
+        ``batches_per_epoch``, the cost sum a number, squared norms (numbers >= 0) of
+        some of the model's ``parameters`` (their names), predictions and labels that
+        count its examples, a rate once a batch is done and a state a PCG64 takes.
+        ``ValueError`` names the key, what was expected and what was found."""
 
         def refuse(key: str, expected: str, got) -> ValueError:
             return ValueError(f"position {key!r} expected {expected}, got {got!r}")
@@ -80,6 +81,10 @@ class Position:
         for key, kind in (("sq_norms", dict), ("pred", list), ("true", list)):
             if not isinstance(data[key], kind):
                 raise refuse(key, f"a {kind.__name__}", data[key])
+        norms, parameters = data["sq_norms"], list(parameters)
+        if not all(name in parameters and is_a(v) and v >= 0 for name, v in norms.items()):
+            expected = f"squared norms (numbers >= 0) of parameters among {parameters}"
+            raise refuse("sq_norms", expected, norms)
         pred, true = data["pred"], data["true"]
         counts = [
             [len(a) if isinstance(a, np.ndarray) and a.ndim else None for a in v]

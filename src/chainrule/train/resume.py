@@ -50,7 +50,10 @@ def restore(trainer, path, state: dict) -> Position:
     model's generators, the optimizer and the callbacks, then its history, epoch, stop flag
     and ``restored_callbacks``; returns the position to go on from. All of it or, if any
     part is refused, none of it (the error is raised with everything as it was)."""
-    history, position = check_state(path, state, trainer.batches_per_epoch, batching(trainer))
+    names = [name for name, _ in trainer.model.named_parameters()]
+    history, position = check_state(
+        path, state, trainer.batches_per_epoch, batching(trainer), names
+    )
     generators = dict(trainer.model.named_generators())
     if set(generators) != set(state["generators"]):
         raise ValueError(
