@@ -335,3 +335,122 @@ def test_a_ctrl_c_in_an_error_hook_stops_the_hooks_with_the_error_as_its_context
     assert calls == []
     assert isinstance(info.value.__context__, RuntimeError)
     assert str(info.value.__context__) == "boom"
+
+
+# -- the check of one sample before training ------------------------------------------------
+class _Bounded(nn.Module):
+    """An MLP on 2 features that refuses inputs above 100 (a ValueError)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = self.register_module("net", nn.MLP([2, 16, 2], seed=3))
+
+    def forward(self, x):
+        if (x.data > 100).any():
+            raise ValueError(f"expected inputs of at most 100, got {x.data.max():g}")
+        return self.net(x)
+
+
+class _Plain(nn.Module):
+    """An MLP on 2 features whose output is a plain array, not a Tensor."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = self.register_module("net", nn.MLP([2, 16, 2], seed=3))
+
+    def forward(self, x):
+        return self.net(x).data
+
+
+class _ProbeError(ValueError):
+    def __init__(self, code, detail):
+        super().__init__(f"{code}: {detail}")
+
+
+def _refused(model, loss, X, y, dev=None, error=ValueError):
+    """The error of a fit that the check of one sample refuses, with no callback begun."""
+    begun = []
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    hook = LambdaCallback(on_train_begin=lambda t: begun.append(1))
+    with pytest.raises(error) as info:
+        fit(model, loss, opt, X, y, dev=dev, callbacks=[hook], progress=False)
+    assert begun == []
+    return info.value
+
+
+_CHECKED = "(fit checks sample 0 alone before training; "
+
+
+@pytest.mark.parametrize("where", ["y", "y_dev"])
+def test_targets_the_loss_refuses_are_named_with_the_whole_arrays_shapes(where):
+    # it said only "cross_entropy: ... got shape (1, 3)": neither which set nor that the
+    # shapes were of one sample
+    X, y = _data()
+    targets = {"y": y, "y_dev": y[:50]}
+    n = len(targets[where])
+    targets[where] = np.zeros((n, 3), np.float32)
+    model = nn.MLP([2, 16, 2], seed=3)
+    error = _refused(model, "cross_entropy", X, targets["y"], dev=(X[:50], targets["y_dev"]))
+    inputs = "X_dev" if where == "y_dev" else "X"
+    assert str(error) == (
+        f"{where}, sample 0: cross_entropy: expected integer labels of shape (1,) or "
+        "one-hot/probability targets of shape (1, 2), got shape (1, 3) "
+        f"{_CHECKED}{where} has shape ({n}, 3), the model's output for {inputs} has shape "
+        f"({n}, 2))"
+    )
+
+
+def test_a_type_error_of_the_loss_keeps_its_type_and_names_the_targets():
+    # the first sample's TypeError went through as it was, naming no set
+    X, _ = _data()
+    y = np.zeros((200, 2))
+    error = _refused(nn.MLP([2, 16, 2], seed=3), "mse", X, y, error=TypeError)
+    assert type(error) is TypeError
+    assert str(error) == (
+        "y, sample 0: mse: target is float64 but the prediction is float32; cast one "
+        f"(chainrule never changes a dtype silently) {_CHECKED}y has shape (200, 2), the "
+        "model's output for X has shape (200, 2))"
+    )
+
+
+def test_inputs_the_model_refuses_are_named_with_their_shape():
+    X, y = _data()
+    error = _refused(nn.MLP([3, 16, 2], seed=3), "cross_entropy", X, y)
+    assert str(error) == (
+        f"X, sample 0: Linear(3 -> 16) expected input with 3 features, got 2 {_CHECKED}X has "
+        "shape (200, 2))"
+    )
+    X_dev = X[:50].copy()
+    X_dev[0, 1] = 1000.0
+    error = _refused(_Bounded(), "cross_entropy", X, y, dev=(X_dev, y[:50]))
+    assert str(error) == (
+        f"X_dev, sample 0: expected inputs of at most 100, got 1000 {_CHECKED}X_dev has "
+        "shape (50, 2))"
+    )
+
+
+def test_a_subclass_is_raised_as_it_is_with_a_note():
+    # a ValueError subclass may not take one message: it is kept, the set named in a note
+    X, y = _data()
+
+    def loss(out, targets):
+        raise _ProbeError("E1", "refused")
+
+    error = _refused(nn.MLP([2, 16, 2], seed=3), loss, X, y)
+    assert type(error) is _ProbeError and str(error) == "E1: refused"
+    assert error.__notes__ == [
+        f"y, sample 0: E1: refused {_CHECKED}y has shape (200,), the model's output for X has "
+        "shape (200, 2))"
+    ]
+
+
+def test_a_model_output_that_is_no_tensor_leaves_its_shape_out():
+    X, y = _data()
+
+    def loss(out, targets):
+        raise TypeError(f"expected a Tensor, got {type(out).__name__}")
+
+    error = _refused(_Plain(), loss, X, y, error=TypeError)
+    assert (
+        str(error) == f"y, sample 0: expected a Tensor, got ndarray {_CHECKED}y has shape (200,))"
+    )

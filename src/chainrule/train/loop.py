@@ -19,6 +19,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterable
+from typing import NoReturn
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from chainrule.train.history import History
 from chainrule.train.inputs import TASKS, class_indices, finite_pair, inputs, pair, task_of
 from chainrule.train.interrupt import (
     TrainingInterrupted,
+    add_note,
     call_hooks,
     sigint_guard,
     stop_interrupted,
@@ -519,22 +521,38 @@ class Trainer:
         eval mode and the loss with its target, and for integer labels also the samples
         with the smallest and the largest label: shape errors and labels the loss refuses
         (out of range anywhere in either set) surface before training, not when a later
-        batch or the first dev evaluation reaches them."""
-        sets = [("y", X, y)] if dev is None else [("y", X, y), ("y_dev", *dev)]
+        batch or the first dev evaluation reaches them.
+
+        A ``TypeError`` or ``ValueError`` of the model names the inputs (``X`` or
+        ``X_dev``), one of the loss the targets (``y`` or ``y_dev``), and gives the whole
+        arrays' shapes, since the shapes the model or the loss names are of the one sample
+        probed: ``"y, sample 0: <the loss's message> (fit checks sample 0 alone before
+        training; y has shape (500, 3), the model's output for X has shape (500, 2))"``.
+        It is raised as a new exception of the same type, or for a subclass of either
+        (which may take other arguments), as the same exception with that text as a note."""
+        sets = [("X", "y", X, y)]
+        if dev is not None:
+            sets.append(("X_dev", "y_dev", *dev))
         with _evaluating(self.model), no_grad():
-            for name, samples, targets in sets:
+            for x_name, y_name, samples, targets in sets:
                 rows = [0]
                 if targets.dtype.kind in "iu":
                     flat = targets.reshape(len(targets), -1)
                     rows += [int(flat.min(axis=1).argmin()), int(flat.max(axis=1).argmax())]
                 for row in dict.fromkeys(rows):
+                    one = slice(row, row + 1)
                     try:
-                        one = slice(row, row + 1)
-                        self.loss(self.model(Tensor(samples[one])), targets[one])
-                    except ValueError as exc:
-                        if row == 0:
-                            raise
-                        raise ValueError(f"{name}, sample {row}: {exc}") from exc
+                        out = self.model(Tensor(samples[one]))
+                    except (TypeError, ValueError) as exc:
+                        _refused_probe(exc, x_name, row, f"{x_name} has shape {samples.shape}")
+                    try:
+                        self.loss(out, targets[one])
+                    except (TypeError, ValueError) as exc:
+                        arrays = f"{y_name} has shape {targets.shape}"
+                        if isinstance(out, Tensor):
+                            whole = (len(samples), *out.shape[1:])
+                            arrays += f", the model's output for {x_name} has shape {whole}"
+                        _refused_probe(exc, y_name, row, arrays)
 
     def _check_batch_norm(self, n: int) -> None:
         """Refuse training batches of one example for a model with batch normalization,
@@ -586,6 +604,19 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
+
+
+def _refused_probe(exc: TypeError | ValueError, name: str, row: int, arrays: str) -> NoReturn:
+    """Raise ``exc``, which the model or the loss raised on sample ``row`` alone, saying
+    so: ``"<name>, sample <row>: <exc> (fit checks sample <row> alone before training;
+    <arrays>)"``, as a new exception of its type (caused by it), or for a subclass of
+    ``TypeError`` or ``ValueError``, as ``exc`` itself with that text as a note."""
+    checked = f"fit checks sample {row} alone before training"
+    message = f"{name}, sample {row}: {exc} ({checked}; {arrays})"
+    if type(exc) in (TypeError, ValueError):
+        raise type(exc)(message) from exc
+    add_note(exc, message)  # Python 3.10 has no BaseException.add_note
+    raise exc
 
 
 @contextlib.contextmanager
