@@ -1,6 +1,7 @@
-"""``chainrule predict``: the output file is checked before any work and written atomically;
-a model file whose labels do not fit its outputs (as ``save`` once let through) still loads,
-and predict refuses it before reading the input."""
+"""``chainrule predict``: the output file is checked before any work (an existing one is
+replaced only with ``--force``) and written atomically; a model file whose labels do not fit
+its outputs (as ``save`` once let through) still loads, and predict refuses it before reading
+the input."""
 
 import os
 import stat
@@ -138,12 +139,41 @@ def test_evaluate_on_mnist_test_checks_the_models_width_before_loading_mnist(
     )
 
 
-def test_output_replaces_an_existing_file_whole(model_and_input, tmp_path):
+@pytest.mark.parametrize("link", [False, True], ids=["file", "link-to-file"])
+def test_an_existing_output_is_refused_before_predicting_and_kept(
+    capsys, monkeypatch, model_and_input, tmp_path, link
+):
+    # it was replaced without a word: the user's file was lost
+    model, x = model_and_input
+    saved = tmp_path / "mine.csv"
+    saved.write_text("my notes\n")
+    out = tmp_path / "p.csv" if link else saved
+    if link:
+        out.symlink_to(saved)
+    _no_model(monkeypatch)
+    assert main(["predict", str(model), str(x), "-o", str(out)]) == 2
+    assert (
+        f"error: --output {out}: expected a new file, but {out} exists; pass --force to "
+        "replace it, or choose another FILE\n"
+    ) in capsys.readouterr().err
+    assert saved.read_text() == "my notes\n" and out.is_symlink() is link
+
+
+def test_force_without_an_output_is_refused(capsys, monkeypatch, model_and_input):
+    model, x = model_and_input
+    _no_model(monkeypatch)
+    assert main(["predict", str(model), str(x), "--force"]) == 2
+    says = "--force: expected with -o FILE, which it lets replace a file, got no -o"
+    assert says in capsys.readouterr().err
+
+
+def test_force_replaces_an_existing_output_whole(model_and_input, tmp_path):
     model, x = model_and_input
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "pred.csv").write_text("old predictions\n")
-    assert main(["predict", str(model), str(x), "-o", str(out_dir / "pred.csv"), "-q"]) == 0
+    args = ["predict", str(model), str(x), "-o", str(out_dir / "pred.csv"), "--force", "-q"]
+    assert main(args) == 0
     lines = (out_dir / "pred.csv").read_text().splitlines()
     assert lines[0] == "index,prediction,p_a,p_b" and len(lines) == 5
     assert [p.name for p in out_dir.iterdir()] == ["pred.csv"]  # no temporary file left

@@ -38,11 +38,14 @@ def add_parsers(subparsers) -> None:
         "optional header row without numbers) or an IDX file (raw or .gz). A uint8 array "
         "(.npy or IDX) holds pixels: it is divided by 255, as training divides MNIST's; "
         "other arrays are taken as they are. Writes CSV: index, predicted label, one "
-        "probability column per class.",
+        "probability column per class. An existing -o FILE is refused unless --force.",
     )
     p.add_argument("model", help="a model file (model.safetensors)")
     p.add_argument("input", help="inputs: .npy, .csv or IDX")
     p.add_argument("-o", "--output", metavar="FILE", help="write CSV here instead of stdout")
+    p.add_argument(
+        "--force", action="store_true", help="replace -o FILE where it exists (atomically)"
+    )
     p.set_defaults(handler=predict)
 
     p = subparsers.add_parser(
@@ -432,12 +435,24 @@ def evaluate(args) -> int:
 
 
 def predict(args) -> int:
+    """Write the predictions as CSV to the standard output, or atomically to ``-o FILE``.
+    Before any work, a FILE no file can be written at is refused (see :func:`output_file`),
+    and so is an existing one (a symbolic link to one too) unless ``--force`` is given: a
+    file the user saved is replaced only on request. ``--force`` without ``-o`` is refused,
+    as it would do nothing."""
     from chainrule.files import FormatError, atomic_write
     from chainrule.io import labels_problem
     from chainrule.runs.datasets import predicted_classes
     from chainrule.train import predict as predict_model
 
+    if args.force and not args.output:
+        raise UsageError("--force: expected with -o FILE, which it lets replace a file, got no -o")
     output = output_file("--output", args.output) if args.output else None
+    if output is not None and output.exists() and not args.force:
+        raise UsageError(
+            f"--output {args.output}: expected a new file, but {args.output} exists; pass "
+            "--force to replace it, or choose another FILE"
+        )
     bundle = load_model(args.model)
     problem = labels_problem(bundle.labels, bundle.model)
     if problem:
