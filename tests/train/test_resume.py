@@ -572,6 +572,30 @@ def test_a_history_logger_writes_the_history_of_a_resume_that_stays_stopped(tmp_
     assert len(saved["epochs"]) == len(history.epochs) == 2
 
 
+@pytest.mark.parametrize("name", ["history.csv", "history.json"])
+def test_a_fresh_run_does_not_replace_another_runs_history(tmp_path, name):
+    # it was replaced without a word, unlike ModelCheckpoint's files
+    path = tmp_path / name
+    path.write_text("a user's history")
+    steps = []
+    step = LambdaCallback(on_batch_end=lambda trainer, batch, loss: steps.append(batch))
+    with pytest.raises(ValueError, match=f"^HistoryLogger: {re.escape(str(path))} holds the "):
+        train(tmp_path, 2, callbacks=[HistoryLogger(path), step])
+    assert steps == [] and path.read_text() == "a user's history"
+
+
+def test_a_csv_history_without_a_finished_epoch_has_the_header_of_the_log_keys(tmp_path):
+    # it held "\n", no header
+    def interrupt(trainer, batch, loss):
+        if batch == 2:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    path = tmp_path / "history.csv"
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 2, callbacks=[HistoryLogger(path), LambdaCallback(on_batch_end=interrupt)])
+    assert path.read_text() == "epoch,lr,train_loss,train_accuracy,time\n"
+
+
 def test_a_new_run_refuses_a_checkpoint_dir_holding_another_runs_checkpoints(tmp_path):
     train(tmp_path, 3)
     files = CheckpointDir(tmp_path / "ckpt").files()

@@ -431,22 +431,33 @@ class HistoryLogger(Callback):
     finished epochs' logs, the step losses so far and ``stopped_reason`` ``"interrupted"``
     (a ``.csv`` has the epoch logs only); after an error, the same with ``"error"``.
 
+    A ``.csv`` has a header of the run's log keys, also before the first epoch ends.
+
     ``ValueError`` refuses a ``path`` of another suffix or a ``str`` ending in a path
     separator when the logger is built, and before the first step one where the file
     cannot be written (see :func:`chainrule.files.file_blocker`: a directory, a special
-    file, a read-only file, a folder this process may not write in)."""
+    file, a read-only file, a folder this process may not write in) or, unless the run
+    resumes from a checkpoint (whose history it continues), that exists: as with
+    :class:`ModelCheckpoint`, another run's file is never replaced."""
 
     def __init__(self, path):
         self.path = _checks.path("HistoryLogger", "path", path, file=True)
         if self.path.suffix not in (".csv", ".json"):
             raise ValueError(f"HistoryLogger: expected a .csv or .json path, got {self.path}")
         self._written: str | None = None  # the text of this run's last write
+        self._keys: list[str] = []  # the run's log keys, the header of a .csv
 
     def on_train_begin(self, trainer):
         blocked = file_blocker(self.path)
         if blocked is not None:
             raise ValueError(f"HistoryLogger: expected a file path, but {blocked}")
-        self._written = None
+        if not trainer.resumed and self.path.exists():
+            raise ValueError(
+                f"HistoryLogger: {self.path} holds the history of another run, which this "
+                "run would replace; move it away or choose another path (a run resumed from "
+                "a checkpoint writes its history on there)"
+            )
+        self._written, self._keys = None, list(trainer.log_keys)
 
     def on_epoch_end(self, trainer, epoch, logs):
         self._write(trainer.history)
@@ -463,7 +474,7 @@ class HistoryLogger(Callback):
     def _write(self, history) -> None:
         """Write the history's text, unless this run's last write wrote the same."""
         csv = self.path.suffix == ".csv"
-        text = history.to_csv() if csv else json_text(history.to_dict())
+        text = history.to_csv(self._keys) if csv else json_text(history.to_dict())
         if text != self._written:
             atomic_write(self.path, text.encode())
             self._written = text

@@ -62,9 +62,11 @@ class History:
             stopped_reason=str(data["stopped_reason"]),
         )
 
-    def to_csv(self) -> str:
-        """The per-epoch logs as CSV text, one column per key (in first-seen order)."""
-        keys: list[str] = []
+    def to_csv(self, keys=()) -> str:
+        """The per-epoch logs as CSV text, one column per key: ``keys`` first (the header
+        of a history without rows: a run's log keys, say), then the others in first-seen
+        order."""
+        keys = list(keys)
         for row in self.epochs:
             keys.extend(k for k in row if k not in keys)
         out = io.StringIO()
