@@ -248,8 +248,30 @@ def test_resume_from_unreadable_checkpoints_fails_before_any_data_is_loaded(
 def test_a_missing_schedule_field_is_reported_once_under_its_own_key(capsys, no_data):
     assert main(["train", MOONS, "--set", "schedule.name=step_decay"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("chainrule: error: schedule.params: ") and "missing ['every']" in err
-    assert "optimizer" not in err
+    origin = f"{MOONS} with --set 'schedule.name=step_decay'"  # it named no source
+    assert err.startswith(f"chainrule: error: {origin}: schedule.params: ")
+    assert "missing ['every']" in err and "optimizer" not in err
+
+
+@pytest.mark.parametrize(
+    ("document", "sets", "says"),
+    [
+        ("[optimizer]\nparams = {beta1 = 2.0}\n", [], "{exp}: optimizer: Adam: beta1 expected"),
+        (
+            "",
+            ["optimizer.params={beta2=1.5}"],
+            "{exp} with --set 'optimizer.params={{beta2=1.5}}': optimizer: Adam: beta2 ",
+        ),
+        ("[schedule]\nname = 'step_decay'\nparams = {every = 0}\n", [], "{exp}: schedule.params:"),
+    ],
+)
+def test_errors_of_the_optimizer_and_schedule_classes_say_where_the_value_came_from(
+    capsys, no_data, tmp_path, document, sets, says
+):
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[data]\nname = "moons"\n[model]\nsizes = [2, 8, 2]\n' + document)
+    assert main(["train", str(exp), *[a for s in sets for a in ("--set", s)]]) == 2
+    assert capsys.readouterr().err.startswith("chainrule: error: " + says.format(exp=exp))
 
 
 def test_without_matplotlib_train_exits_2_before_loading_data(capsys, monkeypatch, no_data):

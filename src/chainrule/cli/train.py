@@ -284,7 +284,8 @@ def run(args) -> int:
     # parameter is refused before MNIST is fetched
     model = build_model(config, seed["model"])
     loss_fn = build_loss(config)
-    optimizer = build_optimizer(config, model, datasets.part_sizes(config["data"])[0])
+    n_train = datasets.part_sizes(config["data"])[0]
+    optimizer = build_optimizer(config, model.parameters(), n_train)
     if checkpoint is not None:
         _check_resume(args.resume, config, checkpoint, state, model, optimizer)
     data = datasets.load(config["data"], seed["data"], progress=not args.quiet)

@@ -5,7 +5,8 @@
 --to-accuracy`` builds its chainrule system with them too, so both train what the config
 says in the same way. The values of ``schedule.params`` and ``optimizer.params``, which
 only the classes they go to can check, are refused here, as a
-:class:`~chainrule.runs.config.ConfigError` naming the key.
+:class:`~chainrule.runs.config.ConfigError` naming the key: by :func:`load_config`, which
+also names the file and the overrides they came from.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import losses, nn, optim, regularization
+from chainrule.autodiff import Tensor
 from chainrule.runs import config as cfg
+from chainrule.runs import datasets
 
 DEFAULT_CONFIG = "mnist.toml"
 
@@ -74,7 +77,9 @@ def load_config(path: str | None, overrides: list[str], strict: bool = True) -> 
         if key.partition(".")[0] not in in_file:
             set_by.setdefault(key.partition(".")[0], assignment)
     try:
-        return cfg.resolve(document, strict=strict), source.stem
+        config = cfg.resolve(document, strict=strict)
+        _check_class_parameters(config)
+        return config, source.stem
     except cfg.ConfigError as exc:
         if exc.key in set_by:
             origin = f"--set {set_by[exc.key]!r}"
@@ -83,6 +88,15 @@ def load_config(path: str | None, overrides: list[str], strict: bool = True) -> 
         else:
             origin = name + " with " + " ".join(f"--set {a!r}" for a in overrides)
         raise cfg.ConfigError(f"{origin}: {exc}") from None
+
+
+def _check_class_parameters(config: dict) -> None:
+    """Build the config's optimizer, with its schedule, over one stand-in parameter: the
+    values only their classes check (``schedule.params``, ``optimizer.params``) are
+    refused by :func:`load_config`, which names where they came from (their
+    ``ConfigError`` is about several keys: the schedule's name, its params, the rate)."""
+    stand_in = Tensor(np.zeros(1, np.float32), requires_grad=True)
+    build_optimizer(config, [stand_in], datasets.part_sizes(config["data"])[0])
 
 
 def seeds(seed: int) -> dict[str, int]:
@@ -156,8 +170,8 @@ def _named_schedule(config: dict, n_train: int):
         raise cfg.ConfigError(f"schedule.params: {exc}") from None
 
 
-def build_optimizer(config: dict, model, n_train: int):
-    """The config's optimizer over ``model``'s parameters, its rate from
+def build_optimizer(config: dict, parameters, n_train: int):
+    """The config's optimizer over ``parameters`` (a model's), its rate from
     :func:`build_schedule`, with ``optimizer.params``, clip_norm (unless 0) and adamw's
     weight_decay. ``ConfigError``: ``"optimizer.params: ..."`` for an argument the
     optimizer does not take, ``"optimizer: ..."`` for a value it refuses, and those of
@@ -170,7 +184,7 @@ def build_optimizer(config: dict, model, n_train: int):
         kwargs.setdefault("weight_decay", o["weight_decay"])
     schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
     try:
-        return optim.OPTIMIZERS[o["name"]](model.parameters(), schedule, **kwargs)
+        return optim.OPTIMIZERS[o["name"]](parameters, schedule, **kwargs)
     except TypeError as exc:
         raise cfg.ConfigError(f"optimizer.params: {exc}") from None
     except ValueError as exc:

@@ -103,7 +103,8 @@ class Recipe:
         """Load and split the data of a config from :func:`resolve`, as ``chainrule train``."""
         seed = seeds(config["train"]["seed"])
         data = datasets.load(config["data"], seed["data"], progress=False)
-        optimizer = build_optimizer(config, build_model(config, seed["model"]), len(data.train[1]))
+        model = build_model(config, seed["model"])
+        optimizer = build_optimizer(config, model.parameters(), len(data.train[1]))
         hyper = optimizer.hyperparameters
         return cls(
             config,
@@ -142,7 +143,7 @@ class Recipe:
 
     def optimizer(self, model):
         """The config's chainrule optimizer (with its schedule) over ``model``."""
-        return build_optimizer(self.config, model, len(self.train[1]))
+        return build_optimizer(self.config, model.parameters(), len(self.train[1]))
 
     def initial_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Copies of the chainrule model's initial (W, b) per layer, W of shape (n_in, n_out)."""
