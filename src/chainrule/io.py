@@ -18,7 +18,7 @@ import numpy as np
 from chainrule import _checks, nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.files import FormatError, check_storable, read_tree, split_tree, write_tree
-from chainrule.nn.registry import LAYERS, values_needed
+from chainrule.nn.registry import LAYERS, layers_needed, values_needed
 
 FORMAT = "chainrule.model"
 VERSION = 1
@@ -29,6 +29,11 @@ SCALERS = {"Standardizer": Standardizer, "MinMaxScaler": MinMaxScaler}
 #: languages than Python read (a model file is read by other tools too), and the widest a
 #: tensor of the file holds.
 INT_RANGE = (-(2**63), 2**63 - 1)
+#: The most modules a model file's architecture may build (as ``named_modules`` lists
+#: them: containers and layers without state included). A layer costs tens of
+#: microseconds and a kilobyte or more to build, for a few bytes of architecture: a file
+#: of millions of ``{"type": "ReLU"}`` would take minutes and gigabytes to load.
+MAX_LAYERS = 10_000
 
 
 @dataclass
@@ -47,9 +52,11 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
 
     ``TypeError``: ``model`` is not a :class:`~chainrule.nn.Module`. ``ValueError``: it uses
     one layer or tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`),
-    which its architecture would rebuild as separate ones, or has a layer of a type that
+    which its architecture would rebuild as separate ones, has a layer of a type that
     ``load`` cannot build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass
-    included).
+    included), has more than :data:`MAX_LAYERS` modules, or holds values that ``load``
+    refuses (see :meth:`~chainrule.nn.Module.invalid_state`: NaN or inf, a negative
+    batch-norm running variance).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -65,12 +72,21 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
             f"save: expected layers of the types load can build ({', '.join(LAYERS)}), got "
             f"{', '.join(foreign)}; save its state_dict() instead"
         )
+    layers = layers_needed(model.get_config())
+    if layers > MAX_LAYERS:
+        raise ValueError(
+            f"save: expected a model of at most MAX_LAYERS = {MAX_LAYERS:,} modules, which "
+            f"load builds, got {layers:,}"
+        )
     shared = model.shared_entries()
     if shared:
         raise ValueError(
             f"save: the model shares layers or tensors ({', '.join(shared)}); a model file's "
             "architecture describes every layer on its own and cannot tie them"
         )
+    invalid = model.invalid_state()
+    if invalid:
+        raise ValueError(f"save: the model holds values that load refuses, in keys {invalid}")
     check_extras(model, scaler=scaler, labels=labels, metadata=metadata)
 
 
@@ -178,9 +194,11 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     written (see :func:`chainrule.files.atomic_write`), and everything
     :func:`check_saveable` refuses, are refused before anything is written: a model that
     uses one layer or tensor in two places (its architecture would rebuild them as
-    separate layers), extras of another type (``TypeError``), labels that do not name the
-    model's classes, an unfitted scaler or one fitted on another number of features,
-    metadata holding an integer beyond int64 or nested too deep (``ValueError``).
+    separate layers), has more than :data:`MAX_LAYERS` modules or holds NaN, inf or a
+    negative batch-norm running variance, extras of another type (``TypeError``), labels
+    that do not name the model's classes, an unfitted scaler or one fitted on another
+    number of features, metadata holding an integer beyond int64 or nested too deep
+    (``ValueError``).
     """
     path = _checks.path("save", "path", path, file=True)
     check_saveable(model, scaler=scaler, labels=labels, metadata=metadata)
@@ -210,11 +228,14 @@ LOAD_SEED = 0
 def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     """Read a model file with everything it holds; :class:`FormatError` if it is invalid
     (another format, a version that is not the int :data:`VERSION`, a missing or unknown
-    entry, see :data:`ENTRIES`, a tensor its tree does not refer to, an architecture its
-    tensors do not fit, a scaler that does not load or was fitted on another number of
-    features than the model's input, which :func:`save` refuses), ``TypeError`` when
-    ``path`` is not a ``str`` or ``os.PathLike``, ``IsADirectoryError`` when it is a
-    directory, ``FileNotFoundError`` when no file is there.
+    entry, see :data:`ENTRIES`, a tensor its tree does not refer to, an architecture of
+    more than :data:`MAX_LAYERS` modules or one its tensors do not fit, tensors holding
+    values the model refuses, named by key (NaN or inf, a negative batch-norm running
+    variance: see :meth:`~chainrule.nn.Module.load_state_dict`), a scaler that does not
+    load or was fitted on another number of features than the model's input, which
+    :func:`save` refuses), ``TypeError`` when ``path`` is not a ``str`` or
+    ``os.PathLike``, ``IsADirectoryError`` when it is a directory, ``FileNotFoundError``
+    when no file is there.
 
     ``seed`` (an int >= 0, default :data:`LOAD_SEED`, 0; ``TypeError`` / ``ValueError``
     otherwise, before the file is read) seeds the generators of the layers whose config
@@ -239,8 +260,14 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
         raise FormatError(f"{path}: expected metadata to be an object, got {metadata!r:.80}")
     try:
         needed = values_needed(tree["architecture"])
+        layers = layers_needed(tree["architecture"])
     except RecursionError as exc:
         raise FormatError(f"{path}: the architecture is nested too deeply ({exc!r})") from None
+    if layers is not None and layers > MAX_LAYERS:
+        raise FormatError(
+            f"{path}: the architecture builds {layers:,} modules, expected at most "
+            f"MAX_LAYERS = {MAX_LAYERS:,}"
+        )
     held = sum(v.size for v in state.values())
     if needed is not None and needed > held:
         # refused before building: a few hundred bytes of config could ask for gigabytes of

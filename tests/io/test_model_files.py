@@ -729,3 +729,80 @@ def test_a_masked_metadata_array_is_refused_by_check_extras(tmp_path):
     with pytest.raises(TypeError, match=says):
         cr.save(model, tmp_path / "m.safetensors", metadata={"x": masked})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("layers.1.running_var", -0.5, "expected variances >= 0, got 1 negative among 5"),
+        ("layers.1.running_mean", np.nan, "expected finite values, got 1 NaN among 5"),
+        ("layers.0.weight", np.inf, "expected finite values, got 1 inf among 20"),
+    ],
+    ids=["negative-var", "nan-mean", "inf-weight"],
+)
+def test_a_file_whose_values_the_model_refuses_is_a_format_error_naming_the_key(
+    tmp_path, key, value, says
+):
+    # it loaded, and the model predicted NaN in eval mode
+    path = cr.save(nn.MLP([4, 5, 3], batch_norm=True, seed=0), tmp_path / "m.safetensors")
+    tree = read_tree(path)
+    tree["state"][key].flat[1] = value
+    write_tree(path, tree)
+    with pytest.raises(
+        FormatError, match=f"^{re.escape(f'{path}: ')}.*{re.escape(f'{key} ({says}')}"
+    ):
+        cr.load(path)
+
+
+def test_a_model_holding_values_load_refuses_is_not_saved(tmp_path):
+    model = nn.MLP([4, 5, 3], batch_norm=True, seed=0)
+    model.layers[1].running_var[2] = -1.0
+    says = "layers.1.running_var (expected variances >= 0, got 1 negative among 5 values"
+    with pytest.raises(ValueError, match=f"^save: .*{re.escape(says)}"):
+        cr.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+    model.layers[1].running_var[2] = 1.0
+    model.layers[0].weight.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"layers\.0\.weight \(expected finite values, got 1 NaN"):
+        cr.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("architecture", "modules"),
+    [
+        ({"type": "Sequential", "layers": [{"type": "ReLU"}] * cr.io.MAX_LAYERS}, "10,001"),
+        ({"type": "MLP", "sizes": [1] * 6_000}, "11,999"),
+    ],
+    ids=["relus", "mlp"],
+)
+def test_an_architecture_of_too_many_layers_is_refused_before_building(
+    tmp_path, monkeypatch, architecture, modules
+):
+    """A few bytes per layer could take minutes and gigabytes to build: the file is
+    refused from its architecture alone."""
+    import chainrule.io
+
+    def build(config, rng=None):
+        raise AssertionError("the model was built before its layers were counted")
+
+    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
+    tree = {"format": "chainrule.model", "version": 1, "architecture": architecture}
+    tree.update(state={}, scaler=None, labels=None, metadata={})
+    path = _raw_file(tmp_path / "deep.safetensors", json.dumps(tree))
+    says = f"{path}: the architecture builds {modules} modules, expected at most "
+    with pytest.raises(FormatError, match=f"^{re.escape(says)}MAX_LAYERS = 10,000$"):
+        cr.load_bundle(path)
+
+
+def test_a_model_of_max_layers_modules_round_trips_and_one_more_is_not_saved(tmp_path):
+    relus = [nn.ReLU() for _ in range(cr.io.MAX_LAYERS - 2)]
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), *relus)
+    assert len(list(model.named_modules())) == cr.io.MAX_LAYERS
+    loaded = cr.load(cr.save(model, tmp_path / "m.safetensors"))
+    assert len(loaded) == cr.io.MAX_LAYERS - 1
+    model.append(nn.ReLU())
+    says = "save: expected a model of at most MAX_LAYERS = 10,000 modules, which load builds"
+    with pytest.raises(ValueError, match=f"^{says}, got 10,001$"):
+        cr.save(model, tmp_path / "n.safetensors")
+    assert not (tmp_path / "n.safetensors").exists()

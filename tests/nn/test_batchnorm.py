@@ -230,3 +230,45 @@ def test_functional_batch_norm_needs_floating_input(dtype, statistics):
         F.batch_norm(x, np.ones(2, dtype), np.zeros(2, dtype), *stats)
     np.testing.assert_array_equal(mean, [0, 0])
     np.testing.assert_array_equal(var, [1, 1])
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        (
+            "running_var",
+            [1.0, -0.25, -1e-30],
+            "running_var (expected variances >= 0, got 2 negative among 3 values, the "
+            "lowest -0.25)",
+        ),
+        (
+            "running_var",
+            [1.0, np.nan, -1.0],
+            "running_var (expected finite values, got 1 NaN among 3 values)",
+        ),
+        (
+            "running_mean",
+            [np.inf, 0.0, -np.inf],
+            "running_mean (expected finite values, got 2 inf among 3 values)",
+        ),
+        ("gamma", [1.0, 1.0, np.nan], "gamma (expected finite values, got 1 NaN among 3 values)"),
+    ],
+    ids=["negative-var", "nan-var", "inf-mean", "nan-gamma"],
+)
+def test_load_state_dict_refuses_statistics_training_never_makes(key, value, says):
+    # a negative running_var loaded, and every evaluation then returned NaN (sqrt of it)
+    bn = nn.BatchNorm1d(3, dtype="float64")
+    before = bn.state_dict()
+    with pytest.raises(ValueError) as info:
+        bn.load_state_dict({**before, key: value})
+    assert str(info.value) == f"load_state_dict into BatchNorm1d: invalid keys ['{says}']"
+    for name, array in bn.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+def test_a_zero_running_variance_loads_and_evaluates():
+    # a constant feature gives variance 0 in training: eps keeps the square root finite
+    bn = nn.BatchNorm1d(2)
+    bn(np.array([[3.0, 1.0], [3.0, 2.0]], np.float32))
+    bn.load_state_dict({**bn.state_dict(), "running_var": [0.0, -0.0]})
+    assert np.isfinite(bn.eval()(np.ones((2, 2), np.float32)).data).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -111,13 +112,15 @@ def test_load_state_dict_refuses_values_a_cast_would_overflow_before_copying():
     before = net.state_dict()
     state = {k: v.astype(np.float64) + 1 for k, v in before.items()}
     state["layers.2.bias"][1] = 1e300  # finite in float64, inf in float32
-    state["layers.0.bias"][0] = np.inf  # already inf: stays inf, no overflow
-    with pytest.raises(ValueError, match=r"overflowing keys \['layers.2.bias \(finite values"):
+    state["layers.0.bias"][0] = np.inf  # already inf: no overflow, but refused as inf
+    with pytest.raises(ValueError, match=r"overflowing keys \['layers.2.bias \(finite [^]]*\]$"):
         net.load_state_dict(state)
     assert_nothing_copied(net, before)
     state["layers.2.bias"][1] = 3.0
+    with pytest.raises(ValueError, match=r"invalid keys \['layers.0.bias \(expected finite"):
+        net.load_state_dict(state)
+    state["layers.0.bias"][0] = 2.0
     net.load_state_dict(state)
-    assert net.state_dict()["layers.0.bias"][0] == np.inf
     assert net.state_dict()["layers.2.bias"].dtype == np.float32
 
 
@@ -139,6 +142,88 @@ def test_load_state_dict_reads_every_value_before_writing_any():
     np.testing.assert_array_equal(second.weight.data, w0)
     np.testing.assert_array_equal(first.bias.data, b0)
     np.testing.assert_array_equal(second.bias.data, w0[:, 0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize(
+    ("key", "as_value"),
+    [
+        ("layers.0.weight", np.asarray),
+        ("layers.3.bias", lambda a: a.astype(np.float64)),
+        ("layers.1.beta", lambda a: a.tolist()),
+        ("layers.1.running_mean", np.asarray),
+    ],
+    ids=["weight", "float64-bias", "list-beta", "running-mean"],
+)
+def test_load_state_dict_refuses_nan_and_inf_naming_the_key_before_copying(key, as_value, bad):
+    # a NaN weight loaded silently, and the model then predicted NaN
+    net = nn.MLP([3, 4, 2], batch_norm=True, seed=0)
+    before = net.state_dict()
+    state = {k: v + 1 for k, v in before.items()}
+    state[key].flat[0] = bad
+    state[key] = as_value(state[key])
+    kind = "NaN" if np.isnan(bad) else "inf"
+    size = before[key].size
+    says = f"invalid keys ['{key} (expected finite values, got 1 {kind} among {size} values)']"
+    with pytest.raises(ValueError, match=f"^load_state_dict into MLP: {re.escape(says)}$"):
+        net.load_state_dict(state)
+    assert_nothing_copied(net, before)
+
+
+def test_load_state_dict_lists_every_refused_key_once():
+    net = nn.MLP([3, 4, 2], batch_norm=True, seed=0)
+    before = net.state_dict()
+    state = net.state_dict()
+    state["layers.0.weight"][0, :2] = [np.nan, np.inf]
+    state["layers.1.running_var"][:] = -np.inf  # negative too: said once, as non-finite
+    with pytest.raises(ValueError) as info:
+        net.load_state_dict(state)
+    assert str(info.value) == (
+        "load_state_dict into MLP: invalid keys ['layers.0.weight (expected finite values, "
+        "got 1 NaN and 1 inf among 12 values)', 'layers.1.running_var (expected finite "
+        "values, got 4 inf among 4 values)']"
+    )
+    assert_nothing_copied(net, before)
+
+
+class _Positive(nn.Module):
+    """A layer whose weight must be positive, judged by its own state_problems."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_parameter("weight", cr.tensor(np.ones(2), requires_grad=True))
+
+    def state_problems(self, state):
+        problems = super().state_problems(state)
+        if "weight" not in problems and (state["weight"] <= 0).any():
+            problems["weight"] = "expected values > 0"
+        return problems
+
+
+def test_each_module_judges_its_own_entries_under_their_keys():
+    net = nn.Sequential(nn.Linear(2, 2, rng=0), _Positive())
+    assert net.invalid_state() == []
+    state = net.state_dict()
+    state["1.weight"] = np.array([1.0, 0.0])
+    assert net.invalid_state(state) == ["1.weight (expected values > 0)"]
+    with pytest.raises(
+        ValueError, match=re.escape("invalid keys ['1.weight (expected values > 0)']")
+    ):
+        net.load_state_dict(state)
+    np.testing.assert_array_equal(net[1].weight.data, [1.0, 1.0])
+    net[1].weight.data[0] = np.nan  # the module's own values, by default
+    assert net.invalid_state() == ["1.weight (expected finite values, got 1 NaN among 2 values)"]
+
+
+def test_a_shared_layer_is_judged_once_under_its_first_key():
+    bn = nn.BatchNorm1d(2)
+    net = nn.Sequential(bn, nn.ReLU(), bn)
+    state = net.state_dict()
+    assert list(state) == ["0.gamma", "0.beta", "0.running_mean", "0.running_var"]
+    state["0.running_var"] = np.array([1.0, -2.0])
+    assert net.invalid_state(state) == [
+        "0.running_var (expected variances >= 0, got 1 negative among 2 values, the lowest -2)"
+    ]
 
 
 def test_load_state_dict_swaps_buffers():

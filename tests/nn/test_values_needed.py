@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chainrule import nn
-from chainrule.nn.registry import values_needed
+from chainrule.nn.registry import layers_needed, values_needed
 
 # registered type name -> layers of that type, built in several ways
 BUILT = {
@@ -182,3 +182,40 @@ def test_a_nested_sequential_holding_a_layer_that_does_not_count_is_built_once(m
     assert values_needed(config) is None  # uncountable, yet well formed: checked, not built
     net = nn.from_config(config, rng=0)
     assert built == [net[1][0]]
+
+
+@pytest.mark.parametrize("make", CASES)
+def test_the_layer_count_from_the_config_is_what_the_constructor_builds(make):
+    layer = make()
+    config = layer.get_config()
+    built = len(list(layer.named_modules()))
+    assert layers_needed(config) == built == type(layer).layers_needed(config)
+    assert len(list(nn.from_config(config).named_modules())) == built
+
+
+def test_layers_are_counted_without_building():
+    n = 10**5
+    mlp = {"type": "MLP", "sizes": [1] * n, "dropout": 0.5, "batch_norm": np.bool_(True)}
+    assert layers_needed(mlp) == 2 + (n - 1) + (n - 2) * 3
+    relus = {"type": "Sequential", "layers": [{"type": "ReLU"}] * n}
+    assert layers_needed({"type": "Sequential", "layers": [relus, mlp]}) == (
+        1 + 1 + n + layers_needed(mlp)
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        None,
+        {"type": "os.system"},
+        {"type": "Sequential"},
+        {"type": "Sequential", "layers": [{"type": "ReLU"}, {"type": "Conv2d"}]},
+        {"type": "MLP"},
+        {"type": "MLP", "sizes": [4]},
+        {"type": "MLP", "sizes": "43"},
+    ],
+)
+def test_a_config_whose_layers_cannot_be_counted_gives_none_and_is_refused(config):
+    assert layers_needed(config) is None
+    with pytest.raises((ValueError, TypeError)):
+        nn.from_config(config)

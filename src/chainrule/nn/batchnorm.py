@@ -30,6 +30,8 @@ class BatchNorm1d(Module):
     Parameters ``gamma`` (ones) and ``beta`` (zeros); buffers ``running_mean`` (zeros) and
     ``running_var`` (ones), saved in the state dict but never trained, all of ``dtype``:
     ``"float32"`` (default) or ``"float64"`` (anything else raises, naming ``BatchNorm1d``).
+    ``load_state_dict`` refuses a negative ``running_var`` and NaN or inf in any of them
+    (see :meth:`state_problems`).
     """
 
     def __init__(
@@ -54,6 +56,20 @@ class BatchNorm1d(Module):
         size (see :meth:`Module.values_needed`)."""
         n = config_size(config.get("num_features"))
         return None if n is None else 4 * n
+
+    def state_problems(self, state: dict[str, np.ndarray]) -> dict[str, str]:
+        """NaN or inf in any entry (see :meth:`Module.state_problems`), and a negative
+        ``running_var``: training keeps variances >= 0, and evaluation takes the square
+        root of ``running_var + eps``."""
+        problems = super().state_problems(state)
+        var = state["running_var"]
+        negative = int((var < 0).sum())
+        if negative and "running_var" not in problems:
+            problems["running_var"] = (
+                f"expected variances >= 0, got {negative} negative among {var.size} values, "
+                f"the lowest {float(var.min()):g}"
+            )
+        return problems
 
     def forward(self, x):
         x = lift(x)  # arrays and nested lists too, as every op takes them

@@ -225,14 +225,18 @@ class Module:
         the target's (NumPy's ``same_kind``: float64 into float32 is allowed, complex or
         strings into float are not) and those whose target is read-only (a ``p.data``
         replaced by a memory-mapped or ``np.frombuffer`` array), then the keys with finite
-        values the cast would turn into inf (1e300 into float32).
+        values the cast would turn into inf (1e300 into float32), then the keys whose
+        values, cast, a layer refuses (see :meth:`invalid_state`: NaN or inf anywhere, a
+        negative batch-norm running variance).
         """
         owner = f"load_state_dict into {type(self).__name__}"
         values = _state_arrays(owner, state)
-        targets = {name: p.data for name, p in self.named_parameters()}
-        targets.update(self.named_buffers())
+        targets = self._state_targets()
         _check_state_keys(owner, targets, values)
         cast = _cast_state(owner, targets, values)
+        invalid = self.invalid_state(cast)
+        if invalid:
+            raise ValueError(f"{owner}: invalid keys {invalid}")
         # a value in the module's own memory (two weights swapped, a view of one) is copied
         # before anything is written; the others are read as they are, not copied (a copy
         # of a whole model is memory the allocator may keep)
@@ -241,6 +245,54 @@ class Module:
                 cast[k] = v.copy()
         for name, target in targets.items():
             np.copyto(target, cast[name])
+
+    def _state_targets(self) -> dict[str, np.ndarray]:
+        """The arrays of the parameters and buffers (not copies), by :meth:`state_dict` key."""
+        targets = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())
+        return targets
+
+    def invalid_state(self, state: Mapping[str, np.ndarray] | None = None) -> list[str]:
+        """The keys of ``state`` that a layer refuses to hold, each as ``"key (expected
+        ..., got ...)"``; empty when every layer takes its values.
+
+        ``state`` maps every key of :meth:`state_dict` to an array of the dtype and shape
+        of that entry (:meth:`load_state_dict` passes the values it is about to write); by
+        default, the module's own values. Each module of the tree (each once, as in
+        :meth:`named_modules`) judges its own entries with :meth:`state_problems`; an entry
+        registered by two modules is judged by both, and listed under its first key.
+        O(total state size).
+        """
+        if state is None:
+            state = self._state_targets()
+        first: dict[int, str] = {}  # an entry's key: the first path to it, as in state_dict
+        invalid: dict[str, str] = {}
+        for path, module in self.named_modules():
+            keys = {}
+            for name in (*module._parameter_names, *module._buffer_names):
+                key = f"{path}.{name}" if path else name
+                keys[name] = first.setdefault(id(getattr(module, name)), key)
+            problems = module.state_problems({name: state[key] for name, key in keys.items()})
+            for name, problem in problems.items():
+                invalid.setdefault(keys[name], f"{keys[name]} ({problem})")
+        return list(invalid.values())
+
+    def state_problems(self, state: dict[str, np.ndarray]) -> dict[str, str]:
+        """Why this module cannot hold the values ``state``: its own parameters and buffers
+        (not its children's), by their names in it, as arrays of their dtypes and shapes.
+        Returns ``{name: "expected ..., got ..."}`` for each refused entry, empty when all
+        are fine.
+
+        This default refuses NaN and inf in every floating-point entry: no training step
+        makes them (the training loop stops at a non-finite cost), and a model holding them
+        predicts NaN. A layer whose state has more constraints overrides this, adding to
+        ``super().state_problems(state)`` (see :class:`~chainrule.nn.BatchNorm1d`).
+        """
+        return {
+            name: f"expected finite values, got {_non_finite(value)}"
+            for name, value in state.items()
+            if value.dtype.kind in "fc" and not np.isfinite(value).all()
+        }
 
     # -- configuration -----------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -287,6 +339,16 @@ class Module:
         """
         return None
 
+    @classmethod
+    def layers_needed(cls, config: dict) -> int | None:
+        """How many modules ``from_config(config)`` builds, this one included (as
+        :meth:`named_modules` lists them), read from the config dict alone:
+        :func:`chainrule.io.load` bounds it before building. 1 for a module without children
+        (this default); a container overrides it. None where it cannot tell, for a config
+        that ``from_config`` refuses before building any layer.
+        """
+        return 1
+
     # -- description -------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The arguments shown between the parentheses of the module's line in ``repr``."""
@@ -309,6 +371,14 @@ def config_size(value) -> int | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         return None
     return int(value)
+
+
+def _non_finite(value: np.ndarray) -> str:
+    """How many NaN and infinite values ``value``, a float array holding some, has."""
+    nan = int(np.isnan(value).sum())
+    inf = int(np.isinf(value).sum())
+    counts = [f"{n} {kind}" for n, kind in ((nan, "NaN"), (inf, "inf")) if n]
+    return f"{' and '.join(counts)} among {value.size} values"
 
 
 def _state_arrays(owner: str, state) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.nn.sequential import MLP, Sequential
 
-__all__ = ["LAYERS", "from_config", "layer_class", "values_needed"]
+__all__ = ["LAYERS", "from_config", "layer_class", "layers_needed", "values_needed"]
 
 LAYERS: dict[str, type[Module]] = {
     cls.__name__: cls
@@ -85,3 +85,16 @@ def values_needed(config) -> int | None:
     name = config.get("type")
     cls = LAYERS.get(name) if isinstance(name, str) else None
     return None if cls is None else cls.values_needed(config)
+
+
+def layers_needed(config) -> int | None:
+    """How many modules :func:`from_config` builds from ``config``, without building (see
+    :meth:`Module.layers_needed`); None for a ``config`` that is not a dict with a
+    registered ``"type"`` (which :func:`from_config` refuses), or one its class cannot
+    count. A deeply nested ``Sequential`` config raises ``RecursionError``, as it does in
+    :func:`from_config`."""
+    if not isinstance(config, dict):
+        return None
+    name = config.get("type")
+    cls = LAYERS.get(name) if isinstance(name, str) else None
+    return None if cls is None else cls.layers_needed(config)

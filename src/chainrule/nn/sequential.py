@@ -153,6 +153,19 @@ class Sequential(Module):
         counts = [values_needed(layer) for layer in layers]
         return None if None in counts else sum(counts)
 
+    @classmethod
+    def layers_needed(cls, config: dict) -> int | None:
+        """1 (itself) plus the sum of its layers' counts
+        (:func:`chainrule.nn.registry.layers_needed`); None when ``layers`` is not a list or
+        a layer's count is None (see :meth:`Module.layers_needed`)."""
+        from chainrule.nn.registry import layers_needed  # cycle, as in from_config
+
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            return None
+        counts = [layers_needed(layer) for layer in layers]
+        return None if None in counts else 1 + sum(counts)
+
 
 def _layer_configs(config: dict) -> list:
     """The ``layers`` list of a Sequential config; ``ValueError`` for keys other than
@@ -348,6 +361,26 @@ class MLP(Module):
             total += Linear.values_needed(linear)
             total += BatchNorm1d.values_needed({"num_features": n_out}) if use_bn else 0
         return total
+
+    @classmethod
+    def layers_needed(cls, config: dict) -> int | None:
+        """The MLP, its ``Sequential`` and the layers the constructor builds: a ``Linear``
+        per pair of ``sizes``, and per hidden layer an activation, a ``BatchNorm1d`` with
+        ``batch_norm`` and a ``Dropout`` for a keep probability below 1, then the
+        ``output`` layer; None when ``sizes`` is not a list or tuple of at least two
+        entries (see :meth:`Module.layers_needed`)."""
+        sizes, dropout = config.get("sizes"), config.get("dropout")
+        if not isinstance(sizes, list | tuple) or len(sizes) < 2:
+            return None
+        hidden = len(sizes) - 2
+        if isinstance(dropout, list | tuple):  # one keep probability per hidden layer
+            drops = sum(isinstance(p, numbers.Real) and p < 1.0 for p in dropout)
+        else:
+            drops = hidden if isinstance(dropout, numbers.Real) and dropout < 1.0 else 0
+        batch_norm = config.get("batch_norm", False)
+        per_hidden = 2 if isinstance(batch_norm, bool | np.bool_) and batch_norm else 1
+        output = config.get("output") not in (None, "linear")
+        return 2 + len(sizes) - 1 + hidden * per_hidden + drops + output
 
     @property
     def in_features(self) -> int:
