@@ -483,6 +483,22 @@ def test_callbacks_with_state_of_other_types_than_saved_are_refused(tmp_path):
     assert opt.state_dict()["step_count"] == 0
 
 
+def test_a_refused_resume_puts_back_a_model_that_load_state_dict_would_refuse(tmp_path):
+    """Putting the model back went through load_state_dict, which refuses NaN: the
+    refusal's own error was lost, the checkpoint's weights kept and the rest not put back."""
+    train(tmp_path, 1)
+    X, y, model, _ = make_run(tmp_path)
+    model.layers[0].weight.data[0, 0] = np.nan  # say, left over from a diverged run
+    before = model.state_dict()
+    opt = optim.SGD(model.named_parameters(), lr=0.1)  # the checkpoint's is an Adam's
+    with pytest.raises(ValueError, match="expected a SGD checkpoint, got 'Adam'") as info:
+        fit(model, "cross_entropy", opt, X, y, epochs=2, batch_size=16, progress=False,
+            resume_from=tmp_path / "ckpt")  # fmt: skip
+    assert info.value.__context__ is None
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
 def test_callbacks_of_one_type_in_another_order_are_refused(tmp_path):
     def stoppers():
         return [

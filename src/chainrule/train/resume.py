@@ -113,9 +113,13 @@ def _match_callbacks(path, state: dict, callbacks: list) -> list[tuple[Callback,
 
 
 def _snapshot(trainer, generators: dict, callbacks: list) -> tuple:
-    """What :func:`restore` loads into, as it is now (for :func:`_put_back`)."""
+    """What :func:`restore` loads into, as it is now (for :func:`_put_back`): the model's
+    parameter and buffer arrays with a copy of each (``load_state_dict`` writes into those
+    arrays), the optimizer's, generators' and callbacks' states."""
+    model = trainer.model
+    arrays = [p.data for _, p in model.named_parameters()] + [b for _, b in model.named_buffers()]
     return (
-        trainer.model.state_dict(),
+        [(array, array.copy()) for array in arrays],
         trainer.optimizer.state_dict(),
         {name: g.bit_generator.state for name, g in generators.items()},
         [(cb, cb.state_dict()) for cb in callbacks],
@@ -124,7 +128,8 @@ def _snapshot(trainer, generators: dict, callbacks: list) -> tuple:
 
 def _put_back(trainer, snapshot: tuple, generators: dict) -> None:
     model, optimizer, states, callbacks = snapshot
-    trainer.model.load_state_dict(model)
+    for array, saved in model:  # copied back as they were, NaN included: nothing to refuse
+        np.copyto(array, saved)
     trainer.optimizer.load_state_dict(optimizer)
     for name, g in generators.items():
         g.bit_generator.state = states[name]
