@@ -21,6 +21,19 @@ sees only the output: when ``f`` sums values that cancel (``batch_norm(x).sum()`
 0), the rounding inside it is larger than ``S`` says, and a zero gradient can still fail;
 check the function before such a sum.
 
+A nudge can also be lost whole: below the output's resolution (``np.spacing(|f|)``: 1.2e-4
+for ``f = sum(x) + 1e12``, against a change of about ``2 eps``) it moves no output at all,
+and its numeric slope is exactly 0. Such a nudge says only that the true slope is at most
+``R``, the bound ``r`` taken over every output (``|f| * 2**-52`` is ``np.spacing(|f|)``
+within a factor of 2). Where backprop's value lies above ``r`` (more than rounding
+explains) but within ``R``, the nudge can neither pass nor fail it: the entry (in
+``direction`` mode, the direction) is *unresolved*, left out of the relative error, and
+the verdict is INCONCLUSIVE rather than FAILED, unless another entry fails (retry with a
+larger ``eps``). Backprop's value beyond ``R`` still fails against the 0, and one within
+``r`` is compared with it as any other (an input ``f`` does not use, a dead ReLU unit, a
+bias before batch norm): a zero gradient where the output hides a real one is beyond
+what finite differences at this ``eps`` can see.
+
 Advice from the notes, which this function does not enforce:
 
 * Use it to debug, never during training: it costs two evaluations per parameter.
@@ -36,6 +49,7 @@ e.g. in softmax, whose outputs sum to a constant.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -54,19 +68,28 @@ MODES = ("full", "direction")
 class InputReport:
     """The check of one input: its relative error and worst entries.
 
-    ``worst`` lists ``(index, backprop, numeric)`` for the entries with the largest
-    absolute difference (in ``direction`` mode: one row per random direction, index ``()``).
+    ``rel_error`` is taken over the entries (``direction`` mode: the directions) whose
+    nudge was resolved, 0 when none was; ``unresolved`` counts the others (see the module
+    docstring). ``worst`` lists ``(index, backprop, numeric)`` for the resolved entries with
+    the largest absolute difference (in ``direction`` mode: one row per random direction,
+    index ``()``).
     """
 
     position: int
     shape: tuple[int, ...]
     rel_error: float
     worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+    unresolved: int = 0
 
 
 @dataclass
 class GradcheckResult:
-    """The outcome of :func:`gradcheck`; truthy when every input passed."""
+    """The outcome of :func:`gradcheck`; truthy when every input passed.
+
+    ``verdict`` is ``"FAILED"`` when some input's relative error exceeds ``tol``, else
+    ``"INCONCLUSIVE"`` when some nudge was unresolved (see the module docstring), else
+    ``"PASSED"``; ``passed`` is whether it is ``"PASSED"``.
+    """
 
     passed: bool
     mode: str
@@ -77,17 +100,25 @@ class GradcheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def verdict(self) -> str:
+        return _verdict(self.inputs, self.tol)
+
     def __str__(self) -> str:
-        verdict = "PASSED" if self.passed else "FAILED"
         lines = [
-            f"gradcheck {verdict} ({self.mode} mode, eps={self.eps:g}, tolerance={self.tol:g})"
+            f"gradcheck {self.verdict} ({self.mode} mode, eps={self.eps:g}, tolerance={self.tol:g})"
         ]
         for rep in self.inputs:
-            mark = "ok  " if rep.rel_error <= self.tol else "FAIL"
-            lines.append(
-                f"  {mark} input {rep.position} shape {rep.shape}: "
-                f"relative error {rep.rel_error:.3e}"
-            )
+            mark = "FAIL" if rep.rel_error > self.tol else "??  " if rep.unresolved else "ok  "
+            text = f"relative error {rep.rel_error:.3e}"
+            if rep.unresolved:
+                nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
+                text = (
+                    f"{rep.unresolved} of {nudges} nudges unresolved (they moved no output: "
+                    f"eps={self.eps:g} is below its resolution; retry with a larger eps), "
+                    f"{text} over the rest"
+                )
+            lines.append(f"  {mark} input {rep.position} shape {rep.shape}: {text}")
             if rep.rel_error > self.tol:
                 for index, analytic, numeric in rep.worst:
                     lines.append(
@@ -107,6 +138,13 @@ def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
         )
     denom = max(np.linalg.norm(a) + np.linalg.norm(b), floor)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def _verdict(inputs: list[InputReport], tol: float) -> str:
+    """FAILED, INCONCLUSIVE or PASSED for these reports; see :class:`GradcheckResult`."""
+    if any(rep.rel_error > tol for rep in inputs):
+        return "FAILED"
+    return "INCONCLUSIVE" if any(rep.unresolved for rep in inputs) else "PASSED"
 
 
 def gradcheck(
@@ -160,7 +198,8 @@ def gradcheck(
     -------
     GradcheckResult
         Per checked input, the relative error and the worst entries; ``bool()`` says
-        whether all passed.
+        whether all passed. A check whose nudges are lost to the rounding of a large
+        output (``sum(x) + 1e12``) is INCONCLUSIVE, not FAILED: see the module docstring.
 
     The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
     parameter it captures) is left as it was.
@@ -184,14 +223,15 @@ def gradcheck(
         analytic = _backprop(out, upstream, [tensors[i] for i in checked])
         slope = _Slope(f, tensors, out, upstream, eps)
         estimates = [_numeric(tensors[i], slope, mode, n_directions, rng) for i in checked]
-    floor = slope.rounding() / tol
+    bounds = (slope.rounding(), slope.resolution())
+    floor = bounds[0] / tol
     reports = []
     for i, g, numeric in zip(checked, analytic, estimates, strict=True):
         if mode == "full":
-            reports.append(_full_report(i, g, numeric, n_worst, floor))
+            reports.append(_full_report(i, g, *numeric, n_worst, floor, bounds))
         else:
-            reports.append(_direction_report(i, g, *numeric, floor))
-    passed = all(r.rel_error <= tol for r in reports)
+            reports.append(_direction_report(i, g, *numeric, floor, bounds))
+    passed = _verdict(reports, tol) == "PASSED"
     return GradcheckResult(passed=passed, mode=mode, eps=eps, tol=tol, inputs=reports)
 
 
@@ -245,20 +285,30 @@ class _Slope:
         self.terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
         self.moved = np.zeros(out.shape, dtype=bool)
 
-    def __call__(self, nudge) -> float:
-        """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps); ``nudge(s)`` sets x + s eps v."""
+    def __call__(self, nudge) -> tuple[float, bool]:
+        """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps), and whether the nudge moved
+        some output; ``nudge(s)`` sets x + s eps v."""
         with no_grad():
             nudge(1)
             plus = np.array(self.f(*self.tensors).data, dtype=np.float64)  # a copy: f may return x
             nudge(-1)
             change = plus - self.f(*self.tensors).data
             nudge(0)
-        np.logical_or(self.moved, change != 0, out=self.moved)
-        return float(np.sum(self.upstream * change)) / (2 * self.eps)
+        moved = change != 0
+        np.logical_or(self.moved, moved, out=self.moved)
+        return float(np.sum(self.upstream * change)) / (2 * self.eps), bool(moved.any())
 
     def rounding(self) -> float:
         """``r`` of the module docstring: the rounding error of the slopes taken so far."""
-        return 10 * float(np.sum(self.terms[self.moved])) * np.finfo(np.float64).eps / self.eps
+        return self._bound(self.terms[self.moved])
+
+    def resolution(self) -> float:
+        """``R`` of the module docstring: the largest slope a nudge that moved no output
+        may hide, ``r`` over every output."""
+        return self._bound(self.terms)
+
+    def _bound(self, terms: np.ndarray) -> float:
+        return 10 * float(np.sum(terms)) * np.finfo(np.float64).eps / self.eps
 
 
 def _numeric(t: Tensor, slope: _Slope, mode: str, n_directions: int, rng):
@@ -310,24 +360,38 @@ def _as_checked(x, position: int) -> Tensor:
     return t
 
 
-def _numeric_full(t: Tensor, slope: _Slope) -> np.ndarray:
-    """The numeric gradient of every entry of ``t``, one nudge of ``slope.eps`` at a time."""
+def _numeric_full(t: Tensor, slope: _Slope) -> tuple[np.ndarray, np.ndarray]:
+    """The numeric gradient of every entry of ``t``, one nudge of ``slope.eps`` at a time,
+    and where a nudge moved no output (both shaped like ``t``)."""
     eps = slope.eps
     flat = t.data.reshape(-1)  # a view: perturbing it perturbs t.data
     numeric = np.empty(flat.size)
+    still = np.empty(flat.size, dtype=bool)
     for k in range(flat.size):
         saved = flat[k]
 
         def nudge(sign, k=k, saved=saved):
             flat[k] = saved + sign * eps if sign else saved
 
-        numeric[k] = slope(nudge)
-    return numeric.reshape(t.shape)
+        numeric[k], moved = slope(nudge)
+        still[k] = not moved
+    return numeric.reshape(t.shape), still.reshape(t.shape)
 
 
-def _full_report(position: int, g, numeric, n_worst: int, floor: float) -> InputReport:
-    diff = np.abs(g - numeric).reshape(-1)
-    order = np.argsort(-diff, kind="stable")[:n_worst]
+def _resolved(analytic: np.ndarray, still: np.ndarray, bounds: tuple) -> np.ndarray:
+    """Where a numeric estimate can judge backprop's ``analytic`` value: everywhere but
+    where the nudge moved no output and the value lies in ``(r, R]``, ``bounds``."""
+    size = np.abs(analytic)
+    return ~(still & (size > bounds[0]) & (size <= bounds[1]))
+
+
+def _full_report(
+    position: int, g, numeric, still, n_worst: int, floor: float, bounds: tuple
+) -> InputReport:
+    resolved = _resolved(g, still, bounds)
+    g_in, numeric_in = g[resolved], numeric[resolved]
+    diff = np.abs(g_in - numeric_in)
+    order = np.flatnonzero(resolved.reshape(-1))[np.argsort(-diff, kind="stable")[:n_worst]]
     worst = [
         (
             tuple(int(i) for i in np.unravel_index(k, g.shape)),
@@ -336,16 +400,16 @@ def _full_report(position: int, g, numeric, n_worst: int, floor: float) -> Input
         )
         for k in order
     ]
-    rel_error = relative_error(g, numeric, np.sqrt(g.size) * floor)
-    return InputReport(position, g.shape, rel_error, worst)
+    rel_error = relative_error(g_in, numeric_in, np.sqrt(g_in.size) * floor)
+    return InputReport(position, g.shape, rel_error, worst, int(g.size - g_in.size))
 
 
 def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
-    """The random unit directions and the numeric directional derivatives along them
-    (nudges of ``slope.eps``)."""
+    """The random unit directions, the numeric directional derivatives along them (nudges
+    of ``slope.eps``) and where a nudge moved no output."""
     eps = slope.eps
     base = t.data.copy()
-    directions, numeric = [], []
+    directions, numeric, still = [], [], []
     for _ in range(n_directions):
         v = rng.standard_normal(t.shape)
         v /= np.linalg.norm(v) or 1.0
@@ -354,15 +418,21 @@ def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
             t.data[...] = base + sign * eps * v if sign else base
 
         directions.append(v)
-        numeric.append(slope(nudge))
-    return directions, np.array(numeric)
+        value, moved = slope(nudge)
+        numeric.append(value)
+        still.append(not moved)
+    return directions, np.array(numeric), np.array(still)
 
 
-def _direction_report(position: int, g, directions, n, floor: float) -> InputReport:
+def _direction_report(
+    position: int, g, directions, n, still, floor: float, bounds: tuple
+) -> InputReport:
     a = np.array([float(np.sum(g * v)) for v in directions])
+    resolved = _resolved(a, still, bounds)
     return InputReport(
         position,
         g.shape,
-        relative_error(a, n, np.sqrt(len(directions)) * floor),
+        relative_error(a[resolved], n[resolved], np.sqrt(resolved.sum()) * floor),
         [((), x, y) for x, y in zip(a, n, strict=True)],
+        int(len(a) - resolved.sum()),
     )

@@ -138,3 +138,54 @@ def test_relative_error_refuses_arrays_of_different_shapes(a, b):
         relative_error(x[: np.prod(a)].reshape(a), x[: np.prod(b)].reshape(b))
     assert relative_error(x, x.copy()) == 0.0
     assert relative_error(x, -x) == 1.0
+
+
+def _beside_a_huge_output(rule_factor):
+    """f(x, y) = [2 x, sum(y) + 1e12]: a nudge of y (1e-6) is lost in the spacing of 1e12
+    (1.2e-4); the rule for x multiplies by ``rule_factor`` (2 is right)."""
+
+    def f(x, y):
+        out = np.concatenate([2 * x.data, [y.data.sum() + 1e12]])
+        n = x.data.size
+        return node(out, (x, y), lambda g: (rule_factor * g[:n], np.full(y.shape, g[n])), "f")
+
+    return f
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_nudges_lost_to_the_rounding_of_a_large_output_are_inconclusive_not_failed(mode):
+    # no output moved, so the rounding bound was 0 and the numeric 0 failed against 1
+    x = np.random.default_rng(4).standard_normal(3)
+    result = cr.gradcheck(lambda v: v.sum() + 1e12, x, mode=mode)
+    assert not result and result.verdict == "INCONCLUSIVE"
+    assert result.inputs[0].unresolved == 3 and result.inputs[0].rel_error == 0.0
+    text = str(result)
+    assert text.startswith("gradcheck INCONCLUSIVE") and "FAIL" not in text
+    assert "3 of 3 nudges unresolved (they moved no output: eps=1e-06 is below" in text
+    larger = cr.gradcheck(lambda v: v.sum() + 1e12, x, eps=1e-2, mode=mode)
+    assert larger and larger.verdict == "PASSED" and larger.inputs[0].unresolved == 0
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_a_gradient_beyond_what_the_rounding_can_hide_still_fails(mode):
+    def f(v):  # d(sum(v) + 1e12)/dv = 1; the rule says 1e9, far above the output's rounding
+        return node(v.data.sum() + 1e12, (v,), lambda g: (np.full(v.shape, 1e9 * g),), "f")
+
+    result = cr.gradcheck(f, np.random.default_rng(4).standard_normal(3), mode=mode)
+    assert not result and result.verdict == "FAILED"
+    assert result.inputs[0].unresolved == 0 and result.inputs[0].rel_error == 1.0
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_an_unresolved_input_leaves_the_others_judged(mode):
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal(4), rng.standard_normal(3)
+    result = cr.gradcheck(_beside_a_huge_output(2.0), x, y, mode=mode)
+    assert result.verdict == "INCONCLUSIVE", result
+    assert result.inputs[0].unresolved == 0 and result.inputs[0].rel_error < 1e-7
+    assert result.inputs[1].unresolved == 3
+    assert "  ok   input 0" in str(result) and "  ??   input 1" in str(result)
+    wrong = cr.gradcheck(_beside_a_huge_output(3.0), x, y, mode=mode)  # a real bug in x's rule
+    assert wrong.verdict == "FAILED" and str(wrong).startswith("gradcheck FAILED")
+    assert wrong.inputs[0].rel_error == pytest.approx(0.2, abs=1e-6)  # |3 - 2| / (3 + 2)
+    assert wrong.inputs[1].unresolved == 3
