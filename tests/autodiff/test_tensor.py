@@ -1,6 +1,9 @@
 """Tensor construction, dtypes and bad input."""
 
+import array
+import collections
 import contextlib
+import fractions
 import operator
 import re
 
@@ -19,6 +22,46 @@ def test_float64_on_request_and_arrays_keep_their_dtype():
     assert cr.tensor([1.0], dtype="float64").dtype == np.float64
     assert cr.tensor(np.zeros(2)).dtype == np.float64
     assert cr.tensor(np.zeros(2, np.int64)).dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: array.array("d", v),
+        lambda v: memoryview(array.array("d", v)),
+        lambda v: memoryview(np.array(v, ">f8")),  # the values read in the other byte order
+    ],
+    ids=["array.array", "memoryview", "big-endian-buffer"],
+)
+def test_array_likes_holding_float64_keep_it(make):
+    # they became float32, as Python data: 0.1 came back as 0.10000000149011612
+    for build in (cr.tensor, cr.Tensor):
+        t = build(make([0.1, 1e-300]))
+        assert t.dtype == np.float64 and t.data.tolist() == [0.1, 1e-300]
+    assert cr.tensor(make([0.1]), dtype="float32").dtype == np.float32  # on request
+
+
+def test_a_float64_torch_tensor_keeps_float64():
+    torch = pytest.importorskip("torch")
+    t = cr.tensor(torch.tensor([0.1], dtype=torch.float64), requires_grad=True)
+    assert t.dtype == np.float64 and t.data.tolist() == [0.1]
+    assert cr.tensor(torch.tensor([0.5], dtype=torch.float32)).dtype == np.float32
+
+
+def test_other_array_likes_and_python_sequences_take_the_float32_default():
+    assert cr.tensor(array.array("f", [0.5])).dtype == np.float32
+    assert cr.tensor(array.array("i", [1, 2])).dtype == np.float32
+    assert cr.tensor(collections.deque([0.1, 0.2])).dtype == np.float32  # Python data
+    assert cr.tensor(fractions.Fraction(1, 4)).dtype == np.float32
+    assert cr.tensor((0.1, 0.2)).dtype == np.float32
+
+
+def test_a_float64_array_like_operand_is_held_to_the_dtype_rule():
+    # float32 + array.array('d') was float32, the other operand's values rounded silently
+    x64 = cr.tensor([1.0], dtype="float64")
+    assert (x64 + array.array("d", [0.1])).data.tolist() == [1.1]
+    with pytest.raises(TypeError, match="add: operands have dtypes float32 and float64"):
+        cr.tensor([1.0]) + array.array("d", [0.1])
 
 
 def test_attributes():

@@ -14,6 +14,7 @@ from chainrule.autodiff.mode import MODE, untraceable
 FLOAT_DTYPES = ("float32", "float64")
 DTYPES = (*FLOAT_DTYPES, "int8", "int16", "int32", "int64", "uint8", "bool")
 DEFAULT_DTYPE = np.dtype("float32")
+_FLOAT64 = np.dtype("float64")
 
 # Creation order: every op's inputs exist before its output, so sorting the nodes of a
 # graph by this number is a topological order (see graph.toposort).
@@ -22,6 +23,10 @@ _sequence = itertools.count()
 
 _ALLOWED = frozenset(np.dtype(name) for name in DTYPES)
 _FLOAT_MAX = {d: float(np.finfo(d).max) for d in _ALLOWED if d.kind == "f"}
+# Python's own data: it takes DEFAULT_DTYPE without asking NumPy what it holds
+_PYTHON_DATA = frozenset((bool, int, float, complex, list, tuple))
+# how an object hands NumPy an array (a torch tensor, a pandas Series, NumPy's own)
+_ARRAY_HOOKS = ("__array__", "__array_interface__", "__array_struct__")
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -68,7 +73,11 @@ class Tensor:
     data : array_like
         The values. Python numbers and lists become ``float32`` unless ``dtype`` says
         otherwise; NumPy arrays keep their dtype (``float64`` stays ``float64``), in the
-        machine's byte order (another, ``'>f4'``, is refused: see :func:`as_dtype`). Data
+        machine's byte order (another, ``'>f4'``, is refused: see :func:`as_dtype`). Other
+        array-likes whose values NumPy reads as float64, through ``__array__`` or the
+        array interface (a float64 torch tensor) or the buffer protocol
+        (``array.array('d')``, a memoryview of format ``'d'``), stay ``float64`` (in the
+        machine's byte order); any other becomes ``float32`` as Python data does. Data
         that is not numbers is a ``TypeError``: ``None`` or text, alone or anywhere in a
         list or in an array converted to ``dtype`` (NumPy would make ``None`` NaN and
         parse ``"2"`` as 2), and a list holding tensors (join tensors with ``cr.stack``);
@@ -112,7 +121,13 @@ class Tensor:
         else:
             if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or parsed text
                 raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
-            data = _converted(data, DEFAULT_DTYPE if dtype is None else as_dtype(dtype))
+            if dtype is not None:
+                dtype = as_dtype(dtype)
+            elif type(data) not in _PYTHON_DATA and _holds_float64(data):
+                dtype = _FLOAT64
+            else:
+                dtype = DEFAULT_DTYPE
+            data = _converted(data, dtype)
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad=True needs floating data (float32 or float64), got {data.dtype}"
@@ -377,6 +392,23 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
     return array
 
 
+def _holds_float64(data) -> bool:
+    """Whether ``data``, no Python number, list or tuple, is an array-like (``__array__``,
+    the array interface or the buffer protocol) whose values NumPy reads as float64, in
+    either byte order. Other objects (a ``Fraction``, a ``deque`` of floats) are not
+    asked: they are Python data."""
+    if not any(hasattr(data, hook) for hook in _ARRAY_HOOKS):
+        try:
+            memoryview(data).release()
+        except TypeError:  # no buffer either
+            return False
+    try:
+        values = np.asarray(data)
+    except (TypeError, ValueError):  # _converted reports it, as for any other data
+        return False
+    return values.dtype.newbyteorder("=") == np.float64
+
+
 def _all_finite(data) -> bool:
     """Whether numeric ``data`` (a number, list or array that NumPy reads as floats) holds
     no NaN or Inf."""
@@ -419,7 +451,8 @@ def array_of(x) -> np.ndarray:
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Create a :class:`Tensor` (float32 by default for Python data; see ``Tensor``)."""
+    """Create a :class:`Tensor` (float32 by default for Python data, float64 kept for
+    float64 arrays and array-likes; see ``Tensor``)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
