@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import optim
 from chainrule.optim import Adam, AdamW, RMSprop, kernels
 
 FUSED = [
@@ -71,3 +72,45 @@ def test_rmsprop_gradient_whose_square_overflows_but_not_the_average_moves_the_w
     p.grad = np.ones(1, np.float32)
     opt.step()  # S decays from there (an inf S stayed inf: beta * inf)
     assert opt.state_dict()["params"][0]["state"]["s"][0] == pytest.approx(8.1e37, rel=1e-5)
+
+
+RULES = {  # the NumPy rules (fused=False): the compiled one never consults np.errstate
+    "adam": lambda p: Adam(p, lr=0.1, fused=False),
+    "adamw": lambda p: AdamW(p, lr=0.1, weight_decay=0.1, fused=False),
+    "adam-clip-norm": lambda p: Adam(p, lr=0.1, clip_norm=1.0, fused=False),
+    "rmsprop": lambda p: RMSprop(p, lr=0.1),
+    "sgd-nesterov": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "momentum": lambda p: optim.Momentum(p, lr=0.1, beta=0.9),
+}
+
+
+def _errstate_run(rule, errors, missing):
+    """Two steps of ``rule`` on a float32 and a float64 parameter under np.errstate(errors),
+    with gradients whose squares overflow float32 (3e30) or underflow it (1e-25), and
+    whose step underflows it (1e-38 times 0.1); with ``missing`` the float64 one has no
+    gradient the second time (the per-parameter path)."""
+    w = cr.tensor(np.ones(4, np.float32), requires_grad=True)
+    b = cr.tensor(np.ones(2, np.float64), requires_grad=True)
+    opt = RULES[rule]([("w", w), ("b", b)])
+    for k in range(2):
+        w.grad = np.array([1.0, 3e30, 1e-25, 1e-38], np.float32)
+        b.grad = None if missing and k else np.array([1e-200, 2.0])
+        with np.errstate(**errors):
+            assert opt.step()
+    return [w.data.copy(), b.data.copy()], opt.state_dict()
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["flat", "per-parameter"])
+@pytest.mark.parametrize("errors", [{"over": "raise"}, {"all": "raise"}], ids=["over", "all"])
+@pytest.mark.parametrize("rule", list(RULES))
+def test_a_callers_errstate_neither_stops_a_step_halfway_nor_changes_it(rule, errors, missing):
+    # Adam raised FloatingPointError after writing v, before s and the weights
+    params, state = _errstate_run(rule, errors, missing)
+    expected_params, expected = _errstate_run(rule, {"all": "ignore"}, missing)
+    for a, b in zip(params, expected_params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert state["step_count"] == expected["step_count"] == 2
+    for got, want in zip(state["params"], expected["params"], strict=True):
+        assert got["t"] == want["t"]
+        for name in want["state"]:
+            np.testing.assert_array_equal(got["state"][name], want["state"][name])

@@ -36,7 +36,10 @@ class Adam(Optimizer):
     term) times sqrt(1 - beta2) / (1 - beta1): scaled before it is squared, it overflows
     only where it exceeds the dtype's range itself (float32: |dW| above about 5.8e20 with
     the default beta2). There s becomes inf, and that weight's step is 0 from then on
-    (beta2 * inf is inf): ``clip_norm`` or ``clip_value`` keep dW below that.
+    (beta2 * inf is inf): ``clip_norm`` or ``clip_value`` keep dW below that. The rule runs
+    under ``np.errstate(all="ignore")`` (see :meth:`~chainrule.optim.base.Optimizer.step`):
+    a caller's ``np.errstate(over="raise")`` neither stops it halfway nor makes the NumPy
+    rule differ from the compiled one.
 
     Parameters
     ----------

@@ -227,6 +227,17 @@ class Optimizer:
         data or a view of it (``p.grad = q.data``) gives the update of the values it had
         before the step.
 
+        The clipping, the rule and the write run under ``np.errstate(all="ignore")``,
+        whatever the caller's ``np.errstate``/``np.seterr`` or warning filters: a step
+        never stops halfway with some moments or parameters written and others not, and
+        gives the IEEE results that the compiled rules (``fused``), which no
+        ``np.errstate`` reaches, give too. These are the ones each rule documents: a moment
+        decaying below the smallest normal number becomes subnormal or 0, a square beyond
+        the dtype's range inf (Adam's ``s``: that weight's step is 0 from then on).
+        Overflow in the step or the write itself needs a rate or weights near the dtype's
+        largest number; the weight becomes inf or NaN, which the next loss shows (and the
+        next step's gradient check refuses).
+
         Raises
         ------
         TypeError
@@ -265,29 +276,32 @@ class Optimizer:
                 f"parameter(s) {', '.join(repr(n) for n in bad)}; no parameter was changed. "
                 "Fix the loss, or pass nonfinite='skip' to skip such steps"
             )
-        if self.clip_value is not None:
-            flat = [group.grad for group in groups]
-            clip_by_value(flat, self.clip_value, out=flat)
-        if self.clip_norm is not None:
-            flat = [group.grad for group in groups]
-            clip_by_global_norm(flat, self.clip_norm, out=flat)
         lr = self.current_lr
         decay = self.decoupled_decay(lr)
         update = self.update
-        for group in groups:
-            if not missing and group.synced:
-                # the common case: the rule once over the group's flat buffers
-                t = group.t[0] + 1
-                update(group.grad, group.state, group.scratch, lr, t)
-                _write(group.params, group.grads, decay)
-                group.t = [t] * len(group.t)
-                continue
-            for j, p in enumerate(group.params):
-                if p.grad is not None:
-                    group.t[j] += 1
-                    update(group.grads[j], group.states[j], group.scratches[j], lr, group.t[j])
-                    _write((p,), (group.grads[j],), decay)
-            group.synced = len(set(group.t)) == 1
+        # IEEE results whatever the caller's np.errstate: see step's docstring
+        with np.errstate(all="ignore"):
+            if self.clip_value is not None:
+                flat = [group.grad for group in groups]
+                clip_by_value(flat, self.clip_value, out=flat)
+            if self.clip_norm is not None:
+                flat = [group.grad for group in groups]
+                clip_by_global_norm(flat, self.clip_norm, out=flat)
+            for group in groups:
+                if not missing and group.synced:
+                    # the common case: the rule once over the group's flat buffers
+                    t = group.t[0] + 1
+                    update(group.grad, group.state, group.scratch, lr, t)
+                    _write(group.params, group.grads, decay)
+                    group.t = [t] * len(group.t)
+                    continue
+                for j, p in enumerate(group.params):
+                    if p.grad is not None:
+                        group.t[j] += 1
+                        scratch = group.scratches[j]
+                        update(group.grads[j], group.states[j], scratch, lr, group.t[j])
+                        _write((p,), (group.grads[j],), decay)
+                group.synced = len(set(group.t)) == 1
         self.step_count += 1
         return True
 
