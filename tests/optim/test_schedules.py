@@ -108,6 +108,29 @@ def test_bad_schedule_arguments(build, message):
         build()
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        InverseTimeDecay(0.0, decay_rate=1.0),
+        ExponentialDecay(0.0),
+        InverseSqrtDecay(0.0),
+        StepDecay(0.0, every=2),
+        PiecewiseConstant([2, 4], [0.0, 0.0, 0.0]),
+        CosineDecay(0.0, duration=3),
+        LinearWarmup(0.0, warmup=2),
+    ],
+    ids=lambda s: s.name,
+)
+def test_a_rate_of_zero_is_taken_by_every_schedule_as_by_lr(schedule):
+    # an all-zero PiecewiseConstant, like alpha0=0 and lr=0, freezes a run: taken, not refused
+    assert [schedule(t) for t in (1, 3, 5)] == [0.0, 0.0, 0.0]
+    p = cr.tensor(np.ones(2), requires_grad=True)
+    opt = SGD([p], lr=schedule)
+    p.grad = np.ones(2)
+    assert opt.step()
+    np.testing.assert_array_equal(p.data, 1.0)
+
+
 def test_counter_must_be_in_the_domain():
     with pytest.raises(
         ValueError,

@@ -10,6 +10,10 @@ notes (their table of alpha0/(1 + decay_rate*epoch) starts at epoch 1, and k/sqr
 t >= 1). An optimizer given a schedule as ``lr`` evaluates it at its ``epoch`` or at
 ``step_count + 1`` according to ``unit``.
 
+A rate of 0 is taken everywhere, as an optimizer's ``lr=0`` is: ``alpha0=0``, or every
+``PiecewiseConstant`` value 0, gives a schedule that leaves the parameters where they are
+(a frozen baseline, a run that measures only), never an error.
+
 The notes' decay formulas (002 section 2.6, 003 "Learning rate decay"; 003 misprints the
 first as ``alpha0 / (decay_rate * t)``, without the 1 that keeps the rate at ``alpha0``
 for a decay rate of 0):
