@@ -124,6 +124,28 @@ def test_an_unwritable_json_path_is_refused_before_measuring(tmp_path, capsys):
         assert f"is {kind}; nothing was measured" in capsys.readouterr().err
 
 
+def test_an_existing_json_file_is_replaced_only_with_force(tmp_path, capsys, monkeypatch):
+    # a run of minutes wrote over the results of an earlier one without a word
+    from chainrule.bench import threads
+
+    out = tmp_path / "results.json"
+    out.write_text('{"earlier": "results"}')
+    runs = []
+    monkeypatch.setattr(threads, "run_pinned", lambda module, argv, n: runs.append(argv) or 0)
+    assert cli_main(["bench", *TINY, "--systems", "numpy", "--json", str(out)]) == 2
+    assert (
+        f"bench: --json {out}: expected a new file, but {out} exists; pass --force to replace "
+        "it, or choose another FILE; nothing was measured"
+    ) in capsys.readouterr().err
+    assert cli_main(["bench", *TINY, "--systems", "numpy", "--force"]) == 2
+    assert "--force: expected with --json OUT, which it lets replace a file, got no --json" in (
+        capsys.readouterr().err
+    )
+    assert runs == [] and out.read_text() == '{"earlier": "results"}'
+    assert cli_main(["bench", *TINY, "--systems", "numpy", "--json", str(out), "--force"]) == 0
+    assert len(runs) == 1 and "--force" in runs[0]
+
+
 @pytest.mark.parametrize("fails_at", [1, 2], ids=["in its warm-up", "in a timed repetition"])
 def test_a_system_that_fails_is_reported_with_its_error_and_the_others_measured(
     bench, monkeypatch, capsys, fails_at

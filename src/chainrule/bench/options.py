@@ -165,6 +165,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
             help="mallopt: keep freed memory mapped (no page faults on fresh arrays), all systems",
         ),
         common.add_argument("--json", metavar="OUT", default=None, help="also write JSON here"),
+        common.add_argument(
+            "--force", action="store_true", help="replace --json OUT where it exists"
+        ),
     ]
 
 

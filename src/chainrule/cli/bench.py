@@ -10,7 +10,7 @@ missing one is reported as missing.
 from __future__ import annotations
 
 from chainrule.bench import options, threads
-from chainrule.cli.errors import UsageError, output_file
+from chainrule.cli.errors import UsageError, output_file, refuse_idle_force
 
 
 def add_parser(subparsers) -> None:
@@ -33,7 +33,9 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(f"bench: {exc}") from None
     if args.json is not None:
-        output_file("bench: --json", args.json, "; nothing was measured")
+        output_file("bench: --json", args.json, "; nothing was measured", force=args.force)
+    else:
+        refuse_idle_force(args.force, "--json OUT")
     if args.to_accuracy is not None:
         from chainrule.bench.accuracy.recipe import resolve
 

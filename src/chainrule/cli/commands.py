@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import losses, nn
-from chainrule.cli.errors import UsageError, output_file
+from chainrule.cli.errors import UsageError, output_file, refuse_idle_force
 from chainrule.runs import config as cfg
 
 
@@ -445,14 +445,9 @@ def predict(args) -> int:
     from chainrule.runs.datasets import predicted_classes
     from chainrule.train import predict as predict_model
 
-    if args.force and not args.output:
-        raise UsageError("--force: expected with -o FILE, which it lets replace a file, got no -o")
-    output = output_file("--output", args.output) if args.output else None
-    if output is not None and output.exists() and not args.force:
-        raise UsageError(
-            f"--output {args.output}: expected a new file, but {args.output} exists; pass "
-            "--force to replace it, or choose another FILE"
-        )
+    if not args.output:
+        refuse_idle_force(args.force, "-o FILE")
+    output = output_file("--output", args.output, force=args.force) if args.output else None
     bundle = load_model(args.model)
     problem = labels_problem(bundle.labels, bundle.model)
     if problem:

@@ -11,16 +11,34 @@ class UsageError(ConfigError):
     wrong feature count); exit status 2."""
 
 
-def output_file(what: str, path: str, after: str = "") -> Path:
+def output_file(what: str, path: str, after: str = "", *, force: bool = False) -> Path:
     """``path`` for a file a command will write (atomically, making missing folders),
     checked before any work: ``UsageError("<what> <path>: expected a file path, but
     <why><after>")`` where :func:`chainrule.files.file_blocker` finds why it cannot be
     written (a trailing path separator, a directory, a special file such as /dev/null,
-    a file above, a folder this process may not write in, a read-only file)."""
+    a file above, a folder this process may not write in, a read-only file), and
+    ``UsageError("<what> <path>: expected a new file, but <path> exists; pass --force
+    ...")`` for an existing file (a link to one too) unless ``force``: a file the user
+    saved is replaced only on request."""
     blocked = file_blocker(path)
     if blocked is not None:
         raise UsageError(f"{what} {path}: expected a file path, but {blocked}{after}")
+    if Path(path).exists() and not force:
+        raise UsageError(
+            f"{what} {path}: expected a new file, but {path} exists; pass --force to "
+            f"replace it, or choose another FILE{after}"
+        )
     return Path(path)
+
+
+def refuse_idle_force(force: bool, option: str) -> None:
+    """``UsageError`` for ``--force`` without the ``option`` (``-o FILE``, ``--json OUT``)
+    whose existing file it lets a command replace: it would do nothing."""
+    if force:
+        raise UsageError(
+            f"--force: expected with {option}, which it lets replace a file, got no "
+            f"{option.split()[0]}"
+        )
 
 
 def require_plotting(what: str, otherwise: str = "") -> None:
@@ -34,4 +52,4 @@ def require_plotting(what: str, otherwise: str = "") -> None:
         raise UsageError(f"{what} ({exc}){otherwise}") from None
 
 
-__all__ = ["UsageError", "output_file", "require_plotting"]
+__all__ = ["UsageError", "output_file", "refuse_idle_force", "require_plotting"]
