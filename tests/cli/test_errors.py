@@ -210,7 +210,10 @@ def test_an_output_dir_is_pointed_to_resume_only_when_it_has_a_checkpoint(
 ):
     (tmp_path / "config.toml").write_text("")  # a run that ended before its first checkpoint
     assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
-    assert "--resume" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--resume" not in err
+    assert "which holds files of a run that wrote no checkpoint (it failed or was " in err
+    assert "; to start over, delete them" in err
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "checkpoint-00000000.safetensors").write_bytes(b"")
     assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2

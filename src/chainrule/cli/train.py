@@ -84,10 +84,17 @@ def _check_output_dir(config: dict) -> None:
         return
     path = Path(config["output"]["dir"])
     if path.is_dir() and any(path.iterdir()):
-        hint = f"; to continue its run: chainrule train --resume {path}"
+        if CheckpointDir(path / "checkpoints").files():
+            hint = f"; to continue its run: chainrule train --resume {path}"
+        elif (path / "config.toml").is_file():  # a run that ended before its first checkpoint
+            hint = (
+                " of a run that wrote no checkpoint (it failed or was stopped in its first "
+                "epoch, or ran with train.checkpoint = false); to start over, delete them"
+            )
+        else:
+            hint = ""
         raise UsageError(
-            f"output.dir: expected a new or empty directory, got {path}, which holds files"
-            + (hint if CheckpointDir(path / "checkpoints").files() else "")
+            f"output.dir: expected a new or empty directory, got {path}, which holds files" + hint
         )
     blocked = directory_blocker(path)
     if blocked is not None:
