@@ -212,8 +212,11 @@ def test_an_output_dir_is_pointed_to_resume_only_when_it_has_a_checkpoint(
     assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert "--resume" not in err
-    assert "which holds files of a run that wrote no checkpoint (it failed or was " in err
-    assert "; to start over, delete them" in err
+    assert "which holds files of a run that ended before its first checkpoint, without " in err
+    assert "; to start it over, delete them" in err
+    (tmp_path / "model.safetensors").write_text("")  # a finished run: nothing to delete
+    assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2
+    assert capsys.readouterr().err.endswith(f"got {tmp_path}, which holds files\n")
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "checkpoint-00000000.safetensors").write_bytes(b"")
     assert main(["train", MOONS, "--set", f"output.dir={tmp_path}"]) == 2

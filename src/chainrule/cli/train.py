@@ -86,10 +86,10 @@ def _check_output_dir(config: dict) -> None:
     if path.is_dir() and any(path.iterdir()):
         if CheckpointDir(path / "checkpoints").files():
             hint = f"; to continue its run: chainrule train --resume {path}"
-        elif (path / "config.toml").is_file():  # a run that ended before its first checkpoint
+        elif (path / "config.toml").is_file() and not (path / "model.safetensors").exists():
             hint = (
-                " of a run that wrote no checkpoint (it failed or was stopped in its first "
-                "epoch, or ran with train.checkpoint = false); to start over, delete them"
+                " of a run that ended before its first checkpoint, without a model (it "
+                "failed or was stopped); to start it over, delete them"
             )
         else:
             hint = ""
