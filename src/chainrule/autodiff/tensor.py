@@ -77,7 +77,9 @@ class Tensor:
         array-likes whose values NumPy reads as float64, through ``__array__`` or the
         array interface (a float64 torch tensor) or the buffer protocol
         (``array.array('d')``, a memoryview of format ``'d'``), stay ``float64`` (in the
-        machine's byte order); any other becomes ``float32`` as Python data does. Data
+        machine's byte order); any other becomes ``float32`` as Python data does. A NumPy
+        array of an allowed dtype is held as it is, not copied (an optimizer's in-place
+        step on the tensor writes into it); another library's array-like is copied. Data
         that is not numbers is a ``TypeError``: ``None`` or text, alone or anywhere in a
         list or in an array converted to ``dtype`` (NumPy would make ``None`` NaN and
         parse ``"2"`` as 2), and a list holding tensors (join tensors with ``cr.stack``);
@@ -121,9 +123,12 @@ class Tensor:
         else:
             if data is None or isinstance(data, str | bytes):  # NumPy: NaN, or parsed text
                 raise TypeError(f"Tensor: expected numbers or an array, got {data!r}")
+            if not isinstance(data, np.ndarray | np.generic) and _array_like(data):
+                # a copy: the tensor never writes into a foreign buffer
+                data = np.asarray(data).copy()
             if dtype is not None:
                 dtype = as_dtype(dtype)
-            elif type(data) not in _PYTHON_DATA and _holds_float64(data):
+            elif isinstance(data, np.ndarray) and data.dtype.newbyteorder("=") == _FLOAT64:
                 dtype = _FLOAT64
             else:
                 dtype = DEFAULT_DTYPE
@@ -353,7 +358,17 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
     uint8) or a float beyond it (1e40 for float32), where NumPy warns and gives Inf, and a
     ``ValueError`` for NaN or Inf converted to an integer dtype, where NumPy warns and gives
     some integer. ``None`` and text in a list, tuple or array, which NumPy converts (to NaN
-    or ``False``, or the number the text spells), are a ``TypeError`` too."""
+    or ``False``, or the number the text spells), and complex arrays, whose imaginary part
+    NumPy drops, are a ``TypeError`` too; an integer or float array with values beyond an
+    integer ``dtype``, which NumPy wraps (300 to 44 in int8), an ``OverflowError``."""
+    if isinstance(data, np.ndarray | np.generic):
+        if data.dtype.kind == "c":
+            raise TypeError(
+                f"Tensor: expected real numbers, got a complex {type(data).__name__} "
+                f"{reprlib.repr(data)} (NumPy would drop its imaginary part)"
+            )
+        if dtype.kind in "iu" and data.dtype.kind in "iuf" and data.size:
+            _check_integer_range(data, dtype)
     try:
         with np.errstate(over="raise", invalid="raise"):  # as errors, not warnings
             array = np.asarray(data, dtype=dtype)
@@ -392,21 +407,33 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
     return array
 
 
-def _holds_float64(data) -> bool:
-    """Whether ``data``, no Python number, list or tuple, is an array-like (``__array__``,
-    the array interface or the buffer protocol) whose values NumPy reads as float64, in
-    either byte order. Other objects (a ``Fraction``, a ``deque`` of floats) are not
-    asked: they are Python data."""
-    if not any(hasattr(data, hook) for hook in _ARRAY_HOOKS):
-        try:
-            memoryview(data).release()
-        except TypeError:  # no buffer either
-            return False
-    try:
-        values = np.asarray(data)
-    except (TypeError, ValueError):  # _converted reports it, as for any other data
+def _array_like(data) -> bool:
+    """Whether ``data``, no NumPy array, hands NumPy an array: through ``__array__``, the
+    array interface or the buffer protocol. Python numbers, lists and tuples, and other
+    objects (a ``Fraction``, a ``deque`` of floats), are Python data."""
+    if type(data) in _PYTHON_DATA:
         return False
-    return values.dtype.newbyteorder("=") == np.float64
+    if any(hasattr(data, hook) for hook in _ARRAY_HOOKS):
+        return True
+    try:
+        memoryview(data).release()
+    except TypeError:  # no buffer either
+        return False
+    return True
+
+
+def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype) -> None:
+    """``OverflowError`` naming ``dtype``'s range unless every value of the numeric array
+    ``data`` fits it (NaN and Inf are left to the cast, which calls them invalid)."""
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        return
+    info = np.iinfo(dtype)
+    low, high = data.min(), data.max()
+    if low < info.min or high > info.max:
+        raise OverflowError(
+            f"Tensor: expected values in [{info.min}, {info.max}] for dtype {dtype}, got "
+            f"{type(data).__name__} {reprlib.repr(data)} with values in [{low}, {high}]"
+        )
 
 
 def _all_finite(data) -> bool:
