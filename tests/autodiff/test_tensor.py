@@ -610,3 +610,69 @@ def test_a_list_of_tensors_is_refused_pointing_to_stack(dtype):
             TypeError, match=r"a list or tuple holding tensors; join them with cr.stack"
         ):
             cr.tensor(data, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype"),
+    [
+        (np.array([300]), "int8"),
+        (np.array([-1]), "uint8"),
+        (np.array([2**31]), "int32"),
+        (np.int64(300), "uint8"),
+        (np.array([300.0]), "int8"),
+    ],
+)
+def test_arrays_beyond_an_integer_dtype_are_an_overflow_error(data, dtype):
+    # NumPy wrapped them (300 to 44) without a flag; lists of the same values were refused
+    with pytest.raises(
+        OverflowError, match=rf"^Tensor: expected values in \[.*\] for dtype {dtype}"
+    ):
+        cr.tensor(data, dtype=dtype)
+    assert cr.tensor(np.array([1, 100]), dtype=dtype).data.tolist() == [1, 100]
+
+
+def test_a_foreign_array_like_is_copied_not_written_into():
+    # a tensor of array.array('d') shared its buffer: an optimizer step wrote into it
+    held = array.array("d", [1.0, 2.0])
+    t = cr.tensor(held, requires_grad=True)
+    t.data -= 0.5
+    assert held.tolist() == [1.0, 2.0]
+    ours = np.array([1.0, 2.0])
+    assert cr.tensor(ours).data is ours  # a NumPy array is held as it is
+
+
+class _ArrayOf:
+    """An array-like that hands NumPy ``values``."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        (np.array([1 + 2j, 3]), "expected real numbers, got a complex ndarray"),
+        (np.array([1.0, None], dtype=object), "holding None, not a number"),
+        (np.array(["1", "2"]), "holding '1', not a number"),
+    ],
+    ids=["complex", "none", "text"],
+)
+def test_array_likes_of_complex_none_or_text_are_refused(values, says):
+    # the imaginary part was dropped, None became NaN and "1" became 1
+    for data in (_ArrayOf(values), memoryview(values) if values.dtype.kind == "c" else None):
+        if data is not None:
+            with pytest.raises(TypeError, match=re.escape(says)):
+                cr.tensor(data)
+
+
+@pytest.mark.parametrize(
+    "values", [np.array([200, 100], np.uint8), np.array([100, 100], np.int8), np.ones(3, bool)]
+)
+def test_integer_and_bool_sums_are_int64(values):
+    # a uint8 sum was uint64, a dtype no tensor may hold (cr.tensor(it) raised)
+    total = cr.Tensor(values).sum()
+    assert total.dtype == np.int64 and total.data == int(values.astype(np.int64).sum())
+    assert cr.tensor(total.data).dtype == np.int64

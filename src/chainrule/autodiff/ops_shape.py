@@ -52,7 +52,9 @@ def _kept(shape, axes) -> tuple[int, ...]:
 
 @primitive
 def sum_(a, axis=None, keepdims: bool = False):
-    """Sum over axes; the VJP broadcasts ``g`` back over the summed axes."""
+    """Sum over axes; the VJP broadcasts ``g`` back over the summed axes. A float tensor
+    sums in its dtype; integers and bools sum in int64 (as NumPy accumulates signed ones;
+    its uint64 for unsigned ones is no tensor dtype), so that a sum never wraps silently."""
     a = lift(a)
     return apply("sum", _sum_kernel, (a,), _axes(axis, a.ndim, "sum"), keepdims)
 
@@ -61,7 +63,7 @@ def _sum_kernel(x, axes, keepdims):
     shape = x.shape
     kept = _kept(shape, axes)
     xp = array_module(x)
-    out = x.sum(axis=axes, keepdims=keepdims)
+    out = x.sum(axis=axes, keepdims=keepdims, dtype=np.int64 if x.dtype.kind in "biu" else None)
     return out, lambda g: (xp.broadcast_to(g.reshape(kept), shape),)
 
 
