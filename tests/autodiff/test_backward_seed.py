@@ -83,3 +83,13 @@ def test_a_seed_of_the_tensors_dtype_is_copied():
     y.backward(seed)
     seed[:] = 5
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_a_python_seed_beyond_the_tensors_dtype_is_an_overflow_error():
+    # it became inf with a RuntimeWarning, where cr.tensor(1e40) is refused
+    x, y = _graph("float32")
+    with pytest.raises(
+        OverflowError, match=r"^backward\(\): grad does not fit the tensor's float32"
+    ):
+        y.backward([1e40, 1.0])
+    assert x.grad is None

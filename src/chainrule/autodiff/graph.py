@@ -127,7 +127,8 @@ def _seed(root, grad, xp):
     grad, which must not be the caller's array, nor change when the caller reuses it).
 
     What has a dtype (an array, a NumPy scalar, a tensor) must have ``root``'s; Python
-    numbers, and lists of them, take it. Anything else is a ``TypeError``."""
+    numbers, and lists of them, take it (``OverflowError`` for a value beyond its range,
+    as for a :class:`Tensor`: 1e40 into float32). Anything else is a ``TypeError``."""
     dtype = root.data.dtype
     if hasattr(grad, "dtype"):
         if grad.dtype != dtype:
@@ -147,7 +148,10 @@ def _seed(root, grad, xp):
             f"backward(): grad expected real numbers (not bools) or a {dtype} array like "
             f"the tensor, got {type(grad).__name__} {reprlib.repr(grad)}"
         )
-    return xp.array(values, dtype=dtype)
+    try:  # as a Tensor of the dtype takes them: a value beyond its range is refused
+        return xp.asarray(Tensor(values, dtype=dtype).data)
+    except (OverflowError, ValueError) as exc:
+        raise type(exc)(f"backward(): grad does not fit the tensor's {dtype}: {exc}") from None
 
 
 def _accumulate(leaf, g) -> None:
