@@ -137,3 +137,20 @@ def test_gradcheck_input_and_parameters(case):
 def test_layers_take_nested_lists_like_the_ops_do(layer, x):
     expected = layer()(cr.tensor(np.array(x, np.float32))).data
     np.testing.assert_array_equal(layer()(x).data, expected)
+
+
+@pytest.mark.parametrize(
+    ("layer", "x"),
+    [
+        (lambda: nn.Linear(2, 3, rng=0, dtype="float64"), [[0.1, 2.0]]),
+        (lambda: nn.BatchNorm1d(2, dtype="float64"), [[0.1, 2.0], [3.0, 5.0]]),
+        (lambda: nn.MLP([2, 3, 2], seed=0, dtype="float64"), [[0.1, 2.0]]),
+        (lambda: lambda x: cr.linear(x, cr.tensor(np.ones((2, 3)))), [[0.1, 2.0]]),
+    ],
+    ids=["linear", "batchnorm", "mlp", "op"],
+)
+def test_a_list_takes_a_float64_layers_dtype(layer, x):
+    # a list became float32 and was refused: "input is float32 but W is float64"
+    out = layer()(x)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, layer()(np.array(x)).data)

@@ -18,7 +18,7 @@ from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.ops_math import bool_data_error
 from chainrule.autodiff.ops_shape import normalize_axis
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import apply, as_scalar, floating, lift
+from chainrule.autodiff.tensor import Tensor, apply, as_scalar, floating, lift
 
 
 @primitive
@@ -262,7 +262,8 @@ def linear(x, w, b=None, activation: str | None = None):
     by side where both are large and OpenBLAS runs on 2 threads
     (:func:`~chainrule.autodiff.blas.two_products`).
     """
-    x, w = lift(x), lift(w, x)
+    x = lift(x, w if isinstance(w, Tensor) else None)  # a list takes W's float dtype
+    w = lift(w, x)
     if activation is not None and activation not in FUSED_ACTIVATIONS:
         raise ValueError(
             f"linear: unknown activation {activation!r}; expected None or one of "

@@ -72,7 +72,7 @@ class BatchNorm1d(Module):
         return problems
 
     def forward(self, x):
-        x = lift(x)  # arrays and nested lists too, as every op takes them
+        x = lift(x, self.gamma)  # arrays and nested lists too (of the layer's dtype)
         shape = x.shape
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(

@@ -81,7 +81,7 @@ class Linear(Module):
         """``x @ W + b``; with ``activation`` ("relu", "sigmoid", "tanh"), act(x @ W + b)
         as one graph node (:func:`chainrule.autodiff.ops.linear`), which is how
         :class:`~chainrule.nn.Sequential` runs a ``Linear`` followed by that activation."""
-        x = lift(x)  # arrays and nested lists too, as every op takes them
+        x = lift(x, self.weight)  # arrays and nested lists too (of the weight's dtype)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = shape[-1] if shape else "a scalar"
