@@ -443,7 +443,9 @@ def test_resume_refuses_fewer_epochs_than_the_run_has_done(capsys, monkeypatch, 
     config = (run / "config.toml").read_text()
     (run / "config.toml").write_text(config.replace("epochs = 2", "epochs = 1"))
     assert main(["train", "--resume", str(run), "--no-report", "-q"]) == 2
-    assert "train.epochs = 1, fewer than the 2 epochs the run has done" in capsys.readouterr().err
+    assert "train.epochs = 1: expected at least 2, as the checkpoint is after epoch 2" in (
+        capsys.readouterr().err
+    )
 
 
 def test_resume_refuses_new_epochs_for_a_cosine_that_spans_the_run(capsys, monkeypatch, tmp_path):

@@ -483,6 +483,36 @@ def test_callbacks_with_state_of_other_types_than_saved_are_refused(tmp_path):
     assert opt.state_dict()["step_count"] == 0
 
 
+@pytest.mark.parametrize(("epochs", "ok"), [(1, False), (2, True)])
+def test_a_resume_must_finish_the_epoch_it_stopped_in(tmp_path, epochs, ok):
+    """With epochs=1 a checkpoint inside epoch 2 trained none of it and returned one
+    epoch's history for a model that had trained on; epochs=5 has 3 more."""
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 4:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 3, callbacks=[LambdaCallback(on_batch_end=interrupt)])
+    X, y, model, opt = make_run(tmp_path)
+    before = model.state_dict()
+    run = {"model": model, "loss": "cross_entropy", "optimizer": opt, "X": X, "y": y}
+    options = {"batch_size": 16, "seed": 5, "progress": False, "resume_from": tmp_path / "ckpt"}
+    if ok:
+        assert len(fit(**run, epochs=epochs, **options).epochs) == 2
+        return
+    says = "epochs=1: expected at least 2, as the checkpoint is inside epoch 2 (after 5 of its"
+    with pytest.raises(ValueError, match=re.escape(says)):
+        fit(**run, epochs=epochs, **options)
+    assert_unchanged(model, before)
+    train(tmp_path, 5, ckpt="longer")
+    with pytest.raises(
+        ValueError,
+        match=re.escape("epochs=3: expected at least 5, as the checkpoint is after epoch 5"),
+    ):
+        fit(**run, epochs=3, **{**options, "resume_from": tmp_path / "longer"})
+
+
 def test_a_refused_resume_puts_back_a_model_that_load_state_dict_would_refuse(tmp_path):
     """Putting the model back went through load_state_dict, which refuses NaN: the
     refusal's own error was lost, the checkpoint's weights kept and the rest not put back."""

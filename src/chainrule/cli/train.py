@@ -31,6 +31,7 @@ from chainrule.train import (
     Trainer,
     TrainingInterrupted,
 )
+from chainrule.train.checkpoint import too_few_epochs
 
 RUNS = Path("runs")  # where a run goes when output.dir is empty
 
@@ -189,7 +190,8 @@ def _check_edits(where: str, saved, config: dict) -> None:
 def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, model, optimizer):
     """Refuse, before any data, a run whose ``config.toml`` no longer fits its checkpoint
     (edited since): only ``train.epochs`` may differ from the config the checkpoint holds
-    (see :func:`_check_edits`), and not be fewer than the epochs done; the run's batches
+    (see :func:`_check_edits`), and not end before the checkpoint (see
+    :func:`~chainrule.train.checkpoint.too_few_epochs`); the run's batches
     (``train.batch_size`` and the training set's size) must be the checkpoint's, and its
     model and optimizer states must load into those the config builds (they are loaded:
     ``fit`` loads them again). A checkpoint without those states is left to ``fit``, which
@@ -197,11 +199,9 @@ def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, mod
     where = f"--resume {run_dir}: {Path(run_dir) / 'config.toml'} no longer fits {checkpoint.name}"
     metadata = state.get("metadata")  # a non-dict is refused as no config
     _check_edits(where, metadata.get("config") if isinstance(metadata, dict) else metadata, config)
-    done, epochs = state.get("epoch"), config["train"]["epochs"]
-    if isinstance(done, int) and epochs < done:
-        raise UsageError(
-            f"{where}: train.epochs = {epochs}, fewer than the {done} epochs the run has done"
-        )
+    fewer = too_few_epochs(config["train"]["epochs"], state)
+    if fewer is not None:
+        raise UsageError(f"{where}: train.epochs = {config['train']['epochs']}: {fewer}")
     n_train = datasets.part_sizes(config["data"])[0]
     for key, value, what in (
         ("batch_size", config["train"]["batch_size"], "train.batch_size = {}"),

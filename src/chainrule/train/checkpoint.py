@@ -142,6 +142,22 @@ _STATE = {
 }
 
 
+def too_few_epochs(epochs: int, state: dict) -> str | None:
+    """Why a run of ``epochs`` epochs cannot continue the checkpoint ``state``, or None: it
+    ran more epochs than that, or stopped inside the last of them, which the run would
+    then leave unfinished (its logs missing, its weights ahead of them)."""
+    done, position = state.get("epoch"), state.get("position")
+    batch = position.get("batch") if isinstance(position, dict) else None
+    if not is_a(done, int) or not is_a(batch, int):
+        return None  # check_state says what is wrong with them
+    if epochs < done or (epochs == done and batch > 0):
+        where = f"inside epoch {done + 1} (after {batch} of its batches)" if batch else ""
+        return f"expected at least {done + bool(batch)}, as the checkpoint is " + (
+            where or f"after epoch {done}"
+        )
+    return None
+
+
 def _setting(key: str, value) -> str:
     """One batch setting as an error message names it."""
     return f"{value!r} training examples" if key == "n_train" else f"{key}={value!r}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.train.callbacks import Callback
-from chainrule.train.checkpoint import check_state
+from chainrule.train.checkpoint import check_state, too_few_epochs
 from chainrule.train.position import Position
 
 
@@ -54,6 +54,9 @@ def restore(trainer, path, state: dict) -> Position:
     history, position = check_state(
         path, state, trainer.batches_per_epoch, batching(trainer), names
     )
+    fewer = too_few_epochs(trainer.epochs, state)
+    if fewer is not None:
+        raise ValueError(f"resume_from {path}: epochs={trainer.epochs}: {fewer}")
     generators = dict(trainer.model.named_generators())
     if set(generators) != set(state["generators"]):
         raise ValueError(
