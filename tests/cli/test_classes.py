@@ -68,6 +68,17 @@ def test_evaluate_reads_classes_by_the_saved_loss(capsys, tmp_path):
     assert result["loss"] == pytest.approx(np.mean((X1[:, 0] - [0, 0, 1, 1]) ** 2))
 
 
+@pytest.mark.parametrize(("n_out", "loss"), [(1, "bce_with_logits"), (1, "mse"), (2, "mse")])
+def test_evaluate_gives_a_float64_model_float64_targets(capsys, tmp_path, n_out, loss):
+    # it failed: "bce_with_logits: target is float32 but the prediction is float64"
+    model = nn.MLP([2, n_out], seed=0, dtype="float64")
+    cr.save(model, tmp_path / "m.safetensors", metadata={"loss": loss})
+    np.savez(tmp_path / "d.npz", X=X1.astype(np.float64), y=np.array([0, 0, 1, 1]))
+    args = ["evaluate", str(tmp_path / "m.safetensors"), "--data", str(tmp_path / "d.npz")]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 4
+
+
 @pytest.mark.parametrize(
     ("overrides", "from_logits"),
     [

@@ -421,7 +421,7 @@ def evaluate(args) -> int:
         bundle.model,
         model.loss_function(),
         X,
-        targets(y, model.loss, model.out_features),
+        targets(y, model.loss, model.out_features, model.dtype),
         from_logits=model.from_logits,
     )
     results["n"] = len(y)

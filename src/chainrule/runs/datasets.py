@@ -106,15 +106,16 @@ def part_sizes(section: dict) -> tuple[int, int, int]:
     return crdata.split_sizes(section["n_samples"], section["split"])
 
 
-def targets(y: np.ndarray, loss: str, n_out: int) -> np.ndarray:
+def targets(y: np.ndarray, loss: str, n_out: int, dtype="float32") -> np.ndarray:
     """Labels in the form ``loss`` takes: the losses of class-index targets
     (:data:`chainrule.losses.CLASS_INDEX_TARGETS`) keep integer labels; elementwise losses
-    get one-hot rows (``n_out`` > 1) or an ``(m, 1)`` float column."""
+    get one-hot rows (``n_out`` > 1) or an ``(m, 1)`` column, of ``dtype`` (the model's:
+    a loss refuses targets of another float dtype than its prediction's)."""
     if loss in losses.CLASS_INDEX_TARGETS:
         return y
     if n_out == 1:
-        return y.reshape(-1, 1).astype(np.float32)
-    return crdata.one_hot(y, n_out)
+        return y.reshape(-1, 1).astype(dtype)
+    return crdata.one_hot(y, n_out, dtype)
 
 
 def predicted_classes(outputs: np.ndarray, from_logits: bool) -> np.ndarray:
