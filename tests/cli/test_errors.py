@@ -535,3 +535,19 @@ def test_a_broken_pipe_other_than_stdout_is_a_runtime_failure(capfd, monkeypatch
     monkeypatch.setattr(commands, "info", info)
     assert main(["info", str(tmp_path / "m.safetensors")]) == 1
     assert "chainrule: BrokenPipeError: [Errno 32] Broken pipe" in capfd.readouterr().err
+
+
+def test_a_failed_fetch_shows_its_attempts_and_hint(capsys, monkeypatch):
+    # only its first line was shown, "...; tried:", with neither the attempts nor the hint
+    import chainrule.data
+    from chainrule.data.fetch import FetchError
+
+    def fails(**kwargs):
+        raise FetchError("could not fetch f into d; tried:\n  - a copy: missing\nset it up so")
+
+    monkeypatch.setattr(chainrule.data, "fetch_mnist", fails)
+    assert main(["data", "fetch", "mnist"]) == 1
+    assert capsys.readouterr().err == (
+        "chainrule: FetchError: could not fetch f into d; tried:\n  - a copy: missing\n"
+        "set it up so (--debug for the traceback)\n"
+    )

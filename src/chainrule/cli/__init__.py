@@ -16,6 +16,7 @@ import select
 import sys
 
 from chainrule.cli import bench, commands, lab, train
+from chainrule.data.fetch import FetchError
 from chainrule.runs.config import ConfigError
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BROKEN_PIPE
         if debug:
             raise
-        cause = str(exc).splitlines()[0] if str(exc) else ""
+        # one line, but a failed fetch's attempts and its hint on setting up the data
+        cause = str(exc) if isinstance(exc, FetchError) else "".join(str(exc).splitlines()[:1])
         print(
             f"chainrule: {type(exc).__name__}: {cause} (--debug for the traceback)", file=sys.stderr
         )
