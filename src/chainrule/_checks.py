@@ -182,9 +182,16 @@ def generator(owner: str, name: str, value, *, allow_none: bool = True) -> np.ra
 def eps(owner: str, value, dtype, guards: str, factor: float = 1.0, why: str = "") -> float:
     """An ``eps`` > 0 that guards a division: ``value * factor``, the smallest term it
     adds (``why`` says where the factor comes from), must not round to 0 in ``dtype``,
-    where it would leave ``guards`` (what the division is of) 0 / 0 (``ValueError``)."""
+    where it would leave ``guards`` (what the division is of) 0 / 0, nor ``value`` exceed
+    its range, where it would be inf and every quotient 0 (``ValueError``)."""
     value = real(owner, "eps", value, low=0.0, low_open=True)
     dtype = np.dtype(dtype)
+    largest = float(np.finfo(dtype).max)
+    if value > largest:
+        raise ValueError(
+            f"{owner}: eps={value} is beyond {dtype}'s range (inf there, every quotient it "
+            f"guards would be 0); expected eps <= {largest:.3g}"
+        )
     if dtype.type(value * factor) == 0:
         least = float(np.finfo(dtype).smallest_subnormal) / factor
         raise ValueError(

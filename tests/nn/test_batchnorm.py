@@ -272,3 +272,10 @@ def test_a_zero_running_variance_loads_and_evaluates():
     bn(np.array([[3.0, 1.0], [3.0, 2.0]], np.float32))
     bn.load_state_dict({**bn.state_dict(), "running_var": [0.0, -0.0]})
     assert np.isfinite(bn.eval()(np.ones((2, 2), np.float32)).data).all()
+
+
+def test_an_eps_beyond_the_dtypes_range_is_refused():
+    # it was inf in float32: every output 0
+    with pytest.raises(ValueError, match=r"^BatchNorm1d: eps=1e\+39 is beyond float32's range"):
+        nn.BatchNorm1d(2, eps=1e39)
+    assert nn.BatchNorm1d(2, eps=1e39, dtype="float64").eps == 1e39

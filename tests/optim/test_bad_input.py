@@ -29,6 +29,9 @@ def params():
         ),
         (lambda: AdamW(params(), eps=1e-44), r"^AdamW: eps=1e-44 times sqrt\(1 - beta2\) rounds"),
         (lambda: RMSprop(params(), eps=1e-46), r"^RMSprop: eps=1e-46 rounds to 0 in float32"),
+        # it was inf in float32, with a RuntimeWarning: nothing learnt
+        (lambda: Adam(params(), eps=1e308), r"^Adam: eps=1e\+308 is beyond float32's range .*"),
+        (lambda: RMSprop(params(), eps=1e39), r"^RMSprop: eps=1e\+39 is beyond float32's range"),
         (lambda: Adam(params(), clip_norm=0.0), r"clip_norm expected a finite number > 0, got 0"),
         (lambda: SGD(params(), clip_value=-1), r"clip_value expected a finite number > 0, got -1"),
         (lambda: AdamW(params(), weight_decay=-1e-2), r"weight_decay expected .* >= 0"),
