@@ -234,6 +234,21 @@ def test_all_checkpoints_corrupt_raises_rather_than_starting_over(tmp_path):
             train(tmp_path, 2, resume=tmp_path / "ckpt")
 
 
+def test_the_oldest_unreadable_checkpoint_is_no_fallback_to_warn_about(tmp_path):
+    # its warning said "falling back to the previous one", where there was none
+    from chainrule.files import FormatError
+
+    train(tmp_path, 2)
+    files = CheckpointDir(tmp_path / "ckpt").files()
+    assert len(files) == 2
+    for f in files:
+        f.write_bytes(b"garbage")
+    with pytest.warns(RuntimeWarning) as caught, pytest.raises(FormatError) as info:
+        train(tmp_path, 3, resume=tmp_path / "ckpt")
+    assert [str(w.message).split(" is unreadable")[0] for w in caught] == [f"checkpoint {files[1]}"]
+    assert files[0].name in str(info.value) and files[1].name in str(info.value)
+
+
 def test_resume_with_another_batch_size_is_refused(tmp_path):
     train(tmp_path, 1)
     X, y, model, opt = make_run(tmp_path)

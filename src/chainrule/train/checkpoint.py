@@ -103,6 +103,8 @@ class CheckpointDir:
                 state = load_checkpoint(path)
             except (FormatError, OSError) as exc:
                 problems.append(f"{path.name}: {exc}")
+                if path == files[0]:  # none older: the FormatError below lists them all
+                    break
                 warnings.warn(
                     f"checkpoint {path} is unreadable ({exc}); falling back to the previous one",
                     RuntimeWarning,
