@@ -37,10 +37,11 @@ WIDTH, DEPTH = 100, 10  # of the nets whose activations are traced
     "random weights (N(0,1) * 10) start with a huge cost and learn slowly; He "
     "initialization (std sqrt(2/n)) learns fast. Weights should have variance about 1/n "
     "(Xavier, for tanh) or 2/n (He, for ReLU) so activations keep their scale through a "
-    "deep net; N(0,1) saturates tanh and makes ReLU activations explode. The notes' worked "
-    "example: with N(0,1) weights and bias and half of p inputs equal to 1, z has standard "
-    "deviation sqrt(p/2 + 1) and sigmoid(z) saturates; with standard deviation "
-    "1/sqrt(n_in + 1) z is of order 1 and most units start away from 0 and 1.",
+    "deep net; N(0,1) saturates most tanh units (Xavier almost none) and makes ReLU "
+    "activations explode. The notes' worked example: with N(0,1) weights and bias and "
+    "half of p inputs equal to 1, z has standard deviation sqrt(p/2 + 1) and sigmoid(z) "
+    "saturates; with standard deviation 1/sqrt(n_in + 1) z is of order 1 and most units "
+    "start away from 0 and 1.",
     "000, 001",
 )
 def run(preset: str, outdir: Path) -> Result:
@@ -55,8 +56,13 @@ def run(preset: str, outdir: Path) -> Result:
     # zeros with ReLU receive no gradient at all; a nonzero constant shows the symmetry
     equal_start = nn.MLP([2, 10, 5, 2], activation="relu", init=SYMMETRIC, seed=6)
     _descend(equal_start, X, y, epochs)
-    W1 = equal_start.layers[0].weight.data
-    units_equal = bool(np.all(W1[:, :1] == W1))
+    hidden = [layer for layer in equal_start.layers[:-1] if isinstance(layer, nn.Linear)]
+    units_equal = all(
+        np.all(param.data[..., :1] == param.data)
+        for layer in hidden
+        for param in (layer.weight, layer.bias)
+    )
+    W1 = hidden[0].weight.data
     moved = float(np.abs(W1 - SYMMETRIC["value"]).max())
     acc_equal = accuracy(equal_start, X, y)
     first = {k: c[0] for k, c in curves.items()}
@@ -79,7 +85,7 @@ def run(preset: str, outdir: Path) -> Result:
         and final["N(0,1) * 10"] > 2 * final["He"]
         and acc["He"] >= acc["N(0,1) * 10"]
         and spreads["tanh"]["Xavier"][-1] > 0.1
-        and saturation["N(0,1)"] > 0.5 > 0.05 > saturation["Xavier"]
+        and saturation["N(0,1)"] > 0.5 > 0.01 > saturation["Xavier"]
         and 0.3 < spreads["relu"]["He"][-1] < 3.0
         and spreads["relu"]["N(0,1)"][-1] > 1e3 * spreads["relu"]["He"][-1]
     )
@@ -106,18 +112,20 @@ def run(preset: str, outdir: Path) -> Result:
     }
     summary = (
         f"All weights {SYMMETRIC['value']}: after {epochs} steps the first layer's weights "
-        f"had moved by up to {moved:.3g}, yet its units were all identical ({units_equal}); "
+        f"had moved by up to {moved:.3g}, yet the units of each hidden layer stayed "
+        f"identical ({units_equal}); "
         f"accuracy {acc_equal:.0%}. Zero init: accuracy {acc['zeros']:.0%}. N(0,1)*10: "
         f"cost {first['N(0,1) * 10']:.4g} at the start, "
         f"{final['N(0,1) * 10']:.3g} after {epochs} steps, accuracy "
         f"{acc['N(0,1) * 10']:.0%}. He: cost {first['He']:.3g} -> {final['He']:.3g}, "
-        f"accuracy {acc['He']:.0%}. After {DEPTH} layers the activation std is "
-        f"{spreads['tanh']['Xavier'][-1]:.2f} for tanh + Xavier ({saturation['Xavier']:.1%} "
-        f"saturated) and {spreads['relu']['He'][-1]:.2f} for ReLU + He; under N(0,1) "
-        f"{saturation['N(0,1)']:.0%} of tanh units saturate (|a| > 0.99) and ReLU's std "
-        f"reaches {spreads['relu']['N(0,1)'][-1]:.3g}; ReLU + Xavier shrinks to "
-        f"{spreads['relu']['Xavier'][-1]:.3f}. Worked example (p = {p}, half the inputs 1): "
-        f"z's std is {big['z_std']:.2f} under N(0,1) (sqrt(p/2 + 1) = "
+        f"accuracy {acc['He']:.0%}. After {DEPTH} hidden layers the activation std is "
+        f"{spreads['tanh']['Xavier'][-1]:.2f} for tanh + Xavier and "
+        f"{spreads['relu']['He'][-1]:.2f} for ReLU + He; in the {DEPTH}th tanh layer "
+        f"{saturation['N(0,1)']:.0%} of the activations saturate (|a| > 0.99) under N(0,1), "
+        f"{saturation['Xavier']:.2%} under Xavier and {saturation['He']:.2%} under He; "
+        f"under N(0,1) ReLU's std reaches {spreads['relu']['N(0,1)'][-1]:.3g}; ReLU + Xavier "
+        f"shrinks to {spreads['relu']['Xavier'][-1]:.3f}. Worked example (p = {p}, half the "
+        f"inputs 1): z's std is {big['z_std']:.2f} under N(0,1) (sqrt(p/2 + 1) = "
         f"{np.sqrt(p / 2 + 1):.2f}), {big['saturated']:.0%} of sigmoid units saturated; "
         f"{small['z_std']:.3f} under std 1/sqrt(n_in + 1) (sqrt((p/2 + 1)/(p + 1)) = "
         f"{np.sqrt((p / 2 + 1) / (p + 1)):.3f}: the notes' 'std 1' holds when every input is "
@@ -128,10 +136,11 @@ def run(preset: str, outdir: Path) -> Result:
         "ReLU (the course's 3-layer net), cross-entropy on logits, plain gradient descent "
         f"(SGD lr {LR}, full batch), {epochs} steps, seed 6; inits zeros, N(0,1) * 10, He, "
         f"and for the symmetry check every weight {SYMMETRIC['value']} (biases 0). "
-        f"Scales: {DEPTH} layers of "
-        f"{WIDTH} units, input 1000 x {WIDTH} standard normal (seed 6), forward pass only, "
-        "biases zero. Worked example: p = 1000 inputs, the first half 1, 20,000 units with w "
-        "and b from N(0, 1) or N(0, 1/(p + 1)) (seed 6); saturated = |z| > ln 99."
+        f"Scales: {DEPTH} hidden layers of {WIDTH} units and one output unit, input 1000 x "
+        f"{WIDTH} standard normal (seed 6), forward pass only, biases zero; saturated = "
+        f"share of the {DEPTH}th tanh layer's activations with |a| > 0.99. Worked example: "
+        "p = 1000 inputs, the first half 1, 20,000 units with w and b from N(0, 1) or "
+        "N(0, 1/(p + 1)) (seed 6); saturated = |z| > ln 99."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
@@ -163,7 +172,8 @@ def _worked_example() -> dict:
 
 
 def _descend(model, X, y, steps: int) -> list[float]:
-    """Full-batch gradient descent; the cost before each step."""
+    """Full-batch gradient descent; the cost before each step and after the last
+    (``steps + 1`` values)."""
     opt = optim.SGD(model.named_parameters(), lr=LR)
     x, costs = cr.tensor(X), []
     for _ in range(steps):
@@ -172,11 +182,20 @@ def _descend(model, X, y, steps: int) -> list[float]:
         costs.append(cost.item())
         cost.backward()
         opt.step()
+    with cr.no_grad():
+        costs.append(cross_entropy(model(x), y).item())
     return costs
 
 
 def _trace_activations() -> tuple[dict, dict]:
-    """Per-layer activation std of deep tanh/ReLU nets under each scale; tanh saturation."""
+    """Forward pass of a 1000 x ``WIDTH`` standard normal input (seed 6) through MLPs of
+    ``DEPTH`` hidden layers of ``WIDTH`` units and one output unit, per activation
+    (tanh, relu) and weight scale in ``SCALES`` (seed 6, biases zero).
+
+    Returns ``spreads[act][label]``, the std of each hidden layer's activations (``DEPTH``
+    values, first layer first), and ``saturation[label]``, the share of the last tanh
+    layer's activations with |a| > 0.99. The output ``Linear`` is not traced.
+    """
     x = np.random.default_rng(6).standard_normal((1000, WIDTH)).astype(np.float32)
     spreads, saturation = {}, {}
     for act in ("tanh", "relu"):
@@ -185,7 +204,7 @@ def _trace_activations() -> tuple[dict, dict]:
             model = nn.MLP([WIDTH] * (DEPTH + 1) + [1], activation=act, init=init, seed=6)
             stds, a = [], cr.tensor(x)
             with cr.no_grad():
-                for layer in model.layers:
+                for layer in model.layers[:-1]:  # the hidden layers, not the output Linear
                     a = layer(a)
                     if not isinstance(layer, nn.Linear):
                         stds.append(float(a.data.std()))
@@ -198,8 +217,8 @@ def _trace_activations() -> tuple[dict, dict]:
 def _draw_training(curves: dict, acc: dict, path: Path) -> Path:
     fig, ax = plots.figure(width=6.0, height=4.0)
     for label, c in curves.items():
-        ax.semilogy(np.arange(1, len(c) + 1), c, label=f"{label} init: {acc[label]:.0%} accuracy")
-    ax.set_xlabel("full-batch gradient descent step")
+        ax.semilogy(np.arange(len(c)), c, label=f"{label} init: {acc[label]:.0%} accuracy")
+    ax.set_xlabel("full-batch gradient descent steps taken")
     ax.set_ylabel("training cost (cross-entropy, log scale)")
     ax.set_title("3-layer ReLU net on circles under three initializations")
     ax.legend()
