@@ -625,7 +625,8 @@ def test_a_history_logger_writes_the_history_of_a_resume_that_stays_stopped(tmp_
     stopper = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
     _, _, history = train(tmp_path, 20, callbacks=[stopper])
     path = tmp_path / "history.json"
-    path.write_text('{"stopped_reason": "interrupted"}')  # say, an earlier run's
+    # the run's own file as an earlier write left it
+    path.write_text(json_text({**history.to_dict(), "stopped_reason": "interrupted"}))
     again = EarlyStopping(monitor="train_loss", patience=0, min_delta=10.0)
     train(tmp_path, 20, resume=tmp_path / "ckpt", callbacks=[again, HistoryLogger(path)])
     saved = json.loads(path.read_text())
@@ -643,6 +644,24 @@ def test_a_fresh_run_does_not_replace_another_runs_history(tmp_path, name):
     with pytest.raises(ValueError, match=f"^HistoryLogger: {re.escape(str(path))} holds the "):
         train(tmp_path, 2, callbacks=[HistoryLogger(path), step])
     assert steps == [] and path.read_text() == "a user's history"
+
+
+@pytest.mark.parametrize("name", ["history.csv", "history.json"])
+def test_a_resumed_run_writes_on_only_in_the_file_of_its_own_history(tmp_path, name):
+    # a resume replaced any file, another run's included
+    path, other = tmp_path / name, tmp_path / f"other-{name}"
+    train(tmp_path, 2, callbacks=[HistoryLogger(path)])
+    train(tmp_path, 1, callbacks=[HistoryLogger(other)], ckpt="other")
+    saved = other.read_text()
+    with pytest.raises(ValueError, match=f"^HistoryLogger: {re.escape(str(other))} holds the "):
+        train(tmp_path, 3, resume=tmp_path / "ckpt", callbacks=[HistoryLogger(other)])
+    assert other.read_text() == saved
+    _, _, history = train(tmp_path, 3, resume=tmp_path / "ckpt", callbacks=[HistoryLogger(path)])
+    assert len(history.epochs) == 3
+    if name.endswith(".json"):
+        assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))
+    else:
+        assert len(path.read_text().splitlines()) == 4
 
 
 def test_a_csv_history_without_a_finished_epoch_has_the_header_of_the_log_keys(tmp_path):
@@ -933,7 +952,10 @@ def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):
     (path,) = CheckpointDir(tmp_path / "ckpt").files()
     state = load_checkpoint(path)
     # as an interrupt two batches into the next epoch would have saved it
-    state["position"].update(batch=2, examples=32, loss_sum=-300.0, lr=0.01)
+    labels = [np.zeros(32, np.int64)]  # the predictions and labels of those batches
+    state["position"].update(
+        batch=2, examples=32, loss_sum=-300.0, lr=0.01, pred=labels, true=labels
+    )
     save_checkpoint(tmp_path / "mid.safetensors", state)
     X, y, model, opt = make_run(tmp_path)
     history = fit(model, shifted, opt, X, y, epochs=2, batch_size=16, seed=5,

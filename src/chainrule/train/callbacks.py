@@ -16,6 +16,7 @@ saved state to the callback of the same type (in order, among callbacks of one t
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import sys
 import time
@@ -436,8 +437,9 @@ class HistoryLogger(Callback):
     ``ValueError`` refuses a ``path`` of another suffix or a ``str`` ending in a path
     separator when the logger is built, and before the first step one where the file
     cannot be written (see :func:`chainrule.files.file_blocker`: a directory, a special
-    file, a read-only file, a folder this process may not write in) or, unless the run
-    resumes from a checkpoint (whose history it continues), that exists: as with
+    file, a read-only file, a folder this process may not write in) or that exists,
+    unless the run resumes from a checkpoint and the file holds that run's history so far
+    (the epochs of the checkpoint's history, as this logger wrote them, first): as with
     :class:`ModelCheckpoint`, another run's file is never replaced."""
 
     def __init__(self, path):
@@ -451,13 +453,27 @@ class HistoryLogger(Callback):
         blocked = file_blocker(self.path)
         if blocked is not None:
             raise ValueError(f"HistoryLogger: expected a file path, but {blocked}")
-        if not trainer.resumed and self.path.exists():
+        self._written, self._keys = None, list(trainer.log_keys)
+        if self.path.exists() and not (trainer.resumed and self._continues(trainer.history)):
             raise ValueError(
                 f"HistoryLogger: {self.path} holds the history of another run, which this "
                 "run would replace; move it away or choose another path (a run resumed from "
-                "a checkpoint writes its history on there)"
+                "a checkpoint writes on in the file of its history)"
             )
-        self._written, self._keys = None, list(trainer.log_keys)
+
+    def _continues(self, history) -> bool:
+        """Whether the file holds ``history`` (a resumed run's, from its checkpoint) so far:
+        its epochs first, as :meth:`_write` writes them (a file written after a later
+        checkpoint, which a damaged one made the resume skip, has more)."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            if self.path.suffix == ".csv":
+                return text.startswith(history.to_csv(self._keys))
+            epochs = json.loads(json_text(history.to_dict()))["epochs"]
+            saved = json.loads(text)
+            return isinstance(saved, dict) and saved.get("epochs", [])[: len(epochs)] == epochs
+        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            return False
 
     def on_epoch_end(self, trainer, epoch, logs):
         self._write(trainer.history)

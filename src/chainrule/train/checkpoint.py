@@ -166,14 +166,14 @@ def _setting(key: str, value) -> str:
 
 
 def check_state(
-    path, state: dict, batches_per_epoch: int, batching: dict, parameters
+    path, state: dict, batches_per_epoch: int, batching: dict, parameters, classification: bool
 ) -> tuple[History, Position]:
     """The checkpoint's history and position, after checking that ``state`` has the
     structure ``fit`` writes: every key of the right type, the settings that decide the
     batches those of this run (``batching``: ``batch_size``, ``n_train``, ``shuffle``,
     ``drop_last``), the epoch counting the history's rows, the position one that
-    :meth:`Position.from_dict` takes for this run's ``batches_per_epoch`` and its model's
-    ``parameters`` (their names), and one recorded
+    :meth:`Position.from_dict` takes for this run's ``batches_per_epoch``, its model's
+    ``parameters`` (their names) and its task (``classification`` or not), and one recorded
     type per saved callback state (the generators' and callbacks' states are checked as
     they are loaded, which is undone when one is refused). ``ValueError`` names the field,
     what was expected and what was found, before anything is loaded."""
@@ -203,7 +203,14 @@ def check_state(
     if state["epoch"] != len(history.epochs):
         raise refuse("epoch", f"the {len(history.epochs)} epochs of its history", state["epoch"])
     try:
-        position = Position.from_dict(state["position"], batches_per_epoch, parameters)
+        position = Position.from_dict(
+            state["position"],
+            batches_per_epoch,
+            parameters,
+            batch_size=batching["batch_size"],
+            n_train=batching["n_train"],
+            classification=classification,
+        )
     except ValueError as exc:
         raise ValueError(f"resume_from {path}: {exc}; not a checkpoint fit can resume") from None
     types = state["callback_types"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
+
+from chainrule.train.position import fields_of, is_a
+
+#: The ways a run ends, as a history's ``stopped_reason`` says them.
+STOPPED_REASONS = ("completed", "early_stopping", "interrupted", "error")
 
 
 @dataclass
@@ -55,11 +61,46 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> History:
+        """The history ``data`` (see :meth:`to_dict`) holds, after checking that it is one
+        ``fit`` writes: every key present; ``epochs`` rows of ``str`` keys to numbers (NaN
+        and inf included: a dev loss may diverge) whose ``"epoch"`` counts 1, 2, ...;
+        ``step_losses`` finite numbers (``fit`` stops at a non-finite cost); ``grad_norms``
+        one number >= 0 (or NaN) per row for each parameter name; ``stopped_reason`` one of
+        :data:`STOPPED_REASONS`. ``ValueError`` names the key, what was expected and what
+        was found."""
+        refuse = fields_of("history", cls, data)
+        rows, losses, norms = data["epochs"], data["step_losses"], data["grad_norms"]
+        if not isinstance(rows, list):
+            raise refuse("epochs", "a list of rows", rows)
+        for number, row in enumerate(rows, 1):
+            if not (
+                isinstance(row, dict)
+                and all(isinstance(k, str) and is_a(v) for k, v in row.items())
+                and is_a(row.get("epoch"), int)
+                and row["epoch"] == number
+            ):
+                expected = f"rows of str keys to numbers, row {number} with 'epoch' {number}"
+                raise refuse("epochs", expected, row)
+        if not isinstance(losses, list) or not all(is_a(x) and math.isfinite(x) for x in losses):
+            raise refuse("step_losses", "a list of finite numbers", losses)
+        per_row = f"lists of {len(rows)} numbers >= 0, one per row"
+        if not isinstance(norms, dict) or not all(
+            isinstance(name, str)
+            and isinstance(values, list)
+            and len(values) == len(rows)
+            and all(is_a(x) and not x < 0 for x in values)  # NaN: a NaN gradient's norm
+            for name, values in norms.items()
+        ):
+            raise refuse("grad_norms", f"a dict of parameter names to {per_row}", norms)
+        if data["stopped_reason"] not in STOPPED_REASONS:
+            raise refuse(
+                "stopped_reason", f"one of {list(STOPPED_REASONS)}", data["stopped_reason"]
+            )
         return cls(
-            epochs=[dict(row) for row in data["epochs"]],
-            step_losses=[float(x) for x in data["step_losses"]],
-            grad_norms={k: [float(x) for x in v] for k, v in data["grad_norms"].items()},
-            stopped_reason=str(data["stopped_reason"]),
+            epochs=[dict(row) for row in rows],
+            step_losses=[float(x) for x in losses],
+            grad_norms={name: [float(x) for x in values] for name, values in norms.items()},
+            stopped_reason=data["stopped_reason"],
         )
 
     def to_csv(self, keys=()) -> str:

@@ -10,6 +10,7 @@ epoch started with. A checkpoint holds it as a dict (:meth:`Position.to_dict`), 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -19,6 +20,21 @@ def is_a(x, kind=(int, float)) -> bool:
     """``isinstance(x, kind)``, a bool counting as a bool only, not as a number (JSON keeps
     them apart)."""
     return isinstance(x, kind) and (kind is bool or not isinstance(x, bool))
+
+
+def fields_of(owner: str, cls, data: dict):
+    """Check that ``data`` has every field of the dataclass ``cls`` (``ValueError`` naming
+    ``owner`` and the missing ones); returns ``refuse(key, expected, got)``, which makes
+    the ``ValueError`` of one field that does not hold what it should."""
+    names = [f.name for f in fields(cls)]
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise ValueError(f"{owner} expected the keys {names}, got one without {missing}")
+
+    def refuse(key: str, expected: str, got) -> ValueError:
+        return ValueError(f"{owner} {key!r} expected {expected}, got {got!r}")
+
+    return refuse
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,29 +71,55 @@ class Position:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, batches_per_epoch: int, parameters) -> Position:
-        """The position ``data`` (see :meth:`to_dict`) holds, after checking it: every key
-        present, the counts numbers >= 0 with the batch one of the epoch's
-        ``batches_per_epoch``, the cost sum a number, squared norms (numbers >= 0) of
-        some of the model's ``parameters`` (their names), predictions and labels that
-        count its examples, a rate once a batch is done and a state a PCG64 takes.
-        ``ValueError`` names the key, what was expected and what was found."""
+    def from_dict(
+        cls,
+        data: dict,
+        batches_per_epoch: int,
+        parameters,
+        *,
+        batch_size: int,
+        n_train: int,
+        classification: bool,
+    ) -> Position:
+        """The position ``data`` (see :meth:`to_dict`) holds, after checking it against
+        the run it continues: ``batches_per_epoch`` batches of ``batch_size`` out of
+        ``n_train`` training examples, a model with the ``parameters`` (their names), of
+        a ``classification`` run (class labels) or a regression run.
 
-        def refuse(key: str, expected: str, got) -> ValueError:
-            return ValueError(f"position {key!r} expected {expected}, got {got!r}")
-
-        names = [f.name for f in fields(cls)]
-        missing = [name for name in names if name not in data]
-        if missing:
-            raise ValueError(f"position expected the keys {names}, got one without {missing}")
+        Checked: every key present; the batch one of the epoch's (``[0,
+        batches_per_epoch]``) and the examples those of its batches, ``min(batch *
+        batch_size, n_train)``; the cost sum and the seconds finite numbers (the seconds
+        >= 0); squared norms (numbers >= 0) of some of the ``parameters``; a finite rate
+        once a batch is done (None or a finite number before); a state a PCG64 takes;
+        predictions and labels as the loop gathers them, arrays of one entry per example
+        in all (none before the first batch): for classification 1-D integer labels
+        >= 0, for regression finite floats with samples on the first axis
+        and one shape of sample per list. ``ValueError`` names the key, what was expected
+        and what was found."""
+        refuse = fields_of("position", cls, data)
         for key in ("batch", "examples", "elapsed"):
             kind = (int, float) if key == "elapsed" else int
-            if not is_a(data[key], kind) or data[key] < 0:
+            if not is_a(data[key], kind) or not data[key] >= 0:  # NaN is not >= 0
                 raise refuse(key, "a number >= 0", data[key])
-        if not is_a(data["loss_sum"]):
-            raise refuse("loss_sum", "a number (a custom loss may be negative)", data["loss_sum"])
-        if data["batch"] > batches_per_epoch:
-            raise refuse("batch", f"a batch in [0, {batches_per_epoch}]", data["batch"])
+        if not math.isfinite(data["elapsed"]):
+            raise refuse("elapsed", "a finite number of seconds", data["elapsed"])
+        if not is_a(data["loss_sum"]) or not math.isfinite(data["loss_sum"]):
+            expected = "a finite number (a custom loss may be negative)"
+            raise refuse("loss_sum", expected, data["loss_sum"])
+        batch, examples, lr = data["batch"], data["examples"], data["lr"]
+        if batch > batches_per_epoch:
+            raise refuse("batch", f"a batch in [0, {batches_per_epoch}]", batch)
+        if batch and not is_a(lr):  # mid-epoch: the rate the epoch started with
+            raise refuse("lr", "a number (the epoch's rate) after its first batch", lr)
+        if lr is not None and not (is_a(lr) and math.isfinite(lr)):
+            raise refuse("lr", "None or a finite number", lr)
+        done = min(batch * batch_size, n_train)
+        if examples != done:
+            expected = (
+                f"the {done} examples of its {batch} batches of {batch_size} "
+                f"(of {n_train} training examples)"
+            )
+            raise refuse("examples", expected, examples)
         for key, kind in (("sq_norms", dict), ("pred", list), ("true", list)):
             if not isinstance(data[key], kind):
                 raise refuse(key, f"a {kind.__name__}", data[key])
@@ -90,22 +132,39 @@ class Position:
             [len(a) if isinstance(a, np.ndarray) and a.ndim else None for a in v]
             for v in (pred, true)
         ]
-        if None in counts[0] + counts[1] or (
-            (pred or true) and not sum(counts[0]) == sum(counts[1]) == data["examples"]
-        ):
+        if None in counts[0] + counts[1] or not sum(counts[0]) == sum(counts[1]) == examples:
             shapes = [[getattr(a, "shape", type(a).__name__) for a in v] for v in (pred, true)]
             raise ValueError(
-                f"position 'pred' and 'true' expected arrays of {data['examples']} predictions "
-                f"and labels, or none, got {f'{shapes[0]} and {shapes[1]}'!r}"
+                f"position 'pred' and 'true' expected arrays of {examples} predictions and "
+                f"labels, got {f'{shapes[0]} and {shapes[1]}'!r}"
             )
-        lr = data["lr"]
-        if data["batch"] and not is_a(lr):  # mid-epoch: the rate the epoch started with
-            raise refuse("lr", "a number (the epoch's rate) after its first batch", lr)
-        if lr is not None and not is_a(lr):
-            raise refuse("lr", "None or a number", lr)
+        for key in ("pred", "true"):
+            _check_outputs(key, data[key], classification, refuse)
         try:
             np.random.PCG64().state = data["shuffler"]
         except (TypeError, ValueError, KeyError, OverflowError, IndexError) as exc:
             raise refuse("shuffler", "a PCG64 state", f"{type(exc).__name__}: {exc}") from None
-        kept = {name: data[name] for name in names}
+        kept = {f.name: data[f.name] for f in fields(cls)}
         return cls(**{**kept, "pred": list(pred), "true": list(true)})
+
+
+def _check_outputs(key: str, arrays: list[np.ndarray], classification: bool, refuse) -> None:
+    """``ValueError`` (by ``refuse``) unless ``arrays`` are what the loop gathers as a
+    position's ``key`` (``"pred"`` or ``"true"``): 1-D integer labels >= 0 for
+    ``classification``, finite floats of one sample shape for regression, so that the
+    epoch's metrics take them."""
+    if classification:
+        expected = "1-D arrays of integer class labels >= 0"
+        for a in arrays:
+            if a.ndim != 1 or a.dtype.kind not in "iu":
+                raise refuse(key, expected, f"{a.dtype} array of shape {a.shape}")
+            if a.size and a.min() < 0:
+                raise refuse(key, expected, f"labels from {a.min()}")
+        return
+    expected = "arrays of finite floats, samples on the first axis, of one sample shape"
+    sample = arrays[0].shape[1:] if arrays else None
+    for a in arrays:
+        if a.dtype.kind != "f" or a.shape[1:] != sample:
+            raise refuse(key, expected, [f"{b.dtype} array of shape {b.shape}" for b in arrays])
+        if not np.isfinite(a).all():
+            raise refuse(key, expected, "NaN or inf")

@@ -51,8 +51,9 @@ def restore(trainer, path, state: dict) -> Position:
     and ``restored_callbacks``; returns the position to go on from. All of it or, if any
     part is refused, none of it (the error is raised with everything as it was)."""
     names = [name for name, _ in trainer.model.named_parameters()]
+    classification = trainer.task == "classification"
     history, position = check_state(
-        path, state, trainer.batches_per_epoch, batching(trainer), names
+        path, state, trainer.batches_per_epoch, batching(trainer), names, classification
     )
     fewer = too_few_epochs(trainer.epochs, state)
     if fewer is not None:

@@ -1,0 +1,84 @@
+"""A run's history: its checkpoint dict and back."""
+
+import math
+
+import pytest
+
+from chainrule.train.history import STOPPED_REASONS, History
+
+
+def _history(**changes) -> dict:
+    rows = [
+        {"epoch": 1, "lr": 0.1, "train_loss": 0.5, "dev_loss": 0.6, "time": 1.0},
+        {"epoch": 2, "lr": 0.1, "train_loss": 0.25, "dev_loss": math.nan, "time": 1.0},
+    ]
+    history = History(
+        epochs=rows,
+        step_losses=[0.75, 0.25, 0.3, 0.2],
+        grad_norms={"w": [1.0, math.nan], "b": [0.5, 0]},
+        stopped_reason="early_stopping",
+    )
+    return {**history.to_dict(), **changes}
+
+
+def test_a_history_goes_through_its_dict_a_diverged_dev_loss_included():
+    back = History.from_dict(_history())
+    assert back.to_dict().keys() == _history().keys()
+    assert back.column("epoch") == [1, 2] and math.isnan(back.epochs[1]["dev_loss"])
+    assert (back.step_losses, back.grad_norms["b"]) == ([0.75, 0.25, 0.3, 0.2], [0.5, 0.0])
+    assert back.stopped_reason == "early_stopping"
+
+
+@pytest.mark.parametrize("reason", STOPPED_REASONS)
+def test_a_history_without_epochs_takes_every_stopped_reason(reason):
+    empty = {"epochs": [], "step_losses": [], "grad_norms": {}, "stopped_reason": reason}
+    assert History.from_dict(empty) == History(stopped_reason=reason)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"epochs": {"epoch": 1}}, r"^history 'epochs' expected a list of rows, got \{'epoch'"),
+        # the rest were taken as they were, and stopped_reason 5 became "5"
+        (
+            {"epochs": [{"foo": "bar"}]},
+            r"^history 'epochs' expected rows of str keys to numbers, row 1 with 'epoch' 1, got "
+            r"\{'foo': 'bar'\}$",
+        ),
+        ({"epochs": [[["epoch", 1], ["train_loss", 0.5]]]}, r"row 1 .* got \[\['epoch', 1\]"),
+        ({"epochs": [{"epoch": 1, "train_loss": "0.5"}]}, r"got \{'epoch': 1, 'train_loss'"),
+        ({"epochs": [{"epoch": 1, "lr": None}]}, r"got \{'epoch': 1, 'lr': None\}$"),
+        ({"epochs": [{"epoch": True}]}, r"row 1 with 'epoch' 1, got \{'epoch': True\}$"),
+        ({"epochs": [{"epoch": 1}, {"epoch": 3}]}, r"row 2 with 'epoch' 2, got \{'epoch': 3\}$"),
+        ({"epochs": [{"train_loss": 0.5}]}, r"row 1 with 'epoch' 1, got \{'train_loss': 0.5\}$"),
+        ({"step_losses": ["0.5"]}, r"^history 'step_losses' expected a list of finite numbers"),
+        ({"step_losses": [0.5, math.inf]}, r"^history 'step_losses' .*, got \[0.5, inf\]$"),
+        ({"step_losses": 0.5}, r"^history 'step_losses' expected a list of finite numbers"),
+        (
+            {"grad_norms": {"w": [1.0]}},
+            r"^history 'grad_norms' expected a dict of parameter names to lists of 2 numbers "
+            r">= 0, one per row, got \{'w': \[1.0\]\}$",
+        ),
+        ({"grad_norms": {"w": [1.0, -2.0]}}, r"^history 'grad_norms' expected .*-2.0\]\}$"),
+        ({"grad_norms": {"w": [1.0, True]}}, r"^history 'grad_norms' expected .*True\]\}$"),
+        ({"grad_norms": {"w": (1.0, 2.0)}}, r"^history 'grad_norms' expected .*\(1.0, 2.0\)\}$"),
+        ({"grad_norms": [1.0, 2.0]}, r"^history 'grad_norms' expected .*, got \[1.0, 2.0\]$"),
+        (
+            {"stopped_reason": 5},
+            r"^history 'stopped_reason' expected one of \['completed', 'early_stopping', "
+            r"'interrupted', 'error'\], got 5$",
+        ),
+        ({"stopped_reason": "done"}, r"^history 'stopped_reason' expected one of .*, got 'done'$"),
+    ],
+)
+def test_a_history_that_fit_does_not_write_is_refused(changes, says):
+    with pytest.raises(ValueError, match=says):
+        History.from_dict(_history(**changes))
+
+
+def test_a_history_without_a_key_is_refused_naming_it():
+    data = _history()
+    del data["grad_norms"]
+    says = r"^history expected the keys \[.*\], got one without \['grad_norms'\]$"
+    with pytest.raises(ValueError, match=says):
+        History.from_dict(data)
