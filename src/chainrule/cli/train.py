@@ -166,9 +166,9 @@ def _check_edits(where: str, saved, config: dict) -> None:
         return
     if not (isinstance(saved, dict) and all(isinstance(v, dict) for v in saved.values())):
         raise UsageError(f"{where}: its metadata's config is not a config: {saved!r:.80}")
-    for section in config.keys() | saved.keys():
+    for section in sorted(config.keys() | saved.keys()):  # sorted: the same edit named first
         now, then = config.get(section, {}), saved.get(section, {})
-        for key in now.keys() | then.keys():
+        for key in sorted(now.keys() | then.keys()):
             if (section, key) in RESUMABLE_EDITS or now.get(key) == then.get(key):
                 continue
             raise UsageError(
