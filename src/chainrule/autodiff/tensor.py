@@ -380,11 +380,7 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
                 f"Tensor: expected finite values for dtype {dtype}, got "
                 f"{type(data).__name__} {reprlib.repr(data)} holding NaN or Inf"
             ) from None
-        info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
-        raise OverflowError(
-            f"Tensor: expected values in [{info.min!s}, {info.max!s}] for dtype {dtype}, got "
-            f"{type(data).__name__} {reprlib.repr(data)} ({error})"
-        ) from None
+        raise _beyond(data, dtype, f"({error})") from None
     except (TypeError, ValueError) as error:
         reason = f"{type(data).__name__} {reprlib.repr(data)} ({error})"
         if isinstance(data, list | tuple) and _holds_tensor(data):
@@ -430,10 +426,16 @@ def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype) -> None
     info = np.iinfo(dtype)
     low, high = data.min(), data.max()
     if low < info.min or high > info.max:
-        raise OverflowError(
-            f"Tensor: expected values in [{info.min}, {info.max}] for dtype {dtype}, got "
-            f"{type(data).__name__} {reprlib.repr(data)} with values in [{low}, {high}]"
-        )
+        raise _beyond(data, dtype, f"with values in [{low}, {high}]")
+
+
+def _beyond(data, dtype: np.dtype, detail: str) -> OverflowError:
+    """The ``OverflowError`` of ``data`` with values beyond ``dtype``'s range, naming it."""
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    return OverflowError(
+        f"Tensor: expected values in [{info.min!s}, {info.max!s}] for dtype {dtype}, got "
+        f"{type(data).__name__} {reprlib.repr(data)} {detail}"
+    )
 
 
 def _all_finite(data) -> bool:
