@@ -403,3 +403,21 @@ def test_tied_maxima_share_the_gradient_equally():
     y = cr.tensor(np.array([[5.0, -1.0], [0.0, 5.0]]), requires_grad=True)
     ops.max(y).backward()
     np.testing.assert_array_equal(y.grad, [[0.5, 0.0], [0.0, 0.5]])
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 1, (0, 1)])
+def test_a_nan_is_the_maximum_of_its_slice_and_takes_its_gradient(axis, keepdims):
+    # the rule compared x == max, false for NaN everywhere in a NaN slice, and divided by
+    # that count of 0: NaN gradients for the whole slice and an "invalid value" warning
+    nan = np.nan
+    x = cr.tensor(np.array([[1.0, nan, 3.0], [1.0, 2.0, 3.0], [nan, 5.0, nan]]), True)
+    with np.errstate(all="raise"):
+        out = ops.max(x, axis, keepdims)
+        np.testing.assert_array_equal(out.data, np.max(x.data, axis, keepdims=keepdims))
+        out.backward(np.full(out.shape, 4.0))
+    if axis == 1:  # one NaN takes it all, a row without NaN as before, two NaNs share it
+        expected = [[0.0, 4.0, 0.0], [0.0, 0.0, 4.0], [2.0, 0.0, 2.0]]
+    else:  # the whole tensor: its three NaNs share it
+        expected = np.where(np.isnan(x.data), 4.0 / 3, 0.0)
+    np.testing.assert_array_equal(x.grad, expected)

@@ -87,8 +87,9 @@ def _mean_kernel(x, axes, keepdims):
 
 @primitive
 def max_(a, axis=None, keepdims: bool = False):
-    """Maximum over axes; tied maxima share the gradient equally. An axis reduced over
-    must have at least one entry (``ValueError`` otherwise: a maximum of nothing)."""
+    """Maximum over axes; tied maxima share the gradient equally. A slice holding NaN has
+    maximum NaN (as in NumPy), and its NaN entries are its tied maxima. An axis reduced
+    over must have at least one entry (``ValueError`` otherwise: a maximum of nothing)."""
     a = lift(a)
     axes = _axes(axis, a.ndim, "max")
     if a.data.size == 0 and any(a.shape[ax] == 0 for ax in axes):  # NumPy: a bare error
@@ -102,7 +103,10 @@ def _max_kernel(x, axes, keepdims):
     kept = out.shape
 
     def vjp(g):
-        mask = (x == out).astype(x.dtype)
+        hit = x == out
+        if x.dtype.kind == "f":  # a NaN is its slice's maximum (max propagates it)
+            hit |= array_module(x).isnan(x)
+        mask = hit.astype(x.dtype)
         mask /= mask.sum(axis=axes, keepdims=True)
         return (g.reshape(kept) * mask,)
 
