@@ -81,3 +81,38 @@ def test_cross_entropy_of_a_span_beyond_float32_gives_no_warning(target, numpy_o
         loss.backward(np.ones(3, np.float32))
     np.testing.assert_array_equal(loss.data, [0.0, np.inf, np.float32(3e38)])
     np.testing.assert_array_equal(z.grad, [[0.0, 0.0, 0.0], [1.0, -1.0, 0.0], [1.0, 0.0, -1.0]])
+
+
+@pytest.mark.parametrize(
+    ("dtype", "big"), [("float32", 3e38), ("float64", 1.5e308)], ids=["float32", "float64"]
+)
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_a_mean_whose_value_fits_does_not_overflow(dtype, big, axis):
+    # the sum overflowed to inf (with a warning) before it was divided by the count
+    data = np.full((4, 6), big, dtype)
+    data[0, 0] = -big / 2  # a mixed sign: the mean is still within range
+    x = cr.tensor(data, requires_grad=True)
+    with np.errstate(all="raise"):
+        out = x.mean(axis)
+        out.backward(np.ones(out.shape, dtype))
+    exact = data.astype(np.longdouble).mean(axis)
+    assert out.dtype == dtype and np.isfinite(out.data).all()
+    np.testing.assert_allclose(out.data, exact.astype(dtype), rtol=4 * np.finfo(dtype).eps)
+    count = data.size if axis is None else data.shape[axis]
+    np.testing.assert_array_equal(x.grad, np.full(data.shape, 1 / count, dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_mean_within_range_is_the_sum_divided_by_the_count_as_before(dtype):
+    x = np.random.default_rng(5).standard_normal((7, 5, 3)).astype(dtype) * 100
+    for axis in (None, 0, 1, (0, 2)):
+        count = x.size if axis is None else np.prod([x.shape[a] for a in np.atleast_1d(axis)])
+        expected = x.sum(axis=axis) / int(count)
+        assert cr.tensor(x).mean(axis).data.tobytes() == np.asarray(expected).tobytes()
+
+
+def test_a_mean_of_infinities_or_nan_is_as_before():
+    x = cr.tensor(np.array([[np.inf, 1.0], [np.inf, -np.inf], [np.nan, 1.0]], np.float32))
+    with np.errstate(invalid="ignore"):  # inf - inf
+        out = x.mean(1)
+    np.testing.assert_array_equal(out.data, [np.inf, np.nan, np.nan])

@@ -69,7 +69,12 @@ def _sum_kernel(x, axes, keepdims):
 
 @primitive
 def mean(a, axis=None, keepdims: bool = False):
-    """Mean over axes (sum / count); the VJP spreads ``g / count`` over the averaged axes."""
+    """Mean over axes (sum / count); the VJP spreads ``g / count`` over the averaged axes.
+
+    Where the sum of finite values overflows the dtype (float32 ``[3e38] * 4``), the mean
+    is ``sum(x * 2^-k) / count * 2^k`` with ``2^k > count`` instead: no partial sum can
+    overflow, and scaling by a power of two is exact (but for subnormals), so the mean
+    is the sum / count an unbounded exponent would give. Otherwise sum / count as it is."""
     a = floating(a, "mean")
     return apply("mean", _mean_kernel, (a,), _axes(axis, a.ndim, "mean"), keepdims)
 
@@ -81,8 +86,20 @@ def _mean_kernel(x, axes, keepdims):
     for ax in axes:
         count *= shape[ax]
     xp = array_module(x)
-    out = x.sum(axis=axes, keepdims=keepdims) / count
+    try:
+        out = _sum_in_range(x, axes, keepdims) / count
+    except FloatingPointError:
+        scale = 2.0 ** count.bit_length()
+        with xp.errstate(under="ignore"):
+            out = (x * (1 / scale)).sum(axis=axes, keepdims=keepdims) / count * scale
     return out, lambda g: (xp.broadcast_to(g.reshape(kept) / count, shape),)
+
+
+@np.errstate(over="raise")  # a decorator costs a third of a ``with`` block per call
+def _sum_in_range(x, axes, keepdims):
+    """``x.sum``, raising ``FloatingPointError`` where finite values sum beyond the range
+    (NumPy's flag: an inf among the values raises nothing)."""
+    return x.sum(axis=axes, keepdims=keepdims)
 
 
 @primitive
