@@ -676,3 +676,11 @@ def test_integer_and_bool_sums_are_int64(values):
     total = cr.Tensor(values).sum()
     assert total.dtype == np.int64 and total.data == int(values.astype(np.int64).sum())
     assert cr.tensor(total.data).dtype == np.int64
+
+
+def test_negation_refuses_bool_data():
+    # NumPy's own TypeError ("The numpy boolean negative, the `-` operator, is not
+    # supported") named neither the op nor the way out
+    with pytest.raises(TypeError, match="^neg: expected a numeric tensor, got bool; cast with"):
+        -cr.tensor(np.array([True, False]))
+    assert (-cr.tensor(np.array([1, -2], np.int8))).data.tolist() == [-1, 2]

@@ -37,8 +37,8 @@ def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
 
 def bool_data_error(op: str) -> TypeError:
     """The error of an op whose arithmetic means nothing on bools: NumPy would compute
-    logic (``+`` an OR, ``*`` an AND, ``@`` an OR of ANDs) or change the dtype (``**`` to
-    int8, ``clip`` to int64)."""
+    logic (``+`` an OR, ``*`` an AND, ``@`` an OR of ANDs), change the dtype (``**`` to
+    int8, ``clip`` to int64) or refuse it in its own words (unary ``-``)."""
     return TypeError(f"{op}: expected a numeric tensor, got bool; cast with .astype()")
 
 
@@ -232,7 +232,11 @@ def _matmul_kernel(x, y, ra, rb):
 
 @primitive
 def neg(a):
-    return apply("neg", _neg_kernel, (lift(a),))
+    """-a; bool data is refused (see :func:`bool_data_error`)."""
+    a = lift(a)
+    if a.data.dtype == np.bool_:
+        raise bool_data_error("neg")
+    return apply("neg", _neg_kernel, (a,))
 
 
 def _neg_kernel(x):
