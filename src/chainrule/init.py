@@ -1,9 +1,11 @@
 """Weight initializers: draw a layer's starting values from an explicit generator.
 
 Every initializer has the signature ``fn(shape, rng=None, dtype="float32", **params)`` and
-returns a new array. Shapes follow the row-major convention of :class:`chainrule.nn.Linear`:
-a weight has shape ``(n_in, n_out)``, so ``fan_in = shape[0]`` and ``fan_out = shape[1]``
-(the notes' column-major ``W[l]`` has shape ``(n[l], n[l-1])``; it is this matrix transposed).
+returns a new array; ``shape`` is a tuple of non-negative integers (anything else raises
+before drawing, naming the initializer). Shapes follow the row-major convention of
+:class:`chainrule.nn.Linear`: a weight has shape ``(n_in, n_out)``, so ``fan_in = shape[0]``
+and ``fan_out = shape[1]`` (the notes' column-major ``W[l]`` has shape ``(n[l], n[l-1])``;
+it is this matrix transposed).
 
 Samples are drawn in float64 and then cast, so one seed gives the same values (to
 rounding) in float32 and float64, the two dtypes initializers return (an integer dtype
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 
 import numpy as np
 
@@ -43,6 +46,21 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
+
+
+def _shape(owner: str, shape) -> tuple[int, ...]:
+    """``shape`` as a tuple of Python ints, each >= 0 (a single integer is a 1-D shape, as
+    in NumPy); else ``TypeError`` (not a tuple or list of integers) or ``ValueError`` (a
+    negative size), naming ``owner``. Every initializer checks its shape here first."""
+    dims = (shape,) if isinstance(shape, numbers.Integral) else shape
+    expected = f"{owner}: shape expected a tuple of non-negative integers, got"
+    if not isinstance(dims, tuple | list) or not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool | np.bool_) for n in dims
+    ):
+        raise TypeError(f"{expected} {type(shape).__name__} {shape!r:.80}")
+    if any(n < 0 for n in dims):
+        raise ValueError(f"{expected} {shape!r}")
+    return tuple(int(n) for n in dims)
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -91,12 +109,14 @@ def _unused_rng(owner: str, rng) -> None:
 def zeros(shape, rng=None, dtype="float32") -> np.ndarray:
     """All zeros (the default for biases). For weights it leaves every hidden unit of a
     layer identical forever (the symmetry problem of seed 002)."""
+    shape = _shape("zeros", shape)
     _unused_rng("zeros", rng)
     return np.zeros(shape, dtype=float_dtype("zeros", dtype))
 
 
 def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray:
     """Every entry equal to ``value``."""
+    shape = _shape("constant", shape)
     _unused_rng("constant", rng)
     value = _checks.real("constant", "value", value)
     dtype = float_dtype("constant", dtype)
@@ -106,6 +126,7 @@ def constant(shape, rng=None, dtype="float32", value: float = 0.0) -> np.ndarray
 
 def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.0) -> np.ndarray:
     """Gaussian N(mean, std^2). ``std=1`` is the notes' plain ``np.random.randn``."""
+    shape = _shape("normal", shape)
     std = _checks.real("normal", "std", std, low=0.0)
     mean = _checks.real("normal", "mean", mean)
     dtype = float_dtype("normal", dtype)
@@ -115,6 +136,7 @@ def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
     """Uniform on [low, high)."""
+    shape = _shape("uniform", shape)
     low, high = _checks.real("uniform", "low", low), _checks.real("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
@@ -135,6 +157,7 @@ def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.nda
     A ``gain`` whose values (10 sigma out) would overflow ``dtype`` raises ``ValueError``,
     as :func:`normal` does.
     """
+    shape = _shape("xavier_normal", shape)
     gain = _checks.real("xavier_normal", "gain", gain, low=0.0)
     n_in, n_out = fans(shape)
     std = gain * math.sqrt(2.0 / (n_in + n_out))
@@ -148,6 +171,7 @@ def xavier_uniform(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.nd
     variance a^2 / 3); see there for the notes' misprints of this formula. A ``gain``
     whose span 2a would overflow ``dtype`` raises ``ValueError``, as :func:`uniform` does.
     """
+    shape = _shape("xavier_uniform", shape)
     gain = _checks.real("xavier_uniform", "gain", gain, low=0.0)
     n_in, n_out = fans(shape)
     limit = gain * math.sqrt(6.0 / (n_in + n_out))
@@ -159,24 +183,28 @@ def he_normal(shape, rng=None, dtype="float32") -> np.ndarray:
 
     ReLU zeroes half of its inputs, halving the second moment; the factor 2 restores it.
     """
+    shape = _shape("he_normal", shape)
     n_in, _ = fans(shape)
     return _gaussian("he_normal", shape, rng, dtype, math.sqrt(2.0 / n_in))
 
 
 def he_uniform(shape, rng=None, dtype="float32") -> np.ndarray:
     """He/Kaiming uniform on [-a, a], a = sqrt(6 / n_in): variance 2 / n_in, for ReLU."""
+    shape = _shape("he_uniform", shape)
     n_in, _ = fans(shape)
     return _uniform("he_uniform", shape, rng, dtype, math.sqrt(6.0 / n_in))
 
 
 def lecun_normal(shape, rng=None, dtype="float32") -> np.ndarray:
     """LeCun normal: N(0, 1 / n_in), for tanh (seed 002: ``randn * sqrt(1/n[l-1])``)."""
+    shape = _shape("lecun_normal", shape)
     n_in, _ = fans(shape)
     return _gaussian("lecun_normal", shape, rng, dtype, math.sqrt(1.0 / n_in))
 
 
 def lecun_uniform(shape, rng=None, dtype="float32") -> np.ndarray:
     """LeCun uniform on [-a, a], a = sqrt(3 / n_in): variance 1 / n_in."""
+    shape = _shape("lecun_uniform", shape)
     n_in, _ = fans(shape)
     return _uniform("lecun_uniform", shape, rng, dtype, math.sqrt(3.0 / n_in))
 
@@ -190,6 +218,7 @@ def nielsen_normal(shape, rng=None, dtype="float32") -> np.ndarray:
     With it, z = sum_k w_k x_k has standard deviation about 1 and sigmoid units start
     away from saturation.
     """
+    shape = _shape("nielsen_normal", shape)
     n_in, _ = fans(shape)
     return _gaussian("nielsen_normal", shape, rng, dtype, 1.0 / math.sqrt(n_in))
 

@@ -129,14 +129,40 @@ def test_bad_parameter_values_raise_before_drawing(spec, error, message):
     assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
 
 
-@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (-1, 3)])
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0)])
 @pytest.mark.parametrize("name", ["he_normal", "xavier_uniform", "lecun_normal"])
 def test_fan_based_initializers_need_positive_fans(name, shape):
-    # a zero fan divided by zero, a negative one took a square root of a negative
+    # a zero fan divided by zero (a negative one is not a shape: see below)
     with pytest.raises(
         ValueError, match=r"fan-based initializer: n_(in|out) expected an integer >= 1"
     ):
         init.get_initializer(name)(shape, rng=0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "error"),
+    [((-1, 2), ValueError), ((2, -3), ValueError), (-2, ValueError), ((2.0, 3), TypeError)]
+    + [((True, 2), TypeError), ("ab", TypeError), (None, TypeError), ({2: 3}, TypeError)],
+)
+@pytest.mark.parametrize("name", sorted({fn.__name__ for fn in init.INITIALIZERS.values()}))
+def test_a_shape_that_is_not_one_is_refused_naming_the_initializer(name, shape, error):
+    # NumPy said only "negative dimensions are not allowed", or "'float' object cannot be
+    # interpreted as an integer", naming neither the initializer nor the shape
+    rng = np.random.default_rng(0)
+    expected = f"{name}: shape expected a tuple of non-negative integers, got "
+    with pytest.raises(error, match=f"^{re.escape(expected)}"):
+        init.get_initializer(name)(shape, rng)
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+
+
+def test_shapes_numpy_takes_are_still_taken():
+    assert init.zeros(3).shape == (3,)
+    assert init.zeros([2, np.int64(3)]).shape == (2, 3)
+    assert init.constant((0, 4), value=1.0).shape == (0, 4)
+    assert init.normal((), 0).shape == ()
+    assert init.he_normal([np.int32(4), 3], 0).shape == (4, 3)
+    with pytest.raises(ValueError, match=r"2-D weight of shape \(n_in, n_out\), got shape \(3,\)"):
+        init.he_normal(3, 0)
 
 
 def test_linear_bias_must_be_a_bool():
