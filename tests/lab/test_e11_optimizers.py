@@ -1,8 +1,10 @@
 """Experiment 11: GD, momentum, RMSprop and Adam on a ravine and on two moons (fast preset)."""
 
+import numpy as np
 import pytest
 
 from chainrule.lab import EXPERIMENTS
+from chainrule.lab.e11_optimizers import LR_GRID, SHARED_LR
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -35,3 +37,10 @@ def test_figures_are_pngs(result):
     assert len(result.figures) == 2
     for path in result.figures:
         assert path.read_bytes()[:8] == PNG
+
+
+def test_setup_states_the_rate_grid_as_it_is(result):
+    """The setup called all 14 rates log-spaced: 13 are, and the shared rate is added to them."""
+    log_spaced = [lr for lr in LR_GRID if lr != SHARED_LR]
+    assert len(LR_GRID) == 14 and np.allclose(log_spaced, np.geomspace(0.002, 0.5, 13))
+    assert ") of 14 rates: 13 log-spaced in [0.002, 0.5] and the shared rate 0.019;" in result.setup

@@ -27,10 +27,11 @@ OPTIMIZERS = {
 # The notes' picture: one rate for GD and momentum, where GD zig-zags (lr * 100 = 1.9).
 SHARED_LR = 0.019
 # Each optimizer runs at its best rate from this grid (the lowest cost after the last step),
-# so the comparison is of methods, not of one lucky learning rate. The grid's steps are
+# so the comparison is of methods, not of one lucky learning rate. LOG_RATES' steps are
 # 1.58x wide; GD's best rates lie just below its stability limit 2 / 100, between two of
 # them, so the grid also holds SHARED_LR.
-LR_GRID = tuple(sorted({*(float(x) for x in np.geomspace(0.002, 0.5, 13)), SHARED_LR}))
+LOG_RATES = tuple(float(x) for x in np.geomspace(0.002, 0.5, 13))
+LR_GRID = tuple(sorted({*LOG_RATES, SHARED_LR}))
 MOONS_LR = 0.01
 COLOURS = dict(zip(OPTIMIZERS, (plots.PALETTE[5], plots.PALETTE[4], plots.PALETTE[2],
                                 plots.PALETTE[0]), strict=True))  # fmt: skip
@@ -140,8 +141,9 @@ def run(preset: str, outdir: Path) -> Result:
     )
     setup = (
         f"Ravine: f(w, b) = (w^2 + {CURVATURE:g} b^2) / 2 from {START}, {steps} steps, float64; "
-        f"each optimizer at the rate of {len(LR_GRID)} log-spaced ones in [0.002, 0.5] with the "
-        f"lowest final cost ({ravine_lr}); momentum and RMSprop beta 0.9, Adam defaults. Moons: "
+        f"each optimizer at the rate with the lowest final cost ({ravine_lr}) of {len(LR_GRID)} "
+        f"rates: {len(LOG_RATES)} log-spaced in [{LOG_RATES[0]:g}, {LOG_RATES[-1]:g}] and the "
+        f"shared rate {SHARED_LR}; momentum and RMSprop beta 0.9, Adam defaults. Moons: "
         "make_moons(300, noise=0.2) seed 0 for training and seed 1 as dev set, MLP [2, 5, 2, 1] "
         f"relu (He init, seed 1), bce_with_logits, mini-batches of 64 (shuffle seed 0), "
         f"{epochs} epochs, lr {MOONS_LR} for every optimizer (chainrule.optim SGD, Momentum, "
