@@ -470,8 +470,24 @@ def predict(args) -> int:
         if not args.quiet:
             print(f"wrote {len(best)} predictions to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(out.getvalue())
+        _write_stdout(out.getvalue())
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    """Write ``text`` to standard output, all of it or an error. With ``PYTHONUNBUFFERED``
+    (``python -u``) sys.stdout writes straight to the file descriptor and drops what a short
+    write left out: a pipe whose reader closes it during a large write takes part of it
+    without an error. Here the rest is written again, so that a closed pipe raises
+    ``BrokenPipeError`` as it does with buffered output."""
+    raw = getattr(sys.stdout, "buffer", None)
+    if not isinstance(raw, io.RawIOBase):
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode(sys.stdout.encoding, sys.stdout.errors))
+    while data:
+        data = data[raw.write(data) :]
 
 
 def _escaped(text: str) -> str:
