@@ -10,6 +10,7 @@ unpickled or evaluated, so loading a file from a stranger is safe.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     ``load`` cannot build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass
     included), has more than :data:`MAX_LAYERS` modules, or holds values that ``load``
     refuses (see :meth:`~chainrule.nn.Module.invalid_state`: NaN or inf, a negative
-    batch-norm running variance).
+    batch-norm running variance), or has a ``get_config()`` that does not rebuild its state:
+    the model ``load`` builds from it (built here once and dropped) has other keys, or keys
+    of other shapes or dtypes, than the model's state, each named with the shape and dtype
+    expected (the rebuilt model's) and received (the model's); a config that does not build,
+    or counts more values than the model holds (refused unbuilt), is refused too.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -87,7 +92,64 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     invalid = model.invalid_state()
     if invalid:
         raise ValueError(f"save: the model holds values that load refuses, in keys {invalid}")
+    problem = _rebuild_problem(model)
+    if problem:
+        raise ValueError(
+            "save: expected model.get_config() to rebuild the model's state (as load builds "
+            f"it from the file, which it could not read otherwise), but {problem}"
+        )
     check_extras(model, scaler=scaler, labels=labels, metadata=metadata)
+
+
+def _rebuild_problem(model) -> str | None:
+    """How the model that ``model.get_config()`` builds, as :func:`load_bundle` builds it,
+    differs from ``model`` in the keys, shapes and dtypes of its state; None when it does
+    not. Not built when its config counts more parameter and buffer values than ``model``
+    holds (see :func:`chainrule.nn.registry.values_needed`), so that a wrong config cannot
+    allocate more than the model's own size; otherwise built once and dropped on return
+    (before :func:`save` copies the state), its weights never compared. A model found to
+    rebuild is not built again while its config and layout stay the same (the saves of
+    :class:`~chainrule.train.ModelCheckpoint`, epoch after epoch)."""
+    config, received = model.get_config(), _layout(model)
+    seen = (repr(config), [(key, _entry(value)) for key, value in received.items()])
+    remembered = type(model).__hash__ is not None  # a weak key must hash
+    if remembered and _REBUILT.get(model) == seen:
+        return None
+    needed = values_needed(config)
+    held = sum(value.size for value in received.values())
+    if needed is not None and needed > held:
+        return f"it builds {needed:,} parameter and buffer values, the model holds {held:,}"
+    try:
+        rebuilt = nn.from_config(config, rng=LOAD_SEED)
+    except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
+        return f"it does not build: {exc!r:.300}"
+    expected = _layout(rebuilt)
+    mismatched = [
+        f"{key} (expected {_entry(expected.get(key))}, got {_entry(received.get(key))})"
+        for key in {**expected, **received}
+        if _entry(expected.get(key)) != _entry(received.get(key))
+    ]
+    if mismatched:
+        return f"got mismatching keys: {', '.join(mismatched)}"
+    if remembered:
+        _REBUILT[model] = seen
+    return None
+
+
+#: The config and layout each live model was last found to rebuild (see _rebuild_problem).
+_REBUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _layout(model) -> dict[str, np.ndarray]:
+    """The arrays of ``model``'s parameters and buffers (not copies), by state_dict key."""
+    layout = {name: p.data for name, p in model.named_parameters()}
+    layout.update(model.named_buffers())
+    return layout
+
+
+def _entry(value: np.ndarray | None) -> str:
+    """A state entry's shape and dtype, as :func:`_rebuild_problem` names them."""
+    return "no such key" if value is None else f"{value.shape} {value.dtype}"
 
 
 def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str = "save") -> None:
@@ -194,8 +256,9 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     written (see :func:`chainrule.files.atomic_write`), and everything
     :func:`check_saveable` refuses, are refused before anything is written: a model that
     uses one layer or tensor in two places (its architecture would rebuild them as
-    separate layers), has more than :data:`MAX_LAYERS` modules or holds NaN, inf or a
-    negative batch-norm running variance, extras of another type (``TypeError``), labels
+    separate layers), has more than :data:`MAX_LAYERS` modules, holds NaN, inf or a
+    negative batch-norm running variance or has a ``get_config()`` that does not rebuild
+    its state's keys, shapes and dtypes, extras of another type (``TypeError``), labels
     that do not name the model's classes, an unfitted scaler or one fitted on another
     number of features, metadata holding an integer beyond int64 or nested too deep
     (``ValueError``).

@@ -806,3 +806,153 @@ def test_a_model_of_max_layers_modules_round_trips_and_one_more_is_not_saved(tmp
     with pytest.raises(ValueError, match=f"^{says}, got 10,001$"):
         cr.save(model, tmp_path / "n.safetensors")
     assert not (tmp_path / "n.safetensors").exists()
+
+
+class Affine(nn.Module):
+    """A layer a user registers in nn.LAYERS: ``y = x * scale + shift`` per feature. Its
+    get_config is right with ``forgets=()``; each name in ``forgets`` is left out of it."""
+
+    def __init__(self, n: int = 1, dtype: str = "float32", bias: bool = True, forgets=()):
+        super().__init__()
+        self.n, self.dtype, self.bias, self.forgets = n, dtype, bias, tuple(forgets)
+        self.register_parameter("scale", cr.Tensor(np.ones(n, dtype), requires_grad=True))
+        if bias:
+            self.register_parameter("shift", cr.Tensor(np.zeros(n, dtype), requires_grad=True))
+
+    def forward(self, x):
+        return x * self.scale + self.shift if self.bias else x * self.scale
+
+    def get_config(self):
+        config = {"n": self.n, "dtype": self.dtype, "bias": self.bias}
+        return {"type": "Affine", **{k: v for k, v in config.items() if k not in self.forgets}}
+
+
+@pytest.fixture
+def affine(monkeypatch):
+    monkeypatch.setitem(nn.LAYERS, "Affine", Affine)
+    return Affine
+
+
+def test_a_registered_layer_whose_config_rebuilds_its_state_round_trips(tmp_path, affine):
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), affine(3, "float64"))
+    model[1].scale.data[:] = [1.0, 2.0, 3.0]
+    loaded = cr.load(cr.save(model, tmp_path / "m.safetensors"))
+    np.testing.assert_array_equal(loaded[1].scale.data, [1.0, 2.0, 3.0])
+    assert loaded[1].scale.dtype == np.float64
+
+
+def _counted(affine):
+    """An Affine given a buffer after it was built, which its config knows nothing of."""
+    layer = affine(3)
+    layer.register_buffer("count", np.zeros(1))
+    return layer
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda a: a(3, forgets=("n",)), "1.scale (expected (1,) float32, got (3,) float32), "
+                                         "1.shift (expected (1,) float32, got (3,) float32)"),
+        (lambda a: a(3, "float64", forgets=("dtype",)),
+         "1.scale (expected (3,) float32, got (3,) float64), "
+         "1.shift (expected (3,) float32, got (3,) float64)"),
+        (lambda a: a(3, bias=False, forgets=("bias",)),
+         "1.shift (expected (3,) float32, got no such key)"),
+        (_counted, "1.count (expected no such key, got (1,) float64)"),
+    ],
+    ids=["size", "dtype", "missing-key", "unexpected-key"],
+)  # fmt: skip
+def test_a_config_that_does_not_rebuild_the_state_is_refused_before_writing(
+    tmp_path, affine, make, says
+):
+    """The file was written, and every load of it failed: the saved work was lost."""
+    path = tmp_path / "m.safetensors"
+    cr.save(nn.MLP([2, 3], seed=0), path)
+    before = path.read_bytes()
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), make(affine))
+    expected = "save: expected model.get_config() to rebuild the model's state"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}.*: {re.escape(says)}$"):
+        cr.save(model, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+
+
+class _Huge(Affine):
+    """An Affine that counts its values, whose config asks for a trillion features."""
+
+    @classmethod
+    def values_needed(cls, config):
+        return 2 * config["n"]
+
+    def get_config(self):
+        return {"type": "_Huge", "n": 10**12}
+
+
+def test_a_config_asking_for_more_values_than_the_model_holds_is_refused_unbuilt(
+    tmp_path, monkeypatch
+):
+    import chainrule.io
+
+    def build(config, rng=None):
+        raise AssertionError("save built the model of a config bigger than the model")
+
+    monkeypatch.setitem(nn.LAYERS, "_Huge", _Huge)
+    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
+    says = "but it builds 2,000,000,000,000 parameter and buffer values, the model holds 6"
+    with pytest.raises(ValueError, match=f"^save: expected model.get_config.*{says}$"):
+        cr.save(_Huge(3), tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+class _Misspelt(Affine):
+    def get_config(self):
+        return {"type": "_Misspelt", "size": self.n}
+
+
+def test_a_config_that_does_not_build_is_refused_before_writing(tmp_path, monkeypatch):
+    monkeypatch.setitem(nn.LAYERS, "_Misspelt", _Misspelt)
+    says = "but it does not build: ValueError(\"bad _Misspelt config {'type': '_Misspelt', 'size'"
+    with pytest.raises(ValueError, match=f"^save: expected model.get_config.*{re.escape(says)}"):
+        cr.save(_Misspelt(3), tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_found_to_rebuild_is_built_again_only_when_its_layout_changes(
+    tmp_path, monkeypatch
+):
+    """ModelCheckpoint saves one model each epoch: it is built once, not at every save."""
+    import chainrule.io
+
+    built, from_config = [], nn.from_config
+
+    def build(config, rng=None):
+        built.append(config["type"])
+        return from_config(config, rng=rng)
+
+    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
+    model = nn.MLP([2, 3, 2], seed=0)
+    for _ in range(3):
+        cr.save(model, tmp_path / "m.safetensors")
+    assert built == ["MLP"]
+    model.layers[0].weight.data = np.zeros((2, 4), np.float32)  # the config says (2, 3)
+    with pytest.raises(ValueError, match=r"layers\.0\.weight \(expected \(2, 3\) float32"):
+        cr.save(model, tmp_path / "m.safetensors")
+    assert built == ["MLP", "MLP"]
+
+
+class _Compared(Affine):
+    """A layer with an ``__eq__`` of its own, which makes it unhashable."""
+
+    def __eq__(self, other):
+        return isinstance(other, _Compared) and self.n == other.n
+
+    __hash__ = None
+
+    def get_config(self):
+        return {"type": "_Compared", "n": self.n}
+
+
+def test_an_unhashable_layer_is_still_checked_and_saved(tmp_path, monkeypatch):
+    monkeypatch.setitem(nn.LAYERS, "_Compared", _Compared)
+    layer = _Compared(3)
+    assert cr.load(cr.save(layer, tmp_path / "m.safetensors")) == layer
