@@ -231,7 +231,7 @@ class Module:
         """
         owner = f"load_state_dict into {type(self).__name__}"
         values = _state_arrays(owner, state)
-        targets = self._state_targets()
+        targets = self.live_state()
         _check_state_keys(owner, targets, values)
         cast = _cast_state(owner, targets, values)
         invalid = self.invalid_state(cast)
@@ -246,8 +246,10 @@ class Module:
         for name, target in targets.items():
             np.copyto(target, cast[name])
 
-    def _state_targets(self) -> dict[str, np.ndarray]:
-        """The arrays of the parameters and buffers (not copies), by :meth:`state_dict` key."""
+    def live_state(self) -> dict[str, np.ndarray]:
+        """The arrays of the parameters and buffers themselves (not copies: writing into one
+        writes into the module), by :meth:`state_dict` key, in its order. A caller that must
+        undo a change of the state copies them and copies the copies back."""
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
         return targets
@@ -264,7 +266,7 @@ class Module:
         O(total state size).
         """
         if state is None:
-            state = self._state_targets()
+            state = self.live_state()
         first: dict[int, str] = {}  # an entry's key: the first path to it, as in state_dict
         invalid: dict[str, str] = {}
         for path, module in self.named_modules():

@@ -118,12 +118,11 @@ def _match_callbacks(path, state: dict, callbacks: list) -> list[tuple[Callback,
 
 def _snapshot(trainer, generators: dict, callbacks: list) -> tuple:
     """What :func:`restore` loads into, as it is now (for :func:`_put_back`): the model's
-    parameter and buffer arrays with a copy of each (``load_state_dict`` writes into those
-    arrays), the optimizer's, generators' and callbacks' states."""
-    model = trainer.model
-    arrays = [p.data for _, p in model.named_parameters()] + [b for _, b in model.named_buffers()]
+    parameter and buffer arrays (:meth:`~chainrule.nn.Module.live_state`, which
+    ``load_state_dict`` writes into) with a copy of each, the optimizer's, generators' and
+    callbacks' states."""
     return (
-        [(array, array.copy()) for array in arrays],
+        [(array, array.copy()) for array in trainer.model.live_state().values()],
         trainer.optimizer.state_dict(),
         {name: g.bit_generator.state for name, g in generators.items()},
         [(cb, cb.state_dict()) for cb in callbacks],
