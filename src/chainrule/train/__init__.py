@@ -13,7 +13,14 @@ from chainrule.train.checkpoint import CheckpointDir, load_checkpoint
 from chainrule.train.diagnostics import GradientWarning, bias_variance, gradient_health
 from chainrule.train.history import History
 from chainrule.train.interrupt import TrainingInterrupted
-from chainrule.train.loop import NonFiniteLossError, Trainer, evaluate, fit, predict
+from chainrule.train.loop import (
+    NonFiniteLossError,
+    NonFiniteStepError,
+    Trainer,
+    evaluate,
+    fit,
+    predict,
+)
 
 __all__ = [
     "Callback",
@@ -25,6 +32,7 @@ __all__ = [
     "LambdaCallback",
     "ModelCheckpoint",
     "NonFiniteLossError",
+    "NonFiniteStepError",
     "ProgressBar",
     "Trainer",
     "TrainingInterrupted",

@@ -55,6 +55,13 @@ class NonFiniteLossError(FloatingPointError):
     """The training cost became NaN or Inf; nothing was updated or saved after it."""
 
 
+class NonFiniteStepError(FloatingPointError):
+    """A training step's gradient held NaN or Inf (the optimizer refused it: nothing was
+    updated), or its update left a parameter, or the optimizer's state for one, NaN or Inf
+    (a gradient entry whose square is beyond the dtype's range, in Adam's or RMSprop's
+    average of squares); nothing was saved after it."""
+
+
 def _resolve_loss(loss):
     if isinstance(loss, str):
         return losses.get_loss(loss)
@@ -348,11 +355,17 @@ class Trainer:
                     f"{position.batch + 1}; try a smaller learning rate, input "
                     "normalization, or gradient clipping (no checkpoint was written after it)"
                 )
+            step_sq = 0.0
             for name, p in params:
                 if p.grad is not None:
                     g = p.grad.reshape(-1)
-                    sq_norms[name] += float(np.dot(g, g))
-            self.optimizer.step()
+                    sq = float(np.dot(g, g))
+                    sq_norms[name] += sq
+                    step_sq += sq
+            if math.isfinite(step_sq):
+                self.optimizer.step()
+            else:  # NaN, Inf or squares beyond the dtype's range in a gradient
+                self._checked_step(params, epoch + 1, position.batch + 1)
             position.batch += 1
             position.examples += len(yb)
             position.loss_sum += value * len(yb)  # the epoch's cost: a mean over examples
@@ -371,6 +384,41 @@ class Trainer:
         position.elapsed += time.perf_counter() - start
         self._end_epoch(dev, position)
         return position, True
+
+    def _checked_step(self, params: list, epoch: int, step: int) -> None:
+        """The optimizer's step when the gradients' sum of squares is not finite: a
+        ``NonFiniteStepError`` naming the epoch, the step and the parameter when the
+        optimizer refuses a NaN or Inf gradient, or when the update leaves a parameter it
+        holds, or its state for that parameter, NaN or Inf. A sum of squares that merely
+        overflowed, of a gradient the update takes, trains on (its logged norm is inf)."""
+        where = f"at epoch {epoch}, step {step}"
+        advice = (
+            "try a smaller learning rate or regularization strength, input normalization, "
+            "or gradient clipping (no checkpoint was written after it)"
+        )
+        try:
+            self.optimizer.step()
+        except FloatingPointError as exc:  # a NaN or Inf gradient: nothing was updated
+            raise NonFiniteStepError(f"{where}: {exc}; {advice}") from exc
+        held = {id(p): i for i, p in enumerate(self.optimizer.params)}
+        states = self.optimizer.state_dict()["params"]
+        for name, p in params:
+            broken = [] if np.isfinite(p.data).all() else ["its values"]
+            if id(p) in held:
+                state = states[held[id(p)]]["state"]
+                broken += [
+                    f"{type(self.optimizer).__name__}'s state {key!r}"
+                    for key, value in state.items()
+                    if not np.isfinite(value).all()
+                ]
+            if broken:
+                peak = float(np.abs(p.grad).max()) if p.grad is not None else math.nan
+                squares = math.sqrt(np.finfo(p.dtype).max)
+                raise NonFiniteStepError(
+                    f"the update {where} left {' and '.join(broken)} of parameter {name!r} "
+                    f"NaN or Inf (its gradient's largest entry is {peak:.3g}; {p.dtype} holds "
+                    f"the squares of entries up to {squares:.3g}); {advice}"
+                )
 
     def _cost(self, x, y):
         """The step's cost (the loss plus the regularization term) and the model's output."""
@@ -651,6 +699,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         for anything but an optimizer: a Trainer built without one only evaluates). Model
         parameters it leaves out stay as they are (frozen); their gradients are reset at
         every step with the optimizer's, so that their logged norms are per step too.
+        A step whose gradient the optimizer refuses (NaN or Inf), or whose update leaves a
+        parameter or the optimizer's state for it NaN or Inf (a gradient entry whose square
+        overflows Adam's average of squares), ends the run with
+        :class:`NonFiniteStepError` naming the epoch, the step and the parameter.
     X, y : arrays
         Training samples, shape ``(m, n_features)`` (a single sample is ``X[None]``; an
         ``X`` without a feature axis is refused), and one target per sample: integer
