@@ -15,6 +15,10 @@ advise for b, unless ``include_bias=True``.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor
 from chainrule.params import named_tensors
@@ -50,15 +54,16 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
     return chosen
 
 
-def _check(lam, m, name: str) -> tuple[float, int]:
-    """``(lam, m)`` as a finite float >= 0 and an int >= 1, else ``TypeError`` /
-    ``ValueError`` naming what was expected and what was given."""
-    return _checks.real(name, "lam", lam, low=0.0), _checks.integer(name, "m", m, low=1)
-
-
-def _total(terms: list, owner: str, include_bias: bool):
-    """The sum of ``terms``; ``ValueError`` naming ``owner`` when there are none."""
-    if not terms:
+def _checked(owner: str, params, lam, m, include_bias, scale: int) -> tuple[list, float]:
+    """The parameters a penalty covers and its coefficient ``lam / (scale m)``, after the
+    checks: ``lam`` a finite float >= 0 and ``m`` an int >= 1 (``TypeError`` /
+    ``ValueError``), at least one parameter to penalize, and a coefficient within the range
+    of the parameters' dtype (a float32 model cannot hold ``1e300 / (2 m)``), each a
+    ``ValueError`` naming ``owner``, what was expected and what was given."""
+    lam = _checks.real(owner, "lam", lam, low=0.0)
+    m = _checks.integer(owner, "m", m, low=1)
+    chosen = [p for _, p in penalized_parameters(params, include_bias)]
+    if not chosen:
         expected = (
             "at least one parameter"
             if include_bias
@@ -66,6 +71,21 @@ def _total(terms: list, owner: str, include_bias: bool):
             "include_bias=True)"
         )
         raise ValueError(f"{owner}: params expected {expected}, got none")
+    coefficient = lam / (scale * m)
+    dtype = np.result_type(*(p.dtype for p in chosen))
+    largest = float(np.finfo(dtype).max) if dtype.kind == "f" else math.inf
+    if coefficient > largest:
+        formula = "lam / m" if scale == 1 else f"lam / ({scale} m)"
+        raise ValueError(
+            f"{owner}: lam expected a number in [0, {scale * m * largest:.6g}] (with m = {m}, "
+            f"{formula} within the range of the parameters' dtype {dtype}, at most "
+            f"{largest:.6g}), got {lam!r}"
+        )
+    return chosen, coefficient
+
+
+def _total(terms: list):
+    """The sum of ``terms`` (at least one)."""
     total = terms[0]
     for t in terms[1:]:
         total = total + t
@@ -80,7 +100,8 @@ def l2_penalty(params, lam: float, m: int, include_bias: bool = False):
     params : Module, dict or iterable of (name, Tensor)
         The model or its named parameters; see :func:`penalized_parameters`.
     lam : float
-        The regularization strength lambda: finite and >= 0.
+        The regularization strength lambda: finite and >= 0, with ``lam / (2 m)`` within
+        the range of the parameters' dtype (float32: at most about ``m * 6.8e38``).
     m : int
         The number of training examples (the notes' m), not the batch size: >= 1.
     include_bias : bool
@@ -91,17 +112,16 @@ def l2_penalty(params, lam: float, m: int, include_bias: bool = False):
     TypeError
         If ``lam`` is not a real number or ``m`` not an integer.
     ValueError
-        If ``lam`` is negative, NaN or infinite, ``m`` < 1, or ``params`` holds no
-        parameter to penalize.
+        If ``lam`` is negative, NaN or infinite, ``lam / (2 m)`` is beyond the range of the
+        parameters' dtype, ``m`` < 1, or ``params`` holds no parameter to penalize.
     """
-    lam, m = _check(lam, m, "l2_penalty")
-    terms = [(p * p).sum() for _, p in penalized_parameters(params, include_bias)]
-    return _total(terms, "l2_penalty", include_bias) * (lam / (2 * m))
+    chosen, coefficient = _checked("l2_penalty", params, lam, m, include_bias, 2)
+    return _total([(p * p).sum() for p in chosen]) * coefficient
 
 
 def l1_penalty(params, lam: float, m: int, include_bias: bool = False):
     """``lam / m * sum |W|`` over the weights of ``params`` (a scalar Tensor); arguments as
-    in :func:`l2_penalty`. The subgradient at W = 0 is 0."""
-    lam, m = _check(lam, m, "l1_penalty")
-    terms = [p.abs().sum() for _, p in penalized_parameters(params, include_bias)]
-    return _total(terms, "l1_penalty", include_bias) * (lam / m)
+    in :func:`l2_penalty`, with ``lam / m`` within the range of the parameters' dtype
+    (float32: at most about ``m * 3.4e38``). The subgradient at W = 0 is 0."""
+    chosen, coefficient = _checked("l1_penalty", params, lam, m, include_bias, 1)
+    return _total([p.abs().sum() for p in chosen]) * coefficient

@@ -204,3 +204,24 @@ def test_include_bias_must_be_a_bool():
     w = cr.tensor(np.ones((2, 2)), requires_grad=True)
     with pytest.raises(TypeError, match="include_bias expected True or False, got 'no'"):
         l2_penalty([("w", w)], 1.0, 1, include_bias="no")
+
+
+@pytest.mark.parametrize(
+    ("penalty", "bound", "formula"),
+    [(l2_penalty, "4.76395e+41", r"lam / \(2 m\)"), (l1_penalty, "2.38198e+41", "lam / m")],
+)
+def test_a_strength_whose_coefficient_float32_cannot_hold_is_refused_naming_the_range(
+    penalty, bound, formula
+):
+    # was Tensor's OverflowError "expected values in [-3.4028235e+38, 3.4028235e+38] for
+    # dtype float32, got float 7.142857142857144e+296", naming neither penalty nor lam
+    net = nn.MLP([3, 4, 2], seed=0)
+    with pytest.raises(
+        ValueError,
+        match=rf"^{penalty.__name__}: lam expected a number in \[0, {re.escape(bound)}\] "
+        rf"\(with m = 700, {formula} within the range of the parameters' dtype float32, at "
+        r"most 3\.40282e\+38\), got 1e\+300$",
+    ):
+        penalty(net, 1e300, 700)
+    assert np.isfinite(penalty(net, 1e39, 700).item())
+    assert np.isfinite(penalty(_net(), 1e300, 700).item())  # float64 holds 1e300 / 1400

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from chainrule import io as crio
+from chainrule import regularization
+from chainrule.autodiff import no_grad
 from chainrule.cli.errors import UsageError, require_plotting
 from chainrule.files import atomic_write, directory_blocker, json_text
 from chainrule.malloc import keep_freed_memory
@@ -224,6 +229,29 @@ def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, mod
         ) from None
 
 
+def _check_regularization(config: dict, model, n_train: int) -> None:
+    """Refuse, before any data, a ``[regularization]`` strength that the run's first step
+    would fail on: one whose penalty coefficient (``lambda / (2 m)`` for L2, ``lambda / m``
+    for L1, m = ``n_train``) is beyond the range of the model's dtype, which the penalty
+    refuses, or one whose penalty on the initial weights is already inf. Each penalty is
+    evaluated once, without a graph, as the first step will."""
+    penalties = (("l2", regularization.l2_penalty), ("l1", regularization.l1_penalty))
+    for key, penalty in penalties:
+        lam = config["regularization"][key]
+        if not lam:
+            continue
+        try:
+            with no_grad(), np.errstate(over="ignore"):
+                value = penalty(model, lam, n_train).item()
+        except ValueError as exc:
+            raise UsageError(f"regularization.{key} = {lam!r}: {exc}") from None
+        if not math.isfinite(value):
+            raise UsageError(
+                f"regularization.{key} = {lam!r}: expected a penalty the model's dtype can "
+                f"hold, got {value} on the initial weights (m = {n_train}); lower it"
+            )
+
+
 def _trainer(
     config: dict,
     model,
@@ -293,6 +321,7 @@ def run(args) -> int:
     loss_fn = build_loss(config)
     n_train = datasets.part_sizes(config["data"])[0]
     optimizer = build_optimizer(config, model.parameters(), n_train)
+    _check_regularization(config, model, n_train)
     if checkpoint is not None:
         _check_resume(args.resume, config, checkpoint, state, model, optimizer)
     data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
