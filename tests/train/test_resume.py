@@ -888,6 +888,60 @@ def test_early_stopping_best_weights_of_another_model_are_refused_before_a_step(
     assert steps == []
 
 
+def test_best_weights_of_another_model_leave_the_model_and_optimizer_as_they_were(tmp_path):
+    """The refusal came from on_train_begin, after the resume had loaded the checkpoint's
+    weights and optimizer state: the user's model and optimizer were left holding them."""
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train(tmp_path, 1, callbacks=[EarlyStopping(monitor="train_loss", patience=100)])
+    path = CheckpointDir(tmp_path / "ckpt").files()[-1]
+    state = load_checkpoint(path)
+    del state["format"], state["version"]
+    wider = nn.MLP([2, 24, 2], activation="relu", dropout=0.8, seed=3)
+    state["callbacks"][0]["best_weights"] = wider.state_dict()
+    save_checkpoint(path, state)
+    X, y, model, opt = make_run(tmp_path)
+    fit(model, "cross_entropy", opt, X, y, epochs=1, batch_size=16, seed=9, progress=False)
+    before, opt_before = model.state_dict(), opt.state_dict()
+    stopper = EarlyStopping(monitor="train_loss", patience=100)
+    says = (
+        r"^EarlyStopping: saved best_weights expected "
+        r"the model's state \{'layers.0.weight': \(\(2, 16\), 'float32'\).*got "
+        r"\{'layers.0.weight': \(\(2, 24\), 'float32'\)"
+    )
+    with pytest.raises(ValueError, match=says):
+        fit(model, "cross_entropy", opt, X, y, epochs=3, batch_size=16, seed=5, progress=False,
+            callbacks=[stopper], resume_from=tmp_path / "ckpt")  # fmt: skip
+    assert_unchanged(model, before)
+    opt_after = opt.state_dict()
+    assert opt_after["step_count"] == opt_before["step_count"] > 0
+    for saved, now in zip(opt_before["params"], opt_after["params"], strict=True):
+        assert saved["t"] == now["t"]
+        for name, value in saved["state"].items():
+            assert np.array_equal(now["state"][name], value), (saved["name"], name)
+    assert stopper.best_weights is None and stopper.wait == 0
+
+
+def test_a_resume_any_callback_refuses_at_train_begin_is_taken_out_again(tmp_path):
+    """A callback's on_train_begin runs after the resume loaded the checkpoint: its refusal
+    left the model and optimizer holding the checkpoint's state, the trainer its history."""
+    train(tmp_path, 1)
+    X, y, model, opt = make_run(tmp_path)
+    before, steps = model.state_dict(), opt.state_dict()["step_count"]
+
+    def refuse(trainer):
+        raise RuntimeError("not today")
+
+    trainer = Trainer(model, "cross_entropy", opt, epochs=3, batch_size=16, seed=5,
+                      progress=False, callbacks=[LambdaCallback(on_train_begin=refuse)])  # fmt: skip
+    with pytest.raises(RuntimeError, match="^not today$"):
+        trainer.fit(X, y, resume_from=tmp_path / "ckpt")
+    assert_unchanged(model, before)
+    assert opt.state_dict()["step_count"] == steps == 0
+    assert trainer.history.epochs == [] and trainer.epoch == 0
+    assert trainer.restored_callbacks == () and not trainer.stop_training
+
+
 def test_a_checkpoint_of_version_2_is_refused_naming_version_3(tmp_path):
     from chainrule.files import FormatError, write_tree
     from chainrule.train.checkpoint import load_checkpoint

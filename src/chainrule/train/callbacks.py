@@ -272,7 +272,7 @@ class EarlyStopping(Callback):
             self.best_weights = None
             self.stopped_epoch = None
         elif self.best_weights is not None:  # refused now, not when the run ends
-            _check_weights(self.best_weights, trainer.model.state_dict())
+            _check_weights(self.best_weights, trainer.model.live_state())
 
     def on_epoch_end(self, trainer, epoch, logs):
         if self._tracker.update(self._tracker.value(logs), epoch):

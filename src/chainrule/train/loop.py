@@ -207,10 +207,10 @@ class Trainer:
         """The one run of this Trainer (see :func:`fit`); a second call raises
         ``RuntimeError`` once a run has started, since the first one's state (epoch, history,
         callbacks) is spent. A call refused by its checks of the optimizer, the data, the
-        metrics, the checkpoints or a resume changes nothing and may be retried; one that a
-        callback's ``on_train_begin`` refuses after a resume has already put the checkpoint
-        in place (a retry without ``resume_from`` is a fresh run from the model and
-        optimizer as the checkpoint left them). An exception that ends the run after every
+        metrics, the checkpoints or a resume changes nothing and may be retried, as does
+        one that a callback's ``on_train_begin`` refuses after a resume had put the
+        checkpoint in place: the model, its generators, the optimizer and the restored
+        callbacks are put back as they were. An exception that ends the run after every
         ``on_train_begin`` ran (``TrainingInterrupted`` aside) sets the history's
         ``stopped_reason`` to ``"error"`` and calls every callback's ``on_exception`` before
         it goes on (see :class:`~chainrule.train.callbacks.Callback`)."""
@@ -218,8 +218,13 @@ class Trainer:
             resume_from = _checks.path("fit", "resume_from", resume_from)
         self._check_can_start()
         loader, dev, position = self._prepare(X, y, dev, resume_from)
-        for cb in self.callbacks:
-            cb.on_train_begin(self)
+        try:
+            for cb in self.callbacks:
+                cb.on_train_begin(self)
+        except BaseException:
+            if self._undo_resume is not None:  # the checkpoint is taken out again
+                self._undo_resume()
+            raise
         self._ran = True
         self._run_epochs(loader, dev, position)
         for cb in self.callbacks:
@@ -270,9 +275,10 @@ class Trainer:
         position = self._fresh_position()
         self.resumed = checkpoint is not None
         self.restored_callbacks = ()
+        self._undo_resume = None
         if self.resumed:
-            position = restore(self, *checkpoint)
-        else:  # also after a resume that a callback refused had put its run in place
+            position, self._undo_resume = restore(self, *checkpoint)
+        else:
             self.history, self.epoch, self.stop_training = History(), 0, False
         self.log_keys = self._log_keys(dev is not None)
         return loader, dev, position

@@ -9,6 +9,8 @@ none of it when one part refuses its saved state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from chainrule.train.callbacks import Callback
@@ -45,11 +47,13 @@ def state_of(trainer, position: Position) -> dict:
     }
 
 
-def restore(trainer, path, state: dict) -> Position:
+def restore(trainer, path, state: dict) -> tuple[Position, Callable[[], None]]:
     """Load the checkpoint ``state`` (read from ``path``) into ``trainer``: its model, the
     model's generators, the optimizer and the callbacks, then its history, epoch, stop flag
-    and ``restored_callbacks``; returns the position to go on from. All of it or, if any
-    part is refused, none of it (the error is raised with everything as it was)."""
+    and ``restored_callbacks``. All of it or, if any part is refused, none of it (the error
+    is raised with everything as it was). Returns the position to go on from and a
+    function that puts everything back as it was before (for a run that a callback's
+    ``on_train_begin`` refuses after the resume)."""
     names = [name for name, _ in trainer.model.named_parameters()]
     classification = trainer.task == "classification"
     history, position = check_state(
@@ -81,10 +85,17 @@ def restore(trainer, path, state: dict) -> Position:
     trainer.stop_training = state["stop_training"]
     if not trainer.stop_training:
         history.stopped_reason = "completed"
+    was = trainer.history, trainer.epoch
     trainer.history = history
     trainer.restored_callbacks = tuple(cb for cb, _ in loads)
     trainer.epoch = state["epoch"]
-    return position
+
+    def undo() -> None:
+        _put_back(trainer, before, generators)
+        trainer.history, trainer.epoch = was
+        trainer.stop_training, trainer.restored_callbacks = False, ()
+
+    return position, undo
 
 
 def _match_callbacks(path, state: dict, callbacks: list) -> list[tuple[Callback, dict]]:
