@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.optim import SGD, Adam, CosineDecay, InverseTimeDecay, LinearWarmup
+from chainrule.optim import SGD, Adam, CosineDecay, InverseTimeDecay, LinearWarmup, kernels
 
 SHAPES = {"W1": (3, 4), "b1": (4,), "W2": (4, 1), "b2": (1,)}
 
@@ -216,14 +216,25 @@ def _state_value(i, name, j, value):
         (Adam, _state_value(0, "s", 5, -1e-12), "state 's' of parameter 'W1' expected values >= 0"),
         (cr.optim.RMSprop, _state_value(3, "s", 0, -2.0), "state 's' of parameter 'b2' expected"),
         (Adam, _state_value(1, "v", 0, np.nan), "state 'v' of parameter 'b1' expected finite"),
-        (Adam, _state_value(0, "s", 2, np.inf), "state 's' of parameter 'W1' expected finite"),
+        (
+            Adam,
+            _state_value(0, "s", 2, -np.inf),
+            "state 's' of parameter 'W1' expected values >= 0 (an average of squares; +inf "
+            "where a square overflowed), got min -inf",
+        ),
+        (
+            cr.optim.RMSprop,
+            _state_value(1, "s", 3, np.nan),
+            "state 's' of parameter 'b1' expected values >= 0 (an average of squares; +inf "
+            "where a square overflowed), got 1 NaN of 4",
+        ),
         (
             lambda params, lr: SGD(params, lr=lr, momentum=0.9),
             _state_value(2, "v", 0, -np.inf),
             "state 'v' of parameter 'W2' expected finite values, got 1 NaN or Inf of 4",
         ),
     ],
-    ids=["adam-s-negative", "rmsprop-s-negative", "v-nan", "s-inf", "sgd-v-inf"],
+    ids=["adam-s-negative", "rmsprop-s-negative", "v-nan", "s-minus-inf", "s-nan", "sgd-v-inf"],
 )
 def test_a_state_no_run_could_save_is_refused_and_changes_nothing(make, change, says):
     """A flipped sign bit in a saved EWMA of squares made Adam's weights NaN (NumPy rule)
@@ -238,6 +249,42 @@ def test_a_state_no_run_could_save_is_refused_and_changes_nothing(make, change, 
     for e, f in zip(after["params"], before["params"], strict=True):
         for name in opt.state_names:
             np.testing.assert_array_equal(e["state"][name], f["state"][name])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda params: cr.optim.RMSprop(params, lr=0.01),
+        lambda params: Adam(params, lr=0.01, fused=False),
+        pytest.param(
+            lambda params: Adam(params, lr=0.01, fused=True),
+            marks=pytest.mark.skipif(not kernels.available(), reason="needs numba"),
+        ),
+    ],
+    ids=["rmsprop", "adam-numpy", "adam-fused"],
+)
+def test_an_overflowed_average_of_squares_reloads_and_resumes_bit_identically(make):
+    """A finite float32 gradient of 1e21 makes s = +inf (that weight's step is 0 from then
+    on); the optimizer's own state_dict was refused by load_state_dict."""
+    params = make_params()
+    opt = make(params)
+    train(opt, params, 2, 0)
+    params[0][1].grad = np.full((3, 4), 1e21, np.float32)
+    for _, p in params[1:]:
+        p.grad = np.ones(p.shape, np.float32)
+    opt.step()
+    saved = opt.state_dict()
+    assert np.isposinf(saved["params"][0]["state"]["s"]).all()
+    resumed = make_params(seed=1)
+    for (_, p), (_, q) in zip(resumed, params, strict=True):
+        p.data[...] = q.data
+    opt2 = make(resumed)
+    opt2.load_state_dict(saved)
+    opt.load_state_dict(opt.state_dict())
+    train(opt, params, 3, 3)
+    train(opt2, resumed, 3, 3)
+    assert_same_bits(params, resumed)
+    assert np.isposinf(opt2.state_dict()["params"][0]["state"]["s"]).all()
 
 
 @pytest.mark.parametrize(

@@ -469,7 +469,9 @@ class Optimizer:
             parameter's entry or its state arrays), is not a mapping.
         ValueError
             If the checkpoint is for another optimizer, or its parameters differ in count,
-            names, shapes, dtypes or state arrays from this optimizer's (naming them).
+            names, shapes, dtypes or state arrays from this optimizer's (naming them), or a
+            state array holds what no step gives: NaN or Inf, or in an average of squares
+            (``nonnegative_states``) NaN or a negative value (+inf is one a step gives).
         """
         owner = f"{type(self).__name__}.load_state_dict"
         expect_keys(

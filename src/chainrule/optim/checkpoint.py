@@ -37,8 +37,9 @@ def check_entry(
 ) -> int:
     """Parameter ``i``'s entry in ``state_dict()["params"]`` checked against the parameter's
     ``name``, the ``shape`` and ``dtype`` its state arrays were built for and the names of
-    those arrays, ``state_names``, all finite, those in ``nonnegative`` (an EWMA of squares)
-    >= 0; returns its update count ``t``. ``TypeError`` / ``ValueError`` naming ``owner``
+    those arrays, ``state_names``, all finite, except those in ``nonnegative`` (an EWMA of
+    squares): >= 0, +inf included (where a square overflowed: the rule gives it), no NaN;
+    returns its update count ``t``. ``TypeError`` / ``ValueError`` naming ``owner``
     and what differs."""
     expect_keys(owner, f"params[{i}]", entry, ("name", "shape", "dtype", "t", "state"))
     if entry["name"] != name:
@@ -68,16 +69,21 @@ def check_entry(
                 f"{owner}: state {s!r} of parameter {name!r} expected an array of shape "
                 f"{shape} and dtype {dtype}, got {got}"
             )
-        bad = np.count_nonzero(~np.isfinite(a))
-        if bad:
-            raise ValueError(
-                f"{owner}: state {s!r} of parameter {name!r} expected finite values, got "
-                f"{bad} NaN or Inf of {a.size}"
-            )
-        if s in nonnegative and (a < 0).any():
+        if s not in nonnegative:
+            bad = np.count_nonzero(~np.isfinite(a))
+            if bad:
+                raise ValueError(
+                    f"{owner}: state {s!r} of parameter {name!r} expected finite values, got "
+                    f"{bad} NaN or Inf of {a.size}"
+                )
+            continue
+        # an average of squares is +inf where a square overflowed, which a step reaches
+        bad = np.count_nonzero(np.isnan(a))
+        if bad or (a < 0).any():
+            got = f"{bad} NaN of {a.size}" if bad else f"min {float(a.min())!r}"
             raise ValueError(
                 f"{owner}: state {s!r} of parameter {name!r} expected values >= 0 (an "
-                f"average of squares), got min {float(a.min())!r}"
+                f"average of squares; +inf where a square overflowed), got {got}"
             )
     return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
 
