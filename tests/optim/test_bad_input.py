@@ -190,3 +190,45 @@ def test_huge_finite_gradients_are_not_mistaken_for_nonfinite():
     p.grad = np.full(4, 3e38, np.float32)  # the sum of squares overflows float32
     assert opt.step() is True
     np.testing.assert_allclose(p.data, 0.9, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("build", "name", "value"),
+    [
+        (lambda: SGD(params(), lr=0.1), "momentum", 0.9),  # accepted, ignored, unloadable
+        (lambda: SGD(params(), lr=0.1, momentum=0.9), "nesterov", True),  # a bare unpack error
+        (lambda: Adam(params(), lr=0.1), "beta1", 1.5),  # accepted out of range
+        (lambda: AdamW(params(), lr=0.1), "weight_decay", -1.0),
+        (lambda: RMSprop(params(), lr=0.1), "clip_norm", 1.0),
+        (lambda: Momentum(params(), lr=0.1), "nonfinite", "skip"),
+        (lambda: SGD(params(), lr=0.1), "fused", True),  # SGD has no compiled rule
+    ],
+    ids=["sgd-momentum", "nesterov", "beta1", "weight_decay", "clip_norm", "nonfinite", "fused"],
+)
+def test_a_hyperparameter_is_read_only_after_construction_and_stays(build, name, value):
+    opt, ref = build(), build()
+    before = getattr(opt, name)
+    owner = type(opt).__name__
+    with pytest.raises(AttributeError, match=rf"^{owner}\.{name} is read-only after construction"):
+        setattr(opt, name, value)
+    assert getattr(opt, name) == before and opt.hyperparameters == ref.hyperparameters
+    for o in (opt, ref):
+        o.params[0].grad = np.full((2, 2), 0.5)
+        assert o.step()
+    np.testing.assert_array_equal(opt.params[0].data, ref.params[0].data)
+
+
+def test_a_hyperparameter_changes_through_a_checked_state_dict_and_lr_stays_settable():
+    opt = Adam(params(), lr=0.1)
+    with pytest.raises(AttributeError, match=r"set state\['hyperparameters'\]\['beta1'\]"):
+        opt.beta1 = 0.8
+    state = opt.state_dict()
+    state["hyperparameters"]["beta1"] = 0.8
+    opt.load_state_dict(state)
+    assert opt.beta1 == 0.8
+    state["hyperparameters"]["beta1"] = 1.5
+    with pytest.raises(ValueError, match=r"beta1 expected .* in \[0, 1\), got 1.5"):
+        opt.load_state_dict(state)
+    opt.lr = 0.5
+    opt.epoch = 3
+    assert (opt.lr, opt.epoch, opt.beta1) == (0.5, 3, 0.8)

@@ -1,8 +1,10 @@
 """Every schedule equals its formula at chosen epochs/steps, round-trips through its config,
 and drives an optimizer through the right counter."""
 
+import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -188,3 +190,45 @@ def test_optimizer_reads_epoch_or_step_counter():
     assert rate_after(by_epoch, 3) == [by_epoch(e) for e in (1, 1, 2, 2, 3, 3)]
     by_step = InverseSqrtDecay(1.0, unit="step")
     assert rate_after(by_step, 3) == [by_step(t) for t in range(1, 7)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Halving(cr.optim.Schedule):
+    """A schedule of one's own: not in SCHEDULES (its name is the base class's '')."""
+
+    alpha0: float = 0.1
+    unit: str = "step"
+
+    def value(self, t):
+        return self.alpha0 / 2 ** (t - 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class SteeperCosine(CosineDecay):
+    """Named "cosine" by inheritance: its config rebuilt a CosineDecay, another schedule."""
+
+    def value(self, t):
+        return super().value(t) ** 2
+
+
+@pytest.mark.parametrize(
+    ("schedule", "got"),
+    [
+        (Halving(), "got Halving, whose name '' does not rebuild it"),
+        (SteeperCosine(0.1, duration=10), "got SteeperCosine, whose name 'cosine' does not"),
+        (LinearWarmup(Halving(), warmup=5), "got LinearWarmup holding Halving, whose name ''"),
+    ],
+    ids=["own", "subclass-of-registered", "nested"],
+)
+def test_a_schedule_no_checkpoint_could_rebuild_is_refused_as_lr(schedule, got):
+    """Its state_dict saved name '' (or another schedule's), and load_state_dict failed at
+    resume time, even into the same optimizer."""
+    says = "^" + re.escape(f"SGD: lr expected a float or a schedule among {sorted(SCHEDULES)}")
+    p = cr.tensor(np.zeros(1), requires_grad=True)
+    with pytest.raises(TypeError, match=says) as built:
+        SGD([p], lr=schedule)
+    assert got in str(built.value)
+    opt = SGD([p], lr=0.1)
+    with pytest.raises(TypeError, match=says):
+        opt.lr = schedule
+    assert opt.lr == 0.1

@@ -111,6 +111,9 @@ class Adam(Optimizer):
             **super()._check_hyperparameters(hp),
         }
 
+    def _init_kwargs(self) -> dict:
+        return {**super()._init_kwargs(), "fused": self.fused}
+
     def _scalars(self, lr, t) -> tuple[float, ...]:
         """(beta1, 1 - beta1, beta2, root gain, eps term, step scale) at update ``t``; the
         root gain sqrt(1 - beta2) / (1 - beta1) turns (1 - beta1) * dW into the root of

@@ -42,7 +42,7 @@ from chainrule.optim import kernels
 from chainrule.optim.checkpoint import check_entry, expect_keys
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.group import Group
-from chainrule.optim.schedules import Schedule, schedule_from_config
+from chainrule.optim.schedules import SCHEDULES, Schedule, schedule_from_config, unregistered
 from chainrule.params import named_tensors
 
 NONFINITE = ("raise", "skip")
@@ -86,6 +86,22 @@ class Optimizer:
     epoch : int
         The current epoch, 1 for the first pass over the training set; the training loop
         sets it (``opt.epoch = e`` or ``opt.set_epoch(e)``) for epoch-based schedules.
+
+    ``lr`` and ``epoch`` are the only settings that can be assigned: the hyperparameters
+    (each readable as an attribute, ``opt.momentum``) and ``fused`` are fixed at
+    construction, and assigning one raises ``AttributeError``. To change a hyperparameter
+    and keep the state, set it in ``state_dict()["hyperparameters"]`` and pass that to
+    :meth:`load_state_dict`, which checks it.
+
+    ``copy.deepcopy(opt)`` and ``pickle`` rebuild the optimizer through its constructor
+    over the copied parameters (those of the model copied with it, in
+    ``copy.deepcopy((model, opt))``), with the same hyperparameters and ``fused``, then
+    :meth:`load_state_dict` the original's :meth:`state_dict`: the copy continues exactly
+    as the original would. ``copy.copy(opt)`` does the same over the same parameters: an
+    optimizer with its own copy of the state that updates the original's tensors. The
+    constructor is called as ``type(opt)(params, lr=..., **kwargs)`` with the
+    ``kwargs`` of :meth:`_init_kwargs`: a subclass whose constructor takes its
+    hyperparameters otherwise overrides it.
     """
 
     #: Names of the per-parameter state arrays (saved in ``state_dict``).
@@ -94,6 +110,8 @@ class Optimizer:
     nonnegative_states: tuple[str, ...] = ()
     #: Work arrays per parameter, beyond the copied gradient (never saved).
     n_scratch: int = 0
+    #: The attributes fixed at construction (set at its end; see ``__setattr__``).
+    _read_only: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -124,6 +142,30 @@ class Optimizer:
         self.step_count = 0
         self._epoch = 1
         self._build_groups()
+        self._read_only = frozenset((*self._hyper_names, "fused"))
+
+    def __setattr__(self, name: str, value) -> None:
+        # each step assigns step_count: one set lookup is all this adds to it
+        if name in self._read_only:
+            raise AttributeError(self._read_only_message(name, value))
+        object.__setattr__(self, name, value)
+
+    def _read_only_message(self, name: str, value) -> str:
+        owner = type(self).__name__
+        head = (
+            f"{owner}.{name} is read-only after construction, got an assignment of "
+            f"{value!r:.80}; only lr and epoch can be set."
+        )
+        if name == "fused":
+            return (
+                f"{head} To change it, build a new {owner} and load_state_dict(opt.state_dict())"
+                " into it"
+            )
+        return (
+            f"{head} To change it, build a new {owner}({name}=...); to keep the state too, set "
+            f"state['hyperparameters'][{name!r}] in state = opt.state_dict() and call "
+            "opt.load_state_dict(state), which checks it"
+        )
 
     # -- the rule (subclasses) ---------------------------------------------------------
     def update(self, g: np.ndarray, state: tuple, scratch: tuple, lr: float, t: int) -> None:
@@ -533,6 +575,22 @@ class Optimizer:
             if len(group.scratch) != self.n_scratch:  # e.g. nesterov switched by the checkpoint
                 group.allocate_scratch(self.n_scratch)
 
+    # -- copies ------------------------------------------------------------------------
+    def _init_kwargs(self) -> dict:
+        """The constructor's keyword arguments beyond ``params`` and ``lr`` that rebuild
+        this optimizer (copies, pickle): its hyperparameters, by name."""
+        return self.hyperparameters
+
+    def __reduce__(self):
+        # the groups' per-parameter views of their flat buffers do not survive a copy or a
+        # pickle (each would become an array of its own): rebuild, then load the state
+        pairs = list(zip(self._names, self._params, strict=True))
+        rebuild = (type(self), pairs, self._lr, self._init_kwargs())
+        return _rebuilt, rebuild, self.state_dict()
+
+    def __setstate__(self, state: dict) -> None:
+        self.load_state_dict(state)
+
     # -- construction ------------------------------------------------------------------
     def _build_groups(self) -> None:
         # what the state is built for: every step checks the parameters' data against it
@@ -609,8 +667,22 @@ def _collect(params, owner: str) -> tuple[list[str], list[Tensor]]:
     return names, tensors
 
 
+def _rebuilt(cls, params, lr, kwargs: dict) -> Optimizer:
+    """``cls`` built anew, for :meth:`Optimizer.__reduce__` (its state follows)."""
+    return cls(params, lr=lr, **kwargs)
+
+
 def _check_lr(owner: str, value) -> float | Schedule:
     if isinstance(value, Schedule):
+        other = unregistered(value)
+        if other is not None:
+            held = "" if other is value else f" holding {type(other).__name__}"
+            raise TypeError(
+                f"{owner}: lr expected a float or a schedule among {sorted(SCHEDULES)} "
+                f"(state_dict() saves it by name), got {type(value).__name__}{held}, whose "
+                f"name {other.name!r} does not rebuild it; a checkpoint of it could not be "
+                "loaded. Use one of those, or assign opt.lr a float as the run goes"
+            )
         return value
     return _checks.real(owner, "lr", value, low=0.0)
 

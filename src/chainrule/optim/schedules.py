@@ -2,7 +2,10 @@
 
 A schedule is a frozen object: calling it never changes it or any optimizer, and
 ``get_config()`` gives plain data that :func:`schedule_from_config` turns back into an equal
-schedule through a closed registry of names (no ``eval``, no imports by name).
+schedule through a closed registry of names (no ``eval``, no imports by name). So an
+optimizer takes as ``lr`` only the schedules of that registry, :data:`SCHEDULES`, whose
+``state_dict`` saves the config (see :func:`unregistered`): a subclass of one's own could
+not be reloaded, and is refused when it is given.
 
 Each schedule has a ``unit``: ``"epoch"`` (t is the epoch number) or ``"step"`` (t is the
 mini-batch number, i.e. the number of the parameter update). Both count from 1, as in the
@@ -319,6 +322,20 @@ SCHEDULES: Mapping[str, type[Schedule]] = MappingProxyType(
 )
 
 
+def unregistered(schedule: Schedule) -> Schedule | None:
+    """The first schedule in ``schedule`` (itself, then those it holds, as
+    :class:`LinearWarmup`'s ``after``) whose class is not the one :data:`SCHEDULES` has
+    under its ``name`` (a subclass of one's own), so that :func:`schedule_from_config`
+    cannot rebuild ``schedule.get_config()``; None when there is none."""
+    if SCHEDULES.get(schedule.name) is not type(schedule):
+        return schedule
+    for field in dataclasses.fields(schedule):
+        value = getattr(schedule, field.name)
+        if isinstance(value, Schedule) and (found := unregistered(value)) is not None:
+            return found
+    return None
+
+
 def schedule_from_config(config: Mapping) -> Schedule:
     """Rebuild a schedule from ``schedule.get_config()``.
 
@@ -360,4 +377,5 @@ __all__ = [
     "Schedule",
     "StepDecay",
     "schedule_from_config",
+    "unregistered",
 ]
