@@ -81,6 +81,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     """
     # in (0, 1] here; the bound of the input's dtype below, once a mask is to be drawn
     keep_prob = check_keep_prob("dropout", "keep_prob", keep_prob)
+    training = _checks.boolean("dropout", "training", training)
     if not training or keep_prob == 1.0:
         return x
     if not isinstance(rng, np.random.Generator):
@@ -189,6 +190,7 @@ def batch_norm(
         )
     momentum = _checks.real("batch_norm", "momentum", momentum, low=0.0, high=1.0, high_open=True)
     eps = _checks.eps("batch_norm", eps, xd.dtype, "a constant feature")
+    training = _checks.boolean("batch_norm", "training", training)
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
         if stat is not None:
             _check_statistic(stat, name, xd, training)

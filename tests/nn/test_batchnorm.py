@@ -279,3 +279,17 @@ def test_an_eps_beyond_the_dtypes_range_is_refused():
     with pytest.raises(ValueError, match=r"^BatchNorm1d: eps=1e\+39 is beyond float32's range"):
         nn.BatchNorm1d(2, eps=1e39)
     assert nn.BatchNorm1d(2, eps=1e39, dtype="float64").eps == 1e39
+
+
+@pytest.mark.parametrize("training", ["eval", "False", 1, None])
+def test_functional_batch_norm_takes_only_a_bool_training_flag(training):
+    # the string "eval" is truthy: the batch was normalized with its own statistics and the
+    # running ones updated
+    x = np.arange(6.0).reshape(3, 2)
+    mean, var = np.zeros(2), np.ones(2)
+    with pytest.raises(TypeError, match=r"^batch_norm: training expected True or False, got "):
+        F.batch_norm(x, np.ones(2), np.zeros(2), mean, var, training=training)
+    np.testing.assert_array_equal(mean, [0.0, 0.0])
+    np.testing.assert_array_equal(var, [1.0, 1.0])
+    out = F.batch_norm(x, np.ones(2), np.zeros(2), mean, var, training=np.False_)
+    np.testing.assert_allclose(out.data, x / np.sqrt(1 + 1e-5))

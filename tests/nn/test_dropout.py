@@ -113,3 +113,15 @@ def test_one_keep_prob_check_gives_a_float_and_names_its_caller():
     assert F.check_keep_prob("Owner", "p", 1e-8, np.float64) == 1e-8
     with pytest.raises(ValueError, match=r"^Owner: keep_prob expected a number >= 2\*\*-24"):
         F.check_keep_prob("Owner", "p", 1e-8, np.float32)
+
+
+@pytest.mark.parametrize("training", ["False", 0, None, np.array([False])])
+def test_functional_dropout_takes_only_a_bool_training_flag(training):
+    # the string "False" is truthy: a mask was drawn where the caller meant evaluation
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    with pytest.raises(TypeError, match=r"^dropout: training expected True or False, got "):
+        F.dropout(cr.tensor(np.ones((3, 2))), 0.5, rng, training=training)
+    assert rng.bit_generator.state == state
+    x = cr.tensor(np.ones(3))
+    assert F.dropout(x, 0.5, rng, training=np.False_) is x
