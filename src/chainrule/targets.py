@@ -15,10 +15,12 @@ converted to it, which is exact for 0/1 labels.
 
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 
 from chainrule.autodiff.backend import array_module
-from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor, array_of
+from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor, _ragged, array_of
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -54,6 +56,20 @@ def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
     return pred
 
 
+def _values(target, loss: str) -> np.ndarray:
+    """``target``'s values as an array (:func:`array_of`); a ragged list (rows of different
+    lengths) is a ``ValueError`` naming the loss, not NumPy's."""
+    try:
+        return array_of(target)
+    except ValueError:
+        if not _ragged(target):
+            raise
+        raise ValueError(
+            f"{loss}: expected a target of numbers or a rectangular array, got a ragged "
+            f"{type(target).__name__} {reprlib.repr(target)}"
+        ) from None
+
+
 def _coerce(target, dtype, loss: str) -> Tensor:
     """``target`` as a tensor of ``dtype``, converting only where that is exact/expected."""
     data = array_of(target)
@@ -74,7 +90,7 @@ def _coerce(target, dtype, loss: str) -> Tensor:
 
 def float_target(target, pred: Tensor, loss: str) -> Tensor:
     """A target for an elementwise loss: exactly the prediction's shape and dtype."""
-    shape = target.shape if isinstance(target, Tensor | np.ndarray) else np.shape(target)
+    shape = target.shape if isinstance(target, Tensor | np.ndarray) else _values(target, loss).shape
     if tuple(shape) != pred.shape:
         raise ValueError(
             f"{loss}: expected a target of shape {pred.shape} (the prediction's), got "
@@ -142,7 +158,7 @@ def class_target(target, logits: Tensor, loss: str) -> Tensor:
     ``TypeError`` naming the dtype, before its shape is looked at.
     """
     m, k = logits.shape
-    data = array_of(target)
+    data = _values(target, loss)
     if data.dtype.kind not in "fiub":
         raise TypeError(
             f"{loss}: expected integer class labels or float one-hot/probability rows, got "

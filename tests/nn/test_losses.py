@@ -459,3 +459,15 @@ def test_the_class_index_losses_are_those_that_take_integer_labels(name):
     else:
         with pytest.raises((TypeError, ValueError)):
             losses.LOSSES[name](prediction, labels)
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_a_ragged_target_list_is_a_value_error_naming_the_loss(name):
+    # it was NumPy's "setting an array element with a sequence...", naming nothing
+    prediction = _t(np.full((2, 3), 0.5))
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: expected a target of numbers or a rectangular array, got a ragged "
+        r"list \[\[1, 0, 0\], \[1\]\]$",
+    ):
+        losses.LOSSES[name](prediction, [[1, 0, 0], [1]])
