@@ -6,16 +6,33 @@ error ``||g - g_num|| / (||g|| + ||g_num||)``. Around 1e-7 or below the gradient
 around 1e-3 or above it is almost certainly wrong.
 
 The numeric derivative differences the outputs before it contracts them,
-``sum(u * (f(x + eps) - f(x - eps))) / (2 eps)``: the outputs a nudge leaves alone cancel
-exactly, however large they are.
+``sum(u * (f(x + eps) - f(x - eps))) / h``: the outputs a nudge leaves alone cancel
+exactly, however large they are. ``h`` is the step the nudge took, ``(x + eps) - (x - eps)``
+as computed: ``2 eps`` within ``np.spacing(x) / (2 eps)`` relative (2.2e-10 for
+``|x| < 4`` and ``eps=1e-6``; exactly ``2 eps`` where ``x +- eps`` are exact, as for a power
+of 2 ``eps`` and ``x`` of few bits), far from it for a large ``|x|`` (spacing 1.8e-12 at 1e4,
+1.9e-6 at 1e10); where ``x + eps`` and ``x - eps`` round to one number (``|x|`` above about
+1.7e10 for ``eps=1e-6``) the step is 0 and the nudge says nothing. In ``direction`` mode
+the step along a unit direction ``v`` is the vector ``d = (x + eps v) - (x - eps v)``: the
+slope is taken along ``d / (2 eps)``, the direction actually taken (``v`` within
+rounding), and backprop's value is ``g . d / (2 eps)``.
 
 One guard the notes' formula needs: a gradient that is exactly 0 (a bias just before
 batch norm, a shift of softmax's inputs) meets a numeric estimate that is only rounding
 error, and the ratio of two near-zeros is about 1. So the denominator never falls below
-``r / tol``, where ``r`` bounds that rounding error: ``10 * sqrt(n) * S * 2**-52 / eps``
-for ``n`` compared numbers, with ``S = sum |u * f(x)|`` over the outputs that some nudge
-of some checked input moved (outputs that no nudge changes, a constant say, are left
-out: they would widen the bound without adding any error). A difference within rounding
+``r / tol``, where ``r`` bounds that rounding error: ``20 * sqrt(n) * S * 2**-52 / h``
+for ``n`` compared numbers of one checked input, with ``S = sum |u * f(x)|`` over the
+outputs that some nudge of that input moved and ``h`` the smallest step they took, at
+most ``2 eps``. Each input has its own ``r``: outputs that its nudges do not change (a
+constant, or the outputs of another input, however large) cancel exactly in its
+differences, and would widen its bound without adding any error. An input whose nudges
+moved no output at all (``f`` is exactly invariant to it: a bias before batch norm, a
+shift of softmax's inputs) has no rounding of its own, while backprop's value for it is
+what sums that cancel leave (about 1e-16), a rounding the check cannot see: its ``S`` is
+taken over the outputs the nudges of every input moved. So for such an input a wrong
+value within that ``r`` passes, and beside large outputs of another input that ``r`` is
+large (a ReLU rule that forgets the mask, checked at negative inputs only, beside
+``1e8 * y``). A difference within rounding
 passes; any difference above it is still measured against ``||g|| + ||g_num||``. ``S``
 sees only the output: when ``f`` sums values that cancel (``batch_norm(x).sum()``, about
 0), the rounding inside it is larger than ``S`` says, and a zero gradient can still fail;
@@ -24,15 +41,18 @@ check the function before such a sum.
 A nudge can also be lost whole: below the output's resolution (``np.spacing(|f|)``: 1.2e-4
 for ``f = sum(x) + 1e12``, against a change of about ``2 eps``) it moves no output at all,
 and its numeric slope is exactly 0. Such a nudge says only that the true slope is at most
-``R``, the bound ``r`` taken over every output (``|f| * 2**-52`` is ``np.spacing(|f|)``
-within a factor of 2). Where backprop's value lies above ``r`` (more than rounding
+``R``, the input's bound ``r`` taken over every output (``|f| * 2**-52`` is
+``np.spacing(|f|)`` within a factor of 2; every output, as a lost nudge does not tell
+which outputs it reaches). Where backprop's value lies above ``r`` (more than rounding
 explains) but within ``R``, the nudge can neither pass nor fail it: the entry (in
 ``direction`` mode, the direction) is *unresolved*, left out of the relative error, and
 the verdict is INCONCLUSIVE rather than FAILED, unless another entry fails (retry with a
 larger ``eps``). Backprop's value beyond ``R`` still fails against the 0, and one within
 ``r`` is compared with it as any other (an input ``f`` does not use, a dead ReLU unit, a
 bias before batch norm): a zero gradient where the output hides a real one is beyond
-what finite differences at this ``eps`` can see.
+what finite differences at this ``eps`` can see. A nudge whose step is 0 (the input's
+own rounding lost it) says nothing at all: its entry (direction) is unresolved whatever
+backprop's value, and ``f`` is not evaluated for it.
 
 Advice from the notes, which this function does not enforce:
 
@@ -72,7 +92,7 @@ class InputReport:
     nudge was resolved, 0 when none was; ``unresolved`` counts the others (see the module
     docstring). ``worst`` lists ``(index, backprop, numeric)`` for the resolved entries with
     the largest absolute difference (in ``direction`` mode: one row per random direction,
-    index ``()``).
+    index ``()``, the slopes along the direction the nudge took).
     """
 
     position: int
@@ -115,7 +135,8 @@ class GradcheckResult:
                 nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
                 text = (
                     f"{rep.unresolved} of {nudges} nudges unresolved (they moved no output: "
-                    f"eps={self.eps:g} is below its resolution; retry with a larger eps), "
+                    f"eps={self.eps:g} is below the output's or the input's resolution; retry "
+                    "with a larger eps), "
                     f"{text} over the rest"
                 )
             lines.append(f"  {mark} input {rep.position} shape {rep.shape}: {text}")
@@ -170,7 +191,8 @@ def gradcheck(
         leaf, raises ``TypeError``); other tensors and integer arrays are passed through
         as constants.
     eps : float
-        The finite-difference step (finite, > 0): dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
+        The finite-difference step (finite, > 0): dL/dx ~ (L(x + eps) - L(x - eps)) / h,
+        ``h = (x + eps) - (x - eps)`` as computed (``2 eps`` within rounding).
     tol : float
         Largest relative error that passes: finite, in (0, 1) (every relative error is at
         most 1, so a tolerance of 1 passes anything).
@@ -199,7 +221,8 @@ def gradcheck(
     GradcheckResult
         Per checked input, the relative error and the worst entries; ``bool()`` says
         whether all passed. A check whose nudges are lost to the rounding of a large
-        output (``sum(x) + 1e12``) is INCONCLUSIVE, not FAILED: see the module docstring.
+        output (``sum(x) + 1e12``) or of a large input (``|x| > 1.7e10`` for ``eps=1e-6``)
+        is INCONCLUSIVE, not FAILED: see the module docstring.
 
     The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
     parameter it captures) is left as it was.
@@ -221,12 +244,17 @@ def gradcheck(
         out = _float64_output(f, tensors)
         upstream = rng.standard_normal(out.shape)
         analytic = _backprop(out, upstream, [tensors[i] for i in checked])
-        slope = _Slope(f, tensors, out, upstream, eps)
-        estimates = [_numeric(tensors[i], slope, mode, n_directions, rng) for i in checked]
-    bounds = (slope.rounding(), slope.resolution())
-    floor = bounds[0] / tol
+        terms = np.abs(upstream * out.data)
+        slopes = [_Slope(f, tensors, upstream, terms, eps) for _ in checked]  # one per input
+        estimates = [
+            _numeric(tensors[i], slope, mode, n_directions, rng)
+            for i, slope in zip(checked, slopes, strict=True)
+        ]
+    moved = np.logical_or.reduce([slope.moved for slope in slopes])
     reports = []
-    for i, g, numeric in zip(checked, analytic, estimates, strict=True):
+    for i, g, numeric, slope in zip(checked, analytic, estimates, slopes, strict=True):
+        bounds = (slope.rounding(moved), slope.resolution())
+        floor = bounds[0] / tol
         if mode == "full":
             reports.append(_full_report(i, g, *numeric, n_worst, floor, bounds))
         else:
@@ -277,17 +305,24 @@ def _backprop(out: Tensor, upstream: np.ndarray, checked: list[Tensor]) -> list[
 
 
 class _Slope:
-    """The central-difference slope of ``L(x) = sum(u * f(x))`` along a nudge of the
-    inputs, recording which outputs the nudges moved (for the rounding bound)."""
+    """The central-difference slopes of ``L(x) = sum(u * f(x))`` along the nudges of one
+    checked input, recording which outputs they moved and the smallest step they took
+    (for that input's bounds ``r`` and ``R``)."""
 
-    def __init__(self, f, tensors: list[Tensor], out: Tensor, upstream: np.ndarray, eps: float):
+    def __init__(self, f, tensors: list[Tensor], upstream: np.ndarray, terms, eps: float):
         self.f, self.tensors, self.upstream, self.eps = f, tensors, upstream, eps
-        self.terms = np.abs(upstream * out.data)  # S of the module docstring: these, where moved
-        self.moved = np.zeros(out.shape, dtype=bool)
+        self.terms = terms  # |u * f(x)|; S of the module docstring: these, where moved
+        self.moved = np.zeros(terms.shape, dtype=bool)
+        self.step = 2 * eps  # h of the module docstring
 
-    def __call__(self, nudge) -> tuple[float, bool]:
-        """sum(u * (f(x + eps v) - f(x - eps v))) / (2 eps), and whether the nudge moved
-        some output; ``nudge(s)`` sets x + s eps v."""
+    def __call__(self, nudge, step: float) -> tuple[float, bool]:
+        """sum(u * (f(x + eps v) - f(x - eps v))) / step, and whether the nudge moved some
+        output; ``nudge(s)`` sets x + s eps v, which moves x by ``step`` times the
+        direction the slope is taken along. A step of 0 moves nothing: (0, False), and
+        ``f`` is not evaluated."""
+        if step == 0:
+            return 0.0, False
+        self.step = min(self.step, step)
         with no_grad():
             nudge(1)
             plus = np.array(self.f(*self.tensors).data, dtype=np.float64)  # a copy: f may return x
@@ -296,11 +331,13 @@ class _Slope:
             nudge(0)
         moved = change != 0
         np.logical_or(self.moved, moved, out=self.moved)
-        return float(np.sum(self.upstream * change)) / (2 * self.eps), bool(moved.any())
+        return float(np.sum(self.upstream * change)) / step, bool(moved.any())
 
-    def rounding(self) -> float:
-        """``r`` of the module docstring: the rounding error of the slopes taken so far."""
-        return self._bound(self.terms[self.moved])
+    def rounding(self, moved_by_any: np.ndarray) -> float:
+        """``r`` of the module docstring: the rounding error of the slopes taken so far,
+        over the outputs they moved; when they moved none, over ``moved_by_any``, the
+        outputs the nudges of every input moved."""
+        return self._bound(self.terms[self.moved if self.moved.any() else moved_by_any])
 
     def resolution(self) -> float:
         """``R`` of the module docstring: the largest slope a nudge that moved no output
@@ -308,7 +345,7 @@ class _Slope:
         return self._bound(self.terms)
 
     def _bound(self, terms: np.ndarray) -> float:
-        return 10 * float(np.sum(terms)) * np.finfo(np.float64).eps / self.eps
+        return 20 * float(np.sum(terms)) * np.finfo(np.float64).eps / self.step
 
 
 def _numeric(t: Tensor, slope: _Slope, mode: str, n_directions: int, rng):
@@ -360,35 +397,39 @@ def _as_checked(x, position: int) -> Tensor:
     return t
 
 
-def _numeric_full(t: Tensor, slope: _Slope) -> tuple[np.ndarray, np.ndarray]:
-    """The numeric gradient of every entry of ``t``, one nudge of ``slope.eps`` at a time,
-    and where a nudge moved no output (both shaped like ``t``)."""
+def _numeric_full(t: Tensor, slope: _Slope) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The numeric gradient of every entry of ``t``, one nudge of ``slope.eps`` at a time
+    divided by the step it took, where a nudge moved no output and where its step was 0
+    (all shaped like ``t``)."""
     eps = slope.eps
     flat = t.data.reshape(-1)  # a view: perturbing it perturbs t.data
     numeric = np.empty(flat.size)
     still = np.empty(flat.size, dtype=bool)
+    lost = np.empty(flat.size, dtype=bool)
     for k in range(flat.size):
-        saved = flat[k]
+        ends = (flat[k] - eps, flat[k], flat[k] + eps)
 
-        def nudge(sign, k=k, saved=saved):
-            flat[k] = saved + sign * eps if sign else saved
+        def nudge(sign, k=k, ends=ends):
+            flat[k] = ends[sign + 1]
 
-        numeric[k], moved = slope(nudge)
-        still[k] = not moved
-    return numeric.reshape(t.shape), still.reshape(t.shape)
+        step = ends[2] - ends[0]
+        numeric[k], moved = slope(nudge, step)
+        still[k], lost[k] = not moved, step == 0
+    return numeric.reshape(t.shape), still.reshape(t.shape), lost.reshape(t.shape)
 
 
-def _resolved(analytic: np.ndarray, still: np.ndarray, bounds: tuple) -> np.ndarray:
+def _resolved(analytic: np.ndarray, still: np.ndarray, lost: np.ndarray, bounds: tuple):
     """Where a numeric estimate can judge backprop's ``analytic`` value: everywhere but
-    where the nudge moved no output and the value lies in ``(r, R]``, ``bounds``."""
+    where the step was 0 (``lost``), and where the nudge moved no output and the value lies
+    in ``(r, R]``, ``bounds``."""
     size = np.abs(analytic)
-    return ~(still & (size > bounds[0]) & (size <= bounds[1]))
+    return ~(lost | (still & (size > bounds[0]) & (size <= bounds[1])))
 
 
 def _full_report(
-    position: int, g, numeric, still, n_worst: int, floor: float, bounds: tuple
+    position: int, g, numeric, still, lost, n_worst: int, floor: float, bounds: tuple
 ) -> InputReport:
-    resolved = _resolved(g, still, bounds)
+    resolved = _resolved(g, still, lost, bounds)
     g_in, numeric_in = g[resolved], numeric[resolved]
     diff = np.abs(g_in - numeric_in)
     order = np.flatnonzero(resolved.reshape(-1))[np.argsort(-diff, kind="stable")[:n_worst]]
@@ -405,30 +446,34 @@ def _full_report(
 
 
 def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
-    """The random unit directions, the numeric directional derivatives along them (nudges
-    of ``slope.eps``) and where a nudge moved no output."""
+    """The directions the nudges of ``slope.eps`` along random unit directions ``v`` took,
+    ``d / (2 eps)`` for the step ``d = (x + eps v) - (x - eps v)``, the numeric directional
+    derivatives along them, where a nudge moved no output and where its step was 0."""
     eps = slope.eps
     base = t.data.copy()
-    directions, numeric, still = [], [], []
+    directions, numeric, still, lost = [], [], [], []
     for _ in range(n_directions):
         v = rng.standard_normal(t.shape)
         v /= np.linalg.norm(v) or 1.0
+        ends = (base - eps * v, base, base + eps * v)
 
-        def nudge(sign, v=v):
-            t.data[...] = base + sign * eps * v if sign else base
+        def nudge(sign, ends=ends):
+            t.data[...] = ends[sign + 1]
 
-        directions.append(v)
-        value, moved = slope(nudge)
+        step = ends[2] - ends[0]
+        directions.append(step / (2 * eps))
+        lost.append(step.size > 0 and not step.any())  # an empty input has no step to lose
+        value, moved = slope(nudge, 0.0 if lost[-1] else 2 * eps)
         numeric.append(value)
         still.append(not moved)
-    return directions, np.array(numeric), np.array(still)
+    return directions, np.array(numeric), np.array(still), np.array(lost)
 
 
 def _direction_report(
-    position: int, g, directions, n, still, floor: float, bounds: tuple
+    position: int, g, directions, n, still, lost, floor: float, bounds: tuple
 ) -> InputReport:
-    a = np.array([float(np.sum(g * v)) for v in directions])
-    resolved = _resolved(a, still, bounds)
+    a = np.array([float(np.sum(g * d)) for d in directions])
+    resolved = _resolved(a, still, lost, bounds)
     return InputReport(
         position,
         g.shape,

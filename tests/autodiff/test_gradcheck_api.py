@@ -189,3 +189,47 @@ def test_an_unresolved_input_leaves_the_others_judged(mode):
     assert wrong.verdict == "FAILED" and str(wrong).startswith("gradcheck FAILED")
     assert wrong.inputs[0].rel_error == pytest.approx(0.2, abs=1e-6)  # |3 - 2| / (3 + 2)
     assert wrong.inputs[1].unresolved == 3
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+@pytest.mark.parametrize("c", [1e4, 1e5, 1e9])
+def test_the_step_divided_by_is_the_one_the_input_took(mode, c):
+    # x - c is exact near c, its gradient exactly 1; (x + eps) - (x - eps) is off 2 eps by
+    # 3.4e-7 (c = 1e4), -6.9e-6 (1e5), -4.6e-2 (1e9) relative, and dividing by 2 eps failed
+    x = np.array([c + 0.25, c - 0.5, c + 0.125])
+    result = cr.gradcheck(lambda v: v - c, x, mode=mode)
+    assert result.verdict == "PASSED", result
+    assert result.inputs[0].rel_error < 1e-12
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_a_nudge_the_input_rounds_away_is_inconclusive_not_failed(mode):
+    # at 1e11 (spacing 1.5e-5) x + eps and x - eps are x: the step is 0, and the numeric
+    # slope 0 failed a right gradient (relative error 1)
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return v - 1e11
+
+    result = cr.gradcheck(f, np.array([1e11 + 0.25, 1e11 - 0.5, 1e11]), mode=mode)
+    assert result.verdict == "INCONCLUSIVE", result
+    assert result.inputs[0].unresolved == 3 and result.inputs[0].rel_error == 0.0
+    assert "3 of 3 nudges unresolved" in str(result) and "FAIL" not in str(result)
+    assert len(calls) == 1  # the forward and backward pass: no nudge was taken
+    assert cr.gradcheck(f, np.array([1e11 + 0.25, 1e11]), eps=1e-4, mode=mode)
+
+
+def test_a_nudge_the_input_rounds_away_leaves_the_other_entries_judged():
+    shift = np.array([1e11, 0.0, 0.0])
+
+    def wrong(v):  # d(v - shift)/dv = 1; the rule says 2
+        return node(v.data - shift, (v,), lambda g: (2 * g,), "wrong")
+
+    x = np.array([1e11 + 0.5, 1.0, 2.0])
+    result = cr.gradcheck(wrong, x)
+    assert result.verdict == "FAILED" and result.inputs[0].unresolved == 1, result
+    assert result.inputs[0].rel_error == pytest.approx(1 / 3)  # |2 - 1| / (2 + 1)
+    right = cr.gradcheck(lambda v: v - shift, x)
+    assert right.verdict == "INCONCLUSIVE" and right.inputs[0].unresolved == 1, right
+    assert right.inputs[0].rel_error < 1e-12

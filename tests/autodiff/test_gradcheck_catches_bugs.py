@@ -236,3 +236,39 @@ def test_an_input_made_by_an_op_is_refused_not_reported_as_a_wrong_gradient():
         cr.gradcheck(f, y)
     assert calls == []
     assert cr.gradcheck(f, cr.tensor(y.data, requires_grad=True))
+
+
+def bad_leaky_relu(z):
+    """Leaky ReLU (slope 0.1 below 0) whose rule forgets that slope: 0 for z < 0."""
+    out = np.where(z.data > 0, z.data, 0.1 * z.data)
+    return node(out, (z,), lambda g: (g * (z.data > 0),), "bad_leaky_relu")
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4, 1e8])
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_large_outputs_of_another_input_hide_no_error(mode, scale):
+    # a's nudges move only its own four outputs; b's large ones cancel in a's differences.
+    # One rounding bound for all inputs took them in, and passed a with scale 1e8
+    rng = np.random.default_rng(0)
+    a, b = -rng.uniform(1, 2, size=4), rng.standard_normal(4)  # a < 0: every entry wrong
+    result = cr.gradcheck(
+        lambda a, b: cr.concatenate([bad_leaky_relu(a), b * scale]), a, b, mode=mode
+    )
+    assert result.verdict == "FAILED", result
+    assert result.inputs[0].rel_error == 1.0  # backprop says 0 throughout
+    assert result.inputs[1].rel_error < 1e-7
+
+
+def maskless_relu(z):
+    """ReLU whose rule forgets the mask: passes the gradient where z < 0 too."""
+    return node(np.maximum(z.data, 0), (z,), lambda g: (g,), "maskless_relu")
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4, 1e8])
+def test_entries_whose_nudges_move_nothing_are_judged_by_their_own_inputs_bound(scale):
+    # a's negative entries move no output and backprop says u there, not 0: with the bound of
+    # b's large outputs that passed (scale 1e8); a's own bound leaves them unresolved at most
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(6), rng.standard_normal(4)
+    result = cr.gradcheck(lambda a, b: cr.concatenate([maskless_relu(a), b * scale]), a, b)
+    assert result.verdict in ("FAILED", "INCONCLUSIVE"), result
