@@ -106,7 +106,8 @@ class InputReport:
 class GradcheckResult:
     """The outcome of :func:`gradcheck`; truthy when every input passed.
 
-    ``verdict`` is ``"FAILED"`` when some input's relative error exceeds ``tol``, else
+    ``verdict`` is ``"FAILED"`` when some input's relative error exceeds ``tol`` or is NaN
+    (a NaN in backprop's gradient or the numeric one), else
     ``"INCONCLUSIVE"`` when some nudge was unresolved (see the module docstring), else
     ``"PASSED"``; ``passed`` is whether it is ``"PASSED"``.
     """
@@ -129,7 +130,7 @@ class GradcheckResult:
             f"gradcheck {self.verdict} ({self.mode} mode, eps={self.eps:g}, tolerance={self.tol:g})"
         ]
         for rep in self.inputs:
-            mark = "FAIL" if rep.rel_error > self.tol else "??  " if rep.unresolved else "ok  "
+            mark = "FAIL" if _fails(rep, self.tol) else "??  " if rep.unresolved else "ok  "
             text = f"relative error {rep.rel_error:.3e}"
             if rep.unresolved:
                 nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
@@ -140,7 +141,7 @@ class GradcheckResult:
                     f"{text} over the rest"
                 )
             lines.append(f"  {mark} input {rep.position} shape {rep.shape}: {text}")
-            if rep.rel_error > self.tol:
+            if _fails(rep, self.tol):
                 for index, analytic, numeric in rep.worst:
                     lines.append(
                         f"       at {index}: backprop {analytic:+.6e}  numeric {numeric:+.6e}"
@@ -161,9 +162,15 @@ def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
+def _fails(rep: InputReport, tol: float) -> bool:
+    """Whether ``rep``'s relative error is above ``tol`` or NaN (a NaN gradient, backprop's
+    or numeric, compares false with everything and would pass)."""
+    return not rep.rel_error <= tol
+
+
 def _verdict(inputs: list[InputReport], tol: float) -> str:
     """FAILED, INCONCLUSIVE or PASSED for these reports; see :class:`GradcheckResult`."""
-    if any(rep.rel_error > tol for rep in inputs):
+    if any(_fails(rep, tol) for rep in inputs):
         return "FAILED"
     return "INCONCLUSIVE" if any(rep.unresolved for rep in inputs) else "PASSED"
 

@@ -272,3 +272,19 @@ def test_entries_whose_nudges_move_nothing_are_judged_by_their_own_inputs_bound(
     a, b = rng.standard_normal(6), rng.standard_normal(4)
     result = cr.gradcheck(lambda a, b: cr.concatenate([maskless_relu(a), b * scale]), a, b)
     assert result.verdict in ("FAILED", "INCONCLUSIVE"), result
+
+
+def nan_rule_sqrt(z):
+    """sqrt whose rule divides by its output: NaN at 0 where the slope is finite (0 * inf)."""
+    out = np.sqrt(z.data)
+    return node(out, (z,), lambda g: (g * 0.5 / out,), "nan_rule_sqrt")
+
+
+@pytest.mark.parametrize("mode", ["full", "direction"])
+def test_a_nan_gradient_fails(mode):
+    # a relative error of NaN compared false with the tolerance, and the check PASSED
+    x = np.array([0.0, 1.0, 4.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = cr.gradcheck(lambda z: nan_rule_sqrt(z * z), x, mode=mode)
+    assert result.verdict == "FAILED" and not result, result
+    assert "FAIL input 0" in str(result) and "backprop +nan" in str(result)
