@@ -217,6 +217,22 @@ class Tensor:
         """Backpropagate from this tensor; see :func:`chainrule.autodiff.graph.backward`."""
         _graph.backward(self, grad, retain_graph=retain_graph)
 
+    def __reduce__(self):
+        """Copies and pickles (``copy.copy``, ``copy.deepcopy``, ``pickle``) rebuild a leaf
+        of the same ``data``, ``grad`` and ``requires_grad`` (arrays shared by a shallow
+        copy, copied by the others) with a creation number of its own process, taken when
+        it is rebuilt: the number held in another process would put it after the ops
+        applied to it (``backward`` would reach it before its gradient, and a trace would
+        take it for a tensor made inside the function). A tensor computed with a graph
+        (``is_leaf`` false) is refused (``TypeError``): its graph would not come along;
+        copy ``t.detach()``, as PyTorch's ``deepcopy`` refuses it."""
+        if not self.is_leaf:
+            raise TypeError(
+                f"Tensor: copy or pickle expected a leaf tensor, got the output of op "
+                f"{self._op!r} with a graph, which would not come along; copy t.detach()"
+            )
+        return _rebuilt, (self.data, self.grad, self.requires_grad, self._op)
+
     # -- operators ---------------------------------------------------------------------
     def __add__(self, other):
         return _ops.add(self, other)
@@ -538,6 +554,19 @@ def _constant(kernel, parents: tuple, *static) -> Tensor:
 
 def _detach_kernel(a):
     return a, None
+
+
+def _rebuilt(data, grad, requires_grad: bool, op: str) -> Tensor:
+    """A copy or an unpickled tensor (see :meth:`Tensor.__reduce__`), numbered now."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = grad
+    out.requires_grad = requires_grad
+    out._parents = ()
+    out._vjp = None
+    out._op = op
+    out._seq = next(_sequence)
+    return out
 
 
 def _node(data, parents: tuple, vjp, op: str) -> Tensor:
