@@ -88,7 +88,8 @@ class Tensor:
         NaN or Inf converted to an integer ``dtype`` a ``ValueError``. A tensor gives a
         tensor of its values (in its dtype, or converted to ``dtype``) outside its graph,
         as :meth:`detach`; inside
-        :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step, and
+        :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step (the
+        conversion's checks of values made at every replay), and
         ``requires_grad=True`` refuses the trace (the new leaf's gradient would exist
         only in the traced calls).
     requires_grad : bool
@@ -150,7 +151,7 @@ class Tensor:
             if data.dtype == source.data.dtype:
                 tape.record(_detach_kernel, (source,), (), self)
             else:
-                tape.record(_ops_math._astype_kernel, (source,), (data.dtype,), self)
+                tape.record(_convert_kernel, (source,), (data.dtype,), self)
 
     # -- description -------------------------------------------------------------------
     @property
@@ -350,6 +351,12 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1):
         return _ops.log_softmax(self, axis)
+
+
+def _convert_kernel(x, dtype):
+    """``x`` converted to ``dtype`` with the checks of values of a :class:`Tensor` made
+    from a tensor (a value beyond the range, NaN to an integer): a replay makes them too."""
+    return _converted(x, dtype), None
 
 
 def _compare(a: Tensor, other, compare) -> Tensor:
