@@ -54,7 +54,9 @@ def _kept(shape, axes) -> tuple[int, ...]:
 def sum_(a, axis=None, keepdims: bool = False):
     """Sum over axes; the VJP broadcasts ``g`` back over the summed axes. A float tensor
     sums in its dtype; integers and bools sum in int64 (as NumPy accumulates signed ones;
-    its uint64 for unsigned ones is no tensor dtype), so that a sum never wraps silently."""
+    its uint64 for unsigned ones is no tensor dtype), so that the narrower ones (int8 to
+    int32, uint8) never wrap at their own range; a sum beyond int64's range wraps
+    silently, as NumPy's does (``[2**62, 2**62]`` sums to ``-2**63``)."""
     a = lift(a)
     return apply("sum", _sum_kernel, (a,), _axes(axis, a.ndim, "sum"), keepdims)
 
