@@ -1,5 +1,6 @@
 """Data a Tensor cannot hold: errors that name the Tensor and what it expected."""
 
+import operator
 import re
 
 import numpy as np
@@ -143,3 +144,25 @@ def test_float_dtype_resolves_float32_and_float64_and_names_the_owner_of_any_oth
         float_dtype("Linear", "int8")
     with pytest.raises(ValueError, match=r"^Linear: dtype expected float32 or float64, got 'f2'$"):
         float_dtype("Linear", "f2")
+
+
+def test_an_index_tensor_of_floats_is_an_index_error_naming_the_cast():
+    # NumPy's bare "arrays used as indices must be of integer (or boolean) type"
+    x = cr.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    expected = r"^getitem: index tensor expected an integer or bool dtype, got float32; cast with"
+    for index in (cr.tensor([0, 2]), (cr.tensor([0, 2], dtype="int64"), cr.tensor([1.0, 3.0]))):
+        with pytest.raises(IndexError, match=expected):
+            x[index]
+    assert x[cr.tensor([0, 2]).astype("int64")].shape == (2, 4)
+
+
+@pytest.mark.parametrize("compare", [operator.lt, operator.le, operator.gt, operator.ge])
+@pytest.mark.parametrize("other", [cr.tensor(np.ones(5)), np.ones(5)], ids=["tensor", "array"])
+def test_a_comparison_of_shapes_that_do_not_broadcast_names_them_as_add_does(compare, other):
+    # NumPy's bare "operands could not be broadcast together with shapes (3,4) (5,)"
+    x = cr.tensor(np.zeros((3, 4)))
+    with pytest.raises(
+        ValueError,
+        match=rf"^{compare.__name__}: shapes \(3, 4\) and \(5,\) cannot be broadcast together$",
+    ):
+        compare(x, other)

@@ -148,14 +148,23 @@ def _div_kernel(x, y, ra, rb):
 def pow_(a, b):
     """``a ** b``. d/da = b a^(b-1), and 0 where b = 0 (a^0 is constant, so a = 0 or inf
     gives 0, not 0 * inf); d/db = a^b log(a) (defined for a > 0), and 0 where a = 0 and
-    b >= 0 (0^b is constant there, as in PyTorch: not 0 * log 0)."""
+    b >= 0 (0^b is constant there, as in PyTorch: not 0 * log 0). Integer data takes
+    exponents >= 0 only (``ValueError`` otherwise, at every replay of a trace too)."""
     a, b = _pair(a, b, "pow")
     return _binary("pow", _pow_kernel, a, b)
 
 
 def _pow_kernel(x, y, ra, rb):
     xp = array_module(x)
-    out = xp.power(x, y)
+    try:
+        out = xp.power(x, y)
+    except ValueError:  # NumPy: "Integers to negative integer powers are not allowed."
+        if x.dtype.kind in "iu" and _broadcast(x.shape, y.shape) and (y < 0).any():
+            raise ValueError(
+                f"pow: expected exponents >= 0 for {x.dtype} data, got {y.min()}; cast to a float "
+                "dtype with .astype('float32') for a negative power"
+            ) from None
+        raise
 
     def vjp(g):
         da = db = None

@@ -227,7 +227,15 @@ def getitem(a, index):
 
 def _gather(a, tensors, layout):
     """``a`` indexed by the tensors of an index, as parents: alone (``layout`` None) or at
-    ``positions`` of ``template``, the rest of the index (``layout``)."""
+    ``positions`` of ``template``, the rest of the index (``layout``). Each must hold
+    integers or bools (``IndexError`` otherwise, as in NumPy, naming the cast to make: a
+    Python list becomes a float32 tensor)."""
+    for t in tensors:
+        if t.data.dtype.kind not in "biu":
+            raise IndexError(
+                f"getitem: index tensor expected an integer or bool dtype, got "
+                f"{t.data.dtype}; cast with .astype('int64')"
+            )
     if MODE.tape is not None and any(t.data.dtype == np.bool_ for t in tensors):
         untraceable(
             "indexing with a boolean tensor gives a result whose shape depends on its "

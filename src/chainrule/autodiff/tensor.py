@@ -10,6 +10,7 @@ import reprlib
 import numpy as np
 
 from chainrule.autodiff.mode import MODE, untraceable
+from chainrule.autodiff.registry import binary_shapes_error
 
 FLOAT_DTYPES = ("float32", "float64")
 DTYPES = (*FLOAT_DTYPES, "int8", "int16", "int32", "int64", "uint8", "bool")
@@ -363,10 +364,19 @@ def _compare(a: Tensor, other, compare) -> Tensor:
     """``compare(a, other)`` (an ``operator`` function) as a boolean tensor without a
     gradient. A tensor ``other`` is a parent; anything else (a number, an array) is passed
     to the kernel as it is, which keeps NumPy's comparison of Python numbers (``int8``
-    data against 1000), and a trace refuses an array there as for any primitive."""
-    if isinstance(other, Tensor):
-        return _constant(_compare_kernel, (a, other), compare)
-    return _constant(_compare_kernel, (a,), other, compare)
+    data against 1000), and a trace refuses an array there as for any primitive. Shapes
+    that do not broadcast (a tensor or array ``other``) are a ``ValueError`` naming them,
+    as for ``add``."""
+    try:
+        if isinstance(other, Tensor):
+            return _constant(_compare_kernel, (a, other), compare)
+        return _constant(_compare_kernel, (a,), other, compare)
+    except ValueError:
+        if isinstance(other, Tensor | np.ndarray) and not _ops_math._broadcast(
+            a.shape, other.shape
+        ):
+            raise binary_shapes_error(compare.__name__, a, other) from None
+        raise
 
 
 def _compare_kernel(x, y, compare):
