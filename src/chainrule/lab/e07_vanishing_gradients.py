@@ -16,6 +16,7 @@ from chainrule.train import fit
 WIDTH = 32
 DEPTHS = {"fast": [2, 6, 10], "full": [2, 4, 6, 8, 10, 12, 15]}
 TRAIN_EPOCHS = {"fast": 5, "full": 30}
+SAME_SCALE = 10.0  # "the same scale": the largest layer's RMS over the smallest's is below this
 NETS = {  # label -> (activation, weight init)
     "sigmoid, Xavier": ("sigmoid", "xavier_normal"),
     "ReLU, He": ("relu", "he_normal"),
@@ -32,7 +33,7 @@ NETS = {  # label -> (activation, weight init)
     "input, so early layers learn far more slowly than late ones (vanishing gradients); "
     "with weights too large it grows instead (exploding). ReLU, whose derivative is 1 "
     "where active, with He initialization keeps the gradient of every layer on the same "
-    "scale.",
+    "scale (within a factor 10 of each other, neither vanishing nor exploding).",
     "001, 004",
 )
 def run(preset: str, outdir: Path) -> Result:
@@ -43,6 +44,7 @@ def run(preset: str, outdir: Path) -> Result:
         label: _layer_norms(act, init, deepest, X, y) for label, (act, init) in NETS.items()
     }
     ratio = {label: n[0] / n[-1] for label, n in per_layer.items()}
+    spread = {label: max(n) / min(n) for label, n in per_layer.items()}
     by_depth = {
         label: [_ratio(_layer_norms(act, init, d, X, y)) for d in DEPTHS[preset]]
         for label, (act, init) in NETS.items()
@@ -51,7 +53,7 @@ def run(preset: str, outdir: Path) -> Result:
 
     verdict = (
         ratio["sigmoid, Xavier"] < 0.01
-        and ratio["ReLU, He"] > 0.1
+        and spread["ReLU, He"] < SAME_SCALE
         and ratio["ReLU, N(0,1)"] > 100
         and by_depth["sigmoid, Xavier"][-1] < 0.01 * by_depth["sigmoid, Xavier"][0]
         and speeds["first_over_last"] < 0.01
@@ -64,6 +66,7 @@ def run(preset: str, outdir: Path) -> Result:
     numbers = {
         "hidden_layers": deepest,
         "first_over_last_gradient_norm": ratio,
+        "largest_over_smallest_layer": spread,
         "depths": DEPTHS[preset],
         "first_over_last_by_depth": by_depth,
         "gradient_norm_per_layer": per_layer,
@@ -73,16 +76,23 @@ def run(preset: str, outdir: Path) -> Result:
         f"With {deepest} hidden layers the first layer's gradient norm over the last "
         f"layer's is {ratio['sigmoid, Xavier']:.1e} for sigmoid + Xavier, "
         f"{ratio['ReLU, He']:.2f} for ReLU + He and {ratio['ReLU, N(0,1)']:.1e} for ReLU + "
-        f"N(0,1) (exploding). For sigmoid the ratio falls as layers are added ("
+        f"N(0,1) (exploding); with ReLU + He the largest layer's gradient is "
+        f"{spread['ReLU, He']:.1f} times the smallest (the same scale: below "
+        f"{SAME_SCALE:g}), with sigmoid + Xavier {spread['sigmoid, Xavier']:.1e} times. "
+        "For sigmoid the ratio falls as layers are added ("
         + ", ".join(f"{r:.1e}" for r in by_depth["sigmoid, Xavier"])
-        + f" for depths {DEPTHS[preset]}); while training, the first layer learns "
-        f"{speeds['first_over_last']:.1e} times as fast as the last on average."
+        + f" for depths {DEPTHS[preset]}; for ReLU + He it stays between "
+        f"{min(by_depth['ReLU, He']):.2f} and {max(by_depth['ReLU, He']):.2f}); while "
+        f"training, the first layer learns {speeds['first_over_last']:.1e} times as fast as "
+        "the last on average."
     )
     setup = (
         f"make_moons(256, noise 0.2, seed 7), standardized. MLP 2 -> {WIDTH} x depth -> 2, "
         "cross-entropy on logits, seed 7. Speed of learning of layer l (Nielsen): "
         "the RMS of delta^l = dC/db^l for one full-batch backward pass at initialization "
-        "(first = layer 1, last = output layer). Training: the deepest sigmoid net with plain "
+        "(first = layer 1, last = output layer). Same scale (the verdict, on the deepest "
+        f"net): the largest of its layers' RMS is less than {SAME_SCALE:g} times the "
+        "smallest, output layer included. Training: the deepest sigmoid net with plain "
         f"SGD (lr 0.5, batch 32, {TRAIN_EPOCHS[preset]} epochs); per epoch, History.grad_norms "
         "of the biases (the RMS over the epoch's steps of each gradient's L2 norm) divided by "
         "sqrt(units), the RMS over the layer's units as above."
