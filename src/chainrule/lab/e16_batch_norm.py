@@ -19,6 +19,8 @@ DEPTH = 8
 WIDTH = 32
 LR = 0.1
 THRESHOLD = 0.35  # about half the cost ln 2 = 0.693 of guessing
+FEW_EPOCHS = 12  # "learns within a few epochs": the cost is below THRESHOLD by this epoch
+BARELY = 0.9  # "barely moves": the cost never falls below this share of its first epoch's
 
 
 def _train(X, y, batch_norm: bool, epochs: int):
@@ -45,8 +47,9 @@ def _epochs_to(cost: np.ndarray, threshold: float) -> int | None:
     "Normalizing each hidden layer's pre-activations z over the mini-batch (then scaling by "
     "gamma and shifting by beta) keeps their distribution stable while the earlier layers "
     "change, so a deep network trains much faster: with the same optimizer and learning "
-    "rate a deep sigmoid network that barely moves without it learns within a few epochs "
-    "with it.",
+    "rate a deep sigmoid network that barely moves without it (its cost stays within 10% "
+    "of its first epoch's) learns with it within about ten epochs (its cost is below "
+    "0.35, about half the ln 2 of guessing, by epoch 12).",
     "000, 002",
 )
 def run(preset: str, outdir: Path) -> Result:
@@ -59,6 +62,7 @@ def run(preset: str, outdir: Path) -> Result:
         numbers["with_batch_norm" if bn else "without_batch_norm"] = {
             "first_epoch_cost": float(cost[0]),
             "final_cost": float(cost[-1]),
+            "lowest_cost": float(cost.min()),
             "epochs_to_cost_below_threshold": _epochs_to(cost, THRESHOLD),
             "train_accuracy": boundary.accuracy(model, X, y),
         }
@@ -69,7 +73,12 @@ def run(preset: str, outdir: Path) -> Result:
     faster = normed_epochs is not None and (
         plain_epochs is None or 2 * normed_epochs <= plain_epochs
     )
-    verdict = faster and normed["train_accuracy"] > plain["train_accuracy"] + 0.1
+    verdict = (
+        faster
+        and normed_epochs <= FEW_EPOCHS
+        and plain["lowest_cost"] > BARELY * plain["first_epoch_cost"]
+        and normed["train_accuracy"] > plain["train_accuracy"] + 0.1
+    )
 
     figures = [_draw(outdir, {bn: cost for bn, (_, cost) in runs.items()})]
 
@@ -80,13 +89,20 @@ def run(preset: str, outdir: Path) -> Result:
         f"With batch normalization the training cost fell below {THRESHOLD} "
         f"{reached(normed_epochs)} (final {normed['final_cost']:.3f}, training accuracy "
         f"{normed['train_accuracy']:.1%}); without it {reached(plain_epochs)} (final "
-        f"{plain['final_cost']:.3f}, accuracy {plain['train_accuracy']:.1%})."
+        f"{plain['final_cost']:.3f}, accuracy {plain['train_accuracy']:.1%}; its lowest "
+        f"cost {plain['lowest_cost']:.3f} is "
+        f"{plain['lowest_cost'] / plain['first_epoch_cost']:.0%} of its first epoch's "
+        f"{plain['first_epoch_cost']:.3f})."
     )
     setup = (
         f"make_circles({n}, noise=0.1) seed 0; MLP [2] + [{WIDTH}] * {DEPTH} + [1] sigmoid "
         "(Xavier init, seed 1), with or without BatchNorm1d before each hidden activation "
         f"(momentum 0.9, eps 1e-5); bce_with_logits; SGD lr {LR}, mini-batches of 64, "
-        f"{epochs} epochs, shuffle seed 0."
+        f"{epochs} epochs, shuffle seed 0. Cost: the epoch's mean training cost. Verdict: "
+        f"with batch norm the cost is below {THRESHOLD} by epoch {FEW_EPOCHS} and at most "
+        f"half as many epochs as without; without it the cost never falls below "
+        f"{BARELY:.0%} of its first epoch's; training accuracy at least 10 points higher "
+        "with it."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
