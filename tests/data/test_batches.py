@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -197,3 +199,20 @@ def test_one_hot_needs_an_integer_class_count(n_classes):
 def test_loader_flags_must_be_bools(flag):
     with pytest.raises(TypeError, match=f"BatchLoader: {flag} expected True or False, got 'no'"):
         BatchLoader(np.zeros((10, 2)), np.zeros(10), 2, **{flag: "no"})
+
+
+@pytest.mark.parametrize("dtype", ["int8", np.uint16, np.float16])
+def test_one_hot_takes_integer_and_floating_dtypes(dtype):
+    encoded = one_hot(np.array([1, 0]), 2, dtype=dtype)
+    assert encoded.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(encoded, [[0, 1], [1, 0]])
+
+
+@pytest.mark.parametrize("dtype", [str, "U1", object, bool, np.complex64, "foo"], ids=repr)
+def test_one_hot_refuses_a_dtype_that_is_not_numeric(dtype):
+    with pytest.raises(
+        TypeError,
+        match=r"^one_hot: dtype expected a floating-point or integer type such as float32 or "
+        rf"int64, got {re.escape(repr(dtype))}$",
+    ):
+        one_hot(np.array([0, 1]), 2, dtype=dtype)

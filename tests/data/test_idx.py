@@ -3,6 +3,7 @@ import functools
 import gzip
 import io
 import os
+import re
 import threading
 import time
 
@@ -258,3 +259,36 @@ def test_write_idx_refuses_a_path_ending_in_a_separator(tmp_path):
     with pytest.raises(ValueError, match="write_idx: file expected a file path, got .* names a"):
         write_idx(f"{tmp_path / 'images'}/", np.zeros((2, 2), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
+@pytest.mark.parametrize("ndim", [65, 255])
+def test_more_dimensions_than_numpy_allows_are_refused_before_the_rest_is_read(
+    tmp_path, compress, ndim
+):
+    # only the magic number: the dimension count is refused before the dimensions are read
+    raw = bytes([0, 0, 0x08, ndim])
+    path = tmp_path / "many-dims-idx"
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    with pytest.raises(
+        IDXFormatError, match=rf"^{path}: expected at most 64 dimensions .*, got {ndim} "
+    ):
+        read_idx(path)
+
+
+def test_a_zero_size_array_of_65_dimensions_is_refused_by_its_count():
+    raw = _idx_bytes(0x08, (0,) + (1,) * 64, b"")
+    with pytest.raises(IDXFormatError, match="expected at most 64 dimensions .*, got 65"):
+        read_idx(io.BytesIO(raw))
+
+
+@pytest.mark.parametrize("shape", [(0, 1 << 32), (1 << 32 | 5, 0)])
+def test_write_refuses_a_dimension_a_uint32_cannot_hold(tmp_path, shape):
+    with pytest.raises(
+        ValueError,
+        match=r"^write_idx: array expected dimensions below 2\*\*32 .*, got shape "
+        + re.escape(f"{shape}")
+        + "$",
+    ):
+        write_idx(tmp_path / "x", np.zeros(shape, np.uint8))
+    assert not (tmp_path / "x").exists()

@@ -225,3 +225,28 @@ def test_stratify_must_be_a_bool():
         TypeError, match="train_dev_test_split: stratify expected True or False, got 'no'"
     ):
         train_dev_test_split(np.zeros((10, 2)), np.zeros(10), stratify="no")
+
+
+@pytest.mark.parametrize(
+    ("labels", "types"),
+    [(["a", None] * 5, "NoneType, str"), ([1, "1"] * 5, "int, str")],
+)
+def test_stratify_refuses_labels_that_do_not_sort_by_their_types(labels, types):
+    y = np.array(labels, dtype=object)
+    rng = np.random.default_rng(0)
+    with pytest.raises(
+        TypeError,
+        match=rf"^train_dev_test_split: stratify expected class labels y that sort, got "
+        rf"object labels of types {types} \(",
+    ):
+        train_dev_test_split(np.zeros((10, 1)), y, stratify=True, seed=rng)
+    assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # not drawn from
+
+
+def test_stratify_takes_object_labels_of_one_sortable_type():
+    y = np.array(["cat", "dog"] * 5, dtype=object)
+    parts = train_dev_test_split(np.arange(10.0)[:, None], y, (0.6, 0.4), stratify=True)
+    assert [sorted(y_part) for _, y_part in parts] == [
+        ["cat"] * 3 + ["dog"] * 3,
+        ["cat", "cat", "dog", "dog"],
+    ]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import check_finite, check_same_length
+from chainrule.data._checks import as_array, check_finite, check_same_length, numeric_dtype
 
 __all__ = ["BatchLoader", "one_hot"]
 
@@ -38,11 +38,11 @@ class BatchLoader:
     Raises
     ------
     ValueError
-        When the loader is built: ``X`` and ``y`` without a sample axis or with other
-        numbers of samples, no sample, ``batch_size`` below 1, ``drop_last`` with more than ``n``
-        samples per batch (no batch is left), or NaN or Inf in ``X`` (the message names
-        ``X`` and counts them; :func:`chainrule.fit` relies on this check for its training
-        inputs).
+        When the loader is built: ``X`` or ``y`` a ragged list, ``X`` and ``y`` without a
+        sample axis or with other numbers of samples, no sample, ``batch_size`` below 1,
+        ``drop_last`` with more than ``n`` samples per batch (no batch is left), or NaN or
+        Inf in ``X`` (the message names ``X`` and counts them; :func:`chainrule.fit` relies
+        on this check for its training inputs).
     TypeError
         ``batch_size`` is not an integer, or ``shuffle`` or ``drop_last`` not a bool.
 
@@ -67,7 +67,7 @@ class BatchLoader:
         shuffle: bool = True,
         drop_last: bool = False,
     ) -> None:
-        X, y = np.asarray(X), np.asarray(y)
+        X, y = as_array("BatchLoader", "X", X), as_array("BatchLoader", "y", y)
         check_same_length(X, y)
         batch_size = _checks.integer("BatchLoader", "batch_size", batch_size, low=1)
         shuffle = _checks.boolean("BatchLoader", "shuffle", shuffle)
@@ -151,17 +151,19 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype | str = "float32") ->
     Raises
     ------
     TypeError
-        ``n_classes`` is not an integer (a bool is not one).
+        ``n_classes`` is not an integer (a bool is not one), or ``dtype`` not a
+        floating-point or integer type.
     ValueError
-        ``y`` is not a 1-D integer array, ``n_classes`` is below 1, or a label lies outside
-        ``[0, n_classes)``.
+        ``y`` is not a 1-D integer array (a ragged list included), ``n_classes`` is below
+        1, or a label lies outside ``[0, n_classes)``.
     """
-    y = np.asarray(y)
+    y = as_array("one_hot", "y", y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise ValueError(
             f"one_hot: y expected 1-D integer labels, got {y.dtype} array of shape {y.shape}"
         )
     n_classes = _checks.integer("one_hot", "n_classes", n_classes, low=1)
+    dtype = numeric_dtype("one_hot", dtype, integer=True)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         bad = y[(y < 0) | (y >= n_classes)]
         raise ValueError(

@@ -24,6 +24,7 @@ from typing import BinaryIO, NoReturn
 import numpy as np
 
 from chainrule import _checks
+from chainrule.data._checks import as_array
 from chainrule.data._gzip import GZIP_ERRORS, GZIP_MAGIC
 from chainrule.files import atomic_write
 
@@ -38,6 +39,8 @@ _DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 _CODES = {dtype.newbyteorder("="): code for code, dtype in _DTYPES.items()}
+# the most dimensions an ndarray can have: NPY_MAXDIMS, raised from 32 in NumPy 2.0
+_MAX_NDIM = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0b1" else 32
 
 
 class IDXFormatError(ValueError):
@@ -69,8 +72,10 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
         first ``read``.
     IDXFormatError
         The magic number is wrong (first two bytes not zero, unknown type code, zero
-        dimensions), the header or data is truncated, the file holds more bytes than the
-        dimensions call for, or the gzip stream is corrupt.
+        dimensions), it declares more dimensions than a NumPy array can have (64; 32
+        before NumPy 2.0; checked before the rest is read), the header or data is
+        truncated, the file holds more bytes than the dimensions call for, or the gzip
+        stream is corrupt.
     """
     if isinstance(file, str | os.PathLike):
         path = _checks.path("read_idx", "file", file)  # refuses one naming a bytes path
@@ -91,12 +96,13 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
 
     Accepts the six IDX data types: uint8, int8, int16, int32, float32, float64.
     ``TypeError`` when ``file`` is not a ``str`` or ``os.PathLike``, ``compress`` not a
-    bool, or the array of another type, and ``ValueError`` for an array of 0 or more than
-    255 dimensions; checked before anything is written.
+    bool, or the array of another type, and ``ValueError`` for a ragged list, an array of
+    0 or more than 255 dimensions or one with a dimension of ``2**32`` or more (a header
+    stores each as a uint32); checked before anything is written.
     """
     file = _checks.path("write_idx", "file", file, file=True)
     compress = _checks.boolean("write_idx", "compress", compress)
-    array = np.asarray(array)
+    array = as_array("write_idx", "array", array)
     code = _CODES.get(array.dtype.newbyteorder("="))
     if code is None:
         raise TypeError(
@@ -105,6 +111,11 @@ def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = Fa
         )
     if array.ndim == 0 or array.ndim > 255:
         raise ValueError(f"write_idx: array expected 1 to 255 dimensions, got {array.ndim}")
+    if max(array.shape) >= 1 << 32:
+        raise ValueError(
+            "write_idx: array expected dimensions below 2**32 (the uint32 of an IDX header), "
+            f"got shape {array.shape}"
+        )
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
     # mtime=0: the same array gives the same bytes (gzip stores the time otherwise)
@@ -183,6 +194,11 @@ def _parse(f: BinaryIO, name: str, size: int | None) -> np.ndarray:
             f"code TT in {{{', '.join(f'{c:02X}' for c in _DTYPES)}}} and DD >= 1 dimensions"
         )
     dtype, ndim = _DTYPES[magic[2]], magic[3]
+    if ndim > _MAX_NDIM:
+        raise IDXFormatError(
+            f"{name}: expected at most {_MAX_NDIM} dimensions (NumPy's limit), got {ndim} "
+            f"(magic number 0x{magic.hex().upper()})"
+        )
     raw_dims = f.read(4 * ndim)
     if len(raw_dims) < 4 * ndim:
         raise IDXFormatError(

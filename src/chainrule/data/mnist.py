@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 
 from chainrule import _checks
+from chainrule.data._checks import as_array
 from chainrule.data.fetch import (
     FileSpec,
     LocalDirSource,
@@ -238,7 +239,7 @@ def scale_pixels(images) -> np.ndarray:
     """uint8 pixel intensities as float32 in [0, 1]: ``images / 255``, divided in float32,
     as :func:`load_mnist` returns MNIST's images (and ``chainrule predict`` and
     ``evaluate`` take uint8 inputs). ``TypeError`` for an array of another dtype."""
-    images = np.asarray(images)
+    images = as_array("scale_pixels", "images", images)
     if images.dtype != np.uint8:
         raise TypeError(f"scale_pixels: images expected a uint8 array, got {images.dtype}")
     return np.divide(images, np.float32(255.0), dtype=np.float32)

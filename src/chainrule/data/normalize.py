@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import check_finite
+from chainrule.data._checks import as_array, check_finite
 
 __all__ = ["MinMaxScaler", "Standardizer"]
 
@@ -69,7 +69,8 @@ class _Scaler:
                 f"{type(self).__name__} state expects keys {sorted(self._state_keys)}, "
                 f"got {sorted(state, key=repr)}"  # by repr: keys of mixed types compare
             )
-        arrays = {k: np.array(state[k]) for k in self._state_keys}
+        owner = f"{type(self).__name__}.load_state_dict"
+        arrays = {k: as_array(owner, f"state[{k!r}]", state[k]).copy() for k in self._state_keys}
         shapes = {a.shape for a in arrays.values()}
         if len(shapes) != 1 or any(a.dtype.kind != "f" for a in arrays.values()):
             raise ValueError(
@@ -109,7 +110,7 @@ class _Scaler:
         finite. The errors start with ``"<class>.<method>: "``, except the NaN/Inf one
         (:func:`~chainrule.data._checks.check_finite`), which names ``name`` only."""
         owner = f"{type(self).__name__}.{method}"
-        X = np.asarray(X)
+        X = as_array(owner, name, X)
         if X.dtype.kind != "f":
             raise TypeError(
                 f"{owner}: expected floating-point {name}, got {X.dtype}; "

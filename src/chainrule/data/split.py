@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import check_same_length
+from chainrule.data._checks import as_array, check_same_length
 
 __all__ = ["split_sizes", "train_dev_test_split"]
 
@@ -91,14 +91,16 @@ def train_dev_test_split(
     Raises
     ------
     TypeError
-        ``ratios`` is not a sequence of real numbers, or ``stratify`` is not a bool.
+        ``ratios`` is not a sequence of real numbers, ``stratify`` is not a bool, or
+        ``stratify`` is asked for with labels ``y`` that do not sort (``None`` among
+        strings, say).
     ValueError
-        ``X`` and ``y`` differ in length, the ratios are not 2 or 3 finite positive numbers
-        summing to 1, ``stratify`` is asked for with ``y`` that is not 1-D, or some part
-        would be empty.
+        ``X`` or ``y`` is a ragged list, ``X`` and ``y`` differ in length, the ratios are
+        not 2 or 3 finite positive numbers summing to 1, ``stratify`` is asked for with
+        ``y`` that is not 1-D, or some part would be empty.
     """
     stratify = _checks.boolean("train_dev_test_split", "stratify", stratify)
-    X, y = np.asarray(X), np.asarray(y)
+    X, y = as_array("train_dev_test_split", "X", X), as_array("train_dev_test_split", "y", y)
     check_same_length(X, y)
     n = X.shape[0]
     sizes = _sizes("train_dev_test_split", n, ratios)
@@ -109,22 +111,39 @@ def train_dev_test_split(
         )
     if stratify and y.ndim != 1:
         raise ValueError(f"stratify needs 1-D class labels y, got shape {y.shape}")
+    classes = _classes(y) if stratify else None
     rng = _checks.generator("train_dev_test_split", "seed", seed, allow_none=False)
-    if stratify:
-        indices = _stratified_parts(y, sizes, rng)
+    if classes is not None:
+        indices = _stratified_parts(*classes, sizes, rng)
     else:
         indices = np.split(rng.permutation(n), np.cumsum(sizes)[:-1])
     return tuple((X[idx], y[idx]) for idx in indices)
 
 
-def _stratified_parts(y: np.ndarray, sizes, rng: np.random.Generator) -> list[np.ndarray]:
-    """The rows of each part, in random order, for ``stratify=True`` (see the caller)."""
-    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The class of each label in ``y`` (its index among the sorted distinct labels) and
+    the count of each class; TypeError naming the labels' types when they do not sort."""
+    try:
+        _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    except TypeError as error:
+        types = ", ".join(sorted({type(label).__name__ for label in y}))
+        raise TypeError(
+            "train_dev_test_split: stratify expected class labels y that sort, got "
+            f"{y.dtype} labels of types {types} ({error})"
+        ) from None
+    return inverse, counts
+
+
+def _stratified_parts(
+    inverse: np.ndarray, counts: np.ndarray, sizes, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """The rows of each part, in random order, for ``stratify=True``, from the class of
+    each row, ``inverse``, and each class's count, ``counts`` (see the caller)."""
     shares = _apportion(counts, sizes, rng)  # shares[c, j]: class c's samples in part j
-    shuffled = rng.permutation(y.shape[0])
+    shuffled = rng.permutation(inverse.shape[0])
     # a stable sort by class of a random permutation: each class's rows in random order
     by_class = shuffled[np.argsort(inverse[shuffled], kind="stable")]
-    part_of = np.empty(y.shape[0], dtype=np.int64)
+    part_of = np.empty(inverse.shape[0], dtype=np.int64)
     part_of[by_class] = np.repeat(np.tile(np.arange(len(sizes)), len(counts)), shares.ravel())
     return [rng.permutation(np.flatnonzero(part_of == j)) for j in range(len(sizes))]
 

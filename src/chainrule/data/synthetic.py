@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule import _checks
-from chainrule.data._checks import check_finite
+from chainrule.data._checks import as_array, check_finite, numeric_dtype
 
 __all__ = [
     "make_blobs",
@@ -183,7 +183,7 @@ def make_blobs(
     n_features = _checks.integer("make_blobs", "n_features", n_features, low=1, none=True)
     given = None
     if isinstance(centers, bool) or not isinstance(centers, numbers.Integral):
-        given = np.asarray(centers)
+        given = as_array("make_blobs", "centers", centers)
         if given.dtype.kind not in "iuf":
             raise TypeError(
                 "make_blobs: centers expected a count or an array of real numbers of shape "
@@ -242,14 +242,7 @@ def _start(
             f"{owner}: n expected at least {classes}, one point for each of the {classes} "
             f"classes, got {n}"
         )
-    try:
-        kind = np.dtype(dtype).kind
-    except TypeError:
-        kind = None
-    if kind != "f":
-        raise TypeError(
-            f"{owner}: dtype expected a floating-point type such as float32, got {dtype!r}"
-        )
+    numeric_dtype(owner, dtype)
     for name, value in scales.items():
         _checks.real(owner, name, value, low=0.0)
     return _checks.generator(owner, "seed", seed, allow_none=False)
