@@ -1,5 +1,5 @@
 """Argument checks shared across the library: numbers, flags, choices, callables, paths,
-random generators.
+random generators, rectangular arrays.
 
 Each returns the value normalized (numbers to Python scalars, so that NumPy's weak-scalar
 rules keep float32 arithmetic in float32; paths to ``Path``) or raises before any work is
@@ -12,6 +12,7 @@ import inspect
 import math
 import numbers
 import os
+import reprlib
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,27 @@ def _interval(low, high, low_open, high_open) -> str:
     left = "(" if low_open else "["
     right = ")" if high_open else "]"
     return f"in {left}{low:g}, {high:g}{right}"
+
+
+def ragged(data) -> bool:
+    """Whether nested lists (or arrays) ``data`` have rows of different lengths."""
+    try:
+        cells = np.asarray(data, dtype=object)
+    except ValueError:  # arrays that do not stack even as objects
+        return True
+    return any(isinstance(c, list | tuple | np.ndarray) for c in cells.flat)
+
+
+def as_array(owner: str, name: str | None, value) -> np.ndarray:
+    """``numpy.asarray(value)``; a ragged list (rows of different lengths) is a ValueError
+    naming ``owner`` and its argument ``name`` (when given), not NumPy's."""
+    try:
+        return np.asarray(value)
+    except ValueError:
+        if not ragged(value):
+            raise
+        what = f"{owner}: {name}" if name else f"{owner}:"
+        raise ValueError(
+            f"{what} expected a rectangular array, got a ragged {type(value).__name__} "
+            f"{reprlib.repr(value)}"
+        ) from None

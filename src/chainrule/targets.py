@@ -15,12 +15,11 @@ converted to it, which is exact for 0/1 labels.
 
 from __future__ import annotations
 
-import reprlib
-
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.backend import array_module
-from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor, _ragged, array_of
+from chainrule.autodiff.tensor import DTYPES, FLOAT_DTYPES, Tensor, array_of
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -59,15 +58,9 @@ def as_prediction(prediction, loss: str, ndim: int | None = None) -> Tensor:
 def _values(target, loss: str) -> np.ndarray:
     """``target``'s values as an array (:func:`array_of`); a ragged list (rows of different
     lengths) is a ``ValueError`` naming the loss, not NumPy's."""
-    try:
-        return array_of(target)
-    except ValueError:
-        if not _ragged(target):
-            raise
-        raise ValueError(
-            f"{loss}: expected a target of numbers or a rectangular array, got a ragged "
-            f"{type(target).__name__} {reprlib.repr(target)}"
-        ) from None
+    if isinstance(target, Tensor):
+        return target.data
+    return _checks.as_array(loss, "target", target)
 
 
 def _coerce(target, dtype, loss: str) -> Tensor:

@@ -467,7 +467,7 @@ def test_a_ragged_target_list_is_a_value_error_naming_the_loss(name):
     prediction = _t(np.full((2, 3), 0.5))
     with pytest.raises(
         ValueError,
-        match=rf"^{name}: expected a target of numbers or a rectangular array, got a ragged "
-        r"list \[\[1, 0, 0\], \[1\]\]$",
+        match=rf"^{name}: target expected a rectangular array, got a ragged list "
+        r"\[\[1, 0, 0\], \[1\]\]$",
     ):
         losses.LOSSES[name](prediction, [[1, 0, 0], [1]])

@@ -454,3 +454,15 @@ def test_a_model_output_that_is_no_tensor_leaves_its_shape_out():
     assert (
         str(error) == f"y, sample 0: expected a Tensor, got ndarray {_CHECKED}y has shape (200,))"
     )
+
+
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_a_ragged_list_of_samples_or_targets_is_named(which):
+    # NumPy's "setting an array element with a sequence" before, naming neither
+    model = nn.MLP([2, 3, 2], seed=0)
+    X, y = [[0.0, 1.0], [2.0], [3.0, 4.0]], [0, 1, 0]
+    if which == "y":
+        X, y = [[0.0, 1.0], [2.0, 3.0], [3.0, 4.0]], [[0], [1, 1], [0]]
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=rf"^{which}: expected a rectangular array, got a ragged"):
+        fit(model, "cross_entropy", opt, X, y, epochs=1, progress=False)

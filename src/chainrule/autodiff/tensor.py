@@ -9,6 +9,7 @@ import reprlib
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.registry import binary_shapes_error
 
@@ -421,7 +422,7 @@ def _converted(data, dtype: np.dtype) -> np.ndarray:
                 "Tensor: expected numbers or an array, got a list or tuple holding "
                 "tensors; join them with cr.stack (or cr.concatenate)"
             ) from None
-        if _ragged(data):
+        if _checks.ragged(data):
             raise ValueError(
                 f"Tensor: expected numbers or a rectangular array, got a ragged {reason}"
             ) from None
@@ -488,15 +489,6 @@ def _non_number(data) -> tuple:
         if cell is None or isinstance(cell, str | bytes):
             return (cell,)
     return ()
-
-
-def _ragged(data) -> bool:
-    """Whether nested lists (or arrays) ``data`` have rows of different lengths."""
-    try:
-        cells = np.asarray(data, dtype=object)
-    except ValueError:  # arrays that do not stack even as objects
-        return True
-    return any(isinstance(c, list | tuple | np.ndarray) for c in cells.flat)
 
 
 def _holds_tensor(data) -> bool:

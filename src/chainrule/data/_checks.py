@@ -1,30 +1,12 @@
-"""Argument checks shared by the data modules: arrays, dtypes, lengths and finiteness.
+"""Argument checks shared by the data modules: dtypes, lengths and finiteness.
 
 Each check raises before any work is done and says what was expected and what was received.
 """
 
 from __future__ import annotations
 
-import reprlib
-
 import numpy as np
 from numpy.typing import DTypeLike
-
-from chainrule.autodiff.tensor import _ragged
-
-
-def as_array(owner: str, name: str, value) -> np.ndarray:
-    """``numpy.asarray(value)``; a ragged list (rows of different lengths) is a ValueError
-    naming ``owner`` and its argument ``name``, not NumPy's."""
-    try:
-        return np.asarray(value)
-    except ValueError:
-        if not _ragged(value):
-            raise
-        raise ValueError(
-            f"{owner}: {name} expected a rectangular array, got a ragged "
-            f"{type(value).__name__} {reprlib.repr(value)}"
-        ) from None
 
 
 def numeric_dtype(owner: str, dtype: DTypeLike, *, integer: bool = False) -> np.dtype:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import as_array, check_finite, check_same_length, numeric_dtype
+from chainrule._checks import as_array
+from chainrule.data._checks import check_finite, check_same_length, numeric_dtype
 
 __all__ = ["BatchLoader", "one_hot"]
 

@@ -24,7 +24,7 @@ from typing import BinaryIO, NoReturn
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import as_array
+from chainrule._checks import as_array
 from chainrule.data._gzip import GZIP_ERRORS, GZIP_MAGIC
 from chainrule.files import atomic_write
 

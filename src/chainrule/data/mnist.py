@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import as_array
+from chainrule._checks import as_array
 from chainrule.data.fetch import (
     FileSpec,
     LocalDirSource,

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import as_array, check_finite
+from chainrule._checks import as_array
+from chainrule.data._checks import check_finite
 
 __all__ = ["MinMaxScaler", "Standardizer"]
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from chainrule import _checks
-from chainrule.data._checks import as_array, check_same_length
+from chainrule._checks import as_array
+from chainrule.data._checks import check_same_length
 
 __all__ = ["split_sizes", "train_dev_test_split"]
 

@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule import _checks
-from chainrule.data._checks import as_array, check_finite, numeric_dtype
+from chainrule._checks import as_array
+from chainrule.data._checks import check_finite, numeric_dtype
 
 __all__ = [
     "make_blobs",

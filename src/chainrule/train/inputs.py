@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autodiff.tensor import array_of
+from chainrule import _checks
+from chainrule.autodiff.tensor import Tensor
 from chainrule.data._checks import check_finite
 
 #: What makes the targets of each task, as error messages say it.
@@ -21,8 +22,9 @@ TASKS = {
 
 
 def as_array(name: str, x) -> np.ndarray:
-    """``x`` as an array of samples on its first axis; ``ValueError`` if it has none."""
-    x = array_of(x)
+    """``x`` as an array of samples on its first axis; ``ValueError`` if it has none or is a
+    ragged list."""
+    x = x.data if isinstance(x, Tensor) else _checks.as_array(name, None, x)
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"{name}: expected a non-empty array of samples, got shape {x.shape}")
     return x
