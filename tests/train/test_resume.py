@@ -932,8 +932,9 @@ def test_a_resume_any_callback_refuses_at_train_begin_is_taken_out_again(tmp_pat
     def refuse(trainer):
         raise RuntimeError("not today")
 
+    refusing = LambdaCallback(on_train_begin=refuse)
     trainer = Trainer(model, "cross_entropy", opt, epochs=3, batch_size=16, seed=5,
-                      progress=False, callbacks=[LambdaCallback(on_train_begin=refuse)])  # fmt: skip
+                      progress=False, callbacks=[refusing])  # fmt: skip
     with pytest.raises(RuntimeError, match="^not today$"):
         trainer.fit(X, y, resume_from=tmp_path / "ckpt")
     assert_unchanged(model, before)
