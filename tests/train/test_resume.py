@@ -1263,3 +1263,27 @@ def test_a_progress_bar_used_again_starts_its_first_line_afresh(monkeypatch):
     bar.on_epoch_begin(trainer, 0)
     bar.on_batch_end(trainer, 0, 1.0)
     assert stream.getvalue() == stream.getvalue().rstrip()
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.MT19937, np.random.Philox, np.random.SFC64])
+def test_a_dropout_generator_of_any_bit_generator_resumes_bit_identically(tmp_path, bit_generator):
+    # Their states hold uint32 / uint64 arrays, which a file's tensors cannot: the first
+    # checkpoint was refused after an epoch had run.
+    from chainrule.data import make_moons
+
+    X, y = make_moons(120, noise=0.2, seed=1)
+
+    def run(epochs, seed, ckpt, resume=None):
+        dropout = nn.Dropout(0.5, rng=np.random.Generator(bit_generator(seed)))
+        model = nn.Sequential(nn.Linear(2, 16, rng=0), nn.ReLU(), dropout, nn.Linear(16, 2, rng=1))
+        opt = optim.SGD(model.named_parameters(), lr=0.1)
+        fit(model, "cross_entropy", opt, X, y.astype(np.int64), epochs=epochs, batch_size=16,
+            seed=5, checkpoint_dir=tmp_path / ckpt, resume_from=resume, progress=False)  # fmt: skip
+        return model, dropout
+
+    straight, straight_dropout = run(4, 0, "straight")
+    run(2, 0, "ckpt")
+    resumed, resumed_dropout = run(4, 99, "ckpt", resume=tmp_path / "ckpt")  # another seed
+    for name, value in straight.state_dict().items():
+        assert np.array_equal(value, resumed.state_dict()[name]), name
+    assert np.array_equal(straight_dropout.rng.random(8), resumed_dropout.rng.random(8))

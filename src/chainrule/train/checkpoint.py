@@ -3,10 +3,12 @@
 A checkpoint is one pure-data file (see :mod:`chainrule.files`) holding the weights and
 buffers, the optimizer state (moments, step and epoch counters, hence the schedule's
 position), the state of every random generator (the shuffler's state at the start of the
-current epoch, each dropout layer's), the position (epoch and batches done), the partial
-sums of the running epoch, the callbacks' state (with each callback's type name), whether a
-callback stopped the run, what decides the batches (``batch_size``, the number of training
-examples, ``shuffle`` and ``drop_last``, which a resume must share) and the history so far.
+current epoch, each dropout layer's: its bit generator's ``state``, any array in it, such
+as MT19937's uint32 key, as a list of ints, which that ``state`` takes back), the position
+(epoch and batches done), the partial sums of the running epoch, the callbacks' state (with
+each callback's type name), whether a callback stopped the run, what decides the batches
+(``batch_size``, the number of training examples, ``shuffle`` and ``drop_last``, which a
+resume must share) and the history so far.
 Every one of these keys is required: :func:`check_state` refuses a state without one. It
 also holds the ``metadata`` the run's model files get (the Trainer's ``save_extras``; the
 CLI's holds the run's resolved config, which ``chainrule train --resume`` compares with

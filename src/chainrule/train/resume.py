@@ -37,7 +37,9 @@ def state_of(trainer, position: Position) -> dict:
         **batching(trainer),
         "position": position.to_dict(),
         "model": trainer.model.state_dict(),
-        "generators": {name: g.bit_generator.state for name, g in trainer.model.named_generators()},
+        "generators": {
+            name: _plain(g.bit_generator.state) for name, g in trainer.model.named_generators()
+        },
         "optimizer": trainer.optimizer.state_dict(),
         "callbacks": [cb.state_dict() for cb in trainer.callbacks],
         "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
@@ -45,6 +47,16 @@ def state_of(trainer, position: Position) -> dict:
         "history": trainer.history.to_dict(),
         "metadata": trainer.save_extras.get("metadata", {}),
     }
+
+
+def _plain(state):
+    """A bit generator's ``state`` as a checkpoint stores it: its arrays (MT19937's uint32
+    key, Philox's and SFC64's uint64 words, which a file's tensors cannot hold) as lists of
+    the ints they hold, which every NumPy bit generator's ``state`` setter takes back
+    exactly; a state without arrays (PCG64's ints) is stored as it is."""
+    if isinstance(state, dict):
+        return {key: _plain(value) for key, value in state.items()}
+    return state.tolist() if isinstance(state, np.ndarray) else state
 
 
 def restore(trainer, path, state: dict) -> tuple[Position, Callable[[], None]]:
