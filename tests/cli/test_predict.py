@@ -3,8 +3,11 @@ replaced only with ``--force``) and written atomically; a model file whose label
 its outputs (as ``save`` once let through) still loads, and predict refuses it before reading
 the input."""
 
+import io
 import os
+import re
 import stat
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -448,3 +451,97 @@ def test_other_integer_arrays_are_taken_as_they_are(capsys, tmp_path, pixels):
     assert _predictions(capsys, model, tmp_path / "int16.npy") == _predictions(
         capsys, model, tmp_path / "float.npy"
     )
+
+
+def _with_labels(path, labels):
+    """Rewrite the model file's labels byte by byte, as a file of an earlier chainrule
+    held them (one whose save let lone surrogates through)."""
+    import json
+    import struct
+
+    blob = Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + n])
+    tree = json.loads(header["__metadata__"]["chainrule.tree"])
+    tree["labels"] = labels
+    header["__metadata__"]["chainrule.tree"] = json.dumps(tree)
+    head = json.dumps(header).encode("ascii")
+    head += b" " * (-len(head) % 8)
+    Path(path).write_bytes(struct.pack("<Q", len(head)) + head + blob[8 + n :])
+
+
+@pytest.mark.parametrize("label", ["b\udcff", "b\ud800"])
+def test_labels_with_lone_surrogates_are_written_escaped(cli, model_and_input, tmp_path, label):
+    # UTF-8 cannot encode them: the CSV, on stdout and in -o FILE, was a bare
+    # UnicodeEncodeError after the predictions were made
+    model, x = model_and_input
+    _with_labels(model, ["a", label])
+    header = f"index,prediction,p_a,p_b\\u{ord(label[1]):x}\n"
+    result = cli("predict", model, x)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(header)
+    result = cli("predict", model, x, "-o", tmp_path / "p.csv")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p.csv").read_text(encoding="utf-8").startswith(header)
+
+
+def _huge_header(f):
+    """An .npy header declaring 80 TB of float64 and no data after it."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**7, 10**6)}
+    np.lib.format.write_array_header_1_0(f, header)
+
+
+def _huge_npy(path):
+    with path.open("wb") as f:
+        _huge_header(f)
+
+
+def _huge_npz(compression):
+    def write(path):
+        data = io.BytesIO()
+        _huge_header(data)
+        with zipfile.ZipFile(path, "w", compression) as archive:
+            archive.writestr("X.npy", data.getvalue())
+            archive.writestr("y.npy", data.getvalue())
+
+    return write
+
+
+def _forged_npz(path):
+    """A deflated member whose zip entries declare 4 GB uncompressed: it holds at most
+    what its 100 or so compressed bytes expand to."""
+    _huge_npz(zipfile.ZIP_DEFLATED)(path)
+    blob = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        at = blob.find(signature)
+        while at >= 0:
+            blob[at + offset : at + offset + 4] = (2**32 - 2).to_bytes(4, "little")
+            at = blob.find(signature, at + 1)
+    path.write_bytes(blob)
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "write"),
+    [
+        ("predict", "huge.npy", _huge_npy),
+        ("evaluate", "huge.npz", _huge_npz(zipfile.ZIP_STORED)),
+        ("evaluate", "huge.npz", _huge_npz(zipfile.ZIP_DEFLATED)),
+        ("evaluate", "huge.npz", _forged_npz),
+    ],
+)
+def test_a_header_declaring_more_than_the_file_holds_is_refused_before_allocating(
+    capsys, model_and_input, tmp_path, command, name, write
+):
+    # NumPy allocated the declared array first: a bare MemoryError
+    model, _ = model_and_input
+    path = tmp_path / name
+    write(path)
+    args = [command, str(model), str(path)] if command == "predict" else [command, str(model)]
+    args += ["--data", str(path)] if command == "evaluate" else []
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    member = "" if name.endswith(".npy") else "member 'X.npy': "
+    assert f"{name}: {member}a damaged or truncated file: its header declares an array of " in err
+    assert "shape (10000000, 1000000) and dtype float64, 80,000,000,000,000 bytes" in err
+    # what the file holds, or a member's compressed data expands to: not the 4 GB forged
+    assert int(re.search(r"but at most ([\d,]+) follow it", err)[1].replace(",", "")) < 10**6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -201,6 +202,7 @@ def _numpy_file(path: Path, take):
     if head not in _SIGNATURES[suffix]:
         raise UsageError(f"{path}: not a {suffix} file (it lacks the {suffix} signature)")
     try:
+        _check_sizes(path, suffix)
         return take(np.load(path, allow_pickle=False))
     except (zipfile.BadZipFile, EOFError) as exc:  # a truncated or corrupt archive
         raise UsageError(f"{path}: a damaged {suffix} file ({exc})") from None
@@ -213,6 +215,54 @@ def _numpy_file(path: Path, take):
                 "numeric arrays"
             ) from None
         raise UsageError(f"{path}: a damaged {suffix} file ({exc})") from None
+
+
+#: The most bytes one byte of a zip member's compressed data holds, by compression method:
+#: stored, deflated (deflate's limit, 1032:1); a member of another method (which
+#: ``numpy.savez`` never writes) is taken at the size it declares.
+_EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+
+
+def _check_sizes(path: Path, suffix: str) -> None:
+    """``UsageError`` for an array whose header declares more bytes than its file holds (an
+    .npy file's size; an .npz member's uncompressed size, at most what its compressed data
+    can expand to), before NumPy allocates the array: a damaged or truncated header.
+    ``ValueError`` or ``zipfile.BadZipFile`` for a header or archive that is not one."""
+    if suffix == ".npy":
+        with open(path, "rb") as f:
+            _check_npy_header(f, path.stat().st_size, str(path))
+        return
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            expansion = _EXPANSION.get(member.compress_type)
+            holds = member.file_size
+            if expansion is not None:
+                holds = min(holds, member.compress_size * expansion)
+            with archive.open(member) as f:
+                if f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX:
+                    f.seek(0)
+                    _check_npy_header(f, holds, f"{path}: member {member.filename!r}")
+
+
+def _check_npy_header(f, holds: int, source: str) -> None:
+    """The check of :func:`_check_sizes` for the .npy data of ``f``, ``holds`` bytes."""
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        return  # numpy.load names the versions it reads
+    # 3.0's header is 2.0's in UTF-8 rather than Latin-1, which only field names can tell
+    read = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    shape, _, dtype = read(f)
+    declared = math.prod(shape) * dtype.itemsize
+    if not dtype.hasobject and declared > holds - f.tell():
+        raise UsageError(
+            f"{source}: a damaged or truncated file: its header declares an array of shape "
+            f"{shape} and dtype {dtype}, {declared:,} bytes, but at most "
+            f"{holds - f.tell():,} follow it"
+        )
 
 
 def _is_number(cell: str) -> bool:
@@ -459,7 +509,7 @@ def predict(args) -> int:
     outputs = predict_model(bundle.model, X)
     best = predicted_classes(outputs, model.from_logits)
     probs = probabilities(model, outputs)
-    labels = bundle.labels or [str(i) for i in range(probs.shape[1])]
+    labels = [_utf8(label) for label in bundle.labels or range(probs.shape[1])]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["index", "prediction", *[f"p_{label}" for label in labels]])
@@ -488,6 +538,13 @@ def _write_stdout(text: str) -> None:
     data = memoryview(text.encode(sys.stdout.encoding, sys.stdout.errors))
     while data:
         data = data[raw.write(data) :]
+
+
+def _utf8(label) -> str:
+    """``label`` as text UTF-8 encodes: each lone surrogate (``"\\udcff"``, which a model file
+    of an earlier chainrule may hold) written as a Python string literal writes it
+    (``\\udcff``), the rest as it is."""
+    return str(label).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _escaped(text: str) -> str:
