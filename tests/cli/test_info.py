@@ -99,3 +99,47 @@ def test_info_escapes_control_characters_of_labels_and_metadata(capsys, tmp_path
     assert "\nnote: \\x1b[31mred\\x1b[0m\n" in out
     assert "\nkey\\x1b[2J: line\\nforged: line\n" in out
     assert "\ntest\\x9b metrics: loss\\x1b 0.5000\n" in out
+
+
+def test_info_prints_metrics_a_float_cannot_hold_as_they_are(capsys, tmp_path, monkeypatch):
+    # ".4f" of an int beyond a float's range was a bare OverflowError; such an int is JSON
+    # that a file chainrule did not write may hold, whatever its loader comes to refuse
+    from chainrule.cli import commands
+
+    path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors")
+    metadata = {"metrics": {"test": {"accuracy": 10**400, "loss": 0.5}}, "n": -(10**400)}
+    bundle = cr.load_bundle(path)
+    bundle.metadata = metadata
+    monkeypatch.setattr(commands, "load_model", lambda _: bundle)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"\nmetrics: {metadata['metrics']}\n" in out and f"\nn: {-(10**400)}\n" in out
+    assert " metrics: " not in out
+
+
+@pytest.mark.parametrize(
+    ("layers", "loss", "says"),
+    [
+        ([nn.Linear(2, 2, rng=0)], "nll", "expects log-probabilities"),
+        ([nn.Linear(2, 2, rng=0), nn.Softmax()], "cross_entropy", "expects logits"),
+        ([nn.Linear(2, 1, rng=0)], "cross_entropy", "expects one output per class"),
+    ],
+)
+def test_a_metadata_loss_that_does_not_fit_the_output_layer_is_refused(
+    capsys, tmp_path, layers, loss, says
+):
+    # evaluate computed it anyway (nll of a linear layer's scores: loss -0.36), and
+    # predict read the outputs as what that loss reads
+    model = nn.Sequential(*layers)
+    path = cr.save(model, tmp_path / "m.safetensors", metadata={"loss": loss})
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 2)), y=np.array([0, 1, 1, 0]))
+    output = nn.output_layer(model)
+    expected = (
+        f"m.safetensors: the metadata's loss {loss!r} does not fit the model's output layer "
+        f"{output!r} ({nn.output_width(model)} outputs), as chainrule train refuses: "
+    )
+    assert main(["evaluate", str(path), "--data", str(tmp_path / "d.npz")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and says in err
+    assert main(["predict", str(path), str(tmp_path / "not-read.npy")]) == 2
+    assert expected in capsys.readouterr().err

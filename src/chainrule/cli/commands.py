@@ -108,7 +108,9 @@ class ModelIO:
     output width (:func:`chainrule.nn.output_width`), the output layer
     (:func:`chainrule.nn.output_layer`), the loss it was trained with (saved by
     ``chainrule train``, with the label smoothing of its saved config; else the usual one
-    for its output layer, unsmoothed) and so whether its outputs are logits."""
+    for its output layer, unsmoothed) and so whether its outputs are logits. A saved loss
+    that does not fit the output layer, as ``chainrule train``'s config refuses it, is a
+    ``UsageError``."""
 
     in_features: int
     out_features: int
@@ -130,7 +132,15 @@ class ModelIO:
         output = nn.output_layer(model)
         n_out = nn.output_width(model)
         loss = bundle.metadata.get("loss")
-        if not (isinstance(loss, str) and loss in losses.LOSSES):
+        if isinstance(loss, str) and loss in losses.LOSSES:
+            try:  # the pairings chainrule train refuses: the outputs would be misread
+                cfg.check_loss_and_output(loss, output, n_out)
+            except cfg.ConfigError as exc:
+                raise UsageError(
+                    f"{source}: the metadata's loss {loss!r} does not fit the model's output "
+                    f"layer {output!r} ({n_out} outputs), as chainrule train refuses: {exc}"
+                ) from None
+        else:
             loss = "bce_with_logits" if (output, n_out) == ("linear", 1) else _USUAL_LOSS[output]
         config = _training_config(bundle.metadata)
         smoothing = 0.0
@@ -422,15 +432,22 @@ def _training_config(metadata: dict) -> dict | None:
 
 
 def _metrics_table(metadata: dict) -> dict | None:
-    """The metadata's ``metrics`` when they are ``chainrule train``'s: numbers by part."""
+    """The metadata's ``metrics`` when they are ``chainrule train``'s: numbers by part, each
+    a float or an int a float holds (``info`` prints them to 4 decimals)."""
     metrics = metadata.get("metrics")
     if isinstance(metrics, dict) and all(
-        isinstance(part, dict)
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in part.values())
+        isinstance(part, dict) and all(_is_real(v) for v in part.values())
         for part in metrics.values()
     ):
         return metrics
     return None
+
+
+def _is_real(value) -> bool:
+    """A float, or an int within a float's range (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, float) or abs(value) <= sys.float_info.max
 
 
 def _run_test_set(bundle):

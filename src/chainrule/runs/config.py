@@ -358,7 +358,7 @@ def _check_whole(config: dict, strict: bool) -> None:
     _check_data(config["data"])
     _check_shape(config["data"]["name"], sizes)
     if strict:
-        _check_loss_and_output(config["loss"]["name"], config["model"]["output"], sizes[-1])
+        check_loss_and_output(config["loss"]["name"], config["model"]["output"], sizes[-1])
     opt = config["optimizer"]
     if opt["weight_decay"] and opt["name"] != "adamw":
         raise ConfigError(
@@ -444,7 +444,7 @@ def _check_shape(dataset: str, sizes: list[int]) -> None:
         )
 
 
-def _check_loss_and_output(loss: str, output: str, n_out: int) -> None:
+def check_loss_and_output(loss: str, output: str, n_out: int) -> None:
     what, outputs = _reads(loss)
     if output not in outputs:
         fitting = [name for name in LOSSES if output in _reads(name)[1]]
