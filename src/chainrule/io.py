@@ -18,7 +18,14 @@ import numpy as np
 
 from chainrule import _checks, nn
 from chainrule.data.normalize import MinMaxScaler, Standardizer
-from chainrule.files import FormatError, check_storable, read_tree, split_tree, write_tree
+from chainrule.files import (
+    FormatError,
+    check_storable,
+    check_text,
+    read_tree,
+    split_tree,
+    write_tree,
+)
 from chainrule.nn.registry import LAYERS, layers_needed, values_needed
 
 FORMAT = "chainrule.model"
@@ -159,18 +166,22 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     ``TypeError``: ``scaler`` is not a :class:`Standardizer` or :class:`MinMaxScaler`
     (exactly: ``load`` builds those classes, not subclasses); ``labels`` is not a list,
     tuple or array of str (a str, a dict or numbers are not); ``metadata`` is not a dict
-    of pure data (see :func:`chainrule.files.split_tree`) or holds an array the file
-    cannot store (see :func:`chainrule.files.check_storable`: uint32, str, complex and
-    object arrays, for example, and masked arrays).
+    of pure data (see :func:`chainrule.files.split_tree`) or holds an array of a dtype the
+    file cannot store (see :func:`chainrule.files.check_storable`: uint32, str, complex
+    and object arrays, for example, and masked arrays).
 
-    ``ValueError``: the labels do not name the model's classes (see
-    :func:`labels_problem`); the scaler is not fitted, or was fitted on features of another
-    shape than ``(n,)`` for the model's ``n`` inputs (the ``in_features`` of its first
-    ``Linear`` or the ``num_features`` of its first ``BatchNorm1d``, when it has one); the
-    metadata holds an integer outside :data:`INT_RANGE` (int64's), or nests dicts and lists
-    more than ``chainrule.files.tree.MAX_DEPTH - 1`` (99) deep (a model file's tree holds it
-    one level down; a dict or list that holds itself included). Each metadata error names
-    the path of keys to the value (``metadata.run.id``).
+    ``ValueError``: a label UTF-8 cannot encode (see :func:`chainrule.files.check_text`:
+    a lone surrogate, as ``os.fsdecode`` makes of a byte that is not UTF-8); the labels do
+    not name the model's classes (see :func:`labels_problem`); the scaler is not fitted,
+    or was fitted on features of another shape than ``(n,)`` for the model's ``n`` inputs
+    (the ``in_features`` of its first ``Linear`` or the ``num_features`` of its first
+    ``BatchNorm1d``, when it has one); the metadata holds an integer outside
+    :data:`INT_RANGE` (int64's), a key or string UTF-8 cannot encode, an array of a shape
+    the file cannot hold (more than 32 dimensions, or an empty one whose other dimensions
+    span more than 2**48 bytes), or nests dicts and lists more than
+    ``chainrule.files.tree.MAX_DEPTH - 1`` (99) deep (a model file's tree holds it one
+    level down; a dict or list that holds itself included). Each metadata error names the
+    path of keys to the value (``metadata.run.id``).
     """
     if labels is not None:
         if not isinstance(labels, list | tuple | np.ndarray) or not all(
@@ -180,6 +191,11 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
                 f"{owner}: labels expected a list of str, one class name per output, got "
                 f"{type(labels).__name__} {labels!r:.80}"
             )
+        try:
+            for i, label in enumerate(labels):
+                check_text(label, f"the string at labels.{i}")
+        except ValueError as exc:
+            raise ValueError(f"{owner}: labels expected text, but {exc}") from None
         problem = labels_problem(labels, model)
         if problem:
             raise ValueError(f"{owner}: labels {problem}")
@@ -214,23 +230,35 @@ def _check_metadata(metadata: dict, owner: str) -> None:
         check_storable(arrays)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{owner}: metadata expected pure data, but {exc}") from None
+    problem = _int_problem(skeleton["metadata"])
+    if problem:
+        raise ValueError(f"{owner}: metadata {problem}")
+
+
+def _int_problem(metadata: dict) -> str | None:
+    """Where ``metadata`` (as a file's tree holds it, arrays aside) holds an integer (not
+    a bool) outside :data:`INT_RANGE`: ``"expected integers within int64's range [low,
+    high], got <value> at metadata.<keys>"`` for the first one; None when it holds none.
+    Walked with a stack of iterators, not recursion: a file's JSON may nest deeply."""
     low, high = INT_RANGE
-    for path, value in _integers(skeleton["metadata"], "metadata"):
-        if not low <= value <= high:
-            raise ValueError(
-                f"{owner}: metadata expected integers within int64's range [{low}, {high}], "
-                f"got {value!r:.40} at {path}"
+    keys, stack = ["metadata"], [iter(metadata.items())]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            keys.pop()
+            continue
+        key, value = entry
+        if isinstance(value, dict | list):
+            keys.append(key)
+            stack.append(iter(value.items() if isinstance(value, dict) else enumerate(value)))
+        elif isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            where = ".".join(str(k) for k in (*keys, key))
+            return (
+                f"expected integers within int64's range [{low}, {high}], got {value!r:.40} at "
+                f"{where}"
             )
-
-
-def _integers(node, path: str):
-    """Yield (path, value) for each integer (not bool) in ``node``, a skeleton of
-    :func:`~chainrule.files.split_tree` (its depth bounded by that)."""
-    if isinstance(node, dict | list):
-        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
-            yield from _integers(value, f"{path}.{key}")
-    elif isinstance(node, int) and not isinstance(node, bool):
-        yield path, node
+    return None
 
 
 def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
@@ -291,14 +319,21 @@ LOAD_SEED = 0
 def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     """Read a model file with everything it holds; :class:`FormatError` if it is invalid
     (another format, a version that is not the int :data:`VERSION`, a missing or unknown
-    entry, see :data:`ENTRIES`, a tensor its tree does not refer to, an architecture of
-    more than :data:`MAX_LAYERS` modules or one its tensors do not fit, tensors holding
-    values the model refuses, named by key (NaN or inf, a negative batch-norm running
-    variance: see :meth:`~chainrule.nn.Module.load_state_dict`), a scaler that does not
-    load or was fitted on another number of features than the model's input, which
+    entry, see :data:`ENTRIES`, a tensor its tree does not refer to or refers to twice, an
+    architecture of more than :data:`MAX_LAYERS` modules or one its tensors do not fit,
+    tensors holding values the model refuses, named by key (NaN or inf, a negative
+    batch-norm running variance: see :meth:`~chainrule.nn.Module.load_state_dict`), a
+    scaler that does not load or was fitted on another number of features than the
+    model's input, metadata holding an integer outside :data:`INT_RANGE`, all of which
     :func:`save` refuses), ``TypeError`` when ``path`` is not a ``str`` or
     ``os.PathLike``, ``IsADirectoryError`` when it is a directory, ``FileNotFoundError``
     when no file is there.
+
+    An architecture that needs more parameter and buffer values than the file's state
+    tensors hold is refused before it is built; each tensor is one the file stores (none
+    is referred to twice), so a file builds at most as many values as it stores, each
+    of at most 8 bytes (float64): at most 8 times the bytes of its tensors (a file of
+    uint8 or bool tensors loads into a float64 model).
 
     ``seed`` (an int >= 0, default :data:`LOAD_SEED`, 0; ``TypeError`` / ``ValueError``
     otherwise, before the file is read) seeds the generators of the layers whose config
@@ -321,6 +356,9 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
         raise FormatError(f"{path}: expected labels to be a list of strings, got {labels!r:.80}")
     if not isinstance(metadata, dict):
         raise FormatError(f"{path}: expected metadata to be an object, got {metadata!r:.80}")
+    problem = _int_problem(metadata)
+    if problem:
+        raise FormatError(f"{path}: metadata {problem}")
     try:
         needed = values_needed(tree["architecture"])
         layers = layers_needed(tree["architecture"])
@@ -331,7 +369,7 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
             f"{path}: the architecture builds {layers:,} modules, expected at most "
             f"MAX_LAYERS = {MAX_LAYERS:,}"
         )
-    held = sum(v.size for v in state.values())
+    held = sum(v.size for v in state.values())  # each a tensor of its own (see read_tree)
     if needed is not None and needed > held:
         # refused before building: a few hundred bytes of config could ask for gigabytes of
         # weights (a file holding more values than needed builds at most what it holds)

@@ -163,7 +163,7 @@ def header_blob(header: dict, data: bytes = b"") -> bytes:
 @pytest.mark.parametrize(
     ("header", "data", "message"),
     [
-        ({"__metadata__": {"chainrule.tree": "{not json"}}, b"", "malformed JSON"),
+        ({"__metadata__": {"chainrule.tree": "{not json"}}, b"", "not valid JSON"),
         ({"__metadata__": {"other": "x"}}, b"", "not one written by chainrule"),
         ({"w": {"dtype": "OBJ", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "dtype"),
         ({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}, b"\0" * 8, "needs 16"),
@@ -196,7 +196,7 @@ def test_integers_beyond_pythons_digit_limit_are_format_errors(tmp_path):
         read_tree(path)
     blob = header_blob({"__metadata__": {"chainrule.tree": '{"step": ' + huge + "}"}})
     path = corrupt(tmp_path, blob)
-    with pytest.raises(FormatError, match=f"{path}: malformed JSON in the chainrule metadata"):
+    with pytest.raises(FormatError, match=f"{path}: the chainrule metadata is not valid JSON"):
         read_tree(path)
 
 

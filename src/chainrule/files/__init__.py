@@ -8,7 +8,8 @@ One concept a module:
   path cannot take a file or a folder to write in;
 - :mod:`chainrule.files.safetensors`: the safetensors codec (:func:`encode_safetensors`,
   :func:`decode_safetensors`, or in two steps :func:`decode_header` and
-  :func:`decode_tensors`; :func:`check_storable`) and :class:`FormatError`;
+  :func:`decode_tensors`; :func:`check_storable`, :func:`check_text`) and
+  :class:`FormatError`;
 - :mod:`chainrule.files.tree`: trees of JSON data and arrays as one safetensors file
   (:func:`write_tree`, :func:`read_tree`, :func:`split_tree`, :func:`join_tree`) and
   :func:`json_text`, the strict JSON those files and the run folders' JSON files use.
@@ -21,6 +22,7 @@ from chainrule.files.atomic import atomic_write, blocking_file, directory_blocke
 from chainrule.files.safetensors import (
     FormatError,
     check_storable,
+    check_text,
     decode_header,
     decode_safetensors,
     decode_tensors,
@@ -33,6 +35,7 @@ __all__ = [
     "atomic_write",
     "blocking_file",
     "check_storable",
+    "check_text",
     "decode_header",
     "decode_safetensors",
     "decode_tensors",

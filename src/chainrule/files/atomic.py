@@ -160,12 +160,15 @@ def _temporary(path: Path) -> tuple[int, Path]:
     """A new file beside ``path`` for writing, and its name: created with the mode of
     ``path`` where that exists, else 0o666 less the umask (the kernel applies it, so the
     process's umask is never touched). Its name stays within 255 bytes however long
-    ``path``'s is."""
+    ``path``'s is, counted as the file system gets them (``os.fsencode``: a name that is
+    not UTF-8, which ``os.fsdecode`` gave as surrogates, keeps its bytes)."""
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = None
-    stem = path.name.encode()[:200].decode(errors="ignore")
+    stem = path.name[:200]  # each character takes at least one byte
+    while len(os.fsencode(stem)) > 200:
+        stem = stem[:-1]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = path.parent / f".{stem}.{secrets.token_hex(4)}.tmp"

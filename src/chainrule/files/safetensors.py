@@ -13,22 +13,29 @@ The layout (https://github.com/huggingface/safetensors), every integer little-en
    ``[begin, end)``. :func:`encode_safetensors` lays the tensors end to end in the sorted
    order of their names.
 
-:func:`decode_header` checks every field before anything but the header is allocated: a
-header of at most 100 MiB that lies within the file, a known dtype, at most 32 dimensions,
-each and the product of the nonzero ones (in bytes) at most 2**48, each tensor's span
-exactly its size, and spans that tile the data section without gap, overlap or trailing
-byte; :func:`decode_tensors` then copies the tensors out, and :func:`decode_safetensors`
-does both. They parse JSON and copy bytes: nothing is imported, unpickled or evaluated, so
-a hostile file can at worst be rejected, with :class:`FormatError`.
-:func:`encode_safetensors` refuses, before it encodes anything, what :func:`decode_header`
-would refuse to read back.
+:func:`decode_header` reads the 8-byte length and the header alone, and checks every field
+before anything else is read: a header of at most 100 MiB that lies within the file, JSON
+holding at most :data:`MAX_MARKS` of the characters ``{``, ``[`` and ``,``, which bounds
+its values (see :func:`parse_json`), a known dtype, at most 32 dimensions, each and the
+product of the nonzero ones (in bytes) at most 2**48, each tensor's span exactly its size,
+and spans that tile the data section without gap, overlap or trailing byte;
+:func:`decode_tensors` then reads the tensors into new arrays, and
+:func:`decode_safetensors` does both, from bytes or from a file. They parse JSON and copy
+bytes: nothing is imported, unpickled or evaluated, so a hostile file can at worst be
+rejected, with :class:`FormatError`. :func:`encode_safetensors` refuses, before it encodes
+anything, what :func:`decode_header` would refuse to read back, and also text that UTF-8
+cannot encode (see :func:`check_text`), which Python's JSON writes as an escape that other
+readers of the format refuse.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import struct
+from typing import BinaryIO
 
 import numpy as np
 
@@ -48,6 +55,19 @@ _NAMES = {dt: name for name, dt in _DTYPES.items()}
 _MAX_HEADER = 100 * 2**20
 _MAX_DIMS = 32  # NumPy allows 64; no tensor of a model or checkpoint has more than 2
 _MAX_BYTES = 2**48  # no array NumPy could allocate: a bound on a shape's product
+_SHAPES = (
+    f"at most {_MAX_DIMS} dimensions, each and the product of the nonzero ones in bytes at "
+    "most 2**48"
+)
+#: The most characters ``{``, ``[`` and ``,`` a JSON text of a file may hold (see
+#: :func:`parse_json`). Every JSON value but the first opens an object or array or follows
+#: a comma or a key (which follows a ``{`` or a comma), so this bounds what parsing builds,
+#: which the 100 MiB bound on the header alone does not (``{}`` parses into 50 times its
+#: bytes): a model file at this bound (``{"ab":0.0}`` 2**20 times in its metadata, 14 MB)
+#: loads with a peak of 440 MB, one of 100 MiB without it took gigabytes. Real files hold
+#: far fewer: a few per tensor and per metadata value, one per step loss in a checkpoint's
+#: history (a run of 2 million steps; the shipped configs take 150,000 at most).
+MAX_MARKS = 2**21
 
 
 class FormatError(ValueError):
@@ -60,25 +80,74 @@ def _stored(dtype: np.dtype) -> np.dtype:
 
 
 def check_storable(arrays: dict[str, np.ndarray]) -> None:
-    """Raise TypeError naming the first array (by its key) whose dtype a file cannot store,
-    and listing the dtypes it can: float64, float32, float16, int64, int32, int16, int8,
-    uint8 and bool, in either byte order. Unsigned integers wider than 8 bits, complex,
-    str, object and datetime arrays are refused, and so is a masked array
+    """Raise naming the first array (by its key) that a file cannot store: ``TypeError``
+    for a dtype it cannot hold, listing those it can: float64, float32, float16, int64,
+    int32, int16, int8, uint8 and bool, in either byte order (unsigned integers wider than
+    8 bits, complex, str, object and datetime arrays are refused), and for a masked array
     (``np.ma.MaskedArray``), whose mask a file has no place for (it would load back as a
-    plain array of its data). :func:`encode_safetensors` checks this before it encodes
-    anything, and :func:`chainrule.io.check_extras` before training."""
+    plain array of its data); ``ValueError`` for a shape :func:`decode_header` refuses
+    (more than 32 dimensions, or an empty array whose nonzero dimensions span more than
+    2**48 bytes). :func:`encode_safetensors` checks this before it encodes anything, and
+    :func:`chainrule.io.check_extras` before training."""
     for name, arr in arrays.items():
         if isinstance(arr, np.ma.MaskedArray):
             raise TypeError(
                 f"cannot store tensor {name!r} of type MaskedArray: expected a plain array, "
                 "as the file cannot hold its mask (x.filled(value) gives one)"
             )
-        dtype = np.asarray(arr).dtype
-        if _stored(dtype) not in _NAMES:
+        arr = np.asarray(arr)
+        if _stored(arr.dtype) not in _NAMES:
             storable = ", ".join(dt.name for dt in _DTYPES.values())
             raise TypeError(
-                f"cannot store tensor {name!r} of dtype {dtype}: expected one of {storable}"
+                f"cannot store tensor {name!r} of dtype {arr.dtype}: expected one of {storable}"
             )
+        if not _valid_shape(list(arr.shape), arr.dtype.itemsize):
+            raise ValueError(
+                f"cannot store tensor {name!r} of shape {arr.shape}: expected {_SHAPES}"
+            )
+
+
+def check_text(text: str, what: str) -> None:
+    """``ValueError`` naming ``what`` unless UTF-8 can encode ``text``: a lone surrogate
+    (``"\\udcff"``, which ``os.fsdecode`` makes of a file name's byte that is not UTF-8)
+    cannot be, so no file holds it (Python's JSON writes it as an escape, which the
+    safetensors library and other JSON readers refuse)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"cannot store {what}: expected text UTF-8 can encode, got {text!r:.80}, which "
+            f"holds the lone surrogate {text[exc.start]!r} at index {exc.start} (os.fsdecode "
+            "makes one of each byte of a file name that is not UTF-8)"
+        ) from None
+
+
+def parse_json(text: bytes | str, source: str, what: str):
+    """The value of the JSON ``text`` (UTF-8 bytes or a str), ``what`` of the file
+    ``source``; :class:`FormatError` for bad UTF-8 or JSON, an integer of more than 4300
+    digits (Python's limit), nesting deeper than Python's parser recurses, and, before
+    parsing, a text holding more than :data:`MAX_MARKS` of the characters ``{``, ``[``
+    and ``,`` (see there; strings' characters count too)."""
+    try:
+        text = text.decode("utf-8") if isinstance(text, bytes) else text
+        marks = _marks(text)
+        if marks > MAX_MARKS:
+            raise FormatError(
+                f"{source}: {what} holds {marks:,} of the characters '{{', '[' and ',', expected "
+                f"at most {MAX_MARKS:,} (chainrule.files.safetensors.MAX_MARKS)"
+            )
+        return json.loads(text)
+    except FormatError:
+        raise
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an int over 4300 digits
+        raise FormatError(f"{source}: {what} is not valid JSON ({exc!r:.300})") from None
+
+
+def _marks(text: str) -> int:
+    """How many characters ``{``, ``[`` and ``,`` ``text`` holds (see :data:`MAX_MARKS`)."""
+    return text.count("{") + text.count("[") + text.count(",")
 
 
 def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
@@ -87,8 +156,11 @@ def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str])
     Refused before anything is encoded, as :func:`decode_header` would refuse the bytes:
     an array of a dtype the file cannot store, or a masked array (``TypeError``, see
     :func:`check_storable`); a tensor name that is not a ``str`` or a ``metadata`` that
-    is not a dict of ``str`` to ``str`` (``TypeError``); a tensor named ``"__metadata__"``,
-    the header's entry for the metadata, or a header of more than 100 MiB (``ValueError``).
+    is not a dict of ``str`` to ``str`` (``TypeError``); a shape the reader refuses (see
+    :func:`check_storable`), a tensor named ``"__metadata__"``, the header's entry for the
+    metadata, a tensor name or metadata key or value that UTF-8 cannot encode (see
+    :func:`check_text`), or a header of more than 100 MiB or :data:`MAX_MARKS` of the
+    characters ``{``, ``[`` and ``,`` (``ValueError``).
     """
     check_storable(tensors)
     _check_header_input(tensors, metadata)
@@ -103,7 +175,15 @@ def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str])
             "data_offsets": [offset, offset + arr.nbytes],
         }
         offset += arr.nbytes
-    head = json.dumps(header, separators=(",", ":")).encode()
+    text = json.dumps(header, separators=(",", ":"))
+    marks = _marks(text)
+    if marks > MAX_MARKS:
+        raise ValueError(
+            f"cannot store a header of {marks:,} of the characters '{{', '[' and ',': "
+            f"expected at most {MAX_MARKS:,}, the most a reader takes (see "
+            "chainrule.files.safetensors.MAX_MARKS); keep long lists in arrays"
+        )
+    head = text.encode()
     head += b" " * (-len(head) % 8)
     if len(head) > _MAX_HEADER:
         raise ValueError(
@@ -125,6 +205,7 @@ def _check_header_input(tensors: dict, metadata) -> None:
             raise TypeError(
                 f"cannot store tensor {name!r}: expected a str name, got {type(name).__name__}"
             )
+        check_text(name, "a tensor's name")
     if "__metadata__" in tensors:
         raise ValueError(
             "cannot store tensor '__metadata__': expected another name, as the header keeps "
@@ -141,33 +222,40 @@ def _check_header_input(tensors: dict, metadata) -> None:
                 f"encode_safetensors: metadata expected a dict of str to str, got "
                 f"{type(key).__name__} {key!r:.80}: {type(value).__name__} {value!r:.80}"
             )
+        check_text(key, "a metadata key")
+        check_text(value, f"the metadata value at key {key!r:.80}")
 
 
-def decode_safetensors(blob: bytes, source: str = "file") -> tuple[dict[str, np.ndarray], dict]:
-    """Parse safetensors bytes into (arrays, metadata), validating every field first (see
-    :func:`decode_header`); the arrays are copies, which the caller may write to."""
+def decode_safetensors(
+    blob: bytes | BinaryIO, source: str = "file"
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Parse safetensors bytes, or a binary file, into (arrays, metadata), validating every
+    field first (see :func:`decode_header`); the arrays are new, which the caller may
+    write to."""
     layout, metadata = decode_header(blob, source)
-    return decode_tensors(blob, layout), metadata
+    return decode_tensors(blob, layout, source), metadata
 
 
-def decode_header(blob: bytes, source: str = "file") -> tuple[dict[str, tuple], dict]:
-    """Parse and check the header of safetensors bytes; return (layout, metadata), where
-    ``layout`` maps each tensor's name to its (dtype, shape, offset in ``blob``) for
-    :func:`decode_tensors`. Every field is checked (see the module's docstring) before
-    anything but the header is allocated; :class:`FormatError` (naming ``source``) for the
-    first that is wrong."""
-    if len(blob) < 8:
-        raise FormatError(f"{source}: {len(blob)} bytes is too short for a safetensors header")
-    (n,) = struct.unpack("<Q", blob[:8])
-    if n > min(_MAX_HEADER, len(blob) - 8):
+def decode_header(blob: bytes | BinaryIO, source: str = "file") -> tuple[dict[str, tuple], dict]:
+    """Parse and check the header of safetensors ``blob``: bytes, or a binary file open for
+    reading that can seek, read from its start. Return (layout, metadata), where ``layout``
+    maps each tensor's name to its (dtype, shape, offset from the start of ``blob``) for
+    :func:`decode_tensors`. Only the 8-byte length and then the header are read, and every
+    field is checked (see the module's docstring) before anything else is: a file costs
+    the memory of its header, and of the JSON it parses into (see :func:`parse_json`);
+    :class:`FormatError` (naming ``source``) for the first field that is wrong."""
+    f = _binary(blob)
+    size = f.seek(0, os.SEEK_END)
+    f.seek(0)
+    if size < 8:
+        raise FormatError(f"{source}: {size} bytes is too short for a safetensors header")
+    (n,) = struct.unpack("<Q", f.read(8))
+    if n > min(_MAX_HEADER, size - 8):
         raise FormatError(
-            f"{source}: header length {n} exceeds the file ({len(blob)} bytes); "
+            f"{source}: header length {n} exceeds the file ({size} bytes); "
             "the file is truncated or not a chainrule/safetensors file"
         )
-    try:
-        header = json.loads(blob[8 : 8 + n].decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an int over 4300 digits
-        raise FormatError(f"{source}: the header is not valid JSON ({exc!r:.300})") from None
+    header = parse_json(f.read(n), source, "the header")
     if not isinstance(header, dict):
         raise FormatError(f"{source}: expected a JSON object header, got {type(header).__name__}")
     metadata = header.pop("__metadata__", {})
@@ -175,7 +263,7 @@ def decode_header(blob: bytes, source: str = "file") -> tuple[dict[str, tuple], 
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise FormatError(f"{source}: __metadata__ must map strings to strings")
-    size = len(blob) - 8 - n
+    size -= 8 + n
     spans, layout = [], {}
     for name, entry in header.items():
         dtype, shape, (begin, end) = _check_entry(name, entry, source)
@@ -191,12 +279,28 @@ def decode_header(blob: bytes, source: str = "file") -> tuple[dict[str, tuple], 
     return layout, metadata
 
 
-def decode_tensors(blob: bytes, layout: dict[str, tuple]) -> dict[str, np.ndarray]:
-    """Copy the tensors of ``layout`` (see :func:`decode_header`) out of ``blob``."""
-    return {
-        name: np.frombuffer(blob, dtype, math.prod(shape), offset).reshape(shape).copy()
-        for name, (dtype, shape, offset) in layout.items()
-    }
+def decode_tensors(
+    blob: bytes | BinaryIO, layout: dict[str, tuple], source: str = "file"
+) -> dict[str, np.ndarray]:
+    """Read the tensors of ``layout`` (see :func:`decode_header`) out of ``blob``, the
+    bytes or binary file it came from, each straight into a new array; :class:`FormatError`
+    when a file ends before a tensor does (it shrank after its header was read)."""
+    f, tensors = _binary(blob), {}
+    for name, (dtype, shape, offset) in layout.items():
+        array = np.empty(shape, dtype)
+        f.seek(offset)
+        if f.readinto(array.reshape(-1).view(np.uint8)) != array.nbytes:
+            raise FormatError(
+                f"{source}: the file ended within tensor {name!r}, which its header places at "
+                f"bytes [{offset}, {offset + array.nbytes})"
+            )
+        tensors[name] = array
+    return tensors
+
+
+def _binary(blob: bytes | BinaryIO) -> BinaryIO:
+    """``blob`` as a binary file: bytes (or a bytearray, a memoryview) in a BytesIO."""
+    return io.BytesIO(blob) if isinstance(blob, bytes | bytearray | memoryview) else blob
 
 
 def _check_tiling(spans: list[tuple[int, int]], size: int, source: str) -> None:
@@ -221,17 +325,10 @@ def _check_entry(name, entry, source):
             f"expected one of {', '.join(_DTYPES)}"
         )
     shape, offsets = entry["shape"], entry["data_offsets"]
-    if (
-        not isinstance(shape, list)
-        or len(shape) > _MAX_DIMS
-        or not all(_is_count(d) and d <= _MAX_BYTES for d in shape)
-        # zeros count as ones: an empty array's other dimensions must still be sane
-        or math.prod(max(d, 1) for d in shape) * dtype.itemsize > _MAX_BYTES
-    ):
+    if not isinstance(shape, list) or not _valid_shape(shape, dtype.itemsize):
         raise FormatError(
-            f"{source}: tensor {name!r} has an invalid shape {shape!r} (expected at most "
-            f"{_MAX_DIMS} counts >= 0, each and the product of the nonzero ones in bytes at "
-            f"most {_MAX_BYTES})"
+            f"{source}: tensor {name!r} has an invalid shape {shape!r:.300} (expected "
+            f"{_SHAPES}, of counts >= 0)"
         )
     if (
         not isinstance(offsets, list)
@@ -241,6 +338,17 @@ def _check_entry(name, entry, source):
     ):
         raise FormatError(f"{source}: tensor {name!r} has invalid data_offsets {offsets!r}")
     return dtype, shape, offsets
+
+
+def _valid_shape(shape: list, itemsize: int) -> bool:
+    """Whether a file may hold a tensor of ``shape`` (a list) and ``itemsize``: at most
+    32 counts >= 0, each and the product of the nonzero ones, in bytes, at most 2**48
+    (zeros count as ones: an empty array's other dimensions must still be sane)."""
+    return (
+        len(shape) <= _MAX_DIMS
+        and all(_is_count(d) and d <= _MAX_BYTES for d in shape)
+        and math.prod(max(d, 1) for d in shape) * itemsize <= _MAX_BYTES
+    )
 
 
 def _is_count(x) -> bool:

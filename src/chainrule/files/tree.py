@@ -14,8 +14,11 @@ the tensors of a safetensors file (see :mod:`chainrule.files.safetensors`) and t
 compact strict JSON, in the file's metadata under the key ``"chainrule.tree"`` (other
 entries of that metadata, which safetensors leaves free for any tool to add, are ignored
 on reading). :func:`read_tree` reads that back through :func:`join_tree`, and refuses a
-file holding a tensor that nothing in the tree refers to. A dict whose only key is
-``__tensor__`` or ``__float__`` is refused on writing: it would read back as what it marks.
+file holding a tensor that nothing in the tree refers to, or that two places refer to
+(:func:`split_tree` names each array it meets, the same array met twice included, on its
+own). A dict whose only key is ``__tensor__`` or ``__float__`` is refused on writing: it
+would read back as what it marks; so is a key or string that UTF-8 cannot encode (see
+:func:`~chainrule.files.check_text`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 
 import numpy as np
 
@@ -30,9 +34,11 @@ from chainrule import _checks
 from chainrule.files.atomic import atomic_write
 from chainrule.files.safetensors import (
     FormatError,
+    check_text,
     decode_header,
     decode_tensors,
     encode_safetensors,
+    parse_json,
 )
 
 _TREE_KEY = "chainrule.tree"
@@ -52,12 +58,14 @@ def split_tree(tree) -> tuple[object, dict[str, np.ndarray]]:
 
     An array is named by its path of keys and indices joined by dots; where that name is
     taken (``{"a.b": x, "a": {"b": y}}``), ``#2``, ``#3``, ... is appended, so that no
-    array replaces another. ``TypeError`` for what is not pure data (see the module's
-    docstring) and for dicts whose only key is one of the markers the skeleton uses
-    (``__tensor__``, ``__float__``): they would read back as something else.
-    ``ValueError`` for dicts and lists nested more than :data:`MAX_DEPTH` deep (one that
-    holds itself included) and for an integer of more than 4300 digits, which a file
-    could not be read back with. Each error names the path of keys to the value.
+    array replaces another (the same array met twice is named twice). ``TypeError`` for
+    what is not pure data (see the module's docstring) and for dicts whose only key is one
+    of the markers the skeleton uses (``__tensor__``, ``__float__``): they would read back
+    as something else. ``ValueError`` for dicts and lists nested more than
+    :data:`MAX_DEPTH` deep (one that holds itself included), for an integer of more than
+    4300 digits, which a file could not be read back with, and for a key or string that
+    UTF-8 cannot encode (see :func:`~chainrule.files.check_text`). Each error names the
+    path of keys to the value.
     """
     arrays: dict[str, np.ndarray] = {}
 
@@ -83,6 +91,7 @@ def split_tree(tree) -> tuple[object, dict[str, np.ndarray]]:
             for key in node:
                 if not isinstance(key, str):
                     raise TypeError(f"keys must be strings, got {key!r} at {path or 'root'}")
+                check_text(key, f"the key at {path or 'root'}")
             if len(node) == 1 and next(iter(node)) in _MARKERS:
                 raise TypeError(
                     f"cannot store a dict whose only key is {next(iter(node))!r} at "
@@ -109,6 +118,8 @@ def _leaf(node, path: str):
             f"cannot store an integer of more than {_DIGITS} digits at {path or 'root'}: "
             "expected one Python's JSON parser reads back"
         )
+    if isinstance(node, str):
+        check_text(node, f"the string at {path or 'root'}")
     if node is None or isinstance(node, str | bool | int | float):
         return node
     raise TypeError(f"cannot store {type(node).__name__} at {path or 'root'}: not pure data")
@@ -119,7 +130,8 @@ def json_text(tree, indent: int | None = 1) -> str:
     scalars as Python numbers, a non-finite float as ``{"__float__": "inf"}`` (``"-inf"``,
     ``"nan"``) instead of the ``Infinity`` and ``NaN`` that JSON parsers other than
     Python's refuse. ``TypeError`` for anything else, ``ValueError`` for what
-    :func:`split_tree` refuses as too deep or too long."""
+    :func:`split_tree` refuses as too deep or too long, or as text UTF-8 cannot encode (a
+    lone surrogate, which ``json.dumps`` would write as an escape strict parsers refuse)."""
     skeleton, arrays = split_tree(tree)
     if arrays:
         raise TypeError(f"json_text: expected plain data, got arrays at {sorted(arrays)}")
@@ -177,54 +189,61 @@ def read_tree(path: str | os.PathLike) -> dict:
     """Read a file written by :func:`write_tree`.
 
     :class:`FormatError` if it is invalid, a file holding a tensor that nothing in its tree
-    refers to included (refused before any tensor is copied out of it);
-    ``IsADirectoryError`` when ``path`` is a directory, ``FileNotFoundError`` when no file
-    is there, ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike``."""
+    refers to, or that more than one place refers to, included (refused before any tensor
+    is read); ``IsADirectoryError`` when ``path`` is a directory, ``FileNotFoundError``
+    when no file is there, ``TypeError`` when ``path`` is not a ``str`` or
+    ``os.PathLike``. The header is read and checked first (see
+    :func:`~chainrule.files.decode_header`), then each tensor is read into its array: a
+    file costs the memory of its header, the JSON it parses into and its tensors."""
     path = _checks.path("read_tree", "path", path)
     if path.is_dir():
         raise IsADirectoryError(f"{path}: expected a file, got a directory")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    blob = path.read_bytes()
-    layout, metadata = decode_header(blob, source=str(path))
-    skeleton = _skeleton(path, metadata)
-    unreferenced = sorted(set(layout) - _references(skeleton))
-    if unreferenced:
-        raise FormatError(
-            f"{path}: expected every tensor to be referred to by the chainrule tree, got "
-            f"{len(unreferenced)} that are not: {unreferenced!r:.300}"
-        )
+    with open(path, "rb") as f:
+        layout, metadata = decode_header(f, source=str(path))
+        skeleton = _skeleton(path, metadata)
+        references = _references(skeleton)
+        unreferenced = sorted(set(layout) - set(references))
+        if unreferenced:
+            raise FormatError(
+                f"{path}: expected every tensor to be referred to by the chainrule tree, got "
+                f"{len(unreferenced)} that are not: {unreferenced!r:.300}"
+            )
+        repeated = sorted(name for name, count in references.items() if count > 1)
+        if repeated:
+            raise FormatError(
+                f"{path}: expected each tensor to be referred to once by the chainrule tree, "
+                f"got {len(repeated)} referred to more than once: {repeated!r:.300}"
+            )
+        tensors = decode_tensors(f, layout, source=str(path))
     try:
-        return join_tree(skeleton, decode_tensors(blob, layout), source=str(path))
+        return join_tree(skeleton, tensors, source=str(path))
     except RecursionError as exc:
         raise FormatError(f"{path}: malformed JSON in the chainrule metadata ({exc!r})") from None
 
 
 def _skeleton(path, metadata: dict) -> dict:
     """The skeleton a file's ``metadata`` holds under :data:`_TREE_KEY`; FormatError if it
-    has none or it is not a JSON object."""
+    has none or it is not a JSON object (see :func:`~chainrule.files.safetensors.parse_json`
+    for what else)."""
     if _TREE_KEY not in metadata:
         raise FormatError(f"{path}: a safetensors file, but not one written by chainrule")
-    try:
-        skeleton = json.loads(metadata[_TREE_KEY])
-    except (ValueError, RecursionError) as exc:  # bad JSON, an int over 4300 digits
-        raise FormatError(
-            f"{path}: malformed JSON in the chainrule metadata ({exc!r:.300})"
-        ) from None
+    skeleton = parse_json(metadata[_TREE_KEY], str(path), "the chainrule metadata")
     if not isinstance(skeleton, dict):
         raise FormatError(f"{path}: expected a JSON object, got {type(skeleton).__name__}")
     return skeleton
 
 
-def _references(skeleton) -> set[str]:
-    """The tensor names the references ``{"__tensor__": name}`` in ``skeleton`` hold
-    (walked with a stack, not recursion: a file's JSON may nest deeply)."""
-    names, stack = set(), [skeleton]
+def _references(skeleton) -> Counter:
+    """How many times each tensor name is held by the references ``{"__tensor__": name}``
+    in ``skeleton`` (walked with a stack, not recursion: a file's JSON may nest deeply)."""
+    names, stack = Counter(), [skeleton]
     while stack:
         node = stack.pop()
         if isinstance(node, dict) and set(node) == {"__tensor__"}:
             if isinstance(node["__tensor__"], str):
-                names.add(node["__tensor__"])
+                names[node["__tensor__"]] += 1
         elif isinstance(node, dict):
             stack.extend(node.values())
         elif isinstance(node, list):
