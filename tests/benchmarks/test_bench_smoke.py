@@ -188,3 +188,14 @@ def test_options_round_trip_through_the_child_command_line():
     args = parse_args(argv)
     assert parse_args(options.to_argv(args)) == args
     assert options.to_argv(parse_args([])) == []
+
+
+def test_option_values_starting_with_a_dash_reach_the_child_as_they_were():
+    # "--json=-out.json" was passed on as "--json -out.json", which the child refused
+    from chainrule.bench import options
+    from chainrule.bench.run import parse_args
+
+    args = parse_args(["--json=-out.json", "--configs=a"])
+    assert parse_args(options.to_argv(args)) == args
+    race = parse_args(["--to-accuracy", "--set=-x=1", "--json=-race.json"])
+    assert parse_args(options.to_argv(race)) == race

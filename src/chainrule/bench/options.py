@@ -182,9 +182,9 @@ def to_argv(args: argparse.Namespace) -> list[str]:
         if action.nargs == 0:  # a switch
             argv.append(flag)
         elif isinstance(value, list):  # a repeated option
-            argv += [part for item in value for part in (flag, item)]
-        else:
-            argv += [flag, str(value)]
+            argv += [f"{flag}={item}" for item in value]
+        else:  # one token: a value starting with "-" would read as an option
+            argv.append(f"{flag}={value}")
     return argv
 
 
