@@ -30,8 +30,9 @@ def _calibrate(trainer, warmup: int, seconds: float) -> int:
 
 def rotated(names: list, rep: int) -> list:
     """The order of the systems in repetition ``rep`` (from 0): ``names`` rotated left by
-    ``rep``, so that over as many repetitions as systems each runs once in every position
-    (first after the matmul-peak probe, after each other system)."""
+    ``rep``, so that over as many repetitions as systems each runs once in every position,
+    first after the matmul-peak probe included. Each still follows the same system (or the
+    probe) every time: a rotation keeps the cyclic neighbours."""
     k = rep % len(names) if names else 0
     return names[k:] + names[:k]
 
