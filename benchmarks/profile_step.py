@@ -86,6 +86,10 @@ def profile(key: str, top: int) -> str:
     chunks = {"chainrule": [], "numpy": []}
     traced = []
     for _ in range(5):
+        # OpenBLAS's threads, woken by the NumPy products just run outside any block, spin
+        # for about 0.1 s and slow a shared_threads() block opened meanwhile (BENCHMARKS.md,
+        # Caveats): pause as the bench does between systems
+        time.sleep(0.2)
         with shared_threads():  # as the bench's chainrule steps run (Trainer.run)
             chunks["chainrule"].append(_phases_chainrule(ours, x, y, steps // 5))
             traced.append(_traced_steps(ours, x, y, steps // 5))
