@@ -384,6 +384,29 @@ def test_without_restore_best_weights_the_model_keeps_its_last_weights(restore, 
     assert _weights_of(trainer.model) == weights
 
 
+@pytest.mark.parametrize(
+    ("values", "patience", "restore", "stopped", "best_epoch", "weights"),
+    [
+        ([math.nan, 4.0, 3.0, 3.5], 1, True, 3, 2, 2.0),
+        ([math.nan, math.nan, 3.0], 1, True, 1, 0, 0.0),  # the first epoch's, as Keras
+        ([math.nan, math.nan, 3.0], 0, False, 1, -1, 1.0),
+        ([math.inf, 2.0, 1.0], 0, True, None, 2, 2.0),
+    ],
+)
+def test_early_stopping_never_stops_at_the_first_epoch_as_keras(
+    values, patience, restore, stopped, best_epoch, weights
+):
+    # a first value of NaN stopped the run there, and no weights were restored
+    stopper = EarlyStopping("dev_loss", patience=patience, restore_best_weights=restore)
+    trainer = _drive(stopper, "dev_loss", values)
+    assert (stopper.stopped_epoch, stopper.best_epoch) == (stopped, best_epoch)
+    epochs = len(values) if stopped is None else stopped + 1
+    assert len(trainer.history.epochs) == epochs
+    reason = "completed" if stopped is None else "early_stopping"
+    assert trainer.history.stopped_reason == reason
+    assert _weights_of(trainer.model) == weights
+
+
 def test_a_history_column_of_a_key_some_epoch_did_not_log_is_a_key_error():
     from chainrule.train import History
 

@@ -664,6 +664,31 @@ def test_a_resumed_run_writes_on_only_in_the_file_of_its_own_history(tmp_path, n
         assert len(path.read_text().splitlines()) == 4
 
 
+@pytest.mark.parametrize("name", ["history.csv", "history.json"])
+def test_a_resume_without_a_finished_epoch_does_not_replace_another_runs_history(tmp_path, name):
+    # a checkpoint of the first epoch has no rows to tell its file by: any file with the
+    # run's header (.csv) or any JSON object (.json) passed as its own, and was replaced
+    def interrupt(trainer, batch, loss):
+        if batch == 2:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    path, other = tmp_path / name, tmp_path / f"other-{name}"
+    train(tmp_path, 2, callbacks=[HistoryLogger(other)], ckpt="other")
+    saved = other.read_text()
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path, 2, callbacks=[HistoryLogger(path), LambdaCallback(on_batch_end=interrupt)])
+    with pytest.raises(ValueError, match=f"^HistoryLogger: {re.escape(str(other))} holds the "):
+        train(tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[HistoryLogger(other)])
+    assert other.read_text() == saved
+    # the file the interrupted run wrote, without epochs, is the run's own
+    _, _, history = train(tmp_path, 2, resume=tmp_path / "ckpt", callbacks=[HistoryLogger(path)])
+    assert len(history.epochs) == 2
+    if name.endswith(".json"):
+        assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))
+    else:
+        assert path.read_text() == history.to_csv(["epoch", "lr", "train_loss", "train_accuracy"])
+
+
 def test_a_csv_history_without_a_finished_epoch_has_the_header_of_the_log_keys(tmp_path):
     # it held "\n", no header
     def interrupt(trainer, batch, loss):

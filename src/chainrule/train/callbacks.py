@@ -226,16 +226,21 @@ class EarlyStopping(Callback):
 
     Early stopping (seed 002) watches the dev curve: training cost keeps falling while dev
     cost turns up once the network starts to overfit. Training stops at the end of the
-    ``patience``-th epoch in a row without improvement (as Keras does): with the best
+    ``patience``-th epoch in a row without improvement (as Keras 3 does): with the best
     value at epoch ``b``, after epoch ``b + patience``; ``patience=0`` stops at the first
-    epoch without improvement, as ``patience=1`` does. With ``restore_best_weights`` the
-    model ends with the parameters and buffers of its best epoch. A run that does not
-    resume from a checkpoint starts afresh (no best value, no weights kept from an earlier
-    run); one whose logs lack ``monitor`` is refused before its first step (KeyError).
+    epoch without improvement, as ``patience=1`` does. As in Keras 3, never at the end of
+    the first epoch (index 0), whose value improves on no best value unless it is NaN (or
+    inf in mode ``"min"``, -inf in mode ``"max"``). With ``restore_best_weights`` the model
+    ends with the parameters and buffers of its best epoch; until an epoch improves (the
+    first values are NaN), it keeps those of the run's first epoch, as Keras 3 does, and
+    :attr:`best_epoch` names that epoch. A run that does not resume from a checkpoint
+    starts afresh (no best value, no weights kept from an earlier run); one whose logs
+    lack ``monitor`` is refused before its first step (KeyError).
 
     :attr:`best_epoch` and :attr:`stopped_epoch` count from 0, as the hooks' ``epoch``:
     ``trainer.history.epochs[stop.best_epoch]`` is the best epoch's row (its
-    ``"epoch"`` is ``best_epoch + 1``).
+    ``"epoch"`` is ``best_epoch + 1``); ``best_epoch`` is -1 until an epoch improves or,
+    with ``restore_best_weights``, has its weights kept.
     """
 
     def __init__(
@@ -275,13 +280,16 @@ class EarlyStopping(Callback):
             _check_weights(self.best_weights, trainer.model.live_state())
 
     def on_epoch_end(self, trainer, epoch, logs):
-        if self._tracker.update(self._tracker.value(logs), epoch):
+        improved = self._tracker.update(self._tracker.value(logs), epoch)
+        if self.restore_best_weights and (improved or self.best_weights is None):
+            if not improved:  # no best yet (a first value of NaN): this epoch's, as Keras
+                self._tracker.best_epoch = epoch
+            self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+        if improved:
             self.wait = 0
-            if self.restore_best_weights:
-                self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
         else:
             self.wait += 1
-            if self.wait >= self.patience:
+            if self.wait >= self.patience and epoch > 0:
                 self.stopped_epoch = epoch
                 trainer.stop_training = True
                 trainer.history.stopped_reason = "early_stopping"
@@ -439,7 +447,8 @@ class HistoryLogger(Callback):
     cannot be written (see :func:`chainrule.files.file_blocker`: a directory, a special
     file, a read-only file, a folder this process may not write in) or that exists,
     unless the run resumes from a checkpoint and the file holds that run's history so far
-    (the epochs of the checkpoint's history, as this logger wrote them, first): as with
+    (the epochs of the checkpoint's history, as this logger wrote them, first; for a
+    checkpoint without a finished epoch, a file without epochs): as with
     :class:`ModelCheckpoint`, another run's file is never replaced."""
 
     def __init__(self, path):
@@ -464,14 +473,21 @@ class HistoryLogger(Callback):
     def _continues(self, history) -> bool:
         """Whether the file holds ``history`` (a resumed run's, from its checkpoint) so far:
         its epochs first, as :meth:`_write` writes them (a file written after a later
-        checkpoint, which a damaged one made the resume skip, has more)."""
+        checkpoint, which a damaged one made the resume skip, has more). A history without
+        epochs (a Ctrl-C in the first epoch) has nothing to tell its file by: only a file
+        without epochs continues it (the bare header of a ``.csv``, a ``.json`` document
+        whose ``epochs`` are empty), not any file that starts with the same header."""
         try:
             text = self.path.read_text(encoding="utf-8")
             if self.path.suffix == ".csv":
-                return text.startswith(history.to_csv(self._keys))
+                ours = history.to_csv(self._keys)
+                return text.startswith(ours) if history.epochs else text == ours
             epochs = json.loads(json_text(history.to_dict()))["epochs"]
             saved = json.loads(text)
-            return isinstance(saved, dict) and saved.get("epochs", [])[: len(epochs)] == epochs
+            rows = saved.get("epochs") if isinstance(saved, dict) else None
+            return isinstance(rows, list) and (
+                rows[: len(epochs)] == epochs if epochs else not rows
+            )
         except (OSError, UnicodeDecodeError, ValueError, TypeError):
             return False
 
