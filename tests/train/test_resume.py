@@ -1,5 +1,6 @@
 """Checkpoints: resuming continues bit-identically, in a fresh process too."""
 
+import contextlib
 import io
 import json
 import os
@@ -1312,3 +1313,86 @@ def test_a_dropout_generator_of_any_bit_generator_resumes_bit_identically(tmp_pa
     for name, value in straight.state_dict().items():
         assert np.array_equal(value, resumed.state_dict()[name]), name
     assert np.array_equal(straight_dropout.rng.random(8), resumed_dropout.rng.random(8))
+
+
+def _frozen_run(tmp_path, epochs, ckpt, resume=None, callbacks=()):
+    """A run whose first layer is frozen with ``requires_grad=False`` (PyTorch's way) and
+    left out of the optimizer; GradientWarning is an error."""
+    from chainrule.data import make_moons
+    from chainrule.train import GradientWarning
+
+    X, y = make_moons(96, noise=0.2, seed=1)
+    model = nn.MLP([2, 16, 16, 2], activation="relu", seed=0)
+    for name, p in model.named_parameters():
+        p.requires_grad = not name.startswith("layers.0.")
+    opt = optim.SGD([(n, p) for n, p in model.named_parameters() if p.requires_grad], lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GradientWarning)
+        return fit(model, "cross_entropy", opt, X, y.astype(np.int64), epochs=epochs,
+                   batch_size=16, seed=5, checkpoint_dir=tmp_path / ckpt, resume_from=resume,
+                   callbacks=list(callbacks), progress=False)  # fmt: skip
+
+
+def test_a_parameter_frozen_with_requires_grad_false_is_neither_logged_nor_judged(tmp_path):
+    # its norm was logged as 0.0 and read as a vanishing gradient ("try: use ReLU ...")
+    straight = _frozen_run(tmp_path, 3, "straight")
+    trained = ["layers.2.weight", "layers.2.bias", "layers.4.weight", "layers.4.bias"]
+    assert list(straight.grad_norms) == trained
+    assert all(len(v) == 3 and min(v) > 0 for v in straight.grad_norms.values())
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch in (0, 1) and batch == 2:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    for resume in (None, tmp_path / "ckpt"):  # a Ctrl-C in the first epoch, then the second
+        with pytest.raises(TrainingInterrupted):
+            _frozen_run(tmp_path, 3, "ckpt", resume, [LambdaCallback(on_batch_end=interrupt)])
+    resumed = _frozen_run(tmp_path, 3, "ckpt", tmp_path / "ckpt")
+    assert resumed.grad_norms == straight.grad_norms
+
+
+@pytest.mark.parametrize("mid_epoch", [False, True], ids=["after-epoch", "mid-epoch"])
+def test_a_checkpoint_that_logged_a_frozen_parameters_zeros_resumes(tmp_path, mid_epoch):
+    # an earlier chainrule logged every parameter: the resume goes on logging the frozen
+    # ones' zeros, one per epoch (a shorter list is a history no checkpoint takes back),
+    # without reading them as vanishing gradients
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    def interrupt(trainer, batch, loss):
+        if trainer.epoch == 1 and batch == 2:
+            trainer._interrupt = True  # what the SIGINT handler does
+
+    stop = [LambdaCallback(on_batch_end=interrupt)] if mid_epoch else []
+    with contextlib.suppress(TrainingInterrupted):
+        _frozen_run(tmp_path, 2 if mid_epoch else 1, "ckpt", callbacks=stop)
+    state = load_checkpoint(CheckpointDir(tmp_path / "ckpt").files()[-1])
+    assert state["position"]["batch"] == (3 if mid_epoch else 0)
+    frozen = ["layers.0.weight", "layers.0.bias"]
+    for name in frozen:  # as an earlier chainrule wrote them
+        state["history"]["grad_norms"][name] = [0.0]
+        if mid_epoch:
+            state["position"]["sq_norms"][name] = 0.0
+    save_checkpoint(tmp_path / "old" / "checkpoint-00000000.safetensors", state)
+    history = _frozen_run(tmp_path, 3, "old", tmp_path / "old")
+    assert [history.grad_norms[name] for name in frozen] == [[0.0] * 3] * 2
+    assert all(len(v) == 3 for v in history.grad_norms.values())
+    history = _frozen_run(tmp_path, 4, "old", tmp_path / "old")  # its own checkpoint
+    assert [history.grad_norms[name] for name in frozen] == [[0.0] * 4] * 2
+
+
+def test_the_logged_parameters_stay_those_of_the_first_epoch(tmp_path):
+    # one list per parameter, one value per epoch, whatever a callback freezes later: a
+    # list that skipped epochs would be a history no checkpoint takes back
+    def toggle(trainer, epoch):
+        for name, p in trainer.model.named_parameters():
+            if name.startswith("layers.0."):
+                p.requires_grad = epoch != 1  # frozen in the second epoch
+            if name.startswith("layers.2."):
+                p.requires_grad = epoch != 0  # thawed after the first
+
+    history = _frozen_run(tmp_path, 3, "ckpt", callbacks=[LambdaCallback(on_epoch_begin=toggle)])
+    assert list(history.grad_norms) == ["layers.0.weight", "layers.0.bias", "layers.4.weight",
+                                        "layers.4.bias"]  # fmt: skip
+    assert [v == 0 for v in history.grad_norms["layers.0.weight"]] == [False, True, False]
+    again = _frozen_run(tmp_path, 4, "ckpt", tmp_path / "ckpt")
+    assert all(len(v) == 4 for v in again.grad_norms.values())

@@ -26,7 +26,13 @@ class History:
         The training cost of every mini-batch (regularization included), in order.
     grad_norms : dict of str to list of float
         Per parameter (layer weight or bias), the root-mean-square over the epoch's steps
-        of the gradient's L2 norm: one value per epoch, input layer first.
+        of the gradient's L2 norm: one value per epoch, input layer first. The parameters
+        are those that require a gradient when the first epoch starts (after the
+        callbacks' ``on_epoch_begin``), the run's frozen ones left out of the optimizer
+        included; one frozen with ``requires_grad=False`` gets no gradient and has no
+        list. They stay the same for the whole run, resumes included (one frozen later
+        logs 0.0, one unfrozen later nothing; a checkpoint of an earlier chainrule, which
+        logged every parameter, goes on with its frozen ones' 0.0).
     stopped_reason : str
         ``"completed"``, ``"early_stopping"``, ``"interrupted"`` (a Ctrl-C), or ``"error"``
         (an exception ended the run; see :class:`~chainrule.train.callbacks.Callback`).

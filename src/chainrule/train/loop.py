@@ -344,7 +344,12 @@ class Trainer:
         batches = loader.epoch(self.shuffler if self.shuffle else None, start=position.batch)
         start = time.perf_counter()
         self.model.train()
-        params = list(self.model.named_parameters())
+        logged = set(self._logged(position))
+        params = [  # those a gradient can reach, and those the run logs
+            (name, p)
+            for name, p in self.model.named_parameters()
+            if p.requires_grad or name in logged
+        ]
         sq_norms = position.sq_norms
         for name, _ in params:
             sq_norms.setdefault(name, 0.0)
@@ -490,21 +495,33 @@ class Trainer:
             results = self._evaluate(*dev, batch_size=1024)
             logs.update({f"dev_{k}": v for k, v in results.items()})
         logs["time"] = position.elapsed
+        logged = self._logged(position)  # before the row: the first epoch's are position's
         self.history.epochs.append(logs)
-        for name, total in position.sq_norms.items():
+        for name in logged:
+            total = position.sq_norms[name]
             self.history.grad_norms.setdefault(name, []).append(math.sqrt(total / max(done, 1)))
         self._check_gradients()
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
 
+    def _logged(self, position: Position) -> list[str]:
+        """The parameters whose gradient norms the run logs: those the history logs, or in
+        the first epoch, those whose squared norms ``position`` sums (the parameters that
+        required a gradient when it started; an earlier chainrule's checkpoint: every
+        one). Fixed for the run, resumes included, so that each of the history's lists
+        has one value per epoch."""
+        return list(self.history.grad_norms if self.history.epochs else position.sq_norms)
+
     def _check_gradients(self) -> None:
-        """Warn once per run when the weights' gradient norms vanish or explode with depth."""
+        """Warn once per run when the weights' gradient norms vanish or explode with depth;
+        a weight frozen with ``requires_grad=False`` gets no gradient and is not judged
+        (its 0 is no vanished gradient)."""
         if self._gradients_warned:
             return
         weights = {
             name: self.history.grad_norms[name][-1]
             for name, p in self.model.named_parameters()
-            if p.ndim >= 2 and name in self.history.grad_norms
+            if p.ndim >= 2 and p.requires_grad and name in self.history.grad_norms
         }
         if len(weights) >= 2:
             reading = gradient_health(weights)
@@ -704,7 +721,11 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         Over the model's parameters (``ValueError`` if it holds none of them; ``TypeError``
         for anything but an optimizer: a Trainer built without one only evaluates). Model
         parameters it leaves out stay as they are (frozen); their gradients are reset at
-        every step with the optimizer's, so that their logged norms are per step too.
+        every step with the optimizer's, so that their logged norms are per step too (a
+        gradient still reaches them: the ``GradientWarning`` of vanishing or exploding
+        weight gradients reads them too). A parameter with ``requires_grad=False`` gets
+        none: its norm is neither logged nor read (see
+        :attr:`History.grad_norms <chainrule.train.history.History>`).
         A step whose gradient the optimizer refuses (NaN or Inf), or whose update leaves a
         parameter or the optimizer's state for it NaN or Inf (a gradient entry whose square
         overflows Adam's average of squares), ends the run with
