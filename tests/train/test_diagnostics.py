@@ -280,6 +280,13 @@ def test_a_deep_linear_network_with_large_weights_reads_as_exploding():
         ({"a": "big"}, {}, TypeError, "layer 'a' to map to a norm or a list of norms, got 'big'"),
         ({"a": [[0.1]]}, {}, TypeError, "a norm or a list of norms"),
         ({"a": None}, {}, TypeError, "a norm or a list of norms"),
+        (  # NumPy's "setting an array element with a sequence"
+            {"a": 1.0, "b": [0.1, [0.2]]},
+            {},
+            ValueError,
+            r"^gradient_health: layer 'b' expected a rectangular array, got a ragged list "
+            r"\[0.1, \[0.2\]\]$",
+        ),
         (
             {"a": 1.0},
             {"vanish_ratio": 0.0},

@@ -1,6 +1,7 @@
 """Metrics: hand-worked values, scikit-learn agreement (when installed), the registry and
 every rejected input."""
 
+import math
 import re
 
 import numpy as np
@@ -141,6 +142,39 @@ def test_r2_constant_target():
     # mean([0.1] * 3) != 0.1 in float64, so SS_tot is ~6e-34 rather than 0: constancy must
     # be tested exactly, or the score would be about -2e31.
     assert r2_score(np.full(3, 0.1), [0.1, 0.1, 0.2]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "score"),
+    [
+        ([1e-300, 2e-300, 3e-300], [1e-300, 2e-300, 3e-300], 1.0),  # SS_tot underflowed: NaN
+        ([1e-170, 2e-170, 3e-170], [1e-170, 2e-170, 3.5e-170], 0.875),  # NaN (sklearn 1.0)
+        ([1e200, 2e200, 3e200], [1e200, 2e200, 3.5e200], 0.875),  # squares overflowed: NaN
+        ([5e-324, 1e-323, 1.5e-323], [5e-324, 1e-323, 1e-323], 0.5),  # subnormal targets
+        ([[1e-170, 1.0], [2e-170, 2.0]], [[1e-170, 1.0], [2e-170, 2.5]], (1.0 + 0.5) / 2),
+    ],
+)
+def test_r2_of_tiny_or_huge_targets_is_that_of_the_same_values_scaled(y_true, y_pred, score):
+    # R^2 does not change when targets and predictions are scaled together; their
+    # squares, beyond float64's range, did
+    assert r2_score(y_true, y_pred) == pytest.approx(score, rel=1e-12)
+
+
+def test_r2_beyond_float64s_range_is_minus_inf():
+    # 1 - 2 / 5e-341: no float64 holds it (scikit-learn, whose SS_tot underflows to 0,
+    # takes the target for a constant one and scores 0.0)
+    with np.errstate(divide="ignore"):  # SS_tot's squares, scaled by 2**-1, still underflow
+        assert r2_score([1e-170, 2e-170], [1.0, 1.0]) == -math.inf
+
+
+def test_r2_scaling_by_powers_of_two_changes_no_bit_of_ordinary_scores():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        t = rng.standard_normal((20, 3)) * 10.0 ** rng.uniform(-30, 30)
+        p = t + rng.standard_normal((20, 3)) * np.abs(t).max() * 10.0 ** rng.uniform(-5, 1)
+        res = np.sum(np.square(t - p), axis=0)
+        tot = np.sum(np.square(t - t.mean(axis=0)), axis=0)
+        assert r2_score(t, p) == float(np.mean(1.0 - res / tot))
 
 
 def test_column_and_flat_regression_targets_agree():
@@ -309,6 +343,27 @@ REGRESSION_ERRORS = [
 def test_bad_regression_inputs_are_rejected(fn, y_true, y_pred, message):
     with pytest.raises(ValueError, match=message):
         fn(y_true, y_pred)
+
+
+@pytest.mark.parametrize(
+    ("fn", "y_true", "y_pred", "what"),
+    [
+        (accuracy, [0, 1, 1], [[0], [1, 0], [1]], "y_pred"),
+        (confusion_matrix, [[0], [1, 0]], [0, 1], "y_true"),
+        (precision_recall_f1, [0, 1], [[0], [1, 1]], "y_pred"),
+        (mse, [[1.0, 2.0], [3.0]], [[1.0, 2.0], [3.0, 4.0]], "y_true"),
+        (mae, [1.0, 2.0], [1.0, [2.0]], "y_pred"),
+        (r2_score, [[1.0, 2.0], [3.0]], [[1.0, 2.0], [3.0, 4.0]], "y_true"),
+    ],
+)
+def test_ragged_inputs_are_refused_naming_the_metric_and_the_argument(fn, y_true, y_pred, what):
+    # NumPy's "setting an array element with a sequence", naming neither
+    says = f"{fn.__name__}: {what} expected a rectangular array, got a ragged list ["
+    with pytest.raises(ValueError, match="^" + re.escape(says)):
+        fn(y_true, y_pred)
+    says = "predictions_from_outputs: outputs expected a rectangular array, got a ragged list"
+    with pytest.raises(ValueError, match="^" + re.escape(says)):
+        predictions_from_outputs([[0.2, 0.8], [0.9]], from_logits=False)
 
 
 OUTPUT_ERRORS = [

@@ -279,7 +279,7 @@ class GradientHealth:
 def _layer_norm(fn: str, name: Any, value: Any) -> float:
     if not isinstance(name, str):
         raise TypeError(f"{fn}: expected layer names (str), got {type(name).__name__}")
-    a = np.asarray(value)
+    a = _checks.as_array(fn, f"layer {name!r}", value)
     if a.dtype.kind not in "iuf" or a.ndim > 1:
         raise TypeError(
             f"{fn}: expected layer {name!r} to map to a norm or a list of norms, got {value!r}"

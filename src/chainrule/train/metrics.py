@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.tensor import array_of
+from chainrule.autodiff.tensor import Tensor
 
 AVERAGES = ("macro", None)
 
@@ -53,8 +53,15 @@ def _check_same_length(fn: str, t: np.ndarray, p: np.ndarray) -> None:
         )
 
 
+def _values(fn: str, what: str, y: Any) -> np.ndarray:
+    """``y``'s values as an array: a tensor's data, anything else through
+    :func:`chainrule._checks.as_array` (a ragged list is a ``ValueError`` naming ``fn``
+    and ``what``, not NumPy's)."""
+    return y.data if isinstance(y, Tensor) else _checks.as_array(fn, what, y)
+
+
 def _labels(fn: str, what: str, y: Any) -> np.ndarray:
-    a = array_of(y)
+    a = _values(fn, what, y)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a.reshape(-1)
     if a.ndim != 1:
@@ -239,7 +246,7 @@ def precision_recall_f1(
 def _regression_pair(fn: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     pair = []
     for what, y in (("y_true", y_true), ("y_pred", y_pred)):
-        a = array_of(y)
+        a = _values(fn, what, y)
         if a.dtype.kind not in "biuf":
             raise ValueError(f"{fn}: expected real numbers in {what}, got dtype {a.dtype}")
         if a.ndim not in (1, 2):
@@ -287,10 +294,24 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     the result stays finite for early stopping. Constancy is tested exactly (all values
     equal), not via ``SS_tot``, which rounding can leave slightly above 0. Sums run in
     float64 because ``SS_tot`` subtracts nearly equal numbers.
+
+    Before squaring, each column of ``y_true`` and ``y_pred`` is scaled by the power of two
+    that brings its largest ``|value|`` (of both together) into ``[0.5, 1)`` (a column
+    holding inf or NaN is left as it is): R^2 does not change when both are scaled by one
+    factor, a power of two scales exactly (the same result, bit for bit, where no square
+    left float64's range), and the squares of values below about 1e-154 no longer
+    underflow to 0 (a non-constant target's ``SS_tot = 0`` made NaN or -inf) nor those
+    above 1e154 overflow to inf. The score is
+    -inf only where ``R^2`` itself lies below float64's range (about -1e308: predictions
+    some 1e154 times farther from the targets than the targets spread), as ``mse`` is inf
+    beyond it; scikit-learn, whose squares underflow, scores such a column 0.0.
     """
     t, p = _regression_pair("r2_score", y_true, y_pred)
     t = t.astype(np.float64, copy=False)
     p = p.astype(np.float64, copy=False)
+    top = np.maximum(np.abs(t).max(axis=0), np.abs(p).max(axis=0))
+    _, exponent = np.frexp(np.where(np.isfinite(top), top, 0.0))
+    t, p = np.ldexp(t, -exponent), np.ldexp(p, -exponent)
     ss_res = np.sum(np.square(t - p), axis=0)
     ss_tot = np.sum(np.square(t - t.mean(axis=0)), axis=0)
     constant = np.all(t == t[0], axis=0)
@@ -338,7 +359,7 @@ def predictions_from_outputs(
     fn = "predictions_from_outputs"
     from_logits = _checks.boolean(fn, "from_logits", from_logits)
     target_scale = _checks.boolean(fn, "target_scale", target_scale)
-    a = array_of(outputs)
+    a = _values(fn, "outputs", outputs)
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{fn}: expected real-valued outputs, got dtype {a.dtype}")
     if a.ndim not in (1, 2):
