@@ -360,6 +360,13 @@ def _object_npz(path):
     np.savez(path, X=np.array([{"a": 1}], dtype=object), y=np.array([1]))
 
 
+def _reading(command: str, model, path) -> list[str]:
+    """The arguments of ``command`` (predict or evaluate) reading the array file ``path``."""
+    if command == "predict":
+        return [command, str(model), str(path)]
+    return [command, str(model), "--data", str(path)]
+
+
 @pytest.mark.parametrize(
     ("command", "name", "write", "message"),
     [
@@ -389,9 +396,7 @@ def test_a_file_numpy_cannot_read_without_pickle_is_a_usage_error(
     model, _ = model_and_input
     path = tmp_path / name
     write(path)
-    args = [command, str(model), str(path)] if command == "predict" else [command, str(model)]
-    args += ["--data", str(path)] if command == "evaluate" else []
-    assert main(args) == 2
+    assert main(_reading(command, model, path)) == 2
     err = capsys.readouterr().err
     assert f"{name}: {message}" in err and "allow_pickle" not in err
 
@@ -536,9 +541,7 @@ def test_a_header_declaring_more_than_the_file_holds_is_refused_before_allocatin
     model, _ = model_and_input
     path = tmp_path / name
     write(path)
-    args = [command, str(model), str(path)] if command == "predict" else [command, str(model)]
-    args += ["--data", str(path)] if command == "evaluate" else []
-    assert main(args) == 2
+    assert main(_reading(command, model, path)) == 2
     err = capsys.readouterr().err
     member = "" if name.endswith(".npy") else "member 'X.npy': "
     assert f"{name}: {member}a damaged or truncated file: its header declares an array of " in err
