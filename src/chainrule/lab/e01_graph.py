@@ -30,23 +30,31 @@ FORMULAS = {"u": "u = b c", "v": "v = a + u", "J": "J = 3 v"}
 def run(preset: str, outdir: Path) -> Result:
     leaves = {k: cr.tensor(np.float64(v), requires_grad=True) for k, v in INPUTS.items()}
     a, b, c = leaves["a"], leaves["b"], leaves["c"]
+    # The engine keeps gradients only in leaves, so the graph is cut at u and v: each is
+    # the output of one segment and, as a leaf holding the same value, the input of the next.
     u = b * c
-    v = a + u
-    J = v * 3.0
+    u_in = cr.tensor(u.data, requires_grad=True)
+    v = a + u_in
+    v_in = cr.tensor(v.data, requires_grad=True)
+    J = v_in * 3.0
+    # One backward pass from J, right to left: each segment's backward is seeded with the
+    # gradient its output received, computed once and reused by every path below it
+    # (dJ/dv serves the path to a and the path through u to b and c).
     J.backward()
-    # only leaves keep .grad: rebuild the rest of the graph from u and from v as leaves
-    u_leaf = cr.tensor(u.data, requires_grad=True)
-    v_leaf = cr.tensor(v.data, requires_grad=True)
-    ((a.detach() + u_leaf) * 3.0).backward()
-    (v_leaf * 3.0).backward()
+    v.backward(v_in.grad)
+    u.backward(u_in.grad)
+    # the same leaf gradients from one J.backward() over the uncut graph
+    whole = {k: cr.tensor(np.float64(x), requires_grad=True) for k, x in INPUTS.items()}
+    ((whole["a"] + whole["b"] * whole["c"]) * 3.0).backward()
+    uncut_equal = all(float(whole[k].grad) == float(leaves[k].grad) for k in INPUTS)
 
     values = {"a": 5.0, "b": 3.0, "c": 2.0, "u": u.item(), "v": v.item(), "J": J.item()}
     grads = {
         "a": float(a.grad),
         "b": float(b.grad),
         "c": float(c.grad),
-        "u": float(u_leaf.grad),
-        "v": float(v_leaf.grad),
+        "u": float(u_in.grad),
+        "v": float(v_in.grad),
         "J": 1.0,
     }
     expected = {"a": 3.0, "b": 3.0 * INPUTS["c"], "c": 3.0 * INPUTS["b"], "u": 3.0, "v": 3.0}
@@ -60,7 +68,7 @@ def run(preset: str, outdir: Path) -> Result:
         numeric[k] = (_J(**hi) - _J(**lo)) / (2 * eps)
     max_err = max(abs(grads[k] - expected[k]) for k in expected)
     max_fd_err = max(abs(grads[k] - numeric[k]) for k in INPUTS)
-    verdict = values["J"] == 33.0 and max_err < 1e-12 and max_fd_err < 1e-6
+    verdict = values["J"] == 33.0 and max_err < 1e-12 and max_fd_err < 1e-6 and uncut_equal
 
     figures = [_draw(values, grads, outdir / "graph.png")]
     numbers = {
@@ -71,6 +79,7 @@ def run(preset: str, outdir: Path) -> Result:
         "finite_difference_gradients": {k: round(numeric[k], 9) for k in INPUTS},
         "max_abs_error_vs_notes": max_err,
         "max_abs_error_vs_finite_differences": max_fd_err,
+        "leaf_gradients_equal_uncut_graph": uncut_equal,
     }
     summary = (
         f"chainrule's backward pass gives dJ/da = {grads['a']:g}, dJ/db = {grads['b']:g}, "
@@ -79,8 +88,12 @@ def run(preset: str, outdir: Path) -> Result:
     )
     setup = (
         "Scalars a=5, b=3, c=2 as float64 chainrule tensors; J = 3(a + bc) built from "
-        "primitives mul and add; one J.backward(); intermediate gradients dJ/du, dJ/dv "
-        "obtained by backprop from J into u and v; finite differences with eps = 1e-6."
+        "primitives mul and add in three segments, cut at u and v (u and v are each a "
+        "segment's output and, as leaves of the same value, the next segment's input, since "
+        "only leaves keep .grad). Backward from J: J.backward() gives dJ/dv, "
+        "v.backward(dJ/dv) gives dJ/da and dJ/du, u.backward(dJ/du) gives dJ/db and dJ/dc, "
+        "each upstream gradient computed once and reused; a single J.backward() over the "
+        "uncut graph gives the same leaf gradients; finite differences with eps = 1e-6."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
