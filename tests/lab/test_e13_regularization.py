@@ -1,8 +1,11 @@
 """Experiment 13: L2 and dropout close the train-dev gap of an overfitting net (fast preset)."""
 
+import numpy as np
 import pytest
 
+import chainrule.lab.e13_regularization as e13
 from chainrule.lab import EXPERIMENTS
+from chainrule.nn import MLP
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -30,3 +33,41 @@ def test_l2_and_dropout_shrink_the_gap_without_losing_dev_accuracy(result):
 
 def test_figure_is_a_png(result):
     assert result.figures[0].read_bytes()[:8] == PNG
+
+
+def test_regularization_shortens_the_boundary_and_lifts_training_error_to_bayes(result):
+    rows = result.numbers["variants"]
+    plain = rows["no regularization"]
+    for label in ("L2, lambda = 0.5", "dropout, keep_prob = 0.6"):
+        assert rows[label]["boundary_length"] < plain["boundary_length"], label
+        assert rows[label]["train_accuracy"] < plain["train_accuracy"], label
+        closer = abs(rows[label]["train_error_minus_bayes"])
+        assert closer < abs(plain["train_error_minus_bayes"]), label
+
+
+def test_boundary_length_of_a_straight_boundary_is_the_grid_height():
+    # logit x1 - 0.5: a vertical boundary crossing the whole grid, 1.2 times the data's
+    # height (10% padding each side), to within one grid spacing
+    model = MLP([2, 1], seed=0)
+    params = dict(model.named_parameters())
+    params["layers.0.weight"].data[...] = [[1.0], [0.0]]
+    params["layers.0.bias"].data[...] = -0.5
+    X = np.array([[0.0, 0.0], [1.0, 2.0]], dtype=np.float32)
+    length = e13._boundary_length(model, X)
+    assert abs(length - 2.4) < 2.4 / (e13.STEPS - 1) + 1e-6
+
+
+def test_a_longer_regularized_boundary_makes_the_verdict_false(tmp_path, monkeypatch):
+    lengths = iter([1.0, 2.0, 2.0])  # no regularization, L2, dropout: in that order
+    monkeypatch.setattr(e13, "_boundary_length", lambda model, X: next(lengths))
+    result = EXPERIMENTS["regularization"]("fast", tmp_path)
+    assert result.verdict is False
+
+
+def test_training_error_moving_away_from_bayes_makes_the_verdict_false(tmp_path, monkeypatch):
+    # against a Bayes error of 0, the unregularized net's 3% training error is the closest
+    monkeypatch.setattr(e13, "_bayes_error", lambda noise, n: 0.0)
+    result = EXPERIMENTS["regularization"]("fast", tmp_path)
+    plain = result.numbers["variants"]["no regularization"]
+    assert plain["reading"].startswith("high variance")
+    assert result.verdict is False

@@ -23,16 +23,25 @@ def accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
     return metrics.accuracy(y, predicted_classes(model, X))
 
 
-def draw_boundary(ax, model, X: np.ndarray, y: np.ndarray, title: str, steps: int = 150) -> None:
-    """Shade the class ``model`` predicts over the plane and scatter the labelled points."""
-    y = np.asarray(y).reshape(-1).astype(np.int64)
+def predicted_grid(model, X: np.ndarray, steps: int = 150):
+    """The grid ``steps`` x ``steps`` over the range of the points ``X`` padded by 10%, as
+    its axes ``xs`` and ``ys``, and the class ``model`` predicts at each point of it,
+    ``classes[i, j]`` at ``(xs[j], ys[i])``."""
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * (hi - lo)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps)
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps)
     gx, gy = np.meshgrid(xs, ys)
     grid = np.c_[gx.ravel(), gy.ravel()].astype(X.dtype)
-    classes = predicted_classes(model, grid).reshape(gx.shape)
+    return xs, ys, predicted_classes(model, grid).reshape(gx.shape)
+
+
+def draw_boundary(ax, model, X: np.ndarray, y: np.ndarray, title: str, steps: int = 150) -> None:
+    """Shade the class ``model`` predicts over the plane (:func:`predicted_grid`) and
+    scatter the labelled points."""
+    y = np.asarray(y).reshape(-1).astype(np.int64)
+    xs, ys, classes = predicted_grid(model, X, steps)
+    gx, gy = np.meshgrid(xs, ys)
     k = int(max(y.max(), classes.max())) + 1
     colors = [plots.PALETTE[i] for i in (0, 4, 2, 5, 6)[:k]]
     ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, colors=colors, alpha=0.25)

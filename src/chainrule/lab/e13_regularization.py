@@ -1,4 +1,4 @@
-"""Experiment 13: L2 and dropout trade a little training accuracy for a smaller dev gap."""
+"""Experiment 13: L2 and dropout trade training accuracy for a smaller dev gap."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chainrule.train import bias_variance, fit
 NOISE = 0.35
 LAMBDA = 0.5
 KEEP_PROB = 0.6
+STEPS = 150  # the grid draw_boundary shades, per axis, on which boundary lengths are measured
 
 
 def _bayes_error(noise: float, n: int = 20000, seed: int = 7) -> float:
@@ -35,14 +36,28 @@ def _bayes_error(noise: float, n: int = 20000, seed: int = 7) -> float:
     return float(np.mean((density[1] > density[0]) != (y == 1)))
 
 
+def _boundary_length(model, X: np.ndarray) -> float:
+    """Length of the decision boundary on the grid :func:`boundary.draw_boundary` shades
+    (:func:`boundary.predicted_grid`: STEPS x STEPS points over the data's range padded by
+    10%): every pair of neighbouring
+    grid points whose predicted classes differ adds the grid spacing it crosses (dy for a
+    horizontal pair, dx for a vertical one). Wiggles and islands add length, so a shorter
+    boundary is a smoother one."""
+    xs, ys, classes = boundary.predicted_grid(model, X, STEPS)
+    across = np.count_nonzero(classes[:, 1:] != classes[:, :-1]) * (ys[1] - ys[0])
+    down = np.count_nonzero(classes[1:, :] != classes[:-1, :]) * (xs[1] - xs[0])
+    return float(across + down)
+
+
 @experiment(
     13,
     "regularization",
     "Regularization and bias / variance",
     "A network large enough to fit a small noisy training set overfits it: high training "
     "accuracy, clearly lower dev accuracy (high variance). L2 regularization (J + lambda / "
-    "(2m) sum ||W||^2) and dropout shrink that train-dev gap, with a smoother decision "
-    "boundary, at the cost of a little training accuracy; reading train and dev errors "
+    "(2m) sum ||W||^2) and dropout shrink that train-dev gap, with a shorter, smoother "
+    "decision boundary, at the cost of training accuracy: the training error rises from "
+    "well below the best achievable (Bayes) error to close to it. Reading train and dev errors "
     "against the best achievable error tells which problem a model has.",
     "002",
 )
@@ -72,6 +87,8 @@ def run(preset: str, outdir: Path) -> Result:
             "train_accuracy": train_acc,
             "dev_accuracy": dev_acc,
             "train_dev_gap": train_acc - dev_acc,
+            "train_error_minus_bayes": 1 - train_acc - bayes,
+            "boundary_length": _boundary_length(model, X),
             "reading": reading.verdict,
             "reading_text": str(reading),
         }
@@ -82,17 +99,28 @@ def run(preset: str, outdir: Path) -> Result:
     overfits = plain["train_dev_gap"] >= 0.05 and plain["reading"].startswith("high variance")
     narrower = all(row["train_dev_gap"] < plain["train_dev_gap"] / 2 for row in others)
     no_worse = all(row["dev_accuracy"] >= plain["dev_accuracy"] for row in others)
-    verdict = overfits and narrower and no_worse
+    smoother = all(row["boundary_length"] < plain["boundary_length"] for row in others)
+    off_bayes = abs(plain["train_error_minus_bayes"])
+    towards_bayes = all(
+        row["train_accuracy"] < plain["train_accuracy"]
+        and abs(row["train_error_minus_bayes"]) < off_bayes
+        for row in others
+    )
+    verdict = overfits and narrower and no_worse and smoother and towards_bayes
 
     figures = [_draw(outdir, models, X, y, v)]
     summary = (
         "Train / dev accuracy: "
         + "; ".join(
             f"{label} {row['train_accuracy']:.1%} / {row['dev_accuracy']:.1%} "
-            f"(gap {row['train_dev_gap']:.1%}, {row['reading']})"
+            f"(gap {row['train_dev_gap']:.1%}, {row['reading']}, boundary length "
+            f"{row['boundary_length']:.2f})"
             for label, row in v.items()
         )
-        + f". Bias/variance read against an estimated Bayes error of {bayes:.1%}."
+        + f". Bias/variance read against an estimated Bayes error of {bayes:.1%}; training "
+        "errors "
+        + ", ".join(f"{label} {1 - row['train_accuracy']:.1%}" for label, row in v.items())
+        + "."
     )
     setup = (
         f"make_moons(100, noise={NOISE}) seed 0 for training, make_moons(400) seed 1 as dev "
@@ -100,7 +128,9 @@ def run(preset: str, outdir: Path) -> Result:
         f"full batch, {epochs} epochs; L2 via chainrule.regularization.l2_penalty(lambda = "
         f"{LAMBDA}), dropout keep_prob {KEEP_PROB} after both hidden layers. "
         "chainrule.train.bias_variance(tolerance 5%) against the Bayes error of the "
-        "generating distribution, estimated by Monte Carlo from its exact class densities."
+        "generating distribution, estimated by Monte Carlo from its exact class densities. "
+        f"Boundary length: on the {STEPS} x {STEPS} grid the figure shades, the grid spacing "
+        "summed over neighbouring points with different predicted classes."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
