@@ -38,25 +38,25 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
             "part of the gap between them is the penalty, not variance."
         )
     train_label = "train (+ penalty)" if penalized else "train"
-    add("loss", _curves(history, epochs, "loss", "loss (mean per sample)", train_label), caption)
+    fig, gaps = _curves(history, epochs, "loss", "loss (mean per sample)", train_label)
+    add("loss", fig, caption + _gaps_note(gaps))
     if has_acc:
-        add(
-            "accuracy",
-            _curves(history, epochs, "accuracy", "accuracy (%)", scale=100),
-            "Accuracy per epoch (train: measured during the epoch, dropout on).",
-        )
+        fig, gaps = _curves(history, epochs, "accuracy", "accuracy (%)", scale=100)
+        caption = "Accuracy per epoch (train: measured during the epoch, dropout on)."
+        add("accuracy", fig, caption + _gaps_note(gaps))
     add(
         "learning_rate",
         _learning_rate(history, epochs),
         "Learning rate at the start of each epoch.",
     )
     shapes = {name: p.shape for name, p in trainer.model.named_parameters()}
+    fig, gaps = _grad_norms(history, epochs, shapes)
     add(
         "gradient_norms",
-        _grad_norms(history, epochs, shapes),
+        fig,
         "RMS over the epoch's steps of each "
         "weight matrix's gradient norm: vanishing or exploding gradients show as lines far "
-        "apart or sliding down.",
+        "apart or sliding down." + _gaps_note(gaps),
     )
 
     X_test, y_test = data.test
@@ -74,10 +74,12 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
             "Misclassified test images, with true and predicted labels.",
         )
     elif data.n_features == 2:
+        scaled = _scaled(config["data"]["normalize"])
         add(
             "decision_boundary",
-            _boundary(trainer, data, pred),
-            "Decision regions on the (normalized) input plane, with the test points.",
+            _boundary(trainer, data, pred, scaled),
+            f"Decision regions on the {scaled + ' ' if scaled else ''}input plane, with the "
+            "test points.",
         )
     note = "Image grid skipped: the inputs are not images." if data.image_shape is None else ""
 
@@ -95,49 +97,101 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
 
 
 # -- figures --------------------------------------------------------------------------------
+#: Up to this many epochs, every epoch is an x tick; beyond, whole-number ticks chosen by
+#: Matplotlib (which, for a run of one or two epochs, would fall back to fractions).
+TICK_EVERY_EPOCH = 12
+#: How each data.normalize but "none" describes the inputs in figure labels and captions.
+_SCALED_AS = {"standardize": "standardized", "minmax": "min-max scaled"}
+
+
+def _scaled(normalize: str) -> str:
+    """How the inputs were scaled (``data.normalize``), for a label; "" for "none"."""
+    return "" if normalize == "none" else _SCALED_AS.get(normalize, f"{normalize}-scaled")
+
+
+def _epoch_axis(ax, epochs) -> None:
+    """Whole-number epoch ticks: each epoch of a short run, a choice of them otherwise."""
+    ax.set_xlabel("epoch")
+    if len(epochs) <= TICK_EVERY_EPOCH:
+        ax.set_xticks(epochs)
+    else:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+def _mark_not_finite(ax, epochs, values, label, color) -> str | None:
+    """NaN and inf draw nothing on a plot: mark their epochs with an x on the top edge of
+    the axes, in the line's colour, and return ``"<label> from epoch k"`` (a run of the
+    last epochs) or ``"<label> at epochs i, j-k"``; None when every value is finite."""
+    bad = [e for e, v in zip(epochs, values, strict=True) if not np.isfinite(v)]
+    if not bad:
+        return None
+    ax.plot(bad, [1.0] * len(bad), "x", ms=7, mew=1.5, color=color, clip_on=False,
+            transform=ax.get_xaxis_transform(), label=f"{label}: NaN/inf")  # fmt: skip
+    if bad == list(epochs[len(epochs) - len(bad) :]):
+        return f"{label} from epoch {bad[0]}"
+    runs, start = [], bad[0]
+    for prev, e in zip(bad, [*bad[1:], None], strict=True):
+        if e != prev + 1:
+            runs.append(str(start) if start == prev else f"{start}-{prev}")
+            start = e
+    return f"{label} at epoch{'s' if len(bad) > 1 else ''} {', '.join(runs)}"
+
+
+def _gaps_note(gaps: list[str]) -> str:
+    """The caption's note of the values a figure could not draw ("" when none)."""
+    if not gaps:
+        return ""
+    return (
+        f" Not finite (NaN or inf), so not drawn, and marked x on the top edge: {'; '.join(gaps)}."
+    )
+
+
 def _curves(history, epochs, metric, ylabel, train_label="train", scale=1.0):
+    """The figure of train and dev ``metric`` per epoch, and the notes of what it could
+    not draw (see :func:`_mark_not_finite`)."""
     fig, ax = plots.figure()
+    gaps = []
     for part, label, style in (("train", train_label, "-o"), ("dev", "dev", "--s")):
         key = f"{part}_{metric}"
         if key in history.last:
-            ax.plot(epochs, np.array(history.column(key)) * scale, style, ms=4, label=label)
-    ax.set(title=f"Train vs dev {metric}", xlabel="epoch", ylabel=ylabel)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+            values = np.array(history.column(key)) * scale
+            (line,) = ax.plot(epochs, values, style, ms=4, label=label)
+            gaps.append(_mark_not_finite(ax, epochs, values, f"{part} {metric}", line.get_color()))
+    ax.set(title=f"Train vs dev {metric}", ylabel=ylabel)
+    _epoch_axis(ax, epochs)
     ax.legend()
-    return fig
+    return fig, [g for g in gaps if g]
 
 
 def _learning_rate(history, epochs):
     fig, ax = plots.figure()
     ax.plot(epochs, history.column("lr"), "-o", ms=4, label="learning rate")
-    ax.set(
-        title="Learning rate at the start of each epoch",
-        xlabel="epoch",
-        ylabel="learning rate (step size)",
-    )
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set(title="Learning rate at the start of each epoch", ylabel="learning rate (step size)")
+    _epoch_axis(ax, epochs)
     ax.set_ylim(0, 1.1 * max(history.column("lr")))  # a constant rate reads as constant
     ax.legend()
     return fig
 
 
 def _grad_norms(history, epochs, shapes):
+    """The figure of each weight matrix's gradient norm per epoch, and the notes of what it
+    could not draw (see :func:`_mark_not_finite`)."""
     fig, ax = plots.figure(width=6.0)
     weights = [k for k in history.grad_norms if k.endswith("weight") and len(shapes[k]) == 2]
+    gaps = []
     for i, name in enumerate(weights or list(history.grad_norms), start=1):
         values = np.maximum(history.grad_norms[name], 1e-30)
         shape = shapes[name]
         label = f"layer {i} ({shape[0]}\u2192{shape[1]})" if len(shape) == 2 else name
-        ax.plot(epochs, values, "-o", ms=3, label=label)
+        (line,) = ax.plot(epochs, values, "-o", ms=3, label=label)
+        gaps.append(_mark_not_finite(ax, epochs, values, label, line.get_color()))
     ax.set_yscale("log")
     ax.set(
-        title="Gradient norm per layer (weights)",
-        xlabel="epoch",
-        ylabel="||dC/dW||  (RMS over steps, log scale)",
+        title="Gradient norm per layer (weights)", ylabel="||dC/dW||  (RMS over steps, log scale)"
     )
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _epoch_axis(ax, epochs)
     ax.legend(fontsize=8, loc="best")
-    return fig
+    return fig, [g for g in gaps if g]
 
 
 def _confusion(y_true, y_pred, labels):
@@ -183,7 +237,9 @@ def _misclassified(images, y_true, y_pred, shape, limit=24):
     return fig
 
 
-def _boundary(trainer, data, pred):
+def _boundary(trainer, data, pred, scaled: str):
+    """Decision regions over the model's input plane (inputs scaled as ``scaled`` says,
+    "" for inputs as generated), with the test points."""
     X, y = data.test
     Xall = np.concatenate([data.train[0], X])
     lo, hi = Xall.min(axis=0) - 0.5, Xall.max(axis=0) + 0.5
@@ -219,9 +275,8 @@ def _boundary(trainer, data, pred):
             linewidth=1.0,
             label="misclassified",
         )
-    ax.set(
-        title="Decision boundary (test points)", xlabel="x1 (normalized)", ylabel="x2 (normalized)"
-    )
+    suffix = f" ({scaled})" if scaled else ""
+    ax.set(title="Decision boundary (test points)", xlabel=f"x1{suffix}", ylabel=f"x2{suffix}")
     ax.grid(False)
     ax.legend(fontsize=8, loc="best")
     return fig
