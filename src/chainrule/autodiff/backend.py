@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import warnings
 from types import ModuleType
 
 import numpy as np
@@ -31,17 +32,39 @@ def array_module(x: object) -> ModuleType:
 
 
 @functools.cache
+def numba_error() -> ImportError | None:
+    """Why numba cannot be imported, or None when it can (imported once per process).
+
+    A numba that is not installed (``ModuleNotFoundError`` naming it) is the NumPy-only
+    core, chosen silently. One that is installed but fails to import (an older numba that
+    refuses a newer NumPy, a missing llvmlite) gives one ``RuntimeWarning`` naming the
+    error: chainrule then runs its NumPy rules, as without numba.
+    """
+    try:
+        importlib.import_module("numba")
+    except ImportError as error:
+        if not (isinstance(error, ModuleNotFoundError) and error.name == "numba"):
+            warnings.warn(
+                f"numba is installed but cannot be imported ({type(error).__name__}: {error}); "
+                "chainrule uses its NumPy rules instead of the compiled ones. Install a numba "
+                f"that supports NumPy {np.__version__}, or uninstall numba",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return error
+    return None
+
+
+@functools.cache
 def compiled(module: str) -> ModuleType | None:
-    """The numba kernels of ``module``, or None when numba (the ``fast`` extra) is missing.
+    """The numba kernels of ``module``, or None when numba (the ``fast`` extra) is missing
+    or cannot be imported (see :func:`numba_error`).
 
     Imported on first use, not with chainrule: importing numba takes a while.
     """
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name != "numba":
-            raise
+    if numba_error() is not None:
         return None
+    return importlib.import_module(module)
 
 
 def engine_kernels() -> ModuleType | None:

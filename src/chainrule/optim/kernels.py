@@ -28,7 +28,7 @@ from types import ModuleType
 import numpy as np
 
 from chainrule import threads
-from chainrule.autodiff.backend import compiled
+from chainrule.autodiff.backend import compiled, numba_error
 
 
 def _numba_module() -> ModuleType | None:
@@ -41,14 +41,16 @@ def available() -> bool:
 
 
 def resolve(owner: str, fused) -> bool:
-    """The ``fused=`` argument of an optimizer: None (use numba if installed), True, False.
+    """The ``fused=`` argument of an optimizer: None (use numba if it can be imported),
+    True, False.
 
     Raises
     ------
     TypeError
         If ``fused`` is not None or a bool.
     ImportError
-        If ``fused=True`` and numba is not installed.
+        If ``fused=True`` and numba is not installed or cannot be imported (naming the
+        import's error).
     """
     if fused is not None and not isinstance(fused, bool):
         raise TypeError(f"{owner}: expected fused to be None, True or False, got {fused!r}")
@@ -57,6 +59,15 @@ def resolve(owner: str, fused) -> bool:
     if available():
         return True
     if fused:
+        error = numba_error()
+        if error is not None and not (
+            isinstance(error, ModuleNotFoundError) and error.name == "numba"
+        ):
+            raise ImportError(
+                f"{owner}(fused=True) needs numba, which is installed but cannot be imported "
+                f"({type(error).__name__}: {error}): install a numba that supports NumPy "
+                f"{np.__version__} (or pass fused=None to fall back to NumPy)"
+            ) from error
         raise ImportError(
             f"{owner}(fused=True) needs numba: pip install 'chainrule[fast]' "
             "(or pass fused=None to fall back to NumPy)"
