@@ -58,9 +58,14 @@ class Adam(Optimizer):
     fused : bool or None
         Run the rule and the write as one compiled pass per parameter
         (:mod:`chainrule.optim.kernels`, needs numba: the ``fast`` extra); the results are
-        bit-identical to the NumPy rule except that subnormal moments are flushed to zero.
-        None (default): when numba is installed. True: require it (``ImportError``
-        otherwise). False: always NumPy.
+        bit-identical to the NumPy rule except that subnormal moments are flushed to zero,
+        which changes a step by a few units in its last place at most while
+        ``eps * sqrt(1 - beta2)`` (``eps`` without bias correction) is at least
+        :func:`~chainrule.optim.kernels.flush_floor` of the parameters' narrowest dtype
+        (float32: 1.8e-12, eps >= 5.8e-11 with beta2 = 0.999). None (default): when numba
+        can be imported and that holds. True: require both (``ImportError`` without numba,
+        ``ValueError`` below the floor, at construction and in :meth:`load_state_dict`).
+        False: always NumPy.
     **extra_hyperparameters
         A subclass's own hyperparameters (:class:`AdamW`'s ``weight_decay``), checked by
         its ``_check_hyperparameters``; Adam itself takes none (``TypeError``).
@@ -68,6 +73,8 @@ class Adam(Optimizer):
 
     state_names = ("v", "s")
     nonnegative_states = ("s",)
+    #: The parameters' dtype of the largest ``kernels.flush_floor``; None until known.
+    _narrowest: np.dtype | None = None
 
     def __init__(
         self,
@@ -84,7 +91,8 @@ class Adam(Optimizer):
         fused: bool | None = None,
         **extra_hyperparameters,
     ):
-        self.fused = kernels.resolve(type(self).__name__, fused)
+        owner = type(self).__name__
+        self.fused = kernels.resolve(owner, fused)
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "bias_correction": bias_correction}
         super().__init__(
             params,
@@ -94,6 +102,12 @@ class Adam(Optimizer):
             clip_value=clip_value,
             nonfinite=nonfinite,
         )
+        self._narrowest = max((d for _, _, d in self._layout), key=kernels.flush_floor)
+        why = self._flush_error(self.hyperparameters) if self.fused else None
+        if why is not None:
+            if fused:
+                raise ValueError(f"{owner}(fused=True): {why}; or fused=None for the NumPy rule")
+            self.__dict__["fused"] = False  # read-only once built: set as load_state_dict sets
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__
@@ -103,13 +117,44 @@ class Adam(Optimizer):
         # to float32 weights at the narrowest
         factor, why = (math.sqrt(1.0 - beta2), " times sqrt(1 - beta2)") if correct else (1.0, "")
         eps = _checks.eps(owner, hp["eps"], "float32", "a weight with no gradient", factor, why)
-        return {
+        checked = {
             "beta1": _checks.beta(owner, "beta1", hp["beta1"]),
             "beta2": beta2,
             "eps": eps,
             "bias_correction": correct,
             **super()._check_hyperparameters(hp),
         }
+        # load_state_dict's check; at construction the dtypes are not known yet (__init__)
+        flush = self._flush_error(checked) if self.fused else None
+        if flush is not None:
+            raise ValueError(
+                f"{owner}: {flush}; this optimizer takes the compiled pass: build one with "
+                "fused=False to load these hyperparameters"
+            )
+        return checked
+
+    def _flush_error(self, hp: dict) -> str | None:
+        """Why the compiled pass's flush of moments below ``tiny`` could change a step of
+        the rule with hyperparameters ``hp`` by more than a rounding, or None (see
+        :mod:`chainrule.optim.kernels`): the eps term of the first step, ``eps *
+        sqrt(1 - beta2)`` (``eps`` without bias correction), below ``kernels.flush_floor``
+        of the parameters' narrowest dtype."""
+        dtype = self._narrowest
+        if dtype is None:
+            return None
+        factor, why = (1.0, "")
+        if hp["bias_correction"]:
+            factor, why = math.sqrt(1.0 - hp["beta2"]), " times sqrt(1 - beta2)"
+        least, tiny = kernels.flush_floor(dtype), kernels.tiny(dtype)
+        if hp["eps"] * factor >= least:
+            return None
+        return (
+            f"eps={hp['eps']}{why} is {hp['eps'] * factor:.3g}, below sqrt(tiny) / (machine "
+            f"eps / 2) = {least:.3g} of {dtype} (the parameters' narrowest dtype): the compiled "
+            f"pass flushes moments below tiny = {tiny:.3g} to 0, which changes the denominator "
+            f"sqrt(s) + eps by up to sqrt(tiny) = {math.sqrt(tiny):.3g}, more than a rounding "
+            f"of it; expected eps >= {least / factor * 1.001:.3g}"
+        )
 
     def _init_kwargs(self) -> dict:
         return {**super()._init_kwargs(), "fused": self.fused}

@@ -13,8 +13,16 @@ One deliberate difference: moments that fall below the smallest normal float (``
 whose gradient stays 0 (a dead ReLU unit) sees its first moment decay by beta1 each step
 and reach the subnormal range within ~800 steps; x86 computes on subnormals in microcode,
 10-100x slower, and the 784-256-256-10 benchmark slowed 4x once most of its first layer
-had died. A moment that small moves no weight of normal size, so only runs that reach it
-differ from the NumPy rule, and only in the moments and in weights below ~1e-30.
+had died. A flushed s (below tiny) changes the denominator ``sqrt(s) + eps`` of the loop
+below by less than ``sqrt(tiny)``, a flushed v the step by less than ``tiny / eps *
+scale``. With ``eps`` (the loop's eps term, ``eps * sqrt(1 - beta2**t)`` with bias
+correction, smallest at t = 1) at least :func:`flush_floor`, ``sqrt(tiny) / u`` (u the
+unit roundoff, 2**-24 in float32), the first is less than one rounding of the denominator
+and the second is below ``u * sqrt(tiny) * scale``: runs that reach the subnormal range
+then differ from the NumPy rule in the moments, by a few units in the last place of a
+step, and in weights below about ``sqrt(tiny) * scale``. A smaller eps term could make a
+step many times too large (float32, eps = 1e-25, dW = 1e-19: a step of 1000, against
+1e-3 with s kept), so :class:`~chainrule.optim.Adam` takes its NumPy rule there.
 
 Measured on the benchmark machine (float32, one Adam step and write, arrays in cache):
 23,820 parameters 53 -> 13 us, 268,800: 610 -> 175 us, 1,861,632: 6.3 -> 1.3 ms.
@@ -23,6 +31,7 @@ Measured on the benchmark machine (float32, one Adam step and write, arrays in c
 from __future__ import annotations
 
 import functools
+import math
 from types import ModuleType
 
 import numpy as np
@@ -107,6 +116,15 @@ def adam_step(params, grads, states, coef) -> None:
 def tiny(dtype) -> float:
     """The smallest normal number of the float ``dtype`` (``np.finfo(dtype).tiny``)."""
     return float(np.finfo(dtype).tiny)
+
+
+@functools.cache
+def flush_floor(dtype) -> float:
+    """The least eps term of :func:`adam_step` at which flushing the moments below
+    :func:`tiny` changes the loop's denominator by less than one rounding: ``sqrt(tiny) /
+    u``, u the unit roundoff (``np.finfo(dtype).eps / 2``): 2**-39 = 1.8e-12 in float32,
+    2**-458 = 1.3e-138 in float64 (see the module's docstring)."""
+    return math.sqrt(tiny(dtype)) / (float(np.finfo(dtype).eps) / 2)
 
 
 def all_finite(arrays) -> bool:
