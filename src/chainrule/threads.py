@@ -42,7 +42,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
-from chainrule.autodiff.backend import compiled
+from chainrule.autodiff.backend import broken_numba, compiled
 from chainrule.autodiff.blas import openblas
 
 #: Arrays shorter than this stay on one thread. Measured in the training steps of the
@@ -80,7 +80,10 @@ def unavailable() -> str | None:
     except (ValueError, ImportError) as exc:  # NUMBA_THREADING_LAYER names one not installed
         return f"numba's threading layer could not start: {exc}"
     if pool is None:
-        return "numba is not installed (pip install 'chainrule[fast]')"
+        error = broken_numba()
+        if error is None:
+            return "numba is not installed (pip install 'chainrule[fast]')"
+        return f"numba cannot be imported ({type(error).__name__}: {error})"
     blas = openblas()
     if isinstance(blas, str):
         return blas

@@ -30,9 +30,11 @@ with warnings.catch_warnings(record=True) as caught:
         refused = None
     except ImportError as error:
         refused = str(error)
+    from chainrule import threads
+    shared = threads.unavailable()
 print(json.dumps({{
     "loss": float(loss.data), "w": w.data.tolist(), "b": b.data.tolist(), "fused": opt.fused,
-    "refused": refused,
+    "refused": refused, "threads": shared,
     "warnings": [(m.category.__name__, str(m.message)) for m in caught],
 }}))
 """
@@ -88,6 +90,10 @@ def test_a_numba_that_fails_to_import_falls_back_with_one_warning(tmp_path):
         "AdamW(fused=True) needs numba, which is installed but cannot be imported "
         "(ImportError: Numba needs NumPy 2.2 or less. Got NumPy 9.9.)"
     )
+    # shared_threads said numba was not installed
+    assert got["threads"] == (
+        "numba cannot be imported (ImportError: Numba needs NumPy 2.2 or less. Got NumPy 9.9.)"
+    )
 
 
 def test_a_missing_numba_falls_back_silently(tmp_path):
@@ -95,3 +101,4 @@ def test_a_missing_numba_falls_back_silently(tmp_path):
     _assert_numpy_rules(got)
     assert got["warnings"] == []
     assert got["refused"].startswith("AdamW(fused=True) needs numba: pip install 'chainrule[fast]'")
+    assert got["threads"] == "numba is not installed (pip install 'chainrule[fast]')"

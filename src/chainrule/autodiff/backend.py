@@ -43,7 +43,7 @@ def numba_error() -> ImportError | None:
     try:
         importlib.import_module("numba")
     except ImportError as error:
-        if not (isinstance(error, ModuleNotFoundError) and error.name == "numba"):
+        if not _not_installed(error):
             warnings.warn(
                 f"numba is installed but cannot be imported ({type(error).__name__}: {error}); "
                 "chainrule uses its NumPy rules instead of the compiled ones. Install a numba "
@@ -53,6 +53,17 @@ def numba_error() -> ImportError | None:
             )
         return error
     return None
+
+
+def broken_numba() -> ImportError | None:
+    """The error of a numba that is installed but cannot be imported (see
+    :func:`numba_error`), or None: numba imports, or is not installed."""
+    error = numba_error()
+    return None if error is None or _not_installed(error) else error
+
+
+def _not_installed(error: ImportError) -> bool:
+    return isinstance(error, ModuleNotFoundError) and error.name == "numba"
 
 
 @functools.cache

@@ -37,7 +37,7 @@ from types import ModuleType
 import numpy as np
 
 from chainrule import threads
-from chainrule.autodiff.backend import compiled, numba_error
+from chainrule.autodiff.backend import broken_numba, compiled
 
 
 def _numba_module() -> ModuleType | None:
@@ -68,10 +68,8 @@ def resolve(owner: str, fused) -> bool:
     if available():
         return True
     if fused:
-        error = numba_error()
-        if error is not None and not (
-            isinstance(error, ModuleNotFoundError) and error.name == "numba"
-        ):
+        error = broken_numba()
+        if error is not None:
             raise ImportError(
                 f"{owner}(fused=True) needs numba, which is installed but cannot be imported "
                 f"({type(error).__name__}: {error}): install a numba that supports NumPy "
