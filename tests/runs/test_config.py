@@ -65,6 +65,27 @@ def test_defaults_fill_every_key():
             "optimizer.lr: expected a finite number, got float nan",
         ),
         ({"data": {"split": [1, 10**400, 1]}}, "data.split[1]: expected a number within the float"),
+        # a checkpoint holds the config's integers as int64: refused only after the data
+        ({"train": {"seed": 2**64}}, "train.seed: expected an integer within int64's range"),
+        ({"train": {"epochs": 2**63}}, "train.epochs: expected an integer within int64's"),
+        (
+            {"optimizer": {"params": {"beta1": -(2**63) - 1}}},
+            "optimizer.params.beta1: expected an integer within int64's range",
+        ),
+        (
+            {"schedule": {"name": "step_decay", "params": {"every": 2**64}}},
+            "schedule.params.every: expected an integer within int64's range",
+        ),
+        (
+            {"model": {"init": {"name": "normal", "std": 2**64}}},
+            "model.init.std: expected an integer within int64's range",
+        ),
+        ({"model": {"sizes": [2, 2**64, 2]}}, "model.sizes[1]: expected an integer within int64"),
+        (
+            {"model": {"sizes": [2, 8, 2], "dropout": 2.0**-25}},
+            "model.dropout: MLP: keep_prob expected a number >= 2**-24",
+        ),
+        ({"data": {"noise": 1e38}}, "data.noise: expected a number <= 2.12676e+37, got 1e+38"),
     ],
 )
 def test_bad_configs_name_the_key_and_the_expected_type(sections, expected):
@@ -112,6 +133,20 @@ def test_bad_configs_name_the_key_and_the_expected_type(sections, expected):
             "valid: optimizer.params.momentum, "
             "optimizer.params.nesterov, optimizer.params.clip_value, optimizer.params.nonfinite",
         ),
+        (
+            # not "optimizer.params.extra_hyperparameters": Adam's **kwargs is no key
+            {"optimizer": {"params": {"zzz": 1}}},
+            "unknown key optimizer.params.zzz for optimizer.name = 'adam'; valid: "
+            "optimizer.params.beta1, optimizer.params.beta2, optimizer.params.eps, "
+            "optimizer.params.bias_correction, optimizer.params.clip_value, "
+            "optimizer.params.nonfinite, optimizer.params.fused\n",
+        ),
+        (
+            # it silently replaced schedule.name
+            {"schedule": {"name": "exponential", "params": {"name": "cosine", "base": 0.9}}},
+            "schedule.params: name is not a schedule parameter; set schedule.name instead "
+            "(got params.name = 'cosine')",
+        ),
     ],
 )
 def test_keys_that_training_would_refuse_or_override_are_config_errors(sections, expected):
@@ -119,7 +154,19 @@ def test_keys_that_training_would_refuse_or_override_are_config_errors(sections,
     first two only then, and the others silently lost one of two settings)."""
     with pytest.raises(cfg.ConfigError) as info:
         resolve(**sections)
-    assert expected in str(info.value)
+    assert expected in str(info.value) + "\n"
+
+
+def test_a_resumed_run_keeps_the_schedule_params_name_it_ran_with():
+    schedule = {"name": "exponential", "params": {"name": "cosine", "base": 0.9}}
+    config = cfg.resolve({**BASE, "schedule": schedule}, strict=False)
+    assert config["schedule"]["params"]["name"] == "cosine"
+
+
+def test_the_integer_bounds_are_int64s():
+    config = resolve(train={"seed": 2**63 - 1}, optimizer={"params": {"beta1": -(2**63)}})
+    assert config["train"]["seed"] == 2**63 - 1
+    assert resolve(data={"noise": 2**64})["data"]["noise"] == float(2**64)  # a float key
 
 
 def test_sizes_are_required():
@@ -266,6 +313,12 @@ MNIST = {"model": {"sizes": [784, 10]}}
                 },
             },
             "optimizer.lr: has no effect: the schedule sets the rate ('piecewise_constant'",
+        ),
+        (
+            MNIST,
+            {"schedule": {"warmup": 1}},
+            "schedule.warmup: has no effect: a warm-up of 1 is at the full rate from t = 1, "
+            "the first epoch or step, as without one; use 0 (off) or >= 2; got 1",
         ),
     ],
 )

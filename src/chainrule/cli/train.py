@@ -75,20 +75,39 @@ def add_parser(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
+def _dangling_link(path: Path) -> Path | None:
+    """``path`` or the first folder above it that is a symbolic link to nothing (which
+    ``mkdir(parents=True)`` cannot make a directory), or None."""
+    return next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
+
+
 def _check_output_dir(config: dict) -> None:
     """Refuse an output.dir that is a file or already holds files (a run's results are
-    never written over another's); it, or its nearest existing ancestor, must be a
+    never written over another's), that holds a NUL character (no path does), or a
+    symbolic link to nothing on its way; it, or its nearest existing ancestor, must be a
     directory this process may write in, as must ``runs`` (or its nearest existing
-    ancestor), where an empty output.dir puts the run."""
+    ancestor, no link to nothing either), where an empty output.dir puts the run."""
     if not config["output"]["dir"]:
         blocked = directory_blocker(RUNS)
+        dangling = _dangling_link(RUNS)
+        if dangling is not None:
+            blocked = f"{dangling} is a symbolic link to a path that does not exist"
         if blocked is not None:
             raise UsageError(
                 f"run directory {RUNS} (the default, as output.dir is empty): {blocked}; "
                 "set output.dir, or run from another directory"
             )
         return
+    if "\0" in config["output"]["dir"]:
+        raise UsageError(
+            f"output.dir: expected a path without NUL characters, got {config['output']['dir']!r}"
+        )
     path = Path(config["output"]["dir"])
+    dangling = _dangling_link(path)
+    if dangling is not None:
+        raise UsageError(
+            f"output.dir {path}: {dangling} is a symbolic link to a path that does not exist"
+        )
     if path.is_dir() and any(path.iterdir()):
         if CheckpointDir(path / "checkpoints").files():
             hint = f"; to continue its run: chainrule train --resume {path}"

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chainrule import losses, nn, optim
+from chainrule.functional import check_keep_prob
 from chainrule.init import INITIALIZERS, check_spec, initialize
+from chainrule.io import INT_RANGE
 from chainrule.runs import datasets
 
 if sys.version_info >= (3, 11):
@@ -51,6 +55,14 @@ _READS = {
 # config names one schedule, whose alpha0 defaults to optimizer.lr, and schedule.warmup
 # wraps it in a linear_warmup
 SCHEDULES = ("none", *(name for name in optim.SCHEDULES if name != "linear_warmup"))
+#: The dtype of a run's data and model: that of chainrule's generators and MLP by default,
+#: which datasets.load and build.build_model keep.
+DTYPE = np.dtype(np.float32)
+#: The largest data.noise whose points a generated set holds in :data:`DTYPE` whatever its
+#: draws: a draw of NumPy's standard normal is below 14 in magnitude (the ziggurat's tail
+#: from 53-bit uniforms) and a set's noiseless points lie within 4 of 0, so a point is below
+#: 4 + 14 noise <= 16 noise for noise >= 2 (the generators refuse a point beyond the range).
+MAX_NOISE = float(np.finfo(DTYPE).max) / 16
 
 
 class ConfigError(ValueError):
@@ -83,7 +95,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "data": {
         "name": Key("str", "mnist", "dataset", choices=DATASETS),
         "n_samples": Key("int", 1000, "samples generated (2-D sets)", low=1, high=10**7),
-        "noise": Key("float", 0.2, "noise of the generated sets but blobs", low=0.0),
+        "noise": Key(
+            "float", 0.2, "noise of the generated sets but blobs", low=0.0, high=MAX_NOISE
+        ),
         "split": Key(
             "list[float]",
             [0.8, 0.1, 0.1],
@@ -330,11 +344,31 @@ def resolve(document: dict, *, strict: bool = True) -> dict:
                     raise ConfigError(
                         f"unknown key {section}.{name}" + _closest(name, keys, f"{section}.")
                     )
-                config[section][name] = _coerce(f"{section}.{name}", keys[name], value)
+                value = _coerce(f"{section}.{name}", keys[name], value)
+                _check_int_range(f"{section}.{name}", value)
+                config[section][name] = value
     if config["data"]["name"] == "mnist" and "split" not in document.get("data", {}):
         config["data"]["split"] = list(MNIST_SPLIT)
     _check_whole(config, strict)
     return config
+
+
+def _check_int_range(name: str, value: Any) -> None:
+    """Every integer of ``value``, in the tables and arrays it holds too, within
+    :data:`chainrule.io.INT_RANGE` (int64's), the integers a run's checkpoints and model
+    file hold its config with; ``ConfigError`` naming the key (``name.key``, ``name[i]``)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_int_range(f"{name}.{key}", item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_int_range(f"{name}[{i}]", item)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        low, high = INT_RANGE
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{name}: expected an integer within int64's range [{low}, {high}], got {value}"
+            )
 
 
 @contextlib.contextmanager
@@ -357,6 +391,9 @@ def _check_whole(config: dict, strict: bool) -> None:
         raise ConfigError(f"model.sizes: expected at least 2 layer sizes, got {sizes}")
     _check_data(config["data"])
     _check_shape(config["data"]["name"], sizes)
+    if len(sizes) > 2:  # without a hidden layer there is no dropout (_check_unused)
+        with _about("model.dropout"):
+            _check_dropout(config["model"]["dropout"])
     if strict:
         check_loss_and_output(config["loss"]["name"], config["model"]["output"], sizes[-1])
     opt = config["optimizer"]
@@ -369,6 +406,12 @@ def _check_whole(config: dict, strict: bool) -> None:
         _check_optimizer_params(opt["name"], opt["params"])
     schedule = config["schedule"]
     params = schedule["params"]
+    if strict and "name" in params:  # a resumed run goes on with the schedule it had
+        with _about("schedule.params"):
+            raise ConfigError(
+                "schedule.params: name is not a schedule parameter; set schedule.name instead "
+                f"(got params.name = {params['name']!r})"
+            )
     if schedule["name"] == "cosine" and "unit" in params and "duration" not in params:
         raise ConfigError(
             "schedule.params: a cosine schedule without a duration runs over the run's "
@@ -377,6 +420,16 @@ def _check_whole(config: dict, strict: bool) -> None:
     _check_batch_norm(config)
     if strict:
         _check_unused(config)
+
+
+def _check_dropout(keep_prob: float) -> None:
+    """model.dropout at least the step of the uniform draws a dropout mask of
+    :data:`DTYPE` is made from (:func:`chainrule.functional.check_keep_prob`), which the
+    MLP refuses otherwise."""
+    try:
+        check_keep_prob("MLP", "dropout", keep_prob, DTYPE)
+    except ValueError as error:
+        raise ConfigError(f"model.dropout: {error}") from None
 
 
 def _check_optimizer_params(name: str, params: dict) -> None:
@@ -388,8 +441,13 @@ def _check_optimizer_params(name: str, params: dict) -> None:
                 f"optimizer.params: {own} is a key of its own; set optimizer.{own} instead "
                 f"(got params.{own} = {params[own]!r})"
             )
-    arguments = inspect.signature(optim.OPTIMIZERS[name]).parameters
-    valid = [a for a in arguments if a not in ("params", *_OWN_OPTIMIZER_KEYS)]
+    arguments = inspect.signature(optim.OPTIMIZERS[name]).parameters.values()
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    valid = [
+        a.name
+        for a in arguments
+        if a.kind not in variadic and a.name not in ("params", *_OWN_OPTIMIZER_KEYS)
+    ]
     for key in params:
         if key not in valid:
             raise ConfigError(
@@ -491,6 +549,12 @@ def _check_unused(config: dict) -> None:
     if not config["train"]["early_stopping"]:
         why = "only early stopping reads it, train.early_stopping is 0 (off)"
         unused.append(("train", "monitor", why))
+    if schedule["warmup"] == 1:
+        why = (
+            "a warm-up of 1 is at the full rate from t = 1, the first epoch or step, as "
+            "without one; use 0 (off) or >= 2"
+        )
+        unused.append(("schedule", "warmup", why))
     for section, name, why in unused:
         value = config[section][name]
         if value != SCHEMA[section][name].default:
