@@ -117,7 +117,7 @@ def _rebuild_problem(model) -> str | None:
     (before :func:`save` copies the state), its weights never compared. A model found to
     rebuild is not built again while its config and layout stay the same (the saves of
     :class:`~chainrule.train.ModelCheckpoint`, epoch after epoch)."""
-    config, received = model.get_config(), _layout(model)
+    config, received = model.get_config(), model.live_state()
     seen = (repr(config), [(key, _entry(value)) for key, value in received.items()])
     remembered = type(model).__hash__ is not None  # a weak key must hash
     if remembered and _REBUILT.get(model) == seen:
@@ -130,7 +130,7 @@ def _rebuild_problem(model) -> str | None:
         rebuilt = nn.from_config(config, rng=LOAD_SEED)
     except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as exc:
         return f"it does not build: {exc!r:.300}"
-    expected = _layout(rebuilt)
+    expected = rebuilt.live_state()
     mismatched = [
         f"{key} (expected {_entry(expected.get(key))}, got {_entry(received.get(key))})"
         for key in {**expected, **received}
@@ -145,13 +145,6 @@ def _rebuild_problem(model) -> str | None:
 
 #: The config and layout each live model was last found to rebuild (see _rebuild_problem).
 _REBUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _layout(model) -> dict[str, np.ndarray]:
-    """The arrays of ``model``'s parameters and buffers (not copies), by state_dict key."""
-    layout = {name: p.data for name, p in model.named_parameters()}
-    layout.update(model.named_buffers())
-    return layout
 
 
 def _entry(value: np.ndarray | None) -> str:
