@@ -284,7 +284,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and (improved or self.best_weights is None):
             if not improved:  # no best yet (a first value of NaN): this epoch's, as Keras
                 self._tracker.best_epoch = epoch
-            self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+            self.best_weights = {k: v.copy() for k, v in trainer.model.live_state().items()}
         if improved:
             self.wait = 0
         else:
