@@ -115,7 +115,7 @@ class Adam(Optimizer):
         correct = _checks.boolean(owner, "bias_correction", hp["bias_correction"])
         # with bias correction the first update adds eps * sqrt(1 - beta2) (see _scalars),
         # to float32 weights at the narrowest
-        factor, why = (math.sqrt(1.0 - beta2), " times sqrt(1 - beta2)") if correct else (1.0, "")
+        factor, why = _first_eps_term(beta2, correct)
         eps = _checks.eps(owner, hp["eps"], "float32", "a weight with no gradient", factor, why)
         checked = {
             "beta1": _checks.beta(owner, "beta1", hp["beta1"]),
@@ -142,9 +142,7 @@ class Adam(Optimizer):
         dtype = self._narrowest
         if dtype is None:
             return None
-        factor, why = (1.0, "")
-        if hp["bias_correction"]:
-            factor, why = math.sqrt(1.0 - hp["beta2"]), " times sqrt(1 - beta2)"
+        factor, why = _first_eps_term(hp["beta2"], hp["bias_correction"])
         least, tiny = kernels.flush_floor(dtype), kernels.tiny(dtype)
         if hp["eps"] * factor >= least:
             return None
@@ -263,3 +261,12 @@ class AdamW(Adam):
 
     def decoupled_decay(self, lr: float) -> float:
         return lr * self.weight_decay
+
+
+def _first_eps_term(beta2: float, bias_correction: bool) -> tuple[float, str]:
+    """The factor eps is multiplied by in the first update's denominator (see
+    :meth:`Adam._scalars`), ``sqrt(1 - beta2)`` with bias correction, else 1, and the words
+    that say so in an error."""
+    if bias_correction:
+        return math.sqrt(1.0 - beta2), " times sqrt(1 - beta2)"
+    return 1.0, ""
