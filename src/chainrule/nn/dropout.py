@@ -47,6 +47,7 @@ class Dropout(Module):
 
     def forward(self, x):
         if self.keep_prob == 1.0:
+            trace_guard(lambda: self.keep_prob == 1.0)  # a traced identity until it drops
             return x
         if not self.training:
             trace_guard(lambda: not self.training)  # a traced evaluation is not training
