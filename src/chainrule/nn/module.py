@@ -465,3 +465,24 @@ class SideState:
             g.state = state
         for b, value in zip(self._buffers, values, strict=True):
             np.copyto(b, value)
+
+    def changed(self, saved: tuple[list, list]) -> bool:
+        """Whether a generator or a buffer holds another value than when :meth:`save`
+        returned ``saved`` (a draw, an update; NaN in a buffer equals NaN)."""
+        states, values = saved
+        return not (
+            all(_same(g.state, s) for g, s in zip(self._bit_generators, states, strict=True))
+            and all(
+                np.array_equal(b, v, equal_nan=b.dtype.kind in "fc")
+                for b, v in zip(self._buffers, values, strict=True)
+            )
+        )
+
+
+def _same(a, b) -> bool:
+    """Whether two bit generator states (dicts of ints, strings and arrays) are equal."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    return a == b

@@ -445,10 +445,17 @@ class Trainer:
         if self._traced is not None:
             saved = self._side_state.save()
             try:
-                return self._traced(xb, yb)
+                result = self._traced(xb, yb)
             except TraceError:  # the library's layers refuse before any side effect;
                 self._traced = None  # a user's may have drawn or updated: put them back
                 self._side_state.restore(saved)
+            else:
+                # a user layer that drew from its generator or updated a buffer outside the
+                # primitives ran eagerly in this recording call; a replay would not: eager
+                # from now on
+                if self._side_state.changed(saved):
+                    self._traced = None
+                return result
         cost, out = self._cost(Tensor(xb), yb)
         cost.backward()
         return cost, out
