@@ -67,3 +67,24 @@ def test_a_model_without_layers_to_read():
     activation_only = nn.Sequential(nn.ReLU())
     assert nn.input_width(activation_only) is None
     assert nn.output_width(activation_only) is None
+
+
+def test_a_layer_used_twice_is_read_where_it_runs_last():
+    # named_modules lists a shared layer once, under its first place: a model ending in a
+    # reused Sigmoid read as ending in a Linear, and fit thresholded its outputs as logits
+    act = nn.Sigmoid()
+    model = nn.Sequential(nn.Linear(2, 4, rng=0), act, nn.Linear(4, 1, rng=1), act)
+    assert nn.output_layer(model) == "sigmoid" and nn.ends_in_probabilities(model)
+    a, b = nn.Linear(3, 4, rng=0), nn.Linear(4, 3, rng=1)
+    assert nn.output_width(nn.Sequential(a, nn.ReLU(), b, nn.ReLU(), a)) == 4
+
+
+def test_a_module_holding_its_ancestor_is_walked_once():
+    class Box(nn.Module):
+        pass
+
+    outer, inner = Box(), Box()
+    outer.register_module("first", nn.Linear(2, 2, rng=0))
+    outer.register_module("inner", inner)
+    inner.register_module("up", outer)
+    assert [type(m).__name__ for m in nn.inspect.modules(outer)] == ["Box", "Linear", "Box"]

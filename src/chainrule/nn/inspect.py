@@ -1,7 +1,7 @@
 """What a model's layers tell about it: its output layer, input width and output width.
 
-Each function reads the modules ``model.named_modules()`` lists and matches layer types
-with ``isinstance``, so that a subclass of a layer counts as that layer. An object without
+Each function reads the modules :func:`modules` lists and matches layer types with
+``isinstance``, so that a subclass of a layer counts as that layer. An object without
 ``named_modules`` (a plain callable wrapping a network, say) has no layers to read. What a
 ``forward`` computes beyond its registered layers (a sigmoid applied by hand) is not seen.
 """
@@ -17,11 +17,24 @@ __all__ = ["ends_in_probabilities", "input_width", "modules", "output_layer", "o
 
 
 def modules(model) -> list[Module]:
-    """Every module of ``model`` (itself first), in ``named_modules`` order; empty for an
-    object without ``named_modules``."""
+    """Every module of ``model`` (itself first), depth first in registration order, as
+    ``named_modules`` lists them but for a module registered in several places, which is
+    listed at each (``Sequential(Linear, act, Linear, act)`` with one ``act`` ends in it;
+    ``named_modules`` lists it once, under its first place). A module that holds one of
+    its ancestors is not walked into again. Empty for an object without
+    ``named_modules``."""
     if not hasattr(model, "named_modules"):
         return []
-    return [m for _, m in model.named_modules()]
+    found: list[Module] = []
+
+    def walk(module: Module, above: frozenset) -> None:
+        found.append(module)
+        for child in module.children():
+            if id(child) not in above:
+                walk(child, above | {id(child)})
+
+    walk(model, frozenset({id(model)}))
+    return found
 
 
 def output_layer(model) -> str:
