@@ -55,7 +55,11 @@ class Module:
         return self._register(self._parameter_names, name, value)
 
     def register_buffer(self, name: str, value: np.ndarray) -> np.ndarray:
-        """Own an array that is saved in :meth:`state_dict` but not trained; returns it."""
+        """Own an array that is saved in :meth:`state_dict` but not trained; returns it.
+        Update it in place (``self.count += 1``, ``np.copyto``), as the library's layers
+        do: what puts buffers back after an evaluation (:class:`SideState`: a gradient
+        check, a traced step refused) writes into the array registered, which an attribute
+        rebound to a new array (``self.count = self.count + 1``) no longer is."""
         if not isinstance(value, np.ndarray):
             raise TypeError(f"buffer {name!r} must be an ndarray, got {type(value).__name__}")
         return self._register(self._buffer_names, name, value)

@@ -125,10 +125,12 @@ class Sequential(Module):
         """Build ``config["layers"]`` in order, all drawing from one generator (``rng``, a
         Generator or an int seed) in that order, so that a seed is reproducible.
 
-        Malformed layer configs are refused before any layer is built (see
-        :func:`_refuse_malformed`), so that a large layer is never allocated before a
-        malformed one after it is refused: :func:`chainrule.io.load` cannot bound what it
-        builds from an architecture that a malformed layer makes uncountable.
+        Layer configs malformed in what sizes them (no registered ``type``, sizes a class
+        cannot count) are refused before any layer is built (see :func:`_refuse_malformed`),
+        so that :func:`chainrule.io.load` can bound what it builds: no architecture is made
+        uncountable by a malformed layer. Other faults of a layer's config (an unknown key,
+        an activation name) are refused when its turn to be built comes, after the layers
+        before it.
         ``ValueError`` for keys other than ``type`` and ``layers``, or ``layers`` not a
         list; a malformed layer raises what its class raises for it.
         """
