@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import numbers
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 import numpy as np
 
@@ -38,21 +39,25 @@ class Module:
     #: Whether the constructor takes ``rng`` (a config never stores generators).
     _random = False
 
+    #: Registered name -> its kind ("parameter", "buffer", "generator" or "module"): an
+    #: instance's own dict, made by ``__init__``; this empty default lets ``__setattr__``
+    #: look names up before it is made.
+    _registered: Mapping[str, str] = MappingProxyType({})
+
     def __init__(self) -> None:
         self.training = True
         self._parameter_names: list[str] = []
         self._buffer_names: list[str] = []
         self._generator_names: list[str] = []
         self._module_names: list[str] = []
-        self._registered: set[str] = set()  # the four lists' names, looked up in O(1)
+        self._registered = {}
 
     # -- registration ------------------------------------------------------------------------
     def register_parameter(self, name: str, value: Tensor) -> Tensor:
         """Own a trainable tensor under ``name``; returns it. ``TypeError`` unless it is a
         leaf ``Tensor`` with ``requires_grad=True`` (the output of an op gets no ``grad``
         from ``backward``, and no optimizer takes it)."""
-        check_leaf(type(self).__name__, name, value)
-        return self._register(self._parameter_names, name, value)
+        return self._register("parameter", name, value)
 
     def register_buffer(self, name: str, value: np.ndarray) -> np.ndarray:
         """Own an array that is saved in :meth:`state_dict` but not trained; returns it.
@@ -60,24 +65,24 @@ class Module:
         do: what puts buffers back after an evaluation (:class:`SideState`: a gradient
         check, a traced step refused) writes into the array registered, which an attribute
         rebound to a new array (``self.count = self.count + 1``) no longer is."""
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"buffer {name!r} must be an ndarray, got {type(value).__name__}")
-        return self._register(self._buffer_names, name, value)
+        return self._register("buffer", name, value)
 
     def register_generator(self, name: str, value: np.random.Generator) -> np.random.Generator:
         """Own a random generator (a checkpoint saves its ``bit_generator.state``)."""
-        if not isinstance(value, np.random.Generator):
-            raise TypeError(f"generator {name!r} must be a numpy.random.Generator")
-        return self._register(self._generator_names, name, value)
+        return self._register("generator", name, value)
 
     def register_module(self, name: str, value: Module) -> Module:
         """Own a child module; its entries are named ``"<name>.<entry>"``."""
-        if not isinstance(value, Module):
-            raise TypeError(f"child {name!r} must be a Module, got {type(value).__name__}")
-        return self._register(self._module_names, name, value)
+        return self._register("module", name, value)
 
-    def _register(self, names: list[str], name: str, value):
+    def _register(self, kind: str, name: str, value):
         owner = type(self).__name__
+        if "_registered" not in vars(self):
+            raise TypeError(
+                f"{owner}: register_{kind}({name!r}) before Module.__init__ ran; expected "
+                f"{owner}.__init__ to call super().__init__() first"
+            )
+        _check_entry(owner, kind, name, value)
         if not isinstance(name, str):
             raise TypeError(f"{owner}: expected a str name, got {type(name).__name__} {name!r}")
         if not name or "." in name:
@@ -93,10 +98,29 @@ class Module:
                 f"{owner}: expected a name that is not an attribute of the module or its "
                 f"bookkeeping, got {name!r}"
             )
-        names.append(name)
-        self._registered.add(name)
-        setattr(self, name, value)
+        getattr(self, f"_{kind}_names").append(name)
+        self._registered[name] = kind
+        object.__setattr__(self, name, value)
         return value
+
+    def __setattr__(self, name: str, value) -> None:
+        """Assign an attribute; a registered entry takes only what its ``register_*`` call
+        takes (``TypeError`` otherwise, None included: an entry cannot be removed), so that
+        what is enumerated, trained and saved stays of its kind. O(1): one lookup for a
+        name that is not registered."""
+        if name in self._registered:
+            _check_entry(type(self).__name__, self._registered[name], name, value)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        """Delete an attribute; ``TypeError`` for a registered entry, which stays enumerated
+        and saved under its name (an entry cannot be removed)."""
+        if name in self._registered:
+            raise TypeError(
+                f"{type(self).__name__}: cannot delete the registered {self._registered[name]} "
+                f"{name!r}; expected an attribute that was not registered"
+            )
+        object.__delattr__(self, name)
 
     # -- the computation ---------------------------------------------------------------------
     def __call__(self, x):
@@ -236,7 +260,7 @@ class Module:
         owner = f"load_state_dict into {type(self).__name__}"
         values = _state_arrays(owner, state)
         targets = self.live_state()
-        _check_state_keys(owner, targets, values)
+        _check_state_keys(owner, targets, values, writing=True)
         cast = _cast_state(owner, targets, values)
         invalid = self.invalid_state(cast)
         if invalid:
@@ -264,13 +288,20 @@ class Module:
 
         ``state`` maps every key of :meth:`state_dict` to an array of the dtype and shape
         of that entry (:meth:`load_state_dict` passes the values it is about to write); by
-        default, the module's own values. Each module of the tree (each once, as in
+        default, the module's own values. A ``state`` that is not a mapping is a
+        ``TypeError``; one with missing, unexpected or mis-shaped keys, or values of a
+        dtype that does not cast to the entry's, a ``ValueError`` listing them, as
+        :meth:`load_state_dict` gives. Each module of the tree (each once, as in
         :meth:`named_modules`) judges its own entries with :meth:`state_problems`; an entry
         registered by two modules is judged by both, and listed under its first key.
         O(total state size).
         """
         if state is None:
             state = self.live_state()
+        else:
+            owner = f"{type(self).__name__}.invalid_state"
+            state = _state_arrays(owner, state)
+            _check_state_keys(owner, self.live_state(), state, writing=False)
         first: dict[int, str] = {}  # an entry's key: the first path to it, as in state_dict
         invalid: dict[str, str] = {}
         for path, module in self.named_modules():
@@ -371,6 +402,27 @@ class Module:
         return line
 
 
+#: What each kind of registered entry must be, besides a parameter (see :func:`check_leaf`).
+_KINDS = {
+    "buffer": (np.ndarray, "an ndarray"),
+    "generator": (np.random.Generator, "a numpy.random.Generator"),
+    "module": (Module, "a Module"),
+}
+
+
+def _check_entry(owner: str, kind: str, name: str, value) -> None:
+    """``TypeError`` (naming ``owner``, the ``kind`` and ``name`` of the entry) unless
+    ``value`` is what :meth:`Module.register_parameter` (a leaf Tensor with
+    ``requires_grad=True``, so of a float dtype), ``register_buffer``, ``register_generator``
+    or ``register_module`` takes."""
+    if kind == "parameter":
+        check_leaf(owner, name, value)
+        return
+    cls, expected = _KINDS[kind]
+    if not isinstance(value, cls):
+        raise TypeError(f"{owner}: {kind} {name!r} expected {expected}, got {type(value).__name__}")
+
+
 def config_size(value) -> int | None:
     """``value`` as an int when it is a size the layer constructors take (an integer >= 1,
     not a bool), else None: what :meth:`Module.values_needed` reads a config's sizes with."""
@@ -404,9 +456,10 @@ def _state_arrays(owner: str, state) -> dict[str, np.ndarray]:
     return values
 
 
-def _check_state_keys(owner: str, targets: dict, values: dict) -> None:
-    """One ``ValueError`` listing the missing, unexpected, mis-shaped, mis-typed and
-    read-only keys of ``values`` against ``targets``, when there is any."""
+def _check_state_keys(owner: str, targets: dict, values: dict, writing: bool) -> None:
+    """One ``ValueError`` listing the missing, unexpected, mis-shaped and mis-typed keys of
+    ``values`` against ``targets`` (and, when ``values`` are to be written into them, the
+    read-only ``targets``), when there is any."""
     missing = [k for k in targets if k not in values]
     unexpected = [k for k in values if k not in targets]
     misshaped = [
@@ -419,12 +472,12 @@ def _check_state_keys(owner: str, targets: dict, values: dict) -> None:
         for k, v in values.items()
         if k in targets and not np.can_cast(v.dtype, targets[k].dtype, "same_kind")
     ]
-    read_only = [k for k, t in targets.items() if not t.flags.writeable]
+    read_only = [k for k, t in targets.items() if writing and not t.flags.writeable]
     if missing or unexpected or misshaped or mistyped or read_only:
         raise ValueError(
             f"{owner}: missing keys {missing}; "
             f"unexpected keys {unexpected}; mis-shaped keys {misshaped}; "
-            f"mis-typed keys {mistyped}; read-only keys {read_only}"
+            f"mis-typed keys {mistyped}" + (f"; read-only keys {read_only}" if writing else "")
         )
 
 

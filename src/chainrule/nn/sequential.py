@@ -87,6 +87,18 @@ class Sequential(Module):
             f"and those added by append(layer), named by index; got {name!r} (use append)"
         )
 
+    def __setattr__(self, name: str, value) -> None:
+        """Refuse (``TypeError``) replacing a layer by assignment (``setattr(net, "0",
+        layer)``): forward runs the layers the Sequential was built with; other
+        attributes are assigned as on any :class:`Module`."""
+        if self._registered.get(name) == "module":
+            raise TypeError(
+                f"Sequential: layer {name!r} cannot be replaced by assignment (forward runs "
+                f"the layers it was built with); expected a new nn.Sequential(...) holding "
+                f"the {type(value).__name__}, got an assignment to {name!r}"
+            )
+        super().__setattr__(name, value)
+
     def forward(self, x):
         for layer, activation, after in self._steps:  # forward, not __call__: one call less
             if activation is None:
