@@ -231,26 +231,47 @@ def _check_metadata(metadata: dict, owner: str) -> None:
 def _int_problem(metadata: dict) -> str | None:
     """Where ``metadata`` (as a file's tree holds it, arrays aside) holds an integer (not
     a bool) outside :data:`INT_RANGE`: ``"expected integers within int64's range [low,
-    high], got <value> at metadata.<keys>"`` for the first one; None when it holds none.
-    Walked with a stack of iterators, not recursion: a file's JSON may nest deeply."""
+    high], got <value> at metadata.<keys>"`` for the first one; None when it holds none."""
+    found = int_outside_range(metadata)
+    if found is None:
+        return None
+    keys, value = found
     low, high = INT_RANGE
-    keys, stack = ["metadata"], [iter(metadata.items())]
+    where = ".".join(str(k) for k in ("metadata", *keys))
+    return f"expected integers within int64's range [{low}, {high}], got {value!r:.40} at {where}"
+
+
+def int_outside_range(value) -> tuple[tuple, int] | None:
+    """The first integer (not a bool) of ``value``, itself or held in its dicts and lists,
+    outside :data:`INT_RANGE`, which files hold: its path (dict keys and list indices,
+    ``()`` for ``value`` itself) and the integer; None when there is none. Walked with a
+    stack of iterators, not recursion: a file's JSON may nest deeply, and the path is
+    built only for the integer reported."""
+    low, high = INT_RANGE
+
+    def beyond(item) -> bool:
+        return isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high
+
+    def entries(node):
+        return iter(node.items() if isinstance(node, dict) else enumerate(node))
+
+    if not isinstance(value, dict | list):
+        return ((), value) if beyond(value) else None
+    keys: list = []  # the path to the node of each iterator but the first
+    stack = [entries(value)]
     while stack:
         entry = next(stack[-1], None)
         if entry is None:
             stack.pop()
-            keys.pop()
+            if keys:
+                keys.pop()
             continue
-        key, value = entry
-        if isinstance(value, dict | list):
+        key, item = entry
+        if isinstance(item, dict | list):
             keys.append(key)
-            stack.append(iter(value.items() if isinstance(value, dict) else enumerate(value)))
-        elif isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
-            where = ".".join(str(k) for k in (*keys, key))
-            return (
-                f"expected integers within int64's range [{low}, {high}], got {value!r:.40} at "
-                f"{where}"
-            )
+            stack.append(entries(item))
+        elif beyond(item):
+            return (*keys, key), item
     return None
 
 

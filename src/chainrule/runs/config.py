@@ -23,7 +23,7 @@ import numpy as np
 from chainrule import losses, nn, optim
 from chainrule.functional import check_keep_prob
 from chainrule.init import INITIALIZERS, check_spec, initialize
-from chainrule.io import INT_RANGE
+from chainrule.io import INT_RANGE, int_outside_range
 from chainrule.runs import datasets
 
 if sys.version_info >= (3, 11):
@@ -356,19 +356,16 @@ def resolve(document: dict, *, strict: bool = True) -> dict:
 def _check_int_range(name: str, value: Any) -> None:
     """Every integer of ``value``, in the tables and arrays it holds too, within
     :data:`chainrule.io.INT_RANGE` (int64's), the integers a run's checkpoints and model
-    file hold its config with; ``ConfigError`` naming the key (``name.key``, ``name[i]``)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_int_range(f"{name}.{key}", item)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_int_range(f"{name}[{i}]", item)
-    elif isinstance(value, int) and not isinstance(value, bool):
+    file hold its config with (see :func:`chainrule.io.int_outside_range`); ``ConfigError``
+    naming the key (``name.key``, ``name[i]``)."""
+    found = int_outside_range(value)
+    if found is not None:
+        path, integer = found
+        where = name + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
         low, high = INT_RANGE
-        if not low <= value <= high:
-            raise ConfigError(
-                f"{name}: expected an integer within int64's range [{low}, {high}], got {value}"
-            )
+        raise ConfigError(
+            f"{where}: expected an integer within int64's range [{low}, {high}], got {integer}"
+        )
 
 
 @contextlib.contextmanager
