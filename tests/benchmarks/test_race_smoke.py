@@ -178,7 +178,7 @@ def test_the_default_recipe_is_the_main_job():
     assert (summary["n_train"], summary["n_test"]) == (550, 100)
     assert summary["learning_rate"]["name"] == "cosine"
     assert summary["epochs"] == 1
-    assert summary["learning_rate"]["duration"] == summary["steps_per_epoch"]
+    assert summary["learning_rate"]["duration"] == summary["steps_per_epoch"] + 1
     assert recipe.train[0].dtype == np.float32 and recipe.train[0].max() <= 1.0
 
 

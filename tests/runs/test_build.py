@@ -129,6 +129,22 @@ def test_schedule_warmup_ramps_the_named_schedule_up_from_zero(name, params, uni
         assert schedule(t) == rate(t) * min(1.0, t / warmup)
 
 
+@pytest.mark.parametrize(("n_train", "batch_size", "epochs"), [(800, 32, 3), (20, 32, 1)])
+def test_the_default_cosine_trains_at_every_update_of_the_run(n_train, batch_size, epochs):
+    """Its duration was the run's steps: the last update ran at a rate of exactly 0, and a
+    one-step run (one epoch of one batch) did not train at all."""
+    config = resolve(
+        optimizer={"lr": 0.01},
+        schedule={"name": "cosine"},
+        train={"batch_size": batch_size, "epochs": epochs},
+    )
+    schedule = build.build_schedule(config, n_train)
+    steps = -(-n_train // batch_size) * epochs
+    rates = [schedule(t) for t in range(1, steps + 2)]
+    assert all(a > b for a, b in zip(rates[:-1], rates[1:], strict=True))
+    assert rates[-2] > 0.0 and rates[-1] == 0.0
+
+
 def test_schedule_warmup_0_leaves_the_schedule_as_it_is():
     config = resolve(optimizer={"lr": 0.02}, schedule={"name": "none"})
     assert config["schedule"]["warmup"] == 0

@@ -149,8 +149,8 @@ def build_schedule(config: dict, n_train: int):
 def _named_schedule(config: dict, n_train: int):
     """optimizer.lr for ``schedule.name = "none"``, else the schedule with
     ``schedule.params``, its alpha0 defaulting to optimizer.lr and a cosine's duration to
-    the run's steps (unit "step"). ``ConfigError("schedule.params: ...")`` for parameters
-    the schedule refuses."""
+    the run's steps + 1 (unit "step"). ``ConfigError("schedule.params: ...")`` for
+    parameters the schedule refuses."""
     s, lr = config["schedule"], config["optimizer"]["lr"]
     if s["name"] == "none":
         return lr
@@ -161,9 +161,11 @@ def _named_schedule(config: dict, n_train: int):
         fields.setdefault("alpha0", lr)
     if s["name"] == "cosine" and "duration" not in fields:
         # per step, over the whole run: the last epoch still learns (per epoch, with
-        # t counted from 1, it would run at a rate of exactly 0)
+        # t counted from 1, it would run at a rate of exactly 0). The rate reaches 0 at
+        # t = steps + 1, one update past the last, so every update moves the weights (a
+        # duration of steps left the last at a rate of exactly 0: a one-step run no-op)
         steps = -(-n_train // config["train"]["batch_size"]) * config["train"]["epochs"]
-        fields.update(duration=steps, unit="step")
+        fields.update(duration=steps + 1, unit="step")
     try:
         return optim.schedule_from_config({"name": s["name"], **fields})
     except (TypeError, ValueError) as exc:
