@@ -967,6 +967,7 @@ def test_a_resume_any_callback_refuses_at_train_begin_is_taken_out_again(tmp_pat
     assert opt.state_dict()["step_count"] == steps == 0
     assert trainer.history.epochs == [] and trainer.epoch == 0
     assert trainer.restored_callbacks == () and not trainer.stop_training
+    assert trainer.resumed is False  # it said True: the refused run had not resumed
 
 
 def test_a_checkpoint_of_version_2_is_refused_naming_version_3(tmp_path):
@@ -1018,6 +1019,23 @@ def test_a_generator_state_that_cannot_be_loaded_is_refused_and_undone(tmp_path)
             resume_from=tmp_path / "bad.safetensors")  # fmt: skip
     for name, value in model.state_dict().items():
         assert np.array_equal(value, before[name]), name
+
+
+def test_resumed_is_false_before_a_run_and_after_a_refused_resume(tmp_path):
+    """restore() refused the checkpoint after resumed had been set: it said True."""
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train(tmp_path, 1)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    state["generators"] = {name: None for name in state["generators"]}
+    save_checkpoint(tmp_path / "bad.safetensors", state)
+    X, y, model, opt = make_run(tmp_path)
+    trainer = Trainer(model, "cross_entropy", opt, epochs=2, batch_size=16, progress=False)
+    assert trainer.resumed is False and trainer.restored_callbacks == ()
+    with pytest.raises(ValueError, match=r"generator '.*' cannot take the saved state"):
+        trainer.fit(X, y, resume_from=tmp_path / "bad.safetensors")
+    assert trainer.resumed is False
 
 
 def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):

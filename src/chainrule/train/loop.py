@@ -196,6 +196,8 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.epoch = 0
+        self.resumed = False
+        self.restored_callbacks = ()
         self.batches_per_epoch = 0
         self._position: Position | None = None
         self._interrupt = False
@@ -224,6 +226,7 @@ class Trainer:
         except BaseException:
             if self._undo_resume is not None:  # the checkpoint is taken out again
                 self._undo_resume()
+                self.resumed = False
             raise
         self._ran = True
         self._run_epochs(loader, dev, position)
@@ -273,11 +276,10 @@ class Trainer:
         self._side_state = SideState(self.model)
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
-        self.resumed = checkpoint is not None
-        self.restored_callbacks = ()
-        self._undo_resume = None
-        if self.resumed:
+        self.resumed, self.restored_callbacks, self._undo_resume = False, (), None
+        if checkpoint is not None:
             position, self._undo_resume = restore(self, *checkpoint)
+            self.resumed = True
         else:
             self.history, self.epoch, self.stop_training = History(), 0, False
         self.log_keys = self._log_keys(dev is not None)
