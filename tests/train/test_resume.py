@@ -1021,6 +1021,43 @@ def test_a_generator_state_that_cannot_be_loaded_is_refused_and_undone(tmp_path)
         assert np.array_equal(value, before[name]), name
 
 
+def test_a_run_of_more_steps_than_a_header_holds_numbers_saves_and_resumes(tmp_path):
+    """The step losses were a list of the file's JSON header, which holds at most
+    MAX_MARKS commas: a run of more than about two million steps could not be saved."""
+    from chainrule.files.safetensors import MAX_MARKS
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train(tmp_path, 1)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    del state["format"], state["version"]
+    many = np.linspace(0.1, 2.0, MAX_MARKS + 10)
+    state["history"]["step_losses"] = many
+    save_checkpoint(path, state)
+    _, _, resumed = train(tmp_path, 2, resume=tmp_path / "ckpt")  # it saves epoch 2's
+    steps = len(many) + 13  # 13 batches of 16 in 200 examples
+    assert len(resumed.step_losses) == steps and resumed.step_losses[: len(many)] == many.tolist()
+    saved = load_checkpoint(CheckpointDir(tmp_path / "ckpt").files()[-1])
+    assert saved["epoch"] == 2
+    assert np.array_equal(saved["history"]["step_losses"], resumed.step_losses)
+
+
+def test_a_checkpoint_with_its_step_losses_as_a_list_resumes(tmp_path):
+    """As files written before the array replaced the list hold them."""
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    _, _, straight = train(tmp_path, 2, ckpt="straight")
+    _, _, first = train(tmp_path, 1)
+    (path,) = CheckpointDir(tmp_path / "ckpt").files()
+    state = load_checkpoint(path)
+    del state["format"], state["version"]
+    assert isinstance(state["history"]["step_losses"], np.ndarray)
+    state["history"]["step_losses"] = first.step_losses
+    save_checkpoint(path, state)
+    _, _, resumed = train(tmp_path, 2, resume=tmp_path / "ckpt")
+    assert resumed.step_losses == straight.step_losses
+
+
 def test_resumed_is_false_before_a_run_and_after_a_refused_resume(tmp_path):
     """restore() refused the checkpoint after resumed had been set: it said True."""
     from chainrule.train.checkpoint import load_checkpoint, save_checkpoint

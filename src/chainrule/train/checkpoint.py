@@ -8,7 +8,7 @@ as MT19937's uint32 key, as a list of ints, which that ``state`` takes back), th
 (epoch and batches done), the partial sums of the running epoch, the callbacks' state (with
 each callback's type name), whether a callback stopped the run, what decides the batches
 (``batch_size``, the number of training examples, ``shuffle`` and ``drop_last``, which a
-resume must share) and the history so far.
+resume must share) and the history so far (its step losses one float64 array).
 Every one of these keys is required: :func:`check_state` refuses a state without one. It
 also holds the ``metadata`` the run's model files get (the Trainer's ``save_extras``; the
 CLI's holds the run's resolved config, which ``chainrule train --resume`` compares with
@@ -167,6 +167,16 @@ def _setting(key: str, value) -> str:
     return f"{value!r} training examples" if key == "n_train" else f"{key}={value!r}"
 
 
+def _listed(history):
+    """A checkpoint's history with its step losses as the list :meth:`History.from_dict`
+    takes: they are a 1-D float64 array since that array replaced the list (which an older
+    file holds, taken as it is)."""
+    losses = history.get("step_losses") if isinstance(history, dict) else None
+    if isinstance(losses, np.ndarray) and losses.ndim == 1 and losses.dtype == np.float64:
+        return {**history, "step_losses": losses.tolist()}
+    return history
+
+
 def check_state(
     path, state: dict, batches_per_epoch: int, batching: dict, parameters, classification: bool
 ) -> tuple[History, Position]:
@@ -199,7 +209,7 @@ def check_state(
             f"{', '.join(given)}; a resume must walk the batches of the run it continues"
         )
     try:
-        history = History.from_dict(state["history"])
+        history = History.from_dict(_listed(state["history"]))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise refuse("history", "a training history", f"{type(exc).__name__}: {exc}") from None
     if state["epoch"] != len(history.epochs):

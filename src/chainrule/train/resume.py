@@ -44,9 +44,16 @@ def state_of(trainer, position: Position) -> dict:
         "callbacks": [cb.state_dict() for cb in trainer.callbacks],
         "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
         "stop_training": trainer.stop_training,
-        "history": trainer.history.to_dict(),
+        "history": _history(trainer.history),
         "metadata": trainer.save_extras.get("metadata", {}),
     }
+
+
+def _history(history) -> dict:
+    """The history as a checkpoint stores it: its step losses as one float64 array (a
+    tensor of the file; as a list of the header's they would make a run of more than
+    about two million steps unsavable, see ``chainrule.files.safetensors.MAX_MARKS``)."""
+    return {**history.to_dict(), "step_losses": np.array(history.step_losses, dtype=np.float64)}
 
 
 def _plain(state):
