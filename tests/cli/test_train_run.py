@@ -1,6 +1,7 @@
 """What ``chainrule train`` makes of the keys of a run's end: early stopping and the
 report's bias/variance reading."""
 
+import dataclasses
 import html
 import json
 
@@ -47,3 +48,21 @@ def test_the_report_reads_bias_against_the_human_error(frozen_run):
     report = (frozen_run / "report.html").read_text(encoding="utf-8")
     assert "baseline 25%" in report
     assert f"<p>{html.escape(str(reading))}</p>" in report
+
+
+def test_metrics_json_holds_the_reading_without_the_report(tmp_path):
+    """data.human_error fed only the report: with --no-report it had no effect."""
+    out = tmp_path / "run"
+    args = ["train", "moons.toml", "-q", "--no-report", "--set", "data.n_samples=200"]
+    args += ["--set", "train.epochs=1", "--set", "data.human_error=0.25"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train, "keep_freed_memory", lambda: None)
+        assert main([*args, "--set", f"output.dir='{out}'"]) == 0
+    assert not (out / "report.html").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    reading = bias_variance(
+        1 - metrics["train"]["accuracy"], 1 - metrics["dev"]["accuracy"], baseline_error=0.25
+    )
+    saved = metrics["bias_variance"]
+    assert saved["baseline_error"] == 0.25 and saved["verdict"] == reading.verdict
+    assert saved == {**dataclasses.asdict(reading), "remedies": list(reading.remedies)}

@@ -15,7 +15,8 @@ from chainrule import plots
 from chainrule.files import atomic_write
 from chainrule.runs.config import dumps
 from chainrule.runs.datasets import predicted_classes
-from chainrule.train import bias_variance, predict
+from chainrule.train import predict
+from chainrule.train.diagnostics import BiasVarianceReading
 from chainrule.train.metrics import confusion_matrix
 
 
@@ -83,13 +84,8 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
         )
     note = "Image grid skipped: the inputs are not images." if data.image_shape is None else ""
 
-    reading = None
-    if has_acc:
-        reading = bias_variance(
-            1 - metrics["train"]["accuracy"],
-            1 - metrics["dev"]["accuracy"],
-            config["data"]["human_error"],
-        )
+    saved = metrics.get("bias_variance")
+    reading = None if saved is None else BiasVarianceReading(**saved)
     path = run_dir / "report.html"
     page = _html(run_dir, config, metrics, history, figures, reading, note)
     atomic_write(path, page.encode("utf-8"))

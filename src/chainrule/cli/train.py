@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import math
 import sys
@@ -35,6 +36,7 @@ from chainrule.train import (
     HistoryLogger,
     Trainer,
     TrainingInterrupted,
+    bias_variance,
 )
 from chainrule.train.checkpoint import too_few_epochs
 
@@ -306,18 +308,26 @@ def _trainer(
     )
 
 
-def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, train_s: float) -> dict:
+def _metrics(
+    trainer: Trainer, history, data: datasets.RunData, to_targets, train_s: float, human_error
+) -> dict:
     """What ``metrics.json`` holds but the total time: the loss and metrics of every part
-    (``train``, ``dev``, ``test``), the epochs run and why they stopped, the parts' sizes
-    and the training time."""
+    (``train``, ``dev``, ``test``), the epochs run and why they stopped, the parts' sizes,
+    the training time and, with an accuracy, the notes' ``bias_variance`` reading of the
+    train and dev errors (1 - accuracy) against ``human_error`` (``data.human_error``)."""
     parts = {"train": data.train, "dev": data.dev, "test": data.test}
-    return {
-        **{part: trainer.evaluate(X, to_targets(y)) for part, (X, y) in parts.items()},
+    scores = {part: trainer.evaluate(X, to_targets(y)) for part, (X, y) in parts.items()}
+    metrics = {
+        **scores,
         "epochs_run": len(history.epochs),
         "stopped_reason": history.stopped_reason,
         "n": {part: len(y) for part, (_, y) in parts.items()},
         "time": {"train_s": round(train_s, 3)},
     }
+    if "accuracy" in scores["train"]:
+        errors = (1 - scores[part]["accuracy"] for part in ("train", "dev"))
+        metrics["bias_variance"] = dataclasses.asdict(bias_variance(*errors, human_error))
+    return metrics
 
 
 def run(args) -> int:
@@ -374,7 +384,8 @@ def run(args) -> int:
         raise KeyboardInterrupt(f"training stopped{hint}") from None
     train_time = time.perf_counter() - train_start
 
-    metrics = _metrics(trainer, history, data, to_targets, train_time)
+    human_error = config["data"]["human_error"]
+    metrics = _metrics(trainer, history, data, to_targets, train_time, human_error)
     metadata["metrics"] = {part: metrics[part] for part in ("train", "dev", "test")}
     crio.save(model, run_dir / "model.safetensors", **extras)
     # the results are saved before the report is drawn: a failing figure loses none of them
