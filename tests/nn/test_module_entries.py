@@ -42,6 +42,14 @@ def test_a_bias_set_to_none_is_refused_and_the_layer_still_works():
     assert layer.num_parameters() == 9 and "9 parameters" in repr(layer)
 
 
+class Wrapper(nn.Module):
+    """A module with a child of its own (an MLP refuses any new ``layers``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_module("body", nn.Linear(2, 1, rng=0))
+
+
 @pytest.mark.parametrize(
     ("module", "name", "value", "message"),
     [
@@ -57,12 +65,7 @@ def test_a_bias_set_to_none_is_refused_and_the_layer_still_works():
             0,
             "Dropout: generator 'rng' expected a numpy.random.Generator, got int",
         ),
-        (
-            lambda: nn.MLP([2, 3, 1], seed=0),
-            "layers",
-            None,
-            "MLP: module 'layers' expected a Module, got NoneType",
-        ),
+        (Wrapper, "body", None, "Wrapper: module 'body' expected a Module, got NoneType"),
     ],
 )
 def test_a_buffer_generator_or_child_is_replaced_only_by_its_kind(module, name, value, message):
@@ -79,7 +82,7 @@ def test_a_buffer_generator_or_child_is_replaced_only_by_its_kind(module, name, 
     [
         (lambda: nn.Linear(2, 3, rng=0), "weight", "parameter"),
         (lambda: nn.BatchNorm1d(2), "running_mean", "buffer"),
-        (lambda: nn.MLP([2, 3, 1], seed=0), "layers", "module"),
+        (Wrapper, "body", "module"),
     ],
 )
 def test_deleting_a_registered_entry_is_refused(module, name, kind):
@@ -90,6 +93,22 @@ def test_deleting_a_registered_entry_is_refused(module, name, kind):
     module.other = 1
     del module.other
     assert not hasattr(module, "other")
+
+
+@pytest.mark.parametrize("name", sorted(nn.MLP.FIXED))
+def test_an_mlp_refuses_new_layers_or_constructor_arguments(name):
+    """mlp.sizes = [...] changed get_config but not the layers (and mlp.layers = ... the
+    layers but not get_config): the model no longer matched the config it saves."""
+    mlp = nn.MLP([2, 3, 1], seed=0)
+    before, config = getattr(mlp, name), mlp.get_config()
+    new = nn.Sequential(nn.Linear(2, 1, rng=0)) if name == "layers" else before
+    for verb, change in [("assign", lambda: setattr(mlp, name, new)),
+                         ("delete", lambda: delattr(mlp, name))]:  # fmt: skip
+        with pytest.raises(AttributeError, match=rf"^MLP: cannot {verb} '{name}', which the "):
+            change()
+        assert getattr(mlp, name) is before and mlp.get_config() == config
+    mlp.note = "other attributes stay free"
+    assert mlp.note == "other attributes stay free"
 
 
 def test_a_subclass_that_skips_super_init_is_told_at_its_first_registration():

@@ -257,7 +257,9 @@ class MLP(Module):
     Each hidden layer is ``Linear -> [BatchNorm1d] -> activation -> [Dropout]``; the last
     is ``Linear -> [output]``. All layers live in one :class:`Sequential` named ``layers``
     (parameters ``"layers.0.weight"``, ``"layers.0.bias"``, ...), which refuses
-    :meth:`Sequential.append`: the MLP's config would not rebuild an added layer.
+    :meth:`Sequential.append`: the MLP's config would not rebuild an added layer. For the
+    same reason ``layers`` and the constructor's arguments, the attributes of the same
+    names, cannot be assigned or deleted once built (``AttributeError``): build a new MLP.
 
     Parameters
     ----------
@@ -289,6 +291,22 @@ class MLP(Module):
     dtype : str
         ``"float32"`` (default) or ``"float64"`` (anything else raises, naming ``MLP``).
     """
+
+    #: The attributes the constructor sets once: ``get_config`` reports them and
+    #: ``layers`` is built from them, so a later assignment would leave the two apart.
+    FIXED = frozenset(
+        (
+            "sizes",
+            "activation",
+            "output",
+            "dropout",
+            "batch_norm",
+            "init",
+            "seed",
+            "dtype",
+            "layers",
+        )
+    )
 
     def __init__(
         self,
@@ -403,6 +421,26 @@ class MLP(Module):
     @property
     def out_features(self) -> int:
         return self.sizes[-1]
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self.FIXED and name in vars(self):
+            raise self._fixed(name, "assign")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self.FIXED:
+            raise self._fixed(name, "delete")
+        super().__delattr__(name)
+
+    def _fixed(self, name: str, verb: str) -> AttributeError:
+        return AttributeError(
+            f"MLP: cannot {verb} {name!r}, which the constructor set (get_config reports it "
+            f"and the layers follow it); expected a new MLP(..., {name}=...) instead"
+            if name != "layers"
+            else f"MLP: cannot {verb} 'layers', which the constructor built from its "
+            "arguments (get_config would not rebuild others); expected a new MLP or a "
+            "Sequential of the layers you want instead"
+        )
 
     def forward(self, x):
         return self.layers.forward(x)
