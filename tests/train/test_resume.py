@@ -1014,11 +1014,13 @@ def test_a_generator_state_that_cannot_be_loaded_is_refused_and_undone(tmp_path)
     save_checkpoint(tmp_path / "bad.safetensors", state)
     X, y, model, opt = make_run(tmp_path)
     before = model.state_dict()
+    trainer = Trainer(model, "cross_entropy", opt, epochs=2, batch_size=16, progress=False)
+    assert trainer.resumed is False and trainer.restored_callbacks == ()
     with pytest.raises(ValueError, match=r"generator '.*' cannot take the saved state"):
-        fit(model, "cross_entropy", opt, X, y, epochs=2, batch_size=16, progress=False,
-            resume_from=tmp_path / "bad.safetensors")  # fmt: skip
+        trainer.fit(X, y, resume_from=tmp_path / "bad.safetensors")
     for name, value in model.state_dict().items():
         assert np.array_equal(value, before[name]), name
+    assert trainer.resumed is False  # restore() refused after resumed was set: it said True
 
 
 def test_a_run_of_more_steps_than_a_header_holds_numbers_saves_and_resumes(tmp_path):
@@ -1056,23 +1058,6 @@ def test_a_checkpoint_with_its_step_losses_as_a_list_resumes(tmp_path):
     save_checkpoint(path, state)
     _, _, resumed = train(tmp_path, 2, resume=tmp_path / "ckpt")
     assert resumed.step_losses == straight.step_losses
-
-
-def test_resumed_is_false_before_a_run_and_after_a_refused_resume(tmp_path):
-    """restore() refused the checkpoint after resumed had been set: it said True."""
-    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
-
-    train(tmp_path, 1)
-    (path,) = CheckpointDir(tmp_path / "ckpt").files()
-    state = load_checkpoint(path)
-    state["generators"] = {name: None for name in state["generators"]}
-    save_checkpoint(tmp_path / "bad.safetensors", state)
-    X, y, model, opt = make_run(tmp_path)
-    trainer = Trainer(model, "cross_entropy", opt, epochs=2, batch_size=16, progress=False)
-    assert trainer.resumed is False and trainer.restored_callbacks == ()
-    with pytest.raises(ValueError, match=r"generator '.*' cannot take the saved state"):
-        trainer.fit(X, y, resume_from=tmp_path / "bad.safetensors")
-    assert trainer.resumed is False
 
 
 def test_a_checkpoint_of_a_custom_loss_below_zero_resumes(tmp_path):
