@@ -85,10 +85,14 @@ def _checked(owner: str, params, lam, m, include_bias, scale: int) -> tuple[list
 
 
 def _total(terms: list):
-    """The sum of ``terms`` (at least one)."""
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
+    """The sum of ``terms`` (at least one), in the widest of their dtypes: a model whose
+    parameters mix float32 and float64 has its float32 terms cast up (a cast of the
+    term, not of the parameter, so each keeps its dtype and its gradient's)."""
+    dtype = np.result_type(*(t.dtype for t in terms))
+    total = None
+    for t in terms:
+        t = t if t.dtype == dtype else t.astype(dtype)
+        total = t if total is None else total + t
     return total
 
 

@@ -225,3 +225,28 @@ def test_a_strength_whose_coefficient_float32_cannot_hold_is_refused_naming_the_
         penalty(net, 1e300, 700)
     assert np.isfinite(penalty(net, 1e39, 700).item())
     assert np.isfinite(penalty(_net(), 1e300, 700).item())  # float64 holds 1e300 / 1400
+
+
+@pytest.mark.parametrize("penalty", [l2_penalty, l1_penalty])
+def test_a_model_mixing_float32_and_float64_parameters_is_penalized(penalty):
+    """The float32 and float64 terms were added as they were: chainrule's add refused the
+    mix, though the optimizers take such a model."""
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_module("body", nn.Linear(3, 4, rng=0))
+            self.register_module("head", nn.Linear(4, 2, rng=1, dtype="float64"))
+
+    net, lam, m = Mixed(), 0.3, 8
+    one = {"body": nn.Linear(3, 4, rng=0), "head": nn.Linear(4, 2, rng=1, dtype="float64")}
+    parts = [penalty(one[name], lam, m).item() for name in ("body", "head")]
+    total = penalty(net, lam, m)
+    assert total.dtype == np.float64 and total.item() == pytest.approx(sum(parts), rel=1e-6)
+    total.backward()
+    for layer in (net.body, net.head):
+        assert layer.weight.grad.dtype == layer.weight.dtype
+        expected = (
+            lam / m * (layer.weight.data if penalty is l2_penalty else np.sign(layer.weight.data))
+        )
+        np.testing.assert_allclose(layer.weight.grad, expected, rtol=1e-6)
