@@ -64,7 +64,9 @@ def _values(target, loss: str) -> np.ndarray:
 
 
 def _coerce(target, dtype, loss: str) -> Tensor:
-    """``target`` as a tensor of ``dtype``, converting only where that is exact/expected."""
+    """``target`` as a tensor of ``dtype``, converting only where that is exact/expected,
+    with the checks of values of a :class:`Tensor` converted to it (a float beyond its range
+    in a list, 1e40 for float32, is an ``OverflowError``)."""
     data = array_of(target)
     if data.dtype == dtype:
         return target if isinstance(target, Tensor) else Tensor(data)
@@ -78,7 +80,7 @@ def _coerce(target, dtype, loss: str) -> Tensor:
         raise TypeError(f"{loss}: expected a numeric target, got dtype {data.dtype}")
     if isinstance(target, Tensor):  # the astype primitive: a traced step replays the cast
         return target.astype(dtype)
-    return Tensor(data.astype(dtype))
+    return Tensor(data, dtype=dtype)
 
 
 def float_target(target, pred: Tensor, loss: str) -> Tensor:

@@ -106,6 +106,8 @@ def test_numbers_numpy_takes_as_objects_are_still_numbers():
         ([10**400], None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got list"),
         (1e40, None, r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype float32, got float "),
         (np.array([1.0, -1e300]), "float32", r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype"),
+        # NaN, which float32 holds, had it said "expected finite values"
+        (np.array([np.nan, 1e40]), "float32", r"\[-3.4028235e\+38, 3.4028235e\+38\] for dtype"),
         # NumPy's "invalid value in cast" had it said "holding NaN or Inf"
         (np.array([1.0, 1e20]), "int32", r"\[-2147483648, 2147483647\] for dtype int32, got"),
     ],
@@ -166,3 +168,130 @@ def test_a_comparison_of_shapes_that_do_not_broadcast_names_them_as_add_does(com
         match=rf"^{compare.__name__}: shapes \(3, 4\) and \(5,\) cannot be broadcast together$",
     ):
         compare(x, other)
+
+
+@pytest.mark.filterwarnings("error")  # NumPy's ComplexWarning would fail the test too
+@pytest.mark.parametrize(
+    ("make", "received"),
+    [
+        (lambda x: x * np.complex128(2 + 3j), "number np.complex128(2+3j)"),
+        (lambda x: np.complex64(2j) + x, "number np.complex64(2j)"),
+        (lambda x: x * (2 + 3j), "number (2+3j)"),
+        (lambda x: x + [1j, 2.0], "list [1j, 2.0]"),
+        (lambda x: cr.tensor([np.complex128(2 + 1j)]), "list [np.complex128(2+1j)]"),
+        (lambda x: cr.tensor((1.0, 2 + 1j), dtype="float64"), "tuple (1.0, (2+1j))"),
+        (lambda x: cr.tensor(2 + 1j), "number (2+1j)"),
+    ],
+    ids=[
+        "numpy-operand",
+        "numpy-complex64-left",
+        "python-operand",
+        "list-operand",
+        "list",
+        "tuple",
+        "python",
+    ],
+)
+def test_complex_numbers_are_refused_as_complex_arrays_are(make, received):
+    # NumPy's complex scalars lost their imaginary part (a ComplexWarning at most), and a
+    # Python complex operand gave Python's bare "float() argument must be ..."
+    x = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(
+        TypeError,
+        match=rf"^Tensor: expected real numbers, got a complex {re.escape(received)} \(NumPy "
+        r"would drop its imaginary part\)$",
+    ):
+        make(x)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_numpy_float_operand_narrower_than_the_tensor_warns_of_no_overflow():
+    # float64's largest value cast to float32 (NumPy's rule for the check's comparison)
+    # warned "overflow encountered in cast", a FloatingPointError under errstate(all="raise")
+    with np.errstate(all="raise"):
+        assert (cr.tensor(np.array([1.0, 2.0])) * np.float32(0.5)).data.tolist() == [0.5, 1.0]
+        halves = cr.tensor(np.ones(2, np.float32)) * np.float16(0.5)
+    assert halves.dtype == np.float32 and halves.data.tolist() == [0.5, 0.5]
+    with pytest.raises(OverflowError, match="for dtype float32, got float64 "):
+        cr.tensor(np.ones(2, np.float32)) * np.float64(1e40)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "error", "says"),
+    [
+        ([300.0, -1.0, 2.7], "uint8", OverflowError, r"values in \[0, 255\] for dtype uint8"),
+        (np.array([300, 1]), "int8", OverflowError, r"values in \[-128, 127\] for dtype int8"),
+        ([np.nan, 1.0], "int64", ValueError, "finite values for dtype int64, got ndarray"),
+        ([np.inf, 1.0], "uint8", ValueError, "finite values for dtype uint8, got ndarray"),
+        ([1e40, np.nan], "float32", OverflowError, r"values in \[-3.4028235e\+38, 3.40"),
+    ],
+)
+def test_astype_checks_values_as_the_tensor_constructor_does(values, dtype, error, says):
+    # astype wrapped 300 to 44 in uint8 and gave INT_MIN for NaN (with a RuntimeWarning)
+    t = cr.tensor(np.asarray(values, dtype=np.asarray(values).dtype))
+    with pytest.raises(error, match="^astype: expected " + says):
+        t.astype(dtype)
+    with pytest.raises(error, match="^Tensor: expected " + says):
+        cr.tensor(t, dtype=dtype)
+
+
+def test_astype_within_the_range_is_as_before():
+    t = cr.tensor(np.array([1.0, 2.7, 255.0]))
+    assert t.astype("uint8").data.tolist() == [1, 2, 255]
+    assert np.isnan(cr.tensor(np.array([np.nan, np.inf])).astype("float32").data[0])
+    ints = cr.tensor(np.array([1, 2]))
+    wide = ints.astype("int64")
+    assert wide.data.tolist() == [1, 2] and wide.data is not ints.data  # a copy, as NumPy's
+
+
+@pytest.mark.parametrize("flag", ["False", 0, None, np.array(False)])
+def test_requires_grad_must_be_a_bool(flag):
+    # "False" was truthy: the tensor required a gradient
+    with pytest.raises(
+        TypeError,
+        match=rf"^Tensor: requires_grad expected True or False, got {re.escape(repr(flag))}$",
+    ):
+        cr.tensor([1.0], requires_grad=flag)
+    assert cr.tensor([1.0], requires_grad=np.True_).requires_grad is True
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max"])
+def test_keepdims_must_be_a_bool(op):
+    # max kept the axis for "False"; sum said NumPy's "'str' object cannot be interpreted
+    # as an integer"
+    x = cr.tensor(np.ones((2, 3)))
+    with pytest.raises(TypeError, match=rf"^{op}: keepdims expected True or False, got 'False'$"):
+        getattr(x, op)(0, keepdims="False")
+    assert getattr(x, op)(0, keepdims=np.False_).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("call", "op", "received"),
+    [
+        (lambda x: x.reshape("6"), "reshape", "'6'"),
+        (lambda x: x.reshape(2.0, 3), "reshape", "(2.0, 3)"),
+        (lambda x: x.reshape((True, 6)), "reshape", "(True, 6)"),
+        (lambda x: x.broadcast_to(("2", "3")), "broadcast_to", "('2', '3')"),
+        (lambda x: x.broadcast_to(None), "broadcast_to", "None"),
+    ],
+)
+def test_a_shape_of_non_integers_is_a_type_error_naming_the_op(call, op, received):
+    # NumPy's "'str' object cannot be interpreted as an integer" and "'<' not supported
+    # between instances of 'str' and 'int'" named neither the op nor the shape
+    x = cr.tensor(np.ones((2, 3)))
+    with pytest.raises(
+        TypeError,
+        match=rf"^{op}: expected a shape \(an integer or a tuple of integers\), got "
+        f"{re.escape(received)}$",
+    ):
+        call(x)
+
+
+def test_a_shape_may_be_an_integer_or_an_array_of_them_as_in_numpy():
+    # broadcast_to(6) said "'int' object is not iterable"
+    assert cr.tensor([1.0]).broadcast_to(6).shape == (6,)
+    assert cr.tensor([1.0]).broadcast_to(np.int64(3)).shape == (3,)
+    x = cr.tensor(np.ones((2, 3)))
+    assert x.broadcast_to(np.array([4, 2, 3])).shape == (4, 2, 3)
+    assert x.reshape(np.array([3, 2])).shape == (3, 2)
+    assert x.reshape(6).shape == x.reshape([6]).shape == x.reshape(np.int64(-1)).shape == (6,)

@@ -550,6 +550,33 @@ def test_a_replayed_conversion_of_a_tensor_checks_its_values_as_eager_does(dtype
     assert w.grad is None
 
 
+@pytest.mark.parametrize(
+    ("dtype", "bad", "error"),
+    [
+        ("float32", [1e39, 1.0], OverflowError),  # inf
+        ("uint8", [300.0, 1.0], OverflowError),  # 44
+        ("int8", [np.nan, 1.0], ValueError),  # 0, with a RuntimeWarning
+    ],
+)
+def test_a_replayed_astype_checks_its_values_as_eager_does(dtype, bad, error):
+    w = cr.tensor(np.ones(2), requires_grad=True, dtype="float64")
+
+    def f(x):
+        return (w * x.astype(dtype).astype("float64")).sum()
+
+    step = cr.trace_backward(f)
+    for x in ([1.0, 2.0], [3.0, 4.0], [5.0, 6.0]):
+        step(np.array(x))
+    assert next(iter(step._plans.values())).confirmed
+    w.grad = None
+    with pytest.raises(error, match=rf"^astype: expected .* for dtype {dtype}, got ") as eager:
+        f(cr.tensor(np.array(bad)))
+    with pytest.raises(error) as replayed:
+        step(np.array(bad))
+    assert str(replayed.value) == str(eager.value)
+    assert w.grad is None
+
+
 def test_a_plan_traced_in_evaluation_mode_is_not_replayed_in_training_mode():
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((8, 12)).astype(np.float32), np.arange(8) % 4

@@ -370,6 +370,18 @@ def test_elementwise_targets_must_match_shape_and_dtype():
     assert ints.dtype == np.float32  # integer 0/1 labels convert exactly
 
 
+@pytest.mark.parametrize("loss", [losses.mse, losses.mae, losses.quadratic])
+def test_a_float_target_list_beyond_the_prediction_dtype_is_an_overflow_error(loss):
+    # the list's float64 values became inf in float32 (with a RuntimeWarning at most), as
+    # cr.tensor([[1e40, 0.0]], dtype="float32") refuses them
+    prediction = cr.tensor(np.zeros((1, 2), np.float32))
+    with pytest.raises(
+        OverflowError, match=r"^Tensor: expected values in \[-3.4028235e\+38, 3.4028235e\+38\]"
+    ):
+        loss(prediction, [[1e40, 0.0]])
+    assert loss(prediction, [[2.0, 0.0]]).item() > 0  # a target it holds is taken
+
+
 def test_unknown_names_raise_listing_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown loss 'hinge'.*quadratic.*cross_entropy"):
         losses.get_loss("hinge")

@@ -6,6 +6,7 @@ import operator
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.broadcast import unbroadcast
 from chainrule.autodiff.mode import MODE, untraceable
@@ -45,6 +46,27 @@ def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(axes)
 
 
+def _shape(shape, op: str) -> tuple[int, ...]:
+    """``shape``, an integer or a tuple, list or 1-D array of them (Python's or NumPy's, as
+    NumPy takes a shape), as a tuple of ints; anything else (text, a float, a bool, as in
+    NumPy) is a ``TypeError`` naming ``op``. The values themselves are NumPy's to judge."""
+    if type(shape) is tuple and all(type(n) is int for n in shape):  # the common case
+        return shape
+    sequence = isinstance(shape, tuple | list) or getattr(shape, "ndim", 0) == 1
+    try:
+        dims = tuple(
+            None if isinstance(n, bool | np.bool_) else operator.index(n)
+            for n in (shape if sequence else (shape,))
+        )
+    except TypeError:  # not an integer
+        dims = (None,)
+    if None in dims:
+        raise TypeError(
+            f"{op}: expected a shape (an integer or a tuple of integers), got {shape!r}"
+        )
+    return dims
+
+
 def _kept(shape, axes) -> tuple[int, ...]:
     """``shape`` with the reduced axes kept as size 1 (the shape of a keepdims reduction)."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
@@ -58,6 +80,7 @@ def sum_(a, axis=None, keepdims: bool = False):
     int32, uint8) never wrap at their own range; a sum beyond int64's range wraps
     silently, as NumPy's does (``[2**62, 2**62]`` sums to ``-2**63``)."""
     a = lift(a)
+    keepdims = _checks.boolean("sum", "keepdims", keepdims)
     return apply("sum", _sum_kernel, (a,), _axes(axis, a.ndim, "sum"), keepdims)
 
 
@@ -78,6 +101,7 @@ def mean(a, axis=None, keepdims: bool = False):
     overflow, and scaling by a power of two is exact (but for subnormals), so the mean
     is the sum / count an unbounded exponent would give. Otherwise sum / count as it is."""
     a = floating(a, "mean")
+    keepdims = _checks.boolean("mean", "keepdims", keepdims)
     return apply("mean", _mean_kernel, (a,), _axes(axis, a.ndim, "mean"), keepdims)
 
 
@@ -111,6 +135,7 @@ def max_(a, axis=None, keepdims: bool = False):
     over must have at least one entry (``ValueError`` otherwise: a maximum of nothing)."""
     a = lift(a)
     axes = _axes(axis, a.ndim, "max")
+    keepdims = _checks.boolean("max", "keepdims", keepdims)
     if a.data.size == 0 and any(a.shape[ax] == 0 for ax in axes):  # NumPy: a bare error
         where = f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
         raise ValueError(f"max: expected at least one entry along {where}, got shape {a.shape}")
@@ -135,7 +160,10 @@ def _max_kernel(x, axes, keepdims):
 
 @primitive
 def reshape(a, shape):
+    """``a``'s values in ``shape`` (an integer or a tuple of them, one of them -1 for the
+    size the others leave; see :func:`_shape`); the VJP reshapes ``g`` back."""
     a = lift(a)
+    shape = _shape(shape, "reshape")
     try:
         return apply("reshape", _reshape_kernel, (a,), shape)
     except ValueError:
@@ -187,7 +215,10 @@ def _transpose_kernel(x, axes):
 
 @primitive
 def broadcast_to(a, shape):
+    """``a`` broadcast to ``shape`` (an integer or a tuple of them; see :func:`_shape`);
+    the VJP sums ``g`` over the broadcast axes."""
     a = lift(a)
+    shape = _shape(shape, "broadcast_to")
     try:
         return apply("broadcast_to", _broadcast_to_kernel, (a,), shape)
     except ValueError:

@@ -95,7 +95,8 @@ class Tensor:
         ``requires_grad=True`` refuses the trace (the new leaf's gradient would exist
         only in the traced calls).
     requires_grad : bool
-        Whether gradients should flow to this tensor. Only floating tensors can.
+        Whether gradients should flow to this tensor. Only floating tensors can. A value
+        other than ``True`` or ``False`` (NumPy's bools too) is a ``TypeError``.
     dtype : str or numpy.dtype, optional
         One of :data:`DTYPES`.
 
@@ -111,6 +112,8 @@ class Tensor:
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to the Tensor's reflected op
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if requires_grad is not False:  # the default costs one identity test
+            requires_grad = _checks.boolean("Tensor", "requires_grad", requires_grad)
         source = None
         if isinstance(data, Tensor):
             source = data
@@ -142,7 +145,7 @@ class Tensor:
             )
         self.data = data
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self._parents = ()
         self._vjp = None
         self._op = "leaf"
@@ -305,9 +308,7 @@ class Tensor:
         return _ops.max(self, axis, keepdims)
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], tuple | list):
-            shape = tuple(shape[0])
-        return _ops.reshape(self, shape)
+        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], tuple | list):
@@ -319,7 +320,7 @@ class Tensor:
         return _ops.transpose(self, None)
 
     def broadcast_to(self, shape):
-        return _ops.broadcast_to(self, tuple(shape))
+        return _ops.broadcast_to(self, shape)
 
     def astype(self, dtype):
         return _ops.astype(self, dtype)
@@ -384,57 +385,77 @@ def _compare_kernel(x, y, compare):
     return compare(x, y), None
 
 
-def _converted(data, dtype: np.dtype) -> np.ndarray:
+def _converted(data, dtype: np.dtype, owner: str = "Tensor") -> np.ndarray:
     """``data`` as an array of ``dtype``; NumPy's error for data that is not one becomes
-    one naming the Tensor: a ``TypeError`` for non-numbers (a list holding a string or a
-    tensor), a ``ValueError`` for a ragged list (rows of different lengths), an
-    ``OverflowError`` naming ``dtype``'s range for a Python number beyond it (300 for
-    uint8) or a float beyond it (1e40 for float32), where NumPy warns and gives Inf, and a
-    ``ValueError`` for NaN or Inf converted to an integer dtype, where NumPy warns and gives
-    some integer. ``None`` and text in a list, tuple or array, which NumPy converts (to NaN
-    or ``False``, or the number the text spells), and complex arrays, whose imaginary part
-    NumPy drops, are a ``TypeError`` too; an integer or float array with values beyond an
-    integer ``dtype``, which NumPy wraps (300 to 44 in int8), an ``OverflowError``."""
-    if isinstance(data, np.ndarray | np.generic):
-        if data.dtype.kind == "c":
-            raise TypeError(
-                f"Tensor: expected real numbers, got a complex {type(data).__name__} "
-                f"{reprlib.repr(data)} (NumPy would drop its imaginary part)"
-            )
-        if dtype.kind in "iu" and data.dtype.kind in "iuf" and data.size:
-            _check_integer_range(data, dtype)
+    one naming ``owner`` (the Tensor, or the op converting): a ``TypeError`` for non-numbers
+    (a list holding a string or a tensor), a ``ValueError`` for a ragged list (rows of
+    different lengths), an ``OverflowError`` naming ``dtype``'s range for a Python number
+    beyond it (300 for uint8) or a float beyond it (1e40 for float32, NaN or not among the
+    values), where NumPy warns and gives Inf, and a ``ValueError`` for NaN or Inf converted
+    to an integer dtype, where NumPy warns and gives some integer. ``None`` and text in a
+    list, tuple or array, which NumPy converts (to NaN or ``False``, or the number the text
+    spells), and complex numbers, alone (Python's or NumPy's), in a list or tuple or in an
+    array, whose imaginary part NumPy drops (or refuses in its own words), are a
+    ``TypeError`` too; an integer or float array with values beyond an integer ``dtype``,
+    which NumPy wraps (300 to 44 in int8), an ``OverflowError``."""
+    kind = _kind(data)
+    if kind == "c":
+        what = "number" if isinstance(data, numbers.Number | np.generic) else type(data).__name__
+        raise TypeError(
+            f"{owner}: expected real numbers, got a complex {what} {reprlib.repr(data)} "
+            "(NumPy would drop its imaginary part)"
+        )
+    numeric = isinstance(data, np.ndarray | np.generic) and kind in "iuf"
+    if numeric and dtype.kind in "iu" and data.size:
+        _check_integer_range(data, dtype, owner)
     try:
         with np.errstate(over="raise", invalid="raise"):  # as errors, not warnings
             array = np.asarray(data, dtype=dtype)
     except (OverflowError, FloatingPointError) as error:
         # NumPy calls a cast to an integer dtype of NaN or Inf, and of a finite float beyond
-        # its range, both "invalid": the values tell them apart
-        if isinstance(error, FloatingPointError) and not _all_finite(data):
+        # its range, both "invalid": the values tell them apart (a float dtype holds NaN)
+        if isinstance(error, FloatingPointError) and dtype.kind in "iu" and not _all_finite(data):
             raise ValueError(
-                f"Tensor: expected finite values for dtype {dtype}, got "
+                f"{owner}: expected finite values for dtype {dtype}, got "
                 f"{type(data).__name__} {reprlib.repr(data)} holding NaN or Inf"
             ) from None
-        raise _beyond(data, dtype, f"({error})") from None
+        raise _beyond(data, dtype, f"({error})", owner) from None
     except (TypeError, ValueError) as error:
         reason = f"{type(data).__name__} {reprlib.repr(data)} ({error})"
         if isinstance(data, list | tuple) and _holds_tensor(data):
             raise TypeError(
-                "Tensor: expected numbers or an array, got a list or tuple holding "
+                f"{owner}: expected numbers or an array, got a list or tuple holding "
                 "tensors; join them with cr.stack (or cr.concatenate)"
             ) from None
         if _checks.ragged(data):
             raise ValueError(
-                f"Tensor: expected numbers or a rectangular array, got a ragged {reason}"
+                f"{owner}: expected numbers or a rectangular array, got a ragged {reason}"
             ) from None
-        raise TypeError(f"Tensor: expected numbers or an array, got {reason}") from None
+        raise TypeError(f"{owner}: expected numbers or an array, got {reason}") from None
     if isinstance(data, list | tuple | np.ndarray):
-        held = _non_number(data)
+        held = _non_number(data, kind)
         if held:
             raise TypeError(
-                f"Tensor: expected numbers or an array, got {type(data).__name__} "
+                f"{owner}: expected numbers or an array, got {type(data).__name__} "
                 f"{reprlib.repr(data)} holding {held[0]!r}, not a number"
             )
     return array
+
+
+def _kind(data) -> str:
+    """The kind of ``data``'s dtype where NumPy's reading of it tells what ``data`` is:
+    an array's or a NumPy scalar's own, a list's or tuple's as ``numpy.asarray`` infers it
+    (``"O"`` for objects such as ``None``, ``"c"`` for complex numbers; ``""`` for a list
+    it cannot read, a ragged one), ``"c"`` for a Python complex, ``""`` for anything else.
+    NumPy reads the cells of a list in C, one pass."""
+    if isinstance(data, np.ndarray | np.generic):
+        return data.dtype.kind
+    if isinstance(data, list | tuple):
+        try:
+            return np.asarray(data).dtype.kind
+        except (TypeError, ValueError):  # the conversion to the dtype will say why
+            return ""
+    return "c" if isinstance(data, complex) else ""
 
 
 def _array_like(data) -> bool:
@@ -452,7 +473,7 @@ def _array_like(data) -> bool:
     return True
 
 
-def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype) -> None:
+def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype, owner: str) -> None:
     """``OverflowError`` naming ``dtype``'s range unless every value of the numeric array
     ``data`` fits it (NaN and Inf are left to the cast, which calls them invalid)."""
     if data.dtype.kind == "f" and not np.isfinite(data).all():
@@ -460,14 +481,14 @@ def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype) -> None
     info = np.iinfo(dtype)
     low, high = data.min(), data.max()
     if low < info.min or high > info.max:
-        raise _beyond(data, dtype, f"with values in [{low}, {high}]")
+        raise _beyond(data, dtype, f"with values in [{low}, {high}]", owner)
 
 
-def _beyond(data, dtype: np.dtype, detail: str) -> OverflowError:
+def _beyond(data, dtype: np.dtype, detail: str, owner: str) -> OverflowError:
     """The ``OverflowError`` of ``data`` with values beyond ``dtype``'s range, naming it."""
     info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
     return OverflowError(
-        f"Tensor: expected values in [{info.min!s}, {info.max!s}] for dtype {dtype}, got "
+        f"{owner}: expected values in [{info.min!s}, {info.max!s}] for dtype {dtype}, got "
         f"{type(data).__name__} {reprlib.repr(data)} {detail}"
     )
 
@@ -478,12 +499,12 @@ def _all_finite(data) -> bool:
     return bool(np.isfinite(np.asarray(data, dtype=np.float64)).all())
 
 
-def _non_number(data) -> tuple:
+def _non_number(data, kind: str) -> tuple:
     """``(cell,)`` for the first ``None``, string or bytes among the cells of ``data`` (a
-    list, tuple or array that NumPy converted to numbers), ``()`` if there is none. NumPy
-    finds the dtype of the cells in C; only objects and text are looked at one by one."""
-    kind = (data if isinstance(data, np.ndarray) else np.asarray(data)).dtype.kind
-    if kind not in "OSU":
+    list, tuple or array that NumPy converted to numbers, whose dtype, as NumPy reads it,
+    has the kind ``kind``: see :func:`_kind`), ``()`` if there is none. Only objects and
+    text are looked at one by one."""
+    if kind not in ("O", "S", "U"):
         return ()
     for cell in np.asarray(data, dtype=object).flat:
         if cell is None or isinstance(cell, str | bytes):
@@ -607,9 +628,10 @@ def _node(data, parents: tuple, vjp, op: str) -> Tensor:
 
 def lift(x, like: Tensor | None = None) -> Tensor:
     """Make a constant tensor of ``x``. Python and NumPy scalars, lists and tuples take the
-    dtype of a floating ``like`` (``OverflowError`` where a value is beyond its range), and
-    integer scalars that of an integer ``like`` (``OverflowError`` where the value does not
-    fit); without ``like``, Python numbers become float32, as in :class:`Tensor`."""
+    dtype of a floating ``like`` (``OverflowError`` where a value is beyond its range,
+    ``TypeError`` for a complex number, as in :class:`Tensor`), and integer scalars that of
+    an integer ``like`` (``OverflowError`` where the value does not fit); without ``like``,
+    Python numbers become float32, as in :class:`Tensor`."""
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, list | tuple) and like.data.dtype.kind == "f":
@@ -617,9 +639,12 @@ def lift(x, like: Tensor | None = None) -> Tensor:
     if like is not None and isinstance(x, numbers.Number | np.generic):
         dtype = like.data.dtype
         if dtype.kind == "f":
-            if abs(x) <= _FLOAT_MAX[dtype]:  # fits: no cast can overflow
+            # compared as a Python number: a NumPy float32 against float64's largest value
+            # would be a cast of that value to float32 (NumPy's rules), which overflows
+            value = x.item() if isinstance(x, np.generic) else x
+            if isinstance(value, int | float) and abs(value) <= _FLOAT_MAX[dtype]:  # fits
                 return Tensor(np.asarray(x, dtype=dtype))
-            return Tensor(_converted(x, dtype))  # Inf or NaN as they are; beyond: raises
+            return Tensor(x, dtype=dtype)  # Inf or NaN as they are; beyond, complex: raises
         integer = isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
         if dtype.kind in "iu" and integer:
             if not np.iinfo(dtype).min <= x <= np.iinfo(dtype).max:
