@@ -229,6 +229,21 @@ def test_a_sequential_model_predicts_and_evaluates(capsys, tmp_path):
     assert [int(r[1]) for r in rows] == list((p1 > 0.5).astype(int))
 
 
+def test_bce_with_logits_probabilities_are_its_sigmoids_normalized(capsys, tmp_path):
+    """They were the softmax of the logits, as for cross_entropy: bce_with_logits applies
+    a sigmoid to each output, as a sigmoid output layer with bce does."""
+    mlp = nn.MLP([2, 3, 2], seed=0)
+    path = cr.save(mlp, tmp_path / "m.safetensors", metadata={"loss": "bce_with_logits"})
+    X = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    s = 1.0 / (1.0 + np.exp(-cr.predict(mlp, X).astype(np.float64)))
+    expected = s / s.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose([[float(p) for p in r[2:]] for r in rows], expected, atol=1e-6)
+    assert not np.allclose(expected, _softmax(cr.predict(mlp, X).astype(np.float64)), atol=1e-3)
+
+
 def test_a_model_without_a_linear_layer_is_a_usage_error(capsys, tmp_path):
     path = cr.save(nn.Sequential(nn.ReLU()), tmp_path / "relu.safetensors")
     np.save(tmp_path / "x.npy", np.zeros((2, 2), np.float32))

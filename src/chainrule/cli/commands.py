@@ -357,17 +357,21 @@ def prepare(model: ModelIO, scaler, X, source: str, lines=None) -> np.ndarray:
 def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
     """Class probabilities from the model's outputs, by its output layer and loss: the
     probabilities a sigmoid or softmax gives (independent sigmoids normalized to sum to 1),
-    a sigmoid or softmax of logits, and outputs on the scale of the 0/1 targets (quadratic,
-    mse, mae) clipped to [0, 1] (and normalized, several of them)."""
+    the softmax of logits (cross_entropy) or their sigmoids (bce_with_logits, which applies
+    one to each output; normalized, several of them), and outputs on the scale of the 0/1
+    targets (quadratic, mse, mae) clipped to [0, 1] (and normalized, several of them)."""
     z = outputs.astype(np.float64)
+    sigmoid = model.from_logits and (z.shape[1] == 1 or model.loss == "bce_with_logits")
+    if sigmoid:
+        z = np.exp(-np.logaddexp(0.0, -z))  # 1 / (1 + e^-z), without overflow
     if z.shape[1] == 1:
-        p1 = np.exp(-np.logaddexp(0.0, -z[:, 0])) if model.from_logits else np.clip(z[:, 0], 0, 1)
+        p1 = z[:, 0] if sigmoid else np.clip(z[:, 0], 0, 1)
         return np.stack([1.0 - p1, p1], axis=1)
     if model.output == "softmax":
         return z
     if model.output == "log_softmax":
         return np.exp(z)
-    if model.from_logits:
+    if model.from_logits and not sigmoid:
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
     p = np.clip(z, 0.0, 1.0)
