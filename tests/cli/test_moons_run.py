@@ -122,6 +122,15 @@ def test_resume_continues_a_run(cli, run_dir, tmp_path, older):
     assert proc.returncode == 0, proc.stderr
     history = list(csv.DictReader(io.StringIO((copy / "history.csv").read_text())))
     assert len(history) == 9
+    # the report of the 8 epochs was left beside the files of 9
+    assert not (copy / "report.html").exists() and not (copy / "figures").exists()
+    # the training time was this session's (one epoch) beside epochs_run 9
+    metrics = json.loads((copy / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 9
+    total = sum(float(row["time"]) for row in history)
+    assert metrics["time"]["train_s"] == pytest.approx(total, abs=2e-3)
+    before = json.loads((run_dir / "metrics.json").read_text())["time"]["train_s"]
+    assert metrics["time"]["train_s"] > before
     # the resume rewrote the edited config.toml, and every comment was lost
     assert (copy / "config.toml").read_text() == config
 

@@ -308,13 +308,13 @@ def _trainer(
     )
 
 
-def _metrics(
-    trainer: Trainer, history, data: datasets.RunData, to_targets, train_s: float, human_error
-) -> dict:
+def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, human_error) -> dict:
     """What ``metrics.json`` holds but the total time: the loss and metrics of every part
     (``train``, ``dev``, ``test``), the epochs run and why they stopped, the parts' sizes,
-    the training time and, with an accuracy, the notes' ``bias_variance`` reading of the
-    train and dev errors (1 - accuracy) against ``human_error`` (``data.human_error``)."""
+    the training time (``train_s``: the sum of the epochs' times, history.csv's ``time``,
+    so the whole run's, a resumed run's epochs before the resume included) and, with an
+    accuracy, the notes' ``bias_variance`` reading of the train and dev errors
+    (1 - accuracy) against ``human_error`` (``data.human_error``)."""
     parts = {"train": data.train, "dev": data.dev, "test": data.test}
     scores = {part: trainer.evaluate(X, to_targets(y)) for part, (X, y) in parts.items()}
     metrics = {
@@ -322,7 +322,7 @@ def _metrics(
         "epochs_run": len(history.epochs),
         "stopped_reason": history.stopped_reason,
         "n": {part: len(y) for part, (_, y) in parts.items()},
-        "time": {"train_s": round(train_s, 3)},
+        "time": {"train_s": round(sum(row["time"] for row in history.epochs), 3)},
     }
     if "accuracy" in scores["train"]:
         errors = (1 - scores[part]["accuracy"] for part in ("train", "dev"))
@@ -370,7 +370,6 @@ def run(args) -> int:
     )
     say(f"run directory: {run_dir}")
     keep_freed_memory()  # a training process: reuse freed arrays instead of page faults
-    train_start = time.perf_counter()
     try:
         history = trainer.fit(
             data.train[0],
@@ -382,10 +381,9 @@ def run(args) -> int:
         resumable = config["train"]["checkpoint"]
         hint = f"; resume with: chainrule train --resume {run_dir}" if resumable else ""
         raise KeyboardInterrupt(f"training stopped{hint}") from None
-    train_time = time.perf_counter() - train_start
 
     human_error = config["data"]["human_error"]
-    metrics = _metrics(trainer, history, data, to_targets, train_time, human_error)
+    metrics = _metrics(trainer, history, data, to_targets, human_error)
     metadata["metrics"] = {part: metrics[part] for part in ("train", "dev", "test")}
     crio.save(model, run_dir / "model.safetensors", **extras)
     # the results are saved before the report is drawn: a failing figure loses none of them
@@ -403,4 +401,21 @@ def run(args) -> int:
 
         report_path = report.write(run_dir, config, history, trainer, data, metrics)
         print(f"report: {report_path}")
+    elif args.resume:
+        _remove_stale_report(run_dir, say)
     return 0
+
+
+def _remove_stale_report(run_dir: Path, say) -> None:
+    """Remove the report (``report.html`` and the PNGs of ``figures/``, the folder too once
+    empty) that an earlier session of a run resumed with ``--no-report`` left: it showed
+    the model before the resume, which the run directory's other files no longer hold."""
+    page, figures = run_dir / "report.html", run_dir / "figures"
+    pngs = sorted(figures.glob("*.png")) if figures.is_dir() else []
+    if not (page.exists() or pngs):
+        return
+    for path in [page, *pngs]:
+        path.unlink(missing_ok=True)
+    if figures.is_dir() and not any(figures.iterdir()):
+        figures.rmdir()
+    say("removed the earlier report.html and figures/, which showed the run before this resume")
