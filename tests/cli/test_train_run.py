@@ -66,3 +66,16 @@ def test_metrics_json_holds_the_reading_without_the_report(tmp_path):
     saved = metrics["bias_variance"]
     assert saved["baseline_error"] == 0.25 and saved["verdict"] == reading.verdict
     assert saved == {**dataclasses.asdict(reading), "remedies": list(reading.remedies)}
+
+
+def test_the_report_names_the_schedule_that_sets_the_rate(tmp_path):
+    """It showed optimizer.lr (0.001, the default), which the schedule's alpha0 overrules."""
+    out = tmp_path / "run"
+    args = ["train", "moons.toml", "-q", "--set", "data.n_samples=200", "--set", "train.epochs=1"]
+    args += ["--set", "schedule.name='exponential'", "--set", "schedule.params={alpha0=0.05}"]
+    args += ["--set", "optimizer.lr=0.001"]  # moons.toml's 0.01 would have no effect
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train, "keep_freed_memory", lambda: None)
+        assert main([*args, "--set", f"output.dir='{out}'"]) == 0
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "adam lr ExponentialDecay(alpha0=0.05, base=0.95, unit=&#x27;epoch&#x27;)," in report

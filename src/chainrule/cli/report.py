@@ -13,6 +13,8 @@ import numpy as np
 
 from chainrule import plots
 from chainrule.files import atomic_write
+from chainrule.optim import Schedule
+from chainrule.runs.build import build_schedule
 from chainrule.runs.config import dumps
 from chainrule.runs.datasets import predicted_classes
 from chainrule.train import predict
@@ -290,6 +292,13 @@ pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
 """
 
 
+def _rate(config: dict, n_train: int) -> str:
+    """The run's learning rate as the optimizer had it: optimizer.lr, or the schedule the
+    config built (``CosineDecay(alpha0=0.001, duration=2581, ...)``), which sets it."""
+    rate = build_schedule(config, n_train)
+    return repr(rate) if isinstance(rate, Schedule) else f"{rate:g}"
+
+
 def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
     e = html.escape
     keys = [k for k in ("loss", "accuracy") if k in metrics["test"]]
@@ -311,7 +320,7 @@ def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
         f"<h1>chainrule run <code>{e(run_dir.name)}</code></h1>",
         f"<p>{e(config['data']['name'])}, model {e(str(config['model']['sizes']))} "
         f"{e(config['model']['activation'])}, {e(config['optimizer']['name'])} "
-        f"lr {config['optimizer']['lr']:g}, {metrics['epochs_run']} epochs "
+        f"lr {e(_rate(config, metrics['n']['train']))}, {metrics['epochs_run']} epochs "
         f"({e(metrics['stopped_reason'])}), training time {metrics['time']['train_s']:.1f} s.</p>",
         "<h2>Metrics</h2>",
         f"<table><tr><th>set</th><th>samples</th>{head}</tr>{rows}</table>",
