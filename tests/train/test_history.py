@@ -66,7 +66,7 @@ def test_a_history_without_epochs_takes_every_stopped_reason(reason):
         (
             {"stopped_reason": 5},
             r"^history 'stopped_reason' expected one of \['completed', 'early_stopping', "
-            r"'interrupted', 'error'\], got 5$",
+            r"'stopped', 'interrupted', 'error'\], got 5$",
         ),
         ({"stopped_reason": "done"}, r"^history 'stopped_reason' expected one of .*, got 'done'$"),
     ],

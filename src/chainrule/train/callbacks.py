@@ -3,11 +3,13 @@
 Write your own by subclassing :class:`Callback` and overriding any hook; every hook gets
 the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer``,
 ``history`` and ``stop_training`` attributes are yours to read (and, for
-``stop_training``, to set); from ``on_train_begin`` on, ``log_keys`` names the keys of
-every epoch's logs, ``resumed`` says whether the run continues from a checkpoint and
-``restored_callbacks`` holds the callbacks that took back a saved state (the others start
-afresh, also when they served an earlier run);
-within an epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
+``stop_training``, to set: the run ends at the epoch's end, and the history's
+``stopped_reason`` is ``"stopped"`` unless the callback set one of its own, as
+:class:`EarlyStopping` sets ``"early_stopping"``); from ``on_train_begin`` on,
+``log_keys`` names the keys of every epoch's logs, ``resumed`` says whether the run
+continues from a checkpoint and ``restored_callbacks`` holds the callbacks that took back
+a saved state (the others start afresh, also when they served an earlier run); within an
+epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
 A callback with state that matters for an exact resume returns it from ``state_dict()``
 (pure data) and takes it back in ``load_state_dict()``; a resumed run hands each
 saved state to the callback of the same type (in order, among callbacks of one type).
@@ -528,6 +530,9 @@ class ProgressBar(Callback):
     ends the run (see :class:`Callback`), an open live line is redrawn at the last step
     taken and ended with a newline, as there is no summary; a summary-only stream gets
     nothing for the unfinished epoch.
+
+    ``fit``'s ``progress=True`` adds a default one unless the callbacks hold a
+    ProgressBar already.
     """
 
     def __init__(self, quiet: bool | None = None, stream=None, width: int = 24):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from chainrule.train.position import fields_of, is_a
 
 #: The ways a run ends, as a history's ``stopped_reason`` says them.
-STOPPED_REASONS = ("completed", "early_stopping", "interrupted", "error")
+STOPPED_REASONS = ("completed", "early_stopping", "stopped", "interrupted", "error")
 
 
 @dataclass
@@ -34,8 +34,12 @@ class History:
         logs 0.0, one unfrozen later nothing; a checkpoint of an earlier chainrule, which
         logged every parameter, goes on with its frozen ones' 0.0).
     stopped_reason : str
-        ``"completed"``, ``"early_stopping"``, ``"interrupted"`` (a Ctrl-C), or ``"error"``
-        (an exception ended the run; see :class:`~chainrule.train.callbacks.Callback`).
+        ``"completed"``, ``"early_stopping"`` (:class:`~chainrule.train.callbacks.EarlyStopping`
+        stopped the run), ``"stopped"`` (another callback set the trainer's
+        ``stop_training``), ``"interrupted"`` (a Ctrl-C), or ``"error"`` (an exception
+        ended the run; see :class:`~chainrule.train.callbacks.Callback`). A run resumed
+        from a checkpoint of a stopped run keeps its reason (one that an earlier chainrule
+        saved as ``"completed"`` becomes ``"stopped"``).
     """
 
     epochs: list[dict] = field(default_factory=list)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import _checks
+from chainrule import _checks, losses
 from chainrule.autodiff.tensor import Tensor
 from chainrule.data._checks import check_finite
 
 #: What makes the targets of each task, as error messages say it.
 TASKS = {
-    "classification": "integer labels, one-hot rows or 0/1 labels of shape (m,) or (m, 1)",
+    "classification": (
+        "integer labels, one-hot rows or 0/1 labels of shape (m,) or (m, 1), or probability "
+        "rows for cross_entropy and nll"
+    ),
     "regression": "real values other than class labels",
 }
 
@@ -67,9 +70,13 @@ def finite_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]
     return X, y
 
 
-def task_of(y: np.ndarray) -> str:
+def task_of(y: np.ndarray, loss: str | None = None) -> str:
     """``"classification"`` for integer labels, one-hot rows or float 0/1 labels of shape
-    ``(m,)`` / ``(m, 1)`` (binary targets of BCE); ``"regression"`` for anything else."""
+    ``(m,)`` / ``(m, 1)`` (binary targets of BCE), and for ``loss`` (a name of
+    :data:`chainrule.losses.LOSSES`, None for another loss) one of
+    :data:`~chainrule.losses.CLASS_INDEX_TARGETS` also for probability rows
+    (:func:`_probability_rows`: label smoothing done by hand, say), whose class is the
+    row's argmax (:func:`class_indices`); ``"regression"`` for anything else."""
     if y.dtype.kind in "iub":
         return "classification"
     binary = np.isin(y, (0, 1)).all()
@@ -77,11 +84,25 @@ def task_of(y: np.ndarray) -> str:
         return "classification"
     if binary and y.ndim == 2 and (y.sum(axis=1) == 1).all():
         return "classification"
+    if loss in losses.CLASS_INDEX_TARGETS and _probability_rows(y):
+        return "classification"
     return "regression"
 
 
+def _probability_rows(y: np.ndarray) -> bool:
+    """Whether ``y`` holds float rows of shape ``(m, k)``, ``k >= 2``, of non-negative
+    values that each sum to 1 within the rounding of ``k`` values of ``y``'s dtype:
+    ``|sum_j y_ij - 1| <= k * eps``, the sum taken in float64."""
+    if y.dtype.kind != "f" or y.ndim != 2 or y.shape[1] < 2:
+        return False
+    sums = y.sum(axis=1, dtype=np.float64)
+    tolerance = y.shape[1] * np.finfo(y.dtype).eps
+    return bool((y >= 0).all() and (np.abs(sums - 1) <= tolerance).all())
+
+
 def class_indices(y: np.ndarray) -> np.ndarray:
-    """Class labels from integer labels, ``(m, 1)`` binary labels or one-hot rows."""
+    """Class labels from integer labels, ``(m, 1)`` binary labels, one-hot rows or
+    probability rows (the argmax, the first of a tie)."""
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
     return y.reshape(-1).astype(np.int64)

@@ -52,7 +52,16 @@ from chainrule.train.resume import restore, state_of
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training cost became NaN or Inf; nothing was updated or saved after it."""
+    """The training cost became NaN or Inf, or at an epoch's end the model's outputs for
+    the dev set of a classification run did (their classes cannot be read); nothing was
+    updated or saved after it."""
+
+
+#: What the errors of a diverged run advise.
+_DIVERGED_ADVICE = (
+    "try a smaller learning rate, input normalization, or gradient clipping (no checkpoint "
+    "was written after it)"
+)
 
 
 class NonFiniteStepError(FloatingPointError):
@@ -190,7 +199,7 @@ class Trainer:
         self.save_extras = save_extras
         self.trace = trace
         self.share_threads = share_threads
-        if progress:
+        if progress and not any(isinstance(cb, ProgressBar) for cb in callbacks):
             callbacks.append(ProgressBar())
         self.callbacks = callbacks
         self.history = History()
@@ -264,7 +273,7 @@ class Trainer:
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         dev = self._check_dev(X, dev)
         self._check_model_accepts(X, y, dev)
-        self._set_task(task_of(y))
+        self._set_task(task_of(y, self._loss_name))
         checkpoint = resolve_resume(resume_from) if resume_from is not None else None
         self._check_checkpoint_dir(checkpoint)
         self._check_batch_norm(X.shape[0])
@@ -299,15 +308,24 @@ class Trainer:
                     if ended:  # its logs are in the history: a resume starts the next epoch
                         position = self._fresh_position()
                         self.epoch += 1
+                        self._name_stop()  # before the checkpoint, which a resume reads
                         if self.checkpoints is not None:
                             saved = self.checkpoints.save(state_of(self, position))
                     if self._interrupt:
                         stop_interrupted(self, position, saved)
+                # also a stop set in on_train_begin, or saved by an earlier chainrule
+                self._name_stop()
         except BaseException as error:
             if not isinstance(error, TrainingInterrupted):  # the first Ctrl-C's had its hooks
                 self.history.stopped_reason = "error"
                 call_hooks(self, "on_exception", error, error)
             raise
+
+    def _name_stop(self) -> None:
+        """A stop that a callback set without a reason of its own (EarlyStopping's is
+        ``"early_stopping"``) makes the history's ``stopped_reason`` ``"stopped"``."""
+        if self.stop_training and self.history.stopped_reason == "completed":
+            self.history.stopped_reason = "stopped"
 
     def _request_interrupt(self) -> None:
         """The first Ctrl-C: stop at the next step boundary."""
@@ -365,8 +383,7 @@ class Trainer:
             if not math.isfinite(value):
                 raise NonFiniteLossError(
                     f"the training cost became {value} at epoch {epoch + 1}, step "
-                    f"{position.batch + 1}; try a smaller learning rate, input "
-                    "normalization, or gradient clipping (no checkpoint was written after it)"
+                    f"{position.batch + 1}; {_DIVERGED_ADVICE}"
                 )
             step_sq = 0.0
             for name, p in params:
@@ -501,7 +518,7 @@ class Trainer:
             for name, fn in self._metric_fns.items():
                 logs[f"train_{name}"] = float(fn(true, pred))
         if dev is not None:
-            results = self._evaluate(*dev, batch_size=1024)
+            results = self._evaluate(*dev, batch_size=1024, epoch=epoch + 1)
             logs.update({f"dev_{k}": v for k, v in results.items()})
         logs["time"] = position.elapsed
         logged = self._logged(position)  # before the row: the first epoch's are position's
@@ -549,12 +566,26 @@ class Trainer:
         batch_size = integer("evaluate", "batch_size", batch_size, low=1)
         X, y = finite_pair("X", "y", X, y)
         if not hasattr(self, "task"):
-            self._set_task(task_of(y))
+            self._set_task(task_of(y, self._loss_name))
         return self._evaluate(X, y, batch_size)
 
-    def _evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
-        """:meth:`evaluate` of a checked pair (the dev set, once per epoch)."""
+    def _evaluate(
+        self, X: np.ndarray, y: np.ndarray, batch_size: int, epoch: int | None = None
+    ) -> dict:
+        """:meth:`evaluate` of a checked pair, or of the dev set at the end of ``epoch``
+        (counted from 1), where outputs of a classification run that hold NaN or Inf
+        raise :class:`NonFiniteLossError`: they have no classes to score. Those of a
+        regression run are scored as they are (NaN or inf logged, as an infinite dev
+        loss of finite outputs is)."""
         outputs = predict(self.model, X, batch_size=batch_size)
+        if epoch is not None and self.task == "classification":
+            finite = np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
+            if not finite.all():
+                raise NonFiniteLossError(
+                    "the model's outputs for the dev set (X_dev) held NaN or Inf at the end "
+                    f"of epoch {epoch} ({np.count_nonzero(~finite)} of {len(outputs)} "
+                    f"samples), so their classes cannot be read; {_DIVERGED_ADVICE}"
+                )
         with no_grad():
             loss = float(self.loss(Tensor(outputs), y).item())
         results = {"loss": loss}
@@ -604,8 +635,11 @@ class Trainer:
         batch or the first dev evaluation reaches them.
 
         A ``TypeError`` or ``ValueError`` of the model names the inputs (``X`` or
-        ``X_dev``), one of the loss the targets (``y`` or ``y_dev``), and gives the whole
-        arrays' shapes, since the shapes the model or the loss names are of the one sample
+        ``X_dev``), one of the loss the targets (``y`` or ``y_dev``), or the model's output
+        (``the model's output for X``) when the loss takes the target with a neutral
+        prediction in its place (see :meth:`_target_refusal`; where it refuses both, the
+        target is named, with the loss's error for it), and gives the whole arrays'
+        shapes, since the shapes the model or the loss names are of the one sample
         probed: ``"y, sample 0: <the loss's message> (fit checks sample 0 alone before
         training; y has shape (500, 3), the model's output for X has shape (500, 2))"``.
         It is raised as a new exception of the same type, or for a subclass of either
@@ -629,10 +663,27 @@ class Trainer:
                         self.loss(out, targets[one])
                     except (TypeError, ValueError) as exc:
                         arrays = f"{y_name} has shape {targets.shape}"
-                        if isinstance(out, Tensor):
-                            whole = (len(samples), *out.shape[1:])
-                            arrays += f", the model's output for {x_name} has shape {whole}"
-                        _refused_probe(exc, y_name, row, arrays)
+                        if not isinstance(out, Tensor):
+                            _refused_probe(exc, y_name, row, arrays)
+                        whole = (len(samples), *out.shape[1:])
+                        output = f"the model's output for {x_name}"
+                        arrays += f", {output} has shape {whole}"
+                        refused = self._target_refusal(out, targets[one])
+                        if refused is None:  # the loss takes the target: the output is refused
+                            _refused_probe(exc, output, row, arrays)
+                        _refused_probe(refused, y_name, row, arrays)
+
+    def _target_refusal(self, out: Tensor, target: np.ndarray) -> TypeError | ValueError | None:
+        """The loss's error for ``target`` with a neutral prediction in place of ``out``: of
+        its shape and dtype, 0.5 everywhere (a probability, a logit, a value on the scale
+        of 0/1 targets, which no loss of :data:`chainrule.losses.LOSSES` refuses); None
+        when the loss takes it, so that the output was what it refused."""
+        neutral = Tensor(np.full(out.shape, 0.5, dtype=out.data.dtype))
+        try:
+            self.loss(neutral, target)
+        except (TypeError, ValueError) as exc:
+            return exc
+        return None
 
     def _check_batch_norm(self, n: int) -> None:
         """Refuse training batches of one example for a model with batch normalization,
@@ -744,8 +795,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         ``X`` without a feature axis is refused), and one target per sample: integer
         labels, one-hot rows or values. ``X`` and ``y`` must be finite (NaN or inf is
         refused, ``ValueError``, before the model runs). Integer labels, one-hot rows and
-        0/1 labels of shape ``(m,)`` or ``(m, 1)`` make a classification task, anything
-        else regression.
+        0/1 labels of shape ``(m,)`` or ``(m, 1)`` make a classification task, and so do
+        probability rows (non-negative, each summing to 1: label smoothing done by hand)
+        for ``cross_entropy`` and ``nll``, a row's class being its argmax; anything else
+        makes regression.
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs);
         checked as ``X`` and ``y`` are, and for the training set's feature shape. Before
@@ -753,17 +806,22 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         model (in eval mode) and the loss with their targets, and for integer labels also
         the samples with the smallest and the largest label of each set, so that inputs or
         targets either refuses (a label out of range anywhere) are refused before any work.
+        A classification run whose model outputs NaN or Inf for the dev set ends at that
+        epoch's end with :class:`NonFiniteLossError` (there are no classes to score); a
+        regression run logs its dev loss and metrics as they come (NaN or inf), as any
+        run logs an infinite dev loss of finite outputs.
     resume_from : path, optional
         A checkpoint file or checkpoint directory to continue from, exactly. Each saved
         callback state goes back to a callback of the same type, in order among those of
         one type (their order across types may change); ``ValueError`` when none is left
         for it, and a callback without a saved state starts afresh. A run that a callback
-        had stopped (early stopping) stays stopped: ``fit`` returns its history without
-        training, or, from a checkpoint a Ctrl-C saved in the epoch the run was stopped in,
-        after finishing that epoch (a stop is honoured at an epoch's end, as it was in the
-        run that saved it). The run must walk the batches of the one it continues: another
-        ``batch_size``, ``shuffle``, ``drop_last`` or number of training examples is refused
-        (``ValueError``).
+        had stopped (early stopping, or another ``stop_training``) stays stopped, with its
+        ``stopped_reason``: ``fit`` returns its history without training, or, from a
+        checkpoint a Ctrl-C saved in the epoch the run was stopped in, after finishing
+        that epoch (a stop is honoured at an epoch's end, as it was in the run that saved
+        it). The run must walk the batches of the one it continues: another
+        ``batch_size``, ``shuffle``, ``drop_last`` or number of training examples is
+        refused (``ValueError``).
     epochs, batch_size : int
         Defaults 10 and 32. A model with batch normalization (``BatchNorm1d``) needs two
         examples in every training batch: ``batch_size=1``, or a last batch of one without
@@ -777,7 +835,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         mse (regression).
     callbacks : list of Callback
         Called at fixed points of the run; see :class:`~chainrule.train.callbacks.Callback`
-        for which hook comes when, on a Ctrl-C and on an error too.
+        for which hook comes when, on a Ctrl-C and on an error too. A callback that sets
+        the trainer's ``stop_training`` ends the run at the epoch's end, with the history's
+        ``stopped_reason`` ``"stopped"`` (EarlyStopping's: ``"early_stopping"``).
     seed : int
         ``>= 0``, default 0: seeds the shuffling of the mini-batches (the model owns its own
         generators).
@@ -789,7 +849,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         continues (the new run's would replace them); ``ValueError`` otherwise, before the
         first step.
     progress : bool
-        True: a live bar on terminals and a line per epoch otherwise; False: silent.
+        True: a live bar on terminals and a line per epoch otherwise, unless ``callbacks``
+        hold a :class:`~chainrule.train.callbacks.ProgressBar` already (that one is the
+        run's only bar); False: silent, but for a ProgressBar among the ``callbacks``.
     from_logits : bool, optional
         Whether single-output models emit logits (threshold 0) or probabilities (0.5).
         By default (None) the loss decides where it can: logits for ``bce_with_logits``,
