@@ -14,7 +14,6 @@ import numpy as np
 from chainrule import plots
 from chainrule.files import atomic_write
 from chainrule.optim import Schedule
-from chainrule.runs.build import build_schedule
 from chainrule.runs.config import dumps
 from chainrule.runs.datasets import predicted_classes
 from chainrule.train import predict
@@ -89,7 +88,7 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
     saved = metrics.get("bias_variance")
     reading = None if saved is None else BiasVarianceReading(**saved)
     path = run_dir / "report.html"
-    page = _html(run_dir, config, metrics, history, figures, reading, note)
+    page = _html(run_dir, config, metrics, history, figures, reading, note, trainer.optimizer.lr)
     atomic_write(path, page.encode("utf-8"))
     return path
 
@@ -292,14 +291,13 @@ pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
 """
 
 
-def _rate(config: dict, n_train: int) -> str:
-    """The run's learning rate as the optimizer had it: optimizer.lr, or the schedule the
-    config built (``CosineDecay(alpha0=0.001, duration=2581, ...)``), which sets it."""
-    rate = build_schedule(config, n_train)
+def _rate(rate) -> str:
+    """The optimizer's ``lr``: optimizer.lr, or the schedule the config built
+    (``CosineDecay(alpha0=0.001, duration=2581, ...)``), which sets it."""
     return repr(rate) if isinstance(rate, Schedule) else f"{rate:g}"
 
 
-def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
+def _html(run_dir, config, metrics, history, figures, reading, note, rate) -> str:
     e = html.escape
     keys = [k for k in ("loss", "accuracy") if k in metrics["test"]]
     rows = "".join(
@@ -320,7 +318,7 @@ def _html(run_dir, config, metrics, history, figures, reading, note) -> str:
         f"<h1>chainrule run <code>{e(run_dir.name)}</code></h1>",
         f"<p>{e(config['data']['name'])}, model {e(str(config['model']['sizes']))} "
         f"{e(config['model']['activation'])}, {e(config['optimizer']['name'])} "
-        f"lr {e(_rate(config, metrics['n']['train']))}, {metrics['epochs_run']} epochs "
+        f"lr {e(_rate(rate))}, {metrics['epochs_run']} epochs "
         f"({e(metrics['stopped_reason'])}), training time {metrics['time']['train_s']:.1f} s.</p>",
         "<h2>Metrics</h2>",
         f"<table><tr><th>set</th><th>samples</th>{head}</tr>{rows}</table>",
