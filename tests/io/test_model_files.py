@@ -164,6 +164,25 @@ def _raw_file(path, tree_json: str, tensors=None):
     return path
 
 
+def _architecture_file(path, architecture):
+    """A model file of ``architecture`` without tensors, scaler, labels or metadata."""
+    tree = {"format": "chainrule.model", "version": 1, "architecture": architecture}
+    tree.update(state={}, scaler=None, labels=None, metadata={})
+    return _raw_file(path, json.dumps(tree))
+
+
+@pytest.fixture
+def unbuilt(monkeypatch):
+    """Fail the test when a model is built from a config: the check that refuses the
+    file or model must come first."""
+    import chainrule.io
+
+    def build(config, rng=None):
+        raise AssertionError("the model was built before the check that refuses it")
+
+    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
@@ -274,19 +293,11 @@ def test_a_file_whose_scaler_does_not_fit_the_models_input_is_a_format_error(tmp
     ids=["mlp-16000", "mlp-batch-norm", "sequential", "linear"],
 )
 def test_an_architecture_bigger_than_the_files_tensors_is_refused_before_building(
-    tmp_path, monkeypatch, architecture
+    tmp_path, unbuilt, architecture
 ):
     """A few hundred bytes of config could ask for gigabytes of randomly initialised
     weights: the file is refused from the config and the tensors' sizes alone."""
-    import chainrule.io
-
-    def build(config, rng=None):
-        raise AssertionError("the model was built before its tensors were checked")
-
-    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
-    tree = {"format": "chainrule.model", "version": 1, "architecture": architecture}
-    tree.update(state={}, scaler=None, labels=None, metadata={})
-    path = _raw_file(tmp_path / "big.safetensors", json.dumps(tree))
+    path = _architecture_file(tmp_path / "big.safetensors", architecture)
     assert path.stat().st_size < 1000
     with pytest.raises(FormatError, match=f"{path}: the architecture needs [0-9,]+ parameter"):
         cr.load_bundle(path)
@@ -777,19 +788,11 @@ def test_a_model_holding_values_load_refuses_is_not_saved(tmp_path):
     ids=["relus", "mlp"],
 )
 def test_an_architecture_of_too_many_layers_is_refused_before_building(
-    tmp_path, monkeypatch, architecture, modules
+    tmp_path, unbuilt, architecture, modules
 ):
     """A few bytes per layer could take minutes and gigabytes to build: the file is
     refused from its architecture alone."""
-    import chainrule.io
-
-    def build(config, rng=None):
-        raise AssertionError("the model was built before its layers were counted")
-
-    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
-    tree = {"format": "chainrule.model", "version": 1, "architecture": architecture}
-    tree.update(state={}, scaler=None, labels=None, metadata={})
-    path = _raw_file(tmp_path / "deep.safetensors", json.dumps(tree))
+    path = _architecture_file(tmp_path / "deep.safetensors", architecture)
     says = f"{path}: the architecture builds {modules} modules, expected at most "
     with pytest.raises(FormatError, match=f"^{re.escape(says)}MAX_LAYERS = 10,000$"):
         cr.load_bundle(path)
@@ -889,15 +892,9 @@ class _Huge(Affine):
 
 
 def test_a_config_asking_for_more_values_than_the_model_holds_is_refused_unbuilt(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, unbuilt
 ):
-    import chainrule.io
-
-    def build(config, rng=None):
-        raise AssertionError("save built the model of a config bigger than the model")
-
     monkeypatch.setitem(nn.LAYERS, "_Huge", _Huge)
-    monkeypatch.setattr(chainrule.io.nn, "from_config", build)
     says = "but it builds 2,000,000,000,000 parameter and buffer values, the model holds 6"
     with pytest.raises(ValueError, match=f"^save: expected model.get_config.*{says}$"):
         cr.save(_Huge(3), tmp_path / "m.safetensors")
