@@ -55,6 +55,19 @@ def test_diverged_dev_outputs_of_a_classification_run_end_it_naming_the_dev_set_
     assert trainer.history.column("epoch") == [1]
 
 
+def test_evaluate_names_the_diverged_outputs_of_a_classification_model(moons):
+    # a ValueError of predictions_from_outputs, a function the caller did not call
+    X, y, _, _ = moons
+    model = nn.MLP([2, 8, 2], seed=0)
+    model.parameters()[0].data[0, 0] = np.nan
+    with pytest.raises(ValueError) as info:
+        cr.train.evaluate(model, "cross_entropy", X, y)
+    assert str(info.value) == (
+        f"evaluate: the model's outputs for X held NaN or Inf ({len(X)} of {len(X)} "
+        "samples), so their classes cannot be read (did training diverge?)"
+    )
+
+
 def test_diverged_dev_outputs_of_a_regression_run_are_logged():
     # as an infinite dev loss is: the values are read without classes
     X, y = cr.data.make_sine(64, seed=0)

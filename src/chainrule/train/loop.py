@@ -574,17 +574,23 @@ class Trainer:
     ) -> dict:
         """:meth:`evaluate` of a checked pair, or of the dev set at the end of ``epoch``
         (counted from 1), where outputs of a classification run that hold NaN or Inf
-        raise :class:`NonFiniteLossError`: they have no classes to score. Those of a
-        regression run are scored as they are (NaN or inf logged, as an infinite dev
-        loss of finite outputs is)."""
+        raise :class:`NonFiniteLossError`: they have no classes to score (of
+        :meth:`evaluate`'s, ``ValueError``). Those of a regression run are scored as they
+        are (NaN or inf logged, as an infinite dev loss of finite outputs is)."""
         outputs = predict(self.model, X, batch_size=batch_size)
-        if epoch is not None and self.task == "classification":
+        if self.task == "classification":
             finite = np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
             if not finite.all():
+                count = f"{np.count_nonzero(~finite)} of {len(outputs)} samples"
+                if epoch is None:
+                    raise ValueError(
+                        f"evaluate: the model's outputs for X held NaN or Inf ({count}), so "
+                        "their classes cannot be read (did training diverge?)"
+                    )
                 raise NonFiniteLossError(
                     "the model's outputs for the dev set (X_dev) held NaN or Inf at the end "
-                    f"of epoch {epoch} ({np.count_nonzero(~finite)} of {len(outputs)} "
-                    f"samples), so their classes cannot be read; {_DIVERGED_ADVICE}"
+                    f"of epoch {epoch} ({count}), so their classes cannot be read; "
+                    f"{_DIVERGED_ADVICE}"
                 )
         with no_grad():
             loss = float(self.loss(Tensor(outputs), y).item())
