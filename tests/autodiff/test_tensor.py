@@ -577,6 +577,23 @@ def test_clip_refuses_bool_data_and_nan_bounds():
     assert x.clip(-np.inf, np.inf).data.tolist() == [1.0, 2.0]
 
 
+def test_clip_of_float32_data_takes_bounds_beyond_its_range_as_infinities(recwarn):
+    # NumPy's cast of 1e39 to float32 warned of an overflow (an error under
+    # errstate(over="raise")), and an int beyond float64's range raised OverflowError
+    x = cr.tensor(np.array([3e38, -3.0, 2.0], np.float32), requires_grad=True)
+    with np.errstate(all="raise"):
+        y = x.clip(0, 1e39)
+        assert x.clip(-(10**400), 1.0).data.tolist() == [1.0, -3.0, 1.0]
+    assert y.dtype == np.float32 and y.data.tolist() == x.data.clip(0, None).tolist()
+    y.backward(np.ones(3, np.float32))
+    assert x.grad.tolist() == [1.0, 0.0, 1.0]
+    # a bound just above float32's largest value rounds to it, as NumPy's cast rounds it
+    top = float(np.finfo(np.float32).max)
+    inf = cr.tensor(np.array([np.inf], np.float32))
+    assert inf.clip(None, np.nextafter(top, np.inf)).data.tolist() == [top]
+    assert not recwarn.list
+
+
 @pytest.mark.parametrize(
     ("shape", "axis", "where"),
     [((0, 3), 0, "axis 0"), ((2, 0), None, "axes (0, 1)"), ((2, 0, 3), (1, 2), "axes (1, 2)")],

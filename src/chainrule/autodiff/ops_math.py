@@ -7,7 +7,9 @@ with :func:`unbroadcast`.
 
 from __future__ import annotations
 
+import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -344,7 +346,10 @@ def clip(a, lo=None, hi=None):
     NumPy would make every value NaN), Python or NumPy, which take the dtype of ``a``
     (``float32`` data stays ``float32``); integer data takes integer bounds only
     (``TypeError`` otherwise: NumPy would return floats), and bool data is refused
-    (``TypeError``: NumPy would return int64)."""
+    (``TypeError``: NumPy would return int64). A bound beyond the range of float data's
+    dtype (``1e39`` for ``float32``) rounds to that side's infinity, as NumPy's cast
+    rounds it, without NumPy's overflow warning (or its ``OverflowError``, for an int
+    beyond ``float64``'s range)."""
     lo = None if lo is None else as_scalar(lo, "clip", "lo")
     hi = None if hi is None else as_scalar(hi, "clip", "hi")
     if lo != lo or hi != hi:  # NaN (None equals itself)
@@ -361,7 +366,20 @@ def clip(a, lo=None, hi=None):
                 raise TypeError(
                     f"clip: {a.data.dtype} data takes integer bounds, got {name}={bound!r}"
                 )
+    else:
+        lo, hi = _rounded(lo, a.data.dtype), _rounded(hi, a.data.dtype)
     return apply("clip", _clip_kernel, (a,), lo, hi)
+
+
+def _rounded(bound, dtype):
+    """``bound`` (None or a real number) rounded to the float ``dtype`` as NumPy's cast
+    rounds it, where one beyond the dtype's range gives that side's infinity silently."""
+    if bound is None:
+        return None
+    if abs(bound) > sys.float_info.max:  # an int beyond float64's range
+        return math.inf if bound > 0 else -math.inf
+    with np.errstate(over="ignore"):
+        return np.asarray(bound, dtype).item()
 
 
 def _clip_kernel(x, lo, hi):
