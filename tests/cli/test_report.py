@@ -74,6 +74,17 @@ def test_epoch_ticks_are_whole_numbers_and_every_epoch_of_a_short_run(n):
             assert all(float(t).is_integer() for t in ticks)
 
 
+@pytest.mark.parametrize("rate", [0.01, 0.0])
+def test_the_rate_axis_starts_at_0_and_takes_a_rate_always_at_0(rate, recwarn):
+    # a rate always at 0 set identical limits: Matplotlib warned and widened them itself
+    history = _history(3)
+    for row in history.epochs:
+        row["lr"] = rate
+    fig = report._learning_rate(history, [1, 2, 3])
+    assert fig.axes[0].get_ylim() == pytest.approx((0.0, 1.1 * rate or 1.0))
+    assert not recwarn.list
+
+
 @pytest.mark.parametrize(
     "normalize, xlabel", [("none", "x1"), ("standardize", "x1 (standardized)")]
 )

@@ -165,7 +165,8 @@ def _learning_rate(history, epochs):
     ax.plot(epochs, history.column("lr"), "-o", ms=4, label="learning rate")
     ax.set(title="Learning rate at the start of each epoch", ylabel="learning rate (step size)")
     _epoch_axis(ax, epochs)
-    ax.set_ylim(0, 1.1 * max(history.column("lr")))  # a constant rate reads as constant
+    # a constant rate reads as constant; one always at 0 gets the axis of a rate of 1
+    ax.set_ylim(0, 1.1 * max(history.column("lr")) or 1.0)
     ax.legend()
     return fig
 
