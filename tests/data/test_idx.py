@@ -101,6 +101,51 @@ def test_a_truncated_raw_file_is_reported_as_truncated_whatever_its_header_claim
         read_idx(path)
 
 
+def _open_idx(tmp_path, raw: bytes, source: str):
+    """A binary stream of the IDX bytes ``raw``: a file, a gzip file, or a pipe."""
+    path = tmp_path / "empty-idx3-ubyte"
+    path.write_bytes(gzip.compress(raw) if source == "gzip" else raw)
+    if source != "pipe":
+        return open(path, "rb")
+    read_end, write_end = os.pipe()
+    os.write(write_end, raw)  # a few bytes: the pipe's buffer holds them
+    os.close(write_end)
+    return open(read_end, "rb")
+
+
+@pytest.mark.parametrize("source", ["raw", "gzip", "pipe"])
+@pytest.mark.parametrize(
+    ("code", "dims", "extent"),
+    [
+        (0x08, (0, (1 << 32) - 1, (1 << 32) - 1), ((1 << 32) - 1) ** 2),
+        (0x0E, (0, 1 << 30, 1 << 30), 1 << 63),
+    ],
+    ids=["uint8", "float64"],
+)
+def test_an_empty_array_numpy_cannot_shape_is_a_format_error(tmp_path, source, code, dims, extent):
+    # a zero dimension makes it 0 bytes, but NumPy bounds the other dimensions' product too
+    raw = _idx_bytes(code, dims, b"")
+    with _open_idx(tmp_path, raw, source) as f, pytest.raises(IDXFormatError) as info:
+        read_idx(f)
+    message = str(info.value)
+    assert message.startswith(f"{f.name}: dimensions {dims} of ")
+    assert f"span {extent} bytes" in message
+    assert message.endswith(f"expected at most {np.iinfo(np.intp).max} (NumPy's limit)")
+
+
+@pytest.mark.parametrize("source", ["raw", "gzip", "pipe"])
+@pytest.mark.parametrize(
+    ("code", "dims"),
+    [(0x08, (0, 1 << 31, 1 << 31)), (0x0E, (0, 1 << 30, (1 << 30) - 1))],
+    ids=["uint8", "float64"],
+)
+def test_an_empty_array_within_numpys_limit_is_read(tmp_path, source, code, dims):
+    with _open_idx(tmp_path, _idx_bytes(code, dims, b""), source) as f:
+        array = read_idx(f)
+    assert array.shape == dims
+    assert array.size == 0
+
+
 @pytest.mark.parametrize("compress", [False, True])
 @pytest.mark.parametrize("buffering", [0, -1], ids=["raw", "buffered"])
 def test_reads_from_an_unseekable_pipe(tmp_path, compress, buffering):

@@ -74,8 +74,10 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
         The magic number is wrong (first two bytes not zero, unknown type code, zero
         dimensions), it declares more dimensions than a NumPy array can have (64; 32
         before NumPy 2.0; checked before the rest is read), the header or data is
-        truncated, the file holds more bytes than the dimensions call for, or the gzip
-        stream is corrupt.
+        truncated, the file holds more bytes than the dimensions call for, the dimensions
+        describe an array NumPy cannot represent (the non-zero dimensions times the item
+        size above the largest ``intp``, even with a zero dimension and no data; checked
+        before the data is read), or the gzip stream is corrupt.
     """
     if isinstance(file, str | os.PathLike):
         path = _checks.path("read_idx", "file", file)  # refuses one naming a bytes path
@@ -209,11 +211,20 @@ def _parse(f: BinaryIO, name: str, size: int | None) -> np.ndarray:
     expected = math.prod(shape) * dtype.itemsize  # Python ints: no int64 wrap-around
     if size is not None and size - 4 - 4 * ndim < expected:
         _truncated(name, shape, expected, dtype, size - 4 - 4 * ndim)
+    # NumPy bounds an array's extent, the product of its non-zero dimensions times the
+    # item size, by the largest intp, even when a zero dimension leaves it empty
+    extent = math.prod(d for d in shape if d) * dtype.itemsize
+    if extent > np.iinfo(np.intp).max:
+        raise IDXFormatError(
+            f"{name}: dimensions {shape} of {dtype.newbyteorder('=').name} span {extent} bytes "
+            f"(the non-zero dimensions times the item size), more than can be allocated: "
+            f"expected at most {np.iinfo(np.intp).max} (NumPy's limit)"
+        )
     try:
         # NOTE: pages of an untouched allocation are not committed, so a header that
         # overstates the size costs nothing until the truncation check below rejects it.
         data = np.empty(expected, np.uint8)
-    except (MemoryError, ValueError) as exc:
+    except MemoryError as exc:
         raise IDXFormatError(
             f"{name}: dimensions {shape} call for {expected} bytes, more than can be allocated"
         ) from exc
