@@ -157,16 +157,19 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     with ``owner``.
 
     ``TypeError``: ``scaler`` is not a :class:`Standardizer` or :class:`MinMaxScaler`
-    (exactly: ``load`` builds those classes, not subclasses); ``labels`` is not a list,
-    tuple or array of str (a str, a dict or numbers are not); ``metadata`` is not a dict
-    of pure data (see :func:`chainrule.files.split_tree`) or holds an array of a dtype the
-    file cannot store (see :func:`chainrule.files.check_storable`: uint32, str, complex
-    and object arrays, for example, and masked arrays).
+    (exactly: ``load`` builds those classes, not subclasses), or holds statistics of a
+    dtype the file cannot store (a :class:`MinMaxScaler` fitted on ``np.longdouble`` data
+    keeps its ``min`` and ``max`` in it; checked as for metadata arrays); ``labels`` is
+    not a list, tuple or array of str (a str, a dict or numbers are not); ``metadata`` is
+    not a dict of pure data (see :func:`chainrule.files.split_tree`) or holds an array of a
+    dtype the file cannot store (see :func:`chainrule.files.check_storable`: uint32, str,
+    complex and object arrays, for example, and masked arrays).
 
     ``ValueError``: a label UTF-8 cannot encode (see :func:`chainrule.files.check_text`:
     a lone surrogate, as ``os.fsdecode`` makes of a byte that is not UTF-8); the labels do
     not name the model's classes (see :func:`labels_problem`); the scaler is not fitted,
-    or was fitted on features of another shape than ``(n,)`` for the model's ``n`` inputs
+    holds statistics of a shape the file cannot hold (more than 32 dimensions), or was
+    fitted on features of another shape than ``(n,)`` for the model's ``n`` inputs
     (the ``in_features`` of its first ``Linear`` or the ``num_features`` of its first
     ``BatchNorm1d``, when it has one); the metadata holds an integer outside
     :data:`INT_RANGE` (int64's), a key or string UTF-8 cannot encode, an array of a shape
@@ -209,6 +212,12 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
             state = scaler.state_dict()
         except RuntimeError as exc:  # not fitted
             raise ValueError(f"{owner}: scaler expected a fitted scaler, got {exc}") from None
+        try:  # as save names them in the file
+            check_storable({f"scaler.state.{key}": value for key, value in state.items()})
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{owner}: scaler expected statistics a file can store, but {exc}"
+            ) from None
         problem = _scaler_problem(state, model)
         if problem:
             raise ValueError(f"{owner}: scaler {problem}")
@@ -300,7 +309,8 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     uses one layer or tensor in two places (its architecture would rebuild them as
     separate layers), has more than :data:`MAX_LAYERS` modules, holds NaN, inf or a
     negative batch-norm running variance or has a ``get_config()`` that does not rebuild
-    its state's keys, shapes and dtypes, extras of another type (``TypeError``), labels
+    its state's keys, shapes and dtypes, extras of another type or a scaler whose
+    statistics are of a dtype the file cannot store (``TypeError``), labels
     that do not name the model's classes, an unfitted scaler or one fitted on another
     number of features, metadata holding an integer beyond int64 or nested too deep
     (``ValueError``).

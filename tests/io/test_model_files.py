@@ -522,6 +522,31 @@ def test_a_scaler_load_cannot_build_is_refused_before_anything_is_written(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize == 8, reason="long double is float64")
+@pytest.mark.parametrize(
+    ("scaler", "key"),
+    [
+        (MinMaxScaler().fit(np.arange(12.0).reshape(3, 4).astype(np.longdouble)), "min"),
+        (Standardizer(), "mean"),
+    ],
+    ids=["minmax-fitted", "standardizer-loaded"],
+)
+def test_a_scaler_of_statistics_a_file_cannot_store_is_refused_by_name(tmp_path, scaler, key):
+    # check_saveable passed it; save then failed naming only the tensor, not the argument
+    if isinstance(scaler, Standardizer):  # load_state_dict keeps the precision it is given
+        scaler.load_state_dict({"mean": np.zeros(4, np.longdouble), "std": np.ones(4)})
+    expected = (
+        rf"^save: scaler expected statistics a file can store, but cannot store tensor "
+        rf"'scaler.state.{key}' of dtype {np.dtype(np.longdouble).name}: expected one of "
+    )
+    model = nn.MLP([4, 3], seed=0)
+    with pytest.raises(TypeError, match=expected):
+        cr.io.check_saveable(model, scaler=scaler)
+    with pytest.raises(TypeError, match=expected):
+        cr.save(model, tmp_path / "m.safetensors", scaler=scaler)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("model", ["model.safetensors", {"layers.0.weight": np.ones((2, 2))}])
 def test_a_model_that_is_not_a_module_is_refused_by_type(tmp_path, model):
     expected = rf"save: model expected a chainrule.nn.Module, got {type(model).__name__}"
