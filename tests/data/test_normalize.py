@@ -91,6 +91,21 @@ def test_a_constant_feature_whose_sum_overflows_float64_is_only_centred():
     assert scaler.state_dict()["mean"][0] == 1.5e308 and scaler.state_dict()["std"][0] == 1.0
 
 
+@pytest.mark.parametrize("spread", [1e-300, 1e-162, 1e-160, 1e200, 1e300])
+@pytest.mark.parametrize("m", [4, 5000])  # 5000: more rows than one block
+def test_a_tiny_or_huge_spread_is_standardized_exactly(spread, m):
+    """The squared deviations underflowed below a spread of ~1e-154 (std 0, stored as 1,
+    as for a constant feature; off in the 6th digit at 1e-160) and overflowed above
+    ~1e154 (fit refused the feature)."""
+    units = np.arange(m, dtype=np.float64)
+    X = np.c_[units * spread, units]
+    scaler = Standardizer().fit(X)
+    state = scaler.state_dict()
+    np.testing.assert_allclose(state["std"], units.std() * np.array([spread, 1.0]), rtol=1e-14)
+    Z = scaler.transform(X)
+    np.testing.assert_allclose(Z[:, 0], Z[:, 1], rtol=1e-14, atol=1e-14)
+
+
 def test_a_constant_pixel_of_an_image_stack_is_only_centred():
     images = np.random.default_rng(0).random((1000, 3, 3))
     images[:, 1, 2] = 0.1
@@ -341,9 +356,10 @@ def test_minmax_refuses_a_feature_whose_span_overflows_float64():
         MinMaxScaler().load_state_dict({"min": np.array([-1e308]), "max": np.array([1e308])})
 
 
-@pytest.mark.parametrize("values", [[1.5e308, 1.6e308], [-1e200, 1e200]])
+@pytest.mark.parametrize("values", [[1.5e308, 1.6e308], [-1.7e308, -1.7e308, 1.7e308]])
 def test_standardizer_refuses_features_whose_statistics_overflow_float64(values):
-    # mean or std became inf: transform gave NaN or zeros, and the state did not load back
+    # the sum, or a deviation from the mean (1.7e308 + 5.7e307), overflows float64: mean or
+    # std became inf, transform gave NaN or zeros, and the state did not load back
     X = np.array([[v, 1.0] for v in values])
     scaler = Standardizer()
     with pytest.raises(ValueError, match="got 1 that overflow"):

@@ -143,15 +143,21 @@ class Standardizer(_Scaler):
     ``fit`` computes, over axis 0, ``mean = (1/m) sum x`` and the population standard
     deviation ``std = sqrt((1/m) sum (x - mean)^2)`` in two passes, accumulating in float64
     (blocks of rows, so the temporary stays small), and stores both as float64, whatever
-    the dtype of ``X``. A constant feature (its min equal to its max, found in the first
-    pass) gets that value exactly as ``mean`` and ``std = 1``: it is only centred, never
-    divided by zero, so its training values map to exactly 0 (the float64 mean of ``m``
-    copies of 0.1 would miss 0.1 by an ulp and leave a ``std`` near 1e-17). ``state_dict()``
-    holds exactly the ``mean`` and ``std`` used, so ``inverse_transform`` undoes
-    ``transform``. ``fit`` rejects a feature that is not constant and whose sum or sum
-    of squared deviations overflows float64; ``load_state_dict`` takes floating
-    arrays of any precision (earlier versions stored them in the data's dtype) and rejects
-    a negative ``std`` (taking a zero one, which earlier versions could store, as 1).
+    the dtype of ``X``. As ``hypot`` does, the second pass divides each feature's deviations
+    by ``s = 2**(e - 1)``, ``e`` the binary exponent of its largest ``|x - mean|``, before
+    squaring, and takes ``std = s * sqrt((1/m) sum ((x - mean) / s)^2)``: the squares of a
+    spread near ``1e-160`` do not underflow (to a ``std`` of 0, stored as 1 as if the
+    feature were constant), nor do those of one near ``1e160`` overflow, and a power of two
+    scales exactly, so data of ordinary scale gets the bits of the unscaled sum. A constant
+    feature (its min equal to its max, found in the first pass) gets that value exactly as
+    ``mean`` and ``std = 1``: it is only centred, never divided by zero, so its training
+    values map to exactly 0 (the float64 mean of ``m`` copies of 0.1 would miss 0.1 by an
+    ulp and leave a ``std`` near 1e-17). ``state_dict()`` holds exactly the ``mean`` and
+    ``std`` used, so ``inverse_transform`` undoes ``transform``. ``fit`` rejects a feature
+    that is not constant and whose sum or deviations from the mean overflow float64;
+    ``load_state_dict`` takes floating arrays of any precision (earlier versions stored
+    them in the data's dtype) and rejects a negative ``std`` (taking a zero one, which
+    earlier versions could store, as 1).
 
     Arrays keep their dtype: ``transform`` and ``inverse_transform`` apply the statistics
     in float64, a block of rows at a time, and write the result into a new array of the
@@ -196,19 +202,26 @@ class Standardizer(_Scaler):
             # left a spread of ~1e-17 instead of 0; centre it on the value itself
             constant = low == high
             mean[constant] = low[constant]
+            # deviations divided by 2**(e - 1), e the exponent of the largest |x - mean|,
+            # lie in (-2, 2): their squares neither underflow nor overflow; a power of two
+            # scales exactly, so elsewhere the sum has the bits of the unscaled one
+            _, exponent = np.frexp(np.maximum(high - mean, mean - low))
+            scale = np.ldexp(1.0, exponent - 1)
             sq = np.zeros_like(mean)
             for start in range(0, m, _BLOCK):
                 d = X[start : start + _BLOCK] - mean
+                d /= scale
                 sq += np.einsum("i...,i...->...", d, d)
             sq /= m
-        wide = ~(np.isfinite(mean) & np.isfinite(sq))
+            std = np.sqrt(sq) * scale
+        wide = ~(np.isfinite(mean) & np.isfinite(std))
         if wide.any():
             raise ValueError(
-                f"Standardizer: expected features whose sum and squared spread fit in float64, "
-                f"got {int(wide.sum())} that overflow (values near 1e154 apart or 1e308 in "
-                "size); rescale X first"
+                f"Standardizer: expected features whose sum and deviations from the mean fit "
+                f"in float64, got {int(wide.sum())} that overflow (values near 1e308 in size "
+                "or apart); rescale X first"
             )
-        return {"mean": mean, "std": _nonzero(np.sqrt(sq))}
+        return {"mean": mean, "std": _nonzero(std)}
 
     def _check_state(self, state: dict[str, np.ndarray]) -> None:
         # a std of 0 is accepted: earlier versions' fit stored it for a spread too small
