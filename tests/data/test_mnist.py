@@ -136,6 +136,19 @@ def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "chainrule"
 
 
+@pytest.mark.parametrize("xdg", ["relative/cache", ".", "", "~/xdg"])
+def test_default_cache_dir_ignores_a_relative_xdg_cache_home(tmp_path, monkeypatch, xdg):
+    # the XDG Base Directory specification: a relative path is invalid and ignored; the
+    # cache went to <cwd>/relative/cache/chainrule, wherever the process was started
+    monkeypatch.delenv("CHAINRULE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    expected = home / "xdg" if xdg == "~/xdg" else home / ".cache"
+    assert default_cache_dir() == expected / "chainrule"
+
+
 @pytest.mark.parametrize("split", ["dev", ["train"], ("test",), None, b"train"])
 def test_unknown_split_is_rejected_before_any_fetch(tmp_path, split):
     expected = f"load_mnist: split expected 'train' or 'test', got {split!r}"

