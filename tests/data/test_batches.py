@@ -138,6 +138,27 @@ def test_bad_loader_arguments(args, kwargs, error, message):
         BatchLoader(*args, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.array([[1.0, np.nan], [np.inf, 0.0]], dtype=object),
+        np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object),
+        np.array([["1", "2"], ["3", "4"]]),
+        np.zeros((2, 2), "datetime64[s]"),
+    ],
+    ids=["object-nan", "object-finite", "str", "datetime"],
+)
+def test_a_non_numeric_x_is_refused_by_type(X):
+    # an object array went unscanned: NaN and inf in it were accepted, and fit refused it
+    # only later, in the model ("unknown dtype")
+    message = (
+        r"^X: expected a numeric array \(bool, integer, floating-point or complex\), got dtype "
+        + re.escape(str(X.dtype))
+    )
+    with pytest.raises(TypeError, match=message):
+        BatchLoader(X, np.zeros(2), 1)
+
+
 def test_shuffling_needs_an_explicit_generator_and_a_valid_start():
     loader = BatchLoader(*_data(10), 4)
     with pytest.raises(

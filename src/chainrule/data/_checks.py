@@ -34,8 +34,15 @@ def check_finite(X: np.ndarray, name: str = "X") -> None:
 
     Rows are indices along axis 0; columns are the flattened remaining axes; the first is
     the first in C order, its index one entry per axis of ``X``. Integer and boolean
-    arrays cannot hold NaN or Inf and pass without a scan.
+    arrays cannot hold NaN or Inf and pass without a scan. Arrays of any other kind than
+    these, floating and complex (object, str, datetime), raise TypeError naming ``name``
+    and the dtype: an object array can hold NaN or Inf, as Python floats, unscanned.
     """
+    if X.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name}: expected a numeric array (bool, integer, floating-point or complex), "
+            f"got dtype {X.dtype}; convert explicitly, e.g. {name}.astype(np.float32)"
+        )
     if X.dtype.kind not in "fc":
         return
     finite = np.isfinite(X)

@@ -45,7 +45,8 @@ class BatchLoader:
         Inf in ``X`` (the message names ``X`` and counts them; :func:`chainrule.fit` relies
         on this check for its training inputs).
     TypeError
-        ``batch_size`` is not an integer, or ``shuffle`` or ``drop_last`` not a bool.
+        ``batch_size`` is not an integer, ``shuffle`` or ``drop_last`` not a bool, or
+        ``X`` not numeric (object, str or datetime data: an object array could hide NaN).
 
     Notes
     -----
