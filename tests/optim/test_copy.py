@@ -121,3 +121,41 @@ def test_a_shallow_copy_updates_the_same_parameters_from_its_own_state():
     assert twin.step_count == 3 and opt.step_count == 2
     for e, f in zip(opt.state_dict()["params"], saved["params"], strict=True):
         np.testing.assert_array_equal(e["state"]["v"], f["state"]["v"])
+
+
+@NEEDS_NUMBA
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_a_pickle_of_the_default_fused_loads_without_numba(cls, monkeypatch):
+    # it saved the resolved fused=True, which the constructor refused where numba is missing
+    opt = cls(make_params(), lr=0.01)
+    assert opt.fused
+    train(opt, 2, 0)
+    saved = pickle.dumps(opt)
+    with monkeypatch.context() as m:
+        m.setattr(kernels, "_numba_module", lambda: None)  # a machine without numba
+        twin = pickle.loads(saved)
+    assert twin.fused is False  # the NumPy rule, as a fresh cls(..., fused=None) there
+    train(opt, 3, 2)
+    train(twin, 3, 2)
+    assert bits(twin) == bits(opt)  # no moment became subnormal
+
+
+@NEEDS_NUMBA
+def test_a_pickle_of_fused_true_still_needs_numba(monkeypatch):
+    saved = pickle.dumps(Adam(make_params(), lr=0.01, fused=True))
+    monkeypatch.setattr(kernels, "_numba_module", lambda: None)
+    with pytest.raises(ImportError, match=r"Adam\(fused=True\) needs numba"):
+        pickle.loads(saved)
+
+
+@NEEDS_NUMBA
+@pytest.mark.parametrize("how", list(COPIES))
+def test_a_copy_of_a_default_adam_that_took_numpy_for_its_eps_keeps_numpy(how):
+    # fused=None met the flush floor (eps too small for float32): the copy takes NumPy too,
+    # even after load_state_dict raised eps to where None would take the compiled pass
+    opt = Adam(make_params(), lr=0.01, eps=1e-12)
+    assert opt.fused is False
+    state = opt.state_dict()
+    state["hyperparameters"]["eps"] = 1e-8
+    opt.load_state_dict(state)
+    assert COPIES[how](opt).fused is False

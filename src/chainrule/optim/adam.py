@@ -65,7 +65,10 @@ class Adam(Optimizer):
         (float32: 1.8e-12, eps >= 5.8e-11 with beta2 = 0.999). None (default): when numba
         can be imported and that holds. True: require both (``ImportError`` without numba,
         ``ValueError`` below the floor, at construction and in :meth:`load_state_dict`).
-        False: always NumPy.
+        False: always NumPy. Copies and pickles are built with the value given (None
+        resolves again where a pickle is loaded), except that None which met the floor
+        gives False, so that a copy keeps the NumPy rule after :meth:`load_state_dict`
+        raises eps.
     **extra_hyperparameters
         A subclass's own hyperparameters (:class:`AdamW`'s ``weight_decay``), checked by
         its ``_check_hyperparameters``; Adam itself takes none (``TypeError``).
@@ -93,6 +96,7 @@ class Adam(Optimizer):
     ):
         owner = type(self).__name__
         self.fused = kernels.resolve(owner, fused)
+        self._fused_given = fused
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "bias_correction": bias_correction}
         super().__init__(
             params,
@@ -108,6 +112,7 @@ class Adam(Optimizer):
             if fused:
                 raise ValueError(f"{owner}(fused=True): {why}; or fused=None for the NumPy rule")
             self.__dict__["fused"] = False  # read-only once built: set as load_state_dict sets
+            self._fused_given = False  # its copies keep the NumPy rule, whatever eps they load
 
     def _check_hyperparameters(self, hp: dict) -> dict:
         owner = type(self).__name__
@@ -155,7 +160,9 @@ class Adam(Optimizer):
         )
 
     def _init_kwargs(self) -> dict:
-        return {**super()._init_kwargs(), "fused": self.fused}
+        # fused as given, not as resolved: a pickle of fused=None loads where numba is
+        # missing (taking the NumPy rule there); None that met the flush floor gives False
+        return {**super()._init_kwargs(), "fused": self._fused_given}
 
     def _scalars(self, lr, t) -> tuple[float, ...]:
         """(beta1, 1 - beta1, beta2, root gain, eps term, step scale) at update ``t``; the

@@ -95,11 +95,15 @@ class Optimizer:
 
     ``copy.deepcopy(opt)`` and ``pickle`` rebuild the optimizer through its constructor
     over the copied parameters (those of the model copied with it, in
-    ``copy.deepcopy((model, opt))``), with the same hyperparameters and ``fused``, then
-    :meth:`load_state_dict` the original's :meth:`state_dict`: the copy continues exactly
-    as the original would. ``copy.copy(opt)`` does the same over the same parameters: an
-    optimizer with its own copy of the state that updates the original's tensors. The
-    constructor is called as ``type(opt)(params, lr=..., **kwargs)`` with the
+    ``copy.deepcopy((model, opt))``), with the same hyperparameters and the ``fused``
+    argument it was given, then :meth:`load_state_dict` the original's
+    :meth:`state_dict`: the copy continues exactly as the original would. ``fused=None``
+    (Adam's default) is resolved again where a pickle is loaded: without numba the copy
+    takes the NumPy rule, which differs from the compiled one only where moments become
+    subnormal (:mod:`chainrule.optim.kernels`); an explicit ``fused=True`` still needs
+    numba there (``ImportError``). ``copy.copy(opt)`` does the same over the same
+    parameters: an optimizer with its own copy of the state that updates the original's
+    tensors. The constructor is called as ``type(opt)(params, lr=..., **kwargs)`` with the
     ``kwargs`` of :meth:`_init_kwargs`: a subclass whose constructor takes its
     hyperparameters otherwise overrides it.
     """
@@ -578,7 +582,8 @@ class Optimizer:
     # -- copies ------------------------------------------------------------------------
     def _init_kwargs(self) -> dict:
         """The constructor's keyword arguments beyond ``params`` and ``lr`` that rebuild
-        this optimizer (copies, pickle): its hyperparameters, by name."""
+        this optimizer (copies, pickle): its hyperparameters, by name (Adam adds the
+        ``fused`` it was given)."""
         return self.hyperparameters
 
     def __reduce__(self):
