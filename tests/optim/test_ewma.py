@@ -82,15 +82,30 @@ def test_a_bare_string_is_refused_as_a_string_not_as_a_0d_value(series):
         ewma(series)
 
 
-@pytest.mark.parametrize("series", [[[1.0, 2.0], [3.0]], ([1.0], 2.0)], ids=["list", "tuple"])
+RAGGED = pytest.mark.parametrize(
+    "series", [[[1.0, 2.0], [3.0]], ([1.0], 2.0)], ids=["list", "tuple"]
+)
+
+
+@RAGGED
 def test_a_ragged_series_is_refused_by_ewma(series):
     # was NumPy's bare "setting an array element with a sequence"
-    message = (
-        r"ewma: series expected a rectangular array of real numbers \(shape \(T, ...\)\), "
-        rf"got a ragged {type(series).__name__}: "
-    )
+    message = rf"^ewma: series expected a rectangular array, got a ragged {type(series).__name__} "
     with pytest.raises(ValueError, match=message):
         ewma(series)
+
+
+@RAGGED
+def test_a_ragged_value_is_refused_by_update_and_changes_nothing(series):
+    # let NumPy's bare "setting an array element with a sequence" through, naming nothing
+    avg = EWMA(0.9)
+    avg.update(np.ones(2))
+    message = (
+        rf"^EWMA.update: theta expected a rectangular array, got a ragged {type(series).__name__} "
+    )
+    with pytest.raises(ValueError, match=message):
+        avg.update(series)
+    assert avg.t == 1
 
 
 def test_update_keeps_the_first_value_s_shape_and_refuses_non_numbers():
@@ -121,7 +136,9 @@ def test_the_returned_average_is_not_the_running_state():
 def test_a_value_beyond_float_range_is_refused_and_changes_nothing():
     # the int's OverflowError came after the shape was recorded: () was pinned, t still 0
     avg = EWMA(0.9)
-    with pytest.raises(ValueError, match=r"EWMA: theta expected a real number within the float"):
+    with pytest.raises(
+        ValueError, match=r"EWMA.update: theta expected a real number within the float"
+    ):
         avg.update(10**400)
     assert avg.t == 0
     np.testing.assert_allclose(avg.update(np.ones(3)), 0.1)  # any shape may come first

@@ -57,20 +57,24 @@ class EWMA:
             If ``theta`` is not a real number or an array of real numbers.
         ValueError
             If its shape differs from the first value's: one average follows one
-            quantity, and broadcasting would silently mix two. Or if it is a number beyond
-            the float range (a Python int such as 10**400). The average is unchanged.
+            quantity, and broadcasting would silently mix two. Or if it is a ragged list
+            (rows of different lengths), or a number beyond the float range (a Python int
+            such as 10**400). The average is unchanged.
         """
+        owner = "EWMA.update"
         if isinstance(theta, numbers.Real) and not isinstance(theta, (bool, np.bool_)):
             shape: tuple[int, ...] = ()
         else:
-            array = np.asarray(theta) if isinstance(theta, (np.ndarray, list, tuple)) else None
+            array = None
+            if isinstance(theta, (np.ndarray, list, tuple)):
+                array = _checks.as_array(owner, "theta", theta)
             if array is None or array.dtype.kind not in "fiu":
                 got = f"{array.dtype} array" if array is not None else type(theta).__name__
-                raise TypeError(f"EWMA: theta expected a real number or real array, got {got}")
+                raise TypeError(f"{owner}: theta expected a real number or real array, got {got}")
             theta, shape = array, array.shape
         if self._shape is not None and shape != self._shape:
             raise ValueError(
-                f"EWMA: theta expected shape {self._shape} like the values before it, got "
+                f"{owner}: theta expected shape {self._shape} like the values before it, got "
                 f"{shape} (reset() to start a new average)"
             )
         try:
@@ -78,7 +82,7 @@ class EWMA:
         except OverflowError:  # a Python int (or Fraction) beyond float
             kind = type(theta).__name__
             raise ValueError(
-                "EWMA: theta expected a real number within the float range (|theta| < "
+                f"{owner}: theta expected a real number within the float range (|theta| < "
                 f"1.8e308), got {'an' if kind[0] in 'aeiou' else 'a'} {kind} beyond it"
             ) from None
         # only now that it worked: nothing changes when a value is refused
@@ -109,13 +113,7 @@ def ewma(series, beta: float = 0.9, *, bias_correction: bool = False) -> np.ndar
     >>> ewma([1.0, 1.0], beta=0.5).tolist()
     [0.5, 0.75]
     """
-    try:
-        theta = np.asarray(series)
-    except ValueError as exc:  # NumPy's "inhomogeneous shape"
-        raise ValueError(
-            "ewma: series expected a rectangular array of real numbers (shape (T, ...)), got "
-            f"a ragged {type(series).__name__}: {exc}"
-        ) from None
+    theta = _checks.as_array("ewma", "series", series)
     if theta.dtype.kind not in "fiu":
         raise TypeError(f"ewma: series expected real numbers, got {theta.dtype} values")
     if theta.ndim == 0:
