@@ -81,6 +81,23 @@ def _within(owner: str, dtype: np.dtype, reach: float, what: str) -> None:
         raise ValueError(f"{owner}: {what} gives values beyond the {dtype} range")
 
 
+def _uniform_within(owner: str, dtype: np.dtype, low: float, high: float, what: str) -> None:
+    """Refuse a uniform on [low, high) whose values would overflow ``dtype``, or whose width
+    would overflow float64: NumPy draws ``low + (high - low) * u`` in float64 (and raises
+    ``OverflowError`` for an infinite width). Only the values must fit ``dtype``: a float32
+    draw on [-2e38, 2e38) has a width of 4e38, finite in float64. A float64 value beyond
+    ``max(|low|, |high|)`` by a rounding (a few float64 units, 2**-52 relative) still casts
+    to a finite float32, which rounds anything within half its spacing (2**103) of its
+    largest number down to it."""
+    _within(owner, dtype, max(abs(low), abs(high)), what)
+    if not math.isfinite(high - low):
+        raise ValueError(
+            f"{owner}: {what} gives the interval [{low:g}, {high:g}), whose width overflows "
+            "float64, in which NumPy draws; expected a width high - low of at most "
+            f"{float(np.finfo(np.float64).max):.4g}"
+        )
+
+
 # each initializer checks its dtype and the reach of its values before drawing: a refused
 # one leaves rng as it was. ``what`` names the user's parameters whose values could
 # overflow; None for the fixed scales of he_* / lecun_* / nielsen_* (at most sqrt(6)).
@@ -94,7 +111,7 @@ def _gaussian(owner: str, shape, rng, dtype, std: float, what: str | None = None
 def _uniform(owner: str, shape, rng, dtype, limit: float, what: str | None = None) -> np.ndarray:
     dtype = float_dtype(owner, dtype)
     if what is not None:
-        _within(owner, dtype, 2 * limit, what)  # NumPy draws -limit + 2 * limit * u
+        _uniform_within(owner, dtype, -limit, limit, what)
     return _checks.generator(owner, "rng", rng).uniform(-limit, limit, shape).astype(dtype)
 
 
@@ -141,8 +158,7 @@ def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
     dtype = float_dtype("uniform", dtype)
-    # NumPy draws low + (high - low) * u: the span must be finite too
-    _within("uniform", dtype, max(abs(low), abs(high), high - low), f"low={low}, high={high}")
+    _uniform_within("uniform", dtype, low, high, f"low={low}, high={high}")
     return _checks.generator("uniform", "rng", rng).uniform(low, high, shape).astype(dtype)
 
 
@@ -169,7 +185,8 @@ def xavier_uniform(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.nd
 
     Same variance as :func:`xavier_normal`, 2 / (n_in + n_out) (a uniform on [-a, a] has
     variance a^2 / 3); see there for the notes' misprints of this formula. A ``gain``
-    whose span 2a would overflow ``dtype`` raises ``ValueError``, as :func:`uniform` does.
+    whose values (up to a) would overflow ``dtype``, or whose width 2a would overflow
+    float64 (where NumPy draws), raises ``ValueError``, as :func:`uniform` does.
     """
     shape = _shape("xavier_uniform", shape)
     gain = _checks.real("xavier_uniform", "gain", gain, low=0.0)

@@ -253,7 +253,11 @@ def test_a_gain_that_overflows_the_dtype_is_refused_before_drawing(name, dtype, 
     # the weights used to come back with inf entries (and a RuntimeWarning)
     rng = np.random.default_rng(0)
     expected = re.escape(f"{name}: gain={gain:g} gives values beyond the {dtype} range")
-    with pytest.raises(ValueError, match=f"^{expected}$"):
+    if (name, dtype) == ("xavier_uniform", "float64"):  # its values fit, their width 2a not
+        expected = re.escape(f"{name}: gain={gain:g} gives the interval [") + (
+            r".*\), whose width overflows float64, in which NumPy draws; expected a width"
+        )
+    with pytest.raises(ValueError, match=f"^{expected}"):
         init.initialize({"name": name, "gain": gain}, (4, 3), rng, dtype)
     assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
     # a large gain whose values fit is drawn
@@ -279,3 +283,43 @@ def test_layers_refuse_a_dtype_that_is_not_floating_naming_themselves(build):
         ValueError, match=rf"^{owner}: dtype expected float32 or float64, got 'float16'$"
     ):
         build("float16")
+
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [
+        (-2e38, 2e38),  # refused: the width 4e38 was compared with float32's largest number
+        (-F32_MAX, F32_MAX),
+        (float(np.nextafter(np.float32(F32_MAX), np.float32(0))), F32_MAX),
+        (-F32_MAX, -F32_MAX * (1 - 2**-40)),  # float64 draws within a float32 spacing of -max
+    ],
+)
+def test_a_uniform_whose_values_fit_float32_is_drawn_finite_and_within_range(low, high):
+    with np.errstate(all="raise"):  # no overflow in the draw or the cast to float32
+        a = init.uniform((10_000,), 0, "float32", low=low, high=high)
+    assert np.isfinite(a).all()
+    assert np.float32(low) <= a.min() and a.max() <= np.float32(high)
+
+
+@pytest.mark.parametrize("gain", [2e38, F32_MAX])
+def test_an_xavier_uniform_gain_whose_limit_fits_float32_is_drawn(gain):
+    # shape (3, 3): a = gain; the width 2a was compared with float32's largest number
+    with np.errstate(all="raise"):
+        a = init.xavier_uniform((3, 3), 0, "float32", gain=gain)
+    assert np.isfinite(a).all() and np.abs(a).max() <= np.float32(gain)
+
+
+def test_a_uniform_wider_than_float64_is_refused_before_drawing():
+    # values within float64, a width beyond it: NumPy's OverflowError, or inf weights
+    rng = np.random.default_rng(0)
+    expected = re.escape(
+        "uniform: low=-1e+308, high=1e+308 gives the interval [-1e+308, 1e+308), whose width "
+        "overflows float64, in which NumPy draws; expected a width high - low of at most "
+        "1.798e+308"
+    )
+    with pytest.raises(ValueError, match=f"^{expected}$"):
+        init.uniform((3,), rng, "float64", low=-1e308, high=1e308)
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
