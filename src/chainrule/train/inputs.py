@@ -2,8 +2,9 @@
 
 Every check here refuses (``ValueError`` naming the argument) before the model runs:
 inputs without a feature axis, an empty array, NaN or inf in the targets (and, in
-:func:`finite_pair`, in the inputs), inputs and targets of other numbers of samples; arrays that are not numeric (object,
-str, datetime) are refused with ``TypeError``. :func:`task_of` tells classification targets from regression ones.
+:func:`finite_pair`, in the inputs), inputs and targets of other numbers of samples;
+arrays that are not numeric (object, str, datetime) are refused with ``TypeError``.
+:func:`task_of` tells classification targets from regression ones.
 """
 
 from __future__ import annotations
