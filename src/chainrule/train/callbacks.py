@@ -29,6 +29,7 @@ from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
 from chainrule.io import check_saveable, save
 from chainrule.train import metrics
+from chainrule.train.checkpoint import extra_tensors
 
 
 def _restored(callback, trainer) -> bool:
@@ -233,11 +234,13 @@ class EarlyStopping(Callback):
     epoch without improvement, as ``patience=1`` does. As in Keras 3, never at the end of
     the first epoch (index 0), whose value improves on no best value unless it is NaN (or
     inf in mode ``"min"``, -inf in mode ``"max"``). With ``restore_best_weights`` the model
-    ends with the parameters and buffers of its best epoch; until an epoch improves (the
-    first values are NaN), it keeps those of the run's first epoch, as Keras 3 does, and
-    :attr:`best_epoch` names that epoch. A run that does not resume from a checkpoint
-    starts afresh (no best value, no weights kept from an earlier run); one whose logs
-    lack ``monitor`` is refused before its first step (KeyError).
+    ends with the parameters and buffers of its best epoch (:attr:`best_weights`), and the
+    tensors the optimizer holds beyond them (a loss's own learnable ones) with their values
+    of that epoch (:attr:`best_extra_tensors`, by the optimizer's names); until an epoch
+    improves (the first values are NaN), it keeps those of the run's first epoch, as Keras
+    3 does, and :attr:`best_epoch` names that epoch. A run that does not resume from a
+    checkpoint starts afresh (no best value, no weights kept from an earlier run); one
+    whose logs lack ``monitor`` is refused before its first step (KeyError).
 
     :attr:`best_epoch` and :attr:`stopped_epoch` count from 0, as the hooks' ``epoch``:
     ``trainer.history.epochs[stop.best_epoch]`` is the best epoch's row (its
@@ -260,6 +263,7 @@ class EarlyStopping(Callback):
         )
         self.wait = 0
         self.best_weights: dict | None = None
+        self.best_extra_tensors: dict = {}
         self.stopped_epoch: int | None = None
 
     @property
@@ -276,10 +280,15 @@ class EarlyStopping(Callback):
         if not _restored(self, trainer):
             self._tracker.reset()
             self.wait = 0
-            self.best_weights = None
+            self.best_weights, self.best_extra_tensors = None, {}
             self.stopped_epoch = None
         elif self.best_weights is not None:  # refused now, not when the run ends
-            _check_weights(self.best_weights, trainer.model.live_state())
+            model = trainer.model.live_state()
+            _check_weights("best_weights", self.best_weights, model, "the model's state")
+            extras = extra_tensors(trainer.model, trainer.optimizer)
+            whose = "the optimizer's tensors beyond the model's"
+            arrays = {name: t.data for name, t in extras.items()}
+            _check_weights("best_extra_tensors", self.best_extra_tensors, arrays, whose)
 
     def on_epoch_end(self, trainer, epoch, logs):
         improved = self._tracker.update(self._tracker.value(logs), epoch)
@@ -287,6 +296,8 @@ class EarlyStopping(Callback):
             if not improved:  # no best yet (a first value of NaN): this epoch's, as Keras
                 self._tracker.best_epoch = epoch
             self.best_weights = {k: v.copy() for k, v in trainer.model.live_state().items()}
+            extras = extra_tensors(trainer.model, trainer.optimizer)
+            self.best_extra_tensors = {name: t.data.copy() for name, t in extras.items()}
         if improved:
             self.wait = 0
         else:
@@ -299,18 +310,22 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer):
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
+            for name, t in extra_tensors(trainer.model, trainer.optimizer).items():
+                np.copyto(t.data, self.best_extra_tensors[name])
 
     def state_dict(self):
         return {
             **self._tracker.state_dict(),
             "wait": self.wait,
             "best_weights": self.best_weights,
+            "best_extra_tensors": self.best_extra_tensors,
             "stopped_epoch": self.stopped_epoch,
         }
 
     def load_state_dict(self, state):
         """Take back ``state``; ``ValueError``, before anything changes, if it lacks a key
-        of :meth:`state_dict`'s or tracked another key or direction."""
+        of :meth:`state_dict`'s (but ``best_extra_tensors``, which a state of an earlier
+        chainrule lacks: none held) or tracked another key or direction."""
         owner = "EarlyStopping"
         _check_saved(owner, state, ("wait", "best_weights", "stopped_epoch"))
         best = self._tracker.checked(owner, state)
@@ -319,27 +334,37 @@ class EarlyStopping(Callback):
             owner, "saved stopped_epoch", state["stopped_epoch"], low=0, none=True
         )
         weights = state["best_weights"]
-        if weights is not None and not (
-            isinstance(weights, dict)
-            and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in weights.items())
-        ):
-            raise TypeError(
-                f"{owner}: saved best_weights expected None or a dict of arrays by name, got "
-                f"{type(weights).__name__} {weights!r:.80}"
-            )
+        if weights is not None:
+            _check_arrays("best_weights", weights, "None or a dict")
+        extras = state.get("best_extra_tensors", {})
+        _check_arrays("best_extra_tensors", extras, "a dict")
         self._tracker.best, self._tracker.best_epoch = best
         self.wait, self.best_weights, self.stopped_epoch = wait, weights, stopped
+        self.best_extra_tensors = extras
 
 
-def _check_weights(weights: dict, expected: dict) -> None:
-    """``ValueError`` unless the saved ``weights`` (EarlyStopping's best) have the names,
-    shapes and dtypes of the model's state ``expected``."""
+def _check_arrays(key: str, value, expected: str) -> None:
+    """``TypeError`` unless EarlyStopping's saved ``key`` is a dict of arrays by name."""
+    if not (
+        isinstance(value, dict)
+        and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in value.items())
+    ):
+        raise TypeError(
+            f"EarlyStopping: saved {key} expected {expected} of arrays by name, got "
+            f"{type(value).__name__} {value!r:.80}"
+        )
+
+
+def _check_weights(key: str, weights: dict, expected: dict, whose: str) -> None:
+    """``ValueError`` unless EarlyStopping's saved ``key``, best ``weights`` (the model's,
+    or the optimizer's tensors beyond them), have the names, shapes and dtypes of the
+    arrays ``expected``, ``whose`` they are."""
     layout = {name: (a.shape, a.dtype.name) for name, a in expected.items()}
     saved = {name: (a.shape, a.dtype.name) for name, a in weights.items()}
     if saved != layout:
         raise ValueError(
-            f"EarlyStopping: saved best_weights expected the model's state {layout}, got "
-            f"{saved}; not the best weights of this model"
+            f"EarlyStopping: saved {key} expected {whose} {layout}, got {saved}; not the best "
+            "weights of this model"
         )
 
 

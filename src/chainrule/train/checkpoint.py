@@ -2,14 +2,18 @@
 
 A checkpoint is one pure-data file (see :mod:`chainrule.files`) holding the weights and
 buffers, the optimizer state (moments, step and epoch counters, hence the schedule's
-position), the state of every random generator (the shuffler's state at the start of the
-current epoch, each dropout layer's: its bit generator's ``state``, any array in it, such
-as MT19937's uint32 key, as a list of ints, which that ``state`` takes back), the position
-(epoch and batches done), the partial sums of the running epoch, the callbacks' state (with
-each callback's type name), whether a callback stopped the run, what decides the batches
-(``batch_size``, the number of training examples, ``shuffle`` and ``drop_last``, which a
-resume must share) and the history so far (its step losses one float64 array).
-Every one of these keys is required: :func:`check_state` refuses a state without one. It
+position), the values of the tensors the optimizer holds beyond the model's parameters (a
+loss's own learnable ones, :func:`extra_tensors`), the state of every random generator
+(the shuffler's state at the start of the current epoch, each dropout layer's: its bit
+generator's ``state``, any array in it, such as MT19937's uint32 key, as a list of ints,
+which that ``state`` takes back), the position (epoch and batches done), the partial sums
+of the running epoch, the callbacks' state (with each callback's type name), whether a
+callback stopped the run, what decides the batches (``batch_size``, the number of
+training examples, ``shuffle`` and ``drop_last``, which a resume must share) and the
+history so far (its step losses one float64 array).
+Every one of these keys is required: :func:`check_state` refuses a state without one, but
+``extra_tensors``, which a file of an earlier chainrule lacks (a resume refuses it for a
+run whose optimizer holds such tensors: see :func:`chainrule.train.resume.restore`). It
 also holds the ``metadata`` the run's model files get (the Trainer's ``save_extras``; the
 CLI's holds the run's resolved config, which ``chainrule train --resume`` compares with
 the run's ``config.toml``); a file of an earlier chainrule may lack it.
@@ -144,6 +148,18 @@ _STATE = {
     "stop_training": bool,
     "history": dict,
 }
+
+
+def extra_tensors(model, optimizer) -> dict:
+    """The tensors ``optimizer`` holds beyond ``model``'s parameters (a loss's own
+    learnable ones, say), by the optimizer's names for them, in its order: a checkpoint
+    keeps their values under these names, apart from the model's state, whose keys they
+    may share. Empty without an optimizer (a Trainer built to evaluate)."""
+    if optimizer is None:
+        return {}
+    owned = {id(p) for _, p in model.named_parameters()}
+    pairs = zip(optimizer.param_names, optimizer.params, strict=True)
+    return {name: p for name, p in pairs if id(p) not in owned}
 
 
 def too_few_epochs(epochs: int, state: dict) -> str | None:

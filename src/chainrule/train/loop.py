@@ -791,7 +791,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         gradient still reaches them: the ``GradientWarning`` of vanishing or exploding
         weight gradients reads them too). A parameter with ``requires_grad=False`` gets
         none: its norm is neither logged nor read (see
-        :attr:`History.grad_norms <chainrule.train.history.History>`).
+        :attr:`History.grad_norms <chainrule.train.history.History>`). It may hold
+        tensors the model does not (a loss's own learnable ones, say): checkpoints save
+        their values, by the optimizer's names, and a resume takes them back, as
+        EarlyStopping's ``restore_best_weights`` takes back those of the best epoch.
         A step whose gradient the optimizer refuses (NaN or Inf), or whose update leaves a
         parameter or the optimizer's state for it NaN or Inf (a gradient entry whose square
         overflows Adam's average of squares), ends the run with

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.train.callbacks import Callback
-from chainrule.train.checkpoint import check_state, too_few_epochs
+from chainrule.train.checkpoint import check_state, extra_tensors, too_few_epochs
 from chainrule.train.position import Position
 
 
@@ -41,6 +41,10 @@ def state_of(trainer, position: Position) -> dict:
             name: _plain(g.bit_generator.state) for name, g in trainer.model.named_generators()
         },
         "optimizer": trainer.optimizer.state_dict(),
+        "extra_tensors": {
+            name: t.data.copy()
+            for name, t in extra_tensors(trainer.model, trainer.optimizer).items()
+        },
         "callbacks": [cb.state_dict() for cb in trainer.callbacks],
         "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
         "stop_training": trainer.stop_training,
@@ -68,7 +72,8 @@ def _plain(state):
 
 def restore(trainer, path, state: dict) -> tuple[Position, Callable[[], None]]:
     """Load the checkpoint ``state`` (read from ``path``) into ``trainer``: its model, the
-    model's generators, the optimizer and the callbacks, then its history, epoch, stop flag
+    model's generators, the optimizer, the tensors it holds beyond the model's
+    (:func:`_extra_values`) and the callbacks, then its history, epoch, stop flag
     and ``restored_callbacks``. All of it or, if any part is refused, none of it (the error
     is raised with everything as it was). Returns the position to go on from and a
     function that puts everything back as it was before (for a run that a callback's
@@ -87,11 +92,15 @@ def restore(trainer, path, state: dict) -> tuple[Position, Callable[[], None]]:
             f"resume_from {path}: the checkpoint has generators {sorted(state['generators'])}"
             f" but the model has {sorted(generators)}"
         )
+    extras = extra_tensors(trainer.model, trainer.optimizer)
+    values = _extra_values(path, state, extras)
     loads = _match_callbacks(path, state, trainer.callbacks)
-    before = _snapshot(trainer, generators, [cb for cb, _ in loads])
+    before = _snapshot(trainer, generators, [cb for cb, _ in loads], extras)
     try:
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
+        for name, t in extras.items():
+            np.copyto(t.data, values[name])
         for name, g in generators.items():
             _load_part(path, f"generator {name!r}", g.bit_generator, state["generators"][name])
         for cb, cb_state in loads:
@@ -146,13 +155,54 @@ def _match_callbacks(path, state: dict, callbacks: list) -> list[tuple[Callback,
     return loads
 
 
-def _snapshot(trainer, generators: dict, callbacks: list) -> tuple:
+def _extra_values(path, state: dict, tensors: dict) -> dict:
+    """The values of ``tensors`` (those the optimizer holds beyond the model's, by name:
+    :func:`~chainrule.train.checkpoint.extra_tensors`) in the checkpoint ``state``'s
+    ``extra_tensors``, checked before anything is loaded: a dict of arrays by name, one of
+    each tensor's shape and dtype for each of them and no other, holding finite values.
+    ``ValueError`` otherwise, also for a checkpoint without ``extra_tensors`` (an earlier
+    chainrule's, which did not save them) when there are such tensors: resumed, they would
+    restart from their values now instead of going on from the run's."""
+    if "extra_tensors" not in state:
+        if tensors:
+            raise ValueError(
+                f"resume_from {path}: the optimizer holds tensors beyond the model's parameters "
+                f"({list(tensors)}), whose values the checkpoint lacks (it has no "
+                "'extra_tensors': an earlier chainrule did not save them); resumed, they would "
+                "restart from their values now instead of going on from the run's; start the "
+                "run afresh (this chainrule's checkpoints save them)"
+            )
+        return {}
+    saved = state["extra_tensors"]
+
+    def refuse(expected: str, got: str) -> ValueError:
+        return ValueError(
+            f"resume_from {path}: extra_tensors expected {expected}, got {got:.300}; not a "
+            "checkpoint fit can resume"
+        )
+
+    if not isinstance(saved, dict) or not all(isinstance(a, np.ndarray) for a in saved.values()):
+        raise refuse("a dict of arrays by name", repr(saved))
+    layout = {name: (t.shape, t.dtype.name) for name, t in tensors.items()}
+    got = {name: (a.shape, a.dtype.name) for name, a in saved.items()}
+    if got != layout:
+        expected = f"the values of the tensors the optimizer holds beyond the model's {layout}"
+        raise refuse(expected, repr(got))
+    bad = [name for name, a in saved.items() if not np.isfinite(a).all()]
+    if bad:
+        raise refuse("finite values", f"NaN or inf in {bad}")
+    return saved
+
+
+def _snapshot(trainer, generators: dict, callbacks: list, extras: dict) -> tuple:
     """What :func:`restore` loads into, as it is now (for :func:`_put_back`): the model's
     parameter and buffer arrays (:meth:`~chainrule.nn.Module.live_state`, which
-    ``load_state_dict`` writes into) with a copy of each, the optimizer's, generators' and
-    callbacks' states."""
+    ``load_state_dict`` writes into) and the data of the ``extras`` (the optimizer's
+    tensors beyond them), with a copy of each, the optimizer's, generators' and callbacks'
+    states."""
+    arrays = [*trainer.model.live_state().values(), *(t.data for t in extras.values())]
     return (
-        [(array, array.copy()) for array in trainer.model.live_state().values()],
+        [(array, array.copy()) for array in arrays],
         trainer.optimizer.state_dict(),
         {name: g.bit_generator.state for name, g in generators.items()},
         [(cb, cb.state_dict()) for cb in callbacks],
