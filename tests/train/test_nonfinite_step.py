@@ -14,6 +14,7 @@ from chainrule.train import (
     CheckpointDir,
     LambdaCallback,
     NonFiniteStepError,
+    TrainingInterrupted,
     fit,
 )
 
@@ -23,11 +24,11 @@ def _data():
     return X, y.astype(np.int64)
 
 
-def _fit(tmp_path, model, opt, loss="cross_entropy", **options):
+def _fit(tmp_path, model, opt, loss="cross_entropy", ckpt="ckpt", **options):
     with warnings.catch_warnings():  # the overflow of the squared norm, GradientWarning
         warnings.simplefilter("ignore")
         return fit(model, loss, opt, *_data(), epochs=3, batch_size=16, seed=5,
-                   checkpoint_dir=tmp_path / "ckpt", progress=False, **options)  # fmt: skip
+                   checkpoint_dir=tmp_path / ckpt, progress=False, **options)  # fmt: skip
 
 
 def test_an_adam_state_that_overflows_stops_the_run_at_that_step(tmp_path):
@@ -103,3 +104,37 @@ def test_a_squared_norm_that_overflows_alone_trains_on(tmp_path):
     assert history.stopped_reason == "completed"
     assert history.grad_norms["layers.2.weight"][0] == math.inf
     assert len(CheckpointDir(tmp_path / "ckpt").files()) == 2  # every state finite
+
+
+def test_a_ctrl_c_after_a_skipped_nan_gradient_resumes_as_the_straight_run(tmp_path):
+    # the skipped step's NaN squared norm went into the position's sums, which the
+    # checkpoint saved and the resume refused ("squared norms (numbers >= 0)")
+    def run(ckpt, interrupt=False, resume=None):
+        armed = {"on": False}
+
+        def loss(out, y):
+            cost = losses.cross_entropy(out, y)
+            return cost + (out * 0).sum().sqrt() if armed["on"] else cost
+
+        def arm(trainer, batch, value):
+            armed["on"] = trainer.epoch == 1 and batch == 2
+            if interrupt and trainer.epoch == 1 and batch == 4:
+                trainer._interrupt = True  # what the SIGINT handler does
+
+        model = nn.MLP([2, 16, 2], activation="relu", seed=3)
+        opt = optim.Adam(model.named_parameters(), lr=0.01, nonfinite="skip")
+        history = _fit(tmp_path, model, opt, loss=loss, trace=False, resume_from=resume,
+                       callbacks=[LambdaCallback(on_batch_end=arm)], ckpt=ckpt)  # fmt: skip
+        return model, history
+
+    straight_model, straight = run("straight")
+    with pytest.raises(TrainingInterrupted, match="epoch 2, after batch 5"):
+        run("ckpt", interrupt=True)
+    model, resumed = run("ckpt", resume=tmp_path / "ckpt")
+    assert math.isnan(resumed.grad_norms["layers.0.weight"][1])
+    assert resumed.grad_norms.keys() == straight.grad_norms.keys()
+    for name, norms in straight.grad_norms.items():
+        np.testing.assert_array_equal(resumed.grad_norms[name], norms, err_msg=name)
+    assert resumed.step_losses == straight.step_losses
+    for name, value in straight_model.state_dict().items():
+        assert np.array_equal(model.state_dict()[name], value), name

@@ -57,6 +57,15 @@ def test_a_fresh_position_has_no_rate_and_a_mean_loss_of_zero():
     assert Position.from_dict(fresh.to_dict(), **run, classification=True) == fresh
 
 
+@pytest.mark.parametrize("norm", [math.nan, math.inf, 0.0])
+def test_a_squared_norm_of_nan_or_inf_is_taken_back(norm):
+    # a step nonfinite="skip" skipped sums a NaN gradient's NaN; one whose squares
+    # overflow the dtype sums inf: the history logs them, as a resume must go on doing
+    back = Position.from_dict(_position(sq_norms={"w": norm}).to_dict(), **RUN,
+                              classification=True)  # fmt: skip
+    assert back.sq_norms["w"] is norm
+
+
 @pytest.mark.parametrize(("batch", "examples"), [(3, 5), (1, 2), (0, 0)])
 def test_the_examples_of_a_position_are_those_of_its_batches_the_last_one_short(batch, examples):
     labels = [np.zeros(examples, np.int64)] if examples else []
@@ -73,6 +82,8 @@ def test_the_examples_of_a_position_are_those_of_its_batches_the_last_one_short(
         # they failed mid-epoch with a bare TypeError, or logged norms of no parameter
         ({"sq_norms": {"w": "1.0"}}, r"^position 'sq_norms' expected squared norms \(numbers"),
         ({"sq_norms": {"w": -1.0}}, r"among \['w'\], got \{'w': -1.0\}$"),
+        ({"sq_norms": {"w": -math.inf}}, r"among \['w'\], got \{'w': -inf\}$"),
+        ({"sq_norms": {"w": None}}, r"among \['w'\], got \{'w': None\}$"),
         ({"sq_norms": {"v": 1.0}}, r"^position 'sq_norms' expected .* got \{'v': 1.0\}$"),
         # the rest were taken, and logged wrong numbers or failed at the epoch's end
         ({"loss_sum": math.nan}, r"^position 'loss_sum' expected a finite number .*, got nan$"),

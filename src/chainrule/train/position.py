@@ -43,9 +43,10 @@ class Position:
 
     ``shuffler`` is the PCG64 state the epoch's batches are drawn from; ``loss_sum`` sums
     each batch's cost times its size; ``sq_norms`` sums, per parameter, the squared L2
-    norm of every step's gradient; ``pred`` and ``true`` hold one array of predictions
-    (class labels for classification) and targets per batch; ``elapsed`` is seconds of
-    training; ``lr`` the learning rate at the epoch's first step (None before it)."""
+    norm of every step's gradient (NaN from a NaN gradient on, whose step was skipped);
+    ``pred`` and ``true`` hold one array of predictions (class labels for classification)
+    and targets per batch; ``elapsed`` is seconds of training; ``lr`` the learning rate at
+    the epoch's first step (None before it)."""
 
     batch: int = 0
     examples: int = 0
@@ -89,12 +90,13 @@ class Position:
         Checked: every key present; the batch one of the epoch's (``[0,
         batches_per_epoch]``) and the examples those of its batches, ``min(batch *
         batch_size, n_train)``; the cost sum and the seconds finite numbers (the seconds
-        >= 0); squared norms (numbers >= 0) of some of the ``parameters``; a finite rate
-        once a batch is done (None or a finite number before); a state a PCG64 takes;
-        predictions and labels as the loop gathers them, arrays of one entry per example
-        in all (none before the first batch): for classification 1-D integer labels
-        >= 0, for regression finite floats with samples on the first axis
-        and one shape of sample per list. ``ValueError`` names the key, what was expected
+        >= 0); squared norms (numbers >= 0, or NaN: that of a NaN gradient, whose step
+        the optimizer's ``nonfinite="skip"`` skipped) of some of the ``parameters``; a
+        finite rate once a batch is done (None or a finite number before); a state a PCG64
+        takes; predictions and labels as the loop gathers them, arrays of one entry per
+        example in all (none before the first batch): for classification 1-D integer
+        labels >= 0, for regression finite floats with samples on the first axis and one
+        shape of sample per list. ``ValueError`` names the key, what was expected
         and what was found."""
         refuse = fields_of("position", cls, data)
         for key in ("batch", "examples", "elapsed"):
@@ -124,8 +126,9 @@ class Position:
             if not isinstance(data[key], kind):
                 raise refuse(key, f"a {kind.__name__}", data[key])
         norms, parameters = data["sq_norms"], list(parameters)
-        if not all(name in parameters and is_a(v) and v >= 0 for name, v in norms.items()):
-            expected = f"squared norms (numbers >= 0) of parameters among {parameters}"
+        # NaN: the norm of a NaN gradient, whose step nonfinite="skip" skipped
+        if not all(name in parameters and is_a(v) and not v < 0 for name, v in norms.items()):
+            expected = f"squared norms (numbers >= 0, or NaN) of parameters among {parameters}"
             raise refuse("sq_norms", expected, norms)
         pred, true = data["pred"], data["true"]
         counts = [
