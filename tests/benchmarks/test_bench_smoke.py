@@ -181,12 +181,13 @@ def test_options_round_trip_through_the_child_command_line():
     from chainrule.bench import options
     from chainrule.bench.run import parse_args
 
-    argv = ["--configs", "c,d", "--systems", "torch,chainrule", "--steps", "3", "--reps", "2"]
-    argv += ["--seconds", "0.25", "--warmup", "2", "--pause", "0.0", "--peak-n", "128"]
-    argv += ["--no-memory", "--memory-steps", "4", "--threads", "1", "--keep-freed-memory"]
-    argv += ["--json", "out.json"]
-    args = parse_args(argv)
-    assert parse_args(options.to_argv(args)) == args
+    common = ["--configs", "c,d", "--systems", "torch,chainrule", "--reps", "2", "--warmup", "2"]
+    common += ["--pause", "0.0", "--peak-n", "128", "--threads", "1", "--keep-freed-memory"]
+    common += ["--json", "out.json"]
+    # --steps makes --seconds idle, --no-memory --memory-steps: a pair of them is refused
+    for argv in (["--seconds", "0.25", "--memory-steps", "4"], ["--steps", "3", "--no-memory"]):
+        args = parse_args([*common, *argv])
+        assert parse_args(options.to_argv(args)) == args
     assert options.to_argv(parse_args([])) == []
 
 

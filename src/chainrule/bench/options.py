@@ -6,7 +6,8 @@ are pinned before NumPy loads; :func:`to_argv` turns the parsed options back int
 child's command line, and the child parses them again with the same definitions.
 
 Two measurements: training throughput (the default) and, with ``--to-accuracy``, the race
-to a test accuracy. Each has its own options; :func:`check` refuses the other one's.
+to a test accuracy. Each has its own options; :func:`check` refuses the other one's, and
+of the throughput's, those another option makes idle.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ DEFAULT_TARGET = 0.98
 THROUGHPUT_ONLY = ("configs", "steps", "seconds", "reps", "warmup", "pause", "peak_n")
 THROUGHPUT_ONLY += ("memory", "memory_steps")
 RACE_ONLY = ("config", "overrides")
+#: Throughput options (the second of each) that another (the first) makes idle, and why.
+IDLE_WITH = (("steps", "seconds", "sets the steps --seconds would calibrate"),)
+IDLE_WITH += (("memory", "memory_steps", "skips the memory probes whose steps it sets"),)
 
 
 def _names(choices: tuple[str, ...]):
@@ -189,7 +193,9 @@ def to_argv(args: argparse.Namespace) -> list[str]:
 
 
 def check(args: argparse.Namespace) -> None:
-    """Refuse options of the measurement not asked for; ValueError says which and why."""
+    """Refuse options of the measurement not asked for, and a throughput option given with
+    one that makes it idle (:data:`IDLE_WITH`); ValueError says which and why. Only
+    options given at another value than their default count as given."""
     scratch = argparse.ArgumentParser(add_help=False)
     flags = {action.dest: action.option_strings[-1] for action in add_arguments(scratch)}
 
@@ -202,6 +208,12 @@ def check(args: argparse.Namespace) -> None:
                 f"{', '.join(given(RACE_ONLY))}: options of the race to a test accuracy; "
                 "add --to-accuracy"
             )
+        for first, idle, why in IDLE_WITH:
+            if given([first]) and given([idle]):
+                raise ValueError(
+                    f"{flags[idle]}: has no effect with {flags[first]}, which {why}; drop one "
+                    "of them"
+                )
         return
     if given(THROUGHPUT_ONLY):
         raise ValueError(
