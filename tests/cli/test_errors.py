@@ -62,6 +62,32 @@ def test_usage_errors_exit_2(capsys):
     assert "unrecognized arguments" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", MOONS, "--set", "train.epoch=3"], "unknown key train.epoch; did you mean"),
+        (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_debug_shows_the_traceback_of_a_usage_error_but_keeps_its_exit_status(
+    capsys, args, message
+):
+    # --debug re-raised it: exit status 1, as for a runtime failure
+    for argv in (["--debug", *args], [*args, "--debug"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("Traceback (most recent call last):")
+        last = err.splitlines()[-1]
+        assert last.startswith("chainrule: error: ") and message in last
+
+
+def test_debug_keeps_the_exit_status_of_a_usage_error_in_a_subprocess(cli):
+    proc = cli("--debug", "train", "--bogus")
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr
+    assert proc.stderr.endswith("chainrule: error: chainrule: unrecognized arguments: --bogus\n")
+
+
 def test_runtime_failure_exits_1_with_one_line(capsys, tmp_path):
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a model file at all")
@@ -498,6 +524,32 @@ def test_a_missing_config_names_the_packaged_ones(capsys, monkeypatch, tmp_path)
     (tmp_path / "moons.toml").write_text("[data]\nnoize = 1\n")  # a file of that name wins
     assert main(["train", "moons.toml"]) == 2
     assert "moons.toml: unknown key data.noize" in capsys.readouterr().err
+
+
+def test_an_empty_config_path_is_a_missing_file(capsys, monkeypatch, no_data, tmp_path):
+    # "" trained the packaged mnist.toml, as if no CONFIG had been given
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "", "-q", "--no-report"]) == 2
+    assert (
+        "config file not found: '' (the packaged configs, by name: mnist.toml, moons.toml"
+    ) in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_config_or_resume_path_is_refused_with_resume(
+    capsys, monkeypatch, no_data, tmp_path
+):
+    # --resume RUN_DIR "" ignored the "", and --resume "" trained the packaged mnist.toml
+    (tmp_path / "config.toml").write_text("")
+    assert main(["train", "--resume", str(tmp_path), "", "-q", "--no-report"]) == 2
+    assert "--resume takes the run's own config.toml; drop CONFIG and --set" in (
+        capsys.readouterr().err
+    )
+    (tmp_path / "config.toml").unlink()
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--resume", "", "-q", "--no-report"]) == 2
+    assert "--resume .: no config.toml there (not a run directory)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])

@@ -92,3 +92,71 @@ def test_output_dir_with_a_nul_character_is_refused(capsys, monkeypatch, no_data
     assert _train('output.dir="run\\u0000x"') == 2
     assert "output.dir: expected a path without NUL characters" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tilde_in_output_dir_and_resume_is_the_home_folder(capsys, monkeypatch, tmp_path):
+    # it made a folder named "~" in the current directory, and printed "model: ~/...",
+    # which reads as the home folder: a cleanup of that path would have missed the run
+    from chainrule.cli import train
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    assert _train("output.dir=~/runs/moons") == 0
+    assert f"model: {home / 'runs' / 'moons' / 'model.safetensors'}" in capsys.readouterr().out
+    assert (home / "runs" / "moons" / "model.safetensors").is_file()
+    assert list(work.iterdir()) == []
+    assert _train("output.dir=~/runs/moons") == 2  # the run's own folder, now taken
+    assert f"got {home / 'runs' / 'moons'}, which holds files" in capsys.readouterr().err
+    assert main(["train", "--resume", "~/runs/none", "-q", "--no-report"]) == 2
+    assert f"--resume {home / 'runs' / 'none'}: no config.toml there" in capsys.readouterr().err
+
+
+def test_a_tilde_of_an_unknown_user_in_output_dir_is_refused(
+    capsys, monkeypatch, no_data, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    assert _train("output.dir=~no-such-user-of-chainrule/run") == 2
+    assert (
+        "output.dir: expected a path whose ~ names a home folder, got "
+        "'~no-such-user-of-chainrule/run'"
+    ) in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_dir_too_long_for_the_filesystem_is_refused(capsys, no_data, tmp_path):
+    # ENAMETOOLONG: "OSError: [Errno 36] File name too long", exit 1
+    name = "x" * 300
+    assert _train(f"output.dir={tmp_path / name / 'run'}") == 2
+    err = capsys.readouterr().err
+    assert f"output.dir {tmp_path / name / 'run'}: expected a path where a directory " in err
+    assert "its name xxxxxxxxxxxxxxxxxxxx... is 300 bytes long, more than the 255" in err
+    deep = tmp_path.joinpath(*["y" * 200] * 21)
+    assert _train(f"output.dir={deep}") == 2
+    assert f"but it is {len(str(deep))} bytes long, more than the 4095" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_default_run_directory_too_long_for_the_filesystem_is_refused(
+    capsys, monkeypatch, no_data, tmp_path
+):
+    # a config file name of 250 bytes and the timestamp: a run folder name of 266 bytes
+    from chainrule.runs.build import packaged_config
+
+    config = tmp_path / ("m" * 245 + ".toml")
+    config.write_bytes(packaged_config("moons.toml").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", config.name, "-q", "--no-report", "--set", "output.dir="]) == 2
+    err = capsys.readouterr().err
+    assert f"run directory runs/{'m' * 245}-2" in err
+    assert "(the default, as output.dir is empty): expected a path where a directory" in err
+    assert "is 261 bytes long, more than the 255 the filesystem allows; set output.dir" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [config.name]
+
+
+def test_a_resume_path_too_long_for_the_filesystem_is_no_run_directory(capsys, no_data, tmp_path):
+    run = tmp_path / ("x" * 300)
+    assert main(["train", "--resume", str(run), "-q", "--no-report"]) == 2
+    assert f"--resume {run}: no config.toml there" in capsys.readouterr().err

@@ -160,6 +160,17 @@ def test_a_packaged_config_is_found_by_its_name_outside_a_checkout(monkeypatch, 
     assert config == build.load_config(str(build.packaged_config(name)), [])[0]
 
 
+def test_only_a_left_out_config_is_the_default_and_an_empty_one_is_missing(monkeypatch, tmp_path):
+    # "" was taken for a left-out CONFIG: chainrule train "" trained the packaged mnist.toml
+    monkeypatch.chdir(tmp_path)
+    assert build.config_source(None) == (
+        build.packaged_config("mnist.toml"),
+        "the packaged mnist.toml",
+    )
+    with pytest.raises(cfg.ConfigError, match=r"^config file not found: '' \(the packaged "):
+        build.config_source("")
+
+
 @pytest.mark.parametrize(
     ("sections", "expected"),
     [

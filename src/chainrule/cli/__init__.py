@@ -2,10 +2,11 @@
 
 Exit statuses: 0 success; 2 usage and config errors (the message names the key, the
 expected type and, for a misspelt key, the closest valid one, and where the value came
-from: the config file or ``--set``); 1 runtime failures, with a one-line cause (the
-traceback only with ``--debug``); 130 when interrupted (Ctrl-C); 141 (128 + SIGPIPE, as a
-Unix tool killed by it) without a word when the reader of standard output closed it
-(``chainrule predict MODEL INPUT | head``).
+from: the config file or ``--set``; with ``--debug``, after its traceback); 1 runtime
+failures, with a one-line cause (the traceback only with ``--debug``, which raises them);
+130 when interrupted (Ctrl-C); 141 (128 + SIGPIPE, as a Unix tool killed by it) without a
+word when the reader of standard output closed it (``chainrule predict MODEL INPUT |
+head``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import os
 import select
 import sys
+import traceback
 
 from chainrule.cli import bench, commands, lab, train
 from chainrule.data.fetch import FetchError
@@ -95,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe raises here, not at exit (as an "ignored" error)
         return status
     except ConfigError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, but the status stays that of a usage error
+            traceback.print_exc()
         print(f"chainrule: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import functools
 import math
+import os
 import sys
 import time
 from datetime import datetime
@@ -83,12 +84,66 @@ def _dangling_link(path: Path) -> Path | None:
     return next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
 
 
-def _check_output_dir(config: dict) -> None:
+def _user_path(what: str, directory: str) -> Path:
+    """``directory`` with a leading ``~`` or ``~user`` expanded to that home folder, as
+    ``CHAINRULE_CACHE_DIR`` is (a config file's value is never expanded by a shell);
+    ``UsageError`` naming ``what`` when that home folder is unknown."""
+    try:
+        return Path(directory).expanduser()
+    except RuntimeError as exc:
+        raise UsageError(
+            f"{what}: expected a path whose ~ names a home folder, got {directory!r} ({exc})"
+        ) from None
+
+
+def _pathconf(folder: Path, name: str, default: int) -> int:
+    """The filesystem limit ``name`` (``os.pathconf``) at ``folder``; ``default`` where it
+    cannot be asked or has none."""
+    try:
+        value = os.pathconf(folder, name)
+    except (AttributeError, OSError, ValueError):
+        return default
+    return value if value > 0 else default
+
+
+def _too_long(path: Path) -> str | None:
+    """Why ``path`` is too long to be made a directory (``ENAMETOOLONG``), or None: a name
+    of it still to be made of more bytes than ``PC_NAME_MAX`` of the nearest existing
+    folder above it (255 where that is unknown), or ``path`` itself of ``PC_PATH_MAX``
+    bytes or more (4096 where unknown; the limit counts the terminating NUL)."""
+    chain = (path, *path.parents)
+    folder = next((p for p in chain if os.path.exists(p)), chain[-1])
+    name_max = _pathconf(folder, "PC_NAME_MAX", 255)
+    for name in path.relative_to(folder).parts:
+        size = len(os.fsencode(name))
+        if size > name_max:
+            return (
+                f"expected a path where a directory can be made, but its name {name:.20}... "
+                f"is {size} bytes long, more than the {name_max} the filesystem allows"
+            )
+    path_max, size = _pathconf(folder, "PC_PATH_MAX", 4096), len(os.fsencode(str(path)))
+    if size >= path_max:
+        return (
+            f"expected a path where a directory can be made, but it is {size} bytes long, "
+            f"more than the {path_max - 1} the filesystem allows"
+        )
+    return None
+
+
+def _default_run_dir(stem: str) -> Path:
+    """``runs/<stem>-<timestamp>``: where a run goes when output.dir is empty (unless runs
+    started in the same second have taken it, see :func:`_make_run_dir`)."""
+    return RUNS / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def _check_output_dir(config: dict, stem: str) -> None:
     """Refuse an output.dir that is a file or already holds files (a run's results are
-    never written over another's), that holds a NUL character (no path does), or a
-    symbolic link to nothing on its way; it, or its nearest existing ancestor, must be a
-    directory this process may write in, as must ``runs`` (or its nearest existing
-    ancestor, no link to nothing either), where an empty output.dir puts the run."""
+    never written over another's), that holds a NUL character (no path does), whose ``~``
+    names no home folder, that is too long for the filesystem (see :func:`_too_long`), or
+    with a symbolic link to nothing on its way; it, or its nearest existing ancestor, must
+    be a directory this process may write in, as must ``runs`` (or its nearest existing
+    ancestor, no link to nothing either), where an empty output.dir puts the run, in a
+    directory named after the config file ``stem`` that must not be too long either."""
     if not config["output"]["dir"]:
         blocked = directory_blocker(RUNS)
         dangling = _dangling_link(RUNS)
@@ -99,12 +154,22 @@ def _check_output_dir(config: dict) -> None:
                 f"run directory {RUNS} (the default, as output.dir is empty): {blocked}; "
                 "set output.dir, or run from another directory"
             )
+        run_dir = _default_run_dir(stem)
+        too_long = _too_long(run_dir)
+        if too_long is not None:
+            raise UsageError(
+                f"run directory {run_dir} (the default, as output.dir is empty): {too_long}; "
+                "set output.dir, or give the config file a shorter name"
+            )
         return
     if "\0" in config["output"]["dir"]:
         raise UsageError(
             f"output.dir: expected a path without NUL characters, got {config['output']['dir']!r}"
         )
-    path = Path(config["output"]["dir"])
+    path = _user_path("output.dir", config["output"]["dir"])
+    too_long = _too_long(path)
+    if too_long is not None:
+        raise UsageError(f"output.dir {path}: {too_long}")
     dangling = _dangling_link(path)
     if dangling is not None:
         raise UsageError(
@@ -134,14 +199,14 @@ def _make_run_dir(config: dict, stem: str) -> Path:
     (a new directory, or config.toml created in an empty output.dir) either succeeds or
     fails atomically, so two runs never share one."""
     if config["output"]["dir"]:
-        path = Path(config["output"]["dir"])
+        path = _user_path("output.dir", config["output"]["dir"])
         path.mkdir(parents=True, exist_ok=True)
         try:
             (path / "config.toml").touch(exist_ok=False)
         except FileExistsError:
             raise UsageError(f"output.dir: {path} was taken by another run") from None
         return path
-    base = RUNS / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    base = _default_run_dir(stem)
     base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
     while True:
@@ -153,17 +218,17 @@ def _make_run_dir(config: dict, stem: str) -> Path:
             path = base.with_name(f"{base.name}-{n}")
 
 
-def _resume_config(args) -> tuple[dict, Path, dict]:
-    """The config of the run directory ``--resume`` names and its newest readable
+def _resume_config(run_dir: Path, args) -> tuple[dict, Path, dict]:
+    """The config of the run directory ``run_dir`` (``--resume``'s) and its newest readable
     checkpoint (path and state), read before any data (``FormatError`` when none is
-    readable); a run directory this process may not write in is refused first."""
-    run_dir = Path(args.resume)
-    if not (run_dir / "config.toml").is_file():
+    readable); a run directory this process may not write in is refused first, as is a
+    CONFIG (an empty one too) or ``--set`` with it."""
+    if not os.path.isfile(run_dir / "config.toml"):  # False, not an OSError, if too long
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
     blocked = directory_blocker(run_dir)
     if blocked is not None:
         raise UsageError(f"--resume {run_dir}: {blocked}")
-    if args.config or args.overrides:
+    if args.config is not None or args.overrides:
         raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
     config, _ = load_config(str(run_dir / "config.toml"), [], strict=False)
     try:
@@ -213,7 +278,7 @@ def _check_edits(where: str, saved, config: dict) -> None:
         )
 
 
-def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, model, optimizer):
+def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, model, optimizer):
     """Refuse, before any data, a run whose ``config.toml`` no longer fits its checkpoint
     (edited since): only ``train.epochs`` may differ from the config the checkpoint holds
     (see :func:`_check_edits`), and not end before the checkpoint (see
@@ -222,7 +287,7 @@ def _check_resume(run_dir: str, config: dict, checkpoint: Path, state: dict, mod
     model and optimizer states must load into those the config builds (they are loaded:
     ``fit`` loads them again). A checkpoint without those states is left to ``fit``, which
     says what it lacks."""
-    where = f"--resume {run_dir}: {Path(run_dir) / 'config.toml'} no longer fits {checkpoint.name}"
+    where = f"--resume {run_dir}: {run_dir / 'config.toml'} no longer fits {checkpoint.name}"
     metadata = state.get("metadata")  # a non-dict is refused as no config
     _check_edits(where, metadata.get("config") if isinstance(metadata, dict) else metadata, config)
     fewer = too_few_epochs(config["train"]["epochs"], state)
@@ -332,11 +397,12 @@ def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, huma
 
 def run(args) -> int:
     start = time.perf_counter()
-    if args.resume:
-        config, checkpoint, state = _resume_config(args)
+    resume = _user_path("--resume", args.resume) if args.resume is not None else None
+    if resume is not None:
+        config, checkpoint, state = _resume_config(resume, args)
     else:
         (config, stem), checkpoint, state = load_config(args.config, args.overrides), None, None
-        _check_output_dir(config)
+        _check_output_dir(config, stem)
     if not args.no_report:  # the report's figures: refused before training, not after it
         require_plotting("the report needs matplotlib", "; or pass --no-report")
     say = (lambda *a: None) if args.quiet else functools.partial(print, file=sys.stderr)
@@ -352,10 +418,10 @@ def run(args) -> int:
     optimizer = build_optimizer(config, model.parameters(), n_train)
     _check_regularization(config, model, n_train)
     if checkpoint is not None:
-        _check_resume(args.resume, config, checkpoint, state, model, optimizer)
+        _check_resume(resume, config, checkpoint, state, model, optimizer)
     data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
-    if args.resume:  # its config.toml stays as the user left it, comments and all
-        run_dir = Path(args.resume)
+    if resume is not None:  # its config.toml stays as the user left it, comments and all
+        run_dir = resume
     else:
         run_dir = _make_run_dir(config, stem)
         atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
@@ -401,7 +467,7 @@ def run(args) -> int:
 
         report_path = report.write(run_dir, config, history, trainer, data, metrics)
         print(f"report: {report_path}")
-    elif args.resume:
+    elif resume is not None:
         _remove_stale_report(run_dir, say)
     return 0
 

@@ -44,18 +44,19 @@ def packaged_configs() -> list[str]:
 def config_source(path: str | None) -> tuple[Path, str]:
     """The config file ``path`` names, and how to name it in messages: the file itself
     when it exists; else, for the name of a packaged config (``nielsen-ch1.toml``), that
-    config, so that one is named alike in a checkout and outside it; with no ``path``, the
-    packaged ``mnist.toml``. ``ConfigError`` for a missing file, listing the packaged
-    configs."""
-    if not path:
+    config, so that one is named alike in a checkout and outside it; with no ``path``
+    (None), the packaged ``mnist.toml``. ``ConfigError`` for a missing file, an empty
+    ``path`` too (``Path("")`` would be the current folder), listing the packaged configs."""
+    if path is None:
         return packaged_config(DEFAULT_CONFIG), f"the packaged {DEFAULT_CONFIG}"
-    if Path(path).exists():
+    if path and Path(path).exists():
         return Path(path), path
     packaged = packaged_configs()
     if path in packaged:
         return packaged_config(path), f"the packaged {path}"
     raise cfg.ConfigError(
-        f"config file not found: {path} (the packaged configs, by name: {', '.join(packaged)})"
+        f"config file not found: {path or repr(path)} (the packaged configs, by name: "
+        f"{', '.join(packaged)})"
     )
 
 

@@ -177,7 +177,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "output": {
         "dir": Key(
-            "str", "", "run directory, new or empty (empty: runs/<config name>-<timestamp>)"
+            "str",
+            "",
+            "run directory, new or empty; a leading ~ is the home folder (empty: "
+            "runs/<config name>-<timestamp>)",
         ),
     },
 }
