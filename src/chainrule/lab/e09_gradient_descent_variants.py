@@ -15,7 +15,8 @@ from chainrule.train import LambdaCallback, evaluate, fit
 M = 512
 EPOCHS = {"fast": 4, "full": 25}
 LR = 0.1
-CLOSE = 1.05  # "about as much": a dev cost at most 5% above the best of the three
+SEED = 9  # the initial weights and the shuffling
+CLOSE = 0.05  # "about as far": dev costs within 5% of each other
 
 
 @experiment(
@@ -26,11 +27,11 @@ CLOSE = 1.05  # "about as much": a dev cost at most 5% above the best of the thr
     "makes one update per pass over the data. Stochastic gradient descent (batch size 1) "
     "updates after every example: its cost is very noisy and it loses the speed of "
     "vectorization, so an epoch takes much longer. Mini-batches (e.g. 64) sit in between: "
-    "many updates per epoch, each vectorized, with moderate noise. Per pass over the data "
-    "they learn about as much as the best of the three and more than batch descent, and per "
-    "update about as much as the best and more than stochastic descent: whether the time "
-    "goes to the examples or to the updates, they are not far behind, which is why they "
-    "are the usual choice in practice.",
+    "the smaller the batch, the noisier the cost. Making several updates per pass over the "
+    "data, mini-batches get further per epoch than batch descent; averaging 64 examples' "
+    "gradients, each of their updates gets about as far as a batch update. Many vectorized "
+    "updates per epoch, each nearly as good as batch descent's, are why they are the usual "
+    "choice in practice.",
     "000, 001, 003",
 )
 def run(preset: str, outdir: Path) -> Result:
@@ -81,7 +82,7 @@ def run(preset: str, outdir: Path) -> Result:
     )
     setup = (
         f"make_moons({M}, noise 0.2, seed 9); dev set make_moons(256, seed 90). MLP "
-        f"[2, 16, 16, 2] tanh (same initial weights, seed 9), cross-entropy, plain SGD lr "
+        f"[2, 16, 16, 2] tanh (same initial weights, seed {SEED}), cross-entropy, plain SGD lr "
         f"{LR}, {epochs} epochs, batch sizes {list(sizes.values())}, shuffled each epoch. "
         "Noise = mean |C_(t+1) - C_t| / mean C over the mini-batch costs of every step. "
         "Time: History's per-epoch wall time (median). Per update: the dev cost after "
@@ -89,8 +90,10 @@ def run(preset: str, outdir: Path) -> Result:
         "identical run that evaluates the dev set after every step (apart, so that its "
         "evaluations stay out of the times). Verdict: the noise and rises as claimed, "
         "stochastic's epoch over 5 times mini-batch's, and mini-batch's dev cost below "
-        f"batch's after the same epochs, below stochastic's after the same updates, and "
-        f"within {CLOSE - 1:.0%} of the lowest of the three on both counts."
+        f"batch's after the same epochs and within {CLOSE:.0%} of it after the same updates. "
+        "Stochastic descent is not compared: its single-example steps are noisy, so whether "
+        "it is ahead after the same epochs or updates depends on the seed (initial weights "
+        "and order of the examples)."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
@@ -107,14 +110,12 @@ def _holds(numbers: dict) -> bool:
         and share_up[b] == 0.0 < share_up[mb]
         and per_epoch[s] > 5 * per_epoch[mb]
         and same_epochs[mb] < same_epochs[b]
-        and same_epochs[mb] <= CLOSE * min(same_epochs.values())
-        and same_updates[mb] < same_updates[s]
-        and same_updates[mb] <= CLOSE * min(same_updates.values())
+        and abs(same_updates[mb] - same_updates[b]) <= CLOSE * same_updates[b]
     )
 
 
 def _train(size: int, epochs: int, X, y, dev=None, callbacks=()):
-    model = nn.MLP([2, 16, 16, 2], activation="tanh", seed=9)
+    model = nn.MLP([2, 16, 16, 2], activation="tanh", seed=SEED)
     return fit(
         model,
         "cross_entropy",
@@ -124,7 +125,7 @@ def _train(size: int, epochs: int, X, y, dev=None, callbacks=()):
         dev=dev,
         epochs=epochs,
         batch_size=size,
-        seed=9,
+        seed=SEED,
         progress=False,
         callbacks=list(callbacks),
     )
