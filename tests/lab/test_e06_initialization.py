@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.lab.e06_initialization as e06
 from chainrule import nn
 from chainrule.data import make_circles
 from chainrule.lab import EXPERIMENTS
@@ -78,3 +79,44 @@ def test_descend_returns_the_cost_after_the_last_step():
         after = cross_entropy(model(cr.tensor(X)), y).item()
     assert costs[-1] == after
     assert costs[-1] < costs[0]
+
+
+def test_tanh_xavier_shrinks_slowly_as_the_mean_field_recursion_predicts(result):
+    numbers = result.numbers
+    measured, predicted = (
+        numbers["tanh_xavier_std_per_layer"],
+        numbers["tanh_xavier_std_mean_field"],
+    )
+    assert len(measured) == len(predicted) == 10
+    assert measured[-1] < 0.4 * measured[0]  # it does shrink: 0.63 -> 0.22
+    for m, p in zip(measured, predicted, strict=True):
+        assert abs(m / p - 1) < e06.MEAN_FIELD_TOL
+    assert numbers["tanh_xavier_max_relative_gap_to_mean_field"] < e06.MEAN_FIELD_TOL
+
+
+def test_mean_field_recursion_starts_at_the_std_of_tanh_of_a_normal_and_tends_to_1_over_2l():
+    stds = e06._mean_field_tanh(200)
+    u = np.random.default_rng(0).standard_normal(2_000_000)
+    assert stds[0] == pytest.approx(float(np.sqrt(np.mean(np.tanh(u) ** 2))), rel=2e-3)
+    assert stds[1] == pytest.approx(float(np.sqrt(np.mean(np.tanh(stds[0] * u) ** 2))), rel=2e-3)
+    assert stds[199] * np.sqrt(2 * 200) == pytest.approx(1.0, abs=0.01)
+
+
+def test_tanh_xavier_shrinking_by_a_constant_factor_fails_the_verdict(tmp_path, monkeypatch):
+    # 0.626 * 0.85^(l - 1): still 0.145 at layer 10, which the old check (> 0.1) let pass
+    trace = e06._trace_activations
+
+    def geometric():
+        spreads, saturation = trace()
+        spreads["tanh"]["Xavier"] = [0.626 * 0.85**layer for layer in range(10)]
+        return spreads, saturation
+
+    monkeypatch.setattr(e06, "_trace_activations", geometric)
+    assert EXPERIMENTS["initialization"]("fast", tmp_path).verdict is False
+
+
+def test_sources_name_the_notes_that_state_the_symmetry_and_the_1_over_n_rules():
+    # seed 002 (random initialization, 10&11): zeros make every unit symmetric; scale by
+    # sqrt(1/n) for tanh, sqrt(2/n) for ReLU. Seed 001: the worked example
+    sources = [s.strip() for s in EXPERIMENTS["initialization"].source.split(",")]
+    assert sources[:2] == ["002", "001"]

@@ -24,6 +24,7 @@ SCALES = {"N(0,1)": {"name": "normal", "std": 1.0}, "Xavier": "xavier_normal", "
 EPOCHS = {"fast": 300, "full": 1500}
 LR = 0.1
 WIDTH, DEPTH = 100, 10  # of the nets whose activations are traced
+MEAN_FIELD_TOL = 0.15  # tanh + Xavier's std per layer against the infinite-width recursion
 
 
 @experiment(
@@ -36,13 +37,17 @@ WIDTH, DEPTH = 100, 10  # of the nets whose activations are traced
     "at all) stays near 50% on circles. Large "
     "random weights (N(0,1) * 10) start with a huge cost and learn slowly; He "
     "initialization (std sqrt(2/n)) learns fast. Weights should have variance about 1/n "
-    "(Xavier, for tanh) or 2/n (He, for ReLU) so activations keep their scale through a "
-    "deep net; N(0,1) saturates most tanh units (Xavier almost none) and makes ReLU "
-    "activations explode. The notes' worked example: with N(0,1) weights and bias and "
+    "(Xavier, for tanh) or 2/n (He, for ReLU), so that their effect compounded over the "
+    "layers is neither too large nor too small. Through 10 layers N(0,1) saturates most "
+    "tanh units and makes ReLU activations explode, and 1/n halves ReLU's variance at every "
+    "layer; He keeps ReLU's activations at their scale, and with 1/n almost no tanh unit "
+    "saturates while their std shrinks only slowly, as the mean-field recursion predicts "
+    "(about 1/sqrt(2l) at layer l: tanh(z) is a little below z), not by a constant factor "
+    "per layer. The notes' worked example: with N(0,1) weights and bias and "
     "half of p inputs equal to 1, z has standard deviation sqrt(p/2 + 1) and sigmoid(z) "
     "saturates; with standard deviation 1/sqrt(n_in + 1) z is of order 1 and most units "
     "start away from 0 and 1.",
-    "000, 001",
+    "002, 001, 000",
 )
 def run(preset: str, outdir: Path) -> Result:
     X, y = make_circles(300, noise=0.08, factor=0.5, seed=6)
@@ -69,6 +74,9 @@ def run(preset: str, outdir: Path) -> Result:
     final = {k: c[-1] for k, c in curves.items()}
 
     spreads, saturation = _trace_activations()
+    predicted = _mean_field_tanh(DEPTH)
+    measured = spreads["tanh"]["Xavier"]
+    off_prediction = max(abs(m / p - 1) for m, p in zip(measured, predicted, strict=True))
     worked = _worked_example()
     p, big, small = WORKED_INPUTS, worked["N(0, 1)"], worked["N(0, 1/(n_in + 1))"]
     verdict = bool(
@@ -84,14 +92,15 @@ def run(preset: str, outdir: Path) -> Result:
         and first["N(0,1) * 10"] > 100 * first["He"]
         and final["N(0,1) * 10"] > 2 * final["He"]
         and acc["He"] >= acc["N(0,1) * 10"]
-        and spreads["tanh"]["Xavier"][-1] > 0.1
+        and off_prediction < MEAN_FIELD_TOL
         and saturation["N(0,1)"] > 0.5 > 0.01 > saturation["Xavier"]
         and 0.3 < spreads["relu"]["He"][-1] < 3.0
         and spreads["relu"]["N(0,1)"][-1] > 1e3 * spreads["relu"]["He"][-1]
+        and spreads["relu"]["Xavier"][-1] < 0.1 * spreads["relu"]["He"][-1]
     )
     figures = [
         _draw_training(curves, acc, outdir / "init_training.png"),
-        _draw_spreads(spreads, outdir / "activation_scales.png"),
+        _draw_spreads(spreads, predicted, outdir / "activation_scales.png"),
         _draw_worked(worked, outdir / "worked_example_z.png"),
     ]
     numbers = {
@@ -105,6 +114,9 @@ def run(preset: str, outdir: Path) -> Result:
             act: {k: v[-1] for k, v in per.items()} for act, per in spreads.items()
         },
         "tanh_saturated_share_layer_10": saturation,
+        "tanh_xavier_std_per_layer": spreads["tanh"]["Xavier"],
+        "tanh_xavier_std_mean_field": predicted,
+        "tanh_xavier_max_relative_gap_to_mean_field": off_prediction,
         "worked_example_inputs": p,
         "worked_example": {
             k: {"z_std": v["z_std"], "saturated": v["saturated"]} for k, v in worked.items()
@@ -118,8 +130,11 @@ def run(preset: str, outdir: Path) -> Result:
         f"cost {first['N(0,1) * 10']:.4g} at the start, "
         f"{final['N(0,1) * 10']:.3g} after {epochs} steps, accuracy "
         f"{acc['N(0,1) * 10']:.0%}. He: cost {first['He']:.3g} -> {final['He']:.3g}, "
-        f"accuracy {acc['He']:.0%}. After {DEPTH} hidden layers the activation std is "
-        f"{spreads['tanh']['Xavier'][-1]:.2f} for tanh + Xavier and "
+        f"accuracy {acc['He']:.0%}. Over {DEPTH} hidden layers the activation std goes "
+        f"from {measured[0]:.2f} to {measured[-1]:.2f} "
+        f"for tanh + Xavier (mean-field prediction {predicted[0]:.2f} to {predicted[-1]:.2f}, "
+        f"at most {off_prediction:.1%} off at any layer; 1/sqrt(2 * {DEPTH}) = "
+        f"{1 / np.sqrt(2 * DEPTH):.2f}) and ends at "
         f"{spreads['relu']['He'][-1]:.2f} for ReLU + He; in the {DEPTH}th tanh layer "
         f"{saturation['N(0,1)']:.0%} of the activations saturate (|a| > 0.99) under N(0,1), "
         f"{saturation['Xavier']:.2%} under Xavier and {saturation['He']:.2%} under He; "
@@ -138,7 +153,11 @@ def run(preset: str, outdir: Path) -> Result:
         f"and for the symmetry check every weight {SYMMETRIC['value']} (biases 0). "
         f"Scales: {DEPTH} hidden layers of {WIDTH} units and one output unit, input 1000 x "
         f"{WIDTH} standard normal (seed 6), forward pass only, biases zero; saturated = "
-        f"share of the {DEPTH}th tanh layer's activations with |a| > 0.99. Worked example: "
+        f"share of the {DEPTH}th tanh layer's activations with |a| > 0.99; mean-field "
+        "prediction for tanh + Xavier (variance 1/n for these square layers): q_0 = 1 (the "
+        "input's variance), q_l = E[tanh(sqrt(q_(l-1)) u)^2], u ~ N(0, 1) (Gauss-Hermite "
+        f"quadrature), std sqrt(q_l); the measured std must be within {MEAN_FIELD_TOL:.0%} "
+        "of it at every layer. Worked example: "
         "p = 1000 inputs, the first half 1, 20,000 units with w and b from N(0, 1) or "
         "N(0, 1/(p + 1)) (seed 6); saturated = |z| > ln 99."
     )
@@ -169,6 +188,21 @@ def _worked_example() -> dict:
             "saturated": float(np.mean(np.abs(z) > np.log(99.0))),
         }
     return out
+
+
+def _mean_field_tanh(depth: int) -> list[float]:
+    """The std of each of ``depth`` tanh layers' activations that the infinite-width
+    (mean-field) recursion predicts for weights of variance 1/n_in and zero biases, from
+    inputs of variance 1: the pre-activations of layer l are N(0, q_(l-1)) with q_0 = 1,
+    so q_l = E[tanh(sqrt(q_(l-1)) u)^2], u ~ N(0, 1), by 101-point Gauss-Hermite
+    quadrature; the std is sqrt(q_l). For small q, E[tanh^2] ~ q - 2 q^2, so q_l ~ 1/(2l)."""
+    u, weights = np.polynomial.hermite_e.hermegauss(101)
+    weights = weights / weights.sum()
+    q, stds = 1.0, []
+    for _ in range(depth):
+        q = float(weights @ np.tanh(np.sqrt(q) * u) ** 2)
+        stds.append(float(np.sqrt(q)))
+    return stds
 
 
 def _descend(model, X, y, steps: int) -> list[float]:
@@ -225,7 +259,7 @@ def _draw_training(curves: dict, acc: dict, path: Path) -> Path:
     return plots.save(fig, path, svg=True)[0]
 
 
-def _draw_spreads(spreads: dict, path: Path) -> Path:
+def _draw_spreads(spreads: dict, predicted: list[float], path: Path) -> Path:
     fig, axes = plots.figure(ncols=2, width=4.8, height=3.8)
     layers = np.arange(1, DEPTH + 1)
     for ax, (act, per) in zip(axes[0], spreads.items(), strict=False):
@@ -237,9 +271,10 @@ def _draw_spreads(spreads: dict, path: Path) -> Path:
             ax.set_yscale("log")
             ax.set_ylabel("std of activations (log scale)")
         else:
-            ax.set_ylim(0, 1.05)
+            ax.plot(layers, predicted, "k--", lw=1, label="Xavier, mean-field prediction")
+            ax.set_ylim(0, 1.4)  # room for the legend above N(0,1)'s line at about 1
             ax.set_ylabel("std of activations (|a| <= 1)")
-        ax.legend(title="weight init")
+        ax.legend(title="weight init", ncols=2, fontsize=8, loc="upper left")
     return plots.save(fig, path, svg=True)[0]
 
 

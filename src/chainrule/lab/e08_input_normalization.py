@@ -23,9 +23,10 @@ TOL = 1e-3  # converged: excess cost below TOL times the starting excess cost
     "When features have very different scales (x1 in [0, 10], x2 in [0, 1]) the cost's "
     "contours are long thin ellipses: the steep direction caps the learning rate, and at "
     "that rate descent crawls along the shallow one, needing many steps. Subtracting the "
-    "mean and dividing by the standard "
-    "deviation makes the contours round, so a larger step goes more directly to the "
-    "minimum and descent converges in far fewer steps.",
+    "mean and dividing by the standard deviation (seed 002 prints 'divide by the variance "
+    "sigma^2', a misprint: dividing by sigma gives every feature unit variance) makes the "
+    "contours round, so a larger step goes more directly to the minimum and descent "
+    "converges in far fewer steps.",
     "002, 000",
 )
 def run(preset: str, outdir: Path) -> Result:
