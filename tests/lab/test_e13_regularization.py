@@ -35,7 +35,7 @@ def test_figure_is_a_png(result):
     assert result.figures[0].read_bytes()[:8] == PNG
 
 
-def test_regularization_shortens_the_boundary_and_lifts_training_error_to_bayes(result):
+def test_regularization_shortens_the_boundary_and_lifts_training_error_towards_bayes(result):
     rows = result.numbers["variants"]
     plain = rows["no regularization"]
     for label in ("L2, lambda = 0.5", "dropout, keep_prob = 0.6"):
@@ -71,3 +71,12 @@ def test_training_error_moving_away_from_bayes_makes_the_verdict_false(tmp_path,
     plain = result.numbers["variants"]["no regularization"]
     assert plain["reading"].startswith("high variance")
     assert result.verdict is False
+
+
+def test_the_claim_promises_a_rise_towards_the_bayes_error_not_to_it():
+    # on the full preset dropout's training error stays 5.4 points below the Bayes error
+    # (read as high variance), and the verdict asks only that it be nearer than without
+    # regularization: the claim must not say it gets close
+    claim = EXPERIMENTS["regularization"].claim
+    assert "close to" not in claim
+    assert "rises towards the best achievable (Bayes) error, though it need not reach it" in claim

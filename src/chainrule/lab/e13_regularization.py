@@ -56,9 +56,9 @@ def _boundary_length(model, X: np.ndarray) -> float:
     "A network large enough to fit a small noisy training set overfits it: high training "
     "accuracy, clearly lower dev accuracy (high variance). L2 regularization (J + lambda / "
     "(2m) sum ||W||^2) and dropout shrink that train-dev gap, with a shorter, smoother "
-    "decision boundary, at the cost of training accuracy: the training error rises from "
-    "well below the best achievable (Bayes) error to close to it. Reading train and dev errors "
-    "against the best achievable error tells which problem a model has.",
+    "decision boundary, at the cost of training accuracy: the training error rises towards "
+    "the best achievable (Bayes) error, though it need not reach it. Reading train and dev "
+    "errors against the best achievable error tells which problem a model has.",
     "002",
 )
 def run(preset: str, outdir: Path) -> Result:
@@ -130,7 +130,9 @@ def run(preset: str, outdir: Path) -> Result:
         "chainrule.train.bias_variance(tolerance 5%) against the Bayes error of the "
         "generating distribution, estimated by Monte Carlo from its exact class densities. "
         f"Boundary length: on the {STEPS} x {STEPS} grid the figure shades, the grid spacing "
-        "summed over neighbouring points with different predicted classes."
+        "summed over neighbouring points with different predicted classes. Towards the "
+        "Bayes error: a lower training accuracy than the unregularized net's, and a training "
+        "error nearer the Bayes error than its."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
