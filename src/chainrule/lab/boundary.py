@@ -8,6 +8,11 @@ from chainrule import plots
 from chainrule.nn import ends_in_probabilities
 from chainrule.train import metrics, predict
 
+# class k's colour and marker: PALETTE[COLOURS[k % 8]] and MARKERS[k % 5], so classes keep
+# distinct (colour, marker) pairs up to 40
+COLOURS = (0, 4, 2, 5, 6, 1, 3, 7)
+MARKERS = ("o", "^", "s", "D", "v")
+
 
 def predicted_classes(model, X: np.ndarray) -> np.ndarray:
     """Class labels ``model`` predicts (:func:`chainrule.train.metrics.predictions_from_outputs`):
@@ -38,14 +43,14 @@ def predicted_grid(model, X: np.ndarray, steps: int = 150):
 
 def draw_boundary(ax, model, X: np.ndarray, y: np.ndarray, title: str, steps: int = 150) -> None:
     """Shade the class ``model`` predicts over the plane (:func:`predicted_grid`) and
-    scatter the labelled points."""
+    scatter the labelled points; class ``k`` in colour ``PALETTE[COLOURS[k % 8]]`` with
+    marker ``MARKERS[k % 5]`` (the pair repeats only after 40 classes)."""
     y = np.asarray(y).reshape(-1).astype(np.int64)
     xs, ys, classes = predicted_grid(model, X, steps)
     gx, gy = np.meshgrid(xs, ys)
     k = int(max(y.max(), classes.max())) + 1
-    colors = [plots.PALETTE[i] for i in (0, 4, 2, 5, 6)[:k]]
+    colors = [plots.PALETTE[COLOURS[i % len(COLOURS)]] for i in range(k)]
     ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, colors=colors, alpha=0.25)
-    markers = ("o", "^", "s", "D", "v")
     for label in range(int(y.max()) + 1):
         pts = X[y == label]
         ax.scatter(
@@ -53,7 +58,7 @@ def draw_boundary(ax, model, X: np.ndarray, y: np.ndarray, title: str, steps: in
             pts[:, 1],
             s=9,
             color=colors[label],
-            marker=markers[label],
+            marker=MARKERS[label % len(MARKERS)],
             label=f"class {label}",
         )
     ax.set_title(title)
