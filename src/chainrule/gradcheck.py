@@ -249,6 +249,7 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     with _left_as_found(module):
         out = _float64_output(f, tensors)
+        _float64_throughout(out)
         upstream = rng.standard_normal(out.shape)
         analytic = _backprop(out, upstream, [tensors[i] for i in checked])
         terms = np.abs(upstream * out.data)
@@ -292,9 +293,27 @@ def _float64_output(f, tensors: list[Tensor]) -> Tensor:
     return out
 
 
+def _float64_throughout(out: Tensor) -> None:
+    """``TypeError`` for a tensor of another dtype on the way from the differentiated
+    leaves to ``out`` (``f`` computing in float32 and casting back): its rounding swamps
+    the differences, and the check would report a correct gradient as wrong."""
+    for t in toposort(out) if out.requires_grad else ():
+        if t.dtype != np.float64:
+            got = (
+                f"a {t.dtype} parameter of shape {t.shape}"
+                if t.is_leaf
+                else f"a {t.dtype} node from op {t._op!r} of shape {t.shape}"
+            )
+            raise TypeError(
+                "gradcheck: f must compute in float64 throughout (in float32 rounding swamps "
+                f"the difference), got {got}; build the model and its data in float64"
+            )
+
+
 def _backprop(out: Tensor, upstream: np.ndarray, checked: list[Tensor]) -> list[np.ndarray]:
     """The gradients of ``sum(upstream * out)`` for the ``checked`` tensors (zeros for one
-    that ``out`` does not reach), leaving the ``.grad`` of every leaf as it was."""
+    that ``out`` does not reach), leaving the ``.grad`` of every leaf as it was, and the
+    graph for another pass."""
     # every leaf backward reaches, and every checked input (one f does not reach has a
     # gradient of 0, not whatever .grad an earlier backward left)
     reached = [t for t in toposort(out) if t.is_leaf] if out.requires_grad else []

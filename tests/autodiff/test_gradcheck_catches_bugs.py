@@ -113,6 +113,26 @@ def test_float32_is_refused_with_a_clear_error(kind):
         cr.gradcheck(cr.tanh, x)
 
 
+def test_a_float32_step_inside_f_is_refused_not_reported_as_a_wrong_gradient():
+    # float32 rounding inside f swamped the differences, and a right gradient FAILED
+    x = np.random.default_rng(0).standard_normal((3, 3))
+    calls = []
+
+    def f(t):
+        calls.append(1)
+        return (t.astype("float32") ** 2).astype("float64")
+
+    with pytest.raises(
+        TypeError, match=r"float64 throughout .*got a float32 node from op 'astype'"
+    ):
+        cr.gradcheck(f, x)
+    assert calls == [1]  # the forward pass only: no nudge was taken
+    net = cr.nn.MLP([3, 4, 2], seed=0)  # float32 parameters
+    with pytest.raises(TypeError, match=r"got a float32 parameter of shape \(3, 4\)"):
+        cr.gradcheck(lambda t: net(t.astype("float32")).astype("float64"), x)
+    assert cr.gradcheck(lambda t: cr.nn.MLP([3, 4, 2], seed=0, dtype="float64")(t), x)
+
+
 def test_bad_arguments():
     x = t(3)
     for mode in ("diagonal", np.array(["full"])):  # an array was compared entry by entry
