@@ -17,42 +17,60 @@ the step along a unit direction ``v`` is the vector ``d = (x + eps v) - (x - eps
 slope is taken along ``d / (2 eps)``, the direction actually taken (``v`` within
 rounding), and backprop's value is ``g . d / (2 eps)``.
 
-One guard the notes' formula needs: a gradient that is exactly 0 (a bias just before
-batch norm, a shift of softmax's inputs) meets a numeric estimate that is only rounding
-error, and the ratio of two near-zeros is about 1. So the denominator never falls below
-``r / tol``, where ``r`` bounds that rounding error: ``20 * sqrt(n) * S * 2**-52 / h``
-for ``n`` compared numbers of one checked input, with ``S = sum |u * f(x)|`` over the
-outputs that some nudge of that input moved and ``h`` the smallest step they took, at
-most ``2 eps``. Each input has its own ``r``: outputs that its nudges do not change (a
-constant, or the outputs of another input, however large) cancel exactly in its
-differences, and would widen its bound without adding any error. An input whose nudges
-moved no output at all (``f`` is exactly invariant to it: a bias before batch norm, a
-shift of softmax's inputs) has no rounding of its own, while backprop's value for it is
-what sums that cancel leave (about 1e-16), a rounding the check cannot see: its ``S`` is
-taken over the outputs the nudges of every input moved. So for such an input a wrong
-value within that ``r`` passes, and beside large outputs of another input that ``r`` is
-large (a ReLU rule that forgets the mask, checked at negative inputs only, beside
-``1e8 * y``). A difference within rounding
-passes; any difference above it is still measured against ``||g|| + ||g_num||``. ``S``
-sees only the output: when ``f`` sums values that cancel (``batch_norm(x).sum()``, about
-0), the rounding inside it is larger than ``S`` says, and a zero gradient can still fail;
-check the function before such a sum.
+Every slope carries rounding error: of the outputs at ``x + eps`` and ``x - eps``, and of
+the values ``f`` computes on the way. Nudge ``k`` (an entry; in ``direction`` mode, a
+direction) bounds it by ``r_k = 20 * S_k * 2**-52 / h_k``, with ``S_k = sum |u * f(x)|``
+over the outputs *linked* to the nudge: those it moved and, in turn, those that another
+nudge of the same input moved together with a linked one (a nudge can move an output by
+less than its resolution: softmax's output next to 1, when one next to 0 changes, is
+moved by the nudge of that row's largest input). Outputs the nudge is not linked to add
+nothing: they cancel exactly in its differences, however large they are (a constant, the
+other outputs of an elementwise function, the outputs of another input). In ``direction``
+mode ``S_k`` is the root of the sum of the squares of those terms: the rounding errors of
+many outputs are independent and add as a random walk, and their plain sum, which grows
+with the number of outputs, would exceed the directional slope itself.
 
-A nudge can also be lost whole: below the output's resolution (``np.spacing(|f|)``: 1.2e-4
-for ``f = sum(x) + 1e12``, against a change of about ``2 eps``) it moves no output at all,
-and its numeric slope is exactly 0. Such a nudge says only that the true slope is at most
-``R``, the input's bound ``r`` taken over every output (``|f| * 2**-52`` is
-``np.spacing(|f|)`` within a factor of 2; every output, as a lost nudge does not tell
-which outputs it reaches). Where backprop's value lies above ``r`` (more than rounding
-explains) but within ``R``, the nudge can neither pass nor fail it: the entry (in
-``direction`` mode, the direction) is *unresolved*, left out of the relative error, and
-the verdict is INCONCLUSIVE rather than FAILED, unless another entry fails (retry with a
-larger ``eps``). Backprop's value beyond ``R`` still fails against the 0, and one within
-``r`` is compared with it as any other (an input ``f`` does not use, a dead ReLU unit, a
-bias before batch norm): a zero gradient where the output hides a real one is beyond
-what finite differences at this ``eps`` can see. A nudge whose step is 0 (the input's
-own rounding lost it) says nothing at all: its entry (direction) is unresolved whatever
-backprop's value, and ``f`` is not evaluated for it.
+The notes' formula needs a guard: a gradient that is exactly 0 (a bias just before batch
+norm, a shift of softmax's inputs) meets a numeric estimate that is only rounding error,
+and the ratio of two near-zeros is about 1. That rounding can also exceed what ``S_k``
+sees, as it sees only the outputs: batch norm of inputs near 100 rounds ``x + c`` at 100
+while its outputs are near 1, about 50 times ``S_k * 2**-52 / h_k``. So a nudge allows
+``5 r_k`` where backprop's value lies within ``r_k`` of 0, and ``r_k`` elsewhere (a nudge
+that moved no output: see below); what rounding cannot explain is each
+``|g_k - g_num_k|`` less its allowance (0 when within it), and the input fails when that
+excess is above ``tol`` relative to the notes' denominator:
+``||excess|| > tol * (||g|| + ||g_num||)``. The reported relative error is then the notes'
+``||g - g_num|| / (||g|| + ||g_num||)``; for an input that passes it is the same ratio with
+a denominator of at least ``||allowances|| / tol``, at most ``tol``. A difference at one
+entry is judged by that entry's allowance: rounding elsewhere makes no room for it. The
+allowance sees rounding at the outputs' scale, with a margin: when ``f`` rounds at a much
+larger scale than its outputs (batch norm of inputs near 1000, or ``batch_norm(x).sum()``,
+about 0), even a correct gradient can fail; check the function before such a sum.
+
+A nudge can also be lost, whole or in part, below the output's resolution
+(``np.spacing(|f|)``: 1.2e-4 for ``f = sum(x) + 1e12``, against a change of about
+``2 eps``). A nudge that moves no output has a numeric slope of exactly 0 and no rounding
+of its own; it is allowed the input's ``r = 20 * S * 2**-52 / h``, with ``S`` over the
+outputs that some nudge of that input moved and ``h`` the smallest step they took (over
+the outputs the nudges of every input moved, when its own moved none: backprop's value for
+an input ``f`` is exactly invariant to is what sums that cancel leave, about 1e-16, a
+rounding the check cannot see). Its 0 says only that the true slope is at most ``R``,
+``r`` taken over every output (``|f| * 2**-52`` is ``np.spacing(|f|)`` within a factor of
+2; every output, as a lost nudge does not tell which outputs it reaches). Where backprop's
+value lies above ``r`` (more than rounding explains) but within ``R``, the nudge can
+neither pass nor fail it: the entry (in ``direction`` mode, the direction) is
+*unresolved*, left out of the relative error, and the verdict is INCONCLUSIVE rather than
+FAILED, unless another entry fails (retry with a larger ``eps``). Backprop's value beyond
+``R`` still fails against the 0, and one within ``r`` is compared with it as any other (an
+input ``f`` does not use, a dead ReLU unit, a bias before batch norm): a zero gradient
+where the output hides a real one is beyond what finite differences at this ``eps`` can
+see. Likewise the share of backprop's value that flows through the outputs no nudge of
+the input moved (a second backward pass puts ``u`` on those outputs only: a softmax
+output next to 1 when every other one in its row is below 1e-11) is what no estimate
+sees; when the input fails only at entries whose share lies beyond their allowance but
+within ``R`` over those outputs, those entries are unresolved. A nudge whose step is 0
+(the input's own rounding lost it) says nothing at all: its entry (direction) is
+unresolved whatever backprop's value, and ``f`` is not evaluated for it.
 
 Advice from the notes, which this function does not enforce:
 
@@ -135,9 +153,9 @@ class GradcheckResult:
             if rep.unresolved:
                 nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
                 text = (
-                    f"{rep.unresolved} of {nudges} nudges unresolved (they moved no output: "
-                    f"eps={self.eps:g} is below the output's or the input's resolution; retry "
-                    "with a larger eps), "
+                    f"{rep.unresolved} of {nudges} nudges unresolved (they moved no output, or "
+                    f"not all they reach: eps={self.eps:g} is below the output's or the input's "
+                    "resolution; retry with a larger eps), "
                     f"{text} over the rest"
                 )
             lines.append(f"  {mark} input {rep.position} shape {rep.shape}: {text}")
@@ -228,8 +246,9 @@ def gradcheck(
     GradcheckResult
         Per checked input, the relative error and the worst entries; ``bool()`` says
         whether all passed. A check whose nudges are lost to the rounding of a large
-        output (``sum(x) + 1e12``) or of a large input (``|x| > 1.7e10`` for ``eps=1e-6``)
-        is INCONCLUSIVE, not FAILED: see the module docstring.
+        output (``sum(x) + 1e12``; in part, a softmax output next to 1) or of a large input
+        (``|x| > 1.7e10`` for ``eps=1e-6``) is INCONCLUSIVE, not FAILED: see the module
+        docstring.
 
     The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
     parameter it captures) is left as it was.
@@ -258,15 +277,21 @@ def gradcheck(
             _numeric(tensors[i], slope, mode, n_directions, rng)
             for i, slope in zip(checked, slopes, strict=True)
         ]
+        hidden = [
+            _backprop(out, upstream * ~slope.moved, [tensors[i]])[0]
+            if not slope.moved.all()
+            else np.zeros(tensors[i].shape)
+            for i, slope in zip(checked, slopes, strict=True)
+        ]
     moved = np.logical_or.reduce([slope.moved for slope in slopes])
     reports = []
-    for i, g, numeric, slope in zip(checked, analytic, estimates, slopes, strict=True):
-        bounds = (slope.rounding(moved), slope.resolution())
-        floor = bounds[0] / tol
+    for i, g, numeric, slope, hid in zip(checked, analytic, estimates, slopes, hidden, strict=True):
+        bounds = (slope.rounding(moved), slope.resolution(), slope.unseen())
+        rounding = slope.roundings(mode)
         if mode == "full":
-            reports.append(_full_report(i, g, *numeric, n_worst, floor, bounds))
+            reports.append(_full_report(i, g, *numeric, rounding, hid, n_worst, tol, bounds))
         else:
-            reports.append(_direction_report(i, g, *numeric, floor, bounds))
+            reports.append(_direction_report(i, g, *numeric, rounding, hid, tol, bounds))
     passed = _verdict(reports, tol) == "PASSED"
     return GradcheckResult(passed=passed, mode=mode, eps=eps, tol=tol, inputs=reports)
 
@@ -323,7 +348,7 @@ def _backprop(out: Tensor, upstream: np.ndarray, checked: list[Tensor]) -> list[
         t.grad = None
     try:
         if out.requires_grad:
-            out.backward(upstream)
+            out.backward(upstream, retain_graph=True)
         return [t.grad if t.grad is not None else np.zeros(t.shape) for t in checked]
     finally:
         for t, g in zip(leaves, saved_grads, strict=True):
@@ -332,14 +357,16 @@ def _backprop(out: Tensor, upstream: np.ndarray, checked: list[Tensor]) -> list[
 
 class _Slope:
     """The central-difference slopes of ``L(x) = sum(u * f(x))`` along the nudges of one
-    checked input, recording which outputs they moved and the smallest step they took
-    (for that input's bounds ``r`` and ``R``)."""
+    checked input, recording which outputs they moved, linked, and the step each took
+    (for the bounds ``r_k``, and the input's ``r`` and ``R``)."""
 
     def __init__(self, f, tensors: list[Tensor], upstream: np.ndarray, terms, eps: float):
         self.f, self.tensors, self.upstream, self.eps = f, tensors, upstream, eps
         self.terms = terms  # |u * f(x)|; S of the module docstring: these, where moved
         self.moved = np.zeros(terms.shape, dtype=bool)
-        self.step = 2 * eps  # h of the module docstring
+        self.step = 2 * eps  # h of the module docstring: the smallest step taken
+        self.linked = np.arange(terms.size)  # per output, a label shared by linked outputs
+        self.taken: list[tuple[int, float]] = []  # per nudge, an output it moved (-1: none), h_k
 
     def __call__(self, nudge, step: float) -> tuple[float, bool]:
         """sum(u * (f(x + eps v) - f(x - eps v))) / step, and whether the nudge moved some
@@ -347,6 +374,7 @@ class _Slope:
         direction the slope is taken along. A step of 0 moves nothing: (0, False), and
         ``f`` is not evaluated."""
         if step == 0:
+            self.taken.append((-1, step))
             return 0.0, False
         self.step = min(self.step, step)
         with no_grad():
@@ -357,21 +385,49 @@ class _Slope:
             nudge(0)
         moved = change != 0
         np.logical_or(self.moved, moved, out=self.moved)
+        self._link(np.flatnonzero(moved), step)
         return float(np.sum(self.upstream * change)) / step, bool(moved.any())
+
+    def _link(self, outputs: np.ndarray, step: float) -> None:
+        """Record a nudge of step ``step`` that moved ``outputs`` (flat indices), and link
+        them: every output linked to one of them takes one label."""
+        self.taken.append((int(outputs[0]) if outputs.size else -1, step))
+        if outputs.size > 1:
+            labels = np.unique(self.linked[outputs])
+            if labels.size > 1:
+                self.linked[np.isin(self.linked, labels)] = labels[0]
+
+    def roundings(self, mode: str) -> np.ndarray:
+        """``r_k`` of the module docstring for each nudge taken, in order (0 for one that
+        moved no output): ``S_k`` sums the terms of the outputs linked to the nudge, or in
+        ``direction`` mode takes the root of the sum of their squares."""
+        terms = self.terms.reshape(-1)
+        if mode == "full":
+            size = np.bincount(self.linked, weights=terms, minlength=terms.size)
+        else:
+            size = np.sqrt(np.bincount(self.linked, weights=terms**2, minlength=terms.size))
+        bounds = [0.0 if k < 0 else _bound(size[self.linked[k]], h) for k, h in self.taken]
+        return np.array(bounds, dtype=np.float64)
 
     def rounding(self, moved_by_any: np.ndarray) -> float:
         """``r`` of the module docstring: the rounding error of the slopes taken so far,
         over the outputs they moved; when they moved none, over ``moved_by_any``, the
         outputs the nudges of every input moved."""
-        return self._bound(self.terms[self.moved if self.moved.any() else moved_by_any])
+        return _bound(self.terms[self.moved if self.moved.any() else moved_by_any], self.step)
 
     def resolution(self) -> float:
         """``R`` of the module docstring: the largest slope a nudge that moved no output
         may hide, ``r`` over every output."""
-        return self._bound(self.terms)
+        return _bound(self.terms, self.step)
 
-    def _bound(self, terms: np.ndarray) -> float:
-        return 20 * float(np.sum(terms)) * np.finfo(np.float64).eps / self.step
+    def unseen(self) -> float:
+        """``R`` over the outputs no nudge moved: the largest share of a slope they hide."""
+        return _bound(self.terms[~self.moved], self.step)
+
+
+def _bound(terms, step: float) -> float:
+    """``20 * S * 2**-52 / h``, ``S`` the sum of ``terms``."""
+    return 20 * float(np.sum(terms)) * np.finfo(np.float64).eps / step
 
 
 def _numeric(t: Tensor, slope: _Slope, mode: str, n_directions: int, rng):
@@ -444,6 +500,14 @@ def _numeric_full(t: Tensor, slope: _Slope) -> tuple[np.ndarray, np.ndarray, np.
     return numeric.reshape(t.shape), still.reshape(t.shape), lost.reshape(t.shape)
 
 
+def _allowances(analytic: np.ndarray, rounding: np.ndarray, still: np.ndarray, r: float):
+    """How far each estimate may lie from backprop's ``analytic`` value by rounding: the
+    input's ``r`` where the nudge moved no output (``still``), else ``5 r_k`` where the
+    value lies within ``r_k`` (``rounding``) of 0, else ``r_k``."""
+    near_zero = np.abs(analytic) <= rounding
+    return np.where(still, r, np.where(near_zero, 5 * rounding, rounding))
+
+
 def _resolved(analytic: np.ndarray, still: np.ndarray, lost: np.ndarray, bounds: tuple):
     """Where a numeric estimate can judge backprop's ``analytic`` value: everywhere but
     where the step was 0 (``lost``), and where the nudge moved no output and the value lies
@@ -452,10 +516,44 @@ def _resolved(analytic: np.ndarray, still: np.ndarray, lost: np.ndarray, bounds:
     return ~(lost | (still & (size > bounds[0]) & (size <= bounds[1])))
 
 
+def _beyond_rounding(a: np.ndarray, b: np.ndarray, allowed: np.ndarray, tol: float) -> float:
+    """The relative error of ``a`` against ``b``, judged beyond rounding: the notes' ratio
+    where ``||max(|a - b| - allowed, 0)||`` exceeds ``tol * (||a|| + ||b||)`` (or is NaN),
+    else that ratio with a denominator of at least ``||allowed|| / tol``, at most ``tol``."""
+    excess = float(np.linalg.norm(np.maximum(np.abs(a - b) - allowed, 0.0)))
+    if not excess <= tol * (np.linalg.norm(a) + np.linalg.norm(b)):
+        return relative_error(a, b)
+    return min(relative_error(a, b, float(np.linalg.norm(allowed)) / tol), tol)
+
+
+def _judged(a, b, allowed, resolved, unseen, tol: float) -> tuple[float, np.ndarray]:
+    """The relative error over the ``resolved`` entries (directions), and those entries:
+    where they fail only for the ones whose share through the outputs no nudge moved lies
+    beyond rounding (``unseen``), those are unresolved too."""
+    rel_error = _beyond_rounding(a[resolved], b[resolved], allowed[resolved], tol)
+    seen = resolved & ~unseen
+    if rel_error > tol and (resolved & unseen).any():
+        rest = _beyond_rounding(a[seen], b[seen], allowed[seen], tol)
+        if rest <= tol:
+            return rest, seen
+    return rel_error, resolved
+
+
+def _unseen(hidden: np.ndarray, still: np.ndarray, allowed: np.ndarray, bound: float):
+    """Where the share of backprop's value through the outputs no nudge moved (``hidden``)
+    lies beyond the ``allowed`` rounding but within ``R`` over those outputs, ``bound``."""
+    share = np.abs(hidden)
+    return ~still & (share > allowed) & (share <= bound)
+
+
 def _full_report(
-    position: int, g, numeric, still, lost, n_worst: int, floor: float, bounds: tuple
+    position: int, g, numeric, still, lost, rounding, hidden, n_worst: int, tol, bounds
 ) -> InputReport:
-    resolved = _resolved(g, still, lost, bounds)
+    allowed = _allowances(g, rounding.reshape(g.shape), still, bounds[0])
+    unseen = _unseen(hidden, still, allowed, bounds[2])
+    rel_error, resolved = _judged(
+        g, numeric, allowed, _resolved(g, still, lost, bounds), unseen, tol
+    )
     g_in, numeric_in = g[resolved], numeric[resolved]
     diff = np.abs(g_in - numeric_in)
     order = np.flatnonzero(resolved.reshape(-1))[np.argsort(-diff, kind="stable")[:n_worst]]
@@ -467,7 +565,6 @@ def _full_report(
         )
         for k in order
     ]
-    rel_error = relative_error(g_in, numeric_in, np.sqrt(g_in.size) * floor)
     return InputReport(position, g.shape, rel_error, worst, int(g.size - g_in.size))
 
 
@@ -496,14 +593,17 @@ def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
 
 
 def _direction_report(
-    position: int, g, directions, n, still, lost, floor: float, bounds: tuple
+    position: int, g, directions, n, still, lost, rounding, hidden, tol, bounds
 ) -> InputReport:
     a = np.array([float(np.sum(g * d)) for d in directions])
-    resolved = _resolved(a, still, lost, bounds)
+    shares = np.array([float(np.sum(hidden * d)) for d in directions])
+    allowed = _allowances(a, rounding, still, bounds[0])
+    unseen = _unseen(shares, still, allowed, bounds[2])
+    rel_error, resolved = _judged(a, n, allowed, _resolved(a, still, lost, bounds), unseen, tol)
     return InputReport(
         position,
         g.shape,
-        relative_error(a[resolved], n[resolved], np.sqrt(resolved.sum()) * floor),
+        rel_error,
         [((), x, y) for x, y in zip(a, n, strict=True)],
         int(len(a) - resolved.sum()),
     )

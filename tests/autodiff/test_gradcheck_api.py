@@ -161,7 +161,9 @@ def test_nudges_lost_to_the_rounding_of_a_large_output_are_inconclusive_not_fail
     assert result.inputs[0].unresolved == 3 and result.inputs[0].rel_error == 0.0
     text = str(result)
     assert text.startswith("gradcheck INCONCLUSIVE") and "FAIL" not in text
-    assert "3 of 3 nudges unresolved (they moved no output: eps=1e-06 is below" in text
+    assert (
+        "3 of 3 nudges unresolved (they moved no output, or not all they reach: eps=1e-06" in text
+    )
     larger = cr.gradcheck(lambda v: v.sum() + 1e12, x, eps=1e-2, mode=mode)
     assert larger and larger.verdict == "PASSED" and larger.inputs[0].unresolved == 0
 
