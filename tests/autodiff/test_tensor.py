@@ -373,6 +373,24 @@ def test_joining_mixed_dtypes_raises_like_the_binary_ops(join):
         join([a, np.arange(3), np.ones(3)])
 
 
+@pytest.mark.parametrize("join", [cr.autodiff.ops.concatenate, cr.autodiff.ops.stack])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lists_joined_with_tensors_take_their_dtype_as_in_add(join, dtype):
+    # a list became float32 and a float64 tensor refused it, while t + [...] took float64
+    t = cr.tensor(np.zeros((1, 2), dtype), requires_grad=True)
+    assert (t + [[1.0, 2.0]]).dtype == dtype
+    for parts in ([t, [[1.0, 2.0]]], [((1.0, 2.0),), t]):  # a list or a tuple, either side
+        out = join(parts)
+        assert out.dtype == dtype
+        arrays = [p.data if isinstance(p, cr.Tensor) else np.array(p) for p in parts]
+        np.testing.assert_array_equal(out.data, getattr(np, join.__name__)(arrays))
+    (join([t, [[1.0, 2.0]]]) * 2.0).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[2.0, 2.0]])
+    other = "float64" if dtype == "float32" else "float32"
+    with pytest.raises(TypeError, match=rf"operands have dtypes {dtype} and {other}"):
+        join([t, np.ones((1, 2), other)])  # an array keeps its dtype, as in add
+
+
 @pytest.mark.parametrize(
     "call",
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import operator
 
 import numpy as np
@@ -307,8 +308,13 @@ def _getitem_kernel(x, index):
 
 def _to_join(tensors, op: str) -> tuple[Tensor, ...]:
     """The tensors to join: at least one, all of one dtype (never promoted, as in
-    :func:`~chainrule.autodiff.ops_math.add`)."""
-    tensors = tuple(lift(t) for t in tensors)
+    :func:`~chainrule.autodiff.ops_math.add`). As there, Python numbers, NumPy scalars,
+    lists and tuples take the dtype of the first operand that is none of these (see
+    :func:`~chainrule.autodiff.tensor.lift`); tensors and arrays keep their own."""
+    follows = (numbers.Number, np.generic, list, tuple)
+    tensors = [t if isinstance(t, follows) else lift(t) for t in tensors]
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    tensors = tuple(lift(t, like) for t in tensors)
     if not tensors:
         raise ValueError(f"{op}: expected at least one tensor, got none")
     dtype = tensors[0].data.dtype
