@@ -31,7 +31,8 @@ What a replay assumes, and how it is kept honest:
   values: comparisons (``where(h > 0, h, 0)``, ``(loss > c).astype(...)``), a tensor made
   of a tensor (``cr.tensor(t)``) and the tensors of an index (``h[i]``,
   ``logits[rows, labels]``); an index whose result's shape depends on its values (a
-  boolean tensor) refuses the trace.
+  boolean tensor) refuses the trace. A replay runs none of the function's Python: its
+  side effects (a counter, a list it appends to) happen only in the calls that record.
 * A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
   (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
   replayed in the other.

@@ -98,6 +98,30 @@ def _loss_reads_logits(name: str | None) -> bool | None:
 _SAVE_EXTRAS = ("scaler", "labels", "metadata")
 
 
+def _targets(name: str, y: np.ndarray) -> np.ndarray:
+    """``y`` in a dtype a tensor holds (:data:`~chainrule.autodiff.DTYPES`), since the loss
+    takes the targets as a tensor: unsigned labels of another (uint16, uint32, uint64)
+    become int64, the dtype the class losses hold them in (``ValueError`` naming ``name``
+    for a label beyond its range, as given); any other dtype (float16) is refused
+    (``TypeError`` naming ``name``)."""
+    if y.dtype.name in DTYPES:
+        return y
+    if y.dtype.kind == "u":
+        beyond = np.flatnonzero(y > np.iinfo(np.int64).max)
+        if beyond.size:
+            position = int(beyond[0])
+            raise ValueError(
+                f"{name}: label {int(y.reshape(-1)[position])} at position {position} is "
+                "beyond int64, the dtype class labels are held in; expected labels in "
+                "[0, number of classes)"
+            )
+        return y.astype(np.int64)
+    raise TypeError(
+        f"{name}: expected targets of dtype {', '.join(DTYPES)} (or unsigned integer labels), "
+        f"got {y.dtype}; cast them, e.g. {name}.astype('float32')"
+    )
+
+
 def _save_extras(extras, model) -> dict:
     """``extras`` (None: none) as a dict of :func:`chainrule.save`'s keyword arguments.
     Other keys, and extras ``save`` could not store with ``model``
@@ -268,6 +292,7 @@ class Trainer:
         pair (None without one) and the position the first epoch starts from."""
         self._unheld = self._unheld_parameters()
         X, y = pair("X", "y", X, y)
+        y = _targets("y", y)
         # the loader refuses NaN or inf in X as finite_pair does (ValueError naming X): the
         # training inputs are scanned once
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
@@ -279,7 +304,7 @@ class Trainer:
         self._check_batch_norm(X.shape[0])
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
-        traceable = self.trace and X.dtype.name in DTYPES and y.dtype.name in DTYPES
+        traceable = self.trace and X.dtype.name in DTYPES
         self._traced = trace_backward(self._cost) if traceable else None
         # what a user layer may change before its node() refuses the trace
         self._side_state = SideState(self.model)
@@ -475,7 +500,7 @@ class Trainer:
                 if self._side_state.changed(saved):
                     self._traced = None
                 return result
-        cost, out = self._cost(Tensor(xb), yb)
+        cost, out = self._cost(Tensor(xb), Tensor(yb))  # the targets as the trace hands them
         cost.backward()
         return cost, out
 
@@ -565,6 +590,7 @@ class Trainer:
         feature axis, other numbers of samples, NaN or inf) before the model runs."""
         batch_size = integer("evaluate", "batch_size", batch_size, low=1)
         X, y = finite_pair("X", "y", X, y)
+        y = _targets("y", y)
         if not hasattr(self, "task"):
             self._set_task(task_of(y, self._loss_name))
         return self._evaluate(X, y, batch_size)
@@ -593,7 +619,7 @@ class Trainer:
                     f"{_DIVERGED_ADVICE}"
                 )
         with no_grad():
-            loss = float(self.loss(Tensor(outputs), y).item())
+            loss = float(self.loss(Tensor(outputs), Tensor(y)).item())
         results = {"loss": loss}
         if self.task == "classification":
             pred = self._predicted(outputs)
@@ -611,6 +637,7 @@ class Trainer:
         if not isinstance(dev, tuple | list) or len(dev) != 2:
             raise TypeError(f"dev expected a pair (X_dev, y_dev), got {type(dev).__name__}")
         Xd, yd = finite_pair("X_dev", "y_dev", *dev)
+        yd = _targets("y_dev", yd)
         if Xd.shape[1:] != X.shape[1:]:
             raise ValueError(
                 f"dev set has feature shape {Xd.shape[1:]} but the training set has {X.shape[1:]}"
@@ -665,8 +692,9 @@ class Trainer:
                         out = self.model(Tensor(samples[one]))
                     except (TypeError, ValueError) as exc:
                         _refused_probe(exc, x_name, row, f"{x_name} has shape {samples.shape}")
+                    target = Tensor(targets[one])
                     try:
-                        self.loss(out, targets[one])
+                        self.loss(out, target)
                     except (TypeError, ValueError) as exc:
                         arrays = f"{y_name} has shape {targets.shape}"
                         if not isinstance(out, Tensor):
@@ -674,12 +702,12 @@ class Trainer:
                         whole = (len(samples), *out.shape[1:])
                         output = f"the model's output for {x_name}"
                         arrays += f", {output} has shape {whole}"
-                        refused = self._target_refusal(out, targets[one])
+                        refused = self._target_refusal(out, target)
                         if refused is None:  # the loss takes the target: the output is refused
                             _refused_probe(exc, output, row, arrays)
                         _refused_probe(refused, y_name, row, arrays)
 
-    def _target_refusal(self, out: Tensor, target: np.ndarray) -> TypeError | ValueError | None:
+    def _target_refusal(self, out: Tensor, target: Tensor) -> TypeError | ValueError | None:
         """The loss's error for ``target`` with a neutral prediction in place of ``out``: of
         its shape and dtype, 0.5 everywhere (a probability, a logit, a value on the scale
         of 0/1 targets, which no loss of :data:`chainrule.losses.LOSSES` refuses); None
@@ -783,6 +811,12 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         optimizer), and in eval mode for the dev evaluations.
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
+        The targets arrive as a Tensor without gradient (its ``.data`` the batch's array:
+        index a NumPy array with ``targets.data``), in the traced and the eager step, in
+        the check of single samples before training and in the dev evaluation alike (a
+        replayed step substitutes each batch's targets, so they are a tensor there).
+        Unsigned labels of a dtype no Tensor holds (uint16, uint32, uint64) arrive as
+        int64; other such dtypes (float16) are refused (``TypeError``) before any work.
     optimizer : chainrule.optim optimizer
         Over the model's parameters (``ValueError`` if it holds none of them; ``TypeError``
         for anything but an optimizer: a Trainer built without one only evaluates). Model
@@ -882,6 +916,15 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         The Python values the step reads (a penalty's strength, a layer's setting) are
         those of the first steps: a callback that changes one mid-run needs
         ``trace=False``. The learning rate is the optimizer's, read at every step.
+        A replay runs none of the model's Python, so a layer's Python side effects (a
+        counter, a list it appends to, a ``forward`` wrapper that records activations)
+        happen only in the steps that record, the first two of each batch shape; and
+        where the trace is refused, in the first step twice for the layers that run
+        before the refusing one (the refused recording, then the eager step). Buffers and
+        generators registered on a layer are kept right (a refused recording puts them
+        back; a step that changes them ends the trace). A model with such layers needs
+        ``trace=False``. The check of single samples before training and the dev
+        evaluations run the model eagerly, in eval mode, either way.
         False: build and walk the graph anew at every step.
     share_threads : bool
         True (the default): train inside :func:`chainrule.shared_threads`, so that
