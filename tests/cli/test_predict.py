@@ -229,6 +229,18 @@ def test_a_sequential_model_predicts_and_evaluates(capsys, tmp_path):
     assert [int(r[1]) for r in rows] == list((p1 > 0.5).astype(int))
 
 
+def test_probabilities_followed_by_an_identity_are_not_softmaxed_again(capsys, tmp_path):
+    # the last layer, an Identity, made the outputs logits: p was softmax(softmax(z))
+    seq = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Softmax(), nn.Identity(), nn.Dropout(0.5))
+    path = cr.save(seq, tmp_path / "seq.safetensors")
+    X = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    expected = cr.predict(seq, X).astype(np.float64)
+    np.testing.assert_allclose([[float(p) for p in r[2:]] for r in rows], expected, atol=1e-6)
+
+
 def test_bce_with_logits_probabilities_are_its_sigmoids_normalized(capsys, tmp_path):
     """They were the softmax of the logits, as for cross_entropy: bce_with_logits applies
     a sigmoid to each output, as a sigmoid output layer with bce does."""

@@ -39,6 +39,22 @@ def test_the_output_layer_is_the_kind_of_the_last_layer(last, kind):
     assert nn.ends_in_probabilities(model) is (kind in ("sigmoid", "softmax"))
 
 
+@pytest.mark.parametrize(
+    "tail",
+    [[nn.Identity()], [nn.Dropout(0.5, rng=0)], [nn.Dropout(1.0), nn.Identity()]],
+    ids=["identity", "dropout", "both"],
+)
+@pytest.mark.parametrize("last", [nn.Softmax(), nn.Sigmoid(), nn.LogSoftmax(), nn.ReLU()])
+def test_trailing_layers_that_pass_values_on_are_skipped(last, tail):
+    # Sequential(Linear, Softmax, Identity) was a linear output: predict applied a second
+    # softmax to its probabilities
+    bare = nn.Sequential(nn.Linear(3, 2, rng=0), last)
+    model = nn.Sequential(nn.Linear(3, 2, rng=0), last, *tail)
+    assert nn.output_layer(model) == nn.output_layer(bare)
+    assert nn.ends_in_probabilities(model) is nn.ends_in_probabilities(bare)
+    assert nn.output_layer(nn.Sequential(nn.Linear(3, 2, rng=0), *tail)) == "linear"
+
+
 def test_a_linear_last_layer_and_an_mlp_output():
     assert nn.output_layer(nn.Linear(3, 2, rng=0)) == "linear"
     for output in ("sigmoid", "softmax", "log_softmax"):

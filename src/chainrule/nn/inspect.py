@@ -8,8 +8,9 @@ Each function reads the modules :func:`modules` lists and matches layer types wi
 
 from __future__ import annotations
 
-from chainrule.nn.activation import LogSoftmax, Sigmoid, Softmax
+from chainrule.nn.activation import Identity, LogSoftmax, Sigmoid, Softmax
 from chainrule.nn.batchnorm import BatchNorm1d
+from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 
@@ -39,11 +40,15 @@ def modules(model) -> list[Module]:
 
 def output_layer(model) -> str:
     """The kind of ``model``'s last registered layer (its last module without children),
-    as :data:`chainrule.nn.OUTPUTS` names it: ``"log_softmax"`` for a ``LogSoftmax``,
+    trailing ``Identity`` and ``Dropout`` layers skipped (they pass values on unchanged in
+    evaluation mode: ``Sequential(Linear, Softmax, Identity)`` ends in its softmax), as
+    :data:`chainrule.nn.OUTPUTS` names it: ``"log_softmax"`` for a ``LogSoftmax``,
     ``"softmax"`` for another ``Softmax``, ``"sigmoid"`` for a ``Sigmoid``, and
     ``"linear"`` for any other layer or a model without layers (its outputs are logits or
     scores)."""
-    leaves = [m for m in modules(model) if not m.children()]
+    leaves = [
+        m for m in modules(model) if not m.children() and not isinstance(m, Identity | Dropout)
+    ]
     if not leaves:
         return "linear"
     last = leaves[-1]
@@ -57,8 +62,9 @@ def output_layer(model) -> str:
 
 
 def ends_in_probabilities(model) -> bool:
-    """Whether ``model``'s last registered layer is a ``Sigmoid`` or a ``Softmax`` (not a
-    ``LogSoftmax``), so that its outputs are probabilities (see :func:`output_layer`)."""
+    """Whether ``model``'s last registered layer (trailing ``Identity`` and ``Dropout``
+    skipped) is a ``Sigmoid`` or a ``Softmax`` (not a ``LogSoftmax``), so that its outputs
+    are probabilities (see :func:`output_layer`)."""
     return output_layer(model) in ("sigmoid", "softmax")
 
 
