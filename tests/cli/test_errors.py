@@ -5,8 +5,11 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import chainrule as cr
+from chainrule import nn
 from chainrule.cli import main, train
 
 from .conftest import drop_checkpoint_config
@@ -104,6 +107,36 @@ def test_a_cache_dir_that_cannot_be_a_directory_exits_2_before_fetching(capsys, 
     err = capsys.readouterr().err
     assert "data fetch: cache" in err and "exists and is not a directory" in err
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_an_empty_cache_dir_exits_2_before_fetching(capsys, monkeypatch):
+    # Path("") is the current directory: MNIST was cached there
+    def fetch_mnist(**kwargs):
+        raise AssertionError(f"fetched with {kwargs}")
+
+    monkeypatch.setattr("chainrule.data.fetch_mnist", fetch_mnist)
+    assert main(["data", "fetch", "mnist", "--cache-dir", "", "-q"]) == 2
+    assert "data fetch: --cache-dir expected a directory, got an empty path" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["predict", "", "x.npy"], "model file"),
+        (["predict", "m.safetensors", ""], "input file"),
+        (["evaluate", "m.safetensors", "--data", ""], "data file"),
+        (["info", ""], "model file"),
+    ],
+)
+def test_an_empty_file_name_is_a_missing_file(capsys, monkeypatch, tmp_path, args, what):
+    # Path("") is the current directory: "model file : expected a file, got a directory"
+    monkeypatch.chdir(tmp_path)
+    cr.save(nn.MLP([2, 3, 2], seed=0), "m.safetensors")
+    np.save("x.npy", np.zeros((1, 2)))
+    assert main(args) == 2
+    assert f"{what} not found: ''" in capsys.readouterr().err
 
 
 def test_options_are_not_abbreviated(capsys, tmp_path):

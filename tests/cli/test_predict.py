@@ -300,6 +300,44 @@ def test_a_csv_row_that_is_not_numbers_is_refused(capsys, model_and_input, tmp_p
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0.5;0.2\n", "line 1 was taken as a header, as none of its cells ['0.5;0.2'] is"),
+        ('"0.5,0.2\n0.1,0.3\n', "line 1 was taken as a header, as none of its cells ['0.5,"),
+        ("\nx1,x2\n", "line 2 was taken as a header, as none of its cells ['x1', 'x2'] is"),
+    ],
+    ids=["semicolons", "unbalanced-quote", "header-only"],
+)
+def test_a_csv_of_a_header_alone_says_so(capsys, model_and_input, tmp_path, text, message):
+    """It was "expected at least one sample, got an empty array (0, 0)"."""
+    model, _ = model_and_input
+    (tmp_path / "one.csv").write_text(text)
+    assert main(["predict", str(model), str(tmp_path / "one.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"one.csv: {message}" in err and "no data rows follow it" in err
+
+
+def test_a_csv_row_over_lines_is_named_by_its_first_line(capsys, model_and_input, tmp_path):
+    model, _ = model_and_input
+    (tmp_path / "q.csv").write_text('1,2\n"x\ny",4\n')
+    assert main(["predict", str(model), str(tmp_path / "q.csv")]) == 2
+    assert "q.csv: expected a number at line 2, column 1" in capsys.readouterr().err
+
+
+def test_a_csv_cell_beyond_the_csv_modules_limit_is_a_usage_error(
+    capsys, model_and_input, tmp_path
+):
+    # a bare _csv.Error, exit 1
+    model, _ = model_and_input
+    (tmp_path / "long.csv").write_text("1,2\n3," + "9" * 200_000 + "\n")
+    assert main(["predict", str(model), str(tmp_path / "long.csv")]) == 2
+    assert (
+        "long.csv: expected CSV the csv module reads, got an error on line 2: field larger "
+        "than field limit" in capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
     ("name", "where"),
     [
         ("x.npy", "nan at row 2, column 1 (2 in all)"),

@@ -79,8 +79,11 @@ def add_parsers(subparsers) -> None:
 
 # -- helpers --------------------------------------------------------------------------------
 def _existing(path: str, what: str, name_inside: str | None = None) -> Path:
-    """``path``, a file that exists; else ``UsageError`` saying it is missing or a
-    directory (naming the file ``name_inside`` it where that exists)."""
+    """``path``, a file that exists; else ``UsageError`` saying it is missing (an empty
+    ``path`` too, which ``Path`` would read as the current directory) or a directory
+    (naming the file ``name_inside`` it where that exists)."""
+    if not path:
+        raise UsageError(f"{what} not found: {path!r}")
     p = Path(path)
     if p.is_dir():
         inside = p / name_inside if name_inside else None
@@ -284,8 +287,10 @@ def _is_number(cell: str) -> bool:
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, list[int]]:
-    """Rows of numbers and their file lines. The first row is a header when none of its
-    cells is a number; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is skipped."""
+    """Rows of numbers and the file line each starts on. The first row is a header when
+    none of its cells is a number (one without data rows after it is refused); a UTF-8
+    byte-order mark (Excel's "CSV UTF-8") is skipped. What the ``csv`` module cannot read
+    (a cell longer than its field limit) is a ``UsageError`` naming the line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -294,8 +299,24 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[int]]:
             f"offset {exc.start}"
         ) from None
     reader = csv.reader(io.StringIO(text))
-    rows = [(reader.line_num, row) for row in reader if row]
+    rows, start = [], 1
+    try:
+        for row in reader:
+            if row:
+                rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise UsageError(
+            f"{path}: expected CSV the csv module reads, got an error on line "
+            f"{reader.line_num}: {exc}"
+        ) from None
     if rows and not any(_is_number(cell) for cell in rows[0][1]):
+        if len(rows) == 1:
+            raise UsageError(
+                f"{path}: line {rows[0][0]} was taken as a header, as none of its cells "
+                f"{rows[0][1]!r:.60} is a number, and no data rows follow it; expected a "
+                "sample per line, numbers separated by commas"
+            )
         rows = rows[1:]  # a header
     width = len(rows[0][1]) if rows else 0
     values = []
@@ -334,7 +355,12 @@ def _check_width(model: ModelIO, n_features: int, source: str) -> None:
 
 def prepare(model: ModelIO, scaler, X, source: str, lines=None) -> np.ndarray:
     """Flatten samples, check them (numbers, at least one sample, the model's feature
-    count, finite in the model's dtype), cast to that dtype, apply the saved scaler."""
+    count, finite), apply the saved scaler in float64 (in the input's own dtype where that
+    is a wider float), then cast to the model's dtype, refusing values beyond its range
+    once scaled. Scaling before the cast keeps what float32 would round away (a float64
+    feature ``1e5 + 1e-3``) and takes features that only the scaler brings within the
+    model's range (near ``1e40``); float32 inputs (pixels) scale to the same bits as in
+    training, which scales float32 data in float64 too."""
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise UsageError(f"{source}: expected numbers, got an array of dtype {X.dtype}")
@@ -342,16 +368,51 @@ def prepare(model: ModelIO, scaler, X, source: str, lines=None) -> np.ndarray:
         raise UsageError(f"{source}: expected at least one sample, got an empty array {X.shape}")
     X = X.reshape(1, -1) if X.ndim <= 1 else X.reshape(X.shape[0], -1)
     _check_width(model, X.shape[1], source)
-    with np.errstate(over="ignore"):  # values beyond the dtype's range are refused below
-        cast = X.astype(model.dtype, copy=False)
-    bad = ~np.isfinite(cast)
+    scaled = X
+    if scaler is not None:
+        _refuse_beyond(model, ~np.isfinite(X), X, None, source, lines)
+        with np.errstate(over="ignore"):  # values beyond the model's dtype are refused below
+            scaled = scaler.transform(X.astype(np.result_type(X.dtype, np.float64), copy=False))
+    with np.errstate(over="ignore"):
+        cast = scaled.astype(model.dtype, copy=False)
+    _refuse_beyond(model, ~np.isfinite(cast), X, None if scaler is None else scaled, source, lines)
+    return cast
+
+
+def _refuse_beyond(model: ModelIO, bad, X, scaled, source: str, lines) -> None:
+    """``UsageError`` naming the first input value that ``bad`` marks (not finite, or
+    beyond the model's dtype, as it is or once ``scaled``), where it is and how many."""
     if bad.any():
         i, j = divmod(int(bad.argmax()), X.shape[1])
+        got = repr(X[i, j].item())
+        if scaled is not None:
+            got += f" ({scaled[i, j].item()!r} once scaled by the model's saved scaler)"
         raise UsageError(
             f"{source}: expected finite numbers within the range of {model.dtype}, got "
-            f"{X[i, j].item()!r} at {_where(i, lines, j)} ({int(bad.sum())} in all)"
+            f"{got} at {_where(i, lines, j)} ({int(bad.sum())} in all)"
         )
-    return cast if scaler is None else scaler.transform(cast)
+
+
+def _outputs(bundle, model: ModelIO, X, source: str, lines=None) -> np.ndarray:
+    """The outputs of ``bundle.model`` for the prepared ``X``, computed without NumPy's
+    floating-point warnings: outputs that hold NaN or Inf are a ``UsageError`` naming the
+    samples. A saved model's parameters are finite, so it is the inputs that overflowed the
+    model's arithmetic (finite in its dtype, but far from the data it was trained on)."""
+    from chainrule.train import predict
+
+    with np.errstate(all="ignore"):  # what overflowed is refused below, naming the samples
+        outputs = predict(bundle.model, X)
+    bad = ~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        where = ", ".join(_where(int(i), lines) for i in rows[:5])
+        raise UsageError(
+            f"{source}: the model's outputs held NaN or Inf for {len(rows)} of {len(bad)} "
+            f"samples ({where}{', ...' if len(rows) > 5 else ''}): those inputs overflowed "
+            f"the model's {model.dtype} arithmetic; expected inputs on the scale of the data "
+            "it was trained on"
+        )
+    return outputs
 
 
 def probabilities(model: ModelIO, outputs: np.ndarray) -> np.ndarray:
@@ -488,13 +549,14 @@ def evaluate(args) -> int:
         source = args.data
     X = prepare(model, bundle.scaler, X, source, lines)
     y = _class_labels(y, max(model.out_features, 2), len(X), source, lines)
-    results = evaluate_model(
-        bundle.model,
-        model.loss_function(),
-        X,
-        targets(y, model.loss, model.out_features, model.dtype),
-        from_logits=model.from_logits,
-    )
+    T = targets(y, model.loss, model.out_features, model.dtype)
+    loss = model.loss_function()
+    try:
+        with np.errstate(all="ignore"):  # outputs that overflowed are refused below
+            results = evaluate_model(bundle.model, loss, X, T, from_logits=model.from_logits)
+    except ValueError:  # outputs without classes (NaN or Inf): the UsageError naming them
+        _outputs(bundle, model, X, source, lines)
+        raise
     results["n"] = len(y)
     if args.json:  # standard JSON: a non-finite loss as {"__float__": "inf"}, as metrics.json
         print(json_text(results, indent=2))
@@ -514,7 +576,6 @@ def predict(args) -> int:
     from chainrule.files import FormatError, atomic_write
     from chainrule.io import labels_problem
     from chainrule.runs.datasets import predicted_classes
-    from chainrule.train import predict as predict_model
 
     if not args.output:
         refuse_idle_force(args.force, "-o FILE")
@@ -527,7 +588,7 @@ def predict(args) -> int:
     path = _existing(args.input, "input file")
     X, lines = _read_array(path)
     X = prepare(model, bundle.scaler, _pixels(X), str(path), lines)
-    outputs = predict_model(bundle.model, X)
+    outputs = _outputs(bundle, model, X, str(path), lines)
     best = predicted_classes(outputs, model.from_logits)
     probs = probabilities(model, outputs)
     labels = [_utf8(label) for label in bundle.labels or range(probs.shape[1])]
@@ -613,6 +674,11 @@ def info(args) -> int:
 def fetch(args) -> int:
     from chainrule.data import fetch_mnist
 
+    if args.cache_dir == "":  # Path("") is the current directory
+        raise UsageError(
+            "data fetch: --cache-dir expected a directory, got an empty path; leave it out "
+            "for the default cache root"
+        )
     try:
         directory = fetch_mnist(cache_dir=args.cache_dir, progress=not args.quiet)
     except (NotADirectoryError, FileExistsError) as exc:  # the places, checked before fetching
