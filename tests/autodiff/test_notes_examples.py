@@ -93,3 +93,11 @@ def test_the_demo_learns_xor_with_its_defaults(capsys):
     costs = demo.main()  # seed 0 stalled at cost 0.35 with two of four wrong
     assert costs[-1] < 0.01  # every example's cost below 0.04: all four right
     assert "step  2000" in capsys.readouterr().out
+
+
+def test_the_demo_makes_as_many_updates_as_steps(capsys):
+    # it made steps + 1 updates (one with steps=0)
+    from chainrule import demo
+
+    assert [len(demo.main(steps=n)) for n in (0, 3)] == [0, 3]
+    assert capsys.readouterr().out.splitlines()[-1].startswith("predictions:")
