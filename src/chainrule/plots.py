@@ -5,11 +5,11 @@ uses the Okabe-Ito palette, which stays distinguishable under the common forms o
 blindness, has a title and labelled axes, and is saved as PNG (and optionally SVG) with
 the non-interactive Agg backend, so nothing needs a display.
 
-The first figure switches the process's matplotlib to that backend and sets this style
-in its ``rcParams`` (grid, no top and right spines, the palette as the colour cycle):
-figures a program draws afterwards, in a notebook say, get them too. Call
-``matplotlib.use`` and ``matplotlib.rcdefaults()`` (or your own settings) afterwards to
-go back.
+Every figure chainrule draws or saves switches the process's matplotlib to that backend
+and sets this style in its ``rcParams`` (grid, no top and right spines, the palette as the
+colour cycle), again each time: figures a program draws afterwards, in a notebook say, get
+them too. Call ``matplotlib.use`` and ``matplotlib.rcdefaults()`` (or your own settings)
+after chainrule's last figure to go back.
 """
 
 from __future__ import annotations
