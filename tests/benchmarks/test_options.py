@@ -81,3 +81,20 @@ def test_an_empty_config_of_the_race_is_a_missing_file(no_measurement, capsys):
     assert "chainrule: error: config file not found: '' (the packaged configs" in (
         capsys.readouterr().err
     )
+
+
+def test_more_threads_than_usable_cpus_are_refused(no_measurement, capsys, monkeypatch):
+    # JAX's pool is sized from the CPUs the process may run on, the others' from --threads:
+    # "Threads: 4" was reported while JAX ran on 2
+    monkeypatch.setattr(options, "usable_cpus", lambda: 2)
+    _check("--threads", "2")
+    message = (
+        "--threads: expected at most 2, the CPUs this process may run on, got 3: XLA sizes "
+        "JAX's pool from those CPUs, so JAX would run on fewer threads than the other systems"
+    )
+    for argv in (["--threads", "3"], ["--to-accuracy", "--threads", "3"]):
+        with pytest.raises(ValueError) as info:
+            _check(*argv)
+        assert str(info.value) == message
+    assert main(["bench", "--threads", "3"]) == 2
+    assert f"chainrule: error: bench: {message}" in capsys.readouterr().err

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from chainrule.bench.threads import usable_cpus
+
 SYSTEMS = ("chainrule", "chainrule-eager", "chainrule-numpy", "torch", "jax", "sklearn", "numpy")
 RACE_SYSTEMS = ("chainrule", "torch", "jax")
 CONFIG_KEYS = "abcd"
@@ -160,8 +162,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         common.add_argument(
             "--threads",
             type=_at_least(1, int),
-            default=2,
-            help="threads of every library, pinned before any of them loads (2)",
+            default=min(2, usable_cpus()),
+            help=(
+                "threads of every library, pinned before any of them loads, at most the CPUs "
+                "this process may run on (2, or 1 where it may run on one)"
+            ),
         ),
         common.add_argument(
             "--keep-freed-memory",
@@ -193,14 +198,23 @@ def to_argv(args: argparse.Namespace) -> list[str]:
 
 
 def check(args: argparse.Namespace) -> None:
-    """Refuse options of the measurement not asked for, and a throughput option given with
-    one that makes it idle (:data:`IDLE_WITH`); ValueError says which and why. Only
-    options given at another value than their default count as given."""
+    """Refuse more threads than the CPUs this process may run on, options of the
+    measurement not asked for, and a throughput option given with one that makes it idle
+    (:data:`IDLE_WITH`); ValueError says which and why. Only options given at another
+    value than their default count as given."""
     scratch = argparse.ArgumentParser(add_help=False)
     flags = {action.dest: action.option_strings[-1] for action in add_arguments(scratch)}
 
     def given(dests):
         return [flags[d] for d in dests if getattr(args, d) != scratch.get_default(d)]
+
+    cpus = usable_cpus()
+    if args.threads > cpus:
+        raise ValueError(
+            f"--threads: expected at most {cpus}, the CPUs this process may run on, got "
+            f"{args.threads}: XLA sizes JAX's pool from those CPUs, so JAX would run on "
+            "fewer threads than the other systems"
+        )
 
     if args.to_accuracy is None:
         if given(RACE_ONLY):

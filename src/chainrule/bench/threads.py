@@ -25,6 +25,14 @@ _ENV_VARS = (
 )
 
 
+def usable_cpus() -> int:
+    """How many CPUs this process may run on: its affinity where it can be asked (Linux),
+    else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def thread_env(n: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The environment variables that size every library's thread pool to ``n``.
 
