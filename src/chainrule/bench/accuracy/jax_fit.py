@@ -9,8 +9,8 @@ recipe's ``BatchLoader``, as chainrule's ``Trainer``), handing it to the jitted 
 and waiting for the epoch's last update (dispatch is asynchronous). The step is compiled
 before the first epoch, for each batch shape the epochs have, outside the clock:
 :func:`train` returns the seconds it took, which the race reports apart (a cost every
-new process pays; chainrule's compiled kernels come from numba's cache on disk). The
-test evaluation falls outside the clock.
+new process pays), as chainrule's set-up before its first epoch is. The test
+evaluation falls outside the clock.
 """
 
 from __future__ import annotations

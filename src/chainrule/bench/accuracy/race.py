@@ -8,9 +8,10 @@ system's test-set logits are scored by one NumPy function for all (:func:`score`
 
 Reported per system and epoch: the training seconds (the system's own clock around its
 batch loop; see each system's module for what it covers), the time the evaluation took,
-and the test accuracy and mean cross-entropy. Per system: the seconds it spent compiling
-before its first epoch, outside the clock (what its ``train`` returns: JAX's step; None
-for a system that compiles nothing ahead of training). The **time to the target** is the
+and the test accuracy and mean cross-entropy. Per system: the seconds of set-up before its
+first epoch, outside the clock (what its ``train`` returns: JAX compiling its step,
+chainrule's checks before training, where its compiled kernels load; None for a system
+that does nothing ahead of training). The **time to the target** is the
 sum of the training seconds up to the end of the first epoch whose test accuracy is at
 least the target; "not reached" when none is. Also the 1-minute load average before and
 after each system, since the machine may be shared.
@@ -99,13 +100,13 @@ def race(recipe: Recipe, names: list[str], target: float, say) -> dict:
         log = EpochLog(name, recipe.test, say)
         load_before = os.getloadavg()[0]
         try:
-            compile_s = module.train(recipe, log)
+            setup_s = module.train(recipe, log)
         except Exception as exc:  # a peer that breaks must not stop the others
             results[name] = systems.failed_entry(exc)
             continue
         results[name] = {
             **log.summary(target),
-            "compile_s": compile_s,
+            "setup_s": setup_s,
             "version": module.VERSION,
             "loadavg_before_after": [load_before, os.getloadavg()[0]],
         }

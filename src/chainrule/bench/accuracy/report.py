@@ -43,7 +43,7 @@ def summary_table(results: dict) -> str:
         "training time, all epochs",
         "final test accuracy",
         "evaluation time (not counted)",
-        "compiling before epoch 1 (not counted)",
+        "set-up before epoch 1 (not counted)",
         "load average before / after",
     ]
     rows = []
@@ -63,7 +63,7 @@ def summary_table(results: dict) -> str:
                 _seconds(entry["train_s"]),
                 f"{100 * entry['epochs'][-1]['test_accuracy']:.2f}%",
                 _seconds(entry["eval_s"]),
-                "-" if entry.get("compile_s") is None else _seconds(entry["compile_s"]),
+                "-" if entry.get("setup_s") is None else _seconds(entry["setup_s"]),
                 " / ".join(f"{x:.1f}" for x in entry["loadavg_before_after"]),
             ]
         )
@@ -98,7 +98,7 @@ def markdown(results: dict) -> str:
         f"NumPy {meta['numpy']} ({meta['machine']}).",
         "",
         "Training wall time until the test accuracy first reaches the target (after a whole "
-        "epoch; evaluation and compiling before the first epoch not counted):",
+        "epoch; evaluation and set-up before the first epoch not counted):",
         "",
         summary_table(results),
         "",

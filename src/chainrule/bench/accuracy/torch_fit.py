@@ -50,7 +50,7 @@ def _predict(model, X):
 
 def train(recipe, after_epoch) -> None:
     """Train ``recipe`` for its epochs; after each, ``after_epoch(seconds, predict)``.
-    Nothing is compiled before the first epoch: returns None."""
+    Nothing is compiled or checked before the first epoch: returns None."""
     model = build_model(recipe.initial_params(), recipe.activation)
     schedule = recipe.learning_rate
     base = schedule.alpha0 if isinstance(schedule, CosineDecay) else schedule
