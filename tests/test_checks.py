@@ -107,6 +107,23 @@ def test_a_file_path_ending_in_a_separator_is_refused_as_naming_a_directory():
     assert _checks.trailing_separator(Path("a/b")) is None
 
 
+class _EmptyPath:
+    def __fspath__(self):
+        return ""
+
+
+@pytest.mark.parametrize("value", ["", _EmptyPath()], ids=["str", "pathlike"])
+@pytest.mark.parametrize("file", [False, True])
+def test_an_empty_path_is_refused_not_taken_for_the_current_directory(value, file):
+    # Path("") is Path("."): fetch_mnist(cache_dir="") cached into the working directory
+    with pytest.raises(
+        ValueError,
+        match=r"^f: out expected a path, got an empty one \(which Path would take for the "
+        r"current directory\)$",
+    ):
+        _checks.path("f", "out", value, file=file)
+
+
 def test_generator_takes_a_generator_a_seed_or_none_and_names_what_it_refuses():
     rng = np.random.default_rng(0)
     assert _checks.generator("f", "rng", rng) is rng

@@ -126,15 +126,21 @@ def path(owner: str, name: str, value, *, file: bool = False) -> Path:
     """``value`` (a ``str`` or an ``os.PathLike`` naming a ``str`` path) as a ``Path``, else
     ``TypeError`` naming the argument, where ``Path`` itself would not say which it was.
 
-    With ``file=True`` (the path of a file to write), also ``ValueError`` for one ending in
-    a path separator (``"models/"``, see :func:`trailing_separator`): it names a
-    directory, and ``Path`` would drop the separator and so name a file."""
+    An empty path is ``ValueError``: ``Path("")`` is the current directory, which no one
+    means by it. With ``file=True`` (the path of a file to write), also ``ValueError`` for
+    one ending in a path separator (``"models/"``, see :func:`trailing_separator`): it
+    names a directory, and ``Path`` would drop the separator and so name a file."""
     if isinstance(value, str | os.PathLike):
         try:
             result = Path(value)
         except TypeError:  # a PathLike whose __fspath__ gives bytes
             pass
         else:
+            if os.fspath(value) == "":
+                raise ValueError(
+                    f"{owner}: {name} expected a path, got an empty one (which Path would "
+                    "take for the current directory)"
+                )
             separator = trailing_separator(value) if file else None
             if separator is not None:
                 raise ValueError(
