@@ -39,7 +39,9 @@ class Sequential(Module):
     (names, configs and state dicts do not change). A pair where either layer has a
     ``forward`` set on the instance (a wrapper that records activations, say) runs
     unfused, as ``act.forward(linear.forward(x))``, so that the wrapper is called as any
-    layer's ``forward`` is, with the input alone.
+    layer's ``forward`` is, with the input alone. ``fit`` replays its traced steps without
+    calling any ``forward``: a wrapper that records runs only in the steps that record
+    (pass ``trace=False`` to ``fit`` to have it called at every step).
 
     ``net[i]`` is layer ``i`` (an integer, negative from the end; ``IndexError`` out of
     range) and ``net[a:b]`` a new ``Sequential`` of those same layer objects, which share
