@@ -76,8 +76,11 @@ def test_a_nan_gradient_of_a_finite_cost_names_the_epoch_and_the_step(tmp_path):
         assert np.array_equal(value, before[name]), name
 
 
-def test_a_skipped_nan_gradient_trains_on(tmp_path):
-    """``nonfinite="skip"`` is the optimizer's to honour: the step is skipped, not refused."""
+def _nan_gradient_at_epoch_2_batch_4(interrupt_at=None):
+    """A cross-entropy loss whose gradient is NaN (its cost finite: the square root of a
+    sum of zeros) in the fourth batch of the second epoch, and the callback that arms it
+    (and, after batch ``interrupt_at`` of that epoch, sets the flag the SIGINT handler
+    sets)."""
     armed = {"on": False}
 
     def loss(out, y):
@@ -86,11 +89,18 @@ def test_a_skipped_nan_gradient_trains_on(tmp_path):
 
     def arm(trainer, batch, value):
         armed["on"] = trainer.epoch == 1 and batch == 2
+        if interrupt_at is not None and trainer.epoch == 1 and batch == interrupt_at:
+            trainer._interrupt = True
 
+    return loss, LambdaCallback(on_batch_end=arm)
+
+
+def test_a_skipped_nan_gradient_trains_on(tmp_path):
+    """``nonfinite="skip"`` is the optimizer's to honour: the step is skipped, not refused."""
+    loss, arm = _nan_gradient_at_epoch_2_batch_4()
     model = nn.MLP([2, 16, 2], activation="relu", seed=3)
     opt = optim.Adam(model.named_parameters(), lr=0.01, nonfinite="skip")
-    history = _fit(tmp_path, model, opt, loss=loss, trace=False,
-                   callbacks=[LambdaCallback(on_batch_end=arm)])  # fmt: skip
+    history = _fit(tmp_path, model, opt, loss=loss, trace=False, callbacks=[arm])
     assert history.stopped_reason == "completed" and opt.step_count == 3 * 13 - 1
     assert math.isnan(history.grad_norms["layers.0.weight"][1])
 
@@ -110,21 +120,11 @@ def test_a_ctrl_c_after_a_skipped_nan_gradient_resumes_as_the_straight_run(tmp_p
     # the skipped step's NaN squared norm went into the position's sums, which the
     # checkpoint saved and the resume refused ("squared norms (numbers >= 0)")
     def run(ckpt, interrupt=False, resume=None):
-        armed = {"on": False}
-
-        def loss(out, y):
-            cost = losses.cross_entropy(out, y)
-            return cost + (out * 0).sum().sqrt() if armed["on"] else cost
-
-        def arm(trainer, batch, value):
-            armed["on"] = trainer.epoch == 1 and batch == 2
-            if interrupt and trainer.epoch == 1 and batch == 4:
-                trainer._interrupt = True  # what the SIGINT handler does
-
+        loss, arm = _nan_gradient_at_epoch_2_batch_4(interrupt_at=4 if interrupt else None)
         model = nn.MLP([2, 16, 2], activation="relu", seed=3)
         opt = optim.Adam(model.named_parameters(), lr=0.01, nonfinite="skip")
         history = _fit(tmp_path, model, opt, loss=loss, trace=False, resume_from=resume,
-                       callbacks=[LambdaCallback(on_batch_end=arm)], ckpt=ckpt)  # fmt: skip
+                       callbacks=[arm], ckpt=ckpt)  # fmt: skip
         return model, history
 
     straight_model, straight = run("straight")
