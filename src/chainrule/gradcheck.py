@@ -100,6 +100,8 @@ from chainrule.autodiff.tensor import Tensor
 from chainrule.nn.module import Module, SideState
 
 MODES = ("full", "direction")
+#: Mixed into ``seed`` for the check's own draws ("gradcheck" as an integer).
+SALT = int.from_bytes(b"gradcheck", "big")
 
 
 @dataclass
@@ -230,7 +232,11 @@ def gradcheck(
     n_directions : int
         >= 1; the directions per input of ``direction`` mode.
     seed : int
-        >= 0; seeds the random upstream gradient and the random directions.
+        >= 0; seeds the random upstream gradient and the random directions, drawn from
+        ``default_rng((seed, SALT))``: a stream apart from ``default_rng(seed)``'s, which
+        the inputs themselves are often drawn from (an upstream gradient equal to a
+        centred input would nearly cancel a normalization's gradient, leaving rounding
+        to judge).
     n_worst : int
         >= 0; how many entries, those with the largest absolute difference, a report of
         ``full`` mode lists per input (``direction`` mode lists every direction).
@@ -265,7 +271,7 @@ def gradcheck(
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires a gradient; nothing to check")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng((seed, SALT))
     with _left_as_found(module):
         out = _float64_output(f, tensors)
         _float64_throughout(out)
