@@ -86,7 +86,11 @@ def test_targets_of_a_dtype_no_tensor_holds_are_refused_naming_them(trace):
     message = "y: expected targets of dtype float32, float64"
     with pytest.raises(TypeError, match=message) as caught:
         _fit("mse", trace, y=y)
-    assert "got float16" in str(caught.value)
+    # the cast it advised, to float32, was refused next for class labels or a float64 model
+    assert str(caught.value).endswith(
+        "got float16; cast them: class labels to int64 (y.astype('int64')), values to the "
+        "model's dtype"
+    )
     trainer = Trainer(nn.Sequential(nn.Linear(4, 3, rng=1)), "mse", None, progress=False)
     with pytest.raises(TypeError, match=message):
         trainer.evaluate(X, y)

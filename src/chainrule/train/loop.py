@@ -118,7 +118,8 @@ def _targets(name: str, y: np.ndarray) -> np.ndarray:
         return y.astype(np.int64)
     raise TypeError(
         f"{name}: expected targets of dtype {', '.join(DTYPES)} (or unsigned integer labels), "
-        f"got {y.dtype}; cast them, e.g. {name}.astype('float32')"
+        f"got {y.dtype}; cast them: class labels to int64 ({name}.astype('int64')), values to "
+        "the model's dtype"
     )
 
 
