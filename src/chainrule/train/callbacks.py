@@ -29,7 +29,7 @@ from chainrule import _checks
 from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
 from chainrule.io import check_saveable, save
 from chainrule.train import metrics
-from chainrule.train.checkpoint import extra_tensors
+from chainrule.train.checkpoint import extra_tensors, layout
 
 
 def _restored(callback, trainer) -> bool:
@@ -287,8 +287,7 @@ class EarlyStopping(Callback):
             _check_weights("best_weights", self.best_weights, model, "the model's state")
             extras = extra_tensors(trainer.model, trainer.optimizer)
             whose = "the optimizer's tensors beyond the model's"
-            arrays = {name: t.data for name, t in extras.items()}
-            _check_weights("best_extra_tensors", self.best_extra_tensors, arrays, whose)
+            _check_weights("best_extra_tensors", self.best_extra_tensors, extras, whose)
 
     def on_epoch_end(self, trainer, epoch, logs):
         improved = self._tracker.update(self._tracker.value(logs), epoch)
@@ -358,12 +357,11 @@ def _check_arrays(key: str, value, expected: str) -> None:
 def _check_weights(key: str, weights: dict, expected: dict, whose: str) -> None:
     """``ValueError`` unless EarlyStopping's saved ``key``, best ``weights`` (the model's,
     or the optimizer's tensors beyond them), have the names, shapes and dtypes of the
-    arrays ``expected``, ``whose`` they are."""
-    layout = {name: (a.shape, a.dtype.name) for name, a in expected.items()}
-    saved = {name: (a.shape, a.dtype.name) for name, a in weights.items()}
-    if saved != layout:
+    arrays or tensors ``expected``, ``whose`` they are."""
+    wanted, saved = layout(expected), layout(weights)
+    if saved != wanted:
         raise ValueError(
-            f"EarlyStopping: saved {key} expected {whose} {layout}, got {saved}; not the best "
+            f"EarlyStopping: saved {key} expected {whose} {wanted}, got {saved}; not the best "
             "weights of this model"
         )
 

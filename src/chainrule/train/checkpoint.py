@@ -162,6 +162,12 @@ def extra_tensors(model, optimizer) -> dict:
     return {name: p for name, p in pairs if id(p) not in owned}
 
 
+def layout(arrays: dict) -> dict:
+    """``{name: (shape, dtype name)}`` of ``arrays`` (arrays or tensors, by name): what a
+    saved set of them must match to load into another."""
+    return {name: (a.shape, a.dtype.name) for name, a in arrays.items()}
+
+
 def too_few_epochs(epochs: int, state: dict) -> str | None:
     """Why a run of ``epochs`` epochs cannot continue the checkpoint ``state``, or None: it
     ran more epochs than that, or stopped inside the last of them, which the run would

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.train.callbacks import Callback
-from chainrule.train.checkpoint import check_state, extra_tensors, too_few_epochs
+from chainrule.train.checkpoint import check_state, extra_tensors, layout, too_few_epochs
 from chainrule.train.position import Position
 
 
@@ -183,11 +183,10 @@ def _extra_values(path, state: dict, tensors: dict) -> dict:
 
     if not isinstance(saved, dict) or not all(isinstance(a, np.ndarray) for a in saved.values()):
         raise refuse("a dict of arrays by name", repr(saved))
-    layout = {name: (t.shape, t.dtype.name) for name, t in tensors.items()}
-    got = {name: (a.shape, a.dtype.name) for name, a in saved.items()}
-    if got != layout:
-        expected = f"the values of the tensors the optimizer holds beyond the model's {layout}"
-        raise refuse(expected, repr(got))
+    expected, got = layout(tensors), layout(saved)
+    if got != expected:
+        whose = f"the values of the tensors the optimizer holds beyond the model's {expected}"
+        raise refuse(whose, repr(got))
     bad = [name for name, a in saved.items() if not np.isfinite(a).all()]
     if bad:
         raise refuse("finite values", f"NaN or inf in {bad}")
