@@ -35,6 +35,13 @@ def test_a_history_without_epochs_takes_every_stopped_reason(reason):
     assert History.from_dict(empty) == History(stopped_reason=reason)
 
 
+def test_a_history_takes_a_callbacks_own_stopped_reason():
+    # a callback that stops the run may name its reason; its checkpoint was refused
+    assert History.from_dict(_history(stopped_reason="target_reached")).stopped_reason == (
+        "target_reached"
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "says"),
     [
@@ -65,10 +72,11 @@ def test_a_history_without_epochs_takes_every_stopped_reason(reason):
         ({"grad_norms": [1.0, 2.0]}, r"^history 'grad_norms' expected .*, got \[1.0, 2.0\]$"),
         (
             {"stopped_reason": 5},
-            r"^history 'stopped_reason' expected one of \['completed', 'early_stopping', "
-            r"'stopped', 'interrupted', 'error'\], got 5$",
+            r"^history 'stopped_reason' expected a non-empty str \(one of \['completed', "
+            r"'early_stopping', 'stopped', 'interrupted', 'error'\], or a callback's own\), "
+            r"got 5$",
         ),
-        ({"stopped_reason": "done"}, r"^history 'stopped_reason' expected one of .*, got 'done'$"),
+        ({"stopped_reason": ""}, r"^history 'stopped_reason' expected a non-empty str .*, got ''$"),
     ],
 )
 def test_a_history_that_fit_does_not_write_is_refused(changes, says):

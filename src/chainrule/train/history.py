@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from chainrule.train.position import fields_of, is_a
 
-#: The ways a run ends, as a history's ``stopped_reason`` says them.
+#: The ways ``fit`` ends a run, as a history's ``stopped_reason`` says them (a callback
+#: that stops the run may set a reason of its own).
 STOPPED_REASONS = ("completed", "early_stopping", "stopped", "interrupted", "error")
 
 
@@ -36,8 +37,9 @@ class History:
     stopped_reason : str
         ``"completed"``, ``"early_stopping"`` (:class:`~chainrule.train.callbacks.EarlyStopping`
         stopped the run), ``"stopped"`` (another callback set the trainer's
-        ``stop_training``), ``"interrupted"`` (a Ctrl-C), or ``"error"`` (an exception
-        ended the run; see :class:`~chainrule.train.callbacks.Callback`). A run resumed
+        ``stop_training``), ``"interrupted"`` (a Ctrl-C), ``"error"`` (an exception ended
+        the run; see :class:`~chainrule.train.callbacks.Callback`), or a reason of its own
+        (any non-empty ``str``) that a callback set with ``stop_training``. A run resumed
         from a checkpoint of a stopped run keeps its reason (one that an earlier chainrule
         saved as ``"completed"`` becomes ``"stopped"``).
     """
@@ -75,9 +77,9 @@ class History:
         ``fit`` writes: every key present; ``epochs`` rows of ``str`` keys to numbers (NaN
         and inf included: a dev loss may diverge) whose ``"epoch"`` counts 1, 2, ...;
         ``step_losses`` finite numbers (``fit`` stops at a non-finite cost); ``grad_norms``
-        one number >= 0 (or NaN) per row for each parameter name; ``stopped_reason`` one of
-        :data:`STOPPED_REASONS`. ``ValueError`` names the key, what was expected and what
-        was found."""
+        one number >= 0 (or NaN) per row for each parameter name; ``stopped_reason`` a
+        non-empty ``str`` (one of :data:`STOPPED_REASONS`, or a callback's own).
+        ``ValueError`` names the key, what was expected and what was found."""
         refuse = fields_of("history", cls, data)
         rows, losses, norms = data["epochs"], data["step_losses"], data["grad_norms"]
         if not isinstance(rows, list):
@@ -102,15 +104,15 @@ class History:
             for name, values in norms.items()
         ):
             raise refuse("grad_norms", f"a dict of parameter names to {per_row}", norms)
-        if data["stopped_reason"] not in STOPPED_REASONS:
-            raise refuse(
-                "stopped_reason", f"one of {list(STOPPED_REASONS)}", data["stopped_reason"]
-            )
+        reason = data["stopped_reason"]
+        if not isinstance(reason, str) or not reason:
+            expected = f"a non-empty str (one of {list(STOPPED_REASONS)}, or a callback's own)"
+            raise refuse("stopped_reason", expected, reason)
         return cls(
             epochs=[dict(row) for row in rows],
             step_losses=[float(x) for x in losses],
             grad_norms={name: [float(x) for x in values] for name, values in norms.items()},
-            stopped_reason=data["stopped_reason"],
+            stopped_reason=reason,
         )
 
     def to_csv(self, keys=()) -> str:

@@ -555,6 +555,7 @@ class Trainer:
         self._check_gradients()
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+            _check_logs(logs, cb)
 
     def _logged(self, position: Position) -> list[str]:
         """The parameters whose gradient norms the run logs: those the history logs, or in
@@ -772,6 +773,21 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _check_logs(logs: dict, callback: Callback) -> None:
+    """``TypeError`` naming ``callback`` and the key unless every value of the epoch's
+    ``logs`` (which ``callback``'s ``on_epoch_end`` may have added to) is a real number:
+    an int or a float, NumPy's included, not a bool. The history keeps the row, and a
+    resume refuses a checkpoint whose rows hold anything else."""
+    for key, value in logs.items():
+        if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+            raise TypeError(
+                f"{type(callback).__name__}.on_epoch_end set logs[{key!r}] to "
+                f"{type(value).__name__} {value!r:.80}; the epoch's logs hold numbers (int or "
+                "float, not bool), as the history and its checkpoints keep them: convert it "
+                "(e.g. float(x)) or keep it on the callback"
+            )
+
+
 def _refused_probe(exc: TypeError | ValueError, name: str, row: int, arrays: str) -> NoReturn:
     """Raise ``exc``, which the model or the loss raised on sample ``row`` alone, saying
     so: ``"<name>, sample <row>: <exc> (fit checks sample <row> alone before training;
@@ -881,7 +897,11 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         Called at fixed points of the run; see :class:`~chainrule.train.callbacks.Callback`
         for which hook comes when, on a Ctrl-C and on an error too. A callback that sets
         the trainer's ``stop_training`` ends the run at the epoch's end, with the history's
-        ``stopped_reason`` ``"stopped"`` (EarlyStopping's: ``"early_stopping"``).
+        ``stopped_reason`` ``"stopped"`` unless it set one of its own (EarlyStopping's:
+        ``"early_stopping"``). A value that an ``on_epoch_end`` puts into the epoch's logs
+        must be a real number (an int or a float, NumPy's included, not a bool): anything
+        else ends the run with a ``TypeError`` naming the key, before the epoch's
+        checkpoint is written.
     seed : int
         ``>= 0``, default 0: seeds the shuffling of the mini-batches (the model owns its own
         generators).

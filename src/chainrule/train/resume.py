@@ -47,7 +47,7 @@ def state_of(trainer, position: Position) -> dict:
         },
         "callbacks": [cb.state_dict() for cb in trainer.callbacks],
         "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
-        "stop_training": trainer.stop_training,
+        "stop_training": bool(trainer.stop_training),  # a callback may set any truthy value
         "history": _history(trainer.history),
         "metadata": trainer.save_extras.get("metadata", {}),
     }
