@@ -8,8 +8,11 @@ the running :class:`~chainrule.train.loop.Trainer`, whose ``model``, ``optimizer
 :class:`EarlyStopping` sets ``"early_stopping"``); from ``on_train_begin`` on,
 ``log_keys`` names the keys of every epoch's logs, ``resumed`` says whether the run
 continues from a checkpoint and ``restored_callbacks`` holds the callbacks that took back
-a saved state (the others start afresh, also when they served an earlier run); within an
-epoch, ``running_loss`` is the epoch's cost so far (a mean over examples).
+a saved state (the others start afresh, also when they served an earlier run); from
+``on_epoch_begin`` on, ``start_batch`` is the number of the epoch's batches done before
+it (0, but for an epoch a run resumes part-way through: see
+:meth:`Callback.on_epoch_begin`); within an epoch, ``running_loss`` is the epoch's cost
+so far (a mean over examples).
 A callback with state that matters for an exact resume returns it from ``state_dict()``
 (pure data) and takes it back in ``load_state_dict()``; a resumed run hands each
 saved state to the callback of the same type (in order, among callbacks of one type).
@@ -74,7 +77,13 @@ class Callback:
 
     def on_train_begin(self, trainer) -> None: ...
 
-    def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+    def on_epoch_begin(self, trainer, epoch: int) -> None:
+        """Called before the epoch's first step, and again before the first step of an
+        epoch a resumed run goes on with part-way (from a checkpoint written mid-epoch, as
+        a Ctrl-C's is): then ``trainer.start_batch``, the batches done before, is > 0 (it
+        is 0 at the start of an epoch). An action that must happen once per epoch (a
+        multiplicative learning-rate decay, say) computes its value from ``epoch`` or
+        skips when ``trainer.start_batch > 0``."""
 
     def on_batch_end(self, trainer, batch: int, loss: float) -> None: ...
 

@@ -145,7 +145,15 @@ def _save_extras(extras, model) -> dict:
 
 
 class Trainer:
-    """Runs :meth:`fit`; holds the state of one training run (see :func:`fit` for arguments)."""
+    """Runs :meth:`fit`; holds the state of one training run (see :func:`fit` for arguments).
+
+    The attributes callbacks may read are listed in :mod:`~chainrule.train.callbacks`;
+    among them ``start_batch`` (int), the number of the running epoch's batches done
+    before its ``on_epoch_begin`` was called: 0 at the start of an epoch, and for the
+    epoch a run resumes part-way through (from a checkpoint a Ctrl-C wrote mid-epoch),
+    the batches that checkpoint had done, since ``on_epoch_begin`` is called again for
+    that epoch.
+    """
 
     def __init__(
         self,
@@ -230,6 +238,7 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.epoch = 0
+        self.start_batch = 0
         self.resumed = False
         self.restored_callbacks = ()
         self.batches_per_epoch = 0
@@ -382,6 +391,7 @@ class Trainer:
         epoch = self.epoch
         self._position = position
         self.optimizer.set_epoch(epoch + 1)  # optimizers count epochs from 1, as the notes do
+        self.start_batch = position.batch  # > 0: a resume goes on part-way through the epoch
         for cb in self.callbacks:
             cb.on_epoch_begin(self, epoch)
         if position.batch == 0:  # the rate the epoch starts with, a callback's included
