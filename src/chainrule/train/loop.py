@@ -578,7 +578,9 @@ class Trainer:
     def _check_gradients(self) -> None:
         """Warn once per run when the weights' gradient norms vanish or explode with depth;
         a weight frozen with ``requires_grad=False`` gets no gradient and is not judged
-        (its 0 is no vanished gradient)."""
+        (its 0 is no vanished gradient), nor is an epoch whose norms hold a NaN: that of a
+        step the optimizer's ``nonfinite="skip"`` skipped, no reading of the gradients'
+        size (the warning stays for a later epoch)."""
         if self._gradients_warned:
             return
         weights = {
@@ -586,7 +588,7 @@ class Trainer:
             for name, p in self.model.named_parameters()
             if p.ndim >= 2 and p.requires_grad and name in self.history.grad_norms
         }
-        if len(weights) >= 2:
+        if len(weights) >= 2 and not any(math.isnan(norm) for norm in weights.values()):
             reading = gradient_health(weights)
             if not reading.healthy:
                 reading.warn(stacklevel=4)
