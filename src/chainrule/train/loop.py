@@ -258,7 +258,10 @@ class Trainer:
         callbacks are put back as they were. An exception that ends the run after every
         ``on_train_begin`` ran (``TrainingInterrupted`` aside) sets the history's
         ``stopped_reason`` to ``"error"`` and calls every callback's ``on_exception`` before
-        it goes on (see :class:`~chainrule.train.callbacks.Callback`)."""
+        it goes on (see :class:`~chainrule.train.callbacks.Callback`). A new Trainer over
+        the same model and optimizer starts a new run: its epochs count from 1 again (a
+        schedule of unit ``"epoch"`` starts over), the optimizer's step count goes on;
+        ``resume_from`` continues a run."""
         if resume_from is not None:
             resume_from = _checks.path("fit", "resume_from", resume_from)
         self._check_can_start()
@@ -831,6 +834,12 @@ def _evaluating(model):
 
 def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) -> History:
     """Train ``model`` on ``(X, y)``; returns the :class:`History`.
+
+    Each call is a run of its own: its epochs count from 1 again, so a schedule of unit
+    ``"epoch"`` starts over (the optimizer's ``set_epoch(1)`` at the first epoch), while
+    the optimizer's step count goes on from the updates of an earlier ``fit`` with it (a
+    schedule of unit ``"step"``, Adam's bias correction). To continue a run, pass
+    ``resume_from`` its checkpoint instead.
 
     Parameters
     ----------
