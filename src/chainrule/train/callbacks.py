@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from chainrule import _checks
-from chainrule.files import atomic_write, directory_blocker, file_blocker, json_text
+from chainrule.files import atomic_write, check_text, directory_blocker, file_blocker, json_text
 from chainrule.io import check_saveable, save
 from chainrule.train import metrics
 from chainrule.train.checkpoint import extra_tensors, layout
@@ -297,6 +297,12 @@ class EarlyStopping(Callback):
             extras = extra_tensors(trainer.model, trainer.optimizer)
             whose = "the optimizer's tensors beyond the model's"
             _check_weights("best_extra_tensors", self.best_extra_tensors, extras, whose)
+            invalid = trainer.model.invalid_state(self.best_weights)
+            if invalid:  # what a layer refuses to hold: a negative running variance, say
+                raise ValueError(
+                    f"EarlyStopping: saved best_weights expected values the model takes, got "
+                    f"invalid keys {invalid}; not the best weights of this model"
+                )
 
     def on_epoch_end(self, trainer, epoch, logs):
         improved = self._tracker.update(self._tracker.value(logs), epoch)
@@ -333,7 +339,11 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state):
         """Take back ``state``; ``ValueError``, before anything changes, if it lacks a key
         of :meth:`state_dict`'s (but ``best_extra_tensors``, which a state of an earlier
-        chainrule lacks: none held) or tracked another key or direction."""
+        chainrule lacks: none held), tracked another key or direction, or holds NaN or inf
+        in ``best_weights`` or ``best_extra_tensors``. The resumed run's
+        :meth:`on_train_begin` refuses, before its first step, best weights that are not
+        the model's (their names, shapes and dtypes) or hold values it refuses (see
+        :meth:`~chainrule.nn.Module.invalid_state`: a negative running variance, say)."""
         owner = "EarlyStopping"
         _check_saved(owner, state, ("wait", "best_weights", "stopped_epoch"))
         best = self._tracker.checked(owner, state)
@@ -352,7 +362,9 @@ class EarlyStopping(Callback):
 
 
 def _check_arrays(key: str, value, expected: str) -> None:
-    """``TypeError`` unless EarlyStopping's saved ``key`` is a dict of arrays by name."""
+    """``TypeError`` unless EarlyStopping's saved ``key`` is a dict of arrays by name;
+    ``ValueError`` naming the arrays with NaN or inf, which no checkpoint holds (see
+    :func:`~chainrule.train.checkpoint.save_checkpoint`)."""
     if not (
         isinstance(value, dict)
         and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in value.items())
@@ -360,6 +372,11 @@ def _check_arrays(key: str, value, expected: str) -> None:
         raise TypeError(
             f"EarlyStopping: saved {key} expected {expected} of arrays by name, got "
             f"{type(value).__name__} {value!r:.80}"
+        )
+    bad = [k for k, v in value.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    if bad:
+        raise ValueError(
+            f"EarlyStopping: saved {key} expected finite values, got NaN or inf in {bad}"
         )
 
 
@@ -387,7 +404,9 @@ class ModelCheckpoint(Callback):
     :func:`chainrule.files.file_blocker`) or that already exists: another run's model
     files are never replaced. Only a run in which this callback took back its saved state
     (it resumes from a checkpoint that holds it, which names the directory: the state is
-    refused in another) writes over them, as the run that wrote them would have."""
+    refused in another) writes over them, as the run that wrote them would have. A run
+    with a ``checkpoint_dir`` also refuses a ``directory`` whose resolved path UTF-8
+    cannot encode (see :func:`chainrule.files.check_text`), which no checkpoint holds."""
 
     def __init__(
         self,
@@ -409,6 +428,14 @@ class ModelCheckpoint(Callback):
         if self.save_best:
             self._tracker.check(trainer.log_keys)
         check_saveable(trainer.model)
+        if trainer.checkpoints is not None:  # its checkpoints hold the directory (state_dict)
+            try:
+                check_text(str(self.directory.resolve()), "the directory in its state")
+            except ValueError as exc:
+                raise ValueError(
+                    f"ModelCheckpoint: {exc}; a checkpoint_dir's checkpoints record it, so "
+                    "expected a directory whose path UTF-8 can encode"
+                ) from None
         blocked = directory_blocker(self.directory)
         if blocked is not None:
             raise ValueError(f"ModelCheckpoint: {blocked}")
@@ -522,8 +549,8 @@ class HistoryLogger(Callback):
             return isinstance(rows, list) and (
                 rows[: len(epochs)] == epochs if epochs else not rows
             )
-        except (OSError, UnicodeDecodeError, ValueError, TypeError):
-            return False
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError):
+            return False  # RecursionError: JSON nested deeper than the parser recurses
 
     def on_epoch_end(self, trainer, epoch, logs):
         self._write(trainer.history)

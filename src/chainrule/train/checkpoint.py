@@ -205,7 +205,8 @@ def check_state(
     """The checkpoint's history and position, after checking that ``state`` has the
     structure ``fit`` writes: every key of the right type, the settings that decide the
     batches those of this run (``batching``: ``batch_size``, ``n_train``, ``shuffle``,
-    ``drop_last``), the epoch counting the history's rows, the position one that
+    ``drop_last``), the epoch counting the history's rows, the gradient norms of the
+    history those of some of the model's ``parameters``, the position one that
     :meth:`Position.from_dict` takes for this run's ``batches_per_epoch``, its model's
     ``parameters`` (their names) and its task (``classification`` or not), and one recorded
     type per saved callback state (the generators' and callbacks' states are checked as
@@ -236,6 +237,10 @@ def check_state(
         raise refuse("history", "a training history", f"{type(exc).__name__}: {exc}") from None
     if state["epoch"] != len(history.epochs):
         raise refuse("epoch", f"the {len(history.epochs)} epochs of its history", state["epoch"])
+    parameters = list(parameters)
+    unknown = [name for name in history.grad_norms if name not in parameters]
+    if unknown:  # the loop goes on logging these names' norms, from the model's gradients
+        raise refuse("history grad_norms", f"names of parameters among {parameters}", unknown)
     try:
         position = Position.from_dict(
             state["position"],
