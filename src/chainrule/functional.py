@@ -480,8 +480,11 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
 
         l = max(z, 0) - z * y + log(1 + exp(-|z|))  =  -(y log a + (1 - y) log(1 - a))
 
-    with ``a = sigmoid(z)``; the per-example loss sums over all but the batch axis (the
-    notes' cross-entropy cost sums over output units). Gradient, the notes' ``dZ = A - Y``::
+    with ``a = sigmoid(z)``, evaluated as ``(1 - y) max(z, 0) - y min(z, 0)`` plus the log
+    term last, a sum of terms >= 0 (no cancellation: the small loss of a confident logit
+    on the side of its target keeps its precision); the per-example loss sums over all
+    but the batch axis (the notes' cross-entropy cost sums over output units). Gradient,
+    the notes' ``dZ = A - Y``::
 
         d loss / dz = (sigmoid(z) - y) / m     (reduction="mean")
 
@@ -499,13 +502,16 @@ def _bce_logits_kernel(zd, yd, reduction, ry):
     xp = array_module(zd)
     m = zd.shape[0]
     with xp.errstate(under="ignore", invalid="ignore"):
-        elem = xp.log1p(xp.exp(-xp.abs(zd)))
-        elem += xp.maximum(zd, 0)
-        elem -= zd * yd
+        # max(z, 0) - z y as (1 - y) max(z, 0) - y min(z, 0): two terms >= 0, so the sum
+        # has no cancellation (z - z y rounded a loss to ulp(z)), and a small log term
+        # added last keeps its digits
+        elem = (1 - yd) * xp.maximum(zd, 0)
+        elem -= yd * xp.minimum(zd, 0)
+        elem += xp.log1p(xp.exp(-xp.abs(zd)))
     infinite = xp.isinf(zd)
     if infinite.any():
-        # max(z, 0) - z y = (1 - y) max(z, 0) - y min(z, 0), a zero weight adding 0: a
-        # logit of +-inf on the side of its target costs 0, not inf - inf
+        # a zero weight adds 0: a logit of +-inf on the side of its target costs 0, not
+        # 0 * inf
         zi, yi = zd[infinite], xp.broadcast_to(yd, zd.shape)[infinite]
         with xp.errstate(invalid="ignore"):
             up = xp.where(yi == 1, 0, (1 - yi) * xp.maximum(zi, 0))

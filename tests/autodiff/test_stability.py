@@ -116,3 +116,18 @@ def test_a_mean_of_infinities_or_nan_is_as_before():
     with np.errstate(invalid="ignore"):  # inf - inf
         out = x.mean(1)
     np.testing.assert_array_equal(out.data, [np.inf, np.nan, np.nan])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_with_logits_of_a_confident_right_logit_keeps_its_small_loss(dtype):
+    # log1p(e^-|z|) was added to max(z, 0) before z y was taken off: with y = 1 and z > 0
+    # every loss was rounded to a multiple of ulp(z), 0 from z ~ 16 (float32) or ~ 37
+    z = np.array([10.149063, 13.546649, 15.608715, 19.811674, 35.0, 37.0], dtype)
+    y = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.75, 1 - 2.0**-20, 0.0, 0.25], dtype)
+    z = np.concatenate([z, np.array([14.0, -14.0, 16.0, -16.0, -9.0], dtype)])
+    x = z.astype(np.longdouble)
+    exact = np.maximum(x, 0) - x * y.astype(np.longdouble) + np.log1p(np.exp(-np.abs(x)))
+    with np.errstate(all="raise"):
+        per = cr.losses.bce_with_logits(cr.tensor(z), y, reduction="none").data
+    assert per.dtype == dtype
+    np.testing.assert_allclose(per, exact.astype(dtype), rtol=4 * np.finfo(dtype).eps, atol=0)
