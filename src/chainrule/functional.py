@@ -145,21 +145,23 @@ def batch_norm(
     Training: ``x_hat = (x - mu) / sqrt(var + eps)`` with the batch mean ``mu`` and the
     biased batch variance ``var = mean((x - mu)^2)``, computed in two passes (mean first,
     then the squared deviations) so that data far from zero keeps its precision. The mean
-    is summed in float64; for float32 input it is then rounded to float32, about half an
-    ulp from the exact mean, so a constant float32 feature gives ``x_hat`` exactly 0 and
-    the output exactly ``beta``. If ``running_mean`` / ``running_var`` arrays are given
-    they are updated in place as exponentially weighted averages, the notes'
+    and the squared deviations are summed in float64, and for float32 input each result
+    is then rounded to float32: the mean about half an ulp from the exact one, so a
+    constant float32 feature gives ``x_hat`` exactly 0 and the output exactly ``beta``,
+    and the variance without a float32 sum's drift over a large batch, or its overflow
+    where the variance fits. If ``running_mean`` / ``running_var`` arrays are given they
+    are updated in place as exponentially weighted averages, the notes'
     ``v = beta*v + (1-beta)*theta`` with ``beta = momentum``::
 
         running_mean = momentum * running_mean + (1 - momentum) * mu
         running_var  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
 
     (the running variance uses the unbiased batch variance, an estimate of the data's).
-    A batch of one example has no variance: ``ValueError``. Where the squared deviations
-    overflow the dtype (a spread beyond about 1.8e19 in float32), ``x_hat`` divides by the
-    standard deviation of the deviations scaled by their maximum first (``eps`` is then
-    negligible); the running variance, which the dtype cannot hold, becomes inf. An
-    ``eps`` that rounds to 0 in the input's dtype is refused.
+    A batch of one example has no variance: ``ValueError``. Where a squared deviation
+    overflows the dtype (a deviation from the mean beyond about 1.8e19 in float32, 1.3e154
+    in float64), ``x_hat`` divides by the standard deviation of the deviations scaled by
+    their maximum first (``eps`` is then negligible), and the running variance becomes
+    inf. An ``eps`` that rounds to 0 in the input's dtype is refused.
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
 
@@ -209,8 +211,8 @@ def batch_norm(
     # many ulps of the mean, which the second pass cannot take out
     mu = xd.mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
     xhat = xd - mu
-    with xp.errstate(over="ignore"):
-        var = xp.square(xhat).mean(axis=0)
+    with xp.errstate(over="ignore"):  # the squares too are summed in float64, the same way
+        var = xp.square(xhat).mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
     inv_std = 1.0 / xp.sqrt(var + eps)
     spread = ~xp.isfinite(var)
     if spread.any():  # squares beyond the dtype: the deviations scaled by their maximum first
