@@ -295,3 +295,33 @@ def test_a_shape_may_be_an_integer_or_an_array_of_them_as_in_numpy():
     assert x.broadcast_to(np.array([4, 2, 3])).shape == (4, 2, 3)
     assert x.reshape(np.array([3, 2])).shape == (3, 2)
     assert x.reshape(6).shape == x.reshape([6]).shape == x.reshape(np.int64(-1)).shape == (6,)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "expected"),
+    [
+        (np.array([0.0, 0.5, 1.0], np.float32) * np.float32(255.999), "uint8", [0, 127, 255]),
+        (np.array([-0.5, 3.2], np.float32), "uint8", [0, 3]),
+        (np.array([127.9, -128.9]), "int8", [127, -128]),
+        (np.array([-0.99, 32767.5]), "int16", [0, 32767]),
+    ],
+)
+def test_a_float_whose_truncation_fits_the_integer_dtype_converts(values, dtype, expected):
+    # the raw values were compared with the range: 255.999 was refused for uint8, though
+    # the cast truncates toward zero (to 255), as NumPy's and torch's do
+    assert cr.tensor(values).astype(dtype).data.tolist() == expected
+    assert cr.tensor(values, dtype=dtype).data.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "says"),
+    [
+        ([300.0, 1.0], "int8", r"values in \[-128, 127\] for dtype int8, got .* \[1.0, 300.0\]$"),
+        ([-1.0, 0.5], "uint8", r"values in \[0, 255\] for dtype uint8, got .* \[-1.0, 0.5\]$"),
+        ([256.0], "uint8", r"values in \[0, 255\] for dtype uint8, got .* \[256.0, 256.0\]$"),
+    ],
+)
+def test_a_float_whose_truncation_is_beyond_the_integer_dtype_is_still_refused(values, dtype, says):
+    t = cr.tensor(np.array(values))
+    with pytest.raises(OverflowError, match="^astype: expected " + says):
+        t.astype(dtype)

@@ -475,12 +475,14 @@ def _array_like(data) -> bool:
 
 def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype, owner: str) -> None:
     """``OverflowError`` naming ``dtype``'s range unless every value of the numeric array
-    ``data`` fits it (NaN and Inf are left to the cast, which calls them invalid)."""
+    ``data`` fits it, floats once truncated toward zero as the cast truncates them (255.9
+    fits uint8, -1.0 does not); NaN and Inf are left to the cast, which calls them
+    invalid."""
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         return
     info = np.iinfo(dtype)
     low, high = data.min(), data.max()
-    if low < info.min or high > info.max:
+    if np.trunc(low) < info.min or np.trunc(high) > info.max:
         raise _beyond(data, dtype, f"with values in [{low}, {high}]", owner)
 
 
