@@ -720,3 +720,20 @@ def test_negation_refuses_bool_data():
     with pytest.raises(TypeError, match="^neg: expected a numeric tensor, got bool; cast with"):
         -cr.tensor(np.array([True, False]))
     assert (-cr.tensor(np.array([1, -2], np.int8))).data.tolist() == [-1, 2]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "lo", "hi", "says"),
+    [
+        ("uint8", 300, None, r"lo=300 .* uint8 .* \[0, 255\]"),
+        ("uint8", None, -1, r"hi=-1 .* uint8 .* \[0, 255\]"),
+        ("int64", 2**63, None, r"lo=9223372036854775808 .* int64 .* \[-9223372036854775808, "),
+        ("int8", np.int64(-129), 5, r"lo=-129 .* int8 .* \[-128, 127\]"),
+    ],
+)
+def test_clip_of_integer_data_refuses_a_bound_beyond_its_dtype(dtype, lo, hi, says):
+    # NumPy's bare "Python integer 300 out of bounds for uint8" came from the kernel
+    t = cr.tensor(np.array([0, 5, 100], dtype))
+    with pytest.raises(OverflowError, match="^clip: " + says):
+        t.clip(lo, hi)
+    assert t.clip(0, np.iinfo(dtype).max).data.tolist() == [0, 5, 100]

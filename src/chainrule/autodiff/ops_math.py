@@ -345,7 +345,8 @@ def clip(a, lo=None, hi=None):
     ``lo`` and ``hi`` are None (no bound) or real numbers other than NaN (``ValueError``:
     NumPy would make every value NaN), Python or NumPy, which take the dtype of ``a``
     (``float32`` data stays ``float32``); integer data takes integer bounds only
-    (``TypeError`` otherwise: NumPy would return floats), and bool data is refused
+    (``TypeError`` otherwise: NumPy would return floats) within its dtype's range
+    (``OverflowError`` naming it otherwise, 300 for uint8), and bool data is refused
     (``TypeError``: NumPy would return int64). A bound beyond the range of float data's
     dtype (``1e39`` for ``float32``) rounds to that side's infinity, as NumPy's cast
     rounds it, without NumPy's overflow warning (or its ``OverflowError``, for an int
@@ -361,10 +362,16 @@ def clip(a, lo=None, hi=None):
     if a.data.dtype.kind != "f":
         if a.data.dtype == np.bool_:
             raise bool_data_error("clip")
+        info = np.iinfo(a.data.dtype)
         for name, bound in (("lo", lo), ("hi", hi)):
             if bound is not None and not isinstance(bound, int):
                 raise TypeError(
                     f"clip: {a.data.dtype} data takes integer bounds, got {name}={bound!r}"
+                )
+            if bound is not None and not info.min <= bound <= info.max:
+                raise OverflowError(
+                    f"clip: {name}={bound} does not fit {a.data.dtype} data, expected a bound "
+                    f"in [{info.min}, {info.max}]"
                 )
     else:
         lo, hi = _rounded(lo, a.data.dtype), _rounded(hi, a.data.dtype)
