@@ -196,9 +196,12 @@ class Adam(Optimizer):
         g *= scale
 
     def fused_step(self, group, grads, lr, t, decay) -> None:
-        # the NumPy rule rounds every Python scalar to the arrays' dtype: so does the array
+        # the NumPy rule rounds every Python scalar to the arrays' dtype: so does the array,
+        # a scalar beyond the dtype's range to inf whatever the caller's np.errstate (as
+        # Optimizer.step's rule does): raising here left earlier groups written
         dtype = group.grad.dtype
-        coef = np.array((*self._scalars(lr, t), decay, kernels.tiny(dtype)), dtype)
+        with np.errstate(all="ignore"):
+            coef = np.array((*self._scalars(lr, t), decay, kernels.tiny(dtype)), dtype)
         params = [p.data.reshape(-1) for p in group.params]
         kernels.adam_step(params, grads, group.flat_states, coef)
 
