@@ -82,7 +82,8 @@ def clip_by_global_norm(
     ------
     TypeError
         If ``arrays`` is a single array or no iterable, one of them is no ``numpy.ndarray``
-        of float32 or float64, or an output is no ``numpy.ndarray``.
+        of float32 or float64, ``out`` is no sequence (a list or tuple) or one of its
+        outputs is no ``numpy.ndarray``.
     ValueError
         If ``max_norm`` is not a finite number > 0, or an output is read-only or of another
         shape or dtype than its array.
@@ -111,7 +112,8 @@ def clip_by_value(
     ------
     TypeError
         If ``arrays`` is a single array or no iterable, one of them is no ``numpy.ndarray``
-        of float32 or float64, or an output is no ``numpy.ndarray``.
+        of float32 or float64, ``out`` is no sequence (a list or tuple) or one of its
+        outputs is no ``numpy.ndarray``.
     ValueError
         If ``limit`` is not a finite number > 0, or an output is read-only or of another
         shape or dtype than its array.
@@ -151,6 +153,11 @@ def _check_floating(arrays, owner: str) -> list[np.ndarray]:
 def _outputs(arrays, out, owner: str):
     if out is None:
         return [np.empty_like(a) for a in arrays]
+    if not isinstance(out, Sequence):  # a generator, an int, a single numpy.ndarray
+        raise TypeError(
+            f"{owner}: out expected a sequence (a list or tuple) of {len(arrays)} "
+            f"numpy.ndarray, one per array, got {type(out).__name__}"
+        )
     if len(out) != len(arrays):
         raise ValueError(f"{owner}: expected {len(arrays)} output arrays, got {len(out)}")
     for i, (a, o) in enumerate(zip(arrays, out, strict=True)):
