@@ -253,9 +253,10 @@ class Module:
         the target's (NumPy's ``same_kind``: float64 into float32 is allowed, complex or
         strings into float are not) and those whose target is read-only (a ``p.data``
         replaced by a memory-mapped or ``np.frombuffer`` array), then the keys with finite
-        values the cast would turn into inf (1e300 into float32), then the keys whose
-        values, cast, a layer refuses (see :meth:`invalid_state`: NaN or inf anywhere, a
-        negative batch-norm running variance).
+        values the cast would turn into inf (1e300 into float32) or integers it would wrap
+        (2**31 into int32), then the keys whose values, cast, a layer refuses (see
+        :meth:`invalid_state`: NaN or inf anywhere, a negative batch-norm running
+        variance).
         """
         owner = f"load_state_dict into {type(self).__name__}"
         values = _state_arrays(owner, state)
@@ -483,7 +484,8 @@ def _check_state_keys(owner: str, targets: dict, values: dict, writing: bool) ->
 
 def _cast_state(owner: str, targets: dict, values: dict) -> dict[str, np.ndarray]:
     """``values`` cast to their targets' dtypes (not copied when already in it);
-    ``ValueError`` listing the keys whose finite values the cast turns into inf."""
+    ``ValueError`` listing the keys whose finite values the cast turns into inf, and those
+    whose integers lie beyond an integer target's range (which the cast would wrap)."""
     with np.errstate(over="ignore"):
         cast = {k: v.astype(targets[k].dtype, copy=False) for k, v in values.items()}
     overflowing = [
@@ -493,9 +495,25 @@ def _cast_state(owner: str, targets: dict, values: dict) -> dict[str, np.ndarray
         and v.dtype.kind == "f"
         and (np.isinf(cast[k]) > np.isinf(v)).any()
     ]
+    overflowing += [
+        f"{k} (integers beyond the range of {targets[k].dtype}: {v.min()} to {v.max()})"
+        for k, v in values.items()
+        if v.dtype != cast[k].dtype
+        and v.dtype.kind in "iu"
+        and cast[k].dtype.kind in "iu"
+        and v.size
+        and not _fits(v, cast[k].dtype)
+    ]
     if overflowing:
         raise ValueError(f"{owner}: overflowing keys {overflowing}")
     return cast
+
+
+def _fits(values: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every integer of ``values`` (not empty) lies in the range of the integer
+    ``dtype``, compared as Python ints (exact for every pair of integer dtypes)."""
+    limits = np.iinfo(dtype)
+    return int(limits.min) <= int(values.min()) and int(values.max()) <= int(limits.max)
 
 
 class SideState:
