@@ -19,6 +19,7 @@ initializers keep it near 1 so a deep network neither explodes nor vanishes.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import numbers
@@ -152,14 +153,38 @@ def normal(shape, rng=None, dtype="float32", std: float = 0.01, mean: float = 0.
 
 
 def uniform(shape, rng=None, dtype="float32", low: float = -0.05, high: float = 0.05):
-    """Uniform on [low, high)."""
+    """Uniform on [low, high).
+
+    The float64 draws that rounding (NumPy's ``low + (high - low) * u``, then the cast to
+    ``dtype``) puts outside [low, high), high itself among them (about one float32 draw in
+    2**25 on [0, 1)), become the nearest ``dtype`` value inside it; the others are kept
+    as cast. An interval that holds no ``dtype`` value raises ``ValueError``.
+    """
     shape = _shape("uniform", shape)
     low, high = _checks.real("uniform", "low", low), _checks.real("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: expected low < high, got low={low}, high={high}")
     dtype = float_dtype("uniform", dtype)
     _uniform_within("uniform", dtype, low, high, f"low={low}, high={high}")
-    return _checks.generator("uniform", "rng", rng).uniform(low, high, shape).astype(dtype)
+    least, greatest = _half_open_bounds(dtype, low, high)
+    draws = _checks.generator("uniform", "rng", rng).uniform(low, high, shape).astype(dtype)
+    return np.clip(draws, least, greatest, out=draws)
+
+
+def _half_open_bounds(dtype: np.dtype, low: float, high: float) -> tuple[np.floating, np.floating]:
+    """The least and the greatest values of ``dtype`` in [low, high) (both finite: see
+    :func:`_uniform_within`); ``ValueError`` when there is none."""
+    least, greatest = dtype.type(low), dtype.type(high)
+    if float(least) < low:  # compared in float64, where both are exact
+        least = np.nextafter(least, dtype.type(math.inf))
+    if float(greatest) >= high:
+        greatest = np.nextafter(greatest, dtype.type(-math.inf))
+    if not least <= greatest:
+        raise ValueError(
+            f"uniform: expected an interval [low, high) that holds a {dtype} value, got "
+            f"low={low!r}, high={high!r}"
+        )
+    return least, greatest
 
 
 def xavier_normal(shape, rng=None, dtype="float32", gain: float = 1.0) -> np.ndarray:
@@ -264,9 +289,27 @@ def get_initializer(name: str):
     try:
         return INITIALIZERS[name]
     except (KeyError, TypeError):
+        hint = _closest([name], INITIALIZERS)
         raise ValueError(
-            f"unknown initializer {name!r}; expected one of {', '.join(INITIALIZERS)}"
+            f"unknown initializer {name!r}; expected one of {', '.join(INITIALIZERS)}{hint}"
         ) from None
+
+
+def _closest(words: list, options) -> str:
+    """``"; did you mean 'x'?"`` naming the closest of ``options`` to each string of
+    ``words`` that has one (``"'x' for 'w'"`` when there are several words), else ``""``:
+    the hint the run configs give for a misspelt key."""
+    hints = {
+        word: match[0]
+        for word in words
+        if isinstance(word, str)
+        and (match := difflib.get_close_matches(word, list(options), n=1, cutoff=0.5))
+    }
+    if not hints:
+        return ""
+    if len(words) == 1:
+        return f"; did you mean {hints[words[0]]!r}?"
+    return "; did you mean " + ", ".join(f"{m!r} for {w!r}" for w, m in hints.items()) + "?"
 
 
 def check_spec(spec: str | dict) -> str | dict:
@@ -281,11 +324,12 @@ def check_spec(spec: str | dict) -> str | dict:
     params = {k: v.item() if isinstance(v, np.generic) else v for k, v in spec.items()}
     name = params.pop("name")
     accepted = list(inspect.signature(get_initializer(name)).parameters)[3:]
-    unknown = [repr(k) for k in params if k not in accepted]
+    unknown = [k for k in params if k not in accepted]
     if unknown:
         takes = ", ".join(accepted) if accepted else "no parameters"
         raise ValueError(
-            f"initializer {name!r}: unknown parameter {', '.join(unknown)}; it takes {takes}"
+            f"initializer {name!r}: unknown parameter {', '.join(map(repr, unknown))}; it takes "
+            f"{takes}{_closest(unknown, accepted)}"
         )
     return {"name": name, **params}
 

@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from chainrule import _checks
+from chainrule.init import _closest
 
 UNITS = ("epoch", "step")
 
@@ -138,7 +139,8 @@ class InverseSqrtDecay(Schedule):
     """alpha = alpha0 * k / sqrt(t), for t >= 1.
 
     The notes give it by epoch (``unit="epoch"``) and by mini-batch number t
-    (``unit="step"``); k is the tunable constant.
+    (``unit="step"``); k is the tunable constant. The rate at t = 1, alpha0 * k, must be
+    finite (``ValueError``).
     """
 
     alpha0: float
@@ -149,8 +151,15 @@ class InverseSqrtDecay(Schedule):
 
     def __post_init__(self):
         owner = type(self).__name__
-        _normalize(self, "alpha0", _checks.real(owner, "alpha0", self.alpha0, low=0.0))
-        _normalize(self, "k", _checks.real(owner, "k", self.k, low=0.0, low_open=True))
+        alpha0 = _checks.real(owner, "alpha0", self.alpha0, low=0.0)
+        k = _checks.real(owner, "k", self.k, low=0.0, low_open=True)
+        if not math.isfinite(alpha0 * k):  # the rate at t = 1, the largest
+            raise ValueError(
+                f"{owner}: alpha0 * k (the rate at t = 1) expected a finite product, got "
+                f"alpha0={alpha0!r} * k={k!r} = inf"
+            )
+        _normalize(self, "alpha0", alpha0)
+        _normalize(self, "k", k)
         self._check_unit()
 
     def value(self, t):
@@ -352,6 +361,7 @@ def schedule_from_config(config: Mapping) -> Schedule:
     if cls is None:
         raise ValueError(
             f"schedule_from_config: expected a name among {sorted(SCHEDULES)}, got {name!r}"
+            + _closest([name], SCHEDULES)
         )
     fields = {k: v for k, v in config.items() if k != "name"}
     known = [f.name for f in dataclasses.fields(cls)]
@@ -361,7 +371,7 @@ def schedule_from_config(config: Mapping) -> Schedule:
     if unknown or missing:
         raise ValueError(
             f"schedule_from_config: {name!r} expected fields {known} (required {required}); "
-            f"missing {missing}, unknown {unknown}"
+            f"missing {missing}, unknown {unknown}" + _closest(unknown, known)
         )
     return cls.from_config(fields)
 
