@@ -9,6 +9,7 @@ whether the claim held on the measured numbers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,13 +79,55 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+_SOURCE = re.compile(r"\d{3}(, \d{3})*")
+
 
 def experiment(number: int, name: str, title: str, claim: str, source: str):
-    """Register the decorated ``run(preset, outdir) -> Result`` function as an experiment."""
+    """Register the decorated ``run(preset, outdir) -> Result`` function as an experiment.
+
+    ``number`` is an integer >= 1 and ``name`` a non-empty string of letters, digits and
+    underscores (it names the experiment's output directory and its report section), both
+    not yet held by a registered experiment; ``title`` and ``claim`` are non-empty strings
+    and ``source`` names the seed files, three digits each, separated by ``", "``
+    (``"002, 003"``). ``TypeError`` or ``ValueError`` naming ``experiment()`` otherwise, and
+    for a decorated object that cannot be called as ``run(preset, outdir)``: before
+    anything is registered.
+    """
+    owner = "experiment()"
+    number = _checks.integer(owner, "number", number, low=1)
+    for argument, value in (("name", name), ("title", title), ("claim", claim), ("source", source)):
+        if not isinstance(value, str):
+            raise TypeError(
+                f"{owner}: {argument} expected a str, got {type(value).__name__} {value!r:.80}"
+            )
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"{owner}: name expected a non-empty string of letters, digits and underscores, "
+            f"got {name!r}"
+        )
+    for argument, value in (("title", title), ("claim", claim)):
+        if not value.strip():
+            raise ValueError(f"{owner}: {argument} expected a non-empty string, got {value!r}")
+    if not _SOURCE.fullmatch(source):
+        raise ValueError(
+            f"{owner}: source expected seed-file numbers of three digits separated by ', ' "
+            f"(like '002, 003'), got {source!r}"
+        )
 
     def register(run):
+        _checks.function(owner, "the decorated run", run, "(preset, outdir) -> Result", args=2)
         if name in EXPERIMENTS:
-            raise ValueError(f"experiment {name!r} is registered twice")
+            raise ValueError(
+                f"{owner}: name expected a name no experiment holds, got {name!r}, which "
+                f"experiment {EXPERIMENTS[name].number} already holds"
+            )
+        holder = next((e.name for e in EXPERIMENTS.values() if e.number == number), None)
+        if holder is not None:
+            raise ValueError(
+                f"{owner}: number expected an integer >= 1 no experiment holds, got {number}, "
+                f"which experiment {holder!r} already holds"
+            )
         EXPERIMENTS[name] = Experiment(name, number, title, claim, source, run)
         return run
 
