@@ -1,4 +1,5 @@
-"""Experiment 16: batch normalization lets a deep sigmoid network train at once."""
+"""Experiment 16: batch normalization keeps each layer's pre-activations steady while the
+layers before it change, and lets a deep sigmoid network train at once."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+import chainrule as cr
 from chainrule import plots
 from chainrule.data import make_circles
 from chainrule.lab import boundary
 from chainrule.lab.base import Result, experiment
-from chainrule.nn import MLP
+from chainrule.nn import MLP, BatchNorm1d, Linear
+from chainrule.nn.module import SideState
 from chainrule.optim import SGD
-from chainrule.train import GradientWarning, fit
+from chainrule.train import GradientWarning, LambdaCallback, fit
 
 DEPTH = 8
 WIDTH = 32
@@ -21,18 +24,60 @@ LR = 0.1
 THRESHOLD = 0.35  # about half the cost ln 2 = 0.693 of guessing
 FEW_EPOCHS = 12  # "learns within a few epochs": the cost is below THRESHOLD by this epoch
 BARELY = 0.9  # "barely moves": the cost never falls below this share of its first epoch's
+STEADY = 0.25  # "stable": a layer's normalized values drift at most this share of its z's
 
 
 def _train(X, y, batch_norm: bool, epochs: int):
+    """The trained model, its cost per epoch and, with batch norm, the hidden layers'
+    pre-activations (see :func:`_pre_activations`) at the start and after every epoch."""
     model = MLP([2] + [WIDTH] * DEPTH + [1], activation="sigmoid", seed=1, batch_norm=batch_norm)
+    seen = [_pre_activations(model, X)] if batch_norm else []
+
+    def record(trainer, epoch, logs):
+        seen.append(_pre_activations(model, X))
+
+    watch = [LambdaCallback(on_epoch_end=record)] if batch_norm else []
     with warnings.catch_warnings():
         # the plain net's vanishing gradients are what this experiment shows, not a mistake
         warnings.simplefilter("ignore", GradientWarning)
         history = fit(
             model, "bce_with_logits", SGD(model.named_parameters(), lr=LR), X, y,
             epochs=epochs, batch_size=64, seed=0, progress=False,
+            callbacks=watch,
         )  # fmt: skip
-    return model, np.array([row["train_loss"] for row in history.epochs])
+    return model, np.array([row["train_loss"] for row in history.epochs]), seen
+
+
+def _pre_activations(model, X) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per hidden layer, its pre-activations z = W a on all of ``X`` and their normalized
+    values gamma (z - mean) / sqrt(var + eps) + beta, as training computes them with ``X``
+    as the batch (float64); the running statistics this pass moves are put back."""
+    side, mode = SideState(model), model.training
+    saved = side.save()
+    model.train()
+    z, normalized = [], []
+    with cr.no_grad():
+        h = X
+        for layer in model.layers:
+            h = layer(h)
+            if isinstance(layer, Linear):
+                z.append(h.data.astype(np.float64))
+            elif isinstance(layer, BatchNorm1d):
+                normalized.append(h.data.astype(np.float64))
+    side.restore(saved)
+    model.train(mode)
+    return list(zip(z[:-1], normalized, strict=True))  # z[-1]: the output layer's
+
+
+def _drift(values: list[np.ndarray]) -> float:
+    """How far a layer's distribution moved over training: the largest, over the snapshots
+    v_t, of the mean over units of |mean(v_t) - mean(v_0)| / std(v_0) +
+    |ln(std(v_t) / std(v_0))| (means and stds over the examples)."""
+    mean0, std0 = values[0].mean(axis=0), values[0].std(axis=0)
+    return max(
+        float(np.mean(np.abs(v.mean(axis=0) - mean0) / std0 + np.abs(np.log(v.std(axis=0) / std0))))
+        for v in values
+    )
 
 
 def _epochs_to(cost: np.ndarray, threshold: float) -> int | None:
@@ -46,10 +91,11 @@ def _epochs_to(cost: np.ndarray, threshold: float) -> int | None:
     "Batch normalization",
     "Normalizing each hidden layer's pre-activations z over the mini-batch (then scaling by "
     "gamma and shifting by beta) keeps their distribution stable while the earlier layers "
-    "change, so a deep network trains much faster: with the same optimizer and learning "
-    "rate a deep sigmoid network that barely moves without it (its cost stays within 10% "
-    "of its first epoch's) learns with it within about ten epochs (its cost is below "
-    "0.35, about half the ln 2 of guessing, by epoch 12).",
+    "change (over training the normalized values of every layer after the first drift at "
+    "most a quarter as far as its z), so a deep network trains much faster: with the same "
+    "optimizer and learning rate a deep sigmoid network that barely moves without it (its "
+    "cost stays within 10% of its first epoch's) learns with it within about ten epochs "
+    "(its cost is below 0.35, about half the ln 2 of guessing, by epoch 12).",
     "000, 002",
 )
 def run(preset: str, outdir: Path) -> Result:
@@ -58,7 +104,7 @@ def run(preset: str, outdir: Path) -> Result:
     y = y[:, None].astype(np.float32)
     runs = {bn: _train(X, y, bn, epochs) for bn in (False, True)}
     numbers = {"epochs": epochs}
-    for bn, (model, cost) in runs.items():
+    for bn, (model, cost, _) in runs.items():
         numbers["with_batch_norm" if bn else "without_batch_norm"] = {
             "first_epoch_cost": float(cost[0]),
             "final_cost": float(cost[-1]),
@@ -67,6 +113,16 @@ def run(preset: str, outdir: Path) -> Result:
             "train_accuracy": boundary.accuracy(model, X, y),
         }
     numbers["threshold"] = THRESHOLD
+    seen = runs[True][2]
+    drift = {
+        kind: [_drift([epoch[layer][k] for epoch in seen]) for layer in range(DEPTH)]
+        for k, kind in enumerate(("z", "normalized"))
+    }
+    numbers["with_batch_norm"]["drift"] = drift
+    # from the second hidden layer on, what a layer receives changes with the layers before
+    steady = all(
+        drift["normalized"][layer] <= STEADY * drift["z"][layer] for layer in range(1, DEPTH)
+    )
     plain, normed = numbers["without_batch_norm"], numbers["with_batch_norm"]
     plain_epochs = plain["epochs_to_cost_below_threshold"]
     normed_epochs = normed["epochs_to_cost_below_threshold"]
@@ -74,13 +130,17 @@ def run(preset: str, outdir: Path) -> Result:
         plain_epochs is None or 2 * normed_epochs <= plain_epochs
     )
     verdict = (
-        faster
+        steady
+        and faster
         and normed_epochs <= FEW_EPOCHS
         and plain["lowest_cost"] > BARELY * plain["first_epoch_cost"]
         and normed["train_accuracy"] > plain["train_accuracy"] + 0.1
     )
 
-    figures = [_draw(outdir, {bn: cost for bn, (_, cost) in runs.items()})]
+    figures = [
+        _draw(outdir, {bn: cost for bn, (_, cost, _) in runs.items()}),
+        _draw_drift(outdir, drift),
+    ]
 
     def reached(k):
         return f"after {k} epochs" if k is not None else f"not within {epochs} epochs"
@@ -92,7 +152,12 @@ def run(preset: str, outdir: Path) -> Result:
         f"{plain['final_cost']:.3f}, accuracy {plain['train_accuracy']:.1%}; its lowest "
         f"cost {plain['lowest_cost']:.3f} is "
         f"{plain['lowest_cost'] / plain['first_epoch_cost']:.0%} of its first epoch's "
-        f"{plain['first_epoch_cost']:.3f})."
+        f"{plain['first_epoch_cost']:.3f}). In the batch-norm net, from the second hidden "
+        "layer on, the pre-activations z drifted by "
+        f"{min(drift['z'][1:]):.2f} to {max(drift['z'][1:]):.2f} while their normalized "
+        f"values drifted by {min(drift['normalized'][1:]):.2f} to "
+        f"{max(drift['normalized'][1:]):.2f} (the first layer, whose input x never changes: "
+        f"{drift['z'][0]:.2f} and {drift['normalized'][0]:.2f})."
     )
     setup = (
         f"make_circles({n}, noise=0.1) seed 0; MLP [2] + [{WIDTH}] * {DEPTH} + [1] sigmoid "
@@ -102,7 +167,12 @@ def run(preset: str, outdir: Path) -> Result:
         f"with batch norm the cost is below {THRESHOLD} by epoch {FEW_EPOCHS} and at most "
         f"half as many epochs as without; without it the cost never falls below "
         f"{BARELY:.0%} of its first epoch's; training accuracy at least 10 points higher "
-        "with it."
+        "with it; and in the batch-norm net, for every hidden layer after the first, the "
+        f"drift of its normalized values is at most {STEADY} times that of its z. Drift of a "
+        "layer's values v over the examples of the whole training set (passed as one batch "
+        "in training mode, at the start and after every epoch): the largest over those "
+        "times t of the mean over units of |mean(v_t) - mean(v_0)| / std(v_0) + "
+        "|ln(std(v_t) / std(v_0))|."
     )
     return Result(numbers, figures, verdict, summary, setup)
 
@@ -121,3 +191,19 @@ def _draw(outdir: Path, costs: dict) -> Path:
     )
     ax.legend(fontsize=8)
     return plots.save(fig, outdir / "batch_norm.png", svg=True)[0]
+
+
+def _draw_drift(outdir: Path, drift: dict) -> Path:
+    fig, ax = plots.figure(width=6.5, height=4.0)
+    layers = np.arange(1, DEPTH + 1)
+    ax.plot(layers, drift["z"], "o-", color=plots.PALETTE[5], label="z = W a")
+    label = "normalized: gamma z_hat + beta"
+    ax.plot(layers, drift["normalized"], "o-", color=plots.PALETTE[4], label=label)
+    ax.set_yscale("log")
+    ax.set(
+        title="With batch norm: how far each layer's pre-activations drift in training",
+        xlabel="hidden layer",
+        ylabel="drift (in units of the starting std)",
+    )
+    ax.legend(fontsize=8)
+    return plots.save(fig, outdir / "batch_norm_drift.png", svg=True)[0]
