@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import lzma
 import math
 import sys
+import tokenize
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,10 +208,27 @@ def _pixels(X: np.ndarray) -> np.ndarray:
 _SIGNATURES = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}
 
 
+#: What reading a damaged .npy or .npz file raises, besides the ``ValueError`` of NumPy's
+#: header parser: a truncated or corrupt archive (``BadZipFile``, ``EOFError``), corrupt
+#: compressed data (zlib's, lzma's errors), an archive feature the zipfile module does not
+#: read (``NotImplementedError``: a zip version, compression method or flag it lacks), a
+#: header the tokenizer cannot split (``TokenError``, from NumPy's parser of old headers).
+_DAMAGE = (
+    zipfile.BadZipFile,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    tokenize.TokenError,
+)
+
+
 def _numpy_file(path: Path, take):
     """``take(numpy.load(path))`` for a .npy or .npz file, never unpickling: a file that is
-    not one, or holds Python objects, is a ``UsageError`` saying so (NumPy's own message
-    suggests loading it with pickle allowed)."""
+    not one, holds Python objects or is damaged (see :data:`_DAMAGE`; an ``OSError``
+    without an errno too, bz2's refusal of its data, unlike one of the system) is a
+    ``UsageError`` saying so (NumPy's own message suggests loading it with pickle
+    allowed)."""
     suffix = path.suffix.lower()
     with open(path, "rb") as f:
         head = f.read(len(_SIGNATURES[suffix][0]))
@@ -217,7 +237,12 @@ def _numpy_file(path: Path, take):
     try:
         _check_sizes(path, suffix)
         return take(np.load(path, allow_pickle=False))
-    except (zipfile.BadZipFile, EOFError) as exc:  # a truncated or corrupt archive
+    except _DAMAGE as exc:
+        detail = exc.args[0] if isinstance(exc, tokenize.TokenError) else exc
+        raise UsageError(f"{path}: a damaged {suffix} file ({detail})") from None
+    except OSError as exc:
+        if exc.errno is not None:  # the system's: the file could not be read
+            raise
         raise UsageError(f"{path}: a damaged {suffix} file ({exc})") from None
     except UsageError:  # take's own refusal (a ValueError too): the file is not damaged
         raise
@@ -234,19 +259,35 @@ def _numpy_file(path: Path, take):
 #: stored, deflated (deflate's limit, 1032:1); a member of another method (which
 #: ``numpy.savez`` never writes) is taken at the size it declares.
 _EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+#: The flag bit of an encrypted zip member (bit 0 of its general purpose flags).
+_ENCRYPTED = 0x1
 
 
 def _check_sizes(path: Path, suffix: str) -> None:
     """``UsageError`` for an array whose header declares more bytes than its file holds (an
     .npy file's size; an .npz member's uncompressed size, at most what its compressed data
     can expand to), before NumPy allocates the array: a damaged or truncated header.
-    ``ValueError`` or ``zipfile.BadZipFile`` for a header or archive that is not one."""
+    ``ValueError``, or one of :data:`_DAMAGE`, for a header or archive that is not one:
+    ``zipfile.BadZipFile`` for an encrypted member (which ``numpy.savez`` never writes,
+    and the zipfile module refuses with a ``RuntimeError`` asking for a password) and for
+    a member whose header the archive places outside the file (where a seek fails with
+    ``EINVAL``)."""
     if suffix == ".npy":
         with open(path, "rb") as f:
             _check_npy_header(f, path.stat().st_size, str(path))
         return
+    size = path.stat().st_size
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
+            if member.flag_bits & _ENCRYPTED:
+                raise zipfile.BadZipFile(
+                    f"member {member.filename!r} is encrypted, which numpy.savez never does"
+                )
+            if not 0 <= member.header_offset < size:
+                raise zipfile.BadZipFile(
+                    f"member {member.filename!r} is placed at offset {member.header_offset}, "
+                    f"outside the file's {size} bytes"
+                )
             expansion = _EXPANSION.get(member.compress_type)
             holds = member.file_size
             if expansion is not None:
