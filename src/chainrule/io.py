@@ -26,6 +26,7 @@ from chainrule.files import (
     split_tree,
     write_tree,
 )
+from chainrule.files.tree import encode_tree
 from chainrule.nn.registry import LAYERS, layers_needed, values_needed
 
 FORMAT = "chainrule.model"
@@ -176,8 +177,13 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     the file cannot hold (more than 32 dimensions, or an empty one whose other dimensions
     span more than 2**48 bytes), or nests dicts and lists more than
     ``chainrule.files.tree.MAX_DEPTH - 1`` (99) deep (a model file's tree holds it one
-    level down; a dict or list that holds itself included). Each metadata error names the
-    path of keys to the value (``metadata.run.id``).
+    level down; a dict or list that holds itself included), or more than a file's header
+    holds: encoded as the header holds it, more than 100 MiB or
+    :data:`~chainrule.files.safetensors.MAX_MARKS` of the characters ``{``, ``[`` and
+    ``,`` (a list of millions of numbers: keep it in an array), the bounds
+    :func:`save` applies (see :func:`chainrule.files.tree.encode_tree`; the rest of the
+    file, a few marks a layer, is not counted). Each metadata error but the last names
+    the path of keys to the value (``metadata.run.id``).
     """
     if labels is not None:
         if not isinstance(labels, list | tuple | np.ndarray) or not all(
@@ -226,10 +232,11 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
 def _check_metadata(metadata: dict, owner: str) -> None:
     """Raise (see :func:`check_extras`) when a model file could not hold ``metadata``, a
     dict: split as the file's tree holds it, so that its paths and depth are those
-    :func:`save` meets."""
+    :func:`save` meets, and encoded as the file's header holds it, so that the writer's
+    bounds on a header apply (see :func:`chainrule.files.tree.encode_tree`)."""
     try:
         skeleton, arrays = split_tree({"metadata": metadata})
-        check_storable(arrays)
+        encode_tree(skeleton, arrays)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{owner}: metadata expected pure data, but {exc}") from None
     problem = _int_problem(skeleton["metadata"])
