@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule import losses, nn
 from chainrule.cli.errors import UsageError, output_file, refuse_idle_force
+from chainrule.files.atomic import special_file
 from chainrule.runs import config as cfg
 
 
@@ -83,8 +84,9 @@ def add_parsers(subparsers) -> None:
 # -- helpers --------------------------------------------------------------------------------
 def _existing(path: str, what: str, name_inside: str | None = None) -> Path:
     """``path``, a file that exists; else ``UsageError`` saying it is missing (an empty
-    ``path`` too, which ``Path`` would read as the current directory) or a directory
-    (naming the file ``name_inside`` it where that exists)."""
+    ``path`` too, which ``Path`` would read as the current directory), a directory
+    (naming the file ``name_inside`` it where that exists) or a special file (a FIFO, a
+    device: see :func:`chainrule.files.atomic.special_file`)."""
     if not path:
         raise UsageError(f"{what} not found: {path!r}")
     p = Path(path)
@@ -93,6 +95,9 @@ def _existing(path: str, what: str, name_inside: str | None = None) -> Path:
         hint = f"; the {what} in it: {inside}" if inside is not None and inside.is_file() else ""
         raise UsageError(f"{what} {path}: expected a file, got a directory{hint}")
     if not p.is_file():
+        special = special_file(p)
+        if special is not None:
+            raise UsageError(f"{what} {path}: expected a regular file, got {special}")
         raise UsageError(f"{what} not found: {path}")
     return p
 

@@ -5,11 +5,13 @@ never half of it: the bytes go to a temporary file beside the target, which is f
 renamed over it, and the folder is fsynced after the rename. :func:`file_blocker` and
 :func:`directory_blocker` (with :func:`blocking_file`) say, before any work is done, why
 such a write, or a folder to write in, cannot be made at a path, so that a command can
-refuse its arguments instead of failing after the work it was to save.
+refuse its arguments instead of failing after the work it was to save; and
+:func:`special_file` what a path that is no regular file to read is.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -37,11 +39,12 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     ValueError
         ``path`` is a ``str`` ending in a path separator (``"models/"``: a directory's
         name); checked before writing.
-    IsADirectoryError, NotADirectoryError, FileExistsError, PermissionError
+    IsADirectoryError, NotADirectoryError, FileExistsError, PermissionError, OSError
         What :func:`file_blocker` finds, checked before writing: ``path`` is a directory;
         a folder above it is a file; ``path`` is a special file (FIFO, device, socket);
         ``path`` is a file this process may not write (a read-only file is not replaced)
-        or the nearest existing folder above it is one it may not write in.
+        or the nearest existing folder above it is one it may not write in; ``path``
+        leads into a loop of symbolic links (``OSError``).
     """
     path = _checks.path("atomic_write", "path", path, file=True)
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -105,7 +108,9 @@ def file_blocker(path: str | os.PathLike) -> str | None:
     existing folder above ``path`` (see :func:`blocking_file`), ``"<folder> is not
     writable"`` when this process may not write (or enter) that folder, and ``"<path> is
     read-only"`` for an existing file it may not write. A symbolic link is followed, as
-    :func:`atomic_write` follows it, and its target named."""
+    :func:`atomic_write` follows it, and its target named; ``"<path> leads into a loop of
+    symbolic links"`` where following them never ends (``ELOOP``: a link to itself, or
+    links to each other, at ``path`` or a folder above it)."""
     separator = _checks.trailing_separator(path)
     if separator is not None:
         return f"{path} ends with {separator!r} and so names a directory"
@@ -122,18 +127,36 @@ _SPECIAL = (
 )
 
 
+def special_file(path: str | os.PathLike) -> str | None:
+    """What ``path`` is (links followed) when it exists but is neither a regular file nor
+    a directory: ``"a FIFO (named pipe)"``, ``"a character device"``, ``"a block
+    device"``, ``"a socket"`` (or ``"a special file"``); None otherwise, absent included.
+    Reading one as a file would block (a FIFO) or read what is no file's content."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else _special_kind(mode)
+
+
+def _special_kind(mode: int) -> str:
+    """The kind of special file of ``mode``, as :data:`_SPECIAL` names it."""
+    return next((name for test, name in _SPECIAL if test(mode)), "a special file")
+
+
 def _file_problem(path: Path) -> tuple[type[OSError], str] | None:
     """(error type, reason) for :func:`file_blocker` and :func:`atomic_write`, or None;
     ``path`` with its links already resolved."""
     try:
         mode = path.stat().st_mode
-    except OSError:  # absent, below a file, or below a folder it may not enter
+    except OSError as exc:  # absent, below a file, or below a folder it may not enter
+        if exc.errno == errno.ELOOP:
+            return OSError, f"{path} leads into a loop of symbolic links"
         mode = None
     if mode is not None and stat.S_ISDIR(mode):
         return IsADirectoryError, f"{path} is a directory"
     if mode is not None and not stat.S_ISREG(mode):
-        kind = next((name for test, name in _SPECIAL if test(mode)), "a special file")
-        return FileExistsError, f"{path} is {kind}, not a regular file"
+        return FileExistsError, f"{path} is {_special_kind(mode)}, not a regular file"
     blocker = blocking_file(path.parent)
     if blocker is not None:
         return NotADirectoryError, f"{blocker} is a file"

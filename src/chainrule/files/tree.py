@@ -31,7 +31,7 @@ from collections import Counter
 import numpy as np
 
 from chainrule import _checks
-from chainrule.files.atomic import atomic_write
+from chainrule.files.atomic import atomic_write, special_file
 from chainrule.files.safetensors import (
     FormatError,
     check_text,
@@ -200,7 +200,9 @@ def read_tree(path: str | os.PathLike) -> dict:
 
     :class:`FormatError` if it is invalid, a file holding a tensor that nothing in its tree
     refers to, or that more than one place refers to, included (refused before any tensor
-    is read); ``IsADirectoryError`` when ``path`` is a directory, ``FileNotFoundError``
+    is read), and if ``path`` is a special file (a FIFO, which reading would wait on, a
+    device, a socket: see :func:`~chainrule.files.atomic.special_file`);
+    ``IsADirectoryError`` when ``path`` is a directory, ``FileNotFoundError``
     when no file is there, ``TypeError`` when ``path`` is not a ``str`` or
     ``os.PathLike``. The header is read and checked first (see
     :func:`~chainrule.files.decode_header`), then each tensor is read into its array: a
@@ -208,6 +210,9 @@ def read_tree(path: str | os.PathLike) -> dict:
     path = _checks.path("read_tree", "path", path)
     if path.is_dir():
         raise IsADirectoryError(f"{path}: expected a file, got a directory")
+    special = special_file(path)
+    if special is not None:
+        raise FormatError(f"{path}: expected a regular file, got {special}")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     with open(path, "rb") as f:

@@ -1,0 +1,74 @@
+"""Paths that are no regular file: a loop of symbolic links is refused before any work,
+naming it (``file_blocker`` took it for an absent file, and ``chainrule predict -o`` failed
+after predicting, exit 1 with ``ELOOP``); a FIFO to read is named as one (it was "no such
+file")."""
+
+import os
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.cli import main
+from chainrule.files import FormatError, atomic_write, file_blocker, read_tree
+
+
+@pytest.fixture
+def loop(tmp_path):
+    """``a`` and ``b``, symbolic links to each other."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    return tmp_path / "a"
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_loop_of_links_is_a_file_blocker(loop, below):
+    path = loop / "p.csv" if below else loop
+    blocked = file_blocker(path)
+    assert blocked is not None and blocked.endswith(" leads into a loop of symbolic links")
+    assert str(path) in blocked
+
+
+def test_atomic_write_refuses_a_loop_before_writing(loop, tmp_path):
+    with pytest.raises(OSError, match=r"^cannot write .* leads into a loop of symbolic links$"):
+        atomic_write(loop, b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
+def test_predict_refuses_an_output_in_a_loop_before_predicting(capsys, monkeypatch, loop, tmp_path):
+    from chainrule.cli import commands
+
+    def load_model(path):
+        raise AssertionError("the model was loaded before the output path was checked")
+
+    monkeypatch.setattr(commands, "load_model", load_model)
+    model = cr.save(nn.MLP([2, 2], seed=0), tmp_path / "m.safetensors")
+    np.save(tmp_path / "x.npy", np.zeros((3, 2), np.float32))
+    assert main(["predict", str(model), str(tmp_path / "x.npy"), "-o", str(loop)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --output {loop}: expected a file path, but {loop} leads into a loop" in err
+
+
+def test_a_fifo_is_read_as_no_file_without_blocking(tmp_path):
+    fifo = tmp_path / "m.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(FormatError, match=r"expected a regular file, got a FIFO \(named pipe\)"):
+        read_tree(fifo)
+
+
+@pytest.mark.parametrize("command", ["info", "evaluate", "predict"])
+def test_a_fifo_given_as_a_model_or_input_is_named_as_one(capsys, tmp_path, command):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    if command == "info":
+        args, what = ["info", str(fifo)], "model file"
+    else:
+        model = cr.save(nn.MLP([2, 2], seed=0), tmp_path / "m.safetensors")
+        args = [command, str(model), str(fifo)]
+        if command == "evaluate":
+            args.insert(2, "--data")
+        what = "data file" if command == "evaluate" else "input file"
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"error: {what} {fifo}: expected a regular file, got a FIFO (named pipe)\n" in err
