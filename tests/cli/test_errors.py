@@ -581,7 +581,7 @@ def test_an_empty_config_or_resume_path_is_refused_with_resume(
     (tmp_path / "config.toml").unlink()
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--resume", "", "-q", "--no-report"]) == 2
-    assert "--resume .: no config.toml there (not a run directory)" in capsys.readouterr().err
+    assert "--resume: expected a run directory, got an empty path" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

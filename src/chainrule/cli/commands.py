@@ -618,11 +618,16 @@ def predict(args) -> int:
     Before any work, a FILE no file can be written at is refused (see :func:`output_file`),
     and so is an existing one (a symbolic link to one too) unless ``--force`` is given: a
     file the user saved is replaced only on request. ``--force`` without ``-o`` is refused,
-    as it would do nothing."""
+    as it would do nothing, and so is an empty FILE (not the standard output)."""
     from chainrule.files import FormatError, atomic_write
     from chainrule.io import labels_problem
     from chainrule.runs.datasets import predicted_classes
 
+    if args.output == "":  # Path("") is the current directory
+        raise UsageError(
+            "--output: expected a file path, got an empty path; leave out -o to write to "
+            "the standard output"
+        )
     if not args.output:
         refuse_idle_force(args.force, "-o FILE")
     output = output_file("--output", args.output, force=args.force) if args.output else None

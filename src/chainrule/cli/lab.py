@@ -59,6 +59,11 @@ def run_experiments(args) -> int:
         )
     from chainrule.lab import runner
 
+    if args.out == "":  # Path("") is the current directory
+        raise UsageError(
+            "lab run: --out expected a directory, got an empty path; leave it out for the "
+            "default lab-output, or give . for the current directory"
+        )
     out = Path(args.out)
     names = list(EXPERIMENTS) if args.all else args.names
     try:  # run_experiments checks this too: here it is a usage error

@@ -397,6 +397,8 @@ def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, huma
 
 def run(args) -> int:
     start = time.perf_counter()
+    if args.resume == "":  # Path("") is the current directory
+        raise UsageError("--resume: expected a run directory, got an empty path")
     resume = _user_path("--resume", args.resume) if args.resume is not None else None
     if resume is not None:
         config, checkpoint, state = _resume_config(resume, args)
