@@ -176,7 +176,10 @@ def test_only_a_left_out_config_is_the_default_and_an_empty_one_is_missing(monke
     [
         ({"optimizer": {"params": {"beta1": 2.0}}}, "optimizer: Adam: beta1 expected"),
         ({"optimizer": {"params": {"beta1": "x"}}}, "optimizer.params: Adam: beta1 expected"),
-        ({"schedule": {"name": "step_decay"}}, "schedule.params: schedule_from_config: "),
+        (
+            {"schedule": {"name": "step_decay"}},
+            "schedule.params: schedule.name = 'step_decay' needs schedule.params.every ",
+        ),
     ],
 )
 def test_a_value_the_optimizer_or_schedule_refuses_is_a_config_error_naming_its_key(

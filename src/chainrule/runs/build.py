@@ -147,15 +147,51 @@ def build_schedule(config: dict, n_train: int):
     return optim.LinearWarmup(rate, warmup) if warmup else rate
 
 
+#: The schedule parameters a config need not give, and what they default to.
+_CONFIG_DEFAULTS = {"alpha0": "optimizer.lr", "duration": "the run's steps"}
+
+
+def _check_schedule_params(name: str, params: dict) -> None:
+    """``ConfigError`` in the config's terms for a key of ``schedule.params`` that the
+    schedule ``name`` does not take (naming the closest one; about ``schedule.params``)
+    and for one it needs that the config lacks: a field of its class without a default
+    but alpha0 (optimizer.lr by default) and a cosine's duration (the run's steps). A
+    ``name`` among them, which only a resumed run's config holds, is left as it was."""
+    fields = dataclasses.fields(optim.SCHEDULES[name])
+    known = [f.name for f in fields]
+    unknown = [key for key in params if key not in known and key != "name"]
+    if unknown:
+        error = cfg.ConfigError(
+            f"unknown key schedule.params.{unknown[0]} for schedule.name = {name!r}"
+            + cfg.closest(unknown[0], known, "schedule.params.")
+        )
+        error.key = "schedule.params"
+        raise error
+    defaulted = {"alpha0"} | ({"duration"} if name == "cosine" else set())
+    required = [f.name for f in fields if f.default is dataclasses.MISSING]
+    missing = [key for key in required if key not in params and key not in defaulted]
+    if missing:
+        defaults = "".join(
+            f"; {key} defaults to {_CONFIG_DEFAULTS[key]}" for key in known if key in defaulted
+        )
+        raise cfg.ConfigError(
+            f"schedule.params: schedule.name = {name!r} needs "
+            f"{' and '.join('schedule.params.' + key for key in missing)} (its params: "
+            f"{', '.join(known)}{defaults})"
+        )
+
+
 def _named_schedule(config: dict, n_train: int):
     """optimizer.lr for ``schedule.name = "none"``, else the schedule with
     ``schedule.params``, its alpha0 defaulting to optimizer.lr and a cosine's duration to
-    the run's steps + 1 (unit "step"). ``ConfigError("schedule.params: ...")`` for
-    parameters the schedule refuses."""
+    the run's steps + 1 (unit "step"). ``ConfigError``: for keys the schedule does not
+    take or needs (see :func:`_check_schedule_params`), and ``"schedule.params: ..."``
+    for values the schedule refuses."""
     s, lr = config["schedule"], config["optimizer"]["lr"]
     if s["name"] == "none":
         return lr
     fields = dict(s["params"])
+    _check_schedule_params(s["name"], fields)
     cls = optim.SCHEDULES[s["name"]]
     known = {f.name for f in dataclasses.fields(cls)}
     if "alpha0" in known:

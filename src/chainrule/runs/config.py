@@ -186,7 +186,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 
-def _closest(word: str, options, prefix: str = "") -> str:
+def closest(word: str, options, prefix: str = "") -> str:
+    """The hint of an error naming the unknown ``word``: ``"; did you mean '<prefix><x>'?"``
+    for the closest of ``options``, else ``"; valid: "`` and all of them, each after
+    ``prefix`` (``"optimizer.params."``)."""
     match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
     if match:
         return f"; did you mean {prefix + match[0]!r}?"
@@ -335,7 +338,7 @@ def resolve(document: dict, *, strict: bool = True) -> dict:
     for section, body in document.items():
         with _about(section):
             if section not in SCHEMA:
-                raise ConfigError(f"unknown section [{section}]" + _closest(section, SCHEMA))
+                raise ConfigError(f"unknown section [{section}]" + closest(section, SCHEMA))
             if not isinstance(body, dict):
                 raise ConfigError(
                     f"{section}: expected a table [{section}], got {_type_name(body)}"
@@ -345,7 +348,7 @@ def resolve(document: dict, *, strict: bool = True) -> dict:
             with _about(f"{section}.{name}"):
                 if name not in keys:
                     raise ConfigError(
-                        f"unknown key {section}.{name}" + _closest(name, keys, f"{section}.")
+                        f"unknown key {section}.{name}" + closest(name, keys, f"{section}.")
                     )
                 value = _coerce(f"{section}.{name}", keys[name], value)
                 _check_int_range(f"{section}.{name}", value)
@@ -452,7 +455,7 @@ def _check_optimizer_params(name: str, params: dict) -> None:
         if key not in valid:
             raise ConfigError(
                 f"unknown key optimizer.params.{key} for optimizer.name = {name!r}"
-                + _closest(key, valid, "optimizer.params.")
+                + closest(key, valid, "optimizer.params.")
             )
 
 
