@@ -67,7 +67,8 @@ def add_parser(subparsers) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key with a TOML value, e.g. --set model.sizes=[784,100,10]",
+        help="override a config key with a TOML value, e.g. --set model.sizes=[784,100,10]; "
+        "a name in a key's table as a TOML dotted key, e.g. --set optimizer.params.beta1=0.8",
     )
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     p.add_argument(

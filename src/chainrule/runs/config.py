@@ -588,22 +588,34 @@ def read(path: Path) -> dict:
 def apply_override(document: dict, assignment: str) -> str:
     """Apply one ``section.key=value`` override and return its ``section.key``; the value is
     parsed as a TOML value and taken as a plain string when it is not one
-    (``data.name=moons``)."""
-    match = re.fullmatch(r"\s*([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\s*=(.*)", assignment, re.S)
+    (``data.name=moons``). The key may go on into the key's table, as a TOML dotted key
+    does (``optimizer.params.beta1=0.8`` sets ``beta1`` in ``optimizer.params``, keeping
+    its other keys); ``ConfigError`` where a key on the way holds a value that is not a
+    table."""
+    match = re.fullmatch(r"\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+)\s*=(.*)", assignment, re.S)
     if not match:
         raise ConfigError(
-            f"--set {assignment!r}: expected section.key=value, e.g. --set train.epochs=5"
+            f"--set {assignment!r}: expected section.key=value (or section.key.name=value "
+            "in the key's table), e.g. --set train.epochs=5"
         )
-    section, name, raw = match.groups()
+    dotted, raw = match.groups()
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
-    document.setdefault(section, {})
-    if not isinstance(document[section], dict):
-        raise ConfigError(f"--set {assignment!r}: {section} is not a table")
-    document[section][name] = value
-    return f"{section}.{name}"
+    parts = dotted.split(".")
+    *tables, name = parts
+    table = document
+    for depth, key in enumerate(tables):
+        table = table.setdefault(key, {})
+        if not isinstance(table, dict):
+            where = ".".join(tables[: depth + 1])
+            raise ConfigError(
+                f"--set {assignment!r}: {where} is not a table, got {_type_name(table)} "
+                f"{table!r:.60}"
+            )
+    table[name] = value
+    return ".".join(parts[:2])
 
 
 # -- writing --------------------------------------------------------------------------------
