@@ -9,6 +9,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from chainrule.train import (
     bias_variance,
 )
 from chainrule.train.checkpoint import too_few_epochs
+from chainrule.train.position import is_a
 
 RUNS = Path("runs")  # where a run goes when output.dir is empty
 
@@ -219,11 +221,26 @@ def _make_run_dir(config: dict, stem: str) -> Path:
             path = base.with_name(f"{base.name}-{n}")
 
 
+def _refuse_directory_config(path: str | None) -> None:
+    """``UsageError`` for a CONFIG that is a directory, naming the ``config.toml`` in it
+    where it has one (a run directory's) and, when it holds checkpoints, how to continue
+    its run (``--resume``)."""
+    if not path or not os.path.isdir(path):
+        return
+    inside = Path(path) / "config.toml"
+    hint = f"; the config in it: {inside}" if inside.is_file() else ""
+    if hint and CheckpointDir(Path(path) / "checkpoints").files():
+        hint += f"; to continue its run: chainrule train --resume {path}"
+    raise UsageError(f"config file {path}: expected a TOML file, got a directory{hint}")
+
+
 def _resume_config(run_dir: Path, args) -> tuple[dict, Path, dict]:
     """The config of the run directory ``run_dir`` (``--resume``'s) and its newest readable
     checkpoint (path and state), read before any data (``FormatError`` when none is
-    readable); a run directory this process may not write in is refused first, as is a
-    CONFIG (an empty one too) or ``--set`` with it."""
+    readable; each newer one passed over as unreadable is a ``chainrule: warning:`` line
+    on the standard error, with ``-q`` too, not a Python warning); a run directory this
+    process may not write in is refused first, as is a CONFIG (an empty one too) or
+    ``--set`` with it."""
     if not os.path.isfile(run_dir / "config.toml"):  # False, not an OSError, if too long
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
     blocked = directory_blocker(run_dir)
@@ -233,13 +250,17 @@ def _resume_config(run_dir: Path, args) -> tuple[dict, Path, dict]:
         raise UsageError("--resume takes the run's own config.toml; drop CONFIG and --set")
     config, _ = load_config(str(run_dir / "config.toml"), [], strict=False)
     try:
-        checkpoint, state = CheckpointDir(run_dir / "checkpoints").load_latest()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            checkpoint, state = CheckpointDir(run_dir / "checkpoints").load_latest()
     except FileNotFoundError:
         raise UsageError(
             f"--resume {run_dir}: expected a checkpoint-*.safetensors in "
             f"{run_dir / 'checkpoints'}, found none (the run wrote none: train.checkpoint "
             "= false, or it ended before its first checkpoint)"
         ) from None
+    for warning in caught:  # a damaged newest checkpoint passed over, said as errors are
+        print(f"chainrule: warning: {warning.message}", file=sys.stderr)
     return config, checkpoint, state
 
 
@@ -283,7 +304,8 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
     """Refuse, before any data, a run whose ``config.toml`` no longer fits its checkpoint
     (edited since): only ``train.epochs`` may differ from the config the checkpoint holds
     (see :func:`_check_edits`), and not end before the checkpoint (see
-    :func:`~chainrule.train.checkpoint.too_few_epochs`); the run's batches
+    :func:`~chainrule.train.checkpoint.too_few_epochs`) nor go beyond the epochs of a run
+    that stopped (see :func:`_check_stopped`); the run's batches
     (``train.batch_size`` and the training set's size) must be the checkpoint's, and its
     model and optimizer states must load into those the config builds (they are loaded:
     ``fit`` loads them again). A checkpoint without those states is left to ``fit``, which
@@ -294,6 +316,7 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
     fewer = too_few_epochs(config["train"]["epochs"], state)
     if fewer is not None:
         raise UsageError(f"{where}: train.epochs = {config['train']['epochs']}: {fewer}")
+    _check_stopped(where, metadata, config["train"]["epochs"], state)
     n_train = datasets.part_sizes(config["data"])[0]
     for key, value, what in (
         ("batch_size", config["train"]["batch_size"], "train.batch_size = {}"),
@@ -314,6 +337,34 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
             f"{where} (the model and optimizer it builds cannot take the saved ones: {exc}); "
             "undo the edit of [model] or [optimizer]"
         ) from None
+
+
+def _check_stopped(where: str, metadata, epochs: int, state: dict) -> None:
+    """Refuse an edit of ``train.epochs`` to more than a stopped run ran: a checkpoint
+    whose ``stop_training`` is set (early stopping ended the run, or another callback)
+    stays stopped, as ``fit`` honours it, so the edit would have no effect (added epochs
+    would silently not run), as the config's checks refuse a key without effect. The
+    edit is known from the config the checkpoint holds (``metadata``'s; an earlier
+    chainrule saved none, and a run resumed unedited, to write its results, goes on)."""
+    done, position = state.get("epoch"), state.get("position")
+    batch = position.get("batch") if isinstance(position, dict) else None
+    if state.get("stop_training") is not True or not is_a(done, int) or not is_a(batch, int):
+        return  # not stopped, or a state fit refuses, saying why
+    config = metadata.get("config") if isinstance(metadata, dict) else None
+    saved = config.get("train", {}).get("epochs") if isinstance(config, dict) else None
+    ran = done + bool(batch)  # a checkpoint inside an epoch finishes it, then stops
+    if saved is None or epochs == saved or epochs <= ran:
+        return
+    history = state.get("history")
+    reason = history.get("stopped_reason") if isinstance(history, dict) else None
+    if reason in (None, "completed", "interrupted"):
+        reason = "stopped"
+    raise UsageError(
+        f"{where}: train.epochs = {epochs}, the run's was {saved}, but the run stopped at "
+        f"epoch {ran} (stopped_reason {reason!r}): a stopped run does not train further, "
+        "whatever its train.epochs; undo that edit, or start a new run with the epochs you "
+        "want"
+    )
 
 
 def _check_regularization(config: dict, model, n_train: int) -> None:
@@ -404,6 +455,7 @@ def run(args) -> int:
     if resume is not None:
         config, checkpoint, state = _resume_config(resume, args)
     else:
+        _refuse_directory_config(args.config)
         (config, stem), checkpoint, state = load_config(args.config, args.overrides), None, None
         _check_output_dir(config, stem)
     if not args.no_report:  # the report's figures: refused before training, not after it
