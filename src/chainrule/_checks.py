@@ -8,6 +8,7 @@ done, saying what was expected and what was received.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import numbers
@@ -84,6 +85,25 @@ def boolean(owner: str, name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{owner}: {name} expected True or False, got {value!r}")
     return bool(value)
+
+
+def did_you_mean(words, options, prefix: str = "") -> str:
+    """The hint of an error naming unknown ``words`` (one word, or a list of them):
+    ``"; did you mean '<prefix>x'?"`` for the closest of ``options`` to the word, with
+    several words ``"; did you mean 'x' for 'w', ...?"`` for each that has one; ``""`` when
+    none is close (difflib's ratio of at least 0.5), or the word is no ``str``."""
+    several = isinstance(words, list | tuple)
+    hints = {
+        word: prefix + match[0]
+        for word in (words if several else [words])
+        if isinstance(word, str)
+        and (match := difflib.get_close_matches(word, list(options), n=1, cutoff=0.5))
+    }
+    if not hints:
+        return ""
+    if not several or len(words) == 1:
+        return f"; did you mean {next(iter(hints.values()))!r}?"
+    return "; did you mean " + ", ".join(f"{m!r} for {w!r}" for w, m in hints.items()) + "?"
 
 
 def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:

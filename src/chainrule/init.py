@@ -19,7 +19,6 @@ initializers keep it near 1 so a deep network neither explodes nor vanishes.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import numbers
@@ -289,27 +288,10 @@ def get_initializer(name: str):
     try:
         return INITIALIZERS[name]
     except (KeyError, TypeError):
-        hint = _closest([name], INITIALIZERS)
+        hint = _checks.did_you_mean(name, INITIALIZERS)
         raise ValueError(
             f"unknown initializer {name!r}; expected one of {', '.join(INITIALIZERS)}{hint}"
         ) from None
-
-
-def _closest(words: list, options) -> str:
-    """``"; did you mean 'x'?"`` naming the closest of ``options`` to each string of
-    ``words`` that has one (``"'x' for 'w'"`` when there are several words), else ``""``:
-    the hint the run configs give for a misspelt key."""
-    hints = {
-        word: match[0]
-        for word in words
-        if isinstance(word, str)
-        and (match := difflib.get_close_matches(word, list(options), n=1, cutoff=0.5))
-    }
-    if not hints:
-        return ""
-    if len(words) == 1:
-        return f"; did you mean {hints[words[0]]!r}?"
-    return "; did you mean " + ", ".join(f"{m!r} for {w!r}" for w, m in hints.items()) + "?"
 
 
 def check_spec(spec: str | dict) -> str | dict:
@@ -329,7 +311,7 @@ def check_spec(spec: str | dict) -> str | dict:
         takes = ", ".join(accepted) if accepted else "no parameters"
         raise ValueError(
             f"initializer {name!r}: unknown parameter {', '.join(map(repr, unknown))}; it takes "
-            f"{takes}{_closest(unknown, accepted)}"
+            f"{takes}{_checks.did_you_mean(unknown, accepted)}"
         )
     return {"name": name, **params}
 

@@ -42,7 +42,6 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from chainrule import _checks
-from chainrule.init import _closest
 
 UNITS = ("epoch", "step")
 
@@ -361,7 +360,7 @@ def schedule_from_config(config: Mapping) -> Schedule:
     if cls is None:
         raise ValueError(
             f"schedule_from_config: expected a name among {sorted(SCHEDULES)}, got {name!r}"
-            + _closest([name], SCHEDULES)
+            + _checks.did_you_mean(name, SCHEDULES)
         )
     fields = {k: v for k, v in config.items() if k != "name"}
     known = [f.name for f in dataclasses.fields(cls)]
@@ -371,7 +370,7 @@ def schedule_from_config(config: Mapping) -> Schedule:
     if unknown or missing:
         raise ValueError(
             f"schedule_from_config: {name!r} expected fields {known} (required {required}); "
-            f"missing {missing}, unknown {unknown}" + _closest(unknown, known)
+            f"missing {missing}, unknown {unknown}" + _checks.did_you_mean(unknown, known)
         )
     return cls.from_config(fields)
 

@@ -9,7 +9,6 @@ expected type and, for a misspelt key, the closest valid one.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import inspect
 import math
 import re
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import losses, nn, optim
+from chainrule import _checks, losses, nn, optim
 from chainrule.functional import check_keep_prob
 from chainrule.init import INITIALIZERS, check_spec, initialize
 from chainrule.io import INT_RANGE, int_outside_range
@@ -190,10 +189,9 @@ def closest(word: str, options, prefix: str = "") -> str:
     """The hint of an error naming the unknown ``word``: ``"; did you mean '<prefix><x>'?"``
     for the closest of ``options``, else ``"; valid: "`` and all of them, each after
     ``prefix`` (``"optimizer.params."``)."""
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
-    if match:
-        return f"; did you mean {prefix + match[0]!r}?"
-    return f"; valid: {', '.join(prefix + o for o in options)}"
+    return _checks.did_you_mean(word, options, prefix) or (
+        f"; valid: {', '.join(prefix + o for o in options)}"
+    )
 
 
 def _type_name(value: Any) -> str:
@@ -283,10 +281,9 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
         except UnicodeEncodeError:
             raise wrong("text that UTF-8 can encode") from None
         if key.choices and value not in key.choices:
-            hint = difflib.get_close_matches(value, key.choices, n=1, cutoff=0.5)
             raise ConfigError(
                 f"{name}: expected a string, one of {', '.join(key.choices)}; got {value!r}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + _checks.did_you_mean(value, key.choices)
             )
         return value
     if key.kind == "table":
