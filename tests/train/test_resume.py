@@ -931,8 +931,8 @@ def test_best_weights_of_another_model_leave_the_model_and_optimizer_as_they_wer
     before, opt_before = model.state_dict(), opt.state_dict()
     stopper = EarlyStopping(monitor="train_loss", patience=100)
     says = (
-        r"^EarlyStopping: saved best_weights expected "
-        r"the model's state \{'layers.0.weight': \(\(2, 16\), 'float32'\).*got "
+        rf"^resume_from {re.escape(str(tmp_path / 'ckpt'))}: EarlyStopping: saved best_weights "
+        r"expected the model's state \{'layers.0.weight': \(\(2, 16\), 'float32'\).*got "
         r"\{'layers.0.weight': \(\(2, 24\), 'float32'\)"
     )
     with pytest.raises(ValueError, match=says):

@@ -98,7 +98,8 @@ def test_a_negative_running_variance_in_saved_best_weights_is_refused_before_a_s
 
     path = _tampered(tmp_path, damage, batch_norm=True)
     says = (
-        r"^EarlyStopping: saved best_weights expected values the model takes, got invalid "
+        rf"^resume_from {re.escape(str(path))}: EarlyStopping: saved best_weights expected "
+        r"values the model takes, got invalid "
         rf"keys \['{re.escape(key)} \(expected "
     )
     with pytest.raises(ValueError, match=says):

@@ -269,10 +269,13 @@ class Trainer:
         try:
             for cb in self.callbacks:
                 cb.on_train_begin(self)
-        except BaseException:
+        except BaseException as exc:
+            restored = cb in self.restored_callbacks
             if self._undo_resume is not None:  # the checkpoint is taken out again
                 self._undo_resume()
                 self.resumed = False
+            if restored and isinstance(exc, ValueError):  # a saved state unfit for this run
+                raise ValueError(f"resume_from {resume_from}: {exc}") from exc
             raise
         self._ran = True
         self._run_epochs(loader, dev, position)
