@@ -482,7 +482,9 @@ def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype, owner: 
         return
     info = np.iinfo(dtype)
     low, high = data.min(), data.max()
-    if np.trunc(low) < info.min or np.trunc(high) > info.max:
+    if data.dtype.kind == "f":  # integers stay exact: NumPy before 2.1 truncated to float64
+        low, high = np.trunc(low), np.trunc(high)
+    if low < info.min or high > info.max:
         raise _beyond(data, dtype, f"with values in [{low}, {high}]", owner)
 
 
