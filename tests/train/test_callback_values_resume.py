@@ -57,6 +57,13 @@ def test_any_true_stop_training_is_resumed_as_a_stop(tmp_path, flag):
         (None, "NoneType"),
         (np.True_, "bool_?"),
         (1 + 2j, "complex"),
+        pytest.param(
+            np.longdouble(0.1),
+            "longdouble",
+            marks=pytest.mark.skipif(
+                np.dtype(np.longdouble).itemsize <= 8, reason="a long double is a double here"
+            ),
+        ),
     ],  # fmt: skip
 )
 def test_a_log_that_is_not_a_number_is_refused_at_the_epochs_end(tmp_path, value, kind):

@@ -794,10 +794,13 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
 def _check_logs(logs: dict, callback: Callback) -> None:
     """``TypeError`` naming ``callback`` and the key unless every value of the epoch's
     ``logs`` (which ``callback``'s ``on_epoch_end`` may have added to) is a real number:
-    an int or a float, NumPy's included, not a bool. The history keeps the row, and a
-    resume refuses a checkpoint whose rows hold anything else."""
+    an int or a float, NumPy's included where it holds a Python int or float (a long
+    double does not, where it is wider than a double: no checkpoint stores it), not a
+    bool. The history keeps the row, and a resume refuses a checkpoint whose rows hold
+    anything else."""
     for key, value in logs.items():
-        if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+        plain = value.item() if isinstance(value, np.integer | np.floating) else value
+        if isinstance(plain, bool) or not isinstance(plain, int | float):
             raise TypeError(
                 f"{type(callback).__name__}.on_epoch_end set logs[{key!r}] to "
                 f"{type(value).__name__} {value!r:.80}; the epoch's logs hold numbers (int or "
