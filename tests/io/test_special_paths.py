@@ -72,3 +72,41 @@ def test_a_fifo_given_as_a_model_or_input_is_named_as_one(capsys, tmp_path, comm
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"error: {what} {fifo}: expected a regular file, got a FIFO (named pipe)\n" in err
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_loop_of_links_is_a_directory_blocker_naming_the_loop(loop, below):
+    # it passed for an absent folder: fit(checkpoint_dir=loop) trained an epoch, then failed
+    from chainrule.files import directory_blocker
+
+    blocked = directory_blocker(loop / "runs" / "x" if below else loop)
+    assert blocked == (
+        f"expected a directory or a path where one can be made, but {loop} leads into a "
+        "loop of symbolic links"
+    )
+
+
+def test_fit_and_model_checkpoint_refuse_a_loop_before_a_step(loop, tmp_path):
+    from chainrule import losses, optim
+    from chainrule.data import make_moons
+    from chainrule.train import LambdaCallback, ModelCheckpoint, fit
+
+    X, y = make_moons(64, noise=0.2, seed=1)
+    model = nn.MLP([2, 4, 2], seed=0)
+    steps = []
+    step = LambdaCallback(on_batch_end=lambda trainer, batch, loss: steps.append(batch))
+    for options in (
+        {"checkpoint_dir": loop},
+        # with a checkpoint_dir, ModelCheckpoint resolved its directory first: a bare
+        # RuntimeError("Symlink loop ...")
+        {
+            "checkpoint_dir": tmp_path / "ckpt",
+            "callbacks": [step, ModelCheckpoint(loop, monitor="train_loss")],
+        },
+    ):
+        opt = optim.SGD(model.named_parameters(), lr=0.1)
+        options.setdefault("callbacks", [step])
+        with pytest.raises(ValueError, match="leads into a loop of symbolic links"):
+            fit(model, losses.cross_entropy, opt, X, y, epochs=1, batch_size=16,
+                progress=False, **options)  # fmt: skip
+    assert steps == []

@@ -84,9 +84,16 @@ def directory_blocker(path: str | os.PathLike, *, writable: bool = True) -> str 
     but <blocker> exists and is not a directory"`` (see :func:`blocking_file`), or, with
     ``writable`` (the default), ``"... but <folder> is not writable"`` when ``path``, or
     the nearest existing folder above it, is a directory this process may not write in
-    (or enter). ``writable=False`` leaves permissions out, for a directory that may only
-    be read."""
+    (or enter), and ``"... but <path> leads into a loop of symbolic links"`` where
+    following them never ends, at ``path`` or a folder above it. ``writable=False`` leaves
+    permissions out, for a directory that may only be read."""
     path = Path(path)
+    loop = _symbolic_loop(path)
+    if loop is not None:
+        return (
+            f"expected a directory or a path where one can be made, but {loop} leads into a "
+            "loop of symbolic links"
+        )
     blocker = blocking_file(path)
     if blocker is not None:
         return (
@@ -171,6 +178,18 @@ def _file_problem(path: Path) -> tuple[type[OSError], str] | None:
 def _target(path: Path) -> Path:
     """``path``, or the path a symbolic link there leads to (what a write replaces)."""
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def _symbolic_loop(path: Path) -> Path | None:
+    """The first of ``path``'s folders, from the top, or ``path`` itself, where following
+    symbolic links never ends (``ELOOP``: ``mkdir`` would fail there); None when there is
+    no such loop before a part that does not exist."""
+    for p in reversed((path, *path.parents)):
+        try:
+            os.stat(p)
+        except OSError as exc:
+            return p if exc.errno == errno.ELOOP else None
+    return None
 
 
 def _nearest_existing(path: Path) -> Path:

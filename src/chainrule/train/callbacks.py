@@ -428,14 +428,6 @@ class ModelCheckpoint(Callback):
         if self.save_best:
             self._tracker.check(trainer.log_keys)
         check_saveable(trainer.model)
-        if trainer.checkpoints is not None:  # its checkpoints hold the directory (state_dict)
-            try:
-                check_text(str(self.directory.resolve()), "the directory in its state")
-            except ValueError as exc:
-                raise ValueError(
-                    f"ModelCheckpoint: {exc}; a checkpoint_dir's checkpoints record it, so "
-                    "expected a directory whose path UTF-8 can encode"
-                ) from None
         blocked = directory_blocker(self.directory)
         if blocked is not None:
             raise ValueError(f"ModelCheckpoint: {blocked}")
@@ -451,6 +443,14 @@ class ModelCheckpoint(Callback):
             blocked = file_blocker(self.directory / name)
             if blocked is not None:
                 raise ValueError(f"ModelCheckpoint: expected a file path, but {blocked}")
+        if trainer.checkpoints is not None:  # its checkpoints hold the directory, resolved
+            try:
+                check_text(str(self.directory.resolve()), "the directory in its state")
+            except ValueError as exc:
+                raise ValueError(
+                    f"ModelCheckpoint: {exc}; a checkpoint_dir's checkpoints record it, so "
+                    "expected a directory whose path UTF-8 can encode"
+                ) from None
         if _restored(self, trainer):
             return
         held = [name for name in names if (self.directory / name).exists()]
