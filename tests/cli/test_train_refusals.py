@@ -76,6 +76,16 @@ def test_output_dir_under_a_dangling_link_is_refused(capsys, no_data, tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_output_dir_in_a_loop_of_links_is_named_a_loop(capsys, no_data, tmp_path):
+    # it was called "a symbolic link to a path that does not exist"
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for target in ("a", "a/run"):
+        assert _train(f"output.dir={tmp_path / target}") == 2
+        err = capsys.readouterr().err
+        assert f"{tmp_path / 'a'} leads into a loop of symbolic links" in err, err
+
+
 def test_a_dangling_runs_link_is_refused_for_an_empty_output_dir(
     capsys, monkeypatch, no_data, tmp_path
 ):

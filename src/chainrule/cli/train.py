@@ -83,8 +83,20 @@ def add_parser(subparsers) -> None:
 
 def _dangling_link(path: Path) -> Path | None:
     """``path`` or the first folder above it that is a symbolic link to nothing (which
-    ``mkdir(parents=True)`` cannot make a directory), or None."""
-    return next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
+    ``mkdir(parents=True)`` cannot make a directory), or None; a loop of links is no link
+    to nothing (:func:`~chainrule.files.directory_blocker` names it)."""
+    return next((p for p in (path, *path.parents) if p.is_symlink() and _leads_nowhere(p)), None)
+
+
+def _leads_nowhere(link: Path) -> bool:
+    """Whether following ``link`` ends at no file (not in a loop of links)."""
+    try:
+        link.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:  # a loop (ELOOP), or a folder on the way it may not enter
+        pass
+    return False
 
 
 def _user_path(what: str, directory: str) -> Path:
