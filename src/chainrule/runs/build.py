@@ -66,24 +66,36 @@ def load_config(path: str | None, overrides: list[str], strict: bool = True) -> 
     :func:`chainrule.runs.config.resolve`.
 
     A ``ConfigError`` of the config starts with where the bad value came from: ``--set
-    'KEY=VALUE': `` for a key (or a section) an override set, the file for one the file
-    set, and the file with the overrides for a check of several keys."""
+    'KEY=VALUE': `` for a key (or a section) one override set, the file for one the file
+    set, the overrides that set names in a key's table (``--set KEY.NAME=VALUE``), after
+    the file where it gave the table, and the file with the overrides for a check of
+    several keys."""
     source, name = config_source(path)
     document = cfg.read(source)
     in_file = set(document)
-    set_by = {}  # section.key (and section, when the file has none) -> its last override
+    # section.key (and section, when the file has none) -> the overrides that set it
+    set_by: dict[str, list[str]] = {}
+    from_file = {f"{s}.{k}" for s, body in document.items() if isinstance(body, dict) for k in body}
     for assignment in overrides:
-        key = cfg.apply_override(document, assignment)
-        set_by[key] = assignment
-        if key.partition(".")[0] not in in_file:
-            set_by.setdefault(key.partition(".")[0], assignment)
+        section, key, *inner = cfg.apply_override(document, assignment).split(".")
+        top = f"{section}.{key}"
+        if inner:  # a name in the key's table, beside what the file or overrides put there
+            set_by[top] = [*set_by.get(top, []), assignment]
+        else:
+            set_by[top] = [assignment]
+            from_file.discard(top)
+        if section not in in_file:
+            set_by.setdefault(section, [assignment])
     try:
         config = cfg.resolve(document, strict=strict)
         _check_class_parameters(config)
         return config, source.stem
     except cfg.ConfigError as exc:
-        if exc.key in set_by:
-            origin = f"--set {set_by[exc.key]!r}"
+        by = set_by.get(exc.key, [])
+        if by:
+            origin = " ".join(f"--set {a!r}" for a in by)
+            if exc.key in from_file:
+                origin = f"{name} with {origin}"
         elif exc.key is not None or not overrides:
             origin = name
         else:

@@ -583,7 +583,8 @@ def read(path: Path) -> dict:
 
 
 def apply_override(document: dict, assignment: str) -> str:
-    """Apply one ``section.key=value`` override and return its ``section.key``; the value is
+    """Apply one ``section.key=value`` override and return its key as given (``section.key``,
+    or ``section.key.name...``, dotted); the value is
     parsed as a TOML value and taken as a plain string when it is not one
     (``data.name=moons``). The key may go on into the key's table, as a TOML dotted key
     does (``optimizer.params.beta1=0.8`` sets ``beta1`` in ``optimizer.params``, keeping
@@ -612,7 +613,7 @@ def apply_override(document: dict, assignment: str) -> str:
                 f"{table!r:.60}"
             )
     table[name] = value
-    return ".".join(parts[:2])
+    return dotted
 
 
 # -- writing --------------------------------------------------------------------------------
