@@ -218,6 +218,30 @@ def test_a_hyperparameter_is_read_only_after_construction_and_stays(build, name,
     np.testing.assert_array_equal(opt.params[0].data, ref.params[0].data)
 
 
+@pytest.mark.parametrize(
+    ("build", "name"),
+    [
+        (lambda: SGD(params(), lr=0.1, momentum=0.9), "momentum"),
+        (lambda: Adam(params(), lr=0.1), "beta1"),
+        (lambda: Adam(params(), lr=0.1), "fused"),  # fell back to the class default, False
+        (lambda: RMSprop(params(), lr=0.1), "eps"),
+        (lambda: Adam(params(), lr=0.1), "clip_norm"),
+    ],
+    ids=["momentum", "beta1", "fused", "eps", "clip_norm"],
+)
+def test_a_hyperparameter_cannot_be_deleted(build, name):
+    # del went through: the next step or state_dict raised a bare AttributeError
+    opt, ref = build(), build()
+    owner = type(opt).__name__
+    with pytest.raises(AttributeError, match=rf"^{owner}\.{name} is read-only after construction"):
+        delattr(opt, name)
+    assert getattr(opt, name) == getattr(ref, name) and opt.hyperparameters == ref.hyperparameters
+    for o in (opt, ref):
+        o.params[0].grad = np.full((2, 2), 0.5)
+        assert o.step()
+    np.testing.assert_array_equal(opt.params[0].data, ref.params[0].data)
+
+
 def test_a_hyperparameter_changes_through_a_checked_state_dict_and_lr_stays_settable():
     opt = Adam(params(), lr=0.1)
     with pytest.raises(AttributeError, match=r"set state\['hyperparameters'\]\['beta1'\]"):

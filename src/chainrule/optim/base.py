@@ -154,6 +154,15 @@ class Optimizer:
             raise AttributeError(self._read_only_message(name, value))
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        # a deleted setting left the class default (fused) or a broken step behind
+        if name in self._read_only:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is read-only after construction, got a del; "
+                "only lr and epoch can be set"
+            )
+        object.__delattr__(self, name)
+
     def _read_only_message(self, name: str, value) -> str:
         owner = type(self).__name__
         head = (
