@@ -157,11 +157,13 @@ def batch_norm(
         running_var  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
 
     (the running variance uses the unbiased batch variance, an estimate of the data's).
-    A batch of one example has no variance: ``ValueError``. Where a squared deviation
-    overflows the dtype (a deviation from the mean beyond about 1.8e19 in float32, 1.3e154
-    in float64), ``x_hat`` divides by the standard deviation of the deviations scaled by
-    their maximum first (``eps`` is then negligible), and the running variance becomes
-    inf. An ``eps`` that rounds to 0 in the input's dtype is refused.
+    A batch of one example has no variance: ``ValueError``. Where a squared deviation or
+    their float64 sum overflows (a deviation from the mean beyond about 1.8e19 in float32;
+    in float64 a sum beyond 1.8e308), ``x_hat`` divides by the standard deviation of the
+    deviations scaled by their maximum first (``eps`` is then negligible), and the
+    variance is that standard deviation squared: the running variance becomes inf only
+    where the dtype cannot hold it. An ``eps`` that rounds to 0 in the input's dtype is
+    refused.
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
 
@@ -218,7 +220,10 @@ def batch_norm(
     if spread.any():  # squares beyond the dtype: the deviations scaled by their maximum first
         dev = xhat[:, spread]
         top = xp.abs(dev).max(axis=0)
-        inv_std[spread] = 1.0 / (top * xp.sqrt(xp.square(dev / top).mean(axis=0)))
+        std = top * xp.sqrt(xp.square(dev / top).mean(axis=0))
+        inv_std[spread] = 1.0 / std
+        with xp.errstate(over="ignore"):  # inf only where the dtype cannot hold it
+            var[spread] = xp.square(std)
     xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data

@@ -27,3 +27,21 @@ def test_the_float32_variance_of_a_large_batch_stays_precise():
     F.batch_norm(x, np.ones(2, np.float32), np.zeros(2, np.float32), mean, var, momentum=0.0)
     exact = x.astype(np.float64).var(axis=0, ddof=1)
     np.testing.assert_allclose(var, exact, rtol=1e-6)
+
+
+def test_a_variance_that_fits_survives_squares_or_a_sum_beyond_the_dtype():
+    # the scaled fallback normalized these, but left the running variance inf, which the
+    # model then refused to save or load
+    lone = np.zeros((1000, 1), np.float32)
+    lone[0] = 2e19  # its square is beyond float32, the variance 4e35 is not
+    wide = np.tile(np.array([[1e153], [-1e153]]), (128, 1))  # the float64 sum overflows
+    for x in (lone, wide):
+        bn = nn.BatchNorm1d(1, momentum=0.0, dtype=x.dtype.name)
+        bn(x)
+        exact = np.var(x.astype(np.longdouble), ddof=1)
+        np.testing.assert_allclose(bn.running_var.astype(np.longdouble), exact, rtol=1e-6)
+        assert bn.invalid_state(bn.state_dict()) == []
+    huge = np.tile(np.array([[1e20], [-1e20]], np.float32), (128, 1))  # variance 1e40
+    bn = nn.BatchNorm1d(1, momentum=0.0)
+    bn(huge)
+    assert np.isinf(bn.running_var).all()
