@@ -236,9 +236,15 @@ def _check_metadata(metadata: dict, owner: str) -> None:
     bounds on a header apply (see :func:`chainrule.files.tree.encode_tree`)."""
     try:
         skeleton, arrays = split_tree({"metadata": metadata})
-        encode_tree(skeleton, arrays)
+        check_storable(arrays)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{owner}: metadata expected pure data, but {exc}") from None
+    try:  # pure data, and yet too much of it for a header
+        encode_tree(skeleton, arrays)
+    except ValueError as exc:
+        raise ValueError(
+            f"{owner}: metadata expected what a file's header holds, but {exc}"
+        ) from None
     problem = _int_problem(skeleton["metadata"])
     if problem:
         raise ValueError(f"{owner}: metadata {problem}")

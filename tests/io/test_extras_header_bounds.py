@@ -21,7 +21,8 @@ def model():
 def test_metadata_of_too_many_marks_is_refused_by_check_extras(monkeypatch, model):
     monkeypatch.setattr(safetensors, "MAX_MARKS", 100)
     cr.io.check_extras(model, metadata={"losses": [0.5] * 10})
-    with pytest.raises(ValueError, match=r"^save: metadata expected pure data, but cannot "):
+    says = r"^save: metadata expected what a file.s header holds, but cannot "
+    with pytest.raises(ValueError, match=says):
         cr.io.check_extras(model, metadata={"losses": [0.5] * 200})
 
 
@@ -34,7 +35,8 @@ def test_metadata_of_too_many_bytes_is_refused_by_check_extras(monkeypatch, mode
 
 def test_a_trainer_refuses_such_extras_before_training(monkeypatch, model, tmp_path):
     monkeypatch.setattr(safetensors, "MAX_MARKS", 100)
-    with pytest.raises(ValueError, match=r"^Trainer: save_extras: metadata expected pure data"):
+    says = r"^Trainer: save_extras: metadata expected what a file.s header holds"
+    with pytest.raises(ValueError, match=says):
         Trainer(
             model,
             "cross_entropy",

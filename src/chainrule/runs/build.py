@@ -159,15 +159,11 @@ def build_schedule(config: dict, n_train: int):
     return optim.LinearWarmup(rate, warmup) if warmup else rate
 
 
-#: The schedule parameters a config need not give, and what they default to.
-_CONFIG_DEFAULTS = {"alpha0": "optimizer.lr", "duration": "the run's steps"}
-
-
 def _check_schedule_params(name: str, params: dict) -> None:
     """``ConfigError`` in the config's terms for a key of ``schedule.params`` that the
     schedule ``name`` does not take (naming the closest one; about ``schedule.params``)
     and for one it needs that the config lacks: a field of its class without a default
-    but alpha0 (optimizer.lr by default) and a cosine's duration (the run's steps). A
+    but alpha0 (optimizer.lr by default) and a cosine's duration (the run's steps + 1). A
     ``name`` among them, which only a resumed run's config holds, is left as it was."""
     fields = dataclasses.fields(optim.SCHEDULES[name])
     known = [f.name for f in fields]
@@ -183,9 +179,7 @@ def _check_schedule_params(name: str, params: dict) -> None:
     required = [f.name for f in fields if f.default is dataclasses.MISSING]
     missing = [key for key in required if key not in params and key not in defaulted]
     if missing:
-        defaults = "".join(
-            f"; {key} defaults to {_CONFIG_DEFAULTS[key]}" for key in known if key in defaulted
-        )
+        defaults = "; alpha0 defaults to optimizer.lr" if "alpha0" in known else ""
         raise cfg.ConfigError(
             f"schedule.params: schedule.name = {name!r} needs "
             f"{' and '.join('schedule.params.' + key for key in missing)} (its params: "
