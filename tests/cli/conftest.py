@@ -35,6 +35,24 @@ def cli(tmp_path_factory):
     return run
 
 
+def frozen_moons_args(out, *extra: str) -> list[str]:
+    """``chainrule train`` arguments of a moons run into ``out`` whose rate is too small to
+    move a float32 weight: the dev accuracy never improves after the first epoch, so early
+    stopping (patience 2) ends it after epoch 3 of 10; ``extra`` after them."""
+    sets = {
+        "data.n_samples": 200,
+        "optimizer.lr": 1e-30,
+        "train.epochs": 10,
+        "train.early_stopping": 2,
+        "train.monitor": "dev_accuracy",
+        "output.dir": out,
+    }
+    args = ["train", "moons.toml", "-q"]
+    for key, value in sets.items():
+        args += ["--set", f"{key}={value}"]
+    return [*args, *extra]
+
+
 def png_size(path: Path) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk; AssertionError if it is not a PNG."""
     head = Path(path).read_bytes()[:24]

@@ -10,6 +10,8 @@ import pytest
 from chainrule.cli import main, train
 from chainrule.runs import datasets
 
+from .conftest import frozen_moons_args
+
 
 @pytest.fixture
 def stopped_run(monkeypatch, tmp_path):
@@ -17,18 +19,7 @@ def stopped_run(monkeypatch, tmp_path):
     stopping ends it after epoch 3 of 10."""
     monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
     run = tmp_path / "run"
-    sets = {
-        "data.n_samples": 200,
-        "optimizer.lr": 1e-30,
-        "train.epochs": 10,
-        "train.early_stopping": 2,
-        "train.monitor": "dev_accuracy",
-        "output.dir": run,
-    }
-    args = ["train", "moons.toml", "-q", "--no-report"]
-    for key, value in sets.items():
-        args += ["--set", f"{key}={value}"]
-    assert main(args) == 0
+    assert main(frozen_moons_args(run, "--no-report")) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert (metrics["epochs_run"], metrics["stopped_reason"]) == (3, "early_stopping")
     return run

@@ -10,27 +10,17 @@ import pytest
 from chainrule.cli import main, train
 from chainrule.train import bias_variance
 
+from .conftest import frozen_moons_args
+
 
 @pytest.fixture(scope="module")
 def frozen_run(tmp_path_factory):
     """A run whose rate is too small to move a float32 weight: the dev accuracy never
     improves after the first epoch, so early stopping ends it after ``patience`` more."""
     out = tmp_path_factory.mktemp("frozen") / "run"
-    sets = {
-        "data.n_samples": 200,
-        "optimizer.lr": 1e-30,
-        "train.epochs": 10,
-        "train.early_stopping": 2,
-        "train.monitor": "dev_accuracy",
-        "data.human_error": 0.25,
-        "output.dir": out,
-    }
-    args = ["train", "moons.toml", "-q"]
-    for key, value in sets.items():
-        args += ["--set", f"{key}={value}"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(train, "keep_freed_memory", lambda: None)
-        assert main(args) == 0
+        assert main(frozen_moons_args(out, "--set", "data.human_error=0.25")) == 0
     return out
 
 

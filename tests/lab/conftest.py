@@ -32,3 +32,14 @@ def _quiet_gradient_advice():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GradientWarning)
         yield
+
+
+@pytest.fixture
+def registry():
+    """The experiments registered during the test are forgotten after it."""
+    from chainrule.lab import EXPERIMENTS
+
+    saved = dict(EXPERIMENTS)
+    yield EXPERIMENTS
+    EXPERIMENTS.clear()
+    EXPERIMENTS.update(saved)

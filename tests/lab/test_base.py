@@ -6,16 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from chainrule.lab import EXPERIMENTS, Result, experiment, runner
-
-
-@pytest.fixture
-def registry():
-    """The experiments registered during the test are forgotten after it."""
-    saved = dict(EXPERIMENTS)
-    yield EXPERIMENTS
-    EXPERIMENTS.clear()
-    EXPERIMENTS.update(saved)
+from chainrule.lab import Result, experiment, runner
 
 
 def _run(preset, outdir):

@@ -338,15 +338,6 @@ def test_the_runner_keeps_a_results_numbers_as_plain_data(tmp_path, monkeypatch)
     assert type(outcome.result.numbers["x"]) is float and outcome.result.verdict is True
 
 
-@pytest.fixture
-def registry():
-    """The experiments registered during the test are forgotten after it."""
-    saved = dict(EXPERIMENTS)
-    yield EXPERIMENTS
-    EXPERIMENTS.clear()
-    EXPERIMENTS.update(saved)
-
-
 def test_an_experiment_registered_after_import_reaches_the_runner_in_number_order(
     tmp_path, registry
 ):
