@@ -93,7 +93,9 @@ class Tensor:
         :func:`~chainrule.autodiff.trace.trace_backward` that is a recorded step (the
         conversion's checks of values made at every replay), and
         ``requires_grad=True`` refuses the trace (the new leaf's gradient would exist
-        only in the traced calls).
+        only in the traced calls); there a tensor made of a Python or NumPy number is a
+        constant of the trace, and one made of an array or a list refuses it where an op
+        takes it (a replay would reuse its values).
     requires_grad : bool
         Whether gradients should flow to this tensor. Only floating tensors can. A value
         other than ``True`` or ``False`` (NumPy's bools too) is a ``TypeError``.
@@ -114,7 +116,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if requires_grad is not False:  # the default costs one identity test
             requires_grad = _checks.boolean("Tensor", "requires_grad", requires_grad)
-        source = None
+        source, given = None, data
         if isinstance(data, Tensor):
             source = data
             data = data.data
@@ -151,12 +153,16 @@ class Tensor:
         self._op = "leaf"
         self._seq = next(_sequence)
         tape = MODE.tape  # read once: another thread's recording may end meanwhile
-        if source is not None and tape is not None:
+        if tape is None:
+            return
+        if source is not None:
             # a copy of a traced tensor (of a comparison, say) must be read again by a replay
             if data.dtype == source.data.dtype:
                 tape.record(_detach_kernel, (source,), (), self)
             else:
                 tape.record(_convert_kernel, (source,), (data.dtype,), self)
+        elif isinstance(given, numbers.Number | np.generic):
+            tape.constant(self)  # a number, not an array: a constant of the trace
 
     # -- description -------------------------------------------------------------------
     @property
@@ -211,7 +217,11 @@ class Tensor:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The values as an array (the same array: copy it before changing it)."""
+        """The values as an array (the same array: copy it before changing it); inside
+        :func:`~chainrule.autodiff.trace.trace_backward` it refuses the trace, as ``item``
+        (``t.data`` is the same array without the refusal: what a function computes from
+        it is checked only as that function's docstring says)."""
+        untraceable("a tensor's value read in Python (numpy) would not be read again")
         return self.data
 
     def detach(self) -> Tensor:
@@ -647,14 +657,25 @@ def lift(x, like: Tensor | None = None) -> Tensor:
             # would be a cast of that value to float32 (NumPy's rules), which overflows
             value = x.item() if isinstance(x, np.generic) else x
             if isinstance(value, int | float) and abs(value) <= _FLOAT_MAX[dtype]:  # fits
-                return Tensor(np.asarray(x, dtype=dtype))
+                return _number(np.asarray(x, dtype=dtype))
             return Tensor(x, dtype=dtype)  # Inf or NaN as they are; beyond, complex: raises
         integer = isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
         if dtype.kind in "iu" and integer:
             if not np.iinfo(dtype).min <= x <= np.iinfo(dtype).max:
                 raise OverflowError(f"the scalar {x} does not fit the operand's {dtype}")
-            return Tensor(np.asarray(x, dtype=dtype))
+            return _number(np.asarray(x, dtype=dtype))
     return Tensor(x)
+
+
+def _number(array: np.ndarray) -> Tensor:
+    """A tensor of ``array``, the 0-d array :func:`lift` made of a Python or NumPy number:
+    inside :func:`~chainrule.autodiff.trace.trace_backward`, a constant of the trace, as a
+    :class:`Tensor` made of the number itself is."""
+    out = Tensor(array)
+    tape = MODE.tape
+    if tape is not None:
+        tape.constant(out)
+    return out
 
 
 def floating(x, op: str) -> Tensor:

@@ -25,14 +25,16 @@ What a replay assumes, and how it is kept honest:
   call raises ``TraceError`` before any gradient is accumulated. From the third call on
   nothing of the kind is checked: a branch on an array that two calls take alike and a
   later call would not (``if x.data.max() < 10``) is replayed as recorded. A tensor's own
-  value read in Python (``bool(t)``, as in ``if loss > 10:``, and ``t.item()``) refuses
-  the trace at once, and an input that is not numbers (a flag, ``None``) is refused by
+  value read in Python (``bool(t)``, as in ``if loss > 10:``, ``t.item()`` and
+  ``t.numpy()``) refuses the trace at once (``t.data`` does not: what is computed from it
+  is checked as above), and an input that is not numbers (a flag, ``None``) is refused by
   position: pass settings by closure. What stays among tensors is replayed on the new
   values: comparisons (``where(h > 0, h, 0)``, ``(loss > c).astype(...)``), a tensor made
   of a tensor (``cr.tensor(t)``) and the tensors of an index (``h[i]``,
   ``logits[rows, labels]``); an index whose result's shape depends on its values (a
   boolean tensor) refuses the trace. A replay runs none of the function's Python: its
-  side effects (a counter, a list it appends to) happen only in the calls that record.
+  side effects (a counter, a list it appends to, a print of a tensor) happen only in the
+  calls that record, including a call whose record is then refused.
 * A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
   (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
   replayed in the other.
@@ -43,10 +45,12 @@ What a replay assumes, and how it is kept honest:
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
   (dropout, batch norm) are made with :func:`~chainrule.autodiff.tensor.node`, have no
-  kernel to replay, and refuse to be traced, as does a tensor of more than one value made
-  inside the function from arrays (it could hold values of an input, which a replay would
-  not see; one of a single value is a constant, checked only by the second call) and a
-  primitive given an array outside its tensor inputs (an array index, say).
+  kernel to replay, and refuse to be traced, as does an op given a tensor made inside the
+  function of an array or a list, whatever its size (``cr.tensor(w[y.data])``, an array
+  operand: it could hold values of an input, which a replay would not see), and a
+  primitive given an array outside its tensor inputs (an array index, say). A tensor
+  made inside of a Python or NumPy number (``x * 2.0``, ``cr.tensor(0.5)``) is a
+  constant, its value checked only by the second call.
 * Checks of values made inside kernels (a label's range) run at every replay; checks of
   structure are the signature's.
 """
@@ -228,6 +232,7 @@ class _Plan:
         self.steps: list[tuple] = []  # (kernel, input slots, static, output slot, recorded)
         self.captured: list[tuple] = []  # (slot, tensor, shape, dtype, requires_grad)
         self.guards: list = []  # checks that must hold for a replay (mode.trace_guard)
+        self.numbers: set[Tensor] = set()  # made inside of a number, not an array (constant)
         self.confirmed = False  # by a second record of the same program (Traced.__call__)
         # the thread that traces: the others' operations are not the function's
         self.thread = threading.get_ident()
@@ -240,6 +245,11 @@ class _Plan:
     def guard(self, check) -> None:
         if threading.get_ident() == self.thread:
             self.guards.append(check)
+
+    def constant(self, t: Tensor) -> None:
+        """Take ``t``, made while tracing of a Python or NumPy number (``x * 2.0``), for a
+        constant: the second call compares its value, a replay reuses it."""
+        self.numbers.add(t)
 
     def record(self, kernel, parents, static, out: Tensor) -> None:
         if threading.get_ident() != self.thread:
@@ -259,12 +269,12 @@ class _Plan:
         slot = self.slots.get(t)
         if slot is not None:
             return slot
-        if t._seq >= self.start and t.data.size > 1:
+        if t._seq >= self.start and t not in self.numbers:
             self.refuse(
                 f"a tensor of shape {t.shape} was made from an array inside the function "
-                "(cr.tensor(...) of an array, or an array operand of an op: a replay would "
-                "reuse its values); make it an input of the function, or make it before "
-                "tracing"
+                "(cr.tensor(...) of an array or a list, or an array operand of an op: a "
+                "replay would reuse its values, whatever its size); make it an input of the "
+                "function, or make it before tracing"
             )
         if t.requires_grad and t._vjp is not None:
             self.refuse(
@@ -296,7 +306,7 @@ class _Plan:
         self.fills = [(slot, t) for slot, t, *_ in self.captured]
         self.n_slots = len(self.slots)
         self.seed = np.ones(outputs[0].data.shape, outputs[0].data.dtype)  # d loss / d loss
-        del self.slots  # the tensors of the trace are not needed to replay it
+        del self.slots, self.numbers  # the tensors of the trace are not needed to replay it
 
     def same_program(self, other: _Plan) -> bool:
         """Whether ``other`` recorded the same program: the same steps (kernels, slots,

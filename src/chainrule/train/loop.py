@@ -855,10 +855,14 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         optimizer), and in eval mode for the dev evaluations.
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
-        The targets arrive as a Tensor without gradient (its ``.data`` the batch's array:
-        index a NumPy array with ``targets.data``), in the traced and the eager step, in
-        the check of single samples before training and in the dev evaluation alike (a
-        replayed step substitutes each batch's targets, so they are a tensor there).
+        The targets arrive as a Tensor without gradient (its ``.data`` the batch's array),
+        in the traced and the eager step, in the check of single samples before training
+        and in the dev evaluation alike (a replayed step substitutes each batch's targets,
+        so they are a tensor there). Compute from them with tensor ops, which the traced
+        step replays on each batch: index a tensor made before training
+        (``class_w[targets]``), cast them (``targets.astype("float32")``). A tensor made
+        inside the loss of their array (``cr.tensor(w[targets.data])``), or a
+        ``targets.numpy()``, ends the trace: every step is eager then.
         Unsigned labels of a dtype no Tensor holds (uint16, uint32, uint64) arrive as
         int64; other such dtypes (float16) are refused (``TypeError``) before any work.
     optimizer : chainrule.optim optimizer
