@@ -970,13 +970,18 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         ``trace=False``. The learning rate is the optimizer's, read at every step.
         A replay runs none of the model's Python, so a layer's Python side effects (a
         counter, a list it appends to, a ``forward`` wrapper that records activations)
-        happen only in the steps that record, the first two of each batch shape; and
-        where the trace is refused, in the first step twice for the layers that run
-        before the refusing one (the refused recording, then the eager step). Buffers and
-        generators registered on a layer are kept right (a refused recording puts them
-        back; a step that changes them ends the trace). A model with such layers needs
-        ``trace=False``. The check of single samples before training and the dev
-        evaluations run the model eagerly, in eval mode, either way.
+        happen only in the steps that record, the first two of each batch shape. A step
+        whose recording refuses the trace runs again eagerly, so its Python runs twice
+        in that step: up to the refusing operation (dropout, a value read in Python)
+        where a batch shape's first recording refuses (at its first step), and the
+        whole step (model, loss, regularization) where the second recording differs
+        from the first (the second step, or the second step of a new batch shape: the
+        last, smaller batch's, in the second epoch); every later step runs eagerly.
+        Buffers and generators registered on a layer are kept right (a refused recording
+        puts them back; a step that changes them ends the trace); other side effects
+        are not, and can make the weights differ from ``trace=False``'s: a model or loss
+        with them needs ``trace=False``. The check of single samples before training and
+        the dev evaluations run the model eagerly, in eval mode, either way.
         False: build and walk the graph anew at every step.
     share_threads : bool
         True (the default): train inside :func:`chainrule.shared_threads`, so that
