@@ -492,9 +492,9 @@ def _check_integer_range(data: np.ndarray | np.generic, dtype: np.dtype, owner: 
         return
     info = np.iinfo(dtype)
     low, high = data.min(), data.max()
-    if data.dtype.kind == "f":  # integers stay exact: NumPy before 2.1 truncated to float64
-        low, high = np.trunc(low), np.trunc(high)
-    if low < info.min or high > info.max:
+    # integers as they are, exact: NumPy before 2.1 truncated them to float64
+    cut = (np.trunc(low), np.trunc(high)) if data.dtype.kind == "f" else (low, high)
+    if cut[0] < info.min or cut[1] > info.max:
         raise _beyond(data, dtype, f"with values in [{low}, {high}]", owner)
 
 
