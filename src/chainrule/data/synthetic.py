@@ -5,6 +5,8 @@ returns ``(X, y)`` with ``X`` of shape ``(n, n_features)`` in ``dtype`` (a float
 type: float32 unless asked) and integer class labels ``y`` of shape ``(n,)`` as int64
 (:func:`make_sine` returns regression targets of shape ``(n, 1)`` in ``dtype``). Points
 are computed in float64, then cast once. Rows are shuffled, so classes do not arrive in blocks.
+Noise or scale arguments so large that some points overflow (float64, or ``dtype``) are
+refused with a ``ValueError`` that names them, without NumPy warnings.
 
 Arguments are checked before any random draw: ``n`` must be an int large enough to give
 every class at least one point (the number of classes; 1 for :func:`make_sine`), noise
@@ -52,7 +54,7 @@ def make_moons(
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
     X += rng.normal(0.0, noise, X.shape) if noise else 0.0
-    return _finish(X, _labels([n0, n1]), rng, dtype, "make_moons")
+    return _finish(X, _labels([n0, n1]), rng, dtype, "make_moons", "noise")
 
 
 def make_circles(
@@ -76,7 +78,7 @@ def make_circles(
     t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
     X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)], factor * np.c_[np.cos(t1), np.sin(t1)]])
     X += rng.normal(0.0, noise, X.shape) if noise else 0.0
-    return _finish(X, _labels([n0, n1]), rng, dtype, "make_circles")
+    return _finish(X, _labels([n0, n1]), rng, dtype, "make_circles", "noise")
 
 
 def make_spirals(
@@ -96,11 +98,12 @@ def make_spirals(
     rng = _start("make_spirals", n, seed, dtype, classes=k, noise=noise)
     counts = _per_class(n, k)
     arms = []
-    for j, m in enumerate(counts):
-        r = np.linspace(0.0, 1.0, m)
-        t = np.linspace(4.0 * j, 4.0 * (j + 1), m) + rng.normal(0.0, noise, m)
-        arms.append(np.c_[r * np.sin(t), r * np.cos(t)])
-    return _finish(np.concatenate(arms), _labels(counts), rng, dtype, "make_spirals")
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge noise: _cast refuses NaN
+        for j, m in enumerate(counts):
+            r = np.linspace(0.0, 1.0, m)
+            t = np.linspace(4.0 * j, 4.0 * (j + 1), m) + rng.normal(0.0, noise, m)
+            arms.append(np.c_[r * np.sin(t), r * np.cos(t)])
+    return _finish(np.concatenate(arms), _labels(counts), rng, dtype, "make_spirals", "noise")
 
 
 def make_flower(
@@ -122,11 +125,13 @@ def make_flower(
     rng = _start("make_flower", n, seed, dtype, classes=2, noise=noise)
     counts = _per_class(n, 2)
     petals = []
-    for j, m in enumerate(counts):
-        t = np.linspace(3.12 * j, 3.12 * (j + 1), m) + rng.normal(0.0, noise, m)
-        r = radius * np.sin(4.0 * t) + rng.normal(0.0, noise, m)
-        petals.append(np.c_[r * np.sin(t), r * np.cos(t)])
-    return _finish(np.concatenate(petals), _labels(counts), rng, dtype, "make_flower")
+    with np.errstate(over="ignore", invalid="ignore"):  # huge arguments: _cast refuses them
+        for j, m in enumerate(counts):
+            t = np.linspace(3.12 * j, 3.12 * (j + 1), m) + rng.normal(0.0, noise, m)
+            r = radius * np.sin(4.0 * t) + rng.normal(0.0, noise, m)
+            petals.append(np.c_[r * np.sin(t), r * np.cos(t)])
+    X = np.concatenate(petals)
+    return _finish(X, _labels(counts), rng, dtype, "make_flower", "noise or radius")
 
 
 def make_xor(
@@ -143,7 +148,7 @@ def make_xor(
     which = np.arange(n) % 4
     X = corners[which] + (rng.normal(0.0, noise, (n, 2)) if noise else 0.0)
     y = np.array([0, 1, 1, 0], dtype=np.int64)[which]
-    return _finish(X, y, rng, dtype, "make_xor")
+    return _finish(X, y, rng, dtype, "make_xor", "noise")
 
 
 def make_sine(
@@ -159,7 +164,7 @@ def make_sine(
     rng = _start("make_sine", n, seed, dtype, classes=1, noise=noise)
     x = rng.uniform(-np.pi, np.pi, (n, 1))
     y = np.sin(x) + (rng.normal(0.0, noise, (n, 1)) if noise else 0.0)
-    return x.astype(dtype), _cast(y, dtype, "make_sine")
+    return x.astype(dtype), _cast(y, dtype, "make_sine", "noise")
 
 
 def make_blobs(
@@ -228,8 +233,11 @@ def make_blobs(
         centers = rng.uniform(low, high, (k, n_features))
     counts = _per_class(n, k)
     y = _labels(counts)
-    X = centers[y] + rng.normal(0.0, std, (n, centers.shape[1]))
-    return _finish(X, y, rng, dtype, "make_blobs")
+    with np.errstate(over="ignore"):  # huge arguments: _cast refuses the Inf
+        X = centers[y] + rng.normal(0.0, std, (n, centers.shape[1]))
+    return _finish(
+        X, y, rng, dtype, "make_blobs", "std or box bounds" if drawn else "std or centers"
+    )
 
 
 def _start(
@@ -259,24 +267,35 @@ def _labels(counts: list[int]) -> np.ndarray:
 
 
 def _finish(
-    X: np.ndarray, y: np.ndarray, rng: np.random.Generator, dtype: DTypeLike, owner: str
+    X: np.ndarray,
+    y: np.ndarray,
+    rng: np.random.Generator,
+    dtype: DTypeLike,
+    owner: str,
+    sizes: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     order = rng.permutation(len(y))
-    return _cast(X[order], dtype, owner), y[order]
+    return _cast(X[order], dtype, owner, sizes), y[order]
 
 
-def _cast(values: np.ndarray, dtype: DTypeLike, owner: str) -> np.ndarray:
-    """``values`` (float64) in ``dtype``; ``ValueError`` where the arguments of generator
-    ``owner`` (a noise or scale near the limits of float32, say) took some beyond its
-    range, where NumPy would warn and give Inf."""
-    with np.errstate(over="ignore", invalid="ignore"):
+def _cast(values: np.ndarray, dtype: DTypeLike, owner: str, sizes: str) -> np.ndarray:
+    """``values`` (float64) in ``dtype``; ``ValueError`` where the arguments ``sizes`` of
+    generator ``owner`` (a noise or scale near the limits of float64 or of ``dtype``) made
+    some not finite, or beyond the range of ``dtype``, where NumPy would warn and give Inf."""
+    lost = np.count_nonzero(~np.isfinite(values))
+    if lost:
+        raise ValueError(
+            f"{owner}: expected finite points, got {lost} of {values.size} coordinates not "
+            f"finite (Inf or NaN) even in float64, where they are computed; give smaller "
+            f"{sizes}"
+        )
+    with np.errstate(over="ignore"):
         cast = values.astype(dtype)
     beyond = np.count_nonzero(~np.isfinite(cast))
     if beyond:
         largest = float(np.max(np.abs(values)))
         raise ValueError(
             f"{owner}: expected points within the {np.dtype(dtype)} range, got {beyond} beyond "
-            f"it (the largest magnitude {largest:.3g}); give smaller noise or scale arguments, "
-            "or dtype=float64"
+            f"it (the largest magnitude {largest:.3g}); give smaller {sizes}, or dtype=float64"
         )
     return cast
