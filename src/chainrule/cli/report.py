@@ -58,7 +58,7 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
         fig,
         "RMS over the epoch's steps of each "
         "weight matrix's gradient norm: vanishing or exploding gradients show as lines far "
-        "apart or sliding down." + _gaps_note(gaps),
+        "apart or sliding down." + _gaps_note(gaps) + _zeros_note(history, epochs, shapes),
     )
 
     X_test, y_test = data.test
@@ -124,14 +124,25 @@ def _mark_not_finite(ax, epochs, values, label, color) -> str | None:
         return None
     ax.plot(bad, [1.0] * len(bad), "x", ms=7, mew=1.5, color=color, clip_on=False,
             transform=ax.get_xaxis_transform(), label=f"{label}: NaN/inf")  # fmt: skip
-    if bad == list(epochs[len(epochs) - len(bad) :]):
-        return f"{label} from epoch {bad[0]}"
-    runs, start = [], bad[0]
-    for prev, e in zip(bad, [*bad[1:], None], strict=True):
+    return _epochs_note(label, bad, epochs)
+
+
+def _epochs_note(label, marked, epochs) -> str:
+    """``"<label> from epoch k"`` when ``marked`` (a sorted list of some of ``epochs``) is a
+    run of the last epochs, else ``"<label> at epochs i, j-k"``."""
+    if marked == list(epochs[len(epochs) - len(marked) :]):
+        return f"{label} from epoch {marked[0]}"
+    runs, start = [], marked[0]
+    for prev, e in zip(marked, [*marked[1:], None], strict=True):
         if e != prev + 1:
             runs.append(str(start) if start == prev else f"{start}-{prev}")
             start = e
-    return f"{label} at epoch{'s' if len(bad) > 1 else ''} {', '.join(runs)}"
+    return f"{label} at epoch{'s' if len(marked) > 1 else ''} {', '.join(runs)}"
+
+
+def _zero_epochs(epochs, values) -> list:
+    """The epochs where ``values`` are exactly 0, which a log axis cannot draw."""
+    return [e for e, v in zip(epochs, values, strict=True) if v == 0]
 
 
 def _gaps_note(gaps: list[str]) -> str:
@@ -171,18 +182,46 @@ def _learning_rate(history, epochs):
     return fig
 
 
+def _norm_lines(history, shapes) -> list[tuple[str, str]]:
+    """``(name, label)`` of each gradient norm the figure draws: every weight matrix's, or
+    every parameter's when the model has none."""
+    weights = [k for k in history.grad_norms if k.endswith("weight") and len(shapes[k]) == 2]
+    lines = []
+    for i, name in enumerate(weights or list(history.grad_norms), start=1):
+        shape = shapes[name]
+        lines.append((name, f"layer {i} ({shape[0]}\u2192{shape[1]})" if len(shape) == 2 else name))
+    return lines
+
+
+def _zeros_note(history, epochs, shapes) -> str:
+    """The caption's note of the gradient norms exactly 0, which the log axis of
+    :func:`_grad_norms` marks on its bottom edge instead of drawing ("" when none)."""
+    notes = [
+        _epochs_note(label, zero, epochs)
+        for name, label in _norm_lines(history, shapes)
+        if (zero := _zero_epochs(epochs, history.grad_norms[name]))
+    ]
+    if not notes:
+        return ""
+    return (
+        " Exactly 0 (no gradient reached it), so not drawn on the log axis, and marked with "
+        f"a triangle on the bottom edge: {'; '.join(notes)}."
+    )
+
+
 def _grad_norms(history, epochs, shapes):
     """The figure of each weight matrix's gradient norm per epoch, and the notes of what it
-    could not draw (see :func:`_mark_not_finite`)."""
+    could not draw (see :func:`_mark_not_finite`; norms exactly 0, marked with a triangle
+    on the bottom edge, are noted by :func:`_zeros_note`)."""
     fig, ax = plots.figure(width=6.0)
-    weights = [k for k in history.grad_norms if k.endswith("weight") and len(shapes[k]) == 2]
     gaps = []
-    for i, name in enumerate(weights or list(history.grad_norms), start=1):
-        values = np.maximum(history.grad_norms[name], 1e-30)
-        shape = shapes[name]
-        label = f"layer {i} ({shape[0]}\u2192{shape[1]})" if len(shape) == 2 else name
-        (line,) = ax.plot(epochs, values, "-o", ms=3, label=label)
+    for name, label in _norm_lines(history, shapes):
+        values = np.asarray(history.grad_norms[name], dtype=np.float64)
+        (line,) = ax.plot(epochs, np.where(values == 0, np.nan, values), "-o", ms=3, label=label)
         gaps.append(_mark_not_finite(ax, epochs, values, label, line.get_color()))
+        if zero := _zero_epochs(epochs, values):
+            ax.plot(zero, [0.0] * len(zero), "v", ms=7, color=line.get_color(), clip_on=False,
+                    transform=ax.get_xaxis_transform(), label=f"{label}: exactly 0")  # fmt: skip
     ax.set_yscale("log")
     ax.set(
         title="Gradient norm per layer (weights)", ylabel="||dC/dW||  (RMS over steps, log scale)"
