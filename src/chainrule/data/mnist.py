@@ -89,7 +89,8 @@ _URL_SCHEMES = ("http", "https", "file")
 _HINT = (
     "To use local copies, put the four files (raw or .gz: train-images-idx3-ubyte, "
     "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) in a directory "
-    "and set CHAINRULE_MNIST_DIR to it, or pass root=<directory>."
+    "and set CHAINRULE_MNIST_DIR to it in the environment (or, from Python, pass "
+    "root=<directory> to fetch_mnist or load_mnist)."
 )
 
 
