@@ -47,6 +47,20 @@ allowance sees rounding at the outputs' scale, with a margin: when ``f`` rounds 
 larger scale than its outputs (batch norm of inputs near 1000, or ``batch_norm(x).sum()``,
 about 0), even a correct gradient can fail; check the function before such a sum.
 
+An allowance that is not small next to the gradient would pass a wrong gradient as well:
+where the outputs are far larger than the changes the input makes (``1 + 1e-9 *
+sum(x**2)``; the first layer of a deep sigmoid network, whose gradient is about 1e-9 next
+to a cost near 1) the allowances exceed the gradient itself, and a zero or sign-flipped one
+shows no excess. So an input passes only when the norm of its allowances is at most
+``ROUNDING_SHARE * (||g|| + ||g_num||)`` (0.2: no gradient that is zero, of the wrong sign
+or off by more than a factor of 1.5 can pass), or at most ``tol`` times that sum over the
+gradients of the inputs that pass so (a gradient that is exactly 0, a bias before batch
+norm, checked with the others: the notes' ratio over all of them would not see it either);
+a nudge that moved no output counts at most ``|g_k|``, as its estimate is an exact 0 with
+no rounding of its own. Otherwise every nudge of the input is unresolved (see below) and
+the verdict is INCONCLUSIVE, unless another input fails: retry with a larger ``eps``, as
+the allowances shrink as ``1 / eps``.
+
 A nudge can also be lost, whole or in part, below the output's resolution
 (``np.spacing(|f|)``: 1.2e-4 for ``f = sum(x) + 1e12``, against a change of about
 ``2 eps``). A nudge that moves no output has a numeric slope of exactly 0 and no rounding
@@ -95,13 +109,17 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff.graph import toposort
-from chainrule.autodiff.mode import no_grad
+from chainrule.autodiff.mode import enable_grad, no_grad
 from chainrule.autodiff.tensor import Tensor
 from chainrule.nn.module import Module, SideState
 
 MODES = ("full", "direction")
 #: Mixed into ``seed`` for the check's own draws ("gradcheck" as an integer).
 SALT = int.from_bytes(b"gradcheck", "big")
+#: The largest share of ``||g|| + ||g_num||`` that an input's rounding allowances may make
+#: up for it to pass: a gradient off by more than a factor of 1.5 (relative error above
+#: 0.2), zero, or of the wrong sign cannot pass (see the module docstring).
+ROUNDING_SHARE = 0.2
 
 
 @dataclass
@@ -112,7 +130,9 @@ class InputReport:
     nudge was resolved, 0 when none was; ``unresolved`` counts the others (see the module
     docstring). ``worst`` lists ``(index, backprop, numeric)`` for the resolved entries with
     the largest absolute difference (in ``direction`` mode: one row per random direction,
-    index ``()``, the slopes along the direction the nudge took).
+    index ``()``, the slopes along the direction the nudge took). ``within_rounding`` says
+    that every nudge is unresolved because the rounding the estimates allow is not small
+    next to the gradient: at this ``eps`` a wrong gradient would pass as well.
     """
 
     position: int
@@ -120,6 +140,7 @@ class InputReport:
     rel_error: float
     worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
     unresolved: int = 0
+    within_rounding: bool = False
 
 
 @dataclass
@@ -152,8 +173,15 @@ class GradcheckResult:
         for rep in self.inputs:
             mark = "FAIL" if _fails(rep, self.tol) else "??  " if rep.unresolved else "ok  "
             text = f"relative error {rep.rel_error:.3e}"
-            if rep.unresolved:
-                nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
+            nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
+            if rep.within_rounding:
+                text = (
+                    f"{rep.unresolved} of {nudges} nudges unresolved (the rounding their "
+                    "estimates may carry is not small next to the gradient: at "
+                    f"eps={self.eps:g} a wrong gradient would pass as well; retry with a "
+                    "larger eps)"
+                )
+            elif rep.unresolved:
                 text = (
                     f"{rep.unresolved} of {nudges} nudges unresolved (they moved no output, or "
                     f"not all they reach: eps={self.eps:g} is below the output's or the input's "
@@ -213,10 +241,11 @@ def gradcheck(
     f : callable
         Maps the inputs (tensors) to one float64 tensor of any shape.
     *inputs : Tensor or numpy.ndarray
-        float64 values. Tensors with ``requires_grad=True`` and all float arrays are
-        checked (a float array of another dtype, or a tensor made by an op rather than a
-        leaf, raises ``TypeError``); other tensors and integer arrays are passed through
-        as constants.
+        float64 values. Tensors with ``requires_grad=True`` and float64 arrays are checked;
+        a float array of another dtype, a complex array (its gradient is not defined
+        here), or a tensor made by an op rather than a leaf raises ``TypeError``, before
+        ``f`` runs; other tensors and integer or boolean arrays are passed through as
+        constants.
     eps : float
         The finite-difference step (finite, > 0): dL/dx ~ (L(x + eps) - L(x - eps)) / h,
         ``h = (x + eps) - (x - eps)`` as computed (``2 eps`` within rounding).
@@ -253,11 +282,14 @@ def gradcheck(
         Per checked input, the relative error and the worst entries; ``bool()`` says
         whether all passed. A check whose nudges are lost to the rounding of a large
         output (``sum(x) + 1e12``; in part, a softmax output next to 1) or of a large input
-        (``|x| > 1.7e10`` for ``eps=1e-6``) is INCONCLUSIVE, not FAILED: see the module
+        (``|x| > 1.7e10`` for ``eps=1e-6``) is INCONCLUSIVE, not FAILED, and so is one whose
+        rounding allowances are not small next to the gradient (a gradient about 1e-9
+        beside outputs near 1), where a wrong gradient would pass as well: see the module
         docstring.
 
     The ``.grad`` of every tensor ``f`` differentiates (the checked inputs and any
-    parameter it captures) is left as it was.
+    parameter it captures) is left as it was. Backprop's pass records the graph even
+    inside :class:`~chainrule.no_grad`: the check is the same there as outside.
     """
     _checks.function("gradcheck", "f", f)
     mode = _checks.choice("gradcheck", "mode", mode, MODES)
@@ -272,7 +304,7 @@ def gradcheck(
     if not checked:
         raise ValueError("gradcheck: no input requires a gradient; nothing to check")
     rng = np.random.default_rng((seed, SALT))
-    with _left_as_found(module):
+    with _left_as_found(module), enable_grad():  # the same check inside no_grad as outside
         out = _float64_output(f, tensors)
         _float64_throughout(out)
         upstream = rng.standard_normal(out.shape)
@@ -290,14 +322,15 @@ def gradcheck(
             for i, slope in zip(checked, slopes, strict=True)
         ]
     moved = np.logical_or.reduce([slope.moved for slope in slopes])
-    reports = []
+    judged = []
     for i, g, numeric, slope, hid in zip(checked, analytic, estimates, slopes, hidden, strict=True):
         bounds = (slope.rounding(moved), slope.resolution(), slope.unseen())
         rounding = slope.roundings(mode)
         if mode == "full":
-            reports.append(_full_report(i, g, *numeric, rounding, hid, n_worst, tol, bounds))
+            judged.append(_full_report(i, g, *numeric, rounding, hid, n_worst, tol, bounds))
         else:
-            reports.append(_direction_report(i, g, *numeric, rounding, hid, tol, bounds))
+            judged.append(_direction_report(i, g, *numeric, rounding, hid, tol, bounds))
+    reports = _within_rounding(judged, tol, mode)
     passed = _verdict(reports, tol) == "PASSED"
     return GradcheckResult(passed=passed, mode=mode, eps=eps, tol=tol, inputs=reports)
 
@@ -464,6 +497,18 @@ def _left_as_found(module):
 
 
 def _as_checked(x, position: int) -> Tensor:
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind == "c":
+            raise TypeError(
+                f"gradcheck: input {position} is {x.dtype}; expected a real float64 array "
+                "(or an integer one, a constant): gradients of complex inputs are not defined"
+            )
+        if x.dtype.kind == "f" and x.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {position} is {x.dtype}; expected float64, the precision "
+                "the check runs in (in a narrower float rounding swamps the difference): pass "
+                "x.astype('float64')"
+            )
     if isinstance(x, Tensor):
         t = x
     elif isinstance(x, np.ndarray):
@@ -554,7 +599,7 @@ def _unseen(hidden: np.ndarray, still: np.ndarray, allowed: np.ndarray, bound: f
 
 def _full_report(
     position: int, g, numeric, still, lost, rounding, hidden, n_worst: int, tol, bounds
-) -> InputReport:
+) -> tuple[InputReport, tuple[float, float, float]]:
     allowed = _allowances(g, rounding.reshape(g.shape), still, bounds[0])
     unseen = _unseen(hidden, still, allowed, bounds[2])
     rel_error, resolved = _judged(
@@ -571,7 +616,8 @@ def _full_report(
         )
         for k in order
     ]
-    return InputReport(position, g.shape, rel_error, worst, int(g.size - g_in.size))
+    report = InputReport(position, g.shape, rel_error, worst, int(g.size - g_in.size))
+    return report, _sizes(allowed[resolved], g_in, numeric_in, still[resolved])
 
 
 def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
@@ -600,16 +646,47 @@ def _numeric_directions(t: Tensor, slope: _Slope, n_directions: int, rng):
 
 def _direction_report(
     position: int, g, directions, n, still, lost, rounding, hidden, tol, bounds
-) -> InputReport:
+) -> tuple[InputReport, tuple[float, float, float]]:
     a = np.array([float(np.sum(g * d)) for d in directions])
     shares = np.array([float(np.sum(hidden * d)) for d in directions])
     allowed = _allowances(a, rounding, still, bounds[0])
     unseen = _unseen(shares, still, allowed, bounds[2])
     rel_error, resolved = _judged(a, n, allowed, _resolved(a, still, lost, bounds), unseen, tol)
-    return InputReport(
+    report = InputReport(
         position,
         g.shape,
         rel_error,
         [((), x, y) for x, y in zip(a, n, strict=True)],
         int(len(a) - resolved.sum()),
     )
+    return report, _sizes(allowed[resolved], a[resolved], n[resolved], still[resolved])
+
+
+def _sizes(allowed, a, b, still) -> tuple[float, float, float]:
+    """The norms of the rounding allowed the judged entries (directions), of backprop's
+    values ``a`` and of the estimates ``b`` there. A nudge that moved no output (``still``)
+    has an estimate of exactly 0 and no rounding of its own: the rounding it allows is at
+    most ``|a - b|``, backprop's value."""
+    rounding = np.where(still, np.minimum(allowed, np.abs(a - b)), allowed)
+    return tuple(float(np.linalg.norm(v)) for v in (rounding, a, b))
+
+
+def _within_rounding(judged, tol: float, mode: str) -> list[InputReport]:
+    """The reports of ``judged``, ``(report, sizes)`` pairs, with every nudge unresolved
+    for an input that passes but whose allowances are not small next to its gradient:
+    ``||allowed||`` above ``ROUNDING_SHARE * (||g|| + ||g_num||)`` and above ``tol`` times
+    that sum over the judged entries (directions) of every input that passes on its own."""
+    own = [
+        not _fails(report, tol) and allowed <= ROUNDING_SHARE * (a + b)
+        for report, (allowed, a, b) in judged
+    ]
+    alone = [sizes for (_, sizes), ok in zip(judged, own, strict=True) if ok]
+    whole = math.hypot(*(s[1] for s in alone)) + math.hypot(*(s[2] for s in alone))
+    reports = []
+    for (report, (allowed, _, _)), ok in zip(judged, own, strict=True):
+        if not ok and not _fails(report, tol) and allowed > tol * whole:
+            nudges = math.prod(report.shape) if mode == "full" else len(report.worst)
+            worst = report.worst if mode == "direction" else []
+            report = InputReport(report.position, report.shape, 0.0, worst, nudges, True)
+        reports.append(report)
+    return reports
