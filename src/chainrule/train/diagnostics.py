@@ -205,7 +205,7 @@ class GradientHealth:
         Each layer's gradient norm, input layer first.
     ratio : float
         First layer's norm over the last layer's; NaN with one layer or when the last
-        layer's norm is itself vanished or exploded.
+        layer's norm is 0, or is itself vanished or exploded.
     findings : tuple of (layer, problem, reason)
         ``problem`` is ``"vanishing"`` or ``"exploding"``; ``reason`` says which test fired.
     """
@@ -315,10 +315,12 @@ def gradient_health(
       is non-finite or above ``max_norm`` there is no yardstick, and a norm below
       ``min_norm`` is vanishing.
 
-    The ratio tests run only when the output layer's own norm is finite and within
-    ``[min_norm, max_norm]``. An output layer whose norm is below ``min_norm`` means the
-    whole network has converged (a fitted training set leaves every gradient tiny): nothing
-    is vanishing relative to the top, so no layer is reported as vanishing. Nor is a layer
+    The ratio tests run only when the output layer's own norm is finite, above 0 and
+    within ``[min_norm, max_norm]``: a norm of 0 (possible with ``min_norm=0`` only) leaves
+    every ratio to it undefined, and the absolute bounds alone decide, as with one layer.
+    An output layer whose norm is below ``min_norm`` means the whole network has converged
+    (a fitted training set leaves every gradient tiny): nothing is vanishing relative to
+    the top, so no layer is reported as vanishing. Nor is a layer
     whose norm is below ``min_norm`` but within ``vanish_ratio`` of the output layer's: the
     network is converging as a whole.
 
