@@ -248,8 +248,10 @@ class _Plan:
 
     def constant(self, t: Tensor) -> None:
         """Take ``t``, made while tracing of a Python or NumPy number (``x * 2.0``), for a
-        constant: the second call compares its value, a replay reuses it."""
-        self.numbers.add(t)
+        constant: the second call compares its value, a replay reuses it (another
+        thread's tensors are not the function's, as in :meth:`record`)."""
+        if threading.get_ident() == self.thread:
+            self.numbers.add(t)
 
     def record(self, kernel, parents, static, out: Tensor) -> None:
         if threading.get_ident() != self.thread:
