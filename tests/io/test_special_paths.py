@@ -110,3 +110,29 @@ def test_fit_and_model_checkpoint_refuse_a_loop_before_a_step(loop, tmp_path):
             fit(model, losses.cross_entropy, opt, X, y, epochs=1, batch_size=16,
                 progress=False, **options)  # fmt: skip
     assert steps == []
+
+
+def test_fit_and_model_checkpoint_refuse_a_dangling_link_before_a_step(tmp_path):
+    # both trained a step, then mkdir raised a bare FileExistsError
+    from chainrule import losses, optim
+    from chainrule.data import make_moons
+    from chainrule.files import directory_blocker
+    from chainrule.train import LambdaCallback, ModelCheckpoint, fit
+
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    says = f"{dangling} is a symbolic link to a path that does not exist"
+    assert directory_blocker(dangling / "sub").endswith(f"but {says}")
+    X, y = make_moons(64, noise=0.2, seed=1)
+    model = nn.MLP([2, 4, 2], seed=0)
+    steps = []
+    step = LambdaCallback(on_batch_end=lambda trainer, batch, loss: steps.append(batch))
+    for options in (
+        {"checkpoint_dir": dangling, "callbacks": [step]},
+        {"callbacks": [step, ModelCheckpoint(dangling, monitor="train_loss")]},
+    ):
+        opt = optim.SGD(model.named_parameters(), lr=0.1)
+        with pytest.raises(ValueError, match=says):
+            fit(model, losses.cross_entropy, opt, X, y, epochs=1, batch_size=16,
+                progress=False, **options)  # fmt: skip
+    assert steps == [] and not (tmp_path / "nowhere").exists()

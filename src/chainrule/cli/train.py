@@ -81,24 +81,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def _dangling_link(path: Path) -> Path | None:
-    """``path`` or the first folder above it that is a symbolic link to nothing (which
-    ``mkdir(parents=True)`` cannot make a directory), or None; a loop of links is no link
-    to nothing (:func:`~chainrule.files.directory_blocker` names it)."""
-    return next((p for p in (path, *path.parents) if p.is_symlink() and _leads_nowhere(p)), None)
-
-
-def _leads_nowhere(link: Path) -> bool:
-    """Whether following ``link`` ends at no file (not in a loop of links)."""
-    try:
-        link.stat()
-    except FileNotFoundError:
-        return True
-    except OSError:  # a loop (ELOOP), or a folder on the way it may not enter
-        pass
-    return False
-
-
 def _user_path(what: str, directory: str) -> Path:
     """``directory`` with a leading ``~`` or ``~user`` expanded to that home folder, as
     ``CHAINRULE_CACHE_DIR`` is (a config file's value is never expanded by a shell);
@@ -155,15 +137,13 @@ def _check_output_dir(config: dict, stem: str) -> None:
     """Refuse an output.dir that is a file or already holds files (a run's results are
     never written over another's), that holds a NUL character (no path does), whose ``~``
     names no home folder, that is too long for the filesystem (see :func:`_too_long`), or
-    with a symbolic link to nothing on its way; it, or its nearest existing ancestor, must
-    be a directory this process may write in, as must ``runs`` (or its nearest existing
-    ancestor, no link to nothing either), where an empty output.dir puts the run, in a
+    with a symbolic link to nothing or a loop of links on its way; it, or its nearest
+    existing ancestor, must be a directory this process may write in, as must ``runs`` (or
+    its nearest existing ancestor, no such link either: see
+    :func:`~chainrule.files.directory_blocker`), where an empty output.dir puts the run, in a
     directory named after the config file ``stem`` that must not be too long either."""
     if not config["output"]["dir"]:
         blocked = directory_blocker(RUNS)
-        dangling = _dangling_link(RUNS)
-        if dangling is not None:
-            blocked = f"{dangling} is a symbolic link to a path that does not exist"
         if blocked is not None:
             raise UsageError(
                 f"run directory {RUNS} (the default, as output.dir is empty): {blocked}; "
@@ -185,11 +165,6 @@ def _check_output_dir(config: dict, stem: str) -> None:
     too_long = _too_long(path)
     if too_long is not None:
         raise UsageError(f"output.dir {path}: {too_long}")
-    dangling = _dangling_link(path)
-    if dangling is not None:
-        raise UsageError(
-            f"output.dir {path}: {dangling} is a symbolic link to a path that does not exist"
-        )
     if path.is_dir() and any(path.iterdir()):
         if CheckpointDir(path / "checkpoints").files():
             hint = f"; to continue its run: chainrule train --resume {path}"

@@ -84,16 +84,14 @@ def directory_blocker(path: str | os.PathLike, *, writable: bool = True) -> str 
     but <blocker> exists and is not a directory"`` (see :func:`blocking_file`), or, with
     ``writable`` (the default), ``"... but <folder> is not writable"`` when ``path``, or
     the nearest existing folder above it, is a directory this process may not write in
-    (or enter), and ``"... but <path> leads into a loop of symbolic links"`` where
-    following them never ends, at ``path`` or a folder above it. ``writable=False`` leaves
-    permissions out, for a directory that may only be read."""
+    (or enter), and ``"... but <part> leads into a loop of symbolic links"`` or ``"... but
+    <part> is a symbolic link to a path that does not exist"`` for ``path`` or a folder
+    above it (see :func:`_unfollowable`). ``writable=False`` leaves permissions out, for a
+    directory that may only be read."""
     path = Path(path)
-    loop = _symbolic_loop(path)
-    if loop is not None:
-        return (
-            f"expected a directory or a path where one can be made, but {loop} leads into a "
-            "loop of symbolic links"
-        )
+    unfollowable = _unfollowable(path)
+    if unfollowable is not None:
+        return f"expected a directory or a path where one can be made, but {unfollowable}"
     blocker = blocking_file(path)
     if blocker is not None:
         return (
@@ -180,15 +178,20 @@ def _target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
-def _symbolic_loop(path: Path) -> Path | None:
-    """The first of ``path``'s folders, from the top, or ``path`` itself, where following
-    symbolic links never ends (``ELOOP``: ``mkdir`` would fail there); None when there is
-    no such loop before a part that does not exist."""
+def _unfollowable(path: Path) -> str | None:
+    """Where following symbolic links from the top of ``path`` down fails, so that
+    ``mkdir`` cannot make it: ``"<part> leads into a loop of symbolic links"`` (``ELOOP``)
+    or ``"<part> is a symbolic link to a path that does not exist"``; None when every part
+    exists or the first missing one is no link (one ``mkdir`` can make)."""
     for p in reversed((path, *path.parents)):
         try:
             os.stat(p)
         except OSError as exc:
-            return p if exc.errno == errno.ELOOP else None
+            if exc.errno == errno.ELOOP:
+                return f"{p} leads into a loop of symbolic links"
+            if os.path.islink(p):
+                return f"{p} is a symbolic link to a path that does not exist"
+            return None
     return None
 
 
