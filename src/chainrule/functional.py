@@ -251,7 +251,8 @@ def batch_norm(
         running_mean += (1.0 - momentum) * mu
     if running_var is not None:
         running_var *= momentum
-        running_var += ((1.0 - momentum) * m / (m - 1)) * var
+        with xp.errstate(over="ignore"):  # an unbiased variance beyond the dtype: inf
+            running_var += ((1.0 - momentum) * m / (m - 1)) * var
     return result
 
 

@@ -45,3 +45,15 @@ def test_a_variance_that_fits_survives_squares_or_a_sum_beyond_the_dtype():
     bn = nn.BatchNorm1d(1, momentum=0.0)
     bn(huge)
     assert np.isinf(bn.running_var).all()
+
+
+def test_an_unbiased_running_variance_beyond_the_dtype_is_inf_without_a_warning():
+    # the biased variance 1e308 fits float64, its unbiased m / (m - 1) times does not
+    for x in (
+        np.array([[1e154], [-1e154]]),
+        np.array([[1.5e19], [-1.5e19]], np.float32),
+    ):
+        bn = nn.BatchNorm1d(1, momentum=0.0, dtype=x.dtype.name)
+        with np.errstate(all="raise"):
+            bn(x)
+        assert np.isinf(bn.running_var).all()
