@@ -1,6 +1,6 @@
 """The traced step with a batch of one: a loss that makes a tensor of ``targets.data`` (as
-fit's docstring suggests) ends the trace instead of replaying the first batch's values, and
-the ordinary losses are still replayed."""
+fit's docstring once suggested) ends the trace instead of replaying the first batch's
+values, and the ordinary losses are still replayed."""
 
 import numpy as np
 import pytest

@@ -862,7 +862,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         step replays on each batch: index a tensor made before training
         (``class_w[targets]``), cast them (``targets.astype("float32")``). A tensor made
         inside the loss of their array (``cr.tensor(w[targets.data])``), or a
-        ``targets.numpy()``, ends the trace: every step is eager then.
+        ``targets.numpy()``, ends the trace: every step is eager then. A number read from
+        ``targets.data`` (``w[targets.data[0]]``, ``targets.data.mean()``) does not: the
+        trace takes it for a constant, compared only at the second step, and replays the
+        first batch's value after that; use ``trace=False`` for such a loss.
         Unsigned labels of a dtype no Tensor holds (uint16, uint32, uint64) arrive as
         int64; other such dtypes (float16) are refused (``TypeError``) before any work.
     optimizer : chainrule.optim optimizer
