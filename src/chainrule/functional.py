@@ -541,10 +541,15 @@ def _bce_logits_kernel(zd, yd, reduction, ry):
 def binary_cross_entropy(probs, target, reduction: str = "mean"):
     """Binary cross-entropy from probabilities a in [0, 1]: ``-(y log a + (1 - y) log(1 - a))``.
 
-    Safe at 0 and 1: ``a`` is clipped to ``[eps, 1 - eps]`` (``eps`` = the dtype's machine
-    epsilon) in the forward pass and in the gradient, ``(a - y) / (a (1 - a))`` per element
-    (divided by m for ``reduction="mean"``), so a saturated unit still gets a finite, large
-    push the right way. Prefer :func:`bce_with_logits` when the logits are at hand.
+    Safe at 0 and 1: ``a`` is clipped to ``[tiny, 1 - epsneg]`` (the dtype's smallest
+    normal number, 1.2e-38 in float32, and the largest number below 1) for the gradient,
+    ``(a - y) / (a (1 - a))`` per element (divided by m for ``reduction="mean"``), and
+    each log's argument on its own side in the forward pass (``a`` exactly 0 or 1 costs
+    exactly 0 where its target agrees). So a saturated unit still gets a finite, large
+    push the right way, and after a sigmoid the push is ``a - y`` until ``a`` falls below
+    ``tiny`` (``z`` about -87 in float32), not only down to ``z`` about -16, where a clip
+    at the machine epsilon would stop it. Prefer :func:`bce_with_logits` when the logits
+    are at hand.
 
     Raises
     ------
@@ -562,17 +567,21 @@ def _bce_kernel(ad, yd, reduction, ry):
     check_range(ad, 0.0, 1.0, "probabilities", "bce")
     check_range(yd, 0.0, 1.0, "targets", "bce")
     xp = array_module(ad)
-    eps = float(xp.finfo(ad.dtype).eps)
-    ac = xp.clip(ad, eps, 1.0 - eps)
-    elem = -(yd * xp.log(ac) + (1.0 - yd) * xp.log1p(-ac))
+    info = xp.finfo(ad.dtype)
+    # each log's argument kept from 0: log(a) from the smallest normal number up, log(1 - a)
+    # from the largest number below 1 down (a exactly 0 or 1 costs exactly 0 on its side)
+    lo = xp.maximum(ad, info.tiny)
+    hi = xp.minimum(ad, 1.0 - float(info.epsneg))
+    elem = -(yd * xp.log(lo) + (1.0 - yd) * xp.log1p(-hi))
     m = ad.shape[0]
     per = elem.reshape(m, -1).sum(axis=1) if ad.ndim > 1 else elem
 
     def vjp(g):
         scale = _upstream(g, reduction, m, ad.ndim)
+        ac = xp.clip(ad, info.tiny, 1.0 - float(info.epsneg))
         d = (ac - yd) / (ac * (1.0 - ac))
         d *= scale
-        dy = (xp.log1p(-ac) - xp.log(ac)) * scale if ry else None
+        dy = (xp.log1p(-hi) - xp.log(lo)) * scale if ry else None
         return d, dy
 
     return _reduce(per, reduction), vjp

@@ -262,6 +262,20 @@ def test_bce_from_probabilities_is_safe_at_zero_and_one():
     assert a.grad[2] < 0 < a.grad[3]  # pushes the saturated prediction toward the target
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_after_a_sigmoid_pushes_a_wrong_saturated_unit_by_a_minus_y(dtype):
+    # a clip at the machine epsilon made the push vanish from z of about -16 (float32):
+    # -0.017 at z = -20, and the loss stuck at 15.94
+    z = cr.tensor(np.array([-10.0, -20.0, -30.0, -60.0], dtype), requires_grad=True)
+    loss = losses.bce(cr.sigmoid(z), np.ones(4, dtype), reduction="sum")
+    loss.backward()
+    a = 1 / (1 + np.exp(-z.data.astype(np.float64)))
+    np.testing.assert_allclose(z.grad, a - 1, rtol=1e-6)
+    np.testing.assert_allclose(loss.data, np.sum(-z.data.astype(np.float64)), rtol=1e-6)
+    exact = losses.bce(cr.tensor(np.array([0.0, 1.0], dtype)), np.array([0.0, 1.0], dtype))
+    assert exact.data == 0  # a prediction exactly on its target costs nothing
+
+
 # -- bad input ------------------------------------------------------------------------------
 def _with(rows, index, value):
     rows[index] = value
