@@ -16,6 +16,7 @@ Ctrl-C and the hooks of a run that ends on an error in :mod:`~chainrule.train.in
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Iterable
@@ -78,8 +79,12 @@ def _resolve_loss(loss):
 
 
 def _loss_name(loss) -> str | None:
-    """The name :data:`chainrule.losses.LOSSES` gives the function ``loss``; None for any
-    other callable (a user's loss, or one of them wrapped)."""
+    """The name :data:`chainrule.losses.LOSSES` gives the function ``loss``, or the one a
+    ``functools.partial`` of keyword arguments only wraps (``label_smoothing=0.1``: its
+    inputs and targets are the loss's own); None for any other callable (a user's loss,
+    or one of them wrapped otherwise)."""
+    if isinstance(loss, functools.partial) and not loss.args:
+        loss = loss.func
     return next((name for name, fn in losses.LOSSES.items() if fn is loss), None)
 
 
@@ -891,8 +896,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         refused, ``ValueError``, before the model runs). Integer labels, one-hot rows and
         0/1 labels of shape ``(m,)`` or ``(m, 1)`` make a classification task, and so do
         probability rows (non-negative, each summing to 1: label smoothing done by hand)
-        for ``cross_entropy`` and ``nll``, a row's class being its argmax; anything else
-        makes regression.
+        for ``cross_entropy`` and ``nll`` (or a ``functools.partial`` of them with keyword
+        arguments only, ``label_smoothing=0.1``), a row's class being its argmax; anything
+        else makes regression.
     dev : (X_dev, y_dev), optional
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs);
         checked as ``X`` and ``y`` are, and for the training set's feature shape. Before
