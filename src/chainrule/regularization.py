@@ -16,6 +16,7 @@ advise for b, unless ``include_bias=True``.
 from __future__ import annotations
 
 import math
+import reprlib
 
 import numpy as np
 
@@ -54,14 +55,20 @@ def penalized_parameters(params, include_bias: bool = False) -> list[tuple[str, 
     return chosen
 
 
+#: The largest training-set size ``m`` a penalty takes (int64's largest).
+_M_MAX = 2**63 - 1
+
+
 def _checked(owner: str, params, lam, m, include_bias, scale: int) -> tuple[list, float]:
     """The parameters a penalty covers and its coefficient ``lam / (scale m)``, after the
-    checks: ``lam`` a finite float >= 0 and ``m`` an int >= 1 (``TypeError`` /
+    checks: ``lam`` a finite float >= 0 and ``m`` an int in [1, 2**63 - 1] (``TypeError`` /
     ``ValueError``), at least one parameter to penalize, and a coefficient within the range
     of the parameters' dtype (a float32 model cannot hold ``1e300 / (2 m)``), each a
     ``ValueError`` naming ``owner``, what was expected and what was given."""
     lam = _checks.real(owner, "lam", lam, low=0.0)
     m = _checks.integer(owner, "m", m, low=1)
+    if m > _M_MAX:  # beyond a float's range, lam / m would be an OverflowError
+        raise ValueError(f"{owner}: m expected an integer in [1, 2**63 - 1], got {reprlib.repr(m)}")
     chosen = [p for _, p in penalized_parameters(params, include_bias)]
     if not chosen:
         expected = (

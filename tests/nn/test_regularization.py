@@ -80,8 +80,10 @@ def test_accepts_named_pairs_and_dicts():
         (None, 10, TypeError, r"lam expected a real number >= 0, got NoneType None"),
         (1.0, 0, ValueError, r"m expected an integer >= 1, got 0"),
         (1.0, float("nan"), TypeError, r"m expected an integer >= 1, got float nan"),
+        # lam / m was Python's bare OverflowError "int too large to convert to float"
+        (1.0, 10**400, ValueError, r"m expected an integer in \[1, 2\*\*63 - 1\], got 1000.*"),
     ],
-    ids=["negative", "nan", "inf", "str", "none", "m-zero", "m-nan"],
+    ids=["negative", "nan", "inf", "str", "none", "m-zero", "m-nan", "m-huge"],
 )
 def test_bad_strengths_and_counts_raise_naming_expected_and_received(
     penalty, lam, m, error, message
