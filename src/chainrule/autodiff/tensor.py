@@ -36,11 +36,13 @@ def as_dtype(dtype) -> np.dtype:
 
     Only the machine's native byte order is supported: a dtype of another (``'>f4'``,
     from ``np.fromfile`` or a file format) is refused with the conversion to make, which
-    copies the values (NumPy's own results are in the native order anyway)."""
+    copies the values (NumPy's own results are in the native order anyway). ``None``,
+    which NumPy reads as float64, is refused too: where a dtype may be left out (a
+    :class:`Tensor`'s), None is handled before this is called."""
     try:
         if dtype in _ALLOWED:  # the fast path: already a supported numpy dtype
             return dtype
-        resolved = np.dtype(dtype)
+        resolved = None if dtype is None else np.dtype(dtype)
     except TypeError:  # unhashable (a list), or nothing NumPy reads as a dtype
         resolved = None
     if resolved not in _ALLOWED:
@@ -55,7 +57,7 @@ def as_dtype(dtype) -> np.dtype:
 
 def float_dtype(owner: str, dtype) -> np.dtype:
     """``dtype`` resolved by :func:`as_dtype`, when it is float32 or float64: ``TypeError``
-    for another of :data:`DTYPES`, ``ValueError`` for anything else, both
+    for another of :data:`DTYPES`, ``ValueError`` for anything else (None included), both
     ``"<owner>: dtype expected float32 or float64, got ..."`` (layers and initializers)."""
     expected = " or ".join(FLOAT_DTYPES)
     try:

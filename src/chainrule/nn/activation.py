@@ -125,12 +125,14 @@ ACTIVATIONS = {
 }
 
 
-def get_activation(name: str) -> Module:
-    """A new activation layer by name; ``ValueError`` listing the valid names if unknown."""
+def get_activation(name: str, *, owner: str = "get_activation") -> Module:
+    """A new activation layer by name; ``ValueError`` if unknown, starting with ``owner``
+    (the function or class given the name), listing the valid names and the closest."""
     try:
         cls = ACTIVATIONS[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+            f"{owner}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+            + _checks.did_you_mean(name, ACTIVATIONS)
         ) from None
     return cls()

@@ -342,7 +342,9 @@ class Module:
     def from_config(cls, config: dict, rng=None) -> Module:
         """Build from :meth:`get_config` output; ``rng`` seeds layers that draw at random.
         A module that draws nothing ignores it, but checks it as they do (``TypeError`` for
-        what is no Generator, int seed or None)."""
+        what is no Generator, int seed or None). A config whose ``"type"`` names another
+        class is a ``ValueError`` (see :func:`check_config_type`)."""
+        check_config_type(cls, config)
         params = {k: v for k, v in config.items() if k != "type"}
         signature = inspect.signature(cls)
         if "rng" in params:
@@ -422,6 +424,19 @@ def _check_entry(owner: str, kind: str, name: str, value) -> None:
     cls, expected = _KINDS[kind]
     if not isinstance(value, cls):
         raise TypeError(f"{owner}: {kind} {name!r} expected {expected}, got {type(value).__name__}")
+
+
+def check_config_type(cls: type[Module], config) -> None:
+    """``ValueError`` when the config dict ``config`` has a ``"type"`` that is not
+    ``cls``'s own name (under which :data:`chainrule.nn.LAYERS` lists it), which
+    ``cls.from_config`` would otherwise ignore: ``Softmax.from_config`` would build a
+    Softmax of a LogSoftmax's config. A config without ``"type"`` passes."""
+    name = config.get("type", cls.__name__)
+    if not (isinstance(name, str) and name == cls.__name__):
+        raise ValueError(
+            f"{cls.__name__}.from_config: expected a config of type {cls.__name__!r}, got "
+            f"type {name!r:.80}; nn.from_config builds the type a config names"
+        )
 
 
 def config_size(value) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from chainrule.nn.activation import ACTIVATIONS, get_activation
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
-from chainrule.nn.module import Module, config_size
+from chainrule.nn.module import Module, check_config_type, config_size
 
 __all__ = ["DEFAULT_INIT", "MLP", "OUTPUTS", "Sequential"]
 
@@ -145,9 +144,12 @@ class Sequential(Module):
         uncountable by a malformed layer. Other faults of a layer's config (an unknown key,
         an activation name) are refused when its turn to be built comes, after the layers
         before it.
-        ``ValueError`` for keys other than ``type`` and ``layers``, or ``layers`` not a
-        list; a malformed layer raises what its class raises for it.
+        ``ValueError`` for a ``type`` other than ``"Sequential"`` (see
+        :func:`~chainrule.nn.module.check_config_type`), keys other than ``type`` and
+        ``layers``, or ``layers`` not a list; a malformed layer raises what its class
+        raises for it.
         """
+        check_config_type(cls, config)
         layers = _layer_configs(config)
         if rng is not None:
             rng = _checks.generator(f"{cls.__name__}.from_config", "rng", rng)
@@ -265,8 +267,9 @@ class MLP(Module):
 
     Parameters
     ----------
-    sizes : list of int
-        Units per layer, input first: ``[784, 30, 10]`` is Nielsen's network.
+    sizes : list or tuple of int
+        Units per layer, input first: ``[784, 30, 10]`` is Nielsen's network. Another
+        type (a set, a dict, an array, a range) is a ``TypeError``.
     activation : str
         Hidden activation, a name from :data:`chainrule.nn.ACTIVATIONS`.
     output : {None, "linear", "sigmoid", "softmax", "log_softmax"}
@@ -322,12 +325,11 @@ class MLP(Module):
         dtype="float32",
     ) -> None:
         super().__init__()
-        if isinstance(sizes, str) or not isinstance(sizes, Iterable):
+        if not isinstance(sizes, list | tuple):  # a set or dict would reorder the layers
             raise TypeError(
-                f"MLP: expected sizes as a list of at least two positive ints, got "
-                f"{type(sizes).__name__} {sizes!r:.80}"
+                f"MLP: expected sizes as a list of at least two positive ints (or a tuple), "
+                f"got {type(sizes).__name__} {sizes!r:.80}"
             )
-        sizes = list(sizes)
         if len(sizes) < 2 or any(
             isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 for n in sizes
         ):
@@ -335,9 +337,12 @@ class MLP(Module):
         if not isinstance(activation, str):
             raise TypeError(f"MLP: expected activation to be a name, got {activation!r}")
         if activation not in ACTIVATIONS:
-            get_activation(activation)  # raises the ValueError listing the valid names
+            get_activation(activation, owner="MLP")  # raises, listing the valid names
         if output not in OUTPUTS:
-            raise ValueError(f"MLP: unknown output {output!r}; expected one of {OUTPUTS}")
+            raise ValueError(
+                f"MLP: unknown output {output!r}; expected one of {OUTPUTS}"
+                + _checks.did_you_mean(output, [o for o in OUTPUTS if o is not None])
+            )
         n_hidden = len(sizes) - 2
         self.dtype = float_dtype("MLP", dtype)
         keep, dropout = _keep_probs(dropout, n_hidden, self.dtype)
