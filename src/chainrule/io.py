@@ -63,13 +63,18 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     one layer or tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`),
     which its architecture would rebuild as separate ones, has a layer of a type that
     ``load`` cannot build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass
-    included), has more than :data:`MAX_LAYERS` modules, or holds values that ``load``
-    refuses (see :meth:`~chainrule.nn.Module.invalid_state`: NaN or inf, a negative
-    batch-norm running variance), or has a ``get_config()`` that does not rebuild its state:
-    the model ``load`` builds from it (built here once and dropped) has other keys, or keys
-    of other shapes or dtypes, than the model's state, each named with the shape and dtype
-    expected (the rebuilt model's) and received (the model's); a config that does not build,
-    or counts more values than the model holds (refused unbuilt), is refused too.
+    included), an architecture (its ``get_config()``) holding an array or an integer
+    outside :data:`INT_RANGE`, which ``load`` refuses, more than :data:`MAX_LAYERS`
+    modules, or holds values that ``load`` refuses (see
+    :meth:`~chainrule.nn.Module.invalid_state`: NaN or inf, a negative batch-norm running
+    variance), or has a ``get_config()`` that does not rebuild it: the model ``load``
+    builds from it (built here once and dropped) has other keys, or keys of other shapes or
+    dtypes, than the model's state, each named with the shape and dtype expected (the
+    rebuilt model's) and received (the model's), or layers of other settings (their
+    ``get_config()``: an :class:`~chainrule.nn.MLP`'s config holds its constructor's
+    arguments, not a setting changed on one of its layers since, such as a ``LeakyReLU``'s
+    ``alpha``; ``nn.Sequential(*mlp.layers)`` holds each layer's); a config that does not
+    build, or counts more values than the model holds (refused unbuilt), is refused too.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -85,7 +90,11 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
             f"save: expected layers of the types load can build ({', '.join(LAYERS)}), got "
             f"{', '.join(foreign)}; save its state_dict() instead"
         )
-    layers = layers_needed(model.get_config())
+    config = model.get_config()
+    problem = _architecture_problem(config)
+    if problem:
+        raise ValueError(f"save: the architecture (model.get_config()) {problem}")
+    layers = layers_needed(config)
     if layers > MAX_LAYERS:
         raise ValueError(
             f"save: expected a model of at most MAX_LAYERS = {MAX_LAYERS:,} modules, which "
@@ -103,23 +112,26 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     problem = _rebuild_problem(model)
     if problem:
         raise ValueError(
-            "save: expected model.get_config() to rebuild the model's state (as load builds "
-            f"it from the file, which it could not read otherwise), but {problem}"
+            "save: expected model.get_config() to rebuild the model's state and the settings "
+            "of its layers (as load builds it from the file, which it could not read "
+            f"otherwise), but {problem}"
         )
     check_extras(model, scaler=scaler, labels=labels, metadata=metadata)
 
 
 def _rebuild_problem(model) -> str | None:
     """How the model that ``model.get_config()`` builds, as :func:`load_bundle` builds it,
-    differs from ``model`` in the keys, shapes and dtypes of its state; None when it does
-    not. Not built when its config counts more parameter and buffer values than ``model``
-    holds (see :func:`chainrule.nn.registry.values_needed`), so that a wrong config cannot
-    allocate more than the model's own size; otherwise built once and dropped on return
-    (before :func:`save` copies the state), its weights never compared. A model found to
-    rebuild is not built again while its config and layout stay the same (the saves of
-    :class:`~chainrule.train.ModelCheckpoint`, epoch after epoch)."""
-    config, received = model.get_config(), model.live_state()
-    seen = (repr(config), [(key, _entry(value)) for key, value in received.items()])
+    differs from ``model`` in the keys, shapes and dtypes of its state, then in the configs
+    of its modules (see :func:`_setting_differences`); None when it does not. Not built
+    when its config counts more parameter and buffer values than ``model`` holds (see
+    :func:`chainrule.nn.registry.values_needed`), so that a wrong config cannot allocate
+    more than the model's own size; otherwise built once and dropped on return (before
+    :func:`save` copies the state), its weights never compared. A model found to rebuild
+    is not built again while the configs of its modules and its layout stay the same (the
+    saves of :class:`~chainrule.train.ModelCheckpoint`, epoch after epoch)."""
+    configs, received = _module_configs(model), model.live_state()
+    config = configs[""]
+    seen = (repr(configs), [(key, _entry(value)) for key, value in received.items()])
     remembered = type(model).__hash__ is not None  # a weak key must hash
     if remembered and _REBUILT.get(model) == seen:
         return None
@@ -139,6 +151,13 @@ def _rebuild_problem(model) -> str | None:
     ]
     if mismatched:
         return f"got mismatching keys: {', '.join(mismatched)}"
+    differences = _setting_differences(_module_configs(rebuilt), configs)
+    if differences:
+        return (
+            f"got layers of other settings: {'; '.join(differences)} (an MLP's config holds "
+            "its constructor's arguments, not a change made to one of its layers since: "
+            "save nn.Sequential(*mlp.layers), whose config holds each layer's, instead)"
+        )
     if remembered:
         _REBUILT[model] = seen
     return None
@@ -146,6 +165,51 @@ def _rebuild_problem(model) -> str | None:
 
 #: The config and layout each live model was last found to rebuild (see _rebuild_problem).
 _REBUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _module_configs(model) -> dict[str, dict]:
+    """The ``get_config()`` of each module of ``model``, by its name in
+    :meth:`~chainrule.nn.Module.named_modules` (``""`` for ``model`` itself)."""
+    return {name: module.get_config() for name, module in model.named_modules()}
+
+
+def _setting_differences(expected: dict[str, dict], received: dict[str, dict]) -> list[str]:
+    """The settings in which the modules of a model (``received``, as
+    :func:`_module_configs` gives them) differ from those of the model its config rebuilds
+    (``expected``), each as ``"<name> (<type>) <key> expected <value>, got <value>"``, in
+    the order of :meth:`~chainrule.nn.Module.named_modules`; a module is named only when
+    none of its descendants differs (a container's config holds its layers'). A module of
+    ``expected`` that ``received`` does not name is a layer without state used twice in
+    the model, listed once there (see :meth:`~chainrule.nn.Module.named_modules`)."""
+    differing: dict[str, list[str]] = {}
+    for name, got in received.items():
+        want = expected.get(name)
+        if want is None:
+            differing[name] = ["expected no such layer"]
+            continue
+        settings = [
+            f"{key} expected {_setting(want, key)}, got {_setting(got, key)}"
+            for key in {**want, **got}
+            if want.get(key, _MISSING) != got.get(key, _MISSING)
+        ]
+        if settings:
+            differing[name] = settings
+    return [
+        f"{name or 'the model'} ({received[name].get('type')}) {', '.join(settings)}"
+        for name, settings in differing.items()
+        if not any(
+            other != name and (not name or other.startswith(f"{name}.")) for other in differing
+        )
+    ]
+
+
+#: A setting absent from a config (see _setting_differences).
+_MISSING = object()
+
+
+def _setting(config: dict, key: str) -> str:
+    """The value of ``key`` in a module's config, as :func:`_setting_differences` names it."""
+    return f"{config[key]!r:.40}" if key in config else "no such key"
 
 
 def _entry(value: np.ndarray | None) -> str:
@@ -245,40 +309,76 @@ def _check_metadata(metadata: dict, owner: str) -> None:
         raise ValueError(
             f"{owner}: metadata expected what a file's header holds, but {exc}"
         ) from None
-    problem = _int_problem(skeleton["metadata"])
+    problem = _int_problem(skeleton["metadata"], "metadata")
     if problem:
         raise ValueError(f"{owner}: metadata {problem}")
 
 
-def _int_problem(metadata: dict) -> str | None:
-    """Where ``metadata`` (as a file's tree holds it, arrays aside) holds an integer (not
-    a bool) outside :data:`INT_RANGE`: ``"expected integers within int64's range [low,
-    high], got <value> at metadata.<keys>"`` for the first one; None when it holds none."""
-    found = int_outside_range(metadata)
+def _int_problem(value, root: str) -> str | None:
+    """Where ``value``, the entry ``root`` of a file's tree (``"metadata"``,
+    ``"architecture"``), holds an integer (not a bool) outside :data:`INT_RANGE`:
+    ``"expected integers within int64's range [low, high], got <value> at
+    <root>.<keys>"`` for the first one; None when it holds none."""
+    found = int_outside_range(value)
     if found is None:
         return None
-    keys, value = found
+    keys, integer = found
     low, high = INT_RANGE
-    where = ".".join(str(k) for k in ("metadata", *keys))
-    return f"expected integers within int64's range [{low}, {high}], got {value!r:.40} at {where}"
+    return (
+        f"expected integers within int64's range [{low}, {high}], got {integer!r:.40} at "
+        f"{_where(root, keys)}"
+    )
+
+
+def _architecture_problem(architecture) -> str | None:
+    """Why a model file cannot hold ``architecture`` (a model's ``get_config()``, or the
+    entry a file holds, joined with its tensors): an array anywhere in it (a layer's
+    config holds numbers, strings, lists and dicts; an array there escapes the counts
+    :func:`load_bundle` bounds a file with before building, as an MLP's ``sizes``), or an
+    integer outside :data:`INT_RANGE` (see :func:`_int_problem`); None when neither."""
+    found = _first(architecture, lambda item: isinstance(item, np.ndarray))
+    if found is not None:
+        keys, array = found
+        return (
+            "expected JSON data (numbers, strings, lists and objects), got a tensor of shape "
+            f"{array.shape} at {_where('architecture', keys)}"
+        )
+    return _int_problem(architecture, "architecture")
+
+
+def _where(root: str, keys: tuple) -> str:
+    """The dotted path to a value of a file's entry ``root``: ``metadata.run.id``."""
+    return ".".join(str(k) for k in (root, *keys))
 
 
 def int_outside_range(value) -> tuple[tuple, int] | None:
-    """The first integer (not a bool) of ``value``, itself or held in its dicts and lists,
-    outside :data:`INT_RANGE`, which files hold: its path (dict keys and list indices,
-    ``()`` for ``value`` itself) and the integer; None when there is none. Walked with a
-    stack of iterators, not recursion: a file's JSON may nest deeply, and the path is
-    built only for the integer reported."""
+    """The first integer (a NumPy one included, not a bool) of ``value``, itself or held in
+    its dicts, lists and tuples, outside :data:`INT_RANGE`, which files hold: its path
+    (dict keys and list indices, ``()`` for ``value`` itself) and the integer; None when
+    there is none (see :func:`_first`)."""
     low, high = INT_RANGE
+    return _first(
+        value,
+        lambda item: (
+            isinstance(item, int | np.integer)
+            and not isinstance(item, bool)
+            and not low <= int(item) <= high
+        ),
+    )
 
-    def beyond(item) -> bool:
-        return isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high
+
+def _first(value, found) -> tuple[tuple, object] | None:
+    """The first item of ``value`` (itself, or held in its dicts, lists and tuples, which
+    are walked, not tested) for which ``found(item)`` is true: its path (dict keys and list
+    indices, ``()`` for ``value`` itself) and the item; None when there is none. Walked
+    with a stack of iterators, not recursion: a file's JSON may nest deeply, and the path
+    is built only for the item reported."""
 
     def entries(node):
         return iter(node.items() if isinstance(node, dict) else enumerate(node))
 
-    if not isinstance(value, dict | list):
-        return ((), value) if beyond(value) else None
+    if not isinstance(value, dict | list | tuple):
+        return ((), value) if found(value) else None
     keys: list = []  # the path to the node of each iterator but the first
     stack = [entries(value)]
     while stack:
@@ -289,10 +389,10 @@ def int_outside_range(value) -> tuple[tuple, int] | None:
                 keys.pop()
             continue
         key, item = entry
-        if isinstance(item, dict | list):
+        if isinstance(item, dict | list | tuple):
             keys.append(key)
             stack.append(entries(item))
-        elif beyond(item):
+        elif found(item):
             return (*keys, key), item
     return None
 
@@ -321,8 +421,10 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     :func:`check_saveable` refuses, are refused before anything is written: a model that
     uses one layer or tensor in two places (its architecture would rebuild them as
     separate layers), has more than :data:`MAX_LAYERS` modules, holds NaN, inf or a
-    negative batch-norm running variance or has a ``get_config()`` that does not rebuild
-    its state's keys, shapes and dtypes, extras of another type or a scaler whose
+    negative batch-norm running variance or has a ``get_config()`` that holds an integer
+    beyond int64 or does not rebuild its state's keys, shapes and dtypes and its layers'
+    settings (an :class:`~chainrule.nn.MLP` whose layer was changed after it was built:
+    save ``nn.Sequential(*mlp.layers)``), extras of another type or a scaler whose
     statistics are of a dtype the file cannot store (``TypeError``), labels
     that do not name the model's classes, an unfitted scaler or one fitted on another
     number of features, metadata holding an integer beyond int64 or nested too deep
@@ -357,7 +459,8 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     """Read a model file with everything it holds; :class:`FormatError` if it is invalid
     (another format, a version that is not the int :data:`VERSION`, a missing or unknown
     entry, see :data:`ENTRIES`, a tensor its tree does not refer to or refers to twice, an
-    architecture of more than :data:`MAX_LAYERS` modules or one its tensors do not fit,
+    architecture holding a tensor or an integer outside :data:`INT_RANGE`, one of more than
+    :data:`MAX_LAYERS` modules or one its tensors do not fit,
     tensors holding values the model refuses, named by key (NaN or inf, a negative
     batch-norm running variance: see :meth:`~chainrule.nn.Module.load_state_dict`), a
     scaler that does not load or was fitted on another number of features than the
@@ -393,9 +496,12 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
         raise FormatError(f"{path}: expected labels to be a list of strings, got {labels!r:.80}")
     if not isinstance(metadata, dict):
         raise FormatError(f"{path}: expected metadata to be an object, got {metadata!r:.80}")
-    problem = _int_problem(metadata)
+    problem = _int_problem(metadata, "metadata")
     if problem:
         raise FormatError(f"{path}: metadata {problem}")
+    problem = _architecture_problem(tree["architecture"])
+    if problem:
+        raise FormatError(f"{path}: the architecture {problem}")
     try:
         needed = values_needed(tree["architecture"])
         layers = layers_needed(tree["architecture"])
