@@ -63,9 +63,8 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     one layer or tensor in two places (see :meth:`~chainrule.nn.Module.shared_entries`),
     which its architecture would rebuild as separate ones, has a layer of a type that
     ``load`` cannot build (one outside :data:`chainrule.nn.registry.LAYERS`, a subclass
-    included), an architecture (its ``get_config()``) holding an array or an integer
-    outside :data:`INT_RANGE`, which ``load`` refuses, more than :data:`MAX_LAYERS`
-    modules, or holds values that ``load`` refuses (see
+    included), an architecture (its ``get_config()``) holding an array, which ``load``
+    refuses, more than :data:`MAX_LAYERS` modules, or holds values that ``load`` refuses (see
     :meth:`~chainrule.nn.Module.invalid_state`: NaN or inf, a negative batch-norm running
     variance), or has a ``get_config()`` that does not rebuild it: the model ``load``
     builds from it (built here once and dropped) has other keys, or keys of other shapes or
@@ -73,8 +72,10 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     rebuilt model's) and received (the model's), or layers of other settings (their
     ``get_config()``: an :class:`~chainrule.nn.MLP`'s config holds its constructor's
     arguments, not a setting changed on one of its layers since, such as a ``LeakyReLU``'s
-    ``alpha``; ``nn.Sequential(*mlp.layers)`` holds each layer's); a config that does not
-    build, or counts more values than the model holds (refused unbuilt), is refused too.
+    ``alpha``; ``nn.Sequential(*mlp.layers)`` holds each layer's; the settings only
+    training reads may differ, see :attr:`~chainrule.nn.Module.TRAINING_SETTINGS`); a
+    config that does not build, or counts more values than the model holds (refused
+    unbuilt), is refused too.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -113,8 +114,8 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     if problem:
         raise ValueError(
             "save: expected model.get_config() to rebuild the model's state and the settings "
-            "of its layers (as load builds it from the file, which it could not read "
-            f"otherwise), but {problem}"
+            "of its layers, as load builds the model from it (a file whose state does not "
+            f"fit is unreadable; other settings would compute other outputs), but {problem}"
         )
     check_extras(model, scaler=scaler, labels=labels, metadata=metadata)
 
@@ -151,7 +152,8 @@ def _rebuild_problem(model) -> str | None:
     ]
     if mismatched:
         return f"got mismatching keys: {', '.join(mismatched)}"
-    differences = _setting_differences(_module_configs(rebuilt), configs)
+    training = {name: module.TRAINING_SETTINGS for name, module in model.named_modules()}
+    differences = _setting_differences(_module_configs(rebuilt), configs, training)
     if differences:
         return (
             f"got layers of other settings: {'; '.join(differences)} (an MLP's config holds "
@@ -173,34 +175,48 @@ def _module_configs(model) -> dict[str, dict]:
     return {name: module.get_config() for name, module in model.named_modules()}
 
 
-def _setting_differences(expected: dict[str, dict], received: dict[str, dict]) -> list[str]:
+def _setting_differences(
+    expected: dict[str, dict], received: dict[str, dict], training: dict[str, tuple]
+) -> list[str]:
     """The settings in which the modules of a model (``received``, as
     :func:`_module_configs` gives them) differ from those of the model its config rebuilds
     (``expected``), each as ``"<name> (<type>) <key> expected <value>, got <value>"``, in
     the order of :meth:`~chainrule.nn.Module.named_modules`; a module is named only when
     none of its descendants differs (a container's config holds its layers'). A module of
     ``expected`` that ``received`` does not name is a layer without state used twice in
-    the model, listed once there (see :meth:`~chainrule.nn.Module.named_modules`)."""
-    differing: dict[str, list[str]] = {}
+    the model, listed once there (see :meth:`~chainrule.nn.Module.named_modules`). The
+    settings ``training`` names for a module (its ``TRAINING_SETTINGS``: a dropout's keep
+    probability, annealed by a callback) may differ: evaluation does not read them (nor
+    is a container named for them, which its config holds)."""
+    changed: dict[str, list] = {}  # the keys each module differs in, training's too
     for name, got in received.items():
         want = expected.get(name)
-        if want is None:
-            differing[name] = ["expected no such layer"]
-            continue
-        settings = [
-            f"{key} expected {_setting(want, key)}, got {_setting(got, key)}"
-            for key in {**want, **got}
-            if want.get(key, _MISSING) != got.get(key, _MISSING)
-        ]
-        if settings:
-            differing[name] = settings
-    return [
-        f"{name or 'the model'} ({received[name].get('type')}) {', '.join(settings)}"
-        for name, settings in differing.items()
-        if not any(
-            other != name and (not name or other.startswith(f"{name}.")) for other in differing
+        changed[name] = (
+            [None]  # no such layer
+            if want is None
+            else [k for k in {**want, **got} if want.get(k, _MISSING) != got.get(k, _MISSING)]
         )
-    ]
+    found = []
+    for name, keys in changed.items():
+        shown = [key for key in keys if key not in training[name]]
+        inner = any(  # a container's config holds its layers': the layer is named
+            changed[other]
+            for other in changed
+            if other != name and (not name or other.startswith(f"{name}."))
+        )
+        if not shown or inner:
+            continue
+        detail = (
+            "expected no such layer"
+            if shown == [None]
+            else ", ".join(
+                f"{key} expected {_setting(expected[name], key)}, got "
+                f"{_setting(received[name], key)}"
+                for key in shown
+            )
+        )
+        found.append(f"{name or 'the model'} ({received[name].get('type')}) {detail}")
+    return found
 
 
 #: A setting absent from a config (see _setting_differences).
@@ -334,16 +350,17 @@ def _architecture_problem(architecture) -> str | None:
     """Why a model file cannot hold ``architecture`` (a model's ``get_config()``, or the
     entry a file holds, joined with its tensors): an array anywhere in it (a layer's
     config holds numbers, strings, lists and dicts; an array there escapes the counts
-    :func:`load_bundle` bounds a file with before building, as an MLP's ``sizes``), or an
-    integer outside :data:`INT_RANGE` (see :func:`_int_problem`); None when neither."""
+    :func:`load_bundle` bounds a file with before building, as an MLP's ``sizes``); None
+    when there is none. (Integers beyond :data:`INT_RANGE` are let be, unlike in the
+    metadata: an MLP takes any seed >= 0, and files hold such seeds.)"""
     found = _first(architecture, lambda item: isinstance(item, np.ndarray))
-    if found is not None:
-        keys, array = found
-        return (
-            "expected JSON data (numbers, strings, lists and objects), got a tensor of shape "
-            f"{array.shape} at {_where('architecture', keys)}"
-        )
-    return _int_problem(architecture, "architecture")
+    if found is None:
+        return None
+    keys, array = found
+    return (
+        "expected JSON data (numbers, strings, lists and objects), got a tensor of shape "
+        f"{array.shape} at {_where('architecture', keys)}"
+    )
 
 
 def _where(root: str, keys: tuple) -> str:
@@ -421,11 +438,13 @@ def save(model, path, *, scaler=None, labels=None, metadata=None) -> Path:
     :func:`check_saveable` refuses, are refused before anything is written: a model that
     uses one layer or tensor in two places (its architecture would rebuild them as
     separate layers), has more than :data:`MAX_LAYERS` modules, holds NaN, inf or a
-    negative batch-norm running variance or has a ``get_config()`` that holds an integer
-    beyond int64 or does not rebuild its state's keys, shapes and dtypes and its layers'
-    settings (an :class:`~chainrule.nn.MLP` whose layer was changed after it was built:
-    save ``nn.Sequential(*mlp.layers)``), extras of another type or a scaler whose
-    statistics are of a dtype the file cannot store (``TypeError``), labels
+    negative batch-norm running variance or has a ``get_config()`` that holds an array
+    or does not rebuild its state's keys, shapes and dtypes and its layers' settings (an
+    :class:`~chainrule.nn.MLP` whose layer was changed after it was built: save
+    ``nn.Sequential(*mlp.layers)``; a setting only training reads, a dropout's
+    ``keep_prob``, may differ: see :attr:`~chainrule.nn.Module.TRAINING_SETTINGS`),
+    extras of another type or a scaler whose statistics are of a dtype the file cannot
+    store (``TypeError``), labels
     that do not name the model's classes, an unfitted scaler or one fitted on another
     number of features, metadata holding an integer beyond int64 or nested too deep
     (``ValueError``).
@@ -459,7 +478,7 @@ def load_bundle(path, *, seed: int = LOAD_SEED) -> SavedModel:
     """Read a model file with everything it holds; :class:`FormatError` if it is invalid
     (another format, a version that is not the int :data:`VERSION`, a missing or unknown
     entry, see :data:`ENTRIES`, a tensor its tree does not refer to or refers to twice, an
-    architecture holding a tensor or an integer outside :data:`INT_RANGE`, one of more than
+    architecture holding a tensor, one of more than
     :data:`MAX_LAYERS` modules or one its tensors do not fit,
     tensors holding values the model refuses, named by key (NaN or inf, a negative
     batch-norm running variance: see :meth:`~chainrule.nn.Module.load_state_dict`), a

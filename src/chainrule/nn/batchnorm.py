@@ -34,6 +34,8 @@ class BatchNorm1d(Module):
     (see :meth:`state_problems`).
     """
 
+    TRAINING_SETTINGS = ("momentum",)  # evaluation does not read it
+
     def __init__(
         self, num_features: int, momentum: float = 0.9, eps: float = 1e-5, dtype="float32"
     ) -> None:

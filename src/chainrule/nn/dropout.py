@@ -32,6 +32,8 @@ class Dropout(Module):
         :meth:`~chainrule.nn.Module.named_generators`). An int is a seed.
     """
 
+    TRAINING_SETTINGS = ("keep_prob",)  # evaluation does not read it
+
     _random = True
 
     def __init__(self, keep_prob: float = 0.5, rng=None) -> None:

@@ -39,6 +39,11 @@ class Module:
     #: Whether the constructor takes ``rng`` (a config never stores generators).
     _random = False
 
+    #: The keys of :meth:`get_config` that act only in training mode (a dropout's keep
+    #: probability): a model file may rebuild them at another value, as evaluation, which
+    #: a loaded model is for, does not read them (see :func:`chainrule.io.check_saveable`).
+    TRAINING_SETTINGS: tuple[str, ...] = ()
+
     #: Registered name -> its kind ("parameter", "buffer", "generator" or "module"): an
     #: instance's own dict, made by ``__init__``; this empty default lets ``__setattr__``
     #: look names up before it is made.
