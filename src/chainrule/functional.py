@@ -546,10 +546,11 @@ def binary_cross_entropy(probs, target, reduction: str = "mean"):
     ``(a - y) / (a (1 - a))`` per element (divided by m for ``reduction="mean"``), and
     each log's argument on its own side in the forward pass (``a`` exactly 0 or 1 costs
     exactly 0 where its target agrees). So a saturated unit still gets a finite, large
-    push the right way, and after a sigmoid the push is ``a - y`` until ``a`` falls below
-    ``tiny`` (``z`` about -87 in float32), not only down to ``z`` about -16, where a clip
-    at the machine epsilon would stop it. Prefer :func:`bce_with_logits` when the logits
-    are at hand.
+    push the right way, and after a sigmoid the push toward 1 is ``a - y`` until ``a``
+    falls below ``tiny`` (``z`` about -87 in float32), not only down to ``z`` about -16,
+    where a clip at the machine epsilon would stop it; toward 0 it stops where the sigmoid
+    itself rounds to 1 (``z`` about 17 in float32), its derivative 0 there. Prefer
+    :func:`bce_with_logits` when the logits are at hand.
 
     Raises
     ------

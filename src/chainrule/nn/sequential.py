@@ -341,7 +341,7 @@ class MLP(Module):
         if output not in OUTPUTS:
             raise ValueError(
                 f"MLP: unknown output {output!r}; expected one of {OUTPUTS}"
-                + _checks.did_you_mean(output, [o for o in OUTPUTS if o is not None])
+                + _checks.did_you_mean(str(output), [o for o in OUTPUTS if o is not None])
             )
         n_hidden = len(sizes) - 2
         self.dtype = float_dtype("MLP", dtype)
