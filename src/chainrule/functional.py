@@ -569,17 +569,18 @@ def _bce_kernel(ad, yd, reduction, ry):
     check_range(yd, 0.0, 1.0, "targets", "bce")
     xp = array_module(ad)
     info = xp.finfo(ad.dtype)
+    below_one = 1.0 - float(info.epsneg)  # the largest number below 1
     # each log's argument kept from 0: log(a) from the smallest normal number up, log(1 - a)
     # from the largest number below 1 down (a exactly 0 or 1 costs exactly 0 on its side)
     lo = xp.maximum(ad, info.tiny)
-    hi = xp.minimum(ad, 1.0 - float(info.epsneg))
+    hi = xp.minimum(ad, below_one)
     elem = -(yd * xp.log(lo) + (1.0 - yd) * xp.log1p(-hi))
     m = ad.shape[0]
     per = elem.reshape(m, -1).sum(axis=1) if ad.ndim > 1 else elem
 
     def vjp(g):
         scale = _upstream(g, reduction, m, ad.ndim)
-        ac = xp.clip(ad, info.tiny, 1.0 - float(info.epsneg))
+        ac = xp.minimum(lo, below_one)  # a clipped to [tiny, below_one]
         d = (ac - yd) / (ac * (1.0 - ac))
         d *= scale
         dy = (xp.log1p(-hi) - xp.log(lo)) * scale if ry else None
