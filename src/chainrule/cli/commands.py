@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import losses, nn
-from chainrule.cli.errors import UsageError, output_file, refuse_idle_force
+from chainrule.cli.errors import UsageError, output_file, refuse_empty_path, refuse_idle_force
 from chainrule.files.atomic import special_file
 from chainrule.runs import config as cfg
 
@@ -623,11 +623,9 @@ def predict(args) -> int:
     from chainrule.io import labels_problem
     from chainrule.runs.datasets import predicted_classes
 
-    if args.output == "":  # Path("") is the current directory
-        raise UsageError(
-            "--output: expected a file path, got an empty path; leave out -o to write to "
-            "the standard output"
-        )
+    refuse_empty_path(
+        args.output, "--output:", "a file path", "; leave out -o to write to the standard output"
+    )
     if not args.output:
         refuse_idle_force(args.force, "-o FILE")
     output = output_file("--output", args.output, force=args.force) if args.output else None
@@ -725,11 +723,12 @@ def info(args) -> int:
 def fetch(args) -> int:
     from chainrule.data import fetch_mnist
 
-    if args.cache_dir == "":  # Path("") is the current directory
-        raise UsageError(
-            "data fetch: --cache-dir expected a directory, got an empty path; leave it out "
-            "for the default cache root"
-        )
+    refuse_empty_path(
+        args.cache_dir,
+        "data fetch: --cache-dir",
+        "a directory",
+        "; leave it out for the default cache root",
+    )
     try:
         directory = fetch_mnist(cache_dir=args.cache_dir, progress=not args.quiet)
     except (NotADirectoryError, FileExistsError) as exc:  # the places, checked before fetching

@@ -31,6 +31,13 @@ def output_file(what: str, path: str, after: str = "", *, force: bool = False) -
     return Path(path)
 
 
+def refuse_empty_path(value, what: str, expected: str, hint: str = "") -> None:
+    """``UsageError("<what> expected <expected>, got an empty path<hint>")`` for a path
+    argument given as ``""``, which ``Path`` would take for the current directory."""
+    if value == "":
+        raise UsageError(f"{what} expected {expected}, got an empty path{hint}")
+
+
 def refuse_idle_force(force: bool, option: str) -> None:
     """``UsageError`` for ``--force`` without the ``option`` (``-o FILE``, ``--json OUT``)
     whose existing file it lets a command replace: it would do nothing."""
@@ -52,4 +59,10 @@ def require_plotting(what: str, otherwise: str = "") -> None:
         raise UsageError(f"{what} ({exc}){otherwise}") from None
 
 
-__all__ = ["UsageError", "output_file", "refuse_idle_force", "require_plotting"]
+__all__ = [
+    "UsageError",
+    "output_file",
+    "refuse_empty_path",
+    "refuse_idle_force",
+    "require_plotting",
+]

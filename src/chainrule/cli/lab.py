@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chainrule.cli.errors import UsageError, require_plotting
+from chainrule.cli.errors import UsageError, refuse_empty_path, require_plotting
 
 
 def add_parser(subparsers) -> None:
@@ -59,11 +59,12 @@ def run_experiments(args) -> int:
         )
     from chainrule.lab import runner
 
-    if args.out == "":  # Path("") is the current directory
-        raise UsageError(
-            "lab run: --out expected a directory, got an empty path; leave it out for the "
-            "default lab-output, or give . for the current directory"
-        )
+    refuse_empty_path(
+        args.out,
+        "lab run: --out",
+        "a directory",
+        "; leave it out for the default lab-output, or give . for the current directory",
+    )
     out = Path(args.out)
     names = list(EXPERIMENTS) if args.all else args.names
     try:  # run_experiments checks this too: here it is a usage error

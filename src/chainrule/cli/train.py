@@ -18,7 +18,7 @@ import numpy as np
 from chainrule import io as crio
 from chainrule import regularization
 from chainrule.autodiff import no_grad
-from chainrule.cli.errors import UsageError, require_plotting
+from chainrule.cli.errors import UsageError, refuse_empty_path, require_plotting
 from chainrule.files import atomic_write, directory_blocker, json_text
 from chainrule.malloc import keep_freed_memory
 from chainrule.runs import config as cfg
@@ -436,8 +436,7 @@ def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, huma
 
 def run(args) -> int:
     start = time.perf_counter()
-    if args.resume == "":  # Path("") is the current directory
-        raise UsageError("--resume: expected a run directory, got an empty path")
+    refuse_empty_path(args.resume, "--resume:", "a run directory")
     resume = _user_path("--resume", args.resume) if args.resume is not None else None
     if resume is not None:
         config, checkpoint, state = _resume_config(resume, args)
