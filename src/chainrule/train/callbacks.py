@@ -32,7 +32,7 @@ from chainrule import _checks
 from chainrule.files import atomic_write, check_text, directory_blocker, file_blocker, json_text
 from chainrule.io import check_saveable, save
 from chainrule.train import metrics
-from chainrule.train.checkpoint import extra_tensors, layout
+from chainrule.train.checkpoint import extra_tensors, layout, nonfinite
 
 
 def _restored(callback, trainer) -> bool:
@@ -373,7 +373,7 @@ def _check_arrays(key: str, value, expected: str) -> None:
             f"EarlyStopping: saved {key} expected {expected} of arrays by name, got "
             f"{type(value).__name__} {value!r:.80}"
         )
-    bad = [k for k, v in value.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    bad = nonfinite(value)
     if bad:
         raise ValueError(
             f"EarlyStopping: saved {key} expected finite values, got NaN or inf in {bad}"

@@ -53,13 +53,17 @@ def save_checkpoint(path, state: dict) -> Path:
     is a ``str`` ending in a path separator, ``ValueError``)."""
     path = _checks.path("save_checkpoint", "path", path, file=True)
     _, arrays = split_tree(state)
-    bad = [
-        name for name, arr in arrays.items() if arr.dtype.kind == "f" and not np.isfinite(arr).all()
-    ]
+    bad = nonfinite(arrays)
     if bad:
         raise FloatingPointError(f"refusing to write a checkpoint with non-finite values in {bad}")
     write_tree(path, {"format": FORMAT, "version": VERSION, **state})
     return path
+
+
+def nonfinite(arrays: dict[str, np.ndarray]) -> list[str]:
+    """The names of the float arrays of ``arrays`` holding NaN or inf, which no checkpoint
+    holds (see :func:`save_checkpoint`)."""
+    return [name for name, a in arrays.items() if a.dtype.kind == "f" and not np.isfinite(a).all()]
 
 
 def load_checkpoint(path) -> dict:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.train.callbacks import Callback
-from chainrule.train.checkpoint import check_state, extra_tensors, layout, too_few_epochs
+from chainrule.train.checkpoint import check_state, extra_tensors, layout, nonfinite, too_few_epochs
 from chainrule.train.position import Position
 
 
@@ -187,7 +187,7 @@ def _extra_values(path, state: dict, tensors: dict) -> dict:
     if got != expected:
         whose = f"the values of the tensors the optimizer holds beyond the model's {expected}"
         raise refuse(whose, repr(got))
-    bad = [name for name, a in saved.items() if not np.isfinite(a).all()]
+    bad = nonfinite(saved)  # the saved arrays are float: they match the tensors' layout
     if bad:
         raise refuse("finite values", f"NaN or inf in {bad}")
     return saved
