@@ -48,7 +48,7 @@ from chainrule.train.interrupt import (
     sigint_guard,
     stop_interrupted,
 )
-from chainrule.train.position import Position
+from chainrule.train.position import Position, is_a
 from chainrule.train.resume import restore, state_of
 
 
@@ -805,7 +805,7 @@ def _check_logs(logs: dict, callback: Callback) -> None:
     anything else."""
     for key, value in logs.items():
         plain = value.item() if isinstance(value, np.integer | np.floating) else value
-        if isinstance(plain, bool) or not isinstance(plain, int | float):
+        if not is_a(plain):
             raise TypeError(
                 f"{type(callback).__name__}.on_epoch_end set logs[{key!r}] to "
                 f"{type(value).__name__} {value!r:.80}; the epoch's logs hold numbers (int or "
