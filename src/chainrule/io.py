@@ -91,7 +91,8 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
             f"save: expected layers of the types load can build ({', '.join(LAYERS)}), got "
             f"{', '.join(foreign)}; save its state_dict() instead"
         )
-    config = model.get_config()
+    configs = _module_configs(model)
+    config = configs[""]
     problem = _architecture_problem(config)
     if problem:
         raise ValueError(f"save: the architecture (model.get_config()) {problem}")
@@ -110,7 +111,7 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     invalid = model.invalid_state()
     if invalid:
         raise ValueError(f"save: the model holds values that load refuses, in keys {invalid}")
-    problem = _rebuild_problem(model)
+    problem = _rebuild_problem(model, configs)
     if problem:
         raise ValueError(
             "save: expected model.get_config() to rebuild the model's state and the settings "
@@ -120,7 +121,7 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     check_extras(model, scaler=scaler, labels=labels, metadata=metadata)
 
 
-def _rebuild_problem(model) -> str | None:
+def _rebuild_problem(model, configs: dict[str, dict]) -> str | None:
     """How the model that ``model.get_config()`` builds, as :func:`load_bundle` builds it,
     differs from ``model`` in the keys, shapes and dtypes of its state, then in the configs
     of its modules (see :func:`_setting_differences`); None when it does not. Not built
@@ -129,9 +130,9 @@ def _rebuild_problem(model) -> str | None:
     more than the model's own size; otherwise built once and dropped on return (before
     :func:`save` copies the state), its weights never compared. A model found to rebuild
     is not built again while the configs of its modules and its layout stay the same (the
-    saves of :class:`~chainrule.train.ModelCheckpoint`, epoch after epoch)."""
-    configs, received = _module_configs(model), model.live_state()
-    config = configs[""]
+    saves of :class:`~chainrule.train.ModelCheckpoint`, epoch after epoch). ``configs``:
+    the configs of ``model``'s modules (see :func:`_module_configs`)."""
+    config, received = configs[""], model.live_state()
     seen = (repr(configs), [(key, _entry(value)) for key, value in received.items()])
     remembered = type(model).__hash__ is not None  # a weak key must hash
     if remembered and _REBUILT.get(model) == seen:
@@ -196,15 +197,13 @@ def _setting_differences(
             if want is None
             else [k for k in {**want, **got} if want.get(k, _MISSING) != got.get(k, _MISSING)]
         )
+    differing = [name for name, keys in changed.items() if keys]
     found = []
-    for name, keys in changed.items():
-        shown = [key for key in keys if key not in training[name]]
-        inner = any(  # a container's config holds its layers': the layer is named
-            changed[other]
-            for other in changed
-            if other != name and (not name or other.startswith(f"{name}."))
-        )
-        if not shown or inner:
+    for name in differing:
+        shown = [key for key in changed[name] if key not in training[name]]
+        if not shown or any(  # a container's config holds its layers': the layer is named
+            other != name and (not name or other.startswith(f"{name}.")) for other in differing
+        ):
             continue
         detail = (
             "expected no such layer"
