@@ -26,7 +26,7 @@ from chainrule.files import (
     split_tree,
     write_tree,
 )
-from chainrule.files.tree import encode_tree
+from chainrule.files.tree import check_tree_header
 from chainrule.nn.registry import LAYERS, layers_needed, values_needed
 
 FORMAT = "chainrule.model"
@@ -260,7 +260,7 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     holds: encoded as the header holds it, more than 100 MiB or
     :data:`~chainrule.files.safetensors.MAX_MARKS` of the characters ``{``, ``[`` and
     ``,`` (a list of millions of numbers: keep it in an array), the bounds
-    :func:`save` applies (see :func:`chainrule.files.tree.encode_tree`; the rest of the
+    :func:`save` applies (see :func:`chainrule.files.tree.check_tree_header`; the rest of the
     file, a few marks a layer, is not counted). Each metadata error but the last names
     the path of keys to the value (``metadata.run.id``).
     """
@@ -312,14 +312,14 @@ def _check_metadata(metadata: dict, owner: str) -> None:
     """Raise (see :func:`check_extras`) when a model file could not hold ``metadata``, a
     dict: split as the file's tree holds it, so that its paths and depth are those
     :func:`save` meets, and encoded as the file's header holds it, so that the writer's
-    bounds on a header apply (see :func:`chainrule.files.tree.encode_tree`)."""
+    bounds on a header apply (see :func:`chainrule.files.tree.check_tree_header`)."""
     try:
         skeleton, arrays = split_tree({"metadata": metadata})
         check_storable(arrays)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{owner}: metadata expected pure data, but {exc}") from None
     try:  # pure data, and yet too much of it for a header
-        encode_tree(skeleton, arrays)
+        check_tree_header(skeleton, arrays)
     except ValueError as exc:
         raise ValueError(
             f"{owner}: metadata expected what a file's header holds, but {exc}"

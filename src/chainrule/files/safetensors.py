@@ -163,12 +163,25 @@ def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str])
     characters ``{``, ``[`` and ``,`` (``ValueError``).
     """
     check_storable(tensors)
-    _check_header_input(tensors, metadata)
     tensors = {name: np.asarray(arr) for name, arr in tensors.items()}
+    head = encode_header(tensors, metadata)
+    chunks = (
+        np.ascontiguousarray(tensors[name], dtype=_stored(tensors[name].dtype)).tobytes()
+        for name in sorted(tensors)
+    )
+    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+
+
+def encode_header(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """The header :func:`encode_safetensors` writes for ``tensors`` (arrays it can store)
+    and ``metadata``, padded to 8 bytes, without its length or the tensors' data; raises
+    what that function refuses in a header (its names, its metadata, its size), so that
+    what a file's header can hold is checked without encoding the data."""
+    _check_header_input(tensors, metadata)
     header: dict = {"__metadata__": dict(metadata)} if metadata else {}
     offset = 0
     for name in sorted(tensors):
-        arr = tensors[name]
+        arr = np.asarray(tensors[name])
         header[name] = {
             "dtype": _NAMES[_stored(arr.dtype)],
             "shape": list(arr.shape),
@@ -190,11 +203,7 @@ def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str])
             f"cannot store a header of {len(head)} bytes: expected at most {_MAX_HEADER} "
             "(100 MiB), the most a reader takes; keep bulky data in arrays"
         )
-    chunks = (
-        np.ascontiguousarray(tensors[name], dtype=_stored(tensors[name].dtype)).tobytes()
-        for name in sorted(tensors)
-    )
-    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+    return head
 
 
 def _check_header_input(tensors: dict, metadata) -> None:

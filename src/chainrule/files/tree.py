@@ -37,6 +37,7 @@ from chainrule.files.safetensors import (
     check_text,
     decode_header,
     decode_tensors,
+    encode_header,
     encode_safetensors,
     parse_json,
 )
@@ -180,19 +181,24 @@ def write_tree(path: str | os.PathLike, tree: dict) -> None:
     path = _checks.path("write_tree", "path", path, file=True)
     if not isinstance(tree, dict):
         raise TypeError(f"write_tree: tree expected a dict, got {type(tree).__name__} {tree!r:.80}")
-    atomic_write(path, encode_tree(*split_tree(tree)))
+    skeleton, arrays = split_tree(tree)
+    atomic_write(path, encode_safetensors(arrays, _skeleton_metadata(skeleton)))
 
 
-def encode_tree(skeleton: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    """The bytes of the file :func:`write_tree` writes for the tree that :func:`split_tree`
-    split into ``skeleton`` and ``arrays``: the skeleton as compact strict JSON in the
-    metadata, the arrays as tensors, by :func:`~chainrule.files.encode_safetensors`, which
-    raises what it refuses (an array the file cannot store, a header of more than 100 MiB
-    or :data:`~chainrule.files.safetensors.MAX_MARKS` of the characters ``{``, ``[`` and
-    ``,``). Checking a part of a tree with it (the metadata of a model file, say) applies
+def check_tree_header(skeleton: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Raise what the header of the file :func:`write_tree` writes refuses for the tree
+    that :func:`split_tree` split into ``skeleton`` and ``arrays`` (arrays the file can
+    store): a header of more than 100 MiB or :data:`~chainrule.files.safetensors.MAX_MARKS`
+    of the characters ``{``, ``[`` and ``,`` (see
+    :func:`~chainrule.files.safetensors.encode_header`), without encoding the arrays'
+    data. Checking a part of a tree with it (the metadata of a model file, say) applies
     the writer's own bounds to that part."""
-    meta = {_TREE_KEY: json.dumps(skeleton, allow_nan=False, separators=(",", ":"))}
-    return encode_safetensors(arrays, meta)
+    encode_header(arrays, _skeleton_metadata(skeleton))
+
+
+def _skeleton_metadata(skeleton: dict) -> dict[str, str]:
+    """The safetensors metadata a tree's file holds its ``skeleton`` in: compact strict JSON."""
+    return {_TREE_KEY: json.dumps(skeleton, allow_nan=False, separators=(",", ":"))}
 
 
 def read_tree(path: str | os.PathLike) -> dict:
