@@ -216,10 +216,10 @@ def read_tree(path: str | os.PathLike) -> dict:
     path = _checks.path("read_tree", "path", path)
     if path.is_dir():
         raise IsADirectoryError(f"{path}: expected a file, got a directory")
-    special = special_file(path)
-    if special is not None:
-        raise FormatError(f"{path}: expected a regular file, got {special}")
     if not path.is_file():
+        special = special_file(path)
+        if special is not None:
+            raise FormatError(f"{path}: expected a regular file, got {special}")
         raise FileNotFoundError(f"no such file: {path}")
     with open(path, "rb") as f:
         layout, metadata = decode_header(f, source=str(path))
