@@ -32,7 +32,7 @@ from chainrule import _checks
 from chainrule.files import atomic_write, check_text, directory_blocker, file_blocker, json_text
 from chainrule.io import check_saveable, save
 from chainrule.train import metrics
-from chainrule.train.checkpoint import extra_tensors, layout, nonfinite
+from chainrule.train.checkpoint import extra_tensors, extra_values, layout, nonfinite
 
 
 def _restored(callback, trainer) -> bool:
@@ -310,8 +310,7 @@ class EarlyStopping(Callback):
             if not improved:  # no best yet (a first value of NaN): this epoch's, as Keras
                 self._tracker.best_epoch = epoch
             self.best_weights = {k: v.copy() for k, v in trainer.model.live_state().items()}
-            extras = extra_tensors(trainer.model, trainer.optimizer)
-            self.best_extra_tensors = {name: t.data.copy() for name, t in extras.items()}
+            self.best_extra_tensors = extra_values(trainer.model, trainer.optimizer)
         if improved:
             self.wait = 0
         else:

@@ -166,6 +166,12 @@ def extra_tensors(model, optimizer) -> dict:
     return {name: p for name, p in pairs if id(p) not in owned}
 
 
+def extra_values(model, optimizer) -> dict[str, np.ndarray]:
+    """Copies of the values of :func:`extra_tensors`, by the same names: what a checkpoint
+    or a snapshot of the best weights keeps of them."""
+    return {name: t.data.copy() for name, t in extra_tensors(model, optimizer).items()}
+
+
 def layout(arrays: dict) -> dict:
     """``{name: (shape, dtype name)}`` of ``arrays`` (arrays or tensors, by name): what a
     saved set of them must match to load into another."""

@@ -14,7 +14,14 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.train.callbacks import Callback
-from chainrule.train.checkpoint import check_state, extra_tensors, layout, nonfinite, too_few_epochs
+from chainrule.train.checkpoint import (
+    check_state,
+    extra_tensors,
+    extra_values,
+    layout,
+    nonfinite,
+    too_few_epochs,
+)
 from chainrule.train.position import Position
 
 
@@ -41,10 +48,7 @@ def state_of(trainer, position: Position) -> dict:
             name: _plain(g.bit_generator.state) for name, g in trainer.model.named_generators()
         },
         "optimizer": trainer.optimizer.state_dict(),
-        "extra_tensors": {
-            name: t.data.copy()
-            for name, t in extra_tensors(trainer.model, trainer.optimizer).items()
-        },
+        "extra_tensors": extra_values(trainer.model, trainer.optimizer),
         "callbacks": [cb.state_dict() for cb in trainer.callbacks],
         "callback_types": [type(cb).__name__ for cb in trainer.callbacks],
         "stop_training": bool(trainer.stop_training),  # a callback may set any truthy value
