@@ -40,8 +40,7 @@ from chainrule.train import (
     TrainingInterrupted,
     bias_variance,
 )
-from chainrule.train.checkpoint import too_few_epochs
-from chainrule.train.position import is_a
+from chainrule.train.checkpoint import progress, too_few_epochs
 
 RUNS = Path("runs")  # where a run goes when output.dir is empty
 
@@ -299,11 +298,12 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
     says what it lacks."""
     where = f"--resume {run_dir}: {run_dir / 'config.toml'} no longer fits {checkpoint.name}"
     metadata = state.get("metadata")  # a non-dict is refused as no config
-    _check_edits(where, metadata.get("config") if isinstance(metadata, dict) else metadata, config)
+    saved = metadata.get("config") if isinstance(metadata, dict) else metadata
+    _check_edits(where, saved, config)
     fewer = too_few_epochs(config["train"]["epochs"], state)
     if fewer is not None:
         raise UsageError(f"{where}: train.epochs = {config['train']['epochs']}: {fewer}")
-    _check_stopped(where, metadata, config["train"]["epochs"], state)
+    _check_stopped(where, saved, config["train"]["epochs"], state)
     n_train = datasets.part_sizes(config["data"])[0]
     for key, value, what in (
         ("batch_size", config["train"]["batch_size"], "train.batch_size = {}"),
@@ -326,19 +326,19 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
         ) from None
 
 
-def _check_stopped(where: str, metadata, epochs: int, state: dict) -> None:
+def _check_stopped(where: str, saved_config, epochs: int, state: dict) -> None:
     """Refuse an edit of ``train.epochs`` to more than a stopped run ran: a checkpoint
     whose ``stop_training`` is set (early stopping ended the run, or another callback)
     stays stopped, as ``fit`` honours it, so the edit would have no effect (added epochs
     would silently not run), as the config's checks refuse a key without effect. The
-    edit is known from the config the checkpoint holds (``metadata``'s; an earlier
-    chainrule saved none, and a run resumed unedited, to write its results, goes on)."""
-    done, position = state.get("epoch"), state.get("position")
-    batch = position.get("batch") if isinstance(position, dict) else None
-    if state.get("stop_training") is not True or not is_a(done, int) or not is_a(batch, int):
+    edit is known from the config the checkpoint holds (``saved_config``, its metadata's;
+    an earlier chainrule saved none, and a run resumed unedited, to write its results,
+    goes on)."""
+    went = progress(state)
+    if state.get("stop_training") is not True or went is None:
         return  # not stopped, or a state fit refuses, saying why
-    config = metadata.get("config") if isinstance(metadata, dict) else None
-    saved = config.get("train", {}).get("epochs") if isinstance(config, dict) else None
+    saved = saved_config.get("train", {}).get("epochs") if isinstance(saved_config, dict) else None
+    done, batch = went
     ran = done + bool(batch)  # a checkpoint inside an epoch finishes it, then stops
     if saved is None or epochs == saved or epochs <= ran:
         return

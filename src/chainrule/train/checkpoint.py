@@ -178,14 +178,23 @@ def layout(arrays: dict) -> dict:
     return {name: (a.shape, a.dtype.name) for name, a in arrays.items()}
 
 
+def progress(state: dict) -> tuple[int, int] | None:
+    """How far the run of the checkpoint ``state`` went: the epochs it finished and the
+    batches it did of the next; None where they are not ints (:func:`check_state` says
+    what is wrong with them)."""
+    done, position = state.get("epoch"), state.get("position")
+    batch = position.get("batch") if isinstance(position, dict) else None
+    return (done, batch) if is_a(done, int) and is_a(batch, int) else None
+
+
 def too_few_epochs(epochs: int, state: dict) -> str | None:
     """Why a run of ``epochs`` epochs cannot continue the checkpoint ``state``, or None: it
     ran more epochs than that, or stopped inside the last of them, which the run would
     then leave unfinished (its logs missing, its weights ahead of them)."""
-    done, position = state.get("epoch"), state.get("position")
-    batch = position.get("batch") if isinstance(position, dict) else None
-    if not is_a(done, int) or not is_a(batch, int):
-        return None  # check_state says what is wrong with them
+    ran = progress(state)
+    if ran is None:
+        return None
+    done, batch = ran
     if epochs < done or (epochs == done and batch > 0):
         where = f"inside epoch {done + 1} (after {batch} of its batches)" if batch else ""
         return f"expected at least {done + bool(batch)}, as the checkpoint is " + (
