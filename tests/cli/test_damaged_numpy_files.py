@@ -134,3 +134,61 @@ def test_the_systems_read_errors_are_not_called_damage(capsys, monkeypatch, mode
     assert main(["evaluate", str(model), "--data", str(path)]) == 1
     err = capsys.readouterr().err
     assert "OSError: [Errno 5] Input/output error" in err and "damaged" not in err
+
+
+def _npy_header(shape, descr="<f8") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+def _zip64_claiming(claim: int, data: bytes) -> bytes:
+    """A stored zip64 archive of X.npy and y.npy, each ``data``, whose local and central
+    headers both declare ``claim`` bytes, compressed and not, for each member."""
+    body, directory = b"", b""
+    for name in (b"X.npy", b"y.npy"):
+        extra = struct.pack("<HHQQ", 1, 16, claim, claim)
+        sizes = (0, 0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra))
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, *sizes)
+        directory += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, *sizes, 0, 0, 0, 0, len(body)
+            )
+            + name
+            + extra
+        )
+        body += local + name + extra + data
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 2, 2, len(directory), len(body), 0)
+    return body + directory + end
+
+
+def test_an_npz_member_claiming_more_than_the_file_holds_is_refused_before_allocating(
+    capsys, model, tmp_path
+):
+    """A 658-byte archive whose members declare 2**40 bytes each (stored, so the declared
+    compressed size bounded nothing) made NumPy allocate 1 TiB: a bare MemoryError."""
+    path = tmp_path / "huge.npz"
+    path.write_bytes(_zip64_claiming(2**40, _npy_header((2**37 - 16,)) + bytes(64)))
+    assert main(["evaluate", str(model), "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"chainrule: error: {path}: member 'X.npy': a damaged or truncated file" in err
+    assert "MemoryError" not in err
+
+
+@pytest.mark.parametrize(("shape", "descr"), [((0, 2**70), "<f8"), ((2**70, 3), "|V0")])
+def test_a_shape_beyond_numpys_limit_is_damage_even_when_empty(
+    capsys, model, tmp_path, shape, descr
+):
+    """A zero dimension (or item size) made the declared bytes 0, so the header passed, and
+    NumPy's count of the entries overflowed: a bare OverflowError."""
+    path = tmp_path / "z.npy"
+    path.write_bytes(_npy_header(shape, descr))
+    assert main(["predict", str(model), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"chainrule: error: {path}: a damaged file: its header declares an array of shape {shape}"
+        in err
+    )
+    assert "expected at most 9,223,372,036,854,775,807 (NumPy's limit)" in err

@@ -270,8 +270,9 @@ _ENCRYPTED = 0x1
 
 def _check_sizes(path: Path, suffix: str) -> None:
     """``UsageError`` for an array whose header declares more bytes than its file holds (an
-    .npy file's size; an .npz member's uncompressed size, at most what its compressed data
-    can expand to), before NumPy allocates the array: a damaged or truncated header.
+    .npy file's size; an .npz member's uncompressed size, at most what its compressed data,
+    which the file's bytes from the member's header on bound, can expand to) or a shape
+    beyond NumPy's limit, before NumPy allocates the array: a damaged or truncated header.
     ``ValueError``, or one of :data:`_DAMAGE`, for a header or archive that is not one:
     ``zipfile.BadZipFile`` for an encrypted member (which ``numpy.savez`` never writes,
     and the zipfile module refuses with a ``RuntimeError`` asking for a password) and for
@@ -296,7 +297,9 @@ def _check_sizes(path: Path, suffix: str) -> None:
             expansion = _EXPANSION.get(member.compress_type)
             holds = member.file_size
             if expansion is not None:
-                holds = min(holds, member.compress_size * expansion)
+                # the compressed data lies within the file, whatever size the archive says
+                compressed = min(member.compress_size, size - member.header_offset)
+                holds = min(holds, compressed * expansion)
             with archive.open(member) as f:
                 if f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX:
                     f.seek(0)
@@ -315,6 +318,16 @@ def _check_npy_header(f, holds: int, source: str) -> None:
         else np.lib.format.read_array_header_2_0
     )
     shape, _, dtype = read(f)
+    # NumPy bounds an array's extent, the product of its non-zero dimensions times the
+    # item size (at least 1), by the largest intp, even where a zero dimension leaves it
+    # empty
+    extent = math.prod(d for d in shape if d) * max(dtype.itemsize, 1)
+    if extent > np.iinfo(np.intp).max:
+        raise UsageError(
+            f"{source}: a damaged file: its header declares an array of shape {shape} and "
+            f"dtype {dtype}, which spans {extent:,} bytes (its non-zero dimensions times the "
+            f"item size): expected at most {np.iinfo(np.intp).max:,} (NumPy's limit)"
+        )
     declared = math.prod(shape) * dtype.itemsize
     if not dtype.hasobject and declared > holds - f.tell():
         raise UsageError(
