@@ -294,16 +294,27 @@ def get_initializer(name: str):
         ) from None
 
 
+def _plain(value):
+    """``value`` as JSON holds it where it is a number: a NumPy scalar as the Python number
+    it holds, a real number of another type (``fractions.Fraction``) as a float."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, numbers.Real) and not isinstance(value, int | float):
+        return float(value)
+    return value
+
+
 def check_spec(spec: str | dict) -> str | dict:
     """``spec`` checked and made plain data: a registered name, or a dict with a registered
     ``"name"`` and only parameters that initializer takes (NumPy scalars become Python
-    numbers, so a layer's config stays JSON-able). The values are checked when drawing."""
+    numbers, and other real numbers, a ``fractions.Fraction``, floats, so a layer's config
+    stays JSON-able). The values are checked when drawing."""
     if not isinstance(spec, dict):
         get_initializer(spec)
         return spec
     if "name" not in spec:
         raise ValueError(f"expected an init dict with a 'name' key, got {spec!r}")
-    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in spec.items()}
+    params = {k: _plain(v) for k, v in spec.items()}
     name = params.pop("name")
     accepted = list(inspect.signature(get_initializer(name)).parameters)[3:]
     unknown = [k for k in params if k not in accepted]

@@ -351,15 +351,26 @@ def _architecture_problem(architecture) -> str | None:
     config holds numbers, strings, lists and dicts; an array there escapes the counts
     :func:`load_bundle` bounds a file with before building, as an MLP's ``sizes``); None
     when there is none. (Integers beyond :data:`INT_RANGE` are let be, unlike in the
-    metadata: an MLP takes any seed >= 0, and files hold such seeds.)"""
-    found = _first(architecture, lambda item: isinstance(item, np.ndarray))
+    metadata: an MLP takes any seed >= 0, and files hold such seeds.) Any other value that
+    is not plain data (a ``fractions.Fraction`` a layer kept) is named too: the file's
+    writer would refuse it."""
+    found = _first(architecture, lambda item: not isinstance(item, _PLAIN))
     if found is None:
         return None
-    keys, array = found
-    return (
-        "expected JSON data (numbers, strings, lists and objects), got a tensor of shape "
-        f"{array.shape} at {_where('architecture', keys)}"
+    keys, item = found
+    got = (
+        f"a tensor of shape {item.shape}"
+        if isinstance(item, np.ndarray)
+        else f"{type(item).__name__} {item!r:.80}"
     )
+    return (
+        f"expected JSON data (numbers, strings, lists and objects), got {got} at "
+        f"{_where('architecture', keys)}"
+    )
+
+
+#: The values an architecture holds beside its dicts, lists and tuples.
+_PLAIN = (str, bool, int, float, type(None), np.number, np.bool_)
 
 
 def _where(root: str, keys: tuple) -> str:

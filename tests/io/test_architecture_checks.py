@@ -7,6 +7,7 @@ hold, stay allowed in an architecture: files hold MLP seeds beyond it."""
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -157,3 +158,19 @@ def test_save_refuses_a_layer_its_config_does_not_rebuild(tmp_path, monkeypatch)
     model.register_module("act", nn.Sigmoid())
     with pytest.raises(ValueError, match=r"other settings: act \(Sigmoid\) expected no such layer"):
         save(model, tmp_path / "m.safetensors")
+
+
+def test_check_saveable_refuses_a_value_a_file_cannot_hold_before_anything_is_written(tmp_path):
+    # check_saveable passed; fit's ModelCheckpoint failed at its first save, an epoch in
+    layer = nn.Linear(3, 2, rng=0)
+    layer.init = {"name": "normal", "std": Fraction(1, 2)}
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(
+        ValueError,
+        match=r"^save: the architecture \(model\.get_config\(\)\) expected JSON data \(numbers, "
+        r"strings, lists and objects\), got Fraction Fraction\(1, 2\) at architecture\.init\.std$",
+    ):
+        check_saveable(layer)
+    with pytest.raises(ValueError, match="got Fraction"):
+        save(layer, path)
+    assert not path.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -187,6 +188,17 @@ def test_config_is_json_data_whatever_numeric_types_it_was_given():
     rebuilt = nn.from_config(config).state_dict()
     for name, value in net.state_dict().items():
         np.testing.assert_array_equal(value, rebuilt[name], err_msg=name)
+
+
+def test_an_init_parameter_of_another_real_type_is_kept_as_a_float():
+    # a Fraction stayed in the config: the model trained, and its first save failed
+    for layer in (
+        nn.MLP([3, 4, 2], init={"name": "normal", "std": Fraction(1, 2)}, seed=0),
+        nn.Linear(3, 2, init={"name": "constant", "value": Fraction(1, 10)}),
+    ):
+        spec = layer.get_config()["init"]
+        assert json.loads(json.dumps(spec)) == spec
+        assert type(spec[next(k for k in spec if k != "name")]) is float
 
 
 @pytest.mark.parametrize(
