@@ -55,6 +55,32 @@ def test_diverged_dev_outputs_of_a_classification_run_end_it_naming_the_dev_set_
     assert trainer.history.column("epoch") == [1]
 
 
+@pytest.mark.parametrize("trace", [True, False])
+def test_a_training_batchs_infinite_outputs_with_a_finite_cost_end_the_run_before_its_update(
+    trace,
+):
+    # a logit of -inf in a class that is not the target's: the cost is 0 and the gradient
+    # finite, the update was applied, then predictions_from_outputs raised a bare ValueError
+    X = np.full((4, 2), 2.0, np.float32)
+    y = np.ones(4, np.int64)
+    model = nn.MLP([2, 2], seed=0)
+    weight = np.array([[-1e38, 0.0], [-1e38, 0.0]], np.float32)
+    model.load_state_dict({"layers.0.weight": weight, "layers.0.bias": np.zeros(2, np.float32)})
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    with np.errstate(over="ignore"), pytest.raises(NonFiniteLossError) as info:
+        fit(model, "cross_entropy", opt, X, y, epochs=1, batch_size=2, progress=False,
+            trace=trace)  # fmt: skip
+    assert str(info.value) == (
+        "the model's outputs for the training batch held NaN or Inf at epoch 1, step 1 "
+        "(2 of 2 samples), so their classes cannot be read; try a smaller learning rate, "
+        "input normalization, or gradient clipping (no checkpoint was written after it)"
+    )
+    assert opt.step_count == 0
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
 def test_evaluate_names_the_diverged_outputs_of_a_classification_model(moons):
     # a ValueError of predictions_from_outputs, a function the caller did not call
     X, y, _, _ = moons

@@ -53,9 +53,10 @@ from chainrule.train.resume import restore, state_of
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training cost became NaN or Inf, or at an epoch's end the model's outputs for
-    the dev set of a classification run did (their classes cannot be read); nothing was
-    updated or saved after it."""
+    """The training cost became NaN or Inf, or the model's outputs of a classification run
+    did (their classes cannot be read): for a training batch (its cost may be finite, a
+    logit of -inf in a class that is not the target's), or for the dev set at an epoch's
+    end; nothing was updated or saved after it."""
 
 
 #: What the errors of a diverged run advise.
@@ -439,6 +440,8 @@ class Trainer:
                     sq = float(np.dot(g, g))
                     sq_norms[name] += sq
                     step_sq += sq
+            if self.task == "classification":  # read before the update: see NonFiniteLossError
+                pred = self._batch_predictions(out.data, epoch + 1, position.batch + 1)
             if math.isfinite(step_sq):
                 self.optimizer.step()
             else:  # NaN, Inf or squares beyond the dtype's range in a gradient
@@ -448,7 +451,7 @@ class Trainer:
             position.loss_sum += value * len(yb)  # the epoch's cost: a mean over examples
             self.history.step_losses.append(value)
             if self.task == "classification":
-                position.pred.append(self._predicted(out.data))
+                position.pred.append(pred)
                 position.true.append(class_indices(yb))
             else:
                 position.pred.append(out.data)
@@ -554,6 +557,21 @@ class Trainer:
         :func:`~chainrule.train.metrics.predictions_from_outputs`)."""
         return metrics_mod.predictions_from_outputs(
             outputs, from_logits=self.from_logits, target_scale=self._target_scale
+        )
+
+    def _batch_predictions(self, outputs: np.ndarray, epoch: int, step: int) -> np.ndarray:
+        """:meth:`_predicted` of a training batch's outputs; :class:`NonFiniteLossError`
+        naming the epoch and the step (both counted from 1) where they hold NaN or Inf."""
+        try:
+            return self._predicted(outputs)
+        except ValueError:
+            if np.isfinite(outputs).all():
+                raise
+        count = np.count_nonzero(~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1))
+        raise NonFiniteLossError(
+            f"the model's outputs for the training batch held NaN or Inf at epoch {epoch}, "
+            f"step {step} ({count} of {len(outputs)} samples), so their classes cannot be "
+            f"read; {_DIVERGED_ADVICE}"
         )
 
     def _end_epoch(self, dev, position: Position) -> None:
@@ -907,7 +925,8 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         the samples with the smallest and the largest label of each set, so that inputs or
         targets either refuses (a label out of range anywhere) are refused before any work.
         A classification run whose model outputs NaN or Inf for the dev set ends at that
-        epoch's end with :class:`NonFiniteLossError` (there are no classes to score); a
+        epoch's end with :class:`NonFiniteLossError` (there are no classes to score; for a
+        training batch, at that step, before its update); a
         regression run logs its dev loss and metrics as they come (NaN or inf), as any
         run logs an infinite dev loss of finite outputs.
     resume_from : path, optional
