@@ -116,14 +116,25 @@ def test_a_checkpoint_without_the_tensors_values_is_refused_naming_them(tmp_path
         ),
         (np.ones((), np.float64), r"got \{'temperature': \(\(\), 'float64'\)\}"),
         ({"t": np.ones((), np.float32)}, r"a dict of arrays by name, got \{'temperature': \{"),
-        (np.array(np.nan, np.float32), r"finite values, got NaN or inf in \['temperature'\]"),
     ],
-    ids=["shape", "dtype", "no-array", "nan"],
+    ids=["shape", "dtype", "no-array"],
 )
 def test_a_checkpoint_with_other_values_of_the_tensors_is_refused(tmp_path, value, says):
     state = _checkpoint(tmp_path)
     state["extra_tensors"]["temperature"] = value
     _refused(tmp_path, state, "^resume_from .*: extra_tensors expected .*" + says)
+
+
+def test_a_checkpoint_with_nan_in_the_tensors_is_refused_as_damaged(tmp_path):
+    # no checkpoint is written with NaN: the file is damaged, and load_checkpoint says so
+    state = _checkpoint(tmp_path)
+    state["extra_tensors"]["temperature"] = np.array(np.nan, np.float32)
+    says = (
+        r"checkpoint-00000000\.safetensors: expected finite values, which every checkpoint "
+        r"is written with, got NaN or inf in \['extra_tensors\.temperature'\]: the file is "
+        r"damaged$"
+    )
+    _refused(tmp_path, state, says)
 
 
 def test_a_checkpoint_with_values_of_other_tensors_is_refused(tmp_path):

@@ -223,6 +223,28 @@ def test_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path):
     assert len(history.epochs) == 2  # epoch 2 was redone from the epoch-1 checkpoint
 
 
+def test_a_newest_checkpoint_damaged_into_nan_falls_back_with_a_warning(tmp_path):
+    # no checkpoint is written with NaN or inf, so one read back is damage: a resume
+    # refused it as a state the model cannot take, without trying the older file
+    from chainrule.files import read_tree, write_tree
+
+    train(tmp_path, 2)
+    files = CheckpointDir(tmp_path / "ckpt").files()
+    tree = read_tree(files[-1])
+    weight = next(k for k in tree["model"] if k.endswith("weight"))
+    tree["model"][weight] = tree["model"][weight].copy()
+    tree["model"][weight].flat[0] = np.nan
+    write_tree(files[-1], tree)
+    with pytest.warns(RuntimeWarning) as caught:
+        _, _, history = train(tmp_path, 2, resume=tmp_path / "ckpt")
+    assert [str(w.message) for w in caught] == [
+        f"checkpoint {files[-1]} is unreadable ({files[-1]}: expected finite values, which "
+        f"every checkpoint is written with, got NaN or inf in ['model.{weight}']: the file is "
+        "damaged); falling back to the previous one"
+    ]
+    assert len(history.epochs) == 2  # epoch 2 was redone from the epoch-1 checkpoint
+
+
 def test_all_checkpoints_corrupt_raises_rather_than_starting_over(tmp_path):
     from chainrule.files import FormatError
 

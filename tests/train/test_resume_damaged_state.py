@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import losses, nn, optim
 from chainrule.data import make_moons
-from chainrule.files import write_tree
+from chainrule.files import FormatError, read_tree, write_tree
 from chainrule.train import CheckpointDir, EarlyStopping, HistoryLogger, LambdaCallback, fit
 from chainrule.train.checkpoint import load_checkpoint
 
@@ -73,19 +73,25 @@ def test_nan_or_inf_in_saved_best_weights_is_refused_naming_the_checkpoint(
 ):
     """They were taken as they were: the resumed run failed at its next checkpoint (which
     refuses NaN) or, when no epoch improved on them, at its end (loading them into the
-    model), naming neither the checkpoint nor the field."""
+    model), naming neither the checkpoint nor the field. The file is refused as damaged
+    (no checkpoint is written with NaN or inf), and EarlyStopping refuses such a state
+    handed to it directly."""
 
     def damage(state):
         state["callbacks"][0][key][name].flat[0] = value
 
     path = _tampered(tmp_path, damage)
     says = (
-        rf"^resume_from {re.escape(str(path))}: callback EarlyStopping cannot take the saved "
-        rf"state \(ValueError: EarlyStopping: saved {key} expected finite values, got NaN or "
-        rf"inf in \['{re.escape(name)}'\]\)"
+        rf"^{re.escape(str(path))}: expected finite values, which every checkpoint is written "
+        rf"with, got NaN or inf in \['callbacks\.0\.{key}\.{re.escape(name)}'\]: the file "
+        "is damaged$"
     )
-    with pytest.raises(ValueError, match=says):
+    with pytest.raises(FormatError, match=says):
         _run(tmp_path, 3, resume=path, callbacks=[_stopper()], ckpt=None)
+    state = read_tree(path)["callbacks"][0]
+    says = rf"^EarlyStopping: saved {key} expected finite values, got NaN or inf in \['{name}'\]$"
+    with pytest.raises(ValueError, match=says):
+        _stopper().load_state_dict(state)
 
 
 def test_a_negative_running_variance_in_saved_best_weights_is_refused_before_a_step(tmp_path):

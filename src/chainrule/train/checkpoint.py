@@ -67,7 +67,8 @@ def nonfinite(arrays: dict[str, np.ndarray]) -> list[str]:
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one
+    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one, or
+    holds NaN or inf, which :func:`save_checkpoint` never writes (damage to its bytes)
     (``TypeError`` for a ``path`` that is not a ``str`` or ``os.PathLike``)."""
     path = _checks.path("load_checkpoint", "path", path)
     tree = read_tree(path)
@@ -76,6 +77,12 @@ def load_checkpoint(path) -> dict:
         raise FormatError(
             f"{path}: expected a {FORMAT} file of version {VERSION}, got "
             f"{tree.get('format')!r} version {tree.get('version')!r}"
+        )
+    bad = nonfinite(split_tree(tree)[1])
+    if bad:
+        raise FormatError(
+            f"{path}: expected finite values, which every checkpoint is written with, got NaN "
+            f"or inf in {bad}: the file is damaged"
         )
     return tree
 
