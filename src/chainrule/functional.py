@@ -4,8 +4,9 @@ The activations and the fused linear map are the engine's primitives, re-exporte
 The rest are fused primitives, each forward beside its VJP, each registered with
 :func:`~chainrule.autodiff.registry.primitive` (so the table-driven gradient check covers
 it); the losses are kernels run by :func:`chainrule.autodiff.apply` (so a traced step
-replays them), dropout and batch norm are nodes made by :func:`chainrule.autodiff.node`
-(they draw random masks or update buffers, which a replay would not repeat):
+replays them), dropout and batch norm are nodes made as :func:`chainrule.autodiff.node`
+makes them, less its check of what a user's rule returns (they draw random masks or
+update buffers, which a replay would not repeat):
 
 * :func:`dropout` (inverted dropout; one node),
 * :func:`batch_norm` (training and evaluation forms; one node),
@@ -28,7 +29,7 @@ from chainrule.autodiff.mode import untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import apply, floating, lift, node
+from chainrule.autodiff.tensor import _node, apply, floating, lift
 from chainrule.targets import (
     as_prediction,
     check_labels,
@@ -94,7 +95,7 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     _check_draw_step("dropout", keep_prob, xd.dtype)
     mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
     mask *= 1.0 / keep_prob
-    return node(xd * mask, (x,), lambda g: (g * mask,), "dropout")
+    return _node(xd * mask, (x,), lambda g: (g * mask,), "dropout")
 
 
 # Generator.random(dtype=...) draws multiples of 2**-24 (float32) or 2**-53 (float64)
@@ -245,7 +246,7 @@ def batch_norm(
 
     # the node first: under detect_anomaly a NaN output raises there, before the statistics
     # change
-    result = node(out, (x, gamma, beta), vjp, "batch_norm")
+    result = _node(out, (x, gamma, beta), vjp, "batch_norm")
     if running_mean is not None:
         running_mean *= momentum
         running_mean += (1.0 - momentum) * mu
@@ -291,7 +292,7 @@ def _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps):
             g.sum(axis=0) if rb else None,
         )
 
-    return node(out, (x, gamma, beta), vjp, "batch_norm")
+    return _node(out, (x, gamma, beta), vjp, "batch_norm")
 
 
 # -- losses ----------------------------------------------------------------------------------

@@ -554,13 +554,64 @@ def node(data, parents: tuple, vjp, op: str) -> Tensor:
     (``None`` for a parent that needs none). Nothing is recorded when gradient mode is off
     or no parent requires a gradient. This is also the door for user-defined primitives.
 
+    What ``vjp`` returns is checked whenever it runs: a tuple or list of one entry per
+    parent (``ValueError`` for another count, ``TypeError`` for another type), and for
+    each parent that requires a gradient ``None`` or a NumPy array (or scalar) of that
+    parent's dtype (``TypeError`` otherwise) and shape (``ValueError`` otherwise, as for a
+    gradient whose broadcasting was not summed back), each naming ``op`` and the parent's
+    position; the backward pass then stores no gradient, as when any rule raises.
+
     A node made here has no forward that could run again without its tensors, so a
     function that makes one cannot be replayed by
     :func:`~chainrule.autodiff.trace.trace_backward` (it raises ``TypeError`` there):
     write a primitive that should be replayable with :func:`apply`.
     """
     untraceable(f"op {op!r} is built with node(), so it has no kernel to replay")
-    return _node(data, parents, vjp, op)
+    return _node(data, parents, _checked_rule(vjp, parents, op), op)
+
+
+def _checked_rule(vjp, parents: tuple, op: str):
+    """``vjp``, a rule given to :func:`node`, wrapped so that what it returns is checked
+    against the shapes and dtypes ``parents`` have now (see :func:`node`). The engine's
+    own rules, run by :func:`apply`, are not wrapped."""
+    expected = [(p.data.shape, p.data.dtype) for p in parents]
+
+    def checked(g):
+        grads = vjp(g)
+        if not isinstance(grads, tuple | list):
+            raise TypeError(
+                f"op {op!r}: its gradient rule returned {type(grads).__name__}, expected a "
+                f"tuple of {len(parents)} gradients (one per parent, None where none is "
+                "needed)"
+            )
+        if len(grads) != len(parents):
+            raise ValueError(
+                f"op {op!r}: its gradient rule returned {len(grads)} gradients, expected "
+                f"{len(parents)} (one per parent, None where none is needed)"
+            )
+        for i, (parent, pg, (shape, dtype)) in enumerate(
+            zip(parents, grads, expected, strict=True)
+        ):
+            if pg is None or not parent.requires_grad:
+                continue
+            if not isinstance(pg, np.ndarray | np.generic):
+                raise TypeError(
+                    f"op {op!r}: the gradient of parent {i} expected a NumPy array of shape "
+                    f"{shape} and dtype {dtype} (or None), got {type(pg).__name__}"
+                )
+            if pg.dtype != dtype:
+                raise TypeError(
+                    f"op {op!r}: the gradient of parent {i} expected dtype {dtype} (the "
+                    f"parent's), got {pg.dtype}; chainrule never changes a dtype silently"
+                )
+            if pg.shape != shape:
+                raise ValueError(
+                    f"op {op!r}: the gradient of parent {i} expected shape {shape} (the "
+                    f"parent's), got {pg.shape}"
+                )
+        return grads
+
+    return checked
 
 
 _data = operator.attrgetter("data")
