@@ -139,6 +139,29 @@ def test_a_list_takes_the_dtype_of_a_floating_operand_on_either_side(dtype):
     np.testing.assert_array_equal((t + [1.0, 2]).data, [2.0, 4.0])
 
 
+@pytest.mark.parametrize("dtype", ["int32", "uint8"])
+def test_lists_of_integers_and_bools_take_the_dtype_of_an_integer_operand(dtype):
+    # they became float32: "operands have dtypes int32 and float32", where a list takes
+    # the other operand's dtype as documented, as integer scalars do (and True now too)
+    t = cr.tensor(np.array([1, 5], dtype))
+    for out, values in (
+        (t + [1, 2], [2, 7]),
+        ([1, 2] * t, [1, 10]),
+        (t + (True, 0), [2, 5]),
+        (t + True, [2, 6]),
+        (cr.maximum(t, [0, 9]), [1, 9]),
+        (cr.concatenate([t, [7, 8]]), [1, 5, 7, 8]),
+        (cr.stack([t, (7, 8)]), [[1, 5], [7, 8]]),
+    ):
+        assert out.dtype == np.dtype(dtype) and out.data.tolist() == values
+    with pytest.raises(OverflowError, match=f"for dtype {dtype}, got list \\[1, -{2**40}\\]"):
+        t + [1, -(2**40)]
+    # floats are refused as a float scalar is: Python floats are float32 beside integers
+    for call in (lambda: t + 1.5, lambda: t + [1.5, 2], lambda: t + [1.0, 2.0]):
+        with pytest.raises(TypeError, match=f"add: operands have dtypes {dtype} and float32"):
+            call()
+
+
 def test_python_scalars_alone_become_float32_as_in_tensor():
     assert cr.exp(2.0).dtype == np.float32
     mask = np.array([True, False])

@@ -696,13 +696,17 @@ def _node(data, parents: tuple, vjp, op: str) -> Tensor:
 def lift(x, like: Tensor | None = None) -> Tensor:
     """Make a constant tensor of ``x``. Python and NumPy scalars, lists and tuples take the
     dtype of a floating ``like`` (``OverflowError`` where a value is beyond its range,
-    ``TypeError`` for a complex number, as in :class:`Tensor`), and integer scalars that of
-    an integer ``like`` (``OverflowError`` where the value does not fit); without ``like``,
-    Python numbers become float32, as in :class:`Tensor`."""
+    ``TypeError`` for a complex number, as in :class:`Tensor`), and integer and bool
+    scalars, and lists and tuples holding only them, that of an integer ``like``
+    (``OverflowError`` where a value does not fit); without ``like``, and for floats
+    beside an integer ``like`` (which the op then refuses as a mix of dtypes), Python data
+    becomes float32, as in :class:`Tensor`."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, list | tuple) and like.data.dtype.kind == "f":
-        return Tensor(x, dtype=like.data.dtype)
+    if like is not None and isinstance(x, list | tuple):
+        kind = like.data.dtype.kind
+        if kind == "f" or (kind in "iu" and _kind(x) in ("b", "i", "u")):
+            return Tensor(x, dtype=like.data.dtype)
     if like is not None and isinstance(x, numbers.Number | np.generic):
         dtype = like.data.dtype
         if dtype.kind == "f":
@@ -712,8 +716,7 @@ def lift(x, like: Tensor | None = None) -> Tensor:
             if isinstance(value, int | float) and abs(value) <= _FLOAT_MAX[dtype]:  # fits
                 return _number(np.asarray(x, dtype=dtype))
             return Tensor(x, dtype=dtype)  # Inf or NaN as they are; beyond, complex: raises
-        integer = isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
-        if dtype.kind in "iu" and integer:
+        if dtype.kind in "iu" and isinstance(x, numbers.Integral | np.bool_):
             if not np.iinfo(dtype).min <= x <= np.iinfo(dtype).max:
                 raise OverflowError(f"the scalar {x} does not fit the operand's {dtype}")
             return _number(np.asarray(x, dtype=dtype))
