@@ -88,6 +88,8 @@ def _broadcast(*shapes) -> bool:
 
 @primitive
 def add(a, b):
+    """``a + b``; bool data is refused (see :func:`bool_data_error`). d/da = g, d/db = g,
+    each summed back to its operand's shape (broadcasting undone)."""
     a, b = _pair(a, b, "add")
     return _binary("add", _add_kernel, a, b)
 
@@ -107,6 +109,8 @@ def _add_kernel(x, y, ra, rb):
 
 @primitive
 def sub(a, b):
+    """``a - b``; bool data is refused. d/da = g, d/db = -g, each summed back to its
+    operand's shape (broadcasting undone)."""
     a, b = _pair(a, b, "sub")
     return _binary("sub", _sub_kernel, a, b)
 
@@ -122,6 +126,8 @@ def _sub_kernel(x, y, ra, rb):
 
 @primitive
 def mul(a, b):
+    """``a * b``; bool data is refused. d/da = g b, d/db = g a, each summed back to its
+    operand's shape (broadcasting undone)."""
     a, b = _pair(a, b, "mul")
     return _binary("mul", _mul_kernel, a, b)
 
@@ -138,6 +144,9 @@ def _mul_kernel(x, y, ra, rb):
 
 @primitive
 def div(a, b):
+    """``a / b`` for float data (``TypeError`` otherwise). d/da = g / b, d/db = -g a / b^2
+    (as -g out / b, the output reused), each summed back to its operand's shape
+    (broadcasting undone)."""
     a, b = _pair(a, b, "div")
     floating(a, "div")  # the operands share a dtype
     return _binary("div", _div_kernel, a, b)
@@ -265,6 +274,8 @@ def _neg_kernel(x):
 
 @primitive
 def exp(a):
+    """e^a for float data (``TypeError`` otherwise), underflowing to 0 silently.
+    d/da = g e^a, the output reused."""
     return apply("exp", _exp_kernel, (floating(a, "exp"),))
 
 
@@ -277,6 +288,7 @@ def _exp_kernel(x):
 
 @primitive
 def log(a):
+    """The natural logarithm of float data (``TypeError`` otherwise). d/da = g / a."""
     return apply("log", _log_kernel, (floating(a, "log"),))
 
 
@@ -286,6 +298,8 @@ def _log_kernel(x):
 
 @primitive
 def sqrt(a):
+    """The square root of float data (``TypeError`` otherwise). d/da = g / (2 sqrt(a)),
+    the output reused."""
     return apply("sqrt", _sqrt_kernel, (floating(a, "sqrt"),))
 
 
