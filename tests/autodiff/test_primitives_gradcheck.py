@@ -426,3 +426,29 @@ def test_a_nan_is_the_maximum_of_its_slice_and_takes_its_gradient(axis, keepdims
     else:  # the whole tensor: its three NaNs share it
         expected = np.where(np.isnan(x.data), 4.0 / 3, 0.0)
     np.testing.assert_array_equal(x.grad, expected)
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_a_nan_output_of_maximum_or_minimum_sends_its_gradient_to_the_nan_operand(op):
+    # maximum(nan, 1) sent it to the 1 and maximum(1, nan) to the NaN: the order decided
+    nan = np.nan
+    fn = getattr(ops, op)
+    for first_is_nan in (True, False):
+        a = cr.tensor(np.array([nan, 2.0, nan, 2.0]), requires_grad=True)
+        b = cr.tensor(np.array([1.0, nan, nan, 2.0]), requires_grad=True)
+        x, y = (a, b) if first_is_nan else (b, a)
+        fn(x, y).backward(np.array([1.0, 2.0, 3.0, 4.0]))
+        # NaN in a, NaN in b, both NaN (a tie: the first operand), a tie without NaN
+        first, second = (a.grad, b.grad) if first_is_nan else (b.grad, a.grad)
+        np.testing.assert_array_equal(a.grad[:2], [1.0, 0.0])
+        np.testing.assert_array_equal(b.grad[:2], [0.0, 2.0])
+        np.testing.assert_array_equal(first[2:], [3.0, 4.0])
+        np.testing.assert_array_equal(second[2:], [0.0, 0.0])
+
+
+def test_a_nan_in_a_broadcast_operand_of_maximum_takes_every_gradient_it_produced():
+    a = cr.tensor(np.array([np.nan, 0.0]), requires_grad=True)
+    b = cr.tensor(np.array([[1.0], [-1.0]]), requires_grad=True)
+    ops.maximum(a, b).backward(np.ones((2, 2)))
+    np.testing.assert_array_equal(a.grad, [2.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [[1.0], [0.0]])

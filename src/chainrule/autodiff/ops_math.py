@@ -320,7 +320,11 @@ def _abs_kernel(x):
 
 
 def _extremum(a, b, op: str, compute, pick_a):
-    """Elementwise max or min; the gradient flows to the operand picked (``a`` at ties)."""
+    """Elementwise max or min; the gradient flows to the operand picked: ``a`` where
+    ``pick_a(a, b)`` holds (ties included) or ``a`` is NaN, ``b`` elsewhere. ``compute``
+    propagates NaN, so a NaN output's gradient goes to the NaN operand whichever side it
+    is on (``a`` if both are, as at a tie), as the ``max`` reduction's goes to its NaN
+    entries."""
     a, b = _pair(a, b, op)
     return _binary(op, _extremum_kernel, a, b, compute, pick_a)
 
@@ -329,7 +333,7 @@ def _extremum_kernel(x, y, compute, pick_a, ra, rb):
     xp = array_module(x)
 
     def vjp(g):
-        picked = pick_a(x, y)
+        picked = pick_a(x, y) | xp.isnan(x)
         return (
             unbroadcast(xp.where(picked, g, 0), x.shape) if ra else None,
             unbroadcast(xp.where(picked, 0, g), y.shape) if rb else None,
@@ -340,14 +344,16 @@ def _extremum_kernel(x, y, compute, pick_a, ra, rb):
 
 @primitive
 def maximum(a, b):
-    """Elementwise max; at ties the gradient goes to ``a``."""
+    """Elementwise max; at ties the gradient goes to ``a``, and where the output is NaN
+    to the NaN operand (``a`` if both are): see :func:`_extremum`."""
     xp = array_module(getattr(a, "data", a))
     return _extremum(a, b, "maximum", xp.maximum, xp.greater_equal)
 
 
 @primitive
 def minimum(a, b):
-    """Elementwise min; at ties the gradient goes to ``a``."""
+    """Elementwise min; at ties the gradient goes to ``a``, and where the output is NaN
+    to the NaN operand (``a`` if both are): see :func:`_extremum`."""
     xp = array_module(getattr(a, "data", a))
     return _extremum(a, b, "minimum", xp.minimum, xp.less_equal)
 
