@@ -87,6 +87,19 @@ def test_retain_graph_gives_bit_identical_gradients():
     assert np.array_equal(first, w.grad)
 
 
+@pytest.mark.parametrize("flag", ["False", 1, None, np.array([True, False])])
+def test_retain_graph_must_be_a_bool_checked_before_any_work(flag):
+    # "False" kept the graph (truthy); an array raised NumPy's error after every rule ran
+    x = leaf([1.0, 2.0])
+    y = (x * 2).sum()
+    with pytest.raises(TypeError, match=r"^backward: retain_graph expected True or False, got "):
+        y.backward(retain_graph=flag)
+    assert x.grad is None
+    y.backward(retain_graph=np.True_)
+    y.backward()  # kept by np.True_, released now
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
 def test_non_scalar_backward_needs_a_seed():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="seed gradient"):

@@ -12,6 +12,7 @@ import reprlib
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.tensor import Tensor
@@ -63,12 +64,16 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         a ``ValueError``, both raised before any work.
     retain_graph : bool
         Keep the graph (and the values its rules saved) for another backward pass.
-        Otherwise the nodes whose rules ran are released once every rule has run.
+        Otherwise the nodes whose rules ran are released once every rule has run. A value
+        other than ``True`` or ``False`` (NumPy's bools too) is a ``TypeError``, raised
+        before any work.
 
     The leaves' gradients are stored, and the nodes released, after every rule has run,
     so a pass that raises (a rule's error, or ``detect_anomaly`` finding NaN/Inf) leaves
     every ``grad`` and the graph as they were: it can be run again.
     """
+    if retain_graph is not False:  # the default costs one identity test
+        retain_graph = _checks.boolean("backward", "retain_graph", retain_graph)
     untraceable("it calls backward() itself")
     if not root.requires_grad:
         raise RuntimeError(
