@@ -154,7 +154,7 @@ class Tensor:
         self._vjp = None
         self._op = "leaf"
         self._seq = next(_sequence)
-        tape = MODE.tape  # read once: another thread's recording may end meanwhile
+        tape = MODE.tape
         if tape is None:
             return
         if source is not None:

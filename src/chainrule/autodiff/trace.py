@@ -38,9 +38,10 @@ What a replay assumes, and how it is kept honest:
 * A layer that does nothing in one mode (dropout in evaluation) puts a guard on the plan
   (:func:`~chainrule.autodiff.mode.trace_guard`): a plan recorded in one mode is not
   replayed in the other.
-* One thread records at a time (the tape is the process's): only the recording thread's
-  operations are recorded, and a call that would record while another thread records
-  runs eagerly instead (recording nothing). A replay records nothing and runs alongside.
+* One thread records at a time: the tape is the recording thread's (a switch of
+  :mod:`~chainrule.autodiff.mode`, each thread's own), so only its operations are
+  recorded, and a call that would record while another thread records runs eagerly
+  instead (recording nothing). A replay records nothing and runs alongside.
 * Everything that varies between calls is an input (the batch) or a tensor made before
   the call (the parameters, read afresh at every replay; a change of their shape, dtype or
   ``requires_grad`` makes a new plan). Ops that draw random numbers or update buffers
@@ -67,8 +68,8 @@ from chainrule.autodiff.graph import _accumulate
 from chainrule.autodiff.mode import MODE
 from chainrule.autodiff.tensor import Tensor, _sequence
 
-#: Held by the thread whose trace is ``MODE.tape``: setting the tape is the check-and-set
-#: of this lock, taken without waiting (the other threads run eagerly meanwhile).
+#: Held by the thread that records (its ``MODE.tape`` set): taken without waiting, so the
+#: other threads run eagerly meanwhile.
 _RECORDING = threading.Lock()
 
 
@@ -120,8 +121,7 @@ class Traced:
 
     def __call__(self, *inputs) -> Tensor | tuple[Tensor, ...]:
         arrays = [_input_array(i, x) for i, x in enumerate(inputs)]
-        tape = MODE.tape  # read once: another thread may clear it
-        if tape is not None and tape.thread == threading.get_ident():
+        if MODE.tape is not None:  # this thread's
             raise TraceError("trace_backward: a traced function cannot be called while tracing")
         if MODE.anomaly:
             return self._eager(arrays)
@@ -234,28 +234,20 @@ class _Plan:
         self.guards: list = []  # checks that must hold for a replay (mode.trace_guard)
         self.numbers: set[Tensor] = set()  # made inside of a number, not an array (constant)
         self.confirmed = False  # by a second record of the same program (Traced.__call__)
-        # the thread that traces: the others' operations are not the function's
-        self.thread = threading.get_ident()
 
     # -- recording ---------------------------------------------------------------------
     def refuse(self, why: str) -> None:
-        if threading.get_ident() == self.thread:
-            raise TraceError(f"trace_backward: cannot replay this function: {why}")
+        raise TraceError(f"trace_backward: cannot replay this function: {why}")
 
     def guard(self, check) -> None:
-        if threading.get_ident() == self.thread:
-            self.guards.append(check)
+        self.guards.append(check)
 
     def constant(self, t: Tensor) -> None:
         """Take ``t``, made while tracing of a Python or NumPy number (``x * 2.0``), for a
-        constant: the second call compares its value, a replay reuses it (another
-        thread's tensors are not the function's, as in :meth:`record`)."""
-        if threading.get_ident() == self.thread:
-            self.numbers.add(t)
+        constant: the second call compares its value, a replay reuses it."""
+        self.numbers.add(t)
 
     def record(self, kernel, parents, static, out: Tensor) -> None:
-        if threading.get_ident() != self.thread:
-            return
         for s in static:
             if _holds_array(s):
                 self.refuse(
