@@ -411,7 +411,9 @@ def _xent_labels_compiled_kernel(zd, labels, reduction, fast):
     bad = fast.first_bad_label(labels, k)  # before the compiled passes index with them
     if bad >= 0:
         raise label_error(labels, bad, k, "cross_entropy")
-    s = np.empty_like(zd)
+    # the layout of the NumPy rule's zd - max: C order for logits broadcast along the batch
+    # (stride 0), where empty_like's is F (p's row sums would add in another order)
+    s = np.empty(zd.shape, zd.dtype) if 0 in zd.strides else np.empty_like(zd)
     fast.shift_rows(zd, s)
     with np.errstate(under="ignore"):
         p = np.exp(s)
