@@ -62,8 +62,9 @@ class Adam(Optimizer):
         Run the rule and the write as one compiled pass per parameter
         (:mod:`chainrule.optim.kernels`, needs numba: the ``fast`` extra); the results are
         bit-identical to the NumPy rule except that subnormal moments are flushed to zero,
-        which changes a step by a few units in its last place at most while
-        ``eps * sqrt(1 - beta2)`` (``eps`` without bias correction) is at least
+        which changes a step by a few units in its last place, or, for weights below about
+        ``sqrt(tiny) * lr``, by the whole of a step a flushed first moment would make,
+        while ``eps * sqrt(1 - beta2)`` (``eps`` without bias correction) is at least
         :func:`~chainrule.optim.kernels.flush_floor` of the parameters' narrowest dtype
         (float32: 1.8e-12, eps >= 5.8e-11 with beta2 = 0.999). None (default): when numba
         can be imported and that holds. True: require both (``ImportError`` without numba,
