@@ -6,12 +6,14 @@ from: the config file or ``--set``; with ``--debug``, after its traceback); 1 ru
 failures, with a one-line cause (the traceback only with ``--debug``, which raises them);
 130 when interrupted (Ctrl-C); 141 (128 + SIGPIPE, as a Unix tool killed by it) without a
 word when the reader of standard output closed it (``chainrule predict MODEL INPUT |
-head``).
+head``). A closed standard output or error (``>&-``, which Python gives as ``None``) does
+not fail a command: what would go there is dropped.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import select
 import sys
@@ -87,8 +89,29 @@ def _reader_gone() -> bool:
     return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
+@contextlib.contextmanager
+def _closed_streams_dropped():
+    """Inside, a standard output or error that was closed when Python started (its
+    ``sys.stdout`` or ``sys.stderr`` is then ``None``: ``chainrule ... >&-``, a daemon's) is
+    :data:`os.devnull`, so that what is written there is dropped: the command's work is
+    not failed for it, and ``print(file=sys.stderr)`` does not fall back to the standard
+    output."""
+    closed = [name for name in ("stdout", "stderr") if getattr(sys, name) is None]
+    with contextlib.ExitStack() as stack:
+        for name in closed:
+            setattr(sys, name, stack.enter_context(open(os.devnull, "w", encoding="utf-8")))
+            stack.callback(setattr, sys, name, None)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    with _closed_streams_dropped():
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    """:func:`main`, inside :func:`_closed_streams_dropped`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:

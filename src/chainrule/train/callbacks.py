@@ -582,6 +582,8 @@ class ProgressBar(Callback):
     Quiet when ``quiet=True``, and by default when the stream is not a terminal (logs and
     CI output get one summary line per epoch instead). ``stream`` (default ``sys.stderr``)
     needs ``write`` and ``flush``; ``width``, the bar's characters, is an integer >= 1.
+    Quiet too without a stream: the default where ``sys.stderr`` is None (Python's when
+    the standard error was closed, as ``2>&-`` does).
 
     The live line is redrawn at most every 0.1 s and at the epoch's last step, and the
     epoch's summary line replaces it. On a Ctrl-C that comes mid-epoch, or an error that
@@ -603,6 +605,8 @@ class ProgressBar(Callback):
             )
         self.width = _checks.integer("ProgressBar", "width", width, low=1)
         self.stream = stream if stream is not None else sys.stderr
+        if self.stream is None:  # nowhere to write
+            quiet = True
         interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.live = not quiet and (quiet is False or interactive)
         self.summary = not quiet
