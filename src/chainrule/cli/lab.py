@@ -45,7 +45,8 @@ def run_experiments(args) -> int:
     """Exit 0 when every experiment run reproduced its claim, 1 when one did not or failed.
 
     An experiment's error is printed as the last line of its traceback (the whole
-    traceback with ``--debug``); the report and ``results.json`` keep the whole of it.
+    traceback with ``--debug``); the report and ``results.json`` keep the whole of it. A
+    Ctrl-C ends the experiment's progress line and says that the report was not written.
     """
     from chainrule.lab import EXPERIMENTS
 
@@ -73,7 +74,15 @@ def run_experiments(args) -> int:
         raise UsageError(str(exc)) from None
     # every experiment draws its figure: refused before any runs
     require_plotting("lab run: every experiment draws a figure")
-    outcomes = runner.run_experiments(names, args.preset, out, not args.quiet)
+    try:
+        outcomes = runner.run_experiments(names, args.preset, out, not args.quiet)
+    except KeyboardInterrupt:  # TrainingInterrupted too, whose message is fit's
+        if not args.quiet:  # the experiment's progress line, left open
+            print(file=sys.stderr)
+        raise KeyboardInterrupt(
+            f"lab run stopped; its report.html and results.json in {out} were not written "
+            "(run it again for them)"
+        ) from None
     failed = [o for o in outcomes if o.status != "reproduced"]
     for o in failed:
         if o.error is not None:  # the traceback is in the report; here with --debug

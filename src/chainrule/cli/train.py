@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import math
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -37,7 +38,6 @@ from chainrule.train import (
     EarlyStopping,
     HistoryLogger,
     Trainer,
-    TrainingInterrupted,
     bias_variance,
 )
 from chainrule.train.checkpoint import progress, too_few_epochs
@@ -126,6 +126,23 @@ def _too_long(path: Path) -> str | None:
     return None
 
 
+def _encodable(path: Path) -> bool:
+    """Whether UTF-8 can encode ``path``: not where a name's byte is not UTF-8, which
+    ``os.fsdecode`` gives as a lone surrogate (``"\\udcff"``), as a config string cannot
+    hold one (output.dir's is refused): the run's report names its directory."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _resume_command(run_dir) -> str:
+    """``chainrule train --resume RUN_DIR``, quoted for a POSIX shell: a pasted command
+    gets the path with its spaces."""
+    return f"chainrule train --resume {shlex.quote(str(run_dir))}"
+
+
 def _default_run_dir(stem: str) -> Path:
     """``runs/<stem>-<timestamp>``: where a run goes when output.dir is empty (unless runs
     started in the same second have taken it, see :func:`_make_run_dir`)."""
@@ -140,7 +157,9 @@ def _check_output_dir(config: dict, stem: str) -> None:
     existing ancestor, must be a directory this process may write in, as must ``runs`` (or
     its nearest existing ancestor, no such link either: see
     :func:`~chainrule.files.directory_blocker`), where an empty output.dir puts the run, in a
-    directory named after the config file ``stem`` that must not be too long either."""
+    directory named after the config file ``stem`` that must not be too long either. Nor
+    may either hold a byte that is not UTF-8 (see :func:`_encodable`): the config refuses
+    one in output.dir, but not in the home folder its ``~`` names, nor in ``stem``."""
     if not config["output"]["dir"]:
         blocked = directory_blocker(RUNS)
         if blocked is not None:
@@ -155,18 +174,29 @@ def _check_output_dir(config: dict, stem: str) -> None:
                 f"run directory {run_dir} (the default, as output.dir is empty): {too_long}; "
                 "set output.dir, or give the config file a shorter name"
             )
+        if not _encodable(run_dir):
+            raise UsageError(
+                f"run directory {str(run_dir)!r} (the default, as output.dir is empty): "
+                "expected a path UTF-8 can encode, as output.dir must be, but the config "
+                "file's name is not UTF-8; set output.dir, or rename the config file"
+            )
         return
     if "\0" in config["output"]["dir"]:
         raise UsageError(
             f"output.dir: expected a path without NUL characters, got {config['output']['dir']!r}"
         )
     path = _user_path("output.dir", config["output"]["dir"])
+    if not _encodable(path):  # the config string is UTF-8, the home folder of its ~ may not be
+        raise UsageError(
+            f"output.dir {str(path)!r}: expected a path UTF-8 can encode, got one whose ~ "
+            "names a home folder with a byte that is not UTF-8"
+        )
     too_long = _too_long(path)
     if too_long is not None:
         raise UsageError(f"output.dir {path}: {too_long}")
     if path.is_dir() and any(path.iterdir()):
         if CheckpointDir(path / "checkpoints").files():
-            hint = f"; to continue its run: chainrule train --resume {path}"
+            hint = f"; to continue its run: {_resume_command(path)}"
         elif (path / "config.toml").is_file() and not (path / "model.safetensors").exists():
             hint = (
                 " of a run that ended before its first checkpoint, without a model (it "
@@ -216,7 +246,7 @@ def _refuse_directory_config(path: str | None) -> None:
     inside = Path(path) / "config.toml"
     hint = f"; the config in it: {inside}" if inside.is_file() else ""
     if hint and CheckpointDir(Path(path) / "checkpoints").files():
-        hint += f"; to continue its run: chainrule train --resume {path}"
+        hint += f"; to continue its run: {_resume_command(path)}"
     raise UsageError(f"config file {path}: expected a TOML file, got a directory{hint}")
 
 
@@ -224,9 +254,14 @@ def _resume_config(run_dir: Path, args) -> tuple[dict, Path, dict]:
     """The config of the run directory ``run_dir`` (``--resume``'s) and its newest readable
     checkpoint (path and state), read before any data (``FormatError`` when none is
     readable; each newer one passed over as unreadable is a ``chainrule: warning:`` line
-    on the standard error, with ``-q`` too, not a Python warning); a run directory this
-    process may not write in is refused first, as is a CONFIG (an empty one too) or
-    ``--set`` with it."""
+    on the standard error, with ``-q`` too, not a Python warning); a run directory whose
+    path UTF-8 cannot encode (see :func:`_encodable`) or that this process may not write in
+    is refused first, as is a CONFIG (an empty one too) or ``--set`` with it."""
+    if not _encodable(run_dir):
+        raise UsageError(
+            f"--resume {str(run_dir)!r}: expected a path UTF-8 can encode, as output.dir "
+            "must be, got one with a byte that is not UTF-8; rename the run directory"
+        )
     if not os.path.isfile(run_dir / "config.toml"):  # False, not an OSError, if too long
         raise UsageError(f"--resume {run_dir}: no config.toml there (not a run directory)")
     blocked = directory_blocker(run_dir)
@@ -460,57 +495,92 @@ def run(args) -> int:
     _check_regularization(config, model, n_train)
     if checkpoint is not None:
         _check_resume(resume, config, checkpoint, state, model, optimizer)
-    data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
-    if resume is not None:  # its config.toml stays as the user left it, comments and all
-        run_dir = resume
-    else:
-        run_dir = _make_run_dir(config, stem)
-        atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
-
-    loss_name = config["loss"]["name"]
-    n_out = config["model"]["sizes"][-1]
-    to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=n_out)
-    metadata = {"config": config, "loss": loss_name, "image_shape": data.image_shape}
-    extras = {"scaler": data.scaler, "labels": data.labels, "metadata": metadata}
-    trainer = _trainer(
-        config, model, loss_fn, optimizer, run_dir, seed["shuffle"], extras, not args.quiet
-    )
-    say(f"run directory: {run_dir}")
-    keep_freed_memory()  # a training process: reuse freed arrays instead of page faults
+    run_dir, stage = resume, ""
     try:
+        data = datasets.load(config["data"], seed["data"], progress=not args.quiet)
+        if resume is None:  # a resumed run's config.toml stays as the user left it
+            run_dir = _make_run_dir(config, stem)
+            atomic_write(run_dir / "config.toml", cfg.dumps(config).encode("utf-8"))
+
+        loss_name = config["loss"]["name"]
+        n_out = config["model"]["sizes"][-1]
+        to_targets = functools.partial(datasets.targets, loss=loss_name, n_out=n_out)
+        metadata = {"config": config, "loss": loss_name, "image_shape": data.image_shape}
+        extras = {"scaler": data.scaler, "labels": data.labels, "metadata": metadata}
+        trainer = _trainer(
+            config, model, loss_fn, optimizer, run_dir, seed["shuffle"], extras, not args.quiet
+        )
+        say(f"run directory: {run_dir}")
+        keep_freed_memory()  # a training process: reuse freed arrays instead of page faults
+        stage = "training"
         history = trainer.fit(
             data.train[0],
             to_targets(data.train[1]),
             dev=(data.dev[0], to_targets(data.dev[1])),
             resume_from=checkpoint,
         )
-    except TrainingInterrupted:
-        resumable = config["train"]["checkpoint"]
-        hint = f"; resume with: chainrule train --resume {run_dir}" if resumable else ""
-        raise KeyboardInterrupt(f"training stopped{hint}") from None
 
-    human_error = config["data"]["human_error"]
-    metrics = _metrics(trainer, history, data, to_targets, human_error)
-    metadata["metrics"] = {part: metrics[part] for part in ("train", "dev", "test")}
-    crio.save(model, run_dir / "model.safetensors", **extras)
-    # the results are saved before the report is drawn: a failing figure loses none of them
-    metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
-    atomic_write(run_dir / "metrics.json", (json_text(metrics, indent=2) + "\n").encode("utf-8"))
+        stage = "results"
+        human_error = config["data"]["human_error"]
+        metrics = _metrics(trainer, history, data, to_targets, human_error)
+        metadata["metrics"] = {part: metrics[part] for part in ("train", "dev", "test")}
+        crio.save(model, run_dir / "model.safetensors", **extras)
+        # the results are saved before the report is drawn: a failing figure loses none
+        metrics["time"]["total_s"] = round(time.perf_counter() - start, 3)
+        metrics_text = json_text(metrics, indent=2) + "\n"
+        atomic_write(run_dir / "metrics.json", metrics_text.encode("utf-8"))
 
-    test = metrics["test"]
-    summary = [f"test loss {test['loss']:.4f}"]
-    if "accuracy" in test:
-        summary.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")
-    print(", ".join(summary) + f"; time {metrics['time']['total_s']:.1f} s")
-    print(f"model: {run_dir / 'model.safetensors'}")
-    if not args.no_report:
-        from chainrule.cli import report
+        stage = "report"
+        test = metrics["test"]
+        summary = [f"test loss {test['loss']:.4f}"]
+        if "accuracy" in test:
+            summary.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")
+        print(", ".join(summary) + f"; time {metrics['time']['total_s']:.1f} s")
+        print(f"model: {run_dir / 'model.safetensors'}")
+        if not args.no_report:
+            from chainrule.cli import report
 
-        report_path = report.write(run_dir, config, history, trainer, data, metrics)
-        print(f"report: {report_path}")
-    elif resume is not None:
-        _remove_stale_report(run_dir, say)
+            report_path = report.write(run_dir, config, history, trainer, data, metrics)
+            print(f"report: {report_path}")
+        elif resume is not None:
+            _remove_stale_report(run_dir, say)
+    except KeyboardInterrupt:  # TrainingInterrupted too: a first Ctrl-C in training
+        raise KeyboardInterrupt(_interrupted(run_dir, stage, resume is not None)) from None
     return 0
+
+
+def _interrupted(run_dir: Path | None, stage: str, resumed: bool) -> str:
+    """What a Ctrl-C of ``chainrule train`` says, after ``chainrule: interrupted: ``: where
+    the run stopped (``stage``: ``""`` before training, ``"training"``, ``"results"`` while
+    its results were saved, ``"report"`` after that) and how it goes on. With checkpoints
+    in ``run_dir``, the ``--resume`` command, which for a run whose training had ended
+    trains no further but saves the results and writes the report; without, that the run
+    cannot be resumed. Of a resumed run stopped before its end, that ``model.safetensors``
+    and the results beside it still hold the run as it ended before the resume (a
+    resume extended it). ``""`` before there is a run directory."""
+    if run_dir is None:
+        return ""
+    said = {
+        "": [],
+        "training": ["training stopped"],
+        "results": ["stopped after training, before its results were all saved"],
+        "report": [
+            "stopped before the report was written (model.safetensors and metrics.json are saved)"
+        ],
+    }[stage]
+    if resumed and stage in ("", "training") and (run_dir / "model.safetensors").exists():
+        said.append(
+            "model.safetensors, metrics.json and the report still hold the run as it ended "
+            "before this resume, until the resumed run completes"
+        )
+    if not CheckpointDir(run_dir / "checkpoints").files():
+        said.append(f"no checkpoint in {run_dir}, so the run cannot be resumed")
+    elif stage in ("results", "report"):
+        what = "saves them" if stage == "results" else "writes it"
+        said.append(f"{_resume_command(run_dir)} {what} without training further")
+    else:
+        said.append(f"resume with: {_resume_command(run_dir)}")
+    return "; ".join(said)
 
 
 def _remove_stale_report(run_dir: Path, say) -> None:
