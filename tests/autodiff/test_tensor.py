@@ -444,7 +444,7 @@ def test_scalar_parameters_must_be_real_numbers():
     x = cr.tensor(np.ones(3, np.float32))
     with pytest.raises(TypeError, match="clip: expected lo to be a real number, got ndarray"):
         x.clip(np.zeros(3), 1.0)
-    with pytest.raises(TypeError, match="leaky_relu: expected alpha to be a real number, got str"):
+    with pytest.raises(TypeError, match="leaky_relu: alpha expected a real number .* got str"):
         cr.autodiff.ops.leaky_relu(x, "0.1")
 
 

@@ -432,13 +432,18 @@ def where(condition, a, b):
             f"the bool {condition}; a tensor's == and != compare identity, so compare its "
             "values (x.data == 0)"
         )
-    if not isinstance(condition, Tensor):
-        condition = Tensor(array_module(condition).asarray(condition))
-    if condition.data.dtype != bool:
+    mask = (
+        condition.data
+        if isinstance(condition, Tensor)
+        else array_module(condition).asarray(condition)
+    )
+    if mask.dtype != bool:
+        got = f"dtype {mask.dtype}" if mask.dtype != object else type(condition).__name__
         raise TypeError(
-            "where: condition expected a boolean mask (a comparison such as h > 0), got "
-            f"dtype {condition.data.dtype}"
+            f"where: condition expected a boolean mask (a comparison such as h > 0), got {got}"
         )
+    if not isinstance(condition, Tensor):
+        condition = Tensor(mask)
     a, b = _pair(a, b, "where")
     try:
         return apply("where", _where_kernel, (condition, a, b), a.requires_grad, b.requires_grad)

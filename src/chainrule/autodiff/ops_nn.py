@@ -13,12 +13,13 @@ import math
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.autodiff.backend import array_module, engine_kernels
 from chainrule.autodiff.blas import two_products
 from chainrule.autodiff.ops_math import bool_data_error
 from chainrule.autodiff.ops_shape import normalize_axis
 from chainrule.autodiff.registry import primitive
-from chainrule.autodiff.tensor import Tensor, apply, as_scalar, floating, lift
+from chainrule.autodiff.tensor import Tensor, apply, floating, lift
 
 
 @primitive
@@ -119,8 +120,10 @@ def _relu_vjp(g, a):
 def leaky_relu(a, alpha: float = 0.01):
     """max(0, a) + alpha * min(0, a) (seed 002's "leak"); d/da = 1 for a > 0 else alpha.
 
-    ``alpha`` is a real number, Python or NumPy; it takes the dtype of ``a``."""
-    alpha = as_scalar(alpha, "leaky_relu", "alpha")
+    ``alpha`` is a finite real number in [0, 1), Python or NumPy, as
+    :class:`~chainrule.nn.LeakyReLU` takes it (``TypeError`` / ``ValueError`` otherwise,
+    a bool, NaN and inf included); it takes the dtype of ``a``."""
+    alpha = _checks.real("leaky_relu", "alpha", alpha, low=0.0, high=1.0, high_open=True)
     return apply("leaky_relu", _leaky_relu_kernel, (floating(a, "leaky_relu"),), alpha)
 
 
@@ -264,6 +267,11 @@ def linear(x, w, b=None, activation: str | None = None):
     """
     x = lift(x, w if isinstance(w, Tensor) else None)  # a list takes W's float dtype
     w = lift(w, x)
+    if activation is not None and not isinstance(activation, str):
+        raise TypeError(
+            f"linear: expected activation None or one of {', '.join(FUSED_ACTIVATIONS)}, got "
+            f"{type(activation).__name__} {activation!r:.80}"
+        )
     if activation is not None and activation not in FUSED_ACTIVATIONS:
         raise ValueError(
             f"linear: unknown activation {activation!r}; expected None or one of "

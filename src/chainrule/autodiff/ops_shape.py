@@ -191,13 +191,15 @@ def transpose(a, axes=None):
 
 
 def _permutation(axes, a) -> tuple[int, ...]:
-    """``axes`` as indices from 0 if they permute the axes of ``a``; else ValueError."""
+    """``axes`` as indices from 0 if they permute the axes of ``a``; else ValueError (a
+    bool too, refused as an axis as :func:`normalize_axis` refuses it)."""
     try:
         indices = [operator.index(i) for i in axes]
     except TypeError:
         indices = None
     if (
         indices is None
+        or any(isinstance(i, bool) for i in axes)
         or not all(-a.ndim <= i < a.ndim for i in indices)
         or sorted(i % a.ndim for i in indices) != list(range(a.ndim))
     ):
@@ -310,9 +312,16 @@ def _to_join(tensors, op: str) -> tuple[Tensor, ...]:
     """The tensors to join: at least one, all of one dtype (never promoted, as in
     :func:`~chainrule.autodiff.ops_math.add`). As there, Python numbers, NumPy scalars,
     lists and tuples take the dtype of the first operand that is none of these (see
-    :func:`~chainrule.autodiff.tensor.lift`); tensors and arrays keep their own."""
+    :func:`~chainrule.autodiff.tensor.lift`); tensors and arrays keep their own. Anything
+    that cannot be iterated (a number, None, a 0-d array) is a ``TypeError`` naming ``op``."""
+    try:
+        items = iter(tensors)
+    except TypeError:
+        raise TypeError(
+            f"{op}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.80}"
+        ) from None
     follows = (numbers.Number, np.generic, list, tuple)
-    tensors = [t if isinstance(t, follows) else lift(t) for t in tensors]
+    tensors = [t if isinstance(t, follows) else lift(t) for t in items]
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
     tensors = tuple(lift(t, like) for t in tensors)
     if not tensors:
