@@ -166,7 +166,9 @@ def batch_norm(
     where the dtype cannot hold it. An ``eps`` that rounds to 0 in the input's dtype is
     refused.
 
-    Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``.
+    Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``;
+    a negative or NaN ``running_var`` raises ``ValueError`` (+inf, which training makes
+    where a variance exceeds the dtype, scales a finite deviation to 0).
 
     The input is float32 or float64 (``TypeError`` otherwise), gamma and beta of its dtype.
     The running statistics are arrays of shape (n,) and the input's dtype, writable when
@@ -202,6 +204,7 @@ def batch_norm(
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+        _check_variances(running_var)
         return _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps)
     m = xd.shape[0]
     if m < 2:
@@ -274,6 +277,21 @@ def _check_statistic(stat, name: str, xd, training: bool) -> None:
         )
     if training and not stat.flags.writeable:
         raise ValueError(f"batch_norm: {name} is read-only, but training updates it in place")
+
+
+def _check_variances(running_var) -> None:
+    """Refuse a ``running_var`` that evaluation cannot take the square root of: a negative
+    value or NaN (``ValueError``, as :meth:`~chainrule.nn.BatchNorm1d.state_problems` in
+    ``load_state_dict``). +inf is kept: training makes it where a variance exceeds the
+    dtype, and it normalizes a finite deviation to 0."""
+    valid = running_var >= 0  # False for NaN too
+    if not valid.all():
+        bad = running_var[~valid]
+        raise ValueError(
+            f"batch_norm: expected running_var >= 0 (variances, not NaN) in evaluation mode, "
+            f"got {bad.size} negative or NaN among {running_var.size} values, e.g. "
+            f"{float(bad[0]):g}"
+        )
 
 
 def _batch_norm_eval(x, gamma, beta, running_mean, running_var, eps):

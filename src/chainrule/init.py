@@ -64,7 +64,9 @@ def _shape(owner: str, shape) -> tuple[int, ...]:
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight of shape ``(n_in, n_out)``, both at least 1."""
+    """``(fan_in, fan_out)`` of a weight of shape ``(n_in, n_out)``, both at least 1; a
+    ``shape`` that is no shape is refused as by every initializer (see :func:`_shape`)."""
+    shape = _shape("fans", shape)
     if len(shape) != 2:
         raise ValueError(
             f"fan-based initializers need a 2-D weight of shape (n_in, n_out), got shape {shape}"

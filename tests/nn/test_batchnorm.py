@@ -293,3 +293,31 @@ def test_functional_batch_norm_takes_only_a_bool_training_flag(training):
     np.testing.assert_array_equal(var, [1.0, 1.0])
     out = F.batch_norm(x, np.ones(2), np.zeros(2), mean, var, training=np.False_)
     np.testing.assert_allclose(out.data, x / np.sqrt(1 + 1e-5))
+
+
+@pytest.mark.parametrize(
+    ("var", "says"),
+    [
+        ([1.0, -1.0, -1e-30], "got 2 negative or NaN among 3 values, e.g. -1"),
+        ([np.nan, 1.0, 1.0], "got 1 negative or NaN among 3 values, e.g. nan"),
+        ([1.0, 1.0, -np.inf], "got 1 negative or NaN among 3 values, e.g. -inf"),
+    ],
+    ids=["negative", "nan", "minus-inf"],
+)
+def test_evaluation_refuses_a_running_variance_it_cannot_take_the_root_of(var, says):
+    # NaN outputs and NumPy's bare "invalid value encountered in sqrt" warning, where
+    # load_state_dict refuses such a variance
+    x, gamma, beta = _batch_norm_args()
+    var = np.array(var, np.float32)
+    with pytest.raises(ValueError, match=rf"^batch_norm: expected running_var >= 0 .*{says}$"):
+        F.batch_norm(x, gamma, beta, np.zeros(3, np.float32), var, training=False)
+
+
+def test_evaluation_takes_an_infinite_running_variance_training_can_make():
+    # training makes +inf where a variance exceeds the dtype: a finite deviation then is 0
+    x, gamma, beta = _batch_norm_args()
+    var = np.array([1.0, np.inf, 0.0], np.float32)
+    with np.errstate(all="raise"):
+        out = F.batch_norm(x, gamma, beta, np.zeros(3, np.float32), var, training=False).data
+    np.testing.assert_array_equal(out[:, 1], beta[1])
+    assert np.isfinite(out).all()

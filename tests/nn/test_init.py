@@ -323,3 +323,18 @@ def test_a_uniform_wider_than_float64_is_refused_before_drawing():
     with pytest.raises(ValueError, match=f"^{expected}$"):
         init.uniform((3,), rng, "float64", low=-1e308, high=1e308)
     assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+
+
+@pytest.mark.parametrize(
+    ("shape", "error", "says"),
+    [
+        (3, ValueError, r"need a 2-D weight .* got shape \(3,\)"),
+        (None, TypeError, "fans: shape expected a tuple of non-negative integers, got NoneType"),
+        ((3, 2.0), TypeError, r"fans: shape expected .* got tuple \(3, 2.0\)"),
+    ],
+)
+def test_fans_refuses_what_is_no_shape_as_the_initializers_do(shape, error, says):
+    # "object of type 'int' has no len()" from a bare len(shape)
+    with pytest.raises(error, match=says):
+        init.fans(shape)
+    assert init.fans([3, 2]) == (3, 2)
