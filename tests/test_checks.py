@@ -141,3 +141,27 @@ def test_generator_takes_a_generator_a_seed_or_none_and_names_what_it_refuses():
         TypeError, match=r"^g: seed expected a numpy.random.Generator or an int seed, got NoneType"
     ):
         _checks.generator("g", "seed", None, allow_none=False)
+
+
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        (np.array(0.5), r"ndarray array\(0.5\), a 0-d array, which holds no items"),
+        ({0.7, 0.3}, r"a set of length 2, whose order is arbitrary \(it changes between .*\)"),
+        (frozenset({1}), r"a frozenset of length 1, whose order is arbitrary \(.*\)"),
+        ({"a": 1}, r"a dict of length 1, which iterates over its keys"),
+    ],
+    ids=["0-d array", "set", "frozenset", "dict"],
+)
+def test_ordered_refuses_what_iterable_takes_wrongly_for_a_list(value, got):
+    # each passed isinstance(value, Iterable): the 0-d array then raised "iteration over a
+    # 0-d array", the set gave its items in an order that changes between processes
+    with pytest.raises(TypeError, match=rf"^f: xs expected a list of x, got {got}; pass a list "):
+        _checks.ordered("f", "xs", value, "a list of x")
+
+
+def test_ordered_returns_an_ordered_iterable_as_it_is():
+    items = (i for i in range(3))
+    values = [[1, 2], (1,), np.arange(3), items, {"a": 1}.keys(), {"a": 1}.items(), "ab", 5]
+    for value in values:
+        assert _checks.ordered("f", "xs", value, "a list of x") is value

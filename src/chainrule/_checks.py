@@ -1,5 +1,5 @@
-"""Argument checks shared across the library: numbers, flags, choices, callables, paths,
-random generators, rectangular arrays.
+"""Argument checks shared across the library: numbers, flags, ordered collections, choices,
+callables, paths, random generators, rectangular arrays.
 
 Each returns the value normalized (numbers to Python scalars, so that NumPy's weak-scalar
 rules keep float32 arithmetic in float32; paths to ``Path``) or raises before any work is
@@ -14,6 +14,7 @@ import math
 import numbers
 import os
 import reprlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,27 @@ def boolean(owner: str, name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{owner}: {name} expected True or False, got {value!r}")
     return bool(value)
+
+
+def ordered(owner: str, name: str, value, expected: str):
+    """``value`` as it is, unless ``isinstance(value, Iterable)`` takes it wrongly for a
+    list of items: a 0-d array (iterating it raises), a ``set`` or ``frozenset`` (it
+    iterates in an order that changes between processes, with the hash seed, where each
+    item's position counts) or a mapping (it iterates over its keys), which are
+    ``TypeError`` saying ``expected`` and asking for a list or tuple. Whether ``value`` is
+    iterable at all, and what a ``str`` is taken for, is the caller's check."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        got = f"ndarray {value!r:.80}, a 0-d array, which holds no items"
+    elif isinstance(value, set | frozenset):
+        got = (
+            f"a {type(value).__name__} of length {len(value)}, whose order is arbitrary (it "
+            "changes between processes)"
+        )
+    elif isinstance(value, Mapping):
+        got = f"a {type(value).__name__} of length {len(value)}, which iterates over its keys"
+    else:
+        return value
+    raise TypeError(f"{owner}: {name} expected {expected}, got {got}; pass a list or tuple")
 
 
 def did_you_mean(words, options, prefix: str = "") -> str:

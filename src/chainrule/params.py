@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor
 
 
@@ -20,8 +21,10 @@ def named_tensors(owner: str, params, *, unnamed_prefix: str | None = None) -> l
     ------
     TypeError
         Naming ``owner``: if ``params`` is none of these (a single Tensor, a str, a
-        number), an item is a bare value where ``unnamed_prefix`` is None (a 2-tuple is
-        always read as a pair: a Tensor is never a tuple), or a pair's name is not a str.
+        number), or a set (its order changes between processes, and an optimizer's state
+        and a checkpoint match parameters by position) or a 0-d array, an item is a bare
+        value where ``unnamed_prefix`` is None (a 2-tuple is always read as a pair: a
+        Tensor is never a tuple), or a pair's name is not a str.
     ValueError
         Naming ``owner``: if a value is given twice (an optimizer would update it twice, a
         penalty count it twice) or two pairs have one name.
@@ -54,6 +57,10 @@ def _pairs(owner: str, params, unnamed_prefix: str | None) -> list[tuple]:
             f"{owner}: params expected an iterable of {items}, a dict of name -> Tensor or a "
             f"module, got {got}"
         )
+    else:  # a set's order changes between processes, and checkpoints match by position
+        items = "Tensors or (name, Tensor) pairs" if unnamed else "(name, Tensor) pairs"
+        expected = f"a module, a dict name -> Tensor, or a list of {items}"
+        _checks.ordered(owner, "params", params, expected)
     pairs = []
     for i, item in enumerate(params):
         if isinstance(item, tuple) and len(item) == 2:

@@ -250,3 +250,19 @@ def test_stratify_takes_object_labels_of_one_sortable_type():
         ["cat"] * 3 + ["dog"] * 3,
         ["cat", "cat", "dog", "dog"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("ratios", "got"),
+    [
+        ({0.7, 0.2, 0.1}, "set"),  # gave (700, 100, 200): dev and test swapped
+        (frozenset({0.98, 0.01}), "frozenset"),  # {0.98, 0.01, 0.01} lost a ratio
+        ({0.7: "train", 0.3: "test"}, "dict"),
+    ],
+)
+def test_ratios_in_no_fixed_order_are_refused(ratios, got):
+    message = rf"^split_sizes: ratios expected a sequence of 2 or 3 positive .*, got a {got} "
+    with pytest.raises(TypeError, match=message + r".*; pass a list or tuple$"):
+        split_sizes(1000, ratios)
+    with pytest.raises(TypeError, match=message.replace("split_sizes", "train_dev_test_split")):
+        train_dev_test_split(np.zeros((10, 2)), np.zeros(10), ratios)

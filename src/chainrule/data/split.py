@@ -28,7 +28,7 @@ def split_sizes(n: int, ratios: Sequence[float]) -> tuple[int, ...]:
     ------
     TypeError
         ``n`` is not an integer, or ``ratios`` is not a sequence of real numbers (a bool or
-        a string is not one).
+        a string is not one), or is a set (whose order is arbitrary), a dict or a 0-d array.
     ValueError
         ``n`` is negative, or the ratios are not 2 or 3 finite positive numbers summing to 1.
     """
@@ -92,7 +92,8 @@ def train_dev_test_split(
     Raises
     ------
     TypeError
-        ``ratios`` is not a sequence of real numbers, ``stratify`` is not a bool, or
+        ``ratios`` is not a sequence of real numbers (as in :func:`split_sizes`),
+        ``stratify`` is not a bool, or
         ``stratify`` is asked for with labels ``y`` that do not sort (``None`` among
         strings, say).
     ValueError
@@ -167,6 +168,7 @@ def _apportion(counts: np.ndarray, sizes, rng: np.random.Generator) -> np.ndarra
 
 def _check_ratios(owner: str, ratios: Sequence[float]) -> tuple[float, ...]:
     expected = "2 or 3 positive fractions (train, [dev,] test)"
+    _checks.ordered(owner, "ratios", ratios, f"a sequence of {expected}")
     try:
         given = tuple(ratios)
     except TypeError:
