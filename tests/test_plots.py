@@ -116,3 +116,48 @@ def test_a_path_ending_in_a_separator_is_refused_as_a_directory(tmp_path):
         plots.save(fig, f"{tmp_path / 'figs'}/")
     plots.pyplot().close(fig)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"ncols": 2.0}, TypeError, "ncols expected an integer >= 1, got float 2.0"),
+        ({"ncols": True}, TypeError, "ncols expected an integer >= 1, got bool True"),
+        ({"nrows": -1}, ValueError, "nrows expected an integer >= 1, got -1"),
+        ({"width": None}, TypeError, r"width expected a real number > 0, got NoneType None"),
+        ({"width": "5"}, TypeError, r"width expected a real number > 0, got str '5'"),
+        ({"width": 0}, ValueError, r"width expected a finite number > 0, got 0"),
+        ({"height": False}, TypeError, r"height expected a real number > 0, got bool False"),
+        ({"height": float("inf")}, ValueError, r"height expected a finite number > 0, got inf"),
+    ],
+)
+def test_figure_refuses_bad_sizes_by_name(kwargs, error, message):
+    # matplotlib's errors (or none: width=0, height=False drew a 0x0 figure)
+    before = plots.pyplot().get_fignums()
+    with pytest.raises(error, match=rf"^plots.figure: {message}$"):
+        plots.figure(**kwargs)
+    assert plots.pyplot().get_fignums() == before
+
+
+def test_figure_sizes_each_panel():
+    fig, axes = plots.figure(ncols=3, nrows=2, width=2, height=1.5)
+    assert tuple(fig.get_size_inches()) == (6.0, 3.0)
+    assert axes.shape == (2, 3)
+    plots.pyplot().close(fig)
+
+
+@pytest.mark.parametrize(
+    ("fig", "svg", "message"),
+    [
+        (None, False, r"fig expected a matplotlib Figure, got NoneType None"),
+        ("figure", False, r"fig expected a matplotlib Figure, got str 'figure'"),
+        (figure, "no", r"svg expected True or False, got 'no'"),  # wrote an SVG all the same
+        (figure, 1, r"svg expected True or False, got 1"),
+    ],
+)
+def test_save_refuses_bad_arguments_before_writing(tmp_path, fig, svg, message):
+    # save(None, ...) raised AttributeError
+    fig = fig() if callable(fig) else fig
+    with pytest.raises(TypeError, match=rf"^plots.save: {message}$"):
+        plots.save(fig, tmp_path / "curve.png", svg=svg)
+    assert list(tmp_path.iterdir()) == []

@@ -27,15 +27,23 @@ SEQUENTIAL = "viridis"  # perceptually uniform and colour-blind safe, for heat m
 _IMAGE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")  # replaced by .png in save
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend, styled (for the whole process: see the module
-    docstring); a clear ImportError without matplotlib."""
+def _matplotlib():
+    """matplotlib, with its ``figure`` module (which picks no backend); a clear ImportError
+    without it."""
     try:
         import matplotlib
+        import matplotlib.figure
     except ImportError:
         raise ImportError(
             "figures need matplotlib: pip install 'chainrule[plot]' (or pip install matplotlib)"
         ) from None
+    return matplotlib
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, styled (for the whole process: see the module
+    docstring); a clear ImportError without matplotlib."""
+    matplotlib = _matplotlib()
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     from cycler import cycler
@@ -60,7 +68,13 @@ def pyplot():
 
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6):
-    """A new figure and its axes (a single Axes when 1x1), sized per panel."""
+    """A new figure and its axes (a single Axes when 1x1), sized per panel: ``ncols`` and
+    ``nrows`` are integers >= 1, ``width`` and ``height`` (inches) finite numbers > 0, else
+    ``TypeError`` / ``ValueError`` before anything is drawn."""
+    ncols = _checks.integer("plots.figure", "ncols", ncols, low=1)
+    nrows = _checks.integer("plots.figure", "nrows", nrows, low=1)
+    width = _checks.real("plots.figure", "width", width, low=0.0, low_open=True)
+    height = _checks.real("plots.figure", "height", height, low=0.0, low_open=True)
     plt = pyplot()
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
     return fig, (axes[0, 0] if nrows == ncols == 1 else axes)
@@ -75,9 +89,15 @@ def save(fig, path, svg: bool = False) -> list[Path]:
     ``loss_lr0.001.png``, not both as ``loss_lr0.png``. Returns the paths written.
 
     Each file is rendered in memory and written atomically: a figure that fails to render
-    leaves the file already there as it was. ``TypeError`` when ``path`` is not a ``str``
-    or ``os.PathLike`` (before anything is drawn; ``fig`` is left open)."""
+    leaves the file already there as it was. ``TypeError`` when ``fig`` is not a matplotlib
+    ``Figure``, ``path`` not a ``str`` or ``os.PathLike``, or ``svg`` not a bool (before
+    anything is drawn; ``fig`` is left open)."""
+    if not isinstance(fig, _matplotlib().figure.Figure):
+        raise TypeError(
+            f"plots.save: fig expected a matplotlib Figure, got {type(fig).__name__} {fig!r:.80}"
+        )
     path = _checks.path("plots.save", "path", path, file=True)
+    svg = _checks.boolean("plots.save", "svg", svg)
     if path.suffix.lower() in _IMAGE_SUFFIXES:
         path = path.with_suffix(".png")
     else:
