@@ -265,8 +265,10 @@ def check_extras(model, *, scaler=None, labels=None, metadata=None, owner: str =
     the path of keys to the value (``metadata.run.id``).
     """
     if labels is not None:
-        if not isinstance(labels, list | tuple | np.ndarray) or not all(
-            isinstance(x, str) for x in labels
+        if (
+            not isinstance(labels, list | tuple | np.ndarray)
+            or (isinstance(labels, np.ndarray) and labels.ndim != 1)
+            or not all(isinstance(x, str) for x in labels)
         ):
             raise TypeError(
                 f"{owner}: labels expected a list of str, one class name per output, got "

@@ -399,6 +399,8 @@ def test_a_layer_load_cannot_build_is_refused_before_anything_is_written(tmp_pat
         ({0: "no", 1: "yes"}, "dict"),  # was saved as its keys, ['0', '1']
         ([0, 1], "list"),  # was saved as ['0', '1']
         (["no", None], "list"),  # was saved as ['no', 'None']
+        (np.array("no"), "ndarray"),  # NumPy's "iteration over a 0-d array"
+        (np.array([["no", "yes"]]), "ndarray"),  # a row of names, not one per output
     ],
 )
 def test_labels_of_another_type_are_refused_before_anything_is_written(tmp_path, labels, got):

@@ -47,3 +47,13 @@ def test_the_penalties_read_params_as_the_optimizers_do(params):
     # a set summed its terms in an order of the process; a 0-d array gave NumPy's error
     with pytest.raises(TypeError, match=r"^penalized_parameters: params expected .*; pass a list"):
         cr.regularization.penalized_parameters(params)
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "got"),
+    [({10, 20}, "a set of length 2, whose order is arbitrary"), (np.array(10), "ndarray")],
+)
+def test_piecewise_constant_boundaries_are_an_ordered_list(boundaries, got):
+    # a set was read in whatever order it iterates; a 0-d array gave NumPy's error
+    with pytest.raises(TypeError, match=rf"^PiecewiseConstant: boundaries expected .*got {got}"):
+        optim.PiecewiseConstant(boundaries=boundaries, values=[1.0, 0.1, 0.01])

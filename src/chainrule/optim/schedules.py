@@ -311,7 +311,7 @@ class LinearWarmup(Schedule):
 def _sequence(owner: str, field: str, value) -> tuple:
     if isinstance(value, str) or not hasattr(value, "__len__"):
         raise TypeError(f"{owner}: {field} expected a list of numbers, got {value!r}")
-    return tuple(value)
+    return tuple(_checks.ordered(owner, field, value, "a list of numbers"))
 
 
 SCHEDULES: Mapping[str, type[Schedule]] = MappingProxyType(
