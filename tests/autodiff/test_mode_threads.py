@@ -91,3 +91,28 @@ def test_a_new_thread_starts_with_the_defaults_whatever_block_its_parent_is_in()
         thread.join()
         assert not cr.is_grad_enabled()
     assert seen == [True]
+
+
+def test_mean_leaves_each_threads_numpy_error_settings_its_own():
+    # mean's np.errstate decorator swapped two threads' settings on NumPy 1.x (a shared
+    # object), which pyproject.toml's floor, numpy>=2.0, now excludes
+    x = cr.tensor(np.ones((200, 100)))
+    start, settings = threading.Barrier(2), {}
+
+    def loop(name, state):
+        with np.errstate(**state):
+            start.wait()
+            for _ in range(300):
+                x.mean(axis=0)
+            settings[name] = np.geterr()
+
+    threads = [
+        threading.Thread(target=loop, args=("raise", {"all": "raise"})),
+        threading.Thread(target=loop, args=("ignore", {"all": "ignore"})),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(settings["raise"].values()) == {"raise"}
+    assert set(settings["ignore"].values()) == {"ignore"}

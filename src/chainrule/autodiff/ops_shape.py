@@ -122,7 +122,9 @@ def _mean_kernel(x, axes, keepdims):
     return out, lambda g: (xp.broadcast_to(g.reshape(kept) / count, shape),)
 
 
-@np.errstate(over="raise")  # a decorator costs a third of a ``with`` block per call
+# a decorator costs a third of a ``with`` block per call; NumPy >= 2 (the floor of
+# pyproject.toml) keeps its state per thread, where 1.x's object swapped threads' settings
+@np.errstate(over="raise")
 def _sum_in_range(x, axes, keepdims):
     """``x.sum``, raising ``FloatingPointError`` where finite values sum beyond the range
     (NumPy's flag: an inf among the values raises nothing)."""
