@@ -52,7 +52,9 @@ class Callback:
     finishes the current step, saves its checkpoint (with a ``checkpoint_dir``), sets the
     history's ``stopped_reason`` to ``"interrupted"``, calls every ``on_interrupt`` and raises
     :class:`~chainrule.train.interrupt.TrainingInterrupted`: an interrupted run gets no
-    ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch).
+    ``on_train_end`` (nor the end of its epoch, when the Ctrl-C came mid-epoch). Only a
+    ``fit`` in the main thread hears Ctrl-C (Python delivers signals there); one in another
+    thread runs on, and stops at an epoch's end when a callback sets ``stop_training``.
 
     Any other exception (``BaseException``) that escapes the epochs, after every
     ``on_train_begin`` ran and before the first ``on_train_end``, ends the run in
@@ -670,7 +672,7 @@ class ProgressBar(Callback):
         if self.live:
             self._overwrite(line)
             self._shown = 0  # the next line starts empty
-        else:
-            self.stream.write(line)
-        self.stream.write("\n")
+            self.stream.write("\n")
+        else:  # one write: a line of a run in another thread cannot come between
+            self.stream.write(line + "\n")
         self.stream.flush()
