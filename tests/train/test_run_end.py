@@ -222,7 +222,7 @@ def test_an_output_the_loss_refuses_is_named_as_the_models_output():
     model = nn.Linear(2, 1, rng=0)  # its output: the first feature
     model.weight.data[...] = [[1.0], [0.0]]
     model.bias.data[...] = 0.0
-    X[0, 0], X_dev = 0.5, X[:8].copy()
+    X[:, 0], X_dev = 0.5, X[:8].copy()  # fit probes the samples of the extreme targets too
     X_dev[0, 0] = 3.0
     assert _probed(model, "bce", X, Y, dev=(X_dev, Y[:8])) == (
         "the model's output for X_dev, sample 0: bce: probabilities must lie in [0, 1]; got "

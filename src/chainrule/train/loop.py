@@ -705,10 +705,14 @@ class Trainer:
 
     def _check_model_accepts(self, X, y, dev) -> None:
         """The first sample of the training set, and of the dev set, through the model in
-        eval mode and the loss with its target, and for integer labels also the samples
-        with the smallest and the largest label: shape errors and labels the loss refuses
-        (out of range anywhere in either set) surface before training, not when a later
-        batch or the first dev evaluation reaches them.
+        eval mode and the loss with its target, and also the samples holding the smallest
+        and the largest target value (of any entry: a label, a one-hot or probability row's
+        entry, a value): shape errors and targets the loss refuses by their range (a label
+        out of range, a BCE target outside [0, 1], a negative entry of a probability row,
+        anywhere in either set; NaN and inf are refused before, by
+        :func:`~chainrule.train.inputs.pair`) surface before training, not when a later
+        batch or the first dev evaluation reaches them. Finding those samples reads each
+        set's targets twice (an argmin and an argmax), once per run.
 
         A ``TypeError`` or ``ValueError`` of the model names the inputs (``X`` or
         ``X_dev``), one of the loss the targets (``y`` or ``y_dev``), or the model's output
@@ -726,9 +730,12 @@ class Trainer:
         with _evaluating(self.model), no_grad():
             for x_name, y_name, samples, targets in sets:
                 rows = [0]
-                if targets.dtype.kind in "iu":
-                    flat = targets.reshape(len(targets), -1)
-                    rows += [int(flat.min(axis=1).argmin()), int(flat.max(axis=1).argmax())]
+                flat = targets.reshape(len(targets), -1)
+                if flat.size:  # the row of the smallest and of the largest entry
+                    rows += [
+                        int(flat.argmin()) // flat.shape[1],
+                        int(flat.argmax()) // flat.shape[1],
+                    ]
                 for row in dict.fromkeys(rows):
                     one = slice(row, row + 1)
                     try:
@@ -921,9 +928,13 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         Evaluated after every epoch (``dev_loss`` and ``dev_<metric>`` in the logs);
         checked as ``X`` and ``y`` are, and for the training set's feature shape. Before
         the first step, the first training sample and the first dev sample go through the
-        model (in eval mode) and the loss with their targets, and for integer labels also
-        the samples with the smallest and the largest label of each set, so that inputs or
-        targets either refuses (a label out of range anywhere) are refused before any work.
+        model (in eval mode) and the loss with their targets, and so do the samples of each
+        set holding its smallest and its largest target value (of any entry: a label, an
+        entry of a one-hot or probability row, a value), so that inputs or targets either
+        refuses are refused before any work: shapes, and targets out of the loss's range
+        anywhere (a label out of range, a ``bce`` target outside [0, 1], a negative entry
+        of a ``cross_entropy`` row). A loss of your own that refuses other values is
+        probed at those samples alone.
         A classification run whose model outputs NaN or Inf for the dev set ends at that
         epoch's end with :class:`NonFiniteLossError` (there are no classes to score; for a
         training batch, at that step, before its update); a
