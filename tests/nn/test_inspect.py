@@ -72,14 +72,45 @@ def test_widths_come_from_the_first_and_last_layers_that_set_them():
     assert (nn.input_width(mlp), nn.output_width(mlp)) == (7, 1)
 
 
-def test_a_model_without_layers_to_read():
-    def plain(x):  # a callable without named_modules
+@pytest.mark.parametrize(
+    "helper",
+    [
+        nn.inspect.modules,
+        nn.output_layer,
+        nn.ends_in_probabilities,
+        nn.input_width,
+        nn.output_width,
+    ],
+)
+@pytest.mark.parametrize(
+    ("model", "got"),
+    [
+        (None, "NoneType None"),
+        (nn.Linear, "type <class 'chainrule.nn.linear.Linear'>"),
+        ("model.safetensors", "str 'model.safetensors'"),
+    ],
+)
+def test_a_model_that_is_no_module_is_refused(helper, model, got):
+    # they answered for anything: output_layer(None) == "linear", input_width(None) is None
+    expected = (
+        f"{helper.__name__}: model expected a chainrule.nn.Module (or a callable wrapping "
+        f"one), got {got}"
+    )
+    with pytest.raises(TypeError) as info:
+        helper(model)
+    assert str(info.value) == expected
+
+
+def test_a_plain_callable_has_no_layers_to_read():
+    def plain(x):  # a callable wrapping a network, without named_modules
         return x
 
     assert nn.inspect.modules(plain) == []
-    assert nn.output_layer(plain) == "linear"
-    assert not nn.ends_in_probabilities(plain)
+    assert nn.output_layer(plain) == "linear" and not nn.ends_in_probabilities(plain)
     assert nn.input_width(plain) is None and nn.output_width(plain) is None
+
+
+def test_a_model_without_layers_to_read():
     activation_only = nn.Sequential(nn.ReLU())
     assert nn.input_width(activation_only) is None
     assert nn.output_width(activation_only) is None

@@ -1,8 +1,10 @@
 """What a model's layers tell about it: its output layer, input width and output width.
 
 Each function reads the modules :func:`modules` lists and matches layer types with
-``isinstance``, so that a subclass of a layer counts as that layer. An object without
-``named_modules`` (a plain callable wrapping a network, say) has no layers to read. What a
+``isinstance``, so that a subclass of a layer counts as that layer. An object that is no
+:class:`~chainrule.nn.Module` but calls one (a plain callable wrapping a network, say) has
+no layers to read; anything else (None, a layer class, a path) is refused with
+``TypeError`` (:func:`check_model`). What a
 ``forward`` computes beyond its registered layers (a sigmoid applied by hand) is not seen.
 """
 
@@ -17,14 +19,39 @@ from chainrule.nn.module import Module
 __all__ = ["ends_in_probabilities", "input_width", "modules", "output_layer", "output_width"]
 
 
+def check_model(owner: str, model, *, wrapper: bool = False, needs: tuple = ()):
+    """``model``, after checking that it is a :class:`~chainrule.nn.Module` (an instance:
+    not a layer class), or with ``wrapper`` any other callable that is no class and has
+    the methods ``needs`` names (a network's wrapper); ``TypeError`` naming ``owner``
+    otherwise."""
+    if isinstance(model, Module):
+        return model
+    if (
+        wrapper
+        and callable(model)
+        and not isinstance(model, type)
+        and all(callable(getattr(model, name, None)) for name in needs)
+    ):
+        return model
+    expected = "a chainrule.nn.Module"
+    if wrapper:
+        methods = "".join(f", {name}()" for name in needs)
+        expected += f" (or a callable wrapping one{' with ' + methods[2:] if needs else ''})"
+    raise TypeError(f"{owner}: model expected {expected}, got {type(model).__name__} {model!r:.80}")
+
+
 def modules(model) -> list[Module]:
     """Every module of ``model`` (itself first), depth first in registration order, as
     ``named_modules`` lists them but for a module registered in several places, which is
     listed at each (``Sequential(Linear, act, Linear, act)`` with one ``act`` ends in it;
     ``named_modules`` lists it once, under its first place). A module that holds one of
-    its ancestors is not walked into again. Empty for an object without
-    ``named_modules``."""
-    if not hasattr(model, "named_modules"):
+    its ancestors is not walked into again. Empty for a wrapper (see :func:`check_model`)."""
+    return _modules(check_model("modules", model, wrapper=True))
+
+
+def _modules(model) -> list[Module]:
+    """:func:`modules` of a checked ``model``."""
+    if not isinstance(model, Module):
         return []
     found: list[Module] = []
 
@@ -46,8 +73,13 @@ def output_layer(model) -> str:
     ``"softmax"`` for another ``Softmax``, ``"sigmoid"`` for a ``Sigmoid``, and
     ``"linear"`` for any other layer or a model without layers (its outputs are logits or
     scores)."""
+    return _output_layer(check_model("output_layer", model, wrapper=True))
+
+
+def _output_layer(model: Module) -> str:
+    """:func:`output_layer` of a checked ``model``."""
     leaves = [
-        m for m in modules(model) if not m.children() and not isinstance(m, Identity | Dropout)
+        m for m in _modules(model) if not m.children() and not isinstance(m, Identity | Dropout)
     ]
     if not leaves:
         return "linear"
@@ -65,13 +97,16 @@ def ends_in_probabilities(model) -> bool:
     """Whether ``model``'s last registered layer (trailing ``Identity`` and ``Dropout``
     skipped) is a ``Sigmoid`` or a ``Softmax`` (not a ``LogSoftmax``), so that its outputs
     are probabilities (see :func:`output_layer`)."""
-    return output_layer(model) in ("sigmoid", "softmax")
+    return _output_layer(check_model("ends_in_probabilities", model, wrapper=True)) in (
+        "sigmoid",
+        "softmax",
+    )
 
 
 def input_width(model) -> int | None:
     """The number of input features of ``model``, from its first ``Linear`` or
     ``BatchNorm1d`` (every other registered layer keeps the width); None without one."""
-    for m in modules(model):
+    for m in _modules(check_model("input_width", model, wrapper=True)):
         if isinstance(m, Linear):
             return m.in_features
         if isinstance(m, BatchNorm1d):
@@ -82,5 +117,9 @@ def input_width(model) -> int | None:
 def output_width(model) -> int | None:
     """The number of outputs of ``model``, from its last ``Linear`` (every registered
     layer after it keeps the width); None without one."""
-    widths = [m.out_features for m in modules(model) if isinstance(m, Linear)]
+    widths = [
+        m.out_features
+        for m in _modules(check_model("output_width", model, wrapper=True))
+        if isinstance(m, Linear)
+    ]
     return widths[-1] if widths else None

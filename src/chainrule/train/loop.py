@@ -31,7 +31,7 @@ from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.io import check_extras
 from chainrule.nn import BatchNorm1d
-from chainrule.nn.inspect import ends_in_probabilities, modules
+from chainrule.nn.inspect import check_model, ends_in_probabilities, modules
 from chainrule.nn.module import SideState
 from chainrule.optim import Optimizer
 from chainrule.threads import shared_threads
@@ -182,6 +182,7 @@ class Trainer:
         trace: bool = True,
         share_threads: bool = True,
     ):
+        model = check_model("Trainer", model)
         epochs = integer("Trainer", "epochs", epochs, low=0)
         batch_size = integer("Trainer", "batch_size", batch_size, low=1)
         trace = boolean("Trainer", "trace", trace)
@@ -813,7 +814,10 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     """Model outputs for ``X`` in eval mode, in batches, without recording a graph.
 
     ``X`` holds samples on its first axis, shape ``(m, n_features)``: an ``X`` without a
-    feature axis is refused (``ValueError``; one sample is ``X[None]``)."""
+    feature axis is refused (``ValueError``; one sample is ``X[None]``), and a ``model``
+    that is neither a :class:`~chainrule.nn.Module` nor a callable wrapping one with
+    ``train()`` and ``eval()``, which set the modes inside it (``TypeError``)."""
+    model = check_model("predict", model, wrapper=True, needs=("train", "eval"))
     batch_size = integer("predict", "batch_size", batch_size, low=1)
     X = inputs("X", X)
     with _evaluating(model), no_grad():
@@ -858,7 +862,7 @@ def _evaluating(model):
     :func:`predict` and :func:`evaluate`, a layer a user put in eval mode on its own, a
     frozen batch norm say, stays so; ``fit`` trains every module at each epoch)."""
     modes = [(m, m.training) for m in modules(model)]
-    was_training = getattr(model, "training", False)
+    was_training = getattr(model, "training", False)  # a wrapper's (see predict)
     model.eval()
     try:
         yield
@@ -880,6 +884,7 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     Parameters
     ----------
     model : chainrule.nn.Module
+        Anything else (None, a layer class) is refused (``TypeError``) before any work.
         Put in training mode, every module of it, at the start of each epoch (a layer set
         to eval mode by hand is trained too; freeze a parameter by leaving it out of the
         optimizer), and in eval mode for the dev evaluations.
