@@ -1,6 +1,7 @@
 """A run's history: its checkpoint dict and back."""
 
 import math
+import re
 
 import pytest
 
@@ -90,3 +91,40 @@ def test_a_history_without_a_key_is_refused_naming_it():
     says = r"^history expected the keys \[.*\], got one without \['grad_norms'\]$"
     with pytest.raises(ValueError, match=says):
         History.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "got"), [(5, "int 5"), (None, "NoneType None"), ([("epochs", [])], "list [(")]
+)
+def test_a_history_that_is_no_dict_is_refused_with_a_type_error(data, got):
+    # from_dict(5) raised "argument of type 'int' is not iterable"
+    says = r"^History.from_dict: data expected a dict \(what to_dict returns\), got "
+    with pytest.raises(TypeError, match=says + re.escape(got)):
+        History.from_dict(data)
+
+
+def test_to_csv_puts_the_keys_given_first_and_writes_a_header_without_rows():
+    history = History.from_dict(_history())
+    assert history.to_csv(("time", "epoch")).splitlines()[:2] == [
+        "time,epoch,lr,train_loss,dev_loss",
+        "1.0,1,0.1,0.5,0.6",
+    ]
+    assert History().to_csv(iter(["epoch", "lr"])) == "epoch,lr\n"
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        # a str was a list of its characters: one column per character
+        ("train_loss", "got the string 'train_loss'; write ['train_loss']"),
+        (5, "got int 5"),  # bare "'int' object is not iterable"
+        (None, "got NoneType None"),
+        (["epoch", 5], "got 5 (int) among them"),
+        ([b"epoch"], "got b'epoch' (bytes) among them"),
+    ],
+)
+def test_to_csv_refuses_keys_that_are_no_list_of_str(keys, says):
+    history = History.from_dict(_history())
+    with pytest.raises(TypeError) as info:
+        history.to_csv(keys)
+    assert str(info.value) == f"History.to_csv: keys expected a list of log keys (str), {says}"

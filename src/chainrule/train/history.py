@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chainrule.train.position import fields_of, is_a
@@ -79,7 +80,13 @@ class History:
         ``step_losses`` finite numbers (``fit`` stops at a non-finite cost); ``grad_norms``
         one number >= 0 (or NaN) per row for each parameter name; ``stopped_reason`` a
         non-empty ``str`` (one of :data:`STOPPED_REASONS`, or a callback's own).
-        ``ValueError`` names the key, what was expected and what was found."""
+        ``ValueError`` names the key, what was expected and what was found; ``TypeError``
+        refuses ``data`` that is not a ``dict``."""
+        if not isinstance(data, dict):
+            raise TypeError(
+                "History.from_dict: data expected a dict (what to_dict returns), got "
+                f"{type(data).__name__} {data!r:.80}"
+            )
         refuse = fields_of("history", cls, data)
         rows, losses, norms = data["epochs"], data["step_losses"], data["grad_norms"]
         if not isinstance(rows, list):
@@ -118,8 +125,27 @@ class History:
     def to_csv(self, keys=()) -> str:
         """The per-epoch logs as CSV text, one column per key: ``keys`` first (the header
         of a history without rows: a run's log keys, say), then the others in first-seen
-        order."""
+        order. A key of ``keys`` that no row holds is an empty column: a run's log keys
+        head its file before its epochs hold them all (a run resumed with other metrics,
+        see :class:`~chainrule.train.callbacks.HistoryLogger`). ``keys`` is a list (any
+        iterable but a ``str``) of ``str``; anything else is refused (``TypeError``)."""
+        if isinstance(keys, str):
+            raise TypeError(
+                "History.to_csv: keys expected a list of log keys (str), got the string "
+                f"{keys!r:.80}; write [{keys!r:.80}]"
+            )
+        if not isinstance(keys, Iterable):
+            raise TypeError(
+                "History.to_csv: keys expected a list of log keys (str), got "
+                f"{type(keys).__name__} {keys!r:.80}"
+            )
         keys = list(keys)
+        wrong = [key for key in keys if not isinstance(key, str)]
+        if wrong:
+            raise TypeError(
+                f"History.to_csv: keys expected a list of log keys (str), got {wrong[0]!r:.80} "
+                f"({type(wrong[0]).__name__}) among them"
+            )
         for row in self.epochs:
             keys.extend(k for k in row if k not in keys)
         out = io.StringIO()
