@@ -207,12 +207,16 @@ class Trainer:
                 "Trainer: metrics expected a list of metric names, got "
                 f"{type(metrics).__name__} {metrics!r}"
             )
+        if metrics is not None:  # a set's order, the logs' columns, changes by process
+            _checks.ordered("Trainer", "metrics", metrics, "a list of metric names")
         save_extras = _save_extras(save_extras, model)
         if not isinstance(callbacks, Iterable):
             raise TypeError(
                 "Trainer: callbacks expected a list of Callback instances, got "
                 f"{type(callbacks).__name__} {callbacks!r}"
             )
+        # the order they run in, which a resume matches saved states by
+        _checks.ordered("Trainer", "callbacks", callbacks, "a list of Callback instances")
         callbacks = list(callbacks)
         for cb in callbacks:
             if not isinstance(cb, Callback):
