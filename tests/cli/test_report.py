@@ -45,14 +45,14 @@ def test_non_finite_values_are_marked_on_the_figure_and_named():
                "layers.2.weight": [0.2, 0.1, 0.1, 0.1]},
     )  # fmt: skip
     epochs = [1, 2, 3, 4]
-    fig, gaps = report._curves(history, epochs, "loss", "loss")
+    fig, gaps, _ = report._curves(history, epochs, "loss", "loss")
     assert _marks(fig) == {"dev loss: NaN/inf": [2, 3, 4]}
     assert gaps == ["dev loss from epoch 2"]
     assert "dev loss: NaN/inf" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     fig, gaps = report._grad_norms(history, epochs, SHAPES)
     assert _marks(fig) == {"layer 1 (16\u21922): NaN/inf": [2, 3]}
     assert gaps == ["layer 1 (16\u21922) at epochs 2-3"]
-    fig, gaps = report._curves(_history(4), epochs, "loss", "loss")
+    fig, gaps, _ = report._curves(_history(4), epochs, "loss", "loss")
     assert _marks(fig) == {} and gaps == []
     assert report._gaps_note([]) == ""
 
@@ -63,7 +63,7 @@ def test_epoch_ticks_are_whole_numbers_and_every_epoch_of_a_short_run(n):
     epochs = list(range(1, n + 1))
     figures = [
         report._curves(history, epochs, "loss", "loss")[0],
-        report._learning_rate(history, epochs),
+        report._learning_rate(history, epochs)[0],
         report._grad_norms(history, epochs, SHAPES)[0],
     ]
     for fig in figures:
@@ -80,7 +80,7 @@ def test_the_rate_axis_starts_at_0_and_takes_a_rate_always_at_0(rate, recwarn):
     history = _history(3)
     for row in history.epochs:
         row["lr"] = rate
-    fig = report._learning_rate(history, [1, 2, 3])
+    fig, _ = report._learning_rate(history, [1, 2, 3])
     assert fig.axes[0].get_ylim() == pytest.approx((0.0, 1.1 * rate or 1.0))
     assert not recwarn.list
 

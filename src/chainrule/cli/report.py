@@ -31,6 +31,13 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
         figures.append((name, plots.save(fig, fig_dir / f"{name}.png")[0], caption))
 
     has_acc = "train_accuracy" in history.last
+    restored = metrics.get("restored_epoch")
+    restored_note = (
+        ""
+        if restored is None
+        else f" Dotted line: epoch {restored} (the best {config['train']['monitor']}), whose "
+        "weights early stopping restored: the model and the metrics table are of those weights."
+    )
     # the training cost fit logs includes a regularization penalty; the dev loss does not
     penalized = bool(config["regularization"]["l2"] or config["regularization"]["l1"])
     caption = "Cost per epoch."
@@ -40,17 +47,19 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
             "part of the gap between them is the penalty, not variance."
         )
     train_label = "train (+ penalty)" if penalized else "train"
-    fig, gaps = _curves(history, epochs, "loss", "loss (mean per sample)", train_label)
-    add("loss", fig, caption + _gaps_note(gaps))
-    if has_acc:
-        fig, gaps = _curves(history, epochs, "accuracy", "accuracy (%)", scale=100)
-        caption = "Accuracy per epoch (train: measured during the epoch, dropout on)."
-        add("accuracy", fig, caption + _gaps_note(gaps))
-    add(
-        "learning_rate",
-        _learning_rate(history, epochs),
-        "Learning rate at the start of each epoch.",
+    ylabel = _loss_label(config["loss"]["name"], config["model"]["sizes"][-1])
+    fig, gaps, zeros = _curves(
+        history, epochs, "loss", ylabel, train_label, log_if_wide=True, restored=restored
     )
+    add("loss", fig, caption + _gaps_note(gaps) + _zeros_caption(zeros) + restored_note)
+    if has_acc:
+        fig, gaps, _ = _curves(
+            history, epochs, "accuracy", "accuracy (%)", scale=100, restored=restored
+        )
+        caption = _accuracy_caption(config["model"])
+        add("accuracy", fig, caption + _gaps_note(gaps) + restored_note)
+    fig, zeros = _learning_rate(history, epochs)
+    add("learning_rate", fig, "Learning rate at the start of each epoch." + _zeros_caption(zeros))
     shapes = {name: p.shape for name, p in trainer.model.named_parameters()}
     fig, gaps = _grad_norms(history, epochs, shapes)
     add(
@@ -99,6 +108,17 @@ def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
 TICK_EVERY_EPOCH = 12
 #: How each data.normalize but "none" describes the inputs in figure labels and captions.
 _SCALED_AS = {"standardize": "standardized", "minmax": "min-max scaled"}
+#: A loss or rate curve whose positive values span more than this many decades is drawn on
+#: a log axis: on a linear one, most of the run would lie flat at 0.
+LOG_DECADES = 2
+#: The gradient-norm lines' styles, one per cycle through the palette's colours: cycle c
+#: has linestyle c % 4 and marker c % 5, so no two of 8 * 20 lines look alike ("x" and "v"
+#: are left to the marks of NaN and of 0).
+_NORM_LINESTYLES = ("-", "--", ":", "-.")
+_NORM_MARKERS = ("o", "s", "^", "D", "P")
+#: With more legend entries than this, the gradient-norm legend goes beside the axes,
+#: where it covers no line; of 16 entries and more, in columns of 16.
+LEGEND_INSIDE = 5
 
 
 def _scaled(normalize: str) -> str:
@@ -145,6 +165,66 @@ def _zero_epochs(epochs, values) -> list:
     return [e for e, v in zip(epochs, values, strict=True) if v == 0]
 
 
+def _mark_zeros(ax, epochs, values, label, color) -> str | None:
+    """Values exactly 0 draw nothing on a log axis: mark their epochs with a triangle on the
+    bottom edge of the axes, in the line's colour, and return their note (see
+    :func:`_epochs_note`); None when none is 0."""
+    zero = _zero_epochs(epochs, values)
+    if not zero:
+        return None
+    ax.plot(zero, [0.0] * len(zero), "v", ms=7, color=color, clip_on=False,
+            transform=ax.get_xaxis_transform(), label=f"{label}: exactly 0")  # fmt: skip
+    return _epochs_note(label, zero, epochs)
+
+
+def _zeros_caption(notes: list[str], why: str = "") -> str:
+    """The caption's note of the values exactly 0 a log axis marks (see
+    :func:`_mark_zeros`) instead of drawing, ``why`` after "Exactly 0" ("" when none)."""
+    if not notes:
+        return ""
+    return (
+        f" Exactly 0{why}, so not drawn on the log axis, and marked with a triangle on the "
+        f"bottom edge: {'; '.join(notes)}."
+    )
+
+
+def _wide(values: np.ndarray) -> bool:
+    """Whether ``values`` need a log axis: none negative, and the positive finite ones
+    spanning more than :data:`LOG_DECADES` decades (NaN and inf are marked apart, see
+    :func:`_mark_not_finite`, and 0 too, see :func:`_mark_zeros`)."""
+    finite = values[np.isfinite(values)]
+    positive = finite[finite > 0]
+    return bool(
+        positive.size
+        and (finite >= 0).all()
+        and positive.max() > 10.0**LOG_DECADES * positive.min()
+    )
+
+
+def _loss_label(loss: str, n_out: int) -> str:
+    """The loss axis's label: ``mse`` and ``mae`` average over a sample's outputs too (the
+    mean over all m * n entries), the other losses sum over them (see
+    :mod:`chainrule.losses`); of one output, both are the mean per sample."""
+    if loss in ("mse", "mae") and n_out > 1:
+        return "loss (mean per output entry)"
+    return "loss (mean per sample)"
+
+
+def _accuracy_caption(model: dict) -> str:
+    """The accuracy figure's caption: how the train accuracy was measured, in training
+    mode, naming dropout (``model.dropout`` below 1) and batch norm only when the model
+    has them (the ``[model]`` section of the config)."""
+    how = "measured during the epoch, on each mini-batch before its update"
+    modes = []
+    if model["dropout"] < 1:
+        modes.append(f"dropout on (keep_prob {model['dropout']:g})")
+    if model["batch_norm"]:
+        modes.append("batch norm with each mini-batch's statistics")
+    if modes:
+        how += f", in training mode: {' and '.join(modes)}"
+    return f"Accuracy per epoch (train: {how}; dev: after the epoch, in eval mode)."
+
+
 def _gaps_note(gaps: list[str]) -> str:
     """The caption's note of the values a figure could not draw ("" when none)."""
     if not gaps:
@@ -154,32 +234,71 @@ def _gaps_note(gaps: list[str]) -> str:
     )
 
 
-def _curves(history, epochs, metric, ylabel, train_label="train", scale=1.0):
+def _curves(
+    history,
+    epochs,
+    metric,
+    ylabel,
+    train_label="train",
+    scale=1.0,
+    *,
+    log_if_wide=False,
+    restored=None,
+):
     """The figure of train and dev ``metric`` per epoch, and the notes of what it could
-    not draw (see :func:`_mark_not_finite`)."""
+    not draw: values not finite (see :func:`_mark_not_finite`) and values exactly 0 on a
+    log axis (see :func:`_mark_zeros`). With ``log_if_wide`` the y axis is logarithmic when
+    the curves span more than :data:`LOG_DECADES` decades (see :func:`_wide`); ``restored``,
+    the epoch whose weights early stopping restored (None: none), is a dotted line."""
     fig, ax = plots.figure()
-    gaps = []
-    for part, label, style in (("train", train_label, "-o"), ("dev", "dev", "--s")):
-        key = f"{part}_{metric}"
-        if key in history.last:
-            values = np.array(history.column(key)) * scale
-            (line,) = ax.plot(epochs, values, style, ms=4, label=label)
-            gaps.append(_mark_not_finite(ax, epochs, values, f"{part} {metric}", line.get_color()))
+    curves = [
+        (part, label, style, np.array(history.column(f"{part}_{metric}"), np.float64) * scale)
+        for part, label, style in (("train", train_label, "-o"), ("dev", "dev", "--s"))
+        if f"{part}_{metric}" in history.last
+    ]
+    log = log_if_wide and _wide(np.concatenate([values for *_, values in curves]))
+    gaps, zeros = [], []
+    for part, label, style, values in curves:
+        shown = np.where(values == 0, np.nan, values) if log else values
+        (line,) = ax.plot(epochs, shown, style, ms=4, label=label)
+        gaps.append(_mark_not_finite(ax, epochs, values, f"{part} {metric}", line.get_color()))
+        if log:
+            zeros.append(_mark_zeros(ax, epochs, values, f"{part} {metric}", line.get_color()))
+    if restored is not None:
+        ax.axvline(
+            restored, color="0.3", ls=":", lw=1.2, label=f"restored weights: epoch {restored}"
+        )
+    if log:
+        ax.set_yscale("log")
+        ylabel += ", log scale"
     ax.set(title=f"Train vs dev {metric}", ylabel=ylabel)
     _epoch_axis(ax, epochs)
     ax.legend()
-    return fig, [g for g in gaps if g]
+    return fig, [g for g in gaps if g], [z for z in zeros if z]
 
 
 def _learning_rate(history, epochs):
+    """The figure of the rate at the start of each epoch, on a log axis when the rates span
+    more than :data:`LOG_DECADES` decades (see :func:`_wide`), else on a linear one from 0,
+    and the notes of the rates exactly 0 that the log axis marks (see :func:`_mark_zeros`)."""
     fig, ax = plots.figure()
-    ax.plot(epochs, history.column("lr"), "-o", ms=4, label="learning rate")
-    ax.set(title="Learning rate at the start of each epoch", ylabel="learning rate (step size)")
+    rates = np.array(history.column("lr"), np.float64)
+    log = _wide(rates)
+    shown = np.where(rates == 0, np.nan, rates) if log else rates
+    (line,) = ax.plot(epochs, shown, "-o", ms=4, label="learning rate")
+    ylabel = "learning rate (step size)"
+    zeros = []
+    if log:
+        zeros.append(_mark_zeros(ax, epochs, rates, "learning rate", line.get_color()))
+        ax.set_yscale("log")
+        ylabel += ", log scale"
+    else:
+        # a constant rate reads as constant; one always at 0 gets the axis of a rate of 1
+        ax.set_ylim(0, 1.1 * rates.max() or 1.0)
+    ax.set(title="Learning rate at the start of each epoch", ylabel=ylabel)
     _epoch_axis(ax, epochs)
-    # a constant rate reads as constant; one always at 0 gets the axis of a rate of 1
-    ax.set_ylim(0, 1.1 * max(history.column("lr")) or 1.0)
     ax.legend()
-    return fig
+    return fig, [z for z in zeros if z]
 
 
 def _norm_lines(history, shapes) -> list[tuple[str, str]]:
@@ -201,33 +320,43 @@ def _zeros_note(history, epochs, shapes) -> str:
         for name, label in _norm_lines(history, shapes)
         if (zero := _zero_epochs(epochs, history.grad_norms[name]))
     ]
-    if not notes:
-        return ""
-    return (
-        " Exactly 0 (no gradient reached it), so not drawn on the log axis, and marked with "
-        f"a triangle on the bottom edge: {'; '.join(notes)}."
-    )
+    return _zeros_caption(notes, " (no gradient reached it)")
 
 
 def _grad_norms(history, epochs, shapes):
     """The figure of each weight matrix's gradient norm per epoch, and the notes of what it
     could not draw (see :func:`_mark_not_finite`; norms exactly 0, marked with a triangle
-    on the bottom edge, are noted by :func:`_zeros_note`)."""
-    fig, ax = plots.figure(width=6.0)
+    on the bottom edge, are noted by :func:`_zeros_note`). Each line has its own colour
+    and style (see :data:`_NORM_LINESTYLES`); a legend of more than :data:`LEGEND_INSIDE`
+    entries goes beside the axes."""
+    lines = _norm_lines(history, shapes)
+    n_colours = len(plots.PALETTE)
+    fig, ax = plots.figure(width=6.0 if len(lines) <= LEGEND_INSIDE else 8.0)
     gaps = []
-    for name, label in _norm_lines(history, shapes):
+    for i, (name, label) in enumerate(lines):
         values = np.asarray(history.grad_norms[name], dtype=np.float64)
-        (line,) = ax.plot(epochs, np.where(values == 0, np.nan, values), "-o", ms=3, label=label)
+        cycle = i // n_colours
+        (line,) = ax.plot(
+            epochs,
+            np.where(values == 0, np.nan, values),
+            color=plots.PALETTE[i % n_colours],
+            ls=_NORM_LINESTYLES[cycle % len(_NORM_LINESTYLES)],
+            marker=_NORM_MARKERS[cycle % len(_NORM_MARKERS)],
+            ms=3,
+            label=label,
+        )
         gaps.append(_mark_not_finite(ax, epochs, values, label, line.get_color()))
-        if zero := _zero_epochs(epochs, values):
-            ax.plot(zero, [0.0] * len(zero), "v", ms=7, color=line.get_color(), clip_on=False,
-                    transform=ax.get_xaxis_transform(), label=f"{label}: exactly 0")  # fmt: skip
+        _mark_zeros(ax, epochs, values, label, line.get_color())
     ax.set_yscale("log")
     ax.set(
         title="Gradient norm per layer (weights)", ylabel="||dC/dW||  (RMS over steps, log scale)"
     )
     _epoch_axis(ax, epochs)
-    ax.legend(fontsize=8, loc="best")
+    entries = len(ax.get_legend_handles_labels()[1])
+    if entries <= LEGEND_INSIDE:
+        ax.legend(fontsize=8, loc="best")
+    else:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), ncols=-(-entries // 16))
     return fig, [g for g in gaps if g]
 
 
@@ -345,13 +474,21 @@ def _html(run_dir, config, metrics, history, figures, reading, note, rate) -> st
         + "".join(
             f"<td>{100 * metrics[part][k]:.2f}%</td>"
             if k == "accuracy"
-            else f"<td>{metrics[part][k]:.4f}</td>"
+            else f"<td>{metrics[part][k]:.4g}</td>"
             for k in keys
         )
         + "</tr>"
         for part in ("train", "dev", "test")
     )
     head = "".join(f"<th>{k}</th>" for k in keys)
+    restored = metrics.get("restored_epoch")
+    held = (
+        ""
+        if restored is None
+        else f" The model holds the weights of epoch {restored} (the best "
+        f"{e(config['train']['monitor'])}), which early stopping restored: the metrics below "
+        "are of those weights."
+    )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>chainrule run {e(run_dir.name)}</title><style>{_STYLE}</style></head><body>",
@@ -359,7 +496,8 @@ def _html(run_dir, config, metrics, history, figures, reading, note, rate) -> st
         f"<p>{e(config['data']['name'])}, model {e(str(config['model']['sizes']))} "
         f"{e(config['model']['activation'])}, {e(config['optimizer']['name'])} "
         f"lr {e(_rate(rate))}, {metrics['epochs_run']} epochs "
-        f"({e(metrics['stopped_reason'])}), training time {metrics['time']['train_s']:.1f} s.</p>",
+        f"({e(metrics['stopped_reason'])}), training time {metrics['time']['train_s']:.1f} s."
+        f"{held}</p>",
         "<h2>Metrics</h2>",
         f"<table><tr><th>set</th><th>samples</th>{head}</tr>{rows}</table>",
         "<h2>Bias and variance</h2>",

@@ -447,19 +447,34 @@ def _trainer(
     )
 
 
+def _restored_epoch(trainer: Trainer) -> int | None:
+    """The epoch (its ``history.csv`` number, from 1) whose weights early stopping put back
+    at the run's end (``restore_best_weights``, the best epoch of its monitor), or None when
+    it restored none (no early stopping)."""
+    for cb in trainer.callbacks:
+        restores = isinstance(cb, EarlyStopping) and cb.restore_best_weights
+        if restores and cb.best_weights is not None:
+            return trainer.history.epochs[cb.best_epoch]["epoch"]
+    return None
+
+
 def _metrics(trainer: Trainer, history, data: datasets.RunData, to_targets, human_error) -> dict:
     """What ``metrics.json`` holds but the total time: the loss and metrics of every part
-    (``train``, ``dev``, ``test``), the epochs run and why they stopped, the parts' sizes,
+    (``train``, ``dev``, ``test``, those of the model as it ended: with early stopping, of
+    its best epoch's weights), the epochs run and why they stopped, the epoch whose weights
+    early stopping restored (``restored_epoch``, only when it did), the parts' sizes,
     the training time (``train_s``: the sum of the epochs' times, history.csv's ``time``,
     so the whole run's, a resumed run's epochs before the resume included) and, with an
     accuracy, the notes' ``bias_variance`` reading of the train and dev errors
     (1 - accuracy) against ``human_error`` (``data.human_error``)."""
     parts = {"train": data.train, "dev": data.dev, "test": data.test}
     scores = {part: trainer.evaluate(X, to_targets(y)) for part, (X, y) in parts.items()}
+    restored = _restored_epoch(trainer)
     metrics = {
         **scores,
         "epochs_run": len(history.epochs),
         "stopped_reason": history.stopped_reason,
+        **({} if restored is None else {"restored_epoch": restored}),
         "n": {part: len(y) for part, (_, y) in parts.items()},
         "time": {"train_s": round(sum(row["time"] for row in history.epochs), 3)},
     }
@@ -532,7 +547,7 @@ def run(args) -> int:
 
         stage = "report"
         test = metrics["test"]
-        summary = [f"test loss {test['loss']:.4f}"]
+        summary = [f"test loss {test['loss']:.4g}"]
         if "accuracy" in test:
             summary.insert(0, f"test accuracy {100 * test['accuracy']:.2f}%")
         print(", ".join(summary) + f"; time {metrics['time']['total_s']:.1f} s")
