@@ -1491,27 +1491,6 @@ def test_a_history_logger_before_the_stopper_writes_the_runs_stopped_reason(moon
     assert json.loads(path.read_text()) == json.loads(json_text(history.to_dict()))
 
 
-def test_predict_gives_a_model_that_is_no_module_its_mode_back_through_train():
-    class Wrapper:  # no named_modules: its own train() sets the modes inside it
-        def __init__(self):
-            self.net = nn.MLP([2, 4, 2], dropout=0.5, seed=0)
-            self.training = True
-
-        def train(self, mode=True):
-            self.training = mode
-            self.net.train(mode)
-
-        def eval(self):
-            self.train(False)
-
-        def __call__(self, x):
-            return self.net(x)
-
-    wrapper = Wrapper()
-    assert predict(wrapper, np.ones((3, 2), np.float32)).shape == (3, 2)
-    assert wrapper.training and all(m.training for _, m in wrapper.net.named_modules())
-
-
 def test_predict_gives_a_module_back_what_its_own_train_does():
     # a Module whose train() does more than set the flags gets that done again after
     class Tracked(nn.Module):

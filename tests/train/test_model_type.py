@@ -15,10 +15,11 @@ _Y = np.array([0, 1, 0, 1])
 
 
 class _Wrapper:
-    """A callable with a module's mode methods, but no Module."""
+    """A callable with a module's mode methods, but no Module: no named_modules, its own
+    train() sets the modes inside it."""
 
     def __init__(self):
-        self.net = nn.MLP([3, 2], seed=0)
+        self.net = nn.MLP([3, 4, 2], dropout=0.5, seed=0)
         self.training = True
 
     def train(self, mode=True):
@@ -88,3 +89,9 @@ def test_a_long_repr_is_cut_in_the_message():
     assert str(info.value) == (
         f"predict: model expected a chainrule.nn.Module{_WRAPPED}, got Long {'x' * 80}"
     )
+
+
+def test_predict_gives_a_model_that_is_no_module_its_mode_back_through_train():
+    wrapper = _Wrapper()
+    assert predict(wrapper, _X).shape == (4, 2)
+    assert wrapper.training and all(m.training for _, m in wrapper.net.named_modules())
