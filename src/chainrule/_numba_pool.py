@@ -24,6 +24,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from chainrule._numba_cache import cached
+
 
 def _start_threads() -> None:
     """Start numba's threading layer, keeping OpenMP's limit on nested parallelism.
@@ -71,7 +73,7 @@ def _call_job(typingctx, job, index, data, token):
     return signature, codegen
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
+@cached(numba.njit, parallel=True, nogil=True)
 def run_jobs(job, count, size, data, token):
     """Run OpenBLAS's ``count`` jobs at once, one per numba thread."""
     for i in numba.prange(count):
@@ -128,7 +130,7 @@ def _release(typingctx):
     return types.void(), codegen
 
 
-@numba.cfunc(CALLBACK_SIGNATURE, nopython=True, cache=True)
+@cached(numba.cfunc, CALLBACK_SIGNATURE, nopython=True)
 def blas_callback(sync, job, count, size, data, token):
     """The callback registered with OpenBLAS (``sync`` is ignored: every call waits).
 
@@ -139,7 +141,7 @@ def blas_callback(sync, job, count, size, data, token):
     _release()
 
 
-@numba.njit(parallel=True, cache=True)
+@cached(numba.njit, parallel=True)
 def _touch(n):
     total = 0
     for i in numba.prange(n):

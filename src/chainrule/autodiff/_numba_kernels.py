@@ -17,6 +17,8 @@ import functools
 import numba
 import numpy as np
 
+from chainrule._numba_cache import cached
+
 #: ``kind`` codes of :func:`activation_backward`, by activation name.
 ACTIVATION_CODES = {"relu": 0, "sigmoid": 1, "tanh": 2}
 
@@ -29,7 +31,7 @@ def unit(dtype) -> np.ndarray:
     return one
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def bias_relu(z, b):
     """In place on the (m, n) matmul output: z = max(z + b, 0) (NaN stays NaN)."""
     m, n = z.shape
@@ -40,7 +42,7 @@ def bias_relu(z, b):
     return z
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def bias_negate(z, b):
     """In place on the (m, n) matmul output: z = -(z + b), the argument of sigmoid's exp."""
     m, n = z.shape
@@ -50,7 +52,7 @@ def bias_negate(z, b):
     return z
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def reciprocal_one_plus(e, unit):
     """In place on the (m, n) array e = exp(-z): e = 1 / (e + 1), sigmoid's last steps."""
     one = unit[0]
@@ -61,7 +63,7 @@ def reciprocal_one_plus(e, unit):
     return e
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def activation_backward(kind, g, a, unit, dz, db):
     """dz = g * act'(z), read from a = act(z), and db = sum of dz over the rows.
 
@@ -86,7 +88,7 @@ def activation_backward(kind, g, a, unit, dz, db):
             db[j] += d
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def shift_rows(z, s):
     """s = z - max(z) along each row of the (m, k) array z (a NaN in a row: all NaN)."""
     m, k = z.shape
@@ -100,7 +102,7 @@ def shift_rows(z, s):
             s[i, j] = z[i, j] - top
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def first_bad_label(labels, k):
     """The position of the first label outside [0, k), or -1 if there is none."""
     for i in range(labels.shape[0]):
@@ -109,7 +111,7 @@ def first_bad_label(labels, k):
     return -1
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def softmax_xent_rows(s, e, total, log_total, labels, per):
     """Per row i: per[i] = -(s[i, label] - log_total[i]) (= -log p[label], with the NumPy
     rule's sign of a zero) and, in place, e[i] /= total[i] (exp of the shifted logits ->
@@ -121,7 +123,7 @@ def softmax_xent_rows(s, e, total, log_total, labels, per):
             e[i, j] /= total[i]
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def softmax_xent_backward(p, labels, scale, unit, d):
     """d = (p - onehot(labels)) * scale[i] row by row: the labels' cross-entropy VJP."""
     m, k = p.shape

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from chainrule._numba_cache import cached
+
 
 @numba.njit(error_model="numpy", inline="always")
 def _moments(gi, vi, si, beta1, gain1, beta2, root_gain, tiny):
@@ -25,7 +27,7 @@ def _moments(gi, vi, si, beta1, gain1, beta2, root_gain, tiny):
     return vi * (abs(vi) >= tiny), si * (si >= tiny)
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def adam(p, g, v, s, coef):
     """One Adam step and write; see :func:`chainrule.optim.kernels.adam_step`."""
     beta1, gain1, beta2, root_gain = coef[0], coef[1], coef[2], coef[3]
@@ -45,7 +47,7 @@ def adam(p, g, v, s, coef):
             p[i] = pi - (pi * decay + vi / (np.sqrt(si) + eps) * scale)
 
 
-@numba.njit(error_model="numpy", cache=True)
+@cached(numba.njit, error_model="numpy")
 def finite(a):
     """Whether every entry of the 1-D array ``a`` is finite; see ``kernels.all_finite``."""
     ok = True
@@ -54,14 +56,14 @@ def finite(a):
     return ok
 
 
-@numba.njit(cache=True)
+@cached(numba.njit)
 def _edge(n, k, parts):
     """Where piece k of ``parts`` starts (k = parts: the end), on a 16-entry boundary so
     that two threads never write one 64-byte cache line."""
     return n if k == parts else n * k // parts // 16 * 16
 
 
-@numba.njit(error_model="numpy", parallel=True, cache=True)
+@cached(numba.njit, error_model="numpy", parallel=True)
 def adam_parts(p, g, v, s, coef, parts):
     """:func:`adam` on ``parts`` pieces of the arrays, one per thread (the same values)."""
     n = p.size
@@ -70,7 +72,7 @@ def adam_parts(p, g, v, s, coef, parts):
         adam(p[lo:hi], g[lo:hi], v[lo:hi], s[lo:hi], coef)
 
 
-@numba.njit(error_model="numpy", parallel=True, cache=True)
+@cached(numba.njit, error_model="numpy", parallel=True)
 def finite_parts(a, parts):
     """:func:`finite` on ``parts`` pieces of ``a``, one per thread."""
     n = a.size
