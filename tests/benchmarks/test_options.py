@@ -98,3 +98,16 @@ def test_more_threads_than_usable_cpus_are_refused(no_measurement, capsys, monke
         assert str(info.value) == message
     assert main(["bench", "--threads", "3"]) == 2
     assert f"chainrule: error: bench: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["chainrule.bench.run", "chainrule.bench.memory"])
+def test_help_works_without_docstrings(module):
+    # python -OO drops docstrings: --help raised AttributeError on __doc__.splitlines()
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-OO", "-m", module, "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ")

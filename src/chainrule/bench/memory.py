@@ -34,6 +34,10 @@ from chainrule.malloc import keep_freed_memory
 MIB = 1024.0 * 1024.0
 
 
+#: The docstring's first line, for --help (no docstring under python -OO).
+_SUMMARY = (__doc__ or "").partition("\n")[0]
+
+
 def _status_kib(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -99,7 +103,7 @@ def measure(
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=_SUMMARY)
     parser.add_argument("system")
     parser.add_argument("config")
     parser.add_argument("--threads", type=int, default=2)

@@ -18,9 +18,12 @@ from chainrule.bench.threads import environment_pinned, pin_threads
 from chainrule.files import atomic_write, json_text
 from chainrule.malloc import keep_freed_memory
 
+#: The docstring's first line, for --help (no docstring under python -OO).
+_SUMMARY = (__doc__ or "").partition("\n")[0]
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="chainrule bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="chainrule bench", description=_SUMMARY)
     options.add_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
