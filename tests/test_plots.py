@@ -158,6 +158,10 @@ def test_figure_sizes_each_panel():
 def test_save_refuses_bad_arguments_before_writing(tmp_path, fig, svg, message):
     # save(None, ...) raised AttributeError
     fig = fig() if callable(fig) else fig
-    with pytest.raises(TypeError, match=rf"^plots.save: {message}$"):
-        plots.save(fig, tmp_path / "curve.png", svg=svg)
+    try:
+        with pytest.raises(TypeError, match=rf"^plots.save: {message}$"):
+            plots.save(fig, tmp_path / "curve.png", svg=svg)
+    finally:  # a figure save refused is still open
+        if not isinstance(fig, str | None):
+            plots.pyplot().close(fig)
     assert list(tmp_path.iterdir()) == []
