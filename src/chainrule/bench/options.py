@@ -134,7 +134,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
             help="target time per repetition (default: 0.5)",
         ),
         add("--reps", type=_at_least(1, int), default=5, help="interleaved repetitions (5)"),
-        add("--warmup", type=_at_least(1, int), default=5, help="untimed warm-up steps (5)"),
+        add(
+            "--warmup",
+            type=_at_least(1, int),
+            default=5,
+            help="untimed warm-up steps (5; twice where the step count is calibrated)",
+        ),
         add(
             "--pause",
             type=_at_least(0.0, float),
