@@ -108,3 +108,12 @@ def test_setup_states_the_rate_grid_as_it_is(result):
     log_spaced = [lr for lr in LR_GRID if lr != SHARED_LR]
     assert len(LR_GRID) == 14 and np.allclose(log_spaced, np.geomspace(0.002, 0.5, 13))
     assert ") of 14 rates: 13 log-spaced in [0.002, 0.5] and the shared rate 0.019;" in result.setup
+
+
+def test_no_initialization_leaves_the_moons_net_at_guessing():
+    # with MLP [2, 5, 2, 1], init seed 11 lost its bottleneck units to relu's dead zone: both
+    # optimizers ended at ln 2 and "GD won" by 9e-5
+    X, y = e11.make_moons(300, noise=0.2, seed=0)
+    y = y[:, None].astype(np.float32)
+    costs = {name: e11._best_moons_run(name, 11, X, y)[1][-1] for name in ("GD", "Adam")}
+    assert costs["GD"] < 0.3 and costs["Adam"] < costs["GD"]
