@@ -2,6 +2,8 @@
 GD lingers on a saddle's plateau, the longer the closer it starts; Adam does not (fast
 preset)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -84,3 +86,20 @@ def test_the_verdict_fails_when_critical_points_are_not_mostly_saddles(
     result = EXPERIMENTS["saddle_points"]("fast", tmp_path)
     assert not result.verdict
     assert result.numbers["steps_to_escape"]["Adam"][-1] is not None  # the rest still held
+
+
+def test_the_gradient_descent_path_is_drawn_over_momentums(tmp_path, monkeypatch):
+    # momentum's path runs along gradient descent's; drawn after it, it hid it entirely
+    figures, save = {}, e18.plots.save
+
+    def keep(fig, path, **options):
+        figures[Path(path).name] = fig
+        return save(fig, path, **options)
+
+    monkeypatch.setattr(e18.plots, "save", keep)
+    EXPERIMENTS["saddle_points"]("fast", tmp_path)
+    paths = figures["saddle_points.png"].axes[0]
+    lines = {line.get_label(): line for line in paths.get_lines()}
+    gd, momentum = lines["gradient descent"], lines["momentum (beta 0.9)"]
+    assert gd.get_zorder() > momentum.get_zorder()
+    assert gd.get_linestyle() == "--"

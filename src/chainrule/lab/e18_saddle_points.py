@@ -271,9 +271,16 @@ def _draw(outdir: Path, runs: dict, escape: dict) -> Path:
     left.contour(g0, g1, f, levels=20, colors="0.75", linewidths=0.7)
     colours = (plots.PALETTE[5], plots.PALETTE[4], plots.PALETTE[2])
     shown = Y0S[1]
+    # momentum's path runs along gradient descent's and would hide it: gradient descent is
+    # drawn on top, dashed, with a marker every 20 steps
+    on_top = {
+        "gradient descent": {"ls": "--", "marker": "o", "ms": 3, "markevery": 20, "zorder": 3}
+    }
     for (label, by_start), colour in zip(runs.items(), colours, strict=True):
         path = by_start[shown][0]
-        left.plot(path[:, 0], path[:, 1], color=colour, label=label, lw=1.3)
+        left.plot(
+            path[:, 0], path[:, 1], color=colour, label=label, lw=1.3, **on_top.get(label, {})
+        )
         steps = [np.nan if k is None else k for k in escape[label]]
         right.plot(Y0S, steps, "o-", color=colour, label=label)
     left.plot([0], [0], "kx", ms=8, label="saddle")
