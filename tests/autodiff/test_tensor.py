@@ -448,6 +448,14 @@ def test_scalar_parameters_must_be_real_numbers():
         cr.autodiff.ops.leaky_relu(x, "0.1")
 
 
+@pytest.mark.parametrize("flag", [True, np.True_, False])
+def test_a_bool_is_no_clip_bound(flag):
+    # True clipped at 1.0 silently, while np.True_ was refused
+    x = cr.tensor(np.array([-2.0, 0.5, 3.0], np.float32))
+    with pytest.raises(TypeError, match="^clip: expected lo to be a real number, got bool"):
+        x.clip(flag, None)
+
+
 def test_numpy_integer_axes_act_like_python_ints():
     x = cr.tensor(np.arange(6.0).reshape(2, 3))
     for name in ("sum", "mean", "max", "softmax", "log_softmax"):

@@ -748,14 +748,15 @@ def floating(x, op: str) -> Tensor:
 
 
 def as_scalar(x, op: str, name: str):
-    """``x``, a real number, as a Python number; anything else raises ``TypeError``.
+    """``x``, a real number, as a Python number; anything else (a bool too) raises
+    ``TypeError``.
 
     NumPy casts a Python number to the dtype of the array it meets, but lets a NumPy
     ``float64`` promote ``float32`` data to ``float64``: a scalar parameter goes through
     here so that both kinds keep the data's dtype."""
     if type(x) is float or type(x) is int:  # the common case, without the ABC check
         return x
-    if not isinstance(x, numbers.Real):
+    if not isinstance(x, numbers.Real) or isinstance(x, bool):  # True is no bound of 1.0
         raise TypeError(f"{op}: expected {name} to be a real number, got {type(x).__name__}")
     return x.item() if isinstance(x, np.generic) else x
 
