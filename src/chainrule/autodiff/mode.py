@@ -23,30 +23,28 @@ class _Mode(threading.local):
         self.anomaly = False
         self.compiled = True
         self.tape = None  # the recorder of a trace in progress (autodiff.trace), or None
+        self.saved: list = []  # what each open block of this thread found (see _Switch)
 
 
 MODE = _Mode()
 
 
 class _Switch:
-    """Set one attribute of ``MODE`` for the duration of a ``with`` block (an instance may
-    be entered again inside its own block: each exit restores what its entry found)."""
+    """Set one attribute of ``MODE`` for the duration of a ``with`` block: its entry saves
+    what it found on the thread's ``MODE.saved``, its exit puts back the last value saved
+    (a thread's blocks close in the reverse order they opened, so an instance may be
+    entered again inside its own block, and by several threads at once)."""
 
     _attr = ""
     _value = False
 
     def __enter__(self):
-        self._stack().append(getattr(MODE, self._attr))
+        MODE.saved.append(getattr(MODE, self._attr))
         setattr(MODE, self._attr, self._value)
         return self
 
     def __exit__(self, *exc) -> None:
-        setattr(MODE, self._attr, self._stack().pop())
-
-    def _stack(self) -> list:
-        """What this block's entries found, in the entering thread (an instance entered
-        by two threads at once restores each thread's own)."""
-        return self.__dict__.setdefault("_previous", {}).setdefault(threading.get_ident(), [])
+        setattr(MODE, self._attr, MODE.saved.pop())
 
 
 class no_grad(_Switch):  # noqa: N801 - named like the context managers users know
