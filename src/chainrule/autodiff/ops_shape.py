@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import operator
 
@@ -193,15 +194,18 @@ def transpose(a, axes=None):
 
 
 def _permutation(axes, a) -> tuple[int, ...]:
-    """``axes`` as indices from 0 if they permute the axes of ``a``; else ValueError (a
-    bool too, refused as an axis as :func:`normalize_axis` refuses it)."""
+    """``axes`` as indices from 0 if they permute the axes of ``a``; else ValueError, but
+    ``TypeError`` for a bool among them, as :func:`normalize_axis` refuses one."""
+    with contextlib.suppress(TypeError):  # no axes at all: refused below
+        axes = tuple(axes)  # read once: a generator too
+    if isinstance(axes, tuple) and any(isinstance(i, bool | np.bool_) for i in axes):
+        raise TypeError(f"transpose: expected axes as integers, got {axes!r} (a bool among them)")
     try:
         indices = [operator.index(i) for i in axes]
     except TypeError:
         indices = None
     if (
         indices is None
-        or any(isinstance(i, bool) for i in axes)
         or not all(-a.ndim <= i < a.ndim for i in indices)
         or sorted(i % a.ndim for i in indices) != list(range(a.ndim))
     ):
@@ -315,13 +319,15 @@ def _to_join(tensors, op: str) -> tuple[Tensor, ...]:
     :func:`~chainrule.autodiff.ops_math.add`). As there, Python numbers, NumPy scalars,
     lists and tuples take the dtype of the first operand that is none of these (see
     :func:`~chainrule.autodiff.tensor.lift`); tensors and arrays keep their own. Anything
-    that cannot be iterated (a number, None, a 0-d array) is a ``TypeError`` naming ``op``."""
+    that cannot be iterated (a number, None, a 0-d array), or iterates in no fixed order
+    (a set, a dict), is a ``TypeError`` naming ``op``."""
     try:
         items = iter(tensors)
     except TypeError:
         raise TypeError(
             f"{op}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.80}"
         ) from None
+    _checks.ordered(op, "tensors", tensors, "a sequence of tensors")
     follows = (numbers.Number, np.generic, list, tuple)
     tensors = [t if isinstance(t, follows) else lift(t) for t in items]
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
