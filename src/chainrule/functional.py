@@ -280,10 +280,10 @@ def _check_statistic(stat, name: str, xd, training: bool) -> None:
 
 
 def _check_variances(running_var) -> None:
-    """Refuse a ``running_var`` that evaluation cannot take the square root of: a negative
-    value or NaN (``ValueError``, as :meth:`~chainrule.nn.BatchNorm1d.state_problems` in
-    ``load_state_dict``). +inf is kept: training makes it where a variance exceeds the
-    dtype, and it normalizes a finite deviation to 0."""
+    """Refuse (``ValueError``) a ``running_var`` whose square root evaluation cannot take:
+    a negative value or NaN. +inf is taken: training makes it where a variance exceeds
+    the dtype, and it normalizes a finite deviation to 0 (a model file refuses it, as
+    every non-finite entry: see :meth:`~chainrule.nn.Module.state_problems`)."""
     valid = running_var >= 0  # False for NaN too
     if not valid.all():
         bad = running_var[~valid]

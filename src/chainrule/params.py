@@ -46,20 +46,16 @@ def _pairs(owner: str, params, unnamed_prefix: str | None) -> list[tuple]:
     unnamed = unnamed_prefix is not None
     if hasattr(params, "named_parameters"):
         return list(params.named_parameters())
+    items = "Tensors or (name, Tensor) pairs" if unnamed else "(name, Tensor) pairs"
+    expected = f"an iterable of {items}, a dict of name -> Tensor or a module"
     if isinstance(params, Mapping):
         params = params.items()
     elif isinstance(params, Tensor | str) or not isinstance(params, Iterable):
-        items = "Tensors or (name, Tensor) pairs" if unnamed else "(name, Tensor) pairs"
         got = type(params).__name__
         if isinstance(params, Tensor):
             got = "a single Tensor; " + ("wrap it in a list" if unnamed else "name it: [(name, t)]")
-        raise TypeError(
-            f"{owner}: params expected an iterable of {items}, a dict of name -> Tensor or a "
-            f"module, got {got}"
-        )
+        raise TypeError(f"{owner}: params expected {expected}, got {got}")
     else:  # a set's order changes between processes, and checkpoints match by position
-        items = "Tensors or (name, Tensor) pairs" if unnamed else "(name, Tensor) pairs"
-        expected = f"a module, a dict name -> Tensor, or a list of {items}"
         _checks.ordered(owner, "params", params, expected)
     pairs = []
     for i, item in enumerate(params):

@@ -92,7 +92,9 @@ def test_retain_graph_must_be_a_bool_checked_before_any_work(flag):
     # "False" kept the graph (truthy); an array raised NumPy's error after every rule ran
     x = leaf([1.0, 2.0])
     y = (x * 2).sum()
-    with pytest.raises(TypeError, match=r"^backward: retain_graph expected True or False, got "):
+    with pytest.raises(
+        TypeError, match=r"^backward\(\): retain_graph expected True or False, got "
+    ):
         y.backward(retain_graph=flag)
     assert x.grad is None
     y.backward(retain_graph=np.True_)

@@ -612,8 +612,8 @@ def test_another_threads_operations_are_not_recorded_into_a_trace():
 
 
 def test_two_threads_recording_at_once_each_get_the_eager_gradients():
-    """The tape is global: a second thread that would record while one records runs eagerly
-    instead of overwriting or clearing the first's tape (switching threads every 10 us)."""
+    """One thread records at a time: a second thread that would record while one records
+    runs eagerly, with the first's tape untouched (switching threads every 10 us)."""
     import sys
     import threading
 

@@ -73,7 +73,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
     every ``grad`` and the graph as they were: it can be run again.
     """
     if retain_graph is not False:  # the default costs one identity test
-        retain_graph = _checks.boolean("backward", "retain_graph", retain_graph)
+        retain_graph = _checks.boolean("backward()", "retain_graph", retain_graph)
     untraceable("it calls backward() itself")
     if not root.requires_grad:
         raise RuntimeError(

@@ -123,7 +123,8 @@ def leaky_relu(a, alpha: float = 0.01):
     ``alpha`` is a finite real number in [0, 1), Python or NumPy, as
     :class:`~chainrule.nn.LeakyReLU` takes it (``TypeError`` / ``ValueError`` otherwise,
     a bool, NaN and inf included); it takes the dtype of ``a``."""
-    alpha = _checks.real("leaky_relu", "alpha", alpha, low=0.0, high=1.0, high_open=True)
+    if not (type(alpha) is float and 0.0 <= alpha < 1.0):  # a layer's: no ABC check
+        alpha = _checks.real("leaky_relu", "alpha", alpha, low=0.0, high=1.0, high_open=True)
     return apply("leaky_relu", _leaky_relu_kernel, (floating(a, "leaky_relu"),), alpha)
 
 

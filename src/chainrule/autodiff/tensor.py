@@ -700,7 +700,8 @@ def lift(x, like: Tensor | None = None) -> Tensor:
     scalars, and lists and tuples holding only them, that of an integer ``like``
     (``OverflowError`` where a value does not fit); without ``like``, and for floats
     beside an integer ``like`` (which the op then refuses as a mix of dtypes), Python data
-    becomes float32, as in :class:`Tensor`."""
+    becomes float32, as in :class:`Tensor`. A bool operand is the number 0 or 1, as in
+    NumPy (a parameter is no bool: see :func:`as_scalar`)."""
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, list | tuple):
@@ -748,8 +749,8 @@ def floating(x, op: str) -> Tensor:
 
 
 def as_scalar(x, op: str, name: str):
-    """``x``, a real number, as a Python number; anything else (a bool too) raises
-    ``TypeError``.
+    """``x``, a real number, as a Python number; anything else raises ``TypeError``, a
+    bool too: a bool is a number as an operand (see :func:`lift`), never as a parameter.
 
     NumPy casts a Python number to the dtype of the array it meets, but lets a NumPy
     ``float64`` promote ``float32`` data to ``float64``: a scalar parameter goes through

@@ -39,8 +39,8 @@ _DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 _CODES = {dtype.newbyteorder("="): code for code, dtype in _DTYPES.items()}
-# the most dimensions an ndarray can have: NPY_MAXDIMS, raised from 32 in NumPy 2.0
-_MAX_NDIM = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0b1" else 32
+# the most dimensions an ndarray can have: NPY_MAXDIMS (64 since NumPy 2.0, the floor)
+_MAX_NDIM = 64
 
 
 class IDXFormatError(ValueError):
@@ -72,8 +72,8 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
         first ``read``.
     IDXFormatError
         The magic number is wrong (first two bytes not zero, unknown type code, zero
-        dimensions), it declares more dimensions than a NumPy array can have (64; 32
-        before NumPy 2.0; checked before the rest is read), the header or data is
+        dimensions), it declares more dimensions than a NumPy array can have (64;
+        checked before the rest is read), the header or data is
         truncated, the file holds more bytes than the dimensions call for, the dimensions
         describe an array NumPy cannot represent (the non-zero dimensions times the item
         size above the largest ``intp``, even with a zero dimension and no data; checked
