@@ -26,7 +26,8 @@ from chainrule.files import (
     split_tree,
     write_tree,
 )
-from chainrule.files.tree import check_tree_header
+from chainrule.files.tree import check_tree_header, is_leaf
+from chainrule.nn.inspect import check_model
 from chainrule.nn.registry import LAYERS, layers_needed, values_needed
 
 FORMAT = "chainrule.model"
@@ -77,10 +78,7 @@ def check_saveable(model, *, scaler=None, labels=None, metadata=None) -> None:
     config that does not build, or counts more values than the model holds (refused
     unbuilt), is refused too.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"save: model expected a chainrule.nn.Module, got {type(model).__name__} {model!r:.80}"
-        )
+    check_model("save", model)
     foreign = [
         f"{name or 'the model'} ({type(m).__name__})"
         for name, m in model.named_modules()
@@ -356,7 +354,7 @@ def _architecture_problem(architecture) -> str | None:
     metadata: an MLP takes any seed >= 0, and files hold such seeds.) Any other value that
     is not plain data (a ``fractions.Fraction`` a layer kept) is named too: the file's
     writer would refuse it."""
-    found = _first(architecture, lambda item: not isinstance(item, _PLAIN))
+    found = _first(architecture, lambda item: not is_leaf(item))
     if found is None:
         return None
     keys, item = found
@@ -369,10 +367,6 @@ def _architecture_problem(architecture) -> str | None:
         f"expected JSON data (numbers, strings, lists and objects), got {got} at "
         f"{_where('architecture', keys)}"
     )
-
-
-#: The values an architecture holds beside its dicts, lists and tuples.
-_PLAIN = (str, bool, int, float, type(None), np.number, np.bool_)
 
 
 def _where(root: str, keys: tuple) -> str:

@@ -174,3 +174,6 @@ def test_check_saveable_refuses_a_value_a_file_cannot_hold_before_anything_is_wr
     with pytest.raises(ValueError, match="got Fraction"):
         save(layer, path)
     assert not path.exists()
+    layer.init = {"name": "normal", "std": np.complex128(0.5)}  # a NumPy number, not JSON's
+    with pytest.raises(ValueError, match=r"got complex128 np\.complex128\(0\.5\+0j\) at archi"):
+        check_saveable(layer)

@@ -106,6 +106,16 @@ def split_tree(tree) -> tuple[object, dict[str, np.ndarray]]:
     return walk(tree, "", 0), arrays
 
 
+def is_leaf(node) -> bool:
+    """Whether a file's tree holds ``node`` as a leaf of its skeleton (see :func:`_leaf`):
+    not an array, nor anything else the writer refuses."""
+    try:
+        _leaf(node, "")
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _leaf(node, path: str):
     """``node``, neither array nor container, as the skeleton holds it (see
     :func:`split_tree`): a NumPy scalar as the Python number it holds, a non-finite float

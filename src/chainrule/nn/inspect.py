@@ -35,8 +35,8 @@ def check_model(owner: str, model, *, wrapper: bool = False, needs: tuple = ()):
         return model
     expected = "a chainrule.nn.Module"
     if wrapper:
-        methods = "".join(f", {name}()" for name in needs)
-        expected += f" (or a callable wrapping one{' with ' + methods[2:] if needs else ''})"
+        methods = ", ".join(f"{name}()" for name in needs)
+        expected += f" (or a callable wrapping one{' with ' + methods if needs else ''})"
     raise TypeError(f"{owner}: model expected {expected}, got {type(model).__name__} {model!r:.80}")
 
 
