@@ -3,6 +3,7 @@
 import math
 import re
 
+import numpy as np
 import pytest
 
 from chainrule.train.history import STOPPED_REASONS, History
@@ -121,6 +122,17 @@ def test_to_csv_puts_the_keys_given_first_and_writes_a_header_without_rows():
         (None, "got NoneType None"),
         (["epoch", 5], "got 5 (int) among them"),
         ([b"epoch"], "got b'epoch' (bytes) among them"),
+        # columns in an order of the process; NumPy's "iteration over a 0-d array"
+        (
+            {"lr", "epoch"},
+            "got a set of length 2, whose order is arbitrary (it changes "
+            "between processes); pass a list or tuple",
+        ),  # fmt: skip
+        (
+            np.array("epoch"),
+            "got ndarray array('epoch', dtype='<U5'), a 0-d array, which "
+            "holds no items; pass a list or tuple",
+        ),  # fmt: skip
     ],
 )
 def test_to_csv_refuses_keys_that_are_no_list_of_str(keys, says):

@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from chainrule import _checks
 from chainrule.train.position import fields_of, is_a
 
 #: The ways ``fit`` ends a run, as a history's ``stopped_reason`` says them (a callback
@@ -128,7 +129,8 @@ class History:
         order. A key of ``keys`` that no row holds is an empty column: a run's log keys
         head its file before its epochs hold them all (a run resumed with other metrics,
         see :class:`~chainrule.train.callbacks.HistoryLogger`). ``keys`` is a list (any
-        iterable but a ``str``) of ``str``; anything else is refused (``TypeError``)."""
+        iterable but a ``str``, a set, a dict or a 0-d array) of ``str``; anything else is
+        refused (``TypeError``)."""
         if isinstance(keys, str):
             raise TypeError(
                 "History.to_csv: keys expected a list of log keys (str), got the string "
@@ -139,7 +141,8 @@ class History:
                 "History.to_csv: keys expected a list of log keys (str), got "
                 f"{type(keys).__name__} {keys!r:.80}"
             )
-        keys = list(keys)
+        expected = "a list of log keys (str)"  # a set's columns come in no fixed order
+        keys = list(_checks.ordered("History.to_csv", "keys", keys, expected))
         wrong = [key for key in keys if not isinstance(key, str)]
         if wrong:
             raise TypeError(
