@@ -33,12 +33,12 @@ def test_info_lays_out_the_metrics_and_config_of_a_run(capsys, tmp_path):
     from chainrule.runs.build import load_config
 
     config, _ = load_config(str(Path(__file__).parents[2] / "configs" / "moons.toml"), [])
-    metrics = {"test": {"loss": 0.25, "accuracy": 0.9}}
+    metrics = {"test": {"loss": 8.7e-06, "accuracy": 0.9}}  # the loss printed as 0.0000
     metadata = {"config": config, "metrics": metrics, "loss": "cross_entropy"}
     path = cr.save(nn.MLP([2, 3, 2], seed=0), tmp_path / "m.safetensors", metadata=metadata)
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "test metrics: loss 0.2500, accuracy 0.9000\n" in out
+    assert "test metrics: loss 8.7e-06, accuracy 0.9\n" in out
     assert 'training config:\n  [data]\n  name = "moons"' in out
     assert "\nloss: cross_entropy\n" in out and "\nconfig: " not in out
 
@@ -98,7 +98,7 @@ def test_info_escapes_control_characters_of_labels_and_metadata(capsys, tmp_path
     assert "labels: cat, dog\\x1b[2J\\x1b]0;pwned\\x07\n" in out
     assert "\nnote: \\x1b[31mred\\x1b[0m\n" in out
     assert "\nkey\\x1b[2J: line\\nforged: line\n" in out
-    assert "\ntest\\x9b metrics: loss\\x1b 0.5000\n" in out
+    assert "\ntest\\x9b metrics: loss\\x1b 0.5\n" in out
 
 
 def test_info_prints_metrics_a_float_cannot_hold_as_they_are(capsys, tmp_path, monkeypatch):

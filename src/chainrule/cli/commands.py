@@ -720,7 +720,7 @@ def info(args) -> int:
     # chainrule train's metrics and config are laid out; other metadata is printed as is
     metrics, config = _metrics_table(bundle.metadata), _training_config(bundle.metadata)
     for part, values in (metrics or {}).items():
-        line = f"{part} metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+        line = f"{part} metrics: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items())
         print(_escaped(line))
     if config is not None:
         print("training config:")
