@@ -1,7 +1,7 @@
 """A Ctrl-C of ``chainrule train`` (exit 130) says how the run goes on wherever it comes:
 in training, before it, while the results are saved or the report drawn; the printed
-``--resume`` command is quoted for the shell; an interrupted resume leaves no metrics.json
-or report of the run's earlier end beside its newer history (its model file stays); and
+``--resume`` command is quoted for the shell; an interrupted resume of a run that had ended
+says that its model file, metrics.json and report are still that end's; and
 ``lab run``'s Ctrl-C ends the progress line and is worded for the command line."""
 
 import json

@@ -331,7 +331,7 @@ def _grad_norms(history, epochs, shapes):
     entries goes beside the axes."""
     lines = _norm_lines(history, shapes)
     n_colours = len(plots.PALETTE)
-    fig, ax = plots.figure(width=6.0 if len(lines) <= LEGEND_INSIDE else 8.0)
+    fig, ax = plots.figure(width=6.0)
     gaps = []
     for i, (name, label) in enumerate(lines):
         values = np.asarray(history.grad_norms[name], dtype=np.float64)
@@ -352,10 +352,11 @@ def _grad_norms(history, epochs, shapes):
         title="Gradient norm per layer (weights)", ylabel="||dC/dW||  (RMS over steps, log scale)"
     )
     _epoch_axis(ax, epochs)
-    entries = len(ax.get_legend_handles_labels()[1])
+    entries = len(ax.get_legend_handles_labels()[1])  # the lines' and their marks'
     if entries <= LEGEND_INSIDE:
         ax.legend(fontsize=8, loc="best")
-    else:
+    else:  # beside the axes, which the figure widens for
+        fig.set_figwidth(8.0)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), ncols=-(-entries // 16))
     return fig, [g for g in gaps if g]
 

@@ -454,7 +454,7 @@ def _restored_epoch(trainer: Trainer) -> int | None:
     for cb in trainer.callbacks:
         restores = isinstance(cb, EarlyStopping) and cb.restore_best_weights
         if restores and cb.best_weights is not None:
-            return trainer.history.epochs[cb.best_epoch]["epoch"]
+            return cb.best_epoch + 1
     return None
 
 
@@ -584,9 +584,12 @@ def _interrupted(run_dir: Path | None, stage: str, resumed: bool) -> str:
         ],
     }[stage]
     if resumed and stage in ("", "training") and (run_dir / "model.safetensors").exists():
+        kept = "model.safetensors, metrics.json and the report"
+        if not (run_dir / "report.html").exists():  # that session's --no-report
+            kept = "model.safetensors and metrics.json"
         said.append(
-            "model.safetensors, metrics.json and the report still hold the run as it ended "
-            "before this resume, until the resumed run completes"
+            f"{kept} still hold the run as it ended before this resume, until the resumed "
+            "run completes"
         )
     if not CheckpointDir(run_dir / "checkpoints").files():
         said.append(f"no checkpoint in {run_dir}, so the run cannot be resumed")

@@ -48,9 +48,9 @@ _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 
 
 def save_checkpoint(path, state: dict) -> Path:
-    """Write a checkpoint atomically; refuses non-finite floats so none is ever saved (and,
-    before any work, a ``path`` that is not a ``str`` or ``os.PathLike``, ``TypeError``, or
-    is a ``str`` ending in a path separator, ``ValueError``)."""
+    """Write a checkpoint atomically; refuses NaN and inf in its float arrays so none is ever
+    saved (and, before any work, a ``path`` that is not a ``str`` or ``os.PathLike``,
+    ``TypeError``, or is a ``str`` ending in a path separator, ``ValueError``)."""
     path = _checks.path("save_checkpoint", "path", path, file=True)
     _, arrays = split_tree(state)
     bad = nonfinite(arrays)
@@ -67,8 +67,9 @@ def nonfinite(arrays: dict[str, np.ndarray]) -> list[str]:
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one, or
-    holds NaN or inf, which :func:`save_checkpoint` never writes (damage to its bytes)
+    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one, or a
+    float array in it holds NaN or inf, which :func:`save_checkpoint` never writes (damage
+    to its bytes; its JSON part may hold them, a regression run's infinite dev loss)
     (``TypeError`` for a ``path`` that is not a ``str`` or ``os.PathLike``)."""
     path = _checks.path("load_checkpoint", "path", path)
     tree = read_tree(path)

@@ -446,7 +446,7 @@ class Trainer:
                     sq_norms[name] += sq
                     step_sq += sq
             if self.task == "classification":  # read before the update: see NonFiniteLossError
-                pred = self._batch_predictions(out.data, epoch + 1, position.batch + 1)
+                pred = self._batch_predictions(out.data)
             if math.isfinite(step_sq):
                 self.optimizer.step()
             else:  # NaN, Inf or squares beyond the dtype's range in a gradient
@@ -564,9 +564,10 @@ class Trainer:
             outputs, from_logits=self.from_logits, target_scale=self._target_scale
         )
 
-    def _batch_predictions(self, outputs: np.ndarray, epoch: int, step: int) -> np.ndarray:
-        """:meth:`_predicted` of a training batch's outputs; :class:`NonFiniteLossError`
-        naming the epoch and the step (both counted from 1) where they hold NaN or Inf."""
+    def _batch_predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """:meth:`_predicted` of the outputs of the batch at ``self._position``;
+        :class:`NonFiniteLossError` naming its epoch and step (both counted from 1) where
+        they hold NaN or Inf."""
         try:
             return self._predicted(outputs)
         except ValueError:
@@ -574,8 +575,9 @@ class Trainer:
                 raise
         count = np.count_nonzero(~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1))
         raise NonFiniteLossError(
-            f"the model's outputs for the training batch held NaN or Inf at epoch {epoch}, "
-            f"step {step} ({count} of {len(outputs)} samples), so their classes cannot be "
+            "the model's outputs for the training batch held NaN or Inf at epoch "
+            f"{self.epoch + 1}, step {self._position.batch + 1} ({count} of {len(outputs)} "
+            "samples), so their classes cannot be "
             f"read; {_DIVERGED_ADVICE}"
         )
 
@@ -970,9 +972,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         ``lambda m, n: chainrule.regularization.l2_penalty(m, lam, n)``.
     metrics : list of str, optional
         Names of :mod:`chainrule.train.metrics` of the task's kind (``ValueError``
-        otherwise; a single string, ``TypeError``); default accuracy (classification) or
-        mse (regression).
+        otherwise; a single string, or a set, dict or 0-d array, whose order is not fixed,
+        ``TypeError``); default accuracy (classification) or mse (regression).
     callbacks : list of Callback
+        In the order they run (a set, dict or 0-d array is refused, ``TypeError``).
         Called at fixed points of the run; see :class:`~chainrule.train.callbacks.Callback`
         for which hook comes when, on a Ctrl-C and on an error too. A callback that sets
         the trainer's ``stop_training`` ends the run at the epoch's end, with the history's
