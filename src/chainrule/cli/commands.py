@@ -458,10 +458,11 @@ def _outputs(bundle, model: ModelIO, X, source: str, lines=None) -> np.ndarray:
     samples. A saved model's parameters are finite, so it is the inputs that overflowed the
     model's arithmetic (finite in its dtype, but far from the data it was trained on)."""
     from chainrule.train import predict
+    from chainrule.train.metrics import nonfinite_rows
 
     with np.errstate(all="ignore"):  # what overflowed is refused below, naming the samples
         outputs = predict(bundle.model, X)
-    bad = ~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
+    bad = nonfinite_rows(outputs)
     if bad.any():
         rows = np.flatnonzero(bad)
         where = ", ".join(_where(int(i), lines) for i in rows[:5])

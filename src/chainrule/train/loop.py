@@ -573,7 +573,7 @@ class Trainer:
         except ValueError:
             if np.isfinite(outputs).all():
                 raise
-        count = np.count_nonzero(~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1))
+        count = np.count_nonzero(metrics_mod.nonfinite_rows(outputs))
         raise NonFiniteLossError(
             "the model's outputs for the training batch held NaN or Inf at epoch "
             f"{self.epoch + 1}, step {self._position.batch + 1} ({count} of {len(outputs)} "
@@ -655,9 +655,9 @@ class Trainer:
         are (NaN or inf logged, as an infinite dev loss of finite outputs is)."""
         outputs = predict(self.model, X, batch_size=batch_size)
         if self.task == "classification":
-            finite = np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
-            if not finite.all():
-                count = f"{np.count_nonzero(~finite)} of {len(outputs)} samples"
+            bad = metrics_mod.nonfinite_rows(outputs)
+            if bad.any():
+                count = f"{np.count_nonzero(bad)} of {len(outputs)} samples"
                 if epoch is None:
                     raise ValueError(
                         f"evaluate: the model's outputs for X held NaN or Inf ({count}), so "

@@ -320,6 +320,12 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     return float(score.mean())
 
 
+def nonfinite_rows(outputs: np.ndarray) -> np.ndarray:
+    """Which samples (rows, the first axis) of a model's ``outputs`` hold NaN or Inf: a
+    bool array of shape (m,)."""
+    return ~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
+
+
 def predictions_from_outputs(
     outputs: Any, *, from_logits: bool, target_scale: bool = False
 ) -> np.ndarray:
