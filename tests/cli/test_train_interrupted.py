@@ -6,6 +6,7 @@ says that its model file, metrics.json and report are still that end's; and
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -46,7 +47,8 @@ def run(finished_run, monkeypatch, tmp_path):
 def _resume_command(err: str) -> list[str]:
     """The words of the ``chainrule train --resume`` command in ``err``, as a shell splits
     them."""
-    return shlex.split(err[err.index("chainrule train --resume") :].split(" writes it")[0])
+    command = err[err.index("chainrule train --resume") :]
+    return shlex.split(re.split(" writes it| saves them", command)[0])
 
 
 class _CtrlCAfterEpoch(Callback):
@@ -134,6 +136,35 @@ def test_a_ctrl_c_while_the_report_is_drawn_says_that_resume_writes_it(
     resumed = load_bundle(run / "model.safetensors").model.state_dict()
     assert resumed.keys() == model.keys()
     assert all((resumed[k] == model[k]).all() for k in model)
+
+
+def test_a_ctrl_c_while_the_results_are_saved_says_that_resume_saves_them(
+    capsys, monkeypatch, tmp_path
+):
+    """Stopped after training, before the model file was written: the resume trains no
+    further, and saves the results and writes the report."""
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    run = tmp_path / "my run"
+
+    def saving(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(train.crio, "save", saving)
+        assert main(_train_args(run)) == 130
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "chainrule: interrupted: stopped after training, before its results were all saved; "
+        "chainrule train --resume "
+    )
+    assert err.rstrip().endswith(" saves them without training further")
+    assert _resume_command(err) == ["chainrule", "train", "--resume", str(run)]
+    assert not (run / "model.safetensors").exists() and not (run / "metrics.json").exists()
+
+    assert main(["train", "--resume", str(run), "-q"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["epochs_run"] == 2
+    assert (run / "model.safetensors").is_file() and (run / "report.html").is_file()
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 2
 
 
 def test_a_ctrl_c_before_the_first_epoch_of_a_resume_says_how_to_resume(capsys, monkeypatch, run):
