@@ -26,6 +26,8 @@ instead of silently starting over.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import warnings
 from pathlib import Path
@@ -88,6 +90,11 @@ def load_checkpoint(path) -> dict:
     return tree
 
 
+#: The file of a checkpoint directory whose lock a run holds while it trains (see
+#: :meth:`CheckpointDir.claimed`).
+LOCK = ".chainrule-run.lock"
+
+
 class CheckpointDir:
     """The numbered checkpoints of one run in ``directory`` (a ``str`` or ``os.PathLike``),
     keeping the newest ``keep``."""
@@ -109,6 +116,41 @@ class CheckpointDir:
         for old in self.files()[: -self.keep]:
             old.unlink(missing_ok=True)
         return path
+
+    @contextlib.contextmanager
+    def claimed(self):
+        """Hold this run's claim on the directory inside (made if missing): an exclusive
+        ``flock`` on its :data:`LOCK` file, taken without waiting. ``ValueError`` when
+        another run, of this process or another, holds it: two runs in one directory
+        number their checkpoints from one listing and delete each other's. The file goes
+        at the end. Where there is no ``flock`` (Windows) or the filesystem refuses one
+        (some network filesystems), nothing is claimed."""
+        try:
+            import fcntl
+        except ImportError:  # no flock on this platform
+            yield
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = self.directory / LOCK
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                raise ValueError(
+                    f"checkpoint_dir {self.directory} is in use by another run (its {LOCK} is "
+                    "locked); give each run a directory of its own"
+                ) from None
+            except OSError:  # a filesystem without locks: run unclaimed
+                held = False
+            try:
+                yield
+            finally:
+                if held:
+                    lock.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
 
     def load_latest(self) -> tuple[Path, dict]:
         """The newest readable checkpoint, warning about each newer one that is not."""

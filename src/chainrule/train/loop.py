@@ -20,6 +20,7 @@ import functools
 import math
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
@@ -327,7 +328,9 @@ class Trainer:
         self._check_model_accepts(X, y, dev)
         self._set_task(task_of(y, self._loss_name))
         checkpoint = resolve_resume(resume_from) if resume_from is not None else None
-        self._check_checkpoint_dir(checkpoint)
+        # checked again once the run has claimed the directory (see _run_epochs)
+        self._resumed_from = None if checkpoint is None else checkpoint[0]
+        self._check_checkpoint_dir(self._resumed_from)
         self._check_batch_norm(X.shape[0])
         self.batches_per_epoch = len(loader)
         self.n_train = X.shape[0]
@@ -351,8 +354,13 @@ class Trainer:
         end, a Ctrl-C (see :mod:`chainrule.train.interrupt`) or an error; an error sets the
         history's ``stopped_reason`` to ``"error"`` and calls every ``on_exception``."""
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
+        claimed = (
+            contextlib.nullcontext() if self.checkpoints is None else self.checkpoints.claimed()
+        )
         try:
-            with sigint_guard(self._request_interrupt), threads:
+            with claimed, sigint_guard(self._request_interrupt), threads:
+                # another run that checked the directory before this one wrote to it
+                self._check_checkpoint_dir(self._resumed_from)
                 # a stop waits for the epoch's end, also one a mid-epoch checkpoint left
                 while self.epoch < self.epochs and (position.batch or not self.stop_training):
                     position, ended = self._run_epoch(loader, dev, position)
@@ -795,11 +803,11 @@ class Trainer:
                 "a last batch of 1; pass drop_last=True or another batch_size"
             )
 
-    def _check_checkpoint_dir(self, checkpoint: tuple | None) -> None:
+    def _check_checkpoint_dir(self, resumed: Path | None) -> None:
         """Refuse a ``checkpoint_dir`` that cannot be a directory (it, or a folder above it,
         exists and is not one), or that holds the checkpoints of another run than the one
-        resumed: this run's would be numbered after them, and keeping the newest deletes
-        them."""
+        resumed (from the checkpoint file ``resumed``): this run's would be numbered after
+        them, and keeping the newest deletes them."""
         if self.checkpoints is None:
             return
         directory = self.checkpoints.directory
@@ -807,7 +815,7 @@ class Trainer:
         if blocked is not None:
             raise ValueError(f"checkpoint_dir {directory}: {blocked}")
         files = self.checkpoints.files()
-        if not files or (checkpoint is not None and checkpoint[0].parent.samefile(directory)):
+        if not files or (resumed is not None and resumed.parent.samefile(directory)):
             return
         raise ValueError(
             f"checkpoint_dir {directory} holds another run's checkpoints ({files[0].name} .. "
@@ -993,7 +1001,10 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         keeping the newest two. It must be a directory or a path where one can be made,
         holding no checkpoints unless it is the directory of the one ``resume_from``
         continues (the new run's would replace them); ``ValueError`` otherwise, before the
-        first step.
+        first step. A run claims the directory while it trains (a lock on a file in it,
+        ``.chainrule-run.lock``, gone at the run's end), so a second run in it at the same
+        time, from another thread or process, is refused too, before its first step
+        (where the platform or filesystem has no ``flock``, nothing is claimed).
     progress : bool
         True: a live bar on terminals and a line per epoch otherwise, unless ``callbacks``
         hold a :class:`~chainrule.train.callbacks.ProgressBar` already (that one is the
