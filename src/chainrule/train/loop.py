@@ -579,9 +579,10 @@ class Trainer:
         try:
             return self._predicted(outputs)
         except ValueError:
-            if np.isfinite(outputs).all():
+            bad = metrics_mod.nonfinite_rows(outputs)
+            if not bad.any():
                 raise
-        count = np.count_nonzero(metrics_mod.nonfinite_rows(outputs))
+        count = np.count_nonzero(bad)
         raise NonFiniteLossError(
             "the model's outputs for the training batch held NaN or Inf at epoch "
             f"{self.epoch + 1}, step {self._position.batch + 1} ({count} of {len(outputs)} "
