@@ -282,15 +282,17 @@ def _cast(values: np.ndarray, dtype: DTypeLike, owner: str, sizes: str) -> np.nd
     """``values`` (float64) in ``dtype``; ``ValueError`` where the arguments ``sizes`` of
     generator ``owner`` (a noise or scale near the limits of float64 or of ``dtype``) made
     some not finite, or beyond the range of ``dtype``, where NumPy would warn and give Inf."""
-    lost = np.count_nonzero(~np.isfinite(values))
+    with np.errstate(over="ignore"):
+        cast = values.astype(dtype)
+    if np.isfinite(cast).all():  # the one pass when nothing is wrong
+        return cast
+    lost = np.count_nonzero(~np.isfinite(values))  # Inf or NaN in float64 stays so cast
     if lost:
         raise ValueError(
             f"{owner}: expected finite points, got {lost} of {values.size} coordinates not "
             f"finite (Inf or NaN) even in float64, where they are computed; give smaller "
             f"{sizes}"
         )
-    with np.errstate(over="ignore"):
-        cast = values.astype(dtype)
     beyond = np.count_nonzero(~np.isfinite(cast))
     if beyond:
         largest = float(np.max(np.abs(values)))
