@@ -159,12 +159,13 @@ def build_schedule(config: dict, n_train: int):
     return optim.LinearWarmup(rate, warmup) if warmup else rate
 
 
-def _check_schedule_params(name: str, params: dict) -> None:
+def _check_schedule_params(name: str, params: dict) -> list[str]:
     """``ConfigError`` in the config's terms for a key of ``schedule.params`` that the
     schedule ``name`` does not take (naming the closest one; about ``schedule.params``)
     and for one it needs that the config lacks: a field of its class without a default
     but alpha0 (optimizer.lr by default) and a cosine's duration (the run's steps + 1). A
-    ``name`` among them, which only a resumed run's config holds, is left as it was."""
+    ``name`` among them, which only a resumed run's config holds, is left as it was.
+    Returns the schedule's fields by name."""
     fields = dataclasses.fields(optim.SCHEDULES[name])
     known = [f.name for f in fields]
     unknown = [key for key in params if key not in known and key != "name"]
@@ -185,6 +186,7 @@ def _check_schedule_params(name: str, params: dict) -> None:
             f"{' and '.join('schedule.params.' + key for key in missing)} (its params: "
             f"{', '.join(known)}{defaults})"
         )
+    return known
 
 
 def _named_schedule(config: dict, n_train: int):
@@ -197,9 +199,7 @@ def _named_schedule(config: dict, n_train: int):
     if s["name"] == "none":
         return lr
     fields = dict(s["params"])
-    _check_schedule_params(s["name"], fields)
-    cls = optim.SCHEDULES[s["name"]]
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = _check_schedule_params(s["name"], fields)
     if "alpha0" in known:
         fields.setdefault("alpha0", lr)
     if s["name"] == "cosine" and "duration" not in fields:
