@@ -311,7 +311,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and (improved or self.best_weights is None):
             if not improved:  # no best yet (a first value of NaN): this epoch's, as Keras
                 self._tracker.best_epoch = epoch
-            self.best_weights = {k: v.copy() for k, v in trainer.model.live_state().items()}
+            self.best_weights = trainer.model.state_dict()
             self.best_extra_tensors = extra_values(trainer.model, trainer.optimizer)
         if improved:
             self.wait = 0
