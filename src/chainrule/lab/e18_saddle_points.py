@@ -144,7 +144,8 @@ def run(preset: str, outdir: Path) -> Result:
     counts, top_values, top_index_share = _census()
     total = {n: sum(counts[n][k] for k in KINDS) for n in DIMENSIONS}
     bad = {n: sum(counts[n][f"bad {k}"] for k in KINDS) for n in DIMENSIONS}
-    minima_share = [counts[n]["minima"] / max(1, total[n]) for n in DIMENSIONS]
+    shares = {kind: [counts[n][kind] / max(1, total[n]) for n in DIMENSIONS] for kind in KINDS}
+    minima_share = shares["minima"]
     bad_minima_share = {n: counts[n]["bad minima"] / max(1, bad[n]) for n in DIMENSIONS}
     # some critical points found in every dimension, bad ones from BAD_FROM on
     rare = bool(
@@ -229,22 +230,19 @@ def run(preset: str, outdir: Path) -> Result:
         f"{ESCAPED}. The preset does not change this experiment."
     )
     figures = [
-        _draw_census(outdir, counts, total, top_values, top_index_share),
+        _draw_census(outdir, shares, top_values, top_index_share),
         _draw(outdir, runs, escape),
     ]
     return Result(numbers, figures, verdict, summary, setup)
 
 
-def _draw_census(
-    outdir: Path, counts: dict, total: dict, values: np.ndarray, index_share: np.ndarray
-) -> Path:
+def _draw_census(outdir: Path, shares: dict, values: np.ndarray, index_share: np.ndarray) -> Path:
     fig, axes = plots.figure(ncols=2, width=5.5, height=4.3)
     left, right = axes[0]
     for kind, colour in zip(
         KINDS, (plots.PALETTE[2], plots.PALETTE[5], plots.PALETTE[4]), strict=True
     ):
-        share = [counts[n][kind] / max(1, total[n]) for n in DIMENSIONS]
-        left.plot(DIMENSIONS, share, "o-", color=colour, label=kind)
+        left.plot(DIMENSIONS, shares[kind], "o-", color=colour, label=kind)
     left.set_xscale("log", base=2)
     left.set_xticks(DIMENSIONS, [str(n) for n in DIMENSIONS])
     left.set(
