@@ -488,12 +488,8 @@ def _left_as_found(module):
     if module is None:
         yield
         return
-    side = SideState(module)
-    saved = side.save()
-    try:
+    with SideState(module).kept():
         yield
-    finally:
-        side.restore(saved)
 
 
 def _as_checked(x, position: int) -> Tensor:

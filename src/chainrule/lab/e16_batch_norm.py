@@ -52,11 +52,10 @@ def _pre_activations(model, X) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per hidden layer, its pre-activations z = W a on all of ``X`` and their normalized
     values gamma (z - mean) / sqrt(var + eps) + beta, as training computes them with ``X``
     as the batch (float64); the running statistics this pass moves are put back."""
-    side, mode = SideState(model), model.training
-    saved = side.save()
+    mode = model.training
     model.train()
     z, normalized = [], []
-    with cr.no_grad():
+    with SideState(model).kept(), cr.no_grad():
         h = X
         for layer in model.layers:
             h = layer(h)
@@ -64,7 +63,6 @@ def _pre_activations(model, X) -> list[tuple[np.ndarray, np.ndarray]]:
                 z.append(h.data.astype(np.float64))
             elif isinstance(layer, BatchNorm1d):
                 normalized.append(h.data.astype(np.float64))
-    side.restore(saved)
     model.train(mode)
     return list(zip(z[:-1], normalized, strict=True))  # z[-1]: the output layer's
 

@@ -9,6 +9,7 @@ in which they were registered, a module's own entries before its children's.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
 from collections.abc import Iterator, Mapping
@@ -552,6 +553,16 @@ class SideState:
     def save(self) -> tuple[list, list]:
         """The generators' states and copies of the buffers."""
         return [g.state for g in self._bit_generators], [b.copy() for b in self._buffers]
+
+    @contextlib.contextmanager
+    def kept(self):
+        """Inside, the buffers and generators may change: on exit, an error's too, they
+        are put back as they were on entry (:meth:`save`, then :meth:`restore`)."""
+        saved = self.save()
+        try:
+            yield
+        finally:
+            self.restore(saved)
 
     def restore(self, saved: tuple[list, list]) -> None:
         """Put back values :meth:`save` returned."""
