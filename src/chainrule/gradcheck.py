@@ -173,7 +173,7 @@ class GradcheckResult:
         for rep in self.inputs:
             mark = "FAIL" if _fails(rep, self.tol) else "??  " if rep.unresolved else "ok  "
             text = f"relative error {rep.rel_error:.3e}"
-            nudges = len(rep.worst) if self.mode == "direction" else math.prod(rep.shape)
+            nudges = _nudges(rep, self.mode)
             if rep.within_rounding:
                 text = (
                     f"{rep.unresolved} of {nudges} nudges unresolved (the rounding their "
@@ -672,17 +672,24 @@ def _within_rounding(judged, tol: float, mode: str) -> list[InputReport]:
     for an input that passes but whose allowances are not small next to its gradient:
     ``||allowed||`` above ``ROUNDING_SHARE * (||g|| + ||g_num||)`` and above ``tol`` times
     that sum over the judged entries (directions) of every input that passes on its own."""
+    passing = [not _fails(report, tol) for report, _ in judged]
     own = [
-        not _fails(report, tol) and allowed <= ROUNDING_SHARE * (a + b)
-        for report, (allowed, a, b) in judged
+        passes and allowed <= ROUNDING_SHARE * (a + b)
+        for passes, (_, (allowed, a, b)) in zip(passing, judged, strict=True)
     ]
     alone = [sizes for (_, sizes), ok in zip(judged, own, strict=True) if ok]
     whole = math.hypot(*(s[1] for s in alone)) + math.hypot(*(s[2] for s in alone))
     reports = []
-    for (report, (allowed, _, _)), ok in zip(judged, own, strict=True):
-        if not ok and not _fails(report, tol) and allowed > tol * whole:
-            nudges = math.prod(report.shape) if mode == "full" else len(report.worst)
+    for (report, (allowed, _, _)), passes, ok in zip(judged, passing, own, strict=True):
+        if passes and not ok and allowed > tol * whole:
             worst = report.worst if mode == "direction" else []
+            nudges = _nudges(report, mode)
             report = InputReport(report.position, report.shape, 0.0, worst, nudges, True)
         reports.append(report)
     return reports
+
+
+def _nudges(report: InputReport, mode: str) -> int:
+    """How many nudges judged ``report``'s input: one per entry in ``"full"`` mode, one per
+    direction (its ``worst``) in ``"direction"`` mode."""
+    return math.prod(report.shape) if mode == "full" else len(report.worst)
