@@ -120,8 +120,11 @@ def test_the_integer_width_comes_from_the_build_configuration(config, expected):
         def openblas_get_config():
             return config
 
-    assert blas._integer_type(Lib(), "openblas_", "") == np.dtype(expected)
-    assert blas._integer_type(Lib(), "openblas_", "64_") is None  # no such function
+    found = blas._config(Lib(), "openblas_", "")
+    assert found == config.decode()
+    assert blas._integer_type(found) == np.dtype(expected)
+    assert blas._config(Lib(), "openblas_", "64_") is None  # no such function
+    assert blas._integer_type(None) is None
 
 
 @needs_batch

@@ -8,6 +8,7 @@ import types
 import numpy as np
 import pytest
 
+from chainrule.autodiff.blas import openblas
 from chainrule.bench import systems
 from chainrule.bench.configs import CONFIGS, make_batches
 
@@ -40,7 +41,30 @@ def test_the_entries_of_a_missing_or_failed_system_and_the_host_meta():
     host = systems.host()
     assert host.keys() == {"python", "machine"}
     assert host["python"] == sys.version.split()[0]
-    assert host["machine"].startswith(f"{platform.machine()}, ")
+    assert host["machine"].startswith(f"{systems.cpu_name()}, {platform.machine()}, ")
+    assert host["machine"].endswith(f", {systems.blas_name()}")
+
+
+def test_the_cpu_is_named_with_its_family_and_model_where_linux_gives_them(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n\n"
+        "processor\t: 1\nmodel name\t: another\n"
+    )
+    assert systems.cpu_name(str(cpuinfo)) == "AMD EPYC (family 25, model 17)"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\n")
+    assert systems.cpu_name(str(cpuinfo)) == "Some CPU"
+    missing = systems.cpu_name(str(tmp_path / "absent"))  # not Linux: what platform says
+    assert missing == (platform.processor() or "unknown CPU")
+
+
+def test_the_blas_is_named_with_its_version_and_kernels():
+    found = openblas()
+    if isinstance(found, str):
+        assert systems.blas_name() == found
+    else:
+        assert systems.blas_name().startswith("OpenBLAS 0.")
+        assert "  " not in systems.blas_name()
 
 
 @pytest.mark.parametrize(

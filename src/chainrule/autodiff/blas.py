@@ -52,11 +52,14 @@ class OpenBLAS:
         self.set_callback.argtypes, self.set_callback.restype = [ctypes.c_void_p], None
         self.get_threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
         self.get_threads.argtypes, self.get_threads.restype = [], ctypes.c_int
+        #: the library's build configuration (version, integer width, the CPU kernels it
+        #: runs, ...), as ``get_config`` gives it; None where it has no such function
+        self.config = _config(lib, prefix, suffix)
         #: dtype -> cblas_?gemm_batch (empty where the library has none, or where its
         #: integer width is not known)
         self.gemm_batch = {}
         #: the width of the library's integers (its build configuration says it)
-        self.integer = _integer_type(lib, prefix, suffix)
+        self.integer = _integer_type(self.config)
         if self.integer is None:
             return
         pointer, integer = ctypes.c_void_p, np.ctypeslib.as_ctypes_type(self.integer)
@@ -68,16 +71,22 @@ class OpenBLAS:
                 self.gemm_batch[dtype] = batch
 
 
-def _integer_type(lib: ctypes.CDLL, prefix: str, suffix: str) -> np.dtype | None:
-    """int64 for an OpenBLAS built with 64-bit integers (``USE64BITINT`` in its build
-    configuration, whatever its names), int32 otherwise; None without the configuration."""
+def _config(lib: ctypes.CDLL, prefix: str, suffix: str) -> str | None:
+    """OpenBLAS's build configuration string, or None without ``get_config``."""
     try:
         get_config = getattr(lib, f"{prefix}get_config{suffix}")
     except AttributeError:
         return None
     get_config.argtypes, get_config.restype = [], ctypes.c_char_p
-    config = get_config() or b""
-    return np.dtype(np.int64 if b"USE64BITINT" in config.split() else np.int32)
+    return (get_config() or b"").decode("ascii", "replace")
+
+
+def _integer_type(config: str | None) -> np.dtype | None:
+    """int64 for an OpenBLAS built with 64-bit integers (``USE64BITINT`` in its build
+    configuration, whatever its names), int32 otherwise; None without the configuration."""
+    if config is None:
+        return None
+    return np.dtype(np.int64 if "USE64BITINT" in config.split() else np.int32)
 
 
 def _candidate_paths() -> list[str]:

@@ -13,12 +13,16 @@ A module whose library is not installed fails to import: the runner reports it a
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import platform
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
+
+from chainrule.autodiff.blas import openblas
 
 MODULES = {
     "chainrule": "chainrule.bench.systems.chainrule_mlp",
@@ -59,12 +63,38 @@ def failed_entry(exc: Exception) -> dict:
 
 
 def host() -> dict[str, str]:
-    """The ``python`` version and the ``machine`` (architecture, CPU count, platform) for a
-    report's meta."""
+    """The ``python`` version and the ``machine`` (the CPU's name, architecture, CPU count,
+    platform and NumPy's BLAS with the kernels it runs) for a report's meta."""
     return {
         "python": sys.version.split()[0],
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+        "machine": f"{cpu_name()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{platform.platform()}, {blas_name()}",
     }
+
+
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name, with its family and model numbers where Linux gives them
+    (``cpuinfo``'s first processor); ``platform.processor()`` elsewhere."""
+    fields = {}
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        for line in Path(cpuinfo).read_text().split("\n\n")[0].splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or "unknown CPU"
+    if fields.get("cpu family") and fields.get("model"):
+        return f"{name} (family {fields['cpu family']}, model {fields['model']})"
+    return name
+
+
+def blas_name() -> str:
+    """NumPy's BLAS: OpenBLAS's build configuration (its version and the CPU kernels it
+    runs) where chainrule finds it, why not otherwise."""
+    found = openblas()
+    if isinstance(found, str):
+        return found
+    if found.config is None:
+        return f"OpenBLAS ({found.path}) without a build configuration"
+    return " ".join(found.config.split())
 
 
 def prepare(module: ModuleType, batches: list) -> list:
