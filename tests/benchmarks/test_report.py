@@ -34,6 +34,19 @@ def test_throughput_table_divides_by_the_fastest_peers_median():
     assert row.endswith("| 2.00x | 1.00x | 1.00x |")
 
 
+def test_a_ratio_that_two_decimals_would_round_to_one_keeps_its_side_of_one():
+    assert [report.ratio(x) for x in (0.9954, 1.0, 1.0049, 1.0051, 0.994)] == [
+        "0.995x",
+        "1.00x",
+        "1.005x",
+        "1.01x",
+        "0.99x",
+    ]
+    results = _results(chainrule=[77585.0], jax=[77945.0])  # run AF's (c)
+    assert report.throughput_table(results).splitlines()[2].endswith("| 0.995x | 0.995x |")
+    assert "| 0.995x | 0.995x - 0.995x | 0 of 1 |" in report.paired_table(results)
+
+
 def test_a_failed_memory_probe_shows_error_in_its_cell_and_its_message_below():
     entry = {"samples_per_s": 10.0, "reps": [10.0], "gflops": 1.0, "pct_peak": 1.0}
     results = {

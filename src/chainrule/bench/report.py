@@ -22,6 +22,12 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def ratio(x: float) -> str:
+    """``x`` as a ratio cell, ``"1.07x"``; with three decimals where two would round it to
+    1.00x from either side (``"0.995x"``), so that the goal's side of 1.0x stays visible."""
+    return f"{x:.3f}x" if x != 1 and f"{x:.2f}" == "1.00" else f"{x:.2f}x"
+
+
 def status(entry: dict) -> str | None:
     """The cell of an entry without numbers: ``"missing"`` (its library is not installed),
     ``"error"`` (it raised); None for an entry with numbers."""
@@ -50,10 +56,10 @@ def throughput_table(results: dict) -> str:
         row = [f"({key})", *(_cell(per[s], "samples_per_s", ",.0f") for s in systems)]
         ours = per.get("chainrule", {}).get("samples_per_s")
         speeds = {p: per[p].get("samples_per_s") for p in peers}
-        row += [f"{ours / v:.2f}x" if ours and v else "-" for v in speeds.values()]
+        row += [ratio(ours / v) if ours and v else "-" for v in speeds.values()]
         if peers:
             fastest = fastest_peer(entry, peers)
-            row.append(f"{ours / speeds[fastest]:.2f}x" if ours and fastest else "-")
+            row.append(ratio(ours / speeds[fastest]) if ours and fastest else "-")
         rows.append(row)
     return table(header, rows)
 
@@ -123,8 +129,8 @@ def paired_table(results: dict) -> str:
             [
                 f"({key})",
                 TITLES[peer],
-                f"{statistics.median(ratios):.2f}x",
-                f"{min(ratios):.2f}x - {max(ratios):.2f}x",
+                ratio(statistics.median(ratios)),
+                f"{ratio(min(ratios))} - {ratio(max(ratios))}",
                 f"{sum(r >= 1.0 for r in ratios)} of {len(ratios)}",
             ]
         )
