@@ -10,7 +10,8 @@ import chainrule as cr
 from chainrule import plots
 from chainrule.lab.base import Result, experiment
 
-# The notes' example: a = 5, b = 3, c = 2 gives u = 6, v = 11, J = 33
+# The course's example (its lecture; the notes give J = 3(a + bc) and the gradients 3, 6, 9
+# only): a = 5, b = 3, c = 2 gives u = 6, v = 11, J = 33
 INPUTS = {"a": 5.0, "b": 3.0, "c": 2.0}
 # Node positions (x, y) in the drawing, left to right as the forward pass runs
 LAYOUT = {"a": (0, 2), "b": (0, 1), "c": (0, 0), "u": (1, 0.5), "v": (2, 1.25), "J": (3, 1.25)}

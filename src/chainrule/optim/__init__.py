@@ -38,7 +38,7 @@ explicit state:
   buffer holding all parameters of a dtype, instead of once per link per parameter, which
   is what makes small models fast (the copy of the gradients it needs is also the copy
   that lets the optimizer never write into ``p.grad``).
-* What a chain would buy is arbitrary composition; the notes need two gradient
+* What a chain would buy is arbitrary composition; training here needs two gradient
   transforms, clipping by value and by global norm, which are functions of their own in
   :mod:`~chainrule.optim.clip` (usable alone), applied by the template when an
   optimizer is built with ``clip_value=`` / ``clip_norm=``, in that fixed, documented

@@ -63,7 +63,8 @@ class Optimizer:
     lr : float or Schedule
         The learning rate alpha >= 0, or a schedule evaluated at ``epoch`` (schedules with
         ``unit="epoch"``) or at the number of the update being made, ``step_count + 1``
-        (``unit="step"``). Both counters start at 1, as in the notes.
+        (``unit="step"``). Both counters start at 1, as in the course's decay table and
+        the notes' bias correction.
     hyperparameters : dict
         The subclass's own hyperparameters, by name, as its ``_check_hyperparameters``
         reads them; the three below join them (all are saved in ``state_dict``). A name

@@ -9,9 +9,9 @@ not be reloaded, and is refused when it is given.
 
 Each schedule has a ``unit``: ``"epoch"`` (t is the epoch number) or ``"step"`` (t is the
 mini-batch number, i.e. the number of the parameter update). Both count from 1, as in the
-notes (their table of alpha0/(1 + decay_rate*epoch) starts at epoch 1, and k/sqrt(t) needs
-t >= 1). An optimizer given a schedule as ``lr`` evaluates it at its ``epoch`` or at
-``step_count + 1`` according to ``unit``.
+course (its lecture's table of alpha0/(1 + decay_rate*epoch) starts at epoch 1; the notes
+give the formulas only), and k/sqrt(t) needs t >= 1. An optimizer given a schedule as
+``lr`` evaluates it at its ``epoch`` or at ``step_count + 1`` according to ``unit``.
 
 A rate of 0 is taken everywhere, as an optimizer's ``lr=0`` is: ``alpha0=0``, or every
 ``PiecewiseConstant`` value 0, gives a schedule that leaves the parameters where they are
