@@ -23,7 +23,8 @@ class _Mode(threading.local):
         self.anomaly = False
         self.compiled = True
         self.tape = None  # the recorder of a trace in progress (autodiff.trace), or None
-        self.saved: list = []  # what each open block of this thread found (see _Switch)
+        # what each open block of this thread found, one stack per switch (see _Switch)
+        self.saved = {"grad_enabled": [], "anomaly": [], "compiled": []}
 
 
 MODE = _Mode()
@@ -31,20 +32,23 @@ MODE = _Mode()
 
 class _Switch:
     """Set one attribute of ``MODE`` for the duration of a ``with`` block: its entry saves
-    what it found on the thread's ``MODE.saved``, its exit puts back the last value saved
-    (a thread's blocks close in the reverse order they opened, so an instance may be
-    entered again inside its own block, and by several threads at once)."""
+    what it found on the thread's stack for that attribute (``MODE.saved[attr]``), its exit
+    puts back the last value saved there. An instance may be entered again inside its own
+    block, and by several threads at once. Blocks of different switches may close in any
+    order (a generator that opened ``no_grad``, closed inside ``detect_anomaly``): each
+    restores its own attribute. Once every block of a thread has closed, in whatever order,
+    each switch has the value it had before the first opened (the bottom of its stack)."""
 
     _attr = ""
     _value = False
 
     def __enter__(self):
-        MODE.saved.append(getattr(MODE, self._attr))
+        MODE.saved[self._attr].append(getattr(MODE, self._attr))
         setattr(MODE, self._attr, self._value)
         return self
 
     def __exit__(self, *exc) -> None:
-        setattr(MODE, self._attr, MODE.saved.pop())
+        setattr(MODE, self._attr, MODE.saved[self._attr].pop())
 
 
 class no_grad(_Switch):  # noqa: N801 - named like the context managers users know
