@@ -70,7 +70,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
 
     The leaves' gradients are stored, and the nodes released, after every rule has run,
     so a pass that raises (a rule's error, or ``detect_anomaly`` finding NaN/Inf) leaves
-    every ``grad`` and the graph as they were: it can be run again.
+    every ``grad`` and the graph as they were: it can be run again. So does a leaf whose
+    ``grad`` cannot take its gradient (see :func:`store_gradients`), checked before any is
+    stored.
     """
     if retain_graph is not False:  # the default costs one identity test
         retain_graph = _checks.boolean("backward()", "retain_graph", retain_graph)
@@ -119,12 +121,11 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 continue
             previous = grads.get(parent)
             grads[parent] = pg if previous is None else previous + pg
+    store_gradients(leaves)
     if not retain_graph:
         for node in walked:
             node._vjp = None
             node._parents = None
-    for leaf, g in leaves:
-        _accumulate(leaf, g)
 
 
 def _seed(root, grad, xp):
@@ -157,6 +158,42 @@ def _seed(root, grad, xp):
         return xp.asarray(Tensor(values, dtype=dtype).data)
     except (OverflowError, ValueError) as exc:
         raise type(exc)(f"backward(): grad does not fit the tensor's {dtype}: {exc}") from None
+
+
+def store_gradients(leaves) -> None:
+    """Add each gradient ``g`` of ``leaves``, pairs ``(leaf, g)``, into ``leaf.grad``
+    (``grad = grad + g``, or ``g`` where ``grad`` is None), after checking every leaf.
+
+    A ``grad`` already there must be an array of the leaf's kind (or a NumPy scalar, for
+    a 0-d leaf) with its shape and dtype, as the pass leaves it: otherwise a ``TypeError``
+    (not an array) or ``ValueError`` (another shape or dtype: the sum would broadcast, or
+    change the dtype) naming the leaf, before any gradient is stored. A few comparisons
+    per leaf, no pass over the entries.
+    """
+    for leaf, _ in leaves:
+        grad = leaf.grad
+        if grad is not None:
+            data = leaf.data
+            if (
+                (type(grad) is not type(data) and not isinstance(grad, np.generic))
+                or grad.shape != data.shape
+                or grad.dtype != data.dtype
+            ):
+                raise _grad_mismatch(leaf, grad)
+    for leaf, g in leaves:
+        _accumulate(leaf, g)
+
+
+def _grad_mismatch(leaf, grad) -> TypeError | ValueError:
+    data = leaf.data
+    where = (
+        f"backward(): the grad of a leaf tensor of shape {data.shape} and dtype {data.dtype} "
+        f"expected an array of that shape and dtype (to add its gradient into)"
+    )
+    fix = "no gradient was stored; set its grad to None, or to such an array, and run it again"
+    if type(grad) is not type(data) and not isinstance(grad, np.generic):
+        return TypeError(f"{where}, got {type(grad).__name__}; {fix}")
+    return ValueError(f"{where}, got shape {grad.shape} and dtype {grad.dtype}; {fix}")
 
 
 def _accumulate(leaf, g) -> None:

@@ -64,7 +64,7 @@ import threading
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.graph import _accumulate
+from chainrule.autodiff.graph import store_gradients
 from chainrule.autodiff.mode import MODE
 from chainrule.autodiff.tensor import Tensor, _sequence
 
@@ -108,6 +108,9 @@ def trace_backward(fn):
         At the first call, if ``fn`` uses an op that cannot be replayed, or at the second,
         if its program differs from the first call's (see the module docstring); nothing
         has been changed then.
+    TypeError, ValueError
+        At any call, as ``backward()`` does, if a leaf's ``grad`` cannot take its gradient
+        (:func:`~chainrule.autodiff.graph.store_gradients`); no gradient has been stored.
     """
     return Traced(fn)
 
@@ -356,10 +359,9 @@ class _Plan:
                 if pg is not None:
                     previous = grads[slot]
                     grads[slot] = pg if previous is None else previous + pg
-        for slot, leaf in self.leaves:
-            g = grads[slot]
-            if g is not None:
-                _accumulate(leaf, g)
+        store_gradients(
+            [(leaf, grads[slot]) for slot, leaf in self.leaves if grads[slot] is not None]
+        )
         return outputs
 
 
