@@ -25,7 +25,7 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff.backend import array_module, engine_kernels
-from chainrule.autodiff.mode import untraceable
+from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
 from chainrule.autodiff.registry import primitive
@@ -78,7 +78,8 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     a multiple of that step, within one step of ``keep_prob``. A smaller ``keep_prob``
     would keep units at the step's rate whatever its value (and ``1 / keep_prob`` can
     overflow the dtype): ``ValueError`` (see :func:`check_keep_prob`), before anything is
-    drawn.
+    drawn. Under :class:`~chainrule.autodiff.detect_anomaly`, a non-finite output raises
+    ``FloatingPointError`` with ``rng`` put back as it was before the draw.
     """
     # in (0, 1] here; the bound of the input's dtype below, once a mask is to be drawn
     keep_prob = check_keep_prob("dropout", "keep_prob", keep_prob)
@@ -93,9 +94,17 @@ def dropout(x, keep_prob: float, rng: np.random.Generator, training: bool = True
     x = floating(x, "dropout")
     xd = x.data
     _check_draw_step("dropout", keep_prob, xd.dtype)
+    # only detect_anomaly's check in _node raises after the draw: a refused call undoes it
+    drawn_from = rng.bit_generator.state if MODE.anomaly else None
     mask = (rng.random(xd.shape, dtype=xd.dtype) < keep_prob).astype(xd.dtype)
     mask *= 1.0 / keep_prob
-    return _node(xd * mask, (x,), lambda g: (g * mask,), "dropout")
+    out = xd * mask
+    try:
+        return _node(out, (x,), lambda g: (g * mask,), "dropout")
+    except FloatingPointError:
+        if drawn_from is not None:
+            rng.bit_generator.state = drawn_from
+        raise
 
 
 # Generator.random(dtype=...) draws multiples of 2**-24 (float32) or 2**-53 (float64)

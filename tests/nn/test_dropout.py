@@ -125,3 +125,28 @@ def test_functional_dropout_takes_only_a_bool_training_flag(training):
     assert rng.bit_generator.state == state
     x = cr.tensor(np.ones(3))
     assert F.dropout(x, 0.5, rng, training=np.False_) is x
+
+
+@pytest.mark.parametrize(
+    ("x", "keep_prob"),
+    [
+        (np.array([[np.inf, 1.0, 2.0, 3.0]]), 0.5),  # inf, or inf * 0: non-finite whatever the mask
+        (np.full((1, 64), 3e38, np.float32), 0.5),  # finite: a kept unit's 6e38 overflows
+    ],
+    ids=["inf-input", "overflow"],
+)
+def test_a_call_refused_by_detect_anomaly_leaves_the_generator_untouched(x, keep_prob):
+    # the mask was drawn before the check raised: the refused call consumed randomness,
+    # and every later mask differed from a run without it
+    d, fresh = nn.Dropout(keep_prob, rng=0), nn.Dropout(keep_prob, rng=0)
+    before = d.rng.bit_generator.state
+    x = cr.tensor(x, requires_grad=True)
+    with (
+        cr.detect_anomaly(),
+        np.errstate(invalid="ignore", over="ignore"),
+        pytest.raises(FloatingPointError, match="op 'dropout' produced NaN/Inf"),
+    ):
+        d(x)
+    assert d.rng.bit_generator.state == before
+    ones = np.ones((8, 8), np.float32)
+    np.testing.assert_array_equal(d(ones).data, fresh(ones).data)
