@@ -264,11 +264,12 @@ class Trainer:
         """The one run of this Trainer (see :func:`fit`); a second call raises
         ``RuntimeError`` once a run has started, since the first one's state (epoch, history,
         callbacks) is spent. A call refused by its checks of the optimizer, the data, the
-        metrics, the checkpoints or a resume changes nothing and may be retried, as does
-        one that a callback's ``on_train_begin`` refuses after a resume had put the
-        checkpoint in place: the model, its generators, the optimizer and the restored
-        callbacks are put back as they were. An exception that ends the run after every
-        ``on_train_begin`` ran (``TrainingInterrupted`` aside) sets the history's
+        metrics, the checkpoints (another run's claim on ``checkpoint_dir`` included, which
+        is checked before any callback runs) or a resume changes nothing and may be
+        retried, as does one that a callback's ``on_train_begin`` refuses after a resume
+        had put the checkpoint in place: the model, its generators, the optimizer and the
+        restored callbacks are put back as they were. An exception that ends the run after
+        every ``on_train_begin`` ran (``TrainingInterrupted`` aside) sets the history's
         ``stopped_reason`` to ``"error"`` and calls every callback's ``on_exception`` before
         it goes on (see :class:`~chainrule.train.callbacks.Callback`). A new Trainer over
         the same model and optimizer starts a new run: its epochs count from 1 again (a
@@ -278,10 +279,33 @@ class Trainer:
             resume_from = _checks.path("fit", "resume_from", resume_from)
         self._check_can_start()
         loader, dev, position = self._prepare(X, y, dev, resume_from)
+        with contextlib.ExitStack() as claim:  # held until the epochs end
+            self._begin(claim, resume_from)
+            self._ran = True
+            self._run_epochs(loader, dev, position)
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _begin(self, claim: contextlib.ExitStack, resume_from: Path | None) -> None:
+        """Claim the checkpoint directory into ``claim`` (see :meth:`CheckpointDir.claimed`)
+        and check it again, then call every callback's ``on_train_begin``. Where either
+        refuses, the claim and the folders it made go, and a resume's checkpoint is taken
+        out again, before the error goes on."""
+        made = [] if self.checkpoints is None else _missing(self.checkpoints.directory)
+        cb = None
         try:
+            if self.checkpoints is not None:
+                claim.enter_context(self.checkpoints.claimed())
+                # another run that checked the directory before this one claimed it
+                self._check_checkpoint_dir(self._resumed_from)
             for cb in self.callbacks:
                 cb.on_train_begin(self)
         except BaseException as exc:
+            claim.close()
+            for folder in made:  # deepest first; one that a callback wrote into stays
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             restored = cb in self.restored_callbacks
             if self._undo_resume is not None:  # the checkpoint is taken out again
                 self._undo_resume()
@@ -289,11 +313,6 @@ class Trainer:
             if restored and isinstance(exc, ValueError):  # a saved state unfit for this run
                 raise ValueError(f"resume_from {resume_from}: {exc}") from exc
             raise
-        self._ran = True
-        self._run_epochs(loader, dev, position)
-        for cb in self.callbacks:
-            cb.on_train_end(self)
-        return self.history
 
     def _check_can_start(self) -> None:
         """``RuntimeError`` once a run has started; ``TypeError`` for an optimizer that is
@@ -328,7 +347,7 @@ class Trainer:
         self._check_model_accepts(X, y, dev)
         self._set_task(task_of(y, self._loss_name))
         checkpoint = resolve_resume(resume_from) if resume_from is not None else None
-        # checked again once the run has claimed the directory (see _run_epochs)
+        # checked again once the run has claimed the directory (see _begin)
         self._resumed_from = None if checkpoint is None else checkpoint[0]
         self._check_checkpoint_dir(self._resumed_from)
         self._check_batch_norm(X.shape[0])
@@ -354,13 +373,8 @@ class Trainer:
         end, a Ctrl-C (see :mod:`chainrule.train.interrupt`) or an error; an error sets the
         history's ``stopped_reason`` to ``"error"`` and calls every ``on_exception``."""
         threads = shared_threads() if self.share_threads else contextlib.nullcontext()
-        claimed = (
-            contextlib.nullcontext() if self.checkpoints is None else self.checkpoints.claimed()
-        )
         try:
-            with claimed, sigint_guard(self._request_interrupt), threads:
-                # another run that checked the directory before this one wrote to it
-                self._check_checkpoint_dir(self._resumed_from)
+            with sigint_guard(self._request_interrupt), threads:
                 # a stop waits for the epoch's end, also one a mid-epoch checkpoint left
                 while self.epoch < self.epochs and (position.batch or not self.stop_training):
                     position, ended = self._run_epoch(loader, dev, position)
@@ -840,6 +854,16 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _missing(directory: Path) -> list[Path]:
+    """``directory`` and the folders above it that do not exist, deepest first: those a
+    claim on it makes (see :meth:`CheckpointDir.claimed`)."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    return missing
+
+
 def _check_logs(logs: dict, callback: Callback) -> None:
     """``TypeError`` naming ``callback`` and the key unless every value of the epoch's
     ``logs`` (which ``callback``'s ``on_epoch_end`` may have added to) is a real number:
@@ -1004,8 +1028,9 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         continues (the new run's would replace them); ``ValueError`` otherwise, before the
         first step. A run claims the directory while it trains (a lock on a file in it,
         ``.chainrule-run.lock``, gone at the run's end), so a second run in it at the same
-        time, from another thread or process, is refused too, before its first step
-        (where the platform or filesystem has no ``flock``, nothing is claimed).
+        time, from another thread or process, is refused too, before any callback runs:
+        the call may be retried once the other run has ended (where the platform or
+        filesystem has no ``flock``, nothing is claimed).
     progress : bool
         True: a live bar on terminals and a line per epoch otherwise, unless ``callbacks``
         hold a :class:`~chainrule.train.callbacks.ProgressBar` already (that one is the
