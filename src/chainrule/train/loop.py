@@ -57,7 +57,11 @@ class NonFiniteLossError(FloatingPointError):
     """The training cost became NaN or Inf, or the model's outputs of a classification run
     did (their classes cannot be read): for a training batch (its cost may be finite, a
     logit of -inf in a class that is not the target's), or for the dev set at an epoch's
-    end; nothing was updated or saved after it."""
+    end; or a layer refused a training batch's values as non-finite (``FloatingPointError``
+    from batch norm, whose variance went beyond the dtype, or from ``detect_anomaly``: the
+    layer's error is chained and quoted). Nothing was updated or saved after it: a
+    training batch's step leaves the parameters, and the buffers and generators of the
+    model's layers (batch norm's running statistics, dropout's draws), as it found them."""
 
 
 #: What the errors of a diverged run advise.
@@ -355,7 +359,7 @@ class Trainer:
         self.n_train = X.shape[0]
         traceable = self.trace and X.dtype.name in DTYPES
         self._traced = trace_backward(self._cost) if traceable else None
-        # what a user layer may change before its node() refuses the trace
+        # what a step changes besides the parameters (see _forward_backward)
         self._side_state = SideState(self.model)
         self.shuffler = np.random.default_rng(np.random.SeedSequence(self.seed))
         position = self._fresh_position()
@@ -453,13 +457,26 @@ class Trainer:
             self.optimizer.zero_grad()
             for p in unheld:  # frozen parameters: their gradients must not pile up either
                 p.grad = None
-            cost, out = self._forward_backward(xb, yb)
-            value = cost.item()
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"the training cost became {value} at epoch {epoch + 1}, step "
-                    f"{position.batch + 1}; {_DIVERGED_ADVICE}"
-                )
+            side = self._side_state.save()  # what a diverged step puts back
+            try:
+                cost, out = self._forward_backward(xb, yb, side)
+                value = cost.item()
+                if not math.isfinite(value):
+                    raise NonFiniteLossError(
+                        f"the training cost became {value} at epoch {epoch + 1}, step "
+                        f"{position.batch + 1}; {_DIVERGED_ADVICE}"
+                    )
+                if self.task == "classification":  # before the update: see NonFiniteLossError
+                    pred = self._batch_predictions(out.data)
+            except NonFiniteLossError:  # its forward's buffers and draws are put back too
+                self._side_state.restore(side)
+                raise
+            except FloatingPointError as exc:  # a layer refused the batch's values
+                self._side_state.restore(side)
+                raise NonFiniteLossError(  # the layer's message gives its own advice
+                    f"at epoch {epoch + 1}, step {position.batch + 1}: {exc} (no checkpoint "
+                    "was written after it)"
+                ) from exc
             step_sq = 0.0
             for name, p in params:
                 if p.grad is not None:
@@ -467,12 +484,10 @@ class Trainer:
                     sq = float(np.dot(g, g))
                     sq_norms[name] += sq
                     step_sq += sq
-            if self.task == "classification":  # read before the update: see NonFiniteLossError
-                pred = self._batch_predictions(out.data)
             if math.isfinite(step_sq):
                 self.optimizer.step()
             else:  # NaN, Inf or squares beyond the dtype's range in a gradient
-                self._checked_step(params, epoch + 1, position.batch + 1)
+                self._checked_step(params, epoch + 1, position.batch + 1, side)
             position.batch += 1
             position.examples += len(yb)
             position.loss_sum += value * len(yb)  # the epoch's cost: a mean over examples
@@ -492,12 +507,14 @@ class Trainer:
         self._end_epoch(dev, position)
         return position, True
 
-    def _checked_step(self, params: list, epoch: int, step: int) -> None:
+    def _checked_step(self, params: list, epoch: int, step: int, side) -> None:
         """The optimizer's step when the gradients' sum of squares is not finite: a
         ``NonFiniteStepError`` naming the epoch, the step and the parameter when the
-        optimizer refuses a NaN or Inf gradient, or when the update leaves a parameter it
-        holds, or its state for that parameter, NaN or Inf. A sum of squares that merely
-        overflowed, of a gradient the update takes, trains on (its logged norm is inf)."""
+        optimizer refuses a NaN or Inf gradient (the model's buffers and generators are then
+        put back to ``side``, as they were before the step), or when the update leaves a
+        parameter it holds, or its state for that parameter, NaN or Inf. A sum of squares
+        that merely overflowed, of a gradient the update takes, trains on (its logged norm
+        is inf)."""
         where = f"at epoch {epoch}, step {step}"
         advice = (
             "try a smaller learning rate or regularization strength, input normalization, "
@@ -506,6 +523,7 @@ class Trainer:
         try:
             self.optimizer.step()
         except FloatingPointError as exc:  # a NaN or Inf gradient: nothing was updated
+            self._side_state.restore(side)
             raise NonFiniteStepError(f"{where}: {exc}; {advice}") from exc
         held = {id(p): i for i, p in enumerate(self.optimizer.params)}
         states = self.optimizer.state_dict()["params"]
@@ -535,13 +553,16 @@ class Trainer:
             cost = cost + self.regularization(self.model, self.n_train)
         return cost, out
 
-    def _forward_backward(self, xb, yb):
-        """``_cost`` of a batch with its gradients accumulated: replayed by the traced step
-        when the model allows it, else (dropout, batch norm, ``trace=False``) eagerly."""
+    def _forward_backward(self, xb, yb, saved):
+        """``_cost`` of a batch with its gradients accumulated, and the model's output:
+        replayed by the traced step when the model allows it, else (dropout, batch norm,
+        ``trace=False``) eagerly. ``saved`` holds the model's buffers and generators as
+        they were before the step (:meth:`SideState.save`: a copy of each buffer and each
+        generator's state, empty lists for a model without them), which a refused trace
+        and a diverged step put back."""
         if self._traced is not None:
-            saved = self._side_state.save()
             try:
-                result = self._traced(xb, yb)
+                cost, out = self._traced(xb, yb)
             except TraceError:  # the library's layers refuse before any side effect;
                 self._traced = None  # a user's may have drawn or updated: put them back
                 self._side_state.restore(saved)
@@ -551,7 +572,7 @@ class Trainer:
                 # from now on
                 if self._side_state.changed(saved):
                     self._traced = None
-                return result
+                return cost, out
         cost, out = self._cost(Tensor(xb), Tensor(yb))  # the targets as the trace hands them
         cost.backward()
         return cost, out

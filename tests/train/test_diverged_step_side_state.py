@@ -1,0 +1,155 @@
+"""A step whose cost, or whose outputs of a classification run, became NaN or Inf ends the
+run with NonFiniteLossError, "nothing updated": its forward had already updated batch
+norm's running statistics with the failed batch (to inf or NaN where the batch's variance
+overflowed: the model could not be saved, and a second fit was refused for X) and drawn
+from the layers' generators."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from chainrule import nn, optim, tensor
+from chainrule.nn.module import Module
+from chainrule.train import LambdaCallback, NonFiniteLossError, NonFiniteStepError, Trainer, fit
+
+
+def _side(model) -> dict:
+    """Copies of the model's buffers and of its generators' states."""
+    side = {name: b.copy() for name, b in model.named_buffers()}
+    side.update({name: g.bit_generator.state for name, g in model.named_generators()})
+    return side
+
+
+def _assert_same(side: dict, model) -> None:
+    now = _side(model)
+    assert now.keys() == side.keys()
+    for name, value in side.items():
+        if isinstance(value, dict):
+            assert now[name] == value, name
+        else:
+            np.testing.assert_array_equal(now[name], value, err_msg=name)
+
+
+def _diverging(model, X, y, loss="cross_entropy", trace=True, **options):
+    """The side state as the last step that finished left it, and the error of the fit."""
+    last = {"side": _side(model)}
+    keep = LambdaCallback(on_batch_end=lambda t, b, v: last.update(side=_side(t.model)))
+    trainer = Trainer(model, loss, optim.SGD(model.named_parameters(), lr=0.1), epochs=1,
+                      batch_size=16, shuffle=False, progress=False, trace=trace,
+                      callbacks=[keep], **options)  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(NonFiniteLossError) as info:
+        warnings.simplefilter("ignore")  # the overflow
+        trainer.fit(X, y)
+    return trainer, last["side"], str(info.value)
+
+
+@pytest.mark.parametrize("trace", [True, False])
+def test_a_diverged_step_leaves_batch_norm_and_dropout_as_the_last_step_did(trace):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.standard_normal((64, 1)).astype(np.float32)
+    y[32:] = 3e38  # targets on a huge scale: the third batch's squared errors overflow
+    model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Dropout(0.8, rng=2), nn.Linear(8, 1, rng=1))  # fmt: skip
+    _, side, message = _diverging(model, X, y, loss="mse", trace=trace)
+    assert message.startswith("the training cost became inf at epoch 1, step 3;")
+    _assert_same(side, model)
+    # the model trains on, from the state the last step left
+    history = fit(model, "mse", optim.SGD(model.named_parameters(), lr=0.1), X[:32], y[:32],
+                  epochs=2, batch_size=16, progress=False, trace=trace)  # fmt: skip
+    assert len(history.epochs) == 2 and np.isfinite(model[1].running_var).all()
+
+
+class _Masking(Module):
+    """Counts its training calls in a buffer, draws from its generator at each, and from
+    the third call on puts -inf into the first of the two logits: a finite cost for
+    targets of class 1, outputs whose classes cannot be read."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_module("a", nn.Linear(4, 2, rng=1))
+        self.register_buffer("calls", np.zeros(1))
+        self.register_generator("rng", np.random.default_rng(5))
+
+    def forward(self, x):
+        out = self.a(x)
+        if not self.training:
+            return out
+        self.calls += 1
+        self.rng.random()
+        if self.calls[0] < 3:
+            return out
+        return out + tensor(np.array([-np.inf, 0.0], dtype=np.float32))
+
+
+def test_a_step_whose_outputs_diverged_leaves_the_layers_buffers_and_generators():
+    X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    model = _Masking()
+    _, side, message = _diverging(model, X, np.ones(64, dtype=np.int64))
+    assert message.startswith("the model's outputs for the training batch held NaN or Inf at")
+    assert model.calls[0] == 2
+    _assert_same(side, model)
+
+
+class _Counting(Module):
+    """Counts its training calls in a buffer and draws from its generator at each: the
+    traced step's recording runs it, and then goes eager."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_module("a", nn.Linear(4, 3, rng=1))
+        self.register_buffer("calls", np.zeros(1))
+        self.register_generator("rng", np.random.default_rng(5))
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+            self.rng.random()
+        return self.a(x)
+
+
+def test_a_traced_step_that_diverged_leaves_the_layers_buffers_and_generators():
+    X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    X[:16] = 3e38  # the first step, which the trace records, has an infinite cost
+    model = _Counting()
+    before = _side(model)
+    trainer, _, message = _diverging(model, X, np.arange(64) % 3)
+    assert message.startswith("the training cost became ")
+    assert trainer._traced is None  # the recording ran the layer, whose update ended it
+    assert model.calls[0] == 0
+    _assert_same(before, model)
+
+
+class _InfiniteGradient(Module):
+    """Batch norm, then from its third training call on sqrt(0) (finite, with an
+    infinite gradient), which the optimizer refuses."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_module("bn", nn.BatchNorm1d(4))
+        self.register_module("a", nn.Linear(4, 2, rng=1))
+        self.register_buffer("calls", np.zeros(1))
+
+    def forward(self, x):
+        out = self.a(self.bn(x))
+        if self.training:
+            self.calls += 1
+            if self.calls[0] >= 3:
+                return out + (out * 0.0).sqrt()
+        return out
+
+
+def test_a_step_whose_gradient_the_optimizer_refuses_leaves_the_layers_buffers():
+    X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    model = _InfiniteGradient()
+    last = {"side": _side(model)}
+    keep = LambdaCallback(on_batch_end=lambda t, b, v: last.update(side=_side(t.model)))
+    trainer = Trainer(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1),
+                      epochs=1, batch_size=16, shuffle=False, progress=False,
+                      callbacks=[keep])  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(NonFiniteStepError, match="at epoch 1, step 3"):
+        warnings.simplefilter("ignore")  # sqrt's infinite derivative at 0
+        trainer.fit(X, np.arange(64) % 2)
+    assert model.calls[0] == 2
+    _assert_same(last["side"], model)
