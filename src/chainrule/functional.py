@@ -171,13 +171,18 @@ def batch_norm(
     their float64 sum overflows (a deviation from the mean beyond about 1.8e19 in float32;
     in float64 a sum beyond 1.8e308), ``x_hat`` divides by the standard deviation of the
     deviations scaled by their maximum first (``eps`` is then negligible), and the
-    variance is that standard deviation squared: the running variance becomes inf only
-    where the dtype cannot hold it. An ``eps`` that rounds to 0 in the input's dtype is
+    variance is that standard deviation squared. A variance the dtype cannot hold (a
+    standard deviation beyond about 1.8e19 in float32, 1.3e154 in float64), or NaN (from
+    NaN or inf in the input), in the batch or in the running variance updated with it,
+    raises ``FloatingPointError`` naming the features, before any statistic is updated:
+    a model's state holds finite values only (its file refuses the others), and the
+    remedy is input normalization. An ``eps`` that rounds to 0 in the input's dtype is
     refused.
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``;
-    a negative or NaN ``running_var`` raises ``ValueError`` (+inf, which training makes
-    where a variance exceeds the dtype, scales a finite deviation to 0).
+    a ``running_var`` that is negative, NaN or inf (which training never makes, and
+    ``load_state_dict`` refuses) raises ``ValueError``, as does, in training, one that is
+    NaN or inf (it would stay so), before any update.
 
     The input is float32 or float64 (``TypeError`` otherwise), gamma and beta of its dtype.
     The running statistics are arrays of shape (n,) and the input's dtype, writable when
@@ -235,8 +240,15 @@ def batch_norm(
         top = xp.abs(dev).max(axis=0)
         std = top * xp.sqrt(xp.square(dev / top).mean(axis=0))
         inv_std[spread] = 1.0 / std
-        with xp.errstate(over="ignore"):  # inf only where the dtype cannot hold it
+        with xp.errstate(over="ignore"):  # inf where the dtype cannot hold it: refused below
             var[spread] = xp.square(std)
+    if running_var is None:
+        updated = None
+        kept = xp.isfinite(var)
+    else:
+        with xp.errstate(over="ignore"):  # an unbiased variance beyond the dtype: refused below
+            updated = momentum * running_var + ((1.0 - momentum) * m / (m - 1)) * var
+        kept = xp.isfinite(updated)  # inf or NaN in var makes it inf or NaN too
     xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data
@@ -259,14 +271,37 @@ def batch_norm(
     # the node first: under detect_anomaly a NaN output raises there, before the statistics
     # change
     result = _node(out, (x, gamma, beta), vjp, "batch_norm")
+    if not kept.all():
+        if running_var is not None:  # one set by hand to NaN or inf: that is what is wrong
+            _check_variances(running_var)
+        _refuse_variances(xd, ~kept)
     if running_mean is not None:
         running_mean *= momentum
         running_mean += (1.0 - momentum) * mu
-    if running_var is not None:
-        running_var *= momentum
-        with xp.errstate(over="ignore"):  # an unbiased variance beyond the dtype: inf
-            running_var += ((1.0 - momentum) * m / (m - 1)) * var
+    if updated is not None:
+        running_var[...] = updated
     return result
+
+
+def _refuse_variances(xd, beyond) -> None:
+    """Raise ``FloatingPointError`` naming the features of the training batch ``xd`` whose
+    variance (or the running variance updated with it) is not finite: ``beyond``, a mask
+    of them."""
+    index = array_module(xd).flatnonzero(beyond)
+    first = index[:5]
+    peaks = abs(xd[:, first]).max(axis=0)
+    shown = ", ".join(
+        f"feature {i}: {p:.3g}" for i, p in zip(first.tolist(), peaks.tolist(), strict=True)
+    )
+    more = f", and {index.size - 5} more" if index.size > 5 else ""
+    raise FloatingPointError(
+        f"batch_norm: expected the variance of every feature to be finite in {xd.dtype} "
+        f"(up to {float(np.finfo(xd.dtype).max):.3g}), in the training batch and in the "
+        f"running variance updated with it; got inf or NaN for {index.size} of "
+        f"{beyond.size} features, the largest |value| in the batch of {shown}{more}. "
+        "Normalize the inputs to a scale near 1 (chainrule.data.Standardizer) or, where a "
+        "diverging model made them, lower the learning rate; no statistic was updated"
+    )
 
 
 def _check_statistic(stat, name: str, xd, training: bool) -> None:
@@ -289,17 +324,17 @@ def _check_statistic(stat, name: str, xd, training: bool) -> None:
 
 
 def _check_variances(running_var) -> None:
-    """Refuse (``ValueError``) a ``running_var`` whose square root evaluation cannot take:
-    a negative value or NaN. +inf is taken: training makes it where a variance exceeds
-    the dtype, and it normalizes a finite deviation to 0 (a model file refuses it, as
-    every non-finite entry: see :meth:`~chainrule.nn.Module.state_problems`)."""
-    valid = running_var >= 0  # False for NaN too
+    """Refuse (``ValueError``) a ``running_var`` that is not a finite variance: a negative
+    value (whose square root evaluation cannot take), NaN or inf. Training never makes one
+    (it refuses a variance beyond the dtype), and a model's state refuses them too (see
+    :meth:`~chainrule.nn.Module.state_problems`): inf would set a feature to ``beta``
+    whatever its value."""
+    valid = array_module(running_var).isfinite(running_var) & (running_var >= 0)
     if not valid.all():
         bad = running_var[~valid]
         raise ValueError(
-            f"batch_norm: expected running_var >= 0 (variances, not NaN) in evaluation mode, "
-            f"got {bad.size} negative or NaN among {running_var.size} values, e.g. "
-            f"{float(bad[0]):g}"
+            f"batch_norm: expected running_var finite and >= 0 (variances), got {bad.size} "
+            f"negative, NaN or inf among {running_var.size} values, e.g. {float(bad[0]):g}"
         )
 
 

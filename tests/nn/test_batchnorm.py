@@ -198,8 +198,9 @@ def test_numpy_float64_momentum_and_eps_keep_float32(training):
     assert mean.dtype == var.dtype == np.float32
 
 
-@pytest.mark.parametrize(("dtype", "spread"), [("float32", 1e20), ("float64", 1e200)])
+@pytest.mark.parametrize(("dtype", "spread"), [("float32", 1.75e19), ("float64", 1.1e154)])
 def test_a_spread_whose_squares_overflow_is_still_normalized(dtype, spread):
+    # a square (float32) or their sum (float64) is beyond the dtype, the variance is not
     x = np.array([[spread, 0.0], [-spread, 1.0], [0.3 * spread, 2.0]], dtype=dtype)
     with np.errstate(all="raise"):  # no overflow reaches a warning
         out = nn.BatchNorm1d(2, dtype=dtype)(x).data
@@ -298,26 +299,45 @@ def test_functional_batch_norm_takes_only_a_bool_training_flag(training):
 @pytest.mark.parametrize(
     ("var", "says"),
     [
-        ([1.0, -1.0, -1e-30], "got 2 negative or NaN among 3 values, e.g. -1"),
-        ([np.nan, 1.0, 1.0], "got 1 negative or NaN among 3 values, e.g. nan"),
-        ([1.0, 1.0, -np.inf], "got 1 negative or NaN among 3 values, e.g. -inf"),
+        ([1.0, -1.0, -1e-30], "got 2 negative, NaN or inf among 3 values, e.g. -1"),
+        ([np.nan, 1.0, 1.0], "got 1 negative, NaN or inf among 3 values, e.g. nan"),
+        ([1.0, 1.0, -np.inf], "got 1 negative, NaN or inf among 3 values, e.g. -inf"),
+        ([1.0, np.inf, 0.0], "got 1 negative, NaN or inf among 3 values, e.g. inf"),
     ],
-    ids=["negative", "nan", "minus-inf"],
+    ids=["negative", "nan", "minus-inf", "inf"],
 )
-def test_evaluation_refuses_a_running_variance_it_cannot_take_the_root_of(var, says):
+def test_evaluation_refuses_a_running_variance_that_is_no_finite_variance(var, says):
     # NaN outputs and NumPy's bare "invalid value encountered in sqrt" warning, where
-    # load_state_dict refuses such a variance
+    # load_state_dict refuses such a variance; +inf set every output of its feature to
+    # beta, where training never makes it and a model file refuses it
     x, gamma, beta = _batch_norm_args()
     var = np.array(var, np.float32)
-    with pytest.raises(ValueError, match=rf"^batch_norm: expected running_var >= 0 .*{says}$"):
+    expected = rf"^batch_norm: expected running_var finite and >= 0 \(variances\), {says}$"
+    with pytest.raises(ValueError, match=expected):
         F.batch_norm(x, gamma, beta, np.zeros(3, np.float32), var, training=False)
 
 
-def test_evaluation_takes_an_infinite_running_variance_training_can_make():
-    # training makes +inf where a variance exceeds the dtype: a finite deviation then is 0
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "minus-inf"])
+def test_training_refuses_a_non_finite_running_variance_set_by_hand(value):
+    # the update kept it non-finite: the error blames it, not the batch
     x, gamma, beta = _batch_norm_args()
-    var = np.array([1.0, np.inf, 0.0], np.float32)
-    with np.errstate(all="raise"):
-        out = F.batch_norm(x, gamma, beta, np.zeros(3, np.float32), var, training=False).data
-    np.testing.assert_array_equal(out[:, 1], beta[1])
-    assert np.isfinite(out).all()
+    mean, var = np.zeros(3, np.float32), np.array([1.0, value, 1.0], np.float32)
+    says = f"got 1 negative, NaN or inf among 3 values, e.g. {value:g}"
+    expected = rf"^batch_norm: expected running_var finite and >= 0 \(variances\), {says}$"
+    with pytest.raises(ValueError, match=expected):
+        F.batch_norm(x, gamma, beta, mean, var)
+    np.testing.assert_array_equal(var, [1.0, value, 1.0])
+    np.testing.assert_array_equal(mean, [0.0, 0.0, 0.0])
+
+
+def test_a_training_batch_holding_nan_or_inf_leaves_the_statistics_as_they_were():
+    # its variance is NaN: the running statistics became NaN, which a model file refuses
+    x = np.array([[1.0, np.inf], [2.0, 0.0], [3.0, 1.0]], np.float32)
+    bn = nn.BatchNorm1d(2)
+    with (
+        np.errstate(invalid="ignore"),
+        pytest.raises(FloatingPointError, match=r"feature 1: inf\. Normalize the inputs"),
+    ):
+        bn(x)
+    np.testing.assert_array_equal(bn.running_mean, [0.0, 0.0])
+    np.testing.assert_array_equal(bn.running_var, [1.0, 1.0])

@@ -1,11 +1,16 @@
-"""Batch normalization's variance: its squared deviations summed in float64."""
+"""Batch normalization's variance: its squared deviations summed in float64, and refused
+in training where the dtype cannot hold it."""
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
+import numpy as np
+import pytest
+
+import chainrule as cr
 from chainrule import functional as F
-from chainrule import nn
+from chainrule import nn, optim
 
 
 def test_a_float32_variance_that_fits_does_not_overflow_in_its_sum():
@@ -41,19 +46,116 @@ def test_a_variance_that_fits_survives_squares_or_a_sum_beyond_the_dtype():
         exact = np.var(x.astype(np.longdouble), ddof=1)
         np.testing.assert_allclose(bn.running_var.astype(np.longdouble), exact, rtol=1e-6)
         assert bn.invalid_state(bn.state_dict()) == []
-    huge = np.tile(np.array([[1e20], [-1e20]], np.float32), (128, 1))  # variance 1e40
-    bn = nn.BatchNorm1d(1, momentum=0.0)
-    bn(huge)
-    assert np.isinf(bn.running_var).all()
 
 
-def test_an_unbiased_running_variance_beyond_the_dtype_is_inf_without_a_warning():
-    # the biased variance 1e308 fits float64, its unbiased m / (m - 1) times does not
-    for x in (
-        np.array([[1e154], [-1e154]]),
-        np.array([[1.5e19], [-1.5e19]], np.float32),
+def _refusal(dtype, features: str) -> str:
+    """The error (a pattern) of a training batch with variances ``dtype`` cannot hold."""
+    dtype = np.dtype(dtype)
+    return (
+        "^"
+        + re.escape(
+            f"batch_norm: expected the variance of every feature to be finite in {dtype} (up to "
+            f"{float(np.finfo(dtype).max):.3g}), in the training batch and in the running "
+            f"variance updated with it; got inf or NaN for {features}. Normalize the inputs to a "
+            "scale near 1 (chainrule.data.Standardizer) or, where a diverging model made them, "
+            "lower the learning rate; no statistic was updated"
+        )
+        + "$"
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "features"),
+    [
+        (  # the biased variance 1e40 is beyond float32
+            np.tile(np.array([[1e20, 1.0, 1e20], [-1e20, 2.0, -3e20]], np.float32), (128, 1)),
+            "2 of 3 features, the largest |value| in the batch of feature 0: 1e+20, "
+            "feature 2: 3e+20",
+        ),
+        (  # the biased variance 1e308 fits float64, its unbiased m / (m - 1) times does not
+            np.array([[0.0, 1e154], [1.0, -1e154]]),
+            "1 of 2 features, the largest |value| in the batch of feature 1: 1e+154",
+        ),
+        (  # the same in float32: 2.25e38, and 4.5e38 unbiased
+            np.array([[1.5e19], [-1.5e19]], np.float32),
+            "1 of 1 features, the largest |value| in the batch of feature 0: 1.5e+19",
+        ),
+    ],
+    ids=["float32-biased", "float64-unbiased", "float32-unbiased"],
+)
+def test_a_variance_beyond_the_dtype_is_refused_before_any_update(x, features):
+    # the running variance became inf, and the model's state was then refused by save,
+    # checkpoints and load_state_dict, after the training that made it
+    bn = nn.BatchNorm1d(x.shape[1], momentum=0.0, dtype=x.dtype.name)
+    before = {name: array.copy() for name, array in bn.state_dict().items()}
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError) as info:
+        bn(x)
+    assert info.match(_refusal(x.dtype, features))
+    for name, array in bn.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+def test_a_running_variance_updated_beyond_the_dtype_is_refused():
+    # (1 - momentum) times the unbiased batch variance fits float32 (2.25e38), its sum with
+    # momentum times the running variance does not
+    x = np.array([[1.5e19], [-1.5e19]], np.float32)
+    mean, var = np.zeros(1, np.float32), np.array([3e38], np.float32)
+    features = "1 of 1 features, the largest |value| in the batch of feature 0: 1.5e+19"
+    with (
+        np.errstate(all="raise"),
+        pytest.raises(FloatingPointError, match=_refusal(np.float32, features)),
     ):
-        bn = nn.BatchNorm1d(1, momentum=0.0, dtype=x.dtype.name)
-        with np.errstate(all="raise"):
-            bn(x)
-        assert np.isinf(bn.running_var).all()
+        F.batch_norm(x, np.ones(1, np.float32), np.zeros(1, np.float32), mean, var, momentum=0.5)
+    np.testing.assert_array_equal(var, np.float32(3e38))
+    np.testing.assert_array_equal(mean, [0.0])
+
+
+def test_functional_batch_norm_without_statistics_refuses_such_a_variance_too():
+    x = np.array([[1e20], [-1e20]], np.float32)
+    with pytest.raises(
+        FloatingPointError,
+        match=_refusal(
+            np.float32, "1 of 1 features, the largest |value| in the batch of feature 0: 1e+20"
+        ),
+    ):
+        F.batch_norm(x, np.ones(1, np.float32), np.zeros(1, np.float32))
+
+
+def test_more_than_five_features_beyond_the_dtype_are_counted():
+    x = np.tile(np.array([[1e20] * 7, [-1e20] * 7], np.float32), (2, 1))
+    features = "7 of 7 features, the largest |value| in the batch of feature 0: 1e+20, "
+    features += ", ".join(f"feature {i}: 1e+20" for i in range(1, 5)) + ", and 2 more"
+    with pytest.raises(FloatingPointError) as info:
+        nn.BatchNorm1d(7)(x)
+    assert info.match(_refusal(np.float32, features))
+
+
+@pytest.mark.parametrize("trace", [True, False], ids=["traced", "eager"])
+def test_a_fit_on_a_feature_of_raw_scale_1e20_stops_at_its_first_step(trace, tmp_path):
+    # the fit ran to its end with an inf running variance, then its checkpoint, save and
+    # EarlyStopping's restore all refused the model's state
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (X[:, 1] > 0).astype(np.int64)
+    X[:, 0] *= 1e20
+    model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    before = {name: array.copy() for name, array in model.state_dict().items()}
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    refusal = r"^at epoch 1, step 1: batch_norm: .*Normalize the inputs"
+    with pytest.raises(cr.train.NonFiniteLossError, match=refusal):
+        cr.fit(
+            model,
+            "cross_entropy",
+            opt,
+            X,
+            y,
+            epochs=2,
+            batch_size=32,
+            trace=trace,
+            progress=False,
+            checkpoint_dir=tmp_path / "ckpt",
+        )
+    assert model.invalid_state() == []
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+    cr.save(model, tmp_path / "model.safetensors")

@@ -121,6 +121,18 @@ def test_a_traced_step_that_diverged_leaves_the_layers_buffers_and_generators():
     _assert_same(before, model)
 
 
+@pytest.mark.parametrize("trace", [True, False])
+def test_a_batch_batch_norm_refuses_ends_the_run_naming_the_step_with_the_draws_put_back(trace):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    X[32:, 2] *= 1e20  # the third batch's variance of feature 2 is beyond float32
+    model = nn.Sequential(nn.Dropout(0.8, rng=2), nn.BatchNorm1d(4), nn.Linear(4, 2, rng=1))
+    _, side, message = _diverging(model, X, np.arange(64) % 2, trace=trace)
+    assert message.startswith("at epoch 1, step 3: batch_norm: expected the variance")
+    assert "feature 2:" in message and message.endswith("(no checkpoint was written after it)")
+    _assert_same(side, model)  # the dropout before it had drawn: put back
+
+
 class _InfiniteGradient(Module):
     """Batch norm, then from its third training call on sqrt(0) (finite, with an
     infinite gradient), which the optimizer refuses."""
