@@ -404,7 +404,8 @@ def _converted(data, dtype: np.dtype, owner: str = "Tensor") -> np.ndarray:
     different lengths), an ``OverflowError`` naming ``dtype``'s range for a Python number
     beyond it (300 for uint8) or a float beyond it (1e40 for float32, NaN or not among the
     values), where NumPy warns and gives Inf, and a ``ValueError`` for NaN or Inf converted
-    to an integer dtype, where NumPy warns and gives some integer. ``None`` and text in a
+    to an integer dtype, where NumPy warns and gives some integer (from an array) or
+    refuses in its own words (from Python data). ``None`` and text in a
     list, tuple or array, which NumPy converts (to NaN or ``False``, or the number the text
     spells), and complex numbers, alone (Python's or NumPy's), in a list or tuple or in an
     array, whose imaginary part NumPy drops (or refuses in its own words), are a
@@ -424,13 +425,11 @@ def _converted(data, dtype: np.dtype, owner: str = "Tensor") -> np.ndarray:
         with np.errstate(over="raise", invalid="raise"):  # as errors, not warnings
             array = np.asarray(data, dtype=dtype)
     except (OverflowError, FloatingPointError) as error:
-        # NumPy calls a cast to an integer dtype of NaN or Inf, and of a finite float beyond
-        # its range, both "invalid": the values tell them apart (a float dtype holds NaN)
-        if isinstance(error, FloatingPointError) and dtype.kind in "iu" and not _all_finite(data):
-            raise ValueError(
-                f"{owner}: expected finite values for dtype {dtype}, got "
-                f"{type(data).__name__} {reprlib.repr(data)} holding NaN or Inf"
-            ) from None
+        # NumPy calls a cast to an integer dtype of an array's NaN or Inf, and of a finite
+        # float beyond its range, both "invalid", and Inf in Python data an overflow, as a
+        # number beyond the range: the values tell them apart (a float dtype holds NaN)
+        if dtype.kind in "iu" and _holds_nan_or_inf(data):
+            raise _not_finite(data, dtype, owner) from None
         raise _beyond(data, dtype, f"({error})", owner) from None
     except (TypeError, ValueError) as error:
         reason = f"{type(data).__name__} {reprlib.repr(data)} ({error})"
@@ -439,6 +438,8 @@ def _converted(data, dtype: np.dtype, owner: str = "Tensor") -> np.ndarray:
                 f"{owner}: expected numbers or an array, got a list or tuple holding "
                 "tensors; join them with cr.stack (or cr.concatenate)"
             ) from None
+        if dtype.kind in "iu" and _holds_nan_or_inf(data):  # NumPy's ValueError for NaN
+            raise _not_finite(data, dtype, owner) from None
         if _checks.ragged(data):
             raise ValueError(
                 f"{owner}: expected numbers or a rectangular array, got a ragged {reason}"
@@ -509,10 +510,24 @@ def _beyond(data, dtype: np.dtype, detail: str, owner: str) -> OverflowError:
     )
 
 
-def _all_finite(data) -> bool:
-    """Whether numeric ``data`` (a number, list or array that NumPy reads as floats) holds
-    no NaN or Inf."""
-    return bool(np.isfinite(np.asarray(data, dtype=np.float64)).all())
+def _not_finite(data, dtype: np.dtype, owner: str) -> ValueError:
+    """The ``ValueError`` of ``data`` holding NaN or Inf, converted to the integer
+    ``dtype``."""
+    return ValueError(
+        f"{owner}: expected finite values for dtype {dtype}, got "
+        f"{type(data).__name__} {reprlib.repr(data)} holding NaN or Inf"
+    )
+
+
+def _holds_nan_or_inf(data) -> bool:
+    """Whether ``data`` (a number, list or array) is floats, as NumPy reads it, holding NaN
+    or Inf; text (``"nan"``), objects (``None``, a Python int beyond float64) and a ragged
+    list are not."""
+    try:
+        values = np.asarray(data)
+    except (TypeError, ValueError):  # a ragged list
+        return False
+    return values.dtype.kind == "f" and not np.isfinite(values).all()
 
 
 def _non_number(data, kind: str) -> tuple:
