@@ -25,6 +25,16 @@ def numeric_dtype(owner: str, dtype: DTypeLike, *, integer: bool = False) -> np.
     return resolved
 
 
+def check_numeric(X: np.ndarray, name: str = "X") -> None:
+    """Raise TypeError naming ``name`` and the dtype unless ``X`` is bool, integer,
+    floating-point or complex (object, str and datetime arrays are refused)."""
+    if X.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name}: expected a numeric array (bool, integer, floating-point or complex), "
+            f"got dtype {X.dtype}; convert explicitly, e.g. {name}.astype(np.float32)"
+        )
+
+
 def check_finite(X: np.ndarray, name: str = "X") -> None:
     """Raise ValueError when ``X`` (with at least one axis) holds NaN or Inf, naming
     ``name``, how many such values there are, in how many rows (and columns, when ``X``
@@ -38,11 +48,7 @@ def check_finite(X: np.ndarray, name: str = "X") -> None:
     these, floating and complex (object, str, datetime), raise TypeError naming ``name``
     and the dtype: an object array can hold NaN or Inf, as Python floats, unscanned.
     """
-    if X.dtype.kind not in "biufc":
-        raise TypeError(
-            f"{name}: expected a numeric array (bool, integer, floating-point or complex), "
-            f"got dtype {X.dtype}; convert explicitly, e.g. {name}.astype(np.float32)"
-        )
+    check_numeric(X, name)
     if X.dtype.kind not in "fc":
         return
     finite = np.isfinite(X)

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule import _checks, losses
 from chainrule.autodiff.tensor import Tensor
-from chainrule.data._checks import check_finite
+from chainrule.data._checks import check_finite, check_numeric
 
 #: What makes the targets of each task, as error messages say it.
 TASKS = {
@@ -36,13 +36,16 @@ def as_array(name: str, x) -> np.ndarray:
 
 def inputs(name: str, X) -> np.ndarray:
     """:func:`as_array`, refusing an array without a feature axis: one sample of shape
-    ``(n_features,)`` would be sliced as that many samples."""
+    ``(n_features,)`` would be sliced as that many samples; and an array that is not
+    numeric (object, str, datetime): :func:`~chainrule.data._checks.check_numeric`'s
+    ``TypeError`` naming ``name``."""
     X = as_array(name, X)
     if X.ndim < 2:
         raise ValueError(
             f"{name}: expected samples on the first axis, shape (m, n_features), got shape "
             f"{X.shape}; one sample is {name}[None]"
         )
+    check_numeric(X, name)
     return X
 
 

@@ -1,0 +1,56 @@
+"""``predict`` refuses inputs that are not numbers as ``fit`` and ``evaluate`` do."""
+
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def _refusal(dtype: str, name: str = "X") -> str:
+    return re.escape(
+        f"{name}: expected a numeric array (bool, integer, floating-point or complex), got "
+        f"dtype {dtype}; convert explicitly, e.g. {name}.astype(np.float32)"
+    )
+
+
+@pytest.fixture
+def data():
+    X, y = cr.data.make_moons(20, seed=0)
+    return X, y.astype(np.int64), cr.nn.MLP([2, 3, 2], seed=0)
+
+
+@pytest.mark.parametrize(
+    ("convert", "dtype"),
+    [
+        (lambda X: X.astype(object), "object"),
+        (lambda X: X.astype(str), "<U32"),
+        (lambda X: X.astype("datetime64[s]"), "datetime64[s]"),
+        (lambda X: [[0.1, None]], "object"),
+    ],
+    ids=["object", "str", "datetime", "None in a list"],
+)
+def test_predict_refuses_non_numeric_inputs_naming_x(data, convert, dtype):
+    # Tensor's unnamed "ValueError: unknown dtype dtype('O')" came out of the first batch
+    X, _, model = data
+    with pytest.raises(TypeError, match="^" + _refusal(dtype) + "$"):
+        cr.predict(model, convert(X))
+
+
+def test_fit_and_evaluate_refuse_non_numeric_inputs_as_before(data):
+    X, y, model = data
+    with pytest.raises(TypeError, match="^" + _refusal("object") + "$"):
+        cr.evaluate(model, "cross_entropy", X.astype(object), y)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="^" + _refusal("object") + "$"):
+        cr.fit(model, "cross_entropy", optimizer, X.astype(object), y, epochs=1, progress=False)
+    with pytest.raises(TypeError, match="^" + _refusal("object", "X_dev") + "$"):
+        cr.fit(model, "cross_entropy", optimizer, X, y, dev=(X.astype(object), y), progress=False)
+
+
+def test_predict_still_takes_numeric_inputs_with_nan(data):
+    X, _, model = data
+    out = cr.predict(model, np.where(X > 0.5, np.nan, X).astype(np.float32))
+    assert out.shape == (20, 2) and np.isnan(out).any() and np.isfinite(out).any()
+    assert cr.predict(model, X.astype(np.float32)).shape == (20, 2)
