@@ -48,6 +48,13 @@ def test_grads_the_pass_leaves_and_numpy_scalars_of_0d_leaves_are_taken():
     assert type(s.grad) is np.ndarray
 
 
+def test_a_grad_of_an_ndarray_subclass_is_taken(tmp_path):
+    w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
+    w.grad = np.memmap(tmp_path / "grad", dtype=np.float64, mode="w+", shape=(3,))
+    (w * 2.0).sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
 def test_a_replay_checks_every_grad_before_storing_any():
     w = cr.tensor(np.ones(3), requires_grad=True, dtype="float64")
     v = cr.tensor(np.ones((2, 3)), requires_grad=True, dtype="float64")

@@ -162,38 +162,38 @@ def _seed(root, grad, xp):
 
 def store_gradients(leaves) -> None:
     """Add each gradient ``g`` of ``leaves``, pairs ``(leaf, g)``, into ``leaf.grad``
-    (``grad = grad + g``, or ``g`` where ``grad`` is None), after checking every leaf.
-
-    A ``grad`` already there must be an array of the leaf's kind (or a NumPy scalar, for
-    a 0-d leaf) with its shape and dtype, as the pass leaves it: otherwise a ``TypeError``
-    (not an array) or ``ValueError`` (another shape or dtype: the sum would broadcast, or
-    change the dtype) naming the leaf, before any gradient is stored. A few comparisons
-    per leaf, no pass over the entries.
-    """
+    (``grad = grad + g``, or ``g`` where ``grad`` is None), after :func:`check_grad` has
+    passed every leaf: a leaf refused stores no gradient, nor does any other."""
     for leaf, _ in leaves:
-        grad = leaf.grad
-        if grad is not None:
-            data = leaf.data
-            if (
-                (type(grad) is not type(data) and not isinstance(grad, np.generic))
-                or grad.shape != data.shape
-                or grad.dtype != data.dtype
-            ):
-                raise _grad_mismatch(leaf, grad)
+        if leaf.grad is not None:
+            check_grad(leaf)
     for leaf, g in leaves:
         _accumulate(leaf, g)
 
 
-def _grad_mismatch(leaf, grad) -> TypeError | ValueError:
-    data = leaf.data
-    where = (
+def check_grad(leaf) -> None:
+    """Refuse a leaf whose ``grad`` (not None) cannot take its gradient: it must be an
+    array of the leaf's kind (or a NumPy scalar, for a 0-d leaf) with its shape and dtype,
+    as a pass leaves it; otherwise a ``TypeError`` (not an array) or ``ValueError``
+    (another shape or dtype: the sum would broadcast, or change the dtype) naming the
+    leaf. A few comparisons, no pass over the entries."""
+    grad, data = leaf.grad, leaf.data
+    if not isinstance(grad, (type(data), np.generic)):
+        raise TypeError(f"{_grad_expected(data)}, got {type(grad).__name__}; {_GRAD_FIX}")
+    if grad.shape != data.shape or grad.dtype != data.dtype:
+        raise ValueError(
+            f"{_grad_expected(data)}, got shape {grad.shape} and dtype {grad.dtype}; {_GRAD_FIX}"
+        )
+
+
+_GRAD_FIX = "no gradient was stored; set its grad to None, or to such an array, and run it again"
+
+
+def _grad_expected(data) -> str:
+    return (
         f"backward(): the grad of a leaf tensor of shape {data.shape} and dtype {data.dtype} "
         f"expected an array of that shape and dtype (to add its gradient into)"
     )
-    fix = "no gradient was stored; set its grad to None, or to such an array, and run it again"
-    if type(grad) is not type(data) and not isinstance(grad, np.generic):
-        return TypeError(f"{where}, got {type(grad).__name__}; {fix}")
-    return ValueError(f"{where}, got shape {grad.shape} and dtype {grad.dtype}; {fix}")
 
 
 def _accumulate(leaf, g) -> None:

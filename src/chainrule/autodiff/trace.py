@@ -64,7 +64,7 @@ import threading
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff.graph import store_gradients
+from chainrule.autodiff.graph import _accumulate, check_grad
 from chainrule.autodiff.mode import MODE
 from chainrule.autodiff.tensor import Tensor, _sequence
 
@@ -110,7 +110,7 @@ def trace_backward(fn):
         has been changed then.
     TypeError, ValueError
         At any call, as ``backward()`` does, if a leaf's ``grad`` cannot take its gradient
-        (:func:`~chainrule.autodiff.graph.store_gradients`); no gradient has been stored.
+        (:func:`~chainrule.autodiff.graph.check_grad`); no gradient has been stored.
     """
     return Traced(fn)
 
@@ -359,9 +359,13 @@ class _Plan:
                 if pg is not None:
                     previous = grads[slot]
                     grads[slot] = pg if previous is None else previous + pg
-        store_gradients(
-            [(leaf, grads[slot]) for slot, leaf in self.leaves if grads[slot] is not None]
-        )
+        for slot, leaf in self.leaves:  # as store_gradients, without building its pairs
+            if leaf.grad is not None and grads[slot] is not None:
+                check_grad(leaf)
+        for slot, leaf in self.leaves:
+            g = grads[slot]
+            if g is not None:
+                _accumulate(leaf, g)
         return outputs
 
 
