@@ -11,6 +11,7 @@ recorded, no anomaly detection, compiled rules), whatever blocks other threads a
 
 from __future__ import annotations
 
+import collections
 import threading
 
 
@@ -24,7 +25,7 @@ class _Mode(threading.local):
         self.compiled = True
         self.tape = None  # the recorder of a trace in progress (autodiff.trace), or None
         # what each open block of this thread found, one stack per switch (see _Switch)
-        self.saved = {"grad_enabled": [], "anomaly": [], "compiled": []}
+        self.saved = collections.defaultdict(list)
 
 
 MODE = _Mode()
