@@ -25,6 +25,7 @@ import numpy as np
 
 from chainrule import _checks
 from chainrule.autodiff.backend import array_module, engine_kernels
+from chainrule.autodiff.graph import NonFiniteValueError
 from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
@@ -171,18 +172,20 @@ def batch_norm(
     their float64 sum overflows (a deviation from the mean beyond about 1.8e19 in float32;
     in float64 a sum beyond 1.8e308), ``x_hat`` divides by the standard deviation of the
     deviations scaled by their maximum first (``eps`` is then negligible), and the
-    variance is that standard deviation squared. A variance the dtype cannot hold (a
-    standard deviation beyond about 1.8e19 in float32, 1.3e154 in float64), or NaN (from
-    NaN or inf in the input), in the batch or in the running variance updated with it,
-    raises ``FloatingPointError`` naming the features, before any statistic is updated:
-    a model's state holds finite values only (its file refuses the others), and the
-    remedy is input normalization. An ``eps`` that rounds to 0 in the input's dtype is
-    refused.
+    variance is that standard deviation squared. Where running statistics are given, a
+    batch that would make one NaN or Inf, NaN or Inf in the batch or a variance the dtype
+    cannot hold (a standard deviation beyond about 1.8e19 in float32, 1.3e154 in float64;
+    in the batch, or in the running variance updated with it), raises
+    :class:`~chainrule.autodiff.NonFiniteValueError` (a ``FloatingPointError``) naming the
+    features, before any statistic is updated: a model's state holds finite values only
+    (its file refuses the others), and the remedy is input normalization. Without them
+    such a batch is normalized as above (NaN stays NaN). An ``eps`` that rounds to 0 in
+    the input's dtype is refused.
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``;
-    a ``running_var`` that is negative, NaN or inf (which training never makes, and
-    ``load_state_dict`` refuses) raises ``ValueError``, as does, in training, one that is
-    NaN or inf (it would stay so), before any update.
+    a ``running_var`` that is negative, NaN or inf (which training from finite
+    non-negative ones never makes, and ``load_state_dict`` refuses) raises ``ValueError``,
+    as does, in training, one that is NaN or inf (it would stay so), before any update.
 
     The input is float32 or float64 (``TypeError`` otherwise), gamma and beta of its dtype.
     The running statistics are arrays of shape (n,) and the input's dtype, writable when
@@ -242,13 +245,14 @@ def batch_norm(
         inv_std[spread] = 1.0 / std
         with xp.errstate(over="ignore"):  # inf where the dtype cannot hold it: refused below
             var[spread] = xp.square(std)
-    if running_var is None:
-        updated = None
-        kept = xp.isfinite(var)
-    else:
+    bad = None  # the features whose statistics the running ones cannot take
+    if running_var is not None:  # var becomes the updated running variance (not used below)
         with xp.errstate(over="ignore"):  # an unbiased variance beyond the dtype: refused below
-            updated = momentum * running_var + ((1.0 - momentum) * m / (m - 1)) * var
-        kept = xp.isfinite(updated)  # inf or NaN in var makes it inf or NaN too
+            var *= (1.0 - momentum) * m / (m - 1)
+            var += momentum * running_var
+        bad = ~xp.isfinite(var)  # inf or NaN in the batch's variance makes it inf or NaN too
+    if running_mean is not None:
+        bad = ~xp.isfinite(mu) if bad is None else bad | ~xp.isfinite(mu)
     xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data
@@ -271,36 +275,47 @@ def batch_norm(
     # the node first: under detect_anomaly a NaN output raises there, before the statistics
     # change
     result = _node(out, (x, gamma, beta), vjp, "batch_norm")
-    if not kept.all():
+    if bad is not None and bad.any():
         if running_var is not None:  # one set by hand to NaN or inf: that is what is wrong
             _check_variances(running_var)
-        _refuse_variances(xd, ~kept)
+        _refuse_statistics(xd, bad)
     if running_mean is not None:
         running_mean *= momentum
         running_mean += (1.0 - momentum) * mu
-    if updated is not None:
-        running_var[...] = updated
+    if running_var is not None:
+        running_var[...] = var
     return result
 
 
-def _refuse_variances(xd, beyond) -> None:
-    """Raise ``FloatingPointError`` naming the features of the training batch ``xd`` whose
-    variance (or the running variance updated with it) is not finite: ``beyond``, a mask
-    of them."""
-    index = array_module(xd).flatnonzero(beyond)
+def _refuse_statistics(xd, bad) -> None:
+    """Raise :class:`NonFiniteValueError` naming the features of the training batch ``xd``
+    (``bad``, a mask of them) whose statistics would make a running statistic NaN or Inf:
+    NaN or Inf in the batch, or a variance beyond the dtype."""
+    xp = array_module(xd)
+    index = xp.flatnonzero(bad)
     first = index[:5]
-    peaks = abs(xd[:, first]).max(axis=0)
+    more = f", and {index.size - 5} more" if index.size > 5 else ""
+    where = f"{index.size} of {bad.size} features"
+    advice = (
+        "Normalize the inputs to a scale near 1 (chainrule.data.Standardizer) or, where a "
+        "diverging model made them, lower the learning rate; no statistic was updated"
+    )
+    columns = xd[:, index]
+    if not xp.isfinite(columns).all():
+        raise NonFiniteValueError(
+            f"batch_norm: expected finite values in the training batch to update the running "
+            f"statistics, got NaN or Inf in {where}: features "
+            f"{', '.join(str(i) for i in first.tolist())}{more}. {advice}"
+        )
+    peaks = abs(columns[:, :5]).max(axis=0)
     shown = ", ".join(
         f"feature {i}: {p:.3g}" for i, p in zip(first.tolist(), peaks.tolist(), strict=True)
     )
-    more = f", and {index.size - 5} more" if index.size > 5 else ""
-    raise FloatingPointError(
+    raise NonFiniteValueError(
         f"batch_norm: expected the variance of every feature to be finite in {xd.dtype} "
         f"(up to {float(np.finfo(xd.dtype).max):.3g}), in the training batch and in the "
-        f"running variance updated with it; got inf or NaN for {index.size} of "
-        f"{beyond.size} features, the largest |value| in the batch of {shown}{more}. "
-        "Normalize the inputs to a scale near 1 (chainrule.data.Standardizer) or, where a "
-        "diverging model made them, lower the learning rate; no statistic was updated"
+        f"running variance updated with it; got inf for {where}, the largest |value| in the "
+        f"batch of {shown}{more}. {advice}"
     )
 
 

@@ -8,7 +8,7 @@ import chainrule as cr
 
 def test_forward_nan_names_the_op():
     x = cr.tensor(np.array([1.0, -1.0]), requires_grad=True)
-    expected = pytest.raises(FloatingPointError, match="op 'sqrt'.*forward")
+    expected = pytest.raises(cr.autodiff.NonFiniteValueError, match="op 'sqrt'.*forward")
     with cr.detect_anomaly(), expected, np.errstate(invalid="ignore"):
         cr.sqrt(x)
 
@@ -18,7 +18,7 @@ def test_backward_inf_names_the_rule():
     with cr.detect_anomaly():
         y = cr.sqrt(x).sum()  # finite forward, infinite derivative at 0
         with (
-            pytest.raises(FloatingPointError, match="rule of op 'sqrt'"),
+            pytest.raises(cr.autodiff.NonFiniteValueError, match="rule of op 'sqrt'"),
             np.errstate(divide="ignore"),
         ):
             y.backward()

@@ -165,3 +165,43 @@ def test_a_step_whose_gradient_the_optimizer_refuses_leaves_the_layers_buffers()
         trainer.fit(X, np.arange(64) % 2)
     assert model.calls[0] == 2
     _assert_same(last["side"], model)
+
+
+class _UserStop(FloatingPointError):
+    """A user's own error, of the FloatingPointError family."""
+
+
+class _RaisingAfterBatchNorm(Module):
+    """Batch norm, then, at its third training call, ``error``: raised after batch norm
+    had updated its running statistics."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.register_module("bn", nn.BatchNorm1d(4))
+        self.register_module("a", nn.Linear(4, 2, rng=1))
+        self.register_buffer("calls", np.zeros(1))
+        self.error = error
+
+    def forward(self, x):
+        out = self.a(self.bn(x))
+        if self.training:
+            self.calls += 1
+            if self.calls[0] >= 3:
+                raise self.error
+        return out
+
+
+@pytest.mark.parametrize("error", [_UserStop("mine"), ValueError("a user's layer refused")])
+def test_a_step_that_raises_any_error_leaves_the_layers_and_the_error_as_it_is(error):
+    X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    model = _RaisingAfterBatchNorm(error)
+    last = {"side": _side(model)}
+    keep = LambdaCallback(on_batch_end=lambda t, b, v: last.update(side=_side(t.model)))
+    trainer = Trainer(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1),
+                      epochs=1, batch_size=16, shuffle=False, progress=False,
+                      callbacks=[keep])  # fmt: skip
+    with pytest.raises(type(error)) as info:
+        trainer.fit(X, np.arange(64) % 2)
+    assert info.value is error  # not turned into NonFiniteLossError: it is not the library's
+    assert model.calls[0] == 2
+    _assert_same(last["side"], model)

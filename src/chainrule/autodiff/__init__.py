@@ -1,7 +1,7 @@
 """The reverse-mode autodiff engine: tensors, primitives and the backward pass."""
 
 from chainrule.autodiff import ops
-from chainrule.autodiff.graph import backward, toposort
+from chainrule.autodiff.graph import NonFiniteValueError, backward, toposort
 from chainrule.autodiff.mode import (
     detect_anomaly,
     enable_grad,
@@ -15,6 +15,7 @@ from chainrule.autodiff.trace import Traced, TraceError, trace_backward
 
 __all__ = [
     "DTYPES",
+    "NonFiniteValueError",
     "PRIMITIVES",
     "Tensor",
     "TraceError",

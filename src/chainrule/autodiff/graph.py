@@ -206,12 +206,20 @@ def _accumulate(leaf, g) -> None:
     leaf.grad = g
 
 
+class NonFiniteValueError(FloatingPointError):
+    """A value of a forward or backward pass is NaN or Inf where chainrule refuses it:
+    :class:`~chainrule.autodiff.detect_anomaly`'s checks of an op's output and of the
+    gradients its rule gives, and a training batch whose variance batch norm's dtype
+    cannot hold (:func:`chainrule.functional.batch_norm`). Raised before the op's side
+    effects; ``fit`` ends a run with it as ``NonFiniteLossError``, naming the step."""
+
+
 def check_forward(out, parents) -> None:
-    """Anomaly mode: raise if an op's output is not finite."""
+    """Anomaly mode: raise :class:`NonFiniteValueError` if an op's output is not finite."""
     xp = array_module(out.data)
     if out.data.dtype.kind == "f" and not xp.isfinite(out.data).all():
         inputs = "finite" if all(_finite(p.data) for p in parents) else "already non-finite"
-        raise FloatingPointError(
+        raise NonFiniteValueError(
             f"detect_anomaly: op {out._op!r} produced NaN/Inf in its forward output "
             f"(its inputs were {inputs})"
         )
@@ -220,7 +228,7 @@ def check_forward(out, parents) -> None:
 def _check_backward(node, parent_grads) -> None:
     for i, g in enumerate(parent_grads):
         if g is not None and not _finite(g):
-            raise FloatingPointError(
+            raise NonFiniteValueError(
                 f"detect_anomaly: the gradient rule of op {node._op!r} produced NaN/Inf "
                 f"in the gradient of its input {i}"
             )

@@ -68,7 +68,8 @@ class enable_grad(_Switch):  # noqa: N801
 
 
 class detect_anomaly(_Switch):  # noqa: N801
-    """Raise ``FloatingPointError`` at the first NaN/Inf produced by any op.
+    """Raise :class:`~chainrule.autodiff.graph.NonFiniteValueError` (a ``FloatingPointError``)
+    at the first NaN/Inf produced by any op.
 
     In the forward pass the error names the op whose output is not finite; in the
     backward pass it names the op whose gradient rule produced the non-finite gradient.

@@ -27,7 +27,14 @@ import numpy as np
 
 from chainrule import _checks, losses
 from chainrule._checks import boolean, function, integer
-from chainrule.autodiff import DTYPES, Tensor, TraceError, no_grad, trace_backward
+from chainrule.autodiff import (
+    DTYPES,
+    NonFiniteValueError,
+    Tensor,
+    TraceError,
+    no_grad,
+    trace_backward,
+)
 from chainrule.data.batches import BatchLoader
 from chainrule.files import directory_blocker
 from chainrule.io import check_extras
@@ -57,11 +64,12 @@ class NonFiniteLossError(FloatingPointError):
     """The training cost became NaN or Inf, or the model's outputs of a classification run
     did (their classes cannot be read): for a training batch (its cost may be finite, a
     logit of -inf in a class that is not the target's), or for the dev set at an epoch's
-    end; or a layer refused a training batch's values as non-finite (``FloatingPointError``
-    from batch norm, whose variance went beyond the dtype, or from ``detect_anomaly``: the
-    layer's error is chained and quoted). Nothing was updated or saved after it: a
-    training batch's step leaves the parameters, and the buffers and generators of the
-    model's layers (batch norm's running statistics, dropout's draws), as it found them."""
+    end; or the library refused a training batch's values as non-finite
+    (:class:`~chainrule.autodiff.NonFiniteValueError`: batch norm's variance beyond the
+    dtype, ``detect_anomaly``'s checks; chained and quoted). Nothing was updated or saved
+    after it: a training batch's step leaves the parameters, and the buffers and
+    generators of the model's layers (batch norm's running statistics, dropout's draws),
+    as it found them, as does a step that raises any other error."""
 
 
 #: What the errors of a diverged run advise.
@@ -468,15 +476,15 @@ class Trainer:
                     )
                 if self.task == "classification":  # before the update: see NonFiniteLossError
                     pred = self._batch_predictions(out.data)
-            except NonFiniteLossError:  # its forward's buffers and draws are put back too
-                self._side_state.restore(side)
-                raise
-            except FloatingPointError as exc:  # a layer refused the batch's values
+            except NonFiniteValueError as exc:  # a layer refused the batch's values
                 self._side_state.restore(side)
                 raise NonFiniteLossError(  # the layer's message gives its own advice
                     f"at epoch {epoch + 1}, step {position.batch + 1}: {exc} (no checkpoint "
                     "was written after it)"
                 ) from exc
+            except BaseException:  # a step that raises leaves the layers as it found them
+                self._side_state.restore(side)
+                raise
             step_sq = 0.0
             for name, p in params:
                 if p.grad is not None:
@@ -507,7 +515,7 @@ class Trainer:
         self._end_epoch(dev, position)
         return position, True
 
-    def _checked_step(self, params: list, epoch: int, step: int, side) -> None:
+    def _checked_step(self, params: list, epoch: int, step: int, side: tuple) -> None:
         """The optimizer's step when the gradients' sum of squares is not finite: a
         ``NonFiniteStepError`` naming the epoch, the step and the parameter when the
         optimizer refuses a NaN or Inf gradient (the model's buffers and generators are then
