@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import nn, optim, tensor
 from chainrule.nn.module import Module
 from chainrule.train import LambdaCallback, NonFiniteLossError, NonFiniteStepError, Trainer, fit
@@ -205,3 +206,48 @@ def test_a_step_that_raises_any_error_leaves_the_layers_and_the_error_as_it_is(e
     assert info.value is error  # not turned into NonFiniteLossError: it is not the library's
     assert model.calls[0] == 2
     _assert_same(last["side"], model)
+
+
+def test_a_refused_gradient_of_a_tensor_the_optimizer_holds_beside_the_model():
+    # the model's gradients were finite, so the step went to the optimizer unchecked and
+    # its refusal came out bare, with the layers' moves of the step kept
+    X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    model = nn.Sequential(nn.Dropout(0.8, rng=2), nn.BatchNorm1d(4), nn.Linear(4, 2, rng=1))
+    temperature = tensor(np.ones(1, np.float32), requires_grad=True)
+    broken = []
+
+    def loss(out, y):  # after two steps, sqrt(0): a NaN gradient for the temperature
+        extra = temperature * 0.0
+        return cr.losses.cross_entropy(out, y) + (extra.sqrt() if broken else extra).sum()
+
+    last = {"side": _side(model)}
+
+    def remember(trainer, batch, value):
+        last.update(side=_side(trainer.model))
+        if batch == 1:
+            broken.append(True)
+
+    keep = LambdaCallback(on_batch_end=remember)
+    opt = optim.SGD([*model.parameters(), temperature], lr=0.1)
+    trainer = Trainer(model, loss, opt, epochs=1, batch_size=16, shuffle=False, progress=False,
+                      callbacks=[keep])  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(NonFiniteStepError) as info:
+        warnings.simplefilter("ignore")  # sqrt's infinite derivative at 0
+        trainer.fit(X, np.arange(64) % 2)
+    assert str(info.value).startswith("at epoch 1, step 3: SGD.step(): non-finite gradient")
+    assert isinstance(info.value.__cause__, cr.autodiff.NonFiniteValueError)
+    _assert_same(last["side"], model)
+
+
+def test_a_callers_errstate_raise_does_not_stop_a_healthy_fit_at_its_gradient_norms():
+    # the README's way to hunt NaNs: numpy_rules() under errstate(all="raise"); the squares
+    # of these tiny gradients underflow in the norm the history logs, which raised
+    X, y = cr.data.make_moons(64, seed=0)
+    model = nn.MLP([2, 8, 2], "sigmoid", seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with cr.numpy_rules(), np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", cr.train.GradientWarning)  # they are tiny
+        history = fit(model, "cross_entropy", opt, (X * 1e-20).astype(np.float32), y,
+                      epochs=1, batch_size=16, progress=False)  # fmt: skip
+    assert history.stopped_reason == "completed"
+    assert 0 < history.grad_norms["layers.0.weight"][0] < 1e-18

@@ -209,9 +209,11 @@ def _accumulate(leaf, g) -> None:
 class NonFiniteValueError(FloatingPointError):
     """A value of a forward or backward pass is NaN or Inf where chainrule refuses it:
     :class:`~chainrule.autodiff.detect_anomaly`'s checks of an op's output and of the
-    gradients its rule gives, and a training batch whose variance batch norm's dtype
-    cannot hold (:func:`chainrule.functional.batch_norm`). Raised before the op's side
-    effects; ``fit`` ends a run with it as ``NonFiniteLossError``, naming the step."""
+    gradients its rule gives, a training batch that would make batch norm's running
+    statistics NaN or Inf (:func:`chainrule.functional.batch_norm`), and an optimizer's
+    refusal of a NaN or Inf gradient. Raised before the side effects of the op or step;
+    ``fit`` ends a run with it as ``NonFiniteLossError`` or ``NonFiniteStepError``, naming
+    the step."""
 
 
 def check_forward(out, parents) -> None:

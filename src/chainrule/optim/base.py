@@ -36,7 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from chainrule import _checks
-from chainrule.autodiff import Tensor
+from chainrule.autodiff import NonFiniteValueError, Tensor
 from chainrule.autodiff.tensor import check_leaf
 from chainrule.optim import kernels
 from chainrule.optim.checkpoint import check_entry, expect_keys
@@ -76,9 +76,9 @@ class Optimizer:
         > 0: then rescale all gradients together so that their global norm is at most
         ``clip_norm``; None (default): no rescaling. See :mod:`chainrule.optim.clip`.
     nonfinite : str
-        ``"raise"`` (default) raises ``FloatingPointError`` naming every parameter whose
-        gradient holds NaN or Inf; ``"skip"`` makes ``step()`` skip the whole update
-        instead (and return False).
+        ``"raise"`` (default) raises :class:`~chainrule.autodiff.NonFiniteValueError` (a
+        ``FloatingPointError``) naming every parameter whose gradient holds NaN or Inf;
+        ``"skip"`` makes ``step()`` skip the whole update instead (and return False).
 
     Attributes
     ----------
@@ -304,8 +304,9 @@ class Optimizer:
             If a gradient's shape or dtype differs from its parameter's, or a parameter's
             data (replaced since the optimizer was built) is read-only or has another
             shape or dtype than when the optimizer was built, naming it.
-        FloatingPointError
-            If a gradient holds NaN or Inf (default ``nonfinite="raise"``), naming them.
+        NonFiniteValueError
+            A ``FloatingPointError``: if a gradient holds NaN or Inf (default
+            ``nonfinite="raise"``), naming them.
         """
         grads = self._direct_gradients()
         if grads is not None:
@@ -327,7 +328,7 @@ class Optimizer:
         if bad:
             if self.nonfinite == "skip":
                 return False
-            raise FloatingPointError(
+            raise NonFiniteValueError(
                 f"{type(self).__name__}.step(): non-finite gradient (NaN or Inf) for "
                 f"parameter(s) {', '.join(repr(n) for n in bad)}; no parameter was changed. "
                 "Fix the loss, or pass nonfinite='skip' to skip such steps"

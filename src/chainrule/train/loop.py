@@ -72,6 +72,12 @@ class NonFiniteLossError(FloatingPointError):
     as it found them, as does a step that raises any other error."""
 
 
+#: What the errors of a diverged step's update advise.
+_STEP_ADVICE = (
+    "try a smaller learning rate or regularization strength, input normalization, or "
+    "gradient clipping (no checkpoint was written after it)"
+)
+
 #: What the errors of a diverged run advise.
 _DIVERGED_ADVICE = (
     "try a smaller learning rate, input normalization, or gradient clipping (no checkpoint "
@@ -83,7 +89,8 @@ class NonFiniteStepError(FloatingPointError):
     """A training step's gradient held NaN or Inf (the optimizer refused it: nothing was
     updated), or its update left a parameter, or the optimizer's state for one, NaN or Inf
     (a gradient entry whose square is beyond the dtype's range, in Adam's or RMSprop's
-    average of squares); nothing was saved after it."""
+    average of squares); nothing was saved after it. A refused step also leaves the
+    buffers and generators of the model's layers as it found them."""
 
 
 def _resolve_loss(loss):
@@ -485,17 +492,27 @@ class Trainer:
             except BaseException:  # a step that raises leaves the layers as it found them
                 self._side_state.restore(side)
                 raise
+            try:
+                squares = _squares(params)
+            except FloatingPointError:  # the caller's errstate(all="raise"): no error here
+                with np.errstate(all="ignore"):
+                    squares = _squares(params)
             step_sq = 0.0
-            for name, p in params:
-                if p.grad is not None:
-                    g = p.grad.reshape(-1)
-                    sq = float(np.dot(g, g))
-                    sq_norms[name] += sq
-                    step_sq += sq
-            if math.isfinite(step_sq):
+            for name, sq in squares:
+                sq_norms[name] += sq
+                step_sq += sq
+            try:
                 self.optimizer.step()
-            else:  # NaN, Inf or squares beyond the dtype's range in a gradient
-                self._checked_step(params, epoch + 1, position.batch + 1, side)
+            except NonFiniteValueError as exc:  # a NaN or Inf gradient: nothing was updated
+                self._side_state.restore(side)
+                raise NonFiniteStepError(
+                    f"at epoch {epoch + 1}, step {position.batch + 1}: {exc}; {_STEP_ADVICE}"
+                ) from exc
+            except BaseException:
+                self._side_state.restore(side)
+                raise
+            if not math.isfinite(step_sq):  # NaN, Inf or squares beyond the dtype's range
+                self._check_update(params, epoch + 1, position.batch + 1)
             position.batch += 1
             position.examples += len(yb)
             position.loss_sum += value * len(yb)  # the epoch's cost: a mean over examples
@@ -515,24 +532,14 @@ class Trainer:
         self._end_epoch(dev, position)
         return position, True
 
-    def _checked_step(self, params: list, epoch: int, step: int, side: tuple) -> None:
-        """The optimizer's step when the gradients' sum of squares is not finite: a
-        ``NonFiniteStepError`` naming the epoch, the step and the parameter when the
-        optimizer refuses a NaN or Inf gradient (the model's buffers and generators are then
-        put back to ``side``, as they were before the step), or when the update leaves a
-        parameter it holds, or its state for that parameter, NaN or Inf. A sum of squares
-        that merely overflowed, of a gradient the update takes, trains on (its logged norm
-        is inf)."""
+    def _check_update(self, params: list, epoch: int, step: int) -> None:
+        """After an update whose gradients' sum of squares was not finite (the optimizer
+        took them: a NaN or Inf one it refuses, see :meth:`_run_epoch`): a
+        ``NonFiniteStepError`` naming the epoch, the step and the parameter when the update
+        left a parameter it holds, or its state for that parameter, NaN or Inf. A sum of
+        squares that merely overflowed, of a gradient the update takes, trains on (its
+        logged norm is inf)."""
         where = f"at epoch {epoch}, step {step}"
-        advice = (
-            "try a smaller learning rate or regularization strength, input normalization, "
-            "or gradient clipping (no checkpoint was written after it)"
-        )
-        try:
-            self.optimizer.step()
-        except FloatingPointError as exc:  # a NaN or Inf gradient: nothing was updated
-            self._side_state.restore(side)
-            raise NonFiniteStepError(f"{where}: {exc}; {advice}") from exc
         held = {id(p): i for i, p in enumerate(self.optimizer.params)}
         states = self.optimizer.state_dict()["params"]
         for name, p in params:
@@ -550,7 +557,7 @@ class Trainer:
                 raise NonFiniteStepError(
                     f"the update {where} left {' and '.join(broken)} of parameter {name!r} "
                     f"NaN or Inf (its gradient's largest entry is {peak:.3g}; {p.dtype} holds "
-                    f"the squares of entries up to {squares:.3g}); {advice}"
+                    f"the squares of entries up to {squares:.3g}); {_STEP_ADVICE}"
                 )
 
     def _cost(self, x, y):
@@ -881,6 +888,16 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
+
+
+def _squares(params: list) -> list:
+    """(name, the sum of squares of its gradient) for each of ``params`` with one."""
+    squares = []
+    for name, p in params:
+        if p.grad is not None:
+            g = p.grad.reshape(-1)
+            squares.append((name, float(np.dot(g, g))))
+    return squares
 
 
 def _missing(directory: Path) -> list[Path]:
