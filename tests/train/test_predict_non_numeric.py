@@ -54,3 +54,25 @@ def test_predict_still_takes_numeric_inputs_with_nan(data):
     out = cr.predict(model, np.where(X > 0.5, np.nan, X).astype(np.float32))
     assert out.shape == (20, 2) and np.isnan(out).any() and np.isfinite(out).any()
     assert cr.predict(model, X.astype(np.float32)).shape == (20, 2)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "complex64", "uint16", "uint64"])
+def test_numbers_of_a_dtype_no_tensor_holds_are_refused_naming_x(data, dtype):
+    # Tensor's unnamed "ValueError: unknown dtype" came out of predict and evaluate, and
+    # fit's "X, sample 0:" check quoted it
+    X, y, model = data
+    refusal = (
+        "^"
+        + re.escape(
+            f"X: expected an array of a dtype tensors hold ({', '.join(cr.autodiff.DTYPES)}), "
+            f"got {dtype}; convert explicitly, e.g. X.astype(np.float32)"
+        )
+        + "$"
+    )
+    with pytest.raises(TypeError, match=refusal):
+        cr.predict(model, X.astype(dtype))
+    with pytest.raises(TypeError, match=refusal):
+        cr.evaluate(model, "cross_entropy", X.astype(dtype), y)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=refusal):
+        cr.fit(model, "cross_entropy", optimizer, X.astype(dtype), y, epochs=1, progress=False)

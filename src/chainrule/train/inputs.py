@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _checks, losses
-from chainrule.autodiff.tensor import Tensor
+from chainrule.autodiff.tensor import DTYPES, Tensor
 from chainrule.data._checks import check_finite, check_numeric
 
 #: What makes the targets of each task, as error messages say it.
@@ -37,8 +37,9 @@ def as_array(name: str, x) -> np.ndarray:
 def inputs(name: str, X) -> np.ndarray:
     """:func:`as_array`, refusing an array without a feature axis: one sample of shape
     ``(n_features,)`` would be sliced as that many samples; and an array that is not
-    numeric (object, str, datetime): :func:`~chainrule.data._checks.check_numeric`'s
-    ``TypeError`` naming ``name``."""
+    numeric (object, str, datetime), :func:`~chainrule.data._checks.check_numeric`'s
+    ``TypeError`` naming ``name``, or numeric of a dtype no tensor holds (float16,
+    complex, uint16 and wider unsigned integers): ``TypeError`` naming ``name`` too."""
     X = as_array(name, X)
     if X.ndim < 2:
         raise ValueError(
@@ -46,6 +47,11 @@ def inputs(name: str, X) -> np.ndarray:
             f"{X.shape}; one sample is {name}[None]"
         )
     check_numeric(X, name)
+    if X.dtype.name not in DTYPES:  # numeric, but of no dtype a tensor holds
+        raise TypeError(
+            f"{name}: expected an array of a dtype tensors hold ({', '.join(DTYPES)}), got "
+            f"{X.dtype}; convert explicitly, e.g. {name}.astype(np.float32)"
+        )
     return X
 
 
