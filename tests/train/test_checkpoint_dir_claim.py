@@ -123,3 +123,19 @@ def test_a_run_refused_before_its_first_step_leaves_no_folder_its_claim_made(tmp
     with pytest.raises(RuntimeError, match="^not today$"):
         _fit(tmp_path / "runs" / "ckpt", moons, callbacks=[begin])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resume_from_a_checkpoint_the_running_run_deleted_says_the_run_is_training(
+    tmp_path, moons
+):
+    # the CLI resumes from the newest checkpoint it listed; a run training fast in the
+    # directory had rotated it away by then, and the error said no such file
+    directory = tmp_path / "ckpt"
+    _fit(directory, moons, epochs=1)
+    listed = CheckpointDir(directory).files()[-1]
+    with CheckpointDir(directory).claimed():  # the other run, training on
+        listed.unlink()  # ... rotated the listed checkpoint away
+        with pytest.raises(ValueError, match=r"checkpoint_dir .*ckpt is in use by another run"):
+            _fit(directory, moons, resume_from=listed)
+    with pytest.raises(FileNotFoundError, match="no such file"):  # no run holds it now
+        _fit(directory, moons, resume_from=listed)

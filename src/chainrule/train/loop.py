@@ -306,6 +306,13 @@ class Trainer:
             cb.on_train_end(self)
         return self.history
 
+    def _refuse_if_claimed(self) -> None:
+        """``ValueError`` (see :meth:`CheckpointDir.claimed`) if another run holds the claim
+        on an existing ``checkpoint_dir``: probed, not kept."""
+        if self.checkpoints is not None and self.checkpoints.directory.is_dir():
+            with self.checkpoints.claimed():
+                pass
+
     def _begin(self, claim: contextlib.ExitStack, resume_from: Path | None) -> None:
         """Claim the checkpoint directory into ``claim`` (see :meth:`CheckpointDir.claimed`)
         and check it again, then call every callback's ``on_train_begin``. Where either
@@ -365,7 +372,11 @@ class Trainer:
         dev = self._check_dev(X, dev)
         self._check_model_accepts(X, y, dev)
         self._set_task(task_of(y, self._loss_name))
-        checkpoint = resolve_resume(resume_from) if resume_from is not None else None
+        try:
+            checkpoint = resolve_resume(resume_from) if resume_from is not None else None
+        except FileNotFoundError:  # the run training in checkpoint_dir may have deleted it
+            self._refuse_if_claimed()
+            raise
         # checked again once the run has claimed the directory (see _begin)
         self._resumed_from = None if checkpoint is None else checkpoint[0]
         self._check_checkpoint_dir(self._resumed_from)
