@@ -251,3 +251,20 @@ def test_a_callers_errstate_raise_does_not_stop_a_healthy_fit_at_its_gradient_no
                       epochs=1, batch_size=16, progress=False)  # fmt: skip
     assert history.stopped_reason == "completed"
     assert 0 < history.grad_norms["layers.0.weight"][0] < 1e-18
+
+
+def test_a_last_update_that_leaves_a_parameter_inf_from_finite_gradients_ends_the_run():
+    # each step's cost finds such a parameter at the next step; the run's last step went
+    # unseen, and fit returned a model of inf weights
+    rng = np.random.default_rng(0)
+    X = (1000 * rng.standard_normal((8, 4))).astype(np.float32)
+    model = nn.MLP([4, 5, 3], seed=0)
+    opt = optim.SGD(model.named_parameters(), lr=1e37)
+    with warnings.catch_warnings(), pytest.raises(NonFiniteStepError) as info:
+        warnings.simplefilter("ignore")  # the overflow
+        fit(model, "cross_entropy", opt, X, np.arange(8) % 3, epochs=1, batch_size=8,
+            progress=False)  # fmt: skip
+    assert str(info.value).startswith(
+        "the update at epoch 1, step 1 left parameter 'layers.0.weight' NaN or Inf from finite "
+        "gradients"
+    )

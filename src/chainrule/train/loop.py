@@ -524,6 +524,8 @@ class Trainer:
                 raise
             if not math.isfinite(step_sq):  # NaN, Inf or squares beyond the dtype's range
                 self._check_update(params, epoch + 1, position.batch + 1)
+            elif position.batch + 1 == self.batches_per_epoch:  # no next step's cost to see it
+                self._check_parameters(epoch + 1, position.batch + 1)
             position.batch += 1
             position.examples += len(yb)
             position.loss_sum += value * len(yb)  # the epoch's cost: a mean over examples
@@ -672,6 +674,20 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
             _check_logs(logs, cb)
+
+    def _check_parameters(self, epoch: int, step: int) -> None:
+        """After an epoch's last update: ``NonFiniteStepError`` naming the first parameter
+        the optimizer updates that it left NaN or Inf from finite gradients (a step beyond
+        the dtype). Each step's cost finds such a parameter at the next step; the epoch's
+        last would otherwise pass it into the epoch's logs, checkpoints and the end of the
+        run. One pass over the parameters an epoch."""
+        for name, p in zip(self.optimizer.param_names, self.optimizer.params, strict=True):
+            if p.requires_grad and not np.isfinite(p.data).all():
+                raise NonFiniteStepError(
+                    f"the update at epoch {epoch}, step {step} left parameter {name!r} NaN or "
+                    f"Inf from finite gradients (a step beyond what {p.dtype} holds); "
+                    f"{_STEP_ADVICE}"
+                )
 
     def _logged(self, position: Position) -> list[str]:
         """The parameters whose gradient norms the run logs: those the history logs, or in
