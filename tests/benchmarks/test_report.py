@@ -35,12 +35,14 @@ def test_throughput_table_divides_by_the_fastest_peers_median():
 
 
 def test_a_ratio_that_two_decimals_would_round_to_one_keeps_its_side_of_one():
-    assert [report.ratio(x) for x in (0.9954, 1.0, 1.0049, 1.0051, 0.994)] == [
+    assert [report.ratio(x) for x in (0.9954, 1.0, 1.0049, 1.0051, 0.994, 0.9996, 1.0004)] == [
         "0.995x",
         "1.00x",
         "1.005x",
         "1.01x",
         "0.99x",
+        "0.9996x",
+        "1.0004x",
     ]
     results = _results(chainrule=[77585.0], jax=[77945.0])  # run AF's (c)
     assert report.throughput_table(results).splitlines()[2].endswith("| 0.995x | 0.995x |")

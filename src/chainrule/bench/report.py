@@ -23,9 +23,13 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def ratio(x: float) -> str:
-    """``x`` as a ratio cell, ``"1.07x"``; with three decimals where two would round it to
-    1.00x from either side (``"0.995x"``), so that the goal's side of 1.0x stays visible."""
-    return f"{x:.3f}x" if x != 1 and f"{x:.2f}" == "1.00" else f"{x:.2f}x"
+    """``x`` as a ratio cell, ``"1.07x"``; with more decimals, up to six, where two would
+    round it to 1.00x from either side (``"0.995x"``, ``"0.9996x"``), so that the goal's
+    side of 1.0x stays visible."""
+    digits = 2
+    while digits < 6 and x != 1 and float(f"{x:.{digits}f}") == 1:
+        digits += 1
+    return f"{x:.{digits}f}x"
 
 
 def status(entry: dict) -> str | None:
