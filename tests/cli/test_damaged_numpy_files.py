@@ -192,3 +192,46 @@ def test_a_shape_beyond_numpys_limit_is_damage_even_when_empty(
         in err
     )
     assert "expected at most 9,223,372,036,854,775,807 (NumPy's limit)" in err
+
+
+def _npz_of(x_npy: bytes) -> bytes:
+    """An .npz archive whose X.npy is ``x_npy`` and whose y.npy is a valid label array."""
+    buffer, labels = io.BytesIO(), io.BytesIO()
+    np.save(labels, np.arange(4) % 2)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("X.npy", x_npy)
+        archive.writestr("y.npy", labels.getvalue())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("header", "detail"),
+    [
+        (
+            _npy_header((4, 3), "<,8"),
+            "its header's descr is not a dtype NumPy parses (invalid syntax: ',8')",
+        ),
+        (
+            _npy_header((True, 12)),
+            "its header declares an array of shape (True, 12): expected integers, got a bool",
+        ),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_a_header_numpys_check_passes_but_its_reader_fails_on_is_damage(
+    capsys, model, tmp_path, header, detail, suffix
+):
+    """A comma-string descr whose repeats do not parse and a bool dimension pass NumPy's
+    header check; its reader then raised a bare SyntaxError (from ast.literal_eval) or
+    TypeError (from reshape): exit 1, the file not named."""
+    npy = header + bytes(96)
+    path = tmp_path / f"d{suffix}"
+    path.write_bytes(npy if suffix == ".npy" else _npz_of(npy))
+    if suffix == ".npy":
+        args = ["predict", str(model), str(path)]
+    else:
+        args = ["evaluate", str(model), "--data", str(path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    member = "" if suffix == ".npy" else "member 'X.npy': "
+    assert f"chainrule: error: {path}: {member}a damaged file: {detail}" in err

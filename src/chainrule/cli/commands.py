@@ -307,7 +307,10 @@ def _check_sizes(path: Path, suffix: str) -> None:
 
 
 def _check_npy_header(f, holds: int, source: str) -> None:
-    """The check of :func:`_check_sizes` for the .npy data of ``f``, ``holds`` bytes."""
+    """The check of :func:`_check_sizes` for the .npy data of ``f``, ``holds`` bytes; a
+    ``UsageError`` too for a header that NumPy's own check passes but its reader fails on
+    (a descr its parser raises SyntaxError on; a bool among the dimensions, on which its
+    reshape raises TypeError)."""
     version = np.lib.format.read_magic(f)
     if version not in ((1, 0), (2, 0), (3, 0)):
         return  # numpy.load names the versions it reads
@@ -317,7 +320,18 @@ def _check_npy_header(f, holds: int, source: str) -> None:
         if version == (1, 0)
         else np.lib.format.read_array_header_2_0
     )
-    shape, _, dtype = read(f)
+    try:
+        shape, _, dtype = read(f)
+    except SyntaxError as exc:  # NumPy reads the repeats of a descr ('(2)i4,<f8') by literal_eval
+        raise UsageError(
+            f"{source}: a damaged file: its header's descr is not a dtype NumPy parses "
+            f"({exc.msg}: {(exc.text or '').strip()!r})"
+        ) from None
+    if any(isinstance(d, bool) for d in shape):  # NumPy's header check takes a bool as an int
+        raise UsageError(
+            f"{source}: a damaged file: its header declares an array of shape {shape}: "
+            "expected integers, got a bool"
+        )
     # NumPy bounds an array's extent, the product of its non-zero dimensions times the
     # item size (at least 1), by the largest intp, even where a zero dimension leaves it
     # empty
