@@ -564,7 +564,8 @@ def _check_unused(config: dict) -> None:
 # -- reading --------------------------------------------------------------------------------
 def read(path: Path) -> dict:
     """Parse a TOML file (UTF-8, after a byte-order mark if it has one); :class:`ConfigError`
-    for a missing, unreadable or non-UTF-8 file or bad TOML."""
+    for a missing, unreadable or non-UTF-8 file, bad TOML or TOML the parser cannot take
+    (see :func:`_loads`)."""
     try:  # utf-8-sig: skips a byte-order mark, as Windows Notepad may write one
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -577,9 +578,26 @@ def read(path: Path) -> dict:
             f"at offset {exc.start}, which is not UTF-8"
         ) from None
     try:
-        return tomllib.loads(text)
+        return _loads(text, str(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _loads(text: str, source: str) -> dict:
+    """``tomllib.loads(text)``, its ``TOMLDecodeError`` for bad TOML; :class:`ConfigError`
+    naming ``source`` for TOML that the parser cannot take: an integer of more digits than
+    Python converts (``sys.get_int_max_str_digits()``, 4300 by default; TOML's integers are
+    64-bit), arrays or tables nested deeper than the parser recurses."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError as exc:  # int()'s refusal of more digits than it converts
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{source}: invalid TOML: arrays or tables nested deeper than Python's parser recurses"
+        ) from None
 
 
 def apply_override(document: dict, assignment: str) -> str:
@@ -589,7 +607,7 @@ def apply_override(document: dict, assignment: str) -> str:
     (``data.name=moons``). The key may go on into the key's table, as a TOML dotted key
     does (``optimizer.params.beta1=0.8`` sets ``beta1`` in ``optimizer.params``, keeping
     its other keys); ``ConfigError`` where a key on the way holds a value that is not a
-    table."""
+    table, or for a value that is TOML the parser cannot take (see :func:`_loads`)."""
     match = re.fullmatch(r"\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+)\s*=(.*)", assignment, re.S)
     if not match:
         raise ConfigError(
@@ -598,7 +616,7 @@ def apply_override(document: dict, assignment: str) -> str:
         )
     dotted, raw = match.groups()
     try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        value = _loads(f"v = {raw.strip()}", f"--set {assignment!r:.60}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     parts = dotted.split(".")
