@@ -47,6 +47,7 @@ from typing import Protocol
 from chainrule import _checks
 from chainrule.data._gzip import GZIP_ERRORS, GZIP_MAGIC
 from chainrule.files import atomic_write, directory_blocker
+from chainrule.files.atomic import special_file
 
 __all__ = [
     "FetchError",
@@ -378,10 +379,15 @@ def stored_limit(spec: FileSpec) -> int:
 
 def read_limited(path: str | os.PathLike, limit: int) -> bytes:
     """The bytes of the file at ``path``, or SourceError when it holds more than ``limit``
-    (found by reading one byte past it, so no larger file is ever read whole).
+    (found by reading one byte past it, so no larger file is ever read whole) or is a
+    special file (a FIFO, whose read would wait for a writer, a device, a socket: see
+    :func:`~chainrule.files.atomic.special_file`; refused before it is opened).
     ``TypeError`` when ``path`` is not a ``str`` or ``os.PathLike`` (a file descriptor is
     not taken)."""
     path = _checks.path("read_limited", "path", path)
+    special = special_file(path)
+    if special is not None:
+        raise SourceError(f"{path}: expected a regular file, got {special}")
     with open(path, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
