@@ -69,10 +69,12 @@ def nonfinite(arrays: dict[str, np.ndarray]) -> list[str]:
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one, or a
-    float array in it holds NaN or inf, which :func:`save_checkpoint` never writes (damage
-    to its bytes; its JSON part may hold them, a regression run's infinite dev loss)
-    (``TypeError`` for a ``path`` that is not a ``str`` or ``os.PathLike``)."""
+    """Read a checkpoint file; :class:`~chainrule.files.FormatError` if it is not one, or it
+    holds what :func:`save_checkpoint` never writes (damage to its bytes): a float array
+    holding NaN or inf (its JSON part may hold them, a regression run's infinite dev loss),
+    or what :func:`~chainrule.files.split_tree` refuses to write (dicts and lists nested
+    too deep, text UTF-8 cannot encode) (``TypeError`` for a ``path`` that is not a ``str``
+    or ``os.PathLike``)."""
     path = _checks.path("load_checkpoint", "path", path)
     tree = read_tree(path)
     version = tree.get("version")  # the int: 3.0 and True equal an int too
@@ -81,7 +83,14 @@ def load_checkpoint(path) -> dict:
             f"{path}: expected a {FORMAT} file of version {VERSION}, got "
             f"{tree.get('format')!r} version {tree.get('version')!r}"
         )
-    bad = nonfinite(split_tree(tree)[1])
+    try:
+        arrays = split_tree(tree)[1]
+    except (TypeError, ValueError) as exc:  # what save_checkpoint never writes, refused
+        raise FormatError(
+            f"{path}: expected what save_checkpoint writes, got what its writer refuses "
+            f"({exc}): the file is damaged"
+        ) from None
+    bad = nonfinite(arrays)
     if bad:
         raise FormatError(
             f"{path}: expected finite values, which every checkpoint is written with, got NaN "
