@@ -39,7 +39,7 @@ from chainrule import _checks
 from chainrule.autodiff import NonFiniteValueError, Tensor
 from chainrule.autodiff.tensor import check_leaf
 from chainrule.optim import kernels
-from chainrule.optim.checkpoint import check_entry, expect_keys
+from chainrule.optim.checkpoint import check_entry, count, expect_keys
 from chainrule.optim.clip import clip_by_global_norm, clip_by_value, sum_of_squares
 from chainrule.optim.group import Group
 from chainrule.optim.schedules import SCHEDULES, Schedule, schedule_from_config, unregistered
@@ -528,7 +528,10 @@ class Optimizer:
             If the checkpoint is for another optimizer, or its parameters differ in count,
             names, shapes, dtypes or state arrays from this optimizer's (naming them), or a
             state array holds what no step gives: NaN or Inf, or in an average of squares
-            (``nonnegative_states``) NaN or a negative value (+inf is one a step gives).
+            (``nonnegative_states``) NaN or a negative value (+inf is one a step gives),
+            or an update count (``step_count``, a parameter's ``t``) beyond
+            :data:`~chainrule.optim.checkpoint.MAX_COUNT`, which the next update could not
+            take as a float.
         """
         owner = f"{type(self).__name__}.load_state_dict"
         expect_keys(
@@ -546,7 +549,7 @@ class Optimizer:
         hyper = self._check_hyperparameters(hp)
         lr = state["lr"]
         lr = _check_lr(owner, schedule_from_config(lr) if isinstance(lr, Mapping) else lr)
-        step_count = _checks.integer(owner, "step_count", state["step_count"], low=0)
+        step_count = count(owner, "step_count", state["step_count"])
         epoch = _checks.integer(owner, "epoch", state["epoch"], low=0)
         entries = state["params"]
         if not isinstance(entries, list | tuple) or len(entries) != len(self._names):

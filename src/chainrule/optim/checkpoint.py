@@ -3,11 +3,31 @@ restored."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from chainrule import _checks
+
+#: The largest update count a checkpoint may hold (a parameter's ``t``, ``step_count``):
+#: the next update's number, one more, is taken as a float (Adam's ``beta1**t``, a
+#: schedule's rate at ``step_count + 1``), so it is kept at most the largest float, about
+#: 1.8e308 (an int beyond float's range raised ``OverflowError`` at that update, long after
+#: the load; ``beta1**t`` underflowing to 0 there is fine: a bias correction of 1).
+MAX_COUNT = int(sys.float_info.max) - 1
+
+
+def count(owner: str, name: str, value) -> int:
+    """``value`` as an update count: a Python int in ``[0, MAX_COUNT]``; ``TypeError`` /
+    ``ValueError`` naming ``owner`` and ``name`` otherwise."""
+    value = _checks.integer(owner, name, value, low=0)
+    if value > MAX_COUNT:
+        raise ValueError(
+            f"{owner}: {name} expected an integer in [0, {MAX_COUNT:.4g}] (the next update's "
+            f"number, one more, is taken as a float), got one of {value.bit_length()} bits"
+        )
+    return value
 
 
 def expect_keys(owner: str, what: str, mapping, keys: Iterable[str]) -> None:
@@ -85,7 +105,7 @@ def check_entry(
                 f"{owner}: state {s!r} of parameter {name!r} expected values >= 0 (an "
                 f"average of squares; +inf where a square overflowed), got {got}"
             )
-    return _checks.integer(owner, f"t of parameter {name!r}", entry["t"], low=0)
+    return count(owner, f"t of parameter {name!r}", entry["t"])
 
 
-__all__ = ["check_entry", "expect_keys"]
+__all__ = ["MAX_COUNT", "check_entry", "count", "expect_keys"]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chainrule import _checks
-from chainrule.train.position import fields_of, is_a
+from chainrule.train.position import fields_of, is_a, is_real
 
 #: The ways ``fit`` ends a run, as a history's ``stopped_reason`` says them (a callback
 #: that stops the run may set a reason of its own).
@@ -79,7 +79,8 @@ class History:
         ``fit`` writes: every key present; ``epochs`` rows of ``str`` keys to numbers (NaN
         and inf included: a dev loss may diverge) whose ``"epoch"`` counts 1, 2, ...;
         ``step_losses`` finite numbers (``fit`` stops at a non-finite cost); ``grad_norms``
-        one number >= 0 (or NaN) per row for each parameter name; ``stopped_reason`` a
+        one number >= 0 (or NaN) per row for each parameter name, these two within
+        float64's range (:func:`~chainrule.train.position.is_real`); ``stopped_reason`` a
         non-empty ``str`` (one of :data:`STOPPED_REASONS`, or a callback's own).
         ``ValueError`` names the key, what was expected and what was found; ``TypeError``
         refuses ``data`` that is not a ``dict``."""
@@ -101,14 +102,14 @@ class History:
             ):
                 expected = f"rows of str keys to numbers, row {number} with 'epoch' {number}"
                 raise refuse("epochs", expected, row)
-        if not isinstance(losses, list) or not all(is_a(x) and math.isfinite(x) for x in losses):
+        if not isinstance(losses, list) or not all(is_real(x) and math.isfinite(x) for x in losses):
             raise refuse("step_losses", "a list of finite numbers", losses)
         per_row = f"lists of {len(rows)} numbers >= 0, one per row"
         if not isinstance(norms, dict) or not all(
             isinstance(name, str)
             and isinstance(values, list)
             and len(values) == len(rows)
-            and all(is_a(x) and not x < 0 for x in values)  # NaN: a NaN gradient's norm
+            and all(is_real(x) and not x < 0 for x in values)  # NaN: a NaN gradient's norm
             for name, values in norms.items()
         ):
             raise refuse("grad_norms", f"a dict of parameter names to {per_row}", norms)

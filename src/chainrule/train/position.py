@@ -22,6 +22,19 @@ def is_a(x, kind=(int, float)) -> bool:
     return isinstance(x, kind) and (kind is bool or not isinstance(x, bool))
 
 
+def is_real(x) -> bool:
+    """Whether ``x`` is a number (:func:`is_a`) that ``float`` takes: not an int beyond
+    float64's range (about 1.8e308), which a checkpoint's JSON may hold (``10**309``) and
+    which the arithmetic a run does with floats refuses (``OverflowError``)."""
+    if not is_a(x):
+        return False
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
+
+
 def fields_of(owner: str, cls, data: dict):
     """Check that ``data`` has every field of the dataclass ``cls`` (``ValueError`` naming
     ``owner`` and the missing ones); returns ``refuse(key, expected, got)``, which makes
@@ -92,7 +105,8 @@ class Position:
         batch_size, n_train)``; the cost sum and the seconds finite numbers (the seconds
         >= 0); squared norms (numbers >= 0, or NaN: that of a NaN gradient, whose step
         the optimizer's ``nonfinite="skip"`` skipped) of some of the ``parameters``; a
-        finite rate once a batch is done (None or a finite number before); a state a PCG64
+        finite rate once a batch is done (None or a finite number before); these numbers
+        within float64's range (:func:`is_real`: no int beyond it); a state a PCG64
         takes; predictions and labels as the loop gathers them, arrays of one entry per
         example in all (none before the first batch): for classification 1-D integer
         labels >= 0, for regression finite floats with samples on the first axis and one
@@ -103,9 +117,9 @@ class Position:
             kind = (int, float) if key == "elapsed" else int
             if not is_a(data[key], kind) or not data[key] >= 0:  # NaN is not >= 0
                 raise refuse(key, "a number >= 0", data[key])
-        if not math.isfinite(data["elapsed"]):
+        if not is_real(data["elapsed"]) or not math.isfinite(data["elapsed"]):
             raise refuse("elapsed", "a finite number of seconds", data["elapsed"])
-        if not is_a(data["loss_sum"]) or not math.isfinite(data["loss_sum"]):
+        if not is_real(data["loss_sum"]) or not math.isfinite(data["loss_sum"]):
             expected = "a finite number (a custom loss may be negative)"
             raise refuse("loss_sum", expected, data["loss_sum"])
         batch, examples, lr = data["batch"], data["examples"], data["lr"]
@@ -113,7 +127,7 @@ class Position:
             raise refuse("batch", f"a batch in [0, {batches_per_epoch}]", batch)
         if batch and not is_a(lr):  # mid-epoch: the rate the epoch started with
             raise refuse("lr", "a number (the epoch's rate) after its first batch", lr)
-        if lr is not None and not (is_a(lr) and math.isfinite(lr)):
+        if lr is not None and not (is_real(lr) and math.isfinite(lr)):
             raise refuse("lr", "None or a finite number", lr)
         done = min(batch * batch_size, n_train)
         if examples != done:
@@ -127,7 +141,7 @@ class Position:
                 raise refuse(key, f"a {kind.__name__}", data[key])
         norms, parameters = data["sq_norms"], list(parameters)
         # NaN: the norm of a NaN gradient, whose step nonfinite="skip" skipped
-        if not all(name in parameters and is_a(v) and not v < 0 for name, v in norms.items()):
+        if not all(name in parameters and is_real(v) and not v < 0 for name, v in norms.items()):
             expected = f"squared norms (numbers >= 0, or NaN) of parameters among {parameters}"
             raise refuse("sq_norms", expected, norms)
         pred, true = data["pred"], data["true"]
