@@ -100,8 +100,8 @@ def restore(trainer, path, state: dict) -> tuple[Position, Callable[[], None]]:
     loads = _match_callbacks(path, state, trainer.callbacks)
     before = _snapshot(trainer, generators, [cb for cb, _ in loads], extras)
     try:
-        trainer.model.load_state_dict(state["model"])
-        trainer.optimizer.load_state_dict(state["optimizer"])
+        _load_own(path, "model", trainer.model, state["model"])
+        _load_own(path, "optimizer", trainer.optimizer, state["optimizer"])
         for name, t in extras.items():
             np.copyto(t.data, values[name])
         for name, g in generators.items():
@@ -218,6 +218,22 @@ def _put_back(trainer, snapshot: tuple, generators: dict) -> None:
         g.bit_generator.state = states[name]
     for cb, cb_state in callbacks:
         cb.load_state_dict(cb_state)
+
+
+def _load_own(path, what: str, owner, saved) -> None:
+    """``owner.load_state_dict(saved)``, ``owner`` the run's model or optimizer (``what``):
+    its ``TypeError`` or ``ValueError`` is raised again, of its kind, naming the checkpoint
+    and ``what`` (the owner's own words name the caller's model or optimizer, say its
+    ``Adam(...)``, not the file). Raised once the handler is done, so that the load's own
+    error is not its ``__context__``: a refused resume shows one error."""
+    try:
+        owner.load_state_dict(saved)
+    except (TypeError, ValueError) as exc:
+        refused = exc
+    else:
+        return
+    kind = TypeError if isinstance(refused, TypeError) else ValueError
+    raise kind(f"resume_from {path}: the {what} cannot take the saved state: {refused}")
 
 
 def _load_part(path, what: str, owner, saved) -> None:
