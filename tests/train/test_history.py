@@ -63,6 +63,9 @@ def test_a_history_takes_a_callbacks_own_stopped_reason():
         ({"step_losses": ["0.5"]}, r"^history 'step_losses' expected a list of finite numbers"),
         ({"step_losses": [0.5, math.inf]}, r"^history 'step_losses' .*, got \[0.5, inf\]$"),
         ({"step_losses": 0.5}, r"^history 'step_losses' expected a list of finite numbers"),
+        # an int float() refuses (10**309, read from JSON): a bare OverflowError at its use
+        ({"step_losses": [0.5, 10**309]}, r"^history 'step_losses' expected a list of finite"),
+        ({"grad_norms": {"w": [10**309, 1.0], "b": [0.5, 0]}}, r"^history 'grad_norms' expected"),
         (
             {"grad_norms": {"w": [1.0]}},
             r"^history 'grad_norms' expected a dict of parameter names to lists of 2 numbers "

@@ -91,6 +91,12 @@ def test_the_examples_of_a_position_are_those_of_its_batches_the_last_one_short(
         ({"elapsed": math.nan}, r"^position 'elapsed' expected a number >= 0, got nan$"),
         ({"elapsed": math.inf}, r"^position 'elapsed' expected a finite number of .* got inf$"),
         ({"lr": math.nan}, r"^position 'lr' expected None or a finite number, got nan$"),
+        # ints float() refuses (10**309, read from JSON): a bare OverflowError at their use
+        ({"loss_sum": 10**309}, r"^position 'loss_sum' expected a finite number"),
+        ({"loss_sum": -(10**309)}, r"^position 'loss_sum' expected a finite number"),
+        ({"elapsed": 10**309}, r"^position 'elapsed' expected a finite number of seconds"),
+        ({"lr": 10**309}, r"^position 'lr' expected None or a finite number"),
+        ({"sq_norms": {"w": 10**309}}, r"^position 'sq_norms' expected squared norms"),
         (
             {"examples": 5000},
             r"^position 'examples' expected the 4 examples of its 2 batches of 2 \(of 5 "
