@@ -251,8 +251,8 @@ def batch_norm(
             var *= (1.0 - momentum) * m / (m - 1)
             var += momentum * running_var
         bad = ~xp.isfinite(var)  # inf or NaN in the batch's variance makes it inf or NaN too
-    if running_mean is not None:
-        bad = ~xp.isfinite(mu) if bad is None else bad | ~xp.isfinite(mu)
+    elif running_mean is not None:  # (a non-finite mean makes the variance NaN too)
+        bad = ~xp.isfinite(mu)
     xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data
@@ -292,30 +292,33 @@ def _refuse_statistics(xd, bad) -> None:
     (``bad``, a mask of them) whose statistics would make a running statistic NaN or Inf:
     NaN or Inf in the batch, or a variance beyond the dtype."""
     xp = array_module(xd)
-    index = xp.flatnonzero(bad)
-    first = index[:5]
-    more = f", and {index.size - 5} more" if index.size > 5 else ""
-    where = f"{index.size} of {bad.size} features"
     advice = (
         "Normalize the inputs to a scale near 1 (chainrule.data.Standardizer) or, where a "
         "diverging model made them, lower the learning rate; no statistic was updated"
     )
-    columns = xd[:, index]
-    if not xp.isfinite(columns).all():
+    index = xp.flatnonzero(bad)
+    holding = ~xp.isfinite(xd[:, index]).all(axis=0)
+    if holding.any():  # NaN or Inf in the batch: the cause, whatever the others' variances
+        index = index[holding]
+        first = ", ".join(str(i) for i in index[:5].tolist())
+        more = f", and {index.size - 5} more" if index.size > 5 else ""
         raise NonFiniteValueError(
             f"batch_norm: expected finite values in the training batch to update the running "
-            f"statistics, got NaN or Inf in {where}: features "
-            f"{', '.join(str(i) for i in first.tolist())}{more}. {advice}"
+            f"statistics, got NaN or Inf in {index.size} of {bad.size} features: {first}"
+            f"{more}. {advice}"
         )
-    peaks = abs(columns[:, :5]).max(axis=0)
+    first = index[:5]
+    more = f", and {index.size - 5} more" if index.size > 5 else ""
+    where = f"{index.size} of {bad.size} features"
+    peaks = abs(xd[:, first]).max(axis=0)
     shown = ", ".join(
         f"feature {i}: {p:.3g}" for i, p in zip(first.tolist(), peaks.tolist(), strict=True)
     )
     raise NonFiniteValueError(
         f"batch_norm: expected the variance of every feature to be finite in {xd.dtype} "
         f"(up to {float(np.finfo(xd.dtype).max):.3g}), in the training batch and in the "
-        f"running variance updated with it; got inf for {where}, the largest |value| in the "
-        f"batch of {shown}{more}. {advice}"
+        f"running variance updated with it; got inf or NaN for {where}, the largest |value| in "
+        f"the batch of {shown}{more}. {advice}"
     )
 
 

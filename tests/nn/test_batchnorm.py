@@ -338,7 +338,7 @@ def test_a_training_batch_holding_nan_or_inf_leaves_the_statistics_as_they_were(
         np.errstate(invalid="ignore"),
         pytest.raises(
             cr.autodiff.NonFiniteValueError,
-            match=r"got NaN or Inf in 1 of 2 features: features 1\. Normalize the inputs",
+            match=r"got NaN or Inf in 1 of 2 features: 1\. Normalize the inputs",
         ),
     ):
         bn(x)

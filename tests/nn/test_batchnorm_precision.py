@@ -56,7 +56,7 @@ def _refusal(dtype, features: str) -> str:
         + re.escape(
             f"batch_norm: expected the variance of every feature to be finite in {dtype} (up to "
             f"{float(np.finfo(dtype).max):.3g}), in the training batch and in the running "
-            f"variance updated with it; got inf for {features}. Normalize the inputs to a "
+            f"variance updated with it; got inf or NaN for {features}. Normalize the inputs to a "
             "scale near 1 (chainrule.data.Standardizer) or, where a diverging model made them, "
             "lower the learning rate; no statistic was updated"
         )
@@ -129,7 +129,7 @@ def test_a_running_mean_alone_refuses_a_batch_holding_nan_or_inf():
         np.errstate(invalid="ignore"),
         pytest.raises(
             cr.autodiff.NonFiniteValueError,
-            match=r"got NaN or Inf in 1 of 2 features: features 1\. Normalize the inputs",
+            match=r"got NaN or Inf in 1 of 2 features: 1\. Normalize the inputs",
         ),
     ):
         F.batch_norm(x, np.ones(2, np.float32), np.zeros(2, np.float32), running_mean=mean)
@@ -174,3 +174,21 @@ def test_a_fit_on_a_feature_of_raw_scale_1e20_stops_at_its_first_step(trace, tmp
     for name, array in model.state_dict().items():
         np.testing.assert_array_equal(array, before[name])
     cr.save(model, tmp_path / "model.safetensors")
+
+
+def test_a_batch_holding_nan_names_only_its_features_and_a_nan_variance_says_so():
+    # the NaN feature was named beside one that only overflowed its variance, and a float64
+    # mean that overflowed (a NaN variance) was called inf
+    x = np.array([[np.nan, 1e20, 1.0], [1.0, -1e20, 2.0]], np.float32)
+    running = (np.zeros(3, np.float32), np.ones(3, np.float32))
+    with (
+        np.errstate(invalid="ignore"),
+        pytest.raises(cr.autodiff.NonFiniteValueError, match=r"NaN or Inf in 1 of 3 features: 0\."),
+    ):
+        F.batch_norm(x, np.ones(3, np.float32), np.zeros(3, np.float32), *running)
+    x = np.array([[1e308], [1.7e308]])
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        pytest.raises(cr.autodiff.NonFiniteValueError, match=r"got inf or NaN for 1 of 1 features"),
+    ):
+        F.batch_norm(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1))
