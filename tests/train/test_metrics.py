@@ -331,7 +331,7 @@ def test_a_bad_average_is_rejected(average, error, got):
 REGRESSION_ERRORS = [
     ([1.0, 2.0, 3.0], [1.0, 2.0], "same length, got 3 and 2"),
     (np.zeros((3, 2)), np.zeros(3), r"shape of y_true \(3, 2\), got \(3,\)"),
-    (np.zeros((3, 1, 1)), np.zeros(3), r"shape \(m,\) or \(m, d\), got shape \(3, 1, 1\)"),
+    (np.zeros((3, 1, 1)), np.zeros(3), r"shape of y_true \(3, 1, 1\), got \(3,\)"),
     ([], [], "at least one value in y_true, got an empty array"),
     ([1 + 2j], [1.0], "real numbers in y_true, got dtype complex128"),
     ([1.0], ["x"], "real numbers in y_pred, got dtype <U1"),

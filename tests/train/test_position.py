@@ -134,12 +134,13 @@ def test_a_position_that_this_run_cannot_continue_from_is_refused(changes, says)
         ({"pred": [np.zeros(4, np.int64)]}, r"^position 'pred' expected arrays of finite floats"),
         (
             {"true": [np.zeros(2), np.zeros((2, 1))]},
-            r"^position 'true' expected arrays of finite floats, samples on the first axis, "
+            r"^position 'true' expected arrays of finite numbers, samples on the first axis, "
             r"of one sample shape, got \['float64 array of shape \(2,\)', 'float64 array of "
             r"shape \(2, 1\)'\]$",
         ),
         ({"pred": [np.array([0.0, np.nan, 1.0, 2.0])]}, r"^position 'pred' .*, got 'NaN or inf'$"),
         ({"true": [np.array([0.0, 1.0, np.inf, 2.0])]}, r"^position 'true' .*, got 'NaN or inf'$"),
+        ({"true": [np.array(["a", "b", "c", "d"])]}, r"^position 'true' expected .*, got \['<U1"),
     ],
 )
 def test_a_regression_position_with_other_outputs_than_the_loop_gathers_is_refused(changes, says):

@@ -81,16 +81,20 @@ def finite_pair(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]
 
 
 def task_of(y: np.ndarray, loss: str | None = None) -> str:
-    """``"classification"`` for integer labels, one-hot rows or float 0/1 labels of shape
-    ``(m,)`` / ``(m, 1)`` (binary targets of BCE), and for ``loss`` (a name of
+    """``"classification"`` for integer (or bool) labels of shape ``(m,)`` / ``(m, 1)``,
+    one-hot rows of 0/1 values of any dtype, float 0/1 labels of shape ``(m,)`` /
+    ``(m, 1)`` (binary targets of BCE), and for ``loss`` (a name of
     :data:`chainrule.losses.LOSSES`, None for another loss) one of
     :data:`~chainrule.losses.CLASS_INDEX_TARGETS` also for probability rows
     (:func:`_probability_rows`: label smoothing done by hand, say), whose class is the
-    row's argmax (:func:`class_indices`); ``"regression"`` for anything else."""
-    if y.dtype.kind in "iub":
+    row's argmax (:func:`class_indices`); ``"regression"`` for anything else, whatever the
+    dtype: integer or bool rows of shape ``(m, k)``, ``k > 1``, that are not one-hot
+    (multi-hot 0/1 rows, say) make the task their float copy makes."""
+    column = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
+    if column and y.dtype.kind in "iub":
         return "classification"
     binary = np.isin(y, (0, 1)).all()
-    if binary and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+    if binary and column:
         return "classification"
     if binary and y.ndim == 2 and (y.sum(axis=1) == 1).all():
         return "classification"
@@ -111,8 +115,17 @@ def _probability_rows(y: np.ndarray) -> bool:
 
 
 def class_indices(y: np.ndarray) -> np.ndarray:
-    """Class labels from integer labels, ``(m, 1)`` binary labels, one-hot rows or
-    probability rows (the argmax, the first of a tie)."""
+    """Class labels from integer labels, ``(m,)`` / ``(m, 1)`` binary labels, one-hot rows
+    or probability rows (the argmax, the first of a tie).
+
+    Float labels are rounded to the nearest whole number (``np.rint``, a tie to the even
+    one) before the cast to int64: whole-valued labels (``2.0``) keep their class, and
+    binary labels in ``[0, 1]``, soft ones included (0.95 / 0.05 of label smoothing), are
+    class 1 exactly where ``y > 0.5``, the threshold
+    :func:`~chainrule.train.metrics.predictions_from_outputs` reads a binary model's
+    probabilities by (0.5 itself is class 0 in both). Integer and bool labels are cast
+    as they are."""
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
-    return y.reshape(-1).astype(np.int64)
+    y = y.reshape(-1)
+    return (np.rint(y) if y.dtype.kind == "f" else y).astype(np.int64)

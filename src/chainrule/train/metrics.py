@@ -5,8 +5,10 @@ Classification metrics compare integer class labels ``0 .. k-1`` of shape ``(m,)
 :func:`predictions_from_outputs` first. Labels may be stored as integers, booleans or
 whole-valued floats (``1.0``), in arrays, lists or tensors (a model's outputs can be
 passed as they come); anything else is rejected. Regression metrics compare real
-arrays of shape ``(m,)`` or ``(m, d)``; ``(m,)`` and ``(m, 1)`` count as the same shape,
-but no other broadcasting happens (``(m,) - (m, 1)`` would silently be ``(m, m)``).
+arrays of samples on the first axis, of shape ``(m,)``, ``(m, d)`` or ``(m, d1, d2, ...)``
+(each sample's values flattened into a row of ``d1 * d2 * ...`` outputs); ``(m,)`` and
+``(m, 1)`` count as the same shape, but no other broadcasting happens (``(m,) - (m, 1)``
+would silently be ``(m, m)``).
 
 Every metric validates its inputs before computing anything and raises ``ValueError``
 naming what it expected and what it got (a wrong *type* of argument is a ``TypeError``).
@@ -249,19 +251,19 @@ def _regression_pair(fn: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.
         a = _values(fn, what, y)
         if a.dtype.kind not in "biuf":
             raise ValueError(f"{fn}: expected real numbers in {what}, got dtype {a.dtype}")
-        if a.ndim not in (1, 2):
-            raise ValueError(f"{fn}: expected {what} of shape (m,) or (m, d), got shape {a.shape}")
+        if a.ndim == 0:
+            raise ValueError(
+                f"{fn}: expected {what} of shape (m,) or (m, d, ...), got shape {a.shape}"
+            )
         if a.size == 0:
             raise ValueError(f"{fn}: expected at least one value in {what}, got an empty array")
         # Integers would wrap around on subtraction (uint8 0 - 1 == 255).
         pair.append(a if a.dtype.kind == "f" else a.astype(np.float64))
     t, p = pair
     _check_same_length(fn, t, p)
-    t2 = t.reshape(t.shape[0], -1)
-    p2 = p.reshape(p.shape[0], -1)
-    if t2.shape != p2.shape:
+    if (t.shape[1:] or (1,)) != (p.shape[1:] or (1,)):  # (m,) is (m, 1), nothing else
         raise ValueError(f"{fn}: expected y_pred of the shape of y_true {t.shape}, got {p.shape}")
-    return t2, p2
+    return t.reshape(t.shape[0], -1), p.reshape(p.shape[0], -1)
 
 
 def mse(y_true: Any, y_pred: Any) -> float:
@@ -285,7 +287,8 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     """Coefficient of determination ``R^2 = 1 - SS_res / SS_tot``.
 
     ``SS_res = sum((y_true - y_pred)**2)`` and ``SS_tot = sum((y_true - mean(y_true))**2)``,
-    per output column; for ``(m, d)`` targets the ``d`` scores are averaged uniformly.
+    per output column; for ``(m, d)`` targets the ``d`` scores are averaged uniformly
+    (``(m, d1, d2, ...)`` targets have ``d1 * d2 * ...`` columns).
     1 is a perfect fit, 0 is no better than predicting the mean, and it is negative when
     worse than that.
 

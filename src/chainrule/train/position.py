@@ -168,8 +168,9 @@ class Position:
 def _check_outputs(key: str, arrays: list[np.ndarray], classification: bool, refuse) -> None:
     """``ValueError`` (by ``refuse``) unless ``arrays`` are what the loop gathers as a
     position's ``key`` (``"pred"`` or ``"true"``): 1-D integer labels >= 0 for
-    ``classification``, finite floats of one sample shape for regression, so that the
-    epoch's metrics take them."""
+    ``classification``; for regression, finite numbers of one sample shape (the outputs
+    floats, the targets as given: integer or bool multi-hot rows make regression too), so
+    that the epoch's metrics take them."""
     if classification:
         expected = "1-D arrays of integer class labels >= 0"
         for a in arrays:
@@ -178,10 +179,11 @@ def _check_outputs(key: str, arrays: list[np.ndarray], classification: bool, ref
             if a.size and a.min() < 0:
                 raise refuse(key, expected, f"labels from {a.min()}")
         return
-    expected = "arrays of finite floats, samples on the first axis, of one sample shape"
+    kinds, numbers = ("f", "floats") if key == "pred" else ("fiub", "numbers")
+    expected = f"arrays of finite {numbers}, samples on the first axis, of one sample shape"
     sample = arrays[0].shape[1:] if arrays else None
     for a in arrays:
-        if a.dtype.kind != "f" or a.shape[1:] != sample:
+        if a.dtype.kind not in kinds or a.shape[1:] != sample:
             raise refuse(key, expected, [f"{b.dtype} array of shape {b.shape}" for b in arrays])
         if not np.isfinite(a).all():
             raise refuse(key, expected, "NaN or inf")
