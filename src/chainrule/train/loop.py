@@ -109,6 +109,15 @@ def _loss_name(loss) -> str | None:
     return next((name for name, fn in losses.LOSSES.items() if fn is loss), None)
 
 
+def _callable_name(fn) -> str:
+    """How messages name the callable ``fn``: its qualified name (its type's for an object
+    without one), a ``functools.partial`` spelled out with its arguments."""
+    if isinstance(fn, functools.partial):
+        args = [*map(repr, fn.args), *(f"{key}={value!r}" for key, value in fn.keywords.items())]
+        return f"functools.partial({', '.join([_callable_name(fn.func), *args])})"
+    return getattr(fn, "__qualname__", type(fn).__name__)
+
+
 def _loss_reads_logits(name: str | None) -> bool | None:
     """How the loss ``name`` (see :func:`_loss_name`) reads a single output, where the loss
     alone says: as a logit (True: BCE with logits), or on a [0, 1] scale (False: BCE's
@@ -370,8 +379,8 @@ class Trainer:
         # training inputs are scanned once
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         dev = self._check_dev(X, dev)
+        self._set_task(task_of(y, self._loss_name))  # the probe reads outputs as the run will
         self._check_model_accepts(X, y, dev)
-        self._set_task(task_of(y, self._loss_name))
         try:
             checkpoint = resolve_resume(resume_from) if resume_from is not None else None
         except FileNotFoundError:  # the run training in checkpoint_dir may have deleted it
@@ -740,7 +749,12 @@ class Trainer:
         :meth:`evaluate`'s, ``ValueError``). Those of a regression run are scored as they
         are (NaN or inf logged, as an infinite dev loss of finite outputs is)."""
         outputs = predict(self.model, X, batch_size=batch_size)
+        output = f"the model's output for {'X' if epoch is None else 'X_dev'}"
+        self._refuse_single_output(outputs.shape, output)
         if self.task == "classification":
+            unread = self._unreadable(outputs[:1])
+            if unread is not None:
+                raise ValueError(f"{output} has shape {outputs.shape}: {unread}") from None
             bad = metrics_mod.nonfinite_rows(outputs)
             if bad.any():
                 count = f"{np.count_nonzero(bad)} of {len(outputs)} samples"
@@ -755,8 +769,9 @@ class Trainer:
                     f"{_DIVERGED_ADVICE}"
                 )
         with no_grad():
-            loss = float(self.loss(Tensor(outputs), Tensor(y)).item())
-        results = {"loss": loss}
+            cost = self.loss(Tensor(outputs), Tensor(y))
+        self._check_cost(cost, "X" if epoch is None else "the dev set (X_dev)")
+        results = {"loss": float(cost.item())}
         if self.task == "classification":
             pred = self._predicted(outputs)
             for name, fn in self._metric_fns.items():
@@ -816,7 +831,13 @@ class Trainer:
         probed: ``"y, sample 0: <the loss's message> (fit checks sample 0 alone before
         training; y has shape (500, 3), the model's output for X has shape (500, 2))"``.
         It is raised as a new exception of the same type, or for a subclass of either
-        (which may take other arguments), as the same exception with that text as a note."""
+        (which may take other arguments), as the same exception with that text as a note.
+
+        The probe also reads what the run will: a loss that returns anything but a scalar
+        Tensor (:meth:`_check_cost`), a single output under ``cross_entropy`` or ``nll``
+        (:meth:`_refuse_single_output`, before the loss runs), and outputs of a shape a
+        classification run cannot read classes from (:meth:`_unreadable`, named as the
+        model's output) are refused here, not at the first step."""
         sets = [("X", "y", X, y)]
         if dev is not None:
             sets.append(("X_dev", "y_dev", *dev))
@@ -836,19 +857,74 @@ class Trainer:
                     except (TypeError, ValueError) as exc:
                         _refused_probe(exc, x_name, row, f"{x_name} has shape {samples.shape}")
                     target = Tensor(targets[one])
+                    arrays = f"{y_name} has shape {targets.shape}"
+                    output = f"the model's output for {x_name}"
+                    if isinstance(out, Tensor):
+                        whole = (len(samples), *out.shape[1:])
+                        self._refuse_single_output(whole, output)
+                        arrays += f", {output} has shape {whole}"
                     try:
-                        self.loss(out, target)
+                        cost = self.loss(out, target)
                     except (TypeError, ValueError) as exc:
-                        arrays = f"{y_name} has shape {targets.shape}"
                         if not isinstance(out, Tensor):
                             _refused_probe(exc, y_name, row, arrays)
-                        whole = (len(samples), *out.shape[1:])
-                        output = f"the model's output for {x_name}"
-                        arrays += f", {output} has shape {whole}"
                         refused = self._target_refusal(out, target)
                         if refused is None:  # the loss takes the target: the output is refused
                             _refused_probe(exc, output, row, arrays)
                         _refused_probe(refused, y_name, row, arrays)
+                    checked = "fit checks it alone before training"
+                    self._check_cost(cost, f"sample {row} of {x_name} ({checked})")
+                    if self.task != "classification" or not isinstance(out, Tensor):
+                        continue
+                    unread = self._unreadable(out.data)
+                    if unread is not None:
+                        _refused_probe(unread, output, row, arrays)
+
+    def _check_cost(self, cost, where: str) -> None:
+        """What the loss returned for ``where`` (the samples it scored), refused unless it is a
+        scalar Tensor (shape ()), the one number that fit's backward and evaluate's mean cost
+        read: ``TypeError`` for anything but a Tensor, ``ValueError`` for another shape (the
+        per-example losses of ``reduction="none"``, say)."""
+        loss = _callable_name(self.loss)
+        if not isinstance(cost, Tensor):
+            raise TypeError(
+                f"loss {loss} returned {type(cost).__name__} {cost!r:.80} for {where}; expected "
+                "a scalar Tensor, computed from the outputs with tensor ops"
+            )
+        if cost.ndim:
+            raise ValueError(
+                f"loss {loss} returned a Tensor of shape {cost.shape} for {where}; expected a "
+                "scalar Tensor (shape ()), the mean cost over the samples: reduce it "
+                "(reduction='mean', or .mean())"
+            )
+
+    def _refuse_single_output(self, shape: tuple, output: str) -> None:
+        """``ValueError`` where the loss, by name one of
+        :data:`~chainrule.losses.CLASS_INDEX_TARGETS` (``cross_entropy``, ``nll``), reads
+        ``output``, of ``shape``, as the scores of one class (shape ``(m, 1)``): the softmax
+        (or the probabilities ``nll`` reads the logarithms of) over a single class is 1
+        whatever the output, so the loss has nothing to learn, and the accuracy would be
+        read by thresholding that output, which the loss does not train."""
+        name = self._loss_name
+        if name in losses.CLASS_INDEX_TARGETS and len(shape) == 2 and shape[1] == 1:
+            raise ValueError(
+                f"loss {name!r} expected the model's outputs to hold one score per class, "
+                f"k >= 2 of them, but {output} has shape {shape}: 1 output, a single class "
+                "whose probability is 1 whatever the output, so the loss has nothing to learn; "
+                f"use 1 output with 'bce_with_logits' (two classes), or k >= 2 outputs with "
+                f"{name!r}"
+            )
+
+    def _unreadable(self, outputs: np.ndarray) -> ValueError | None:
+        """The error of :meth:`_predicted` (the classification run's reading of classes) for
+        outputs of the shape and dtype of ``outputs``, 0.5 everywhere (a logit, a probability,
+        a value on the targets' scale, read alike), so that only the shape and dtype are
+        judged, not values that training changes; None where the run can read them."""
+        try:
+            self._predicted(np.full(outputs.shape, 0.5, dtype=outputs.dtype))
+        except ValueError as exc:
+            return ValueError(f"a classification run cannot read classes from it: {exc}")
+        return None
 
     def _target_refusal(self, out: Tensor, target: Tensor) -> TypeError | ValueError | None:
         """The loss's error for ``target`` with a neutral prediction in place of ``out``: of
@@ -1002,6 +1078,12 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         optimizer), and in eval mode for the dev evaluations.
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
+        A loss that returns anything else (the per-example values of
+        ``reduction="none"``, a float) is refused before training (``TypeError`` for no
+        Tensor, ``ValueError`` for another shape), when the check of single samples calls
+        it; ``cross_entropy`` and ``nll`` (by name, or a keyword partial of them) over a
+        model of 1 output, a single class with nothing to learn, are refused
+        (``ValueError``) then too.
         The targets arrive as a Tensor without gradient (its ``.data`` the batch's array),
         in the traced and the eager step, in the check of single samples before training
         and in the dev evaluation alike (a replayed step substitutes each batch's targets,
@@ -1156,6 +1238,8 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
 def evaluate(model, loss, X, y, *, metrics=None, from_logits=None, batch_size: int = 1024):
     """Mean cost and metrics of ``model`` on ``(X, y)`` (eval mode, no graph); ``X``, ``y``
     and ``from_logits`` as :func:`fit` takes them (a bad pair is refused, ``ValueError``,
-    before the model runs)."""
+    before the model runs). What :func:`fit` refuses of the model's outputs (see its
+    ``loss``) is refused here too, before the loss runs, and a loss that returns anything
+    but a scalar Tensor once it has returned."""
     trainer = Trainer(model, loss, None, metrics=metrics, from_logits=from_logits, progress=False)
     return trainer.evaluate(X, y, batch_size=batch_size)
