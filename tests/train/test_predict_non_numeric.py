@@ -64,8 +64,9 @@ def test_numbers_of_a_dtype_no_tensor_holds_are_refused_naming_x(data, dtype):
     refusal = (
         "^"
         + re.escape(
-            f"X: expected an array of a dtype tensors hold ({', '.join(cr.autodiff.DTYPES)}), "
-            f"got {dtype}; convert explicitly, e.g. X.astype(np.float32)"
+            f"X: expected an array of a dtype tensors hold ({', '.join(cr.autodiff.DTYPES)}, "
+            f"in the machine's byte order), got {dtype}; convert explicitly, e.g. "
+            "X.astype(np.float32)"
         )
         + "$"
     )
@@ -76,3 +77,16 @@ def test_numbers_of_a_dtype_no_tensor_holds_are_refused_naming_x(data, dtype):
     optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(TypeError, match=refusal):
         cr.fit(model, "cross_entropy", optimizer, X.astype(dtype), y, epochs=1, progress=False)
+
+
+def test_arrays_of_the_other_byte_order_are_refused_naming_them(data):
+    # '>f4' is named float32: Tensor's unnamed "non-native byte order" error came out
+    X, y, model = data
+    refusal = r"^X: expected an array of a dtype tensors hold \(.*, in the machine's byte order\)"
+    refusal += r", got float32 \(>f4, byte-swapped\); convert explicitly"
+    with pytest.raises(TypeError, match=refusal):
+        cr.predict(model, X.astype(">f4"))
+    with pytest.raises(TypeError, match=refusal):
+        cr.evaluate(model, "cross_entropy", X.astype(">f4"), y)
+    with pytest.raises(TypeError, match=r"^y: expected targets .* got int64 \(>i8, byte-swapped\)"):
+        cr.evaluate(model, "cross_entropy", X, y.astype(">i8"))

@@ -39,7 +39,8 @@ def inputs(name: str, X) -> np.ndarray:
     ``(n_features,)`` would be sliced as that many samples; and an array that is not
     numeric (object, str, datetime), :func:`~chainrule.data._checks.check_numeric`'s
     ``TypeError`` naming ``name``, or numeric of a dtype no tensor holds (float16,
-    complex, uint16 and wider unsigned integers): ``TypeError`` naming ``name`` too."""
+    complex, uint16 and wider unsigned integers) or of the other byte order: ``TypeError``
+    naming ``name`` too."""
     X = as_array(name, X)
     if X.ndim < 2:
         raise ValueError(
@@ -47,12 +48,19 @@ def inputs(name: str, X) -> np.ndarray:
             f"{X.shape}; one sample is {name}[None]"
         )
     check_numeric(X, name)
-    if X.dtype.name not in DTYPES:  # numeric, but of no dtype a tensor holds
+    if X.dtype.name not in DTYPES or not X.dtype.isnative:  # numeric, but no tensor holds it
         raise TypeError(
-            f"{name}: expected an array of a dtype tensors hold ({', '.join(DTYPES)}), got "
-            f"{X.dtype}; convert explicitly, e.g. {name}.astype(np.float32)"
+            f"{name}: expected an array of a dtype tensors hold ({', '.join(DTYPES)}, in the "
+            f"machine's byte order), got {dtype_name(X)}; convert explicitly, e.g. "
+            f"{name}.astype(np.float32)"
         )
     return X
+
+
+def dtype_name(a: np.ndarray) -> str:
+    """``a``'s dtype as messages name it, with its byte order where it is not the machine's
+    (``>f4``: ``float32`` too by name)."""
+    return str(a.dtype) if a.dtype.isnative else f"{a.dtype.name} ({a.dtype.str}, byte-swapped)"
 
 
 def targets(name: str, y) -> np.ndarray:

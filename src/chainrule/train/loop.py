@@ -48,7 +48,15 @@ from chainrule.train.callbacks import Callback, ProgressBar
 from chainrule.train.checkpoint import CheckpointDir, resolve_resume
 from chainrule.train.diagnostics import gradient_health
 from chainrule.train.history import History
-from chainrule.train.inputs import TASKS, class_indices, finite_pair, inputs, pair, task_of
+from chainrule.train.inputs import (
+    TASKS,
+    class_indices,
+    dtype_name,
+    finite_pair,
+    inputs,
+    pair,
+    task_of,
+)
 from chainrule.train.interrupt import (
     TrainingInterrupted,
     add_note,
@@ -137,11 +145,11 @@ def _targets(name: str, y: np.ndarray) -> np.ndarray:
     """``y`` in a dtype a tensor holds (:data:`~chainrule.autodiff.DTYPES`), since the loss
     takes the targets as a tensor: unsigned labels of another (uint16, uint32, uint64)
     become int64, the dtype the class losses hold them in (``ValueError`` naming ``name``
-    for a label beyond its range, as given); any other dtype (float16) is refused
-    (``TypeError`` naming ``name``)."""
-    if y.dtype.name in DTYPES:
+    for a label beyond its range, as given); any other dtype (float16), or the other byte
+    order, is refused (``TypeError`` naming ``name``)."""
+    if y.dtype.name in DTYPES and y.dtype.isnative:
         return y
-    if y.dtype.kind == "u":
+    if y.dtype.kind == "u" and y.dtype.isnative:
         beyond = np.flatnonzero(y > np.iinfo(np.int64).max)
         if beyond.size:
             position = int(beyond[0])
@@ -153,8 +161,8 @@ def _targets(name: str, y: np.ndarray) -> np.ndarray:
         return y.astype(np.int64)
     raise TypeError(
         f"{name}: expected targets of dtype {', '.join(DTYPES)} (or unsigned integer labels), "
-        f"got {y.dtype}; cast them: class labels to int64 ({name}.astype('int64')), values to "
-        "the model's dtype"
+        f"in the machine's byte order, got {dtype_name(y)}; cast them: class labels to int64 "
+        f"({name}.astype('int64')), values to the model's dtype"
     )
 
 
