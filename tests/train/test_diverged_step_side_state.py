@@ -4,6 +4,8 @@ norm's running statistics with the failed batch (to inf or NaN where the batch's
 overflowed: the model could not be saved, and a second fit was refused for X) and drawn
 from the layers' generators."""
 
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -268,3 +270,46 @@ def test_a_last_update_that_leaves_a_parameter_inf_from_finite_gradients_ends_th
         "the update at epoch 1, step 1 left parameter 'layers.0.weight' NaN or Inf from finite "
         "gradients"
     )
+
+
+def test_a_ctrl_c_after_an_update_that_left_a_parameter_inf_names_that_step(tmp_path):
+    # the interrupted run's checkpoint refused the inf weights with a bare error
+    rng = np.random.default_rng(0)
+    X = (1000 * rng.standard_normal((32, 4))).astype(np.float32)
+    model = nn.MLP([4, 5, 3], seed=0)
+
+    def interrupt(trainer, batch, value):
+        if batch == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with warnings.catch_warnings(), pytest.raises(NonFiniteStepError) as info:
+        warnings.simplefilter("ignore")  # the overflow
+        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=1e37), X,
+            np.arange(32) % 3, epochs=1, batch_size=8, progress=False, checkpoint_dir=tmp_path,
+            callbacks=[LambdaCallback(on_batch_end=interrupt)])  # fmt: skip
+    assert str(info.value).startswith("the update at epoch 1, step 1 left parameter")
+    assert list(tmp_path.glob("checkpoint-*")) == []
+
+
+def test_a_fresh_run_from_a_parameter_holding_inf_is_refused_before_any_work():
+    # it trained, and at the epoch's end its -inf was blamed on an update
+    model = nn.MLP([2, 4, 2], seed=0)
+    model.layers[0].bias.data[0] = -np.inf  # before a ReLU: the cost stays finite
+    X, y = cr.data.make_moons(16, seed=0)
+    with pytest.raises(ValueError, match=r"^parameter 'layers.0.bias' expected finite values"):
+        fit(model, "cross_entropy", optim.SGD(model.named_parameters(), lr=0.1), X, y,
+            epochs=1, batch_size=8, progress=False)  # fmt: skip
+
+
+def test_a_dev_set_refused_by_detect_anomaly_ends_the_run_naming_the_epoch():
+    X, y = cr.data.make_moons(16, seed=0)
+    huge = np.full((4, 2), 3e38, np.float32)  # finite, but the outputs overflow
+    huge[0] = 0.0  # ... past sample 0, which fit checks alone before training
+    model = nn.MLP([2, 4, 2], seed=0)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    with cr.detect_anomaly(), warnings.catch_warnings(), pytest.raises(NonFiniteLossError) as info:
+        warnings.simplefilter("ignore")  # the overflow
+        fit(model, "cross_entropy", opt, X, y, dev=(huge, np.zeros(4, np.int64)), epochs=1,
+            batch_size=8, progress=False)  # fmt: skip
+    assert str(info.value).startswith("at the end of epoch 1, for the dev set (X_dev): ")
+    assert isinstance(info.value.__cause__, cr.autodiff.NonFiniteValueError)

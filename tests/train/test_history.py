@@ -64,6 +64,10 @@ def test_a_history_takes_a_callbacks_own_stopped_reason():
         ({"step_losses": [0.5, math.inf]}, r"^history 'step_losses' .*, got \[0.5, inf\]$"),
         ({"step_losses": 0.5}, r"^history 'step_losses' expected a list of finite numbers"),
         # an int float() refuses (10**309, read from JSON): a bare OverflowError at its use
+        (
+            {"epochs": [{"epoch": 1, "time": 10**309}, {"epoch": 2}]},
+            r"^history 'epochs' expected rows of str keys to numbers",
+        ),
         ({"step_losses": [0.5, 10**309]}, r"^history 'step_losses' expected a list of finite"),
         ({"grad_norms": {"w": [10**309, 1.0], "b": [0.5, 0]}}, r"^history 'grad_norms' expected"),
         (

@@ -96,7 +96,7 @@ class History:
         for number, row in enumerate(rows, 1):
             if not (
                 isinstance(row, dict)
-                and all(isinstance(k, str) and is_a(v) for k, v in row.items())
+                and all(isinstance(k, str) and is_real(v) for k, v in row.items())
                 and is_a(row.get("epoch"), int)
                 and row["epoch"] == number
             ):

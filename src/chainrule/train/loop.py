@@ -64,7 +64,7 @@ from chainrule.train.interrupt import (
     sigint_guard,
     stop_interrupted,
 )
-from chainrule.train.position import Position, is_a
+from chainrule.train.position import Position, is_real
 from chainrule.train.resume import restore, state_of
 
 
@@ -381,6 +381,8 @@ class Trainer:
         from the checkpoint ``resume_from`` names. Returns the training batches, the dev
         pair (None without one) and the position the first epoch starts from."""
         self._unheld = self._unheld_parameters()
+        if resume_from is None:  # a resume's weights are the checkpoint's, finite ones
+            self._check_finite_parameters()
         X, y = pair("X", "y", X, y)
         y = _targets("y", y)
         # the loader refuses NaN or inf in X as finite_pair does (ValueError naming X): the
@@ -555,7 +557,8 @@ class Trainer:
                 position.true.append(yb)
             for cb in self.callbacks:
                 cb.on_batch_end(self, position.batch - 1, value)
-            if self._interrupt:
+            if self._interrupt:  # its checkpoint is written next: as at an epoch's end
+                self._check_parameters(epoch + 1, position.batch)
                 position.elapsed += time.perf_counter() - start
                 return position, False
         position.elapsed += time.perf_counter() - start
@@ -679,7 +682,13 @@ class Trainer:
             for name, fn in self._metric_fns.items():
                 logs[f"train_{name}"] = float(fn(true, pred))
         if dev is not None:
-            results = self._evaluate(*dev, batch_size=1024, epoch=epoch + 1)
+            try:
+                results = self._evaluate(*dev, batch_size=1024, epoch=epoch + 1)
+            except NonFiniteValueError as exc:  # detect_anomaly's, in the dev set's forward
+                raise NonFiniteLossError(
+                    f"at the end of epoch {epoch + 1}, for the dev set (X_dev): {exc} (no "
+                    "checkpoint was written after it)"
+                ) from exc
             logs.update({f"dev_{k}": v for k, v in results.items()})
         logs["time"] = position.elapsed
         logged = self._logged(position)  # before the row: the first epoch's are position's
@@ -692,12 +701,24 @@ class Trainer:
             cb.on_epoch_end(self, epoch, logs)
             _check_logs(logs, cb)
 
+    def _check_finite_parameters(self) -> None:
+        """``ValueError`` naming the first parameter the optimizer updates that holds NaN or
+        Inf before a fresh run (a model's state holds finite values only: its file refuses
+        the others), so that :meth:`_check_parameters` finds only what an update made."""
+        for name, p in zip(self.optimizer.param_names, self.optimizer.params, strict=True):
+            if p.requires_grad and not np.isfinite(p.data).all():
+                raise ValueError(
+                    f"parameter {name!r} expected finite values to train from, got "
+                    f"{np.count_nonzero(~np.isfinite(p.data))} NaN or Inf among {p.data.size}"
+                )
+
     def _check_parameters(self, epoch: int, step: int) -> None:
-        """After an epoch's last update: ``NonFiniteStepError`` naming the first parameter
-        the optimizer updates that it left NaN or Inf from finite gradients (a step beyond
-        the dtype). Each step's cost finds such a parameter at the next step; the epoch's
-        last would otherwise pass it into the epoch's logs, checkpoints and the end of the
-        run. One pass over the parameters an epoch."""
+        """After an epoch's last update, or the one a Ctrl-C stops after:
+        ``NonFiniteStepError`` naming the first parameter the optimizer updates that it
+        left NaN or Inf from finite gradients (a step beyond the dtype; the run refuses
+        such parameters before it starts). A step's cost finds such a parameter at the next
+        step, mostly; the last one before the epoch's logs, checkpoints and the end of the
+        run must not pass it on. One pass over the parameters an epoch."""
         for name, p in zip(self.optimizer.param_names, self.optimizer.params, strict=True):
             if p.requires_grad and not np.isfinite(p.data).all():
                 raise NonFiniteStepError(
@@ -1026,16 +1047,16 @@ def _check_logs(logs: dict, callback: Callback) -> None:
     ``logs`` (which ``callback``'s ``on_epoch_end`` may have added to) is a real number:
     an int or a float, NumPy's included where it holds a Python int or float (a long
     double does not, where it is wider than a double: no checkpoint stores it), not a
-    bool. The history keeps the row, and a resume refuses a checkpoint whose rows hold
-    anything else."""
+    bool, and within float64's range (an int beyond it is refused too). The history keeps
+    the row, and a resume refuses a checkpoint whose rows hold anything else."""
     for key, value in logs.items():
         plain = value.item() if isinstance(value, np.integer | np.floating) else value
-        if not is_a(plain):
+        if not is_real(plain):  # an int float() refuses would fail a resume and the CLI
             raise TypeError(
                 f"{type(callback).__name__}.on_epoch_end set logs[{key!r}] to "
                 f"{type(value).__name__} {value!r:.80}; the epoch's logs hold numbers (int or "
-                "float, not bool), as the history and its checkpoints keep them: convert it "
-                "(e.g. float(x)) or keep it on the callback"
+                "float within float64's range, not bool), as the history and its checkpoints "
+                "keep them: convert it (e.g. float(x)) or keep it on the callback"
             )
 
 
