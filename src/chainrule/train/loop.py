@@ -1101,10 +1101,11 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
     Parameters
     ----------
     model : chainrule.nn.Module
-        Anything else (None, a layer class) is refused (``TypeError``) before any work.
-        Put in training mode, every module of it, at the start of each epoch (a layer set
-        to eval mode by hand is trained too; freeze a parameter by leaving it out of the
-        optimizer), and in eval mode for the dev evaluations.
+        Anything else (None, a layer class) is refused (``TypeError``) before any work, as
+        is (``ValueError``), for a fresh run, a parameter the optimizer updates that holds
+        NaN or Inf. Put in training mode, every module of it, at the start of each epoch (a
+        layer set to eval mode by hand is trained too; freeze a parameter by leaving it out
+        of the optimizer), and in eval mode for the dev evaluations.
     loss : callable or str
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
         A loss that returns anything else (the per-example values of
