@@ -304,7 +304,7 @@ def test_a_fresh_run_from_a_parameter_holding_inf_is_refused_before_any_work():
 def test_a_dev_set_refused_by_detect_anomaly_ends_the_run_naming_the_epoch():
     X, y = cr.data.make_moons(16, seed=0)
     huge = np.full((4, 2), 3e38, np.float32)  # finite, but the outputs overflow
-    huge[0] = 0.0  # ... past sample 0, which fit checks alone before training
+    huge[:2] = 0.0  # ... past the samples fit checks before training
     model = nn.MLP([2, 4, 2], seed=0)
     opt = optim.SGD(model.named_parameters(), lr=0.1)
     with cr.detect_anomaly(), warnings.catch_warnings(), pytest.raises(NonFiniteLossError) as info:

@@ -33,8 +33,9 @@ def test_the_loss_gets_its_targets_as_a_tensor_without_gradient_everywhere(trace
 
     model, _ = _fit(spy, trace, dev=(X[:20], Y[:20]), epochs=1)
     evaluate(model, spy, X[:30], Y[:30])
-    # fit's check of single samples, the training steps, the dev set, evaluate
-    assert {n for n, _, _ in seen} == {1, 10, 20, 30}
+    # fit's check of single samples and of the first two, the training steps, the dev
+    # set, evaluate
+    assert {n for n, _, _ in seen} == {1, 2, 10, 20, 30}
     assert {(t, grad) for _, t, grad in seen} == {(Tensor, False)}
 
 

@@ -75,7 +75,8 @@ def test_nan_and_inf_targets_are_refused_before_the_first_step(bad, where):
 
 def test_the_probe_runs_the_samples_of_the_extreme_targets_alone():
     # the first sample, the one of the smallest and the one of the largest target: three
-    # single samples through the model, before the run's first batch
+    # single samples through the model (then the first two together, for the loss's one
+    # value), before the run's first batch
     seen = []
 
     class Recorder(nn.Linear):
@@ -88,6 +89,6 @@ def test_the_probe_runs_the_samples_of_the_extreme_targets_alone():
     model = Recorder(3, 1, rng=0)
     fit(model, "mse", optim.SGD(model.parameters()), _X, y, epochs=1, batch_size=20,
         shuffle=False, progress=False, trace=False)  # fmt: skip
-    assert [len(x) for x in seen[:4]] == [1, 1, 1, 20]
+    assert [len(x) for x in seen[:5]] == [1, 1, 1, 2, 20]
     for x, row in zip(seen[:3], (0, 8, 14), strict=True):
         np.testing.assert_array_equal(x, _X[row : row + 1])

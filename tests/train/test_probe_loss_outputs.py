@@ -37,10 +37,25 @@ def test_a_loss_of_per_example_values_is_refused_before_the_first_step():
     # fit's backward raised an untyped RuntimeError at the first step
     message = _refused(ValueError, nn.MLP([3, 4, 2], seed=0), _PER_EXAMPLE, _X, _LABELS)
     assert message.startswith(
-        "loss functools.partial(cross_entropy, reduction='none') returned a Tensor of shape "
-        "(1,) for sample 0 of X (fit checks it alone before training); expected a scalar "
-        "Tensor (shape ())"
+        "the loss function functools.partial(cross_entropy, reduction='none') returned a "
+        "Tensor of shape (2,) for samples 0 and 1 of X (fit checks them before training); "
+        "expected a scalar Tensor (one value)"
     )
+
+
+def _mean_over_rows(outputs, targets):  # one value, of shape (1,)
+    return ((outputs - targets) ** 2).mean(axis=0)
+
+
+def test_a_loss_of_one_value_of_shape_1_trains_as_backward_takes_it():
+    # the probe refused it for its shape, where backward() and item() take it
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 3)).astype(np.float32), rng.normal(size=(12, 1))
+    model = nn.Linear(3, 1, rng=0)
+    history = fit(model, _mean_over_rows, optim.SGD(model.parameters(), lr=0.1), X,
+                  y.astype(np.float32), epochs=2, batch_size=4, progress=False)  # fmt: skip
+    assert len(history.epochs) == 2
+    assert np.isfinite(evaluate(model, _mean_over_rows, X, y.astype(np.float32))["loss"])
 
 
 def test_evaluate_refuses_a_loss_of_per_example_values():
@@ -55,8 +70,8 @@ def test_a_loss_returning_no_tensor_is_refused_before_the_first_step():
 
     message = _refused(TypeError, nn.MLP([3, 4, 2], seed=0), number, _X, _LABELS)
     assert message.startswith(
-        "loss test_a_loss_returning_no_tensor_is_refused_before_the_first_step.<locals>.number "
-        "returned float "
+        "the loss function test_a_loss_returning_no_tensor_is_refused_before_the_first_step."
+        "<locals>.number returned float "
     )
 
 
@@ -74,7 +89,7 @@ def test_outputs_a_classification_run_cannot_read_are_refused_before_the_first_s
     assert message.startswith(
         "the model's output for X, sample 0: a classification run cannot read classes from "
         "it: predictions_from_outputs: expected outputs of shape (m,), (m, 1) or (m, k), got "
-        "(1, 2, 1) (fit checks sample 0 alone before training; y has shape (20, 2), the "
+        "(20, 2, 1) (fit checks sample 0 alone before training; y has shape (20, 2), the "
         "model's output for X has shape (20, 2, 1))"
     )
     with pytest.raises(ValueError, match=r"^the model's output for X has shape \(20, 2, 1\): a"):

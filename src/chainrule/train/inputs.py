@@ -21,7 +21,7 @@ TASKS = {
         "integer labels, one-hot rows or 0/1 labels of shape (m,) or (m, 1), or probability "
         "rows for cross_entropy and nll"
     ),
-    "regression": "real values other than class labels",
+    "regression": "real values other than class labels (multi-hot 0/1 rows included)",
 }
 
 

@@ -72,12 +72,13 @@ class NonFiniteLossError(FloatingPointError):
     """The training cost became NaN or Inf, or the model's outputs of a classification run
     did (their classes cannot be read): for a training batch (its cost may be finite, a
     logit of -inf in a class that is not the target's), or for the dev set at an epoch's
-    end; or the library refused a training batch's values as non-finite
-    (:class:`~chainrule.autodiff.NonFiniteValueError`: batch norm's variance beyond the
-    dtype, ``detect_anomaly``'s checks; chained and quoted). Nothing was updated or saved
-    after it: a training batch's step leaves the parameters, and the buffers and
-    generators of the model's layers (batch norm's running statistics, dropout's draws),
-    as it found them, as does a step that raises any other error."""
+    end; or the library refused values of a training batch, or of the dev set at an
+    epoch's end, as non-finite (:class:`~chainrule.autodiff.NonFiniteValueError`: batch
+    norm's variance beyond the dtype, ``detect_anomaly``'s checks; chained and quoted).
+    Nothing was updated or saved after it: a training batch's step leaves the parameters,
+    and the buffers and generators of the model's layers (batch norm's running
+    statistics, dropout's draws), as it found them, as does a step that raises any other
+    error."""
 
 
 #: What the errors of a diverged step's update advise.
@@ -781,7 +782,7 @@ class Trainer:
         output = f"the model's output for {'X' if epoch is None else 'X_dev'}"
         self._refuse_single_output(outputs.shape, output)
         if self.task == "classification":
-            unread = self._unreadable(outputs[:1])
+            unread = self._unreadable(outputs.shape, outputs.dtype)
             if unread is not None:
                 raise ValueError(f"{output} has shape {outputs.shape}: {unread}") from None
             bad = metrics_mod.nonfinite_rows(outputs)
@@ -905,26 +906,32 @@ class Trainer:
                     self._check_cost(cost, f"sample {row} of {x_name} ({checked})")
                     if self.task != "classification" or not isinstance(out, Tensor):
                         continue
-                    unread = self._unreadable(out.data)
+                    unread = self._unreadable(whole, out.dtype)
                     if unread is not None:
                         _refused_probe(unread, output, row, arrays)
+                if len(samples) > 1:  # per-example values: of one sample alone, one value
+                    two = slice(0, 2)
+                    cost = self.loss(self.model(Tensor(samples[two])), Tensor(targets[two]))
+                    checked = "fit checks them before training"
+                    self._check_cost(cost, f"samples 0 and 1 of {x_name} ({checked})")
 
     def _check_cost(self, cost, where: str) -> None:
         """What the loss returned for ``where`` (the samples it scored), refused unless it is a
-        scalar Tensor (shape ()), the one number that fit's backward and evaluate's mean cost
-        read: ``TypeError`` for anything but a Tensor, ``ValueError`` for another shape (the
+        Tensor of one value (shape ``()``, or ``(1,)`` and the like, as ``backward()`` and
+        ``item()`` take it), the number fit's backward and evaluate's mean cost read:
+        ``TypeError`` for anything but a Tensor, ``ValueError`` for more values (the
         per-example losses of ``reduction="none"``, say)."""
-        loss = _callable_name(self.loss)
         if not isinstance(cost, Tensor):
             raise TypeError(
-                f"loss {loss} returned {type(cost).__name__} {cost!r:.80} for {where}; expected "
-                "a scalar Tensor, computed from the outputs with tensor ops"
+                f"the loss function {_callable_name(self.loss)} returned {type(cost).__name__} "
+                f"{cost!r:.80} for {where}; expected a scalar Tensor, computed from the outputs "
+                "with tensor ops"
             )
-        if cost.ndim:
+        if cost.size != 1:
             raise ValueError(
-                f"loss {loss} returned a Tensor of shape {cost.shape} for {where}; expected a "
-                "scalar Tensor (shape ()), the mean cost over the samples: reduce it "
-                "(reduction='mean', or .mean())"
+                f"the loss function {_callable_name(self.loss)} returned a Tensor of shape "
+                f"{cost.shape} for {where}; expected a scalar Tensor (one value), the mean "
+                "cost over the samples: reduce it (reduction='mean', or .mean())"
             )
 
     def _refuse_single_output(self, shape: tuple, output: str) -> None:
@@ -944,13 +951,13 @@ class Trainer:
                 f"{name!r}"
             )
 
-    def _unreadable(self, outputs: np.ndarray) -> ValueError | None:
+    def _unreadable(self, shape: tuple, dtype) -> ValueError | None:
         """The error of :meth:`_predicted` (the classification run's reading of classes) for
-        outputs of the shape and dtype of ``outputs``, 0.5 everywhere (a logit, a probability,
-        a value on the targets' scale, read alike), so that only the shape and dtype are
-        judged, not values that training changes; None where the run can read them."""
+        outputs of ``shape`` and ``dtype``, 0.5 everywhere (a logit, a probability, a value
+        on the targets' scale, read alike), so that only the shape and dtype are judged, not
+        values that training changes; None where the run can read them."""
         try:
-            self._predicted(np.full(outputs.shape, 0.5, dtype=outputs.dtype))
+            self._predicted(np.full(shape, 0.5, dtype=dtype))
         except ValueError as exc:
             return ValueError(f"a classification run cannot read classes from it: {exc}")
         return None
@@ -1110,10 +1117,11 @@ def fit(model, loss, optimizer, X, y, *, dev=None, resume_from=None, **options) 
         ``loss(outputs, targets) -> scalar Tensor`` or a name of :mod:`chainrule.losses`.
         A loss that returns anything else (the per-example values of
         ``reduction="none"``, a float) is refused before training (``TypeError`` for no
-        Tensor, ``ValueError`` for another shape), when the check of single samples calls
-        it; ``cross_entropy`` and ``nll`` (by name, or a keyword partial of them) over a
-        model of 1 output, a single class with nothing to learn, are refused
-        (``ValueError``) then too.
+        Tensor, ``ValueError`` for more than one value; a Tensor of one value of shape
+        ``(1,)`` is taken, as ``backward()`` takes it), when the check of single samples
+        (and of the first two together) calls it; ``cross_entropy`` and ``nll`` (by name,
+        or a keyword partial of them) over a model of 1 output, a single class with nothing
+        to learn, are refused (``ValueError``) then too.
         The targets arrive as a Tensor without gradient (its ``.data`` the batch's array),
         in the traced and the eager step, in the check of single samples before training
         and in the dev evaluation alike (a replayed step substitutes each batch's targets,
