@@ -313,3 +313,37 @@ def test_a_dev_set_refused_by_detect_anomaly_ends_the_run_naming_the_epoch():
             batch_size=8, progress=False)  # fmt: skip
     assert str(info.value).startswith("at the end of epoch 1, for the dev set (X_dev): ")
     assert isinstance(info.value.__cause__, cr.autodiff.NonFiniteValueError)
+
+
+def test_an_update_that_overflows_the_optimizers_state_of_a_tensor_beside_the_model():
+    # its squares were not part of the check: the run completed with the tensor frozen by
+    # an infinite average of squares (or its checkpoint refused it, naming no step)
+    X, y = cr.data.make_moons(32, seed=0)
+    model = nn.MLP([2, 8, 2], seed=0)
+    s = tensor(np.zeros((), np.float32), requires_grad=True)
+
+    def loss(out, target):  # a finite gradient for s whose square float32 cannot hold
+        return cr.losses.cross_entropy(out, target) + tensor(np.float32(1e21)) * s
+
+    opt = optim.Adam([*model.named_parameters(), ("s", s)], lr=0.01)
+    with warnings.catch_warnings(), pytest.raises(NonFiniteStepError) as info:
+        warnings.simplefilter("ignore")  # the overflow
+        fit(model, loss, opt, X, y, epochs=1, batch_size=8, progress=False)
+    assert str(info.value).startswith("the update at epoch 1, step 1 left Adam's state 's' of "
+                                      "parameter 's' NaN or Inf")  # fmt: skip
+
+
+def test_the_gradient_warning_follows_the_epochs_callbacks_and_names_the_callers_line():
+    # it came between a progress bar's live line and its summary, and named a line of the
+    # training loop
+    X, y = cr.data.make_moons(200, seed=0)
+    model = nn.MLP([2] + [16] * 6 + [2], "sigmoid", seed=0)
+    counted = []
+    count = LambdaCallback(on_epoch_end=lambda t, e, logs: counted.append(len(caught)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1), X, y, epochs=1,
+            batch_size=50, progress=False, callbacks=[count])  # fmt: skip
+    gradient = [w for w in caught if issubclass(w.category, cr.train.GradientWarning)]
+    assert counted == [0] and len(gradient) == 1
+    assert gradient[0].filename == __file__

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -382,6 +384,7 @@ class Trainer:
         from the checkpoint ``resume_from`` names. Returns the training batches, the dev
         pair (None without one) and the position the first epoch starts from."""
         self._unheld = self._unheld_parameters()
+        self._beside = self._tensors_beside_the_model()
         if resume_from is None:  # a resume's weights are the checkpoint's, finite ones
             self._check_finite_parameters()
         X, y = pair("X", "y", X, y)
@@ -524,13 +527,15 @@ class Trainer:
                 self._side_state.restore(side)
                 raise
             try:
-                squares = _squares(params)
+                squares, beside = _squares(params), _squares(self._beside)
             except FloatingPointError:  # the caller's errstate(all="raise"): no error here
                 with np.errstate(all="ignore"):
-                    squares = _squares(params)
+                    squares, beside = _squares(params), _squares(self._beside)
             step_sq = 0.0
             for name, sq in squares:
                 sq_norms[name] += sq
+                step_sq += sq
+            for _, sq in beside:  # a tensor beside the model: checked, not logged
                 step_sq += sq
             try:
                 self.optimizer.step()
@@ -543,8 +548,8 @@ class Trainer:
                 self._side_state.restore(side)
                 raise
             if not math.isfinite(step_sq):  # NaN, Inf or squares beyond the dtype's range
-                self._check_update(params, epoch + 1, position.batch + 1)
-            elif position.batch + 1 == self.batches_per_epoch:  # no next step's cost to see it
+                self._check_update(params + self._beside, epoch + 1, position.batch + 1)
+            if position.batch + 1 == self.batches_per_epoch:  # no next step's cost to see it
                 self._check_parameters(epoch + 1, position.batch + 1)
             position.batch += 1
             position.examples += len(yb)
@@ -697,10 +702,10 @@ class Trainer:
         for name in logged:
             total = position.sq_norms[name]
             self.history.grad_norms.setdefault(name, []).append(math.sqrt(total / max(done, 1)))
-        self._check_gradients()
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
             _check_logs(logs, cb)
+        self._check_gradients()  # after a progress bar's summary ended its live line
 
     def _check_finite_parameters(self) -> None:
         """``ValueError`` naming the first parameter the optimizer updates that holds NaN or
@@ -752,7 +757,7 @@ class Trainer:
         if len(weights) >= 2 and not any(math.isnan(norm) for norm in weights.values()):
             reading = gradient_health(weights)
             if not reading.healthy:
-                reading.warn(stacklevel=4)
+                reading.warn(stacklevel=_outside_chainrule())
                 self._gradients_warned = True
 
     # -- evaluation ---------------------------------------------------------------------
@@ -824,6 +829,14 @@ class Trainer:
                 f"dev set has feature shape {Xd.shape[1:]} but the training set has {X.shape[1:]}"
             )
         return Xd, yd
+
+    def _tensors_beside_the_model(self) -> list:
+        """(name, tensor) for each tensor the optimizer holds that the model does not (a
+        loss's own learnable ones), by the optimizer's names: their gradients' squares join
+        the check of each step's update, not the logged norms."""
+        model = {id(p) for p in self.model.parameters()}
+        pairs = zip(self.optimizer.param_names, self.optimizer.params, strict=True)
+        return [(name, p) for name, p in pairs if id(p) not in model]
 
     def _unheld_parameters(self) -> list:
         """The model's parameters that the optimizer does not hold (frozen ones), whose
@@ -1027,6 +1040,21 @@ def predict(model, X, batch_size: int = 1024) -> np.ndarray:
     with _evaluating(model), no_grad():
         parts = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
+
+
+def _outside_chainrule() -> int:
+    """The ``stacklevel`` that names, in a warning its caller issues, the first frame
+    outside chainrule's package: the user's line that called ``fit`` (or a callback's
+    code), whether through :func:`fit` or :meth:`Trainer.fit`."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level += 1
+        frame = frame.f_back
+    return level
+
+
+#: The directory of chainrule's modules, which :func:`_outside_chainrule` walks out of.
+_PACKAGE = str(Path(__file__).parent.parent) + os.sep  # as its frames name their files
 
 
 def _squares(params: list) -> list:
