@@ -19,6 +19,7 @@ from chainrule import losses, nn
 from chainrule.cli.errors import UsageError, output_file, refuse_empty_path, refuse_idle_force
 from chainrule.files.atomic import special_file
 from chainrule.runs import config as cfg
+from chainrule.train.position import is_real
 
 
 def add_parsers(subparsers) -> None:
@@ -575,18 +576,11 @@ def _metrics_table(metadata: dict) -> dict | None:
     a float or an int a float holds (``info`` prints them to 4 decimals)."""
     metrics = metadata.get("metrics")
     if isinstance(metrics, dict) and all(
-        isinstance(part, dict) and all(_is_real(v) for v in part.values())
+        isinstance(part, dict) and all(is_real(v) for v in part.values())
         for part in metrics.values()
     ):
         return metrics
     return None
-
-
-def _is_real(value) -> bool:
-    """A float, or an int within a float's range (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return isinstance(value, float) or abs(value) <= sys.float_info.max
 
 
 def _run_test_set(bundle):
