@@ -711,12 +711,13 @@ class Trainer:
         """``ValueError`` naming the first parameter the optimizer updates that holds NaN or
         Inf before a fresh run (a model's state holds finite values only: its file refuses
         the others), so that :meth:`_check_parameters` finds only what an update made."""
-        for name, p in zip(self.optimizer.param_names, self.optimizer.params, strict=True):
-            if p.requires_grad and not np.isfinite(p.data).all():
-                raise ValueError(
-                    f"parameter {name!r} expected finite values to train from, got "
-                    f"{np.count_nonzero(~np.isfinite(p.data))} NaN or Inf among {p.data.size}"
-                )
+        found = self._nonfinite_parameter()
+        if found is not None:
+            name, p = found
+            raise ValueError(
+                f"parameter {name!r} expected finite values to train from, got "
+                f"{np.count_nonzero(~np.isfinite(p.data))} NaN or Inf among {p.data.size}"
+            )
 
     def _check_parameters(self, epoch: int, step: int) -> None:
         """After an epoch's last update, or the one a Ctrl-C stops after:
@@ -725,13 +726,22 @@ class Trainer:
         such parameters before it starts). A step's cost finds such a parameter at the next
         step, mostly; the last one before the epoch's logs, checkpoints and the end of the
         run must not pass it on. One pass over the parameters an epoch."""
+        found = self._nonfinite_parameter()
+        if found is not None:
+            name, p = found
+            raise NonFiniteStepError(
+                f"the update at epoch {epoch}, step {step} left parameter {name!r} NaN or "
+                f"Inf from finite gradients (a step beyond what {p.dtype} holds); "
+                f"{_STEP_ADVICE}"
+            )
+
+    def _nonfinite_parameter(self) -> tuple | None:
+        """(name, tensor) of the first parameter the optimizer updates (one that requires a
+        gradient) that holds NaN or Inf, by the optimizer's names; None if there is none."""
         for name, p in zip(self.optimizer.param_names, self.optimizer.params, strict=True):
             if p.requires_grad and not np.isfinite(p.data).all():
-                raise NonFiniteStepError(
-                    f"the update at epoch {epoch}, step {step} left parameter {name!r} NaN or "
-                    f"Inf from finite gradients (a step beyond what {p.dtype} holds); "
-                    f"{_STEP_ADVICE}"
-                )
+                return name, p
+        return None
 
     def _logged(self, position: Position) -> list[str]:
         """The parameters whose gradient norms the run logs: those the history logs, or in
