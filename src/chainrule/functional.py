@@ -300,16 +300,15 @@ def _refuse_statistics(xd, bad) -> None:
     holding = ~xp.isfinite(xd[:, index]).all(axis=0)
     if holding.any():  # NaN or Inf in the batch: the cause, whatever the others' variances
         index = index[holding]
-        first = ", ".join(str(i) for i in index[:5].tolist())
-        more = f", and {index.size - 5} more" if index.size > 5 else ""
-        raise NonFiniteValueError(
-            f"batch_norm: expected finite values in the training batch to update the running "
-            f"statistics, got NaN or Inf in {index.size} of {bad.size} features: {first}"
-            f"{more}. {advice}"
-        )
     first = index[:5]
     more = f", and {index.size - 5} more" if index.size > 5 else ""
     where = f"{index.size} of {bad.size} features"
+    if holding.any():
+        raise NonFiniteValueError(
+            f"batch_norm: expected finite values in the training batch to update the running "
+            f"statistics, got NaN or Inf in {where}: "
+            f"{', '.join(str(i) for i in first.tolist())}{more}. {advice}"
+        )
     peaks = abs(xd[:, first]).max(axis=0)
     shown = ", ".join(
         f"feature {i}: {p:.3g}" for i, p in zip(first.tolist(), peaks.tolist(), strict=True)
