@@ -136,3 +136,60 @@ def test_fit_and_model_checkpoint_refuse_a_dangling_link_before_a_step(tmp_path)
             fit(model, losses.cross_entropy, opt, X, y, epochs=1, batch_size=16,
                 progress=False, **options)  # fmt: skip
     assert steps == [] and not (tmp_path / "nowhere").exists()
+
+
+@pytest.fixture
+def dangling(tmp_path):
+    """``dangling``, a symbolic link to ``nowhere``, which does not exist."""
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    return tmp_path / "dangling"
+
+
+def test_a_dangling_link_above_a_file_is_a_file_blocker(dangling):
+    # file_blocker passed it: the write then failed at mkdir with a bare FileExistsError
+    says = f"{dangling} is a symbolic link to a path that does not exist"
+    for path in (dangling / "out.csv", dangling / "sub" / "out.csv"):
+        assert file_blocker(path) == says
+        with pytest.raises(FileExistsError, match=f"^cannot write {path}: {says}$"):
+            atomic_write(path, b"data")
+    assert not (dangling.parent / "nowhere").exists()
+
+
+def test_history_logger_refuses_a_dangling_link_before_a_step(dangling, tmp_path):
+    # it trained, then its first write raised a bare FileExistsError
+    from chainrule import losses, optim
+    from chainrule.data import make_moons
+    from chainrule.train import HistoryLogger, LambdaCallback, fit
+
+    X, y = make_moons(64, noise=0.2, seed=1)
+    model = nn.MLP([2, 4, 2], seed=0)
+    steps = []
+    step = LambdaCallback(on_batch_end=lambda trainer, batch, loss: steps.append(batch))
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    says = f"expected a file path, but {dangling} is a symbolic link to a path that does not exist"
+    with pytest.raises(ValueError, match=f"^HistoryLogger: {says}$"):
+        fit(model, losses.cross_entropy, opt, X, y, epochs=1, batch_size=16, progress=False,
+            callbacks=[step, HistoryLogger(dangling / "h.csv")])  # fmt: skip
+    assert steps == [] and not (tmp_path / "nowhere").exists()
+
+
+def test_predict_refuses_an_output_below_a_dangling_link_before_predicting(
+    capsys, monkeypatch, dangling, tmp_path
+):
+    # it predicted, then exited 1 with a bare FileExistsError
+    from chainrule.cli import commands
+
+    def load_model(path):
+        raise AssertionError("the model was loaded before the output path was checked")
+
+    monkeypatch.setattr(commands, "load_model", load_model)
+    model = cr.save(nn.MLP([2, 2], seed=0), tmp_path / "m.safetensors")
+    np.save(tmp_path / "x.npy", np.zeros((3, 2), np.float32))
+    out = dangling / "p.csv"
+    assert main(["predict", str(model), str(tmp_path / "x.npy"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"error: --output {out}: expected a file path, but {dangling} is a symbolic link to a "
+        "path that does not exist" in err
+    )
+    assert not (tmp_path / "nowhere").exists()

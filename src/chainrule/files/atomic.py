@@ -41,7 +41,8 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         name); checked before writing.
     IsADirectoryError, NotADirectoryError, FileExistsError, PermissionError, OSError
         What :func:`file_blocker` finds, checked before writing: ``path`` is a directory;
-        a folder above it is a file; ``path`` is a special file (FIFO, device, socket);
+        a folder above it is a file, or a symbolic link to a path that does not exist
+        (``FileExistsError``); ``path`` is a special file (FIFO, device, socket);
         ``path`` is a file this process may not write (a read-only file is not replaced)
         or the nearest existing folder above it is one it may not write in; ``path``
         leads into a loop of symbolic links (``OSError``).
@@ -110,9 +111,11 @@ def file_blocker(path: str | os.PathLike) -> str | None:
     :func:`chainrule._checks.trailing_separator`), ``"<path> is a directory"``, ``"<path>
     is a FIFO (named pipe), not a regular file"`` (or a character device, block device,
     socket: a special file is never replaced), ``"<folder> is a file"`` for the nearest
-    existing folder above ``path`` (see :func:`blocking_file`), ``"<folder> is not
-    writable"`` when this process may not write (or enter) that folder, and ``"<path> is
-    read-only"`` for an existing file it may not write. A symbolic link is followed, as
+    existing folder above ``path`` (see :func:`blocking_file`), ``"<folder> is a symbolic
+    link to a path that does not exist"`` for a folder above ``path`` (where no folder can
+    be made; see :func:`_unfollowable`), ``"<folder> is not writable"`` when this process
+    may not write (or enter) the nearest existing folder, and ``"<path> is read-only"``
+    for an existing file it may not write. A symbolic link is followed, as
     :func:`atomic_write` follows it, and its target named; ``"<path> leads into a loop of
     symbolic links"`` where following them never ends (``ELOOP``: a link to itself, or
     links to each other, at ``path`` or a folder above it)."""
@@ -165,6 +168,9 @@ def _file_problem(path: Path) -> tuple[type[OSError], str] | None:
     blocker = blocking_file(path.parent)
     if blocker is not None:
         return NotADirectoryError, f"{blocker} is a file"
+    unfollowable = _unfollowable(path.parent)  # a link to nowhere: mkdir cannot pass it
+    if unfollowable is not None:
+        return FileExistsError, unfollowable
     folder = _nearest_existing(path.parent)
     if not os.access(folder, os.W_OK | os.X_OK):
         return PermissionError, f"{folder} is not writable"
