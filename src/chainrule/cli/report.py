@@ -20,6 +20,19 @@ from chainrule.train import predict
 from chainrule.train.diagnostics import BiasVarianceReading
 from chainrule.train.metrics import confusion_matrix
 
+#: The figures :func:`write` may draw, each as ``figures/<name>.png`` in the run directory:
+#: ``misclassified`` of a run on images, ``decision_boundary`` of one on two inputs, the
+#: others of every run.
+FIGURES = (
+    "loss",
+    "accuracy",
+    "learning_rate",
+    "gradient_norms",
+    "confusion_matrix",
+    "misclassified",
+    "decision_boundary",
+)
+
 
 def write(run_dir: Path, config, history, trainer, data, metrics) -> Path:
     """Draw the figures into ``run_dir/figures`` and write ``run_dir/report.html``."""

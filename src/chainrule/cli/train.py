@@ -75,7 +75,8 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--no-report",
         action="store_true",
-        help="skip figures and report.html (train without matplotlib)",
+        help="skip figures and report.html (train without matplotlib); with --resume, "
+        "remove those an earlier session wrote (they showed the run before the resume)",
     )
     p.set_defaults(handler=run)
 
@@ -602,15 +603,21 @@ def _interrupted(run_dir: Path | None, stage: str, resumed: bool) -> str:
 
 
 def _remove_stale_report(run_dir: Path, say) -> None:
-    """Remove the report (``report.html`` and the PNGs of ``figures/``, the folder too once
-    empty) that an earlier session of a run resumed with ``--no-report`` left: it showed
-    the model before the resume, which the run directory's other files no longer hold."""
+    """Remove the report that an earlier session of a run resumed with ``--no-report``
+    left, as it showed the model before the resume, which the run directory's other files
+    no longer hold: ``report.html`` and the figures it draws
+    (:data:`chainrule.cli.report.FIGURES`), and ``figures/`` when they leave it empty. Any
+    other file in ``figures/`` stays."""
+    from chainrule.cli.report import FIGURES
+
     page, figures = run_dir / "report.html", run_dir / "figures"
-    pngs = sorted(figures.glob("*.png")) if figures.is_dir() else []
-    if not (page.exists() or pngs):
+    drawn = [path for name in FIGURES if (path := figures / f"{name}.png").is_file()]
+    stale = [page, *drawn] if page.is_file() else drawn
+    if not stale:
         return
-    for path in [page, *pngs]:
-        path.unlink(missing_ok=True)
-    if figures.is_dir() and not any(figures.iterdir()):
+    for path in stale:
+        path.unlink()
+    if drawn and not any(figures.iterdir()):
         figures.rmdir()
-    say("removed the earlier report.html and figures/, which showed the run before this resume")
+    names = ", ".join(str(path.relative_to(run_dir)) for path in stale)
+    say(f"removed the earlier report ({names}), which showed the run before this resume")
