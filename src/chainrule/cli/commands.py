@@ -183,15 +183,18 @@ class ModelIO:
 
 def _read_array(path: Path) -> tuple[np.ndarray, list[int] | None]:
     """An input array from .npy, .csv or IDX (raw or .gz), as stored (see :func:`_pixels`),
-    with the file line of each row for a CSV file (None for the others)."""
+    with the file line of each row for a CSV file (None for the others). An IDX file is
+    recognized by its name ("idx" in its last two suffixes, "ubyte" in it) or else by its
+    first bytes (see :func:`chainrule.data.idx.is_idx`)."""
     suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() == ".npy":
         return _numpy_file(path, lambda loaded: loaded), None
     if path.suffix.lower() == ".csv":
         return _read_csv(path)
-    if "idx" in suffixes or "ubyte" in path.name:
-        from chainrule.data import IDXFormatError, read_idx
+    from chainrule.data import IDXFormatError, read_idx
+    from chainrule.data.idx import is_idx
 
+    if "idx" in suffixes or "ubyte" in path.name or is_idx(path):
         try:
             return read_idx(path), None
         except IDXFormatError as exc:  # its message starts with the path

@@ -28,7 +28,7 @@ from chainrule._checks import as_array
 from chainrule.data._gzip import GZIP_ERRORS, GZIP_MAGIC
 from chainrule.files import atomic_write
 
-__all__ = ["IDXFormatError", "read_idx", "write_idx"]
+__all__ = ["IDXFormatError", "is_idx", "read_idx", "write_idx"]
 
 _DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -91,6 +91,35 @@ def read_idx(file: str | os.PathLike | BinaryIO) -> np.ndarray:
     if isinstance(file, io.TextIOBase):
         _not_binary(file, "")
     return _read(file, getattr(file, "name", "<stream>"))
+
+
+def is_idx(file: str | os.PathLike) -> bool:
+    """Whether the file ``file`` starts as :func:`read_idx` requires: an IDX magic number (two
+    zero bytes, one of the six type codes, at least one dimension), raw or at the start of a
+    gzip stream (recognized by its magic bytes, as :func:`read_idx` does).
+
+    Reads the first 4 bytes, or the first 4 decompressed ones, and no more of the stream:
+    the rest is left to :func:`read_idx` to check. A damaged gzip header is no IDX file.
+    ``TypeError`` when ``file`` is not a ``str`` or ``os.PathLike``; ``OSError`` when it
+    cannot be opened.
+    """
+    path = _checks.path("is_idx", "file", file)
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head[:2] == GZIP_MAGIC:
+            f.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                    head = stream.read(4)
+            except GZIP_ERRORS:
+                return False
+    return _is_magic(head)
+
+
+def _is_magic(magic: bytes) -> bool:
+    """Whether ``magic`` is an IDX magic number: ``0x0000TTDD``, type code ``TT`` one of
+    :data:`_DTYPES`, ``DD >= 1`` dimensions."""
+    return len(magic) == 4 and magic[:2] == b"\0\0" and magic[2] in _DTYPES and magic[3] != 0
 
 
 def write_idx(file: str | os.PathLike, array: np.ndarray, *, compress: bool = False) -> None:
@@ -190,7 +219,7 @@ def _parse(f: BinaryIO, name: str, size: int | None) -> np.ndarray:
     magic = f.read(4)
     if len(magic) < 4:
         raise IDXFormatError(f"{name}: truncated header: expected 4 magic bytes, got {len(magic)}")
-    if magic[0] != 0 or magic[1] != 0 or magic[2] not in _DTYPES or magic[3] == 0:
+    if not _is_magic(magic):
         raise IDXFormatError(
             f"{name}: bad magic number 0x{magic.hex().upper()}: expected 0x0000TTDD with type "
             f"code TT in {{{', '.join(f'{c:02X}' for c in _DTYPES)}}} and DD >= 1 dimensions"
