@@ -8,7 +8,8 @@ and lets callbacks stop early or save files. Batch size m = n is batch gradient 
 
 The loop's parts live beside it: the checks of the arrays it takes in
 :mod:`~chainrule.train.inputs`, the running epoch's position and partial sums in
-:mod:`~chainrule.train.position`, writing a checkpoint and resuming from one in
+:mod:`~chainrule.train.position`, the check of single samples before training in
+:mod:`~chainrule.train.probe`, writing a checkpoint and resuming from one in
 :mod:`~chainrule.train.resume` (the file format: :mod:`~chainrule.train.checkpoint`), and
 Ctrl-C and the hooks of a run that ends on an error in :mod:`~chainrule.train.interrupt`.
 """
@@ -23,7 +24,6 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
@@ -61,12 +61,12 @@ from chainrule.train.inputs import (
 )
 from chainrule.train.interrupt import (
     TrainingInterrupted,
-    add_note,
     call_hooks,
     sigint_guard,
     stop_interrupted,
 )
 from chainrule.train.position import Position, is_real
+from chainrule.train.probe import check_cost, probe, refuse_single_output, unreadable
 from chainrule.train.resume import restore, state_of
 
 
@@ -118,15 +118,6 @@ def _loss_name(loss) -> str | None:
     if isinstance(loss, functools.partial) and not loss.args:
         loss = loss.func
     return next((name for name, fn in losses.LOSSES.items() if fn is loss), None)
-
-
-def _callable_name(fn) -> str:
-    """How messages name the callable ``fn``: its qualified name (its type's for an object
-    without one), a ``functools.partial`` spelled out with its arguments."""
-    if isinstance(fn, functools.partial):
-        args = [*map(repr, fn.args), *(f"{key}={value!r}" for key, value in fn.keywords.items())]
-        return f"functools.partial({', '.join([_callable_name(fn.func), *args])})"
-    return getattr(fn, "__qualname__", type(fn).__name__)
 
 
 def _loss_reads_logits(name: str | None) -> bool | None:
@@ -394,7 +385,17 @@ class Trainer:
         loader = BatchLoader(X, y, self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last)
         dev = self._check_dev(X, dev)
         self._set_task(task_of(y, self._loss_name))  # the probe reads outputs as the run will
-        self._check_model_accepts(X, y, dev)
+        with _evaluating(self.model), no_grad():
+            probe(
+                self.model,
+                self.loss,
+                X,
+                y,
+                dev,
+                loss_name=self._loss_name,
+                task=self.task,
+                predicted=self._predicted,
+            )
         try:
             checkpoint = resolve_resume(resume_from) if resume_from is not None else None
         except FileNotFoundError:  # the run training in checkpoint_dir may have deleted it
@@ -795,9 +796,9 @@ class Trainer:
         are (NaN or inf logged, as an infinite dev loss of finite outputs is)."""
         outputs = predict(self.model, X, batch_size=batch_size)
         output = f"the model's output for {'X' if epoch is None else 'X_dev'}"
-        self._refuse_single_output(outputs.shape, output)
+        refuse_single_output(self._loss_name, outputs.shape, output)
         if self.task == "classification":
-            unread = self._unreadable(outputs.shape, outputs.dtype)
+            unread = unreadable(self._predicted, outputs.shape, outputs.dtype)
             if unread is not None:
                 raise ValueError(f"{output} has shape {outputs.shape}: {unread}") from None
             bad = metrics_mod.nonfinite_rows(outputs)
@@ -815,7 +816,7 @@ class Trainer:
                 )
         with no_grad():
             cost = self.loss(Tensor(outputs), Tensor(y))
-        self._check_cost(cost, "X" if epoch is None else "the dev set (X_dev)")
+        check_cost(cost, self.loss, "X" if epoch is None else "the dev set (X_dev)")
         results = {"loss": float(cost.item())}
         if self.task == "classification":
             pred = self._predicted(outputs)
@@ -863,139 +864,6 @@ class Trainer:
                 "expected an optimizer built over model.named_parameters()"
             )
         return unheld
-
-    def _check_model_accepts(self, X, y, dev) -> None:
-        """The first sample of the training set, and of the dev set, through the model in
-        eval mode and the loss with its target, and also the samples holding the smallest
-        and the largest target value (of any entry: a label, a one-hot or probability row's
-        entry, a value): shape errors and targets the loss refuses by their range (a label
-        out of range, a BCE target outside [0, 1], a negative entry of a probability row,
-        anywhere in either set; NaN and inf are refused before, by
-        :func:`~chainrule.train.inputs.pair`) surface before training, not when a later
-        batch or the first dev evaluation reaches them. Finding those samples reads each
-        set's targets twice (an argmin and an argmax), once per run.
-
-        A ``TypeError`` or ``ValueError`` of the model names the inputs (``X`` or
-        ``X_dev``), one of the loss the targets (``y`` or ``y_dev``), or the model's output
-        (``the model's output for X``) when the loss takes the target with a neutral
-        prediction in its place (see :meth:`_target_refusal`; where it refuses both, the
-        target is named, with the loss's error for it), and gives the whole arrays'
-        shapes, since the shapes the model or the loss names are of the one sample
-        probed: ``"y, sample 0: <the loss's message> (fit checks sample 0 alone before
-        training; y has shape (500, 3), the model's output for X has shape (500, 2))"``.
-        It is raised as a new exception of the same type, or for a subclass of either
-        (which may take other arguments), as the same exception with that text as a note.
-
-        The probe also reads what the run will: a loss that returns anything but a scalar
-        Tensor (:meth:`_check_cost`), a single output under ``cross_entropy`` or ``nll``
-        (:meth:`_refuse_single_output`, before the loss runs), and outputs of a shape a
-        classification run cannot read classes from (:meth:`_unreadable`, named as the
-        model's output) are refused here, not at the first step."""
-        sets = [("X", "y", X, y)]
-        if dev is not None:
-            sets.append(("X_dev", "y_dev", *dev))
-        with _evaluating(self.model), no_grad():
-            for x_name, y_name, samples, targets in sets:
-                rows = [0]
-                flat = targets.reshape(len(targets), -1)
-                if flat.size:  # the row of the smallest and of the largest entry
-                    rows += [
-                        int(flat.argmin()) // flat.shape[1],
-                        int(flat.argmax()) // flat.shape[1],
-                    ]
-                for row in dict.fromkeys(rows):
-                    one = slice(row, row + 1)
-                    try:
-                        out = self.model(Tensor(samples[one]))
-                    except (TypeError, ValueError) as exc:
-                        _refused_probe(exc, x_name, row, f"{x_name} has shape {samples.shape}")
-                    target = Tensor(targets[one])
-                    arrays = f"{y_name} has shape {targets.shape}"
-                    output = f"the model's output for {x_name}"
-                    if isinstance(out, Tensor):
-                        whole = (len(samples), *out.shape[1:])
-                        self._refuse_single_output(whole, output)
-                        arrays += f", {output} has shape {whole}"
-                    try:
-                        cost = self.loss(out, target)
-                    except (TypeError, ValueError) as exc:
-                        if not isinstance(out, Tensor):
-                            _refused_probe(exc, y_name, row, arrays)
-                        refused = self._target_refusal(out, target)
-                        if refused is None:  # the loss takes the target: the output is refused
-                            _refused_probe(exc, output, row, arrays)
-                        _refused_probe(refused, y_name, row, arrays)
-                    checked = "fit checks it alone before training"
-                    self._check_cost(cost, f"sample {row} of {x_name} ({checked})")
-                    if self.task != "classification" or not isinstance(out, Tensor):
-                        continue
-                    unread = self._unreadable(whole, out.dtype)
-                    if unread is not None:
-                        _refused_probe(unread, output, row, arrays)
-                if len(samples) > 1:  # per-example values: of one sample alone, one value
-                    two = slice(0, 2)
-                    cost = self.loss(self.model(Tensor(samples[two])), Tensor(targets[two]))
-                    checked = "fit checks them before training"
-                    self._check_cost(cost, f"samples 0 and 1 of {x_name} ({checked})")
-
-    def _check_cost(self, cost, where: str) -> None:
-        """What the loss returned for ``where`` (the samples it scored), refused unless it is a
-        Tensor of one value (shape ``()``, or ``(1,)`` and the like, as ``backward()`` and
-        ``item()`` take it), the number fit's backward and evaluate's mean cost read:
-        ``TypeError`` for anything but a Tensor, ``ValueError`` for more values (the
-        per-example losses of ``reduction="none"``, say)."""
-        if not isinstance(cost, Tensor):
-            raise TypeError(
-                f"the loss function {_callable_name(self.loss)} returned {type(cost).__name__} "
-                f"{cost!r:.80} for {where}; expected a scalar Tensor, computed from the outputs "
-                "with tensor ops"
-            )
-        if cost.size != 1:
-            raise ValueError(
-                f"the loss function {_callable_name(self.loss)} returned a Tensor of shape "
-                f"{cost.shape} for {where}; expected a scalar Tensor (one value), the mean "
-                "cost over the samples: reduce it (reduction='mean', or .mean())"
-            )
-
-    def _refuse_single_output(self, shape: tuple, output: str) -> None:
-        """``ValueError`` where the loss, by name one of
-        :data:`~chainrule.losses.CLASS_INDEX_TARGETS` (``cross_entropy``, ``nll``), reads
-        ``output``, of ``shape``, as the scores of one class (shape ``(m, 1)``): the softmax
-        (or the probabilities ``nll`` reads the logarithms of) over a single class is 1
-        whatever the output, so the loss has nothing to learn, and the accuracy would be
-        read by thresholding that output, which the loss does not train."""
-        name = self._loss_name
-        if name in losses.CLASS_INDEX_TARGETS and len(shape) == 2 and shape[1] == 1:
-            raise ValueError(
-                f"loss {name!r} expected the model's outputs to hold one score per class, "
-                f"k >= 2 of them, but {output} has shape {shape}: 1 output, a single class "
-                "whose probability is 1 whatever the output, so the loss has nothing to learn; "
-                f"use 1 output with 'bce_with_logits' (two classes), or k >= 2 outputs with "
-                f"{name!r}"
-            )
-
-    def _unreadable(self, shape: tuple, dtype) -> ValueError | None:
-        """The error of :meth:`_predicted` (the classification run's reading of classes) for
-        outputs of ``shape`` and ``dtype``, 0.5 everywhere (a logit, a probability, a value
-        on the targets' scale, read alike), so that only the shape and dtype are judged, not
-        values that training changes; None where the run can read them."""
-        try:
-            self._predicted(np.full(shape, 0.5, dtype=dtype))
-        except ValueError as exc:
-            return ValueError(f"a classification run cannot read classes from it: {exc}")
-        return None
-
-    def _target_refusal(self, out: Tensor, target: Tensor) -> TypeError | ValueError | None:
-        """The loss's error for ``target`` with a neutral prediction in place of ``out``: of
-        its shape and dtype, 0.5 everywhere (a probability, a logit, a value on the scale
-        of 0/1 targets, which no loss of :data:`chainrule.losses.LOSSES` refuses); None
-        when the loss takes it, so that the output was what it refused."""
-        neutral = Tensor(np.full(out.shape, 0.5, dtype=out.data.dtype))
-        try:
-            self.loss(neutral, target)
-        except (TypeError, ValueError) as exc:
-            return exc
-        return None
 
     def _check_batch_norm(self, n: int) -> None:
         """Refuse training batches of one example for a model with batch normalization,
@@ -1103,19 +971,6 @@ def _check_logs(logs: dict, callback: Callback) -> None:
                 "float within float64's range, not bool), as the history and its checkpoints "
                 "keep them: convert it (e.g. float(x)) or keep it on the callback"
             )
-
-
-def _refused_probe(exc: TypeError | ValueError, name: str, row: int, arrays: str) -> NoReturn:
-    """Raise ``exc``, which the model or the loss raised on sample ``row`` alone, saying
-    so: ``"<name>, sample <row>: <exc> (fit checks sample <row> alone before training;
-    <arrays>)"``, as a new exception of its type (caused by it), or for a subclass of
-    ``TypeError`` or ``ValueError``, as ``exc`` itself with that text as a note."""
-    checked = f"fit checks sample {row} alone before training"
-    message = f"{name}, sample {row}: {exc} ({checked}; {arrays})"
-    if type(exc) in (TypeError, ValueError):
-        raise type(exc)(message) from exc
-    add_note(exc, message)  # Python 3.10 has no BaseException.add_note
-    raise exc
 
 
 @contextlib.contextmanager
