@@ -16,9 +16,9 @@ def result(tmp_path_factory):
 
 def test_sigmoid_gradients_vanish_relu_he_keeps_them(result, check_pngs):
     numbers = result.numbers
-    ratio = numbers["first_over_last_gradient_norm"]
+    ratio = numbers["first_over_last_gradient_rms"]
     assert ratio["sigmoid, Xavier"] < 0.01
-    he = numbers["gradient_norm_per_layer"]["ReLU, He"]
+    he = numbers["gradient_rms_per_layer"]["ReLU, He"]
     assert numbers["largest_over_smallest_layer"]["ReLU, He"] == max(he) / min(he) < 100
     assert all(s < 100 for s in numbers["largest_over_smallest_by_depth"]["ReLU, He"])
     assert ratio["ReLU, N(0,1)"] > 100  # exploding
@@ -33,10 +33,20 @@ def test_sigmoid_gradients_vanish_relu_he_keeps_them(result, check_pngs):
 
 def test_the_deepest_net_is_the_last_of_the_depths(result):
     numbers = result.numbers
-    for label, ratio in numbers["first_over_last_gradient_norm"].items():
+    for label, ratio in numbers["first_over_last_gradient_rms"].items():
         assert numbers["first_over_last_by_depth"][label][-1] == ratio
         spread = numbers["largest_over_smallest_layer"][label]
         assert numbers["largest_over_smallest_by_depth"][label][-1] == spread
+
+
+def test_the_summary_names_the_rms_the_numbers_hold_not_a_norm(result):
+    # each layer's value is the RMS of dC/db over its units, the L2 norm over sqrt(units):
+    # with 32 hidden units and 2 outputs the norms' first over last is 4 times the RMS'
+    rms = result.numbers["gradient_rms_per_layer"]
+    for label, ratio in result.numbers["first_over_last_gradient_rms"].items():
+        assert ratio == rms[label][0] / rms[label][-1]
+    assert "first layer's RMS of dC/db over the output layer's" in result.summary
+    assert "gradient norm" not in result.summary
 
 
 def test_relu_he_apart_at_a_shallower_depth_fails_the_verdict(result):
@@ -77,5 +87,5 @@ def test_an_exploding_relu_net_in_place_of_he_fails_the_verdict(tmp_path, monkey
     monkeypatch.setitem(e07.NETS, "ReLU, He", ("relu", {"name": "normal", "std": 2 * 0.25}))
     result = EXPERIMENTS["vanishing_gradients"]("fast", tmp_path)
     assert not result.verdict
-    assert result.numbers["first_over_last_gradient_norm"]["ReLU, He"] > 100
+    assert result.numbers["first_over_last_gradient_rms"]["ReLU, He"] > 100
     assert result.numbers["largest_over_smallest_layer"]["ReLU, He"] > 100
