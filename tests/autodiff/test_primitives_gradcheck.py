@@ -41,6 +41,9 @@ def grid(*shape):
 
 MASK = RNG.random((3, 4)) > 0.5
 LABELS = np.array([0, 2, 1, 2])
+# tensor indices (the gather path, with the index as the op's parent), with repeats
+REPEATS = cr.tensor(np.array([0, 0, 2]))
+ROWS, COLUMNS = cr.tensor(np.array([0, 2, 0, 1])), cr.tensor(np.array([1, 3, 1, 0]))
 RUNNING_MEAN, RUNNING_VAR = np.array([0.5, -1.0, 0.0]), np.array([0.25, 2.0, 1.0])
 
 # x W + b far from relu's kink on both sides: positive inputs, a column of positive
@@ -96,6 +99,9 @@ CASES = {
         ("constant-cube", lambda a: a**3, [edge(3, 4) / 100]),
         ("constant-half", lambda a: a**0.5, [rand(5, lo=0.1, hi=3.0)]),
         ("numpy-exponent", lambda a: a ** np.float64(3), [grid(3, 4)]),
+        ("(n,)x(1,n)", ops.pow, [np.abs(grid(4)), grid(1, 4)]),
+        ("0-d-exponent", ops.pow, [np.abs(grid(3, 4)), grid()]),
+        ("0-d-base", ops.pow, [np.abs(grid()), grid(3)]),
         # d/da a^0 = 0, also at a = 0 (not 0 * 0^-1 = NaN)
         ("zero-exponent", lambda a: a**0, [np.array([0.0, 1.5, -2.0])]),
     ],
@@ -107,6 +113,10 @@ CASES = {
         ("3d@2d", ops.matmul, [rand(2, 3, 4), rand(4, 5)]),
         ("3d@3d", ops.matmul, [rand(2, 3, 4), rand(2, 4, 5)]),
         ("size1", ops.matmul, [rand(1, 1), rand(1, 3)]),
+        # the left operand broadcast over the batch: its gradient sums over the batch
+        ("2d@3d", ops.matmul, [grid(3, 4), grid(2, 4, 5)]),
+        ("1d@3d", ops.matmul, [grid(4), grid(2, 4, 5)]),
+        ("size1-batch", ops.matmul, [grid(2, 1, 3, 4), grid(5, 4, 2)]),
     ],
     "neg": [("edge", ops.neg, [edge(3, 4)]), ("scalar", ops.neg, [rand()])],
     "exp": [
@@ -191,6 +201,9 @@ CASES = {
         ("gather-repeats", lambda a: a[np.array([0, 2, 0]), np.array([1, 1, 1])], [rand(3, 4)]),
         ("rows-repeated", lambda a: a[np.array([2, 2, 0])], [rand(3, 4)]),
         ("mask", lambda a: a[np.array([True, False, True])], [rand(3, 4)]),
+        ("tensor-repeats", lambda a: a[REPEATS], [grid(3, 4)]),
+        ("tensor-pairs-repeated", lambda a: a[ROWS, COLUMNS], [grid(3, 4)]),
+        ("tensor-columns-repeated", lambda a: a[:, REPEATS], [grid(2, 3)]),
     ],
     "concatenate": [
         ("axis0", lambda a, b: ops.concatenate([a, b], 0), [rand(2, 3), rand(4, 3)]),
