@@ -29,6 +29,7 @@ from chainrule.autodiff.graph import NonFiniteValueError
 from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
+from chainrule.autodiff.ops_shape import _sum_in_range
 from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import _node, apply, floating, lift
 from chainrule.targets import (
@@ -168,19 +169,21 @@ def batch_norm(
         running_var  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
 
     (the running variance uses the unbiased batch variance, an estimate of the data's).
-    A batch of one example has no variance: ``ValueError``. Where a squared deviation or
-    their float64 sum overflows (a deviation from the mean beyond about 1.8e19 in float32;
-    in float64 a sum beyond 1.8e308), ``x_hat`` divides by the standard deviation of the
-    deviations scaled by their maximum first (``eps`` is then negligible), and the
-    variance is that standard deviation squared. Where running statistics are given, a
-    batch that would make one NaN or Inf, NaN or Inf in the batch or a variance the dtype
-    cannot hold (a standard deviation beyond about 1.8e19 in float32, 1.3e154 in float64;
-    in the batch, or in the running variance updated with it), raises
-    :class:`~chainrule.autodiff.NonFiniteValueError` (a ``FloatingPointError``) naming the
-    features, before any statistic is updated: a model's state holds finite values only
-    (its file refuses the others), and the remedy is input normalization. Without them
-    such a batch is normalized as above (NaN stays NaN). An ``eps`` that rounds to 0 in
-    the input's dtype is refused.
+    A batch of one example has no variance: ``ValueError``. Where the mean's float64 sum,
+    a deviation from the mean, a square of one or their float64 sum overflows (a deviation
+    beyond about 1.8e19 in float32, a sum beyond 1.8e308 in float64; finite values up to
+    the dtype's maximum included), the feature is scaled by a power of two first:
+    ``x_hat`` is the scaled deviations over their standard deviation (``eps`` is then
+    negligible), the mean and the variance (that standard deviation squared) are scaled
+    back, the variance to inf where the dtype cannot hold it, all without a warning.
+    Where running statistics are given, a batch that would make one NaN or Inf, NaN or
+    Inf in the batch or a variance the dtype cannot hold (a standard deviation beyond
+    about 1.8e19 in float32, 1.3e154 in float64; in the batch, or in the running variance
+    updated with it), raises :class:`~chainrule.autodiff.NonFiniteValueError` (a
+    ``FloatingPointError``) naming the features, before any statistic is updated: a
+    model's state holds finite values only (its file refuses the others), and the remedy
+    is input normalization. Without them such a batch is normalized as above (NaN stays
+    NaN). An ``eps`` that rounds to 0 in the input's dtype is refused.
 
     Evaluation (``training=False``): ``x_hat = (x - running_mean) / sqrt(running_var + eps)``;
     a ``running_var`` that is negative, NaN or inf (which training from finite
@@ -230,21 +233,19 @@ def batch_norm(
             f"got {m}; use eval() mode for single examples"
         )
     xp = array_module(xd)
-    # summed in float64: NumPy adds axis 0 row after row, so a float32 sum would drift by
-    # many ulps of the mean, which the second pass cannot take out
-    mu = xd.mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
-    xhat = xd - mu
-    with xp.errstate(over="ignore"):  # the squares too are summed in float64, the same way
+    with xp.errstate(over="ignore"):  # a mean, deviation or square beyond the dtype: scaled
+        # summed in float64: NumPy adds axis 0 row after row, so a float32 sum would drift
+        # by many ulps of the mean, which the second pass cannot take out
+        mu = xd.mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
+        xhat = xd - mu
+        # the squares too are summed in float64, the same way
         var = xp.square(xhat).mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
     inv_std = 1.0 / xp.sqrt(var + eps)
     spread = ~xp.isfinite(var)
-    if spread.any():  # squares beyond the dtype: the deviations scaled by their maximum first
-        dev = xhat[:, spread]
-        top = xp.abs(dev).max(axis=0)
-        std = top * xp.sqrt(xp.square(dev / top).mean(axis=0))
-        inv_std[spread] = 1.0 / std
-        with xp.errstate(over="ignore"):  # inf where the dtype cannot hold it: refused below
-            var[spread] = xp.square(std)
+    if spread.any():
+        _normalize_scaled(xd, spread, eps, mu, var, inv_std, xhat)
+    else:
+        xhat *= inv_std
     bad = None  # the features whose statistics the running ones cannot take
     if running_var is not None:  # var becomes the updated running variance (not used below)
         with xp.errstate(over="ignore"):  # an unbiased variance beyond the dtype: refused below
@@ -253,7 +254,6 @@ def batch_norm(
         bad = ~xp.isfinite(var)  # inf or NaN in the batch's variance makes it inf or NaN too
     elif running_mean is not None:  # (a non-finite mean makes the variance NaN too)
         bad = ~xp.isfinite(mu)
-    xhat *= inv_std
     out = xhat * gamma.data
     out += beta.data
     gd = gamma.data
@@ -285,6 +285,38 @@ def batch_norm(
     if running_var is not None:
         running_var[...] = var
     return result
+
+
+def _normalize_scaled(xd, spread, eps, mu, var, inv_std, xhat) -> None:
+    """:func:`batch_norm`'s statistics where the batch ``xd``'s mean, deviations or their
+    squares overflowed (``spread``: the features whose ``var`` is not finite), in place,
+    and ``xhat`` normalized: multiplied by ``inv_std``, those features' made anew.
+
+    A feature of finite values is scaled by 2^-e, 2^e above its largest |value| (exact,
+    but for values it makes subnormal, far below that largest), where its two passes
+    cannot overflow: its mean and deviations are then the unbounded ones times 2^-e.
+    ``x_hat`` is the scaled deviations over their standard deviation s (``eps``, about
+    ``eps * 4^-e`` next to s^2, is negligible), 0 where all of them are 0; ``mu`` and
+    ``var`` are scaled back (``var = s^2 * 4^e`` is inf where the dtype cannot hold it),
+    and ``inv_std`` is ``1 / sqrt(var + eps)`` where ``var`` fits, else ``2^-e / s``. A
+    feature holding NaN or inf keeps its NaN statistics.
+    """
+    xp = array_module(xd)
+    cols = xp.flatnonzero(spread)
+    top = xp.abs(xd[:, cols]).max(axis=0)
+    finite = xp.isfinite(top)
+    cols, e = cols[finite], xp.frexp(top[finite])[1]
+    with xp.errstate(over="ignore", under="ignore", divide="ignore"):
+        xs = xp.ldexp(xd[:, cols], -e)
+        mus = xs.mean(axis=0, dtype=xp.float64).astype(xd.dtype, copy=False)
+        dev = xs - mus
+        std = xp.sqrt(xp.square(dev).mean(axis=0, dtype=xp.float64).astype(xd.dtype))
+        mu[cols] = xp.ldexp(mus, e)
+        var[cols] = xp.ldexp(xp.square(std), 2 * e)
+        fits = xp.isfinite(var[cols])
+        inv_std[cols] = xp.where(fits, 1.0 / xp.sqrt(var[cols] + eps), xp.ldexp(1.0 / std, -e))
+        xhat *= inv_std  # finite inv_std: the features made anew hold no inf * 0
+        xhat[:, cols] = xp.divide(dev, std, out=xp.zeros_like(dev), where=dev != 0)
 
 
 def _refuse_statistics(xd, bad) -> None:
@@ -384,6 +416,20 @@ def _reduce(per_example, reduction: str):
     return per_example
 
 
+def _row_means(logp):
+    """The mean of each row of log-probabilities ``logp`` (m, k): the sum / k, as
+    ``logp.mean(axis=1)``; where a row's finite values sum beyond the dtype (float32
+    logits [1e38, -1e38, -1e38, -1e38]), the sum of the row scaled by 2^-j with 2^j > k,
+    / k, times 2^j, as :func:`~chainrule.autodiff.ops.mean` takes it: finite."""
+    k = logp.shape[1]
+    try:
+        return _sum_in_range(logp, (1,), False) / k
+    except FloatingPointError:
+        scale = 2.0 ** k.bit_length()
+        with array_module(logp).errstate(under="ignore"):
+            return (logp * (1 / scale)).sum(axis=1) / k * scale
+
+
 def _upstream(g, reduction: str, m: int, ndim: int):
     """The factor each example's gradient is scaled by: g/m, g, or g per example."""
     if reduction == "mean":
@@ -442,18 +488,20 @@ def _xent_labels_kernel(zd, labels, reduction, smooth):
     m, k = zd.shape
     check_labels(labels, k, "cross_entropy")
     e, total, logp = log_softmax_parts(zd, 1)
-    rows = array_module(zd).arange(m)
+    xp = array_module(zd)
+    rows = xp.arange(m)
     per = -logp[rows, labels]
     if smooth:
         per *= 1.0 - smooth
-        per -= smooth * logp.mean(axis=1)
+        per -= smooth * _row_means(logp)
 
     def vjp(g):
-        d = e / total
-        if smooth:
-            d -= smooth / k
-        d[rows, labels] -= 1.0 - smooth
-        d *= _upstream(g, reduction, m, 2)
+        with xp.errstate(under="ignore"):  # softmax and its products: subnormal in the tails
+            d = e / total
+            if smooth:
+                d -= smooth / k
+            d[rows, labels] -= 1.0 - smooth
+            d *= _upstream(g, reduction, m, 2)
         return d, None
 
     return _reduce(per, reduction), vjp
@@ -472,10 +520,11 @@ def _xent_probs_kernel(zd, q, reduction, smooth, ry):
 
     def vjp(g):
         scale = _upstream(g, reduction, m, 2)
-        d = e / total
-        d *= q.sum(axis=1, keepdims=True)
-        d -= q
-        d *= scale
+        with xp.errstate(under="ignore"):  # softmax and its products: subnormal in the tails
+            d = e / total
+            d *= q.sum(axis=1, keepdims=True)
+            d -= q
+            d *= scale
         dy = (-(1.0 - smooth) * logp) * scale if ry else None
         return d, dy
 
@@ -613,7 +662,8 @@ def _bce_logits_kernel(zd, yd, reduction, ry):
         scale = _upstream(g, reduction, m, zd.ndim)
         d = sigmoid_array(zd)
         d -= yd
-        d *= scale
+        with xp.errstate(under="ignore"):  # sigmoid(z) / m: subnormal for z below about -85
+            d *= scale
         return d, (-zd * scale) if ry else None
 
     return _reduce(per, reduction), vjp
@@ -656,7 +706,8 @@ def _bce_kernel(ad, yd, reduction, ry):
     # from the largest number below 1 down (a exactly 0 or 1 costs exactly 0 on its side)
     lo = xp.maximum(ad, info.tiny)
     hi = xp.minimum(ad, below_one)
-    elem = -(yd * xp.log(lo) + (1.0 - yd) * xp.log1p(-hi))
+    with xp.errstate(under="ignore"):  # log1p(-a) = -a for a tiny a: subnormal with a
+        elem = -(yd * xp.log(lo) + (1.0 - yd) * xp.log1p(-hi))
     m = ad.shape[0]
     per = elem.reshape(m, -1).sum(axis=1) if ad.ndim > 1 else elem
 

@@ -37,8 +37,11 @@ def _tanh_(z):
     return array_module(z).tanh(z, out=z)
 
 
+# a decorator costs half a ``with`` block per call (see ops_shape._sum_in_range)
+@np.errstate(under="ignore")
 def _tanh_vjp(g, a):
-    """g * (1 - a^2) for a = tanh(z), in one new array."""
+    """g * (1 - a^2) for a = tanh(z), in one new array; a subnormal a^2 or product (a
+    tiny z or g) is no error."""
     xp = array_module(a)
     dz = xp.multiply(a, a, out=xp.empty_like(a))  # an array even for 0-d a (not a scalar)
     xp.subtract(1, dz, out=dz)
@@ -53,16 +56,16 @@ def sigmoid_array(x, out=None):
     For x << 0, exp(-x) overflows to inf and the result is 1/inf = 0: below about -88.7
     in float32 (-709.8 in float64), where the true value is still a subnormal number
     (down to about -103.9 / -745.1), so there the result is 0 rather than that subnormal.
-    The overflow/underflow flags are expected and silenced: finite for any x (1e4
-    included) in float32 and float64, with full relative precision wherever the result
-    is a normal number.
+    The overflow/underflow flags (exp's, and the reciprocal's subnormal results) are
+    expected and silenced: finite for any x (1e4 included) in float32 and float64, with
+    full relative precision wherever the result is a normal number.
     """
     xp = array_module(x)
     e = xp.negative(x, out=xp.empty_like(x) if out is None else out)  # 0-d x: still an array
     with xp.errstate(over="ignore", under="ignore"):
         xp.exp(e, out=e)
-    e += 1
-    return xp.reciprocal(e, out=e)
+        e += 1
+        return xp.reciprocal(e, out=e)
 
 
 @primitive
@@ -149,12 +152,12 @@ def _shifted_exp(x, axis: int):
     """(s, exp(s)) with s = x - max(x) along ``axis``: the log-sum-exp shift that keeps
     exp() from overflowing.
 
-    Where the span exceeds the dtype's range (float32 [3e38, -3e38]) the shift overflows
-    to -inf, whose exp is the correct 0: the overflow (and exp's underflow) is ignored."""
-    xp = array_module(x)
-    with xp.errstate(over="ignore", under="ignore"):
-        s = x - x.max(axis=axis, keepdims=True)
-        return s, xp.exp(s)
+    Its callers run it under ``errstate(over="ignore", under="ignore")`` (one block with
+    what they do next): where the span exceeds the dtype's range (float32 [3e38, -3e38])
+    the shift overflows to -inf, whose exp is the correct 0, and exp underflows to
+    subnormal numbers and 0."""
+    s = x - x.max(axis=axis, keepdims=True)
+    return s, array_module(x).exp(s)
 
 
 def log_softmax_parts(x, axis: int):
@@ -162,9 +165,11 @@ def log_softmax_parts(x, axis: int):
     s = x - max(x) along ``axis``: the one log-softmax of :func:`log_softmax` and of the
     cross-entropy rules (whose gradients reuse exp(s) and the sum). The log softmax is
     s - log(sum(exp(s))), computed in s's array."""
-    s, e = _shifted_exp(x, axis)
+    xp = array_module(x)
+    with xp.errstate(over="ignore", under="ignore"):  # see _shifted_exp
+        s, e = _shifted_exp(x, axis)
     total = e.sum(axis=axis, keepdims=True)
-    s -= array_module(x).log(total)
+    s -= xp.log(total)
     return e, total, s
 
 
@@ -184,9 +189,9 @@ def _log_softmax_kernel(x, axis):
     out = log_softmax_parts(x, axis)[2]
 
     def vjp(g):
-        with xp.errstate(under="ignore"):
+        with xp.errstate(under="ignore"):  # p and its product: subnormal in the tails
             p = xp.exp(out)
-        return (g - p * g.sum(axis=axis, keepdims=True),)
+            return (g - p * g.sum(axis=axis, keepdims=True),)
 
     return out, vjp
 
@@ -204,8 +209,9 @@ def softmax(a, axis: int = -1):
 
 def _softmax_kernel(x, axis):
     xp = array_module(x)
-    e = _shifted_exp(x, axis)[1]
-    out = e / e.sum(axis=axis, keepdims=True)
+    with xp.errstate(over="ignore", under="ignore"):  # see _shifted_exp; p can be subnormal
+        e = _shifted_exp(x, axis)[1]
+        out = e / e.sum(axis=axis, keepdims=True)
 
     def vjp(g):
         with xp.errstate(under="ignore"):
