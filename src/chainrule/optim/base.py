@@ -204,8 +204,9 @@ class Optimizer:
         """The rule and the write as compiled passes, for optimizers with ``fused`` true.
 
         Called instead of the copy, :meth:`update` and the write when every parameter has
-        a finite gradient, all are contiguous, no gradient shares memory with a parameter,
-        no clipping is asked for and the groups' counters agree (:meth:`_direct_gradients`).
+        a finite gradient, all are contiguous plain ndarrays, no gradient shares memory with
+        a parameter, no clipping is asked for and the groups' counters agree
+        (:meth:`_direct_gradients`).
         ``group.params`` are parameters of one dtype, ``grads`` their gradients (1-D, read
         only) and ``group.flat_states[j]`` 1-D views of parameter j's state arrays. It must
         give exactly the parameters and state that :meth:`update` followed by the write
@@ -365,9 +366,11 @@ class Optimizer:
     def _direct_gradients(self) -> list | None:
         """The gradients as 1-D arrays when :meth:`fused_step` can take this step, else None.
 
-        That is: the optimizer is fused, nothing is clipped, every parameter's data is
-        C-contiguous, aligned, writable and of the shape and dtype the optimizer was built
-        for, and has a gradient that is a plain ndarray of that shape and dtype, no gradient
+        That is: the optimizer is fused, nothing is clipped, every parameter's data is a
+        plain ndarray, C-contiguous, aligned, writable and of the shape and dtype the
+        optimizer was built for, and has a gradient that is a plain ndarray of that shape and
+        dtype (a subclass such as ``np.matrix`` or a masked array, whose ``reshape(-1)`` need
+        not be the 1-D view the compiled pass indexes, takes the copy path), no gradient
         shares its memory owner (:func:`_owner`) with a parameter (the compiled passes
         write each parameter before the next one's gradient is read), every group's
         counters agree, and every gradient is finite (one exact compiled pass each; no
@@ -377,24 +380,26 @@ class Optimizer:
         if not self.fused or self.clip_value is not None or self.clip_norm is not None:
             return None
         flat, written, read = [], set(), []
-        try:
-            for p, shape, dtype in self._layout:
-                g, data = p.grad, p.data
-                # None, NumPy scalars, bad gradients and data other than what the state was
-                # built for go the copy path, which tells them apart (and raises). ``is``:
-                # NumPy has one instance of each native float dtype (another instance that
-                # compares equal merely takes the copy path); carray: C-contiguous, aligned
-                # and writable
-                if type(g) is not np.ndarray or g.shape != shape or g.dtype is not dtype:
-                    return None
-                if data.shape != shape or data.dtype is not dtype or not data.flags.carray:
-                    return None
-                flat.append(g.reshape(-1))
-                # an array that is no view owns its memory: no call for the common case
-                written.add(id(data if data.base is None else _owner(data)))
-                read.append(id(g if g.base is None else _owner(g)))
-        except AttributeError:  # data that is no array
-            return None
+        for p, shape, dtype in self._layout:
+            g, data = p.grad, p.data
+            # None, NumPy scalars, ndarray subclasses, bad gradients and data other than what
+            # the state was built for go the copy path, which tells them apart (and raises).
+            # ``is``: NumPy has one instance of each native float dtype (another instance
+            # that compares equal merely takes the copy path); carray: C-contiguous, aligned
+            # and writable
+            if type(g) is not np.ndarray or g.shape != shape or g.dtype is not dtype:
+                return None
+            if (
+                type(data) is not np.ndarray
+                or data.shape != shape
+                or data.dtype is not dtype
+                or not data.flags.carray
+            ):
+                return None
+            flat.append(g.reshape(-1))
+            # an array that is no view owns its memory: no call for the common case
+            written.add(id(data if data.base is None else _owner(data)))
+            read.append(id(g if g.base is None else _owner(g)))
         if not written.isdisjoint(read):
             return None
         for group in self._groups:
