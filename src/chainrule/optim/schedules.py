@@ -17,6 +17,11 @@ A rate of 0 is taken everywhere, as an optimizer's ``lr=0`` is: ``alpha0=0``, or
 ``PiecewiseConstant`` value 0, gives a schedule that leaves the parameters where they are
 (a frozen baseline, a run that measures only), never an error.
 
+The lengths ``StepDecay.every``, ``CosineDecay.duration`` and ``LinearWarmup.warmup`` are
+counts of epochs or steps, bounded as update counts are: integers in [1,
+:data:`~chainrule.optim.checkpoint.MAX_COUNT`], so that t / length is a float division
+(``ValueError`` beyond it, where that division raised ``OverflowError`` at the first step).
+
 The notes' decay formulas (002 section 2.6, 003 "Learning rate decay"; 003 misprints the
 first as ``alpha0 / (decay_rate * t)``, without the 1 that keeps the rate at ``alpha0``
 for a decay rate of 0):
@@ -42,6 +47,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from chainrule import _checks
+from chainrule.optim.checkpoint import MAX_COUNT
 
 UNITS = ("epoch", "step")
 
@@ -178,7 +184,7 @@ class StepDecay(Schedule):
     def __post_init__(self):
         owner = type(self).__name__
         _normalize(self, "alpha0", _checks.real(owner, "alpha0", self.alpha0, low=0.0))
-        _normalize(self, "every", _checks.integer(owner, "every", self.every, low=1))
+        _normalize(self, "every", _length(owner, "every", self.every))
         _normalize(
             self,
             "factor",
@@ -246,7 +252,7 @@ class CosineDecay(Schedule):
         owner = type(self).__name__
         alpha0 = _checks.real(owner, "alpha0", self.alpha0, low=0.0)
         _normalize(self, "alpha0", alpha0)
-        _normalize(self, "duration", _checks.integer(owner, "duration", self.duration, low=1))
+        _normalize(self, "duration", _length(owner, "duration", self.duration))
         _normalize(
             self,
             "alpha_min",
@@ -288,7 +294,7 @@ class LinearWarmup(Schedule):
             _normalize(self, "after", _checks.real(owner, "after", after, low=0.0))
             unit = "step" if self.unit is None else self.unit
         _normalize(self, "unit", unit)
-        _normalize(self, "warmup", _checks.integer(owner, "warmup", self.warmup, low=1))
+        _normalize(self, "warmup", _length(owner, "warmup", self.warmup))
         self._check_unit()
 
     @property
@@ -306,6 +312,19 @@ class LinearWarmup(Schedule):
         if isinstance(after, Mapping):
             config = {**config, "after": schedule_from_config(after)}
         return cls(**config)
+
+
+def _length(owner: str, field: str, value) -> int:
+    """``value`` as a number of epochs or steps that t is divided by: a Python int in
+    ``[1, MAX_COUNT]`` (the largest update count, below float's largest number); ``TypeError``
+    / ``ValueError`` naming ``owner`` and ``field`` otherwise."""
+    value = _checks.integer(owner, field, value, low=1)
+    if value > MAX_COUNT:
+        raise ValueError(
+            f"{owner}: {field} expected an integer in [1, {MAX_COUNT:.4g}] (t / {field} is "
+            f"taken as a float), got one of {value.bit_length()} bits"
+        )
+    return value
 
 
 def _sequence(owner: str, field: str, value) -> tuple:
