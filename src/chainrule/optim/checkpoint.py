@@ -18,14 +18,22 @@ from chainrule import _checks
 MAX_COUNT = int(sys.float_info.max) - 1
 
 
-def count(owner: str, name: str, value) -> int:
-    """``value`` as an update count: a Python int in ``[0, MAX_COUNT]``; ``TypeError`` /
-    ``ValueError`` naming ``owner`` and ``name`` otherwise."""
-    value = _checks.integer(owner, name, value, low=0)
+def count(
+    owner: str,
+    name: str,
+    value,
+    *,
+    low: int = 0,
+    why: str = "the next update's number, one more, is taken as a float",
+) -> int:
+    """``value`` as an update count (or a number of updates or epochs, ``low=1``): a Python
+    int in ``[low, MAX_COUNT]``; ``TypeError`` / ``ValueError`` naming ``owner`` and
+    ``name`` otherwise, and ``why`` the count is bounded."""
+    value = _checks.integer(owner, name, value, low=low)
     if value > MAX_COUNT:
         raise ValueError(
-            f"{owner}: {name} expected an integer in [0, {MAX_COUNT:.4g}] (the next update's "
-            f"number, one more, is taken as a float), got one of {value.bit_length()} bits"
+            f"{owner}: {name} expected an integer in [{low}, {MAX_COUNT:.4g}] ({why}), got "
+            f"one of {value.bit_length()} bits"
         )
     return value
 

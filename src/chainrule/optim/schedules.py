@@ -47,7 +47,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from chainrule import _checks
-from chainrule.optim.checkpoint import MAX_COUNT
+from chainrule.optim.checkpoint import count
 
 UNITS = ("epoch", "step")
 
@@ -315,16 +315,9 @@ class LinearWarmup(Schedule):
 
 
 def _length(owner: str, field: str, value) -> int:
-    """``value`` as a number of epochs or steps that t is divided by: a Python int in
-    ``[1, MAX_COUNT]`` (the largest update count, below float's largest number); ``TypeError``
-    / ``ValueError`` naming ``owner`` and ``field`` otherwise."""
-    value = _checks.integer(owner, field, value, low=1)
-    if value > MAX_COUNT:
-        raise ValueError(
-            f"{owner}: {field} expected an integer in [1, {MAX_COUNT:.4g}] (t / {field} is "
-            f"taken as a float), got one of {value.bit_length()} bits"
-        )
-    return value
+    """``value`` as a number of epochs or steps that t is divided by: a count in ``[1,
+    MAX_COUNT]`` (the largest update count, below float's largest number)."""
+    return count(owner, field, value, low=1, why=f"t / {field} is taken as a float")
 
 
 def _sequence(owner: str, field: str, value) -> tuple:
