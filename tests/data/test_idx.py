@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from chainrule.data import IDXFormatError, read_idx, write_idx
+from chainrule.data import IDXFormatError, is_idx, read_idx, write_idx
 
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 
@@ -337,3 +337,26 @@ def test_write_refuses_a_dimension_a_uint32_cannot_hold(tmp_path, shape):
     ):
         write_idx(tmp_path / "x", np.zeros(shape, np.uint8))
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_is_idx_recognizes_what_write_idx_writes_whatever_its_name(tmp_path, compress):
+    path = tmp_path / "points.bin"
+    write_idx(path, np.zeros((2, 3), np.float32), compress=compress)
+    assert is_idx(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"x,y\n1,2\n",  # a CSV file
+        bytes([0, 0, 0x07, 1]),  # 0x07 is no IDX type code
+        bytes([0, 0, 0x08, 0]),  # no dimensions
+        b"\x1f\x8b\x08\x00broken",  # a damaged gzip header
+        gzip.compress(b"PK\x03\x04"),  # a gzip stream holding no IDX magic
+    ],
+)
+def test_is_idx_refuses_other_files(tmp_path, content):
+    path = tmp_path / "data.idx"
+    path.write_bytes(content)
+    assert not is_idx(path)

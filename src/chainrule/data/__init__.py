@@ -6,7 +6,7 @@ Pure NumPy; nothing here depends on the autodiff engine.
 from chainrule.data.batches import BatchLoader, one_hot
 from chainrule.data.digits import load_digits
 from chainrule.data.fetch import FetchError
-from chainrule.data.idx import IDXFormatError, read_idx, write_idx
+from chainrule.data.idx import IDXFormatError, is_idx, read_idx, write_idx
 from chainrule.data.mnist import default_cache_dir, fetch_mnist, load_mnist, scale_pixels
 from chainrule.data.normalize import MinMaxScaler, Standardizer
 from chainrule.data.split import split_sizes, train_dev_test_split
@@ -28,6 +28,7 @@ __all__ = [
     "Standardizer",
     "default_cache_dir",
     "fetch_mnist",
+    "is_idx",
     "load_digits",
     "load_mnist",
     "make_blobs",
