@@ -29,7 +29,7 @@ from chainrule.autodiff.graph import NonFiniteValueError
 from chainrule.autodiff.mode import MODE, untraceable
 from chainrule.autodiff.ops import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from chainrule.autodiff.ops_nn import log_softmax_parts, sigmoid_array
-from chainrule.autodiff.ops_shape import _sum_in_range
+from chainrule.autodiff.ops_shape import mean_in_range
 from chainrule.autodiff.registry import primitive
 from chainrule.autodiff.tensor import _node, apply, floating, lift
 from chainrule.targets import (
@@ -416,20 +416,6 @@ def _reduce(per_example, reduction: str):
     return per_example
 
 
-def _row_means(logp):
-    """The mean of each row of log-probabilities ``logp`` (m, k): the sum / k, as
-    ``logp.mean(axis=1)``; where a row's finite values sum beyond the dtype (float32
-    logits [1e38, -1e38, -1e38, -1e38]), the sum of the row scaled by 2^-j with 2^j > k,
-    / k, times 2^j, as :func:`~chainrule.autodiff.ops.mean` takes it: finite."""
-    k = logp.shape[1]
-    try:
-        return _sum_in_range(logp, (1,), False) / k
-    except FloatingPointError:
-        scale = 2.0 ** k.bit_length()
-        with array_module(logp).errstate(under="ignore"):
-            return (logp * (1 / scale)).sum(axis=1) / k * scale
-
-
 def _upstream(g, reduction: str, m: int, ndim: int):
     """The factor each example's gradient is scaled by: g/m, g, or g per example."""
     if reduction == "mean":
@@ -493,7 +479,7 @@ def _xent_labels_kernel(zd, labels, reduction, smooth):
     per = -logp[rows, labels]
     if smooth:
         per *= 1.0 - smooth
-        per -= smooth * _row_means(logp)
+        per -= smooth * mean_in_range(logp, (1,), False, k)  # finite where the row sum is not
 
     def vjp(g):
         with xp.errstate(under="ignore"):  # softmax and its products: subnormal in the tails

@@ -113,14 +113,20 @@ def _mean_kernel(x, axes, keepdims):
     count = 1
     for ax in axes:
         count *= shape[ax]
-    xp = array_module(x)
+    out = mean_in_range(x, axes, keepdims, count)
+    return out, lambda g: (array_module(x).broadcast_to(g.reshape(kept) / count, shape),)
+
+
+def mean_in_range(x, axes, keepdims, count):
+    """The mean of array ``x`` over ``axes`` (``count`` entries each): ``sum / count``,
+    or, where finite values sum beyond the dtype, ``sum(x * 2^-k) / count * 2^k`` with
+    ``2^k > count`` (see :func:`mean`)."""
     try:
-        out = _sum_in_range(x, axes, keepdims) / count
+        return _sum_in_range(x, axes, keepdims) / count
     except FloatingPointError:
         scale = 2.0 ** count.bit_length()
-        with xp.errstate(under="ignore"):
-            out = (x * (1 / scale)).sum(axis=axes, keepdims=keepdims) / count * scale
-    return out, lambda g: (xp.broadcast_to(g.reshape(kept) / count, shape),)
+        with array_module(x).errstate(under="ignore"):
+            return (x * (1 / scale)).sum(axis=axes, keepdims=keepdims) / count * scale
 
 
 # a decorator costs a third of a ``with`` block per call; NumPy >= 2 (the floor of
