@@ -11,9 +11,9 @@ from chainrule.autodiff.tensor import Tensor
 def named_tensors(owner: str, params, *, unnamed_prefix: str | None = None) -> list[tuple]:
     """``params`` as a list of ``(name, value)`` pairs, in the order given.
 
-    ``params`` is a module (anything with ``named_parameters()``), a mapping name ->
-    Tensor, or an iterable of ``(name, Tensor)`` pairs; with ``unnamed_prefix`` the iterable
-    may also hold bare items, named ``f"{unnamed_prefix}{i}"`` by their position ``i``
+    ``params`` is a module (anything with ``named_parameters()`` but a class), a mapping
+    name -> Tensor, or an iterable of ``(name, Tensor)`` pairs; with ``unnamed_prefix`` the
+    iterable may also hold bare items, named ``f"{unnamed_prefix}{i}"`` by their position ``i``
     (``model.parameters()``). Only the structure is checked here: what a value must be (a
     Tensor, a trainable leaf) is the caller's check.
 
@@ -21,10 +21,11 @@ def named_tensors(owner: str, params, *, unnamed_prefix: str | None = None) -> l
     ------
     TypeError
         Naming ``owner``: if ``params`` is none of these (a single Tensor, a str, a
-        number), or a set (its order changes between processes, and an optimizer's state
-        and a checkpoint match parameters by position) or a 0-d array, an item is a bare
-        value where ``unnamed_prefix`` is None (a 2-tuple is always read as a pair: a
-        Tensor is never a tuple), or a pair's name is not a str.
+        number, a module class rather than an instance), or a set (its order changes
+        between processes, and an optimizer's state and a checkpoint match parameters by
+        position) or a 0-d array, an item is a bare value where ``unnamed_prefix`` is
+        None (a 2-tuple is always read as a pair: a Tensor is never a tuple), or a pair's
+        name is not a str.
     ValueError
         Naming ``owner``: if a value is given twice (an optimizer would update it twice, a
         penalty count it twice) or two pairs have one name.
@@ -44,16 +45,18 @@ def named_tensors(owner: str, params, *, unnamed_prefix: str | None = None) -> l
 def _pairs(owner: str, params, unnamed_prefix: str | None) -> list[tuple]:
     """The pairs of :func:`named_tensors`, before the check that they are unique."""
     unnamed = unnamed_prefix is not None
-    if hasattr(params, "named_parameters"):
+    if hasattr(params, "named_parameters") and not isinstance(params, type):
         return list(params.named_parameters())
     items = "Tensors or (name, Tensor) pairs" if unnamed else "(name, Tensor) pairs"
     expected = f"an iterable of {items}, a dict of name -> Tensor or a module"
     if isinstance(params, Mapping):
         params = params.items()
-    elif isinstance(params, Tensor | str) or not isinstance(params, Iterable):
+    elif isinstance(params, Tensor | str | type) or not isinstance(params, Iterable):
         got = type(params).__name__
         if isinstance(params, Tensor):
             got = "a single Tensor; " + ("wrap it in a list" if unnamed else "name it: [(name, t)]")
+        elif isinstance(params, type):  # a module class has an unbound named_parameters
+            got = f"the class {params.__name__}: an instance is needed"
         raise TypeError(f"{owner}: params expected {expected}, got {got}")
     else:  # a set's order changes between processes, and checkpoints match by position
         _checks.ordered(owner, "params", params, expected)

@@ -161,8 +161,14 @@ _REFUSED = "params expected an iterable of {}, a dict of name -> Tensor or a mod
 
 @pytest.mark.parametrize(
     ("params", "got"),
-    [(lambda w: w, "a single Tensor; "), (lambda w: "w", "str"), (lambda w: 3.0, "float")],
-    ids=["tensor", "str", "float"],
+    [
+        (lambda w: w, "a single Tensor; "),
+        (lambda w: "w", "str"),
+        (lambda w: 3.0, "float"),
+        # a class has named_parameters too: "missing 1 required positional argument: 'self'"
+        (lambda w: nn.MLP, "the class MLP: an instance is needed"),
+    ],
+    ids=["tensor", "str", "float", "class"],
 )
 def test_penalties_and_optimizers_refuse_params_alike(params, got):
     w = cr.tensor(np.ones((2, 2)), requires_grad=True)
