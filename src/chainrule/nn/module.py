@@ -10,6 +10,7 @@ in which they were registered, a module's own entries before its children's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import numbers
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,27 @@ from chainrule import _checks
 from chainrule.autodiff.tensor import Tensor, array_of, check_leaf
 
 __all__ = ["Module"]
+
+#: The classmethods of a module class that read a config dict (``get_config`` output).
+_CONFIG_READERS = ("from_config", "values_needed", "layers_needed")
+
+
+def _takes_config(method: classmethod) -> classmethod:
+    """``method``, a classmethod whose first argument is a config, preceded by a check that
+    the config is a dict: ``ValueError`` (as :func:`chainrule.nn.from_config` gives)
+    naming the class and the method otherwise, before the method reads it."""
+    function = method.__func__
+
+    @functools.wraps(function)
+    def checked(cls, config, *args, **kwargs):
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"{cls.__name__}.{function.__name__}: expected a layer config dict, got "
+                f"{type(config).__name__} {config!r:.80}"
+            )
+        return function(cls, config, *args, **kwargs)
+
+    return classmethod(checked)
 
 
 class Module:
@@ -57,6 +79,16 @@ class Module:
         self._generator_names: list[str] = []
         self._module_names: list[str] = []
         self._registered = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Give a subclass's own ``from_config``, ``values_needed`` and ``layers_needed``
+        the check of their ``config`` argument that Module's have (see
+        :func:`_takes_config`), so that no override repeats it."""
+        super().__init_subclass__(**kwargs)
+        for name in _CONFIG_READERS:
+            method = vars(cls).get(name)
+            if isinstance(method, classmethod):
+                setattr(cls, name, _takes_config(method))
 
     # -- registration ------------------------------------------------------------------------
     def register_parameter(self, name: str, value: Tensor) -> Tensor:
@@ -344,12 +376,14 @@ class Module:
         ``{"type": "<registered name>", **constructor arguments}`` (weights not included)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
+    @_takes_config
     @classmethod
     def from_config(cls, config: dict, rng=None) -> Module:
         """Build from :meth:`get_config` output; ``rng`` seeds layers that draw at random.
         A module that draws nothing ignores it, but checks it as they do (``TypeError`` for
-        what is no Generator, int seed or None). A config whose ``"type"`` names another
-        class is a ``ValueError`` (see :func:`check_config_type`)."""
+        what is no Generator, int seed or None). A config that is not a dict, or whose
+        ``"type"`` names another class, is a ``ValueError`` (see :func:`_takes_config` and
+        :func:`check_config_type`)."""
         check_config_type(cls, config)
         params = {k: v for k, v in config.items() if k != "type"}
         signature = inspect.signature(cls)
@@ -371,6 +405,7 @@ class Module:
             ) from None
         return cls(**params)
 
+    @_takes_config
     @classmethod
     def values_needed(cls, config: dict) -> int | None:
         """How many parameter and buffer values ``from_config(config)`` builds, read from
@@ -381,17 +416,20 @@ class Module:
         count needs is missing or not an integer >= 1, so that ``from_config`` refuses the
         config before allocating it (a ``Sequential`` refuses it before building any of its
         layers). A config refused for another reason gets the count its sizes name. Layers
-        that build state override this beside their constructor.
+        that build state override this beside their constructor. A config that is not a
+        dict is a ``ValueError``, in every class (see :func:`_takes_config`).
         """
         return None
 
+    @_takes_config
     @classmethod
     def layers_needed(cls, config: dict) -> int | None:
         """How many modules ``from_config(config)`` builds, this one included (as
         :meth:`named_modules` lists them), read from the config dict alone:
         :func:`chainrule.io.load` bounds it before building. 1 for a module without children
         (this default); a container overrides it. None where it cannot tell, for a config
-        that ``from_config`` refuses before building any layer.
+        that ``from_config`` refuses before building any layer. A config that is not a dict
+        is a ``ValueError``, in every class (see :func:`_takes_config`).
         """
         return 1
 
