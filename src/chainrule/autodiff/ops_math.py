@@ -28,12 +28,17 @@ from chainrule.autodiff.tensor import (
     lift,
 )
 
+# what takes the other operand's dtype (see :func:`_pair`)
+_PYTHON_OPERANDS = (numbers.Number, np.generic, list, tuple)
+
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Lift both operands to tensors, a scalar or list to the other's dtype whichever side
-    it is on (see :func:`lift`); refuse mixed dtypes instead of upcasting silently."""
+    it is on (see :func:`lift`): a list or tuple follows an operand that is none of these
+    (a tensor, an array), a scalar any operand; refuse mixed dtypes instead of upcasting
+    silently."""
     a_follows_b = isinstance(a, numbers.Number | np.generic) or (
-        isinstance(a, list | tuple) and isinstance(b, Tensor)
+        isinstance(a, list | tuple) and not isinstance(b, _PYTHON_OPERANDS)
     )
     if a_follows_b:
         b = lift(b)
@@ -326,14 +331,16 @@ def _abs_kernel(x):
     return xp.abs(x), lambda g: (g * xp.sign(x),)
 
 
-def _extremum(a, b, op: str, compute, pick_a):
-    """Elementwise max or min; the gradient flows to the operand picked: ``a`` where
-    ``pick_a(a, b)`` holds (ties included) or ``a`` is NaN, ``b`` elsewhere. ``compute``
+def _extremum(a, b, op: str, pick: str):
+    """Elementwise max or min, the function ``op`` of the operands' array module (taken
+    once both are tensors); the gradient flows to the operand picked: ``a`` where
+    ``pick(a, b)`` holds (ties included) or ``a`` is NaN, ``b`` elsewhere. ``op``
     propagates NaN, so a NaN output's gradient goes to the NaN operand whichever side it
     is on (``a`` if both are, as at a tie), as the ``max`` reduction's goes to its NaN
     entries."""
     a, b = _pair(a, b, op)
-    return _binary(op, _extremum_kernel, a, b, compute, pick_a)
+    xp = array_module(a.data)
+    return _binary(op, _extremum_kernel, a, b, getattr(xp, op), getattr(xp, pick))
 
 
 def _extremum_kernel(x, y, compute, pick_a, ra, rb):
@@ -353,16 +360,14 @@ def _extremum_kernel(x, y, compute, pick_a, ra, rb):
 def maximum(a, b):
     """Elementwise max; at ties the gradient goes to ``a``, and where the output is NaN
     to the NaN operand (``a`` if both are): see :func:`_extremum`."""
-    xp = array_module(getattr(a, "data", a))
-    return _extremum(a, b, "maximum", xp.maximum, xp.greater_equal)
+    return _extremum(a, b, "maximum", "greater_equal")
 
 
 @primitive
 def minimum(a, b):
     """Elementwise min; at ties the gradient goes to ``a``, and where the output is NaN
     to the NaN operand (``a`` if both are): see :func:`_extremum`."""
-    xp = array_module(getattr(a, "data", a))
-    return _extremum(a, b, "minimum", xp.minimum, xp.less_equal)
+    return _extremum(a, b, "minimum", "less_equal")
 
 
 @primitive
@@ -430,7 +435,8 @@ def _clip_kernel(x, lo, hi):
 @primitive
 def where(condition, a, b):
     """``a`` where ``condition`` else ``b``; the condition is a constant boolean mask
-    (a comparison such as ``h > 0``, or a bool array): ``TypeError`` for any other dtype,
+    (a comparison such as ``h > 0``, or a bool array, NumPy's or another library's as NumPy
+    reads it, the latter copied): ``TypeError`` for any other dtype,
     whose truthiness would select (0.5 and NaN as True), and for a lone ``True`` or
     ``False``, which is what a tensor's ``==`` and ``!=`` give (they compare identity)."""
     if isinstance(condition, bool | np.bool_):
@@ -439,11 +445,12 @@ def where(condition, a, b):
             f"the bool {condition}; a tensor's == and != compare identity, so compare its "
             "values (x.data == 0)"
         )
-    mask = (
-        condition.data
-        if isinstance(condition, Tensor)
-        else array_module(condition).asarray(condition)
-    )
+    if isinstance(condition, Tensor):
+        mask = condition.data
+    elif isinstance(condition, np.ndarray | list | tuple):
+        mask = np.asarray(condition)
+    else:  # another library's array (a torch mask) as NumPy reads it, copied
+        mask = np.asarray(condition).copy()
     if mask.dtype != bool:
         got = f"dtype {mask.dtype}" if mask.dtype != object else type(condition).__name__
         raise TypeError(
