@@ -1,5 +1,7 @@
 """The seed gradient of ``backward(grad=...)``: the tensor's dtype, never changed silently."""
 
+import array
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,37 @@ def test_a_python_seed_beyond_the_tensors_dtype_is_an_overflow_error():
     ):
         y.backward([1e40, 1.0])
     assert x.grad is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_torch_seed_of_the_tensors_dtype_is_taken_as_its_array(dtype):
+    # it was AttributeError: 'torch.dtype' object has no attribute 'kind'
+    torch = pytest.importorskip("torch")
+    x, y = _graph(dtype)
+    seed = torch.tensor([1.0, 3.0], dtype=getattr(torch, dtype))
+    y.backward(seed)
+    seed[:] = 5  # the seed was copied
+    assert x.grad.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(x.grad, [2.0, 6.0])
+
+
+def test_a_torch_seed_of_another_dtype_is_refused():
+    torch = pytest.importorskip("torch")
+    x, y = _graph("float32")
+    with pytest.raises(
+        TypeError, match=r"^backward\(\): grad expected a float32 array .* got Tensor .*float64"
+    ):
+        y.backward(torch.ones(2, dtype=torch.float64))
+    assert x.grad is None
+
+
+def test_an_array_array_seed_is_an_array_of_its_dtype():
+    # array('d') was cast to float32 silently, where a float64 ndarray is refused
+    x, y = _graph("float32")
+    with pytest.raises(
+        TypeError, match=r"^backward\(\): grad expected a float32 array .* got array .*float64"
+    ):
+        y.backward(array.array("d", [1.0, 1.0]))
+    assert x.grad is None
+    y.backward(array.array("f", [1.0, 3.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 6.0])

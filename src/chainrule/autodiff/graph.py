@@ -15,7 +15,7 @@ import numpy as np
 from chainrule import _checks
 from chainrule.autodiff.backend import array_module
 from chainrule.autodiff.mode import MODE, untraceable
-from chainrule.autodiff.tensor import Tensor
+from chainrule.autodiff.tensor import Tensor, _array_like
 
 _RELEASED = (
     "backward through a graph whose saved values were already released by an earlier "
@@ -132,19 +132,24 @@ def _seed(root, grad, xp):
     """``grad`` as a new array of ``root``'s dtype (a rule may hand the seed on to a leaf's
     grad, which must not be the caller's array, nor change when the caller reuses it).
 
-    What has a dtype (an array, a NumPy scalar, a tensor) must have ``root``'s; Python
+    What has a dtype (an array, a NumPy scalar, a tensor, another library's array-like as
+    NumPy reads it: a torch tensor, an ``array.array``) must have ``root``'s; Python
     numbers, and lists of them, take it (``OverflowError`` for a value beyond its range,
     as for a :class:`Tensor`: 1e40 into float32). Anything else is a ``TypeError``."""
     dtype = root.data.dtype
-    if hasattr(grad, "dtype"):
-        if grad.dtype != dtype:
-            cast = f"; cast with .astype({dtype.name!r})" if grad.dtype.kind in "fiu" else ""
+    array = grad.data if isinstance(grad, Tensor) else grad
+    typed = isinstance(getattr(array, "dtype", None), np.dtype)  # a torch dtype is none
+    if not typed and _array_like(array):
+        array, typed = np.asarray(array), True
+    if typed:
+        if array.dtype != dtype:
+            cast = f"; cast with .astype({dtype.name!r})" if array.dtype.kind in "fiu" else ""
             raise TypeError(
                 f"backward(): grad expected a {dtype} array like the tensor (or Python "
-                f"numbers), got {type(grad).__name__} of dtype {grad.dtype}; chainrule "
+                f"numbers), got {type(grad).__name__} of dtype {array.dtype}; chainrule "
                 f"never changes a dtype silently{cast}"
             )
-        return xp.array(grad.data if isinstance(grad, Tensor) else grad, copy=True)
+        return xp.array(array, copy=True)
     try:
         values = np.asarray(grad)
     except (TypeError, ValueError):  # a ragged list, say
