@@ -7,7 +7,9 @@ around 1e-3 or above it is almost certainly wrong.
 
 The numeric derivative differences the outputs before it contracts them,
 ``sum(u * (f(x + eps) - f(x - eps))) / h``: the outputs a nudge leaves alone cancel
-exactly, however large they are. ``h`` is the step the nudge took, ``(x + eps) - (x - eps)``
+exactly, however large they are, an infinite one too (equal outputs differ by 0, not
+``inf - inf``; an output that is NaN makes the estimate NaN, and the check fails).
+``h`` is the step the nudge took, ``(x + eps) - (x - eps)``
 as computed: ``2 eps`` within ``np.spacing(x) / (2 eps)`` relative (2.2e-10 for
 ``|x| < 4`` and ``eps=1e-6``; exactly ``2 eps`` where ``x +- eps`` are exact, as for a power
 of 2 ``eps`` and ``x`` of few bits), far from it for a large ``|x|`` (spacing 1.8e-12 at 1e4,
@@ -70,7 +72,8 @@ the outputs the nudges of every input moved, when its own moved none: backprop's
 an input ``f`` is exactly invariant to is what sums that cancel leave, about 1e-16, a
 rounding the check cannot see). Its 0 says only that the true slope is at most ``R``,
 ``r`` taken over every output (``|f| * 2**-52`` is ``np.spacing(|f|)`` within a factor of
-2; every output, as a lost nudge does not tell which outputs it reaches). Where backprop's
+2; every output, as a lost nudge does not tell which outputs it reaches; an infinite
+output, which hides any change, makes ``R`` infinite). Where backprop's
 value lies above ``r`` (more than rounding explains) but within ``R``, the nudge can
 neither pass nor fail it: the entry (in ``direction`` mode, the direction) is
 *unresolved*, left out of the relative error, and the verdict is INCONCLUSIVE rather than
@@ -420,7 +423,9 @@ class _Slope:
             nudge(1)
             plus = np.array(self.f(*self.tensors).data, dtype=np.float64)  # a copy: f may return x
             nudge(-1)
-            change = plus - self.f(*self.tensors).data
+            minus = self.f(*self.tensors).data
+            # equal outputs change by 0, an infinite one too (inf - inf would be NaN)
+            change = np.subtract(plus, minus, out=np.zeros_like(plus), where=plus != minus)
             nudge(0)
         moved = change != 0
         np.logical_or(self.moved, moved, out=self.moved)
