@@ -259,7 +259,10 @@ def getitem(a, index):
     The tensors of an index (``a[i]``, ``a[rows, labels]``) are the op's parents, so
     :func:`~chainrule.autodiff.trace.trace_backward` replays it with their new values;
     an array in an index would be reused by a replay, which refuses it, and so is a
-    boolean tensor there (the result's shape depends on its values)."""
+    boolean tensor there (the result's shape depends on its values). A list holding
+    tensors is refused (``TypeError``): NumPy reads a list of arrays as one index array,
+    PyTorch a list of tensors as a tuple, one per axis; ``a[cr.stack([i, j])]`` and
+    ``a[i, j]`` say which."""
     a = lift(a)
     if isinstance(index, Tensor):
         return _gather(a, (index,), None)
@@ -268,7 +271,27 @@ def getitem(a, index):
         if positions:  # the tensors' places hold None in the static part
             template = tuple(None if k in positions else i for k, i in enumerate(index))
             return _gather(a, tuple(index[k] for k in positions), (template, positions))
-    return apply("getitem", _getitem_kernel, (a,), index)
+    try:
+        return apply("getitem", _getitem_kernel, (a,), index)
+    except (IndexError, ValueError):
+        if _lists_tensors(index):  # NumPy's errors name only ints, slices, arrays and shapes
+            raise TypeError(
+                "getitem: expected index tensors alone or in a tuple, got a list holding "
+                "tensors, which NumPy would read as one index array and PyTorch as one per "
+                "axis; write a[cr.stack([i, j])] for the first, a[i, j] for the second"
+            ) from None
+        raise
+
+
+def _lists_tensors(index) -> bool:
+    """Whether ``index``, or an entry of it, is a list (or a tuple in a list) holding a
+    tensor at any depth."""
+    if isinstance(index, tuple):
+        return any(isinstance(i, list) and _lists_tensors(i) for i in index)
+    return isinstance(index, list) and any(
+        isinstance(i, Tensor) or (isinstance(i, list | tuple) and _lists_tensors(list(i)))
+        for i in index
+    )
 
 
 def _gather(a, tensors, layout):

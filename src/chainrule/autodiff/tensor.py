@@ -378,19 +378,39 @@ def _compare(a: Tensor, other, compare) -> Tensor:
     """``compare(a, other)`` (an ``operator`` function) as a boolean tensor without a
     gradient. A tensor ``other`` is a parent; anything else (a number, an array) is passed
     to the kernel as it is, which keeps NumPy's comparison of Python numbers (``int8``
-    data against 1000), and a trace refuses an array there as for any primitive. Shapes
-    that do not broadcast (a tensor or array ``other``) are a ``ValueError`` naming them,
-    as for ``add``."""
+    data against 1000), and a trace refuses an array there as for any primitive; another
+    library's array that refuses NumPy's comparison (a torch tensor) is read as the array
+    it hands NumPy. Shapes that do not broadcast (a tensor, array or list ``other``) are a
+    ``ValueError`` naming them, as for ``add``, and so is a ragged list; what is no number
+    (``None``, text, a list holding them) is a ``TypeError`` naming it. The errors are told
+    apart only once the comparison has failed."""
     try:
         if isinstance(other, Tensor):
             return _constant(_compare_kernel, (a, other), compare)
         return _constant(_compare_kernel, (a,), other, compare)
     except ValueError:
-        if isinstance(other, Tensor | np.ndarray) and not _ops_math._broadcast(
-            a.shape, other.shape
+        shaped = other
+        if isinstance(other, list | tuple):  # as the comparison read it
+            if _checks.ragged(other):
+                raise ValueError(
+                    f"{compare.__name__}: expected a rectangular array, got a ragged "
+                    f"{type(other).__name__} {reprlib.repr(other)}"
+                ) from None
+            shaped = np.asarray(other)
+        if isinstance(shaped, Tensor | np.ndarray) and not _ops_math._broadcast(
+            a.shape, shaped.shape
         ):
-            raise binary_shapes_error(compare.__name__, a, other) from None
+            raise binary_shapes_error(compare.__name__, a, shaped) from None
         raise
+    except TypeError as error:
+        if isinstance(error, _trace.TraceError):  # the trace refused the step: that stands
+            raise
+        if not isinstance(other, np.ndarray | np.generic) and _array_like(other):
+            return _compare(a, np.asarray(other), compare)
+        raise TypeError(
+            f"{compare.__name__}: expected a tensor, an array or numbers, got "
+            f"{type(other).__name__} {reprlib.repr(other)}"
+        ) from None
 
 
 def _compare_kernel(x, y, compare):
@@ -798,3 +818,4 @@ def check_leaf(owner: str, name: str, value) -> None:
 from chainrule.autodiff import graph as _graph  # noqa: E402  (cycle: graph checks nodes)
 from chainrule.autodiff import ops as _ops  # noqa: E402  (cycle: ops build tensors)
 from chainrule.autodiff import ops_math as _ops_math  # noqa: E402  (the same cycle)
+from chainrule.autodiff import trace as _trace  # noqa: E402  (the same cycle)
