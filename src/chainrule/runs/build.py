@@ -218,15 +218,16 @@ def _named_schedule(config: dict, n_train: int):
 def build_optimizer(config: dict, parameters, n_train: int):
     """The config's optimizer over ``parameters`` (a model's), its rate from
     :func:`build_schedule`, with ``optimizer.params``, clip_norm (unless 0) and adamw's
-    weight_decay. ``ConfigError``: ``"optimizer.params: ..."`` for an argument the
-    optimizer does not take, ``"optimizer: ..."`` for a value it refuses, and those of
-    :func:`build_schedule`."""
+    weight_decay (the resolved config's: AdamW's own default where the config gives
+    none, see :func:`~chainrule.runs.config.default_weight_decay`). ``ConfigError``:
+    ``"optimizer.params: ..."`` for an argument the optimizer does not take,
+    ``"optimizer: ..."`` for a value it refuses, and those of :func:`build_schedule`."""
     o = config["optimizer"]
     kwargs = dict(o["params"])
     if o["clip_norm"]:
         kwargs["clip_norm"] = o["clip_norm"]
     if o["name"] == "adamw":
-        kwargs.setdefault("weight_decay", o["weight_decay"])
+        kwargs["weight_decay"] = o["weight_decay"]
     schedule = build_schedule(config, n_train)  # its errors name schedule.params, not these
     try:
         return optim.OPTIMIZERS[o["name"]](parameters, schedule, **kwargs)

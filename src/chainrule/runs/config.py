@@ -64,6 +64,14 @@ DTYPE = np.dtype(np.float32)
 MAX_NOISE = float(np.finfo(DTYPE).max) / 16
 
 
+def default_weight_decay(optimizer: str) -> float:
+    """optimizer.weight_decay where a config gives none: the default of the ``weight_decay``
+    argument of the optimizer ``optimizer``'s class (:class:`~chainrule.optim.AdamW`'s
+    0.01), read from its signature; 0.0 for a class without one."""
+    argument = inspect.signature(optim.OPTIMIZERS[optimizer]).parameters.get("weight_decay")
+    return 0.0 if argument is None else float(argument.default)
+
+
 class ConfigError(ValueError):
     """A config (or a ``section.key=value`` override) that does not fit the schema, or a
     parameter that the class it goes to refuses (:mod:`chainrule.runs.build`).
@@ -88,6 +96,7 @@ class Key:
     high_open: bool = False  # strictly < high
     positive: bool = False  # strictly > low
     extra: dict = field(default_factory=dict)
+    default_doc: str = ""  # the default as help shows it where another key decides it
 
 
 SCHEMA: dict[str, dict[str, Key]] = {
@@ -149,7 +158,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "lr": Key("float", 1e-3, "learning rate", low=0.0, positive=True),
         "params": Key("table", {}, "extra optimizer arguments, e.g. {beta1 = 0.9}"),
         "clip_norm": Key("float", 0.0, "clip by global norm (0: off)", low=0.0),
-        "weight_decay": Key("float", 0.0, "decoupled weight decay (adamw only)", low=0.0),
+        "weight_decay": Key(
+            "float",
+            None,
+            "decoupled weight decay, each step W -= lr * weight_decay * W (adamw only; an "
+            "L2 term in the gradient is regularization.l2)",
+            low=0.0,
+            default_doc=f"adamw: {default_weight_decay('adamw')!r}, others: 0.0",
+        ),
     },
     "schedule": {
         "name": Key("str", "none", "learning-rate schedule", choices=SCHEDULES),
@@ -311,7 +327,8 @@ def _coerce(name: str, key: Key, value: Any) -> Any:
 
 
 def defaults() -> dict:
-    """The default config (model.sizes has no default: a config must give it)."""
+    """The default config (model.sizes has no default: a config must give it; that of
+    optimizer.weight_decay, None, is the optimizer's own, which :func:`resolve` puts in)."""
     return {s: {k: _copy(key.default) for k, key in keys.items()} for s, keys in SCHEMA.items()}
 
 
@@ -352,6 +369,8 @@ def resolve(document: dict, *, strict: bool = True) -> dict:
                 config[section][name] = value
     if config["data"]["name"] == "mnist" and "split" not in document.get("data", {}):
         config["data"]["split"] = list(MNIST_SPLIT)
+    if config["optimizer"]["weight_decay"] is None:
+        config["optimizer"]["weight_decay"] = default_weight_decay(config["optimizer"]["name"])
     _check_whole(config, strict)
     return config
 
@@ -677,7 +696,9 @@ def schema_help() -> str:
     for section, keys in SCHEMA.items():
         lines.append(f"[{section}]")
         for name, key in keys.items():
-            default = "required" if key.default is None else _toml_value(key.default)
+            default = key.default_doc or (
+                "required" if key.default is None else _toml_value(key.default)
+            )
             choices = f" ({'|'.join(key.choices)})" if key.choices else ""
             lines.append(f"  {name} = {default}  {key.kind}{choices}: {key.doc}")
     return "\n".join(lines)
