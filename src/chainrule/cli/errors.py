@@ -1,5 +1,6 @@
-"""Errors the CLI turns into exit statuses."""
+"""Errors the CLI turns into exit statuses, and how it says a warning."""
 
+import sys
 from pathlib import Path
 
 from chainrule.files import file_blocker
@@ -48,6 +49,13 @@ def refuse_idle_force(force: bool, option: str) -> None:
         )
 
 
+def say_warning(message) -> None:
+    """Say ``message`` as the CLI says a warning: a ``chainrule: warning: <message>`` line
+    on the standard error (with ``-q`` too), without the source location and code line of
+    Python's warnings, which under the CLI name the console script."""
+    print(f"chainrule: warning: {message}", file=sys.stderr)
+
+
 def require_plotting(what: str, otherwise: str = "") -> None:
     """Refuse, before any work, a command whose figures need matplotlib where it is
     missing: ``UsageError("<what> (<why and how to install>)<otherwise>")``."""
@@ -65,4 +73,5 @@ __all__ = [
     "refuse_empty_path",
     "refuse_idle_force",
     "require_plotting",
+    "say_warning",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from chainrule import io as crio
 from chainrule import regularization
 from chainrule.autodiff import no_grad
-from chainrule.cli.errors import UsageError, refuse_empty_path, require_plotting
+from chainrule.cli.errors import UsageError, refuse_empty_path, require_plotting, say_warning
 from chainrule.files import atomic_write, directory_blocker, json_text
 from chainrule.malloc import keep_freed_memory
 from chainrule.runs import config as cfg
@@ -41,6 +41,7 @@ from chainrule.train import (
     bias_variance,
 )
 from chainrule.train.checkpoint import progress, too_few_epochs
+from chainrule.train.history import History
 
 RUNS = Path("runs")  # where a run goes when output.dir is empty
 
@@ -282,7 +283,7 @@ def _resume_config(run_dir: Path, args) -> tuple[dict, Path, dict]:
             "= false, or it ended before its first checkpoint)"
         ) from None
     for warning in caught:  # a damaged newest checkpoint passed over, said as errors are
-        print(f"chainrule: warning: {warning.message}", file=sys.stderr)
+        say_warning(warning.message)
     return config, checkpoint, state
 
 
@@ -328,7 +329,8 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
     (see :func:`_check_edits`), and not end before the checkpoint (see
     :func:`~chainrule.train.checkpoint.too_few_epochs`) nor go beyond the epochs of a run
     that stopped (see :func:`_check_stopped`); the run's batches
-    (``train.batch_size`` and the training set's size) must be the checkpoint's, and its
+    (``train.batch_size`` and the training set's size) must be the checkpoint's, its
+    ``history.csv`` must hold its history so far (see :func:`_check_history`), and its
     model and optimizer states must load into those the config builds (they are loaded:
     ``fit`` loads them again). A checkpoint without those states is left to ``fit``, which
     says what it lacks."""
@@ -350,6 +352,7 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
             raise UsageError(
                 f"{where}: {what.format(value)}, the run's was {saved!r}; undo that edit"
             )
+    _check_history(run_dir, checkpoint, state)
     if not (isinstance(state.get("model"), dict) and isinstance(state.get("optimizer"), dict)):
         return
     try:
@@ -360,6 +363,33 @@ def _check_resume(run_dir: Path, config: dict, checkpoint: Path, state: dict, mo
             f"{where} (the model and optimizer it builds cannot take the saved ones: {exc}); "
             "undo the edit of [model] or [optimizer]"
         ) from None
+
+
+def _check_history(run_dir: Path, checkpoint: Path, state: dict) -> None:
+    """Refuse, before any data, a run whose ``history.csv`` no longer holds its history up
+    to ``checkpoint`` (edited since: saved by a spreadsheet, its numbers rounded), by the
+    rule of the run's :class:`HistoryLogger` (:meth:`HistoryLogger.continues`), which would
+    refuse it once the data is loaded: the file may hold what the user saved, so it is
+    not replaced. A ``history.csv`` moved away or deleted is written anew from the
+    checkpoint's history, which holds every epoch up to it. The file's columns are the
+    log keys of the history's rows (``keys=()``), those the run logs. Left to ``fit``: a
+    history the checkpoint does not hold as ``fit`` saves one (``fit`` says what is
+    wrong), and one without a finished epoch, whose file is the bare header of the run's
+    log keys, which the data decides (its task names the metrics)."""
+    path = run_dir / "history.csv"
+    try:  # a .csv holds the epochs' rows only: the step losses are left out
+        history = History.from_dict({**state["history"], "step_losses": []})
+    except (KeyError, TypeError, ValueError):
+        return
+    if not path.is_file() or not history.epochs or HistoryLogger(path).continues(history, ()):
+        return
+    n = len(history.epochs)
+    raise UsageError(
+        f"--resume {run_dir}: {path}: expected the run's history up to {checkpoint.name} "
+        f"(the rows chainrule wrote for its {n} epoch{'s' * (n != 1)}), but the file no "
+        "longer starts with them (edited since?); move it away: the resume then writes it "
+        "anew from the checkpoint's history, which holds every epoch up to it"
+    )
 
 
 def _check_stopped(where: str, saved_config, epochs: int, state: dict) -> None:

@@ -525,31 +525,44 @@ class HistoryLogger(Callback):
         if blocked is not None:
             raise ValueError(f"HistoryLogger: expected a file path, but {blocked}")
         self._written, self._keys = None, list(trainer.log_keys)
-        if self.path.exists() and not (trainer.resumed and self._continues(trainer.history)):
+        if not self.path.exists():
+            return
+        if not trainer.resumed:
             raise ValueError(
                 f"HistoryLogger: {self.path} holds the history of another run, which this "
                 "run would replace; move it away or choose another path (a run resumed from "
                 "a checkpoint writes on in the file of its history)"
             )
+        if not self.continues(trainer.history, self._keys):
+            raise ValueError(
+                f"HistoryLogger: {self.path} holds the history of another run, or of this "
+                "one edited since: not the resumed run's history up to its checkpoint (its "
+                "epochs as this logger wrote them), which the resume would replace; move it "
+                "away (the resume then writes it anew from the checkpoint's history) or "
+                "choose another path"
+            )
 
-    def _continues(self, history) -> bool:
-        """Whether the file holds ``history`` (a resumed run's, from its checkpoint) so far:
-        its epochs first, as :meth:`_write` writes them (a file written after a later
-        checkpoint, which a damaged one made the resume skip, has more). A history without
-        epochs (a Ctrl-C in the first epoch) has nothing to tell its file by: only a file
-        without epochs continues it (the bare header of a ``.csv``, a ``.json`` document
-        whose ``epochs`` are empty), not any file that starts with the same header."""
+    def continues(self, history, keys) -> bool:
+        """Whether the file at ``path`` holds ``history`` (a resumed run's, from its
+        checkpoint) so far, as :meth:`_write` writes it under the log keys ``keys`` (the
+        columns of a ``.csv``, see :meth:`History.to_csv`): its epochs first (a file
+        written after a later checkpoint, which a damaged one made the resume skip, has
+        more). A history without epochs (a Ctrl-C in the first epoch) has nothing to tell
+        its file by: only a file without epochs continues it (the bare header of a
+        ``.csv``, a ``.json`` document whose ``epochs`` are empty), not any file that
+        starts with the same header. The rule by which :meth:`on_train_begin` takes a
+        resumed run's existing file as its own (``chainrule train --resume`` checks the
+        run's ``history.csv`` by it before reading any data)."""
+        csv = self.path.suffix == ".csv"
+        # outside the try: keys that to_csv refuses are refused, not taken for another file
+        ours = history.to_csv(keys) if csv else json.loads(json_text(history.to_dict()))["epochs"]
         try:
             text = self.path.read_text(encoding="utf-8")
-            if self.path.suffix == ".csv":
-                ours = history.to_csv(self._keys)
+            if csv:
                 return text.startswith(ours) if history.epochs else text == ours
-            epochs = json.loads(json_text(history.to_dict()))["epochs"]
             saved = json.loads(text)
             rows = saved.get("epochs") if isinstance(saved, dict) else None
-            return isinstance(rows, list) and (
-                rows[: len(epochs)] == epochs if epochs else not rows
-            )
+            return isinstance(rows, list) and (rows[: len(ours)] == ours if ours else not rows)
         except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError):
             return False  # RecursionError: JSON nested deeper than the parser recurses
 
