@@ -7,7 +7,9 @@ failures, with a one-line cause (the traceback only with ``--debug``, which rais
 130 when interrupted (Ctrl-C); 141 (128 + SIGPIPE, as a Unix tool killed by it) without a
 word when the reader of standard output closed it (``chainrule predict MODEL INPUT |
 head``). A closed standard output or error (``>&-``, which Python gives as ``None``) does
-not fail a command: what would go there is dropped.
+not fail a command: what would go there is dropped. A warning of chainrule's own
+(``GradientWarning``) is a ``chainrule: warning: <message>`` line on the standard error;
+the warning filters (``-W``, ``PYTHONWARNINGS``) apply to it as to any warning.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import os
 import select
 import sys
 import traceback
+import warnings
 
 from chainrule.cli import bench, commands, lab, train
+from chainrule.cli.errors import say_warning
 from chainrule.data.fetch import FetchError
 from chainrule.runs.config import ConfigError
 
@@ -104,9 +108,33 @@ def _closed_streams_dropped():
         yield
 
 
+@contextlib.contextmanager
+def _own_warnings_said():
+    """Inside, a warning of one of chainrule's own categories (``GradientWarning``) that the
+    warning filters let through (``-W`` and ``PYTHONWARNINGS`` included: ``ignore`` drops
+    it, ``error`` raises it) is said as the CLI's other warnings are (see
+    :func:`~chainrule.cli.errors.say_warning`), not as Python shows one: at the frame
+    outside chainrule, which under the CLI is the console script's ``sys.exit(main())``.
+    Other warnings are shown as before; ``warnings.showwarning`` is put back on the way
+    out, so that a Python caller's warnings stay Python's."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.partition(".")[0] == "chainrule":
+            say_warning(message)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    with _closed_streams_dropped():
+    with _closed_streams_dropped(), _own_warnings_said():
         return _run(argv)
 
 
