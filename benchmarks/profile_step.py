@@ -1,6 +1,6 @@
 """Where a chainrule training step spends its time, against the hand-written NumPy step.
 
-``python -m benchmarks.profile_step [--configs abcd] [--threads 2] [--top 12]``, from the
+``python -m benchmarks.profile_step [--configs a,b,c,d] [--threads 2] [--top 12]``, from the
 repository root, prints per configuration the median time of the forward pass (with the
 loss), the backward pass and the Adam update for chainrule's eager step (the graph built
 and walked anew) and the hand-written NumPy step, the median time of chainrule's traced
@@ -21,7 +21,11 @@ import statistics
 import sys
 import time
 
-from chainrule.bench.threads import environment_pinned, pin_threads, run_pinned
+from chainrule.bench.options import CONFIG_KEYS, _at_least, _names, names
+from chainrule.bench.threads import environment_pinned, pin_threads, run_pinned, usable_cpus
+
+#: The docstring's first line, for --help (no docstring under python -OO).
+_SUMMARY = (__doc__ or "").partition("\n")[0]
 
 
 def _phases_chainrule(trainer, x, y, steps: int) -> dict[str, list[float]]:
@@ -132,15 +136,22 @@ def profile(key: str, top: int) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default="abcd")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--top", type=int, default=12)
+    parser = argparse.ArgumentParser(description=_SUMMARY)
+    # chainrule bench's checks (chainrule.bench.options), so that both accept the same values
+    parser.add_argument("--configs", type=_names(tuple(CONFIG_KEYS)), default=",".join(CONFIG_KEYS))
+    parser.add_argument("--threads", type=_at_least(1, int), default=min(2, usable_cpus()))
+    parser.add_argument("--top", type=_at_least(1, int), default=12)
     args = parser.parse_args(argv)
+    cpus = usable_cpus()
+    if args.threads > cpus:
+        parser.error(
+            f"--threads: expected at most {cpus}, the CPUs this process may run on, got "
+            f"{args.threads} (as chainrule bench)"
+        )
     if not environment_pinned(args.threads):
         return run_pinned("benchmarks.profile_step", argv, args.threads)
     pin_threads(args.threads)
-    for key in args.configs.replace(",", ""):
+    for key in names(args.configs):
         print(profile(key, args.top))
     return 0
 
