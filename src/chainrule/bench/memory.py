@@ -13,8 +13,13 @@ Method (Linux): in a fresh interpreter with the runner's thread settings,
 Reported: ``peak`` = high-water mark during the measured steps minus the baseline, i.e.
 parameters, optimizer state, cached buffers and the step's transient arrays, without the
 library itself or compile-time spikes; ``state`` = RSS after warm-up minus the baseline.
-Where the high-water mark cannot be reset, ``peak`` falls back to ``ru_maxrss`` minus the
-baseline (an upper bound: it includes warm-up spikes) and ``method`` says so.
+Where the high-water mark cannot be reset, ``peak`` falls back to the process's high-water
+mark since it started minus the baseline: an upper bound, which includes the warm-up and
+anything before it (``VmHWM`` not reset, the larger of its readings after the warm-up and
+after the measured steps: the kernel updates it lazily, so a later reading can be lower);
+``method`` says which (:data:`RESET`, :data:`NOT_RESET`). Every reading comes from
+``/proc/self/status``, whose ``VmHWM`` is never below its ``VmRSS`` (``ru_maxrss``,
+counted otherwise, can be).
 
 Run as ``python -m chainrule.bench.memory SYSTEM CONFIG [--threads N] [--steps K]`` with
 the thread settings already in the environment (:func:`measure` passes its own on): it
@@ -32,18 +37,28 @@ from chainrule.bench.threads import pin_threads
 from chainrule.malloc import keep_freed_memory
 
 MIB = 1024.0 * 1024.0
-
+#: The ``method`` of a probe whose high-water mark was reset after the warm-up.
+RESET = "VmHWM reset after warm-up"
+#: The ``method`` where it could not be reset: the process's high-water mark, an upper bound.
+NOT_RESET = "VmHWM not reset (since the process started)"
+_FIELDS = ("VmRSS", "VmHWM")
 
 #: The docstring's first line, for --help (no docstring under python -OO).
 _SUMMARY = (__doc__ or "").partition("\n")[0]
 
 
-def _status_kib(field: str) -> int:
+def _status_kib() -> dict[str, int]:
+    """``VmRSS`` and ``VmHWM``, KiB, from one read of ``/proc/self/status``."""
+    found = {}
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field}")
+            name, _, value = line.partition(":")
+            if name in _FIELDS:
+                found[name] = int(value.split()[0])
+    missing = [field for field in _FIELDS if field not in found]
+    if missing:
+        raise RuntimeError(f"/proc/self/status has no {', '.join(missing)}")
+    return found
 
 
 def _reset_high_water_mark() -> bool:
@@ -57,8 +72,6 @@ def _reset_high_water_mark() -> bool:
 
 def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
     """Measure in this process (which must be fresh); see the module docstring."""
-    import resource
-
     from chainrule.bench import systems
     from chainrule.bench.configs import CONFIGS, Config, make_batches
 
@@ -70,16 +83,17 @@ def probe(system: str, config_key: str, steps: int, warmup: int = 3) -> dict:
     # heap that the step reuses without raising the high-water mark.
     pool = make_batches(config)
     batches = systems.prepare(module, pool)
-    base = _status_kib("VmRSS")
+    base = _status_kib()["VmRSS"]
     trainer = module.make_trainer(config, batches)
     trainer.run(warmup)
-    state = _status_kib("VmRSS") - base
+    warm = _status_kib()
+    state = warm["VmRSS"] - base
     if _reset_high_water_mark():
         trainer.run(steps)
-        peak, method = _status_kib("VmHWM") - base, "VmHWM reset after warm-up"
+        peak, method = _status_kib()["VmHWM"] - base, RESET
     else:
         trainer.run(steps)
-        peak, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, "ru_maxrss"
+        peak, method = max(warm["VmHWM"], _status_kib()["VmHWM"]) - base, NOT_RESET
     return {"peak_mib": peak * 1024 / MIB, "state_mib": state * 1024 / MIB, "method": method}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 
+from chainrule.bench.memory import RESET
+
 PEERS = ("torch", "jax", "sklearn", "numpy")
 TITLES = {
     "chainrule": "chainrule",
@@ -95,11 +97,18 @@ def _per_system_table(results: dict, cell) -> str:
     return table(header, rows)
 
 
+def _not_reset(mem: dict) -> bool:
+    """Whether a memory probe's peak is the process's whole high-water mark (an upper
+    bound, marked ``*``): its ``method`` is not :data:`~chainrule.bench.memory.RESET`."""
+    return mem.get("method", RESET) != RESET
+
+
 def _memory_cell(entry: dict) -> str:
     mem = entry.get("memory")
     if mem is None:  # not probed: --no-memory, or the system did not run
         return status(entry) or "-"
-    return status(mem) or f"{mem['peak_mib']:.1f} ({mem['state_mib']:.1f})"
+    mark = "*" if _not_reset(mem) else ""
+    return status(mem) or f"{mem['peak_mib']:.1f}{mark} ({mem['state_mib']:.1f})"
 
 
 def _spread_cell(entry: dict) -> str:
@@ -189,6 +198,18 @@ def markdown(results: dict) -> str:
             "",
             memory_table(results),
         ]
+        if any(
+            _not_reset(e["memory"])
+            for entry in results["configs"].values()
+            for e in entry["systems"].values()
+            if "peak_mib" in e.get("memory", {})
+        ):
+            parts += [
+                "",
+                "Peaks marked `*`: the high-water mark could not be reset after the warm-up "
+                "(/proc/self/clear_refs not writable); the process's high-water mark since it "
+                "started minus the baseline, an upper bound that includes the warm-up.",
+            ]
     missing = {
         s: e["missing"]
         for entry in results["configs"].values()
