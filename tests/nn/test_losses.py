@@ -199,6 +199,31 @@ def test_label_smoothing_mixes_in_the_uniform_distribution():
     assert losses.cross_entropy(_t(z), smoothed).item() == pytest.approx(expected)
 
 
+def _smoothed_cross_entropy(z: np.ndarray, q: np.ndarray, s: float) -> np.ndarray:
+    """Each row's -sum_j ((1 - s) q_j + s / k) log softmax(z)_j, worked apart in NumPy."""
+    k = z.shape[1]
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -(((1 - s) * q + s / k) * log_p).sum(axis=1)
+
+
+@pytest.mark.parametrize("s", [0.1, 0.5])
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_label_smoothing_of_probability_rows_against_the_formula(k, s):
+    # one-hot rows smooth as their labels do, and soft rows by the same mix with s / k
+    rng = _rng(k)
+    z, labels = rng.standard_normal((M, k)), rng.integers(0, k, M)
+    soft = rng.dirichlet(np.ones(k), M)
+    expected = _smoothed_cross_entropy(z, np.eye(k)[labels], s)
+    for target in (np.eye(k)[labels], labels):
+        per = losses.cross_entropy(_t(z), target, "none", label_smoothing=s).data
+        np.testing.assert_allclose(per, expected, rtol=1e-12)
+        mean = losses.cross_entropy(_t(z), target, label_smoothing=s).item()
+        assert mean == pytest.approx(expected.mean(), rel=1e-12)
+    per = losses.cross_entropy(_t(z), soft, "none", label_smoothing=s).data
+    np.testing.assert_allclose(per, _smoothed_cross_entropy(z, soft, s), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_reductions_agree(name):
     loss, pred, target = CASES[name]
