@@ -6,6 +6,7 @@ fast anything is.
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -49,9 +50,12 @@ def test_chainrule_bench_to_accuracy_prints_and_saves_the_race(tmp_path):
     saved = json.loads(out.read_text())
     assert saved["meta"]["thread_settings"]["pinned_at_start"] is True
     entry = saved["systems"]["chainrule"]
-    # its checks before the first epoch, where numba's kernels load: reported apart
-    assert 0 < entry["setup_s"] < entry["train_s"] + 60
+    # its checks before the first epoch, where numba's kernels load: reported apart, as
+    # seconds (never compared with other seconds: how long anything takes is the machine's)
+    assert isinstance(entry["setup_s"], float) and 0 <= entry["setup_s"] < math.inf
     assert [e["epoch"] for e in entry["epochs"]] == [1, 2, 3]
+    assert all(0 <= e["train_s"] < math.inf for e in entry["epochs"])
+    assert entry["train_s"] == pytest.approx(sum(e["train_s"] for e in entry["epochs"]))
     assert entry["train_s"] == pytest.approx(entry["epochs"][-1]["total_train_s"])
     first = next(e for e in entry["epochs"] if e["test_accuracy"] >= 0.6)
     assert entry["reached"] == {"epoch": first["epoch"], "train_s": first["total_train_s"]}

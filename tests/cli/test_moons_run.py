@@ -124,13 +124,16 @@ def test_resume_continues_a_run(cli, run_dir, tmp_path, older):
     assert len(history) == 9
     # the report of the 8 epochs was left beside the files of 9
     assert not (copy / "report.html").exists() and not (copy / "figures").exists()
-    # the training time was this session's (one epoch) beside epochs_run 9
+    # the training time is the whole run's: the 8 epochs' before the resume (their times
+    # as the first session logged them) and this session's one, beside epochs_run 9
     metrics = json.loads((copy / "metrics.json").read_text())
     assert metrics["epochs_run"] == 9
     total = sum(float(row["time"]) for row in history)
     assert metrics["time"]["train_s"] == pytest.approx(total, abs=2e-3)
+    first = list(csv.DictReader(io.StringIO((run_dir / "history.csv").read_text())))
+    assert [row["time"] for row in history[:8]] == [row["time"] for row in first]
     before = json.loads((run_dir / "metrics.json").read_text())["time"]["train_s"]
-    assert metrics["time"]["train_s"] > before
+    assert metrics["time"]["train_s"] == pytest.approx(before + float(history[8]["time"]), abs=2e-3)
     # the resume rewrote the edited config.toml, and every comment was lost
     assert (copy / "config.toml").read_text() == config
 
