@@ -75,7 +75,9 @@ def test_the_warning_filters_apply_under_the_cli(capsys, args, action):
 
 
 def test_a_python_caller_keeps_pythons_warning_at_its_line(capsys, args):
-    assert main(args) == 0  # a CLI run in the same process first
+    with warnings.catch_warnings():  # a CLI run in the same process first (under -W error too)
+        warnings.simplefilter("always", GradientWarning)
+        assert main(args) == 0
     X, y = cr.data.make_moons(128, noise=0.1, seed=0)
     model = nn.MLP([2] + [32] * 10 + [2], activation="sigmoid", init="normal", seed=0)
     opt = optim.SGD(model.named_parameters(), lr=0.01)
