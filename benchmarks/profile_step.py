@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from chainrule.bench.options import CONFIG_KEYS, _at_least, _names, names
+from chainrule.bench.options import CONFIG_KEYS, at_least, check_threads, names, subset_of
 from chainrule.bench.threads import environment_pinned, pin_threads, run_pinned, usable_cpus
 
 #: The docstring's first line, for --help (no docstring under python -OO).
@@ -138,16 +138,16 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=_SUMMARY)
     # chainrule bench's checks (chainrule.bench.options), so that both accept the same values
-    parser.add_argument("--configs", type=_names(tuple(CONFIG_KEYS)), default=",".join(CONFIG_KEYS))
-    parser.add_argument("--threads", type=_at_least(1, int), default=min(2, usable_cpus()))
-    parser.add_argument("--top", type=_at_least(1, int), default=12)
+    parser.add_argument(
+        "--configs", type=subset_of(tuple(CONFIG_KEYS)), default=",".join(CONFIG_KEYS)
+    )
+    parser.add_argument("--threads", type=at_least(1, int), default=min(2, usable_cpus()))
+    parser.add_argument("--top", type=at_least(1, int), default=12)
     args = parser.parse_args(argv)
-    cpus = usable_cpus()
-    if args.threads > cpus:
-        parser.error(
-            f"--threads: expected at most {cpus}, the CPUs this process may run on, got "
-            f"{args.threads} (as chainrule bench)"
-        )
+    try:
+        check_threads(args.threads)
+    except ValueError as error:
+        parser.error(str(error))
     if not environment_pinned(args.threads):
         return run_pinned("benchmarks.profile_step", argv, args.threads)
     pin_threads(args.threads)

@@ -29,7 +29,7 @@ IDLE_WITH = (("steps", "seconds", "sets the steps --seconds would calibrate"),)
 IDLE_WITH += (("memory", "memory_steps", "skips the memory probes whose steps it sets"),)
 
 
-def _names(choices: tuple[str, ...]):
+def subset_of(choices: tuple[str, ...]):
     """An argparse type: a subset of ``choices``, returned normalized as comma-joined text."""
 
     def parse(text: str) -> str:
@@ -45,7 +45,9 @@ def _names(choices: tuple[str, ...]):
     return parse
 
 
-def _at_least(low: int | float, kind):
+def at_least(low: int | float, kind):
+    """An argparse type: a finite ``kind`` (int or float) of at least ``low``."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -107,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         ),
         common.add_argument(
             "--systems",
-            type=_names(SYSTEMS),
+            type=subset_of(SYSTEMS),
             default=None,
             metavar="NAMES",
             help=f"systems to run, a subset of {','.join(SYSTEMS)} (default: all; with "
@@ -116,39 +118,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         ),
         add(
             "--configs",
-            type=_names(tuple(CONFIG_KEYS)),
+            type=subset_of(tuple(CONFIG_KEYS)),
             default=",".join(CONFIG_KEYS),
             metavar="a,b,c,d",
             help="configurations to measure (default: all four)",
         ),
         add(
             "--steps",
-            type=_at_least(1, int),
+            type=at_least(1, int),
             default=None,
             help="training steps per repetition (default: calibrated to --seconds)",
         ),
         add(
             "--seconds",
-            type=_at_least(0.0, float),
+            type=at_least(0.0, float),
             default=0.5,
             help="target time per repetition (default: 0.5)",
         ),
-        add("--reps", type=_at_least(1, int), default=5, help="interleaved repetitions (5)"),
+        add("--reps", type=at_least(1, int), default=5, help="interleaved repetitions (5)"),
         add(
             "--warmup",
-            type=_at_least(1, int),
+            type=at_least(1, int),
             default=5,
             help="untimed warm-up steps (5; twice where the step count is calibrated)",
         ),
         add(
             "--pause",
-            type=_at_least(0.0, float),
+            type=at_least(0.0, float),
             default=0.2,
             help="seconds of pause before each timed block (0.2)",
         ),
         add(
             "--peak-n",
-            type=_at_least(1, int),
+            type=at_least(1, int),
             default=2048,
             help="size of the sgemm peak probe (2048)",
         ),
@@ -160,13 +162,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         ),
         add(
             "--memory-steps",
-            type=_at_least(1, int),
+            type=at_least(1, int),
             default=5,
             help="measured steps of each memory probe (5)",
         ),
         common.add_argument(
             "--threads",
-            type=_at_least(1, int),
+            type=at_least(1, int),
             default=min(2, usable_cpus()),
             help=(
                 "threads of every library, pinned before any of them loads, at most the CPUs "
@@ -202,6 +204,17 @@ def to_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
+def check_threads(threads: int, why: str = "") -> None:
+    """Refuse (``ValueError``) more threads than the CPUs this process may run on; ``why``
+    says what more would do."""
+    cpus = usable_cpus()
+    if threads > cpus:
+        raise ValueError(
+            f"--threads: expected at most {cpus}, the CPUs this process may run on, got "
+            f"{threads}{why}"
+        )
+
+
 def check(args: argparse.Namespace) -> None:
     """Refuse more threads than the CPUs this process may run on, options of the
     measurement not asked for, and a throughput option given with one that makes it idle
@@ -213,13 +226,11 @@ def check(args: argparse.Namespace) -> None:
     def given(dests):
         return [flags[d] for d in dests if getattr(args, d) != scratch.get_default(d)]
 
-    cpus = usable_cpus()
-    if args.threads > cpus:
-        raise ValueError(
-            f"--threads: expected at most {cpus}, the CPUs this process may run on, got "
-            f"{args.threads}: XLA sizes JAX's pool from those CPUs, so JAX would run on "
-            "fewer threads than the other systems"
-        )
+    check_threads(
+        args.threads,
+        ": XLA sizes JAX's pool from those CPUs, so JAX would run on fewer threads than the "
+        "other systems",
+    )
 
     if args.to_accuracy is None:
         if given(RACE_ONLY):
