@@ -284,13 +284,16 @@ def getitem(a, index):
 
 
 def _lists_tensors(index) -> bool:
-    """Whether ``index``, or an entry of it, is a list (or a tuple in a list) holding a
-    tensor at any depth."""
+    """Whether ``index`` is a list holding a tensor (at any depth), or a tuple with one."""
     if isinstance(index, tuple):
-        return any(isinstance(i, list) and _lists_tensors(i) for i in index)
-    return isinstance(index, list) and any(
-        isinstance(i, Tensor) or (isinstance(i, list | tuple) and _lists_tensors(list(i)))
-        for i in index
+        return any(isinstance(i, list) and _holds_tensor(i) for i in index)
+    return isinstance(index, list) and _holds_tensor(index)
+
+
+def _holds_tensor(items: list | tuple) -> bool:
+    """Whether ``items`` holds a tensor, in it or in its nested lists and tuples."""
+    return any(
+        isinstance(i, Tensor) or (isinstance(i, list | tuple) and _holds_tensor(i)) for i in items
     )
 
 
