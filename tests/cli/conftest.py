@@ -104,3 +104,18 @@ def drop_checkpoint_config(run) -> str:
     del state["metadata"], state["format"], state["version"]
     save_checkpoint(path, state)
     return path.name
+
+
+@pytest.fixture
+def moons_run_to_resume(monkeypatch, tmp_path):
+    """A moons run of 2 epochs in ``tmp_path / "run"``, trained in this process, its
+    config.toml edited to 3 epochs (a resume trains one)."""
+    from chainrule.cli import main, train
+
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
+    run = tmp_path / "run"
+    sets = ["--set", "train.epochs=2", "--set", "data.n_samples=200", "--set", f"output.dir={run}"]
+    assert main(["train", "moons.toml", "-q", "--no-report", *sets]) == 0
+    config = run / "config.toml"
+    config.write_text(config.read_text().replace("epochs = 2", "epochs = 3"))
+    return run

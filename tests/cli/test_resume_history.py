@@ -6,20 +6,13 @@ moved away or deleted is written anew from the checkpoint's history."""
 
 import pytest
 
-from chainrule.cli import main, train
+from chainrule.cli import main
 from chainrule.runs import datasets
 
 
 @pytest.fixture
-def run(monkeypatch, tmp_path):
-    """A moons run of 2 epochs, its config.toml edited to 3 epochs (a resume trains one)."""
-    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
-    run = tmp_path / "run"
-    sets = ["--set", "train.epochs=2", "--set", "data.n_samples=200", "--set", f"output.dir={run}"]
-    assert main(["train", "moons.toml", "-q", "--no-report", *sets]) == 0
-    config = run / "config.toml"
-    config.write_text(config.read_text().replace("epochs = 2", "epochs = 3"))
-    return run
+def run(moons_run_to_resume):
+    return moons_run_to_resume
 
 
 def _rounded(text: str) -> str:

@@ -2,18 +2,11 @@
 ``chainrule: warning:`` line, with ``-q`` too: it reached the user as a raw Python
 warning, with the source path and line of the CLI's code."""
 
-from chainrule.cli import main, train
+from chainrule.cli import main
 
 
-def test_a_passed_over_checkpoint_is_a_chainrule_warning_line(
-    capsys, monkeypatch, recwarn, tmp_path
-):
-    monkeypatch.setattr(train, "keep_freed_memory", lambda: None)
-    run = tmp_path / "run"
-    sets = ["--set", "train.epochs=2", "--set", "data.n_samples=200", "--set", f"output.dir={run}"]
-    assert main(["train", "moons.toml", "-q", "--no-report", *sets]) == 0
-    config = run / "config.toml"
-    config.write_text(config.read_text().replace("epochs = 2", "epochs = 3"))
+def test_a_passed_over_checkpoint_is_a_chainrule_warning_line(capsys, recwarn, moons_run_to_resume):
+    run = moons_run_to_resume
     newest = sorted((run / "checkpoints").iterdir())[-1]
     newest.write_bytes(newest.read_bytes()[:100])
     capsys.readouterr()
