@@ -1,6 +1,6 @@
 """The benchmark report's tables, from hand-made results (nothing is measured)."""
 
-from chainrule.bench import report
+from chainrule.bench import memory, report
 
 
 def _results(**reps):
@@ -49,23 +49,13 @@ def test_a_ratio_that_two_decimals_would_round_to_one_keeps_its_side_of_one():
     assert "| 0.995x | 0.995x - 0.995x | 0 of 1 |" in report.paired_table(results)
 
 
-def test_a_failed_memory_probe_shows_error_in_its_cell_and_its_message_below():
-    entry = {"samples_per_s": 10.0, "reps": [10.0], "gflops": 1.0, "pct_peak": 1.0}
-    results = {
-        "systems": ["chainrule", "numpy", "torch", "sklearn"],
+def _whole(systems: dict) -> dict:
+    """Results of config (a) holding ``systems`` (name -> entry), with what a whole report
+    reads beside them."""
+    return {
+        "systems": list(systems),
         "peak_gflops": 100.0,
-        "configs": {
-            "a": {
-                "key": "a",
-                "weights": 1,
-                "systems": {
-                    "chainrule": {**entry, "memory": {"peak_mib": 1.5, "state_mib": 0.25}},
-                    "numpy": {**entry, "memory": {"error": "MemoryError: cannot allocate"}},
-                    "torch": {"missing": "torch missing (no module named 'torch')"},
-                    "sklearn": {"error": "ValueError: broke"},  # not probed
-                },
-            }
-        },
+        "configs": {"a": {"key": "a", "weights": 1, "systems": systems}},
         "meta": {
             "threads": 2,
             "reps": 1,
@@ -77,7 +67,36 @@ def test_a_failed_memory_probe_shows_error_in_its_cell_and_its_message_below():
             "machine": "m",
         },
     }
+
+
+def test_a_failed_memory_probe_shows_error_in_its_cell_and_its_message_below():
+    entry = {"samples_per_s": 10.0, "reps": [10.0], "gflops": 1.0, "pct_peak": 1.0}
+    results = _whole(
+        {
+            "chainrule": {**entry, "memory": {"peak_mib": 1.5, "state_mib": 0.25}},
+            "numpy": {**entry, "memory": {"error": "MemoryError: cannot allocate"}},
+            "torch": {"missing": "torch missing (no module named 'torch')"},
+            "sklearn": {"error": "ValueError: broke"},  # not probed
+        }
+    )
     text = report.markdown(results)
     row = report.memory_table(results).splitlines()[2]
     assert row == "| (a) | 1.5 (0.2) | error | missing | error |"
     assert "Memory errors: numpy (a): MemoryError: cannot allocate" in text.splitlines()
+
+
+def _probed(method: str) -> dict:
+    probed = {"peak_mib": 1.5, "state_mib": 0.25, "method": method}
+    entry = {"samples_per_s": 10.0, "reps": [10.0], "memory": probed}
+    return _whole({"chainrule": entry, "numpy": entry})
+
+
+def test_the_report_marks_the_peaks_of_probes_that_could_not_reset():
+    # the JSON said "method", the markdown gave no sign of the weaker bound
+    results = _probed(memory.NOT_RESET)
+    assert report.memory_table(results).splitlines()[2] == "| (a) | 1.5* (0.2) | 1.5* (0.2) |"
+    footnote = [line for line in report.markdown(results).splitlines() if "marked `*`" in line]
+    assert footnote and "upper bound" in footnote[0]
+    results = _probed(memory.RESET)
+    assert report.memory_table(results).splitlines()[2] == "| (a) | 1.5 (0.2) | 1.5 (0.2) |"
+    assert "marked `*`" not in report.markdown(results)
